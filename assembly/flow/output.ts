@@ -1,0 +1,29 @@
+// Output ring: finished flow records are copied here (FR_SIZE bytes each) for the host to read.
+// The host drains it after every engine call; the engine stops consuming input while it is
+// nearly full, so one call never has to hold more than OUT_CAP records.
+
+import { FR_SIZE } from "./record";
+
+export const OUT_CAP: i32 = 4096;
+/** Room kept free so one segment (which can emit a reused record and an evicted one) always fits. */
+export const OUT_MARGIN: i32 = 16;
+
+let outBase: usize = 0;
+let outCount: i32 = 0;
+
+export function outInit(): void {
+  if (outBase == 0) outBase = heap.alloc(<usize>OUT_CAP * <usize>FR_SIZE);
+  outCount = 0;
+}
+export function outPtr(): usize { return outBase; }
+export function outLen(): i32 { return outCount; }
+export function outClear(): void { outCount = 0; }
+/** True when the engine must return to let the host drain the ring. */
+@inline export function outNearlyFull(): bool { return outCount >= OUT_CAP - OUT_MARGIN; }
+
+/** Copies a finished record into the ring. Callers keep outNearlyFull() false, so it always fits. */
+export function outPush(rec: usize): void {
+  // SAFETY: callers stop before OUT_CAP - OUT_MARGIN records, so the slot is inside the ring.
+  memory.copy(outBase + <usize>outCount * <usize>FR_SIZE, rec, <usize>FR_SIZE);
+  outCount++;
+}

@@ -1,0 +1,69 @@
+// The ABI: every export of the WebAssembly module, numbers and pointers only.
+// The host (src/wasm/engine.ts) owns the call protocol:
+//   init() once -> [copy bytes to inputPtr(), feed(len, eof), drain outPtr()/outLen(), outClear()]* ->
+//   finish() until it returns 0 (draining between calls) -> read statsPtr() / errCode().
+// Record and stats layouts are exported as constants and enum globals, read by name on the host.
+
+import { statsReset, STATS } from "./stats";
+import { clearError, getErrCode, getErrOffset, getErrRecord } from "./errors";
+import { outInit, outPtr as outPtrImpl, outLen as outLenImpl, outClear as outClearImpl } from "./flow/output";
+import { trackerInit, trackPacket, flushAll } from "./flow/tracker";
+import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
+import { PKT } from "./packet";
+
+export * from "./flow/record";
+export { Stat } from "./stats";
+export { Err } from "./errors";
+export { Option, setOption } from "./options";
+export { Csum, Tunnel } from "./packet";
+export { OUT_CAP } from "./flow/output";
+
+let inputBase: usize = 0;
+let inputCap: i32 = 0;
+
+/** Allocates the input window (once) and resets all engine state. */
+export function init(windowBytes: i32): void {
+  if (inputBase == 0) {
+    inputCap = windowBytes;
+    inputBase = heap.alloc(<usize>windowBytes);
+  }
+  outInit();
+  statsReset();
+  clearError();
+  readerReset();
+  trackerInit();
+}
+
+export function inputPtr(): usize { return inputBase; }
+export function inputSize(): i32 { return inputCap; }
+
+/**
+ * Decodes capture bytes [inputPtr(), inputPtr()+len). Returns the bytes consumed: only whole
+ * records are consumed, so the host keeps the tail and prepends it to the next chunk. Returns
+ * early when the output ring needs draining, or on a fatal error (errCode() != 0).
+ * eof = 1 tells the decoder no more bytes follow (a partial record is then an error).
+ */
+export function feed(len: i32, eof: i32): i32 { return feedCapture(inputBase, len, eof != 0); }
+
+/** Tracks the one segment the host wrote into the descriptor at pktPtr(). */
+export function feedPacket(): void { trackPacket(); }
+
+/** Emits every live flow. Returns 0 when done, 1 when the output ring must be drained first. */
+export function finish(): i32 { return flushAll() ? 0 : 1; }
+
+export function outPtr(): usize { return outPtrImpl(); }
+export function outLen(): i32 { return outLenImpl(); }
+export function outClear(): void { outClearImpl(); }
+export function statsPtr(): usize { return STATS; }
+export function pktPtr(): usize { return PKT; }
+export function errCode(): i32 { return getErrCode(); }
+export function errOffset(): f64 { return getErrOffset(); }
+export function errRecord(): f64 { return getErrRecord(); }
+
+/**
+ * Test hook: decodes one frame of the given link type into the descriptor without tracking it.
+ * Returns 0 when a TCP segment was decoded, else the Stat counter that explains the skip.
+ */
+export function decodeFrame(linktype: i32, ptr: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
+  return decodeFrameImpl(linktype, ptr, caplen, wirelen, tsUs);
+}
