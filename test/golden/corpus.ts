@@ -1,0 +1,90 @@
+// Reads the Zeek conn.log corpus (../shared/corpus/zeek): the manifest, each case's expected rows,
+// and the Zeek configuration each case was produced with, translated into Reconstructor options.
+
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** CI has ../shared beside the clone; a developer worktree may sit elsewhere under /work. */
+export function corpusDir(): string {
+  for (const base of [resolve(repoRoot, "..", "shared"), "/work/shared"]) {
+    const dir = join(base, "corpus", "zeek");
+    if (existsSync(join(dir, "manifest.json"))) return dir;
+  }
+  throw new Error("Zeek corpus not found: expected ../shared/corpus/zeek beside the repository");
+}
+
+export interface CorpusCase {
+  case: string;
+  capture: string;
+  conn_file: string;
+  options: string;
+  kind: string;
+}
+
+export function loadManifest(): CorpusCase[] {
+  return JSON.parse(readFileSync(join(corpusDir(), "manifest.json"), "utf8")).cases;
+}
+
+export type Row = Record<string, string>;
+
+/** Rows of a Zeek ASCII log: `#fields` names the columns, `-` is unset. */
+export function readRows(file: string): Row[] {
+  let fields: string[] = [];
+  const rows: Row[] = [];
+  for (const line of readFileSync(join(corpusDir(), file), "utf8").split("\n")) {
+    if (line.startsWith("#fields")) fields = line.split("\t").slice(1);
+    else if (line && !line.startsWith("#")) {
+      const values = line.split("\t");
+      const row: Row = {};
+      fields.forEach((f, i) => (row[f] = values[i]));
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+// Ports each Zeek protocol script adds to likely_server_ports (Analyzer::register_for_ports in
+// scripts/base/protocols/*/main.zeek). Bare mode (`zeek -b`) starts empty and gets only the ports
+// of the scripts a test loads (zeek-semantics.md §3.5).
+const SCRIPT_PORTS: Record<string, number[]> = {
+  http: [80, 81, 631, 1080, 3128, 8000, 8080, 8888],
+  ftp: [21, 2811],
+  ssh: [22],
+  pop3: [110, 995],
+  smtp: [25, 587],
+  irc: [6666, 6667, 6668, 6669],
+  ssl: [443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223],
+  xmpp: [5222, 5269],
+  krb: [88],
+  modbus: [502],
+  dns: [53],
+};
+
+export interface CaseConfig {
+  ignoreChecksums: boolean;
+  serverPorts?: number[];
+  reportGapsForPartial: boolean;
+  excessiveDataWithoutAcks?: number;
+}
+
+/** Translates a manifest `options` string (e.g. "-b (conn, http); -C") into engine options. */
+export function caseConfig(options: string): CaseConfig {
+  const cfg: CaseConfig = {
+    // "-C" as an option, not the "(no -C)" of the cases that validate checksums.
+    ignoreChecksums: /(^|[;,]\s*)-C(\s|;|$)/.test(options) || /ignore_checksums_nets/.test(options),
+    reportGapsForPartial: /report_gaps_for_partial=T/.test(options),
+  };
+  if (/tcp_excessive_data_without_further_acks=0/.test(options)) cfg.excessiveDataWithoutAcks = 0;
+  if (/^-b\b/.test(options)) {
+    const loaded = options.match(/\(([^)]*)\)/)?.[1] ?? "";
+    const ports = new Set<number>();
+    for (const [script, list] of Object.entries(SCRIPT_PORTS)) {
+      if (new RegExp(`\\b${script}\\b`).test(loaded) || new RegExp(`protocols/${script}\\b`).test(options)) list.forEach((p) => ports.add(p));
+    }
+    cfg.serverPorts = [...ports].sort((a, b) => a - b);
+  }
+  return cfg;
+}
