@@ -252,12 +252,16 @@ async function main() {
     );
   }
   console.log("");
-  console.log("Per run (wall / peak RSS):");
+  console.log("Per run (wall · M segments/s · MB/s · peak RSS):");
   console.log("");
   console.log(`| contender | ${Array.from({ length: runs }, (_, i) => `run ${i + 1}`).join(" | ")} |`);
   console.log(`|---|${"---:|".repeat(runs)}`);
   for (const c of contenders) {
-    console.log(`| ${c.key} | ${c.runs.map((r) => `${fmtMs(r.wallMs)}${r.maxRssKb ? ` / ${fmtMiB(r.maxRssKb)}` : ""}`).join(" | ")} |`);
+    const cell = (r) =>
+      [fmtMs(r.wallMs), r.segmentsPerS ? (r.segmentsPerS / 1e6).toFixed(2) : null, r.mbPerS.toFixed(0), r.maxRssKb ? fmtMiB(r.maxRssKb) : null]
+        .filter((x) => x !== null)
+        .join(" · ");
+    console.log(`| ${c.key} | ${c.runs.map(cell).join(" | ")} |`);
   }
   console.log("");
   console.log(`load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")}`);

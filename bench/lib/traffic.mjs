@@ -73,7 +73,6 @@ const TH_PSH = 0x08;
 const TH_ACK = 0x10;
 /** Largest payload per segment: fits a 1500-byte MTU under IPv6 + TCP. */
 const MSS = 1440;
-const MAX_FRAME = ETH_HLEN + VLAN_HLEN + IPV6_HLEN + TCP_HLEN + TCP_SYN_OPTS_LEN + MSS;
 /** Checksum-word sum of the fixed option bytes 02 04 .. .. 01 03 03 07 01 01 04 02 (MSS excluded). */
 const SYN_OPTS_SUM = 0x0204 + 0x0103 + (0x0300 | WSCALE_SHIFT) + 0x0101 + 0x0402;
 
@@ -192,7 +191,6 @@ export function generateCapture(options) {
   const fd = openSync(o.out, "w");
   const w = new CaptureWriter(fd, { format: o.format, snaplen: o.snaplen });
   const snaplen = o.snaplen;
-  const full = snaplen >= MAX_FRAME;
 
   // Shapes. A connection's data phase has D packets, D = floor(4 * meanData * u1 * u2): mean
   // meanData, mostly short with a tail to 4x. Payload sizes are uniform in [1, 2 * payload - 1],
