@@ -1,0 +1,147 @@
+/**
+ * Run one benchmark command as a child process and measure it: wall time, peak RSS, CPU time, and
+ * what it wrote to stdout (bytes and lines, counted in a sink, never stored, except for a bounded
+ * prefix when asked).
+ *
+ * Peak RSS, in order of preference:
+ * - "time": GNU time (`/usr/bin/time -f ... -o FILE cmd`). %M is ru_maxrss from wait4(): the
+ *   child's high-water mark in KiB, exact, for any command (node, cat, shell scripts), also
+ *   covering descendants it waited for. Adds one fork/exec (~1 ms) to the wall time.
+ * - "node-hook": NODE_OPTIONS=--import=bench/lib/report-rss.mjs; every node process in the child's
+ *   tree appends its own maxRSS at exit; we report the largest. Exact for node children, blind to
+ *   anything else (reports null for `cat`).
+ * Sampling /proc/<pid>/status VmHWM was not used: a sampler misses whatever happens after its last
+ * sample before exit, and the child may be gone before the final read.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const GNU_TIME = "/usr/bin/time";
+const REPORT_RSS = fileURLToPath(new URL("./report-rss.mjs", import.meta.url));
+const STDERR_KEEP = 4096;
+
+/** @returns {"time"|"node-hook"} the best peak-RSS method available on this machine */
+export function defaultRssMethod() {
+  return existsSync(GNU_TIME) ? "time" : "node-hook";
+}
+
+/**
+ * Split a command line into argv: whitespace separates, single and double quotes group, backslash
+ * escapes the next character outside single quotes. No variables, globs or redirections: wrap the
+ * command in `sh -c '...'` for those.
+ * @param {string} line
+ * @returns {string[]}
+ */
+export function splitCommand(line) {
+  const out = [];
+  let cur = "";
+  let inWord = false;
+  let quote = "";
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === quote) quote = "";
+      else if (ch === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`unterminated ${quote} in command: ${line}`);
+  if (inWord) out.push(cur);
+  return out;
+}
+
+/**
+ * @param {string[]} argv command and arguments
+ * @param {{rss?: "time"|"node-hook", env?: object, keepStdout?: number, discardStdout?: boolean, cwd?: string}} [opts]
+ *   keepStdout: keep up to this many bytes of stdout as text (for commands that print a summary);
+ *   discardStdout: stdout goes straight to /dev/null (not counted), as in `cmd > /dev/null`
+ * @returns {Promise<{argv: string[], exitCode: number|null, signal: string|null, wallMs: number,
+ *   maxRssKb: number|null, userS: number|null, sysS: number|null, outBytes: number, outLines: number,
+ *   stdout: string, stderrTail: string}>}
+ */
+export async function runMeasured(argv, opts = {}) {
+  const rss = opts.rss ?? defaultRssMethod();
+  const dir = mkdtempSync(join(tmpdir(), "flowrecon-bench-"));
+  const reportFile = join(dir, "rss");
+  let cmd = argv;
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  if (rss === "time") {
+    cmd = [GNU_TIME, "-f", "%M %U %S", "-o", reportFile, ...argv];
+  } else {
+    env.FLOWRECON_RSS_FILE = reportFile;
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --import=${pathToFileURL(REPORT_RSS).href}`.trim();
+  }
+  const keep = opts.keepStdout ?? 0;
+  let outBytes = 0;
+  let outLines = 0;
+  const kept = [];
+  let keptBytes = 0;
+  let stderrTail = "";
+
+  const t0 = process.hrtime.bigint();
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", opts.discardStdout ? "ignore" : "pipe", "pipe"], env, cwd: opts.cwd });
+  child.stdout?.on("data", (chunk) => {
+    outBytes += chunk.length;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) outLines++;
+    if (keptBytes < keep) {
+      const part = chunk.subarray(0, keep - keptBytes);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+  });
+  child.stderr.on("data", (chunk) => {
+    stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_KEEP);
+  });
+  const { code, signal } = await new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (c, s) => resolve({ code: c, signal: s }));
+  });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+
+  let maxRssKb = null;
+  let userS = null;
+  let sysS = null;
+  try {
+    const text = existsSync(reportFile) ? readFileSync(reportFile, "utf8") : "";
+    if (rss === "time") {
+      // GNU time writes "Command exited with non-zero status N" first when the child fails.
+      const last = text.trim().split("\n").pop() ?? "";
+      const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(last);
+      if (m) {
+        maxRssKb = Number(m[1]);
+        userS = Number(m[2]);
+        sysS = Number(m[3]);
+      }
+    } else {
+      for (const line of text.split("\n")) {
+        if (!line) continue;
+        const r = JSON.parse(line);
+        maxRssKb = Math.max(maxRssKb ?? 0, r.maxRssKb);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    argv, exitCode: code, signal, wallMs, maxRssKb, userS, sysS, outBytes, outLines,
+    stdout: Buffer.concat(kept).toString("utf8"), stderrTail,
+  };
+}

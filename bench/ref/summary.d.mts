@@ -1,0 +1,16 @@
+// The summary both reference contenders print (bench/ref/js-map.mjs, bench/ref/js-typed.mjs).
+export interface RefSummary {
+  impl: "js-map" | "js-typed";
+  format: "pcap" | "pcapng";
+  flows: number;
+  packets: number;
+  tcpSegments: number;
+  skipped: number;
+  ipBytes: number;
+  payloadBytes: number;
+  synSegments: number;
+  finSegments: number;
+  rstSegments: number;
+  finClosedFlows: number;
+  rstFlows: number;
+}
