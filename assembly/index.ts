@@ -69,3 +69,7 @@ export function errRecord(): f64 { return getErrRecord(); }
 export function decodeFrame(linktype: i32, ptr: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
   return decodeFrameImpl(linktype, ptr, caplen, wirelen, tsUs);
 }
+
+import { SERVER_PORTS } from "./options";
+/** likely_server_ports bitmap (8 KiB, bit p = port p), for hosts that configure their own set. */
+export function serverPortsPtr(): usize { return SERVER_PORTS; }

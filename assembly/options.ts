@@ -1,5 +1,6 @@
 // Engine options, set by the host before input starts (setOption). Times are in microseconds.
-// Defaults follow Zeek's init-bare.zeek, so that conn.log rows split where Zeek's do.
+// Defaults follow Zeek's init-bare.zeek and the default scripts, so that conn.log rows split
+// where Zeek's do.
 
 export enum Option {
   /** 1 = do not validate TCP/IPv4 checksums (Zeek -C). */
@@ -18,8 +19,16 @@ export enum Option {
   FlowCap,
   /** 1 = report content gaps on partial connections too (Zeek report_gaps_for_partial). */
   ReportGapsForPartial,
-  /** 1 = use Zeek's default-script likely_server_ports for flips; 0 = bare mode (empty set). */
+  /** 1 = fill likely_server_ports with Zeek's default-script set; 0 = empty (zeek -b). See serverPortsPtr(). */
   LikelyServerPorts,
+  /** Seed of the flow-key hash (0 keeps the built-in seed). */
+  HashSeed,
+  /** udp_inactivity_timeout: Zeek's inactivity timeout while both sides are still in the handshake. */
+  HandshakeInactivityUs,
+  /** tcp_max_above_hole_without_any_acks (0 = no limit). */
+  MaxAboveHoleWithoutAcks,
+  /** tcp_excessive_data_without_further_acks (0 = no limit). */
+  ExcessiveDataWithoutAcks,
   Count,
 }
 
@@ -29,9 +38,46 @@ export let attemptDelayUs: i64 = 5_000_000;
 export let closeDelayUs: i64 = 5_000_000;
 export let inactivityUs: i64 = 300_000_000;
 export let inactivityInteractiveUs: i64 = 3_600_000_000;
+export let handshakeInactivityUs: i64 = 60_000_000;
 export let flowCap: i32 = 4_000_000;
 export let reportGapsForPartial: bool = false;
-export let likelyServerPortsOn: bool = true;
+export let hashSeed: u32 = 0x2545F491;
+export let maxAboveHoleWithoutAcks: i64 = 16384;
+export let excessiveDataWithoutAcks: i64 = 10 * 1024 * 1024;
+
+/** Zeek tcp_SYN_timeout: first run of the expire timer after the connection is created. */
+export const SYN_TIMEOUT_US: i64 = 5_000_000;
+/** Zeek tcp_session_timer: period of the expire timer. */
+export const SESSION_TIMER_US: i64 = 6_000_000;
+/** Zeek tcp_connection_linger: idle time after which a half-closed connection may be expired. */
+export const CONNECTION_LINGER_US: i64 = 5_000_000;
+
+// likely_server_ports (Zeek IsLikelyServerPort): one bit per TCP port, 8 KiB.
+export const SERVER_PORTS: usize = memory.data(8192, 16);
+
+/**
+ * The ports Zeek's default scripts register (Analyzer::register_for_ports across the protocol
+ * scripts loaded by default, zeek-semantics.md §3.5). `zeek -b` starts from an empty set.
+ */
+const DEFAULT_SERVER_PORTS: StaticArray<u16> = [
+  21, 22, 25, 53, 80, 81, 88, 139, 143, 443, 445, 502, 587, 631, 993, 995, 1080, 3128, 3306,
+  5432, 6666, 6667, 6668, 6669, 8000, 8080, 8888,
+];
+
+export function setServerPortsDefault(on: bool): void {
+  memory.fill(SERVER_PORTS, 0, 8192);
+  if (!on) return;
+  for (let i = 0; i < DEFAULT_SERVER_PORTS.length; i++) setServerPort(<u32>unchecked(DEFAULT_SERVER_PORTS[i]), true);
+}
+export function setServerPort(port: u32, on: bool): void {
+  const p = SERVER_PORTS + <usize>((port & 0xFFFF) >> 3);
+  const bit = <u8>(<u32>1 << (port & 7));
+  store<u8>(p, on ? load<u8>(p) | bit : load<u8>(p) & ~bit);
+}
+@inline export function isLikelyServerPort(port: u32): bool {
+  // SAFETY: port <= 0xFFFF, so the byte index is < 8192.
+  return (load<u8>(SERVER_PORTS + <usize>(port >> 3)) & <u8>(<u32>1 << (port & 7))) != 0;
+}
 
 export function setOption(opt: i32, value: f64): void {
   switch (opt) {
@@ -43,7 +89,14 @@ export function setOption(opt: i32, value: f64): void {
     case Option.InactivityInteractiveUs: inactivityInteractiveUs = <i64>value; break;
     case Option.FlowCap: flowCap = max(16, <i32>value); break;
     case Option.ReportGapsForPartial: reportGapsForPartial = value != 0; break;
-    case Option.LikelyServerPorts: likelyServerPortsOn = value != 0; break;
+    case Option.LikelyServerPorts: setServerPortsDefault(value != 0); break;
+    case Option.HashSeed: if (value != 0) hashSeed = <u32><u64>value; break;
+    case Option.HandshakeInactivityUs: handshakeInactivityUs = <i64>value; break;
+    case Option.MaxAboveHoleWithoutAcks: maxAboveHoleWithoutAcks = <i64>value; break;
+    case Option.ExcessiveDataWithoutAcks: excessiveDataWithoutAcks = <i64>value; break;
     default: break;
   }
 }
+
+// The default set is in force from the start.
+setServerPortsDefault(true);

@@ -1,5 +1,402 @@
-// TEMPORARY skeleton so the module compiles while the tracker is written; replaced by the real one.
+// The flow tracker: takes one decoded TCP segment (the descriptor in packet.ts), finds or creates
+// its connection record, and updates it the way Zeek's TCP analysis does, in Zeek's order
+// (zeek-semantics.md §1): lookup and timers, reuse check, creation with the port-based flip,
+// checksum drop, then TCPSessionAdapter::Process (sequence bookkeeping, history, window, state
+// machine, acks, data delivery, close), then the ConnSize counters.
+//
+// No allocation per packet: records live in the table's pool; finished ones are copied to the
+// output ring and their slot reused.
+
+import {
+  PKT, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
+  P_IPLEN, P_PAYLEN, P_PAYCAP, P_TUNNEL, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+} from "../packet";
+import {
+  FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
+  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, EP_CNT_C, EP_CNT_W,
+  EP_FIN_SEQ, EP_HIST_SYN, EP_HIST_FIN, EP_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EF_DID_CLOSE, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
+  HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
+} from "./record";
+import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, tableHighWater, tableLive } from "./table";
+import {
+  TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
+  updateAckSeq, relativeSeq, seqUnderflow,
+} from "./seq";
+import { addHistory, checkHistory, scaledHistory, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
+import { dataSent, ackReceived } from "./reassembly";
+import {
+  curRec, curEp, curPeer, setCurrent, flipCurrent, updateStateMachine, doClose, genEvent, connectionClosed, checkEOF,
+  stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
+} from "./state";
+import { removalTime, removalReason } from "./timers";
+import { finalizeRecord } from "./conn-state";
+import { outPush, outNearlyFull } from "./output";
 import { statInc, Stat } from "../stats";
-export function trackerInit(): void {}
-export function trackPacket(): void { statInc(Stat.Segments); }
-export function flushAll(): bool { return true; }
+import { vlanInKey, flowCap, hashSeed, isLikelyServerPort } from "../options";
+
+/** Capture clock: the latest packet time seen (Zeek's network time never runs backwards). */
+let clock: i64 = i64.MIN_VALUE;
+/** Incremental sweep position over the record pool, and the finish() position. */
+let sweepCursor: u32 = 0;
+let flushCursor: u32 = 0;
+
+export function trackerInit(): void {
+  tableInit(hashSeed);
+  clock = i64.MIN_VALUE;
+  sweepCursor = 0;
+  flushCursor = 0;
+}
+
+// ---- emission ------------------------------------------------------------------------------------
+
+function emit(id: u32, reason: EndReason): void {
+  const r = recPtr(id);
+  store<u8>(r + FR_END_REASON, <u8>reason);
+  finalizeRecord(r);
+  outPush(r);
+  remove(id);
+  statInc(Stat.FlowsEmitted);
+}
+
+/** Looks at the next `n` pool slots and emits the records whose removal time has passed. */
+function sweep(n: i32): void {
+  const hw = tableHighWater();
+  if (hw == 0) return;
+  for (let k = 0; k < n; k++) {
+    if (sweepCursor >= hw) sweepCursor = 0;
+    const id = sweepCursor++;
+    const r = recPtr(id);
+    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    if (removalTime(r) <= clock) emit(id, removalReason);
+  }
+}
+
+/** Makes room under the flow cap: evicts the least recently active of the next few live records. */
+function evictOne(): void {
+  const hw = tableHighWater();
+  let victim: u32 = 0xFFFFFFFF;
+  let oldest: i64 = i64.MAX_VALUE;
+  let seen = 0;
+  for (let k: u32 = 0; k < hw && seen < 8; k++) {
+    if (sweepCursor >= hw) sweepCursor = 0;
+    const id = sweepCursor++;
+    const r = recPtr(id);
+    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    seen++;
+    const a = load<i64>(r + FR_TS_ACTIVE);
+    if (a < oldest) { oldest = a; victim = id; }
+  }
+  if (victim != 0xFFFFFFFF) {
+    emit(victim, EndReason.Evicted);
+    statInc(Stat.FlowsEvicted);
+  }
+}
+
+/** Emits every live record (end of input). Returns true when all are out, false when the ring must drain first. */
+export function flushAll(): bool {
+  const hw = tableHighWater();
+  while (flushCursor < hw) {
+    if (outNearlyFull()) return false;
+    const id = flushCursor++;
+    if ((load<u32>(recPtr(id) + FR_FLAGS) & FF_LIVE) != 0) emit(id, EndReason.EndOfInput);
+  }
+  flushCursor = 0;
+  return true;
+}
+
+// ---- creation and reuse ----------------------------------------------------------------------------
+
+/** Zeek TCPSessionAdapter::IsReuse: does this SYN (or SYN-ACK) start a new connection on the tuple? */
+function isReuse(rec: usize, flags: u32, seq: u32): bool {
+  if ((flags & TH_SYN) == 0) return false;
+  const orig = rec + <usize>FR_ORIG, resp = rec + <usize>FR_RESP;
+  let connOrig = orig;
+  if ((flags & TH_ACK) != 0) {
+    if (stateOf(orig) != <u8>Half.Inactive) return false; // not a half connection
+    connOrig = resp;
+  }
+  const closed = epHas(orig, EF_DID_CLOSE) || epHas(resp, EF_DID_CLOSE);
+  if (!closed) {
+    if (seq == startSeq(connOrig)) return false;          // a retransmitted SYN
+    // SYN and SYN-ACK seen in reverse order: not a reuse, the state machine flips instead.
+    if ((flags & TH_ACK) == 0 && stateOf(connOrig) == <u8>Half.SynAckSent && stateOf(resp) == <u8>Half.Inactive &&
+        seq == startSeq(resp)) return false;
+  }
+  return true;
+}
+
+/** Creates the record for this packet; Zeek's WantConnection decides who is the originator. */
+function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: i64): u32 {
+  if (tableLive() >= flowCap) evictOne();
+  const id = insert(h);
+  const r = recPtr(id);
+  memory.copy(r + FR_ORIG_ADDR, PKT + P_SRC, 16);
+  memory.copy(r + FR_RESP_ADDR, PKT + P_DST, 16);
+  store<u16>(r + FR_ORIG_PORT, <u16>sport);
+  store<u16>(r + FR_RESP_PORT, <u16>dport);
+  store<u32>(r + FR_VLAN, vlan);
+  store<i64>(r + FR_TS_START, now);
+  store<i64>(r + FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
+  store<i64>(r + FR_TS_ACTIVE, now);
+  store<i64>(r + FR_HS_RTT, -1);
+  store<u8>(r + FR_TUNNEL, load<u8>(PKT + P_TUNNEL));
+  const o = r + <usize>FR_ORIG, s = r + <usize>FR_RESP;
+  store<u8>(o + EP_WSCALE, 0xFF);
+  store<u8>(s + EP_WSCALE, 0xFF);
+  // The reassemblers start at relative sequence 1 (Zeek Reassembler(1, ...)).
+  store<u64>(o + EP_REASM, 1); store<u64>(o + EP_TRIM, 1);
+  store<u64>(s + EP_REASM, 1); store<u64>(s + EP_TRIM, 1);
+  statInc(Stat.FlowsCreated);
+  // A first packet that is not a pure SYN makes a partial connection; guess the server by port
+  // (TCPAnalyzer::WantConnection): flip when the source is a likely server port and the
+  // destination is not, or when both are, the packet has no SYN and the source port is lower.
+  if ((flags & TH_SYN) == 0 || (flags & TH_ACK) != 0) {
+    if (isLikelyServerPort(sport)) {
+      const flip = isLikelyServerPort(dport) ? ((flags & TH_SYN) == 0 && sport < dport) : true;
+      if (flip) flipRoles(r);
+    }
+  }
+  return id;
+}
+
+// ---- per-packet processing (TCPSessionAdapter::Process) ------------------------------------------------
+
+/** Zeek update_history, plus the late flip of a lone SYN-ACK (zeek-semantics.md §3.4). */
+function updateHistory(flags: u32, relSeq: u64, len: u32): void {
+  const syn = (flags & TH_SYN) != 0, fin = (flags & TH_FIN) != 0, rst = (flags & TH_RST) != 0;
+  const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+  if (bits > 1) {
+    if (fin && rst) checkHistory(curRec, curEp, HIST_FIN_RST_PKT, 0x49);  // 'I'
+    else checkHistory(curRec, curEp, HIST_MULTI_FLAG_PKT, 0x51);          // 'Q'
+    return;
+  }
+  if (bits == 1) {
+    if (syn) {
+      const code: u32 = (flags & TH_ACK) != 0 ? 0x48 : 0x53;              // 'H' / 'S'
+      if (checkHistory(curRec, curEp, HIST_SYN_PKT, code) && <u32>relSeq != load<u32>(curEp + EP_HIST_SYN)) {
+        addHistory(curRec, caseFor(curRec, curEp, code));
+      }
+      store<u32>(curEp + EP_HIST_SYN, <u32>relSeq);
+    }
+    if (fin) {
+      // A FIN's sequence is taken after its payload.
+      const end = <u32>(relSeq + <u64>len);
+      if (checkHistory(curRec, curEp, HIST_FIN_PKT, 0x46) && end != load<u32>(curEp + EP_HIST_FIN)) {
+        addHistory(curRec, caseFor(curRec, curEp, 0x46));
+      }
+      store<u32>(curEp + EP_HIST_FIN, end);
+    }
+    if (rst) {
+      if (checkHistory(curRec, curEp, HIST_RST_PKT, 0x52) && <u32>relSeq != load<u32>(curEp + EP_HIST_RST)) {
+        addHistory(curRec, caseFor(curRec, curEp, 0x52));
+      }
+      store<u32>(curEp + EP_HIST_RST, <u32>relSeq);
+    }
+    return;
+  }
+  if (len == 0 && (flags & TH_ACK) == 0) return;
+  // A SYN-ACK that created the record and was not flipped, followed by real traffic from either
+  // side: the roles flip and the history is rewritten to "^h" (TCP_Endpoint::CheckHistory).
+  if (historyIsLoneH(curRec)) {
+    flipCurrent();
+    rewriteHistoryCaretH(curRec);
+  }
+  if (len != 0) checkHistory(curRec, curEp, HIST_DATA_PKT, 0x44);         // 'D'
+  else checkHistory(curRec, curEp, HIST_ACK_PKT, 0x41);                   // 'A'
+}
+
+/** Zeek init_endpoint: sets the sequence base the first time a side is seen, or on a new SYN. */
+function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): void {
+  const syn = (flags & TH_SYN) != 0;
+  switch (<i32>stateOf(ep)) {
+    case Half.Inactive: {
+      let last = seqEnd;
+      if (syn) { initAckSeq(ep, seq); initStartSeq(ep, seq); }
+      else {
+        // Partial connection: number as if a SYN had occupied seq - 1.
+        initAckSeq(ep, seq - 1); initStartSeq(ep, seq - 1);
+        last = seq; // so the first packet is not taken for a retransmission
+      }
+      initLastSeq(ep, last);
+      break;
+    }
+    case Half.SynSent:
+    case Half.SynAckSent:
+      if (syn && seq != startSeq(ep)) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      break;
+    case Half.Established:
+    case Half.Partial:
+      if (syn) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      break;
+    case Half.Reset:
+      // Sequence numbers set by a (possibly injected) RST are replaced by a later SYN's.
+      if (syn && load<u8>(ep + EP_PREV_STATE) == <u8>Half.Inactive) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      break;
+    default: break;
+  }
+}
+
+/** Zeek update_last_seq: advances last_seq, or counts a retransmission (T/t). Returns the delta. */
+function updateLast(ep: usize, seqEnd: u32, flags: u32, len: u32): i32 {
+  const delta = seqDelta(seqEnd, lastSeq(ep));
+  if ((flags & (TH_SYN | TH_RST)) != 0 && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
+    // Large SYN/RST jumps are not trusted (protects against injected RSTs).
+  } else if ((flags & TH_FIN) != 0 && lastSeq(ep) == startSeq(ep) + 1) {
+    updateLastSeq(ep, seqEnd);          // only SYN and FIN seen: trust the FIN (flows over 2 GiB)
+  } else if (stateOf(ep) == <u8>Half.Reset) {
+    // after a RST no sequence number is trusted
+  } else if (delta > 0) {
+    updateLastSeq(ep, seqEnd);
+  } else if (len > 0) {
+    scaledHistory(curRec, ep, EP_CNT_T, 0x54); // 'T': nothing new in this segment
+  }
+  return delta;
+}
+
+/** Records the TCP options a side announced (MSS and window scale only count from its SYN). */
+function noteOptions(ep: usize, flags: u32): void {
+  const opts = load<u8>(PKT + P_OPTS);
+  store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | opts);
+  if ((flags & TH_SYN) != 0) {
+    epSet(ep, EF_SYN_SEEN);
+    if ((opts & OPT_MSS) != 0) store<u16>(ep + EP_MSS, load<u16>(PKT + P_MSS));
+    if ((opts & OPT_WSCALE) != 0) store<u8>(ep + EP_WSCALE, min<u8>(load<u8>(PKT + P_WSCALE), 14)); // RFC 7323 §2.3 caps at 14
+  }
+}
+
+/**
+ * Handshake RTT as Wireshark's tcp.analysis.initial_rtt: from the originator SYN that was answered
+ * to the originator's first ACK of the responder's SYN-ACK.
+ */
+function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i64): void {
+  if (isOrigNow) {
+    if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) store<i64>(rec + FR_TS_SYN, now);
+    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && load<i64>(rec + FR_HS_RTT) < 0 &&
+               load<i64>(rec + FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
+               ack == startSeq(rec + <usize>FR_RESP) + 1) {
+      store<i64>(rec + FR_HS_RTT, now - load<i64>(rec + FR_TS_SYN));
+    }
+  }
+}
+
+function process(rec: usize, isOrig: bool, now: i64): void {
+  const flags = <u32>load<u8>(PKT + P_FLAGS);
+  const len = load<u32>(PKT + P_PAYLEN);
+  const seq = load<u32>(PKT + P_SEQ);
+  const ack = load<u32>(PKT + P_ACK);
+  const syn = (flags & TH_SYN) != 0, fin = (flags & TH_FIN) != 0, rst = (flags & TH_RST) != 0, hasAck = (flags & TH_ACK) != 0;
+  setCurrent(rec, rec + <usize>(isOrig ? FR_ORIG : FR_RESP), rec + <usize>(isOrig ? FR_RESP : FR_ORIG));
+
+  // SetPartialStatus: a side's first packet decides whether the connection is partial.
+  const f = flagsOf(rec);
+  if (isOrig) {
+    if ((f & FF_FPS_ORIG) == 0) { if (!syn || hasAck) setFlag(rec, FF_PARTIAL); else clearFlag(rec, FF_PARTIAL); }
+  } else if ((f & FF_FPS_RESP) == 0 && (f & FF_PARTIAL) == 0) {
+    if (!syn) setFlag(rec, FF_PARTIAL);
+  }
+
+  // Sequence space: SYN and FIN take one octet each; RST payload is not part of the stream.
+  let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
+  if (rst) segLen -= len;
+  const seqEnd = seq + segLen;
+  initEndpoint(curEp, flags, seq, seqEnd);
+  const relSeq = relativeSeq(curEp, seq, lastSeq(curEp), load<u32>(curEp + EP_SEQ_WRAPS));
+  const underflow = seqUnderflow;
+
+  updateHistory(flags, relSeq, len); // may flip roles: cur* pointers follow
+
+  // Zero window (W/w): not on RSTs, not from a reset side, not after the peer's FIN.
+  const win = <u32>load<u16>(PKT + P_WIN);
+  store<u32>(curEp + EP_WIN, win);
+  if (win == 0 && !rst && stateOf(curPeer) != <u8>Half.Closed && stateOf(curEp) != <u8>Half.Reset) {
+    scaledHistory(rec, curEp, EP_CNT_W, 0x57);
+  }
+
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  if (!epHas(o, EF_DID_CLOSE) || !epHas(r, EF_DID_CLOSE)) store<i64>(rec + FR_TS_LAST, now);
+
+  noteOptions(curEp, flags);
+  if (fin) {
+    epSet(curEp, EF_FIN_SEEN);
+    store<u64>(curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
+  }
+  if (rst) epSet(curEp, EF_RST_SEEN);
+
+  let relAck: u64 = 0;
+  if (hasAck) {
+    if (stateOf(curPeer) == <u8>Half.Inactive) {
+      // init_peer: the peer's numbering starts as if its SYN had taken ack - 1.
+      relAck = 1;
+      initStartSeq(curPeer, ack - 1); initAckSeq(curPeer, ack - 1); initLastSeq(curPeer, ack - 1);
+    } else {
+      relAck = relativeSeq(curPeer, ack, ackSeq(curPeer), load<u32>(curPeer + EP_ACK_WRAPS));
+      if (seqUnderflow) relAck = 0;
+      else if (!rst) {
+        // Acks in RSTs are not trusted; an ack of exactly 0 far ahead is more likely broken than a wrap.
+        const d = seqDelta(ack, ackSeq(curPeer));
+        if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(curPeer, ack);
+      }
+    }
+  }
+
+  updateLast(curEp, seqEnd, flags, len);
+  updateStateMachine(now, seq, len, isOrig, flags); // may flip roles: cur* pointers follow
+  const ep = curEp, peer = curPeer;
+
+  if (hasAck) {
+    ackReceived(rec, peer, ep, relAck);
+    checkEOF(rec, peer);
+  }
+  // Payload goes to the reassembler only when fully captured (Zeek skips truncated payload).
+  if (len > 0 && !rst && !underflow && load<u32>(PKT + P_PAYCAP) >= len) {
+    dataSent(ep, syn ? relSeq + 1 : relSeq, <u64>len);
+  }
+  checkEOF(rec, ep);
+  if (doClose) connectionClosed(rec, ep, peer, genEvent);
+
+  // CheckPIA_FirstPacket marks the side as seen, by the orientation the packet arrived with.
+  setFlag(rec, isOrig ? FF_FPS_ORIG : FF_FPS_RESP);
+
+  // ConnSize: packets and IP bytes, in the final orientation of this packet's sender.
+  store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
+  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(PKT + P_IPLEN));
+  noteHandshake(rec, flags, ep == o, ack, now);
+}
+
+/** Tracks the segment described at PKT. */
+export function trackPacket(): void {
+  statInc(Stat.Segments);
+  const now = load<i64>(PKT + P_TS);
+  if (now > clock) clock = now;
+  const sport = <u32>load<u16>(PKT + P_SPORT), dport = <u32>load<u16>(PKT + P_DPORT);
+  const vlan = vlanInKey ? load<u32>(PKT + P_VLAN) : 0;
+  const src = PKT + P_SRC, dst = PKT + P_DST;
+  const flags = <u32>load<u8>(PKT + P_FLAGS);
+  const h = keyHash(src, sport, dst, dport, vlan);
+
+  let id = lookup(h, src, sport, dst, dport, vlan);
+  let isOrig = lookupIsOrig;
+  if (!isNoRecord(id)) {
+    const rec = recPtr(id);
+    // Timers fire before the packet that reaches their time (Zeek advances timers first).
+    if (removalTime(rec) <= now) { emit(id, removalReason); id = 0xFFFFFFFF; }
+    else if (isReuse(rec, flags, load<u32>(PKT + P_SEQ))) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; }
+  }
+  if (isNoRecord(id)) {
+    id = createFlow(h, flags, sport, dport, vlan, now);
+    isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && memory.compare(recPtr(id) + FR_ORIG_ADDR, src, 16) == 0;
+  }
+  const rec = recPtr(id);
+  store<i64>(rec + FR_TS_ACTIVE, now);
+
+  if (load<u8>(PKT + P_CSUM) == <u8>Csum.Bad) {
+    // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
+    scaledHistory(rec, rec + <usize>(isOrig ? FR_ORIG : FR_RESP), EP_CNT_C, 0x43);
+  } else {
+    process(rec, isOrig, now);
+  }
+  sweep(2);
+}

@@ -1,0 +1,89 @@
+// The conn.log `history` string and role flips (Zeek Session::AddHistory/CheckHistory/
+// ScaledHistoryEntry and Connection::FlipRoles; zeek-semantics.md §3-4).
+//
+// Upper case letters are the originator's, lower case the responder's, as known when the letter
+// is recorded: letters written before a flip keep their old case. Once-only letters use the
+// connection's hist_seen mask (originator bits low 16, responder bits high 16), which a flip does
+// NOT swap. Logarithmic letters (C, T, W, G) are recorded at the 1st, 10th, 100th ... event.
+
+import {
+  FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE,
+} from "./record";
+
+const SWAP_TMP: usize = memory.data(256, 16);
+
+/** True when `ep` is the record's originator endpoint block. */
+@inline export function isOrigEp(rec: usize, ep: usize): bool { return ep == rec + <usize>FR_ORIG; }
+
+export function addHistory(rec: usize, letter: u32): void {
+  const n = <i32>load<u8>(rec + FR_HIST_LEN);
+  if (n >= HIST_CAP) {
+    store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_HIST_FULL);
+    return;
+  }
+  store<u8>(rec + FR_HISTORY + <usize>n, <u8>letter);
+  store<u8>(rec + FR_HIST_LEN, <u8>(n + 1));
+}
+
+/** Letter in the endpoint's current orientation: lower case for the responder. */
+@inline export function caseFor(rec: usize, ep: usize, upper: u32): u32 { return isOrigEp(rec, ep) ? upper : upper | 0x20; }
+
+/**
+ * Zeek CheckHistory: records the letter the first time its mask is seen for this side.
+ * Returns true when it had been seen before (and records nothing).
+ */
+export function checkHistory(rec: usize, ep: usize, mask: u32, upper: u32): bool {
+  const m = isOrigEp(rec, ep) ? mask : mask << 16;
+  const seen = load<u32>(rec + FR_HIST_SEEN);
+  if ((seen & m) == 0) {
+    store<u32>(rec + FR_HIST_SEEN, seen | m);
+    addHistory(rec, caseFor(rec, ep, upper));
+    return false;
+  }
+  return true;
+}
+
+/** Zeek ScaledHistoryEntry with base 10: bumps the counter and records the letter at 1, 10, 100 ... */
+export function scaledHistory(rec: usize, ep: usize, counterOff: i32, upper: u32): void {
+  const p = ep + <usize>counterOff;
+  const c = load<u32>(p) + 1;
+  store<u32>(p, c);
+  if (c == 1 || c == 10 || c == 100 || c == 1000 || c == 10000 || c == 100000 || c == 1000000 || c == 10000000 ||
+      c == 100000000 || c == 1000000000) addHistory(rec, caseFor(rec, ep, upper));
+}
+
+/**
+ * Zeek Connection::FlipRoles + TCPSessionAdapter::FlipRoles: swaps addresses, ports and the two
+ * endpoint blocks (their counters and sequence state move with them), appends '^', swaps
+ * first_packet_seen and clears is_partial. hist_seen stays as it is (Zeek does not swap it).
+ * Callers holding endpoint pointers must swap them: the block formerly at FR_ORIG is now at FR_RESP.
+ */
+export function flipRoles(rec: usize): void {
+  memory.copy(SWAP_TMP, rec + FR_ORIG_ADDR, 16);
+  memory.copy(rec + FR_ORIG_ADDR, rec + FR_RESP_ADDR, 16);
+  memory.copy(rec + FR_RESP_ADDR, SWAP_TMP, 16);
+  const op = load<u16>(rec + FR_ORIG_PORT);
+  store<u16>(rec + FR_ORIG_PORT, load<u16>(rec + FR_RESP_PORT));
+  store<u16>(rec + FR_RESP_PORT, op);
+  memory.copy(SWAP_TMP, rec + FR_ORIG, <usize>EP_SIZE);
+  memory.copy(rec + FR_ORIG, rec + FR_RESP, <usize>EP_SIZE);
+  memory.copy(rec + FR_RESP, SWAP_TMP, <usize>EP_SIZE);
+  let f = load<u32>(rec + FR_FLAGS);
+  const fps = ((f & FF_FPS_ORIG) != 0 ? FF_FPS_RESP : 0) | ((f & FF_FPS_RESP) != 0 ? FF_FPS_ORIG : 0);
+  f = (f & ~(FF_FPS_ORIG | FF_FPS_RESP | FF_PARTIAL)) | fps | FF_FLIPPED;
+  store<u32>(rec + FR_FLAGS, f);
+  addHistory(rec, 0x5E); // '^'
+}
+
+/** True while the whole history is exactly "H" (a SYN-ACK created the record and was not flipped). */
+@inline export function historyIsLoneH(rec: usize): bool {
+  return load<u8>(rec + FR_HIST_LEN) == 1 && load<u8>(rec + FR_HISTORY) == 0x48;
+}
+
+/** Rewrites the history to "^h": the late flip of zeek-semantics.md §3.4 drops the original H. */
+export function rewriteHistoryCaretH(rec: usize): void {
+  store<u8>(rec + FR_HISTORY, 0x5E);
+  store<u8>(rec + FR_HISTORY + 1, 0x68);
+  store<u8>(rec + FR_HIST_LEN, 2);
+}

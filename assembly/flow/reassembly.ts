@@ -1,0 +1,195 @@
+// Content-gap accounting: the part of Zeek's TCP_Reassembler (TCP_Reassembler.cc, Reassem.cc)
+// that conn.log's `missed_bytes` and the G/g history letters depend on, without buffering payload.
+//
+// Per endpoint we keep last_reassem_seq (EP_REASM: everything below was delivered in order or
+// skipped as a gap), trim_seq (EP_TRIM: the highest acknowledgement processed) and up to
+// MAX_BLOCKS out-of-order ranges above EP_REASM. An acknowledgement for sequence space that was
+// never seen reports a gap, as Zeek's Undelivered() does. With more out-of-order ranges than slots,
+// the closest two are merged (the hole between them is then not reported: an undercount).
+
+import {
+  EP_REASM, EP_TRIM, EP_BLOCKS, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
+  EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half,
+} from "./record";
+import { relAckOf, noDataAcked } from "./seq";
+import { scaledHistory } from "./history";
+import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks } from "../options";
+
+@inline function blkStart(ep: usize, i: i32): u32 { return load<u32>(ep + EP_BLOCKS + (<usize>i << 3)); }
+@inline function blkEnd(ep: usize, i: i32): u32 { return load<u32>(ep + EP_BLOCKS + (<usize>i << 3) + 4); }
+@inline function setBlk(ep: usize, i: i32, s: u32, e: u32): void {
+  store<u32>(ep + EP_BLOCKS + (<usize>i << 3), s);
+  store<u32>(ep + EP_BLOCKS + (<usize>i << 3) + 4, e);
+}
+@inline function nBlocks(ep: usize): i32 { return <i32>load<u8>(ep + EP_NBLOCKS); }
+@inline function setNBlocks(ep: usize, n: i32): void { store<u8>(ep + EP_NBLOCKS, <u8>n); }
+
+/** Zeek is_clean(): established, or closed straight from established. */
+@inline function isClean(ep: usize): bool {
+  const s = load<u8>(ep + EP_STATE);
+  return s == <u8>Half.Established || (s == <u8>Half.Closed && load<u8>(ep + EP_PREV_STATE) == <u8>Half.Established);
+}
+
+/** Zeek TCP_Reassembler::Gap: G/g only for cleanly established connections; missed_bytes also when reporting partial gaps. */
+function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
+  const clean = isClean(ep) && isClean(peer);
+  if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
+  if (clean || reportGapsForPartial) store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
+}
+
+/** Moves EP_REASM forward by `adv` and absorbs the blocks that now touch it; rebases the rest. */
+function advance(ep: usize, adv: u64): void {
+  let n = nBlocks(ep);
+  let reach = adv;
+  // Blocks are sorted and disjoint: absorb from the front while they start at or below the new point.
+  let k = 0;
+  while (k < n && <u64>blkStart(ep, k) <= reach) {
+    const e = <u64>blkEnd(ep, k);
+    if (e > reach) reach = e;
+    k++;
+  }
+  store<u64>(ep + EP_REASM, load<u64>(ep + EP_REASM) + reach);
+  let w = 0;
+  for (let i = k; i < n; i++) {
+    setBlk(ep, w, <u32>(<u64>blkStart(ep, i) - reach), <u32>(<u64>blkEnd(ep, i) - reach));
+    w++;
+  }
+  setNBlocks(ep, w);
+}
+
+/** Inserts the range [s, e) (offsets above EP_REASM, s > 0) into the sorted, disjoint block set. */
+function insertBlock(ep: usize, s: u32, e: u32): void {
+  let n = nBlocks(ep);
+  // Merge with every overlapping or adjacent block.
+  let i = 0;
+  while (i < n) {
+    const bs = blkStart(ep, i), be = blkEnd(ep, i);
+    if (be < s || bs > e) { i++; continue; }
+    if (bs < s) s = bs;
+    if (be > e) e = be;
+    for (let j = i + 1; j < n; j++) setBlk(ep, j - 1, blkStart(ep, j), blkEnd(ep, j));
+    n--;
+  }
+  if (n == MAX_BLOCKS) {
+    // No slot left: merge the two neighbours with the smallest hole between them.
+    let best = 0;
+    let bestHole: u32 = 0xFFFFFFFF;
+    for (let j = 0; j + 1 < n; j++) {
+      const hole = blkStart(ep, j + 1) - blkEnd(ep, j);
+      if (hole < bestHole) { bestHole = hole; best = j; }
+    }
+    setBlk(ep, best, blkStart(ep, best), blkEnd(ep, best + 1));
+    for (let j = best + 2; j < n; j++) setBlk(ep, j - 1, blkStart(ep, j), blkEnd(ep, j));
+    n--;
+  }
+  let pos = n;
+  while (pos > 0 && blkStart(ep, pos - 1) > s) {
+    setBlk(ep, pos, blkStart(ep, pos - 1), blkEnd(ep, pos - 1));
+    pos--;
+  }
+  setBlk(ep, pos, s, e);
+  setNBlocks(ep, n + 1);
+}
+
+function skipDeliveries(ep: usize): void {
+  setNBlocks(ep, 0);
+  store<u8>(ep + EP_FLAGS, load<u8>(ep + EP_FLAGS) | EF_SKIP);
+}
+
+/**
+ * Zeek TCP_Reassembler::DataSent for payload [seq, seq+len) in relative sequence space.
+ * Only called for fully captured payload (Zeek does not reassemble snaplen-truncated segments).
+ */
+export function dataSent(ep: usize, seq: u64, len: u64): void {
+  if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return;
+  let upper = seq + len;
+  const ack = relAckOf(ep);
+  if (seq < ack) {
+    if (upper <= ack) return;            // already delivered and acknowledged
+    seq = ack;
+  }
+  const trim = load<u64>(ep + EP_TRIM);
+  if (upper <= trim) return;             // old data
+  if (seq < trim) seq = trim;
+  const r = load<u64>(ep + EP_REASM);
+  if (seq <= r) {
+    if (upper > r) advance(ep, upper - r);
+  } else {
+    const off = seq - r;
+    // Ranges beyond 4 GiB above the reassembly point are not representable; Zeek would buffer them.
+    if (off < 0xFFFFFFFF && upper - r < 0xFFFFFFFF) insertBlock(ep, <u32>off, <u32>(upper - r));
+  }
+  // Zeek gives up on reassembly when it buffers too much without acks (init-bare.zeek limits).
+  const n = nBlocks(ep);
+  if (n > 0) {
+    const undelivered = <u64>blkEnd(ep, n - 1);
+    if (maxAboveHoleWithoutAcks > 0 && noDataAcked(ep) && undelivered > <u64>maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
+  }
+  if (excessiveDataWithoutAcks > 0) {
+    let size = load<u64>(ep + EP_REASM) - load<u64>(ep + EP_TRIM);
+    for (let i = 0; i < n; i++) size += <u64>(blkEnd(ep, i) - blkStart(ep, i));
+    if (size > <u64>excessiveDataWithoutAcks) skipDeliveries(ep);
+  }
+}
+
+/** Zeek TCP_Reassembler::Undelivered(up_to_seq): reports every hole below upTo as a content gap. */
+function undelivered(rec: usize, ep: usize, peer: usize, upTo: u64): void {
+  // A partial connection's faked ISN: a hole of one or two octets at the start is not real.
+  if (upTo <= 2 && (load<u32>(rec + FR_FLAGS) & FF_PARTIAL) != 0) return;
+  if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) == 0) {
+    while (nBlocks(ep) > 0) {
+      const r = load<u64>(ep + EP_REASM);
+      const s = <u64>blkStart(ep, 0);
+      if (r + s >= upTo) break;
+      gap(rec, ep, peer, s);
+      advance(ep, s);                    // delivers the block and whatever now touches it
+    }
+    const r = load<u64>(ep + EP_REASM);
+    if (upTo > r) gap(rec, ep, peer, upTo - r);
+  }
+  const r = load<u64>(ep + EP_REASM);
+  if (upTo > r) {
+    // Skip to upTo: blocks below it are gone, the rest are rebased.
+    const adv = upTo - r;
+    let w = 0;
+    const n = nBlocks(ep);
+    for (let i = 0; i < n; i++) {
+      const e = <u64>blkEnd(ep, i);
+      if (e <= adv) continue;
+      const s = <u64>blkStart(ep, i);
+      setBlk(ep, w, s > adv ? <u32>(s - adv) : 0, <u32>(e - adv));
+      w++;
+    }
+    setNBlocks(ep, w);
+    store<u64>(ep + EP_REASM, upTo);
+    if (w > 0 && blkStart(ep, 0) == 0) advance(ep, 0);
+  }
+}
+
+/**
+ * Zeek TCP_Reassembler::AckReceived: the peer acknowledged `relAck` of this endpoint's stream.
+ * The FIN octet is never a gap.
+ */
+export function ackReceived(rec: usize, ep: usize, peer: usize, relAck: u64): void {
+  if ((load<u8>(ep + EP_FLAGS) & EF_FIN_SEEN) != 0) {
+    const fin = load<u64>(ep + EP_FIN_SEQ);
+    if (relAck >= fin) relAck = fin - 1;
+  }
+  if (relAck <= load<u64>(ep + EP_TRIM)) return;
+  if (relAck > load<u64>(ep + EP_REASM)) undelivered(rec, ep, peer, relAck);
+  store<u64>(ep + EP_TRIM, relAck);
+}
+
+/** Zeek TCP_Reassembler::HasUndeliveredData. */
+@inline export function hasUndelivered(ep: usize): bool { return nBlocks(ep) > 0; }
+
+/** Zeek TCP_Reassembler::DataPending: the endpoint sent data that was not yet delivered in order. */
+export function dataPending(ep: usize, peer: usize, lastSeqFull: u64, start: i64): bool {
+  if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return false;
+  const delivered = <u64>start + load<u64>(ep + EP_REASM);
+  if (lastSeqFull < delivered) return false;
+  // Everything is delivered when we are at the last sequence (RST) or just before it (FIN octet).
+  if (delivered != lastSeqFull - 1 && delivered != lastSeqFull) return true;
+  if (load<u8>(ep + EP_STATE) != <u8>Half.Reset && hasUndelivered(peer)) return true;
+  return false;
+}

@@ -1,0 +1,196 @@
+// The flow table: a record pool plus an open-addressing index, both in linear memory.
+//
+// Records (FR_SIZE bytes, layout in record.ts) live in fixed-size chunks, so the pool grows by
+// adding a chunk without moving live records. Freed records form a free list threaded through
+// FR_HASH. The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
+// high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
+// record only when the full 32-bit hash matches. It doubles when half full.
+//
+// The key is symmetric: hash(a, b) == hash(b, a), so both directions of a connection find the
+// same record (gopacket's FastHash idea, combined with + rather than XOR, which would make every
+// A->A flow collide). The hash is seeded per process against crafted-capture HashDoS (Suricata's
+// hash_rand).
+
+import { FR_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
+
+const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
+const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
+const MAX_CHUNKS: u32 = 8192;                // 134M records: far above any sane flow cap
+const CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const NO_RECORD: u32 = 0xFFFFFFFF;
+
+let nChunks: u32 = 0;
+let highWater: u32 = 0;      // records ever handed out (ids < highWater are allocated)
+let freeHead: u32 = NO_RECORD;
+let liveCount: i32 = 0;
+
+let indexBase: usize = 0;
+let indexMask: u32 = 0;      // capacity - 1
+let seed: u32 = 0x2545F491;
+
+export function tableInit(hashSeed: u32): void {
+  seed = hashSeed;
+  if (indexBase == 0) {
+    indexMask = (1 << 16) - 1;
+    indexBase = heap.alloc(<usize>(indexMask + 1) << 3);
+  }
+  memory.fill(indexBase, 0, <usize>(indexMask + 1) << 3);
+  for (let c: u32 = 0; c < nChunks; c++) {
+    memory.fill(load<usize>(CHUNKS + (<usize>c << 2)), 0, <usize>CHUNK_RECORDS * <usize>FR_SIZE);
+  }
+  highWater = 0;
+  freeHead = NO_RECORD;
+  liveCount = 0;
+}
+
+export function tableLive(): i32 { return liveCount; }
+export function tableHighWater(): u32 { return highWater; }
+
+/** Address of record `id`. */
+// SAFETY: id < highWater <= nChunks * CHUNK_RECORDS, so the chunk pointer exists.
+@inline export function recPtr(id: u32): usize {
+  return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>(id & (CHUNK_RECORDS - 1)) * <usize>FR_SIZE;
+}
+
+// ---- hashing -------------------------------------------------------------------------------------
+
+@inline function rotl(x: u32, r: u32): u32 { return (x << r) | (x >>> (32 - r)); }
+
+@inline function fmix32(h: u32): u32 {
+  h ^= h >>> 16; h *= 0x85EBCA6B;
+  h ^= h >>> 13; h *= 0xC2B2AE35;
+  h ^= h >>> 16;
+  return h;
+}
+
+/** Hash of one endpoint (16-byte address + port), murmur3-style over four words. */
+@inline function endpointHash(addr: usize, port: u32): u32 {
+  let h = seed;
+  h = rotl(h ^ (load<u32>(addr) * 0xCC9E2D51), 15) * 0x1B873593;
+  h = rotl(h ^ (load<u32>(addr, 4) * 0xCC9E2D51), 15) * 0x1B873593;
+  h = rotl(h ^ (load<u32>(addr, 8) * 0xCC9E2D51), 15) * 0x1B873593;
+  h = rotl(h ^ (load<u32>(addr, 12) * 0xCC9E2D51), 15) * 0x1B873593;
+  h ^= port * 0x9E3779B1;
+  return fmix32(h);
+}
+
+/** Symmetric key hash: the two endpoint hashes are added, so swapping them gives the same value. */
+export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  const h = endpointHash(src, sport) + endpointHash(dst, dport);
+  return fmix32(h ^ (vlan * 0x27D4EB2F) ^ seed);
+}
+
+@inline function addrEq(a: usize, b: usize): bool {
+  return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8);
+}
+
+// ---- lookup ----------------------------------------------------------------------------------------
+
+/** Set by lookup(): whether the packet's source is the record's originator. */
+export let lookupIsOrig: bool = false;
+
+/** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
+export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  let i = h & indexMask;
+  while (true) {
+    // SAFETY: i <= indexMask, inside the index.
+    const e = load<u64>(indexBase + (<usize>i << 3));
+    if (e == 0) return NO_RECORD;
+    if (<u32>(e >>> 32) == h) {
+      const id = <u32>e - 1;
+      const r = recPtr(id);
+      if (load<u32>(r + FR_VLAN) == vlan) {
+        const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
+        if (op == sport && rp == dport && addrEq(r + FR_ORIG_ADDR, src) && addrEq(r + FR_RESP_ADDR, dst)) {
+          lookupIsOrig = true;
+          return id;
+        }
+        if (op == dport && rp == sport && addrEq(r + FR_ORIG_ADDR, dst) && addrEq(r + FR_RESP_ADDR, src)) {
+          lookupIsOrig = false;
+          return id;
+        }
+      }
+    }
+    i = (i + 1) & indexMask;
+  }
+  return NO_RECORD;
+}
+
+export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
+
+// ---- insert / remove -----------------------------------------------------------------------------------
+
+function growIndex(): void {
+  const oldBase = indexBase, oldCap = indexMask + 1;
+  const newCap = oldCap << 1;
+  indexBase = heap.alloc(<usize>newCap << 3);
+  indexMask = newCap - 1;
+  memory.fill(indexBase, 0, <usize>newCap << 3);
+  for (let i: u32 = 0; i < oldCap; i++) {
+    const e = load<u64>(oldBase + (<usize>i << 3));
+    if (e == 0) continue;
+    let j = <u32>(e >>> 32) & indexMask;
+    while (load<u64>(indexBase + (<usize>j << 3)) != 0) j = (j + 1) & indexMask;
+    store<u64>(indexBase + (<usize>j << 3), e);
+  }
+  heap.free(oldBase);
+}
+
+function newRecordId(): u32 {
+  if (freeHead != NO_RECORD) {
+    const id = freeHead;
+    freeHead = load<u32>(recPtr(id) + FR_HASH);
+    return id;
+  }
+  if (highWater == nChunks * CHUNK_RECORDS) {
+    if (nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
+    const chunk = heap.alloc(<usize>CHUNK_RECORDS * <usize>FR_SIZE);
+    memory.fill(chunk, 0, <usize>CHUNK_RECORDS * <usize>FR_SIZE);
+    store<usize>(CHUNKS + (<usize>nChunks << 2), chunk);
+    nChunks++;
+  }
+  return highWater++;
+}
+
+/** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */
+export function insert(h: u32): u32 {
+  if (<u32>(liveCount + 1) > ((indexMask + 1) >> 1)) growIndex();
+  const id = newRecordId();
+  const r = recPtr(id);
+  memory.fill(r, 0, <usize>FR_SIZE);
+  store<u32>(r + FR_HASH, h);
+  store<u32>(r + FR_FLAGS, FF_LIVE);
+  let i = h & indexMask;
+  while (load<u64>(indexBase + (<usize>i << 3)) != 0) i = (i + 1) & indexMask;
+  store<u64>(indexBase + (<usize>i << 3), (<u64>h << 32) | <u64>(id + 1));
+  liveCount++;
+  return id;
+}
+
+/** Unindexes and frees record `id` (backward-shift deletion keeps probe chains intact). */
+export function remove(id: u32): void {
+  const r = recPtr(id);
+  const h = load<u32>(r + FR_HASH);
+  const want = (<u64>h << 32) | <u64>(id + 1);
+  let i = h & indexMask;
+  while (load<u64>(indexBase + (<usize>i << 3)) != want) i = (i + 1) & indexMask;
+  // Backward shift: move later entries of the cluster into the hole when their home slot allows.
+  let j = i;
+  while (true) {
+    j = (j + 1) & indexMask;
+    const e = load<u64>(indexBase + (<usize>j << 3));
+    if (e == 0) break;
+    const home = <u32>(e >>> 32) & indexMask;
+    // The entry at j may fill hole i if its home is not cyclically within (i, j].
+    const fits = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+    if (fits) {
+      store<u64>(indexBase + (<usize>i << 3), e);
+      i = j;
+    }
+  }
+  store<u64>(indexBase + (<usize>i << 3), 0);
+  store<u32>(r + FR_FLAGS, 0);
+  store<u32>(r + FR_HASH, freeHead);
+  freeHead = id;
+  liveCount--;
+}
