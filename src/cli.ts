@@ -16,9 +16,8 @@ import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
-import { Reconstructor, type ReconstructorOptions } from "./reconstructor.js";
-import { createFormatter, FORMAT_NAMES, isFormatName, type FormatName, type Formatter } from "./format/index.js";
-import type { Flow } from "./flow.js";
+import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
+import { AsciiWriter, createFormatter, FORMAT_NAMES, isFormatName, type FormatName, type Formatter } from "./format/index.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
 
@@ -120,11 +119,20 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   return { kind: "analyze", args: { capture: rest[0], format, stats: values.stats ?? false, options } };
 }
 
-/** Batches output text and writes it with backpressure; notices a closed reader (EPIPE). */
+/** Output bytes are handed to the stream in pieces of about this size. */
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * Collects formatted bytes and writes them to the stream in ~1 MiB pieces: from inside a decode
+ * call when a piece is full (stdout to a pipe or file is synchronous on Linux, so memory stays
+ * bounded even when one window finishes millions of flows), and after each window, where a full
+ * stream buffer is awaited (backpressure). Notices a reader that went away (EPIPE).
+ */
 class Output {
+  readonly writer = new AsciiWriter(FLUSH_BYTES + 64 * 1024);
   readonly #stream: Writable;
-  #buffer = "";
   #closed = false;
+  #full = false;
   #failure: Error | null = null;
 
   constructor(stream: Writable) {
@@ -145,18 +153,16 @@ class Output {
     return this.#failure;
   }
 
-  add(text: string): void {
-    this.#buffer += text;
+  /** Writes what was formatted if it reached the piece size (called from the record sink). */
+  writeIfFull(): void {
+    if (this.writer.length >= FLUSH_BYTES) this.#write();
   }
 
+  /** Writes everything formatted so far and waits while the stream's buffer is full. */
   async flush(): Promise<void> {
-    if (this.#buffer.length === 0 || this.closed) {
-      this.#buffer = "";
-      return;
-    }
-    const ok = this.#stream.write(this.#buffer);
-    this.#buffer = "";
-    if (!ok && !this.closed) {
+    this.#write();
+    if (this.#full && !this.closed) {
+      this.#full = false;
       try {
         await once(this.#stream, "drain");
       } catch {
@@ -164,16 +170,27 @@ class Output {
       }
     }
   }
+
+  #write(): void {
+    if (this.writer.length === 0) return;
+    if (this.closed) {
+      this.writer.pos = 0;
+      return;
+    }
+    if (!this.#stream.write(this.writer.take())) this.#full = true;
+  }
 }
 
 /** `  42.0%  512.3 MB/s  210.0 of 500.0 MB` on one stderr line, at most five times a second. */
 class Progress {
+  readonly #stream: Writable;
   readonly #total: number;
   readonly #start = performance.now();
   #last = 0;
   #shown = false;
 
-  constructor(total: number) {
+  constructor(stream: Writable, total: number) {
+    this.#stream = stream;
     this.#total = total;
   }
 
@@ -184,19 +201,13 @@ class Progress {
     const mb = bytes / 1e6;
     const rate = mb / Math.max((now - this.#start) / 1000, 1e-3);
     const pct = this.#total > 0 ? ((100 * bytes) / this.#total).toFixed(1).padStart(5) : "  ?  ";
-    process.stderr.write(`\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`);
+    this.#stream.write(`\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`);
     this.#shown = true;
   }
 
   clear(): void {
-    if (this.#shown) process.stderr.write("\r\x1b[K");
+    if (this.#shown) this.#stream.write("\r\x1b[K");
   }
-}
-
-function emit(out: Output, format: Formatter, flows: Flow[]): void {
-  let text = "";
-  for (let i = 0; i < flows.length; i++) text += format.flow(flows[i]);
-  out.add(text);
 }
 
 /** Opens the capture; a readable regular file (or stdin redirected from one) gets the direct-read path. */
@@ -245,17 +256,20 @@ function checksumHint(stats: Stats, options: ReconstructorOptions): string | nul
 async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): Promise<number> {
   const input = openCapture(args.capture);
   const out = new Output(stdout);
-  const format = createFormatter(args.format);
   try {
     const rec = new Reconstructor(args.options);
-    out.add(format.begin());
+    const format: Formatter = createFormatter(args.format, rec.layout);
+    const writer = out.writer;
+    const sink: RecordSink = (v, p) => {
+      format.record(v, p, writer);
+      out.writeIfFull();
+    };
+    format.begin(writer);
     if (input.isFile) {
-      const progress = input.owned && (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY
-        ? new Progress(input.size)
-        : null;
+      const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
+      const progress = input.owned && tty ? new Progress(stderr, input.size) : null;
       try {
-        for (let flows = rec.readFrom(input.fd); flows !== null && !out.closed; flows = rec.readFrom(input.fd)) {
-          emit(out, format, flows);
+        while (!out.closed && rec.readRecordsFrom(input.fd, sink)) {
           await out.flush();
           progress?.update(rec.bytesIn);
           await yieldToEventLoop(); // lets an EPIPE from the reader arrive
@@ -268,16 +282,16 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
       }
     } else {
       for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
-        emit(out, format, rec.push(chunk));
+        rec.pushRecords(chunk, sink);
         await out.flush();
         if (out.closed || rec.error !== null) break;
       }
     }
     if (out.closed) return out.failure ? reportWriteFailure(out.failure, stderr) : EXIT_OK;
-    emit(out, format, rec.finish());
+    rec.finishRecords(sink);
     const stats = rec.stats;
     const error = rec.error;
-    out.add(format.end({ stats, error }));
+    format.end({ stats, error }, writer);
     await out.flush();
     if (out.failure) return reportWriteFailure(out.failure, stderr);
     if (args.stats) stderr.write(JSON.stringify(stats) + "\n");

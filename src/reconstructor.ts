@@ -9,6 +9,10 @@
  * (assemblyscript-performance.md §3). Finished flows are copied out of the engine's output ring
  * after every engine call, so the ring never overflows.
  *
+ * Two ways out: `push`/`readFrom`/`finish` return decoded {@link Flow} objects; `pushRecords`/
+ * `readRecordsFrom`/`finishRecords` hand each finished record, in engine memory, to a
+ * {@link RecordSink} (the output formats write from there without building objects).
+ *
  * Errors are data, not exceptions: a damaged capture sets {@link Reconstructor.error}, input after
  * the damage is ignored, and {@link Reconstructor.finish} still reports every flow decoded before
  * it (house style, "bad container"). Only engine faults (traps, flowrecon bugs) throw.
@@ -23,8 +27,8 @@
  */
 
 import { readSync } from "node:fs";
-import { createEngine, Engine, EngineFault } from "./wasm/engine.js";
-import { AbiMismatchError } from "./wasm/layout.js";
+import { createEngine, Engine, EngineFault, type MemoryViews } from "./wasm/engine.js";
+import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
 import { StatsReader, type Stats } from "./stats.js";
@@ -53,6 +57,13 @@ export interface ReconstructorOptions {
   /** Community ID seed (default 0). */
   communityIdSeed?: number;
 }
+
+/**
+ * Receives each finished flow record: byte offset `p` in the views' memory, valid only during the
+ * call. A sink must not call into the engine. Read it with RecordReader (src/wasm/record.ts),
+ * FlowDecoder, or a Formatter.
+ */
+export type RecordSink = (views: MemoryViews, p: number) => void;
 
 export const DEFAULT_WINDOW_BYTES = 8 << 20;
 export const MIN_WINDOW_BYTES = 1 << 20;
@@ -163,21 +174,19 @@ export class Reconstructor {
     return this.#window;
   }
 
+  /** The engine's record layout and enums (for formatters and RecordReader). */
+  get layout(): Layout {
+    return this.#engine.layout;
+  }
+
   /**
    * Decodes the next piece of the capture. Returns the flows that finished while decoding it
    * (timeouts, closes, evictions); chunk boundaries may fall anywhere, even inside a record.
    * After an error it does nothing and returns [].
    */
   push(chunk: Uint8Array): Flow[] {
-    this.#checkUsable();
     const out: Flow[] = [];
-    let off = 0;
-    while (off < chunk.length && this.#error === null) {
-      const n = Math.min(this.#room(), chunk.length - off);
-      this.#engine.views().u8.set(chunk.subarray(off, off + n), this.#base + this.#fill);
-      off += n;
-      this.#accept(n, out);
-    }
+    this.pushRecords(chunk, this.#collect(out));
     return out;
   }
 
@@ -187,25 +196,48 @@ export class Reconstructor {
    * file or once an error stopped decoding; then call {@link finish}.
    */
   readFrom(fd: number): Flow[] | null {
-    this.#checkUsable();
-    if (this.#error !== null) return null;
-    const room = this.#room();
-    const dst = new Uint8Array(this.#engine.exports.memory.buffer, this.#base + this.#fill, room);
-    const n = readSync(fd, dst, 0, room, null);
-    if (n === 0) return null;
     const out: Flow[] = [];
-    this.#accept(n, out);
-    return out;
+    return this.readRecordsFrom(fd, this.#collect(out)) ? out : null;
   }
 
   /**
-   * Ends the input: decodes what is left, reports a capture that ends inside a record, then emits
+   * Ends the input: decodes what is left, reports a capture that ends inside a record, then returns
    * every flow still live. Also after an error, so the flows before the damage are not lost.
    */
   finish(): Flow[] {
+    const out: Flow[] = [];
+    this.finishRecords(this.#collect(out));
+    return out;
+  }
+
+  /** {@link push}, handing finished records to `sink` instead of decoding them. */
+  pushRecords(chunk: Uint8Array, sink: RecordSink): void {
+    this.#checkUsable();
+    let off = 0;
+    while (off < chunk.length && this.#error === null) {
+      const n = Math.min(this.#room(), chunk.length - off);
+      this.#engine.views().u8.set(chunk.subarray(off, off + n), this.#base + this.#fill);
+      off += n;
+      this.#accept(n, sink);
+    }
+  }
+
+  /** {@link readFrom} with a sink: returns false at end of file or once an error stopped decoding. */
+  readRecordsFrom(fd: number, sink: RecordSink): boolean {
+    this.#checkUsable();
+    if (this.#error !== null) return false;
+    const room = this.#room();
+    const dst = new Uint8Array(this.#engine.exports.memory.buffer, this.#base + this.#fill, room);
+    const n = readSync(fd, dst, 0, room, null);
+    if (n === 0) return false;
+    this.#accept(n, sink);
+    return true;
+  }
+
+  /** {@link finish} with a sink. */
+  finishRecords(sink: RecordSink): void {
     this.#checkUsable();
     this.#finished = true;
-    const out: Flow[] = [];
     const ex = this.#engine.exports;
     this.#guard(() => {
       if (this.#error === null) {
@@ -217,7 +249,7 @@ export class Reconstructor {
             record: 0,
           };
         } else {
-          this.#pump(true, out);
+          this.#pump(true, sink);
           if (this.#error === null && this.#fill > 0) {
             // The engine must flag a partial record at eof; if it did not, say so rather than drop it.
             this.#error = captureError("TruncatedInput", this.#bytesIn - this.#fill, this.#readStats().records);
@@ -226,12 +258,18 @@ export class Reconstructor {
       }
       for (;;) {
         const more = ex.finish();
-        const drained = this.#drain(out);
+        const drained = this.#drain(sink);
         if (more === 0) break;
         if (drained === 0) throw new EngineFault("finish() asked to be called again without emitting a flow");
       }
     });
-    return out;
+  }
+
+  #collect(out: Flow[]): RecordSink {
+    const decoder = this.#decoder;
+    return (v, p) => {
+      out.push(decoder.decode(v, p));
+    };
   }
 
   /** Bytes the next copy may add: the window, or less during the warm-up ramp. */
@@ -241,10 +279,10 @@ export class Reconstructor {
   }
 
   /** `n` new bytes sit after the tail in the window: decode, then check the window can still move. */
-  #accept(n: number, out: Flow[]): void {
+  #accept(n: number, sink: RecordSink): void {
     this.#fill += n;
     this.#bytesIn += n;
-    this.#guard(() => this.#pump(false, out));
+    this.#guard(() => this.#pump(false, sink));
     if (this.#feedLimit < this.#window) this.#feedLimit = Math.min(this.#window, this.#feedLimit * 2);
     if (this.#error === null && this.#fill >= this.#window) {
       // A full window that the engine could not consume: one record is larger than the window.
@@ -260,38 +298,42 @@ export class Reconstructor {
   }
 
   /**
-   * Calls feed() until the window holds only a partial record: after each call, drain the output
-   * ring and move the unconsumed tail to the window start. feed() also returns early when the ring
-   * is nearly full, so "no bytes consumed and no flow emitted" is the only stop condition.
+   * Calls feed() until the window holds only a partial record: after each call, move the
+   * unconsumed tail to the window start and drain the output ring. feed() also returns early when
+   * the ring is nearly full, so "no bytes consumed and no flow emitted" is the only stop condition.
+   * The tail moves before the sink runs, so a throwing sink cannot make bytes decode twice.
    */
-  #pump(eof: boolean, out: Flow[]): void {
+  #pump(eof: boolean, sink: RecordSink): void {
     const ex = this.#engine.exports;
     for (;;) {
       const consumed = ex.feed(this.#fill, eof ? 1 : 0);
       if (!(consumed >= 0 && consumed <= this.#fill)) {
         throw new EngineFault(`feed(${this.#fill}) returned ${consumed}`);
       }
-      const drained = this.#drain(out);
-      if (this.#checkError()) return;
       if (consumed > 0) {
         const u8 = this.#engine.views().u8;
         u8.copyWithin(this.#base, this.#base + consumed, this.#base + this.#fill);
         this.#fill -= consumed;
       }
+      const drained = this.#drain(sink);
+      if (this.#checkError()) return;
       if (this.#fill === 0 || (consumed === 0 && drained === 0)) return;
     }
   }
 
-  /** Decodes and clears the output ring; returns the number of records. */
-  #drain(out: Flow[]): number {
+  /** Hands every record in the output ring to the sink and clears the ring; returns the count. */
+  #drain(sink: RecordSink): number {
     const ex = this.#engine.exports;
     const n = ex.outLen();
     if (n === 0) return 0;
     const views = this.#engine.views();
     const size = this.#decoder.recordSize;
     let p = ex.outPtr();
-    for (let i = 0; i < n; i++, p += size) out.push(this.#decoder.decode(views, p));
-    ex.outClear();
+    try {
+      for (let i = 0; i < n; i++, p += size) sink(views, p);
+    } finally {
+      ex.outClear();
+    }
     return n;
   }
 

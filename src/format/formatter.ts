@@ -2,14 +2,16 @@
  * @module
  * What every output format implements, and the number formatting they share.
  *
- * A formatter is stateful and used once: `begin()`, then `flow()` per flow as flows finish, then
- * `end()`. Each returns text to write (possibly empty), so the caller batches writes and applies
- * backpressure; no formatter touches a stream itself.
+ * A formatter is stateful and used once: `begin()`, then `record()` per flow as flows finish, then
+ * `end()`. It writes bytes into an {@link AsciiWriter}, reading each flow straight from its record
+ * in engine memory; the caller decides when to hand the bytes to a stream (batching, backpressure).
+ * No formatter touches a stream itself.
  */
 
-import type { Flow } from "../flow.js";
+import type { MemoryViews } from "../wasm/engine.js";
 import type { Stats } from "../stats.js";
 import type { CaptureError } from "../wasm/errors.js";
+import type { AsciiWriter } from "./ascii.js";
 
 export interface RunSummary {
   stats: Stats;
@@ -17,13 +19,16 @@ export interface RunSummary {
 }
 
 export interface Formatter {
-  /** Text before the first flow (headers). */
-  begin(): string;
-  /** Text for one flow; may be empty while a format buffers (table column widths). */
-  flow(flow: Flow): string;
-  /** Text after the last flow (footers, statistics). */
-  end(summary: RunSummary): string;
+  /** Headers, before the first flow. */
+  begin(out: AsciiWriter): void;
+  /** One flow, read from the record at byte offset `p` of `v` (may write nothing while buffering). */
+  record(v: MemoryViews, p: number, out: AsciiWriter): void;
+  /** Footers and statistics, after the last flow. */
+  end(summary: RunSummary, out: AsciiWriter): void;
 }
+
+/** Upper bound of one flow's output in any format (two 39-character IPv6 addresses included). */
+export const MAX_FLOW_BYTES = 2048;
 
 const ZEROS = ["", "0", "00", "000", "0000", "00000", "000000"];
 

@@ -9,7 +9,10 @@ import { JsonFormatter } from "./json.js";
 import { ZeekFormatter } from "./zeek.js";
 import { TableFormatter } from "./table.js";
 
+import type { Layout } from "../wasm/layout.js";
+
 export type { Formatter, RunSummary } from "./formatter.js";
+export { AsciiWriter } from "./ascii.js";
 export { flowJson } from "./ndjson.js";
 export { zeekRow, ZEEK_FIELDS } from "./zeek.js";
 
@@ -21,20 +24,26 @@ export function isFormatName(name: string): name is FormatName {
 }
 
 export interface FormatterOptions {
+  /** Community ID seed (default 0); must match the one the flows were decoded with. */
+  communityIdSeed?: number;
   /** Clock for headers that carry a date (zeek #open/#close). */
   now?: () => Date;
 }
 
-/** A fresh formatter (formatters are stateful: use one per output). */
-export function createFormatter(name: FormatName, options: FormatterOptions = {}): Formatter {
+/**
+ * A fresh formatter for records of the given engine layout (`reconstructor.layout`).
+ * Formatters are stateful: use one per output.
+ */
+export function createFormatter(name: FormatName, layout: Layout, options: FormatterOptions = {}): Formatter {
+  const seed = options.communityIdSeed ?? 0;
   switch (name) {
     case "ndjson":
-      return new NdjsonFormatter();
+      return new NdjsonFormatter(layout, seed);
     case "json":
-      return new JsonFormatter();
+      return new JsonFormatter(layout, seed);
     case "zeek":
-      return new ZeekFormatter(options.now);
+      return new ZeekFormatter(layout, seed, options.now);
     case "table":
-      return new TableFormatter();
+      return new TableFormatter(layout);
   }
 }

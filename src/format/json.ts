@@ -5,26 +5,39 @@
  * bounded; the document is complete only after the last line.
  */
 
-import type { Flow } from "../flow.js";
+import type { MemoryViews } from "../wasm/engine.js";
+import type { Layout } from "../wasm/layout.js";
+import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
-import { flowJson } from "./ndjson.js";
+import { JsonRecordWriter } from "./ndjson.js";
 
 export class JsonFormatter implements Formatter {
+  readonly #json: JsonRecordWriter;
   #first = true;
 
-  begin(): string {
-    return '{"flows":[';
+  constructor(layout: Layout, communityIdSeed = 0) {
+    this.#json = new JsonRecordWriter(layout, communityIdSeed);
   }
 
-  flow(flow: Flow): string {
-    const sep = this.#first ? "\n" : ",\n";
+  begin(out: AsciiWriter): void {
+    out.reserve(16);
+    out.ascii('{"flows":[');
+  }
+
+  record(v: MemoryViews, p: number, out: AsciiWriter): void {
+    out.reserve(2);
+    if (!this.#first) out.byte(0x2c);
+    out.byte(0x0a);
     this.#first = false;
-    return sep + flowJson(flow);
+    this.#json.write(v, p, out);
   }
 
-  end({ stats, error }: RunSummary): string {
+  end({ stats, error }: RunSummary, out: AsciiWriter): void {
     let s = (this.#first ? "" : "\n") + '],"stats":' + JSON.stringify(stats);
     if (error !== null) s += ',"error":' + JSON.stringify(error);
-    return s + "}\n";
+    s += "}\n";
+    const bytes = Buffer.from(s, "utf8");
+    out.reserve(bytes.length);
+    out.bytes(bytes);
   }
 }

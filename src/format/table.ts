@@ -6,7 +6,10 @@
  * Times are UTC; IPv6 endpoints are bracketed (`[2001:db8::1]:443`, RFC 5952 §6).
  */
 
-import type { Flow } from "../flow.js";
+import { FlowDecoder, type Flow } from "../flow.js";
+import type { MemoryViews } from "../wasm/engine.js";
+import type { Layout } from "../wasm/layout.js";
+import type { AsciiWriter } from "./ascii.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 
 export const SAMPLE_ROWS = 200;
@@ -61,22 +64,30 @@ function cells(f: Flow): string[] {
 }
 
 export class TableFormatter implements Formatter {
+  readonly #decoder: FlowDecoder;
   #pending: string[][] | null = [];
   #widths: number[] = COLUMNS.map((c) => c.title.length);
 
-  begin(): string {
-    return "";
+  constructor(layout: Layout) {
+    this.#decoder = new FlowDecoder(layout);
   }
 
-  flow(flow: Flow): string {
+  begin(_out: AsciiWriter): void {}
+
+  record(v: MemoryViews, p: number, out: AsciiWriter): void {
+    this.flow(this.#decoder.decode(v, p), out);
+  }
+
+  /** One decoded flow (the table is for people: decoding first costs nothing that matters). */
+  flow(flow: Flow, out: AsciiWriter): void {
     const row = cells(flow);
-    if (this.#pending === null) return this.#line(row);
+    if (this.#pending === null) return write(out, this.#line(row));
     this.#pending.push(row);
-    return this.#pending.length >= SAMPLE_ROWS ? this.#release() : "";
+    if (this.#pending.length >= SAMPLE_ROWS) write(out, this.#release());
   }
 
-  end(_summary: RunSummary): string {
-    return this.#pending === null ? "" : this.#release();
+  end(_summary: RunSummary, out: AsciiWriter): void {
+    if (this.#pending !== null) write(out, this.#release());
   }
 
   /** Fixes the widths from the held rows and returns header plus rows. */
@@ -84,9 +95,9 @@ export class TableFormatter implements Formatter {
     const rows = this.#pending ?? [];
     this.#pending = null;
     for (const row of rows) row.forEach((cell, i) => (this.#widths[i] = Math.max(this.#widths[i], cell.length)));
-    let out = this.#line(COLUMNS.map((c) => c.title));
-    for (const row of rows) out += this.#line(row);
-    return out;
+    let text = this.#line(COLUMNS.map((c) => c.title));
+    for (const row of rows) text += this.#line(row);
+    return text;
   }
 
   #line(row: string[]): string {
@@ -98,4 +109,9 @@ export class TableFormatter implements Formatter {
     }
     return s + "\n";
   }
+}
+
+function write(out: AsciiWriter, text: string): void {
+  out.reserve(text.length);
+  out.ascii(text);
 }

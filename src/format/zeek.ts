@@ -12,7 +12,14 @@
  */
 
 import type { Flow, TcpOptions } from "../flow.js";
-import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
+import { HISTORY_BYTE } from "../flow.js";
+import type { MemoryViews } from "../wasm/engine.js";
+import type { Layout } from "../wasm/layout.js";
+import { RecordReader } from "../wasm/record.js";
+import { writeFlowUid } from "../ids/uid.js";
+import { writeCommunityId, PROTO_TCP } from "../ids/community-id.js";
+import { ascii, type AsciiWriter } from "./ascii.js";
+import { fixed6, MAX_FLOW_BYTES, type Formatter, type RunSummary } from "./formatter.js";
 
 const COLUMNS: readonly [name: string, type: string][] = [
   ["ts", "time"],
@@ -89,16 +96,30 @@ export function zeekRow(f: Flow): string {
   );
 }
 
+const TAB = 0x09;
+const DASH = 0x2d;
+const T_TCP = ascii("\ttcp\t");
+
 export class ZeekFormatter implements Formatter {
   readonly #now: () => Date;
+  readonly #r: RecordReader;
+  readonly #seed: number;
+  readonly #connState: Uint8Array[];
+  readonly #endReason: Uint8Array[];
+  readonly #tunnel: (Uint8Array | undefined)[];
 
   /** @param now clock for #open/#close (tests pass a fixed one). */
-  constructor(now: () => Date = () => new Date()) {
+  constructor(layout: Layout, communityIdSeed = 0, now: () => Date = () => new Date()) {
     this.#now = now;
+    this.#r = new RecordReader(layout);
+    this.#seed = communityIdSeed;
+    this.#connState = this.#r.connStateNames.map(ascii);
+    this.#endReason = this.#r.endReasonNames.map(ascii);
+    this.#tunnel = this.#r.tunnelNames.map((n) => (n === undefined ? undefined : ascii(n)));
   }
 
-  begin(): string {
-    return (
+  begin(out: AsciiWriter): void {
+    const header =
       "#separator \\x09\n" +
       "#set_separator\t,\n" +
       "#empty_field\t(empty)\n" +
@@ -106,15 +127,118 @@ export class ZeekFormatter implements Formatter {
       "#path\tconn\n" +
       `#open\t${zeekLogTime(this.#now())}\n` +
       `#fields\t${COLUMNS.map(([name]) => name).join("\t")}\n` +
-      `#types\t${COLUMNS.map(([, type]) => type).join("\t")}\n`
-    );
+      `#types\t${COLUMNS.map(([, type]) => type).join("\t")}\n`;
+    out.reserve(header.length);
+    out.ascii(header);
   }
 
-  flow(flow: Flow): string {
-    return zeekRow(flow) + "\n";
+  /** One row, byte-identical to `zeekRow(decode(record)) + "\n"`. */
+  record(v: MemoryViews, p: number, out: AsciiWriter): void {
+    const r = this.#r;
+    const u8 = v.u8;
+    out.reserve(MAX_FLOW_BYTES);
+    const tsUs = r.tsUs(v, p);
+    const origAddr = p + r.origAddr;
+    const respAddr = p + r.respAddr;
+    const origPort = r.origPort(v, p);
+    const respPort = r.respPort(v, p);
+    const vlanWord = r.vlanWord(v, p);
+    const orig = p + r.orig;
+    const resp = p + r.resp;
+    const buf = out.buf;
+
+    out.fixed6(tsUs);
+    buf[out.pos++] = TAB;
+    out.pos = writeFlowUid(v.u32, origAddr >>> 2, respAddr >>> 2, origPort, respPort, vlanWord, tsUs, buf, out.pos);
+    buf[out.pos++] = TAB;
+    out.address(u8, origAddr);
+    buf[out.pos++] = TAB;
+    out.uint(origPort);
+    buf[out.pos++] = TAB;
+    out.address(u8, respAddr);
+    buf[out.pos++] = TAB;
+    out.uint(respPort);
+    out.bytes(T_TCP);
+    const durationUs = r.lastUs(v, p) - tsUs;
+    if (durationUs > 0) {
+      out.fixed6(durationUs);
+      buf[out.pos++] = TAB;
+      out.uint(r.bytes(v, orig));
+      buf[out.pos++] = TAB;
+      out.uint(r.bytes(v, resp));
+    } else {
+      buf[out.pos++] = DASH;
+      buf[out.pos++] = TAB;
+      buf[out.pos++] = DASH;
+      buf[out.pos++] = TAB;
+      buf[out.pos++] = DASH;
+    }
+    buf[out.pos++] = TAB;
+    out.bytes(this.#connState[r.connState(v, p)]);
+    buf[out.pos++] = TAB;
+    out.uint(r.missed(v, orig) + r.missed(v, resp));
+    buf[out.pos++] = TAB;
+    const histLen = r.historyLength(v, p);
+    if (histLen > 0) {
+      const h = p + r.historyAt;
+      for (let i = 0; i < histLen; i++) buf[out.pos++] = HISTORY_BYTE[u8[h + i]];
+    } else {
+      buf[out.pos++] = DASH;
+    }
+    buf[out.pos++] = TAB;
+    out.uint(r.pkts(v, orig));
+    buf[out.pos++] = TAB;
+    out.uint(r.ipBytes(v, orig));
+    buf[out.pos++] = TAB;
+    out.uint(r.pkts(v, resp));
+    buf[out.pos++] = TAB;
+    out.uint(r.ipBytes(v, resp));
+    buf[out.pos++] = TAB;
+    out.pos = writeCommunityId(u8, origAddr, origPort, respAddr, respPort, PROTO_TCP, this.#seed, buf, out.pos);
+    buf[out.pos++] = TAB;
+    const rttUs = r.rttUs(v, p);
+    if (rttUs >= 0) out.fixed6(rttUs);
+    else buf[out.pos++] = DASH;
+    buf[out.pos++] = TAB;
+    this.#tcpOptions(v, orig, out);
+    buf[out.pos++] = TAB;
+    this.#tcpOptions(v, resp, out);
+    buf[out.pos++] = TAB;
+    const outerVlan = vlanWord & 0xfff;
+    const innerVlan = (vlanWord >>> 12) & 0xfff;
+    if (outerVlan !== 0) out.uint(outerVlan);
+    else buf[out.pos++] = DASH;
+    buf[out.pos++] = TAB;
+    if (innerVlan !== 0) out.uint(innerVlan);
+    else buf[out.pos++] = DASH;
+    buf[out.pos++] = TAB;
+    const tunnel = this.#tunnel[r.tunnel(v, p)];
+    if (tunnel !== undefined) out.bytes(tunnel);
+    else buf[out.pos++] = DASH;
+    buf[out.pos++] = TAB;
+    out.bytes(this.#endReason[r.endReason(v, p)]);
+    buf[out.pos++] = 0x0a;
   }
 
-  end(_summary: RunSummary): string {
-    return `#close\t${zeekLogTime(this.#now())}\n`;
+  #tcpOptions(v: MemoryViews, ep: number, out: AsciiWriter): void {
+    const r = this.#r;
+    const buf = out.buf;
+    const mss = r.mss(v, ep);
+    if (mss !== 0) out.uint(mss);
+    else buf[out.pos++] = DASH;
+    buf[out.pos++] = TAB;
+    const wscale = r.wscale(v, ep);
+    if (wscale !== 0xff) out.uint(wscale);
+    else buf[out.pos++] = DASH;
+    buf[out.pos++] = TAB;
+    buf[out.pos++] = r.sackPermitted(v, ep) ? 0x54 : 0x46; // T / F
+    buf[out.pos++] = TAB;
+    buf[out.pos++] = r.timestamps(v, ep) ? 0x54 : 0x46;
+  }
+
+  end(_summary: RunSummary, out: AsciiWriter): void {
+    const close = `#close\t${zeekLogTime(this.#now())}\n`;
+    out.reserve(close.length);
+    out.ascii(close);
   }
 }

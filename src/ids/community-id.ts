@@ -16,12 +16,14 @@ const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 const B64 = Uint8Array.from(BASE64, (c) => c.charCodeAt(0));
 const DIGEST = new Int32Array(5);
 const DIGEST_BYTES = new Uint8Array(20);
-/** "1:" + 28 base64 characters. */
-const CHARS = new Array<number>(30);
+/** The characters of the last computed ID: "1:" + 28 base64 characters. */
+const CHARS = new Uint8Array(30);
 CHARS[0] = 0x31; // "1"
 CHARS[1] = 0x3a; // ":"
 
 export const PROTO_TCP = 6;
+/** Length of a Community ID v1 string. */
+export const COMMUNITY_ID_LENGTH = 30;
 
 /**
  * Community ID of the flow between the 16-byte engine addresses at `u8[aOff]` and `u8[bOff]`
@@ -36,6 +38,28 @@ export function communityId(
   proto: number = PROTO_TCP,
   seed = 0,
 ): string {
+  compute(u8, aOff, aPort, bOff, bPort, proto, seed);
+  return String.fromCharCode.apply(null, CHARS as unknown as number[]);
+}
+
+/** Like {@link communityId}, but writes the 30 ASCII bytes to `out[pos..]`; returns the new position. */
+export function writeCommunityId(
+  u8: Uint8Array,
+  aOff: number,
+  aPort: number,
+  bOff: number,
+  bPort: number,
+  proto: number,
+  seed: number,
+  out: Uint8Array,
+  pos: number,
+): number {
+  compute(u8, aOff, aPort, bOff, bPort, proto, seed);
+  for (let i = 0; i < COMMUNITY_ID_LENGTH; i++) out[pos + i] = CHARS[i];
+  return pos + COMMUNITY_ID_LENGTH;
+}
+
+function compute(u8: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, proto: number, seed: number): void {
   const v4 = isV4Mapped(u8, aOff) && isV4Mapped(u8, bOff);
   const skip = v4 ? 12 : 0;
   // Order the endpoints: smaller address first, the smaller port breaking a tie (spec, "ordering").
@@ -59,10 +83,10 @@ export function communityId(
   block[p++] = dPort >>> 8;
   block[p++] = dPort & 0xff;
   sha1Short(p, DIGEST);
-  return base64Digest();
+  base64Digest();
 }
 
-function base64Digest(): string {
+function base64Digest(): void {
   const d = DIGEST_BYTES;
   for (let i = 0; i < 5; i++) {
     const w = DIGEST[i];
@@ -85,7 +109,6 @@ function base64Digest(): string {
   CHARS[c++] = B64[(n >>> 12) & 63];
   CHARS[c++] = B64[(n >>> 6) & 63];
   CHARS[c] = 0x3d; // "="
-  return String.fromCharCode.apply(null, CHARS);
 }
 
 /** Community ID from address text, for tools and tests: `communityIdOf("1.2.3.4", 1122, "5.6.7.8", 3344)`. */

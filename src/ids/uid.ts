@@ -14,7 +14,10 @@
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const B62 = Uint8Array.from(BASE62, (c) => c.charCodeAt(0));
 const UID_DIGITS = 17;
-const CHARS = new Array<number>(UID_DIGITS + 1);
+/** Length of a uid string. */
+export const UID_LENGTH = UID_DIGITS + 1;
+/** The characters of the last computed uid. */
+const CHARS = new Uint8Array(UID_LENGTH);
 CHARS[0] = 0x43; // "C"
 
 const SEED_A = 0x5a3c_6e21;
@@ -54,6 +57,36 @@ export function flowUid(
   vlan: number,
   tsUs: number,
 ): string {
+  compute(u32, origWord, respWord, origPort, respPort, vlan, tsUs);
+  return String.fromCharCode.apply(null, CHARS as unknown as number[]);
+}
+
+/** Like {@link flowUid}, but writes the 18 ASCII bytes to `out[pos..]`; returns the new position. */
+export function writeFlowUid(
+  u32: Uint32Array,
+  origWord: number,
+  respWord: number,
+  origPort: number,
+  respPort: number,
+  vlan: number,
+  tsUs: number,
+  out: Uint8Array,
+  pos: number,
+): number {
+  compute(u32, origWord, respWord, origPort, respPort, vlan, tsUs);
+  for (let i = 0; i < UID_LENGTH; i++) out[pos + i] = CHARS[i];
+  return pos + UID_LENGTH;
+}
+
+function compute(
+  u32: Uint32Array,
+  origWord: number,
+  respWord: number,
+  origPort: number,
+  respPort: number,
+  vlan: number,
+  tsUs: number,
+): void {
   const w = WORDS;
   w[0] = u32[origWord];
   w[1] = u32[origWord + 1];
@@ -96,5 +129,4 @@ export function flowUid(
     l0 = q0;
     CHARS[i] = B62[r];
   }
-  return String.fromCharCode.apply(null, CHARS);
 }

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Reconstructor, MIN_WINDOW_BYTES } from "../../src/reconstructor.js";
 import { analyzeFile, analyzeStream } from "../../src/analyze.js";
-import { EngineFault } from "../../src/wasm/engine.js";
+import { EngineFault, type MemoryViews } from "../../src/wasm/engine.js";
 import type { Flow } from "../../src/flow.js";
 import { fakeCapture, fakeCaptureOf, fakeEngine } from "./fake-engine.js";
 import { corpus, placeholderEngine } from "./helpers.js";
@@ -159,6 +159,33 @@ describe("chunk feeding (fake engine)", () => {
     const { engine } = fakeEngine();
     (engine.exports as { feed: (l: number, e: number) => number }).feed = (l) => l + 1;
     expect(() => new Reconstructor({}, engine).push(new Uint8Array(10))).toThrow(EngineFault);
+  });
+
+  it("hands records to a sink with the record API", () => {
+    const { engine } = fakeEngine();
+    const rec = new Reconstructor({ windowBytes: MIN_WINDOW_BYTES }, engine);
+    const ports: number[] = [];
+    const sink = (v: MemoryViews, p: number) => void ports.push(v.u16[(p + rec.layout.constants.FR_ORIG_PORT) >>> 1]);
+    rec.pushRecords(fakeCapture(["F", 1], ["L", 2], ["F", 3]), sink);
+    expect(ports).toEqual([1, 3]);
+    rec.finishRecords(sink);
+    expect(ports).toEqual([1, 3, 2]);
+  });
+
+  it("does not decode bytes twice when a sink throws", () => {
+    const { engine } = fakeEngine();
+    const rec = new Reconstructor({ windowBytes: MIN_WINDOW_BYTES }, engine);
+    const seen: number[] = [];
+    const port = (v: MemoryViews, p: number) => v.u16[(p + rec.layout.constants.FR_ORIG_PORT) >>> 1];
+    expect(() =>
+      rec.pushRecords(fakeCapture(["F", 1], ["F", 2]), (v, p) => {
+        seen.push(port(v, p));
+        throw new Error("sink failed");
+      }),
+    ).toThrow("sink failed");
+    rec.pushRecords(fakeCapture(["F", 3]), (v, p) => void seen.push(port(v, p)));
+    expect(seen).toEqual([1, 3]); // 2 was in the same ring batch as the failure: dropped, not repeated
+    expect(rec.stats.records).toBe(3);
   });
 
   it("refuses use after finish()", () => {
