@@ -48,10 +48,22 @@ export interface ReconstructorOptions {
   inactivityTimeout?: number;
   /** Inactivity timeout for ports 21, 22, 23, 513 (Zeek conn/inactivity.zeek, 3600). */
   interactiveInactivityTimeout?: number;
-  /** Flip roles by Zeek's default-script likely_server_ports (default true); false = bare mode (`zeek -b`). */
-  likelyServerPorts?: boolean;
+  /**
+   * Zeek's likely_server_ports, which decide who is the originator of a connection seen without its
+   * SYN: true (default) = the set Zeek's default scripts register; false = empty (`zeek -b`);
+   * a list = exactly these ports (e.g. bare mode plus the ports of the scripts a Zeek run loaded).
+   */
+  likelyServerPorts?: boolean | readonly number[];
   /** Report content gaps on partial connections too (Zeek report_gaps_for_partial). Default false. */
   reportGapsForPartial?: boolean;
+  /** Inactivity timeout while both sides are still in the handshake (Zeek udp_inactivity_timeout, 60 s). */
+  handshakeInactivityTimeout?: number;
+  /** Zeek tcp_max_above_hole_without_any_acks in bytes (0 = no limit; default 16384). */
+  maxAboveHoleWithoutAcks?: number;
+  /** Zeek tcp_excessive_data_without_further_acks in bytes (0 = no limit; default 10 MiB). */
+  excessiveDataWithoutAcks?: number;
+  /** Seed of the engine's flow-table hash (default: a built-in seed). Does not change any output. */
+  hashSeed?: number;
   /** Size of the staging window in bytes (default 8 MiB, minimum 1 MiB); bounds a single capture record. */
   windowBytes?: number;
   /** Community ID seed (default 0). */
@@ -76,8 +88,10 @@ const MAX_WINDOW_BYTES = 1 << 30;
  */
 const FIRST_FEED_BYTES = 64 << 10;
 
-type BoolOption = "ignoreChecksums" | "vlanInKey" | "likelyServerPorts" | "reportGapsForPartial";
-type NumberOption = "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout";
+type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial";
+type NumberOption =
+  | "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout"
+  | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks" | "hashSeed";
 
 /** Option name -> engine `Option.*` member and the factor to its unit (times are µs in the engine). */
 const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
@@ -88,15 +102,21 @@ const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
   ["closeTimeout", "CloseDelayUs", 1e6],
   ["inactivityTimeout", "InactivityUs", 1e6],
   ["interactiveInactivityTimeout", "InactivityInteractiveUs", 1e6],
-  ["likelyServerPorts", "LikelyServerPorts", 1],
   ["reportGapsForPartial", "ReportGapsForPartial", 1],
+  ["handshakeInactivityTimeout", "HandshakeInactivityUs", 1e6],
+  ["maxAboveHoleWithoutAcks", "MaxAboveHoleWithoutAcks", 1],
+  ["excessiveDataWithoutAcks", "ExcessiveDataWithoutAcks", 1],
+  ["hashSeed", "HashSeed", 1],
 ];
-const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "likelyServerPorts", "reportGapsForPartial"]);
+const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "reportGapsForPartial"]);
 
 function checkOptions(options: ReconstructorOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (BOOL_OPTIONS.has(key)) {
+    if (key === "likelyServerPorts") {
+      const ok = typeof value === "boolean" || (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
+      if (!ok) throw new TypeError("option likelyServerPorts must be a boolean or a list of ports (0-65535)");
+    } else if (BOOL_OPTIONS.has(key)) {
       if (typeof value !== "boolean") throw new TypeError(`option ${key} must be a boolean, got ${typeof value}`);
     } else if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new RangeError(`option ${key} must be a finite number >= 0, got ${String(value)}`);
@@ -146,12 +166,28 @@ export class Reconstructor {
       if (option === undefined) throw new AbiMismatchError(`Option.${member}`);
       exports.setOption(option, typeof value === "boolean" ? Number(value) : value * factor);
     }
+    this.#setServerPorts(options.likelyServerPorts);
     exports.init(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     this.#base = exports.inputPtr();
     this.#window = exports.inputSize();
     // Touch the window now, so its page faults are paid once here and not inside the first feeds.
     this.#engine.views().u8.fill(0, this.#base, this.#base + this.#window);
     this.#feedLimit = Math.min(FIRST_FEED_BYTES, this.#window);
+  }
+
+  /** likely_server_ports: the engine's default set, an empty one, or the given ports (8 KiB bitmap). */
+  #setServerPorts(ports: boolean | readonly number[] | undefined): void {
+    if (ports === undefined) return;
+    const { exports, layout } = this.#engine;
+    const option = layout.option.values["LikelyServerPorts"];
+    if (option === undefined) throw new AbiMismatchError("Option.LikelyServerPorts");
+    exports.setOption(option, ports === false || Array.isArray(ports) ? 0 : 1);
+    if (!Array.isArray(ports)) return;
+    const at = (exports as { serverPortsPtr?: () => number }).serverPortsPtr;
+    if (at === undefined) throw new AbiMismatchError("serverPortsPtr()");
+    const base = at();
+    const u8 = this.#engine.views().u8;
+    for (const port of ports) u8[base + (port >>> 3)] |= 1 << (port & 7);
   }
 
   /** The first fatal capture error, or null. Flows decoded before it are still reported. */

@@ -69,7 +69,8 @@ describe("options", () => {
   it("maps every Reconstructor option to an engine option", () => {
     const rec = new Reconstructor({
       ignoreChecksums: true, vlanInKey: false, flowCap: 100, attemptTimeout: 1, closeTimeout: 1,
-      inactivityTimeout: 1, interactiveInactivityTimeout: 1, likelyServerPorts: false, reportGapsForPartial: true,
+      inactivityTimeout: 1, interactiveInactivityTimeout: 1, likelyServerPorts: [80, 8080], reportGapsForPartial: true,
+      handshakeInactivityTimeout: 30, maxAboveHoleWithoutAcks: 0, excessiveDataWithoutAcks: 0, hashSeed: 7,
       windowBytes: 1 << 20, communityIdSeed: 1,
     });
     expect(rec.windowBytes).toBe(1 << 20);

@@ -210,7 +210,7 @@ describe("options", () => {
     );
     expect(calls).toEqual([
       "IgnoreChecksums=1", "VlanInKey=0", "FlowCap=1000", "AttemptDelayUs=2500000", "InactivityUs=60000000",
-      "LikelyServerPorts=0", "ReportGapsForPartial=1", `init(${8 << 20})`,
+      "ReportGapsForPartial=1", "LikelyServerPorts=0", `init(${8 << 20})`,
     ]);
   });
 
@@ -221,6 +221,8 @@ describe("options", () => {
     expect(() => new Reconstructor({ windowBytes: 1000 })).toThrow(RangeError);
     expect(() => new Reconstructor({ ignoreChecksums: 1 as unknown as boolean })).toThrow(TypeError);
     expect(() => new Reconstructor({ communityIdSeed: 70000 })).toThrow(RangeError);
+    expect(() => new Reconstructor({ likelyServerPorts: [80, 70000] })).toThrow(TypeError);
+    expect(() => new Reconstructor({ likelyServerPorts: "80" as unknown as boolean })).toThrow(TypeError);
   });
 });
 

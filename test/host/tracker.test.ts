@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Reconstructor } from "../../src/reconstructor.js";
+import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructor.js";
 import { createEngine } from "../../src/wasm/engine.js";
 import { AsciiWriter, createFormatter, flowJson } from "../../src/format/index.js";
 import { communityIdOf } from "../../src/ids/community-id.js";
@@ -42,9 +42,15 @@ interface Segment {
 const T0 = 1_700_000_000_123_456;
 const CLIENT = "10.1.2.3", SERVER = "2001:db8::80";
 
-function run(segments: Segment[], client = CLIENT, server = SERVER, vlan = 0): { flows: Flow[]; ndjson: string } {
+function run(
+  segments: Segment[],
+  client = CLIENT,
+  server = SERVER,
+  vlan = 0,
+  options: ReconstructorOptions = {},
+): { flows: Flow[]; ndjson: string } {
   const engine = createEngine();
-  const rec = new Reconstructor({ ignoreChecksums: true }, engine);
+  const rec = new Reconstructor({ ignoreChecksums: true, ...options }, engine);
   const ex = engine.exports as unknown as { pktPtr(): number; feedPacket(): void };
   const v6 = client.includes(":") || server.includes(":");
   for (const s of segments) {
@@ -159,5 +165,17 @@ describe("records written by the real tracker", () => {
     expect(lone[0]).not.toHaveProperty("duration");
     expect(lone[0]).not.toHaveProperty("orig_bytes");
     expect(lone[0]).not.toHaveProperty("handshake_rtt");
+  });
+
+  it("flip a lone SYN-ACK by the likely_server_ports the options set", () => {
+    const synAck = [HANDSHAKE_AND_CLOSE[1]]; // from port 443 to port 40000
+    const history = (likelyServerPorts: boolean | number[]) => {
+      const { flows: f } = run(synAck, CLIENT, SERVER, 0, { likelyServerPorts });
+      return [f[0].history, f[0]["id.orig_p"]];
+    };
+    expect(history(true)).toEqual(["^h", 40000]); // 443 is in Zeek's default set: flipped at creation
+    expect(history(false)).toEqual(["H", 443]); // zeek -b: the SYN-ACK's sender stays the originator
+    expect(history([443])).toEqual(["^h", 40000]);
+    expect(history([8080])).toEqual(["H", 443]);
   });
 });
