@@ -214,7 +214,12 @@ class Progress {
 function openCapture(capture: string): { fd: number; size: number; isFile: boolean; owned: boolean } {
   if (capture === "-") {
     if (process.stdin.isTTY) throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
-    const st = fstatSync(0);
+    let st;
+    try {
+      st = fstatSync(0);
+    } catch (e) {
+      throw new InputError(`cannot read standard input: ${describeErrno(e)}`);
+    }
     return { fd: 0, size: st.size, isFile: st.isFile(), owned: false };
   }
   let fd: number;
@@ -265,27 +270,28 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
       out.writeIfFull();
     };
     format.begin(writer);
-    if (input.isFile) {
-      const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
-      const progress = input.owned && tty ? new Progress(stderr, input.size) : null;
-      try {
+    const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
+    const progress = input.isFile && input.owned && tty ? new Progress(stderr, input.size) : null;
+    try {
+      if (input.isFile) {
         while (!out.closed && rec.readRecordsFrom(input.fd, sink)) {
           await out.flush();
           progress?.update(rec.bytesIn);
           await yieldToEventLoop(); // lets an EPIPE from the reader arrive
         }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
-        throw new InputError(`cannot read capture '${args.capture}': ${describeErrno(e)}`);
-      } finally {
-        progress?.clear();
+      } else {
+        for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+          rec.pushRecords(chunk, sink);
+          await out.flush();
+          if (out.closed || rec.error !== null) break;
+        }
       }
-    } else {
-      for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
-        rec.pushRecords(chunk, sink);
-        await out.flush();
-        if (out.closed || rec.error !== null) break;
-      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
+      const what = args.capture === "-" ? "standard input" : `capture '${args.capture}'`;
+      throw new InputError(`cannot read ${what}: ${describeErrno(e)}`);
+    } finally {
+      progress?.clear();
     }
     if (out.closed) return out.failure ? reportWriteFailure(out.failure, stderr) : EXIT_OK;
     rec.finishRecords(sink);
