@@ -183,9 +183,8 @@ export class Reconstructor {
     if (option === undefined) throw new AbiMismatchError("Option.LikelyServerPorts");
     exports.setOption(option, ports === false || Array.isArray(ports) ? 0 : 1);
     if (!Array.isArray(ports)) return;
-    const at = (exports as { serverPortsPtr?: () => number }).serverPortsPtr;
-    if (at === undefined) throw new AbiMismatchError("serverPortsPtr()");
-    const base = at();
+    if (exports.serverPortsPtr === undefined) throw new AbiMismatchError("serverPortsPtr()");
+    const base = exports.serverPortsPtr();
     const u8 = this.#engine.views().u8;
     for (const port of ports) u8[base + (port >>> 3)] |= 1 << (port & 7);
   }

@@ -34,6 +34,11 @@ export interface EngineExports {
   errOffset(): number;
   errRecord(): number;
   setOption(option: number, value: number): void;
+  /** The 8 KiB likely_server_ports bitmap (bit p = port p); absent in older engines. */
+  serverPortsPtr?(): number;
+  /** The segment descriptor (assembly/packet.ts) that feedPacket() tracks. */
+  pktPtr?(): number;
+  feedPacket?(): void;
 }
 
 /** Typed views over the engine memory, all on the same (current) buffer. */

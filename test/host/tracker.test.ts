@@ -51,7 +51,7 @@ function run(
 ): { flows: Flow[]; ndjson: string } {
   const engine = createEngine();
   const rec = new Reconstructor({ ignoreChecksums: true, ...options }, engine);
-  const ex = engine.exports as unknown as { pktPtr(): number; feedPacket(): void };
+  const ex = engine.exports as Required<typeof engine.exports>;
   const v6 = client.includes(":") || server.includes(":");
   for (const s of segments) {
     const base = ex.pktPtr();
