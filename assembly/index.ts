@@ -17,6 +17,8 @@ export { Err } from "./errors";
 export { Option, setOption } from "./options";
 export { Csum, Tunnel } from "./packet";
 export { OUT_CAP } from "./flow/output";
+// TCP option bits (EP_OPTS); the host reads them by name to print orig/resp_tcp_options.
+export { OPT_MSS, OPT_WSCALE, OPT_SACK_PERM, OPT_SACK, OPT_TS, OPT_TFO } from "./packet";
 
 let inputBase: usize = 0;
 let inputCap: i32 = 0;

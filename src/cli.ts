@@ -1,0 +1,355 @@
+/**
+ * @module
+ * The `flowrecon` command line: `flowrecon analyze <capture|-> [options]`.
+ *
+ * Meant to be a pipeline stage (`tcpdump -w - | flowrecon analyze - | jq ...`): flows are written as
+ * they finish, stdout backpressure is honoured, and a closed stdout (EPIPE, `| head`) ends the run
+ * quietly. Problems are one line on stderr, `flowrecon: <what> at byte <offset> ...`, never a stack
+ * trace (set FLOWRECON_DEBUG=1 to see one for internal errors).
+ *
+ * Exit status: 0 success; 1 unreadable or damaged input (every flow decoded before the damage is
+ * still printed); 2 usage error; 3 internal error (a flowrecon bug).
+ */
+
+import { closeSync, fstatSync, openSync } from "node:fs";
+import { once } from "node:events";
+import { parseArgs } from "node:util";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { Writable } from "node:stream";
+import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
+import { AsciiWriter, createFormatter, FORMAT_NAMES, isFormatName, type FormatName, type Formatter } from "./format/index.js";
+import type { Stats } from "./stats.js";
+import { VERSION } from "./version.js";
+
+export const EXIT_OK = 0;
+export const EXIT_INPUT = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+const HELP = `Usage: flowrecon analyze <capture|-> [options]
+
+Reconstructs the TCP connections of a pcap or pcapng capture and prints one
+summary per connection, with Zeek conn.log fields and semantics.
+
+Arguments:
+  <capture>                   capture file, or - to read standard input
+                              (tcpdump -i eth0 -w - | flowrecon analyze -)
+
+Options:
+  -f, --format <name>         ndjson   one JSON object per line, written as flows finish (default)
+                              json     one document: {"flows": [...], "stats": {...}}
+                              zeek     Zeek conn.log TSV (works with zeek-cut)
+                              table    aligned columns for reading
+  -C, --ignore-checksums      do not validate TCP/IPv4 checksums (as zeek -C); use it for
+                              captures taken on a host with checksum offload
+  -b, --bare                  no likely_server_ports role flips (as zeek -b)
+      --no-vlan-key           leave the VLAN id out of the connection key
+      --flow-cap <n>          live connections kept before the least recently active one
+                              is evicted (default 4000000)
+      --report-gaps-for-partial
+                              count content gaps on connections without a handshake
+      --stats                 print input statistics as one JSON line on stderr at the end
+  -h, --help                  show this help
+  -V, --version               print the version
+
+Exit status: 0 success, 1 unreadable or damaged capture (the connections decoded
+before the damage are still printed), 2 usage error, 3 internal error.
+`;
+
+class UsageError extends Error {}
+
+interface AnalyzeArgs {
+  capture: string;
+  format: FormatName;
+  stats: boolean;
+  options: ReconstructorOptions;
+}
+
+type Parsed = { kind: "help" } | { kind: "version" } | { kind: "analyze"; args: AnalyzeArgs };
+
+export function parseCommandLine(argv: readonly string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: "string", short: "f" },
+        "ignore-checksums": { type: "boolean", short: "C" },
+        bare: { type: "boolean", short: "b" },
+        "no-vlan-key": { type: "boolean" },
+        "flow-cap": { type: "string" },
+        "report-gaps-for-partial": { type: "boolean" },
+        stats: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (e) {
+    const message = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    throw new UsageError(unknown ? `unknown option '${unknown[1]}'` : message.replace(/^Option /, "option "));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw new UsageError("missing command (flowrecon analyze <capture|->)");
+  if (command === "help") return { kind: "help" };
+  if (command !== "analyze") throw new UsageError(`unknown command '${command}' (the command is analyze)`);
+  if (rest.length === 0) throw new UsageError("analyze needs a capture file, or - for standard input");
+  if (rest.length > 1) throw new UsageError(`analyze takes one capture, got ${rest.length}: ${rest.join(" ")}`);
+
+  const format = values.format ?? "ndjson";
+  if (!isFormatName(format)) throw new UsageError(`unknown format '${format}' (choose ${FORMAT_NAMES.join(", ")})`);
+  const options: ReconstructorOptions = {};
+  if (values["ignore-checksums"]) options.ignoreChecksums = true;
+  if (values.bare) options.likelyServerPorts = false;
+  if (values["no-vlan-key"]) options.vlanInKey = false;
+  if (values["report-gaps-for-partial"]) options.reportGapsForPartial = true;
+  if (values["flow-cap"] !== undefined) {
+    const text = values["flow-cap"];
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+      throw new UsageError(`--flow-cap needs a positive whole number, got '${text}'`);
+    }
+    options.flowCap = n;
+  }
+  return { kind: "analyze", args: { capture: rest[0], format, stats: values.stats ?? false, options } };
+}
+
+/** Output bytes are handed to the stream in pieces of about this size. */
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * Collects formatted bytes and writes them to the stream in ~1 MiB pieces: from inside a decode
+ * call when a piece is full (stdout to a pipe or file is synchronous on Linux, so memory stays
+ * bounded even when one window finishes millions of flows), and after each window, where a full
+ * stream buffer is awaited (backpressure). Notices a reader that went away (EPIPE).
+ */
+class Output {
+  readonly writer = new AsciiWriter(FLUSH_BYTES + 64 * 1024);
+  readonly #stream: Writable;
+  #closed = false;
+  #full = false;
+  #failure: Error | null = null;
+
+  constructor(stream: Writable) {
+    this.#stream = stream;
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      this.#closed = true;
+      if (e.code !== "EPIPE") this.#failure = e;
+    });
+  }
+
+  /** True once the reader went away; there is no point in decoding further. */
+  get closed(): boolean {
+    return this.#closed || this.#stream.destroyed;
+  }
+
+  /** A write error other than EPIPE (disk full, ...). */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  /** Writes what was formatted if it reached the piece size (called from the record sink). */
+  writeIfFull(): void {
+    if (this.writer.length >= FLUSH_BYTES) this.#write();
+  }
+
+  /** Writes everything formatted so far and waits while the stream's buffer is full. */
+  async flush(): Promise<void> {
+    this.#write();
+    if (this.#full && !this.closed) {
+      this.#full = false;
+      try {
+        await once(this.#stream, "drain");
+      } catch {
+        this.#closed = true;
+      }
+    }
+  }
+
+  #write(): void {
+    if (this.writer.length === 0) return;
+    if (this.closed) {
+      this.writer.pos = 0;
+      return;
+    }
+    if (!this.#stream.write(this.writer.take())) this.#full = true;
+  }
+}
+
+/** `  42.0%  512.3 MB/s  210.0 of 500.0 MB` on one stderr line, at most five times a second. */
+class Progress {
+  readonly #stream: Writable;
+  readonly #total: number;
+  readonly #start = performance.now();
+  #last = 0;
+  #shown = false;
+
+  constructor(stream: Writable, total: number) {
+    this.#stream = stream;
+    this.#total = total;
+  }
+
+  update(bytes: number): void {
+    const now = performance.now();
+    if (now - this.#last < 200) return;
+    this.#last = now;
+    const mb = bytes / 1e6;
+    const rate = mb / Math.max((now - this.#start) / 1000, 1e-3);
+    const pct = this.#total > 0 ? ((100 * bytes) / this.#total).toFixed(1).padStart(5) : "  ?  ";
+    this.#stream.write(`\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`);
+    this.#shown = true;
+  }
+
+  clear(): void {
+    if (this.#shown) this.#stream.write("\r\x1b[K");
+  }
+}
+
+/** Opens the capture; a readable regular file (or stdin redirected from one) gets the direct-read path. */
+function openCapture(capture: string): { fd: number; size: number; isFile: boolean; owned: boolean } {
+  if (capture === "-") {
+    if (process.stdin.isTTY) throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
+    let st;
+    try {
+      st = fstatSync(0);
+    } catch (e) {
+      throw new InputError(`cannot read standard input: ${describeErrno(e)}`);
+    }
+    return { fd: 0, size: st.size, isFile: st.isFile(), owned: false };
+  }
+  let fd: number;
+  try {
+    fd = openSync(capture, "r");
+  } catch (e) {
+    throw new InputError(`cannot open capture '${capture}': ${describeErrno(e)}`);
+  }
+  const st = fstatSync(fd);
+  if (st.isDirectory()) {
+    closeSync(fd);
+    throw new InputError(`cannot read capture '${capture}': it is a directory`);
+  }
+  return { fd, size: st.size, isFile: st.isFile(), owned: true };
+}
+
+class InputError extends Error {}
+
+function describeErrno(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT": return "no such file or directory";
+    case "EACCES": case "EPERM": return "permission denied";
+    case "EISDIR": return "it is a directory";
+    case "ELOOP": return "too many levels of symbolic links";
+    case "ENAMETOOLONG": return "file name too long";
+    default: return (e as Error).message;
+  }
+}
+
+function checksumHint(stats: Stats, options: ReconstructorOptions): string | null {
+  if (options.ignoreChecksums || stats.bad_checksum === 0 || stats.bad_checksum < 0.1 * stats.segments) return null;
+  return (
+    `flowrecon: warning: ${stats.bad_checksum} of ${stats.segments} TCP segments have bad checksums and were not counted ` +
+    `(checksum offload on the capturing host?); rerun with --ignore-checksums (as zeek -C)`
+  );
+}
+
+async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): Promise<number> {
+  const input = openCapture(args.capture);
+  const out = new Output(stdout);
+  try {
+    const rec = new Reconstructor(args.options);
+    const format: Formatter = createFormatter(args.format, rec.layout);
+    const writer = out.writer;
+    const sink: RecordSink = (v, p) => {
+      format.record(v, p, writer);
+      out.writeIfFull();
+    };
+    format.begin(writer);
+    const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
+    const progress = input.isFile && input.owned && tty ? new Progress(stderr, input.size) : null;
+    try {
+      if (input.isFile) {
+        while (!out.closed && rec.readRecordsFrom(input.fd, sink)) {
+          await out.flush();
+          progress?.update(rec.bytesIn);
+          await yieldToEventLoop(); // lets an EPIPE from the reader arrive
+        }
+      } else {
+        for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+          rec.pushRecords(chunk, sink);
+          await out.flush();
+          if (out.closed || rec.error !== null) break;
+        }
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
+      const what = args.capture === "-" ? "standard input" : `capture '${args.capture}'`;
+      throw new InputError(`cannot read ${what}: ${describeErrno(e)}`);
+    } finally {
+      progress?.clear();
+    }
+    if (out.closed) return out.failure ? reportWriteFailure(out.failure, stderr) : EXIT_OK;
+    rec.finishRecords(sink);
+    const stats = rec.stats;
+    const error = rec.error;
+    format.end({ stats, error }, writer);
+    await out.flush();
+    if (out.failure) return reportWriteFailure(out.failure, stderr);
+    if (args.stats) stderr.write(JSON.stringify(stats) + "\n");
+    const hint = checksumHint(stats, args.options);
+    if (hint !== null) stderr.write(hint + "\n");
+    if (error !== null) {
+      stderr.write(`flowrecon: ${error.message}\n`);
+      return EXIT_INPUT;
+    }
+    return EXIT_OK;
+  } finally {
+    if (input.owned) closeSync(input.fd);
+  }
+}
+
+function reportWriteFailure(e: Error, stderr: Writable): number {
+  stderr.write(`flowrecon: cannot write output: ${describeErrno(e)}\n`);
+  return EXIT_INPUT;
+}
+
+/**
+ * Runs the command line and resolves with the exit status (the caller sets process.exitCode, so
+ * buffered output is flushed before the process ends).
+ */
+export async function main(
+  argv: readonly string[],
+  stdout: Writable = process.stdout,
+  stderr: Writable = process.stderr,
+): Promise<number> {
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.kind === "help") {
+      stdout.write(HELP);
+      return EXIT_OK;
+    }
+    if (parsed.kind === "version") {
+      stdout.write(`flowrecon ${VERSION}\n`);
+      return EXIT_OK;
+    }
+    return await analyze(parsed.args, stdout, stderr);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      stderr.write(`flowrecon: ${e.message}\nTry 'flowrecon --help' for more information.\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof InputError) {
+      stderr.write(`flowrecon: ${e.message}\n`);
+      return EXIT_INPUT;
+    }
+    const err = e as Error;
+    stderr.write(`flowrecon: internal error: ${err.message ?? String(e)} (please report it)\n`);
+    if (process.env.FLOWRECON_DEBUG) stderr.write(`${err.stack ?? ""}\n`);
+    return EXIT_INTERNAL;
+  }
+}

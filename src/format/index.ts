@@ -1,0 +1,49 @@
+/**
+ * @module
+ * Output formats by name: `ndjson` (default, streams), `json`, `zeek` (conn.log TSV), `table`.
+ */
+
+import type { Formatter } from "./formatter.js";
+import { NdjsonFormatter } from "./ndjson.js";
+import { JsonFormatter } from "./json.js";
+import { ZeekFormatter } from "./zeek.js";
+import { TableFormatter } from "./table.js";
+
+import type { Layout } from "../wasm/layout.js";
+
+export type { Formatter, RunSummary } from "./formatter.js";
+export { AsciiWriter } from "./ascii.js";
+export { flowJson } from "./ndjson.js";
+export { zeekRow, ZEEK_FIELDS } from "./zeek.js";
+
+export const FORMAT_NAMES = ["ndjson", "json", "zeek", "table"] as const;
+export type FormatName = (typeof FORMAT_NAMES)[number];
+
+export function isFormatName(name: string): name is FormatName {
+  return (FORMAT_NAMES as readonly string[]).includes(name);
+}
+
+export interface FormatterOptions {
+  /** Community ID seed (default 0); must match the one the flows were decoded with. */
+  communityIdSeed?: number;
+  /** Clock for headers that carry a date (zeek #open/#close). */
+  now?: () => Date;
+}
+
+/**
+ * A fresh formatter for records of the given engine layout (`reconstructor.layout`).
+ * Formatters are stateful: use one per output.
+ */
+export function createFormatter(name: FormatName, layout: Layout, options: FormatterOptions = {}): Formatter {
+  const seed = options.communityIdSeed ?? 0;
+  switch (name) {
+    case "ndjson":
+      return new NdjsonFormatter(layout, seed);
+    case "json":
+      return new JsonFormatter(layout, seed);
+    case "zeek":
+      return new ZeekFormatter(layout, seed, options.now);
+    case "table":
+      return new TableFormatter(layout);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * @module
+ * One JSON document: `{"flows": [...], "stats": {...}}`, plus `"error"` when the capture was
+ * damaged. Flows are still written as they finish (one per line inside the array), so memory stays
+ * bounded; the document is complete only after the last line.
+ */
+
+import type { MemoryViews } from "../wasm/engine.js";
+import type { Layout } from "../wasm/layout.js";
+import type { AsciiWriter } from "./ascii.js";
+import type { Formatter, RunSummary } from "./formatter.js";
+import { JsonRecordWriter } from "./ndjson.js";
+
+export class JsonFormatter implements Formatter {
+  readonly #json: JsonRecordWriter;
+  #first = true;
+
+  constructor(layout: Layout, communityIdSeed = 0) {
+    this.#json = new JsonRecordWriter(layout, communityIdSeed);
+  }
+
+  begin(out: AsciiWriter): void {
+    out.reserve(16);
+    out.ascii('{"flows":[');
+  }
+
+  record(v: MemoryViews, p: number, out: AsciiWriter): void {
+    out.reserve(2);
+    if (!this.#first) out.byte(0x2c);
+    out.byte(0x0a);
+    this.#first = false;
+    this.#json.write(v, p, out);
+  }
+
+  end({ stats, error }: RunSummary, out: AsciiWriter): void {
+    let s = (this.#first ? "" : "\n") + '],"stats":' + JSON.stringify(stats);
+    if (error !== null) s += ',"error":' + JSON.stringify(error);
+    s += "}\n";
+    const bytes = Buffer.from(s, "utf8");
+    out.reserve(bytes.length);
+    out.bytes(bytes);
+  }
+}

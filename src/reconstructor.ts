@@ -1,0 +1,420 @@
+/**
+ * @module
+ * `Reconstructor`: capture bytes in, finished TCP flows out, in bounded memory.
+ *
+ * Input goes through one fixed staging window inside the engine's memory (default 8 MiB): each
+ * chunk is copied in after the unconsumed tail of the previous one, and `feed()` consumes whole
+ * capture records only. The tail (a partial record, at most one record long) is moved to the window
+ * start, so the input is never held whole and a chunk of any size is taken in window-sized pieces
+ * (assemblyscript-performance.md §3). Finished flows are copied out of the engine's output ring
+ * after every engine call, so the ring never overflows.
+ *
+ * Two ways out: `push`/`readFrom`/`finish` return decoded {@link Flow} objects; `pushRecords`/
+ * `readRecordsFrom`/`finishRecords` hand each finished record, in engine memory, to a
+ * {@link RecordSink} (the output formats write from there without building objects).
+ *
+ * Errors are data, not exceptions: a damaged capture sets {@link Reconstructor.error}, input after
+ * the damage is ignored, and {@link Reconstructor.finish} still reports every flow decoded before
+ * it (house style, "bad container"). Only engine faults (traps, flowrecon bugs) throw.
+ *
+ * @example
+ * ```ts
+ * const rec = new Reconstructor({ ignoreChecksums: true });
+ * for await (const chunk of fs.createReadStream("trace.pcap")) for (const f of rec.push(chunk)) print(f);
+ * for (const f of rec.finish()) print(f);
+ * if (rec.error) console.error(rec.error.message);
+ * ```
+ */
+
+import { readSync } from "node:fs";
+import { createEngine, Engine, EngineFault, type MemoryViews } from "./wasm/engine.js";
+import { AbiMismatchError, type Layout } from "./wasm/layout.js";
+import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
+import { FlowDecoder, type Flow } from "./flow.js";
+import { StatsReader, type Stats } from "./stats.js";
+
+export interface ReconstructorOptions {
+  /** Do not validate TCP/IPv4 checksums (Zeek `-C`). Default false: bad segments are counted and skipped. */
+  ignoreChecksums?: boolean;
+  /** Make the VLAN id part of the flow key (Zeek's vlan_fivetuple conn key). Default true. */
+  vlanInKey?: boolean;
+  /** Maximum live flows; past it the least recently active one is evicted. Engine default 4,000,000. */
+  flowCap?: number;
+  /** Seconds an unanswered SYN waits before the attempt is reported (Zeek tcp_attempt_delay, 5). */
+  attemptTimeout?: number;
+  /** Seconds a closed or reset connection lingers (Zeek tcp_close_delay, 5). */
+  closeTimeout?: number;
+  /** Seconds without packets before a flow is reported (Zeek tcp_inactivity_timeout, 300). */
+  inactivityTimeout?: number;
+  /** Inactivity timeout for ports 21, 22, 23, 513 (Zeek conn/inactivity.zeek, 3600). */
+  interactiveInactivityTimeout?: number;
+  /**
+   * Zeek's likely_server_ports, which decide who is the originator of a connection seen without its
+   * SYN: true (default) = the set Zeek's default scripts register; false = empty (`zeek -b`);
+   * a list = exactly these ports (e.g. bare mode plus the ports of the scripts a Zeek run loaded).
+   */
+  likelyServerPorts?: boolean | readonly number[];
+  /** Report content gaps on partial connections too (Zeek report_gaps_for_partial). Default false. */
+  reportGapsForPartial?: boolean;
+  /** Inactivity timeout while both sides are still in the handshake (Zeek udp_inactivity_timeout, 60 s). */
+  handshakeInactivityTimeout?: number;
+  /** Zeek tcp_max_above_hole_without_any_acks in bytes (0 = no limit; default 16384). */
+  maxAboveHoleWithoutAcks?: number;
+  /** Zeek tcp_excessive_data_without_further_acks in bytes (0 = no limit; default 10 MiB). */
+  excessiveDataWithoutAcks?: number;
+  /** Seed of the engine's flow-table hash (default: a built-in seed). Does not change any output. */
+  hashSeed?: number;
+  /** Size of the staging window in bytes (default 8 MiB, minimum 1 MiB); bounds a single capture record. */
+  windowBytes?: number;
+  /** Community ID seed (default 0). */
+  communityIdSeed?: number;
+}
+
+/**
+ * Receives each finished flow record: byte offset `p` in the views' memory, valid only during the
+ * call. A sink must not call into the engine. Read it with RecordReader (src/wasm/record.ts),
+ * FlowDecoder, or a Formatter.
+ */
+export type RecordSink = (views: MemoryViews, p: number) => void;
+
+export const DEFAULT_WINDOW_BYTES = 8 << 20;
+export const MIN_WINDOW_BYTES = 1 << 20;
+const MAX_WINDOW_BYTES = 1 << 30;
+
+/**
+ * The first feeds are small and grow to the full window: V8 starts wasm in Liftoff and cannot
+ * switch a running call to TurboFan, so a single 8 MiB first call would run at baseline speed
+ * (assemblyscript-performance.md §4). Small early calls let the optimized code take over.
+ */
+const FIRST_FEED_BYTES = 64 << 10;
+
+type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial";
+type NumberOption =
+  | "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout"
+  | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks" | "hashSeed";
+
+/** Option name -> engine `Option.*` member and the factor to its unit (times are µs in the engine). */
+const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
+  ["ignoreChecksums", "IgnoreChecksums", 1],
+  ["vlanInKey", "VlanInKey", 1],
+  ["flowCap", "FlowCap", 1],
+  ["attemptTimeout", "AttemptDelayUs", 1e6],
+  ["closeTimeout", "CloseDelayUs", 1e6],
+  ["inactivityTimeout", "InactivityUs", 1e6],
+  ["interactiveInactivityTimeout", "InactivityInteractiveUs", 1e6],
+  ["reportGapsForPartial", "ReportGapsForPartial", 1],
+  ["handshakeInactivityTimeout", "HandshakeInactivityUs", 1e6],
+  ["maxAboveHoleWithoutAcks", "MaxAboveHoleWithoutAcks", 1],
+  ["excessiveDataWithoutAcks", "ExcessiveDataWithoutAcks", 1],
+  ["hashSeed", "HashSeed", 1],
+];
+const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "reportGapsForPartial"]);
+
+function checkOptions(options: ReconstructorOptions): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (key === "likelyServerPorts") {
+      const ok = typeof value === "boolean" || (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
+      if (!ok) throw new TypeError("option likelyServerPorts must be a boolean or a list of ports (0-65535)");
+    } else if (BOOL_OPTIONS.has(key)) {
+      if (typeof value !== "boolean") throw new TypeError(`option ${key} must be a boolean, got ${typeof value}`);
+    } else if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`option ${key} must be a finite number >= 0, got ${String(value)}`);
+    }
+  }
+  if (options.flowCap !== undefined && (!Number.isInteger(options.flowCap) || options.flowCap < 1)) {
+    throw new RangeError(`option flowCap must be a positive integer, got ${options.flowCap}`);
+  }
+  const w = options.windowBytes;
+  if (w !== undefined && (!Number.isInteger(w) || w < MIN_WINDOW_BYTES || w > MAX_WINDOW_BYTES)) {
+    throw new RangeError(`option windowBytes must be an integer in [${MIN_WINDOW_BYTES}, ${MAX_WINDOW_BYTES}], got ${w}`);
+  }
+  const seed = options.communityIdSeed;
+  if (seed !== undefined && (!Number.isInteger(seed) || seed > 0xffff)) {
+    throw new RangeError(`option communityIdSeed must be an integer in [0, 65535], got ${seed}`);
+  }
+}
+
+export class Reconstructor {
+  readonly #engine: Engine;
+  readonly #decoder: FlowDecoder;
+  readonly #stats: StatsReader;
+  readonly #base: number;
+  readonly #window: number;
+  #fill = 0;
+  #bytesIn = 0;
+  #feedLimit = FIRST_FEED_BYTES;
+  #error: CaptureError | null = null;
+  #finished = false;
+  #fault: EngineFault | null = null;
+
+  /**
+   * @param options engine and decoding options; unset ones keep the engine's Zeek defaults.
+   * @param engine  @internal a prepared engine (tests pass one with fake exports); default: a new instance.
+   */
+  constructor(options: ReconstructorOptions = {}, engine?: Engine) {
+    checkOptions(options);
+    this.#engine = engine ?? createEngine();
+    const { exports, layout } = this.#engine;
+    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed });
+    this.#stats = new StatsReader(layout.stat);
+    // Options first: the tracker may size its table from flowCap when init() runs.
+    for (const [key, member, factor] of ENGINE_OPTIONS) {
+      const value = options[key];
+      if (value === undefined) continue;
+      const option = layout.option.values[member];
+      if (option === undefined) throw new AbiMismatchError(`Option.${member}`);
+      exports.setOption(option, typeof value === "boolean" ? Number(value) : value * factor);
+    }
+    this.#setServerPorts(options.likelyServerPorts);
+    exports.init(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
+    this.#base = exports.inputPtr();
+    this.#window = exports.inputSize();
+    // Touch the window now, so its page faults are paid once here and not inside the first feeds.
+    this.#engine.views().u8.fill(0, this.#base, this.#base + this.#window);
+    this.#feedLimit = Math.min(FIRST_FEED_BYTES, this.#window);
+  }
+
+  /** likely_server_ports: the engine's default set, an empty one, or the given ports (8 KiB bitmap). */
+  #setServerPorts(ports: boolean | readonly number[] | undefined): void {
+    if (ports === undefined) return;
+    const { exports, layout } = this.#engine;
+    const option = layout.option.values["LikelyServerPorts"];
+    if (option === undefined) throw new AbiMismatchError("Option.LikelyServerPorts");
+    exports.setOption(option, ports === false || Array.isArray(ports) ? 0 : 1);
+    if (!Array.isArray(ports)) return;
+    if (exports.serverPortsPtr === undefined) throw new AbiMismatchError("serverPortsPtr()");
+    const base = exports.serverPortsPtr();
+    const u8 = this.#engine.views().u8;
+    for (const port of ports) u8[base + (port >>> 3)] |= 1 << (port & 7);
+  }
+
+  /** The first fatal capture error, or null. Flows decoded before it are still reported. */
+  get error(): CaptureError | null {
+    return this.#error;
+  }
+
+  /** Counters so far (a fresh object on each read). */
+  get stats(): Stats {
+    return this.#stats.read(this.#engine.views(), this.#engine.exports.statsPtr());
+  }
+
+  /** Input bytes accepted so far (pushed or read). */
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+
+  /** Size of the staging window: the largest capture record this instance can take. */
+  get windowBytes(): number {
+    return this.#window;
+  }
+
+  /** The engine's record layout and enums (for formatters and RecordReader). */
+  get layout(): Layout {
+    return this.#engine.layout;
+  }
+
+  /**
+   * Decodes the next piece of the capture. Returns the flows that finished while decoding it
+   * (timeouts, closes, evictions); chunk boundaries may fall anywhere, even inside a record.
+   * After an error it does nothing and returns [].
+   */
+  push(chunk: Uint8Array): Flow[] {
+    const out: Flow[] = [];
+    this.pushRecords(chunk, this.#collect(out));
+    return out;
+  }
+
+  /**
+   * Reads the next piece of the capture from a file descriptor straight into the engine's window
+   * (no intermediate buffer) and decodes it. Returns the flows that finished, or null at end of
+   * file or once an error stopped decoding; then call {@link finish}.
+   */
+  readFrom(fd: number): Flow[] | null {
+    const out: Flow[] = [];
+    return this.readRecordsFrom(fd, this.#collect(out)) ? out : null;
+  }
+
+  /**
+   * Ends the input: decodes what is left, reports a capture that ends inside a record, then returns
+   * every flow still live. Also after an error, so the flows before the damage are not lost.
+   */
+  finish(): Flow[] {
+    const out: Flow[] = [];
+    this.finishRecords(this.#collect(out));
+    return out;
+  }
+
+  /** {@link push}, handing finished records to `sink` instead of decoding them. */
+  pushRecords(chunk: Uint8Array, sink: RecordSink): void {
+    this.#checkUsable();
+    let off = 0;
+    while (off < chunk.length && this.#error === null) {
+      const n = Math.min(this.#room(), chunk.length - off);
+      this.#engine.views().u8.set(chunk.subarray(off, off + n), this.#base + this.#fill);
+      off += n;
+      this.#accept(n, sink);
+    }
+  }
+
+  /** {@link readFrom} with a sink: returns false at end of file or once an error stopped decoding. */
+  readRecordsFrom(fd: number, sink: RecordSink): boolean {
+    this.#checkUsable();
+    if (this.#error !== null) return false;
+    const room = this.#room();
+    const dst = new Uint8Array(this.#engine.exports.memory.buffer, this.#base + this.#fill, room);
+    const n = readSync(fd, dst, 0, room, null);
+    if (n === 0) return false;
+    this.#accept(n, sink);
+    return true;
+  }
+
+  /** {@link finish} with a sink. */
+  finishRecords(sink: RecordSink): void {
+    this.#checkUsable();
+    this.#finished = true;
+    const ex = this.#engine.exports;
+    this.#guard(() => {
+      if (this.#error === null) {
+        if (this.#bytesIn === 0) {
+          this.#error = {
+            code: "TruncatedInput",
+            message: "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
+            offset: 0,
+            record: 0,
+          };
+        } else {
+          this.#pump(true, sink);
+          if (this.#error === null && this.#fill > 0) {
+            // The engine must flag a partial record at eof; if it did not, say so rather than drop it.
+            this.#error = captureError("TruncatedInput", this.#bytesIn - this.#fill, this.#readStats().records);
+          }
+        }
+      }
+      for (;;) {
+        const more = ex.finish();
+        const drained = this.#drain(sink);
+        if (more === 0) break;
+        if (drained === 0) throw new EngineFault("finish() asked to be called again without emitting a flow");
+      }
+    });
+  }
+
+  #collect(out: Flow[]): RecordSink {
+    const decoder = this.#decoder;
+    return (v, p) => {
+      out.push(decoder.decode(v, p));
+    };
+  }
+
+  /** Bytes the next copy may add: the window, or less during the warm-up ramp. */
+  #room(): number {
+    const limit = this.#fill < this.#feedLimit ? this.#feedLimit : this.#window;
+    return limit - this.#fill;
+  }
+
+  /** `n` new bytes sit after the tail in the window: decode, then check the window can still move. */
+  #accept(n: number, sink: RecordSink): void {
+    this.#fill += n;
+    this.#bytesIn += n;
+    this.#guard(() => this.#pump(false, sink));
+    if (this.#feedLimit < this.#window) this.#feedLimit = Math.min(this.#window, this.#feedLimit * 2);
+    if (this.#error === null && this.#fill >= this.#window) {
+      // A full window that the engine could not consume: one record is larger than the window.
+      const offset = this.#bytesIn - this.#fill;
+      const record = this.#readStats().records;
+      this.#error = {
+        code: "BadBlockLength",
+        message: `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`,
+        offset,
+        record,
+      };
+    }
+  }
+
+  /**
+   * Calls feed() until the window holds only a partial record: after each call, move the
+   * unconsumed tail to the window start and drain the output ring. feed() also returns early when
+   * the ring is nearly full, so "no bytes consumed and no flow emitted" is the only stop condition.
+   * The tail moves before the sink runs, so a throwing sink cannot make bytes decode twice.
+   */
+  #pump(eof: boolean, sink: RecordSink): void {
+    const ex = this.#engine.exports;
+    for (;;) {
+      const consumed = ex.feed(this.#fill, eof ? 1 : 0);
+      if (!(consumed >= 0 && consumed <= this.#fill)) {
+        throw new EngineFault(`feed(${this.#fill}) returned ${consumed}`);
+      }
+      if (consumed > 0) {
+        const u8 = this.#engine.views().u8;
+        u8.copyWithin(this.#base, this.#base + consumed, this.#base + this.#fill);
+        this.#fill -= consumed;
+      }
+      const drained = this.#drain(sink);
+      if (this.#checkError()) return;
+      if (this.#fill === 0 || (consumed === 0 && drained === 0)) return;
+    }
+  }
+
+  /** Hands every record in the output ring to the sink and clears the ring; returns the count. */
+  #drain(sink: RecordSink): number {
+    const ex = this.#engine.exports;
+    const n = ex.outLen();
+    if (n === 0) return 0;
+    const views = this.#engine.views();
+    const size = this.#decoder.recordSize;
+    let p = ex.outPtr();
+    try {
+      for (let i = 0; i < n; i++, p += size) sink(views, p);
+    } finally {
+      ex.outClear();
+    }
+    return n;
+  }
+
+  #checkError(): boolean {
+    const ex = this.#engine.exports;
+    const code = ex.errCode();
+    if (code === 0) return false;
+    const name = this.#engine.layout.err.names[code] ?? `Err${code}`;
+    const offset = ex.errOffset();
+    const record = ex.errRecord();
+    let hint = "";
+    if (name === "BadMagic") {
+      // The window still holds the bytes from absolute offset bytesIn - fill on.
+      const start = this.#bytesIn - this.#fill;
+      if (offset >= start && offset < this.#bytesIn) {
+        const at = this.#base + (offset - start);
+        hint = magicHint(this.#engine.views().u8.subarray(at, at + Math.min(8, this.#bytesIn - offset)));
+      }
+    }
+    this.#error = captureError(name, offset, record, hint);
+    return true;
+  }
+
+  #readStats(): Stats {
+    return this.#stats.read(this.#engine.views(), this.#engine.exports.statsPtr());
+  }
+
+  /** Runs engine calls; a trap or abort poisons this instance (its state may be half-updated). */
+  #guard(run: () => void): void {
+    try {
+      run();
+    } catch (e) {
+      const fault =
+        e instanceof EngineFault
+          ? e
+          : e instanceof WebAssembly.RuntimeError
+            ? new EngineFault(`engine trap: ${e.message}`, { cause: e })
+            : undefined;
+      if (fault === undefined) throw e;
+      this.#fault = fault;
+      throw fault;
+    }
+  }
+
+  #checkUsable(): void {
+    if (this.#fault !== null) throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    if (this.#finished) throw new Error("Reconstructor.finish() was already called; create a new Reconstructor for new input");
+  }
+}

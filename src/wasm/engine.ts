@@ -1,0 +1,142 @@
+/**
+ * @module
+ * Loads the WebAssembly engine: compiles `build/flowrecon.wasm` once per process, instantiates it
+ * once per {@link Engine}, and keeps typed-array views over its memory valid.
+ *
+ * Contract (see `assembly/index.ts` for the call protocol):
+ * - The module is located relative to this file (`../../build/flowrecon.wasm`), which holds for
+ *   `src/wasm/` (tests), `dist/wasm/` (the build) and an installed package alike.
+ * - Memory may grow during any engine call, which detaches `memory.buffer` and every view on it
+ *   (assemblyscript-performance.md §3.3). Callers re-read views through {@link Engine.views} after
+ *   each call; the check is one pointer comparison.
+ * - `env.abort` (AssemblyScript assertions, our own bugs) throws an {@link EngineFault}; so does any
+ *   trap. After a fault the instance may be half-updated and must be dropped (house style, "Wasm
+ *   trap is our bug").
+ */
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { readLayout, type Layout } from "./layout.js";
+
+/** The exported functions of `assembly/index.ts` that the host calls. Numbers only. */
+export interface EngineExports {
+  readonly memory: WebAssembly.Memory;
+  init(windowBytes: number): void;
+  inputPtr(): number;
+  inputSize(): number;
+  feed(len: number, eof: number): number;
+  finish(): number;
+  outPtr(): number;
+  outLen(): number;
+  outClear(): void;
+  statsPtr(): number;
+  errCode(): number;
+  errOffset(): number;
+  errRecord(): number;
+  setOption(option: number, value: number): void;
+  /** The 8 KiB likely_server_ports bitmap (bit p = port p); absent in older engines. */
+  serverPortsPtr?(): number;
+  /** The segment descriptor (assembly/packet.ts) that feedPacket() tracks. */
+  pktPtr?(): number;
+  feedPacket?(): void;
+}
+
+/** Typed views over the engine memory, all on the same (current) buffer. */
+export interface MemoryViews {
+  readonly buffer: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+}
+
+/** A trap or an `abort()` inside the engine: a flowrecon bug, not bad input. */
+export class EngineFault extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EngineFault";
+  }
+}
+
+const WASM_URL = new URL("../../build/flowrecon.wasm", import.meta.url);
+
+let compiled: WebAssembly.Module | undefined;
+
+/**
+ * The compiled module, shared by every engine in this process (and postMessage-able to workers).
+ * Compilation is synchronous: Node has no size limit on synchronous compiles, and the CLI needs the
+ * engine before it reads a byte.
+ */
+export function engineModule(): WebAssembly.Module {
+  if (compiled === undefined) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = readFileSync(WASM_URL) as Uint8Array<ArrayBuffer>;
+    } catch (cause) {
+      throw new Error(`cannot read the engine at ${fileURLToPath(WASM_URL)}: run "npm run build" first`, { cause });
+    }
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** Decodes an AssemblyScript string: UTF-16LE code units, byte length in the u32 at ptr - 4. */
+export function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (ptr === 0) return "(null)";
+  const buffer = memory.buffer;
+  if (ptr < 4 || ptr > buffer.byteLength) return `(bad string pointer ${ptr})`;
+  const byteLength = new DataView(buffer).getUint32(ptr - 4, true);
+  const units = Math.min(byteLength >>> 1, (buffer.byteLength - ptr) >>> 1);
+  const bytes = new Uint8Array(buffer, ptr, units * 2);
+  return new TextDecoder("utf-16le").decode(bytes);
+}
+
+export class Engine {
+  readonly exports: EngineExports;
+  readonly layout: Layout;
+  #views: MemoryViews;
+
+  /** Wraps an instance's exports; tests pass a fake with the same exports. */
+  constructor(exports: EngineExports & WebAssembly.Exports) {
+    this.exports = exports;
+    this.layout = readLayout(exports);
+    this.#views = makeViews(exports.memory.buffer);
+  }
+
+  /** Views on the current memory buffer; rebuilt only when a grow detached the old one. */
+  views(): MemoryViews {
+    const buffer = this.exports.memory.buffer;
+    if (this.#views.buffer !== buffer) this.#views = makeViews(buffer);
+    return this.#views;
+  }
+}
+
+function makeViews(buffer: ArrayBuffer): MemoryViews {
+  return {
+    buffer,
+    u8: new Uint8Array(buffer),
+    u16: new Uint16Array(buffer),
+    u32: new Uint32Array(buffer),
+    i32: new Int32Array(buffer),
+    f64: new Float64Array(buffer),
+  };
+}
+
+/** Instantiates a fresh engine from the shared compiled module. */
+export function createEngine(): Engine {
+  let memory: WebAssembly.Memory | undefined;
+  const imports = {
+    env: {
+      abort(msgPtr: number, filePtr: number, line: number, column: number): never {
+        const msg = memory ? readAsString(memory, msgPtr) : `message at ${msgPtr}`;
+        const file = memory ? readAsString(memory, filePtr) : `file at ${filePtr}`;
+        throw new EngineFault(`engine abort: ${msg} at ${file}:${line}:${column}`);
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(engineModule(), imports);
+  const exports = instance.exports as EngineExports & WebAssembly.Exports;
+  memory = exports.memory;
+  return new Engine(exports);
+}

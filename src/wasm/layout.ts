@@ -1,0 +1,92 @@
+/**
+ * @module
+ * The engine's memory layout and enums, read by export name from the compiled module.
+ *
+ * `assembly/flow/record.ts`, `assembly/stats.ts`, `assembly/errors.ts`, `assembly/options.ts` and
+ * `assembly/packet.ts` are the single source of truth: the module exports every offset as a global
+ * (`FR_TS_START`, `EP_PKTS`, ...) and every enum member as a global named `Enum.Member`
+ * (`Stat.Records`, `ConnState.SF`, ...). Nothing here repeats a number from those files, so a
+ * layout change on the AssemblyScript side needs no host change, and a missing export fails loudly
+ * at load time instead of decoding garbage.
+ */
+
+/** Offsets (bytes) inside one flow record, and record-level constants. */
+const RECORD_CONSTANTS = [
+  "FR_ORIG_ADDR", "FR_RESP_ADDR", "FR_ORIG_PORT", "FR_RESP_PORT", "FR_VLAN", "FR_FLAGS",
+  "FR_TS_START", "FR_TS_LAST", "FR_HS_RTT", "FR_HIST_LEN", "FR_END_REASON", "FR_TUNNEL",
+  "FR_CONN_STATE", "FR_HISTORY", "HIST_CAP", "FR_ORIG", "FR_RESP", "FR_SIZE",
+  "EP_WSCALE", "EP_OPTS", "EP_MSS", "EP_PKTS", "EP_IP_BYTES", "EP_MISSED", "EP_BYTES",
+  "OUT_CAP", "OPT_MSS", "OPT_WSCALE", "OPT_SACK_PERM", "OPT_TS",
+] as const;
+
+export type RecordConstant = (typeof RECORD_CONSTANTS)[number];
+
+/** One AssemblyScript enum: member names by value and values by name. */
+export interface EnumInfo {
+  /** `names[value]` is the member name; holes (unused values) are `undefined`. */
+  readonly names: readonly (string | undefined)[];
+  readonly values: Readonly<Record<string, number>>;
+}
+
+export interface Layout {
+  readonly constants: Readonly<Record<RecordConstant, number>>;
+  readonly stat: EnumInfo;
+  readonly err: EnumInfo;
+  readonly option: EnumInfo;
+  readonly connState: EnumInfo;
+  readonly endReason: EnumInfo;
+  readonly tunnel: EnumInfo;
+}
+
+/** Thrown when the module lacks an export the host needs: host and engine were built apart. */
+export class AbiMismatchError extends Error {
+  constructor(what: string) {
+    super(`flowrecon.wasm does not export ${what}: the host and the engine are out of sync (rebuild with npm run build)`);
+    this.name = "AbiMismatchError";
+  }
+}
+
+function globalValue(exports: WebAssembly.Exports, name: string): number | undefined {
+  const g = exports[name] as { value?: unknown } | undefined;
+  return g !== undefined && typeof g.value === "number" ? g.value : undefined;
+}
+
+/** Collects `Enum.Member` globals; members named `Count` (array sizes, not values) are skipped. */
+export function readEnum(exports: WebAssembly.Exports, enumName: string): EnumInfo {
+  const prefix = enumName + ".";
+  const names: (string | undefined)[] = [];
+  const values: Record<string, number> = {};
+  for (const key of Object.keys(exports)) {
+    if (!key.startsWith(prefix)) continue;
+    const member = key.slice(prefix.length);
+    const value = globalValue(exports, key);
+    if (value === undefined || member === "Count") continue;
+    values[member] = value;
+    names[value] = member;
+  }
+  if (Object.keys(values).length === 0) throw new AbiMismatchError(`any ${enumName}.* enum member`);
+  return { names, values };
+}
+
+export function readLayout(exports: WebAssembly.Exports): Layout {
+  const constants = {} as Record<RecordConstant, number>;
+  for (const name of RECORD_CONSTANTS) {
+    const value = globalValue(exports, name);
+    if (value === undefined) throw new AbiMismatchError(name);
+    constants[name] = value;
+  }
+  return {
+    constants,
+    stat: readEnum(exports, "Stat"),
+    err: readEnum(exports, "Err"),
+    option: readEnum(exports, "Option"),
+    connState: readEnum(exports, "ConnState"),
+    endReason: readEnum(exports, "EndReason"),
+    tunnel: readEnum(exports, "Tunnel"),
+  };
+}
+
+/** `UnsupportedLink` -> `unsupported_link`, `NonIp` -> `non_ip`, `IpInIp` -> `ip_in_ip`. */
+export function snakeCase(pascal: string): string {
+  return pascal.replace(/(?<=[a-z0-9])(?=[A-Z])/g, "_").toLowerCase();
+}

@@ -1,0 +1,181 @@
+// Records from the real flow tracker, decoded by the host: segments go in through the descriptor at
+// pktPtr() and feedPacket() (the ABI's segment path), flows come out through the Reconstructor's
+// drain. This checks that the host reads what the tracker writes, independently of the capture
+// decoders. Descriptor offsets (P_*) are not exported, so they are read from assembly/packet.ts.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructor.js";
+import { createEngine } from "../../src/wasm/engine.js";
+import { AsciiWriter, createFormatter, flowJson } from "../../src/format/index.js";
+import { communityIdOf } from "../../src/ids/community-id.js";
+import { parseAddress } from "../../src/net/address.js";
+import { FlowDecoder, type Flow } from "../../src/flow.js";
+import { repoRoot } from "./helpers.js";
+
+const packetSource = readFileSync(resolve(repoRoot, "assembly/packet.ts"), "utf8");
+function constant(name: string): number {
+  const m = new RegExp(`export const ${name}: \\w+ = (0x[0-9a-fA-F]+|\\d+);`).exec(packetSource);
+  if (!m) throw new Error(`${name} not found in assembly/packet.ts`);
+  return Number(m[1]);
+}
+const P = Object.fromEntries(
+  ["P_TS", "P_SRC", "P_DST", "P_SPORT", "P_DPORT", "P_VLAN", "P_IPVER", "P_FLAGS", "P_CSUM", "P_THLEN", "P_SEQ",
+    "P_ACK", "P_WIN", "P_OPTS", "P_WSCALE", "P_MSS", "P_TUNNEL", "P_IPLEN", "P_PAYLEN", "P_PAYPTR", "P_PAYCAP", "P_SACKN"]
+    .map((n) => [n, constant(n)]),
+);
+const OPT = { MSS: constant("OPT_MSS"), WSCALE: constant("OPT_WSCALE"), SACK_PERM: constant("OPT_SACK_PERM"), TS: constant("OPT_TS") };
+const SYN = 0x02, ACK = 0x10, FIN = 0x01, PSH = 0x08;
+
+interface Segment {
+  t: number; // µs after T0
+  from: "c" | "s";
+  flags: number;
+  seq: number;
+  ack: number;
+  len?: number;
+  opts?: number;
+  mss?: number;
+  wscale?: number;
+}
+
+const T0 = 1_700_000_000_123_456;
+const CLIENT = "10.1.2.3", SERVER = "2001:db8::80";
+
+function run(
+  segments: Segment[],
+  client = CLIENT,
+  server = SERVER,
+  vlan = 0,
+  options: ReconstructorOptions = {},
+): { flows: Flow[]; ndjson: string } {
+  const engine = createEngine();
+  const rec = new Reconstructor({ ignoreChecksums: true, ...options }, engine);
+  const ex = engine.exports as Required<typeof engine.exports>;
+  const v6 = client.includes(":") || server.includes(":");
+  for (const s of segments) {
+    const base = ex.pktPtr();
+    const { u8 } = engine.views();
+    const dv = new DataView(u8.buffer);
+    u8.fill(0, base, base + 128);
+    const [src, dst, sport, dport] = s.from === "c" ? [client, server, 40000, 443] : [server, client, 443, 40000];
+    dv.setBigInt64(base + P.P_TS, BigInt(T0 + s.t), true);
+    u8.set(parseAddress(src), base + P.P_SRC);
+    u8.set(parseAddress(dst), base + P.P_DST);
+    dv.setUint16(base + P.P_SPORT, sport, true);
+    dv.setUint16(base + P.P_DPORT, dport, true);
+    dv.setUint32(base + P.P_VLAN, vlan, true);
+    u8[base + P.P_IPVER] = v6 ? 6 : 4;
+    u8[base + P.P_FLAGS] = s.flags;
+    u8[base + P.P_CSUM] = 3; // Csum.NotChecked
+    u8[base + P.P_THLEN] = 20;
+    dv.setUint32(base + P.P_SEQ, s.seq, true);
+    dv.setUint32(base + P.P_ACK, s.ack, true);
+    dv.setUint16(base + P.P_WIN, 65535, true);
+    u8[base + P.P_OPTS] = s.opts ?? 0;
+    u8[base + P.P_WSCALE] = s.wscale ?? 0;
+    dv.setUint16(base + P.P_MSS, s.mss ?? 0, true);
+    dv.setUint32(base + P.P_IPLEN, (v6 ? 40 : 20) + 20 + (s.len ?? 0), true);
+    dv.setUint32(base + P.P_PAYLEN, s.len ?? 0, true);
+    // The payload is "captured" (a snaplen cut would be a content gap): point at the input window.
+    dv.setUint32(base + P.P_PAYPTR, engine.exports.inputPtr(), true);
+    dv.setUint32(base + P.P_PAYCAP, s.len ?? 0, true);
+    ex.feedPacket();
+  }
+  const flows: Flow[] = [];
+  const out = new AsciiWriter(1024);
+  const ndjson = createFormatter("ndjson", rec.layout);
+  const decoder = new FlowDecoder(rec.layout);
+  // finish() drains the tracker; the capture-level "empty input" error is expected here.
+  rec.finishRecords((views, p) => {
+    ndjson.record(views, p, out);
+    flows.push(decoder.decode(views, p));
+  });
+  return { flows, ndjson: out.text() };
+}
+
+// RFC 9293 figure 6 (basic three-way handshake), one request and response, then a normal close:
+//   client                          server
+//   SYN seq=1000          -->
+//                         <--       SYN,ACK seq=5000 ack=1001
+//   ACK seq=1001 ack=5001 -->
+//   100 bytes             -->
+//                         <--       200 bytes, ack=1101
+//   FIN seq=1101          -->
+//                         <--       FIN seq=5201 ack=1102
+//   ACK ack=5202          -->
+const HANDSHAKE_AND_CLOSE: Segment[] = [
+  { t: 0, from: "c", flags: SYN, seq: 1000, ack: 0, opts: OPT.MSS | OPT.WSCALE | OPT.SACK_PERM | OPT.TS, mss: 1460, wscale: 7 },
+  { t: 1000, from: "s", flags: SYN | ACK, seq: 5000, ack: 1001, opts: OPT.MSS, mss: 1380 },
+  { t: 2500, from: "c", flags: ACK, seq: 1001, ack: 5001 },
+  { t: 3000, from: "c", flags: PSH | ACK, seq: 1001, ack: 5001, len: 100 },
+  { t: 4000, from: "s", flags: PSH | ACK, seq: 5001, ack: 1101, len: 200 },
+  { t: 5000, from: "c", flags: FIN | ACK, seq: 1101, ack: 5201 },
+  { t: 6000, from: "s", flags: FIN | ACK, seq: 5201, ack: 1102 },
+  { t: 7000, from: "c", flags: ACK, seq: 1102, ack: 5202 },
+];
+
+describe("records written by the real tracker", () => {
+  const { flows, ndjson } = run(HANDSHAKE_AND_CLOSE);
+
+  it("decode to the connection that was fed", () => {
+    expect(flows).toHaveLength(1);
+    const f = flows[0];
+    expect(f).toMatchObject({
+      ts: T0 / 1e6,
+      "id.orig_h": CLIENT,
+      "id.orig_p": 40000,
+      "id.resp_h": SERVER,
+      "id.resp_p": 443,
+      proto: "tcp",
+      conn_state: "SF",
+      history: "ShADdFf", // no "a": the server never sent a pure ACK (its data packet is "d")
+      orig_bytes: 100,
+      resp_bytes: 200,
+      missed_bytes: 0,
+      orig_pkts: 5,
+      resp_pkts: 3,
+      handshake_rtt: 0.0025,
+      orig_tcp_options: { mss: 1460, wscale: 7, sack_permitted: true, timestamps: true },
+      resp_tcp_options: { mss: 1380, sack_permitted: false, timestamps: false },
+      end_reason: "end_of_input",
+    });
+    // Zeek's last_time stops once both sides closed: the trailing ACK does not extend the duration.
+    expect(f.duration).toBe(0.006);
+    expect(f.orig_ip_bytes).toBe(5 * 60 + 100);
+    expect(f.resp_ip_bytes).toBe(3 * 60 + 200);
+    expect(f.community_id).toBe(communityIdOf(CLIENT, 40000, SERVER, 443));
+    expect(f).not.toHaveProperty("vlan");
+    expect(f).not.toHaveProperty("tunnel");
+  });
+
+  it("write the same NDJSON from the record as from the decoded flow", () => {
+    expect(ndjson).toBe(flows.map((f) => flowJson(f) + "\n").join(""));
+  });
+
+  it("keep the VLAN of the key", () => {
+    const { flows: tagged } = run(HANDSHAKE_AND_CLOSE, "192.0.2.1", "192.0.2.2", 42 | (7 << 12));
+    expect(tagged[0]).toMatchObject({ vlan: 42, inner_vlan: 7, "id.orig_h": "192.0.2.1" });
+  });
+
+  it("omit duration and bytes for a lone SYN", () => {
+    const { flows: lone } = run([HANDSHAKE_AND_CLOSE[0]]);
+    expect(lone).toHaveLength(1);
+    expect(lone[0]).toMatchObject({ conn_state: "S0", history: "S", orig_pkts: 1, resp_pkts: 0 });
+    expect(lone[0]).not.toHaveProperty("duration");
+    expect(lone[0]).not.toHaveProperty("orig_bytes");
+    expect(lone[0]).not.toHaveProperty("handshake_rtt");
+  });
+
+  it("flip a lone SYN-ACK by the likely_server_ports the options set", () => {
+    const synAck = [HANDSHAKE_AND_CLOSE[1]]; // from port 443 to port 40000
+    const history = (likelyServerPorts: boolean | number[]) => {
+      const { flows: f } = run(synAck, CLIENT, SERVER, 0, { likelyServerPorts });
+      return [f[0].history, f[0]["id.orig_p"]];
+    };
+    expect(history(true)).toEqual(["^h", 40000]); // 443 is in Zeek's default set: flipped at creation
+    expect(history(false)).toEqual(["H", 443]); // zeek -b: the SYN-ACK's sender stays the originator
+    expect(history([443])).toEqual(["^h", 40000]);
+    expect(history([8080])).toEqual(["H", 443]);
+  });
+});
