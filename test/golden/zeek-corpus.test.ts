@@ -20,7 +20,7 @@ function runCase(capture: string, options: string): Record<string, unknown>[] {
   const rec = new Reconstructor({
     ignoreChecksums: cfg.ignoreChecksums,
     vlanInKey: false, // Zeek's default conn key has no VLAN
-    serverPorts: cfg.serverPorts,
+    likelyServerPorts: cfg.serverPorts ?? true,
     reportGapsForPartial: cfg.reportGapsForPartial,
     excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
   });
