@@ -21,6 +21,7 @@ import { setError, getErrCode, Err } from "../errors";
 import { statAdd, Stat } from "../stats";
 import { outNearlyFull } from "../flow/output";
 import { decodeLink } from "../layers/link";
+import { fragmentsReset } from "../layers/fragments";
 import { pcapReset, pcapStep, pcapNextRecord, isPcapMagic, PCAP_MAGIC_US, PCAP_MAGIC_NS } from "./pcap";
 import { pcapngReset, pcapngStep, pcapngNextBlock, BT_SHB } from "./pcapng";
 
@@ -38,6 +39,7 @@ export function readerReset(): void {
   streamPos = 0;
   pcapReset();
   pcapngReset();
+  fragmentsReset();
 }
 
 export function feedCapture(ptr: usize, len: i32, eof: bool): i32 {

@@ -6,9 +6,11 @@
 //     captured length stands in for it and P_IPLEN is 0); otherwise total >= IHL*4  else Malformed
 //   wire >= total (Zeek `truncated_IP_len`: the frame is shorter on the wire than the IP packet)
 //   header checksum, unless ignoreChecksums                               else BadIpChecksum
-//   fragment offset 0 (non-first fragments carry no TCP header)          else Fragments
+//   fragments: a fully captured fragment goes to fragments.ts and its datagram is analysed when it
+//   completes (as Zeek reassembles); of an incompletely captured one only the first fragment is
+//   decoded, on its own (Zeek does the same for header-only traces)        else Fragments
 // The payload handed on is bounded by the total length, so Ethernet padding never counts.
-// A first fragment (MF set) is decoded from what it holds; CTX_FRAG marks lengths beyond it as unknown.
+// A first fragment is decoded from what it holds; CTX_FRAG marks lengths beyond it as unknown.
 
 import { PKT, P_IPVER, P_SRC, P_DST, P_IPLEN } from "../packet";
 import { Stat } from "../stats";
@@ -16,7 +18,8 @@ import { ignoreChecksums } from "../options";
 import { be16 } from "../mem";
 import { csumValid } from "./checksum";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
-import { decodeTransport } from "./ip";
+import { decodeTransport, IPPROTO_TCP } from "./ip";
+import { fragKeyV4, fragment } from "./fragments";
 
 const V4_VER_IHL: usize = 0;
 const V4_TOTAL_LEN: usize = 2;
@@ -57,10 +60,20 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   if (!ignoreChecksums && !csumValid(p, <usize>hl, 0)) return Stat.BadIpChecksum;
 
   const frag = be16(p + V4_FRAG);
-  if ((frag & V4_OFFSET_MASK) != 0) return Stat.Fragments;
+  const fragOffset = <i32>(frag & V4_OFFSET_MASK) << 3;
+  const mf = (frag & V4_FLAG_MF) != 0;
+  const proto = <u32>load<u8>(p + V4_PROTO);
   let c = ctx;
   let payWire = total - hl;
-  if ((frag & V4_FLAG_MF) != 0) {
+  let key: usize = 0;
+  if (fragOffset != 0 || mf) {
+    if (cap >= total) {
+      // Fully captured: Zeek reassembles; the datagram is analysed when it completes.
+      key = fragKeyV4(ctx, p);
+      if (fragOffset != 0) return fragment(key, fragOffset, total - hl, mf, Stat.Fragments, false, hl, 0);
+    } else if (fragOffset != 0) {
+      return Stat.Fragments;   // incompletely captured: Zeek drops all but the first fragment
+    }
     c |= CTX_FRAG;
     payWire = WIRE_UNKNOWN;
   }
@@ -76,5 +89,7 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
 
   const pseudo = <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
   const payCap = min(cap, total) - hl;
-  return decodeTransport(<u32>load<u8>(p + V4_PROTO), p + <usize>hl, payCap, total - hl, payWire, pseudo, c, false);
+  const code = decodeTransport(proto, p + <usize>hl, payCap, total - hl, payWire, pseudo, c, false);
+  if (key == 0) return code;
+  return fragment(key, 0, total - hl, mf, code, proto == IPPROTO_TCP, hl, p + <usize>hl);
 }

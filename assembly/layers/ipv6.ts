@@ -6,17 +6,19 @@
 //   wire >= 40 + payload length (Zeek `truncated_IP_len`)         else Truncated
 //   extension headers hop-by-hop (0), routing (43), fragment (44), destination options (60) and
 //   AH (51) are skipped; each must lie inside the payload length  else Malformed, and be captured
-//   else Truncated. A non-first fragment is Fragments; ESP (50), no-next-header (59) and mobility
-//   (135) end the chain as NonTcp.
+//   else Truncated. ESP (50), no-next-header (59) and mobility (135) end the chain as NonTcp.
+//   Fragments are handled as in ipv4.ts: a fully captured one goes to fragments.ts (analysed when
+//   its datagram completes); of an incompletely captured one only the first is decoded, on its own.
 // P_IPLEN is payload length + 40, as Zeek's IP_Hdr::TotalLen counts it. The pseudo-header uses the
 // final destination of a routing header type 0/2 with segments left (RFC 8200 §8.1), as Zeek does.
 // Jumbograms (payload length 0 with a jumbo option) are not supported: their TCP is Malformed.
 
 import { PKT, P_IPVER, P_SRC, P_DST, P_IPLEN } from "../packet";
 import { Stat } from "../stats";
-import { be16 } from "../mem";
+import { be16, be32 } from "../mem";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
-import { decodeTransport } from "./ip";
+import { decodeTransport, IPPROTO_TCP } from "./ip";
+import { fragKeyV6, fragment } from "./fragments";
 
 const V6_HDR: i32 = 40;
 const V6_VER: usize = 0;
@@ -33,6 +35,7 @@ const EXT_UNIT: i32 = 8;         // generic header length unit; the length exclu
 const AH_UNIT: i32 = 4;          // AH counts 32-bit words minus 2 (RFC 4302 §2.2)
 const FRAG_HDR: i32 = 8;
 const FRAG_OFFSET: usize = 2;    // 13-bit offset << 3 | res | M
+const FRAG_ID: usize = 4;
 const FRAG_M: u32 = 0x0001;
 const FRAG_OFFSET_MASK: u32 = 0xFFF8;
 const RT_TYPE: usize = 2;
@@ -58,6 +61,9 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   const avail = min(cap, total);
 
   let c = ctx;
+  let key: usize = 0;        // set when this packet is a fully captured fragment
+  let fragHdrOff: i32 = 0;
+  let fragMore = false;
   let nh = <u32>load<u8>(p + V6_NEXT_HDR);
   let off: i32 = V6_HDR;
   let dst: usize = p + V6_DST;
@@ -85,15 +91,33 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
       const q = p + <usize>off;
       // SAFETY: off + 8 <= avail.
       const fo = be16(q + FRAG_OFFSET);
-      if ((fo & FRAG_OFFSET_MASK) != 0) return Stat.Fragments;
-      if ((fo & FRAG_M) != 0) c |= CTX_FRAG;   // an atomic fragment (offset 0, M 0) is a whole packet
+      const fragOffset = <i32>(fo & FRAG_OFFSET_MASK);
+      const more = (fo & FRAG_M) != 0;
       nh = <u32>load<u8>(q + EXT_NEXT);
       off += FRAG_HDR;
+      // An atomic fragment (offset 0, M clear) is a whole packet.
+      if (fragOffset != 0 || more) {
+        if (cap >= total && key == 0) {
+          // Fully captured: Zeek reassembles; the datagram is analysed when it completes.
+          key = fragKeyV6(ctx, p, be32(q + FRAG_ID));
+          fragHdrOff = off - FRAG_HDR;
+          fragMore = more;
+          if (fragOffset != 0) {
+            return fragment(key, fragOffset, total - off, more, Stat.Fragments, false, fragHdrOff, 0);
+          }
+        } else if (fragOffset != 0) {
+          return Stat.Fragments;   // incompletely captured: Zeek drops all but the first fragment
+        }
+        c |= CTX_FRAG;
+      }
       continue;
     }
     break;
   }
-  if (nh == NH_ESP || nh == NH_NONE || nh == NH_MOBILITY) return Stat.NonTcp;
+  if (nh == NH_ESP || nh == NH_NONE || nh == NH_MOBILITY) {
+    if (key == 0) return Stat.NonTcp;
+    return fragment(key, 0, total - fragHdrOff - FRAG_HDR, fragMore, Stat.NonTcp, false, fragHdrOff, 0);
+  }
 
   store<u8>(PKT + P_IPVER, 6);
   memory.copy(PKT + P_SRC, p + V6_SRC, V6_ADDR);
@@ -102,7 +126,10 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
 
   const pseudo = sum16(p + V6_SRC) + sum16(dst);
   const payWire = (c & CTX_FRAG) != 0 ? WIRE_UNKNOWN : total - off;
-  return decodeTransport(nh, p + <usize>off, avail - off, total - off, payWire, pseudo, c, true);
+  const code = decodeTransport(nh, p + <usize>off, avail - off, total - off, payWire, pseudo, c, true);
+  if (key == 0) return code;
+  const fragPayload = fragHdrOff + FRAG_HDR;
+  return fragment(key, 0, total - fragPayload, fragMore, code, nh == IPPROTO_TCP, fragHdrOff, p + <usize>fragPayload);
 }
 
 /** Sum of a 16-byte address as four little-endian u32 words (csumAdd domain). */
