@@ -109,7 +109,10 @@ export function pcapngReset(): void {
 export function pcapngStep(p: usize, avail: i32, pos: f64): i32 {
   if (avail < <i32>BLK_BODY) return 0;
   // SAFETY: avail >= 8 covers type and length.
-  const type = load<u32>(p + BLK_TYPE);    // 0x0A0D0D0A reads the same in both byte orders
+  // The SHB type 0x0A0D0D0A reads the same in both byte orders; its byte-order magic then sets `swap`
+  // for the rest of the section, including the type of every later block.
+  const raw = load<u32>(p + BLK_TYPE);
+  const type = raw == BT_SHB ? BT_SHB : (swap ? bswap<u32>(raw) : raw);
   const blockNo = blocks + 1;
   if (type == BT_SHB) {
     if (avail < <i32>SHB_MAJOR) return 0;
