@@ -1,4 +1,4 @@
-// IPv6 header and extension-header chain (RFC 8200 §3, §4; AH RFC 4302 §2; routing type 2 RFC 6275 §6.4),
+// IPv6 header and extension-header chain (RFC 8200 §3, §4; AH RFC 4302 §2; routing type 0 RFC 2460 §4.4),
 // with Zeek's rules (src/IP.cc IPv6_Hdr_Chain, src/packet_analysis/protocol/ip/IP.cc).
 //
 // Contract: decodeIpv6(p, cap, wire, ctx) with p at the IPv6 header.
@@ -9,8 +9,9 @@
 //   else Truncated. ESP (50), no-next-header (59) and mobility (135) end the chain as NonTcp.
 //   Fragments are handled as in ipv4.ts: a fully captured one goes to fragments.ts (analysed when
 //   its datagram completes); of an incompletely captured one only the first is decoded, on its own.
-// P_IPLEN is payload length + 40, as Zeek's IP_Hdr::TotalLen counts it. The pseudo-header uses the
-// final destination of a routing header type 0/2 with segments left (RFC 8200 §8.1), as Zeek does.
+// P_IPLEN is payload length + 40, as Zeek's IP_Hdr::TotalLen counts it. P_DST and the pseudo-header use
+// the final destination of the first type-0 routing header with segments left (RFC 8200 §8.1), as
+// Zeek's IP_Hdr::DstAddr does. (Zeek's Mobile IPv6 home-address handling is off by default; not done.)
 // Jumbograms (payload length 0 with a jumbo option) are not supported: their TCP is Malformed.
 
 import { PKT, P_IPVER, P_SRC, P_DST, P_IPLEN } from "../packet";
@@ -40,8 +41,8 @@ const FRAG_M: u32 = 0x0001;
 const FRAG_OFFSET_MASK: u32 = 0xFFF8;
 const RT_TYPE: usize = 2;
 const RT_SEGLEFT: usize = 3;
+const RT_TYPE0: u8 = 0;
 const RT0_ADDRS: usize = 8;      // type 0: reserved(4) after the 4-byte fixed part, then addresses
-const RT2_HOME_ADDR: usize = 8;  // type 2: reserved(4), then one address
 
 const NH_HOPOPTS: u32 = 0;
 const NH_ROUTING: u32 = 43;
@@ -80,7 +81,8 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
       if (off + hlen > total) return Stat.Malformed;
       if (off + hlen > avail) return Stat.Truncated;
       // SAFETY: [q, q+hlen) is captured from here on.
-      if (nh == NH_ROUTING) dst = routingFinalDst(q, hlen, dst);
+      // The first routing header with segments left decides (Zeek: "multiple_routing_header").
+      if (nh == NH_ROUTING && dst == p + V6_DST) dst = routingFinalDst(q, hlen, dst);
       nh = <u32>load<u8>(q + EXT_NEXT);
       off += hlen;
       continue;
@@ -140,17 +142,18 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
 
 /**
  * The destination a routing header leads to (Zeek IPv6_Hdr_Chain::ProcessRoutingHeader): type 0 with
- * segments left and an even length -> its last address; type 2 with segments left and length 2 -> its
- * home address. Otherwise `dst` stays. [q, q+hlen) is captured.
+ * segments left and an even length -> its last address. Otherwise `dst` stays. (Type 2, Mobile IPv6,
+ * is only processed by Zeek builds with ENABLE_MOBILE_IPV6, off by default; so it is ignored here.)
+ * [q, q+hlen) is captured.
  */
 function routingFinalDst(q: usize, hlen: i32, dst: usize): usize {
+  // SAFETY: hlen >= 8, so the fixed routing fields are inside [q, q+hlen).
   const type = load<u8>(q + RT_TYPE);
   const segLeft = load<u8>(q + RT_SEGLEFT);
   if (segLeft == 0) return dst;
   const lenField = load<u8>(q + EXT_LEN);
-  if (type == 0 && lenField >= 2 && (lenField & 1) == 0 && hlen >= <i32>RT0_ADDRS + <i32>V6_ADDR) {
+  if (type == RT_TYPE0 && lenField >= 2 && (lenField & 1) == 0 && hlen >= <i32>RT0_ADDRS + <i32>V6_ADDR) {
     return q + <usize>hlen - V6_ADDR;
   }
-  if (type == 2 && lenField == 2) return q + RT2_HOME_ADDR;
   return dst;
 }

@@ -70,12 +70,27 @@ export function decodeUdp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, v
   return decodeVxlan(q, qcap, payLen, ctx);
 }
 
-/** Zeek AYIYAAnalyzer::DetectProtocol: signature length 5, SHA-1, auth method 1, op code forward. */
+// AYIYA detection bytes: byte 1 = signature length 5 words | hash SHA-1 (2), byte 2 = auth method 1 | op code forward (1).
+const AYIYA_DETECT_LEN: i32 = 3;
+const AYIYA_SIG_HASH: usize = 1;
+const AYIYA_SIG_HASH_VALUE: u8 = 0x52;
+const AYIYA_AUTH_OP: usize = 2;
+const AYIYA_AUTH_OP_VALUE: u8 = 0x11;
+
+/** Zeek AYIYAAnalyzer::DetectProtocol. */
 function detectAyiya(p: usize, cap: i32): bool {
-  return cap >= 3 && load<u8>(p + 1) == 0x52 && load<u8>(p + 2) == 0x11;
+  // SAFETY: cap >= 3 is checked before the two loads.
+  return cap >= AYIYA_DETECT_LEN && load<u8>(p + AYIYA_SIG_HASH) == AYIYA_SIG_HASH_VALUE &&
+         load<u8>(p + AYIYA_AUTH_OP) == AYIYA_AUTH_OP_VALUE;
 }
 
 const TEREDO_PREFIX: u32 = 0x20010000;   // 2001:0000::/32 (RFC 4380 §2.6)
+const TEREDO_TAG_ORIGIN: u32 = 0;
+const TEREDO_TAG_AUTH: u32 = 1;
+const TEREDO_AUTH_ID_LEN: usize = 2;
+const TEREDO_AUTH_AU_LEN: usize = 3;
+const TEREDO_AUTH_FIXED: i32 = 13;       // tag, two lengths, nonce (8), confirmation (1)
+const TEREDO_ORIGIN_LEN: i32 = 8;
 const IPV6_HDR: i32 = 40;
 const IPV6_SRC: usize = 8;
 const IPV6_DST: usize = 24;
@@ -94,16 +109,17 @@ function detectTeredo(p: usize, cap: i32): bool {
   let q = p;
   let n = cap;
   let tag = b1;
-  if (tag == 1) {
-    const auth = 13 + <i32>load<u8>(q + 2) + <i32>load<u8>(q + 3);
+  if (tag == TEREDO_TAG_AUTH) {
+    const auth = TEREDO_AUTH_FIXED + <i32>load<u8>(q + TEREDO_AUTH_ID_LEN) + <i32>load<u8>(q + TEREDO_AUTH_AU_LEN);
     if (n < auth + IPV6_HDR) return false;
     q += <usize>auth;
     n -= auth;
+    // SAFETY: n >= 40 remain after the authentication header.
     tag = be16(q);
   }
-  if (tag == 0) {
-    if (n < 8 + IPV6_HDR) return false;
-    return (<u32>load<u8>(q + 8) >> 4) == 6;
+  if (tag == TEREDO_TAG_ORIGIN) {
+    if (n < TEREDO_ORIGIN_LEN + IPV6_HDR) return false;
+    return (<u32>load<u8>(q + <usize>TEREDO_ORIGIN_LEN) >> 4) == 6;
   }
   return false;
 }

@@ -10,9 +10,9 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CORPUS, Engine, FeedResult } from "./wasm-harness";
-import { NgBlock, NgSection, PcapRecord, parsePcap, recordTsUs, writePcap, writePcapng } from "./capture-io";
-import { concat, ether, ipv4Tcp, u32 } from "./builders";
+import { CORPUS, Engine, FeedResult } from "./wasm-harness.js";
+import { NgBlock, NgSection, PcapRecord, parsePcap, recordTsUs, writePcap, writePcapng } from "./capture-io.js";
+import { concat, ether, ipv4Tcp, u32 } from "./builders.js";
 
 const engine = new Engine();
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CORPUS, Engine } from "./wasm-harness";
+import { CORPUS, Engine } from "./wasm-harness.js";
 
 interface Case {
   case: string;

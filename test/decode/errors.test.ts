@@ -3,9 +3,9 @@
 // damage is decoded and tracked.
 
 import { describe, expect, it } from "vitest";
-import { Engine, FeedResult } from "./wasm-harness";
-import { writePcap, writePcapng, NgBlock } from "./capture-io";
-import { concat, ether, ipv4Tcp } from "./builders";
+import { Engine, FeedResult } from "./wasm-harness.js";
+import { writePcap, writePcapng, NgBlock } from "./capture-io.js";
+import { concat, ether, ipv4Tcp } from "./builders.js";
 
 const engine = new Engine();
 const errName = (code: number) => engine.enumNames("Err")[code];

@@ -1,7 +1,7 @@
 // Real frames lifted from the Zeek corpus (shared/corpus/zeek), as hex. The expected field values
 // next to each were read with tshark 4.0.17 (an independent decoder), not with our own.
 
-import { hex } from "./wasm-harness";
+import { hex } from "./wasm-harness.js";
 
 export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW12: 12, RAW14: 14, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276 } as const;
 

@@ -7,10 +7,10 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CORPUS, Engine } from "./wasm-harness";
-import { parsePcap } from "./capture-io";
-import * as F from "./fixtures";
-import { LINKTYPE } from "./fixtures";
+import { CORPUS, Engine } from "./wasm-harness.js";
+import { parsePcap } from "./capture-io.js";
+import * as F from "./fixtures.js";
+import { LINKTYPE } from "./fixtures.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 10_000);
@@ -114,7 +114,7 @@ describe(`fuzz smoke (FUZZ_SEED=${SEED})`, () => {
     }
     expect(engine.ex.memory.buffer.byteLength).toBe(memBefore);
     expect(runs).toBeGreaterThan(10);
-  });
+  }, BUDGET_MS + 30_000);
 
   it("mutated single frames through decodeFrame at the end of memory: no trap", () => {
     const r = rng(SEED ^ 0x5a5a5a5a);
@@ -148,5 +148,5 @@ describe(`fuzz smoke (FUZZ_SEED=${SEED})`, () => {
     }
     expect(engine.ex.memory.buffer.byteLength).toBe(memBefore);
     expect(runs).toBeGreaterThan(1000);
-  });
+  }, BUDGET_MS + 30_000);
 });

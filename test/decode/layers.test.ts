@@ -3,12 +3,12 @@
 // Expected values of corpus frames come from tshark (see fixtures.ts).
 
 import { beforeEach, describe, expect, it } from "vitest";
-import { Engine, LAYOUT } from "./wasm-harness";
-import * as F from "./fixtures";
-import { LINKTYPE } from "./fixtures";
+import { Engine, LAYOUT } from "./wasm-harness.js";
+import * as F from "./fixtures.js";
+import { LINKTYPE } from "./fixtures.js";
 import {
   concat, ether, ext6, frag6, ipv4, ipv4Addr, ipv4Tcp, ipv6, ipv6Addr, ipv6Tcp, tcp, u16, u32, udp,
-} from "./builders";
+} from "./builders.js";
 
 const engine = new Engine();
 const Csum = {
@@ -308,6 +308,10 @@ describe("IPv6 and extension headers", () => {
     const rh0 = ext6(6, concat(Uint8Array.of(0, 1), new Uint8Array(4), ipv6Addr("2001:db8::50"), final));
     const { pkt } = decoded(LINKTYPE.RAW, ipv6({ nh: 43 }, concat(rh0, seg)));
     expect(pkt).toMatchObject({ dst: "2001:db8:0:0:0:0:0:99", csum: Csum.Ok });
+    // Only the first routing header with segments left counts (Zeek: multiple_routing_header).
+    const other = ext6(6, concat(Uint8Array.of(0, 1), new Uint8Array(4), ipv6Addr("2001:db8::77")));
+    const twice = ipv6({ nh: 43 }, concat(ext6(43, concat(Uint8Array.of(0, 1), new Uint8Array(4), final)).subarray(0, 24), other, seg));
+    expect(decoded(LINKTYPE.RAW, twice).pkt.dst).toBe("2001:db8:0:0:0:0:0:99");
   });
 
   it("ESP and no-next-header are NonTcp; a header past the payload length is Malformed", () => {
