@@ -40,6 +40,11 @@ export enum Stat {
   SkippedRecords,
   /** pcapng blocks of types we do not use (skipped by their length). */
   SkippedBlocks,
+  /** Packets whose tunnels nest deeper than Zeek's Tunnel::max_depth (4); dropped, as Zeek does. */
+  TunnelDepth,
+  /** UDP tunnel packets (Teredo, GTP-U, AYIYA, VXLAN) with a bad outer UDP checksum: Zeek's UDP
+   *  analyzer drops them before decapsulation (not counted when checksums are ignored). */
+  BadTunnelChecksum,
   Count,
 }
 

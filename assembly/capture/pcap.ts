@@ -1,0 +1,108 @@
+// Classic libpcap file format (draft-ietf-opsawg-pcap §4 file header, §5 packet record).
+//
+// Magic 0xA1B2C3D4 (microsecond timestamps) or 0xA1B23C4D (nanosecond), in either byte order: a
+// swapped magic means every header field is big-endian. Version must be 2.x. The link type is the low
+// 16 bits of the header's LinkType field (the upper bits carry FCS information we do not need: the IP
+// length bounds every layer, so a trailing FCS is never read as payload).
+//
+// Contract: pcapStep(p, avail, pos) looks at the bytes [p, p+avail), which start at stream offset
+// `pos`, and decodes at most one unit: the 24-byte file header, or one 16-byte record header plus its
+// captured bytes. It returns the bytes consumed (> 0), 0 when the unit is not complete yet (the caller
+// keeps the tail and calls again with more), or -1 after setError() on fatal damage:
+//   BadPcapVersion  at the file header (record 0)
+//   AbsurdCaplen    at the record header: captured length > max(snaplen, 262144), or larger than a
+//                   record the host window can hold (MAX_RECORD_BYTES); lengths are never trusted for
+//                   allocation, only compared.
+// Records are numbered from 1 in error reports. Timestamps become microseconds since the epoch,
+// nanoseconds truncated (Zeek gets truncated µs timevals from libpcap).
+
+import { setError, Err } from "../errors";
+import { rd16, rd32 } from "../mem";
+import { deliverFrame } from "./frame";
+
+export const PCAP_MAGIC_US: u32 = 0xA1B2C3D4;
+export const PCAP_MAGIC_NS: u32 = 0xA1B23C4D;
+
+const FH_SIZE: i32 = 24;
+const FH_MAGIC: usize = 0;
+const FH_VERSION_MAJOR: usize = 4;
+const FH_SNAPLEN: usize = 16;
+const FH_LINKTYPE: usize = 20;
+const PCAP_VERSION_MAJOR: u32 = 2;
+
+const RH_SIZE: i32 = 16;
+const RH_TS_SEC: usize = 0;
+const RH_TS_FRAC: usize = 4;
+const RH_INCL_LEN: usize = 8;
+const RH_ORIG_LEN: usize = 12;
+
+/** Largest caplen always accepted, whatever the file's snaplen says (libpcap's MAXIMUM_SNAPLEN). */
+const MAX_SNAPLEN: u32 = 262144;
+/** The host window is at least 8 MiB; a record must fit in it whole, header included. */
+export const MAX_RECORD_BYTES: u32 = 8 << 20;
+
+const US_PER_S: i64 = 1_000_000;
+const NS_PER_US: u32 = 1000;
+const WIRELEN_CLAMP: u32 = 0x7FFFFFFF;
+
+let swap = false;
+let nanos = false;
+let headerDone = false;
+let linktype: i32 = 0;
+let snaplen: u32 = 0;
+let records: f64 = 0;
+
+export function pcapReset(): void {
+  swap = false;
+  nanos = false;
+  headerDone = false;
+  linktype = 0;
+  snaplen = 0;
+  records = 0;
+}
+
+/** True when the first four bytes, read little-endian, are a pcap magic in either byte order. */
+export function isPcapMagic(m: u32): bool {
+  return m == PCAP_MAGIC_US || m == PCAP_MAGIC_NS || m == bswap<u32>(PCAP_MAGIC_US) || m == bswap<u32>(PCAP_MAGIC_NS);
+}
+
+export function pcapStep(p: usize, avail: i32, pos: f64): i32 {
+  if (!headerDone) {
+    if (avail < FH_SIZE) return 0;
+    // SAFETY: avail >= 24 covers the file header.
+    const m = load<u32>(p + FH_MAGIC);
+    swap = m == bswap<u32>(PCAP_MAGIC_US) || m == bswap<u32>(PCAP_MAGIC_NS);
+    nanos = m == PCAP_MAGIC_NS || m == bswap<u32>(PCAP_MAGIC_NS);
+    if (rd16(p + FH_VERSION_MAJOR, swap) != PCAP_VERSION_MAJOR) {
+      setError(Err.BadPcapVersion, pos + <f64>FH_VERSION_MAJOR, 0);
+      return -1;
+    }
+    snaplen = rd32(p + FH_SNAPLEN, swap);
+    linktype = <i32>(rd32(p + FH_LINKTYPE, swap) & 0xFFFF);
+    headerDone = true;
+    return FH_SIZE;
+  }
+
+  if (avail < RH_SIZE) return 0;
+  // SAFETY: avail >= 16 covers the record header.
+  const incl = rd32(p + RH_INCL_LEN, swap);
+  const limit = min(max(snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE);
+  if (incl > limit) {
+    setError(Err.AbsurdCaplen, pos, records + 1);
+    return -1;
+  }
+  const total = RH_SIZE + <i32>incl;   // <= 8 MiB, no overflow
+  if (avail < total) return 0;
+
+  const sec = <i64>rd32(p + RH_TS_SEC, swap);
+  const frac = rd32(p + RH_TS_FRAC, swap);
+  const ts = sec * US_PER_S + <i64>(nanos ? frac / NS_PER_US : frac);
+  const orig = min(rd32(p + RH_ORIG_LEN, swap), WIRELEN_CLAMP);
+  records += 1;
+  // SAFETY: avail >= 16 + incl, so the frame [p+16, p+16+incl) is inside the window.
+  deliverFrame(linktype, p + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
+  return total;
+}
+
+/** Number of the unit the next pcapStep() reads, for error reports: 0 = file header, then records from 1. */
+export function pcapNextRecord(): f64 { return headerDone ? records + 1 : 0; }

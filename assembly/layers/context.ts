@@ -1,0 +1,51 @@
+// Per-frame decode context, passed by value down the layer decoders (no globals, no allocation).
+//
+// Every layer decoder has the shape `decodeX(p, cap, wire, ctx): i32`:
+//   p     first byte of this layer's header
+//   cap   bytes captured from p on (what may be read); never more than the enclosing lengths allow
+//   wire  bytes from p on as the wire / the enclosing header says (>= cap; WIRE_UNKNOWN inside a
+//         first IP fragment, whose real extent is only known after reassembly)
+//   ctx   the bits below
+// and returns DECODED (0) when a TCP segment was written into PKT, else the Stat member that
+// explains why the frame carried none. Decoders never count stats themselves (the caller does), so
+// decodeFrame() stays a pure test hook.
+//
+// Tunnel nesting is bounded by MAX_TUNNEL_DEPTH (Zeek's Tunnel::max_depth default, 4), which also
+// bounds the recursion link -> IP -> UDP -> tunnel -> IP ...
+
+import { PKT, P_TUNNEL, P_VLAN } from "../packet";
+
+export const DECODED: i32 = 0;
+
+/** Number of tunnel layers already entered. */
+export const CTX_DEPTH_MASK: u32 = 0xFF;
+/** An enclosing IPv4/IPv6 header is a first fragment (MF set): later lengths come from inner
+ *  headers only, and the segment cannot be checksummed (Csum.Unverifiable). */
+export const CTX_FRAG: u32 = 0x100;
+/** Tunnel.* kind of the innermost tunnel entered so far (GTP-in-GTP is refused, as in Zeek). */
+export const CTX_LAST_TUNNEL_SHIFT: u32 = 16;
+
+export const MAX_TUNNEL_DEPTH: u32 = 4;
+
+/** "Unknown, assume enough": the wire length inside a fragment. Subtracting header sizes keeps it positive. */
+export const WIRE_UNKNOWN: i32 = 0x3FFFFFFF;
+
+/**
+ * Enters one tunnel layer: returns the inner context, or -1 when tunnels nest too deep.
+ * Records the outermost tunnel kind in P_TUNNEL and clears the VLAN tags: like Zeek, the inner
+ * packet is a new packet, so its VLAN ids are those of the inner link layer (if any).
+ * The caller passes the inner packet's wire length derived from the tunnel's own length fields.
+ */
+export function enterTunnel(ctx: u32, kind: i32): i64 {
+  const depth = ctx & CTX_DEPTH_MASK;
+  if (depth >= MAX_TUNNEL_DEPTH) return -1;
+  // SAFETY: PKT is a static 128-byte block; P_TUNNEL and P_VLAN are fixed offsets inside it.
+  if (load<u8>(PKT + P_TUNNEL) == 0) store<u8>(PKT + P_TUNNEL, <u8>kind);
+  store<u32>(PKT + P_VLAN, 0);
+  // CTX_FRAG is cleared: the inner IP header's own lengths are authoritative again, and an inner
+  // segment that the first fragment happens to hold completely can be checksummed.
+  const keep = ctx & ~(CTX_DEPTH_MASK | CTX_FRAG | (0xFF << CTX_LAST_TUNNEL_SHIFT));
+  return <i64>(keep | (depth + 1) | (<u32>kind << CTX_LAST_TUNNEL_SHIFT));
+}
+
+@inline export function lastTunnel(ctx: u32): i32 { return <i32>((ctx >> CTX_LAST_TUNNEL_SHIFT) & 0xFF); }

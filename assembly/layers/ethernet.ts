@@ -1,0 +1,112 @@
+// Ethernet II (IEEE 802.3 §3.2.6) and what rides on an EtherType: 802.1Q / 802.1ad / 0x9100 VLAN
+// stacks (IEEE 802.1Q §9.6), MPLS label stacks (RFC 3032 §2.1), PPPoE sessions (RFC 2516 §4, PPP
+// protocol numbers RFC 1661 §2), and Cisco FabricPath (EtherType 0x8903, a 16-byte outer header in
+// front of a complete Ethernet frame), following Zeek's ethernet/vlan/mpls/pppoe analyzers.
+//
+// Contract: decodeEthernet(p, cap, wire, ctx) with p at the destination MAC; decodeEtherType(type,
+// p, cap, wire, ctx) with p just after an EtherType field (shared by SLL/SLL2 and tunnels). Each
+// VLAN tag or MPLS label consumes 4 captured bytes, so the loops end. P_VLAN gets the first tag id
+// in bits 0-11 and the second in bits 12-23; a third tag overwrites the second, as in Zeek
+// ("triple_tagged_vlan_unsupported"). 802.3 length frames (EtherType <= 1500) and unknown
+// EtherTypes are NonIp. The PPPoE length field is not trusted (the IP header length rules, as in
+// Zeek; corpus pppoe-qinq-rxmit has PPPoE lengths 6 bytes short of the IP packets).
+
+import { PKT, P_VLAN } from "../packet";
+import { Stat } from "../stats";
+import { be16 } from "../mem";
+import { decodeIp } from "./ip";
+
+const ETH_HDR: i32 = 14;
+const ETH_TYPE: usize = 12;
+const FABRICPATH_HDR: i32 = 16;     // outer DA/SA (12), EtherType 0x8903 (2), FTag/TTL (2)
+
+export const ETHERTYPE_IPV4: u32 = 0x0800;
+export const ETHERTYPE_IPV6: u32 = 0x86DD;
+const ETHERTYPE_VLAN: u32 = 0x8100;
+const ETHERTYPE_QINQ: u32 = 0x88A8;
+const ETHERTYPE_QINQ_OLD: u32 = 0x9100;
+const ETHERTYPE_MPLS_UC: u32 = 0x8847;
+const ETHERTYPE_MPLS_MC: u32 = 0x8848;
+const ETHERTYPE_PPPOE_SESSION: u32 = 0x8864;
+const ETHERTYPE_FABRICPATH: u32 = 0x8903;
+
+const VLAN_TAG: i32 = 4;
+const VLAN_TCI: usize = 0;
+const VLAN_TYPE: usize = 2;
+const VLAN_ID_MASK: u32 = 0x0FFF;
+const VLAN_INNER_SHIFT: u32 = 12;
+
+const MPLS_LABEL: i32 = 4;
+const MPLS_BOS_BYTE: usize = 2;
+const MPLS_BOS: u32 = 0x01;
+
+const PPPOE_HDR: i32 = 6;           // ver/type, code, session id, length
+const PPP_PROTO_LEN: i32 = 2;
+const PPP_IPV4: u32 = 0x0021;
+const PPP_IPV6: u32 = 0x0057;
+
+export function decodeEthernet(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  if (cap < ETH_HDR) return Stat.Truncated;
+  // SAFETY: cap >= 14 covers the EtherType.
+  let type = be16(p + ETH_TYPE);
+  if (type == ETHERTYPE_FABRICPATH) {
+    // The FabricPath header is followed by the original frame; Zeek skips 16 bytes and reads on.
+    if (cap < FABRICPATH_HDR + ETH_HDR) return Stat.Truncated;
+    p += <usize>FABRICPATH_HDR;
+    cap -= FABRICPATH_HDR;
+    wire -= FABRICPATH_HDR;
+    // SAFETY: cap >= 14 again.
+    type = be16(p + ETH_TYPE);
+  }
+  return decodeEtherType(type, p + <usize>ETH_HDR, cap - ETH_HDR, wire - ETH_HDR, ctx);
+}
+
+export function decodeEtherType(type: u32, p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  let tags = 0;
+  // Every VLAN pass consumes 4 captured bytes, so the loop ends.
+  while (true) {
+    if (type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6) return decodeIp(p, cap, wire, ctx);
+    if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
+      if (cap < VLAN_TAG) return Stat.Truncated;
+      // SAFETY: cap >= 4 covers TCI and the next EtherType.
+      const id = be16(p + VLAN_TCI) & VLAN_ID_MASK;
+      const vlan = load<u32>(PKT + P_VLAN);
+      if (tags == 0) store<u32>(PKT + P_VLAN, id);
+      else store<u32>(PKT + P_VLAN, (vlan & VLAN_ID_MASK) | (id << VLAN_INNER_SHIFT));
+      tags++;
+      type = be16(p + VLAN_TYPE);
+      p += <usize>VLAN_TAG;
+      cap -= VLAN_TAG;
+      wire -= VLAN_TAG;
+      continue;
+    }
+    if (type == ETHERTYPE_MPLS_UC || type == ETHERTYPE_MPLS_MC) return decodeMpls(p, cap, wire, ctx);
+    if (type == ETHERTYPE_PPPOE_SESSION) return decodePppoe(p, cap, wire, ctx);
+    return Stat.NonIp;
+  }
+  return Stat.NonIp;
+}
+
+/** MPLS label stack up to the bottom-of-stack bit; the payload's first nibble picks IPv4/IPv6 (RFC 3032 §2.2 leaves it implicit). */
+function decodeMpls(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  // Every pass consumes 4 captured bytes, so the loop ends.
+  while (true) {
+    if (cap < MPLS_LABEL) return Stat.Truncated;
+    // SAFETY: cap >= 4 covers the label entry.
+    const bos = <u32>load<u8>(p + MPLS_BOS_BYTE) & MPLS_BOS;
+    p += <usize>MPLS_LABEL;
+    cap -= MPLS_LABEL;
+    wire -= MPLS_LABEL;
+    if (bos != 0) break;
+  }
+  return decodeIp(p, cap, wire, ctx);
+}
+
+function decodePppoe(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  const hl = PPPOE_HDR + PPP_PROTO_LEN;
+  if (cap < hl) return Stat.Truncated;
+  // SAFETY: cap >= 8 covers the PPP protocol field.
+  const proto = be16(p + <usize>PPPOE_HDR);
+  if (proto != PPP_IPV4 && proto != PPP_IPV6) return Stat.NonIp;
+  return decodeIp(p + <usize>hl, cap - hl, wire - hl, ctx);
+}

@@ -1,0 +1,95 @@
+// IPv4 header (RFC 791 §3.1), with Zeek's IP-layer drop rules (src/packet_analysis/protocol/ip/IP.cc).
+//
+// Contract: decodeIpv4(p, cap, wire, ctx) with p at the IPv4 header. It checks, in this order:
+//   captured >= 20 and version 4 and 20 <= IHL*4 <= captured            else Truncated / Malformed
+//   total length: 0 is a TSO capture (accepted only when checksums are ignored, as Zeek: the
+//     captured length stands in for it and P_IPLEN is 0); otherwise total >= IHL*4  else Malformed
+//   wire >= total (Zeek `truncated_IP_len`: the frame is shorter on the wire than the IP packet)
+//   header checksum, unless ignoreChecksums                               else BadIpChecksum
+//   fragments: a fully captured fragment goes to fragments.ts and its datagram is analysed when it
+//   completes (as Zeek reassembles); of an incompletely captured one only the first fragment is
+//   decoded, on its own (Zeek does the same for header-only traces)        else Fragments
+// The payload handed on is bounded by the total length, so Ethernet padding never counts.
+// A first fragment is decoded from what it holds; CTX_FRAG marks lengths beyond it as unknown.
+
+import { PKT, P_IPVER, P_SRC, P_DST, P_IPLEN } from "../packet";
+import { Stat } from "../stats";
+import { ignoreChecksums } from "../options";
+import { be16 } from "../mem";
+import { csumValid } from "./checksum";
+import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
+import { decodeTransport, IPPROTO_TCP } from "./ip";
+import { fragKeyV4, fragment } from "./fragments";
+
+const V4_VER_IHL: usize = 0;
+const V4_TOTAL_LEN: usize = 2;
+const V4_FRAG: usize = 6;        // flags (3 bits) + fragment offset (13 bits, 8-byte units)
+const V4_PROTO: usize = 9;
+const V4_SRC: usize = 12;
+const V4_DST: usize = 16;
+const V4_MIN_HDR: i32 = 20;
+
+const V4_FLAG_MF: u32 = 0x2000;
+const V4_OFFSET_MASK: u32 = 0x1FFF;
+
+/** The 12 bytes before an IPv4 address in its v4-mapped IPv6 form ::ffff:a.b.c.d, as two stores. */
+const V4MAPPED_HI: u64 = 0;
+const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 = 00 00 ff ff, read little-endian
+
+export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  if (cap < V4_MIN_HDR) return Stat.Truncated;
+  // SAFETY: cap >= 20 covers every fixed field read below.
+  const verIhl = <u32>load<u8>(p + V4_VER_IHL);
+  if ((verIhl >> 4) != 4) return Stat.Malformed;
+  const hl = <i32>(verIhl & 0xF) << 2;
+  if (hl < V4_MIN_HDR) return Stat.Malformed;
+  if (hl > cap) return Stat.Truncated;
+
+  const totalField = <i32>be16(p + V4_TOTAL_LEN);
+  let total = totalField;
+  if (total == 0) {
+    // TCP segmentation offload zeroes the length. Zeek drops the packet unless checksums are
+    // ignored, and then uses the captured length (zeek-semantics.md §5, pitfall 17).
+    if (!ignoreChecksums) return Stat.Malformed;
+    total = cap;
+  }
+  if (total < hl) return Stat.Malformed;
+  if (wire < total) return Stat.Truncated;
+
+  // SAFETY: hl <= cap, so the whole header is captured.
+  if (!ignoreChecksums && !csumValid(p, <usize>hl, 0)) return Stat.BadIpChecksum;
+
+  const frag = be16(p + V4_FRAG);
+  const fragOffset = <i32>(frag & V4_OFFSET_MASK) << 3;
+  const mf = (frag & V4_FLAG_MF) != 0;
+  const proto = <u32>load<u8>(p + V4_PROTO);
+  let c = ctx;
+  let payWire = total - hl;
+  let key: usize = 0;
+  if (fragOffset != 0 || mf) {
+    if (cap >= total) {
+      // Fully captured: Zeek reassembles; the datagram is analysed when it completes.
+      key = fragKeyV4(ctx, p);
+      if (fragOffset != 0) return fragment(key, fragOffset, total - hl, mf, Stat.Fragments, false, hl, 0);
+    } else if (fragOffset != 0) {
+      return Stat.Fragments;   // incompletely captured: Zeek drops all but the first fragment
+    }
+    c |= CTX_FRAG;
+    payWire = WIRE_UNKNOWN;
+  }
+
+  store<u8>(PKT + P_IPVER, 4);
+  store<u64>(PKT + P_SRC, V4MAPPED_HI);
+  store<u32>(PKT + P_SRC + 8, V4MAPPED_MID);
+  store<u32>(PKT + P_SRC + 12, load<u32>(p + V4_SRC));
+  store<u64>(PKT + P_DST, V4MAPPED_HI);
+  store<u32>(PKT + P_DST + 8, V4MAPPED_MID);
+  store<u32>(PKT + P_DST + 12, load<u32>(p + V4_DST));
+  store<u32>(PKT + P_IPLEN, <u32>totalField);
+
+  const pseudo = <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
+  const payCap = min(cap, total) - hl;
+  const code = decodeTransport(proto, p + <usize>hl, payCap, total - hl, payWire, pseudo, c, false);
+  if (key == 0) return code;
+  return fragment(key, 0, total - hl, mf, code, proto == IPPROTO_TCP, hl, p + <usize>hl);
+}

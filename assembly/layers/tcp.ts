@@ -1,0 +1,155 @@
+// TCP header and options (RFC 9293 §3.1; options: MSS §3.7.1, window scale RFC 7323 §2,
+// SACK-permitted / SACK RFC 2018, timestamps RFC 7323 §3, TCP Fast Open RFC 7413 §4.1.1).
+//
+// Contract: decodeTcp(p, cap, len, pseudo, ctx) is called by the IP layer with p at the TCP header,
+// cap = captured bytes from p (already bounded by the IP length), len = the TCP length the IP header
+// declares (IPv4 total length - header, IPv6 payload length - extension headers; the captured length
+// for a TSO packet), pseudo = the unfolded pseudo-header address sum (csumAdd domain).
+// It returns DECODED after filling the TCP fields of PKT, or Malformed / Truncated, mirroring Zeek's
+// ExtractTCP_Header: data offset < 20 is `bad_TCP_header_len`, a header longer than the IP payload or
+// than the captured bytes is `truncated_header`; Zeek drops both before any TCP processing.
+//
+// Options are parsed like Zeek's build_syn_packet_val: EOL stops, NOP is one byte, any other option
+// needs a length byte >= 2 that stays inside the header; a bad length stops option parsing but keeps
+// the segment. Each option is range-checked before its value is read.
+
+import {
+  PKT, P_SPORT, P_DPORT, P_SEQ, P_ACK, P_FLAGS, P_WIN, P_THLEN, P_CSUM, P_OPTS, P_MSS, P_WSCALE,
+  P_TSVAL, P_TSECR, P_SACKN, P_SACK, P_PAYLEN, P_PAYPTR, P_PAYCAP,
+  OPT_MSS, OPT_WSCALE, OPT_SACK_PERM, OPT_SACK, OPT_TS, OPT_TFO, Csum,
+} from "../packet";
+import { Stat } from "../stats";
+import { ignoreChecksums } from "../options";
+import { be16, be32 } from "../mem";
+import { csumValid, swap16 } from "./checksum";
+import { CTX_FRAG, DECODED } from "./context";
+
+// ---- header fields (RFC 9293 §3.1 figure 1) ----
+const TCP_SPORT: usize = 0;
+const TCP_DPORT: usize = 2;
+const TCP_SEQ: usize = 4;
+const TCP_ACK: usize = 8;
+const TCP_DATA_OFF: usize = 12;   // high nibble: header length in 32-bit words
+const TCP_FLAGS: usize = 13;
+const TCP_WIN: usize = 14;
+const TCP_MIN_HDR: i32 = 20;
+
+// ---- option kinds (IANA tcp-parameters) ----
+const OPT_KIND_EOL: u32 = 0;
+const OPT_KIND_NOP: u32 = 1;
+const OPT_KIND_MSS: u32 = 2;
+const OPT_KIND_WSCALE: u32 = 3;
+const OPT_KIND_SACK_PERM: u32 = 4;
+const OPT_KIND_SACK: u32 = 5;
+const OPT_KIND_TS: u32 = 8;
+const OPT_KIND_TFO: u32 = 34;
+
+const OPT_LEN_MSS: u32 = 4;
+const OPT_MINLEN_WSCALE: u32 = 3;    // Zeek accepts >= 3 for the window scale it uses
+const OPT_LEN_TS: u32 = 10;
+const SACK_BLOCK: u32 = 8;
+const MAX_SACK_BLOCKS: u32 = 4;
+
+const IPPROTO_TCP_WORD: u64 = 6 << 8;   // pseudo-header [zero, protocol 6] as a little-endian word
+
+export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
+  if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
+  if (cap < TCP_MIN_HDR) return Stat.Truncated;
+  // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
+  const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
+  if (thlen < TCP_MIN_HDR) return Stat.Malformed;    // Zeek bad_TCP_header_len
+  if (thlen > len) return Stat.Malformed;            // options run past the IP payload
+  if (thlen > cap) return Stat.Truncated;            // options cut by the snaplen
+
+  store<u16>(PKT + P_SPORT, <u16>be16(p + TCP_SPORT));
+  store<u16>(PKT + P_DPORT, <u16>be16(p + TCP_DPORT));
+  store<u32>(PKT + P_SEQ, be32(p + TCP_SEQ));
+  store<u32>(PKT + P_ACK, be32(p + TCP_ACK));
+  store<u8>(PKT + P_FLAGS, load<u8>(p + TCP_FLAGS));
+  store<u16>(PKT + P_WIN, <u16>be16(p + TCP_WIN));
+  store<u8>(PKT + P_THLEN, <u8>thlen);
+  store<u32>(PKT + P_PAYLEN, <u32>(len - thlen));
+  store<u32>(PKT + P_PAYPTR, <u32>(p + <usize>thlen));
+  // cap <= len (the IP layer bounded it), so this is <= P_PAYLEN.
+  store<u32>(PKT + P_PAYCAP, <u32>(cap - thlen));
+
+  if (thlen > TCP_MIN_HDR) parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
+
+  let csum: u8;
+  if (ignoreChecksums) {
+    csum = <u8>Csum.NotChecked;
+  } else if ((ctx & CTX_FRAG) != 0 || cap < len) {
+    // Cut by the snaplen or by IP fragmentation: Zeek only verifies when caplen >= len.
+    csum = <u8>Csum.Unverifiable;
+  } else {
+    // SAFETY: cap >= len here, so [p, p+len) is captured.
+    csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + swap16(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
+  }
+  store<u8>(PKT + P_CSUM, csum);
+  return DECODED;
+}
+
+/** Parses options in [o, end) (end <= p + thlen <= captured end) into P_OPTS and the option fields. */
+function parseOptions(o: usize, end: usize): void {
+  let bits: u8 = 0;
+  while (o < end) {
+    // SAFETY: o < end, and end is inside the captured header.
+    const kind = <u32>load<u8>(o);
+    if (kind == OPT_KIND_EOL) break;
+    if (kind == OPT_KIND_NOP) { o++; continue; }
+    if (o + 1 >= end) break;                  // no room for the length byte
+    const olen = <u32>load<u8>(o + 1);
+    if (olen < 2 || o + <usize>olen > end) break;   // trashed length: stop, keep the segment
+    // From here [o, o+olen) is inside the header; each case reads at most olen bytes.
+    switch (kind) {
+      case OPT_KIND_MSS: {
+        if (olen == OPT_LEN_MSS) {
+          bits |= OPT_MSS;
+          store<u16>(PKT + P_MSS, <u16>be16(o + 2));
+        }
+        break;
+      }
+      case OPT_KIND_WSCALE: {
+        if (olen >= OPT_MINLEN_WSCALE) {
+          bits |= OPT_WSCALE;
+          store<u8>(PKT + P_WSCALE, load<u8>(o + 2));
+        }
+        break;
+      }
+      case OPT_KIND_SACK_PERM: {
+        bits |= OPT_SACK_PERM;
+        break;
+      }
+      case OPT_KIND_SACK: {
+        const body = olen - 2;
+        if (body >= SACK_BLOCK && body % SACK_BLOCK == 0) {
+          const n = min(body / SACK_BLOCK, MAX_SACK_BLOCKS);
+          bits |= OPT_SACK;
+          store<u8>(PKT + P_SACKN, <u8>n);
+          for (let i: u32 = 0; i < n; i++) {
+            const b = o + 2 + <usize>(i * SACK_BLOCK);
+            // SAFETY: 2 + (i+1)*8 <= olen, so both words are inside the option.
+            store<u32>(PKT + P_SACK + <usize>(i * SACK_BLOCK), be32(b));
+            store<u32>(PKT + P_SACK + <usize>(i * SACK_BLOCK) + 4, be32(b + 4));
+          }
+        }
+        break;
+      }
+      case OPT_KIND_TS: {
+        if (olen == OPT_LEN_TS) {
+          bits |= OPT_TS;
+          store<u32>(PKT + P_TSVAL, be32(o + 2));
+          store<u32>(PKT + P_TSECR, be32(o + 6));
+        }
+        break;
+      }
+      case OPT_KIND_TFO: {
+        bits |= OPT_TFO;
+        break;
+      }
+      default: break;
+    }
+    o += <usize>olen;
+  }
+  store<u8>(PKT + P_OPTS, bits);
+}
