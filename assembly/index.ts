@@ -15,10 +15,11 @@ export * from "./flow/record";
 export { Stat } from "./stats";
 export { Err } from "./errors";
 export { Option, setOption } from "./options";
-export { Csum, Tunnel } from "./packet";
 export { OUT_CAP } from "./flow/output";
 // TCP option bits (EP_OPTS); the host reads them by name to print orig/resp_tcp_options.
-export { OPT_MSS, OPT_WSCALE, OPT_SACK_PERM, OPT_SACK, OPT_TS, OPT_TFO } from "./packet";
+// The segment descriptor layout (P_*), option bits (OPT_*), flag bits (TH_*), Csum and Tunnel:
+// hosts that feed pre-parsed segments through feedPacket() write the descriptor by these names.
+export * from "./packet";
 
 let inputBase: usize = 0;
 let inputCap: i32 = 0;

@@ -9,7 +9,7 @@
 
 import {
   PKT, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_PAYCAP, P_TUNNEL, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_TUNNEL, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
@@ -350,8 +350,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     ackReceived(rec, peer, ep, relAck);
     checkEOF(rec, peer);
   }
-  // Payload goes to the reassembler only when fully captured (Zeek skips truncated payload).
-  if (len > 0 && !rst && !underflow && load<u32>(PKT + P_PAYCAP) >= len) {
+  // Payload goes to the reassembler only when seen whole (Zeek skips snaplen-truncated payload).
+  if (len > 0 && !rst && !underflow && load<u8>(PKT + P_WHOLE) != 0) {
     dataSent(ep, syn ? relSeq + 1 : relSeq, <u64>len);
   }
   checkEOF(rec, ep);

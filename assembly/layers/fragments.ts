@@ -20,7 +20,7 @@
 // then never completes, like a datagram whose fragments were lost). Overlaps are not resolved: a unit
 // counts as covered by whichever fragment marked it first.
 
-import { PKT, P_TS, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_THLEN } from "../packet";
+import { PKT, P_TS, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_THLEN, P_WHOLE } from "../packet";
 import { Stat } from "../stats";
 import { DECODED, MAX_TUNNEL_DEPTH, CTX_DEPTH_MASK } from "./context";
 
@@ -137,6 +137,8 @@ export function fragment(key: usize, offset: i32, len: i32, mf: bool, code: i32,
     store<u32>(PKT + P_PAYPTR, 0);   // the first fragment's bytes are gone from the window
     store<u32>(PKT + P_PAYCAP, 0);
   }
+  // The datagram is complete: Zeek analyses the reassembled payload whole.
+  store<u8>(PKT + P_WHOLE, 1);
   store<i64>(PKT + P_TS, ts);
   if (load<u8>(e + E_OWN_TCP) != 0) {
     const lastEnd = load<u32>(e + E_LAST_END);

@@ -15,7 +15,7 @@
 
 import {
   PKT, P_SPORT, P_DPORT, P_SEQ, P_ACK, P_FLAGS, P_WIN, P_THLEN, P_CSUM, P_OPTS, P_MSS, P_WSCALE,
-  P_TSVAL, P_TSECR, P_SACKN, P_SACK, P_PAYLEN, P_PAYPTR, P_PAYCAP,
+  P_TSVAL, P_TSECR, P_SACKN, P_SACK, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_WHOLE,
   OPT_MSS, OPT_WSCALE, OPT_SACK_PERM, OPT_SACK, OPT_TS, OPT_TFO, Csum,
 } from "../packet";
 import { Stat } from "../stats";
@@ -72,6 +72,7 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   store<u32>(PKT + P_PAYPTR, <u32>(p + <usize>thlen));
   // cap <= len (the IP layer bounded it), so this is <= P_PAYLEN.
   store<u32>(PKT + P_PAYCAP, <u32>(cap - thlen));
+  store<u8>(PKT + P_WHOLE, cap >= len ? 1 : 0);
 
   if (thlen > TCP_MIN_HDR) parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
 

@@ -74,7 +74,7 @@ export interface CaseConfig {
 export function caseConfig(options: string): CaseConfig {
   const cfg: CaseConfig = {
     // "-C" as an option, not the "(no -C)" of the cases that validate checksums.
-    ignoreChecksums: /(^|[;,]\s*)-C(\s|;|$)/.test(options) || /ignore_checksums_nets/.test(options),
+    ignoreChecksums: /(^|[;,]\s*)-C(\s|;|$)/.test(options) || /ignore_checksums_nets \+=/.test(options),
     reportGapsForPartial: /report_gaps_for_partial=T/.test(options),
   };
   if (/tcp_excessive_data_without_further_acks=0/.test(options)) cfg.excessiveDataWithoutAcks = 0;

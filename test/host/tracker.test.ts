@@ -13,15 +13,18 @@ import { parseAddress } from "../../src/net/address.js";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
 import { repoRoot } from "./helpers.js";
 
-const packetSource = readFileSync(resolve(repoRoot, "assembly/packet.ts"), "utf8");
+// Descriptor offsets and option bits, read by name from the module's exports.
+const exportsOf = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))), {
+  env: { abort() { throw new Error("abort"); } },
+}).exports as Record<string, unknown>;
 function constant(name: string): number {
-  const m = new RegExp(`export const ${name}: \\w+ = (0x[0-9a-fA-F]+|\\d+);`).exec(packetSource);
-  if (!m) throw new Error(`${name} not found in assembly/packet.ts`);
-  return Number(m[1]);
+  const g = exportsOf[name];
+  if (!(g instanceof WebAssembly.Global)) throw new Error(`${name} is not exported by the engine`);
+  return Number(g.value);
 }
 const P = Object.fromEntries(
   ["P_TS", "P_SRC", "P_DST", "P_SPORT", "P_DPORT", "P_VLAN", "P_IPVER", "P_FLAGS", "P_CSUM", "P_THLEN", "P_SEQ",
-    "P_ACK", "P_WIN", "P_OPTS", "P_WSCALE", "P_MSS", "P_TUNNEL", "P_IPLEN", "P_PAYLEN", "P_PAYPTR", "P_PAYCAP", "P_SACKN"]
+    "P_ACK", "P_WIN", "P_OPTS", "P_WSCALE", "P_MSS", "P_TUNNEL", "P_IPLEN", "P_PAYLEN", "P_PAYPTR", "P_PAYCAP", "P_SACKN", "P_WHOLE"]
     .map((n) => [n, constant(n)]),
 );
 const OPT = { MSS: constant("OPT_MSS"), WSCALE: constant("OPT_WSCALE"), SACK_PERM: constant("OPT_SACK_PERM"), TS: constant("OPT_TS") };
@@ -80,6 +83,7 @@ function run(
     // The payload is "captured" (a snaplen cut would be a content gap): point at the input window.
     dv.setUint32(base + P.P_PAYPTR, engine.exports.inputPtr(), true);
     dv.setUint32(base + P.P_PAYCAP, s.len ?? 0, true);
+    dv.setUint8(base + P.P_WHOLE, 1);
     ex.feedPacket();
   }
   const flows: Flow[] = [];
