@@ -48,6 +48,19 @@ export function inputSize(): i32 { return inputCap; }
  */
 export function feed(len: i32, eof: i32): i32 { return feedCapture(inputBase, len, eof != 0); }
 
+export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SEG_WSCALE, SEG_IPVER, SEG_SEQ, SEG_ACK, SEG_WIN, SEG_MSS, SEG_LEN, SEG_SIZE } from "./capture/segments";
+import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
+
+/**
+ * Tracks n pre-parsed segment records (SEG_SIZE bytes each, SEG_* layout) the host wrote at
+ * inputPtr(). Returns how many were consumed (fewer when the output ring needs draining, or on a
+ * bad record: errCode() = Err.BadSegmentRecord, errRecord() = firstIndex + its position).
+ */
+export function feedSegments(n: i32, firstIndex: f64): i32 {
+  const fit = inputCap / SEG_SIZE_CONST;
+  return feedSegmentsImpl(inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
+}
+
 /** Tracks the one segment the host wrote into the descriptor at pktPtr(). */
 export function feedPacket(): void { trackPacket(); }
 
