@@ -7,7 +7,7 @@
 import { statsReset, STATS } from "./stats";
 import { clearError, getErrCode, getErrOffset, getErrRecord } from "./errors";
 import { outInit, outPtr as outPtrImpl, outLen as outLenImpl, outClear as outClearImpl } from "./flow/output";
-import { trackerInit, trackPacket, flushAll } from "./flow/tracker";
+import { trackerInit, trackPacket, flushAll, flushBatch, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
 import { PKT } from "./packet";
 
@@ -46,7 +46,11 @@ export function inputSize(): i32 { return inputCap; }
  * early when the output ring needs draining, or on a fatal error (errCode() != 0).
  * eof = 1 tells the decoder no more bytes follow (a partial record is then an error).
  */
-export function feed(len: i32, eof: i32): i32 { return feedCapture(inputBase, len, eof != 0); }
+export function feed(len: i32, eof: i32): i32 {
+  const consumed = feedCapture(inputBase, len, eof != 0);
+  flushBatch(); // every consumed record is tracked before the host drains or reads errors
+  return consumed;
+}
 
 export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SEG_WSCALE, SEG_IPVER, SEG_SEQ, SEG_ACK, SEG_WIN, SEG_MSS, SEG_LEN, SEG_SIZE } from "./capture/segments";
 import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
@@ -58,20 +62,25 @@ import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./
  */
 export function feedSegments(n: i32, firstIndex: f64): i32 {
   const fit = inputCap / SEG_SIZE_CONST;
-  return feedSegmentsImpl(inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
+  const done = feedSegmentsImpl(inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
+  flushBatch();
+  return done;
 }
 
 /** Tracks the one segment the host wrote into the descriptor at pktPtr(). */
-export function feedPacket(): void { trackPacket(); }
+export function feedPacket(): void { trackPacket(); flushBatch(); }
 
 /** Emits every live flow. Returns 0 when done, 1 when the output ring must be drained first. */
-export function finish(): i32 { return flushAll() ? 0 : 1; }
+export function finish(): i32 { flushBatch(); return flushAll() ? 0 : 1; }
 
 export function outPtr(): usize { return outPtrImpl(); }
 export function outLen(): i32 { return outLenImpl(); }
 export function outClear(): void { outClearImpl(); }
 export function statsPtr(): usize { return STATS; }
+/** Where the next segment descriptor is written (decodeFrame() and feedPacket() use it). */
 export function pktPtr(): usize { return PKT; }
+/** The descriptor of the last segment tracked, for tests and debugging. */
+export function lastPacketPtr(): usize { return lastPacketPtrImpl(); }
 export function errCode(): i32 { return getErrCode(); }
 export function errOffset(): f64 { return getErrOffset(); }
 export function errRecord(): f64 { return getErrRecord(); }

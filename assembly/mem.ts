@@ -13,3 +13,26 @@
 @inline export function rd16(p: usize, swap: bool): u32 { const v = load<u16>(p); return swap ? <u32>bswap<u16>(v) : <u32>v; }
 /** Reads a 32-bit value in the given byte order (swap = big-endian source). */
 @inline export function rd32(p: usize, swap: bool): u32 { const v = load<u32>(p); return swap ? bswap<u32>(v) : v; }
+
+// Small fixed-size copies and fills with SIMD loads/stores. V8 compiles wasm's bulk-memory
+// memory.copy/memory.fill to a runtime call, which costs more than the copy itself for the
+// 16..448-byte blocks of the per-packet path.
+
+/** Copies 16 bytes. */
+@inline export function copy16(dst: usize, src: usize): void { v128.store(dst, v128.load(src)); }
+
+/** Copies n bytes, n a multiple of 16. */
+@inline export function copyBlock(dst: usize, src: usize, n: usize): void {
+  for (let i: usize = 0; i < n; i += 16) v128.store(dst + i, v128.load(src + i));
+}
+
+/** Zeroes n bytes, n a multiple of 16. */
+@inline export function zeroBlock(dst: usize, n: usize): void {
+  const z = i64x2.splat(0);
+  for (let i: usize = 0; i < n; i += 16) v128.store(dst + i, z);
+}
+
+/** 16-byte equality (addresses). */
+@inline export function eq16(a: usize, b: usize): bool {
+  return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8);
+}

@@ -14,6 +14,7 @@ import {
 import { trackPacket } from "../flow/tracker";
 import { outNearlyFull } from "../flow/output";
 import { setError, Err } from "../errors";
+import { copy16 } from "../mem";
 
 export const SEG_TS: i32 = 0;        // i64 µs since the epoch
 export const SEG_SRC: i32 = 8;       // 16 B (IPv4 v4-mapped)
@@ -44,8 +45,8 @@ export function feedSegments(base: usize, n: i32, firstIndex: f64): i32 {
     const ver = load<u8>(r + SEG_IPVER);
     if (ver != 4 && ver != 6) { setError(Err.BadSegmentRecord, 0, firstIndex + <f64>i); return i; }
     store<i64>(PKT + P_TS, load<i64>(r + SEG_TS));
-    memory.copy(PKT + P_SRC, r + SEG_SRC, 16);
-    memory.copy(PKT + P_DST, r + SEG_DST, 16);
+    copy16(PKT + P_SRC, r + SEG_SRC);
+    copy16(PKT + P_DST, r + SEG_DST);
     store<u16>(PKT + P_SPORT, load<u16>(r + SEG_SPORT));
     store<u16>(PKT + P_DPORT, load<u16>(r + SEG_DPORT));
     store<u32>(PKT + P_VLAN, 0);

@@ -10,6 +10,7 @@ import {
   FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE,
 } from "./record";
+import { copy16, copyBlock } from "../mem";
 
 const SWAP_TMP: usize = memory.data(256, 16);
 
@@ -60,15 +61,15 @@ export function scaledHistory(rec: usize, ep: usize, counterOff: i32, upper: u32
  * Callers holding endpoint pointers must swap them: the block formerly at FR_ORIG is now at FR_RESP.
  */
 export function flipRoles(rec: usize): void {
-  memory.copy(SWAP_TMP, rec + FR_ORIG_ADDR, 16);
-  memory.copy(rec + FR_ORIG_ADDR, rec + FR_RESP_ADDR, 16);
-  memory.copy(rec + FR_RESP_ADDR, SWAP_TMP, 16);
+  copy16(SWAP_TMP, rec + FR_ORIG_ADDR);
+  copy16(rec + FR_ORIG_ADDR, rec + FR_RESP_ADDR);
+  copy16(rec + FR_RESP_ADDR, SWAP_TMP);
   const op = load<u16>(rec + FR_ORIG_PORT);
   store<u16>(rec + FR_ORIG_PORT, load<u16>(rec + FR_RESP_PORT));
   store<u16>(rec + FR_RESP_PORT, op);
-  memory.copy(SWAP_TMP, rec + FR_ORIG, <usize>EP_SIZE);
-  memory.copy(rec + FR_ORIG, rec + FR_RESP, <usize>EP_SIZE);
-  memory.copy(rec + FR_RESP, SWAP_TMP, <usize>EP_SIZE);
+  copyBlock(SWAP_TMP, rec + FR_ORIG, <usize>EP_SIZE);
+  copyBlock(rec + FR_ORIG, rec + FR_RESP, <usize>EP_SIZE);
+  copyBlock(rec + FR_RESP, SWAP_TMP, <usize>EP_SIZE);
   let f = load<u32>(rec + FR_FLAGS);
   const fps = ((f & FF_FPS_ORIG) != 0 ? FF_FPS_RESP : 0) | ((f & FF_FPS_RESP) != 0 ? FF_FPS_ORIG : 0);
   f = (f & ~(FF_FPS_ORIG | FF_FPS_RESP | FF_PARTIAL)) | fps | FF_FLIPPED;

@@ -3,10 +3,14 @@
 // nearly full, so one call never has to hold more than OUT_CAP records.
 
 import { FR_SIZE } from "./record";
+import { copyBlock } from "../mem";
 
 export const OUT_CAP: i32 = 4096;
-/** Room kept free so one segment (which can emit a reused record and an evicted one) always fits. */
-export const OUT_MARGIN: i32 = 16;
+/**
+ * Room kept free for the segments still queued in the tracker's batch (32): each can emit a
+ * timed-out or reused record, an evicted one and two swept ones.
+ */
+export const OUT_MARGIN: i32 = 160;
 
 let outBase: usize = 0;
 let outCount: i32 = 0;
@@ -24,6 +28,6 @@ export function outClear(): void { outCount = 0; }
 /** Copies a finished record into the ring. Callers keep outNearlyFull() false, so it always fits. */
 export function outPush(rec: usize): void {
   // SAFETY: callers stop before OUT_CAP - OUT_MARGIN records, so the slot is inside the ring.
-  memory.copy(outBase + <usize>outCount * <usize>FR_SIZE, rec, <usize>FR_SIZE);
+  copyBlock(outBase + <usize>outCount * <usize>FR_SIZE, rec, <usize>FR_SIZE);
   outCount++;
 }

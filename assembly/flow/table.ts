@@ -12,6 +12,7 @@
 // hash_rand).
 
 import { FR_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
+import { zeroBlock, eq16 } from "../mem";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
 const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
@@ -54,8 +55,6 @@ export function tableHighWater(): u32 { return highWater; }
 
 // ---- hashing -------------------------------------------------------------------------------------
 
-@inline function rotl(x: u32, r: u32): u32 { return (x << r) | (x >>> (32 - r)); }
-
 @inline function fmix32(h: u32): u32 {
   h ^= h >>> 16; h *= 0x85EBCA6B;
   h ^= h >>> 13; h *= 0xC2B2AE35;
@@ -63,15 +62,17 @@ export function tableHighWater(): u32 { return highWater; }
   return h;
 }
 
-/** Hash of one endpoint (16-byte address + port), murmur3-style over four words. */
+/**
+ * Hash of one endpoint (16-byte address + port): the three parts are multiplied by distinct odd
+ * 64-bit constants in parallel, then mixed (a 64-bit multiply-xorshift finaliser).
+ */
 @inline function endpointHash(addr: usize, port: u32): u32 {
-  let h = seed;
-  h = rotl(h ^ (load<u32>(addr) * 0xCC9E2D51), 15) * 0x1B873593;
-  h = rotl(h ^ (load<u32>(addr, 4) * 0xCC9E2D51), 15) * 0x1B873593;
-  h = rotl(h ^ (load<u32>(addr, 8) * 0xCC9E2D51), 15) * 0x1B873593;
-  h = rotl(h ^ (load<u32>(addr, 12) * 0xCC9E2D51), 15) * 0x1B873593;
-  h ^= port * 0x9E3779B1;
-  return fmix32(h);
+  let x = (load<u64>(addr) * 0x9E3779B97F4A7C15) ^ (load<u64>(addr, 8) * 0xC2B2AE3D27D4EB4F) ^
+    (<u64>(port ^ seed) * 0x165667B19E3779F9);
+  x ^= x >> 32;
+  x *= 0xD6E8FEB86659FD93;
+  x ^= x >> 29;
+  return <u32>x;
 }
 
 /** Symmetric key hash: the two endpoint hashes are added, so swapping them gives the same value. */
@@ -80,9 +81,6 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
   return fmix32(h ^ (vlan * 0x27D4EB2F) ^ seed);
 }
 
-@inline function addrEq(a: usize, b: usize): bool {
-  return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8);
-}
 
 // ---- lookup ----------------------------------------------------------------------------------------
 
@@ -101,11 +99,11 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
       const r = recPtr(id);
       if (load<u32>(r + FR_VLAN) == vlan) {
         const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
-        if (op == sport && rp == dport && addrEq(r + FR_ORIG_ADDR, src) && addrEq(r + FR_RESP_ADDR, dst)) {
+        if (op == sport && rp == dport && eq16(r + FR_ORIG_ADDR, src) && eq16(r + FR_RESP_ADDR, dst)) {
           lookupIsOrig = true;
           return id;
         }
-        if (op == dport && rp == sport && addrEq(r + FR_ORIG_ADDR, dst) && addrEq(r + FR_RESP_ADDR, src)) {
+        if (op == dport && rp == sport && eq16(r + FR_ORIG_ADDR, dst) && eq16(r + FR_RESP_ADDR, src)) {
           lookupIsOrig = false;
           return id;
         }
@@ -117,6 +115,23 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
 }
 
 export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
+
+/** Loads the key's home index slot (a cache hint; the value is only folded into a sink). */
+@inline export function touchIndex(h: u32): u32 {
+  // SAFETY: h & indexMask is inside the index.
+  return <u32>load<u64>(indexBase + (<usize>(h & indexMask) << 3));
+}
+
+/** Loads the first word of the record in the key's home slot, if any (a cache hint). */
+@inline export function touchRecord(h: u32): u32 {
+  const e = load<u64>(indexBase + (<usize>(h & indexMask) << 3));
+  // SAFETY: a non-zero entry names a live record id < highWater.
+  if (e == 0) return 0;
+  const r = recPtr(<u32>e - 1);
+  // Every cache line of the record: processing reads both endpoint blocks.
+  return load<u32>(r + FR_FLAGS) ^ load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
+    load<u32>(r, 320) ^ load<u32>(r, 384);
+}
 
 // ---- insert / remove -----------------------------------------------------------------------------------
 
@@ -157,7 +172,7 @@ export function insert(h: u32): u32 {
   if (<u32>(liveCount + 1) > ((indexMask + 1) >> 1)) growIndex();
   const id = newRecordId();
   const r = recPtr(id);
-  memory.fill(r, 0, <usize>FR_SIZE);
+  zeroBlock(r, <usize>FR_SIZE);
   store<u32>(r + FR_HASH, h);
   store<u32>(r + FR_FLAGS, FF_LIVE);
   let i = h & indexMask;

@@ -20,14 +20,13 @@
 // then never completes, like a datagram whose fragments were lost). Overlaps are not resolved: a unit
 // counts as covered by whichever fragment marked it first.
 
-import { PKT, P_TS, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_THLEN, P_WHOLE } from "../packet";
+import { PKT, PKT_SIZE, P_TS, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_THLEN, P_WHOLE } from "../packet";
 import { Stat } from "../stats";
 import { DECODED, MAX_TUNNEL_DEPTH, CTX_DEPTH_MASK } from "./context";
 
 const FRAG_SLOTS: i32 = 64;
 const UNIT_SHIFT: u32 = 3;                 // fragment offsets count 8-byte units
 const MAX_UNITS: i32 = 65536 >> 3;         // an IPv4/IPv6 datagram payload is < 64 KiB
-const PKT_SIZE: usize = 128;
 
 // Entry layout.
 const E_USED: usize = 0;        // u8

@@ -20,6 +20,7 @@ import { be16, be32 } from "../mem";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
 import { decodeTransport, IPPROTO_TCP } from "./ip";
 import { fragKeyV6, fragment } from "./fragments";
+import { copy16 } from "../mem";
 
 const V6_HDR: i32 = 40;
 const V6_VER: usize = 0;
@@ -122,8 +123,9 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   }
 
   store<u8>(PKT + P_IPVER, 6);
-  memory.copy(PKT + P_SRC, p + V6_SRC, V6_ADDR);
-  memory.copy(PKT + P_DST, dst, V6_ADDR);
+  // SAFETY: the IPv6 header (40 bytes) was length-checked, so both 16-byte addresses are in bounds.
+  copy16(PKT + P_SRC, p + V6_SRC);
+  copy16(PKT + P_DST, dst);
   store<u32>(PKT + P_IPLEN, <u32>total);
 
   const pseudo = sum16(p + V6_SRC) + sum16(dst);

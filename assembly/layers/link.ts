@@ -8,15 +8,15 @@
 // or the Stat member that explains the skip. It counts nothing and tracks nothing.
 // A wire length smaller than the captured length (damaged record) is treated as the captured length.
 
-import { PKT, P_TS } from "../packet";
+import { PKT, PKT_SIZE, P_TS } from "../packet";
 import { Stat } from "../stats";
 import { be16, le32 } from "../mem";
 import { decodeEthernet, decodeEtherType } from "./ethernet";
 import { decodeIp } from "./ip";
 import { decodeIpv4 } from "./ipv4";
 import { decodeIpv6 } from "./ipv6";
+import { zeroBlock } from "../mem";
 
-const PKT_SIZE: usize = 128;
 
 export const LINKTYPE_NULL: i32 = 0;
 export const LINKTYPE_ETHERNET: i32 = 1;
@@ -44,7 +44,7 @@ const AF_INET6_FREEBSD: u32 = 28;
 const AF_INET6_DARWIN: u32 = 30;
 
 export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
-  memory.fill(PKT, 0, PKT_SIZE);
+  zeroBlock(PKT, PKT_SIZE);
   store<i64>(PKT + P_TS, tsUs);
   const cap = max(caplen, 0);
   const wire = max(wirelen, cap);

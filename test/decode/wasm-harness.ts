@@ -130,12 +130,13 @@ export class Engine {
     return { code: this.ex.errCode(), offset: this.ex.errOffset(), record: this.ex.errRecord() };
   }
 
-  pktBytes(): Uint8Array {
-    return this.mem().slice(this.ex.pktPtr(), this.ex.pktPtr() + 128);
+  /** The descriptor at `at`: by default where the next segment is decoded (decodeFrame() fills it). */
+  pktBytes(at: number = this.ex.pktPtr()): Uint8Array {
+    return this.mem().slice(at, at + 128);
   }
 
-  pkt(): Pkt {
-    const b = this.pktBytes();
+  pkt(at: number = this.ex.pktPtr()): Pkt {
+    const b = this.pktBytes(at);
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const L = LAYOUT;
     const ipver = b[L.P_IPVER];
@@ -218,7 +219,7 @@ export class Engine {
       ex.outClear();
       if (ex.memory.buffer.byteLength > maxMemory) throw new Error(`memory grew to ${ex.memory.buffer.byteLength}`);
       const after = segments();
-      if (after === before + 1) singleSegmentTs.push({ segment: after, ts: this.pkt().ts });
+      if (after === before + 1) singleSegmentTs.push({ segment: after, ts: this.pkt(this.ex.lastPacketPtr()).ts });
       if (consumed < 0 || consumed > tail) throw new Error(`feed consumed ${consumed} of ${tail}`);
       if (ex.errCode() !== 0) break;
       if (consumed > 0) {
@@ -229,7 +230,7 @@ export class Engine {
       if (consumed === 0 && n === 0) throw new Error(`feed made no progress: ${tail} bytes kept, eof=${eof}`);
     }
     while (ex.finish() !== 0) ex.outClear();
-    return { stats: this.stats(), err: this.err(), lastPkt: this.pktBytes(), singleSegmentTs, calls };
+    return { stats: this.stats(), err: this.err(), lastPkt: this.pktBytes(this.ex.lastPacketPtr()), singleSegmentTs, calls };
   }
 }
 
