@@ -13,6 +13,11 @@ import { PKT } from "./packet";
 
 export * from "./flow/record";
 export { Stat } from "./stats";
+export { Anomaly } from "./flow/anomaly";
+export { HttpMethod } from "./flow/http";
+import { captureClock } from "./flow/tracker";
+/** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
+export function clockUs(): i64 { return captureClock(); }
 export { Err } from "./errors";
 export { Option, setOption } from "./options";
 export { OUT_CAP } from "./flow/output";

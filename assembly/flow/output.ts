@@ -2,7 +2,7 @@
 // The host drains it after every engine call; the engine stops consuming input while it is
 // nearly full, so one call never has to hold more than OUT_CAP records.
 
-import { FR_SIZE } from "./record";
+import { FR_SIZE, REC_LIVE, FR_EXT, EXT_SIZE } from "./record";
 import { copyBlock } from "../mem";
 
 export const OUT_CAP: i32 = 4096;
@@ -25,9 +25,11 @@ export function outClear(): void { outCount = 0; }
 /** True when the engine must return to let the host drain the ring. */
 @inline export function outNearlyFull(): bool { return outCount >= OUT_CAP - OUT_MARGIN; }
 
-/** Copies a finished record into the ring. Callers keep outNearlyFull() false, so it always fits. */
-export function outPush(rec: usize): void {
+/** Copies a finished record (live part and extension) into the ring. Callers keep outNearlyFull() false, so it always fits. */
+export function outPush(rec: usize, ext: usize): void {
   // SAFETY: callers stop before OUT_CAP - OUT_MARGIN records, so the slot is inside the ring.
-  copyBlock(outBase + <usize>outCount * <usize>FR_SIZE, rec, <usize>FR_SIZE);
+  const slot = outBase + <usize>outCount * <usize>FR_SIZE;
+  copyBlock(slot, rec, <usize>REC_LIVE);
+  copyBlock(slot + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   outCount++;
 }

@@ -12,7 +12,8 @@ import {
   EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half,
 } from "./record";
 import { relAckOf, noDataAcked } from "./seq";
-import { scaledHistory } from "./history";
+import { scaledHistory, isOrigEp } from "./history";
+import { noteAnomaly, Anomaly, curNow } from "./anomaly";
 import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks } from "../options";
 
 @inline function blkStart(ep: usize, i: i32): u32 { return load<u32>(ep + EP_BLOCKS + (<usize>i << 3)); }
@@ -35,6 +36,7 @@ function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
   const clean = isClean(ep) && isClean(peer);
   if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
   if (clean || reportGapsForPartial) store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
+  noteAnomaly(rec, Anomaly.ContentGap, isOrigEp(rec, ep), curNow);
 }
 
 /** Moves EP_REASM forward by `adv` and absorbs the blocks that now touch it; rebases the rest. */

@@ -35,8 +35,17 @@ export const FR_HISTORY: i32 = 120;     // HIST_CAP bytes of ASCII history lette
 export const HIST_CAP: i32 = 32;
 export const FR_DEADLINE: i32 = 152;    // i64 µs: cached removalTime() (when Zeek's timers would remove the record)
 export const FR_ORIG: i32 = 160;        // originator endpoint (EP_* offsets)
-export const FR_RESP: i32 = 304;        // responder endpoint
-export const FR_SIZE: i32 = 448;
+export const FR_RESP: i32 = 320;        // responder endpoint
+/** Bytes of a live record in the flow table (touched on every packet of the flow). */
+export const REC_LIVE: i32 = 480;
+/**
+ * The extension block (anomalies, HTTP): kept in a separate pool with the same record id, touched
+ * only when something is recorded, and appended to the live part in the output record.
+ */
+export const FR_EXT: i32 = 480;
+export const EXT_SIZE: i32 = 128;
+/** Bytes of one record in the output ring: the live part followed by the extension. */
+export const FR_SIZE: i32 = 608;
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) -------------------------------------
 export const EP_STATE: i32 = 0;         // u8 Half (Zeek TCP_Endpoint state)
@@ -67,7 +76,11 @@ export const EP_REASM: i32 = 112;       // u64 reassembler last_reassem_seq (rel
 export const EP_TRIM: i32 = 120;        // u64 reassembler trim_seq (relative; highest ack processed)
 export const EP_MISSED: i32 = 128;      // u64 bytes of this side's stream reported as content gaps (Zeek missed_bytes)
 export const EP_BYTES: i32 = 136;       // u64 Zeek orig_bytes/resp_bytes, filled when the record is emitted
-export const EP_SIZE: i32 = 144;
+export const EP_LAST_ACKVAL: i32 = 144; // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
+export const EP_SEEN: i32 = 148;        // u32 µs after FR_TS_START of this side's last packet (saturating)
+export const EP_RTX_QUIET: i32 = 152;   // u16 retransmissions since the peer last sent anything (saturating)
+export const EP_DUPACKS: i32 = 154;     // u8 duplicate ACKs in a row
+export const EP_SIZE: i32 = 160;
 
 export const MAX_BLOCKS: i32 = 3;
 
@@ -85,6 +98,8 @@ export const FF_INACT_LONG: u32 = 512;  // inactivity timeout raised to 1 h (int
 export const FF_NOT_ACTIVE: u32 = 1024; // Zeek is_active == 0: attempt/expire timers do nothing
 export const FF_CLOSE_DEFERRED: u32 = 2048; // Zeek close_deferred
 export const FF_DEFERRED_GEN: u32 = 4096;   // Zeek deferred_gen_event
+export const FF_SYNACK_AFTER_ACK: u32 = 8192; // the responder repeated its SYN-ACK after the originator acknowledged it
+export const FF_RESP_NONSYN: u32 = 16384;     // the responder sent a segment without SYN (it considers the connection open)
 
 export const EF_DID_CLOSE: u8 = 1;      // Zeek did_close
 export const EF_FIN_SEEN: u8 = 2;       // FIN_cnt > 0
@@ -125,3 +140,18 @@ export const HIST_FIN_RST_PKT: u32 = 0x8;
 export const HIST_DATA_PKT: u32 = 0x10;
 export const HIST_ACK_PKT: u32 = 0x20;
 export const HIST_MULTI_FLAG_PKT: u32 = 0x40;
+
+// ---- extension block (offsets inside the extension; in the output record add FR_EXT) ------------------
+/** ANOM_SLOTS x 8 bytes: type u8 (Anomaly), side u8 (0 originator, 1 responder), count u16 (saturating), first µs after FR_TS_START u32 (saturating). */
+export const X_ANOM: i32 = 0;
+export const ANOM_SLOTS: i32 = 8;
+export const X_ANOM_MASK: i32 = 64;     // u64: bit (type * 2 + side) set once recorded
+export const X_ANOM_LOST: i32 = 72;     // u32: bit per type that no longer found a free slot
+export const X_HTTP_REQ: i32 = 76;      // u16 HTTP requests seen (request lines)
+export const X_HTTP_RESP: i32 = 78;     // u16 HTTP responses seen (status lines)
+export const X_HTTP_METHODS: i32 = 80;  // 9 x u16 per HttpMethod
+export const X_HTTP_VERSIONS: i32 = 98; // u8 bit 0 HTTP/1.0, bit 1 HTTP/1.1
+export const X_HTTP_CLASSES: i32 = 100; // 5 x u16 responses per status class 1xx..5xx
+export const X_HTTP_CODES: i32 = 110;   // HTTP_CODE_SLOTS x (u16 code, u16 count) — first distinct codes seen
+export const HTTP_CODE_SLOTS: i32 = 4;
+export const X_END: i32 = 126;

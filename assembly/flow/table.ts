@@ -1,6 +1,6 @@
 // The flow table: a record pool plus an open-addressing index, both in linear memory.
 //
-// Records (FR_SIZE bytes, layout in record.ts) live in fixed-size chunks, so the pool grows by
+// Records (REC_LIVE bytes, layout in record.ts) live in fixed-size chunks, so the pool grows by
 // adding a chunk without moving live records. Freed records form a free list threaded through
 // FR_HASH. The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
 // high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
@@ -11,7 +11,7 @@
 // A->A flow collide). The hash is seeded per process against crafted-capture HashDoS (Suricata's
 // hash_rand).
 
-import { FR_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
+import { REC_LIVE, EXT_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
 import { zeroBlock, eq16 } from "../mem";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
@@ -37,7 +37,7 @@ export function tableInit(hashSeed: u32): void {
   }
   memory.fill(indexBase, 0, <usize>(indexMask + 1) << 3);
   for (let c: u32 = 0; c < nChunks; c++) {
-    memory.fill(load<usize>(CHUNKS + (<usize>c << 2)), 0, <usize>CHUNK_RECORDS * <usize>FR_SIZE);
+    memory.fill(load<usize>(CHUNKS + (<usize>c << 2)), 0, CHUNK_BYTES);
   }
   highWater = 0;
   freeHead = NO_RECORD;
@@ -47,10 +47,19 @@ export function tableInit(hashSeed: u32): void {
 export function tableLive(): i32 { return liveCount; }
 export function tableHighWater(): u32 { return highWater; }
 
+/** A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension blocks. */
+const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + EXT_SIZE);
+
 /** Address of record `id`. */
 // SAFETY: id < highWater <= nChunks * CHUNK_RECORDS, so the chunk pointer exists.
 @inline export function recPtr(id: u32): usize {
-  return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>(id & (CHUNK_RECORDS - 1)) * <usize>FR_SIZE;
+  return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>(id & (CHUNK_RECORDS - 1)) * <usize>REC_LIVE;
+}
+
+/** Address of the extension block of record `id` (anomalies, HTTP). */
+@inline export function extPtr(id: u32): usize {
+  return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>CHUNK_RECORDS * <usize>REC_LIVE +
+    <usize>(id & (CHUNK_RECORDS - 1)) * <usize>EXT_SIZE;
 }
 
 // ---- hashing -------------------------------------------------------------------------------------
@@ -130,7 +139,7 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
   const r = recPtr(<u32>e - 1);
   // Every cache line of the record: processing reads both endpoint blocks.
   return load<u32>(r + FR_FLAGS) ^ load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
-    load<u32>(r, 320) ^ load<u32>(r, 384);
+    load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448);
 }
 
 // ---- insert / remove -----------------------------------------------------------------------------------
@@ -159,8 +168,8 @@ function newRecordId(): u32 {
   }
   if (highWater == nChunks * CHUNK_RECORDS) {
     if (nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
-    const chunk = heap.alloc(<usize>CHUNK_RECORDS * <usize>FR_SIZE);
-    memory.fill(chunk, 0, <usize>CHUNK_RECORDS * <usize>FR_SIZE);
+    const chunk = heap.alloc(CHUNK_BYTES);
+    memory.fill(chunk, 0, CHUNK_BYTES);
     store<usize>(CHUNKS + (<usize>nChunks << 2), chunk);
     nChunks++;
   }
@@ -172,7 +181,8 @@ export function insert(h: u32): u32 {
   if (<u32>(liveCount + 1) > ((indexMask + 1) >> 1)) growIndex();
   const id = newRecordId();
   const r = recPtr(id);
-  zeroBlock(r, <usize>FR_SIZE);
+  zeroBlock(r, <usize>REC_LIVE);
+  zeroBlock(extPtr(id), <usize>EXT_SIZE);
   store<u32>(r + FR_HASH, h);
   store<u32>(r + FR_FLAGS, FF_LIVE);
   let i = h & indexMask;

@@ -9,20 +9,22 @@
 
 import {
   PKT, PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_TUNNEL, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, EP_CNT_C, EP_CNT_W,
-  EP_FIN_SEQ, EP_HIST_SYN, EP_HIST_FIN, EP_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EP_FIN_SEQ, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, EP_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
-import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, tableHighWater, tableLive, touchIndex, touchRecord } from "./table";
+import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, touchIndex, touchRecord } from "./table";
+import { Anomaly, noteAnomaly, setCurrentExt, curExt } from "./anomaly";
+import { scanHttp } from "./http";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
-  updateAckSeq, relativeSeq, seqUnderflow,
+  updateAckSeq, relativeSeq, seqUnderflow, lastFull, ackFull, toRelative,
 } from "./seq";
 import { addHistory, checkHistory, scaledHistory, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
 import { dataSent, ackReceived } from "./reassembly";
@@ -46,6 +48,9 @@ let clock: i64 = i64.MIN_VALUE;
 let sweepCursor: u32 = 0;
 let flushCursor: u32 = 0;
 
+/** The latest packet time seen (µs), or 0 before any packet. */
+export function captureClock(): i64 { return clock == i64.MIN_VALUE ? 0 : clock; }
+
 export function trackerInit(): void {
   tableInit(hashSeed);
   queued = 0;
@@ -65,7 +70,7 @@ function emit(id: u32, reason: EndReason): void {
   const r = recPtr(id);
   store<u8>(r + FR_END_REASON, <u8>reason);
   finalizeRecord(r);
-  outPush(r);
+  outPush(r, extPtr(id));
   remove(id);
   statInc(Stat.FlowsEmitted);
 }
@@ -142,6 +147,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: 
   if (tableLive() >= flowCap) evictOne();
   const id = insert(h);
   const r = recPtr(id);
+  setCurrentExt(extPtr(id), now);
   copy16(r + FR_ORIG_ADDR, pk + P_SRC);
   copy16(r + FR_RESP_ADDR, pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
@@ -168,6 +174,8 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: 
       if (flip) flipRoles(r);
     }
   }
+  // No handshake seen: the capture starts in the middle of this connection.
+  if ((flags & TH_SYN) == 0) noteAnomaly(r, Anomaly.Midstream, true, now);
   return id;
 }
 
@@ -308,11 +316,25 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     if (!syn) setFlag(rec, FF_PARTIAL);
   }
 
+  // What the anomaly rules compare against: this side's and the peer's state before the segment.
+  const senderWasActive = stateOf(curEp) != <u8>Half.Inactive;
+  const peerWasActive = stateOf(curPeer) != <u8>Half.Inactive;
+  const origSynSentBefore = stateOf(rec + <usize>FR_ORIG) == <u8>Half.SynSent;
+  const respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
+  const finBefore = epHas(curEp, EF_FIN_SEEN);
+  const finSeqBefore = load<u64>(curEp + EP_FIN_SEQ);
+  const prevWin = load<u32>(curEp + EP_WIN);
+  const peerWin = load<u32>(curPeer + EP_WIN);
+  const peerFin = epHas(curPeer, EF_FIN_SEEN);
+  const prevSeen = load<u32>(curEp + EP_SEEN);
+
   // Sequence space: SYN and FIN take one octet each; RST payload is not part of the stream.
   let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (rst) segLen -= len;
   const seqEnd = seq + segLen;
   initEndpoint(curEp, flags, seq, seqEnd);
+  const lastBefore = lastSeq(curEp);
+  const reasmBefore = load<u64>(curEp + EP_REASM);
   const relSeq = relativeSeq(curEp, seq, lastSeq(curEp), load<u32>(curEp + EP_SEQ_WRAPS));
   const underflow = seqUnderflow;
 
@@ -352,9 +374,83 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     }
   }
 
-  updateLast(curEp, seqEnd, flags, len);
+  const deltaLast = updateLast(curEp, seqEnd, flags, len);
   updateStateMachine(now, seq, len, isOrig, flags); // may flip roles: cur* pointers follow
   const ep = curEp, peer = curPeer;
+  const senderIsOrig = ep == rec + <usize>FR_ORIG;
+
+  // ---- anomalies seen on the wire (catalogue: assembly/flow/anomaly.ts, src/anomalies/catalogue.ts) ----
+  const control = flags & (TH_SYN | TH_FIN | TH_RST);
+  if ((syn && (fin || rst)) || (flags & 0x3F) == 0 || (fin && (flags & 0x28) == 0x28)) {
+    // SYN+FIN, SYN+RST, no flags at all, or FIN+PSH+URG ("Xmas"): no conforming stack sends these.
+    noteAnomaly(rec, Anomaly.InvalidFlags, senderIsOrig, now);
+  }
+  if (rst) {
+    // A SYN answered by RST is a refusal; any other RST is a reset (the host adds whether data flowed).
+    if (!senderIsOrig && origSynSentBefore && respInactiveBefore) noteAnomaly(rec, Anomaly.Refused, false, now);
+    else noteAnomaly(rec, Anomaly.Reset, senderIsOrig, now);
+  }
+  if (syn && !hasAck && !senderIsOrig && !senderWasActive && origSynSentBefore) {
+    noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
+  }
+  if (fin && peerFin && (!hasAck || relAck < load<u64>(peer + EP_FIN_SEQ))) {
+    noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
+  }
+  if (len > 0 && !rst && finBefore && relSeq + <u64>len > finSeqBefore - 1) {
+    noteAnomaly(rec, Anomaly.DataAfterFin, senderIsOrig, now);
+  }
+  if (win == 0 && control == 0) noteAnomaly(rec, Anomaly.ZeroWindow, senderIsOrig, now);
+  let probe = false;
+  if (control == 0 && senderWasActive && len <= 1) {
+    // One octet before snd.nxt with 0 or 1 byte: a keep-alive (RFC 9293 §3.8.4), or, while the peer
+    // advertises a zero window, a zero-window probe (§3.8.6.1; Linux probes look like keep-alives).
+    // One new octet sent into a zero window is a probe too.
+    const keepaliveShape = seq + 1 == lastBefore;
+    const probeShape = len == 1 && seq == lastBefore;
+    if (keepaliveShape || probeShape) {
+      probe = true;
+      if (peerWin == 0 && peerWasActive) noteAnomaly(rec, Anomaly.ZeroWindowProbe, senderIsOrig, now);
+      else if (keepaliveShape) noteAnomaly(rec, Anomaly.Keepalive, senderIsOrig, now);
+      else probe = false;
+    }
+  }
+  if (len > 0 && !rst && !probe && deltaLast <= 0) {
+    // Nothing new: retransmitted, or filling a hole that later data already skipped. With the
+    // payload seen whole, data above the reassembly point that arrives within a few ms of the
+    // sender's previous segment is reordering, not loss.
+    const dataSeq = syn ? relSeq + 1 : relSeq;
+    const quick = (<u32>(now - load<i64>(rec + FR_TS_START)) - prevSeen) < 3000;
+    if (load<u8>(pk + P_WHOLE) != 0 && dataSeq >= reasmBefore && quick) noteAnomaly(rec, Anomaly.OutOfOrder, senderIsOrig, now);
+    else {
+      noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now);
+      const q = load<u16>(ep + EP_RTX_QUIET);
+      if (q != 0xFFFF) store<u16>(ep + EP_RTX_QUIET, q + 1);
+    }
+  }
+  if (hasAck && control == 0 && len == 0) {
+    // The same ack and window again while the peer has unacknowledged data: a duplicate ACK.
+    const peerUnacked = lastFull(peer) > ackFull(peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
+    if (ack == load<u32>(ep + EP_LAST_ACKVAL) && win == prevWin && peerUnacked && peerWasActive) {
+      noteAnomaly(rec, Anomaly.DuplicateAck, senderIsOrig, now);
+    }
+    store<u32>(ep + EP_LAST_ACKVAL, ack);
+  }
+  if (hasAck && !rst && peerWasActive && relAck > toRelative(peer, lastSeq(peer), load<u32>(peer + EP_SEQ_WRAPS))) {
+    noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
+  }
+  // Liveness evidence for the end-of-input rules (peer_vanished, handshake_incomplete).
+  store<u16>(peer + EP_RTX_QUIET, 0);
+  const sinceStart = now - load<i64>(rec + FR_TS_START);
+  store<u32>(ep + EP_SEEN, sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart);
+  if (!senderIsOrig) {
+    if (!syn) setFlag(rec, FF_RESP_NONSYN);
+    else if (hasAck && load<i64>(rec + FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
+  }
+  // HTTP request and status lines at the start of new data.
+  if (len > 0 && !rst && deltaLast > 0) {
+    const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
+    if (pp != 0 && pc != 0) scanHttp(curExtPtr(), pp, pc);
+  }
 
   if (hasAck) {
     ackReceived(rec, peer, ep, relAck);
@@ -376,6 +472,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   noteHandshake(rec, flags, ep == o, ack, now);
 }
 
+@inline function curExtPtr(): usize { return curExt; }
+
 /** Processes one descriptor (a batch slot) whose key hash is h. */
 function trackOne(h: u32): void {
   const now = load<i64>(pk + P_TS);
@@ -387,17 +485,20 @@ function trackOne(h: u32): void {
 
   let id = lookup(h, src, sport, dst, dport, vlan);
   let isOrig = lookupIsOrig;
+  let reused = false;
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
     if (load<i64>(rec + FR_DEADLINE) <= now) { removalTime(rec); emit(id, removalReason); id = 0xFFFFFFFF; }
-    else if (isReuse(rec, flags, load<u32>(pk + P_SEQ))) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; }
+    else if (isReuse(rec, flags, load<u32>(pk + P_SEQ))) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, vlan, now);
     isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && eq16(recPtr(id) + FR_ORIG_ADDR, src);
+    if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }
   const rec = recPtr(id);
+  setCurrentExt(extPtr(id), now);
   store<i64>(rec + FR_TS_ACTIVE, now);
 
   if (load<u8>(pk + P_CSUM) == <u8>Csum.Bad) {

@@ -1,0 +1,89 @@
+// The anomaly catalogue and its per-flow storage.
+//
+// Codes are stable and append-only (they are API: the host maps them to names in
+// src/anomalies/catalogue.ts, and a test checks both lists agree). Anomalies seen on the wire are
+// recorded here as they happen, per (type, side), with a count and the time of the first one.
+// Anomalies about how a connection ended (unanswered SYN, stuck FIN_WAIT_2, vanished peer ...)
+// depend on the end of the input and are derived by the host from the record's endpoint states
+// and timestamps.
+//
+// Storage: ANOM_SLOTS slots of 8 bytes in the record's extension block plus a mask of the
+// (type, side) pairs recorded; a ninth distinct pair only sets a "lost" bit (documented limit).
+
+import { X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, FR_TS_START } from "./record";
+
+export enum Anomaly {
+  None = 0,
+  SynUnanswered = 1,
+  HandshakeIncomplete = 2,
+  Refused = 3,
+  PeerVanished = 4,
+  StuckFinWait1 = 5,
+  StuckFinWait2 = 6,
+  StuckLastAck = 7,
+  Reset = 8,
+  SimultaneousOpen = 9,
+  SimultaneousClose = 10,
+  Retransmission = 11,
+  OutOfOrder = 12,
+  DuplicateAck = 13,
+  ZeroWindow = 14,
+  ZeroWindowProbe = 15,
+  Keepalive = 16,
+  AckOfUnseenData = 17,
+  ContentGap = 18,
+  DataAfterFin = 19,
+  InvalidFlags = 20,
+  PortReuse = 21,
+  Midstream = 22,
+  Count = 23,
+}
+
+/** The extension block of the record being processed (set by the tracker before each segment). */
+export let curExt: usize = 0;
+/** The time of the segment being processed. */
+export let curNow: i64 = 0;
+export function setCurrentExt(ext: usize, now: i64): void { curExt = ext; curNow = now; }
+
+/** Records one occurrence of `a` by the originator (origSide) or the responder, at time `now`. */
+export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): void {
+  const ext = curExt;
+  const side: u32 = origSide ? 0 : 1;
+  const bit: u64 = <u64>1 << <u64>(<u32>a * 2 + side);
+  const mask = load<u64>(ext + X_ANOM_MASK);
+  if ((mask & bit) != 0) {
+    for (let i = 0; i < ANOM_SLOTS; i++) {
+      const s = ext + X_ANOM + (<usize>i << 3);
+      if (<u32>load<u8>(s) == <u32>a && <u32>load<u8>(s, 1) == side) {
+        const c = load<u16>(s, 2);
+        if (c != 0xFFFF) store<u16>(s, c + 1, 2);
+        return;
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < ANOM_SLOTS; i++) {
+    const s = ext + X_ANOM + (<usize>i << 3);
+    if (load<u8>(s) == 0) {
+      store<u8>(s, <u8>a);
+      store<u8>(s, <u8>side, 1);
+      store<u16>(s, 1, 2);
+      const d = now - load<i64>(rec + FR_TS_START);
+      store<u32>(s, d < 0 ? 0 : d > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>d, 4);
+      store<u64>(ext + X_ANOM_MASK, mask | bit);
+      return;
+    }
+  }
+  store<u32>(ext + X_ANOM_LOST, load<u32>(ext + X_ANOM_LOST) | (<u32>1 << <u32>a));
+}
+
+/** A role flip: the recorded sides follow the endpoints. */
+export function flipAnomalySides(ext: usize): void {
+  for (let i = 0; i < ANOM_SLOTS; i++) {
+    const s = ext + X_ANOM + (<usize>i << 3);
+    if (load<u8>(s) != 0) store<u8>(s, load<u8>(s, 1) ^ 1, 1);
+  }
+  const m = load<u64>(ext + X_ANOM_MASK);
+  // Swap the even (originator) and odd (responder) bits.
+  store<u64>(ext + X_ANOM_MASK, ((m & 0x5555555555555555) << 1) | ((m >> 1) & 0x5555555555555555));
+}
