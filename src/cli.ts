@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
+import { ANOMALY_NAMES, InsightReader } from "./anomalies/index.js";
 import { AsciiWriter, createFormatter, FORMAT_NAMES, isFormatName, type FormatName, type Formatter } from "./format/index.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
@@ -48,6 +49,9 @@ Options:
                               is evicted (default 4000000)
       --report-gaps-for-partial
                               count content gaps on connections without a handshake
+      --anomalies-only        print only connections with at least one anomaly
+      --anomaly <type>        print only connections with this anomaly (repeatable), e.g.
+                              syn_unanswered, stuck_fin_wait_2, reset, retransmission
       --stats                 print input statistics as one JSON line on stderr at the end
   -h, --help                  show this help
   -V, --version               print the version
@@ -63,6 +67,8 @@ interface AnalyzeArgs {
   format: FormatName;
   stats: boolean;
   options: ReconstructorOptions;
+  /** Only flows with an anomaly; with names, only flows with one of those. */
+  anomalyFilter?: { any: boolean; names: ReadonlySet<string> };
 }
 
 type Parsed = { kind: "help" } | { kind: "version" } | { kind: "analyze"; args: AnalyzeArgs };
@@ -81,6 +87,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         "no-vlan-key": { type: "boolean" },
         "flow-cap": { type: "string" },
         "report-gaps-for-partial": { type: "boolean" },
+        "anomalies-only": { type: "boolean" },
+        anomaly: { type: "string", multiple: true },
         stats: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -116,7 +124,13 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     }
     options.flowCap = n;
   }
-  return { kind: "analyze", args: { capture: rest[0], format, stats: values.stats ?? false, options } };
+  const args: AnalyzeArgs = { capture: rest[0], format, stats: values.stats ?? false, options };
+  const wanted = values.anomaly ?? [];
+  for (const name of wanted) {
+    if (!ANOMALY_NAMES.has(name)) throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
+  }
+  if (values["anomalies-only"] || wanted.length > 0) args.anomalyFilter = { any: wanted.length === 0, names: new Set(wanted) };
+  return { kind: "analyze", args };
 }
 
 /** Output bytes are handed to the stream in pieces of about this size. */
@@ -263,9 +277,15 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
   const out = new Output(stdout);
   try {
     const rec = new Reconstructor(args.options);
-    const format: Formatter = createFormatter(args.format, rec.layout);
+    const format: Formatter = createFormatter(args.format, rec.layout, { insight: rec.insight });
     const writer = out.writer;
+    const filter = args.anomalyFilter;
+    const insight = filter === undefined ? null : new InsightReader(rec.layout);
     const sink: RecordSink = (v, p) => {
+      if (filter !== undefined && insight !== null) {
+        const found = insight.read(v, p, rec.insight).anomalies;
+        if (filter.any ? found.length === 0 : !found.some((a) => filter.names.has(a.type))) return;
+      }
       format.record(v, p, writer);
       out.writeIfFull();
     };

@@ -18,6 +18,7 @@ import { RecordReader } from "./wasm/record.js";
 import { formatAddress } from "./net/address.js";
 import { communityId, PROTO_TCP } from "./ids/community-id.js";
 import { flowUid } from "./ids/uid.js";
+import { InsightReader, type AnomalyEntry, type HttpInsight, type InsightContext, type TcpStateName } from "./anomalies/index.js";
 
 /** Zeek's conn_state codes (scripts/base/protocols/conn/main.zeek). */
 export type ConnStateName =
@@ -72,6 +73,13 @@ export interface Flow {
   inner_vlan?: number;
   tunnel?: TunnelName;
   end_reason: EndReasonName;
+  /** RFC 9293 state of the originator's socket as the wire shows it at the end (src/anomalies/endpoint-state.ts). */
+  orig_state: TcpStateName;
+  resp_state: TcpStateName;
+  /** What went wrong, by stable name (src/anomalies/catalogue.ts); empty when nothing did. */
+  anomalies: AnomalyEntry[];
+  /** HTTP/1.x request and status lines seen, when the payload is HTTP. */
+  http?: HttpInsight;
 }
 
 /** Printable history letters; anything else (an engine bug) shows as "?" rather than breaking JSON. */
@@ -83,6 +91,8 @@ const HISTORY_CHAR: readonly string[] = Array.from(HISTORY_BYTE, (b) => String.f
 export interface FlowDecoderOptions {
   /** Community ID seed (default 0, the spec's default). */
   communityIdSeed?: number;
+  /** The clock endpoint states and idle times are judged against (default: the end of a finite input at the flow's last packet). */
+  insight?: InsightContext;
 }
 
 /** Reads flow records into {@link Flow} objects (field access: src/wasm/record.ts). */
@@ -90,11 +100,15 @@ export class FlowDecoder {
   readonly recordSize: number;
   readonly #r: RecordReader;
   readonly #seed: number;
+  readonly #insight: InsightReader;
+  readonly #ctx: InsightContext | undefined;
 
   constructor(layout: Layout, options: FlowDecoderOptions = {}) {
     this.#r = new RecordReader(layout);
     this.recordSize = this.#r.size;
     this.#seed = options.communityIdSeed ?? 0;
+    this.#insight = new InsightReader(layout);
+    this.#ctx = options.insight;
   }
 
   /** Decodes the record at byte offset `p` (8-byte aligned) of the views' memory. */
@@ -149,6 +163,11 @@ export class FlowDecoder {
     const tunnel = r.tunnelNames[r.tunnel(v, p)];
     if (tunnel !== undefined) flow.tunnel = tunnel as TunnelName;
     flow.end_reason = r.endReasonNames[r.endReason(v, p)] as EndReasonName;
+    const ins = this.#insight.read(v, p, this.#ctx ?? { endUs: r.lastUs(v, p), final: true });
+    flow.orig_state = ins.orig_state;
+    flow.resp_state = ins.resp_state;
+    flow.anomalies = ins.anomalies;
+    if (ins.http !== undefined) flow.http = ins.http;
     return flow;
   }
 

@@ -32,6 +32,7 @@ import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
 import { StatsReader, type Stats } from "./stats.js";
+import { LINUX_THRESHOLDS, type InsightContext, type StateThresholds } from "./anomalies/index.js";
 
 export interface ReconstructorOptions {
   /** Do not validate TCP/IPv4 checksums (Zeek `-C`). Default false: bad segments are counted and skipped. */
@@ -68,6 +69,8 @@ export interface ReconstructorOptions {
   windowBytes?: number;
   /** Community ID seed (default 0). */
   communityIdSeed?: number;
+  /** When endpoint states run out and live flows count as stuck (seconds; defaults from Linux, see LINUX_THRESHOLDS). */
+  stateThresholds?: Partial<StateThresholds>;
 }
 
 /**
@@ -138,6 +141,12 @@ function checkOptions(options: ReconstructorOptions): void {
 export class Reconstructor {
   readonly #engine: Engine;
   readonly #decoder: FlowDecoder;
+  /**
+   * The capture clock the insight fields (endpoint states, anomalies' idle_s) are judged against:
+   * updated before flows are handed out; `final` once the input has ended. Formatters that write
+   * from records take it (createFormatter(..., { insight })).
+   */
+  readonly insight: InsightContext;
   readonly #stats: StatsReader;
   readonly #base: number;
   readonly #window: number;
@@ -156,7 +165,10 @@ export class Reconstructor {
     checkOptions(options);
     this.#engine = engine ?? createEngine();
     const { exports, layout } = this.#engine;
-    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed });
+    // Every record the engine hands out is finished (closed, timed out, evicted or at the end of
+    // the input), so its end anomalies are reported without waiting for a threshold.
+    this.insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...options.stateThresholds } };
+    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: this.insight });
     this.#stats = new StatsReader(layout.stat);
     // Options first: the tracker may size its table from flowCap when init() runs.
     for (const [key, member, factor] of ENGINE_OPTIONS) {
@@ -361,6 +373,7 @@ export class Reconstructor {
     const ex = this.#engine.exports;
     const n = ex.outLen();
     if (n === 0) return 0;
+    this.insight.endUs = Number(ex.clockUs());
     const views = this.#engine.views();
     const size = this.#decoder.recordSize;
     let p = ex.outPtr();

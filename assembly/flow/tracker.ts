@@ -16,7 +16,7 @@ import {
   FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, EP_CNT_C, EP_CNT_W,
   EP_FIN_SEQ, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, EP_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
-  EF_DID_CLOSE, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
+  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, touchIndex, touchRecord } from "./table";
@@ -352,6 +352,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   noteOptions(curEp, flags);
   if (fin) {
+    if (!epHas(curEp, EF_FIN_SEEN) && epHas(curPeer, EF_FIN_SEEN)) epSet(curEp, EF_FIN_AFTER_PEER);
     epSet(curEp, EF_FIN_SEEN);
     store<u64>(curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
   }

@@ -10,6 +10,7 @@ import { ZeekFormatter } from "./zeek.js";
 import { TableFormatter } from "./table.js";
 
 import type { Layout } from "../wasm/layout.js";
+import type { InsightContext } from "../anomalies/index.js";
 
 export type { Formatter, RunSummary } from "./formatter.js";
 export { AsciiWriter } from "./ascii.js";
@@ -28,6 +29,8 @@ export interface FormatterOptions {
   communityIdSeed?: number;
   /** Clock for headers that carry a date (zeek #open/#close). */
   now?: () => Date;
+  /** The capture clock endpoint states and idle times are judged against (`reconstructor.insight`). */
+  insight?: InsightContext;
 }
 
 /**
@@ -38,12 +41,12 @@ export function createFormatter(name: FormatName, layout: Layout, options: Forma
   const seed = options.communityIdSeed ?? 0;
   switch (name) {
     case "ndjson":
-      return new NdjsonFormatter(layout, seed);
+      return new NdjsonFormatter(layout, seed, options.insight);
     case "json":
-      return new JsonFormatter(layout, seed);
+      return new JsonFormatter(layout, seed, options.insight);
     case "zeek":
-      return new ZeekFormatter(layout, seed, options.now);
+      return new ZeekFormatter(layout, seed, options.now, options.insight);
     case "table":
-      return new TableFormatter(layout);
+      return new TableFormatter(layout, options.insight);
   }
 }

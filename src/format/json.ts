@@ -10,13 +10,14 @@ import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
 import { JsonRecordWriter } from "./ndjson.js";
+import type { InsightContext } from "../anomalies/index.js";
 
 export class JsonFormatter implements Formatter {
   readonly #json: JsonRecordWriter;
   #first = true;
 
-  constructor(layout: Layout, communityIdSeed = 0) {
-    this.#json = new JsonRecordWriter(layout, communityIdSeed);
+  constructor(layout: Layout, communityIdSeed = 0, insight?: InsightContext) {
+    this.#json = new JsonRecordWriter(layout, communityIdSeed, insight);
   }
 
   begin(out: AsciiWriter): void {

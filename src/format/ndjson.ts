@@ -12,6 +12,7 @@
  */
 
 import type { Flow, TcpOptions } from "../flow.js";
+import { InsightReader, type FlowInsight, type InsightContext } from "../anomalies/index.js";
 import { HISTORY_BYTE } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
@@ -54,7 +55,15 @@ export function flowJson(f: Flow): string {
   if (f.vlan !== undefined) s += ',"vlan":' + f.vlan;
   if (f.inner_vlan !== undefined) s += ',"inner_vlan":' + f.inner_vlan;
   if (f.tunnel !== undefined) s += ',"tunnel":"' + f.tunnel + '"';
-  return s + ',"end_reason":"' + f.end_reason + '"}';
+  return s + ',"end_reason":"' + f.end_reason + '"' + insightJson(f) + "}";
+}
+
+/** The insight fields as JSON members (leading comma), in the Flow's key order. */
+export function insightJson(i: FlowInsight): string {
+  let s = ',"orig_state":"' + i.orig_state + '","resp_state":"' + i.resp_state + '","anomalies":';
+  s += i.anomalies.length === 0 ? "[]" : JSON.stringify(i.anomalies);
+  if (i.http !== undefined) s += ',"http":' + JSON.stringify(i.http);
+  return s;
 }
 
 const K_TS = new Literal('{"ts":');
@@ -97,9 +106,13 @@ export class JsonRecordWriter {
   readonly #connState: Uint8Array[];
   readonly #endReason: Uint8Array[];
   readonly #tunnel: (Uint8Array | undefined)[];
+  readonly #insight: InsightReader;
+  readonly #ctx: InsightContext | undefined;
 
-  constructor(layout: Layout, communityIdSeed = 0) {
+  constructor(layout: Layout, communityIdSeed = 0, insight?: InsightContext) {
     this.#r = new RecordReader(layout);
+    this.#insight = new InsightReader(layout);
+    this.#ctx = insight;
     this.#seed = communityIdSeed;
     this.#connState = this.#r.connStateNames.map(ascii);
     this.#endReason = this.#r.endReasonNames.map(ascii);
@@ -192,6 +205,9 @@ export class JsonRecordWriter {
     out.literal(K_END);
     out.bytes(this.#endReason[r.endReason(v, p)]);
     out.buf[out.pos++] = QUOTE;
+    const ins = insightJson(this.#insight.read(v, p, this.#ctx ?? { endUs: r.lastUs(v, p), final: true }));
+    out.reserve(ins.length + 1);
+    out.ascii(ins);
     out.buf[out.pos++] = 0x7d; // "}"
   }
 
@@ -217,8 +233,8 @@ export class JsonRecordWriter {
 export class NdjsonFormatter implements Formatter {
   readonly #json: JsonRecordWriter;
 
-  constructor(layout: Layout, communityIdSeed = 0) {
-    this.#json = new JsonRecordWriter(layout, communityIdSeed);
+  constructor(layout: Layout, communityIdSeed = 0, insight?: InsightContext) {
+    this.#json = new JsonRecordWriter(layout, communityIdSeed, insight);
   }
   begin(_out: AsciiWriter): void {}
   record(v: MemoryViews, p: number, out: AsciiWriter): void {

@@ -9,6 +9,7 @@
 import { FlowDecoder, type Flow } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
+import type { InsightContext } from "../anomalies/index.js";
 import type { AsciiWriter } from "./ascii.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 
@@ -31,6 +32,8 @@ const COLUMNS: readonly Column[] = [
   { title: "missed", right: true },
   { title: "rtt ms", right: true },
   { title: "end", right: false },
+  { title: "states o/r", right: false },
+  { title: "anomalies", right: false },
 ];
 
 const GAP = "  ";
@@ -60,6 +63,8 @@ function cells(f: Flow): string[] {
     String(f.missed_bytes),
     f.handshake_rtt === undefined ? "-" : (f.handshake_rtt * 1000).toFixed(3),
     f.end_reason,
+    `${f.orig_state}/${f.resp_state}`,
+    f.anomalies.length === 0 ? "-" : [...new Set(f.anomalies.map((a) => a.type))].join(","),
   ];
 }
 
@@ -68,8 +73,8 @@ export class TableFormatter implements Formatter {
   #pending: string[][] | null = [];
   #widths: number[] = COLUMNS.map((c) => c.title.length);
 
-  constructor(layout: Layout) {
-    this.#decoder = new FlowDecoder(layout);
+  constructor(layout: Layout, insight?: InsightContext) {
+    this.#decoder = new FlowDecoder(layout, { insight });
   }
 
   begin(_out: AsciiWriter): void {}

@@ -19,6 +19,7 @@ import { RecordReader } from "../wasm/record.js";
 import { writeFlowUid } from "../ids/uid.js";
 import { writeCommunityId, PROTO_TCP } from "../ids/community-id.js";
 import { ascii, type AsciiWriter } from "./ascii.js";
+import { InsightReader, type FlowInsight, type InsightContext } from "../anomalies/index.js";
 import { fixed6, MAX_FLOW_BYTES, type Formatter, type RunSummary } from "./formatter.js";
 
 const COLUMNS: readonly [name: string, type: string][] = [
@@ -53,6 +54,11 @@ const COLUMNS: readonly [name: string, type: string][] = [
   ["inner_vlan", "int"],
   ["tunnel", "string"],
   ["end_reason", "string"],
+  ["orig_state", "string"],
+  ["resp_state", "string"],
+  ["anomalies", "set[string]"],
+  ["http_requests", "count"],
+  ["http_responses", "count"],
 ];
 
 export const ZEEK_FIELDS: readonly string[] = COLUMNS.map(([name]) => name);
@@ -92,8 +98,15 @@ export function zeekRow(f: Flow): string {
     tcpOptionsTsv(f.orig_tcp_options) + "\t" + tcpOptionsTsv(f.resp_tcp_options) + "\t" +
     opt(f.vlan) + "\t" + opt(f.inner_vlan) + "\t" +
     (f.tunnel ?? UNSET) + "\t" +
-    f.end_reason
+    f.end_reason + insightTsv(f)
   );
+}
+
+/** The insight columns (leading tab): states, the set of anomaly names, HTTP request/response counts. */
+export function insightTsv(i: FlowInsight): string {
+  const names = [...new Set(i.anomalies.map((a) => a.type))].join(",");
+  return "\t" + i.orig_state + "\t" + i.resp_state + "\t" + (names === "" ? "(empty)" : names) + "\t" +
+    (i.http === undefined ? UNSET : String(i.http.requests)) + "\t" + (i.http === undefined ? UNSET : String(i.http.responses));
 }
 
 const TAB = 0x09;
@@ -109,7 +122,12 @@ export class ZeekFormatter implements Formatter {
   readonly #tunnel: (Uint8Array | undefined)[];
 
   /** @param now clock for #open/#close (tests pass a fixed one). */
-  constructor(layout: Layout, communityIdSeed = 0, now: () => Date = () => new Date()) {
+  readonly #insight: InsightReader;
+  readonly #ctx: InsightContext | undefined;
+
+  constructor(layout: Layout, communityIdSeed = 0, now: () => Date = () => new Date(), insight?: InsightContext) {
+    this.#insight = new InsightReader(layout);
+    this.#ctx = insight;
     this.#now = now;
     this.#r = new RecordReader(layout);
     this.#seed = communityIdSeed;
@@ -217,7 +235,10 @@ export class ZeekFormatter implements Formatter {
     else buf[out.pos++] = DASH;
     buf[out.pos++] = TAB;
     out.bytes(this.#endReason[r.endReason(v, p)]);
-    buf[out.pos++] = 0x0a;
+    const ins = insightTsv(this.#insight.read(v, p, this.#ctx ?? { endUs: r.lastUs(v, p), final: true }));
+    out.reserve(ins.length + 1);
+    out.ascii(ins);
+    out.buf[out.pos++] = 0x0a;
   }
 
   #tcpOptions(v: MemoryViews, ep: number, out: AsciiWriter): void {

@@ -26,6 +26,8 @@ export interface EngineExports {
   inputSize(): number;
   feed(len: number, eof: number): number;
   finish(): number;
+  /** The capture clock: the latest packet time seen, µs (i64, so a BigInt). */
+  clockUs(): bigint;
   outPtr(): number;
   outLen(): number;
   outClear(): void;

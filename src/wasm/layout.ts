@@ -17,6 +17,13 @@ const RECORD_CONSTANTS = [
   "FR_CONN_STATE", "FR_HISTORY", "HIST_CAP", "FR_ORIG", "FR_RESP", "FR_SIZE",
   "EP_WSCALE", "EP_OPTS", "EP_MSS", "EP_PKTS", "EP_IP_BYTES", "EP_MISSED", "EP_BYTES",
   "OUT_CAP", "OPT_MSS", "OPT_WSCALE", "OPT_SACK_PERM", "OPT_TS",
+  // endpoint facts behind orig_state/resp_state and the end-of-input anomalies (src/anomalies)
+  "FR_TS_ACTIVE", "FR_DEADLINE", "FF_SYNACK_AFTER_ACK", "FF_RESP_NONSYN",
+  "EP_STATE", "EP_FLAGS", "EP_START", "EP_LAST_SEQ", "EP_SEQ_WRAPS", "EP_ACK_SEQ", "EP_ACK_WRAPS", "EP_FIN_SEQ",
+  "EP_SEEN", "EP_RTX_QUIET", "EF_FIN_SEEN", "EF_RST_SEEN", "EF_SYN_SEEN", "EF_FIN_AFTER_PEER",
+  // extension block: anomalies and HTTP (offsets inside it, FR_EXT is where it starts)
+  "FR_EXT", "X_ANOM", "ANOM_SLOTS", "X_ANOM_LOST", "X_HTTP_REQ", "X_HTTP_RESP", "X_HTTP_METHODS", "X_HTTP_VERSIONS",
+  "X_HTTP_CLASSES", "X_HTTP_CODES", "HTTP_CODE_SLOTS",
 ] as const;
 
 export type RecordConstant = (typeof RECORD_CONSTANTS)[number];
@@ -36,6 +43,9 @@ export interface Layout {
   readonly connState: EnumInfo;
   readonly endReason: EnumInfo;
   readonly tunnel: EnumInfo;
+  readonly half: EnumInfo;
+  readonly anomaly: EnumInfo;
+  readonly httpMethod: EnumInfo;
 }
 
 /** Thrown when the module lacks an export the host needs: host and engine were built apart. */
@@ -83,6 +93,9 @@ export function readLayout(exports: WebAssembly.Exports): Layout {
     connState: readEnum(exports, "ConnState"),
     endReason: readEnum(exports, "EndReason"),
     tunnel: readEnum(exports, "Tunnel"),
+    half: readEnum(exports, "Half"),
+    anomaly: readEnum(exports, "Anomaly"),
+    httpMethod: readEnum(exports, "HttpMethod"),
   };
 }
 

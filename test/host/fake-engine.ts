@@ -120,6 +120,7 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
       return live.length > 0 ? 1 : 0;
     },
     outPtr: () => outBase,
+    clockUs: () => 1_000_000_000_000_000n,
     outLen: () => outCount,
     outClear() {
       outCount = 0;

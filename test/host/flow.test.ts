@@ -68,11 +68,16 @@ describe("FlowDecoder", () => {
       orig_tcp_options: { mss: 1460, wscale: 7, sack_permitted: true, timestamps: true },
       resp_tcp_options: { mss: 1380, sack_permitted: false, timestamps: false },
       end_reason: "closed",
+      // The synthetic record carries no SYN/FIN/RST facts, so both sides read as established.
+      orig_state: "ESTABLISHED",
+      resp_state: "ESTABLISHED",
+      anomalies: [],
     });
     expect(Object.keys(flow)).toEqual([
       "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes",
       "resp_bytes", "conn_state", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts",
       "resp_ip_bytes", "community_id", "handshake_rtt", "orig_tcp_options", "resp_tcp_options", "end_reason",
+      "orig_state", "resp_state", "anomalies",
     ]);
     expect(flow.uid).toMatch(/^C[0-9A-Za-z]{17}$/);
   });
