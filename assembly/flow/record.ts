@@ -107,7 +107,8 @@ export const EF_RST_SEEN: u8 = 4;       // RST_cnt > 0
 export const EF_SYN_SEEN: u8 = 8;       // a SYN or SYN-ACK came from this side
 export const EF_SKIP: u8 = 16;          // reassembler gave up (skip_deliveries)
 export const EF_DID_EOF: u8 = 32;       // reassembler did_EOF
-export const EF_FIN_AFTER_PEER: u8 = 64; // this side's first FIN came after the peer's FIN (it closed passively)
+export const EF_FIN_AFTER_PEER: u8 = 64; // this side's first FIN acknowledged the peer's FIN (it closed passively)
+export const EF_FIN_RETX: u8 = 128;     // this side sent its FIN again (the peer did not acknowledge it in time)
 
 // Zeek TCP_Endpoint states (TCP_Endpoint.h), used as-is: the connection summary derives from them.
 export enum Half { Inactive = 0, SynSent = 1, SynAckSent = 2, Partial = 3, Established = 4, Closed = 5, Reset = 6 }

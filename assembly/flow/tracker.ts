@@ -16,7 +16,7 @@ import {
   FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, EP_CNT_C, EP_CNT_W,
   EP_FIN_SEQ, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, EP_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
-  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
+  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, touchIndex, touchRecord } from "./table";
@@ -124,9 +124,16 @@ export function flushAll(): bool {
 // ---- creation and reuse ----------------------------------------------------------------------------
 
 /** Zeek TCPSessionAdapter::IsReuse: does this SYN (or SYN-ACK) start a new connection on the tuple? */
-function isReuse(rec: usize, flags: u32, seq: u32): bool {
+function isReuse(rec: usize, flags: u32, seq: u32, fromOrig: bool): bool {
   if ((flags & TH_SYN) == 0) return false;
   const orig = rec + <usize>FR_ORIG, resp = rec + <usize>FR_RESP;
+  // Deviation from Zeek: a pure SYN from the responder while the originator's SYN is unanswered is
+  // a simultaneous open (RFC 9293 §3.5 figure 7), and its retransmission (same ISN) too. Zeek's
+  // IsReuse compares it with the originator's ISN and splits the connection into new records.
+  if ((flags & TH_ACK) == 0 && !fromOrig && !epHas(orig, EF_DID_CLOSE) && !epHas(resp, EF_DID_CLOSE)) {
+    if (stateOf(orig) == <u8>Half.SynSent && stateOf(resp) == <u8>Half.Inactive) return false;
+    if (epHas(resp, EF_SYN_SEEN) && seq == startSeq(resp)) return false;
+  }
   let connOrig = orig;
   if ((flags & TH_ACK) != 0) {
     if (stateOf(orig) != <u8>Half.Inactive) return false; // not a half connection
@@ -322,6 +329,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const origSynSentBefore = stateOf(rec + <usize>FR_ORIG) == <u8>Half.SynSent;
   const respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
   const finBefore = epHas(curEp, EF_FIN_SEEN);
+  const synBefore = epHas(curEp, EF_SYN_SEEN);
   const finSeqBefore = load<u64>(curEp + EP_FIN_SEQ);
   const prevWin = load<u32>(curEp + EP_WIN);
   const peerWin = load<u32>(curPeer + EP_WIN);
@@ -352,7 +360,10 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   noteOptions(curEp, flags);
   if (fin) {
-    if (!epHas(curEp, EF_FIN_SEEN) && epHas(curPeer, EF_FIN_SEEN)) epSet(curEp, EF_FIN_AFTER_PEER);
+    // A passive close: this side's first FIN already acknowledges the peer's FIN (RFC 9293 figure 12).
+    // FINs that cross (simultaneous close, figure 13) do not.
+    if (!epHas(curEp, EF_FIN_SEEN) && epHas(curPeer, EF_FIN_SEEN) && hasAck &&
+        seqDelta(ack, startSeq(curPeer) + <u32>load<u64>(curPeer + EP_FIN_SEQ)) >= 0) epSet(curEp, EF_FIN_AFTER_PEER);
     epSet(curEp, EF_FIN_SEEN);
     store<u64>(curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
   }
@@ -414,6 +425,12 @@ function process(rec: usize, isOrig: bool, now: i64): void {
       else if (keepaliveShape) noteAnomaly(rec, Anomaly.Keepalive, senderIsOrig, now);
       else probe = false;
     }
+  }
+  if (syn && synBefore && seq == startSeq(ep) && len == 0) {
+    noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same SYN (same ISN) again
+  } else if (fin && finBefore && len == 0 && relSeq + <u64>segLen == finSeqBefore) {
+    noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same FIN again
+    epSet(ep, EF_FIN_RETX);
   }
   if (len > 0 && !rst && !probe && deltaLast <= 0) {
     // Nothing new: retransmitted, or filling a hole that later data already skipped. With the
@@ -491,7 +508,7 @@ function trackOne(h: u32): void {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
     if (load<i64>(rec + FR_DEADLINE) <= now) { removalTime(rec); emit(id, removalReason); id = 0xFFFFFFFF; }
-    else if (isReuse(rec, flags, load<u32>(pk + P_SEQ))) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
+    else if (isReuse(rec, flags, load<u32>(pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, vlan, now);

@@ -144,7 +144,9 @@ export class InsightReader {
       if (talker.rtxQuiet < 2 || silent.rst || silent.pkts === 0 || silent.lastUs === undefined || talker.lastUs === undefined) continue;
       if (talker.lastUs <= silent.lastUs) continue;
       const quiet = idleOf(silent);
-      if (quiet < t.vanishedAfter) continue;
+      // Three retransmissions into silence are exponential backoff at work (RFC 6298 §5.5); with
+      // two, the silence itself must have lasted.
+      if (talker.rtxQuiet < 3 && quiet < t.vanishedAfter) continue;
       add("peer_vanished", silentSide, silent.lastUs, talker.rtxQuiet, quiet,
         `${silentSide === "resp" ? "responder" : "originator"} silent for ${quiet} s while the ${silentSide === "resp" ? "originator" : "responder"} retransmitted ${talker.rtxQuiet} times`);
     }

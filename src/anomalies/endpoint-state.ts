@@ -68,7 +68,9 @@ export function endpointState(f: FlowFacts, me: SideFacts, peer: SideFacts, meIs
 
   // Data and teardown (RFC 9293 figure 5).
   if (!me.fin && !peer.fin) return "ESTABLISHED";
-  if (!me.fin && peer.fin) return "CLOSE_WAIT";
+  // The peer's FIN puts us in CLOSE_WAIT once it arrives; a FIN that was never acknowledged and had
+  // to be sent again most likely never arrived.
+  if (!me.fin && peer.fin) return !peer.finAcked && peer.finRetransmitted ? "ESTABLISHED" : "CLOSE_WAIT";
   if (me.fin && !peer.fin) {
     if (!me.finAcked) return "FIN_WAIT_1";
     return "FIN_WAIT_2";

@@ -21,6 +21,8 @@ export interface SideFacts {
   finAfterPeer: boolean;
   /** The peer acknowledged this side's FIN. */
   finAcked: boolean;
+  /** This side sent its FIN again (the peer did not acknowledge it in time). */
+  finRetransmitted: boolean;
   /** Highest ack the peer sent for this side, relative to its ISN (1 = the SYN was acknowledged). */
   ackedRel: number;
   /** Last packet time, µs (undefined when it sent nothing). */
@@ -95,6 +97,7 @@ export class FactsReader {
       rst: (f & c.EF_RST_SEEN) !== 0,
       finAfterPeer: (f & c.EF_FIN_AFTER_PEER) !== 0,
       finAcked: fin && ackedRel >= finSeq,
+      finRetransmitted: (f & c.EF_FIN_RETX) !== 0,
       ackedRel,
       lastUs: pkts > 0 ? startUs + v.u32[(ep + c.EP_SEEN) >>> 2] : undefined,
       rtxQuiet: v.u16[(ep + c.EP_RTX_QUIET) >>> 1],
