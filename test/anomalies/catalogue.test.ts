@@ -37,3 +37,10 @@ describe("anomaly catalogue", () => {
     expect(ANOMALIES.map((a) => a.name).sort()).toEqual(required.sort());
   });
 });
+
+describe("README", () => {
+  it("lists every anomaly of the catalogue", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
+    for (const a of ANOMALIES) expect(readme, a.name).toContain(`| ${a.code} | \`${a.name}\` |`);
+  });
+});
