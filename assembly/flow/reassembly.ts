@@ -9,7 +9,7 @@
 
 import {
   EP_REASM, EP_TRIM, EP_BLOCKS, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
-  EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half,
+  EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half, EP_FLAGS2, EF2_TRUNCATED,
 } from "./record";
 import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
@@ -36,7 +36,9 @@ function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
   const clean = isClean(ep) && isClean(peer);
   if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
   if (clean || reportGapsForPartial) store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
-  noteAnomaly(rec, Anomaly.ContentGap, isOrigEp(rec, ep), curNow);
+  // Zeek counts bytes a snaplen cut off as missing too (it cannot reassemble them); as an anomaly
+  // only a side whose payload was always captured whole can show a real loss.
+  if ((load<u8>(ep + EP_FLAGS2) & EF2_TRUNCATED) == 0) noteAnomaly(rec, Anomaly.ContentGap, isOrigEp(rec, ep), curNow);
 }
 
 /** Moves EP_REASM forward by `adv` and absorbs the blocks that now touch it; rebases the rest. */

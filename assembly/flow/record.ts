@@ -79,7 +79,7 @@ export const EP_BYTES: i32 = 136;       // u64 Zeek orig_bytes/resp_bytes, fille
 export const EP_LAST_ACKVAL: i32 = 144; // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
 export const EP_SEEN: i32 = 148;        // u32 µs after FR_TS_START of this side's last packet (saturating)
 export const EP_RTX_QUIET: i32 = 152;   // u16 retransmissions since the peer last sent anything (saturating)
-export const EP_DUPACKS: i32 = 154;     // u8 duplicate ACKs in a row
+export const EP_FLAGS2: i32 = 154;      // u8 EF2_* bits
 export const EP_SIZE: i32 = 160;
 
 export const MAX_BLOCKS: i32 = 3;
@@ -108,6 +108,7 @@ export const EF_SYN_SEEN: u8 = 8;       // a SYN or SYN-ACK came from this side
 export const EF_SKIP: u8 = 16;          // reassembler gave up (skip_deliveries)
 export const EF_DID_EOF: u8 = 32;       // reassembler did_EOF
 export const EF_FIN_AFTER_PEER: u8 = 64; // this side's first FIN acknowledged the peer's FIN (it closed passively)
+export const EF2_TRUNCATED: u8 = 1;     // EP_FLAGS2: some of this side's payload was cut by the snaplen
 export const EF_FIN_RETX: u8 = 128;     // this side sent its FIN again (the peer did not acknowledge it in time)
 
 // Zeek TCP_Endpoint states (TCP_Endpoint.h), used as-is: the connection summary derives from them.
