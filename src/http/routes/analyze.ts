@@ -127,6 +127,8 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     let started!: () => void;
     const start = new Promise<"started">((resolve) => (started = () => resolve("started")));
     const pause = async (): Promise<void> => {
+      // Once the damage is known and nothing was sent yet, hold the rest back: it gets its 422.
+      if (rec.error !== null && stream.written === 0) return;
       const pieces = writer.take(true);
       if (pieces.length > 0) {
         stream.write(pieces);

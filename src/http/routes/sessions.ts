@@ -48,8 +48,9 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
 
   app.post("/v1/sessions", async function createSession(c: ApiContext) {
     let body: unknown;
-    if ((c.req.header("content-length") ?? "0") !== "0" || c.req.header("transfer-encoding") !== undefined) {
-      const type = (c.req.header("content-type") ?? "").split(";")[0].trim();
+    const contentType = c.req.header("content-type");
+    if (contentType !== undefined || Number(c.req.header("content-length") ?? 0) > 0) {
+      const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "session options are a JSON object (application/json), or query parameters");
       const raw = Buffer.concat(await readChunks(bodyChunks(c, 64 * 1024, "session options")));
       if (raw.length > 0) {
