@@ -77,11 +77,11 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
  */
 export function countingSink(rec: Reconstructor, metrics: ApiMetrics, sink: RecordSink): RecordSink {
   const reader = new RecordReader(rec.layout);
-  const decoder = new FlowDecoder(rec.layout);
+  let decoder: FlowDecoder | undefined;
   return (v, p) => {
     metrics.flows.inc({ conn_state: reader.connStateNames[reader.connState(v, p)] });
     if (anomalyProbe.supported !== false) {
-      const flow = decoder.decode(v, p);
+      const flow = (decoder ??= new FlowDecoder(rec.layout)).decode(v, p);
       anomalyProbe.supported = "anomalies" in flow;
       for (const name of anomalyNames(flow)) metrics.anomalies.inc({ type: name });
     }

@@ -26,6 +26,7 @@ import type { FlowFilter, FlowState } from "./params.js";
 
 /** Buffered output is handed over in pieces of about this size. */
 const PIECE_BYTES = 256 * 1024;
+const OPEN_PIECE_BYTES = 16 * 1024;
 /** Longest `,"state":"finished"}` tail. */
 const STATE_TAIL_BYTES = 32;
 
@@ -83,20 +84,24 @@ export interface FlowWriterOptions {
 
 export class FlowWriter {
   readonly format: OutputFormat;
-  readonly #out = new AsciiWriter(PIECE_BYTES + 64 * 1024);
+  /** Starts small (many answers are small) and grows by doubling up to a piece. */
+  readonly #out = new AsciiWriter(OPEN_PIECE_BYTES);
   readonly #pieces: Buffer[] = [];
   #pieceBytes = 0;
-  readonly #json: JsonRecordWriter;
-  readonly #decoder: FlowDecoder;
-  readonly #filter: RecordFilter;
+  // Built once per response, and only what the format and the filter need (each reader builds
+  // name tables: measurable on small uploads).
+  readonly #json: JsonRecordWriter | null;
+  readonly #decoder: FlowDecoder | null;
+  readonly #filter: RecordFilter | null;
   #first = true;
   #count = 0;
 
   constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
     this.format = format;
-    this.#json = new JsonRecordWriter(layout, options.communityIdSeed ?? 0);
-    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed });
-    this.#filter = new RecordFilter(options.filter, layout, this.#decoder);
+    const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
+    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.communityIdSeed ?? 0);
+    this.#decoder = format === "msgpack" || options.filter.anomalies !== null ? new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed }) : null;
+    this.#filter = filtering ? new RecordFilter(options.filter, layout, this.#decoder ?? new FlowDecoder(layout)) : null;
     if (format === "json") this.#out.ascii('{"flows":[');
   }
 
@@ -112,11 +117,11 @@ export class FlowWriter {
 
   /** Writes the record at `p` if it passes the filter; `state` adds a `"state"` member. */
   add(v: MemoryViews, p: number, state?: FlowState): boolean {
-    if (this.#filter.active && !this.#filter.matches(v, p)) return false;
+    if (this.#filter !== null && !this.#filter.matches(v, p)) return false;
     const out = this.#out;
     this.#count++;
     if (this.format === "msgpack") {
-      const flow = this.#decoder.decode(v, p) as Flow & { state?: FlowState };
+      const flow = this.#decoder!.decode(v, p) as Flow & { state?: FlowState };
       if (state !== undefined) flow.state = state;
       this.#piece(packr.pack(flow));
       return true;
@@ -127,7 +132,7 @@ export class FlowWriter {
       out.byte(0x0a);
       this.#first = false;
     }
-    this.#json.write(v, p, out);
+    this.#json!.write(v, p, out);
     if (state !== undefined) {
       out.reserve(STATE_TAIL_BYTES);
       out.pos--; // reopen the object: drop its "}"

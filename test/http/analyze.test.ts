@@ -277,6 +277,19 @@ describe("errors", () => {
     }
   });
 
+  it("503 when an analysis outgrows the memory budget while it runs (its flow table grows)", async () => {
+    // Room for one engine as it starts (24 MiB assumed), not for the table 500 live flows need.
+    const tight = testApp({ maxMemoryBytes: 24 << 20 });
+    try {
+      const res = await post(tight, "/v1/analyze", generated, PCAP);
+      expect(res.status).toBe(503);
+      expect((await json(res)).error.code).toBe("memory_limit");
+      expect(tight.context.budget.used()).toBe(0); // everything given back
+    } finally {
+      tight.close();
+    }
+  });
+
   it("404 JSON for an unknown route", async () => {
     const res = await api.app.request("/v2/nothing");
     expect(res.status).toBe(404);

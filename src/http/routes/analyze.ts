@@ -17,7 +17,7 @@
  */
 
 import { Hono } from "hono";
-import { Reconstructor, type RecordSink } from "../../reconstructor.js";
+import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../../reconstructor.js";
 import { captureFormat } from "../../ingest/capture-framing.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
@@ -33,6 +33,19 @@ import type { AppContext } from "../context.js";
 
 /** JSON/msgpack answers check the memory budget each time they grow by this much. */
 const BUDGET_CHECK_BYTES = 4 << 20;
+
+/**
+ * The engine's input window for a body of the declared length: no record can be larger than the
+ * whole body, so a small upload gets a small window (the window is zeroed up front, which is most
+ * of an engine's start-up time); unknown lengths get the default 8 MiB, the engine's record limit.
+ */
+function windowFor(contentLength: string | undefined): number {
+  const n = Number(contentLength);
+  if (contentLength === undefined || !Number.isFinite(n) || n >= DEFAULT_WINDOW_BYTES) return DEFAULT_WINDOW_BYTES;
+  let w = MIN_WINDOW_BYTES;
+  while (w < n) w *= 2;
+  return w;
+}
 
 export function captureErrorBody(error: CaptureError): { code: string; message: string; offset: number; record: number } {
   return { code: error.code, message: error.message, offset: error.offset, record: error.record };
@@ -59,7 +72,7 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     }
 
     budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
-    const rec = new Reconstructor(params.options);
+    const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(c.req.header("content-length")) });
     const writer = new FlowWriter(format, rec.layout, { communityIdSeed: params.options.communityIdSeed, filter: params.filter });
     const unhold = budget.hold(() => rec.memoryBytes + writer.bufferedBytes);
     let nextCheck = BUDGET_CHECK_BYTES;
@@ -74,7 +87,13 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const counted = { segments: 0, bytes: 0, records: 0 };
 
     const work = async (pause?: () => Promise<void>): Promise<void> => {
-      const options = { sliceBytes: config.sliceBytes, pause };
+      // Between slices: the flow table may have grown (a capture with millions of connections),
+      // so the budget is checked again, then the response's own pause (backpressure) runs.
+      const guard = async (): Promise<void> => {
+        budget.admit(0, "this analysis (its flow table grew past the memory limit)");
+        await pause?.();
+      };
+      const options = { sliceBytes: config.sliceBytes, pause: guard };
       try {
         if (kind === "capture") {
           await feedCapture(rec, chunks, sink, options);

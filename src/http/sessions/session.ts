@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../../reconstructor.js";
 import { CaptureFraming } from "../../ingest/capture-framing.js";
 import { captureError } from "../../wasm/errors.js";
-import type { Engine } from "../../wasm/engine.js";
+import { EngineFault, type Engine } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
 import { countInput, countingSink, feedCapture, feedSegments, finishEngine, type WorkOptions } from "../engine-work.js";
@@ -55,6 +55,7 @@ export class Session {
   #framing = new CaptureFraming();
   #counted = { segments: 0, bytes: 0, records: 0 };
   #tail: Promise<void> = Promise.resolve();
+  #faulted = false;
   #busy = 0;
 
   constructor(options: ReconstructorOptions, metrics: ApiMetrics) {
@@ -132,6 +133,24 @@ export class Session {
     }
   }
 
+  /**
+   * Runs engine work; an engine fault (a trap: a flowrecon bug) leaves the engine half-updated, so
+   * the session is marked failed for good (house style: drop the instance) and the fault rethrown.
+   */
+  async #engineWork(run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (e) {
+      if (e instanceof EngineFault) {
+        this.#faulted = true;
+        this.failed = `the engine failed (${e.message}); delete this session`;
+      }
+      throw e;
+    } finally {
+      this.#counted = countInput(this.#metrics, this.#rec, this.#counted);
+    }
+  }
+
   /** Validates the framing of a capture chunk, then feeds it (call inside {@link exclusive}). */
   async appendCapture(chunks: readonly Uint8Array[], work: WorkOptions): Promise<BatchSummary> {
     const framing = this.#framing.clone();
@@ -149,11 +168,7 @@ export class Session {
       }
     }
     const finishedBefore = this.finished.count;
-    try {
-      await feedCapture(this.#rec, chunks, this.#sink, work);
-    } finally {
-      this.#counted = countInput(this.#metrics, this.#rec, this.#counted);
-    }
+    await this.#engineWork(() => feedCapture(this.#rec, chunks, this.#sink, work));
     const error = this.#rec.error;
     if (error !== null) {
       this.failed = `the engine found damage the validation missed (${error.code} at byte ${error.offset})`;
@@ -167,11 +182,7 @@ export class Session {
   /** Feeds validated segment records (call inside {@link exclusive}). */
   async appendSegments(records: Uint8Array, count: number, work: WorkOptions): Promise<BatchSummary> {
     const finishedBefore = this.finished.count;
-    try {
-      await feedSegments(this.#rec, records, this.#sink, work);
-    } finally {
-      this.#counted = countInput(this.#metrics, this.#rec, this.#counted);
-    }
+    await this.#engineWork(() => feedSegments(this.#rec, records, this.#sink, work));
     const error = this.#rec.error;
     if (error !== null) {
       this.failed = `the engine rejected a segment record the validation accepted (${error.message})`;
@@ -188,6 +199,7 @@ export class Session {
 
   /** A copy of the engine in its current state, for listing live flows (call inside {@link exclusive}). */
   fork(): Engine {
+    if (this.#faulted) throw new ApiError(409, "session_failed", `session ${this.id}: ${this.failed}`);
     return forkEngine(this.#engine);
   }
 
@@ -196,11 +208,7 @@ export class Session {
     this.closed = true;
     // A session that never got a batch has no capture to end (the engine would call it empty).
     if (this.input === null) return;
-    try {
-      await finishEngine(this.#rec, this.#sink, work);
-    } finally {
-      this.#counted = countInput(this.#metrics, this.#rec, this.#counted);
-    }
+    await this.#engineWork(() => finishEngine(this.#rec, this.#sink, work));
     if (this.#rec.error !== null) this.#metrics.captureErrors.inc({ code: this.#rec.error.code });
   }
 
