@@ -70,12 +70,24 @@ const STATUS_CODES: Partial<Record<number, string>> = {
   503: "unavailable",
 };
 
+/** The request body broke off because the client went away (Node: "aborted", ECONNRESET). */
+function clientGone(err: Error, c: Context): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err.name === "ClientGoneError" || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") return true;
+  const incoming = (c.env as { incoming?: { destroyed?: boolean; readableAborted?: boolean } } | undefined)?.incoming;
+  return err.message === "aborted" && incoming !== undefined && (incoming.destroyed === true || incoming.readableAborted === true);
+}
+
 /** `app.onError`: ApiError as is; other HTTPExceptions by status; engine faults and bugs as 500. */
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return err.getResponse();
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     return jsonErrorResponse(status, { code: STATUS_CODES[status] ?? `http_${status}`, message: err.message || "request failed" });
+  }
+  if (clientGone(err, c)) {
+    // Nobody reads this answer; not a server problem, so no log line.
+    return jsonErrorResponse(400, { code: "client_closed_request", message: "the client closed the connection before the request was complete" });
   }
   if (err instanceof EngineFault) {
     console.error(`flowrecon: engine fault on ${c.req.method} ${c.req.path}: ${err.message}`);

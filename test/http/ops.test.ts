@@ -1,6 +1,9 @@
 // Operations routes and cross-cutting middleware: /healthz, /metrics, /openapi.json (checked
 // against the app's real routes), bearer-token auth, and the draining state of a shutdown.
-import { afterAll, describe, expect, it } from "vitest";
+import { Hono } from "hono";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { handleError } from "../../src/http/errors.js";
+import { EngineFault } from "../../src/wasm/engine.js";
 import { capture, json, PCAP, post, RXMIT, testApp } from "./helpers.js";
 
 const api = testApp();
@@ -113,6 +116,31 @@ describe("draining", () => {
       expect((await json(res)).error.code).toBe("shutting_down");
     } finally {
       a.close();
+    }
+  });
+});
+
+describe("500s", () => {
+  it("an engine fault or a bug is a JSON 500 that says which, and is logged", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const app = new Hono();
+      app.onError(handleError);
+      app.get("/fault", () => {
+        throw new EngineFault("engine trap: unreachable");
+      });
+      app.get("/bug", () => {
+        throw new TypeError("x is undefined");
+      });
+      const fault = await app.request("/fault");
+      expect(fault.status).toBe(500);
+      expect((await json(fault)).error).toMatchObject({ code: "engine_fault", message: expect.stringMatching(/unreachable/) });
+      const bug = await app.request("/bug");
+      expect(bug.status).toBe(500);
+      expect((await json(bug)).error.code).toBe("internal_error");
+      expect(logged).toHaveBeenCalledTimes(2);
+    } finally {
+      logged.mockRestore();
     }
   });
 });

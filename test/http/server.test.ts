@@ -5,7 +5,7 @@ import { request, type IncomingMessage } from "node:http";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { capture, json, PCAP, post, RXMIT, testApp } from "./helpers.js";
@@ -123,6 +123,35 @@ describe("a real server on 127.0.0.1", () => {
       expect((await getJson(small.port, "/healthz")).status).toBe(200);
     } finally {
       await small.close(1000);
+    }
+  });
+});
+
+describe("clients that go away", () => {
+  it("mid-upload or mid-answer: no error logged, every byte of memory given back", async () => {
+    const logged = vi.spyOn(console, "error");
+    try {
+      await new Promise<void>((resolve) => {
+        const req = request({ host: "127.0.0.1", port: server.port, path: "/v1/analyze", method: "POST", headers: { "content-type": PCAP } });
+        req.on("error", () => resolve());
+        req.write(generated.subarray(0, 4_000_000));
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200);
+      });
+      await new Promise<void>((resolve) => {
+        const req = request({ host: "127.0.0.1", port: server.port, path: "/v1/analyze?close_timeout=0", method: "POST", headers: { "content-type": PCAP, accept: "application/x-ndjson" } });
+        req.on("error", () => resolve());
+        req.on("response", (res) => res.once("data", () => (req.destroy(), resolve())));
+        req.end(generated);
+      });
+      for (let i = 0; i < 50 && server.api.context.budget.used() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(server.api.context.budget.used()).toBe(0);
+      expect((await getJson(server.port, "/healthz")).status).toBe(200);
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
     }
   });
 });

@@ -20,7 +20,6 @@ export function requestMetrics(metrics: ApiMetrics): MiddlewareHandler {
       metrics.requests.inc({ route, method: c.req.method, status });
       metrics.latency.observe({ route }, (performance.now() - start) / 1000);
       if (c.res.status === 413) metrics.rejected.inc({ reason: "body_size" });
-      if (c.res.status === 503) metrics.rejected.inc({ reason: "memory_or_shutdown" });
     }
   };
 }
