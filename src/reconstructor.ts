@@ -13,6 +13,12 @@
  * `readRecordsFrom`/`finishRecords` hand each finished record, in engine memory, to a
  * {@link RecordSink} (the output formats write from there without building objects).
  *
+ * Two ways in: capture bytes (`push*`, `read*`), or pre-parsed segment records
+ * (`pushSegments`, SEG_* layout of assembly/capture/segments.ts, encoded by src/ingest/segments.ts).
+ * One instance takes one of them; both go through the same tracker, draining and error handling.
+ * `finishSome` ends the input in steps of at most one output ring of flows, so a server can yield
+ * between steps (assemblyscript-performance.md §4).
+ *
  * Errors are data, not exceptions: a damaged capture sets {@link Reconstructor.error}, input after
  * the damage is ignored, and {@link Reconstructor.finish} still reports every flow decoded before
  * it (house style, "bad container"). Only engine faults (traps, flowrecon bugs) throw.
@@ -33,6 +39,7 @@ import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
 import { StatsReader, type Stats } from "./stats.js";
 import { LINUX_THRESHOLDS, type InsightContext, type StateThresholds } from "./anomalies/index.js";
+import { readSegmentLayout, type SegmentLayout } from "./ingest/segment-layout.js";
 
 export interface ReconstructorOptions {
   /** Do not validate TCP/IPv4 checksums (Zeek `-C`). Default false: bad segments are counted and skipped. */
@@ -155,7 +162,12 @@ export class Reconstructor {
   #feedLimit = FIRST_FEED_BYTES;
   #error: CaptureError | null = null;
   #finished = false;
+  #finishDone = false;
   #fault: EngineFault | null = null;
+  /** What this instance is fed: capture bytes or segment records (null until the first push). */
+  #input: "capture" | "segments" | null = null;
+  #segmentsIn = 0;
+  #segmentLayout: SegmentLayout | null = null;
 
   /**
    * @param options engine and decoding options; unset ones keep the engine's Zeek defaults.
@@ -221,6 +233,21 @@ export class Reconstructor {
     return this.#window;
   }
 
+  /** Segment records accepted so far by {@link pushSegments}. */
+  get segmentsIn(): number {
+    return this.#segmentsIn;
+  }
+
+  /** Bytes of the engine's linear memory (it grows and never shrinks): what this instance holds. */
+  get memoryBytes(): number {
+    return this.#engine.exports.memory.buffer.byteLength;
+  }
+
+  /** The segment-record layout (SEG_* offsets and OPT_* bits), read by name from the engine. */
+  get segmentLayout(): SegmentLayout {
+    return (this.#segmentLayout ??= readSegmentLayout(this.#engine.exports as unknown as WebAssembly.Exports));
+  }
+
   /** The engine's record layout and enums (for formatters and RecordReader). */
   get layout(): Layout {
     return this.#engine.layout;
@@ -260,6 +287,7 @@ export class Reconstructor {
   /** {@link push}, handing finished records to `sink` instead of decoding them. */
   pushRecords(chunk: Uint8Array, sink: RecordSink): void {
     this.#checkUsable();
+    this.#setInput("capture");
     let off = 0;
     while (off < chunk.length && this.#error === null) {
       const n = Math.min(this.#room(), chunk.length - off);
@@ -272,6 +300,7 @@ export class Reconstructor {
   /** {@link readFrom} with a sink: returns false at end of file or once an error stopped decoding. */
   readRecordsFrom(fd: number, sink: RecordSink): boolean {
     this.#checkUsable();
+    this.#setInput("capture");
     if (this.#error !== null) return false;
     const room = this.#room();
     const dst = new Uint8Array(this.#engine.exports.memory.buffer, this.#base + this.#fill, room);
@@ -281,35 +310,96 @@ export class Reconstructor {
     return true;
   }
 
-  /** {@link finish} with a sink. */
-  finishRecords(sink: RecordSink): void {
+  /**
+   * Tracks pre-parsed segment records: `records` holds whole records of `segmentLayout.size` bytes
+   * (SEG_* layout), in capture order. Finished flows go to `sink`. Records are copied through the
+   * input window, a window's worth per engine call. A record the engine rejects sets
+   * {@link error} (BadSegmentRecord, with its index among all records pushed) and stops the input,
+   * as a damaged capture does; callers that validate first (src/ingest/segments.ts) never see it.
+   */
+  pushSegments(records: Uint8Array, sink: RecordSink): void {
     this.#checkUsable();
-    this.#finished = true;
+    this.#setInput("segments");
+    const size = this.segmentLayout.size;
+    if (records.length % size !== 0) {
+      throw new RangeError(`segment records are ${size} bytes each; got ${records.length} bytes`);
+    }
     const ex = this.#engine.exports;
+    const feedSegments = ex.feedSegments;
+    if (feedSegments === undefined) throw new AbiMismatchError("feedSegments()");
+    const fit = Math.floor(this.#window / size);
+    const total = records.length / size;
+    let done = 0;
     this.#guard(() => {
-      if (this.#error === null) {
-        if (this.#bytesIn === 0) {
-          this.#error = {
-            code: "TruncatedInput",
-            message: "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
-            offset: 0,
-            record: 0,
-          };
-        } else {
-          this.#pump(true, sink);
-          if (this.#error === null && this.#fill > 0) {
-            // The engine must flag a partial record at eof; if it did not, say so rather than drop it.
-            this.#error = captureError("TruncatedInput", this.#bytesIn - this.#fill, this.#readStats().records);
-          }
-        }
-      }
-      for (;;) {
-        const more = ex.finish();
+      while (done < total && this.#error === null) {
+        const n = Math.min(fit, total - done);
+        this.#engine.views().u8.set(records.subarray(done * size, (done + n) * size), this.#base);
+        const consumed = feedSegments.call(ex, n, this.#segmentsIn);
+        if (!(consumed >= 0 && consumed <= n)) throw new EngineFault(`feedSegments(${n}) returned ${consumed}`);
+        done += consumed;
+        this.#segmentsIn += consumed;
         const drained = this.#drain(sink);
-        if (more === 0) break;
-        if (drained === 0) throw new EngineFault("finish() asked to be called again without emitting a flow");
+        if (this.#checkError()) return;
+        if (consumed === 0 && drained === 0) throw new EngineFault("feedSegments() consumed nothing and emitted nothing");
       }
     });
+  }
+
+  /** {@link finish} with a sink. */
+  finishRecords(sink: RecordSink): void {
+    while (!this.finishSome(sink));
+  }
+
+  /**
+   * One step of {@link finishRecords}: the first call ends the input (decodes what is left of a
+   * capture, reports a capture that ends inside a record); each call then emits at most one output
+   * ring of live flows (OUT_CAP) to `sink`. Returns true once every flow has been emitted. Lets a
+   * server yield to its event loop between steps instead of flushing millions of flows in one go.
+   */
+  finishSome(sink: RecordSink): boolean {
+    if (this.#finishDone) return true;
+    if (!this.#finished) {
+      this.#checkUsable();
+      this.#finished = true;
+      this.#guard(() => this.#endInput(sink));
+    } else if (this.#fault !== null) {
+      throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    }
+    const ex = this.#engine.exports;
+    this.#guard(() => {
+      const more = ex.finish();
+      const drained = this.#drain(sink);
+      if (more === 0) this.#finishDone = true;
+      else if (drained === 0) throw new EngineFault("finish() asked to be called again without emitting a flow");
+    });
+    return this.#finishDone;
+  }
+
+  /** End of input: the capture's tail at eof, or the empty-input error. Segment input has no tail. */
+  #endInput(sink: RecordSink): void {
+    if (this.#error !== null || this.#input === "segments") return;
+    if (this.#bytesIn === 0) {
+      this.#error = {
+        code: "TruncatedInput",
+        message: "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
+        offset: 0,
+        record: 0,
+      };
+      return;
+    }
+    this.#pump(true, sink);
+    if (this.#error === null && this.#fill > 0) {
+      // The engine must flag a partial record at eof; if it did not, say so rather than drop it.
+      this.#error = captureError("TruncatedInput", this.#bytesIn - this.#fill, this.#readStats().records);
+    }
+  }
+
+  #setInput(kind: "capture" | "segments"): void {
+    if (this.#input === kind) return;
+    if (this.#input !== null) {
+      throw new Error(`this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : "segment records"}; it takes one kind of input`);
+    }
+    this.#input = kind;
   }
 
   #collect(out: Flow[]): RecordSink {

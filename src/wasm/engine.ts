@@ -41,6 +41,8 @@ export interface EngineExports {
   /** The segment descriptor (assembly/packet.ts) that feedPacket() tracks. */
   pktPtr?(): number;
   feedPacket?(): void;
+  /** Tracks n pre-parsed segment records (SEG_* layout) at inputPtr(); returns how many it consumed. */
+  feedSegments?(n: number, firstIndex: number): number;
 }
 
 /** Typed views over the engine memory, all on the same (current) buffer. */

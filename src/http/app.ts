@@ -1,0 +1,60 @@
+/**
+ * @module
+ * The HTTP API as a Hono app, without a listener: `src/server.ts` serves it on a port,
+ * tests call `app.request()` in-process. One folder per concern: `routes/` (analyze, sessions,
+ * ops), `middleware/` (auth, request metrics, draining), `sessions/` (engine per session).
+ *
+ * @example
+ * ```ts
+ * const api = createApp({ maxSessions: 8 });
+ * const res = await api.app.request("/v1/analyze", { method: "POST", body: capture, headers: { "content-type": "application/vnd.tcpdump.pcap" } });
+ * api.close();
+ * ```
+ */
+
+import { Hono } from "hono";
+import { DEFAULT_CONFIG, type ApiConfig } from "./config.js";
+import { handleError, notFound } from "./errors.js";
+import { ApiMetrics } from "./metrics.js";
+import { MemoryBudget } from "./memory.js";
+import { SessionStore } from "./sessions/store.js";
+import type { AppContext } from "./context.js";
+import type { Bindings } from "./body.js";
+import { bearerAuth } from "./middleware/auth.js";
+import { requestMetrics } from "./middleware/request-metrics.js";
+import { draining } from "./middleware/draining.js";
+import { analyzeRoutes } from "./routes/analyze.js";
+import { sessionRoutes } from "./routes/sessions.js";
+import { opsRoutes } from "./routes/ops.js";
+
+export interface Api {
+  readonly app: Hono<{ Bindings: Bindings }>;
+  readonly context: AppContext;
+  /** Stops the session sweep and drops every session. */
+  close(): void;
+}
+
+export function createApp(settings: Partial<ApiConfig> = {}): Api {
+  const config: ApiConfig = { ...DEFAULT_CONFIG, ...settings };
+  const metrics = new ApiMetrics();
+  const budget = new MemoryBudget(config.maxMemoryBytes, () => metrics.rejected.inc({ reason: "memory" }));
+  const sessions = new SessionStore(config, metrics, budget);
+  const context: AppContext = { config, metrics, budget, sessions, draining: false };
+  metrics.gauge("flowrecon_sessions", "Open sessions.", () => sessions.size);
+  metrics.gauge("flowrecon_memory_bytes", "Memory the API holds (engines, batches, stored flows, buffered responses).", () => budget.used());
+  metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);
+
+  const app = new Hono<{ Bindings: Bindings }>();
+  app.onError(handleError);
+  app.notFound(notFound);
+  app.use("*", requestMetrics(metrics));
+  app.use("*", draining(() => context.draining));
+  const auth = bearerAuth(config.token);
+  app.use("/v1/*", auth);
+  app.use("/metrics", auth);
+  app.route("/", opsRoutes(context));
+  app.route("/", analyzeRoutes(context));
+  app.route("/", sessionRoutes(context));
+
+  return { app, context, close: () => sessions.close() };
+}

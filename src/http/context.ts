@@ -1,0 +1,18 @@
+/**
+ * @module
+ * What every route needs from the app: its settings, metrics, the memory budget and the sessions.
+ */
+
+import type { ApiConfig } from "./config.js";
+import type { ApiMetrics } from "./metrics.js";
+import type { MemoryBudget } from "./memory.js";
+import type { SessionStore } from "./sessions/store.js";
+
+export interface AppContext {
+  readonly config: ApiConfig;
+  readonly metrics: ApiMetrics;
+  readonly budget: MemoryBudget;
+  readonly sessions: SessionStore;
+  /** Set by graceful shutdown: new requests get 503 and every response closes its connection. */
+  draining: boolean;
+}

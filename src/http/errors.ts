@@ -1,0 +1,102 @@
+/**
+ * @module
+ * Every API error is JSON, `{"error": {"code", "message", "offset"?}}`, with the status that says
+ * what went wrong (415 unknown content type, 400 malformed body, 413/429/503 limits, 422 damaged
+ * capture, 404 unknown session). Handlers throw {@link ApiError}; `app.onError` renders it.
+ */
+
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { EngineFault } from "../wasm/engine.js";
+
+/** The `error` member of every error body. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  /** Byte offset in the request body (capture damage, JSON syntax) where the problem is. */
+  offset?: number;
+  [extra: string]: unknown;
+}
+
+/** An error with its HTTP status and a stable `code`; extra members go into the `error` object. */
+export class ApiError extends HTTPException {
+  readonly code: string;
+  readonly body: ErrorBody;
+  /** More top-level members of the response (e.g. partial `flows` and `stats` with a 422). */
+  readonly extra: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    options: { offset?: number; details?: Record<string, unknown>; extra?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(status, { message, cause: options.cause });
+    this.name = "ApiError";
+    this.code = code;
+    this.body = { code, message, ...(options.offset !== undefined ? { offset: options.offset } : {}), ...options.details };
+    this.extra = options.extra;
+    this.headers = options.headers;
+  }
+
+  override getResponse(): Response {
+    return jsonErrorResponse(this.status as ContentfulStatusCode, this.body, this.extra, this.headers);
+  }
+}
+
+export function jsonErrorResponse(
+  status: ContentfulStatusCode,
+  body: ErrorBody,
+  extra?: Record<string, unknown>,
+  headers?: Record<string, string>,
+): Response {
+  return new Response(JSON.stringify({ error: body, ...extra }), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** Codes for statuses Hono itself raises (and for anything else that is not an ApiError). */
+const STATUS_CODES: Partial<Record<number, string>> = {
+  400: "bad_request",
+  401: "unauthorized",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  500: "internal_error",
+  503: "unavailable",
+};
+
+/** The request body broke off because the client went away (Node: "aborted", ECONNRESET). */
+function clientGone(err: Error, c: Context): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err.name === "ClientGoneError" || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") return true;
+  const incoming = (c.env as { incoming?: { destroyed?: boolean; readableAborted?: boolean } } | undefined)?.incoming;
+  return err.message === "aborted" && incoming !== undefined && (incoming.destroyed === true || incoming.readableAborted === true);
+}
+
+/** `app.onError`: ApiError as is; other HTTPExceptions by status; engine faults and bugs as 500. */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) return err.getResponse();
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    return jsonErrorResponse(status, { code: STATUS_CODES[status] ?? `http_${status}`, message: err.message || "request failed" });
+  }
+  if (clientGone(err, c)) {
+    // Nobody reads this answer; not a server problem, so no log line.
+    return jsonErrorResponse(400, { code: "client_closed_request", message: "the client closed the connection before the request was complete" });
+  }
+  if (err instanceof EngineFault) {
+    console.error(`flowrecon: engine fault on ${c.req.method} ${c.req.path}: ${err.message}`);
+    return jsonErrorResponse(500, { code: "engine_fault", message: `the engine failed on this input (a flowrecon bug): ${err.message}` });
+  }
+  console.error(`flowrecon: internal error on ${c.req.method} ${c.req.path}:`, err);
+  return jsonErrorResponse(500, { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" });
+}
+
+export function notFound(c: Context): Response {
+  return jsonErrorResponse(404, { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` });
+}

@@ -1,0 +1,177 @@
+/**
+ * @module
+ * Response bodies of flows, in the three formats the API speaks, written straight from flow
+ * records (engine memory or a session's stored records):
+ * - `json`:    `{"flows": [...], "stats": {...}, ...}`: each flow byte-identical to the CLI's NDJSON
+ *              line (the same JsonRecordWriter), one per line inside the array;
+ * - `ndjson`:  one flow per line as flows finish, then one trailer line without `uid`
+ *              (`{"stats": {...}}`, plus `"error"` when the input was damaged);
+ * - `msgpack`: a map `{flows: [...], stats: {...}, ...}` of plain msgpack maps (no msgpackr
+ *              extensions), the flows decoded as {@link Flow} objects with the same keys.
+ *
+ * Flows also pass the request's filter here (conn_state, anomaly): the anomaly filter reads the
+ * decoded flow's `anomalies` array (`any` keeps a flow with at least one).
+ */
+
+import { Packr } from "msgpackr";
+import { AsciiWriter } from "../format/ascii.js";
+import { JsonRecordWriter } from "../format/ndjson.js";
+import { FlowDecoder, type Flow } from "../flow.js";
+import type { MemoryViews } from "../wasm/engine.js";
+import type { Layout } from "../wasm/layout.js";
+import { RecordReader } from "../wasm/record.js";
+import type { OutputFormat } from "./negotiate.js";
+import type { FlowFilter, FlowState } from "./params.js";
+
+/** Buffered output is handed over in pieces of about this size. */
+const PIECE_BYTES = 256 * 1024;
+const OPEN_PIECE_BYTES = 16 * 1024;
+/** Longest `,"state":"finished"}` tail. */
+const STATE_TAIL_BYTES = 32;
+
+export const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+/** Names of a decoded flow's anomalies. */
+export function anomalyNames(flow: Flow): string[] {
+  return flow.anomalies.map((a) => a.type);
+}
+
+function matchesAnomaly(flow: Flow, wanted: ReadonlySet<string>): boolean {
+  const names = anomalyNames(flow);
+  if (names.length === 0) return false;
+  return wanted.has("any") || names.some((n) => wanted.has(n));
+}
+
+/** Decides whether a flow record passes a filter, decoding it only when an anomaly filter needs it. */
+export class RecordFilter {
+  readonly #filter: FlowFilter;
+  readonly #reader: RecordReader;
+  readonly #decoder: FlowDecoder;
+
+  constructor(filter: FlowFilter, layout: Layout, decoder: FlowDecoder) {
+    this.#filter = filter;
+    this.#reader = new RecordReader(layout);
+    this.#decoder = decoder;
+  }
+
+  get active(): boolean {
+    return this.#filter.connStates !== null || this.#filter.anomalies !== null;
+  }
+
+  matches(v: MemoryViews, p: number): boolean {
+    const f = this.#filter;
+    if (f.connStates !== null && !f.connStates.has(this.#reader.connStateNames[this.#reader.connState(v, p)])) return false;
+    if (f.anomalies !== null && !matchesAnomaly(this.#decoder.decode(v, p), f.anomalies)) return false;
+    return true;
+  }
+}
+
+export interface FlowWriterOptions {
+  communityIdSeed?: number;
+  filter: FlowFilter;
+}
+
+export class FlowWriter {
+  readonly format: OutputFormat;
+  /** Starts small (many answers are small) and grows by doubling up to a piece. */
+  readonly #out = new AsciiWriter(OPEN_PIECE_BYTES);
+  readonly #pieces: Buffer[] = [];
+  #pieceBytes = 0;
+  // Built once per response, and only what the format and the filter need (each reader builds
+  // name tables: measurable on small uploads).
+  readonly #json: JsonRecordWriter | null;
+  readonly #decoder: FlowDecoder | null;
+  readonly #filter: RecordFilter | null;
+  #first = true;
+  #count = 0;
+
+  constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
+    this.format = format;
+    const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
+    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.communityIdSeed ?? 0);
+    this.#decoder = format === "msgpack" || options.filter.anomalies !== null ? new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed }) : null;
+    this.#filter = filtering ? new RecordFilter(options.filter, layout, this.#decoder ?? new FlowDecoder(layout)) : null;
+    if (format === "json") this.#out.ascii('{"flows":[');
+  }
+
+  /** Flows written so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Bytes held (pieces not taken yet plus the open piece): for the memory budget. */
+  get bufferedBytes(): number {
+    return this.#pieceBytes + this.#out.length;
+  }
+
+  /** Writes the record at `p` if it passes the filter; `state` adds a `"state"` member. */
+  add(v: MemoryViews, p: number, state?: FlowState): boolean {
+    if (this.#filter !== null && !this.#filter.matches(v, p)) return false;
+    const out = this.#out;
+    this.#count++;
+    if (this.format === "msgpack") {
+      const flow = this.#decoder!.decode(v, p) as Flow & { state?: FlowState };
+      if (state !== undefined) flow.state = state;
+      this.#piece(packr.pack(flow));
+      return true;
+    }
+    if (this.format === "json") {
+      out.reserve(2);
+      if (!this.#first) out.byte(0x2c);
+      out.byte(0x0a);
+      this.#first = false;
+    }
+    this.#json!.write(v, p, out);
+    if (state !== undefined) {
+      out.reserve(STATE_TAIL_BYTES);
+      out.pos--; // reopen the object: drop its "}"
+      out.ascii(state === "live" ? ',"state":"live"}' : ',"state":"finished"}');
+    }
+    if (this.format === "ndjson") out.byte(0x0a);
+    if (out.length >= PIECE_BYTES) this.#piece(out.take());
+    return true;
+  }
+
+  /**
+   * Closes the document with `meta` members after `flows` (json, msgpack) or as the trailer line
+   * (ndjson; none when `meta` is empty).
+   */
+  end(meta: Record<string, unknown>): void {
+    const out = this.#out;
+    if (this.format === "json") {
+      const rest = JSON.stringify(meta);
+      out.ascii((this.#first ? "]" : "\n]") + (rest === "{}" ? "}" : "," + rest.slice(1)) + "\n");
+    } else if (this.format === "ndjson") {
+      if (Object.keys(meta).length > 0) out.ascii(JSON.stringify(meta) + "\n");
+    } else {
+      // A map header, "flows" and an array32 header go in front of the flows packed so far.
+      const entries = Object.entries(meta).filter(([, v]) => v !== undefined);
+      const head = Buffer.alloc(1 + 6 + 5);
+      head[0] = 0x80 | (entries.length + 1); // fixmap: at most 15 members
+      head[1] = 0xa5; // fixstr "flows"
+      head.write("flows", 2, "ascii");
+      head[7] = 0xdd; // array32
+      head.writeUInt32BE(this.#count, 8);
+      this.#pieces.unshift(head);
+      this.#pieceBytes += head.length;
+      for (const [key, value] of entries) {
+        this.#piece(packr.pack(key));
+        this.#piece(packr.pack(value));
+      }
+    }
+    if (out.length > 0) this.#piece(out.take());
+  }
+
+  /** Hands over the finished pieces (and, with `all`, the open one too). */
+  take(all = false): Buffer[] {
+    if (all && this.#out.length > 0 && this.format !== "msgpack") this.#piece(this.#out.take());
+    const pieces = this.#pieces.splice(0);
+    this.#pieceBytes = 0;
+    return pieces;
+  }
+
+  #piece(b: Buffer): void {
+    this.#pieces.push(b);
+    this.#pieceBytes += b.length;
+  }
+}

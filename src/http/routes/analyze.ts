@@ -1,0 +1,189 @@
+/**
+ * @module
+ * `POST /v1/analyze`: one capture (or one batch of segment records) in, its flows and input
+ * statistics out, over a fresh engine per request.
+ *
+ * The body streams into the engine chunk by chunk (a 1 GB capture runs in the engine's fixed
+ * window), with the size limit enforced while streaming. JSON and msgpack answers are built as the
+ * flows finish and sent at the end, so a damaged capture can still get its 422; NDJSON answers
+ * start with the first finished flow and end with a trailer line (`{"stats": ...}`, plus `"error"`
+ * when the capture turned out damaged after the response had started).
+ *
+ * @example
+ * ```sh
+ * curl --data-binary @trace.pcap -H 'content-type: application/vnd.tcpdump.pcap' \
+ *   'http://127.0.0.1:8080/v1/analyze?ignore_checksums=true&conn_state=SF,S0'
+ * ```
+ */
+
+import { Hono } from "hono";
+import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../../reconstructor.js";
+import { captureFormat } from "../../ingest/capture-framing.js";
+import type { CaptureError } from "../../wasm/errors.js";
+import { ApiError } from "../errors.js";
+import { bodyChunks, peek, type ApiContext, type Bindings } from "../body.js";
+import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
+import { analyzeParams } from "../params.js";
+import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
+import { FlowWriter } from "../flow-writer.js";
+import { countInput, countingSink, feedCapture, feedSegments, finishEngine } from "../engine-work.js";
+import { readSegmentBody } from "../segment-body.js";
+import { piecesBody, ResponseStream } from "../response-stream.js";
+import type { AppContext } from "../context.js";
+
+/** JSON/msgpack answers check the memory budget each time they grow by this much. */
+const BUDGET_CHECK_BYTES = 4 << 20;
+
+/**
+ * The engine's input window for a body of the declared length: no record can be larger than the
+ * whole body, so a small upload gets a small window (the window is zeroed up front, which is most
+ * of an engine's start-up time); unknown lengths get the default 8 MiB, the engine's record limit.
+ */
+function windowFor(contentLength: string | undefined): number {
+  const n = Number(contentLength);
+  if (contentLength === undefined || !Number.isFinite(n) || n >= DEFAULT_WINDOW_BYTES) return DEFAULT_WINDOW_BYTES;
+  let w = MIN_WINDOW_BYTES;
+  while (w < n) w *= 2;
+  return w;
+}
+
+export function captureErrorBody(error: CaptureError): { code: string; message: string; offset: number; record: number } {
+  return { code: error.code, message: error.message, offset: error.offset, record: error.record };
+}
+
+export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
+  const app = new Hono<{ Bindings: Bindings }>();
+
+  app.post("/v1/analyze", async function analyze(c: ApiContext) {
+    const { config, metrics, budget } = ctx;
+    const params = analyzeParams(c.req.query());
+    const format = outputFormat(c.req.header("accept"));
+    let kind = bodyKind(c.req.header("content-type"));
+    const streamed = kind === "capture" || kind === "sniff";
+    let chunks: AsyncIterable<Uint8Array> = bodyChunks(c, streamed ? config.maxBodyBytes : config.maxBatchBytes, streamed ? "capture" : "segment body");
+    if (kind === "sniff") {
+      const peeked = await peek(chunks, 4);
+      if (peeked.head.length === 4 && captureFormat(peeked.head) === null) {
+        const found = Array.from(peeked.head, (b) => b.toString(16).padStart(2, "0")).join(" ");
+        throw new ApiError(415, "unsupported_media_type", `the application/octet-stream body is not a pcap or pcapng capture (it starts ${found}); send segment records as application/json or application/msgpack`);
+      }
+      chunks = peeked.chunks;
+      kind = "capture";
+    }
+
+    budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
+    const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(c.req.header("content-length")) });
+    const writer = new FlowWriter(format, rec.layout, { communityIdSeed: params.options.communityIdSeed, filter: params.filter });
+    const unhold = budget.hold(() => rec.memoryBytes + writer.bufferedBytes);
+    let nextCheck = BUDGET_CHECK_BYTES;
+    const write: RecordSink = (v, p) => {
+      writer.add(v, p);
+      if (format !== "ndjson" && writer.bufferedBytes > nextCheck) {
+        nextCheck += BUDGET_CHECK_BYTES;
+        budget.admit(0, "this response (ask for application/x-ndjson to stream it)");
+      }
+    };
+    const sink = countingSink(rec, metrics, write);
+    const counted = { segments: 0, bytes: 0, records: 0 };
+
+    const work = async (pause?: () => Promise<void>): Promise<void> => {
+      // Between slices: the flow table may have grown (a capture with millions of connections),
+      // so the budget is checked again, then the response's own pause (backpressure) runs.
+      const guard = async (): Promise<void> => {
+        budget.admit(0, "this analysis (its flow table grew past the memory limit)");
+        await pause?.();
+      };
+      const options = { sliceBytes: config.sliceBytes, pause: guard };
+      try {
+        if (kind === "capture") {
+          await feedCapture(rec, chunks, sink, options);
+        } else {
+          const reservation = budget.reservation("a segment batch");
+          try {
+            const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", rec.segmentLayout, reservation);
+            await feedSegments(rec, records.bytes, sink, options);
+          } finally {
+            reservation.release();
+          }
+        }
+        await finishEngine(rec, sink, options);
+      } finally {
+        countInput(metrics, rec, counted);
+      }
+    };
+
+    const meta = (): Record<string, unknown> => {
+      const m: Record<string, unknown> = { stats: rec.stats };
+      if (rec.error !== null) m.error = captureErrorBody(rec.error);
+      return m;
+    };
+    const damaged = (): ApiError => {
+      const error = rec.error!;
+      metrics.captureErrors.inc({ code: error.code });
+      return new ApiError(422, error.code, error.message, { offset: error.offset, details: { record: error.record } });
+    };
+    const respond = (status: 200 | 422): Response => {
+      writer.end(meta());
+      return new Response(piecesBody(writer.take(true)), { status, headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
+    };
+
+    if (format !== "ndjson") {
+      try {
+        await work();
+      } finally {
+        unhold();
+      }
+      if (rec.error === null) return respond(200);
+      if (params.partial) {
+        damaged();
+        return respond(422);
+      }
+      throw damaged();
+    }
+
+    // NDJSON: the response starts with the first flow; until then an error still gets its status.
+    const stream = new ResponseStream();
+    let started!: () => void;
+    const start = new Promise<"started">((resolve) => (started = () => resolve("started")));
+    const pause = async (): Promise<void> => {
+      // Once the damage is known and nothing was sent yet, hold the rest back: it gets its 422.
+      if (rec.error !== null && stream.written === 0) return;
+      const pieces = writer.take(true);
+      if (pieces.length > 0) {
+        stream.write(pieces);
+        started();
+      }
+      await stream.ready();
+    };
+    const running = work(pause).finally(unhold);
+    const done = running.then(() => "done" as const);
+    done.catch(() => {}); // handled below, whichever comes first
+    const first = await Promise.race([start, done]);
+    if (first === "done") {
+      if (rec.error === null) return respond(200);
+      if (params.partial) {
+        damaged();
+        return respond(422);
+      }
+      throw damaged();
+    }
+    running.then(
+      () => {
+        if (rec.error !== null) damaged();
+        writer.end(meta());
+        stream.write(writer.take(true));
+        stream.close();
+      },
+      (e: unknown) => {
+        // The status is sent: the failure becomes the last line.
+        const body = e instanceof ApiError ? e.body : { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" };
+        if (!(e instanceof ApiError) && !stream.cancelled) console.error("flowrecon: analyze failed after the response started:", e);
+        stream.write([Buffer.from(JSON.stringify({ error: body }) + "\n")]);
+        stream.close();
+      },
+    );
+    return new Response(stream.readable, { status: 200, headers: { "content-type": OUTPUT_CONTENT_TYPES.ndjson } });
+  });
+
+  return app;
+}

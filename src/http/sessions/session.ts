@@ -1,0 +1,229 @@
+/**
+ * @module
+ * One session: an engine of its own fed batch after batch (capture chunks split at any byte, or
+ * segment records), its finished flows, and a FIFO lock so batches, listings and the finish never
+ * interleave.
+ *
+ * "A batch that fails validation is rejected whole and leaves the session exactly as it was":
+ * - segment records are parsed and validated in JS before the engine sees any of them;
+ * - a capture chunk's container framing is checked first, on a copy of the session's framing
+ *   state (src/ingest/capture-framing.ts, which reports exactly the errors the engine would); only a
+ *   chunk that passes is fed, and only then does the copy become the session's state.
+ * The body is held until it is complete (at most `maxBatchBytes`), so a batch that breaks off or
+ * runs over the limit is also rejected whole. If the engine nevertheless reports damage the walker
+ * missed (a flowrecon bug), the session is marked failed and refuses further batches.
+ */
+
+import { randomUUID } from "node:crypto";
+import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../../reconstructor.js";
+import { CaptureFraming } from "../../ingest/capture-framing.js";
+import { captureError } from "../../wasm/errors.js";
+import { EngineFault, type Engine } from "../../wasm/engine.js";
+import { ApiError } from "../errors.js";
+import type { ApiMetrics } from "../metrics.js";
+import { countInput, countingSink, feedCapture, feedSegments, finishEngine, type WorkOptions } from "../engine-work.js";
+import { createForkableEngine, forkEngine } from "./engine-fork.js";
+import { RecordStore } from "./record-store.js";
+
+export type InputKind = "capture" | "segments";
+
+export interface BatchSummary {
+  batch: number;
+  input: InputKind;
+  /** Capture bytes or segment records in this batch. */
+  bytes?: number;
+  segments?: number;
+  flows_finished: number;
+  flows_live: number;
+}
+
+export class Session {
+  readonly id = randomUUID();
+  readonly options: ReconstructorOptions;
+  readonly createdAt = Date.now();
+  lastUsed = Date.now();
+  input: InputKind | null = null;
+  batches = 0;
+  closed = false;
+  /** Set when the engine reported damage the validation did not predict; the session takes no more batches. */
+  failed: string | null = null;
+  readonly finished: RecordStore;
+  readonly #engine: Engine;
+  readonly #rec: Reconstructor;
+  readonly #sink: RecordSink;
+  readonly #metrics: ApiMetrics;
+  #framing = new CaptureFraming();
+  #counted = { segments: 0, bytes: 0, records: 0 };
+  #tail: Promise<void> = Promise.resolve();
+  #faulted = false;
+  #busy = 0;
+
+  constructor(options: ReconstructorOptions, metrics: ApiMetrics) {
+    this.options = options;
+    this.#metrics = metrics;
+    this.#engine = createForkableEngine();
+    this.#rec = new Reconstructor(options, this.#engine);
+    this.finished = new RecordStore(this.#rec.layout.constants.FR_SIZE);
+    this.#sink = countingSink(this.#rec, metrics, (v, p) => this.finished.append(v, p));
+  }
+
+  get layout(): Reconstructor["layout"] {
+    return this.#rec.layout;
+  }
+
+  get segmentLayout(): Reconstructor["segmentLayout"] {
+    return this.#rec.segmentLayout;
+  }
+
+  get stats(): Reconstructor["stats"] {
+    return this.#rec.stats;
+  }
+
+  get error(): Reconstructor["error"] {
+    return this.#rec.error;
+  }
+
+  /** Engine memory plus stored flows: what this session holds. */
+  get memoryBytes(): number {
+    return this.#rec.memoryBytes + this.finished.bytes;
+  }
+
+  /** Flows still in the engine's table (created and not yet reported). */
+  get liveFlows(): number {
+    const s = this.#rec.stats;
+    return Math.max(0, s.flows_created - s.flows_emitted);
+  }
+
+  /** True while a request holds or waits for the lock (the TTL sweep leaves it alone). */
+  get busy(): boolean {
+    return this.#busy > 0;
+  }
+
+  touch(): void {
+    this.lastUsed = Date.now();
+  }
+
+  /** Runs `fn` when every earlier request on this session is done (FIFO). */
+  async exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.#busy++;
+    const previous = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await previous;
+      this.touch();
+      return await fn();
+    } finally {
+      this.#busy--;
+      this.touch();
+      release();
+    }
+  }
+
+  /** Throws unless the session can take a batch of this kind (call inside {@link exclusive}). */
+  checkBatch(kind: InputKind, maxFlows: number): void {
+    if (this.closed) throw new ApiError(404, "session_not_found", `session ${this.id} was finished or deleted`);
+    if (this.failed !== null) throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
+    if (this.input !== null && this.input !== kind) {
+      throw new ApiError(409, "input_kind_conflict", `session ${this.id} is fed ${this.input === "capture" ? "a capture" : "segment records"}; a session takes one kind of input`);
+    }
+    const flows = this.finished.count + this.liveFlows;
+    if (flows >= maxFlows) {
+      throw new ApiError(429, "session_flow_limit", `session ${this.id} holds ${flows} flows, the limit is ${maxFlows}: finish or delete it`);
+    }
+  }
+
+  /**
+   * Runs engine work; an engine fault (a trap: a flowrecon bug) leaves the engine half-updated, so
+   * the session is marked failed for good (house style: drop the instance) and the fault rethrown.
+   */
+  async #engineWork(run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (e) {
+      if (e instanceof EngineFault) {
+        this.#faulted = true;
+        this.failed = `the engine failed (${e.message}); delete this session`;
+      }
+      throw e;
+    } finally {
+      this.#counted = countInput(this.#metrics, this.#rec, this.#counted);
+    }
+  }
+
+  /** Validates the framing of a capture chunk, then feeds it (call inside {@link exclusive}). */
+  async appendCapture(chunks: readonly Uint8Array[], work: WorkOptions): Promise<BatchSummary> {
+    const framing = this.#framing.clone();
+    let bytes = 0;
+    for (const chunk of chunks) {
+      bytes += chunk.length;
+      const damage = framing.check(chunk);
+      if (damage !== null) {
+        const error = captureError(damage.code, damage.offset, damage.record);
+        this.#metrics.captureErrors.inc({ code: error.code });
+        throw new ApiError(422, error.code, `${error.message}; the batch was rejected and the session is unchanged`, {
+          offset: error.offset,
+          details: { record: error.record, batch_offset: error.offset - this.#framing.position },
+        });
+      }
+    }
+    const finishedBefore = this.finished.count;
+    await this.#engineWork(() => feedCapture(this.#rec, chunks, this.#sink, work));
+    const error = this.#rec.error;
+    if (error !== null) {
+      this.failed = `the engine found damage the validation missed (${error.code} at byte ${error.offset})`;
+      this.#metrics.captureErrors.inc({ code: error.code });
+      throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, { offset: error.offset, details: { record: error.record } });
+    }
+    this.#framing = framing;
+    return this.#accepted("capture", { bytes }, finishedBefore);
+  }
+
+  /** Feeds validated segment records (call inside {@link exclusive}). */
+  async appendSegments(records: Uint8Array, count: number, work: WorkOptions): Promise<BatchSummary> {
+    const finishedBefore = this.finished.count;
+    await this.#engineWork(() => feedSegments(this.#rec, records, this.#sink, work));
+    const error = this.#rec.error;
+    if (error !== null) {
+      this.failed = `the engine rejected a segment record the validation accepted (${error.message})`;
+      throw new ApiError(422, error.code, error.message, { details: { record: error.record } });
+    }
+    return this.#accepted("segments", { segments: count }, finishedBefore);
+  }
+
+  #accepted(kind: InputKind, size: { bytes?: number; segments?: number }, finishedBefore: number): BatchSummary {
+    this.input = kind;
+    this.batches++;
+    return { batch: this.batches, input: kind, ...size, flows_finished: this.finished.count - finishedBefore, flows_live: this.liveFlows };
+  }
+
+  /** A copy of the engine in its current state, for listing live flows (call inside {@link exclusive}). */
+  fork(): Engine {
+    if (this.#faulted) throw new ApiError(409, "session_failed", `session ${this.id}: ${this.failed}`);
+    return forkEngine(this.#engine);
+  }
+
+  /** Ends the input and moves every live flow to {@link finished} (call inside {@link exclusive}). */
+  async finish(work: WorkOptions): Promise<void> {
+    this.closed = true;
+    // A session that never got a batch has no capture to end (the engine would call it empty).
+    if (this.input === null) return;
+    await this.#engineWork(() => finishEngine(this.#rec, this.#sink, work));
+    if (this.#rec.error !== null) this.#metrics.captureErrors.inc({ code: this.#rec.error.code });
+  }
+
+  /** What a client sees of the session. */
+  describe(ttlMs: number): Record<string, unknown> {
+    return {
+      id: this.id,
+      input: this.input,
+      batches: this.batches,
+      flows_finished: this.finished.count,
+      flows_live: this.liveFlows,
+      created_at: new Date(this.createdAt).toISOString(),
+      expires_at: new Date(this.lastUsed + ttlMs).toISOString(),
+      ...(this.failed !== null ? { failed: this.failed } : {}),
+      stats: this.stats,
+    };
+  }
+}
