@@ -11,10 +11,13 @@
  * - Every connection has a unique 5-tuple (client address and port come from its id), so a flow
  *   table keyed by 5-tuple finds exactly `connections` flows, with or without VLAN in the key.
  * - Up to `concurrent` connections are open at once. The next packet comes from a uniformly chosen
- *   awake connection, so one connection's packets are spread over ~concurrent x its length records.
- *   A connection waiting on a timer (an RTO before a retransmission, a zero-window probe) sleeps
- *   for that long in capture time and sends its next packet when it wakes. A finished connection is
- *   replaced by a new one while the segment budget allows; at the end the pool drains.
+ *   awake connection, so one connection's packets are spread over ~concurrent x its length records
+ *   (mean gap concurrent / pps seconds). A connection waiting on the network sleeps in capture time
+ *   and sends its next packet when it wakes: half its round-trip time (1-21 ms) before the answer
+ *   to a SYN, a SYN-ACK or a FIN, an RTO before a retransmission or a zero-window probe. So the
+ *   handshake and the FIN exchanges never straddle Zeek's timers, however slow the interleaving.
+ *   A finished connection is replaced by a new one while the segment budget allows; at the end the
+ *   pool drains.
  * - A regular connection (RFC 9293 §3.5 figure 6, §3.6 figure 12): SYN (MSS, window scale and
  *   SACK-permitted options), SYN-ACK, ACK; data both ways in bursts (client requests of 1-2
  *   segments, server responses of 1-12 segments, delayed ACKs every second data segment), each
@@ -48,7 +51,7 @@ import { Xoshiro128 } from "./prng.mjs";
 import { CaptureWriter } from "./pcap-writer.mjs";
 
 /** Bumped when the same options would produce a different file; caches compare it. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 /** Anomaly kinds the generator can inject (option `anomalies`), in their internal order. */
 export const ANOMALY_KINDS = Object.freeze([
@@ -160,6 +163,10 @@ const TERMINAL_TAIL_KINDS = new Set([A_PEER_VANISHED, A_FIN_WAIT_2]);
 const SYN_RTO_NS = 1e9;
 const DATA_RTO_NS = 2e8;
 const WINDOW_REOPEN_NS = 1e8;
+// Round-trip times, uniform in [1 ms, 21 ms). The answer to a SYN, a SYN-ACK or a FIN comes half an
+// RTT later in capture time (a tap in the middle of the path); everything else is interleaved.
+const RTT_MIN_NS = 1e6;
+const RTT_SPAN_NS = 2e7;
 
 /**
  * What each anomaly kind looks like on the wire and what it must produce. `X` is the side named in
@@ -203,6 +210,7 @@ const F_LOFF = 22; //   payload pattern offset (so a retransmission repeats the 
 const F_LSIDE = 23; //   sender (0 client, 1 server)
 const F_ID = 24; // connection number
 const F_TRUNC = 25; // bit 0: a client data segment was cut by the snaplen; bit 1: a server one
+const F_RTT = 26; // round-trip time in ns: the handshake and the FIN exchanges follow at half of it
 
 const PATTERN_SPAN = 65536;
 const PATTERN_BYTES = PATTERN_SPAN + 2048;
@@ -488,6 +496,7 @@ export function generateCapture(options) {
     st[r + F_LSIDE] = 0;
     st[r + F_ID] = id;
     st[r + F_TRUNC] = 0;
+    st[r + F_RTT] = RTT_MIN_NS + rng.below(RTT_SPAN_NS);
     if (v6) t.ipv6Connections++;
     else t.ipv4Connections++;
     if (vid) t.vlanConnections++;
@@ -693,11 +702,13 @@ export function generateCapture(options) {
     } else if (phase === 0) {
       emit(r, x, TH_FIN | TH_ACK, seqX, seqY, 0, false);
       st[r + fX] = seqX + 1;
+      sleepNs = st[r + F_RTT] / 2;
     } else if (phase === 1) {
       emit(r, x ^ 1, TH_ACK, seqY, seqX, 0, false);
     } else if (phase === 2) {
       emit(r, x ^ 1, TH_FIN | TH_ACK, seqY, seqX, 0, false);
       st[r + fY] = seqY + 1;
+      sleepNs = st[r + F_RTT] / 2;
     } else {
       emit(r, x, TH_ACK, seqX, seqY, 0, false);
     }
@@ -747,6 +758,7 @@ export function generateCapture(options) {
       if (i === 0) {
         emit(r, x, TH_FIN | TH_ACK, seqX, seqY, 0, false);
         st[r + fX] = seqX + 1;
+        sleepNs = st[r + F_RTT] / 2;
       } else {
         emit(r, x ^ 1, TH_ACK, seqY, seqX, 0, false);
       }
@@ -763,7 +775,7 @@ export function generateCapture(options) {
     if (k === 0) {
       emit(r, 0, TH_SYN, sc, 0, 0, true);
       st[r + F_SEQC] = sc + 1;
-      if (anom === A_SYN_UNANSWERED) sleepNs = SYN_RTO_NS;
+      sleepNs = anom === A_SYN_UNANSWERED ? SYN_RTO_NS : st[r + F_RTT] / 2;
     } else if (anom === A_SYN_UNANSWERED) {
       emit(r, 0, TH_SYN, (sc - 1) >>> 0, 0, 0, true);
       sleepNs = SYN_RTO_NS * 2 ** k;
@@ -772,7 +784,7 @@ export function generateCapture(options) {
     } else if (k === 1) {
       emit(r, 1, TH_SYN | TH_ACK, ss, sc, 0, true);
       st[r + F_SEQS] = ss + 1;
-      if (anom === A_HS_INCOMPLETE) sleepNs = SYN_RTO_NS;
+      sleepNs = anom === A_HS_INCOMPLETE ? SYN_RTO_NS : st[r + F_RTT] / 2;
     } else if (anom === A_HS_INCOMPLETE) {
       emit(r, 1, TH_SYN | TH_ACK, (ss - 1) >>> 0, sc, 0, true);
       sleepNs = SYN_RTO_NS * 2 ** (k - 1);
