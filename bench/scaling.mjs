@@ -49,7 +49,9 @@ async function measure(kind, argv, rss) {
   const r = await runMeasured(argv, { rss, cwd: ROOT, ...(kind === "engine" ? { keepStdout: 1 << 16 } : {}) });
   const run = { wallMs: r.wallMs, maxRssKb: r.maxRssKb, exitCode: r.exitCode };
   if (r.exitCode !== 0) {
-    run.error = r.stderrTail.trim().split("\n").slice(-3).join(" | ");
+    // The line that names the failure (the CLI's one-line message, or an exception's first line).
+    const lines = r.stderrTail.trim().split("\n").filter((l) => l.trim() && !/^\s+at /.test(l));
+    run.error = (lines.find((l) => /fault|error|trap|flowrecon:/i.test(l)) ?? lines.at(-1) ?? `exit ${r.exitCode}`).trim();
     return run;
   }
   if (kind === "engine") {
@@ -75,6 +77,8 @@ function stats(runs, segments) {
   };
 }
 
+/** Text for a markdown table cell. */
+const cell = (s) => String(s).replace(/\|/g, "\\|");
 const m = (x) => (x === null || x === undefined ? "-" : `${(x.median / 1e6).toFixed(2)} (${(x.min / 1e6).toFixed(2)}–${(x.max / 1e6).toFixed(2)})`);
 const n0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "-");
 
@@ -204,14 +208,14 @@ async function main() {
     for (const p of points) {
       const s = stats(p.runs, syns);
       const w = summarize(p.runs.filter((r) => r.exitCode === 0).map((r) => r.wallMs));
-      const res = s.failed ? `**failed ${s.failed}/${p.runs.length}**: ${s.errors.join("; ")}` : `ok ${s.ok}/${p.runs.length}`;
+      const res = s.failed ? `**failed ${s.failed}/${p.runs.length}**: ${cell(s.errors.join("; "))}` : `ok ${s.ok}/${p.runs.length}`;
       md.push(`| ${p.label} | ${res} | ${s.ok ? `${(w.median / 1000).toFixed(2)} s (${(w.min / 1000).toFixed(2)}–${(w.max / 1000).toFixed(2)})` : "-"} | ${s.flows.map(n0).join("/") || "-"} | ${fmtMiB(s.maxRssKb)} |`);
     }
     md.push("");
     md.push("| census (in process) | flows | conn_state | end_reason | anomalies | every SYN reported as S0 |", "|---|---:|---|---|---|---|");
     for (const x of census) {
       if (x.exitCode !== 0) {
-        md.push(`| ${x.label} | - | - | - | - | **failed**: ${x.error} |`);
+        md.push(`| ${x.label} | - | - | - | - | **failed**: ${cell(x.error)} |`);
         continue;
       }
       const k = x.engine.census;
@@ -249,7 +253,7 @@ async function main() {
     result.series.memory = { capture: relative(ROOT, c.file), points, rssBytesPerLiveFlow: slope, rssInterceptBytes: intercept, recordBytes: rec };
     md.push("### Engine memory per live connection", "");
     md.push("| flow cap = live flows | peak RSS (median) | wasm linear memory |", "|---:|---:|---:|");
-    for (const p of points) md.push(`| ${n0(p.liveMax ?? p.cap)} | ${fmtMiB(p.rssKb)} | ${p.wasmBytes ? `${(p.wasmBytes / 2 ** 20).toFixed(0)} MiB` : "-"}${p.errors.length ? ` (failed: ${p.errors[0]})` : ""} |`);
+    for (const p of points) md.push(`| ${n0(p.liveMax ?? p.cap)} | ${fmtMiB(p.rssKb)} | ${p.wasmBytes ? `${(p.wasmBytes / 2 ** 20).toFixed(0)} MiB` : "-"}${p.errors.length ? ` (failed: ${cell(p.errors[0])})` : ""} |`);
     md.push("");
     if (slope !== null) {
       md.push(

@@ -404,6 +404,7 @@ function chart(suites, machine, date) {
     subtitle: `${si(cap.segments)}-segment capture (snaplen ${cap.params?.snaplen ?? "?"}, ${si(cap.connections)} connections), median of ${(main ?? ts).contenders[0]?.runs.length ?? 0} runs; ${machine.cpus} vCPU ${machine.cpuModel ?? ""}, Node ${machine.node}, ${date}`,
     unit: "segments/s",
     rows,
+    markers: rows.some((r) => r.label.startsWith("flowrecon engine")) ? [{ value: 10e6, label: "engine target 10M/s" }] : [],
   });
 }
 

@@ -28,7 +28,8 @@ export function si(x) {
 
 /**
  * @param {{title: string, subtitle?: string, unit: string,
- *   rows: {label: string, value: number, min?: number, max?: number, group: "flowrecon"|"peer"|"ref"|"floor", note?: string}[]}} spec
+ *   rows: {label: string, value: number, min?: number, max?: number, group: "flowrecon"|"peer"|"ref"|"floor", note?: string}[],
+ *   markers?: {value: number, label: string}[]}} spec  markers: dashed vertical lines (targets)
  * @returns {string} SVG document
  */
 export function barChart(spec) {
@@ -37,12 +38,14 @@ export function barChart(spec) {
   const plotW = 520;
   const rightW = 150;
   const rowH = 26;
-  const top = spec.subtitle ? 64 : 48;
+  const top = (spec.subtitle ? 64 : 48) + (spec.markers?.length ? 14 : 0);
   const axisH = 40;
   const width = labelW + plotW + rightW;
   const height = top + rows.length * rowH + axisH + 28;
-  const vals = rows.flatMap((r) => [r.value, r.min ?? r.value, r.max ?? r.value]).filter((x) => x > 0);
-  const lo = Math.floor(Math.log10(Math.min(...vals)));
+  const markers = (spec.markers ?? []).filter((mk) => mk.value > 0);
+  const vals = [...rows.flatMap((r) => [r.value, r.min ?? r.value, r.max ?? r.value]), ...markers.map((mk) => mk.value)].filter((x) => x > 0);
+  // Start the axis at least half a decade below the smallest value, so that every bar has length.
+  const lo = Math.floor(Math.log10(Math.min(...vals)) - 0.3);
   const hi = Math.ceil(Math.log10(Math.max(...vals)));
   const x = (v) => labelW + ((Math.log10(v) - lo) / Math.max(1, hi - lo)) * plotW;
   const out = [];
@@ -74,6 +77,11 @@ export function barChart(spec) {
     }
     out.push(`<text x="${labelW + plotW + 8}" y="${y + 15}">${esc(si(r.value))}${r.note ? ` ${esc(r.note)}` : ""}</text>`);
   });
+  for (const mk of markers) {
+    const mx = x(mk.value).toFixed(1);
+    out.push(`<line x1="${mx}" y1="${top - 10}" x2="${mx}" y2="${axisY}" stroke="#cf222e" stroke-width="1.5" stroke-dasharray="5,4"/>`);
+    out.push(`<text x="${mx}" y="${top - 13}" text-anchor="middle" fill="#cf222e" font-size="11">${esc(mk.label)}</text>`);
+  }
   // Legend.
   const ly = height - 12;
   let lx = 12;
