@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DEFAULTS, generateCapture } from "./lib/traffic.mjs";
+import { ANOMALY_KINDS, DEFAULTS, generateCapture } from "./lib/traffic.mjs";
 
 const USAGE = `usage: node bench/gen.mjs --out FILE [options]
   --seed N            PRNG seed (default ${DEFAULTS.seed}); same seed and options -> identical bytes
@@ -24,6 +24,11 @@ const USAGE = `usage: node bench/gen.mjs --out FILE [options]
   --payload N         mean payload bytes per data segment, 1..1440 (default ${DEFAULTS.payload})
   --conn-segments N   mean segments per connection (default ${DEFAULTS.connSegments})
   --rst-share X       share of connections ended by RST instead of FIN (default ${DEFAULTS.rstShare})
+  --anomaly-share X   share of connections with one injected anomaly (default ${DEFAULTS.anomalyShare})
+  --anomalies LIST    comma-separated kinds to inject, uniformly (default: all of
+                      ${ANOMALY_KINDS.join(", ")})
+  --mode M            mixed (default) | synflood: --segments bare SYNs from distinct sources, no replies
+  --truth [FILE]      write the ground truth per connection as NDJSON (default FILE: <out>.truth.ndjson)
   --pps N             simulated packet rate, sets the timestamp spacing (default ${DEFAULTS.pps})
   --quiet             print only the sidecar path`;
 
@@ -35,13 +40,20 @@ function num(v, name) {
 }
 
 function main() {
+  // "--truth" without a value means the default path; parseArgs needs a value for string options.
+  const argv = process.argv.slice(2);
+  const ti = argv.indexOf("--truth");
+  if (ti >= 0 && (ti + 1 >= argv.length || argv[ti + 1].startsWith("--"))) argv.splice(ti, 1, "--truth-default");
   const { values } = parseArgs({
+    args: argv,
     options: {
       out: { type: "string" }, seed: { type: "string" }, segments: { type: "string" },
       concurrent: { type: "string" }, snaplen: { type: "string" }, format: { type: "string" },
       pcapng: { type: "boolean" }, "ipv6-share": { type: "string" }, "vlan-share": { type: "string" },
       payload: { type: "string" }, "conn-segments": { type: "string" }, "rst-share": { type: "string" },
-      pps: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      pps: { type: "string" }, "anomaly-share": { type: "string" }, anomalies: { type: "string" },
+      mode: { type: "string" }, truth: { type: "string" }, "truth-default": { type: "boolean" },
+      quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help || !values.out) {
@@ -63,6 +75,10 @@ function main() {
     connSegments: num(values["conn-segments"], "conn-segments"),
     rstShare: num(values["rst-share"], "rst-share"),
     pps: num(values.pps, "pps"),
+    anomalyShare: num(values["anomaly-share"], "anomaly-share"),
+    anomalies: values.anomalies === undefined ? undefined : values.anomalies.split(",").filter(Boolean),
+    mode: values.mode,
+    truth: values.truth ?? (values["truth-default"] ? `${values.out}.truth.ndjson` : undefined),
   });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const tt = side.totals;
@@ -70,12 +86,15 @@ function main() {
     console.log(
       `wrote ${values.out}: ${tt.segments} segments, ${tt.connections} connections ` +
         `(${tt.maxConcurrent} concurrent; ${tt.ipv6Connections} IPv6, ${tt.vlanConnections} VLAN; ` +
-        `${side.expectedConnState.SF} FIN / ${tt.teardown.rstOrig + tt.teardown.rstResp} RST), ` +
+        `${tt.teardown.finOrig + tt.teardown.finResp} FIN / ${tt.teardown.rstOrig + tt.teardown.rstResp} RST; ` +
+        `${Object.values(tt.anomalies).reduce((a, b) => a + b, 0)} with an injected anomaly), ` +
         `${tt.bytes} bytes (${(tt.bytes / 1e6).toFixed(1)} MB), ${tt.durationS.toFixed(3)} s of traffic`,
     );
     console.log(`generated in ${s.toFixed(2)} s: ${(tt.segments / s / 1e6).toFixed(2)} M segments/s, ${(tt.bytes / 1e6 / s).toFixed(0)} MB/s`);
   }
+  console.log(`expected conn_state ${JSON.stringify(side.expectedConnState)}`);
   console.log(`sidecar ${values.out}.json`);
+  if (values.truth || values["truth-default"]) console.log(`truth ${values.truth ?? `${values.out}.truth.ndjson`}`);
 }
 
 try {

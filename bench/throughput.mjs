@@ -1,50 +1,61 @@
 #!/usr/bin/env node
 /**
- * Throughput benchmark: run the flowrecon CLI over a large synthetic capture, several times, each in
- * a fresh process, and report wall time, segments/s, MB/s, peak RSS and output size, next to the
- * I/O floor (`cat capture > /dev/null`) and, with --with-refs, the two plain-JavaScript references.
+ * Throughput benchmark: flowrecon side by side with the tools users would pick instead, on the same
+ * generated capture, in the same run.
  *
- *   npm run bench:throughput -- [--runs 5] [--with-refs] [--full] [--cmd "node bin/flowrecon.js analyze {file} --format ndjson"]
+ *   npm run bench                                  # both suites, 3 measured rounds
+ *   npm run bench -- --suite main --runs 5         # only the 10M-segment suite
+ *   npm run bench -- --only engine,cli,js-typed    # a subset of contenders
  *
- * Method (docs/assemblyscript-performance.md §5): every run is a fresh process; one warm-up round is
- * discarded (it also warms the page cache); contenders are interleaved within each round so that
- * load drifting on a shared machine hits all of them alike; results are best-of-N, median and
- * min-max, and ratios come from the same invocation. See bench/README.md.
+ * Suites (each on its own generated header-only capture, snaplen 96):
+ * - main (10M segments, 100k concurrent): the I/O floor, flowrecon's engine alone (in process),
+ *   the CLI end to end, the HTTP API end to end, the JavaScript references (typed-array table,
+ *   Map) and the peers tcptrace -n, argus and ndpiReader;
+ * - tshark (2M segments): the I/O floor, the engine, the CLI and `tshark -q -z conv,tcp` (tshark
+ *   needs ~14 µs a segment here, so it gets the smaller capture the target is stated on).
+ *
+ * Method (docs/assemblyscript-performance.md §5): every run is a fresh process; light contenders
+ * get `--warmup` discarded rounds (they also put the capture in the page cache), heavy ones
+ * (tens of seconds a run) none; contenders are interleaved within each round so that load drifting
+ * on a shared machine hits all of them alike; the ratio to the CLI is taken per round, then its
+ * median and min–max are reported. A contender whose tool is not installed (or, for the HTTP API,
+ * whose dist/server.js is not built) is skipped with a note, never estimated. See bench/README.md.
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, platform, release, totalmem } from "node:os";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createServer, connect } from "node:net";
+import { loadavg } from "node:os";
+import { basename, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { GENERATOR_VERSION, generateCapture } from "./lib/traffic.mjs";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
 import { summarize } from "./lib/stats.mjs";
+import { barChart, si } from "./lib/svg.mjs";
+import { BENCH_DIR, ROOT, displayArgv, ensureCapture, fmtMiB, fmtMs, gitInfo, machineInfo, toolVersion, which } from "./lib/harness.mjs";
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH_DIR, "..");
 const DEFAULT_CMD = "node bin/flowrecon.js analyze {file} --format ndjson";
-const HEADERS_ONLY_SNAPLEN = 96;
-const FULL_SNAPLEN = 65535;
 
-const USAGE = `usage: node bench/throughput.mjs [options]
-  --cmd "CMD"          command under test; {file} is replaced by the capture path (appended if absent)
+const USAGE = `usage: node bench/throughput.mjs [options]      (npm run bench -- [options])
+  --suite S            all (default) | main | tshark
+  --runs N             measured rounds (default 3)
+  --warmup N           discarded warm-up rounds for the light contenders (default 1)
+  --only LIST          run only these contenders (comma-separated keys, see below)
+  --skip LIST          leave these contenders out
+  --segments N         main suite capture: segments (default 10000000)
+  --tshark-segments N  tshark suite capture: segments (default 2000000)
+  --concurrent N       generated captures: concurrent connections (default 100000)
+  --seed N             generated captures: seed (default 1)
+  --anomaly-share X    generated captures: share of connections with an injected anomaly (generator default)
+  --full               generated captures: full packets (default: headers only, snaplen 96)
+  --pcapng             generated captures: pcapng instead of pcap
+  --capture FILE       main suite on this capture instead (segments/s need its FILE.json sidecar)
+  --cmd "CMD"          the CLI command under test; {file} is replaced by the capture path
                        (default: ${DEFAULT_CMD})
-  --no-cli             skip the command under test (I/O floor and --with-refs only)
-  --runs N             measured runs per contender (default 5)
-  --warmup N           discarded warm-up rounds (default 1)
-  --with-refs          also run bench/ref/js-typed.mjs and bench/ref/js-map.mjs
-  --capture FILE       use this capture instead of generating one (sidecar FILE.json is used if present)
-  --segments N         generated capture: segments (default 5000000)
-  --concurrent N       generated capture: concurrent connections (default 100000)
-  --seed N             generated capture: seed (default 1)
-  --full               generated capture: full packets (default: headers only, snaplen 96)
-  --pcapng             generated capture: pcapng instead of pcap
   --rss METHOD         time (GNU /usr/bin/time, default when present) | node-hook
-  --results-dir DIR    where the JSON goes (default bench/results)
-  --label TEXT         free text stored with the results`;
+  --results-dir DIR    where the JSON, markdown and SVG go (default bench/results)
+  --label TEXT         free text stored with the results
+contenders: io-floor engine cli http js-typed js-map tcptrace argus ndpi tshark`;
 
 function fail(msg) {
   console.error(`throughput: ${msg}`);
@@ -58,241 +69,439 @@ function intArg(v, name, dflt) {
   return n;
 }
 
-/** Reuse bench/out/<name> when its sidecar says it was generated with the same version and params. */
-function ensureCapture(p) {
-  const snaplen = p.full ? FULL_SNAPLEN : HEADERS_ONLY_SNAPLEN;
-  const ext = p.format === "pcapng" ? "pcapng" : "pcap";
-  const file = join(BENCH_DIR, "out", `gen-s${p.seed}-n${p.segments}-c${p.concurrent}-snap${snaplen}.${ext}`);
-  const want = { seed: p.seed, segments: p.segments, concurrent: p.concurrent, snaplen, format: p.format };
-  const sideFile = `${file}.json`;
-  if (existsSync(file) && existsSync(sideFile)) {
-    const side = JSON.parse(readFileSync(sideFile, "utf8"));
-    const same = side.version === GENERATOR_VERSION && Object.entries(want).every(([k, v]) => side.params[k] === v);
-    if (same && statSync(file).size === side.totals.bytes) {
-      console.log(`capture: reusing ${relative(ROOT, file)} (${(side.totals.bytes / 1e6).toFixed(1)} MB)`);
-      return { file, side, generated: null };
-    }
-  }
-  mkdirSync(dirname(file), { recursive: true });
-  console.log(`capture: generating ${relative(ROOT, file)} ...`);
-  const t0 = process.hrtime.bigint();
-  const side = generateCapture({ out: file, ...want });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const generated = { seconds: s, segmentsPerS: side.totals.segments / s, mbPerS: side.totals.bytes / 1e6 / s };
-  console.log(
-    `capture: ${side.totals.segments} segments, ${side.totals.connections} connections, ` +
-      `${(side.totals.bytes / 1e6).toFixed(1)} MB in ${s.toFixed(2)} s (${(generated.segmentsPerS / 1e6).toFixed(2)} M segments/s)`,
-  );
-  return { file, side, generated };
+function fmtRatio(x) {
+  if (!Number.isFinite(x)) return "-";
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-function gitInfo() {
+/** A free TCP port on the loopback interface (bound and released; the server binds it next). */
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port; rejects after timeoutMs. */
+async function waitForPort(port, timeoutMs, child) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before listening`);
+    const ok = await new Promise((res) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        res(true);
+      });
+      s.once("error", () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** VmHWM (peak resident set, KiB) of a live process, from /proc. */
+function vmHwmKb(pid) {
   try {
-    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
-    return { commit, dirty };
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
   } catch {
     return null;
   }
 }
 
-function fmtMs(ms) {
-  return Number.isFinite(ms) ? (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`) : "-";
+/**
+ * One HTTP API run: a fresh `node dist/server.js` on 127.0.0.1 with an ephemeral PORT, one
+ * streamed upload by bench/http-upload.mjs, the response read to its last byte. Time: the client's
+ * (request opened to last byte). Peak RSS: the server's VmHWM read while it is still running, after
+ * the response (exact for the server process; workers it may spawn are not included).
+ */
+async function runHttp(file, rss) {
+  const port = await freePort();
+  let stderr = "";
+  const server = spawn(process.execPath, [join(ROOT, "dist", "server.js")], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  server.stderr.on("data", (c) => (stderr = (stderr + c).slice(-4096)));
+  const exited = new Promise((res) => server.once("exit", res));
+  try {
+    await waitForPort(port, 15_000, server);
+    const r = await runMeasured([process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), file], { rss, cwd: ROOT, keepStdout: 4096 });
+    const serverRssKb = vmHwmKb(server.pid);
+    if (r.exitCode !== 0) return { exitCode: r.exitCode, stderrTail: `${r.stderrTail}\nserver: ${stderr}` };
+    const c = JSON.parse(r.stdout.trim().split("\n").pop());
+    return { exitCode: 0, wallMs: r.wallMs, innerMs: c.elapsedMs, maxRssKb: serverRssKb, clientRssKb: r.maxRssKb, outBytes: c.responseBytes, outLines: c.lines, flows: c.lines };
+  } finally {
+    server.kill("SIGTERM");
+    await exited;
+  }
 }
 
-function fmtRate(x, unit) {
-  return Number.isFinite(x) ? `${x.toFixed(2)} ${unit}` : "-";
+/**
+ * The contenders. kind: floor | flowrecon | ref | peer. heavy: no warm-up round (runs of tens of
+ * seconds; the page cache is warm from the light ones). time: "wall" (spawn to exit) or "inner"
+ * (the contender's own timing of its work: the engine's measured pass, the HTTP client's upload to
+ * last byte).
+ */
+function contenderTable(cliLine) {
+  const node = process.execPath;
+  const built = existsSync(join(ROOT, "dist", "index.js")) && existsSync(join(ROOT, "build", "flowrecon.wasm"));
+  const notBuilt = built ? null : "dist/ or build/flowrecon.wasm missing: run npm run build";
+  const peer = (bin, key) => (which(bin) ? null : `${bin} is not installed (apt-get install ${key})`);
+  return [
+    { key: "io-floor", name: "I/O floor: cat > /dev/null", kind: "floor", argv: (f) => ["cat", f], out: { discardStdout: true }, time: "wall" },
+    {
+      key: "engine", name: "flowrecon engine (library, in process)", kind: "flowrecon", time: "inner",
+      argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
+      parse: (s) => {
+        const j = JSON.parse(s.trim().split("\n").pop());
+        return { innerMs: j.elapsedMs, flows: j.flows };
+      },
+    },
+    {
+      key: "cli", name: `flowrecon CLI: ${cliLine.replace(/^node /, "").replace(" {file}", "")}`, kind: "flowrecon", time: "wall",
+      argv: (f) => {
+        let argv = splitCommand(cliLine);
+        argv = argv.includes("{file}") ? argv.map((a) => (a === "{file}" ? f : a)) : [...argv, f];
+        if (argv[0] === "node") argv[0] = node;
+        return argv;
+      },
+      out: {}, flowsFromLines: true,
+      missing: () => (existsSync(join(ROOT, "bin", "flowrecon.js")) ? notBuilt : "bin/flowrecon.js is missing"),
+    },
+    {
+      key: "http", name: "flowrecon HTTP API: POST /v1/analyze (loopback)", kind: "flowrecon", time: "inner", http: true,
+      missing: () => (existsSync(join(ROOT, "dist", "server.js")) ? notBuilt : "dist/server.js does not exist in this tree (the HTTP API is not built)"),
+    },
+    {
+      key: "js-typed", name: "JavaScript, typed-array flow table", kind: "ref", time: "wall",
+      argv: (f) => [node, join(BENCH_DIR, "ref", "js-typed.mjs"), f], out: { keepStdout: 1 << 16 },
+      parse: (s) => ({ flows: JSON.parse(s.trim().split("\n").pop()).flows }),
+    },
+    {
+      key: "js-map", name: "JavaScript, Map flow table", kind: "ref", time: "wall", heavy: true,
+      argv: (f) => [node, join(BENCH_DIR, "ref", "js-map.mjs"), f], out: { keepStdout: 1 << 16 },
+      parse: (s) => ({ flows: JSON.parse(s.trim().split("\n").pop()).flows }),
+    },
+    {
+      key: "tcptrace", name: "tcptrace -n", kind: "peer", time: "wall", heavy: true, version: ["tcptrace", "-v"],
+      argv: (f) => ["tcptrace", "-n", f], out: { countNeedle: " - " }, flowsFromNeedle: true, missing: () => peer("tcptrace", "tcptrace"),
+    },
+    {
+      key: "argus", name: "argus -r FILE -w /dev/null", kind: "peer", time: "wall", heavy: true, version: ["argus", "-h"],
+      argv: (f) => ["argus", "-r", f, "-w", "/dev/null"], out: {}, missing: () => peer("argus", "argus-server"),
+    },
+    {
+      key: "ndpi", name: "ndpiReader -i FILE -q", kind: "peer", time: "wall", heavy: true, version: ["ndpiReader", "-h"],
+      argv: (f) => ["ndpiReader", "-i", f, "-q"], out: {}, missing: () => peer("ndpiReader", "libndpi-bin"),
+    },
+    {
+      key: "tshark", name: "tshark -q -z conv,tcp", kind: "peer", time: "wall", heavy: true, version: ["tshark", "--version"],
+      argv: (f) => ["tshark", "-q", "-z", "conv,tcp", "-r", f], out: { countNeedle: " <-> " }, flowsFromNeedle: true, missing: () => peer("tshark", "tshark"),
+    },
+  ];
 }
 
-function fmtMiB(kb) {
-  return Number.isFinite(kb) ? `${(kb / 1024).toFixed(0)} MiB` : "-";
+const SUITES = {
+  main: { title: "main", keys: ["io-floor", "engine", "cli", "http", "js-typed", "js-map", "tcptrace", "argus", "ndpi"] },
+  tshark: { title: "tshark", keys: ["io-floor", "engine", "cli", "tshark"] },
+};
+
+/** Runs one suite: rounds of interleaved contenders; returns its results object. */
+async function runSuite(suiteName, capture, table, opts) {
+  const fileBytes = statSync(capture.file).size;
+  const segments = capture.side?.totals.segments ?? null;
+  const expectedFlows = capture.side?.totals.connections ?? null;
+  const byKey = new Map(table.map((c) => [c.key, c]));
+  const contenders = [];
+  const skipped = [];
+  for (const key of SUITES[suiteName].keys) {
+    if (opts.only && !opts.only.has(key)) continue;
+    if (opts.skip.has(key)) continue;
+    const c = byKey.get(key);
+    const why = c.missing?.() ?? null;
+    if (why) {
+      skipped.push({ key, name: c.name, reason: why });
+      console.log(`  skip ${key}: ${why}`);
+      continue;
+    }
+    contenders.push({ ...c, runs: [], warmups: 0 });
+  }
+  console.log(
+    `suite ${suiteName}: ${contenders.map((c) => c.key).join(", ")}; ${opts.warmup} warm-up round(s) for the light ones + ${opts.runs} measured, interleaved`,
+  );
+  const load0 = loadavg();
+  for (let round = 0; round < opts.warmup + opts.runs; round++) {
+    const measured = round >= opts.warmup;
+    for (const c of contenders) {
+      if (!measured && c.heavy) continue;
+      let r;
+      if (c.http) {
+        r = await runHttp(capture.file, opts.rss);
+      } else {
+        r = await runMeasured(c.argv(capture.file), { rss: opts.rss, cwd: ROOT, ...c.out });
+      }
+      if (r.exitCode !== 0) fail(`${c.key} exited with ${r.exitCode ?? r.signal}\n${r.stderrTail}`);
+      const run = { wallMs: r.wallMs, maxRssKb: r.maxRssKb ?? null, userS: r.userS ?? null, sysS: r.sysS ?? null, outBytes: c.out?.discardStdout ? null : r.outBytes, outLines: c.out?.discardStdout ? null : r.outLines };
+      if (c.http) Object.assign(run, { innerMs: r.innerMs, flows: r.flows, clientRssKb: r.clientRssKb });
+      if (c.parse) Object.assign(run, c.parse(r.stdout));
+      if (c.flowsFromLines) run.flows = r.outLines;
+      if (c.flowsFromNeedle) run.flows = r.needleCount;
+      run.timeMs = c.time === "inner" ? run.innerMs : run.wallMs;
+      run.segmentsPerS = segments ? segments / (run.timeMs / 1000) : null;
+      run.mbPerS = fileBytes / 1e6 / (run.timeMs / 1000);
+      run.round = round - opts.warmup;
+      if (measured) c.runs.push(run);
+      process.stdout.write(
+        `  ${measured ? `run ${round - opts.warmup + 1}/${opts.runs}` : "warm-up"} ${c.key.padEnd(9)} ${fmtMs(run.timeMs).padStart(8)}` +
+          `${run.segmentsPerS ? `  ${(run.segmentsPerS / 1e6).toFixed(2)} M seg/s` : ""}${run.maxRssKb ? `  ${fmtMiB(run.maxRssKb)}` : ""}` +
+          `${run.flows !== undefined && run.flows !== null ? `  ${run.flows} flows` : ""}\n`,
+      );
+    }
+  }
+  const load1 = loadavg();
+
+  const cli = contenders.find((c) => c.key === "cli");
+  const floor = contenders.find((c) => c.key === "io-floor");
+  const floorMs = floor ? summarize(floor.runs.map((r) => r.timeMs)).median : NaN;
+  for (const c of contenders) {
+    const time = summarize(c.runs.map((r) => r.timeMs));
+    const wall = summarize(c.runs.map((r) => r.wallMs));
+    const rss = summarize(c.runs.map((r) => r.maxRssKb ?? NaN));
+    const flows = [...new Set(c.runs.map((r) => r.flows).filter((x) => x !== undefined && x !== null))];
+    // Per-round ratio: contender time / CLI time in the same round = CLI segments/s / contender segments/s.
+    let ratio = null;
+    if (cli && c !== cli) {
+      const xs = c.runs.map((r) => {
+        const mate = cli.runs.find((q) => q.round === r.round);
+        return mate ? r.timeMs / mate.timeMs : NaN;
+      });
+      ratio = summarize(xs);
+    }
+    c.summary = {
+      timeMs: time,
+      wallMs: wall,
+      segmentsPerS: segments ? { median: segments / (time.median / 1000), min: segments / (time.max / 1000), max: segments / (time.min / 1000) } : null,
+      mbPerS: { median: fileBytes / 1e6 / (time.median / 1000), min: fileBytes / 1e6 / (time.max / 1000), max: fileBytes / 1e6 / (time.min / 1000) },
+      maxRssKb: rss.n ? { max: rss.max, median: rss.median } : null,
+      cliSpeedup: ratio,
+      overIoFloor: Number.isFinite(floorMs) ? time.median / floorMs : null,
+      flows: flows.length === 0 ? null : flows.length === 1 ? flows[0] : flows,
+      outBytes: c.runs[0]?.outBytes ?? null,
+    };
+  }
+  return {
+    suite: suiteName,
+    capture: {
+      path: relative(ROOT, capture.file), bytes: fileBytes, segments, connections: expectedFlows,
+      params: capture.side?.params ?? null, generated: capture.generated,
+      expectedConnState: capture.side?.expectedConnState ?? null,
+    },
+    loadavgBefore: load0,
+    loadavgAfter: load1,
+    contenders: contenders.map((c) => ({
+      key: c.key, name: c.name, kind: c.kind, time: c.time,
+      argv: c.http ? ["node", "dist/server.js", "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"] : displayArgv(c.argv("{file}")),
+      version: c.version ? toolVersion(c.version) : null,
+      summary: c.summary, runs: c.runs,
+    })),
+    skipped,
+  };
+}
+
+/** Markdown table of one suite. */
+export function suiteTable(s) {
+  const cap = s.capture;
+  const lines = [];
+  lines.push(
+    `**${s.suite} suite**: \`${basename(cap.path)}\`, ${cap.segments?.toLocaleString("en-US") ?? "?"} segments, ` +
+      `${cap.connections?.toLocaleString("en-US") ?? "?"} connections` +
+      `${cap.params ? ` (${cap.params.concurrent.toLocaleString("en-US")} concurrent, snaplen ${cap.params.snaplen}, ${cap.params.format})` : ""}, ${(cap.bytes / 1e6).toFixed(1)} MB; ` +
+      `${s.contenders[0]?.runs.length ?? 0} measured runs each; load average ${s.loadavgBefore.map((x) => x.toFixed(2)).join(" ")} before, ${s.loadavgAfter.map((x) => x.toFixed(2)).join(" ")} after.`,
+  );
+  lines.push("");
+  lines.push("| contender | M segments/s median (min–max) | MB/s median | peak RSS | CLI is × faster, median (min–max) | time median | flows |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|");
+  for (const c of s.contenders) {
+    const x = c.summary;
+    const seg = x.segmentsPerS ? `${(x.segmentsPerS.median / 1e6).toFixed(2)} (${(x.segmentsPerS.min / 1e6).toFixed(2)}–${(x.segmentsPerS.max / 1e6).toFixed(2)})` : "-";
+    const ratio = x.cliSpeedup ? `${fmtRatio(x.cliSpeedup.median)} (${fmtRatio(x.cliSpeedup.min)}–${fmtRatio(x.cliSpeedup.max)})` : c.key === "cli" ? "1" : "-";
+    let flows = x.flows === null ? "-" : Array.isArray(x.flows) ? x.flows.join("/") : x.flows.toLocaleString("en-US");
+    if (typeof x.flows === "number" && s.capture.connections !== null) flows += x.flows === s.capture.connections ? " ✓" : "";
+    const timeNote = c.time === "inner" ? " ¹" : "";
+    lines.push(`| ${c.name}${timeNote} | ${seg} | ${x.mbPerS.median.toFixed(0)} | ${fmtMiB(x.maxRssKb?.max)} | ${ratio} | ${fmtMs(x.timeMs.median)} | ${flows} |`);
+  }
+  for (const k of s.skipped) lines.push(`| ${k.name} | skipped: ${k.reason} | | | | | |`);
+  return lines.join("\n");
+}
+
+/** The issue's targets, checked against the measured figures. */
+function evaluateTargets(suites) {
+  const get = (suite, key) => suites.find((s) => s.suite === suite)?.contenders.find((c) => c.key === key) ?? null;
+  const targets = [];
+  const engine = get("main", "engine") ?? get("tshark", "engine");
+  if (engine) {
+    const v = engine.summary.segmentsPerS;
+    targets.push({ target: "engine alone ≥ 10 M segments/s (goal 20 M), header-only capture", value: `${(v.median / 1e6).toFixed(2)} M/s (${(v.min / 1e6).toFixed(2)}–${(v.max / 1e6).toFixed(2)})`, met: v.median >= 10e6 });
+  }
+  const ratioTarget = (suite, key, need, label) => {
+    const c = get(suite, key);
+    const r = c?.summary.cliSpeedup;
+    if (!r) {
+      targets.push({ target: label, value: "not measured (contender skipped or not selected)", met: null });
+      return;
+    }
+    targets.push({ target: label, value: `${fmtRatio(r.median)}× (${fmtRatio(r.min)}–${fmtRatio(r.max)})`, met: r.median >= need });
+  };
+  const size = (suite) => {
+    const n = suites.find((s) => s.suite === suite)?.capture.segments;
+    return n ? `${si(n)} segments` : "suite not run";
+  };
+  ratioTarget("tshark", "tshark", 50, `CLI ≥ 50 × tshark -q -z conv,tcp (${size("tshark")}; target stated on 2M)`);
+  ratioTarget("main", "tcptrace", 5, `CLI ≥ 5 × tcptrace -n (${size("main")}; target stated on 10M)`);
+  ratioTarget("main", "argus", 5, `CLI ≥ 5 × argus (${size("main")})`);
+  ratioTarget("main", "js-map", 5, `CLI ≥ 5 × JavaScript Map loop (${size("main")})`);
+  ratioTarget("main", "js-typed", 1, `CLI ≥ 1 × JavaScript typed-array loop, i.e. no slower (${size("main")})`);
+  const http = get("main", "http");
+  if (http) {
+    const v = http.summary.mbPerS;
+    targets.push({ target: "HTTP API, one upload ≥ 300 MB/s", value: `${v.median.toFixed(0)} MB/s (${v.min.toFixed(0)}–${v.max.toFixed(0)})`, met: v.median >= 300 });
+  } else {
+    targets.push({ target: "HTTP API, one upload ≥ 300 MB/s", value: "not measured: dist/server.js is not in this tree", met: null });
+  }
+  return targets;
+}
+
+function targetsTable(targets) {
+  const lines = ["| target | measured, median (min–max) | |", "|---|---:|---|"];
+  for (const t of targets) lines.push(`| ${t.target} | ${t.value} | ${t.met === null ? "–" : t.met ? "met" : "**missed**"} |`);
+  return lines.join("\n");
+}
+
+function chart(suites, machine, date) {
+  const rows = [];
+  const main = suites.find((s) => s.suite === "main");
+  const ts = suites.find((s) => s.suite === "tshark");
+  const add = (c, suffix = "") => {
+    const v = c.summary.segmentsPerS;
+    if (!v) return;
+    const group = c.kind === "flowrecon" ? "flowrecon" : c.kind;
+    rows.push({ label: `${c.name.replace(/ \(.*\)$/, "").replace(/^flowrecon CLI: .*/, "flowrecon CLI (analyze, ndjson)")}${suffix}`, value: v.median, min: v.min, max: v.max, group });
+  };
+  if (main) for (const c of main.contenders) add(c);
+  if (ts) for (const c of ts.contenders) if (!main || c.key === "tshark") add(c, main ? ` (${si(ts.capture.segments)} capture)` : "");
+  rows.sort((a, b) => b.value - a.value);
+  const cap = (main ?? ts).capture;
+  return barChart({
+    title: "TCP flow reconstruction throughput, segments per second",
+    subtitle: `${si(cap.segments)}-segment capture (snaplen ${cap.params?.snaplen ?? "?"}, ${si(cap.connections)} connections), median of ${(main ?? ts).contenders[0]?.runs.length ?? 0} runs; ${machine.cpus} vCPU ${machine.cpuModel ?? ""}, Node ${machine.node}, ${date}`,
+    unit: "segments/s",
+    rows,
+    markers: rows.some((r) => r.label.startsWith("flowrecon engine")) ? [{ value: 10e6, label: "engine target 10M/s" }] : [],
+  });
 }
 
 async function main() {
   const { values: v } = parseArgs({
     options: {
-      cmd: { type: "string" }, "no-cli": { type: "boolean" }, runs: { type: "string" }, warmup: { type: "string" },
-      "with-refs": { type: "boolean" }, capture: { type: "string" }, segments: { type: "string" },
-      concurrent: { type: "string" }, seed: { type: "string" }, full: { type: "boolean" }, pcapng: { type: "boolean" },
-      rss: { type: "string" }, "results-dir": { type: "string" }, label: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      suite: { type: "string" }, runs: { type: "string" }, warmup: { type: "string" }, only: { type: "string" }, skip: { type: "string" },
+      segments: { type: "string" }, "tshark-segments": { type: "string" }, concurrent: { type: "string" }, seed: { type: "string" },
+      "anomaly-share": { type: "string" }, full: { type: "boolean" }, pcapng: { type: "boolean" }, capture: { type: "string" },
+      cmd: { type: "string" }, rss: { type: "string" }, "results-dir": { type: "string" }, label: { type: "string" },
+      "with-refs": { type: "boolean" }, "no-cli": { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (v.help) {
     console.log(USAGE);
     return;
   }
-  const runs = intArg(v.runs, "runs", 5);
+  const runs = intArg(v.runs, "runs", 3);
   const warmup = intArg(v.warmup, "warmup", 1);
   if (runs < 1) fail("--runs must be at least 1");
   const rss = v.rss ?? defaultRssMethod();
   if (rss !== "time" && rss !== "node-hook") fail(`--rss must be time or node-hook, got ${rss}`);
+  const suiteArg = v.suite ?? (v.capture ? "main" : "all");
+  if (!["all", "main", "tshark"].includes(suiteArg)) fail(`--suite must be all, main or tshark, got ${suiteArg}`);
+  const only = v.only ? new Set(v.only.split(",").filter(Boolean)) : null;
+  const skip = new Set((v.skip ?? "").split(",").filter(Boolean));
+  if (v["no-cli"]) skip.add("cli");
+  const table = contenderTable(v.cmd ?? DEFAULT_CMD);
+  const known = new Set(table.map((c) => c.key));
+  for (const k of [...(only ?? []), ...skip]) if (!known.has(k)) fail(`unknown contender ${k}; known: ${[...known].join(", ")}`);
+  const anomalyShare = v["anomaly-share"] === undefined ? undefined : Number(v["anomaly-share"]);
+  const gen = (segments) => ensureCapture({
+    seed: intArg(v.seed, "seed", 1), segments, concurrent: intArg(v.concurrent, "concurrent", 100_000),
+    full: !!v.full, format: v.pcapng ? "pcapng" : "pcap", anomalyShare,
+  });
 
-  // The capture.
-  let capture;
-  if (v.capture) {
-    const file = resolve(v.capture);
-    if (!existsSync(file)) fail(`capture not found: ${file}`);
-    const side = existsSync(`${file}.json`) ? JSON.parse(readFileSync(`${file}.json`, "utf8")) : null;
-    capture = { file, side, generated: null };
-  } else {
-    capture = ensureCapture({
-      seed: intArg(v.seed, "seed", 1),
-      segments: intArg(v.segments, "segments", 5_000_000),
-      concurrent: intArg(v.concurrent, "concurrent", 100_000),
-      full: !!v.full,
-      format: v.pcapng ? "pcapng" : "pcap",
-    });
-  }
-  const fileBytes = statSync(capture.file).size;
-  const segments = capture.side?.totals.segments ?? null;
-  const expectedFlows = capture.side?.totals.connections ?? null;
-
-  // The contenders, in the order they run within a round.
-  const contenders = [{ name: "io-floor (cat > /dev/null)", key: "io-floor", argv: ["cat", capture.file], discardStdout: true }];
-  if (!v["no-cli"]) {
-    const line = v.cmd ?? DEFAULT_CMD;
-    let argv = splitCommand(line);
-    if (argv.length === 0) fail("--cmd is empty");
-    argv = argv.includes("{file}") ? argv.map((a) => (a === "{file}" ? capture.file : a)) : [...argv, capture.file];
-    if (argv[0] === "node") argv[0] = process.execPath;
-    if (!v.cmd && !existsSync(join(ROOT, "bin", "flowrecon.js"))) {
-      fail("bin/flowrecon.js does not exist in this tree; pass --cmd \"...\" or --no-cli");
+  const machine = machineInfo();
+  console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB, ${machine.os ?? machine.platform}, Node ${machine.node}; peak RSS via ${rss}`);
+  const suites = [];
+  const opts = { runs, warmup, rss, only, skip };
+  for (const name of suiteArg === "all" ? ["main", "tshark"] : [suiteArg]) {
+    let capture;
+    if (name === "main" && v.capture) {
+      const file = resolve(v.capture);
+      if (!existsSync(file)) fail(`capture not found: ${file}`);
+      capture = { file, side: existsSync(`${file}.json`) ? JSON.parse(readFileSync(`${file}.json`, "utf8")) : null, generated: null };
+    } else {
+      capture = gen(name === "main" ? intArg(v.segments, "segments", 10_000_000) : intArg(v["tshark-segments"], "tshark-segments", 2_000_000));
     }
-    contenders.push({ name: `cli: ${line}`, key: "cli", argv });
-  }
-  if (v["with-refs"]) {
-    for (const ref of ["js-typed", "js-map"]) {
-      contenders.push({ name: ref, key: ref, argv: [process.execPath, join(BENCH_DIR, "ref", `${ref}.mjs`), capture.file], keepStdout: 1 << 16, ref: true });
-    }
+    suites.push(await runSuite(name, capture, table, opts));
   }
 
-  const load0 = loadavg();
-  console.log(
-    `runs: ${warmup} warm-up + ${runs} measured per contender, interleaved; peak RSS via ${rss}; ` +
-      `load average ${load0.map((x) => x.toFixed(2)).join(" ")} on ${cpus().length} CPUs`,
-  );
-  for (const c of contenders) c.runs = [];
-  for (let round = 0; round < warmup + runs; round++) {
-    const measured = round >= warmup;
-    for (const c of contenders) {
-      const r = await runMeasured(c.argv, { rss, cwd: ROOT, discardStdout: c.discardStdout, keepStdout: c.keepStdout });
-      if (r.exitCode !== 0) {
-        fail(`${c.name} exited with ${r.exitCode ?? r.signal}\n${r.stderrTail}`);
-      }
-      const run = {
-        wallMs: r.wallMs,
-        segmentsPerS: segments ? segments / (r.wallMs / 1000) : null,
-        mbPerS: fileBytes / 1e6 / (r.wallMs / 1000),
-        maxRssKb: r.maxRssKb,
-        userS: r.userS,
-        sysS: r.sysS,
-        outBytes: c.discardStdout ? null : r.outBytes,
-        outLines: c.discardStdout ? null : r.outLines,
-      };
-      if (c.ref) {
-        const s = JSON.parse(r.stdout.trim().split("\n").pop());
-        run.flows = s.flows;
-        run.innerMs = s.elapsedMs;
-        c.summaryLine = s;
-      }
-      if (measured) c.runs.push(run);
-      process.stdout.write(
-        `  ${measured ? `run ${round - warmup + 1}/${runs}` : "warm-up"} ${c.key.padEnd(9)} ${fmtMs(r.wallMs).padStart(8)}` +
-          `${r.maxRssKb ? `  ${fmtMiB(r.maxRssKb)}` : ""}${run.flows !== undefined ? `  ${run.flows} flows` : ""}\n`,
-      );
-    }
-  }
-  const load1 = loadavg();
+  const date = new Date().toISOString();
+  const targets = evaluateTargets(suites);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const md = [
+    `# Throughput, ${date.slice(0, 10)}`,
+    "",
+    `Machine: ${machine.cpus} vCPU ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB RAM, ${machine.os ?? machine.platform} (${machine.release}), Node ${machine.node}. ` +
+      `Command: \`${command}\`. Commit: ${gitInfo()?.commit?.slice(0, 12) ?? "?"}${gitInfo()?.dirty ? " (dirty tree)" : ""}.`,
+    "",
+    ...suites.flatMap((s) => [suiteTable(s), ""]),
+    "¹ in-process time of the work itself: the engine's measured pass after a warm-up pass (no process start-up), or the HTTP upload from request to the response's last byte. Every other time is spawn to exit of a fresh process.",
+    "\"CLI is × faster\" = the contender's time ÷ the CLI's time in the same round (= CLI segments/s ÷ contender segments/s); below 1 the contender is faster.",
+    "",
+    "## Targets",
+    "",
+    targetsTable(targets),
+    "",
+  ].join("\n");
+  console.log("");
+  console.log(md);
 
-  // Aggregate.
-  for (const c of contenders) {
-    const wall = summarize(c.runs.map((r) => r.wallMs));
-    const rssS = summarize(c.runs.map((r) => r.maxRssKb ?? NaN));
-    c.summary = {
-      wallMs: wall,
-      segmentsPerS: segments ? { best: segments / (wall.min / 1000), median: segments / (wall.median / 1000), worst: segments / (wall.max / 1000) } : null,
-      mbPerS: { best: fileBytes / 1e6 / (wall.min / 1000), median: fileBytes / 1e6 / (wall.median / 1000) },
-      maxRssKb: rssS.n ? { max: rssS.max, median: rssS.median } : null,
-      outBytes: c.runs[0].outBytes,
-      outLines: c.runs[0].outLines,
-    };
-    if (c.ref) {
-      const flows = [...new Set(c.runs.map((r) => r.flows))];
-      c.summary.flows = flows.length === 1 ? flows[0] : flows;
-      c.summary.flowsMatchGenerator = expectedFlows === null ? null : flows.length === 1 && flows[0] === expectedFlows;
-    }
-  }
-  const floor = contenders[0].summary.wallMs.median;
-  for (const c of contenders) c.summary.medianOverIoFloor = c.summary.wallMs.median / floor;
-  const refs = contenders.filter((c) => c.ref);
-  const refsAgree = refs.length < 2 || JSON.stringify({ ...refs[0].summaryLine, impl: 0, elapsedMs: 0 }) === JSON.stringify({ ...refs[1].summaryLine, impl: 0, elapsedMs: 0 });
-
-  // Report.
-  const cap = capture.side;
-  console.log("");
-  console.log(
-    `### Throughput: ${basename(capture.file)}: ${segments ?? "?"} segments, ${expectedFlows ?? "?"} connections` +
-      `${cap ? ` (${cap.params.concurrent} concurrent, snaplen ${cap.params.snaplen}, ${cap.params.format})` : ""}, ${(fileBytes / 1e6).toFixed(1)} MB`,
-  );
-  console.log("");
-  console.log("| contender | wall best | wall median | wall min–max | M seg/s best | M seg/s median | MB/s median | peak RSS max | × I/O floor | output | flows |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const c of contenders) {
-    const s = c.summary;
-    const seg = s.segmentsPerS;
-    const out = s.outBytes === null ? "-" : `${s.outLines} lines, ${(s.outBytes / 1e6).toFixed(1)} MB`;
-    let flows = "-";
-    if (c.ref) flows = `${s.flows}${s.flowsMatchGenerator === null ? "" : s.flowsMatchGenerator ? " ✓" : ` ✗ (expected ${expectedFlows})`}`;
-    else if (c.key === "cli" && expectedFlows !== null) flows = `${s.outLines} lines / ${expectedFlows} expected`;
-    console.log(
-      `| ${c.name} | ${fmtMs(s.wallMs.min)} | ${fmtMs(s.wallMs.median)} | ${fmtMs(s.wallMs.min)}–${fmtMs(s.wallMs.max)} | ` +
-        `${seg ? (seg.best / 1e6).toFixed(2) : "-"} | ${seg ? (seg.median / 1e6).toFixed(2) : "-"} | ${s.mbPerS.median.toFixed(0)} | ` +
-        `${s.maxRssKb ? fmtMiB(s.maxRssKb.max) : "-"} | ${s.medianOverIoFloor.toFixed(1)} | ${out} | ${flows} |`,
-    );
-  }
-  console.log("");
-  console.log("Per run (wall · M segments/s · MB/s · peak RSS):");
-  console.log("");
-  console.log(`| contender | ${Array.from({ length: runs }, (_, i) => `run ${i + 1}`).join(" | ")} |`);
-  console.log(`|---|${"---:|".repeat(runs)}`);
-  for (const c of contenders) {
-    const cell = (r) =>
-      [fmtMs(r.wallMs), r.segmentsPerS ? (r.segmentsPerS / 1e6).toFixed(2) : null, r.mbPerS.toFixed(0), r.maxRssKb ? fmtMiB(r.maxRssKb) : null]
-        .filter((x) => x !== null)
-        .join(" · ");
-    console.log(`| ${c.key} | ${c.runs.map(cell).join(" | ")} |`);
-  }
-  console.log("");
-  console.log(`load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")}`);
-  if (refs.length === 2) console.log(`js-typed and js-map summaries ${refsAgree ? "agree" : "DISAGREE"}`);
-
-  // Results file.
   const resultsDir = resolve(v["results-dir"] ?? join(BENCH_DIR, "results"));
   mkdirSync(resultsDir, { recursive: true });
-  const date = new Date().toISOString().slice(0, 10);
-  let out = join(resultsDir, `throughput-${date}.json`);
-  for (let i = 2; existsSync(out); i++) out = join(resultsDir, `throughput-${date}-${i}.json`);
+  const day = date.slice(0, 10);
+  let stem = join(resultsDir, `throughput-${day}`);
+  for (let i = 2; existsSync(`${stem}.json`); i++) stem = join(resultsDir, `throughput-${day}-${i}`);
   const result = {
-    benchmark: "throughput",
-    date: new Date().toISOString(),
-    label: v.label ?? null,
-    git: gitInfo(),
-    machine: {
-      cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memBytes: totalmem(), platform: platform(), release: release(),
-      node: process.version, loadavgBefore: load0, loadavgAfter: load1,
-    },
-    method: { runs, warmup, order: contenders.map((c) => c.key), rss, freshProcessPerRun: true },
-    capture: {
-      path: relative(ROOT, capture.file), bytes: fileBytes, segments, connections: expectedFlows,
-      params: cap?.params ?? null, generated: capture.generated,
-    },
-    contenders: contenders.map((c) => ({ key: c.key, name: c.name, argv: c.argv.map((a) => (a === capture.file ? "{file}" : a)), summary: c.summary, runs: c.runs })),
-    refsAgree: refs.length === 2 ? refsAgree : null,
+    benchmark: "throughput", date, label: v.label ?? null, command, git: gitInfo(),
+    machine: { ...machine, loadavg: loadavg() },
+    method: { runs, warmup, rss, freshProcessPerRun: true, interleaved: true },
+    suites, targets,
   };
-  writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
-  console.log(`results: ${relative(ROOT, out)}`);
-  if (refs.some((c) => c.summary.flowsMatchGenerator === false) || !refsAgree) process.exitCode = 1;
+  writeFileSync(`${stem}.json`, JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(`${stem}.md`, md);
+  writeFileSync(join(resultsDir, "throughput.svg"), chart(suites, machine, day));
+  console.log(`results: ${relative(ROOT, stem)}.json, .md; chart ${relative(ROOT, join(resultsDir, "throughput.svg"))}`);
+  // A reference whose flow count differs from the generator's is a broken benchmark, not a slow one.
+  for (const s of suites) {
+    for (const c of s.contenders) {
+      if (c.kind === "ref" && s.capture.connections !== null && c.summary.flows !== s.capture.connections) {
+        console.error(`${c.key} found ${c.summary.flows} flows, the generator wrote ${s.capture.connections}`);
+        process.exitCode = 1;
+      }
+    }
+  }
 }
 
 main().catch((e) => fail(e.stack ?? String(e)));

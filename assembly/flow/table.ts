@@ -176,6 +176,22 @@ function newRecordId(): u32 {
   return highWater++;
 }
 
+/** Pages a new chunk needs. */
+const CHUNK_PAGES: i32 = <i32>((CHUNK_BYTES + 0xFFFF) >> 16);
+/**
+ * Linear memory stays below this many 64 KiB pages (3.75 GiB): the runtime's bump allocator
+ * cannot address the last pages of a 4 GiB memory (its byte offset wraps), and a failed grow traps.
+ */
+const MAX_PAGES: i32 = 61440;
+
+/** Whether another record can be had without growing memory past MAX_PAGES (else evict first). */
+export function tableCanGrow(): bool {
+  if (freeHead != NO_RECORD || highWater < nChunks * CHUNK_RECORDS) return true;
+  // A chunk, plus room for the index to double once.
+  const indexPages = <i32>((<usize>(indexMask + 1) << 4) >> 16) + 1;
+  return memory.size() + CHUNK_PAGES + indexPages < MAX_PAGES && nChunks < MAX_CHUNKS;
+}
+
 /** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */
 export function insert(h: u32): u32 {
   if (<u32>(liveCount + 1) > ((indexMask + 1) >> 1)) growIndex();

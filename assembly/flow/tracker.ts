@@ -19,7 +19,7 @@ import {
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
-import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, touchIndex, touchRecord } from "./table";
+import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord } from "./table";
 import { Anomaly, noteAnomaly, setCurrentExt, curExt } from "./anomaly";
 import { scanHttp } from "./http";
 import {
@@ -151,7 +151,8 @@ function isReuse(rec: usize, flags: u32, seq: u32, fromOrig: bool): bool {
 
 /** Creates the record for this packet; Zeek's WantConnection decides who is the originator. */
 function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: i64): u32 {
-  if (tableLive() >= flowCap) evictOne();
+  // Over the cap, or out of memory for another chunk of records: make room first.
+  if (tableLive() >= flowCap || !tableCanGrow()) evictOne();
   const id = insert(h);
   const r = recPtr(id);
   setCurrentExt(extPtr(id), now);

@@ -70,12 +70,13 @@ export function splitCommand(line) {
 
 /**
  * @param {string[]} argv command and arguments
- * @param {{rss?: "time"|"node-hook", env?: object, keepStdout?: number, discardStdout?: boolean, cwd?: string}} [opts]
+ * @param {{rss?: "time"|"node-hook", env?: object, keepStdout?: number, discardStdout?: boolean, cwd?: string, countNeedle?: string}} [opts]
  *   keepStdout: keep up to this many bytes of stdout as text (for commands that print a summary);
- *   discardStdout: stdout goes straight to /dev/null (not counted), as in `cmd > /dev/null`
+ *   discardStdout: stdout goes straight to /dev/null (not counted), as in `cmd > /dev/null`;
+ *   countNeedle: count the occurrences of this ASCII string in stdout (e.g. one per flow line)
  * @returns {Promise<{argv: string[], exitCode: number|null, signal: string|null, wallMs: number,
  *   maxRssKb: number|null, userS: number|null, sysS: number|null, outBytes: number, outLines: number,
- *   stdout: string, stderrTail: string}>}
+ *   needleCount: number|null, stdout: string, stderrTail: string}>}
  */
 export async function runMeasured(argv, opts = {}) {
   const rss = opts.rss ?? defaultRssMethod();
@@ -95,12 +96,20 @@ export async function runMeasured(argv, opts = {}) {
   const kept = [];
   let keptBytes = 0;
   let stderrTail = "";
+  const needle = opts.countNeedle ? Buffer.from(opts.countNeedle, "latin1") : null;
+  let needleCount = needle ? 0 : null;
+  let carry = Buffer.alloc(0); // the last needle.length - 1 bytes, for matches across chunks
 
   const t0 = process.hrtime.bigint();
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", opts.discardStdout ? "ignore" : "pipe", "pipe"], env, cwd: opts.cwd });
   child.stdout?.on("data", (chunk) => {
     outBytes += chunk.length;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) outLines++;
+    if (needle) {
+      const hay = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + needle.length)) needleCount++;
+      carry = Buffer.from(hay.subarray(Math.max(0, hay.length - (needle.length - 1))));
+    }
     if (keptBytes < keep) {
       const part = chunk.subarray(0, keep - keptBytes);
       kept.push(part);
@@ -141,7 +150,7 @@ export async function runMeasured(argv, opts = {}) {
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    argv, exitCode: code, signal, wallMs, maxRssKb, userS, sysS, outBytes, outLines,
+    argv, exitCode: code, signal, wallMs, maxRssKb, userS, sysS, outBytes, outLines, needleCount,
     stdout: Buffer.concat(kept).toString("utf8"), stderrTail,
   };
 }

@@ -1,0 +1,113 @@
+/**
+ * Helpers shared by the benchmark scripts (throughput.mjs, scaling.mjs): cached generated
+ * captures, machine and git facts, formatting.
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { cpus, platform, release, totalmem } from "node:os";
+import { delimiter, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GENERATOR_VERSION, generateCapture } from "./traffic.mjs";
+
+export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const ROOT = resolve(BENCH_DIR, "..");
+const HEADERS_ONLY_SNAPLEN = 96;
+const FULL_SNAPLEN = 65535;
+
+/** Full path of an executable on PATH, or null. */
+export function which(cmd) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, cmd);
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** The first line of a tool's version output, for the results (null when it has none). */
+export function toolVersion(argv) {
+  try {
+    const out = execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+    return out.split("\n").find((l) => l.trim())?.trim() ?? null;
+  } catch (e) {
+    const text = `${e.stdout ?? ""}${e.stderr ?? ""}`;
+    return text.split("\n").find((l) => /\d+\.\d+/.test(l))?.trim() ?? null;
+  }
+}
+
+/** Reuse bench/out/<name> when its sidecar says it was generated with the same version and params. */
+export function ensureCapture(p) {
+  const snaplen = p.full ? FULL_SNAPLEN : HEADERS_ONLY_SNAPLEN;
+  const ext = p.format === "pcapng" ? "pcapng" : "pcap";
+  const want = { seed: p.seed, segments: p.segments, concurrent: p.concurrent, snaplen, format: p.format };
+  if (p.anomalyShare !== undefined) want.anomalyShare = p.anomalyShare;
+  if (p.connSegments !== undefined) want.connSegments = p.connSegments;
+  if (p.pps !== undefined) want.pps = p.pps;
+  if (p.mode !== undefined) want.mode = p.mode;
+  const extra = [
+    p.anomalyShare !== undefined ? `-a${p.anomalyShare}` : "",
+    p.connSegments !== undefined ? `-cs${p.connSegments}` : "",
+    p.pps !== undefined ? `-pps${p.pps}` : "",
+    p.mode === "synflood" ? "-synflood" : "",
+  ].join("");
+  const file = join(BENCH_DIR, "out", `gen-s${p.seed}-n${p.segments}-c${p.concurrent}-snap${snaplen}${extra}.${ext}`);
+  const sideFile = `${file}.json`;
+  if (existsSync(file) && existsSync(sideFile)) {
+    const side = JSON.parse(readFileSync(sideFile, "utf8"));
+    const same = side.version === GENERATOR_VERSION && Object.entries(want).every(([k, v]) => side.params[k] === v);
+    if (same && statSync(file).size === side.totals.bytes) {
+      console.log(`capture: reusing ${relative(ROOT, file)} (${(side.totals.bytes / 1e6).toFixed(1)} MB)`);
+      return { file, side, generated: null };
+    }
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  console.log(`capture: generating ${relative(ROOT, file)} ...`);
+  const t0 = process.hrtime.bigint();
+  const side = generateCapture({ out: file, ...want });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const generated = { seconds: s, segmentsPerS: side.totals.segments / s, mbPerS: side.totals.bytes / 1e6 / s };
+  console.log(
+    `capture: ${side.totals.segments} segments, ${side.totals.connections} connections, ` +
+      `${(side.totals.bytes / 1e6).toFixed(1)} MB in ${s.toFixed(2)} s (${(generated.segmentsPerS / 1e6).toFixed(2)} M segments/s)`,
+  );
+  return { file, side, generated };
+}
+
+export function gitInfo() {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    return { commit, dirty };
+  } catch {
+    return null;
+  }
+}
+
+export function machineInfo() {
+  let os = null;
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? null;
+  } catch {
+    // not Linux
+  }
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memBytes: totalmem(), platform: platform(), release: release(), os, node: process.version };
+}
+
+export function fmtMs(ms) {
+  return Number.isFinite(ms) ? (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`) : "-";
+}
+
+export function fmtMiB(kb) {
+  return Number.isFinite(kb) ? `${(kb / 1024).toFixed(0)} MiB` : "-";
+}
+
+/** An argv for the results: this Node as "node", paths inside the repository relative to it. */
+export function displayArgv(argv) {
+  return argv.map((a) => (a === process.execPath ? "node" : a.startsWith(ROOT + "/") ? relative(ROOT, a) : a));
+}
