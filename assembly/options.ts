@@ -39,7 +39,8 @@ export let closeDelayUs: i64 = 5_000_000;
 export let inactivityUs: i64 = 300_000_000;
 export let inactivityInteractiveUs: i64 = 3_600_000_000;
 export let handshakeInactivityUs: i64 = 60_000_000;
-export let flowCap: i32 = 4_000_000;
+/** 2M live flows is about 1.2 GiB of records; the memory guard in table.ts holds past that too. */
+export let flowCap: i32 = 2_000_000;
 export let reportGapsForPartial: bool = false;
 export let hashSeed: u32 = 0x2545F491;
 export let maxAboveHoleWithoutAcks: i64 = 16384;

@@ -46,7 +46,7 @@ Options:
   -b, --bare                  no likely_server_ports role flips (as zeek -b)
       --no-vlan-key           leave the VLAN id out of the connection key
       --flow-cap <n>          live connections kept before the least recently active one
-                              is evicted (default 4000000)
+                              is evicted (default 2000000)
       --report-gaps-for-partial
                               count content gaps on connections without a handshake
       --anomalies-only        print only connections with at least one anomaly

@@ -46,7 +46,7 @@ export interface ReconstructorOptions {
   ignoreChecksums?: boolean;
   /** Make the VLAN id part of the flow key (Zeek's vlan_fivetuple conn key). Default true. */
   vlanInKey?: boolean;
-  /** Maximum live flows; past it the least recently active one is evicted. Engine default 4,000,000. */
+  /** Maximum live flows; past it the least recently active one is evicted. Engine default 2,000,000. */
   flowCap?: number;
   /** Seconds an unanswered SYN waits before the attempt is reported (Zeek tcp_attempt_delay, 5). */
   attemptTimeout?: number;
