@@ -11,9 +11,12 @@
 
 import type { FlowFacts, SideFacts } from "./facts.js";
 
-export type TcpStateName =
-  | "SYN_SENT" | "SYN_RECEIVED" | "ESTABLISHED" | "FIN_WAIT_1" | "FIN_WAIT_2" | "CLOSE_WAIT" | "CLOSING"
-  | "LAST_ACK" | "TIME_WAIT" | "CLOSED" | "UNKNOWN";
+/** The RFC 9293 state names flows report, plus UNKNOWN where the capture cannot tell. */
+export const TCP_STATES = [
+  "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
+  "LAST_ACK", "TIME_WAIT", "CLOSED", "UNKNOWN",
+] as const;
+export type TcpStateName = (typeof TCP_STATES)[number];
 
 /** Thresholds in seconds, defaults from Linux (net/ipv4 sysctls and include/net/tcp.h). */
 export interface StateThresholds {

@@ -9,6 +9,7 @@ import type { ApiConfig } from "./config.js";
 import { CAPTURE_TYPES, MSGPACK_TYPES, NDJSON_TYPES } from "./negotiate.js";
 import { CONN_STATES, DEFAULT_PAGE, MAX_PAGE, OPTION_PARAMETERS } from "./params.js";
 import { VERSION } from "../version.js";
+import { ANOMALIES, TCP_STATES } from "../anomalies/index.js";
 
 type Json = Record<string, unknown>;
 
@@ -178,7 +179,7 @@ export function openApiDocument(config: ApiConfig): Json {
           name: "anomaly",
           in: "query",
           required: false,
-          description: "Keep flows with one of these anomalies (comma-separated names; \"any\" = at least one). Read from the flow's \"anomalies\" array: the engine reports none yet, so until it does this filter matches no flow.",
+          description: `Keep flows with one of these anomalies (comma-separated names; "any" = at least one): ${ANOMALIES.map((a) => a.name).join(", ")}.`,
           schema: { type: "string" },
         },
         partial: { name: "partial", in: "query", required: false, description: "With a 422, also return the flows decoded before the damage.", schema: { type: "boolean" } },
@@ -211,7 +212,7 @@ export function openApiDocument(config: ApiConfig): Json {
         Flow: {
           type: "object",
           description: "One connection, keys as in Zeek's JSON conn.log plus flowrecon's own (README, Output fields). Exactly the CLI's NDJSON line.",
-          required: ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "community_id", "orig_tcp_options", "resp_tcp_options", "end_reason"],
+          required: ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "community_id", "orig_tcp_options", "resp_tcp_options", "end_reason", "orig_state", "resp_state", "anomalies"],
           properties: {
             ts: { type: "number" }, uid: { type: "string" }, "id.orig_h": { type: "string" }, "id.orig_p": { type: "integer" },
             "id.resp_h": { type: "string" }, "id.resp_p": { type: "integer" }, proto: { const: "tcp" }, duration: { type: "number" },
@@ -220,6 +221,31 @@ export function openApiDocument(config: ApiConfig): Json {
             resp_ip_bytes: { type: "integer" }, community_id: { type: "string" }, handshake_rtt: { type: "number" },
             orig_tcp_options: ref("TcpOptions"), resp_tcp_options: ref("TcpOptions"), vlan: { type: "integer" }, inner_vlan: { type: "integer" },
             tunnel: { type: "string" }, end_reason: { type: "string" },
+            orig_state: { enum: [...TCP_STATES], description: "RFC 9293 state of the originator as the wire shows it at the end." },
+            resp_state: { enum: [...TCP_STATES] },
+            anomalies: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["type", "side", "ts", "count"],
+                properties: {
+                  type: { enum: ANOMALIES.map((a) => a.name) }, side: { enum: ["orig", "resp"] }, ts: { type: "number" },
+                  count: { type: "integer" }, idle_s: { type: "number" }, detail: { type: "string" },
+                },
+              },
+            },
+            http: {
+              type: "object",
+              description: "HTTP/1.x request and status lines seen, when the payload is HTTP.",
+              properties: {
+                requests: { type: "integer" }, responses: { type: "integer" },
+                methods: { type: "object", additionalProperties: { type: "integer" } },
+                versions: { type: "array", items: { type: "string" } },
+                status_codes: { type: "object", additionalProperties: { type: "integer" } },
+                status_classes: { type: "object", additionalProperties: { type: "integer" } },
+                keep_alive: { type: "boolean" },
+              },
+            },
             state: { enum: ["finished", "live"], description: "Only in session listings." },
           },
         },
