@@ -89,7 +89,7 @@ export class ApiMetrics {
   readonly bytes = new Counter("flowrecon_input_bytes_total", "Capture bytes decoded.");
   readonly records = new Counter("flowrecon_segment_records_total", "Pre-parsed segment records accepted.");
   readonly flows = new Counter("flowrecon_flows_total", "Flows reported, by conn_state.");
-  readonly anomalies = new Counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type (empty until the engine reports anomalies).");
+  readonly anomalies = new Counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type.");
   readonly captureErrors = new Counter("flowrecon_capture_errors_total", "Damaged captures, by error code.");
   readonly sessionsCreated = new Counter("flowrecon_sessions_created_total", "Sessions created.");
   readonly sessionsExpired = new Counter("flowrecon_sessions_expired_total", "Sessions deleted after their idle TTL.");
