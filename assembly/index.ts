@@ -7,7 +7,9 @@
 import { statsReset, STATS } from "./stats";
 import { clearError, getErrCode, getErrOffset, getErrRecord } from "./errors";
 import { outInit, outPtr as outPtrImpl, outLen as outLenImpl, outClear as outClearImpl } from "./flow/output";
-import { trackerInit, trackPacket, flushAll, flushBatch, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
+import { trackerInit, trackPacket, flushAll, flushBatch, captureClock, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
+import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
+import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
 import { PKT } from "./packet";
 
@@ -15,7 +17,6 @@ export * from "./flow/record";
 export { Stat } from "./stats";
 export { Anomaly } from "./flow/anomaly";
 export { HttpMethod } from "./flow/http";
-import { captureClock } from "./flow/tracker";
 /** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
 export function clockUs(): i64 { return captureClock(); }
 export { Err } from "./errors";
@@ -58,7 +59,6 @@ export function feed(len: i32, eof: i32): i32 {
 }
 
 export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SEG_WSCALE, SEG_IPVER, SEG_SEQ, SEG_ACK, SEG_WIN, SEG_MSS, SEG_LEN, SEG_SIZE } from "./capture/segments";
-import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
 
 /**
  * Tracks n pre-parsed segment records (SEG_SIZE bytes each, SEG_* layout) the host wrote at
@@ -98,6 +98,5 @@ export function decodeFrame(linktype: i32, ptr: usize, caplen: i32, wirelen: i32
   return decodeFrameImpl(linktype, ptr, caplen, wirelen, tsUs);
 }
 
-import { SERVER_PORTS } from "./options";
 /** likely_server_ports bitmap (8 KiB, bit p = port p), for hosts that configure their own set. */
 export function serverPortsPtr(): usize { return SERVER_PORTS; }

@@ -163,7 +163,7 @@ export class FlowDecoder {
     const tunnel = r.tunnelNames[r.tunnel(v, p)];
     if (tunnel !== undefined) flow.tunnel = tunnel as TunnelName;
     flow.end_reason = r.endReasonNames[r.endReason(v, p)] as EndReasonName;
-    const ins = this.#insight.read(v, p, this.#ctx ?? { endUs: r.lastUs(v, p), final: true });
+    const ins = this.#insight.read(v, p, this.#ctx);
     flow.orig_state = ins.orig_state;
     flow.resp_state = ins.resp_state;
     flow.anomalies = ins.anomalies;

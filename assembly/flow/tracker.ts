@@ -468,7 +468,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // HTTP request and status lines at the start of new data.
   if (len > 0 && !rst && deltaLast > 0) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
-    if (pp != 0 && pc != 0) scanHttp(curExtPtr(), pp, pc);
+    if (pp != 0 && pc != 0) scanHttp(curExt, pp, pc);
   }
 
   if (hasAck) {
@@ -491,8 +491,6 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(pk + P_IPLEN));
   noteHandshake(rec, flags, ep == o, ack, now);
 }
-
-@inline function curExtPtr(): usize { return curExt; }
 
 /** Processes one descriptor (a batch slot) whose key hash is h. */
 function trackOne(h: u32): void {
@@ -574,4 +572,3 @@ export function flushBatch(): void {
 const LAST_PKT: usize = memory.data(<i32>PKT_SIZE, 16);
 export function lastPacketPtr(): usize { return LAST_PKT; }
 
-export function pendingSegments(): i32 { return queued; }

@@ -67,15 +67,21 @@ export class InsightReader {
     this.#methods = layout.httpMethod.names;
   }
 
-  read(v: MemoryViews, p: number, ctx: InsightContext): FlowInsight {
+  /**
+   * Without a context the record stands alone: it is finished, and its input ended with its own
+   * last packet.
+   */
+  read(v: MemoryViews, p: number, ctx?: InsightContext): FlowInsight {
     const f = this.#facts.read(v, p);
-    const t = ctx.thresholds ?? LINUX_THRESHOLDS;
+    const t = ctx?.thresholds ?? LINUX_THRESHOLDS;
+    const inputEndUs = ctx?.endUs ?? f.lastUs;
+    const final = ctx?.final ?? true;
     // A record the engine's timers removed ended then; otherwise at the end of the input/session.
-    const endUs = f.removedUs !== undefined && f.removedUs < ctx.endUs ? f.removedUs : ctx.endUs;
+    const endUs = f.removedUs !== undefined && f.removedUs < inputEndUs ? f.removedUs : inputEndUs;
     const orig_state = endpointState(f, f.orig, f.resp, true, endUs, t);
     const resp_state = endpointState(f, f.resp, f.orig, false, endUs, t);
     const anomalies = this.#wire(v, p, f);
-    this.#end(f, orig_state, resp_state, endUs, ctx.final, t, anomalies);
+    this.#end(f, orig_state, resp_state, endUs, final, t, anomalies);
     anomalies.sort((a, b) => a.ts - b.ts || (a.type < b.type ? -1 : 1));
     const out: FlowInsight = { orig_state, resp_state, anomalies };
     const http = this.#http(v, p);
@@ -151,14 +157,12 @@ export class InsightReader {
         `${silentSide === "resp" ? "responder" : "originator"} silent for ${quiet} s while the ${silentSide === "resp" ? "originator" : "responder"} retransmitted ${talker.rtxQuiet} times`);
     }
     // Stuck teardown states.
-    for (const [state, side, me] of [[os, "orig", f.orig], [rs, "resp", f.resp]] as const) {
-      const idle = idleOf(undefined);
-      if (state === "FIN_WAIT_1" && (final || idle >= t.finWait2Timeout)) {
-        add("stuck_fin_wait_1", side, me.lastUs ?? f.lastUs, 1, idle, "FIN never acknowledged");
-      } else if (state === "FIN_WAIT_2" && (final || idle >= t.finWait2Timeout)) {
-        add("stuck_fin_wait_2", side, me.lastUs ?? f.lastUs, 1, idle, `FIN acknowledged; the ${side === "orig" ? "responder" : "originator"} never closed (CLOSE_WAIT)`);
-      } else if (state === "LAST_ACK" && (final || idle >= t.finWait2Timeout)) {
-        add("stuck_last_ack", side, me.lastUs ?? f.lastUs, 1, idle, "final FIN never acknowledged");
+    if (final || flowIdle >= t.finWait2Timeout) {
+      for (const [state, side, me] of [[os, "orig", f.orig], [rs, "resp", f.resp]] as const) {
+        const at = me.lastUs ?? f.lastUs;
+        if (state === "FIN_WAIT_1") add("stuck_fin_wait_1", side, at, 1, flowIdle, "FIN never acknowledged");
+        else if (state === "FIN_WAIT_2") add("stuck_fin_wait_2", side, at, 1, flowIdle, `FIN acknowledged; the ${side === "orig" ? "responder" : "originator"} never closed (CLOSE_WAIT)`);
+        else if (state === "LAST_ACK") add("stuck_last_ack", side, at, 1, flowIdle, "final FIN never acknowledged");
       }
     }
   }

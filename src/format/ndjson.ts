@@ -205,7 +205,7 @@ export class JsonRecordWriter {
     out.literal(K_END);
     out.bytes(this.#endReason[r.endReason(v, p)]);
     out.buf[out.pos++] = QUOTE;
-    const ins = insightJson(this.#insight.read(v, p, this.#ctx ?? { endUs: r.lastUs(v, p), final: true }));
+    const ins = insightJson(this.#insight.read(v, p, this.#ctx));
     out.reserve(ins.length + 1);
     out.ascii(ins);
     out.buf[out.pos++] = 0x7d; // "}"

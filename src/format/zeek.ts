@@ -235,7 +235,7 @@ export class ZeekFormatter implements Formatter {
     else buf[out.pos++] = DASH;
     buf[out.pos++] = TAB;
     out.bytes(this.#endReason[r.endReason(v, p)]);
-    const ins = insightTsv(this.#insight.read(v, p, this.#ctx ?? { endUs: r.lastUs(v, p), final: true }));
+    const ins = insightTsv(this.#insight.read(v, p, this.#ctx));
     out.reserve(ins.length + 1);
     out.ascii(ins);
     out.buf[out.pos++] = 0x0a;
