@@ -131,15 +131,39 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
   return <u32>load<u64>(indexBase + (<usize>(h & indexMask) << 3));
 }
 
-/** Loads the first word of the record in the key's home slot, if any (a cache hint). */
+/**
+ * Loads every cache line of the record whose index entry carries hash h, if any (a cache hint:
+ * processing reads both endpoint blocks). Follows the probe chain a few slots, as lookup() will.
+ */
 @inline export function touchRecord(h: u32): u32 {
-  const e = load<u64>(indexBase + (<usize>(h & indexMask) << 3));
-  // SAFETY: a non-zero entry names a live record id < highWater.
-  if (e == 0) return 0;
-  const r = recPtr(<u32>e - 1);
-  // Every cache line of the record: processing reads both endpoint blocks.
-  return load<u32>(r + FR_FLAGS) ^ load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
-    load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448);
+  let i = h & indexMask;
+  for (let k = 0; k < 4; k++) {
+    // SAFETY: i <= indexMask, inside the index.
+    const e = load<u64>(indexBase + (<usize>i << 3));
+    if (e == 0) return 0;
+    if (<u32>(e >>> 32) == h) {
+      // SAFETY: a non-zero entry names a live record id < highWater.
+      const r = recPtr(<u32>e - 1);
+      return 1 | load<u32>(r + FR_FLAGS) ^ load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
+        load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448);
+    }
+    i = (i + 1) & indexMask;
+  }
+  return 0;
+}
+
+/** The record the next insert() will take from the free list, or NO_RECORD. */
+export function freeListHead(): u32 { return freeHead; }
+
+/**
+ * Loads every cache line of free record `id` and of its extension block (a cache hint for the
+ * insert() that will zero them), and returns the next free record id.
+ */
+@inline export function touchFreeRecord(id: u32): u32 {
+  const r = recPtr(id), x = extPtr(id);
+  const w = load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
+    load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448) ^ load<u32>(x) ^ load<u32>(x, 64);
+  return load<u32>(r + FR_HASH) | (w & 0);
 }
 
 // ---- insert / remove -----------------------------------------------------------------------------------
