@@ -17,7 +17,8 @@
  *   flow, timed out or evicted);
  * - memory: engine state per live connection, measured two ways: the growth of peak RSS with the
  *   number of live flows (SYN flood with flow caps 1M, 2M, 3M: the table is full at the cap), and
- *   the record sizes the engine exports (REC_LIVE + EXT_SIZE, plus the index).
+ *   the record sizes the engine exports (REC_LIVE, plus EXT_SIZE for the flows that record an anomaly
+ *   or HTTP, plus the index).
  * Contenders per point: the engine alone (bench/engine.mjs: in process, after warm-up) and the CLI
  * end to end (`analyze --format ndjson`, output counted and dropped), each a fresh process, peak RSS
  * from GNU time. A run that fails (a crash, an engine fault) is recorded with its message, never
@@ -258,7 +259,7 @@ async function main() {
     if (slope !== null) {
       md.push(
         `Peak RSS grows by **${slope.toFixed(0)} bytes per live flow** (least-squares slope; ${fmtMiB(intercept / 1024)} at zero flows). ` +
-          (rec ? `The engine's records are REC_LIVE ${rec.REC_LIVE} + EXT_SIZE ${rec.EXT_SIZE} = ${rec.REC_LIVE + rec.EXT_SIZE} bytes per flow, plus 8-byte index entries at load ≤ ½ (16–32 bytes per flow).` : ""),
+          (rec ? `The engine's records are REC_LIVE ${rec.REC_LIVE} bytes per flow plus a 4-byte extension reference, an EXT_SIZE ${rec.EXT_SIZE}-byte extension block only for flows that recorded an anomaly or HTTP, and 8-byte index entries at load ≤ ½ (16–32 bytes per flow).` : ""),
         "",
       );
     }

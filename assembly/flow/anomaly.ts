@@ -11,6 +11,7 @@
 // (type, side) pairs recorded; a ninth distinct pair only sets a "lost" bit (documented limit).
 
 import { X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, FR_TS_START } from "./record";
+import { extPtr, extAttach } from "./table";
 
 export enum Anomaly {
   None = 0,
@@ -39,15 +40,17 @@ export enum Anomaly {
   Count = 23,
 }
 
-/** The extension block of the record being processed (set by the tracker before each segment). */
-export let curExt: usize = 0;
+/** The record being processed (set by the tracker before each segment): its extension block is allocated on first use. */
+let curId: u32 = 0;
 /** The time of the segment being processed. */
 export let curNow: i64 = 0;
-export function setCurrentExt(ext: usize, now: i64): void { curExt = ext; curNow = now; }
+export function setCurrentFlow(id: u32, now: i64): void { curId = id; curNow = now; }
+/** The current record's extension block, allocated (zeroed) if it has none yet. */
+export function currentExt(): usize { return extAttach(curId); }
 
 /** Records one occurrence of `a` by the originator (origSide) or the responder, at time `now`. */
 export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): void {
-  const ext = curExt;
+  const ext = currentExt();
   const side: u32 = origSide ? 0 : 1;
   const bit: u64 = <u64>1 << <u64>(<u32>a * 2 + side);
   const mask = load<u64>(ext + X_ANOM_MASK);
@@ -77,8 +80,10 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
   store<u32>(ext + X_ANOM_LOST, load<u32>(ext + X_ANOM_LOST) | (<u32>1 << <u32>a));
 }
 
-/** A role flip: the recorded sides follow the endpoints. */
-export function flipAnomalySides(ext: usize): void {
+/** A role flip of the current record: the recorded sides follow the endpoints. */
+export function flipAnomalySides(): void {
+  const ext = extPtr(curId);
+  if (ext == 0) return;
   for (let i = 0; i < ANOM_SLOTS; i++) {
     const s = ext + X_ANOM + (<usize>i << 3);
     if (load<u8>(s) != 0) store<u8>(s, load<u8>(s, 1) ^ 1, 1);

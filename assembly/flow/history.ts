@@ -11,7 +11,7 @@ import {
   FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE,
 } from "./record";
 import { copy16, copyBlock } from "../mem";
-import { curExt, flipAnomalySides } from "./anomaly";
+import { flipAnomalySides } from "./anomaly";
 
 const SWAP_TMP: usize = memory.data(256, 16);
 
@@ -76,7 +76,7 @@ export function flipRoles(rec: usize): void {
   f = (f & ~(FF_FPS_ORIG | FF_FPS_RESP | FF_PARTIAL)) | fps | FF_FLIPPED;
   store<u32>(rec + FR_FLAGS, f);
   addHistory(rec, 0x5E); // '^'
-  flipAnomalySides(curExt);
+  flipAnomalySides();
 }
 
 /** True while the whole history is exactly "H" (a SYN-ACK created the record and was not flipped). */

@@ -8,6 +8,7 @@
 import {
   X_HTTP_REQ, X_HTTP_RESP, X_HTTP_METHODS, X_HTTP_VERSIONS, X_HTTP_CLASSES, X_HTTP_CODES, HTTP_CODE_SLOTS,
 } from "./record";
+import { currentExt } from "./anomaly";
 
 export enum HttpMethod { GET = 0, POST, HEAD, PUT, DELETE, OPTIONS, PATCH, CONNECT, TRACE, Count }
 
@@ -42,8 +43,8 @@ function methodOf(p: usize, n: u32): i32 {
   return minor == 0x30 ? 1 : minor == 0x31 ? 2 : 0;
 }
 
-/** Looks at the first bytes of a new data segment of the record whose extension is `ext`. */
-export function scanHttp(ext: usize, p: usize, n: u32): void {
+/** Looks at the first bytes of a new data segment of the current record (its extension block is allocated on a match). */
+export function scanHttp(p: usize, n: u32): void {
   if (n < 12) return;
   const m = methodOf(p, n);
   if (m >= 0) {
@@ -55,6 +56,7 @@ export function scanHttp(ext: usize, p: usize, n: u32): void {
       if (c == 0x20) {
         const v = versionAt(p, lim, i + 1);
         if (v != 0) {
+          const ext = currentExt();
           store<u16>(ext + X_HTTP_REQ, sat(load<u16>(ext + X_HTTP_REQ)));
           const mp = ext + X_HTTP_METHODS + (<usize>m << 1);
           store<u16>(mp, sat(load<u16>(mp)));
@@ -70,6 +72,7 @@ export function scanHttp(ext: usize, p: usize, n: u32): void {
   const d0 = b(p, 9) - 0x30, d1 = b(p, 10) - 0x30, d2 = b(p, 11) - 0x30;
   if (d0 < 1 || d0 > 5 || d1 > 9 || d2 > 9) return;
   const code = d0 * 100 + d1 * 10 + d2;
+  const ext = currentExt();
   store<u16>(ext + X_HTTP_RESP, sat(load<u16>(ext + X_HTTP_RESP)));
   store<u8>(ext + X_HTTP_VERSIONS, load<u8>(ext + X_HTTP_VERSIONS) | <u8>v);
   const cp = ext + X_HTTP_CLASSES + (<usize>(d0 - 1) << 1);

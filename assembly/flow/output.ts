@@ -3,7 +3,7 @@
 // nearly full, so one call never has to hold more than OUT_CAP records.
 
 import { FR_SIZE, REC_LIVE, FR_EXT, EXT_SIZE } from "./record";
-import { copyBlock } from "../mem";
+import { copyBlock, zeroBlock } from "../mem";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -25,11 +25,12 @@ export function outClear(): void { outCount = 0; }
 /** True when the engine must return to let the host drain the ring. */
 @inline export function outNearlyFull(): bool { return outCount >= OUT_CAP - OUT_MARGIN; }
 
-/** Copies a finished record (live part and extension) into the ring. Callers keep outNearlyFull() false, so it always fits. */
+/** Copies a finished record (live part, and extension or zeros when `ext` is 0) into the ring. Callers keep outNearlyFull() false, so it always fits. */
 export function outPush(rec: usize, ext: usize): void {
   // SAFETY: callers stop before OUT_CAP - OUT_MARGIN records, so the slot is inside the ring.
   const slot = outBase + <usize>outCount * <usize>FR_SIZE;
   copyBlock(slot, rec, <usize>REC_LIVE);
-  copyBlock(slot + <usize>FR_EXT, ext, <usize>EXT_SIZE);
+  if (ext != 0) copyBlock(slot + <usize>FR_EXT, ext, <usize>EXT_SIZE);
+  else zeroBlock(slot + <usize>FR_EXT, <usize>EXT_SIZE);
   outCount++;
 }

@@ -2,7 +2,11 @@
 //
 // Records (REC_LIVE bytes, layout in record.ts) live in fixed-size chunks, so the pool grows by
 // adding a chunk without moving live records. Freed records form a free list threaded through
-// FR_HASH. The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
+// FR_HASH. A record's extension block (anomalies, HTTP: EXT_SIZE bytes) is allocated from a pool
+// of its own on first use, since most connections never record one; the chunk keeps, after its
+// records, one u32 per record naming its extension block (block id + 1, 0 = none).
+//
+// The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
 // high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
 // record only when the full 32-bit hash matches. It doubles when half full.
 //
@@ -19,6 +23,13 @@ const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
 const MAX_CHUNKS: u32 = 8192;                // 134M records: far above any sane flow cap
 const CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
 const NO_RECORD: u32 = 0xFFFFFFFF;
+/** Extension blocks come in chunks of as many blocks as a record chunk has records. */
+const EXT_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_SIZE;
+const EXT_CHUNK_PAGES: i32 = <i32>((EXT_CHUNK_BYTES + 0xFFFF) >> 16);
+let nExtChunks: u32 = 0;
+let extHighWater: u32 = 0;
+let extFreeHead: u32 = NO_RECORD;
 
 let nChunks: u32 = 0;
 let highWater: u32 = 0;      // records ever handed out (ids < highWater are allocated)
@@ -42,13 +53,15 @@ export function tableInit(hashSeed: u32): void {
   highWater = 0;
   freeHead = NO_RECORD;
   liveCount = 0;
+  extHighWater = 0;
+  extFreeHead = NO_RECORD;
 }
 
 export function tableLive(): i32 { return liveCount; }
 export function tableHighWater(): u32 { return highWater; }
 
-/** A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension blocks. */
-const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + EXT_SIZE);
+/** A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension references. */
+const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + 4);
 
 /** Address of record `id`. */
 // SAFETY: id < highWater <= nChunks * CHUNK_RECORDS, so the chunk pointer exists.
@@ -56,10 +69,55 @@ const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + EXT_SIZE);
   return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>(id & (CHUNK_RECORDS - 1)) * <usize>REC_LIVE;
 }
 
-/** Address of the extension block of record `id` (anomalies, HTTP). */
-@inline export function extPtr(id: u32): usize {
+/** Address of the u32 naming record `id`'s extension block (block id + 1, 0 = none). */
+@inline function extRef(id: u32): usize {
   return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>CHUNK_RECORDS * <usize>REC_LIVE +
-    <usize>(id & (CHUNK_RECORDS - 1)) * <usize>EXT_SIZE;
+    (<usize>(id & (CHUNK_RECORDS - 1)) << 2);
+}
+
+/** Address of extension block `x`. */
+// SAFETY: x < extHighWater <= nExtChunks * CHUNK_RECORDS.
+@inline function extBlockPtr(x: u32): usize {
+  return load<usize>(EXT_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * <usize>EXT_SIZE;
+}
+
+/** Address of the extension block of record `id`, or 0 when it has none yet (all its fields read as zero). */
+export function extPtr(id: u32): usize {
+  const x = load<u32>(extRef(id));
+  return x == 0 ? 0 : extBlockPtr(x - 1);
+}
+
+/** The extension block of record `id`, allocated and zeroed on first use. */
+export function extAttach(id: u32): usize {
+  const ref = extRef(id);
+  const cur = load<u32>(ref);
+  if (cur != 0) return extBlockPtr(cur - 1);
+  let x: u32;
+  if (extFreeHead != NO_RECORD) {
+    x = extFreeHead;
+    extFreeHead = load<u32>(extBlockPtr(x));
+  } else {
+    if (extHighWater == nExtChunks * CHUNK_RECORDS) {
+      // tableCanGrow() kept room for an extension block per record, so this allocation fits.
+      store<usize>(EXT_CHUNKS + (<usize>nExtChunks << 2), heap.alloc(EXT_CHUNK_BYTES));
+      nExtChunks++;
+    }
+    x = extHighWater++;
+  }
+  const p = extBlockPtr(x);
+  zeroBlock(p, <usize>EXT_SIZE);
+  store<u32>(ref, x + 1);
+  return p;
+}
+
+/** Returns record `id`'s extension block, if any, to the pool. */
+function extRelease(id: u32): void {
+  const ref = extRef(id);
+  const cur = load<u32>(ref);
+  if (cur == 0) return;
+  store<u32>(extBlockPtr(cur - 1), extFreeHead);
+  extFreeHead = cur - 1;
+  store<u32>(ref, 0);
 }
 
 // ---- hashing -------------------------------------------------------------------------------------
@@ -156,13 +214,13 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 export function freeListHead(): u32 { return freeHead; }
 
 /**
- * Loads every cache line of free record `id` and of its extension block (a cache hint for the
- * insert() that will zero them), and returns the next free record id.
+ * Loads every cache line of free record `id` (a cache hint for the insert() that will zero it),
+ * and returns the next free record id.
  */
 @inline export function touchFreeRecord(id: u32): u32 {
-  const r = recPtr(id), x = extPtr(id);
+  const r = recPtr(id);
   const w = load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
-    load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448) ^ load<u32>(x) ^ load<u32>(x, 64);
+    load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448);
   return load<u32>(r + FR_HASH) | (w & 0);
 }
 
@@ -211,9 +269,11 @@ const MAX_PAGES: i32 = 61440;
 /** Whether another record can be had without growing memory past MAX_PAGES (else evict first). */
 export function tableCanGrow(): bool {
   if (freeHead != NO_RECORD || highWater < nChunks * CHUNK_RECORDS) return true;
-  // A chunk, plus room for the index to double once.
+  // A chunk, room for the index to double once, and room for an extension block for every record
+  // (extension blocks are allocated later, during processing, where there is no evicting first).
   const indexPages = <i32>((<usize>(indexMask + 1) << 4) >> 16) + 1;
-  return memory.size() + CHUNK_PAGES + indexPages < MAX_PAGES && nChunks < MAX_CHUNKS;
+  const extPages = <i32>(nChunks + 1 - nExtChunks) * EXT_CHUNK_PAGES;
+  return memory.size() + CHUNK_PAGES + indexPages + extPages < MAX_PAGES && nChunks < MAX_CHUNKS;
 }
 
 /** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */
@@ -222,7 +282,6 @@ export function insert(h: u32): u32 {
   const id = newRecordId();
   const r = recPtr(id);
   zeroBlock(r, <usize>REC_LIVE);
-  zeroBlock(extPtr(id), <usize>EXT_SIZE);
   store<u32>(r + FR_HASH, h);
   store<u32>(r + FR_FLAGS, FF_LIVE);
   let i = h & indexMask;
@@ -254,6 +313,7 @@ export function remove(id: u32): void {
     }
   }
   store<u64>(indexBase + (<usize>i << 3), 0);
+  extRelease(id);
   store<u32>(r + FR_FLAGS, 0);
   store<u32>(r + FR_HASH, freeHead);
   freeHead = id;

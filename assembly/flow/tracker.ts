@@ -20,7 +20,7 @@ import {
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
-import { Anomaly, noteAnomaly, setCurrentExt, curExt } from "./anomaly";
+import { Anomaly, noteAnomaly, setCurrentFlow } from "./anomaly";
 import { scanHttp } from "./http";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
@@ -155,7 +155,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: 
   if (tableLive() >= flowCap || !tableCanGrow()) evictOne();
   const id = insert(h);
   const r = recPtr(id);
-  setCurrentExt(extPtr(id), now);
+  setCurrentFlow(id, now);
   copy16(r + FR_ORIG_ADDR, pk + P_SRC);
   copy16(r + FR_RESP_ADDR, pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
@@ -468,7 +468,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // HTTP request and status lines at the start of new data.
   if (len > 0 && !rst && deltaLast > 0) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
-    if (pp != 0 && pc != 0) scanHttp(curExt, pp, pc);
+    if (pp != 0 && pc != 0) scanHttp(pp, pc);
   }
 
   if (hasAck) {
@@ -516,7 +516,7 @@ function trackOne(h: u32): void {
     if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }
   const rec = recPtr(id);
-  setCurrentExt(extPtr(id), now);
+  setCurrentFlow(id, now);
   store<i64>(rec + FR_TS_ACTIVE, now);
 
   if (load<u8>(pk + P_CSUM) == <u8>Csum.Bad) {
