@@ -26,6 +26,15 @@
   for (let i: usize = 0; i < n; i += 16) v128.store(dst + i, v128.load(src + i));
 }
 
+/** Exchanges n bytes between a and b (non-overlapping), n a multiple of 8. */
+@inline export function swapBlock(a: usize, b: usize, n: usize): void {
+  for (let i: usize = 0; i < n; i += 8) {
+    const t = load<u64>(a + i);
+    store<u64>(a + i, load<u64>(b + i));
+    store<u64>(b + i, t);
+  }
+}
+
 /** Zeroes n bytes, n a multiple of 16. */
 @inline export function zeroBlock(dst: usize, n: usize): void {
   const z = i64x2.splat(0);

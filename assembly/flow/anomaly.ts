@@ -10,7 +10,7 @@
 // Storage: ANOM_SLOTS slots of 8 bytes in the record's extension block plus a mask of the
 // (type, side) pairs recorded; a ninth distinct pair only sets a "lost" bit (documented limit).
 
-import { X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, FR_TS_START } from "./record";
+import { X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, FR_TS_START } from "./record";
 import { extPtr, extAttach } from "./table";
 
 export enum Anomaly {
@@ -80,10 +80,16 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
   store<u32>(ext + X_ANOM_LOST, load<u32>(ext + X_ANOM_LOST) | (<u32>1 << <u32>a));
 }
 
-/** A role flip of the current record: the recorded sides follow the endpoints. */
-export function flipAnomalySides(): void {
+/** A role flip of the current record: the recorded sides and the out-of-order ranges follow the endpoints. */
+export function flipExtensionSides(): void {
   const ext = extPtr(curId);
   if (ext == 0) return;
+  const a = ext + <usize>X_BLOCKS, b = a + <usize>X_BLOCKS_SIDE;
+  for (let i: usize = 0; i < <usize>X_BLOCKS_SIDE; i += 4) {
+    const t = load<u32>(a + i);
+    store<u32>(a + i, load<u32>(b + i));
+    store<u32>(b + i, t);
+  }
   for (let i = 0; i < ANOM_SLOTS; i++) {
     const s = ext + X_ANOM + (<usize>i << 3);
     if (load<u8>(s) != 0) store<u8>(s, load<u8>(s, 1) ^ 1, 1);

@@ -10,10 +10,9 @@ import {
   FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE,
 } from "./record";
-import { copy16, copyBlock } from "../mem";
-import { flipAnomalySides } from "./anomaly";
+import { swapBlock } from "../mem";
+import { flipExtensionSides } from "./anomaly";
 
-const SWAP_TMP: usize = memory.data(256, 16);
 
 /** True when `ep` is the record's originator endpoint block. */
 @inline export function isOrigEp(rec: usize, ep: usize): bool { return ep == rec + <usize>FR_ORIG; }
@@ -62,21 +61,17 @@ export function scaledHistory(rec: usize, ep: usize, counterOff: i32, upper: u32
  * Callers holding endpoint pointers must swap them: the block formerly at FR_ORIG is now at FR_RESP.
  */
 export function flipRoles(rec: usize): void {
-  copy16(SWAP_TMP, rec + FR_ORIG_ADDR);
-  copy16(rec + FR_ORIG_ADDR, rec + FR_RESP_ADDR);
-  copy16(rec + FR_RESP_ADDR, SWAP_TMP);
+  swapBlock(rec + FR_ORIG_ADDR, rec + FR_RESP_ADDR, 16);
   const op = load<u16>(rec + FR_ORIG_PORT);
   store<u16>(rec + FR_ORIG_PORT, load<u16>(rec + FR_RESP_PORT));
   store<u16>(rec + FR_RESP_PORT, op);
-  copyBlock(SWAP_TMP, rec + FR_ORIG, <usize>EP_SIZE);
-  copyBlock(rec + FR_ORIG, rec + FR_RESP, <usize>EP_SIZE);
-  copyBlock(rec + FR_RESP, SWAP_TMP, <usize>EP_SIZE);
+  swapBlock(rec + FR_ORIG, rec + FR_RESP, <usize>EP_SIZE);
   let f = load<u32>(rec + FR_FLAGS);
   const fps = ((f & FF_FPS_ORIG) != 0 ? FF_FPS_RESP : 0) | ((f & FF_FPS_RESP) != 0 ? FF_FPS_ORIG : 0);
   f = (f & ~(FF_FPS_ORIG | FF_FPS_RESP | FF_PARTIAL)) | fps | FF_FLIPPED;
   store<u32>(rec + FR_FLAGS, f);
   addHistory(rec, 0x5E); // '^'
-  flipAnomalySides();
+  flipExtensionSides();
 }
 
 /** True while the whole history is exactly "H" (a SYN-ACK created the record and was not flipped). */

@@ -3,24 +3,32 @@
 //
 // Per endpoint we keep last_reassem_seq (EP_REASM: everything below was delivered in order or
 // skipped as a gap), trim_seq (EP_TRIM: the highest acknowledgement processed) and up to
-// MAX_BLOCKS out-of-order ranges above EP_REASM. An acknowledgement for sequence space that was
+// MAX_BLOCKS out-of-order ranges above EP_REASM. The ranges live in the record's extension block
+// (X_BLOCKS), allocated with the first one: in-order streams never need them. An acknowledgement for sequence space that was
 // never seen reports a gap, as Zeek's Undelivered() does. With more out-of-order ranges than slots,
 // the closest two are merged (the hole between them is then not reported: an undercount).
 
 import {
-  EP_REASM, EP_TRIM, EP_BLOCKS, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
+  EP_REASM, EP_TRIM, X_BLOCKS, X_BLOCKS_SIDE, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
   EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half, EP_FLAGS2, EF2_TRUNCATED,
 } from "./record";
 import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
-import { noteAnomaly, Anomaly, curNow } from "./anomaly";
+import { noteAnomaly, Anomaly, curNow, currentExt } from "./anomaly";
 import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks } from "../options";
 
-@inline function blkStart(ep: usize, i: i32): u32 { return load<u32>(ep + EP_BLOCKS + (<usize>i << 3)); }
-@inline function blkEnd(ep: usize, i: i32): u32 { return load<u32>(ep + EP_BLOCKS + (<usize>i << 3) + 4); }
-@inline function setBlk(ep: usize, i: i32, s: u32, e: u32): void {
-  store<u32>(ep + EP_BLOCKS + (<usize>i << 3), s);
-  store<u32>(ep + EP_BLOCKS + (<usize>i << 3) + 4, e);
+/**
+ * Where endpoint `ep` of record `rec` (the record being processed) keeps its ranges: `b` below.
+ * Allocates the extension block, so callers ask only when there is a range to read or write.
+ */
+@inline function blocksOf(rec: usize, ep: usize): usize {
+  return currentExt() + <usize>X_BLOCKS + (isOrigEp(rec, ep) ? 0 : <usize>X_BLOCKS_SIDE);
+}
+@inline function blkStart(b: usize, i: i32): u32 { return load<u32>(b + (<usize>i << 3)); }
+@inline function blkEnd(b: usize, i: i32): u32 { return load<u32>(b + (<usize>i << 3) + 4); }
+@inline function setBlk(b: usize, i: i32, s: u32, e: u32): void {
+  store<u32>(b + (<usize>i << 3), s);
+  store<u32>(b + (<usize>i << 3) + 4, e);
 }
 @inline function nBlocks(ep: usize): i32 { return <i32>load<u8>(ep + EP_NBLOCKS); }
 @inline function setNBlocks(ep: usize, n: i32): void { store<u8>(ep + EP_NBLOCKS, <u8>n); }
@@ -42,36 +50,39 @@ function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
 }
 
 /** Moves EP_REASM forward by `adv` and absorbs the blocks that now touch it; rebases the rest. */
-function advance(ep: usize, adv: u64): void {
+function advance(rec: usize, ep: usize, adv: u64): void {
   let n = nBlocks(ep);
+  if (n == 0) { store<u64>(ep + EP_REASM, load<u64>(ep + EP_REASM) + adv); return; }
+  const b = blocksOf(rec, ep);
   let reach = adv;
   // Blocks are sorted and disjoint: absorb from the front while they start at or below the new point.
   let k = 0;
-  while (k < n && <u64>blkStart(ep, k) <= reach) {
-    const e = <u64>blkEnd(ep, k);
+  while (k < n && <u64>blkStart(b, k) <= reach) {
+    const e = <u64>blkEnd(b, k);
     if (e > reach) reach = e;
     k++;
   }
   store<u64>(ep + EP_REASM, load<u64>(ep + EP_REASM) + reach);
   let w = 0;
   for (let i = k; i < n; i++) {
-    setBlk(ep, w, <u32>(<u64>blkStart(ep, i) - reach), <u32>(<u64>blkEnd(ep, i) - reach));
+    setBlk(b, w, <u32>(<u64>blkStart(b, i) - reach), <u32>(<u64>blkEnd(b, i) - reach));
     w++;
   }
   setNBlocks(ep, w);
 }
 
 /** Inserts the range [s, e) (offsets above EP_REASM, s > 0) into the sorted, disjoint block set. */
-function insertBlock(ep: usize, s: u32, e: u32): void {
+function insertBlock(rec: usize, ep: usize, s: u32, e: u32): void {
+  const b = blocksOf(rec, ep);
   let n = nBlocks(ep);
   // Merge with every overlapping or adjacent block.
   let i = 0;
   while (i < n) {
-    const bs = blkStart(ep, i), be = blkEnd(ep, i);
+    const bs = blkStart(b, i), be = blkEnd(b, i);
     if (be < s || bs > e) { i++; continue; }
     if (bs < s) s = bs;
     if (be > e) e = be;
-    for (let j = i + 1; j < n; j++) setBlk(ep, j - 1, blkStart(ep, j), blkEnd(ep, j));
+    for (let j = i + 1; j < n; j++) setBlk(b, j - 1, blkStart(b, j), blkEnd(b, j));
     n--;
   }
   if (n == MAX_BLOCKS) {
@@ -79,19 +90,19 @@ function insertBlock(ep: usize, s: u32, e: u32): void {
     let best = 0;
     let bestHole: u32 = 0xFFFFFFFF;
     for (let j = 0; j + 1 < n; j++) {
-      const hole = blkStart(ep, j + 1) - blkEnd(ep, j);
+      const hole = blkStart(b, j + 1) - blkEnd(b, j);
       if (hole < bestHole) { bestHole = hole; best = j; }
     }
-    setBlk(ep, best, blkStart(ep, best), blkEnd(ep, best + 1));
-    for (let j = best + 2; j < n; j++) setBlk(ep, j - 1, blkStart(ep, j), blkEnd(ep, j));
+    setBlk(b, best, blkStart(b, best), blkEnd(b, best + 1));
+    for (let j = best + 2; j < n; j++) setBlk(b, j - 1, blkStart(b, j), blkEnd(b, j));
     n--;
   }
   let pos = n;
-  while (pos > 0 && blkStart(ep, pos - 1) > s) {
-    setBlk(ep, pos, blkStart(ep, pos - 1), blkEnd(ep, pos - 1));
+  while (pos > 0 && blkStart(b, pos - 1) > s) {
+    setBlk(b, pos, blkStart(b, pos - 1), blkEnd(b, pos - 1));
     pos--;
   }
-  setBlk(ep, pos, s, e);
+  setBlk(b, pos, s, e);
   setNBlocks(ep, n + 1);
 }
 
@@ -104,7 +115,7 @@ function skipDeliveries(ep: usize): void {
  * Zeek TCP_Reassembler::DataSent for payload [seq, seq+len) in relative sequence space.
  * Only called for fully captured payload (Zeek does not reassemble snaplen-truncated segments).
  */
-export function dataSent(ep: usize, seq: u64, len: u64): void {
+export function dataSent(rec: usize, ep: usize, seq: u64, len: u64): void {
   if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return;
   let upper = seq + len;
   const ack = relAckOf(ep);
@@ -117,21 +128,22 @@ export function dataSent(ep: usize, seq: u64, len: u64): void {
   if (seq < trim) seq = trim;
   const r = load<u64>(ep + EP_REASM);
   if (seq <= r) {
-    if (upper > r) advance(ep, upper - r);
+    if (upper > r) advance(rec, ep, upper - r);
   } else {
     const off = seq - r;
     // Ranges beyond 4 GiB above the reassembly point are not representable; Zeek would buffer them.
-    if (off < 0xFFFFFFFF && upper - r < 0xFFFFFFFF) insertBlock(ep, <u32>off, <u32>(upper - r));
+    if (off < 0xFFFFFFFF && upper - r < 0xFFFFFFFF) insertBlock(rec, ep, <u32>off, <u32>(upper - r));
   }
   // Zeek gives up on reassembly when it buffers too much without acks (init-bare.zeek limits).
   const n = nBlocks(ep);
+  const b = n > 0 ? blocksOf(rec, ep) : 0;
   if (n > 0) {
-    const undelivered = <u64>blkEnd(ep, n - 1);
+    const undelivered = <u64>blkEnd(b, n - 1);
     if (maxAboveHoleWithoutAcks > 0 && noDataAcked(ep) && undelivered > <u64>maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
   }
   if (excessiveDataWithoutAcks > 0) {
     let size = load<u64>(ep + EP_REASM) - load<u64>(ep + EP_TRIM);
-    for (let i = 0; i < n; i++) size += <u64>(blkEnd(ep, i) - blkStart(ep, i));
+    for (let i = 0; i < n; i++) size += <u64>(blkEnd(b, i) - blkStart(b, i));
     if (size > <u64>excessiveDataWithoutAcks) skipDeliveries(ep);
   }
 }
@@ -143,10 +155,10 @@ function undelivered(rec: usize, ep: usize, peer: usize, upTo: u64): void {
   if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) == 0) {
     while (nBlocks(ep) > 0) {
       const r = load<u64>(ep + EP_REASM);
-      const s = <u64>blkStart(ep, 0);
+      const s = <u64>blkStart(blocksOf(rec, ep), 0);
       if (r + s >= upTo) break;
       gap(rec, ep, peer, s);
-      advance(ep, s);                    // delivers the block and whatever now touches it
+      advance(rec, ep, s);               // delivers the block and whatever now touches it
     }
     const r = load<u64>(ep + EP_REASM);
     if (upTo > r) gap(rec, ep, peer, upTo - r);
@@ -157,16 +169,17 @@ function undelivered(rec: usize, ep: usize, peer: usize, upTo: u64): void {
     const adv = upTo - r;
     let w = 0;
     const n = nBlocks(ep);
+    const b = n > 0 ? blocksOf(rec, ep) : 0;
     for (let i = 0; i < n; i++) {
-      const e = <u64>blkEnd(ep, i);
+      const e = <u64>blkEnd(b, i);
       if (e <= adv) continue;
-      const s = <u64>blkStart(ep, i);
-      setBlk(ep, w, s > adv ? <u32>(s - adv) : 0, <u32>(e - adv));
+      const s = <u64>blkStart(b, i);
+      setBlk(b, w, s > adv ? <u32>(s - adv) : 0, <u32>(e - adv));
       w++;
     }
     setNBlocks(ep, w);
     store<u64>(ep + EP_REASM, upTo);
-    if (w > 0 && blkStart(ep, 0) == 0) advance(ep, 0);
+    if (w > 0 && blkStart(b, 0) == 0) advance(rec, ep, 0);
   }
 }
 

@@ -35,17 +35,21 @@ export const FR_HISTORY: i32 = 120;     // HIST_CAP bytes of ASCII history lette
 export const HIST_CAP: i32 = 32;
 export const FR_DEADLINE: i32 = 152;    // i64 µs: cached removalTime() (when Zeek's timers would remove the record)
 export const FR_ORIG: i32 = 160;        // originator endpoint (EP_* offsets)
-export const FR_RESP: i32 = 320;        // responder endpoint
-/** Bytes of a live record in the flow table (touched on every packet of the flow). */
-export const REC_LIVE: i32 = 480;
+export const FR_RESP: i32 = 280;        // responder endpoint
 /**
- * The extension block (anomalies, HTTP): kept in a separate pool with the same record id, touched
- * only when something is recorded, and appended to the live part in the output record.
+ * Bytes of a live record in the flow table (touched on every packet of the flow). REC_LIVE and
+ * EXT_SIZE are multiples of 16 (records are copied and zeroed 16 bytes at a time, mem.ts), EP_SIZE
+ * a multiple of 8 (a role flip swaps the endpoint blocks 8 bytes at a time).
  */
-export const FR_EXT: i32 = 480;
-export const EXT_SIZE: i32 = 128;
+export const REC_LIVE: i32 = 400;
+/**
+ * The extension block (anomalies, HTTP, out-of-order ranges): allocated on first use from a pool
+ * of its own (table.ts), and appended to the live part in the output record (zeros when none).
+ */
+export const FR_EXT: i32 = 400;
+export const EXT_SIZE: i32 = 176;
 /** Bytes of one record in the output ring: the live part followed by the extension. */
-export const FR_SIZE: i32 = 608;
+export const FR_SIZE: i32 = 576;
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) -------------------------------------
 export const EP_STATE: i32 = 0;         // u8 Half (Zeek TCP_Endpoint state)
@@ -53,7 +57,7 @@ export const EP_PREV_STATE: i32 = 1;    // u8 Half before the last change
 export const EP_FLAGS: i32 = 2;         // u8 EF_* bits
 export const EP_WSCALE: i32 = 3;        // u8 window-scale shift announced in this side's SYN (0xFF = none)
 export const EP_OPTS: i32 = 4;          // u8 OPT_* bits this side used (union over its segments)
-export const EP_NBLOCKS: i32 = 5;       // u8 out-of-order ranges held in EP_BLOCKS
+export const EP_NBLOCKS: i32 = 5;       // u8 out-of-order ranges held in the extension's X_BLOCKS for this side
 export const EP_MSS: i32 = 6;           // u16 MSS announced (0 = none)
 export const EP_PKTS: i32 = 8;          // u32 packets (Zeek ConnSize: validated packets)
 export const EP_CNT_T: i32 = 12;        // u32 retransmissions (T/t, logarithmic letter)
@@ -70,17 +74,20 @@ export const EP_ACK_WRAPS: i32 = 60;    // u32 wraps of ack_seq
 export const EP_FIN_SEQ: i32 = 64;      // u64 relative sequence just past this side's FIN
 export const EP_HIST_SYN: i32 = 72;     // u32 relative seq of the last SYN seen (history repeat rule)
 export const EP_HIST_FIN: i32 = 76;     // u32 relative seq after the payload of the last FIN seen
+/**
+ * u64 Zeek orig_bytes/resp_bytes, filled when the record is emitted. It shares its 8 bytes with
+ * EP_HIST_SYN and EP_HIST_FIN, which only the tracker reads and only while the record is live.
+ */
+export const EP_BYTES: i32 = 72;
 export const EP_HIST_RST: i32 = 80;     // u32 relative seq of the last RST seen
-export const EP_BLOCKS: i32 = 84;       // MAX_BLOCKS x (u32 start, u32 end) undelivered ranges, offsets above EP_REASM
-export const EP_REASM: i32 = 112;       // u64 reassembler last_reassem_seq (relative; data below was delivered or skipped)
-export const EP_TRIM: i32 = 120;        // u64 reassembler trim_seq (relative; highest ack processed)
-export const EP_MISSED: i32 = 128;      // u64 bytes of this side's stream reported as content gaps (Zeek missed_bytes)
-export const EP_BYTES: i32 = 136;       // u64 Zeek orig_bytes/resp_bytes, filled when the record is emitted
-export const EP_LAST_ACKVAL: i32 = 144; // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
-export const EP_SEEN: i32 = 148;        // u32 µs after FR_TS_START of this side's last packet (saturating)
-export const EP_RTX_QUIET: i32 = 152;   // u16 retransmissions since the peer last sent anything (saturating)
-export const EP_FLAGS2: i32 = 154;      // u8 EF2_* bits
-export const EP_SIZE: i32 = 160;
+export const EP_LAST_ACKVAL: i32 = 84;  // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
+export const EP_REASM: i32 = 88;        // u64 reassembler last_reassem_seq (relative; data below was delivered or skipped)
+export const EP_TRIM: i32 = 96;         // u64 reassembler trim_seq (relative; highest ack processed)
+export const EP_MISSED: i32 = 104;      // u64 bytes of this side's stream reported as content gaps (Zeek missed_bytes)
+export const EP_SEEN: i32 = 112;        // u32 µs after FR_TS_START of this side's last packet (saturating)
+export const EP_RTX_QUIET: i32 = 116;   // u16 retransmissions since the peer last sent anything (saturating)
+export const EP_FLAGS2: i32 = 118;      // u8 EF2_* bits
+export const EP_SIZE: i32 = 120;
 
 export const MAX_BLOCKS: i32 = 3;
 
@@ -157,4 +164,10 @@ export const X_HTTP_VERSIONS: i32 = 98; // u8 bit 0 HTTP/1.0, bit 1 HTTP/1.1
 export const X_HTTP_CLASSES: i32 = 100; // 5 x u16 responses per status class 1xx..5xx
 export const X_HTTP_CODES: i32 = 110;   // HTTP_CODE_SLOTS x (u16 code, u16 count) — first distinct codes seen
 export const HTTP_CODE_SLOTS: i32 = 4;
-export const X_END: i32 = 126;
+/**
+ * Out-of-order ranges of the reassembler (reassembly.ts), MAX_BLOCKS x (u32 start, u32 end) offsets
+ * above EP_REASM per side: the originator's first, then the responder's (a role flip swaps them).
+ */
+export const X_BLOCKS: i32 = 128;
+export const X_BLOCKS_SIDE: i32 = 24;
+export const X_END: i32 = 176;

@@ -189,6 +189,12 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
   return <u32>load<u64>(indexBase + (<usize>(h & indexMask) << 3));
 }
 
+/** Loads a word from each cache line of the record at r after the first (REC_LIVE is 6.25 lines). */
+@inline function touchLines(r: usize): u32 {
+  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, 320) ^ load<u32>(r, 384) ^
+    load<u32>(r, <usize>REC_LIVE - 4);
+}
+
 /**
  * Loads every cache line of the record whose index entry carries hash h, if any (a cache hint:
  * processing reads both endpoint blocks). Follows the probe chain a few slots, as lookup() will.
@@ -202,8 +208,7 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
     if (<u32>(e >>> 32) == h) {
       // SAFETY: a non-zero entry names a live record id < highWater.
       const r = recPtr(<u32>e - 1);
-      return 1 | load<u32>(r + FR_FLAGS) ^ load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
-        load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448);
+      return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r);
     }
     i = (i + 1) & indexMask;
   }
@@ -219,9 +224,7 @@ export function freeListHead(): u32 { return freeHead; }
  */
 @inline export function touchFreeRecord(id: u32): u32 {
   const r = recPtr(id);
-  const w = load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^
-    load<u32>(r, 320) ^ load<u32>(r, 384) ^ load<u32>(r, 448);
-  return load<u32>(r + FR_HASH) | (w & 0);
+  return load<u32>(r + FR_HASH) | (touchLines(r) & 0);
 }
 
 // ---- insert / remove -----------------------------------------------------------------------------------

@@ -477,7 +477,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   // Payload goes to the reassembler only when seen whole (Zeek skips snaplen-truncated payload).
   if (len > 0 && !rst && !underflow) {
-    if (load<u8>(pk + P_WHOLE) != 0) dataSent(ep, syn ? relSeq + 1 : relSeq, <u64>len);
+    if (load<u8>(pk + P_WHOLE) != 0) dataSent(rec, ep, syn ? relSeq + 1 : relSeq, <u64>len);
     else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
   }
   checkEOF(rec, ep);

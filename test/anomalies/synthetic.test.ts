@@ -45,6 +45,29 @@ describe("synthetic anomalies", () => {
     expect(types(resent)).toEqual(["retransmission"]);
   });
 
+  it("out-of-order ranges of both sides at once are kept apart, and a hole left unfilled is one side's gap", () => {
+    // Each side sends a segment past a hole before the other fills its own: the reassembler holds
+    // an out-of-order range for both endpoints at the same time.
+    const both = (fillServerHole: boolean): Seg[] => [...handshake(),
+      { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
+      { from: "c", flags: ACK, seq: 201, ack: 1, len: 100, t: 0.031 },
+      { from: "s", flags: ACK, seq: 1, ack: 101, len: 50, t: 0.032 },
+      { from: "s", flags: ACK, seq: 101, ack: 101, len: 50, t: 0.033 },
+      { from: "c", flags: ACK, seq: 101, ack: 51, len: 100, t: 0.034 },
+      ...(fillServerHole ? [{ from: "s", flags: ACK, seq: 51, ack: 301, len: 50, t: 0.035 } as Seg] : []),
+      { from: "c", flags: ACK, seq: 301, ack: 151, t: 0.04 },
+      { from: "s", flags: ACK, seq: 151, ack: 301, t: 0.05 }];
+    const filled = run(both(true))[0];
+    expect(filled.missed_bytes).toBe(0);
+    expect(filled.history).not.toMatch(/g/i);
+    expect(types(filled)).not.toContain("content_gap");
+    const hole = run(both(false))[0];
+    expect(hole.missed_bytes).toBe(50);
+    expect(hole.history).toContain("g");
+    expect(hole.history).not.toContain("G");
+    expect(hole.anomalies.filter((a) => a.type === "content_gap").map((a) => a.side)).toEqual(["resp"]);
+  });
+
   it("duplicate_ack: the same ack three times while data is outstanding", () => {
     const segs: Seg[] = [...handshake(),
       { from: "s", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
