@@ -12,10 +12,9 @@
 
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
-import { FlowDecoder } from "../flow.js";
+import { InsightReader } from "../anomalies/index.js";
 import { RecordReader } from "../wasm/record.js";
 import type { ApiMetrics } from "./metrics.js";
-import { anomalyNames } from "./flow-writer.js";
 
 /** Longest run of engine work between two yields. */
 export const YIELD_AFTER_MS = 4;
@@ -73,24 +72,24 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
 
 /**
  * Wraps a sink to count each finished flow in the metrics: by conn_state (one byte of the record)
- * and, once the engine's flows carry an `anomalies` array, by anomaly type.
+ * and by anomaly type (the record's insight, judged against the reconstructor's clock as the
+ * answer is). No Flow object is built: uid and Community ID are not needed to count.
  */
 export function countingSink(rec: Reconstructor, metrics: ApiMetrics, sink: RecordSink): RecordSink {
   const reader = new RecordReader(rec.layout);
-  let decoder: FlowDecoder | undefined;
+  const insight = new InsightReader(rec.layout);
+  const byState = reader.connStateNames.map((name) => metrics.flows.series({ conn_state: name ?? "" }));
+  const byAnomaly = new Map<string, (by?: number) => void>();
   return (v, p) => {
-    metrics.flows.inc({ conn_state: reader.connStateNames[reader.connState(v, p)] });
-    if (anomalyProbe.supported !== false) {
-      const flow = (decoder ??= new FlowDecoder(rec.layout)).decode(v, p);
-      anomalyProbe.supported = "anomalies" in flow;
-      for (const name of anomalyNames(flow)) metrics.anomalies.inc({ type: name });
+    byState[reader.connState(v, p)]();
+    for (const a of insight.read(v, p, rec.insight).anomalies) {
+      let inc = byAnomaly.get(a.type);
+      if (inc === undefined) byAnomaly.set(a.type, (inc = metrics.anomalies.series({ type: a.type })));
+      inc();
     }
     sink(v, p);
   };
 }
-
-/** Whether decoded flows have an `anomalies` member: learnt from the first flow, then only decoded when they do. */
-const anomalyProbe: { supported: boolean | undefined } = { supported: undefined };
 
 /** Adds the engine's counter deltas (since `before`) to the metrics. */
 export function countInput(metrics: ApiMetrics, rec: Reconstructor, before: { segments: number; bytes: number; records: number }): { segments: number; bytes: number; records: number } {

@@ -17,6 +17,7 @@ import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
 import { JsonRecordWriter } from "../format/ndjson.js";
 import { FlowDecoder, type Flow } from "../flow.js";
+import type { InsightContext } from "../anomalies/index.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import { RecordReader } from "../wasm/record.js";
@@ -32,7 +33,7 @@ const STATE_TAIL_BYTES = 32;
 export const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 /** Names of a decoded flow's anomalies. */
-export function anomalyNames(flow: Flow): string[] {
+function anomalyNames(flow: Flow): string[] {
   return flow.anomalies.map((a) => a.type);
 }
 
@@ -69,6 +70,11 @@ export class RecordFilter {
 export interface FlowWriterOptions {
   communityIdSeed?: number;
   filter: FlowFilter;
+  /**
+   * The capture clock endpoint states and idle times are judged against (`Reconstructor.insight`),
+   * as the CLI does; without it each record is judged as if the input ended with its last packet.
+   */
+  insight?: InsightContext;
 }
 
 export class FlowWriter {
@@ -88,9 +94,10 @@ export class FlowWriter {
   constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
     this.format = format;
     const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
-    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.communityIdSeed ?? 0);
-    this.#decoder = format === "msgpack" || options.filter.anomalies !== null ? new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed }) : null;
-    this.#filter = filtering ? new RecordFilter(options.filter, layout, this.#decoder ?? new FlowDecoder(layout)) : null;
+    const decoderOptions = { communityIdSeed: options.communityIdSeed, insight: options.insight };
+    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.communityIdSeed ?? 0, options.insight);
+    this.#decoder = format === "msgpack" || options.filter.anomalies !== null ? new FlowDecoder(layout, decoderOptions) : null;
+    this.#filter = filtering ? new RecordFilter(options.filter, layout, this.#decoder ?? new FlowDecoder(layout, decoderOptions)) : null;
     if (format === "json") this.#out.ascii('{"flows":[');
   }
 

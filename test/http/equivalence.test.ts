@@ -44,7 +44,7 @@ function columnar(rows: Json[]): Json {
   };
 }
 
-describe.each([RXMIT, "ssh-basic.pcap", "ldap-krbtgt-rstr.pcapng"])("%s through every door", (name) => {
+describe.each([RXMIT, "ssh-basic.pcap", "ldap-krbtgt-rstr.pcapng", "tcp-one-sided-2745.pcap"])("%s through every door", (name) => {
   const cap = capture(name);
   const reference = cliLines(name);
 

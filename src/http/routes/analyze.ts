@@ -73,7 +73,7 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
 
     budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
     const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(c.req.header("content-length")) });
-    const writer = new FlowWriter(format, rec.layout, { communityIdSeed: params.options.communityIdSeed, filter: params.filter });
+    const writer = new FlowWriter(format, rec.layout, { communityIdSeed: params.options.communityIdSeed, filter: params.filter, insight: rec.insight });
     const unhold = budget.hold(() => rec.memoryBytes + writer.bufferedBytes);
     let nextCheck = BUDGET_CHECK_BYTES;
     const write: RecordSink = (v, p) => {

@@ -113,8 +113,13 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const session = sessions.get(c.req.param("id")!);
     const params = listParams(c.req.query());
     const format = outputFormat(c.req.header("accept"));
-    const writer = new FlowWriter(format, session.layout, { communityIdSeed: session.options.communityIdSeed, filter: NO_FILTER });
-    const filter = new RecordFilter(params.filter, session.layout, new FlowDecoder(session.layout, { communityIdSeed: session.options.communityIdSeed }));
+    // Finished flows are judged against the session's clock as the CLI judges them; before the live
+    // ones are listed, the context moves to the fork's clock and stops being final (the end-of-input
+    // anomalies then wait for their thresholds). The writer and the filter read it per flow.
+    const insight = { ...session.insight };
+    const seed = session.options.communityIdSeed;
+    const writer = new FlowWriter(format, session.layout, { communityIdSeed: seed, filter: NO_FILTER, insight });
+    const filter = new RecordFilter(params.filter, session.layout, new FlowDecoder(session.layout, { communityIdSeed: seed, insight }));
     const end = params.offset + params.limit;
     let index = 0;
     const visit = (state: "finished" | "live") => (v: Parameters<FlowWriter["add"]>[0], p: number): void => {
@@ -131,6 +136,8 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     });
     if (fork !== null) {
       const unhold = budget.hold(() => fork.exports.memory.buffer.byteLength);
+      insight.endUs = Number(fork.exports.clockUs());
+      insight.final = false;
       try {
         const sink = visit("live");
         let last = performance.now();
@@ -161,7 +168,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
       } finally {
         sessions.delete(session.id);
       }
-      const w = new FlowWriter(format, session.layout, { communityIdSeed: session.options.communityIdSeed, filter });
+      const w = new FlowWriter(format, session.layout, { communityIdSeed: session.options.communityIdSeed, filter, insight: session.insight });
       session.finished.forEach((v, p) => {
         w.add(v, p);
       });

@@ -75,6 +75,11 @@ export class Session {
     return this.#rec.segmentLayout;
   }
 
+  /** The capture clock its flows are judged against (see {@link Reconstructor.insight}). */
+  get insight(): Reconstructor["insight"] {
+    return this.#rec.insight;
+  }
+
   get stats(): Reconstructor["stats"] {
     return this.#rec.stats;
   }
