@@ -10,7 +10,7 @@
 // Storage: ANOM_SLOTS slots of 8 bytes in the record's extension block plus a mask of the
 // (type, side) pairs recorded; a ninth distinct pair only sets a "lost" bit (documented limit).
 
-import { X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, FR_TS_START } from "./record";
+import { FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, FR_TS_START } from "./record";
 import { extPtr, extAttach } from "./table";
 
 export enum Anomaly {
@@ -47,6 +47,11 @@ export let curNow: i64 = 0;
 export function setCurrentFlow(id: u32, now: i64): void { curId = id; curNow = now; }
 /** The current record's extension block, allocated (zeroed) if it has none yet. */
 export function currentExt(): usize { return extAttach(curId); }
+
+/** Address of the current record's per-side extension word `x` (X_CNT_C, X_HIST_RST) for the side whose block is at ep. */
+export function extSideWord(rec: usize, ep: usize, x: i32): usize {
+  return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : 4);
+}
 
 /** Records one occurrence of `a` by the originator (origSide) or the responder, at time `now`. */
 export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): void {
@@ -90,6 +95,9 @@ export function flipExtensionSides(): void {
     store<u32>(a + i, load<u32>(b + i));
     store<u32>(b + i, t);
   }
+  // Each counter pair is (originator, responder): swap the halves of the u64.
+  store<u64>(ext + X_CNT_C, rotl<u64>(load<u64>(ext + X_CNT_C), 32));
+  store<u64>(ext + X_HIST_RST, rotl<u64>(load<u64>(ext + X_HIST_RST), 32));
   for (let i = 0; i < ANOM_SLOTS; i++) {
     const s = ext + X_ANOM + (<usize>i << 3);
     if (load<u8>(s) != 0) store<u8>(s, load<u8>(s, 1) ^ 1, 1);

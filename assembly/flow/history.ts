@@ -45,9 +45,13 @@ export function checkHistory(rec: usize, ep: usize, mask: u32, upper: u32): bool
   return true;
 }
 
-/** Zeek ScaledHistoryEntry with base 10: bumps the counter and records the letter at 1, 10, 100 ... */
+/** Zeek ScaledHistoryEntry with base 10 for the endpoint counter at `counterOff` (EP_CNT_*). */
 export function scaledHistory(rec: usize, ep: usize, counterOff: i32, upper: u32): void {
-  const p = ep + <usize>counterOff;
+  scaledHistoryAt(rec, ep, ep + <usize>counterOff, upper);
+}
+
+/** Zeek ScaledHistoryEntry with base 10: bumps the u32 counter at p and records the letter at 1, 10, 100 ... */
+export function scaledHistoryAt(rec: usize, ep: usize, p: usize, upper: u32): void {
   const c = load<u32>(p) + 1;
   store<u32>(p, c);
   if (c == 1 || c == 10 || c == 100 || c == 1000 || c == 10000 || c == 100000 || c == 1000000 || c == 10000000 ||

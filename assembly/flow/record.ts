@@ -35,19 +35,21 @@ export const FR_HISTORY: i32 = 120;     // HIST_CAP bytes of ASCII history lette
 export const HIST_CAP: i32 = 32;
 export const FR_DEADLINE: i32 = 152;    // i64 µs: cached removalTime() (when Zeek's timers would remove the record)
 export const FR_ORIG: i32 = 160;        // originator endpoint (EP_* offsets)
-export const FR_RESP: i32 = 280;        // responder endpoint
+export const FR_RESP: i32 = 272;        // responder endpoint
 /**
- * Bytes of a live record in the flow table (touched on every packet of the flow). REC_LIVE and
- * EXT_SIZE are multiples of 16 (records are copied and zeroed 16 bytes at a time, mem.ts), EP_SIZE
- * a multiple of 8 (a role flip swaps the endpoint blocks 8 bytes at a time).
+ * Bytes of a live record in the flow table (touched on every packet of the flow): six cache lines,
+ * and records start on a line (table.ts), so a lookup touches exactly six. REC_LIVE and EXT_SIZE
+ * are multiples of 16 (records are copied and zeroed 16 bytes at a time, mem.ts), EP_SIZE a
+ * multiple of 8 (a role flip swaps the endpoint blocks 8 bytes at a time).
  */
-export const REC_LIVE: i32 = 400;
+export const REC_LIVE: i32 = 384;
 /**
- * The extension block (anomalies, HTTP, out-of-order ranges): allocated on first use from a pool
- * of its own (table.ts), and appended to the live part in the output record (zeros when none).
+ * The extension block (anomalies, HTTP, out-of-order ranges, rare counters): allocated on first
+ * use from a pool of its own (table.ts), and appended to the live part in the output record
+ * (zeros when none).
  */
-export const FR_EXT: i32 = 400;
-export const EXT_SIZE: i32 = 176;
+export const FR_EXT: i32 = 384;
+export const EXT_SIZE: i32 = 192;
 /** Bytes of one record in the output ring: the live part followed by the extension. */
 export const FR_SIZE: i32 = 576;
 
@@ -61,10 +63,11 @@ export const EP_NBLOCKS: i32 = 5;       // u8 out-of-order ranges held in the ex
 export const EP_MSS: i32 = 6;           // u16 MSS announced (0 = none)
 export const EP_PKTS: i32 = 8;          // u32 packets (Zeek ConnSize: validated packets)
 export const EP_CNT_T: i32 = 12;        // u32 retransmissions (T/t, logarithmic letter)
-export const EP_CNT_C: i32 = 16;        // u32 bad checksums (C/c)
-export const EP_CNT_W: i32 = 20;        // u32 zero windows (W/w)
-export const EP_CNT_G: i32 = 24;        // u32 content gaps (G/g)
-export const EP_WIN: i32 = 28;          // u32 last raw window
+export const EP_CNT_W: i32 = 16;        // u32 zero windows (W/w)
+export const EP_CNT_G: i32 = 20;        // u32 content gaps (G/g)
+export const EP_WIN: i32 = 24;          // u16 last raw window
+export const EP_RTX_QUIET: i32 = 26;    // u16 retransmissions since the peer last sent anything (saturating)
+export const EP_SEEN: i32 = 28;         // u32 µs after FR_TS_START of this side's last packet (saturating)
 export const EP_IP_BYTES: i32 = 32;     // u64 IP bytes (Zeek ConnSize)
 export const EP_START: i32 = 40;        // i64 start_seq: ISN, or first seq - 1 when no SYN was seen
 export const EP_LAST_SEQ: i32 = 48;     // u32 last_seq: highest seq + segment length (32-bit)
@@ -79,15 +82,12 @@ export const EP_HIST_FIN: i32 = 76;     // u32 relative seq after the payload of
  * EP_HIST_SYN and EP_HIST_FIN, which only the tracker reads and only while the record is live.
  */
 export const EP_BYTES: i32 = 72;
-export const EP_HIST_RST: i32 = 80;     // u32 relative seq of the last RST seen
-export const EP_LAST_ACKVAL: i32 = 84;  // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
+export const EP_LAST_ACKVAL: i32 = 80;  // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
+export const EP_FLAGS2: i32 = 84;       // u8 EF2_* bits
 export const EP_REASM: i32 = 88;        // u64 reassembler last_reassem_seq (relative; data below was delivered or skipped)
 export const EP_TRIM: i32 = 96;         // u64 reassembler trim_seq (relative; highest ack processed)
 export const EP_MISSED: i32 = 104;      // u64 bytes of this side's stream reported as content gaps (Zeek missed_bytes)
-export const EP_SEEN: i32 = 112;        // u32 µs after FR_TS_START of this side's last packet (saturating)
-export const EP_RTX_QUIET: i32 = 116;   // u16 retransmissions since the peer last sent anything (saturating)
-export const EP_FLAGS2: i32 = 118;      // u8 EF2_* bits
-export const EP_SIZE: i32 = 120;
+export const EP_SIZE: i32 = 112;
 
 export const MAX_BLOCKS: i32 = 3;
 
@@ -170,4 +170,11 @@ export const HTTP_CODE_SLOTS: i32 = 4;
  */
 export const X_BLOCKS: i32 = 128;
 export const X_BLOCKS_SIDE: i32 = 24;
-export const X_END: i32 = 176;
+/**
+ * Per-side u32 pairs (originator, responder; a role flip swaps them) only some connections need:
+ * the bad-checksum counter of the logarithmic C/c letter, and the relative sequence of the last
+ * RST seen (the R/r repeat rule; a RST also records an anomaly, so the block exists anyway).
+ */
+export const X_CNT_C: i32 = 176;
+export const X_HIST_RST: i32 = 184;
+export const X_END: i32 = 192;

@@ -60,7 +60,11 @@ export function tableInit(hashSeed: u32): void {
 export function tableLive(): i32 { return liveCount; }
 export function tableHighWater(): u32 { return highWater; }
 
-/** A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension references. */
+/**
+ * A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension references.
+ * Chunks start on a cache line, so each record (REC_LIVE a multiple of 64) spans whole lines.
+ */
+const CHUNK_ALIGN: usize = 64;
 const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + 4);
 
 /** Address of record `id`. */
@@ -189,10 +193,9 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
   return <u32>load<u64>(indexBase + (<usize>(h & indexMask) << 3));
 }
 
-/** Loads a word from each cache line of the record at r after the first (REC_LIVE is 6.25 lines). */
+/** Loads a word from each cache line of the record at r after the first (REC_LIVE is six lines, r on a line). */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, 320) ^ load<u32>(r, 384) ^
-    load<u32>(r, <usize>REC_LIVE - 4);
+  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
 }
 
 /**
@@ -253,7 +256,7 @@ function newRecordId(): u32 {
   }
   if (highWater == nChunks * CHUNK_RECORDS) {
     if (nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
-    const chunk = heap.alloc(CHUNK_BYTES);
+    const chunk = (heap.alloc(CHUNK_BYTES + CHUNK_ALIGN) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
     memory.fill(chunk, 0, CHUNK_BYTES);
     store<usize>(CHUNKS + (<usize>nChunks << 2), chunk);
     nChunks++;
@@ -262,7 +265,7 @@ function newRecordId(): u32 {
 }
 
 /** Pages a new chunk needs. */
-const CHUNK_PAGES: i32 = <i32>((CHUNK_BYTES + 0xFFFF) >> 16);
+const CHUNK_PAGES: i32 = <i32>((CHUNK_BYTES + CHUNK_ALIGN + 0xFFFF) >> 16);
 /**
  * Linear memory stays below this many 64 KiB pages (3.75 GiB): the runtime's bump allocator
  * cannot address the last pages of a 4 GiB memory (its byte offset wraps), and a failed grow traps.

@@ -14,19 +14,19 @@ import {
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
-  EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, EP_CNT_C, EP_CNT_W,
-  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, EP_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
+  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
-import { Anomaly, noteAnomaly, setCurrentFlow } from "./anomaly";
+import { Anomaly, noteAnomaly, setCurrentFlow, extSideWord } from "./anomaly";
 import { scanHttp } from "./http";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
   updateAckSeq, relativeSeq, seqUnderflow, lastFull, ackFull, toRelative,
 } from "./seq";
-import { addHistory, checkHistory, scaledHistory, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
+import { addHistory, checkHistory, scaledHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
 import { dataSent, ackReceived } from "./reassembly";
 import {
   curRec, curEp, curPeer, setCurrent, flipCurrent, updateStateMachine, doClose, genEvent, connectionClosed, checkEOF,
@@ -215,10 +215,11 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
       store<u32>(curEp + EP_HIST_FIN, end);
     }
     if (rst) {
-      if (checkHistory(curRec, curEp, HIST_RST_PKT, 0x52) && <u32>relSeq != load<u32>(curEp + EP_HIST_RST)) {
+      const last = extSideWord(curRec, curEp, X_HIST_RST);
+      if (checkHistory(curRec, curEp, HIST_RST_PKT, 0x52) && <u32>relSeq != load<u32>(last)) {
         addHistory(curRec, caseFor(curRec, curEp, 0x52));
       }
-      store<u32>(curEp + EP_HIST_RST, <u32>relSeq);
+      store<u32>(last, <u32>relSeq);
     }
     return;
   }
@@ -332,8 +333,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const finBefore = epHas(curEp, EF_FIN_SEEN);
   const synBefore = epHas(curEp, EF_SYN_SEEN);
   const finSeqBefore = load<u64>(curEp + EP_FIN_SEQ);
-  const prevWin = load<u32>(curEp + EP_WIN);
-  const peerWin = load<u32>(curPeer + EP_WIN);
+  const prevWin = <u32>load<u16>(curEp + EP_WIN);
+  const peerWin = <u32>load<u16>(curPeer + EP_WIN);
   const peerFin = epHas(curPeer, EF_FIN_SEEN);
   const prevSeen = load<u32>(curEp + EP_SEEN);
 
@@ -351,7 +352,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   // Zero window (W/w): not on RSTs, not from a reset side, not after the peer's FIN.
   const win = <u32>load<u16>(pk + P_WIN);
-  store<u32>(curEp + EP_WIN, win);
+  store<u16>(curEp + EP_WIN, <u16>win);
   if (win == 0 && !rst && stateOf(curPeer) != <u8>Half.Closed && stateOf(curEp) != <u8>Half.Reset) {
     scaledHistory(rec, curEp, EP_CNT_W, 0x57);
   }
@@ -521,7 +522,8 @@ function trackOne(h: u32): void {
 
   if (load<u8>(pk + P_CSUM) == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
-    scaledHistory(rec, rec + <usize>(isOrig ? FR_ORIG : FR_RESP), EP_CNT_C, 0x43);
+    const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
+    scaledHistoryAt(rec, ep, extSideWord(rec, ep, X_CNT_C), 0x43);
   } else {
     process(rec, isOrig, now);
   }
