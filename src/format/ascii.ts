@@ -68,10 +68,13 @@ export class AsciiWriter {
     this.#view = new DataView(grown.buffer);
   }
 
-  /** Hands over the bytes written so far (the caller may keep them) and starts a new buffer. */
-  take(): Buffer {
+  /**
+   * Hands over the bytes written so far (the caller may keep them) and starts a new buffer:
+   * `next` when given (one handed over earlier and done with), else a fresh one.
+   */
+  take(next?: Uint8Array): Buffer {
     const out = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.pos);
-    this.buf = new Uint8Array(this.#initial);
+    this.buf = next ?? new Uint8Array(this.#initial);
     this.#view = new DataView(this.buf.buffer);
     this.pos = 0;
     return out;

@@ -116,7 +116,8 @@ export class Engine {
   }
 }
 
-function makeViews(buffer: ArrayBuffer): MemoryViews {
+/** Views over any buffer laid out like engine memory (a copy of flow records, for instance). */
+export function makeViews(buffer: ArrayBuffer): MemoryViews {
   return {
     buffer,
     u8: new Uint8Array(buffer),
