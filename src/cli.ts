@@ -352,7 +352,7 @@ function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutp
 function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
   // Inside an engine call the sink blocks while the threads are behind, as the direct path blocks
   // on a synchronous stdout write: memory stays bounded however many flows one call finishes.
-  const job = threads.open({ print: spec, insight: rec.insight }, { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) });
+  const job = threads.open({ kind: "print", print: spec, insight: rec.insight }, { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) });
   return {
     sink: job.sink,
     flush: async () => {

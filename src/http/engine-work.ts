@@ -12,10 +12,8 @@
 
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
-import { FlowDecoder } from "../flow.js";
-import { RecordReader } from "../wasm/record.js";
 import type { ApiMetrics } from "./metrics.js";
-import { anomalyNames } from "./flow-writer.js";
+import { addFlowCounts, FlowCounter } from "./flow-counts.js";
 
 /** Longest run of engine work between two yields. */
 export const YIELD_AFTER_MS = 4;
@@ -71,26 +69,15 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
   await options.pause?.();
 }
 
-/**
- * Wraps a sink to count each finished flow in the metrics: by conn_state (one byte of the record)
- * and, once the engine's flows carry an `anomalies` array, by anomaly type.
- */
+/** Wraps a sink to count each finished flow in the metrics: by conn_state and by anomaly type. */
 export function countingSink(rec: Reconstructor, metrics: ApiMetrics, sink: RecordSink): RecordSink {
-  const reader = new RecordReader(rec.layout);
-  let decoder: FlowDecoder | undefined;
+  const counter = new FlowCounter(rec.layout);
   return (v, p) => {
-    metrics.flows.inc({ conn_state: reader.connStateNames[reader.connState(v, p)] });
-    if (anomalyProbe.supported !== false) {
-      const flow = (decoder ??= new FlowDecoder(rec.layout)).decode(v, p);
-      anomalyProbe.supported = "anomalies" in flow;
-      for (const name of anomalyNames(flow)) metrics.anomalies.inc({ type: name });
-    }
+    counter.count(v, p);
+    addFlowCounts(metrics, counter.take()!);
     sink(v, p);
   };
 }
-
-/** Whether decoded flows have an `anomalies` member: learnt from the first flow, then only decoded when they do. */
-const anomalyProbe: { supported: boolean | undefined } = { supported: undefined };
 
 /** Adds the engine's counter deltas (since `before`) to the metrics. */
 export function countInput(metrics: ApiMetrics, rec: Reconstructor, before: { segments: number; bytes: number; records: number }): { segments: number; bytes: number; records: number } {
