@@ -33,12 +33,11 @@ import { addFlowCounts } from "../flow-counts.js";
 import { countInput, feedCapture, feedSegments, finishEngine } from "../engine-work.js";
 import { readSegmentBody } from "../segment-body.js";
 import { piecesBody, ResponseStream } from "../response-stream.js";
+import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 
 /** JSON/msgpack answers check the memory budget each time they grow by this much. */
 const BUDGET_CHECK_BYTES = 4 << 20;
-/** A second format thread takes part once this many flows are live (a long tail at the end of the input). */
-const WIDEN_MIN_FLOWS = 100_000;
 
 /**
  * The engine's input window for a body of the declared length: no record can be larger than the
@@ -111,7 +110,10 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
         budget.admit(0, "this analysis (its flow table grew past the memory limit)");
         if (!widened) {
           const { flows_created, flows_emitted } = rec.stats;
-          if (flows_created - flows_emitted >= WIDEN_MIN_FLOWS) widened = job.widen() || true;
+          if (flows_created - flows_emitted >= LONG_TAIL_FLOWS) {
+            job.widen();
+            widened = true;
+          }
         }
         await job.flush();
         if (format !== "ndjson" && heldBytes + job.bufferedBytes > nextCheck) {
