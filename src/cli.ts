@@ -19,7 +19,7 @@ import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./rec
 import { ANOMALY_NAMES } from "./anomalies/index.js";
 import { AsciiWriter, FORMAT_NAMES, isFormatName, type FormatName, type RunSummary } from "./format/index.js";
 import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
-import { defaultThreads, FormatThreads } from "./output/format-threads.js";
+import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
 
@@ -149,7 +149,7 @@ class Output {
   #closed = false;
   /**
    * Pending while the stream's buffer is full; settles on 'drain' (or once the stream fails or
-   * closes). Listened for from the write that filled the buffer on, so a 'drain' that comes while
+   * closes). The write that filled the buffer attaches the listener, so a 'drain' that fires while
    * the caller awaits something else (the format threads) is not missed.
    */
   #drained: Promise<void> | null = null;
@@ -316,8 +316,6 @@ interface RecordOutput {
  * 470 MB one 20% faster).
  */
 const THREAD_MIN_BYTES = 64 << 20;
-/** A second format thread is started once this many flows are live: they make a long tail at the end of the input. */
-const WIDEN_MIN_FLOWS = 100_000;
 
 /**
  * How many format threads: 0 = format on the main thread. FLOWRECON_FORMAT_THREADS=0 forces the
@@ -352,7 +350,7 @@ function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutp
 function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
   // Inside an engine call the sink blocks while the threads are behind, as the direct path blocks
   // on a synchronous stdout write: memory stays bounded however many flows one call finishes.
-  const job = threads.open({ print: spec, insight: rec.insight }, { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) });
+  const job = threads.open({ kind: "print", print: spec, insight: rec.insight }, { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) });
   return {
     sink: job.sink,
     flush: async () => {
@@ -387,7 +385,7 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
     const widenIfLong = (): void => {
       if (widened) return;
       const { flows_created, flows_emitted } = rec.stats;
-      if (flows_created - flows_emitted < WIDEN_MIN_FLOWS) return;
+      if (flows_created - flows_emitted < LONG_TAIL_FLOWS) return;
       output.widen();
       widened = true;
     };

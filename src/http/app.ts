@@ -26,11 +26,12 @@ import { draining } from "./middleware/draining.js";
 import { analyzeRoutes } from "./routes/analyze.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { opsRoutes } from "./routes/ops.js";
+import { FormatThreads } from "../output/format-threads.js";
 
 export interface Api {
   readonly app: Hono<{ Bindings: Bindings }>;
   readonly context: AppContext;
-  /** Stops the session sweep and drops every session. */
+  /** Stops the session sweep, drops every session and stops the format threads. */
   close(): void;
 }
 
@@ -39,7 +40,17 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
   const metrics = new ApiMetrics();
   const budget = new MemoryBudget(config.maxMemoryBytes, () => metrics.rejected.inc({ reason: "memory" }));
   const sessions = new SessionStore(config, metrics, budget);
-  const context: AppContext = { config, metrics, budget, sessions, draining: false };
+  // Shared by all requests, each its own job; unref'd, so an idle pool never keeps the process up.
+  // A pool whose thread died is replaced (its jobs have failed with it).
+  let threads: FormatThreads | null = null;
+  const formatThreads = (): FormatThreads => {
+    if (threads === null || threads.failure !== null) {
+      threads = new FormatThreads();
+      threads.unref();
+    }
+    return threads;
+  };
+  const context: AppContext = { config, metrics, budget, sessions, formatThreads, draining: false };
   metrics.gauge("flowrecon_sessions", "Open sessions.", () => sessions.size);
   metrics.gauge("flowrecon_memory_bytes", "Memory the API holds (engines, batches, stored flows, buffered responses).", () => budget.used());
   metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);
@@ -56,5 +67,10 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
   app.route("/", analyzeRoutes(context));
   app.route("/", sessionRoutes(context));
 
-  return { app, context, close: () => sessions.close() };
+  const close = (): void => {
+    sessions.close();
+    void threads?.close();
+    threads = null;
+  };
+  return { app, context, close };
 }

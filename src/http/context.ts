@@ -7,12 +7,15 @@ import type { ApiConfig } from "./config.js";
 import type { ApiMetrics } from "./metrics.js";
 import type { MemoryBudget } from "./memory.js";
 import type { SessionStore } from "./sessions/store.js";
+import type { FormatThreads } from "../output/format-threads.js";
 
 export interface AppContext {
   readonly config: ApiConfig;
   readonly metrics: ApiMetrics;
   readonly budget: MemoryBudget;
   readonly sessions: SessionStore;
+  /** The app's format threads, started on first use (one-shot analyses print their bodies there). */
+  formatThreads(): FormatThreads;
   /** Set by graceful shutdown: new requests get 503 and every response closes its connection. */
   draining: boolean;
 }

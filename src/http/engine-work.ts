@@ -12,9 +12,8 @@
 
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
-import { InsightReader } from "../anomalies/index.js";
-import { RecordReader } from "../wasm/record.js";
 import type { ApiMetrics } from "./metrics.js";
+import { addFlowCounts, FlowCounter } from "./flow-counts.js";
 
 /** Longest run of engine work between two yields. */
 export const YIELD_AFTER_MS = 4;
@@ -70,23 +69,12 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
   await options.pause?.();
 }
 
-/**
- * Wraps a sink to count each finished flow in the metrics: by conn_state (one byte of the record)
- * and by anomaly type (the record's insight, judged against the reconstructor's clock as the
- * answer is). No Flow object is built: uid and Community ID are not needed to count.
- */
+/** Wraps a sink to count each finished flow in the metrics: by conn_state and by anomaly type. */
 export function countingSink(rec: Reconstructor, metrics: ApiMetrics, sink: RecordSink): RecordSink {
-  const reader = new RecordReader(rec.layout);
-  const insight = new InsightReader(rec.layout);
-  const byState = reader.connStateNames.map((name) => metrics.flows.series({ conn_state: name ?? "" }));
-  const byAnomaly = new Map<string, (by?: number) => void>();
+  const counter = new FlowCounter(rec.layout);
   return (v, p) => {
-    byState[reader.connState(v, p)]();
-    for (const a of insight.read(v, p, rec.insight).anomalies) {
-      let inc = byAnomaly.get(a.type);
-      if (inc === undefined) byAnomaly.set(a.type, (inc = metrics.anomalies.series({ type: a.type })));
-      inc();
-    }
+    counter.count(v, p, rec.insight);
+    addFlowCounts(metrics, counter.take()!);
     sink(v, p);
   };
 }

@@ -34,13 +34,6 @@ export class Counter extends Metric {
     const key = labelText(labels);
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
-  /** The increment of one series, its label text built once (for per-flow counting). */
-  series(labels: Labels): (by?: number) => void {
-    const key = labelText(labels);
-    return (by = 1) => {
-      this.#values.set(key, (this.#values.get(key) ?? 0) + by);
-    };
-  }
   get(labels: Labels = {}): number {
     return this.#values.get(labelText(labels)) ?? 0;
   }

@@ -31,15 +31,48 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { InsightContext } from "../anomalies/index.js";
-import type { RunSummary } from "../format/index.js";
+import type { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
+import type { MemoryViews } from "../wasm/engine.js";
+import type { Layout } from "../wasm/layout.js";
+import type { FlowCounts } from "../http/flow-counts.js";
+import type { FlowsJobSpec } from "../http/flow-job.js";
 import { recordsIndependent, type PrintSpec } from "./printer.js";
 import { RecordBatcher, type RecordBatch } from "./record-batch.js";
 
-/** What a job prints, and the insight context (final, thresholds) its records are judged in. */
-export interface JobSpec {
+/** A CLI run: what it prints, and the insight context (final, thresholds) its records are judged in. */
+export interface PrintJobSpec {
+  kind: "print";
   print: PrintSpec;
   insight: InsightContext;
+}
+
+/** What a job prints: the CLI's formats, or an API response body (src/http/flow-job.ts). Plain data. */
+export type JobSpec = PrintJobSpec | FlowsJobSpec;
+
+function jobLayout(spec: JobSpec): Layout {
+  return spec.kind === "print" ? spec.print.layout : spec.layout;
+}
+
+/** Whether the job's records print independently, so that its batches may go to several threads. */
+function jobIndependent(spec: JobSpec): boolean {
+  return spec.kind === "print" ? recordsIndependent(spec.print.format) : spec.format === "ndjson";
+}
+
+/** A job as a format thread runs it (src/output/format-worker.ts). */
+export interface ThreadJob {
+  readonly recordSize: number;
+  /** The capture clock, set for each run of records of a batch. */
+  readonly clock: { endUs: number };
+  record(v: MemoryViews, p: number): void;
+  /** The writer holding what was printed since it was last emptied. */
+  output(): AsciiWriter;
+  /** Prints the footer (the lead only); returns the writer as {@link output}. */
+  end(summary: unknown): AsciiWriter;
+  /** Metric tallies since the last call, or null. */
+  counts(): FlowCounts | null;
+  /** Bytes printed and kept back until the end (a msgpack body). */
+  held(): number;
 }
 
 /** `workerData` of a format thread. */
@@ -52,20 +85,37 @@ export interface ThreadData {
 export type ToThread =
   | { op: "open"; job: number; spec: JobSpec; lead: boolean }
   | { op: "batch"; job: number; seq: number; batch: RecordBatch }
-  | { op: "end"; job: number; seq: number; summary: RunSummary }
+  /** `summary`: the CLI's RunSummary, or an API response's closing members. */
+  | { op: "end"; job: number; seq: number; summary: unknown }
   | { op: "drop"; job: number }
   /** An output buffer the main thread is done with, back to the thread that filled it. */
   | { op: "spare"; buffer: ArrayBuffer };
 
 export type FromThread =
   | { kind: "ready" }
-  | { kind: "output"; job: number; seq: number; bytes: ArrayBuffer | null; length: number; batch: ArrayBuffer | null }
+  | {
+      kind: "output";
+      job: number;
+      seq: number;
+      bytes: ArrayBuffer | null;
+      length: number;
+      batch: ArrayBuffer | null;
+      counts: FlowCounts | null;
+      held: number;
+    }
   | { kind: "failed"; job: number; seq: number; message: string };
 
 /** Size of one batch of records: ~1,700 records of 608 bytes, ~1.2 MB of NDJSON. */
 export const BATCH_BYTES = 1 << 20;
 /** Batches (and the end) a job may have in flight: sent and not yet answered. */
 export const MAX_PENDING = 4;
+/**
+ * Live flows from which a job is worth widening to a second thread: they all come out at the end
+ * of the input, and formatting 100k of them takes ~0.35 s on one thread, against ~0.2 s of CPU
+ * for a second thread to get up to speed (measured on the 2-vCPU VM: a 104k-flow tail ran as fast
+ * on two threads as on one, a 256k-flow tail 0.25-0.3 s faster).
+ */
+export const LONG_TAIL_FLOWS = 100_000;
 
 /** Up to two threads where there are two cores. */
 export function defaultThreads(): number {
@@ -89,6 +139,8 @@ export interface JobOptions {
    * `done` once it is no longer needed (written) lets the thread fill it again.
    */
   onOutput: (bytes: Buffer, done: () => void) => void;
+  /** Receives the metric tallies of each batch (jobs that count), in record order. */
+  onCounts?: (counts: FlowCounts) => void;
   /**
    * When a batch fills while {@link MAX_PENDING} are in flight: true blocks the calling thread
    * until a format thread answers (the CLI, inside an engine call); false sends it anyway (a
@@ -142,16 +194,17 @@ export class FormatThreads {
     const job = new FormatJob(this, id, lead, spec, options);
     this.#jobs.set(id, job);
     this.#post(lead, { op: "open", job: id, spec, lead: true });
+    this.#keepAlive();
     return job;
   }
 
-  /** Lets the process exit while the threads are idle (a server's shared threads). */
+  /**
+   * Lets the process exit while no job is open (a server's shared threads); while one is, the
+   * threads keep it running, as the work they do for it is awaited.
+   */
   unref(): void {
     this.#unref = true;
-    for (const t of this.#threads) {
-      t.worker.unref();
-      t.port.unref();
-    }
+    this.#keepAlive();
   }
 
   /** Stops the threads; jobs still open fail. */
@@ -191,6 +244,7 @@ export class FormatThreads {
   /** @internal Forgets a job (its late answers are dropped). */
   forget(id: number): void {
     this.#jobs.delete(id);
+    this.#keepAlive();
   }
 
   /** @internal Takes the answers that have arrived, without waiting for the event loop. */
@@ -236,11 +290,22 @@ export class FormatThreads {
     worker.on("exit", (code) => {
       if (!this.#closing) this.#fail(new Error(`format thread exited with code ${code}`));
     });
-    if (this.#unref) {
-      worker.unref();
-      port1.unref();
-    }
+    this.#keepAlive();
     return i;
+  }
+
+  /** Refs the threads while jobs are open, unless unref() was never called (then they are always ref'd). */
+  #keepAlive(): void {
+    const ref = !this.#unref || this.#jobs.size > 0;
+    for (const t of this.#threads) {
+      if (ref) {
+        t.worker.ref();
+        t.port.ref();
+      } else {
+        t.worker.unref();
+        t.port.unref();
+      }
+    }
   }
 
   #threadIndexes(): number[] {
@@ -290,9 +355,13 @@ export class FormatJob {
   readonly #batcher: RecordBatcher;
   readonly #options: JobOptions;
   #nextSeq = 0;
-  /** Answers that came back before an earlier one, by sequence number: bytes, and the thread that printed them. */
-  readonly #early = new Map<number, [Buffer | null, number]>();
+  /** Answers that came back before an earlier one, by sequence number. */
+  readonly #early = new Map<number, Extract<FromThread, { kind: "output" }>>();
+  /** The thread that printed each early answer. */
+  readonly #earlyFrom = new Map<number, number>();
   #nextOut = 0;
+  /** Bytes the lead keeps back until the end, as of its last answer. */
+  #held = 0;
   #endSeq = -1;
   #failure: Error | null = null;
 
@@ -302,7 +371,7 @@ export class FormatJob {
     this.#id = id;
     this.#spec = spec;
     this.#threads = [lead];
-    this.#batcher = new RecordBatcher(spec.print.layout.constants.FR_SIZE, BATCH_BYTES);
+    this.#batcher = new RecordBatcher(jobLayout(spec).constants.FR_SIZE, BATCH_BYTES);
     this.#options = options;
   }
 
@@ -317,7 +386,7 @@ export class FormatJob {
    * its format prints records independently. Returns whether it did.
    */
   widen(): boolean {
-    if (!recordsIndependent(this.#spec.print.format)) return false;
+    if (!jobIndependent(this.#spec)) return false;
     const t = this.#pool.another(this.#threads);
     if (t === null) return false;
     this.#pool.send(t, { op: "open", job: this.#id, spec: this.#spec, lead: false });
@@ -330,6 +399,11 @@ export class FormatJob {
     return this.#nextSeq - this.#nextOut;
   }
 
+  /** Memory this job holds: records collected and in flight, and output kept back on a thread. */
+  get bufferedBytes(): number {
+    return (this.#batcher.count > 0 ? BATCH_BYTES : 0) + this.pending * BATCH_BYTES + this.#held;
+  }
+
   /**
    * Sends the records collected so far and hands on the output that came back; waits while
    * {@link MAX_PENDING} batches are in flight. Call it between engine calls.
@@ -340,8 +414,17 @@ export class FormatJob {
     this.#send(false);
   }
 
-  /** Sends the rest and the run summary; resolves once the last byte of output was handed on. */
-  async end(summary: RunSummary): Promise<void> {
+  /** Sends the records collected so far and resolves once all their output was handed on. */
+  async settle(): Promise<void> {
+    await this.flush();
+    await this.#wait(() => this.pending === 0);
+  }
+
+  /**
+   * Sends the rest and the summary the footer needs (the CLI's RunSummary, an API response's
+   * closing members); resolves once the last byte of output was handed on.
+   */
+  async end(summary: unknown): Promise<void> {
     await this.flush();
     const lead = this.#threads[0];
     this.#endSeq = this.#nextSeq++;
@@ -366,21 +449,27 @@ export class FormatJob {
       return;
     }
     if (m.batch !== null) this.#batcher.recycle(m.batch);
-    const bytes = m.bytes === null ? null : Buffer.from(m.bytes, 0, m.length);
+    if (t === this.#threads[0]) this.#held = m.held;
     if (m.seq !== this.#nextOut) {
-      this.#early.set(m.seq, [bytes, t]);
+      this.#early.set(m.seq, m);
+      this.#earlyFrom.set(m.seq, t);
       return;
     }
-    this.#deliver(bytes, t);
+    this.#deliver(m, t);
     for (let next = this.#early.get(this.#nextOut); next !== undefined; next = this.#early.get(this.#nextOut)) {
+      const from = this.#earlyFrom.get(this.#nextOut)!;
       this.#early.delete(this.#nextOut);
-      this.#deliver(...next);
+      this.#earlyFrom.delete(this.#nextOut);
+      this.#deliver(next, from);
     }
   }
 
-  #deliver(bytes: Buffer | null, t: number): void {
+  #deliver(m: Extract<FromThread, { kind: "output" }>, t: number): void {
     this.#nextOut++;
-    if (bytes !== null) this.#options.onOutput(bytes, () => this.#pool.spare(t, bytes.buffer as ArrayBuffer));
+    if (m.counts !== null) this.#options.onCounts?.(m.counts);
+    if (m.bytes === null) return;
+    const bytes = Buffer.from(m.bytes, 0, m.length);
+    this.#options.onOutput(bytes, () => this.#pool.spare(t, bytes.buffer as ArrayBuffer));
   }
 
   #send(blocking: boolean): void {

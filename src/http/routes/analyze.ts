@@ -9,6 +9,10 @@
  * start with the first finished flow and end with a trailer line (`{"stats": ...}`, plus `"error"`
  * when the capture turned out damaged after the response had started).
  *
+ * The engine runs on this thread; the finished records go in batches to the app's format threads
+ * (src/output/format-threads.ts, one job per request), which print the body and tally the flow
+ * metrics, and send both back in record order.
+ *
  * @example
  * ```sh
  * curl --data-binary @trace.pcap -H 'content-type: application/vnd.tcpdump.pcap' \
@@ -17,7 +21,7 @@
  */
 
 import { Hono } from "hono";
-import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../../reconstructor.js";
+import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor } from "../../reconstructor.js";
 import { captureFormat } from "../../ingest/capture-framing.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
@@ -25,10 +29,11 @@ import { bodyChunks, peek, type ApiContext, type Bindings } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { analyzeParams } from "../params.js";
 import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
-import { FlowWriter } from "../flow-writer.js";
-import { countInput, countingSink, feedCapture, feedSegments, finishEngine } from "../engine-work.js";
+import { addFlowCounts } from "../flow-counts.js";
+import { countInput, feedCapture, feedSegments, finishEngine } from "../engine-work.js";
 import { readSegmentBody } from "../segment-body.js";
 import { piecesBody, ResponseStream } from "../response-stream.js";
+import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 
 /** JSON/msgpack answers check the memory budget each time they grow by this much. */
@@ -73,27 +78,52 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
 
     budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
     const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(c.req.header("content-length")) });
-    const writer = new FlowWriter(format, rec.layout, { communityIdSeed: params.options.communityIdSeed, filter: params.filter, insight: rec.insight });
-    const unhold = budget.hold(() => rec.memoryBytes + writer.bufferedBytes);
-    let nextCheck = BUDGET_CHECK_BYTES;
-    const write: RecordSink = (v, p) => {
-      writer.add(v, p);
-      if (format !== "ndjson" && writer.bufferedBytes > nextCheck) {
-        nextCheck += BUDGET_CHECK_BYTES;
-        budget.admit(0, "this response (ask for application/x-ndjson to stream it)");
-      }
+    // The printed body comes back from the format thread in pieces, in record order.
+    const held: Buffer[] = [];
+    let heldBytes = 0;
+    const job = ctx.formatThreads().open(
+      { kind: "flows", format, layout: rec.layout, communityIdSeed: params.options.communityIdSeed, filter: params.filter, count: true, insight: rec.insight },
+      {
+        clock: rec.insight,
+        blocking: false,
+        onOutput: (bytes) => {
+          held.push(bytes);
+          heldBytes += bytes.length;
+        },
+        onCounts: (counts) => addFlowCounts(metrics, counts),
+      },
+    );
+    const take = (): Buffer[] => {
+      heldBytes = 0;
+      return held.splice(0);
     };
-    const sink = countingSink(rec, metrics, write);
+    const unhold = budget.hold(() => rec.memoryBytes + heldBytes + job.bufferedBytes);
+    let nextCheck = BUDGET_CHECK_BYTES;
+    let widened = false;
     const counted = { segments: 0, bytes: 0, records: 0 };
 
     const work = async (pause?: () => Promise<void>): Promise<void> => {
       // Between slices: the flow table may have grown (a capture with millions of connections),
-      // so the budget is checked again, then the response's own pause (backpressure) runs.
+      // so the budget is checked again; the records so far go to the format thread (waiting while
+      // it is behind); then the response's own pause (backpressure) runs.
       const guard = async (): Promise<void> => {
         budget.admit(0, "this analysis (its flow table grew past the memory limit)");
+        if (!widened) {
+          const { flows_created, flows_emitted } = rec.stats;
+          if (flows_created - flows_emitted >= LONG_TAIL_FLOWS) {
+            job.widen();
+            widened = true;
+          }
+        }
+        await job.flush();
+        if (format !== "ndjson" && heldBytes + job.bufferedBytes > nextCheck) {
+          nextCheck = heldBytes + job.bufferedBytes + BUDGET_CHECK_BYTES;
+          budget.admit(0, "this response (ask for application/x-ndjson to stream it)");
+        }
         await pause?.();
       };
       const options = { sliceBytes: config.sliceBytes, pause: guard };
+      const sink = job.sink;
       try {
         if (kind === "capture") {
           await feedCapture(rec, chunks, sink, options);
@@ -122,23 +152,30 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
       metrics.captureErrors.inc({ code: error.code });
       return new ApiError(422, error.code, error.message, { offset: error.offset, details: { record: error.record } });
     };
-    const respond = (status: 200 | 422): Response => {
-      writer.end(meta());
-      return new Response(piecesBody(writer.take(true)), { status, headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
+    const respond = async (status: 200 | 422): Promise<Response> => {
+      await job.end(meta());
+      return new Response(piecesBody(take()), { status, headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
     };
-
-    if (format !== "ndjson") {
-      try {
-        await work();
-      } finally {
-        unhold();
-      }
+    /** The whole answer at once: 200, 422 with the flows (partial=true), or a 422 error. */
+    const answer = async (): Promise<Response> => {
       if (rec.error === null) return respond(200);
       if (params.partial) {
         damaged();
         return respond(422);
       }
       throw damaged();
+    };
+
+    if (format !== "ndjson") {
+      try {
+        await work();
+        unhold();
+        return await answer();
+      } catch (e) {
+        unhold();
+        job.drop();
+        throw e;
+      }
     }
 
     // NDJSON: the response starts with the first flow; until then an error still gets its status.
@@ -148,7 +185,10 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const pause = async (): Promise<void> => {
       // Once the damage is known and nothing was sent yet, hold the rest back: it gets its 422.
       if (rec.error !== null && stream.written === 0) return;
-      const pieces = writer.take(true);
+      // Until the response starts, the flows of the slices so far are waited for, so that the
+      // status is decided on the same flows as when they were printed on this thread.
+      if (stream.written === 0) await job.settle();
+      const pieces = take();
       if (pieces.length > 0) {
         stream.write(pieces);
         started();
@@ -158,30 +198,29 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const running = work(pause).finally(unhold);
     const done = running.then(() => "done" as const);
     done.catch(() => {}); // handled below, whichever comes first
-    const first = await Promise.race([start, done]);
-    if (first === "done") {
-      if (rec.error === null) return respond(200);
-      if (params.partial) {
-        damaged();
-        return respond(422);
-      }
-      throw damaged();
+    let first: "started" | "done";
+    try {
+      first = await Promise.race([start, done]);
+      if (first === "done") return await answer();
+    } catch (e) {
+      job.drop();
+      throw e;
     }
-    running.then(
-      () => {
+    running
+      .then(async () => {
         if (rec.error !== null) damaged();
-        writer.end(meta());
-        stream.write(writer.take(true));
+        await job.end(meta());
+        stream.write(take());
         stream.close();
-      },
-      (e: unknown) => {
+      })
+      .catch((e: unknown) => {
         // The status is sent: the failure becomes the last line.
+        job.drop();
         const body = e instanceof ApiError ? e.body : { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" };
         if (!(e instanceof ApiError) && !stream.cancelled) console.error("flowrecon: analyze failed after the response started:", e);
         stream.write([Buffer.from(JSON.stringify({ error: body }) + "\n")]);
         stream.close();
-      },
-    );
+      });
     return new Response(stream.readable, { status: 200, headers: { "content-type": OUTPUT_CONTENT_TYPES.ndjson } });
   });
 
