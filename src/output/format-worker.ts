@@ -82,9 +82,19 @@ function send(message: FromThread, transfer: ArrayBuffer[]): void {
 /** Hands over what was printed (possibly nothing), the job's tallies and the batch buffer to refill. */
 function answer(id: number, seq: number, job: ThreadJob | undefined, out: AsciiWriter | null, batch: ArrayBuffer | null): void {
   const length = out?.length ?? 0;
-  const next = spare.pop();
-  const bytes = length > 0 ? (out!.take(next && new Uint8Array(next)).buffer as ArrayBuffer) : null;
-  if (bytes === null && next !== undefined) spare.push(next);
+  let bytes: ArrayBuffer | null = null;
+  if (length > 0) {
+    const next = spare.pop();
+    if (next !== undefined) {
+      bytes = out!.take(new Uint8Array(next)).buffer as ArrayBuffer;
+    } else {
+      // No buffer came back to swap in (an API response keeps what it is given): hand over an
+      // exact-size copy and keep printing into this one. A fresh 2 MiB buffer per answer cost more
+      // (zero-filled, and counted as external memory by the receiver's GC) than copying the bytes.
+      bytes = out!.buf.slice(0, length).buffer;
+      out!.pos = 0;
+    }
+  }
   const transfer = [bytes, batch].filter((b): b is ArrayBuffer => b !== null);
   send({ kind: "output", job: id, seq, bytes, length, batch, counts: job?.counts() ?? null, held: job?.held() ?? 0 }, transfer);
 }
