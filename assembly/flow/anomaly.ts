@@ -48,9 +48,13 @@ export function setCurrentFlow(id: u32, now: i64): void { curId = id; curNow = n
 /** The current record's extension block, allocated (zeroed) if it has none yet. */
 export function currentExt(): usize { return extAttach(curId); }
 
-/** Address of the current record's per-side extension word `x` (X_CNT_C, X_HIST_RST) for the side whose block is at ep. */
-export function extSideWord(rec: usize, ep: usize, x: i32): usize {
-  return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : 4);
+/**
+ * Address of the current record's per-side extension field at `x` (originator's first, then the
+ * responder's, `width` bytes each: X_BLOCKS, X_CNT_C, X_HIST_RST) for the side whose block is at ep.
+ * Allocates the extension block.
+ */
+export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
 
 /** Records one occurrence of `a` by the originator (origSide) or the responder, at time `now`. */

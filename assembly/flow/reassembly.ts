@@ -4,9 +4,10 @@
 // Per endpoint we keep last_reassem_seq (EP_REASM: everything below was delivered in order or
 // skipped as a gap), trim_seq (EP_TRIM: the highest acknowledgement processed) and up to
 // MAX_BLOCKS out-of-order ranges above EP_REASM. The ranges live in the record's extension block
-// (X_BLOCKS), allocated with the first one: in-order streams never need them. An acknowledgement for sequence space that was
-// never seen reports a gap, as Zeek's Undelivered() does. With more out-of-order ranges than slots,
-// the closest two are merged (the hole between them is then not reported: an undercount).
+// (X_BLOCKS), allocated with the first one: in-order streams never need them. An acknowledgement
+// for sequence space that was never seen reports a gap, as Zeek's Undelivered() does. With more
+// out-of-order ranges than slots, the closest two are merged (the hole between them is then not
+// reported: an undercount).
 
 import {
   EP_REASM, EP_TRIM, X_BLOCKS, X_BLOCKS_SIDE, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
@@ -14,7 +15,7 @@ import {
 } from "./record";
 import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
-import { noteAnomaly, Anomaly, curNow, currentExt } from "./anomaly";
+import { noteAnomaly, Anomaly, curNow, extSide } from "./anomaly";
 import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks } from "../options";
 
 /**
@@ -22,7 +23,7 @@ import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks
  * Allocates the extension block, so callers ask only when there is a range to read or write.
  */
 @inline function blocksOf(rec: usize, ep: usize): usize {
-  return currentExt() + <usize>X_BLOCKS + (isOrigEp(rec, ep) ? 0 : <usize>X_BLOCKS_SIDE);
+  return extSide(rec, ep, X_BLOCKS, X_BLOCKS_SIDE);
 }
 @inline function blkStart(b: usize, i: i32): u32 { return load<u32>(b + (<usize>i << 3)); }
 @inline function blkEnd(b: usize, i: i32): u32 { return load<u32>(b + (<usize>i << 3) + 4); }

@@ -20,7 +20,7 @@ import {
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
-import { Anomaly, noteAnomaly, setCurrentFlow, extSideWord } from "./anomaly";
+import { Anomaly, noteAnomaly, setCurrentFlow, extSide } from "./anomaly";
 import { scanHttp } from "./http";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
@@ -215,7 +215,7 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
       store<u32>(curEp + EP_HIST_FIN, end);
     }
     if (rst) {
-      const last = extSideWord(curRec, curEp, X_HIST_RST);
+      const last = extSide(curRec, curEp, X_HIST_RST);
       if (checkHistory(curRec, curEp, HIST_RST_PKT, 0x52) && <u32>relSeq != load<u32>(last)) {
         addHistory(curRec, caseFor(curRec, curEp, 0x52));
       }
@@ -523,7 +523,7 @@ function trackOne(h: u32): void {
   if (load<u8>(pk + P_CSUM) == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
     const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
-    scaledHistoryAt(rec, ep, extSideWord(rec, ep, X_CNT_C), 0x43);
+    scaledHistoryAt(rec, ep, extSide(rec, ep, X_CNT_C), 0x43);
   } else {
     process(rec, isOrig, now);
   }
