@@ -117,6 +117,9 @@ export const MAX_PENDING = 4;
  */
 export const LONG_TAIL_FLOWS = 100_000;
 
+/** How long a blocked main thread waits for any answer from the format threads before giving up. */
+const SILENT_THREAD_MS = 60_000;
+
 /** Up to two threads where there are two cores. */
 export function defaultThreads(): number {
   return Math.min(2, Math.max(1, availableParallelism()));
@@ -261,11 +264,16 @@ export class FormatThreads {
    */
   waitSync(done: () => boolean): void {
     if (!this.#threads[0].ready) throw new Error("FormatThreads.waitSync before the threads are ready");
+    // Blocked here, this thread cannot see a format thread's 'exit' event: one that died hard (out
+    // of memory) would leave it waiting forever. A batch takes milliseconds, so a long silence is
+    // reported as a failure instead of a hang.
+    let since = performance.now();
     for (;;) {
       const seen = Atomics.load(this.#progress, 0);
       this.poll();
       if (done() || this.#failure !== null) return;
-      Atomics.wait(this.#progress, 0, seen, 1000);
+      if (Atomics.wait(this.#progress, 0, seen, 1000) !== "timed-out") since = performance.now();
+      else if (performance.now() - since > SILENT_THREAD_MS) throw new Error(`no format thread answered for ${SILENT_THREAD_MS / 1000} s`);
     }
   }
 
