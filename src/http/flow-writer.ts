@@ -10,14 +10,14 @@
  *              extensions), the flows decoded as {@link Flow} objects with the same keys.
  *
  * Flows also pass the request's filter here (conn_state, anomaly): the anomaly filter reads the
- * decoded flow's `anomalies` array (`any` keeps a flow with at least one).
+ * record's derived anomalies (`any` keeps a flow with at least one).
  */
 
 import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
 import { JsonRecordWriter } from "../format/ndjson.js";
 import { FlowDecoder, type Flow } from "../flow.js";
-import type { InsightContext } from "../anomalies/index.js";
+import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import { RecordReader } from "../wasm/record.js";
@@ -32,27 +32,23 @@ const STATE_TAIL_BYTES = 32;
 
 export const packr = new Packr({ useRecords: false, variableMapSize: true });
 
-/** Names of a decoded flow's anomalies. */
-function anomalyNames(flow: Flow): string[] {
-  return flow.anomalies.map((a) => a.type);
-}
-
-function matchesAnomaly(flow: Flow, wanted: ReadonlySet<string>): boolean {
-  const names = anomalyNames(flow);
-  if (names.length === 0) return false;
-  return wanted.has("any") || names.some((n) => wanted.has(n));
-}
-
-/** Decides whether a flow record passes a filter, decoding it only when an anomaly filter needs it. */
+/**
+ * Decides whether a flow record passes a filter. An anomaly filter reads only the record's
+ * insight, judged against `insight` (read at each record) as the answer's flows are.
+ */
 export class RecordFilter {
   readonly #filter: FlowFilter;
   readonly #reader: RecordReader;
-  readonly #decoder: FlowDecoder;
+  readonly #insight: InsightReader;
+  readonly #ctx: InsightContext | undefined;
+  readonly #any: boolean;
 
-  constructor(filter: FlowFilter, layout: Layout, decoder: FlowDecoder) {
+  constructor(filter: FlowFilter, layout: Layout, insight?: InsightContext) {
     this.#filter = filter;
     this.#reader = new RecordReader(layout);
-    this.#decoder = decoder;
+    this.#insight = new InsightReader(layout);
+    this.#ctx = insight;
+    this.#any = filter.anomalies?.has("any") ?? false;
   }
 
   get active(): boolean {
@@ -62,7 +58,7 @@ export class RecordFilter {
   matches(v: MemoryViews, p: number): boolean {
     const f = this.#filter;
     if (f.connStates !== null && !f.connStates.has(this.#reader.connStateNames[this.#reader.connState(v, p)])) return false;
-    if (f.anomalies !== null && !matchesAnomaly(this.#decoder.decode(v, p), f.anomalies)) return false;
+    if (f.anomalies !== null && !passesAnomalyFilter(this.#insight.read(v, p, this.#ctx).anomalies, this.#any, f.anomalies)) return false;
     return true;
   }
 }
@@ -94,10 +90,9 @@ export class FlowWriter {
   constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
     this.format = format;
     const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
-    const decoderOptions = { communityIdSeed: options.communityIdSeed, insight: options.insight };
     this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.communityIdSeed ?? 0, options.insight);
-    this.#decoder = format === "msgpack" || options.filter.anomalies !== null ? new FlowDecoder(layout, decoderOptions) : null;
-    this.#filter = filtering ? new RecordFilter(options.filter, layout, this.#decoder ?? new FlowDecoder(layout, decoderOptions)) : null;
+    this.#decoder = format === "msgpack" ? new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: options.insight }) : null;
+    this.#filter = filtering ? new RecordFilter(options.filter, layout, options.insight) : null;
     if (format === "json") this.#out.ascii('{"flows":[');
   }
 

@@ -5,7 +5,7 @@
  * format thread by structured clone, so the thread and the in-thread path print with the same code.
  */
 
-import { InsightReader, type InsightContext } from "../anomalies/index.js";
+import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
 import { createFormatter, type FormatName, type Formatter, type RunSummary } from "../format/index.js";
 import type { AsciiWriter } from "../format/ascii.js";
 import type { MemoryViews } from "../wasm/engine.js";
@@ -47,8 +47,7 @@ export function createPrinter(spec: PrintSpec, insight: InsightContext): Formatt
   return {
     begin: (out: AsciiWriter) => format.begin(out),
     record(v: MemoryViews, p: number, out: AsciiWriter): void {
-      const found = reader.read(v, p, insight).anomalies;
-      if (filter.any ? found.length === 0 : !found.some((a) => names.has(a.type))) return;
+      if (!passesAnomalyFilter(reader.read(v, p, insight).anomalies, filter.any, names)) return;
       format.record(v, p, out);
     },
     end: (summary: RunSummary, out: AsciiWriter) => format.end(summary, out),

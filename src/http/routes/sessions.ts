@@ -29,7 +29,6 @@ import { piecesBody } from "../response-stream.js";
 import { YIELD_AFTER_MS } from "../engine-work.js";
 import { emitLiveStep } from "../sessions/engine-fork.js";
 import { captureErrorBody } from "./analyze.js";
-import { FlowDecoder } from "../../flow.js";
 import type { ReconstructorOptions } from "../../reconstructor.js";
 import type { AppContext } from "../context.js";
 import { setImmediate as nextMacrotask } from "node:timers/promises";
@@ -119,7 +118,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const insight = { ...session.insight };
     const seed = session.options.communityIdSeed;
     const writer = new FlowWriter(format, session.layout, { communityIdSeed: seed, filter: NO_FILTER, insight });
-    const filter = new RecordFilter(params.filter, session.layout, new FlowDecoder(session.layout, { communityIdSeed: seed, insight }));
+    const filter = new RecordFilter(params.filter, session.layout, insight);
     const end = params.offset + params.limit;
     let index = 0;
     const visit = (state: "finished" | "live") => (v: Parameters<FlowWriter["add"]>[0], p: number): void => {
