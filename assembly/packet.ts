@@ -67,4 +67,4 @@ export enum Csum {
   NotChecked = 3,
 }
 
-export enum Tunnel { None = 0, Teredo = 1, Gtpu = 2, Ayiya = 3, Vxlan = 4, Gre = 5, IpInIp = 6 }
+export enum Tunnel { None = 0, Teredo = 1, Gtpu = 2, Ayiya = 3, Vxlan = 4, Gre = 5, IpInIp = 6, Geneve = 7 }

@@ -28,7 +28,7 @@ export enum Stat {
   BadChecksum,
   /** IPv4 packets with a bad header checksum (dropped before any connection, as Zeek does). */
   BadIpChecksum,
-  /** TCP segments that came out of a tunnel (Teredo, GTP-U, AYIYA, VXLAN, GRE, IP-in-IP). */
+  /** TCP segments that came out of a tunnel (Teredo, GTP-U, AYIYA, VXLAN, Geneve, GRE, IP-in-IP). */
   Tunnelled,
   /** Flows created. */
   FlowsCreated,

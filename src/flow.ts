@@ -28,7 +28,7 @@ export type ConnStateName =
 export type EndReasonName = "end_of_input" | "closed" | "attempt_timeout" | "inactivity" | "reused" | "evicted" | "linger";
 
 /** Outermost tunnel the flow's first segment came out of (Tunnel in assembly/packet.ts, snake_case). */
-export type TunnelName = "teredo" | "gtpu" | "ayiya" | "vxlan" | "gre" | "ip_in_ip";
+export type TunnelName = "teredo" | "gtpu" | "ayiya" | "vxlan" | "gre" | "ip_in_ip" | "geneve";
 
 /** TCP options one side announced. `mss`/`wscale` are absent when that side's SYN did not carry them. */
 export interface TcpOptions {

@@ -3,23 +3,28 @@
 // Contract: deliverFrame(linktype, p, caplen, wirelen, tsUs) reads only [p, p+caplen). It counts the
 // record, decodes it (layers/link.ts), and either hands the TCP segment to trackPacket() (counting
 // BadChecksum / Tunnelled on the way; Segments is the tracker's counter) or counts the Stat member
-// that explains the skip.
+// that explains the skip. An 802.11 A-MSDU frame is decoded once per subframe, each a packet of its
+// own as in Zeek (layers/context.ts): one record, several segments or skips.
 
 import { statInc, Stat } from "../stats";
 import { PKT, P_CSUM, P_TUNNEL, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
-import { DECODED } from "../layers/context";
+import { DECODED, subframeHasMore } from "../layers/context";
 
 export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   statInc(Stat.Records);
-  const code = decodeLink(linktype, p, caplen, wirelen, tsUs);
-  if (code != DECODED) {
-    statInc(<Stat>code);
-    return;
+  // Each subframe pass moves past at least one 14-byte A-MSDU subframe header, so the loop ends.
+  for (let subframe = 0; ; subframe++) {
+    const code = decodeLink(linktype, p, caplen, wirelen, tsUs, subframe);
+    if (code != DECODED) {
+      statInc(<Stat>code);
+    } else {
+      // SAFETY: PKT is the static descriptor; fixed offsets.
+      if (load<u8>(PKT + P_CSUM) == <u8>Csum.Bad) statInc(Stat.BadChecksum);
+      if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+      trackPacket();
+    }
+    if (!subframeHasMore()) return;
   }
-  // SAFETY: PKT is the static descriptor; fixed offsets.
-  if (load<u8>(PKT + P_CSUM) == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-  if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
-  trackPacket();
 }

@@ -22,6 +22,10 @@ export const CTX_DEPTH_MASK: u32 = 0xFF;
 /** An enclosing IPv4/IPv6 header is a first fragment (MF set): later lengths come from inner
  *  headers only, and the segment cannot be checksummed (Csum.Unverifiable). */
 export const CTX_FRAG: u32 = 0x100;
+/** VLAN tags recorded so far in P_VLAN (0, 1, 2+): an 802.1ah PBB or VN-Tag frame hands its tags on
+ *  to the inner Ethernet frame as Zeek's Packet keeps `vlan` / `inner_vlan` across those layers. */
+export const CTX_VLAN_TAGS_SHIFT: u32 = 9;
+export const CTX_VLAN_TAGS_MASK: u32 = 0x3 << CTX_VLAN_TAGS_SHIFT;
 /** Tunnel.* kind of the innermost tunnel entered so far (GTP-in-GTP is refused, as in Zeek). */
 export const CTX_LAST_TUNNEL_SHIFT: u32 = 16;
 
@@ -44,8 +48,33 @@ export function enterTunnel(ctx: u32, kind: i32): i64 {
   store<u32>(PKT + P_VLAN, 0);
   // CTX_FRAG is cleared: the inner IP header's own lengths are authoritative again, and an inner
   // segment that the first fragment happens to hold completely can be checksummed.
-  const keep = ctx & ~(CTX_DEPTH_MASK | CTX_FRAG | (0xFF << CTX_LAST_TUNNEL_SHIFT));
+  const keep = ctx & ~(CTX_DEPTH_MASK | CTX_FRAG | CTX_VLAN_TAGS_MASK | (0xFF << CTX_LAST_TUNNEL_SHIFT));
   return <i64>(keep | (depth + 1) | (<u32>kind << CTX_LAST_TUNNEL_SHIFT));
 }
 
 @inline export function lastTunnel(ctx: u32): i32 { return <i32>((ctx >> CTX_LAST_TUNNEL_SHIFT) & 0xFF); }
+
+// ---- A-MSDU subframe cursor (IEEE 802.11-2020 §9.3.2.2) ----
+// One 802.11 frame may aggregate several MSDUs, and Zeek analyses each subframe as a packet of its
+// own. The decoders fill one descriptor per call, so the caller decodes the same frame once per
+// subframe: decodeLink() sets the subframe it wants, the 802.11 decoder skips to it and says
+// whether another follows. Only the outermost A-MSDU is iterated (an A-MSDU inside a tunnel inside
+// an A-MSDU, which no capture has been seen to carry, yields the first inner subframe each time).
+
+let subframeWanted: i32 = 0;
+let subframeMore: bool = false;
+let subframeTaken: bool = false;
+
+/** Starts a frame decode that should deliver A-MSDU subframe `n` (0 for the first). */
+export function subframeStart(n: i32): void { subframeWanted = n; subframeMore = false; subframeTaken = false; }
+/** Claims the cursor for the first A-MSDU met in this decode: returns the wanted index, or -1 for a
+ *  nested one (which then delivers its first subframe and never reports more). */
+export function subframeClaim(): i32 {
+  if (subframeTaken) return -1;
+  subframeTaken = true;
+  return subframeWanted;
+}
+/** Called by the claiming decoder: another subframe follows the one delivered. */
+export function subframeSetMore(): void { subframeMore = true; }
+/** After a decode: does the frame hold a further subframe to decode? */
+export function subframeHasMore(): bool { return subframeMore; }

@@ -1,20 +1,25 @@
 // Ethernet II (IEEE 802.3 §3.2.6) and what rides on an EtherType: 802.1Q / 802.1ad / 0x9100 VLAN
 // stacks (IEEE 802.1Q §9.6), MPLS label stacks (RFC 3032 §2.1), PPPoE sessions (RFC 2516 §4, PPP
-// protocol numbers RFC 1661 §2), and Cisco FabricPath (EtherType 0x8903, a 16-byte outer header in
-// front of a complete Ethernet frame), following Zeek's ethernet/vlan/mpls/pppoe analyzers.
+// protocol numbers RFC 1661 §2), Cisco FabricPath (EtherType 0x8903, a 16-byte outer header in
+// front of a complete Ethernet frame), 802.1ah PBB (pbb.ts), Cisco VN-Tag (vntag.ts) and IEEE 802.3
+// length frames (LLC / SNAP, llc.ts), following Zeek's ethernet/vlan/mpls/pppoe/pbb/vntag analyzers.
 //
 // Contract: decodeEthernet(p, cap, wire, ctx) with p at the destination MAC; decodeEtherType(type,
 // p, cap, wire, ctx) with p just after an EtherType field (shared by SLL/SLL2 and tunnels). Each
 // VLAN tag or MPLS label consumes 4 captured bytes, so the loops end. P_VLAN gets the first tag id
 // in bits 0-11 and the second in bits 12-23; a third tag overwrites the second, as in Zeek
-// ("triple_tagged_vlan_unsupported"). 802.3 length frames (EtherType <= 1500) and unknown
-// EtherTypes are NonIp. The PPPoE length field is not trusted (the IP header length rules, as in
+// ("triple_tagged_vlan_unsupported"); the count of tags seen travels in ctx (CTX_VLAN_TAGS) so that
+// a customer frame inside PBB adds to the provider's tags. Unknown EtherTypes are NonIp. The PPPoE length field is not trusted (the IP header length rules, as in
 // Zeek; corpus pppoe-qinq-rxmit has PPPoE lengths 6 bytes short of the IP packets).
 
 import { PKT, P_VLAN } from "../packet";
 import { Stat } from "../stats";
 import { be16 } from "../mem";
 import { decodeIp } from "./ip";
+import { CTX_VLAN_TAGS_MASK, CTX_VLAN_TAGS_SHIFT } from "./context";
+import { decodePbb } from "./pbb";
+import { vnTagNext, isVnTagInner, VNTAG_HDR } from "./vntag";
+import { decode8023 } from "./llc";
 
 const ETH_HDR: i32 = 14;
 const ETH_TYPE: usize = 12;
@@ -29,6 +34,9 @@ const ETHERTYPE_MPLS_UC: u32 = 0x8847;
 const ETHERTYPE_MPLS_MC: u32 = 0x8848;
 const ETHERTYPE_PPPOE_SESSION: u32 = 0x8864;
 const ETHERTYPE_FABRICPATH: u32 = 0x8903;
+const ETHERTYPE_PBB: u32 = 0x88E7;
+const ETHERTYPE_VNTAG: u32 = 0x8926;
+const IEEE8023_MAX_LENGTH: u32 = 1500;
 
 const VLAN_TAG: i32 = 4;
 const VLAN_TCI: usize = 0;
@@ -58,12 +66,22 @@ export function decodeEthernet(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     // SAFETY: cap >= 14 again.
     type = be16(p + ETH_TYPE);
   }
-  return decodeEtherType(type, p + <usize>ETH_HDR, cap - ETH_HDR, wire - ETH_HDR, ctx);
+  return decodeEthPayload(type, p + <usize>ETH_HDR, cap - ETH_HDR, wire - ETH_HDR, ctx, true);
 }
 
+/** What follows an EtherType-like protocol field outside Ethernet (Linux SLL/SLL2): no 802.3 lengths. */
 export function decodeEtherType(type: u32, p: usize, cap: i32, wire: i32, ctx: u32): i32 {
-  let tags = 0;
-  // Every VLAN pass consumes 4 captured bytes, so the loop ends.
+  return decodeEthPayload(type, p, cap, wire, ctx, false);
+}
+
+/**
+ * Dispatches on an EtherType. `lengthField`: the field may be an IEEE 802.3 length (<= 1500), as
+ * after an Ethernet or VLAN header (Zeek's Ethernet and VLAN analyzers forward those frames to
+ * SNAP, Novell or LLC, see llc.ts); values 1501..1535 are Zeek's `undefined_ether_type`.
+ */
+function decodeEthPayload(type: u32, p: usize, cap: i32, wire: i32, ctx: u32, lengthField: bool): i32 {
+  let tags = (ctx & CTX_VLAN_TAGS_MASK) >> CTX_VLAN_TAGS_SHIFT;
+  // Every VLAN or VN-Tag pass consumes at least 4 captured bytes, so the loop ends.
   while (true) {
     if (type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6) return decodeIp(p, cap, wire, ctx);
     if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
@@ -73,22 +91,38 @@ export function decodeEtherType(type: u32, p: usize, cap: i32, wire: i32, ctx: u
       const vlan = load<u32>(PKT + P_VLAN);
       if (tags == 0) store<u32>(PKT + P_VLAN, id);
       else store<u32>(PKT + P_VLAN, (vlan & VLAN_ID_MASK) | (id << VLAN_INNER_SHIFT));
-      tags++;
+      if (tags < 2) tags++;
       type = be16(p + VLAN_TYPE);
       p += <usize>VLAN_TAG;
       cap -= VLAN_TAG;
       wire -= VLAN_TAG;
+      lengthField = true;
       continue;
+    }
+    if (type == ETHERTYPE_VNTAG) {
+      const next = vnTagNext(p, cap);
+      if (next < 0) return Stat.Truncated;                  // truncated_vntag_header
+      if (!isVnTagInner(<u32>next)) return Stat.NonIp;      // Zeek registers only VLAN types after it
+      type = <u32>next;
+      p += <usize>VNTAG_HDR;
+      cap -= VNTAG_HDR;
+      wire -= VNTAG_HDR;
+      continue;
+    }
+    if (type == ETHERTYPE_PBB) {
+      const c = (ctx & ~CTX_VLAN_TAGS_MASK) | (tags << CTX_VLAN_TAGS_SHIFT);
+      return decodePbb(p, cap, wire, c);
     }
     if (type == ETHERTYPE_MPLS_UC || type == ETHERTYPE_MPLS_MC) return decodeMpls(p, cap, wire, ctx);
     if (type == ETHERTYPE_PPPOE_SESSION) return decodePppoe(p, cap, wire, ctx);
+    if (lengthField && type <= IEEE8023_MAX_LENGTH) return decode8023(type, p, cap, wire, ctx);
     return Stat.NonIp;
   }
   return Stat.NonIp;
 }
 
 /** MPLS label stack up to the bottom-of-stack bit; the payload's first nibble picks IPv4/IPv6 (RFC 3032 §2.2 leaves it implicit). */
-function decodeMpls(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+export function decodeMpls(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   // Every pass consumes 4 captured bytes, so the loop ends.
   while (true) {
     if (cap < MPLS_LABEL) return Stat.Truncated;

@@ -1,11 +1,17 @@
 // Link-type dispatch: the entry point from a capture record to the layer decoders.
 // Link types are the tcpdump.org LINKTYPE_* values (https://www.tcpdump.org/linktypes.html):
 //   1 Ethernet; 113 Linux SLL; 276 Linux SLL2; 0 BSD NULL (host byte order family) and 108 LOOP
-//   (network order); 12, 14 and 101 raw IP (version nibble); 228 raw IPv4; 229 raw IPv6.
+//   (network order); 12, 14 and 101 raw IP (version nibble); 228 raw IPv4; 229 raw IPv6;
+//   9 PPP and 50 PPP in HDLC framing (ppp.ts); 10 FDDI (fddi.ts); 105 IEEE 802.11 (ieee802_11.ts);
+//   127 Radiotap (radiotap.ts); 239 NFLOG (nflog.ts). These are the link types Zeek registers
+//   (scripts/base/packet-protocols/root, null, ppp, ppp_serial), plus the raw-IP ones its root
+//   analyzer sends to IP by default.
 //
-// Contract: decodeLink(linktype, p, caplen, wirelen, tsUs) reads only [p, p+caplen). It clears the
-// descriptor PKT, stores the timestamp, and returns DECODED (0) with PKT filled for one TCP segment,
-// or the Stat member that explains the skip. It counts nothing and tracks nothing.
+// Contract: decodeLink(linktype, p, caplen, wirelen, tsUs, subframe) reads only [p, p+caplen). It
+// clears the descriptor PKT, stores the timestamp, and returns DECODED (0) with PKT filled for one
+// TCP segment, or the Stat member that explains the skip. It counts nothing and tracks nothing.
+// `subframe` picks the A-MSDU subframe of an 802.11 frame (context.ts); subframeHasMore() then says
+// whether the caller should decode the frame again for the next one.
 // A wire length smaller than the captured length (damaged record) is treated as the captured length.
 
 import { PKT, PKT_SIZE, P_TS } from "../packet";
@@ -16,10 +22,22 @@ import { decodeIp } from "./ip";
 import { decodeIpv4 } from "./ipv4";
 import { decodeIpv6 } from "./ipv6";
 import { zeroBlock } from "../mem";
+import { subframeStart } from "./context";
+import { decodePpp, decodePppSerial } from "./ppp";
+import { decodeFddi } from "./fddi";
+import { decodeIeee80211 } from "./ieee802_11";
+import { decodeRadiotap } from "./radiotap";
+import { decodeNflog } from "./nflog";
 
 
 export const LINKTYPE_NULL: i32 = 0;
 export const LINKTYPE_ETHERNET: i32 = 1;
+export const LINKTYPE_PPP: i32 = 9;
+export const LINKTYPE_FDDI: i32 = 10;
+export const LINKTYPE_PPP_HDLC: i32 = 50;
+export const LINKTYPE_IEEE802_11: i32 = 105;
+export const LINKTYPE_IEEE802_11_RADIOTAP: i32 = 127;
+export const LINKTYPE_NFLOG: i32 = 239;
 export const LINKTYPE_RAW_12: i32 = 12;
 export const LINKTYPE_RAW_14: i32 = 14;
 export const LINKTYPE_RAW: i32 = 101;
@@ -43,8 +61,9 @@ const AF_INET6_BSD: u32 = 24;
 const AF_INET6_FREEBSD: u32 = 28;
 const AF_INET6_DARWIN: u32 = 30;
 
-export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
+export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, subframe: i32 = 0): i32 {
   zeroBlock(PKT, PKT_SIZE);
+  subframeStart(subframe);
   store<i64>(PKT + P_TS, tsUs);
   const cap = max(caplen, 0);
   const wire = max(wirelen, cap);
@@ -78,6 +97,12 @@ export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, t
     case LINKTYPE_RAW: return decodeIp(p, cap, wire, 0);
     case LINKTYPE_IPV4: return decodeIpv4(p, cap, wire, 0);
     case LINKTYPE_IPV6: return decodeIpv6(p, cap, wire, 0);
+    case LINKTYPE_PPP: return decodePpp(p, cap, wire, 0);
+    case LINKTYPE_PPP_HDLC: return decodePppSerial(p, cap, wire, 0);
+    case LINKTYPE_FDDI: return decodeFddi(p, cap, wire, 0);
+    case LINKTYPE_IEEE802_11: return decodeIeee80211(p, cap, wire, 0);
+    case LINKTYPE_IEEE802_11_RADIOTAP: return decodeRadiotap(p, cap, wire, 0);
+    case LINKTYPE_NFLOG: return decodeNflog(p, cap, wire, 0);
     default: return Stat.UnsupportedLink;
   }
 }

@@ -1,4 +1,5 @@
-// UDP (RFC 768) as a carrier of tunnels: Teredo 3544, GTP-U 2152, AYIYA 5072, VXLAN 4789, plus
+// UDP (RFC 768) as a carrier of tunnels: Teredo 3544, GTP-U 2152, AYIYA 5072, VXLAN 4789, Geneve
+// 6081 (RFC 8926 §3.3), GRE-in-UDP 4754 (RFC 8086 §3; Zeek's GRE::gre_ports), plus
 // Zeek's protocol detection of AYIYA and Teredo on any other port. Other UDP is Stat.NonTcp.
 //
 // Contract: decodeUdp(p, cap, len, pseudo, ctx, v6) with p at the UDP header, cap/len as in
@@ -18,6 +19,8 @@ import { be16, be32 } from "../mem";
 import { csumValid, swap16 } from "./checksum";
 import { CTX_FRAG } from "./context";
 import { decodeTeredo, decodeGtpU, decodeAyiya, decodeVxlan } from "./tunnel";
+import { decodeGeneve } from "./geneve";
+import { decodeGre } from "./gre";
 
 const UDP_SPORT: usize = 0;
 const UDP_DPORT: usize = 2;
@@ -29,6 +32,8 @@ export const PORT_TEREDO: u32 = 3544;
 export const PORT_GTPU: u32 = 2152;
 export const PORT_AYIYA: u32 = 5072;
 export const PORT_VXLAN: u32 = 4789;
+export const PORT_GENEVE: u32 = 6081;
+export const PORT_GRE_IN_UDP: u32 = 4754;
 
 const IPPROTO_UDP_WORD: u64 = 17 << 8;   // pseudo-header [zero, protocol 17] as a little-endian word
 
@@ -67,6 +72,8 @@ export function decodeUdp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, v
   if (port == PORT_TEREDO) return decodeTeredo(q, qcap, payLen, ctx);
   if (port == PORT_GTPU) return decodeGtpU(q, qcap, payLen, ctx);
   if (port == PORT_AYIYA) return decodeAyiya(q, qcap, payLen, ctx);
+  if (port == PORT_GENEVE) return decodeGeneve(q, qcap, payLen, ctx);
+  if (port == PORT_GRE_IN_UDP) return decodeGre(q, qcap, payLen, ctx);
   return decodeVxlan(q, qcap, payLen, ctx);
 }
 
@@ -125,5 +132,6 @@ function detectTeredo(p: usize, cap: i32): bool {
 }
 
 @inline function isTunnelPort(port: u32): bool {
-  return port == PORT_TEREDO || port == PORT_GTPU || port == PORT_AYIYA || port == PORT_VXLAN;
+  return port == PORT_TEREDO || port == PORT_GTPU || port == PORT_AYIYA || port == PORT_VXLAN ||
+         port == PORT_GENEVE || port == PORT_GRE_IN_UDP;
 }
