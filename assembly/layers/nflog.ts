@@ -32,14 +32,16 @@ export function decodeNflog(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   if (load<u8>(p + NFLOG_VERSION) != 0) return Stat.NonIp;                 // unknown_nflog_version
   let o = NFLOG_HDR;
   while (true) {
-    if (cap - o <= TLV_HDR) return wire - o > TLV_HDR ? Stat.Truncated : Stat.NonIp;   // nflog_no_pcap_payload
+    // nflog_no_pcap_payload: at a TLV boundary the record simply has no packet (NonIp); inside a
+    // TLV header it was cut short (Truncated).
+    if (cap - o <= TLV_HDR) return cap == o && wire == o ? Stat.NonIp : Stat.Truncated;
     // SAFETY: o + 4 < cap covers the TLV header.
     const tlvLen = <i32>le16(p + <usize>o + TLV_LEN);
     const tlvType = le16(p + <usize>o + TLV_TYPE);
     if (tlvType == NFULA_PAYLOAD) { o += TLV_HDR; break; }
     if (tlvLen < TLV_HDR) return Stat.NonIp;                               // nflog_bad_tlv_len
     const skip = (tlvLen + TLV_ALIGN - 1) & ~(TLV_ALIGN - 1);
-    if (skip > cap - o) return skip <= wire - o ? Stat.Truncated : Stat.NonIp;   // nflog_bad_tlv_len
+    if (skip > cap - o) return Stat.Truncated;                             // nflog_bad_tlv_len: runs past the record
     o += skip;
   }
   if (family != AF_INET && family != AF_INET6) return Stat.NonIp;

@@ -9,6 +9,7 @@ import { LINKTYPE } from "./fixtures.js";
 import {
   concat, ether, ext6, frag6, ipv4, ipv4Addr, ipv4Tcp, ipv6, ipv6Addr, ipv6Tcp, tcp, u16, u32, udp,
 } from "./builders.js";
+import { writePcap } from "./capture-io.js";
 
 const engine = new Engine();
 const Csum = {
@@ -25,6 +26,7 @@ const Tunnel = {
   Vxlan: engine.enumValue("Tunnel.Vxlan"),
   Gre: engine.enumValue("Tunnel.Gre"),
   IpInIp: engine.enumValue("Tunnel.IpInIp"),
+  Geneve: engine.enumValue("Tunnel.Geneve"),
 };
 const OPT = { MSS: LAYOUT.OPT_MSS, WSCALE: LAYOUT.OPT_WSCALE, SACK_PERM: LAYOUT.OPT_SACK_PERM, SACK: LAYOUT.OPT_SACK, TS: LAYOUT.OPT_TS, TFO: LAYOUT.OPT_TFO };
 
@@ -468,5 +470,235 @@ describe("tunnels", () => {
     expect(skipped(LINKTYPE.ETHERNET, bad)).toBe("BadTunnelChecksum");
     engine.reset({ ignoreChecksums: true });
     expect(decoded(LINKTYPE.ETHERNET, bad).pkt.tunnel).toBe(Tunnel.Gtpu);
+  });
+});
+
+// ---- Zeek's remaining packet analyzers (issue 12): built frames, one rule per case ----
+
+const LINK = { PPP: 9, FDDI: 10, PPP_HDLC: 50, WLAN: 105, RADIOTAP: 127, NFLOG: 239 } as const;
+const llcSnap = (type: number) => concat(Uint8Array.of(0xaa, 0xaa, 0x03, 0, 0, 0), u16(type));
+const geneve = (proto: number, inner: Uint8Array, opts = new Uint8Array(0), version = 0) =>
+  concat(Uint8Array.of((version << 6) | (opts.length / 4), 0), u16(proto), Uint8Array.of(0, 0x10, 0x92, 0), opts, inner);
+const overUdp = (dport: number, payload: Uint8Array) => ether(0x0800, ipv4({ proto: 17 }, udp(50000, dport, payload)));
+const overGre = (flags: number, proto: number, rest: Uint8Array) => ipv4({ proto: 47 }, concat(u16(flags), u16(proto), rest));
+/** 802.11 data frame header: frame control, flags (DS bits, protected), duration, 3 or 4 addresses, sequence. */
+const wlanHdr = (fc: number, flags: number) =>
+  concat(Uint8Array.of(fc, flags), u16(0), new Uint8Array(18), u16(0), (flags & 3) === 3 ? new Uint8Array(6) : new Uint8Array(0));
+const WLAN_DATA = 0x08, WLAN_QOS_DATA = 0x88, WLAN_NULL = 0x48, WLAN_BEACON = 0x80;
+/** A-MSDU subframe: DA, SA, length, body, then Zeek's padding (length % 4) unless last. */
+const amsduSub = (body: Uint8Array, last: boolean) =>
+  concat(new Uint8Array(12), u16(body.length), body, last ? new Uint8Array(0) : new Uint8Array(body.length % 4));
+
+function feedFrames(linktype: number, frames: Uint8Array[]) {
+  engine.reset({ ignoreChecksums: false });
+  return engine.feedAll(writePcap({ linktype, records: frames.map((data, i) => ({ tsSec: 1, tsFrac: i, wirelen: data.length, data })) })).stats;
+}
+
+describe("Geneve (RFC 8926, 6081/udp)", () => {
+  it("options are skipped by their total length; Ethernet and IP payloads; Tunnel.Geneve", () => {
+    const opt = concat(u16(0x0102), Uint8Array.of(0x80, 1), u32(0x01020304));
+    const eth = overUdp(6081, geneve(0x6558, ether(0x0800, ipv4Tcp({ sport: 31 })), opt));
+    expect(decoded(LINKTYPE.ETHERNET, eth).pkt).toMatchObject({ tunnel: Tunnel.Geneve, sport: 31, ipver: 4 });
+    const ip6 = overUdp(6081, geneve(0x86dd, ipv6Tcp({ sport: 32 })));
+    expect(decoded(LINKTYPE.ETHERNET, ip6).pkt).toMatchObject({ tunnel: Tunnel.Geneve, sport: 32, ipver: 6 });
+  });
+
+  it("version != 0 (geneve_invalid_version), an empty payload (geneve_empty_packet) and ARP carry no TCP", () => {
+    expect(skipped(LINKTYPE.ETHERNET, overUdp(6081, geneve(0x0800, ipv4Tcp(), new Uint8Array(0), 1)))).toBe("NonTcp");
+    expect(skipped(LINKTYPE.ETHERNET, overUdp(6081, geneve(0x0800, new Uint8Array(0))))).toBe("NonTcp");
+    expect(skipped(LINKTYPE.ETHERNET, overUdp(6081, geneve(0x0806, ipv4Tcp())))).toBe("NonTcp");
+  });
+
+  it("options running past the datagram are no tunnel; cut by the snaplen they are Truncated", () => {
+    const opts = new Uint8Array(16);
+    const frame = overUdp(6081, geneve(0x0800, ipv4Tcp(), opts));
+    const optionsEnd = 14 + 20 + 8 + 8 + 16;
+    expect(skipped(LINKTYPE.ETHERNET, frame.subarray(0, optionsEnd - 1), { wirelen: frame.length })).toBe("Truncated");
+    const lying = overUdp(6081, concat(Uint8Array.of(0x3f, 0), u16(0x0800), u32(0), ipv4Tcp()));   // 252 option bytes
+    expect(skipped(LINKTYPE.ETHERNET, lying)).toBe("NonTcp");
+  });
+});
+
+describe("GRE protocol types and GRE in UDP", () => {
+  const inner = () => ether(0x0800, ipv4Tcp({ sport: 41 }));
+  it("GRE-in-UDP (RFC 8086, 4754/udp) is GRE", () => {
+    expect(decoded(LINKTYPE.ETHERNET, overUdp(4754, concat(u16(0), u16(0x0800), ipv4Tcp({ sport: 40 })))).pkt)
+      .toMatchObject({ tunnel: Tunnel.Gre, sport: 40 });
+  });
+
+  it("ERSPAN type I: Ethernet right after a GRE header without sequence number", () => {
+    expect(decoded(LINKTYPE.RAW, overGre(0x0000, 0x88be, inner())).pkt).toMatchObject({ tunnel: Tunnel.Gre, sport: 41 });
+  });
+
+  it("ERSPAN type II: sequence number, then an 8-byte ERSPAN header", () => {
+    const erspan = concat(u16(0x1005), u16(0), u32(0));
+    expect(decoded(LINKTYPE.RAW, overGre(0x1000, 0x88be, concat(u32(9), erspan, inner()))).pkt).toMatchObject({ tunnel: Tunnel.Gre, sport: 41 });
+  });
+
+  it("ERSPAN type III: 12-byte header, plus 8 bytes when its O flag is set", () => {
+    const hdr = (o: number) => concat(u16(0x2000), u16(6), u32(77), u16(0), u16(o));
+    expect(decoded(LINKTYPE.RAW, overGre(0x1000, 0x22eb, concat(u32(1), hdr(0), inner()))).pkt).toMatchObject({ sport: 41 });
+    expect(decoded(LINKTYPE.RAW, overGre(0x1000, 0x22eb, concat(u32(1), hdr(1), new Uint8Array(8), inner()))).pkt).toMatchObject({ sport: 41 });
+    // Without the O flag the 8 bytes would be read as the Ethernet header: no IPv4 EtherType there.
+    expect(skipped(LINKTYPE.RAW, overGre(0x1000, 0x22eb, concat(u32(1), hdr(0), new Uint8Array(8), inner())))).toBe("NonIp");
+  });
+
+  it("Aruba WLAN types carry 802.11 (Zeek's exact test: 0x8200 family, 0x8300..0x8370, 0x9000)", () => {
+    const wlan = concat(wlanHdr(WLAN_DATA, 0x01), llcSnap(0x0800), ipv4Tcp({ sport: 42 }));
+    for (const proto of [0x8200, 0x8210, 0x8370, 0x9000]) {
+      expect(decoded(LINKTYPE.RAW, overGre(0, proto, wlan)).pkt, proto.toString(16)).toMatchObject({ tunnel: Tunnel.Gre, sport: 42 });
+    }
+    // 0x8201 is no Aruba type: Zeek forwards it as raw IP, and 802.11 bytes are no IP.
+    expect(skipped(LINKTYPE.RAW, overGre(0, 0x8201, wlan))).toBe("Malformed");
+  });
+
+  it("any other version-0 protocol type is read as raw IP, as Zeek's IPTunnel forwards it", () => {
+    expect(decoded(LINKTYPE.RAW, overGre(0, 0x8847, ipv4Tcp({ sport: 43 }))).pkt).toMatchObject({ tunnel: Tunnel.Gre, sport: 43 });
+    expect(skipped(LINKTYPE.RAW, overGre(0, 0x8847, u32(0x00001140)))).toBe("Malformed");   // an MPLS label: unknown_ip_version
+  });
+
+  it("unknown versions and reserved flag bits are refused", () => {
+    expect(skipped(LINKTYPE.RAW, overGre(0x0002, 0x0800, ipv4Tcp()))).toBe("NonTcp");
+    expect(skipped(LINKTYPE.RAW, overGre(0x0008, 0x0800, ipv4Tcp()))).toBe("NonTcp");
+  });
+});
+
+describe("802.1ah PBB and Cisco VN-Tag", () => {
+  const itag = u32(0x00123456);
+  it("PBB: the customer frame follows the I-TAG; B-TAG and C-TAG become vlan and inner_vlan", () => {
+    const customer = ether(0x8100, concat(u16(20), u16(0x0800), ipv4Tcp({ sport: 51 })));
+    const frame = ether(0x88a8, concat(u16(100), u16(0x88e7), itag, customer));
+    expect(decoded(LINKTYPE.ETHERNET, frame).pkt).toMatchObject({ vlan: 100 | (20 << 12), sport: 51, tunnel: Tunnel.None });
+    expect(decoded(LINKTYPE.ETHERNET, ether(0x88e7, concat(itag, ether(0x0800, ipv4Tcp({ sport: 52 }))))).pkt).toMatchObject({ vlan: 0, sport: 52 });
+  });
+
+  it("PBB needs more than 18 bytes after its EtherType (truncated_PBB_header)", () => {
+    const frame = ether(0x88e7, concat(itag, ether(0x0800, ipv4Tcp())));
+    expect(skipped(LINKTYPE.ETHERNET, frame.subarray(0, 14 + 18), { wirelen: frame.length })).toBe("Truncated");
+  });
+
+  it("VN-Tag: a VLAN tag must follow (Zeek registers only 0x8100/0x88A8/0x9100 after it)", () => {
+    const tag = u32(0x00090003);
+    const tagged = ether(0x8926, concat(tag, u16(0x8100), u16(30), u16(0x0800), ipv4Tcp({ sport: 53 })));
+    expect(decoded(LINKTYPE.ETHERNET, tagged).pkt).toMatchObject({ vlan: 30, sport: 53 });
+    expect(skipped(LINKTYPE.ETHERNET, ether(0x8926, concat(tag, u16(0x0800), ipv4Tcp())))).toBe("NonIp");
+    expect(skipped(LINKTYPE.ETHERNET, ether(0x8926, tag.subarray(0, 3)), { wirelen: 100 })).toBe("Truncated");
+  });
+});
+
+describe("IEEE 802.3 length frames: LLC, SNAP, Novell", () => {
+  const dot3 = (body: Uint8Array, trailer = new Uint8Array(0)) =>
+    concat(new Uint8Array(12), u16(body.length), body, trailer);
+  it("SNAP with OUI 0 and IPv4/IPv6 goes to IP; the length field cuts the trailer", () => {
+    const { pkt } = decoded(LINKTYPE.ETHERNET, dot3(concat(llcSnap(0x0800), ipv4Tcp({ sport: 61 })), Uint8Array.of(1, 2, 3, 4)));
+    expect(pkt).toMatchObject({ sport: 61, csum: Csum.Ok, iplen: 40 });
+    expect(decoded(LINKTYPE.ETHERNET, dot3(concat(llcSnap(0x86dd), ipv6Tcp({ sport: 62 })))).pkt).toMatchObject({ sport: 62, ipver: 6 });
+  });
+
+  it("a length shorter than the IP packet is Zeek's truncated_IP_len", () => {
+    const body = concat(llcSnap(0x0800), ipv4Tcp());
+    const frame = concat(new Uint8Array(12), u16(body.length - 1), body);
+    expect(skipped(LINKTYPE.ETHERNET, frame)).toBe("Truncated");
+  });
+
+  it("SNAP with another OUI, plain LLC and Novell raw 802.3 are no IP", () => {
+    const cisco = concat(Uint8Array.of(0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c), u16(0x0800), ipv4Tcp());
+    expect(skipped(LINKTYPE.ETHERNET, dot3(cisco))).toBe("NonIp");
+    expect(skipped(LINKTYPE.ETHERNET, dot3(concat(Uint8Array.of(0x06, 0x06, 0x03), ipv4Tcp())))).toBe("NonIp");
+    expect(skipped(LINKTYPE.ETHERNET, dot3(concat(Uint8Array.of(0xff, 0xff), ipv4Tcp())))).toBe("NonIp");
+  });
+
+  it("an I-format LLC control field makes the header 4 bytes long before SNAP", () => {
+    const body = concat(Uint8Array.of(0xaa, 0xaa, 0x00, 0x00, 0, 0, 0), u16(0x0800), ipv4Tcp({ sport: 63 }));
+    expect(decoded(LINKTYPE.ETHERNET, dot3(body)).pkt).toMatchObject({ sport: 63 });
+  });
+
+  it("after a VLAN tag too; but a small SLL protocol value is no 802.3 length", () => {
+    const body = concat(llcSnap(0x0800), ipv4Tcp({ sport: 64 }));
+    expect(decoded(LINKTYPE.ETHERNET, ether(0x8100, concat(u16(40), u16(body.length), body))).pkt).toMatchObject({ vlan: 40, sport: 64 });
+    const sll = concat(u16(0), u16(1), u16(6), new Uint8Array(8), u16(body.length), body);
+    expect(skipped(LINKTYPE.SLL, sll)).toBe("NonIp");
+  });
+});
+
+describe("IEEE 802.11 (link type 105), Radiotap (127)", () => {
+  const msdu = (sport: number, payload = new Uint8Array(0)) => concat(llcSnap(0x0800), ipv4Tcp({ sport, payload }));
+  it("data frames: To DS, From DS, four addresses, QoS", () => {
+    expect(decoded(LINK.WLAN, concat(wlanHdr(WLAN_DATA, 0x01), msdu(71))).pkt).toMatchObject({ sport: 71 });
+    expect(decoded(LINK.WLAN, concat(wlanHdr(WLAN_DATA, 0x02), msdu(72))).pkt).toMatchObject({ sport: 72 });
+    expect(decoded(LINK.WLAN, concat(wlanHdr(WLAN_DATA, 0x03), msdu(73))).pkt).toMatchObject({ sport: 73 });
+    expect(decoded(LINK.WLAN, concat(wlanHdr(WLAN_QOS_DATA, 0x03), u16(0x0500), msdu(74))).pkt).toMatchObject({ sport: 74 });
+  });
+
+  it("management frames, data subtypes without data, protected QoS frames and non-SNAP LLC are skipped", () => {
+    expect(skipped(LINK.WLAN, concat(wlanHdr(WLAN_BEACON, 0), msdu(1)))).toBe("NonIp");
+    expect(skipped(LINK.WLAN, concat(wlanHdr(WLAN_NULL, 0x01), msdu(1)))).toBe("NonIp");
+    expect(skipped(LINK.WLAN, concat(wlanHdr(WLAN_QOS_DATA, 0x41), u16(0), msdu(1)))).toBe("NonIp");
+    expect(skipped(LINK.WLAN, concat(wlanHdr(WLAN_DATA, 0x01), Uint8Array.of(0x42, 0x42, 0x03, 0, 0, 0), u16(0x0800), ipv4Tcp()))).toBe("NonIp");
+  });
+
+  it("A-MSDU: every subframe is a packet (Zeek), padding taken as length % 4", () => {
+    // Bodies of 8 + 40 + 2 = 50 bytes (even: Zeek skips 2 padding bytes, the standard none) and 51.
+    const a = msdu(75, Uint8Array.of(1, 2)), b = msdu(76, Uint8Array.of(1, 2, 3));
+    const frame = concat(wlanHdr(WLAN_QOS_DATA, 0x01), Uint8Array.of(0x80, 0), amsduSub(a, false), amsduSub(b, true));
+    const stats = feedFrames(LINK.WLAN, [frame]);
+    expect({ records: stats.Records, segments: stats.Segments }).toEqual({ records: 1, segments: 2 });
+    // The decodeFrame hook delivers the first subframe.
+    expect(decoded(LINK.WLAN, frame).pkt).toMatchObject({ sport: 75, paylen: 2 });
+  });
+
+  it("A-MSDU: a subframe cut short is dropped (truncated_802_11_amsdu_packet), the ones before it count", () => {
+    const a = msdu(77), b = msdu(78);
+    const frame = concat(wlanHdr(WLAN_QOS_DATA, 0x01), Uint8Array.of(0x80, 0), amsduSub(a, false), amsduSub(b, true));
+    const stats = feedFrames(LINK.WLAN, [frame.subarray(0, frame.length - 1)]);
+    expect({ segments: stats.Segments, truncated: stats.Truncated }).toEqual({ segments: 1, truncated: 1 });
+  });
+
+  it("A-MSDU: a subframe without LLC/SNAP ends the frame (invalid_802_11_amsdu_inner_packet)", () => {
+    const bad = concat(Uint8Array.of(0x42, 0x42, 0x03, 0, 0, 0), u16(0x0800), ipv4Tcp());
+    const frame = concat(wlanHdr(WLAN_QOS_DATA, 0x01), Uint8Array.of(0x80, 0), amsduSub(msdu(79), false), amsduSub(bad, false), amsduSub(msdu(80), true));
+    const stats = feedFrames(LINK.WLAN, [frame]);
+    expect({ segments: stats.Segments, nonIp: stats.NonIp }).toEqual({ segments: 1, nonIp: 1 });
+  });
+
+  it("Radiotap: skipped by its little-endian length; a length reaching the capture's end is truncated_radiotap_header", () => {
+    const rt = concat(Uint8Array.of(0, 0, 12, 0), u32(0x00000006 << 0), Uint8Array.of(0, 0, 0, 0));
+    expect(decoded(LINK.RADIOTAP, concat(rt, wlanHdr(WLAN_DATA, 0x02), msdu(81))).pkt).toMatchObject({ sport: 81 });
+    expect(skipped(LINK.RADIOTAP, Uint8Array.of(0, 0, 8, 0, 0, 0, 0, 0))).toBe("Truncated");
+  });
+});
+
+describe("NFLOG (239), PPP (9, 50), FDDI (10)", () => {
+  const tlv = (type: number, value: Uint8Array) => {
+    const h = new Uint8Array(4);
+    new DataView(h.buffer).setUint16(0, 4 + value.length, true);
+    new DataView(h.buffer).setUint16(2, type, true);
+    return concat(h, value, new Uint8Array((4 - (value.length % 4)) % 4));
+  };
+  it("NFLOG: TLVs (host order, padded to 4) up to the payload TLV; family AF_INET or AF_INET6", () => {
+    const v4 = concat(Uint8Array.of(2, 0, 0, 7), tlv(10, Uint8Array.of(0x66, 0x72, 0)), tlv(9, ipv4Tcp({ sport: 91 })));
+    expect(decoded(LINK.NFLOG, v4).pkt).toMatchObject({ sport: 91 });
+    const v6 = concat(Uint8Array.of(10, 0, 0, 7), tlv(9, ipv6Tcp({ sport: 92 })));
+    expect(decoded(LINK.NFLOG, v6).pkt).toMatchObject({ sport: 92, ipver: 6 });
+  });
+
+  it("NFLOG: version != 0, another family, a TLV length < 4 and a record without payload TLV", () => {
+    expect(skipped(LINK.NFLOG, concat(Uint8Array.of(2, 1, 0, 7), tlv(9, ipv4Tcp())))).toBe("NonIp");
+    expect(skipped(LINK.NFLOG, concat(Uint8Array.of(7, 0, 0, 7), tlv(9, ipv4Tcp())))).toBe("NonIp");
+    expect(skipped(LINK.NFLOG, concat(Uint8Array.of(2, 0, 0, 7), Uint8Array.of(2, 0, 10, 0), tlv(9, ipv4Tcp())))).toBe("NonIp");
+    expect(skipped(LINK.NFLOG, concat(Uint8Array.of(2, 0, 0, 7), tlv(10, Uint8Array.of(1, 2, 3, 4))))).toBe("NonIp");
+  });
+
+  it("PPP in HDLC framing (50) and PPP with or without FF 03 (9); MPLS 0x0281; LCP is no IP", () => {
+    expect(decoded(LINK.PPP_HDLC, concat(Uint8Array.of(0xff, 0x03), u16(0x0021), ipv4Tcp({ sport: 93 }))).pkt).toMatchObject({ sport: 93 });
+    expect(decoded(LINK.PPP, concat(u16(0x0057), ipv6Tcp({ sport: 94 }))).pkt).toMatchObject({ sport: 94 });
+    expect(decoded(LINK.PPP, concat(Uint8Array.of(0xff, 0x03), u16(0x0021), ipv4Tcp({ sport: 95 }))).pkt).toMatchObject({ sport: 95 });
+    expect(decoded(LINK.PPP_HDLC, concat(Uint8Array.of(0xff, 0x03), u16(0x0281), u32(0x00001140), ipv4Tcp({ sport: 96 }))).pkt).toMatchObject({ sport: 96 });
+    expect(skipped(LINK.PPP_HDLC, concat(Uint8Array.of(0xff, 0x03), u16(0xc021), ipv4Tcp()))).toBe("NonIp");
+  });
+
+  it("FDDI: 13-byte header and 8-byte LLC/SNAP skipped unread, then IP", () => {
+    expect(decoded(LINK.FDDI, concat(Uint8Array.of(0x50), new Uint8Array(12), llcSnap(0x0800), ipv4Tcp({ sport: 97 }))).pkt).toMatchObject({ sport: 97 });
+    expect(skipped(LINK.FDDI, new Uint8Array(21))).toBe("Truncated");
   });
 });
