@@ -1,12 +1,10 @@
 // The flowrecon command end to end, through `node bin/flowrecon.js` as users run it.
-// Cases that need the real decoders/tracker are skipped only while the placeholders are in the
-// tree (see helpers.ts placeholderEngine); they switch on when those are merged.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { corpus, placeholderEngine, repoRoot } from "./helpers.js";
+import { corpus, repoRoot } from "./helpers.js";
 
 const BIN = resolve(repoRoot, "bin", "flowrecon.js");
 const tmp = mkdtempSync(join(tmpdir(), "flowrecon-cli-"));
@@ -101,13 +99,13 @@ describe("unreadable input exits 1", () => {
     expectOneLineError(run(["analyze", "-"], new Uint8Array(0)), 1, /at byte 0/);
   });
 
-  it.skipIf(placeholderEngine)("reports a garbage file at byte 0", () => {
+  it("reports a garbage file at byte 0", () => {
     const r = run(["analyze", tmpFile("garbage.pcap", "this is not a capture file, just some text\n".repeat(20))]);
     expectOneLineError(r, 1, /^flowrecon: not a pcap or pcapng capture: .* at byte 0/);
     expect(r.stdout).toBe("");
   });
 
-  it.skipIf(placeholderEngine)("reports a bad magic number at byte 0, and a gzip file as such", () => {
+  it("reports a bad magic number at byte 0, and a gzip file as such", () => {
     const pcap = readFileSync(corpus("tcp-syn-then-rst.pcap"));
     const bad = Uint8Array.from(pcap);
     bad[0] ^= 0xff;
@@ -116,7 +114,7 @@ describe("unreadable input exits 1", () => {
     expectOneLineError(run(["analyze", tmpFile("trace.pcap.gz", gz)]), 1, /gzip-compressed data: decompress it first/);
   });
 
-  it.skipIf(placeholderEngine)("prints every flow before a truncation, then the offset, and exits 1", () => {
+  it("prints every flow before a truncation, then the offset, and exits 1", () => {
     const pcap = readFileSync(corpus("ssh-basic.pcap"));
     const cut = pcap.subarray(0, Math.floor(pcap.length * 0.6));
     const r = run(["analyze", tmpFile("cut.pcap", cut)]);
@@ -181,7 +179,7 @@ describe("analyze", () => {
     expect(code).toBe(0);
   });
 
-  it.skipIf(placeholderEngine)("stops early and quietly under | head -n 1", () => {
+  it("stops early and quietly under | head -n 1", () => {
     const r = spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" analyze "${ssh}" | head -n 1`], { encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
@@ -208,7 +206,7 @@ const COMPARED = [
   "conn_state", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes",
 ];
 
-describe.skipIf(placeholderEngine)("zeek output matches Zeek's conn.log (corpus)", () => {
+describe("zeek output matches Zeek's conn.log (corpus)", () => {
   // case, capture, flowrecon flags equivalent to the Zeek run (see each .conn.tsv #corpus_options).
   const cases: [string, string, string[]][] = [
     ["ssh-basic", "ssh-basic.pcap", []],

@@ -1,6 +1,6 @@
 // Shared test fixtures: paths, the real engine's layout, and a writer for synthetic flow records
 // (the records the engine's output ring carries; layout from assembly/flow/record.ts, read by name).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine, type Engine } from "../../src/wasm/engine.js";
@@ -18,15 +18,6 @@ export const corpusDir = ((): string => {
 export function corpus(name: string): string {
   return resolve(corpusDir, name);
 }
-
-/**
- * True while the tree still has the placeholder decoder/tracker (they emit no flows and flag no
- * errors). Tests that need the real ones are skipped only while the placeholder's marker is in the
- * source, so they switch on by themselves when the real decoder and tracker are merged.
- */
-export const placeholderEngine: boolean = ["assembly/capture/reader.ts", "assembly/flow/tracker.ts"].some((p) =>
-  readFileSync(resolve(repoRoot, p), "utf8").includes("TEMPORARY skeleton"),
-);
 
 let shared: Engine | undefined;
 /** One real engine for reading the layout (do not feed it). */
