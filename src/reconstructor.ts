@@ -145,6 +145,17 @@ function checkOptions(options: ReconstructorOptions): void {
   }
 }
 
+/** @internal See {@link Reconstructor.saveHostState}. */
+export interface HostState {
+  readonly fill: number;
+  readonly bytesIn: number;
+  readonly feedLimit: number;
+  readonly error: CaptureError | null;
+  readonly input: "capture" | "segments" | null;
+  readonly segmentsIn: number;
+  readonly endUs: number;
+}
+
 export class Reconstructor {
   readonly #engine: Engine;
   readonly #decoder: FlowDecoder;
@@ -282,6 +293,21 @@ export class Reconstructor {
     const out: Flow[] = [];
     this.finishRecords(this.#collect(out));
     return out;
+  }
+
+  /**
+   * @internal The host half of this instance's state (window fill, counters, error, clock). With a
+   * copy of the engine's memory and globals it is the whole state: a session batch rejected after
+   * it was decoded rolls both back (src/http/sessions/session.ts).
+   */
+  saveHostState(): HostState {
+    return { fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn, endUs: this.insight.endUs };
+  }
+
+  /** @internal Puts back what {@link saveHostState} returned (the engine's state is the caller's). */
+  restoreHostState(state: HostState): void {
+    ({ fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn } = state);
+    this.insight.endUs = state.endUs;
   }
 
   /** {@link push}, handing finished records to `sink` instead of decoding them. */

@@ -4,6 +4,8 @@
 import { pack } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Api } from "../../src/http/app.js";
+import { ether, ipv4Tcp } from "../decode/builders.js";
+import { writePcap } from "../decode/capture-io.js";
 import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json } from "./helpers.js";
 
 const api = testApp();
@@ -277,7 +279,7 @@ describe("limits and expiry", () => {
   });
 
   it("429 for a batch to a session at its flow limit", async () => {
-    const a = testApp({ maxFlowsPerSession: 2 });
+    const a = testApp({ maxFlowsPerSession: 3 }); // RXMIT holds 3 connections
     try {
       const { id } = await create(a);
       expect((await batch(id, cap, PCAP, a)).status).toBe(200);
@@ -287,6 +289,61 @@ describe("limits and expiry", () => {
     } finally {
       a.close();
     }
+  });
+
+  describe("issue-11 defect 3: a batch that would cross the flow limit is rejected whole", () => {
+    // 850 SYNs from 850 client ports: 850 flows, in one batch.
+    const SYNS = 850;
+    const synCapture = (n: number): Uint8Array =>
+      writePcap({
+        linktype: 1,
+        records: Array.from({ length: n }, (_, i) => {
+          const frame = ether(0x0800, ipv4Tcp({ sport: 10_000 + i, dport: 80, seq: 1000 + i, flags: 0x02 }, { src: "10.0.0.1", dst: "10.0.0.2" }));
+          return { tsSec: 1_700_000_000, tsFrac: i, wirelen: frame.length, data: frame };
+        }),
+      });
+    const synRows = (n: number): Json[] => Array.from({ length: n }, (_, i) => ({ ts: 1_700_000_000 + i / 1e6, src: "10.0.0.1", sport: 10_000 + i, dst: "10.0.0.2", dport: 80, flags: "S", seq: 1000 + i }));
+
+    async function rejected(a: Api, id: string, body: BodyInit, type: string): Promise<void> {
+      const before = await json(await get(`/v1/sessions/${id}`, {}, a));
+      const res = await batch(id, body, type, a);
+      expect(res.status).toBe(429);
+      expect((await json(res)).error).toMatchObject({ code: "session_flow_limit", limit: 50, flows: 0 });
+      const after = await json(await get(`/v1/sessions/${id}`, {}, a));
+      expect({ ...after, expires_at: null }).toEqual({ ...before, expires_at: null });
+      const listed = await json(await get(`/v1/sessions/${id}/flows`, {}, a));
+      expect(listed.total).toBe(0);
+      // Flows the table evicted before the batch was stopped were taken back, metrics included.
+      expect(await (await a.app.request("/metrics")).text()).not.toMatch(/^flowrecon_flows_total/m);
+    }
+
+    it("a capture batch of 850 connections to a session limited to 50: 429, session unchanged and still usable", async () => {
+      const a = testApp({ maxFlowsPerSession: 50 });
+      try {
+        const { id } = await create(a);
+        await rejected(a, id, synCapture(SYNS), PCAP);
+        const ok = await batch(id, synCapture(40), PCAP, a);
+        expect(ok.status, await ok.clone().text()).toBe(200);
+        expect(await json(ok)).toMatchObject({ batch: 1, flows_live: 40 });
+      } finally {
+        a.close();
+      }
+    });
+
+    it("a segment batch of 850 connections to a session limited to 50: 429, session unchanged and still usable", async () => {
+      const a = testApp({ maxFlowsPerSession: 50 });
+      try {
+        const { id } = await create(a);
+        await rejected(a, id, JSON.stringify(synRows(SYNS)), JSON_TYPE);
+        const ok = await batch(id, JSON.stringify(synRows(50)), JSON_TYPE, a);
+        expect(ok.status, await ok.clone().text()).toBe(200);
+        expect(await json(ok)).toMatchObject({ batch: 1, flows_live: 50 });
+        const full = await batch(id, JSON.stringify(synRows(1)), JSON_TYPE, a);
+        expect(full.status).toBe(429);
+      } finally {
+        a.close();
+      }
+    });
   });
 
   it("503 when the memory budget cannot hold another session", async () => {

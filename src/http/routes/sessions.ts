@@ -85,21 +85,21 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const kind = bodyKind(c.req.header("content-type"));
     const input = kind === "capture" || kind === "sniff" ? "capture" : "segments";
     // Refuse early what the session will refuse anyway, before reading the body.
-    session.checkBatch(input, config.maxFlowsPerSession);
+    session.checkBatch(input);
     const reservation = budget.reservation("a session batch");
     try {
       const chunks = bodyChunks(c, config.maxBatchBytes, "session batch");
       if (input === "capture") {
         const held = await readChunks(chunks, reservation);
         const summary = await session.exclusive(async () => {
-          session.checkBatch(input, config.maxFlowsPerSession);
+          session.checkBatch(input);
           return session.appendCapture(held, work);
         });
         return c.json(summary);
       }
       const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", session.segmentLayout, reservation);
       const summary = await session.exclusive(async () => {
-        session.checkBatch(input, config.maxFlowsPerSession);
+        session.checkBatch(input);
         return session.appendSegments(records.bytes, records.count, work);
       });
       return c.json(summary);

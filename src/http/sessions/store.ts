@@ -46,7 +46,7 @@ export class SessionStore {
     }
     this.#budget.admit(ENGINE_ESTIMATE_BYTES, "a new session");
     const flowCap = Math.min(options.flowCap ?? this.#config.maxFlowsPerSession, this.#config.maxFlowsPerSession);
-    const session = new Session({ ...options, flowCap }, this.#metrics);
+    const session = new Session({ ...options, flowCap }, this.#metrics, this.#config.maxFlowsPerSession);
     this.#sessions.set(session.id, session);
     this.#metrics.sessionsCreated.inc();
     return session;
