@@ -30,7 +30,11 @@ export function startServer(config: Partial<ServerConfig> = {}): Promise<Running
   const settings = { ...configFromEnv({}), ...config };
   const api = createApp(settings);
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: api.app.fetch, port: settings.port, hostname: settings.host }) as Server;
+    // Slow clients (issue 11): the request line and headers within headersTimeoutMs (checked every
+    // second, not Node's 30 s); bodies are timed by the API itself (src/http/body.ts), so Node's
+    // 300 s whole-request timeout, which would cut a large upload at a good rate, is off.
+    const serverOptions = { headersTimeout: settings.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.max(100, Math.min(1000, settings.headersTimeoutMs)) };
+    const server = serve({ fetch: api.app.fetch, port: settings.port, hostname: settings.host, serverOptions }) as Server;
     server.once("error", reject);
     server.once("listening", () => {
       const { port } = server.address() as AddressInfo;

@@ -23,6 +23,7 @@ import type { Bindings } from "./body.js";
 import { bearerAuth } from "./middleware/auth.js";
 import { requestMetrics } from "./middleware/request-metrics.js";
 import { draining } from "./middleware/draining.js";
+import { uploadsPerClient } from "./middleware/uploads.js";
 import { analyzeRoutes } from "./routes/analyze.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -63,6 +64,8 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
   const auth = bearerAuth(config.token);
   app.use("/v1/*", auth);
   app.use("/metrics", auth);
+  const uploads = uploadsPerClient(config.maxUploadsPerClient, () => metrics.rejected.inc({ reason: "uploads_per_client" }));
+  app.on("POST", ["/v1/analyze", "/v1/sessions/:id/batches"], uploads);
   app.route("/", opsRoutes(context));
   app.route("/", analyzeRoutes(context));
   app.route("/", sessionRoutes(context));

@@ -24,6 +24,16 @@ export interface ApiConfig {
   token: string | undefined;
   /** Engine work between two yields to the event loop (capture bytes per slice). */
   sliceBytes: number;
+  /** A request body that brings no byte for this long gets 408 (0: no limit). */
+  bodyIdleTimeoutMs: number;
+  /**
+   * Slowest accepted body, bytes per second, judged over each {@link bodyRateWindowMs} spent
+   * waiting for the client; slower gets 408 (0: no limit).
+   */
+  minBodyRate: number;
+  bodyRateWindowMs: number;
+  /** Uploads (`POST /v1/analyze`, session batches) one client address may run at once; 429 beyond. */
+  maxUploadsPerClient: number;
 }
 
 export interface ServerConfig extends ApiConfig {
@@ -31,6 +41,8 @@ export interface ServerConfig extends ApiConfig {
   host: string;
   /** On SIGTERM/SIGINT, in-flight requests get this long before connections are closed. */
   shutdownGraceMs: number;
+  /** A client gets this long to send the request line and headers (Node's headersTimeout). */
+  headersTimeoutMs: number;
 }
 
 const MiB = 1 << 20;
@@ -44,10 +56,14 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   sessionTtlMs: 10 * 60_000,
   token: undefined,
   sliceBytes: 256 * 1024,
+  bodyIdleTimeoutMs: 30_000,
+  minBodyRate: 16 * 1024,
+  bodyRateWindowMs: 10_000,
+  maxUploadsPerClient: 8,
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
-const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs", scale: number][] = [
+const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs" | "headersTimeoutMs", scale: number][] = [
   ["FLOWRECON_MAX_BODY_BYTES", "maxBodyBytes", 1],
   ["FLOWRECON_MAX_BATCH_BYTES", "maxBatchBytes", 1],
   ["FLOWRECON_MAX_SESSIONS", "maxSessions", 1],
@@ -55,12 +71,17 @@ const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGrac
   ["FLOWRECON_MAX_MEMORY_BYTES", "maxMemoryBytes", 1],
   ["FLOWRECON_SESSION_TTL", "sessionTtlMs", 1000],
   ["FLOWRECON_SHUTDOWN_GRACE", "shutdownGraceMs", 1000],
+  ["FLOWRECON_HEADERS_TIMEOUT", "headersTimeoutMs", 1000],
+  ["FLOWRECON_BODY_IDLE_TIMEOUT", "bodyIdleTimeoutMs", 1000],
+  ["FLOWRECON_MIN_BODY_RATE", "minBodyRate", 1],
+  ["FLOWRECON_BODY_RATE_WINDOW", "bodyRateWindowMs", 1000],
+  ["FLOWRECON_MAX_UPLOADS_PER_CLIENT", "maxUploadsPerClient", 1],
   ["PORT", "port", 1],
 ];
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const config: ServerConfig = { ...DEFAULT_CONFIG, port: 8080, host: env.HOST ?? "127.0.0.1", shutdownGraceMs: 30_000 };
+  const config: ServerConfig = { ...DEFAULT_CONFIG, port: 8080, host: env.HOST ?? "127.0.0.1", shutdownGraceMs: 30_000, headersTimeoutMs: 20_000 };
   for (const [name, key, scale] of ENV) {
     const text = env[name];
     if (text === undefined || text === "") continue;

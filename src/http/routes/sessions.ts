@@ -51,7 +51,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     if (contentType !== undefined || Number(c.req.header("content-length") ?? 0) > 0) {
       const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "session options are a JSON object (application/json), or query parameters");
-      const raw = Buffer.concat(await readChunks(bodyChunks(c, 64 * 1024, "session options")));
+      const raw = Buffer.concat(await readChunks(bodyChunks(c, 64 * 1024, "session options", config)));
       if (raw.length > 0) {
         try {
           body = JSON.parse(raw.toString("utf8"));
@@ -88,7 +88,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     session.checkBatch(input);
     const reservation = budget.reservation("a session batch");
     try {
-      const chunks = bodyChunks(c, config.maxBatchBytes, "session batch");
+      const chunks = bodyChunks(c, config.maxBatchBytes, "session batch", config);
       if (input === "capture") {
         const held = await readChunks(chunks, reservation);
         const summary = await session.exclusive(async () => {
