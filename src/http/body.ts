@@ -20,7 +20,10 @@ import type { Reservation } from "./memory.js";
 import type { ApiConfig } from "./config.js";
 
 export type Bindings = { incoming?: IncomingMessage };
-export type ApiContext = Context<{ Bindings: Bindings }>;
+/** Per-request values: the tenant the bearer token named (undefined when the server has no tokens). */
+export type Variables = { tenant: string | undefined };
+export type ApiEnv = { Bindings: Bindings; Variables: Variables };
+export type ApiContext = Context<ApiEnv>;
 
 function tooLarge(limit: number, what: string): ApiError {
   return new ApiError(413, "payload_too_large", `the ${what} is larger than the ${limit}-byte limit`, {

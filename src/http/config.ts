@@ -20,8 +20,13 @@ export interface ApiConfig {
   maxMemoryBytes: number;
   /** A session nobody touched for this long is deleted. */
   sessionTtlMs: number;
-  /** When set, `/v1/*` and `/metrics` need `Authorization: Bearer <token>`. */
+  /** When set, `/v1/*` and `/metrics` need `Authorization: Bearer <token>` (tenant "default"). */
   token: string | undefined;
+  /**
+   * Tokens by tenant (`FLOWRECON_TOKENS=tenantA:token1,tenantB:token2`), beside {@link token}. A
+   * session belongs to the tenant whose token created it; other tenants get 404 for it.
+   */
+  tenants: Readonly<Record<string, string>>;
   /** Engine work between two yields to the event loop (capture bytes per slice). */
   sliceBytes: number;
   /** A request body that brings no byte for this long gets 408 (0: no limit). */
@@ -55,6 +60,7 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   maxMemoryBytes: 2048 * MiB,
   sessionTtlMs: 10 * 60_000,
   token: undefined,
+  tenants: {},
   sliceBytes: 256 * 1024,
   bodyIdleTimeoutMs: 30_000,
   minBodyRate: 16 * 1024,
@@ -91,5 +97,29 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   const token = env.FLOWRECON_TOKEN;
   if (token !== undefined && token !== "") config.token = token;
+  const tokens = env.FLOWRECON_TOKENS;
+  if (tokens !== undefined && tokens !== "") config.tenants = parseTenants(tokens);
   return config;
+}
+
+/** The tenant named by `FLOWRECON_TOKEN` alone. */
+export const DEFAULT_TENANT = "default";
+
+/** `tenantA:token1,tenantB:token2` -> { tenantA: "token1", tenantB: "token2" }; throws on a bad list. */
+export function parseTenants(text: string): Record<string, string> {
+  const tenants: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const [i, entry] of text.split(",").entries()) {
+    const colon = entry.indexOf(":");
+    const tenant = entry.slice(0, colon).trim();
+    const token = entry.slice(colon + 1).trim();
+    if (colon < 0 || !/^[A-Za-z0-9_.-]+$/.test(tenant) || token === "" || /\s/.test(token)) {
+      throw new RangeError(`FLOWRECON_TOKENS entry ${i + 1} must be tenant:token (tenant of letters, digits, _ . -; token without spaces)`);
+    }
+    if (tenant in tenants) throw new RangeError(`FLOWRECON_TOKENS names tenant '${tenant}' twice`);
+    if (seen.has(token)) throw new RangeError(`FLOWRECON_TOKENS gives two tenants the same token (entry ${i + 1})`);
+    seen.add(token);
+    tenants[tenant] = token;
+  }
+  return tenants;
 }

@@ -44,7 +44,7 @@ const bodyContent = (): Json => {
 };
 
 export function openApiDocument(config: ApiConfig): Json {
-  const secured = config.token !== undefined ? { security: [{ bearer: [] }] } : {};
+  const secured = config.token !== undefined || Object.keys(config.tenants).length > 0 ? { security: [{ bearer: [] }] } : {};
   const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((s) => [String(s), response("Error")]));
   const sessionId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 
@@ -171,7 +171,7 @@ export function openApiDocument(config: ApiConfig): Json {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Only when the server has FLOWRECON_TOKEN set." } },
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Only when the server has FLOWRECON_TOKEN or FLOWRECON_TOKENS set. With FLOWRECON_TOKENS each token names a tenant, and a session is visible only to the tenant that created it (404 for the others)." } },
       parameters: {
         ...Object.fromEntries(OPTION_PARAMETERS.map(([name, , , doc]) => [name, { name, in: "query", required: false, description: doc, schema: optionSchema(name) }])),
         conn_state: { name: "conn_state", in: "query", required: false, description: "Keep flows with one of these Zeek conn_state codes (comma-separated).", schema: { type: "string", examples: ["SF,S0"] } },

@@ -4,6 +4,7 @@
 import { pack } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Api } from "../../src/http/app.js";
+import { configFromEnv } from "../../src/http/config.js";
 import { ether, ipv4Tcp } from "../decode/builders.js";
 import { writePcap } from "../decode/capture-io.js";
 import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json } from "./helpers.js";
@@ -365,7 +366,7 @@ describe("limits and expiry", () => {
       const other = await create(a);
       const store = a.context.sessions;
       expect(store.sweep(Date.now() + 500)).toBe(0);
-      const session = store.get(other.id);
+      const session = store.get(other.id, undefined);
       let release!: () => void;
       const hold = session.exclusive(() => new Promise<void>((r) => (release = r)));
       expect(store.sweep(Date.now() + 5000)).toBe(1);
@@ -379,5 +380,46 @@ describe("limits and expiry", () => {
     } finally {
       a.close();
     }
+  });
+});
+
+describe("issue-11 defect 7: sessions belong to the tenant whose token created them", () => {
+  it("FLOWRECON_TOKENS tenants (and FLOWRECON_TOKEN, tenant default) see only their own sessions: 404 for the others'", async () => {
+    const a = testApp({ token: "legacy", tenants: { tenantA: "token1", tenantB: "token2" } });
+    const as = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+    try {
+      const created = await post(a, "/v1/sessions", null, undefined, as("token1"));
+      expect(created.status).toBe(201);
+      const { id } = await json(created);
+      expect((await post(a, `/v1/sessions/${id}/batches`, cap, PCAP, as("token1"))).status).toBe(200);
+      for (const other of ["token2", "legacy"]) {
+        const tries = [
+          await a.app.request(`/v1/sessions/${id}`, { headers: as(other) }),
+          await a.app.request(`/v1/sessions/${id}/flows`, { headers: as(other) }),
+          await post(a, `/v1/sessions/${id}/batches`, cap, PCAP, as(other)),
+          await post(a, `/v1/sessions/${id}/finish`, null, undefined, as(other)),
+          await a.app.request(`/v1/sessions/${id}`, { method: "DELETE", headers: as(other) }),
+        ];
+        for (const res of tries) {
+          expect(res.status, `${other}: ${res.url}`).toBe(404);
+          expect((await json(res)).error.code).toBe("session_not_found");
+        }
+      }
+      // Nothing the others tried reached the session.
+      const own = await json(await a.app.request(`/v1/sessions/${id}`, { headers: as("token1") }));
+      expect(own).toMatchObject({ id, batches: 1, flows_live: 3 });
+      const legacy = await post(a, "/v1/sessions", null, undefined, as("legacy"));
+      expect((await a.app.request(`/v1/sessions/${(await json(legacy)).id}`, { headers: as("legacy") })).status).toBe(200);
+    } finally {
+      a.close();
+    }
+  });
+
+  it("FLOWRECON_TOKENS is read as tenant:token pairs; a malformed list stops the server with a clear message", () => {
+    expect(configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1, tenantB:token2" }).tenants).toEqual({ tenantA: "token1", tenantB: "token2" });
+    expect(configFromEnv({ FLOWRECON_TOKEN: "t" })).toMatchObject({ token: "t", tenants: {} });
+    expect(() => configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1,token2" })).toThrow(/entry 2 must be tenant:token/);
+    expect(() => configFromEnv({ FLOWRECON_TOKENS: "a:x,a:y" })).toThrow(/names tenant 'a' twice/);
+    expect(() => configFromEnv({ FLOWRECON_TOKENS: "a:x,b:x" })).toThrow(/same token/);
   });
 });

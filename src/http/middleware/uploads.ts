@@ -8,9 +8,9 @@
 
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.js";
-import type { Bindings } from "../body.js";
+import type { ApiEnv } from "../body.js";
 
-export function uploadsPerClient(max: number, onReject: () => void): MiddlewareHandler<{ Bindings: Bindings }> {
+export function uploadsPerClient(max: number, onReject: () => void): MiddlewareHandler<ApiEnv> {
   const running = new Map<string, number>();
   return async function uploadsPerClient(c, next) {
     const incoming = c.env?.incoming;

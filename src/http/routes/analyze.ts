@@ -25,7 +25,7 @@ import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor } from "../../rec
 import { captureFormat } from "../../ingest/capture-framing.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
-import { bodyChunks, gather, type ApiContext, type Bindings } from "../body.js";
+import { bodyChunks, gather, type ApiContext, type ApiEnv } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { analyzeParams } from "../params.js";
 import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
@@ -62,8 +62,8 @@ export function captureErrorBody(error: CaptureError): { code: string; message: 
   return { code: error.code, message: error.message, offset: error.offset, record: error.record };
 }
 
-export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
-  const app = new Hono<{ Bindings: Bindings }>();
+export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
   app.post("/v1/analyze", async function analyze(c: ApiContext) {
     const { config, metrics, budget } = ctx;

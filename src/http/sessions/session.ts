@@ -75,8 +75,11 @@ export class Session {
   #faulted = false;
   #busy = 0;
 
-  /** @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession). */
-  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number) {
+  /**
+   * @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession).
+   * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
+   */
+  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined) {
     this.options = options;
     this.#metrics = metrics;
     this.#maxFlows = maxFlows;
