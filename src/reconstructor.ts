@@ -405,12 +405,7 @@ export class Reconstructor {
   #endInput(sink: RecordSink): void {
     if (this.#error !== null || this.#input === "segments") return;
     if (this.#bytesIn === 0) {
-      this.#error = {
-        code: "TruncatedInput",
-        message: "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
-        offset: 0,
-        record: 0,
-      };
+      this.#error = captureError("TruncatedInput", 0, 0, "", "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header");
       return;
     }
     this.#pump(true, sink);
@@ -451,12 +446,7 @@ export class Reconstructor {
       // A full window that the engine could not consume: one record is larger than the window.
       const offset = this.#bytesIn - this.#fill;
       const record = this.#readStats().records;
-      this.#error = {
-        code: "BadBlockLength",
-        message: `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`,
-        offset,
-        record,
-      };
+      this.#error = captureError("BadBlockLength", offset, record, "", `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`);
     }
   }
 

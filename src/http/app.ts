@@ -58,7 +58,7 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
 
   const app = new Hono<ApiEnv>();
   app.onError(handleError);
-  app.notFound(notFound);
+  app.notFound(notFound(() => app.routes));
   app.use("*", requestMetrics(metrics));
   app.use("*", draining(() => context.draining));
   const auth = bearerAuth({ ...(config.token !== undefined ? { [DEFAULT_TENANT]: config.token } : {}), ...config.tenants });

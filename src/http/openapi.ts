@@ -199,7 +199,7 @@ export function openApiDocument(config: ApiConfig): Json {
               type: "object",
               required: ["code", "message"],
               properties: {
-                code: { type: "string", description: "Stable: a capture error's engine name (BadMagic, AbsurdCaplen, ...) or an API code (payload_too_large, session_not_found, ...)." },
+                code: { type: "string", description: "Stable, snake_case: a capture error (bad_magic, truncated_input, absurd_caplen, ...; the same codes as the CLI's JSON output) or an API code (payload_too_large, session_not_found, method_not_allowed, ...)." },
                 message: { type: "string" },
                 offset: { type: "integer", description: "Byte offset in the input where the problem is." },
                 record: { type: "integer" },

@@ -31,7 +31,7 @@ describe("GET /metrics", () => {
         /^flowrecon_segments_total 57$/m,
         /^flowrecon_input_bytes_total 35967$/m,
         /^flowrecon_flows_total\{conn_state="SF"\} 3$/m,
-        /^flowrecon_capture_errors_total\{code="BadMagic"\} 1$/m,
+        /^flowrecon_capture_errors_total\{code="bad_magic"\} 1$/m,
         /^flowrecon_sessions 1$/m,
         /^flowrecon_sessions_created_total 1$/m,
         /^flowrecon_http_requests_total\{route="\/v1\/analyze",method="POST",status="200"\} 1$/m,

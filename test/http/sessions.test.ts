@@ -121,7 +121,7 @@ describe("batches and finish", () => {
     const truncated = await post(api, `/v1/sessions/${cut.id}/finish`, null);
     expect(truncated.status).toBe(422);
     const body = await json(truncated);
-    expect(body.error).toMatchObject({ code: "TruncatedInput", offset: 4709 });
+    expect(body.error).toMatchObject({ code: "truncated_input", offset: 4709 });
     expect(body.flows.length).toBeGreaterThan(0);
     expect(body.stats.records).toBe(18);
   });
@@ -217,7 +217,7 @@ describe("a batch that fails validation is rejected whole", () => {
     const res = await batch(id, bad, "application/octet-stream");
     expect(res.status).toBe(422);
     const body = await json(res);
-    expect(body.error).toMatchObject({ code: "AbsurdCaplen", offset: records[21], record: 22, batch_offset: records[21] - cut });
+    expect(body.error).toMatchObject({ code: "absurd_caplen", offset: records[21], record: 22, batch_offset: records[21] - cut });
     expect(body.error.message).toMatch(/session is unchanged/);
     expect(await snapshot(id)).toEqual(before);
 
@@ -229,7 +229,7 @@ describe("a batch that fails validation is rejected whole", () => {
     const { id } = await create();
     const res = await batch(id, Buffer.from("definitely not a pcap"));
     expect(res.status).toBe(422);
-    expect((await json(res)).error).toMatchObject({ code: "BadMagic", offset: 0 });
+    expect((await json(res)).error).toMatchObject({ code: "bad_magic", offset: 0 });
     expect((await json(await get(`/v1/sessions/${id}`))).input).toBeNull();
     expect((await batch(id, JSON.stringify([]), JSON_TYPE)).status).toBe(200);
   });
