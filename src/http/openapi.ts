@@ -27,9 +27,12 @@ function optionSchema(name: string): Json {
 const flowsContent = (schema: Json): Json => ({
   "application/json": { schema },
   "application/msgpack": { schema },
+  // Media Type objects have no description (OpenAPI 3.1 §4.8.14): it goes on the schema.
   "application/x-ndjson": {
-    schema: { type: "string" },
-    description: "One flow per line as flows finish, then one trailer line without uid: {\"stats\": ...} (plus \"error\" when the capture turned out damaged after the response started).",
+    schema: {
+      type: "string",
+      description: "One flow per line as flows finish, then one trailer line without uid: {\"stats\": ...} (plus \"error\" when the capture turned out damaged after the response started).",
+    },
   },
 });
 
@@ -37,9 +40,9 @@ const bodyContent = (): Json => {
   const capture = { schema: { type: "string", contentMediaType: "application/octet-stream" } };
   return {
     ...Object.fromEntries(CAPTURE_TYPES.map((t) => [t, capture])),
-    "application/octet-stream": { ...capture, description: "A capture, recognised by its pcap or pcapng magic (415 otherwise)." },
+    "application/octet-stream": { schema: { ...capture.schema, description: "A capture, recognised by its pcap or pcapng magic (415 otherwise)." } },
     "application/json": { schema: ref("SegmentBatch") },
-    ...Object.fromEntries(MSGPACK_TYPES.map((t) => [t, { schema: ref("SegmentBatch"), description: "One or more msgpack values back to back, each a SegmentBatch." }])),
+    ...Object.fromEntries(MSGPACK_TYPES.map((t) => [t, { schema: { ...ref("SegmentBatch"), description: "One or more msgpack values back to back, each a SegmentBatch." } }])),
   };
 };
 
@@ -72,7 +75,7 @@ export function openApiDocument(config: ApiConfig): Json {
               description: "The capture is damaged. With partial=true the body also holds the flows decoded before the damage (in the Accept format).",
               content: { "application/json": { schema: ref("FlowsDocument") } },
             },
-            ...errors(400, 401, 406, 413, 415, 503),
+            ...errors(400, 401, 406, 408, 413, 415, 429, 503),
           },
         },
       },
@@ -118,7 +121,7 @@ export function openApiDocument(config: ApiConfig): Json {
           responses: {
             "200": { description: "Accepted.", content: { "application/json": { schema: ref("BatchSummary") } } },
             "422": response("Error"),
-            ...errors(400, 401, 404, 409, 413, 415, 429, 503),
+            ...errors(400, 401, 404, 408, 409, 413, 415, 429, 503),
           },
         },
       },
@@ -151,7 +154,10 @@ export function openApiDocument(config: ApiConfig): Json {
         get: {
           operationId: "health",
           summary: "Liveness (503 while shutting down)",
-          responses: { "200": { description: "Serving.", content: { "application/json": { schema: { type: "object" } } } }, "503": response("Error") },
+          responses: {
+            "200": { description: "Serving.", content: { "application/json": { schema: ref("Health") } } },
+            "503": { description: "Draining: in-flight requests finish, new ones get 503; the port closes after them.", content: { "application/json": { schema: ref("Health") } } },
+          },
         },
       },
       "/metrics": {
@@ -248,6 +254,11 @@ export function openApiDocument(config: ApiConfig): Json {
             },
             state: { enum: ["finished", "live"], description: "Only in session listings." },
           },
+        },
+        Health: {
+          type: "object",
+          required: ["status", "version"],
+          properties: { status: { enum: ["ok", "draining"] }, version: { type: "string" }, sessions: { type: "integer" }, memory_bytes: { type: "integer" } },
         },
         TcpOptions: {
           type: "object",

@@ -1,6 +1,7 @@
 // Operations routes and cross-cutting middleware: /healthz, /metrics, /openapi.json (checked
 // against the app's real routes), bearer-token auth, and the draining state of a shutdown.
 import { Hono } from "hono";
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { handleError } from "../../src/http/errors.js";
 import { EngineFault } from "../../src/wasm/engine.js";
@@ -65,6 +66,18 @@ describe("GET /openapi.json", () => {
       api.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`),
     );
     expect([...documented].sort()).toEqual([...routes].sort());
+  });
+
+  it("issue-11: is valid OpenAPI 3.1 (swagger-parser), with and without tokens", async () => {
+    const secured = testApp({ tenants: { a: "x" } });
+    try {
+      for (const app of [api, secured]) {
+        const doc = await json(await app.app.request("/openapi.json"));
+        await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+      }
+    } finally {
+      secured.close();
+    }
   });
 
   it("names every query parameter the handlers accept", async () => {
