@@ -145,6 +145,17 @@ function checkOptions(options: ReconstructorOptions): void {
   }
 }
 
+/** @internal See {@link Reconstructor.saveHostState}. */
+export interface HostState {
+  readonly fill: number;
+  readonly bytesIn: number;
+  readonly feedLimit: number;
+  readonly error: CaptureError | null;
+  readonly input: "capture" | "segments" | null;
+  readonly segmentsIn: number;
+  readonly endUs: number;
+}
+
 export class Reconstructor {
   readonly #engine: Engine;
   readonly #decoder: FlowDecoder;
@@ -284,6 +295,21 @@ export class Reconstructor {
     return out;
   }
 
+  /**
+   * @internal The host half of this instance's state (window fill, counters, error, clock). With a
+   * copy of the engine's memory and globals it is the whole state: a session batch rejected after
+   * it was decoded rolls both back (src/http/sessions/session.ts).
+   */
+  saveHostState(): HostState {
+    return { fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn, endUs: this.insight.endUs };
+  }
+
+  /** @internal Puts back what {@link saveHostState} returned (the engine's state is the caller's). */
+  restoreHostState(state: HostState): void {
+    ({ fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn } = state);
+    this.insight.endUs = state.endUs;
+  }
+
   /** {@link push}, handing finished records to `sink` instead of decoding them. */
   pushRecords(chunk: Uint8Array, sink: RecordSink): void {
     this.#checkUsable();
@@ -379,12 +405,7 @@ export class Reconstructor {
   #endInput(sink: RecordSink): void {
     if (this.#error !== null || this.#input === "segments") return;
     if (this.#bytesIn === 0) {
-      this.#error = {
-        code: "TruncatedInput",
-        message: "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
-        offset: 0,
-        record: 0,
-      };
+      this.#error = captureError("TruncatedInput", 0, 0, "", "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header");
       return;
     }
     this.#pump(true, sink);
@@ -425,12 +446,7 @@ export class Reconstructor {
       // A full window that the engine could not consume: one record is larger than the window.
       const offset = this.#bytesIn - this.#fill;
       const record = this.#readStats().records;
-      this.#error = {
-        code: "BadBlockLength",
-        message: `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`,
-        offset,
-        record,
-      };
+      this.#error = captureError("BadBlockLength", offset, record, "", `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`);
     }
   }
 

@@ -4,9 +4,11 @@
  * 8080) and `HOST` (default 127.0.0.1; set HOST=0.0.0.0 in a container), with the limits of
  * src/http/config.ts from the environment. No external service is needed.
  *
- * Graceful shutdown (SIGTERM, SIGINT): stop accepting connections, answer new requests on open
- * connections with 503 + `Connection: close`, let in-flight requests finish, close idle
- * connections, and after `FLOWRECON_SHUTDOWN_GRACE` seconds (30) close whatever is left.
+ * Graceful shutdown (SIGTERM, SIGINT): answer new requests with 503 + `Connection: close`
+ * (`/healthz` with `{"status": "draining"}`, so a load balancer sees the drain), let in-flight
+ * requests finish, then stop listening and close idle connections; after
+ * `FLOWRECON_SHUTDOWN_GRACE` seconds (30) close whatever is left. The listener stays open while
+ * requests are in flight: a closed port would tell a health check nothing.
  */
 
 import { serve } from "@hono/node-server";
@@ -30,22 +32,46 @@ export function startServer(config: Partial<ServerConfig> = {}): Promise<Running
   const settings = { ...configFromEnv({}), ...config };
   const api = createApp(settings);
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: api.app.fetch, port: settings.port, hostname: settings.host }) as Server;
+    // Slow clients (issue 11): the request line and headers within headersTimeoutMs (checked every
+    // second, not Node's 30 s); bodies are timed by the API itself (src/http/body.ts), so Node's
+    // 300 s whole-request timeout, which would cut a large upload at a good rate, is off.
+    const serverOptions = { headersTimeout: settings.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.max(100, Math.min(1000, settings.headersTimeoutMs)) };
+    const server = serve({ fetch: api.app.fetch, port: settings.port, hostname: settings.host, serverOptions }) as Server;
     server.once("error", reject);
     server.once("listening", () => {
       const { port } = server.address() as AddressInfo;
+      // Requests that arrived before the drain began (the later ones get a quick 503).
+      let inFlight = 0;
+      let idle: (() => void) | undefined;
+      server.on("request", (_req, res) => {
+        if (api.context.draining) return;
+        inFlight++;
+        res.once("close", () => {
+          if (--inFlight === 0) idle?.();
+        });
+      });
       let closing: Promise<void> | undefined;
       const close = (graceMs = settings.shutdownGraceMs): Promise<void> =>
         (closing ??= new Promise<void>((done) => {
           api.context.draining = true;
-          const force = setTimeout(() => server.closeAllConnections(), graceMs);
+          let listening = true;
+          const stopListening = (): void => {
+            if (!listening) return;
+            listening = false;
+            server.close(() => {
+              clearTimeout(force);
+              api.close();
+              done();
+            });
+            server.closeIdleConnections();
+          };
+          const force = setTimeout(() => {
+            stopListening();
+            server.closeAllConnections();
+          }, graceMs);
           force.unref();
-          server.close(() => {
-            clearTimeout(force);
-            api.close();
-            done();
-          });
-          server.closeIdleConnections();
+          if (inFlight === 0) stopListening();
+          else idle = stopListening;
         }));
       resolve({ api, server, port, host: settings.host, close });
     });

@@ -13,23 +13,24 @@
  */
 
 import { Hono } from "hono";
-import { DEFAULT_CONFIG, type ApiConfig } from "./config.js";
+import { DEFAULT_CONFIG, DEFAULT_TENANT, type ApiConfig } from "./config.js";
 import { handleError, notFound } from "./errors.js";
 import { ApiMetrics } from "./metrics.js";
 import { MemoryBudget } from "./memory.js";
 import { SessionStore } from "./sessions/store.js";
 import type { AppContext } from "./context.js";
-import type { Bindings } from "./body.js";
+import type { ApiEnv } from "./body.js";
 import { bearerAuth } from "./middleware/auth.js";
 import { requestMetrics } from "./middleware/request-metrics.js";
 import { draining } from "./middleware/draining.js";
+import { uploadsPerClient } from "./middleware/uploads.js";
 import { analyzeRoutes } from "./routes/analyze.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { opsRoutes } from "./routes/ops.js";
 import { FormatThreads } from "../output/format-threads.js";
 
 export interface Api {
-  readonly app: Hono<{ Bindings: Bindings }>;
+  readonly app: Hono<ApiEnv>;
   readonly context: AppContext;
   /** Stops the session sweep, drops every session and stops the format threads. */
   close(): void;
@@ -55,14 +56,16 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
   metrics.gauge("flowrecon_memory_bytes", "Memory the API holds (engines, batches, stored flows, buffered responses).", () => budget.used());
   metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);
 
-  const app = new Hono<{ Bindings: Bindings }>();
+  const app = new Hono<ApiEnv>();
   app.onError(handleError);
-  app.notFound(notFound);
+  app.notFound(notFound(() => app.routes));
   app.use("*", requestMetrics(metrics));
   app.use("*", draining(() => context.draining));
-  const auth = bearerAuth(config.token);
+  const auth = bearerAuth({ ...(config.token !== undefined ? { [DEFAULT_TENANT]: config.token } : {}), ...config.tenants });
   app.use("/v1/*", auth);
   app.use("/metrics", auth);
+  const uploads = uploadsPerClient(config.maxUploadsPerClient, () => metrics.rejected.inc({ reason: "uploads_per_client" }));
+  app.on("POST", ["/v1/analyze", "/v1/sessions/:id/batches"], uploads);
   app.route("/", opsRoutes(context));
   app.route("/", analyzeRoutes(context));
   app.route("/", sessionRoutes(context));

@@ -20,10 +20,25 @@ export interface ApiConfig {
   maxMemoryBytes: number;
   /** A session nobody touched for this long is deleted. */
   sessionTtlMs: number;
-  /** When set, `/v1/*` and `/metrics` need `Authorization: Bearer <token>`. */
+  /** When set, `/v1/*` and `/metrics` need `Authorization: Bearer <token>` (tenant "default"). */
   token: string | undefined;
+  /**
+   * Tokens by tenant (`FLOWRECON_TOKENS=tenantA:token1,tenantB:token2`), beside {@link token}. A
+   * session belongs to the tenant whose token created it; other tenants get 404 for it.
+   */
+  tenants: Readonly<Record<string, string>>;
   /** Engine work between two yields to the event loop (capture bytes per slice). */
   sliceBytes: number;
+  /** A request body that brings no byte for this long gets 408 (0: no limit). */
+  bodyIdleTimeoutMs: number;
+  /**
+   * Slowest accepted body, bytes per second, judged over each {@link bodyRateWindowMs} spent
+   * waiting for the client; slower gets 408 (0: no limit).
+   */
+  minBodyRate: number;
+  bodyRateWindowMs: number;
+  /** Uploads (`POST /v1/analyze`, session batches) one client address may run at once; 429 beyond. */
+  maxUploadsPerClient: number;
 }
 
 export interface ServerConfig extends ApiConfig {
@@ -31,6 +46,8 @@ export interface ServerConfig extends ApiConfig {
   host: string;
   /** On SIGTERM/SIGINT, in-flight requests get this long before connections are closed. */
   shutdownGraceMs: number;
+  /** A client gets this long to send the request line and headers (Node's headersTimeout). */
+  headersTimeoutMs: number;
 }
 
 const MiB = 1 << 20;
@@ -43,11 +60,16 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   maxMemoryBytes: 2048 * MiB,
   sessionTtlMs: 10 * 60_000,
   token: undefined,
+  tenants: {},
   sliceBytes: 256 * 1024,
+  bodyIdleTimeoutMs: 30_000,
+  minBodyRate: 16 * 1024,
+  bodyRateWindowMs: 10_000,
+  maxUploadsPerClient: 8,
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
-const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs", scale: number][] = [
+const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs" | "headersTimeoutMs", scale: number][] = [
   ["FLOWRECON_MAX_BODY_BYTES", "maxBodyBytes", 1],
   ["FLOWRECON_MAX_BATCH_BYTES", "maxBatchBytes", 1],
   ["FLOWRECON_MAX_SESSIONS", "maxSessions", 1],
@@ -55,12 +77,17 @@ const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGrac
   ["FLOWRECON_MAX_MEMORY_BYTES", "maxMemoryBytes", 1],
   ["FLOWRECON_SESSION_TTL", "sessionTtlMs", 1000],
   ["FLOWRECON_SHUTDOWN_GRACE", "shutdownGraceMs", 1000],
+  ["FLOWRECON_HEADERS_TIMEOUT", "headersTimeoutMs", 1000],
+  ["FLOWRECON_BODY_IDLE_TIMEOUT", "bodyIdleTimeoutMs", 1000],
+  ["FLOWRECON_MIN_BODY_RATE", "minBodyRate", 1],
+  ["FLOWRECON_BODY_RATE_WINDOW", "bodyRateWindowMs", 1000],
+  ["FLOWRECON_MAX_UPLOADS_PER_CLIENT", "maxUploadsPerClient", 1],
   ["PORT", "port", 1],
 ];
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const config: ServerConfig = { ...DEFAULT_CONFIG, port: 8080, host: env.HOST ?? "127.0.0.1", shutdownGraceMs: 30_000 };
+  const config: ServerConfig = { ...DEFAULT_CONFIG, port: 8080, host: env.HOST ?? "127.0.0.1", shutdownGraceMs: 30_000, headersTimeoutMs: 20_000 };
   for (const [name, key, scale] of ENV) {
     const text = env[name];
     if (text === undefined || text === "") continue;
@@ -70,5 +97,29 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   const token = env.FLOWRECON_TOKEN;
   if (token !== undefined && token !== "") config.token = token;
+  const tokens = env.FLOWRECON_TOKENS;
+  if (tokens !== undefined && tokens !== "") config.tenants = parseTenants(tokens);
   return config;
+}
+
+/** The tenant named by `FLOWRECON_TOKEN` alone. */
+export const DEFAULT_TENANT = "default";
+
+/** `tenantA:token1,tenantB:token2` -> { tenantA: "token1", tenantB: "token2" }; throws on a bad list. */
+export function parseTenants(text: string): Record<string, string> {
+  const tenants: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const [i, entry] of text.split(",").entries()) {
+    const colon = entry.indexOf(":");
+    const tenant = entry.slice(0, colon).trim();
+    const token = entry.slice(colon + 1).trim();
+    if (colon < 0 || !/^[A-Za-z0-9_.-]+$/.test(tenant) || token === "" || /\s/.test(token)) {
+      throw new RangeError(`FLOWRECON_TOKENS entry ${i + 1} must be tenant:token (tenant of letters, digits, _ . -; token without spaces)`);
+    }
+    if (tenant in tenants) throw new RangeError(`FLOWRECON_TOKENS names tenant '${tenant}' twice`);
+    if (seen.has(token)) throw new RangeError(`FLOWRECON_TOKENS gives two tenants the same token (entry ${i + 1})`);
+    seen.add(token);
+    tenants[tenant] = token;
+  }
+  return tenants;
 }

@@ -13,7 +13,6 @@
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
 import type { ApiMetrics } from "./metrics.js";
-import { addFlowCounts, FlowCounter } from "./flow-counts.js";
 
 /** Longest run of engine work between two yields. */
 export const YIELD_AFTER_MS = 4;
@@ -67,16 +66,6 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
     await y.maybe();
   }
   await options.pause?.();
-}
-
-/** Wraps a sink to count each finished flow in the metrics: by conn_state and by anomaly type. */
-export function countingSink(rec: Reconstructor, metrics: ApiMetrics, sink: RecordSink): RecordSink {
-  const counter = new FlowCounter(rec.layout);
-  return (v, p) => {
-    counter.count(v, p, rec.insight);
-    addFlowCounts(metrics, counter.take()!);
-    sink(v, p);
-  };
 }
 
 /** Adds the engine's counter deltas (since `before`) to the metrics. */

@@ -97,6 +97,22 @@ export function handleError(err: Error, c: Context): Response {
   return jsonErrorResponse(500, { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" });
 }
 
-export function notFound(c: Context): Response {
-  return jsonErrorResponse(404, { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` });
+/**
+ * `app.notFound` for an app with these routes: 405 with an `Allow` header (RFC 9110 §15.5.6) when
+ * the path is a route's and only the method is wrong, else 404.
+ */
+export function notFound(routes: () => readonly { method: string; path: string }[]): (c: Context) => Response {
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  return function notFound(c) {
+    table ??= routes()
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({ method: r.method, pattern: new RegExp("^" + r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "$") }));
+    const allowed = new Set(table.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method));
+    if (allowed.size > 0) {
+      if (allowed.has("GET")) allowed.add("HEAD");
+      const allow = [...allowed].sort().join(", ");
+      return jsonErrorResponse(405, { code: "method_not_allowed", message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`, allowed: [...allowed].sort() }, undefined, { allow });
+    }
+    return jsonErrorResponse(404, { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` });
+  };
 }

@@ -27,9 +27,12 @@ function optionSchema(name: string): Json {
 const flowsContent = (schema: Json): Json => ({
   "application/json": { schema },
   "application/msgpack": { schema },
+  // Media Type objects have no description (OpenAPI 3.1 §4.8.14): it goes on the schema.
   "application/x-ndjson": {
-    schema: { type: "string" },
-    description: "One flow per line as flows finish, then one trailer line without uid: {\"stats\": ...} (plus \"error\" when the capture turned out damaged after the response started).",
+    schema: {
+      type: "string",
+      description: "One flow per line as flows finish, then one trailer line without uid: {\"stats\": ...} (plus \"error\" when the capture turned out damaged after the response started).",
+    },
   },
 });
 
@@ -37,14 +40,14 @@ const bodyContent = (): Json => {
   const capture = { schema: { type: "string", contentMediaType: "application/octet-stream" } };
   return {
     ...Object.fromEntries(CAPTURE_TYPES.map((t) => [t, capture])),
-    "application/octet-stream": { ...capture, description: "A capture, recognised by its pcap or pcapng magic (415 otherwise)." },
+    "application/octet-stream": { schema: { ...capture.schema, description: "A capture, recognised by its pcap or pcapng magic (415 otherwise)." } },
     "application/json": { schema: ref("SegmentBatch") },
-    ...Object.fromEntries(MSGPACK_TYPES.map((t) => [t, { schema: ref("SegmentBatch"), description: "One or more msgpack values back to back, each a SegmentBatch." }])),
+    ...Object.fromEntries(MSGPACK_TYPES.map((t) => [t, { schema: { ...ref("SegmentBatch"), description: "One or more msgpack values back to back, each a SegmentBatch." } }])),
   };
 };
 
 export function openApiDocument(config: ApiConfig): Json {
-  const secured = config.token !== undefined ? { security: [{ bearer: [] }] } : {};
+  const secured = config.token !== undefined || Object.keys(config.tenants).length > 0 ? { security: [{ bearer: [] }] } : {};
   const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((s) => [String(s), response("Error")]));
   const sessionId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 
@@ -72,7 +75,7 @@ export function openApiDocument(config: ApiConfig): Json {
               description: "The capture is damaged. With partial=true the body also holds the flows decoded before the damage (in the Accept format).",
               content: { "application/json": { schema: ref("FlowsDocument") } },
             },
-            ...errors(400, 401, 406, 413, 415, 503),
+            ...errors(400, 401, 406, 408, 413, 415, 429, 503),
           },
         },
       },
@@ -118,7 +121,7 @@ export function openApiDocument(config: ApiConfig): Json {
           responses: {
             "200": { description: "Accepted.", content: { "application/json": { schema: ref("BatchSummary") } } },
             "422": response("Error"),
-            ...errors(400, 401, 404, 409, 413, 415, 429, 503),
+            ...errors(400, 401, 404, 408, 409, 413, 415, 429, 503),
           },
         },
       },
@@ -151,7 +154,10 @@ export function openApiDocument(config: ApiConfig): Json {
         get: {
           operationId: "health",
           summary: "Liveness (503 while shutting down)",
-          responses: { "200": { description: "Serving.", content: { "application/json": { schema: { type: "object" } } } }, "503": response("Error") },
+          responses: {
+            "200": { description: "Serving.", content: { "application/json": { schema: ref("Health") } } },
+            "503": { description: "Draining: in-flight requests finish, new ones get 503; the port closes after them.", content: { "application/json": { schema: ref("Health") } } },
+          },
         },
       },
       "/metrics": {
@@ -171,7 +177,7 @@ export function openApiDocument(config: ApiConfig): Json {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Only when the server has FLOWRECON_TOKEN set." } },
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Only when the server has FLOWRECON_TOKEN or FLOWRECON_TOKENS set. With FLOWRECON_TOKENS each token names a tenant, and a session is visible only to the tenant that created it (404 for the others)." } },
       parameters: {
         ...Object.fromEntries(OPTION_PARAMETERS.map(([name, , , doc]) => [name, { name, in: "query", required: false, description: doc, schema: optionSchema(name) }])),
         conn_state: { name: "conn_state", in: "query", required: false, description: "Keep flows with one of these Zeek conn_state codes (comma-separated).", schema: { type: "string", examples: ["SF,S0"] } },
@@ -199,7 +205,7 @@ export function openApiDocument(config: ApiConfig): Json {
               type: "object",
               required: ["code", "message"],
               properties: {
-                code: { type: "string", description: "Stable: a capture error's engine name (BadMagic, AbsurdCaplen, ...) or an API code (payload_too_large, session_not_found, ...)." },
+                code: { type: "string", description: "Stable, snake_case: a capture error (bad_magic, truncated_input, absurd_caplen, ...; the same codes as the CLI's JSON output) or an API code (payload_too_large, session_not_found, method_not_allowed, ...)." },
                 message: { type: "string" },
                 offset: { type: "integer", description: "Byte offset in the input where the problem is." },
                 record: { type: "integer" },
@@ -248,6 +254,11 @@ export function openApiDocument(config: ApiConfig): Json {
             },
             state: { enum: ["finished", "live"], description: "Only in session listings." },
           },
+        },
+        Health: {
+          type: "object",
+          required: ["status", "version"],
+          properties: { status: { enum: ["ok", "draining"] }, version: { type: "string" }, sessions: { type: "integer" }, memory_bytes: { type: "integer" } },
         },
         TcpOptions: {
           type: "object",

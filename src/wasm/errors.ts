@@ -4,9 +4,15 @@
  * offset and record number where decoding stopped; this file turns them into one sentence a
  * network engineer can act on. The engine stays string-free.
  *
- * Every `Err.*` member has an entry here and vice versa (checked by test/host/errors.test.ts).
+ * Every `Err.*` member has an entry here and vice versa (checked by test/host/abi.test.ts).
  * `{offset}` and `{record}` are replaced by the numbers; the message always names the byte offset.
+ *
+ * The code users see (API error bodies, the CLI's JSON output, metrics labels) is the `Err` name in
+ * snake_case, the style of every other API error code (`payload_too_large`): `TruncatedInput` is
+ * `truncated_input`. {@link errorCode} is the one place that spelling is made.
  */
+
+import { snakeCase } from "./layout.js";
 
 /** Names of the engine's fatal error codes (`Err.*` without `None`). */
 export type CaptureErrorCode =
@@ -24,8 +30,8 @@ export type CaptureErrorCode =
 
 /** A damaged capture: decoding stopped at `offset`; flows decoded before it are still reported. */
 export interface CaptureError {
-  /** The `Err` member name, stable across versions (append-only). */
-  readonly code: CaptureErrorCode | string;
+  /** The `Err` member name in snake_case ({@link errorCode}), stable across versions (append-only). */
+  readonly code: string;
   /** One sentence naming the problem, the byte offset and (for record-level damage) the record. */
   readonly message: string;
   /** Byte offset in the input where the damage starts. */
@@ -64,8 +70,14 @@ export function errorMessage(code: string, offset: number, record: number): stri
   return template.replace("{offset}", String(offset)).replace("{record}", String(record));
 }
 
-export function captureError(code: string, offset: number, record: number, hint = ""): CaptureError {
-  return { code, message: errorMessage(code, offset, record) + hint, offset, record };
+/** The user-facing code of an engine `Err` name: `TruncatedInput` -> `truncated_input`. */
+export function errorCode(name: CaptureErrorCode | string): string {
+  return snakeCase(name);
+}
+
+/** The error for engine `Err` name `name` at `offset` (`message` overrides the catalogue sentence). */
+export function captureError(name: CaptureErrorCode | string, offset: number, record: number, hint = "", message?: string): CaptureError {
+  return { code: errorCode(name), message: (message ?? errorMessage(name, offset, record)) + hint, offset, record };
 }
 
 /** Magic numbers of things people feed a capture tool by mistake. */

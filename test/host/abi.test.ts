@@ -1,7 +1,7 @@
 // The host's view of the engine ABI: every constant and enum the host reads exists, every error
 // code has a message and vice versa, and every Reconstructor option maps to an engine option.
 import { describe, expect, it } from "vitest";
-import { ERROR_MESSAGES, errorMessage, magicHint } from "../../src/wasm/errors.js";
+import { captureError, ERROR_MESSAGES, errorCode, errorMessage, magicHint } from "../../src/wasm/errors.js";
 import { readLayout, snakeCase, AbiMismatchError } from "../../src/wasm/layout.js";
 import { Reconstructor } from "../../src/reconstructor.js";
 import { readAsString } from "../../src/wasm/engine.js";
@@ -50,6 +50,16 @@ describe("error messages", () => {
 
   it("has a message for every Err code and no message for a code that does not exist", () => {
     expect(Object.keys(ERROR_MESSAGES).sort()).toEqual([...errNames].sort());
+  });
+
+  it("issue-11: every code users see is snake_case, like the API's own codes", () => {
+    for (const name of errNames) expect(errorCode(name), name).toMatch(/^[a-z]+(_[a-z0-9]+)*$/);
+    expect(errorCode("TruncatedInput")).toBe("truncated_input");
+    expect(captureError("BadMagic", 0, 0)).toMatchObject({ code: "bad_magic", offset: 0 });
+    const rec = new Reconstructor();
+    rec.push(new Uint8Array([0x1f, 0x8b, 0, 0]));
+    rec.finish();
+    expect(rec.error?.code).toBe("bad_magic");
   });
 
   it("names the byte offset in every message", () => {

@@ -125,7 +125,7 @@ describe("ndjson", () => {
 
 describe("json", () => {
   it("is one document with flows and stats, and the error when there is one", () => {
-    const error = { code: "TruncatedInput", message: "capture is truncated at byte 9 (record 1): x", offset: 9, record: 1 };
+    const error = { code: "truncated_input", message: "capture is truncated at byte 9 (record 1): x", offset: 9, record: 1 };
     expect(JSON.parse(render("json", error))).toEqual({ flows: JSON.parse(JSON.stringify(FLOWS)), stats: STATS, error });
     expect(JSON.parse(render("json"))).not.toHaveProperty("error");
   });

@@ -110,7 +110,7 @@ describe("chunk feeding (fake engine)", () => {
     const bad = fakeCapture("X", ["F", 2]);
     expect(ids(rec.push(before))).toEqual([1]);
     expect(ids(rec.push(bad))).toEqual([]);
-    expect(rec.error).toMatchObject({ code: "BadBlockLength", offset: before.length, record: 3 });
+    expect(rec.error).toMatchObject({ code: "bad_block_length", offset: before.length, record: 3 });
     expect(rec.error!.message).toContain(`at byte ${before.length}`);
     expect(rec.push(fakeCapture(["F", 3]))).toEqual([]);
     expect(ids(rec.finish())).toEqual([7]);
@@ -122,7 +122,7 @@ describe("chunk feeding (fake engine)", () => {
     const rec = new Reconstructor({}, engine);
     const flows = [...rec.push(cap.subarray(0, cap.length - 2)), ...rec.finish()];
     expect(ids(flows)).toEqual([1]);
-    expect(rec.error).toMatchObject({ code: "TruncatedInput", offset: 7 });
+    expect(rec.error).toMatchObject({ code: "truncated_input", offset: 7 });
     expect(rec.error!.message).toMatch(/^capture is truncated at byte 7 \(record 2\)/);
   });
 
@@ -130,7 +130,7 @@ describe("chunk feeding (fake engine)", () => {
     const { engine } = fakeEngine();
     const rec = new Reconstructor({}, engine);
     expect(rec.finish()).toEqual([]);
-    expect(rec.error).toMatchObject({ code: "TruncatedInput", offset: 0 });
+    expect(rec.error).toMatchObject({ code: "truncated_input", offset: 0 });
     expect(rec.error!.message).toContain("at byte 0");
   });
 
@@ -140,7 +140,7 @@ describe("chunk feeding (fake engine)", () => {
     (engine.exports as { feed: (l: number, e: number) => number }).feed = () => 0;
     const rec = new Reconstructor({ windowBytes: MIN_WINDOW_BYTES }, engine);
     expect(rec.push(new Uint8Array(MIN_WINDOW_BYTES + 10))).toEqual([]);
-    expect(rec.error).toMatchObject({ code: "BadBlockLength", offset: 0 });
+    expect(rec.error).toMatchObject({ code: "bad_block_length", offset: 0 });
     expect(rec.error!.message).toContain("input window");
     expect(rec.bytesIn).toBe(MIN_WINDOW_BYTES);
   });
@@ -270,7 +270,7 @@ describe("real engine", () => {
     const rec = new Reconstructor();
     rec.push(Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]));
     rec.finish();
-    expect(rec.error).toMatchObject({ code: "BadMagic", offset: 0 });
+    expect(rec.error).toMatchObject({ code: "bad_magic", offset: 0 });
     expect(rec.error!.message).toContain("gzip");
   });
 
@@ -278,7 +278,7 @@ describe("real engine", () => {
     const cut = pcap.subarray(0, pcap.length - 10);
     const rec = new Reconstructor();
     const flows = [...rec.push(cut), ...rec.finish()];
-    expect(rec.error?.code).toBe("TruncatedInput");
+    expect(rec.error?.code).toBe("truncated_input");
     expect(flows.length).toBeGreaterThan(0);
   });
 });

@@ -219,13 +219,13 @@ describe("errors", () => {
   it("422 for a damaged capture, with the engine's code and byte offset", async () => {
     const res = await post(api, "/v1/analyze", Buffer.from("this is no capture at all"), PCAP);
     expect(res.status).toBe(422);
-    expect((await json(res)).error).toMatchObject({ code: "BadMagic", offset: 0 });
+    expect((await json(res)).error).toMatchObject({ code: "bad_magic", offset: 0 });
 
     const cut = cap.subarray(0, 5000);
     const trunc = await post(api, "/v1/analyze", cut, PCAP);
     expect(trunc.status).toBe(422);
     const body = await json(trunc);
-    expect(body.error).toMatchObject({ code: "TruncatedInput", offset: 4709, record: 19 });
+    expect(body.error).toMatchObject({ code: "truncated_input", offset: 4709, record: 19 });
     expect(body).not.toHaveProperty("flows");
   });
 
@@ -235,7 +235,7 @@ describe("errors", () => {
     const res = await post(api, "/v1/analyze?partial=true", damaged, PCAP);
     expect(res.status).toBe(422);
     const body = await json(res);
-    expect(body.error).toMatchObject({ code: "AbsurdCaplen", record: 2 });
+    expect(body.error).toMatchObject({ code: "absurd_caplen", record: 2 });
     expect(body.flows).toHaveLength(1);
     expect(body.stats.records).toBe(1);
     const mp = await post(api, "/v1/analyze?partial=true", damaged, PCAP, { accept: MSGPACK });
@@ -252,7 +252,7 @@ describe("errors", () => {
     expect(res.status).toBe(200);
     const { flows, trailers } = await ndjson(res);
     expect(flows.length).toBeGreaterThan(0);
-    expect(trailers.at(-1)).toMatchObject({ error: { code: "TruncatedInput" } });
+    expect(trailers.at(-1)).toMatchObject({ error: { code: "truncated_input" } });
     expect(trailers.at(-1)).toHaveProperty("stats");
   });
 
@@ -301,6 +301,21 @@ describe("errors", () => {
     const res = await api.app.request("/v2/nothing");
     expect(res.status).toBe(404);
     expectError(await json(res), "not_found");
+  });
+
+  it("issue-11: 405 with an Allow header for a known route and the wrong method", async () => {
+    const cases: [method: string, path: string, allow: string][] = [
+      ["GET", "/v1/analyze", "POST"],
+      ["PUT", "/v1/sessions/123", "DELETE, GET, HEAD"],
+      ["GET", "/v1/sessions/123/batches", "POST"],
+      ["POST", "/healthz", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await api.app.request(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get("allow"), `${method} ${path}`).toBe(allow);
+      expectError(await json(res), "method_not_allowed");
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/reconstructor.js";
 import { createEngine } from "../../src/wasm/engine.js";
+import { errorCode } from "../../src/wasm/errors.js";
 import { CaptureFraming, captureFormat } from "../../src/ingest/capture-framing.js";
 import { parsePcap, writePcap, writePcapng, type NgSection } from "../decode/capture-io.js";
 import { capture, RXMIT } from "./helpers.js";
@@ -23,13 +24,14 @@ function engineError(bytes: Uint8Array, chunk: (i: number) => number): { code: s
   return e === null ? null : { code: e.code, offset: e.offset, record: e.record };
 }
 
-function walkerError(bytes: Uint8Array, chunk: (i: number) => number): ReturnType<CaptureFraming["check"]> {
+/** The walker's first error, with its code spelled as users see it (errorCode), as the engine's is. */
+function walkerError(bytes: Uint8Array, chunk: (i: number) => number): { code: string; offset: number; record: number } | null {
   let framing = new CaptureFraming();
   for (let off = 0, i = 0; off < bytes.length; i++) {
     const n = Math.max(1, chunk(i));
     framing = framing.clone(); // every batch on a copy, as sessions do
     const e = framing.check(bytes.subarray(off, off + n));
-    if (e !== null) return e;
+    if (e !== null) return { code: errorCode(e.code), offset: e.offset, record: e.record };
     off += n;
   }
   return null;
@@ -134,7 +136,7 @@ describe("the framing walker on damaged captures reports the engine's error", ()
         if (e !== null) codes.add(e.code);
       }
     }
-    for (const code of ["BadMagic", "BadPcapVersion", "AbsurdCaplen", "BadBlockLength", "BlockLengthMismatch", "BadSectionMagic", "UnknownInterface", "BadBlockBody"]) {
+    for (const code of ["bad_magic", "bad_pcap_version", "absurd_caplen", "bad_block_length", "block_length_mismatch", "bad_section_magic", "unknown_interface", "bad_block_body"]) {
       expect(codes, code).toContain(code);
     }
   });

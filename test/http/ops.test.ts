@@ -1,6 +1,7 @@
 // Operations routes and cross-cutting middleware: /healthz, /metrics, /openapi.json (checked
 // against the app's real routes), bearer-token auth, and the draining state of a shutdown.
 import { Hono } from "hono";
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { handleError } from "../../src/http/errors.js";
 import { EngineFault } from "../../src/wasm/engine.js";
@@ -31,7 +32,7 @@ describe("GET /metrics", () => {
         /^flowrecon_segments_total 57$/m,
         /^flowrecon_input_bytes_total 35967$/m,
         /^flowrecon_flows_total\{conn_state="SF"\} 3$/m,
-        /^flowrecon_capture_errors_total\{code="BadMagic"\} 1$/m,
+        /^flowrecon_capture_errors_total\{code="bad_magic"\} 1$/m,
         /^flowrecon_sessions 1$/m,
         /^flowrecon_sessions_created_total 1$/m,
         /^flowrecon_http_requests_total\{route="\/v1\/analyze",method="POST",status="200"\} 1$/m,
@@ -65,6 +66,18 @@ describe("GET /openapi.json", () => {
       api.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`),
     );
     expect([...documented].sort()).toEqual([...routes].sort());
+  });
+
+  it("issue-11: is valid OpenAPI 3.1 (swagger-parser), with and without tokens", async () => {
+    const secured = testApp({ tenants: { a: "x" } });
+    try {
+      for (const app of [api, secured]) {
+        const doc = await json(await app.app.request("/openapi.json"));
+        await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+      }
+    } finally {
+      secured.close();
+    }
   });
 
   it("names every query parameter the handlers accept", async () => {

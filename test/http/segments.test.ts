@@ -161,7 +161,7 @@ describe("Reconstructor.pushSegments", () => {
     const { bytes } = encodeSegments([CONNECTION], rec.segmentLayout);
     bytes[2 * layout.size + layout.ipver] = 5;
     rec.pushSegments(bytes, () => {});
-    expect(rec.error).toMatchObject({ code: "BadSegmentRecord", record: 2 });
+    expect(rec.error).toMatchObject({ code: "bad_segment_record", record: 2 });
     expect(rec.segmentsIn).toBe(2);
   });
 

@@ -173,4 +173,28 @@ describe("graceful shutdown", () => {
     await closing;
     await expect(getJson(s.port, "/healthz")).rejects.toThrow(/ECONNREFUSED/);
   });
+
+  it("issue-11 defect 6: while a request finishes, /healthz on a new connection answers 503 draining; then the port closes", async () => {
+    const s = await startServer({ port: 0, host: "127.0.0.1" });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const reply = upload(s.port, "/v1/analyze", capture(RXMIT), 2048, async (i) => {
+      if (i === 0) await gate;
+    });
+    for (let i = 0; i < 100 && s.api.context.budget.used() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(s.api.context.budget.used(), "the upload never reached the server").toBeGreaterThan(0);
+    const closing = s.close(10_000);
+    const health = await getJson(s.port, "/healthz");
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: "draining" });
+    const other = await getJson(s.port, "/v1/sessions/x");
+    expect(other.status).toBe(503);
+    expect(other.body).toMatchObject({ error: { code: "shutting_down" } });
+    release();
+    const r = await reply;
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body.toString()).flows).toHaveLength(3);
+    await closing;
+    await expect(getJson(s.port, "/healthz")).rejects.toThrow(/ECONNREFUSED/);
+  });
 });

@@ -4,6 +4,9 @@
 import { pack } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Api } from "../../src/http/app.js";
+import { configFromEnv } from "../../src/http/config.js";
+import { ether, ipv4Tcp } from "../decode/builders.js";
+import { writePcap } from "../decode/capture-io.js";
 import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json } from "./helpers.js";
 
 const api = testApp();
@@ -118,7 +121,7 @@ describe("batches and finish", () => {
     const truncated = await post(api, `/v1/sessions/${cut.id}/finish`, null);
     expect(truncated.status).toBe(422);
     const body = await json(truncated);
-    expect(body.error).toMatchObject({ code: "TruncatedInput", offset: 4709 });
+    expect(body.error).toMatchObject({ code: "truncated_input", offset: 4709 });
     expect(body.flows.length).toBeGreaterThan(0);
     expect(body.stats.records).toBe(18);
   });
@@ -214,7 +217,7 @@ describe("a batch that fails validation is rejected whole", () => {
     const res = await batch(id, bad, "application/octet-stream");
     expect(res.status).toBe(422);
     const body = await json(res);
-    expect(body.error).toMatchObject({ code: "AbsurdCaplen", offset: records[21], record: 22, batch_offset: records[21] - cut });
+    expect(body.error).toMatchObject({ code: "absurd_caplen", offset: records[21], record: 22, batch_offset: records[21] - cut });
     expect(body.error.message).toMatch(/session is unchanged/);
     expect(await snapshot(id)).toEqual(before);
 
@@ -226,7 +229,7 @@ describe("a batch that fails validation is rejected whole", () => {
     const { id } = await create();
     const res = await batch(id, Buffer.from("definitely not a pcap"));
     expect(res.status).toBe(422);
-    expect((await json(res)).error).toMatchObject({ code: "BadMagic", offset: 0 });
+    expect((await json(res)).error).toMatchObject({ code: "bad_magic", offset: 0 });
     expect((await json(await get(`/v1/sessions/${id}`))).input).toBeNull();
     expect((await batch(id, JSON.stringify([]), JSON_TYPE)).status).toBe(200);
   });
@@ -277,7 +280,7 @@ describe("limits and expiry", () => {
   });
 
   it("429 for a batch to a session at its flow limit", async () => {
-    const a = testApp({ maxFlowsPerSession: 2 });
+    const a = testApp({ maxFlowsPerSession: 3 }); // RXMIT holds 3 connections
     try {
       const { id } = await create(a);
       expect((await batch(id, cap, PCAP, a)).status).toBe(200);
@@ -287,6 +290,61 @@ describe("limits and expiry", () => {
     } finally {
       a.close();
     }
+  });
+
+  describe("issue-11 defect 3: a batch that would cross the flow limit is rejected whole", () => {
+    // 850 SYNs from 850 client ports: 850 flows, in one batch.
+    const SYNS = 850;
+    const synCapture = (n: number): Uint8Array =>
+      writePcap({
+        linktype: 1,
+        records: Array.from({ length: n }, (_, i) => {
+          const frame = ether(0x0800, ipv4Tcp({ sport: 10_000 + i, dport: 80, seq: 1000 + i, flags: 0x02 }, { src: "10.0.0.1", dst: "10.0.0.2" }));
+          return { tsSec: 1_700_000_000, tsFrac: i, wirelen: frame.length, data: frame };
+        }),
+      });
+    const synRows = (n: number): Json[] => Array.from({ length: n }, (_, i) => ({ ts: 1_700_000_000 + i / 1e6, src: "10.0.0.1", sport: 10_000 + i, dst: "10.0.0.2", dport: 80, flags: "S", seq: 1000 + i }));
+
+    async function rejected(a: Api, id: string, body: BodyInit, type: string): Promise<void> {
+      const before = await json(await get(`/v1/sessions/${id}`, {}, a));
+      const res = await batch(id, body, type, a);
+      expect(res.status).toBe(429);
+      expect((await json(res)).error).toMatchObject({ code: "session_flow_limit", limit: 50, flows: 0 });
+      const after = await json(await get(`/v1/sessions/${id}`, {}, a));
+      expect({ ...after, expires_at: null }).toEqual({ ...before, expires_at: null });
+      const listed = await json(await get(`/v1/sessions/${id}/flows`, {}, a));
+      expect(listed.total).toBe(0);
+      // Flows the table evicted before the batch was stopped were taken back, metrics included.
+      expect(await (await a.app.request("/metrics")).text()).not.toMatch(/^flowrecon_flows_total/m);
+    }
+
+    it("a capture batch of 850 connections to a session limited to 50: 429, session unchanged and still usable", async () => {
+      const a = testApp({ maxFlowsPerSession: 50 });
+      try {
+        const { id } = await create(a);
+        await rejected(a, id, synCapture(SYNS), PCAP);
+        const ok = await batch(id, synCapture(40), PCAP, a);
+        expect(ok.status, await ok.clone().text()).toBe(200);
+        expect(await json(ok)).toMatchObject({ batch: 1, flows_live: 40 });
+      } finally {
+        a.close();
+      }
+    });
+
+    it("a segment batch of 850 connections to a session limited to 50: 429, session unchanged and still usable", async () => {
+      const a = testApp({ maxFlowsPerSession: 50 });
+      try {
+        const { id } = await create(a);
+        await rejected(a, id, JSON.stringify(synRows(SYNS)), JSON_TYPE);
+        const ok = await batch(id, JSON.stringify(synRows(50)), JSON_TYPE, a);
+        expect(ok.status, await ok.clone().text()).toBe(200);
+        expect(await json(ok)).toMatchObject({ batch: 1, flows_live: 50 });
+        const full = await batch(id, JSON.stringify(synRows(1)), JSON_TYPE, a);
+        expect(full.status).toBe(429);
+      } finally {
+        a.close();
+      }
+    });
   });
 
   it("503 when the memory budget cannot hold another session", async () => {
@@ -308,7 +366,7 @@ describe("limits and expiry", () => {
       const other = await create(a);
       const store = a.context.sessions;
       expect(store.sweep(Date.now() + 500)).toBe(0);
-      const session = store.get(other.id);
+      const session = store.get(other.id, undefined);
       let release!: () => void;
       const hold = session.exclusive(() => new Promise<void>((r) => (release = r)));
       expect(store.sweep(Date.now() + 5000)).toBe(1);
@@ -322,5 +380,46 @@ describe("limits and expiry", () => {
     } finally {
       a.close();
     }
+  });
+});
+
+describe("issue-11 defect 7: sessions belong to the tenant whose token created them", () => {
+  it("FLOWRECON_TOKENS tenants (and FLOWRECON_TOKEN, tenant default) see only their own sessions: 404 for the others'", async () => {
+    const a = testApp({ token: "legacy", tenants: { tenantA: "token1", tenantB: "token2" } });
+    const as = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+    try {
+      const created = await post(a, "/v1/sessions", null, undefined, as("token1"));
+      expect(created.status).toBe(201);
+      const { id } = await json(created);
+      expect((await post(a, `/v1/sessions/${id}/batches`, cap, PCAP, as("token1"))).status).toBe(200);
+      for (const other of ["token2", "legacy"]) {
+        const tries = [
+          await a.app.request(`/v1/sessions/${id}`, { headers: as(other) }),
+          await a.app.request(`/v1/sessions/${id}/flows`, { headers: as(other) }),
+          await post(a, `/v1/sessions/${id}/batches`, cap, PCAP, as(other)),
+          await post(a, `/v1/sessions/${id}/finish`, null, undefined, as(other)),
+          await a.app.request(`/v1/sessions/${id}`, { method: "DELETE", headers: as(other) }),
+        ];
+        for (const res of tries) {
+          expect(res.status, `${other}: ${res.url}`).toBe(404);
+          expect((await json(res)).error.code).toBe("session_not_found");
+        }
+      }
+      // Nothing the others tried reached the session.
+      const own = await json(await a.app.request(`/v1/sessions/${id}`, { headers: as("token1") }));
+      expect(own).toMatchObject({ id, batches: 1, flows_live: 3 });
+      const legacy = await post(a, "/v1/sessions", null, undefined, as("legacy"));
+      expect((await a.app.request(`/v1/sessions/${(await json(legacy)).id}`, { headers: as("legacy") })).status).toBe(200);
+    } finally {
+      a.close();
+    }
+  });
+
+  it("FLOWRECON_TOKENS is read as tenant:token pairs; a malformed list stops the server with a clear message", () => {
+    expect(configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1, tenantB:token2" }).tenants).toEqual({ tenantA: "token1", tenantB: "token2" });
+    expect(configFromEnv({ FLOWRECON_TOKEN: "t" })).toMatchObject({ token: "t", tenants: {} });
+    expect(() => configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1,token2" })).toThrow(/entry 2 must be tenant:token/);
+    expect(() => configFromEnv({ FLOWRECON_TOKENS: "a:x,a:y" })).toThrow(/names tenant 'a' twice/);
+    expect(() => configFromEnv({ FLOWRECON_TOKENS: "a:x,b:x" })).toThrow(/same token/);
   });
 });

@@ -20,6 +20,7 @@ export function requestMetrics(metrics: ApiMetrics): MiddlewareHandler {
       metrics.requests.inc({ route, method: c.req.method, status });
       metrics.latency.observe({ route }, (performance.now() - start) / 1000);
       if (c.res.status === 413) metrics.rejected.inc({ reason: "body_size" });
+      if (c.res.status === 408) metrics.rejected.inc({ reason: "body_timeout" });
     }
   };
 }

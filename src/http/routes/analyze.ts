@@ -25,7 +25,7 @@ import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor } from "../../rec
 import { captureFormat } from "../../ingest/capture-framing.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
-import { bodyChunks, peek, type ApiContext, type Bindings } from "../body.js";
+import { bodyChunks, gather, type ApiContext, type ApiEnv } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { analyzeParams } from "../params.js";
 import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
@@ -40,11 +40,17 @@ import type { AppContext } from "../context.js";
 const BUDGET_CHECK_BYTES = 4 << 20;
 
 /**
+ * Body bytes held (and reserved) before an engine is made for them: a client commits the server
+ * to an engine (ENGINE_ESTIMATE_BYTES) only by sending this much, or its whole body.
+ */
+const ENGINE_START_BYTES = 1 << 20;
+
+/**
  * The engine's input window for a body of the declared length: no record can be larger than the
  * whole body, so a small upload gets a small window (the window is zeroed up front, which is most
  * of an engine's start-up time); unknown lengths get the default 8 MiB, the engine's record limit.
  */
-function windowFor(contentLength: string | undefined): number {
+function windowFor(contentLength: string | number | undefined): number {
   const n = Number(contentLength);
   if (contentLength === undefined || !Number.isFinite(n) || n >= DEFAULT_WINDOW_BYTES) return DEFAULT_WINDOW_BYTES;
   let w = MIN_WINDOW_BYTES;
@@ -56,8 +62,8 @@ export function captureErrorBody(error: CaptureError): { code: string; message: 
   return { code: error.code, message: error.message, offset: error.offset, record: error.record };
 }
 
-export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
-  const app = new Hono<{ Bindings: Bindings }>();
+export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
   app.post("/v1/analyze", async function analyze(c: ApiContext) {
     const { config, metrics, budget } = ctx;
@@ -65,19 +71,27 @@ export function analyzeRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     const format = outputFormat(c.req.header("accept"));
     let kind = bodyKind(c.req.header("content-type"));
     const streamed = kind === "capture" || kind === "sniff";
-    let chunks: AsyncIterable<Uint8Array> = bodyChunks(c, streamed ? config.maxBodyBytes : config.maxBatchBytes, streamed ? "capture" : "segment body");
+    const body = bodyChunks(c, streamed ? config.maxBodyBytes : config.maxBatchBytes, streamed ? "capture" : "segment body", config);
+    const opening = await gather(body, ENGINE_START_BYTES, budget.reservation("the start of an upload"));
+    const chunks = opening.chunks;
     if (kind === "sniff") {
-      const peeked = await peek(chunks, 4);
-      if (peeked.head.length === 4 && captureFormat(peeked.head) === null) {
-        const found = Array.from(peeked.head, (b) => b.toString(16).padStart(2, "0")).join(" ");
+      const head = Buffer.concat(opening.held, Math.min(4, opening.bytes));
+      if (head.length === 4 && captureFormat(head) === null) {
+        await opening.drop();
+        const found = Array.from(head, (b) => b.toString(16).padStart(2, "0")).join(" ");
         throw new ApiError(415, "unsupported_media_type", `the application/octet-stream body is not a pcap or pcapng capture (it starts ${found}); send segment records as application/json or application/msgpack`);
       }
-      chunks = peeked.chunks;
       kind = "capture";
     }
 
-    budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
-    const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(c.req.header("content-length")) });
+    try {
+      budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
+    } catch (e) {
+      await opening.drop();
+      throw e;
+    }
+    // A body that ended within the first bytes has its exact size; else the declared one, if any.
+    const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(opening.ended ? opening.bytes : c.req.header("content-length")) });
     // The printed body comes back from the format thread in pieces, in record order.
     const held: Buffer[] = [];
     let heldBytes = 0;

@@ -5,13 +5,13 @@
  */
 
 import { Hono } from "hono";
-import type { Bindings } from "../body.js";
+import type { ApiEnv } from "../body.js";
 import type { AppContext } from "../context.js";
 import { openApiDocument } from "../openapi.js";
 import { VERSION } from "../../version.js";
 
-export function opsRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
-  const app = new Hono<{ Bindings: Bindings }>();
+export function opsRoutes(ctx: AppContext): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
   app.get("/healthz", function healthz(c) {
     const body = { status: ctx.draining ? "draining" : "ok", version: VERSION, sessions: ctx.sessions.size, memory_bytes: ctx.budget.used() };

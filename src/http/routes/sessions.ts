@@ -20,7 +20,7 @@
 
 import { Hono } from "hono";
 import { ApiError } from "../errors.js";
-import { bodyChunks, readChunks, type ApiContext, type Bindings } from "../body.js";
+import { bodyChunks, readChunks, type ApiContext, type ApiEnv } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { finishParams, listParams, NO_FILTER, sessionOptions, OPTION_PARAMETERS } from "../params.js";
 import { FlowWriter, RecordFilter } from "../flow-writer.js";
@@ -40,8 +40,8 @@ function optionNames(options: ReconstructorOptions): Record<string, unknown> {
   return out;
 }
 
-export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
-  const app = new Hono<{ Bindings: Bindings }>();
+export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
   const { config, sessions, budget } = ctx;
   const work = { sliceBytes: config.sliceBytes };
 
@@ -51,7 +51,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
     if (contentType !== undefined || Number(c.req.header("content-length") ?? 0) > 0) {
       const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "session options are a JSON object (application/json), or query parameters");
-      const raw = Buffer.concat(await readChunks(bodyChunks(c, 64 * 1024, "session options")));
+      const raw = Buffer.concat(await readChunks(bodyChunks(c, 64 * 1024, "session options", config)));
       if (raw.length > 0) {
         try {
           body = JSON.parse(raw.toString("utf8"));
@@ -61,7 +61,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
       }
     }
     const options = sessionOptions(c.req.query(), body);
-    const session = sessions.create(options);
+    const session = sessions.create(options, c.get("tenant"));
     c.header("location", `/v1/sessions/${session.id}`);
     return c.json(
       {
@@ -74,32 +74,32 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
   });
 
   app.get("/v1/sessions/:id", async function describeSession(c: ApiContext) {
-    const session = sessions.get(c.req.param("id")!);
+    const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     session.touch();
     return c.json({ ...session.describe(config.sessionTtlMs), options: optionNames(session.options) });
   });
 
   app.post("/v1/sessions/:id/batches", async function appendBatch(c: ApiContext) {
-    const session = sessions.get(c.req.param("id")!);
+    const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     session.touch();
     const kind = bodyKind(c.req.header("content-type"));
     const input = kind === "capture" || kind === "sniff" ? "capture" : "segments";
     // Refuse early what the session will refuse anyway, before reading the body.
-    session.checkBatch(input, config.maxFlowsPerSession);
+    session.checkBatch(input);
     const reservation = budget.reservation("a session batch");
     try {
-      const chunks = bodyChunks(c, config.maxBatchBytes, "session batch");
+      const chunks = bodyChunks(c, config.maxBatchBytes, "session batch", config);
       if (input === "capture") {
         const held = await readChunks(chunks, reservation);
         const summary = await session.exclusive(async () => {
-          session.checkBatch(input, config.maxFlowsPerSession);
+          session.checkBatch(input);
           return session.appendCapture(held, work);
         });
         return c.json(summary);
       }
       const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", session.segmentLayout, reservation);
       const summary = await session.exclusive(async () => {
-        session.checkBatch(input, config.maxFlowsPerSession);
+        session.checkBatch(input);
         return session.appendSegments(records.bytes, records.count, work);
       });
       return c.json(summary);
@@ -109,7 +109,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
   });
 
   app.get("/v1/sessions/:id/flows", async function listFlows(c: ApiContext) {
-    const session = sessions.get(c.req.param("id")!);
+    const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     const params = listParams(c.req.query());
     const format = outputFormat(c.req.header("accept"));
     // Finished flows are judged against the session's clock as the CLI judges them; before the live
@@ -157,7 +157,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
   });
 
   app.post("/v1/sessions/:id/finish", async function finishSession(c: ApiContext) {
-    const session = sessions.get(c.req.param("id")!);
+    const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     const filter = finishParams(c.req.query());
     const format = outputFormat(c.req.header("accept"));
     const writer = await session.exclusive(async () => {
@@ -184,7 +184,7 @@ export function sessionRoutes(ctx: AppContext): Hono<{ Bindings: Bindings }> {
   });
 
   app.delete("/v1/sessions/:id", async function deleteSession(c: ApiContext) {
-    const session = sessions.get(c.req.param("id")!);
+    const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     await session.exclusive(() => {
       sessions.delete(session.id);
     });

@@ -196,6 +196,30 @@ export function forkEngine(source: Engine): Engine {
   return copy;
 }
 
+/** An engine's whole state at one moment: its memory bytes and its mutable globals. */
+export interface EngineSnapshot {
+  readonly memory: Uint8Array;
+  readonly globals: readonly (number | bigint)[];
+}
+
+/** Copies the state of `engine` (from {@link createForkableEngine}); one copy of its memory. */
+export function snapshotEngine(engine: Engine): EngineSnapshot {
+  const { globals } = forkableModule();
+  const src = engine.exports as unknown as Record<string, WebAssembly.Global>;
+  return { memory: new Uint8Array(engine.exports.memory.buffer).slice(), globals: globals.map((name) => src[name].value as number | bigint) };
+}
+
+/**
+ * Puts `engine` back in the state of `snapshot`, taken from the same engine. Memory that grew since
+ * stays allocated (wasm memory never shrinks) but is unused again: the allocator's globals are back.
+ */
+export function restoreEngine(engine: Engine, snapshot: EngineSnapshot): void {
+  const { globals } = forkableModule();
+  const dst = engine.exports as unknown as Record<string, WebAssembly.Global>;
+  new Uint8Array(engine.exports.memory.buffer).set(snapshot.memory);
+  globals.forEach((name, i) => (dst[name].value = snapshot.globals[i]));
+}
+
 /**
  * One step of ending a forked engine's input: emits at most one output ring of its live flows to
  * `sink`. Returns true once every live flow has been emitted. (The fork is not a Reconstructor: it

@@ -47,6 +47,13 @@ export class RecordStore {
     this.#count++;
   }
 
+  /** Keeps the first `count` records (a rolled-back batch takes back the flows it finished). */
+  truncate(count: number): void {
+    if (count >= this.#count) return;
+    this.#count = count;
+    this.#chunks.length = Math.ceil(count / RECORDS_PER_CHUNK);
+  }
+
   /** Calls `visit(views, p)` for each record in order; stops when it returns false. */
   forEach(visit: (v: MemoryViews, p: number) => boolean | void): void {
     for (let i = 0; i < this.#count; i++) {

@@ -12,6 +12,13 @@
  * The body is held until it is complete (at most `maxBatchBytes`), so a batch that breaks off or
  * runs over the limit is also rejected whole. If the engine nevertheless reports damage the walker
  * missed (a flowrecon bug), the session is marked failed and refuses further batches.
+ *
+ * The flow limit (`maxFlowsPerSession`, finished plus live flows) can only be known by decoding, so
+ * a batch that could cross it runs as a transaction: the engine's memory and globals and the host
+ * state are copied first, the count is checked after every slice, and a batch that crosses the
+ * limit is stopped there and rolled back (engine, finished flows, flow metrics). A batch too small
+ * to cross it (at most one new flow per capture record of >= 16 bytes, or per segment record) runs
+ * without the copy.
  */
 
 import { randomUUID } from "node:crypto";
@@ -21,11 +28,18 @@ import { captureError } from "../../wasm/errors.js";
 import { EngineFault, type Engine } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
-import { countInput, countingSink, feedCapture, feedSegments, finishEngine, type WorkOptions } from "../engine-work.js";
-import { createForkableEngine, forkEngine } from "./engine-fork.js";
+import { countInput, feedCapture, feedSegments, finishEngine, type WorkOptions } from "../engine-work.js";
+import { addFlowCounts, FlowCounter } from "../flow-counts.js";
+import { createForkableEngine, forkEngine, restoreEngine, snapshotEngine } from "./engine-fork.js";
 import { RecordStore } from "./record-store.js";
 
 export type InputKind = "capture" | "segments";
+
+/**
+ * The smallest capture record: a pcap record header, or a pcapng Simple Packet Block (16 bytes
+ * each). A record is one packet, and one packet creates at most one flow.
+ */
+const MIN_RECORD_BYTES = 16;
 
 export interface BatchSummary {
   batch: number;
@@ -52,19 +66,31 @@ export class Session {
   readonly #rec: Reconstructor;
   readonly #sink: RecordSink;
   readonly #metrics: ApiMetrics;
+  readonly #maxFlows: number;
+  /** Flow metrics of the batch in progress, added once it is accepted. */
+  readonly #counter: FlowCounter;
   #framing = new CaptureFraming();
   #counted = { segments: 0, bytes: 0, records: 0 };
   #tail: Promise<void> = Promise.resolve();
   #faulted = false;
   #busy = 0;
 
-  constructor(options: ReconstructorOptions, metrics: ApiMetrics) {
+  /**
+   * @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession).
+   * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
+   */
+  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined) {
     this.options = options;
     this.#metrics = metrics;
+    this.#maxFlows = maxFlows;
     this.#engine = createForkableEngine();
     this.#rec = new Reconstructor(options, this.#engine);
     this.finished = new RecordStore(this.#rec.layout.constants.FR_SIZE);
-    this.#sink = countingSink(this.#rec, metrics, (v, p) => this.finished.append(v, p));
+    this.#counter = new FlowCounter(this.#rec.layout);
+    this.#sink = (v, p) => {
+      this.finished.append(v, p);
+      this.#counter.count(v, p, this.#rec.insight);
+    };
   }
 
   get layout(): Reconstructor["layout"] {
@@ -126,7 +152,8 @@ export class Session {
   }
 
   /** Throws unless the session can take a batch of this kind (call inside {@link exclusive}). */
-  checkBatch(kind: InputKind, maxFlows: number): void {
+  checkBatch(kind: InputKind): void {
+    const maxFlows = this.#maxFlows;
     if (this.closed) throw new ApiError(404, "session_not_found", `session ${this.id} was finished or deleted`);
     if (this.failed !== null) throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
     if (this.input !== null && this.input !== kind) {
@@ -173,7 +200,8 @@ export class Session {
       }
     }
     const finishedBefore = this.finished.count;
-    await this.#engineWork(() => feedCapture(this.#rec, chunks, this.#sink, work));
+    const bound = Math.floor((this.#rec.saveHostState().fill + bytes) / MIN_RECORD_BYTES);
+    await this.#transaction(bound, work, (options) => feedCapture(this.#rec, chunks, this.#sink, options));
     const error = this.#rec.error;
     if (error !== null) {
       this.failed = `the engine found damage the validation missed (${error.code} at byte ${error.offset})`;
@@ -187,7 +215,7 @@ export class Session {
   /** Feeds validated segment records (call inside {@link exclusive}). */
   async appendSegments(records: Uint8Array, count: number, work: WorkOptions): Promise<BatchSummary> {
     const finishedBefore = this.finished.count;
-    await this.#engineWork(() => feedSegments(this.#rec, records, this.#sink, work));
+    await this.#transaction(count, work, (options) => feedSegments(this.#rec, records, this.#sink, options));
     const error = this.#rec.error;
     if (error !== null) {
       this.failed = `the engine rejected a segment record the validation accepted (${error.message})`;
@@ -196,7 +224,51 @@ export class Session {
     return this.#accepted("segments", { segments: count }, finishedBefore);
   }
 
+  /** Finished plus live flows. */
+  get flows(): number {
+    return this.finished.count + this.liveFlows;
+  }
+
+  /**
+   * Runs a batch that creates at most `bound` flows. When that could cross the flow limit, the
+   * state is copied first and the batch is stopped and rolled back as soon as it crosses (429).
+   */
+  async #transaction(bound: number, work: WorkOptions, run: (options: WorkOptions) => Promise<void>): Promise<void> {
+    const before = this.flows;
+    if (before + bound <= this.#maxFlows) {
+      await this.#engineWork(() => run(work));
+      return;
+    }
+    const engine = snapshotEngine(this.#engine);
+    const host = this.#rec.saveHostState();
+    const finished = this.finished.count;
+    const over = (): boolean => this.flows > this.#maxFlows;
+    let crossed = false;
+    const check = (): void => {
+      if (over()) {
+        crossed = true;
+        throw new ApiError(429, "session_flow_limit", `this batch takes session ${this.id} past its limit of ${this.#maxFlows} flows (it holds ${before}); the batch was rejected and the session is unchanged`, {
+          details: { limit: this.#maxFlows, flows: before },
+        });
+      }
+    };
+    try {
+      await this.#engineWork(() => run({ ...work, pause: check }));
+      check();
+    } catch (e) {
+      if (crossed) {
+        restoreEngine(this.#engine, engine);
+        this.#rec.restoreHostState(host);
+        this.finished.truncate(finished);
+        this.#counter.take();
+      }
+      throw e;
+    }
+  }
+
   #accepted(kind: InputKind, size: { bytes?: number; segments?: number }, finishedBefore: number): BatchSummary {
+    const counts = this.#counter.take();
+    if (counts !== null) addFlowCounts(this.#metrics, counts);
     this.input = kind;
     this.batches++;
     return { batch: this.batches, input: kind, ...size, flows_finished: this.finished.count - finishedBefore, flows_live: this.liveFlows };
@@ -214,6 +286,8 @@ export class Session {
     // A session that never got a batch has no capture to end (the engine would call it empty).
     if (this.input === null) return;
     await this.#engineWork(() => finishEngine(this.#rec, this.#sink, work));
+    const counts = this.#counter.take();
+    if (counts !== null) addFlowCounts(this.#metrics, counts);
     if (this.#rec.error !== null) this.#metrics.captureErrors.inc({ code: this.#rec.error.code });
   }
 
