@@ -21,8 +21,15 @@ export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32,
       statInc(<Stat>code);
     } else {
       // SAFETY: PKT is the static descriptor; fixed offsets.
-      if (load<u8>(PKT + P_CSUM) == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-      if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+      const csum = load<u8>(PKT + P_CSUM);
+      if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
+        // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
+        // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
+        statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
+      } else {
+        if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
+        if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+      }
       trackPacket();
     }
     if (!subframeHasMore()) return;
