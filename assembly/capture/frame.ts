@@ -10,12 +10,12 @@ import { statInc, Stat } from "../stats";
 import { PKT, P_CSUM, P_TUNNEL, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
-import { DECODED, subframeHasMore } from "../layers/context";
+import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
 
 export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   statInc(Stat.Records);
-  // Each subframe pass moves past at least one 14-byte A-MSDU subframe header, so the loop ends.
-  for (let subframe = 0; ; subframe++) {
+  // Each subframe pass moves the offset past at least one 14-byte A-MSDU subframe header, so the loop ends.
+  for (let subframe = 0; ; subframe = subframeNext()) {
     const code = decodeLink(linktype, p, caplen, wirelen, tsUs, subframe);
     if (code != DECODED) {
       statInc(<Stat>code);

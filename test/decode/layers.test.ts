@@ -654,6 +654,13 @@ describe("IEEE 802.11 (link type 105), Radiotap (127)", () => {
     expect(decoded(LINK.WLAN, frame).pkt).toMatchObject({ sport: 75, paylen: 2 });
   });
 
+  it("A-MSDU: a hundred subframes in one frame are a hundred segments", () => {
+    const subs = Array.from({ length: 100 }, (_, i) => amsduSub(msdu(1000 + i, Uint8Array.of(i)), i === 99));
+    const frame = concat(wlanHdr(WLAN_QOS_DATA, 0x01), Uint8Array.of(0x80, 0), ...subs);
+    const stats = feedFrames(LINK.WLAN, [frame]);
+    expect({ records: stats.Records, segments: stats.Segments, flows: stats.FlowsCreated }).toEqual({ records: 1, segments: 100, flows: 100 });
+  });
+
   it("A-MSDU: a subframe cut short is dropped (truncated_802_11_amsdu_packet), the ones before it count", () => {
     const a = msdu(77), b = msdu(78);
     const frame = concat(wlanHdr(WLAN_QOS_DATA, 0x01), Uint8Array.of(0x80, 0), amsduSub(a, false), amsduSub(b, true));
