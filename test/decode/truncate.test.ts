@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { Engine, Pkt, ROOT } from "./wasm-harness.js";
 import * as F from "./fixtures.js";
 import { LINKTYPE } from "./fixtures.js";
+import { writePcap } from "./capture-io.js";
 import { concat, ether, ext6, frag6, ipv4, ipv4Tcp, ipv6, ipv6Addr, ipv6Tcp, tcp, u16, u32, udp } from "./builders.js";
 
 const engine = new Engine();
@@ -133,4 +134,23 @@ describe("truncate everywhere (damaged record: wire length = captured length)", 
       }
     });
   }
+});
+
+describe("truncate everywhere: an A-MSDU frame (Zeek drops a subframe cut short, keeps the ones before)", () => {
+  it("fixture wlan-amsdu.pcap record 3: segments = subframes wholly inside the prefix", () => {
+    const { linktype, frame } = layerFixture("wlan-amsdu.pcap", 3);
+    // Two subframes after the 26-byte QoS data header: 14-byte subframe header + body, padding between.
+    const body1 = (frame[26 + 12] << 8) | frame[26 + 13];
+    const end1 = 26 + 14 + body1;
+    const start2 = end1 + (body1 % 4);
+    const end2 = start2 + 14 + ((frame[start2 + 12] << 8) | frame[start2 + 13]);
+    expect(end2).toBe(frame.length);
+    for (let n = 0; n <= frame.length; n++) {
+      engine.reset({ ignoreChecksums: false });
+      const pcap = writePcap({ linktype, records: [{ tsSec: 1, tsFrac: 0, wirelen: frame.length, data: frame.subarray(0, n) }] });
+      const stats = engine.feedAll(pcap).stats;
+      const want = (n >= end1 ? 1 : 0) + (n >= end2 ? 1 : 0);
+      expect(stats.Segments, `prefix ${n}`).toBe(want);
+    }
+  });
 });
