@@ -65,6 +65,12 @@ export enum Csum {
   Unverifiable = 2,
   /** Validation turned off (--ignore-checksums, Zeek -C) or a pre-parsed segment record. */
   NotChecked = 3,
+  /** The TCP header is unusable beyond its fixed 20 bytes (data offset < 5, or options past the IP
+   *  payload: Zeek `bad_TCP_header_len` / `truncated_header`). Zeek has keyed and created the
+   *  connection by then; the segment is otherwise dropped: no packet, byte or history is counted. */
+  HeaderBad = 4,
+  /** The TCP options are cut by the snaplen (Zeek `truncated_header`), with the same consequences. */
+  HeaderCut = 5,
 }
 
 export enum Tunnel { None = 0, Teredo = 1, Gtpu = 2, Ayiya = 3, Vxlan = 4, Gre = 5, IpInIp = 6, Geneve = 7 }

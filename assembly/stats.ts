@@ -10,7 +10,8 @@ export enum Stat {
   Records = 0,
   /** Capture bytes consumed. */
   Bytes,
-  /** TCP segments handed to the flow tracker (capture or segment records). */
+  /** TCP segments handed to the flow tracker (capture or segment records); not those whose header
+   *  was unusable past the ports (counted as Truncated / Malformed, though they create the connection). */
   Segments,
   /** Records whose link type is not supported. */
   UnsupportedLink,
@@ -20,7 +21,8 @@ export enum Stat {
   NonTcp,
   /** Non-first IP fragments (they carry no TCP header; counted, not tracked). */
   Fragments,
-  /** Frames cut short before the TCP header was complete (snaplen or damage). */
+  /** Frames cut short before the TCP header was complete (snaplen or damage). Cut inside the
+   *  options, they still create their connection, as in Zeek. */
   Truncated,
   /** Frames with a malformed header (bad IP version, header length, TCP data offset < 20 ...). */
   Malformed,

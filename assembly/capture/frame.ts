@@ -10,19 +10,26 @@ import { statInc, Stat } from "../stats";
 import { PKT, P_CSUM, P_TUNNEL, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
-import { DECODED, subframeHasMore } from "../layers/context";
+import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
 
 export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   statInc(Stat.Records);
-  // Each subframe pass moves past at least one 14-byte A-MSDU subframe header, so the loop ends.
-  for (let subframe = 0; ; subframe++) {
+  // Each subframe pass moves the offset past at least one 14-byte A-MSDU subframe header, so the loop ends.
+  for (let subframe = 0; ; subframe = subframeNext()) {
     const code = decodeLink(linktype, p, caplen, wirelen, tsUs, subframe);
     if (code != DECODED) {
       statInc(<Stat>code);
     } else {
       // SAFETY: PKT is the static descriptor; fixed offsets.
-      if (load<u8>(PKT + P_CSUM) == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-      if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+      const csum = load<u8>(PKT + P_CSUM);
+      if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
+        // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
+        // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
+        statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
+      } else {
+        if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
+        if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+      }
       trackPacket();
     }
     if (!subframeHasMore()) return;

@@ -493,6 +493,9 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   noteHandshake(rec, flags, ep == o, ack, now);
 }
 
+/** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
+@inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
+
 /** Processes one descriptor (a batch slot) whose key hash is h. */
 function trackOne(h: u32): void {
   const now = load<i64>(pk + P_TS);
@@ -520,10 +523,14 @@ function trackOne(h: u32): void {
   setCurrentFlow(id, now);
   store<i64>(rec + FR_TS_ACTIVE, now);
 
-  if (load<u8>(pk + P_CSUM) == <u8>Csum.Bad) {
+  const csum = load<u8>(pk + P_CSUM);
+  if (csum == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
     const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
     scaledHistoryAt(rec, ep, extSide(rec, ep, X_CNT_C), 0x43);
+  } else if (isHeaderOnly(csum)) {
+    // Zeek: the connection was created (or found) on the ports, then ExtractTCP_Header refused
+    // the header (bad_TCP_header_len / truncated_header): nothing is counted, no history letter.
   } else {
     process(rec, isOrig, now);
   }
@@ -559,13 +566,15 @@ export function trackPacket(): void {
 export function flushBatch(): void {
   const n = queued;
   if (n == 0) return;
-  statAdd(Stat.Segments, <f64>n);
+  let segments = n;
   for (let i = 0; i < n; i++) {
     const slot = PKT_RING + <usize>i * PKT_SIZE;
+    if (isHeaderOnly(load<u8>(slot + P_CSUM))) segments--;
     const vlan = vlanInKey ? load<u32>(slot + P_VLAN) : 0;
     store<u32>(BATCH_HASH + (<usize>i << 2),
       keyHash(slot + P_SRC, <u32>load<u16>(slot + P_SPORT), slot + P_DST, <u32>load<u16>(slot + P_DPORT), vlan));
   }
+  statAdd(Stat.Segments, <f64>segments);
   let s: u32 = 0;
   for (let i = 0; i < n; i++) s ^= touchIndex(load<u32>(BATCH_HASH + (<usize>i << 2)));
   // Segments whose key has no record yet will take records off the free list: touch those too.

@@ -57,24 +57,34 @@ export function enterTunnel(ctx: u32, kind: i32): i64 {
 // ---- A-MSDU subframe cursor (IEEE 802.11-2020 §9.3.2.2) ----
 // One 802.11 frame may aggregate several MSDUs, and Zeek analyses each subframe as a packet of its
 // own. The decoders fill one descriptor per call, so the caller decodes the same frame once per
-// subframe: decodeLink() sets the subframe it wants, the 802.11 decoder skips to it and says
-// whether another follows. Only the outermost A-MSDU is iterated (an A-MSDU inside a tunnel inside
-// an A-MSDU, which no capture has been seen to carry, yields the first inner subframe each time).
+// subframe: decodeLink() says where in the aggregate the wanted subframe starts (0 for the first),
+// the 802.11 decoder decodes that one and leaves the offset of the next, so each subframe is walked
+// once (no quadratic rescans of a hostile 64 KiB aggregate of tiny subframes). Only the outermost
+// A-MSDU is iterated (an A-MSDU inside a tunnel inside an A-MSDU, which no capture has been seen to
+// carry, yields its first subframe each time).
 
 let subframeWanted: i32 = 0;
-let subframeMore: bool = false;
 let subframeTaken: bool = false;
+let subframeMore: bool = false;
+let subframeNextOffset: i32 = 0;
 
-/** Starts a frame decode that should deliver A-MSDU subframe `n` (0 for the first). */
-export function subframeStart(n: i32): void { subframeWanted = n; subframeMore = false; subframeTaken = false; }
-/** Claims the cursor for the first A-MSDU met in this decode: returns the wanted index, or -1 for a
+/** Starts a frame decode that should deliver the A-MSDU subframe at byte `offset` of the aggregate. */
+export function subframeStart(offset: i32): void {
+  subframeWanted = offset;
+  subframeTaken = false;
+  subframeMore = false;
+  subframeNextOffset = 0;
+}
+/** Claims the cursor for the first A-MSDU met in this decode: returns the wanted offset, or -1 for a
  *  nested one (which then delivers its first subframe and never reports more). */
 export function subframeClaim(): i32 {
   if (subframeTaken) return -1;
   subframeTaken = true;
   return subframeWanted;
 }
-/** Called by the claiming decoder: another subframe follows the one delivered. */
-export function subframeSetMore(): void { subframeMore = true; }
+/** Called by the claiming decoder: another subframe follows, at `offset` (> the current one). */
+export function subframeSetMore(offset: i32): void { subframeMore = true; subframeNextOffset = offset; }
 /** After a decode: does the frame hold a further subframe to decode? */
 export function subframeHasMore(): bool { return subframeMore; }
+/** After a decode that has more: where the next subframe starts. */
+export function subframeNext(): i32 { return subframeNextOffset; }

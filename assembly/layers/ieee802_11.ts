@@ -19,7 +19,7 @@
 //     4: the two agree for odd lengths, Zeek's rule is followed for even ones). A cut subframe
 //     header or body is `truncated_802_11_amsdu_header` / `_packet` (Truncated), and a subframe
 //     without LLC/SNAP ends the frame (`invalid_802_11_amsdu_inner_packet`).
-// The subframe to decode comes from the cursor in context.ts; subframeSetMore() reports a next one.
+// The subframe to decode comes from the cursor in context.ts; subframeSetMore() says where the next one starts.
 
 import { Stat } from "../stats";
 import { be16 } from "../mem";
@@ -73,33 +73,27 @@ export function decodeIeee80211(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   let w = wire - hl;
   if (!amsdu) return decodeMsdu(q, c, w, ctx);
 
-  const want = subframeClaim();
-  const target = want < 0 ? 0 : want;
-  // Every pass consumes at least the 14-byte subframe header, so the loop ends.
-  for (let i = 0; ; i++) {
-    if (c < AMSDU_SUBHDR) return Stat.Truncated;                           // truncated_802_11_amsdu_header
-    // SAFETY: c >= 14 covers the length field at 12..13.
-    const len = <i32>be16(q + AMSDU_LENGTH);
-    if (c < len + AMSDU_SUBHDR) return Stat.Truncated;                     // truncated_802_11_amsdu_packet
-    q += <usize>AMSDU_SUBHDR;
-    c -= AMSDU_SUBHDR;
-    if (i == target) {
-      // SAFETY: [q, q+len) is captured (c >= len).
-      const valid = isSnap(q, len);
-      const rest = c - len;
-      const pad = len & AMSDU_PAD_MASK;
-      const after = rest >= pad ? rest - pad : rest;
-      if (want >= 0 && valid && after > 0) subframeSetMore();
-      return decodeMsdu(q, len, len, ctx);
-    }
-    // Only a subframe with LLC/SNAP lets Zeek go on to the next one (checked when it was decoded).
-    q += <usize>len;
-    c -= len;
-    const pad = len & AMSDU_PAD_MASK;
-    if (c >= pad) { q += <usize>pad; c -= pad; }
-    if (c <= 0) return Stat.NonIp;                                         // no such subframe
-  }
-  return Stat.NonIp;
+  const claim = subframeClaim();
+  const start = claim < 0 ? 0 : claim;
+  // The wanted subframe starts `start` bytes in (0 for the first; the previous decode of this frame
+  // found the later ones there).
+  if (start >= c) return Stat.NonIp;                                       // no such subframe
+  q += <usize>start;
+  c -= start;
+  if (c < AMSDU_SUBHDR) return Stat.Truncated;                             // truncated_802_11_amsdu_header
+  // SAFETY: c >= 14 covers the length field at 12..13.
+  const len = <i32>be16(q + AMSDU_LENGTH);
+  if (c < len + AMSDU_SUBHDR) return Stat.Truncated;                       // truncated_802_11_amsdu_packet
+  q += <usize>AMSDU_SUBHDR;
+  c -= AMSDU_SUBHDR;
+  // Zeek goes on to the next subframe only after one with LLC/SNAP (invalid_802_11_amsdu_inner_packet),
+  // skipping length % 4 padding bytes when that many remain, while any byte remains.
+  const rest = c - len;
+  const pad = len & AMSDU_PAD_MASK;
+  const skip = rest >= pad ? pad : 0;
+  // SAFETY: [q, q+len) is captured (c >= len).
+  if (claim >= 0 && isSnap(q, len) && rest - skip > 0) subframeSetMore(start + AMSDU_SUBHDR + len + skip);
+  return decodeMsdu(q, len, len, ctx);
 }
 
 /** Zeek HandleInnerPacket: LLC/SNAP with OUI 0, then IP by protocol. */

@@ -10,8 +10,8 @@
 // Contract: decodeLink(linktype, p, caplen, wirelen, tsUs, subframe) reads only [p, p+caplen). It
 // clears the descriptor PKT, stores the timestamp, and returns DECODED (0) with PKT filled for one
 // TCP segment, or the Stat member that explains the skip. It counts nothing and tracks nothing.
-// `subframe` picks the A-MSDU subframe of an 802.11 frame (context.ts); subframeHasMore() then says
-// whether the caller should decode the frame again for the next one.
+// `subframe` is the offset of the A-MSDU subframe wanted from an 802.11 frame (context.ts); then
+// subframeHasMore() says whether the caller should decode the frame again at subframeNext().
 // A wire length smaller than the captured length (damaged record) is treated as the captured length.
 
 import { PKT, PKT_SIZE, P_TS } from "../packet";

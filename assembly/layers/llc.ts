@@ -36,8 +36,8 @@ export function decode8023(length: u32, p: usize, cap: i32, wire: i32, ctx: u32)
   // The 802.3 length bounds the frame: "use 802.3/802.2 length field and remove trailing bytes".
   if (wire > <i32>length) wire = <i32>length;
   if (cap > <i32>length) cap = <i32>length;
-  // SAFETY: the two bytes were captured (checked before the trim; the trim keeps cap >= 0 and only
-  // the comparisons below read, each behind its own check).
+  // SAFETY: the trim may leave cap < 2 (a length field of 0 or 1), so each read below sits behind
+  // its own cap >= 2 test.
   if (cap >= MIN_8023_PEEK && load<u8>(p + LLC_DSAP) == SNAP_SAP && load<u8>(p + LLC_SSAP) == SNAP_SAP) {
     return decodeSnap(p, cap, wire, ctx);
   }

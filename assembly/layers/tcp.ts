@@ -5,9 +5,12 @@
 // cap = captured bytes from p (already bounded by the IP length), len = the TCP length the IP header
 // declares (IPv4 total length - header, IPv6 payload length - extension headers; the captured length
 // for a TSO packet), pseudo = the unfolded pseudo-header address sum (csumAdd domain).
-// It returns DECODED after filling the TCP fields of PKT, or Malformed / Truncated, mirroring Zeek's
-// ExtractTCP_Header: data offset < 20 is `bad_TCP_header_len`, a header longer than the IP payload or
-// than the captured bytes is `truncated_header`; Zeek drops both before any TCP processing.
+// It returns DECODED after filling the TCP fields of PKT, or Malformed / Truncated when fewer than 20
+// header bytes are there (Zeek's CheckHeaderTrunc: no connection). With the fixed header in hand Zeek
+// keys and creates the connection before ExtractTCP_Header looks at the data offset: a data offset
+// < 20 bytes (`bad_TCP_header_len`) or a header longer than the IP payload (`truncated_header`)
+// returns DECODED with P_CSUM = Csum.HeaderBad, a header longer than the captured bytes
+// (`truncated_header`) Csum.HeaderCut; the tracker then creates the connection and counts nothing.
 //
 // Options are parsed like Zeek's build_syn_packet_val: EOL stops, NOP is one byte, any other option
 // needs a length byte >= 2 that stays inside the header; a bad length stops option parsing but keeps
@@ -57,9 +60,6 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   if (cap < TCP_MIN_HDR) return Stat.Truncated;
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
   const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
-  if (thlen < TCP_MIN_HDR) return Stat.Malformed;    // Zeek bad_TCP_header_len
-  if (thlen > len) return Stat.Malformed;            // options run past the IP payload
-  if (thlen > cap) return Stat.Truncated;            // options cut by the snaplen
 
   store<u16>(PKT + P_SPORT, <u16>be16(p + TCP_SPORT));
   store<u16>(PKT + P_DPORT, <u16>be16(p + TCP_DPORT));
@@ -67,6 +67,16 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   store<u32>(PKT + P_ACK, be32(p + TCP_ACK));
   store<u8>(PKT + P_FLAGS, load<u8>(p + TCP_FLAGS));
   store<u16>(PKT + P_WIN, <u16>be16(p + TCP_WIN));
+  // The connection exists from here on (Zeek's InitConnKey needs only the ports); the rest of the
+  // descriptor stays zero for an unusable header.
+  if (thlen < TCP_MIN_HDR || thlen > len) {          // bad_TCP_header_len; truncated_header (IP length)
+    store<u8>(PKT + P_CSUM, <u8>Csum.HeaderBad);
+    return DECODED;
+  }
+  if (thlen > cap) {                                 // truncated_header: options cut by the snaplen
+    store<u8>(PKT + P_CSUM, <u8>Csum.HeaderCut);
+    return DECODED;
+  }
   store<u8>(PKT + P_THLEN, <u8>thlen);
   store<u32>(PKT + P_PAYLEN, <u32>(len - thlen));
   store<u32>(PKT + P_PAYPTR, <u32>(p + <usize>thlen));

@@ -12,6 +12,10 @@ import { be16 } from "../mem";
 
 export const VNTAG_HDR: i32 = 6;
 const VNTAG_NEXT_TYPE: usize = 4;
+// The EtherTypes Zeek's vntag/main.zeek registers after the tag (all to its VLAN analyzer).
+const ETHERTYPE_VLAN: u32 = 0x8100;
+const ETHERTYPE_QINQ: u32 = 0x88A8;
+const ETHERTYPE_QINQ_OLD: u32 = 0x9100;
 
 export function vnTagNext(p: usize, cap: i32): i32 {
   if (cap <= VNTAG_HDR) return -1;
@@ -20,5 +24,5 @@ export function vnTagNext(p: usize, cap: i32): i32 {
 }
 
 export function isVnTagInner(type: u32): bool {
-  return type == 0x8100 || type == 0x88A8 || type == 0x9100;
+  return type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD;
 }

@@ -17,6 +17,8 @@ const Csum = {
   Bad: engine.enumValue("Csum.Bad"),
   Unverifiable: engine.enumValue("Csum.Unverifiable"),
   NotChecked: engine.enumValue("Csum.NotChecked"),
+  HeaderBad: engine.enumValue("Csum.HeaderBad"),
+  HeaderCut: engine.enumValue("Csum.HeaderCut"),
 };
 const Tunnel = {
   None: engine.enumValue("Tunnel.None"),
@@ -127,13 +129,18 @@ describe("Ethernet, IPv4, TCP", () => {
     expect(skipped(LINKTYPE.ETHERNET, frame.slice(0, 60), { wirelen: 60 })).toBe("Truncated");
   });
 
-  it("malformed TCP data offsets: < 20 and beyond the IP payload", () => {
-    const small = ether(0x0800, ipv4Tcp());
-    small[14 + 20 + 12] = 0x40; // data offset 4 words
-    expect(skipped(LINKTYPE.ETHERNET, small)).toBe("Malformed");
+  it("malformed TCP data offsets (< 20, beyond the IP payload) key a connection and nothing else (Csum.HeaderBad)", () => {
+    // Zeek creates the connection from the ports, then ExtractTCP_Header refuses the header.
+    const small = ether(0x0800, ipv4Tcp({ sport: 1234, flags: 0x12 }));
+    small[14 + 20 + 12] = 0x40; // data offset 4 words: bad_TCP_header_len
+    expect(decoded(LINKTYPE.ETHERNET, small).pkt).toMatchObject({ csum: Csum.HeaderBad, sport: 1234, dport: 80, flags: 0x12, thlen: 0, paylen: 0, opts: 0 });
     const big = ether(0x0800, ipv4Tcp());
-    big[14 + 20 + 12] = 0xf0; // 60 bytes of header in a 20-byte segment
-    expect(skipped(LINKTYPE.ETHERNET, big)).toBe("Malformed");
+    big[14 + 20 + 12] = 0xf0; // 60 bytes of header in a 20-byte segment: truncated_header
+    expect(decoded(LINKTYPE.ETHERNET, big).pkt.csum).toBe(Csum.HeaderBad);
+    // Options cut by the snaplen: Csum.HeaderCut. Fewer than 20 TCP bytes: no connection at all.
+    const opts = ether(0x0800, ipv4Tcp({ options: Uint8Array.of(2, 4, 5, 0xb4) }));
+    expect(decoded(LINKTYPE.ETHERNET, opts.subarray(0, 14 + 20 + 22), { wirelen: opts.length }).pkt.csum).toBe(Csum.HeaderCut);
+    expect(skipped(LINKTYPE.ETHERNET, opts.subarray(0, 14 + 20 + 19), { wirelen: opts.length })).toBe("Truncated");
   });
 
   it("non-IP and non-TCP frames", () => {
@@ -645,6 +652,13 @@ describe("IEEE 802.11 (link type 105), Radiotap (127)", () => {
     expect({ records: stats.Records, segments: stats.Segments }).toEqual({ records: 1, segments: 2 });
     // The decodeFrame hook delivers the first subframe.
     expect(decoded(LINK.WLAN, frame).pkt).toMatchObject({ sport: 75, paylen: 2 });
+  });
+
+  it("A-MSDU: a hundred subframes in one frame are a hundred segments", () => {
+    const subs = Array.from({ length: 100 }, (_, i) => amsduSub(msdu(1000 + i, Uint8Array.of(i)), i === 99));
+    const frame = concat(wlanHdr(WLAN_QOS_DATA, 0x01), Uint8Array.of(0x80, 0), ...subs);
+    const stats = feedFrames(LINK.WLAN, [frame]);
+    expect({ records: stats.Records, segments: stats.Segments, flows: stats.FlowsCreated }).toEqual({ records: 1, segments: 100, flows: 100 });
   });
 
   it("A-MSDU: a subframe cut short is dropped (truncated_802_11_amsdu_packet), the ones before it count", () => {

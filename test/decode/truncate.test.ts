@@ -1,8 +1,10 @@
 // Truncate-everywhere: every prefix 0..len of valid frames, as a snaplen would cut them (the wire
-// length stays the full length), decodes without trapping. Before the TCP header is complete the
-// result is a skip (Truncated; NonTcp where the cut hides what makes UDP a tunnel). From then on it is
-// the same segment as the full frame, with the captured payload shrinking and the checksum
-// Unverifiable while the segment is incomplete: never a garbage segment.
+// length stays the full length), decodes without trapping. Before the fixed 20 bytes of the TCP
+// header are in, the result is a skip (Truncated; NonTcp where the cut hides what makes UDP a
+// tunnel). Cut inside the options it is a header-only descriptor (Csum.HeaderCut: Zeek creates the
+// connection from the ports and counts nothing). From the end of the header on it is the same segment
+// as the full frame, with the captured payload shrinking and the checksum Unverifiable while the
+// segment is incomplete: never a garbage segment.
 // The harness copies each prefix to the very end of linear memory, so an over-read traps.
 
 import { readFileSync } from "node:fs";
@@ -11,10 +13,12 @@ import { describe, expect, it } from "vitest";
 import { Engine, Pkt, ROOT } from "./wasm-harness.js";
 import * as F from "./fixtures.js";
 import { LINKTYPE } from "./fixtures.js";
+import { writePcap } from "./capture-io.js";
 import { concat, ether, ext6, frag6, ipv4, ipv4Tcp, ipv6, ipv6Addr, ipv6Tcp, tcp, u16, u32, udp } from "./builders.js";
 
 const engine = new Engine();
 const UNVERIFIABLE = engine.enumValue("Csum.Unverifiable");
+const HEADER_CUT = engine.enumValue("Csum.HeaderCut");
 
 /** tunnel: a cut may hide what makes the carrier a tunnel (NonTcp). records: a record may end where
  *  a complete one could (NFLOG between TLVs: no packet in it, NonIp). */
@@ -85,12 +89,20 @@ describe("truncate everywhere (snaplen cut: wire length stays the full length)",
       expect(engine.codeName(full.code)).toBe("Decoded");
       const ref = engine.pkt();
       const tcpEnd = ref.payptr - full.ptr;            // first payload byte = end of the TCP header
+      const fixedEnd = tcpEnd - ref.thlen + 20;         // end of the fixed TCP header (ports, flags ...)
       const ipEnd = tcpEnd + ref.paylen;
       for (let n = 0; n <= c.frame.length; n++) {
         const r = engine.decodeFrame(c.linktype, c.frame.subarray(0, n), { wirelen: c.frame.length });
         const name = engine.codeName(r.code);
-        if (n < tcpEnd) {
+        if (n < fixedEnd) {
           expect(c.tunnel ? ["Truncated", "NonTcp"] : ["Truncated"], `prefix ${n}`).toContain(name);
+          continue;
+        }
+        if (n < tcpEnd) {
+          expect(name, `prefix ${n}`).toBe("Decoded");
+          const p = engine.pkt();
+          expect({ csum: p.csum, sport: p.sport, dport: p.dport, seq: p.seq, flags: p.flags, thlen: p.thlen, paylen: p.paylen }, `prefix ${n}`)
+            .toEqual({ csum: HEADER_CUT, sport: ref.sport, dport: ref.dport, seq: ref.seq, flags: ref.flags, thlen: 0, paylen: 0 });
           continue;
         }
         expect(name, `prefix ${n}`).toBe("Decoded");
@@ -122,4 +134,23 @@ describe("truncate everywhere (damaged record: wire length = captured length)", 
       }
     });
   }
+});
+
+describe("truncate everywhere: an A-MSDU frame (Zeek drops a subframe cut short, keeps the ones before)", () => {
+  it("fixture wlan-amsdu.pcap record 3: segments = subframes wholly inside the prefix", () => {
+    const { linktype, frame } = layerFixture("wlan-amsdu.pcap", 3);
+    // Two subframes after the 26-byte QoS data header: 14-byte subframe header + body, padding between.
+    const body1 = (frame[26 + 12] << 8) | frame[26 + 13];
+    const end1 = 26 + 14 + body1;
+    const start2 = end1 + (body1 % 4);
+    const end2 = start2 + 14 + ((frame[start2 + 12] << 8) | frame[start2 + 13]);
+    expect(end2).toBe(frame.length);
+    for (let n = 0; n <= frame.length; n++) {
+      engine.reset({ ignoreChecksums: false });
+      const pcap = writePcap({ linktype, records: [{ tsSec: 1, tsFrac: 0, wirelen: frame.length, data: frame.subarray(0, n) }] });
+      const stats = engine.feedAll(pcap).stats;
+      const want = (n >= end1 ? 1 : 0) + (n >= end2 ? 1 : 0);
+      expect(stats.Segments, `prefix ${n}`).toBe(want);
+    }
+  });
 });

@@ -89,6 +89,7 @@ export function captureToSegments(bytes: Uint8Array): Json[] {
   const pkt = ex.pktPtr() as number;
   const buf = ex.inputPtr() as number;
   const csumBad = g("Csum.Bad");
+  const headerOnly = [g("Csum.HeaderBad"), g("Csum.HeaderCut")];
   for (let off = 24; off + 16 <= bytes.length; ) {
     const sec = dv.getUint32(off, le);
     const frac = dv.getUint32(off + 4, le);
@@ -101,7 +102,7 @@ export function captureToSegments(bytes: Uint8Array): Json[] {
     const m = new DataView(ex.memory.buffer);
     const u8 = new Uint8Array(ex.memory.buffer);
     const p = (name: string): number => pkt + g(name);
-    if (u8[p("P_CSUM")] === csumBad) continue;
+    if (u8[p("P_CSUM")] === csumBad || headerOnly.includes(u8[p("P_CSUM")])) continue;
     const opts = u8[p("P_OPTS")];
     const options: Json = {};
     if (opts & g("OPT_MSS")) options.mss = m.getUint16(p("P_MSS"), true);
