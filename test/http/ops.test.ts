@@ -3,11 +3,12 @@
 import { Hono } from "hono";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { spawnSync } from "node:child_process";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { handleError } from "../../src/http/errors.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { errorHandler } from "../../src/http/errors.js";
+import type { ApiEnv } from "../../src/http/body.js";
 import { EngineFault } from "../../src/wasm/engine.js";
 import { VERSION } from "../../src/version.js";
-import { capture, json, PCAP, post, RXMIT, testApp } from "./helpers.js";
+import { capture, json, logLines, PCAP, post, RXMIT, testApp } from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
@@ -162,11 +163,11 @@ describe("draining", () => {
 });
 
 describe("500s", () => {
-  it("an engine fault or a bug is a JSON 500 that says which, and is logged", async () => {
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
-      const app = new Hono();
-      app.onError(handleError);
+  it("an engine fault or a bug is a JSON 500 that says which, and is logged with its code and stack", async () => {
+    const log = logLines();
+    {
+      const app = new Hono<ApiEnv>();
+      app.onError(errorHandler(log.logger));
       app.get("/fault", () => {
         throw new EngineFault("engine trap: unreachable");
       });
@@ -179,9 +180,9 @@ describe("500s", () => {
       const bug = await app.request("/bug");
       expect(bug.status).toBe(500);
       expect((await json(bug)).error.code).toBe("internal_error");
-      expect(logged).toHaveBeenCalledTimes(2);
-    } finally {
-      logged.mockRestore();
+      expect(log.lines).toHaveLength(2);
+      expect(log.lines[0]).toMatchObject({ level: "error", msg: "engine fault", code: "engine_fault", path: "/fault", err: { type: "EngineFault", message: "engine trap: unreachable" } });
+      expect(log.lines[1]).toMatchObject({ level: "error", msg: "internal error", code: "internal_error", path: "/bug", err: { type: "TypeError", stack: expect.stringMatching(/x is undefined/) } });
     }
   });
 });
