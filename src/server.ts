@@ -18,19 +18,23 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createApp, type Api } from "./http/app.js";
 import { configFromEnv, type ServerConfig } from "./http/config.js";
+import type { Logger } from "./http/log.js";
+import { VERSION } from "./version.js";
 
 export interface RunningServer {
   readonly api: Api;
   readonly server: Server;
   readonly port: number;
   readonly host: string;
-  /** Graceful shutdown; resolves when every connection is closed. */
-  close(graceMs?: number): Promise<void>;
+  /** Graceful shutdown; resolves when every connection is closed. `reason` goes in the log (a signal name). */
+  close(graceMs?: number, reason?: string): Promise<void>;
 }
 
-export function startServer(config: Partial<ServerConfig> = {}): Promise<RunningServer> {
+/** @param options.logger where the log goes (default: JSON lines on stdout at `logLevel`). */
+export function startServer(config: Partial<ServerConfig> = {}, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const settings = { ...configFromEnv({}), ...config };
-  const api = createApp(settings);
+  const api = createApp(settings, options);
+  const log = api.context.log;
   return new Promise((resolve, reject) => {
     // Slow clients (issue 11): the request line and headers within headersTimeoutMs (checked every
     // second, not Node's 30 s); bodies are timed by the API itself (src/http/body.ts), so Node's
@@ -51,9 +55,10 @@ export function startServer(config: Partial<ServerConfig> = {}): Promise<Running
         });
       });
       let closing: Promise<void> | undefined;
-      const close = (graceMs = settings.shutdownGraceMs): Promise<void> =>
+      const close = (graceMs = settings.shutdownGraceMs, reason?: string): Promise<void> =>
         (closing ??= new Promise<void>((done) => {
           api.context.draining = true;
+          log.info({ reason: reason ?? null, in_flight: inFlight, grace_s: graceMs / 1000 }, "draining");
           let listening = true;
           const stopListening = (): void => {
             if (!listening) return;
@@ -61,11 +66,15 @@ export function startServer(config: Partial<ServerConfig> = {}): Promise<Running
             server.close(() => {
               clearTimeout(force);
               api.close();
+              log.info({ forced }, "stopped");
+              log.flush();
               done();
             });
             server.closeIdleConnections();
           };
+          let forced = false;
           const force = setTimeout(() => {
+            forced = true;
             stopListening();
             server.closeAllConnections();
           }, graceMs);
@@ -73,6 +82,8 @@ export function startServer(config: Partial<ServerConfig> = {}): Promise<Running
           if (inFlight === 0) stopListening();
           else idle = stopListening;
         }));
+      const auth = settings.token !== undefined || Object.keys(settings.tenants).length > 0;
+      log.info({ host: settings.host, port, version: VERSION, auth, tenants: Object.keys(settings.tenants).length + (settings.token !== undefined ? 1 : 0) }, "listening");
       resolve({ api, server, port, host: settings.host, close });
     });
   });
@@ -88,10 +99,8 @@ async function main(): Promise<void> {
     return;
   }
   const running = await startServer(config);
-  console.log(`flowrecon API listening on http://${running.host.includes(":") ? `[${running.host}]` : running.host}:${running.port}${config.token ? " (bearer token required)" : ""}`);
   const shutdown = (signal: string): void => {
-    console.log(`flowrecon: ${signal}: finishing in-flight requests (at most ${config.shutdownGraceMs / 1000} s)`);
-    void running.close().then(() => process.exit(0));
+    void running.close(config.shutdownGraceMs, signal).then(() => process.exit(0));
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));

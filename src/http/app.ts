@@ -14,7 +14,9 @@
 
 import { Hono } from "hono";
 import { DEFAULT_CONFIG, DEFAULT_TENANT, type ApiConfig } from "./config.js";
-import { handleError, notFound } from "./errors.js";
+import { errorHandler, notFound } from "./errors.js";
+import { createLogger, type Logger } from "./log.js";
+import { accessLog } from "./middleware/access-log.js";
 import { ApiMetrics } from "./metrics.js";
 import { MemoryBudget } from "./memory.js";
 import { SessionStore } from "./sessions/store.js";
@@ -36,8 +38,10 @@ export interface Api {
   close(): void;
 }
 
-export function createApp(settings: Partial<ApiConfig> = {}): Api {
+/** @param options.logger where the log goes (default: JSON lines on stdout at `logLevel`). */
+export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?: Logger } = {}): Api {
   const config: ApiConfig = { ...DEFAULT_CONFIG, ...settings };
+  const log = options.logger ?? createLogger(config.logLevel);
   const metrics = new ApiMetrics();
   const budget = new MemoryBudget(config.maxMemoryBytes, () => metrics.rejected.inc({ reason: "memory" }));
   const sessions = new SessionStore(config, metrics, budget);
@@ -51,14 +55,15 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
     }
     return threads;
   };
-  const context: AppContext = { config, metrics, budget, sessions, formatThreads, draining: false };
+  const context: AppContext = { config, metrics, budget, sessions, log, formatThreads, draining: false };
   metrics.gauge("flowrecon_sessions", "Open sessions.", () => sessions.size);
   metrics.gauge("flowrecon_memory_bytes", "Memory the API holds (engines, batches, stored flows, buffered responses).", () => budget.used());
   metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);
 
   const app = new Hono<ApiEnv>();
-  app.onError(handleError);
+  app.onError(errorHandler(log));
   app.notFound(notFound(() => app.routes));
+  app.use("*", accessLog(log));
   app.use("*", requestMetrics(metrics));
   app.use("*", draining(() => context.draining));
   const auth = bearerAuth({ ...(config.token !== undefined ? { [DEFAULT_TENANT]: config.token } : {}), ...config.tenants });

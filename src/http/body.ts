@@ -21,7 +21,13 @@ import type { ApiConfig } from "./config.js";
 
 export type Bindings = { incoming?: IncomingMessage };
 /** Per-request values: the tenant the bearer token named (undefined when the server has no tokens). */
-export type Variables = { tenant: string | undefined };
+export type Variables = {
+  tenant: string | undefined;
+  /** Request body bytes read so far (for the access log). */
+  bytesIn: number;
+  /** The `code` of the error response, once there is one (for the access log). */
+  errorCode: string | undefined;
+};
 export type ApiEnv = { Bindings: Bindings; Variables: Variables };
 export type ApiContext = Context<ApiEnv>;
 
@@ -158,6 +164,7 @@ export async function* bodyChunks(c: ApiContext, limit: number, what: string, ti
       const { done, value } = await reader.next();
       if (done) return;
       total += value.length;
+      c.set("bytesIn", (c.get("bytesIn") ?? 0) + value.length);
       if (total > limit) throw tooLarge(limit, what);
       yield value;
     }

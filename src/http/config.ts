@@ -4,6 +4,8 @@
  * from the environment (`npm start`) or passed to `createApp()` (tests, embedding).
  */
 
+import { LOG_LEVELS, type LogLevel } from "./log.js";
+
 export interface ApiConfig {
   /** Largest streamed capture body (`/v1/analyze`); larger ones get 413 while streaming. */
   maxBodyBytes: number;
@@ -39,6 +41,8 @@ export interface ApiConfig {
   bodyRateWindowMs: number;
   /** Uploads (`POST /v1/analyze`, session batches) one client address may run at once; 429 beyond. */
   maxUploadsPerClient: number;
+  /** The least severe log lines written (JSON on stdout): trace, debug, info, warn, error, fatal or silent. */
+  logLevel: LogLevel;
 }
 
 export interface ServerConfig extends ApiConfig {
@@ -66,6 +70,7 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   minBodyRate: 16 * 1024,
   bodyRateWindowMs: 10_000,
   maxUploadsPerClient: 8,
+  logLevel: "info",
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
@@ -97,6 +102,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   const token = env.FLOWRECON_TOKEN;
   if (token !== undefined && token !== "") config.token = token;
+  const level = env.FLOWRECON_LOG_LEVEL;
+  if (level !== undefined && level !== "") {
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new RangeError(`FLOWRECON_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`);
+    config.logLevel = level as LogLevel;
+  }
   const tokens = env.FLOWRECON_TOKENS;
   if (tokens !== undefined && tokens !== "") config.tenants = parseTenants(tokens);
   return config;

@@ -8,12 +8,14 @@ import type { ApiMetrics } from "./metrics.js";
 import type { MemoryBudget } from "./memory.js";
 import type { SessionStore } from "./sessions/store.js";
 import type { FormatThreads } from "../output/format-threads.js";
+import type { Logger } from "./log.js";
 
 export interface AppContext {
   readonly config: ApiConfig;
   readonly metrics: ApiMetrics;
   readonly budget: MemoryBudget;
   readonly sessions: SessionStore;
+  readonly log: Logger;
   /** The app's format threads, started on first use (one-shot analyses print their bodies there). */
   formatThreads(): FormatThreads;
   /** Set by graceful shutdown: new requests get 503 and every response closes its connection. */

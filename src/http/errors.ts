@@ -9,6 +9,8 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EngineFault } from "../wasm/engine.js";
+import type { ApiEnv } from "./body.js";
+import type { Logger } from "./log.js";
 
 /** The `error` member of every error body. */
 export interface ErrorBody {
@@ -78,30 +80,42 @@ function clientGone(err: Error, c: Context): boolean {
   return err.message === "aborted" && incoming !== undefined && (incoming.destroyed === true || incoming.readableAborted === true);
 }
 
-/** `app.onError`: ApiError as is; other HTTPExceptions by status; engine faults and bugs as 500. */
-export function handleError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return err.getResponse();
-  if (err instanceof HTTPException) {
-    const status = err.status as ContentfulStatusCode;
-    return jsonErrorResponse(status, { code: STATUS_CODES[status] ?? `http_${status}`, message: err.message || "request failed" });
-  }
-  if (clientGone(err, c)) {
-    // Nobody reads this answer; not a server problem, so no log line.
-    return jsonErrorResponse(400, { code: "client_closed_request", message: "the client closed the connection before the request was complete" });
-  }
-  if (err instanceof EngineFault) {
-    console.error(`flowrecon: engine fault on ${c.req.method} ${c.req.path}: ${err.message}`);
-    return jsonErrorResponse(500, { code: "engine_fault", message: `the engine failed on this input (a flowrecon bug): ${err.message}` });
-  }
-  console.error(`flowrecon: internal error on ${c.req.method} ${c.req.path}:`, err);
-  return jsonErrorResponse(500, { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" });
+/**
+ * `app.onError`: ApiError as is; other HTTPExceptions by status; engine faults and bugs as 500,
+ * logged with their code and stack. The code is also left on the context for the access log.
+ */
+export function errorHandler(log: Logger): (err: Error, c: Context<ApiEnv>) => Response {
+  return function handleError(err, c) {
+    const respond = (status: ContentfulStatusCode, body: ErrorBody): Response => {
+      c.set("errorCode", body.code);
+      return jsonErrorResponse(status, body);
+    };
+    if (err instanceof ApiError) {
+      c.set("errorCode", err.code);
+      return err.getResponse();
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      return respond(status, { code: STATUS_CODES[status] ?? `http_${status}`, message: err.message || "request failed" });
+    }
+    if (clientGone(err, c)) {
+      // Nobody reads this answer; not a server problem, so no error line (the access line says it).
+      return respond(400, { code: "client_closed_request", message: "the client closed the connection before the request was complete" });
+    }
+    if (err instanceof EngineFault) {
+      log.error({ code: "engine_fault", method: c.req.method, path: c.req.path, err }, "engine fault");
+      return respond(500, { code: "engine_fault", message: `the engine failed on this input (a flowrecon bug): ${err.message}` });
+    }
+    log.error({ code: "internal_error", method: c.req.method, path: c.req.path, err }, "internal error");
+    return respond(500, { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" });
+  };
 }
 
 /**
  * `app.notFound` for an app with these routes: 405 with an `Allow` header (RFC 9110 §15.5.6) when
  * the path is a route's and only the method is wrong, else 404.
  */
-export function notFound(routes: () => readonly { method: string; path: string }[]): (c: Context) => Response {
+export function notFound(routes: () => readonly { method: string; path: string }[]): (c: Context<ApiEnv>) => Response {
   let table: { pattern: RegExp; method: string }[] | undefined;
   return function notFound(c) {
     table ??= routes()
@@ -111,8 +125,10 @@ export function notFound(routes: () => readonly { method: string; path: string }
     if (allowed.size > 0) {
       if (allowed.has("GET")) allowed.add("HEAD");
       const allow = [...allowed].sort().join(", ");
+      c.set("errorCode", "method_not_allowed");
       return jsonErrorResponse(405, { code: "method_not_allowed", message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`, allowed: [...allowed].sort() }, undefined, { allow });
     }
+    c.set("errorCode", "not_found");
     return jsonErrorResponse(404, { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` });
   };
 }

@@ -1,111 +1,78 @@
 /**
  * @module
- * Prometheus metrics in the text exposition format (version 0.0.4): counters, gauges and
- * histograms with labels, kept in plain maps. Small on purpose: the API needs a dozen series.
+ * Prometheus metrics through prom-client, in the text exposition format (0.0.4):
+ * - the API's own families (`flowrecon_*`), one registry per app (tests run many apps);
+ * - the standard process and Node.js runtime metrics (`process_*`, `nodejs_*`: CPU, memory, file
+ *   descriptors, event-loop lag, GC, heap spaces) and `flowrecon_build_info`, one registry per
+ *   process (they describe the process, and their collectors are started once).
  */
 
-type Labels = Readonly<Record<string, string>>;
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { VERSION } from "../version.js";
 
-function labelText(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return "";
-  // Label values escape backslash, double quote and newline (exposition format).
-  return "{" + keys.map((k) => `${k}="${labels[k].replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",") + "}";
-}
+let processRegistry: Registry | undefined;
 
-abstract class Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: "counter" | "gauge" | "histogram",
-  ) {}
-  abstract lines(): string[];
-  header(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
-  }
-}
-
-export class Counter extends Metric {
-  readonly #values = new Map<string, number>();
-  constructor(name: string, help: string, type: "counter" | "gauge" = "counter") {
-    super(name, help, type);
-  }
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.#values.get(labelText(labels)) ?? 0;
-  }
-  lines(): string[] {
-    return [...this.#values].map(([labels, v]) => `${this.name}${labels} ${v}`);
-  }
-}
-
-/** A gauge read when scraped. */
-export class Gauge extends Metric {
-  constructor(name: string, help: string, readonly read: () => number) {
-    super(name, help, "gauge");
-  }
-  lines(): string[] {
-    return [`${this.name} ${this.read()}`];
-  }
-}
-
-export class Histogram extends Metric {
-  readonly #series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels }>();
-  constructor(name: string, help: string, readonly buckets: readonly number[]) {
-    super(name, help, "histogram");
-  }
-  observe(labels: Labels, value: number): void {
-    const key = labelText(labels);
-    let s = this.#series.get(key);
-    if (s === undefined) this.#series.set(key, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0, labels }));
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
-    s.sum += value;
-    s.count++;
-  }
-  lines(): string[] {
-    const out: string[] = [];
-    for (const s of this.#series.values()) {
-      this.buckets.forEach((le, i) => out.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
-      out.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
-      out.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
-      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
+/** The process-wide registry: default metrics and build_info, made on first use. */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+    // check metrics says so); their per-type families (nodejs_active_handles, ...) stay.
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+      processRegistry.removeSingleMetric(name);
     }
-    return out;
+    const info = new Gauge({
+      name: "flowrecon_build_info",
+      help: "Always 1; the labels say which flowrecon and which Node.js run.",
+      labelNames: ["version", "nodejs"],
+      registers: [processRegistry],
+    });
+    info.set({ version: VERSION, nodejs: process.versions.node }, 1);
   }
+  return processRegistry;
 }
 
 /** The API's metrics. Counters only grow; gauges are read at scrape time. */
 export class ApiMetrics {
-  readonly requests = new Counter("flowrecon_http_requests_total", "HTTP requests by route, method and status.");
-  readonly latency = new Histogram(
-    "flowrecon_http_request_duration_seconds",
-    "HTTP request latency (until the response headers, or the end of a streamed body), by route.",
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  );
-  readonly segments = new Counter("flowrecon_segments_total", "TCP segments handed to the flow tracker (captures and segment records).");
-  readonly bytes = new Counter("flowrecon_input_bytes_total", "Capture bytes decoded.");
-  readonly records = new Counter("flowrecon_segment_records_total", "Pre-parsed segment records accepted.");
-  readonly flows = new Counter("flowrecon_flows_total", "Flows reported, by conn_state.");
-  readonly anomalies = new Counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type.");
-  readonly captureErrors = new Counter("flowrecon_capture_errors_total", "Damaged captures, by error code.");
-  readonly sessionsCreated = new Counter("flowrecon_sessions_created_total", "Sessions created.");
-  readonly sessionsExpired = new Counter("flowrecon_sessions_expired_total", "Sessions deleted after their idle TTL.");
-  readonly rejected = new Counter("flowrecon_rejected_total", "Requests refused by a limit, by reason.");
-  readonly #gauges: Gauge[] = [];
+  readonly registry = new Registry();
+  readonly contentType = this.registry.contentType;
+  readonly requests = this.#counter("flowrecon_http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"]);
+  readonly latency = new Histogram({
+    name: "flowrecon_http_request_duration_seconds",
+    help: "HTTP request latency (until the response headers, or the end of a streamed body), by route.",
+    labelNames: ["route"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly segments = this.#counter("flowrecon_segments_total", "TCP segments handed to the flow tracker (captures and segment records).");
+  readonly bytes = this.#counter("flowrecon_input_bytes_total", "Capture bytes decoded.");
+  readonly records = this.#counter("flowrecon_segment_records_total", "Pre-parsed segment records accepted.");
+  readonly flows = this.#counter("flowrecon_flows_total", "Flows reported, by conn_state.", ["conn_state"]);
+  readonly anomalies = this.#counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type.", ["type"]);
+  readonly captureErrors = this.#counter("flowrecon_capture_errors_total", "Damaged captures, by error code.", ["code"]);
+  readonly sessionsCreated = this.#counter("flowrecon_sessions_created_total", "Sessions created.");
+  readonly sessionsExpired = this.#counter("flowrecon_sessions_expired_total", "Sessions deleted after their idle TTL.");
+  readonly rejected = this.#counter("flowrecon_rejected_total", "Requests refused by a limit, by reason.", ["reason"]);
 
-  gauge(name: string, help: string, read: () => number): void {
-    this.#gauges.push(new Gauge(name, help, read));
+  #counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  /** The exposition text. */
-  render(): string {
-    const metrics: Metric[] = [
-      this.requests, this.latency, this.segments, this.bytes, this.records, this.flows, this.anomalies,
-      this.captureErrors, this.sessionsCreated, this.sessionsExpired, this.rejected, ...this.#gauges,
-    ];
-    return metrics.flatMap((m) => [...m.header(), ...m.lines()]).join("\n") + "\n";
+  /** A gauge read when scraped. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  /** The exposition text: the process's metrics, then the API's. */
+  async render(): Promise<string> {
+    return (await processMetrics().metrics()) + "\n" + (await this.registry.metrics());
   }
 }

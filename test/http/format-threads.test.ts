@@ -62,7 +62,7 @@ describe("bodies printed on format threads", () => {
       try {
         const res = await post(solo, `/v1/analyze${query}`, bytes, PCAP, { accept });
         expect(res.status).toBe(200);
-        alone.push([await body(res), flowsTotal(solo.context.metrics.render())]);
+        alone.push([await body(res), flowsTotal(await solo.context.metrics.render())]);
       } finally {
         solo.close();
       }
@@ -77,7 +77,7 @@ describe("bodies printed on format threads", () => {
         expect(answers[i].status).toBe(200);
         expect((await body(answers[i])).equals(alone[i][0]), `request ${i}`).toBe(true);
       }
-      expect(flowsTotal(shared.context.metrics.render())).toBe(alone.reduce((sum, [, n]) => sum + n, 0));
+      expect(flowsTotal(await shared.context.metrics.render())).toBe(alone.reduce((sum, [, n]) => sum + n, 0));
     } finally {
       shared.close();
     }

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Unpackr } from "msgpackr";
 import { createApp, type Api } from "../../src/http/app.js";
 import type { ApiConfig } from "../../src/http/config.js";
+import { createLogger, type Logger } from "../../src/http/log.js";
 import { createEngine } from "../../src/wasm/engine.js";
 import { formatAddress } from "../../src/net/address.js";
 import { corpus } from "../host/helpers.js";
@@ -23,8 +24,15 @@ export function capture(name: string): Buffer {
   return readFileSync(corpus(name));
 }
 
-export function testApp(config: Partial<ApiConfig> = {}): Api {
-  return createApp({ sessionTtlMs: 60_000, ...config });
+/** An app for one test file; its log is silent unless a logger is given (see {@link logLines}). */
+export function testApp(config: Partial<ApiConfig> = {}, logger?: Logger): Api {
+  return createApp({ sessionTtlMs: 60_000, logLevel: "silent", ...config }, { logger });
+}
+
+/** A logger at info that keeps its lines, parsed, in `lines`. */
+export function logLines(): { logger: Logger; lines: Json[] } {
+  const lines: Json[] = [];
+  return { lines, logger: createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line) as Json) }) };
 }
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -2,10 +2,13 @@
 // against the app's real routes), bearer-token auth, and the draining state of a shutdown.
 import { Hono } from "hono";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { handleError } from "../../src/http/errors.js";
+import { spawnSync } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { errorHandler } from "../../src/http/errors.js";
+import type { ApiEnv } from "../../src/http/body.js";
 import { EngineFault } from "../../src/wasm/engine.js";
-import { capture, json, PCAP, post, RXMIT, testApp } from "./helpers.js";
+import { VERSION } from "../../src/version.js";
+import { capture, json, logLines, PCAP, post, RXMIT, testApp } from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
@@ -38,16 +41,42 @@ describe("GET /metrics", () => {
         /^flowrecon_http_requests_total\{route="\/v1\/analyze",method="POST",status="200"\} 1$/m,
         /^flowrecon_http_requests_total\{route="\/v1\/analyze",method="POST",status="422"\} 1$/m,
         /^flowrecon_http_request_duration_seconds_count\{route="\/v1\/analyze"\} 2$/m,
-        /^flowrecon_http_request_duration_seconds_bucket\{route="\/v1\/analyze",le="\+Inf"\} 2$/m,
+        /^flowrecon_http_request_duration_seconds_bucket\{le="\+Inf",route="\/v1\/analyze"\} 2$/m,
         /^# TYPE flowrecon_anomalies_total counter$/m,
         /^flowrecon_memory_bytes \d+$/m,
       ]) {
         expect(text).toMatch(line);
       }
-      // Every sample line is "name{labels} value" (the exposition format).
+      // Every sample line is "name{labels} value" (the exposition format; a runtime gauge with no
+      // sample yet is NaN, which Prometheus parses case-insensitively).
       for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
-        expect(line).toMatch(/^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$/);
+        expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+|NaN|Nan)$/);
       }
+    } finally {
+      a.close();
+    }
+  });
+
+  it("issue-11: standard process and Node.js runtime metrics and flowrecon_build_info beside the API's", async () => {
+    const text = await (await api.app.request("/metrics")).text();
+    for (const family of ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes", "nodejs_gc_duration_seconds"]) {
+      expect(text).toMatch(new RegExp(`^# TYPE ${family} `, "m"));
+    }
+    expect(text).toMatch(new RegExp(`^flowrecon_build_info\\{version="${VERSION.replace(/\./g, "\\.")}",nodejs="${process.versions.node.replace(/\./g, "\\.")}"\\} 1$`, "m"));
+    expect(text).toMatch(/^# TYPE flowrecon_http_requests_total counter$/m);
+  });
+
+  // promtool (Debian package prometheus, in .ci/run's APT_PACKAGES) is the reference linter.
+  it("issue-11: promtool check metrics finds nothing to complain about", async () => {
+    const a = testApp();
+    try {
+      await post(a, "/v1/analyze", capture(RXMIT), PCAP);
+      await post(a, "/v1/analyze", Buffer.from("nope, not a capture"), PCAP);
+      const text = await (await a.app.request("/metrics")).text();
+      const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", timeout: 30_000 });
+      expect(r.error, "promtool is not installed (apt-get install prometheus)").toBeUndefined();
+      expect(r.stdout + r.stderr).toBe("");
+      expect(r.status).toBe(0);
     } finally {
       a.close();
     }
@@ -134,11 +163,11 @@ describe("draining", () => {
 });
 
 describe("500s", () => {
-  it("an engine fault or a bug is a JSON 500 that says which, and is logged", async () => {
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    try {
-      const app = new Hono();
-      app.onError(handleError);
+  it("an engine fault or a bug is a JSON 500 that says which, and is logged with its code and stack", async () => {
+    const log = logLines();
+    {
+      const app = new Hono<ApiEnv>();
+      app.onError(errorHandler(log.logger));
       app.get("/fault", () => {
         throw new EngineFault("engine trap: unreachable");
       });
@@ -151,9 +180,9 @@ describe("500s", () => {
       const bug = await app.request("/bug");
       expect(bug.status).toBe(500);
       expect((await json(bug)).error.code).toBe("internal_error");
-      expect(logged).toHaveBeenCalledTimes(2);
-    } finally {
-      logged.mockRestore();
+      expect(log.lines).toHaveLength(2);
+      expect(log.lines[0]).toMatchObject({ level: "error", msg: "engine fault", code: "engine_fault", path: "/fault", err: { type: "EngineFault", message: "engine trap: unreachable" } });
+      expect(log.lines[1]).toMatchObject({ level: "error", msg: "internal error", code: "internal_error", path: "/bug", err: { type: "TypeError", stack: expect.stringMatching(/x is undefined/) } });
     }
   });
 });

@@ -360,16 +360,17 @@ describe("limits and expiry", () => {
   });
 
   it("idle sessions expire after the TTL; busy ones do not", async () => {
-    const a = testApp({ sessionTtlMs: 1000 });
+    // A TTL well above the time a session takes to create on a loaded machine (~0.5 s on 2 busy cores).
+    const a = testApp({ sessionTtlMs: 10_000 });
     try {
       const { id } = await create(a);
       const other = await create(a);
       const store = a.context.sessions;
-      expect(store.sweep(Date.now() + 500)).toBe(0);
+      expect(store.sweep(Date.now() + 5000)).toBe(0);
       const session = store.get(other.id, undefined);
       let release!: () => void;
       const hold = session.exclusive(() => new Promise<void>((r) => (release = r)));
-      expect(store.sweep(Date.now() + 5000)).toBe(1);
+      expect(store.sweep(Date.now() + 50_000)).toBe(1);
       expect((await get(`/v1/sessions/${id}`, {}, a)).status).toBe(404);
       expect((await get(`/v1/sessions/${other.id}`, {}, a)).status).toBe(200);
       release();

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function server(config: Partial<ServerConfig>): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: "127.0.0.1", ...config });
+  const s = await startServer({ port: 0, host: "127.0.0.1", logLevel: "silent", ...config });
   started.push(s);
   return s;
 }

@@ -4,9 +4,15 @@
  * handler returned its response: for a streamed body, until the first bytes are ready).
  */
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { ApiMetrics } from "../metrics.js";
+
+/** The route pattern a request matched (`/v1/sessions/:id`), or "unmatched". */
+export function routeOf(c: Context): string {
+  const path = routePath(c, -1);
+  return path === "" || path.endsWith("*") ? "unmatched" : path;
+}
 
 export function requestMetrics(metrics: ApiMetrics): MiddlewareHandler {
   return async function requestMetrics(c, next) {
@@ -14,8 +20,7 @@ export function requestMetrics(metrics: ApiMetrics): MiddlewareHandler {
     try {
       await next();
     } finally {
-      const path = routePath(c, -1);
-      const route = path === "" || path.endsWith("*") ? "unmatched" : path;
+      const route = routeOf(c);
       const status = String(c.res.status);
       metrics.requests.inc({ route, method: c.req.method, status });
       metrics.latency.observe({ route }, (performance.now() - start) / 1000);

@@ -231,7 +231,7 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
         // The status is sent: the failure becomes the last line.
         job.drop();
         const body = e instanceof ApiError ? e.body : { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" };
-        if (!(e instanceof ApiError) && !stream.cancelled) console.error("flowrecon: analyze failed after the response started:", e);
+        if (!(e instanceof ApiError) && !stream.cancelled) ctx.log.error({ code: "internal_error", err: e }, "analyze failed after the response started");
         stream.write([Buffer.from(JSON.stringify({ error: body }) + "\n")]);
         stream.close();
       });

@@ -18,8 +18,8 @@ export function opsRoutes(ctx: AppContext): Hono<ApiEnv> {
     return c.json(body, ctx.draining ? 503 : 200);
   });
 
-  app.get("/metrics", function metrics(c) {
-    return c.body(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  app.get("/metrics", async function metrics(c) {
+    return c.body(await ctx.metrics.render(), 200, { "content-type": ctx.metrics.contentType });
   });
 
   const document = JSON.stringify(openApiDocument(ctx.config));

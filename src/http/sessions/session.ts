@@ -261,6 +261,9 @@ export class Session {
         this.#rec.restoreHostState(host);
         this.finished.truncate(finished);
         this.#counter.take();
+        // The input metrics keep the work done (it was decoded); the engine's counters went back.
+        const stats = this.#rec.stats;
+        this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
       }
       throw e;
     }
