@@ -36,7 +36,7 @@ import { removalTime, removalReason } from "./timers";
 import { finalizeRecord } from "./conn-state";
 import { outPush, outNearlyFull } from "./output";
 import { statInc, statAdd, Stat } from "../stats";
-import { vlanInKey, flowCap, hashSeed, isLikelyServerPort } from "../options";
+import { vlanInKey, flowCap, hashKey0, hashKey1, isLikelyServerPort } from "../options";
 import { copy16, copyBlock, eq16 } from "../mem";
 
 /** The descriptor being processed: a slot of the batch (see enqueue/flushBatch). */
@@ -52,7 +52,7 @@ let flushCursor: u32 = 0;
 export function captureClock(): i64 { return clock == i64.MIN_VALUE ? 0 : clock; }
 
 export function trackerInit(): void {
-  tableInit(hashSeed);
+  tableInit(hashKey0, hashKey1);
   queued = 0;
   usePktSlot(0);
   pk = PKT_RING;
