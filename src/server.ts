@@ -16,6 +16,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createApp, type Api } from "./http/app.js";
 import { configFromEnv, type ServerConfig } from "./http/config.js";
+import { processHashKey } from "./hash-key.js";
 
 export interface RunningServer {
   readonly api: Api;
@@ -52,10 +53,12 @@ export function startServer(config: Partial<ServerConfig> = {}): Promise<Running
   });
 }
 
-async function main(): Promise<void> {
+/** `npm start` and `flowrecon serve`: settings from the environment, listen, shut down on SIGTERM/SIGINT. */
+export async function main(): Promise<void> {
   let config: ServerConfig;
   try {
     config = configFromEnv();
+    processHashKey(); // a malformed FLOWRECON_HASH_KEY stops the start, not every request
   } catch (e) {
     console.error(`flowrecon: ${(e as Error).message}`);
     process.exitCode = 2;
