@@ -20,7 +20,7 @@ export { HttpMethod } from "./flow/http";
 /** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
 export function clockUs(): i64 { return captureClock(); }
 export { Err } from "./errors";
-export { Option, setOption } from "./options";
+export { Option, setOption, setHashKey } from "./options";
 export { OUT_CAP } from "./flow/output";
 // TCP option bits (EP_OPTS); the host reads them by name to print orig/resp_tcp_options.
 // The segment descriptor layout (P_*), option bits (OPT_*), flag bits (TH_*), Csum and Tunnel:

@@ -21,8 +21,6 @@ export enum Option {
   ReportGapsForPartial,
   /** 1 = fill likely_server_ports with Zeek's default-script set; 0 = empty (zeek -b). See serverPortsPtr(). */
   LikelyServerPorts,
-  /** Seed of the flow-key hash (0 keeps the built-in seed). */
-  HashSeed,
   /** udp_inactivity_timeout: Zeek's inactivity timeout while both sides are still in the handshake. */
   HandshakeInactivityUs,
   /** tcp_max_above_hole_without_any_acks (0 = no limit). */
@@ -42,7 +40,12 @@ export let handshakeInactivityUs: i64 = 60_000_000;
 /** 2M live flows is about 1.2 GiB of records; the memory guard in table.ts holds past that too. */
 export let flowCap: i32 = 2_000_000;
 export let reportGapsForPartial: bool = false;
-export let hashSeed: u32 = 0x2545F491;
+/**
+ * The flow-table hash key (table.ts). The host draws one per process and sets it with setHashKey()
+ * before init(); this built-in one only serves hosts that never set one (the decode test harness).
+ */
+export let hashKey0: u64 = 0x0706050403020100;
+export let hashKey1: u64 = 0x0F0E0D0C0B0A0908;
 export let maxAboveHoleWithoutAcks: i64 = 16384;
 export let excessiveDataWithoutAcks: i64 = 10 * 1024 * 1024;
 
@@ -80,6 +83,12 @@ export function setServerPort(port: u32, on: bool): void {
   return (load<u8>(SERVER_PORTS + <usize>(port >> 3)) & <u8>(<u32>1 << (port & 7))) != 0;
 }
 
+/** Sets the flow-table hash key (128 bits, two u64 halves); takes effect at the next init(). */
+export function setHashKey(key0: u64, key1: u64): void {
+  hashKey0 = key0;
+  hashKey1 = key1;
+}
+
 export function setOption(opt: i32, value: f64): void {
   switch (opt) {
     case Option.IgnoreChecksums: ignoreChecksums = value != 0; break;
@@ -91,7 +100,6 @@ export function setOption(opt: i32, value: f64): void {
     case Option.FlowCap: flowCap = max(16, <i32>value); break;
     case Option.ReportGapsForPartial: reportGapsForPartial = value != 0; break;
     case Option.LikelyServerPorts: setServerPortsDefault(value != 0); break;
-    case Option.HashSeed: if (value != 0) hashSeed = <u32><u64>value; break;
     case Option.HandshakeInactivityUs: handshakeInactivityUs = <i64>value; break;
     case Option.MaxAboveHoleWithoutAcks: maxAboveHoleWithoutAcks = <i64>value; break;
     case Option.ExcessiveDataWithoutAcks: excessiveDataWithoutAcks = <i64>value; break;

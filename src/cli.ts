@@ -22,16 +22,23 @@ import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/prin
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
+import { ENV as SERVER_ENV } from "./http/config.js";
+import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
 
+/** The API's settings from the environment (src/http/config.ts), for the help text; PORT is named apart. */
+const SERVER_ENV_NAMES = SERVER_ENV.map(([name]) => name).filter((name) => name !== "PORT");
+
 const HELP = `Usage: flowrecon analyze <capture|-> [options]
+       flowrecon serve
 
 Reconstructs the TCP connections of a pcap or pcapng capture and prints one
-summary per connection, with Zeek conn.log fields and semantics.
+summary per connection, with Zeek conn.log fields and semantics. \`serve\` runs
+the HTTP API instead (as \`npm start\`; settings from the environment, below).
 
 Arguments:
   <capture>                   capture file, or - to read standard input
@@ -48,18 +55,59 @@ Options:
       --no-vlan-key           leave the VLAN id out of the connection key
       --flow-cap <n>          live connections kept before the least recently active one
                               is evicted (default 2000000)
+      --attempt-timeout <s>   seconds an unanswered SYN waits (Zeek tcp_attempt_delay, 5)
+      --close-timeout <s>     seconds a closed connection lingers (Zeek tcp_close_delay, 5)
+      --inactivity-timeout <s>
+                              seconds without packets before a connection is reported
+                              (Zeek tcp_inactivity_timeout, 300)
+      --interactive-inactivity-timeout <s>
+                              the same for ports 21, 22, 23, 513 (3600)
+      --handshake-inactivity-timeout <s>
+                              the same while both sides are in the handshake (60)
+      --max-above-hole-without-acks <bytes>
+                              Zeek tcp_max_above_hole_without_any_acks (16384, 0 = no limit)
+      --excessive-data-without-acks <bytes>
+                              Zeek tcp_excessive_data_without_further_acks (10485760, 0 = no limit)
       --report-gaps-for-partial
                               count content gaps on connections without a handshake
+      --community-id-seed <n> Community ID seed, 0-65535 (default 0)
+      --hash-key <hex>        flow-table hash key, 32 hex digits (default: FLOWRECON_HASH_KEY,
+                              else random per run); for reproducible timing, no output changes
       --anomalies-only        print only connections with at least one anomaly
-      --anomaly <type>        print only connections with this anomaly (repeatable), e.g.
-                              syn_unanswered, stuck_fin_wait_2, reset, retransmission
+      --anomaly <type>        print only connections with this anomaly (repeatable)
       --stats                 print input statistics as one JSON line on stderr at the end
   -h, --help                  show this help
   -V, --version               print the version
 
+Anomaly types:
+${wrapList([...ANOMALY_NAMES], "  ", 78)}
+
+Environment:
+  FLOWRECON_HASH_KEY          flow-table hash key (as --hash-key) for analyze and serve
+  FLOWRECON_FORMAT_THREADS    format threads: 0 = main thread, N = N threads (default: by input)
+  FLOWRECON_DEBUG             print a stack trace with an internal error
+  serve:                      HOST (127.0.0.1), PORT (8080), FLOWRECON_TOKEN, and
+${wrapList(SERVER_ENV_NAMES, "                              ", 78)}
+
 Exit status: 0 success, 1 unreadable or damaged capture (the connections decoded
 before the damage are still printed), 2 usage error, 3 internal error.
 `;
+
+/** Words joined by ", " on lines of at most `width` columns, each line starting with `indent`. */
+function wrapList(words: readonly string[], indent: string, width: number): string {
+  const lines: string[] = [];
+  let line = indent;
+  for (const [i, w] of words.entries()) {
+    const item = w + (i < words.length - 1 ? "," : "");
+    if (line.length > indent.length && line.length + 1 + item.length > width) {
+      lines.push(line);
+      line = indent;
+    }
+    line += (line.length > indent.length ? " " : "") + item;
+  }
+  lines.push(line);
+  return lines.join("\n");
+}
 
 class UsageError extends Error {}
 
@@ -72,7 +120,46 @@ interface AnalyzeArgs {
   anomalyFilter?: AnomalyFilter;
 }
 
-type Parsed = { kind: "help" } | { kind: "version" } | { kind: "analyze"; args: AnalyzeArgs };
+type Parsed = { kind: "help" } | { kind: "version" } | { kind: "serve" } | { kind: "analyze"; args: AnalyzeArgs };
+
+type ValueParser = (text: string, flag: string) => number | string;
+
+function wholeNumber(min: number, max: number, what: string): ValueParser {
+  return (text, flag) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} needs ${what}, got '${text}'`);
+    return n;
+  };
+}
+
+const seconds: ValueParser = (text, flag) => {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of seconds >= 0, got '${text}'`);
+  return n;
+};
+
+const hashKey: ValueParser = (text, flag) => {
+  try {
+    parseHashKey(text, flag);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return text;
+};
+
+/** Options that take a value: flag, Reconstructor option, parser. One option per line. */
+const VALUE_OPTIONS: readonly [flag: string, option: keyof ReconstructorOptions, parse: ValueParser][] = [
+  ["flow-cap", "flowCap", wholeNumber(1, Number.MAX_SAFE_INTEGER, "a positive whole number")],
+  ["attempt-timeout", "attemptTimeout", seconds],
+  ["close-timeout", "closeTimeout", seconds],
+  ["inactivity-timeout", "inactivityTimeout", seconds],
+  ["interactive-inactivity-timeout", "interactiveInactivityTimeout", seconds],
+  ["handshake-inactivity-timeout", "handshakeInactivityTimeout", seconds],
+  ["max-above-hole-without-acks", "maxAboveHoleWithoutAcks", wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes")],
+  ["excessive-data-without-acks", "excessiveDataWithoutAcks", wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes")],
+  ["community-id-seed", "communityIdSeed", wholeNumber(0, 65535, "a whole number in [0, 65535]")],
+  ["hash-key", "hashKey", hashKey],
+];
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
   let parsed;
@@ -87,7 +174,16 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         bare: { type: "boolean", short: "b" },
         "no-vlan-key": { type: "boolean" },
         "flow-cap": { type: "string" },
+        "attempt-timeout": { type: "string" },
+        "close-timeout": { type: "string" },
+        "inactivity-timeout": { type: "string" },
+        "interactive-inactivity-timeout": { type: "string" },
+        "handshake-inactivity-timeout": { type: "string" },
+        "max-above-hole-without-acks": { type: "string" },
+        "excessive-data-without-acks": { type: "string" },
         "report-gaps-for-partial": { type: "boolean" },
+        "community-id-seed": { type: "string" },
+        "hash-key": { type: "string" },
         "anomalies-only": { type: "boolean" },
         anomaly: { type: "string", multiple: true },
         stats: { type: "boolean" },
@@ -104,9 +200,15 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const [command, ...rest] = positionals;
-  if (command === undefined) throw new UsageError("missing command (flowrecon analyze <capture|->)");
+  if (command === undefined) throw new UsageError("missing command (flowrecon analyze <capture|->, or flowrecon serve)");
   if (command === "help") return { kind: "help" };
-  if (command !== "analyze") throw new UsageError(`unknown command '${command}' (the command is analyze)`);
+  if (command === "serve") {
+    if (rest.length > 0 || Object.keys(values).length > 0) {
+      throw new UsageError("serve takes no arguments or options: its settings come from the environment (see flowrecon --help)");
+    }
+    return { kind: "serve" };
+  }
+  if (command !== "analyze") throw new UsageError(`unknown command '${command}' (the commands are analyze and serve)`);
   if (rest.length === 0) throw new UsageError("analyze needs a capture file, or - for standard input");
   if (rest.length > 1) throw new UsageError(`analyze takes one capture, got ${rest.length}: ${rest.join(" ")}`);
 
@@ -117,14 +219,13 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values.bare) options.likelyServerPorts = false;
   if (values["no-vlan-key"]) options.vlanInKey = false;
   if (values["report-gaps-for-partial"]) options.reportGapsForPartial = true;
-  if (values["flow-cap"] !== undefined) {
-    const text = values["flow-cap"];
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
-      throw new UsageError(`--flow-cap needs a positive whole number, got '${text}'`);
-    }
-    options.flowCap = n;
+  for (const [flag, key, parse] of VALUE_OPTIONS) {
+    const text = (values as Record<string, string | undefined>)[flag];
+    if (text !== undefined) (options as Record<string, unknown>)[key] = parse(text, `--${flag}`);
   }
+  // A malformed key in the environment is a usage error here, not an internal one in the engine.
+  const envKey = process.env[HASH_KEY_ENV];
+  if (options.hashKey === undefined && envKey !== undefined && envKey !== "") hashKey(envKey, HASH_KEY_ENV);
   const args: AnalyzeArgs = { capture: rest[0], format, stats: values.stats ?? false, options };
   const wanted = values.anomaly ?? [];
   for (const name of wanted) {
@@ -375,7 +476,7 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
   const threads = plan.threads > 0 ? new FormatThreads(plan.threads) : null;
   try {
     const rec = new Reconstructor(args.options);
-    const spec: PrintSpec = { format: args.format, layout: rec.layout, anomalyFilter: args.anomalyFilter };
+    const spec: PrintSpec = { format: args.format, layout: rec.layout, anomalyFilter: args.anomalyFilter, communityIdSeed: args.options.communityIdSeed };
     if (threads !== null) await threads.ready();
     const output = threads === null ? printHere(spec, rec, out) : printOnThreads(threads, spec, rec, out);
     let widened = plan.forced;
@@ -459,6 +560,12 @@ export async function main(
     }
     if (parsed.kind === "version") {
       stdout.write(`flowrecon ${VERSION}\n`);
+      return EXIT_OK;
+    }
+    if (parsed.kind === "serve") {
+      // The API server (`npm start`); loaded only here, so analyze never loads Hono.
+      const { main: serve } = await import("./server.js");
+      await serve();
       return EXIT_OK;
     }
     return await analyze(parsed.args, stdout, stderr);

@@ -40,6 +40,7 @@ import { FlowDecoder, type Flow } from "./flow.js";
 import { StatsReader, type Stats } from "./stats.js";
 import { LINUX_THRESHOLDS, type InsightContext, type StateThresholds } from "./anomalies/index.js";
 import { readSegmentLayout, type SegmentLayout } from "./ingest/segment-layout.js";
+import { parseHashKey, processHashKey } from "./hash-key.js";
 
 export interface ReconstructorOptions {
   /** Do not validate TCP/IPv4 checksums (Zeek `-C`). Default false: bad segments are counted and skipped. */
@@ -70,8 +71,11 @@ export interface ReconstructorOptions {
   maxAboveHoleWithoutAcks?: number;
   /** Zeek tcp_excessive_data_without_further_acks in bytes (0 = no limit; default 10 MiB). */
   excessiveDataWithoutAcks?: number;
-  /** Seed of the engine's flow-table hash (default: a built-in seed). Does not change any output. */
-  hashSeed?: number;
+  /**
+   * Key of the engine's flow-table hash, 32 hex digits (default: FLOWRECON_HASH_KEY, else a random
+   * key per process). Set it only to reproduce a run's timing: no output depends on it.
+   */
+  hashKey?: string;
   /** Size of the staging window in bytes (default 8 MiB, minimum 1 MiB); bounds a single capture record. */
   windowBytes?: number;
   /** Community ID seed (default 0). */
@@ -101,7 +105,7 @@ const FIRST_FEED_BYTES = 64 << 10;
 type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial";
 type NumberOption =
   | "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout"
-  | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks" | "hashSeed";
+  | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks";
 
 /** Option name -> engine `Option.*` member and the factor to its unit (times are µs in the engine). */
 const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
@@ -116,14 +120,16 @@ const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
   ["handshakeInactivityTimeout", "HandshakeInactivityUs", 1e6],
   ["maxAboveHoleWithoutAcks", "MaxAboveHoleWithoutAcks", 1],
   ["excessiveDataWithoutAcks", "ExcessiveDataWithoutAcks", 1],
-  ["hashSeed", "HashSeed", 1],
 ];
 const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "reportGapsForPartial"]);
 
 function checkOptions(options: ReconstructorOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (key === "likelyServerPorts") {
+    if (key === "hashKey") {
+      if (typeof value !== "string") throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
+      parseHashKey(value, "option hashKey");
+    } else if (key === "likelyServerPorts") {
       const ok = typeof value === "boolean" || (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
       if (!ok) throw new TypeError("option likelyServerPorts must be a boolean or a list of ports (0-65535)");
     } else if (BOOL_OPTIONS.has(key)) {
@@ -202,6 +208,8 @@ export class Reconstructor {
       exports.setOption(option, typeof value === "boolean" ? Number(value) : value * factor);
     }
     this.#setServerPorts(options.likelyServerPorts);
+    const { key0, key1 } = options.hashKey !== undefined ? parseHashKey(options.hashKey, "option hashKey") : processHashKey();
+    exports.setHashKey(key0, key1);
     exports.init(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     this.#base = exports.inputPtr();
     this.#window = exports.inputSize();

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { createApp, type Api } from "./http/app.js";
 import { configFromEnv, type ServerConfig } from "./http/config.js";
 import type { Logger } from "./http/log.js";
+import { processHashKey } from "./hash-key.js";
 import { VERSION } from "./version.js";
 
 export interface RunningServer {
@@ -89,10 +90,12 @@ export function startServer(config: Partial<ServerConfig> = {}, options: { logge
   });
 }
 
-async function main(): Promise<void> {
+/** `npm start` and `flowrecon serve`: settings from the environment, listen, shut down on SIGTERM/SIGINT. */
+export async function main(): Promise<void> {
   let config: ServerConfig;
   try {
     config = configFromEnv();
+    processHashKey(); // a malformed FLOWRECON_HASH_KEY stops the start, not every request
   } catch (e) {
     console.error(`flowrecon: ${(e as Error).message}`);
     process.exitCode = 2;

@@ -34,6 +34,13 @@ export const FR_CONN_STATE: i32 = 119;  // u8 ConnState, filled when the record 
 export const FR_HISTORY: i32 = 120;     // HIST_CAP bytes of ASCII history letters (Zeek alphabet)
 export const HIST_CAP: i32 = 32;
 export const FR_DEADLINE: i32 = 152;    // i64 µs: cached removalTime() (when Zeek's timers would remove the record)
+/**
+ * i64 µs, in an emitted record (FF_ENDED): when the record ended on the capture clock (its timer's
+ * time, or the clock at the reusing SYN, the eviction or the end of the input). It takes FR_DEADLINE's
+ * 8 bytes, which only a live record needs, so a record's end never depends on how far the host had
+ * fed the input when it read the record.
+ */
+export const FR_TS_END: i32 = 152;
 export const FR_ORIG: i32 = 160;        // originator endpoint (EP_* offsets)
 export const FR_RESP: i32 = 272;        // responder endpoint
 /**
@@ -107,6 +114,7 @@ export const FF_CLOSE_DEFERRED: u32 = 2048; // Zeek close_deferred
 export const FF_DEFERRED_GEN: u32 = 4096;   // Zeek deferred_gen_event
 export const FF_SYNACK_AFTER_ACK: u32 = 8192; // the responder repeated its SYN-ACK after the originator acknowledged it
 export const FF_RESP_NONSYN: u32 = 16384;     // the responder sent a segment without SYN (it considers the connection open)
+export const FF_ENDED: u32 = 32768;           // emitted: FR_TS_END holds when the record ended
 
 export const EF_DID_CLOSE: u8 = 1;      // Zeek did_close
 export const EF_FIN_SEEN: u8 = 2;       // FIN_cnt > 0

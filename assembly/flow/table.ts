@@ -10,10 +10,10 @@
 // high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
 // record only when the full 32-bit hash matches. It doubles when half full.
 //
-// The key is symmetric: hash(a, b) == hash(b, a), so both directions of a connection find the
-// same record (gopacket's FastHash idea, combined with + rather than XOR, which would make every
-// A->A flow collide). The hash is seeded per process against crafted-capture HashDoS (Suricata's
-// hash_rand).
+// The key hash is symmetric: hash(a, b) == hash(b, a), so both directions of a connection find
+// the same record. It is keyed (SipHash-1-3 under a 128-bit key the host draws per process), so a
+// capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
+// IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
 import { REC_LIVE, EXT_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
 import { zeroBlock, eq16 } from "../mem";
@@ -38,10 +38,13 @@ let liveCount: i32 = 0;
 
 let indexBase: usize = 0;
 let indexMask: u32 = 0;      // capacity - 1
-let seed: u32 = 0x2545F491;
+let k0: u64 = 0;
+let k1: u64 = 0;
 
-export function tableInit(hashSeed: u32): void {
-  seed = hashSeed;
+/** Empties the table; `key0`/`key1` are the hash key for the records to come. */
+export function tableInit(key0: u64, key1: u64): void {
+  k0 = key0;
+  k1 = key1;
   if (indexBase == 0) {
     indexMask = (1 << 16) - 1;
     indexBase = heap.alloc(<usize>(indexMask + 1) << 3);
@@ -125,31 +128,49 @@ function extRelease(id: u32): void {
 }
 
 // ---- hashing -------------------------------------------------------------------------------------
-
-@inline function fmix32(h: u32): u32 {
-  h ^= h >>> 16; h *= 0x85EBCA6B;
-  h ^= h >>> 13; h *= 0xC2B2AE35;
-  h ^= h >>> 16;
-  return h;
-}
+// SipHash-1-3 (Aumasson & Bernstein, "SipHash: a fast short-input PRF"; one compression and three
+// finalisation rounds, the variant Rust's HashMap and CPython use against hash flooding) of the
+// canonical key: the endpoint that sorts first (address, then port), then the other, then the
+// VLAN id. Without the key nobody can tell which tuples share a slot; with it the output is the
+// same, since nothing the host sees depends on the hash (records are found by full key compare,
+// and ids, sweep and output order follow the record pool).
 
 /**
- * Hash of one endpoint (16-byte address + port): the three parts are multiplied by distinct odd
- * 64-bit constants in parallel, then mixed (a 64-bit multiply-xorshift finaliser).
+ * The words each of the nine rounds takes in: five key words (32 address bytes, then ports and
+ * VLAN), the length word, then three zero words for the finalisation rounds.
  */
-@inline function endpointHash(addr: usize, port: u32): u32 {
-  let x = (load<u64>(addr) * 0x9E3779B97F4A7C15) ^ (load<u64>(addr, 8) * 0xC2B2AE3D27D4EB4F) ^
-    (<u64>(port ^ seed) * 0x165667B19E3779F9);
-  x ^= x >> 32;
-  x *= 0xD6E8FEB86659FD93;
-  x ^= x >> 29;
-  return <u32>x;
-}
+const SIP_WORDS: usize = memory.data(9 * 8, 16);
+const SIP_LEN_WORD: u64 = <u64>40 << 56;
+/** Finalisation starts with v2 ^= 0xFF after the last compression round (round 5); zero elsewhere. */
+const SIP_FINAL: usize = memory.data<u64>([0, 0, 0, 0, 0, 0xFF, 0, 0, 0], 16);
 
-/** Symmetric key hash: the two endpoint hashes are added, so swapping them gives the same value. */
+/** Symmetric keyed hash of a connection key (see above). */
 export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
-  const h = endpointHash(src, sport) + endpointHash(dst, dport);
-  return fmix32(h ^ (vlan * 0x27D4EB2F) ^ seed);
+  const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
+  // Any total order will do, as long as both directions of a connection pick the same first endpoint.
+  const swap = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sport > dport)));
+  store<u64>(SIP_WORDS, select<u64>(d0, s0, swap));
+  store<u64>(SIP_WORDS, select<u64>(d1, s1, swap), 8);
+  store<u64>(SIP_WORDS, select<u64>(s0, d0, swap), 16);
+  store<u64>(SIP_WORDS, select<u64>(s1, d1, swap), 24);
+  const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
+  store<u64>(SIP_WORDS, (<u64>ports << 32) | <u64>vlan, 32);
+  store<u64>(SIP_WORDS, SIP_LEN_WORD, 40);
+  let v0 = k0 ^ 0x736F6D6570736575, v1 = k1 ^ 0x646F72616E646F6D;
+  let v2 = k0 ^ 0x6C7967656E657261, v3 = k1 ^ 0x7465646279746573;
+  for (let i: usize = 0; i < 9; i++) {
+    // SAFETY: i < 9, inside SIP_WORDS and SIP_FINAL.
+    const m = load<u64>(SIP_WORDS + (i << 3));
+    v3 ^= m;
+    // SipRound (the paper's figure 2).
+    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+    v0 ^= m;
+    v2 ^= load<u64>(SIP_FINAL + (i << 3));
+  }
+  return <u32>(v0 ^ v1 ^ v2 ^ v3);
 }
 
 

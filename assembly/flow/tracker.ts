@@ -13,7 +13,7 @@ import {
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
@@ -36,7 +36,7 @@ import { removalTime, removalReason } from "./timers";
 import { finalizeRecord } from "./conn-state";
 import { outPush, outNearlyFull } from "./output";
 import { statInc, statAdd, Stat } from "../stats";
-import { vlanInKey, flowCap, hashSeed, isLikelyServerPort } from "../options";
+import { vlanInKey, flowCap, hashKey0, hashKey1, isLikelyServerPort } from "../options";
 import { copy16, copyBlock, eq16 } from "../mem";
 
 /** The descriptor being processed: a slot of the batch (see enqueue/flushBatch). */
@@ -52,7 +52,7 @@ let flushCursor: u32 = 0;
 export function captureClock(): i64 { return clock == i64.MIN_VALUE ? 0 : clock; }
 
 export function trackerInit(): void {
-  tableInit(hashSeed);
+  tableInit(hashKey0, hashKey1);
   queued = 0;
   usePktSlot(0);
   pk = PKT_RING;
@@ -69,6 +69,12 @@ export function trackerInit(): void {
 function emit(id: u32, reason: EndReason): void {
   const r = recPtr(id);
   store<u8>(r + FR_END_REASON, <u8>reason);
+  // A timer ends the record at its time (the cached deadline); reuse, eviction and the end of the
+  // input end it now.
+  const timer = reason == EndReason.Closed || reason == EndReason.AttemptTimeout || reason == EndReason.Inactivity ||
+    reason == EndReason.Linger;
+  if (!timer) store<i64>(r + FR_TS_END, clock);
+  setFlag(r, FF_ENDED);
   finalizeRecord(r);
   outPush(r, extPtr(id));
   remove(id);

@@ -40,7 +40,11 @@ export interface FlowFacts {
   synAckAfterAck: boolean;
   /** The responder sent a segment without SYN (it considers the connection open). */
   respNonSyn: boolean;
-  /** When the engine's timers removed the record (µs), or undefined when still live / end of input. */
+  /**
+   * When the record ended on the capture clock (µs): for an emitted record its timer's time, or
+   * the clock at the reuse, eviction or end of input; for a live one (a session's snapshot) when
+   * its timers would remove it, if they are armed.
+   */
   removedUs?: number;
 }
 
@@ -69,6 +73,7 @@ export class FactsReader {
     const startUs = i64(v, p + c.FR_TS_START);
     const flags = v.u32[(p + c.FR_FLAGS) >>> 2];
     const deadline = i64(v, p + c.FR_DEADLINE);
+    const ended = (flags & c.FF_ENDED) !== 0;
     return {
       startUs,
       lastUs: i64(v, p + c.FR_TS_ACTIVE),
@@ -76,7 +81,7 @@ export class FactsReader {
       resp: this.#side(v, p + c.FR_RESP, startUs),
       synAckAfterAck: (flags & c.FF_SYNACK_AFTER_ACK) !== 0,
       respNonSyn: (flags & c.FF_RESP_NONSYN) !== 0,
-      removedUs: deadline > 0 && deadline < this.#neverUs / 2 ? deadline : undefined,
+      removedUs: ended ? i64(v, p + c.FR_TS_END) : deadline > 0 && deadline < this.#neverUs / 2 ? deadline : undefined,
     };
   }
 

@@ -12,6 +12,7 @@ import type { Layout } from "../wasm/layout.js";
 import type { InsightContext } from "../anomalies/index.js";
 import type { AsciiWriter } from "./ascii.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
+import { utcDateTime } from "./utc.js";
 
 export const SAMPLE_ROWS = 200;
 
@@ -42,17 +43,9 @@ function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
-/** `2011-12-16 21:35:33.493287` (UTC). */
-function utcTime(seconds: number): string {
-  const text = fixed6(seconds);
-  const dot = text.indexOf(".");
-  const whole = Number(text.slice(0, dot));
-  return new Date(whole * 1000).toISOString().slice(0, 19).replace("T", " ") + text.slice(dot);
-}
-
 function cells(f: Flow): string[] {
   return [
-    utcTime(f.ts),
+    utcDateTime(f.ts),
     f.duration === undefined ? "-" : fixed6(f.duration),
     endpoint(f["id.orig_h"], f["id.orig_p"]),
     endpoint(f["id.resp_h"], f["id.resp_p"]),

@@ -74,7 +74,7 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
-const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs" | "headersTimeoutMs", scale: number][] = [
+export const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs" | "headersTimeoutMs", scale: number][] = [
   ["FLOWRECON_MAX_BODY_BYTES", "maxBodyBytes", 1],
   ["FLOWRECON_MAX_BATCH_BYTES", "maxBatchBytes", 1],
   ["FLOWRECON_MAX_SESSIONS", "maxSessions", 1],

@@ -23,6 +23,8 @@ export interface PrintSpec {
   /** The engine's record layout (`reconstructor.layout`). */
   layout: Layout;
   anomalyFilter?: AnomalyFilter;
+  /** Community ID seed (default 0), as the flows were decoded with. */
+  communityIdSeed?: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export function recordsIndependent(format: FormatName): boolean {
  * record (the reconstructor's context, or the format thread's copy of it).
  */
 export function createPrinter(spec: PrintSpec, insight: InsightContext): Formatter {
-  const format = createFormatter(spec.format, spec.layout, { insight });
+  const format = createFormatter(spec.format, spec.layout, { insight, communityIdSeed: spec.communityIdSeed });
   const filter = spec.anomalyFilter;
   if (filter === undefined) return format;
   const reader = new InsightReader(spec.layout);

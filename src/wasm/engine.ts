@@ -36,6 +36,8 @@ export interface EngineExports {
   errOffset(): number;
   errRecord(): number;
   setOption(option: number, value: number): void;
+  /** The flow-table hash key (two u64 halves, so BigInts); takes effect at the next init(). */
+  setHashKey(key0: bigint, key1: bigint): void;
   /** The 8 KiB likely_server_ports bitmap (bit p = port p); absent in older engines. */
   serverPortsPtr?(): number;
   /** The segment descriptor (assembly/packet.ts) that feedPacket() tracks. */

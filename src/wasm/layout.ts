@@ -18,7 +18,7 @@ const RECORD_CONSTANTS = [
   "EP_WSCALE", "EP_OPTS", "EP_MSS", "EP_PKTS", "EP_IP_BYTES", "EP_MISSED", "EP_BYTES",
   "OUT_CAP", "OPT_MSS", "OPT_WSCALE", "OPT_SACK_PERM", "OPT_TS",
   // endpoint facts behind orig_state/resp_state and the end-of-input anomalies (src/anomalies)
-  "FR_TS_ACTIVE", "FR_DEADLINE", "FF_SYNACK_AFTER_ACK", "FF_RESP_NONSYN",
+  "FR_TS_ACTIVE", "FR_DEADLINE", "FR_TS_END", "FF_ENDED", "FF_SYNACK_AFTER_ACK", "FF_RESP_NONSYN",
   "EP_STATE", "EP_FLAGS", "EP_START", "EP_LAST_SEQ", "EP_SEQ_WRAPS", "EP_ACK_SEQ", "EP_ACK_WRAPS", "EP_FIN_SEQ",
   "EP_SEEN", "EP_RTX_QUIET", "EF_FIN_SEEN", "EF_RST_SEEN", "EF_SYN_SEEN", "EF_FIN_AFTER_PEER", "EF_FIN_RETX",
   // extension block: anomalies and HTTP (offsets inside it, FR_EXT is where it starts)

@@ -80,7 +80,7 @@ describe("options", () => {
     const rec = new Reconstructor({
       ignoreChecksums: true, vlanInKey: false, flowCap: 100, attemptTimeout: 1, closeTimeout: 1,
       inactivityTimeout: 1, interactiveInactivityTimeout: 1, likelyServerPorts: [80, 8080], reportGapsForPartial: true,
-      handshakeInactivityTimeout: 30, maxAboveHoleWithoutAcks: 0, excessiveDataWithoutAcks: 0, hashSeed: 7,
+      handshakeInactivityTimeout: 30, maxAboveHoleWithoutAcks: 0, excessiveDataWithoutAcks: 0, hashKey: "000102030405060708090a0b0c0d0e0f",
       windowBytes: 1 << 20, communityIdSeed: 1,
     });
     expect(rec.windowBytes).toBe(1 << 20);

@@ -130,6 +130,7 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
     errOffset: () => errOffset,
     errRecord: () => errRecord,
     setOption() {},
+    setHashKey() {},
   };
   // The real module's globals (layout and enums) plus the fake functions and memory.
   const globals = Object.fromEntries(
