@@ -65,15 +65,29 @@ function captureBytes() {
 /** Starts the server on 127.0.0.1:0 and resolves with its port and pid once it listens. */
 function startServer() {
   const child = spawn(process.execPath, [join(root, "dist", "server.js")], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", FLOWRECON_MAX_SESSIONS: String(Math.max(64, CLIENTS * 2)) },
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      FLOWRECON_MAX_SESSIONS: String(Math.max(64, CLIENTS * 2)),
+      // Every client is on 127.0.0.1: one address.
+      FLOWRECON_MAX_UPLOADS_PER_CLIENT: String(Math.max(8, CLIENTS * 2)),
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolvePort, reject) => {
     let text = "";
+    let listening = false;
     child.stdout.on("data", (d) => {
+      // The server logs JSON lines; the "listening" one names the port. The access lines after it
+      // are read and dropped (a pipe nobody reads would stall the server).
+      if (listening) return;
       text += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) resolvePort({ child, port: Number(m[1]) });
+      const m = /^\{.*"msg":"listening".*\}$/m.exec(text);
+      if (m) {
+        listening = true;
+        resolvePort({ child, port: JSON.parse(m[0]).port });
+      }
     });
     child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening: ${text}`)));
   });

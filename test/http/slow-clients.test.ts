@@ -5,7 +5,7 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/server.js";
-import type { ServerConfig } from "../../src/http/config.js";
+import { configFromEnv, type ServerConfig } from "../../src/http/config.js";
 import { capture, PCAP, RXMIT } from "./helpers.js";
 
 const started: RunningServer[] = [];
@@ -144,5 +144,23 @@ describe("issue-11 defect 2: slow request bodies", () => {
     fourth.socket.write(bytes);
     expect(status(await fourth.reply(5000))).toBe(200);
     b.socket.destroy();
+  });
+});
+
+describe("slow-client settings", () => {
+  it("have defaults that bound a trickle, and are read from the environment in seconds and bytes", () => {
+    const defaults = configFromEnv({});
+    expect(defaults).toMatchObject({ headersTimeoutMs: 20_000, bodyIdleTimeoutMs: 30_000, minBodyRate: 16_384, bodyRateWindowMs: 10_000, maxUploadsPerClient: 8, logLevel: "info" });
+    const env = {
+      FLOWRECON_HEADERS_TIMEOUT: "5",
+      FLOWRECON_BODY_IDLE_TIMEOUT: "7",
+      FLOWRECON_MIN_BODY_RATE: "1000",
+      FLOWRECON_BODY_RATE_WINDOW: "2.5",
+      FLOWRECON_MAX_UPLOADS_PER_CLIENT: "3",
+      FLOWRECON_LOG_LEVEL: "warn",
+    };
+    expect(configFromEnv(env)).toMatchObject({ headersTimeoutMs: 5000, bodyIdleTimeoutMs: 7000, minBodyRate: 1000, bodyRateWindowMs: 2500, maxUploadsPerClient: 3, logLevel: "warn" });
+    expect(() => configFromEnv({ FLOWRECON_MIN_BODY_RATE: "fast" })).toThrow(/FLOWRECON_MIN_BODY_RATE must be a number >= 0/);
+    expect(() => configFromEnv({ FLOWRECON_LOG_LEVEL: "loud" })).toThrow(/FLOWRECON_LOG_LEVEL must be one of trace, debug, info/);
   });
 });
