@@ -4,7 +4,7 @@
 import { pack } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Api } from "../../src/http/app.js";
-import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json } from "./helpers.js";
+import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json, type RequestBody } from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
@@ -16,7 +16,7 @@ async function create(a: Api = api, query = "", body?: unknown): Promise<Json> {
   return json(res);
 }
 
-async function batch(id: string, body: BodyInit, type = PCAP, a: Api = api): Promise<Response> {
+async function batch(id: string, body: RequestBody, type = PCAP, a: Api = api): Promise<Response> {
   return post(a, `/v1/sessions/${id}/batches`, body, type);
 }
 
@@ -65,7 +65,7 @@ describe("create, describe, delete", () => {
     const del = await api.app.request(`/v1/sessions/${id}`, { method: "DELETE" });
     expect(del.status).toBe(204);
     for (const [method, path] of [["GET", ""], ["DELETE", ""], ["POST", "/batches"], ["GET", "/flows"], ["POST", "/finish"]] as const) {
-      const res = await api.app.request(`/v1/sessions/${id}${path}`, { method, body: method === "POST" ? cap : undefined, headers: { "content-type": PCAP } });
+      const res = await api.app.request(`/v1/sessions/${id}${path}`, { method, body: method === "POST" ? new Uint8Array(cap) : undefined, headers: { "content-type": PCAP } });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect((await json(res)).error.code).toBe("session_not_found");
     }
