@@ -188,7 +188,7 @@ async function main() {
             if (flows !== expected) lost++;
           } catch (e) {
             failures++;
-            if (failures <= 3) console.error(`api-load: ${e.message}`);
+            if (failures <= 3) console.error(`api-load: ${/** @type {Error} */ (e).message}`);
           }
           latencies.push(performance.now() - t);
           uploads++;
@@ -253,7 +253,7 @@ async function gigabyte(port, pid, bytes) {
   const wall = (performance.now() - start) / 1000;
   clearInterval(sampler);
   if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${tail.slice(0, 300)}`);
-  const stats = JSON.parse(tail.trim().split("\n").at(-1)).stats;
+  const stats = JSON.parse(tail.trim().split("\n").at(-1) ?? "").stats;
   const result = {
     mode: "gb",
     upload_bytes: stats.bytes,

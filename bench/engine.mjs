@@ -72,6 +72,7 @@ async function main() {
   let sink = () => {
     flows++;
   };
+  /** @type {{ connState: Record<string, number>, endReason: Record<string, number>, anomalies: Record<string, number> | null } | null} */
   const census = values.census === true ? { connState: {}, endReason: {}, anomalies: null } : null;
   if (census) {
     const reader = new RecordReader(rec.layout);
@@ -90,7 +91,8 @@ async function main() {
         if (withAnomalies) census.anomalies = {};
         else return;
       }
-      for (const type of new Set(f.anomalies.map((a) => a.type))) census.anomalies[type] = (census.anomalies[type] ?? 0) + 1;
+      const counts = census.anomalies ?? {};
+      for (const type of new Set(f.anomalies.map((a) => a.type))) counts[type] = (counts[type] ?? 0) + 1;
     };
   }
   const probe = values["probe-memory"] === true;

@@ -68,7 +68,7 @@ function main() {
     segments: num(values.segments, "segments"),
     concurrent: num(values.concurrent, "concurrent"),
     snaplen: num(values.snaplen, "snaplen"),
-    format: values.pcapng ? "pcapng" : values.format,
+    format: /** @type {"pcap" | "pcapng" | undefined} */ (values.pcapng ? "pcapng" : values.format),
     ipv6Share: num(values["ipv6-share"], "ipv6-share"),
     vlanShare: num(values["vlan-share"], "vlan-share"),
     payload: num(values.payload, "payload"),
@@ -76,8 +76,9 @@ function main() {
     rstShare: num(values["rst-share"], "rst-share"),
     pps: num(values.pps, "pps"),
     anomalyShare: num(values["anomaly-share"], "anomaly-share"),
-    anomalies: values.anomalies === undefined ? undefined : values.anomalies.split(",").filter(Boolean),
-    mode: values.mode,
+    // generateCapture checks each name against the kinds it knows
+    anomalies: /** @type {any} */ (values.anomalies === undefined ? undefined : values.anomalies.split(",").filter(Boolean)),
+    mode: /** @type {"mixed" | "synflood" | undefined} */ (values.mode),
     truth: values.truth ?? (values["truth-default"] ? `${values.out}.truth.ndjson` : undefined),
   });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -100,6 +101,6 @@ function main() {
 try {
   main();
 } catch (e) {
-  console.error(`gen: ${e.message}`);
+  console.error(`gen: ${/** @type {Error} */ (e).message}`);
   process.exit(1);
 }

@@ -49,7 +49,7 @@ try {
   const t0 = performance.now();
   execFileSync(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...argv], { stdio: ["ignore", "ignore", "inherit"], maxBuffer: 1 << 30 });
   const wallMs = performance.now() - t0;
-  const prof = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))), "utf8"));
+  const prof = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile")) ?? "no.cpuprofile"), "utf8"));
   const names = wasmNames();
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map();

@@ -48,6 +48,7 @@ const cliArgv = (file, extra = []) => [node, join(ROOT, "bin", "flowrecon.js"), 
 /** One measured run of a contender; engine runs report their own pass time and flow counts. */
 async function measure(kind, argv, rss) {
   const r = await runMeasured(argv, { rss, cwd: ROOT, ...(kind === "engine" ? { keepStdout: 1 << 16 } : {}) });
+  /** @type {Record<string, any>} a run: the measurements, then what the contender reported */
   const run = { wallMs: r.wallMs, maxRssKb: r.maxRssKb, exitCode: r.exitCode };
   if (r.exitCode !== 0) {
     // The line that names the failure (the CLI's one-line message, or an exception's first line).
@@ -56,7 +57,7 @@ async function measure(kind, argv, rss) {
     return run;
   }
   if (kind === "engine") {
-    const j = JSON.parse(r.stdout.trim().split("\n").pop());
+    const j = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
     Object.assign(run, { timeMs: j.elapsedMs, flows: j.flows, flowsEvicted: j.flowsEvicted, engine: j });
   } else {
     Object.assign(run, { timeMs: r.wallMs, flows: r.outLines, outBytes: r.outBytes });
@@ -134,6 +135,7 @@ async function main() {
 
   if (only.has("size")) {
     console.log("series size: 1M, 5M, 10M segments, 100k concurrent");
+    /** @type {any[]} points, then their runs (runPoints) */
     const points = [1_000_000, 5_000_000, 10_000_000].map((full) => {
       const segments = S(full);
       const c = ensureCapture({ seed, segments, concurrent: S(100_000), full: false, format: "pcap" });
@@ -152,6 +154,7 @@ async function main() {
 
   if (only.has("concurrency")) {
     console.log("series concurrency: 1k, 100k, 1M open at once; 10M segments, 8 per connection, one packet per connection every 10 s");
+    /** @type {any[]} points, then their runs (runPoints) */
     const points = [1_000, 100_000, 1_000_000].map((full) => {
       const concurrent = S(full);
       const c = ensureCapture({ seed, segments: S(10_000_000), concurrent, full: false, format: "pcap", connSegments: 8, pps: Math.max(1, concurrent / 10) });
@@ -196,6 +199,7 @@ async function main() {
       }
     }
     // Census: every flow's conn_state and end_reason (and anomalies when the library reports them).
+    /** @type {any[]} */
     const census = [];
     for (const [label, extra] of [["default cap", []], [`--flow-cap ${n0(S(1_000_000))}`, ["--flow-cap", String(S(1_000_000))]]]) {
       const run = await measure("engine", engineArgv(c.file, ["--warmup-mb", "0", "--census", ...extra]), rss);
@@ -231,6 +235,7 @@ async function main() {
   if (only.has("memory")) {
     console.log("series memory: SYN flood with the flow table full at 1M, 2M, 3M flows");
     const c = floodCapture();
+    /** @type {any[]} */
     const points = [];
     for (const cap of [1_000_000, 2_000_000, 3_000_000].map(S)) {
       const rs = [];
@@ -242,7 +247,9 @@ async function main() {
     }
     // Least-squares slope of peak RSS over live flows: the marginal bytes per live flow.
     const xy = points.filter((p) => p.liveMax && Number.isFinite(p.rssKb)).map((p) => [p.liveMax, p.rssKb * 1024]);
+    /** @type {number | null} */
     let slope = null;
+    /** @type {number | null} */
     let intercept = null;
     if (xy.length >= 2) {
       const mx = xy.reduce((a, [x]) => a + x, 0) / xy.length;
@@ -258,7 +265,7 @@ async function main() {
     md.push("");
     if (slope !== null) {
       md.push(
-        `Peak RSS grows by **${slope.toFixed(0)} bytes per live flow** (least-squares slope; ${fmtMiB(intercept / 1024)} at zero flows). ` +
+        `Peak RSS grows by **${slope.toFixed(0)} bytes per live flow** (least-squares slope; ${fmtMiB((intercept ?? 0) / 1024)} at zero flows). ` +
           (rec ? `The engine's records are REC_LIVE ${rec.REC_LIVE} bytes per flow plus a 4-byte extension reference, an EXT_SIZE ${rec.EXT_SIZE}-byte extension block only for flows that recorded an anomaly or HTTP, and 8-byte index entries at load ≤ ½ (16–32 bytes per flow).` : ""),
         "",
       );

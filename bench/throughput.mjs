@@ -80,7 +80,7 @@ function freePort() {
     const srv = createServer();
     srv.on("error", reject);
     srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
       srv.close(() => resolvePort(port));
     });
   });
@@ -136,7 +136,7 @@ async function runHttp(file, rss) {
     const r = await runMeasured([process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), file], { rss, cwd: ROOT, keepStdout: 4096 });
     const serverRssKb = vmHwmKb(server.pid);
     if (r.exitCode !== 0) return { exitCode: r.exitCode, stderrTail: `${r.stderrTail}\nserver: ${stderr}` };
-    const c = JSON.parse(r.stdout.trim().split("\n").pop());
+    const c = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
     return { exitCode: 0, wallMs: r.wallMs, innerMs: c.elapsedMs, maxRssKb: serverRssKb, clientRssKb: r.maxRssKb, outBytes: c.responseBytes, outLines: c.lines, flows: c.lines };
   } finally {
     server.kill("SIGTERM");
@@ -242,6 +242,7 @@ async function runSuite(suiteName, capture, table, opts) {
     const measured = round >= opts.warmup;
     for (const c of contenders) {
       if (!measured && c.heavy) continue;
+      /** @type {any} a run of the CLI (runMeasured) or of the API client (runHttp) */
       let r;
       if (c.http) {
         r = await runHttp(capture.file, opts.rss);
@@ -249,6 +250,7 @@ async function runSuite(suiteName, capture, table, opts) {
         r = await runMeasured(c.argv(capture.file), { rss: opts.rss, cwd: ROOT, ...c.out });
       }
       if (r.exitCode !== 0) fail(`${c.key} exited with ${r.exitCode ?? r.signal}\n${r.stderrTail}`);
+      /** @type {Record<string, any>} */
       const run = { wallMs: r.wallMs, maxRssKb: r.maxRssKb ?? null, userS: r.userS ?? null, sysS: r.sysS ?? null, outBytes: c.out?.discardStdout ? null : r.outBytes, outLines: c.out?.discardStdout ? null : r.outLines };
       if (c.http) Object.assign(run, { innerMs: r.innerMs, flows: r.flows, clientRssKb: r.clientRssKb });
       if (c.parse) Object.assign(run, c.parse(r.stdout));

@@ -36,7 +36,8 @@ export function toolVersion(argv) {
     const out = execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
     return out.split("\n").find((l) => l.trim())?.trim() ?? null;
   } catch (e) {
-    const text = `${e.stdout ?? ""}${e.stderr ?? ""}`;
+    const failed = /** @type {{ stdout?: string, stderr?: string }} */ (e);
+    const text = `${failed.stdout ?? ""}${failed.stderr ?? ""}`;
     return text.split("\n").find((l) => /\d+\.\d+/.test(l))?.trim() ?? null;
   }
 }

@@ -33,6 +33,10 @@ const TWO_POW_32 = 4294967296;
 class ChunkedFile {
   constructor(path, chunkBytes) {
     this.fd = openSync(path, "r");
+    /** @type {Buffer} */
+    this.buf = Buffer.alloc(0);
+    this.u8 = new Uint8Array(0);
+    this.dv = new DataView(new ArrayBuffer(0));
     this.setBuffer(Buffer.allocUnsafe(chunkBytes));
     this.pos = 0; // next unread byte in buf
     this.end = 0; // end of valid bytes in buf

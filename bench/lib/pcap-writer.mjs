@@ -48,6 +48,8 @@ export class CaptureWriter {
     this.pos = 0;
     this.recStart = 0;
     this.frameStart = 0;
+    /** Capture time of the record begin() started, µs. */
+    this.tsUs = 0;
     /** Bytes handed to the file so far (the file size after close). */
     this.bytesWritten = 0;
     this.packets = 0;

@@ -107,7 +107,7 @@ export async function runMeasured(argv, opts = {}) {
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) outLines++;
     if (needle) {
       const hay = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + needle.length)) needleCount++;
+      for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + needle.length)) needleCount = (needleCount ?? 0) + 1;
       carry = Buffer.from(hay.subarray(Math.max(0, hay.length - (needle.length - 1))));
     }
     if (keptBytes < keep) {
@@ -116,7 +116,7 @@ export async function runMeasured(argv, opts = {}) {
       keptBytes += part.length;
     }
   });
-  child.stderr.on("data", (chunk) => {
+  child.stderr?.on("data", (chunk) => {
     stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_KEEP);
   });
   const { code, signal } = await new Promise((resolve, reject) => {

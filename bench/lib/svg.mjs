@@ -21,6 +21,7 @@ function esc(s) {
 /** 1234567 -> "1.23M", 45600 -> "45.6k". */
 export function si(x) {
   if (!Number.isFinite(x)) return "-";
+  /** @type {[number, string][]} */
   const units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
   for (const [f, u] of units) if (x >= f) return `${(x / f).toPrecision(3)}${u}`;
   return x.toPrecision(3);

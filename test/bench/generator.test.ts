@@ -385,7 +385,7 @@ describe("bench traffic generator: injected anomalies and the ground truth", () 
   it("each anomaly kind has its wire shape; regular connections end in FIN or RST", () => {
     const buf = readFileSync(join(dir, "a1.pcap"));
     const { recs } = pcapRecords(buf);
-    const byKey = new Map<string, Seg & { tsUs: number }[]>();
+    const byKey = new Map<string, (Seg & { tsUs: number })[]>();
     for (const r of recs) {
       const s = decode(buf.subarray(r.off, r.off + r.caplen));
       let list = byKey.get(s.key);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
-import { capture, chunked, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, PCAPNG, post, RXMIT, streamInit, testApp } from "./helpers.js";
+import { capture, chunked, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, PCAPNG, post, RXMIT, streamInit, testApp, type Json, type RequestBody } from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
@@ -69,7 +69,7 @@ describe("content types", () => {
   });
 
   it("segment records as JSON (array, {segments}, columnar) and msgpack", async () => {
-    const bodies: [BodyInit, string][] = [
+    const bodies: [RequestBody, string][] = [
       [JSON.stringify(SEGMENTS), JSON_TYPE],
       [JSON.stringify({ segments: SEGMENTS }), "application/json; charset=utf-8"],
       [JSON.stringify({ ts: [1, 1.01], src: ["10.0.0.1", "10.0.0.2"], sport: [1234, 80], dst: ["10.0.0.2", "10.0.0.1"], dport: [80, 1234], flags: ["S", "SA"], seq: [100, 500], ack: [0, 101], win: [1000, 100] }), JSON_TYPE],
@@ -323,7 +323,7 @@ describe("long engine work does not freeze the app", () => {
   it("a health check answers while a large capture is being analysed", async () => {
     const big = Buffer.concat([generated, ...Array.from({ length: 3 }, () => generated.subarray(24))]);
     let analysed = false;
-    const analysis = api.app.request("/v1/analyze", streamInit(chunked(big, 1 << 20), PCAP)).then(async (r) => {
+    const analysis = Promise.resolve(api.app.request("/v1/analyze", streamInit(chunked(big, 1 << 20), PCAP))).then(async (r) => {
       analysed = true;
       return r;
     });

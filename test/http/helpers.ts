@@ -37,8 +37,15 @@ export function logLines(): { logger: Logger; lines: Json[] } {
 
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export async function post(api: Api, path: string, body: BodyInit | null, type?: string, headers: Record<string, string> = {}): Promise<Response> {
-  return api.app.request(path, { method: "POST", body, headers: { ...(type ? { "content-type": type } : {}), ...headers } });
+/**
+ * A request body as the tests hold it: bytes from readFileSync or msgpackr are Buffers over an
+ * ArrayBufferLike, which the DOM lib's BodyInit no longer accepts (TypeScript 5.7+) though fetch
+ * and Hono take them.
+ */
+export type RequestBody = BodyInit | Uint8Array | null;
+
+export async function post(api: Api, path: string, body: RequestBody, type?: string, headers: Record<string, string> = {}): Promise<Response> {
+  return api.app.request(path, { method: "POST", body: body as BodyInit | null, headers: { ...(type ? { "content-type": type } : {}), ...headers } });
 }
 
 export async function json(res: Response): Promise<Json> {

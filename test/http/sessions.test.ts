@@ -7,7 +7,7 @@ import type { Api } from "../../src/http/app.js";
 import { configFromEnv } from "../../src/http/config.js";
 import { ether, ipv4Tcp } from "../decode/builders.js";
 import { writePcap } from "../decode/capture-io.js";
-import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json } from "./helpers.js";
+import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json, type RequestBody } from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
@@ -19,7 +19,7 @@ async function create(a: Api = api, query = "", body?: unknown): Promise<Json> {
   return json(res);
 }
 
-async function batch(id: string, body: BodyInit, type = PCAP, a: Api = api): Promise<Response> {
+async function batch(id: string, body: RequestBody, type = PCAP, a: Api = api): Promise<Response> {
   return post(a, `/v1/sessions/${id}/batches`, body, type);
 }
 
@@ -68,7 +68,7 @@ describe("create, describe, delete", () => {
     const del = await api.app.request(`/v1/sessions/${id}`, { method: "DELETE" });
     expect(del.status).toBe(204);
     for (const [method, path] of [["GET", ""], ["DELETE", ""], ["POST", "/batches"], ["GET", "/flows"], ["POST", "/finish"]] as const) {
-      const res = await api.app.request(`/v1/sessions/${id}${path}`, { method, body: method === "POST" ? cap : undefined, headers: { "content-type": PCAP } });
+      const res = await api.app.request(`/v1/sessions/${id}${path}`, { method, body: method === "POST" ? new Uint8Array(cap) : undefined, headers: { "content-type": PCAP } });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect((await json(res)).error.code).toBe("session_not_found");
     }
