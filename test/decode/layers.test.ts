@@ -484,7 +484,7 @@ describe("tunnels", () => {
 
 const LINK = { PPP: 9, FDDI: 10, PPP_HDLC: 50, WLAN: 105, RADIOTAP: 127, NFLOG: 239 } as const;
 const llcSnap = (type: number) => concat(Uint8Array.of(0xaa, 0xaa, 0x03, 0, 0, 0), u16(type));
-const geneve = (proto: number, inner: Uint8Array, opts = new Uint8Array(0), version = 0) =>
+const geneve = (proto: number, inner: Uint8Array, opts: Uint8Array = new Uint8Array(0), version = 0) =>
   concat(Uint8Array.of((version << 6) | (opts.length / 4), 0), u16(proto), Uint8Array.of(0, 0x10, 0x92, 0), opts, inner);
 const overUdp = (dport: number, payload: Uint8Array) => ether(0x0800, ipv4({ proto: 17 }, udp(50000, dport, payload)));
 const overGre = (flags: number, proto: number, rest: Uint8Array) => ipv4({ proto: 47 }, concat(u16(flags), u16(proto), rest));

@@ -305,7 +305,7 @@ describe("limits and expiry", () => {
       });
     const synRows = (n: number): Json[] => Array.from({ length: n }, (_, i) => ({ ts: 1_700_000_000 + i / 1e6, src: "10.0.0.1", sport: 10_000 + i, dst: "10.0.0.2", dport: 80, flags: "S", seq: 1000 + i }));
 
-    async function rejected(a: Api, id: string, body: BodyInit, type: string): Promise<void> {
+    async function rejected(a: Api, id: string, body: RequestBody, type: string): Promise<void> {
       const before = await json(await get(`/v1/sessions/${id}`, {}, a));
       const res = await batch(id, body, type, a);
       expect(res.status).toBe(429);
