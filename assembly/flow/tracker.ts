@@ -27,8 +27,8 @@ import {
   updateAckSeq, relativeSeq, seqUnderflow,
 } from "./seq";
 import { addHistory, checkHistory, scaledHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
-import { dataSent, ackReceived } from "./reassembly";
-import { noteBefore, noteSequenceBefore, checkWireAnomalies } from "./wire-anomalies";
+import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
+import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
 import {
   curRec, curEp, curPeer, setCurrent, flipCurrent, updateStateMachine, doClose, genEvent, connectionClosed, checkEOF,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
@@ -235,8 +235,11 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
   else checkHistory(curRec, curEp, HIST_ACK_PKT, 0x41);                   // 'A'
 }
 
-/** Zeek init_endpoint: sets the sequence base the first time a side is seen, or on a new SYN. */
-function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): void {
+/**
+ * Zeek init_endpoint: sets the sequence base the first time a side is seen, or on a new SYN.
+ * Returns true when it set the base from this segment (all of the segment is then new data).
+ */
+function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): bool {
   const syn = (flags & TH_SYN) != 0;
   switch (<i32>stateOf(ep)) {
     case Half.Inactive: {
@@ -248,22 +251,23 @@ function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): void {
         last = seq; // so the first packet is not taken for a retransmission
       }
       initLastSeq(ep, last);
-      break;
+      return true;
     }
     case Half.SynSent:
     case Half.SynAckSent:
-      if (syn && seq != startSeq(ep)) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      if (syn && seq != startSeq(ep)) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); return true; }
       break;
     case Half.Established:
     case Half.Partial:
-      if (syn) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      if (syn) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); return true; }
       break;
     case Half.Reset:
       // Sequence numbers set by a (possibly injected) RST are replaced by a later SYN's.
-      if (syn && load<u8>(ep + EP_PREV_STATE) == <u8>Half.Inactive) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      if (syn && load<u8>(ep + EP_PREV_STATE) == <u8>Half.Inactive) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); return true; }
       break;
     default: break;
   }
+  return false;
 }
 
 /** Zeek update_last_seq: advances last_seq, or counts a retransmission (T/t). Returns the delta. */
@@ -305,7 +309,8 @@ function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i
     } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && load<i64>(rec + FR_HS_RTT) < 0 &&
                load<i64>(rec + FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
                ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      store<i64>(rec + FR_HS_RTT, now - load<i64>(rec + FR_TS_SYN));
+      const rtt = now - load<i64>(rec + FR_TS_SYN);
+      store<i64>(rec + FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
     }
   }
 }
@@ -333,8 +338,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (rst) segLen -= len;
   const seqEnd = seq + segLen;
-  initEndpoint(curEp, flags, seq, seqEnd);
-  noteSequenceBefore(curEp);
+  noteSequenceBefore(curEp, initEndpoint(curEp, flags, seq, seqEnd));
   const relSeq = relativeSeq(curEp, seq, lastSeq(curEp), load<u32>(curEp + EP_SEQ_WRAPS));
   const underflow = seqUnderflow;
 
@@ -383,8 +387,10 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const ep = curEp, peer = curPeer;
 
   checkWireAnomalies(pk, rec, ep, peer, relSeq, relAck, segLen, deltaLast, now);
-  // HTTP request and status lines at the start of new data.
-  if (len > 0 && !rst && deltaLast > 0) {
+  // HTTP request and status lines at the start of payload seen for the first time (new data, or
+  // a hole filled), so each is counted once whenever it arrives.
+  const dataSeq = syn ? relSeq + 1 : relSeq;
+  if (len > 0 && !rst && !underflow && startsUnseen(rec, ep, dataSeq, syn ? seq + 1 : seq)) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
     if (pp != 0 && pc != 0) scanHttp(pp, pc);
   }
@@ -395,8 +401,11 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   // Payload goes to the reassembler only when seen whole (Zeek skips snaplen-truncated payload).
   if (len > 0 && !rst && !underflow) {
-    if (load<u8>(pk + P_WHOLE) != 0) dataSent(rec, ep, syn ? relSeq + 1 : relSeq, <u64>len);
-    else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
+    if (load<u8>(pk + P_WHOLE) != 0) {
+      const hadHole = hasUndelivered(ep);
+      dataSent(rec, ep, dataSeq, <u64>len);
+      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
   }
   checkEOF(rec, ep);
   if (doClose) connectionClosed(rec, ep, peer, genEvent);
