@@ -17,6 +17,7 @@ export * from "./flow/record";
 export { Stat } from "./stats";
 export { Anomaly } from "./flow/anomaly";
 export { HttpMethod } from "./flow/http";
+export { Service } from "./flow/service";
 /** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
 export function clockUs(): i64 { return captureClock(); }
 export { Err } from "./errors";

@@ -5,7 +5,10 @@
 export enum Option {
   /** 1 = do not validate TCP/IPv4 checksums (Zeek -C). */
   IgnoreChecksums = 0,
-  /** 1 = the VLAN id is part of the flow key (Zeek's vlan_fivetuple conn key). */
+  /**
+   * 1 = the VLAN ids are part of the flow key (Zeek's policy/frameworks/conn_key/vlan_fivetuple).
+   * 0 (the default) = the plain 5-tuple, Zeek's default conn key (IPBasedConnKey, fivetuple).
+   */
   VlanInKey,
   /** tcp_attempt_delay: an unanswered SYN is reported after this long. */
   AttemptDelayUs,
@@ -31,7 +34,7 @@ export enum Option {
 }
 
 export let ignoreChecksums: bool = false;
-export let vlanInKey: bool = true;
+export let vlanInKey: bool = false;
 export let attemptDelayUs: i64 = 5_000_000;
 export let closeDelayUs: i64 = 5_000_000;
 export let inactivityUs: i64 = 300_000_000;

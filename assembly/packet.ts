@@ -8,7 +8,7 @@
 
 /** Descriptors are written into a ring of PKT_RING_SLOTS slots: the tracker processes them in batches. */
 export const PKT_RING_SLOTS: i32 = 32;
-export const PKT_SIZE: usize = 128;
+export const PKT_SIZE: usize = 176;
 export const PKT_RING: usize = memory.data(<i32>PKT_SIZE * PKT_RING_SLOTS, 16);
 /** The descriptor being filled: the decoders write here; trackPacket() queues it and moves on to the next slot. */
 export let PKT: usize = PKT_RING;
@@ -42,6 +42,15 @@ export const P_SACKN: usize = 92;    // u8   number of SACK blocks in this segme
 export const P_WHOLE: usize = 93;    // u8   1 = the whole TCP payload was seen (captured, or reassembled from IP fragments)
 export const P_IPID: usize = 94;     // u16  IPv4 identification of the IP header carrying the segment; 0 for IPv6 or unknown
 export const P_SACK: usize = 96;     // 4 x (u32 left, u32 right) SACK blocks, raw sequence numbers
+// The innermost tunnel's outer connection (valid when P_TUNNEL != 0), written by enterTunnel():
+// what Zeek's EncapsulatingConn records and what conn.log's tunnel_parents names.
+export const P_OUTER_SRC: usize = 128;   // 16 B outer source address (v4-mapped for IPv4)
+export const P_OUTER_DST: usize = 144;   // 16 B outer destination address
+export const P_OUTER_SPORT: usize = 160; // u16  outer UDP source port (0 for IP tunnels: IP-in-IP, GRE)
+export const P_OUTER_DPORT: usize = 162; // u16  outer UDP destination port
+export const P_OUTER_VLAN: usize = 164;  // u32  outer packet's VLAN ids (as P_VLAN)
+export const P_OUTER_PROTO: usize = 168; // u8   outer IP protocol: 17 UDP, 4/41 IP-in-IP, 47 GRE
+export const P_IPPROTO: usize = 169;     // u8   protocol of the innermost IP header decoded so far (decodeTransport)
 
 export const OPT_MSS: u8 = 1;
 export const OPT_WSCALE: u8 = 2;

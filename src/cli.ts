@@ -17,7 +17,9 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
 import { ANOMALY_NAMES } from "./anomalies/index.js";
-import { AsciiWriter, FORMAT_NAMES, isFormatName, type FormatName, type RunSummary } from "./format/index.js";
+import { AsciiWriter, FORMAT_NAMES, isFormatName, isJsonStyle, JSON_STYLES, type FormatName, type JsonStyle, type RunSummary } from "./format/index.js";
+import { parseServerPorts } from "./net/server-ports.js";
+import { LocalNets, LocalNetsError } from "./net/local-nets.js";
 import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
@@ -52,7 +54,15 @@ Options:
   -C, --ignore-checksums      do not validate TCP/IPv4 checksums (as zeek -C); use it for
                               captures taken on a host with checksum offload
   -b, --bare                  no likely_server_ports role flips (as zeek -b)
-      --no-vlan-key           leave the VLAN id out of the connection key
+      --json-style <style>    nested   flowrecon's JSON: TCP options and anomalies as objects (default)
+                              zeek     Zeek's JSON log shape: flat dotted keys, sets as arrays
+      --vlan-key              put the VLAN ids in the connection key (Zeek's vlan_fivetuple);
+                              by default the key is the plain 5-tuple, as Zeek's
+      --likely-server-ports <default|none|p1,p2,...>
+                              Zeek's likely_server_ports (who is the originator without a SYN)
+      --local-nets <cidr,...> Zeek's Site::local_nets for local_orig/local_resp, added to the
+                              private address space (Zeek's default); a - entry leaves that
+                              out, --local-nets=- leaves the columns unset (or FLOWRECON_LOCAL_NETS)
       --flow-cap <n>          live connections kept before the least recently active one
                               is evicted (default 2000000)
       --attempt-timeout <s>   seconds an unanswered SYN waits (Zeek tcp_attempt_delay, 5)
@@ -114,6 +124,7 @@ class UsageError extends Error {}
 interface AnalyzeArgs {
   capture: string;
   format: FormatName;
+  jsonStyle: JsonStyle;
   stats: boolean;
   options: ReconstructorOptions;
   /** Only flows with an anomaly; with names, only flows with one of those. */
@@ -172,7 +183,10 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         format: { type: "string", short: "f" },
         "ignore-checksums": { type: "boolean", short: "C" },
         bare: { type: "boolean", short: "b" },
-        "no-vlan-key": { type: "boolean" },
+        "json-style": { type: "string" },
+        "vlan-key": { type: "boolean" },
+        "likely-server-ports": { type: "string" },
+        "local-nets": { type: "string" },
         "flow-cap": { type: "string" },
         "attempt-timeout": { type: "string" },
         "close-timeout": { type: "string" },
@@ -217,7 +231,24 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const options: ReconstructorOptions = {};
   if (values["ignore-checksums"]) options.ignoreChecksums = true;
   if (values.bare) options.likelyServerPorts = false;
-  if (values["no-vlan-key"]) options.vlanInKey = false;
+  if (values["vlan-key"]) options.vlanInKey = true;
+  if (values["likely-server-ports"] !== undefined) {
+    const ports = parseServerPorts(values["likely-server-ports"]);
+    if (ports === null) throw new UsageError(`--likely-server-ports needs default, none or a comma-separated list of ports, got '${values["likely-server-ports"]}'`);
+    options.likelyServerPorts = ports;
+  }
+  const localNets = values["local-nets"] ?? process.env.FLOWRECON_LOCAL_NETS;
+  if (localNets !== undefined) {
+    try {
+      new LocalNets(localNets);
+    } catch (e) {
+      if (!(e instanceof LocalNetsError)) throw e;
+      throw new UsageError(`${values["local-nets"] !== undefined ? "--local-nets" : "FLOWRECON_LOCAL_NETS"}: ${e.message}`);
+    }
+    options.localNets = localNets;
+  }
+  const jsonStyle = values["json-style"] ?? "nested";
+  if (!isJsonStyle(jsonStyle)) throw new UsageError(`unknown JSON style '${jsonStyle}' (choose ${JSON_STYLES.join(", ")})`);
   if (values["report-gaps-for-partial"]) options.reportGapsForPartial = true;
   for (const [flag, key, parse] of VALUE_OPTIONS) {
     const text = (values as Record<string, string | undefined>)[flag];
@@ -226,7 +257,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   // A malformed key in the environment is a usage error here, not an internal one in the engine.
   const envKey = process.env[HASH_KEY_ENV];
   if (options.hashKey === undefined && envKey !== undefined && envKey !== "") hashKey(envKey, HASH_KEY_ENV);
-  const args: AnalyzeArgs = { capture: rest[0], format, stats: values.stats ?? false, options };
+  const args: AnalyzeArgs = { capture: rest[0], format, jsonStyle, stats: values.stats ?? false, options };
   const wanted = values.anomaly ?? [];
   for (const name of wanted) {
     if (!ANOMALY_NAMES.has(name)) throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
@@ -476,7 +507,10 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
   const threads = plan.threads > 0 ? new FormatThreads(plan.threads) : null;
   try {
     const rec = new Reconstructor(args.options);
-    const spec: PrintSpec = { format: args.format, layout: rec.layout, anomalyFilter: args.anomalyFilter, communityIdSeed: args.options.communityIdSeed };
+    const spec: PrintSpec = {
+      format: args.format, layout: rec.layout, anomalyFilter: args.anomalyFilter, jsonStyle: args.jsonStyle,
+      localNets: args.options.localNets, communityIdSeed: args.options.communityIdSeed,
+    };
     if (threads !== null) await threads.ready();
     const output = threads === null ? printHere(spec, rec, out) : printOnThreads(threads, spec, rec, out);
     let widened = plan.forced;

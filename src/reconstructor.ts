@@ -37,6 +37,7 @@ import { createEngine, Engine, EngineFault, type MemoryViews } from "./wasm/engi
 import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
+import { LocalNets } from "./net/local-nets.js";
 import { StatsReader, type Stats } from "./stats.js";
 import { LINUX_THRESHOLDS, type InsightContext, type StateThresholds } from "./anomalies/index.js";
 import { readSegmentLayout, type SegmentLayout } from "./ingest/segment-layout.js";
@@ -45,7 +46,11 @@ import { parseHashKey, processHashKey } from "./hash-key.js";
 export interface ReconstructorOptions {
   /** Do not validate TCP/IPv4 checksums (Zeek `-C`). Default false: bad segments are counted and skipped. */
   ignoreChecksums?: boolean;
-  /** Make the VLAN id part of the flow key (Zeek's vlan_fivetuple conn key). Default true. */
+  /**
+   * Make the VLAN ids part of the connection key (Zeek's policy/frameworks/conn_key/vlan_fivetuple).
+   * Default false: the plain 5-tuple, Zeek's default key, so a connection whose two directions
+   * carry different VLAN ids (a router on a stick) is one connection.
+   */
   vlanInKey?: boolean;
   /** Maximum live flows; past it the least recently active one is evicted. Engine default 2,000,000. */
   flowCap?: number;
@@ -80,6 +85,12 @@ export interface ReconstructorOptions {
   windowBytes?: number;
   /** Community ID seed (default 0). */
   communityIdSeed?: number;
+  /**
+   * Zeek's Site::local_nets for local_orig/local_resp: comma-separated CIDR networks added to the
+   * private address space (Zeek's default); a `-` entry leaves the private space out, `-` alone
+   * leaves the columns unset (src/net/local-nets.ts).
+   */
+  localNets?: string;
   /** When endpoint states run out and live flows count as stuck (seconds; defaults from Linux, see LINUX_THRESHOLDS). */
   stateThresholds?: Partial<StateThresholds>;
 }
@@ -129,6 +140,8 @@ function checkOptions(options: ReconstructorOptions): void {
     if (key === "hashKey") {
       if (typeof value !== "string") throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
       parseHashKey(value, "option hashKey");
+    } else if (key === "localNets") {
+      if (typeof value !== "string") throw new TypeError(`option localNets must be a string of CIDR networks, got ${typeof value}`);
     } else if (key === "likelyServerPorts") {
       const ok = typeof value === "boolean" || (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
       if (!ok) throw new TypeError("option likelyServerPorts must be a boolean or a list of ports (0-65535)");
@@ -197,7 +210,7 @@ export class Reconstructor {
     // Every record the engine hands out is finished (closed, timed out, evicted or at the end of
     // the input), so its end anomalies are reported without waiting for a threshold.
     this.insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...options.stateThresholds } };
-    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: this.insight });
+    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: this.insight, localNets: new LocalNets(options.localNets) });
     this.#stats = new StatsReader(layout.stat);
     // Options first: the tracker may size its table from flowCap when init() runs.
     for (const [key, member, factor] of ENGINE_OPTIONS) {

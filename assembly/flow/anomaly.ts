@@ -11,7 +11,7 @@
 // (type, side) pairs recorded; a ninth distinct pair only sets a "lost" bit (documented limit).
 
 import {
-  FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, FR_TS_START,
+  FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
 } from "./record";
 import { extPtr, extAttach } from "./table";
 
@@ -108,6 +108,9 @@ export function flipExtensionSides(): void {
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));
   store<u16>(ext + X_HOLE_CLOCKS, rotl<u16>(load<u16>(ext + X_HOLE_CLOCKS), 8));
+  // The service signatures: a u16 pair and a u8 pair.
+  store<u32>(ext + X_SIGS, rotl<u32>(load<u32>(ext + X_SIGS), 16));
+  store<u16>(ext + X_SIGS2, rotl<u16>(load<u16>(ext + X_SIGS2), 8));
   for (let i = 0; i < ANOM_SLOTS; i++) {
     const s = ext + X_ANOM + (<usize>i << 3);
     if (load<u8>(s) != 0) store<u8>(s, load<u8>(s, 1) ^ 1, 1);

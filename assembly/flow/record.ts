@@ -15,7 +15,7 @@ export const FR_ORIG_ADDR: i32 = 0;     // 16 B originator address (v4-mapped fo
 export const FR_RESP_ADDR: i32 = 16;    // 16 B responder address
 export const FR_ORIG_PORT: i32 = 32;    // u16
 export const FR_RESP_PORT: i32 = 34;    // u16
-export const FR_VLAN: i32 = 36;         // u32 (see P_VLAN); 0 when VLANs are not part of the key
+export const FR_VLAN: i32 = 36;         // u32 (see P_VLAN) of the packet that created the record; part of the key only with FF_VLAN_KEY
 export const FR_HASH: i32 = 40;         // u32 symmetric key hash (keyed, table.ts); free-list link when not live
 export const FR_FLAGS: i32 = 44;        // u32 FF_* bits
 export const FR_TS_START: i32 = 48;     // i64 µs: packet that created the record (Zeek ts)
@@ -27,6 +27,11 @@ export const FR_HS_RTT: i32 = 88;       // i64 µs: SYN -> handshake-completing 
 export const FR_CLOSE_AT: i32 = 96;     // i64 µs: removal time set by a complete close (Zeek ConnDeleteTimer), 0 = none
 export const FR_EXPIRE2: i32 = 104;     // i64 µs: base of the second expire-timer chain armed by a half close, 0 = none
 export const FR_HIST_SEEN: i32 = 112;   // u32 Zeek hist_seen: once-only letters, originator bits low 16, responder high 16
+/**
+ * u8 Service (service.ts), filled when the record is emitted. It shares its byte with
+ * FR_HIST_SEEN, which only the tracker reads and only while the record is live.
+ */
+export const FR_SERVICE: i32 = 112;
 export const FR_HIST_LEN: i32 = 116;    // u8 number of history letters
 export const FR_END_REASON: i32 = 117;  // u8 EndReason
 export const FR_TUNNEL: i32 = 118;      // u8 Tunnel of the first segment
@@ -56,9 +61,9 @@ export const REC_LIVE: i32 = 384;
  * (zeros when none).
  */
 export const FR_EXT: i32 = 384;
-export const EXT_SIZE: i32 = 208;
+export const EXT_SIZE: i32 = 256;
 /** Bytes of one record in the output ring: the live part followed by the extension. */
-export const FR_SIZE: i32 = 592;
+export const FR_SIZE: i32 = 640;
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) -------------------------------------
 export const EP_STATE: i32 = 0;         // u8 Half (Zeek TCP_Endpoint state)
@@ -117,6 +122,7 @@ export const FF_DEFERRED_GEN: u32 = 4096;   // Zeek deferred_gen_event
 export const FF_SYNACK_AFTER_ACK: u32 = 8192; // the responder repeated its SYN-ACK after the originator acknowledged it
 export const FF_RESP_NONSYN: u32 = 16384;     // the responder sent a segment without SYN (it considers the connection open)
 export const FF_ENDED: u32 = 32768;           // emitted: FR_TS_END holds when the record ended
+export const FF_VLAN_KEY: u32 = 65536;        // FR_VLAN is part of the connection key (vlanInKey was on when the record was created)
 
 export const EF_DID_CLOSE: u8 = 1;      // Zeek did_close
 export const EF_FIN_SEEN: u8 = 2;       // FIN_cnt > 0
@@ -128,6 +134,8 @@ export const EF_FIN_AFTER_PEER: u8 = 64; // this side's first FIN acknowledged t
 export const EF2_TRUNCATED: u8 = 1;     // EP_FLAGS2: some of this side's payload was cut by the snaplen
 export const EF2_ACK_SENT: u8 = 2;      // EP_FLAGS2: this side sent a segment with ACK (EP_LAST_ACKVAL is valid)
 export const EF2_BEYOND_SYN: u8 = 4;    // EP_FLAGS2: this side sent a segment without SYN or RST (it left SYN_SENT)
+export const EF2_SIG_DONE: u8 = 8;      // EP_FLAGS2: the segment starting this side's stream was matched (service.ts)
+export const EF2_SIG_CUT: u8 = 16;      // EP_FLAGS2: ... and it was cut by the snaplen, so no service
 export const EF_FIN_RETX: u8 = 128;     // this side sent its FIN again (the peer did not acknowledge it in time)
 
 // Zeek TCP_Endpoint states (TCP_Endpoint.h), used as-is: the connection summary derives from them.
@@ -201,4 +209,21 @@ export const X_HOLE_IPID: i32 = 200;
 export const X_HOLE_CLOCKS: i32 = 204;
 export const HOLE_TSVAL: u8 = 1;
 export const HOLE_IPID: u8 = 2;
-export const X_END: i32 = 208;
+/**
+ * The outer connection of the tunnel the first segment came out of (P_OUTER_* in
+ * assembly/packet.ts), when FR_TUNNEL is not None: the host derives tunnel_parents from it.
+ */
+export const X_OUTER_SRC: i32 = 208;    // 16 B address
+export const X_OUTER_DST: i32 = 224;    // 16 B address
+export const X_OUTER_SPORT: i32 = 240;  // u16 (0 for IP tunnels)
+export const X_OUTER_DPORT: i32 = 242;  // u16
+export const X_OUTER_VLAN: i32 = 244;   // u32 outer VLAN ids (as FR_VLAN)
+export const X_OUTER_PROTO: i32 = 248;  // u8 outer IP protocol (17 UDP, 4/41 IP-in-IP, 47 GRE)
+/**
+ * DPD signatures matched by the segment that starts each side's stream (service.ts): a u8 pair at
+ * X_SIGS2 and a u16 pair at X_SIGS, (originator, responder). Written only when a signature matched,
+ * so a connection whose payload matches nothing never takes an extension block for it.
+ */
+export const X_SIGS2: i32 = 250;
+export const X_SIGS: i32 = 252;
+export const X_END: i32 = 256;

@@ -17,6 +17,7 @@
 
 import { REC_LIVE, EXT_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
 import { zeroBlock, eq16 } from "../mem";
+import { vlanInKey } from "../options";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
 const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
@@ -189,7 +190,8 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
     if (<u32>(e >>> 32) == h) {
       const id = <u32>e - 1;
       const r = recPtr(id);
-      if (load<u32>(r + FR_VLAN) == vlan) {
+      // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
+      if (!vlanInKey || load<u32>(r + FR_VLAN) == vlan) {
         const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
         if (op == sport && rp == dport && eq16(r + FR_ORIG_ADDR, src) && eq16(r + FR_RESP_ADDR, dst)) {
           lookupIsOrig = true;

@@ -9,19 +9,21 @@
 
 import {
   PKT, PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
-  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
-  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
+  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
+  FR_SERVICE, X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
-import { Anomaly, noteAnomaly, setCurrentFlow, extSide } from "./anomaly";
+import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
+import { scanService, serviceOf } from "./service";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
   updateAckSeq, relativeSeq, seqUnderflow,
@@ -77,6 +79,7 @@ function emit(id: u32, reason: EndReason): void {
   if (!timer) store<i64>(r + FR_TS_END, clock);
   setFlag(r, FF_ENDED);
   finalizeRecord(r);
+  store<u8>(r + FR_SERVICE, <u8>serviceOf(r, extPtr(id)));
   outPush(r, extPtr(id));
   remove(id);
   statInc(Stat.FlowsEmitted);
@@ -157,7 +160,7 @@ function isReuse(rec: usize, flags: u32, seq: u32, fromOrig: bool): bool {
 }
 
 /** Creates the record for this packet; Zeek's WantConnection decides who is the originator. */
-function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: i64): u32 {
+function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   // Over the cap, or out of memory for another chunk of records: make room first.
   if (tableLive() >= flowCap || !tableCanGrow()) evictOne();
   const id = insert(h);
@@ -167,12 +170,25 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, vlan: u32, now: 
   copy16(r + FR_RESP_ADDR, pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
   store<u16>(r + FR_RESP_PORT, <u16>dport);
-  store<u32>(r + FR_VLAN, vlan);
+  // The first packet's VLAN ids are logged (Zeek's vlan-logging takes them from the packet that
+  // created the connection); they are part of the key only with vlan_fivetuple.
+  store<u32>(r + FR_VLAN, load<u32>(pk + P_VLAN));
+  if (vlanInKey) setFlag(r, FF_VLAN_KEY);
   store<i64>(r + FR_TS_START, now);
   store<i64>(r + FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
   store<i64>(r + FR_TS_ACTIVE, now);
   store<i64>(r + FR_HS_RTT, -1);
-  store<u8>(r + FR_TUNNEL, load<u8>(pk + P_TUNNEL));
+  const tunnel = load<u8>(pk + P_TUNNEL);
+  store<u8>(r + FR_TUNNEL, tunnel);
+  if (tunnel != 0) {
+    // The encapsulating connection, for tunnel_parents (Zeek logs the first one in new_connection).
+    const x = currentExt();
+    copy16(x + X_OUTER_SRC, pk + P_OUTER_SRC);
+    copy16(x + X_OUTER_DST, pk + P_OUTER_DST);
+    store<u32>(x + X_OUTER_SPORT, load<u32>(pk + P_OUTER_SPORT)); // both ports
+    store<u32>(x + X_OUTER_VLAN, load<u32>(pk + P_OUTER_VLAN));
+    store<u8>(x + X_OUTER_PROTO, load<u8>(pk + P_OUTER_PROTO));
+  }
   const o = r + <usize>FR_ORIG, s = r + <usize>FR_RESP;
   store<u8>(o + EP_WSCALE, 0xFF);
   store<u8>(s + EP_WSCALE, 0xFF);
@@ -400,6 +416,10 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
     if (pp != 0 && pc != 0) scanHttp(pp, pc);
   }
+  // Protocol detection reads the segment that starts this side's stream (relative sequence 1).
+  if (len > 0 && !rst && !underflow && dataSeq == 1) {
+    scanService(ep, ep == rec + <usize>FR_ORIG ? 0 : 1, <usize>load<u32>(pk + P_PAYPTR), load<u32>(pk + P_PAYCAP), len);
+  }
 
   if (hasAck) {
     ackReceived(rec, peer, ep, relAck);
@@ -447,7 +467,7 @@ function trackOne(h: u32): void {
     else if (isReuse(rec, flags, load<u32>(pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
-    id = createFlow(h, flags, sport, dport, vlan, now);
+    id = createFlow(h, flags, sport, dport, now);
     isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && eq16(recPtr(id) + FR_ORIG_ADDR, src);
     if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }

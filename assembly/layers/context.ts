@@ -13,7 +13,12 @@
 // Tunnel nesting is bounded by MAX_TUNNEL_DEPTH (Zeek's Tunnel::max_depth default, 4), which also
 // bounds the recursion link -> IP -> UDP -> tunnel -> IP ...
 
-import { PKT, P_TUNNEL, P_VLAN } from "../packet";
+import {
+  PKT, P_TUNNEL, P_VLAN, P_SRC, P_DST, P_SPORT, P_IPPROTO, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO,
+} from "../packet";
+import { copy16 } from "../mem";
+
+const IPPROTO_UDP: u8 = 17;
 
 export const DECODED: i32 = 0;
 
@@ -38,6 +43,10 @@ export const WIRE_UNKNOWN: i32 = 0x3FFFFFFF;
  * Enters one tunnel layer: returns the inner context, or -1 when tunnels nest too deep.
  * Records the outermost tunnel kind in P_TUNNEL and clears the VLAN tags: like Zeek, the inner
  * packet is a new packet, so its VLAN ids are those of the inner link layer (if any).
+ * Records the outer connection (P_OUTER_*) from the enclosing IP header and, for UDP tunnels, the
+ * UDP ports: each nested tunnel overwrites it, so it names the innermost encapsulation, the one
+ * whose uid Zeek's conn.log puts in tunnel_parents (c$tunnel[|c$tunnel|-1]). Every tunnel decoder
+ * enters through here, so a new tunnel layer gets tunnel_parents without code of its own.
  * The caller passes the inner packet's wire length derived from the tunnel's own length fields.
  */
 export function enterTunnel(ctx: u32, kind: i32): i64 {
@@ -45,6 +54,14 @@ export function enterTunnel(ctx: u32, kind: i32): i64 {
   if (depth >= MAX_TUNNEL_DEPTH) return -1;
   // SAFETY: PKT is a static 128-byte block; P_TUNNEL and P_VLAN are fixed offsets inside it.
   if (load<u8>(PKT + P_TUNNEL) == 0) store<u8>(PKT + P_TUNNEL, <u8>kind);
+  // P_SRC/P_DST still hold the enclosing IP header's addresses, P_IPPROTO its protocol and, for
+  // UDP, P_SPORT/P_DPORT the datagram's ports (decodeUdp): the inner headers overwrite them later.
+  copy16(PKT + P_OUTER_SRC, PKT + P_SRC);
+  copy16(PKT + P_OUTER_DST, PKT + P_DST);
+  const proto = load<u8>(PKT + P_IPPROTO);
+  store<u8>(PKT + P_OUTER_PROTO, proto);
+  store<u32>(PKT + P_OUTER_SPORT, proto == IPPROTO_UDP ? load<u32>(PKT + P_SPORT) : 0); // both ports
+  store<u32>(PKT + P_OUTER_VLAN, load<u32>(PKT + P_VLAN));
   store<u32>(PKT + P_VLAN, 0);
   // CTX_FRAG is cleared: the inner IP header's own lengths are authoritative again, and an inner
   // segment that the first fragment happens to hold completely can be checksummed.

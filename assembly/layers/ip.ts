@@ -10,7 +10,7 @@
 // everything else is Stat.NonTcp.
 
 import { Stat } from "../stats";
-import { Tunnel } from "../packet";
+import { Tunnel, PKT, P_IPPROTO } from "../packet";
 import { decodeIpv4 } from "./ipv4";
 import { decodeIpv6 } from "./ipv6";
 import { decodeTcp } from "./tcp";
@@ -37,6 +37,8 @@ export function decodeIp(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
 }
 
 export function decodeTransport(proto: u32, p: usize, cap: i32, len: i32, wire: i32, pseudo: u64, ctx: u32, v6: bool): i32 {
+  // SAFETY: PKT is a static descriptor; P_IPPROTO a fixed offset inside it (read by enterTunnel).
+  store<u8>(PKT + P_IPPROTO, <u8>proto);
   if (proto == IPPROTO_TCP) return decodeTcp(p, cap, len, pseudo, ctx);
   if (proto == IPPROTO_UDP) return decodeUdp(p, cap, len, pseudo, ctx, v6);
   if (proto == IPPROTO_GRE) return decodeGre(p, cap, wire, ctx);

@@ -14,6 +14,7 @@
 // IP fragment (the only place the full datagram length is written down).
 
 import { Stat } from "../stats";
+import { PKT, P_SPORT, P_DPORT } from "../packet";
 import { ignoreChecksums } from "../options";
 import { be16, be32 } from "../mem";
 import { csumValid, swap16 } from "./checksum";
@@ -42,6 +43,10 @@ export function decodeUdp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, v
   // SAFETY: cap >= 8 covers the header.
   const sport = be16(p + UDP_SPORT);
   const dport = be16(p + UDP_DPORT);
+  // The ports name the outer connection if this datagram carries a tunnel (enterTunnel); an inner
+  // TCP header overwrites them.
+  store<u16>(PKT + P_SPORT, <u16>sport);
+  store<u16>(PKT + P_DPORT, <u16>dport);
   let port = dport;
   if (!isTunnelPort(port)) {
     port = sport;

@@ -11,11 +11,14 @@ import { TableFormatter } from "./table.js";
 
 import type { Layout } from "../wasm/layout.js";
 import type { InsightContext } from "../anomalies/index.js";
+import type { LocalNets } from "../net/local-nets.js";
+import type { JsonStyle } from "./record-writers.js";
 
 export type { Formatter, RunSummary } from "./formatter.js";
 export { AsciiWriter } from "./ascii.js";
 export { flowJson } from "./ndjson.js";
 export { zeekRow, ZEEK_FIELDS } from "./zeek.js";
+export { JSON_STYLES, isJsonStyle, type JsonStyle } from "./record-writers.js";
 
 export const FORMAT_NAMES = ["ndjson", "json", "zeek", "table"] as const;
 export type FormatName = (typeof FORMAT_NAMES)[number];
@@ -31,6 +34,10 @@ export interface FormatterOptions {
   now?: () => Date;
   /** The capture clock endpoint states and idle times are judged against (`reconstructor.insight`). */
   insight?: InsightContext;
+  /** Site::local_nets for local_orig/local_resp (default: Zeek's, the private address space). */
+  localNets?: LocalNets;
+  /** JSON shape of ndjson/json: `nested` (default) or `zeek` (Zeek's JSON logs: flat dotted keys). */
+  jsonStyle?: JsonStyle;
 }
 
 /**
@@ -38,15 +45,15 @@ export interface FormatterOptions {
  * Formatters are stateful: use one per output.
  */
 export function createFormatter(name: FormatName, layout: Layout, options: FormatterOptions = {}): Formatter {
-  const seed = options.communityIdSeed ?? 0;
+  const columns = { communityIdSeed: options.communityIdSeed, insight: options.insight, localNets: options.localNets };
   switch (name) {
     case "ndjson":
-      return new NdjsonFormatter(layout, seed, options.insight);
+      return new NdjsonFormatter(layout, options.jsonStyle, columns);
     case "json":
-      return new JsonFormatter(layout, seed, options.insight);
+      return new JsonFormatter(layout, options.jsonStyle, columns);
     case "zeek":
-      return new ZeekFormatter(layout, seed, options.now, options.insight);
+      return new ZeekFormatter(layout, options.now, columns);
     case "table":
-      return new TableFormatter(layout, options.insight);
+      return new TableFormatter(layout, columns);
   }
 }

@@ -9,15 +9,14 @@ import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
-import { JsonRecordWriter } from "./ndjson.js";
-import type { InsightContext } from "../anomalies/index.js";
+import { JsonRecordWriter, type JsonStyle, type RecordWriterOptions } from "./record-writers.js";
 
 export class JsonFormatter implements Formatter {
   readonly #json: JsonRecordWriter;
   #first = true;
 
-  constructor(layout: Layout, communityIdSeed = 0, insight?: InsightContext) {
-    this.#json = new JsonRecordWriter(layout, communityIdSeed, insight);
+  constructor(layout: Layout, style: JsonStyle = "nested", options: RecordWriterOptions = {}) {
+    this.#json = new JsonRecordWriter(layout, style, options);
   }
 
   begin(out: AsciiWriter): void {

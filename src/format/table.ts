@@ -9,7 +9,7 @@
 import { FlowDecoder, type Flow } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
-import type { InsightContext } from "../anomalies/index.js";
+import type { RecordWriterOptions } from "./record-writers.js";
 import type { AsciiWriter } from "./ascii.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 import { utcDateTime } from "./utc.js";
@@ -26,6 +26,7 @@ const COLUMNS: readonly Column[] = [
   { title: "duration", right: true },
   { title: "orig", right: false },
   { title: "resp", right: false },
+  { title: "service", right: false },
   { title: "state", right: false },
   { title: "history", right: false },
   { title: "pkts o/r", right: true },
@@ -49,6 +50,7 @@ function cells(f: Flow): string[] {
     f.duration === undefined ? "-" : fixed6(f.duration),
     endpoint(f["id.orig_h"], f["id.orig_p"]),
     endpoint(f["id.resp_h"], f["id.resp_p"]),
+    f.service ?? "-",
     f.conn_state,
     f.history ?? "-",
     `${f.orig_pkts}/${f.resp_pkts}`,
@@ -66,8 +68,8 @@ export class TableFormatter implements Formatter {
   #pending: string[][] | null = [];
   #widths: number[] = COLUMNS.map((c) => c.title.length);
 
-  constructor(layout: Layout, insight?: InsightContext) {
-    this.#decoder = new FlowDecoder(layout, { insight });
+  constructor(layout: Layout, options: RecordWriterOptions = {}) {
+    this.#decoder = new FlowDecoder(layout, options);
   }
 
   begin(_out: AsciiWriter): void {}

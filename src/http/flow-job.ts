@@ -13,6 +13,7 @@ import { FlowCounter, type FlowCounts } from "./flow-counts.js";
 import { FlowWriter } from "./flow-writer.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
+import type { JsonStyle } from "../format/record-writers.js";
 
 /** What a response prints: plain data, cloned to the thread. */
 export interface FlowsJobSpec {
@@ -20,6 +21,10 @@ export interface FlowsJobSpec {
   format: OutputFormat;
   layout: Layout;
   communityIdSeed?: number;
+  /** Site::local_nets (the `localNets` option's text). */
+  localNets?: string;
+  /** JSON shape of json/ndjson answers. */
+  jsonStyle?: JsonStyle;
   filter: FlowFilter;
   /** Tally every flow (filtered out or not) for the metrics. */
   count: boolean;
@@ -39,7 +44,9 @@ export class FlowsJob implements ThreadJob {
   constructor(spec: FlowsJobSpec, out: AsciiWriter) {
     this.recordSize = spec.layout.constants.FR_SIZE;
     this.clock = { ...spec.insight };
-    this.#writer = new FlowWriter(spec.format, spec.layout, { communityIdSeed: spec.communityIdSeed, filter: spec.filter, insight: this.clock });
+    this.#writer = new FlowWriter(spec.format, spec.layout, {
+      communityIdSeed: spec.communityIdSeed, localNets: spec.localNets, jsonStyle: spec.jsonStyle, filter: spec.filter, insight: this.clock,
+    });
     this.#counter = spec.count ? new FlowCounter(spec.layout) : null;
     this.#out = out;
   }

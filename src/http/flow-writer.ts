@@ -15,7 +15,8 @@
 
 import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
-import { JsonRecordWriter } from "../format/ndjson.js";
+import { JsonRecordWriter, type JsonStyle } from "../format/record-writers.js";
+import { LocalNets } from "../net/local-nets.js";
 import { FlowDecoder, type Flow } from "../flow.js";
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
 import type { MemoryViews } from "../wasm/engine.js";
@@ -71,6 +72,10 @@ export interface FlowWriterOptions {
    * as the CLI does; without it each record is judged as if the input ended with its last packet.
    */
   insight?: InsightContext;
+  /** Site::local_nets for local_orig/local_resp, as the `localNets` option spells it (default: Zeek's). */
+  localNets?: string;
+  /** JSON shape of json/ndjson answers (msgpack keeps the nested Flow objects). */
+  jsonStyle?: JsonStyle;
 }
 
 export class FlowWriter {
@@ -90,8 +95,9 @@ export class FlowWriter {
   constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
     this.format = format;
     const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
-    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.communityIdSeed ?? 0, options.insight);
-    this.#decoder = format === "msgpack" ? new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: options.insight }) : null;
+    const columns = { communityIdSeed: options.communityIdSeed, insight: options.insight, localNets: new LocalNets(options.localNets) };
+    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.jsonStyle ?? "nested", columns);
+    this.#decoder = format === "msgpack" ? new FlowDecoder(layout, columns) : null;
     this.#filter = filtering ? new RecordFilter(options.filter, layout, options.insight) : null;
     if (format === "json") this.#out.ascii('{"flows":[');
   }

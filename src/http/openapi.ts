@@ -20,6 +20,7 @@ const response = (name: string): Json => ({ $ref: `#/components/responses/${name
 function optionSchema(name: string): Json {
   if (["ignore_checksums", "vlan_in_key", "report_gaps_for_partial"].includes(name)) return { type: "boolean" };
   if (name === "likely_server_ports") return { type: "string", examples: ["default", "none", "80,443,8080"] };
+  if (name === "local_nets") return { type: "string", examples: ["10.1.0.0/16,2001:db8::/32", "-"] };
   if (name.endsWith("_timeout")) return { type: "number", minimum: 0 };
   return { type: "integer", minimum: 0 };
 }
@@ -67,7 +68,7 @@ export function openApiDocument(config: ApiConfig): Json {
           summary: "Analyze one capture or one batch of segment records",
           description: `The capture streams into the engine (at most ${config.maxBodyBytes} bytes); a segment body is parsed whole (at most ${config.maxBatchBytes} bytes). Response format by Accept.`,
           ...secured,
-          parameters: [...OPTION_PARAMETERS.map(([name]) => param(name)), param("conn_state"), param("anomaly"), param("partial")],
+          parameters: [...OPTION_PARAMETERS.map(([name]) => param(name)), param("conn_state"), param("anomaly"), param("partial"), param("json_style")],
           requestBody: { required: true, content: bodyContent() },
           responses: {
             "200": { description: "Every flow and the input statistics.", content: flowsContent(ref("FlowsDocument")) },
@@ -132,7 +133,7 @@ export function openApiDocument(config: ApiConfig): Json {
           summary: "List the session's finished and live flows",
           description: "Finished flows first (in the order they finished), then live ones as they would be reported if the input ended now; each flow has a \"state\" member. Live flows are read from a copy of the session's engine.",
           ...secured,
-          parameters: [param("state"), param("conn_state"), param("anomaly"), param("offset"), param("limit")],
+          parameters: [param("state"), param("conn_state"), param("anomaly"), param("offset"), param("limit"), param("json_style")],
           responses: { "200": { description: "One page.", content: flowsContent(ref("FlowPage")) }, ...errors(400, 401, 404, 406, 503) },
         },
       },
@@ -189,6 +190,13 @@ export function openApiDocument(config: ApiConfig): Json {
           schema: { type: "string" },
         },
         partial: { name: "partial", in: "query", required: false, description: "With a 422, also return the flows decoded before the damage.", schema: { type: "boolean" } },
+        json_style: {
+          name: "json_style",
+          in: "query",
+          required: false,
+          description: "JSON shape of json/ndjson answers: nested (flowrecon's: TCP options and anomalies as objects) or zeek (Zeek's JSON log: flat dotted keys such as orig_tcp_options.mss, sets as arrays of strings, the columns of the zeek TSV). msgpack keeps the nested shape.",
+          schema: { type: "string", enum: ["nested", "zeek"], default: "nested" },
+        },
         state: { name: "state", in: "query", required: false, schema: { type: "string", enum: ["all", "finished", "live"], default: "all" } },
         offset: { name: "offset", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } },
         limit: { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE } },
@@ -218,13 +226,18 @@ export function openApiDocument(config: ApiConfig): Json {
         Flow: {
           type: "object",
           description: "One connection, keys as in Zeek's JSON conn.log plus flowrecon's own (README, Output fields). Exactly the CLI's NDJSON line.",
-          required: ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "community_id", "orig_tcp_options", "resp_tcp_options", "end_reason", "orig_state", "resp_state", "anomalies"],
+          required: ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "ip_proto", "community_id", "orig_tcp_options", "resp_tcp_options", "end_reason", "orig_state", "resp_state", "anomalies"],
           properties: {
             ts: { type: "number" }, uid: { type: "string" }, "id.orig_h": { type: "string" }, "id.orig_p": { type: "integer" },
-            "id.resp_h": { type: "string" }, "id.resp_p": { type: "integer" }, proto: { const: "tcp" }, duration: { type: "number" },
-            orig_bytes: { type: "integer" }, resp_bytes: { type: "integer" }, conn_state: { enum: [...CONN_STATES] }, missed_bytes: { type: "integer" },
+            "id.resp_h": { type: "string" }, "id.resp_p": { type: "integer" }, proto: { const: "tcp" },
+            service: { type: "string", description: "Protocol found by Zeek's dynamic protocol detection signatures in the first payload bytes." },
+            duration: { type: "number" },
+            orig_bytes: { type: "integer" }, resp_bytes: { type: "integer" }, conn_state: { enum: [...CONN_STATES] },
+            local_orig: { type: "boolean" }, local_resp: { type: "boolean" }, missed_bytes: { type: "integer" },
             history: { type: "string" }, orig_pkts: { type: "integer" }, orig_ip_bytes: { type: "integer" }, resp_pkts: { type: "integer" },
-            resp_ip_bytes: { type: "integer" }, community_id: { type: "string" }, handshake_rtt: { type: "number" },
+            resp_ip_bytes: { type: "integer" },
+            tunnel_parents: { type: "array", items: { type: "string" }, description: "uid of the tunnel's encapsulating connection." },
+            ip_proto: { type: "integer" }, community_id: { type: "string" }, handshake_rtt: { type: "number" },
             orig_tcp_options: ref("TcpOptions"), resp_tcp_options: ref("TcpOptions"), vlan: { type: "integer" }, inner_vlan: { type: "integer" },
             tunnel: { type: "string" }, end_reason: { type: "string" },
             orig_state: { enum: [...TCP_STATES], description: "RFC 9293 state of the originator as the wire shows it at the end." },

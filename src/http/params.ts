@@ -7,6 +7,9 @@
 import type { ReconstructorOptions } from "../reconstructor.js";
 import { ApiError } from "./errors.js";
 import { ANOMALY_NAMES } from "../anomalies/index.js";
+import { parseServerPorts } from "../net/server-ports.js";
+import { LocalNets, LocalNetsError } from "../net/local-nets.js";
+import { isJsonStyle, JSON_STYLES, type JsonStyle } from "../format/record-writers.js";
 
 type Parser = (text: string, name: string) => unknown;
 
@@ -35,17 +38,25 @@ function integer(min: number, max: number): Parser {
 }
 
 const ports: Parser = (text, name) => {
-  if (text === "default") return true;
-  if (text === "none") return false;
-  const list = text.split(",").map((p) => p.trim());
-  if (list.some((p) => !/^\d+$/.test(p) || Number(p) > 65535)) throw bad(name, "default, none, or a comma-separated list of ports", text);
-  return list.map(Number);
+  const value = parseServerPorts(text);
+  if (value === null) throw bad(name, "default, none, or a comma-separated list of ports", text);
+  return value;
+};
+
+const localNets: Parser = (text, name) => {
+  try {
+    new LocalNets(text);
+  } catch (e) {
+    if (e instanceof LocalNetsError) throw bad(name, "comma-separated CIDR networks", e.message);
+    throw e;
+  }
+  return text;
 };
 
 /** Query name -> Reconstructor option, with its parser. Documented in openapi.ts (same table). */
 export const OPTION_PARAMETERS: readonly [query: string, option: keyof ReconstructorOptions, parse: Parser, doc: string][] = [
   ["ignore_checksums", "ignoreChecksums", bool, "Do not validate TCP/IPv4 checksums (zeek -C). Default false."],
-  ["vlan_in_key", "vlanInKey", bool, "Make the VLAN id part of the connection key. Default true."],
+  ["vlan_in_key", "vlanInKey", bool, "Make the VLAN ids part of the connection key (Zeek's vlan_fivetuple). Default false: the plain 5-tuple, Zeek's default."],
   ["flow_cap", "flowCap", integer(1, 4_000_000), "Live connections kept before the least recently active one is evicted."],
   ["attempt_timeout", "attemptTimeout", seconds, "Seconds an unanswered SYN waits (Zeek tcp_attempt_delay, 5)."],
   ["close_timeout", "closeTimeout", seconds, "Seconds a closed connection lingers (Zeek tcp_close_delay, 5)."],
@@ -57,6 +68,7 @@ export const OPTION_PARAMETERS: readonly [query: string, option: keyof Reconstru
   ["max_above_hole_without_acks", "maxAboveHoleWithoutAcks", integer(0, Number.MAX_SAFE_INTEGER), "Zeek tcp_max_above_hole_without_any_acks (bytes, 0 = no limit)."],
   ["excessive_data_without_acks", "excessiveDataWithoutAcks", integer(0, Number.MAX_SAFE_INTEGER), "Zeek tcp_excessive_data_without_further_acks (bytes, 0 = no limit)."],
   ["community_id_seed", "communityIdSeed", integer(0, 65535), "Community ID seed (default 0)."],
+  ["local_nets", "localNets", localNets, "Zeek's Site::local_nets for local_orig/local_resp: CIDR networks added to the private address space; a - entry leaves the private space out."],
 ];
 
 /** Zeek conn_state codes, for the conn_state filter. */
@@ -113,9 +125,16 @@ function parseOptions(query: Record<string, string>): ReconstructorOptions {
 }
 
 const OPTION_NAMES = OPTION_PARAMETERS.map(([name]) => name);
-const ANALYZE_PARAMS = new Set([...OPTION_NAMES, "conn_state", "anomaly", "partial"]);
+const ANALYZE_PARAMS = new Set([...OPTION_NAMES, "conn_state", "anomaly", "partial", "json_style"]);
 const SESSION_PARAMS = new Set(OPTION_NAMES);
-const LIST_PARAMS = new Set(["state", "conn_state", "anomaly", "offset", "limit"]);
+const LIST_PARAMS = new Set(["state", "conn_state", "anomaly", "offset", "limit", "json_style"]);
+
+/** `json_style`: the JSON shape of json/ndjson answers (record-writers.ts). */
+function jsonStyle(query: Record<string, string>): JsonStyle {
+  const text = query.json_style ?? "nested";
+  if (!isJsonStyle(text)) throw bad("json_style", JSON_STYLES.join(" or "), text);
+  return text;
+}
 const FINISH_PARAMS = new Set(["conn_state", "anomaly"]);
 
 export interface AnalyzeParams {
@@ -123,6 +142,7 @@ export interface AnalyzeParams {
   filter: FlowFilter;
   /** With a 422, also return the flows decoded before the damage. */
   partial: boolean;
+  jsonStyle: JsonStyle;
 }
 
 export function analyzeParams(query: Record<string, string>): AnalyzeParams {
@@ -131,6 +151,7 @@ export function analyzeParams(query: Record<string, string>): AnalyzeParams {
     options: parseOptions(query),
     filter: parseFilter(query),
     partial: query.partial === undefined ? false : (bool(query.partial, "partial") as boolean),
+    jsonStyle: jsonStyle(query),
   };
 }
 
@@ -156,6 +177,7 @@ export interface ListParams {
   states: ReadonlySet<FlowState>;
   offset: number;
   limit: number;
+  jsonStyle: JsonStyle;
 }
 
 export const MAX_PAGE = 10_000;
@@ -170,6 +192,7 @@ export function listParams(query: Record<string, string>): ListParams {
     states: new Set<FlowState>(state === "all" ? ["finished", "live"] : [state as FlowState]),
     offset: query.offset === undefined ? 0 : (integer(0, Number.MAX_SAFE_INTEGER)(query.offset, "offset") as number),
     limit: query.limit === undefined ? DEFAULT_PAGE : (integer(1, MAX_PAGE)(query.limit, "limit") as number),
+    jsonStyle: jsonStyle(query),
   };
 }
 

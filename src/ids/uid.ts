@@ -78,6 +78,42 @@ export function writeFlowUid(
   return pos + UID_LENGTH;
 }
 
+/**
+ * The uid of a tunnel's encapsulating connection (conn.log `tunnel_parents`), written like
+ * {@link writeFlowUid}. Zeek gives the outer UDP connection (Teredo, GTP-U, AYIYA, VXLAN) its own
+ * uid, and an IP tunnel (IP-in-IP, GRE) one uid for the tunnel's lifetime. flowrecon tracks no UDP
+ * connections, so the outer connection's start time is unknown: its uid is the same function over
+ * the outer 5-tuple with the time 0 and the IP protocol in the VLAN word's top byte (TCP flows
+ * have 0 there), with the two endpoints in canonical order (lower address, then lower port,
+ * first), so both directions of a tunnel and every inner connection carried by it share one uid.
+ * `src`/`dst` are byte offsets of 16-byte addresses in `u8`, 4-byte aligned; `u32` views the same memory.
+ */
+export function writeTunnelUid(
+  u8: Uint8Array,
+  u32: Uint32Array,
+  src: number,
+  dst: number,
+  sport: number,
+  dport: number,
+  proto: number,
+  vlan: number,
+  out: Uint8Array,
+  pos: number,
+): number {
+  let swap = false;
+  for (let i = 0; i < 16; i++) {
+    if (u8[src + i] !== u8[dst + i]) {
+      swap = u8[src + i] > u8[dst + i];
+      break;
+    }
+    if (i === 15) swap = sport > dport;
+  }
+  const a = swap ? dst : src, b = swap ? src : dst;
+  compute(u32, a >>> 2, b >>> 2, swap ? dport : sport, swap ? sport : dport, ((proto & 0xff) << 24) | (vlan & 0xffffff), 0);
+  for (let i = 0; i < UID_LENGTH; i++) out[pos + i] = CHARS[i];
+  return pos + UID_LENGTH;
+}
+
 function compute(
   u32: Uint32Array,
   origWord: number,

@@ -6,7 +6,8 @@
  */
 
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
-import { createFormatter, type FormatName, type Formatter, type RunSummary } from "../format/index.js";
+import { createFormatter, type FormatName, type Formatter, type JsonStyle, type RunSummary } from "../format/index.js";
+import { LocalNets } from "../net/local-nets.js";
 import type { AsciiWriter } from "../format/ascii.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
@@ -23,7 +24,11 @@ export interface PrintSpec {
   /** The engine's record layout (`reconstructor.layout`). */
   layout: Layout;
   anomalyFilter?: AnomalyFilter;
-  /** Community ID seed (default 0), as the flows were decoded with. */
+  /** Site::local_nets, as the `localNets` option spells it (default: Zeek's). */
+  localNets?: string;
+  /** JSON shape of ndjson/json (default nested). */
+  jsonStyle?: JsonStyle;
+  /** Community ID seed (default 0). */
   communityIdSeed?: number;
 }
 
@@ -41,7 +46,9 @@ export function recordsIndependent(format: FormatName): boolean {
  * record (the reconstructor's context, or the format thread's copy of it).
  */
 export function createPrinter(spec: PrintSpec, insight: InsightContext): Formatter {
-  const format = createFormatter(spec.format, spec.layout, { insight, communityIdSeed: spec.communityIdSeed });
+  const format = createFormatter(spec.format, spec.layout, {
+    insight, jsonStyle: spec.jsonStyle, communityIdSeed: spec.communityIdSeed, localNets: new LocalNets(spec.localNets),
+  });
   const filter = spec.anomalyFilter;
   if (filter === undefined) return format;
   const reader = new InsightReader(spec.layout);

@@ -24,6 +24,8 @@ const RECORD_CONSTANTS = [
   // extension block: anomalies and HTTP (offsets inside it, FR_EXT is where it starts)
   "FR_EXT", "X_ANOM", "ANOM_SLOTS", "X_ANOM_LOST", "X_HTTP_REQ", "X_HTTP_RESP", "X_HTTP_METHODS", "X_HTTP_VERSIONS",
   "X_HTTP_CLASSES", "X_HTTP_CODES", "HTTP_CODE_SLOTS",
+  // conn.log columns: service, the VLAN key flag (uid), the tunnel's outer connection (tunnel_parents)
+  "FR_SERVICE", "FF_VLAN_KEY", "X_OUTER_SRC", "X_OUTER_DST", "X_OUTER_SPORT", "X_OUTER_DPORT", "X_OUTER_VLAN", "X_OUTER_PROTO",
 ] as const;
 
 export type RecordConstant = (typeof RECORD_CONSTANTS)[number];
@@ -46,6 +48,7 @@ export interface Layout {
   readonly half: EnumInfo;
   readonly anomaly: EnumInfo;
   readonly httpMethod: EnumInfo;
+  readonly service: EnumInfo;
 }
 
 /** Thrown when the module lacks an export the host needs: host and engine were built apart. */
@@ -96,6 +99,7 @@ export function readLayout(exports: WebAssembly.Exports): Layout {
     half: readEnum(exports, "Half"),
     anomaly: readEnum(exports, "Anomaly"),
     httpMethod: readEnum(exports, "HttpMethod"),
+    service: readEnum(exports, "Service"),
   };
 }
 

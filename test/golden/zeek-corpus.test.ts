@@ -19,7 +19,6 @@ function runCase(capture: string, options: string): Record<string, unknown>[] {
   const cfg = caseConfig(options);
   const rec = new Reconstructor({
     ignoreChecksums: cfg.ignoreChecksums,
-    vlanInKey: false, // Zeek's default conn key has no VLAN
     likelyServerPorts: cfg.serverPorts ?? true,
     reportGapsForPartial: cfg.reportGapsForPartial,
     excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,

@@ -164,7 +164,7 @@ describe("analyze", () => {
   });
 
   it("prints statistics on stderr with --stats", () => {
-    const r = run(["analyze", ssh, "--stats", "-b", "--no-vlan-key", "--flow-cap", "1000"]);
+    const r = run(["analyze", ssh, "--stats", "-b", "--vlan-key", "--flow-cap", "1000"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stderr.split("\n")[0])).toHaveProperty("segments");
   });

@@ -57,12 +57,16 @@ describe("FlowDecoder", () => {
       orig_bytes: 2669,
       resp_bytes: 2501,
       conn_state: "SF",
+      // Zeek's default Site::local_nets: the private address space.
+      local_orig: true,
+      local_resp: false,
       missed_bytes: 15,
       history: "ShAdDaFf",
       orig_pkts: 25,
       orig_ip_bytes: 3981,
       resp_pkts: 20,
       resp_ip_bytes: 3549,
+      ip_proto: 6,
       community_id: communityIdOf("192.168.1.79", 51880, "131.159.21.1", 22),
       handshake_rtt: 0.001234,
       orig_tcp_options: { mss: 1460, wscale: 7, sack_permitted: true, timestamps: true },
@@ -75,8 +79,8 @@ describe("FlowDecoder", () => {
     });
     expect(Object.keys(flow)).toEqual([
       "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes",
-      "resp_bytes", "conn_state", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts",
-      "resp_ip_bytes", "community_id", "handshake_rtt", "orig_tcp_options", "resp_tcp_options", "end_reason",
+      "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts",
+      "resp_ip_bytes", "ip_proto", "community_id", "handshake_rtt", "orig_tcp_options", "resp_tcp_options", "end_reason",
       "orig_state", "resp_state", "anomalies",
     ]);
     expect(flow.uid).toMatch(/^C[0-9A-Za-z]{17}$/);

@@ -335,3 +335,27 @@ describe("long engine work does not freeze the app", () => {
     expect((await analysis).status).toBe(200);
   });
 });
+
+describe("conn.log columns (issue 12)", () => {
+  it("json_style=zeek answers Zeek's JSON log shape: flat dotted keys, anomalies as names", async () => {
+    const nested = await json(await post(api, "/v1/analyze", cap, PCAP));
+    const zeek = await json(await post(api, "/v1/analyze?json_style=zeek", cap, PCAP));
+    expect(zeek.flows).toHaveLength(nested.flows.length);
+    const [z, n] = [zeek.flows[0], nested.flows[0]];
+    expect(z).not.toHaveProperty("orig_tcp_options");
+    expect(z["orig_tcp_options.sack_permitted"]).toBe(n.orig_tcp_options.sack_permitted);
+    expect(z.anomalies).toEqual([...new Set(n.anomalies.map((a: { type: string }) => a.type))]);
+    expect(z.ip_proto).toBe(6);
+  });
+
+  it("local_nets sets Site::local_nets; a bad one or a bad json_style is a 400", async () => {
+    const none = await json(await post(api, "/v1/analyze?local_nets=-", cap, PCAP));
+    expect(none.flows[0]).not.toHaveProperty("local_orig");
+    const bad = await post(api, "/v1/analyze?local_nets=10.0.0.0/40", cap, PCAP);
+    expect(bad.status).toBe(400);
+    expectError(await json(bad), "invalid_parameter");
+    const style = await post(api, "/v1/analyze?json_style=flat", cap, PCAP);
+    expect(style.status).toBe(400);
+    expectError(await json(style), "invalid_parameter");
+  });
+});

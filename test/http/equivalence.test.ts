@@ -26,8 +26,9 @@ function documentLines(text: string): string[] {
 }
 
 const WITHOUT_IP_BYTES = (f: Json): Json => {
-  // Segment records carry no payload bytes either, so there are no HTTP request/status lines to read.
-  const { orig_ip_bytes: _o, resp_ip_bytes: _r, http: _h, ...rest } = f;
+  // Segment records carry no payload bytes either, so there are no HTTP request/status lines to
+  // read and no protocol signature to match (service).
+  const { orig_ip_bytes: _o, resp_ip_bytes: _r, http: _h, service: _s, ...rest } = f;
   return rest;
 };
 

@@ -96,7 +96,10 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     const held: Buffer[] = [];
     let heldBytes = 0;
     const job = ctx.formatThreads().open(
-      { kind: "flows", format, layout: rec.layout, communityIdSeed: params.options.communityIdSeed, filter: params.filter, count: true, insight: rec.insight },
+      {
+        kind: "flows", format, layout: rec.layout, communityIdSeed: params.options.communityIdSeed, localNets: params.options.localNets,
+        jsonStyle: params.jsonStyle, filter: params.filter, count: true, insight: rec.insight,
+      },
       {
         clock: rec.insight,
         blocking: false,

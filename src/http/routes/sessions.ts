@@ -117,7 +117,7 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
     // anomalies then wait for their thresholds). The writer and the filter read it per flow.
     const insight = { ...session.insight };
     const seed = session.options.communityIdSeed;
-    const writer = new FlowWriter(format, session.layout, { communityIdSeed: seed, filter: NO_FILTER, insight });
+    const writer = new FlowWriter(format, session.layout, { communityIdSeed: seed, localNets: session.options.localNets, jsonStyle: params.jsonStyle, filter: NO_FILTER, insight });
     const filter = new RecordFilter(params.filter, session.layout, insight);
     const end = params.offset + params.limit;
     let index = 0;
@@ -167,7 +167,7 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
       } finally {
         sessions.delete(session.id);
       }
-      const w = new FlowWriter(format, session.layout, { communityIdSeed: session.options.communityIdSeed, filter, insight: session.insight });
+      const w = new FlowWriter(format, session.layout, { communityIdSeed: session.options.communityIdSeed, localNets: session.options.localNets, filter, insight: session.insight });
       session.finished.forEach((v, p) => {
         w.add(v, p);
       });
