@@ -94,6 +94,7 @@ ${wrapList([...ANOMALY_NAMES], "  ", 78)}
 
 Environment:
   FLOWRECON_HASH_KEY          flow-table hash key (as --hash-key) for analyze and serve
+  FLOWRECON_LOCAL_NETS        Site::local_nets for local_orig/local_resp (as --local-nets)
   FLOWRECON_FORMAT_THREADS    format threads: 0 = main thread, N = N threads (default: by input)
   FLOWRECON_DEBUG             print a stack trace with an internal error
   serve:                      HOST (127.0.0.1), PORT (8080), FLOWRECON_TOKEN, and
