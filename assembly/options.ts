@@ -29,6 +29,8 @@ export enum Option {
   MaxAboveHoleWithoutAcks,
   /** tcp_excessive_data_without_further_acks (0 = no limit). */
   ExcessiveDataWithoutAcks,
+  /** 1 (default) = steady-state segments take the tracker's fast path (flow/steady.ts); 0 = every segment the full path. */
+  FastPath,
   Count,
 }
 
@@ -45,6 +47,7 @@ export let reportGapsForPartial: bool = false;
 export let hashSeed: u32 = 0x2545F491;
 export let maxAboveHoleWithoutAcks: i64 = 16384;
 export let excessiveDataWithoutAcks: i64 = 10 * 1024 * 1024;
+export let fastPath: bool = true;
 
 /** Zeek tcp_SYN_timeout: first run of the expire timer after the connection is created. */
 export const SYN_TIMEOUT_US: i64 = 5_000_000;
@@ -95,6 +98,7 @@ export function setOption(opt: i32, value: f64): void {
     case Option.HandshakeInactivityUs: handshakeInactivityUs = <i64>value; break;
     case Option.MaxAboveHoleWithoutAcks: maxAboveHoleWithoutAcks = <i64>value; break;
     case Option.ExcessiveDataWithoutAcks: excessiveDataWithoutAcks = <i64>value; break;
+    case Option.FastPath: fastPath = value != 0; break;
     default: break;
   }
 }

@@ -6,7 +6,7 @@
  * whole capture with `readRecordsFrom` (straight into the engine's window) and `finishRecords`, with
  * a sink that only counts records: no flow objects, no formatting, no output.
  *
- *   node bench/engine.mjs capture.pcap [--warmup-mb 64] [--flow-cap N] [--probe-memory] [--census]
+ *   node bench/engine.mjs capture.pcap [--warmup-mb 64] [--flow-cap N] [--probe-memory] [--census] [--no-fast-path]
  *     -> one JSON line: {impl, flows, segments, records, elapsedMs, ...}
  *
  * `--census` makes the sink tally conn_state and end_reason of every flow (RecordReader, no
@@ -40,6 +40,7 @@ async function main() {
       "flow-cap": { type: "string" },
       "probe-memory": { type: "boolean" },
       census: { type: "boolean" },
+      "no-fast-path": { type: "boolean" },
     },
   });
   const file = positionals[0];
@@ -52,6 +53,7 @@ async function main() {
   const warmupBytes = Number(values["warmup-mb"] ?? 64) * 1e6;
   const options = {};
   if (values["flow-cap"] !== undefined) options.flowCap = Number(values["flow-cap"]);
+  if (values["no-fast-path"]) options.fastPath = false;
 
   // Warm-up: a separate instance over a prefix of the capture, finished so the flush path runs too.
   const tw = performance.now();
@@ -115,7 +117,7 @@ async function main() {
   closeSync(fd);
   const s = rec.stats;
   const out = {
-    impl: "engine",
+    impl: options.fastPath === false ? "engine-no-fast-path" : "engine",
     flows,
     segments: s.segments,
     records: s.records,
