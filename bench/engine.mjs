@@ -99,6 +99,7 @@ async function main() {
   let liveMax = 0;
   let memAtLiveMax = memBase;
   const fd = openSync(file, "r");
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (probe) {
     while (rec.readRecordsFrom(fd, sink)) {
@@ -114,6 +115,7 @@ async function main() {
   }
   rec.finishRecords(sink);
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   closeSync(fd);
   const s = rec.stats;
   const out = {
@@ -125,6 +127,9 @@ async function main() {
     flowsEvicted: s.flows_evicted,
     error: rec.error?.code ?? null,
     elapsedMs,
+    // CPU time of the measured pass (user + system, all threads of the process; V8's helper
+    // threads add a little): on a loaded shared machine it moves far less than elapsedMs.
+    cpuMs: (cpu.user + cpu.system) / 1000,
     warmupMs,
     warmupBytes,
     wasmMemoryBytes: engine.exports.memory.buffer.byteLength,

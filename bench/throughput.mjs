@@ -187,7 +187,7 @@ function contenderTable(cliLine) {
       argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
       parse: (s) => {
         const j = JSON.parse(s.trim().split("\n").pop());
-        return { innerMs: j.elapsedMs, flows: j.flows };
+        return { innerMs: j.elapsedMs, cpuMs: j.cpuMs ?? null, flows: j.flows };
       },
     },
     {
@@ -195,7 +195,7 @@ function contenderTable(cliLine) {
       argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f, "--no-fast-path"], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
       parse: (s) => {
         const j = JSON.parse(s.trim().split("\n").pop());
-        return { innerMs: j.elapsedMs, flows: j.flows };
+        return { innerMs: j.elapsedMs, cpuMs: j.cpuMs ?? null, flows: j.flows };
       },
     },
     {
