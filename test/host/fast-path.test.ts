@@ -16,6 +16,8 @@ import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
 import { repoRoot } from "./helpers.js";
 
 const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
+/** Each case runs every capture twice; on a loaded 2-vCPU machine that takes minutes, not the default 60 s. */
+const SLOW = 300_000;
 
 interface Run {
   records: Buffer[];
@@ -166,13 +168,13 @@ describe("the steady-state fast path changes no output", () => {
         excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
       });
     }
-  });
+  }, SLOW);
 
   it("kernel fixtures, test/fixtures/pcap and the Wireshark corpus", () => {
     for (const f of captures(kernelDir)) expectSameBothWays(`kernel/${f}`, readFileSync(join(kernelDir, f)));
     for (const f of captures(pcapDir)) expectSameBothWays(`pcap/${f}`, readFileSync(join(pcapDir, f)));
     for (const f of captures(wiresharkDir)) expectSameBothWays(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { ignoreChecksums: true });
-  });
+  }, SLOW);
 
   it("the generator's anomaly captures (header-only, whole, long connections)", () => {
     for (const [name, bytes] of Object.entries(generated)) expectSameBothWays(`generated/${name}`, bytes);
@@ -180,7 +182,7 @@ describe("the steady-state fast path changes no output", () => {
     expectSameBothWays("generated/whole, partial gaps, small limits", generated.whole, {
       reportGapsForPartial: true, maxAboveHoleWithoutAcks: 3000, excessiveDataWithoutAcks: 20_000,
     });
-  });
+  }, SLOW);
 
   it("mutated captures: flags, sequence and ack numbers, windows, repeats and reordering", () => {
     const sources: [string, Uint8Array][] = [
@@ -196,7 +198,7 @@ describe("the steady-state fast path changes no output", () => {
         expectSameBothWays(`${name} mutated (rate ${rate}, FASTPATH_SEED=${SEED})`, mutate(cut, seed, rate), { ignoreChecksums: true });
       }
     }
-  });
+  }, SLOW);
 
   it("the fast path was taken for a good share of the segments", () => {
     expect(segmentsTotal).toBeGreaterThan(300_000);
