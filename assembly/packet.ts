@@ -40,6 +40,7 @@ export const P_PAYPTR: usize = 84;   // u32  pointer to the captured payload byt
 export const P_PAYCAP: usize = 88;   // u32  captured payload bytes available at P_PAYPTR (<= P_PAYLEN under a snaplen)
 export const P_SACKN: usize = 92;    // u8   number of SACK blocks in this segment (0..4)
 export const P_WHOLE: usize = 93;    // u8   1 = the whole TCP payload was seen (captured, or reassembled from IP fragments)
+export const P_IPID: usize = 94;     // u16  IPv4 identification of the IP header carrying the segment; 0 for IPv6 or unknown
 export const P_SACK: usize = 96;     // 4 x (u32 left, u32 right) SACK blocks, raw sequence numbers
 
 export const OPT_MSS: u8 = 1;

@@ -9,7 +9,7 @@
 
 import {
   PKT, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_IPVER, P_FLAGS, P_CSUM, P_THLEN, P_SEQ, P_ACK, P_WIN, P_OPTS,
-  P_WSCALE, P_MSS, P_TUNNEL, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_SACKN, P_WHOLE, Csum,
+  P_WSCALE, P_MSS, P_TUNNEL, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_SACKN, P_WHOLE, P_IPID, P_TSVAL, Csum,
 } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { outNearlyFull } from "../flow/output";
@@ -68,6 +68,9 @@ export function feedSegments(base: usize, n: i32, firstIndex: f64): i32 {
     store<u32>(PKT + P_PAYCAP, 0);
     store<u8>(PKT + P_SACKN, 0);
     store<u8>(PKT + P_WHOLE, 1);
+    // Segment records carry no IP identification and no TSval: 0 says unknown (wire-anomalies.ts).
+    store<u16>(PKT + P_IPID, 0);
+    store<u32>(PKT + P_TSVAL, 0);
     trackPacket();
   }
   return n;

@@ -10,7 +10,9 @@
 // Storage: ANOM_SLOTS slots of 8 bytes in the record's extension block plus a mask of the
 // (type, side) pairs recorded; a ninth distinct pair only sets a "lost" bit (documented limit).
 
-import { FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, FR_TS_START } from "./record";
+import {
+  FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, FR_TS_START,
+} from "./record";
 import { extPtr, extAttach } from "./table";
 
 export enum Anomaly {
@@ -102,6 +104,10 @@ export function flipExtensionSides(): void {
   // Each counter pair is (originator, responder): swap the halves of the u64.
   store<u64>(ext + X_CNT_C, rotl<u64>(load<u64>(ext + X_CNT_C), 32));
   store<u64>(ext + X_HIST_RST, rotl<u64>(load<u64>(ext + X_HIST_RST), 32));
+  // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
+  store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
+  store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));
+  store<u16>(ext + X_HOLE_CLOCKS, rotl<u16>(load<u16>(ext + X_HOLE_CLOCKS), 8));
   for (let i = 0; i < ANOM_SLOTS; i++) {
     const s = ext + X_ANOM + (<usize>i << 3);
     if (load<u8>(s) != 0) store<u8>(s, load<u8>(s, 1) ^ 1, 1);

@@ -1,4 +1,6 @@
-// HTTP/1.x insight: counts request lines and status lines at the start of new data segments.
+// HTTP/1.x insight: counts request lines and status lines at the start of segments whose first
+// payload octet is seen for the first time (new data, a hole filled, a SYN or SYN-ACK with data:
+// the tracker decides, wire-anomalies.ts startsUnseen), so each line counts once whenever it arrives.
 // Cheap by design: only the first bytes of a segment are read, nothing is buffered, so a request
 // or response that starts in the middle of a segment (pipelining) is not counted (documented).
 //

@@ -44,9 +44,12 @@ import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks
 function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
   const clean = isClean(ep) && isClean(peer);
   if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
-  if (clean || reportGapsForPartial) store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
-  // Zeek counts bytes a snaplen cut off as missing too (it cannot reassemble them); as an anomaly
-  // only a side whose payload was always captured whole can show a real loss.
+  if (!clean && !reportGapsForPartial) return;
+  store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
+  // The anomaly says what missed_bytes counts (so a partial connection's gaps, which Zeek leaves
+  // out unless report_gaps_for_partial, are not reported either). Zeek counts bytes a snaplen cut
+  // off as missing too (it cannot reassemble them); as an anomaly only a side whose payload was
+  // always captured whole can show a real loss.
   if ((load<u8>(ep + EP_FLAGS2) & EF2_TRUNCATED) == 0) noteAnomaly(rec, Anomaly.ContentGap, isOrigEp(rec, ep), curNow);
 }
 
@@ -196,6 +199,24 @@ export function ackReceived(rec: usize, ep: usize, peer: usize, relAck: u64): vo
   if (relAck <= load<u64>(ep + EP_TRIM)) return;
   if (relAck > load<u64>(ep + EP_REASM)) undelivered(rec, ep, peer, relAck);
   store<u64>(ep + EP_TRIM, relAck);
+}
+
+/**
+ * Whether the reassembler already holds the octet at relative sequence `seq` of this endpoint's
+ * stream: below the in-order point (delivered, or skipped as a gap), or inside an out-of-order
+ * range. After skip_deliveries nothing is known and every octet counts as held.
+ */
+export function seenByReassembler(rec: usize, ep: usize, seq: u64): bool {
+  const r = load<u64>(ep + EP_REASM);
+  if (seq < r || (load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return true;
+  const n = nBlocks(ep);
+  if (n == 0) return false;
+  const b = blocksOf(rec, ep);
+  const off = seq - r;
+  for (let i = 0; i < n; i++) {
+    if (off >= <u64>blkStart(b, i) && off < <u64>blkEnd(b, i)) return true;
+  }
+  return false;
 }
 
 /** Zeek TCP_Reassembler::HasUndeliveredData. */

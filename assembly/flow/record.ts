@@ -49,9 +49,9 @@ export const REC_LIVE: i32 = 384;
  * (zeros when none).
  */
 export const FR_EXT: i32 = 384;
-export const EXT_SIZE: i32 = 192;
+export const EXT_SIZE: i32 = 208;
 /** Bytes of one record in the output ring: the live part followed by the extension. */
-export const FR_SIZE: i32 = 576;
+export const FR_SIZE: i32 = 592;
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) -------------------------------------
 export const EP_STATE: i32 = 0;         // u8 Half (Zeek TCP_Endpoint state)
@@ -82,8 +82,10 @@ export const EP_HIST_FIN: i32 = 76;     // u32 relative seq after the payload of
  * EP_HIST_SYN and EP_HIST_FIN, which only the tracker reads and only while the record is live.
  */
 export const EP_BYTES: i32 = 72;
-export const EP_LAST_ACKVAL: i32 = 80;  // u32 ack number of this side's last pure ACK (duplicate-ACK detection)
+export const EP_LAST_ACKVAL: i32 = 80;  // u32 ack number of this side's last segment with ACK (duplicate-ACK detection)
 export const EP_FLAGS2: i32 = 84;       // u8 EF2_* bits
+export const EP_DUPACKS: i32 = 85;      // u8 duplicate ACKs this side sent in a row for EP_LAST_ACKVAL (saturating)
+export const EP_SYNS: i32 = 86;         // u16 SYN (or SYN-ACK) segments this side sent (saturating)
 export const EP_REASM: i32 = 88;        // u64 reassembler last_reassem_seq (relative; data below was delivered or skipped)
 export const EP_TRIM: i32 = 96;         // u64 reassembler trim_seq (relative; highest ack processed)
 export const EP_MISSED: i32 = 104;      // u64 bytes of this side's stream reported as content gaps (Zeek missed_bytes)
@@ -116,6 +118,8 @@ export const EF_SKIP: u8 = 16;          // reassembler gave up (skip_deliveries)
 export const EF_DID_EOF: u8 = 32;       // reassembler did_EOF
 export const EF_FIN_AFTER_PEER: u8 = 64; // this side's first FIN acknowledged the peer's FIN (it closed passively)
 export const EF2_TRUNCATED: u8 = 1;     // EP_FLAGS2: some of this side's payload was cut by the snaplen
+export const EF2_ACK_SENT: u8 = 2;      // EP_FLAGS2: this side sent a segment with ACK (EP_LAST_ACKVAL is valid)
+export const EF2_BEYOND_SYN: u8 = 4;    // EP_FLAGS2: this side sent a segment without SYN or RST (it left SYN_SENT)
 export const EF_FIN_RETX: u8 = 128;     // this side sent its FIN again (the peer did not acknowledge it in time)
 
 // Zeek TCP_Endpoint states (TCP_Endpoint.h), used as-is: the connection summary derives from them.
@@ -177,4 +181,16 @@ export const X_BLOCKS_SIDE: i32 = 24;
  */
 export const X_CNT_C: i32 = 176;
 export const X_HIST_RST: i32 = 184;
-export const X_END: i32 = 192;
+/**
+ * While a side's stream has a hole (out-of-order ranges held), the sender's clocks on the segments
+ * seen since the hole opened: the newest TSval (u32 pair at X_HOLE_TSVAL, RFC 7323 §3) and IPv4
+ * identification (u16 pair at X_HOLE_IPID), each side's validity bits at X_HOLE_CLOCKS (u8 pair:
+ * HOLE_TSVAL, HOLE_IPID). A segment that fills the hole with a newer clock was sent after them: a
+ * retransmission, not reordering (wire-anomalies.ts).
+ */
+export const X_HOLE_TSVAL: i32 = 192;
+export const X_HOLE_IPID: i32 = 200;
+export const X_HOLE_CLOCKS: i32 = 204;
+export const HOLE_TSVAL: u8 = 1;
+export const HOLE_IPID: u8 = 2;
+export const X_END: i32 = 208;

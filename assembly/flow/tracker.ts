@@ -15,8 +15,8 @@ import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
-  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, EP_LAST_ACKVAL, EP_SEEN, EP_RTX_QUIET, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
-  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
+  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
 } from "./record";
 import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
@@ -24,10 +24,11 @@ import { Anomaly, noteAnomaly, setCurrentFlow, extSide } from "./anomaly";
 import { scanHttp } from "./http";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
-  updateAckSeq, relativeSeq, seqUnderflow, lastFull, ackFull, toRelative,
+  updateAckSeq, relativeSeq, seqUnderflow,
 } from "./seq";
 import { addHistory, checkHistory, scaledHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
-import { dataSent, ackReceived } from "./reassembly";
+import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
+import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
 import {
   curRec, curEp, curPeer, setCurrent, flipCurrent, updateStateMachine, doClose, genEvent, connectionClosed, checkEOF,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
@@ -235,8 +236,11 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
   else checkHistory(curRec, curEp, HIST_ACK_PKT, 0x41);                   // 'A'
 }
 
-/** Zeek init_endpoint: sets the sequence base the first time a side is seen, or on a new SYN. */
-function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): void {
+/**
+ * Zeek init_endpoint: sets the sequence base the first time a side is seen, or on a new SYN.
+ * Returns true when it set the base from this segment (all of the segment is then new data).
+ */
+function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): bool {
   const syn = (flags & TH_SYN) != 0;
   switch (<i32>stateOf(ep)) {
     case Half.Inactive: {
@@ -248,22 +252,23 @@ function initEndpoint(ep: usize, flags: u32, seq: u32, seqEnd: u32): void {
         last = seq; // so the first packet is not taken for a retransmission
       }
       initLastSeq(ep, last);
-      break;
+      return true;
     }
     case Half.SynSent:
     case Half.SynAckSent:
-      if (syn && seq != startSeq(ep)) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      if (syn && seq != startSeq(ep)) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); return true; }
       break;
     case Half.Established:
     case Half.Partial:
-      if (syn) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      if (syn) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); return true; }
       break;
     case Half.Reset:
       // Sequence numbers set by a (possibly injected) RST are replaced by a later SYN's.
-      if (syn && load<u8>(ep + EP_PREV_STATE) == <u8>Half.Inactive) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); }
+      if (syn && load<u8>(ep + EP_PREV_STATE) == <u8>Half.Inactive) { initStartSeq(ep, seq); initAckSeq(ep, seq); initLastSeq(ep, seqEnd); return true; }
       break;
     default: break;
   }
+  return false;
 }
 
 /** Zeek update_last_seq: advances last_seq, or counts a retransmission (T/t). Returns the delta. */
@@ -305,7 +310,8 @@ function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i
     } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && load<i64>(rec + FR_HS_RTT) < 0 &&
                load<i64>(rec + FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
                ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      store<i64>(rec + FR_HS_RTT, now - load<i64>(rec + FR_TS_SYN));
+      const rtt = now - load<i64>(rec + FR_TS_SYN);
+      store<i64>(rec + FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
     }
   }
 }
@@ -327,25 +333,13 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
 
   // What the anomaly rules compare against: this side's and the peer's state before the segment.
-  const senderWasActive = stateOf(curEp) != <u8>Half.Inactive;
-  const peerWasActive = stateOf(curPeer) != <u8>Half.Inactive;
-  const origSynSentBefore = stateOf(rec + <usize>FR_ORIG) == <u8>Half.SynSent;
-  const respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
-  const finBefore = epHas(curEp, EF_FIN_SEEN);
-  const synBefore = epHas(curEp, EF_SYN_SEEN);
-  const finSeqBefore = load<u64>(curEp + EP_FIN_SEQ);
-  const prevWin = <u32>load<u16>(curEp + EP_WIN);
-  const peerWin = <u32>load<u16>(curPeer + EP_WIN);
-  const peerFin = epHas(curPeer, EF_FIN_SEEN);
-  const prevSeen = load<u32>(curEp + EP_SEEN);
+  noteBefore(rec, curEp, curPeer);
 
   // Sequence space: SYN and FIN take one octet each; RST payload is not part of the stream.
   let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (rst) segLen -= len;
   const seqEnd = seq + segLen;
-  initEndpoint(curEp, flags, seq, seqEnd);
-  const lastBefore = lastSeq(curEp);
-  const reasmBefore = load<u64>(curEp + EP_REASM);
+  noteSequenceBefore(curEp, initEndpoint(curEp, flags, seq, seqEnd));
   const relSeq = relativeSeq(curEp, seq, lastSeq(curEp), load<u32>(curEp + EP_SEQ_WRAPS));
   const underflow = seqUnderflow;
 
@@ -392,83 +386,12 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const deltaLast = updateLast(curEp, seqEnd, flags, len);
   updateStateMachine(now, seq, len, isOrig, flags); // may flip roles: cur* pointers follow
   const ep = curEp, peer = curPeer;
-  const senderIsOrig = ep == rec + <usize>FR_ORIG;
 
-  // ---- anomalies seen on the wire (catalogue: assembly/flow/anomaly.ts, src/anomalies/catalogue.ts) ----
-  const control = flags & (TH_SYN | TH_FIN | TH_RST);
-  if ((syn && (fin || rst)) || (flags & 0x3F) == 0 || (fin && (flags & 0x28) == 0x28)) {
-    // SYN+FIN, SYN+RST, no flags at all, or FIN+PSH+URG ("Xmas"): no conforming stack sends these.
-    noteAnomaly(rec, Anomaly.InvalidFlags, senderIsOrig, now);
-  }
-  if (rst) {
-    // A SYN answered by RST is a refusal; any other RST is a reset (the host adds whether data flowed).
-    if (!senderIsOrig && origSynSentBefore && respInactiveBefore) noteAnomaly(rec, Anomaly.Refused, false, now);
-    else noteAnomaly(rec, Anomaly.Reset, senderIsOrig, now);
-  }
-  if (syn && !hasAck && !senderIsOrig && !senderWasActive && origSynSentBefore) {
-    noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
-  }
-  if (fin && peerFin && (!hasAck || relAck < load<u64>(peer + EP_FIN_SEQ))) {
-    noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
-  }
-  if (len > 0 && !rst && finBefore && relSeq + <u64>len > finSeqBefore - 1) {
-    noteAnomaly(rec, Anomaly.DataAfterFin, senderIsOrig, now);
-  }
-  if (win == 0 && control == 0) noteAnomaly(rec, Anomaly.ZeroWindow, senderIsOrig, now);
-  let probe = false;
-  if (control == 0 && senderWasActive && len <= 1) {
-    // One octet before snd.nxt with 0 or 1 byte: a keep-alive (RFC 9293 §3.8.4), or, while the peer
-    // advertises a zero window, a zero-window probe (§3.8.6.1; Linux probes look like keep-alives).
-    // One new octet sent into a zero window is a probe too.
-    const keepaliveShape = seq + 1 == lastBefore;
-    const probeShape = len == 1 && seq == lastBefore;
-    if (keepaliveShape || probeShape) {
-      probe = true;
-      if (peerWin == 0 && peerWasActive) noteAnomaly(rec, Anomaly.ZeroWindowProbe, senderIsOrig, now);
-      else if (keepaliveShape) noteAnomaly(rec, Anomaly.Keepalive, senderIsOrig, now);
-      else probe = false;
-    }
-  }
-  if (syn && synBefore && seq == startSeq(ep) && len == 0) {
-    noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same SYN (same ISN) again
-  } else if (fin && finBefore && len == 0 && relSeq + <u64>segLen == finSeqBefore) {
-    noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same FIN again
-    epSet(ep, EF_FIN_RETX);
-  }
-  if (len > 0 && !rst && !probe && deltaLast <= 0) {
-    // Nothing new: retransmitted, or filling a hole that later data already skipped. With the
-    // payload seen whole, data above the reassembly point that arrives within a few ms of the
-    // sender's previous segment is reordering, not loss.
-    const dataSeq = syn ? relSeq + 1 : relSeq;
-    const quick = (<u32>(now - load<i64>(rec + FR_TS_START)) - prevSeen) < 3000;
-    if (load<u8>(pk + P_WHOLE) != 0 && dataSeq >= reasmBefore && quick) noteAnomaly(rec, Anomaly.OutOfOrder, senderIsOrig, now);
-    else {
-      noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now);
-      const q = load<u16>(ep + EP_RTX_QUIET);
-      if (q != 0xFFFF) store<u16>(ep + EP_RTX_QUIET, q + 1);
-    }
-  }
-  if (hasAck && control == 0 && len == 0) {
-    // The same ack and window again while the peer has unacknowledged data: a duplicate ACK.
-    const peerUnacked = lastFull(peer) > ackFull(peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
-    if (ack == load<u32>(ep + EP_LAST_ACKVAL) && win == prevWin && peerUnacked && peerWasActive) {
-      noteAnomaly(rec, Anomaly.DuplicateAck, senderIsOrig, now);
-    }
-    store<u32>(ep + EP_LAST_ACKVAL, ack);
-  }
-  if (hasAck && !rst && peerWasActive && relAck > toRelative(peer, lastSeq(peer), load<u32>(peer + EP_SEQ_WRAPS))) {
-    noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
-  }
-  // Liveness evidence for the end-of-input rules (peer_vanished, handshake_incomplete).
-  store<u16>(peer + EP_RTX_QUIET, 0);
-  const sinceStart = now - load<i64>(rec + FR_TS_START);
-  store<u32>(ep + EP_SEEN, sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart);
-  if (!senderIsOrig) {
-    if (!syn) setFlag(rec, FF_RESP_NONSYN);
-    else if (hasAck && load<i64>(rec + FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
-  }
-  // HTTP request and status lines at the start of new data.
-  if (len > 0 && !rst && deltaLast > 0) {
+  checkWireAnomalies(pk, rec, ep, peer, relSeq, relAck, segLen, deltaLast, now);
+  // HTTP request and status lines at the start of payload seen for the first time (new data, or
+  // a hole filled), so each is counted once whenever it arrives.
+  const dataSeq = syn ? relSeq + 1 : relSeq;
+  if (len > 0 && !rst && !underflow && startsUnseen(rec, ep, dataSeq, syn ? seq + 1 : seq)) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
     if (pp != 0 && pc != 0) scanHttp(pp, pc);
   }
@@ -479,8 +402,11 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   // Payload goes to the reassembler only when seen whole (Zeek skips snaplen-truncated payload).
   if (len > 0 && !rst && !underflow) {
-    if (load<u8>(pk + P_WHOLE) != 0) dataSent(rec, ep, syn ? relSeq + 1 : relSeq, <u64>len);
-    else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
+    if (load<u8>(pk + P_WHOLE) != 0) {
+      const hadHole = hasUndelivered(ep);
+      dataSent(rec, ep, dataSeq, <u64>len);
+      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
   }
   checkEOF(rec, ep);
   if (doClose) connectionClosed(rec, ep, peer, genEvent);

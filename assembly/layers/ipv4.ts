@@ -12,7 +12,7 @@
 // The payload handed on is bounded by the total length, so Ethernet padding never counts.
 // A first fragment is decoded from what it holds; CTX_FRAG marks lengths beyond it as unknown.
 
-import { PKT, P_IPVER, P_SRC, P_DST, P_IPLEN } from "../packet";
+import { PKT, P_IPVER, P_IPID, P_SRC, P_DST, P_IPLEN } from "../packet";
 import { Stat } from "../stats";
 import { ignoreChecksums } from "../options";
 import { be16 } from "../mem";
@@ -23,6 +23,7 @@ import { fragKeyV4, fragment } from "./fragments";
 
 const V4_VER_IHL: usize = 0;
 const V4_TOTAL_LEN: usize = 2;
+const V4_ID: usize = 4;
 const V4_FRAG: usize = 6;        // flags (3 bits) + fragment offset (13 bits, 8-byte units)
 const V4_PROTO: usize = 9;
 const V4_SRC: usize = 12;
@@ -79,6 +80,7 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   }
 
   store<u8>(PKT + P_IPVER, 4);
+  store<u16>(PKT + P_IPID, <u16>be16(p + V4_ID));
   store<u64>(PKT + P_SRC, V4MAPPED_HI);
   store<u32>(PKT + P_SRC + 8, V4MAPPED_MID);
   store<u32>(PKT + P_SRC + 12, load<u32>(p + V4_SRC));

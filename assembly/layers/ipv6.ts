@@ -14,7 +14,7 @@
 // Zeek's IP_Hdr::DstAddr does. (Zeek's Mobile IPv6 home-address handling is off by default; not done.)
 // Jumbograms (payload length 0 with a jumbo option) are not supported: their TCP is Malformed.
 
-import { PKT, P_IPVER, P_SRC, P_DST, P_IPLEN } from "../packet";
+import { PKT, P_IPVER, P_IPID, P_SRC, P_DST, P_IPLEN } from "../packet";
 import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
@@ -123,6 +123,7 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   }
 
   store<u8>(PKT + P_IPVER, 6);
+  store<u16>(PKT + P_IPID, 0); // IPv6 has no identification outside fragments
   // SAFETY: the IPv6 header (40 bytes) was length-checked, so both 16-byte addresses are in bounds.
   copy16(PKT + P_SRC, p + V6_SRC);
   copy16(PKT + P_DST, dst);

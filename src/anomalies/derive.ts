@@ -135,10 +135,11 @@ export class InsightReader {
     };
     const refused = out.some((e) => e.type === "refused");
 
-    // syn_unanswered: SYNs, no SYN-ACK and no RST from the responder.
-    if (f.orig.syn && !f.resp.syn && !f.resp.rst && !refused && f.resp.pkts === 0 && (final || flowIdle >= t.synTimeout)) {
-      add("syn_unanswered", "orig", f.startUs, f.orig.pkts, flowIdle,
-        f.orig.pkts > 1 ? `${f.orig.pkts} SYNs, ${f.orig.pkts - 1} retransmitted` : "1 SYN");
+    // syn_unanswered: SYNs and nothing after them but a RST (an originator that sent ACKs or data
+    // had its SYN answered, even if the capture missed the SYN-ACK); no SYN-ACK or RST from the responder.
+    if (f.orig.syn && !f.orig.beyondSyn && !f.resp.syn && !f.resp.rst && !refused && f.resp.pkts === 0 && (final || flowIdle >= t.synTimeout)) {
+      const n = f.orig.syns;
+      add("syn_unanswered", "orig", f.startUs, n, flowIdle, n > 1 ? `${n} SYNs, ${n - 1} retransmitted` : "1 SYN");
     }
     // handshake_incomplete: the responder is left in SYN_RECEIVED.
     if (rs === "SYN_RECEIVED" && (final || flowIdle >= t.synAckTimeout)) {

@@ -54,8 +54,9 @@ export function endpointState(f: FlowFacts, me: SideFacts, peer: SideFacts, meIs
     return "UNKNOWN";
   }
 
-  // Handshake phase.
-  if (meIsOrig && me.syn && !peer.syn && !peer.fin && peer.pkts === 0) {
+  // Handshake phase: a side that sent only SYNs (a side that went on to send ACKs or data had its
+  // SYN answered, even where the capture missed the answer).
+  if (meIsOrig && me.syn && !me.beyondSyn && !peer.syn && !peer.fin && peer.pkts === 0) {
     return idle >= t.synTimeout ? "CLOSED" : "SYN_SENT";
   }
   if (!meIsOrig && me.syn) {
@@ -64,7 +65,7 @@ export function endpointState(f: FlowFacts, me: SideFacts, peer: SideFacts, meIs
     const acked = me.ackedRel >= 1 && (!f.synAckAfterAck || f.respNonSyn);
     if (!acked && !f.respNonSyn && !me.fin) return idle >= t.synAckTimeout ? "CLOSED" : "SYN_RECEIVED";
   }
-  if (meIsOrig && me.syn && !peer.syn && peer.pkts > 0) {
+  if (meIsOrig && me.syn && !me.beyondSyn && !peer.syn && peer.pkts > 0) {
     // The peer answered with something other than SYN-ACK and no RST: keep the handshake view.
     return idle >= t.synTimeout ? "CLOSED" : "SYN_SENT";
   }

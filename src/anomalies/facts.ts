@@ -15,6 +15,10 @@ export interface SideFacts {
   half: string;
   pkts: number;
   syn: boolean;
+  /** SYN (or SYN-ACK) segments it sent. */
+  syns: number;
+  /** It sent a segment without SYN or RST: it left SYN_SENT (its SYN was answered, seen or not). */
+  beyondSyn: boolean;
   fin: boolean;
   rst: boolean;
   /** This side's first FIN came after the peer's (it closed passively). */
@@ -93,6 +97,8 @@ export class FactsReader {
       half: this.#half[v.u8[ep + c.EP_STATE]] ?? "Inactive",
       pkts,
       syn: (f & c.EF_SYN_SEEN) !== 0,
+      syns: v.u16[(ep + c.EP_SYNS) >>> 1],
+      beyondSyn: (v.u8[ep + c.EP_FLAGS2] & c.EF2_BEYOND_SYN) !== 0,
       fin,
       rst: (f & c.EF_RST_SEEN) !== 0,
       finAfterPeer: (f & c.EF_FIN_AFTER_PEER) !== 0,

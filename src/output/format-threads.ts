@@ -105,7 +105,7 @@ export type FromThread =
     }
   | { kind: "failed"; job: number; seq: number; message: string };
 
-/** Size of one batch of records: ~1,800 records of 576 bytes (FR_SIZE), ~1.2 MB of NDJSON. */
+/** Size of one batch of records: ~1,770 records of 592 bytes (FR_SIZE), ~1.2 MB of NDJSON. */
 export const BATCH_BYTES = 1 << 20;
 /** Batches (and the end) a job may have in flight: sent and not yet answered. */
 export const MAX_PENDING = 4;

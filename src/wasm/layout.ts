@@ -20,7 +20,7 @@ const RECORD_CONSTANTS = [
   // endpoint facts behind orig_state/resp_state and the end-of-input anomalies (src/anomalies)
   "FR_TS_ACTIVE", "FR_DEADLINE", "FF_SYNACK_AFTER_ACK", "FF_RESP_NONSYN",
   "EP_STATE", "EP_FLAGS", "EP_START", "EP_LAST_SEQ", "EP_SEQ_WRAPS", "EP_ACK_SEQ", "EP_ACK_WRAPS", "EP_FIN_SEQ",
-  "EP_SEEN", "EP_RTX_QUIET", "EF_FIN_SEEN", "EF_RST_SEEN", "EF_SYN_SEEN", "EF_FIN_AFTER_PEER", "EF_FIN_RETX",
+  "EP_SEEN", "EP_RTX_QUIET", "EP_SYNS", "EP_FLAGS2", "EF2_BEYOND_SYN", "EF_FIN_SEEN", "EF_RST_SEEN", "EF_SYN_SEEN", "EF_FIN_AFTER_PEER", "EF_FIN_RETX",
   // extension block: anomalies and HTTP (offsets inside it, FR_EXT is where it starts)
   "FR_EXT", "X_ANOM", "ANOM_SLOTS", "X_ANOM_LOST", "X_HTTP_REQ", "X_HTTP_RESP", "X_HTTP_METHODS", "X_HTTP_VERSIONS",
   "X_HTTP_CLASSES", "X_HTTP_CODES", "HTTP_CODE_SLOTS",
