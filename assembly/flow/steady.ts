@@ -17,8 +17,8 @@
 //   - it starts exactly at the side's last_seq (in order: no T/t, retransmission, out_of_order,
 //     keep-alive shape), so payload is new data and reaches the HTTP scan as in process();
 //   - its ack lies in the peer's sequence space (no underflow), not beyond what the peer sent
-//     (ack_of_unseen_data), and, without payload, is not a repeat of this side's last pure ACK
-//     with the same window (the duplicate-ACK rule decides those on the full path);
+//     (ack_of_unseen_data), and, without payload, does not repeat the greatest ack this side sent
+//     with its previous window (the RFC 5681 duplicate-ACK rule decides those on the full path);
 //   - an originator ACK while the handshake RTT is still open goes the full path (noteHandshake);
 //   - an ack that moves past the peer's reassembly point is taken only where Zeek reports the
 //     hole as a gap and nothing else: no out-of-order ranges, and the peer's payload was cut by the
@@ -35,14 +35,15 @@ import {
 import {
   FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_TS_SYN, FR_HS_RTT, FR_HIST_SEEN, FR_HIST_LEN, FR_HISTORY,
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
-  EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES, EP_LAST_ACKVAL, EP_SEEN,
-  EP_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM, EP_MISSED, EP_NBLOCKS, EP_CNT_G,
-  EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT,
+  EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
+  EP_LAST_ACKVAL, EP_DUPACKS, EP_SEEN, EP_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
+  EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT,
 } from "./record";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, seqUnderflow, updateLastSeq, updateAckSeq, toRelative } from "./seq";
 import { scaledHistory } from "./history";
 import { setCurrent } from "./state";
-import { dataSent } from "./reassembly";
+import { dataSent, hasUndelivered } from "./reassembly";
+import { noteHoleClocks } from "./wire-anomalies";
 import { scanHttp } from "./http";
 
 /** Endpoint flags that rule the fast path out on either side. */
@@ -72,8 +73,12 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const seq = load<u32>(pk + P_SEQ);
   if (seq != load<u32>(ep + EP_LAST_SEQ)) return false;
 
+  // RFC 5681 §2 duplicate ACK (wire-anomalies.ts): a pure ACK repeating the greatest ack this side
+  // sent, with the window of its previous segment, is judged on the full path.
   const ack = load<u32>(pk + P_ACK);
-  if (len == 0 && ack == load<u32>(ep + EP_LAST_ACKVAL) && win == <u32>load<u16>(ep + EP_WIN)) return false;
+  const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
+  const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
+  if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
   if (isOrig && load<i64>(rec + FR_HS_RTT) < 0 && load<i64>(rec + FR_TS_SYN) != 0) return false;
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
@@ -101,12 +106,21 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const d = seqDelta(ack, peerAck);
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(peer, ack);
   if (len != 0) updateLastSeq(ep, seq + len);
-  else store<u32>(ep + EP_LAST_ACKVAL, ack);
+  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
+  let f2 = load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN;
+  if (!ackSent || seqDelta(ack, greatestAck) > 0) {
+    store<u32>(ep + EP_LAST_ACKVAL, ack);
+    store<u8>(ep + EP_DUPACKS, 0);
+    f2 |= EF2_ACK_SENT;
+  }
+  store<u8>(ep + EP_FLAGS2, f2);
   store<u16>(peer + EP_RTX_QUIET, 0);
   const sinceStart = now - load<i64>(rec + FR_TS_START);
-  store<u32>(ep + EP_SEEN, sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart);
+  const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
+  if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
   if (!isOrig) store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_RESP_NONSYN);
-  if (len != 0) {
+  // In order, so its first octet is new (startsUnseen): the HTTP scan sees it.
+  if (len != 0 && !dataUnderflow) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
     if (pp != 0 && pc != 0) scanHttp(pp, pc);
   }
@@ -124,8 +138,11 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
     store<u64>(peer + EP_TRIM, relAck);
   }
   if (len != 0 && !dataUnderflow) {
-    if (load<u8>(pk + P_WHOLE) != 0) dataSent(rec, ep, relSeq, <u64>len);
-    else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
+    if (load<u8>(pk + P_WHOLE) != 0) {
+      const hadHole = hasUndelivered(ep);
+      dataSent(rec, ep, relSeq, <u64>len);
+      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
   }
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(pk + P_IPLEN));

@@ -1,7 +1,7 @@
 // The tracker's steady-state fast path (assembly/flow/steady.ts) must not change one byte of output.
 // Every capture the suite has (the Zeek corpus with each case's options, the kernel fixtures, the
-// Wireshark corpus, test/fixtures/pcap, the generator's anomaly captures header-only and whole,
-// and seeded mutations of them) is run with the fast path on and off; the finished records
+// Wireshark corpus, test/fixtures/pcap and test/fixtures/anomalies, the generator's anomaly
+// captures header-only and whole, and seeded mutations of them) is run with the fast path on and off; the finished records
 // (every byte of the live part and the extension), their decoded flows as NDJSON, the statistics
 // (but the fast path's own counter) and the capture error must be identical. The fast path must
 // also be taken (otherwise the comparison proves nothing). FASTPATH_SEED replays the mutations.
@@ -131,6 +131,7 @@ function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
 
 const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
 const pcapDir = join(repoRoot, "test", "fixtures", "pcap");
+const anomaliesDir = join(repoRoot, "test", "fixtures", "anomalies");
 const wiresharkDir = join(corpusDir(), "..", "wireshark");
 const captures = (dir: string) => readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
 
@@ -170,9 +171,10 @@ describe("the steady-state fast path changes no output", () => {
     }
   }, SLOW);
 
-  it("kernel fixtures, test/fixtures/pcap and the Wireshark corpus", () => {
+  it("kernel fixtures, test/fixtures/pcap and anomalies, and the Wireshark corpus", () => {
     for (const f of captures(kernelDir)) expectSameBothWays(`kernel/${f}`, readFileSync(join(kernelDir, f)));
     for (const f of captures(pcapDir)) expectSameBothWays(`pcap/${f}`, readFileSync(join(pcapDir, f)));
+    for (const f of captures(anomaliesDir)) expectSameBothWays(`anomalies/${f}`, readFileSync(join(anomaliesDir, f)));
     for (const f of captures(wiresharkDir)) expectSameBothWays(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { ignoreChecksums: true });
   }, SLOW);
 
@@ -187,7 +189,7 @@ describe("the steady-state fast path changes no output", () => {
   it("mutated captures: flags, sequence and ack numbers, windows, repeats and reordering", () => {
     const sources: [string, Uint8Array][] = [
       ...Object.entries(generated).map(([n, b]) => [`generated/${n}`, b.subarray(0, 1_500_000)] as [string, Uint8Array]),
-      ...captures(kernelDir).filter((f) => f.endsWith(".pcap")).map((f) => [`kernel/${f}`, readFileSync(join(kernelDir, f))] as [string, Uint8Array]),
+      ...[kernelDir, anomaliesDir].flatMap((d) => captures(d).filter((f) => f.endsWith(".pcap")).map((f) => [`${d === kernelDir ? "kernel" : "anomalies"}/${f}`, readFileSync(join(d, f))] as [string, Uint8Array])),
     ];
     let n = 0;
     for (const [name, bytes] of sources) {
