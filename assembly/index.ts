@@ -12,6 +12,7 @@ import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
 import { PKT } from "./packet";
+import { alloc } from "./mem";
 
 export * from "./flow/record";
 export { Stat } from "./stats";
@@ -35,7 +36,7 @@ let inputCap: i32 = 0;
 export function init(windowBytes: i32): void {
   if (inputBase == 0) {
     inputCap = windowBytes;
-    inputBase = heap.alloc(<usize>windowBytes);
+    inputBase = alloc(<usize>windowBytes);
   }
   outInit();
   statsReset();

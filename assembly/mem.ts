@@ -45,3 +45,29 @@
 @inline export function eq16(a: usize, b: usize): bool {
   return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8);
 }
+
+// ---- allocation -------------------------------------------------------------------------------
+// Every block of linear memory comes from the runtime's bump allocator (--runtime stub) through
+// alloc() or allocZeroed(), so `handedOut` is the end of the highest block ever handed out. Memory
+// above it was never written: the initial memory past the static data is zero, and so are the
+// pages memory.grow adds (WebAssembly spec, memory.grow). allocZeroed() therefore fills only the
+// part of a block below that mark (a block the allocator handed out before and took back): a
+// 6 MiB record chunk or a doubled index no longer pays a memset (7% of the engine's time in the
+// perf profile, first-touch faults included) for pages that are zero already.
+
+let handedOut: usize = 0;
+
+/** heap.alloc(n): contents undefined. */
+export function alloc(n: usize): usize {
+  const p = heap.alloc(n);
+  if (p + n > handedOut) handedOut = p + n;
+  return p;
+}
+
+/** heap.alloc(n), zeroed. */
+export function allocZeroed(n: usize): usize {
+  const p = heap.alloc(n);
+  if (p < handedOut) memory.fill(p, 0, min(n, handedOut - p));
+  if (p + n > handedOut) handedOut = p + n;
+  return p;
+}

@@ -30,6 +30,8 @@ export enum Option {
   MaxAboveHoleWithoutAcks,
   /** tcp_excessive_data_without_further_acks (0 = no limit). */
   ExcessiveDataWithoutAcks,
+  /** 1 (default) = steady-state segments take the tracker's fast path (flow/steady.ts); 0 = every segment the full path. */
+  FastPath,
   Count,
 }
 
@@ -51,6 +53,7 @@ export let hashKey0: u64 = 0x0706050403020100;
 export let hashKey1: u64 = 0x0F0E0D0C0B0A0908;
 export let maxAboveHoleWithoutAcks: i64 = 16384;
 export let excessiveDataWithoutAcks: i64 = 10 * 1024 * 1024;
+export let fastPath: bool = true;
 
 /** Zeek tcp_SYN_timeout: first run of the expire timer after the connection is created. */
 export const SYN_TIMEOUT_US: i64 = 5_000_000;
@@ -106,6 +109,7 @@ export function setOption(opt: i32, value: f64): void {
     case Option.HandshakeInactivityUs: handshakeInactivityUs = <i64>value; break;
     case Option.MaxAboveHoleWithoutAcks: maxAboveHoleWithoutAcks = <i64>value; break;
     case Option.ExcessiveDataWithoutAcks: excessiveDataWithoutAcks = <i64>value; break;
+    case Option.FastPath: fastPath = value != 0; break;
     default: break;
   }
 }

@@ -47,6 +47,8 @@ export enum Stat {
   /** UDP tunnel packets (Teredo, GTP-U, AYIYA, VXLAN) with a bad outer UDP checksum: Zeek's UDP
    *  analyzer drops them before decapsulation (not counted when checksums are ignored). */
   BadTunnelChecksum,
+  /** TCP segments the tracker's steady-state fast path took (flow/steady.ts); the rest took the full path. */
+  SteadySegments,
   Count,
 }
 

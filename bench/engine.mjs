@@ -6,7 +6,7 @@
  * whole capture with `readRecordsFrom` (straight into the engine's window) and `finishRecords`, with
  * a sink that only counts records: no flow objects, no formatting, no output.
  *
- *   node bench/engine.mjs capture.pcap [--warmup-mb 64] [--flow-cap N] [--probe-memory] [--census]
+ *   node bench/engine.mjs capture.pcap [--warmup-mb 64] [--flow-cap N] [--probe-memory] [--census] [--no-fast-path] [--close-timeout S]
  *     -> one JSON line: {impl, flows, segments, records, elapsedMs, ...}
  *
  * `--census` makes the sink tally conn_state and end_reason of every flow (RecordReader, no
@@ -40,6 +40,8 @@ async function main() {
       "flow-cap": { type: "string" },
       "probe-memory": { type: "boolean" },
       census: { type: "boolean" },
+      "no-fast-path": { type: "boolean" },
+      "close-timeout": { type: "string" },
     },
   });
   const file = positionals[0];
@@ -52,6 +54,10 @@ async function main() {
   const warmupBytes = Number(values["warmup-mb"] ?? 64) * 1e6;
   const options = {};
   if (values["flow-cap"] !== undefined) options.flowCap = Number(values["flow-cap"]);
+  if (values["no-fast-path"]) options.fastPath = false;
+  // Zeek's tcp_close_delay (5 s) keeps every closed connection of the last 5 s of capture time in
+  // the table; 0 removes them at once, so that with few connections open the records stay in cache.
+  if (values["close-timeout"] !== undefined) options.closeTimeout = Number(values["close-timeout"]);
 
   // Warm-up: a separate instance over a prefix of the capture, finished so the flush path runs too.
   const tw = performance.now();
@@ -99,6 +105,7 @@ async function main() {
   let liveMax = 0;
   let memAtLiveMax = memBase;
   const fd = openSync(file, "r");
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (probe) {
     while (rec.readRecordsFrom(fd, sink)) {
@@ -114,10 +121,11 @@ async function main() {
   }
   rec.finishRecords(sink);
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   closeSync(fd);
   const s = rec.stats;
   const out = {
-    impl: "engine",
+    impl: options.fastPath === false ? "engine-no-fast-path" : "engine",
     flows,
     segments: s.segments,
     records: s.records,
@@ -125,6 +133,9 @@ async function main() {
     flowsEvicted: s.flows_evicted,
     error: rec.error?.code ?? null,
     elapsedMs,
+    // CPU time of the measured pass (user + system, all threads of the process; V8's helper
+    // threads add a little): on a loaded shared machine it moves far less than elapsedMs.
+    cpuMs: (cpu.user + cpu.system) / 1000,
     warmupMs,
     warmupBytes,
     wasmMemoryBytes: engine.exports.memory.buffer.byteLength,

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { loadavg } from "node:os";
@@ -55,7 +55,7 @@ const USAGE = `usage: node bench/throughput.mjs [options]      (npm run bench --
   --rss METHOD         time (GNU /usr/bin/time, default when present) | node-hook
   --results-dir DIR    where the JSON, markdown and SVG go (default bench/results)
   --label TEXT         free text stored with the results
-contenders: io-floor engine cli http js-typed js-map tcptrace argus ndpi tshark`;
+contenders: io-floor c-floor engine engine-no-fast-path cli http js-typed js-map tcptrace argus ndpi tshark`;
 
 function fail(msg) {
   console.error(`throughput: ${msg}`);
@@ -145,6 +145,26 @@ async function runHttp(file, rss) {
 }
 
 /**
+ * The C floor of ../shared/perf (flowfloor.c: parse, hash and count per flow, nothing else), built
+ * once per harness run with its own script (gcc -O2; it installs libpcap-dev when missing).
+ * Returns { path } or { reason } when it cannot be built here.
+ */
+let cFloorBuild = null;
+function cFloor() {
+  if (cFloorBuild) return cFloorBuild;
+  const script = [join(ROOT, "..", "shared", "perf", "build-floor.sh"), "/work/shared/perf/build-floor.sh"].find((p) => existsSync(p));
+  if (!script) return (cFloorBuild = { reason: "../shared/perf/build-floor.sh not found beside the repository" });
+  try {
+    const path = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop();
+    cFloorBuild = path && existsSync(path) ? { path } : { reason: `build-floor.sh printed no binary (${path})` };
+  } catch (err) {
+    const e = /** @type {{ stderr?: string, message?: string }} */ (err);
+    cFloorBuild = { reason: `build-floor.sh failed: ${String(e.stderr ?? e.message).trim().split("\n").pop()}` };
+  }
+  return cFloorBuild;
+}
+
+/**
  * The contenders. kind: floor | flowrecon | ref | peer. heavy: no warm-up round (runs of tens of
  * seconds; the page cache is warm from the light ones). time: "wall" (spawn to exit) or "inner"
  * (the contender's own timing of its work: the engine's measured pass, the HTTP client's upload to
@@ -158,11 +178,25 @@ function contenderTable(cliLine) {
   return [
     { key: "io-floor", name: "I/O floor: cat > /dev/null", kind: "floor", argv: (f) => ["cat", f], out: { discardStdout: true }, time: "wall" },
     {
+      key: "c-floor", name: "C floor: flowfloor -r (../shared/perf: parse, hash, count)", kind: "floor", time: "wall",
+      argv: (f) => [cFloor().path ?? "flowfloor", "-r", f], out: { keepStdout: 1 << 16 },
+      missing: () => cFloor().reason ?? null,
+      parse: (s) => ({ flows: Number(/flows=(\d+)/.exec(s)?.[1] ?? NaN) }),
+    },
+    {
       key: "engine", name: "flowrecon engine (library, in process)", kind: "flowrecon", time: "inner",
       argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
       parse: (s) => {
         const j = JSON.parse(s.trim().split("\n").pop());
-        return { innerMs: j.elapsedMs, flows: j.flows };
+        return { innerMs: j.elapsedMs, cpuMs: j.cpuMs ?? null, flows: j.flows };
+      },
+    },
+    {
+      key: "engine-no-fast-path", name: "flowrecon engine, tracker fast path off (--no-fast-path)", kind: "flowrecon", time: "inner",
+      argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f, "--no-fast-path"], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
+      parse: (s) => {
+        const j = JSON.parse(s.trim().split("\n").pop());
+        return { innerMs: j.elapsedMs, cpuMs: j.cpuMs ?? null, flows: j.flows };
       },
     },
     {
@@ -210,8 +244,8 @@ function contenderTable(cliLine) {
 }
 
 const SUITES = {
-  main: { title: "main", keys: ["io-floor", "engine", "cli", "http", "js-typed", "js-map", "tcptrace", "argus", "ndpi"] },
-  tshark: { title: "tshark", keys: ["io-floor", "engine", "cli", "tshark"] },
+  main: { title: "main", keys: ["io-floor", "c-floor", "engine", "engine-no-fast-path", "cli", "http", "js-typed", "js-map", "tcptrace", "argus", "ndpi"] },
+  tshark: { title: "tshark", keys: ["io-floor", "c-floor", "engine", "cli", "tshark"] },
 };
 
 /** Runs one suite: rounds of interleaved contenders; returns its results object. */
@@ -352,6 +386,18 @@ function evaluateTargets(suites) {
   if (engine) {
     const v = engine.summary.segmentsPerS;
     targets.push({ target: "engine alone ≥ 10 M segments/s (goal 20 M), header-only capture", value: `${(v.median / 1e6).toFixed(2)} M/s (${(v.min / 1e6).toFixed(2)}–${(v.max / 1e6).toFixed(2)})`, met: v.median >= 10e6 });
+  }
+  // Engine against the C floor, per round (same round, same load), as issue 10 states it.
+  for (const suite of ["main", "tshark"]) {
+    const e = get(suite, "engine"), f = get(suite, "c-floor");
+    if (!e || !f) continue;
+    const xs = e.runs.map((r) => {
+      const mate = f.runs.find((q) => q.round === r.round);
+      return mate ? mate.timeMs / r.timeMs : NaN;
+    });
+    const r = summarize(xs);
+    targets.push({ target: `engine alone ≥ 0.8 × the C floor flowfloor -r (${suite} suite)`, value: `${fmtRatio(r.median)}× (${fmtRatio(r.min)}–${fmtRatio(r.max)})`, met: r.median >= 0.8 });
+    break;
   }
   const ratioTarget = (suite, key, need, label) => {
     const c = get(suite, key);

@@ -81,6 +81,12 @@ export interface ReconstructorOptions {
    * key per process). Set it only to reproduce a run's timing: no output depends on it.
    */
   hashKey?: string;
+  /**
+   * Steady-state segments (in-order ACK/PSH on an established connection) take the tracker's fast
+   * path (assembly/flow/steady.ts). Default true; false sends every segment through the full path.
+   * Does not change any output (test/host/fast-path.test.ts checks both ways agree).
+   */
+  fastPath?: boolean;
   /** Size of the staging window in bytes (default 8 MiB, minimum 1 MiB); bounds a single capture record. */
   windowBytes?: number;
   /** Community ID seed (default 0). */
@@ -113,7 +119,7 @@ const MAX_WINDOW_BYTES = 1 << 30;
  */
 const FIRST_FEED_BYTES = 64 << 10;
 
-type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial";
+type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial" | "fastPath";
 type NumberOption =
   | "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout"
   | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks";
@@ -131,8 +137,9 @@ const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
   ["handshakeInactivityTimeout", "HandshakeInactivityUs", 1e6],
   ["maxAboveHoleWithoutAcks", "MaxAboveHoleWithoutAcks", 1],
   ["excessiveDataWithoutAcks", "ExcessiveDataWithoutAcks", 1],
+  ["fastPath", "FastPath", 1],
 ];
-const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "reportGapsForPartial"]);
+const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "reportGapsForPartial", "fastPath"]);
 
 function checkOptions(options: ReconstructorOptions): void {
   for (const [key, value] of Object.entries(options)) {

@@ -3,7 +3,7 @@
 // nearly full, so one call never has to hold more than OUT_CAP records.
 
 import { FR_SIZE, REC_LIVE, FR_EXT, EXT_SIZE } from "./record";
-import { copyBlock, zeroBlock } from "../mem";
+import { copyBlock, zeroBlock, alloc } from "../mem";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -16,7 +16,7 @@ let outBase: usize = 0;
 let outCount: i32 = 0;
 
 export function outInit(): void {
-  if (outBase == 0) outBase = heap.alloc(<usize>OUT_CAP * <usize>FR_SIZE);
+  if (outBase == 0) outBase = alloc(<usize>OUT_CAP * <usize>FR_SIZE);
   outCount = 0;
 }
 export function outPtr(): usize { return outBase; }

@@ -16,7 +16,7 @@
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
 import { REC_LIVE, EXT_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
-import { zeroBlock, eq16 } from "../mem";
+import { zeroBlock, eq16, alloc, allocZeroed } from "../mem";
 import { vlanInKey } from "../options";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
@@ -48,9 +48,10 @@ export function tableInit(key0: u64, key1: u64): void {
   k1 = key1;
   if (indexBase == 0) {
     indexMask = (1 << 16) - 1;
-    indexBase = heap.alloc(<usize>(indexMask + 1) << 3);
+    indexBase = allocZeroed(<usize>(indexMask + 1) << 3);
+  } else {
+    memory.fill(indexBase, 0, <usize>(indexMask + 1) << 3);
   }
-  memory.fill(indexBase, 0, <usize>(indexMask + 1) << 3);
   for (let c: u32 = 0; c < nChunks; c++) {
     memory.fill(load<usize>(CHUNKS + (<usize>c << 2)), 0, CHUNK_BYTES);
   }
@@ -107,7 +108,7 @@ export function extAttach(id: u32): usize {
   } else {
     if (extHighWater == nExtChunks * CHUNK_RECORDS) {
       // tableCanGrow() kept room for an extension block per record, so this allocation fits.
-      store<usize>(EXT_CHUNKS + (<usize>nExtChunks << 2), heap.alloc(EXT_CHUNK_BYTES));
+      store<usize>(EXT_CHUNKS + (<usize>nExtChunks << 2), alloc(EXT_CHUNK_BYTES));
       nExtChunks++;
     }
     x = extHighWater++;
@@ -258,9 +259,8 @@ export function freeListHead(): u32 { return freeHead; }
 function growIndex(): void {
   const oldBase = indexBase, oldCap = indexMask + 1;
   const newCap = oldCap << 1;
-  indexBase = heap.alloc(<usize>newCap << 3);
+  indexBase = allocZeroed(<usize>newCap << 3);
   indexMask = newCap - 1;
-  memory.fill(indexBase, 0, <usize>newCap << 3);
   for (let i: u32 = 0; i < oldCap; i++) {
     const e = load<u64>(oldBase + (<usize>i << 3));
     if (e == 0) continue;
@@ -279,8 +279,7 @@ function newRecordId(): u32 {
   }
   if (highWater == nChunks * CHUNK_RECORDS) {
     if (nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
-    const chunk = (heap.alloc(CHUNK_BYTES + CHUNK_ALIGN) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
-    memory.fill(chunk, 0, CHUNK_BYTES);
+    const chunk = (allocZeroed(CHUNK_BYTES + CHUNK_ALIGN) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
     store<usize>(CHUNKS + (<usize>nChunks << 2), chunk);
     nChunks++;
   }

@@ -39,7 +39,8 @@ import { removalTime, removalReason } from "./timers";
 import { finalizeRecord } from "./conn-state";
 import { outPush, outNearlyFull } from "./output";
 import { statInc, statAdd, Stat } from "../stats";
-import { vlanInKey, flowCap, hashKey0, hashKey1, isLikelyServerPort } from "../options";
+import { vlanInKey, flowCap, hashKey0, hashKey1, isLikelyServerPort, fastPath } from "../options";
+import { steadySegment } from "./steady";
 import { copy16, copyBlock, eq16 } from "../mem";
 
 /** The descriptor being processed: a slot of the batch (see enqueue/flushBatch). */
@@ -483,6 +484,8 @@ function trackOne(h: u32): void {
   } else if (isHeaderOnly(csum)) {
     // Zeek: the connection was created (or found) on the ports, then ExtractTCP_Header refused
     // the header (bad_TCP_header_len / truncated_header): nothing is counted, no history letter.
+  } else if (fastPath && steadySegment(pk, rec, isOrig, now)) {
+    steadyCount++;
   } else {
     process(rec, isOrig, now);
   }
@@ -500,6 +503,8 @@ function trackOne(h: u32): void {
 export const BATCH: i32 = PKT_RING_SLOTS;
 const BATCH_HASH: usize = memory.data(BATCH * 4, 16);
 let queued: i32 = 0;
+/** Segments of the current batch that took the fast path (added to Stat.SteadySegments per batch). */
+let steadyCount: i32 = 0;
 let sink: u32 = 0; // keeps the touch loads observable to the optimizer
 
 /** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot. */
@@ -542,6 +547,8 @@ export function flushBatch(): void {
     trackOne(load<u32>(BATCH_HASH + (<usize>i << 2)));
   }
   copyBlock(LAST_PKT, PKT_RING + <usize>(n - 1) * PKT_SIZE, PKT_SIZE);
+  statAdd(Stat.SteadySegments, <f64>steadyCount);
+  steadyCount = 0;
   queued = 0;
   usePktSlot(0);
 }

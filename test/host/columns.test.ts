@@ -170,8 +170,9 @@ describe("--likely-server-ports", () => {
 describe("service", () => {
   /** The capture with every frame cut to `snaplen` bytes (classic pcap: 24-byte header, 16-byte record headers). */
   function cut(bytes: Buffer, snaplen: number): Buffer {
-    const parts: Uint8Array[] = [Buffer.from(bytes.subarray(0, 24))];
-    parts[0].writeUInt32LE(snaplen, 16);
+    const header = Buffer.from(bytes.subarray(0, 24));
+    header.writeUInt32LE(snaplen, 16);
+    const parts: Uint8Array[] = [header];
     for (let off = 24; off < bytes.length; ) {
       const incl = bytes.readUInt32LE(off + 8);
       const head = Buffer.from(bytes.subarray(off, off + 16));

@@ -1,0 +1,153 @@
+// The steady-state fast path of the tracker: most segments of an established connection change
+// nothing but counters and sequence marks. steadySegment() decides in a few comparisons whether
+// the segment is one of them and, if so, applies exactly the writes that tracker.ts process()
+// would make for it; otherwise it changes nothing and the caller takes process().
+//
+// A segment qualifies when (every condition names the rule of process() it keeps from firing):
+//   - its flags are ACK or ACK+PSH: no SYN/FIN/RST (history S/H/F/R/I/Q, state changes, close,
+//     reset, simultaneous open/close, SYN/FIN retransmission, invalid flags), no URG/ECE/CWR;
+//   - both endpoints are ESTABLISHED and neither has sent a FIN or closed (update*State does
+//     nothing, data_after_fin cannot fire, FR_TS_LAST moves, checkEOF returns at once, the FIN
+//     octet plays no part in acks, removal timers stay those of an open connection);
+//   - the side's first packet was seen (SetPartialStatus does nothing) and the history already
+//     holds its D (payload) or A (no payload) letter, and is not the lone "H" of a late flip
+//     (update_history writes nothing, no role flip);
+//   - its window and, for a 1-byte segment, the peer's last window are non-zero (W/w,
+//     zero_window, zero_window_probe);
+//   - it starts exactly at the side's last_seq (in order: no T/t, retransmission, out_of_order,
+//     keep-alive shape), so payload is new data and reaches the HTTP scan as in process();
+//   - its ack lies in the peer's sequence space (no underflow), not beyond what the peer sent
+//     (ack_of_unseen_data), and, without payload, does not repeat the greatest ack this side sent
+//     with its previous window (the RFC 5681 duplicate-ACK rule decides those on the full path);
+//   - an originator ACK while the handshake RTT is still open goes the full path (noteHandshake);
+//   - an ack that moves past the peer's reassembly point is taken only where Zeek reports the
+//     hole as a gap and nothing else: no out-of-order ranges, and the peer's payload was cut by the
+//     snaplen (G/g scaled letter and missed_bytes, but no content_gap anomaly); or reassembly
+//     was given up (no gap at all).
+// Payload handed to the reassembler (dataSent) goes through the same function as on the full path.
+//
+// The switch: Option.FastPath (engine option `fastPath: false`) sends every segment the full path;
+// test/host/fast-path.test.ts runs every capture of the suite both ways and demands identical records.
+
+import {
+  P_FLAGS, P_PAYLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_IPLEN, P_PAYPTR, P_PAYCAP, P_WHOLE, TH_ACK, TH_PSH,
+} from "../packet";
+import {
+  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_TS_SYN, FR_HS_RTT, FR_HIST_SEEN, FR_HIST_LEN, FR_HISTORY,
+  FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
+  EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
+  EP_LAST_ACKVAL, EP_DUPACKS, EP_SEEN, EP_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
+  EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT,
+} from "./record";
+import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, seqUnderflow, updateLastSeq, updateAckSeq, toRelative } from "./seq";
+import { scaledHistory } from "./history";
+import { setCurrent } from "./state";
+import { dataSent, hasUndelivered } from "./reassembly";
+import { noteHoleClocks } from "./wire-anomalies";
+import { scanHttp } from "./http";
+
+/** Endpoint flags that rule the fast path out on either side. */
+const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
+
+/**
+ * Applies the segment described at `pk` to record `rec` if it is a steady-state segment (header
+ * comment); returns false, having written nothing, when it must take the full path.
+ */
+export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bool {
+  const flags = <u32>load<u8>(pk + P_FLAGS);
+  if ((flags & ~TH_PSH) != TH_ACK) return false;
+  const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP), peer = rec + <usize>(isOrig ? FR_RESP : FR_ORIG);
+  if (load<u8>(ep + EP_STATE) != <u8>Half.Established || load<u8>(peer + EP_STATE) != <u8>Half.Established) return false;
+  if (((load<u8>(ep + EP_FLAGS) | load<u8>(peer + EP_FLAGS)) & EF_NOT_STEADY) != 0) return false;
+
+  const len = load<u32>(pk + P_PAYLEN);
+  const rf = load<u32>(rec + FR_FLAGS);
+  if ((rf & (isOrig ? FF_FPS_ORIG : FF_FPS_RESP)) == 0) return false;
+  const letter = len != 0 ? HIST_DATA_PKT : HIST_ACK_PKT;
+  if ((load<u32>(rec + FR_HIST_SEEN) & (isOrig ? letter : letter << 16)) == 0) return false;
+  if (load<u8>(rec + FR_HIST_LEN) == 1 && load<u8>(rec + FR_HISTORY) == 0x48) return false; // lone 'H'
+
+  const win = <u32>load<u16>(pk + P_WIN);
+  if (win == 0) return false;
+  if (len == 1 && load<u16>(peer + EP_WIN) == 0) return false;
+  const seq = load<u32>(pk + P_SEQ);
+  if (seq != load<u32>(ep + EP_LAST_SEQ)) return false;
+
+  // RFC 5681 §2 duplicate ACK (wire-anomalies.ts): a pure ACK repeating the greatest ack this side
+  // sent, with the window of its previous segment, is judged on the full path.
+  const ack = load<u32>(pk + P_ACK);
+  const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
+  const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
+  if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
+  if (isOrig && load<i64>(rec + FR_HS_RTT) < 0 && load<i64>(rec + FR_TS_SYN) != 0) return false;
+
+  // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
+  const relSeq = relativeSeq(ep, seq, seq, load<u32>(ep + EP_SEQ_WRAPS));
+  const dataUnderflow = seqUnderflow;
+  const peerAck = load<u32>(peer + EP_ACK_SEQ);
+  const relAck = relativeSeq(peer, ack, peerAck, load<u32>(peer + EP_ACK_WRAPS));
+  if (seqUnderflow) return false;
+  // The segment that starts a side's stream (relative sequence 1) goes to the service scan
+  // (service.ts) on the full path.
+  if (len != 0 && relSeq == 1) return false;
+  if (relAck > toRelative(peer, load<u32>(peer + EP_LAST_SEQ), load<u32>(peer + EP_SEQ_WRAPS))) return false;
+
+  // AckReceived on the peer's stream (reassembly.ts): what it will do, decided before any write.
+  const trim = load<u64>(peer + EP_TRIM), reasm = load<u64>(peer + EP_REASM);
+  const advances = relAck > trim && relAck > reasm;
+  const peerSkips = (load<u8>(peer + EP_FLAGS) & EF_SKIP) != 0;
+  if (advances) {
+    if (relAck <= 2 && (rf & FF_PARTIAL) != 0) return false; // a partial connection's faked ISN
+    if (!peerSkips && (load<u8>(peer + EP_NBLOCKS) != 0 || (load<u8>(peer + EP_FLAGS2) & EF2_TRUNCATED) == 0)) return false;
+  }
+
+  // ---- qualifies: the writes of process(), in its order ----
+  setCurrent(rec, ep, peer);
+  store<u16>(ep + EP_WIN, <u16>win);
+  store<i64>(rec + FR_TS_LAST, now);
+  store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS));
+  const d = seqDelta(ack, peerAck);
+  if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(peer, ack);
+  if (len != 0) updateLastSeq(ep, seq + len);
+  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
+  let f2 = load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN;
+  if (!ackSent || seqDelta(ack, greatestAck) > 0) {
+    store<u32>(ep + EP_LAST_ACKVAL, ack);
+    store<u8>(ep + EP_DUPACKS, 0);
+    f2 |= EF2_ACK_SENT;
+  }
+  store<u8>(ep + EP_FLAGS2, f2);
+  store<u16>(peer + EP_RTX_QUIET, 0);
+  const sinceStart = now - load<i64>(rec + FR_TS_START);
+  const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
+  if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
+  if (!isOrig) store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_RESP_NONSYN);
+  // In order, so its first octet is new (startsUnseen): the HTTP scan sees it.
+  if (len != 0 && !dataUnderflow) {
+    const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
+    if (pp != 0 && pc != 0) scanHttp(pp, pc);
+  }
+  if (relAck > trim) {
+    if (advances) {
+      // Zeek TCP_Reassembler::Undelivered with no buffered ranges: the hole up to the ack is a gap
+      // (both sides established, so G/g and missed_bytes), then reassembly moves to the ack.
+      if (!peerSkips) {
+        scaledHistory(rec, peer, EP_CNT_G, 0x47); // 'G'
+        store<u64>(peer + EP_MISSED, load<u64>(peer + EP_MISSED) + (relAck - reasm));
+      }
+      store<u8>(peer + EP_NBLOCKS, 0);
+      store<u64>(peer + EP_REASM, relAck);
+    }
+    store<u64>(peer + EP_TRIM, relAck);
+  }
+  if (len != 0 && !dataUnderflow) {
+    if (load<u8>(pk + P_WHOLE) != 0) {
+      const hadHole = hasUndelivered(ep);
+      dataSent(rec, ep, relSeq, <u64>len);
+      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
+  }
+  store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
+  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(pk + P_IPLEN));
+  return true;
+}

@@ -1,0 +1,217 @@
+// The tracker's steady-state fast path (assembly/flow/steady.ts) must not change one byte of output.
+// Every capture the suite has (the Zeek corpus with each case's options, the kernel fixtures, the
+// Wireshark corpus, test/fixtures/pcap and test/fixtures/anomalies, the generator's anomaly
+// captures header-only and whole, and seeded mutations of them) is run with the fast path on and off; the finished records
+// (every byte of the live part and the extension), their decoded flows as NDJSON, the statistics
+// (but the fast path's own counter) and the capture error must be identical. The fast path must
+// also be taken (otherwise the comparison proves nothing). FASTPATH_SEED replays the mutations.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateCapture } from "../../bench/lib/traffic.mjs";
+import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
+import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
+import { repoRoot } from "./helpers.js";
+
+const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
+/** Each case runs every capture twice; on a loaded 2-vCPU machine that takes minutes, not the default 60 s. */
+const SLOW = 300_000;
+
+interface Run {
+  records: Buffer[];
+  ndjson: string[];
+  stats: Record<string, number>;
+  error: string | null;
+}
+
+/** Pushes the capture in uneven chunks (window boundaries fall anywhere) and keeps every finished record. */
+function run(bytes: Uint8Array, options: ReconstructorOptions): Run {
+  const rec = new Reconstructor(options);
+  const size = rec.layout.constants.FR_SIZE;
+  const decoder = new FlowDecoder(rec.layout);
+  const records: Buffer[] = [];
+  const ndjson: string[] = [];
+  const sink = (v: { u8: Uint8Array }, p: number) => {
+    records.push(Buffer.from(v.u8.subarray(p, p + size)));
+    ndjson.push(JSON.stringify(decoder.decode(v as never, p)));
+  };
+  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), sink);
+  rec.finishRecords(sink);
+  const stats = { ...rec.stats } as Record<string, number>;
+  return { records, ndjson, stats, error: rec.error === null ? null : JSON.stringify(rec.error) };
+}
+
+let steadyTotal = 0;
+let segmentsTotal = 0;
+
+/** Runs both ways and asserts one output; returns how many segments took the fast path. */
+function expectSameBothWays(name: string, bytes: Uint8Array, options: ReconstructorOptions = {}): void {
+  const on = run(bytes, { ...options, fastPath: true });
+  const off = run(bytes, { ...options, fastPath: false });
+  expect(off.stats.steady_segments, `${name}: the switch turns the fast path off`).toBe(0);
+  steadyTotal += on.stats.steady_segments;
+  segmentsTotal += on.stats.segments;
+  const { steady_segments: _a, ...statsOn } = on.stats;
+  const { steady_segments: _b, ...statsOff } = off.stats;
+  expect(statsOn, `${name}: statistics`).toEqual(statsOff);
+  expect(on.error, `${name}: capture error`).toBe(off.error);
+  expect(on.records.length, `${name}: flows`).toBe(off.records.length);
+  for (let i = 0; i < on.records.length; i++) {
+    // The decoded flow names the field; the raw bytes catch what no field shows.
+    if (on.ndjson[i] !== off.ndjson[i]) expect(JSON.parse(on.ndjson[i]), `${name}: flow ${i}`).toEqual(JSON.parse(off.ndjson[i]));
+    expect(on.records[i].equals(off.records[i]), `${name}: record bytes of flow ${i} (${off.ndjson[i].slice(0, 160)})`).toBe(true);
+  }
+}
+
+/** mulberry32: small and seedable. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Offset of the TCP header in an Ethernet frame (optional 802.1Q tags, IPv4 or IPv6 without extension headers), or -1. */
+function tcpOffset(b: Uint8Array, frame: number, caplen: number): number {
+  let off = frame + 12;
+  let type = (b[off] << 8) | b[off + 1];
+  while (type === 0x8100 || type === 0x88a8) {
+    off += 4;
+    type = (b[off] << 8) | b[off + 1];
+  }
+  off += 2;
+  let tcp = -1;
+  if (type === 0x0800 && b[off + 9] === 6) tcp = off + (b[off] & 0x0f) * 4;
+  else if (type === 0x86dd && b[off + 6] === 6) tcp = off + 40;
+  return tcp >= 0 && tcp + 20 <= frame + caplen ? tcp : -1;
+}
+
+/**
+ * A classic little-endian pcap with its TCP segments disturbed at the fast path's decision points:
+ * flags, sequence and ack numbers nudged by a little or a lot, zero windows, repeated and swapped
+ * records. Checksums then fail, so it is run with checksums ignored.
+ */
+function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
+  const next = rng(seed);
+  const dv = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
+  if (dv.getUint32(0, true) !== 0xa1b2c3d4 || dv.getUint32(20, true) !== 1) throw new Error("mutate: LE Ethernet pcap only");
+  const records: Uint8Array[] = [];
+  for (let off = 24; off + 16 <= pcap.length; ) {
+    const caplen = dv.getUint32(off + 8, true);
+    records.push(pcap.slice(off, off + 16 + caplen));
+    off += 16 + caplen;
+  }
+  const out: Uint8Array[] = [pcap.subarray(0, 24)];
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (next() >= rate) { out.push(r); continue; }
+    const caplen = r.length - 16;
+    const t = tcpOffset(r, 16, caplen);
+    const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
+    const k = Math.floor(next() * 9);
+    if (t < 0 || k === 7) { out.push(r, r); continue; }                                   // repeated record
+    if (k === 8 && i + 1 < records.length) { out.push(records[i + 1], r); i++; continue; } // reordered pair
+    if (k === 0) r[t + 13] ^= 1 << Math.floor(next() * 8);                                  // one flag bit
+    else if (k === 1) v.setUint32(t + 4, v.getUint32(t + 4) + [1, -1, 1000, -1000, 0x80000000][Math.floor(next() * 5)]);
+    else if (k === 2) v.setUint32(t + 8, v.getUint32(t + 8) + [1, -1, 1460, -1460, 0x7fffffff][Math.floor(next() * 5)]);
+    else if (k === 3) v.setUint16(t + 14, 0);                                               // zero window
+    else if (k === 4) v.setUint16(t + 14, v.getUint16(t + 14) ^ 1);                          // window changed by one
+    else if (k === 5) r[t + 13] = [0x10, 0x18, 0x11, 0x14, 0x12, 0x19, 0x30, 0x50][Math.floor(next() * 8)];
+    else v.setUint32(t + 8, 0);                                                             // ack 0
+    out.push(r);
+  }
+  return Buffer.concat(out);
+}
+
+const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
+const pcapDir = join(repoRoot, "test", "fixtures", "pcap");
+const anomaliesDir = join(repoRoot, "test", "fixtures", "anomalies");
+const wiresharkDir = join(corpusDir(), "..", "wireshark");
+const captures = (dir: string) => readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+
+describe("the steady-state fast path changes no output", () => {
+  let dir: string;
+  const generated: Record<string, Uint8Array> = {};
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "flowrecon-fastpath-"));
+    const shapes = {
+      // Header-only (the snaplen cuts the payload: gaps on every ack), then whole segments.
+      headers: { seed: 31, segments: 100_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 },
+      whole: { seed: 32, segments: 60_000, concurrent: 500, snaplen: 65535, anomalyShare: 0.3, payload: 300 },
+      wraps: { seed: 33, segments: 60_000, concurrent: 50, connSegments: 400, snaplen: 65535, anomalyShare: 0.2, payload: 1200 },
+    };
+    for (const [name, o] of Object.entries(shapes)) {
+      const out = join(dir, `${name}.pcap`);
+      generateCapture({ out, sidecar: false, ...o });
+      generated[name] = readFileSync(out);
+    }
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("Zeek corpus, with each case's Zeek options", () => {
+    for (const c of loadManifest()) {
+      const cfg = caseConfig(c.options);
+      expectSameBothWays(c.case, readFileSync(join(corpusDir(), c.capture)), {
+        ignoreChecksums: cfg.ignoreChecksums,
+        vlanInKey: false,
+        likelyServerPorts: cfg.serverPorts ?? true,
+        reportGapsForPartial: cfg.reportGapsForPartial,
+        excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
+      });
+    }
+  }, SLOW);
+
+  it("kernel fixtures, test/fixtures/pcap and anomalies, and the Wireshark corpus", () => {
+    for (const f of captures(kernelDir)) expectSameBothWays(`kernel/${f}`, readFileSync(join(kernelDir, f)));
+    for (const f of captures(pcapDir)) expectSameBothWays(`pcap/${f}`, readFileSync(join(pcapDir, f)));
+    for (const f of captures(anomaliesDir)) expectSameBothWays(`anomalies/${f}`, readFileSync(join(anomaliesDir, f)));
+    for (const f of captures(wiresharkDir)) expectSameBothWays(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { ignoreChecksums: true });
+  }, SLOW);
+
+  it("the generator's anomaly captures (header-only, whole, long connections)", () => {
+    for (const [name, bytes] of Object.entries(generated)) expectSameBothWays(`generated/${name}`, bytes);
+    // Zeek's gap reporting for partial connections and tiny reassembly limits change the rules the fast path mirrors.
+    expectSameBothWays("generated/whole, partial gaps, small limits", generated.whole, {
+      reportGapsForPartial: true, maxAboveHoleWithoutAcks: 3000, excessiveDataWithoutAcks: 20_000,
+    });
+  }, SLOW);
+
+  it("mutated captures: flags, sequence and ack numbers, windows, repeats and reordering", () => {
+    const sources: [string, Uint8Array][] = [
+      ...Object.entries(generated).map(([n, b]) => [`generated/${n}`, b.subarray(0, 1_500_000)] as [string, Uint8Array]),
+      ...[kernelDir, anomaliesDir].flatMap((d) => captures(d).filter((f) => f.endsWith(".pcap")).map((f) => [`${d === kernelDir ? "kernel" : "anomalies"}/${f}`, readFileSync(join(d, f))] as [string, Uint8Array])),
+    ];
+    let n = 0;
+    for (const [name, bytes] of sources) {
+      // Whole records only: the generator prefix may end inside one.
+      const cut = wholeRecords(bytes);
+      for (const rate of [0.02, 0.2]) {
+        const seed = SEED + n++;
+        expectSameBothWays(`${name} mutated (rate ${rate}, FASTPATH_SEED=${SEED})`, mutate(cut, seed, rate), { ignoreChecksums: true });
+      }
+    }
+  }, SLOW);
+
+  it("the fast path was taken for a good share of the segments", () => {
+    expect(segmentsTotal).toBeGreaterThan(300_000);
+    expect(steadyTotal / segmentsTotal).toBeGreaterThan(0.3);
+  });
+});
+
+/** The prefix of a classic pcap that ends on a record boundary. */
+function wholeRecords(b: Uint8Array): Uint8Array {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let off = 24;
+  while (off + 16 <= b.length && off + 16 + dv.getUint32(off + 8, true) <= b.length) off += 16 + dv.getUint32(off + 8, true);
+  return b.subarray(0, off);
+}
