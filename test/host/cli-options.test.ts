@@ -142,8 +142,12 @@ describe("flowrecon serve", () => {
     try {
       const port = await new Promise<number>((done, fail) => {
         child.stdout.on("data", () => {
-          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-          if (m) done(Number(m[1]));
+          // The server logs JSON lines (src/http/log.ts); the "listening" line carries the port.
+          for (const line of stdout.split("\n")) {
+            if (!line.startsWith("{")) continue;
+            const entry = JSON.parse(line) as { msg?: string; port?: number };
+            if (entry.msg === "listening" && entry.port !== undefined) done(entry.port);
+          }
         });
         child.on("exit", (code) => fail(new Error(`serve exited ${code} before listening`)));
       });
