@@ -75,6 +75,7 @@ interface AnalyzeArgs {
 type Parsed = { kind: "help" } | { kind: "version" } | { kind: "analyze"; args: AnalyzeArgs };
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the assignment below (parseArgs infers it from the options)
   let parsed;
   try {
     parsed = parseArgs({
@@ -252,7 +253,7 @@ class Progress {
 function openCapture(capture: string): { fd: number; size: number; isFile: boolean; owned: boolean } {
   if (capture === "-") {
     if (process.stdin.isTTY) throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
-    let st;
+    let st: ReturnType<typeof fstatSync>;
     try {
       st = fstatSync(0);
     } catch (e) {

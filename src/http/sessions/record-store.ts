@@ -48,6 +48,7 @@ export class RecordStore {
   }
 
   /** Calls `visit(views, p)` for each record in order; stops when it returns false. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: visitors return false to stop, or nothing to go on
   forEach(visit: (v: MemoryViews, p: number) => boolean | void): void {
     for (let i = 0; i < this.#count; i++) {
       const chunk = this.#chunks[Math.floor(i / RECORDS_PER_CHUNK)];
