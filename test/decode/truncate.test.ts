@@ -6,7 +6,7 @@
 // The harness copies each prefix to the very end of linear memory, so an over-read traps.
 
 import { describe, expect, it } from "vitest";
-import { Engine, Pkt } from "./wasm-harness.js";
+import { Engine, type Pkt } from "./wasm-harness.js";
 import * as F from "./fixtures.js";
 import { LINKTYPE } from "./fixtures.js";
 import { concat, ether, ext6, frag6, ipv4, ipv4Tcp, ipv6, ipv6Addr, ipv6Tcp, tcp, u16, u32, udp } from "./builders.js";
