@@ -160,7 +160,7 @@ function fixIpv4Checksum(f, off) {
 function fragment(frame, linktype, r) {
   const w = walk(linktype, frame);
   const ip = w.ips[0];
-  if (!ip || ip.v !== 4) return null;
+  if (ip?.v !== 4) return null;
   const ihl = (frame[ip.off] & 15) * 4;
   const len = ipLength(frame, ip.off, 4);
   const payload = frame.subarray(ip.off + ihl, ip.off + len);
@@ -238,7 +238,7 @@ function mutatePcap(m, r, ops) {
 }
 
 function splitOne(list, linktype, r) {
-  const candidates = list.map((x, i) => i).filter((i) => list[i].data !== undefined);
+  const candidates = list.map((_x, i) => i).filter((i) => list[i].data !== undefined);
   if (!candidates.length) return null;
   const i = r.pick(candidates);
   const frags = fragment(list[i].data, linktype, r);
