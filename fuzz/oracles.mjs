@@ -173,7 +173,9 @@ export function checkInProcess(bytes, options = {}, extra = {}) {
       const b = ref.res.outputs[fmt];
       if (a !== b) {
         const f = finding("chunk-diff", fmt, `${chunk}-byte vs ${ref.chunk}-byte chunks, ${fmt} ${firstDifference(a, b)}`);
-        Object.defineProperty(f, "outputs", { value: [a, b], enumerable: false }); // for known.mjs, not for reports
+        // for known.mjs (not for reports): this format's two outputs, and the two ndjson outputs
+        Object.defineProperty(f, "outputs", { value: [a, b], enumerable: false });
+        Object.defineProperty(f, "ndjson", { value: [res.outputs.ndjson, ref.res.outputs.ndjson], enumerable: false });
         findings.push(f);
       }
     }
