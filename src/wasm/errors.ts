@@ -4,7 +4,7 @@
  * offset and record number where decoding stopped; this file turns them into one sentence a
  * network engineer can act on. The engine stays string-free.
  *
- * Every `Err.*` member has an entry here and vice versa (checked by test/host/errors.test.ts).
+ * Every `Err.*` member has an entry here and vice versa (checked by test/host/abi.test.ts).
  * `{offset}` and `{record}` are replaced by the numbers; the message always names the byte offset.
  */
 

@@ -2,7 +2,7 @@
  * @module
  * A session's finished flows, kept as the engine's flow records (FR_SIZE bytes each) in fixed-size
  * chunks: appending copies one record, and every writer (src/http/flow-writer.ts) reads them with
- * the same code that reads engine memory. Cheaper than objects (448 bytes a flow against ~1 KiB)
+ * the same code that reads engine memory. Cheaper than objects (one FR_SIZE record, 576 bytes, against ~1 KiB)
  * and filterable on record bytes (conn_state) without decoding.
  */
 
