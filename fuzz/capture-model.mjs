@@ -369,3 +369,36 @@ export function concat(parts) {
   }
   return out;
 }
+
+/**
+ * The same packets as a pcapng model: one section in byte order `le`, one interface with the
+ * pcap link type and snaplen (if_tsresol 9 for nanosecond files), one EPB per record.
+ * @param {PcapModel} m
+ * @param {boolean} le
+ * @returns {PcapngModel}
+ */
+export function pcapToPcapng(m, le) {
+  const base = { le, len: null, trailer: null };
+  const ticksPerSecond = m.nano ? 1_000_000_000n : 1_000_000n;
+  const resol = { code: 9, value: Uint8Array.of(m.nano ? 9 : 6), len: null, le };
+  /** @type {Block[]} */
+  const blocks = [
+    { ...base, type: BT_SHB, bom: BOM, major: 1, minor: 0, seclen: -1n, options: { list: [], end: false, rest: new Uint8Array(0) } },
+    { ...base, type: BT_IDB, linktype: m.linktype & 0xffff, reserved: 0, snaplen: m.snaplen, options: { list: [resol], end: true, rest: new Uint8Array(0) } },
+  ];
+  for (const r of m.records) {
+    const ticks = BigInt(r.sec) * ticksPerSecond + BigInt(r.frac);
+    blocks.push({
+      ...base,
+      type: BT_EPB,
+      iface: 0,
+      tsh: Number(ticks >> 32n) >>> 0,
+      tsl: Number(ticks & 0xffffffffn) >>> 0,
+      caplen: null,
+      origlen: r.origlen,
+      data: r.data,
+      options: { list: [], end: false, rest: new Uint8Array(0) },
+    });
+  }
+  return { kind: "pcapng", blocks, trailing: new Uint8Array(0) };
+}

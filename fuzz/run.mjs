@@ -83,6 +83,8 @@ function startWorker(id, workerSeed) {
     children.add(child);
     let last = Date.now();
     let lastInput = null;
+    /** The worker's last reported step: a CLI run has its own 10 s timeout (oracles.mjs), so it gets more here. */
+    let stage = "";
     let buffered = "";
     let finished = false;
     const reports = /** @type {import("node:stream").Readable} */ (child.stdio[3]);
@@ -94,6 +96,7 @@ function startWorker(id, workerSeed) {
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const m = JSON.parse(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
+        stage = m.type === "beat" ? m.stage : m.type;
         if (m.type === "input") {
           lastInput = m;
           totals.inputs++;
@@ -120,7 +123,7 @@ function startWorker(id, workerSeed) {
       }
     });
     const timer = setInterval(() => {
-      if (stopping || Date.now() - last <= WATCHDOG_MS) return;
+      if (stopping || Date.now() - last <= (stage.startsWith("cli") ? 2 * WATCHDOG_MS : WATCHDOG_MS)) return;
       // No report for WATCHDOG_MS: the current input hangs a decoder (or the host loops).
       clearInterval(timer);
       child.kill("SIGKILL");

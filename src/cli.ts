@@ -174,6 +174,7 @@ const VALUE_OPTIONS: readonly [flag: string, option: keyof ReconstructorOptions,
 ];
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the assignment below (parseArgs infers it from the options)
   let parsed;
   try {
     parsed = parseArgs({
@@ -385,7 +386,7 @@ class Progress {
 function openCapture(capture: string): { fd: number; size: number; isFile: boolean; owned: boolean } {
   if (capture === "-") {
     if (process.stdin.isTTY) throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
-    let st;
+    let st: ReturnType<typeof fstatSync>;
     try {
       st = fstatSync(0);
     } catch (e) {

@@ -33,7 +33,7 @@
  */
 
 import { readSync } from "node:fs";
-import { createEngine, Engine, EngineFault, type MemoryViews } from "./wasm/engine.js";
+import { createEngine, type Engine, EngineFault, type MemoryViews } from "./wasm/engine.js";
 import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
@@ -242,7 +242,7 @@ export class Reconstructor {
   #setServerPorts(ports: boolean | readonly number[] | undefined): void {
     if (ports === undefined) return;
     const { exports, layout } = this.#engine;
-    const option = layout.option.values["LikelyServerPorts"];
+    const option = layout.option.values.LikelyServerPorts;
     if (option === undefined) throw new AbiMismatchError("Option.LikelyServerPorts");
     exports.setOption(option, ports === false || Array.isArray(ports) ? 0 : 1);
     if (!Array.isArray(ports)) return;

@@ -112,7 +112,7 @@ export class CaptureWriter {
   end(frameLen) {
     const b = this.buf;
     const r = this.recStart;
-    const caplen = frameLen < this.snaplen ? frameLen : this.snaplen;
+    const caplen = Math.min(frameLen, this.snaplen);
     const tsUs = this.tsUs;
     if (!this.ng) {
       const sec = Math.floor(tsUs / 1e6);

@@ -633,7 +633,7 @@ export function generateCapture(options) {
     }
     if (payLen > 0) {
       const room = frame + snaplen - o;
-      const n = payLen < room ? payLen : room;
+      const n = Math.min(payLen, room);
       if (n > 64) pattern.copy(b, o, payOff, payOff + n);
       else for (let i = 0; i < n; i++) b[o + i] = pattern[payOff + i]; // cheaper than a copy() call
       st[r + F_LSEQ] = seq;

@@ -91,7 +91,7 @@ export function compareTruth(truth, flows, opts = {}) {
     }
     if (f.orig_state !== undefined || f.resp_state !== undefined) r.statesChecked = true;
     const key = flowKey(f);
-    let e = byKey.get(key);
+    const e = byKey.get(key);
     if (e === undefined) {
       const rev = byKey.get(reversedFlowKey(f));
       if (rev !== undefined) {

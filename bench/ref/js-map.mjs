@@ -48,7 +48,7 @@ export function analyzeMap(path) {
   const flows = new Map();
   let skipped = 0;
 
-  const info = walkCapture(path, (u8, dv, off, caplen, wireLen, ts) => {
+  const info = walkCapture(path, (_u8, dv, off, caplen, _wireLen, ts) => {
     const end = off + caplen;
     let o = off + 12;
     if (o + 2 > end) return void skipped++;

@@ -146,7 +146,7 @@ export function analyzeTyped(path) {
   const key = new Int32Array(KW);
   let skipped = 0;
 
-  const info = walkCapture(path, (u8, dv, off, caplen) => {
+  const info = walkCapture(path, (u8, _dv, off, caplen) => {
     const end = off + caplen;
     let o = off + 12;
     if (o + 2 > end) return void skipped++;

@@ -94,7 +94,11 @@ export class TableFormatter implements Formatter {
   #release(): string {
     const rows = this.#pending ?? [];
     this.#pending = null;
-    for (const row of rows) row.forEach((cell, i) => (this.#widths[i] = Math.max(this.#widths[i], cell.length)));
+    for (const row of rows) {
+      row.forEach((cell, i) => {
+        this.#widths[i] = Math.max(this.#widths[i], cell.length);
+      });
+    }
     let text = this.#line(COLUMNS.map((c) => c.title));
     for (const row of rows) text += this.#line(row);
     return text;

@@ -1,7 +1,7 @@
 /**
  * @module
  * The OpenAPI 3.1 description served at `/openapi.json`. Parameters come from the same tables the
- * handlers parse with (src/http/params.ts, src/http/negotiate.ts), and test/http/openapi.test.ts
+ * handlers parse with (src/http/params.ts, src/http/negotiate.ts), and test/http/ops.test.ts
  * checks that its paths and methods are exactly the app's routes.
  */
 

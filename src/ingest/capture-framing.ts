@@ -56,13 +56,13 @@ const SPB_FIXED = 4;
 /** Header bytes kept per block: enough for every fixed field a check reads (EPB/PB caplen ends at 24). */
 const BLOCK_HEAD = 28;
 
-const enum Format {
+enum Format {
   Unknown,
   Pcap,
   Pcapng,
 }
 
-const enum Phase {
+enum Phase {
   /** Collecting `want` bytes of the current unit into `head`. */
   Head,
   /** Skipping `skip` bytes of record or block body. */

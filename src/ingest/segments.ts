@@ -279,7 +279,7 @@ function writeTs(v: DataView, at: number, value: unknown, index: number): void {
 
 function flags(value: unknown, index: number): number {
   if (typeof value === "number") return int(value, 0xff, index, "flags");
-  if (typeof value !== "string") throw new SegmentInputError(index, "flags", `must be a string of flag letters (\"SA\") or a bitmask, got ${describe(value)}`);
+  if (typeof value !== "string") throw new SegmentInputError(index, "flags", `must be a string of flag letters ("SA") or a bitmask, got ${describe(value)}`);
   let bits = 0;
   for (let i = 0; i < value.length; i++) {
     const bit = FLAG_BITS[value[i].toUpperCase()];

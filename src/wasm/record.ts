@@ -85,7 +85,7 @@ export class RecordReader {
     this.#optTs = c.OPT_TS;
     this.connStateNames = nameTable(layout.connState.names, (s) => s);
     this.endReasonNames = nameTable(layout.endReason.names, snakeCase);
-    const none = layout.tunnel.values["None"];
+    const none = layout.tunnel.values.None;
     this.tunnelNames = nameTable(layout.tunnel.names, snakeCase).map((n, v) => (v === none ? undefined : n));
   }
 
@@ -114,7 +114,7 @@ export class RecordReader {
   /** Number of history letters, capped at HIST_CAP. */
   historyLength(v: MemoryViews, p: number): number {
     const n = v.u8[p + this.#histLen];
-    return n < this.histCap ? n : this.histCap;
+    return Math.min(n, this.histCap);
   }
   connState(v: MemoryViews, p: number): number {
     return v.u8[p + this.#connState];

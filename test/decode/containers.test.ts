@@ -10,8 +10,8 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CORPUS, Engine, FeedResult, LAYOUT } from "./wasm-harness.js";
-import { NgBlock, NgSection, PcapRecord, parsePcap, recordTsUs, writePcap, writePcapng } from "./capture-io.js";
+import { CORPUS, Engine, type FeedResult, LAYOUT } from "./wasm-harness.js";
+import { type NgBlock, type NgSection, type PcapRecord, parsePcap, recordTsUs, writePcap, writePcapng } from "./capture-io.js";
 import { concat, ether, ipv4Tcp, u32 } from "./builders.js";
 
 const engine = new Engine();
@@ -174,7 +174,8 @@ describe("pcapng blocks", () => {
         { kind: "spb", data: concat(frame, Uint8Array.of(0xee, 0xee, 0xee)), wirelen: frame.length },
       ],
     }]);
-    const r = engine.feedAll((engine.reset(), bytes), 1);
+    engine.reset();
+    const r = engine.feedAll(bytes, 1);
     expect(r.err.code).toBe(0);
     expect(r.stats.Records).toBe(2);
     expect(r.stats.Segments).toBe(2);

@@ -32,7 +32,7 @@ function zeekPackets(tsv: string): number | undefined {
     const cols = line.split("\t");
     if (cols[0] === "#fields") { fields = cols.slice(1); continue; }
     if (line.startsWith("#")) continue;
-    if (!fields || !fields.includes("orig_pkts")) return undefined;
+    if (!fields?.includes("orig_pkts")) return undefined;
     sum = (sum ?? 0) + Number(cols[fields.indexOf("orig_pkts")]) + Number(cols[fields.indexOf("resp_pkts")]);
   }
   return sum;

@@ -3,8 +3,8 @@
 // damage is decoded and tracked.
 
 import { describe, expect, it } from "vitest";
-import { Engine, FeedResult } from "./wasm-harness.js";
-import { writePcap, writePcapng, NgBlock } from "./capture-io.js";
+import { Engine, type FeedResult } from "./wasm-harness.js";
+import { writePcap, writePcapng, type NgBlock } from "./capture-io.js";
 import { concat, ether, ipv4Tcp } from "./builders.js";
 
 const engine = new Engine();

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Engine, Pkt, ROOT } from "./wasm-harness.js";
+import { Engine, type Pkt, ROOT } from "./wasm-harness.js";
 import * as F from "./fixtures.js";
 import { LINKTYPE } from "./fixtures.js";
 import { writePcap } from "./capture-io.js";

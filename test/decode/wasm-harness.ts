@@ -64,6 +64,7 @@ export interface FeedResult {
   calls: number;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the exports are read by name; each use knows its signature
 type Exports = Record<string, any> & { memory: WebAssembly.Memory };
 
 function formatAddr(b: Uint8Array, ipver: number): string {

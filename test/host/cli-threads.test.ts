@@ -139,7 +139,13 @@ describe("format threads", () => {
   it("write to streams that keep what they are given (main() in process)", async () => {
     // A collecting stream keeps each chunk after its write callback: the threads' output buffers
     // must not be taken back from it.
-    const collect = (into: Buffer[]) => new Writable({ write: (chunk: Buffer, _enc, done) => (into.push(chunk), done()) });
+    const collect = (into: Buffer[]) =>
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          into.push(chunk);
+          done();
+        },
+      });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const saved = process.env.FLOWRECON_FORMAT_THREADS;

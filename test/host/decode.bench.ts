@@ -38,7 +38,7 @@ const v: MemoryViews = (() => {
   return { buffer, u8: new Uint8Array(buffer), u16: new Uint16Array(buffer), u32: new Uint32Array(buffer), i32: new Int32Array(buffer), f64: new Float64Array(buffer) };
 })();
 
-let sink = 0;
+let _sink = 0;
 
 describe(`${FLOWS} flows: record -> output bytes`, () => {
   for (const name of ["ndjson", "zeek", "json"] as FormatName[]) {
@@ -47,21 +47,21 @@ describe(`${FLOWS} flows: record -> output bytes`, () => {
     bench(name, () => {
       for (let i = 0; i < FLOWS; i++) {
         format.record(v, i * c.FR_SIZE, out);
-        if (out.length >= 1 << 20) sink += out.take().length;
+        if (out.length >= 1 << 20) _sink += out.take().length;
       }
-      sink += out.take().length;
+      _sink += out.take().length;
     });
   }
   const decoder = new FlowDecoder(layout);
   bench("objects: FlowDecoder + flowJson + Buffer", () => {
     let text = "";
     for (let i = 0; i < FLOWS; i++) text += flowJson(decoder.decode(v, i * c.FR_SIZE)) + "\n";
-    sink += Buffer.from(text, "latin1").length;
+    _sink += Buffer.from(text, "latin1").length;
   });
   bench("objects: FlowDecoder only", () => {
-    for (let i = 0; i < FLOWS; i++) sink += decoder.decode(v, i * c.FR_SIZE).orig_pkts;
+    for (let i = 0; i < FLOWS; i++) _sink += decoder.decode(v, i * c.FR_SIZE).orig_pkts;
   });
   bench("community_id only", () => {
-    for (let i = 0; i < FLOWS; i++) sink += communityId(v.u8, i * c.FR_SIZE, 1000, i * c.FR_SIZE + 16, 80).length;
+    for (let i = 0; i < FLOWS; i++) _sink += communityId(v.u8, i * c.FR_SIZE, 1000, i * c.FR_SIZE + 16, 80).length;
   });
 });

@@ -40,7 +40,9 @@ const SPECS: RecordSpec[] = [
 /** The records in one buffer, as the engine's output ring would hold them. */
 const v: MemoryViews = (() => {
   const buffer = new ArrayBuffer(SPECS.length * c.FR_SIZE);
-  SPECS.forEach((spec, i) => writeRecord(buffer, i * c.FR_SIZE, layout, spec));
+  SPECS.forEach((spec, i) => {
+    writeRecord(buffer, i * c.FR_SIZE, layout, spec);
+  });
   return { buffer, u8: new Uint8Array(buffer), u16: new Uint16Array(buffer), u32: new Uint32Array(buffer), i32: new Int32Array(buffer), f64: new Float64Array(buffer) };
 })();
 const PTRS = SPECS.map((_, i) => i * c.FR_SIZE);

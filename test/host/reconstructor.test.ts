@@ -203,7 +203,10 @@ describe("options", () => {
     const names = engine.layout.option.names;
     ex.setOption = (o, v) => calls.push(`${names[o]}=${v}`);
     const init = ex.init;
-    ex.init = (w) => (calls.push(`init(${w})`), init(w));
+    ex.init = (w) => {
+      calls.push(`init(${w})`);
+      init(w);
+    };
     new Reconstructor(
       { ignoreChecksums: true, vlanInKey: false, flowCap: 1000, attemptTimeout: 2.5, inactivityTimeout: 60, likelyServerPorts: false, reportGapsForPartial: true },
       engine,

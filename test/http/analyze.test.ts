@@ -27,7 +27,7 @@ const SEGMENTS = [
   { ts: 1.01, src: "10.0.0.2", sport: 80, dst: "10.0.0.1", dport: 1234, flags: "SA", seq: 500, ack: 101, win: 100 },
 ];
 
-function expectError(body: Record<string, any>, code: string | RegExp): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+function expectError(body: Json, code: string | RegExp): void {
   expect(Object.keys(body)).toContain("error");
   expect(body.error.code).toMatch(code);
   expect(typeof body.error.message).toBe("string");

@@ -35,7 +35,8 @@ export function logLines(): { logger: Logger; lines: Json[] } {
   return { lines, logger: createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line) as Json) }) };
 }
 
-export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON bodies, read field by field in assertions
+export type Json = Record<string, any>;
 
 /**
  * A request body as the tests hold it: bytes from readFileSync or msgpackr are Buffers over an
@@ -92,7 +93,7 @@ export function byUid(flows: Json[]): Json[] {
  */
 export function captureToSegments(bytes: Uint8Array): Json[] {
   const engine = createEngine();
-  const ex = engine.exports as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ex = engine.exports as unknown as Json;
   const g = (name: string): number => ex[name].value as number;
   ex.init(1 << 20);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -145,7 +145,12 @@ describe("clients that go away", () => {
       await new Promise<void>((resolve) => {
         const req = request({ host: "127.0.0.1", port: server.port, path: "/v1/analyze?close_timeout=0", method: "POST", headers: { "content-type": PCAP, accept: "application/x-ndjson" } });
         req.on("error", () => resolve());
-        req.on("response", (res) => res.once("data", () => (req.destroy(), resolve())));
+        req.on("response", (res) =>
+          res.once("data", () => {
+            req.destroy();
+            resolve();
+          }),
+        );
         req.end(generated);
       });
       for (let i = 0; i < 50 && server.api.context.budget.used() > 0; i++) await new Promise((r) => setTimeout(r, 50));

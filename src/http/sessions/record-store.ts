@@ -2,7 +2,7 @@
  * @module
  * A session's finished flows, kept as the engine's flow records (FR_SIZE bytes each) in fixed-size
  * chunks: appending copies one record, and every writer (src/http/flow-writer.ts) reads them with
- * the same code that reads engine memory. Cheaper than objects (448 bytes a flow against ~1 KiB)
+ * the same code that reads engine memory. Cheaper than objects (one FR_SIZE record, 576 bytes, against ~1 KiB)
  * and filterable on record bytes (conn_state) without decoding.
  */
 
@@ -55,6 +55,7 @@ export class RecordStore {
   }
 
   /** Calls `visit(views, p)` for each record in order; stops when it returns false. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: visitors return false to stop, or nothing to go on
   forEach(visit: (v: MemoryViews, p: number) => boolean | void): void {
     for (let i = 0; i < this.#count; i++) {
       const chunk = this.#chunks[Math.floor(i / RECORDS_PER_CHUNK)];
