@@ -133,9 +133,9 @@ export class ColumnContext {
     this.connState = nameTable(this.rr.connStateNames);
     this.endReason = nameTable(this.rr.endReasonNames);
     this.tunnel = nameTable(this.rr.tunnelNames);
-    const none = layout.service.values["None"];
+    const none = layout.service.values.None;
     this.service = nameTable(layout.service.names.map((n, i) => (n === undefined || i === none ? undefined : snakeCase(n))));
-    this.tunnelNone = layout.tunnel.values["None"];
+    this.tunnelNone = layout.tunnel.values.None;
   }
 }
 

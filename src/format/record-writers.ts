@@ -35,7 +35,6 @@ export interface RecordWriterOptions extends ColumnOptions {
 }
 
 const QUOTE = 0x22;
-const COMMA = 0x2c;
 const TAB = 0x09;
 const DASH = 0x2d;
 const EMPTY = ascii("(empty)");

@@ -55,7 +55,9 @@ export function parseAddress(text: string): Uint8Array | null {
   if (isIPv4(text)) {
     out[10] = 0xff;
     out[11] = 0xff;
-    text.split(".").forEach((o, i) => (out[12 + i] = Number(o)));
+    text.split(".").forEach((o, i) => {
+      out[12 + i] = Number(o);
+    });
     return out;
   }
   if (!isIPv6(text)) return null;
@@ -78,7 +80,11 @@ export function parseAddress(text: string): Uint8Array | null {
     out[2 * i] = g >> 8;
     out[2 * i + 1] = g & 0xff;
   });
-  if (v4.length === 4) v4.forEach((o, i) => (out[12 + i] = o));
+  if (v4.length === 4) {
+    v4.forEach((o, i) => {
+      out[12 + i] = o;
+    });
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@ const ROUTER_ON_A_STICK = resolve(repoRoot, "test", "fixtures", "pcap", "router-
 /** Zeek's Teredo trace: an IPv6 connection inside a Teredo tunnel, IPv4 connections beside it. */
 const TEREDO = resolve(repoRoot, "test", "fixtures", "pcap", "teredo-mixed.pcap");
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed NDJSON lines, read field by field in assertions
 type Json = Record<string, any>;
 
 function analyze(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {

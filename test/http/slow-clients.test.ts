@@ -38,7 +38,7 @@ function client(port: number, head: string): Promise<Client> {
       socket.on("error", () => {});
       socket.on("close", () => {
         closed = true;
-        waiters.splice(0).forEach((w) => w());
+        for (const w of waiters.splice(0)) w();
       });
       resolve({
         socket,

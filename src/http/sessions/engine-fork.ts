@@ -217,7 +217,9 @@ export function restoreEngine(engine: Engine, snapshot: EngineSnapshot): void {
   const { globals } = forkableModule();
   const dst = engine.exports as unknown as Record<string, WebAssembly.Global>;
   new Uint8Array(engine.exports.memory.buffer).set(snapshot.memory);
-  globals.forEach((name, i) => (dst[name].value = snapshot.globals[i]));
+  globals.forEach((name, i) => {
+    dst[name].value = snapshot.globals[i];
+  });
 }
 
 /**
