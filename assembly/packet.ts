@@ -8,7 +8,7 @@
 
 /** Descriptors are written into a ring of PKT_RING_SLOTS slots: the tracker processes them in batches. */
 export const PKT_RING_SLOTS: i32 = 32;
-export const PKT_SIZE: usize = 128;
+export const PKT_SIZE: usize = 144;
 export const PKT_RING: usize = memory.data(<i32>PKT_SIZE * PKT_RING_SLOTS, 16);
 /** The descriptor being filled: the decoders write here; trackPacket() queues it and moves on to the next slot. */
 export let PKT: usize = PKT_RING;
@@ -41,6 +41,7 @@ export const P_PAYCAP: usize = 88;   // u32  captured payload bytes available at
 export const P_SACKN: usize = 92;    // u8   number of SACK blocks in this segment (0..4)
 export const P_WHOLE: usize = 93;    // u8   1 = the whole TCP payload was seen (captured, or reassembled from IP fragments)
 export const P_SACK: usize = 96;     // 4 x (u32 left, u32 right) SACK blocks, raw sequence numbers
+export const P_FRAME: usize = 128;   // f64  1-based number of the capture record (tshark frame.number) or segment record
 
 export const OPT_MSS: u8 = 1;
 export const OPT_WSCALE: u8 = 2;

@@ -22,6 +22,7 @@ import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/prin
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
+import { runConnectionCommand } from "./connection-commands.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -29,6 +30,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
 
 const HELP = `Usage: flowrecon analyze <capture|-> [options]
+       flowrecon ladder|extract <capture> ...   (one connection: flowrecon ladder --help)
 
 Reconstructs the TCP connections of a pcap or pcapng capture and prints one
 summary per connection, with Zeek conn.log fields and semantics.
@@ -451,6 +453,8 @@ export async function main(
   stdout: Writable = process.stdout,
   stderr: Writable = process.stderr,
 ): Promise<number> {
+  // ladder and extract look at single connections (src/connection-commands.ts).
+  if (argv[0] === "ladder" || argv[0] === "extract") return runConnectionCommand(argv, stdout, stderr);
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {

@@ -5,8 +5,8 @@
 // BadChecksum / Tunnelled on the way; Segments is the tracker's counter) or counts the Stat member
 // that explains the skip.
 
-import { statInc, Stat } from "../stats";
-import { PKT, P_CSUM, P_TUNNEL, Csum } from "../packet";
+import { statInc, Stat, STATS } from "../stats";
+import { PKT, P_CSUM, P_TUNNEL, P_FRAME, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
 import { DECODED } from "../layers/context";
@@ -21,5 +21,7 @@ export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32,
   // SAFETY: PKT is the static descriptor; fixed offsets.
   if (load<u8>(PKT + P_CSUM) == <u8>Csum.Bad) statInc(Stat.BadChecksum);
   if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+  // The record's number (counted above) travels with the segment: traces and extract name frames by it.
+  store<f64>(PKT + P_FRAME, load<f64>(STATS + (<usize>Stat.Records << 3)));
   trackPacket();
 }

@@ -39,8 +39,8 @@ const E_IP_HDR: usize = 16;     // u32: bytes before the fragmentable part (for 
 const E_TCP_START: usize = 20;  // u32: TCP header offset inside the reassembled payload
 const E_KEY: usize = 24;        // KEY_SIZE bytes
 const E_PKT: usize = 64;        // parked descriptor
-const E_BITMAP: usize = 192;    // MAX_UNITS bits
-const E_SIZE: usize = 192 + (<usize>MAX_UNITS >> 3);
+const E_BITMAP: usize = E_PKT + PKT_SIZE; // MAX_UNITS bits
+const E_SIZE: usize = E_BITMAP + (<usize>MAX_UNITS >> 3);
 
 // Key: version, protocol, identification, source, destination (v4-mapped for IPv4).
 const K_VER: usize = 0;
