@@ -26,6 +26,8 @@ import { draining } from "./middleware/draining.js";
 import { analyzeRoutes } from "./routes/analyze.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { opsRoutes } from "./routes/ops.js";
+import { captureRoutes } from "./routes/captures.js";
+import { CaptureStore } from "./captures/store.js";
 import { FormatThreads } from "../output/format-threads.js";
 
 export interface Api {
@@ -66,6 +68,7 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
   app.route("/", opsRoutes(context));
   app.route("/", analyzeRoutes(context));
   app.route("/", sessionRoutes(context));
+  app.route("/", captureRoutes(context, new CaptureStore(config.dataDir, config.maxStoredBytes, config.storedTtlMs)));
 
   const close = (): void => {
     sessions.close();

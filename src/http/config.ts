@@ -4,6 +4,9 @@
  * from the environment (`npm start`) or passed to `createApp()` (tests, embedding).
  */
 
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 export interface ApiConfig {
   /** Largest streamed capture body (`/v1/analyze`); larger ones get 413 while streaming. */
   maxBodyBytes: number;
@@ -24,6 +27,12 @@ export interface ApiConfig {
   token: string | undefined;
   /** Engine work between two yields to the event loop (capture bytes per slice). */
   sliceBytes: number;
+  /** Where stored captures live (`/v1/captures`, src/http/captures/store.ts); default `<os tmpdir>/flowrecon-data`. */
+  dataDir: string;
+  /** Stored captures together (bytes on disk); the oldest are removed to make room. */
+  maxStoredBytes: number;
+  /** A stored capture is removed this long after its upload. */
+  storedTtlMs: number;
 }
 
 export interface ServerConfig extends ApiConfig {
@@ -44,6 +53,9 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   sessionTtlMs: 10 * 60_000,
   token: undefined,
   sliceBytes: 256 * 1024,
+  dataDir: join(tmpdir(), "flowrecon-data"),
+  maxStoredBytes: 4096 * MiB,
+  storedTtlMs: 7 * 24 * 3600_000,
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
@@ -56,6 +68,8 @@ const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGrac
   ["FLOWRECON_SESSION_TTL", "sessionTtlMs", 1000],
   ["FLOWRECON_SHUTDOWN_GRACE", "shutdownGraceMs", 1000],
   ["PORT", "port", 1],
+  ["FLOWRECON_MAX_STORED_BYTES", "maxStoredBytes", 1],
+  ["FLOWRECON_STORED_TTL", "storedTtlMs", 1000],
 ];
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */
@@ -68,6 +82,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a number >= 0, got '${text}'`);
     (config as unknown as Record<string, number>)[key] = value * scale;
   }
+  if (env.FLOWRECON_DATA_DIR) config.dataDir = env.FLOWRECON_DATA_DIR;
   const token = env.FLOWRECON_TOKEN;
   if (token !== undefined && token !== "") config.token = token;
   return config;
