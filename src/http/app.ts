@@ -28,6 +28,7 @@ import { sessionRoutes } from "./routes/sessions.js";
 import { opsRoutes } from "./routes/ops.js";
 import { captureRoutes } from "./routes/captures.js";
 import { CaptureStore } from "./captures/store.js";
+import { webRoutes } from "./routes/web.js";
 import { FormatThreads } from "../output/format-threads.js";
 
 export interface Api {
@@ -69,6 +70,7 @@ export function createApp(settings: Partial<ApiConfig> = {}): Api {
   app.route("/", analyzeRoutes(context));
   app.route("/", sessionRoutes(context));
   app.route("/", captureRoutes(context, new CaptureStore(config.dataDir, config.maxStoredBytes, config.storedTtlMs)));
+  app.route("/", webRoutes()); // the page at / (web/)
 
   const close = (): void => {
     sessions.close();

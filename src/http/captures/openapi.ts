@@ -29,6 +29,11 @@ export function capturePaths(secured: Json, errors: (...codes: number[]) => Json
   ];
   const capture = { schema: { type: "string", contentMediaType: "application/octet-stream" } };
   return {
+    "/": { get: { operationId: "page", summary: "The web page (upload, flows, ladders); works offline", responses: { "200": { description: "HTML.", content: { "text/html": { schema: { type: "string" } } } } } } },
+    "/assets/{name}": {
+      parameters: [{ name: "name", in: "path", required: true, schema: { type: "string", enum: ["app.js", "style.css", "preact.js", "hooks.js", "htm.js"] } }],
+      get: { operationId: "pageAsset", summary: "The page's scripts and styles", responses: { "200": { description: "The file." }, ...errors(404) } },
+    },
     "/v1/captures": {
       post: {
         operationId: "storeCapture",
