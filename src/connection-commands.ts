@@ -13,10 +13,10 @@
 import { createWriteStream, fstatSync, openSync, closeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
-import type { ReconstructorOptions } from "./reconstructor.js";
+import { MIN_WINDOW_BYTES, type ReconstructorOptions } from "./reconstructor.js";
 import type { Flow } from "./flow.js";
 import { ANOMALY_NAMES, passesAnomalyFilter } from "./anomalies/index.js";
-import { findFlows, parseFlowSpec, traceFlow, type Selector } from "./trace/trace.js";
+import { findFlows, parseFlowSpec, traceFlow, traceFlowPaced, type Selector } from "./trace/trace.js";
 import { LadderBuilder } from "./ladder/model.js";
 import { ladderSvg } from "./ladder/svg.js";
 import { ladderText } from "./ladder/text.js";
@@ -173,17 +173,26 @@ async function ladder(p: Parsed, stdout: Writable): Promise<number> {
   const flow = theFlow(p);
   const out: Writable = p.output !== undefined ? createWriteStream(p.output) : stdout;
   if (p.format === "json") {
-    // Events stream out as traced: memory stays bounded however long the connection.
+    // Events stream out as traced, and the trace waits for the stream between windows of input:
+    // memory stays bounded however long the connection and however slow the reader.
     let first = true;
     let chunk = `{"flow":${JSON.stringify(flow)},"events":[`;
-    const result = traceFlow(p.capture, flow, (e) => {
+    let full = false;
+    const result = await traceFlowPaced(p.capture, flow, (e) => {
       chunk += (first ? "\n" : ",\n") + JSON.stringify(e);
       first = false;
       if (chunk.length > 1 << 20) {
-        out.write(chunk);
+        if (!out.write(chunk)) full = true;
         chunk = "";
       }
-    }, p.options);
+    }, async () => {
+      if (!full) return;
+      full = false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => { out.off("drain", done); out.off("close", done); out.off("error", done); resolve(); };
+        out.on("drain", done); out.on("close", done); out.on("error", done);
+      });
+    }, { ...p.options, windowBytes: MIN_WINDOW_BYTES }); // small windows: the stream is awaited more often
     out.write(chunk + `\n],"end":${JSON.stringify(result.end)},"segments":${result.segments}}\n`);
   } else {
     const builder = new LadderBuilder({ all: p.all });

@@ -99,6 +99,31 @@ export interface TraceResult {
  * gets each segment's event in capture order.
  */
 export function traceFlow(path: string, flow: Flow, onEvent: (e: TraceEvent) => void, options: ReconstructorOptions = {}): TraceResult {
+  const t = prepareTrace(path, flow, onEvent, options);
+  return t.finish(readAll(path, t.rec, t.sink));
+}
+
+/**
+ * {@link traceFlow} that awaits `between()` after each window of input: a writer of the events
+ * waits there for its stream to drain, so memory stays bounded however many events there are.
+ */
+export async function traceFlowPaced(
+  path: string, flow: Flow, onEvent: (e: TraceEvent) => void, between: () => Promise<void>, options: ReconstructorOptions = {},
+): Promise<TraceResult> {
+  const t = prepareTrace(path, flow, onEvent, options);
+  const fd = openSync(path, "r");
+  try {
+    while (t.rec.readRecordsFrom(fd, t.sink)) await between();
+  } finally {
+    closeSync(fd);
+  }
+  t.rec.finishRecords(t.sink);
+  return t.finish(t.rec.error);
+}
+
+function prepareTrace(path: string, flow: Flow, onEvent: (e: TraceEvent) => void, options: ReconstructorOptions): {
+  rec: Reconstructor; sink: RecordSink; finish: (error: CaptureError | null) => TraceResult;
+} {
   const engine = createEngine();
   const thresholds = { ...LINUX_THRESHOLDS, ...options.stateThresholds };
   const decoder = new TraceDecoder(engine.exports as unknown as WebAssembly.Exports, engine.layout, flow["id.orig_h"], flow["id.orig_p"], thresholds);
@@ -122,16 +147,19 @@ export function traceFlow(path: string, flow: Flow, onEvent: (e: TraceEvent) => 
   const flowDecoder = new FlowDecoder(rec.layout, { communityIdSeed: options.communityIdSeed, insight: rec.insight });
   let again: Flow | undefined;
   let endUs = 0;
-  const error = readAll(path, rec, (v, p) => {
+  const sink: RecordSink = (v, p) => {
     const f = flowDecoder.decode(v, p);
     if (f.uid === flow.uid && again === undefined) {
       again = f;
       endUs = rec.insight.endUs;
     }
-  });
-  if (again === undefined) throw new Error(`flow ${flow.uid} did not come back on the second pass over ${path}`);
-  const insight = new InsightReader(rec.layout).read(last, 0, { endUs, final: true, thresholds });
-  return { flow: again, segments, end: { orig_state: insight.orig_state, resp_state: insight.resp_state }, error };
+  };
+  const finish = (error: CaptureError | null): TraceResult => {
+    if (again === undefined) throw new Error(`flow ${flow.uid} did not come back on the second pass over ${path}`);
+    const insight = new InsightReader(rec.layout).read(last, 0, { endUs, final: true, thresholds });
+    return { flow: again, segments, end: { orig_state: insight.orig_state, resp_state: insight.resp_state }, error };
+  };
+  return { rec, sink, finish };
 }
 
 /**
