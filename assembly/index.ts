@@ -24,6 +24,7 @@ export function clockUs(): i64 { return captureClock(); }
 export { Err } from "./errors";
 export { Option, setOption, setHashKey } from "./options";
 export { OUT_CAP } from "./flow/output";
+export { TE_PKT, TE_REC, TE_SIZE, TRACE_CAP, traceKeyPtr, traceArm, traceArmAll, traceDisarm, tracePtr, traceLen, traceLost, traceClear } from "./flow/trace";
 // TCP option bits (EP_OPTS); the host reads them by name to print orig/resp_tcp_options.
 // The segment descriptor layout (P_*), option bits (OPT_*), flag bits (TH_*), Csum and Tunnel:
 // hosts that feed pre-parsed segments through feedPacket() write the descriptor by these names.

@@ -8,7 +8,7 @@
 
 /** Descriptors are written into a ring of PKT_RING_SLOTS slots: the tracker processes them in batches. */
 export const PKT_RING_SLOTS: i32 = 32;
-export const PKT_SIZE: usize = 176;
+export const PKT_SIZE: usize = 192;
 export const PKT_RING: usize = memory.data(<i32>PKT_SIZE * PKT_RING_SLOTS, 16);
 /** The descriptor being filled: the decoders write here; trackPacket() queues it and moves on to the next slot. */
 export let PKT: usize = PKT_RING;
@@ -51,6 +51,7 @@ export const P_OUTER_DPORT: usize = 162; // u16  outer UDP destination port
 export const P_OUTER_VLAN: usize = 164;  // u32  outer packet's VLAN ids (as P_VLAN)
 export const P_OUTER_PROTO: usize = 168; // u8   outer IP protocol: 17 UDP, 4/41 IP-in-IP, 47 GRE
 export const P_IPPROTO: usize = 169;     // u8   protocol of the innermost IP header decoded so far (decodeTransport)
+export const P_FRAME: usize = 176;     // f64  1-based number of the capture record (tshark frame.number) or segment record
 
 export const OPT_MSS: u8 = 1;
 export const OPT_WSCALE: u8 = 2;

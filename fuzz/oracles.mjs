@@ -44,7 +44,7 @@ const BIN = fileURLToPath(new URL("../bin/flowrecon.js", import.meta.url));
  * Every option the fuzzer varies, at its default: a reused engine keeps the options of its last
  * run unless each run sets all of them.
  */
-const OPTION_DEFAULTS = { ignoreChecksums: false, vlanInKey: true, reportGapsForPartial: false, likelyServerPorts: true, flowCap: 2_000_000 };
+const OPTION_DEFAULTS = { ignoreChecksums: false, vlanInKey: false, reportGapsForPartial: false, likelyServerPorts: true, flowCap: 2_000_000 };
 
 /**
  * One engine, re-initialised for every run (as an API session reuses a pooled engine,
@@ -193,7 +193,7 @@ export function checkInProcess(bytes, options = {}, extra = {}) {
       // An error may name the damaged field inside a record (a section header's byte-order magic
       // at +8): the prefix then ends inside that record's header, which is a truncation at or
       // before the damage, and must still give the same flows.
-      const cutInside = pre.error !== null && pre.error.code === "TruncatedInput" && pre.error.offset <= err.offset;
+      const cutInside = pre.error !== null && pre.error.code === "truncated_input" && pre.error.offset <= err.offset;
       if (pre.error !== null && !cutInside) {
         findings.push(finding("prefix-error", `${err.code}>${pre.error.code}`, `damage ${JSON.stringify(err)}; the ${err.offset} byte prefix: ${JSON.stringify(pre.error)}`));
       } else if (pre.outputs.ndjson !== ref.res.outputs.ndjson) {
@@ -225,7 +225,7 @@ export function cliFlags(options) {
   const flags = [];
   if (options.ignoreChecksums) flags.push("-C");
   if (options.likelyServerPorts === false) flags.push("-b");
-  if (options.vlanInKey === false) flags.push("--no-vlan-key");
+  if (options.vlanInKey === true) flags.push("--vlan-key");
   if (options.reportGapsForPartial) flags.push("--report-gaps-for-partial");
   if (options.flowCap !== undefined) flags.push("--flow-cap", String(options.flowCap));
   return flags;

@@ -23,7 +23,7 @@ import { loadSeeds } from "./seeds.mjs";
 export function randomOptions(r) {
   const o = {};
   if (r.chance(0.5)) o.ignoreChecksums = true;
-  if (r.chance(0.15)) o.vlanInKey = false;
+  if (r.chance(0.15)) o.vlanInKey = true;
   if (r.chance(0.15)) o.likelyServerPorts = false;
   if (r.chance(0.1)) o.reportGapsForPartial = true;
   // a small table evicts mid-input (issue 11 defect 5's path); otherwise a table far above the

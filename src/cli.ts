@@ -26,6 +26,7 @@ import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
 import { ENV as SERVER_ENV } from "./http/config.js";
 import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
+import { runConnectionCommand } from "./connection-commands.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -37,6 +38,7 @@ const SERVER_ENV_NAMES = SERVER_ENV.map(([name]) => name).filter((name) => name 
 
 const HELP = `Usage: flowrecon analyze <capture|-> [options]
        flowrecon serve
+       flowrecon ladder|extract <capture> ...   (one connection: flowrecon ladder --help)
 
 Reconstructs the TCP connections of a pcap or pcapng capture and prints one
 summary per connection, with Zeek conn.log fields and semantics. \`serve\` runs
@@ -588,6 +590,8 @@ export async function main(
   stdout: Writable = process.stdout,
   stderr: Writable = process.stderr,
 ): Promise<number> {
+  // ladder and extract look at single connections (src/connection-commands.ts).
+  if (argv[0] === "ladder" || argv[0] === "extract") return runConnectionCommand(argv, stdout, stderr);
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {

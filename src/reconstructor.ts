@@ -99,6 +99,24 @@ export interface ReconstructorOptions {
   localNets?: string;
   /** When endpoint states run out and live flows count as stuck (seconds; defaults from Linux, see LINUX_THRESHOLDS). */
   stateThresholds?: Partial<StateThresholds>;
+  /** Trace one connection's segments (engine trace mode, src/trace): events go to the request's sink. */
+  trace?: TraceRequest;
+}
+
+/**
+ * One connection to trace: its two endpoints (16-byte addresses, IPv4 v4-mapped; either order) and
+ * the start time of its record (µs, the flow's `ts`). Each event (assembly/flow/trace.ts layout) is
+ * handed to `sink` before any flow drained with it, valid only during the call.
+ */
+export interface TraceRequest {
+  a: Uint8Array;
+  pa: number;
+  b: Uint8Array;
+  pb: number;
+  startUs: number;
+  sink: RecordSink;
+  /** Trace every connection instead (the events' records tell them apart); a, pa, b, pb, startUs are ignored. */
+  every?: boolean;
 }
 
 /**
@@ -143,7 +161,7 @@ const BOOL_OPTIONS = new Set<string>(["ignoreChecksums", "vlanInKey", "reportGap
 
 function checkOptions(options: ReconstructorOptions): void {
   for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
+    if (value === undefined || key === "trace") continue;
     if (key === "hashKey") {
       if (typeof value !== "string") throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
       parseHashKey(value, "option hashKey");
@@ -205,6 +223,8 @@ export class Reconstructor {
   #input: "capture" | "segments" | null = null;
   #segmentsIn = 0;
   #segmentLayout: SegmentLayout | null = null;
+  #trace: TraceRequest | null = null;
+  #traceSize = 0;
 
   /**
    * @param options engine and decoding options; unset ones keep the engine's Zeek defaults.
@@ -231,11 +251,30 @@ export class Reconstructor {
     const { key0, key1 } = options.hashKey !== undefined ? parseHashKey(options.hashKey, "option hashKey") : processHashKey();
     exports.setHashKey(key0, key1);
     exports.init(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
+    if (options.trace !== undefined) this.#armTrace(options.trace);
     this.#base = exports.inputPtr();
     this.#window = exports.inputSize();
     // Touch the window now, so its page faults are paid once here and not inside the first feeds.
     this.#engine.views().u8.fill(0, this.#base, this.#base + this.#window);
     this.#feedLimit = Math.min(FIRST_FEED_BYTES, this.#window);
+  }
+
+  #armTrace(t: TraceRequest): void {
+    const ex = this.#engine.exports;
+    if (ex.traceArm === undefined || ex.traceKeyPtr === undefined) throw new AbiMismatchError("traceArm()");
+    if (t.a.length !== 16 || t.b.length !== 16) throw new RangeError("trace addresses are 16 bytes (IPv4 v4-mapped)");
+    const key = ex.traceKeyPtr();
+    const u8 = this.#engine.views().u8;
+    u8.set(t.a, key);
+    u8.set(t.b, key + 16);
+    const size = (ex as unknown as Record<string, { value?: unknown }>).TE_SIZE?.value;
+    if (typeof size !== "number") throw new AbiMismatchError("TE_SIZE");
+    if (t.every) {
+      if (ex.traceArmAll === undefined) throw new AbiMismatchError("traceArmAll()");
+      ex.traceArmAll();
+    } else ex.traceArm(t.pa, t.pb, BigInt(t.startUs));
+    this.#traceSize = size;
+    this.#trace = t;
   }
 
   /** likely_server_ports: the engine's default set, an empty one, or the given ports (8 KiB bitmap). */
@@ -502,11 +541,12 @@ export class Reconstructor {
     }
   }
 
-  /** Hands every record in the output ring to the sink and clears the ring; returns the count. */
+  /** Hands every record in the output ring to the sink and clears the ring; returns the count (trace events included). */
   #drain(sink: RecordSink): number {
     const ex = this.#engine.exports;
+    const traced = this.#trace === null ? 0 : this.#drainTrace(this.#trace.sink);
     const n = ex.outLen();
-    if (n === 0) return 0;
+    if (n === 0) return traced;
     this.insight.endUs = Number(ex.clockUs());
     const views = this.#engine.views();
     const size = this.#decoder.recordSize;
@@ -515,6 +555,22 @@ export class Reconstructor {
       for (let i = 0; i < n; i++, p += size) sink(views, p);
     } finally {
       ex.outClear();
+    }
+    return n + traced;
+  }
+
+  /** Hands every trace event to the trace sink and clears the trace ring (before the flows drained with it). */
+  #drainTrace(sink: RecordSink): number {
+    const ex = this.#engine.exports;
+    const n = ex.traceLen!();
+    if (n === 0) return 0;
+    const views = this.#engine.views();
+    const size = this.#traceSize;
+    let p = ex.tracePtr!();
+    try {
+      for (let i = 0; i < n; i++, p += size) sink(views, p);
+    } finally {
+      ex.traceClear!();
     }
     return n;
   }

@@ -6,8 +6,8 @@
 // that explains the skip. An 802.11 A-MSDU frame is decoded once per subframe, each a packet of its
 // own as in Zeek (layers/context.ts): one record, several segments or skips.
 
-import { statInc, Stat } from "../stats";
-import { PKT, P_CSUM, P_TUNNEL, Csum } from "../packet";
+import { statInc, Stat, STATS } from "../stats";
+import { PKT, P_CSUM, P_TUNNEL, P_FRAME, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
 import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
@@ -30,6 +30,9 @@ export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32,
         if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
         if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
       }
+      // The record's number (counted above) travels with the segment: traces and extract name
+      // frames by it (tshark's frame.number).
+      store<f64>(PKT + P_FRAME, load<f64>(STATS + (<usize>Stat.Records << 3)));
       trackPacket();
     }
     if (!subframeHasMore()) return;

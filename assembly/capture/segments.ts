@@ -8,7 +8,7 @@
 // acknowledged data is not reported as a content gap, and checksums are not validated.
 
 import {
-  PKT, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_IPVER, P_FLAGS, P_CSUM, P_THLEN, P_SEQ, P_ACK, P_WIN, P_OPTS,
+  PKT, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_IPVER, P_FLAGS, P_CSUM, P_THLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_FRAME,
   P_WSCALE, P_MSS, P_TUNNEL, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_SACKN, P_WHOLE, P_IPID, P_TSVAL, Csum,
 } from "../packet";
 import { trackPacket } from "../flow/tracker";
@@ -71,6 +71,7 @@ export function feedSegments(base: usize, n: i32, firstIndex: f64): i32 {
     // Segment records carry no IP identification and no TSval: 0 says unknown (wire-anomalies.ts).
     store<u16>(PKT + P_IPID, 0);
     store<u32>(PKT + P_TSVAL, 0);
+    store<f64>(PKT + P_FRAME, firstIndex + <f64>i + 1);
     trackPacket();
   }
   return n;

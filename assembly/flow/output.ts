@@ -4,6 +4,7 @@
 
 import { FR_SIZE, REC_LIVE, FR_EXT, EXT_SIZE } from "./record";
 import { copyBlock, zeroBlock, alloc } from "../mem";
+import { traceNearlyFull } from "./trace";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -22,8 +23,8 @@ export function outInit(): void {
 export function outPtr(): usize { return outBase; }
 export function outLen(): i32 { return outCount; }
 export function outClear(): void { outCount = 0; }
-/** True when the engine must return to let the host drain the ring. */
-@inline export function outNearlyFull(): bool { return outCount >= OUT_CAP - OUT_MARGIN; }
+/** True when the engine must return to let the host drain the ring (or the trace ring, trace.ts). */
+@inline export function outNearlyFull(): bool { return outCount >= OUT_CAP - OUT_MARGIN || traceNearlyFull(); }
 
 /** Copies a finished record (live part, and extension or zeros when `ext` is 0) into the ring. Callers keep outNearlyFull() false, so it always fits. */
 export function outPush(rec: usize, ext: usize): void {

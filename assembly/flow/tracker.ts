@@ -38,6 +38,7 @@ import {
 import { removalTime, removalReason } from "./timers";
 import { finalizeRecord } from "./conn-state";
 import { outPush, outNearlyFull } from "./output";
+import { traceArmed, traceSegment } from "./trace";
 import { statInc, statAdd, Stat } from "../stats";
 import { vlanInKey, flowCap, hashKey0, hashKey1, isLikelyServerPort, fastPath } from "../options";
 import { steadySegment } from "./steady";
@@ -490,6 +491,10 @@ function trackOne(h: u32): void {
     process(rec, isOrig, now);
   }
   refreshDeadline(rec);
+  // Trace hook (trace.ts): the segment's event, after the record took it. Every path that tracks a
+  // segment must pass here, a fast path for steady-state segments included: a traced connection's
+  // segments must not skip it (gate such a path on !traceArmed). Untraced work pays this one branch.
+  if (traceArmed) traceSegment(id, pk);
   sweep(1);
 }
 

@@ -29,6 +29,9 @@ import { uploadsPerClient } from "./middleware/uploads.js";
 import { analyzeRoutes } from "./routes/analyze.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { opsRoutes } from "./routes/ops.js";
+import { captureRoutes } from "./routes/captures.js";
+import { CaptureStore } from "./captures/store.js";
+import { webRoutes } from "./routes/web.js";
 import { FormatThreads } from "../output/format-threads.js";
 
 export interface Api {
@@ -74,6 +77,8 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
   app.route("/", opsRoutes(context));
   app.route("/", analyzeRoutes(context));
   app.route("/", sessionRoutes(context));
+  app.route("/", captureRoutes(context, new CaptureStore(config.dataDir, config.maxStoredBytes, config.storedTtlMs)));
+  app.route("/", webRoutes()); // the page at / (web/)
 
   const close = (): void => {
     sessions.close();

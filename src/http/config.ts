@@ -5,6 +5,8 @@
  */
 
 import { LOG_LEVELS, type LogLevel } from "./log.js";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ApiConfig {
   /** Largest streamed capture body (`/v1/analyze`); larger ones get 413 while streaming. */
@@ -43,6 +45,12 @@ export interface ApiConfig {
   maxUploadsPerClient: number;
   /** The least severe log lines written (JSON on stdout): trace, debug, info, warn, error, fatal or silent. */
   logLevel: LogLevel;
+  /** Where stored captures live (`/v1/captures`, src/http/captures/store.ts); default `<os tmpdir>/flowrecon-data`. */
+  dataDir: string;
+  /** Stored captures together (bytes on disk); the oldest are removed to make room. */
+  maxStoredBytes: number;
+  /** A stored capture is removed this long after its upload. */
+  storedTtlMs: number;
 }
 
 export interface ServerConfig extends ApiConfig {
@@ -71,6 +79,9 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   bodyRateWindowMs: 10_000,
   maxUploadsPerClient: 8,
   logLevel: "info",
+  dataDir: join(tmpdir(), "flowrecon-data"),
+  maxStoredBytes: 4096 * MiB,
+  storedTtlMs: 7 * 24 * 3600_000,
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
@@ -88,6 +99,8 @@ export const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutd
   ["FLOWRECON_BODY_RATE_WINDOW", "bodyRateWindowMs", 1000],
   ["FLOWRECON_MAX_UPLOADS_PER_CLIENT", "maxUploadsPerClient", 1],
   ["PORT", "port", 1],
+  ["FLOWRECON_MAX_STORED_BYTES", "maxStoredBytes", 1],
+  ["FLOWRECON_STORED_TTL", "storedTtlMs", 1000],
 ];
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */
@@ -100,6 +113,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a number >= 0, got '${text}'`);
     (config as unknown as Record<string, number>)[key] = value * scale;
   }
+  if (env.FLOWRECON_DATA_DIR) config.dataDir = env.FLOWRECON_DATA_DIR;
   const token = env.FLOWRECON_TOKEN;
   if (token !== undefined && token !== "") config.token = token;
   const level = env.FLOWRECON_LOG_LEVEL;

@@ -10,6 +10,7 @@ import { CAPTURE_TYPES, MSGPACK_TYPES, NDJSON_TYPES } from "./negotiate.js";
 import { CONN_STATES, DEFAULT_PAGE, MAX_PAGE, OPTION_PARAMETERS } from "./params.js";
 import { VERSION } from "../version.js";
 import { ANOMALIES, TCP_STATES } from "../anomalies/index.js";
+import { CAPTURE_SCHEMAS, capturePaths } from "./captures/openapi.js";
 
 type Json = Record<string, unknown>;
 
@@ -62,6 +63,7 @@ export function openApiDocument(config: ApiConfig): Json {
     },
     servers: [{ url: "/" }],
     paths: {
+      ...capturePaths(secured, errors), // stored captures (src/http/captures/openapi.ts)
       "/v1/analyze": {
         post: {
           operationId: "analyze",
@@ -205,6 +207,7 @@ export function openApiDocument(config: ApiConfig): Json {
         Error: { description: "An error.", content: { "application/json": { schema: ref("Error") } } },
       },
       schemas: {
+        ...CAPTURE_SCHEMAS,
         Error: {
           type: "object",
           required: ["error"],

@@ -87,7 +87,7 @@ function list(text: string): string[] {
   return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
-function parseFilter(query: Record<string, string>): FlowFilter {
+export function parseFilter(query: Record<string, string>): FlowFilter {
   let connStates: Set<string> | null = null;
   if (query.conn_state !== undefined) {
     const names = list(query.conn_state).map((s) => s.toUpperCase());

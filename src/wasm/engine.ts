@@ -45,6 +45,14 @@ export interface EngineExports {
   feedPacket?(): void;
   /** Tracks n pre-parsed segment records (SEG_* layout) at inputPtr(); returns how many it consumed. */
   feedSegments?(n: number, firstIndex: number): number;
+  /** Trace mode (assembly/flow/trace.ts): the selection's addresses go at traceKeyPtr(), then traceArm(). */
+  traceKeyPtr?(): number;
+  traceArm?(portA: number, portB: number, startUs: bigint): void;
+  traceArmAll?(): void;
+  tracePtr?(): number;
+  traceLen?(): number;
+  traceClear?(): void;
+  traceLost?(): number;
 }
 
 /** Typed views over the engine memory, all on the same (current) buffer. */
