@@ -119,7 +119,7 @@ describe("limits and errors", () => {
     expect([r1.status, (await json(r1)).error.code]).toEqual([415, "unsupported_media_type"]);
     const r2 = await post(api, "/v1/captures", capture(RXMIT).subarray(0, 1000), PCAP);
     expect(r2.status).toBe(422);
-    expect((await json(r2)).error.code).toBe("TruncatedInput");
+    expect((await json(r2)).error.code).toBe("truncated_input");
     expect((await json(await api.app.request("/v1/captures"))).captures).toEqual([]);
     api.close();
   });
