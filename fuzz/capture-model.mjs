@@ -208,7 +208,8 @@ function parseBlock(b, off, type, len, le) {
     case BT_PB: {
       if (len < 32) return raw;
       const caplen = dv.getUint32(off + 20, le);
-      const padded = (caplen + 3) & ~3;
+      // not (caplen + 3) & ~3: a caplen of 2^31 or more would turn negative in 32-bit arithmetic
+      const padded = caplen + ((4 - (caplen % 4)) % 4);
       if (off + 28 + padded > bodyEnd) return raw;
       /** @type {Block} */
       const blk = {
