@@ -112,6 +112,26 @@ describe("a stored capture", async () => {
   });
 });
 
+describe("tenants", () => {
+  it("a stored capture is its tenant's alone (FLOWRECON_TOKENS): another tenant gets 404 and an empty list", async () => {
+    const api = testApp({ dataDir: dataDir(), tenants: { tenantA: "token1", tenantB: "token2" } });
+    const as = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+    try {
+      const up = await post(api, "/v1/captures", capture(RXMIT), PCAP, as("token1"));
+      expect(up.status).toBe(201);
+      const { id } = await json(up);
+      const get = (path: string, token: string) => api.app.request(path, { headers: as(token) });
+      expect((await get(`/v1/captures/${id}`, "token1")).status).toBe(200);
+      for (const path of [`/v1/captures/${id}`, `/v1/captures/${id}/flows`]) expect((await get(path, "token2")).status, path).toBe(404);
+      expect((await api.app.request(`/v1/captures/${id}`, { method: "DELETE", headers: as("token2") })).status).toBe(404);
+      expect((await json(await get("/v1/captures", "token2"))).captures).toEqual([]);
+      expect((await json(await get("/v1/captures", "token1"))).captures.map((m: { id: string }) => m.id)).toEqual([id]);
+    } finally {
+      api.close();
+    }
+  });
+});
+
 describe("limits and errors", () => {
   it("415 for a body that is not a capture, 422 for a damaged one; neither is stored", async () => {
     const api = testApp({ dataDir: dataDir() });

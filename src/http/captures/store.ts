@@ -22,6 +22,8 @@ import type { Stats } from "../../stats.js";
 
 export interface CaptureMeta {
   id: string;
+  /** The tenant whose token uploaded it (FLOWRECON_TOKENS); only that tenant sees it. Absent without tokens. */
+  tenant?: string;
   /** The name the uploader gave (`?name=` or the file name), for lists. */
   name: string;
   /** Upload time, ISO 8601. */

@@ -22,7 +22,7 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
-import type { Bindings, ApiContext } from "../body.js";
+import type { ApiContext, ApiEnv } from "../body.js";
 import { bodyChunks, gather } from "../body.js";
 import type { AppContext } from "../context.js";
 import { ApiError } from "../errors.js";
@@ -43,16 +43,18 @@ function notFound(what: string): ApiError {
   return new ApiError(404, "not_found", what);
 }
 
-export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<{ Bindings: Bindings }> {
-  const app = new Hono<{ Bindings: Bindings }>();
+export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
-  const meta = (id: string): CaptureMeta => {
+  // A stored capture belongs to the tenant that uploaded it (as sessions do): another tenant's
+  // capture is as unknown as a missing one.
+  const meta = (id: string, tenant: string | undefined): CaptureMeta => {
     const m = store.get(id);
-    if (m === undefined) throw notFound(`no stored capture '${id}' (it may have expired)`);
+    if (m === undefined || m.tenant !== tenant) throw notFound(`no stored capture '${id}' (it may have expired)`);
     return m;
   };
-  const flowOf = (id: string, uid: string): { m: CaptureMeta; flow: Flow } => {
-    const m = meta(id);
+  const flowOf = (id: string, uid: string, tenant: string | undefined): { m: CaptureMeta; flow: Flow } => {
+    const m = meta(id, tenant);
     const flow = store.flows(id).find((f) => f.uid === uid);
     if (flow === undefined) throw notFound(`capture '${id}' has no flow '${uid}'`);
     return { m, flow };
@@ -95,7 +97,7 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<{ Bind
       if (error !== null) {
         throw new ApiError(422, error.code, error.message, { offset: error.offset, details: { record: error.record }, extra: { stats } });
       }
-      const m: CaptureMeta = { id, name, created: new Date().toISOString(), size, flows: flows.length, stats, options, summary: summarize(flows) };
+      const m: CaptureMeta = { id, tenant: c.get("tenant"), name, created: new Date().toISOString(), size, flows: flows.length, stats, options, summary: summarize(flows) };
       store.commit(m, flows);
       return c.json(m, 201, { location: `/v1/captures/${id}` });
     } catch (e) {
@@ -105,17 +107,18 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<{ Bind
   });
 
   app.get("/v1/captures", function listCaptures(c) {
-    const captures = store.list();
+    const tenant = c.get("tenant");
+    const captures = store.list().filter((m) => m.tenant === tenant);
     return c.json({ captures, used_bytes: store.usedBytes(), max_bytes: store.maxBytes, ttl_s: store.ttlMs / 1000 });
   });
 
   app.get("/v1/captures/:id", function getCapture(c) {
-    return c.json(meta(c.req.param("id")));
+    return c.json(meta(c.req.param("id"), c.get("tenant")));
   });
 
   app.delete("/v1/captures/:id", function deleteCapture(c) {
     const id = c.req.param("id");
-    meta(id);
+    meta(id, c.get("tenant"));
     store.remove(id);
     return c.body(null, 204);
   });
@@ -123,19 +126,19 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<{ Bind
   app.get("/v1/captures/:id/flows", function listFlows(c) {
     const id = c.req.param("id");
     const q = flowQuery(c.req.query());
-    meta(id);
+    meta(id, c.get("tenant"));
     const selected = store.flows(id).filter((f) => matches(f, q));
     sortFlows(selected, q);
     return c.json({ total: selected.length, offset: q.offset, limit: q.limit, flows: selected.slice(q.offset, q.offset + q.limit) });
   });
 
   app.get("/v1/captures/:id/flows/:uid", function getFlow(c) {
-    return c.json(flowOf(c.req.param("id"), c.req.param("uid")).flow);
+    return c.json(flowOf(c.req.param("id"), c.req.param("uid"), c.get("tenant")).flow);
   });
 
   app.get("/v1/captures/:id/flows/:uid/ladder.svg", function ladderSvgRoute(c) {
     const id = c.req.param("id");
-    const { m, flow } = flowOf(id, c.req.param("uid"));
+    const { m, flow } = flowOf(id, c.req.param("uid"), c.get("tenant"));
     const all = c.req.query("all");
     const builder = new LadderBuilder({ all: all === "" || all === "true" || all === "1" });
     const result = traceFlow(store.capturePath(id), flow, (e) => builder.add(e), m.options);
@@ -144,7 +147,7 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<{ Bind
 
   app.get("/v1/captures/:id/flows/:uid/ladder.json", function ladderJsonRoute(c) {
     const id = c.req.param("id");
-    const { m, flow } = flowOf(id, c.req.param("uid"));
+    const { m, flow } = flowOf(id, c.req.param("uid"), c.get("tenant"));
     const events: TraceEvent[] = [];
     const result = traceFlow(store.capturePath(id), flow, (e) => events.push(e), m.options);
     return c.json({ flow: result.flow, events, end: result.end, segments: result.segments });
@@ -152,7 +155,7 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<{ Bind
 
   app.get("/v1/captures/:id/flows/:uid/pcap", function flowPcap(c) {
     const id = c.req.param("id");
-    const { m, flow } = flowOf(id, c.req.param("uid"));
+    const { m, flow } = flowOf(id, c.req.param("uid"), c.get("tenant"));
     const frames: number[] = [];
     traceFlow(store.capturePath(id), flow, (e) => frames.push(e.frame), m.options);
     const out = join(store.dir, id, `extract-${process.pid}-${Date.now()}.pcap`);
