@@ -14,23 +14,10 @@
 
 import { concat } from "./capture-model.mjs";
 
-export const LINKTYPES = {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW_12: 12,
-  RAW_14: 14,
-  RAW: 101,
-  LOOP: 108,
-  SLL: 113,
-  IPV4: 228,
-  IPV6: 229,
-  SLL2: 276,
-};
+export const LINKTYPES = { NULL: 0, ETHERNET: 1, RAW_12: 12, RAW_14: 14, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276 };
 
 /** Values a `type` field is most interesting at: every selector some decoder branches on. */
-export const ETHERTYPES = [
-  0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864, 0x8903, 0x6558, 0x880b, 0x0806,
-];
+export const ETHERTYPES = [0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864, 0x8903, 0x6558, 0x880b, 0x0806];
 export const IP_PROTOS = [6, 17, 4, 41, 47, 0, 43, 44, 60, 51, 59, 1, 58];
 export const UDP_PORTS = [3544, 2152, 5072, 4789, 53, 0];
 export const TCP_OPTION_KINDS = [0, 1, 2, 3, 4, 5, 8, 19, 28, 29, 30, 34, 254, 255];
@@ -40,14 +27,7 @@ export const TCP_OPTION_KINDS = [0, 1, 2, 3, 4, 5, 8, 19, 28, 29, 30, 34, 254, 2
  */
 export function walk(linktype, frame) {
   /** @type {{ frame: Uint8Array, dv: DataView, fields: { off: number, size: number, role: string, layer: string }[], ips: { off: number, v: number }[], tcp: number, depth: number }} */
-  const w = {
-    frame,
-    dv: new DataView(frame.buffer, frame.byteOffset, frame.byteLength),
-    fields: [],
-    ips: [],
-    tcp: -1,
-    depth: 0,
-  };
+  const w = { frame, dv: new DataView(frame.buffer, frame.byteOffset, frame.byteLength), fields: [], ips: [], tcp: -1, depth: 0 };
   try {
     link(w, linktype);
   } catch {
@@ -366,18 +346,7 @@ function outerIp(v, proto, payload) {
 }
 
 /** Tunnels `wrap` can nest an IP packet in (each is something a decoder unwraps). */
-export const WRAPPERS = [
-  "ipip",
-  "gre",
-  "gre-teb",
-  "vxlan",
-  "gtp",
-  "gtp-ext",
-  "teredo",
-  "ayiya",
-  "ipv6-ext",
-  "ipv6-frag0",
-];
+export const WRAPPERS = ["ipip", "gre", "gre-teb", "vxlan", "gtp", "gtp-ext", "teredo", "ayiya", "ipv6-ext", "ipv6-frag0"];
 
 /**
  * Nests the IP packet `inner` (IP version `v`) in `how`, inside an outer IP header of version `outerV`
@@ -394,16 +363,7 @@ export function wrap(how, inner, v, outerV, r) {
     case "gre-teb":
       return outerIp(outerV, 47, concat([Uint8Array.of(0x20, 0, 0x65, 0x58, 0, 0, 0, 7), ethHead, inner]));
     case "vxlan":
-      return outerIp(
-        outerV,
-        17,
-        udpDatagram(
-          outerV,
-          (40000 + r() * 1000) | 0,
-          4789,
-          concat([Uint8Array.of(8, 0, 0, 0, 0, 0, 42, 0), ethHead, inner]),
-        ),
-      );
+      return outerIp(outerV, 17, udpDatagram(outerV, 40000 + (r() * 1000) | 0, 4789, concat([Uint8Array.of(8, 0, 0, 0, 0, 0, 42, 0), ethHead, inner])));
     case "gtp": {
       const h = Uint8Array.of(0x30, 0xff, inner.length >> 8, inner.length & 255, 0, 0, 0, 9);
       return outerIp(outerV, 17, udpDatagram(outerV, 2152, 2152, concat([h, inner])));

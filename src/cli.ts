@@ -17,16 +17,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
 import { ANOMALY_NAMES } from "./anomalies/index.js";
-import {
-  AsciiWriter,
-  FORMAT_NAMES,
-  isFormatName,
-  isJsonStyle,
-  JSON_STYLES,
-  type FormatName,
-  type JsonStyle,
-  type RunSummary,
-} from "./format/index.js";
+import { AsciiWriter, FORMAT_NAMES, isFormatName, isJsonStyle, JSON_STYLES, type FormatName, type JsonStyle, type RunSummary } from "./format/index.js";
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
 import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
@@ -150,16 +141,14 @@ type ValueParser = (text: string, flag: string) => number | string;
 function wholeNumber(min: number, max: number, what: string): ValueParser {
   return (text, flag) => {
     const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max)
-      throw new UsageError(`${flag} needs ${what}, got '${text}'`);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} needs ${what}, got '${text}'`);
     return n;
   };
 }
 
 const seconds: ValueParser = (text, flag) => {
   const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new UsageError(`${flag} needs a number of seconds >= 0, got '${text}'`);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of seconds >= 0, got '${text}'`);
   return n;
 };
 
@@ -180,16 +169,8 @@ const VALUE_OPTIONS: readonly [flag: string, option: keyof ReconstructorOptions,
   ["inactivity-timeout", "inactivityTimeout", seconds],
   ["interactive-inactivity-timeout", "interactiveInactivityTimeout", seconds],
   ["handshake-inactivity-timeout", "handshakeInactivityTimeout", seconds],
-  [
-    "max-above-hole-without-acks",
-    "maxAboveHoleWithoutAcks",
-    wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes"),
-  ],
-  [
-    "excessive-data-without-acks",
-    "excessiveDataWithoutAcks",
-    wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes"),
-  ],
+  ["max-above-hole-without-acks", "maxAboveHoleWithoutAcks", wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes")],
+  ["excessive-data-without-acks", "excessiveDataWithoutAcks", wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes")],
   ["community-id-seed", "communityIdSeed", wholeNumber(0, 65535, "a whole number in [0, 65535]")],
   ["hash-key", "hashKey", hashKey],
 ];
@@ -237,14 +218,11 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const [command, ...rest] = positionals;
-  if (command === undefined)
-    throw new UsageError("missing command (flowrecon analyze <capture|->, or flowrecon serve)");
+  if (command === undefined) throw new UsageError("missing command (flowrecon analyze <capture|->, or flowrecon serve)");
   if (command === "help") return { kind: "help" };
   if (command === "serve") {
     if (rest.length > 0 || Object.keys(values).length > 0) {
-      throw new UsageError(
-        "serve takes no arguments or options: its settings come from the environment (see flowrecon --help)",
-      );
+      throw new UsageError("serve takes no arguments or options: its settings come from the environment (see flowrecon --help)");
     }
     return { kind: "serve" };
   }
@@ -260,10 +238,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values["vlan-key"]) options.vlanInKey = true;
   if (values["likely-server-ports"] !== undefined) {
     const ports = parseServerPorts(values["likely-server-ports"]);
-    if (ports === null)
-      throw new UsageError(
-        `--likely-server-ports needs default, none or a comma-separated list of ports, got '${values["likely-server-ports"]}'`,
-      );
+    if (ports === null) throw new UsageError(`--likely-server-ports needs default, none or a comma-separated list of ports, got '${values["likely-server-ports"]}'`);
     options.likelyServerPorts = ports;
   }
   const localNets = values["local-nets"] ?? process.env.FLOWRECON_LOCAL_NETS;
@@ -272,15 +247,12 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       new LocalNets(localNets);
     } catch (e) {
       if (!(e instanceof LocalNetsError)) throw e;
-      throw new UsageError(
-        `${values["local-nets"] !== undefined ? "--local-nets" : "FLOWRECON_LOCAL_NETS"}: ${e.message}`,
-      );
+      throw new UsageError(`${values["local-nets"] !== undefined ? "--local-nets" : "FLOWRECON_LOCAL_NETS"}: ${e.message}`);
     }
     options.localNets = localNets;
   }
   const jsonStyle = values["json-style"] ?? "nested";
-  if (!isJsonStyle(jsonStyle))
-    throw new UsageError(`unknown JSON style '${jsonStyle}' (choose ${JSON_STYLES.join(", ")})`);
+  if (!isJsonStyle(jsonStyle)) throw new UsageError(`unknown JSON style '${jsonStyle}' (choose ${JSON_STYLES.join(", ")})`);
   if (values["report-gaps-for-partial"]) options.reportGapsForPartial = true;
   for (const [flag, key, parse] of VALUE_OPTIONS) {
     const text = (values as Record<string, string | undefined>)[flag];
@@ -292,8 +264,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const args: AnalyzeArgs = { capture: rest[0], format, jsonStyle, stats: values.stats ?? false, options };
   const wanted = values.anomaly ?? [];
   for (const name of wanted) {
-    if (!ANOMALY_NAMES.has(name))
-      throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
+    if (!ANOMALY_NAMES.has(name)) throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
   }
   if (values["anomalies-only"] || wanted.length > 0) args.anomalyFilter = { any: wanted.length === 0, names: wanted };
   return { kind: "analyze", args };
@@ -404,9 +375,7 @@ class Progress {
     const mb = bytes / 1e6;
     const rate = mb / Math.max((now - this.#start) / 1000, 1e-3);
     const pct = this.#total > 0 ? ((100 * bytes) / this.#total).toFixed(1).padStart(5) : "  ?  ";
-    this.#stream.write(
-      `\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`,
-    );
+    this.#stream.write(`\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`);
     this.#shown = true;
   }
 
@@ -418,8 +387,7 @@ class Progress {
 /** Opens the capture; a readable regular file (or stdin redirected from one) gets the direct-read path. */
 function openCapture(capture: string): { fd: number; size: number; isFile: boolean; owned: boolean } {
   if (capture === "-") {
-    if (process.stdin.isTTY)
-      throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
+    if (process.stdin.isTTY) throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
     let st: ReturnType<typeof fstatSync>;
     try {
       st = fstatSync(0);
@@ -447,19 +415,12 @@ class InputError extends Error {}
 function describeErrno(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   switch (code) {
-    case "ENOENT":
-      return "no such file or directory";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EISDIR":
-      return "it is a directory";
-    case "ELOOP":
-      return "too many levels of symbolic links";
-    case "ENAMETOOLONG":
-      return "file name too long";
-    default:
-      return (e as Error).message;
+    case "ENOENT": return "no such file or directory";
+    case "EACCES": case "EPERM": return "permission denied";
+    case "EISDIR": return "it is a directory";
+    case "ELOOP": return "too many levels of symbolic links";
+    case "ENAMETOOLONG": return "file name too long";
+    default: return (e as Error).message;
   }
 }
 
@@ -525,10 +486,7 @@ function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutp
 function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
   // Inside an engine call the sink blocks while the threads are behind, as the direct path blocks
   // on a synchronous stdout write: memory stays bounded however many flows one call finishes.
-  const job = threads.open(
-    { kind: "print", print: spec, insight: rec.insight },
-    { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) },
-  );
+  const job = threads.open({ kind: "print", print: spec, insight: rec.insight }, { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) });
   return {
     sink: job.sink,
     flush: async () => {
@@ -554,12 +512,8 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
   try {
     const rec = new Reconstructor(args.options);
     const spec: PrintSpec = {
-      format: args.format,
-      layout: rec.layout,
-      anomalyFilter: args.anomalyFilter,
-      jsonStyle: args.jsonStyle,
-      localNets: args.options.localNets,
-      communityIdSeed: args.options.communityIdSeed,
+      format: args.format, layout: rec.layout, anomalyFilter: args.anomalyFilter, jsonStyle: args.jsonStyle,
+      localNets: args.options.localNets, communityIdSeed: args.options.communityIdSeed,
     };
     if (threads !== null) await threads.ready();
     const output = threads === null ? printHere(spec, rec, out) : printOnThreads(threads, spec, rec, out);

@@ -139,14 +139,8 @@ const FIRST_FEED_BYTES = 64 << 10;
 
 type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial" | "fastPath";
 type NumberOption =
-  | "flowCap"
-  | "attemptTimeout"
-  | "closeTimeout"
-  | "inactivityTimeout"
-  | "interactiveInactivityTimeout"
-  | "handshakeInactivityTimeout"
-  | "maxAboveHoleWithoutAcks"
-  | "excessiveDataWithoutAcks";
+  | "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout"
+  | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks";
 
 /** Option name -> engine `Option.*` member and the factor to its unit (times are µs in the engine). */
 const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
@@ -169,16 +163,12 @@ function checkOptions(options: ReconstructorOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined || key === "trace") continue;
     if (key === "hashKey") {
-      if (typeof value !== "string")
-        throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
+      if (typeof value !== "string") throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
       parseHashKey(value, "option hashKey");
     } else if (key === "localNets") {
-      if (typeof value !== "string")
-        throw new TypeError(`option localNets must be a string of CIDR networks, got ${typeof value}`);
+      if (typeof value !== "string") throw new TypeError(`option localNets must be a string of CIDR networks, got ${typeof value}`);
     } else if (key === "likelyServerPorts") {
-      const ok =
-        typeof value === "boolean" ||
-        (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
+      const ok = typeof value === "boolean" || (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
       if (!ok) throw new TypeError("option likelyServerPorts must be a boolean or a list of ports (0-65535)");
     } else if (BOOL_OPTIONS.has(key)) {
       if (typeof value !== "boolean") throw new TypeError(`option ${key} must be a boolean, got ${typeof value}`);
@@ -191,9 +181,7 @@ function checkOptions(options: ReconstructorOptions): void {
   }
   const w = options.windowBytes;
   if (w !== undefined && (!Number.isInteger(w) || w < MIN_WINDOW_BYTES || w > MAX_WINDOW_BYTES)) {
-    throw new RangeError(
-      `option windowBytes must be an integer in [${MIN_WINDOW_BYTES}, ${MAX_WINDOW_BYTES}], got ${w}`,
-    );
+    throw new RangeError(`option windowBytes must be an integer in [${MIN_WINDOW_BYTES}, ${MAX_WINDOW_BYTES}], got ${w}`);
   }
   const seed = options.communityIdSeed;
   if (seed !== undefined && (!Number.isInteger(seed) || seed > 0xffff)) {
@@ -249,11 +237,7 @@ export class Reconstructor {
     // Every record the engine hands out is finished (closed, timed out, evicted or at the end of
     // the input), so its end anomalies are reported without waiting for a threshold.
     this.insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...options.stateThresholds } };
-    this.#decoder = new FlowDecoder(layout, {
-      communityIdSeed: options.communityIdSeed,
-      insight: this.insight,
-      localNets: new LocalNets(options.localNets),
-    });
+    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: this.insight, localNets: new LocalNets(options.localNets) });
     this.#stats = new StatsReader(layout.stat);
     // Options first: the tracker may size its table from flowCap when init() runs.
     for (const [key, member, factor] of ENGINE_OPTIONS) {
@@ -264,8 +248,7 @@ export class Reconstructor {
       exports.setOption(option, typeof value === "boolean" ? Number(value) : value * factor);
     }
     this.#setServerPorts(options.likelyServerPorts);
-    const { key0, key1 } =
-      options.hashKey !== undefined ? parseHashKey(options.hashKey, "option hashKey") : processHashKey();
+    const { key0, key1 } = options.hashKey !== undefined ? parseHashKey(options.hashKey, "option hashKey") : processHashKey();
     exports.setHashKey(key0, key1);
     exports.init(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     if (options.trace !== undefined) this.#armTrace(options.trace);
@@ -385,27 +368,12 @@ export class Reconstructor {
    * it was decoded rolls both back (src/http/sessions/session.ts).
    */
   saveHostState(): HostState {
-    return {
-      fill: this.#fill,
-      bytesIn: this.#bytesIn,
-      feedLimit: this.#feedLimit,
-      error: this.#error,
-      input: this.#input,
-      segmentsIn: this.#segmentsIn,
-      endUs: this.insight.endUs,
-    };
+    return { fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn, endUs: this.insight.endUs };
   }
 
   /** @internal Puts back what {@link saveHostState} returned (the engine's state is the caller's). */
   restoreHostState(state: HostState): void {
-    ({
-      fill: this.#fill,
-      bytesIn: this.#bytesIn,
-      feedLimit: this.#feedLimit,
-      error: this.#error,
-      input: this.#input,
-      segmentsIn: this.#segmentsIn,
-    } = state);
+    ({ fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn } = state);
     this.insight.endUs = state.endUs;
   }
 
@@ -465,8 +433,7 @@ export class Reconstructor {
         this.#segmentsIn += consumed;
         const drained = this.#drain(sink);
         if (this.#checkError()) return;
-        if (consumed === 0 && drained === 0)
-          throw new EngineFault("feedSegments() consumed nothing and emitted nothing");
+        if (consumed === 0 && drained === 0) throw new EngineFault("feedSegments() consumed nothing and emitted nothing");
       }
     });
   }
@@ -505,13 +472,7 @@ export class Reconstructor {
   #endInput(sink: RecordSink): void {
     if (this.#error !== null || this.#input === "segments") return;
     if (this.#bytesIn === 0) {
-      this.#error = captureError(
-        "TruncatedInput",
-        0,
-        0,
-        "",
-        "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
-      );
+      this.#error = captureError("TruncatedInput", 0, 0, "", "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header");
       return;
     }
     this.#pump(true, sink);
@@ -524,9 +485,7 @@ export class Reconstructor {
   #setInput(kind: "capture" | "segments"): void {
     if (this.#input === kind) return;
     if (this.#input !== null) {
-      throw new Error(
-        `this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : "segment records"}; it takes one kind of input`,
-      );
+      throw new Error(`this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : "segment records"}; it takes one kind of input`);
     }
     this.#input = kind;
   }
@@ -554,13 +513,7 @@ export class Reconstructor {
       // A full window that the engine could not consume: one record is larger than the window.
       const offset = this.#bytesIn - this.#fill;
       const record = this.#readStats().records;
-      this.#error = captureError(
-        "BadBlockLength",
-        offset,
-        record,
-        "",
-        `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`,
-      );
+      this.#error = captureError("BadBlockLength", offset, record, "", `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`);
     }
   }
 
@@ -664,9 +617,7 @@ export class Reconstructor {
   }
 
   #checkUsable(): void {
-    if (this.#fault !== null)
-      throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
-    if (this.#finished)
-      throw new Error("Reconstructor.finish() was already called; create a new Reconstructor for new input");
+    if (this.#fault !== null) throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    if (this.#finished) throw new Error("Reconstructor.finish() was already called; create a new Reconstructor for new input");
   }
 }

@@ -24,20 +24,14 @@ const DIRS: [string, string][] = [
 ];
 const LIST = resolve(HERE, "WIRESHARK_DIFFERENCES.md");
 
-interface Accepted extends Difference {
-  reason: string;
-}
+interface Accepted extends Difference { reason: string }
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
 const row = (d: Difference, reason = "?") =>
   `| ${d.capture} | ${d.connection} | ${d.side} | ${d.family} | ${yesNo(d.wireshark)} | ${yesNo(d.flowrecon)} | ${reason} |`;
 const same = (a: Difference, b: Difference) =>
-  a.capture === b.capture &&
-  a.connection === b.connection &&
-  a.side === b.side &&
-  a.family === b.family &&
-  a.wireshark === b.wireshark &&
-  a.flowrecon === b.flowrecon;
+  a.capture === b.capture && a.connection === b.connection && a.side === b.side && a.family === b.family &&
+  a.wireshark === b.wireshark && a.flowrecon === b.flowrecon;
 
 /** The reasons (`| key | explanation |` under "## Reasons") and the differences table of the list. */
 function readList(): { reasons: Map<string, string>; accepted: Accepted[] } {
@@ -47,58 +41,29 @@ function readList(): { reasons: Map<string, string>; accepted: Accepted[] } {
   for (const line of readFileSync(LIST, "utf8").split("\n")) {
     if (line.startsWith("## ")) section = line.slice(3).trim();
     if (!line.startsWith("|") || line.startsWith("|---")) continue;
-    const cells = line
-      .split("|")
-      .slice(1, -1)
-      .map((c) => c.trim());
-    if (section === "Reasons" && cells.length === 2 && cells[0] !== "reason")
-      reasons.set(cells[0].replace(/`/g, ""), cells[1]);
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    if (section === "Reasons" && cells.length === 2 && cells[0] !== "reason") reasons.set(cells[0].replace(/`/g, ""), cells[1]);
     if (section === "Differences" && cells.length === 7 && cells[0] !== "capture") {
-      accepted.push({
-        capture: cells[0],
-        connection: cells[1],
-        side: cells[2],
-        family: cells[3],
-        wireshark: cells[4] === "yes",
-        flowrecon: cells[5] === "yes",
-        reason: cells[6].replace(/`/g, ""),
-      });
+      accepted.push({ capture: cells[0], connection: cells[1], side: cells[2], family: cells[3],
+        wireshark: cells[4] === "yes", flowrecon: cells[5] === "yes", reason: cells[6].replace(/`/g, "") });
     }
   }
   return { reasons, accepted };
 }
 
-const captures = DIRS.flatMap(([label, dir]) =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((n) => /\.pcap(ng)?$/.test(n))
-        .sort()
-        .map((n) => ({ label, name: n, file: resolve(dir, n) }))
-    : [],
-);
+const captures = DIRS.flatMap(([label, dir]) => existsSync(dir)
+  ? readdirSync(dir).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => ({ label, name: n, file: resolve(dir, n) }))
+  : []);
 
 describe("flowrecon vs Wireshark's TCP analysis", () => {
   const { reasons, accepted } = readList();
-  const totals = {
-    captures: 0,
-    connections: 0,
-    sides: 0,
-    accepted: 0,
-    agree: Object.fromEntries(FAMILIES.map((f) => [f.name, 0])) as Record<string, number>,
-  };
+  const totals = { captures: 0, connections: 0, sides: 0, accepted: 0, agree: Object.fromEntries(FAMILIES.map((f) => [f.name, 0])) as Record<string, number> };
 
   it("tshark is installed (.ci/run installs it) and the list explains every difference it holds", () => {
-    expect(
-      () => execFileSync("tshark", ["-v"], { stdio: "ignore" }),
-      "tshark not found: apt-get install tshark",
-    ).not.toThrow();
+    expect(() => execFileSync("tshark", ["-v"], { stdio: "ignore" }), "tshark not found: apt-get install tshark").not.toThrow();
     for (const a of accepted) expect(reasons.has(a.reason), `${row(a, a.reason)}: reason not defined`).toBe(true);
     expect(new Set(accepted.map((a) => a.capture)).size).toBeGreaterThan(0);
-    for (const a of accepted)
-      expect(
-        captures.some((c) => c.name === a.capture),
-        `${a.capture}: no such capture`,
-      ).toBe(true);
+    for (const a of accepted) expect(captures.some((c) => c.name === a.capture), `${a.capture}: no such capture`).toBe(true);
   });
 
   for (const c of captures) {
@@ -119,13 +84,8 @@ describe("flowrecon vs Wireshark's TCP analysis", () => {
 
   afterAll(() => {
     if (totals.captures === 0) return;
-    const lines = [
-      `flowrecon vs tshark: ${totals.captures} captures, ${totals.connections} connections, ${totals.sides} connection sides per family`,
-    ];
-    for (const f of FAMILIES)
-      lines.push(
-        `  ${f.name.padEnd(20)} agree on ${totals.agree[f.name]}/${totals.sides} (${f.wireshark.join(" | ")})`,
-      );
+    const lines = [`flowrecon vs tshark: ${totals.captures} captures, ${totals.connections} connections, ${totals.sides} connection sides per family`];
+    for (const f of FAMILIES) lines.push(`  ${f.name.padEnd(20)} agree on ${totals.agree[f.name]}/${totals.sides} (${f.wireshark.join(" | ")})`);
     lines.push(`  accepted differences: ${totals.accepted} (test/anomalies/WIRESHARK_DIFFERENCES.md)`);
     console.log(lines.join("\n"));
   });

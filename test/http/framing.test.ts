@@ -13,10 +13,7 @@ import { capture, RXMIT } from "./helpers.js";
 // One engine for every trial: init() resets all engine state, and these trials set no options.
 const engine = createEngine();
 
-function engineError(
-  bytes: Uint8Array,
-  chunk: (i: number) => number,
-): { code: string; offset: number; record: number } | null {
+function engineError(bytes: Uint8Array, chunk: (i: number) => number): { code: string; offset: number; record: number } | null {
   const rec = new Reconstructor({}, engine);
   for (let off = 0, i = 0; off < bytes.length && rec.error === null; i++) {
     const n = Math.max(1, chunk(i));
@@ -28,10 +25,7 @@ function engineError(
 }
 
 /** The walker's first error, with its code spelled as users see it (errorCode), as the engine's is. */
-function walkerError(
-  bytes: Uint8Array,
-  chunk: (i: number) => number,
-): { code: string; offset: number; record: number } | null {
+function walkerError(bytes: Uint8Array, chunk: (i: number) => number): { code: string; offset: number; record: number } | null {
   let framing = new CaptureFraming();
   for (let off = 0, i = 0; off < bytes.length; i++) {
     const n = Math.max(1, chunk(i));
@@ -61,8 +55,7 @@ function headerPositions(bytes: Uint8Array): number[] {
   if (captureFormat(bytes) === "pcap") {
     const le = dv.getUint32(0, true) === 0xa1b2c3d4 || dv.getUint32(0, true) === 0xa1b23c4d;
     for (let i = 0; i < 24; i++) out.push(i);
-    for (let off = 24; off + 16 <= bytes.length; off += 16 + dv.getUint32(off + 8, le))
-      for (let i = 0; i < 16; i++) out.push(off + i);
+    for (let off = 24; off + 16 <= bytes.length; off += 16 + dv.getUint32(off + 8, le)) for (let i = 0; i < 16; i++) out.push(off + i);
     return out;
   }
   let le = true;
@@ -84,24 +77,15 @@ const ng = (bigEndian: boolean): NgSection => ({
   bigEndian,
   interfaces: [{ linktype: rxmit.linktype }, { linktype: rxmit.linktype, tsresol: 9 }],
   blocks: packets.map((r, i) =>
-    i % 4 === 1
-      ? { kind: "spb", data: r.data }
-      : i % 4 === 2
-        ? { kind: "pb", iface: 1, ticks: BigInt(r.tsSec) * 1_000_000_000n, data: r.data }
-        : i % 4 === 3
-          ? { kind: "raw", type: 0x40000bad, body: r.data.subarray(0, 9) }
-          : { kind: "epb", iface: 0, ticks: BigInt(r.tsSec) * 1_000_000n + BigInt(r.tsFrac), data: r.data },
-  ),
+    i % 4 === 1 ? { kind: "spb", data: r.data } :
+    i % 4 === 2 ? { kind: "pb", iface: 1, ticks: BigInt(r.tsSec) * 1_000_000_000n, data: r.data } :
+    i % 4 === 3 ? { kind: "raw", type: 0x40000bad, body: r.data.subarray(0, 9) } :
+    { kind: "epb", iface: 0, ticks: BigInt(r.tsSec) * 1_000_000n + BigInt(r.tsFrac), data: r.data }),
 });
 
 const CAPTURES: Record<string, Uint8Array> = {
   "pcap LE (corpus)": copy(capture(RXMIT)),
-  "pcap BE nanoseconds": writePcap({
-    ...rxmit,
-    bigEndian: true,
-    nanos: true,
-    records: rxmit.records.map((r) => ({ ...r, tsFrac: r.tsFrac * 1000 })),
-  }),
+  "pcap BE nanoseconds": writePcap({ ...rxmit, bigEndian: true, nanos: true, records: rxmit.records.map((r) => ({ ...r, tsFrac: r.tsFrac * 1000 })) }),
   "pcap small snaplen": writePcap({ ...rxmit, snaplen: 96, records: packets }),
   "pcapng (corpus)": copy(capture("ldap-krbtgt-rstr.pcapng")),
   "pcapng two sections LE+BE, EPB/SPB/PB/unknown blocks": writePcapng([ng(false), ng(true)]),
@@ -111,11 +95,7 @@ describe("the framing walker on valid captures", () => {
   for (const [name, bytes] of Object.entries(CAPTURES)) {
     it(`${name}: no error, at every chunk size from 1 to 64`, () => {
       expect(engineError(bytes, () => bytes.length)).toBeNull();
-      for (let size = 1; size <= 64; size++)
-        expect(
-          walkerError(bytes, () => size),
-          `chunk ${size}`,
-        ).toBeNull();
+      for (let size = 1; size <= 64; size++) expect(walkerError(bytes, () => size), `chunk ${size}`).toBeNull();
     });
   }
 });
@@ -129,8 +109,7 @@ describe("the framing walker on damaged captures reports the engine's error", ()
       for (let trial = 0; trial < 500; trial++) {
         const bytes = original.slice();
         for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
-          const at =
-            random() < 0.85 ? positions[Math.floor(random() * positions.length)] : Math.floor(random() * bytes.length);
+          const at = random() < 0.85 ? positions[Math.floor(random() * positions.length)] : Math.floor(random() * bytes.length);
           bytes[at] = random() < 0.5 ? bytes[at] ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
         }
         const chunk = () => 1 + Math.floor(random() * 700);
@@ -157,16 +136,7 @@ describe("the framing walker on damaged captures reports the engine's error", ()
         if (e !== null) codes.add(e.code);
       }
     }
-    for (const code of [
-      "bad_magic",
-      "bad_pcap_version",
-      "absurd_caplen",
-      "bad_block_length",
-      "block_length_mismatch",
-      "bad_section_magic",
-      "unknown_interface",
-      "bad_block_body",
-    ]) {
+    for (const code of ["bad_magic", "bad_pcap_version", "absurd_caplen", "bad_block_length", "block_length_mismatch", "bad_section_magic", "unknown_interface", "bad_block_body"]) {
       expect(codes, code).toContain(code);
     }
   });

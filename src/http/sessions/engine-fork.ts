@@ -33,10 +33,7 @@ const NUMERIC_TYPES = new Set([0x7f /* i32 */, 0x7e /* i64 */, 0x7d /* f32 */, 0
 
 class Reader {
   pos: number;
-  constructor(
-    readonly bytes: Uint8Array,
-    pos = 0,
-  ) {
+  constructor(readonly bytes: Uint8Array, pos = 0) {
     this.pos = pos;
   }
   u8(): number {
@@ -61,38 +58,15 @@ class Reader {
     for (;;) {
       const op = this.u8();
       switch (op) {
-        case 0x0b:
-          return; // end
-        case 0x41:
-        case 0x42:
-          this.sleb();
-          break; // i32.const, i64.const
-        case 0x43:
-          this.skip(4);
-          break; // f32.const
-        case 0x44:
-          this.skip(8);
-          break; // f64.const
-        case 0x23:
-        case 0xd2:
-          this.uleb();
-          break; // global.get, ref.func
-        case 0xd0:
-          this.u8();
-          break; // ref.null t
-        case 0x6a:
-        case 0x6b:
-        case 0x6c:
-        case 0x7c:
-        case 0x7d:
-        case 0x7e:
-          break; // extended-const arithmetic
-        case 0xfd:
-          if (this.uleb() === 12) this.skip(16);
-          else throw new Error("unsupported SIMD constant");
-          break;
-        default:
-          throw new Error(`unsupported opcode 0x${op.toString(16)} in a constant expression`);
+        case 0x0b: return; // end
+        case 0x41: case 0x42: this.sleb(); break; // i32.const, i64.const
+        case 0x43: this.skip(4); break; // f32.const
+        case 0x44: this.skip(8); break; // f64.const
+        case 0x23: case 0xd2: this.uleb(); break; // global.get, ref.func
+        case 0xd0: this.u8(); break; // ref.null t
+        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended-const arithmetic
+        case 0xfd: if (this.uleb() === 12) this.skip(16); else throw new Error("unsupported SIMD constant"); break;
+        default: throw new Error(`unsupported opcode 0x${op.toString(16)} in a constant expression`);
       }
     }
   }
@@ -132,24 +106,11 @@ export function exportMutableGlobals(wasm: Uint8Array): { bytes: Uint8Array; glo
         r.skip(r.uleb()); // module
         r.skip(r.uleb()); // name
         const kind = r.u8();
-        if (kind === 0)
-          r.uleb(); // function: type index
-        else if (kind === 1) {
-          r.u8();
-          const flags = r.u8();
-          r.uleb();
-          if (flags & 1) r.uleb();
-        } // table
-        else if (kind === 2) {
-          const flags = r.u8();
-          r.uleb();
-          if (flags & 1) r.uleb();
-        } // memory
-        else if (kind === KIND_GLOBAL) {
-          r.u8();
-          r.u8();
-          importedGlobals++;
-        } else throw new Error(`unsupported import kind ${kind}`);
+        if (kind === 0) r.uleb(); // function: type index
+        else if (kind === 1) { r.u8(); const flags = r.u8(); r.uleb(); if (flags & 1) r.uleb(); } // table
+        else if (kind === 2) { const flags = r.u8(); r.uleb(); if (flags & 1) r.uleb(); } // memory
+        else if (kind === KIND_GLOBAL) { r.u8(); r.u8(); importedGlobals++; }
+        else throw new Error(`unsupported import kind ${kind}`);
       }
     } else if (id === SECTION_GLOBAL) {
       for (let n = r.uleb(), i = 0; i < n; i++) {
@@ -192,10 +153,7 @@ function forkableModule(): { module: WebAssembly.Module; globals: string[] } {
       throw new Error(`cannot read the engine at ${fileURLToPath(WASM_URL)}: run "npm run build" first`, { cause });
     }
     const { bytes, globals } = exportMutableGlobals(wasm);
-    forkable = {
-      module: new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>),
-      globals: globals.map((g) => EXPORT_PREFIX + g),
-    };
+    forkable = { module: new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), globals: globals.map((g) => EXPORT_PREFIX + g) };
   }
   return forkable;
 }
@@ -226,8 +184,7 @@ export function createForkableEngine(): Engine {
 export function forkEngine(source: Engine): Engine {
   const { globals } = forkableModule();
   const src = source.exports as unknown as Record<string, WebAssembly.Global>;
-  if (!(globals[0] === undefined || globals[0] in src))
-    throw new Error("forkEngine needs an engine from createForkableEngine()");
+  if (!(globals[0] === undefined || globals[0] in src)) throw new Error("forkEngine needs an engine from createForkableEngine()");
   const copy = createForkableEngine();
   const dst = copy.exports as unknown as Record<string, WebAssembly.Global>;
   const from = source.exports.memory;
@@ -249,10 +206,7 @@ export interface EngineSnapshot {
 export function snapshotEngine(engine: Engine): EngineSnapshot {
   const { globals } = forkableModule();
   const src = engine.exports as unknown as Record<string, WebAssembly.Global>;
-  return {
-    memory: new Uint8Array(engine.exports.memory.buffer).slice(),
-    globals: globals.map((name) => src[name].value as number | bigint),
-  };
+  return { memory: new Uint8Array(engine.exports.memory.buffer).slice(), globals: globals.map((name) => src[name].value as number | bigint) };
 }
 
 /**

@@ -79,12 +79,7 @@ export class Session {
    * @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession).
    * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
    */
-  constructor(
-    options: ReconstructorOptions,
-    metrics: ApiMetrics,
-    maxFlows: number,
-    readonly tenant: string | undefined = undefined,
-  ) {
+  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined) {
     this.options = options;
     this.#metrics = metrics;
     this.#maxFlows = maxFlows;
@@ -160,22 +155,13 @@ export class Session {
   checkBatch(kind: InputKind): void {
     const maxFlows = this.#maxFlows;
     if (this.closed) throw new ApiError(404, "session_not_found", `session ${this.id} was finished or deleted`);
-    if (this.failed !== null)
-      throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
+    if (this.failed !== null) throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
     if (this.input !== null && this.input !== kind) {
-      throw new ApiError(
-        409,
-        "input_kind_conflict",
-        `session ${this.id} is fed ${this.input === "capture" ? "a capture" : "segment records"}; a session takes one kind of input`,
-      );
+      throw new ApiError(409, "input_kind_conflict", `session ${this.id} is fed ${this.input === "capture" ? "a capture" : "segment records"}; a session takes one kind of input`);
     }
     const flows = this.finished.count + this.liveFlows;
     if (flows >= maxFlows) {
-      throw new ApiError(
-        429,
-        "session_flow_limit",
-        `session ${this.id} holds ${flows} flows, the limit is ${maxFlows}: finish or delete it`,
-      );
+      throw new ApiError(429, "session_flow_limit", `session ${this.id} holds ${flows} flows, the limit is ${maxFlows}: finish or delete it`);
     }
   }
 
@@ -220,10 +206,7 @@ export class Session {
     if (error !== null) {
       this.failed = `the engine found damage the validation missed (${error.code} at byte ${error.offset})`;
       this.#metrics.captureErrors.inc({ code: error.code });
-      throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, {
-        offset: error.offset,
-        details: { record: error.record },
-      });
+      throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, { offset: error.offset, details: { record: error.record } });
     }
     this.#framing = framing;
     return this.#accepted("capture", { bytes }, finishedBefore);
@@ -264,14 +247,9 @@ export class Session {
     const check = (): void => {
       if (over()) {
         crossed = true;
-        throw new ApiError(
-          429,
-          "session_flow_limit",
-          `this batch takes session ${this.id} past its limit of ${this.#maxFlows} flows (it holds ${before}); the batch was rejected and the session is unchanged`,
-          {
-            details: { limit: this.#maxFlows, flows: before },
-          },
-        );
+        throw new ApiError(429, "session_flow_limit", `this batch takes session ${this.id} past its limit of ${this.#maxFlows} flows (it holds ${before}); the batch was rejected and the session is unchanged`, {
+          details: { limit: this.#maxFlows, flows: before },
+        });
       }
     };
     try {
@@ -296,13 +274,7 @@ export class Session {
     if (counts !== null) addFlowCounts(this.#metrics, counts);
     this.input = kind;
     this.batches++;
-    return {
-      batch: this.batches,
-      input: kind,
-      ...size,
-      flows_finished: this.finished.count - finishedBefore,
-      flows_live: this.liveFlows,
-    };
+    return { batch: this.batches, input: kind, ...size, flows_finished: this.finished.count - finishedBefore, flows_live: this.liveFlows };
   }
 
   /** A copy of the engine in its current state, for listing live flows (call inside {@link exclusive}). */

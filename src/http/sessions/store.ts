@@ -41,14 +41,9 @@ export class SessionStore {
   create(options: ReconstructorOptions, tenant: string | undefined): Session {
     if (this.#sessions.size >= this.#config.maxSessions) {
       this.#metrics.rejected.inc({ reason: "sessions" });
-      throw new ApiError(
-        429,
-        "too_many_sessions",
-        `${this.#sessions.size} sessions are open, the limit is ${this.#config.maxSessions}: finish or delete one, or retry later`,
-        {
-          headers: { "retry-after": "10" },
-        },
-      );
+      throw new ApiError(429, "too_many_sessions", `${this.#sessions.size} sessions are open, the limit is ${this.#config.maxSessions}: finish or delete one, or retry later`, {
+        headers: { "retry-after": "10" },
+      });
     }
     this.#budget.admit(ENGINE_ESTIMATE_BYTES, "a new session");
     const flowCap = Math.min(options.flowCap ?? this.#config.maxFlowsPerSession, this.#config.maxFlowsPerSession);
@@ -61,12 +56,7 @@ export class SessionStore {
   /** The session `id` of `tenant`; another tenant's session is as unknown as a missing one (404). */
   get(id: string, tenant: string | undefined): Session {
     const session = this.#sessions.get(id);
-    if (session === undefined || session.tenant !== tenant)
-      throw new ApiError(
-        404,
-        "session_not_found",
-        `no session ${id} (it may have expired after ${this.#config.sessionTtlMs / 1000} s idle)`,
-      );
+    if (session === undefined || session.tenant !== tenant) throw new ApiError(404, "session_not_found", `no session ${id} (it may have expired after ${this.#config.sessionTtlMs / 1000} s idle)`);
     return session;
   }
 
