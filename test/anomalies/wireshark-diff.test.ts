@@ -12,6 +12,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { corpusDir } from "../golden/corpus.js";
+import { tableRows } from "../markdown-tables.js";
 import { FAMILIES, compare, flowreconView, wiresharkView, type Difference } from "./wireshark.js";
 
 const HERE = import.meta.dirname;
@@ -33,21 +34,15 @@ const same = (a: Difference, b: Difference) =>
   a.capture === b.capture && a.connection === b.connection && a.side === b.side && a.family === b.family &&
   a.wireshark === b.wireshark && a.flowrecon === b.flowrecon;
 
-/** The reasons (`| key | explanation |` under "## Reasons") and the differences table of the list. */
+/** The reasons (`| reason | explanation |` under "## Reasons") and the differences table of the list. */
 function readList(): { reasons: Map<string, string>; accepted: Accepted[] } {
-  const reasons = new Map<string, string>();
-  const accepted: Accepted[] = [];
-  let section = "";
-  for (const line of readFileSync(LIST, "utf8").split("\n")) {
-    if (line.startsWith("## ")) section = line.slice(3).trim();
-    if (!line.startsWith("|") || line.startsWith("|---")) continue;
-    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
-    if (section === "Reasons" && cells.length === 2 && cells[0] !== "reason") reasons.set(cells[0].replace(/`/g, ""), cells[1]);
-    if (section === "Differences" && cells.length === 7 && cells[0] !== "capture") {
-      accepted.push({ capture: cells[0], connection: cells[1], side: cells[2], family: cells[3],
-        wireshark: cells[4] === "yes", flowrecon: cells[5] === "yes", reason: cells[6].replace(/`/g, "") });
-    }
-  }
+  const text = readFileSync(LIST, "utf8");
+  const source = "WIRESHARK_DIFFERENCES.md";
+  const unquote = (s: string) => s.replace(/`/g, "");
+  const reasons = new Map(tableRows(text, ["reason", "explanation"], source, "Reasons").map((r) => [unquote(r.reason), r.explanation]));
+  const header = ["capture", "connection", "side", "family", "wireshark", "flowrecon", "reason"];
+  const accepted = tableRows(text, header, source, "Differences").map((r) => ({ capture: r.capture, connection: r.connection,
+    side: r.side, family: r.family, wireshark: r.wireshark === "yes", flowrecon: r.flowrecon === "yes", reason: unquote(r.reason) }));
   return { reasons, accepted };
 }
 

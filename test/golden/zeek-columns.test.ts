@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
 import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
+import { tableRows } from "../markdown-tables.js";
 
 type FlowRow = Record<string, unknown>;
 
@@ -37,14 +38,9 @@ interface ServiceDifference { case: string; connection: string; ts: string; zeek
 
 function readListed(): ServiceDifference[] {
   const text = readFileSync(new URL("./SERVICE_DIFFERENCES.md", import.meta.url), "utf8");
-  const out: ServiceDifference[] = [];
-  for (const line of text.split("\n")) {
-    const cells = line.split("|").map((c) => c.trim());
-    if (cells.length < 8 || cells[1] === "case" || cells[1].startsWith("---")) continue;
-    const unq = (s: string) => s.replace(/^`|`$/g, "");
-    out.push({ case: cells[1], connection: cells[2], ts: cells[3], zeek: unq(cells[4]), ours: unq(cells[5]) });
-  }
-  return out;
+  const unq = (s: string) => s.replace(/^`|`$/g, "");
+  return tableRows(text, ["case", "connection", "ts", "zeek", "flowrecon", "reason"], "SERVICE_DIFFERENCES.md").map((r) => ({
+    case: r.case, connection: r.connection, ts: r.ts, zeek: unq(r.zeek), ours: unq(r.flowrecon) }));
 }
 
 describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, tunnel_parents, ip_proto)", () => {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
 import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
+import { tableRows } from "../markdown-tables.js";
 
 const COUNTERS = ["orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "orig_bytes", "resp_bytes", "missed_bytes", "duration"];
 const STATE = ["conn_state", "history"];
@@ -43,14 +44,9 @@ function ours(flow: Record<string, unknown>, field: string, zeekRow: Row): strin
 
 function readKnown(): Difference[] {
   const text = readFileSync(new URL("../KNOWN_DIFFERENCES.md", import.meta.url), "utf8");
-  const out: Difference[] = [];
-  for (const line of text.split("\n")) {
-    const cells = line.split("|").map((c) => c.trim());
-    if (cells.length < 9 || cells[1] === "case" || cells[1].startsWith("---")) continue;
-    const unq = (s: string) => s.replace(/^`|`$/g, "");
-    out.push({ case: cells[1], connection: cells[2], ts: cells[3], field: cells[4], zeek: unq(cells[5]), ours: unq(cells[6]) });
-  }
-  return out;
+  const unq = (s: string) => s.replace(/^`|`$/g, "");
+  return tableRows(text, ["case", "connection", "ts", "field", "zeek", "flowrecon", "reason"], "KNOWN_DIFFERENCES.md").map((r) => ({
+    case: r.case, connection: r.connection, ts: r.ts, field: r.field, zeek: unq(r.zeek), ours: unq(r.flowrecon) }));
 }
 
 const key = (d: Difference) => [d.case, d.connection, d.ts, d.field, d.zeek, d.ours].join(" | ");
