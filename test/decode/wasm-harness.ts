@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CORPUS = "/work/shared/corpus/zeek";
+/** The Zeek corpus: ../shared beside the clone, as CI lays it out (test/golden/corpus.ts). */
+export const CORPUS = join(ROOT, "..", "shared", "corpus", "zeek");
 
 let cachedModule: WebAssembly.Module | undefined;
 function wasmModule(): WebAssembly.Module {
