@@ -2,7 +2,7 @@
 // listing finished and live flows with filters and paging, finish, delete, expiry, limits, and
 // the guarantee that a rejected batch leaves the session exactly as it was.
 import { pack } from "msgpackr";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { Api } from "../../src/http/app.js";
 import { configFromEnv } from "../../src/http/config.js";
 import { ether, ipv4Tcp } from "../decode/builders.js";
@@ -360,17 +360,22 @@ describe("limits and expiry", () => {
   });
 
   it("idle sessions expire after the TTL; busy ones do not", async () => {
-    // A TTL well above the time a session takes to create on a loaded machine (~0.5 s on 2 busy cores).
+    // The sessions' clock (Date) and the store's sweep timer (setInterval) are faked, so time moves
+    // only when the test moves it: however long the machine takes to create the sessions, none ages
+    // on its own, and the sweep that expires them is the store's own timer.
+    vi.useFakeTimers({ toFake: ["Date", "setInterval", "clearInterval"] });
     const a = testApp({ sessionTtlMs: 10_000 });
     try {
       const { id } = await create(a);
       const other = await create(a);
       const store = a.context.sessions;
-      expect(store.sweep(Date.now() + 5000)).toBe(0);
+      vi.advanceTimersByTime(5_000); // half the TTL idle: the sweep (every 5 s here) keeps both
+      expect(store.size).toBe(2);
       const session = store.get(other.id, undefined);
       let release!: () => void;
       const hold = session.exclusive(() => new Promise<void>((r) => (release = r)));
-      expect(store.sweep(Date.now() + 50_000)).toBe(1);
+      vi.advanceTimersByTime(50_000); // far past the TTL: the idle one goes, the busy one stays
+      expect(store.size).toBe(1);
       expect((await get(`/v1/sessions/${id}`, {}, a)).status).toBe(404);
       expect((await get(`/v1/sessions/${other.id}`, {}, a)).status).toBe(200);
       release();
@@ -380,6 +385,7 @@ describe("limits and expiry", () => {
       expect(metrics).toMatch(/^flowrecon_sessions 1$/m);
     } finally {
       a.close();
+      vi.useRealTimers();
     }
   });
 });
