@@ -85,8 +85,9 @@ function setField(b, fl, v) {
 /** Mutates one frame (decoded as `linktype`); returns the new bytes and the operator's name. */
 export function mutateFrame(frame, linktype, r) {
   const w = walk(linktype, frame);
-  // ops 10+ are the layer operators: more of them on a frame that carries a layer of issue 12
-  const op = r.int(w.layers.length > 0 ? 16 : 13);
+  // ops 10+ are the layer operators: more of them on a frame that carries a layer of issue 12 (on
+  // another Ethernet frame, one slot wraps it in PBB, VN-Tag or LLC/SNAP)
+  const op = r.int(w.layers.length > 0 ? 16 : 11);
   const f = frame.slice();
   if (op >= 10) {
     const res = mutateLayer(frame, linktype, r);
@@ -554,6 +555,38 @@ export function mutateLayerFocused(seed, other, r) {
   p.rec.data = res.data;
   p.rec.origlen = res.data.length;
   return { bytes: serialise(m), ops: ["layer-focus", res.op] };
+}
+
+/**
+ * A mutant of a seed that carries a layer of issue 12, made mostly by the layer operators: 1-6
+ * of them on its packets that carry such a layer (the same packet again, often, so changes stack),
+ * then sometimes a container or frame operator and byte havoc, as mutate() does.
+ */
+export function mutateLayerStack(seed, other, r) {
+  let m = parse(seed);
+  if (m === null) return mutate(seed, other, r);
+  const ops = [];
+  if (m.kind === "pcap" && m.trailing.length === 0 && r.chance(0.35)) {
+    m = pcapToPcapng(m, r.chance(0.7));
+    ops.push("as-pcapng");
+  }
+  const n = 1 + r.int(r.chance(0.7) ? 3 : 6);
+  let last = null;
+  for (let i = 0; i < n; i++) {
+    const pk = packets(m).filter((p) => hasNewLayer(p.rec.data, p.linktype));
+    if (!pk.length) break;
+    const p = last !== null && pk.some((x) => x.rec === last) && r.chance(0.5) ? pk.find((x) => x.rec === last) : r.pick(pk);
+    const res = mutateLayer(p.rec.data, p.linktype, r);
+    if (res === null) continue;
+    p.rec.data = res.data;
+    p.rec.origlen = r.chance(0.8) ? res.data.length : Math.max(p.rec.origlen, res.data.length);
+    last = p.rec;
+    ops.push(res.op);
+  }
+  if (r.chance(0.25)) (m.kind === "pcap" ? mutatePcap : mutatePcapng)(m, r, ops);
+  let bytes = serialise(m);
+  if (r.chance(0.1)) bytes = havoc(bytes, r, ops, other);
+  return { bytes, ops };
 }
 
 /** The same capture in the other byte order / precision: must decode to the same flows. */

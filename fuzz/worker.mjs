@@ -16,7 +16,7 @@ import { packets, parse, sniff } from "./capture-model.mjs";
 import { knownAs } from "./known.mjs";
 import { minimise } from "./minimise.mjs";
 import { hasNewLayer, layersReached } from "./layer-mutators.mjs";
-import { equivalentForm, mutate, mutateLayerFocused, Rng } from "./mutate.mjs";
+import { equivalentForm, mutate, mutateLayerFocused, mutateLayerStack, Rng } from "./mutate.mjs";
 import { MAX_INPUT_BYTES, checkCli, checkInProcess, cleanupScratch, runInProcess } from "./oracles.mjs";
 import { loadSeeds } from "./seeds.mjs";
 
@@ -70,7 +70,8 @@ export function fuzzLoop({ id = 0, seed, endAt, out, cliEvery = 25, minimiseMs =
   if (seeds.length === 0) throw new Error("no seed captures found");
   // The seeds that carry a layer of issue 12 (the layer fixtures, and any other capture that does):
   // the first inputs take each of them once through one layer mutator, so every layer is reached
-  // in every round however short; afterwards they are drawn more often than the rest.
+  // in every round however short; afterwards they are drawn more often than the rest, and their
+  // mutants are mostly stacks of layer operators (mutateLayerStack).
   const layered = seeds.filter((s) => {
     const m = parse(s.bytes);
     return m !== null && packets(m).some((p) => hasNewLayer(p.rec.data, p.linktype));
@@ -83,9 +84,10 @@ export function fuzzLoop({ id = 0, seed, endAt, out, cliEvery = 25, minimiseMs =
       report({ type: "progress", inputs: counts.inputs, cliRuns: counts.cliRuns, findings: counts.findings });
     }
     const first = counts.inputs < layered.length;
-    const s = first ? layered[counts.inputs] : layered.length > 0 && r.chance(LAYERED_SHARE) ? r.pick(layered) : r.pick(seeds);
+    const fromLayered = first || (layered.length > 0 && r.chance(LAYERED_SHARE));
+    const s = first ? layered[counts.inputs] : fromLayered ? r.pick(layered) : r.pick(seeds);
     const other = r.pick(seeds).bytes;
-    let { bytes, ops } = first ? mutateLayerFocused(s.bytes, other, r) : mutate(s.bytes, other, r);
+    let { bytes, ops } = first ? mutateLayerFocused(s.bytes, other, r) : fromLayered && r.chance(0.6) ? mutateLayerStack(s.bytes, other, r) : mutate(s.bytes, other, r);
     if (bytes.length > MAX_INPUT_BYTES) bytes = bytes.subarray(0, MAX_INPUT_BYTES);
     const options = randomOptions(r);
     // written whole, then renamed: a worker killed mid-write leaves the previous input, not half of this one
