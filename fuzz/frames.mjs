@@ -1,11 +1,17 @@
 /**
  * The fuzzer's view of one frame: `walk` follows the same layers the engine decodes (assembly/layers:
- * Ethernet with VLAN/QinQ, MPLS, PPPoE and FabricPath; Linux SLL and SLL2; BSD NULL/LOOP; raw IP;
- * IPv4 with options and fragments; IPv6 with extension headers; GRE; UDP with the Teredo, GTP-U,
- * AYIYA and VXLAN tunnels; TCP with its option chain) and lists every header field a decoder reads,
- * each with its role (`len`, `count`, `type`, `flags`, `off`, `opt`), so the mutators can aim at
- * lengths, counts, protocol selectors and option chains instead of random bytes. It also knows
- * where the IP packets start, so `wrap` can nest a packet in another tunnel or header.
+ * Ethernet with VLAN/QinQ, MPLS, PPPoE, FabricPath, 802.1ah PBB, VN-Tag and 802.3 LLC/SNAP; Linux
+ * SLL and SLL2; BSD NULL/LOOP; raw IP; PPP and PPP in HDLC framing; FDDI; IEEE 802.11 with QoS and
+ * A-MSDU; Radiotap; NFLOG; IPv4 with options and fragments; IPv6 with extension headers; IP-in-IP
+ * and 6in4; GRE with ERSPAN I/II/III, TEB, Aruba WLAN and PPTP; UDP with the Teredo, GTP-U, AYIYA,
+ * VXLAN, Geneve and GRE-in-UDP tunnels; TCP with its option chain) and lists every header field a
+ * decoder reads, each with its role (`len`, `count`, `type`, `flags`, `off`, `opt`) and byte order,
+ * so the mutators can aim at lengths, counts, protocol selectors and option chains instead of
+ * random bytes. It records each layer it enters (`layers`: the campaign's per-layer reach count
+ * and the layer mutators' targets, layer-mutators.mjs), the length fields that enclose a byte
+ * (`spans`, so an inserted header keeps the lengths around it true) and the UDP headers (`udps`,
+ * whose checksums must follow), and knows where the IP packets start, so `wrap` can nest a packet
+ * in another tunnel or header.
  *
  * A walker, not a validator: it stops quietly where the bytes stop making sense.
  *
@@ -14,20 +20,44 @@
 
 import { concat } from "./capture-model.mjs";
 
-export const LINKTYPES = { NULL: 0, ETHERNET: 1, RAW_12: 12, RAW_14: 14, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276 };
+export const LINKTYPES = {
+  NULL: 0, ETHERNET: 1, PPP: 9, FDDI: 10, RAW_12: 12, RAW_14: 14, PPP_HDLC: 50, RAW: 101, IEEE802_11: 105, LOOP: 108,
+  SLL: 113, RADIOTAP: 127, IPV4: 228, IPV6: 229, NFLOG: 239, SLL2: 276,
+};
 
 /** Values a `type` field is most interesting at: every selector some decoder branches on. */
-export const ETHERTYPES = [0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864, 0x8903, 0x6558, 0x880b, 0x0806];
+export const ETHERTYPES = [0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864, 0x8903, 0x6558, 0x880b, 0x0806, 0x88e7, 0x8926, 0x05dc, 0x0040];
 export const IP_PROTOS = [6, 17, 4, 41, 47, 0, 43, 44, 60, 51, 59, 1, 58];
-export const UDP_PORTS = [3544, 2152, 5072, 4789, 53, 0];
+export const UDP_PORTS = [3544, 2152, 5072, 4789, 6081, 4754, 53, 0];
+/** GRE protocol types the GRE decoder branches on (gre.ts), Aruba's included. */
+export const GRE_PROTOS = [0x0800, 0x86dd, 0x6558, 0x88be, 0x22eb, 0x8200, 0x8210, 0x8300, 0x8370, 0x8380, 0x9000, 0x880b, 0x0806];
+/** PPP protocol numbers (ppp.ts, gre.ts): IPv4, IPv6, MPLS, then LCP, IPCP, IPv6CP, CDP. */
+export const PPP_PROTOS = [0x0021, 0x0057, 0x0281, 0xc021, 0x8021, 0x8057, 0x0207, 0x0000, 0xffff];
+
+/**
+ * The layers of issue 12 (assembly/layers/): the walker names each as it enters it, and the
+ * campaign counts how many inputs reached each one.
+ */
+export const NEW_LAYERS = ["geneve", "gre-udp", "gre-teb", "erspan-i", "erspan-ii", "erspan-iii", "gre-aruba", "gre-ppp", "pbb", "vntag", "llc", "snap", "ieee802_11", "qos", "amsdu", "radiotap", "nflog", "ppp", "ppp-hdlc", "fddi", "ipip", "6in4"];
 export const TCP_OPTION_KINDS = [0, 1, 2, 3, 4, 5, 8, 19, 28, 29, 30, 34, 254, 255];
 
 /**
- * Fields of `frame` decoded as `linktype`: {fields: [{off, size, role, layer}], ips: [{off, v}], tcp: off | -1}.
+ * @typedef {{ off: number, size: number, role: string, layer: string, le?: boolean, pool?: number[] }} Field
+ * @typedef {{ name: string, off: number }} LayerEntry  a layer entered, at its first header byte
+ * @typedef {{ off: number, size: number, le: boolean, from: number, end: number }} Span  a length field
+ *   at `off` that counts the bytes [from, end)
+ * @typedef {{ frame: Uint8Array, dv: DataView, fields: Field[], ips: { off: number, v: number }[], tcp: number, depth: number,
+ *   layers: LayerEntry[], spans: Span[], udps: { off: number, ip: number }[] }} Walk
+ */
+
+/**
+ * Fields of `frame` decoded as `linktype`: {fields: [{off, size, role, layer, le?, pool?}], ips: [{off, v}],
+ * tcp: off | -1, layers: [{name, off}], spans, udps}.
+ * @returns {Walk}
  */
 export function walk(linktype, frame) {
-  /** @type {{ frame: Uint8Array, dv: DataView, fields: { off: number, size: number, role: string, layer: string }[], ips: { off: number, v: number }[], tcp: number, depth: number }} */
-  const w = { frame, dv: new DataView(frame.buffer, frame.byteOffset, frame.byteLength), fields: [], ips: [], tcp: -1, depth: 0 };
+  /** @type {Walk} */
+  const w = { frame, dv: new DataView(frame.buffer, frame.byteOffset, frame.byteLength), fields: [], ips: [], tcp: -1, depth: 0, layers: [], spans: [], udps: [] };
   try {
     link(w, linktype);
   } catch {
@@ -36,8 +66,21 @@ export function walk(linktype, frame) {
   return w;
 }
 
-function field(w, off, size, role, layer) {
-  if (off + size <= w.frame.length) w.fields.push({ off, size, role, layer });
+/** @param {Walk} w @param {{ le?: boolean, pool?: number[] }} [extra] */
+function field(w, off, size, role, layer, extra) {
+  if (off + size <= w.frame.length) w.fields.push({ off, size, role, layer, ...extra });
+}
+
+/** A layer entered at `off` (counted once its first byte is captured: its decoder runs). */
+function enter(w, name, off) {
+  if (off < w.frame.length) w.layers.push({ name, off });
+}
+
+/** A length field at `off` whose value counts the bytes from `from` (plus `bias`). */
+function span(w, off, size, from, le = false, bias = 0) {
+  if (off + size > w.frame.length) return;
+  const v = size === 1 ? w.frame[off] : w.dv.getUint16(off, le);
+  w.spans.push({ off, size, le, from, end: from + v + bias });
 }
 
 function u8(w, o) {
@@ -46,6 +89,9 @@ function u8(w, o) {
 }
 function u16(w, o) {
   return w.dv.getUint16(o, false);
+}
+function u16le(w, o) {
+  return w.dv.getUint16(o, true);
 }
 
 function link(w, lt) {
@@ -72,29 +118,154 @@ function link(w, lt) {
     case LINKTYPES.IPV4:
     case LINKTYPES.IPV6:
       return ip(w, 0);
+    case LINKTYPES.PPP:
+      enter(w, "ppp", 0);
+      if (u8(w, 0) === 0xff && u8(w, 1) === 0x03) return pppHdlc(w, 0, "ppp");
+      field(w, 0, 2, "type", "ppp", { pool: PPP_PROTOS });
+      return pppProtocol(w, 2, u16(w, 0));
+    case LINKTYPES.PPP_HDLC:
+      enter(w, "ppp-hdlc", 0);
+      return pppHdlc(w, 0, "ppp-hdlc");
+    case LINKTYPES.FDDI:
+      // frame control, DA, SA, then an LLC/SNAP header the decoder skips unread (fddi.ts)
+      enter(w, "fddi", 0);
+      field(w, 0, 1, "flags", "fddi");
+      field(w, 13, 1, "type", "fddi-llc");
+      field(w, 19, 2, "type", "fddi-snap");
+      return ip(w, 21);
+    case LINKTYPES.IEEE802_11:
+      return wlan(w, 0);
+    case LINKTYPES.RADIOTAP: {
+      enter(w, "radiotap", 0);
+      field(w, 0, 1, "type", "radiotap"); // version
+      field(w, 2, 2, "len", "radiotap", { le: true });
+      for (let o = 4, n = 0; n < 8 && o + 4 <= w.frame.length; o += 4, n++) {
+        field(w, o, 4, "flags", "radiotap-present", { le: true });
+        if ((w.dv.getUint32(o, true) & 0x80000000) === 0) break;
+      }
+      return wlan(w, u16le(w, 2));
+    }
+    case LINKTYPES.NFLOG:
+      return nflog(w, 0);
   }
+}
+
+function pppHdlc(w, p, layer) {
+  field(w, p, 1, "type", layer, { pool: [0xff, 0x00, 0x0f, 0x8f] }); // address
+  field(w, p + 1, 1, "type", layer, { pool: [0x03, 0x00, 0x13] }); // control
+  field(w, p + 2, 2, "type", layer, { pool: PPP_PROTOS });
+  return pppProtocol(w, p + 4, u16(w, p + 2));
+}
+
+function pppProtocol(w, p, proto) {
+  if (proto === 0x0021 || proto === 0x0057) return ip(w, p);
+  if (proto === 0x0281) return byEthertype(w, p, 0x8847, false);
+}
+
+function nflog(w, p) {
+  enter(w, "nflog", p);
+  field(w, p, 1, "type", "nflog", { pool: [2, 10, 0, 7] }); // address family
+  field(w, p + 1, 1, "type", "nflog", { pool: [0, 1] }); // version
+  let o = p + 4;
+  for (let n = 0; n < 64 && o + 4 < w.frame.length; n++) {
+    field(w, o, 2, "len", "nflog-tlv", { le: true });
+    field(w, o + 2, 2, "type", "nflog-tlv", { le: true, pool: [9, 1, 10, 2, 0, 0x8009] });
+    const len = u16le(w, o);
+    if (u16le(w, o + 2) === 9) {
+      span(w, o, 2, o, true);
+      return ip(w, o + 4);
+    }
+    if (len < 4) return;
+    o += (len + 3) & ~3;
+  }
+}
+
+/** IEEE 802.11 data frame (ieee802_11.ts): QoS, four addresses, A-MSDU subframes, LLC/SNAP. */
+function wlan(w, p) {
+  enter(w, "ieee802_11", p);
+  field(w, p, 1, "flags", "ieee802_11", { pool: [0x08, 0x88, 0x48, 0xc8, 0x28, 0x00, 0x80, 0x04, 0x0c, 0x8c] }); // type/subtype
+  field(w, p + 1, 1, "flags", "ieee802_11", { pool: [0x01, 0x02, 0x03, 0x00, 0x40, 0x41, 0x80, 0x83] }); // DS, protected, order
+  const fc = u8(w, p);
+  const flags = u8(w, p + 1);
+  if ((fc & 0x08) === 0 || (fc & 0x40) !== 0) return;
+  let hl = 24 + ((flags & 3) === 3 ? 6 : 0);
+  let amsdu = false;
+  if (fc & 0x80) {
+    enter(w, "qos", p + hl);
+    field(w, p + hl, 1, "flags", "qos", { pool: [0x00, 0x80, 0x85, 0x07, 0xff] });
+    amsdu = (u8(w, p + hl) & 0x80) !== 0;
+    hl += 2;
+  }
+  const q = p + hl;
+  if (!amsdu) return msdu(w, q);
+  enter(w, "amsdu", q);
+  // every subframe: DA, SA, length, body, padding to length % 4 (Zeek's rule, ieee802_11.ts)
+  let o = q;
+  for (let n = 0; n < 64 && o + 14 <= w.frame.length; n++) {
+    field(w, o + 12, 2, "len", "amsdu");
+    span(w, o + 12, 2, o + 14);
+    const len = u16(w, o + 12);
+    msdu(w, o + 14);
+    o += 14 + len + (len & 3);
+  }
+}
+
+function msdu(w, p) {
+  field(w, p, 1, "type", "wlan-llc", { pool: [0xaa, 0x00, 0xff] });
+  field(w, p + 6, 2, "type", "wlan-llc");
+  const t = u16(w, p + 6);
+  if (u8(w, p) === 0xaa && (t === 0x0800 || t === 0x86dd)) return ip(w, p + 8);
+}
+
+/** IEEE 802.3 length frame (llc.ts): LLC, SNAP with OUI 0 and an IP protocol. */
+function llc(w, p, length) {
+  enter(w, "llc", p);
+  field(w, p, 1, "type", "llc", { pool: [0xaa, 0xff, 0x42, 0xe0, 0xf0, 0x06, 0x00] }); // DSAP
+  field(w, p + 1, 1, "type", "llc", { pool: [0xaa, 0xff, 0x42, 0xe0, 0xf0, 0x06, 0x00] }); // SSAP
+  field(w, p + 2, 1, "flags", "llc", { pool: [0x03, 0x00, 0x01, 0x02, 0x13, 0xf3] }); // control: U or I/S format
+  if (u8(w, p) !== 0xaa || u8(w, p + 1) !== 0xaa) return;
+  const l = (u8(w, p + 2) & 3) === 3 ? 3 : 4;
+  enter(w, "snap", p + l);
+  field(w, p + l, 1, "type", "snap", { pool: [0x00, 0x08, 0x80] }); // OUI (first byte)
+  field(w, p + l + 2, 1, "type", "snap", { pool: [0x00, 0x07, 0xf8] }); // OUI (last byte)
+  field(w, p + l + 3, 2, "type", "snap");
+  const oui = (u8(w, p + l) << 16) | (u8(w, p + l + 1) << 8) | u8(w, p + l + 2);
+  const t = u16(w, p + l + 3);
+  if (length >= 0 && oui === 0 && (t === 0x0800 || t === 0x86dd)) return ip(w, p + l + 5);
 }
 
 function ether(w, o) {
   if (++w.depth > 16) return;
-  let type = u16(w, o + 12);
+  const type = u16(w, o + 12);
   field(w, o + 12, 2, "type", "ethernet");
-  let p = o + 14;
+  const p = o + 14;
   if (type === 0x8903) {
     // FabricPath: outer header, then the classic Ethernet frame inside
     field(w, o + 14, 2, "flags", "fabricpath");
     return ether(w, o + 16);
   }
-  for (let tags = 0; tags < 32 && (type === 0x8100 || type === 0x88a8 || type === 0x9100); tags++) {
-    field(w, p, 2, "flags", "vlan");
-    field(w, p + 2, 2, "type", "vlan");
-    type = u16(w, p + 2);
-    p += 4;
-  }
-  return byEthertype(w, p, type);
+  return byEthertype(w, p, type, true);
 }
 
-function byEthertype(w, p, type) {
+/** What follows an EtherType (ethernet.ts decodeEthPayload); `lengthField`: 802.3 lengths allowed. */
+function byEthertype(w, p, type, lengthField = false) {
+  for (let tags = 0; tags < 32; tags++) {
+    if (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+      field(w, p, 2, "flags", "vlan");
+      field(w, p + 2, 2, "type", "vlan");
+      type = u16(w, p + 2);
+      p += 4;
+      lengthField = true;
+    } else if (type === 0x8926) {
+      // VN-Tag (vntag.ts): direction/pointer/destination VIF, source VIF, then a VLAN EtherType
+      enter(w, "vntag", p);
+      field(w, p, 2, "flags", "vntag");
+      field(w, p + 2, 2, "flags", "vntag");
+      field(w, p + 4, 2, "type", "vntag", { pool: [0x8100, 0x88a8, 0x9100, 0x0800, 0x8926] });
+      type = u16(w, p + 4);
+      p += 6;
+    } else break;
+  }
   switch (type) {
     case 0x0800:
     case 0x86dd:
@@ -112,10 +283,23 @@ function byEthertype(w, p, type) {
       field(w, p, 1, "flags", "pppoe");
       field(w, p + 1, 1, "type", "pppoe");
       field(w, p + 4, 2, "len", "pppoe");
+      span(w, p + 4, 2, p + 6);
       field(w, p + 6, 2, "type", "ppp");
       return ip(w, p + 8);
     case 0x6558:
       return ether(w, p);
+    case 0x88e7:
+      // 802.1ah (pbb.ts): the I-TAG (PCP/DEI/UCA, I-SID), then the customer's Ethernet frame
+      enter(w, "pbb", p);
+      field(w, p, 1, "flags", "pbb");
+      field(w, p + 1, 3, "count", "pbb"); // I-SID
+      return ether(w, p + 4);
+  }
+  if (lengthField && type <= 1500) {
+    const before = w.spans.length;
+    span(w, p - 2, 2, p);
+    if (w.spans.length === before) return;
+    return llc(w, p, type);
   }
 }
 
@@ -129,6 +313,7 @@ function ip(w, p) {
 function ipv4(w, p) {
   w.ips.push({ off: p, v: 4 });
   const ihl = (u8(w, p) & 15) * 4;
+  span(w, p + 2, 2, p);
   field(w, p, 1, "len", "ipv4"); // version + IHL
   field(w, p + 2, 2, "len", "ipv4");
   field(w, p + 6, 2, "off", "ipv4"); // flags + fragment offset
@@ -152,6 +337,7 @@ function ipv4(w, p) {
 function ipv6(w, p) {
   w.ips.push({ off: p, v: 6 });
   field(w, p + 4, 2, "len", "ipv6");
+  span(w, p + 4, 2, p + 40);
   field(w, p + 6, 1, "type", "ipv6");
   let next = u8(w, p + 6);
   let o = p + 40;
@@ -186,6 +372,8 @@ function transport(w, p, proto) {
       return udp(w, p);
     case 4:
     case 41:
+      // IP-in-IP and 6in4 (ip.ts): the inner header's version nibble decides
+      enter(w, (u8(w, p) >> 4) === 6 ? "6in4" : "ipip", p);
       return ip(w, p);
     case 47:
       return gre(w, p);
@@ -219,6 +407,8 @@ function udp(w, p) {
   field(w, p, 2, "type", "udp");
   field(w, p + 2, 2, "type", "udp");
   field(w, p + 4, 2, "len", "udp");
+  span(w, p + 4, 2, p);
+  w.udps.push({ off: p, ip: w.ips[w.ips.length - 1]?.off ?? -1 });
   const sport = u16(w, p);
   const dport = u16(w, p + 2);
   const q = p + 8;
@@ -227,10 +417,16 @@ function udp(w, p) {
     field(w, q, 1, "flags", "vxlan");
     return ether(w, q + 8);
   }
+  if (port(6081)) return geneve(w, q);
+  if (port(4754)) {
+    enter(w, "gre-udp", q);
+    return gre(w, q);
+  }
   if (port(2152)) {
     field(w, q, 1, "flags", "gtp");
     field(w, q + 1, 1, "type", "gtp");
     field(w, q + 2, 2, "len", "gtp");
+    span(w, q + 2, 2, q + 8);
     let o = q + 8;
     if (u8(w, q) & 0x07) {
       field(w, q + 11, 1, "type", "gtp-ext");
@@ -268,21 +464,74 @@ function udp(w, p) {
   }
 }
 
+/** Geneve (geneve.ts): version/option length, protocol type, options (class, type, length) chain. */
+function geneve(w, q) {
+  enter(w, "geneve", q);
+  field(w, q, 1, "len", "geneve"); // version (2 bits) and option length (6 bits, words)
+  field(w, q + 2, 2, "type", "geneve", { pool: [0x6558, 0x0800, 0x86dd, 0x0806, 0x0000] });
+  const hl = 8 + (u8(w, q) & 0x3f) * 4;
+  for (let o = q + 8, n = 0; o + 4 <= q + hl && n < 64; n++) {
+    field(w, o, 2, "type", "geneve-option"); // option class
+    field(w, o + 2, 1, "type", "geneve-option"); // type (critical bit 0x80)
+    field(w, o + 3, 1, "len", "geneve-option"); // reserved (3 bits), length (5 bits, words)
+    o += 4 + (u8(w, o + 3) & 0x1f) * 4;
+  }
+  if (u8(w, q) >> 6) return;
+  const proto = u16(w, q + 2);
+  if (proto === 0x6558) return ether(w, q + hl);
+  if (proto === 0x0800 || proto === 0x86dd) return ip(w, q + hl);
+}
+
+/** GRE (gre.ts): flags and version, then TEB, ERSPAN I/II/III, Aruba 802.11, PPTP's PPP, or IP. */
 function gre(w, p) {
+  enter(w, "gre", p);
   field(w, p, 2, "flags", "gre");
-  field(w, p + 2, 2, "type", "gre");
+  field(w, p + 2, 2, "type", "gre", { pool: GRE_PROTOS });
   const flags = u16(w, p);
+  const proto = u16(w, p + 2);
   let o = p + 4;
-  if (flags & 0xc000) o += 4;
+  if (flags & 0x8000) o += 4;
   if (flags & 0x2000) o += 4;
   if (flags & 0x1000) o += 4;
-  if ((flags & 7) === 1 && flags & 0x0080) o += 4;
-  const proto = u16(w, p + 2);
-  if (proto === 0x880b) {
-    field(w, o, 2, "type", "ppp");
-    return ip(w, o + 2);
+  if (flags & 0x0080) o += 4;
+  const version = flags & 7;
+  if (version === 1) {
+    enter(w, "gre-ppp", o);
+    field(w, o, 1, "type", "gre-ppp", { pool: [0xff, 0x00] });
+    field(w, o + 2, 2, "type", "gre-ppp", { pool: PPP_PROTOS });
+    return ip(w, o + 4);
   }
-  return byEthertype(w, o, proto);
+  if (version !== 0) return;
+  if (proto === 0x6558) {
+    enter(w, "gre-teb", o);
+    return ether(w, o);
+  }
+  if (proto === 0x88be) {
+    if (!(flags & 0x1000)) {
+      enter(w, "erspan-i", o);
+      return ether(w, o);
+    }
+    // ERSPAN II: version (4 bits), VLAN, COS/En/T, session id (10 bits), reserved, index
+    enter(w, "erspan-ii", o);
+    field(w, o, 1, "flags", "erspan-ii", { pool: [0x10, 0x20, 0x00, 0xf0] });
+    field(w, o + 2, 2, "flags", "erspan-ii");
+    return ether(w, o + 8);
+  }
+  if (proto === 0x22eb) {
+    // ERSPAN III: version, VLAN, COS/BSO/T, session id, timestamp, SGT, P/FT/HW/D/Gra/O
+    enter(w, "erspan-iii", o);
+    field(w, o, 1, "flags", "erspan-iii", { pool: [0x20, 0x10, 0x00, 0xf0] });
+    field(w, o + 2, 2, "flags", "erspan-iii");
+    field(w, o + 11, 1, "flags", "erspan-iii", { pool: [0x00, 0x01, 0x07, 0xfe, 0xff] });
+    const sub = u8(w, o + 11) & 1 ? 8 : 0;
+    if (sub) field(w, o + 12, 1, "flags", "erspan-iii-platform"); // platform id (6 bits)
+    return ether(w, o + 12 + sub);
+  }
+  if (((proto & 0x8200) === 0x8200 && (proto & 0x0f) === 0) || ((proto & 0x8300) === 0x8300 && (proto & 0x0f) === 0 && proto <= 0x8370) || proto === 0x9000) {
+    enter(w, "gre-aruba", o);
+    return wlan(w, o);
+  }
+  return ip(w, o); // every other type: raw IP by the version nibble (Zeek's IPTunnel)
 }
 
 // ---------------------------------------------------------------- building headers
@@ -346,7 +595,38 @@ function outerIp(v, proto, payload) {
 }
 
 /** Tunnels `wrap` can nest an IP packet in (each is something a decoder unwraps). */
-export const WRAPPERS = ["ipip", "gre", "gre-teb", "vxlan", "gtp", "gtp-ext", "teredo", "ayiya", "ipv6-ext", "ipv6-frag0"];
+export const WRAPPERS = ["ipip", "gre", "gre-teb", "vxlan", "gtp", "gtp-ext", "teredo", "ayiya", "ipv6-ext", "ipv6-frag0", "geneve", "geneve-ip", "gre-udp", "erspan-i", "erspan-ii", "erspan-iii", "gre-aruba", "pptp"];
+
+/** A Geneve option chain (RFC 8926 §3.5): class, type, 5-bit length in words, data. */
+export function geneveOptions(n, r) {
+  const parts = [];
+  for (let i = 0; i < n; i++) {
+    const words = Math.floor(r() * 4);
+    const o = new Uint8Array(4 + 4 * words);
+    o[0] = r() < 0.5 ? 0x01 : 0xff;
+    o[1] = Math.floor(r() * 256);
+    o[2] = r() < 0.3 ? 0x80 : Math.floor(r() * 128);
+    o[3] = words;
+    for (let k = 4; k < o.length; k++) o[k] = Math.floor(r() * 256);
+    parts.push(o);
+  }
+  return concat(parts);
+}
+
+/** An 802.11 data frame header (To DS), optionally QoS with the A-MSDU bit. */
+export function wlanHeader(qos, amsdu) {
+  const h = new Uint8Array(24 + (qos ? 2 : 0));
+  h[0] = qos ? 0x88 : 0x08;
+  h[1] = 0x01;
+  h.set([2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2], 4);
+  if (qos && amsdu) h[24] = 0x80;
+  return h;
+}
+
+/** LLC/SNAP (RFC 1042) for an IP packet of version `v`. */
+export function llcSnap(v) {
+  return Uint8Array.of(0xaa, 0xaa, 0x03, 0, 0, 0, v === 4 ? 0x08 : 0x86, v === 4 ? 0x00 : 0xdd);
+}
 
 /**
  * Nests the IP packet `inner` (IP version `v`) in `how`, inside an outer IP header of version `outerV`
@@ -404,6 +684,35 @@ export function wrap(how, inner, v, outerV, r) {
       head[6] = r() < 0.5 ? 0 : 60; // hop-by-hop (only ever first) or destination options
       return concat([head, body]);
     }
+    case "geneve":
+    case "geneve-ip": {
+      const opts = geneveOptions(how === "geneve" ? Math.floor(r() * 4) : 0, r);
+      const eth = how === "geneve";
+      const h = Uint8Array.of(opts.length / 4, 0, eth ? 0x65 : v === 4 ? 0x08 : 0x86, eth ? 0x58 : v === 4 ? 0x00 : 0xdd, 0, 0x10, 0x92, 0);
+      return outerIp(outerV, 17, udpDatagram(outerV, 40000 + (r() * 1000) | 0, 6081, concat([h, opts, ...(eth ? [ethHead] : []), inner])));
+    }
+    case "gre-udp":
+      return outerIp(outerV, 17, udpDatagram(outerV, 40000 + (r() * 1000) | 0, 4754, concat([Uint8Array.of(0, 0, v === 4 ? 0x08 : 0x86, v === 4 ? 0x00 : 0xdd), inner])));
+    case "erspan-i":
+      return outerIp(outerV, 47, concat([Uint8Array.of(0, 0, 0x88, 0xbe), ethHead, inner]));
+    case "erspan-ii":
+      // GRE with a sequence number, ERSPAN II: version 1, VLAN, COS/En/T, session id, index
+      return outerIp(outerV, 47, concat([Uint8Array.of(0x10, 0, 0x88, 0xbe, 0, 0, 0, 1), Uint8Array.of(0x10, 0, 0, 5, 0, 0, 0, 0), ethHead, inner]));
+    case "erspan-iii": {
+      // ERSPAN III: version 2, session id, timestamp, SGT, flags (O: an 8-byte platform subheader)
+      const o = r() < 0.5;
+      const h = Uint8Array.of(0x20, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, o ? 1 : 0);
+      return outerIp(outerV, 47, concat([Uint8Array.of(0x10, 0, 0x22, 0xeb, 0, 0, 0, 1), h, ...(o ? [Uint8Array.of(0x0c, 0, 0, 0, 0, 0, 0, 2)] : []), ethHead, inner]));
+    }
+    case "gre-aruba": {
+      const type = [0x8200, 0x9000, 0x8300, 0x8210][Math.floor(r() * 4)];
+      return outerIp(outerV, 47, concat([Uint8Array.of(0, 0, type >> 8, type & 255), wlanHeader(r() < 0.5, false), llcSnap(v), inner]));
+    }
+    case "pptp": {
+      // enhanced GRE (RFC 2637 §4.1): K and version 1, PPP protocol type, key = payload length and call id
+      const ppp = concat([Uint8Array.of(0xff, 0x03, 0, v === 4 ? 0x21 : 0x57), inner]);
+      return outerIp(outerV, 47, concat([Uint8Array.of(0x30, 0x01, 0x88, 0x0b, ppp.length >> 8, ppp.length & 255, 0, 7, 0, 0, 0, 1), ppp]));
+    }
     case "ipv6-frag0": {
       // an atomic fragment (offset 0, M=0): RFC 6946
       if (v !== 6) return outerIp(outerV, innerProto, inner);
@@ -423,4 +732,72 @@ export function ipLength(frame, off, v) {
   if (off + (v === 4 ? 20 : 40) > frame.length) return frame.length - off;
   const declared = v === 4 ? dv.getUint16(off + 2) : 40 + dv.getUint16(off + 4);
   return Math.min(declared, frame.length - off);
+}
+
+// ---------------------------------------------------------------- keeping a mutated frame consistent
+
+/**
+ * After `delta` bytes were inserted (or, negative, removed) at byte `at` of a frame, the length
+ * fields (walk().spans of the frame before the edit) that count across `at` grow or shrink with it,
+ * so the enclosing IP, UDP, GTP, PPPoE, 802.3, A-MSDU and NFLOG lengths still tell the truth and
+ * the decoders reach the mutated layer instead of stopping at an outer length check.
+ * @param {Uint8Array} f the edited frame  @param {Span[]} spans  @param {number} at  @param {number} delta
+ */
+export function adjustSpans(f, spans, at, delta) {
+  const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
+  for (const s of spans) {
+    if (s.off + s.size > at || s.from > at || at >= s.end || s.off + s.size > f.length) continue;
+    const max = s.size === 1 ? 0xff : 0xffff;
+    const v = (s.size === 1 ? f[s.off] : dv.getUint16(s.off, s.le)) + delta;
+    if (v < 0 || v > max) continue;
+    if (s.size === 1) f[s.off] = v;
+    else dv.setUint16(s.off, v, s.le);
+  }
+}
+
+/** Internet checksum of `parts` (RFC 1071), as a number to store big-endian. */
+function checksumOf(parts) {
+  let s = 0;
+  let odd = -1;
+  for (const b of parts) {
+    for (let i = 0; i < b.length; i++) {
+      if (odd < 0) odd = b[i];
+      else {
+        s += (odd << 8) | b[i];
+        odd = -1;
+      }
+    }
+  }
+  if (odd >= 0) s += odd << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+/**
+ * Recomputes every IPv4 header checksum and every non-zero UDP checksum of a frame (innermost UDP
+ * first: an inner datagram is part of the outer one's payload), so a mutant is not simply dropped
+ * as BadIpChecksum / BadTunnelChecksum before the layer it mutated. Edits `f` in place.
+ */
+export function fixChecksums(f, linktype) {
+  const w = walk(linktype, f);
+  const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
+  for (const ip of w.ips) {
+    if (ip.v !== 4) continue;
+    const ihl = (f[ip.off] & 15) * 4;
+    if (ihl < 20 || ip.off + ihl > f.length) continue;
+    dv.setUint16(ip.off + 10, 0);
+    dv.setUint16(ip.off + 10, checksumOf([f.subarray(ip.off, ip.off + ihl)]));
+  }
+  for (const u of [...w.udps].sort((a, b) => b.off - a.off)) {
+    if (u.ip < 0 || u.off + 8 > f.length || dv.getUint16(u.off + 6) === 0) continue;
+    const v = f[u.ip] >> 4;
+    if (v === 4 && (dv.getUint16(u.ip + 6) & 0x2000) !== 0) continue; // a first fragment: the sum covers the whole datagram
+    const ipEnd = v === 4 ? u.ip + dv.getUint16(u.ip + 2) : u.ip + 40 + dv.getUint16(u.ip + 4);
+    const len = ipEnd - u.off;
+    if (len < 8 || ipEnd > f.length || len > 0xffff) continue;
+    const pseudo = v === 4 ? concat([f.subarray(u.ip + 12, u.ip + 20), Uint8Array.of(0, 17, len >> 8, len & 255)]) : concat([f.subarray(u.ip + 8, u.ip + 40), Uint8Array.of(0, 0, len >> 8, len & 255, 0, 0, 0, 17)]);
+    dv.setUint16(u.off + 6, 0);
+    const sum = checksumOf([pseudo, f.subarray(u.off, ipEnd)]);
+    dv.setUint16(u.off + 6, sum === 0 ? 0xffff : sum);
+  }
 }

@@ -8,6 +8,8 @@
  * - frame operators (frames.mjs): a header field of any layer set to a boundary value or another
  *   protocol selector, VLAN/MPLS stacks, IP packets nested in every tunnel the engine unwraps (to
  *   any depth), TCP option chains, snaplen cuts;
+ * - layer operators (layer-mutators.mjs) for the layers of issue 12: Geneve options, GRE flags and
+ *   versions, ERSPAN, 802.11 and A-MSDU, Radiotap, NFLOG, PPP, LLC/SNAP, PBB, VN-Tag, FDDI, IP-in-IP;
  * - byte havoc on the serialised file (bit flips, boundary integers, cuts, duplicated slices,
  *   splices with another seed), as a last resort for what the model cannot express.
  * Every operator applied is named in the returned `ops`, so a finding says how it was made.
@@ -17,6 +19,7 @@
 
 import { BT_EPB, BT_IDB, BT_PB, BT_SHB, BT_SPB, concat, packets, parse, pcapToPcapng, serialise } from "./capture-model.mjs";
 import { ETHERTYPES, IP_PROTOS, LINKTYPES, TCP_OPTION_KINDS, UDP_PORTS, WRAPPERS, ipChecksum, ipLength, walk, wrap } from "./frames.mjs";
+import { hasNewLayer, mutateLayer } from "./layer-mutators.mjs";
 
 const U32_EDGES = [0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 19, 20, 24, 28, 31, 32, 0x3f, 0x40, 0x7f, 0x80, 0xff, 0x100, 0x3ff, 0xfff, 0xffff, 0x10000, 0x40000, 0x7fffff, 0x800000, 0x800001, 999999, 1000000, 999999999, 1000000000, 0x7ffffffe, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 const U16_EDGES = [0, 1, 2, 3, 4, 7, 8, 19, 20, 39, 40, 41, 60, 64, 0x7f, 0x80, 0xff, 0x100, 0x5dc, 0x5dd, 0x7fff, 0x8000, 0xfffe, 0xffff];
@@ -64,24 +67,43 @@ function getBE(b, off, size) {
   for (let i = 0; i < size && off + i < b.length; i++) v = v * 256 + b[off + i];
   return v;
 }
+/** A field in its byte order (frames.mjs marks the little-endian ones: Radiotap, NFLOG). */
+function getField(b, fl) {
+  if (!fl.le) return getBE(b, fl.off, fl.size);
+  let v = 0;
+  for (let i = fl.size - 1; i >= 0; i--) v = v * 256 + (b[fl.off + i] ?? 0);
+  return v;
+}
+function setField(b, fl, v) {
+  if (!fl.le) return setBE(b, fl.off, fl.size, v);
+  if (fl.off + fl.size > b.length) return;
+  for (let i = 0; i < fl.size; i++, v = Math.floor(v / 256)) b[fl.off + i] = v & 0xff;
+}
 
 // ---------------------------------------------------------------- frame operators
 
 /** Mutates one frame (decoded as `linktype`); returns the new bytes and the operator's name. */
 export function mutateFrame(frame, linktype, r) {
   const w = walk(linktype, frame);
-  const op = r.int(10);
+  // ops 10+ are the layer operators: more of them on a frame that carries a layer of issue 12 (on
+  // another Ethernet frame, one slot wraps it in PBB, VN-Tag or LLC/SNAP)
+  const op = r.int(w.layers.length > 0 ? 16 : 11);
   const f = frame.slice();
+  if (op >= 10) {
+    const res = mutateLayer(frame, linktype, r);
+    if (res !== null) return res;
+  }
   if (op <= 3 && w.fields.length > 0) {
     const fl = r.pick(w.fields);
-    const cur = getBE(f, fl.off, fl.size);
+    const cur = getField(f, fl);
     let v;
-    if (fl.role === "type") {
+    if (fl.pool !== undefined && r.chance(0.7)) v = r.pick(fl.pool);
+    else if (fl.role === "type") {
       const pool = fl.layer.startsWith("udp") ? UDP_PORTS : fl.size === 2 ? ETHERTYPES : fl.layer === "tcp-option" ? TCP_OPTION_KINDS : IP_PROTOS;
       v = r.chance(0.8) ? r.pick(pool) : edge(r, fl.size, cur);
     } else if (fl.role === "flags") v = r.chance(0.5) ? cur ^ (1 << r.int(8 * fl.size)) : edge(r, fl.size, cur);
     else v = edge(r, fl.size, cur);
-    setBE(f, fl.off, fl.size, v);
+    setField(f, fl, v);
     return { data: f, op: `frame-field:${fl.layer}.${fl.role}@${fl.off}=${v}` };
   }
   if (op === 4 && linktype === LINKTYPES.ETHERNET && f.length >= 14) {
@@ -515,6 +537,55 @@ export function mutate(seed, other, r) {
     bytes = seed;
     for (let i = 0; i < n; i++) bytes = havoc(bytes, r, ops, other);
   }
+  return { bytes, ops };
+}
+
+/**
+ * One mutant of `seed` aimed at the layers of issue 12: a single layer operator (layer-mutators.mjs)
+ * on one packet that carries such a layer, nothing else, so the input still reaches the layer (the
+ * campaign's first pass gives every layer fixture one of these). Falls back to mutate().
+ */
+export function mutateLayerFocused(seed, other, r) {
+  const m = parse(seed);
+  const pk = m === null ? [] : packets(m).filter((p) => hasNewLayer(p.rec.data, p.linktype));
+  if (m === null || pk.length === 0) return mutate(seed, other, r);
+  const p = r.pick(pk);
+  const res = mutateLayer(p.rec.data, p.linktype, r);
+  if (res === null) return { bytes: seed, ops: ["layer-focus:none"] };
+  p.rec.data = res.data;
+  p.rec.origlen = res.data.length;
+  return { bytes: serialise(m), ops: ["layer-focus", res.op] };
+}
+
+/**
+ * A mutant of a seed that carries a layer of issue 12, made mostly by the layer operators: 1-6
+ * of them on its packets that carry such a layer (the same packet again, often, so changes stack),
+ * then sometimes a container or frame operator and byte havoc, as mutate() does.
+ */
+export function mutateLayerStack(seed, other, r) {
+  let m = parse(seed);
+  if (m === null) return mutate(seed, other, r);
+  const ops = [];
+  if (m.kind === "pcap" && m.trailing.length === 0 && r.chance(0.35)) {
+    m = pcapToPcapng(m, r.chance(0.7));
+    ops.push("as-pcapng");
+  }
+  const n = 1 + r.int(r.chance(0.7) ? 3 : 6);
+  let last = null;
+  for (let i = 0; i < n; i++) {
+    const pk = packets(m).filter((p) => hasNewLayer(p.rec.data, p.linktype));
+    if (!pk.length) break;
+    const p = last !== null && pk.some((x) => x.rec === last) && r.chance(0.5) ? pk.find((x) => x.rec === last) : r.pick(pk);
+    const res = mutateLayer(p.rec.data, p.linktype, r);
+    if (res === null) continue;
+    p.rec.data = res.data;
+    p.rec.origlen = r.chance(0.8) ? res.data.length : Math.max(p.rec.origlen, res.data.length);
+    last = p.rec;
+    ops.push(res.op);
+  }
+  if (r.chance(0.25)) (m.kind === "pcap" ? mutatePcap : mutatePcapng)(m, r, ops);
+  let bytes = serialise(m);
+  if (r.chance(0.1)) bytes = havoc(bytes, r, ops, other);
   return { bytes, ops };
 }
 

@@ -7,8 +7,8 @@
  * in process and, every --cli-every inputs, through bin/flowrecon.js. A watchdog kills a worker
  * that has not reported for 10 s (a hang: its current input is saved as a finding) and starts a
  * fresh one. Findings are minimised and saved in --out (default fuzz/out/) with a JSON note each;
- * at the end a summary (iterations per target, findings) is printed and written to
- * <out>/summary.json. Exit status 1 when a finding is not a known defect (known.mjs), else 0.
+ * at the end a summary (iterations per target, inputs that reached each layer of issue 12,
+ * findings) is printed and written to <out>/summary.json. Exit status 1 when a finding is not a known defect (known.mjs), else 0.
  *
  * Needs the build (`npm run build`); `npm run fuzz` builds first.
  *
@@ -20,6 +20,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { NEW_LAYERS } from "./frames.mjs";
 import { WATCHDOG_MS } from "./oracles.mjs";
 import { saveFinding } from "./worker.mjs";
 
@@ -50,7 +51,8 @@ const startedAt = Date.now();
 const endAt = startedAt + seconds * 1000;
 const log = (s) => values.quiet || console.log(`[fuzz ${((Date.now() - startedAt) / 1000).toFixed(0)}s] ${s}`);
 
-const totals = { inputs: 0, engineRuns: 0, cliRuns: 0, hangs: 0, restarts: 0, byOp: {} };
+/** byLayer: how many inputs reached each layer of issue 12 (frames.mjs walk, layer-mutators.mjs layersReached). */
+const totals = { inputs: 0, engineRuns: 0, cliRuns: 0, hangs: 0, restarts: 0, byLayer: {}, byOp: {} };
 /** signature|known -> {signature, known, count, files} */
 const findings = new Map();
 let seedsShown = false;
@@ -102,13 +104,15 @@ function startWorker(id, workerSeed) {
           totals.inputs++;
           totals.engineRuns += 3; // one run per chunk size; prefix and equivalent-form runs come on top
           for (const op of m.ops) {
-            const k = op.split(/[:@=]/)[0];
+            // layer operators count under their own name ("layer:geneve-options:..." -> "layer:geneve-options")
+            const k = op.startsWith("layer:") ? `layer:${op.slice(6).split(/[:@=+]/)[0]}` : op.split(/[:@=]/)[0];
             totals.byOp[k] = (totals.byOp[k] ?? 0) + 1;
           }
+          for (const l of m.layers ?? []) totals.byLayer[l] = (totals.byLayer[l] ?? 0) + 1;
         } else if (m.type === "cli") totals.cliRuns++;
         else if (m.type === "seeds" && id === 0 && !seedsShown) {
           seedsShown = true;
-          log(`${m.count} seed captures (test/fixtures/**, ../shared/corpus/**)`);
+          log(`${m.count} seed captures (test/fixtures/**, ../shared/corpus/**), ${m.layered} with a layer of issue 12`);
         } else if (m.type === "progress" && Date.now() - lastProgress >= 300_000) {
           lastProgress = Date.now();
           log(`worker ${id}: ${m.inputs} inputs, ${m.cliRuns} CLI runs, ${m.findings} failing checks so far`);
@@ -166,7 +170,9 @@ log(`seed ${seed}, ${workers} worker(s), ${seconds} s, findings in ${out}`);
 await Promise.all(Array.from({ length: workers }, (_, i) => workerSlot(i)));
 const durationS = (Date.now() - startedAt) / 1000;
 const list = [...findings.values()].sort((a, b) => b.count - a.count);
-const summary = { seed, workers, durationS, ...totals, inputsPerSecond: +(totals.inputs / durationS).toFixed(2), findings: list };
+// every layer of issue 12, reached or not (a 0 says a layer went unexercised)
+const byLayer = Object.fromEntries([...NEW_LAYERS, "gre"].map((l) => [l, totals.byLayer[l] ?? 0]));
+const summary = { seed, workers, durationS, ...totals, byLayer, inputsPerSecond: +(totals.inputs / durationS).toFixed(2), findings: list };
 writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
 console.log(JSON.stringify({ ...summary, byOp: undefined, findings: list.map((f) => ({ ...f, files: f.files.slice(0, 3) })) }, null, 2));
 process.exitCode = list.some((f) => f.known === null) ? 1 : 0;

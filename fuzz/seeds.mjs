@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, serialise, sniff } from "./capture-model.mjs";
+import { ipLength, wrap } from "./frames.mjs";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const SEED_DIRS = [join(ROOT, "test", "fixtures"), join(ROOT, "..", "shared", "corpus")];
@@ -45,7 +46,31 @@ export function head(bytes, limit = SEED_BYTES) {
   return serialise(m);
 }
 
-/** [{name, bytes}] for every capture found, cut with head(). */
+/**
+ * Encapsulations the engine decodes that no fixture carries, built from a layer fixture: PPTP's
+ * enhanced GRE (version 1, PPP inside, gre.ts) around the IPv4 packets of ppp-serial.pcap (link
+ * type 50: FF 03 0021, then IPv4), in Ethernet. [{name, bytes}], empty when the fixture is missing.
+ */
+export function synthesisedSeeds() {
+  const from = join(ROOT, "test", "fixtures", "layers", "ppp-serial.pcap");
+  if (!existsSync(from)) return [];
+  const m = parse(new Uint8Array(readFileSync(from)));
+  if (m === null || m.kind !== "pcap") return [];
+  const eth = Uint8Array.of(2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00);
+  for (const rec of m.records) {
+    const ip = rec.data.subarray(4, 4 + ipLength(rec.data, 4, 4));
+    const frame = wrap("pptp", ip, 4, 4, () => 0.5);
+    rec.data = new Uint8Array(eth.length + frame.length);
+    rec.data.set(eth);
+    rec.data.set(frame, eth.length);
+    rec.caplen = null;
+    rec.origlen = rec.data.length;
+  }
+  m.linktype = 1;
+  return [{ name: "pptp (synthesised from test/fixtures/layers/ppp-serial.pcap)", bytes: serialise(m) }];
+}
+
+/** [{name, bytes}] for every capture found, cut with head(), and the synthesised ones. */
 export function loadSeeds(dirs = SEED_DIRS) {
   const seeds = [];
   for (const dir of dirs) {
@@ -55,5 +80,5 @@ export function loadSeeds(dirs = SEED_DIRS) {
       seeds.push({ name: relative(ROOT, path), bytes: head(new Uint8Array(raw)) });
     }
   }
-  return seeds;
+  return [...seeds, ...synthesisedSeeds()];
 }

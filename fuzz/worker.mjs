@@ -12,12 +12,16 @@ import { renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FORMAT_NAMES } from "../dist/index.js";
-import { sniff } from "./capture-model.mjs";
+import { packets, parse, sniff } from "./capture-model.mjs";
 import { knownAs } from "./known.mjs";
 import { minimise } from "./minimise.mjs";
-import { equivalentForm, mutate, Rng } from "./mutate.mjs";
+import { hasNewLayer, layersReached } from "./layer-mutators.mjs";
+import { equivalentForm, mutate, mutateLayerFocused, mutateLayerStack, Rng } from "./mutate.mjs";
 import { MAX_INPUT_BYTES, checkCli, checkInProcess, cleanupScratch, runInProcess } from "./oracles.mjs";
 import { loadSeeds } from "./seeds.mjs";
+
+/** How often a seed is drawn among those that carry a layer of issue 12 (else among all seeds). */
+const LAYERED_SHARE = 0.35;
 
 /** Engine options a mutant runs with: the defaults mostly, sometimes what changes the decoders' paths. */
 export function randomOptions(r) {
@@ -64,22 +68,32 @@ export function fuzzLoop({ id = 0, seed, endAt, out, cliEvery = 25, minimiseMs =
   const current = join(out, `.current-${id}.bin`);
   const beat = (stage) => report({ type: "beat", stage });
   if (seeds.length === 0) throw new Error("no seed captures found");
-  report({ type: "seeds", count: seeds.length });
+  // The seeds that carry a layer of issue 12 (the layer fixtures, and any other capture that does):
+  // the first inputs take each of them once through one layer mutator, so every layer is reached
+  // in every round however short; afterwards they are drawn more often than the rest, and their
+  // mutants are mostly stacks of layer operators (mutateLayerStack).
+  const layered = seeds.filter((s) => {
+    const m = parse(s.bytes);
+    return m !== null && packets(m).some((p) => hasNewLayer(p.rec.data, p.linktype));
+  });
+  report({ type: "seeds", count: seeds.length, layered: layered.length });
   let progressAt = Date.now() + 60_000;
   while (Date.now() < endAt) {
     if (Date.now() >= progressAt) {
       progressAt += 60_000;
       report({ type: "progress", inputs: counts.inputs, cliRuns: counts.cliRuns, findings: counts.findings });
     }
-    const s = r.pick(seeds);
+    const first = counts.inputs < layered.length;
+    const fromLayered = first || (layered.length > 0 && r.chance(LAYERED_SHARE));
+    const s = first ? layered[counts.inputs] : fromLayered ? r.pick(layered) : r.pick(seeds);
     const other = r.pick(seeds).bytes;
-    let { bytes, ops } = mutate(s.bytes, other, r);
+    let { bytes, ops } = first ? mutateLayerFocused(s.bytes, other, r) : fromLayered && r.chance(0.6) ? mutateLayerStack(s.bytes, other, r) : mutate(s.bytes, other, r);
     if (bytes.length > MAX_INPUT_BYTES) bytes = bytes.subarray(0, MAX_INPUT_BYTES);
     const options = randomOptions(r);
     // written whole, then renamed: a worker killed mid-write leaves the previous input, not half of this one
     writeFileSync(`${current}.tmp`, bytes);
     renameSync(`${current}.tmp`, current);
-    report({ type: "input", iter: counts.inputs, seed: s.name, ops, options });
+    report({ type: "input", iter: counts.inputs, seed: s.name, ops, options, layers: layersReached(bytes) });
     const equivalent = r.chance(0.3) ? (b) => equivalentForm(b, r) : undefined;
     const { findings, reference } = checkInProcess(bytes, options, { equivalent, onStage: beat });
     counts.inputs++;

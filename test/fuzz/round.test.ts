@@ -2,7 +2,9 @@
 // mutants of every capture under test/fixtures and ../shared/corpus, in process and through the
 // CLI, against every oracle, with the 10 s hang watchdog. Fails on any finding that is not a known
 // defect (fuzz/known.mjs), naming the minimised input it saved. FUZZ_SEED replays a round;
-// FUZZ_SECONDS changes its length.
+// FUZZ_SECONDS changes its length. The round draws from the layer mutators of issue 12
+// (fuzz/layer-mutators.mjs): its first inputs take every seed that carries such a layer through
+// one of them, so every layer must be reached in the round, and some layer operators applied.
 
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
@@ -10,6 +12,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../host/helpers.js";
+import { NEW_LAYERS } from "../../fuzz/frames.mjs";
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 60);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -18,6 +21,8 @@ interface Summary {
   inputs: number;
   cliRuns: number;
   findings: { signature: string; known: string | null; files: string[] }[];
+  byLayer: Record<string, number>;
+  byOp: Record<string, number>;
 }
 
 describe(`fuzz round (FUZZ_SEED=${SEED}, ${SECONDS} s)`, () => {
@@ -36,5 +41,9 @@ describe(`fuzz round (FUZZ_SEED=${SEED}, ${SECONDS} s)`, () => {
     expect(open.map((f) => f.signature)).toEqual([]);
     expect(summary.inputs).toBeGreaterThan(10);
     expect(summary.cliRuns).toBeGreaterThan(0);
+    // every layer of issue 12 reached by some input, and layer operators among the mutations
+    expect((NEW_LAYERS as string[]).filter((l) => !(summary.byLayer[l] > 0)), JSON.stringify(summary.byLayer)).toEqual([]);
+    const layerOps = Object.entries(summary.byOp).filter(([op]) => op.startsWith("layer:"));
+    expect(layerOps.length, JSON.stringify(summary.byOp)).toBeGreaterThan(5);
   }, (SECONDS + 180) * 1000);
 });
