@@ -58,25 +58,42 @@ export function writeUid(p: usize, orig: usize, resp: usize, origPort: u32, resp
     c = mix(c, k);
     d = mix(d, k);
   }
-  // The 128-bit value l3:l2:l1:l0 in base 62 by long division, least significant digit last.
-  let l3 = <u64>finalize(a), l2 = <u64>finalize(b), l1 = <u64>finalize(c), l0 = <u64>finalize(d);
+  // The 128-bit value l3:l2:l1:l0 in base 62, least significant digit last, by long division in
+  // 16-bit steps: dividing by 62^2 = 3844 gives two digits a pass (eight passes), then one pass by
+  // 62 gives the first. Every step divides a u32 below 2^28 by a constant, which the JIT turns
+  // into a multiplication (a 64-bit division costs tens of cycles, and one digit at a time needs 68).
+  let l3 = finalize(a), l2 = finalize(b), l1 = finalize(c), l0 = finalize(d);
   const b62 = changetype<usize>(BASE62);
   store<u8>(p, 0x43); // "C"
-  for (let i: usize = 17; i >= 1; i--) {
-    const q3 = l3 / 62;
-    let cur = ((l3 - q3 * 62) << 32) | l2;
-    const q2 = cur / 62;
-    cur = ((cur - q2 * 62) << 32) | l1;
-    const q1 = cur / 62;
-    cur = ((cur - q1 * 62) << 32) | l0;
-    const q0 = cur / 62;
-    const r = cur - q0 * 62;
-    l3 = q3;
-    l2 = q2;
-    l1 = q1;
-    l0 = q0;
-    store<u8>(p + i, load<u16>(b62 + (<usize>r << 1)));
+  for (let i: usize = 17; i >= 3; i -= 2) {
+    let hi = l3 >>> 16;
+    let qh = hi / 3844;
+    let lo = ((hi - qh * 3844) << 16) | (l3 & 0xffff);
+    let ql = lo / 3844;
+    l3 = (qh << 16) | ql;
+    hi = ((lo - ql * 3844) << 16) | (l2 >>> 16);
+    qh = hi / 3844;
+    lo = ((hi - qh * 3844) << 16) | (l2 & 0xffff);
+    ql = lo / 3844;
+    l2 = (qh << 16) | ql;
+    hi = ((lo - ql * 3844) << 16) | (l1 >>> 16);
+    qh = hi / 3844;
+    lo = ((hi - qh * 3844) << 16) | (l1 & 0xffff);
+    ql = lo / 3844;
+    l1 = (qh << 16) | ql;
+    hi = ((lo - ql * 3844) << 16) | (l0 >>> 16);
+    qh = hi / 3844;
+    lo = ((hi - qh * 3844) << 16) | (l0 & 0xffff);
+    ql = lo / 3844;
+    l0 = (qh << 16) | ql;
+    const r = lo - ql * 3844; // two digits: r / 62 then r % 62
+    const r1 = r / 62;
+    store<u8>(p + i, load<u16>(b62 + (<usize>(r - r1 * 62) << 1)));
+    store<u8>(p + i - 1, load<u16>(b62 + (<usize>r1 << 1)));
   }
+  // What is left is below 2^128 / 62^16 < 2^33: its remainder by 62 is the first digit.
+  const rest = (<u64>l1 << 32) | <u64>l0; // l3 and l2 are 0 by now
+  store<u8>(p + 1, load<u16>(b62 + (<usize>(rest % 62) << 1)));
   return p + UID_LENGTH;
 }
 
@@ -135,13 +152,21 @@ export function writeCommunityId(p: usize, a: usize, aPort: u32, b: usize, bPort
   for (let i: usize = 16; i < 80; i++) store<u32>(W + (i << 2), rotl<u32>(w(W, i - 3) ^ w(W, i - 8) ^ w(W, i - 14) ^ w(W, i - 16), 1));
   let h0: u32 = 0x67452301, h1: u32 = 0xefcdab89, h2: u32 = 0x98badcfe, h3: u32 = 0x10325476, h4: u32 = 0xc3d2e1f0;
   let va = h0, vb = h1, vc = h2, vd = h3, ve = h4;
-  for (let i: usize = 0; i < 80; i++) {
-    let f: u32, k: u32;
-    if (i < 20) { f = (vb & vc) | (~vb & vd); k = 0x5a827999; }
-    else if (i < 40) { f = vb ^ vc ^ vd; k = 0x6ed9eba1; }
-    else if (i < 60) { f = (vb & vc) | (vb & vd) | (vc & vd); k = 0x8f1bbcdc; }
-    else { f = vb ^ vc ^ vd; k = 0xca62c1d6; }
-    const t = rotl<u32>(va, 5) + f + ve + k + w(W, i);
+  // The four round functions in four loops, so no round tests which one applies.
+  for (let i: usize = 0; i < 20; i++) {
+    const t = rotl<u32>(va, 5) + ((vb & vc) | (~vb & vd)) + ve + 0x5a827999 + w(W, i);
+    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
+  }
+  for (let i: usize = 20; i < 40; i++) {
+    const t = rotl<u32>(va, 5) + (vb ^ vc ^ vd) + ve + 0x6ed9eba1 + w(W, i);
+    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
+  }
+  for (let i: usize = 40; i < 60; i++) {
+    const t = rotl<u32>(va, 5) + ((vb & vc) | (vb & vd) | (vc & vd)) + ve + 0x8f1bbcdc + w(W, i);
+    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
+  }
+  for (let i: usize = 60; i < 80; i++) {
+    const t = rotl<u32>(va, 5) + (vb ^ vc ^ vd) + ve + 0xca62c1d6 + w(W, i);
     ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
   }
   h0 += va; h1 += vb; h2 += vc; h3 += vd; h4 += ve;

@@ -40,9 +40,24 @@ const TWO32: f64 = 4294967296.0;
 /** A little-endian i64 at `at`, as the host reads it: hi (signed) * 2^32 + lo in doubles. */
 @inline export function i64f(at: usize): f64 { return <f64>load<i32>(at, 4) * TWO32 + <f64>load<u32>(at); }
 
+/** A u32 in decimal. */
+@inline function uint32(p: usize, x: u32): usize {
+  const digits: usize = x < 100000
+    ? (x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : 5)
+    : (x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10);
+  let q = p + digits;
+  while (x >= 10) {
+    const d = x / 10;
+    store<u8>(--q, 48 + (x - d * 10));
+    x = d;
+  }
+  store<u8>(--q, 48 + x);
+  return p + digits;
+}
+
 /** A non-negative integer (below 2^64) in decimal: AsciiWriter.uint's digit loop. */
 export function uint(p: usize, n: f64): usize {
-  if (n < 10) return byte(p, 48 + <u32>n);
+  if (n < 4294967296.0) return uint32(p, <u32>n);
   let digits: usize = 1;
   for (let t: f64 = 10; t <= n; t *= 10) digits++;
   let q = p + digits;
@@ -94,6 +109,24 @@ export function seconds(p: usize, us: f64): usize {
     us = -us;
   }
   const whole = Math.floor(us / 1e6);
+  if (us < 9007199254740992.0) {
+    // Below 2^53 every step is exact, so integer digits print the same (without a float modulo).
+    p = uint(p, whole);
+    let f = <u32>(us - whole * 1e6);
+    if (f == 0) return p;
+    let digits: usize = 6;
+    while (f % 10 == 0) {
+      f /= 10;
+      digits--;
+    }
+    store<u8>(p, 0x2e);
+    for (let i = digits; i >= 1; i--) {
+      const q = f / 10;
+      store<u8>(p + i, 48 + (f - q * 10));
+      f = q;
+    }
+    return p + digits + 1;
+  }
   let frac = us - whole * 1e6;
   p = uint(p, whole);
   if (frac == 0) return p;
