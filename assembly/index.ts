@@ -103,3 +103,6 @@ export function decodeFrame(linktype: i32, ptr: usize, caplen: i32, wirelen: i32
 
 /** likely_server_ports bitmap (8 KiB, bit p = port p), for hosts that configure their own set. */
 export function serverPortsPtr(): usize { return SERVER_PORTS; }
+
+// The output formatter: NDJSON and Zeek TSV lines written from finished records (format/abi.ts).
+export * from "./format/abi";

@@ -21,6 +21,7 @@ import { AsciiWriter, FORMAT_NAMES, isFormatName, isJsonStyle, JSON_STYLES, type
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
 import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
+import { isEngineLineFormat } from "./format/engine-lines.js";
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
@@ -483,6 +484,43 @@ function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutp
   };
 }
 
+/**
+ * NDJSON and Zeek TSV: the engine writes each line from the record (src/format/engine-lines.ts)
+ * into its own buffer, inside the drain; the bytes move to the output a piece at a time. No
+ * format thread: formatting costs less than copying records out to one.
+ */
+function printInEngine(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
+  const format = spec.format;
+  if (!isEngineLineFormat(format)) throw new Error(`the engine does not write --format ${format}`);
+  const lines = rec.engineLines({
+    format, jsonStyle: spec.jsonStyle, communityIdSeed: spec.communityIdSeed, localNets: spec.localNets, anomalyFilter: spec.anomalyFilter,
+  });
+  const writer = out.writer;
+  const text = (t: string): void => {
+    writer.reserve(t.length);
+    writer.ascii(t);
+  };
+  if (format === "zeek") text(lines.zeekHeader(new Date()));
+  const limit = lines.flushBytes;
+  return {
+    sink: (_v, p) => {
+      if (lines.record(p) < limit) return;
+      lines.moveTo(writer);
+      out.writeIfFull();
+    },
+    flush: () => {
+      lines.moveTo(writer);
+      return out.flush();
+    },
+    widen: () => {},
+    end: async () => {
+      lines.moveTo(writer);
+      if (format === "zeek") text(lines.zeekFooter(new Date()));
+      await out.flush();
+    },
+  };
+}
+
 function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
   // Inside an engine call the sink blocks while the threads are behind, as the direct path blocks
   // on a synchronous stdout write: memory stays bounded however many flows one call finishes.
@@ -506,7 +544,8 @@ function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstruc
 async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): Promise<number> {
   const input = openCapture(args.capture);
   const out = new Output(stdout);
-  const plan = formatThreads(input);
+  const inEngine = isEngineLineFormat(args.format);
+  const plan = inEngine ? { threads: 0, forced: true } : formatThreads(input);
   // Started first: the thread loads while the engine is set up.
   const threads = plan.threads > 0 ? new FormatThreads(plan.threads) : null;
   try {
@@ -516,7 +555,7 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
       localNets: args.options.localNets, communityIdSeed: args.options.communityIdSeed,
     };
     if (threads !== null) await threads.ready();
-    const output = threads === null ? printHere(spec, rec, out) : printOnThreads(threads, spec, rec, out);
+    const output = inEngine ? printInEngine(spec, rec, out) : threads === null ? printHere(spec, rec, out) : printOnThreads(threads, spec, rec, out);
     let widened = plan.forced;
     if (widened) output.widen();
     // Many live flows will make a long tail at the end of the input: a second thread is started

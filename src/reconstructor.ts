@@ -42,6 +42,7 @@ import { StatsReader, type Stats } from "./stats.js";
 import { LINUX_THRESHOLDS, type InsightContext, type StateThresholds } from "./anomalies/index.js";
 import { readSegmentLayout, type SegmentLayout } from "./ingest/segment-layout.js";
 import { parseHashKey, processHashKey } from "./hash-key.js";
+import { EngineLines, type EngineLineOptions } from "./format/engine-lines.js";
 
 export interface ReconstructorOptions {
   /** Do not validate TCP/IPv4 checksums (Zeek `-C`). Default false: bad segments are counted and skipped. */
@@ -324,6 +325,15 @@ export class Reconstructor {
   /** The segment-record layout (SEG_* offsets and OPT_* bits), read by name from the engine. */
   get segmentLayout(): SegmentLayout {
     return (this.#segmentLayout ??= readSegmentLayout(this.#engine.exports as unknown as WebAssembly.Exports));
+  }
+
+  /**
+   * A formatter inside this instance's engine (src/format/engine-lines.ts), configured once, for
+   * NDJSON lines or Zeek TSV rows of the records a sink receives: `lines.record(p)` in the sink.
+   * Endpoint states are judged against the capture clock with this instance's thresholds.
+   */
+  engineLines(options: EngineLineOptions): EngineLines {
+    return new EngineLines(this.#engine, { thresholds: this.insight.thresholds, ...options });
   }
 
   /** The engine's record layout and enums (for formatters and RecordReader). */

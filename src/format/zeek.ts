@@ -30,6 +30,20 @@ export function zeekLogTime(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}-${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
 }
 
+/** Zeek's log header up to the column lines: `#separator` ... `#open`, `#fields`, `#types`. */
+export function zeekHeaderText(fields: readonly string[], types: readonly string[], open: Date): string {
+  return (
+    "#separator \\x09\n" +
+    "#set_separator\t,\n" +
+    "#empty_field\t(empty)\n" +
+    "#unset_field\t-\n" +
+    "#path\tconn\n" +
+    `#open\t${zeekLogTime(open)}\n` +
+    `#fields\t${fields.join("\t")}\n` +
+    `#types\t${types.join("\t")}\n`
+  );
+}
+
 /** The value of a column in a decoded flow: at its name, or inside the object its dotted name names. */
 function flowValue(f: Flow, c: Column): unknown {
   if (c.fromFlow !== undefined) return c.fromFlow(f);
@@ -72,15 +86,7 @@ export class ZeekFormatter implements Formatter {
   }
 
   begin(out: AsciiWriter): void {
-    const header =
-      "#separator \\x09\n" +
-      "#set_separator\t,\n" +
-      "#empty_field\t(empty)\n" +
-      "#unset_field\t-\n" +
-      "#path\tconn\n" +
-      `#open\t${zeekLogTime(this.#now())}\n` +
-      `#fields\t${ZEEK_FIELDS.join("\t")}\n` +
-      `#types\t${ZEEK_COLUMNS.map((c) => c.type).join("\t")}\n`;
+    const header = zeekHeaderText(ZEEK_FIELDS, ZEEK_COLUMNS.map((c) => c.type), this.#now());
     out.reserve(header.length);
     out.ascii(header);
   }

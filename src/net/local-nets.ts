@@ -131,6 +131,11 @@ export class LocalNets {
     return this.#count === 0;
   }
 
+  /** The networks as the engine's formatter takes them (assembly/format/local-nets.ts): v4 pairs, v6 octets of words. */
+  get tables(): { v4: Uint32Array; v6: Uint32Array } {
+    return { v4: this.#v4, v6: this.#v6 };
+  }
+
   /** Whether the 16-byte address at `u8[off..off+16)` is in one of the networks. */
   contains(u8: Uint8Array, off: number): boolean {
     if (isV4MappedAt(u8, off)) {

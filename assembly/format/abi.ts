@@ -1,0 +1,96 @@
+// The output formatter's exports (re-exported by assembly/index.ts). The host configures it once
+// per engine instance, then formats each finished record of the output ring while it drains the
+// ring (src/format/engine-lines.ts):
+//   fmtInit(mode, seed, final, alone), fmtNameSlot()* (names), fmtLocalNets(), fmtThresholds(),
+//   fmtFilter() -> [fmtRecord(rec)* -> copy fmtPtr()[0..fmtLen()) out, fmtClear()]*
+// fmtRecord reads the record and the capture clock and writes only the formatter's own buffer,
+// so it may run inside a record sink (between engine calls, before outClear()).
+
+import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
+  S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH } from "./state";
+import { layoutColumns, writeRecord, writeFieldList } from "./fields";
+import { alloc } from "../mem";
+
+export { FmtMode } from "./fields";
+export { NameKind, FMT_FLUSH, FMT_RECORD_ROOM, NAME_SLOT } from "./state";
+export { TcpState } from "./insight";
+
+/**
+ * Chooses the output shape (FmtMode), the Community ID seed, whether every record counts as
+ * finished (`final`, src/anomalies/derive.ts InsightContext) and whether records stand alone
+ * (`alone`: each input ends with the record's last packet, instead of at the capture clock).
+ * Empties the buffer. Defaults until configured: no names, empty local_nets, zero thresholds.
+ */
+export function fmtInit(mode: i32, seed: i32, final: i32, alone: i32): void {
+  const s = fmtState();
+  store<u32>(s + S_SEED, <u32>seed);
+  store<u8>(s + S_FINAL, final != 0 ? 1 : 0);
+  store<u8>(s + S_ALONE, alone != 0 ? 1 : 0);
+  store<u32>(s + S_LEN, 0);
+  layoutColumns(mode);
+}
+
+/** Where the host writes the name of `value` in table `kind` (NameKind): a length byte, then up to NAME_SLOT - 1 bytes. */
+export function fmtNameSlot(kind: i32, value: i32): usize { return nameSlot(fmtState(), kind, <u32>value); }
+
+/**
+ * Site::local_nets: room for `v4` (net, mask) word pairs followed by `v6` networks of four address
+ * words and four mask words (src/net/local-nets.ts order); `empty` = no networks at all (the
+ * columns are unset). Returns where the host writes them.
+ */
+export function fmtLocalNets(v4: i32, v6: i32, empty: i32): usize {
+  const s = fmtState();
+  const p = alloc(<usize>(v4 * 8 + v6 * 32 + 8));
+  store<u32>(s + S_NETS, <u32>p);
+  store<u32>(s + S_NETS_V4, <u32>v4);
+  store<u32>(s + S_NETS_V6, <u32>v6);
+  store<u8>(s + S_LOCAL_EMPTY, empty != 0 ? 1 : 0);
+  return p;
+}
+
+/** The endpoint-state thresholds in seconds (src/anomalies/endpoint-state.ts StateThresholds). */
+export function fmtThresholds(synTimeout: f64, synAckTimeout: f64, finWait2Timeout: f64, timeWait: f64, vanishedAfter: f64): void {
+  const s = fmtState();
+  store<f64>(s + S_T_SYN, synTimeout);
+  store<f64>(s + S_T_SYNACK, synAckTimeout);
+  store<f64>(s + S_T_FIN_WAIT2, finWait2Timeout);
+  store<f64>(s + S_T_TIME_WAIT, timeWait);
+  store<f64>(s + S_T_VANISHED, vanishedAfter);
+}
+
+/** Only flows with an anomaly (`any`), or with one whose Anomaly code has its bit in `mask`; on = 0 keeps every flow. */
+export function fmtFilter(on: i32, any: i32, mask: u32): void {
+  const s = fmtState();
+  store<u8>(s + S_FILTER, on != 0 ? 1 : 0);
+  store<u8>(s + S_FILTER_ANY, any != 0 ? 1 : 0);
+  store<u32>(s + S_FILTER_MASK, mask);
+}
+
+/**
+ * Appends the finished record at `rec` (FR_SIZE bytes, flow/record.ts layout) as one line.
+ * Returns the bytes now in the buffer; the host copies them out and calls fmtClear() once that
+ * reaches FMT_FLUSH (the buffer keeps FMT_RECORD_ROOM bytes past it for the next record).
+ */
+export function fmtRecord(rec: usize): i32 {
+  const s = fmtState();
+  const buf = <usize>load<u32>(s + S_BUF);
+  const len = load<u32>(s + S_LEN);
+  if (len > <u32>FMT_FLUSH) unreachable(); // the host did not copy the buffer out: a host bug
+  const end = writeRecord(rec, buf + <usize>len);
+  store<u32>(s + S_LEN, <u32>(end - buf));
+  return <i32>(end - buf);
+}
+
+export function fmtPtr(): usize { return <usize>load<u32>(fmtState() + S_BUF); }
+export function fmtLen(): i32 { return <i32>load<u32>(fmtState() + S_LEN); }
+export function fmtClear(): void { store<u32>(fmtState() + S_LEN, 0); }
+
+/**
+ * Writes the Zeek view's column names (what 0) or types (what 1), tab-separated, after the bytes
+ * in the buffer (at fmtPtr() + fmtLen(), which it does not advance); returns their length.
+ */
+export function fmtFieldList(what: i32): i32 {
+  const s = fmtState();
+  const at = <usize>load<u32>(s + S_BUF) + <usize>load<u32>(s + S_LEN);
+  return <i32>(writeFieldList(at, what) - at);
+}

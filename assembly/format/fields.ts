@@ -1,0 +1,483 @@
+// The flow's output columns, in order: each column's name, Zeek type, views and value rule (when
+// it is unset, what it writes), and the record writer that turns a finished flow record into one
+// NDJSON line or one Zeek TSV row from them.
+//
+// Three shapes of one table (FmtMode), as src/format/record-writers.ts writes them in JavaScript:
+// - NestedJson: flowrecon's JSON (NDJSON/JSON/API): the nested view; `orig_tcp_options.mss` is
+//   `mss` inside an `orig_tcp_options` object, anomalies are objects, `http` an object;
+// - ZeekJson: Zeek's JSON logs (`--json-style zeek`): the Zeek view, flat dotted keys, sets as
+//   arrays of strings;
+// - ZeekTsv: a Zeek ASCII conn.log row: the Zeek view, tab-separated, `-` unset, `(empty)` sets,
+//   times with six decimals (zeek-semantics.md §8.13).
+// Unset columns are absent in JSON (as in Zeek's JSON logs). conn.log's own columns come first,
+// in the order of Conn::Info (scripts/base/protocols/conn/main.zeek), then flowrecon's.
+// Every text is from a safe alphabet (digits, hex, base62/64, names the host installed, the
+// detail texts below), so nothing needs escaping.
+//
+// The record is read only through the named offsets of flow/record.ts (FR_*, EP_*, X_*).
+
+import {
+  FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_HS_RTT,
+  FR_SERVICE, FR_HIST_LEN, FR_END_REASON, FR_TUNNEL, FR_CONN_STATE, FR_HISTORY, HIST_CAP, FR_ORIG, FR_RESP, FR_EXT,
+  FF_VLAN_KEY, EP_BYTES, EP_PKTS, EP_IP_BYTES, EP_MISSED, EP_MSS, EP_WSCALE, EP_OPTS,
+  X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
+  X_HTTP_REQ, X_HTTP_RESP, X_HTTP_METHODS, X_HTTP_VERSIONS, X_HTTP_CLASSES, X_HTTP_CODES, HTTP_CODE_SLOTS,
+} from "../flow/record";
+import { OPT_SACK_PERM, OPT_TS, Tunnel } from "../packet";
+import { HttpMethod } from "../flow/http";
+import { byte, str, copy, uint, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
+import { writeUid, writeTunnelUid, writeCommunityId } from "./ids";
+import {
+  deriveInsight, Detail, I_ORIG_STATE, I_RESP_STATE, I_COUNT, I_ENTRIES, E_SIZE, E_TYPE, E_SIDE, E_DETAIL, E_HAS_IDLE,
+  E_COUNT, E_TS, E_IDLE, E_ARG,
+} from "./insight";
+import { containsLocal } from "./local-nets";
+import {
+  fmtState, nameSlot, NameKind, S_MODE, S_SEED, S_LOCAL_EMPTY, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, S_NSLOTS, S_SLOTS,
+  S_KEYS, SLOT_OPEN, SLOT_CLOSE, KEY_SLOT, KEY_OPEN, KEY_TEXT, MAX_SLOTS,
+} from "./state";
+
+/** Output shapes. */
+export enum FmtMode { NestedJson = 0, ZeekJson = 1, ZeekTsv = 2 }
+
+/** Which outputs show a column. */
+export const ZEEK_VIEW: i32 = 1;
+export const NESTED_VIEW: i32 = 2;
+const BOTH: i32 = ZEEK_VIEW | NESTED_VIEW;
+
+/** The columns, in output order. */
+export enum Col {
+  Ts = 0, Uid, OrigH, OrigP, RespH, RespP, Proto, Service, Duration, OrigBytes, RespBytes, ConnState, LocalOrig, LocalResp,
+  MissedBytes, History, OrigPkts, OrigIpBytes, RespPkts, RespIpBytes, TunnelParents, IpProto,
+  CommunityId, HandshakeRtt, OrigMss, OrigWscale, OrigSack, OrigTimestamps, RespMss, RespWscale, RespSack, RespTimestamps,
+  Vlan, InnerVlan, Tunnel, EndReason, OrigState, RespState, AnomalyNames, Anomalies, Http, HttpRequests, HttpResponses,
+  Count,
+}
+
+/** Flat names (the TSV `#fields` and Zeek-JSON keys), by Col. */
+const NAME: StaticArray<string> = [
+  "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration", "orig_bytes", "resp_bytes",
+  "conn_state", "local_orig", "local_resp", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes",
+  "tunnel_parents", "ip_proto",
+  "community_id", "handshake_rtt", "orig_tcp_options.mss", "orig_tcp_options.wscale", "orig_tcp_options.sack_permitted",
+  "orig_tcp_options.timestamps", "resp_tcp_options.mss", "resp_tcp_options.wscale", "resp_tcp_options.sack_permitted",
+  "resp_tcp_options.timestamps", "vlan", "inner_vlan", "tunnel", "end_reason", "orig_state", "resp_state", "anomalies",
+  "anomalies", "http", "http_requests", "http_responses",
+];
+
+/** Zeek log types (the TSV `#types` line), by Col. */
+const TYPE: StaticArray<string> = [
+  "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count",
+  "string", "bool", "bool", "count", "string", "count", "count", "count", "count",
+  "set[string]", "count",
+  "string", "interval", "count", "count", "bool", "bool", "count", "count", "bool", "bool",
+  "int", "int", "string", "string", "string", "string", "set[string]", "set[string]", "string", "count", "count",
+];
+
+/** Views, by Col: the anomaly names and the HTTP counters are the Zeek view's, the objects the nested view's. */
+const VIEWS: StaticArray<i32> = [
+  BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH,
+  BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH, BOTH,
+  ZEEK_VIEW, NESTED_VIEW, NESTED_VIEW, ZEEK_VIEW, ZEEK_VIEW,
+];
+
+export function columnName(c: i32): string { return unchecked(NAME[c]); }
+export function columnType(c: i32): string { return unchecked(TYPE[c]); }
+export function columnViews(c: i32): i32 { return unchecked(VIEWS[c]); }
+
+/** Zeek's protocol number of the connection (`ip_proto`): flowrecon reconstructs TCP only. */
+const IP_PROTO_TCP: u32 = 6;
+
+const QUOTE: u32 = 0x22;
+const TAB: u32 = 0x09;
+const DASH: u32 = 0x2d;
+const COMMA: u32 = 0x2c;
+
+// ---- values, in the shape of the mode (tsv: Zeek ASCII, else JSON) ----------------------------
+
+@inline function quote(p: usize, tsv: bool): usize { return tsv ? p : byte(p, QUOTE); }
+@inline function secs(p: usize, us: f64, tsv: bool): usize { return tsv ? fixed6(p, us) : seconds(p, us); }
+@inline function bool_(p: usize, b: bool, tsv: bool): usize {
+  if (tsv) return byte(p, b ? 0x54 : 0x46); // T / F
+  return b ? str(p, "true") : str(p, "false");
+}
+/** An installed name (quoted in JSON); an empty name is unset. */
+function name(p: usize, slot: usize, tsv: bool): usize {
+  const n = <usize>load<u8>(slot);
+  if (n == 0) return p;
+  p = quote(p, tsv);
+  p = copy(p, slot + 1, n);
+  return quote(p, tsv);
+}
+
+/** Printable history letters (A-Z, a-z, ^); anything else (an engine bug) shows as "?". */
+@inline function historyByte(b: u32): u32 {
+  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5e ? b : 0x3f;
+}
+
+@inline function durationUs(rec: usize, tsUs: f64): f64 { return i64f(rec + <usize>FR_TS_LAST) - tsUs; }
+@inline function port(rec: usize, at: i32): u32 { return <u32>load<u16>(rec + <usize>at); }
+
+/** The anomaly names, each once, in entry order: a JSON array of strings or a TSV set. */
+function anomalyNames(p: usize, ins: usize, s: usize, tsv: bool): usize {
+  const n = <usize>load<u32>(ins + I_COUNT);
+  if (n == 0) return tsv ? str(p, "(empty)") : str(p, "[]");
+  if (!tsv) p = byte(p, 0x5b);
+  let written = 0;
+  for (let i: usize = 0; i < n; i++) {
+    const type = load<u8>(ins + I_ENTRIES + i * E_SIZE + E_TYPE);
+    let seen = false;
+    for (let j: usize = 0; j < i && !seen; j++) seen = load<u8>(ins + I_ENTRIES + j * E_SIZE + E_TYPE) == type;
+    if (seen) continue;
+    if (written++ > 0) p = byte(p, COMMA);
+    p = name(p, nameSlot(s, NameKind.Anomaly, type), tsv);
+  }
+  return tsv ? p : byte(p, 0x5d);
+}
+
+@inline function sideName(p: usize, side: u32): usize { return side == 0 ? str(p, "\"orig\"") : str(p, "\"resp\""); }
+
+function detailText(p: usize, e: usize): usize {
+  const d = <i32>load<u8>(e + E_DETAIL);
+  switch (d) {
+    case Detail.AfterData: return str(p, "after data had flowed");
+    case Detail.BeforeData: return str(p, "before any data");
+    case Detail.SlotsFull: return str(p, "slot table full: side, count and time not recorded");
+    case Detail.SynsRetransmitted: {
+      const n = load<f64>(e + E_ARG);
+      p = uint(p, n);
+      p = str(p, " SYNs, ");
+      p = uint(p, n - 1);
+      return str(p, " retransmitted");
+    }
+    case Detail.OneSyn: return str(p, "1 SYN");
+    case Detail.SynAckRepeated: return str(p, "SYN-ACK repeated after the originator's ACK: the ACK was lost");
+    case Detail.NoAckOfSynAck: return str(p, "no ACK of the SYN-ACK");
+    case Detail.SilentResponder:
+    case Detail.SilentOriginator: {
+      const resp = d == Detail.SilentResponder;
+      p = str(p, resp ? "responder silent for " : "originator silent for ");
+      p = roundedSeconds(p, load<f64>(e + E_ARG));
+      p = str(p, resp ? " s while the originator retransmitted " : " s while the responder retransmitted ");
+      p = uint(p, load<f64>(e + E_COUNT));
+      return str(p, " times");
+    }
+    case Detail.FinNeverAcked: return str(p, "FIN never acknowledged");
+    case Detail.FinAckedRespOpen: return str(p, "FIN acknowledged; the responder never closed (CLOSE_WAIT)");
+    case Detail.FinAckedOrigOpen: return str(p, "FIN acknowledged; the originator never closed (CLOSE_WAIT)");
+    case Detail.LastFinNeverAcked: return str(p, "final FIN never acknowledged");
+  }
+  return p;
+}
+
+/** The anomalies as JSON objects (derive.ts AnomalyEntry, keys in its order). */
+function anomalyObjects(p: usize, ins: usize, s: usize): usize {
+  const n = <usize>load<u32>(ins + I_COUNT);
+  p = byte(p, 0x5b);
+  for (let i: usize = 0; i < n; i++) {
+    const e = ins + I_ENTRIES + i * E_SIZE;
+    if (i > 0) p = byte(p, COMMA);
+    p = str(p, "{\"type\":");
+    p = name(p, nameSlot(s, NameKind.Anomaly, load<u8>(e + E_TYPE)), false);
+    p = str(p, ",\"side\":");
+    p = sideName(p, load<u8>(e + E_SIDE));
+    p = str(p, ",\"ts\":");
+    p = roundedSeconds(p, load<f64>(e + E_TS));
+    p = str(p, ",\"count\":");
+    p = uint(p, load<f64>(e + E_COUNT));
+    if (load<u8>(e + E_HAS_IDLE) != 0) {
+      p = str(p, ",\"idle_s\":");
+      p = roundedSeconds(p, load<f64>(e + E_IDLE));
+    }
+    if (load<u8>(e + E_DETAIL) != Detail.None) {
+      p = str(p, ",\"detail\":\"");
+      p = detailText(p, e);
+      p = byte(p, QUOTE);
+    }
+    p = byte(p, 0x7d);
+  }
+  return byte(p, 0x5d);
+}
+
+/** The HTTP insight as JSON (derive.ts HttpInsight), or nothing when no request or status line was seen. */
+function httpObject(p: usize, rec: usize, s: usize): usize {
+  const ext = rec + <usize>FR_EXT;
+  const requests = load<u16>(ext + <usize>X_HTTP_REQ);
+  const responses = load<u16>(ext + <usize>X_HTTP_RESP);
+  if (requests == 0 && responses == 0) return p;
+  p = str(p, "{\"requests\":");
+  p = uint(p, <f64>requests);
+  p = str(p, ",\"responses\":");
+  p = uint(p, <f64>responses);
+  p = str(p, ",\"methods\":{");
+  let k = 0;
+  for (let m = 0; m < HttpMethod.Count; m++) {
+    const n = load<u16>(ext + <usize>X_HTTP_METHODS + <usize>(2 * m));
+    const slot = nameSlot(s, NameKind.HttpMethod, <u32>m);
+    if (n == 0 || load<u8>(slot) == 0) continue;
+    if (k++ > 0) p = byte(p, COMMA);
+    p = name(p, slot, false);
+    p = byte(p, 0x3a);
+    p = uint(p, <f64>n);
+  }
+  p = str(p, "},\"versions\":[");
+  const vb = load<u8>(ext + <usize>X_HTTP_VERSIONS);
+  if (vb & 1) p = str(p, "\"HTTP/1.0\"");
+  if (vb & 2) p = str(p, (vb & 1) ? ",\"HTTP/1.1\"" : "\"HTTP/1.1\"");
+  p = str(p, "],\"status_codes\":{");
+  // A JS object lists integer keys in ascending order; a repeated code keeps its last count.
+  let last: u32 = 0;
+  k = 0;
+  for (;;) {
+    let next: u32 = 0x10000;
+    let count: u32 = 0;
+    for (let i = 0; i < HTTP_CODE_SLOTS; i++) {
+      const at = ext + <usize>X_HTTP_CODES + <usize>(4 * i);
+      const code = <u32>load<u16>(at);
+      if (code == 0 || code <= last) continue;
+      if (code < next) next = code;
+      if (code == next) count = <u32>load<u16>(at, 2);
+    }
+    if (next == 0x10000) break;
+    if (k++ > 0) p = byte(p, COMMA);
+    p = byte(p, QUOTE);
+    p = uint(p, <f64>next);
+    p = str(p, "\":");
+    p = uint(p, <f64>count);
+    last = next;
+  }
+  p = str(p, "},\"status_classes\":{");
+  k = 0;
+  for (let c = 0; c < 5; c++) {
+    const n = load<u16>(ext + <usize>X_HTTP_CLASSES + <usize>(2 * c));
+    if (n == 0) continue;
+    if (k++ > 0) p = byte(p, COMMA);
+    p = byte(p, QUOTE);
+    p = byte(p, 0x31 + c);
+    p = str(p, "xx\":");
+    p = uint(p, <f64>n);
+  }
+  p = str(p, "},\"keep_alive\":");
+  p = str(p, requests > 1 ? "true}" : "false}");
+  return p;
+}
+
+/** Writes column `c` of the record at `rec`; writes nothing when it is unset. */
+function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s: usize): usize {
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  switch (c) {
+    case Col.Ts: return secs(p, tsUs, tsv);
+    case Col.Uid: {
+      const vlan = (load<u32>(rec + <usize>FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(rec + <usize>FR_VLAN) : 0;
+      p = quote(p, tsv);
+      p = writeUid(p, rec + <usize>FR_ORIG_ADDR, rec + <usize>FR_RESP_ADDR, port(rec, FR_ORIG_PORT), port(rec, FR_RESP_PORT), vlan, tsUs);
+      return quote(p, tsv);
+    }
+    case Col.OrigH: return quote(address(quote(p, tsv), rec + <usize>FR_ORIG_ADDR), tsv);
+    case Col.OrigP: return uint(p, <f64>port(rec, FR_ORIG_PORT));
+    case Col.RespH: return quote(address(quote(p, tsv), rec + <usize>FR_RESP_ADDR), tsv);
+    case Col.RespP: return uint(p, <f64>port(rec, FR_RESP_PORT));
+    case Col.Proto: return tsv ? str(p, "tcp") : str(p, "\"tcp\"");
+    // Zeek's dynamic protocol detection (flow/service.ts); unset when nothing matched.
+    case Col.Service: return name(p, nameSlot(s, NameKind.Service, load<u8>(rec + <usize>FR_SERVICE)), tsv);
+    // duration, orig_bytes and resp_bytes exist only when the duration is positive (zeek-semantics.md §5).
+    case Col.Duration: {
+      const d = durationUs(rec, tsUs);
+      return d > 0 ? secs(p, d, tsv) : p;
+    }
+    case Col.OrigBytes: return durationUs(rec, tsUs) > 0 ? uint(p, u64f(o + <usize>EP_BYTES)) : p;
+    case Col.RespBytes: return durationUs(rec, tsUs) > 0 ? uint(p, u64f(r + <usize>EP_BYTES)) : p;
+    case Col.ConnState: return name(p, nameSlot(s, NameKind.ConnState, load<u8>(rec + <usize>FR_CONN_STATE)), tsv);
+    // Site::is_local_addr, only when Site::local_nets is not empty (conn/main.zeek set_conn).
+    case Col.LocalOrig: return load<u8>(s + S_LOCAL_EMPTY) != 0 ? p : bool_(p, containsLocal(s, rec + <usize>FR_ORIG_ADDR), tsv);
+    case Col.LocalResp: return load<u8>(s + S_LOCAL_EMPTY) != 0 ? p : bool_(p, containsLocal(s, rec + <usize>FR_RESP_ADDR), tsv);
+    case Col.MissedBytes: return uint(p, u64f(o + <usize>EP_MISSED) + u64f(r + <usize>EP_MISSED));
+    case Col.History: {
+      const n = <usize>min<u32>(load<u8>(rec + <usize>FR_HIST_LEN), <u32>HIST_CAP);
+      if (n == 0) return p;
+      p = quote(p, tsv);
+      for (let i: usize = 0; i < n; i++) store<u8>(p + i, historyByte(load<u8>(rec + <usize>FR_HISTORY + i)));
+      return quote(p + n, tsv);
+    }
+    case Col.OrigPkts: return uint(p, <f64>load<u32>(o + <usize>EP_PKTS));
+    case Col.OrigIpBytes: return uint(p, u64f(o + <usize>EP_IP_BYTES));
+    case Col.RespPkts: return uint(p, <f64>load<u32>(r + <usize>EP_PKTS));
+    case Col.RespIpBytes: return uint(p, u64f(r + <usize>EP_IP_BYTES));
+    // The uid of the encapsulating connection of the tunnel the first segment came out of.
+    case Col.TunnelParents: {
+      if (<i32>load<u8>(rec + <usize>FR_TUNNEL) == Tunnel.None) return p;
+      const e = rec + <usize>FR_EXT;
+      const vlan = (load<u32>(rec + <usize>FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(e + <usize>X_OUTER_VLAN) : 0;
+      const ports = load<u32>(e + <usize>X_OUTER_SPORT);
+      if (!tsv) p = str(p, "[\"");
+      p = writeTunnelUid(p, e + <usize>X_OUTER_SRC, e + <usize>X_OUTER_DST, ports & 0xffff, ports >>> 16, load<u8>(e + <usize>X_OUTER_PROTO), vlan);
+      return tsv ? p : str(p, "\"]");
+    }
+    case Col.IpProto: return uint(p, <f64>IP_PROTO_TCP);
+    case Col.CommunityId: {
+      p = quote(p, tsv);
+      p = writeCommunityId(p, rec + <usize>FR_ORIG_ADDR, port(rec, FR_ORIG_PORT), rec + <usize>FR_RESP_ADDR, port(rec, FR_RESP_PORT), IP_PROTO_TCP, load<u32>(s + S_SEED));
+      return quote(p, tsv);
+    }
+    case Col.HandshakeRtt: {
+      const rtt = i64f(rec + <usize>FR_HS_RTT);
+      return rtt >= 0 ? secs(p, rtt, tsv) : p;
+    }
+    case Col.OrigMss:
+    case Col.RespMss: {
+      const mss = load<u16>((c == Col.OrigMss ? o : r) + <usize>EP_MSS);
+      return mss != 0 ? uint(p, <f64>mss) : p;
+    }
+    case Col.OrigWscale:
+    case Col.RespWscale: {
+      const w = load<u8>((c == Col.OrigWscale ? o : r) + <usize>EP_WSCALE);
+      return w != 0xff ? uint(p, <f64>w) : p;
+    }
+    case Col.OrigSack:
+    case Col.RespSack: return bool_(p, (load<u8>((c == Col.OrigSack ? o : r) + <usize>EP_OPTS) & OPT_SACK_PERM) != 0, tsv);
+    case Col.OrigTimestamps:
+    case Col.RespTimestamps: return bool_(p, (load<u8>((c == Col.OrigTimestamps ? o : r) + <usize>EP_OPTS) & OPT_TS) != 0, tsv);
+    case Col.Vlan: {
+      const v = load<u32>(rec + <usize>FR_VLAN) & 0xfff;
+      return v != 0 ? uint(p, <f64>v) : p;
+    }
+    case Col.InnerVlan: {
+      const v = (load<u32>(rec + <usize>FR_VLAN) >>> 12) & 0xfff;
+      return v != 0 ? uint(p, <f64>v) : p;
+    }
+    case Col.Tunnel: return name(p, nameSlot(s, NameKind.Tunnel, load<u8>(rec + <usize>FR_TUNNEL)), tsv);
+    case Col.EndReason: return name(p, nameSlot(s, NameKind.EndReason, load<u8>(rec + <usize>FR_END_REASON)), tsv);
+    case Col.OrigState: return name(p, nameSlot(s, NameKind.TcpState, load<u8>(ins + I_ORIG_STATE)), tsv);
+    case Col.RespState: return name(p, nameSlot(s, NameKind.TcpState, load<u8>(ins + I_RESP_STATE)), tsv);
+    // Zeek view: the set of anomaly names; nested view: one object per anomaly.
+    case Col.AnomalyNames: return anomalyNames(p, ins, s, tsv);
+    case Col.Anomalies: return anomalyObjects(p, ins, s);
+    case Col.Http: return httpObject(p, rec, s);
+    case Col.HttpRequests:
+    case Col.HttpResponses: {
+      const ext = rec + <usize>FR_EXT;
+      const requests = load<u16>(ext + <usize>X_HTTP_REQ), responses = load<u16>(ext + <usize>X_HTTP_RESP);
+      if (requests == 0 && responses == 0) return p;
+      return uint(p, <f64>(c == Col.HttpRequests ? requests : responses));
+    }
+  }
+  return p;
+}
+
+/** Whether the record's anomalies pass the configured filter (src/anomalies/filter.ts). */
+function passes(ins: usize, s: usize): bool {
+  if (load<u8>(s + S_FILTER) == 0) return true;
+  const n = <usize>load<u32>(ins + I_COUNT);
+  if (n == 0) return false;
+  if (load<u8>(s + S_FILTER_ANY) != 0) return true;
+  const mask = load<u32>(s + S_FILTER_MASK);
+  for (let i: usize = 0; i < n; i++) if ((mask & (1 << <u32>load<u8>(ins + I_ENTRIES + i * E_SIZE + E_TYPE))) != 0) return true;
+  return false;
+}
+
+/** Writes the record at `rec` as one line (newline included) at `p`; returns the end (p when filtered out). */
+export function writeRecord(rec: usize, p: usize): usize {
+  const s = fmtState();
+  const ins = deriveInsight(rec);
+  if (!passes(ins, s)) return p;
+  const tsv = load<i32>(s + S_MODE) == FmtMode.ZeekTsv;
+  const tsUs = i64f(rec + <usize>FR_TS_START);
+  const n = <usize>load<i32>(s + S_NSLOTS);
+  if (tsv) {
+    for (let i: usize = 0; i < n; i++) {
+      if (i > 0) p = byte(p, TAB);
+      const at = p;
+      p = value(load<i32>(s + S_SLOTS + (i << 2)) & 0xff, rec, p, true, tsUs, ins, s);
+      if (p == at) p = byte(p, DASH);
+    }
+    return byte(p, 0x0a);
+  }
+  const keys = <usize>load<u32>(s + S_KEYS);
+  p = byte(p, 0x7b);
+  let first = true;
+  for (let i: usize = 0; i < n; i++) {
+    const slot = load<i32>(s + S_SLOTS + (i << 2));
+    const k = keys + i * KEY_SLOT;
+    if ((slot & SLOT_OPEN) != 0) {
+      p = copy(p, k + KEY_OPEN, <usize>load<u8>(k, 1));
+      first = true;
+    }
+    const save = p;
+    if (!first) p = byte(p, COMMA);
+    p = copy(p, k + KEY_TEXT, <usize>load<u8>(k));
+    const at = p;
+    p = value(slot & 0xff, rec, p, false, tsUs, ins, s);
+    if (p == at) p = save;
+    else first = false;
+    if ((slot & SLOT_CLOSE) != 0) {
+      p = byte(p, 0x7d);
+      first = false;
+    }
+  }
+  p = byte(p, 0x7d);
+  return byte(p, 0x0a);
+}
+
+/** Length of the group prefix of a nested-view name (`orig_tcp_options` of `orig_tcp_options.mss`), 0 for none (`id.*` stays flat, as in Zeek). */
+function groupLength(c: i32): i32 {
+  const nm = columnName(c);
+  if (nm.length > 3 && nm.charCodeAt(0) == 0x69 && nm.charCodeAt(1) == 0x64 && nm.charCodeAt(2) == 0x2e) return 0;
+  for (let i = 0; i < nm.length; i++) if (nm.charCodeAt(i) == 0x2e) return i;
+  return 0;
+}
+
+function sameGroup(a: i32, b: i32): bool {
+  const n = groupLength(a);
+  if (n != groupLength(b)) return false;
+  const x = columnName(a), y = columnName(b);
+  for (let i = 0; i < n; i++) if (x.charCodeAt(i) != y.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Lays out the column slots and JSON keys of `mode` in the state block (once, at configuration). */
+export function layoutColumns(mode: i32): void {
+  const s = fmtState();
+  store<i32>(s + S_MODE, mode);
+  const view = mode == FmtMode.NestedJson ? NESTED_VIEW : ZEEK_VIEW;
+  const nested = mode == FmtMode.NestedJson;
+  let n: usize = 0;
+  for (let c = 0; c < Col.Count; c++) if ((columnViews(c) & view) != 0 && n < MAX_SLOTS) store<i32>(s + S_SLOTS + (n++ << 2), c);
+  store<i32>(s + S_NSLOTS, <i32>n);
+  const keys = <usize>load<u32>(s + S_KEYS);
+  for (let i: usize = 0; i < n; i++) {
+    const c = load<i32>(s + S_SLOTS + (i << 2));
+    const g = nested ? groupLength(c) : 0;
+    let slot = c;
+    if (g > 0 && (i == 0 || !sameGroup(c, load<i32>(s + S_SLOTS + ((i - 1) << 2)) & 0xff))) slot |= SLOT_OPEN;
+    if (g > 0 && (i == n - 1 || !sameGroup(c, load<i32>(s + S_SLOTS + ((i + 1) << 2)) & 0xff))) slot |= SLOT_CLOSE;
+    store<i32>(s + S_SLOTS + (i << 2), slot);
+    const k = keys + i * KEY_SLOT;
+    const nm = columnName(c);
+    // The key: `"name":` (the part after the group in the nested view).
+    let q = k + KEY_TEXT;
+    q = byte(q, QUOTE);
+    for (let j = g > 0 ? g + 1 : 0; j < nm.length; j++) q = byte(q, nm.charCodeAt(j));
+    q = byte(q, QUOTE);
+    q = byte(q, 0x3a);
+    store<u8>(k, <u8>(q - (k + KEY_TEXT)));
+    // The group opening: `,"group":{`.
+    q = k + KEY_OPEN;
+    if ((slot & SLOT_OPEN) != 0) {
+      q = str(q, ",\"");
+      for (let j = 0; j < g; j++) q = byte(q, nm.charCodeAt(j));
+      q = str(q, "\":{");
+    }
+    store<u8>(k + 1, <u8>(q - (k + KEY_OPEN)));
+  }
+}
+
+/** The Zeek view's names (what 0) or types (what 1), tab-separated: the TSV `#fields`/`#types` values. */
+export function writeFieldList(p: usize, what: i32): usize {
+  let k = 0;
+  for (let c = 0; c < Col.Count; c++) {
+    if ((columnViews(c) & ZEEK_VIEW) == 0) continue;
+    if (k++ > 0) p = byte(p, TAB);
+    p = str(p, what == 0 ? columnName(c) : columnType(c));
+  }
+  return p;
+}

@@ -1,0 +1,82 @@
+// All state of the output formatter, in one block of linear memory (the only module-level
+// variable of assembly/format/ is its address), so it can move with the engine's other state.
+//
+// The host configures the block once per engine instance (abi.ts: fmtInit, fmtConfigure,
+// fmtNameSlot, fmtLocalNets, fmtThresholds, fmtFilter); each fmtRecord() then appends one
+// formatted flow to the output buffer, which the host copies out once it passes FMT_FLUSH bytes.
+//
+// Block layout (offsets from fmtState()):
+
+import { alloc, allocZeroed } from "../mem";
+
+export const S_BUF: usize = 0;        // u32 address of the output buffer (FMT_FLUSH + FMT_RECORD_ROOM bytes)
+export const S_LEN: usize = 4;        // u32 bytes written to it
+export const S_MODE: usize = 8;       // i32 FmtMode
+export const S_SEED: usize = 12;      // u32 Community ID seed
+export const S_FINAL: usize = 16;     // u8 1 = every record is finished (end anomalies reported at once)
+export const S_ALONE: usize = 17;     // u8 1 = no capture clock: a record's input ended with its last packet
+export const S_LOCAL_EMPTY: usize = 18; // u8 1 = Site::local_nets is empty (local_orig/local_resp unset)
+export const S_FILTER: usize = 19;    // u8 1 = only flows whose anomalies pass the filter
+export const S_FILTER_ANY: usize = 20; // u8 1 = any anomaly passes
+export const S_FILTER_MASK: usize = 24; // u32 bit per Anomaly code that passes
+export const S_NETS_V4: usize = 28;   // u32 IPv4 networks (pairs of u32 net, mask, host order)
+export const S_NETS_V6: usize = 32;   // u32 other networks (four address words, four mask words)
+export const S_NETS: usize = 36;      // u32 address of the networks (v4 pairs, then v6 octets)
+export const S_T_SYN: usize = 40;     // f64 thresholds, seconds (src/anomalies/endpoint-state.ts StateThresholds)
+export const S_T_SYNACK: usize = 48;
+export const S_T_FIN_WAIT2: usize = 56;
+export const S_T_TIME_WAIT: usize = 64;
+export const S_T_VANISHED: usize = 72;
+export const S_NAMES: usize = 80;     // u32 address of the name tables (NAME_KINDS x 256 slots of NAME_SLOT bytes)
+export const S_KEYS: usize = 84;      // u32 address of the key table (a slot of KEY_SLOT bytes per column slot)
+export const S_INSIGHT: usize = 88;   // u32 address of the insight of the record being written (insight.ts I_*)
+export const S_SHA1: usize = 92;      // u32 address of SHA-1 scratch (64-byte block + 320-byte schedule)
+export const S_NSLOTS: usize = 96;    // i32 columns of the configured view
+export const S_SLOTS: usize = 100;    // i32 per column slot: column id | SLOT_OPEN | SLOT_CLOSE (MAX_SLOTS)
+export const MAX_SLOTS: usize = 64;
+export const S_SIZE: usize = S_SLOTS + MAX_SLOTS * 4;
+
+/** The column opens a nested group (`,"orig_tcp_options":{` before its key). */
+export const SLOT_OPEN: i32 = 0x100;
+/** The column closes its nested group (`}` after its value). */
+export const SLOT_CLOSE: i32 = 0x200;
+
+/** Bytes the host may leave in the buffer before it must copy them out (fmtRecord returns the total). */
+export const FMT_FLUSH: i32 = 1 << 20;
+/** Room kept past FMT_FLUSH: more than one flow can take (36 anomalies with details are about 6 KiB). */
+export const FMT_RECORD_ROOM: i32 = 64 << 10;
+
+/** Name tables the host fills (fmtNameSlot), each indexed by the engine's enum value. */
+export enum NameKind { ConnState = 0, EndReason, Tunnel, Service, HttpMethod, Anomaly, TcpState, Count }
+/** One name: length byte, then up to 31 ASCII bytes (an empty name means unset). */
+export const NAME_SLOT: usize = 32;
+/**
+ * One column slot's JSON texts: the key's length (u8 at 0) and the group opening's (u8 at 1), the
+ * opening (`,"orig_tcp_options":{`, up to 24 bytes at 8) and the key (`"mss":`, up to 64 bytes at 32).
+ */
+export const KEY_SLOT: usize = 96;
+export const KEY_OPEN: usize = 8;
+export const KEY_TEXT: usize = 32;
+
+/** Bytes of the insight area (insight.ts INSIGHT_BYTES fits). */
+export const INSIGHT_ROOM: usize = 4096;
+
+let block: usize = 0;
+
+/** The state block, allocated (zeroed) on first use. */
+export function fmtState(): usize {
+  if (block == 0) {
+    block = allocZeroed(S_SIZE);
+    store<u32>(block + S_BUF, <u32>alloc(<usize>(FMT_FLUSH + FMT_RECORD_ROOM)));
+    store<u32>(block + S_NAMES, <u32>allocZeroed(<usize>NameKind.Count * 256 * NAME_SLOT));
+    store<u32>(block + S_KEYS, <u32>allocZeroed(MAX_SLOTS * KEY_SLOT));
+    store<u32>(block + S_SHA1, <u32>allocZeroed(384));
+    store<u32>(block + S_INSIGHT, <u32>allocZeroed(INSIGHT_ROOM));
+  }
+  return block;
+}
+
+/** The name slot of `value` in table `kind`. */
+@inline export function nameSlot(s: usize, kind: i32, value: u32): usize {
+  return <usize>load<u32>(s + S_NAMES) + ((<usize>kind * 256 + <usize>(value & 0xff)) * NAME_SLOT);
+}

@@ -1,0 +1,225 @@
+// Text writers of the output formatter (fields.ts): numbers, seconds and addresses as ASCII.
+//
+// Contract: every writer takes the write position `p` in linear memory and returns the position
+// after what it wrote; the caller guarantees room (state.ts keeps FMT_RECORD_ROOM bytes free past
+// the flush mark before each record). No writer allocates or keeps state.
+//
+// Numbers mirror the host's JavaScript arithmetic bit for bit (src/format/ascii.ts, JSON.stringify):
+// values arrive as f64 exactly as the host read them (a u64 field as hi * 2^32 + lo), and the
+// digit loops use the same f64 operations, so even a 64-bit timestamp past 2^53 µs (a pcapng
+// if_tsoffset far from the epoch) prints the same digits on both sides.
+
+import { dtoa_buffered } from "util/number";
+
+/** Writes one byte. */
+@inline export function byte(p: usize, c: u32): usize { store<u8>(p, c); return p + 1; }
+
+/** Writes the ASCII of a string literal (code units below 128; the literals here are ASCII). */
+export function str(p: usize, s: string): usize {
+  const src = changetype<usize>(s);
+  const n = <usize>s.length;
+  // SAFETY: a string's UTF-16 code units lie at [src, src + 2n).
+  for (let i: usize = 0; i < n; i++) store<u8>(p + i, load<u16>(src + (i << 1)));
+  return p + n;
+}
+
+/**
+ * Copies n bytes (n <= 64) eight at a time: it may write up to 7 bytes past p + n, which the next
+ * write overwrites (the buffer keeps room past every record, state.ts) and reads past src + n
+ * (source tables are padded to 8 bytes, state.ts).
+ */
+@inline export function copy(p: usize, src: usize, n: usize): usize {
+  for (let i: usize = 0; i < n; i += 8) store<u64>(p + i, load<u64>(src + i));
+  return p + n;
+}
+
+const TWO32: f64 = 4294967296.0;
+
+/** A little-endian u64 at `at`, as the host reads it: hi * 2^32 + lo in doubles (src/wasm/record.ts). */
+@inline export function u64f(at: usize): f64 { return <f64>load<u32>(at, 4) * TWO32 + <f64>load<u32>(at); }
+/** A little-endian i64 at `at`, as the host reads it: hi (signed) * 2^32 + lo in doubles. */
+@inline export function i64f(at: usize): f64 { return <f64>load<i32>(at, 4) * TWO32 + <f64>load<u32>(at); }
+
+/** A u32 in decimal. */
+@inline function uint32(p: usize, x: u32): usize {
+  const digits: usize = x < 100000
+    ? (x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : 5)
+    : (x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10);
+  let q = p + digits;
+  while (x >= 10) {
+    const d = x / 10;
+    store<u8>(--q, 48 + (x - d * 10));
+    x = d;
+  }
+  store<u8>(--q, 48 + x);
+  return p + digits;
+}
+
+/** A non-negative integer (below 2^64) in decimal: AsciiWriter.uint's digit loop. */
+export function uint(p: usize, n: f64): usize {
+  if (n < 4294967296.0) return uint32(p, <u32>n);
+  let digits: usize = 1;
+  for (let t: f64 = 10; t <= n; t *= 10) digits++;
+  let q = p + digits;
+  if (n < 2147483648) {
+    let x = <u32>n;
+    while (x >= 10) {
+      const d = x / 10;
+      store<u8>(--q, 48 + (x - d * 10));
+      x = d;
+    }
+    store<u8>(--q, 48 + x);
+  } else {
+    let x = n;
+    while (x >= 10) {
+      const d = Math.floor(x / 10);
+      store<u8>(--q, <u8><i32>(48 + (x - d * 10)));
+      x = d;
+    }
+    store<u8>(--q, <u8><i32>(48 + x));
+  }
+  return p + digits;
+}
+
+/** Integer µs as seconds with exactly six decimals (Zeek TSV `time`/`interval`): AsciiWriter.fixed6. */
+export function fixed6(p: usize, us: f64): usize {
+  if (us < 0) {
+    p = byte(p, 0x2d);
+    us = -us;
+  }
+  const whole = Math.floor(us / 1e6);
+  let frac = us - whole * 1e6;
+  p = uint(p, whole);
+  store<u8>(p, 0x2e);
+  for (let i: usize = 6; i >= 1; i--) {
+    const q = <f64><i32>(frac / 10);
+    store<u8>(p + i, <u8><i32>(48 + (frac - q * 10)));
+    frac = q;
+  }
+  return p + 7;
+}
+
+/**
+ * Integer µs as seconds in the shortest form (`1324071333.493287`, `0.5`, `300`): AsciiWriter.seconds,
+ * which equals JSON.stringify(us / 1e6) for any time below 2^32 s.
+ */
+export function seconds(p: usize, us: f64): usize {
+  if (us < 0) {
+    p = byte(p, 0x2d);
+    us = -us;
+  }
+  const whole = Math.floor(us / 1e6);
+  if (us < 9007199254740992.0) {
+    // Below 2^53 every step is exact, so integer digits print the same (without a float modulo).
+    p = uint(p, whole);
+    let f = <u32>(us - whole * 1e6);
+    if (f == 0) return p;
+    let digits: usize = 6;
+    while (f % 10 == 0) {
+      f /= 10;
+      digits--;
+    }
+    store<u8>(p, 0x2e);
+    for (let i = digits; i >= 1; i--) {
+      const q = f / 10;
+      store<u8>(p + i, 48 + (f - q * 10));
+      f = q;
+    }
+    return p + digits + 1;
+  }
+  let frac = us - whole * 1e6;
+  p = uint(p, whole);
+  if (frac == 0) return p;
+  let digits: usize = 6;
+  while (frac % 10 == 0) {
+    frac /= 10;
+    digits--;
+  }
+  store<u8>(p, 0x2e);
+  for (let i = digits; i >= 1; i--) {
+    const q = <f64><i32>(frac / 10);
+    store<u8>(p + i, <u8><i32>(48 + (frac - q * 10)));
+    frac = q;
+  }
+  return p + digits + 1;
+}
+
+/**
+ * JSON.stringify of a double that holds whole microseconds as seconds (Math.round(x * 1e6) / 1e6,
+ * the anomalies' ts and idle_s): below 2^33 s, the digits of those microseconds (two such values
+ * are more than half a double's spacing apart, so these digits are the shortest that read back
+ * as the double, which is what JSON.stringify prints). Beyond (a timestamp past the year 2242),
+ * the shortest digits come from the standard library's Grisu conversion, written as UTF-16 past
+ * the output position and narrowed in place.
+ */
+export function roundedSeconds(p: usize, s: f64): usize {
+  if (s == 0) return byte(p, 0x30); // JSON.stringify(-0) is "0"
+  if (Math.abs(s) < 8589934592.0) return seconds(p, Math.round(s * 1e6));
+  const wide = p + 64;
+  let n = <usize>dtoa_buffered<f64>(wide, s);
+  for (let i: usize = 0; i < n; i++) store<u8>(p + i, load<u16>(wide + (i << 1)));
+  // The standard library writes an integral double as "5.0"; JavaScript as "5".
+  if (n >= 2 && load<u8>(p + n - 2) == 0x2e && load<u8>(p + n - 1) == 0x30) n -= 2;
+  return p + n;
+}
+
+/** True when the 16 bytes at `a` are `::ffff:0:0/96` (an IPv4 address in the engine's key). */
+@inline export function isV4Mapped(a: usize): bool {
+  return load<u32>(a) == 0 && load<u32>(a, 4) == 0 && load<u32>(a, 8) == 0xffff0000;
+}
+
+const HEX = "0123456789abcdef";
+
+/**
+ * The engine's 16-byte address at `a`: dotted quad for v4-mapped, else RFC 5952 §4 (lowercase
+ * hex, no leading zeros, the first longest run of two or more zero groups as `::`), as
+ * src/net/address.ts prints it.
+ */
+export function address(p: usize, a: usize): usize {
+  if (isV4Mapped(a)) {
+    p = uint(p, <f64>load<u8>(a, 12));
+    p = byte(p, 0x2e);
+    p = uint(p, <f64>load<u8>(a, 13));
+    p = byte(p, 0x2e);
+    p = uint(p, <f64>load<u8>(a, 14));
+    p = byte(p, 0x2e);
+    return uint(p, <f64>load<u8>(a, 15));
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  let runStart = -1;
+  for (let g = 0; g < 8; g++) {
+    if (load<u16>(a + <usize>(2 * g)) == 0) {
+      if (runStart < 0) runStart = g;
+      const len = g - runStart + 1;
+      if (len > bestLen) {
+        bestLen = len;
+        bestStart = runStart;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  const hex = changetype<usize>(HEX);
+  let colon = false; // the text so far ends in a group (a ':' goes before the next one)
+  for (let g = 0; g < 8; g++) {
+    if (g == bestStart) {
+      p = byte(p, 0x3a);
+      p = byte(p, 0x3a);
+      g += bestLen - 1;
+      colon = false;
+      continue;
+    }
+    if (colon) p = byte(p, 0x3a);
+    const w = (<u32>load<u8>(a + <usize>(2 * g)) << 8) | <u32>load<u8>(a + <usize>(2 * g + 1));
+    let started = false;
+    for (let s = 12; s >= 0; s -= 4) {
+      const d = (w >>> <u32>s) & 15;
+      if (d == 0 && !started && s > 0) continue;
+      started = true;
+      p = byte(p, load<u16>(hex + (<usize>d << 1)));
+    }
+    colon = true;
+  }
+  return p;
+}

@@ -1,0 +1,178 @@
+/**
+ * @module
+ * NDJSON lines and Zeek TSV rows written by the engine itself (assembly/format/), straight from
+ * each finished record into an engine buffer that the host copies to its output unchanged: the
+ * CLI's `--format ndjson` and `--format zeek`. The column table (names, types, views, value rules)
+ * lives in assembly/format/fields.ts; the host configures the formatter once per engine
+ * (shape, Community ID seed, Site::local_nets, endpoint-state thresholds, anomaly filter) and
+ * installs the display names whose single sources are on this side: the engine's enum member
+ * names (snake_case as src/wasm/record.ts spells them), the anomaly catalogue
+ * (src/anomalies/catalogue.ts) and the RFC 9293 state names (src/anomalies/endpoint-state.ts).
+ *
+ * test/host/engine-lines.test.ts runs every capture of the suite through this formatter and the
+ * JavaScript one (record-writers.ts) and demands identical bytes.
+ */
+
+import type { Engine } from "../wasm/engine.js";
+import { AbiMismatchError, readEnum, snakeCase } from "../wasm/layout.js";
+import { ANOMALY_BY_CODE } from "../anomalies/catalogue.js";
+import { LINUX_THRESHOLDS, TCP_STATES, type StateThresholds } from "../anomalies/endpoint-state.js";
+import { LocalNets } from "../net/local-nets.js";
+import type { AsciiWriter } from "./ascii.js";
+import type { JsonStyle } from "./record-writers.js";
+import { zeekHeaderText, zeekLogTime } from "./zeek.js";
+
+/** The formats the engine writes. */
+export type EngineLineFormat = "ndjson" | "zeek";
+
+export function isEngineLineFormat(format: string): format is EngineLineFormat {
+  return format === "ndjson" || format === "zeek";
+}
+
+export interface EngineLineOptions {
+  format: EngineLineFormat;
+  /** JSON shape of ndjson: `nested` (default) or `zeek` (Zeek's JSON logs). */
+  jsonStyle?: JsonStyle;
+  /** Community ID seed (default 0). */
+  communityIdSeed?: number;
+  /** Site::local_nets as the `localNets` option spells it (default: Zeek's, the private address space). */
+  localNets?: string;
+  /** Endpoint-state thresholds (default: Linux's). */
+  thresholds?: StateThresholds;
+  /** Every record is finished: end anomalies are reported without waiting for a threshold (default true). */
+  final?: boolean;
+  /** Only flows with an anomaly (`any`), or with one of `names`. */
+  anomalyFilter?: { any: boolean; names: readonly string[] };
+}
+
+/** The formatter's exports (assembly/format/abi.ts). */
+interface FormatterExports {
+  fmtInit(mode: number, seed: number, final: number, alone: number): void;
+  fmtNameSlot(kind: number, value: number): number;
+  fmtLocalNets(v4: number, v6: number, empty: number): number;
+  fmtThresholds(syn: number, synAck: number, finWait2: number, timeWait: number, vanished: number): void;
+  fmtFilter(on: number, any: number, mask: number): void;
+  fmtRecord(rec: number): number;
+  fmtPtr(): number;
+  fmtLen(): number;
+  fmtClear(): void;
+  fmtFieldList(what: number): number;
+}
+
+function exportedNumber(ex: WebAssembly.Exports, name: string): number {
+  const g = ex[name] as { value?: unknown } | undefined;
+  if (g === undefined || typeof g.value !== "number") throw new AbiMismatchError(name);
+  return g.value;
+}
+
+export class EngineLines {
+  readonly format: EngineLineFormat;
+  /** Once a record leaves this many bytes buffered, move them out before the next one ({@link moveTo}). */
+  readonly flushBytes: number;
+  readonly #engine: Engine;
+  readonly #ex: FormatterExports;
+
+  constructor(engine: Engine, options: EngineLineOptions) {
+    this.format = options.format;
+    this.#engine = engine;
+    const raw = engine.exports as unknown as WebAssembly.Exports;
+    if (typeof raw.fmtRecord !== "function") throw new AbiMismatchError("fmtRecord()");
+    const ex = (this.#ex = raw as unknown as FormatterExports);
+    this.flushBytes = exportedNumber(raw, "FMT_FLUSH");
+    const mode = readEnum(raw, "FmtMode").values;
+    const shape = options.format === "zeek" ? mode.ZeekTsv : options.jsonStyle === "zeek" ? mode.ZeekJson : mode.NestedJson;
+    ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, 0);
+    this.#installNames(raw);
+    const nets = new LocalNets(options.localNets);
+    const { v4, v6 } = nets.tables;
+    const at = ex.fmtLocalNets(v4.length / 2, v6.length / 8, nets.empty ? 1 : 0);
+    const u32 = this.#engine.views().u32;
+    u32.set(v4, at >>> 2);
+    u32.set(v6, (at >>> 2) + v4.length);
+    const t = options.thresholds ?? LINUX_THRESHOLDS;
+    ex.fmtThresholds(t.synTimeout, t.synAckTimeout, t.finWait2Timeout, t.timeWait, t.vanishedAfter);
+    const filter = options.anomalyFilter;
+    let mask = 0;
+    for (const a of ANOMALY_BY_CODE) if (a !== undefined && filter?.names.includes(a.name)) mask |= 1 << a.code;
+    ex.fmtFilter(filter === undefined ? 0 : 1, filter?.any ? 1 : 0, mask >>> 0);
+  }
+
+  /** Writes every display name into the engine's name tables (by value: unknown values say so, as RecordReader does). */
+  #installNames(raw: WebAssembly.Exports): void {
+    const kind = readEnum(raw, "NameKind").values;
+    const layout = this.#engine.layout;
+    const table = (k: string, nameOf: (v: number) => string | undefined) => {
+      for (let v = 0; v < 256; v++) this.#setName(kind[k], v, nameOf(v) ?? "");
+    };
+    const named = (names: readonly (string | undefined)[], f: (s: string) => string) => (v: number) =>
+      names[v] !== undefined ? f(names[v]!) : `unknown_${v}`;
+    table("ConnState", named(layout.connState.names, (s) => s));
+    table("EndReason", named(layout.endReason.names, snakeCase));
+    const tunnelNone = layout.tunnel.values.None;
+    table("Tunnel", (v) => (v === tunnelNone ? undefined : named(layout.tunnel.names, snakeCase)(v)));
+    const serviceNone = layout.service.values.None;
+    table("Service", (v) => (v === serviceNone || layout.service.names[v] === undefined ? undefined : snakeCase(layout.service.names[v]!)));
+    table("HttpMethod", (v) => layout.httpMethod.names[v]);
+    table("Anomaly", (v) => ANOMALY_BY_CODE[v]?.name);
+    const states = readEnum(raw, "TcpState").values;
+    for (const name of TCP_STATES) {
+      if (states[name] === undefined) throw new AbiMismatchError(`TcpState.${name}`);
+      this.#setName(kind.TcpState, states[name], name);
+    }
+  }
+
+  #setName(kind: number, value: number, name: string): void {
+    if (name.length > 31) throw new RangeError(`display name '${name}' is longer than the engine's 31-byte slot`);
+    const at = this.#ex.fmtNameSlot(kind, value);
+    const u8 = this.#engine.views().u8;
+    u8[at] = name.length;
+    for (let i = 0; i < name.length; i++) u8[at + 1 + i] = name.charCodeAt(i);
+  }
+
+  /**
+   * Formats the finished record at byte offset `p` of engine memory (a record sink's `p`); returns
+   * the bytes buffered. Call {@link moveTo} before the next record once it reaches {@link flushBytes}.
+   */
+  record(p: number): number {
+    return this.#ex.fmtRecord(p);
+  }
+
+  /** Moves the buffered lines into `out`. */
+  moveTo(out: AsciiWriter): void {
+    const ex = this.#ex;
+    const n = ex.fmtLen();
+    if (n === 0) return;
+    const at = ex.fmtPtr();
+    out.reserve(n);
+    out.buf.set(this.#engine.views().u8.subarray(at, at + n), out.pos);
+    out.pos += n;
+    ex.fmtClear();
+  }
+
+  /** The buffered lines as text (tests). */
+  take(): string {
+    const ex = this.#ex;
+    const at = ex.fmtPtr();
+    const text = Buffer.from(this.#engine.views().u8.subarray(at, at + ex.fmtLen())).toString("latin1");
+    ex.fmtClear();
+    return text;
+  }
+
+  /** The Zeek view's column names (`#fields`) or types (`#types`), from the engine's column table. */
+  zeekColumns(what: "fields" | "types"): string[] {
+    const ex = this.#ex;
+    const n = ex.fmtFieldList(what === "fields" ? 0 : 1);
+    const at = ex.fmtPtr() + ex.fmtLen();
+    return Buffer.from(this.#engine.views().u8.subarray(at, at + n)).toString("latin1").split("\t");
+  }
+
+  /** The Zeek log header (`#separator` ... `#types`), opened at `now`. */
+  zeekHeader(now: Date): string {
+    return zeekHeaderText(this.zeekColumns("fields"), this.zeekColumns("types"), now);
+  }
+
+  /** The Zeek log footer, closed at `now`. */
+  zeekFooter(now: Date): string {
+    return `#close\t${zeekLogTime(now)}\n`;
+  }
+}
