@@ -11,8 +11,8 @@ import { trackerInit, trackPacket, flushAll, flushBatch, captureClock, lastPacke
 import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
-import { PKT } from "./packet";
 import { alloc } from "./mem";
+import { INDEX, PACKET } from "./state";
 
 export * from "./flow/record";
 export { Stat } from "./stats";
@@ -30,14 +30,14 @@ export { TE_PKT, TE_REC, TE_SIZE, TRACE_CAP, traceKeyPtr, traceArm, traceArmAll,
 // hosts that feed pre-parsed segments through feedPacket() write the descriptor by these names.
 export * from "./packet";
 
-let inputBase: usize = 0;
-let inputCap: i32 = 0;
+INDEX.inputBase = 0;
+INDEX.inputCap = 0;
 
 /** Allocates the input window (once) and resets all engine state. */
 export function init(windowBytes: i32): void {
-  if (inputBase == 0) {
-    inputCap = windowBytes;
-    inputBase = alloc(<usize>windowBytes);
+  if (INDEX.inputBase == 0) {
+    INDEX.inputCap = windowBytes;
+    INDEX.inputBase = alloc(<usize>windowBytes);
   }
   outInit();
   statsReset();
@@ -46,8 +46,8 @@ export function init(windowBytes: i32): void {
   trackerInit();
 }
 
-export function inputPtr(): usize { return inputBase; }
-export function inputSize(): i32 { return inputCap; }
+export function inputPtr(): usize { return INDEX.inputBase; }
+export function inputSize(): i32 { return INDEX.inputCap; }
 
 /**
  * Decodes capture bytes [inputPtr(), inputPtr()+len). Returns the bytes consumed: only whole
@@ -56,7 +56,7 @@ export function inputSize(): i32 { return inputCap; }
  * eof = 1 tells the decoder no more bytes follow (a partial record is then an error).
  */
 export function feed(len: i32, eof: i32): i32 {
-  const consumed = feedCapture(inputBase, len, eof != 0);
+  const consumed = feedCapture(INDEX.inputBase, len, eof != 0);
   flushBatch(); // every consumed record is tracked before the host drains or reads errors
   return consumed;
 }
@@ -69,8 +69,8 @@ export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SE
  * bad record: errCode() = Err.BadSegmentRecord, errRecord() = firstIndex + its position).
  */
 export function feedSegments(n: i32, firstIndex: f64): i32 {
-  const fit = inputCap / SEG_SIZE_CONST;
-  const done = feedSegmentsImpl(inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
+  const fit = INDEX.inputCap / SEG_SIZE_CONST;
+  const done = feedSegmentsImpl(INDEX.inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
   flushBatch();
   return done;
 }
@@ -86,7 +86,7 @@ export function outLen(): i32 { return outLenImpl(); }
 export function outClear(): void { outClearImpl(); }
 export function statsPtr(): usize { return STATS; }
 /** Where the next segment descriptor is written (decodeFrame() and feedPacket() use it). */
-export function pktPtr(): usize { return PKT; }
+export function pktPtr(): usize { return PACKET.PKT; }
 /** The descriptor of the last segment tracked, for tests and debugging. */
 export function lastPacketPtr(): usize { return lastPacketPtrImpl(); }
 export function errCode(): i32 { return getErrCode(); }
