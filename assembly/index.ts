@@ -7,7 +7,7 @@
 import { statsReset, STATS } from "./stats";
 import { clearError, getErrCode, getErrOffset, getErrRecord } from "./errors";
 import { outInit, outPtr as outPtrImpl, outLen as outLenImpl, outClear as outClearImpl } from "./flow/output";
-import { trackerInit, trackPacket, flushAll, flushBatch, captureClock, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
+import { trackerInit, trackPacket, flushAll, flushBatch, emitLiveAll, captureClock, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
 import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
@@ -80,6 +80,13 @@ export function feedPacket(): void { trackPacket(); flushBatch(); }
 
 /** Emits every live flow. Returns 0 when done, 1 when the output ring must be drained first. */
 export function finish(): i32 { flushBatch(); return flushAll() ? 0 : 1; }
+
+/**
+ * Lists every live flow without ending it: each is copied into the output ring as finish() would
+ * report it now, and the engine's state is left as it was. Returns 0 when done, 1 when the output
+ * ring must be drained first (then call again).
+ */
+export function emitLive(): i32 { flushBatch(); return emitLiveAll() ? 0 : 1; }
 
 export function outPtr(): usize { return outPtrImpl(); }
 export function outLen(): i32 { return outLenImpl(); }

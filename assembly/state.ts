@@ -148,6 +148,7 @@ import { EndReason } from "./flow/record";
   clock: i64;
   sweepCursor: u32;
   flushCursor: u32;
+  liveCursor: u32;
   queued: i32;
   steadyCount: i32;
   sink: u32;

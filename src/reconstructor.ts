@@ -33,7 +33,7 @@
  */
 
 import { readSync } from "node:fs";
-import { createEngine, type Engine, EngineFault, type MemoryViews } from "./wasm/engine.js";
+import { createEngine, type Engine, EngineFault, type MemoryViews, restoreEngine, snapshotEngine } from "./wasm/engine.js";
 import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
@@ -200,8 +200,14 @@ export interface HostState {
   readonly endUs: number;
 }
 
+/** @internal A Reconstructor's complete state: its engine's memory and the host half. */
+export interface ReconstructorSnapshot {
+  readonly engine: Uint8Array<ArrayBuffer>;
+  readonly host: HostState;
+}
+
 export class Reconstructor {
-  readonly #engine: Engine;
+  #engine: Engine;
   readonly #decoder: FlowDecoder;
   /**
    * The capture clock the insight fields (endpoint states, anomalies' idle_s) are judged against:
@@ -316,6 +322,11 @@ export class Reconstructor {
     return this.#segmentsIn;
   }
 
+  /** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
+  get clockUs(): number {
+    return Number(this.#engine.exports.clockUs());
+  }
+
   /** Bytes of the engine's linear memory (it grows and never shrinks): what this instance holds. */
   get memoryBytes(): number {
     return this.#engine.exports.memory.buffer.byteLength;
@@ -375,6 +386,50 @@ export class Reconstructor {
   restoreHostState(state: HostState): void {
     ({ fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn } = state);
     this.insight.endUs = state.endUs;
+  }
+
+  /**
+   * @internal The whole state: a copy of the engine's memory and the host half. Restoring it
+   * ({@link restore}) undoes everything fed since (src/http/sessions/session.ts rolls a rejected
+   * batch back, and a session reloaded at start continues where it was).
+   */
+  snapshot(): ReconstructorSnapshot {
+    this.#checkUsable();
+    return { engine: snapshotEngine(this.#engine), host: this.saveHostState() };
+  }
+
+  /**
+   * @internal Puts this instance in the state of `snapshot`, taken from a Reconstructor with the
+   * same options (the host-side options are this instance's): a fresh engine instance with the
+   * snapshot's memory. Throws a RangeError if the snapshot cannot be engine memory.
+   */
+  restore(snapshot: ReconstructorSnapshot): void {
+    this.#engine = restoreEngine(snapshot.engine);
+    this.restoreHostState(snapshot.host);
+  }
+
+  /**
+   * One step of listing the live flows without ending them (the engine's emitLive): hands at most
+   * one output ring of them to `sink`, as {@link finishRecords} would report them now. Returns true
+   * once every live flow was listed; until then call again before feeding more input.
+   */
+  liveSome(sink: RecordSink): boolean {
+    if (this.#fault !== null) throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    let done = false;
+    // The clock the finished flows are judged against stays where the input left it.
+    const endUs = this.insight.endUs;
+    this.#guard(() => {
+      const more = this.#engine.exports.emitLive();
+      let drained: number;
+      try {
+        drained = this.#drain(sink);
+      } finally {
+        this.insight.endUs = endUs;
+      }
+      if (more === 0) done = true;
+      else if (drained === 0) throw new EngineFault("emitLive() asked to be called again without listing a flow");
+    });
+    return done;
   }
 
   /** {@link push}, handing finished records to `sink` instead of decoding them. */

@@ -28,11 +28,12 @@ export function outClear(): void { OUTPUT.outCount = 0; }
 @inline export function outNearlyFull(): bool { return OUTPUT.outCount >= OUT_CAP - OUT_MARGIN || traceNearlyFull(); }
 
 /** Copies a finished record (live part, and extension or zeros when `ext` is 0) into the ring. Callers keep outNearlyFull() false, so it always fits. */
-export function outPush(rec: usize, ext: usize): void {
+export function outPush(rec: usize, ext: usize): usize {
   // SAFETY: callers stop before OUT_CAP - OUT_MARGIN records, so the slot is inside the ring.
   const slot = OUTPUT.outBase + <usize>OUTPUT.outCount * <usize>FR_SIZE;
   copyBlock(slot, rec, <usize>REC_LIVE);
   if (ext != 0) copyBlock(slot + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   else zeroBlock(slot + <usize>FR_EXT, <usize>EXT_SIZE);
   OUTPUT.outCount++;
+  return slot;
 }

@@ -13,7 +13,7 @@ import {
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_EXT, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
@@ -53,6 +53,7 @@ TRACKER.clock = i64.MIN_VALUE;
 /** Incremental sweep position over the record pool, and the finish() position. */
 TRACKER.sweepCursor = 0;
 TRACKER.flushCursor = 0;
+TRACKER.liveCursor = 0;
 
 /** The latest packet time seen (µs), or 0 before any packet. */
 export function captureClock(): i64 { return TRACKER.clock == i64.MIN_VALUE ? 0 : TRACKER.clock; }
@@ -65,6 +66,7 @@ export function trackerInit(): void {
   TRACKER.clock = i64.MIN_VALUE;
   TRACKER.sweepCursor = 0;
   TRACKER.flushCursor = 0;
+  TRACKER.liveCursor = 0;
 }
 
 // ---- emission ------------------------------------------------------------------------------------
@@ -131,6 +133,31 @@ export function flushAll(): bool {
     if ((load<u32>(recPtr(id) + FR_FLAGS) & FF_LIVE) != 0) emit(id, EndReason.EndOfInput);
   }
   TRACKER.flushCursor = 0;
+  return true;
+}
+
+/**
+ * Copies every live record into the output ring as emit() would report it at the end of the input
+ * (EndOfInput, ended at the capture clock, conn_state and service derived), without ending it: the
+ * copy in the ring is finalized, the record itself and the table stay as they were. Returns false
+ * when the ring must be drained first (call again), true once every live record was copied.
+ */
+export function emitLiveAll(): bool {
+  const hw = tableHighWater();
+  while (TRACKER.liveCursor < hw) {
+    if (outNearlyFull()) return false;
+    const id = TRACKER.liveCursor++;
+    const r = recPtr(id);
+    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    const ext = extPtr(id);
+    const copy = outPush(r, ext);
+    store<u8>(copy + FR_END_REASON, <u8>EndReason.EndOfInput);
+    store<i64>(copy + FR_TS_END, TRACKER.clock);
+    setFlag(copy, FF_ENDED);
+    finalizeRecord(copy);
+    store<u8>(copy + FR_SERVICE, <u8>serviceOf(copy, ext == 0 ? 0 : copy + <usize>FR_EXT));
+  }
+  TRACKER.liveCursor = 0;
   return true;
 }
 

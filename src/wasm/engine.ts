@@ -12,6 +12,9 @@
  * - `env.abort` (AssemblyScript assertions, our own bugs) throws an {@link EngineFault}; so does any
  *   trap. After a fault the instance may be half-updated and must be dropped (house style, "Wasm
  *   trap is our bug").
+ * - An engine's whole state is its linear memory (assembly/state.ts: the module has no mutable
+ *   global), so {@link snapshotEngine} is a copy of the memory and {@link restoreEngine} a fresh
+ *   instance with the copy written over its memory.
  */
 
 import { readFileSync } from "node:fs";
@@ -26,6 +29,8 @@ export interface EngineExports {
   inputSize(): number;
   feed(len: number, eof: number): number;
   finish(): number;
+  /** Copies every live flow into the output ring without ending it; 1 = drain and call again. */
+  emitLive(): number;
   /** The capture clock: the latest packet time seen, µs (i64, so a BigInt). */
   clockUs(): bigint;
   outPtr(): number;
@@ -154,4 +159,35 @@ export function createEngine(): Engine {
   const exports = instance.exports as EngineExports & WebAssembly.Exports;
   memory = exports.memory;
   return new Engine(exports);
+}
+
+/** An engine's complete state: a copy of its linear memory (whole 64 KiB pages). */
+export function snapshotEngine(engine: Engine): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(engine.exports.memory.buffer).slice();
+}
+
+const PAGE = 65536;
+
+/**
+ * A fresh engine in the state of `snapshot` (from {@link snapshotEngine}, of this same module): a
+ * new instance, its memory grown to the snapshot's size and overwritten with it. Throws a RangeError
+ * when the bytes cannot be engine memory (not whole pages, smaller than a fresh instance's memory,
+ * or past the module's maximum).
+ */
+export function restoreEngine(snapshot: Uint8Array): Engine {
+  const engine = createEngine();
+  const memory = engine.exports.memory;
+  const have = memory.buffer.byteLength;
+  if (snapshot.length % PAGE !== 0 || snapshot.length < have) {
+    throw new RangeError(`an engine snapshot is whole 64 KiB pages, at least ${have} bytes; got ${snapshot.length}`);
+  }
+  if (snapshot.length > have) {
+    try {
+      memory.grow((snapshot.length - have) / PAGE);
+    } catch (cause) {
+      throw new RangeError(`an engine snapshot of ${snapshot.length} bytes exceeds the engine's maximum memory`, { cause });
+    }
+  }
+  new Uint8Array(memory.buffer).set(snapshot);
+  return engine;
 }

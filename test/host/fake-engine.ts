@@ -114,6 +114,9 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
       consumedTotal += off;
       return off;
     },
+    emitLive(): number {
+      return 0; // the fake keeps no live flows to list (finish() emits them)
+    },
     finish(): number {
       state.finishCalls++;
       while (live.length > 0 && !nearlyFull()) emit(live.shift()!);

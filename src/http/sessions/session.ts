@@ -14,9 +14,10 @@
  * missed (a flowrecon bug), the session is marked failed and refuses further batches.
  *
  * The flow limit (`maxFlowsPerSession`, finished plus live flows) can only be known by decoding, so
- * a batch that could cross it runs as a transaction: the engine's memory and globals and the host
- * state are copied first, the count is checked after every slice, and a batch that crosses the
- * limit is stopped there and rolled back (engine, finished flows, flow metrics). A batch too small
+ * a batch that could cross it runs as a transaction: a snapshot of the Reconstructor (its engine's
+ * memory and the host state, Reconstructor.snapshot) is taken first, the count is checked after every slice, and a batch that crosses the
+ * limit is stopped there and rolled back (the snapshot restored into a fresh engine, finished flows,
+ * flow metrics). A batch too small
  * to cross it (at most one new flow per capture record of >= 16 bytes, or per segment record) runs
  * without the copy.
  */
@@ -25,12 +26,12 @@ import { randomUUID } from "node:crypto";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../../reconstructor.js";
 import { CaptureFraming } from "../../ingest/capture-framing.js";
 import { captureError } from "../../wasm/errors.js";
-import { EngineFault, type Engine } from "../../wasm/engine.js";
+import { EngineFault } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
-import { countInput, feedCapture, feedSegments, finishEngine, type WorkOptions } from "../engine-work.js";
+import { countInput, feedCapture, feedSegments, finishEngine, YIELD_AFTER_MS, type WorkOptions } from "../engine-work.js";
+import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { addFlowCounts, FlowCounter } from "../flow-counts.js";
-import { createForkableEngine, forkEngine, restoreEngine, snapshotEngine } from "./engine-fork.js";
 import { RecordStore } from "./record-store.js";
 
 export type InputKind = "capture" | "segments";
@@ -62,7 +63,6 @@ export class Session {
   /** Set when the engine reported damage the validation did not predict; the session takes no more batches. */
   failed: string | null = null;
   readonly finished: RecordStore;
-  readonly #engine: Engine;
   readonly #rec: Reconstructor;
   readonly #sink: RecordSink;
   readonly #metrics: ApiMetrics;
@@ -73,6 +73,8 @@ export class Session {
   #counted = { segments: 0, bytes: 0, records: 0 };
   #tail: Promise<void> = Promise.resolve();
   #faulted = false;
+  /** Bytes of the rollback snapshot held while a batch runs as a transaction. */
+  #snapshotBytes = 0;
   #busy = 0;
 
   /**
@@ -83,8 +85,7 @@ export class Session {
     this.options = options;
     this.#metrics = metrics;
     this.#maxFlows = maxFlows;
-    this.#engine = createForkableEngine();
-    this.#rec = new Reconstructor(options, this.#engine);
+    this.#rec = new Reconstructor(options);
     this.finished = new RecordStore(this.#rec.layout.constants.FR_SIZE);
     this.#counter = new FlowCounter(this.#rec.layout);
     this.#sink = (v, p) => {
@@ -114,9 +115,9 @@ export class Session {
     return this.#rec.error;
   }
 
-  /** Engine memory plus stored flows: what this session holds. */
+  /** Engine memory plus stored flows (plus the snapshot a batch in progress may roll back to): what this session holds. */
   get memoryBytes(): number {
-    return this.#rec.memoryBytes + this.finished.bytes;
+    return this.#rec.memoryBytes + this.finished.bytes + this.#snapshotBytes;
   }
 
   /** Flows still in the engine's table (created and not yet reported). */
@@ -239,8 +240,8 @@ export class Session {
       await this.#engineWork(() => run(work));
       return;
     }
-    const engine = snapshotEngine(this.#engine);
-    const host = this.#rec.saveHostState();
+    const snapshot = this.#rec.snapshot();
+    this.#snapshotBytes = snapshot.engine.byteLength;
     const finished = this.finished.count;
     const over = (): boolean => this.flows > this.#maxFlows;
     let crossed = false;
@@ -257,8 +258,7 @@ export class Session {
       check();
     } catch (e) {
       if (crossed) {
-        restoreEngine(this.#engine, engine);
-        this.#rec.restoreHostState(host);
+        this.#rec.restore(snapshot);
         this.finished.truncate(finished);
         this.#counter.take();
         // The input metrics keep the work done (it was decoded); the engine's counters went back.
@@ -266,6 +266,8 @@ export class Session {
         this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
       }
       throw e;
+    } finally {
+      this.#snapshotBytes = 0;
     }
   }
 
@@ -277,10 +279,24 @@ export class Session {
     return { batch: this.batches, input: kind, ...size, flows_finished: this.finished.count - finishedBefore, flows_live: this.liveFlows };
   }
 
-  /** A copy of the engine in its current state, for listing live flows (call inside {@link exclusive}). */
-  fork(): Engine {
+  /** The capture clock: the latest packet time seen, µs. */
+  get clockUs(): number {
+    return this.#rec.clockUs;
+  }
+
+  /**
+   * Hands every live flow to `sink` as finish would report it now, without ending any (the engine's
+   * emitLive); yields to the event loop between output rings (call inside {@link exclusive}).
+   */
+  async listLive(sink: RecordSink): Promise<void> {
     if (this.#faulted) throw new ApiError(409, "session_failed", `session ${this.id}: ${this.failed}`);
-    return forkEngine(this.#engine);
+    let last = performance.now();
+    while (!this.#rec.liveSome(sink)) {
+      if (performance.now() - last > YIELD_AFTER_MS) {
+        await nextMacrotask();
+        last = performance.now();
+      }
+    }
   }
 
   /** Ends the input and moves every live flow to {@link finished} (call inside {@link exclusive}). */
