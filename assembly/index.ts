@@ -12,6 +12,7 @@ import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
 import { alloc } from "./mem";
+import { checkBegin as checkBeginImpl, checkEnd as checkEndImpl } from "./capture/check";
 import { INDEX, PACKET } from "./state";
 
 export * from "./flow/record";
@@ -60,6 +61,15 @@ export function feed(len: i32, eof: i32): i32 {
   flushBatch(); // every consumed record is tracked before the host drains or reads errors
   return consumed;
 }
+
+/**
+ * Starts a framing check: until checkEnd(), feed() walks the capture's records and blocks without
+ * delivering a frame (nothing is decoded or tracked), and reports container damage as it would when
+ * decoding (errCode(), errOffset(), errRecord()). checkEnd() puts the reader, the counters and the
+ * error back as they were at checkBegin(). The host keeps its window protocol unchanged.
+ */
+export function checkBegin(): void { checkBeginImpl(); }
+export function checkEnd(): void { checkEndImpl(); }
 
 export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SEG_WSCALE, SEG_IPVER, SEG_SEQ, SEG_ACK, SEG_WIN, SEG_MSS, SEG_LEN, SEG_SIZE } from "./capture/segments";
 

@@ -64,6 +64,7 @@ import { EndReason } from "./flow/record";
 @unmanaged export class ReaderState {
   format: i32;
   streamPos: f64;
+  checkOnly: bool;
 }
 
 // ---- assembly/capture/pcap.ts

@@ -445,6 +445,39 @@ export class Reconstructor {
     }
   }
 
+  /**
+   * The first container error that pushing `chunks` would hit, or null: the engine walks their
+   * records and blocks on a copy of its reader state (its framing check) and delivers no frame, so
+   * nothing is decoded or tracked and this instance is left exactly as it was. The error is what
+   * {@link error} would then be (code, stream offset, record number); a capture that merely ends
+   * inside a record is no error here (more bytes may follow).
+   */
+  checkCapture(chunks: readonly Uint8Array[]): CaptureError | null {
+    this.#checkUsable();
+    if (this.#input === "segments") throw new Error("this Reconstructor was fed segment records; it takes one kind of input");
+    if (this.#error !== null) return this.#error;
+    const host = this.saveHostState();
+    const tail = this.#engine.views().u8.slice(this.#base, this.#base + this.#fill);
+    const ex = this.#engine.exports;
+    const noFlows: RecordSink = () => {
+      throw new EngineFault("a framing check delivered a flow");
+    };
+    ex.checkBegin();
+    let error: CaptureError | null;
+    try {
+      for (const chunk of chunks) {
+        this.pushRecords(chunk, noFlows);
+        if (this.#error !== null) break;
+      }
+      error = this.#error;
+    } finally {
+      ex.checkEnd();
+      this.#engine.views().u8.set(tail, this.#base);
+      this.restoreHostState(host);
+    }
+    return error;
+  }
+
   /** {@link readFrom} with a sink: returns false at end of file or once an error stopped decoding. */
   readRecordsFrom(fd: number, sink: RecordSink): boolean {
     this.#checkUsable();

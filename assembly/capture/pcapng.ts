@@ -89,7 +89,9 @@ const IF_SIZE: usize = 16;
 const IF_LINKTYPE: usize = 0;    // i32
 const IF_TSRESOL: usize = 4;     // u32 raw if_tsresol byte
 const IF_TSOFFSET: usize = 8;    // i64 seconds
-const IFACES: usize = memory.data(<i32>MAX_IFACES * <i32>IF_SIZE, 16);
+/** Bytes of the interface table (capture/check.ts saves and restores it around a framing check). */
+export const IFACES_SIZE: usize = <usize>MAX_IFACES * IF_SIZE;
+export const IFACES: usize = memory.data(<i32>IFACES_SIZE, 16);
 const LINKTYPE_UNSUPPORTED: i32 = -1;
 
 const US_PER_S: i64 = 1_000_000;

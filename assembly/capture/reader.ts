@@ -34,6 +34,8 @@ const MAGIC_LEN: i32 = 4;
 READER.format = FMT_UNKNOWN;
 /** Stream offset of the first byte of the current window. */
 READER.streamPos = 0;
+/** True during a framing check (capture/check.ts): records are walked, no frame is delivered. */
+READER.checkOnly = false;
 
 export function readerReset(): void {
   READER.format = FMT_UNKNOWN;

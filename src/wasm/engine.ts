@@ -29,6 +29,9 @@ export interface EngineExports {
   inputSize(): number;
   feed(len: number, eof: number): number;
   finish(): number;
+  /** Framing check (assembly/capture/check.ts): feed() walks records without delivering frames until checkEnd(). */
+  checkBegin(): void;
+  checkEnd(): void;
   /** Copies every live flow into the output ring without ending it; 1 = drain and call again. */
   emitLive(): number;
   /** The capture clock: the latest packet time seen, µs (i64, so a BigInt). */

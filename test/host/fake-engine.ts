@@ -114,6 +114,9 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
       consumedTotal += off;
       return off;
     },
+    // Framing checks (sessions only) are not modelled.
+    checkBegin() {},
+    checkEnd() {},
     emitLive(): number {
       return 0; // the fake keeps no live flows to list (finish() emits them)
     },

@@ -6,11 +6,10 @@
  *
  * "A batch that fails validation is rejected whole and leaves the session exactly as it was":
  * - segment records are parsed and validated in JS before the engine sees any of them;
- * - a capture chunk's container framing is checked first, on a copy of the session's framing
- *   state (src/ingest/capture-framing.ts, which reports exactly the errors the engine would); only a
- *   chunk that passes is fed, and only then does the copy become the session's state.
+ * - a capture batch's container framing is checked first by the engine itself, on a copy of its
+ *   reader state, delivering no frame (Reconstructor.checkCapture); only a batch that passes is fed.
  * The body is held until it is complete (at most `maxBatchBytes`), so a batch that breaks off or
- * runs over the limit is also rejected whole. If the engine nevertheless reports damage the walker
+ * runs over the limit is also rejected whole. If the engine nevertheless reports damage the check
  * missed (a flowrecon bug), the session is marked failed and refuses further batches.
  *
  * The flow limit (`maxFlowsPerSession`, finished plus live flows) can only be known by decoding, so
@@ -24,7 +23,6 @@
 
 import { randomUUID } from "node:crypto";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../../reconstructor.js";
-import { CaptureFraming } from "../../ingest/capture-framing.js";
 import { captureError } from "../../wasm/errors.js";
 import { EngineFault } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
@@ -69,7 +67,6 @@ export class Session {
   readonly #maxFlows: number;
   /** Flow metrics of the batch in progress, added once it is accepted. */
   readonly #counter: FlowCounter;
-  #framing = new CaptureFraming();
   #counted = { segments: 0, bytes: 0, records: 0 };
   #tail: Promise<void> = Promise.resolve();
   #faulted = false;
@@ -186,19 +183,16 @@ export class Session {
 
   /** Validates the framing of a capture chunk, then feeds it (call inside {@link exclusive}). */
   async appendCapture(chunks: readonly Uint8Array[], work: WorkOptions): Promise<BatchSummary> {
-    const framing = this.#framing.clone();
     let bytes = 0;
-    for (const chunk of chunks) {
-      bytes += chunk.length;
-      const damage = framing.check(chunk);
-      if (damage !== null) {
-        const error = captureError(damage.code, damage.offset, damage.record);
-        this.#metrics.captureErrors.inc({ code: error.code });
-        throw new ApiError(422, error.code, `${error.message}; the batch was rejected and the session is unchanged`, {
-          offset: error.offset,
-          details: { record: error.record, batch_offset: error.offset - this.#framing.position },
-        });
-      }
+    for (const chunk of chunks) bytes += chunk.length;
+    const damage = this.#rec.checkCapture(chunks);
+    if (damage !== null) {
+      const error = captureError(damage.code, damage.offset, damage.record);
+      this.#metrics.captureErrors.inc({ code: error.code });
+      throw new ApiError(422, error.code, `${error.message}; the batch was rejected and the session is unchanged`, {
+        offset: error.offset,
+        details: { record: error.record, batch_offset: error.offset - this.#rec.saveHostState().bytesIn },
+      });
     }
     const finishedBefore = this.finished.count;
     const bound = Math.floor((this.#rec.saveHostState().fill + bytes) / MIN_RECORD_BYTES);
@@ -209,7 +203,6 @@ export class Session {
       this.#metrics.captureErrors.inc({ code: error.code });
       throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, { offset: error.offset, details: { record: error.record } });
     }
-    this.#framing = framing;
     return this.#accepted("capture", { bytes }, finishedBefore);
   }
 
