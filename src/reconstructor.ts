@@ -322,6 +322,11 @@ export class Reconstructor {
     return this.#segmentsIn;
   }
 
+  /** @internal The engine's linear memory, a view (no copy): what {@link snapshot} copies. */
+  get engineMemory(): Uint8Array {
+    return new Uint8Array(this.#engine.exports.memory.buffer);
+  }
+
   /** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
   get clockUs(): number {
     return Number(this.#engine.exports.clockUs());

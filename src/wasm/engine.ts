@@ -17,6 +17,7 @@
  *   instance with the copy written over its memory.
  */
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { readLayout, type Layout } from "./layout.js";
@@ -84,6 +85,7 @@ export class EngineFault extends Error {
 const WASM_URL = new URL("../../build/flowrecon.wasm", import.meta.url);
 
 let compiled: WebAssembly.Module | undefined;
+let fingerprint: string | undefined;
 
 /**
  * The compiled module, shared by every engine in this process (and postMessage-able to workers).
@@ -99,8 +101,18 @@ export function engineModule(): WebAssembly.Module {
       throw new Error(`cannot read the engine at ${fileURLToPath(WASM_URL)}: run "npm run build" first`, { cause });
     }
     compiled = new WebAssembly.Module(bytes);
+    fingerprint = createHash("sha256").update(bytes).digest("hex");
   }
   return compiled;
+}
+
+/**
+ * SHA-256 of the engine binary (hex): a snapshot restores only into the module that took it (its
+ * memory layout is that module's static data and state block).
+ */
+export function engineFingerprint(): string {
+  engineModule();
+  return fingerprint!;
 }
 
 /** Decodes an AssemblyScript string: UTF-16LE code units, byte length in the u32 at ptr - 4. */

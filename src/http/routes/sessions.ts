@@ -90,14 +90,18 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
         const held = await readChunks(chunks, reservation);
         const summary = await session.exclusive(async () => {
           session.checkBatch(input);
-          return session.appendCapture(held, work);
+          const summary = await session.appendCapture(held, work);
+          sessions.save(session);
+          return summary;
         });
         return c.json(summary);
       }
       const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", session.segmentLayout, reservation);
       const summary = await session.exclusive(async () => {
         session.checkBatch(input);
-        return session.appendSegments(records.bytes, records.count, work);
+        const summary = await session.appendSegments(records.bytes, records.count, work);
+        sessions.save(session);
+        return summary;
       });
       return c.json(summary);
     } finally {

@@ -22,7 +22,7 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../../reconstructor.js";
+import { Reconstructor, type ReconstructorOptions, type ReconstructorSnapshot, type RecordSink } from "../../reconstructor.js";
 import { captureError } from "../../wasm/errors.js";
 import { EngineFault } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
@@ -50,10 +50,22 @@ export interface BatchSummary {
   flows_live: number;
 }
 
+/** What a session file holds besides the options (src/http/sessions/session-file.ts). */
+export interface SavedSession {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly lastUsed: number;
+  readonly input: InputKind | null;
+  readonly batches: number;
+  readonly snapshot: ReconstructorSnapshot;
+  /** The finished flows' records, FR_SIZE bytes each. */
+  readonly finished: Uint8Array;
+}
+
 export class Session {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly options: ReconstructorOptions;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   lastUsed = Date.now();
   input: InputKind | null = null;
   batches = 0;
@@ -77,8 +89,11 @@ export class Session {
   /**
    * @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession).
    * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
+   * @param saved    the state to continue from (a session reloaded at start), else a new session.
    */
-  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined) {
+  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined, saved?: SavedSession) {
+    this.id = saved?.id ?? randomUUID();
+    this.createdAt = saved?.createdAt ?? Date.now();
     this.options = options;
     this.#metrics = metrics;
     this.#maxFlows = maxFlows;
@@ -88,6 +103,33 @@ export class Session {
     this.#sink = (v, p) => {
       this.finished.append(v, p);
       this.#counter.count(v, p, this.#rec.insight);
+    };
+    if (saved !== undefined) {
+      this.#rec.restore(saved.snapshot);
+      this.finished.appendBytes(saved.finished);
+      this.lastUsed = saved.lastUsed;
+      this.input = saved.input;
+      this.batches = saved.batches;
+      // The input metrics counted this work before the restart.
+      const stats = this.#rec.stats;
+      this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
+    }
+  }
+
+  /**
+   * The state a session file stores (call inside {@link exclusive}, between batches): the engine's
+   * memory and the finished records as views, no copy.
+   */
+  saved(): Omit<SavedSession, "snapshot" | "finished"> & { host: ReturnType<Reconstructor["saveHostState"]>; engine: Uint8Array; finished: Iterable<Uint8Array> } {
+    return {
+      id: this.id,
+      createdAt: this.createdAt,
+      lastUsed: this.lastUsed,
+      input: this.input,
+      batches: this.batches,
+      host: this.#rec.saveHostState(),
+      engine: this.#rec.engineMemory,
+      finished: this.finished.byteChunks(),
     };
   }
 
