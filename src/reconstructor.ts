@@ -322,6 +322,14 @@ export class Reconstructor {
     return this.#segmentsIn;
   }
 
+  /**
+   * @internal Zeroes the input window past the unconsumed tail (bytes already decoded), so a saved
+   * state (src/http/sessions/session-file.ts leaves zero pages out) does not carry them.
+   */
+  clearSpareWindow(): void {
+    this.#engine.views().u8.fill(0, this.#base + this.#fill, this.#base + this.#window);
+  }
+
   /** @internal The engine's linear memory, a view (no copy): what {@link snapshot} copies. */
   get engineMemory(): Uint8Array {
     return new Uint8Array(this.#engine.exports.memory.buffer);

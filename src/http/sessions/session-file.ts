@@ -70,20 +70,13 @@ export function sessionPath(dir: string, id: string): string {
 
 const PAGE = 65536;
 
-/** Runs of 64 KiB pages that hold a non-zero byte. */
+const ZERO_PAGE = Buffer.alloc(PAGE);
+
+/** Runs of 64 KiB pages that hold a non-zero byte (a memcmp per page). */
 function nonZeroPages(memory: Uint8Array): [number, number][] {
-  const words = new BigUint64Array(memory.buffer, memory.byteOffset, memory.length >>> 3);
-  const perPage = PAGE >>> 3;
   const runs: [number, number][] = [];
-  for (let page = 0; page * perPage < words.length; page++) {
-    let used = false;
-    for (let i = page * perPage, end = i + perPage; i < end; i++) {
-      if (words[i] !== 0n) {
-        used = true;
-        break;
-      }
-    }
-    if (!used) continue;
+  for (let page = 0; page * PAGE < memory.length; page++) {
+    if (Buffer.from(memory.buffer, memory.byteOffset + page * PAGE, PAGE).equals(ZERO_PAGE)) continue;
     const last = runs[runs.length - 1];
     if (last !== undefined && last[0] + last[1] === page) last[1]++;
     else runs.push([page, 1]);

@@ -121,6 +121,7 @@ export class Session {
    * memory and the finished records as views, no copy.
    */
   saved(): Omit<SavedSession, "snapshot" | "finished"> & { host: ReturnType<Reconstructor["saveHostState"]>; engine: Uint8Array; finished: Iterable<Uint8Array> } {
+    this.#rec.clearSpareWindow();
     return {
       id: this.id,
       createdAt: this.createdAt,
