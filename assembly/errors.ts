@@ -3,6 +3,8 @@
 // The host maps each code to a message (src/wasm/errors.ts); the wasm side stays string-free.
 // Append-only: codes are part of the API (JSON errors carry them by name).
 
+import { ERRORS } from "./state";
+
 export enum Err {
   None = 0,
   /** The first 4 bytes are no pcap or pcapng magic. */
@@ -29,18 +31,18 @@ export enum Err {
   BadSegmentRecord,
 }
 
-let errCode: i32 = 0;
-let errOffset: f64 = 0;
-let errRecord: f64 = 0;
+ERRORS.errCode = 0;
+ERRORS.errOffset = 0;
+ERRORS.errRecord = 0;
 
 /** Records the first fatal error; later ones are ignored (the first names the real damage). */
 export function setError(code: Err, offset: f64, record: f64): void {
-  if (errCode != 0) return;
-  errCode = code;
-  errOffset = offset;
-  errRecord = record;
+  if (ERRORS.errCode != 0) return;
+  ERRORS.errCode = code;
+  ERRORS.errOffset = offset;
+  ERRORS.errRecord = record;
 }
-export function clearError(): void { errCode = 0; errOffset = 0; errRecord = 0; }
-export function getErrCode(): i32 { return errCode; }
-export function getErrOffset(): f64 { return errOffset; }
-export function getErrRecord(): f64 { return errRecord; }
+export function clearError(): void { ERRORS.errCode = 0; ERRORS.errOffset = 0; ERRORS.errRecord = 0; }
+export function getErrCode(): i32 { return ERRORS.errCode; }
+export function getErrOffset(): f64 { return ERRORS.errOffset; }
+export function getErrRecord(): f64 { return ERRORS.errRecord; }

@@ -7,12 +7,13 @@
 import { statsReset, STATS } from "./stats";
 import { clearError, getErrCode, getErrOffset, getErrRecord } from "./errors";
 import { outInit, outPtr as outPtrImpl, outLen as outLenImpl, outClear as outClearImpl } from "./flow/output";
-import { trackerInit, trackPacket, flushAll, flushBatch, captureClock, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
+import { trackerInit, trackPacket, flushAll, flushBatch, emitLiveAll, captureClock, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
 import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
-import { PKT } from "./packet";
 import { alloc } from "./mem";
+import { checkBegin as checkBeginImpl, checkEnd as checkEndImpl } from "./capture/check";
+import { INDEX, PACKET } from "./state";
 
 export * from "./flow/record";
 export { Stat } from "./stats";
@@ -30,14 +31,14 @@ export { TE_PKT, TE_REC, TE_SIZE, TRACE_CAP, traceKeyPtr, traceArm, traceArmAll,
 // hosts that feed pre-parsed segments through feedPacket() write the descriptor by these names.
 export * from "./packet";
 
-let inputBase: usize = 0;
-let inputCap: i32 = 0;
+INDEX.inputBase = 0;
+INDEX.inputCap = 0;
 
 /** Allocates the input window (once) and resets all engine state. */
 export function init(windowBytes: i32): void {
-  if (inputBase == 0) {
-    inputCap = windowBytes;
-    inputBase = alloc(<usize>windowBytes);
+  if (INDEX.inputBase == 0) {
+    INDEX.inputCap = windowBytes;
+    INDEX.inputBase = alloc(<usize>windowBytes);
   }
   outInit();
   statsReset();
@@ -46,8 +47,8 @@ export function init(windowBytes: i32): void {
   trackerInit();
 }
 
-export function inputPtr(): usize { return inputBase; }
-export function inputSize(): i32 { return inputCap; }
+export function inputPtr(): usize { return INDEX.inputBase; }
+export function inputSize(): i32 { return INDEX.inputCap; }
 
 /**
  * Decodes capture bytes [inputPtr(), inputPtr()+len). Returns the bytes consumed: only whole
@@ -56,10 +57,19 @@ export function inputSize(): i32 { return inputCap; }
  * eof = 1 tells the decoder no more bytes follow (a partial record is then an error).
  */
 export function feed(len: i32, eof: i32): i32 {
-  const consumed = feedCapture(inputBase, len, eof != 0);
+  const consumed = feedCapture(INDEX.inputBase, len, eof != 0);
   flushBatch(); // every consumed record is tracked before the host drains or reads errors
   return consumed;
 }
+
+/**
+ * Starts a framing check: until checkEnd(), feed() walks the capture's records and blocks without
+ * delivering a frame (nothing is decoded or tracked), and reports container damage as it would when
+ * decoding (errCode(), errOffset(), errRecord()). checkEnd() puts the reader, the counters and the
+ * error back as they were at checkBegin(). The host keeps its window protocol unchanged.
+ */
+export function checkBegin(): void { checkBeginImpl(); }
+export function checkEnd(): void { checkEndImpl(); }
 
 export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SEG_WSCALE, SEG_IPVER, SEG_SEQ, SEG_ACK, SEG_WIN, SEG_MSS, SEG_LEN, SEG_SIZE } from "./capture/segments";
 
@@ -69,8 +79,8 @@ export { SEG_TS, SEG_SRC, SEG_DST, SEG_SPORT, SEG_DPORT, SEG_FLAGS, SEG_OPTS, SE
  * bad record: errCode() = Err.BadSegmentRecord, errRecord() = firstIndex + its position).
  */
 export function feedSegments(n: i32, firstIndex: f64): i32 {
-  const fit = inputCap / SEG_SIZE_CONST;
-  const done = feedSegmentsImpl(inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
+  const fit = INDEX.inputCap / SEG_SIZE_CONST;
+  const done = feedSegmentsImpl(INDEX.inputBase, n < 0 ? 0 : n > fit ? fit : n, firstIndex);
   flushBatch();
   return done;
 }
@@ -81,12 +91,19 @@ export function feedPacket(): void { trackPacket(); flushBatch(); }
 /** Emits every live flow. Returns 0 when done, 1 when the output ring must be drained first. */
 export function finish(): i32 { flushBatch(); return flushAll() ? 0 : 1; }
 
+/**
+ * Lists every live flow without ending it: each is copied into the output ring as finish() would
+ * report it now, and the engine's state is left as it was. Returns 0 when done, 1 when the output
+ * ring must be drained first (then call again).
+ */
+export function emitLive(): i32 { flushBatch(); return emitLiveAll() ? 0 : 1; }
+
 export function outPtr(): usize { return outPtrImpl(); }
 export function outLen(): i32 { return outLenImpl(); }
 export function outClear(): void { outClearImpl(); }
 export function statsPtr(): usize { return STATS; }
 /** Where the next segment descriptor is written (decodeFrame() and feedPacket() use it). */
-export function pktPtr(): usize { return PKT; }
+export function pktPtr(): usize { return PACKET.PKT; }
 /** The descriptor of the last segment tracked, for tests and debugging. */
 export function lastPacketPtr(): usize { return lastPacketPtrImpl(); }
 export function errCode(): i32 { return getErrCode(); }

@@ -3,6 +3,8 @@
 // Contract: callers check bounds once per layer (smoltcp's check_len idea); after that these
 // helpers read freely. Wasm is little-endian, network fields are big-endian.
 
+import { MEM } from "./state";
+
 // SAFETY: every caller has checked that [p, p+2) lies inside the current record.
 @inline export function be16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
 // SAFETY: every caller has checked that [p, p+4) lies inside the current record.
@@ -47,27 +49,53 @@
 }
 
 // ---- allocation -------------------------------------------------------------------------------
-// Every block of linear memory comes from the runtime's bump allocator (--runtime stub) through
-// alloc() or allocZeroed(), so `handedOut` is the end of the highest block ever handed out. Memory
-// above it was never written: the initial memory past the static data is zero, and so are the
-// pages memory.grow adds (WebAssembly spec, memory.grow). allocZeroed() therefore fills only the
-// part of a block below that mark (a block the allocator handed out before and took back): a
-// 6 MiB record chunk or a doubled index no longer pays a memset (7% of the engine's time in the
-// perf profile, first-touch faults included) for pages that are zero already.
+// A bump allocator of our own, with its pointer in the state block (assembly/state.ts), so the whole
+// engine state is linear memory: the runtime's allocator (--runtime stub) keeps its pointer in a wasm
+// global, which a copy of the memory would miss. It behaves as the stub does: blocks are 16-byte
+// aligned, memory grows by doubling (or by what the block needs, when doubling fails), and free()
+// takes back only the last block handed out.
+//
+// `handedOut` is the end of the highest block ever handed out. Memory above it was never written: the
+// initial memory past the static data is zero, and so are the pages memory.grow adds (WebAssembly
+// spec, memory.grow). allocZeroed() therefore fills only the part of a block below that mark (a block
+// the allocator handed out before and took back): a 6 MiB record chunk or a doubled index no longer
+// pays a memset (7% of the engine's time in the perf profile, first-touch faults included) for pages
+// that are zero already.
 
-let handedOut: usize = 0;
+MEM.heapTop = (__heap_base + 15) & ~<usize>15;
+MEM.handedOut = 0;
 
-/** heap.alloc(n): contents undefined. */
-export function alloc(n: usize): usize {
-  const p = heap.alloc(n);
-  if (p + n > handedOut) handedOut = p + n;
+@inline function blockSize(n: usize): usize { return (n + 15) & ~<usize>15; }
+
+function bump(n: usize): usize {
+  const p = MEM.heapTop;
+  const end = p + blockSize(n);
+  const have = <usize>memory.size() << 16;
+  if (end > have) {
+    const before = memory.size();
+    const needed = <i32>((end - have + 0xFFFF) >>> 16);
+    if (memory.grow(max(before, needed)) < 0 && memory.grow(needed) < 0) unreachable(); // out of memory
+  }
+  MEM.heapTop = end;
   return p;
 }
 
-/** heap.alloc(n), zeroed. */
-export function allocZeroed(n: usize): usize {
-  const p = heap.alloc(n);
-  if (p < handedOut) memory.fill(p, 0, min(n, handedOut - p));
-  if (p + n > handedOut) handedOut = p + n;
+/** A block of n bytes: contents undefined. */
+export function alloc(n: usize): usize {
+  const p = bump(n);
+  if (p + n > MEM.handedOut) MEM.handedOut = p + n;
   return p;
+}
+
+/** A block of n bytes, zeroed. */
+export function allocZeroed(n: usize): usize {
+  const p = bump(n);
+  if (p < MEM.handedOut) memory.fill(p, 0, min(n, MEM.handedOut - p));
+  if (p + n > MEM.handedOut) MEM.handedOut = p + n;
+  return p;
+}
+
+/** Takes back the block p of n bytes if it is the last one handed out (else it stays, unused). */
+export function free(p: usize, n: usize): void {
+  if (p + blockSize(n) == MEM.heapTop) MEM.heapTop = p;
 }

@@ -2,6 +2,8 @@
 // Defaults follow Zeek's init-bare.zeek and the default scripts, so that conn.log rows split
 // where Zeek's do.
 
+import { OPTIONS } from "./state";
+
 export enum Option {
   /** 1 = do not validate TCP/IPv4 checksums (Zeek -C). */
   IgnoreChecksums = 0,
@@ -35,25 +37,25 @@ export enum Option {
   Count,
 }
 
-export let ignoreChecksums: bool = false;
-export let vlanInKey: bool = false;
-export let attemptDelayUs: i64 = 5_000_000;
-export let closeDelayUs: i64 = 5_000_000;
-export let inactivityUs: i64 = 300_000_000;
-export let inactivityInteractiveUs: i64 = 3_600_000_000;
-export let handshakeInactivityUs: i64 = 60_000_000;
+OPTIONS.ignoreChecksums = false;
+OPTIONS.vlanInKey = false;
+OPTIONS.attemptDelayUs = 5_000_000;
+OPTIONS.closeDelayUs = 5_000_000;
+OPTIONS.inactivityUs = 300_000_000;
+OPTIONS.inactivityInteractiveUs = 3_600_000_000;
+OPTIONS.handshakeInactivityUs = 60_000_000;
 /** 2M live flows is about 1.2 GiB of records; the memory guard in table.ts holds past that too. */
-export let flowCap: i32 = 2_000_000;
-export let reportGapsForPartial: bool = false;
+OPTIONS.flowCap = 2_000_000;
+OPTIONS.reportGapsForPartial = false;
 /**
  * The flow-table hash key (table.ts). The host draws one per process and sets it with setHashKey()
  * before init(); this built-in one only serves hosts that never set one (the decode test harness).
  */
-export let hashKey0: u64 = 0x0706050403020100;
-export let hashKey1: u64 = 0x0F0E0D0C0B0A0908;
-export let maxAboveHoleWithoutAcks: i64 = 16384;
-export let excessiveDataWithoutAcks: i64 = 10 * 1024 * 1024;
-export let fastPath: bool = true;
+OPTIONS.hashKey0 = 0x0706050403020100;
+OPTIONS.hashKey1 = 0x0F0E0D0C0B0A0908;
+OPTIONS.maxAboveHoleWithoutAcks = 16384;
+OPTIONS.excessiveDataWithoutAcks = 10 * 1024 * 1024;
+OPTIONS.fastPath = true;
 
 /** Zeek tcp_SYN_timeout: first run of the expire timer after the connection is created. */
 export const SYN_TIMEOUT_US: i64 = 5_000_000;
@@ -91,25 +93,25 @@ export function setServerPort(port: u32, on: bool): void {
 
 /** Sets the flow-table hash key (128 bits, two u64 halves); takes effect at the next init(). */
 export function setHashKey(key0: u64, key1: u64): void {
-  hashKey0 = key0;
-  hashKey1 = key1;
+  OPTIONS.hashKey0 = key0;
+  OPTIONS.hashKey1 = key1;
 }
 
 export function setOption(opt: i32, value: f64): void {
   switch (opt) {
-    case Option.IgnoreChecksums: ignoreChecksums = value != 0; break;
-    case Option.VlanInKey: vlanInKey = value != 0; break;
-    case Option.AttemptDelayUs: attemptDelayUs = <i64>value; break;
-    case Option.CloseDelayUs: closeDelayUs = <i64>value; break;
-    case Option.InactivityUs: inactivityUs = <i64>value; break;
-    case Option.InactivityInteractiveUs: inactivityInteractiveUs = <i64>value; break;
-    case Option.FlowCap: flowCap = max(16, <i32>value); break;
-    case Option.ReportGapsForPartial: reportGapsForPartial = value != 0; break;
+    case Option.IgnoreChecksums: OPTIONS.ignoreChecksums = value != 0; break;
+    case Option.VlanInKey: OPTIONS.vlanInKey = value != 0; break;
+    case Option.AttemptDelayUs: OPTIONS.attemptDelayUs = <i64>value; break;
+    case Option.CloseDelayUs: OPTIONS.closeDelayUs = <i64>value; break;
+    case Option.InactivityUs: OPTIONS.inactivityUs = <i64>value; break;
+    case Option.InactivityInteractiveUs: OPTIONS.inactivityInteractiveUs = <i64>value; break;
+    case Option.FlowCap: OPTIONS.flowCap = max(16, <i32>value); break;
+    case Option.ReportGapsForPartial: OPTIONS.reportGapsForPartial = value != 0; break;
     case Option.LikelyServerPorts: setServerPortsDefault(value != 0); break;
-    case Option.HandshakeInactivityUs: handshakeInactivityUs = <i64>value; break;
-    case Option.MaxAboveHoleWithoutAcks: maxAboveHoleWithoutAcks = <i64>value; break;
-    case Option.ExcessiveDataWithoutAcks: excessiveDataWithoutAcks = <i64>value; break;
-    case Option.FastPath: fastPath = value != 0; break;
+    case Option.HandshakeInactivityUs: OPTIONS.handshakeInactivityUs = <i64>value; break;
+    case Option.MaxAboveHoleWithoutAcks: OPTIONS.maxAboveHoleWithoutAcks = <i64>value; break;
+    case Option.ExcessiveDataWithoutAcks: OPTIONS.excessiveDataWithoutAcks = <i64>value; break;
+    case Option.FastPath: OPTIONS.fastPath = value != 0; break;
     default: break;
   }
 }

@@ -6,14 +6,16 @@
 // through one state machine. Addresses are 16 bytes; IPv4 is stored v4-mapped (::ffff:a.b.c.d),
 // as Zeek's IPBasedConnKey does, so every key has one width.
 
+import { PACKET } from "./state";
+
 /** Descriptors are written into a ring of PKT_RING_SLOTS slots: the tracker processes them in batches. */
 export const PKT_RING_SLOTS: i32 = 32;
 export const PKT_SIZE: usize = 192;
 export const PKT_RING: usize = memory.data(<i32>PKT_SIZE * PKT_RING_SLOTS, 16);
 /** The descriptor being filled: the decoders write here; trackPacket() queues it and moves on to the next slot. */
-export let PKT: usize = PKT_RING;
+PACKET.PKT = PKT_RING;
 /** Points PKT at ring slot i. */
-@inline export function usePktSlot(i: i32): void { PKT = PKT_RING + <usize>i * PKT_SIZE; }
+@inline export function usePktSlot(i: i32): void { PACKET.PKT = PKT_RING + <usize>i * PKT_SIZE; }
 
 export const P_TS: usize = 0;        // i64  capture time, microseconds since the epoch (Zeek truncates to µs)
 export const P_SRC: usize = 8;       // 16 B source address (v4-mapped for IPv4)

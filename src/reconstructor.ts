@@ -33,7 +33,7 @@
  */
 
 import { readSync } from "node:fs";
-import { createEngine, type Engine, EngineFault, type MemoryViews } from "./wasm/engine.js";
+import { createEngine, type Engine, EngineFault, type MemoryViews, restoreEngine, snapshotEngine } from "./wasm/engine.js";
 import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
@@ -201,8 +201,14 @@ export interface HostState {
   readonly endUs: number;
 }
 
+/** @internal A Reconstructor's complete state: its engine's memory and the host half. */
+export interface ReconstructorSnapshot {
+  readonly engine: Uint8Array<ArrayBuffer>;
+  readonly host: HostState;
+}
+
 export class Reconstructor {
-  readonly #engine: Engine;
+  #engine: Engine;
   readonly #decoder: FlowDecoder;
   /**
    * The capture clock the insight fields (endpoint states, anomalies' idle_s) are judged against:
@@ -317,6 +323,24 @@ export class Reconstructor {
     return this.#segmentsIn;
   }
 
+  /**
+   * @internal Zeroes the input window past the unconsumed tail (bytes already decoded), so a saved
+   * state (src/http/sessions/session-file.ts leaves zero pages out) does not carry them.
+   */
+  clearSpareWindow(): void {
+    this.#engine.views().u8.fill(0, this.#base + this.#fill, this.#base + this.#window);
+  }
+
+  /** @internal The engine's linear memory, a view (no copy): what {@link snapshot} copies. */
+  get engineMemory(): Uint8Array {
+    return new Uint8Array(this.#engine.exports.memory.buffer);
+  }
+
+  /** The capture clock: the latest packet time seen, µs since the epoch (0 before any packet). */
+  get clockUs(): number {
+    return Number(this.#engine.exports.clockUs());
+  }
+
   /** Bytes of the engine's linear memory (it grows and never shrinks): what this instance holds. */
   get memoryBytes(): number {
     return this.#engine.exports.memory.buffer.byteLength;
@@ -387,6 +411,50 @@ export class Reconstructor {
     this.insight.endUs = state.endUs;
   }
 
+  /**
+   * @internal The whole state: a copy of the engine's memory and the host half. Restoring it
+   * ({@link restore}) undoes everything fed since (src/http/sessions/session.ts rolls a rejected
+   * batch back, and a session reloaded at start continues where it was).
+   */
+  snapshot(): ReconstructorSnapshot {
+    this.#checkUsable();
+    return { engine: snapshotEngine(this.#engine), host: this.saveHostState() };
+  }
+
+  /**
+   * @internal Puts this instance in the state of `snapshot`, taken from a Reconstructor with the
+   * same options (the host-side options are this instance's): a fresh engine instance with the
+   * snapshot's memory. Throws a RangeError if the snapshot cannot be engine memory.
+   */
+  restore(snapshot: ReconstructorSnapshot): void {
+    this.#engine = restoreEngine(snapshot.engine);
+    this.restoreHostState(snapshot.host);
+  }
+
+  /**
+   * One step of listing the live flows without ending them (the engine's emitLive): hands at most
+   * one output ring of them to `sink`, as {@link finishRecords} would report them now. Returns true
+   * once every live flow was listed; until then call again before feeding more input.
+   */
+  liveSome(sink: RecordSink): boolean {
+    if (this.#fault !== null) throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    let done = false;
+    // The clock the finished flows are judged against stays where the input left it.
+    const endUs = this.insight.endUs;
+    this.#guard(() => {
+      const more = this.#engine.exports.emitLive();
+      let drained: number;
+      try {
+        drained = this.#drain(sink);
+      } finally {
+        this.insight.endUs = endUs;
+      }
+      if (more === 0) done = true;
+      else if (drained === 0) throw new EngineFault("emitLive() asked to be called again without listing a flow");
+    });
+    return done;
+  }
+
   /** {@link push}, handing finished records to `sink` instead of decoding them. */
   pushRecords(chunk: Uint8Array, sink: RecordSink): void {
     this.#checkUsable();
@@ -398,6 +466,39 @@ export class Reconstructor {
       off += n;
       this.#accept(n, sink);
     }
+  }
+
+  /**
+   * The first container error that pushing `chunks` would hit, or null: the engine walks their
+   * records and blocks on a copy of its reader state (its framing check) and delivers no frame, so
+   * nothing is decoded or tracked and this instance is left exactly as it was. The error is what
+   * {@link error} would then be (code, stream offset, record number); a capture that merely ends
+   * inside a record is no error here (more bytes may follow).
+   */
+  checkCapture(chunks: readonly Uint8Array[]): CaptureError | null {
+    this.#checkUsable();
+    if (this.#input === "segments") throw new Error("this Reconstructor was fed segment records; it takes one kind of input");
+    if (this.#error !== null) return this.#error;
+    const host = this.saveHostState();
+    const tail = this.#engine.views().u8.slice(this.#base, this.#base + this.#fill);
+    const ex = this.#engine.exports;
+    const noFlows: RecordSink = () => {
+      throw new EngineFault("a framing check delivered a flow");
+    };
+    ex.checkBegin();
+    let error: CaptureError | null;
+    try {
+      for (const chunk of chunks) {
+        this.pushRecords(chunk, noFlows);
+        if (this.#error !== null) break;
+      }
+      error = this.#error;
+    } finally {
+      ex.checkEnd();
+      this.#engine.views().u8.set(tail, this.#base);
+      this.restoreHostState(host);
+    }
+    return error;
   }
 
   /** {@link readFrom} with a sink: returns false at end of file or once an error stopped decoding. */

@@ -7,12 +7,14 @@
 // own as in Zeek (layers/context.ts): one record, several segments or skips.
 
 import { statInc, Stat, STATS } from "../stats";
-import { PKT, P_CSUM, P_TUNNEL, P_FRAME, Csum } from "../packet";
+import { P_CSUM, P_TUNNEL, P_FRAME, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
 import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
+import { PACKET, READER } from "../state";
 
 export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
+  if (READER.checkOnly) return; // a framing check (capture/check.ts) walks records only
   statInc(Stat.Records);
   // Each subframe pass moves the offset past at least one 14-byte A-MSDU subframe header, so the loop ends.
   for (let subframe = 0; ; subframe = subframeNext()) {
@@ -21,18 +23,18 @@ export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32,
       statInc(<Stat>code);
     } else {
       // SAFETY: PKT is the static descriptor; fixed offsets.
-      const csum = load<u8>(PKT + P_CSUM);
+      const csum = load<u8>(PACKET.PKT + P_CSUM);
       if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
         // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
         // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
         statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
       } else {
         if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-        if (load<u8>(PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+        if (load<u8>(PACKET.PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
       }
       // The record's number (counted above) travels with the segment: traces and extract name
       // frames by it (tshark's frame.number).
-      store<f64>(PKT + P_FRAME, load<f64>(STATS + (<usize>Stat.Records << 3)));
+      store<f64>(PACKET.PKT + P_FRAME, load<f64>(STATS + (<usize>Stat.Records << 3)));
       trackPacket();
     }
     if (!subframeHasMore()) return;

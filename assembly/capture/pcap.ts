@@ -19,6 +19,7 @@
 import { setError, Err } from "../errors";
 import { rd16, rd32 } from "../mem";
 import { deliverFrame } from "./frame";
+import { PCAP } from "../state";
 
 export const PCAP_MAGIC_US: u32 = 0xA1B2C3D4;
 export const PCAP_MAGIC_NS: u32 = 0xA1B23C4D;
@@ -45,20 +46,20 @@ const US_PER_S: i64 = 1_000_000;
 const NS_PER_US: u32 = 1000;
 const WIRELEN_CLAMP: u32 = 0x7FFFFFFF;
 
-let swap = false;
-let nanos = false;
-let headerDone = false;
-let linktype: i32 = 0;
-let snaplen: u32 = 0;
-let records: f64 = 0;
+PCAP.swap = false;
+PCAP.nanos = false;
+PCAP.headerDone = false;
+PCAP.linktype = 0;
+PCAP.snaplen = 0;
+PCAP.records = 0;
 
 export function pcapReset(): void {
-  swap = false;
-  nanos = false;
-  headerDone = false;
-  linktype = 0;
-  snaplen = 0;
-  records = 0;
+  PCAP.swap = false;
+  PCAP.nanos = false;
+  PCAP.headerDone = false;
+  PCAP.linktype = 0;
+  PCAP.snaplen = 0;
+  PCAP.records = 0;
 }
 
 /** True when the first four bytes, read little-endian, are a pcap magic in either byte order. */
@@ -67,42 +68,42 @@ export function isPcapMagic(m: u32): bool {
 }
 
 export function pcapStep(p: usize, avail: i32, pos: f64): i32 {
-  if (!headerDone) {
+  if (!PCAP.headerDone) {
     if (avail < FH_SIZE) return 0;
     // SAFETY: avail >= 24 covers the file header.
     const m = load<u32>(p + FH_MAGIC);
-    swap = m == bswap<u32>(PCAP_MAGIC_US) || m == bswap<u32>(PCAP_MAGIC_NS);
-    nanos = m == PCAP_MAGIC_NS || m == bswap<u32>(PCAP_MAGIC_NS);
-    if (rd16(p + FH_VERSION_MAJOR, swap) != PCAP_VERSION_MAJOR) {
+    PCAP.swap = m == bswap<u32>(PCAP_MAGIC_US) || m == bswap<u32>(PCAP_MAGIC_NS);
+    PCAP.nanos = m == PCAP_MAGIC_NS || m == bswap<u32>(PCAP_MAGIC_NS);
+    if (rd16(p + FH_VERSION_MAJOR, PCAP.swap) != PCAP_VERSION_MAJOR) {
       setError(Err.BadPcapVersion, pos + <f64>FH_VERSION_MAJOR, 0);
       return -1;
     }
-    snaplen = rd32(p + FH_SNAPLEN, swap);
-    linktype = <i32>(rd32(p + FH_LINKTYPE, swap) & 0xFFFF);
-    headerDone = true;
+    PCAP.snaplen = rd32(p + FH_SNAPLEN, PCAP.swap);
+    PCAP.linktype = <i32>(rd32(p + FH_LINKTYPE, PCAP.swap) & 0xFFFF);
+    PCAP.headerDone = true;
     return FH_SIZE;
   }
 
   if (avail < RH_SIZE) return 0;
   // SAFETY: avail >= 16 covers the record header.
-  const incl = rd32(p + RH_INCL_LEN, swap);
-  const limit = min(max(snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE);
+  const incl = rd32(p + RH_INCL_LEN, PCAP.swap);
+  const limit = min(max(PCAP.snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE);
   if (incl > limit) {
-    setError(Err.AbsurdCaplen, pos, records + 1);
+    setError(Err.AbsurdCaplen, pos, PCAP.records + 1);
     return -1;
   }
   const total = RH_SIZE + <i32>incl;   // <= 8 MiB, no overflow
   if (avail < total) return 0;
 
-  const sec = <i64>rd32(p + RH_TS_SEC, swap);
-  const frac = rd32(p + RH_TS_FRAC, swap);
-  const ts = sec * US_PER_S + <i64>(nanos ? frac / NS_PER_US : frac);
-  const orig = min(rd32(p + RH_ORIG_LEN, swap), WIRELEN_CLAMP);
-  records += 1;
+  const sec = <i64>rd32(p + RH_TS_SEC, PCAP.swap);
+  const frac = rd32(p + RH_TS_FRAC, PCAP.swap);
+  const ts = sec * US_PER_S + <i64>(PCAP.nanos ? frac / NS_PER_US : frac);
+  const orig = min(rd32(p + RH_ORIG_LEN, PCAP.swap), WIRELEN_CLAMP);
+  PCAP.records += 1;
   // SAFETY: avail >= 16 + incl, so the frame [p+16, p+16+incl) is inside the window.
-  deliverFrame(linktype, p + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
+  deliverFrame(PCAP.linktype, p + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
   return total;
 }
 
 /** Number of the unit the next pcapStep() reads, for error reports: 0 = file header, then records from 1. */
-export function pcapNextRecord(): f64 { return headerDone ? records + 1 : 0; }
+export function pcapNextRecord(): f64 { return PCAP.headerDone ? PCAP.records + 1 : 0; }

@@ -24,6 +24,7 @@ import { setError, Err } from "../errors";
 import { statInc, Stat } from "../stats";
 import { rd16, rd32 } from "../mem";
 import { deliverFrame } from "./frame";
+import { PCAPNG } from "../state";
 
 export const BT_SHB: u32 = 0x0A0D0D0A;
 const BT_IDB: u32 = 1;
@@ -88,22 +89,24 @@ const IF_SIZE: usize = 16;
 const IF_LINKTYPE: usize = 0;    // i32
 const IF_TSRESOL: usize = 4;     // u32 raw if_tsresol byte
 const IF_TSOFFSET: usize = 8;    // i64 seconds
-const IFACES: usize = memory.data(<i32>MAX_IFACES * <i32>IF_SIZE, 16);
+/** Bytes of the interface table (capture/check.ts saves and restores it around a framing check). */
+export const IFACES_SIZE: usize = <usize>MAX_IFACES * IF_SIZE;
+export const IFACES: usize = memory.data(<i32>IFACES_SIZE, 16);
 const LINKTYPE_UNSUPPORTED: i32 = -1;
 
 const US_PER_S: i64 = 1_000_000;
 const WIRELEN_CLAMP: u32 = 0x7FFFFFFF;
 
-let swap = false;
-let ifaceCount: i32 = 0;
-let blocks: f64 = 0;
-let lastTs: i64 = 0;
+PCAPNG.swap = false;
+PCAPNG.ifaceCount = 0;
+PCAPNG.blocks = 0;
+PCAPNG.lastTs = 0;
 
 export function pcapngReset(): void {
-  swap = false;
-  ifaceCount = 0;
-  blocks = 0;
-  lastTs = 0;
+  PCAPNG.swap = false;
+  PCAPNG.ifaceCount = 0;
+  PCAPNG.blocks = 0;
+  PCAPNG.lastTs = 0;
 }
 
 export function pcapngStep(p: usize, avail: i32, pos: f64): i32 {
@@ -112,17 +115,17 @@ export function pcapngStep(p: usize, avail: i32, pos: f64): i32 {
   // The SHB type 0x0A0D0D0A reads the same in both byte orders; its byte-order magic then sets `swap`
   // for the rest of the section, including the type of every later block.
   const raw = load<u32>(p + BLK_TYPE);
-  const type = raw == BT_SHB ? BT_SHB : (swap ? bswap<u32>(raw) : raw);
-  const blockNo = blocks + 1;
+  const type = raw == BT_SHB ? BT_SHB : (PCAPNG.swap ? bswap<u32>(raw) : raw);
+  const blockNo = PCAPNG.blocks + 1;
   if (type == BT_SHB) {
     if (avail < <i32>SHB_MAJOR) return 0;
     // SAFETY: avail >= 12 covers the byte-order magic.
     const bom = load<u32>(p + SHB_BOM);
-    if (bom == BOM) swap = false;
-    else if (bom == bswap<u32>(BOM)) swap = true;
+    if (bom == BOM) PCAPNG.swap = false;
+    else if (bom == bswap<u32>(BOM)) PCAPNG.swap = true;
     else { setError(Err.BadSectionMagic, pos + <f64>SHB_BOM, blockNo); return -1; }
   }
-  const total = rd32(p + BLK_LEN, swap);
+  const total = rd32(p + BLK_LEN, PCAPNG.swap);
   if (total < BLK_MIN || (total & 3) != 0 || total > MAX_BLOCK_BYTES || (type == BT_SHB && total < SHB_MIN)) {
     setError(Err.BadBlockLength, pos, blockNo);
     return -1;
@@ -130,17 +133,17 @@ export function pcapngStep(p: usize, avail: i32, pos: f64): i32 {
   const n = <i32>total;
   if (avail < n) return 0;
   // SAFETY: avail >= total >= 12, so the trailing length and the whole body are in the window.
-  if (rd32(p + <usize>(n - BLK_TRAILER), swap) != total) {
+  if (rd32(p + <usize>(n - BLK_TRAILER), PCAPNG.swap) != total) {
     setError(Err.BlockLengthMismatch, pos, blockNo);
     return -1;
   }
-  blocks += 1;
+  PCAPNG.blocks += 1;
   const bodyLen = n - <i32>BLK_BODY - BLK_TRAILER;   // >= 0
 
   if (type == BT_SHB) {
     // SAFETY: total >= 28 covers the version fields.
-    if (rd16(p + SHB_MAJOR, swap) != SHB_VERSION_MAJOR) { setError(Err.BadPcapVersion, pos + <f64>SHB_MAJOR, blockNo); return -1; }
-    ifaceCount = 0;
+    if (rd16(p + SHB_MAJOR, PCAPNG.swap) != SHB_VERSION_MAJOR) { setError(Err.BadPcapVersion, pos + <f64>SHB_MAJOR, blockNo); return -1; }
+    PCAPNG.ifaceCount = 0;
     return n;
   }
   if (type == BT_IDB) {
@@ -150,30 +153,30 @@ export function pcapngStep(p: usize, avail: i32, pos: f64): i32 {
   }
   if (type == BT_EPB) {
     if (bodyLen < EPB_FIXED) { setError(Err.BadBlockBody, pos, blockNo); return -1; }
-    const caplen = rd32(p + EPB_CAPLEN, swap);
+    const caplen = rd32(p + EPB_CAPLEN, PCAPNG.swap);
     if (caplen > <u32>(bodyLen - EPB_FIXED)) { setError(Err.BadBlockBody, pos, blockNo); return -1; }
-    const iface = rd32(p + EPB_IFACE, swap);
-    if (iface >= <u32>ifaceCount) { setError(Err.UnknownInterface, pos, blockNo); return -1; }
-    const ticks = (<u64>rd32(p + EPB_TS_HIGH, swap) << 32) | <u64>rd32(p + EPB_TS_LOW, swap);
-    packet(<i32>iface, p + EPB_DATA, <i32>caplen, rd32(p + EPB_ORIGLEN, swap), ticks, true);
+    const iface = rd32(p + EPB_IFACE, PCAPNG.swap);
+    if (iface >= <u32>PCAPNG.ifaceCount) { setError(Err.UnknownInterface, pos, blockNo); return -1; }
+    const ticks = (<u64>rd32(p + EPB_TS_HIGH, PCAPNG.swap) << 32) | <u64>rd32(p + EPB_TS_LOW, PCAPNG.swap);
+    packet(<i32>iface, p + EPB_DATA, <i32>caplen, rd32(p + EPB_ORIGLEN, PCAPNG.swap), ticks, true);
     return n;
   }
   if (type == BT_SPB) {
     if (bodyLen < SPB_FIXED) { setError(Err.BadBlockBody, pos, blockNo); return -1; }
-    if (ifaceCount == 0) { setError(Err.UnknownInterface, pos, blockNo); return -1; }
-    const orig = rd32(p + SPB_ORIGLEN, swap);
+    if (PCAPNG.ifaceCount == 0) { setError(Err.UnknownInterface, pos, blockNo); return -1; }
+    const orig = rd32(p + SPB_ORIGLEN, PCAPNG.swap);
     const caplen = min(<u32>(bodyLen - SPB_FIXED), orig);
     packet(0, p + SPB_DATA, <i32>caplen, orig, 0, false);
     return n;
   }
   if (type == BT_PB) {
     if (bodyLen < PB_FIXED) { setError(Err.BadBlockBody, pos, blockNo); return -1; }
-    const caplen = rd32(p + PB_CAPLEN, swap);
+    const caplen = rd32(p + PB_CAPLEN, PCAPNG.swap);
     if (caplen > <u32>(bodyLen - PB_FIXED)) { setError(Err.BadBlockBody, pos, blockNo); return -1; }
-    const iface = rd16(p + PB_IFACE, swap);
-    if (iface >= <u32>ifaceCount) { setError(Err.UnknownInterface, pos, blockNo); return -1; }
-    const ticks = (<u64>rd32(p + PB_TS_HIGH, swap) << 32) | <u64>rd32(p + PB_TS_LOW, swap);
-    packet(<i32>iface, p + PB_DATA, <i32>caplen, rd32(p + PB_ORIGLEN, swap), ticks, true);
+    const iface = rd16(p + PB_IFACE, PCAPNG.swap);
+    if (iface >= <u32>PCAPNG.ifaceCount) { setError(Err.UnknownInterface, pos, blockNo); return -1; }
+    const ticks = (<u64>rd32(p + PB_TS_HIGH, PCAPNG.swap) << 32) | <u64>rd32(p + PB_TS_LOW, PCAPNG.swap);
+    packet(<i32>iface, p + PB_DATA, <i32>caplen, rd32(p + PB_ORIGLEN, PCAPNG.swap), ticks, true);
     return n;
   }
   statInc(Stat.SkippedBlocks);
@@ -182,8 +185,8 @@ export function pcapngStep(p: usize, avail: i32, pos: f64): i32 {
 
 /** Records an IDB of `n` bytes at p (body >= 8 bytes, checked) in the interface table. */
 function addInterface(p: usize, n: i32): void {
-  const index = ifaceCount;
-  ifaceCount++;
+  const index = PCAPNG.ifaceCount;
+  PCAPNG.ifaceCount++;
   if (index >= MAX_IFACES) return;   // remembered as unsupported: see ifaceLinktype()
   const slot = IFACES + <usize>index * IF_SIZE;
   let resol = TSRESOL_DEFAULT;
@@ -193,22 +196,22 @@ function addInterface(p: usize, n: i32): void {
   const end = n - BLK_TRAILER;
   while (o + OPT_HDR <= end) {
     // SAFETY: o + 4 <= end <= n, inside the block.
-    const code = rd16(p + <usize>o, swap);
-    const len = <i32>rd16(p + <usize>o + 2, swap);
+    const code = rd16(p + <usize>o, PCAPNG.swap);
+    const len = <i32>rd16(p + <usize>o + 2, PCAPNG.swap);
     if (code == OPT_ENDOFOPT) break;
     if (o + OPT_HDR + len > end) break;
     // SAFETY: [o+4, o+4+len) is inside the block.
     if (code == OPT_IF_TSRESOL && len >= 1) resol = <u32>load<u8>(p + <usize>(o + OPT_HDR));
     else if (code == OPT_IF_TSOFFSET && len == 8) {
       // An i64 in section byte order: the first word is the low half little-endian, the high half big-endian.
-      const w0 = <u64>rd32(p + <usize>(o + OPT_HDR), swap);
-      const w1 = <u64>rd32(p + <usize>(o + OPT_HDR + 4), swap);
-      offset = swap ? <i64>((w0 << 32) | w1) : <i64>((w1 << 32) | w0);
+      const w0 = <u64>rd32(p + <usize>(o + OPT_HDR), PCAPNG.swap);
+      const w1 = <u64>rd32(p + <usize>(o + OPT_HDR + 4), PCAPNG.swap);
+      offset = PCAPNG.swap ? <i64>((w0 << 32) | w1) : <i64>((w1 << 32) | w0);
     }
     o += OPT_HDR + ((len + 3) & ~3);
   }
   // SAFETY: index < MAX_IFACES, so the slot is inside IFACES.
-  store<i32>(slot + IF_LINKTYPE, <i32>rd16(p + IDB_LINKTYPE, swap));
+  store<i32>(slot + IF_LINKTYPE, <i32>rd16(p + IDB_LINKTYPE, PCAPNG.swap));
   store<u32>(slot + IF_TSRESOL, resol);
   store<i64>(slot + IF_TSOFFSET, offset);
 }
@@ -216,14 +219,14 @@ function addInterface(p: usize, n: i32): void {
 /** Converts and delivers one packet of interface `iface` (< ifaceCount, checked by the caller). */
 function packet(iface: i32, data: usize, caplen: i32, orig: u32, ticks: u64, hasTs: bool): void {
   let linktype = LINKTYPE_UNSUPPORTED;
-  let ts = lastTs;
+  let ts = PCAPNG.lastTs;
   if (iface < MAX_IFACES) {
     // SAFETY: iface < MAX_IFACES.
     const slot = IFACES + <usize>iface * IF_SIZE;
     linktype = load<i32>(slot + IF_LINKTYPE);
     if (hasTs) ts = ticksToUs(ticks, load<u32>(slot + IF_TSRESOL)) + load<i64>(slot + IF_TSOFFSET) * US_PER_S;
   }
-  lastTs = ts;
+  PCAPNG.lastTs = ts;
   deliverFrame(linktype, data, caplen, <i32>min(orig, WIRELEN_CLAMP), ts);
 }
 
@@ -259,4 +262,4 @@ function pow10(k: u32): u64 {
 }
 
 /** Number (from 1) of the block the next pcapngStep() reads, for error reports. */
-export function pcapngNextBlock(): f64 { return blocks + 1; }
+export function pcapngNextBlock(): f64 { return PCAPNG.blocks + 1; }

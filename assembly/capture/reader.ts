@@ -24,19 +24,22 @@ import { decodeLink } from "../layers/link";
 import { fragmentsReset } from "../layers/fragments";
 import { pcapReset, pcapStep, pcapNextRecord, isPcapMagic, PCAP_MAGIC_US, PCAP_MAGIC_NS } from "./pcap";
 import { pcapngReset, pcapngStep, pcapngNextBlock, BT_SHB } from "./pcapng";
+import { READER } from "../state";
 
 const FMT_UNKNOWN: i32 = 0;
 const FMT_PCAP: i32 = 1;
 const FMT_PCAPNG: i32 = 2;
 const MAGIC_LEN: i32 = 4;
 
-let format: i32 = FMT_UNKNOWN;
+READER.format = FMT_UNKNOWN;
 /** Stream offset of the first byte of the current window. */
-let streamPos: f64 = 0;
+READER.streamPos = 0;
+/** True during a framing check (capture/check.ts): records are walked, no frame is delivered. */
+READER.checkOnly = false;
 
 export function readerReset(): void {
-  format = FMT_UNKNOWN;
-  streamPos = 0;
+  READER.format = FMT_UNKNOWN;
+  READER.streamPos = 0;
   pcapReset();
   pcapngReset();
   fragmentsReset();
@@ -46,17 +49,17 @@ export function feedCapture(ptr: usize, len: i32, eof: bool): i32 {
   if (getErrCode() != 0) return 0;
   if (len < 0) len = 0;
 
-  if (format == FMT_UNKNOWN) {
+  if (READER.format == FMT_UNKNOWN) {
     if (len < MAGIC_LEN) {
-      if (eof) setError(couldBeMagic(ptr, len) ? Err.TruncatedInput : Err.BadMagic, streamPos, 0);
+      if (eof) setError(couldBeMagic(ptr, len) ? Err.TruncatedInput : Err.BadMagic, READER.streamPos, 0);
       return 0;
     }
     // SAFETY: len >= 4.
     const m = load<u32>(ptr);
-    if (isPcapMagic(m)) format = FMT_PCAP;
-    else if (m == BT_SHB) format = FMT_PCAPNG;
+    if (isPcapMagic(m)) READER.format = FMT_PCAP;
+    else if (m == BT_SHB) READER.format = FMT_PCAPNG;
     else {
-      setError(Err.BadMagic, streamPos, 0);
+      setError(Err.BadMagic, READER.streamPos, 0);
       return 0;
     }
   }
@@ -64,20 +67,20 @@ export function feedCapture(ptr: usize, len: i32, eof: bool): i32 {
   let off: i32 = 0;
   while (off < len) {
     if (outNearlyFull()) break;
-    const pos = streamPos + <f64>off;
-    const n = format == FMT_PCAP ? pcapStep(ptr + <usize>off, len - off, pos) : pcapngStep(ptr + <usize>off, len - off, pos);
+    const pos = READER.streamPos + <f64>off;
+    const n = READER.format == FMT_PCAP ? pcapStep(ptr + <usize>off, len - off, pos) : pcapngStep(ptr + <usize>off, len - off, pos);
     if (n > 0) {
       off += n;
       continue;
     }
     // n == 0: the unit at `off` is incomplete; with no more input that is damage.
     if (n == 0 && eof) {
-      setError(Err.TruncatedInput, pos, format == FMT_PCAP ? pcapNextRecord() : pcapngNextBlock());
+      setError(Err.TruncatedInput, pos, READER.format == FMT_PCAP ? pcapNextRecord() : pcapngNextBlock());
     }
     break;
   }
   statAdd(Stat.Bytes, <f64>off);
-  streamPos += <f64>off;
+  READER.streamPos += <f64>off;
   return off;
 }
 

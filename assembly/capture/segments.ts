@@ -8,13 +8,14 @@
 // acknowledged data is not reported as a content gap, and checksums are not validated.
 
 import {
-  PKT, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_IPVER, P_FLAGS, P_CSUM, P_THLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_FRAME,
+  P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_IPVER, P_FLAGS, P_CSUM, P_THLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_FRAME,
   P_WSCALE, P_MSS, P_TUNNEL, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_SACKN, P_WHOLE, P_IPID, P_TSVAL, Csum,
 } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { outNearlyFull } from "../flow/output";
 import { setError, Err } from "../errors";
 import { copy16 } from "../mem";
+import { PACKET } from "../state";
 
 export const SEG_TS: i32 = 0;        // i64 µs since the epoch
 export const SEG_SRC: i32 = 8;       // 16 B (IPv4 v4-mapped)
@@ -44,34 +45,34 @@ export function feedSegments(base: usize, n: i32, firstIndex: f64): i32 {
     const r = base + <usize>i * <usize>SEG_SIZE;
     const ver = load<u8>(r + SEG_IPVER);
     if (ver != 4 && ver != 6) { setError(Err.BadSegmentRecord, 0, firstIndex + <f64>i); return i; }
-    store<i64>(PKT + P_TS, load<i64>(r + SEG_TS));
-    copy16(PKT + P_SRC, r + SEG_SRC);
-    copy16(PKT + P_DST, r + SEG_DST);
-    store<u16>(PKT + P_SPORT, load<u16>(r + SEG_SPORT));
-    store<u16>(PKT + P_DPORT, load<u16>(r + SEG_DPORT));
-    store<u32>(PKT + P_VLAN, 0);
-    store<u8>(PKT + P_IPVER, ver);
-    store<u8>(PKT + P_FLAGS, load<u8>(r + SEG_FLAGS));
-    store<u8>(PKT + P_CSUM, <u8>Csum.NotChecked);
-    store<u8>(PKT + P_THLEN, 20);
-    store<u32>(PKT + P_SEQ, load<u32>(r + SEG_SEQ));
-    store<u32>(PKT + P_ACK, load<u32>(r + SEG_ACK));
-    store<u16>(PKT + P_WIN, load<u16>(r + SEG_WIN));
-    store<u8>(PKT + P_OPTS, load<u8>(r + SEG_OPTS));
-    store<u8>(PKT + P_WSCALE, load<u8>(r + SEG_WSCALE));
-    store<u16>(PKT + P_MSS, load<u16>(r + SEG_MSS));
-    store<u8>(PKT + P_TUNNEL, 0);
+    store<i64>(PACKET.PKT + P_TS, load<i64>(r + SEG_TS));
+    copy16(PACKET.PKT + P_SRC, r + SEG_SRC);
+    copy16(PACKET.PKT + P_DST, r + SEG_DST);
+    store<u16>(PACKET.PKT + P_SPORT, load<u16>(r + SEG_SPORT));
+    store<u16>(PACKET.PKT + P_DPORT, load<u16>(r + SEG_DPORT));
+    store<u32>(PACKET.PKT + P_VLAN, 0);
+    store<u8>(PACKET.PKT + P_IPVER, ver);
+    store<u8>(PACKET.PKT + P_FLAGS, load<u8>(r + SEG_FLAGS));
+    store<u8>(PACKET.PKT + P_CSUM, <u8>Csum.NotChecked);
+    store<u8>(PACKET.PKT + P_THLEN, 20);
+    store<u32>(PACKET.PKT + P_SEQ, load<u32>(r + SEG_SEQ));
+    store<u32>(PACKET.PKT + P_ACK, load<u32>(r + SEG_ACK));
+    store<u16>(PACKET.PKT + P_WIN, load<u16>(r + SEG_WIN));
+    store<u8>(PACKET.PKT + P_OPTS, load<u8>(r + SEG_OPTS));
+    store<u8>(PACKET.PKT + P_WSCALE, load<u8>(r + SEG_WSCALE));
+    store<u16>(PACKET.PKT + P_MSS, load<u16>(r + SEG_MSS));
+    store<u8>(PACKET.PKT + P_TUNNEL, 0);
     const len = load<u32>(r + SEG_LEN);
-    store<u32>(PKT + P_IPLEN, len + (ver == 4 ? 40 : 60));
-    store<u32>(PKT + P_PAYLEN, len);
-    store<u32>(PKT + P_PAYPTR, 0);
-    store<u32>(PKT + P_PAYCAP, 0);
-    store<u8>(PKT + P_SACKN, 0);
-    store<u8>(PKT + P_WHOLE, 1);
+    store<u32>(PACKET.PKT + P_IPLEN, len + (ver == 4 ? 40 : 60));
+    store<u32>(PACKET.PKT + P_PAYLEN, len);
+    store<u32>(PACKET.PKT + P_PAYPTR, 0);
+    store<u32>(PACKET.PKT + P_PAYCAP, 0);
+    store<u8>(PACKET.PKT + P_SACKN, 0);
+    store<u8>(PACKET.PKT + P_WHOLE, 1);
     // Segment records carry no IP identification and no TSval: 0 says unknown (wire-anomalies.ts).
-    store<u16>(PKT + P_IPID, 0);
-    store<u32>(PKT + P_TSVAL, 0);
-    store<f64>(PKT + P_FRAME, firstIndex + <f64>i + 1);
+    store<u16>(PACKET.PKT + P_IPID, 0);
+    store<u32>(PACKET.PKT + P_TSVAL, 0);
+    store<f64>(PACKET.PKT + P_FRAME, firstIndex + <f64>i + 1);
     trackPacket();
   }
   return n;

@@ -14,6 +14,7 @@ import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
 } from "./record";
 import { extPtr, extAttach } from "./table";
+import { ANOMALY } from "../state";
 
 export enum Anomaly {
   None = 0,
@@ -43,12 +44,12 @@ export enum Anomaly {
 }
 
 /** The record being processed (set by the tracker before each segment): its extension block is allocated on first use. */
-let curId: u32 = 0;
+ANOMALY.curId = 0;
 /** The time of the segment being processed. */
-export let curNow: i64 = 0;
-export function setCurrentFlow(id: u32, now: i64): void { curId = id; curNow = now; }
+ANOMALY.curNow = 0;
+export function setCurrentFlow(id: u32, now: i64): void { ANOMALY.curId = id; ANOMALY.curNow = now; }
 /** The current record's extension block, allocated (zeroed) if it has none yet. */
-export function currentExt(): usize { return extAttach(curId); }
+export function currentExt(): usize { return extAttach(ANOMALY.curId); }
 
 /**
  * Address of the current record's per-side extension field at `x` (originator's first, then the
@@ -93,7 +94,7 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
 
 /** A role flip of the current record: the recorded sides and the out-of-order ranges follow the endpoints. */
 export function flipExtensionSides(): void {
-  const ext = extPtr(curId);
+  const ext = extPtr(ANOMALY.curId);
   if (ext == 0) return;
   const a = ext + <usize>X_BLOCKS, b = a + <usize>X_BLOCKS_SIDE;
   for (let i: usize = 0; i < <usize>X_BLOCKS_SIDE; i += 4) {

@@ -15,8 +15,8 @@ import {
 } from "./record";
 import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
-import { noteAnomaly, Anomaly, curNow, extSide } from "./anomaly";
-import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks } from "../options";
+import { noteAnomaly, Anomaly, extSide } from "./anomaly";
+import { OPTIONS, ANOMALY } from "../state";
 
 /**
  * Where endpoint `ep` of record `rec` (the record being processed) keeps its ranges: `b` below.
@@ -44,13 +44,13 @@ import { reportGapsForPartial, maxAboveHoleWithoutAcks, excessiveDataWithoutAcks
 function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
   const clean = isClean(ep) && isClean(peer);
   if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
-  if (!clean && !reportGapsForPartial) return;
+  if (!clean && !OPTIONS.reportGapsForPartial) return;
   store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
   // The anomaly says what missed_bytes counts (so a partial connection's gaps, which Zeek leaves
   // out unless report_gaps_for_partial, are not reported either). Zeek counts bytes a snaplen cut
   // off as missing too (it cannot reassemble them); as an anomaly only a side whose payload was
   // always captured whole can show a real loss.
-  if ((load<u8>(ep + EP_FLAGS2) & EF2_TRUNCATED) == 0) noteAnomaly(rec, Anomaly.ContentGap, isOrigEp(rec, ep), curNow);
+  if ((load<u8>(ep + EP_FLAGS2) & EF2_TRUNCATED) == 0) noteAnomaly(rec, Anomaly.ContentGap, isOrigEp(rec, ep), ANOMALY.curNow);
 }
 
 /** Moves EP_REASM forward by `adv` and absorbs the blocks that now touch it; rebases the rest. */
@@ -143,12 +143,12 @@ export function dataSent(rec: usize, ep: usize, seq: u64, len: u64): void {
   const b = n > 0 ? blocksOf(rec, ep) : 0;
   if (n > 0) {
     const undelivered = <u64>blkEnd(b, n - 1);
-    if (maxAboveHoleWithoutAcks > 0 && noDataAcked(ep) && undelivered > <u64>maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
+    if (OPTIONS.maxAboveHoleWithoutAcks > 0 && noDataAcked(ep) && undelivered > <u64>OPTIONS.maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
   }
-  if (excessiveDataWithoutAcks > 0) {
+  if (OPTIONS.excessiveDataWithoutAcks > 0) {
     let size = load<u64>(ep + EP_REASM) - load<u64>(ep + EP_TRIM);
     for (let i = 0; i < n; i++) size += <u64>(blkEnd(b, i) - blkStart(b, i));
-    if (size > <u64>excessiveDataWithoutAcks) skipDeliveries(ep);
+    if (size > <u64>OPTIONS.excessiveDataWithoutAcks) skipDeliveries(ep);
   }
 }
 

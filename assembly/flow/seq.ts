@@ -6,6 +6,7 @@
 // 32-bit comparisons always use serial arithmetic (RFC 1982): seqDelta(a, b) < 0 means a is before b.
 
 import { EP_START, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_STATE, EP_PREV_STATE, EP_FLAGS, EF_FIN_SEEN, Half } from "./record";
+import { SEQ } from "../state";
 
 /** Zeek TOO_LARGE_SEQ_DELTA: SYN/RST sequence jumps beyond 1 MiB are not trusted. */
 export const TOO_LARGE_SEQ_DELTA: i32 = 1048576;
@@ -41,7 +42,7 @@ export function updateAckSeq(ep: usize, s: u32): void {
 @inline export function relAckOf(ep: usize): u64 { return toRelative(ep, ackSeq(ep), load<u32>(ep + EP_ACK_WRAPS)); }
 
 /** Set by relativeSeq() when the value lies before start_seq (Zeek's seq/ack underflow weirds). */
-export let seqUnderflow: bool = false;
+SEQ.seqUnderflow = false;
 
 /**
  * Zeek get_relative_seq: the 64-bit offset of `cur` from start_seq, using `last`/`wraps` to decide
@@ -49,7 +50,7 @@ export let seqUnderflow: bool = false;
  * 32-bit delta widened to u64, and seqUnderflow is set.
  */
 export function relativeSeq(ep: usize, cur: u32, last: u32, wraps: u32): u64 {
-  seqUnderflow = false;
+  SEQ.seqUnderflow = false;
   let delta = seqDelta(cur, last);
   if (delta < 0) {
     if (wraps != 0 && cur > last) wraps--;     // part of the previous 32-bit lap
@@ -58,7 +59,7 @@ export function relativeSeq(ep: usize, cur: u32, last: u32, wraps: u32): u64 {
   }
   if (wraps == 0) {
     delta = seqDelta(cur, startSeq(ep));
-    if (delta < 0) seqUnderflow = true;
+    if (delta < 0) SEQ.seqUnderflow = true;
     return <u64><i64>delta;
   }
   return toRelative(ep, cur, wraps);

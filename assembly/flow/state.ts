@@ -17,22 +17,23 @@ import { TH_SYN, TH_ACK, TH_FIN, TH_RST } from "../packet";
 import { startSeq, lastFull, startSeq64 } from "./seq";
 import { flipRoles } from "./history";
 import { dataPending } from "./reassembly";
-import { attemptDelayUs, closeDelayUs, SESSION_TIMER_US } from "../options";
+import { SESSION_TIMER_US } from "../options";
+import { FLOW_STATE, OPTIONS } from "../state";
 
 /** The record being processed and its two endpoint blocks (sender, other side). */
-export let curRec: usize = 0;
-export let curEp: usize = 0;
-export let curPeer: usize = 0;
+FLOW_STATE.curRec = 0;
+FLOW_STATE.curEp = 0;
+FLOW_STATE.curPeer = 0;
 /** Outputs of updateStateMachine, as Zeek's do_close / gen_event. */
-export let doClose: bool = false;
-export let genEvent: bool = false;
+FLOW_STATE.doClose = false;
+FLOW_STATE.genEvent = false;
 
-export function setCurrent(rec: usize, ep: usize, peer: usize): void { curRec = rec; curEp = ep; curPeer = peer; }
+export function setCurrent(rec: usize, ep: usize, peer: usize): void { FLOW_STATE.curRec = rec; FLOW_STATE.curEp = ep; FLOW_STATE.curPeer = peer; }
 
 /** Flips roles and keeps curEp/curPeer pointing at the same logical endpoints. */
 export function flipCurrent(): void {
-  flipRoles(curRec);
-  const t = curEp; curEp = curPeer; curPeer = t;
+  flipRoles(FLOW_STATE.curRec);
+  const t = FLOW_STATE.curEp; FLOW_STATE.curEp = FLOW_STATE.curPeer; FLOW_STATE.curPeer = t;
 }
 
 @inline export function stateOf(ep: usize): u8 { return load<u8>(ep + EP_STATE); }
@@ -67,52 +68,52 @@ function connectionEstablished(rec: usize): void {
 
 /** UpdateInactiveState: the first packet from this side that changes its state. */
 function updateInactive(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u32): void {
-  const rec = curRec;
+  const rec = FLOW_STATE.curRec;
   if ((flags & TH_SYN) != 0) {
     if (isOrig) {
       // An originator SYN (SYN-ACK: weird connection_originator_SYN_ack) arms the attempt timer.
-      setState(rec, curEp, (flags & TH_ACK) != 0 ? Half.SynAckSent : Half.SynSent);
-      if (attemptDelayUs != 0) {
+      setState(rec, FLOW_STATE.curEp, (flags & TH_ACK) != 0 ? Half.SynAckSent : Half.SynSent);
+      if (OPTIONS.attemptDelayUs != 0) {
         store<i64>(rec + FR_TS_ATTEMPT, now);
         setFlag(rec, FF_ATTEMPT);
       }
     } else {
-      if ((flags & TH_ACK) == 0 && stateOf(curPeer) == <u8>Half.SynAckSent && baseSeq == startSeq(curEp)) {
+      if ((flags & TH_ACK) == 0 && stateOf(FLOW_STATE.curPeer) == <u8>Half.SynAckSent && baseSeq == startSeq(FLOW_STATE.curEp)) {
         // SYN/SYN-ACK reversal (e.g. two capture interfaces): flip and establish the connection.
         clearFlag(rec, FF_PARTIAL);
         flipCurrent();
-        setState(rec, curPeer, Half.Established);
+        setState(rec, FLOW_STATE.curPeer, Half.Established);
         setFirstPacketSeen(rec, true);
       }
       // A SYN-ACK answering the originator's SYN establishes both sides at once: the final ACK
       // of the 3-way handshake is not needed (zeek-semantics.md §2).
-      if (stateOf(curPeer) == <u8>Half.SynSent) setState(rec, curPeer, Half.Established);
-      setState(rec, curEp, Half.Established);
-      if (stateOf(curPeer) != <u8>Half.Partial) connectionEstablished(rec);
+      if (stateOf(FLOW_STATE.curPeer) == <u8>Half.SynSent) setState(rec, FLOW_STATE.curPeer, Half.Established);
+      setState(rec, FLOW_STATE.curEp, Half.Established);
+      if (stateOf(FLOW_STATE.curPeer) != <u8>Half.Partial) connectionEstablished(rec);
     }
   }
   if ((flags & TH_FIN) != 0) {
-    setState(rec, curEp, Half.Closed);
-    doClose = true; genEvent = true;
+    setState(rec, FLOW_STATE.curEp, Half.Closed);
+    FLOW_STATE.doClose = true; FLOW_STATE.genEvent = true;
   }
   if ((flags & TH_RST) != 0) {
-    setState(rec, curEp, Half.Reset);
+    setState(rec, FLOW_STATE.curEp, Half.Reset);
     // An originator RST answering an unseen SYN's SYN-ACK, or a responder RST to a SYN: a reject.
-    const ps = stateOf(curPeer);
+    const ps = stateOf(FLOW_STATE.curPeer);
     const isReject = isOrig ? ps == <u8>Half.Established : (ps == <u8>Half.SynSent || ps == <u8>Half.SynAckSent);
-    doClose = true;
-    genEvent = !isReject;
+    FLOW_STATE.doClose = true;
+    FLOW_STATE.genEvent = !isReject;
   }
-  if (stateOf(curEp) == <u8>Half.Inactive) {
+  if (stateOf(FLOW_STATE.curEp) == <u8>Half.Inactive) {
     if (!isOrig && len == 0 && stateOf(rec + <usize>FR_ORIG) == <u8>Half.SynSent) {
       // Some stacks ACK a SYN before answering it; not a partial connection.
-    } else if ((flags & TH_ACK) != 0 && stateOf(curPeer) == <u8>Half.Established) {
+    } else if ((flags & TH_ACK) != 0 && stateOf(FLOW_STATE.curPeer) == <u8>Half.Established) {
       // SYN-ACK seen, the SYN missed, and now the ACK: establish rather than call it partial.
-      setState(rec, curEp, Half.Established);
+      setState(rec, FLOW_STATE.curEp, Half.Established);
       clearFlag(rec, FF_PARTIAL);
       setFirstPacketSeen(rec, isOrig);
     } else {
-      setState(rec, curEp, Half.Partial);
+      setState(rec, FLOW_STATE.curEp, Half.Partial);
     }
   }
 }
@@ -123,48 +124,48 @@ function updateInactive(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u
 /** UpdateSYN_SentState: a side that sent SYN (or SYN-ACK) and was not yet answered. */
 function updateSynSent(flags: u32): void {
   if ((flags & TH_FIN) != 0) {
-    setState(curRec, curEp, Half.Closed);
-    doClose = true; genEvent = true;
+    setState(FLOW_STATE.curRec, FLOW_STATE.curEp, Half.Closed);
+    FLOW_STATE.doClose = true; FLOW_STATE.genEvent = true;
   }
   if ((flags & TH_RST) != 0) {
-    setState(curRec, curEp, Half.Reset);
-    analyzerDone(curRec);
-    doClose = true;
+    setState(FLOW_STATE.curRec, FLOW_STATE.curEp, Half.Reset);
+    analyzerDone(FLOW_STATE.curRec);
+    FLOW_STATE.doClose = true;
   }
 }
 
 /** UpdateEstablishedState: ESTABLISHED or PARTIAL. */
 function updateEstablished(flags: u32): void {
-  const rec = curRec;
-  if ((flags & TH_SYN) != 0 && stateOf(curEp) == <u8>Half.Partial && stateOf(curPeer) == <u8>Half.Inactive && (flags & TH_ACK) == 0) {
-    setState(rec, curEp, Half.SynSent); // SYN after a partial start: this SYN may set the connection up
+  const rec = FLOW_STATE.curRec;
+  if ((flags & TH_SYN) != 0 && stateOf(FLOW_STATE.curEp) == <u8>Half.Partial && stateOf(FLOW_STATE.curPeer) == <u8>Half.Inactive && (flags & TH_ACK) == 0) {
+    setState(rec, FLOW_STATE.curEp, Half.SynSent); // SYN after a partial start: this SYN may set the connection up
   }
   if ((flags & TH_FIN) != 0 && (flags & TH_RST) == 0) {
-    setState(rec, curEp, Half.Closed);
+    setState(rec, FLOW_STATE.curEp, Half.Closed);
     // The peer sent FIN then RST: that was a normal termination after all.
-    if (stateOf(curPeer) == <u8>Half.Reset && load<u8>(curPeer + EP_PREV_STATE) == <u8>Half.Closed) setState(rec, curPeer, Half.Closed);
-    doClose = true; genEvent = true;
+    if (stateOf(FLOW_STATE.curPeer) == <u8>Half.Reset && load<u8>(FLOW_STATE.curPeer + EP_PREV_STATE) == <u8>Half.Closed) setState(rec, FLOW_STATE.curPeer, Half.Closed);
+    FLOW_STATE.doClose = true; FLOW_STATE.genEvent = true;
   }
   if ((flags & TH_RST) != 0) {
-    setState(rec, curEp, Half.Reset);
-    doClose = true;
-    if (stateOf(curPeer) != <u8>Half.Reset || load<u8>(curPeer + EP_PREV_STATE) != <u8>Half.Established) analyzerDone(rec);
+    setState(rec, FLOW_STATE.curEp, Half.Reset);
+    FLOW_STATE.doClose = true;
+    if (stateOf(FLOW_STATE.curPeer) != <u8>Half.Reset || load<u8>(FLOW_STATE.curPeer + EP_PREV_STATE) != <u8>Half.Established) analyzerDone(rec);
   }
 }
 
 /** UpdateClosedState: an RST after our FIN counts unless the peer closed too (then it was a normal close). */
 function updateClosed(flags: u32): void {
-  if ((flags & TH_RST) != 0 && stateOf(curPeer) != <u8>Half.Closed) {
-    setState(curRec, curEp, Half.Reset);
-    if (!epHas(curEp, EF_DID_CLOSE)) doClose = true;
+  if ((flags & TH_RST) != 0 && stateOf(FLOW_STATE.curPeer) != <u8>Half.Closed) {
+    setState(FLOW_STATE.curRec, FLOW_STATE.curEp, Half.Reset);
+    if (!epHas(FLOW_STATE.curEp, EF_DID_CLOSE)) FLOW_STATE.doClose = true;
   }
 }
 
 /** TCPSessionAdapter::UpdateStateMachine: one function per current state of the sender. */
 export function updateStateMachine(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u32): void {
-  doClose = false;
-  genEvent = false;
-  switch (<i32>stateOf(curEp)) {
+  FLOW_STATE.doClose = false;
+  FLOW_STATE.genEvent = false;
+  switch (<i32>stateOf(FLOW_STATE.curEp)) {
     case Half.Inactive: updateInactive(now, baseSeq, len, isOrig, flags); break;
     case Half.SynSent:
     case Half.SynAckSent: updateSynSent(flags); break;
@@ -198,7 +199,7 @@ export function connectionClosed(rec: usize, ep: usize, peer: usize, gen: bool):
     }
     setFlag(rec, FF_TIMERS_OFF);
     clearFlag(rec, FF_ATTEMPT);
-    store<i64>(rec + FR_CLOSE_AT, load<i64>(rec + FR_TS_LAST) + closeDelayUs);
+    store<i64>(rec + FR_CLOSE_AT, load<i64>(rec + FR_TS_LAST) + OPTIONS.closeDelayUs);
   } else if (load<u8>(ep + EP_PREV_STATE) != <u8>Half.Inactive) {
     store<i64>(rec + FR_EXPIRE2, load<i64>(rec + FR_TS_LAST) + SESSION_TIMER_US);
   }

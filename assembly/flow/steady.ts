@@ -39,12 +39,13 @@ import {
   EP_LAST_ACKVAL, EP_DUPACKS, EP_SEEN, EP_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
   EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT,
 } from "./record";
-import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, seqUnderflow, updateLastSeq, updateAckSeq, toRelative } from "./seq";
+import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
 import { scaledHistory } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
 import { noteHoleClocks } from "./wire-anomalies";
 import { scanHttp } from "./http";
+import { SEQ } from "../state";
 
 /** Endpoint flags that rule the fast path out on either side. */
 const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
@@ -83,10 +84,10 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
   const relSeq = relativeSeq(ep, seq, seq, load<u32>(ep + EP_SEQ_WRAPS));
-  const dataUnderflow = seqUnderflow;
+  const dataUnderflow = SEQ.seqUnderflow;
   const peerAck = load<u32>(peer + EP_ACK_SEQ);
   const relAck = relativeSeq(peer, ack, peerAck, load<u32>(peer + EP_ACK_WRAPS));
-  if (seqUnderflow) return false;
+  if (SEQ.seqUnderflow) return false;
   // The segment that starts a side's stream (relative sequence 1) goes to the service scan
   // (service.ts) on the full path.
   if (len != 0 && relSeq == 1) return false;

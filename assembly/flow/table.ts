@@ -16,8 +16,8 @@
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
 import { REC_LIVE, EXT_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
-import { zeroBlock, eq16, alloc, allocZeroed } from "../mem";
-import { vlanInKey } from "../options";
+import { zeroBlock, eq16, alloc, allocZeroed, free } from "../mem";
+import { OPTIONS, TABLE } from "../state";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
 const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
@@ -28,42 +28,42 @@ const NO_RECORD: u32 = 0xFFFFFFFF;
 const EXT_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
 const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_SIZE;
 const EXT_CHUNK_PAGES: i32 = <i32>((EXT_CHUNK_BYTES + 0xFFFF) >> 16);
-let nExtChunks: u32 = 0;
-let extHighWater: u32 = 0;
-let extFreeHead: u32 = NO_RECORD;
+TABLE.nExtChunks = 0;
+TABLE.extHighWater = 0;
+TABLE.extFreeHead = NO_RECORD;
 
-let nChunks: u32 = 0;
-let highWater: u32 = 0;      // records ever handed out (ids < highWater are allocated)
-let freeHead: u32 = NO_RECORD;
-let liveCount: i32 = 0;
+TABLE.nChunks = 0;
+TABLE.highWater = 0;      // records ever handed out (ids < highWater are allocated)
+TABLE.freeHead = NO_RECORD;
+TABLE.liveCount = 0;
 
-let indexBase: usize = 0;
-let indexMask: u32 = 0;      // capacity - 1
-let k0: u64 = 0;
-let k1: u64 = 0;
+TABLE.indexBase = 0;
+TABLE.indexMask = 0;      // capacity - 1
+TABLE.k0 = 0;
+TABLE.k1 = 0;
 
 /** Empties the table; `key0`/`key1` are the hash key for the records to come. */
 export function tableInit(key0: u64, key1: u64): void {
-  k0 = key0;
-  k1 = key1;
-  if (indexBase == 0) {
-    indexMask = (1 << 16) - 1;
-    indexBase = allocZeroed(<usize>(indexMask + 1) << 3);
+  TABLE.k0 = key0;
+  TABLE.k1 = key1;
+  if (TABLE.indexBase == 0) {
+    TABLE.indexMask = (1 << 16) - 1;
+    TABLE.indexBase = allocZeroed(<usize>(TABLE.indexMask + 1) << 3);
   } else {
-    memory.fill(indexBase, 0, <usize>(indexMask + 1) << 3);
+    memory.fill(TABLE.indexBase, 0, <usize>(TABLE.indexMask + 1) << 3);
   }
-  for (let c: u32 = 0; c < nChunks; c++) {
+  for (let c: u32 = 0; c < TABLE.nChunks; c++) {
     memory.fill(load<usize>(CHUNKS + (<usize>c << 2)), 0, CHUNK_BYTES);
   }
-  highWater = 0;
-  freeHead = NO_RECORD;
-  liveCount = 0;
-  extHighWater = 0;
-  extFreeHead = NO_RECORD;
+  TABLE.highWater = 0;
+  TABLE.freeHead = NO_RECORD;
+  TABLE.liveCount = 0;
+  TABLE.extHighWater = 0;
+  TABLE.extFreeHead = NO_RECORD;
 }
 
-export function tableLive(): i32 { return liveCount; }
-export function tableHighWater(): u32 { return highWater; }
+export function tableLive(): i32 { return TABLE.liveCount; }
+export function tableHighWater(): u32 { return TABLE.highWater; }
 
 /**
  * A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension references.
@@ -102,16 +102,16 @@ export function extAttach(id: u32): usize {
   const cur = load<u32>(ref);
   if (cur != 0) return extBlockPtr(cur - 1);
   let x: u32;
-  if (extFreeHead != NO_RECORD) {
-    x = extFreeHead;
-    extFreeHead = load<u32>(extBlockPtr(x));
+  if (TABLE.extFreeHead != NO_RECORD) {
+    x = TABLE.extFreeHead;
+    TABLE.extFreeHead = load<u32>(extBlockPtr(x));
   } else {
-    if (extHighWater == nExtChunks * CHUNK_RECORDS) {
+    if (TABLE.extHighWater == TABLE.nExtChunks * CHUNK_RECORDS) {
       // tableCanGrow() kept room for an extension block per record, so this allocation fits.
-      store<usize>(EXT_CHUNKS + (<usize>nExtChunks << 2), alloc(EXT_CHUNK_BYTES));
-      nExtChunks++;
+      store<usize>(EXT_CHUNKS + (<usize>TABLE.nExtChunks << 2), alloc(EXT_CHUNK_BYTES));
+      TABLE.nExtChunks++;
     }
-    x = extHighWater++;
+    x = TABLE.extHighWater++;
   }
   const p = extBlockPtr(x);
   zeroBlock(p, <usize>EXT_SIZE);
@@ -124,8 +124,8 @@ function extRelease(id: u32): void {
   const ref = extRef(id);
   const cur = load<u32>(ref);
   if (cur == 0) return;
-  store<u32>(extBlockPtr(cur - 1), extFreeHead);
-  extFreeHead = cur - 1;
+  store<u32>(extBlockPtr(cur - 1), TABLE.extFreeHead);
+  TABLE.extFreeHead = cur - 1;
   store<u32>(ref, 0);
 }
 
@@ -158,8 +158,8 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
   store<u64>(SIP_WORDS, (<u64>ports << 32) | <u64>vlan, 32);
   store<u64>(SIP_WORDS, SIP_LEN_WORD, 40);
-  let v0 = k0 ^ 0x736F6D6570736575, v1 = k1 ^ 0x646F72616E646F6D;
-  let v2 = k0 ^ 0x6C7967656E657261, v3 = k1 ^ 0x7465646279746573;
+  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
+  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
   for (let i: usize = 0; i < 9; i++) {
     // SAFETY: i < 9, inside SIP_WORDS and SIP_FINAL.
     const m = load<u64>(SIP_WORDS + (i << 3));
@@ -179,32 +179,32 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
 // ---- lookup ----------------------------------------------------------------------------------------
 
 /** Set by lookup(): whether the packet's source is the record's originator. */
-export let lookupIsOrig: bool = false;
+TABLE.lookupIsOrig = false;
 
 /** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
 export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
-  let i = h & indexMask;
+  let i = h & TABLE.indexMask;
   while (true) {
     // SAFETY: i <= indexMask, inside the index.
-    const e = load<u64>(indexBase + (<usize>i << 3));
+    const e = load<u64>(TABLE.indexBase + (<usize>i << 3));
     if (e == 0) return NO_RECORD;
     if (<u32>(e >>> 32) == h) {
       const id = <u32>e - 1;
       const r = recPtr(id);
       // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
-      if (!vlanInKey || load<u32>(r + FR_VLAN) == vlan) {
+      if (!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) {
         const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
         if (op == sport && rp == dport && eq16(r + FR_ORIG_ADDR, src) && eq16(r + FR_RESP_ADDR, dst)) {
-          lookupIsOrig = true;
+          TABLE.lookupIsOrig = true;
           return id;
         }
         if (op == dport && rp == sport && eq16(r + FR_ORIG_ADDR, dst) && eq16(r + FR_RESP_ADDR, src)) {
-          lookupIsOrig = false;
+          TABLE.lookupIsOrig = false;
           return id;
         }
       }
     }
-    i = (i + 1) & indexMask;
+    i = (i + 1) & TABLE.indexMask;
   }
   return NO_RECORD;
 }
@@ -214,7 +214,7 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 /** Loads the key's home index slot (a cache hint; the value is only folded into a sink). */
 @inline export function touchIndex(h: u32): u32 {
   // SAFETY: h & indexMask is inside the index.
-  return <u32>load<u64>(indexBase + (<usize>(h & indexMask) << 3));
+  return <u32>load<u64>(TABLE.indexBase + (<usize>(h & TABLE.indexMask) << 3));
 }
 
 /** Loads a word from each cache line of the record at r after the first (REC_LIVE is six lines, r on a line). */
@@ -227,23 +227,23 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
  * processing reads both endpoint blocks). Follows the probe chain a few slots, as lookup() will.
  */
 @inline export function touchRecord(h: u32): u32 {
-  let i = h & indexMask;
+  let i = h & TABLE.indexMask;
   for (let k = 0; k < 4; k++) {
     // SAFETY: i <= indexMask, inside the index.
-    const e = load<u64>(indexBase + (<usize>i << 3));
+    const e = load<u64>(TABLE.indexBase + (<usize>i << 3));
     if (e == 0) return 0;
     if (<u32>(e >>> 32) == h) {
       // SAFETY: a non-zero entry names a live record id < highWater.
       const r = recPtr(<u32>e - 1);
       return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r);
     }
-    i = (i + 1) & indexMask;
+    i = (i + 1) & TABLE.indexMask;
   }
   return 0;
 }
 
 /** The record the next insert() will take from the free list, or NO_RECORD. */
-export function freeListHead(): u32 { return freeHead; }
+export function freeListHead(): u32 { return TABLE.freeHead; }
 
 /**
  * Loads every cache line of free record `id` (a cache hint for the insert() that will zero it),
@@ -257,65 +257,65 @@ export function freeListHead(): u32 { return freeHead; }
 // ---- insert / remove -----------------------------------------------------------------------------------
 
 function growIndex(): void {
-  const oldBase = indexBase, oldCap = indexMask + 1;
+  const oldBase = TABLE.indexBase, oldCap = TABLE.indexMask + 1;
   const newCap = oldCap << 1;
-  indexBase = allocZeroed(<usize>newCap << 3);
-  indexMask = newCap - 1;
+  TABLE.indexBase = allocZeroed(<usize>newCap << 3);
+  TABLE.indexMask = newCap - 1;
   for (let i: u32 = 0; i < oldCap; i++) {
     const e = load<u64>(oldBase + (<usize>i << 3));
     if (e == 0) continue;
-    let j = <u32>(e >>> 32) & indexMask;
-    while (load<u64>(indexBase + (<usize>j << 3)) != 0) j = (j + 1) & indexMask;
-    store<u64>(indexBase + (<usize>j << 3), e);
+    let j = <u32>(e >>> 32) & TABLE.indexMask;
+    while (load<u64>(TABLE.indexBase + (<usize>j << 3)) != 0) j = (j + 1) & TABLE.indexMask;
+    store<u64>(TABLE.indexBase + (<usize>j << 3), e);
   }
-  heap.free(oldBase);
+  free(oldBase, <usize>oldCap << 3);
 }
 
 function newRecordId(): u32 {
-  if (freeHead != NO_RECORD) {
-    const id = freeHead;
-    freeHead = load<u32>(recPtr(id) + FR_HASH);
+  if (TABLE.freeHead != NO_RECORD) {
+    const id = TABLE.freeHead;
+    TABLE.freeHead = load<u32>(recPtr(id) + FR_HASH);
     return id;
   }
-  if (highWater == nChunks * CHUNK_RECORDS) {
-    if (nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
+  if (TABLE.highWater == TABLE.nChunks * CHUNK_RECORDS) {
+    if (TABLE.nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
     const chunk = (allocZeroed(CHUNK_BYTES + CHUNK_ALIGN) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
-    store<usize>(CHUNKS + (<usize>nChunks << 2), chunk);
-    nChunks++;
+    store<usize>(CHUNKS + (<usize>TABLE.nChunks << 2), chunk);
+    TABLE.nChunks++;
   }
-  return highWater++;
+  return TABLE.highWater++;
 }
 
 /** Pages a new chunk needs. */
 const CHUNK_PAGES: i32 = <i32>((CHUNK_BYTES + CHUNK_ALIGN + 0xFFFF) >> 16);
 /**
- * Linear memory stays below this many 64 KiB pages (3.75 GiB): the runtime's bump allocator
+ * Linear memory stays below this many 64 KiB pages (3.75 GiB): the bump allocator (mem.ts)
  * cannot address the last pages of a 4 GiB memory (its byte offset wraps), and a failed grow traps.
  */
 const MAX_PAGES: i32 = 61440;
 
 /** Whether another record can be had without growing memory past MAX_PAGES (else evict first). */
 export function tableCanGrow(): bool {
-  if (freeHead != NO_RECORD || highWater < nChunks * CHUNK_RECORDS) return true;
+  if (TABLE.freeHead != NO_RECORD || TABLE.highWater < TABLE.nChunks * CHUNK_RECORDS) return true;
   // A chunk, room for the index to double once, and room for an extension block for every record
   // (extension blocks are allocated later, during processing, where there is no evicting first).
-  const indexPages = <i32>((<usize>(indexMask + 1) << 4) >> 16) + 1;
-  const extPages = <i32>(nChunks + 1 - nExtChunks) * EXT_CHUNK_PAGES;
-  return memory.size() + CHUNK_PAGES + indexPages + extPages < MAX_PAGES && nChunks < MAX_CHUNKS;
+  const indexPages = <i32>((<usize>(TABLE.indexMask + 1) << 4) >> 16) + 1;
+  const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES;
+  return memory.size() + CHUNK_PAGES + indexPages + extPages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;
 }
 
 /** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */
 export function insert(h: u32): u32 {
-  if (<u32>(liveCount + 1) > ((indexMask + 1) >> 1)) growIndex();
+  if (<u32>(TABLE.liveCount + 1) > ((TABLE.indexMask + 1) >> 1)) growIndex();
   const id = newRecordId();
   const r = recPtr(id);
   zeroBlock(r, <usize>REC_LIVE);
   store<u32>(r + FR_HASH, h);
   store<u32>(r + FR_FLAGS, FF_LIVE);
-  let i = h & indexMask;
-  while (load<u64>(indexBase + (<usize>i << 3)) != 0) i = (i + 1) & indexMask;
-  store<u64>(indexBase + (<usize>i << 3), (<u64>h << 32) | <u64>(id + 1));
-  liveCount++;
+  let i = h & TABLE.indexMask;
+  while (load<u64>(TABLE.indexBase + (<usize>i << 3)) != 0) i = (i + 1) & TABLE.indexMask;
+  store<u64>(TABLE.indexBase + (<usize>i << 3), (<u64>h << 32) | <u64>(id + 1));
+  TABLE.liveCount++;
   return id;
 }
 
@@ -324,26 +324,26 @@ export function remove(id: u32): void {
   const r = recPtr(id);
   const h = load<u32>(r + FR_HASH);
   const want = (<u64>h << 32) | <u64>(id + 1);
-  let i = h & indexMask;
-  while (load<u64>(indexBase + (<usize>i << 3)) != want) i = (i + 1) & indexMask;
+  let i = h & TABLE.indexMask;
+  while (load<u64>(TABLE.indexBase + (<usize>i << 3)) != want) i = (i + 1) & TABLE.indexMask;
   // Backward shift: move later entries of the cluster into the hole when their home slot allows.
   let j = i;
   while (true) {
-    j = (j + 1) & indexMask;
-    const e = load<u64>(indexBase + (<usize>j << 3));
+    j = (j + 1) & TABLE.indexMask;
+    const e = load<u64>(TABLE.indexBase + (<usize>j << 3));
     if (e == 0) break;
-    const home = <u32>(e >>> 32) & indexMask;
+    const home = <u32>(e >>> 32) & TABLE.indexMask;
     // The entry at j may fill hole i if its home is not cyclically within (i, j].
     const fits = i <= j ? (home <= i || home > j) : (home <= i && home > j);
     if (fits) {
-      store<u64>(indexBase + (<usize>i << 3), e);
+      store<u64>(TABLE.indexBase + (<usize>i << 3), e);
       i = j;
     }
   }
-  store<u64>(indexBase + (<usize>i << 3), 0);
+  store<u64>(TABLE.indexBase + (<usize>i << 3), 0);
   extRelease(id);
   store<u32>(r + FR_FLAGS, 0);
-  store<u32>(r + FR_HASH, freeHead);
-  freeHead = id;
-  liveCount--;
+  store<u32>(r + FR_HASH, TABLE.freeHead);
+  TABLE.freeHead = id;
+  TABLE.liveCount--;
 }

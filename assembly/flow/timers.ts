@@ -18,14 +18,15 @@ import {
   FR_TS_START, FR_CLOSE_AT, FR_EXPIRE2, FR_ORIG, FR_RESP, EP_STATE, EP_FLAGS, EF_DID_CLOSE, Half, EndReason,
 } from "./record";
 import {
-  attemptDelayUs, inactivityUs, inactivityInteractiveUs, handshakeInactivityUs, SYN_TIMEOUT_US, SESSION_TIMER_US,
+  SYN_TIMEOUT_US, SESSION_TIMER_US,
   CONNECTION_LINGER_US,
 } from "../options";
+import { OPTIONS, TIMERS } from "../state";
 
 export const NEVER: i64 = i64.MAX_VALUE;
 
 /** Set by removalTime(): why the record goes at that time. */
-export let removalReason: EndReason = EndReason.EndOfInput;
+TIMERS.removalReason = EndReason.EndOfInput;
 
 /** First tick of the chain (base, base + period, ...) strictly after x. */
 @inline function nextTickAfter(base: i64, period: i64, x: i64): i64 {
@@ -39,15 +40,15 @@ export function removalTime(rec: usize): i64 {
   const last = load<i64>(rec + FR_TS_LAST);
   const closeAt = load<i64>(rec + FR_CLOSE_AT);
   let best = NEVER;
-  removalReason = EndReason.Inactivity;
-  if (closeAt != 0) { best = closeAt; removalReason = EndReason.Closed; }
+  TIMERS.removalReason = EndReason.Inactivity;
+  if (closeAt != 0) { best = closeAt; TIMERS.removalReason = EndReason.Closed; }
 
   const os = load<u8>(rec + FR_ORIG + EP_STATE), rs = load<u8>(rec + FR_RESP + EP_STATE);
   const analyzerTimers = (f & (FF_TIMERS_OFF | FF_NOT_ACTIVE)) == 0;
 
   if (analyzerTimers && (f & FF_ATTEMPT) != 0 && (os == <u8>Half.SynSent || os == <u8>Half.SynAckSent) && rs == <u8>Half.Inactive) {
-    const t = load<i64>(rec + FR_TS_ATTEMPT) + attemptDelayUs;
-    if (t < best) { best = t; removalReason = EndReason.AttemptTimeout; }
+    const t = load<i64>(rec + FR_TS_ATTEMPT) + OPTIONS.attemptDelayUs;
+    if (t < best) { best = t; TIMERS.removalReason = EndReason.AttemptTimeout; }
   }
 
   if (analyzerTimers) {
@@ -64,14 +65,14 @@ export function removalTime(rec: usize): i64 {
         const t2 = nextTickAfter(e2, SESSION_TIMER_US, idleAfter);
         if (t2 < t) t = t2;
       }
-      if (t < best) { best = t; removalReason = closedEnough ? EndReason.Linger : EndReason.Inactivity; }
+      if (t < best) { best = t; TIMERS.removalReason = closedEnough ? EndReason.Linger : EndReason.Inactivity; }
     }
   }
 
-  const timeout = (f & FF_INACT_LONG) != 0 ? inactivityInteractiveUs : (f & FF_INACT_TCP) != 0 ? inactivityUs : handshakeInactivityUs;
+  const timeout = (f & FF_INACT_LONG) != 0 ? OPTIONS.inactivityInteractiveUs : (f & FF_INACT_TCP) != 0 ? OPTIONS.inactivityUs : OPTIONS.handshakeInactivityUs;
   if (timeout > 0) {
     const t = last + timeout;
-    if (t < best) { best = t; removalReason = EndReason.Inactivity; }
+    if (t < best) { best = t; TIMERS.removalReason = EndReason.Inactivity; }
   }
   return best;
 }

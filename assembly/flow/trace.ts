@@ -19,7 +19,8 @@
 import { PKT_SIZE, PKT_RING_SLOTS } from "../packet";
 import { FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_TS_START, FR_SIZE, FR_EXT, REC_LIVE, EXT_SIZE } from "./record";
 import { recPtr, extPtr } from "./table";
-import { copyBlock, zeroBlock, eq16 } from "../mem";
+import { copyBlock, zeroBlock, eq16, alloc } from "../mem";
+import { TRACE } from "../state";
 
 /** Bytes of one trace event: the descriptor, then the record. */
 export const TE_PKT: i32 = 0;
@@ -30,54 +31,54 @@ export const TRACE_CAP: i32 = 1024;
 const TRACE_MARGIN: i32 = PKT_RING_SLOTS * 2;
 
 /** True while a trace is armed; the tracker's hook tests only this. */
-export let traceArmed: bool = false;
+TRACE.traceArmed = false;
 /** The selection: two endpoints (16-byte addresses, ports) and the record's start time (µs). */
 const KEY_A: usize = memory.data(16, 16);
 const KEY_B: usize = memory.data(16, 16);
-let portA: u32 = 0;
-let portB: u32 = 0;
-let startUs: i64 = 0;
+TRACE.portA = 0;
+TRACE.portB = 0;
+TRACE.startUs = 0;
 /** Trace every record (tests and bulk extraction; the host tells the records apart). */
-let everyRecord: bool = false;
+TRACE.everyRecord = false;
 
-let ring: usize = 0;
-let count: i32 = 0;
+TRACE.ring = 0;
+TRACE.count = 0;
 /** Events of the traced connection that did not fit (never expected: the decoders stop first). */
-let lost: u32 = 0;
+TRACE.lost = 0;
 
 /** Where the host writes the two 16-byte addresses (A then B) before traceArm(). */
 export function traceKeyPtr(): usize { return KEY_A; }
 
 /** Arms the trace for the record between A:portA and B:portB (either orientation) created at tsUs. */
 export function traceArm(pa: u32, pb: u32, tsUs: i64): void {
-  if (ring == 0) ring = heap.alloc(<usize>TRACE_CAP * <usize>TE_SIZE);
-  portA = pa; portB = pb; startUs = tsUs;
-  count = 0; lost = 0;
-  everyRecord = false;
-  traceArmed = true;
+  if (TRACE.ring == 0) TRACE.ring = alloc(<usize>TRACE_CAP * <usize>TE_SIZE);
+  TRACE.portA = pa; TRACE.portB = pb; TRACE.startUs = tsUs;
+  TRACE.count = 0; TRACE.lost = 0;
+  TRACE.everyRecord = false;
+  TRACE.traceArmed = true;
 }
 
 /** Arms the trace for every record: one event per tracked segment. */
 export function traceArmAll(): void {
   traceArm(0, 0, 0);
-  everyRecord = true;
+  TRACE.everyRecord = true;
 }
 
-export function traceDisarm(): void { traceArmed = false; everyRecord = false; count = 0; }
-export function tracePtr(): usize { return ring; }
-export function traceLen(): i32 { return count; }
-export function traceLost(): u32 { return lost; }
-export function traceClear(): void { count = 0; }
+export function traceDisarm(): void { TRACE.traceArmed = false; TRACE.everyRecord = false; TRACE.count = 0; }
+export function tracePtr(): usize { return TRACE.ring; }
+export function traceLen(): i32 { return TRACE.count; }
+export function traceLost(): u32 { return TRACE.lost; }
+export function traceClear(): void { TRACE.count = 0; }
 /** True when the engine must return so the host can drain the trace ring. */
-@inline export function traceNearlyFull(): bool { return count >= TRACE_CAP - TRACE_MARGIN; }
+@inline export function traceNearlyFull(): bool { return TRACE.count >= TRACE_CAP - TRACE_MARGIN; }
 
 /** Does record `rec` carry the selected connection? */
 function selected(rec: usize): bool {
-  if (everyRecord) return true;
-  if (load<i64>(rec + FR_TS_START) != startUs) return false;
+  if (TRACE.everyRecord) return true;
+  if (load<i64>(rec + FR_TS_START) != TRACE.startUs) return false;
   const op = <u32>load<u16>(rec + FR_ORIG_PORT), rp = <u32>load<u16>(rec + FR_RESP_PORT);
-  if (op == portA && rp == portB && eq16(rec + FR_ORIG_ADDR, KEY_A) && eq16(rec + FR_RESP_ADDR, KEY_B)) return true;
-  return op == portB && rp == portA && eq16(rec + FR_ORIG_ADDR, KEY_B) && eq16(rec + FR_RESP_ADDR, KEY_A);
+  if (op == TRACE.portA && rp == TRACE.portB && eq16(rec + FR_ORIG_ADDR, KEY_A) && eq16(rec + FR_RESP_ADDR, KEY_B)) return true;
+  return op == TRACE.portB && rp == TRACE.portA && eq16(rec + FR_ORIG_ADDR, KEY_B) && eq16(rec + FR_RESP_ADDR, KEY_A);
 }
 
 /**
@@ -87,13 +88,13 @@ function selected(rec: usize): bool {
 export function traceSegment(id: u32, pkt: usize): void {
   const rec = recPtr(id);
   if (!selected(rec)) return;
-  if (count >= TRACE_CAP) { lost++; return; }
+  if (TRACE.count >= TRACE_CAP) { TRACE.lost++; return; }
   // SAFETY: count < TRACE_CAP, so the event lies inside the ring allocated by traceArm().
-  const ev = ring + <usize>count * <usize>TE_SIZE;
+  const ev = TRACE.ring + <usize>TRACE.count * <usize>TE_SIZE;
   copyBlock(ev + <usize>TE_PKT, pkt, PKT_SIZE);
   copyBlock(ev + <usize>TE_REC, rec, <usize>REC_LIVE);
   const ext = extPtr(id);
   if (ext != 0) copyBlock(ev + <usize>TE_REC + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   else zeroBlock(ev + <usize>TE_REC + <usize>FR_EXT, <usize>EXT_SIZE);
-  count++;
+  TRACE.count++;
 }

@@ -8,62 +8,65 @@
 // output ring and their slot reused.
 
 import {
-  PKT, PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
+  PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
   P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_EXT, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   FR_SERVICE, X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
 } from "./record";
-import { tableInit, keyHash, lookup, lookupIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
+import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
-  updateAckSeq, relativeSeq, seqUnderflow,
+  updateAckSeq, relativeSeq,
 } from "./seq";
 import { addHistory, checkHistory, scaledHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
 import {
-  curRec, curEp, curPeer, setCurrent, flipCurrent, updateStateMachine, doClose, genEvent, connectionClosed, checkEOF,
+  setCurrent, flipCurrent, updateStateMachine, connectionClosed, checkEOF,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
 } from "./state";
-import { removalTime, removalReason } from "./timers";
+import { removalTime } from "./timers";
 import { finalizeRecord } from "./conn-state";
 import { outPush, outNearlyFull } from "./output";
-import { traceArmed, traceSegment } from "./trace";
+import { traceSegment } from "./trace";
 import { statInc, statAdd, Stat } from "../stats";
-import { vlanInKey, flowCap, hashKey0, hashKey1, isLikelyServerPort, fastPath } from "../options";
+import { isLikelyServerPort } from "../options";
 import { steadySegment } from "./steady";
 import { copy16, copyBlock, eq16 } from "../mem";
+import { OPTIONS, PACKET, SEQ, TABLE, TRACKER, FLOW_STATE, TRACE, TIMERS } from "../state";
 
 /** The descriptor being processed: a slot of the batch (see enqueue/flushBatch). */
-let pk: usize = PKT_RING;
+TRACKER.pk = PKT_RING;
 
 /** Capture clock: the latest packet time seen (Zeek's network time never runs backwards). */
-let clock: i64 = i64.MIN_VALUE;
+TRACKER.clock = i64.MIN_VALUE;
 /** Incremental sweep position over the record pool, and the finish() position. */
-let sweepCursor: u32 = 0;
-let flushCursor: u32 = 0;
+TRACKER.sweepCursor = 0;
+TRACKER.flushCursor = 0;
+TRACKER.liveCursor = 0;
 
 /** The latest packet time seen (µs), or 0 before any packet. */
-export function captureClock(): i64 { return clock == i64.MIN_VALUE ? 0 : clock; }
+export function captureClock(): i64 { return TRACKER.clock == i64.MIN_VALUE ? 0 : TRACKER.clock; }
 
 export function trackerInit(): void {
-  tableInit(hashKey0, hashKey1);
-  queued = 0;
+  tableInit(OPTIONS.hashKey0, OPTIONS.hashKey1);
+  TRACKER.queued = 0;
   usePktSlot(0);
-  pk = PKT_RING;
-  clock = i64.MIN_VALUE;
-  sweepCursor = 0;
-  flushCursor = 0;
+  TRACKER.pk = PKT_RING;
+  TRACKER.clock = i64.MIN_VALUE;
+  TRACKER.sweepCursor = 0;
+  TRACKER.flushCursor = 0;
+  TRACKER.liveCursor = 0;
 }
 
 // ---- emission ------------------------------------------------------------------------------------
@@ -78,7 +81,7 @@ function emit(id: u32, reason: EndReason): void {
   // input end it now.
   const timer = reason == EndReason.Closed || reason == EndReason.AttemptTimeout || reason == EndReason.Inactivity ||
     reason == EndReason.Linger;
-  if (!timer) store<i64>(r + FR_TS_END, clock);
+  if (!timer) store<i64>(r + FR_TS_END, TRACKER.clock);
   setFlag(r, FF_ENDED);
   finalizeRecord(r);
   store<u8>(r + FR_SERVICE, <u8>serviceOf(r, extPtr(id)));
@@ -92,11 +95,11 @@ function sweep(n: i32): void {
   const hw = tableHighWater();
   if (hw == 0) return;
   for (let k = 0; k < n; k++) {
-    if (sweepCursor >= hw) sweepCursor = 0;
-    const id = sweepCursor++;
+    if (TRACKER.sweepCursor >= hw) TRACKER.sweepCursor = 0;
+    const id = TRACKER.sweepCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    if (load<i64>(r + FR_DEADLINE) <= clock) { removalTime(r); emit(id, removalReason); }
+    if (load<i64>(r + FR_DEADLINE) <= TRACKER.clock) { removalTime(r); emit(id, TIMERS.removalReason); }
   }
 }
 
@@ -107,8 +110,8 @@ function evictOne(): void {
   let oldest: i64 = i64.MAX_VALUE;
   let seen = 0;
   for (let k: u32 = 0; k < hw && seen < 8; k++) {
-    if (sweepCursor >= hw) sweepCursor = 0;
-    const id = sweepCursor++;
+    if (TRACKER.sweepCursor >= hw) TRACKER.sweepCursor = 0;
+    const id = TRACKER.sweepCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
     seen++;
@@ -124,12 +127,37 @@ function evictOne(): void {
 /** Emits every live record (end of input). Returns true when all are out, false when the ring must drain first. */
 export function flushAll(): bool {
   const hw = tableHighWater();
-  while (flushCursor < hw) {
+  while (TRACKER.flushCursor < hw) {
     if (outNearlyFull()) return false;
-    const id = flushCursor++;
+    const id = TRACKER.flushCursor++;
     if ((load<u32>(recPtr(id) + FR_FLAGS) & FF_LIVE) != 0) emit(id, EndReason.EndOfInput);
   }
-  flushCursor = 0;
+  TRACKER.flushCursor = 0;
+  return true;
+}
+
+/**
+ * Copies every live record into the output ring as emit() would report it at the end of the input
+ * (EndOfInput, ended at the capture clock, conn_state and service derived), without ending it: the
+ * copy in the ring is finalized, the record itself and the table stay as they were. Returns false
+ * when the ring must be drained first (call again), true once every live record was copied.
+ */
+export function emitLiveAll(): bool {
+  const hw = tableHighWater();
+  while (TRACKER.liveCursor < hw) {
+    if (outNearlyFull()) return false;
+    const id = TRACKER.liveCursor++;
+    const r = recPtr(id);
+    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    const ext = extPtr(id);
+    const copy = outPush(r, ext);
+    store<u8>(copy + FR_END_REASON, <u8>EndReason.EndOfInput);
+    store<i64>(copy + FR_TS_END, TRACKER.clock);
+    setFlag(copy, FF_ENDED);
+    finalizeRecord(copy);
+    store<u8>(copy + FR_SERVICE, <u8>serviceOf(copy, ext == 0 ? 0 : copy + <usize>FR_EXT));
+  }
+  TRACKER.liveCursor = 0;
   return true;
 }
 
@@ -164,32 +192,32 @@ function isReuse(rec: usize, flags: u32, seq: u32, fromOrig: bool): bool {
 /** Creates the record for this packet; Zeek's WantConnection decides who is the originator. */
 function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   // Over the cap, or out of memory for another chunk of records: make room first.
-  if (tableLive() >= flowCap || !tableCanGrow()) evictOne();
+  if (tableLive() >= OPTIONS.flowCap || !tableCanGrow()) evictOne();
   const id = insert(h);
   const r = recPtr(id);
   setCurrentFlow(id, now);
-  copy16(r + FR_ORIG_ADDR, pk + P_SRC);
-  copy16(r + FR_RESP_ADDR, pk + P_DST);
+  copy16(r + FR_ORIG_ADDR, TRACKER.pk + P_SRC);
+  copy16(r + FR_RESP_ADDR, TRACKER.pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
   store<u16>(r + FR_RESP_PORT, <u16>dport);
   // The first packet's VLAN ids are logged (Zeek's vlan-logging takes them from the packet that
   // created the connection); they are part of the key only with vlan_fivetuple.
-  store<u32>(r + FR_VLAN, load<u32>(pk + P_VLAN));
-  if (vlanInKey) setFlag(r, FF_VLAN_KEY);
+  store<u32>(r + FR_VLAN, load<u32>(TRACKER.pk + P_VLAN));
+  if (OPTIONS.vlanInKey) setFlag(r, FF_VLAN_KEY);
   store<i64>(r + FR_TS_START, now);
   store<i64>(r + FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
   store<i64>(r + FR_TS_ACTIVE, now);
   store<i64>(r + FR_HS_RTT, -1);
-  const tunnel = load<u8>(pk + P_TUNNEL);
+  const tunnel = load<u8>(TRACKER.pk + P_TUNNEL);
   store<u8>(r + FR_TUNNEL, tunnel);
   if (tunnel != 0) {
     // The encapsulating connection, for tunnel_parents (Zeek logs the first one in new_connection).
     const x = currentExt();
-    copy16(x + X_OUTER_SRC, pk + P_OUTER_SRC);
-    copy16(x + X_OUTER_DST, pk + P_OUTER_DST);
-    store<u32>(x + X_OUTER_SPORT, load<u32>(pk + P_OUTER_SPORT)); // both ports
-    store<u32>(x + X_OUTER_VLAN, load<u32>(pk + P_OUTER_VLAN));
-    store<u8>(x + X_OUTER_PROTO, load<u8>(pk + P_OUTER_PROTO));
+    copy16(x + X_OUTER_SRC, TRACKER.pk + P_OUTER_SRC);
+    copy16(x + X_OUTER_DST, TRACKER.pk + P_OUTER_DST);
+    store<u32>(x + X_OUTER_SPORT, load<u32>(TRACKER.pk + P_OUTER_SPORT)); // both ports
+    store<u32>(x + X_OUTER_VLAN, load<u32>(TRACKER.pk + P_OUTER_VLAN));
+    store<u8>(x + X_OUTER_PROTO, load<u8>(TRACKER.pk + P_OUTER_PROTO));
   }
   const o = r + <usize>FR_ORIG, s = r + <usize>FR_RESP;
   store<u8>(o + EP_WSCALE, 0xFF);
@@ -219,30 +247,30 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
   const syn = (flags & TH_SYN) != 0, fin = (flags & TH_FIN) != 0, rst = (flags & TH_RST) != 0;
   const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
   if (bits > 1) {
-    if (fin && rst) checkHistory(curRec, curEp, HIST_FIN_RST_PKT, 0x49);  // 'I'
-    else checkHistory(curRec, curEp, HIST_MULTI_FLAG_PKT, 0x51);          // 'Q'
+    if (fin && rst) checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_FIN_RST_PKT, 0x49);  // 'I'
+    else checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_MULTI_FLAG_PKT, 0x51);          // 'Q'
     return;
   }
   if (bits == 1) {
     if (syn) {
       const code: u32 = (flags & TH_ACK) != 0 ? 0x48 : 0x53;              // 'H' / 'S'
-      if (checkHistory(curRec, curEp, HIST_SYN_PKT, code) && <u32>relSeq != load<u32>(curEp + EP_HIST_SYN)) {
-        addHistory(curRec, caseFor(curRec, curEp, code));
+      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_SYN_PKT, code) && <u32>relSeq != load<u32>(FLOW_STATE.curEp + EP_HIST_SYN)) {
+        addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, code));
       }
-      store<u32>(curEp + EP_HIST_SYN, <u32>relSeq);
+      store<u32>(FLOW_STATE.curEp + EP_HIST_SYN, <u32>relSeq);
     }
     if (fin) {
       // A FIN's sequence is taken after its payload.
       const end = <u32>(relSeq + <u64>len);
-      if (checkHistory(curRec, curEp, HIST_FIN_PKT, 0x46) && end != load<u32>(curEp + EP_HIST_FIN)) {
-        addHistory(curRec, caseFor(curRec, curEp, 0x46));
+      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_FIN_PKT, 0x46) && end != load<u32>(FLOW_STATE.curEp + EP_HIST_FIN)) {
+        addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, 0x46));
       }
-      store<u32>(curEp + EP_HIST_FIN, end);
+      store<u32>(FLOW_STATE.curEp + EP_HIST_FIN, end);
     }
     if (rst) {
-      const last = extSide(curRec, curEp, X_HIST_RST);
-      if (checkHistory(curRec, curEp, HIST_RST_PKT, 0x52) && <u32>relSeq != load<u32>(last)) {
-        addHistory(curRec, caseFor(curRec, curEp, 0x52));
+      const last = extSide(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_RST);
+      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_RST_PKT, 0x52) && <u32>relSeq != load<u32>(last)) {
+        addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, 0x52));
       }
       store<u32>(last, <u32>relSeq);
     }
@@ -251,12 +279,12 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
   if (len == 0 && (flags & TH_ACK) == 0) return;
   // A SYN-ACK that created the record and was not flipped, followed by real traffic from either
   // side: the roles flip and the history is rewritten to "^h" (TCP_Endpoint::CheckHistory).
-  if (historyIsLoneH(curRec)) {
+  if (historyIsLoneH(FLOW_STATE.curRec)) {
     flipCurrent();
-    rewriteHistoryCaretH(curRec);
+    rewriteHistoryCaretH(FLOW_STATE.curRec);
   }
-  if (len != 0) checkHistory(curRec, curEp, HIST_DATA_PKT, 0x44);         // 'D'
-  else checkHistory(curRec, curEp, HIST_ACK_PKT, 0x41);                   // 'A'
+  if (len != 0) checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_DATA_PKT, 0x44);         // 'D'
+  else checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_ACK_PKT, 0x41);                   // 'A'
 }
 
 /**
@@ -306,19 +334,19 @@ function updateLast(ep: usize, seqEnd: u32, flags: u32, len: u32): i32 {
   } else if (delta > 0) {
     updateLastSeq(ep, seqEnd);
   } else if (len > 0) {
-    scaledHistory(curRec, ep, EP_CNT_T, 0x54); // 'T': nothing new in this segment
+    scaledHistory(FLOW_STATE.curRec, ep, EP_CNT_T, 0x54); // 'T': nothing new in this segment
   }
   return delta;
 }
 
 /** Records the TCP options a side announced (MSS and window scale only count from its SYN). */
 function noteOptions(ep: usize, flags: u32): void {
-  const opts = load<u8>(pk + P_OPTS);
+  const opts = load<u8>(TRACKER.pk + P_OPTS);
   store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | opts);
   if ((flags & TH_SYN) != 0) {
     epSet(ep, EF_SYN_SEEN);
-    if ((opts & OPT_MSS) != 0) store<u16>(ep + EP_MSS, load<u16>(pk + P_MSS));
-    if ((opts & OPT_WSCALE) != 0) store<u8>(ep + EP_WSCALE, min<u8>(load<u8>(pk + P_WSCALE), 14)); // RFC 7323 §2.3 caps at 14
+    if ((opts & OPT_MSS) != 0) store<u16>(ep + EP_MSS, load<u16>(TRACKER.pk + P_MSS));
+    if ((opts & OPT_WSCALE) != 0) store<u8>(ep + EP_WSCALE, min<u8>(load<u8>(TRACKER.pk + P_WSCALE), 14)); // RFC 7323 §2.3 caps at 14
   }
 }
 
@@ -340,10 +368,10 @@ function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i
 }
 
 function process(rec: usize, isOrig: bool, now: i64): void {
-  const flags = <u32>load<u8>(pk + P_FLAGS);
-  const len = load<u32>(pk + P_PAYLEN);
-  const seq = load<u32>(pk + P_SEQ);
-  const ack = load<u32>(pk + P_ACK);
+  const flags = <u32>load<u8>(TRACKER.pk + P_FLAGS);
+  const len = load<u32>(TRACKER.pk + P_PAYLEN);
+  const seq = load<u32>(TRACKER.pk + P_SEQ);
+  const ack = load<u32>(TRACKER.pk + P_ACK);
   const syn = (flags & TH_SYN) != 0, fin = (flags & TH_FIN) != 0, rst = (flags & TH_RST) != 0, hasAck = (flags & TH_ACK) != 0;
   setCurrent(rec, rec + <usize>(isOrig ? FR_ORIG : FR_RESP), rec + <usize>(isOrig ? FR_RESP : FR_ORIG));
 
@@ -356,71 +384,71 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
 
   // What the anomaly rules compare against: this side's and the peer's state before the segment.
-  noteBefore(rec, curEp, curPeer);
+  noteBefore(rec, FLOW_STATE.curEp, FLOW_STATE.curPeer);
 
   // Sequence space: SYN and FIN take one octet each; RST payload is not part of the stream.
   let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (rst) segLen -= len;
   const seqEnd = seq + segLen;
-  noteSequenceBefore(curEp, initEndpoint(curEp, flags, seq, seqEnd));
-  const relSeq = relativeSeq(curEp, seq, lastSeq(curEp), load<u32>(curEp + EP_SEQ_WRAPS));
-  const underflow = seqUnderflow;
+  noteSequenceBefore(FLOW_STATE.curEp, initEndpoint(FLOW_STATE.curEp, flags, seq, seqEnd));
+  const relSeq = relativeSeq(FLOW_STATE.curEp, seq, lastSeq(FLOW_STATE.curEp), load<u32>(FLOW_STATE.curEp + EP_SEQ_WRAPS));
+  const underflow = SEQ.seqUnderflow;
 
   updateHistory(flags, relSeq, len); // may flip roles: cur* pointers follow
 
   // Zero window (W/w): not on RSTs, not from a reset side, not after the peer's FIN.
-  const win = <u32>load<u16>(pk + P_WIN);
-  store<u16>(curEp + EP_WIN, <u16>win);
-  if (win == 0 && !rst && stateOf(curPeer) != <u8>Half.Closed && stateOf(curEp) != <u8>Half.Reset) {
-    scaledHistory(rec, curEp, EP_CNT_W, 0x57);
+  const win = <u32>load<u16>(TRACKER.pk + P_WIN);
+  store<u16>(FLOW_STATE.curEp + EP_WIN, <u16>win);
+  if (win == 0 && !rst && stateOf(FLOW_STATE.curPeer) != <u8>Half.Closed && stateOf(FLOW_STATE.curEp) != <u8>Half.Reset) {
+    scaledHistory(rec, FLOW_STATE.curEp, EP_CNT_W, 0x57);
   }
 
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
   if (!epHas(o, EF_DID_CLOSE) || !epHas(r, EF_DID_CLOSE)) store<i64>(rec + FR_TS_LAST, now);
 
-  noteOptions(curEp, flags);
+  noteOptions(FLOW_STATE.curEp, flags);
   if (fin) {
     // A passive close: this side's first FIN already acknowledges the peer's FIN (RFC 9293 figure 12).
     // FINs that cross (simultaneous close, figure 13) do not.
-    if (!epHas(curEp, EF_FIN_SEEN) && epHas(curPeer, EF_FIN_SEEN) && hasAck &&
-        seqDelta(ack, startSeq(curPeer) + <u32>load<u64>(curPeer + EP_FIN_SEQ)) >= 0) epSet(curEp, EF_FIN_AFTER_PEER);
-    epSet(curEp, EF_FIN_SEEN);
-    store<u64>(curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
+    if (!epHas(FLOW_STATE.curEp, EF_FIN_SEEN) && epHas(FLOW_STATE.curPeer, EF_FIN_SEEN) && hasAck &&
+        seqDelta(ack, startSeq(FLOW_STATE.curPeer) + <u32>load<u64>(FLOW_STATE.curPeer + EP_FIN_SEQ)) >= 0) epSet(FLOW_STATE.curEp, EF_FIN_AFTER_PEER);
+    epSet(FLOW_STATE.curEp, EF_FIN_SEEN);
+    store<u64>(FLOW_STATE.curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
   }
-  if (rst) epSet(curEp, EF_RST_SEEN);
+  if (rst) epSet(FLOW_STATE.curEp, EF_RST_SEEN);
 
   let relAck: u64 = 0;
   if (hasAck) {
-    if (stateOf(curPeer) == <u8>Half.Inactive) {
+    if (stateOf(FLOW_STATE.curPeer) == <u8>Half.Inactive) {
       // init_peer: the peer's numbering starts as if its SYN had taken ack - 1.
       relAck = 1;
-      initStartSeq(curPeer, ack - 1); initAckSeq(curPeer, ack - 1); initLastSeq(curPeer, ack - 1);
+      initStartSeq(FLOW_STATE.curPeer, ack - 1); initAckSeq(FLOW_STATE.curPeer, ack - 1); initLastSeq(FLOW_STATE.curPeer, ack - 1);
     } else {
-      relAck = relativeSeq(curPeer, ack, ackSeq(curPeer), load<u32>(curPeer + EP_ACK_WRAPS));
-      if (seqUnderflow) relAck = 0;
+      relAck = relativeSeq(FLOW_STATE.curPeer, ack, ackSeq(FLOW_STATE.curPeer), load<u32>(FLOW_STATE.curPeer + EP_ACK_WRAPS));
+      if (SEQ.seqUnderflow) relAck = 0;
       else if (!rst) {
         // Acks in RSTs are not trusted; an ack of exactly 0 far ahead is more likely broken than a wrap.
-        const d = seqDelta(ack, ackSeq(curPeer));
-        if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(curPeer, ack);
+        const d = seqDelta(ack, ackSeq(FLOW_STATE.curPeer));
+        if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(FLOW_STATE.curPeer, ack);
       }
     }
   }
 
-  const deltaLast = updateLast(curEp, seqEnd, flags, len);
+  const deltaLast = updateLast(FLOW_STATE.curEp, seqEnd, flags, len);
   updateStateMachine(now, seq, len, isOrig, flags); // may flip roles: cur* pointers follow
-  const ep = curEp, peer = curPeer;
+  const ep = FLOW_STATE.curEp, peer = FLOW_STATE.curPeer;
 
-  checkWireAnomalies(pk, rec, ep, peer, relSeq, relAck, segLen, deltaLast, now);
+  checkWireAnomalies(TRACKER.pk, rec, ep, peer, relSeq, relAck, segLen, deltaLast, now);
   // HTTP request and status lines at the start of payload seen for the first time (new data, or
   // a hole filled), so each is counted once whenever it arrives.
   const dataSeq = syn ? relSeq + 1 : relSeq;
   if (len > 0 && !rst && !underflow && startsUnseen(rec, ep, dataSeq, syn ? seq + 1 : seq)) {
-    const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
+    const pp = <usize>load<u32>(TRACKER.pk + P_PAYPTR), pc = load<u32>(TRACKER.pk + P_PAYCAP);
     if (pp != 0 && pc != 0) scanHttp(pp, pc);
   }
   // Protocol detection reads the segment that starts this side's stream (relative sequence 1).
   if (len > 0 && !rst && !underflow && dataSeq == 1) {
-    scanService(ep, ep == rec + <usize>FR_ORIG ? 0 : 1, <usize>load<u32>(pk + P_PAYPTR), load<u32>(pk + P_PAYCAP), len);
+    scanService(ep, ep == rec + <usize>FR_ORIG ? 0 : 1, <usize>load<u32>(TRACKER.pk + P_PAYPTR), load<u32>(TRACKER.pk + P_PAYCAP), len);
   }
 
   if (hasAck) {
@@ -429,21 +457,21 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   // Payload goes to the reassembler only when seen whole (Zeek skips snaplen-truncated payload).
   if (len > 0 && !rst && !underflow) {
-    if (load<u8>(pk + P_WHOLE) != 0) {
+    if (load<u8>(TRACKER.pk + P_WHOLE) != 0) {
       const hadHole = hasUndelivered(ep);
       dataSent(rec, ep, dataSeq, <u64>len);
-      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+      if (hasUndelivered(ep)) noteHoleClocks(TRACKER.pk, rec, ep, !hadHole);
     } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
   }
   checkEOF(rec, ep);
-  if (doClose) connectionClosed(rec, ep, peer, genEvent);
+  if (FLOW_STATE.doClose) connectionClosed(rec, ep, peer, FLOW_STATE.genEvent);
 
   // CheckPIA_FirstPacket marks the side as seen, by the orientation the packet arrived with.
   setFlag(rec, isOrig ? FF_FPS_ORIG : FF_FPS_RESP);
 
   // ConnSize: packets and IP bytes, in the final orientation of this packet's sender.
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
-  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(pk + P_IPLEN));
+  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(TRACKER.pk + P_IPLEN));
   noteHandshake(rec, flags, ep == o, ack, now);
 }
 
@@ -452,21 +480,21 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
 /** Processes one descriptor (a batch slot) whose key hash is h. */
 function trackOne(h: u32): void {
-  const now = load<i64>(pk + P_TS);
-  if (now > clock) clock = now;
-  const sport = <u32>load<u16>(pk + P_SPORT), dport = <u32>load<u16>(pk + P_DPORT);
-  const vlan = vlanInKey ? load<u32>(pk + P_VLAN) : 0;
-  const src = pk + P_SRC, dst = pk + P_DST;
-  const flags = <u32>load<u8>(pk + P_FLAGS);
+  const now = load<i64>(TRACKER.pk + P_TS);
+  if (now > TRACKER.clock) TRACKER.clock = now;
+  const sport = <u32>load<u16>(TRACKER.pk + P_SPORT), dport = <u32>load<u16>(TRACKER.pk + P_DPORT);
+  const vlan = OPTIONS.vlanInKey ? load<u32>(TRACKER.pk + P_VLAN) : 0;
+  const src = TRACKER.pk + P_SRC, dst = TRACKER.pk + P_DST;
+  const flags = <u32>load<u8>(TRACKER.pk + P_FLAGS);
 
   let id = lookup(h, src, sport, dst, dport, vlan);
-  let isOrig = lookupIsOrig;
+  let isOrig = TABLE.lookupIsOrig;
   let reused = false;
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
-    if (load<i64>(rec + FR_DEADLINE) <= now) { removalTime(rec); emit(id, removalReason); id = 0xFFFFFFFF; }
-    else if (isReuse(rec, flags, load<u32>(pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
+    if (load<i64>(rec + FR_DEADLINE) <= now) { removalTime(rec); emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
+    else if (isReuse(rec, flags, load<u32>(TRACKER.pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, now);
@@ -477,7 +505,7 @@ function trackOne(h: u32): void {
   setCurrentFlow(id, now);
   store<i64>(rec + FR_TS_ACTIVE, now);
 
-  const csum = load<u8>(pk + P_CSUM);
+  const csum = load<u8>(TRACKER.pk + P_CSUM);
   if (csum == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
     const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
@@ -485,8 +513,8 @@ function trackOne(h: u32): void {
   } else if (isHeaderOnly(csum)) {
     // Zeek: the connection was created (or found) on the ports, then ExtractTCP_Header refused
     // the header (bad_TCP_header_len / truncated_header): nothing is counted, no history letter.
-  } else if (fastPath && steadySegment(pk, rec, isOrig, now)) {
-    steadyCount++;
+  } else if (OPTIONS.fastPath && steadySegment(TRACKER.pk, rec, isOrig, now)) {
+    TRACKER.steadyCount++;
   } else {
     process(rec, isOrig, now);
   }
@@ -494,7 +522,7 @@ function trackOne(h: u32): void {
   // Trace hook (trace.ts): the segment's event, after the record took it. Every path that tracks a
   // segment must pass here, a fast path for steady-state segments included: a traced connection's
   // segments must not skip it (gate such a path on !traceArmed). Untraced work pays this one branch.
-  if (traceArmed) traceSegment(id, pk);
+  if (TRACE.traceArmed) traceSegment(id, TRACKER.pk);
   sweep(1);
 }
 
@@ -507,16 +535,16 @@ function trackOne(h: u32): void {
 
 export const BATCH: i32 = PKT_RING_SLOTS;
 const BATCH_HASH: usize = memory.data(BATCH * 4, 16);
-let queued: i32 = 0;
+TRACKER.queued = 0;
 /** Segments of the current batch that took the fast path (added to Stat.SteadySegments per batch). */
-let steadyCount: i32 = 0;
-let sink: u32 = 0; // keeps the touch loads observable to the optimizer
+TRACKER.steadyCount = 0;
+TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
 /** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot. */
 export function trackPacket(): void {
-  queued++;
-  if (queued == BATCH) flushBatch();
-  else usePktSlot(queued);
+  TRACKER.queued++;
+  if (TRACKER.queued == BATCH) flushBatch();
+  else usePktSlot(TRACKER.queued);
 }
 
 /**
@@ -526,13 +554,13 @@ export function trackPacket(): void {
  * two packets' decoding would be paid alone.
  */
 export function flushBatch(): void {
-  const n = queued;
+  const n = TRACKER.queued;
   if (n == 0) return;
   let segments = n;
   for (let i = 0; i < n; i++) {
     const slot = PKT_RING + <usize>i * PKT_SIZE;
     if (isHeaderOnly(load<u8>(slot + P_CSUM))) segments--;
-    const vlan = vlanInKey ? load<u32>(slot + P_VLAN) : 0;
+    const vlan = OPTIONS.vlanInKey ? load<u32>(slot + P_VLAN) : 0;
     store<u32>(BATCH_HASH + (<usize>i << 2),
       keyHash(slot + P_SRC, <u32>load<u16>(slot + P_SPORT), slot + P_DST, <u32>load<u16>(slot + P_DPORT), vlan));
   }
@@ -546,15 +574,15 @@ export function flushBatch(): void {
     if (t == 0 && !isNoRecord(free)) free = touchFreeRecord(free);
     s ^= t;
   }
-  sink ^= s;
+  TRACKER.sink ^= s;
   for (let i = 0; i < n; i++) {
-    pk = PKT_RING + <usize>i * PKT_SIZE;
+    TRACKER.pk = PKT_RING + <usize>i * PKT_SIZE;
     trackOne(load<u32>(BATCH_HASH + (<usize>i << 2)));
   }
   copyBlock(LAST_PKT, PKT_RING + <usize>(n - 1) * PKT_SIZE, PKT_SIZE);
-  statAdd(Stat.SteadySegments, <f64>steadyCount);
-  steadyCount = 0;
-  queued = 0;
+  statAdd(Stat.SteadySegments, <f64>TRACKER.steadyCount);
+  TRACKER.steadyCount = 0;
+  TRACKER.queued = 0;
   usePktSlot(0);
 }
 

@@ -30,6 +30,7 @@ import { Anomaly, noteAnomaly, extSide } from "./anomaly";
 import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./seq";
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler } from "./reassembly";
+import { WIRE_ANOMALIES } from "../state";
 
 /** Data filling a hole within this long of the sender's latest segment is reordering (µs). */
 const REORDER_WINDOW_US: i64 = 3000;
@@ -44,44 +45,44 @@ const IPID_AHEAD_MAX: u32 = 0x8000;
 const TH_CLASSIC: u32 = TH_FIN | TH_SYN | TH_RST | TH_PSH | TH_ACK | TH_URG;
 
 // ---- the snapshot of both endpoints before the segment ---------------------------------------------
-let senderWasActive = false;
-let peerWasActive = false;
-let origSynSentBefore = false;
-let respInactiveBefore = false;
-let finBefore = false;
-let synBefore = false;
-let finSeqBefore: u64 = 0;
-let prevWin: u32 = 0;
-let peerWin: u32 = 0;
-let peerFin = false;
+WIRE_ANOMALIES.senderWasActive = false;
+WIRE_ANOMALIES.peerWasActive = false;
+WIRE_ANOMALIES.origSynSentBefore = false;
+WIRE_ANOMALIES.respInactiveBefore = false;
+WIRE_ANOMALIES.finBefore = false;
+WIRE_ANOMALIES.synBefore = false;
+WIRE_ANOMALIES.finSeqBefore = 0;
+WIRE_ANOMALIES.prevWin = 0;
+WIRE_ANOMALIES.peerWin = 0;
+WIRE_ANOMALIES.peerFin = false;
 /** µs after the record's start of the sender's latest segment, or -1 when it sent none yet. */
-let prevSeen: i64 = -1;
+WIRE_ANOMALIES.prevSeen = -1;
 /** The sender's highest sequence (Zeek last_seq) and reassembly point, once its base is set. */
-let lastBefore: u32 = 0;
-let reasmBefore: u64 = 0;
+WIRE_ANOMALIES.lastBefore = 0;
+WIRE_ANOMALIES.reasmBefore = 0;
 /** This segment set the sender's sequence base (its SYN, or its first segment): all of it is new. */
-let freshBase = false;
+WIRE_ANOMALIES.freshBase = false;
 
 /** Takes the snapshot: `ep` sends the segment, `peer` is the other side. */
 export function noteBefore(rec: usize, ep: usize, peer: usize): void {
-  senderWasActive = stateOf(ep) != <u8>Half.Inactive;
-  peerWasActive = stateOf(peer) != <u8>Half.Inactive;
-  origSynSentBefore = stateOf(rec + <usize>FR_ORIG) == <u8>Half.SynSent;
-  respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
-  finBefore = epHas(ep, EF_FIN_SEEN);
-  synBefore = epHas(ep, EF_SYN_SEEN);
-  finSeqBefore = load<u64>(ep + EP_FIN_SEQ);
-  prevWin = <u32>load<u16>(ep + EP_WIN);
-  peerWin = <u32>load<u16>(peer + EP_WIN);
-  peerFin = epHas(peer, EF_FIN_SEEN);
-  prevSeen = load<u32>(ep + EP_PKTS) != 0 ? <i64>load<u32>(ep + EP_SEEN) : -1;
+  WIRE_ANOMALIES.senderWasActive = stateOf(ep) != <u8>Half.Inactive;
+  WIRE_ANOMALIES.peerWasActive = stateOf(peer) != <u8>Half.Inactive;
+  WIRE_ANOMALIES.origSynSentBefore = stateOf(rec + <usize>FR_ORIG) == <u8>Half.SynSent;
+  WIRE_ANOMALIES.respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
+  WIRE_ANOMALIES.finBefore = epHas(ep, EF_FIN_SEEN);
+  WIRE_ANOMALIES.synBefore = epHas(ep, EF_SYN_SEEN);
+  WIRE_ANOMALIES.finSeqBefore = load<u64>(ep + EP_FIN_SEQ);
+  WIRE_ANOMALIES.prevWin = <u32>load<u16>(ep + EP_WIN);
+  WIRE_ANOMALIES.peerWin = <u32>load<u16>(peer + EP_WIN);
+  WIRE_ANOMALIES.peerFin = epHas(peer, EF_FIN_SEEN);
+  WIRE_ANOMALIES.prevSeen = load<u32>(ep + EP_PKTS) != 0 ? <i64>load<u32>(ep + EP_SEEN) : -1;
 }
 
 /** The rest of the snapshot, after Zeek's init_endpoint; `fresh`: it set the sender's sequence base from this segment. */
 export function noteSequenceBefore(ep: usize, fresh: bool): void {
-  lastBefore = lastSeq(ep);
-  reasmBefore = load<u64>(ep + EP_REASM);
-  freshBase = fresh;
+  WIRE_ANOMALIES.lastBefore = lastSeq(ep);
+  WIRE_ANOMALIES.reasmBefore = load<u64>(ep + EP_REASM);
+  WIRE_ANOMALIES.freshBase = fresh;
 }
 
 @inline function flags2Of(ep: usize): u8 { return load<u8>(ep + EP_FLAGS2); }
@@ -93,8 +94,8 @@ export function noteSequenceBefore(ep: usize, fresh: bool): void {
  * An HTTP line is counted once, whenever its segment arrives. Call before the payload reaches the reassembler.
  */
 export function startsUnseen(rec: usize, ep: usize, dataSeq: u64, dataSeqRaw: u32): bool {
-  if (freshBase) return true;
-  if (seqDelta(dataSeqRaw, lastBefore) >= 0) return true;
+  if (WIRE_ANOMALIES.freshBase) return true;
+  if (seqDelta(dataSeqRaw, WIRE_ANOMALIES.lastBefore) >= 0) return true;
   return !seenByReassembler(rec, ep, dataSeq);
 }
 
@@ -151,48 +152,48 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
   }
   if (rst) {
     // A SYN answered by RST is a refusal; any other RST is a reset (the host adds whether data flowed).
-    if (!senderIsOrig && origSynSentBefore && respInactiveBefore) noteAnomaly(rec, Anomaly.Refused, false, now);
+    if (!senderIsOrig && WIRE_ANOMALIES.origSynSentBefore && WIRE_ANOMALIES.respInactiveBefore) noteAnomaly(rec, Anomaly.Refused, false, now);
     else noteAnomaly(rec, Anomaly.Reset, senderIsOrig, now);
   }
-  if (syn && !hasAck && !senderIsOrig && !senderWasActive && origSynSentBefore) {
+  if (syn && !hasAck && !senderIsOrig && !WIRE_ANOMALIES.senderWasActive && WIRE_ANOMALIES.origSynSentBefore) {
     noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
   }
-  if (fin && peerFin && (!hasAck || relAck < load<u64>(peer + EP_FIN_SEQ))) {
+  if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < load<u64>(peer + EP_FIN_SEQ))) {
     noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
   }
-  if (len > 0 && !rst && finBefore && relSeq + <u64>len > finSeqBefore - 1) {
+  if (len > 0 && !rst && WIRE_ANOMALIES.finBefore && relSeq + <u64>len > WIRE_ANOMALIES.finSeqBefore - 1) {
     noteAnomaly(rec, Anomaly.DataAfterFin, senderIsOrig, now);
   }
   if (win == 0 && control == 0) noteAnomaly(rec, Anomaly.ZeroWindow, senderIsOrig, now);
   let probe = false;
-  if (control == 0 && senderWasActive && len <= 1) {
+  if (control == 0 && WIRE_ANOMALIES.senderWasActive && len <= 1) {
     // One octet before snd.nxt with 0 or 1 byte: a keep-alive (RFC 9293 §3.8.4), or, while the peer
     // advertises a zero window, a zero-window probe (§3.8.6.1; Linux probes look like keep-alives).
     // One new octet sent into a zero window is a probe too.
-    const keepaliveShape = seq + 1 == lastBefore;
-    const probeShape = len == 1 && seq == lastBefore;
+    const keepaliveShape = seq + 1 == WIRE_ANOMALIES.lastBefore;
+    const probeShape = len == 1 && seq == WIRE_ANOMALIES.lastBefore;
     if (keepaliveShape || probeShape) {
       probe = true;
-      if (peerWin == 0 && peerWasActive) noteAnomaly(rec, Anomaly.ZeroWindowProbe, senderIsOrig, now);
+      if (WIRE_ANOMALIES.peerWin == 0 && WIRE_ANOMALIES.peerWasActive) noteAnomaly(rec, Anomaly.ZeroWindowProbe, senderIsOrig, now);
       else if (keepaliveShape) noteAnomaly(rec, Anomaly.Keepalive, senderIsOrig, now);
       else probe = false;
     }
   }
-  if (syn && synBefore && seq == startSeq(ep) && len == 0) {
+  if (syn && WIRE_ANOMALIES.synBefore && seq == startSeq(ep) && len == 0) {
     noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same SYN (same ISN) again
-  } else if (fin && finBefore && len == 0 && relSeq + <u64>segLen == finSeqBefore) {
+  } else if (fin && WIRE_ANOMALIES.finBefore && len == 0 && relSeq + <u64>segLen == WIRE_ANOMALIES.finSeqBefore) {
     noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same FIN again
     epSet(ep, EF_FIN_RETX);
   }
   // A SYN that set the sender's sequence base brings its data too (Zeek still records 'T' for it).
-  if (len > 0 && !rst && !probe && deltaLast <= 0 && !freshBase) {
+  if (len > 0 && !rst && !probe && deltaLast <= 0 && !WIRE_ANOMALIES.freshBase) {
     // Nothing new: retransmitted, or filling a hole that later data already skipped. Payload seen
     // whole above the reassembly point is reordering when it arrives within a few ms of the
     // sender's latest segment, unless it has the shape of a retransmission.
     const dataSeq = syn ? relSeq + 1 : relSeq;
     const dataSeqRaw = syn ? seq + 1 : seq;
-    const fillsHole = load<u8>(pk + P_WHOLE) != 0 && dataSeq >= reasmBefore;
-    const quick = prevSeen < 0 || sinceStart - prevSeen < REORDER_WINDOW_US;
+    const fillsHole = load<u8>(pk + P_WHOLE) != 0 && dataSeq >= WIRE_ANOMALIES.reasmBefore;
+    const quick = WIRE_ANOMALIES.prevSeen < 0 || sinceStart - WIRE_ANOMALIES.prevSeen < REORDER_WINDOW_US;
     if (fillsHole && quick && !looksRetransmitted(pk, rec, ep, peer, dataSeqRaw)) noteAnomaly(rec, Anomaly.OutOfOrder, senderIsOrig, now);
     else {
       noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now);
@@ -206,7 +207,7 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
     const sent = (flags2Of(ep) & EF2_ACK_SENT) != 0;
     const greatest = load<u32>(ep + EP_LAST_ACKVAL);
     const peerUnacked = lastFull(peer) > ackFull(peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
-    if (control == 0 && len == 0 && sent && ack == greatest && win == prevWin && peerUnacked && peerWasActive) {
+    if (control == 0 && len == 0 && sent && ack == greatest && win == WIRE_ANOMALIES.prevWin && peerUnacked && WIRE_ANOMALIES.peerWasActive) {
       noteAnomaly(rec, Anomaly.DuplicateAck, senderIsOrig, now);
       const n = load<u8>(ep + EP_DUPACKS);
       if (n != 0xFF) store<u8>(ep + EP_DUPACKS, n + 1);
@@ -217,7 +218,7 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
       setFlags2(ep, EF2_ACK_SENT);
     }
   }
-  if (hasAck && !rst && peerWasActive && relAck > toRelative(peer, lastSeq(peer), load<u32>(peer + EP_SEQ_WRAPS))) {
+  if (hasAck && !rst && WIRE_ANOMALIES.peerWasActive && relAck > toRelative(peer, lastSeq(peer), load<u32>(peer + EP_SEQ_WRAPS))) {
     noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
   }
 

@@ -14,9 +14,10 @@
 // bounds the recursion link -> IP -> UDP -> tunnel -> IP ...
 
 import {
-  PKT, P_TUNNEL, P_VLAN, P_SRC, P_DST, P_SPORT, P_IPPROTO, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO,
+  P_TUNNEL, P_VLAN, P_SRC, P_DST, P_SPORT, P_IPPROTO, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO,
 } from "../packet";
 import { copy16 } from "../mem";
+import { PACKET, CONTEXT } from "../state";
 
 const IPPROTO_UDP: u8 = 17;
 
@@ -53,16 +54,16 @@ export function enterTunnel(ctx: u32, kind: i32): i64 {
   const depth = ctx & CTX_DEPTH_MASK;
   if (depth >= MAX_TUNNEL_DEPTH) return -1;
   // SAFETY: PKT is a static 128-byte block; P_TUNNEL and P_VLAN are fixed offsets inside it.
-  if (load<u8>(PKT + P_TUNNEL) == 0) store<u8>(PKT + P_TUNNEL, <u8>kind);
+  if (load<u8>(PACKET.PKT + P_TUNNEL) == 0) store<u8>(PACKET.PKT + P_TUNNEL, <u8>kind);
   // P_SRC/P_DST still hold the enclosing IP header's addresses, P_IPPROTO its protocol and, for
   // UDP, P_SPORT/P_DPORT the datagram's ports (decodeUdp): the inner headers overwrite them later.
-  copy16(PKT + P_OUTER_SRC, PKT + P_SRC);
-  copy16(PKT + P_OUTER_DST, PKT + P_DST);
-  const proto = load<u8>(PKT + P_IPPROTO);
-  store<u8>(PKT + P_OUTER_PROTO, proto);
-  store<u32>(PKT + P_OUTER_SPORT, proto == IPPROTO_UDP ? load<u32>(PKT + P_SPORT) : 0); // both ports
-  store<u32>(PKT + P_OUTER_VLAN, load<u32>(PKT + P_VLAN));
-  store<u32>(PKT + P_VLAN, 0);
+  copy16(PACKET.PKT + P_OUTER_SRC, PACKET.PKT + P_SRC);
+  copy16(PACKET.PKT + P_OUTER_DST, PACKET.PKT + P_DST);
+  const proto = load<u8>(PACKET.PKT + P_IPPROTO);
+  store<u8>(PACKET.PKT + P_OUTER_PROTO, proto);
+  store<u32>(PACKET.PKT + P_OUTER_SPORT, proto == IPPROTO_UDP ? load<u32>(PACKET.PKT + P_SPORT) : 0); // both ports
+  store<u32>(PACKET.PKT + P_OUTER_VLAN, load<u32>(PACKET.PKT + P_VLAN));
+  store<u32>(PACKET.PKT + P_VLAN, 0);
   // CTX_FRAG is cleared: the inner IP header's own lengths are authoritative again, and an inner
   // segment that the first fragment happens to hold completely can be checksummed.
   const keep = ctx & ~(CTX_DEPTH_MASK | CTX_FRAG | CTX_VLAN_TAGS_MASK | (0xFF << CTX_LAST_TUNNEL_SHIFT));
@@ -80,28 +81,28 @@ export function enterTunnel(ctx: u32, kind: i32): i64 {
 // A-MSDU is iterated (an A-MSDU inside a tunnel inside an A-MSDU, which no capture has been seen to
 // carry, yields its first subframe each time).
 
-let subframeWanted: i32 = 0;
-let subframeTaken: bool = false;
-let subframeMore: bool = false;
-let subframeNextOffset: i32 = 0;
+CONTEXT.subframeWanted = 0;
+CONTEXT.subframeTaken = false;
+CONTEXT.subframeMore = false;
+CONTEXT.subframeNextOffset = 0;
 
 /** Starts a frame decode that should deliver the A-MSDU subframe at byte `offset` of the aggregate. */
 export function subframeStart(offset: i32): void {
-  subframeWanted = offset;
-  subframeTaken = false;
-  subframeMore = false;
-  subframeNextOffset = 0;
+  CONTEXT.subframeWanted = offset;
+  CONTEXT.subframeTaken = false;
+  CONTEXT.subframeMore = false;
+  CONTEXT.subframeNextOffset = 0;
 }
 /** Claims the cursor for the first A-MSDU met in this decode: returns the wanted offset, or -1 for a
  *  nested one (which then delivers its first subframe and never reports more). */
 export function subframeClaim(): i32 {
-  if (subframeTaken) return -1;
-  subframeTaken = true;
-  return subframeWanted;
+  if (CONTEXT.subframeTaken) return -1;
+  CONTEXT.subframeTaken = true;
+  return CONTEXT.subframeWanted;
 }
 /** Called by the claiming decoder: another subframe follows, at `offset` (> the current one). */
-export function subframeSetMore(offset: i32): void { subframeMore = true; subframeNextOffset = offset; }
+export function subframeSetMore(offset: i32): void { CONTEXT.subframeMore = true; CONTEXT.subframeNextOffset = offset; }
 /** After a decode: does the frame hold a further subframe to decode? */
-export function subframeHasMore(): bool { return subframeMore; }
+export function subframeHasMore(): bool { return CONTEXT.subframeMore; }
 /** After a decode that has more: where the next subframe starts. */
-export function subframeNext(): i32 { return subframeNextOffset; }
+export function subframeNext(): i32 { return CONTEXT.subframeNextOffset; }

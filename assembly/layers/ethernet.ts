@@ -12,7 +12,7 @@
 // a customer frame inside PBB adds to the provider's tags. Unknown EtherTypes are NonIp. The PPPoE length field is not trusted (the IP header length rules, as in
 // Zeek; corpus pppoe-qinq-rxmit has PPPoE lengths 6 bytes short of the IP packets).
 
-import { PKT, P_VLAN } from "../packet";
+import { P_VLAN } from "../packet";
 import { Stat } from "../stats";
 import { be16 } from "../mem";
 import { decodeIp } from "./ip";
@@ -20,6 +20,7 @@ import { CTX_VLAN_TAGS_MASK, CTX_VLAN_TAGS_SHIFT } from "./context";
 import { decodePbb } from "./pbb";
 import { vnTagNext, isVnTagInner, VNTAG_HDR } from "./vntag";
 import { decode8023 } from "./llc";
+import { PACKET } from "../state";
 
 const ETH_HDR: i32 = 14;
 const ETH_TYPE: usize = 12;
@@ -88,9 +89,9 @@ function decodeEthPayload(type: u32, p: usize, cap: i32, wire: i32, ctx: u32, le
       if (cap < VLAN_TAG) return Stat.Truncated;
       // SAFETY: cap >= 4 covers TCI and the next EtherType.
       const id = be16(p + VLAN_TCI) & VLAN_ID_MASK;
-      const vlan = load<u32>(PKT + P_VLAN);
-      if (tags == 0) store<u32>(PKT + P_VLAN, id);
-      else store<u32>(PKT + P_VLAN, (vlan & VLAN_ID_MASK) | (id << VLAN_INNER_SHIFT));
+      const vlan = load<u32>(PACKET.PKT + P_VLAN);
+      if (tags == 0) store<u32>(PACKET.PKT + P_VLAN, id);
+      else store<u32>(PACKET.PKT + P_VLAN, (vlan & VLAN_ID_MASK) | (id << VLAN_INNER_SHIFT));
       if (tags < 2) tags++;
       type = be16(p + VLAN_TYPE);
       p += <usize>VLAN_TAG;

@@ -20,9 +20,10 @@
 // then never completes, like a datagram whose fragments were lost). Overlaps are not resolved: a unit
 // counts as covered by whichever fragment marked it first.
 
-import { PKT, PKT_SIZE, P_TS, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_THLEN, P_WHOLE } from "../packet";
+import { PKT_SIZE, P_TS, P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_THLEN, P_WHOLE } from "../packet";
 import { Stat } from "../stats";
 import { DECODED, MAX_TUNNEL_DEPTH, CTX_DEPTH_MASK } from "./context";
+import { PACKET, FRAGMENTS } from "../state";
 
 const FRAG_SLOTS: i32 = 64;
 const UNIT_SHIFT: u32 = 3;                 // fragment offsets count 8-byte units
@@ -53,11 +54,11 @@ const TABLE: usize = memory.data(<i32>(<usize>FRAG_SLOTS * E_SIZE), 16);
 /** One key slot per tunnel depth: a first fragment's decode may meet an inner fragmented header. */
 const KEYS: usize = memory.data(<i32>(KEY_SIZE * (<usize>MAX_TUNNEL_DEPTH + 1)), 16);
 
-let nextSeq: u32 = 0;
+FRAGMENTS.nextSeq = 0;
 
 export function fragmentsReset(): void {
   memory.fill(TABLE, 0, <usize>FRAG_SLOTS * E_SIZE);
-  nextSeq = 0;
+  FRAGMENTS.nextSeq = 0;
 }
 
 const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 of ::ffff:a.b.c.d, read little-endian
@@ -119,9 +120,9 @@ export function fragment(key: usize, offset: i32, len: i32, mf: bool, code: i32,
     store<u8>(e + E_OWN_TCP, ownTcp && code == DECODED ? 1 : 0);
     store<u32>(e + E_IP_HDR, <u32>ipHdr);
     if (code == DECODED) {
-      const thlen = <u32>load<u8>(PKT + P_THLEN);
-      store<u32>(e + E_TCP_START, load<u32>(PKT + P_PAYPTR) - thlen - <u32>payload);
-      memory.copy(e + E_PKT, PKT, PKT_SIZE);
+      const thlen = <u32>load<u8>(PACKET.PKT + P_THLEN);
+      store<u32>(e + E_TCP_START, load<u32>(PACKET.PKT + P_PAYPTR) - thlen - <u32>payload);
+      memory.copy(e + E_PKT, PACKET.PKT, PKT_SIZE);
     }
   }
   if (!complete(e)) return Stat.Fragments;
@@ -130,21 +131,21 @@ export function fragment(key: usize, offset: i32, len: i32, mf: bool, code: i32,
   store<u8>(e + E_USED, 0);
   const result = load<i32>(e + E_CODE);
   if (result != DECODED) return result;
-  const ts = load<i64>(PKT + P_TS);
+  const ts = load<i64>(PACKET.PKT + P_TS);
   if (offset != 0) {
-    memory.copy(PKT, e + E_PKT, PKT_SIZE);
-    store<u32>(PKT + P_PAYPTR, 0);   // the first fragment's bytes are gone from the window
-    store<u32>(PKT + P_PAYCAP, 0);
+    memory.copy(PACKET.PKT, e + E_PKT, PKT_SIZE);
+    store<u32>(PACKET.PKT + P_PAYPTR, 0);   // the first fragment's bytes are gone from the window
+    store<u32>(PACKET.PKT + P_PAYCAP, 0);
   }
   // The datagram is complete: Zeek analyses the reassembled payload whole.
-  store<u8>(PKT + P_WHOLE, 1);
-  store<i64>(PKT + P_TS, ts);
+  store<u8>(PACKET.PKT + P_WHOLE, 1);
+  store<i64>(PACKET.PKT + P_TS, ts);
   if (load<u8>(e + E_OWN_TCP) != 0) {
     const lastEnd = load<u32>(e + E_LAST_END);
     const tcpStart = load<u32>(e + E_TCP_START);
-    const thlen = <u32>load<u8>(PKT + P_THLEN);
-    store<u32>(PKT + P_IPLEN, load<u32>(e + E_IP_HDR) + lastEnd);
-    store<u32>(PKT + P_PAYLEN, lastEnd > tcpStart + thlen ? lastEnd - tcpStart - thlen : 0);
+    const thlen = <u32>load<u8>(PACKET.PKT + P_THLEN);
+    store<u32>(PACKET.PKT + P_IPLEN, load<u32>(e + E_IP_HDR) + lastEnd);
+    store<u32>(PACKET.PKT + P_PAYLEN, lastEnd > tcpStart + thlen ? lastEnd - tcpStart - thlen : 0);
   }
   return DECODED;
 }
@@ -160,12 +161,12 @@ function findOrCreate(key: usize): usize {
       continue;
     }
     if (memory.compare(e + E_KEY, key, KEY_SIZE) == 0) return e;
-    if (load<u32>(e + E_SEQ) - nextSeq < load<u32>(oldest + E_SEQ) - nextSeq) oldest = e;
+    if (load<u32>(e + E_SEQ) - FRAGMENTS.nextSeq < load<u32>(oldest + E_SEQ) - FRAGMENTS.nextSeq) oldest = e;
   }
   const e = free != 0 ? free : oldest;
   memory.fill(e, 0, E_SIZE);
   store<u8>(e + E_USED, 1);
-  store<u32>(e + E_SEQ, nextSeq++);
+  store<u32>(e + E_SEQ, FRAGMENTS.nextSeq++);
   store<i32>(e + E_LAST_END, -1);
   memory.copy(e + E_KEY, key, KEY_SIZE);
   return e;

@@ -10,13 +10,14 @@
 // everything else is Stat.NonTcp.
 
 import { Stat } from "../stats";
-import { Tunnel, PKT, P_IPPROTO } from "../packet";
+import { Tunnel, P_IPPROTO } from "../packet";
 import { decodeIpv4 } from "./ipv4";
 import { decodeIpv6 } from "./ipv6";
 import { decodeTcp } from "./tcp";
 import { decodeUdp } from "./udp";
 import { decodeGre } from "./gre";
 import { enterTunnel } from "./context";
+import { PACKET } from "../state";
 
 const IP_VERSION_4: u32 = 4;
 const IP_VERSION_6: u32 = 6;
@@ -38,7 +39,7 @@ export function decodeIp(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
 
 export function decodeTransport(proto: u32, p: usize, cap: i32, len: i32, wire: i32, pseudo: u64, ctx: u32, v6: bool): i32 {
   // SAFETY: PKT is a static descriptor; P_IPPROTO a fixed offset inside it (read by enterTunnel).
-  store<u8>(PKT + P_IPPROTO, <u8>proto);
+  store<u8>(PACKET.PKT + P_IPPROTO, <u8>proto);
   if (proto == IPPROTO_TCP) return decodeTcp(p, cap, len, pseudo, ctx);
   if (proto == IPPROTO_UDP) return decodeUdp(p, cap, len, pseudo, ctx, v6);
   if (proto == IPPROTO_GRE) return decodeGre(p, cap, wire, ctx);

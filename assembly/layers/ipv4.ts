@@ -12,14 +12,14 @@
 // The payload handed on is bounded by the total length, so Ethernet padding never counts.
 // A first fragment is decoded from what it holds; CTX_FRAG marks lengths beyond it as unknown.
 
-import { PKT, P_IPVER, P_IPID, P_SRC, P_DST, P_IPLEN } from "../packet";
+import { P_IPVER, P_IPID, P_SRC, P_DST, P_IPLEN } from "../packet";
 import { Stat } from "../stats";
-import { ignoreChecksums } from "../options";
 import { be16 } from "../mem";
 import { csumValid } from "./checksum";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
 import { decodeTransport, IPPROTO_TCP } from "./ip";
 import { fragKeyV4, fragment } from "./fragments";
+import { OPTIONS, PACKET } from "../state";
 
 const V4_VER_IHL: usize = 0;
 const V4_TOTAL_LEN: usize = 2;
@@ -51,14 +51,14 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   if (total == 0) {
     // TCP segmentation offload zeroes the length. Zeek drops the packet unless checksums are
     // ignored, and then uses the captured length (zeek-semantics.md §5, pitfall 17).
-    if (!ignoreChecksums) return Stat.Malformed;
+    if (!OPTIONS.ignoreChecksums) return Stat.Malformed;
     total = cap;
   }
   if (total < hl) return Stat.Malformed;
   if (wire < total) return Stat.Truncated;
 
   // SAFETY: hl <= cap, so the whole header is captured.
-  if (!ignoreChecksums && !csumValid(p, <usize>hl, 0)) return Stat.BadIpChecksum;
+  if (!OPTIONS.ignoreChecksums && !csumValid(p, <usize>hl, 0)) return Stat.BadIpChecksum;
 
   const frag = be16(p + V4_FRAG);
   const fragOffset = <i32>(frag & V4_OFFSET_MASK) << 3;
@@ -79,15 +79,15 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     payWire = WIRE_UNKNOWN;
   }
 
-  store<u8>(PKT + P_IPVER, 4);
-  store<u16>(PKT + P_IPID, <u16>be16(p + V4_ID));
-  store<u64>(PKT + P_SRC, V4MAPPED_HI);
-  store<u32>(PKT + P_SRC + 8, V4MAPPED_MID);
-  store<u32>(PKT + P_SRC + 12, load<u32>(p + V4_SRC));
-  store<u64>(PKT + P_DST, V4MAPPED_HI);
-  store<u32>(PKT + P_DST + 8, V4MAPPED_MID);
-  store<u32>(PKT + P_DST + 12, load<u32>(p + V4_DST));
-  store<u32>(PKT + P_IPLEN, <u32>totalField);
+  store<u8>(PACKET.PKT + P_IPVER, 4);
+  store<u16>(PACKET.PKT + P_IPID, <u16>be16(p + V4_ID));
+  store<u64>(PACKET.PKT + P_SRC, V4MAPPED_HI);
+  store<u32>(PACKET.PKT + P_SRC + 8, V4MAPPED_MID);
+  store<u32>(PACKET.PKT + P_SRC + 12, load<u32>(p + V4_SRC));
+  store<u64>(PACKET.PKT + P_DST, V4MAPPED_HI);
+  store<u32>(PACKET.PKT + P_DST + 8, V4MAPPED_MID);
+  store<u32>(PACKET.PKT + P_DST + 12, load<u32>(p + V4_DST));
+  store<u32>(PACKET.PKT + P_IPLEN, <u32>totalField);
 
   const pseudo = <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
   const payCap = min(cap, total) - hl;

@@ -14,13 +14,14 @@
 // Zeek's IP_Hdr::DstAddr does. (Zeek's Mobile IPv6 home-address handling is off by default; not done.)
 // Jumbograms (payload length 0 with a jumbo option) are not supported: their TCP is Malformed.
 
-import { PKT, P_IPVER, P_IPID, P_SRC, P_DST, P_IPLEN } from "../packet";
+import { P_IPVER, P_IPID, P_SRC, P_DST, P_IPLEN } from "../packet";
 import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
 import { decodeTransport, IPPROTO_TCP } from "./ip";
 import { fragKeyV6, fragment } from "./fragments";
 import { copy16 } from "../mem";
+import { PACKET } from "../state";
 
 const V6_HDR: i32 = 40;
 const V6_VER: usize = 0;
@@ -122,12 +123,12 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     return fragment(key, 0, total - fragHdrOff - FRAG_HDR, fragMore, Stat.NonTcp, false, fragHdrOff, 0);
   }
 
-  store<u8>(PKT + P_IPVER, 6);
-  store<u16>(PKT + P_IPID, 0); // IPv6 has no identification outside fragments
+  store<u8>(PACKET.PKT + P_IPVER, 6);
+  store<u16>(PACKET.PKT + P_IPID, 0); // IPv6 has no identification outside fragments
   // SAFETY: the IPv6 header (40 bytes) was length-checked, so both 16-byte addresses are in bounds.
-  copy16(PKT + P_SRC, p + V6_SRC);
-  copy16(PKT + P_DST, dst);
-  store<u32>(PKT + P_IPLEN, <u32>total);
+  copy16(PACKET.PKT + P_SRC, p + V6_SRC);
+  copy16(PACKET.PKT + P_DST, dst);
+  store<u32>(PACKET.PKT + P_IPLEN, <u32>total);
 
   const pseudo = sum16(p + V6_SRC) + sum16(dst);
   const payWire = (c & CTX_FRAG) != 0 ? WIRE_UNKNOWN : total - off;

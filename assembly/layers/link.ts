@@ -14,7 +14,7 @@
 // subframeHasMore() says whether the caller should decode the frame again at subframeNext().
 // A wire length smaller than the captured length (damaged record) is treated as the captured length.
 
-import { PKT, PKT_SIZE, P_TS } from "../packet";
+import { PKT_SIZE, P_TS } from "../packet";
 import { Stat } from "../stats";
 import { be16, le32 } from "../mem";
 import { decodeEthernet, decodeEtherType } from "./ethernet";
@@ -28,6 +28,7 @@ import { decodeFddi } from "./fddi";
 import { decodeIeee80211 } from "./ieee802_11";
 import { decodeRadiotap } from "./radiotap";
 import { decodeNflog } from "./nflog";
+import { PACKET } from "../state";
 
 
 export const LINKTYPE_NULL: i32 = 0;
@@ -62,9 +63,9 @@ const AF_INET6_FREEBSD: u32 = 28;
 const AF_INET6_DARWIN: u32 = 30;
 
 export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, subframe: i32 = 0): i32 {
-  zeroBlock(PKT, PKT_SIZE);
+  zeroBlock(PACKET.PKT, PKT_SIZE);
   subframeStart(subframe);
-  store<i64>(PKT + P_TS, tsUs);
+  store<i64>(PACKET.PKT + P_TS, tsUs);
   const cap = max(caplen, 0);
   const wire = max(wirelen, cap);
   switch (linktype) {

@@ -14,14 +14,14 @@
 // IP fragment (the only place the full datagram length is written down).
 
 import { Stat } from "../stats";
-import { PKT, P_SPORT, P_DPORT } from "../packet";
-import { ignoreChecksums } from "../options";
+import { P_SPORT, P_DPORT } from "../packet";
 import { be16, be32 } from "../mem";
 import { csumValid, swap16 } from "./checksum";
 import { CTX_FRAG } from "./context";
 import { decodeTeredo, decodeGtpU, decodeAyiya, decodeVxlan } from "./tunnel";
 import { decodeGeneve } from "./geneve";
 import { decodeGre } from "./gre";
+import { OPTIONS, PACKET } from "../state";
 
 const UDP_SPORT: usize = 0;
 const UDP_DPORT: usize = 2;
@@ -45,8 +45,8 @@ export function decodeUdp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, v
   const dport = be16(p + UDP_DPORT);
   // The ports name the outer connection if this datagram carries a tunnel (enterTunnel); an inner
   // TCP header overwrites them.
-  store<u16>(PKT + P_SPORT, <u16>sport);
-  store<u16>(PKT + P_DPORT, <u16>dport);
+  store<u16>(PACKET.PKT + P_SPORT, <u16>sport);
+  store<u16>(PACKET.PKT + P_DPORT, <u16>dport);
   let port = dport;
   if (!isTunnelPort(port)) {
     port = sport;
@@ -63,7 +63,7 @@ export function decodeUdp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, v
     const ulen = <i32>be16(p + UDP_LEN);
     if (ulen < UDP_HDR) return Stat.NonTcp;
     payLen = ulen - UDP_HDR;
-  } else if (!ignoreChecksums && cap >= len) {
+  } else if (!OPTIONS.ignoreChecksums && cap >= len) {
     const csum = load<u16>(p + UDP_CSUM);
     const optional = csum == 0 && (!v6 || dport == PORT_VXLAN);
     // SAFETY: cap >= len, so [p, p+len) is captured.

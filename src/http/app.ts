@@ -47,7 +47,7 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
   const log = options.logger ?? createLogger(config.logLevel);
   const metrics = new ApiMetrics();
   const budget = new MemoryBudget(config.maxMemoryBytes, () => metrics.rejected.inc({ reason: "memory" }));
-  const sessions = new SessionStore(config, metrics, budget);
+  const sessions = new SessionStore(config, metrics, budget, log);
   // Shared by all requests, each its own job; unref'd, so an idle pool never keeps the process up.
   // A pool whose thread died is replaced (its jobs have failed with it).
   let threads: FormatThreads | null = null;

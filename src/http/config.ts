@@ -45,7 +45,11 @@ export interface ApiConfig {
   maxUploadsPerClient: number;
   /** The least severe log lines written (JSON on stdout): trace, debug, info, warn, error, fatal or silent. */
   logLevel: LogLevel;
-  /** Where stored captures live (`/v1/captures`, src/http/captures/store.ts); default `<os tmpdir>/flowrecon-data`. */
+  /**
+   * Where stored captures live (`/v1/captures`, src/http/captures/store.ts) and the session files
+   * (`sessions/`, src/http/sessions/session-file.ts: sessions survive a restart); `FLOWRECON_DATA_DIR`,
+   * default `<os tmpdir>/flowrecon-data`.
+   */
   dataDir: string;
   /** Stored captures together (bytes on disk); the oldest are removed to make room. */
   maxStoredBytes: number;

@@ -12,8 +12,12 @@
  * - `env.abort` (AssemblyScript assertions, our own bugs) throws an {@link EngineFault}; so does any
  *   trap. After a fault the instance may be half-updated and must be dropped (house style, "Wasm
  *   trap is our bug").
+ * - An engine's whole state is its linear memory (assembly/state.ts: the module has no mutable
+ *   global), so {@link snapshotEngine} is a copy of the memory and {@link restoreEngine} a fresh
+ *   instance with the copy written over its memory.
  */
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { readLayout, type Layout } from "./layout.js";
@@ -26,6 +30,11 @@ export interface EngineExports {
   inputSize(): number;
   feed(len: number, eof: number): number;
   finish(): number;
+  /** Framing check (assembly/capture/check.ts): feed() walks records without delivering frames until checkEnd(). */
+  checkBegin(): void;
+  checkEnd(): void;
+  /** Copies every live flow into the output ring without ending it; 1 = drain and call again. */
+  emitLive(): number;
   /** The capture clock: the latest packet time seen, µs (i64, so a BigInt). */
   clockUs(): bigint;
   outPtr(): number;
@@ -76,6 +85,7 @@ export class EngineFault extends Error {
 const WASM_URL = new URL("../../build/flowrecon.wasm", import.meta.url);
 
 let compiled: WebAssembly.Module | undefined;
+let fingerprint: string | undefined;
 
 /**
  * The compiled module, shared by every engine in this process (and postMessage-able to workers).
@@ -91,8 +101,18 @@ export function engineModule(): WebAssembly.Module {
       throw new Error(`cannot read the engine at ${fileURLToPath(WASM_URL)}: run "npm run build" first`, { cause });
     }
     compiled = new WebAssembly.Module(bytes);
+    fingerprint = createHash("sha256").update(bytes).digest("hex");
   }
   return compiled;
+}
+
+/**
+ * SHA-256 of the engine binary (hex): a snapshot restores only into the module that took it (its
+ * memory layout is that module's static data and state block).
+ */
+export function engineFingerprint(): string {
+  engineModule();
+  return fingerprint!;
 }
 
 /** Decodes an AssemblyScript string: UTF-16LE code units, byte length in the u32 at ptr - 4. */
@@ -154,4 +174,35 @@ export function createEngine(): Engine {
   const exports = instance.exports as EngineExports & WebAssembly.Exports;
   memory = exports.memory;
   return new Engine(exports);
+}
+
+/** An engine's complete state: a copy of its linear memory (whole 64 KiB pages). */
+export function snapshotEngine(engine: Engine): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(engine.exports.memory.buffer).slice();
+}
+
+const PAGE = 65536;
+
+/**
+ * A fresh engine in the state of `snapshot` (from {@link snapshotEngine}, of this same module): a
+ * new instance, its memory grown to the snapshot's size and overwritten with it. Throws a RangeError
+ * when the bytes cannot be engine memory (not whole pages, smaller than a fresh instance's memory,
+ * or past the module's maximum).
+ */
+export function restoreEngine(snapshot: Uint8Array): Engine {
+  const engine = createEngine();
+  const memory = engine.exports.memory;
+  const have = memory.buffer.byteLength;
+  if (snapshot.length % PAGE !== 0 || snapshot.length < have) {
+    throw new RangeError(`an engine snapshot is whole 64 KiB pages, at least ${have} bytes; got ${snapshot.length}`);
+  }
+  if (snapshot.length > have) {
+    try {
+      memory.grow((snapshot.length - have) / PAGE);
+    } catch (cause) {
+      throw new RangeError(`an engine snapshot of ${snapshot.length} bytes exceeds the engine's maximum memory`, { cause });
+    }
+  }
+  new Uint8Array(memory.buffer).set(snapshot);
+  return engine;
 }

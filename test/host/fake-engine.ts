@@ -114,6 +114,12 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
       consumedTotal += off;
       return off;
     },
+    // Framing checks (sessions only) are not modelled.
+    checkBegin() {},
+    checkEnd() {},
+    emitLive(): number {
+      return 0; // the fake keeps no live flows to list (finish() emits them)
+    },
     finish(): number {
       state.finishCalls++;
       while (live.length > 0 && !nearlyFull()) emit(live.shift()!);

@@ -1,6 +1,8 @@
 // Shared fixtures for the HTTP API tests: an app per test file, corpus captures, request helpers,
 // and a converter from a capture to segment records through the engine's own frame decoder.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Unpackr } from "msgpackr";
 import { createApp, type Api } from "../../src/http/app.js";
 import type { ApiConfig } from "../../src/http/config.js";
@@ -24,9 +26,14 @@ export function capture(name: string): Buffer {
   return readFileSync(corpus(name));
 }
 
-/** An app for one test file; its log is silent unless a logger is given (see {@link logLines}). */
+/** A fresh data directory (stored captures, session files), so test apps never share one. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), "flowrecon-test-"));
+}
+
+/** An app for one test file, with a data directory of its own; its log is silent unless a logger is given (see {@link logLines}). */
 export function testApp(config: Partial<ApiConfig> = {}, logger?: Logger): Api {
-  return createApp({ sessionTtlMs: 60_000, logLevel: "silent", ...config }, { logger });
+  return createApp({ sessionTtlMs: 60_000, logLevel: "silent", dataDir: tempDataDir(), ...config }, { logger });
 }
 
 /** A logger at info that keeps its lines, parsed, in `lines`. */

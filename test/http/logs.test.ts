@@ -2,7 +2,7 @@
 // duration, tenant, error code), and the server's startup and shutdown lines.
 import { describe, expect, it } from "vitest";
 import { startServer } from "../../src/server.js";
-import { capture, logLines, PCAP, post, RXMIT, testApp } from "./helpers.js";
+import { capture, logLines, PCAP, post, RXMIT, testApp, tempDataDir } from "./helpers.js";
 
 describe("access log", () => {
   it("one line per request, written once the body is sent: method, route, status, bytes in and out, duration, tenant", async () => {
@@ -56,7 +56,7 @@ describe("access log", () => {
 describe("server log", () => {
   it("startup and shutdown lines", async () => {
     const log = logLines();
-    const s = await startServer({ port: 0, host: "127.0.0.1", token: "x" }, { logger: log.logger });
+    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), token: "x" }, { logger: log.logger });
     expect(log.lines[0]).toMatchObject({ level: "info", msg: "listening", host: "127.0.0.1", port: s.port, auth: true });
     await s.close(1000, "SIGTERM");
     expect(log.lines.slice(1)).toMatchObject([

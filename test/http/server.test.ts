@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { startServer, type RunningServer } from "../../src/server.js";
-import { capture, json, logLines, PCAP, post, RXMIT, testApp } from "./helpers.js";
+import { capture, json, logLines, PCAP, post, RXMIT, testApp, tempDataDir } from "./helpers.js";
 
 let server: RunningServer;
 const log = logLines();
@@ -16,7 +16,7 @@ let generated: Buffer;
 let connections: number;
 
 beforeAll(async () => {
-  server = await startServer({ port: 0, host: "127.0.0.1" }, { logger: log.logger });
+  server = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir() }, { logger: log.logger });
   const out = join(mkdtempSync(join(tmpdir(), "flowrecon-srv-")), "gen.pcap");
   // Clean traffic only: every connection ends SF, RSTO or RSTR (the conn_state filter below keeps them all).
   connections = generateCapture({ out, segments: 100_000, concurrent: 1000, snaplen: 96, seed: 5, anomalyShare: 0 }).totals.connections;
@@ -117,7 +117,7 @@ describe("a real server on 127.0.0.1", () => {
   });
 
   it("413 on a chunked upload over the limit, and the server keeps serving", async () => {
-    const small = await startServer({ port: 0, host: "127.0.0.1", maxBodyBytes: 100_000, logLevel: "silent" });
+    const small = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), maxBodyBytes: 100_000, logLevel: "silent" });
     try {
       const reply = await upload(small.port, "/v1/analyze", generated.subarray(0, 1_000_000), 8192);
       expect(reply.status).toBe(413);
@@ -169,7 +169,7 @@ describe("clients that go away", () => {
 
 describe("graceful shutdown", () => {
   it("finishes the upload in flight, then refuses new connections", async () => {
-    const s = await startServer({ port: 0, host: "127.0.0.1", logLevel: "silent" });
+    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent" });
     let closing: Promise<void> | undefined;
     const bytes = capture(RXMIT);
     const reply = upload(s.port, "/v1/analyze", bytes, 2048, async (i) => {
@@ -185,7 +185,7 @@ describe("graceful shutdown", () => {
   });
 
   it("issue-11 defect 6: while a request finishes, /healthz on a new connection answers 503 draining; then the port closes", async () => {
-    const s = await startServer({ port: 0, host: "127.0.0.1", logLevel: "silent" });
+    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent" });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const reply = upload(s.port, "/v1/analyze", capture(RXMIT), 2048, async (i) => {

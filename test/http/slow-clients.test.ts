@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { configFromEnv, type ServerConfig } from "../../src/http/config.js";
-import { capture, PCAP, RXMIT } from "./helpers.js";
+import { capture, PCAP, RXMIT, tempDataDir } from "./helpers.js";
 
 const started: RunningServer[] = [];
 afterEach(async () => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function server(config: Partial<ServerConfig>): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: "127.0.0.1", logLevel: "silent", ...config });
+  const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent", ...config });
   started.push(s);
   return s;
 }

@@ -22,7 +22,7 @@
 
 import { Hono } from "hono";
 import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor } from "../../reconstructor.js";
-import { captureFormat } from "../../ingest/capture-framing.js";
+import { captureFormat } from "../../ingest/capture-format.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
 import { bodyChunks, gather, type ApiContext, type ApiEnv } from "../body.js";

@@ -28,7 +28,7 @@ import type { AppContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { sessionOptions } from "../params.js";
 import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
-import { captureFormat } from "../../ingest/capture-framing.js";
+import { captureFormat } from "../../ingest/capture-format.js";
 import { analyzeFile } from "../../analyze.js";
 import type { Flow } from "../../flow.js";
 import { traceFlow } from "../../trace/trace.js";

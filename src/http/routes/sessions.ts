@@ -26,12 +26,9 @@ import { finishParams, listParams, NO_FILTER, sessionOptions, OPTION_PARAMETERS 
 import { FlowWriter, RecordFilter } from "../flow-writer.js";
 import { readSegmentBody } from "../segment-body.js";
 import { piecesBody } from "../response-stream.js";
-import { YIELD_AFTER_MS } from "../engine-work.js";
-import { emitLiveStep } from "../sessions/engine-fork.js";
 import { captureErrorBody } from "./analyze.js";
 import type { ReconstructorOptions } from "../../reconstructor.js";
 import type { AppContext } from "../context.js";
-import { setImmediate as nextMacrotask } from "node:timers/promises";
 
 /** Options echoed back with their query names. */
 function optionNames(options: ReconstructorOptions): Record<string, unknown> {
@@ -93,14 +90,18 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
         const held = await readChunks(chunks, reservation);
         const summary = await session.exclusive(async () => {
           session.checkBatch(input);
-          return session.appendCapture(held, work);
+          const summary = await session.appendCapture(held, work);
+          sessions.save(session);
+          return summary;
         });
         return c.json(summary);
       }
       const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", session.segmentLayout, reservation);
       const summary = await session.exclusive(async () => {
         session.checkBatch(input);
-        return session.appendSegments(records.bytes, records.count, work);
+        const summary = await session.appendSegments(records.bytes, records.count, work);
+        sessions.save(session);
+        return summary;
       });
       return c.json(summary);
     } finally {
@@ -113,7 +114,7 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
     const params = listParams(c.req.query());
     const format = outputFormat(c.req.header("accept"));
     // Finished flows are judged against the session's clock as the CLI judges them; before the live
-    // ones are listed, the context moves to the fork's clock and stops being final (the end-of-input
+    // ones are listed, the context moves to the engine's clock and stops being final (the end-of-input
     // anomalies then wait for their thresholds). The writer and the filter read it per flow.
     const insight = { ...session.insight };
     const seed = session.options.communityIdSeed;
@@ -126,30 +127,14 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
       if (index >= params.offset && index < end) writer.add(v, p, state);
       index++;
     };
-    const fork = await session.exclusive(() => {
+    await session.exclusive(async () => {
       if (session.closed) throw new ApiError(404, "session_not_found", `session ${session.id} was finished or deleted`);
       if (params.states.has("finished")) session.finished.forEach(visit("finished"));
-      if (!params.states.has("live") || session.input === null) return null;
-      budget.admit(session.memoryBytes, "a copy of the session's engine");
-      return session.fork();
-    });
-    if (fork !== null) {
-      const unhold = budget.hold(() => fork.exports.memory.buffer.byteLength);
-      insight.endUs = Number(fork.exports.clockUs());
+      if (!params.states.has("live") || session.input === null) return;
+      insight.endUs = session.clockUs;
       insight.final = false;
-      try {
-        const sink = visit("live");
-        let last = performance.now();
-        while (!emitLiveStep(fork, sink)) {
-          if (performance.now() - last > YIELD_AFTER_MS) {
-            await nextMacrotask();
-            last = performance.now();
-          }
-        }
-      } finally {
-        unhold();
-      }
-    }
+      await session.listLive(visit("live"));
+    });
     const page: Record<string, unknown> = { total: index, offset: params.offset, limit: params.limit };
     if (end < index) page.next_offset = end;
     writer.end(page);

@@ -54,6 +54,24 @@ export class RecordStore {
     this.#chunks.length = Math.ceil(count / RECORDS_PER_CHUNK);
   }
 
+  /** The stored records' bytes, chunk by chunk (views, no copy): what a session file holds. */
+  *byteChunks(): Generator<Uint8Array> {
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const records = Math.min(RECORDS_PER_CHUNK, this.#count - i * RECORDS_PER_CHUNK);
+      yield this.#chunks[i].u8.subarray(0, records * this.#size);
+    }
+  }
+
+  /** Appends records given as bytes (whole records, as {@link byteChunks} gives them). */
+  appendBytes(bytes: Uint8Array): void {
+    for (let p = 0; p + this.#size <= bytes.length; p += this.#size) {
+      const slot = this.#count % RECORDS_PER_CHUNK;
+      if (slot === 0) this.#chunks.push(views(new ArrayBuffer(RECORDS_PER_CHUNK * this.#size)));
+      this.#chunks[this.#chunks.length - 1].u8.set(bytes.subarray(p, p + this.#size), slot * this.#size);
+      this.#count++;
+    }
+  }
+
   /** Calls `visit(views, p)` for each record in order; stops when it returns false. */
   // biome-ignore lint/suspicious/noConfusingVoidType: visitors return false to stop, or nothing to go on
   forEach(visit: (v: MemoryViews, p: number) => boolean | void): void {

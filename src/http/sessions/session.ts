@@ -6,31 +6,30 @@
  *
  * "A batch that fails validation is rejected whole and leaves the session exactly as it was":
  * - segment records are parsed and validated in JS before the engine sees any of them;
- * - a capture chunk's container framing is checked first, on a copy of the session's framing
- *   state (src/ingest/capture-framing.ts, which reports exactly the errors the engine would); only a
- *   chunk that passes is fed, and only then does the copy become the session's state.
+ * - a capture batch's container framing is checked first by the engine itself, on a copy of its
+ *   reader state, delivering no frame (Reconstructor.checkCapture); only a batch that passes is fed.
  * The body is held until it is complete (at most `maxBatchBytes`), so a batch that breaks off or
- * runs over the limit is also rejected whole. If the engine nevertheless reports damage the walker
+ * runs over the limit is also rejected whole. If the engine nevertheless reports damage the check
  * missed (a flowrecon bug), the session is marked failed and refuses further batches.
  *
  * The flow limit (`maxFlowsPerSession`, finished plus live flows) can only be known by decoding, so
- * a batch that could cross it runs as a transaction: the engine's memory and globals and the host
- * state are copied first, the count is checked after every slice, and a batch that crosses the
- * limit is stopped there and rolled back (engine, finished flows, flow metrics). A batch too small
+ * a batch that could cross it runs as a transaction: a snapshot of the Reconstructor (its engine's
+ * memory and the host state, Reconstructor.snapshot) is taken first, the count is checked after every slice, and a batch that crosses the
+ * limit is stopped there and rolled back (the snapshot restored into a fresh engine, finished flows,
+ * flow metrics). A batch too small
  * to cross it (at most one new flow per capture record of >= 16 bytes, or per segment record) runs
  * without the copy.
  */
 
 import { randomUUID } from "node:crypto";
-import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../../reconstructor.js";
-import { CaptureFraming } from "../../ingest/capture-framing.js";
+import { Reconstructor, type ReconstructorOptions, type ReconstructorSnapshot, type RecordSink } from "../../reconstructor.js";
 import { captureError } from "../../wasm/errors.js";
-import { EngineFault, type Engine } from "../../wasm/engine.js";
+import { EngineFault } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
-import { countInput, feedCapture, feedSegments, finishEngine, type WorkOptions } from "../engine-work.js";
+import { countInput, feedCapture, feedSegments, finishEngine, YIELD_AFTER_MS, type WorkOptions } from "../engine-work.js";
+import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { addFlowCounts, FlowCounter } from "../flow-counts.js";
-import { createForkableEngine, forkEngine, restoreEngine, snapshotEngine } from "./engine-fork.js";
 import { RecordStore } from "./record-store.js";
 
 export type InputKind = "capture" | "segments";
@@ -51,10 +50,22 @@ export interface BatchSummary {
   flows_live: number;
 }
 
+/** What a session file holds besides the options (src/http/sessions/session-file.ts). */
+export interface SavedSession {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly lastUsed: number;
+  readonly input: InputKind | null;
+  readonly batches: number;
+  readonly snapshot: ReconstructorSnapshot;
+  /** The finished flows' records, FR_SIZE bytes each. */
+  readonly finished: Uint8Array;
+}
+
 export class Session {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly options: ReconstructorOptions;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   lastUsed = Date.now();
   input: InputKind | null = null;
   batches = 0;
@@ -62,34 +73,64 @@ export class Session {
   /** Set when the engine reported damage the validation did not predict; the session takes no more batches. */
   failed: string | null = null;
   readonly finished: RecordStore;
-  readonly #engine: Engine;
   readonly #rec: Reconstructor;
   readonly #sink: RecordSink;
   readonly #metrics: ApiMetrics;
   readonly #maxFlows: number;
   /** Flow metrics of the batch in progress, added once it is accepted. */
   readonly #counter: FlowCounter;
-  #framing = new CaptureFraming();
   #counted = { segments: 0, bytes: 0, records: 0 };
   #tail: Promise<void> = Promise.resolve();
   #faulted = false;
+  /** Bytes of the rollback snapshot held while a batch runs as a transaction. */
+  #snapshotBytes = 0;
   #busy = 0;
 
   /**
    * @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession).
    * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
+   * @param saved    the state to continue from (a session reloaded at start), else a new session.
    */
-  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined) {
+  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined, saved?: SavedSession) {
+    this.id = saved?.id ?? randomUUID();
+    this.createdAt = saved?.createdAt ?? Date.now();
     this.options = options;
     this.#metrics = metrics;
     this.#maxFlows = maxFlows;
-    this.#engine = createForkableEngine();
-    this.#rec = new Reconstructor(options, this.#engine);
+    this.#rec = new Reconstructor(options);
     this.finished = new RecordStore(this.#rec.layout.constants.FR_SIZE);
     this.#counter = new FlowCounter(this.#rec.layout);
     this.#sink = (v, p) => {
       this.finished.append(v, p);
       this.#counter.count(v, p, this.#rec.insight);
+    };
+    if (saved !== undefined) {
+      this.#rec.restore(saved.snapshot);
+      this.finished.appendBytes(saved.finished);
+      this.lastUsed = saved.lastUsed;
+      this.input = saved.input;
+      this.batches = saved.batches;
+      // The input metrics counted this work before the restart.
+      const stats = this.#rec.stats;
+      this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
+    }
+  }
+
+  /**
+   * The state a session file stores (call inside {@link exclusive}, between batches): the engine's
+   * memory and the finished records as views, no copy.
+   */
+  saved(): Omit<SavedSession, "snapshot" | "finished"> & { host: ReturnType<Reconstructor["saveHostState"]>; engine: Uint8Array; finished: Iterable<Uint8Array> } {
+    this.#rec.clearSpareWindow();
+    return {
+      id: this.id,
+      createdAt: this.createdAt,
+      lastUsed: this.lastUsed,
+      input: this.input,
+      batches: this.batches,
+      host: this.#rec.saveHostState(),
+      engine: this.#rec.engineMemory,
+      finished: this.finished.byteChunks(),
     };
   }
 
@@ -114,9 +155,9 @@ export class Session {
     return this.#rec.error;
   }
 
-  /** Engine memory plus stored flows: what this session holds. */
+  /** Engine memory plus stored flows (plus the snapshot a batch in progress may roll back to): what this session holds. */
   get memoryBytes(): number {
-    return this.#rec.memoryBytes + this.finished.bytes;
+    return this.#rec.memoryBytes + this.finished.bytes + this.#snapshotBytes;
   }
 
   /** Flows still in the engine's table (created and not yet reported). */
@@ -185,19 +226,16 @@ export class Session {
 
   /** Validates the framing of a capture chunk, then feeds it (call inside {@link exclusive}). */
   async appendCapture(chunks: readonly Uint8Array[], work: WorkOptions): Promise<BatchSummary> {
-    const framing = this.#framing.clone();
     let bytes = 0;
-    for (const chunk of chunks) {
-      bytes += chunk.length;
-      const damage = framing.check(chunk);
-      if (damage !== null) {
-        const error = captureError(damage.code, damage.offset, damage.record);
-        this.#metrics.captureErrors.inc({ code: error.code });
-        throw new ApiError(422, error.code, `${error.message}; the batch was rejected and the session is unchanged`, {
-          offset: error.offset,
-          details: { record: error.record, batch_offset: error.offset - this.#framing.position },
-        });
-      }
+    for (const chunk of chunks) bytes += chunk.length;
+    const damage = this.#rec.checkCapture(chunks);
+    if (damage !== null) {
+      const error = captureError(damage.code, damage.offset, damage.record);
+      this.#metrics.captureErrors.inc({ code: error.code });
+      throw new ApiError(422, error.code, `${error.message}; the batch was rejected and the session is unchanged`, {
+        offset: error.offset,
+        details: { record: error.record, batch_offset: error.offset - this.#rec.saveHostState().bytesIn },
+      });
     }
     const finishedBefore = this.finished.count;
     const bound = Math.floor((this.#rec.saveHostState().fill + bytes) / MIN_RECORD_BYTES);
@@ -208,7 +246,6 @@ export class Session {
       this.#metrics.captureErrors.inc({ code: error.code });
       throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, { offset: error.offset, details: { record: error.record } });
     }
-    this.#framing = framing;
     return this.#accepted("capture", { bytes }, finishedBefore);
   }
 
@@ -239,8 +276,8 @@ export class Session {
       await this.#engineWork(() => run(work));
       return;
     }
-    const engine = snapshotEngine(this.#engine);
-    const host = this.#rec.saveHostState();
+    const snapshot = this.#rec.snapshot();
+    this.#snapshotBytes = snapshot.engine.byteLength;
     const finished = this.finished.count;
     const over = (): boolean => this.flows > this.#maxFlows;
     let crossed = false;
@@ -257,8 +294,7 @@ export class Session {
       check();
     } catch (e) {
       if (crossed) {
-        restoreEngine(this.#engine, engine);
-        this.#rec.restoreHostState(host);
+        this.#rec.restore(snapshot);
         this.finished.truncate(finished);
         this.#counter.take();
         // The input metrics keep the work done (it was decoded); the engine's counters went back.
@@ -266,6 +302,8 @@ export class Session {
         this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
       }
       throw e;
+    } finally {
+      this.#snapshotBytes = 0;
     }
   }
 
@@ -277,10 +315,24 @@ export class Session {
     return { batch: this.batches, input: kind, ...size, flows_finished: this.finished.count - finishedBefore, flows_live: this.liveFlows };
   }
 
-  /** A copy of the engine in its current state, for listing live flows (call inside {@link exclusive}). */
-  fork(): Engine {
+  /** The capture clock: the latest packet time seen, µs. */
+  get clockUs(): number {
+    return this.#rec.clockUs;
+  }
+
+  /**
+   * Hands every live flow to `sink` as finish would report it now, without ending any (the engine's
+   * emitLive); yields to the event loop between output rings (call inside {@link exclusive}).
+   */
+  async listLive(sink: RecordSink): Promise<void> {
     if (this.#faulted) throw new ApiError(409, "session_failed", `session ${this.id}: ${this.failed}`);
-    return forkEngine(this.#engine);
+    let last = performance.now();
+    while (!this.#rec.liveSome(sink)) {
+      if (performance.now() - last > YIELD_AFTER_MS) {
+        await nextMacrotask();
+        last = performance.now();
+      }
+    }
   }
 
   /** Ends the input and moves every live flow to {@link finished} (call inside {@link exclusive}). */

@@ -1,15 +1,23 @@
 /**
  * @module
  * The open sessions: creation under the session-count and memory limits, lookup (404 when
- * unknown), and the idle-TTL sweep.
+ * unknown), the idle-TTL sweep, and durability: each session's file (session-file.ts) in
+ * `<dataDir>/sessions` is written at creation and after every accepted batch, removed when the
+ * session ends (finish, delete, expiry), and every file is reloaded when the store starts, under the
+ * same limits (session count, memory budget). A file that cannot be loaded is logged and skipped.
  */
 
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { ReconstructorOptions } from "../../reconstructor.js";
+import { createEngine } from "../../wasm/engine.js";
+import type { Logger } from "../log.js";
 import type { ApiConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import { ENGINE_ESTIMATE_BYTES, type MemoryBudget } from "../memory.js";
 import type { ApiMetrics } from "../metrics.js";
 import { Session } from "./session.js";
+import { readSessionFile, SESSION_FILE_SUFFIX, sessionPath, writeSessionFile } from "./session-file.js";
 
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
@@ -17,17 +25,25 @@ export class SessionStore {
   readonly #metrics: ApiMetrics;
   readonly #budget: MemoryBudget;
   readonly #release: () => void;
+  readonly #log: Logger | undefined;
+  /** Where the session files live: `<dataDir>/sessions`. */
+  readonly dir: string;
+  #recordSize = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(config: ApiConfig, metrics: ApiMetrics, budget: MemoryBudget) {
+  constructor(config: ApiConfig, metrics: ApiMetrics, budget: MemoryBudget, log?: Logger) {
     this.#config = config;
     this.#metrics = metrics;
     this.#budget = budget;
+    this.#log = log;
+    this.dir = join(config.dataDir, "sessions");
     this.#release = budget.hold(() => {
       let total = 0;
       for (const s of this.#sessions.values()) total += s.memoryBytes;
       return total;
     });
+    mkdirSync(this.dir, { recursive: true });
+    this.#reload();
     const every = Math.max(1000, Math.min(config.sessionTtlMs / 2, 30_000));
     this.#timer = setInterval(() => this.sweep(), every);
     this.#timer.unref();
@@ -49,6 +65,12 @@ export class SessionStore {
     const flowCap = Math.min(options.flowCap ?? this.#config.maxFlowsPerSession, this.#config.maxFlowsPerSession);
     const session = new Session({ ...options, flowCap }, this.#metrics, this.#config.maxFlowsPerSession, tenant);
     this.#sessions.set(session.id, session);
+    try {
+      this.save(session);
+    } catch (e) {
+      this.delete(session.id);
+      throw e;
+    }
     this.#metrics.sessionsCreated.inc();
     return session;
   }
@@ -60,11 +82,69 @@ export class SessionStore {
     return session;
   }
 
+  /** Ends session `id` for good: out of memory and off the disk. */
   delete(id: string): boolean {
     const session = this.#sessions.get(id);
     if (session === undefined) return false;
     session.closed = true;
+    rmSync(sessionPath(this.dir, id), { force: true });
     return this.#sessions.delete(id);
+  }
+
+  /** FR_SIZE: the record size of session files, read from the engine once. */
+  #records(): number {
+    if (this.#recordSize === 0) this.#recordSize = createEngine().layout.constants.FR_SIZE;
+    return this.#recordSize;
+  }
+
+  /**
+   * Writes the session's file (atomically) after a batch it accepted, inside its lock. A session
+   * whose state cannot be written is marked failed: its acknowledged state would not survive a
+   * restart, so it takes no more batches (503 now, 409 after).
+   */
+  save(session: Session): void {
+    try {
+      writeSessionFile(this.dir, session, this.#records());
+    } catch (e) {
+      session.failed = `its state could not be saved to ${this.dir} (${(e as Error).message}); delete it`;
+      this.#log?.error({ session: session.id, dir: this.dir, err: (e as Error).message }, "session not saved");
+      throw new ApiError(503, "session_not_saved", `session ${session.id} could not be saved: ${(e as Error).message}`);
+    }
+  }
+
+  /** Loads every session file of the data directory (at start), within the session and memory limits. */
+  #reload(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      this.#log?.warn({ dir: this.dir, err: (e as Error).message }, "session directory not readable; no session reloaded");
+      return;
+    }
+    for (const name of names) {
+      const file = join(this.dir, name);
+      if (name.endsWith(`${SESSION_FILE_SUFFIX}.tmp`)) {
+        rmSync(file, { force: true }); // a write that never finished: the previous file is whole
+        continue;
+      }
+      if (!name.endsWith(SESSION_FILE_SUFFIX)) continue;
+      try {
+        const saved = readSessionFile(file, this.#records());
+        if (name !== saved.id + SESSION_FILE_SUFFIX) throw new Error(`the file holds session ${saved.id}`);
+        if (Date.now() - saved.lastUsed > this.#config.sessionTtlMs) {
+          rmSync(file, { force: true }); // expired while the server was down
+          this.#metrics.sessionsExpired.inc();
+          continue;
+        }
+        if (this.#sessions.size >= this.#config.maxSessions) throw new Error(`the session limit (${this.#config.maxSessions}) is reached`);
+        this.#budget.admit(saved.snapshot.engine.length + saved.finished.length, "a saved session");
+        const session = new Session(saved.options, this.#metrics, this.#config.maxFlowsPerSession, saved.tenant, saved);
+        this.#sessions.set(session.id, session);
+        this.#log?.info({ session: session.id, batches: session.batches, flows: session.flows }, "session reloaded");
+      } catch (e) {
+        this.#log?.warn({ file, err: (e as Error).message }, "session file skipped: it cannot be loaded");
+      }
+    }
   }
 
   /** Deletes every session idle for longer than the TTL (not one that a request holds). */
@@ -80,11 +160,12 @@ export class SessionStore {
     return expired;
   }
 
-  /** Stops the sweep and drops every session. */
+  /** Stops the sweep and drops every session from memory (their files stay, for the next start). */
   close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const id of [...this.#sessions.keys()]) this.delete(id);
+    for (const session of this.#sessions.values()) session.closed = true;
+    this.#sessions.clear();
     this.#release();
   }
 }

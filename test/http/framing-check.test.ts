@@ -1,12 +1,11 @@
-// The capture framing walker (src/ingest/capture-framing.ts) against the engine: on valid captures
-// of every container flavour it finds nothing, and on captures with damaged headers it reports
-// exactly the engine's first fatal error (code, stream offset, record number), whatever the chunk
-// boundaries. This is what lets a session reject a damaged batch before the engine sees it.
+// The engine's framing check (Reconstructor.checkCapture, assembly/capture/check.ts) against the
+// engine decoding: a batch checked after any prefix of a capture, in any chunks, reports exactly the
+// first fatal error that decoding it reports (code, stream offset, record number), and leaves the
+// instance as it was. This is what lets a session reject a damaged batch before the engine tracks it.
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/reconstructor.js";
 import { createEngine } from "../../src/wasm/engine.js";
-import { errorCode } from "../../src/wasm/errors.js";
-import { CaptureFraming, captureFormat } from "../../src/ingest/capture-framing.js";
+import { captureFormat } from "../../src/ingest/capture-format.js";
 import { parsePcap, writePcap, writePcapng, type NgSection } from "../decode/capture-io.js";
 import { capture, RXMIT } from "./helpers.js";
 
@@ -24,17 +23,29 @@ function engineError(bytes: Uint8Array, chunk: (i: number) => number): { code: s
   return e === null ? null : { code: e.code, offset: e.offset, record: e.record };
 }
 
-/** The walker's first error, with its code spelled as users see it (errorCode), as the engine's is. */
-function walkerError(bytes: Uint8Array, chunk: (i: number) => number): { code: string; offset: number; record: number } | null {
-  let framing = new CaptureFraming();
-  for (let off = 0, i = 0; off < bytes.length; i++) {
-    const n = Math.max(1, chunk(i));
-    framing = framing.clone(); // every batch on a copy, as sessions do
-    const e = framing.check(bytes.subarray(off, off + n));
-    if (e !== null) return { code: errorCode(e.code), offset: e.offset, record: e.record };
+type Found = { code: string; offset: number; record: number } | null;
+
+/**
+ * Pushes bytes[0, cut), then checks the rest (in random chunks) and pushes it: the check's error and
+ * the error decoding reports after it.
+ */
+function checkThenPush(bytes: Uint8Array, cut: number, chunk: () => number): { checked: Found | "prefix failed"; decoded: Found } {
+  const rec = new Reconstructor({}, engine);
+  rec.push(bytes.subarray(0, cut));
+  if (rec.error !== null) return { checked: "prefix failed", decoded: found(rec.error) };
+  const chunks: Uint8Array[] = [];
+  for (let off = cut; off < bytes.length; ) {
+    const n = Math.max(1, chunk());
+    chunks.push(bytes.subarray(off, off + n));
     off += n;
   }
-  return null;
+  const checked = found(rec.checkCapture(chunks));
+  for (const c of chunks) if (rec.error === null) rec.push(c);
+  return { checked, decoded: found(rec.error) };
+}
+
+function found(e: { code: string; offset: number; record: number } | null): Found {
+  return e === null ? null : { code: e.code, offset: e.offset, record: e.record };
 }
 
 function rng(seed: number): () => number {
@@ -91,66 +102,33 @@ const CAPTURES: Record<string, Uint8Array> = {
   "pcapng two sections LE+BE, EPB/SPB/PB/unknown blocks": writePcapng([ng(false), ng(true)]),
 };
 
-describe("the framing walker on valid captures", () => {
-  for (const [name, bytes] of Object.entries(CAPTURES)) {
-    it(`${name}: no error, at every chunk size from 1 to 64`, () => {
-      expect(engineError(bytes, () => bytes.length)).toBeNull();
-      for (let size = 1; size <= 64; size++) expect(walkerError(bytes, () => size), `chunk ${size}`).toBeNull();
-    });
-  }
-});
-
-describe("the framing walker on damaged captures reports the engine's error", () => {
+describe("the engine's framing check", () => {
   for (const [name, original] of Object.entries(CAPTURES)) {
-    it(`${name}: 500 captures with damaged headers, random chunks`, () => {
+    it(`${name}: valid, checked after every 97th prefix: no error`, () => {
+      expect(engineError(original, () => original.length)).toBeNull();
+      for (let cut = 0; cut < original.length; cut += 97) {
+        expect(checkThenPush(original, cut, () => 64), `cut ${cut}`).toEqual({ checked: null, decoded: null });
+      }
+    });
+
+    it(`${name}: 150 captures with damaged headers, a random prefix pushed first: the check reports decoding's error`, () => {
       const random = rng(name.length * 7919);
       const positions = headerPositions(original);
       const seen = new Set<string>();
-      for (let trial = 0; trial < 500; trial++) {
+      for (let trial = 0; trial < 150; trial++) {
         const bytes = original.slice();
         for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
           const at = random() < 0.85 ? positions[Math.floor(random() * positions.length)] : Math.floor(random() * bytes.length);
           bytes[at] = random() < 0.5 ? bytes[at] ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
         }
-        const chunk = () => 1 + Math.floor(random() * 700);
-        const engine = engineError(bytes, () => bytes.length);
-        expect(walkerError(bytes, chunk), `trial ${trial}`).toEqual(engine);
-        if (engine !== null) seen.add(engine.code);
+        const whole = engineError(bytes, () => bytes.length);
+        const { checked, decoded } = checkThenPush(bytes, Math.floor(random() * bytes.length), () => 1 + Math.floor(random() * 700));
+        // The prefix may have met the damage already; otherwise the check finds what decoding finds.
+        expect(decoded, `trial ${trial}: decoding after the check`).toEqual(whole);
+        if (checked !== "prefix failed") expect(checked, `trial ${trial}: the check`).toEqual(whole);
+        if (whole !== null) seen.add(whole.code);
       }
-      // The mutations reach real damage, not only payload bytes.
       expect(seen.size).toBeGreaterThan(1);
     });
   }
-
-  it("reaches every container error code across the captures", () => {
-    const codes = new Set<string>();
-    const random = rng(99);
-    for (const original of Object.values(CAPTURES)) {
-      const positions = headerPositions(original);
-      for (let trial = 0; trial < 600; trial++) {
-        const bytes = original.slice();
-        const at = positions[Math.floor(random() * positions.length)];
-        bytes[at] = Math.floor(random() * 256);
-        const e = engineError(bytes, () => bytes.length);
-        expect(walkerError(bytes, () => 1 + Math.floor(random() * 300))).toEqual(e);
-        if (e !== null) codes.add(e.code);
-      }
-    }
-    for (const code of ["bad_magic", "bad_pcap_version", "absurd_caplen", "bad_block_length", "block_length_mismatch", "bad_section_magic", "unknown_interface", "bad_block_body"]) {
-      expect(codes, code).toContain(code);
-    }
-  });
-
-  it("a clone is independent: damage found on the copy leaves the original clean", () => {
-    const bytes = copy(capture(RXMIT));
-    const framing = new CaptureFraming();
-    expect(framing.check(bytes.subarray(0, 1000))).toBeNull();
-    const twin = framing.clone();
-    const bad = bytes.slice(1000, 2000);
-    bad.fill(0xff, 0, 100);
-    expect(twin.check(bad)).not.toBeNull();
-    expect(framing.error).toBeNull();
-    expect(framing.check(bytes.subarray(1000))).toBeNull();
-    expect(framing.position).toBe(bytes.length);
-  });
 });
