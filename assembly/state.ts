@@ -187,6 +187,11 @@ import { EndReason } from "./flow/record";
   removalReason: EndReason;
 }
 
+// ---- assembly/format/state.ts
+@unmanaged export class FormatState {
+  block: usize;
+}
+
 const MEM_AT: usize = 0;
 const INDEX_AT: usize = (MEM_AT + offsetof<MemState>() + 7) & ~7;
 const ERRORS_AT: usize = (INDEX_AT + offsetof<IndexState>() + 7) & ~7;
@@ -206,8 +211,9 @@ const OUTPUT_AT: usize = (TRACKER_AT + offsetof<TrackerState>() + 7) & ~7;
 const FLOW_STATE_AT: usize = (OUTPUT_AT + offsetof<OutputState>() + 7) & ~7;
 const TRACE_AT: usize = (FLOW_STATE_AT + offsetof<FlowStateState>() + 7) & ~7;
 const TIMERS_AT: usize = (TRACE_AT + offsetof<TraceState>() + 7) & ~7;
+const FORMAT_AT: usize = (TIMERS_AT + offsetof<TimersState>() + 7) & ~7;
 /** Bytes of the state block. */
-export const STATE_SIZE: usize = (TIMERS_AT + offsetof<TimersState>() + 7) & ~7;
+export const STATE_SIZE: usize = (FORMAT_AT + offsetof<FormatState>() + 7) & ~7;
 /** The state block: static memory, at an address fixed when the module is compiled. */
 export const STATE: usize = memory.data(<i32>STATE_SIZE, 16);
 
@@ -230,3 +236,4 @@ export const OUTPUT = changetype<OutputState>(STATE + OUTPUT_AT);
 export const FLOW_STATE = changetype<FlowStateState>(STATE + FLOW_STATE_AT);
 export const TRACE = changetype<TraceState>(STATE + TRACE_AT);
 export const TIMERS = changetype<TimersState>(STATE + TIMERS_AT);
+export const FORMAT = changetype<FormatState>(STATE + FORMAT_AT);

@@ -1,5 +1,5 @@
-// All state of the output formatter, in one block of linear memory (the only module-level
-// variable of assembly/format/ is its address), so it can move with the engine's other state.
+// All state of the output formatter, in one block of linear memory whose address is the formatter's
+// section of the engine's state block (assembly/state.ts), so it moves with the engine's other state.
 //
 // The host configures the block once per engine instance (abi.ts: fmtInit, fmtConfigure,
 // fmtNameSlot, fmtLocalNets, fmtThresholds, fmtFilter); each fmtRecord() then appends one
@@ -8,6 +8,7 @@
 // Block layout (offsets from fmtState()):
 
 import { alloc, allocZeroed } from "../mem";
+import { FORMAT } from "../state";
 
 export const S_BUF: usize = 0;        // u32 address of the output buffer (FMT_FLUSH + FMT_RECORD_ROOM bytes)
 export const S_LEN: usize = 4;        // u32 bytes written to it
@@ -61,19 +62,20 @@ export const KEY_TEXT: usize = 32;
 /** Bytes of the insight area (insight.ts INSIGHT_BYTES fits). */
 export const INSIGHT_ROOM: usize = 4096;
 
-let block: usize = 0;
+FORMAT.block = 0;
 
 /** The state block, allocated (zeroed) on first use. */
 export function fmtState(): usize {
-  if (block == 0) {
-    block = allocZeroed(S_SIZE);
+  if (FORMAT.block == 0) {
+    const block = allocZeroed(S_SIZE);
+    FORMAT.block = block;
     store<u32>(block + S_BUF, <u32>alloc(<usize>(FMT_FLUSH + FMT_RECORD_ROOM)));
     store<u32>(block + S_NAMES, <u32>allocZeroed(<usize>NameKind.Count * 256 * NAME_SLOT));
     store<u32>(block + S_KEYS, <u32>allocZeroed(MAX_SLOTS * KEY_SLOT));
     store<u32>(block + S_SHA1, <u32>allocZeroed(384));
     store<u32>(block + S_INSIGHT, <u32>allocZeroed(INSIGHT_ROOM));
   }
-  return block;
+  return FORMAT.block;
 }
 
 /** The name slot of `value` in table `kind`. */
