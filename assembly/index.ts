@@ -15,6 +15,8 @@ import { PKT } from "./packet";
 import { alloc } from "./mem";
 
 export * from "./flow/record";
+/** Bytes of a live record in the flow table (live.ts); bench/engine.mjs reports it. */
+export { REC_LIVE } from "./flow/live";
 export { Stat } from "./stats";
 export { Anomaly } from "./flow/anomaly";
 export { HttpMethod } from "./flow/http";

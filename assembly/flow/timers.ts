@@ -16,7 +16,7 @@
 import {
   FR_FLAGS, FF_ATTEMPT, FF_TIMERS_OFF, FF_NOT_ACTIVE, FF_INACT_TCP, FF_INACT_LONG, FR_TS_ATTEMPT, FR_TS_LAST,
   FR_TS_START, FR_CLOSE_AT, FR_EXPIRE2, FR_ORIG, FR_RESP, EP_STATE, EP_FLAGS, EF_DID_CLOSE, Half, EndReason,
-} from "./record";
+} from "./live";
 import {
   attemptDelayUs, inactivityUs, inactivityInteractiveUs, handshakeInactivityUs, SYN_TIMEOUT_US, SESSION_TIMER_US,
   CONNECTION_LINGER_US,
