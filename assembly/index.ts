@@ -16,6 +16,8 @@ import { checkBegin as checkBeginImpl, checkEnd as checkEndImpl } from "./captur
 import { INDEX, PACKET } from "./state";
 
 export * from "./flow/record";
+/** Bytes of a live record in the flow table (live.ts); bench/engine.mjs reports it. */
+export { REC_LIVE } from "./flow/live";
 export { Stat } from "./stats";
 export { Anomaly } from "./flow/anomaly";
 export { HttpMethod } from "./flow/http";

@@ -28,19 +28,27 @@ import { MEM } from "./state";
   for (let i: usize = 0; i < n; i += 16) v128.store(dst + i, v128.load(src + i));
 }
 
-/** Exchanges n bytes between a and b (non-overlapping), n a multiple of 8. */
+/** Exchanges n bytes between a and b (non-overlapping), n a multiple of 4. */
 @inline export function swapBlock(a: usize, b: usize, n: usize): void {
-  for (let i: usize = 0; i < n; i += 8) {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
     const t = load<u64>(a + i);
     store<u64>(a + i, load<u64>(b + i));
     store<u64>(b + i, t);
   }
+  if (i < n) {
+    const t = load<u32>(a + i);
+    store<u32>(a + i, load<u32>(b + i));
+    store<u32>(b + i, t);
+  }
 }
 
-/** Zeroes n bytes, n a multiple of 16. */
+/** Zeroes n bytes, n a multiple of 8 (a constant n leaves no tail test at run time). */
 @inline export function zeroBlock(dst: usize, n: usize): void {
   const z = i64x2.splat(0);
-  for (let i: usize = 0; i < n; i += 16) v128.store(dst + i, z);
+  let i: usize = 0;
+  for (; i + 16 <= n; i += 16) v128.store(dst + i, z);
+  if (i < n) store<u64>(dst + i, 0);
 }
 
 /** 16-byte equality (addresses). */

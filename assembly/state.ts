@@ -123,6 +123,7 @@ import { EndReason } from "./flow/record";
   k0: u64;
   k1: u64;
   lookupIsOrig: bool;
+  nSpare: i32;
 }
 
 // ---- assembly/flow/wire-anomalies.ts

@@ -12,7 +12,7 @@
 
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
-} from "./record";
+} from "./live";
 import { extPtr, extAttach } from "./table";
 import { ANOMALY } from "../state";
 

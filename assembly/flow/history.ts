@@ -8,9 +8,10 @@
 
 import {
   FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
-  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE,
-} from "./record";
+  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
+} from "./live";
 import { swapBlock } from "../mem";
+import { extOf, extAttachOf } from "./table";
 import { flipExtensionSides } from "./anomaly";
 
 
@@ -23,8 +24,17 @@ export function addHistory(rec: usize, letter: u32): void {
     store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_HIST_FULL);
     return;
   }
-  store<u8>(rec + FR_HISTORY + <usize>n, <u8>letter);
+  // The first HIST_INLINE letters are in the record, the rest in its extension block (live.ts).
+  if (n < HIST_INLINE) store<u8>(rec + FR_HISTORY + <usize>n, <u8>letter);
+  else store<u8>(extAttachOf(rec) + <usize>X_HIST_MORE + <usize>(n - HIST_INLINE), <u8>letter);
   store<u8>(rec + FR_HIST_LEN, <u8>(n + 1));
+}
+
+/** History letter i (i < FR_HIST_LEN) of the live record at rec. */
+export function historyLetter(rec: usize, i: i32): u32 {
+  if (i < HIST_INLINE) return <u32>load<u8>(rec + FR_HISTORY + <usize>i);
+  // SAFETY: letter i >= HIST_INLINE was written by addHistory(), which attached the extension block.
+  return <u32>load<u8>(extOf(rec) + <usize>X_HIST_MORE + <usize>(i - HIST_INLINE));
 }
 
 /** Letter in the endpoint's current orientation: lower case for the responder. */

@@ -2,10 +2,13 @@
 // The host drains it after every engine call; the engine stops consuming input while it is
 // nearly full, so one call never has to hold more than OUT_CAP records.
 
-import { FR_SIZE, REC_LIVE, FR_EXT, EXT_SIZE } from "./record";
+import * as O from "./record";
+import * as L from "./live";
+import { FR_SIZE, FR_EXT, EXT_SIZE } from "./record";
 import { copyBlock, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
+import { recordHash } from "./table";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -27,13 +30,79 @@ export function outClear(): void { OUTPUT.outCount = 0; }
 /** True when the engine must return to let the host drain the ring (or the trace ring, trace.ts). */
 @inline export function outNearlyFull(): bool { return OUTPUT.outCount >= OUT_CAP - OUT_MARGIN || traceNearlyFull(); }
 
-/** Copies a finished record (live part, and extension or zeros when `ext` is 0) into the ring. Callers keep outNearlyFull() false, so it always fits. */
+/** One endpoint block, live layout (live.ts) at `src` to output layout (record.ts) at `dst`. */
+@inline function expandEndpoint(dst: usize, src: usize): void {
+  // The first 8 bytes (EP_STATE .. EP_MSS) keep their offsets.
+  store<u64>(dst + O.EP_STATE, load<u64>(src + L.EP_STATE));
+  store<u32>(dst + O.EP_PKTS, load<u32>(src + L.EP_PKTS));
+  store<u32>(dst + O.EP_CNT_T, load<u32>(src + L.EP_CNT_T));
+  store<u32>(dst + O.EP_CNT_W, load<u32>(src + L.EP_CNT_W));
+  store<u32>(dst + O.EP_CNT_G, load<u32>(src + L.EP_CNT_G));
+  store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
+  store<u16>(dst + O.EP_RTX_QUIET, load<u16>(src + L.EP_RTX_QUIET));
+  store<u32>(dst + O.EP_SEEN, load<u32>(src + L.EP_SEEN));
+  store<u64>(dst + O.EP_IP_BYTES, load<u64>(src + L.EP_IP_BYTES));
+  store<u64>(dst + O.EP_START, <u64>load<u32>(src + L.EP_START)); // zero extension (live.ts)
+  store<u32>(dst + O.EP_LAST_SEQ, load<u32>(src + L.EP_LAST_SEQ));
+  store<u32>(dst + O.EP_SEQ_WRAPS, load<u32>(src + L.EP_SEQ_WRAPS));
+  store<u32>(dst + O.EP_ACK_SEQ, load<u32>(src + L.EP_ACK_SEQ));
+  store<u32>(dst + O.EP_ACK_WRAPS, load<u32>(src + L.EP_ACK_WRAPS));
+  store<u64>(dst + O.EP_FIN_SEQ, load<u64>(src + L.EP_FIN_SEQ));
+  store<u32>(dst + O.EP_HIST_SYN, load<u32>(src + L.EP_HIST_SYN));
+  store<u32>(dst + O.EP_HIST_FIN, load<u32>(src + L.EP_HIST_FIN));
+  store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
+  store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2));
+  store<u8>(dst + O.EP_DUPACKS, load<u8>(src + L.EP_DUPACKS));
+  store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
+  store<u64>(dst + O.EP_REASM, load<u64>(src + L.EP_REASM));
+  store<u64>(dst + O.EP_TRIM, load<u64>(src + L.EP_TRIM));
+  store<u64>(dst + O.EP_MISSED, load<u64>(src + L.EP_MISSED));
+}
+
+/**
+ * Writes the output record (record.ts layout, FR_SIZE bytes) of the live record `rec` (live.ts
+ * layout) and its extension block `ext` (zeros when 0) at `dst`. Every byte of the output record is
+ * written: what the live record does not hold is the key hash (recomputed), and zero for the end
+ * reason and conn_state, which emission fills in.
+ */
+export function expandRecord(dst: usize, rec: usize, ext: usize): void {
+  // Addresses, ports and VLAN keep their offsets (0..40).
+  copyBlock(dst + O.FR_ORIG_ADDR, rec + L.FR_ORIG_ADDR, 32);
+  store<u64>(dst + O.FR_ORIG_PORT, load<u64>(rec + L.FR_ORIG_PORT));
+  store<u32>(dst + O.FR_HASH, recordHash(rec));
+  store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS));
+  store<i64>(dst + O.FR_TS_START, load<i64>(rec + L.FR_TS_START));
+  store<i64>(dst + O.FR_TS_LAST, load<i64>(rec + L.FR_TS_LAST));
+  store<i64>(dst + O.FR_TS_ACTIVE, load<i64>(rec + L.FR_TS_ACTIVE));
+  store<i64>(dst + O.FR_TS_ATTEMPT, load<i64>(rec + L.FR_TS_ATTEMPT));
+  store<i64>(dst + O.FR_TS_SYN, load<i64>(rec + L.FR_TS_SYN));
+  store<i64>(dst + O.FR_HS_RTT, load<i64>(rec + L.FR_HS_RTT));
+  store<i64>(dst + O.FR_CLOSE_AT, load<i64>(rec + L.FR_CLOSE_AT));
+  store<i64>(dst + O.FR_EXPIRE2, load<i64>(rec + L.FR_EXPIRE2));
+  store<u32>(dst + O.FR_HIST_SEEN, load<u32>(rec + L.FR_HIST_SEEN));
+  store<u8>(dst + O.FR_HIST_LEN, load<u8>(rec + L.FR_HIST_LEN));
+  store<u8>(dst + O.FR_END_REASON, 0);
+  store<u8>(dst + O.FR_TUNNEL, load<u8>(rec + L.FR_TUNNEL));
+  store<u8>(dst + O.FR_CONN_STATE, 0);
+  // History: the letters in the record, then those in the extension block's live tail (live.ts).
+  copyBlock(dst + O.FR_HISTORY, rec + L.FR_HISTORY, <usize>L.HIST_INLINE);
+  if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
+  else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
+  store<i64>(dst + O.FR_DEADLINE, load<i64>(rec + L.FR_DEADLINE));
+  expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG);
+  expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP);
+  if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);
+  else zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
+}
+
+/**
+ * Writes a finished record (expandRecord) into the ring and returns where, for emission to fill in
+ * the fields only a finished record has. Callers keep outNearlyFull() false, so it always fits.
+ */
 export function outPush(rec: usize, ext: usize): usize {
   // SAFETY: callers stop before OUT_CAP - OUT_MARGIN records, so the slot is inside the ring.
   const slot = OUTPUT.outBase + <usize>OUTPUT.outCount * <usize>FR_SIZE;
-  copyBlock(slot, rec, <usize>REC_LIVE);
-  if (ext != 0) copyBlock(slot + <usize>FR_EXT, ext, <usize>EXT_SIZE);
-  else zeroBlock(slot + <usize>FR_EXT, <usize>EXT_SIZE);
+  expandRecord(slot, rec, ext);
   OUTPUT.outCount++;
   return slot;
 }

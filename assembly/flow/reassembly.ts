@@ -12,7 +12,7 @@
 import {
   EP_REASM, EP_TRIM, X_BLOCKS, X_BLOCKS_SIDE, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
   EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half, EP_FLAGS2, EF2_TRUNCATED,
-} from "./record";
+} from "./live";
 import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
 import { noteAnomaly, Anomaly, extSide } from "./anomaly";

@@ -49,16 +49,12 @@ export const FR_TS_END: i32 = 152;
 export const FR_ORIG: i32 = 160;        // originator endpoint (EP_* offsets)
 export const FR_RESP: i32 = 272;        // responder endpoint
 /**
- * Bytes of a live record in the flow table (touched on every packet of the flow): six cache lines,
- * and records start on a line (table.ts), so a lookup touches exactly six. REC_LIVE and EXT_SIZE
- * are multiples of 16 (records are copied and zeroed 16 bytes at a time, mem.ts), EP_SIZE a
- * multiple of 8 (a role flip swaps the endpoint blocks 8 bytes at a time).
- */
-export const REC_LIVE: i32 = 384;
-/**
- * The extension block (anomalies, HTTP, out-of-order ranges, rare counters): allocated on first
- * use from a pool of its own (table.ts), and appended to the live part in the output record
- * (zeros when none).
+ * Where the extension block starts. The FR_EXT bytes before it hold the connection; live records
+ * in the flow table have a compact layout of their own (live.ts), from which expandRecord()
+ * (output.ts) writes them. The extension block (anomalies, HTTP, out-of-order ranges, rare
+ * counters) is allocated on first use from a pool of its own (table.ts) and copied after them
+ * (zeros when none). EXT_SIZE is a multiple of 16 (blocks are copied and zeroed 16 bytes at a
+ * time, mem.ts).
  */
 export const FR_EXT: i32 = 384;
 export const EXT_SIZE: i32 = 256;

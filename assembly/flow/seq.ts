@@ -5,7 +5,7 @@
 //
 // 32-bit comparisons always use serial arithmetic (RFC 1982): seqDelta(a, b) < 0 means a is before b.
 
-import { EP_START, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_STATE, EP_PREV_STATE, EP_FLAGS, EF_FIN_SEEN, Half } from "./record";
+import { EP_START, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_STATE, EP_PREV_STATE, EP_FLAGS, EF_FIN_SEEN, Half } from "./live";
 import { SEQ } from "../state";
 
 /** Zeek TOO_LARGE_SEQ_DELTA: SYN/RST sequence jumps beyond 1 MiB are not trusted. */
@@ -13,14 +13,14 @@ export const TOO_LARGE_SEQ_DELTA: i32 = 1048576;
 
 @inline export function seqDelta(a: u32, b: u32): i32 { return <i32>(a - b); }
 
-@inline export function startSeq(ep: usize): u32 { return <u32>load<i64>(ep + EP_START); }
-@inline export function startSeq64(ep: usize): i64 { return load<i64>(ep + EP_START); }
+@inline export function startSeq(ep: usize): u32 { return load<u32>(ep + EP_START); }
+@inline export function startSeq64(ep: usize): i64 { return <i64><u64>load<u32>(ep + EP_START); }
 @inline export function lastSeq(ep: usize): u32 { return load<u32>(ep + EP_LAST_SEQ); }
 @inline export function ackSeq(ep: usize): u32 { return load<u32>(ep + EP_ACK_SEQ); }
 
-// The Init* setters take the 32-bit wire value; start_seq keeps it zero-extended, as Zeek's
-// InitStartSeq(int64_t) does with the uint32_t it is given.
-@inline export function initStartSeq(ep: usize, s: u32): void { store<i64>(ep + EP_START, <i64><u64>s); }
+// The Init* setters take the 32-bit wire value. Zeek's InitStartSeq(int64_t) is only ever given a
+// uint32_t, so the live record keeps start_seq in 32 bits and startSeq64() zero-extends it.
+@inline export function initStartSeq(ep: usize, s: u32): void { store<u32>(ep + EP_START, s); }
 @inline export function initLastSeq(ep: usize, s: u32): void { store<u32>(ep + EP_LAST_SEQ, s); }
 @inline export function initAckSeq(ep: usize, s: u32): void { store<u32>(ep + EP_ACK_SEQ, s); }
 

@@ -20,7 +20,7 @@
 //
 // Allocation-free: reads only [p, p + n) of the captured payload.
 
-import { X_SIGS, X_SIGS2, EP_FLAGS, EP_FLAGS2, EF_SYN_SEEN, EF2_SIG_DONE, EF2_SIG_CUT, FR_ORIG, FR_RESP, FR_RESP_PORT } from "./record";
+import { X_SIGS, X_SIGS2, EP_FLAGS, EP_FLAGS2, EF_SYN_SEEN, EF2_SIG_DONE, EF2_SIG_CUT, FR_ORIG, FR_RESP, FR_RESP_PORT } from "./live";
 import { currentExt } from "./anomaly";
 
 /** Service names are these members in snake_case (src/wasm/layout.ts reads them). */

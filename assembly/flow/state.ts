@@ -12,7 +12,7 @@ import {
   FR_FLAGS, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP, FF_ATTEMPT, FF_TIMERS_OFF, FF_INACT_TCP, FF_INACT_LONG,
   FF_NOT_ACTIVE, FF_CLOSE_DEFERRED, FF_DEFERRED_GEN, FR_TS_ATTEMPT, FR_TS_LAST, FR_CLOSE_AT, FR_EXPIRE2,
   FR_ORIG, FR_RESP, FR_RESP_PORT,
-} from "./record";
+} from "./live";
 import { TH_SYN, TH_ACK, TH_FIN, TH_RST } from "../packet";
 import { startSeq, lastFull, startSeq64 } from "./seq";
 import { flipRoles } from "./history";

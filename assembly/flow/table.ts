@@ -1,22 +1,24 @@
 // The flow table: a record pool plus an open-addressing index, both in linear memory.
 //
-// Records (REC_LIVE bytes, layout in record.ts) live in fixed-size chunks, so the pool grows by
+// Records (REC_LIVE bytes, layout in live.ts) live in fixed-size chunks, so the pool grows by
 // adding a chunk without moving live records. Freed records form a free list threaded through
-// FR_HASH. A record's extension block (anomalies, HTTP: EXT_SIZE bytes) is allocated from a pool
-// of its own on first use, since most connections never record one; the chunk keeps, after its
-// records, one u32 per record naming its extension block (block id + 1, 0 = none).
+// FR_EXT_REF. A record's extension block (anomalies, HTTP: EXT_SIZE bytes) is allocated from a pool
+// of its own on first use, since most connections never record one; FR_EXT_REF names it (block
+// id + 1, 0 = none).
 //
 // The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
 // high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
-// record only when the full 32-bit hash matches. It doubles when half full.
+// record only when the full 32-bit hash matches. It doubles when three quarters full: linear
+// probing then averages 2.5 entries for a hit and 8.5 for a miss (Knuth, TAOCP 6.4), a cache line
+// or two of 8-byte entries, and the index costs 11-21 bytes per live flow instead of 16-32.
 //
 // The key hash is symmetric: hash(a, b) == hash(b, a), so both directions of a connection find
 // the same record. It is keyed (SipHash-1-3 under a 128-bit key the host draws per process), so a
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_SIZE, FR_HASH, FR_FLAGS, FF_LIVE, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./record";
-import { zeroBlock, eq16, alloc, allocZeroed, free } from "../mem";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
+import { zeroBlock, eq16, allocZeroed } from "../mem";
 import { OPTIONS, TABLE } from "../state";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
@@ -26,7 +28,7 @@ const CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
 const NO_RECORD: u32 = 0xFFFFFFFF;
 /** Extension blocks come in chunks of as many blocks as a record chunk has records. */
 const EXT_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
-const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_SIZE;
+const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_LIVE;
 const EXT_CHUNK_PAGES: i32 = <i32>((EXT_CHUNK_BYTES + 0xFFFF) >> 16);
 TABLE.nExtChunks = 0;
 TABLE.extHighWater = 0;
@@ -65,12 +67,9 @@ export function tableInit(key0: u64, key1: u64): void {
 export function tableLive(): i32 { return TABLE.liveCount; }
 export function tableHighWater(): u32 { return TABLE.highWater; }
 
-/**
- * A chunk holds CHUNK_RECORDS live records followed by their CHUNK_RECORDS extension references.
- * Chunks start on a cache line, so each record (REC_LIVE a multiple of 64) spans whole lines.
- */
+/** A chunk holds CHUNK_RECORDS live records; chunks start on a cache line. */
 const CHUNK_ALIGN: usize = 64;
-const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + 4);
+const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>REC_LIVE;
 
 /** Address of record `id`. */
 // SAFETY: id < highWater <= nChunks * CHUNK_RECORDS, so the chunk pointer exists.
@@ -79,26 +78,29 @@ const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>(REC_LIVE + 4);
 }
 
 /** Address of the u32 naming record `id`'s extension block (block id + 1, 0 = none). */
-@inline function extRef(id: u32): usize {
-  return load<usize>(CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>CHUNK_RECORDS * <usize>REC_LIVE +
-    (<usize>(id & (CHUNK_RECORDS - 1)) << 2);
-}
+@inline function extRef(id: u32): usize { return recPtr(id) + <usize>FR_EXT_REF; }
 
 /** Address of extension block `x`. */
 // SAFETY: x < extHighWater <= nExtChunks * CHUNK_RECORDS.
 @inline function extBlockPtr(x: u32): usize {
-  return load<usize>(EXT_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * <usize>EXT_SIZE;
+  return load<usize>(EXT_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * <usize>EXT_LIVE;
 }
 
 /** Address of the extension block of record `id`, or 0 when it has none yet (all its fields read as zero). */
-export function extPtr(id: u32): usize {
-  const x = load<u32>(extRef(id));
+export function extPtr(id: u32): usize { return extOf(recPtr(id)); }
+
+/** Address of the extension block of the live record at r, or 0 when it has none yet. */
+export function extOf(r: usize): usize {
+  const x = load<u32>(r + FR_EXT_REF);
   return x == 0 ? 0 : extBlockPtr(x - 1);
 }
 
 /** The extension block of record `id`, allocated and zeroed on first use. */
-export function extAttach(id: u32): usize {
-  const ref = extRef(id);
+export function extAttach(id: u32): usize { return extAttachOf(recPtr(id)); }
+
+/** The extension block of the live record at r, allocated and zeroed on first use. */
+export function extAttachOf(r: usize): usize {
+  const ref = r + <usize>FR_EXT_REF;
   const cur = load<u32>(ref);
   if (cur != 0) return extBlockPtr(cur - 1);
   let x: u32;
@@ -108,13 +110,13 @@ export function extAttach(id: u32): usize {
   } else {
     if (TABLE.extHighWater == TABLE.nExtChunks * CHUNK_RECORDS) {
       // tableCanGrow() kept room for an extension block per record, so this allocation fits.
-      store<usize>(EXT_CHUNKS + (<usize>TABLE.nExtChunks << 2), alloc(EXT_CHUNK_BYTES));
+      store<usize>(EXT_CHUNKS + (<usize>TABLE.nExtChunks << 2), chunkAlloc(EXT_CHUNK_BYTES));
       TABLE.nExtChunks++;
     }
     x = TABLE.extHighWater++;
   }
   const p = extBlockPtr(x);
-  zeroBlock(p, <usize>EXT_SIZE);
+  zeroBlock(p, <usize>EXT_LIVE);
   store<u32>(ref, x + 1);
   return p;
 }
@@ -175,6 +177,15 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
   return <u32>(v0 ^ v1 ^ v2 ^ v3);
 }
 
+/**
+ * The key hash of the live record at r, as lookup() and insert() had it from the packet (the live
+ * record does not keep it: it is needed only when the record leaves the table).
+ */
+export function recordHash(r: usize): u32 {
+  const vlan = (load<u32>(r + FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(r + FR_VLAN) : 0;
+  return keyHash(r + FR_ORIG_ADDR, <u32>load<u16>(r + FR_ORIG_PORT), r + FR_RESP_ADDR, <u32>load<u16>(r + FR_RESP_PORT), vlan);
+}
+
 
 // ---- lookup ----------------------------------------------------------------------------------------
 
@@ -217,9 +228,13 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
   return <u32>load<u64>(TABLE.indexBase + (<usize>(h & TABLE.indexMask) << 3));
 }
 
-/** Loads a word from each cache line of the record at r after the first (REC_LIVE is six lines, r on a line). */
+/**
+ * Loads a word 64, 128 ... bytes into the record at r and its last word: one in every cache line it
+ * spans after the one holding r (REC_LIVE is under six lines; r need not start a line).
+ */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
+  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, 320) ^
+    load<u32>(r, <usize>REC_LIVE - 4);
 }
 
 /**
@@ -251,10 +266,47 @@ export function freeListHead(): u32 { return TABLE.freeHead; }
  */
 @inline export function touchFreeRecord(id: u32): u32 {
   const r = recPtr(id);
-  return load<u32>(r + FR_HASH) | (touchLines(r) & 0);
+  return load<u32>(r + FR_EXT_REF) | (touchLines(r) & 0);
 }
 
 // ---- insert / remove -----------------------------------------------------------------------------------
+
+// ---- spare memory -----------------------------------------------------------------------------------
+// The runtime's bump allocator never takes a block back, so each index array a doubling leaves
+// behind would stay resident for good: the index generations below the current one add up to
+// its size again (16-32 more bytes per live flow, a third of the 438-byte peak-RSS slope of
+// bench/scaling.mjs). They become spare regions, and record and extension chunks are carved from
+// them before the allocator is asked for new pages.
+
+const MAX_SPARE: i32 = 32;                   // one region per doubling: 2^16 -> 2^48 entries
+const SPARE: usize = memory.data(MAX_SPARE * 16, 16); // (start, end) usize pairs; start == end when used up
+TABLE.nSpare = 0;
+
+/** Makes [p, p + n) spare (an old index array: nothing points into it any more). */
+function addSpare(p: usize, n: usize): void {
+  if (TABLE.nSpare == MAX_SPARE) return; // cannot happen (one region per doubling); the memory is then simply left idle
+  store<usize>(SPARE + (<usize>TABLE.nSpare << 4), p);
+  store<usize>(SPARE + (<usize>TABLE.nSpare << 4), p + n, 8);
+  TABLE.nSpare++;
+}
+
+/**
+ * A zeroed block of n bytes starting on a cache line (CHUNK_ALIGN): carved from the first spare
+ * region it fits in, else from the allocator.
+ */
+function chunkAlloc(n: usize): usize {
+  for (let i = 0; i < TABLE.nSpare; i++) {
+    const e = SPARE + (<usize>i << 4);
+    const p = (load<usize>(e) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
+    const end = load<usize>(e, 8);
+    if (p <= end && end - p >= n) {
+      store<usize>(e, p + n);
+      memory.fill(p, 0, n); // the old index entries
+      return p;
+    }
+  }
+  return (allocZeroed(n + CHUNK_ALIGN) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
+}
 
 function growIndex(): void {
   const oldBase = TABLE.indexBase, oldCap = TABLE.indexMask + 1;
@@ -268,18 +320,18 @@ function growIndex(): void {
     while (load<u64>(TABLE.indexBase + (<usize>j << 3)) != 0) j = (j + 1) & TABLE.indexMask;
     store<u64>(TABLE.indexBase + (<usize>j << 3), e);
   }
-  free(oldBase, <usize>oldCap << 3);
+  addSpare(oldBase, <usize>oldCap << 3);
 }
 
 function newRecordId(): u32 {
   if (TABLE.freeHead != NO_RECORD) {
     const id = TABLE.freeHead;
-    TABLE.freeHead = load<u32>(recPtr(id) + FR_HASH);
+    TABLE.freeHead = load<u32>(recPtr(id) + FR_EXT_REF);
     return id;
   }
   if (TABLE.highWater == TABLE.nChunks * CHUNK_RECORDS) {
     if (TABLE.nChunks == MAX_CHUNKS) unreachable(); // flow cap keeps us far below this
-    const chunk = (allocZeroed(CHUNK_BYTES + CHUNK_ALIGN) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
+    const chunk = chunkAlloc(CHUNK_BYTES);
     store<usize>(CHUNKS + (<usize>TABLE.nChunks << 2), chunk);
     TABLE.nChunks++;
   }
@@ -306,11 +358,10 @@ export function tableCanGrow(): bool {
 
 /** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */
 export function insert(h: u32): u32 {
-  if (<u32>(TABLE.liveCount + 1) > ((TABLE.indexMask + 1) >> 1)) growIndex();
+  if (<u64>(TABLE.liveCount + 1) * 4 > <u64>(TABLE.indexMask + 1) * 3) growIndex();
   const id = newRecordId();
   const r = recPtr(id);
   zeroBlock(r, <usize>REC_LIVE);
-  store<u32>(r + FR_HASH, h);
   store<u32>(r + FR_FLAGS, FF_LIVE);
   let i = h & TABLE.indexMask;
   while (load<u64>(TABLE.indexBase + (<usize>i << 3)) != 0) i = (i + 1) & TABLE.indexMask;
@@ -322,7 +373,7 @@ export function insert(h: u32): u32 {
 /** Unindexes and frees record `id` (backward-shift deletion keeps probe chains intact). */
 export function remove(id: u32): void {
   const r = recPtr(id);
-  const h = load<u32>(r + FR_HASH);
+  const h = recordHash(r);
   const want = (<u64>h << 32) | <u64>(id + 1);
   let i = h & TABLE.indexMask;
   while (load<u64>(TABLE.indexBase + (<usize>i << 3)) != want) i = (i + 1) & TABLE.indexMask;
@@ -343,7 +394,7 @@ export function remove(id: u32): void {
   store<u64>(TABLE.indexBase + (<usize>i << 3), 0);
   extRelease(id);
   store<u32>(r + FR_FLAGS, 0);
-  store<u32>(r + FR_HASH, TABLE.freeHead);
+  store<u32>(r + FR_EXT_REF, TABLE.freeHead);
   TABLE.freeHead = id;
   TABLE.liveCount--;
 }

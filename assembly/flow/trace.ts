@@ -17,9 +17,11 @@
 // nearly full (outNearlyFull), the host drains it with traceClear() after every call.
 
 import { PKT_SIZE, PKT_RING_SLOTS } from "../packet";
-import { FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_TS_START, FR_SIZE, FR_EXT, REC_LIVE, EXT_SIZE } from "./record";
+import { FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_TS_START } from "./live";
+import { FR_SIZE } from "./record";
 import { recPtr, extPtr } from "./table";
-import { copyBlock, zeroBlock, eq16, alloc } from "../mem";
+import { expandRecord } from "./output";
+import { copyBlock, eq16, alloc } from "../mem";
 import { TRACE } from "../state";
 
 /** Bytes of one trace event: the descriptor, then the record. */
@@ -92,9 +94,6 @@ export function traceSegment(id: u32, pkt: usize): void {
   // SAFETY: count < TRACE_CAP, so the event lies inside the ring allocated by traceArm().
   const ev = TRACE.ring + <usize>TRACE.count * <usize>TE_SIZE;
   copyBlock(ev + <usize>TE_PKT, pkt, PKT_SIZE);
-  copyBlock(ev + <usize>TE_REC, rec, <usize>REC_LIVE);
-  const ext = extPtr(id);
-  if (ext != 0) copyBlock(ev + <usize>TE_REC + <usize>FR_EXT, ext, <usize>EXT_SIZE);
-  else zeroBlock(ev + <usize>TE_REC + <usize>FR_EXT, <usize>EXT_SIZE);
+  expandRecord(ev + <usize>TE_REC, rec, extPtr(id));
   TRACE.count++;
 }

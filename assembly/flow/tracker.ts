@@ -13,13 +13,14 @@ import {
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FR_END_REASON, FR_DEADLINE, FR_TS_END, FF_ENDED, FR_EXT, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_TS_SYN, FR_HS_RTT, FR_DEADLINE, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
-  FR_SERVICE, X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
-} from "./record";
+  X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
+} from "./live";
+import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
@@ -76,16 +77,19 @@ export function trackerInit(): void {
 
 function emit(id: u32, reason: EndReason): void {
   const r = recPtr(id);
-  store<u8>(r + FR_END_REASON, <u8>reason);
-  // A timer ends the record at its time (the cached deadline); reuse, eviction and the end of the
-  // input end it now.
+  const ext = extPtr(id);
+  const service = serviceOf(r, ext);
+  // The output record (record.ts layout), then what only a finished record has.
+  const out = outPush(r, ext);
+  store<u8>(out + O.FR_END_REASON, <u8>reason);
+  // A timer ends the record at its time (the cached deadline, which FR_TS_END overlays); reuse,
+  // eviction and the end of the input end it now.
   const timer = reason == EndReason.Closed || reason == EndReason.AttemptTimeout || reason == EndReason.Inactivity ||
     reason == EndReason.Linger;
-  if (!timer) store<i64>(r + FR_TS_END, TRACKER.clock);
-  setFlag(r, FF_ENDED);
-  finalizeRecord(r);
-  store<u8>(r + FR_SERVICE, <u8>serviceOf(r, extPtr(id)));
-  outPush(r, extPtr(id));
+  if (!timer) store<i64>(out + O.FR_TS_END, TRACKER.clock);
+  store<u32>(out + O.FR_FLAGS, load<u32>(out + O.FR_FLAGS) | FF_ENDED);
+  finalizeRecord(out, r);
+  store<u8>(out + O.FR_SERVICE, <u8>service);
   remove(id);
   statInc(Stat.FlowsEmitted);
 }
@@ -149,13 +153,15 @@ export function emitLiveAll(): bool {
     const id = TRACKER.liveCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    // As emit() does, on the output copy only: the live record stays as it is.
     const ext = extPtr(id);
-    const copy = outPush(r, ext);
-    store<u8>(copy + FR_END_REASON, <u8>EndReason.EndOfInput);
-    store<i64>(copy + FR_TS_END, TRACKER.clock);
-    setFlag(copy, FF_ENDED);
-    finalizeRecord(copy);
-    store<u8>(copy + FR_SERVICE, <u8>serviceOf(copy, ext == 0 ? 0 : copy + <usize>FR_EXT));
+    const service = serviceOf(r, ext);
+    const out = outPush(r, ext);
+    store<u8>(out + O.FR_END_REASON, <u8>EndReason.EndOfInput);
+    store<i64>(out + O.FR_TS_END, TRACKER.clock);
+    store<u32>(out + O.FR_FLAGS, load<u32>(out + O.FR_FLAGS) | FF_ENDED);
+    finalizeRecord(out, r);
+    store<u8>(out + O.FR_SERVICE, <u8>service);
   }
   TRACKER.liveCursor = 0;
   return true;

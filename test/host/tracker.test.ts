@@ -183,3 +183,60 @@ describe("records written by the real tracker", () => {
     expect(history([8080])).toEqual(["H", 443]);
   });
 });
+
+// The live record is compact (assembly/flow/live.ts) and is expanded into the output record when the
+// flow ends: these cases sit at the limits of the fields it holds differently.
+describe("compact live records expand to the same flow", () => {
+  /**
+   * The handshake, one exchange and a pure ACK from the server, then `n` retransmissions of the
+   * exchange from each side (T/t at the 1st, 10th, 100th, 1000th), then FINs and RSTs.
+   */
+  function retransmitting(n: number): Segment[] {
+    const segs: Segment[] = HANDSHAKE_AND_CLOSE.slice(0, 5);
+    segs.push({ t: 4500, from: "s", flags: ACK, seq: 5201, ack: 1101 });
+    for (let i = 0; i < n; i++) {
+      segs.push({ t: 5000 + i * 2, from: "c", flags: PSH | ACK, seq: 1001, ack: 5201, len: 100 });
+      segs.push({ t: 5001 + i * 2, from: "s", flags: PSH | ACK, seq: 5001, ack: 1101, len: 200 });
+    }
+    const t = 5000 + n * 2;
+    segs.push({ t, from: "c", flags: FIN | ACK, seq: 1101, ack: 5201 }, { t: t + 1, from: "s", flags: FIN | ACK, seq: 5201, ack: 1102 });
+    segs.push({ t: t + 2, from: "c", flags: 0x04 | ACK, seq: 1102, ack: 5202 }, { t: t + 3, from: "s", flags: 0x04, seq: 5202, ack: 0 });
+    return segs;
+  }
+
+  it("keep history letters past the 16 the live record holds inline (they live in the extension block)", () => {
+    // 18 letters: the 17th and 18th come from the extension block's live tail.
+    const { flows } = run(retransmitting(1000));
+    expect(flows[0].history).toBe("ShADdaTtTtTtTtFfRr");
+  });
+
+  it("keep a history of exactly 16 letters, all inline", () => {
+    const { flows } = run(retransmitting(100));
+    expect(flows[0].history).toBe("ShADdaTtTtTtFfRr");
+  });
+
+  it("count bytes from a start_seq of 2^32 - 1 (the live record keeps it in 32 bits)", () => {
+    // The client's ISN is 0xFFFFFFFF: its first data octet has sequence number 0 (RFC 9293 §3.4).
+    const isn = 0xffffffff;
+    const { flows } = run([
+      { t: 0, from: "c", flags: SYN, seq: isn, ack: 0 },
+      { t: 1000, from: "s", flags: SYN | ACK, seq: 5000, ack: 0 },
+      { t: 2000, from: "c", flags: ACK, seq: 0, ack: 5001 },
+      { t: 3000, from: "c", flags: PSH | ACK, seq: 0, ack: 5001, len: 300 },
+      { t: 4000, from: "s", flags: ACK, seq: 5001, ack: 300 },
+      { t: 5000, from: "c", flags: FIN | ACK, seq: 300, ack: 5001 },
+      { t: 6000, from: "s", flags: FIN | ACK, seq: 5001, ack: 301 },
+      { t: 7000, from: "c", flags: ACK, seq: 301, ack: 5002 },
+    ]);
+    expect(flows[0]).toMatchObject({ conn_state: "SF", history: "ShADaFf", orig_bytes: 300, resp_bytes: 0 });
+  });
+
+  it("count bytes of a partial connection whose first sequence number is 0 (start_seq = 2^32 - 1)", () => {
+    const { flows } = run([
+      { t: 0, from: "c", flags: PSH | ACK, seq: 0, ack: 7000, len: 50 },
+      { t: 1000, from: "s", flags: PSH | ACK, seq: 7000, ack: 50, len: 70 },
+      { t: 2000, from: "c", flags: ACK, seq: 50, ack: 7070 },
+    ]);
+    expect(flows[0]).toMatchObject({ orig_bytes: 50, resp_bytes: 70 });
+  });
+});

@@ -1,0 +1,110 @@
+// Layout of a LIVE connection record in the flow table (table.ts). The tracker reads and writes
+// live records through these offsets; finished records in the output ring keep the layout of
+// record.ts (FR_SIZE bytes, read by the host and the engine's formatter), and expandRecord()
+// (output.ts) writes one from the other when a flow is emitted or traced.
+//
+// The names are record.ts's, so a tracker file says which layout it works on by the module it
+// imports them from: "./live" for the table's records. Fields the live record does not hold
+// (FR_HASH, FR_END_REASON, FR_CONN_STATE, FR_SERVICE, FR_TS_END, EP_BYTES) are not exported here:
+// the compiler refuses a tracker file that reaches for one. Flag bits, enums and the extension
+// block's offsets are the same in both layouts and are re-exported unchanged.
+//
+// Where the live record is smaller than the output record's live part (384 bytes):
+//   - no key hash: table.ts recomputes it from the key when the record leaves the table, and
+//     expandRecord() writes it into the output record (4 bytes);
+//   - no end reason or conn_state: they are written into the output record at emission (2 bytes);
+//   - start_seq is the 32-bit wire value: Zeek's InitStartSeq(int64) is only ever given a uint32
+//     (seq.ts), so the 64-bit field of the output record is its zero extension (4 bytes a side);
+//   - the extension reference that table.ts kept in a u32 array beside the records is a field;
+//   - the first HIST_INLINE history letters are in the record, the rest (rare: a history past 16
+//     letters) in a live-only tail of the extension block (X_HIST_MORE).
+// Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
+// (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
+
+export {
+  FF_LIVE, FF_FLIPPED, FF_HIST_FULL, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP, FF_ATTEMPT, FF_TIMERS_OFF, FF_INACT_TCP,
+  FF_INACT_LONG, FF_NOT_ACTIVE, FF_CLOSE_DEFERRED, FF_DEFERRED_GEN, FF_SYNACK_AFTER_ACK, FF_RESP_NONSYN, FF_ENDED,
+  FF_VLAN_KEY,
+  EF_DID_CLOSE, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, EF_SKIP, EF_DID_EOF, EF_FIN_AFTER_PEER, EF_FIN_RETX,
+  EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EF2_SIG_DONE, EF2_SIG_CUT,
+  Half, ConnState, EndReason, MAX_BLOCKS, HIST_CAP,
+  HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
+  X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_HTTP_REQ, X_HTTP_RESP, X_HTTP_METHODS, X_HTTP_VERSIONS,
+  X_HTTP_CLASSES, X_HTTP_CODES, HTTP_CODE_SLOTS, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL,
+  X_HOLE_IPID, X_HOLE_CLOCKS, HOLE_TSVAL, HOLE_IPID, X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_DPORT,
+  X_OUTER_VLAN, X_OUTER_PROTO, X_SIGS2, X_SIGS, X_END, EXT_SIZE,
+} from "./record";
+import { HIST_CAP, EXT_SIZE } from "./record";
+
+// ---- flow-level fields (meaning and units as in record.ts) ---------------------------------------
+export const FR_ORIG_ADDR: i32 = 0;     // 16 B
+export const FR_RESP_ADDR: i32 = 16;    // 16 B
+export const FR_ORIG_PORT: i32 = 32;    // u16
+export const FR_RESP_PORT: i32 = 34;    // u16
+export const FR_VLAN: i32 = 36;         // u32
+export const FR_FLAGS: i32 = 40;        // u32 FF_* bits
+export const FR_HIST_SEEN: i32 = 44;    // u32
+export const FR_TS_START: i32 = 48;     // i64 µs
+export const FR_TS_LAST: i32 = 56;      // i64 µs
+export const FR_TS_ACTIVE: i32 = 64;    // i64 µs
+export const FR_DEADLINE: i32 = 72;     // i64 µs
+export const FR_HS_RTT: i32 = 80;       // i64 µs
+export const FR_TS_SYN: i32 = 88;       // i64 µs
+export const FR_TS_ATTEMPT: i32 = 96;   // i64 µs
+export const FR_CLOSE_AT: i32 = 104;    // i64 µs
+export const FR_EXPIRE2: i32 = 112;     // i64 µs
+/** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
+export const FR_EXT_REF: i32 = 120;
+export const FR_HIST_LEN: i32 = 124;    // u8
+export const FR_TUNNEL: i32 = 125;      // u8
+/** The first HIST_INLINE history letters; letter HIST_INLINE + i is at X_HIST_MORE + i of the extension block. */
+export const FR_HISTORY: i32 = 128;
+export const HIST_INLINE: i32 = 16;
+export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
+export const FR_RESP: i32 = FR_ORIG + 108;
+
+// ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
+export const EP_STATE: i32 = 0;         // u8
+export const EP_PREV_STATE: i32 = 1;    // u8
+export const EP_FLAGS: i32 = 2;         // u8
+export const EP_WSCALE: i32 = 3;        // u8
+export const EP_OPTS: i32 = 4;          // u8
+export const EP_NBLOCKS: i32 = 5;       // u8
+export const EP_MSS: i32 = 6;           // u16
+export const EP_PKTS: i32 = 8;          // u32
+export const EP_LAST_SEQ: i32 = 12;     // u32
+export const EP_SEQ_WRAPS: i32 = 16;    // u32
+export const EP_ACK_SEQ: i32 = 20;      // u32
+export const EP_ACK_WRAPS: i32 = 24;    // u32
+/** u32 start_seq (the output record's EP_START is its zero extension to 64 bits). */
+export const EP_START: i32 = 28;
+export const EP_IP_BYTES: i32 = 32;     // u64
+export const EP_REASM: i32 = 40;        // u64
+export const EP_TRIM: i32 = 48;         // u64
+export const EP_WIN: i32 = 56;          // u16
+export const EP_RTX_QUIET: i32 = 58;    // u16
+export const EP_SEEN: i32 = 60;         // u32
+export const EP_LAST_ACKVAL: i32 = 64;  // u32
+export const EP_FLAGS2: i32 = 68;       // u8
+export const EP_DUPACKS: i32 = 69;      // u8
+export const EP_SYNS: i32 = 70;         // u16
+export const EP_FIN_SEQ: i32 = 72;      // u64
+export const EP_MISSED: i32 = 80;       // u64
+export const EP_CNT_T: i32 = 88;        // u32
+export const EP_CNT_W: i32 = 92;        // u32
+export const EP_CNT_G: i32 = 96;        // u32
+export const EP_HIST_SYN: i32 = 100;    // u32
+export const EP_HIST_FIN: i32 = 104;    // u32
+/** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
+export const EP_SIZE: i32 = 108;
+
+/** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
+export const REC_LIVE: i32 = FR_RESP + EP_SIZE;
+
+// ---- extension block ----------------------------------------------------------------------------
+// A live extension block is the output record's (EXT_SIZE bytes, X_* offsets of record.ts, copied
+// as they are) followed by fields only a live record needs.
+/** HIST_CAP - HIST_INLINE bytes: history letters past the first HIST_INLINE. */
+export const X_HIST_MORE: i32 = EXT_SIZE;
+/** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
+export const EXT_LIVE: i32 = X_HIST_MORE + HIST_CAP - HIST_INLINE;
