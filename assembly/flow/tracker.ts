@@ -9,7 +9,7 @@
 
 import {
   PKT, PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
@@ -56,12 +56,39 @@ let flushCursor: u32 = 0;
 /** The latest packet time seen (µs), or 0 before any packet. */
 export function captureClock(): i64 { return clock == i64.MIN_VALUE ? 0 : clock; }
 
+/**
+ * The latest capture record time delivered so far (capture/frame.ts). Every record moves the
+ * clock, as every packet moves Zeek's network time, not only TCP segments: the clock is then a
+ * function of the record sequence alone, which a reading thread can hand to each shard
+ * (shard/frames.ts). Segments are tracked in batches after their records were decoded, so each
+ * carries the clock as of its own record (P_CLOCK) and the clock catches up with the records
+ * delivered after it when the batch is done.
+ */
+let recordClock: i64 = i64.MIN_VALUE;
+
+/** A capture record at time t was delivered. */
+export function noteRecordTime(t: i64): void { if (t > recordClock) recordClock = t; }
+/** The clock as of the last record delivered (what P_CLOCK of a segment decoded now gets). */
+export function recordClockNow(): i64 { return recordClock == i64.MIN_VALUE ? 0 : recordClock; }
+
+/**
+ * Moves the capture clock forward to `t` (never back; queued segments must be tracked first) and
+ * sweeps `sweepSlots` pool slots: a shard's engine is told the reading thread's clock after each
+ * batch (src/shards/), so its idle connections expire while its share of the packets pauses.
+ */
+export function advanceClock(t: i64, sweepSlots: i32): void {
+  noteRecordTime(t);
+  if (t > clock) clock = t;
+  if (sweepSlots > 0) sweep(sweepSlots);
+}
+
 export function trackerInit(): void {
   tableInit(hashKey0, hashKey1);
   queued = 0;
   usePktSlot(0);
   pk = PKT_RING;
   clock = i64.MIN_VALUE;
+  recordClock = i64.MIN_VALUE;
   sweepCursor = 0;
   flushCursor = 0;
 }
@@ -127,7 +154,12 @@ export function flushAll(): bool {
   while (flushCursor < hw) {
     if (outNearlyFull()) return false;
     const id = flushCursor++;
-    if ((load<u32>(recPtr(id) + FR_FLAGS) & FF_LIVE) != 0) emit(id, EndReason.EndOfInput);
+    const r = recPtr(id);
+    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    // A record whose timer has passed ends by its timer, as the sweep would have ended it: the
+    // sweep's progress (one slot per packet) must not decide a record's end reason.
+    if (load<i64>(r + FR_DEADLINE) <= clock) { removalTime(r); emit(id, removalReason); }
+    else emit(id, EndReason.EndOfInput);
   }
   flushCursor = 0;
   return true;
@@ -454,6 +486,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 function trackOne(h: u32): void {
   const now = load<i64>(pk + P_TS);
   if (now > clock) clock = now;
+  const recordTime = load<i64>(pk + P_CLOCK);
+  if (recordTime > clock) clock = recordTime;
   const sport = <u32>load<u16>(pk + P_SPORT), dport = <u32>load<u16>(pk + P_DPORT);
   const vlan = vlanInKey ? load<u32>(pk + P_VLAN) : 0;
   const src = pk + P_SRC, dst = pk + P_DST;
@@ -527,7 +561,10 @@ export function trackPacket(): void {
  */
 export function flushBatch(): void {
   const n = queued;
-  if (n == 0) return;
+  if (n == 0) {
+    if (recordClock > clock) clock = recordClock;
+    return;
+  }
   let segments = n;
   for (let i = 0; i < n; i++) {
     const slot = PKT_RING + <usize>i * PKT_SIZE;
@@ -556,6 +593,7 @@ export function flushBatch(): void {
   steadyCount = 0;
   queued = 0;
   usePktSlot(0);
+  if (recordClock > clock) clock = recordClock;
 }
 
 /** A copy of the descriptor of the last segment tracked (the ring slots are reused). */

@@ -19,6 +19,7 @@ import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
 import { decodeTransport, IPPROTO_TCP } from "./ip";
+import { routing, routeIp } from "../shard/route";
 import { fragKeyV6, fragment } from "./fragments";
 import { copy16 } from "../mem";
 
@@ -55,6 +56,7 @@ const NH_DSTOPTS: u32 = 60;
 const NH_MOBILITY: u32 = 135;
 
 export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  if (routing) return routeIp(p, cap, true);   // shard/route.ts: the outermost IP header keys the shard
   if (cap < V6_HDR) return Stat.Truncated;
   // SAFETY: cap >= 40 covers the fixed header.
   if ((<u32>load<u8>(p + V6_VER) >> 4) != 6) return Stat.Malformed;
