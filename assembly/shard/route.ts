@@ -12,9 +12,13 @@
 //     same tunnel, whose outer addresses stay the same in both directions, while an outer fragment
 //     after the first carries no inner header at all. So the outermost pair, not the innermost, is
 //     the one key every frame of a tunnelled connection and of its fragments has.
-// What would split: one inner connection seen through two different outer address pairs (a tunnel
-// that moves, or one direction tunnelled and the other not). The flows of such a capture differ
-// from one engine's; README "Threads" says so.
+// What would split (the flows of such a capture differ from one engine's; the README says so):
+//   - one inner connection seen through two different outer address pairs (a tunnel that moves, or
+//     one direction tunnelled and the other not);
+//   - an IPv6 type-0 routing header, whose final destination keys the connection instead of the
+//     header's (ipv6.ts), when the two directions do not carry the same one;
+//   - an 802.11 A-MSDU whose subframes carry different connections: the record goes where its
+//     first subframe's addresses send it.
 // Frames without an IP header (ARP, unsupported links, cut headers) key nothing; they are spread by
 // record number (their counters still add up).
 //
