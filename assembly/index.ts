@@ -7,7 +7,8 @@
 import { statsReset, STATS } from "./stats";
 import { clearError, getErrCode, getErrOffset, getErrRecord } from "./errors";
 import { outInit, outPtr as outPtrImpl, outLen as outLenImpl, outClear as outClearImpl } from "./flow/output";
-import { trackerInit, trackPacket, flushAll, flushBatch, emitLiveAll, captureClock, lastPacketPtr as lastPacketPtrImpl } from "./flow/tracker";
+import { trackerInit, trackPacket, flushAll, flushBatch, emitLiveAll, captureClock, lastPacketPtr as lastPacketPtrImpl, advanceClock as advanceClockImpl } from "./flow/tracker";
+import { walkFrames } from "./shard/frames";
 import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
@@ -125,3 +126,29 @@ export function serverPortsPtr(): usize { return SERVER_PORTS; }
 
 // The output formatter: NDJSON and Zeek TSV lines written from finished records (format/abi.ts).
 export * from "./format/abi";
+
+// ---- shards (src/shards/): the reading thread routes frames, each shard's engine tracks its own ----
+export { routeInit, routeAreaPtr, routeAreaLen, routeClear, MAX_SHARDS } from "./shard/route";
+
+/**
+ * Shard side: decodes and tracks the frame records (shard/frames.ts) the host copied to
+ * [inputPtr(), inputPtr()+len). Returns the bytes consumed (whole records; fewer when the output
+ * ring needs draining).
+ */
+export function feedFrames(len: i32): i32 {
+  const consumed = walkFrames(INDEX.inputBase, min(len, INDEX.inputCap));
+  flushBatch();
+  return consumed;
+}
+
+const SWEEP_MAX: i32 = 64;
+
+/**
+ * Moves the capture clock forward to `us` (µs; never back) and sweeps `sweepSlots` records: a shard
+ * hears the reading thread's clock after each batch, so its connections expire on time.
+ */
+export function advanceClock(us: f64, sweepSlots: i32): void {
+  // At most SWEEP_MAX emissions, so an output ring the host has just drained cannot overflow.
+  flushBatch();
+  advanceClockImpl(<i64>us, min(sweepSlots, SWEEP_MAX));
+}

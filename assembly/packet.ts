@@ -54,6 +54,7 @@ export const P_OUTER_VLAN: usize = 164;  // u32  outer packet's VLAN ids (as P_V
 export const P_OUTER_PROTO: usize = 168; // u8   outer IP protocol: 17 UDP, 4/41 IP-in-IP, 47 GRE
 export const P_IPPROTO: usize = 169;     // u8   protocol of the innermost IP header decoded so far (decodeTransport)
 export const P_FRAME: usize = 176;     // f64  1-based number of the capture record (tshark frame.number) or segment record
+export const P_CLOCK: usize = 184;     // i64  capture clock as of this segment's record (latest record time so far; 0 = its own time)
 
 export const OPT_MSS: u8 = 1;
 export const OPT_WSCALE: u8 = 2;

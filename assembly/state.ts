@@ -151,6 +151,7 @@ import { EndReason } from "./flow/record";
   sweepCursor: u32;
   flushCursor: u32;
   liveCursor: u32;
+  recordClock: i64;
   queued: i32;
   steadyCount: i32;
   sink: u32;
@@ -188,6 +189,14 @@ import { EndReason } from "./flow/record";
   removalReason: EndReason;
 }
 
+// ---- assembly/shard/route.ts
+@unmanaged export class RouteState {
+  routing: bool;
+  shards: u32;
+  full: bool;
+  sawIp: bool;
+}
+
 // ---- assembly/format/state.ts
 @unmanaged export class FormatState {
   block: usize;
@@ -213,8 +222,9 @@ const FLOW_STATE_AT: usize = (OUTPUT_AT + offsetof<OutputState>() + 7) & ~7;
 const TRACE_AT: usize = (FLOW_STATE_AT + offsetof<FlowStateState>() + 7) & ~7;
 const TIMERS_AT: usize = (TRACE_AT + offsetof<TraceState>() + 7) & ~7;
 const FORMAT_AT: usize = (TIMERS_AT + offsetof<TimersState>() + 7) & ~7;
+const ROUTE_AT: usize = (FORMAT_AT + offsetof<FormatState>() + 7) & ~7;
 /** Bytes of the state block. */
-export const STATE_SIZE: usize = (FORMAT_AT + offsetof<FormatState>() + 7) & ~7;
+export const STATE_SIZE: usize = (ROUTE_AT + offsetof<RouteState>() + 7) & ~7;
 /** The state block: static memory, at an address fixed when the module is compiled. */
 export const STATE: usize = memory.data(<i32>STATE_SIZE, 16);
 
@@ -238,3 +248,4 @@ export const FLOW_STATE = changetype<FlowStateState>(STATE + FLOW_STATE_AT);
 export const TRACE = changetype<TraceState>(STATE + TRACE_AT);
 export const TIMERS = changetype<TimersState>(STATE + TIMERS_AT);
 export const FORMAT = changetype<FormatState>(STATE + FORMAT_AT);
+export const ROUTE = changetype<RouteState>(STATE + ROUTE_AT);

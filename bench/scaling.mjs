@@ -19,6 +19,9 @@
  *   number of live flows (SYN flood with flow caps 1M, 2M, 3M: the table is full at the cap), and
  *   the record sizes the engine exports (REC_LIVE, plus EXT_SIZE for the flows that record an anomaly
  *   or HTTP, plus the index).
+ * - threads: the CLI with --threads 1, 2, 4, ... up to --max-threads (default: the cores
+ *   available) on the 10M-segment header-only capture (100k concurrent), output written to a pipe
+ *   and counted; the speed-up is each count's time over the 1-thread time of the same round.
  * Contenders per point: the engine alone (bench/engine.mjs: in process, after warm-up) and the CLI
  * end to end (`analyze --format ndjson`, output counted and dropped), each a fresh process, peak RSS
  * from GNU time. A run that fails (a crash, an engine fault) is recorded with its message, never
@@ -27,14 +30,14 @@
  * @module
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultRssMethod, runMeasured } from "./lib/run-child.mjs";
 import { summarize } from "./lib/stats.mjs";
 import { BENCH_DIR, ROOT, ensureCapture, fmtMiB, gitInfo, machineInfo } from "./lib/harness.mjs";
 
-const SERIES = ["size", "concurrency", "flood", "memory"];
+const SERIES = ["size", "concurrency", "flood", "memory", "threads"];
 
 function fail(msg) {
   console.error(`scaling: ${msg}`);
@@ -110,12 +113,14 @@ async function main() {
   const { values: v } = parseArgs({
     options: {
       runs: { type: "string" }, only: { type: "string" }, rss: { type: "string" }, "results-dir": { type: "string" },
-      label: { type: "string" }, seed: { type: "string" }, scale: { type: "string" }, help: { type: "boolean", short: "h" },
+      label: { type: "string" }, seed: { type: "string" }, scale: { type: "string" }, "max-threads": { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
   if (v.help) {
     console.log("usage: node bench/scaling.mjs [--runs 3] [--only size,concurrency,flood,memory] [--seed 1] [--results-dir DIR] [--label TEXT]\n" +
-      "  --scale X   multiply every segment count, connection count and flow cap by X (a quick smoke run: --scale 0.01)");
+      "  --scale X   multiply every segment count, connection count and flow cap by X (a quick smoke run: --scale 0.01)\n" +
+      "  --max-threads N   the threads series goes 1, 2, 4, ... up to N (default: the cores available)");
     return;
   }
   const runs = Number(v.runs ?? 3);
@@ -270,6 +275,40 @@ async function main() {
         "",
       );
     }
+  }
+
+  if (only.has("threads")) {
+    const max = Number(v["max-threads"] ?? availableParallelism());
+    if (!Number.isInteger(max) || max < 1) fail("--max-threads must be a positive integer");
+    const counts = [];
+    for (let t = 1; t <= max; t *= 2) counts.push(t);
+    if (counts.at(-1) !== max) counts.push(max);
+    const segments = S(10_000_000);
+    const c = ensureCapture({ seed, segments, concurrent: S(100_000), full: false, format: "pcap" });
+    console.log(`series threads: the CLI with --threads ${counts.join(", ")} on ${n0(segments)} segments (load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`);
+    const points = counts.map((t) => ({ threads: t, argv: cliArgv(c.file, ["--threads", String(t)]), runs: /** @type {any[]} */ ([]), loadavg: /** @type {number[][]} */ ([]) }));
+    for (let round = 0; round < runs; round++) {
+      for (const p of points) {
+        p.loadavg.push(loadavg());
+        const run = await measure("cli", p.argv, rss);
+        p.runs.push(run);
+        const base = points[0].runs[round];
+        const ratio = run.exitCode === 0 && base?.exitCode === 0 ? ` ${(base.wallMs / run.wallMs).toFixed(2)}x of 1 thread` : "";
+        console.log(`  run ${round + 1}/${runs} --threads ${String(p.threads).padEnd(3)} ${run.exitCode === 0 ? `${(segments / (run.wallMs / 1000) / 1e6).toFixed(2)} M seg/s, ${run.flows} flows${ratio}` : `FAILED: ${run.error}`}  load ${loadavg()[0].toFixed(2)}`);
+      }
+    }
+    const speedups = points.map((p) => p.runs.map((r, i) => (r.exitCode === 0 && points[0].runs[i].exitCode === 0 ? points[0].runs[i].wallMs / r.wallMs : NaN)));
+    result.series.threads = {
+      capture: relative(ROOT, c.file), segments,
+      points: points.map((p, i) => ({ threads: p.threads, argv: p.argv.slice(1), stats: stats(p.runs, segments), speedups: speedups[i], loadavg: p.loadavg, runs: p.runs })),
+    };
+    md.push(`### Threads (CLI, ${n0(segments)} header-only segments, 100k concurrent, ndjson written to a pipe)`, "");
+    md.push("| --threads | M seg/s median (min–max) | speed-up over 1 thread, same round (each round) | flows out | peak RSS |", "|---:|---:|---|---:|---:|");
+    for (const [i, p] of points.entries()) {
+      const st = stats(p.runs, segments);
+      md.push(`| ${p.threads} | ${m(st.segmentsPerS)} | ${speedups[i].map((x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : "-")).join(", ")} | ${st.flows.map(n0).join("/") || "-"} | ${fmtMiB(st.maxRssKb)} |`);
+    }
+    md.push("");
   }
 
   result.loadavg = { before: load0, after: loadavg() };

@@ -16,11 +16,11 @@ import { parseArgs } from "node:util";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
-import { ANOMALY_NAMES } from "./anomalies/index.js";
+import { ANOMALY_NAMES, LINUX_THRESHOLDS } from "./anomalies/index.js";
 import { AsciiWriter, FORMAT_NAMES, isFormatName, isJsonStyle, JSON_STYLES, type FormatName, type JsonStyle, type RunSummary } from "./format/index.js";
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
-import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
+import { createPrinter, recordsIndependent, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
 import { isEngineLineFormat } from "./format/engine-lines.js";
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
@@ -28,6 +28,8 @@ import { VERSION } from "./version.js";
 import { ENV as SERVER_ENV } from "./http/config.js";
 import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
 import { runConnectionCommand } from "./connection-commands.js";
+import { availableThreads, MAX_THREADS, ShardedRun } from "./shards/sharded-run.js";
+import { SortedRecords } from "./output/sorted-records.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -89,6 +91,11 @@ Options:
       --anomalies-only        print only connections with at least one anomaly
       --anomaly <type>        print only connections with this anomaly (repeatable)
       --stats                 print input statistics as one JSON line on stderr at the end
+  -j, --threads <n>           engines, one per thread, each tracking its share of the connections
+                              (default: the cores available for capture files of 64 MB or more,
+                              else 1 = one engine on this thread, as for standard input)
+      --sort ts               print the connections ordered by start time (then key): the same
+                              order for any thread count, for diffing; holds every flow until the end
   -h, --help                  show this help
   -V, --version               print the version
 
@@ -133,6 +140,10 @@ interface AnalyzeArgs {
   options: ReconstructorOptions;
   /** Only flows with an anomaly; with names, only flows with one of those. */
   anomalyFilter?: AnomalyFilter;
+  /** `--threads`: shard threads (1 = one engine here); unset: by input (see engineThreads). */
+  threads?: number;
+  /** `--sort ts`: every flow held, then printed by start time. */
+  sortTs?: boolean;
 }
 
 type Parsed = { kind: "help" } | { kind: "version" } | { kind: "serve" } | { kind: "analyze"; args: AnalyzeArgs };
@@ -206,6 +217,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         "anomalies-only": { type: "boolean" },
         anomaly: { type: "string", multiple: true },
         stats: { type: "boolean" },
+        threads: { type: "string", short: "j" },
+        sort: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -268,6 +281,11 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     if (!ANOMALY_NAMES.has(name)) throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
   }
   if (values["anomalies-only"] || wanted.length > 0) args.anomalyFilter = { any: wanted.length === 0, names: wanted };
+  if (values.threads !== undefined) args.threads = wholeNumber(1, MAX_THREADS, `a whole number of threads in [1, ${MAX_THREADS}]`)(values.threads, "--threads") as number;
+  if (values.sort !== undefined) {
+    if (values.sort !== "ts") throw new UsageError(`--sort takes ts (start time), got '${values.sort}'`);
+    args.sortTs = true;
+  }
   return { kind: "analyze", args };
 }
 
@@ -541,10 +559,31 @@ function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstruc
   };
 }
 
+/**
+ * How many engines (shard threads): `--threads`, else the cores available for a capture file of
+ * THREAD_MIN_BYTES or more. A smaller file does not repay starting threads (as for format threads),
+ * and standard input keeps one engine unless asked: a live pipeline stage then prints its flows in
+ * the order they finish, as before.
+ */
+function engineThreads(args: AnalyzeArgs, input: { isFile: boolean; size: number }): number {
+  if (args.threads !== undefined) return args.threads;
+  return input.isFile && input.size >= THREAD_MIN_BYTES ? availableThreads() : 1;
+}
+
 async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): Promise<number> {
   const input = openCapture(args.capture);
   const out = new Output(stdout);
-  const inEngine = isEngineLineFormat(args.format);
+  const engines = engineThreads(args, input);
+  if (engines > 1) {
+    try {
+      const tty = Boolean((stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY);
+      return await analyzeSharded(args, engines, input, out, stderr, tty);
+    } finally {
+      if (input.owned) closeSync(input.fd);
+    }
+  }
+  // The engine formats records in its own output ring; sorted output holds copies outside it.
+  const inEngine = isEngineLineFormat(args.format) && !args.sortTs;
   const plan = inEngine ? { threads: 0, forced: true } : formatThreads(input);
   // Started first: the thread loads while the engine is set up.
   const threads = plan.threads > 0 ? new FormatThreads(plan.threads) : null;
@@ -567,7 +606,8 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
       output.widen();
       widened = true;
     };
-    const sink = output.sink;
+    const sorted = args.sortTs ? new SortedRecords(rec.layout) : null;
+    const sink = sorted?.add ?? output.sink;
     const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
     const progress = input.isFile && input.owned && tty ? new Progress(stderr, input.size) : null;
     try {
@@ -597,21 +637,97 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
     widenIfLong();
     // One output ring at a time, so the flows still live stream out as they are printed.
     while (!rec.finishSome(sink)) await output.flush();
-    const stats = rec.stats;
-    const error = rec.error;
-    await output.end({ stats, error });
-    if (out.failure) return reportWriteFailure(out.failure, stderr);
-    if (args.stats) stderr.write(JSON.stringify(stats) + "\n");
-    const hint = checksumHint(stats, args.options);
-    if (hint !== null) stderr.write(hint + "\n");
-    if (error !== null) {
-      stderr.write(`flowrecon: ${error.message}\n`);
-      return EXIT_INPUT;
-    }
-    return EXIT_OK;
+    sorted?.replay(output.sink);
+    return await endRun(output, out, rec.stats, rec.error, args, stderr);
   } finally {
     if (input.owned) closeSync(input.fd);
     await threads?.close();
+  }
+}
+
+/** Footer, --stats, the checksum hint and the error line: the exit status of a run. */
+async function endRun(output: RecordOutput, out: Output, stats: Stats, error: RunSummary["error"], args: AnalyzeArgs, stderr: Writable): Promise<number> {
+  await output.end({ stats, error });
+  if (out.failure) return reportWriteFailure(out.failure, stderr);
+  if (args.stats) stderr.write(JSON.stringify(stats) + "\n");
+  const hint = checksumHint(stats, args.options);
+  if (hint !== null) stderr.write(hint + "\n");
+  if (error !== null) {
+    stderr.write(`flowrecon: ${error.message}\n`);
+    return EXIT_INPUT;
+  }
+  return EXIT_OK;
+}
+
+/**
+ * `--threads N` (N > 1): the connections sharded across N engine threads (src/shards/). Formats
+ * whose records print on their own are printed by the shards (unless sorted); the others, and
+ * sorted output, are printed here from the shards' records.
+ */
+async function analyzeSharded(args: AnalyzeArgs, engines: number, input: ReturnType<typeof openCapture>, out: Output, stderr: Writable, tty: boolean): Promise<number> {
+  const shardPrint = recordsIndependent(args.format) && !args.sortTs;
+  const print = {
+    format: args.format, anomalyFilter: args.anomalyFilter, jsonStyle: args.jsonStyle,
+    localNets: args.options.localNets, communityIdSeed: args.options.communityIdSeed,
+  };
+  let output: RecordOutput | null = null;
+  let sorted: SortedRecords | null = null;
+  const insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...args.options.stateThresholds } };
+  const run = new ShardedRun({
+    threads: engines, options: args.options, print: shardPrint ? print : null, insight,
+    onBytes: (bytes, done) => out.write(bytes, done),
+    onRecord: (v, p) => (sorted !== null ? sorted.add(v, p) : output!.sink(v, p)),
+  });
+  try {
+    const rec = run.reader;
+    const spec: PrintSpec = { ...print, layout: rec.layout };
+    // The header and footer (and, for json/table or sorted output, every record) are printed here.
+    const printer = createPrinter(spec, insight);
+    output = {
+      sink: (v, p) => {
+        printer.record(v, p, out.writer);
+        out.writeIfFull();
+      },
+      flush: () => out.flush(),
+      widen: () => {},
+      end: async (summary) => {
+        printer.end(summary, out.writer);
+        await out.flush();
+      },
+    };
+    printer.begin(out.writer);
+    if (args.sortTs) sorted = new SortedRecords(rec.layout);
+    const progress = input.isFile && input.owned && tty ? new Progress(stderr, input.size) : null;
+    try {
+      if (input.isFile) {
+        while (!out.closed && run.readFrom(input.fd)) {
+          await output.flush();
+          progress?.update(rec.bytesIn);
+          await yieldToEventLoop();
+        }
+      } else {
+        for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+          run.push(chunk);
+          await output.flush();
+          if (out.closed || rec.error !== null) break;
+        }
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
+      const what = args.capture === "-" ? "standard input" : `capture '${args.capture}'`;
+      throw new InputError(`cannot read ${what}: ${describeErrno(e)}`);
+    } finally {
+      progress?.clear();
+    }
+    if (out.closed) return out.failure ? reportWriteFailure(out.failure, stderr) : EXIT_OK;
+    const { stats, error } = await run.finish(() => out.flush());
+    if (sorted !== null) {
+      insight.endUs = rec.clockUs;
+      sorted.replay(output.sink);
+    }
+    return await endRun(output, out, stats, error, args, stderr);
+  } finally {
+    await run.close();
   }
 }
 

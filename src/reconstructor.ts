@@ -196,7 +196,7 @@ export interface HostState {
   readonly bytesIn: number;
   readonly feedLimit: number;
   readonly error: CaptureError | null;
-  readonly input: "capture" | "segments" | null;
+  readonly input: InputKind | null;
   readonly segmentsIn: number;
   readonly endUs: number;
 }
@@ -206,6 +206,15 @@ export interface ReconstructorSnapshot {
   readonly engine: Uint8Array<ArrayBuffer>;
   readonly host: HostState;
 }
+
+/** What a Reconstructor is fed: capture bytes, segment records, or frame records (a shard's, src/shards/). */
+type InputKind = "capture" | "segments" | "frames";
+
+/**
+ * @internal Takes the frames routed to each shard after every engine call: `ptr`/`len` of shard
+ * `i`'s frame records in the engine memory (valid during the call only).
+ */
+export type RouteSink = (views: MemoryViews, shard: number, ptr: number, len: number) => void;
 
 export class Reconstructor {
   #engine: Engine;
@@ -227,7 +236,8 @@ export class Reconstructor {
   #finishDone = false;
   #fault: EngineFault | null = null;
   /** What this instance is fed: capture bytes or segment records (null until the first push). */
-  #input: "capture" | "segments" | null = null;
+  #input: InputKind | null = null;
+  #route: { shards: number; sink: RouteSink } | null = null;
   #segmentsIn = 0;
   #segmentLayout: SegmentLayout | null = null;
   #trace: TraceRequest | null = null;
@@ -549,6 +559,67 @@ export class Reconstructor {
     });
   }
 
+  /**
+   * @internal Route mode (src/shards/): this engine frames the capture and hands each frame, as a
+   * frame record, to `sink` with its shard among `shards` instead of tracking it. Call before the
+   * first push. Flows, then, come from the shards' engines; this one counts only the container.
+   */
+  routeTo(shards: number, sink: RouteSink): void {
+    const ex = this.#engine.exports;
+    if (ex.routeInit === undefined || ex.routeAreaLen === undefined || ex.routeAreaPtr === undefined || ex.routeClear === undefined) {
+      throw new AbiMismatchError("routeInit()");
+    }
+    if (this.#input !== null) throw new Error("routeTo() must come before the first input");
+    ex.routeInit(shards);
+    this.#route = { shards, sink };
+  }
+
+  /**
+   * @internal A shard's input (src/shards/): whole frame records written by a route-mode engine.
+   * Decodes and tracks them; finished flows go to `sink`.
+   */
+  pushFrames(records: Uint8Array, sink: RecordSink): void {
+    this.#checkUsable();
+    this.#setInput("frames");
+    const ex = this.#engine.exports;
+    const feedFrames = ex.feedFrames;
+    if (feedFrames === undefined) throw new AbiMismatchError("feedFrames()");
+    let off = 0;
+    this.#guard(() => {
+      while (off < records.length) {
+        const n = Math.min(this.#window - this.#fill, records.length - off);
+        this.#engine.views().u8.set(records.subarray(off, off + n), this.#base + this.#fill);
+        off += n;
+        this.#fill += n;
+        for (;;) {
+          const consumed = feedFrames.call(ex, this.#fill);
+          if (!(consumed >= 0 && consumed <= this.#fill)) throw new EngineFault(`feedFrames(${this.#fill}) returned ${consumed}`);
+          if (consumed > 0) {
+            this.#engine.views().u8.copyWithin(this.#base, this.#base + consumed, this.#base + this.#fill);
+            this.#fill -= consumed;
+          }
+          const drained = this.#drain(sink);
+          if (this.#fill === 0 || (consumed === 0 && drained === 0)) break;
+        }
+        if (this.#fill >= this.#window) throw new EngineFault(`a frame record does not fit the ${this.#window} byte window`);
+      }
+    });
+  }
+
+  /**
+   * @internal Moves a shard's capture clock to the reading thread's (µs) and sweeps `sweepSlots`
+   * records, so its idle connections expire while its share of the packets pauses.
+   */
+  advanceClock(us: number, sweepSlots: number, sink: RecordSink): void {
+    this.#checkUsable();
+    const ex = this.#engine.exports;
+    if (ex.advanceClock === undefined) throw new AbiMismatchError("advanceClock()");
+    this.#guard(() => {
+      ex.advanceClock!(us, sweepSlots);
+      this.#drain(sink);
+    });
+  }
+
   /** {@link finish} with a sink. */
   finishRecords(sink: RecordSink): void {
     while (!this.finishSome(sink));
@@ -581,7 +652,7 @@ export class Reconstructor {
 
   /** End of input: the capture's tail at eof, or the empty-input error. Segment input has no tail. */
   #endInput(sink: RecordSink): void {
-    if (this.#error !== null || this.#input === "segments") return;
+    if (this.#error !== null || this.#input === "segments" || this.#input === "frames") return;
     if (this.#bytesIn === 0) {
       this.#error = captureError("TruncatedInput", 0, 0, "", "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header");
       return;
@@ -593,10 +664,10 @@ export class Reconstructor {
     }
   }
 
-  #setInput(kind: "capture" | "segments"): void {
+  #setInput(kind: InputKind): void {
     if (this.#input === kind) return;
     if (this.#input !== null) {
-      throw new Error(`this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : "segment records"}; it takes one kind of input`);
+      throw new Error(`this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : this.#input === "segments" ? "segment records" : "frame records"}; it takes one kind of input`);
     }
     this.#input = kind;
   }
@@ -655,7 +726,7 @@ export class Reconstructor {
   /** Hands every record in the output ring to the sink and clears the ring; returns the count (trace events included). */
   #drain(sink: RecordSink): number {
     const ex = this.#engine.exports;
-    const traced = this.#trace === null ? 0 : this.#drainTrace(this.#trace.sink);
+    const traced = (this.#trace === null ? 0 : this.#drainTrace(this.#trace.sink)) + (this.#route === null ? 0 : this.#drainRoute());
     const n = ex.outLen();
     if (n === 0) return traced;
     this.insight.endUs = Number(ex.clockUs());
@@ -668,6 +739,24 @@ export class Reconstructor {
       ex.outClear();
     }
     return n + traced;
+  }
+
+  /** Hands each shard's routed frames to the route sink and empties the areas; returns the bytes handed. */
+  #drainRoute(): number {
+    const ex = this.#engine.exports;
+    const { shards, sink } = this.#route!;
+    let total = 0;
+    try {
+      for (let i = 0; i < shards; i++) {
+        const len = ex.routeAreaLen!(i);
+        if (len === 0) continue;
+        total += len;
+        sink(this.#engine.views(), i, ex.routeAreaPtr!(i), len);
+      }
+    } finally {
+      ex.routeClear!();
+    }
+    return total;
   }
 
   /** Hands every trace event to the trace sink and clears the trace ring (before the flows drained with it). */

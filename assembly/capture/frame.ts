@@ -7,15 +7,28 @@
 // own as in Zeek (layers/context.ts): one record, several segments or skips.
 
 import { statInc, Stat, STATS } from "../stats";
-import { P_CSUM, P_TUNNEL, P_FRAME, Csum } from "../packet";
+import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLink } from "../layers/link";
 import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
-import { PACKET, READER } from "../state";
+import { PACKET, READER, ROUTE } from "../state";
+import { noteRecordTime, recordClockNow } from "../flow/tracker";
+import { routeFrame } from "../shard/route";
 
 export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   if (READER.checkOnly) return; // a framing check (capture/check.ts) walks records only
   statInc(Stat.Records);
+  // The record's number (counted here) travels with its segments: traces and extract name frames
+  // by it (tshark's frame.number).
+  const frame = load<f64>(STATS + (<usize>Stat.Records << 3));
+  // Every record moves the capture clock (flow/tracker.ts noteRecordTime).
+  noteRecordTime(tsUs);
+  if (ROUTE.routing) routeFrame(linktype, p, caplen, wirelen, tsUs, frame, recordClockNow());
+  else deliverRoutedFrame(linktype, p, caplen, wirelen, tsUs, frame);
+}
+
+/** Decodes and tracks one frame, record `frame` of the capture (counted and clocked by the caller). */
+export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): void {
   // Each subframe pass moves the offset past at least one 14-byte A-MSDU subframe header, so the loop ends.
   for (let subframe = 0; ; subframe = subframeNext()) {
     const code = decodeLink(linktype, p, caplen, wirelen, tsUs, subframe);
@@ -32,9 +45,8 @@ export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32,
         if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
         if (load<u8>(PACKET.PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
       }
-      // The record's number (counted above) travels with the segment: traces and extract name
-      // frames by it (tshark's frame.number).
-      store<f64>(PACKET.PKT + P_FRAME, load<f64>(STATS + (<usize>Stat.Records << 3)));
+      store<f64>(PACKET.PKT + P_FRAME, frame);
+      store<i64>(PACKET.PKT + P_CLOCK, recordClockNow());
       trackPacket();
     }
     if (!subframeHasMore()) return;

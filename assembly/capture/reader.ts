@@ -21,6 +21,7 @@ import { setError, getErrCode, Err } from "../errors";
 import { statAdd, Stat } from "../stats";
 import { outNearlyFull } from "../flow/output";
 import { decodeLink } from "../layers/link";
+import { routeFull } from "../shard/route";
 import { fragmentsReset } from "../layers/fragments";
 import { pcapReset, pcapStep, pcapNextRecord, isPcapMagic, PCAP_MAGIC_US, PCAP_MAGIC_NS } from "./pcap";
 import { pcapngReset, pcapngStep, pcapngNextBlock, BT_SHB } from "./pcapng";
@@ -66,7 +67,7 @@ export function feedCapture(ptr: usize, len: i32, eof: bool): i32 {
 
   let off: i32 = 0;
   while (off < len) {
-    if (outNearlyFull()) break;
+    if (outNearlyFull() || routeFull()) break;
     const pos = READER.streamPos + <f64>off;
     const n = READER.format == FMT_PCAP ? pcapStep(ptr + <usize>off, len - off, pos) : pcapngStep(ptr + <usize>off, len - off, pos);
     if (n > 0) {

@@ -9,7 +9,7 @@
 
 import {
   PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
@@ -59,6 +59,32 @@ TRACKER.liveCursor = 0;
 /** The latest packet time seen (µs), or 0 before any packet. */
 export function captureClock(): i64 { return TRACKER.clock == i64.MIN_VALUE ? 0 : TRACKER.clock; }
 
+/**
+ * The latest capture record time delivered so far (capture/frame.ts). Every record moves the
+ * clock, as every packet moves Zeek's network time, not only TCP segments: the clock is then a
+ * function of the record sequence alone, which a reading thread can hand to each shard
+ * (shard/frames.ts). Segments are tracked in batches after their records were decoded, so each
+ * carries the clock as of its own record (P_CLOCK) and the clock catches up with the records
+ * delivered after it when the batch is done.
+ */
+TRACKER.recordClock = i64.MIN_VALUE;
+
+/** A capture record at time t was delivered. */
+export function noteRecordTime(t: i64): void { if (t > TRACKER.recordClock) TRACKER.recordClock = t; }
+/** The clock as of the last record delivered (what P_CLOCK of a segment decoded now gets). */
+export function recordClockNow(): i64 { return TRACKER.recordClock == i64.MIN_VALUE ? 0 : TRACKER.recordClock; }
+
+/**
+ * Moves the capture clock forward to `t` (never back; queued segments must be tracked first) and
+ * sweeps `sweepSlots` pool slots: a shard's engine is told the reading thread's clock after each
+ * batch (src/shards/), so its idle connections expire while its share of the packets pauses.
+ */
+export function advanceClock(t: i64, sweepSlots: i32): void {
+  noteRecordTime(t);
+  if (t > TRACKER.clock) TRACKER.clock = t;
+  if (sweepSlots > 0) sweep(sweepSlots);
+}
+
 export function trackerInit(): void {
   tableInit(OPTIONS.hashKey0, OPTIONS.hashKey1);
   TRACKER.queued = 0;
@@ -68,6 +94,7 @@ export function trackerInit(): void {
   TRACKER.sweepCursor = 0;
   TRACKER.flushCursor = 0;
   TRACKER.liveCursor = 0;
+  TRACKER.recordClock = i64.MIN_VALUE;
 }
 
 // ---- emission ------------------------------------------------------------------------------------
@@ -134,7 +161,12 @@ export function flushAll(): bool {
   while (TRACKER.flushCursor < hw) {
     if (outNearlyFull()) return false;
     const id = TRACKER.flushCursor++;
-    if ((load<u32>(recPtr(id) + FR_FLAGS) & FF_LIVE) != 0) emit(id, EndReason.EndOfInput);
+    const r = recPtr(id);
+    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
+    // A record whose timer has passed ends by its timer, as the sweep would have ended it: the
+    // sweep's progress (one slot per packet) must not decide a record's end reason.
+    if (load<i64>(r + FR_DEADLINE) <= TRACKER.clock) { removalTime(r); emit(id, TIMERS.removalReason); }
+    else emit(id, EndReason.EndOfInput);
   }
   TRACKER.flushCursor = 0;
   return true;
@@ -488,6 +520,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 function trackOne(h: u32): void {
   const now = load<i64>(TRACKER.pk + P_TS);
   if (now > TRACKER.clock) TRACKER.clock = now;
+  const recordTime = load<i64>(TRACKER.pk + P_CLOCK);
+  if (recordTime > TRACKER.clock) TRACKER.clock = recordTime;
   const sport = <u32>load<u16>(TRACKER.pk + P_SPORT), dport = <u32>load<u16>(TRACKER.pk + P_DPORT);
   const vlan = OPTIONS.vlanInKey ? load<u32>(TRACKER.pk + P_VLAN) : 0;
   const src = TRACKER.pk + P_SRC, dst = TRACKER.pk + P_DST;
@@ -561,7 +595,10 @@ export function trackPacket(): void {
  */
 export function flushBatch(): void {
   const n = TRACKER.queued;
-  if (n == 0) return;
+  if (n == 0) {
+    if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;
+    return;
+  }
   let segments = n;
   for (let i = 0; i < n; i++) {
     const slot = PKT_RING + <usize>i * PKT_SIZE;
@@ -590,6 +627,7 @@ export function flushBatch(): void {
   TRACKER.steadyCount = 0;
   TRACKER.queued = 0;
   usePktSlot(0);
+  if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;
 }
 
 /** A copy of the descriptor of the last segment tracked (the ring slots are reused). */

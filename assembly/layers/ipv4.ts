@@ -18,8 +18,9 @@ import { be16 } from "../mem";
 import { csumValid } from "./checksum";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
 import { decodeTransport, IPPROTO_TCP } from "./ip";
+import { routeIp } from "../shard/route";
 import { fragKeyV4, fragment } from "./fragments";
-import { OPTIONS, PACKET } from "../state";
+import { OPTIONS, PACKET, ROUTE } from "../state";
 
 const V4_VER_IHL: usize = 0;
 const V4_TOTAL_LEN: usize = 2;
@@ -38,6 +39,7 @@ const V4MAPPED_HI: u64 = 0;
 const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 = 00 00 ff ff, read little-endian
 
 export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  if (ROUTE.routing) return routeIp(p, cap, false);   // shard/route.ts: the outermost IP header keys the shard
   if (cap < V4_MIN_HDR) return Stat.Truncated;
   // SAFETY: cap >= 20 covers every fixed field read below.
   const verIhl = <u32>load<u8>(p + V4_VER_IHL);

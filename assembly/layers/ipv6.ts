@@ -19,9 +19,10 @@ import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
 import { CTX_FRAG, WIRE_UNKNOWN } from "./context";
 import { decodeTransport, IPPROTO_TCP } from "./ip";
+import { routeIp } from "../shard/route";
 import { fragKeyV6, fragment } from "./fragments";
 import { copy16 } from "../mem";
-import { PACKET } from "../state";
+import { PACKET, ROUTE } from "../state";
 
 const V6_HDR: i32 = 40;
 const V6_VER: usize = 0;
@@ -56,6 +57,7 @@ const NH_DSTOPTS: u32 = 60;
 const NH_MOBILITY: u32 = 135;
 
 export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  if (ROUTE.routing) return routeIp(p, cap, true);   // shard/route.ts: the outermost IP header keys the shard
   if (cap < V6_HDR) return Stat.Truncated;
   // SAFETY: cap >= 40 covers the fixed header.
   if ((<u32>load<u8>(p + V6_VER) >> 4) != 6) return Stat.Malformed;

@@ -54,6 +54,13 @@ export interface EngineExports {
   feedPacket?(): void;
   /** Tracks n pre-parsed segment records (SEG_* layout) at inputPtr(); returns how many it consumed. */
   feedSegments?(n: number, firstIndex: number): number;
+  /** Shards (assembly/shard/): route mode of the reading thread's engine, frame records of a shard's. */
+  routeInit?(n: number): void;
+  routeAreaPtr?(i: number): number;
+  routeAreaLen?(i: number): number;
+  routeClear?(): void;
+  feedFrames?(len: number): number;
+  advanceClock?(us: number, sweepSlots: number): void;
   /** Trace mode (assembly/flow/trace.ts): the selection's addresses go at traceKeyPtr(), then traceArm(). */
   traceKeyPtr?(): number;
   traceArm?(portA: number, portB: number, startUs: bigint): void;

@@ -1,0 +1,131 @@
+// Route mode: the reading thread's engine frames the capture and assigns each frame to one of N
+// shards instead of tracking it (src/shards/ runs one engine per shard on a worker thread).
+//
+// The shard key: the symmetric pair of the frame's OUTERMOST IP addresses. Everything one engine
+// groups together must land in one shard:
+//   - both directions of a connection: the pair is unordered (keyHash sorts the endpoints);
+//   - every IP fragment of a datagram (layers/fragments.ts keys reassembly by the fragmented
+//     header's addresses and id): later fragments carry no ports, so the key has none; fragments of
+//     the outermost header share its addresses, and fragments of an inner header ride in packets
+//     between the same tunnel endpoints;
+//   - a tunnelled connection (keyed by its inner 5-tuple, tracker.ts): all its packets cross the
+//     same tunnel, whose outer addresses stay the same in both directions, while an outer fragment
+//     after the first carries no inner header at all. So the outermost pair, not the innermost, is
+//     the one key every frame of a tunnelled connection and of its fragments has.
+// What would split (the flows of such a capture differ from one engine's; the README says so):
+//   - one inner connection seen through two different outer address pairs (a tunnel that moves, or
+//     one direction tunnelled and the other not);
+//   - an IPv6 type-0 routing header, whose final destination keys the connection instead of the
+//     header's (ipv6.ts), when the two directions do not carry the same one;
+//   - an 802.11 A-MSDU whose subframes carry different connections: the record goes where its
+//     first subframe's addresses send it.
+// Frames without an IP header (ARP, unsupported links, cut headers) key nothing; they are spread by
+// record number (their counters still add up).
+//
+// The decoders are the engine's own (layers/link.ts and every link layer under it): in route mode
+// decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp().
+// The hash is the flow table's keyed SipHash (flow/table.ts), under this process's key: a capture
+// cannot be crafted to put every connection in one shard. Shard = high bits of hash * N (mulhi), so
+// the shard engines' own table indexes (a different hash, with ports) see their whole index space.
+//
+// Contract: routeInit(n) allocates n staging areas (once per engine) and turns route mode on; each
+// frame delivered is appended as a frame record (shard/frames.ts) to its shard's area. Once an area
+// holds ROUTE_FLUSH bytes routeFull() is true and the reader stops before the next record, so any
+// record (at most MAX_RECORD_BYTES) still fits; the host copies the areas out and routeClear()s.
+
+import { decodeLink } from "../layers/link";
+import { keyHash } from "../flow/table";
+import { MAX_RECORD_BYTES } from "../capture/pcap";
+import { alloc } from "../mem";
+import { writeFrameRecord } from "./frames";
+import { ROUTE } from "../state";
+
+export const MAX_SHARDS: i32 = 256;
+/** An area is handed to the host once it holds this many bytes. */
+export const ROUTE_FLUSH: usize = 1 << 20;
+/** Room for one more record of any size past ROUTE_FLUSH: its header (FM_HDR, 40) and padding fit in 64. */
+const AREA_BYTES: usize = ROUTE_FLUSH + <usize>MAX_RECORD_BYTES + 64;
+
+/** On in the reading thread's engine: frames are routed, not tracked. */
+ROUTE.routing = false;
+ROUTE.shards = 1;
+ROUTE.full = false;
+const AREAS: usize = memory.data(MAX_SHARDS * 4, 16);   // u32 base of each area
+const FILLS: usize = memory.data(MAX_SHARDS * 4, 16);   // u32 bytes used in each area
+
+/** The outermost IP header's addresses (v4-mapped for IPv4), when routeIp() saw one. */
+const ADDR_A: usize = memory.data(16, 16);
+const ADDR_B: usize = memory.data(16, 16);
+ROUTE.sawIp = false;
+/** What routeIp() returns: the decode stops there (any code; route mode ignores it). */
+const ROUTED: i32 = -1;
+
+const IPV4_SRC: usize = 12;
+const IPV4_DST: usize = 16;
+const IPV4_HDR: i32 = 20;
+const IPV6_SRC: usize = 8;
+const IPV6_DST: usize = 24;
+const IPV6_HDR: i32 = 40;
+const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 of ::ffff:a.b.c.d, read little-endian
+
+export function routeInit(n: i32): void {
+  const count = <u32>max(1, min(n, MAX_SHARDS));
+  for (let i: u32 = 0; i < count; i++) {
+    const slot = AREAS + (<usize>i << 2);
+    if (load<u32>(slot) == 0) store<u32>(slot, <u32>alloc(AREA_BYTES));
+  }
+  ROUTE.shards = count;
+  ROUTE.routing = true;
+  routeClear();
+}
+
+export function routeClear(): void {
+  memory.fill(FILLS, 0, <usize>MAX_SHARDS * 4);
+  ROUTE.full = false;
+}
+
+@inline export function routeFull(): bool { return ROUTE.routing && ROUTE.full; }
+export function routeAreaPtr(i: i32): usize { return <usize>load<u32>(AREAS + (<usize>i << 2)); }
+export function routeAreaLen(i: i32): i32 { return <i32>load<u32>(FILLS + (<usize>i << 2)); }
+
+/** Called by decodeIpv4/decodeIpv6 in route mode with p at the outermost IP header. */
+export function routeIp(p: usize, cap: i32, v6: bool): i32 {
+  if (v6) {
+    if (cap < IPV6_HDR) return ROUTED;
+    // SAFETY: cap >= 40 covers both addresses.
+    memory.copy(ADDR_A, p + IPV6_SRC, 16);
+    memory.copy(ADDR_B, p + IPV6_DST, 16);
+  } else {
+    if (cap < IPV4_HDR) return ROUTED;
+    store<u64>(ADDR_A, 0);
+    store<u32>(ADDR_A + 8, V4MAPPED_MID);
+    // SAFETY: cap >= 20 covers both addresses.
+    store<u32>(ADDR_A + 12, load<u32>(p + IPV4_SRC));
+    store<u64>(ADDR_B, 0);
+    store<u32>(ADDR_B + 8, V4MAPPED_MID);
+    store<u32>(ADDR_B + 12, load<u32>(p + IPV4_DST));
+  }
+  ROUTE.sawIp = true;
+  return ROUTED;
+}
+
+/** The shard of a frame: see the header. */
+function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): u32 {
+  ROUTE.sawIp = false;
+  decodeLink(linktype, p, caplen, wirelen, tsUs);
+  if (!ROUTE.sawIp) return <u32>(frame % <f64>ROUTE.shards);
+  const h = keyHash(ADDR_A, 0, ADDR_B, 0, 0);
+  return <u32>((<u64>h * <u64>ROUTE.shards) >> 32);
+}
+
+/** Appends the frame to its shard's area (route mode's deliverFrame). */
+export function routeFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64, clock: i64): void {
+  const s = shardOf(linktype, p, caplen, wirelen, tsUs, frame);
+  const fillSlot = FILLS + (<usize>s << 2);
+  const fill = <usize>load<u32>(fillSlot);
+  // SAFETY: fill < ROUTE_FLUSH (the reader stops once an area reaches it) and caplen <= MAX_RECORD_BYTES,
+  // so the record fits in AREA_BYTES.
+  const n = writeFrameRecord(routeAreaPtr(<i32>s) + fill, linktype, p, max(caplen, 0), wirelen, tsUs, frame, clock);
+  store<u32>(fillSlot, <u32>(fill + n));
+  if (fill + n >= ROUTE_FLUSH) ROUTE.full = true;
+}

@@ -1,0 +1,43 @@
+/**
+ * @module
+ * One shard's engine: the connections routed to it, fed by the reading thread's messages (frame
+ * records, clock moves, the end). The shard thread (shard-worker.ts) drives one from its ring;
+ * tests drive several in one thread to compare them with one engine.
+ */
+
+import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../reconstructor.js";
+import type { Stats } from "../stats.js";
+
+/** Sweep steps per message: a shard's idle connections expire as time passes elsewhere. */
+const SWEEP_PER_MESSAGE = 64;
+/** A shard's window holds any frame record (a capture record is at most 8 MiB). */
+const SHARD_WINDOW = 10 << 20;
+
+export class ShardEngine {
+  readonly rec: Reconstructor;
+  readonly #sink: RecordSink;
+
+  /** `options` as the reading thread's, with this shard's flow cap and the process's hash key. */
+  constructor(options: ReconstructorOptions, sink: RecordSink) {
+    this.rec = new Reconstructor({ ...options, windowBytes: SHARD_WINDOW });
+    this.#sink = sink;
+  }
+
+  /** A batch of frame records, sent when the reading thread's clock was `clockUs`. */
+  frames(records: Uint8Array, clockUs: number): void {
+    this.rec.pushFrames(records, this.#sink);
+    this.rec.advanceClock(clockUs, SWEEP_PER_MESSAGE, this.#sink);
+  }
+
+  /** The clock moved on (frames went to other shards). */
+  clock(clockUs: number): void {
+    this.rec.advanceClock(clockUs, SWEEP_PER_MESSAGE, this.#sink);
+  }
+
+  /** The input ended at the whole capture's clock: ends every live flow there; the counters. */
+  end(clockUs: number): Stats {
+    this.rec.advanceClock(clockUs, 0, this.#sink);
+    this.rec.finishRecords(this.#sink);
+    return this.rec.stats;
+  }
+}
