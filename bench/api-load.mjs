@@ -138,7 +138,14 @@ function countFlows(body) {
 }
 
 async function analyzeOnce(port, bytes) {
-  const r = await exchange(port, "POST", "/v1/analyze", pieces(bytes, CHUNK), "application/vnd.tcpdump.pcap", bytes.length);
+  const r = await exchange(
+    port,
+    "POST",
+    "/v1/analyze",
+    pieces(bytes, CHUNK),
+    "application/vnd.tcpdump.pcap",
+    bytes.length,
+  );
   if (r.status !== 200) throw new Error(`analyze: HTTP ${r.status}: ${r.body.toString().slice(0, 300)}`);
   return countFlows(r.body);
 }
@@ -148,7 +155,14 @@ async function sessionOnce(port, bytes) {
   if (created.status !== 201) throw new Error(`create: HTTP ${created.status}: ${created.body}`);
   const { id } = JSON.parse(created.body.toString());
   for (const batch of pieces(bytes, BATCH)) {
-    const r = await exchange(port, "POST", `/v1/sessions/${id}/batches`, pieces(batch, CHUNK), "application/vnd.tcpdump.pcap", batch.length);
+    const r = await exchange(
+      port,
+      "POST",
+      `/v1/sessions/${id}/batches`,
+      pieces(batch, CHUNK),
+      "application/vnd.tcpdump.pcap",
+      batch.length,
+    );
     if (r.status !== 200) throw new Error(`batch: HTTP ${r.status}: ${r.body}`);
   }
   const r = await exchange(port, "POST", `/v1/sessions/${id}/finish`);
@@ -209,14 +223,31 @@ async function main() {
       seconds: +wall.toFixed(2),
       uploads_per_s: +(uploads / wall).toFixed(1),
       mb_per_s: +((uploads * bytes.length) / 1e6 / wall).toFixed(1),
-      latency_ms: { p50: +percentile(latencies, 50).toFixed(1), p90: +percentile(latencies, 90).toFixed(1), p99: +percentile(latencies, 99).toFixed(1), max: +latencies.at(-1).toFixed(1) },
-      server_rss_mb: { after_warmup: +(before.rss / 1e6).toFixed(1), end: +(after.rss / 1e6).toFixed(1), peak: +(after.peak / 1e6).toFixed(1) },
+      latency_ms: {
+        p50: +percentile(latencies, 50).toFixed(1),
+        p90: +percentile(latencies, 90).toFixed(1),
+        p99: +percentile(latencies, 99).toFixed(1),
+        max: +latencies.at(-1).toFixed(1),
+      },
+      server_rss_mb: {
+        after_warmup: +(before.rss / 1e6).toFixed(1),
+        end: +(after.rss / 1e6).toFixed(1),
+        peak: +(after.peak / 1e6).toFixed(1),
+      },
     };
-    console.log(`mode ${result.mode}, ${CLIENTS} clients, ${(bytes.length / 1e6).toFixed(1)} MB capture (${expected} flows), ${CHUNK}-byte upload chunks`);
-    console.log(`uploads       ${uploads} in ${result.seconds} s: ${result.uploads_per_s} uploads/s, ${result.mb_per_s} MB/s`);
-    console.log(`latency ms    p50 ${result.latency_ms.p50}  p90 ${result.latency_ms.p90}  p99 ${result.latency_ms.p99}  max ${result.latency_ms.max}`);
+    console.log(
+      `mode ${result.mode}, ${CLIENTS} clients, ${(bytes.length / 1e6).toFixed(1)} MB capture (${expected} flows), ${CHUNK}-byte upload chunks`,
+    );
+    console.log(
+      `uploads       ${uploads} in ${result.seconds} s: ${result.uploads_per_s} uploads/s, ${result.mb_per_s} MB/s`,
+    );
+    console.log(
+      `latency ms    p50 ${result.latency_ms.p50}  p90 ${result.latency_ms.p90}  p99 ${result.latency_ms.p99}  max ${result.latency_ms.max}`,
+    );
     console.log(`errors        ${failures} failed, ${lost} with a different flow count`);
-    console.log(`server RSS MB after warm-up ${result.server_rss_mb.after_warmup}, at the end ${result.server_rss_mb.end}, peak ${result.server_rss_mb.peak}`);
+    console.log(
+      `server RSS MB after warm-up ${result.server_rss_mb.after_warmup}, at the end ${result.server_rss_mb.end}, peak ${result.server_rss_mb.peak}`,
+    );
     console.log(JSON.stringify(result));
     if (failures > 0 || lost > 0) process.exitCode = 1;
   } finally {
@@ -246,10 +277,19 @@ async function gigabyte(port, pid, bytes) {
   // counts lines and keeps only the last one (the stats trailer).
   let lines = 0;
   let tail = "";
-  const r = await exchange(port, "POST", "/v1/analyze", body(), "application/vnd.tcpdump.pcap", undefined, "application/x-ndjson", (d) => {
-    for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++;
-    tail = (tail + d.toString()).slice(-4096);
-  });
+  const r = await exchange(
+    port,
+    "POST",
+    "/v1/analyze",
+    body(),
+    "application/vnd.tcpdump.pcap",
+    undefined,
+    "application/x-ndjson",
+    (d) => {
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++;
+      tail = (tail + d.toString()).slice(-4096);
+    },
+  );
   const wall = (performance.now() - start) / 1000;
   clearInterval(sampler);
   if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${tail.slice(0, 300)}`);
@@ -261,10 +301,18 @@ async function gigabyte(port, pid, bytes) {
     records: stats.records,
     seconds: +wall.toFixed(2),
     mb_per_s: +(stats.bytes / 1e6 / wall).toFixed(1),
-    server_rss_mb: { before: +(before.rss / 1e6).toFixed(1), peak_during: +(peak / 1e6).toFixed(1), end: +(rssOf(pid).rss / 1e6).toFixed(1) },
+    server_rss_mb: {
+      before: +(before.rss / 1e6).toFixed(1),
+      peak_during: +(peak / 1e6).toFixed(1),
+      end: +(rssOf(pid).rss / 1e6).toFixed(1),
+    },
   };
-  console.log(`one upload of ${(stats.bytes / 2 ** 30).toFixed(2)} GiB (${stats.records} records, ${lines - 1} flows streamed back) in ${result.seconds} s: ${result.mb_per_s} MB/s`);
-  console.log(`server RSS MB before ${result.server_rss_mb.before}, peak during ${result.server_rss_mb.peak_during}, end ${result.server_rss_mb.end}`);
+  console.log(
+    `one upload of ${(stats.bytes / 2 ** 30).toFixed(2)} GiB (${stats.records} records, ${lines - 1} flows streamed back) in ${result.seconds} s: ${result.mb_per_s} MB/s`,
+  );
+  console.log(
+    `server RSS MB before ${result.server_rss_mb.before}, peak during ${result.server_rss_mb.peak_during}, end ${result.server_rss_mb.end}`,
+  );
   console.log(JSON.stringify(result));
 }
 

@@ -43,7 +43,16 @@ async function main() {
     const { generateCapture } = await import(join(ROOT, "bench", "lib", "traffic.mjs"));
     const dir = mkdtempSync(join(tmpdir(), "flowrecon-format-bench-"));
     const out = join(dir, "format.pcap");
-    generateCapture({ out, sidecar: false, seed: 7, segments: 200_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 });
+    generateCapture({
+      out,
+      sidecar: false,
+      seed: 7,
+      segments: 200_000,
+      concurrent: 2_000,
+      snaplen: 96,
+      anomalyShare: 0.3,
+      rstShare: 0.2,
+    });
     bytes = readFileSync(out);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,10 +121,17 @@ async function main() {
     }
     const jsNs = jsBest / n;
     const engineNs = engineBest / n;
-    console.log(JSON.stringify({
-      format, records: n, bytesPerFlow: Math.round(a.length / n), jsNsPerFlow: Math.round(jsNs), engineNsPerFlow: Math.round(engineNs),
-      speedup: Number((jsNs / engineNs).toFixed(2)), loadavg: loadavg().map((x) => Number(x.toFixed(2))),
-    }));
+    console.log(
+      JSON.stringify({
+        format,
+        records: n,
+        bytesPerFlow: Math.round(a.length / n),
+        jsNsPerFlow: Math.round(jsNs),
+        engineNsPerFlow: Math.round(engineNs),
+        speedup: Number((jsNs / engineNs).toFixed(2)),
+        loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+      }),
+    );
   }
 }
 

@@ -47,13 +47,26 @@ function main() {
   const { values } = parseArgs({
     args: argv,
     options: {
-      out: { type: "string" }, seed: { type: "string" }, segments: { type: "string" },
-      concurrent: { type: "string" }, snaplen: { type: "string" }, format: { type: "string" },
-      pcapng: { type: "boolean" }, "ipv6-share": { type: "string" }, "vlan-share": { type: "string" },
-      payload: { type: "string" }, "conn-segments": { type: "string" }, "rst-share": { type: "string" },
-      pps: { type: "string" }, "anomaly-share": { type: "string" }, anomalies: { type: "string" },
-      mode: { type: "string" }, truth: { type: "string" }, "truth-default": { type: "boolean" },
-      quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      out: { type: "string" },
+      seed: { type: "string" },
+      segments: { type: "string" },
+      concurrent: { type: "string" },
+      snaplen: { type: "string" },
+      format: { type: "string" },
+      pcapng: { type: "boolean" },
+      "ipv6-share": { type: "string" },
+      "vlan-share": { type: "string" },
+      payload: { type: "string" },
+      "conn-segments": { type: "string" },
+      "rst-share": { type: "string" },
+      pps: { type: "string" },
+      "anomaly-share": { type: "string" },
+      anomalies: { type: "string" },
+      mode: { type: "string" },
+      truth: { type: "string" },
+      "truth-default": { type: "boolean" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
   if (values.help || !values.out) {
@@ -77,7 +90,9 @@ function main() {
     pps: num(values.pps, "pps"),
     anomalyShare: num(values["anomaly-share"], "anomaly-share"),
     // generateCapture checks each name against the kinds it knows
-    anomalies: /** @type {any} */ (values.anomalies === undefined ? undefined : values.anomalies.split(",").filter(Boolean)),
+    anomalies: /** @type {any} */ (
+      values.anomalies === undefined ? undefined : values.anomalies.split(",").filter(Boolean)
+    ),
     mode: /** @type {"mixed" | "synflood" | undefined} */ (values.mode),
     truth: values.truth ?? (values["truth-default"] ? `${values.out}.truth.ndjson` : undefined),
   });
@@ -91,7 +106,9 @@ function main() {
         `${Object.values(tt.anomalies).reduce((a, b) => a + b, 0)} with an injected anomaly), ` +
         `${tt.bytes} bytes (${(tt.bytes / 1e6).toFixed(1)} MB), ${tt.durationS.toFixed(3)} s of traffic`,
     );
-    console.log(`generated in ${s.toFixed(2)} s: ${(tt.segments / s / 1e6).toFixed(2)} M segments/s, ${(tt.bytes / 1e6 / s).toFixed(0)} MB/s`);
+    console.log(
+      `generated in ${s.toFixed(2)} s: ${(tt.segments / s / 1e6).toFixed(2)} M segments/s, ${(tt.bytes / 1e6 / s).toFixed(0)} MB/s`,
+    );
   }
   console.log(`expected conn_state ${JSON.stringify(side.expectedConnState)}`);
   console.log(`sidecar ${values.out}.json`);

@@ -48,7 +48,9 @@ const req = request(
     });
     res.on("end", () => {
       const elapsedMs = performance.now() - t0;
-      console.log(JSON.stringify({ status: res.statusCode, elapsedMs, ttfbMs, uploadBytes: size, responseBytes, lines }));
+      console.log(
+        JSON.stringify({ status: res.statusCode, elapsedMs, ttfbMs, uploadBytes: size, responseBytes, lines }),
+      );
       process.exitCode = res.statusCode === 200 ? 0 : 1;
     });
   },

@@ -25,7 +25,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DIR, ROOT } from "./lib/harness.mjs";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { cli: { type: "boolean" }, top: { type: "string" }, v8: { type: "boolean" }, "no-fast-path": { type: "boolean" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    cli: { type: "boolean" },
+    top: { type: "string" },
+    v8: { type: "boolean" },
+    "no-fast-path": { type: "boolean" },
+  },
+});
 const file = positionals[0];
 if (!file) {
   console.error("usage: node bench/profile.mjs capture [--cli] [--top 25] [--v8] [--no-fast-path]");
@@ -52,9 +60,16 @@ const dir = mkdtempSync(join(tmpdir(), "flowrecon-prof-"));
 function perfProfile(argv) {
   const data = join(dir, "perf.data");
   const t0 = performance.now();
-  execFileSync("perf", ["record", "-g", "-o", data, process.execPath, "--perf-basic-prof", ...argv], { stdio: ["ignore", "ignore", "inherit"], maxBuffer: 1 << 30 });
+  execFileSync("perf", ["record", "-g", "-o", data, process.execPath, "--perf-basic-prof", ...argv], {
+    stdio: ["ignore", "ignore", "inherit"],
+    maxBuffer: 1 << 30,
+  });
   const wallMs = performance.now() - t0;
-  const report = execFileSync("perf", ["report", "-i", data, "--no-children", "--sort", "sym", "--stdio", "-g", "none"], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] });
+  const report = execFileSync(
+    "perf",
+    ["report", "-i", data, "--no-children", "--sort", "sym", "--stdio", "-g", "none"],
+    { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] },
+  );
   const names = wasmNames();
   /** @type {[number, string][]} */
   const rows = [];
@@ -71,11 +86,14 @@ function perfProfile(argv) {
     } else sym = `${m[2] === "k" ? "kernel" : "user"} ${sym}`;
     rows.push([share, sym]);
   }
-  console.log(`${values.cli ? "CLI" : "engine (warm-up pass + measured pass)"} on ${file} under perf: wall ${(wallMs / 1000).toFixed(2)} s, ${wasm.toFixed(1)}% of samples in WebAssembly`);
+  console.log(
+    `${values.cli ? "CLI" : "engine (warm-up pass + measured pass)"} on ${file} under perf: wall ${(wallMs / 1000).toFixed(2)} s, ${wasm.toFixed(1)}% of samples in WebAssembly`,
+  );
   console.log("");
   console.log("| share | symbol |");
   console.log("|---:|---|");
-  for (const [share, sym] of rows.slice(0, Number(values.top ?? 25))) console.log(`| ${share.toFixed(1)}% | \`${sym}\` |`);
+  for (const [share, sym] of rows.slice(0, Number(values.top ?? 25)))
+    console.log(`| ${share.toFixed(1)}% | \`${sym}\` |`);
 }
 try {
   const argv = values.cli
@@ -90,9 +108,14 @@ try {
 /** V8's sampling profiler (--cpu-prof): self time per function as V8 attributes it. */
 function v8Profile(argv) {
   const t0 = performance.now();
-  execFileSync(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...argv], { stdio: ["ignore", "ignore", "inherit"], maxBuffer: 1 << 30 });
+  execFileSync(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...argv], {
+    stdio: ["ignore", "ignore", "inherit"],
+    maxBuffer: 1 << 30,
+  });
   const wallMs = performance.now() - t0;
-  const prof = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile")) ?? "no.cpuprofile"), "utf8"));
+  const prof = JSON.parse(
+    readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile")) ?? "no.cpuprofile"), "utf8"),
+  );
   const names = wasmNames();
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -103,11 +126,15 @@ function v8Profile(argv) {
     total += d;
     const cf = n.callFrame;
     const w = /^wasm-function\[(\d+)\]$/.exec(cf.functionName);
-    const key = w ? `wasm ${names[Number(w[1])] ?? cf.functionName}` : `js   ${cf.functionName || "(anonymous)"} ${cf.url.replace(/^.*\/(src|dist|bench)\//, "$1/")}${cf.url ? `:${cf.lineNumber + 1}` : ""}`;
+    const key = w
+      ? `wasm ${names[Number(w[1])] ?? cf.functionName}`
+      : `js   ${cf.functionName || "(anonymous)"} ${cf.url.replace(/^.*\/(src|dist|bench)\//, "$1/")}${cf.url ? `:${cf.lineNumber + 1}` : ""}`;
     self.set(key, (self.get(key) ?? 0) + d);
   }
   const wasm = [...self].filter(([k]) => k.startsWith("wasm")).reduce((a, [, v]) => a + v, 0);
-  console.log(`${values.cli ? "CLI" : "engine (warm-up pass + measured pass)"} on ${file}: wall ${(wallMs / 1000).toFixed(2)} s, ${(total / 1e6).toFixed(2)} s sampled, ${((100 * wasm) / total).toFixed(1)}% in WebAssembly`);
+  console.log(
+    `${values.cli ? "CLI" : "engine (warm-up pass + measured pass)"} on ${file}: wall ${(wallMs / 1000).toFixed(2)} s, ${(total / 1e6).toFixed(2)} s sampled, ${((100 * wasm) / total).toFixed(1)}% in WebAssembly`,
+  );
   console.log("");
   console.log("| self ms | share | function |");
   console.log("|---:|---:|---|");

@@ -32,7 +32,18 @@ import { parseArgs } from "node:util";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
 import { summarize } from "./lib/stats.mjs";
 import { barChart, si } from "./lib/svg.mjs";
-import { BENCH_DIR, ROOT, displayArgv, ensureCapture, fmtMiB, fmtMs, gitInfo, machineInfo, toolVersion, which } from "./lib/harness.mjs";
+import {
+  BENCH_DIR,
+  ROOT,
+  displayArgv,
+  ensureCapture,
+  fmtMiB,
+  fmtMs,
+  gitInfo,
+  machineInfo,
+  toolVersion,
+  which,
+} from "./lib/harness.mjs";
 
 const DEFAULT_CMD = "node bin/flowrecon.js analyze {file} --format ndjson";
 
@@ -133,11 +144,24 @@ async function runHttp(file, rss) {
   const exited = new Promise((res) => server.once("exit", res));
   try {
     await waitForPort(port, 15_000, server);
-    const r = await runMeasured([process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), file], { rss, cwd: ROOT, keepStdout: 4096 });
+    const r = await runMeasured([process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), file], {
+      rss,
+      cwd: ROOT,
+      keepStdout: 4096,
+    });
     const serverRssKb = vmHwmKb(server.pid);
     if (r.exitCode !== 0) return { exitCode: r.exitCode, stderrTail: `${r.stderrTail}\nserver: ${stderr}` };
     const c = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
-    return { exitCode: 0, wallMs: r.wallMs, innerMs: c.elapsedMs, maxRssKb: serverRssKb, clientRssKb: r.maxRssKb, outBytes: c.responseBytes, outLines: c.lines, flows: c.lines };
+    return {
+      exitCode: 0,
+      wallMs: r.wallMs,
+      innerMs: c.elapsedMs,
+      maxRssKb: serverRssKb,
+      clientRssKb: r.maxRssKb,
+      outBytes: c.responseBytes,
+      outLines: c.lines,
+      flows: c.lines,
+    };
   } finally {
     server.kill("SIGTERM");
     await exited;
@@ -152,14 +176,24 @@ async function runHttp(file, rss) {
 let cFloorBuild = null;
 function cFloor() {
   if (cFloorBuild) return cFloorBuild;
-  const script = [join(ROOT, "..", "shared", "perf", "build-floor.sh"), "/work/shared/perf/build-floor.sh"].find((p) => existsSync(p));
+  const script = [join(ROOT, "..", "shared", "perf", "build-floor.sh"), "/work/shared/perf/build-floor.sh"].find((p) =>
+    existsSync(p),
+  );
   if (!script) return (cFloorBuild = { reason: "../shared/perf/build-floor.sh not found beside the repository" });
   try {
-    const path = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop();
+    const path = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+      .trim()
+      .split("\n")
+      .pop();
     cFloorBuild = path && existsSync(path) ? { path } : { reason: `build-floor.sh printed no binary (${path})` };
   } catch (err) {
     const e = /** @type {{ stderr?: string, message?: string }} */ (err);
-    cFloorBuild = { reason: `build-floor.sh failed: ${String(e.stderr ?? e.message).trim().split("\n").pop()}` };
+    cFloorBuild = {
+      reason: `build-floor.sh failed: ${String(e.stderr ?? e.message)
+        .trim()
+        .split("\n")
+        .pop()}`,
+    };
   }
   return cFloorBuild;
 }
@@ -176,75 +210,161 @@ function contenderTable(cliLine) {
   const notBuilt = built ? null : "dist/ or build/flowrecon.wasm missing: run npm run build";
   const peer = (bin, key) => (which(bin) ? null : `${bin} is not installed (apt-get install ${key})`);
   return [
-    { key: "io-floor", name: "I/O floor: cat > /dev/null", kind: "floor", argv: (f) => ["cat", f], out: { discardStdout: true }, time: "wall" },
     {
-      key: "c-floor", name: "C floor: flowfloor -r (../shared/perf: parse, hash, count)", kind: "floor", time: "wall",
-      argv: (f) => [cFloor().path ?? "flowfloor", "-r", f], out: { keepStdout: 1 << 16 },
+      key: "io-floor",
+      name: "I/O floor: cat > /dev/null",
+      kind: "floor",
+      argv: (f) => ["cat", f],
+      out: { discardStdout: true },
+      time: "wall",
+    },
+    {
+      key: "c-floor",
+      name: "C floor: flowfloor -r (../shared/perf: parse, hash, count)",
+      kind: "floor",
+      time: "wall",
+      argv: (f) => [cFloor().path ?? "flowfloor", "-r", f],
+      out: { keepStdout: 1 << 16 },
       missing: () => cFloor().reason ?? null,
       parse: (s) => ({ flows: Number(/flows=(\d+)/.exec(s)?.[1] ?? NaN) }),
     },
     {
-      key: "engine", name: "flowrecon engine (library, in process)", kind: "flowrecon", time: "inner",
-      argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
+      key: "engine",
+      name: "flowrecon engine (library, in process)",
+      kind: "flowrecon",
+      time: "inner",
+      argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f],
+      out: { keepStdout: 1 << 16 },
+      missing: () => notBuilt,
       parse: (s) => {
         const j = JSON.parse(s.trim().split("\n").pop());
         return { innerMs: j.elapsedMs, cpuMs: j.cpuMs ?? null, flows: j.flows };
       },
     },
     {
-      key: "engine-no-fast-path", name: "flowrecon engine, tracker fast path off (--no-fast-path)", kind: "flowrecon", time: "inner",
-      argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f, "--no-fast-path"], out: { keepStdout: 1 << 16 }, missing: () => notBuilt,
+      key: "engine-no-fast-path",
+      name: "flowrecon engine, tracker fast path off (--no-fast-path)",
+      kind: "flowrecon",
+      time: "inner",
+      argv: (f) => [node, join(BENCH_DIR, "engine.mjs"), f, "--no-fast-path"],
+      out: { keepStdout: 1 << 16 },
+      missing: () => notBuilt,
       parse: (s) => {
         const j = JSON.parse(s.trim().split("\n").pop());
         return { innerMs: j.elapsedMs, cpuMs: j.cpuMs ?? null, flows: j.flows };
       },
     },
     {
-      key: "cli", name: `flowrecon CLI: ${cliLine.replace(/^node /, "").replace(" {file}", "")}`, kind: "flowrecon", time: "wall",
+      key: "cli",
+      name: `flowrecon CLI: ${cliLine.replace(/^node /, "").replace(" {file}", "")}`,
+      kind: "flowrecon",
+      time: "wall",
       argv: (f) => {
         let argv = splitCommand(cliLine);
         argv = argv.includes("{file}") ? argv.map((a) => (a === "{file}" ? f : a)) : [...argv, f];
         if (argv[0] === "node") argv[0] = node;
         return argv;
       },
-      out: {}, flowsFromLines: true,
+      out: {},
+      flowsFromLines: true,
       missing: () => (existsSync(join(ROOT, "bin", "flowrecon.js")) ? notBuilt : "bin/flowrecon.js is missing"),
     },
     {
-      key: "http", name: "flowrecon HTTP API: POST /v1/analyze (loopback)", kind: "flowrecon", time: "inner", http: true,
-      missing: () => (existsSync(join(ROOT, "dist", "server.js")) ? notBuilt : "dist/server.js does not exist in this tree (the HTTP API is not built)"),
+      key: "http",
+      name: "flowrecon HTTP API: POST /v1/analyze (loopback)",
+      kind: "flowrecon",
+      time: "inner",
+      http: true,
+      missing: () =>
+        existsSync(join(ROOT, "dist", "server.js"))
+          ? notBuilt
+          : "dist/server.js does not exist in this tree (the HTTP API is not built)",
     },
     {
-      key: "js-typed", name: "JavaScript, typed-array flow table", kind: "ref", time: "wall",
-      argv: (f) => [node, join(BENCH_DIR, "ref", "js-typed.mjs"), f], out: { keepStdout: 1 << 16 },
+      key: "js-typed",
+      name: "JavaScript, typed-array flow table",
+      kind: "ref",
+      time: "wall",
+      argv: (f) => [node, join(BENCH_DIR, "ref", "js-typed.mjs"), f],
+      out: { keepStdout: 1 << 16 },
       parse: (s) => ({ flows: JSON.parse(s.trim().split("\n").pop()).flows }),
     },
     {
-      key: "js-map", name: "JavaScript, Map flow table", kind: "ref", time: "wall", heavy: true,
-      argv: (f) => [node, join(BENCH_DIR, "ref", "js-map.mjs"), f], out: { keepStdout: 1 << 16 },
+      key: "js-map",
+      name: "JavaScript, Map flow table",
+      kind: "ref",
+      time: "wall",
+      heavy: true,
+      argv: (f) => [node, join(BENCH_DIR, "ref", "js-map.mjs"), f],
+      out: { keepStdout: 1 << 16 },
       parse: (s) => ({ flows: JSON.parse(s.trim().split("\n").pop()).flows }),
     },
     {
-      key: "tcptrace", name: "tcptrace -n", kind: "peer", time: "wall", heavy: true, version: ["tcptrace", "-v"],
-      argv: (f) => ["tcptrace", "-n", f], out: { countNeedle: " - " }, flowsFromNeedle: true, missing: () => peer("tcptrace", "tcptrace"),
+      key: "tcptrace",
+      name: "tcptrace -n",
+      kind: "peer",
+      time: "wall",
+      heavy: true,
+      version: ["tcptrace", "-v"],
+      argv: (f) => ["tcptrace", "-n", f],
+      out: { countNeedle: " - " },
+      flowsFromNeedle: true,
+      missing: () => peer("tcptrace", "tcptrace"),
     },
     {
-      key: "argus", name: "argus -r FILE -w /dev/null", kind: "peer", time: "wall", heavy: true, version: ["argus", "-h"],
-      argv: (f) => ["argus", "-r", f, "-w", "/dev/null"], out: {}, missing: () => peer("argus", "argus-server"),
+      key: "argus",
+      name: "argus -r FILE -w /dev/null",
+      kind: "peer",
+      time: "wall",
+      heavy: true,
+      version: ["argus", "-h"],
+      argv: (f) => ["argus", "-r", f, "-w", "/dev/null"],
+      out: {},
+      missing: () => peer("argus", "argus-server"),
     },
     {
-      key: "ndpi", name: "ndpiReader -i FILE -q", kind: "peer", time: "wall", heavy: true, version: ["ndpiReader", "-h"],
-      argv: (f) => ["ndpiReader", "-i", f, "-q"], out: {}, missing: () => peer("ndpiReader", "libndpi-bin"),
+      key: "ndpi",
+      name: "ndpiReader -i FILE -q",
+      kind: "peer",
+      time: "wall",
+      heavy: true,
+      version: ["ndpiReader", "-h"],
+      argv: (f) => ["ndpiReader", "-i", f, "-q"],
+      out: {},
+      missing: () => peer("ndpiReader", "libndpi-bin"),
     },
     {
-      key: "tshark", name: "tshark -q -z conv,tcp", kind: "peer", time: "wall", heavy: true, version: ["tshark", "--version"],
-      argv: (f) => ["tshark", "-q", "-z", "conv,tcp", "-r", f], out: { countNeedle: " <-> " }, flowsFromNeedle: true, missing: () => peer("tshark", "tshark"),
+      key: "tshark",
+      name: "tshark -q -z conv,tcp",
+      kind: "peer",
+      time: "wall",
+      heavy: true,
+      version: ["tshark", "--version"],
+      argv: (f) => ["tshark", "-q", "-z", "conv,tcp", "-r", f],
+      out: { countNeedle: " <-> " },
+      flowsFromNeedle: true,
+      missing: () => peer("tshark", "tshark"),
     },
   ];
 }
 
 const SUITES = {
-  main: { title: "main", keys: ["io-floor", "c-floor", "engine", "engine-no-fast-path", "cli", "http", "js-typed", "js-map", "tcptrace", "argus", "ndpi"] },
+  main: {
+    title: "main",
+    keys: [
+      "io-floor",
+      "c-floor",
+      "engine",
+      "engine-no-fast-path",
+      "cli",
+      "http",
+      "js-typed",
+      "js-map",
+      "tcptrace",
+      "argus",
+      "ndpi",
+    ],
+  },
   tshark: { title: "tshark", keys: ["io-floor", "c-floor", "engine", "cli", "tshark"] },
 };
 
@@ -285,7 +405,14 @@ async function runSuite(suiteName, capture, table, opts) {
       }
       if (r.exitCode !== 0) fail(`${c.key} exited with ${r.exitCode ?? r.signal}\n${r.stderrTail}`);
       /** @type {Record<string, any>} */
-      const run = { wallMs: r.wallMs, maxRssKb: r.maxRssKb ?? null, userS: r.userS ?? null, sysS: r.sysS ?? null, outBytes: c.out?.discardStdout ? null : r.outBytes, outLines: c.out?.discardStdout ? null : r.outLines };
+      const run = {
+        wallMs: r.wallMs,
+        maxRssKb: r.maxRssKb ?? null,
+        userS: r.userS ?? null,
+        sysS: r.sysS ?? null,
+        outBytes: c.out?.discardStdout ? null : r.outBytes,
+        outLines: c.out?.discardStdout ? null : r.outLines,
+      };
       if (c.http) Object.assign(run, { innerMs: r.innerMs, flows: r.flows, clientRssKb: r.clientRssKb });
       if (c.parse) Object.assign(run, c.parse(r.stdout));
       if (c.flowsFromLines) run.flows = r.outLines;
@@ -324,8 +451,18 @@ async function runSuite(suiteName, capture, table, opts) {
     c.summary = {
       timeMs: time,
       wallMs: wall,
-      segmentsPerS: segments ? { median: segments / (time.median / 1000), min: segments / (time.max / 1000), max: segments / (time.min / 1000) } : null,
-      mbPerS: { median: fileBytes / 1e6 / (time.median / 1000), min: fileBytes / 1e6 / (time.max / 1000), max: fileBytes / 1e6 / (time.min / 1000) },
+      segmentsPerS: segments
+        ? {
+            median: segments / (time.median / 1000),
+            min: segments / (time.max / 1000),
+            max: segments / (time.min / 1000),
+          }
+        : null,
+      mbPerS: {
+        median: fileBytes / 1e6 / (time.median / 1000),
+        min: fileBytes / 1e6 / (time.max / 1000),
+        max: fileBytes / 1e6 / (time.min / 1000),
+      },
       maxRssKb: rss.n ? { max: rss.max, median: rss.median } : null,
       cliSpeedup: ratio,
       overIoFloor: Number.isFinite(floorMs) ? time.median / floorMs : null,
@@ -336,17 +473,27 @@ async function runSuite(suiteName, capture, table, opts) {
   return {
     suite: suiteName,
     capture: {
-      path: relative(ROOT, capture.file), bytes: fileBytes, segments, connections: expectedFlows,
-      params: capture.side?.params ?? null, generated: capture.generated,
+      path: relative(ROOT, capture.file),
+      bytes: fileBytes,
+      segments,
+      connections: expectedFlows,
+      params: capture.side?.params ?? null,
+      generated: capture.generated,
       expectedConnState: capture.side?.expectedConnState ?? null,
     },
     loadavgBefore: load0,
     loadavgAfter: load1,
     contenders: contenders.map((c) => ({
-      key: c.key, name: c.name, kind: c.kind, time: c.time,
-      argv: c.http ? ["node", "dist/server.js", "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"] : displayArgv(c.argv("{file}")),
+      key: c.key,
+      name: c.name,
+      kind: c.kind,
+      time: c.time,
+      argv: c.http
+        ? ["node", "dist/server.js", "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"]
+        : displayArgv(c.argv("{file}")),
       version: c.version ? toolVersion(c.version) : null,
-      summary: c.summary, runs: c.runs,
+      summary: c.summary,
+      runs: c.runs,
     })),
     skipped,
   };
@@ -363,16 +510,27 @@ export function suiteTable(s) {
       `${s.contenders[0]?.runs.length ?? 0} measured runs each; load average ${s.loadavgBefore.map((x) => x.toFixed(2)).join(" ")} before, ${s.loadavgAfter.map((x) => x.toFixed(2)).join(" ")} after.`,
   );
   lines.push("");
-  lines.push("| contender | M segments/s median (min–max) | MB/s median | peak RSS | CLI is × faster, median (min–max) | time median | flows |");
+  lines.push(
+    "| contender | M segments/s median (min–max) | MB/s median | peak RSS | CLI is × faster, median (min–max) | time median | flows |",
+  );
   lines.push("|---|---:|---:|---:|---:|---:|---:|");
   for (const c of s.contenders) {
     const x = c.summary;
-    const seg = x.segmentsPerS ? `${(x.segmentsPerS.median / 1e6).toFixed(2)} (${(x.segmentsPerS.min / 1e6).toFixed(2)}–${(x.segmentsPerS.max / 1e6).toFixed(2)})` : "-";
-    const ratio = x.cliSpeedup ? `${fmtRatio(x.cliSpeedup.median)} (${fmtRatio(x.cliSpeedup.min)}–${fmtRatio(x.cliSpeedup.max)})` : c.key === "cli" ? "1" : "-";
+    const seg = x.segmentsPerS
+      ? `${(x.segmentsPerS.median / 1e6).toFixed(2)} (${(x.segmentsPerS.min / 1e6).toFixed(2)}–${(x.segmentsPerS.max / 1e6).toFixed(2)})`
+      : "-";
+    const ratio = x.cliSpeedup
+      ? `${fmtRatio(x.cliSpeedup.median)} (${fmtRatio(x.cliSpeedup.min)}–${fmtRatio(x.cliSpeedup.max)})`
+      : c.key === "cli"
+        ? "1"
+        : "-";
     let flows = x.flows === null ? "-" : Array.isArray(x.flows) ? x.flows.join("/") : x.flows.toLocaleString("en-US");
-    if (typeof x.flows === "number" && s.capture.connections !== null) flows += x.flows === s.capture.connections ? " ✓" : "";
+    if (typeof x.flows === "number" && s.capture.connections !== null)
+      flows += x.flows === s.capture.connections ? " ✓" : "";
     const timeNote = c.time === "inner" ? " ¹" : "";
-    lines.push(`| ${c.name}${timeNote} | ${seg} | ${x.mbPerS.median.toFixed(0)} | ${fmtMiB(x.maxRssKb?.max)} | ${ratio} | ${fmtMs(x.timeMs.median)} | ${flows} |`);
+    lines.push(
+      `| ${c.name}${timeNote} | ${seg} | ${x.mbPerS.median.toFixed(0)} | ${fmtMiB(x.maxRssKb?.max)} | ${ratio} | ${fmtMs(x.timeMs.median)} | ${flows} |`,
+    );
   }
   for (const k of s.skipped) lines.push(`| ${k.name} | skipped: ${k.reason} | | | | | |`);
   return lines.join("\n");
@@ -385,18 +543,27 @@ function evaluateTargets(suites) {
   const engine = get("main", "engine") ?? get("tshark", "engine");
   if (engine) {
     const v = engine.summary.segmentsPerS;
-    targets.push({ target: "engine alone ≥ 10 M segments/s (goal 20 M), header-only capture", value: `${(v.median / 1e6).toFixed(2)} M/s (${(v.min / 1e6).toFixed(2)}–${(v.max / 1e6).toFixed(2)})`, met: v.median >= 10e6 });
+    targets.push({
+      target: "engine alone ≥ 10 M segments/s (goal 20 M), header-only capture",
+      value: `${(v.median / 1e6).toFixed(2)} M/s (${(v.min / 1e6).toFixed(2)}–${(v.max / 1e6).toFixed(2)})`,
+      met: v.median >= 10e6,
+    });
   }
   // Engine against the C floor, per round (same round, same load), as issue 10 states it.
   for (const suite of ["main", "tshark"]) {
-    const e = get(suite, "engine"), f = get(suite, "c-floor");
+    const e = get(suite, "engine"),
+      f = get(suite, "c-floor");
     if (!e || !f) continue;
     const xs = e.runs.map((r) => {
       const mate = f.runs.find((q) => q.round === r.round);
       return mate ? mate.timeMs / r.timeMs : NaN;
     });
     const r = summarize(xs);
-    targets.push({ target: `engine alone ≥ 0.8 × the C floor flowfloor -r (${suite} suite)`, value: `${fmtRatio(r.median)}× (${fmtRatio(r.min)}–${fmtRatio(r.max)})`, met: r.median >= 0.8 });
+    targets.push({
+      target: `engine alone ≥ 0.8 × the C floor flowfloor -r (${suite} suite)`,
+      value: `${fmtRatio(r.median)}× (${fmtRatio(r.min)}–${fmtRatio(r.max)})`,
+      met: r.median >= 0.8,
+    });
     break;
   }
   const ratioTarget = (suite, key, need, label) => {
@@ -406,7 +573,11 @@ function evaluateTargets(suites) {
       targets.push({ target: label, value: "not measured (contender skipped or not selected)", met: null });
       return;
     }
-    targets.push({ target: label, value: `${fmtRatio(r.median)}× (${fmtRatio(r.min)}–${fmtRatio(r.max)})`, met: r.median >= need });
+    targets.push({
+      target: label,
+      value: `${fmtRatio(r.median)}× (${fmtRatio(r.min)}–${fmtRatio(r.max)})`,
+      met: r.median >= need,
+    });
   };
   const size = (suite) => {
     const n = suites.find((s) => s.suite === suite)?.capture.segments;
@@ -420,16 +591,25 @@ function evaluateTargets(suites) {
   const http = get("main", "http");
   if (http) {
     const v = http.summary.mbPerS;
-    targets.push({ target: "HTTP API, one upload ≥ 300 MB/s", value: `${v.median.toFixed(0)} MB/s (${v.min.toFixed(0)}–${v.max.toFixed(0)})`, met: v.median >= 300 });
+    targets.push({
+      target: "HTTP API, one upload ≥ 300 MB/s",
+      value: `${v.median.toFixed(0)} MB/s (${v.min.toFixed(0)}–${v.max.toFixed(0)})`,
+      met: v.median >= 300,
+    });
   } else {
-    targets.push({ target: "HTTP API, one upload ≥ 300 MB/s", value: "not measured: dist/server.js is not in this tree", met: null });
+    targets.push({
+      target: "HTTP API, one upload ≥ 300 MB/s",
+      value: "not measured: dist/server.js is not in this tree",
+      met: null,
+    });
   }
   return targets;
 }
 
 function targetsTable(targets) {
   const lines = ["| target | measured, median (min–max) | |", "|---|---:|---|"];
-  for (const t of targets) lines.push(`| ${t.target} | ${t.value} | ${t.met === null ? "–" : t.met ? "met" : "**missed**"} |`);
+  for (const t of targets)
+    lines.push(`| ${t.target} | ${t.value} | ${t.met === null ? "–" : t.met ? "met" : "**missed**"} |`);
   return lines.join("\n");
 }
 
@@ -441,10 +621,18 @@ function chart(suites, machine, date) {
     const v = c.summary.segmentsPerS;
     if (!v) return;
     const group = c.kind === "flowrecon" ? "flowrecon" : c.kind;
-    rows.push({ label: `${c.name.replace(/ \(.*\)$/, "").replace(/^flowrecon CLI: .*/, "flowrecon CLI (analyze, ndjson)")}${suffix}`, value: v.median, min: v.min, max: v.max, group });
+    rows.push({
+      label: `${c.name.replace(/ \(.*\)$/, "").replace(/^flowrecon CLI: .*/, "flowrecon CLI (analyze, ndjson)")}${suffix}`,
+      value: v.median,
+      min: v.min,
+      max: v.max,
+      group,
+    });
   };
   if (main) for (const c of main.contenders) add(c);
-  if (ts) for (const c of ts.contenders) if (!main || c.key === "tshark") add(c, main ? ` (${si(ts.capture.segments)} capture)` : "");
+  if (ts)
+    for (const c of ts.contenders)
+      if (!main || c.key === "tshark") add(c, main ? ` (${si(ts.capture.segments)} capture)` : "");
   rows.sort((a, b) => b.value - a.value);
   const cap = (main ?? ts).capture;
   return barChart({
@@ -452,18 +640,35 @@ function chart(suites, machine, date) {
     subtitle: `${si(cap.segments)}-segment capture (snaplen ${cap.params?.snaplen ?? "?"}, ${si(cap.connections)} connections), median of ${(main ?? ts).contenders[0]?.runs.length ?? 0} runs; ${machine.cpus} vCPU ${machine.cpuModel ?? ""}, Node ${machine.node}, ${date}`,
     unit: "segments/s",
     rows,
-    markers: rows.some((r) => r.label.startsWith("flowrecon engine")) ? [{ value: 10e6, label: "engine target 10M/s" }] : [],
+    markers: rows.some((r) => r.label.startsWith("flowrecon engine"))
+      ? [{ value: 10e6, label: "engine target 10M/s" }]
+      : [],
   });
 }
 
 async function main() {
   const { values: v } = parseArgs({
     options: {
-      suite: { type: "string" }, runs: { type: "string" }, warmup: { type: "string" }, only: { type: "string" }, skip: { type: "string" },
-      segments: { type: "string" }, "tshark-segments": { type: "string" }, concurrent: { type: "string" }, seed: { type: "string" },
-      "anomaly-share": { type: "string" }, full: { type: "boolean" }, pcapng: { type: "boolean" }, capture: { type: "string" },
-      cmd: { type: "string" }, rss: { type: "string" }, "results-dir": { type: "string" }, label: { type: "string" },
-      "with-refs": { type: "boolean" }, "no-cli": { type: "boolean" }, help: { type: "boolean", short: "h" },
+      suite: { type: "string" },
+      runs: { type: "string" },
+      warmup: { type: "string" },
+      only: { type: "string" },
+      skip: { type: "string" },
+      segments: { type: "string" },
+      "tshark-segments": { type: "string" },
+      concurrent: { type: "string" },
+      seed: { type: "string" },
+      "anomaly-share": { type: "string" },
+      full: { type: "boolean" },
+      pcapng: { type: "boolean" },
+      capture: { type: "string" },
+      cmd: { type: "string" },
+      rss: { type: "string" },
+      "results-dir": { type: "string" },
+      label: { type: "string" },
+      "with-refs": { type: "boolean" },
+      "no-cli": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
   if (v.help) {
@@ -482,15 +687,23 @@ async function main() {
   if (v["no-cli"]) skip.add("cli");
   const table = contenderTable(v.cmd ?? DEFAULT_CMD);
   const known = new Set(table.map((c) => c.key));
-  for (const k of [...(only ?? []), ...skip]) if (!known.has(k)) fail(`unknown contender ${k}; known: ${[...known].join(", ")}`);
+  for (const k of [...(only ?? []), ...skip])
+    if (!known.has(k)) fail(`unknown contender ${k}; known: ${[...known].join(", ")}`);
   const anomalyShare = v["anomaly-share"] === undefined ? undefined : Number(v["anomaly-share"]);
-  const gen = (segments) => ensureCapture({
-    seed: intArg(v.seed, "seed", 1), segments, concurrent: intArg(v.concurrent, "concurrent", 100_000),
-    full: !!v.full, format: v.pcapng ? "pcapng" : "pcap", anomalyShare,
-  });
+  const gen = (segments) =>
+    ensureCapture({
+      seed: intArg(v.seed, "seed", 1),
+      segments,
+      concurrent: intArg(v.concurrent, "concurrent", 100_000),
+      full: !!v.full,
+      format: v.pcapng ? "pcapng" : "pcap",
+      anomalyShare,
+    });
 
   const machine = machineInfo();
-  console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB, ${machine.os ?? machine.platform}, Node ${machine.node}; peak RSS via ${rss}`);
+  console.log(
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB, ${machine.os ?? machine.platform}, Node ${machine.node}; peak RSS via ${rss}`,
+  );
   const suites = [];
   const opts = { runs, warmup, rss, only, skip };
   for (const name of suiteArg === "all" ? ["main", "tshark"] : [suiteArg]) {
@@ -498,9 +711,17 @@ async function main() {
     if (name === "main" && v.capture) {
       const file = resolve(v.capture);
       if (!existsSync(file)) fail(`capture not found: ${file}`);
-      capture = { file, side: existsSync(`${file}.json`) ? JSON.parse(readFileSync(`${file}.json`, "utf8")) : null, generated: null };
+      capture = {
+        file,
+        side: existsSync(`${file}.json`) ? JSON.parse(readFileSync(`${file}.json`, "utf8")) : null,
+        generated: null,
+      };
     } else {
-      capture = gen(name === "main" ? intArg(v.segments, "segments", 10_000_000) : intArg(v["tshark-segments"], "tshark-segments", 2_000_000));
+      capture = gen(
+        name === "main"
+          ? intArg(v.segments, "segments", 10_000_000)
+          : intArg(v["tshark-segments"], "tshark-segments", 2_000_000),
+      );
     }
     suites.push(await runSuite(name, capture, table, opts));
   }
@@ -532,15 +753,22 @@ async function main() {
   let stem = join(resultsDir, `throughput-${day}`);
   for (let i = 2; existsSync(`${stem}.json`); i++) stem = join(resultsDir, `throughput-${day}-${i}`);
   const result = {
-    benchmark: "throughput", date, label: v.label ?? null, command, git: gitInfo(),
+    benchmark: "throughput",
+    date,
+    label: v.label ?? null,
+    command,
+    git: gitInfo(),
     machine: { ...machine, loadavg: loadavg() },
     method: { runs, warmup, rss, freshProcessPerRun: true, interleaved: true },
-    suites, targets,
+    suites,
+    targets,
   };
   writeFileSync(`${stem}.json`, JSON.stringify(result, null, 2) + "\n");
   writeFileSync(`${stem}.md`, md);
   writeFileSync(join(resultsDir, "throughput.svg"), chart(suites, machine, day));
-  console.log(`results: ${relative(ROOT, stem)}.json, .md; chart ${relative(ROOT, join(resultsDir, "throughput.svg"))}`);
+  console.log(
+    `results: ${relative(ROOT, stem)}.json, .md; chart ${relative(ROOT, join(resultsDir, "throughput.svg"))}`,
+  );
   // A reference whose flow count differs from the generator's is a broken benchmark, not a slow one.
   for (const s of suites) {
     for (const c of s.contenders) {

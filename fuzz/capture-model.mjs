@@ -168,7 +168,8 @@ function writeOptions(opts, le, type) {
     let value = o.value;
     const width = NUMERIC_OPTIONS[type]?.[o.code];
     // Values are stored in the byte order they were read in (o.le); flip numbers to the block's.
-    if (width !== undefined && value.length === width && o.le !== undefined && o.le !== le) value = value.slice().reverse();
+    if (width !== undefined && value.length === width && o.le !== undefined && o.le !== le)
+      value = value.slice().reverse();
     parts.push(head, value, new Uint8Array((4 - (value.length & 3)) & 3));
   }
   if (opts.end) parts.push(new Uint8Array(4));
@@ -384,8 +385,23 @@ export function pcapToPcapng(m, le) {
   const resol = { code: 9, value: Uint8Array.of(m.nano ? 9 : 6), len: null, le };
   /** @type {Block[]} */
   const blocks = [
-    { ...base, type: BT_SHB, bom: BOM, major: 1, minor: 0, seclen: -1n, options: { list: [], end: false, rest: new Uint8Array(0) } },
-    { ...base, type: BT_IDB, linktype: m.linktype & 0xffff, reserved: 0, snaplen: m.snaplen, options: { list: [resol], end: true, rest: new Uint8Array(0) } },
+    {
+      ...base,
+      type: BT_SHB,
+      bom: BOM,
+      major: 1,
+      minor: 0,
+      seclen: -1n,
+      options: { list: [], end: false, rest: new Uint8Array(0) },
+    },
+    {
+      ...base,
+      type: BT_IDB,
+      linktype: m.linktype & 0xffff,
+      reserved: 0,
+      snaplen: m.snaplen,
+      options: { list: [resol], end: true, rest: new Uint8Array(0) },
+    },
   ];
   for (const r of m.records) {
     const ticks = BigInt(r.sec) * ticksPerSecond + BigInt(r.frac);

@@ -20,8 +20,11 @@ for (const path of process.argv.slice(2)) {
   const options = note.options ?? {};
   const bytes = new Uint8Array(readFileSync(path));
   const { findings, reference } = checkInProcess(bytes, options, { equivalent: (b) => equivalentForm(b, new Rng(1)) });
-  if (reference !== null) findings.push(...checkCli(bytes, note.format ?? "ndjson", options, reference, note.stdin ?? false));
-  console.log(`${path} (${bytes.length} bytes, options ${JSON.stringify(options)}): ${findings.length ? "" : "every oracle holds"}`);
+  if (reference !== null)
+    findings.push(...checkCli(bytes, note.format ?? "ndjson", options, reference, note.stdin ?? false));
+  console.log(
+    `${path} (${bytes.length} bytes, options ${JSON.stringify(options)}): ${findings.length ? "" : "every oracle holds"}`,
+  );
   for (const f of findings) {
     const known = knownAs(f);
     if (known === null) open++;

@@ -21,16 +21,35 @@
 import { concat } from "./capture-model.mjs";
 
 export const LINKTYPES = {
-  NULL: 0, ETHERNET: 1, PPP: 9, FDDI: 10, RAW_12: 12, RAW_14: 14, PPP_HDLC: 50, RAW: 101, IEEE802_11: 105, LOOP: 108,
-  SLL: 113, RADIOTAP: 127, IPV4: 228, IPV6: 229, NFLOG: 239, SLL2: 276,
+  NULL: 0,
+  ETHERNET: 1,
+  PPP: 9,
+  FDDI: 10,
+  RAW_12: 12,
+  RAW_14: 14,
+  PPP_HDLC: 50,
+  RAW: 101,
+  IEEE802_11: 105,
+  LOOP: 108,
+  SLL: 113,
+  RADIOTAP: 127,
+  IPV4: 228,
+  IPV6: 229,
+  NFLOG: 239,
+  SLL2: 276,
 };
 
 /** Values a `type` field is most interesting at: every selector some decoder branches on. */
-export const ETHERTYPES = [0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864, 0x8903, 0x6558, 0x880b, 0x0806, 0x88e7, 0x8926, 0x05dc, 0x0040];
+export const ETHERTYPES = [
+  0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864, 0x8903, 0x6558, 0x880b, 0x0806, 0x88e7, 0x8926,
+  0x05dc, 0x0040,
+];
 export const IP_PROTOS = [6, 17, 4, 41, 47, 0, 43, 44, 60, 51, 59, 1, 58];
 export const UDP_PORTS = [3544, 2152, 5072, 4789, 6081, 4754, 53, 0];
 /** GRE protocol types the GRE decoder branches on (gre.ts), Aruba's included. */
-export const GRE_PROTOS = [0x0800, 0x86dd, 0x6558, 0x88be, 0x22eb, 0x8200, 0x8210, 0x8300, 0x8370, 0x8380, 0x9000, 0x880b, 0x0806];
+export const GRE_PROTOS = [
+  0x0800, 0x86dd, 0x6558, 0x88be, 0x22eb, 0x8200, 0x8210, 0x8300, 0x8370, 0x8380, 0x9000, 0x880b, 0x0806,
+];
 /** PPP protocol numbers (ppp.ts, gre.ts): IPv4, IPv6, MPLS, then LCP, IPCP, IPv6CP, CDP. */
 export const PPP_PROTOS = [0x0021, 0x0057, 0x0281, 0xc021, 0x8021, 0x8057, 0x0207, 0x0000, 0xffff];
 
@@ -38,7 +57,30 @@ export const PPP_PROTOS = [0x0021, 0x0057, 0x0281, 0xc021, 0x8021, 0x8057, 0x020
  * The layers of issue 12 (assembly/layers/): the walker names each as it enters it, and the
  * campaign counts how many inputs reached each one.
  */
-export const NEW_LAYERS = ["geneve", "gre-udp", "gre-teb", "erspan-i", "erspan-ii", "erspan-iii", "gre-aruba", "gre-ppp", "pbb", "vntag", "llc", "snap", "ieee802_11", "qos", "amsdu", "radiotap", "nflog", "ppp", "ppp-hdlc", "fddi", "ipip", "6in4"];
+export const NEW_LAYERS = [
+  "geneve",
+  "gre-udp",
+  "gre-teb",
+  "erspan-i",
+  "erspan-ii",
+  "erspan-iii",
+  "gre-aruba",
+  "gre-ppp",
+  "pbb",
+  "vntag",
+  "llc",
+  "snap",
+  "ieee802_11",
+  "qos",
+  "amsdu",
+  "radiotap",
+  "nflog",
+  "ppp",
+  "ppp-hdlc",
+  "fddi",
+  "ipip",
+  "6in4",
+];
 export const TCP_OPTION_KINDS = [0, 1, 2, 3, 4, 5, 8, 19, 28, 29, 30, 34, 254, 255];
 
 /**
@@ -57,7 +99,17 @@ export const TCP_OPTION_KINDS = [0, 1, 2, 3, 4, 5, 8, 19, 28, 29, 30, 34, 254, 2
  */
 export function walk(linktype, frame) {
   /** @type {Walk} */
-  const w = { frame, dv: new DataView(frame.buffer, frame.byteOffset, frame.byteLength), fields: [], ips: [], tcp: -1, depth: 0, layers: [], spans: [], udps: [] };
+  const w = {
+    frame,
+    dv: new DataView(frame.buffer, frame.byteOffset, frame.byteLength),
+    fields: [],
+    ips: [],
+    tcp: -1,
+    depth: 0,
+    layers: [],
+    spans: [],
+    udps: [],
+  };
   try {
     link(w, linktype);
   } catch {
@@ -373,7 +425,7 @@ function transport(w, p, proto) {
     case 4:
     case 41:
       // IP-in-IP and 6in4 (ip.ts): the inner header's version nibble decides
-      enter(w, (u8(w, p) >> 4) === 6 ? "6in4" : "ipip", p);
+      enter(w, u8(w, p) >> 4 === 6 ? "6in4" : "ipip", p);
       return ip(w, p);
     case 47:
       return gre(w, p);
@@ -527,7 +579,11 @@ function gre(w, p) {
     if (sub) field(w, o + 12, 1, "flags", "erspan-iii-platform"); // platform id (6 bits)
     return ether(w, o + 12 + sub);
   }
-  if (((proto & 0x8200) === 0x8200 && (proto & 0x0f) === 0) || ((proto & 0x8300) === 0x8300 && (proto & 0x0f) === 0 && proto <= 0x8370) || proto === 0x9000) {
+  if (
+    ((proto & 0x8200) === 0x8200 && (proto & 0x0f) === 0) ||
+    ((proto & 0x8300) === 0x8300 && (proto & 0x0f) === 0 && proto <= 0x8370) ||
+    proto === 0x9000
+  ) {
     enter(w, "gre-aruba", o);
     return wlan(w, o);
   }
@@ -595,7 +651,26 @@ function outerIp(v, proto, payload) {
 }
 
 /** Tunnels `wrap` can nest an IP packet in (each is something a decoder unwraps). */
-export const WRAPPERS = ["ipip", "gre", "gre-teb", "vxlan", "gtp", "gtp-ext", "teredo", "ayiya", "ipv6-ext", "ipv6-frag0", "geneve", "geneve-ip", "gre-udp", "erspan-i", "erspan-ii", "erspan-iii", "gre-aruba", "pptp"];
+export const WRAPPERS = [
+  "ipip",
+  "gre",
+  "gre-teb",
+  "vxlan",
+  "gtp",
+  "gtp-ext",
+  "teredo",
+  "ayiya",
+  "ipv6-ext",
+  "ipv6-frag0",
+  "geneve",
+  "geneve-ip",
+  "gre-udp",
+  "erspan-i",
+  "erspan-ii",
+  "erspan-iii",
+  "gre-aruba",
+  "pptp",
+];
 
 /** A Geneve option chain (RFC 8926 §3.5): class, type, 5-bit length in words, data. */
 export function geneveOptions(n, r) {
@@ -643,7 +718,16 @@ export function wrap(how, inner, v, outerV, r) {
     case "gre-teb":
       return outerIp(outerV, 47, concat([Uint8Array.of(0x20, 0, 0x65, 0x58, 0, 0, 0, 7), ethHead, inner]));
     case "vxlan":
-      return outerIp(outerV, 17, udpDatagram(outerV, 40000 + (r() * 1000) | 0, 4789, concat([Uint8Array.of(8, 0, 0, 0, 0, 0, 42, 0), ethHead, inner])));
+      return outerIp(
+        outerV,
+        17,
+        udpDatagram(
+          outerV,
+          (40000 + r() * 1000) | 0,
+          4789,
+          concat([Uint8Array.of(8, 0, 0, 0, 0, 0, 42, 0), ethHead, inner]),
+        ),
+      );
     case "gtp": {
       const h = Uint8Array.of(0x30, 0xff, inner.length >> 8, inner.length & 255, 0, 0, 0, 9);
       return outerIp(outerV, 17, udpDatagram(outerV, 2152, 2152, concat([h, inner])));
@@ -688,30 +772,79 @@ export function wrap(how, inner, v, outerV, r) {
     case "geneve-ip": {
       const opts = geneveOptions(how === "geneve" ? Math.floor(r() * 4) : 0, r);
       const eth = how === "geneve";
-      const h = Uint8Array.of(opts.length / 4, 0, eth ? 0x65 : v === 4 ? 0x08 : 0x86, eth ? 0x58 : v === 4 ? 0x00 : 0xdd, 0, 0x10, 0x92, 0);
-      return outerIp(outerV, 17, udpDatagram(outerV, 40000 + (r() * 1000) | 0, 6081, concat([h, opts, ...(eth ? [ethHead] : []), inner])));
+      const h = Uint8Array.of(
+        opts.length / 4,
+        0,
+        eth ? 0x65 : v === 4 ? 0x08 : 0x86,
+        eth ? 0x58 : v === 4 ? 0x00 : 0xdd,
+        0,
+        0x10,
+        0x92,
+        0,
+      );
+      return outerIp(
+        outerV,
+        17,
+        udpDatagram(outerV, (40000 + r() * 1000) | 0, 6081, concat([h, opts, ...(eth ? [ethHead] : []), inner])),
+      );
     }
     case "gre-udp":
-      return outerIp(outerV, 17, udpDatagram(outerV, 40000 + (r() * 1000) | 0, 4754, concat([Uint8Array.of(0, 0, v === 4 ? 0x08 : 0x86, v === 4 ? 0x00 : 0xdd), inner])));
+      return outerIp(
+        outerV,
+        17,
+        udpDatagram(
+          outerV,
+          (40000 + r() * 1000) | 0,
+          4754,
+          concat([Uint8Array.of(0, 0, v === 4 ? 0x08 : 0x86, v === 4 ? 0x00 : 0xdd), inner]),
+        ),
+      );
     case "erspan-i":
       return outerIp(outerV, 47, concat([Uint8Array.of(0, 0, 0x88, 0xbe), ethHead, inner]));
     case "erspan-ii":
       // GRE with a sequence number, ERSPAN II: version 1, VLAN, COS/En/T, session id, index
-      return outerIp(outerV, 47, concat([Uint8Array.of(0x10, 0, 0x88, 0xbe, 0, 0, 0, 1), Uint8Array.of(0x10, 0, 0, 5, 0, 0, 0, 0), ethHead, inner]));
+      return outerIp(
+        outerV,
+        47,
+        concat([
+          Uint8Array.of(0x10, 0, 0x88, 0xbe, 0, 0, 0, 1),
+          Uint8Array.of(0x10, 0, 0, 5, 0, 0, 0, 0),
+          ethHead,
+          inner,
+        ]),
+      );
     case "erspan-iii": {
       // ERSPAN III: version 2, session id, timestamp, SGT, flags (O: an 8-byte platform subheader)
       const o = r() < 0.5;
       const h = Uint8Array.of(0x20, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, o ? 1 : 0);
-      return outerIp(outerV, 47, concat([Uint8Array.of(0x10, 0, 0x22, 0xeb, 0, 0, 0, 1), h, ...(o ? [Uint8Array.of(0x0c, 0, 0, 0, 0, 0, 0, 2)] : []), ethHead, inner]));
+      return outerIp(
+        outerV,
+        47,
+        concat([
+          Uint8Array.of(0x10, 0, 0x22, 0xeb, 0, 0, 0, 1),
+          h,
+          ...(o ? [Uint8Array.of(0x0c, 0, 0, 0, 0, 0, 0, 2)] : []),
+          ethHead,
+          inner,
+        ]),
+      );
     }
     case "gre-aruba": {
       const type = [0x8200, 0x9000, 0x8300, 0x8210][Math.floor(r() * 4)];
-      return outerIp(outerV, 47, concat([Uint8Array.of(0, 0, type >> 8, type & 255), wlanHeader(r() < 0.5, false), llcSnap(v), inner]));
+      return outerIp(
+        outerV,
+        47,
+        concat([Uint8Array.of(0, 0, type >> 8, type & 255), wlanHeader(r() < 0.5, false), llcSnap(v), inner]),
+      );
     }
     case "pptp": {
       // enhanced GRE (RFC 2637 §4.1): K and version 1, PPP protocol type, key = payload length and call id
       const ppp = concat([Uint8Array.of(0xff, 0x03, 0, v === 4 ? 0x21 : 0x57), inner]);
-      return outerIp(outerV, 47, concat([Uint8Array.of(0x30, 0x01, 0x88, 0x0b, ppp.length >> 8, ppp.length & 255, 0, 7, 0, 0, 0, 1), ppp]));
+      return outerIp(
+        outerV,
+        47,
+        concat([Uint8Array.of(0x30, 0x01, 0x88, 0x0b, ppp.length >> 8, ppp.length & 255, 0, 7, 0, 0, 0, 1), ppp]),
+      );
     }
     case "ipv6-frag0": {
       // an atomic fragment (offset 0, M=0): RFC 6946
@@ -795,7 +928,10 @@ export function fixChecksums(f, linktype) {
     const ipEnd = v === 4 ? u.ip + dv.getUint16(u.ip + 2) : u.ip + 40 + dv.getUint16(u.ip + 4);
     const len = ipEnd - u.off;
     if (len < 8 || ipEnd > f.length || len > 0xffff) continue;
-    const pseudo = v === 4 ? concat([f.subarray(u.ip + 12, u.ip + 20), Uint8Array.of(0, 17, len >> 8, len & 255)]) : concat([f.subarray(u.ip + 8, u.ip + 40), Uint8Array.of(0, 0, len >> 8, len & 255, 0, 0, 0, 17)]);
+    const pseudo =
+      v === 4
+        ? concat([f.subarray(u.ip + 12, u.ip + 20), Uint8Array.of(0, 17, len >> 8, len & 255)])
+        : concat([f.subarray(u.ip + 8, u.ip + 40), Uint8Array.of(0, 0, len >> 8, len & 255, 0, 0, 0, 17)]);
     dv.setUint16(u.off + 6, 0);
     const sum = checksumOf([pseudo, f.subarray(u.off, ipEnd)]);
     dv.setUint16(u.off + 6, sum === 0 ? 0xffff : sum);

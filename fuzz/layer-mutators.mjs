@@ -22,7 +22,18 @@
  */
 
 import { concat, packets, parse } from "./capture-model.mjs";
-import { GRE_PROTOS, LINKTYPES, NEW_LAYERS, PPP_PROTOS, adjustSpans, fixChecksums, geneveOptions, ipLength, ipv4Header, walk } from "./frames.mjs";
+import {
+  GRE_PROTOS,
+  LINKTYPES,
+  NEW_LAYERS,
+  PPP_PROTOS,
+  adjustSpans,
+  fixChecksums,
+  geneveOptions,
+  ipLength,
+  ipv4Header,
+  walk,
+} from "./frames.mjs";
 
 /**
  * How often a mutator keeps the frame consistent around its change (the flag announces the field
@@ -51,7 +62,28 @@ function set16(f, o, v, le = false) {
 const bytes = (r, n) => Uint8Array.from({ length: n }, () => r.int(256));
 /** A length at its edges: 0, tiny, one off either way, the room left and one past it, the maximum. */
 function lengthEdge(r, cur, room, max = 0xffff) {
-  const v = r.pick([0, 1, 2, 3, 4, 5, 7, 8, cur - 1, cur + 1, cur + 2, cur + 3, cur + 4, cur - 4, cur * 2, room - 1, room, room + 1, max >> 1, max]);
+  const v = r.pick([
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    8,
+    cur - 1,
+    cur + 1,
+    cur + 2,
+    cur + 3,
+    cur + 4,
+    cur - 4,
+    cur * 2,
+    room - 1,
+    room,
+    room + 1,
+    max >> 1,
+    max,
+  ]);
   return Math.max(0, Math.min(max, v));
 }
 /** Where the bytes of the layer at `at` end: the innermost length field around it, else the frame's end. */
@@ -167,9 +199,21 @@ function gre({ f, w, e, r }) {
       const proto = r.chance(0.8) ? r.pick([0x0021, 0x0057]) : r.pick(PPP_PROTOS);
       const seq = r.chance(0.5);
       const ack = r.chance(0.3);
-      const head = concat([Uint8Array.of(0x20 | (seq ? 0x10 : 0), 0x01 | (ack ? 0x80 : 0), 0x88, 0x0b, 0, 0, 0, 7), seq ? bytes(r, 4) : new Uint8Array(0), ack ? bytes(r, 4) : new Uint8Array(0)]);
-      const ppp = r.chance(0.85) ? Uint8Array.of(0xff, 0x03, proto >> 8, proto & 255) : Uint8Array.of(r.int(256), r.int(256), proto >> 8, proto & 255);
-      return splice(f, g, end - g, concat([head, ppp]), `gre-to-pptp:${proto.toString(16)}${seq ? "+S" : ""}${ack ? "+A" : ""}`);
+      const head = concat([
+        Uint8Array.of(0x20 | (seq ? 0x10 : 0), 0x01 | (ack ? 0x80 : 0), 0x88, 0x0b, 0, 0, 0, 7),
+        seq ? bytes(r, 4) : new Uint8Array(0),
+        ack ? bytes(r, 4) : new Uint8Array(0),
+      ]);
+      const ppp = r.chance(0.85)
+        ? Uint8Array.of(0xff, 0x03, proto >> 8, proto & 255)
+        : Uint8Array.of(r.int(256), r.int(256), proto >> 8, proto & 255);
+      return splice(
+        f,
+        g,
+        end - g,
+        concat([head, ppp]),
+        `gre-to-pptp:${proto.toString(16)}${seq ? "+S" : ""}${ack ? "+A" : ""}`,
+      );
     }
   }
 }
@@ -237,11 +281,22 @@ function amsduBody(msdu, r) {
   const parts = [];
   const desc = [];
   for (let i = 0; i < n; i++) {
-    const body = r.chance(0.75) ? msdu : r.chance(0.5) ? bytes(r, r.int(9)) : concat([Uint8Array.of(0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06), bytes(r, r.int(28))]);
+    const body = r.chance(0.75)
+      ? msdu
+      : r.chance(0.5)
+        ? bytes(r, r.int(9))
+        : concat([Uint8Array.of(0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06), bytes(r, r.int(28))]);
     let len = body.length;
     if (r.chance(0.12)) len = lengthEdge(r, len, len + 14);
     const head = Uint8Array.of(2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, len >> 8, len & 255);
-    const pad = padRule === "zeek" ? body.length & 3 : padRule === "standard" ? (4 - ((14 + body.length) & 3)) & 3 : padRule === "none" ? 0 : r.int(4);
+    const pad =
+      padRule === "zeek"
+        ? body.length & 3
+        : padRule === "standard"
+          ? (4 - ((14 + body.length) & 3)) & 3
+          : padRule === "none"
+            ? 0
+            : r.int(4);
     parts.push(head, body, new Uint8Array(i === n - 1 && r.chance(0.7) ? 0 : pad));
     desc.push(len);
   }
@@ -260,7 +315,9 @@ function wlan({ f, w, e, r }) {
   const subframes = w.fields.some((x) => x.layer === "amsdu");
   switch (subframes && r.chance(0.5) ? 8 + r.int(2) : r.int(10)) {
     case 0:
-      f[p] = r.chance(0.85) ? r.pick([0x08, 0x88, 0x48, 0xc8, 0x18, 0x28, 0x98, 0x00, 0x80, 0x04, 0xd4, 0x0c, 0x8c, 0x09]) : r.int(256);
+      f[p] = r.chance(0.85)
+        ? r.pick([0x08, 0x88, 0x48, 0xc8, 0x18, 0x28, 0x98, 0x00, 0x80, 0x04, 0xd4, 0x0c, 0x8c, 0x09])
+        : r.int(256);
       return { data: f, op: `wlan-fc=${f[p].toString(16)}` };
     case 1: {
       // To DS / From DS, with the fourth address they announce (mostly)
@@ -269,7 +326,9 @@ function wlan({ f, w, e, r }) {
       const had = (fl & 3) === 3;
       const has = ds === 3;
       if (had === has || r.chance(0.3)) return { data: f, op: `wlan-ds=${ds}${had !== has ? "-lie" : ""}` };
-      return has ? splice(f, p + 24, 0, bytes(r, 6), `wlan-ds=${ds}+addr4`) : splice(f, p + 24, 6, undefined, `wlan-ds=${ds}-addr4`);
+      return has
+        ? splice(f, p + 24, 0, bytes(r, 6), `wlan-ds=${ds}+addr4`)
+        : splice(f, p + 24, 6, undefined, `wlan-ds=${ds}-addr4`);
     }
     case 2:
       // the order bit: an HT Control field neither Zeek nor flowrecon skips (sometimes really there)
@@ -283,7 +342,9 @@ function wlan({ f, w, e, r }) {
       // QoS on or off, with the 2-byte QoS control field (mostly)
       f[p] = fc ^ 0x80;
       if (r.chance(0.25)) return { data: f, op: "wlan-qos-lie" };
-      return qos ? splice(f, addrEnd, 2, undefined, "wlan-qos-off") : splice(f, addrEnd, 0, Uint8Array.of(r.pick([0, 5, 7, 0x10]), 0), "wlan-qos-on");
+      return qos
+        ? splice(f, addrEnd, 2, undefined, "wlan-qos-off")
+        : splice(f, addrEnd, 0, Uint8Array.of(r.pick([0, 5, 7, 0x10]), 0), "wlan-qos-on");
     case 5:
       if (!qos || addrEnd >= f.length) return null;
       f[addrEnd] ^= 0x80;
@@ -316,7 +377,9 @@ function wlan({ f, w, e, r }) {
       const at = o + 2 + get16(f, o);
       if (at > f.length) return null;
       const k = 1 + r.int(3);
-      return r.chance(0.5) ? splice(f, at, 0, new Uint8Array(k), `amsdu-pad+${k}`) : splice(f, at, k, undefined, `amsdu-pad-${k}`);
+      return r.chance(0.5)
+        ? splice(f, at, 0, new Uint8Array(k), `amsdu-pad+${k}`)
+        : splice(f, at, k, undefined, `amsdu-pad-${k}`);
     }
   }
 }
@@ -347,7 +410,13 @@ function radiotap({ f, r }) {
       const hdr = concat([f.subarray(0, 4), present, fields]);
       const len = r.chance(CONSISTENT) ? hdr.length : lengthEdge(r, hdr.length, hdr.length + 24);
       set16(hdr, 2, len, true);
-      return splice(f, 0, Math.min(itlen, f.length), hdr, `radiotap-present:${n}w/${fields.length}b${align ? "/aligned" : ""}/len=${len}`);
+      return splice(
+        f,
+        0,
+        Math.min(itlen, f.length),
+        hdr,
+        `radiotap-present:${n}w/${fields.length}b${align ? "/aligned" : ""}/len=${len}`,
+      );
     }
     case 2: {
       // alignment padding between the bitmaps and the fields; it_len follows (mostly)
@@ -419,7 +488,9 @@ function nflog({ f, w, r }) {
       const at = o + get16(f, o, true);
       if (at > f.length) return null;
       const k = 1 + r.int(3);
-      return r.chance(0.5) ? splice(f, at, k, undefined, `nflog-pad-${k}`) : splice(f, at, 0, new Uint8Array(k), `nflog-pad+${k}`);
+      return r.chance(0.5)
+        ? splice(f, at, k, undefined, `nflog-pad-${k}`)
+        : splice(f, at, 0, new Uint8Array(k), `nflog-pad+${k}`);
     }
     case 4:
       f[0] = r.pick([2, 10, 0, 7, 255]);
@@ -451,7 +522,9 @@ function ppp({ f, e, r }) {
       return { data: f, op: `ppp-addr-ctl=${f[p].toString(16)}/${f[p + 1].toString(16)}` };
     case 2:
       // HDLC framing (FF 03) added or taken away
-      return hdlc ? splice(f, p, 2, undefined, "ppp-unframed") : splice(f, p, 0, Uint8Array.of(0xff, 0x03), "ppp-framed");
+      return hdlc
+        ? splice(f, p, 2, undefined, "ppp-unframed")
+        : splice(f, p, 0, Uint8Array.of(0xff, 0x03), "ppp-framed");
     case 3: {
       // MPLS unicast: a label stack in front of the packet, bottom of stack on the last (mostly)
       const n = r.chance(0.8) ? 1 + r.int(3) : 1 + r.int(40);
@@ -473,7 +546,17 @@ function llc({ f, w, e, r }) {
   const l = (f[p + 2] & 3) === 3 ? 3 : 4;
   switch (r.int(6)) {
     case 0: {
-      const [d, s] = r.pick([[0xaa, 0xaa], [0xff, 0xff], [0x42, 0x42], [0xe0, 0xe0], [0xf0, 0xf0], [0xaa, 0xab], [0xab, 0xaa], [0, 0], [0x06, 0x06]]);
+      const [d, s] = r.pick([
+        [0xaa, 0xaa],
+        [0xff, 0xff],
+        [0x42, 0x42],
+        [0xe0, 0xe0],
+        [0xf0, 0xf0],
+        [0xaa, 0xab],
+        [0xab, 0xaa],
+        [0, 0],
+        [0x06, 0x06],
+      ]);
       f[p] = d;
       f[p + 1] = s;
       return { data: f, op: `llc-sap=${d.toString(16)}/${s.toString(16)}` };
@@ -482,7 +565,9 @@ function llc({ f, w, e, r }) {
       // an unnumbered (1-byte) control field becomes an I/S-format (2-byte) one, or back (mostly consistent)
       if (l === 3) {
         f[p + 2] = r.pick([0x00, 0x02, 0x01, 0x10, 0xfe]);
-        return r.chance(0.3) ? { data: f, op: "llc-control-lie=I" } : splice(f, p + 3, 0, Uint8Array.of(r.int(256)), "llc-control=I");
+        return r.chance(0.3)
+          ? { data: f, op: "llc-control-lie=I" }
+          : splice(f, p + 3, 0, Uint8Array.of(r.int(256)), "llc-control=I");
       }
       f[p + 2] = r.pick([0x03, 0x13, 0xf3, 0xaf]);
       return r.chance(0.3) ? { data: f, op: "llc-control-lie=U" } : splice(f, p + 3, 1, undefined, "llc-control=U");
@@ -560,7 +645,9 @@ function vntag({ f, e, r }) {
       // a stack of VN-Tags, each behind a VLAN tag (Zeek takes only VLAN types after a VN-Tag),
       // or (sometimes) straight after one another
       const n = r.chance(0.8) ? 1 + r.int(2) : 1 + r.int(60);
-      const tag = r.chance(0.8) ? Uint8Array.of(0, 9, 0, 3, 0x81, 0x00, 0, 30, 0x89, 0x26) : Uint8Array.of(0, 9, 0, 3, 0x89, 0x26);
+      const tag = r.chance(0.8)
+        ? Uint8Array.of(0, 9, 0, 3, 0x81, 0x00, 0, 30, 0x89, 0x26)
+        : Uint8Array.of(0, 9, 0, 3, 0x89, 0x26);
       return splice(f, p, 0, concat(Array(n).fill(tag)), `vntag-stack:${n}x${tag.length}`);
     }
     default: {
@@ -617,7 +704,8 @@ function ipip({ f, w, e, r }) {
       const ihl = r.pick([0, 1, 4, 5, 6, 7, 15]);
       const old = f[p] & 15;
       f[p] = 0x40 | ihl;
-      if (ihl > old && old >= 5 && r.chance(0.7)) return splice(f, p + old * 4, 0, new Uint8Array((ihl - old) * 4).fill(1), `ipip-inner-ihl=${ihl}+options`);
+      if (ihl > old && old >= 5 && r.chance(0.7))
+        return splice(f, p + old * 4, 0, new Uint8Array((ihl - old) * 4).fill(1), `ipip-inner-ihl=${ihl}+options`);
       return { data: f, op: `ipip-inner-ihl=${ihl}` };
     }
     case 2:
@@ -628,7 +716,7 @@ function ipip({ f, w, e, r }) {
       const n = r.chance(0.7) ? 1 + r.int(2) : 3 + r.int(6);
       const len = ipLength(f, p, v);
       let inner = f.slice(p, p + len);
-      for (let i = 0; i < n; i++) inner = concat([ipv4Header(inner.length, (inner[0] >> 4) === 6 ? 41 : 4), inner]);
+      for (let i = 0; i < n; i++) inner = concat([ipv4Header(inner.length, inner[0] >> 4 === 6 ? 41 : 4), inner]);
       return splice(f, p, len, inner, `ipip-nest:${n}`);
     }
     default:
@@ -685,7 +773,10 @@ function encapsulate(f, w, r) {
     }
     case 1: {
       const vlan = r.chance(0.8);
-      const tag = concat([Uint8Array.of(0x89, 0x26, 0, 9, 0, 3), vlan ? Uint8Array.of(0x81, 0x00, 0, 30) : new Uint8Array(0)]);
+      const tag = concat([
+        Uint8Array.of(0x89, 0x26, 0, 9, 0, 3),
+        vlan ? Uint8Array.of(0x81, 0x00, 0, 30) : new Uint8Array(0),
+      ]);
       return splice(f, 12, 0, tag, `to-vntag${vlan ? "" : "-no-vlan"}`);
     }
     default: {

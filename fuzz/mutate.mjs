@@ -17,12 +17,41 @@
  * @module
  */
 
-import { BT_EPB, BT_IDB, BT_PB, BT_SHB, BT_SPB, concat, packets, parse, pcapToPcapng, serialise } from "./capture-model.mjs";
-import { ETHERTYPES, IP_PROTOS, LINKTYPES, TCP_OPTION_KINDS, UDP_PORTS, WRAPPERS, ipChecksum, ipLength, walk, wrap } from "./frames.mjs";
+import {
+  BT_EPB,
+  BT_IDB,
+  BT_PB,
+  BT_SHB,
+  BT_SPB,
+  concat,
+  packets,
+  parse,
+  pcapToPcapng,
+  serialise,
+} from "./capture-model.mjs";
+import {
+  ETHERTYPES,
+  IP_PROTOS,
+  LINKTYPES,
+  TCP_OPTION_KINDS,
+  UDP_PORTS,
+  WRAPPERS,
+  ipChecksum,
+  ipLength,
+  walk,
+  wrap,
+} from "./frames.mjs";
 import { hasNewLayer, mutateLayer } from "./layer-mutators.mjs";
 
-const U32_EDGES = [0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 19, 20, 24, 28, 31, 32, 0x3f, 0x40, 0x7f, 0x80, 0xff, 0x100, 0x3ff, 0xfff, 0xffff, 0x10000, 0x40000, 0x7fffff, 0x800000, 0x800001, 999999, 1000000, 999999999, 1000000000, 0x7ffffffe, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
-const U16_EDGES = [0, 1, 2, 3, 4, 7, 8, 19, 20, 39, 40, 41, 60, 64, 0x7f, 0x80, 0xff, 0x100, 0x5dc, 0x5dd, 0x7fff, 0x8000, 0xfffe, 0xffff];
+const U32_EDGES = [
+  0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 19, 20, 24, 28, 31, 32, 0x3f, 0x40, 0x7f, 0x80, 0xff, 0x100, 0x3ff, 0xfff,
+  0xffff, 0x10000, 0x40000, 0x7fffff, 0x800000, 0x800001, 999999, 1000000, 999999999, 1000000000, 0x7ffffffe,
+  0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+];
+const U16_EDGES = [
+  0, 1, 2, 3, 4, 7, 8, 19, 20, 39, 40, 41, 60, 64, 0x7f, 0x80, 0xff, 0x100, 0x5dc, 0x5dd, 0x7fff, 0x8000, 0xfffe,
+  0xffff,
+];
 const U8_EDGES = [0, 1, 2, 3, 4, 5, 8, 15, 16, 0x3f, 0x40, 0x45, 0x46, 0x4f, 0x60, 0x7f, 0x80, 0xf0, 0xfe, 0xff];
 
 /** Every link type the engine decodes, plus two it does not. */
@@ -99,7 +128,13 @@ export function mutateFrame(frame, linktype, r) {
     let v;
     if (fl.pool !== undefined && r.chance(0.7)) v = r.pick(fl.pool);
     else if (fl.role === "type") {
-      const pool = fl.layer.startsWith("udp") ? UDP_PORTS : fl.size === 2 ? ETHERTYPES : fl.layer === "tcp-option" ? TCP_OPTION_KINDS : IP_PROTOS;
+      const pool = fl.layer.startsWith("udp")
+        ? UDP_PORTS
+        : fl.size === 2
+          ? ETHERTYPES
+          : fl.layer === "tcp-option"
+            ? TCP_OPTION_KINDS
+            : IP_PROTOS;
       v = r.chance(0.8) ? r.pick(pool) : edge(r, fl.size, cur);
     } else if (fl.role === "flags") v = r.chance(0.5) ? cur ^ (1 << r.int(8 * fl.size)) : edge(r, fl.size, cur);
     else v = edge(r, fl.size, cur);
@@ -110,7 +145,18 @@ export function mutateFrame(frame, linktype, r) {
     // a stack of VLAN tags (802.1Q, 802.1ad, the old 0x9100) in front of the payload type
     const n = r.chance(0.8) ? 1 + r.int(3) : 1 + r.int(40);
     const tags = [];
-    for (let i = 0; i < n; i++) tags.push(Uint8Array.of(...[[0x81, 0], [0x88, 0xa8], [0x91, 0]][r.int(3)], r.int(16), r.int(256)));
+    for (let i = 0; i < n; i++)
+      tags.push(
+        Uint8Array.of(
+          ...[
+            [0x81, 0],
+            [0x88, 0xa8],
+            [0x91, 0],
+          ][r.int(3)],
+          r.int(16),
+          r.int(256),
+        ),
+      );
     return { data: concat([f.subarray(0, 12), ...tags, f.subarray(12)]), op: `vlan-stack:${n}` };
   }
   if (op === 5 && linktype === LINKTYPES.ETHERNET && w.ips.length > 0 && w.ips[0].off === 14) {
@@ -161,7 +207,12 @@ function tcpOptions(f, w, r) {
   if (r.chance(0.85)) {
     out[t + 12] = (Math.min(15, doff + add.length / 4) << 4) | (out[t + 12] & 15);
     for (const fl of w.fields) {
-      if (fl.role === "len" && fl.size === 2 && fl.off < t && ["ipv4", "ipv6", "udp", "gtp", "pppoe"].includes(fl.layer)) {
+      if (
+        fl.role === "len" &&
+        fl.size === 2 &&
+        fl.off < t &&
+        ["ipv4", "ipv6", "udp", "gtp", "pppoe"].includes(fl.layer)
+      ) {
         setBE(out, fl.off, 2, (getBE(out, fl.off, 2) + add.length) & 0xffff);
       }
     }
@@ -304,10 +355,28 @@ const IDB_OPTION_CODES = [9, 9, 14, 14, 2, 3, 8, 10, 11, 12, 13, 15, 0x8000, 0xf
 function randomOption(type, r) {
   const code = type === BT_IDB ? r.pick(IDB_OPTION_CODES) : r.pick([1, 2, 3, 4, 5, 6, 0x8000, 0xffff]);
   let value;
-  if (code === 9 && type === BT_IDB) value = Uint8Array.of(r.pick([0, 1, 3, 6, 9, 10, 18, 19, 20, 63, 64, 0x80, 0x80 | 10, 0x80 | 20, 0x80 | 63, 0x80 | 64, 0xff]));
+  if (code === 9 && type === BT_IDB)
+    value = Uint8Array.of(
+      r.pick([0, 1, 3, 6, 9, 10, 18, 19, 20, 63, 64, 0x80, 0x80 | 10, 0x80 | 20, 0x80 | 63, 0x80 | 64, 0xff]),
+    );
   else if (code === 14 && type === BT_IDB) {
     const v = new DataView(new ArrayBuffer(8));
-    v.setBigInt64(0, r.pick([0n, 1n, -1n, 1n << 32n, 1n << 40n, (1n << 62n) - 1n, -(1n << 62n), 0x7fffffffffffffffn, -0x8000000000000000n, BigInt(r.int(2 ** 31))]), true);
+    v.setBigInt64(
+      0,
+      r.pick([
+        0n,
+        1n,
+        -1n,
+        1n << 32n,
+        1n << 40n,
+        (1n << 62n) - 1n,
+        -(1n << 62n),
+        0x7fffffffffffffffn,
+        -0x8000000000000000n,
+        BigInt(r.int(2 ** 31)),
+      ]),
+      true,
+    );
     value = new Uint8Array(v.buffer);
     if (r.chance(0.2)) value = value.subarray(0, r.int(8));
   } else value = Uint8Array.from({ length: r.pick([0, 1, 2, 3, 4, 8, 9, 255]) }, () => r.int(256));
@@ -388,7 +457,9 @@ function mutatePcapng(m, r, ops) {
       break;
     case 3: {
       // a fixed field of the block
-      const keys = Object.keys(blk).filter((k) => typeof blk[k] === "number" && !["type", "len", "trailer"].includes(k));
+      const keys = Object.keys(blk).filter(
+        (k) => typeof blk[k] === "number" && !["type", "len", "trailer"].includes(k),
+      );
       const k = r.pick([...keys, "caplen"]);
       if (k === "linktype" && r.chance(0.7)) blk[k] = r.pick(ALL_LINKTYPES);
       else if (k === "iface") blk[k] = r.pick([0, 1, 2, 255, 0xffff, 0xffffffff]);
@@ -403,7 +474,16 @@ function mutatePcapng(m, r, ops) {
     case 5: {
       // another interface, of any link type, with or without timestamp options
       /** @type {import("./capture-model.mjs").Block} */
-      const idb = { type: BT_IDB, le: blk.le, len: null, trailer: null, linktype: r.pick(ALL_LINKTYPES), reserved: 0, snaplen: r.pick([0, 65535, 262144, 0xffffffff]), options: { list: [], end: r.chance(0.5), rest: new Uint8Array(0) } };
+      const idb = {
+        type: BT_IDB,
+        le: blk.le,
+        len: null,
+        trailer: null,
+        linktype: r.pick(ALL_LINKTYPES),
+        reserved: 0,
+        snaplen: r.pick([0, 65535, 262144, 0xffffffff]),
+        options: { list: [], end: r.chance(0.5), rest: new Uint8Array(0) },
+      };
       if (r.chance(0.5)) idb.options.list.push(randomOption(BT_IDB, r));
       blocks.splice(i, 0, idb);
       ops.push(`idb-insert:${i}:${idb.linktype}`);
@@ -479,7 +559,8 @@ function havoc(b, r, ops, other) {
       const size = r.pick([1, 2, 4]);
       const v = edge(r, size, 0);
       const le = r.chance(0.5);
-      for (let i = 0; i < size && pos + i < out.length; i++) out[pos + i] = le ? (v >>> (8 * i)) & 255 : (v >>> (8 * (size - 1 - i))) & 255;
+      for (let i = 0; i < size && pos + i < out.length; i++)
+        out[pos + i] = le ? (v >>> (8 * i)) & 255 : (v >>> (8 * (size - 1 - i))) & 255;
       ops.push(`int${size * 8}:${pos}=${v}`);
       break;
     }
@@ -575,7 +656,8 @@ export function mutateLayerStack(seed, other, r) {
   for (let i = 0; i < n; i++) {
     const pk = packets(m).filter((p) => hasNewLayer(p.rec.data, p.linktype));
     if (!pk.length) break;
-    const p = last !== null && pk.some((x) => x.rec === last) && r.chance(0.5) ? pk.find((x) => x.rec === last) : r.pick(pk);
+    const p =
+      last !== null && pk.some((x) => x.rec === last) && r.chance(0.5) ? pk.find((x) => x.rec === last) : r.pick(pk);
     const res = mutateLayer(p.rec.data, p.linktype, r);
     if (res === null) continue;
     p.rec.data = res.data;

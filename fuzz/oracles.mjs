@@ -44,7 +44,13 @@ const BIN = fileURLToPath(new URL("../bin/flowrecon.js", import.meta.url));
  * Every option the fuzzer varies, at its default: a reused engine keeps the options of its last
  * run unless each run sets all of them.
  */
-const OPTION_DEFAULTS = { ignoreChecksums: false, vlanInKey: false, reportGapsForPartial: false, likelyServerPorts: true, flowCap: 2_000_000 };
+const OPTION_DEFAULTS = {
+  ignoreChecksums: false,
+  vlanInKey: false,
+  reportGapsForPartial: false,
+  likelyServerPorts: true,
+  flowCap: 2_000_000,
+};
 
 /**
  * One engine, re-initialised for every run (as an API session reuses a pooled engine,
@@ -104,7 +110,8 @@ export function runInProcess(bytes, chunk, options) {
   };
   let fault = null;
   try {
-    for (let off = 0; off < bytes.length && rec.error === null; off += chunk) rec.pushRecords(bytes.subarray(off, off + chunk), sink);
+    for (let off = 0; off < bytes.length && rec.error === null; off += chunk)
+      rec.pushRecords(bytes.subarray(off, off + chunk), sink);
     rec.finishRecords(sink);
   } catch (e) {
     fault = e;
@@ -143,11 +150,21 @@ function checkRun(res, bytes, label, findings) {
   for (const [fmt, e] of Object.entries(res.formatErrors)) {
     findings.push(finding("format-throw", `${fmt}:${shape(e.message)}`, `${label}: ${e.stack ?? e.message}`));
   }
-  if (res.memoryBytes > MEMORY_LIMIT) findings.push(finding("memory", "", `${label}: engine memory ${res.memoryBytes} bytes for a ${bytes.length} byte input`));
+  if (res.memoryBytes > MEMORY_LIMIT)
+    findings.push(
+      finding("memory", "", `${label}: engine memory ${res.memoryBytes} bytes for a ${bytes.length} byte input`),
+    );
   const err = res.error;
   if (err !== null) {
-    const ok = Number.isInteger(err.offset) && err.offset >= 0 && err.offset <= bytes.length && err.message.includes(`byte ${err.offset}`);
-    if (!ok) findings.push(finding("error-offset", err.code, `${label}: ${JSON.stringify(err)} for a ${bytes.length} byte input`));
+    const ok =
+      Number.isInteger(err.offset) &&
+      err.offset >= 0 &&
+      err.offset <= bytes.length &&
+      err.message.includes(`byte ${err.offset}`);
+    if (!ok)
+      findings.push(
+        finding("error-offset", err.code, `${label}: ${JSON.stringify(err)} for a ${bytes.length} byte input`),
+      );
   }
   return true;
 }
@@ -172,7 +189,11 @@ export function checkInProcess(bytes, options = {}, extra = {}) {
       const a = res.outputs[fmt];
       const b = ref.res.outputs[fmt];
       if (a !== b) {
-        const f = finding("chunk-diff", fmt, `${chunk}-byte vs ${ref.chunk}-byte chunks, ${fmt} ${firstDifference(a, b)}`);
+        const f = finding(
+          "chunk-diff",
+          fmt,
+          `${chunk}-byte vs ${ref.chunk}-byte chunks, ${fmt} ${firstDifference(a, b)}`,
+        );
         // for known.mjs (not for reports): this format's two outputs, and the two ndjson outputs
         Object.defineProperty(f, "outputs", { value: [a, b], enumerable: false });
         Object.defineProperty(f, "ndjson", { value: [res.outputs.ndjson, ref.res.outputs.ndjson], enumerable: false });
@@ -182,7 +203,13 @@ export function checkInProcess(bytes, options = {}, extra = {}) {
     const ea = res.error;
     const eb = ref.res.error;
     if ((ea?.code ?? null) !== (eb?.code ?? null) || (ea?.offset ?? null) !== (eb?.offset ?? null)) {
-      findings.push(finding("chunk-error-diff", "", `${chunk}-byte: ${JSON.stringify(ea)} vs ${ref.chunk}-byte: ${JSON.stringify(eb)}`));
+      findings.push(
+        finding(
+          "chunk-error-diff",
+          "",
+          `${chunk}-byte: ${JSON.stringify(ea)} vs ${ref.chunk}-byte: ${JSON.stringify(eb)}`,
+        ),
+      );
     }
   }
   const err = ref.res.error;
@@ -195,9 +222,21 @@ export function checkInProcess(bytes, options = {}, extra = {}) {
       // before the damage, and must still give the same flows.
       const cutInside = pre.error !== null && pre.error.code === "truncated_input" && pre.error.offset <= err.offset;
       if (pre.error !== null && !cutInside) {
-        findings.push(finding("prefix-error", `${err.code}>${pre.error.code}`, `damage ${JSON.stringify(err)}; the ${err.offset} byte prefix: ${JSON.stringify(pre.error)}`));
+        findings.push(
+          finding(
+            "prefix-error",
+            `${err.code}>${pre.error.code}`,
+            `damage ${JSON.stringify(err)}; the ${err.offset} byte prefix: ${JSON.stringify(pre.error)}`,
+          ),
+        );
       } else if (pre.outputs.ndjson !== ref.res.outputs.ndjson) {
-        findings.push(finding("prefix-diff", err.code, `flows before the damage at byte ${err.offset} differ from the clean prefix's: ${firstDifference(ref.res.outputs.ndjson, pre.outputs.ndjson)}`));
+        findings.push(
+          finding(
+            "prefix-diff",
+            err.code,
+            `flows before the damage at byte ${err.offset} differ from the clean prefix's: ${firstDifference(ref.res.outputs.ndjson, pre.outputs.ndjson)}`,
+          ),
+        );
       }
     }
   }
@@ -207,13 +246,18 @@ export function checkInProcess(bytes, options = {}, extra = {}) {
       extra.onStage?.(`form-${eq.form}`);
       const res = runInProcess(eq.bytes, 65536, options);
       if (checkRun(res, eq.bytes, `${eq.form} form`, findings)) {
-        const same = (res.error?.code ?? null) === (err?.code ?? null) && (res.error?.offset ?? null) === (err?.offset ?? null);
+        const same =
+          (res.error?.code ?? null) === (err?.code ?? null) && (res.error?.offset ?? null) === (err?.offset ?? null);
         // In another container the damage sits at another offset (and may be another error):
         // only undamaged captures are compared there.
         if (eq.form === "pcapng" && (res.error !== null || err !== null)) {
           // nothing to compare
-        } else if (!same) findings.push(finding("form-error-diff", eq.form, `${JSON.stringify(res.error)} vs ${JSON.stringify(err)}`));
-        else if (res.outputs.ndjson !== ref.res.outputs.ndjson) findings.push(finding("form-diff", eq.form, `ndjson ${firstDifference(res.outputs.ndjson, ref.res.outputs.ndjson)}`));
+        } else if (!same)
+          findings.push(finding("form-error-diff", eq.form, `${JSON.stringify(res.error)} vs ${JSON.stringify(err)}`));
+        else if (res.outputs.ndjson !== ref.res.outputs.ndjson)
+          findings.push(
+            finding("form-diff", eq.form, `ndjson ${firstDifference(res.outputs.ndjson, ref.res.outputs.ndjson)}`),
+          );
       }
     }
   }
@@ -258,13 +302,19 @@ export function checkCli(bytes, format, options, reference, stdin = false) {
   const stderr = res.stderr?.toString("utf8") ?? "";
   const findings = [];
   const cmd = `node bin/flowrecon.js ${args.slice(1).join(" ")}`;
-  if (/** @type {NodeJS.ErrnoException | undefined} */ (res.error)?.code === "ETIMEDOUT" || res.signal === "SIGTERM") return [finding("cli-hang", where, `${cmd}: no exit after ${WATCHDOG_MS} ms`)];
-  if (res.signal !== null) return [finding("cli-signal", `${where}:${res.signal}`, `${cmd}: killed by ${res.signal}; ${stderr}`)];
-  if (res.status === 3) return [finding("cli-exit-3", `${format}:${shape(stderr.replace(/^flowrecon: /, ""))}`, `${cmd}: ${stderr}`)];
-  if (res.status !== 0 && res.status !== 1) return [finding("cli-exit", `${where}:${res.status}`, `${cmd}: exit ${res.status}; ${stderr}`)];
+  if (/** @type {NodeJS.ErrnoException | undefined} */ (res.error)?.code === "ETIMEDOUT" || res.signal === "SIGTERM")
+    return [finding("cli-hang", where, `${cmd}: no exit after ${WATCHDOG_MS} ms`)];
+  if (res.signal !== null)
+    return [finding("cli-signal", `${where}:${res.signal}`, `${cmd}: killed by ${res.signal}; ${stderr}`)];
+  if (res.status === 3)
+    return [finding("cli-exit-3", `${format}:${shape(stderr.replace(/^flowrecon: /, ""))}`, `${cmd}: ${stderr}`)];
+  if (res.status !== 0 && res.status !== 1)
+    return [finding("cli-exit", `${where}:${res.status}`, `${cmd}: exit ${res.status}; ${stderr}`)];
   const err = reference.error;
   if ((res.status === 1) !== (err !== null)) {
-    findings.push(finding("cli-status", where, `${cmd}: exit ${res.status}, in process error ${JSON.stringify(err)}; ${stderr}`));
+    findings.push(
+      finding("cli-status", where, `${cmd}: exit ${res.status}, in process error ${JSON.stringify(err)}; ${stderr}`),
+    );
   } else if (err !== null && !stderr.includes(`at byte ${err.offset}`) && !stderr.includes(`byte ${err.offset}`)) {
     findings.push(finding("cli-error-offset", where, `${cmd}: stderr does not name byte ${err.offset}: ${stderr}`));
   }
@@ -272,7 +322,9 @@ export function checkCli(bytes, format, options, reference, stdin = false) {
   if (expected !== undefined && !reference.formatErrors[format]) {
     const got = res.stdout.toString("latin1");
     if (comparable(format, got) !== comparable(format, expected)) {
-      findings.push(finding("cli-diff", where, `${cmd}: ${firstDifference(comparable(format, got), comparable(format, expected))}`));
+      findings.push(
+        finding("cli-diff", where, `${cmd}: ${firstDifference(comparable(format, got), comparable(format, expected))}`),
+      );
     }
   }
   return findings;

@@ -79,9 +79,21 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 
 function startWorker(id, workerSeed) {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [WORKER, String(id), String(workerSeed), String(endAt), out, values["cli-every"], String(Number(values["minimise-seconds"]) * 1000)], {
-      stdio: ["ignore", "inherit", "inherit", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        WORKER,
+        String(id),
+        String(workerSeed),
+        String(endAt),
+        out,
+        values["cli-every"],
+        String(Number(values["minimise-seconds"]) * 1000),
+      ],
+      {
+        stdio: ["ignore", "inherit", "inherit", "pipe"],
+      },
+    );
     children.add(child);
     let last = Date.now();
     let lastInput = null;
@@ -112,15 +124,18 @@ function startWorker(id, workerSeed) {
         } else if (m.type === "cli") totals.cliRuns++;
         else if (m.type === "seeds" && id === 0 && !seedsShown) {
           seedsShown = true;
-          log(`${m.count} seed captures (test/fixtures/**, ../shared/corpus/**), ${m.layered} with a layer of issue 12`);
+          log(
+            `${m.count} seed captures (test/fixtures/**, ../shared/corpus/**), ${m.layered} with a layer of issue 12`,
+          );
         } else if (m.type === "progress" && Date.now() - lastProgress >= 300_000) {
           lastProgress = Date.now();
           log(`worker ${id}: ${m.inputs} inputs, ${m.cliRuns} CLI runs, ${m.findings} failing checks so far`);
-        }
-        else if (m.type === "repeat") note(m.signature, m.known, null);
+        } else if (m.type === "repeat") note(m.signature, m.known, null);
         else if (m.type === "finding") {
           note(m.signature, m.known, m.path);
-          log(`worker ${id}: ${m.known ? `known (${m.known})` : "FINDING"} ${m.signature} -> ${m.path}\n    ${m.detail}`);
+          log(
+            `worker ${id}: ${m.known ? `known (${m.known})` : "FINDING"} ${m.signature} -> ${m.path}\n    ${m.detail}`,
+          );
         } else if (m.type === "done") {
           finished = true;
         }
@@ -172,7 +187,21 @@ const durationS = (Date.now() - startedAt) / 1000;
 const list = [...findings.values()].sort((a, b) => b.count - a.count);
 // every layer of issue 12, reached or not (a 0 says a layer went unexercised)
 const byLayer = Object.fromEntries([...NEW_LAYERS, "gre"].map((l) => [l, totals.byLayer[l] ?? 0]));
-const summary = { seed, workers, durationS, ...totals, byLayer, inputsPerSecond: +(totals.inputs / durationS).toFixed(2), findings: list };
+const summary = {
+  seed,
+  workers,
+  durationS,
+  ...totals,
+  byLayer,
+  inputsPerSecond: +(totals.inputs / durationS).toFixed(2),
+  findings: list,
+};
 writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-console.log(JSON.stringify({ ...summary, byOp: undefined, findings: list.map((f) => ({ ...f, files: f.files.slice(0, 3) })) }, null, 2));
+console.log(
+  JSON.stringify(
+    { ...summary, byOp: undefined, findings: list.map((f) => ({ ...f, files: f.files.slice(0, 3) })) },
+    null,
+    2,
+  ),
+);
 process.exitCode = list.some((f) => f.known === null) ? 1 : 0;

@@ -34,12 +34,14 @@ export function head(bytes, limit = SEED_BYTES) {
   if (m.kind === "pcap") {
     let size = 24;
     let n = 0;
-    while (n < m.records.length && size + 16 + m.records[n].data.length <= limit) size += 16 + m.records[n++].data.length;
+    while (n < m.records.length && size + 16 + m.records[n].data.length <= limit)
+      size += 16 + m.records[n++].data.length;
     m.records.length = Math.max(n, 1);
   } else {
     let size = 0;
     let n = 0;
-    while (n < m.blocks.length && size <= limit) size += serialise({ kind: "pcapng", blocks: [m.blocks[n++]], trailing: new Uint8Array(0) }).length;
+    while (n < m.blocks.length && size <= limit)
+      size += serialise({ kind: "pcapng", blocks: [m.blocks[n++]], trailing: new Uint8Array(0) }).length;
     m.blocks.length = n;
   }
   m.trailing = new Uint8Array(0);

@@ -42,7 +42,10 @@ export function extensionOf(bytes) {
 }
 
 function slug(s) {
-  return s.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
+  return s
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 60);
 }
 
 /** Saves a finding's input and a JSON note beside it; returns the input's path. */
@@ -51,7 +54,14 @@ export function saveFinding(dir, f, bytes, meta) {
   const base = join(dir, `${slug(f.signature)}-${hash}`);
   const path = `${base}.${extensionOf(bytes)}`;
   writeFileSync(path, bytes);
-  writeFileSync(`${base}.json`, JSON.stringify({ signature: f.signature, oracle: f.oracle, known: knownAs(f), detail: f.detail, bytes: bytes.length, ...meta }, null, 2) + "\n");
+  writeFileSync(
+    `${base}.json`,
+    JSON.stringify(
+      { signature: f.signature, oracle: f.oracle, known: knownAs(f), detail: f.detail, bytes: bytes.length, ...meta },
+      null,
+      2,
+    ) + "\n",
+  );
   return path;
 }
 
@@ -61,7 +71,16 @@ export function saveFinding(dir, f, bytes, meta) {
  * @param {{ id?: number, seed: number, endAt: number, out: string, cliEvery?: number, minimiseMs?: number,
  *   report?: (message: Record<string, unknown>) => void, seeds?: { name: string, bytes: Uint8Array }[] }} settings
  */
-export function fuzzLoop({ id = 0, seed, endAt, out, cliEvery = 25, minimiseMs = 60_000, report = () => {}, seeds = loadSeeds() }) {
+export function fuzzLoop({
+  id = 0,
+  seed,
+  endAt,
+  out,
+  cliEvery = 25,
+  minimiseMs = 60_000,
+  report = () => {},
+  seeds = loadSeeds(),
+}) {
   const r = new Rng(seed);
   const counts = { inputs: 0, cliRuns: 0, findings: 0 };
   const seen = new Map();
@@ -87,7 +106,11 @@ export function fuzzLoop({ id = 0, seed, endAt, out, cliEvery = 25, minimiseMs =
     const fromLayered = first || (layered.length > 0 && r.chance(LAYERED_SHARE));
     const s = first ? layered[counts.inputs] : fromLayered ? r.pick(layered) : r.pick(seeds);
     const other = r.pick(seeds).bytes;
-    let { bytes, ops } = first ? mutateLayerFocused(s.bytes, other, r) : fromLayered && r.chance(0.6) ? mutateLayerStack(s.bytes, other, r) : mutate(s.bytes, other, r);
+    let { bytes, ops } = first
+      ? mutateLayerFocused(s.bytes, other, r)
+      : fromLayered && r.chance(0.6)
+        ? mutateLayerStack(s.bytes, other, r)
+        : mutate(s.bytes, other, r);
     if (bytes.length > MAX_INPUT_BYTES) bytes = bytes.subarray(0, MAX_INPUT_BYTES);
     const options = randomOptions(r);
     // written whole, then renamed: a worker killed mid-write leaves the previous input, not half of this one
@@ -122,17 +145,35 @@ export function fuzzLoop({ id = 0, seed, endAt, out, cliEvery = 25, minimiseMs =
           if (ref.fault !== null) return false;
           fs = checkCli(candidate, f.format, options, ref, f.stdin);
         } else {
-          fs = checkInProcess(candidate, options, { equivalent: equivalent && ((b) => equivalentForm(b, new Rng(1))) }).findings;
+          fs = checkInProcess(candidate, options, {
+            equivalent: equivalent && ((b) => equivalentForm(b, new Rng(1))),
+          }).findings;
         }
         return fs.some((g) => g.signature === f.signature && knownAs(g) === knownAs(f));
       };
       beat("minimise");
       const small = minimise(bytes, same, { budgetMs: minimiseMs, onTry: () => beat("minimise") });
       // the finding as the minimised input shows it (its detail names the minimised bytes)
-      const again = f.format !== undefined ? [f] : checkInProcess(small, options, {}).findings.filter((g) => g.signature === f.signature);
+      const again =
+        f.format !== undefined
+          ? [f]
+          : checkInProcess(small, options, {}).findings.filter((g) => g.signature === f.signature);
       const shown = again[0] ?? f;
-      const path = saveFinding(out, shown, small, { options, ops, seed: s.name, format: f.format, stdin: f.stdin, originalBytes: bytes.length });
-      report({ type: "finding", signature: f.signature, known: knownAs(shown), path, detail: shown.detail.slice(0, 400) });
+      const path = saveFinding(out, shown, small, {
+        options,
+        ops,
+        seed: s.name,
+        format: f.format,
+        stdin: f.stdin,
+        originalBytes: bytes.length,
+      });
+      report({
+        type: "finding",
+        signature: f.signature,
+        known: knownAs(shown),
+        path,
+        detail: shown.detail.slice(0, 400),
+      });
     }
   }
   cleanupScratch();
@@ -146,6 +187,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [id, seed, endAt, out, cliEvery, minimiseMs] = process.argv.slice(2);
   /** @param {Record<string, unknown>} m */
   const report = (m) => writeSync(3, JSON.stringify(m) + "\n");
-  const counts = fuzzLoop({ id: Number(id), seed: Number(seed), endAt: Number(endAt), out, cliEvery: Number(cliEvery), minimiseMs: Number(minimiseMs), report });
+  const counts = fuzzLoop({
+    id: Number(id),
+    seed: Number(seed),
+    endAt: Number(endAt),
+    out,
+    cliEvery: Number(cliEvery),
+    minimiseMs: Number(minimiseMs),
+    report,
+  });
   report({ type: "done", counts });
 }

@@ -51,7 +51,9 @@ export async function analyzeStream(
   let count = 0;
   for await (const chunk of source) {
     if (!(chunk instanceof Uint8Array)) {
-      throw new TypeError(`analyzeStream expects Uint8Array chunks, got ${typeof chunk} (is an encoding set on the stream?)`);
+      throw new TypeError(
+        `analyzeStream expects Uint8Array chunks, got ${typeof chunk} (is an encoding set on the stream?)`,
+      );
     }
     const flows = rec.push(chunk);
     count += flows.length;
@@ -68,7 +70,11 @@ export async function analyzeStream(
  * Reconstructs the flows of a capture file, reading it straight into the engine's window
  * (no intermediate buffers). Yields to the event loop between windows, so a server stays responsive.
  */
-export async function analyzeFile(path: string, options: ReconstructorOptions, onFlow: FlowCallback): Promise<AnalysisResult> {
+export async function analyzeFile(
+  path: string,
+  options: ReconstructorOptions,
+  onFlow: FlowCallback,
+): Promise<AnalysisResult> {
   const fd = openSync(path, "r");
   try {
     const rec = new Reconstructor(options);

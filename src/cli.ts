@@ -17,7 +17,16 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
 import { ANOMALY_NAMES, LINUX_THRESHOLDS } from "./anomalies/index.js";
-import { AsciiWriter, FORMAT_NAMES, isFormatName, isJsonStyle, JSON_STYLES, type FormatName, type JsonStyle, type RunSummary } from "./format/index.js";
+import {
+  AsciiWriter,
+  FORMAT_NAMES,
+  isFormatName,
+  isJsonStyle,
+  JSON_STYLES,
+  type FormatName,
+  type JsonStyle,
+  type RunSummary,
+} from "./format/index.js";
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
 import { createPrinter, recordsIndependent, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
@@ -153,14 +162,16 @@ type ValueParser = (text: string, flag: string) => number | string;
 function wholeNumber(min: number, max: number, what: string): ValueParser {
   return (text, flag) => {
     const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} needs ${what}, got '${text}'`);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new UsageError(`${flag} needs ${what}, got '${text}'`);
     return n;
   };
 }
 
 const seconds: ValueParser = (text, flag) => {
   const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of seconds >= 0, got '${text}'`);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`${flag} needs a number of seconds >= 0, got '${text}'`);
   return n;
 };
 
@@ -181,8 +192,16 @@ const VALUE_OPTIONS: readonly [flag: string, option: keyof ReconstructorOptions,
   ["inactivity-timeout", "inactivityTimeout", seconds],
   ["interactive-inactivity-timeout", "interactiveInactivityTimeout", seconds],
   ["handshake-inactivity-timeout", "handshakeInactivityTimeout", seconds],
-  ["max-above-hole-without-acks", "maxAboveHoleWithoutAcks", wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes")],
-  ["excessive-data-without-acks", "excessiveDataWithoutAcks", wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes")],
+  [
+    "max-above-hole-without-acks",
+    "maxAboveHoleWithoutAcks",
+    wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes"),
+  ],
+  [
+    "excessive-data-without-acks",
+    "excessiveDataWithoutAcks",
+    wholeNumber(0, Number.MAX_SAFE_INTEGER, "a whole number of bytes"),
+  ],
   ["community-id-seed", "communityIdSeed", wholeNumber(0, 65535, "a whole number in [0, 65535]")],
   ["hash-key", "hashKey", hashKey],
 ];
@@ -232,11 +251,14 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const [command, ...rest] = positionals;
-  if (command === undefined) throw new UsageError("missing command (flowrecon analyze <capture|->, or flowrecon serve)");
+  if (command === undefined)
+    throw new UsageError("missing command (flowrecon analyze <capture|->, or flowrecon serve)");
   if (command === "help") return { kind: "help" };
   if (command === "serve") {
     if (rest.length > 0 || Object.keys(values).length > 0) {
-      throw new UsageError("serve takes no arguments or options: its settings come from the environment (see flowrecon --help)");
+      throw new UsageError(
+        "serve takes no arguments or options: its settings come from the environment (see flowrecon --help)",
+      );
     }
     return { kind: "serve" };
   }
@@ -252,7 +274,10 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (values["vlan-key"]) options.vlanInKey = true;
   if (values["likely-server-ports"] !== undefined) {
     const ports = parseServerPorts(values["likely-server-ports"]);
-    if (ports === null) throw new UsageError(`--likely-server-ports needs default, none or a comma-separated list of ports, got '${values["likely-server-ports"]}'`);
+    if (ports === null)
+      throw new UsageError(
+        `--likely-server-ports needs default, none or a comma-separated list of ports, got '${values["likely-server-ports"]}'`,
+      );
     options.likelyServerPorts = ports;
   }
   const localNets = values["local-nets"] ?? process.env.FLOWRECON_LOCAL_NETS;
@@ -261,12 +286,15 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       new LocalNets(localNets);
     } catch (e) {
       if (!(e instanceof LocalNetsError)) throw e;
-      throw new UsageError(`${values["local-nets"] !== undefined ? "--local-nets" : "FLOWRECON_LOCAL_NETS"}: ${e.message}`);
+      throw new UsageError(
+        `${values["local-nets"] !== undefined ? "--local-nets" : "FLOWRECON_LOCAL_NETS"}: ${e.message}`,
+      );
     }
     options.localNets = localNets;
   }
   const jsonStyle = values["json-style"] ?? "nested";
-  if (!isJsonStyle(jsonStyle)) throw new UsageError(`unknown JSON style '${jsonStyle}' (choose ${JSON_STYLES.join(", ")})`);
+  if (!isJsonStyle(jsonStyle))
+    throw new UsageError(`unknown JSON style '${jsonStyle}' (choose ${JSON_STYLES.join(", ")})`);
   if (values["report-gaps-for-partial"]) options.reportGapsForPartial = true;
   for (const [flag, key, parse] of VALUE_OPTIONS) {
     const text = (values as Record<string, string | undefined>)[flag];
@@ -278,10 +306,16 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const args: AnalyzeArgs = { capture: rest[0], format, jsonStyle, stats: values.stats ?? false, options };
   const wanted = values.anomaly ?? [];
   for (const name of wanted) {
-    if (!ANOMALY_NAMES.has(name)) throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
+    if (!ANOMALY_NAMES.has(name))
+      throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
   }
   if (values["anomalies-only"] || wanted.length > 0) args.anomalyFilter = { any: wanted.length === 0, names: wanted };
-  if (values.threads !== undefined) args.threads = wholeNumber(1, MAX_THREADS, `a whole number of threads in [1, ${MAX_THREADS}]`)(values.threads, "--threads") as number;
+  if (values.threads !== undefined)
+    args.threads = wholeNumber(
+      1,
+      MAX_THREADS,
+      `a whole number of threads in [1, ${MAX_THREADS}]`,
+    )(values.threads, "--threads") as number;
   if (values.sort !== undefined) {
     if (values.sort !== "ts") throw new UsageError(`--sort takes ts (start time), got '${values.sort}'`);
     args.sortTs = true;
@@ -394,7 +428,9 @@ class Progress {
     const mb = bytes / 1e6;
     const rate = mb / Math.max((now - this.#start) / 1000, 1e-3);
     const pct = this.#total > 0 ? ((100 * bytes) / this.#total).toFixed(1).padStart(5) : "  ?  ";
-    this.#stream.write(`\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`);
+    this.#stream.write(
+      `\r${pct}%  ${rate.toFixed(1)} MB/s  ${mb.toFixed(1)} of ${(this.#total / 1e6).toFixed(1)} MB\x1b[K`,
+    );
     this.#shown = true;
   }
 
@@ -406,7 +442,8 @@ class Progress {
 /** Opens the capture; a readable regular file (or stdin redirected from one) gets the direct-read path. */
 function openCapture(capture: string): { fd: number; size: number; isFile: boolean; owned: boolean } {
   if (capture === "-") {
-    if (process.stdin.isTTY) throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
+    if (process.stdin.isTTY)
+      throw new UsageError("standard input is a terminal; pipe a capture in (tcpdump -w - | flowrecon analyze -)");
     let st: ReturnType<typeof fstatSync>;
     try {
       st = fstatSync(0);
@@ -434,12 +471,19 @@ class InputError extends Error {}
 function describeErrno(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   switch (code) {
-    case "ENOENT": return "no such file or directory";
-    case "EACCES": case "EPERM": return "permission denied";
-    case "EISDIR": return "it is a directory";
-    case "ELOOP": return "too many levels of symbolic links";
-    case "ENAMETOOLONG": return "file name too long";
-    default: return (e as Error).message;
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "it is a directory";
+    case "ELOOP":
+      return "too many levels of symbolic links";
+    case "ENAMETOOLONG":
+      return "file name too long";
+    default:
+      return (e as Error).message;
   }
 }
 
@@ -511,7 +555,11 @@ function printInEngine(spec: PrintSpec, rec: Reconstructor, out: Output): Record
   const format = spec.format;
   if (!isEngineLineFormat(format)) throw new Error(`the engine does not write --format ${format}`);
   const lines = rec.engineLines({
-    format, jsonStyle: spec.jsonStyle, communityIdSeed: spec.communityIdSeed, localNets: spec.localNets, anomalyFilter: spec.anomalyFilter,
+    format,
+    jsonStyle: spec.jsonStyle,
+    communityIdSeed: spec.communityIdSeed,
+    localNets: spec.localNets,
+    anomalyFilter: spec.anomalyFilter,
   });
   const writer = out.writer;
   const text = (t: string): void => {
@@ -542,7 +590,10 @@ function printInEngine(spec: PrintSpec, rec: Reconstructor, out: Output): Record
 function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
   // Inside an engine call the sink blocks while the threads are behind, as the direct path blocks
   // on a synchronous stdout write: memory stays bounded however many flows one call finishes.
-  const job = threads.open({ kind: "print", print: spec, insight: rec.insight }, { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) });
+  const job = threads.open(
+    { kind: "print", print: spec, insight: rec.insight },
+    { clock: rec.insight, blocking: true, onOutput: (b, done) => out.write(b, done) },
+  );
   return {
     sink: job.sink,
     flush: async () => {
@@ -590,11 +641,19 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
   try {
     const rec = new Reconstructor(args.options);
     const spec: PrintSpec = {
-      format: args.format, layout: rec.layout, anomalyFilter: args.anomalyFilter, jsonStyle: args.jsonStyle,
-      localNets: args.options.localNets, communityIdSeed: args.options.communityIdSeed,
+      format: args.format,
+      layout: rec.layout,
+      anomalyFilter: args.anomalyFilter,
+      jsonStyle: args.jsonStyle,
+      localNets: args.options.localNets,
+      communityIdSeed: args.options.communityIdSeed,
     };
     if (threads !== null) await threads.ready();
-    const output = inEngine ? printInEngine(spec, rec, out) : threads === null ? printHere(spec, rec, out) : printOnThreads(threads, spec, rec, out);
+    const output = inEngine
+      ? printInEngine(spec, rec, out)
+      : threads === null
+        ? printHere(spec, rec, out)
+        : printOnThreads(threads, spec, rec, out);
     let widened = plan.forced;
     if (widened) output.widen();
     // Many live flows will make a long tail at the end of the input: a second thread is started
@@ -646,7 +705,14 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
 }
 
 /** Footer, --stats, the checksum hint and the error line: the exit status of a run. */
-async function endRun(output: RecordOutput, out: Output, stats: Stats, error: RunSummary["error"], args: AnalyzeArgs, stderr: Writable): Promise<number> {
+async function endRun(
+  output: RecordOutput,
+  out: Output,
+  stats: Stats,
+  error: RunSummary["error"],
+  args: AnalyzeArgs,
+  stderr: Writable,
+): Promise<number> {
   await output.end({ stats, error });
   if (out.failure) return reportWriteFailure(out.failure, stderr);
   if (args.stats) stderr.write(JSON.stringify(stats) + "\n");
@@ -664,17 +730,30 @@ async function endRun(output: RecordOutput, out: Output, stats: Stats, error: Ru
  * whose records print on their own are printed by the shards (unless sorted); the others, and
  * sorted output, are printed here from the shards' records.
  */
-async function analyzeSharded(args: AnalyzeArgs, engines: number, input: ReturnType<typeof openCapture>, out: Output, stderr: Writable, tty: boolean): Promise<number> {
+async function analyzeSharded(
+  args: AnalyzeArgs,
+  engines: number,
+  input: ReturnType<typeof openCapture>,
+  out: Output,
+  stderr: Writable,
+  tty: boolean,
+): Promise<number> {
   const shardPrint = recordsIndependent(args.format) && !args.sortTs;
   const print = {
-    format: args.format, anomalyFilter: args.anomalyFilter, jsonStyle: args.jsonStyle,
-    localNets: args.options.localNets, communityIdSeed: args.options.communityIdSeed,
+    format: args.format,
+    anomalyFilter: args.anomalyFilter,
+    jsonStyle: args.jsonStyle,
+    localNets: args.options.localNets,
+    communityIdSeed: args.options.communityIdSeed,
   };
   let output: RecordOutput | null = null;
   let sorted: SortedRecords | null = null;
   const insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...args.options.stateThresholds } };
   const run = new ShardedRun({
-    threads: engines, options: args.options, print: shardPrint ? print : null, insight,
+    threads: engines,
+    options: args.options,
+    print: shardPrint ? print : null,
+    insight,
     onBytes: (bytes, done) => out.write(bytes, done),
     onRecord: (v, p) => (sorted !== null ? sorted.add(v, p) : output!.sink(v, p)),
   });

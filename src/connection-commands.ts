@@ -23,7 +23,10 @@ import { ladderText } from "./ladder/text.js";
 import { extractFrames, ExtractError } from "./extract/frames.js";
 import { analyzeFile } from "./analyze.js";
 
-const EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3;
+const EXIT_OK = 0,
+  EXIT_INPUT = 1,
+  EXIT_USAGE = 2,
+  EXIT_INTERNAL = 3;
 
 export const CONNECTION_HELP = `Usage: flowrecon ladder  <capture> <connection> [--format svg|text|json] [--all] [-o file]
        flowrecon extract <capture> (<connection> | --anomaly <type>...) -w <out.pcap>
@@ -98,7 +101,9 @@ function parse(argv: readonly string[]): Parsed | "help" {
     });
   } catch (e) {
     const unknown = /Unknown option '([^']+)'/.exec((e as Error).message);
-    throw new UsageError(unknown ? `unknown option '${unknown[1]}'` : (e as Error).message.replace(/^Option /, "option "));
+    throw new UsageError(
+      unknown ? `unknown option '${unknown[1]}'` : (e as Error).message.replace(/^Option /, "option "),
+    );
   }
   const { values: v, positionals } = parsed;
   if (v.help) return "help";
@@ -107,11 +112,17 @@ function parse(argv: readonly string[]): Parsed | "help" {
   if (rest.length !== 1) throw new UsageError(`${command} takes one capture file, got ${rest.length}`);
   const named = [v.uid, v["community-id"], v.flow].filter((x) => x !== undefined).length;
   const anomalies = v.anomaly ?? [];
-  for (const a of anomalies) if (!ANOMALY_NAMES.has(a)) throw new UsageError(`unknown anomaly '${a}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
-  if (command === "ladder" && anomalies.length > 0) throw new UsageError("--anomaly is an extract option; ladder draws one connection");
+  for (const a of anomalies)
+    if (!ANOMALY_NAMES.has(a)) throw new UsageError(`unknown anomaly '${a}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
+  if (command === "ladder" && anomalies.length > 0)
+    throw new UsageError("--anomaly is an extract option; ladder draws one connection");
   if (named > 1) throw new UsageError("name the connection one way: --uid, --community-id or --flow");
-  if (named === 0 && anomalies.length === 0) throw new UsageError(`${command} needs a connection: --uid, --community-id or --flow${command === "extract" ? " (or --anomaly)" : ""}`);
-  if (named === 1 && anomalies.length > 0) throw new UsageError("--anomaly selects connections by itself; leave out --uid/--community-id/--flow");
+  if (named === 0 && anomalies.length === 0)
+    throw new UsageError(
+      `${command} needs a connection: --uid, --community-id or --flow${command === "extract" ? " (or --anomaly)" : ""}`,
+    );
+  if (named === 1 && anomalies.length > 0)
+    throw new UsageError("--anomaly selects connections by itself; leave out --uid/--community-id/--flow");
   let start: number | undefined;
   if (v.start !== undefined) {
     start = Number(v.start);
@@ -128,13 +139,24 @@ function parse(argv: readonly string[]): Parsed | "help" {
     }
   }
   const format = v.format ?? "svg";
-  if (format !== "svg" && format !== "text" && format !== "json") throw new UsageError(`unknown ladder format '${format}' (choose svg, text, json)`);
+  if (format !== "svg" && format !== "text" && format !== "json")
+    throw new UsageError(`unknown ladder format '${format}' (choose svg, text, json)`);
   if (command === "extract" && v.write === undefined) throw new UsageError("extract needs -w <out.pcap>");
   const options: ReconstructorOptions = {};
   if (v["ignore-checksums"]) options.ignoreChecksums = true;
   if (v.bare) options.likelyServerPorts = false;
   if (v["no-vlan-key"]) options.vlanInKey = false;
-  return { command, capture: rest[0], selector, anomalies, format, all: v.all ?? false, output: v.output, write: v.write, options };
+  return {
+    command,
+    capture: rest[0],
+    selector,
+    anomalies,
+    format,
+    all: v.all ?? false,
+    output: v.output,
+    write: v.write,
+    options,
+  };
 }
 
 function checkCapture(path: string): void {
@@ -143,7 +165,9 @@ function checkCapture(path: string): void {
     fd = openSync(path, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot open capture '${path}': ${code === "ENOENT" ? "no such file or directory" : (e as Error).message}`);
+    throw new InputError(
+      `cannot open capture '${path}': ${code === "ENOENT" ? "no such file or directory" : (e as Error).message}`,
+    );
   }
   try {
     if (fstatSync(fd).isDirectory()) throw new InputError(`cannot read capture '${path}': it is a directory`);
@@ -164,8 +188,13 @@ function theFlow(p: Parsed): Flow {
   const found = findFlows(p.capture, p.selector!, p.options);
   if (found.length === 0) throw new InputError(`no connection with ${describe(p.selector!)} in '${p.capture}'`);
   if (found.length > 1) {
-    const list = found.slice(0, 10).map((f) => `  ${f.uid}  ts ${f.ts.toFixed(6)}  ${f.conn_state}`).join("\n");
-    throw new UsageError(`${found.length} connections match ${describe(p.selector!)}; pick one with --uid or --start:\n${list}`);
+    const list = found
+      .slice(0, 10)
+      .map((f) => `  ${f.uid}  ts ${f.ts.toFixed(6)}  ${f.conn_state}`)
+      .join("\n");
+    throw new UsageError(
+      `${found.length} connections match ${describe(p.selector!)}; pick one with --uid or --start:\n${list}`,
+    );
   }
   return found[0];
 }
@@ -179,21 +208,34 @@ async function ladder(p: Parsed, stdout: Writable): Promise<number> {
     let first = true;
     let chunk = `{"flow":${JSON.stringify(flow)},"events":[`;
     let full = false;
-    const result = await traceFlowPaced(p.capture, flow, (e) => {
-      chunk += (first ? "\n" : ",\n") + JSON.stringify(e);
-      first = false;
-      if (chunk.length > 1 << 20) {
-        if (!out.write(chunk)) full = true;
-        chunk = "";
-      }
-    }, async () => {
-      if (!full) return;
-      full = false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => { out.off("drain", done); out.off("close", done); out.off("error", done); resolve(); };
-        out.on("drain", done); out.on("close", done); out.on("error", done);
-      });
-    }, { ...p.options, windowBytes: MIN_WINDOW_BYTES }); // small windows: the stream is awaited more often
+    const result = await traceFlowPaced(
+      p.capture,
+      flow,
+      (e) => {
+        chunk += (first ? "\n" : ",\n") + JSON.stringify(e);
+        first = false;
+        if (chunk.length > 1 << 20) {
+          if (!out.write(chunk)) full = true;
+          chunk = "";
+        }
+      },
+      async () => {
+        if (!full) return;
+        full = false;
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            out.off("drain", done);
+            out.off("close", done);
+            out.off("error", done);
+            resolve();
+          };
+          out.on("drain", done);
+          out.on("close", done);
+          out.on("error", done);
+        });
+      },
+      { ...p.options, windowBytes: MIN_WINDOW_BYTES },
+    ); // small windows: the stream is awaited more often
     out.write(chunk + `\n],"end":${JSON.stringify(result.end)},"segments":${result.segments}}\n`);
   } else {
     const builder = new LadderBuilder({ all: p.all });
@@ -201,7 +243,8 @@ async function ladder(p: Parsed, stdout: Writable): Promise<number> {
     const model = builder.finish(result.flow, result.end);
     out.write(p.format === "svg" ? ladderSvg(model) : ladderText(model));
   }
-  if (out !== stdout) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  if (out !== stdout)
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
   return EXIT_OK;
 }
 
@@ -216,7 +259,9 @@ async function extract(p: Parsed, stderr: Writable): Promise<number> {
     });
     if (flows.length === 0) throw new InputError(`no connection in '${p.capture}' has ${p.anomalies.join(" or ")}`);
     if (flows.length > EXTRACT_MAX_FLOWS) {
-      throw new InputError(`${flows.length} connections have ${p.anomalies.join(" or ")}; extract takes at most ${EXTRACT_MAX_FLOWS} (one pass each)`);
+      throw new InputError(
+        `${flows.length} connections have ${p.anomalies.join(" or ")}; extract takes at most ${EXTRACT_MAX_FLOWS} (one pass each)`,
+      );
     }
   }
   const frames: number[] = [];
@@ -224,12 +269,18 @@ async function extract(p: Parsed, stderr: Writable): Promise<number> {
   frames.sort((a, b) => a - b);
   const unique = frames.filter((f, i) => i === 0 || frames[i - 1] !== f);
   const n = extractFrames(p.capture, unique, p.write!);
-  stderr.write(`flowrecon: wrote ${n} packets of ${flows.length} connection${flows.length === 1 ? "" : "s"} to ${p.write}\n`);
+  stderr.write(
+    `flowrecon: wrote ${n} packets of ${flows.length} connection${flows.length === 1 ? "" : "s"} to ${p.write}\n`,
+  );
   return EXIT_OK;
 }
 
 /** Runs `flowrecon ladder|extract ...`; resolves with the exit status. */
-export async function runConnectionCommand(argv: readonly string[], stdout: Writable, stderr: Writable): Promise<number> {
+export async function runConnectionCommand(
+  argv: readonly string[],
+  stdout: Writable,
+  stderr: Writable,
+): Promise<number> {
   try {
     const p = parse(argv);
     if (p === "help") {

@@ -18,10 +18,29 @@ import type { AnomalyEntry, HttpInsight, InsightContext, TcpStateName } from "./
 
 /** Zeek's conn_state codes (scripts/base/protocols/conn/main.zeek). */
 export type ConnStateName =
-  | "S0" | "S1" | "SF" | "REJ" | "S2" | "S3" | "RSTO" | "RSTR" | "RSTOS0" | "RSTRH" | "SH" | "SHR" | "OTH";
+  | "S0"
+  | "S1"
+  | "SF"
+  | "REJ"
+  | "S2"
+  | "S3"
+  | "RSTO"
+  | "RSTR"
+  | "RSTOS0"
+  | "RSTRH"
+  | "SH"
+  | "SHR"
+  | "OTH";
 
 /** Why the record left the flow table (EndReason in assembly/flow/record.ts, snake_case). */
-export type EndReasonName = "end_of_input" | "closed" | "attempt_timeout" | "inactivity" | "reused" | "evicted" | "linger";
+export type EndReasonName =
+  | "end_of_input"
+  | "closed"
+  | "attempt_timeout"
+  | "inactivity"
+  | "reused"
+  | "evicted"
+  | "linger";
 
 /** Outermost tunnel the flow's first segment came out of (Tunnel in assembly/packet.ts, snake_case). */
 export type TunnelName = "teredo" | "gtpu" | "ayiya" | "vxlan" | "gre" | "ip_in_ip" | "geneve";

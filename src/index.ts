@@ -12,14 +12,30 @@
  * ```
  */
 
-export { Reconstructor, DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
+export {
+  Reconstructor,
+  DEFAULT_WINDOW_BYTES,
+  MIN_WINDOW_BYTES,
+  type ReconstructorOptions,
+  type RecordSink,
+} from "./reconstructor.js";
 export { analyzeStream, analyzeFile, type AnalysisResult, type FlowCallback } from "./analyze.js";
 export type { Flow, TcpOptions, ConnStateName, EndReasonName, TunnelName } from "./flow.js";
 export type { Stats } from "./stats.js";
 export type { CaptureError, CaptureErrorCode } from "./wasm/errors.js";
 export { EngineFault } from "./wasm/engine.js";
 export { AbiMismatchError } from "./wasm/layout.js";
-export { createFormatter, AsciiWriter, flowJson, zeekRow, ZEEK_FIELDS, FORMAT_NAMES, type FormatName, type Formatter, type RunSummary } from "./format/index.js";
+export {
+  createFormatter,
+  AsciiWriter,
+  flowJson,
+  zeekRow,
+  ZEEK_FIELDS,
+  FORMAT_NAMES,
+  type FormatName,
+  type Formatter,
+  type RunSummary,
+} from "./format/index.js";
 export { FlowDecoder } from "./flow.js";
 export { RecordReader } from "./wasm/record.js";
 export type { MemoryViews } from "./wasm/engine.js";

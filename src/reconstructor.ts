@@ -33,7 +33,14 @@
  */
 
 import { readSync } from "node:fs";
-import { createEngine, type Engine, EngineFault, type MemoryViews, restoreEngine, snapshotEngine } from "./wasm/engine.js";
+import {
+  createEngine,
+  type Engine,
+  EngineFault,
+  type MemoryViews,
+  restoreEngine,
+  snapshotEngine,
+} from "./wasm/engine.js";
 import { AbiMismatchError, type Layout } from "./wasm/layout.js";
 import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
@@ -140,8 +147,14 @@ const FIRST_FEED_BYTES = 64 << 10;
 
 type BoolOption = "ignoreChecksums" | "vlanInKey" | "reportGapsForPartial" | "fastPath";
 type NumberOption =
-  | "flowCap" | "attemptTimeout" | "closeTimeout" | "inactivityTimeout" | "interactiveInactivityTimeout"
-  | "handshakeInactivityTimeout" | "maxAboveHoleWithoutAcks" | "excessiveDataWithoutAcks";
+  | "flowCap"
+  | "attemptTimeout"
+  | "closeTimeout"
+  | "inactivityTimeout"
+  | "interactiveInactivityTimeout"
+  | "handshakeInactivityTimeout"
+  | "maxAboveHoleWithoutAcks"
+  | "excessiveDataWithoutAcks";
 
 /** Option name -> engine `Option.*` member and the factor to its unit (times are µs in the engine). */
 const ENGINE_OPTIONS: readonly [BoolOption | NumberOption, string, number][] = [
@@ -164,12 +177,16 @@ function checkOptions(options: ReconstructorOptions): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined || key === "trace") continue;
     if (key === "hashKey") {
-      if (typeof value !== "string") throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
+      if (typeof value !== "string")
+        throw new TypeError(`option hashKey must be a string of 32 hex digits, got ${typeof value}`);
       parseHashKey(value, "option hashKey");
     } else if (key === "localNets") {
-      if (typeof value !== "string") throw new TypeError(`option localNets must be a string of CIDR networks, got ${typeof value}`);
+      if (typeof value !== "string")
+        throw new TypeError(`option localNets must be a string of CIDR networks, got ${typeof value}`);
     } else if (key === "likelyServerPorts") {
-      const ok = typeof value === "boolean" || (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
+      const ok =
+        typeof value === "boolean" ||
+        (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535));
       if (!ok) throw new TypeError("option likelyServerPorts must be a boolean or a list of ports (0-65535)");
     } else if (BOOL_OPTIONS.has(key)) {
       if (typeof value !== "boolean") throw new TypeError(`option ${key} must be a boolean, got ${typeof value}`);
@@ -182,7 +199,9 @@ function checkOptions(options: ReconstructorOptions): void {
   }
   const w = options.windowBytes;
   if (w !== undefined && (!Number.isInteger(w) || w < MIN_WINDOW_BYTES || w > MAX_WINDOW_BYTES)) {
-    throw new RangeError(`option windowBytes must be an integer in [${MIN_WINDOW_BYTES}, ${MAX_WINDOW_BYTES}], got ${w}`);
+    throw new RangeError(
+      `option windowBytes must be an integer in [${MIN_WINDOW_BYTES}, ${MAX_WINDOW_BYTES}], got ${w}`,
+    );
   }
   const seed = options.communityIdSeed;
   if (seed !== undefined && (!Number.isInteger(seed) || seed > 0xffff)) {
@@ -254,7 +273,11 @@ export class Reconstructor {
     // Every record the engine hands out is finished (closed, timed out, evicted or at the end of
     // the input), so its end anomalies are reported without waiting for a threshold.
     this.insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...options.stateThresholds } };
-    this.#decoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: this.insight, localNets: new LocalNets(options.localNets) });
+    this.#decoder = new FlowDecoder(layout, {
+      communityIdSeed: options.communityIdSeed,
+      insight: this.insight,
+      localNets: new LocalNets(options.localNets),
+    });
     this.#stats = new StatsReader(layout.stat);
     // Options first: the tracker may size its table from flowCap when init() runs.
     for (const [key, member, factor] of ENGINE_OPTIONS) {
@@ -265,7 +288,8 @@ export class Reconstructor {
       exports.setOption(option, typeof value === "boolean" ? Number(value) : value * factor);
     }
     this.#setServerPorts(options.likelyServerPorts);
-    const { key0, key1 } = options.hashKey !== undefined ? parseHashKey(options.hashKey, "option hashKey") : processHashKey();
+    const { key0, key1 } =
+      options.hashKey !== undefined ? parseHashKey(options.hashKey, "option hashKey") : processHashKey();
     exports.setHashKey(key0, key1);
     exports.init(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     if (options.trace !== undefined) this.#armTrace(options.trace);
@@ -412,12 +436,27 @@ export class Reconstructor {
    * it was decoded rolls both back (src/http/sessions/session.ts).
    */
   saveHostState(): HostState {
-    return { fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn, endUs: this.insight.endUs };
+    return {
+      fill: this.#fill,
+      bytesIn: this.#bytesIn,
+      feedLimit: this.#feedLimit,
+      error: this.#error,
+      input: this.#input,
+      segmentsIn: this.#segmentsIn,
+      endUs: this.insight.endUs,
+    };
   }
 
   /** @internal Puts back what {@link saveHostState} returned (the engine's state is the caller's). */
   restoreHostState(state: HostState): void {
-    ({ fill: this.#fill, bytesIn: this.#bytesIn, feedLimit: this.#feedLimit, error: this.#error, input: this.#input, segmentsIn: this.#segmentsIn } = state);
+    ({
+      fill: this.#fill,
+      bytesIn: this.#bytesIn,
+      feedLimit: this.#feedLimit,
+      error: this.#error,
+      input: this.#input,
+      segmentsIn: this.#segmentsIn,
+    } = state);
     this.insight.endUs = state.endUs;
   }
 
@@ -447,7 +486,8 @@ export class Reconstructor {
    * once every live flow was listed; until then call again before feeding more input.
    */
   liveSome(sink: RecordSink): boolean {
-    if (this.#fault !== null) throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    if (this.#fault !== null)
+      throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
     let done = false;
     // The clock the finished flows are judged against stays where the input left it.
     const endUs = this.insight.endUs;
@@ -487,7 +527,8 @@ export class Reconstructor {
    */
   checkCapture(chunks: readonly Uint8Array[]): CaptureError | null {
     this.#checkUsable();
-    if (this.#input === "segments") throw new Error("this Reconstructor was fed segment records; it takes one kind of input");
+    if (this.#input === "segments")
+      throw new Error("this Reconstructor was fed segment records; it takes one kind of input");
     if (this.#error !== null) return this.#error;
     const host = this.saveHostState();
     const tail = this.#engine.views().u8.slice(this.#base, this.#base + this.#fill);
@@ -554,7 +595,8 @@ export class Reconstructor {
         this.#segmentsIn += consumed;
         const drained = this.#drain(sink);
         if (this.#checkError()) return;
-        if (consumed === 0 && drained === 0) throw new EngineFault("feedSegments() consumed nothing and emitted nothing");
+        if (consumed === 0 && drained === 0)
+          throw new EngineFault("feedSegments() consumed nothing and emitted nothing");
       }
     });
   }
@@ -566,7 +608,12 @@ export class Reconstructor {
    */
   routeTo(shards: number, sink: RouteSink): void {
     const ex = this.#engine.exports;
-    if (ex.routeInit === undefined || ex.routeAreaLen === undefined || ex.routeAreaPtr === undefined || ex.routeClear === undefined) {
+    if (
+      ex.routeInit === undefined ||
+      ex.routeAreaLen === undefined ||
+      ex.routeAreaPtr === undefined ||
+      ex.routeClear === undefined
+    ) {
       throw new AbiMismatchError("routeInit()");
     }
     if (this.#input !== null) throw new Error("routeTo() must come before the first input");
@@ -593,7 +640,8 @@ export class Reconstructor {
         this.#fill += n;
         for (;;) {
           const consumed = feedFrames.call(ex, this.#fill);
-          if (!(consumed >= 0 && consumed <= this.#fill)) throw new EngineFault(`feedFrames(${this.#fill}) returned ${consumed}`);
+          if (!(consumed >= 0 && consumed <= this.#fill))
+            throw new EngineFault(`feedFrames(${this.#fill}) returned ${consumed}`);
           if (consumed > 0) {
             this.#engine.views().u8.copyWithin(this.#base, this.#base + consumed, this.#base + this.#fill);
             this.#fill -= consumed;
@@ -601,7 +649,8 @@ export class Reconstructor {
           const drained = this.#drain(sink);
           if (this.#fill === 0 || (consumed === 0 && drained === 0)) break;
         }
-        if (this.#fill >= this.#window) throw new EngineFault(`a frame record does not fit the ${this.#window} byte window`);
+        if (this.#fill >= this.#window)
+          throw new EngineFault(`a frame record does not fit the ${this.#window} byte window`);
       }
     });
   }
@@ -654,7 +703,13 @@ export class Reconstructor {
   #endInput(sink: RecordSink): void {
     if (this.#error !== null || this.#input === "segments" || this.#input === "frames") return;
     if (this.#bytesIn === 0) {
-      this.#error = captureError("TruncatedInput", 0, 0, "", "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header");
+      this.#error = captureError(
+        "TruncatedInput",
+        0,
+        0,
+        "",
+        "capture is truncated at byte 0 (record 0): the input is empty, expected a pcap or pcapng file header",
+      );
       return;
     }
     this.#pump(true, sink);
@@ -667,7 +722,9 @@ export class Reconstructor {
   #setInput(kind: InputKind): void {
     if (this.#input === kind) return;
     if (this.#input !== null) {
-      throw new Error(`this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : this.#input === "segments" ? "segment records" : "frame records"}; it takes one kind of input`);
+      throw new Error(
+        `this Reconstructor was fed ${this.#input === "capture" ? "capture bytes" : this.#input === "segments" ? "segment records" : "frame records"}; it takes one kind of input`,
+      );
     }
     this.#input = kind;
   }
@@ -695,7 +752,13 @@ export class Reconstructor {
       // A full window that the engine could not consume: one record is larger than the window.
       const offset = this.#bytesIn - this.#fill;
       const record = this.#readStats().records;
-      this.#error = captureError("BadBlockLength", offset, record, "", `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`);
+      this.#error = captureError(
+        "BadBlockLength",
+        offset,
+        record,
+        "",
+        `record too large at byte ${offset} (record ${record}): it does not fit the ${this.#window} byte input window (raise windowBytes)`,
+      );
     }
   }
 
@@ -726,7 +789,8 @@ export class Reconstructor {
   /** Hands every record in the output ring to the sink and clears the ring; returns the count (trace events included). */
   #drain(sink: RecordSink): number {
     const ex = this.#engine.exports;
-    const traced = (this.#trace === null ? 0 : this.#drainTrace(this.#trace.sink)) + (this.#route === null ? 0 : this.#drainRoute());
+    const traced =
+      (this.#trace === null ? 0 : this.#drainTrace(this.#trace.sink)) + (this.#route === null ? 0 : this.#drainRoute());
     const n = ex.outLen();
     if (n === 0) return traced;
     this.insight.endUs = Number(ex.clockUs());
@@ -817,7 +881,9 @@ export class Reconstructor {
   }
 
   #checkUsable(): void {
-    if (this.#fault !== null) throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
-    if (this.#finished) throw new Error("Reconstructor.finish() was already called; create a new Reconstructor for new input");
+    if (this.#fault !== null)
+      throw new EngineFault(`this Reconstructor is unusable after an engine fault: ${this.#fault.message}`);
+    if (this.#finished)
+      throw new Error("Reconstructor.finish() was already called; create a new Reconstructor for new input");
   }
 }

@@ -32,7 +32,10 @@ export interface RunningServer {
 }
 
 /** @param options.logger where the log goes (default: JSON lines on stdout at `logLevel`). */
-export function startServer(config: Partial<ServerConfig> = {}, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export function startServer(
+  config: Partial<ServerConfig> = {},
+  options: { logger?: Logger } = {},
+): Promise<RunningServer> {
   const settings = { ...configFromEnv({}), ...config };
   const api = createApp(settings, options);
   const log = api.context.log;
@@ -40,8 +43,17 @@ export function startServer(config: Partial<ServerConfig> = {}, options: { logge
     // Slow clients (issue 11): the request line and headers within headersTimeoutMs (checked every
     // second, not Node's 30 s); bodies are timed by the API itself (src/http/body.ts), so Node's
     // 300 s whole-request timeout, which would cut a large upload at a good rate, is off.
-    const serverOptions = { headersTimeout: settings.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.max(100, Math.min(1000, settings.headersTimeoutMs)) };
-    const server = serve({ fetch: api.app.fetch, port: settings.port, hostname: settings.host, serverOptions }) as Server;
+    const serverOptions = {
+      headersTimeout: settings.headersTimeoutMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, settings.headersTimeoutMs)),
+    };
+    const server = serve({
+      fetch: api.app.fetch,
+      port: settings.port,
+      hostname: settings.host,
+      serverOptions,
+    }) as Server;
     server.once("error", reject);
     server.once("listening", () => {
       const { port } = server.address() as AddressInfo;
@@ -84,7 +96,16 @@ export function startServer(config: Partial<ServerConfig> = {}, options: { logge
           else idle = stopListening;
         }));
       const auth = settings.token !== undefined || Object.keys(settings.tenants).length > 0;
-      log.info({ host: settings.host, port, version: VERSION, auth, tenants: Object.keys(settings.tenants).length + (settings.token !== undefined ? 1 : 0) }, "listening");
+      log.info(
+        {
+          host: settings.host,
+          port,
+          version: VERSION,
+          auth,
+          tenants: Object.keys(settings.tenants).length + (settings.token !== undefined ? 1 : 0),
+        },
+        "listening",
+      );
       resolve({ api, server, port, host: settings.host, close });
     });
   });

@@ -13,24 +13,62 @@ import { describe, expect, it } from "vitest";
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "kernel");
 
 const STATES = [
-  "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
-  "LAST_ACK", "TIME_WAIT", "CLOSED",
+  "SYN_SENT",
+  "SYN_RECEIVED",
+  "ESTABLISHED",
+  "FIN_WAIT_1",
+  "FIN_WAIT_2",
+  "CLOSE_WAIT",
+  "CLOSING",
+  "LAST_ACK",
+  "TIME_WAIT",
+  "CLOSED",
 ];
 const SS_STATES: Record<string, string> = {
-  ESTAB: "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECEIVED", "FIN-WAIT-1": "FIN_WAIT_1",
-  "FIN-WAIT-2": "FIN_WAIT_2", "CLOSE-WAIT": "CLOSE_WAIT", CLOSING: "CLOSING", "LAST-ACK": "LAST_ACK",
+  ESTAB: "ESTABLISHED",
+  "SYN-SENT": "SYN_SENT",
+  "SYN-RECV": "SYN_RECEIVED",
+  "FIN-WAIT-1": "FIN_WAIT_1",
+  "FIN-WAIT-2": "FIN_WAIT_2",
+  "CLOSE-WAIT": "CLOSE_WAIT",
+  CLOSING: "CLOSING",
+  "LAST-ACK": "LAST_ACK",
   "TIME-WAIT": "TIME_WAIT",
 };
 const ANOMALIES = [
-  "syn_unanswered", "handshake_incomplete", "refused", "peer_vanished", "stuck_fin_wait_1", "stuck_fin_wait_2",
-  "stuck_last_ack", "reset", "simultaneous_open", "simultaneous_close", "retransmission", "out_of_order",
-  "duplicate_ack", "zero_window", "zero_window_probe", "keepalive", "ack_of_unseen_data", "content_gap",
-  "data_after_fin", "invalid_flags", "port_reuse", "midstream",
+  "syn_unanswered",
+  "handshake_incomplete",
+  "refused",
+  "peer_vanished",
+  "stuck_fin_wait_1",
+  "stuck_fin_wait_2",
+  "stuck_last_ack",
+  "reset",
+  "simultaneous_open",
+  "simultaneous_close",
+  "retransmission",
+  "out_of_order",
+  "duplicate_ack",
+  "zero_window",
+  "zero_window_probe",
+  "keepalive",
+  "ack_of_unseen_data",
+  "content_gap",
+  "data_after_fin",
+  "invalid_flags",
+  "port_reuse",
+  "midstream",
 ];
 
-const FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10;
+const FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  ACK = 0x10;
 
-interface Endpoint { addr: string; port: number }
+interface Endpoint {
+  addr: string;
+  port: number;
+}
 interface ConnExpect {
   kind: string;
   incarnation?: number;
@@ -40,7 +78,13 @@ interface ConnExpect {
   resp_state: string;
   ss_client: string[][];
   ss_server: string[][];
-  earlier_states?: { snapshot: string; orig_state: string; resp_state: string; ss_client: string[][]; ss_server: string[][] }[];
+  earlier_states?: {
+    snapshot: string;
+    orig_state: string;
+    resp_state: string;
+    ss_client: string[][];
+    ss_server: string[][];
+  }[];
   intended_anomalies: string[];
   incidental_possible_anomalies: string[];
 }
@@ -81,12 +125,19 @@ type DPkt = Pkt & { dir: "C" | "S" };
 function ipv6Text(b: Uint8Array): string {
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
-  let bestAt = -1, bestLen = 1;
+  let bestAt = -1,
+    bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hx = (a: number[]) => a.map((x) => x.toString(16)).join(":");
@@ -157,7 +208,10 @@ function parseFrame(f: Uint8Array, index: number): Pkt {
   const t = new DataView(seg.buffer, seg.byteOffset, seg.byteLength);
   const dataOff = (seg[12] >> 4) * 4;
   return {
-    index, v6, src, dst,
+    index,
+    v6,
+    src,
+    dst,
     sport: t.getUint16(0),
     dport: t.getUint16(2),
     seq: t.getUint32(4),
@@ -188,8 +242,15 @@ const text = (pk: DPkt[], dir: "C" | "S") => {
 function connPackets(all: Pkt[], c: ConnExpect): DPkt[] {
   const out: DPkt[] = [];
   for (const p of all) {
-    if (p.src === c.client.addr && p.sport === c.client.port && p.dst === c.server.addr && p.dport === c.server.port) out.push({ ...p, dir: "C" });
-    else if (p.src === c.server.addr && p.sport === c.server.port && p.dst === c.client.addr && p.dport === c.client.port) out.push({ ...p, dir: "S" });
+    if (p.src === c.client.addr && p.sport === c.client.port && p.dst === c.server.addr && p.dport === c.server.port)
+      out.push({ ...p, dir: "C" });
+    else if (
+      p.src === c.server.addr &&
+      p.sport === c.server.port &&
+      p.dst === c.client.addr &&
+      p.dport === c.client.port
+    )
+      out.push({ ...p, dir: "S" });
   }
   return out;
 }
@@ -199,7 +260,9 @@ function expectHandshake(pk: DPkt[]): void {
   expect(syn, "client SYN").toBeDefined();
   const sa = pk.find((p) => p.dir === "S" && isSynAck(p) && p.ack === (syn!.seq + 1) >>> 0);
   expect(sa, "SYN-ACK answering the SYN").toBeDefined();
-  const third = pk.find((p) => p.dir === "C" && p.index > sa!.index && !has(p, SYN) && has(p, ACK) && p.ack === (sa!.seq + 1) >>> 0);
+  const third = pk.find(
+    (p) => p.dir === "C" && p.index > sa!.index && !has(p, SYN) && has(p, ACK) && p.ack === (sa!.seq + 1) >>> 0,
+  );
   expect(third, "third ACK of the handshake").toBeDefined();
 }
 
@@ -210,13 +273,20 @@ function fins(pk: DPkt[], dir: "C" | "S"): DPkt[] {
 /** Orderly close where `first` sends the first FIN; every FIN is acknowledged and nothing is reset. */
 function expectOrderlyClose(pk: DPkt[], first: "C" | "S"): void {
   const second = first === "C" ? "S" : "C";
-  const f1 = fins(pk, first)[0], f2 = fins(pk, second)[0];
+  const f1 = fins(pk, first)[0],
+    f2 = fins(pk, second)[0];
   expect(f1, `${first} FIN`).toBeDefined();
   expect(f2, `${second} FIN`).toBeDefined();
   expect(f1.index).toBeLessThan(f2.index);
   expect(f2.ack, "the second FIN acknowledges the first").toBe(seqEnd(f1));
-  expect(pk.some((p) => p.dir === first && p.index > f2.index && p.ack === seqEnd(f2)), "last ACK").toBe(true);
-  expect(pk.some((p) => has(p, RST)), "no RST").toBe(false);
+  expect(
+    pk.some((p) => p.dir === first && p.index > f2.index && p.ack === seqEnd(f2)),
+    "last ACK",
+  ).toBe(true);
+  expect(
+    pk.some((p) => has(p, RST)),
+    "no RST",
+  ).toBe(false);
 }
 
 /** Keep-alive-shaped probes from `dir`: no SYN/FIN/RST, 0 or 1 byte, seq = (highest sequence sent) - 1. */
@@ -225,7 +295,8 @@ function probes(pk: DPkt[], dir: "C" | "S"): DPkt[] {
   const out: DPkt[] = [];
   for (const p of pk) {
     if (p.dir !== dir) continue;
-    if (nxt !== undefined && !(p.flags & (SYN | FIN | RST)) && p.payload.length <= 1 && p.seq === (nxt - 1) >>> 0) out.push(p);
+    if (nxt !== undefined && !(p.flags & (SYN | FIN | RST)) && p.payload.length <= 1 && p.seq === (nxt - 1) >>> 0)
+      out.push(p);
     const end = seqEnd(p);
     if (nxt === undefined || sdiff(end, nxt) > 0) nxt = end;
   }
@@ -234,8 +305,14 @@ function probes(pk: DPkt[], dir: "C" | "S"): DPkt[] {
 
 /** Wire facts each kind of connection must show in its own packets. */
 const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
-  "normal-close-client-first": (pk) => { expectHandshake(pk); expectOrderlyClose(pk, "C"); },
-  "normal-close-server-first": (pk) => { expectHandshake(pk); expectOrderlyClose(pk, "S"); },
+  "normal-close-client-first": (pk) => {
+    expectHandshake(pk);
+    expectOrderlyClose(pk, "C");
+  },
+  "normal-close-server-first": (pk) => {
+    expectHandshake(pk);
+    expectOrderlyClose(pk, "S");
+  },
   ipv6: (pk) => {
     expect(pk.every((p) => p.v6)).toBe(true);
     expectHandshake(pk);
@@ -269,14 +346,20 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
     const last = data[data.length - 1];
     const copies = data.filter((p) => p.seq === last.seq && p.payload.length === last.payload.length);
     expect(copies.length, "the last client data is retransmitted").toBeGreaterThanOrEqual(3);
-    expect(pk.some((p) => p.dir === "S" && p.index > copies[0].index), "nothing from the server after it").toBe(false);
+    expect(
+      pk.some((p) => p.dir === "S" && p.index > copies[0].index),
+      "nothing from the server after it",
+    ).toBe(false);
     expect(pk.some((p) => has(p, RST) || has(p, FIN))).toBe(false);
   },
   "fin-wait-2-close-wait": (pk) => {
     expectHandshake(pk);
     const f = fins(pk, "C");
     expect(f).toHaveLength(1);
-    expect(pk.some((p) => p.dir === "S" && p.index > f[0].index && p.ack === seqEnd(f[0])), "FIN acknowledged").toBe(true);
+    expect(
+      pk.some((p) => p.dir === "S" && p.index > f[0].index && p.ack === seqEnd(f[0])),
+      "FIN acknowledged",
+    ).toBe(true);
     expect(fins(pk, "S")).toHaveLength(0);
     expect(pk.some((p) => has(p, RST))).toBe(false);
   },
@@ -287,13 +370,17 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
     expect(rst[0].dir).toBe("C");
     expect(rst[0].index).toBe(pk[pk.length - 1].index);
     expect(pk.some((p) => has(p, FIN))).toBe(false);
-    expect(pk.some((p) => p.dir === "C" && p.payload.length > 0) && pk.some((p) => p.dir === "S" && p.payload.length > 0)).toBe(true);
+    expect(
+      pk.some((p) => p.dir === "C" && p.payload.length > 0) && pk.some((p) => p.dir === "S" && p.payload.length > 0),
+    ).toBe(true);
   },
   "reset-mid-stream": (pk) => {
     expectHandshake(pk);
     const rst = pk.find((p) => has(p, RST));
     expect(rst?.dir, "the server resets").toBe("S");
-    expect(pk.filter((p) => p.dir === "C" && p.payload.length > 0 && p.index < rst!.index).length).toBeGreaterThanOrEqual(5);
+    expect(
+      pk.filter((p) => p.dir === "C" && p.payload.length > 0 && p.index < rst!.index).length,
+    ).toBeGreaterThanOrEqual(5);
     expect(pk.some((p) => has(p, FIN))).toBe(false);
   },
   "zero-window": (pk) => {
@@ -309,7 +396,11 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
     expectHandshake(pk);
     const kp = probes(pk, "C");
     expect(kp.length, "keep-alive probes").toBeGreaterThanOrEqual(2);
-    for (const p of kp) expect(pk.some((q) => q.dir === "S" && q.index > p.index && q.ack === (p.seq + 1) >>> 0), "probe answered").toBe(true);
+    for (const p of kp)
+      expect(
+        pk.some((q) => q.dir === "S" && q.index > p.index && q.ack === (p.seq + 1) >>> 0),
+        "probe answered",
+      ).toBe(true);
     expect(pk.some((p) => has(p, FIN) || has(p, RST))).toBe(false);
   },
   "port-reuse": (pk, c) => {
@@ -317,13 +408,17 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
     expect(new Set(syns.map((p) => p.seq)).size, "two SYNs with different ISNs").toBeGreaterThanOrEqual(2);
     expect(pk.filter((p) => p.dir === "S" && isSynAck(p)).length).toBeGreaterThanOrEqual(2);
     const between = pk.filter((p) => p.index > syns[0].index && p.index < syns[syns.length - 1].index);
-    expect(between.some((p) => p.dir === "C" && has(p, FIN)) && between.some((p) => p.dir === "S" && has(p, FIN)), "first incarnation closed").toBe(true);
+    expect(
+      between.some((p) => p.dir === "C" && has(p, FIN)) && between.some((p) => p.dir === "S" && has(p, FIN)),
+      "first incarnation closed",
+    ).toBe(true);
     expect(c.incarnation).toBeDefined();
   },
   "http11-keepalive": (pk) => {
     expectHandshake(pk);
     expect(pk.filter((p) => p.dir === "C" && isSyn(p))).toHaveLength(1);
-    const req = text(pk, "C"), resp = text(pk, "S");
+    const req = text(pk, "C"),
+      resp = text(pk, "S");
     expect(req.match(/GET \S+ HTTP\/1\.1\r\n/g)).toHaveLength(3);
     expect(req.match(/Connection: keep-alive\r\n/g)).toHaveLength(3);
     expect(resp.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 200"]);
@@ -337,27 +432,41 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
   },
   "simultaneous-close": (pk) => {
     expectHandshake(pk);
-    const fc = fins(pk, "C")[0], fs = fins(pk, "S")[0];
+    const fc = fins(pk, "C")[0],
+      fs = fins(pk, "S")[0];
     expect(fc && fs).toBeTruthy();
     // neither first FIN acknowledges the other's: both were sent before either was received
     expect(sdiff(fc.ack, fs.seq)).toBeLessThanOrEqual(0);
     expect(sdiff(fs.ack, fc.seq)).toBeLessThanOrEqual(0);
-    expect(pk.some((p) => p.dir === "C" && p.ack === seqEnd(fs)) && pk.some((p) => p.dir === "S" && p.ack === seqEnd(fc)), "both FINs acknowledged in the end").toBe(true);
+    expect(
+      pk.some((p) => p.dir === "C" && p.ack === seqEnd(fs)) && pk.some((p) => p.dir === "S" && p.ack === seqEnd(fc)),
+      "both FINs acknowledged in the end",
+    ).toBe(true);
   },
   "simultaneous-open": (pk) => {
-    const sc = pk.find((p) => p.dir === "C" && isSyn(p)), ss = pk.find((p) => p.dir === "S" && isSyn(p));
+    const sc = pk.find((p) => p.dir === "C" && isSyn(p)),
+      ss = pk.find((p) => p.dir === "S" && isSyn(p));
     expect(sc && ss, "a bare SYN from each side").toBeTruthy();
     expect(sc!.index).toBeLessThan(ss!.index);
-    expect(pk.some((p) => p.dir === "S" && isSynAck(p) && p.seq === ss!.seq && p.ack === (sc!.seq + 1) >>> 0)).toBe(true);
-    expect(pk.some((p) => p.dir === "C" && isSynAck(p) && p.seq === sc!.seq && p.ack === (ss!.seq + 1) >>> 0)).toBe(true);
-    expect(pk.some((p) => p.dir === "C" && p.payload.length > 0) && pk.some((p) => p.dir === "S" && p.payload.length > 0)).toBe(true);
+    expect(pk.some((p) => p.dir === "S" && isSynAck(p) && p.seq === ss!.seq && p.ack === (sc!.seq + 1) >>> 0)).toBe(
+      true,
+    );
+    expect(pk.some((p) => p.dir === "C" && isSynAck(p) && p.seq === sc!.seq && p.ack === (ss!.seq + 1) >>> 0)).toBe(
+      true,
+    );
+    expect(
+      pk.some((p) => p.dir === "C" && p.payload.length > 0) && pk.some((p) => p.dir === "S" && p.payload.length > 0),
+    ).toBe(true);
   },
   "stuck-fin-wait-1": (pk) => {
     expectHandshake(pk);
     const f = fins(pk, "C");
     expect(f.length).toBeGreaterThanOrEqual(2);
     expect(new Set(f.map((p) => p.seq)).size).toBe(1);
-    expect(pk.some((p) => p.dir === "S" && p.index > f[0].index), "nothing from the server after the FIN").toBe(false);
+    expect(
+      pk.some((p) => p.dir === "S" && p.index > f[0].index),
+      "nothing from the server after the FIN",
+    ).toBe(false);
   },
   "stuck-last-ack": (pk) => {
     expectHandshake(pk);
@@ -367,7 +476,10 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
     const fs = fins(pk, "S");
     expect(fs.length).toBeGreaterThanOrEqual(2);
     expect(new Set(fs.map((p) => p.seq)).size).toBe(1);
-    expect(pk.some((p) => p.dir === "C" && p.index > fs[0].index), "the client's ACK never shows").toBe(false);
+    expect(
+      pk.some((p) => p.dir === "C" && p.index > fs[0].index),
+      "the client's ACK never shows",
+    ).toBe(false);
   },
   midstream: (pk) => {
     expect(pk.some((p) => has(p, SYN))).toBe(false);
@@ -377,7 +489,8 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
   "capture-gap": (pk) => {
     expectHandshake(pk);
     // a client segment starts beyond everything the client was seen sending, and the server ACKs past it
-    let nxt = 0, gapAt: DPkt | undefined;
+    let nxt = 0,
+      gapAt: DPkt | undefined;
     for (const p of pk.filter((q) => q.dir === "C")) {
       if (nxt && p.payload.length > 0 && sdiff(p.seq, nxt) > 0) gapAt ??= p;
       if (!nxt || sdiff(seqEnd(p), nxt) > 0) nxt = seqEnd(p);
@@ -385,7 +498,10 @@ const KIND_CHECKS: Record<string, (pk: DPkt[], c: ConnExpect) => void> = {
     expect(gapAt, "hole in the client's sequence space").toBeDefined();
     const cEnds = pk.filter((p) => p.dir === "C" && p.index < gapAt!.index).map(seqEnd);
     const seenEnd = cEnds.reduce((a, b) => (sdiff(b, a) > 0 ? b : a));
-    expect(pk.some((p) => p.dir === "S" && p.index < gapAt!.index && sdiff(p.ack, seenEnd) > 0), "ACK of data never seen").toBe(true);
+    expect(
+      pk.some((p) => p.dir === "S" && p.index < gapAt!.index && sdiff(p.ack, seenEnd) > 0),
+      "ACK of data never seen",
+    ).toBe(true);
     expect(text(pk, "C")).not.toContain("SKIP");
     expectOrderlyClose(pk, "C");
   },
@@ -410,15 +526,31 @@ const scenarios = readmeScenarios();
 describe("kernel fixtures", () => {
   it("the README lists the scenarios, including the required ones", () => {
     for (const s of [
-      "normal-close-client-first", "normal-close-server-first", "refused", "syn-unanswered", "synack-never-acked",
-      "peer-vanished", "fin-wait-2-close-wait", "abortive-close-linger0", "reset-mid-stream", "zero-window", "keepalive",
-      "port-reuse", "ipv6", "http11-keepalive", "http10-short", "simultaneous-close", "combined",
-    ]) expect(scenarios).toContain(s);
+      "normal-close-client-first",
+      "normal-close-server-first",
+      "refused",
+      "syn-unanswered",
+      "synack-never-acked",
+      "peer-vanished",
+      "fin-wait-2-close-wait",
+      "abortive-close-linger0",
+      "reset-mid-stream",
+      "zero-window",
+      "keepalive",
+      "port-reuse",
+      "ipv6",
+      "http11-keepalive",
+      "http10-short",
+      "simultaneous-close",
+      "combined",
+    ])
+      expect(scenarios).toContain(s);
   });
 
   for (const name of scenarios) {
     it(name, () => {
-      const pcapPath = join(DIR, `${name}.pcap`), jsonPath = join(DIR, `${name}.expected.json`);
+      const pcapPath = join(DIR, `${name}.pcap`),
+        jsonPath = join(DIR, `${name}.expected.json`);
       expect(existsSync(pcapPath), `${name}.pcap`).toBe(true);
       expect(existsSync(jsonPath), `${name}.expected.json`).toBe(true);
       const exp = JSON.parse(readFileSync(jsonPath, "utf8")) as Expected;
@@ -430,7 +562,12 @@ describe("kernel fixtures", () => {
       expect(exp.kernel).toMatch(/^\d+\.\d+/);
       expect(exp.connections.length).toBeGreaterThan(0);
       const c0 = exp.connections[0];
-      expect([exp.client, exp.server, exp.orig_state, exp.resp_state]).toEqual([c0.client, c0.server, c0.orig_state, c0.resp_state]);
+      expect([exp.client, exp.server, exp.orig_state, exp.resp_state]).toEqual([
+        c0.client,
+        c0.server,
+        c0.orig_state,
+        c0.resp_state,
+      ]);
       const intended = new Set(exp.connections.flatMap((c) => c.intended_anomalies));
       expect(new Set(exp.intended_anomalies)).toEqual(intended);
       for (const c of exp.connections) {
@@ -453,7 +590,10 @@ describe("kernel fixtures", () => {
       const { linktype, packets } = readPcap(pcapPath);
       expect(linktype).toBe(1);
       expect(packets.length).toBeGreaterThan(0);
-      expect(packets.filter((p) => !p.checksumOk).map((p) => p.index), "TCP checksums").toEqual([]);
+      expect(
+        packets.filter((p) => !p.checksumOk).map((p) => p.index),
+        "TCP checksums",
+      ).toEqual([]);
       const claimed = new Set<number>();
       const tuples = new Map<string, ConnExpect[]>();
       for (const c of exp.connections) {
@@ -479,7 +619,9 @@ describe("kernel fixtures", () => {
     // same kind, same kernel states as its own capture
     for (const s of kinds) {
       const own = JSON.parse(readFileSync(join(DIR, `${s}.expected.json`), "utf8")) as Expected;
-      const mine = exp.connections.filter((c) => c.kind === s).map((c) => [c.orig_state, c.resp_state, c.intended_anomalies]);
+      const mine = exp.connections
+        .filter((c) => c.kind === s)
+        .map((c) => [c.orig_state, c.resp_state, c.intended_anomalies]);
       const theirs = own.connections.map((c) => [c.orig_state, c.resp_state, c.intended_anomalies]);
       expect(mine, s).toEqual(theirs);
     }

@@ -16,7 +16,9 @@ function newestMtime(dir: string): number {
 function stale(output: string, ...sources: string[]): boolean {
   if (!existsSync(output)) return true;
   const built = statSync(output).mtimeMs;
-  return sources.some((s) => existsSync(s) && (statSync(s).isDirectory() ? newestMtime(s) : statSync(s).mtimeMs) > built);
+  return sources.some(
+    (s) => existsSync(s) && (statSync(s).isDirectory() ? newestMtime(s) : statSync(s).mtimeMs) > built,
+  );
 }
 
 export default function setup(): void {

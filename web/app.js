@@ -11,8 +11,15 @@ const html = htm.bind(h);
 const PAGE = 100;
 const CONN_STATES = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"];
 const COLUMNS = [
-  ["ts", "ts"], ["id.orig_h", "orig"], ["id.orig_p", "port"], ["id.resp_h", "resp"], ["id.resp_p", "port"],
-  ["conn_state", "state"], ["duration", "duration"], ["orig_bytes", "orig bytes"], ["resp_bytes", "resp bytes"],
+  ["ts", "ts"],
+  ["id.orig_h", "orig"],
+  ["id.orig_p", "port"],
+  ["id.resp_h", "resp"],
+  ["id.resp_p", "port"],
+  ["conn_state", "state"],
+  ["duration", "duration"],
+  ["orig_bytes", "orig bytes"],
+  ["resp_bytes", "resp bytes"],
 ];
 
 /** Bearer token for servers started with FLOWRECON_TOKEN (kept in this browser). */
@@ -21,7 +28,8 @@ const authHeaders = () => (token() ? { authorization: `Bearer ${token()}` } : {}
 
 async function api(path) {
   const res = await fetch(path, { headers: authHeaders() });
-  if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message || `${res.status} ${res.statusText}`);
+  if (!res.ok)
+    throw new Error((await res.json().catch(() => ({}))).error?.message || `${res.status} ${res.statusText}`);
   return res;
 }
 
@@ -61,8 +69,15 @@ function Upload({ onStored }) {
   return html`<section>
     <h2>Analyse a capture</h2>
     <div class=${"drop" + (over ? " over" : "")}
-      onDragOver=${(e) => { e.preventDefault(); setOver(true); }} onDragLeave=${() => setOver(false)}
-      onDrop=${(e) => { e.preventDefault(); setOver(false); send(e.dataTransfer.files[0]); }}>
+      onDragOver=${(e) => {
+        e.preventDefault();
+        setOver(true);
+      }} onDragLeave=${() => setOver(false)}
+      onDrop=${(e) => {
+        e.preventDefault();
+        setOver(false);
+        send(e.dataTransfer.files[0]);
+      }}>
       Drop a pcap or pcapng file here, or <input id="file" type="file" onChange=${(e) => send(e.target.files[0])} />
     </div>
     ${progress !== null && html`<progress id="upload-progress" value=${progress} max="1"></progress>`}
@@ -73,8 +88,10 @@ function Upload({ onStored }) {
 function Bars({ counts, cls }) {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map(([, n]) => n));
-  return html`<div class="bars">${entries.map(([k, n]) => html`
-    <span>${k}</span><div class=${"bar " + (cls || "")} style=${`width:${(100 * n) / max}%`}></div><span>${n}</span>`)}</div>`;
+  return html`<div class="bars">${entries.map(
+    ([k, n]) => html`
+    <span>${k}</span><div class=${"bar " + (cls || "")} style=${`width:${(100 * n) / max}%`}></div><span>${n}</span>`,
+  )}</div>`;
 }
 
 function Summary({ capture }) {
@@ -94,7 +111,15 @@ function FlowTable({ capture, onOpen, selected }) {
   useEffect(() => {
     const q = new URLSearchParams({ sort: query.sort, offset: String(query.offset), limit: String(PAGE) });
     for (const k of ["conn_state", "anomaly", "host", "port"]) if (query[k]) q.set(k, query[k]);
-    api(`/v1/captures/${capture.id}/flows?${q}`).then((r) => r.json()).then((p) => { setPage(p); setError(""); }, (e) => setError(e.message));
+    api(`/v1/captures/${capture.id}/flows?${q}`)
+      .then((r) => r.json())
+      .then(
+        (p) => {
+          setPage(p);
+          setError("");
+        },
+        (e) => setError(e.message),
+      );
   }, [capture.id, query]);
   const set = (k, v) => setQuery({ ...query, [k]: v, offset: 0 });
   const sortBy = (field) => set("sort", query.sort === field ? `-${field}` : field);
@@ -118,15 +143,20 @@ function FlowTable({ capture, onOpen, selected }) {
     <table id="flows"><thead><tr>
       ${COLUMNS.map(([f, label]) => html`<th onClick=${() => sortBy(f)}>${label}${query.sort === f ? " ▲" : query.sort === `-${f}` ? " ▼" : ""}</th>`)}
       <th>history</th><th>anomalies</th></tr></thead>
-      <tbody>${page?.flows.map((f) => html`<tr class=${f.uid === selected ? "selected" : ""} data-uid=${f.uid} onClick=${() => onOpen(f.uid)}>
-        ${COLUMNS.map(([k]) => html`<td>${k === "ts" ? new Date(f.ts * 1000).toISOString().slice(11, 26) : f[k] ?? ""}</td>`)}
-        <td>${f.history ?? ""}</td><td>${f.anomalies.map((a) => a.type).join(", ")}</td></tr>`)}</tbody>
+      <tbody>${page?.flows.map(
+        (f) => html`<tr class=${f.uid === selected ? "selected" : ""} data-uid=${f.uid} onClick=${() => onOpen(f.uid)}>
+        ${COLUMNS.map(([k]) => html`<td>${k === "ts" ? new Date(f.ts * 1000).toISOString().slice(11, 26) : (f[k] ?? "")}</td>`)}
+        <td>${f.history ?? ""}</td><td>${f.anomalies.map((a) => a.type).join(", ")}</td></tr>`,
+      )}</tbody>
     </table></div>
-    ${page && html`<div class="pager">
+    ${
+      page &&
+      html`<div class="pager">
       <button disabled=${query.offset === 0} onClick=${() => setQuery({ ...query, offset: Math.max(0, query.offset - PAGE) })}>‹ previous</button>
       <span>${page.total === 0 ? 0 : query.offset + 1}–${Math.min(query.offset + PAGE, page.total)} of ${page.total}</span>
       <button disabled=${query.offset + PAGE >= page.total} onClick=${() => setQuery({ ...query, offset: query.offset + PAGE })}>next ›</button>
-    </div>`}
+    </div>`
+    }
   </section>`;
 }
 
@@ -136,11 +166,15 @@ function FlowView({ capture, uid }) {
   const [all, setAll] = useState(false);
   useEffect(() => {
     setFlow(null);
-    api(`/v1/captures/${capture.id}/flows/${uid}`).then((r) => r.json()).then(setFlow);
+    api(`/v1/captures/${capture.id}/flows/${uid}`)
+      .then((r) => r.json())
+      .then(setFlow);
   }, [capture.id, uid]);
   useEffect(() => {
     setSvg("");
-    api(`/v1/captures/${capture.id}/flows/${uid}/ladder.svg${all ? "?all=1" : ""}`).then((r) => r.text()).then(setSvg);
+    api(`/v1/captures/${capture.id}/flows/${uid}/ladder.svg${all ? "?all=1" : ""}`)
+      .then((r) => r.text())
+      .then(setSvg);
   }, [capture.id, uid, all]);
   if (flow === null) return html`<section>Loading ${uid}…</section>`;
   const fields = Object.entries(flow).filter(([k]) => k !== "anomalies");
@@ -151,9 +185,15 @@ function FlowView({ capture, uid }) {
       <div>
         <table class="fields">${fields.map(([k, v]) => html`<tr><td>${k}</td><td>${value(v)}</td></tr>`)}</table>
         <h2>Anomalies</h2>
-        ${flow.anomalies.length === 0 ? html`<p>none</p>` : html`<table id="anomalies"><tr><th>type</th><th>side</th><th>first at</th><th>count</th><th>evidence</th></tr>
-          ${flow.anomalies.map((a) => html`<tr><td>${a.type}</td><td>${a.side}</td><td>${a.ts}</td><td>${a.count}</td>
-            <td>${[a.idle_s !== undefined ? `idle ${a.idle_s} s` : "", a.detail ?? ""].filter(Boolean).join("; ")}</td></tr>`)}</table>`}
+        ${
+          flow.anomalies.length === 0
+            ? html`<p>none</p>`
+            : html`<table id="anomalies"><tr><th>type</th><th>side</th><th>first at</th><th>count</th><th>evidence</th></tr>
+          ${flow.anomalies.map(
+            (a) => html`<tr><td>${a.type}</td><td>${a.side}</td><td>${a.ts}</td><td>${a.count}</td>
+            <td>${[a.idle_s !== undefined ? `idle ${a.idle_s} s` : "", a.detail ?? ""].filter(Boolean).join("; ")}</td></tr>`,
+          )}</table>`
+        }
       </div>
       <div>
         <label><input type="checkbox" checked=${all} onChange=${(e) => setAll(e.target.checked)} /> every segment</label>
@@ -168,19 +208,49 @@ function App() {
   const [current, setCurrent] = useState(null);
   const [uid, setUid] = useState(null);
   const [error, setError] = useState("");
-  const refresh = useCallback(() => api("/v1/captures").then((r) => r.json()).then((b) => setCaptures(b.captures), (e) => setError(e.message)), []);
-  useEffect(() => { refresh(); }, []);
-  const open = (c) => { setCurrent(c); setUid(null); };
+  const refresh = useCallback(
+    () =>
+      api("/v1/captures")
+        .then((r) => r.json())
+        .then(
+          (b) => setCaptures(b.captures),
+          (e) => setError(e.message),
+        ),
+    [],
+  );
+  useEffect(() => {
+    refresh();
+  }, []);
+  const open = (c) => {
+    setCurrent(c);
+    setUid(null);
+  };
   return html`
     <header><h1>flowrecon</h1><span>TCP connections as Zeek and the engine see them</span>
-      <input placeholder="API token (if set)" type="password" value=${token()} onChange=${(e) => { localStorage.setItem("flowrecon-token", e.target.value); refresh(); }} /></header>
+      <input placeholder="API token (if set)" type="password" value=${token()} onChange=${(e) => {
+        localStorage.setItem("flowrecon-token", e.target.value);
+        refresh();
+      }} /></header>
     <main>
       ${error && html`<p class="error">${error}</p>`}
-      <${Upload} onStored=${(c) => { open(c); refresh(); }} />
+      <${Upload} onStored=${(c) => {
+        open(c);
+        refresh();
+      }} />
       <section><h2>Stored captures</h2>
-        ${captures.length === 0 ? html`<p>none yet</p>` : html`<ul class="captures" id="captures">${captures.map((c) => html`<li>
+        ${
+          captures.length === 0
+            ? html`<p>none yet</p>`
+            : html`<ul class="captures" id="captures">${captures.map(
+                (c) => html`<li>
           <a onClick=${() => open(c)}>${c.name}</a> — ${c.flows} flows, ${(c.size / 1e6).toFixed(2)} MB, ${c.created}
-          <button onClick=${async () => { await fetch(`/v1/captures/${c.id}`, { method: "DELETE", headers: authHeaders() }); if (current?.id === c.id) setCurrent(null); refresh(); }}>delete</button></li>`)}</ul>`}
+          <button onClick=${async () => {
+            await fetch(`/v1/captures/${c.id}`, { method: "DELETE", headers: authHeaders() });
+            if (current?.id === c.id) setCurrent(null);
+            refresh();
+          }}>delete</button></li>`,
+              )}</ul>`
+        }
       </section>
       ${current && html`<${Summary} capture=${current} />`}
       ${current && html`<${FlowTable} capture=${current} onOpen=${setUid} selected=${uid} />`}

@@ -33,12 +33,26 @@ export function which(cmd) {
 /** The first line of a tool's version output, for the results (null when it has none). */
 export function toolVersion(argv) {
   try {
-    const out = execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
-    return out.split("\n").find((l) => l.trim())?.trim() ?? null;
+    const out = execFileSync(argv[0], argv.slice(1), {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 10_000,
+    });
+    return (
+      out
+        .split("\n")
+        .find((l) => l.trim())
+        ?.trim() ?? null
+    );
   } catch (e) {
     const failed = /** @type {{ stdout?: string, stderr?: string }} */ (e);
     const text = `${failed.stdout ?? ""}${failed.stderr ?? ""}`;
-    return text.split("\n").find((l) => /\d+\.\d+/.test(l))?.trim() ?? null;
+    return (
+      text
+        .split("\n")
+        .find((l) => /\d+\.\d+/.test(l))
+        ?.trim() ?? null
+    );
   }
 }
 
@@ -83,7 +97,9 @@ export function ensureCapture(p) {
 export function gitInfo() {
   try {
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    const dirty =
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !==
+      "";
     return { commit, dirty };
   } catch {
     return null;
@@ -97,7 +113,15 @@ export function machineInfo() {
   } catch {
     // not Linux
   }
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memBytes: totalmem(), platform: platform(), release: release(), os, node: process.version };
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? null,
+    memBytes: totalmem(),
+    platform: platform(),
+    release: release(),
+    os,
+    node: process.version,
+  };
 }
 
 export function fmtMs(ms) {

@@ -130,7 +130,8 @@ function walkPcap(f, onPacket) {
     const frac = dv.getUint32(p + 4, le);
     const caplen = dv.getUint32(p + 8, le);
     const wireLen = dv.getUint32(p + 12, le);
-    if (caplen > 0x4000000) throw new Error(`record caplen ${caplen} at file offset ${f.fileOffset + p} is not plausible`);
+    if (caplen > 0x4000000)
+      throw new Error(`record caplen ${caplen} at file offset ${f.fileOffset + p} is not plausible`);
     if (!f.ensure(16 + caplen)) throw truncated(f, "a record");
     const q = f.pos; // ensure() may have moved the record to the front of the buffer
     onPacket(f.u8, f.dv, q + 16, caplen, wireLen, sec + frac * scale);
@@ -163,7 +164,8 @@ function walkPcapng(f, onPacket) {
       snaplens = [];
     }
     const len = f.dv.getUint32(p + 4, le);
-    if (len < 12 || len % 4 !== 0) throw new Error(`pcapng block length ${len} at file offset ${f.fileOffset + p} is invalid`);
+    if (len < 12 || len % 4 !== 0)
+      throw new Error(`pcapng block length ${len} at file offset ${f.fileOffset + p} is invalid`);
     if (!f.ensure(len)) throw truncated(f, "a block");
     p = f.pos;
     const dv = f.dv;
@@ -173,7 +175,8 @@ function walkPcapng(f, onPacket) {
       const ts = (dv.getUint32(p + 12, le) * TWO_POW_32 + dv.getUint32(p + 16, le)) * tsUnit[iface];
       const caplen = dv.getUint32(p + 20, le);
       const wireLen = dv.getUint32(p + 24, le);
-      if (28 + caplen > len - 4) throw new Error(`packet block caplen ${caplen} exceeds its block at file offset ${f.fileOffset + p}`);
+      if (28 + caplen > len - 4)
+        throw new Error(`packet block caplen ${caplen} exceeds its block at file offset ${f.fileOffset + p}`);
       onPacket(f.u8, dv, p + 28, caplen, wireLen, ts);
       packets++;
     } else if (type === NG_SPB) {
@@ -184,7 +187,8 @@ function walkPcapng(f, onPacket) {
       packets++;
     } else if (type === NG_IDB) {
       const linktype = dv.getUint16(p + 8, le);
-      if (linktype !== LINKTYPE_ETHERNET) throw new Error(`interface ${tsUnit.length} has link type ${linktype}, not Ethernet`);
+      if (linktype !== LINKTYPE_ETHERNET)
+        throw new Error(`interface ${tsUnit.length} has link type ${linktype}, not Ethernet`);
       snaplens.push(dv.getUint32(p + 12, le));
       let unit = 1e-6;
       for (let o = p + 16; o + 4 <= p + len - 4; ) {

@@ -15,7 +15,11 @@ const file = process.env.FLOWRECON_RSS_FILE;
 if (file) {
   process.on("exit", () => {
     try {
-      const line = JSON.stringify({ pid: process.pid, maxRssKb: process.resourceUsage().maxRSS, argv: process.argv.slice(1) });
+      const line = JSON.stringify({
+        pid: process.pid,
+        maxRssKb: process.resourceUsage().maxRSS,
+        argv: process.argv.slice(1),
+      });
       appendFileSync(file, line + "\n");
     } catch {
       // Reporting must never change how the measured process exits.

@@ -101,13 +101,18 @@ export async function runMeasured(argv, opts = {}) {
   let carry = Buffer.alloc(0); // the last needle.length - 1 bytes, for matches across chunks
 
   const t0 = process.hrtime.bigint();
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", opts.discardStdout ? "ignore" : "pipe", "pipe"], env, cwd: opts.cwd });
+  const child = spawn(cmd[0], cmd.slice(1), {
+    stdio: ["ignore", opts.discardStdout ? "ignore" : "pipe", "pipe"],
+    env,
+    cwd: opts.cwd,
+  });
   child.stdout?.on("data", (chunk) => {
     outBytes += chunk.length;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) outLines++;
     if (needle) {
       const hay = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + needle.length)) needleCount = (needleCount ?? 0) + 1;
+      for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + needle.length))
+        needleCount = (needleCount ?? 0) + 1;
       carry = Buffer.from(hay.subarray(Math.max(0, hay.length - (needle.length - 1))));
     }
     if (keptBytes < keep) {
@@ -150,7 +155,17 @@ export async function runMeasured(argv, opts = {}) {
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    argv, exitCode: code, signal, wallMs, maxRssKb, userS, sysS, outBytes, outLines, needleCount,
-    stdout: Buffer.concat(kept).toString("utf8"), stderrTail,
+    argv,
+    exitCode: code,
+    signal,
+    wallMs,
+    maxRssKb,
+    userS,
+    sysS,
+    outBytes,
+    outLines,
+    needleCount,
+    stdout: Buffer.concat(kept).toString("utf8"),
+    stderrTail,
   };
 }

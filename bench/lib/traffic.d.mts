@@ -3,7 +3,13 @@
 export const GENERATOR_VERSION: number;
 
 export type AnomalyKind =
-  | "syn_unanswered" | "refused" | "handshake_incomplete" | "peer_vanished" | "fin_wait_2" | "retransmission" | "zero_window";
+  | "syn_unanswered"
+  | "refused"
+  | "handshake_incomplete"
+  | "peer_vanished"
+  | "fin_wait_2"
+  | "retransmission"
+  | "zero_window";
 
 export const ANOMALY_KINDS: readonly AnomalyKind[];
 export const ANOMALY_SHAPES: Readonly<Record<AnomalyKind, string>>;
@@ -38,8 +44,17 @@ export const DEFAULTS: Readonly<Params>;
 
 export type Side = "orig" | "resp";
 export type EndpointState =
-  | "SYN_SENT" | "SYN_RECEIVED" | "ESTABLISHED" | "FIN_WAIT_1" | "FIN_WAIT_2" | "CLOSE_WAIT" | "CLOSING" | "LAST_ACK"
-  | "TIME_WAIT" | "CLOSED" | "UNKNOWN";
+  | "SYN_SENT"
+  | "SYN_RECEIVED"
+  | "ESTABLISHED"
+  | "FIN_WAIT_1"
+  | "FIN_WAIT_2"
+  | "CLOSE_WAIT"
+  | "CLOSING"
+  | "LAST_ACK"
+  | "TIME_WAIT"
+  | "CLOSED"
+  | "UNKNOWN";
 
 /** One connection's ground truth. */
 export interface TruthEntry {

@@ -173,13 +173,19 @@ const RTT_SPAN_NS = 2e7;
  * the truth (the endpoint whose segments show the anomaly), `Y` the other one.
  */
 export const ANOMALY_SHAPES = Object.freeze({
-  syn_unanswered: "SYN, then 1-2 retransmissions of the same SYN (same ISN) after 1 s and 2 s; no reply. S0; SYN_SENT / CLOSED; retransmission (orig)",
+  syn_unanswered:
+    "SYN, then 1-2 retransmissions of the same SYN (same ISN) after 1 s and 2 s; no reply. S0; SYN_SENT / CLOSED; retransmission (orig)",
   refused: "SYN answered by RST+ACK (seq 0, ack ISN+1, window 0). REJ; CLOSED / CLOSED",
-  handshake_incomplete: "SYN, SYN-ACK, then 1-2 retransmissions of the same SYN-ACK after 1 s and 2 s; the client never ACKs. S1 (Zeek establishes both sides on the SYN-ACK); ESTABLISHED / SYN_RECEIVED; retransmission (resp)",
-  peer_vanished: "regular handshake and data, then X sends new data and retransmits it 3-5 times (RTO 200 ms doubling); Y never sends again. S1; ESTABLISHED / ESTABLISHED",
-  fin_wait_2: "regular handshake and data, then X sends FIN, Y ACKs it and never sends its FIN. S2 (X = originator) or S3; X FIN_WAIT_2, Y CLOSE_WAIT",
-  retransmission: "regular connection in which X repeats its last data segment (same seq, length and bytes) 200 ms later, then the regular teardown",
-  zero_window: "regular connection in which Y (the receiver of the last data) ACKs everything with window 0, X sends 1-3 zero-window probes (seq = snd.nxt - 1, no payload, 200 ms RTO doubling), Y reopens the window, then the regular teardown",
+  handshake_incomplete:
+    "SYN, SYN-ACK, then 1-2 retransmissions of the same SYN-ACK after 1 s and 2 s; the client never ACKs. S1 (Zeek establishes both sides on the SYN-ACK); ESTABLISHED / SYN_RECEIVED; retransmission (resp)",
+  peer_vanished:
+    "regular handshake and data, then X sends new data and retransmits it 3-5 times (RTO 200 ms doubling); Y never sends again. S1; ESTABLISHED / ESTABLISHED",
+  fin_wait_2:
+    "regular handshake and data, then X sends FIN, Y ACKs it and never sends its FIN. S2 (X = originator) or S3; X FIN_WAIT_2, Y CLOSE_WAIT",
+  retransmission:
+    "regular connection in which X repeats its last data segment (same seq, length and bytes) 200 ms later, then the regular teardown",
+  zero_window:
+    "regular connection in which Y (the receiver of the last data) ACKs everything with window 0, X sends 1-3 zero-window probes (seq = snd.nxt - 1, no payload, 200 ms RTO doubling), Y reopens the window, then the regular teardown",
 });
 
 // Connection row layout (i32 fields): 32 words, two cache lines.
@@ -274,13 +280,15 @@ export function formatIPv6(groups) {
 function validate(o) {
   const intIn = (name, lo, hi) => {
     const v = o[name];
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
   };
   const shareIn = (name) => {
     const v = o[name];
     if (!(typeof v === "number" && v >= 0 && v <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${v}`);
   };
-  if (o.mode !== "mixed" && o.mode !== "synflood") throw new RangeError(`mode must be mixed or synflood, got ${o.mode}`);
+  if (o.mode !== "mixed" && o.mode !== "synflood")
+    throw new RangeError(`mode must be mixed or synflood, got ${o.mode}`);
   intIn("seed", -0x80000000, 0xffffffff);
   intIn("segments", o.mode === "synflood" ? 1 : MIN_CONN, o.mode === "synflood" ? MAX_FLOOD_SYNS : 2 ** 40);
   intIn("concurrent", 1, 50_000_000);
@@ -294,9 +302,11 @@ function validate(o) {
   if (!Array.isArray(o.anomalies) || o.anomalies.some((k) => !ANOMALY_KINDS.includes(k))) {
     throw new RangeError(`anomalies must be a list of ${ANOMALY_KINDS.join(", ")}, got ${o.anomalies}`);
   }
-  if (o.anomalyShare > 0 && o.anomalies.length === 0) throw new RangeError("anomalyShare > 0 needs at least one kind in anomalies");
+  if (o.anomalyShare > 0 && o.anomalies.length === 0)
+    throw new RangeError("anomalyShare > 0 needs at least one kind in anomalies");
   if (!(o.pps > 0)) throw new RangeError(`pps must be > 0, got ${o.pps}`);
-  if (o.format !== "pcap" && o.format !== "pcapng") throw new RangeError(`format must be pcap or pcapng, got ${o.format}`);
+  if (o.format !== "pcap" && o.format !== "pcapng")
+    throw new RangeError(`format must be pcap or pcapng, got ${o.format}`);
 }
 
 /**
@@ -373,12 +383,24 @@ export function generateCapture(options) {
   let connections = 0;
   let budget = o.segments; // segments not yet assigned to a connection
   const t = {
-    ipv4Connections: 0, ipv6Connections: 0, vlanConnections: 0,
+    ipv4Connections: 0,
+    ipv6Connections: 0,
+    vlanConnections: 0,
     teardown: { finOrig: 0, finResp: 0, rstOrig: 0, rstResp: 0 },
     anomalies: Object.fromEntries(ANOMALY_KINDS.map((k) => [k, 0])),
-    segments: 0, dataSegments: 0, pureAcks: 0, synSegments: 0, finSegments: 0, rstSegments: 0,
-    origPayloadBytes: 0, respPayloadBytes: 0, ipv4Segments: 0, ipv6Segments: 0, vlanSegments: 0,
-    truncatedRecords: 0, maxConcurrent: 0,
+    segments: 0,
+    dataSegments: 0,
+    pureAcks: 0,
+    synSegments: 0,
+    finSegments: 0,
+    rstSegments: 0,
+    origPayloadBytes: 0,
+    respPayloadBytes: 0,
+    ipv4Segments: 0,
+    ipv6Segments: 0,
+    vlanSegments: 0,
+    truncatedRecords: 0,
+    maxConcurrent: 0,
   };
   const expectedConnState = {};
   const expectedAnomalies = {};
@@ -424,8 +446,10 @@ export function generateCapture(options) {
   /** Start connection number `connections` in the row at r, taking its segments from the budget. */
   function spawn(r) {
     const id = connections++;
-    if (id >= MAX_CONNECTIONS) throw new RangeError(`more than ${MAX_CONNECTIONS} connections: the addressing plan would repeat 5-tuples`);
-    let kind = rng.next() < rstThresh ? (rng.next() & 1 ? RST_RESP : RST_ORIG) : (rng.next() % 10 < 7 ? FIN_ORIG : FIN_RESP);
+    if (id >= MAX_CONNECTIONS)
+      throw new RangeError(`more than ${MAX_CONNECTIONS} connections: the addressing plan would repeat 5-tuples`);
+    let kind =
+      rng.next() < rstThresh ? (rng.next() & 1 ? RST_RESP : RST_ORIG) : rng.next() % 10 < 7 ? FIN_ORIG : FIN_RESP;
     let anom = anomalyThresh > 0 && rng.next() < anomalyThresh ? anomalyKinds[rng.below(anomalyKinds.length)] : A_NONE;
     const aside = rng.next() & 1;
     let d = Math.floor(4 * meanData * rng.float() * rng.float());
@@ -540,16 +564,29 @@ export function generateCapture(options) {
     const c = st[r + F_CIP];
     const cm = fromServer ? 0 : 6; // where the client's MAC goes
     const rm = 6 - cm;
-    b[o + cm] = 0x02; b[o + cm + 1] = 0x00; b[o + cm + 2] = c >>> 24; b[o + cm + 3] = c >>> 16; b[o + cm + 4] = c >>> 8; b[o + cm + 5] = c;
-    b[o + rm] = ROUTER_MAC[0]; b[o + rm + 1] = ROUTER_MAC[1]; b[o + rm + 2] = ROUTER_MAC[2]; b[o + rm + 3] = ROUTER_MAC[3]; b[o + rm + 4] = ROUTER_MAC[4]; b[o + rm + 5] = ROUTER_MAC[5];
+    b[o + cm] = 0x02;
+    b[o + cm + 1] = 0x00;
+    b[o + cm + 2] = c >>> 24;
+    b[o + cm + 3] = c >>> 16;
+    b[o + cm + 4] = c >>> 8;
+    b[o + cm + 5] = c;
+    b[o + rm] = ROUTER_MAC[0];
+    b[o + rm + 1] = ROUTER_MAC[1];
+    b[o + rm + 2] = ROUTER_MAC[2];
+    b[o + rm + 3] = ROUTER_MAC[3];
+    b[o + rm + 4] = ROUTER_MAC[4];
+    b[o + rm + 5] = ROUTER_MAC[5];
     o += 12;
     if (vid) {
-      b[o] = ETHERTYPE_VLAN >>> 8; b[o + 1] = ETHERTYPE_VLAN & 0xff;
-      b[o + 2] = vid >>> 8; b[o + 3] = vid; // PCP 0, DEI 0
+      b[o] = ETHERTYPE_VLAN >>> 8;
+      b[o + 1] = ETHERTYPE_VLAN & 0xff;
+      b[o + 2] = vid >>> 8;
+      b[o + 3] = vid; // PCP 0, DEI 0
       o += 4;
     }
     const ethertype = v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
-    b[o] = ethertype >>> 8; b[o + 1] = ethertype & 0xff;
+    b[o] = ethertype >>> 8;
+    b[o + 1] = ethertype & 0xff;
     o += 2;
 
     const src = fromServer ? st[r + F_SIP] : c;
@@ -567,29 +604,54 @@ export function generateCapture(options) {
       const ttl = fromServer ? 57 : 64;
       const totalLen = IPV4_HLEN + tcpLen;
       const ipCsum = csumFinish(0x4500 + totalLen + ipId + IPV4_DF + ((ttl << 8) | IPPROTO_TCP) + addrSum);
-      b[o] = 0x45; b[o + 1] = 0;
-      b[o + 2] = totalLen >>> 8; b[o + 3] = totalLen;
-      b[o + 4] = ipId >>> 8; b[o + 5] = ipId;
-      b[o + 6] = IPV4_DF >>> 8; b[o + 7] = 0;
-      b[o + 8] = ttl; b[o + 9] = IPPROTO_TCP;
-      b[o + 10] = ipCsum >>> 8; b[o + 11] = ipCsum;
-      b[o + 12] = src >>> 24; b[o + 13] = src >>> 16; b[o + 14] = src >>> 8; b[o + 15] = src;
-      b[o + 16] = dst >>> 24; b[o + 17] = dst >>> 16; b[o + 18] = dst >>> 8; b[o + 19] = dst;
+      b[o] = 0x45;
+      b[o + 1] = 0;
+      b[o + 2] = totalLen >>> 8;
+      b[o + 3] = totalLen;
+      b[o + 4] = ipId >>> 8;
+      b[o + 5] = ipId;
+      b[o + 6] = IPV4_DF >>> 8;
+      b[o + 7] = 0;
+      b[o + 8] = ttl;
+      b[o + 9] = IPPROTO_TCP;
+      b[o + 10] = ipCsum >>> 8;
+      b[o + 11] = ipCsum;
+      b[o + 12] = src >>> 24;
+      b[o + 13] = src >>> 16;
+      b[o + 14] = src >>> 8;
+      b[o + 15] = src;
+      b[o + 16] = dst >>> 24;
+      b[o + 17] = dst >>> 16;
+      b[o + 18] = dst >>> 8;
+      b[o + 19] = dst;
       o += IPV4_HLEN;
       t.ipv4Segments++;
     } else {
       const fl = st[r + F_FLOWLBL];
-      b[o] = 0x60; b[o + 1] = fl >>> 16; b[o + 2] = fl >>> 8; b[o + 3] = fl;
-      b[o + 4] = tcpLen >>> 8; b[o + 5] = tcpLen;
-      b[o + 6] = IPPROTO_TCP; b[o + 7] = 64;
+      b[o] = 0x60;
+      b[o + 1] = fl >>> 16;
+      b[o + 2] = fl >>> 8;
+      b[o + 3] = fl;
+      b[o + 4] = tcpLen >>> 8;
+      b[o + 5] = tcpLen;
+      b[o + 6] = IPPROTO_TCP;
+      b[o + 7] = 64;
       const sp = fromServer ? V6_SERVER_PREFIX : V6_CLIENT_PREFIX;
       const dp = fromServer ? V6_CLIENT_PREFIX : V6_SERVER_PREFIX;
       for (let i = 0; i < 6; i++) {
-        b[o + 8 + 2 * i] = sp[i] >>> 8; b[o + 9 + 2 * i] = sp[i];
-        b[o + 24 + 2 * i] = dp[i] >>> 8; b[o + 25 + 2 * i] = dp[i];
+        b[o + 8 + 2 * i] = sp[i] >>> 8;
+        b[o + 9 + 2 * i] = sp[i];
+        b[o + 24 + 2 * i] = dp[i] >>> 8;
+        b[o + 25 + 2 * i] = dp[i];
       }
-      b[o + 20] = src >>> 24; b[o + 21] = src >>> 16; b[o + 22] = src >>> 8; b[o + 23] = src;
-      b[o + 36] = dst >>> 24; b[o + 37] = dst >>> 16; b[o + 38] = dst >>> 8; b[o + 39] = dst;
+      b[o + 20] = src >>> 24;
+      b[o + 21] = src >>> 16;
+      b[o + 22] = src >>> 8;
+      b[o + 23] = src;
+      b[o + 36] = dst >>> 24;
+      b[o + 37] = dst >>> 16;
+      b[o + 38] = dst >>> 8;
+      b[o + 39] = dst;
       o += IPV6_HLEN;
       t.ipv6Segments++;
     }
@@ -613,22 +675,55 @@ export function generateCapture(options) {
       // Reduce mod 0xffff (same one's-complement value) so the total below stays under 2^32.
       paySum %= 0xffff;
     }
-    let sum = addrSum + IPPROTO_TCP + tcpLen + sport + dport + (seq >>> 16) + (seq & 0xffff) + (ack >>> 16) + (ack & 0xffff) + offFlags + win + paySum;
+    let sum =
+      addrSum +
+      IPPROTO_TCP +
+      tcpLen +
+      sport +
+      dport +
+      (seq >>> 16) +
+      (seq & 0xffff) +
+      (ack >>> 16) +
+      (ack & 0xffff) +
+      offFlags +
+      win +
+      paySum;
     if (hasOpts) sum += SYN_OPTS_SUM + MSS;
     const tcpCsum = csumFinish(sum);
-    b[o] = sport >>> 8; b[o + 1] = sport;
-    b[o + 2] = dport >>> 8; b[o + 3] = dport;
-    b[o + 4] = seq >>> 24; b[o + 5] = seq >>> 16; b[o + 6] = seq >>> 8; b[o + 7] = seq;
-    b[o + 8] = ack >>> 24; b[o + 9] = ack >>> 16; b[o + 10] = ack >>> 8; b[o + 11] = ack;
-    b[o + 12] = offFlags >>> 8; b[o + 13] = offFlags;
-    b[o + 14] = win >>> 8; b[o + 15] = win;
-    b[o + 16] = tcpCsum >>> 8; b[o + 17] = tcpCsum;
-    b[o + 18] = 0; b[o + 19] = 0;
+    b[o] = sport >>> 8;
+    b[o + 1] = sport;
+    b[o + 2] = dport >>> 8;
+    b[o + 3] = dport;
+    b[o + 4] = seq >>> 24;
+    b[o + 5] = seq >>> 16;
+    b[o + 6] = seq >>> 8;
+    b[o + 7] = seq;
+    b[o + 8] = ack >>> 24;
+    b[o + 9] = ack >>> 16;
+    b[o + 10] = ack >>> 8;
+    b[o + 11] = ack;
+    b[o + 12] = offFlags >>> 8;
+    b[o + 13] = offFlags;
+    b[o + 14] = win >>> 8;
+    b[o + 15] = win;
+    b[o + 16] = tcpCsum >>> 8;
+    b[o + 17] = tcpCsum;
+    b[o + 18] = 0;
+    b[o + 19] = 0;
     o += TCP_HLEN;
     if (hasOpts) {
-      b[o] = 2; b[o + 1] = 4; b[o + 2] = MSS >>> 8; b[o + 3] = MSS & 0xff;
-      b[o + 4] = 1; b[o + 5] = 3; b[o + 6] = 3; b[o + 7] = WSCALE_SHIFT;
-      b[o + 8] = 1; b[o + 9] = 1; b[o + 10] = 4; b[o + 11] = 2;
+      b[o] = 2;
+      b[o + 1] = 4;
+      b[o + 2] = MSS >>> 8;
+      b[o + 3] = MSS & 0xff;
+      b[o + 4] = 1;
+      b[o + 5] = 3;
+      b[o + 6] = 3;
+      b[o + 7] = WSCALE_SHIFT;
+      b[o + 8] = 1;
+      b[o + 9] = 1;
+      b[o + 10] = 4;
+      b[o + 11] = 2;
       o += TCP_SYN_OPTS_LEN;
     }
     if (payLen > 0) {
@@ -981,9 +1076,20 @@ export function generateCapture(options) {
     generator: "flowrecon-bench-gen",
     version: GENERATOR_VERSION,
     params: {
-      mode: o.mode, seed: o.seed, segments: o.segments, concurrent: o.concurrent, snaplen: o.snaplen, format: o.format,
-      ipv6Share: o.ipv6Share, vlanShare: o.vlanShare, payload: o.payload, connSegments: o.connSegments,
-      rstShare: o.rstShare, anomalyShare: o.anomalyShare, anomalies: ANOMALY_KINDS.filter((k) => o.anomalies.includes(k)), pps: o.pps,
+      mode: o.mode,
+      seed: o.seed,
+      segments: o.segments,
+      concurrent: o.concurrent,
+      snaplen: o.snaplen,
+      format: o.format,
+      ipv6Share: o.ipv6Share,
+      vlanShare: o.vlanShare,
+      payload: o.payload,
+      connSegments: o.connSegments,
+      rstShare: o.rstShare,
+      anomalyShare: o.anomalyShare,
+      anomalies: ANOMALY_KINDS.filter((k) => o.anomalies.includes(k)),
+      pps: o.pps,
     },
     totals: {
       connections,

@@ -32,5 +32,9 @@ export interface TruthReport {
 export function normalizeSide(side: unknown): string;
 export function connKey(origH: string, origP: number, respH: string, respP: number, vlan?: number): string;
 export function flowKey(flow: object): string;
-export function compareTruth(truth: Iterable<TruthEntry>, flows: Iterable<object>, opts?: { keep?: number }): TruthReport;
+export function compareTruth(
+  truth: Iterable<TruthEntry>,
+  flows: Iterable<object>,
+  opts?: { keep?: number },
+): TruthReport;
 export function formatTruthReport(report: TruthReport): string;

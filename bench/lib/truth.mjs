@@ -24,7 +24,15 @@
  * stuck_fin_wait_2 ...) are judged at the end of the input; which endpoint they are filed under
  * is a convention, so only their type is compared.
  */
-export const PER_SEGMENT_TYPES = new Set(["retransmission", "zero_window", "zero_window_probe", "reset", "refused", "duplicate_ack", "out_of_order"]);
+export const PER_SEGMENT_TYPES = new Set([
+  "retransmission",
+  "zero_window",
+  "zero_window_probe",
+  "reset",
+  "refused",
+  "duplicate_ack",
+  "out_of_order",
+]);
 
 /** Accepts the side spellings a host might use. */
 export function normalizeSide(side) {
@@ -73,11 +81,30 @@ export function compareTruth(truth, flows, opts = {}) {
     stateMismatches: 0,
     /** Per kind of connection: connections, and problems of each sort. */
     byKind: {},
-    examples: { missing: [], extra: [], duplicates: [], flipped: [], connState: [], missingAnomalies: [], unexpectedAnomalies: [], sides: [], states: [] },
+    examples: {
+      missing: [],
+      extra: [],
+      duplicates: [],
+      flipped: [],
+      connState: [],
+      missingAnomalies: [],
+      unexpectedAnomalies: [],
+      sides: [],
+      states: [],
+    },
     /** Anomaly types found over all flows (type -> flows with it). */
     foundAnomalyTypes: {},
   };
-  const kindStats = (kind) => (r.byKind[kind] ??= { connections: 0, missing: 0, connState: 0, missingAnomalies: 0, unexpectedAnomalies: 0, sides: 0, states: 0 });
+  const kindStats = (kind) =>
+    (r.byKind[kind] ??= {
+      connections: 0,
+      missing: 0,
+      connState: 0,
+      missingAnomalies: 0,
+      unexpectedAnomalies: 0,
+      sides: 0,
+      states: 0,
+    });
   const example = (list, x) => {
     if (r.examples[list].length < keep) r.examples[list].push(x);
   };
@@ -87,7 +114,8 @@ export function compareTruth(truth, flows, opts = {}) {
     r.flows++;
     if (Array.isArray(f.anomalies)) {
       r.anomaliesChecked = true;
-      for (const a of new Set(f.anomalies.map((x) => x.type))) r.foundAnomalyTypes[a] = (r.foundAnomalyTypes[a] ?? 0) + 1;
+      for (const a of new Set(f.anomalies.map((x) => x.type)))
+        r.foundAnomalyTypes[a] = (r.foundAnomalyTypes[a] ?? 0) + 1;
     }
     if (f.orig_state !== undefined || f.resp_state !== undefined) r.statesChecked = true;
     const key = flowKey(f);
@@ -162,9 +190,12 @@ export function compareTruth(truth, flows, opts = {}) {
       example("missing", e);
     }
   }
-  r.accountingOk = r.missing === 0 && r.extra === 0 && r.duplicates === 0 && r.flipped === 0 && r.matched === r.connections;
+  r.accountingOk =
+    r.missing === 0 && r.extra === 0 && r.duplicates === 0 && r.flipped === 0 && r.matched === r.connections;
   r.connStateOk = r.connStateMismatches === 0;
-  r.anomaliesOk = r.anomaliesChecked ? r.missingAnomalies === 0 && r.unexpectedAnomalies === 0 && r.sideMismatches === 0 : null;
+  r.anomaliesOk = r.anomaliesChecked
+    ? r.missingAnomalies === 0 && r.unexpectedAnomalies === 0 && r.sideMismatches === 0
+    : null;
   r.statesOk = r.statesChecked ? r.stateMismatches === 0 : null;
   return r;
 }
@@ -172,8 +203,14 @@ export function compareTruth(truth, flows, opts = {}) {
 /** The fields of a flow worth showing next to a truth entry. */
 function summary(f) {
   const out = {
-    "id.orig_h": f["id.orig_h"], "id.orig_p": f["id.orig_p"], "id.resp_h": f["id.resp_h"], "id.resp_p": f["id.resp_p"],
-    vlan: f.vlan, conn_state: f.conn_state, history: f.history, end_reason: f.end_reason,
+    "id.orig_h": f["id.orig_h"],
+    "id.orig_p": f["id.orig_p"],
+    "id.resp_h": f["id.resp_h"],
+    "id.resp_p": f["id.resp_p"],
+    vlan: f.vlan,
+    conn_state: f.conn_state,
+    history: f.history,
+    end_reason: f.end_reason,
   };
   if (f.orig_state !== undefined) out.orig_state = f.orig_state;
   if (f.resp_state !== undefined) out.resp_state = f.resp_state;
@@ -189,9 +226,13 @@ export function formatTruthReport(r) {
     r.anomaliesChecked
       ? `anomalies: missing ${r.missingAnomalies}, unexpected ${r.unexpectedAnomalies}, wrong side ${r.sideMismatches}`
       : "anomalies: not checked (the flows carry no `anomalies` field)",
-    r.statesChecked ? `endpoint states: mismatches ${r.stateMismatches}` : "endpoint states: not checked (the flows carry no orig_state/resp_state)",
+    r.statesChecked
+      ? `endpoint states: mismatches ${r.stateMismatches}`
+      : "endpoint states: not checked (the flows carry no orig_state/resp_state)",
   ];
-  const bad = Object.entries(r.byKind).filter(([, s]) => s.missing + s.connState + s.missingAnomalies + s.unexpectedAnomalies + s.sides + s.states > 0);
+  const bad = Object.entries(r.byKind).filter(
+    ([, s]) => s.missing + s.connState + s.missingAnomalies + s.unexpectedAnomalies + s.sides + s.states > 0,
+  );
   for (const [kind, s] of bad) lines.push(`  ${kind}: ${JSON.stringify(s)}`);
   for (const [sort, xs] of Object.entries(r.examples)) {
     for (const x of xs) lines.push(`  e.g. ${sort}: ${JSON.stringify(x)}`);

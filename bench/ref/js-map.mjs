@@ -118,9 +118,19 @@ export function analyzeMap(path) {
   });
 
   const s = {
-    impl: "js-map", format: info.format, flows: flows.size, packets: info.packets, tcpSegments: 0, skipped,
-    ipBytes: 0, payloadBytes: 0, synSegments: 0, finSegments: 0, rstSegments: 0,
-    finClosedFlows: 0, rstFlows: 0,
+    impl: "js-map",
+    format: info.format,
+    flows: flows.size,
+    packets: info.packets,
+    tcpSegments: 0,
+    skipped,
+    ipBytes: 0,
+    payloadBytes: 0,
+    synSegments: 0,
+    finSegments: 0,
+    rstSegments: 0,
+    finClosedFlows: 0,
+    rstFlows: 0,
   };
   for (const f of flows.values()) {
     s.tcpSegments += f.packets;

@@ -78,9 +78,19 @@ class FlowTable {
         this.size++;
         return r;
       }
-      if (rows[r + R_HASH] === h && rows[r + 2] === k[0] && rows[r + 3] === k[1] && rows[r + 4] === k[2] &&
-          rows[r + 5] === k[3] && rows[r + 6] === k[4] && rows[r + 7] === k[5] && rows[r + 8] === k[6] &&
-          rows[r + 9] === k[7] && rows[r + 10] === k[8]) return r;
+      if (
+        rows[r + R_HASH] === h &&
+        rows[r + 2] === k[0] &&
+        rows[r + 3] === k[1] &&
+        rows[r + 4] === k[2] &&
+        rows[r + 5] === k[3] &&
+        rows[r + 6] === k[4] &&
+        rows[r + 7] === k[5] &&
+        rows[r + 8] === k[6] &&
+        rows[r + 9] === k[7] &&
+        rows[r + 10] === k[8]
+      )
+        return r;
       i = (i + 1) & this.mask;
     }
   }
@@ -165,8 +175,14 @@ export function analyzeTyped(path) {
       const totalLen = (u8[o + 2] << 8) | u8[o + 3];
       const fragOff = ((u8[o + 6] & 0x1f) << 8) | u8[o + 7];
       if (u8[o + 9] !== IPPROTO_TCP || fragOff !== 0 || ihl < 20) return void skipped++;
-      ep[0] = 0; ep[1] = 0; ep[2] = 0xffff; ep[3] = be32(u8, o + 12);
-      ep[4] = 0; ep[5] = 0; ep[6] = 0xffff; ep[7] = be32(u8, o + 16);
+      ep[0] = 0;
+      ep[1] = 0;
+      ep[2] = 0xffff;
+      ep[3] = be32(u8, o + 12);
+      ep[4] = 0;
+      ep[5] = 0;
+      ep[6] = 0xffff;
+      ep[7] = be32(u8, o + 16);
       ipBytes = totalLen;
       l4Len = totalLen - ihl;
       o += ihl;
@@ -224,9 +240,19 @@ export function analyzeTyped(path) {
   });
 
   const s = {
-    impl: "js-typed", format: info.format, flows: table.size, packets: info.packets, tcpSegments: 0, skipped,
-    ipBytes: 0, payloadBytes: 0, synSegments: 0, finSegments: 0, rstSegments: 0,
-    finClosedFlows: 0, rstFlows: 0,
+    impl: "js-typed",
+    format: info.format,
+    flows: table.size,
+    packets: info.packets,
+    tcpSegments: 0,
+    skipped,
+    ipBytes: 0,
+    payloadBytes: 0,
+    synSegments: 0,
+    finSegments: 0,
+    rstSegments: 0,
+    finClosedFlows: 0,
+    rstFlows: 0,
   };
   const rows = table.rows;
   for (let r = 0; r < rows.length; r += ROW) {

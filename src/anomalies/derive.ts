@@ -118,17 +118,38 @@ export class InsightReader {
       for (let code = 1; code < 32; code++) {
         const info = ANOMALY_BY_CODE[code];
         if ((lost & (1 << code)) !== 0 && info !== undefined && !out.some((e) => e.type === info.name)) {
-          out.push({ type: info.name, side: "orig", ts: round6(f.lastUs / 1e6), count: 1, detail: "slot table full: side, count and time not recorded" });
+          out.push({
+            type: info.name,
+            side: "orig",
+            ts: round6(f.lastUs / 1e6),
+            count: 1,
+            detail: "slot table full: side, count and time not recorded",
+          });
         }
       }
     }
     return out;
   }
 
-  #end(f: FlowFacts, os: TcpStateName, rs: TcpStateName, endUs: number, final: boolean, t: StateThresholds, out: AnomalyEntry[]): void {
+  #end(
+    f: FlowFacts,
+    os: TcpStateName,
+    rs: TcpStateName,
+    endUs: number,
+    final: boolean,
+    t: StateThresholds,
+    out: AnomalyEntry[],
+  ): void {
     const idleOf = (s: SideFacts | undefined) => round6((endUs - (s?.lastUs ?? f.lastUs)) / 1e6);
     const flowIdle = round6((endUs - f.lastUs) / 1e6);
-    const add = (type: AnomalyName, side: "orig" | "resp", tsUs: number, count: number, idle: number, detail?: string) => {
+    const add = (
+      type: AnomalyName,
+      side: "orig" | "resp",
+      tsUs: number,
+      count: number,
+      idle: number,
+      detail?: string,
+    ) => {
       const e: AnomalyEntry = { type, side, ts: round6(tsUs / 1e6), count, idle_s: idle };
       if (detail !== undefined) e.detail = detail;
       out.push(e);
@@ -137,32 +158,75 @@ export class InsightReader {
 
     // syn_unanswered: SYNs and nothing after them but a RST (an originator that sent ACKs or data
     // had its SYN answered, even if the capture missed the SYN-ACK); no SYN-ACK or RST from the responder.
-    if (f.orig.syn && !f.orig.beyondSyn && !f.resp.syn && !f.resp.rst && !refused && f.resp.pkts === 0 && (final || flowIdle >= t.synTimeout)) {
+    if (
+      f.orig.syn &&
+      !f.orig.beyondSyn &&
+      !f.resp.syn &&
+      !f.resp.rst &&
+      !refused &&
+      f.resp.pkts === 0 &&
+      (final || flowIdle >= t.synTimeout)
+    ) {
       const n = f.orig.syns;
       add("syn_unanswered", "orig", f.startUs, n, flowIdle, n > 1 ? `${n} SYNs, ${n - 1} retransmitted` : "1 SYN");
     }
     // handshake_incomplete: the responder is left in SYN_RECEIVED.
     if (rs === "SYN_RECEIVED" && (final || flowIdle >= t.synAckTimeout)) {
-      add("handshake_incomplete", "resp", f.resp.lastUs ?? f.lastUs, f.resp.pkts, flowIdle,
-        f.orig.ackedRel >= 1 || f.resp.ackedRel >= 1 ? "SYN-ACK repeated after the originator's ACK: the ACK was lost" : "no ACK of the SYN-ACK");
+      add(
+        "handshake_incomplete",
+        "resp",
+        f.resp.lastUs ?? f.lastUs,
+        f.resp.pkts,
+        flowIdle,
+        f.orig.ackedRel >= 1 || f.resp.ackedRel >= 1
+          ? "SYN-ACK repeated after the originator's ACK: the ACK was lost"
+          : "no ACK of the SYN-ACK",
+      );
     }
     // peer_vanished: one side retransmits into silence.
-    for (const [talker, silent, silentSide] of [[f.orig, f.resp, "resp"], [f.resp, f.orig, "orig"]] as const) {
-      if (talker.rtxQuiet < 2 || silent.rst || silent.pkts === 0 || silent.lastUs === undefined || talker.lastUs === undefined) continue;
+    for (const [talker, silent, silentSide] of [
+      [f.orig, f.resp, "resp"],
+      [f.resp, f.orig, "orig"],
+    ] as const) {
+      if (
+        talker.rtxQuiet < 2 ||
+        silent.rst ||
+        silent.pkts === 0 ||
+        silent.lastUs === undefined ||
+        talker.lastUs === undefined
+      )
+        continue;
       if (talker.lastUs <= silent.lastUs) continue;
       const quiet = idleOf(silent);
       // Three retransmissions into silence are exponential backoff at work (RFC 6298 §5.5); with
       // two, the silence itself must have lasted.
       if (talker.rtxQuiet < 3 && quiet < t.vanishedAfter) continue;
-      add("peer_vanished", silentSide, silent.lastUs, talker.rtxQuiet, quiet,
-        `${silentSide === "resp" ? "responder" : "originator"} silent for ${quiet} s while the ${silentSide === "resp" ? "originator" : "responder"} retransmitted ${talker.rtxQuiet} times`);
+      add(
+        "peer_vanished",
+        silentSide,
+        silent.lastUs,
+        talker.rtxQuiet,
+        quiet,
+        `${silentSide === "resp" ? "responder" : "originator"} silent for ${quiet} s while the ${silentSide === "resp" ? "originator" : "responder"} retransmitted ${talker.rtxQuiet} times`,
+      );
     }
     // Stuck teardown states.
     if (final || flowIdle >= t.finWait2Timeout) {
-      for (const [state, side, me] of [[os, "orig", f.orig], [rs, "resp", f.resp]] as const) {
+      for (const [state, side, me] of [
+        [os, "orig", f.orig],
+        [rs, "resp", f.resp],
+      ] as const) {
         const at = me.lastUs ?? f.lastUs;
         if (state === "FIN_WAIT_1") add("stuck_fin_wait_1", side, at, 1, flowIdle, "FIN never acknowledged");
-        else if (state === "FIN_WAIT_2") add("stuck_fin_wait_2", side, at, 1, flowIdle, `FIN acknowledged; the ${side === "orig" ? "responder" : "originator"} never closed (CLOSE_WAIT)`);
+        else if (state === "FIN_WAIT_2")
+          add(
+            "stuck_fin_wait_2",
+            side,
+            at,
+            1,
+            flowIdle,
+            `FIN acknowledged; the ${side === "orig" ? "responder" : "originator"} never closed (CLOSE_WAIT)`,
+          );
         else if (state === "LAST_ACK") add("stuck_last_ack", side, at, 1, flowIdle, "final FIN never acknowledged");
       }
     }

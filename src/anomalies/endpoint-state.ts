@@ -13,8 +13,17 @@ import type { FlowFacts, SideFacts } from "./facts.js";
 
 /** The RFC 9293 state names flows report, plus UNKNOWN where the capture cannot tell. */
 export const TCP_STATES = [
-  "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
-  "LAST_ACK", "TIME_WAIT", "CLOSED", "UNKNOWN",
+  "SYN_SENT",
+  "SYN_RECEIVED",
+  "ESTABLISHED",
+  "FIN_WAIT_1",
+  "FIN_WAIT_2",
+  "CLOSE_WAIT",
+  "CLOSING",
+  "LAST_ACK",
+  "TIME_WAIT",
+  "CLOSED",
+  "UNKNOWN",
 ] as const;
 export type TcpStateName = (typeof TCP_STATES)[number];
 
@@ -41,7 +50,14 @@ export const LINUX_THRESHOLDS: StateThresholds = {
 };
 
 /** The state of `me` (facing `peer`) at time `endUs`. `meIsOrig` says which role `me` has. */
-export function endpointState(f: FlowFacts, me: SideFacts, peer: SideFacts, meIsOrig: boolean, endUs: number, t: StateThresholds): TcpStateName {
+export function endpointState(
+  f: FlowFacts,
+  me: SideFacts,
+  peer: SideFacts,
+  meIsOrig: boolean,
+  endUs: number,
+  t: StateThresholds,
+): TcpStateName {
   // A reset aborts the connection for both ends (RFC 9293 §3.10.7.4): no TCB is left.
   if (me.rst || peer.rst) return "CLOSED";
   const idle = (endUs - f.lastUs) / 1e6;

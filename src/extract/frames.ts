@@ -124,7 +124,8 @@ export function extractFrames(input: string, frames: readonly number[], output: 
     const outFd = openSync(output, "w");
     try {
       const written = magicLE === SHB ? pcapng(r, frames, outFd) : pcap(r, head, frames, outFd);
-      if (written !== frames.length) throw new ExtractError(`the capture ended after ${written} of the ${frames.length} frames to extract`);
+      if (written !== frames.length)
+        throw new ExtractError(`the capture ended after ${written} of the ${frames.length} frames to extract`);
       return written;
     } finally {
       closeSync(outFd);
@@ -144,12 +145,17 @@ function pcap(r: Reader, head: Buffer, frames: readonly number[], outFd: number)
   const rest = r.take(20);
   if (rest === null) throw new ExtractError("pcap file header is truncated");
   const out = new PcapOut(outFd, magic === PCAP_NS, u32(rest, 12), u32(rest, 16));
-  let no = 0, k = 0;
+  let no = 0,
+    k = 0;
   while (k < frames.length) {
     const rh = r.take(16);
     if (rh === null) break;
-    const sec = u32(rh, 0), frac = u32(rh, 4), incl = u32(rh, 8), orig = u32(rh, 12);
-    if (incl > 1 << 26) throw new ExtractError(`record ${no + 1} at byte ${r.offset - 16} has an impossible length ${incl}`);
+    const sec = u32(rh, 0),
+      frac = u32(rh, 4),
+      incl = u32(rh, 8),
+      orig = u32(rh, 12);
+    if (incl > 1 << 26)
+      throw new ExtractError(`record ${no + 1} at byte ${r.offset - 16} has an impossible length ${incl}`);
     const data = r.take(incl);
     if (data === null) throw new ExtractError(`capture ends inside record ${no + 1}`);
     no++;
@@ -162,7 +168,12 @@ function pcap(r: Reader, head: Buffer, frames: readonly number[], outFd: number)
   return out.frames;
 }
 
-interface Iface { linktype: number; snaplen: number; resol: number; offsetS: bigint }
+interface Iface {
+  linktype: number;
+  snaplen: number;
+  resol: number;
+  offsetS: bigint;
+}
 
 /** Units per second of an if_tsresol byte (high bit clear: 10^-n, set: 2^-n). */
 function unitsPerSecond(resol: number): bigint {
@@ -174,7 +185,8 @@ function pcapng(r: Reader, frames: readonly number[], outFd: number): number {
   let ifaces: Iface[] = [];
   let out: PcapOut | null = null;
   let linktype = -1;
-  let no = 0, k = 0;
+  let no = 0,
+    k = 0;
   let first = true;
   while (k < frames.length) {
     const bh = first ? null : r.take(8);
@@ -185,7 +197,8 @@ function pcapng(r: Reader, frames: readonly number[], outFd: number): number {
       if (rest === null) throw new ExtractError("pcapng section header is truncated");
       const bom = rest.readUInt32LE(4);
       little = bom === BOM;
-      if (!little && rest.readUInt32BE(4) !== BOM) throw new ExtractError("pcapng section header has a bad byte-order magic at byte 8");
+      if (!little && rest.readUInt32BE(4) !== BOM)
+        throw new ExtractError("pcapng section header has a bad byte-order magic at byte 8");
       type = SHB;
       total = little ? rest.readUInt32LE(0) : rest.readUInt32BE(0);
       first = false;
@@ -201,7 +214,8 @@ function pcapng(r: Reader, frames: readonly number[], outFd: number): number {
       if (bomBuf === null) throw new ExtractError(`pcapng section header truncated at byte ${at}`);
       little = bomBuf.readUInt32LE(0) === BOM;
       total = little ? bh.readUInt32LE(4) : bh.readUInt32BE(4);
-      if (total < 28 || r.take(total - 12) === null) throw new ExtractError(`pcapng section header truncated at byte ${at}`);
+      if (total < 28 || r.take(total - 12) === null)
+        throw new ExtractError(`pcapng section header truncated at byte ${at}`);
       ifaces = [];
       continue;
     }
@@ -214,8 +228,9 @@ function pcapng(r: Reader, frames: readonly number[], outFd: number): number {
     const u16 = (o: number) => (little ? body.readUInt16LE(o) : body.readUInt16BE(o));
     if (type === 1) {
       const iface: Iface = { linktype: u16(0), snaplen: u32(4), resol: 6, offsetS: 0n };
-      for (let o = 8; o + 4 <= body.length - 4;) {
-        const code = u16(o), len = u16(o + 2);
+      for (let o = 8; o + 4 <= body.length - 4; ) {
+        const code = u16(o),
+          len = u16(o + 2);
         if (code === 0) break;
         if (code === 9 && len >= 1) iface.resol = body[o + 4];
         if (code === 14 && len >= 8) iface.offsetS = little ? body.readBigInt64LE(o + 4) : body.readBigInt64BE(o + 4);
@@ -228,28 +243,41 @@ function pcapng(r: Reader, frames: readonly number[], outFd: number): number {
     no++;
     if (no !== frames[k]) continue;
     k++;
-    let ifaceNo = 0, ticks: bigint | undefined, caplen: number, orig: number, dataAt: number;
+    let ifaceNo = 0,
+      ticks: bigint | undefined,
+      caplen: number,
+      orig: number,
+      dataAt: number;
     if (type === 6) {
       ifaceNo = u32(0);
       ticks = (BigInt(u32(4)) << 32n) | BigInt(u32(8));
-      caplen = u32(12); orig = u32(16); dataAt = 20;
+      caplen = u32(12);
+      orig = u32(16);
+      dataAt = 20;
     } else if (type === 2) {
       ifaceNo = u16(0);
       ticks = (BigInt(u32(4)) << 32n) | BigInt(u32(8));
-      caplen = u32(12); orig = u32(16); dataAt = 20;
+      caplen = u32(12);
+      orig = u32(16);
+      dataAt = 20;
     } else {
-      orig = u32(0); dataAt = 4;
+      orig = u32(0);
+      dataAt = 4;
       caplen = Math.min(orig, body.length - 4 - dataAt);
     }
     const iface = ifaces[ifaceNo];
-    if (iface === undefined) throw new ExtractError(`frame ${no} names interface ${ifaceNo}, which has no description block`);
+    if (iface === undefined)
+      throw new ExtractError(`frame ${no} names interface ${ifaceNo}, which has no description block`);
     if (linktype === -1) {
       linktype = iface.linktype;
       out = new PcapOut(outFd, true, Math.max(iface.snaplen || 262144, 65535), linktype);
     } else if (iface.linktype !== linktype) {
-      throw new ExtractError(`frame ${no} has link type ${iface.linktype}, frame ${frames[0]} has ${linktype}: one pcap file holds one link type`);
+      throw new ExtractError(
+        `frame ${no} has link type ${iface.linktype}, frame ${frames[0]} has ${linktype}: one pcap file holds one link type`,
+      );
     }
-    let sec = 0, ns = 0;
+    let sec = 0,
+      ns = 0;
     if (ticks !== undefined) {
       const per = unitsPerSecond(iface.resol);
       const s = ticks / per + iface.offsetS;

@@ -28,7 +28,17 @@ import { ascii } from "./ascii.js";
 import type { Flow } from "../flow.js";
 
 /** Zeek log types of the columns (the TSV `#types` line). */
-export type ZeekType = "time" | "string" | "addr" | "port" | "enum" | "interval" | "count" | "int" | "bool" | "set[string]";
+export type ZeekType =
+  | "time"
+  | "string"
+  | "addr"
+  | "port"
+  | "enum"
+  | "interval"
+  | "count"
+  | "int"
+  | "bool"
+  | "set[string]";
 
 /** Receives one column's value. */
 export interface ValueSink {
@@ -107,7 +117,10 @@ export interface ColumnOptions {
   localNets?: LocalNets;
 }
 
-function nameTable(names: readonly (string | undefined)[]): { bytes: (Uint8Array | undefined)[]; text: (string | undefined)[] } {
+function nameTable(names: readonly (string | undefined)[]): {
+  bytes: (Uint8Array | undefined)[];
+  text: (string | undefined)[];
+} {
   return { bytes: names.map((n) => (n === undefined ? undefined : ascii(n))), text: [...names] };
 }
 
@@ -134,7 +147,9 @@ export class ColumnContext {
     this.endReason = nameTable(this.rr.endReasonNames);
     this.tunnel = nameTable(this.rr.tunnelNames);
     const none = layout.service.values.None;
-    this.service = nameTable(layout.service.names.map((n, i) => (n === undefined || i === none ? undefined : snakeCase(n))));
+    this.service = nameTable(
+      layout.service.names.map((n, i) => (n === undefined || i === none ? undefined : snakeCase(n))),
+    );
     this.tunnelNone = layout.tunnel.values.None;
   }
 }
@@ -170,7 +185,17 @@ export const COLUMNS: readonly Column[] = [
   col("ts", "time", BOTH, (k, s) => s.seconds(k.tsUs)),
   col("uid", "string", BOTH, (k, s, x) => {
     const p = k.p;
-    writeFlowUid(k.v.u32, (p + x.rr.origAddr) >>> 2, (p + x.rr.respAddr) >>> 2, k.r.origPort(k.v, p), k.r.respPort(k.v, p), vlanKey(k, x), k.tsUs, x.scratch, 0);
+    writeFlowUid(
+      k.v.u32,
+      (p + x.rr.origAddr) >>> 2,
+      (p + x.rr.respAddr) >>> 2,
+      k.r.origPort(k.v, p),
+      k.r.respPort(k.v, p),
+      vlanKey(k, x),
+      k.tsUs,
+      x.scratch,
+      0,
+    );
     s.chars(x.scratch, UID_LENGTH);
   }),
   col("id.orig_h", "addr", BOTH, (k, s, x) => s.address(k.v.u8, k.p + x.rr.origAddr)),
@@ -225,14 +250,35 @@ export const COLUMNS: readonly Column[] = [
     const e = k.p + c.FR_EXT;
     const vlan = (u32(k.v, k.p + c.FR_FLAGS) & c.FF_VLAN_KEY) !== 0 ? u32(k.v, e + c.X_OUTER_VLAN) : 0;
     const ports = u32(k.v, e + c.X_OUTER_SPORT);
-    writeTunnelUid(k.v.u8, k.v.u32, e + c.X_OUTER_SRC, e + c.X_OUTER_DST, ports & 0xffff, ports >>> 16, k.v.u8[e + c.X_OUTER_PROTO], vlan, x.scratch, 0);
+    writeTunnelUid(
+      k.v.u8,
+      k.v.u32,
+      e + c.X_OUTER_SRC,
+      e + c.X_OUTER_DST,
+      ports & 0xffff,
+      ports >>> 16,
+      k.v.u8[e + c.X_OUTER_PROTO],
+      vlan,
+      x.scratch,
+      0,
+    );
     s.set([String.fromCharCode.apply(null, x.scratch.subarray(0, UID_LENGTH) as unknown as number[])]);
   }),
   col("ip_proto", "count", BOTH, (_k, s) => s.uint(IP_PROTO_TCP)),
   // ---- flowrecon's own columns ----
   col("community_id", "string", BOTH, (k, s, x) => {
     const p = k.p;
-    const n = writeCommunityId(k.v.u8, p + x.rr.origAddr, k.r.origPort(k.v, p), p + x.rr.respAddr, k.r.respPort(k.v, p), PROTO_TCP, x.seed, x.scratch, 0);
+    const n = writeCommunityId(
+      k.v.u8,
+      p + x.rr.origAddr,
+      k.r.origPort(k.v, p),
+      p + x.rr.respAddr,
+      k.r.respPort(k.v, p),
+      PROTO_TCP,
+      x.seed,
+      x.scratch,
+      0,
+    );
     s.chars(x.scratch, n);
   }),
   col("handshake_rtt", "interval", BOTH, (k, s) => {
@@ -261,23 +307,47 @@ export const COLUMNS: readonly Column[] = [
   col("orig_state", "string", BOTH, (k, s) => s.name(stateBytes(k.insight.orig_state), k.insight.orig_state)),
   col("resp_state", "string", BOTH, (k, s) => s.name(stateBytes(k.insight.resp_state), k.insight.resp_state)),
   // Zeek view: the set of anomaly names; nested view: one object per anomaly.
-  col("anomalies", "set[string]", ZEEK_VIEW, (k, s) => s.set(anomalyNames(k.insight.anomalies)), (f) => anomalyNames(f.anomalies)),
+  col(
+    "anomalies",
+    "set[string]",
+    ZEEK_VIEW,
+    (k, s) => s.set(anomalyNames(k.insight.anomalies)),
+    (f) => anomalyNames(f.anomalies),
+  ),
   col("anomalies", "set[string]", NESTED_VIEW, (k, s) => s.json(k.insight.anomalies)),
   col("http", "string", NESTED_VIEW, (k, s) => {
     const http = k.insight.http;
     if (http !== undefined) s.json(http);
   }),
-  col("http_requests", "count", ZEEK_VIEW, (k, s) => {
-    const http = k.insight.http;
-    if (http !== undefined) s.uint(http.requests);
-  }, (f) => f.http?.requests),
-  col("http_responses", "count", ZEEK_VIEW, (k, s) => {
-    const http = k.insight.http;
-    if (http !== undefined) s.uint(http.responses);
-  }, (f) => f.http?.responses),
+  col(
+    "http_requests",
+    "count",
+    ZEEK_VIEW,
+    (k, s) => {
+      const http = k.insight.http;
+      if (http !== undefined) s.uint(http.requests);
+    },
+    (f) => f.http?.requests,
+  ),
+  col(
+    "http_responses",
+    "count",
+    ZEEK_VIEW,
+    (k, s) => {
+      const http = k.insight.http;
+      if (http !== undefined) s.uint(http.responses);
+    },
+    (f) => f.http?.responses,
+  ),
 ];
 
-function col(name: string, type: ZeekType, views: number, write: Column["write"], fromFlow?: Column["fromFlow"]): Column {
+function col(
+  name: string,
+  type: ZeekType,
+  views: number,
+  write: Column["write"],
+  fromFlow?: Column["fromFlow"],
+): Column {
   return fromFlow === undefined ? { name, type, views, write } : { name, type, views, write, fromFlow };
 }
 

@@ -80,7 +80,8 @@ export class EngineLines {
     const ex = (this.#ex = raw as unknown as FormatterExports);
     this.flushBytes = exportedNumber(raw, "FMT_FLUSH");
     const mode = readEnum(raw, "FmtMode").values;
-    const shape = options.format === "zeek" ? mode.ZeekTsv : options.jsonStyle === "zeek" ? mode.ZeekJson : mode.NestedJson;
+    const shape =
+      options.format === "zeek" ? mode.ZeekTsv : options.jsonStyle === "zeek" ? mode.ZeekJson : mode.NestedJson;
     ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, 0);
     this.#installNames(raw);
     const nets = new LocalNets(options.localNets);
@@ -106,12 +107,17 @@ export class EngineLines {
     };
     const named = (names: readonly (string | undefined)[], f: (s: string) => string) => (v: number) =>
       names[v] !== undefined ? f(names[v]!) : `unknown_${v}`;
-    table("ConnState", named(layout.connState.names, (s) => s));
+    table(
+      "ConnState",
+      named(layout.connState.names, (s) => s),
+    );
     table("EndReason", named(layout.endReason.names, snakeCase));
     const tunnelNone = layout.tunnel.values.None;
     table("Tunnel", (v) => (v === tunnelNone ? undefined : named(layout.tunnel.names, snakeCase)(v)));
     const serviceNone = layout.service.values.None;
-    table("Service", (v) => (v === serviceNone || layout.service.names[v] === undefined ? undefined : snakeCase(layout.service.names[v]!)));
+    table("Service", (v) =>
+      v === serviceNone || layout.service.names[v] === undefined ? undefined : snakeCase(layout.service.names[v]!),
+    );
     table("HttpMethod", (v) => layout.httpMethod.names[v]);
     table("Anomaly", (v) => ANOMALY_BY_CODE[v]?.name);
     const states = readEnum(raw, "TcpState").values;
@@ -163,7 +169,9 @@ export class EngineLines {
     const ex = this.#ex;
     const n = ex.fmtFieldList(what === "fields" ? 0 : 1);
     const at = ex.fmtPtr() + ex.fmtLen();
-    return Buffer.from(this.#engine.views().u8.subarray(at, at + n)).toString("latin1").split("\t");
+    return Buffer.from(this.#engine.views().u8.subarray(at, at + n))
+      .toString("latin1")
+      .split("\t");
   }
 
   /** The Zeek log header (`#separator` ... `#types`), opened at `now`. */

@@ -18,7 +18,15 @@ import { formatAddress } from "../net/address.js";
 import { Literal, ascii, type AsciiWriter } from "./ascii.js";
 import { MAX_FLOW_BYTES } from "./formatter.js";
 import {
-  COLUMNS, viewColumns, ColumnContext, RecordCursor, NESTED_VIEW, ZEEK_VIEW, type Column, type ColumnOptions, type ValueSink,
+  COLUMNS,
+  viewColumns,
+  ColumnContext,
+  RecordCursor,
+  NESTED_VIEW,
+  ZEEK_VIEW,
+  type Column,
+  type ColumnOptions,
+  type ValueSink,
 } from "./columns.js";
 
 /** JSON shapes: flowrecon's nested objects, or Zeek's JSON logs (flat dotted keys). */

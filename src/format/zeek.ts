@@ -86,7 +86,11 @@ export class ZeekFormatter implements Formatter {
   }
 
   begin(out: AsciiWriter): void {
-    const header = zeekHeaderText(ZEEK_FIELDS, ZEEK_COLUMNS.map((c) => c.type), this.#now());
+    const header = zeekHeaderText(
+      ZEEK_FIELDS,
+      ZEEK_COLUMNS.map((c) => c.type),
+      this.#now(),
+    );
     out.reserve(header.length);
     out.ascii(header);
   }

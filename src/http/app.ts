@@ -60,7 +60,11 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
   };
   const context: AppContext = { config, metrics, budget, sessions, log, formatThreads, draining: false };
   metrics.gauge("flowrecon_sessions", "Open sessions.", () => sessions.size);
-  metrics.gauge("flowrecon_memory_bytes", "Memory the API holds (engines, batches, stored flows, buffered responses).", () => budget.used());
+  metrics.gauge(
+    "flowrecon_memory_bytes",
+    "Memory the API holds (engines, batches, stored flows, buffered responses).",
+    () => budget.used(),
+  );
   metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);
 
   const app = new Hono<ApiEnv>();
@@ -68,11 +72,19 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
   app.notFound(notFound(() => app.routes));
   app.use("*", accessLog(log));
   app.use("*", requestMetrics(metrics));
-  app.use("*", draining(() => context.draining));
-  const auth = bearerAuth({ ...(config.token !== undefined ? { [DEFAULT_TENANT]: config.token } : {}), ...config.tenants });
+  app.use(
+    "*",
+    draining(() => context.draining),
+  );
+  const auth = bearerAuth({
+    ...(config.token !== undefined ? { [DEFAULT_TENANT]: config.token } : {}),
+    ...config.tenants,
+  });
   app.use("/v1/*", auth);
   app.use("/metrics", auth);
-  const uploads = uploadsPerClient(config.maxUploadsPerClient, () => metrics.rejected.inc({ reason: "uploads_per_client" }));
+  const uploads = uploadsPerClient(config.maxUploadsPerClient, () =>
+    metrics.rejected.inc({ reason: "uploads_per_client" }),
+  );
   app.on("POST", ["/v1/analyze", "/v1/sessions/:id/batches"], uploads);
   app.route("/", opsRoutes(context));
   app.route("/", analyzeRoutes(context));

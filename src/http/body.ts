@@ -76,19 +76,27 @@ class PacedReader {
       for (;;) {
         const waited = performance.now() - start;
         const idleLeft = idleMs > 0 ? idleMs - waited : Infinity;
-        const windowLeft = minBodyRate > 0 && windowMs > 0 ? windowMs - this.#windowWaitMs - (waited - charged) : Infinity;
+        const windowLeft =
+          minBodyRate > 0 && windowMs > 0 ? windowMs - this.#windowWaitMs - (waited - charged) : Infinity;
         const delay = Math.min(idleLeft, windowLeft);
         const r =
           delay === Infinity
             ? await pending
-            : await Promise.race([pending, new Promise<typeof fired>((resolve) => (timer = setTimeout(() => resolve(fired), Math.max(0, delay))))]);
+            : await Promise.race([
+                pending,
+                new Promise<typeof fired>((resolve) => (timer = setTimeout(() => resolve(fired), Math.max(0, delay)))),
+              ]);
         clearTimeout(timer);
         if (r !== fired) {
           if (!r.done) charge(r.value.length);
           return r;
         }
         if (idleLeft <= windowLeft) {
-          throw this.#fail(tooSlow(`no request body bytes for ${idleMs / 1000} s; the body must keep arriving`, { idle_timeout_s: idleMs / 1000 }));
+          throw this.#fail(
+            tooSlow(`no request body bytes for ${idleMs / 1000} s; the body must keep arriving`, {
+              idle_timeout_s: idleMs / 1000,
+            }),
+          );
         }
         // The rate window filled while waiting: judged on what it brought (throws when too little).
         charge(0);
@@ -113,7 +121,10 @@ class PacedReader {
 
   #slow(): ApiError {
     const rate = Math.round((this.#windowBytes * 1000) / Math.max(1, this.#windowWaitMs));
-    return tooSlow(`the request body arrives at ${rate} bytes/s, below the minimum of ${this.limits.minBodyRate} bytes/s`, { min_rate: this.limits.minBodyRate, rate });
+    return tooSlow(
+      `the request body arrives at ${rate} bytes/s, below the minimum of ${this.limits.minBodyRate} bytes/s`,
+      { min_rate: this.limits.minBodyRate, rate },
+    );
   }
 
   #fail(e: ApiError): ApiError {
@@ -134,7 +145,12 @@ export function checkDeclaredLength(c: ApiContext, limit: number, what: string):
  * can still be written; the rest of the body is then drained by the server adapter (which gives up
  * after 500 ms and closes the connection).
  */
-export async function* bodyChunks(c: ApiContext, limit: number, what: string, timeouts: BodyTimeouts): AsyncGenerator<Uint8Array> {
+export async function* bodyChunks(
+  c: ApiContext,
+  limit: number,
+  what: string,
+  timeouts: BodyTimeouts,
+): AsyncGenerator<Uint8Array> {
   checkDeclaredLength(c, limit, what);
   let total = 0;
   const incoming = c.env?.incoming;
@@ -143,7 +159,11 @@ export async function* bodyChunks(c: ApiContext, limit: number, what: string, ti
   if (incoming !== undefined && typeof incoming.iterator === "function") {
     const it = (incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     // A timed-out client gets its 408, then the adapter's drain closes the connection.
-    reader = new PacedReader(() => it.next(), timeouts, () => {});
+    reader = new PacedReader(
+      () => it.next(),
+      timeouts,
+      () => {},
+    );
     // Detaches the iterator (after a pending read, if any) and leaves the stream open.
     release = () => void it.return?.()?.catch(() => {});
   } else {
@@ -151,10 +171,14 @@ export async function* bodyChunks(c: ApiContext, limit: number, what: string, ti
     if (body === null) return;
     const webReader = body.getReader();
     let abandoned = false;
-    reader = new PacedReader(() => webReader.read() as Promise<IteratorResult<Uint8Array>>, timeouts, () => {
-      abandoned = true;
-      webReader.cancel().catch(() => {});
-    });
+    reader = new PacedReader(
+      () => webReader.read() as Promise<IteratorResult<Uint8Array>>,
+      timeouts,
+      () => {
+        abandoned = true;
+        webReader.cancel().catch(() => {});
+      },
+    );
     release = () => {
       if (!abandoned) webReader.releaseLock();
     };
@@ -184,7 +208,13 @@ export async function gather(
   source: AsyncIterable<Uint8Array>,
   n: number,
   reservation: Reservation,
-): Promise<{ held: readonly Uint8Array[]; bytes: number; ended: boolean; chunks: AsyncIterable<Uint8Array>; drop(): Promise<void> }> {
+): Promise<{
+  held: readonly Uint8Array[];
+  bytes: number;
+  ended: boolean;
+  chunks: AsyncIterable<Uint8Array>;
+  drop(): Promise<void>;
+}> {
   const it = source[Symbol.asyncIterator]();
   const held: Uint8Array[] = [];
   let bytes = 0;

@@ -89,7 +89,11 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
 };
 
 /** Environment variable -> setting; sizes in bytes, times in seconds. */
-export const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutdownGraceMs" | "headersTimeoutMs", scale: number][] = [
+export const ENV: readonly [
+  name: string,
+  key: keyof ApiConfig | "port" | "shutdownGraceMs" | "headersTimeoutMs",
+  scale: number,
+][] = [
   ["FLOWRECON_MAX_BODY_BYTES", "maxBodyBytes", 1],
   ["FLOWRECON_MAX_BATCH_BYTES", "maxBatchBytes", 1],
   ["FLOWRECON_MAX_SESSIONS", "maxSessions", 1],
@@ -109,7 +113,13 @@ export const ENV: readonly [name: string, key: keyof ApiConfig | "port" | "shutd
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const config: ServerConfig = { ...DEFAULT_CONFIG, port: 8080, host: env.HOST ?? "127.0.0.1", shutdownGraceMs: 30_000, headersTimeoutMs: 20_000 };
+  const config: ServerConfig = {
+    ...DEFAULT_CONFIG,
+    port: 8080,
+    host: env.HOST ?? "127.0.0.1",
+    shutdownGraceMs: 30_000,
+    headersTimeoutMs: 20_000,
+  };
   for (const [name, key, scale] of ENV) {
     const text = env[name];
     if (text === undefined || text === "") continue;
@@ -122,7 +132,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   if (token !== undefined && token !== "") config.token = token;
   const level = env.FLOWRECON_LOG_LEVEL;
   if (level !== undefined && level !== "") {
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new RangeError(`FLOWRECON_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`);
+    if (!(LOG_LEVELS as readonly string[]).includes(level))
+      throw new RangeError(`FLOWRECON_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`);
     config.logLevel = level as LogLevel;
   }
   const tokens = env.FLOWRECON_TOKENS;
@@ -142,7 +153,9 @@ export function parseTenants(text: string): Record<string, string> {
     const tenant = entry.slice(0, colon).trim();
     const token = entry.slice(colon + 1).trim();
     if (colon < 0 || !/^[A-Za-z0-9_.-]+$/.test(tenant) || token === "" || /\s/.test(token)) {
-      throw new RangeError(`FLOWRECON_TOKENS entry ${i + 1} must be tenant:token (tenant of letters, digits, _ . -; token without spaces)`);
+      throw new RangeError(
+        `FLOWRECON_TOKENS entry ${i + 1} must be tenant:token (tenant of letters, digits, _ . -; token without spaces)`,
+      );
     }
     if (tenant in tenants) throw new RangeError(`FLOWRECON_TOKENS names tenant '${tenant}' twice`);
     if (seen.has(token)) throw new RangeError(`FLOWRECON_TOKENS gives two tenants the same token (entry ${i + 1})`);

@@ -33,7 +33,12 @@ class Yielder {
 }
 
 /** Pushes capture chunks into the engine slice by slice; stops at the first capture error. */
-export async function feedCapture(rec: Reconstructor, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, sink: RecordSink, options: WorkOptions): Promise<void> {
+export async function feedCapture(
+  rec: Reconstructor,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  sink: RecordSink,
+  options: WorkOptions,
+): Promise<void> {
   const y = new Yielder();
   for await (const chunk of chunks) {
     for (let off = 0; off < chunk.length; off += options.sliceBytes) {
@@ -46,7 +51,12 @@ export async function feedCapture(rec: Reconstructor, chunks: AsyncIterable<Uint
 }
 
 /** Pushes encoded segment records slice by slice. */
-export async function feedSegments(rec: Reconstructor, records: Uint8Array, sink: RecordSink, options: WorkOptions): Promise<void> {
+export async function feedSegments(
+  rec: Reconstructor,
+  records: Uint8Array,
+  sink: RecordSink,
+  options: WorkOptions,
+): Promise<void> {
   const y = new Yielder();
   const size = rec.segmentLayout.size;
   const step = Math.max(1, Math.floor(options.sliceBytes / 16 / size)) * size;
@@ -69,7 +79,11 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
 }
 
 /** Adds the engine's counter deltas (since `before`) to the metrics. */
-export function countInput(metrics: ApiMetrics, rec: Reconstructor, before: { segments: number; bytes: number; records: number }): { segments: number; bytes: number; records: number } {
+export function countInput(
+  metrics: ApiMetrics,
+  rec: Reconstructor,
+  before: { segments: number; bytes: number; records: number },
+): { segments: number; bytes: number; records: number } {
   const stats = rec.stats;
   const now = { segments: stats.segments, bytes: stats.bytes, records: rec.segmentsIn };
   metrics.segments.inc({}, now.segments - before.segments);

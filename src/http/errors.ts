@@ -33,12 +33,23 @@ export class ApiError extends HTTPException {
     status: ContentfulStatusCode,
     code: string,
     message: string,
-    options: { offset?: number; details?: Record<string, unknown>; extra?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      offset?: number;
+      details?: Record<string, unknown>;
+      extra?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
   ) {
     super(status, { message, cause: options.cause });
     this.name = "ApiError";
     this.code = code;
-    this.body = { code, message, ...(options.offset !== undefined ? { offset: options.offset } : {}), ...options.details };
+    this.body = {
+      code,
+      message,
+      ...(options.offset !== undefined ? { offset: options.offset } : {}),
+      ...options.details,
+    };
     this.extra = options.extra;
     this.headers = options.headers;
   }
@@ -77,7 +88,11 @@ function clientGone(err: Error, c: Context): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   if (err.name === "ClientGoneError" || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") return true;
   const incoming = (c.env as { incoming?: { destroyed?: boolean; readableAborted?: boolean } } | undefined)?.incoming;
-  return err.message === "aborted" && incoming !== undefined && (incoming.destroyed === true || incoming.readableAborted === true);
+  return (
+    err.message === "aborted" &&
+    incoming !== undefined &&
+    (incoming.destroyed === true || incoming.readableAborted === true)
+  );
 }
 
 /**
@@ -96,15 +111,24 @@ export function errorHandler(log: Logger): (err: Error, c: Context<ApiEnv>) => R
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
-      return respond(status, { code: STATUS_CODES[status] ?? `http_${status}`, message: err.message || "request failed" });
+      return respond(status, {
+        code: STATUS_CODES[status] ?? `http_${status}`,
+        message: err.message || "request failed",
+      });
     }
     if (clientGone(err, c)) {
       // Nobody reads this answer; not a server problem, so no error line (the access line says it).
-      return respond(400, { code: "client_closed_request", message: "the client closed the connection before the request was complete" });
+      return respond(400, {
+        code: "client_closed_request",
+        message: "the client closed the connection before the request was complete",
+      });
     }
     if (err instanceof EngineFault) {
       log.error({ code: "engine_fault", method: c.req.method, path: c.req.path, err }, "engine fault");
-      return respond(500, { code: "engine_fault", message: `the engine failed on this input (a flowrecon bug): ${err.message}` });
+      return respond(500, {
+        code: "engine_fault",
+        message: `the engine failed on this input (a flowrecon bug): ${err.message}`,
+      });
     }
     log.error({ code: "internal_error", method: c.req.method, path: c.req.path, err }, "internal error");
     return respond(500, { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" });
@@ -120,13 +144,25 @@ export function notFound(routes: () => readonly { method: string; path: string }
   return function notFound(c) {
     table ??= routes()
       .filter((r) => r.method !== "ALL")
-      .map((r) => ({ method: r.method, pattern: new RegExp("^" + r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "$") }));
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp("^" + r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "$"),
+      }));
     const allowed = new Set(table.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method));
     if (allowed.size > 0) {
       if (allowed.has("GET")) allowed.add("HEAD");
       const allow = [...allowed].sort().join(", ");
       c.set("errorCode", "method_not_allowed");
-      return jsonErrorResponse(405, { code: "method_not_allowed", message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`, allowed: [...allowed].sort() }, undefined, { allow });
+      return jsonErrorResponse(
+        405,
+        {
+          code: "method_not_allowed",
+          message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`,
+          allowed: [...allowed].sort(),
+        },
+        undefined,
+        { allow },
+      );
     }
     c.set("errorCode", "not_found");
     return jsonErrorResponse(404, { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` });

@@ -45,7 +45,11 @@ export class FlowsJob implements ThreadJob {
     this.recordSize = spec.layout.constants.FR_SIZE;
     this.clock = { ...spec.insight };
     this.#writer = new FlowWriter(spec.format, spec.layout, {
-      communityIdSeed: spec.communityIdSeed, localNets: spec.localNets, jsonStyle: spec.jsonStyle, filter: spec.filter, insight: this.clock,
+      communityIdSeed: spec.communityIdSeed,
+      localNets: spec.localNets,
+      jsonStyle: spec.jsonStyle,
+      filter: spec.filter,
+      insight: this.clock,
     });
     this.#counter = spec.count ? new FlowCounter(spec.layout) : null;
     this.#out = out;

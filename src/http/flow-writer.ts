@@ -58,8 +58,13 @@ export class RecordFilter {
 
   matches(v: MemoryViews, p: number): boolean {
     const f = this.#filter;
-    if (f.connStates !== null && !f.connStates.has(this.#reader.connStateNames[this.#reader.connState(v, p)])) return false;
-    if (f.anomalies !== null && !passesAnomalyFilter(this.#insight.read(v, p, this.#ctx).anomalies, this.#any, f.anomalies)) return false;
+    if (f.connStates !== null && !f.connStates.has(this.#reader.connStateNames[this.#reader.connState(v, p)]))
+      return false;
+    if (
+      f.anomalies !== null &&
+      !passesAnomalyFilter(this.#insight.read(v, p, this.#ctx).anomalies, this.#any, f.anomalies)
+    )
+      return false;
     return true;
   }
 }
@@ -95,7 +100,11 @@ export class FlowWriter {
   constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
     this.format = format;
     const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
-    const columns = { communityIdSeed: options.communityIdSeed, insight: options.insight, localNets: new LocalNets(options.localNets) };
+    const columns = {
+      communityIdSeed: options.communityIdSeed,
+      insight: options.insight,
+      localNets: new LocalNets(options.localNets),
+    };
     this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.jsonStyle ?? "nested", columns);
     this.#decoder = format === "msgpack" ? new FlowDecoder(layout, columns) : null;
     this.#filter = filtering ? new RecordFilter(options.filter, layout, options.insight) : null;

@@ -33,9 +33,14 @@ export class MemoryBudget {
     const used = this.used();
     if (used + bytes <= this.limit) return;
     this.#onReject?.();
-    throw new ApiError(503, "memory_limit", `the server is out of memory for ${what} (${used} of ${this.limit} bytes in use); retry later`, {
-      headers: { "retry-after": "5" },
-    });
+    throw new ApiError(
+      503,
+      "memory_limit",
+      `the server is out of memory for ${what} (${used} of ${this.limit} bytes in use); retry later`,
+      {
+        headers: { "retry-after": "5" },
+      },
+    );
   }
 
   /** Takes `bytes` (throws 503 when they do not fit); give them back with {@link release}. */

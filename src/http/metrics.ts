@@ -19,7 +19,11 @@ function processMetrics(): Registry {
     collectDefaultMetrics({ register: processRegistry });
     // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
     // check metrics says so); their per-type families (nodejs_active_handles, ...) stay.
-    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    for (const name of [
+      "nodejs_active_handles_total",
+      "nodejs_active_requests_total",
+      "nodejs_active_resources_total",
+    ]) {
       processRegistry.removeSingleMetric(name);
     }
     const info = new Gauge({
@@ -37,7 +41,11 @@ function processMetrics(): Registry {
 export class ApiMetrics {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
-  readonly requests = this.#counter("flowrecon_http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"]);
+  readonly requests = this.#counter("flowrecon_http_requests_total", "HTTP requests by route, method and status.", [
+    "route",
+    "method",
+    "status",
+  ]);
   readonly latency = new Histogram({
     name: "flowrecon_http_request_duration_seconds",
     help: "HTTP request latency (until the response headers, or the end of a streamed body), by route.",
@@ -45,14 +53,22 @@ export class ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly segments = this.#counter("flowrecon_segments_total", "TCP segments handed to the flow tracker (captures and segment records).");
+  readonly segments = this.#counter(
+    "flowrecon_segments_total",
+    "TCP segments handed to the flow tracker (captures and segment records).",
+  );
   readonly bytes = this.#counter("flowrecon_input_bytes_total", "Capture bytes decoded.");
   readonly records = this.#counter("flowrecon_segment_records_total", "Pre-parsed segment records accepted.");
   readonly flows = this.#counter("flowrecon_flows_total", "Flows reported, by conn_state.", ["conn_state"]);
   readonly anomalies = this.#counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type.", ["type"]);
-  readonly captureErrors = this.#counter("flowrecon_capture_errors_total", "Damaged captures, by error code.", ["code"]);
+  readonly captureErrors = this.#counter("flowrecon_capture_errors_total", "Damaged captures, by error code.", [
+    "code",
+  ]);
   readonly sessionsCreated = this.#counter("flowrecon_sessions_created_total", "Sessions created.");
-  readonly sessionsExpired = this.#counter("flowrecon_sessions_expired_total", "Sessions deleted after their idle TTL.");
+  readonly sessionsExpired = this.#counter(
+    "flowrecon_sessions_expired_total",
+    "Sessions deleted after their idle TTL.",
+  );
   readonly rejected = this.#counter("flowrecon_rejected_total", "Requests refused by a limit, by reason.", ["reason"]);
 
   #counter(name: string, help: string, labelNames: string[] = []): Counter {

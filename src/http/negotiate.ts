@@ -29,7 +29,11 @@ export function bodyKind(contentType: string | undefined): BodyKind {
   const type = contentType === undefined ? "" : mediaType(contentType);
   const kind = CONTENT_TYPES[type];
   if (kind !== undefined) return kind;
-  throw new ApiError(415, "unsupported_media_type", `${type === "" ? "a Content-Type header is required" : `cannot read ${type}`}: send a capture (${CAPTURE_TYPES.join(", ")}, or application/octet-stream) or segment records (application/json, application/msgpack)`);
+  throw new ApiError(
+    415,
+    "unsupported_media_type",
+    `${type === "" ? "a Content-Type header is required" : `cannot read ${type}`}: send a capture (${CAPTURE_TYPES.join(", ")}, or application/octet-stream) or segment records (application/json, application/msgpack)`,
+  );
 }
 
 const OUTPUTS: Readonly<Record<string, OutputFormat>> = {
@@ -48,7 +52,10 @@ export const OUTPUT_CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = {
  * The response format from an Accept header (RFC 9110 §12.5.1: highest q first, then the order
  * given). JSON when the header is absent or accepts anything; 406 when nothing listed is served.
  */
-export function outputFormat(accept: string | undefined, allowed: readonly OutputFormat[] = ["json", "msgpack", "ndjson"]): OutputFormat {
+export function outputFormat(
+  accept: string | undefined,
+  allowed: readonly OutputFormat[] = ["json", "msgpack", "ndjson"],
+): OutputFormat {
   if (accept === undefined || accept.trim() === "") return "json";
   const ranges = accept
     .split(",")
@@ -64,5 +71,9 @@ export function outputFormat(accept: string | undefined, allowed: readonly Outpu
     const format = OUTPUTS[type];
     if (format !== undefined && allowed.includes(format)) return format;
   }
-  throw new ApiError(406, "not_acceptable", `cannot answer with ${accept}: choose ${allowed.map((f) => OUTPUT_CONTENT_TYPES[f].split(";")[0]).join(", ")}`);
+  throw new ApiError(
+    406,
+    "not_acceptable",
+    `cannot answer with ${accept}: choose ${allowed.map((f) => OUTPUT_CONTENT_TYPES[f].split(";")[0]).join(", ")}`,
+  );
 }

@@ -33,7 +33,8 @@ const flowsContent = (schema: Json): Json => ({
   "application/x-ndjson": {
     schema: {
       type: "string",
-      description: "One flow per line as flows finish, then one trailer line without uid: {\"stats\": ...} (plus \"error\" when the capture turned out damaged after the response started).",
+      description:
+        'One flow per line as flows finish, then one trailer line without uid: {"stats": ...} (plus "error" when the capture turned out damaged after the response started).',
     },
   },
 });
@@ -42,14 +43,27 @@ const bodyContent = (): Json => {
   const capture = { schema: { type: "string", contentMediaType: "application/octet-stream" } };
   return {
     ...Object.fromEntries(CAPTURE_TYPES.map((t) => [t, capture])),
-    "application/octet-stream": { schema: { ...capture.schema, description: "A capture, recognised by its pcap or pcapng magic (415 otherwise)." } },
+    "application/octet-stream": {
+      schema: { ...capture.schema, description: "A capture, recognised by its pcap or pcapng magic (415 otherwise)." },
+    },
     "application/json": { schema: ref("SegmentBatch") },
-    ...Object.fromEntries(MSGPACK_TYPES.map((t) => [t, { schema: { ...ref("SegmentBatch"), description: "One or more msgpack values back to back, each a SegmentBatch." } }])),
+    ...Object.fromEntries(
+      MSGPACK_TYPES.map((t) => [
+        t,
+        {
+          schema: {
+            ...ref("SegmentBatch"),
+            description: "One or more msgpack values back to back, each a SegmentBatch.",
+          },
+        },
+      ]),
+    ),
   };
 };
 
 export function openApiDocument(config: ApiConfig): Json {
-  const secured = config.token !== undefined || Object.keys(config.tenants).length > 0 ? { security: [{ bearer: [] }] } : {};
+  const secured =
+    config.token !== undefined || Object.keys(config.tenants).length > 0 ? { security: [{ bearer: [] }] } : {};
   const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((s) => [String(s), response("Error")]));
   const sessionId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 
@@ -59,7 +73,7 @@ export function openApiDocument(config: ApiConfig): Json {
       title: "flowrecon",
       version: VERSION,
       description:
-        "TCP connection reconstruction from pcap/pcapng captures or pre-parsed segment records, one Zeek conn.log-compatible summary per flow. Every error is JSON {\"error\": {\"code\", \"message\", \"offset\"?}}.",
+        'TCP connection reconstruction from pcap/pcapng captures or pre-parsed segment records, one Zeek conn.log-compatible summary per flow. Every error is JSON {"error": {"code", "message", "offset"?}}.',
     },
     servers: [{ url: "/" }],
     paths: {
@@ -70,12 +84,19 @@ export function openApiDocument(config: ApiConfig): Json {
           summary: "Analyze one capture or one batch of segment records",
           description: `The capture streams into the engine (at most ${config.maxBodyBytes} bytes); a segment body is parsed whole (at most ${config.maxBatchBytes} bytes). Response format by Accept.`,
           ...secured,
-          parameters: [...OPTION_PARAMETERS.map(([name]) => param(name)), param("conn_state"), param("anomaly"), param("partial"), param("json_style")],
+          parameters: [
+            ...OPTION_PARAMETERS.map(([name]) => param(name)),
+            param("conn_state"),
+            param("anomaly"),
+            param("partial"),
+            param("json_style"),
+          ],
           requestBody: { required: true, content: bodyContent() },
           responses: {
             "200": { description: "Every flow and the input statistics.", content: flowsContent(ref("FlowsDocument")) },
             "422": {
-              description: "The capture is damaged. With partial=true the body also holds the flows decoded before the damage (in the Accept format).",
+              description:
+                "The capture is damaged. With partial=true the body also holds the flows decoded before the damage (in the Accept format).",
               content: { "application/json": { schema: ref("FlowsDocument") } },
             },
             ...errors(400, 401, 406, 408, 413, 415, 429, 503),
@@ -90,10 +111,22 @@ export function openApiDocument(config: ApiConfig): Json {
           parameters: OPTION_PARAMETERS.map(([name]) => param(name)),
           requestBody: {
             required: false,
-            content: { "application/json": { schema: { type: "object", description: "The same options as the query parameters, by the same names.", additionalProperties: false, properties: Object.fromEntries(OPTION_PARAMETERS.map(([name]) => [name, optionSchema(name)])) } } },
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  description: "The same options as the query parameters, by the same names.",
+                  additionalProperties: false,
+                  properties: Object.fromEntries(OPTION_PARAMETERS.map(([name]) => [name, optionSchema(name)])),
+                },
+              },
+            },
           },
           responses: {
-            "201": { description: "Created; Location names the session.", content: { "application/json": { schema: ref("Session") } } },
+            "201": {
+              description: "Created; Location names the session.",
+              content: { "application/json": { schema: ref("Session") } },
+            },
             ...errors(400, 401, 415, 429, 503),
           },
         },
@@ -104,7 +137,10 @@ export function openApiDocument(config: ApiConfig): Json {
           operationId: "getSession",
           summary: "Describe a session",
           ...secured,
-          responses: { "200": { description: "The session.", content: { "application/json": { schema: ref("Session") } } }, ...errors(401, 404) },
+          responses: {
+            "200": { description: "The session.", content: { "application/json": { schema: ref("Session") } } },
+            ...errors(401, 404),
+          },
         },
         delete: {
           operationId: "deleteSession",
@@ -133,10 +169,21 @@ export function openApiDocument(config: ApiConfig): Json {
         get: {
           operationId: "listFlows",
           summary: "List the session's finished and live flows",
-          description: "Finished flows first (in the order they finished), then live ones as they would be reported if the input ended now; each flow has a \"state\" member. Live flows are read from a copy of the session's engine.",
+          description:
+            'Finished flows first (in the order they finished), then live ones as they would be reported if the input ended now; each flow has a "state" member. Live flows are read from a copy of the session\'s engine.',
           ...secured,
-          parameters: [param("state"), param("conn_state"), param("anomaly"), param("offset"), param("limit"), param("json_style")],
-          responses: { "200": { description: "One page.", content: flowsContent(ref("FlowPage")) }, ...errors(400, 401, 404, 406, 503) },
+          parameters: [
+            param("state"),
+            param("conn_state"),
+            param("anomaly"),
+            param("offset"),
+            param("limit"),
+            param("json_style"),
+          ],
+          responses: {
+            "200": { description: "One page.", content: flowsContent(ref("FlowPage")) },
+            ...errors(400, 401, 404, 406, 503),
+          },
         },
       },
       "/v1/sessions/{id}/finish": {
@@ -148,7 +195,10 @@ export function openApiDocument(config: ApiConfig): Json {
           parameters: [param("conn_state"), param("anomaly")],
           responses: {
             "200": { description: "Every flow of the session.", content: flowsContent(ref("FlowsDocument")) },
-            "422": { description: "The capture ended inside a record: every flow, with the error.", content: flowsContent(ref("FlowsDocument")) },
+            "422": {
+              description: "The capture ended inside a record: every flow, with the error.",
+              content: flowsContent(ref("FlowsDocument")),
+            },
             ...errors(401, 404, 406),
           },
         },
@@ -159,7 +209,10 @@ export function openApiDocument(config: ApiConfig): Json {
           summary: "Liveness (503 while shutting down)",
           responses: {
             "200": { description: "Serving.", content: { "application/json": { schema: ref("Health") } } },
-            "503": { description: "Draining: in-flight requests finish, new ones get 503; the port closes after them.", content: { "application/json": { schema: ref("Health") } } },
+            "503": {
+              description: "Draining: in-flight requests finish, new ones get 503; the port closes after them.",
+              content: { "application/json": { schema: ref("Health") } },
+            },
           },
         },
       },
@@ -168,22 +221,45 @@ export function openApiDocument(config: ApiConfig): Json {
           operationId: "metrics",
           summary: "Prometheus metrics (text exposition format 0.0.4)",
           ...secured,
-          responses: { "200": { description: "Metrics.", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401) },
+          responses: {
+            "200": { description: "Metrics.", content: { "text/plain": { schema: { type: "string" } } } },
+            ...errors(401),
+          },
         },
       },
       "/openapi.json": {
         get: {
           operationId: "openapi",
           summary: "This document",
-          responses: { "200": { description: "OpenAPI 3.1.", content: { "application/json": { schema: { type: "object" } } } } },
+          responses: {
+            "200": { description: "OpenAPI 3.1.", content: { "application/json": { schema: { type: "object" } } } },
+          },
         },
       },
     },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Only when the server has FLOWRECON_TOKEN or FLOWRECON_TOKENS set. With FLOWRECON_TOKENS each token names a tenant, and a session is visible only to the tenant that created it (404 for the others)." } },
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "Only when the server has FLOWRECON_TOKEN or FLOWRECON_TOKENS set. With FLOWRECON_TOKENS each token names a tenant, and a session is visible only to the tenant that created it (404 for the others).",
+        },
+      },
       parameters: {
-        ...Object.fromEntries(OPTION_PARAMETERS.map(([name, , , doc]) => [name, { name, in: "query", required: false, description: doc, schema: optionSchema(name) }])),
-        conn_state: { name: "conn_state", in: "query", required: false, description: "Keep flows with one of these Zeek conn_state codes (comma-separated).", schema: { type: "string", examples: ["SF,S0"] } },
+        ...Object.fromEntries(
+          OPTION_PARAMETERS.map(([name, , , doc]) => [
+            name,
+            { name, in: "query", required: false, description: doc, schema: optionSchema(name) },
+          ]),
+        ),
+        conn_state: {
+          name: "conn_state",
+          in: "query",
+          required: false,
+          description: "Keep flows with one of these Zeek conn_state codes (comma-separated).",
+          schema: { type: "string", examples: ["SF,S0"] },
+        },
         anomaly: {
           name: "anomaly",
           in: "query",
@@ -191,17 +267,34 @@ export function openApiDocument(config: ApiConfig): Json {
           description: `Keep flows with one of these anomalies (comma-separated names; "any" = at least one): ${ANOMALIES.map((a) => a.name).join(", ")}.`,
           schema: { type: "string" },
         },
-        partial: { name: "partial", in: "query", required: false, description: "With a 422, also return the flows decoded before the damage.", schema: { type: "boolean" } },
+        partial: {
+          name: "partial",
+          in: "query",
+          required: false,
+          description: "With a 422, also return the flows decoded before the damage.",
+          schema: { type: "boolean" },
+        },
         json_style: {
           name: "json_style",
           in: "query",
           required: false,
-          description: "JSON shape of json/ndjson answers: nested (flowrecon's: TCP options and anomalies as objects) or zeek (Zeek's JSON log: flat dotted keys such as orig_tcp_options.mss, sets as arrays of strings, the columns of the zeek TSV). msgpack keeps the nested shape.",
+          description:
+            "JSON shape of json/ndjson answers: nested (flowrecon's: TCP options and anomalies as objects) or zeek (Zeek's JSON log: flat dotted keys such as orig_tcp_options.mss, sets as arrays of strings, the columns of the zeek TSV). msgpack keeps the nested shape.",
           schema: { type: "string", enum: ["nested", "zeek"], default: "nested" },
         },
-        state: { name: "state", in: "query", required: false, schema: { type: "string", enum: ["all", "finished", "live"], default: "all" } },
+        state: {
+          name: "state",
+          in: "query",
+          required: false,
+          schema: { type: "string", enum: ["all", "finished", "live"], default: "all" },
+        },
         offset: { name: "offset", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } },
-        limit: { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE } },
+        limit: {
+          name: "limit",
+          in: "query",
+          required: false,
+          schema: { type: "integer", minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
+        },
       },
       responses: {
         Error: { description: "An error.", content: { "application/json": { schema: ref("Error") } } },
@@ -216,7 +309,11 @@ export function openApiDocument(config: ApiConfig): Json {
               type: "object",
               required: ["code", "message"],
               properties: {
-                code: { type: "string", description: "Stable, snake_case: a capture error (bad_magic, truncated_input, absurd_caplen, ...; the same codes as the CLI's JSON output) or an API code (payload_too_large, session_not_found, method_not_allowed, ...)." },
+                code: {
+                  type: "string",
+                  description:
+                    "Stable, snake_case: a capture error (bad_magic, truncated_input, absurd_caplen, ...; the same codes as the CLI's JSON output) or an API code (payload_too_large, session_not_found, method_not_allowed, ...).",
+                },
                 message: { type: "string" },
                 offset: { type: "integer", description: "Byte offset in the input where the problem is." },
                 record: { type: "integer" },
@@ -228,22 +325,73 @@ export function openApiDocument(config: ApiConfig): Json {
         },
         Flow: {
           type: "object",
-          description: "One connection, keys as in Zeek's JSON conn.log plus flowrecon's own (README, Output fields). Exactly the CLI's NDJSON line.",
-          required: ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "ip_proto", "community_id", "orig_tcp_options", "resp_tcp_options", "end_reason", "orig_state", "resp_state", "anomalies"],
+          description:
+            "One connection, keys as in Zeek's JSON conn.log plus flowrecon's own (README, Output fields). Exactly the CLI's NDJSON line.",
+          required: [
+            "ts",
+            "uid",
+            "id.orig_h",
+            "id.orig_p",
+            "id.resp_h",
+            "id.resp_p",
+            "proto",
+            "conn_state",
+            "missed_bytes",
+            "orig_pkts",
+            "orig_ip_bytes",
+            "resp_pkts",
+            "resp_ip_bytes",
+            "ip_proto",
+            "community_id",
+            "orig_tcp_options",
+            "resp_tcp_options",
+            "end_reason",
+            "orig_state",
+            "resp_state",
+            "anomalies",
+          ],
           properties: {
-            ts: { type: "number" }, uid: { type: "string" }, "id.orig_h": { type: "string" }, "id.orig_p": { type: "integer" },
-            "id.resp_h": { type: "string" }, "id.resp_p": { type: "integer" }, proto: { const: "tcp" },
-            service: { type: "string", description: "Protocol found by Zeek's dynamic protocol detection signatures in the first payload bytes." },
+            ts: { type: "number" },
+            uid: { type: "string" },
+            "id.orig_h": { type: "string" },
+            "id.orig_p": { type: "integer" },
+            "id.resp_h": { type: "string" },
+            "id.resp_p": { type: "integer" },
+            proto: { const: "tcp" },
+            service: {
+              type: "string",
+              description: "Protocol found by Zeek's dynamic protocol detection signatures in the first payload bytes.",
+            },
             duration: { type: "number" },
-            orig_bytes: { type: "integer" }, resp_bytes: { type: "integer" }, conn_state: { enum: [...CONN_STATES] },
-            local_orig: { type: "boolean" }, local_resp: { type: "boolean" }, missed_bytes: { type: "integer" },
-            history: { type: "string" }, orig_pkts: { type: "integer" }, orig_ip_bytes: { type: "integer" }, resp_pkts: { type: "integer" },
+            orig_bytes: { type: "integer" },
+            resp_bytes: { type: "integer" },
+            conn_state: { enum: [...CONN_STATES] },
+            local_orig: { type: "boolean" },
+            local_resp: { type: "boolean" },
+            missed_bytes: { type: "integer" },
+            history: { type: "string" },
+            orig_pkts: { type: "integer" },
+            orig_ip_bytes: { type: "integer" },
+            resp_pkts: { type: "integer" },
             resp_ip_bytes: { type: "integer" },
-            tunnel_parents: { type: "array", items: { type: "string" }, description: "uid of the tunnel's encapsulating connection." },
-            ip_proto: { type: "integer" }, community_id: { type: "string" }, handshake_rtt: { type: "number" },
-            orig_tcp_options: ref("TcpOptions"), resp_tcp_options: ref("TcpOptions"), vlan: { type: "integer" }, inner_vlan: { type: "integer" },
-            tunnel: { type: "string" }, end_reason: { type: "string" },
-            orig_state: { enum: [...TCP_STATES], description: "RFC 9293 state of the originator as the wire shows it at the end." },
+            tunnel_parents: {
+              type: "array",
+              items: { type: "string" },
+              description: "uid of the tunnel's encapsulating connection.",
+            },
+            ip_proto: { type: "integer" },
+            community_id: { type: "string" },
+            handshake_rtt: { type: "number" },
+            orig_tcp_options: ref("TcpOptions"),
+            resp_tcp_options: ref("TcpOptions"),
+            vlan: { type: "integer" },
+            inner_vlan: { type: "integer" },
+            tunnel: { type: "string" },
+            end_reason: { type: "string" },
+            orig_state: {
+              enum: [...TCP_STATES],
+              description: "RFC 9293 state of the originator as the wire shows it at the end.",
+            },
             resp_state: { enum: [...TCP_STATES] },
             anomalies: {
               type: "array",
@@ -251,8 +399,12 @@ export function openApiDocument(config: ApiConfig): Json {
                 type: "object",
                 required: ["type", "side", "ts", "count"],
                 properties: {
-                  type: { enum: ANOMALIES.map((a) => a.name) }, side: { enum: ["orig", "resp"] }, ts: { type: "number" },
-                  count: { type: "integer" }, idle_s: { type: "number" }, detail: { type: "string" },
+                  type: { enum: ANOMALIES.map((a) => a.name) },
+                  side: { enum: ["orig", "resp"] },
+                  ts: { type: "number" },
+                  count: { type: "integer" },
+                  idle_s: { type: "number" },
+                  detail: { type: "string" },
                 },
               },
             },
@@ -260,7 +412,8 @@ export function openApiDocument(config: ApiConfig): Json {
               type: "object",
               description: "HTTP/1.x request and status lines seen, when the payload is HTTP.",
               properties: {
-                requests: { type: "integer" }, responses: { type: "integer" },
+                requests: { type: "integer" },
+                responses: { type: "integer" },
                 methods: { type: "object", additionalProperties: { type: "integer" } },
                 versions: { type: "array", items: { type: "string" } },
                 status_codes: { type: "object", additionalProperties: { type: "integer" } },
@@ -274,13 +427,28 @@ export function openApiDocument(config: ApiConfig): Json {
         Health: {
           type: "object",
           required: ["status", "version"],
-          properties: { status: { enum: ["ok", "draining"] }, version: { type: "string" }, sessions: { type: "integer" }, memory_bytes: { type: "integer" } },
+          properties: {
+            status: { enum: ["ok", "draining"] },
+            version: { type: "string" },
+            sessions: { type: "integer" },
+            memory_bytes: { type: "integer" },
+          },
         },
         TcpOptions: {
           type: "object",
-          properties: { mss: { type: "integer" }, wscale: { type: "integer" }, sack_permitted: { type: "boolean" }, timestamps: { type: "boolean" } },
+          properties: {
+            mss: { type: "integer" },
+            wscale: { type: "integer" },
+            sack_permitted: { type: "boolean" },
+            timestamps: { type: "boolean" },
+          },
         },
-        Stats: { type: "object", description: "Input counters (records, bytes, segments, skipped_records, bad_checksum, ...), snake_case engine names.", additionalProperties: { type: "number" } },
+        Stats: {
+          type: "object",
+          description:
+            "Input counters (records, bytes, segments, skipped_records, bad_checksum, ...), snake_case engine names.",
+          additionalProperties: { type: "number" },
+        },
         FlowsDocument: {
           type: "object",
           required: ["flows"],
@@ -289,22 +457,39 @@ export function openApiDocument(config: ApiConfig): Json {
         FlowPage: {
           type: "object",
           required: ["flows", "total", "offset", "limit"],
-          properties: { flows: { type: "array", items: ref("Flow") }, total: { type: "integer" }, offset: { type: "integer" }, limit: { type: "integer" }, next_offset: { type: "integer" } },
+          properties: {
+            flows: { type: "array", items: ref("Flow") },
+            total: { type: "integer" },
+            offset: { type: "integer" },
+            limit: { type: "integer" },
+            next_offset: { type: "integer" },
+          },
         },
         Session: {
           type: "object",
           required: ["id"],
           properties: {
-            id: { type: "string", format: "uuid" }, input: { enum: ["capture", "segments", null] }, batches: { type: "integer" },
-            flows_finished: { type: "integer" }, flows_live: { type: "integer" }, created_at: { type: "string", format: "date-time" },
-            expires_at: { type: "string", format: "date-time" }, options: { type: "object" }, ttl_seconds: { type: "number" }, stats: ref("Stats"),
+            id: { type: "string", format: "uuid" },
+            input: { enum: ["capture", "segments", null] },
+            batches: { type: "integer" },
+            flows_finished: { type: "integer" },
+            flows_live: { type: "integer" },
+            created_at: { type: "string", format: "date-time" },
+            expires_at: { type: "string", format: "date-time" },
+            options: { type: "object" },
+            ttl_seconds: { type: "number" },
+            stats: ref("Stats"),
           },
         },
         BatchSummary: {
           type: "object",
           properties: {
-            batch: { type: "integer" }, input: { enum: ["capture", "segments"] }, bytes: { type: "integer" }, segments: { type: "integer" },
-            flows_finished: { type: "integer", description: "Flows that finished during this batch." }, flows_live: { type: "integer" },
+            batch: { type: "integer" },
+            input: { enum: ["capture", "segments"] },
+            bytes: { type: "integer" },
+            segments: { type: "integer" },
+            flows_finished: { type: "integer", description: "Flows that finished during this batch." },
+            flows_live: { type: "integer" },
           },
         },
         SegmentRow: {
@@ -313,27 +498,51 @@ export function openApiDocument(config: ApiConfig): Json {
           required: ["ts", "src", "sport", "dst", "dport", "flags", "seq"],
           properties: {
             ts: { type: "number", description: "Seconds since the epoch (microsecond precision)." },
-            src: { type: "string", description: "IPv4 or IPv6 address." }, sport: { type: "integer", minimum: 0, maximum: 65535 },
-            dst: { type: "string" }, dport: { type: "integer", minimum: 0, maximum: 65535 },
-            flags: { oneOf: [{ type: "string", pattern: "^[FSRPAUECW.fsrpauecw]*$" }, { type: "integer", minimum: 0, maximum: 255 }] },
-            seq: { type: "integer", minimum: 0, maximum: 4294967295 }, ack: { type: "integer", minimum: 0, maximum: 4294967295, default: 0 },
-            win: { type: "integer", minimum: 0, maximum: 65535, default: 0 }, len: { type: "integer", minimum: 0, default: 0, description: "TCP payload bytes." },
+            src: { type: "string", description: "IPv4 or IPv6 address." },
+            sport: { type: "integer", minimum: 0, maximum: 65535 },
+            dst: { type: "string" },
+            dport: { type: "integer", minimum: 0, maximum: 65535 },
+            flags: {
+              oneOf: [
+                { type: "string", pattern: "^[FSRPAUECW.fsrpauecw]*$" },
+                { type: "integer", minimum: 0, maximum: 255 },
+              ],
+            },
+            seq: { type: "integer", minimum: 0, maximum: 4294967295 },
+            ack: { type: "integer", minimum: 0, maximum: 4294967295, default: 0 },
+            win: { type: "integer", minimum: 0, maximum: 65535, default: 0 },
+            len: { type: "integer", minimum: 0, default: 0, description: "TCP payload bytes." },
             options: {
               type: "object",
-              properties: { mss: { type: "integer" }, wscale: { type: "integer" }, sack_permitted: { type: "boolean" }, sack: { type: "boolean" }, timestamps: { type: "boolean" } },
+              properties: {
+                mss: { type: "integer" },
+                wscale: { type: "integer" },
+                sack_permitted: { type: "boolean" },
+                sack: { type: "boolean" },
+                timestamps: { type: "boolean" },
+              },
             },
           },
         },
         SegmentColumns: {
           type: "object",
-          description: "Columnar form: one array per field, all of one length. src/dst may also be binary (16 bytes per segment, IPv4 as ::ffff:a.b.c.d). opts is a bitmask (MSS 1, WSCALE 2, SACK_PERM 4, SACK 8, TS 16); mss/wscale are read where its bit is set.",
+          description:
+            "Columnar form: one array per field, all of one length. src/dst may also be binary (16 bytes per segment, IPv4 as ::ffff:a.b.c.d). opts is a bitmask (MSS 1, WSCALE 2, SACK_PERM 4, SACK 8, TS 16); mss/wscale are read where its bit is set.",
           required: ["ts", "src", "sport", "dst", "dport", "flags", "seq"],
-          properties: Object.fromEntries(["ts", "src", "sport", "dst", "dport", "flags", "seq", "ack", "win", "len", "opts", "mss", "wscale"].map((k) => [k, { type: "array" }])),
+          properties: Object.fromEntries(
+            ["ts", "src", "sport", "dst", "dport", "flags", "seq", "ack", "win", "len", "opts", "mss", "wscale"].map(
+              (k) => [k, { type: "array" }],
+            ),
+          ),
         },
         SegmentBatch: {
           oneOf: [
             { type: "array", items: ref("SegmentRow") },
-            { type: "object", required: ["segments"], properties: { segments: { type: "array", items: ref("SegmentRow") } } },
+            {
+              type: "object",
+              required: ["segments"],
+              properties: { segments: { type: "array", items: ref("SegmentRow") } },
+            },
             ref("SegmentColumns"),
           ],
         },

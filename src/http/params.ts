@@ -14,7 +14,9 @@ import { isJsonStyle, JSON_STYLES, type JsonStyle } from "../format/record-write
 type Parser = (text: string, name: string) => unknown;
 
 function bad(name: string, expected: string, text: string): ApiError {
-  return new ApiError(400, "invalid_parameter", `query parameter ${name} must be ${expected}, got '${text}'`, { details: { parameter: name } });
+  return new ApiError(400, "invalid_parameter", `query parameter ${name} must be ${expected}, got '${text}'`, {
+    details: { parameter: name },
+  });
 }
 
 const bool: Parser = (text, name) => {
@@ -32,7 +34,8 @@ const seconds: Parser = (text, name) => {
 function integer(min: number, max: number): Parser {
   return (text, name) => {
     const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw bad(name, `a whole number in [${min}, ${max}]`, text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw bad(name, `a whole number in [${min}, ${max}]`, text);
     return n;
   };
 }
@@ -54,25 +57,94 @@ const localNets: Parser = (text, name) => {
 };
 
 /** Query name -> Reconstructor option, with its parser. Documented in openapi.ts (same table). */
-export const OPTION_PARAMETERS: readonly [query: string, option: keyof ReconstructorOptions, parse: Parser, doc: string][] = [
+export const OPTION_PARAMETERS: readonly [
+  query: string,
+  option: keyof ReconstructorOptions,
+  parse: Parser,
+  doc: string,
+][] = [
   ["ignore_checksums", "ignoreChecksums", bool, "Do not validate TCP/IPv4 checksums (zeek -C). Default false."],
-  ["vlan_in_key", "vlanInKey", bool, "Make the VLAN ids part of the connection key (Zeek's vlan_fivetuple). Default false: the plain 5-tuple, Zeek's default."],
-  ["flow_cap", "flowCap", integer(1, 4_000_000), "Live connections kept before the least recently active one is evicted."],
+  [
+    "vlan_in_key",
+    "vlanInKey",
+    bool,
+    "Make the VLAN ids part of the connection key (Zeek's vlan_fivetuple). Default false: the plain 5-tuple, Zeek's default.",
+  ],
+  [
+    "flow_cap",
+    "flowCap",
+    integer(1, 4_000_000),
+    "Live connections kept before the least recently active one is evicted.",
+  ],
   ["attempt_timeout", "attemptTimeout", seconds, "Seconds an unanswered SYN waits (Zeek tcp_attempt_delay, 5)."],
   ["close_timeout", "closeTimeout", seconds, "Seconds a closed connection lingers (Zeek tcp_close_delay, 5)."],
-  ["inactivity_timeout", "inactivityTimeout", seconds, "Seconds without packets before a flow is reported (Zeek tcp_inactivity_timeout, 300)."],
-  ["interactive_inactivity_timeout", "interactiveInactivityTimeout", seconds, "Inactivity timeout for ports 21, 22, 23, 513 (3600)."],
-  ["handshake_inactivity_timeout", "handshakeInactivityTimeout", seconds, "Inactivity timeout during the handshake (60)."],
-  ["report_gaps_for_partial", "reportGapsForPartial", bool, "Count content gaps on connections without a handshake (Zeek report_gaps_for_partial)."],
-  ["likely_server_ports", "likelyServerPorts", ports, "Zeek's likely_server_ports: default, none (zeek -b), or a comma-separated port list."],
-  ["max_above_hole_without_acks", "maxAboveHoleWithoutAcks", integer(0, Number.MAX_SAFE_INTEGER), "Zeek tcp_max_above_hole_without_any_acks (bytes, 0 = no limit)."],
-  ["excessive_data_without_acks", "excessiveDataWithoutAcks", integer(0, Number.MAX_SAFE_INTEGER), "Zeek tcp_excessive_data_without_further_acks (bytes, 0 = no limit)."],
+  [
+    "inactivity_timeout",
+    "inactivityTimeout",
+    seconds,
+    "Seconds without packets before a flow is reported (Zeek tcp_inactivity_timeout, 300).",
+  ],
+  [
+    "interactive_inactivity_timeout",
+    "interactiveInactivityTimeout",
+    seconds,
+    "Inactivity timeout for ports 21, 22, 23, 513 (3600).",
+  ],
+  [
+    "handshake_inactivity_timeout",
+    "handshakeInactivityTimeout",
+    seconds,
+    "Inactivity timeout during the handshake (60).",
+  ],
+  [
+    "report_gaps_for_partial",
+    "reportGapsForPartial",
+    bool,
+    "Count content gaps on connections without a handshake (Zeek report_gaps_for_partial).",
+  ],
+  [
+    "likely_server_ports",
+    "likelyServerPorts",
+    ports,
+    "Zeek's likely_server_ports: default, none (zeek -b), or a comma-separated port list.",
+  ],
+  [
+    "max_above_hole_without_acks",
+    "maxAboveHoleWithoutAcks",
+    integer(0, Number.MAX_SAFE_INTEGER),
+    "Zeek tcp_max_above_hole_without_any_acks (bytes, 0 = no limit).",
+  ],
+  [
+    "excessive_data_without_acks",
+    "excessiveDataWithoutAcks",
+    integer(0, Number.MAX_SAFE_INTEGER),
+    "Zeek tcp_excessive_data_without_further_acks (bytes, 0 = no limit).",
+  ],
   ["community_id_seed", "communityIdSeed", integer(0, 65535), "Community ID seed (default 0)."],
-  ["local_nets", "localNets", localNets, "Zeek's Site::local_nets for local_orig/local_resp: CIDR networks added to the private address space; a - entry leaves the private space out."],
+  [
+    "local_nets",
+    "localNets",
+    localNets,
+    "Zeek's Site::local_nets for local_orig/local_resp: CIDR networks added to the private address space; a - entry leaves the private space out.",
+  ],
 ];
 
 /** Zeek conn_state codes, for the conn_state filter. */
-export const CONN_STATES = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"] as const;
+export const CONN_STATES = [
+  "S0",
+  "S1",
+  "SF",
+  "REJ",
+  "S2",
+  "S3",
+  "RSTO",
+  "RSTR",
+  "RSTOS0",
+  "RSTRH",
+  "SH",
+  "SHR",
+  "OTH",
+] as const;
 
 /** Which flows a response keeps. `null` members do not filter. */
 export interface FlowFilter {
@@ -84,7 +156,10 @@ export interface FlowFilter {
 export const NO_FILTER: FlowFilter = { connStates: null, anomalies: null };
 
 function list(text: string): string[] {
-  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 export function parseFilter(query: Record<string, string>): FlowFilter {
@@ -92,7 +167,8 @@ export function parseFilter(query: Record<string, string>): FlowFilter {
   if (query.conn_state !== undefined) {
     const names = list(query.conn_state).map((s) => s.toUpperCase());
     const unknown = names.find((s) => !(CONN_STATES as readonly string[]).includes(s));
-    if (unknown !== undefined || names.length === 0) throw bad("conn_state", `a comma-separated list of ${CONN_STATES.join(", ")}`, query.conn_state);
+    if (unknown !== undefined || names.length === 0)
+      throw bad("conn_state", `a comma-separated list of ${CONN_STATES.join(", ")}`, query.conn_state);
     connStates = new Set(names);
   }
   let anomalies: Set<string> | null = null;
@@ -100,7 +176,8 @@ export function parseFilter(query: Record<string, string>): FlowFilter {
     const names = list(query.anomaly);
     if (names.length === 0) throw bad("anomaly", "a comma-separated list of anomaly names, or any", query.anomaly);
     for (const n of names) {
-      if (n !== "any" && !ANOMALY_NAMES.has(n)) throw bad("anomaly", `anomaly names (${[...ANOMALY_NAMES].join(", ")}) or any`, n);
+      if (n !== "any" && !ANOMALY_NAMES.has(n))
+        throw bad("anomaly", `anomaly names (${[...ANOMALY_NAMES].join(", ")}) or any`, n);
     }
     anomalies = new Set(names);
   }
@@ -110,7 +187,12 @@ export function parseFilter(query: Record<string, string>): FlowFilter {
 function rejectUnknown(query: Record<string, string>, known: ReadonlySet<string>): void {
   for (const name of Object.keys(query)) {
     if (!known.has(name)) {
-      throw new ApiError(400, "unknown_parameter", `unknown query parameter '${name}' (known: ${[...known].join(", ")})`, { details: { parameter: name } });
+      throw new ApiError(
+        400,
+        "unknown_parameter",
+        `unknown query parameter '${name}' (known: ${[...known].join(", ")})`,
+        { details: { parameter: name } },
+      );
     }
   }
 }
@@ -160,10 +242,16 @@ export function sessionOptions(query: Record<string, string>, body: unknown): Re
   rejectUnknown(query, SESSION_PARAMS);
   const merged: Record<string, string> = { ...query };
   if (body !== undefined && body !== null) {
-    if (typeof body !== "object" || Array.isArray(body)) throw new ApiError(400, "invalid_body", "the session body must be a JSON object of options");
+    if (typeof body !== "object" || Array.isArray(body))
+      throw new ApiError(400, "invalid_body", "the session body must be a JSON object of options");
     const known = new Set(OPTION_NAMES);
     for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
-      if (!known.has(name)) throw new ApiError(400, "unknown_option", `unknown session option '${name}' (known: ${OPTION_NAMES.join(", ")})`);
+      if (!known.has(name))
+        throw new ApiError(
+          400,
+          "unknown_option",
+          `unknown session option '${name}' (known: ${OPTION_NAMES.join(", ")})`,
+        );
       merged[name] = Array.isArray(value) ? value.join(",") : String(value);
     }
   }

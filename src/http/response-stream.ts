@@ -82,7 +82,8 @@ export class ResponseStream {
 export function piecesBody(pieces: Buffer[]): BodyInit {
   let total = 0;
   for (const p of pieces) total += p.length;
-  if (total <= 1 << 20) return (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, total)) as Uint8Array<ArrayBuffer>;
+  if (total <= 1 << 20)
+    return (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, total)) as Uint8Array<ArrayBuffer>;
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {

@@ -7,7 +7,14 @@
 import { ApiError } from "./errors.js";
 import type { Reservation } from "./memory.js";
 import { readChunks } from "./body.js";
-import { encodeSegments, MalformedBodyError, parseSegmentBody, SegmentInputError, type SegmentEncoding, type SegmentRecords } from "../ingest/segments.js";
+import {
+  encodeSegments,
+  MalformedBodyError,
+  parseSegmentBody,
+  SegmentInputError,
+  type SegmentEncoding,
+  type SegmentRecords,
+} from "../ingest/segments.js";
 import type { SegmentLayout } from "../ingest/segment-layout.js";
 
 /**

@@ -59,16 +59,30 @@ export function writeCommunityId(
   return pos + COMMUNITY_ID_LENGTH;
 }
 
-function compute(u8: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, proto: number, seed: number): void {
+function compute(
+  u8: Uint8Array,
+  aOff: number,
+  aPort: number,
+  bOff: number,
+  bPort: number,
+  proto: number,
+  seed: number,
+): void {
   const v4 = isV4Mapped(u8, aOff) && isV4Mapped(u8, bOff);
   const skip = v4 ? 12 : 0;
   // Order the endpoints: smaller address first, the smaller port breaking a tie (spec, "ordering").
   let cmp = 0;
   for (let i = skip; i < 16 && cmp === 0; i++) cmp = u8[aOff + i] - u8[bOff + i];
   if (cmp === 0) cmp = aPort - bPort;
-  let sOff = aOff, dOff = bOff, sPort = aPort, dPort = bPort;
+  let sOff = aOff,
+    dOff = bOff,
+    sPort = aPort,
+    dPort = bPort;
   if (cmp > 0) {
-    sOff = bOff; dOff = aOff; sPort = bPort; dPort = aPort;
+    sOff = bOff;
+    dOff = aOff;
+    sPort = bPort;
+    dPort = aPort;
   }
   const block = SHA1_BLOCK;
   block[0] = (seed >>> 8) & 0xff;

@@ -41,19 +41,35 @@ export function sha1Short(len: number, out: Int32Array): void {
   // The four round functions in four loops, so no round tests which one applies.
   for (let i = 0; i < 20; i++) {
     const t = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + W[i]) | 0;
-    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
   }
   for (let i = 20; i < 40; i++) {
     const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + W[i]) | 0;
-    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
   }
   for (let i = 40; i < 60; i++) {
     const t = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + W[i]) | 0;
-    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
   }
   for (let i = 60; i < 80; i++) {
     const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + W[i]) | 0;
-    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
   }
   out[0] = (0x67452301 + a) | 0;
   out[1] = ((0xefcdab89 | 0) + b) | 0;

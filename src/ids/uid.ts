@@ -108,8 +108,17 @@ export function writeTunnelUid(
     }
     if (i === 15) swap = sport > dport;
   }
-  const a = swap ? dst : src, b = swap ? src : dst;
-  compute(u32, a >>> 2, b >>> 2, swap ? dport : sport, swap ? sport : dport, ((proto & 0xff) << 24) | (vlan & 0xffffff), 0);
+  const a = swap ? dst : src,
+    b = swap ? src : dst;
+  compute(
+    u32,
+    a >>> 2,
+    b >>> 2,
+    swap ? dport : sport,
+    swap ? sport : dport,
+    ((proto & 0xff) << 24) | (vlan & 0xffffff),
+    0,
+  );
   for (let i = 0; i < UID_LENGTH; i++) out[pos + i] = CHARS[i];
   return pos + UID_LENGTH;
 }
@@ -136,7 +145,10 @@ function compute(
   w[9] = vlan;
   w[10] = tsUs % 4294967296; // low 32 bits (ts is a non-negative integer below 2^53)
   w[11] = Math.floor(tsUs / 4294967296);
-  let a = SEED_A, b = SEED_B, c = SEED_C, d = SEED_D;
+  let a = SEED_A,
+    b = SEED_B,
+    c = SEED_C,
+    d = SEED_D;
   for (let i = 0; i < 12; i++) {
     const k = w[i];
     a = mix(a, k);
@@ -145,7 +157,10 @@ function compute(
     d = mix(d, k);
   }
   // The 128-bit value l3:l2:l1:l0 in base 62 by long division, least significant digit last.
-  let l3 = finalize(a), l2 = finalize(b), l1 = finalize(c), l0 = finalize(d);
+  let l3 = finalize(a),
+    l2 = finalize(b),
+    l1 = finalize(c),
+    l0 = finalize(d);
   for (let i = UID_DIGITS; i >= 1; i--) {
     // Each step divides the four 32-bit limbs by 62; every intermediate is below 62 * 2^32 < 2^53.
     const q3 = Math.floor(l3 / 62);

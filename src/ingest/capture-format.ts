@@ -18,6 +18,7 @@ function bswap32(x: number): number {
 export function captureFormat(head: Uint8Array): "pcap" | "pcapng" | null {
   if (head.length < 4) return null;
   const m = (head[0] | (head[1] << 8) | (head[2] << 16) | (head[3] << 24)) >>> 0;
-  if (m === PCAP_MAGIC_US || m === PCAP_MAGIC_NS || m === bswap32(PCAP_MAGIC_US) || m === bswap32(PCAP_MAGIC_NS)) return "pcap";
+  if (m === PCAP_MAGIC_US || m === PCAP_MAGIC_NS || m === bswap32(PCAP_MAGIC_US) || m === bswap32(PCAP_MAGIC_NS))
+    return "pcap";
   return m === BT_SHB ? "pcapng" : null;
 }

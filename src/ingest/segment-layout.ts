@@ -32,10 +32,26 @@ export interface SegmentLayout {
 }
 
 const NAMES = {
-  size: "SEG_SIZE", ts: "SEG_TS", src: "SEG_SRC", dst: "SEG_DST", sport: "SEG_SPORT", dport: "SEG_DPORT",
-  flags: "SEG_FLAGS", opts: "SEG_OPTS", wscale: "SEG_WSCALE", ipver: "SEG_IPVER", seq: "SEG_SEQ", ack: "SEG_ACK",
-  win: "SEG_WIN", mss: "SEG_MSS", len: "SEG_LEN", optMss: "OPT_MSS", optWscale: "OPT_WSCALE",
-  optSackPerm: "OPT_SACK_PERM", optSack: "OPT_SACK", optTs: "OPT_TS",
+  size: "SEG_SIZE",
+  ts: "SEG_TS",
+  src: "SEG_SRC",
+  dst: "SEG_DST",
+  sport: "SEG_SPORT",
+  dport: "SEG_DPORT",
+  flags: "SEG_FLAGS",
+  opts: "SEG_OPTS",
+  wscale: "SEG_WSCALE",
+  ipver: "SEG_IPVER",
+  seq: "SEG_SEQ",
+  ack: "SEG_ACK",
+  win: "SEG_WIN",
+  mss: "SEG_MSS",
+  len: "SEG_LEN",
+  optMss: "OPT_MSS",
+  optWscale: "OPT_WSCALE",
+  optSackPerm: "OPT_SACK_PERM",
+  optSack: "OPT_SACK",
+  optTs: "OPT_TS",
 } as const satisfies Record<keyof SegmentLayout, string>;
 
 export function readSegmentLayout(exports: WebAssembly.Exports): SegmentLayout {

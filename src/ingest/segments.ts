@@ -50,7 +50,16 @@ export interface SegmentRecords {
 
 /** TCP flag letters: tcpdump's (`.` ACK, `W` CWR) and the obvious ones (`A` ACK, `C` CWR). */
 const FLAG_BITS: Readonly<Record<string, number>> = {
-  F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, ".": 0x10, U: 0x20, E: 0x40, C: 0x80, W: 0x80,
+  F: 0x01,
+  S: 0x02,
+  R: 0x04,
+  P: 0x08,
+  A: 0x10,
+  ".": 0x10,
+  U: 0x20,
+  E: 0x40,
+  C: 0x80,
+  W: 0x80,
 };
 
 const U32_MAX = 0xffffffff;
@@ -132,7 +141,11 @@ export function encodeSegments(values: readonly unknown[], layout: SegmentLayout
     else if (isObject(value) && Array.isArray(value.segments)) encodeRows(value.segments as unknown[], layout, out);
     else if (isObject(value) && isArrayLike(value.ts)) encodeColumns(value, layout, out);
     else {
-      throw new SegmentInputError(out.count, "batch", "must be an array of segments, {\"segments\": [...]}, or columnar arrays ({\"ts\": [...], ...})");
+      throw new SegmentInputError(
+        out.count,
+        "batch",
+        'must be an array of segments, {"segments": [...]}, or columnar arrays ({"ts": [...], ...})',
+      );
     }
   }
   return { bytes: out.bytes.subarray(0, out.count * layout.size), count: out.count };
@@ -202,7 +215,12 @@ function encodeColumns(cols: Record<string, unknown>, layout: SegmentLayout, out
     }
     if (name === "src" || name === "dst") {
       if (c instanceof Uint8Array) {
-        if (c.length !== 16 * n) throw new SegmentInputError(first, name, `binary column must hold 16 bytes per segment (${16 * n}), got ${c.length}`);
+        if (c.length !== 16 * n)
+          throw new SegmentInputError(
+            first,
+            name,
+            `binary column must hold 16 bytes per segment (${16 * n}), got ${c.length}`,
+          );
         return c;
       }
     }
@@ -220,8 +238,12 @@ function encodeColumns(cols: Record<string, unknown>, layout: SegmentLayout, out
     const off = out.next();
     const bytes = out.bytes;
     const v = out.view;
-    const ver = srcBinary ? copyBinaryAddress(bytes, off + layout.src, cSrc as Uint8Array, i) : writeAddress(bytes, off + layout.src, cSrc[i], index, "src");
-    const verDst = dstBinary ? copyBinaryAddress(bytes, off + layout.dst, cDst as Uint8Array, i) : writeAddress(bytes, off + layout.dst, cDst[i], index, "dst");
+    const ver = srcBinary
+      ? copyBinaryAddress(bytes, off + layout.src, cSrc as Uint8Array, i)
+      : writeAddress(bytes, off + layout.src, cSrc[i], index, "src");
+    const verDst = dstBinary
+      ? copyBinaryAddress(bytes, off + layout.dst, cDst as Uint8Array, i)
+      : writeAddress(bytes, off + layout.dst, cDst[i], index, "dst");
     if (ver !== verDst) throw new SegmentInputError(index, "dst", "is not of the same IP version as src");
     writeTs(v, off + layout.ts, cTs[i], index);
     v.setUint16(off + layout.sport, int(cSport[i], 0xffff, index, "sport"), true);
@@ -241,7 +263,8 @@ function encodeColumns(cols: Record<string, unknown>, layout: SegmentLayout, out
         v.setUint16(off + layout.mss, int(cMss[i], 0xffff, index, "mss"), true);
       }
       if ((bits & layout.optWscale) !== 0) {
-        if (cWscale === undefined) throw new SegmentInputError(index, "wscale", "column is missing but opts has the window-scale bit");
+        if (cWscale === undefined)
+          throw new SegmentInputError(index, "wscale", "column is missing but opts has the window-scale bit");
         bytes[off + layout.wscale] = int(cWscale[i], 0xff, index, "wscale");
       }
     }
@@ -257,14 +280,21 @@ function int(value: unknown, max: number, index: number, field: string): number 
 
 function bool(value: unknown, index: number, field: string): boolean {
   if (value === undefined || value === null) return false;
-  if (typeof value !== "boolean") throw new SegmentInputError(index, field, `must be true or false, got ${describe(value)}`);
+  if (typeof value !== "boolean")
+    throw new SegmentInputError(index, field, `must be true or false, got ${describe(value)}`);
   return value;
 }
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value);
   if (value === undefined) return "nothing (the field is missing)";
-  return typeof value === "object" ? (value === null ? "null" : Array.isArray(value) ? "an array" : "an object") : String(value);
+  return typeof value === "object"
+    ? value === null
+      ? "null"
+      : Array.isArray(value)
+        ? "an array"
+        : "an object"
+    : String(value);
 }
 
 /** `ts` in seconds since the epoch (fraction = µs) -> i64 µs, as two u32 words (no BigInt per segment). */
@@ -279,12 +309,21 @@ function writeTs(v: DataView, at: number, value: unknown, index: number): void {
 
 function flags(value: unknown, index: number): number {
   if (typeof value === "number") return int(value, 0xff, index, "flags");
-  if (typeof value !== "string") throw new SegmentInputError(index, "flags", `must be a string of flag letters ("SA") or a bitmask, got ${describe(value)}`);
+  if (typeof value !== "string")
+    throw new SegmentInputError(
+      index,
+      "flags",
+      `must be a string of flag letters ("SA") or a bitmask, got ${describe(value)}`,
+    );
   let bits = 0;
   for (let i = 0; i < value.length; i++) {
     const bit = FLAG_BITS[value[i].toUpperCase()];
     if (bit === undefined) {
-      throw new SegmentInputError(index, "flags", `has an unknown letter ${JSON.stringify(value[i])} (known: F S R P A U E C, and tcpdump's . W)`);
+      throw new SegmentInputError(
+        index,
+        "flags",
+        `has an unknown letter ${JSON.stringify(value[i])} (known: F S R P A U E C, and tcpdump's . W)`,
+      );
     }
     bits |= bit;
   }
@@ -293,7 +332,8 @@ function flags(value: unknown, index: number): number {
 
 /** Writes the 16-byte engine form of an address text (IPv4 v4-mapped); returns the IP version. */
 function writeAddress(bytes: Uint8Array, at: number, value: unknown, index: number, field: string): 4 | 6 {
-  if (typeof value !== "string") throw new SegmentInputError(index, field, `must be an IPv4 or IPv6 address string, got ${describe(value)}`);
+  if (typeof value !== "string")
+    throw new SegmentInputError(index, field, `must be an IPv4 or IPv6 address string, got ${describe(value)}`);
   if (writeIpv4(bytes, at, value)) return 4;
   let parsed: Uint8Array;
   try {

@@ -84,8 +84,12 @@ export function segmentLabel(e: TraceEvent): string {
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;
   const units = ["kB", "MB", "GB", "TB"];
-  let v = n, i = -1;
-  do { v /= 1000; i++; } while (v >= 1000 && i < units.length - 1);
+  let v = n,
+    i = -1;
+  do {
+    v /= 1000;
+    i++;
+  } while (v >= 1000 && i < units.length - 1);
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -142,7 +146,8 @@ export class LadderBuilder {
     if (origChanged) row.orig_states = [...(e.orig_via ?? []), e.orig_state];
     if (respChanged) row.resp_states = [...(e.resp_via ?? []), e.resp_state];
     this.#prev = { orig: e.orig_state, resp: e.resp_state };
-    const notable = (e.flags & 0x07) !== 0 || e.anomalies.length > 0 || origChanged || respChanged || e.bad_checksum === true;
+    const notable =
+      (e.flags & 0x07) !== 0 || e.anomalies.length > 0 || origChanged || respChanged || e.bad_checksum === true;
     if (this.#all || (notable && this.#drawn < this.#maxRows)) {
       this.#closeRun();
       this.#draw(row);
@@ -185,7 +190,17 @@ export class LadderBuilder {
       this.#held = row;
       return;
     }
-    const b: BandRow = { kind: "band", segments: 0, bytes: 0, orig_segments: 0, resp_segments: 0, t0: e.ts, t1: e.ts, notable: 0, label: "" };
+    const b: BandRow = {
+      kind: "band",
+      segments: 0,
+      bytes: 0,
+      orig_segments: 0,
+      resp_segments: 0,
+      t0: e.ts,
+      t1: e.ts,
+      notable: 0,
+      label: "",
+    };
     for (const r of this.#held === null ? [row] : [this.#held, row]) {
       b.segments++;
       b.bytes += r.event.len;

@@ -17,7 +17,7 @@ const TOP = 96;
 const ROW = 34;
 const BAND = 44;
 const GAP = 34;
-const FONT = "font-family=\"ui-monospace,Menlo,Consolas,monospace\"";
+const FONT = 'font-family="ui-monospace,Menlo,Consolas,monospace"';
 
 /** Escapes text for SVG content and attribute values. */
 export function xml(s: string): string {
@@ -37,8 +37,11 @@ export function ladderSvg(l: Ladder): string {
   const f = l.flow;
   const height = TOP + l.rows.reduce((h, r) => h + rowHeight(r), 0) + 70;
   const out: string[] = [];
-  const t0 = rowTime(l.rows.find((r) => rowTime(r) !== undefined) ?? l.rows[0] ?? { kind: "gap", seconds: 0, label: "" }) ?? f.ts;
-  const client = `${f["id.orig_h"]}:${f["id.orig_p"]}`, server = `${f["id.resp_h"]}:${f["id.resp_p"]}`;
+  const t0 =
+    rowTime(l.rows.find((r) => rowTime(r) !== undefined) ?? l.rows[0] ?? { kind: "gap", seconds: 0, label: "" }) ??
+    f.ts;
+  const client = `${f["id.orig_h"]}:${f["id.orig_p"]}`,
+    server = `${f["id.resp_h"]}:${f["id.resp_p"]}`;
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="flowrecon-ladder" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" ${FONT} font-size="12">`,
     `<title>${xml(`TCP ladder ${f.uid}: ${client} → ${server}`)}</title>`,
@@ -75,19 +78,24 @@ export function ladderSvg(l: Ladder): string {
       const dt = next !== undefined ? (rowTime(next) ?? e.ts) - e.ts : 0;
       const slope = 4 + Math.round(16 * Math.min(1, Math.max(0, dt) / 0.1));
       const [x1, x2] = e.dir === "orig" ? [XC, XS] : [XS, XC];
-      const y1 = y + 10, y2 = y1 + slope;
+      const y1 = y + 10,
+        y2 = y1 + slope;
       const bad = e.anomalies.length > 0;
       const colour = bad ? "#c62828" : "#333";
       const mid = (XC + XS) / 2;
-      let g = `<g class="segment" data-frame="${e.frame}"><text x="12" y="${y1 + 4}" fill="#555">${xml(`+${(e.ts - t0).toFixed(6)}`)}</text>` +
+      let g =
+        `<g class="segment" data-frame="${e.frame}"><text x="12" y="${y1 + 4}" fill="#555">${xml(`+${(e.ts - t0).toFixed(6)}`)}</text>` +
         `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${colour}" stroke-width="1.5" marker-end="url(#${bad ? "ahr" : "ah"})"/>` +
         `<text class="label" x="${mid}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle" fill="${colour}" style="paint-order:stroke" stroke="#fff" stroke-width="3">${xml(r.label)}</text>`;
       if (bad) {
         g += `<text class="anomaly" x="${mid}" y="${(y1 + y2) / 2 + 12}" text-anchor="middle" fill="#c62828" font-size="11">${xml("⚠ " + e.anomalies.map((a) => a.type).join(", "))}</text>`;
       }
-      if (e.history !== "") g += `<text x="${XS + 150}" y="${y1 + 4}" fill="#888" font-size="11">${xml(e.history)}</text>`;
-      if (r.orig_states) g += `<text class="state" x="${XC - 8}" y="${y2 + 4}" text-anchor="end" fill="#1565c0">${xml(r.orig_states.join(" → "))}</text>`;
-      if (r.resp_states) g += `<text class="state" x="${XS + 8}" y="${y2 + 4}" fill="#1565c0">${xml(r.resp_states.join(" → "))}</text>`;
+      if (e.history !== "")
+        g += `<text x="${XS + 150}" y="${y1 + 4}" fill="#888" font-size="11">${xml(e.history)}</text>`;
+      if (r.orig_states)
+        g += `<text class="state" x="${XC - 8}" y="${y2 + 4}" text-anchor="end" fill="#1565c0">${xml(r.orig_states.join(" → "))}</text>`;
+      if (r.resp_states)
+        g += `<text class="state" x="${XS + 8}" y="${y2 + 4}" fill="#1565c0">${xml(r.resp_states.join(" → "))}</text>`;
       out.push(g + "</g>");
     }
     y += rowHeight(r);
@@ -99,7 +107,9 @@ export function ladderSvg(l: Ladder): string {
   );
   if (endAnomalies.length > 0) {
     const text = endAnomalies.map((a) => `${a.type} (${a.side}, idle ${formatSeconds(a.idle_s!)})`).join(", ");
-    out.push(`<text class="anomaly end" x="${(XC + XS) / 2}" y="${y + 40}" text-anchor="middle" fill="#c62828">${xml("⚠ " + text)}</text>`);
+    out.push(
+      `<text class="anomaly end" x="${(XC + XS) / 2}" y="${y + 40}" text-anchor="middle" fill="#c62828">${xml("⚠ " + text)}</text>`,
+    );
   }
   out.push("</svg>\n");
   return out.join("\n");

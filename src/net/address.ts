@@ -21,7 +21,9 @@ export function isV4Mapped(u8: Uint8Array, off: number): boolean {
 /** Formats the 16-byte address at `off`. */
 export function formatAddress(u8: Uint8Array, off: number): string {
   if (isV4Mapped(u8, off)) {
-    return DECIMAL[u8[off + 12]] + "." + DECIMAL[u8[off + 13]] + "." + DECIMAL[u8[off + 14]] + "." + DECIMAL[u8[off + 15]];
+    return (
+      DECIMAL[u8[off + 12]] + "." + DECIMAL[u8[off + 13]] + "." + DECIMAL[u8[off + 14]] + "." + DECIMAL[u8[off + 15]]
+    );
   }
   return formatIpv6(u8, off);
 }

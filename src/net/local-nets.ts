@@ -18,24 +18,48 @@ import { isIPv4, isIPv6 } from "node:net";
 
 /** Site::private_address_space at zeek/zeek a13de64 (scripts/base/utils/site.zeek), in its order. */
 export const PRIVATE_ADDRESS_SPACE: readonly string[] = [
-  "0.0.0.0/8", "2002::/24",
-  "10.0.0.0/8", "2002:a00::/24",
-  "100.64.0.0/10", "2002:6440::/26",
-  "127.0.0.0/8", "2002:7f00::/24",
-  "169.254.0.0/16", "2002:a9fe::/32",
-  "172.16.0.0/12", "2002:ac10::/28",
-  "192.0.0.0/24", "2002:c000::/40",
-  "192.0.2.0/24", "2002:c000:200::/40",
-  "192.168.0.0/16", "2002:c0a8::/32",
-  "198.18.0.0/15", "2002:c612::/31",
-  "198.51.100.0/24", "2002:c633:6400::/40",
-  "203.0.113.0/24", "2002:cb00:7100::/40",
-  "224.0.0.0/24", "2002:e000::/40",
-  "239.0.0.0/8", "2002:ef00::/24",
-  "240.0.0.0/4", "2002:f000::/20",
-  "255.255.255.255/32", "2002:ffff:ffff::/48",
-  "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:2::/48", "2001:db8::/32",
-  "fc00::/7", "fe80::/10", "fec0::/10",
+  "0.0.0.0/8",
+  "2002::/24",
+  "10.0.0.0/8",
+  "2002:a00::/24",
+  "100.64.0.0/10",
+  "2002:6440::/26",
+  "127.0.0.0/8",
+  "2002:7f00::/24",
+  "169.254.0.0/16",
+  "2002:a9fe::/32",
+  "172.16.0.0/12",
+  "2002:ac10::/28",
+  "192.0.0.0/24",
+  "2002:c000::/40",
+  "192.0.2.0/24",
+  "2002:c000:200::/40",
+  "192.168.0.0/16",
+  "2002:c0a8::/32",
+  "198.18.0.0/15",
+  "2002:c612::/31",
+  "198.51.100.0/24",
+  "2002:c633:6400::/40",
+  "203.0.113.0/24",
+  "2002:cb00:7100::/40",
+  "224.0.0.0/24",
+  "2002:e000::/40",
+  "239.0.0.0/8",
+  "2002:ef00::/24",
+  "240.0.0.0/4",
+  "2002:f000::/20",
+  "255.255.255.255/32",
+  "2002:ffff:ffff::/48",
+  "::/128",
+  "::1/128",
+  "64:ff9b:1::/48",
+  "100::/64",
+  "2001::/23",
+  "2001:2::/48",
+  "2001:db8::/32",
+  "fc00::/7",
+  "fe80::/10",
+  "fec0::/10",
 ];
 
 /** The spelling that means "leave the private address space out". */
@@ -73,7 +97,8 @@ export function parseAddress(text: string): Uint8Array | null {
   const parse = (s: string) => (s === "" ? [] : s.split(":").map((g) => parseInt(g, 16)));
   if (rest === undefined) groups = parse(head);
   else {
-    const a = parse(head), b = parse(rest);
+    const a = parse(head),
+      b = parse(rest);
     groups = [...a, ...new Array(8 - a.length - b.length).fill(0), ...b];
   }
   groups.forEach((g, i) => {
@@ -92,7 +117,8 @@ function parseNet(text: string): Net {
   const slash = text.lastIndexOf("/");
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const bytes = parseAddress(addrText);
-  if (bytes === null) throw new LocalNetsError(`'${text}' is not an IPv4 or IPv6 network (e.g. 10.1.0.0/16, 2001:db8::/32)`);
+  if (bytes === null)
+    throw new LocalNetsError(`'${text}' is not an IPv4 or IPv6 network (e.g. 10.1.0.0/16, 2001:db8::/32)`);
   const v4 = isIPv4(addrText);
   const max = v4 ? 32 : 128;
   const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
@@ -114,7 +140,10 @@ export class LocalNets {
   /** @param spec the `--local-nets` list (see the module comment); undefined = Zeek's default. */
   constructor(spec: string | undefined = undefined) {
     this.spec = spec ?? "";
-    const entries = (spec ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const entries = (spec ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     const withPrivate = !entries.includes(NO_PRIVATE);
     const nets = entries.filter((s) => s !== NO_PRIVATE).map(parseNet);
     if (withPrivate) nets.push(...PRIVATE_ADDRESS_SPACE.map(parseNet));
@@ -122,8 +151,16 @@ export class LocalNets {
     // A v4-mapped network (::ffff:0:0/96 and longer) holds only IPv4 addresses: compared as one word.
     const v4 = nets.filter((n) => n.bits >= 96 && isV4MappedNet(n.bytes));
     const v6 = nets.filter((n) => !v4.includes(n));
-    this.#v4 = new Uint32Array(v4.flatMap((n) => [(word(n.bytes, 3) & maskWord(n.bits, 3)) >>> 0, maskWord(n.bits, 3)]));
-    this.#v6 = new Uint32Array(v6.flatMap((n) => [0, 1, 2, 3].map((w) => word(n.bytes, w) & maskWord(n.bits, w)).concat([0, 1, 2, 3].map((w) => maskWord(n.bits, w)))));
+    this.#v4 = new Uint32Array(
+      v4.flatMap((n) => [(word(n.bytes, 3) & maskWord(n.bits, 3)) >>> 0, maskWord(n.bits, 3)]),
+    );
+    this.#v6 = new Uint32Array(
+      v6.flatMap((n) =>
+        [0, 1, 2, 3]
+          .map((w) => word(n.bytes, w) & maskWord(n.bits, w))
+          .concat([0, 1, 2, 3].map((w) => maskWord(n.bits, w))),
+      ),
+    );
   }
 
   /** Zeek's `|Site::local_nets| > 0`: without networks, local_orig/local_resp stay unset. */
@@ -141,14 +178,22 @@ export class LocalNets {
     if (isV4MappedAt(u8, off)) {
       const a = ((u8[off + 12] << 24) | (u8[off + 13] << 16) | (u8[off + 14] << 8) | u8[off + 15]) >>> 0;
       const v4 = this.#v4;
-      for (let i = 0; i < v4.length; i += 2) if (((a & v4[i + 1]) >>> 0) === v4[i]) return true;
+      for (let i = 0; i < v4.length; i += 2) if ((a & v4[i + 1]) >>> 0 === v4[i]) return true;
     }
     const v6 = this.#v6;
     if (v6.length === 0) return false;
-    const w0 = be32(u8, off), w1 = be32(u8, off + 4), w2 = be32(u8, off + 8), w3 = be32(u8, off + 12);
+    const w0 = be32(u8, off),
+      w1 = be32(u8, off + 4),
+      w2 = be32(u8, off + 8),
+      w3 = be32(u8, off + 12);
     for (let i = 0; i < v6.length; i += 8) {
-      if (((w0 & v6[i + 4]) >>> 0) === v6[i] && ((w1 & v6[i + 5]) >>> 0) === v6[i + 1] &&
-        ((w2 & v6[i + 6]) >>> 0) === v6[i + 2] && ((w3 & v6[i + 7]) >>> 0) === v6[i + 3]) return true;
+      if (
+        (w0 & v6[i + 4]) >>> 0 === v6[i] &&
+        (w1 & v6[i + 5]) >>> 0 === v6[i + 1] &&
+        (w2 & v6[i + 6]) >>> 0 === v6[i + 2] &&
+        (w3 & v6[i + 7]) >>> 0 === v6[i + 3]
+      )
+        return true;
     }
     return false;
   }
@@ -162,5 +207,17 @@ const maskWord = (bits: number, w: number) => {
   return n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
 };
 const isV4MappedAt = (u8: Uint8Array, o: number) =>
-  u8[o + 10] === 0xff && u8[o + 11] === 0xff && (u8[o] | u8[o + 1] | u8[o + 2] | u8[o + 3] | u8[o + 4] | u8[o + 5] | u8[o + 6] | u8[o + 7] | u8[o + 8] | u8[o + 9]) === 0;
+  u8[o + 10] === 0xff &&
+  u8[o + 11] === 0xff &&
+  (u8[o] |
+    u8[o + 1] |
+    u8[o + 2] |
+    u8[o + 3] |
+    u8[o + 4] |
+    u8[o + 5] |
+    u8[o + 6] |
+    u8[o + 7] |
+    u8[o + 8] |
+    u8[o + 9]) ===
+    0;
 const isV4MappedNet = (b: Uint8Array) => isV4MappedAt(b, 0);

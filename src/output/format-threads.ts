@@ -131,7 +131,9 @@ export function defaultThreads(): number {
  */
 function workerUrl(): URL {
   const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../dist/output/format-worker.js", here) : new URL("./format-worker.js", here);
+  return here.endsWith(".ts")
+    ? new URL("../../dist/output/format-worker.js", here)
+    : new URL("./format-worker.js", here);
 }
 
 export interface JobOptions {
@@ -241,7 +243,8 @@ export class FormatThreads {
 
   /** @internal Returns an output buffer to thread `t`, to be filled again. */
   spare(t: number, buffer: ArrayBuffer): void {
-    if (this.#failure === null && !this.#closing && buffer.byteLength > 0) this.#post(t, { op: "spare", buffer }, [buffer]);
+    if (this.#failure === null && !this.#closing && buffer.byteLength > 0)
+      this.#post(t, { op: "spare", buffer }, [buffer]);
   }
 
   /** @internal Forgets a job (its late answers are dropped). */
@@ -254,7 +257,8 @@ export class FormatThreads {
   poll(): void {
     for (let i = 0; i < this.#threads.length; i++) {
       const port = this.#threads[i].port;
-      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.#receive(i, m.message as FromThread);
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port))
+        this.#receive(i, m.message as FromThread);
     }
   }
 
@@ -273,7 +277,8 @@ export class FormatThreads {
       this.poll();
       if (done() || this.#failure !== null) return;
       if (Atomics.wait(this.#progress, 0, seen, 1000) !== "timed-out") since = performance.now();
-      else if (performance.now() - since > SILENT_THREAD_MS) throw new Error(`no format thread answered for ${SILENT_THREAD_MS / 1000} s`);
+      else if (performance.now() - since > SILENT_THREAD_MS)
+        throw new Error(`no format thread answered for ${SILENT_THREAD_MS / 1000} s`);
     }
   }
 
@@ -482,7 +487,8 @@ export class FormatJob {
 
   #send(blocking: boolean): void {
     if (this.#batcher.count === 0) return;
-    if (blocking && this.pending >= MAX_PENDING) this.#pool.waitSync(() => this.pending < MAX_PENDING || this.#failure !== null);
+    if (blocking && this.pending >= MAX_PENDING)
+      this.#pool.waitSync(() => this.pending < MAX_PENDING || this.#failure !== null);
     this.#check();
     const batch = this.#batcher.take()!;
     const t = this.#pool.leastBusy(this.#threads);

@@ -80,7 +80,13 @@ function send(message: FromThread, transfer: ArrayBuffer[]): void {
 }
 
 /** Hands over what was printed (possibly nothing), the job's tallies and the batch buffer to refill. */
-function answer(id: number, seq: number, job: ThreadJob | undefined, out: AsciiWriter | null, batch: ArrayBuffer | null): void {
+function answer(
+  id: number,
+  seq: number,
+  job: ThreadJob | undefined,
+  out: AsciiWriter | null,
+  batch: ArrayBuffer | null,
+): void {
   const length = out?.length ?? 0;
   let bytes: ArrayBuffer | null = null;
   if (length > 0) {
@@ -96,7 +102,10 @@ function answer(id: number, seq: number, job: ThreadJob | undefined, out: AsciiW
     }
   }
   const transfer = [bytes, batch].filter((b): b is ArrayBuffer => b !== null);
-  send({ kind: "output", job: id, seq, bytes, length, batch, counts: job?.counts() ?? null, held: job?.held() ?? 0 }, transfer);
+  send(
+    { kind: "output", job: id, seq, bytes, length, batch, counts: job?.counts() ?? null, held: job?.held() ?? 0 },
+    transfer,
+  );
 }
 
 function handle(m: ToThread): void {
@@ -133,7 +142,8 @@ parentPort!.on("message", (m: ToThread) => {
     // A formatting bug: this job is over, the thread serves the others.
     if (m.op === "spare") throw e;
     jobs.delete(m.job);
-    if (m.op === "batch" || m.op === "end") send({ kind: "failed", job: m.job, seq: m.seq, message: (e as Error)?.message ?? String(e) }, []);
+    if (m.op === "batch" || m.op === "end")
+      send({ kind: "failed", job: m.job, seq: m.seq, message: (e as Error)?.message ?? String(e) }, []);
   }
 });
 send({ kind: "ready" }, []);

@@ -47,7 +47,10 @@ export function recordsIndependent(format: FormatName): boolean {
  */
 export function createPrinter(spec: PrintSpec, insight: InsightContext): Formatter {
   const format = createFormatter(spec.format, spec.layout, {
-    insight, jsonStyle: spec.jsonStyle, communityIdSeed: spec.communityIdSeed, localNets: new LocalNets(spec.localNets),
+    insight,
+    jsonStyle: spec.jsonStyle,
+    communityIdSeed: spec.communityIdSeed,
+    localNets: new LocalNets(spec.localNets),
   });
   const filter = spec.anomalyFilter;
   if (filter === undefined) return format;

@@ -52,7 +52,8 @@ export class RecordBatcher {
 
   /** Copies the record at `p` (finished under capture clock `endUs`); the batch must not be full. */
   add(v: MemoryViews, p: number, endUs: number): void {
-    if (this.#u8 === null) this.#u8 = new Uint8Array(this.#free.pop() ?? new ArrayBuffer(this.capacity * this.recordSize));
+    if (this.#u8 === null)
+      this.#u8 = new Uint8Array(this.#free.pop() ?? new ArrayBuffer(this.capacity * this.recordSize));
     if (endUs !== this.#runEndUs) {
       this.#closeRun();
       this.#runEndUs = endUs;
@@ -90,7 +91,12 @@ export class RecordBatcher {
  * Calls `each(views, p)` for every record of `batch` in order, with `clock.endUs` set to the
  * capture clock the record was finished under.
  */
-export function forEachRecord(batch: RecordBatch, recordSize: number, clock: { endUs: number }, each: (v: MemoryViews, p: number) => void): void {
+export function forEachRecord(
+  batch: RecordBatch,
+  recordSize: number,
+  clock: { endUs: number },
+  each: (v: MemoryViews, p: number) => void,
+): void {
   const views = makeViews(batch.buffer);
   const { clocks } = batch;
   let p = 0;

@@ -38,7 +38,10 @@ export class SortedRecords {
     const size = this.#size;
     const { FR_TS_START, FR_TS_END, FR_ORIG_ADDR, FR_ORIG_PORT, FR_RESP_ADDR, FR_RESP_PORT } = this.#c;
     const chunks = this.#chunks;
-    const at = (i: number): [MemoryViews, number] => [chunks[Math.floor(i / CHUNK_RECORDS)]!, (i % CHUNK_RECORDS) * size];
+    const at = (i: number): [MemoryViews, number] => [
+      chunks[Math.floor(i / CHUNK_RECORDS)]!,
+      (i % CHUNK_RECORDS) * size,
+    ];
     const us = (v: MemoryViews, off: number): number => v.i32[(off >>> 2) + 1]! * 2 ** 32 + v.u32[off >>> 2]!;
     const order = Array.from({ length: this.#n }, (_, i) => i);
     order.sort((a, b) => {
@@ -46,7 +49,10 @@ export class SortedRecords {
       const [vb, pb] = at(b);
       const dt = us(va, pa + FR_TS_START) - us(vb, pb + FR_TS_START);
       if (dt !== 0) return dt;
-      for (const [off, len] of [[FR_ORIG_ADDR, 16], [FR_RESP_ADDR, 16]] as const) {
+      for (const [off, len] of [
+        [FR_ORIG_ADDR, 16],
+        [FR_RESP_ADDR, 16],
+      ] as const) {
         for (let k = 0; k < len; k++) {
           const d = va.u8[pa + off + k]! - vb.u8[pb + off + k]!;
           if (d !== 0) return d;

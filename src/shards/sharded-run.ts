@@ -116,7 +116,14 @@ export class ShardedRun {
       });
       const writer = new RingWriter(ring);
       writer.onFull = () => this.pump();
-      this.#shards.push({ worker, port: port1, ring: writer, credits: new Int32Array(credits), clockSent: 0, stats: null });
+      this.#shards.push({
+        worker,
+        port: port1,
+        ring: writer,
+        credits: new Int32Array(credits),
+        clockSent: 0,
+        stats: null,
+      });
     }
     this.reader = new Reconstructor({ ...opts.options, hashKey: options.hashKey });
     this.reader.routeTo(n, (v, shard, ptr, len) => {
@@ -174,7 +181,8 @@ export class ShardedRun {
         const views = makeViews(m.bytes.buffer as ArrayBuffer);
         const size = this.reader.layout.constants.FR_SIZE;
         this.#opts.insight.endUs = m.endUs;
-        for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size) this.#opts.onRecord(views, p);
+        for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
+          this.#opts.onRecord(views, p);
       } else {
         this.#opts.onBytes(m.bytes, () => {});
       }
@@ -182,7 +190,9 @@ export class ShardedRun {
     } else if (m.kind === "done") {
       s.stats = m.stats;
     } else {
-      this.#failure ??= new Error(`shard thread failed: ${m.message}${process.env.FLOWRECON_DEBUG ? `\n${m.stack ?? ""}` : ""}`);
+      this.#failure ??= new Error(
+        `shard thread failed: ${m.message}${process.env.FLOWRECON_DEBUG ? `\n${m.stack ?? ""}` : ""}`,
+      );
     }
   }
 

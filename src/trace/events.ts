@@ -18,7 +18,13 @@ import type { MemoryViews } from "../wasm/engine.js";
 import { AbiMismatchError, type Layout } from "../wasm/layout.js";
 import { formatAddress } from "../net/address.js";
 import { FactsReader } from "../anomalies/facts.js";
-import { ANOMALY_BY_CODE, endpointState, LINUX_THRESHOLDS, type StateThresholds, type TcpStateName } from "../anomalies/index.js";
+import {
+  ANOMALY_BY_CODE,
+  endpointState,
+  LINUX_THRESHOLDS,
+  type StateThresholds,
+  type TcpStateName,
+} from "../anomalies/index.js";
 
 const TWO32 = 2 ** 32;
 
@@ -84,17 +90,59 @@ const VIA: Readonly<Record<string, LadderState[]>> = {
 
 /** Byte offsets of the trace event and descriptor fields, read by export name from the engine. */
 interface TraceLayout {
-  size: number; pkt: number; rec: number;
-  ts: number; src: number; sport: number; flags: number; csum: number; seq: number; ack: number; win: number;
-  opts: number; wscale: number; mss: number; tsval: number; tsecr: number; paylen: number; sackn: number; sack: number; frame: number;
-  optMss: number; optWscale: number; optSackPerm: number; optSack: number; optTs: number; csumBad: number;
+  size: number;
+  pkt: number;
+  rec: number;
+  ts: number;
+  src: number;
+  sport: number;
+  flags: number;
+  csum: number;
+  seq: number;
+  ack: number;
+  win: number;
+  opts: number;
+  wscale: number;
+  mss: number;
+  tsval: number;
+  tsecr: number;
+  paylen: number;
+  sackn: number;
+  sack: number;
+  frame: number;
+  optMss: number;
+  optWscale: number;
+  optSackPerm: number;
+  optSack: number;
+  optTs: number;
+  csumBad: number;
 }
 const NAMES: Record<keyof TraceLayout, string> = {
-  size: "TE_SIZE", pkt: "TE_PKT", rec: "TE_REC",
-  ts: "P_TS", src: "P_SRC", sport: "P_SPORT", flags: "P_FLAGS", csum: "P_CSUM", seq: "P_SEQ", ack: "P_ACK", win: "P_WIN",
-  opts: "P_OPTS", wscale: "P_WSCALE", mss: "P_MSS", tsval: "P_TSVAL", tsecr: "P_TSECR", paylen: "P_PAYLEN",
-  sackn: "P_SACKN", sack: "P_SACK", frame: "P_FRAME",
-  optMss: "OPT_MSS", optWscale: "OPT_WSCALE", optSackPerm: "OPT_SACK_PERM", optSack: "OPT_SACK", optTs: "OPT_TS",
+  size: "TE_SIZE",
+  pkt: "TE_PKT",
+  rec: "TE_REC",
+  ts: "P_TS",
+  src: "P_SRC",
+  sport: "P_SPORT",
+  flags: "P_FLAGS",
+  csum: "P_CSUM",
+  seq: "P_SEQ",
+  ack: "P_ACK",
+  win: "P_WIN",
+  opts: "P_OPTS",
+  wscale: "P_WSCALE",
+  mss: "P_MSS",
+  tsval: "P_TSVAL",
+  tsecr: "P_TSECR",
+  paylen: "P_PAYLEN",
+  sackn: "P_SACKN",
+  sack: "P_SACK",
+  frame: "P_FRAME",
+  optMss: "OPT_MSS",
+  optWscale: "OPT_WSCALE",
+  optSackPerm: "OPT_SACK_PERM",
+  optSack: "OPT_SACK",
+  optTs: "OPT_TS",
   csumBad: "Csum.Bad",
 };
 
@@ -108,7 +156,16 @@ export function readTraceLayout(exports: WebAssembly.Exports): TraceLayout {
   return out;
 }
 
-const FLAG_ORDER: [number, string][] = [[0x02, "SYN"], [0x01, "FIN"], [0x04, "RST"], [0x08, "PSH"], [0x10, "ACK"], [0x20, "URG"], [0x40, "ECE"], [0x80, "CWR"]];
+const FLAG_ORDER: [number, string][] = [
+  [0x02, "SYN"],
+  [0x01, "FIN"],
+  [0x04, "RST"],
+  [0x08, "PSH"],
+  [0x10, "ACK"],
+  [0x20, "URG"],
+  [0x40, "ECE"],
+  [0x80, "CWR"],
+];
 
 export function flagNames(flags: number): string[] {
   return FLAG_ORDER.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
@@ -137,7 +194,13 @@ export class TraceDecoder {
   #prev: { orig: LadderState; resp: LadderState } | undefined;
   #anoms = new Map<string, number>();
 
-  constructor(exports: WebAssembly.Exports, layout: Layout, origAddr: string, origPort: number, thresholds: StateThresholds = LINUX_THRESHOLDS) {
+  constructor(
+    exports: WebAssembly.Exports,
+    layout: Layout,
+    origAddr: string,
+    origPort: number,
+    thresholds: StateThresholds = LINUX_THRESHOLDS,
+  ) {
     this.#t = readTraceLayout(exports);
     this.#c = layout.constants;
     this.#facts = new FactsReader(layout);
@@ -148,7 +211,8 @@ export class TraceDecoder {
 
   /** The originator of the record in the event at `p` (before any later role flip). */
   static recordOrig(v: MemoryViews, layout: Layout, t: { rec: number }, p: number): { addr: string; port: number } {
-    const c = layout.constants, r = p + t.rec;
+    const c = layout.constants,
+      r = p + t.rec;
     return { addr: formatAddress(v.u8, r + c.FR_ORIG_ADDR), port: v.u16[(r + c.FR_ORIG_PORT) >>> 1] };
   }
 
@@ -158,18 +222,24 @@ export class TraceDecoder {
   }
 
   decode(v: MemoryViews, p: number): TraceEvent {
-    const t = this.#t, c = this.#c;
-    const k = p + t.pkt, r = p + t.rec;
+    const t = this.#t,
+      c = this.#c;
+    const k = p + t.pkt,
+      r = p + t.rec;
     const u32 = (at: number) => v.u32[at >>> 2];
     const u16 = (at: number) => v.u16[at >>> 1];
     const tsUs = v.u32[(k + t.ts + 4) >>> 2] * TWO32 + u32(k + t.ts);
     const src = formatAddress(v.u8, k + t.src);
     const sport = u16(k + t.sport);
     const dir: "orig" | "resp" = src === this.#origAddr && sport === this.#origPort ? "orig" : "resp";
-    const me = this.#sides[dir], peer = this.#sides[dir === "orig" ? "resp" : "orig"];
+    const me = this.#sides[dir],
+      peer = this.#sides[dir === "orig" ? "resp" : "orig"];
     const flags = v.u8[k + t.flags];
-    const syn = (flags & 0x02) !== 0, hasAck = (flags & 0x10) !== 0;
-    const rawSeq = u32(k + t.seq), rawAck = u32(k + t.ack), rawWin = u16(k + t.win);
+    const syn = (flags & 0x02) !== 0,
+      hasAck = (flags & 0x10) !== 0;
+    const rawSeq = u32(k + t.seq),
+      rawAck = u32(k + t.ack),
+      rawWin = u16(k + t.win);
     const opts = v.u8[k + t.opts];
 
     // Wireshark's numbering: a side's base is its SYN's seq, else the seq before its first segment.
@@ -183,7 +253,8 @@ export class TraceDecoder {
     // Scaled by the sender's shift from its SYN, unless the peer's SYN came without the option
     // (RFC 7323 §2.2: scaling needs both), and never on a SYN itself.
     let win = rawWin;
-    if (!syn && me.shift !== undefined && me.shift >= 0 && (peer.shift === undefined || peer.shift >= 0)) win = rawWin * 2 ** me.shift;
+    if (!syn && me.shift !== undefined && me.shift >= 0 && (peer.shift === undefined || peer.shift >= 0))
+      win = rawWin * 2 ** me.shift;
 
     const options: SegmentOptions = {};
     if ((opts & t.optMss) !== 0) options.mss = u16(k + t.mss);
@@ -203,19 +274,22 @@ export class TraceDecoder {
     }
 
     // The record after the segment: roles may have flipped since, so map its sides to the flow's.
-    const recOrig = formatAddress(v.u8, r + c.FR_ORIG_ADDR) === this.#origAddr && u16(r + c.FR_ORIG_PORT) === this.#origPort;
+    const recOrig =
+      formatAddress(v.u8, r + c.FR_ORIG_ADDR) === this.#origAddr && u16(r + c.FR_ORIG_PORT) === this.#origPort;
     const history = this.#historyAdded(v, r);
     const anomalies = this.#anomaliesAdded(v, r, recOrig);
     const f = this.#facts.read(v, r);
     const th = this.#thresholds;
     const stateOf = (meIsOrig: boolean): LadderState => {
-      const me = meIsOrig ? f.orig : f.resp, other = meIsOrig ? f.resp : f.orig;
+      const me = meIsOrig ? f.orig : f.resp,
+        other = meIsOrig ? f.resp : f.orig;
       // A server that has not answered a SYN yet is listening (the flow summary calls it CLOSED only
       // once the input has ended without an answer).
       if (!meIsOrig && me.pkts === 0 && other.syn && !other.rst) return "LISTEN";
       return endpointState(f, me, other, meIsOrig, tsUs, th);
     };
-    const recOrigState = stateOf(true), recRespState = stateOf(false);
+    const recOrigState = stateOf(true),
+      recRespState = stateOf(false);
 
     const ev: TraceEvent = {
       frame: v.f64[(k + t.frame) >>> 3],
@@ -236,8 +310,10 @@ export class TraceDecoder {
       resp_state: recOrig ? recRespState : recOrigState,
     };
     if (hasAck) ev.ack = rel(rawAck, peer.base!);
-    const prev = this.#prev !== undefined ? { orig_state: this.#prev.orig, resp_state: this.#prev.resp } : initialStates(ev);
-    const ov = VIA[`${prev.orig_state}>${ev.orig_state}`], rv = VIA[`${prev.resp_state}>${ev.resp_state}`];
+    const prev =
+      this.#prev !== undefined ? { orig_state: this.#prev.orig, resp_state: this.#prev.resp } : initialStates(ev);
+    const ov = VIA[`${prev.orig_state}>${ev.orig_state}`],
+      rv = VIA[`${prev.resp_state}>${ev.resp_state}`];
     if (ov !== undefined) ev.orig_via = ov;
     if (rv !== undefined) ev.resp_via = rv;
     this.#prev = { orig: ev.orig_state, resp: ev.resp_state };
@@ -285,7 +361,8 @@ export function initialStates(first: TraceEvent | undefined): { orig_state: Ladd
 /** The states each endpoint went through, from before the first segment to after the last (repeats merged). */
 export function stateSequence(events: readonly TraceEvent[]): { orig: LadderState[]; resp: LadderState[] } {
   const init = initialStates(events[0]);
-  const orig: LadderState[] = [init.orig_state], resp: LadderState[] = [init.resp_state];
+  const orig: LadderState[] = [init.orig_state],
+    resp: LadderState[] = [init.resp_state];
   const push = (list: LadderState[], s: LadderState) => {
     if (list[list.length - 1] !== s) list.push(s);
   };

@@ -47,7 +47,8 @@ function endpoint(text: string): [string, number] {
 }
 
 function sameAddress(x: string, y: string): boolean {
-  const p = parseAddress(x), q = parseAddress(y);
+  const p = parseAddress(x),
+    q = parseAddress(y);
   return p.every((b, i) => b === q[i]);
 }
 
@@ -55,9 +56,14 @@ function matches(f: Flow, s: Selector): boolean {
   if ("uid" in s) return f.uid === s.uid;
   if (s.start !== undefined && Math.abs(f.ts - s.start) > 5e-7) return false;
   if ("communityId" in s) return f.community_id === s.communityId;
-  const o = f["id.orig_h"], op = f["id.orig_p"], r = f["id.resp_h"], rp = f["id.resp_p"];
-  return (op === s.pa && rp === s.pb && sameAddress(o, s.a) && sameAddress(r, s.b)) ||
-    (op === s.pb && rp === s.pa && sameAddress(o, s.b) && sameAddress(r, s.a));
+  const o = f["id.orig_h"],
+    op = f["id.orig_p"],
+    r = f["id.resp_h"],
+    rp = f["id.resp_p"];
+  return (
+    (op === s.pa && rp === s.pb && sameAddress(o, s.a) && sameAddress(r, s.b)) ||
+    (op === s.pb && rp === s.pa && sameAddress(o, s.b) && sameAddress(r, s.a))
+  );
 }
 
 /** Reads a whole file through a Reconstructor, records to `sink`; returns the capture error, if any. */
@@ -98,7 +104,12 @@ export interface TraceResult {
  * Traces the connection `flow` (found by {@link findFlows}) in the capture at `path`; `onEvent`
  * gets each segment's event in capture order.
  */
-export function traceFlow(path: string, flow: Flow, onEvent: (e: TraceEvent) => void, options: ReconstructorOptions = {}): TraceResult {
+export function traceFlow(
+  path: string,
+  flow: Flow,
+  onEvent: (e: TraceEvent) => void,
+  options: ReconstructorOptions = {},
+): TraceResult {
   const t = prepareTrace(path, flow, onEvent, options);
   return t.finish(readAll(path, t.rec, t.sink));
 }
@@ -108,7 +119,11 @@ export function traceFlow(path: string, flow: Flow, onEvent: (e: TraceEvent) => 
  * waits there for its stream to drain, so memory stays bounded however many events there are.
  */
 export async function traceFlowPaced(
-  path: string, flow: Flow, onEvent: (e: TraceEvent) => void, between: () => Promise<void>, options: ReconstructorOptions = {},
+  path: string,
+  flow: Flow,
+  onEvent: (e: TraceEvent) => void,
+  between: () => Promise<void>,
+  options: ReconstructorOptions = {},
 ): Promise<TraceResult> {
   const t = prepareTrace(path, flow, onEvent, options);
   const fd = openSync(path, "r");
@@ -121,29 +136,49 @@ export async function traceFlowPaced(
   return t.finish(t.rec.error);
 }
 
-function prepareTrace(path: string, flow: Flow, onEvent: (e: TraceEvent) => void, options: ReconstructorOptions): {
-  rec: Reconstructor; sink: RecordSink; finish: (error: CaptureError | null) => TraceResult;
+function prepareTrace(
+  path: string,
+  flow: Flow,
+  onEvent: (e: TraceEvent) => void,
+  options: ReconstructorOptions,
+): {
+  rec: Reconstructor;
+  sink: RecordSink;
+  finish: (error: CaptureError | null) => TraceResult;
 } {
   const engine = createEngine();
   const thresholds = { ...LINUX_THRESHOLDS, ...options.stateThresholds };
-  const decoder = new TraceDecoder(engine.exports as unknown as WebAssembly.Exports, engine.layout, flow["id.orig_h"], flow["id.orig_p"], thresholds);
+  const decoder = new TraceDecoder(
+    engine.exports as unknown as WebAssembly.Exports,
+    engine.layout,
+    flow["id.orig_h"],
+    flow["id.orig_p"],
+    thresholds,
+  );
   const recordSize = engine.layout.constants.FR_SIZE;
   // The last event's record, kept to judge the end states as the flow summary does.
   const last = makeViews(new ArrayBuffer(recordSize));
   let segments = 0;
   const startUs = Math.round(flow.ts * 1e6);
-  const rec = new Reconstructor({
-    ...options,
-    trace: {
-      a: parseAddress(flow["id.orig_h"]), pa: flow["id.orig_p"], b: parseAddress(flow["id.resp_h"]), pb: flow["id.resp_p"], startUs,
-      sink: (v, p) => {
-        onEvent(decoder.decode(v, p));
-        const r = decoder.recordAt(p);
-        last.u8.set(v.u8.subarray(r, r + recordSize));
-        segments++;
+  const rec = new Reconstructor(
+    {
+      ...options,
+      trace: {
+        a: parseAddress(flow["id.orig_h"]),
+        pa: flow["id.orig_p"],
+        b: parseAddress(flow["id.resp_h"]),
+        pb: flow["id.resp_p"],
+        startUs,
+        sink: (v, p) => {
+          onEvent(decoder.decode(v, p));
+          const r = decoder.recordAt(p);
+          last.u8.set(v.u8.subarray(r, r + recordSize));
+          segments++;
+        },
       },
     },
-  }, engine);
+    engine,
+  );
   const flowDecoder = new FlowDecoder(rec.layout, { communityIdSeed: options.communityIdSeed, insight: rec.insight });
   let again: Flow | undefined;
   let endUs = 0;
@@ -179,34 +214,57 @@ export function traceEveryFlow(
   const thresholds = { ...LINUX_THRESHOLDS, ...options.stateThresholds };
   const c = layout.constants;
   const recordSize = c.FR_SIZE;
-  interface Live { decoder: TraceDecoder; orig: string; port: number; events: TraceEvent[]; last: Uint8Array }
+  interface Live {
+    decoder: TraceDecoder;
+    orig: string;
+    port: number;
+    events: TraceEvent[];
+    last: Uint8Array;
+  }
   const live = new Map<string, Live>();
   const keyOf = (u8: Uint8Array, r: number, tsUs: number): string => {
     const a = Buffer.from(u8.subarray(r + c.FR_ORIG_ADDR, r + c.FR_ORIG_ADDR + 16)).toString("hex");
     const b = Buffer.from(u8.subarray(r + c.FR_RESP_ADDR, r + c.FR_RESP_ADDR + 16)).toString("hex");
-    const pa = u8[r + c.FR_ORIG_PORT] | (u8[r + c.FR_ORIG_PORT + 1] << 8), pb = u8[r + c.FR_RESP_PORT] | (u8[r + c.FR_RESP_PORT + 1] << 8);
-    const x = `${a}.${pa}`, y = `${b}.${pb}`;
+    const pa = u8[r + c.FR_ORIG_PORT] | (u8[r + c.FR_ORIG_PORT + 1] << 8),
+      pb = u8[r + c.FR_RESP_PORT] | (u8[r + c.FR_RESP_PORT + 1] << 8);
+    const x = `${a}.${pa}`,
+      y = `${b}.${pb}`;
     return `${tsUs}|${x < y ? x + "|" + y : y + "|" + x}`;
   };
-  const tsOf = (v: { u32: Uint32Array; i32: Int32Array }, r: number) => v.i32[(r + c.FR_TS_START + 4) >>> 2] * 2 ** 32 + v.u32[(r + c.FR_TS_START) >>> 2];
-  const rec = new Reconstructor({
-    ...options,
-    trace: {
-      a: new Uint8Array(16), pa: 0, b: new Uint8Array(16), pb: 0, startUs: 0, every: true,
-      sink: (v, p) => {
-        const r = p + t.rec;
-        const key = keyOf(v.u8, r, tsOf(v, r));
-        let l = live.get(key);
-        if (l === undefined) {
-          const o = TraceDecoder.recordOrig(v, layout, t, p);
-          l = { decoder: new TraceDecoder(exports, layout, o.addr, o.port, thresholds), orig: o.addr, port: o.port, events: [], last: new Uint8Array(recordSize) };
-          live.set(key, l);
-        }
-        l.events.push(l.decoder.decode(v, p));
-        l.last.set(v.u8.subarray(r, r + recordSize));
+  const tsOf = (v: { u32: Uint32Array; i32: Int32Array }, r: number) =>
+    v.i32[(r + c.FR_TS_START + 4) >>> 2] * 2 ** 32 + v.u32[(r + c.FR_TS_START) >>> 2];
+  const rec = new Reconstructor(
+    {
+      ...options,
+      trace: {
+        a: new Uint8Array(16),
+        pa: 0,
+        b: new Uint8Array(16),
+        pb: 0,
+        startUs: 0,
+        every: true,
+        sink: (v, p) => {
+          const r = p + t.rec;
+          const key = keyOf(v.u8, r, tsOf(v, r));
+          let l = live.get(key);
+          if (l === undefined) {
+            const o = TraceDecoder.recordOrig(v, layout, t, p);
+            l = {
+              decoder: new TraceDecoder(exports, layout, o.addr, o.port, thresholds),
+              orig: o.addr,
+              port: o.port,
+              events: [],
+              last: new Uint8Array(recordSize),
+            };
+            live.set(key, l);
+          }
+          l.events.push(l.decoder.decode(v, p));
+          l.last.set(v.u8.subarray(r, r + recordSize));
+        },
       },
     },
-  }, engine);
+    engine,
+  );
   const flowDecoder = new FlowDecoder(layout, { communityIdSeed: options.communityIdSeed, insight: rec.insight });
   const insight = new InsightReader(layout);
   return readAll(path, rec, (v, p) => {
@@ -220,7 +278,11 @@ export function traceEveryFlow(
     }
     const same = l.orig === flow["id.orig_h"] && l.port === flow["id.orig_p"];
     const events = same ? l.events : l.events.map(swapSides);
-    const ins = insight.read(makeViews(l.last.buffer as ArrayBuffer), 0, { endUs: rec.insight.endUs, final: true, thresholds });
+    const ins = insight.read(makeViews(l.last.buffer as ArrayBuffer), 0, {
+      endUs: rec.insight.endUs,
+      final: true,
+      thresholds,
+    });
     onFlow(flow, events, { orig_state: ins.orig_state, resp_state: ins.resp_state });
   });
 }

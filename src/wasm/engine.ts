@@ -207,7 +207,9 @@ export function restoreEngine(snapshot: Uint8Array): Engine {
     try {
       memory.grow((snapshot.length - have) / PAGE);
     } catch (cause) {
-      throw new RangeError(`an engine snapshot of ${snapshot.length} bytes exceeds the engine's maximum memory`, { cause });
+      throw new RangeError(`an engine snapshot of ${snapshot.length} bytes exceeds the engine's maximum memory`, {
+        cause,
+      });
     }
   }
   new Uint8Array(memory.buffer).set(snapshot);

@@ -55,8 +55,7 @@ export const ERROR_MESSAGES: Readonly<Record<CaptureErrorCode, string>> = {
     "damaged pcapng section header at byte {offset}: the byte-order magic is neither 0x1A2B3C4D nor 0x4D3C2B1A",
   UnknownInterface:
     "damaged pcapng capture at byte {offset} (record {record}): a packet names an interface that no Interface Description Block declared",
-  MissingSectionHeader:
-    "not a valid pcapng capture at byte {offset}: the first block is not a Section Header Block",
+  MissingSectionHeader: "not a valid pcapng capture at byte {offset}: the first block is not a Section Header Block",
   BadBlockBody:
     "damaged pcapng block at byte {offset} (record {record}): the block body is shorter than its fixed fields",
   BadSegmentRecord: "bad segment record at byte {offset} (record {record}): a field is out of range",
@@ -65,8 +64,7 @@ export const ERROR_MESSAGES: Readonly<Record<CaptureErrorCode, string>> = {
 /** Fills a message template; unknown codes (an engine newer than this host) still name the offset. */
 export function errorMessage(code: string, offset: number, record: number): string {
   const template =
-    (ERROR_MESSAGES as Record<string, string>)[code] ??
-    `capture error ${code} at byte {offset} (record {record})`;
+    (ERROR_MESSAGES as Record<string, string>)[code] ?? `capture error ${code} at byte {offset} (record {record})`;
   return template.replace("{offset}", String(offset)).replace("{record}", String(record));
 }
 
@@ -76,7 +74,13 @@ export function errorCode(name: CaptureErrorCode | string): string {
 }
 
 /** The error for engine `Err` name `name` at `offset` (`message` overrides the catalogue sentence). */
-export function captureError(name: CaptureErrorCode | string, offset: number, record: number, hint = "", message?: string): CaptureError {
+export function captureError(
+  name: CaptureErrorCode | string,
+  offset: number,
+  record: number,
+  hint = "",
+  message?: string,
+): CaptureError {
   return { code: errorCode(name), message: (message ?? errorMessage(name, offset, record)) + hint, offset, record };
 }
 

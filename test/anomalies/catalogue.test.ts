@@ -9,13 +9,21 @@ import { snakeCase } from "../../src/wasm/layout.js";
 import { tableRows } from "../markdown-tables.js";
 
 const wasm = readFileSync(resolve(import.meta.dirname, "../../build/flowrecon.wasm"));
-const exportsOf = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { abort() { throw new Error("abort"); } } })
-  .exports as Record<string, unknown>;
+const exportsOf = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
+  env: {
+    abort() {
+      throw new Error("abort");
+    },
+  },
+}).exports as Record<string, unknown>;
 
 describe("anomaly catalogue", () => {
   const engine = Object.entries(exportsOf)
     .filter(([k]) => k.startsWith("Anomaly.") && k !== "Anomaly.None" && k !== "Anomaly.Count")
-    .map(([k, g]) => ({ name: snakeCase(k.slice("Anomaly.".length)).replace(/(?<=[a-z])(?=[0-9])/g, "_"), code: Number((g as WebAssembly.Global).value) }))
+    .map(([k, g]) => ({
+      name: snakeCase(k.slice("Anomaly.".length)).replace(/(?<=[a-z])(?=[0-9])/g, "_"),
+      code: Number((g as WebAssembly.Global).value),
+    }))
     .sort((a, b) => a.code - b.code);
 
   it("names every engine code, with the same code", () => {
@@ -38,15 +46,35 @@ describe("anomaly catalogue", () => {
       engine: new RegExp(`Anomaly\\.${pascal(a.name)}\\b`).test(engineSource),
       host: derived.has(a.name),
     }));
-    expect(where).toEqual(ANOMALIES.map((a) => ({ name: a.name, kind: a.kind, engine: a.kind === "wire", host: a.kind === "end" })));
+    expect(where).toEqual(
+      ANOMALIES.map((a) => ({ name: a.name, kind: a.kind, engine: a.kind === "wire", host: a.kind === "end" })),
+    );
   });
 
   it("covers every type the issue names", () => {
     const required = [
-      "syn_unanswered", "handshake_incomplete", "refused", "peer_vanished", "stuck_fin_wait_1", "stuck_fin_wait_2",
-      "stuck_last_ack", "reset", "simultaneous_open", "simultaneous_close", "retransmission", "out_of_order",
-      "duplicate_ack", "zero_window", "zero_window_probe", "keepalive", "ack_of_unseen_data", "content_gap",
-      "data_after_fin", "invalid_flags", "port_reuse", "midstream",
+      "syn_unanswered",
+      "handshake_incomplete",
+      "refused",
+      "peer_vanished",
+      "stuck_fin_wait_1",
+      "stuck_fin_wait_2",
+      "stuck_last_ack",
+      "reset",
+      "simultaneous_open",
+      "simultaneous_close",
+      "retransmission",
+      "out_of_order",
+      "duplicate_ack",
+      "zero_window",
+      "zero_window_probe",
+      "keepalive",
+      "ack_of_unseen_data",
+      "content_gap",
+      "data_after_fin",
+      "invalid_flags",
+      "port_reuse",
+      "midstream",
     ];
     expect(ANOMALIES.map((a) => a.name).sort()).toEqual(required.sort());
   });
@@ -72,7 +100,13 @@ describe("README", () => {
     const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
     const rows = tableRows(readme, ["code", "name", "kind", "meaning", "evidence"], "README.md");
     expect(rows).toEqual(
-      ANOMALIES.map((a) => ({ code: String(a.code), name: `\`${a.name}\``, kind: a.kind, meaning: a.meaning, evidence: a.evidence })),
+      ANOMALIES.map((a) => ({
+        code: String(a.code),
+        name: `\`${a.name}\``,
+        kind: a.kind,
+        meaning: a.meaning,
+        evidence: a.evidence,
+      })),
     );
   });
 });

@@ -6,7 +6,12 @@ import type { Flow } from "../../src/flow.js";
 import { ether, ipv4Tcp } from "../decode/builders.js";
 import { writePcap, type PcapRecord } from "../decode/capture-io.js";
 
-export const FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20;
+export const FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  PSH = 0x08,
+  ACK = 0x10,
+  URG = 0x20;
 
 export interface Seg {
   /** "c" client (10.0.0.1:40000) or "s" server (10.0.0.2:80). */

@@ -21,7 +21,11 @@ interface Conn {
   intended_anomalies: string[];
   incidental_possible_anomalies?: string[];
 }
-interface Scenario { scenario: string; pcap: string; connections: Conn[] }
+interface Scenario {
+  scenario: string;
+  pcap: string;
+  connections: Conn[];
+}
 
 /**
  * Where the wire cannot show what the kernel did. Each entry: scenario/kind -> the states flowrecon
@@ -34,7 +38,9 @@ const STATE_EXCEPTIONS: Record<string, { states: [string, string]; why: string }
   },
 };
 
-const scenarios: Scenario[] = readdirSync(DIR).filter((f) => f.endsWith(".expected.json")).sort()
+const scenarios: Scenario[] = readdirSync(DIR)
+  .filter((f) => f.endsWith(".expected.json"))
+  .sort()
   .map((f) => JSON.parse(readFileSync(resolve(DIR, f), "utf8")) as Scenario);
 
 const flowsOf = new Map<string, Flow[]>();
@@ -51,9 +57,17 @@ function flows(s: Scenario): Flow[] {
 
 /** The records of one connection's 5-tuple, in time order (a reused port gives several). */
 function recordsOf(s: Scenario, c: Conn): Flow[] {
-  return flows(s).filter((f) =>
-    (f["id.orig_h"] === c.client.addr && f["id.orig_p"] === c.client.port && f["id.resp_h"] === c.server.addr && f["id.resp_p"] === c.server.port) ||
-    (f["id.orig_h"] === c.server.addr && f["id.orig_p"] === c.server.port && f["id.resp_h"] === c.client.addr && f["id.resp_p"] === c.client.port));
+  return flows(s).filter(
+    (f) =>
+      (f["id.orig_h"] === c.client.addr &&
+        f["id.orig_p"] === c.client.port &&
+        f["id.resp_h"] === c.server.addr &&
+        f["id.resp_p"] === c.server.port) ||
+      (f["id.orig_h"] === c.server.addr &&
+        f["id.orig_p"] === c.server.port &&
+        f["id.resp_h"] === c.client.addr &&
+        f["id.resp_p"] === c.client.port),
+  );
 }
 
 /** Pairs each expected connection with its record: the n-th connection on a tuple is its n-th record. */
@@ -85,7 +99,10 @@ describe("real kernel fixtures", () => {
         const got = types(f);
         for (const a of c.intended_anomalies) expect(got, `${what}: reports ${a}`).toContain(a);
         const allowed = new Set([...c.intended_anomalies, ...(c.incidental_possible_anomalies ?? [])]);
-        expect(got.filter((a) => !allowed.has(a)), `${what}: anomalies the scenario did not cause`).toEqual([]);
+        expect(
+          got.filter((a) => !allowed.has(a)),
+          `${what}: anomalies the scenario did not cause`,
+        ).toEqual([]);
       }
       // Every record of the capture belongs to one of the expected connections.
       expect(flows(s).length, `${s.scenario}: records`).toBe(conns.length);
@@ -97,7 +114,11 @@ describe("real kernel fixtures", () => {
   for (const a of ANOMALIES) {
     if (!covered.has(a.name)) continue; // the rest are in synthetic.test.ts (no conforming stack produces them on demand)
     it(`${a.name}: fires on its scenario and stays silent on a normal connection`, () => {
-      const fired = scenarios.some((s) => paired(s).some(([c, f]) => c.intended_anomalies.includes(a.name) && f !== undefined && types(f).includes(a.name)));
+      const fired = scenarios.some((s) =>
+        paired(s).some(
+          ([c, f]) => c.intended_anomalies.includes(a.name) && f !== undefined && types(f).includes(a.name),
+        ),
+      );
       expect(fired).toBe(true);
       expect(normal.length).toBeGreaterThan(0);
       for (const f of normal) expect(types(f)).not.toContain(a.name);
@@ -107,11 +128,18 @@ describe("real kernel fixtures", () => {
   it("the HTTP scenarios: keep-alive with several requests vs one request per connection", () => {
     const keep = flows(scenarios.find((s) => s.scenario === "http11-keepalive")!);
     expect(keep).toHaveLength(1);
-    expect(keep[0].http).toMatchObject({ requests: 3, responses: 3, keep_alive: true, versions: ["HTTP/1.1"], methods: { GET: 3 } });
+    expect(keep[0].http).toMatchObject({
+      requests: 3,
+      responses: 3,
+      keep_alive: true,
+      versions: ["HTTP/1.1"],
+      methods: { GET: 3 },
+    });
     expect(keep[0].http!.status_classes).toEqual({ "2xx": 2, "4xx": 1 });
     const short = flows(scenarios.find((s) => s.scenario === "http10-short")!);
     expect(short.length).toBeGreaterThan(1);
-    for (const f of short) expect(f.http).toMatchObject({ requests: 1, responses: 1, keep_alive: false, versions: ["HTTP/1.0"] });
+    for (const f of short)
+      expect(f.http).toMatchObject({ requests: 1, responses: 1, keep_alive: false, versions: ["HTTP/1.0"] });
     for (const f of normal) expect(f.http).toBeUndefined();
   });
 });

@@ -13,15 +13,22 @@ const close = (cSeq: number, sSeq: number, t: number): Seg[] => [
 
 describe("synthetic anomalies", () => {
   it("a clean connection has no anomaly and ends TIME_WAIT/CLOSED", () => {
-    const [f] = run([...handshake(), { from: "c", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
-      { from: "s", flags: ACK, seq: 1, ack: 101, t: 0.04 }, ...close(101, 1, 0.05)]);
+    const [f] = run([
+      ...handshake(),
+      { from: "c", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
+      { from: "s", flags: ACK, seq: 1, ack: 101, t: 0.04 },
+      ...close(101, 1, 0.05),
+    ]);
     expect(f.anomalies).toEqual([]);
     expect([f.orig_state, f.resp_state]).toEqual(["TIME_WAIT", "CLOSED"]);
     expect(f.conn_state).toBe("SF");
   });
 
   it("invalid_flags: SYN+FIN, and a segment with no flags", () => {
-    const [f] = run([{ from: "c", flags: SYN | FIN, seq: 0, t: 0 }, { from: "c", flags: 0, seq: 1, t: 0.1 }]);
+    const [f] = run([
+      { from: "c", flags: SYN | FIN, seq: 0, t: 0 },
+      { from: "c", flags: 0, seq: 1, t: 0.1 },
+    ]);
     const found = f.anomalies.filter((a) => a.type === "invalid_flags");
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ side: "orig", count: 2 });
@@ -33,22 +40,27 @@ describe("synthetic anomalies", () => {
   });
 
   it("out_of_order: a hole filled right after the later segment, vs retransmission of seen data", () => {
-    const reordered = run([...handshake(),
-      { from: "c", flags: ACK, seq: 101, ack: 1, len: 100, t: 0.030 },
+    const reordered = run([
+      ...handshake(),
+      { from: "c", flags: ACK, seq: 101, ack: 1, len: 100, t: 0.03 },
       { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.031 },
-      { from: "s", flags: ACK, seq: 1, ack: 201, t: 0.04 }])[0];
+      { from: "s", flags: ACK, seq: 1, ack: 201, t: 0.04 },
+    ])[0];
     expect(types(reordered)).toEqual(["out_of_order"]);
-    const resent = run([...handshake(),
+    const resent = run([
+      ...handshake(),
       { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
       { from: "s", flags: ACK, seq: 1, ack: 101, t: 0.04 },
-      { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.5 }])[0];
+      { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.5 },
+    ])[0];
     expect(types(resent)).toEqual(["retransmission"]);
   });
 
   it("out-of-order ranges of both sides at once are kept apart, and a hole left unfilled is one side's gap", () => {
     // Each side sends a segment past a hole before the other fills its own: the reassembler holds
     // an out-of-order range for both endpoints at the same time.
-    const both = (fillServerHole: boolean): Seg[] => [...handshake(),
+    const both = (fillServerHole: boolean): Seg[] => [
+      ...handshake(),
       { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
       { from: "c", flags: ACK, seq: 201, ack: 1, len: 100, t: 0.031 },
       { from: "s", flags: ACK, seq: 1, ack: 101, len: 50, t: 0.032 },
@@ -56,7 +68,8 @@ describe("synthetic anomalies", () => {
       { from: "c", flags: ACK, seq: 101, ack: 51, len: 100, t: 0.034 },
       ...(fillServerHole ? [{ from: "s", flags: ACK, seq: 51, ack: 301, len: 50, t: 0.035 } as Seg] : []),
       { from: "c", flags: ACK, seq: 301, ack: 151, t: 0.04 },
-      { from: "s", flags: ACK, seq: 151, ack: 301, t: 0.05 }];
+      { from: "s", flags: ACK, seq: 151, ack: 301, t: 0.05 },
+    ];
     const filled = run(both(true))[0];
     expect(filled.missed_bytes).toBe(0);
     expect(filled.history).not.toMatch(/g/i);
@@ -69,17 +82,23 @@ describe("synthetic anomalies", () => {
   });
 
   it("duplicate_ack: the same ack three times while data is outstanding", () => {
-    const segs: Seg[] = [...handshake(),
+    const segs: Seg[] = [
+      ...handshake(),
       { from: "s", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
       { from: "s", flags: ACK, seq: 201, ack: 1, len: 100, t: 0.031 }, // 101..200 lost upstream of the capture
       { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.04 },
       { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.041 },
-      { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.042 }];
+      { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.042 },
+    ];
     const [f] = run(segs);
     expect(f.anomalies.find((a) => a.type === "duplicate_ack")).toMatchObject({ side: "orig", count: 2 });
     // Acknowledging everything leaves nothing outstanding: a repeated ACK is not a duplicate then.
-    const [quiet] = run([...handshake(), { from: "s", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
-      { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.04 }, { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.05 }]);
+    const [quiet] = run([
+      ...handshake(),
+      { from: "s", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
+      { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.04 },
+      { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.05 },
+    ]);
     expect(types(quiet)).not.toContain("duplicate_ack");
   });
 
@@ -89,49 +108,74 @@ describe("synthetic anomalies", () => {
   });
 
   it("data_after_fin: payload past the sender's own FIN", () => {
-    const [f] = run([...handshake(), { from: "c", flags: FIN | ACK, seq: 1, ack: 1, t: 0.03 },
-      { from: "c", flags: PSH | ACK, seq: 2, ack: 1, len: 10, t: 0.04 }]);
+    const [f] = run([
+      ...handshake(),
+      { from: "c", flags: FIN | ACK, seq: 1, ack: 1, t: 0.03 },
+      { from: "c", flags: PSH | ACK, seq: 2, ack: 1, len: 10, t: 0.04 },
+    ]);
     expect(types(f)).toContain("data_after_fin");
   });
 
   it("zero_window, then a one-byte zero_window_probe into it", () => {
-    const [f] = run([...handshake(),
+    const [f] = run([
+      ...handshake(),
       { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
       { from: "s", flags: ACK, seq: 1, ack: 101, win: 0, t: 0.04 },
-      { from: "c", flags: ACK, seq: 101, ack: 1, len: 1, t: 0.5 }]);
+      { from: "c", flags: ACK, seq: 101, ack: 1, len: 1, t: 0.5 },
+    ]);
     expect(f.anomalies.find((a) => a.type === "zero_window")).toMatchObject({ side: "resp" });
     expect(f.anomalies.find((a) => a.type === "zero_window_probe")).toMatchObject({ side: "orig" });
     expect(types(f)).not.toContain("retransmission");
   });
 
   it("keepalive: one octet before snd.nxt on an idle connection, not counted as a retransmission", () => {
-    const [f] = run([...handshake(),
+    const [f] = run([
+      ...handshake(),
       { from: "c", flags: ACK, seq: 1, ack: 1, len: 100, t: 0.03 },
       { from: "s", flags: ACK, seq: 1, ack: 101, t: 0.04 },
       { from: "c", flags: ACK, seq: 100, ack: 1, len: 1, t: 60 },
-      { from: "s", flags: ACK, seq: 1, ack: 101, t: 60.01 }]);
+      { from: "s", flags: ACK, seq: 1, ack: 101, t: 60.01 },
+    ]);
     expect(types(f)).toEqual(["keepalive"]);
   });
 
   it("refused is not also a reset; a mid-stream reset says data had flowed", () => {
-    const [refused] = run([{ from: "c", flags: SYN, seq: 0, t: 0 }, { from: "s", flags: RST | ACK, seq: 0, ack: 1, t: 0.01 }]);
+    const [refused] = run([
+      { from: "c", flags: SYN, seq: 0, t: 0 },
+      { from: "s", flags: RST | ACK, seq: 0, ack: 1, t: 0.01 },
+    ]);
     expect(types(refused)).toEqual(["refused"]);
     expect(refused.conn_state).toBe("REJ");
-    const [reset] = run([...handshake(), { from: "c", flags: ACK, seq: 1, ack: 1, len: 50, t: 0.03 },
-      { from: "s", flags: ACK, seq: 1, ack: 51, t: 0.04 }, { from: "s", flags: RST, seq: 1, t: 0.05 }]);
-    expect(reset.anomalies.find((a) => a.type === "reset")).toMatchObject({ side: "resp", detail: "after data had flowed" });
+    const [reset] = run([
+      ...handshake(),
+      { from: "c", flags: ACK, seq: 1, ack: 1, len: 50, t: 0.03 },
+      { from: "s", flags: ACK, seq: 1, ack: 51, t: 0.04 },
+      { from: "s", flags: RST, seq: 1, t: 0.05 },
+    ]);
+    expect(reset.anomalies.find((a) => a.type === "reset")).toMatchObject({
+      side: "resp",
+      detail: "after data had flowed",
+    });
   });
 
   it("syn_unanswered counts the SYNs and reports idle time to the end of the input", () => {
-    const [f] = run([{ from: "c", flags: SYN, seq: 0, t: 0 }, { from: "c", flags: SYN, seq: 0, t: 1 }, { from: "c", flags: SYN, seq: 0, t: 3 }]);
+    const [f] = run([
+      { from: "c", flags: SYN, seq: 0, t: 0 },
+      { from: "c", flags: SYN, seq: 0, t: 1 },
+      { from: "c", flags: SYN, seq: 0, t: 3 },
+    ]);
     expect(f.anomalies.find((a) => a.type === "syn_unanswered")).toMatchObject({ side: "orig", count: 3, idle_s: 0 });
     expect(f.anomalies.find((a) => a.type === "retransmission")).toMatchObject({ count: 2 });
     expect(f.orig_state).toBe("SYN_SENT");
   });
 
   it("stuck_fin_wait_2 / CLOSE_WAIT: FIN acknowledged, the peer never closes", () => {
-    const [f] = run([...handshake(), { from: "c", flags: FIN | ACK, seq: 1, ack: 1, t: 0.03 },
-      { from: "s", flags: ACK, seq: 1, ack: 2, t: 0.04 }, { from: "s", flags: ACK, seq: 1, ack: 2, len: 10, t: 2 }]);
+    const [f] = run([
+      ...handshake(),
+      { from: "c", flags: FIN | ACK, seq: 1, ack: 1, t: 0.03 },
+      { from: "s", flags: ACK, seq: 1, ack: 2, t: 0.04 },
+      { from: "s", flags: ACK, seq: 1, ack: 2, len: 10, t: 2 },
+    ]);
     expect([f.orig_state, f.resp_state]).toEqual(["FIN_WAIT_2", "CLOSE_WAIT"]);
     expect(f.anomalies.find((a) => a.type === "stuck_fin_wait_2")).toMatchObject({ side: "orig", idle_s: 0 });
   });

@@ -28,7 +28,9 @@ function conn(flows: Flow[], port: number): Flow {
 }
 
 const count = (f: Flow, type: string, side?: "orig" | "resp") =>
-  f.anomalies.filter((a) => a.type === type && (side === undefined || a.side === side)).reduce((n, a) => n + a.count, 0);
+  f.anomalies
+    .filter((a) => a.type === type && (side === undefined || a.side === side))
+    .reduce((n, a) => n + a.count, 0);
 
 describe("issue 9: anomalies that tell the truth", () => {
   it("1. a SYN carrying data is new data: not out_of_order, and its HTTP request is counted (cose_keyset.pcap)", () => {
@@ -40,7 +42,8 @@ describe("issue 9: anomalies that tell the truth", () => {
 
   it("1. TCP Fast Open shapes: a SYN with a request, a SYN-ACK with a response 20 ms later (tfo-syn-data.pcap)", () => {
     const flows = flowsOf(resolve(WIRESHARK, "tfo-syn-data.pcap"));
-    const synData = conn(flows, 40001), synAckData = conn(flows, 40002);
+    const synData = conn(flows, 40001),
+      synAckData = conn(flows, 40002);
     for (const f of [synData, synAckData]) {
       expect(count(f, "out_of_order"), `${f["id.orig_p"]}`).toBe(0);
       expect(count(f, "retransmission"), `${f["id.orig_p"]}`).toBe(0);
@@ -123,16 +126,22 @@ describe("issue 9: anomalies that tell the truth", () => {
  * was lost on the wire, so flowrecon reports no content_gap for those bytes (reassembly.ts gap()).
  */
 const SNAPLEN_CUT: Record<string, string> = {
-  "tcp-retransmit-fast009.pcap": "captured with a 54-byte snaplen: every payload is cut, missed_bytes 24257, no byte lost on the wire",
+  "tcp-retransmit-fast009.pcap":
+    "captured with a 54-byte snaplen: every payload is cut, missed_bytes 24257, no byte lost on the wire",
 };
 
 describe("issue 9: content_gap agrees with missed_bytes on every capture", () => {
-  const dirs = [corpusDir(), WIRESHARK, resolve(import.meta.dirname, "../fixtures/kernel"), FIXTURES].filter((d) => existsSync(d));
+  const dirs = [corpusDir(), WIRESHARK, resolve(import.meta.dirname, "../fixtures/kernel"), FIXTURES].filter((d) =>
+    existsSync(d),
+  );
   for (const dir of dirs) {
-    for (const file of readdirSync(dir).filter((n) => /\.pcap(ng)?$/.test(n)).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((n) => /\.pcap(ng)?$/.test(n))
+      .sort()) {
       it(file, () => {
         for (const f of flowsOf(resolve(dir, file))) {
-          const gap = count(f, "content_gap") > 0, what = `${f["id.orig_h"]}:${f["id.orig_p"]} missed_bytes=${f.missed_bytes}`;
+          const gap = count(f, "content_gap") > 0,
+            what = `${f["id.orig_h"]}:${f["id.orig_p"]} missed_bytes=${f.missed_bytes}`;
           if (SNAPLEN_CUT[file] !== undefined) expect(gap, what).toBe(false);
           else expect(gap, what).toBe(f.missed_bytes > 0);
         }

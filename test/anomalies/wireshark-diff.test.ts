@@ -25,40 +25,73 @@ const DIRS: [string, string][] = [
 ];
 const LIST = resolve(HERE, "WIRESHARK_DIFFERENCES.md");
 
-interface Accepted extends Difference { reason: string }
+interface Accepted extends Difference {
+  reason: string;
+}
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
 const row = (d: Difference, reason = "?") =>
   `| ${d.capture} | ${d.connection} | ${d.side} | ${d.family} | ${yesNo(d.wireshark)} | ${yesNo(d.flowrecon)} | ${reason} |`;
 const same = (a: Difference, b: Difference) =>
-  a.capture === b.capture && a.connection === b.connection && a.side === b.side && a.family === b.family &&
-  a.wireshark === b.wireshark && a.flowrecon === b.flowrecon;
+  a.capture === b.capture &&
+  a.connection === b.connection &&
+  a.side === b.side &&
+  a.family === b.family &&
+  a.wireshark === b.wireshark &&
+  a.flowrecon === b.flowrecon;
 
 /** The reasons (`| reason | explanation |` under "## Reasons") and the differences table of the list. */
 function readList(): { reasons: Map<string, string>; accepted: Accepted[] } {
   const text = readFileSync(LIST, "utf8");
   const source = "WIRESHARK_DIFFERENCES.md";
   const unquote = (s: string) => s.replace(/`/g, "");
-  const reasons = new Map(tableRows(text, ["reason", "explanation"], source, "Reasons").map((r) => [unquote(r.reason), r.explanation]));
+  const reasons = new Map(
+    tableRows(text, ["reason", "explanation"], source, "Reasons").map((r) => [unquote(r.reason), r.explanation]),
+  );
   const header = ["capture", "connection", "side", "family", "wireshark", "flowrecon", "reason"];
-  const accepted = tableRows(text, header, source, "Differences").map((r) => ({ capture: r.capture, connection: r.connection,
-    side: r.side, family: r.family, wireshark: r.wireshark === "yes", flowrecon: r.flowrecon === "yes", reason: unquote(r.reason) }));
+  const accepted = tableRows(text, header, source, "Differences").map((r) => ({
+    capture: r.capture,
+    connection: r.connection,
+    side: r.side,
+    family: r.family,
+    wireshark: r.wireshark === "yes",
+    flowrecon: r.flowrecon === "yes",
+    reason: unquote(r.reason),
+  }));
   return { reasons, accepted };
 }
 
-const captures = DIRS.flatMap(([label, dir]) => existsSync(dir)
-  ? readdirSync(dir).filter((n) => /\.pcap(ng)?$/.test(n)).sort().map((n) => ({ label, name: n, file: resolve(dir, n) }))
-  : []);
+const captures = DIRS.flatMap(([label, dir]) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => /\.pcap(ng)?$/.test(n))
+        .sort()
+        .map((n) => ({ label, name: n, file: resolve(dir, n) }))
+    : [],
+);
 
 describe("flowrecon vs Wireshark's TCP analysis", () => {
   const { reasons, accepted } = readList();
-  const totals = { captures: 0, connections: 0, sides: 0, accepted: 0, agree: Object.fromEntries(FAMILIES.map((f) => [f.name, 0])) as Record<string, number> };
+  const totals = {
+    captures: 0,
+    connections: 0,
+    sides: 0,
+    accepted: 0,
+    agree: Object.fromEntries(FAMILIES.map((f) => [f.name, 0])) as Record<string, number>,
+  };
 
   it("tshark is installed (.ci/run installs it) and the list explains every difference it holds", () => {
-    expect(() => execFileSync("tshark", ["-v"], { stdio: "ignore" }), "tshark not found: apt-get install tshark").not.toThrow();
+    expect(
+      () => execFileSync("tshark", ["-v"], { stdio: "ignore" }),
+      "tshark not found: apt-get install tshark",
+    ).not.toThrow();
     for (const a of accepted) expect(reasons.has(a.reason), `${row(a, a.reason)}: reason not defined`).toBe(true);
     expect(new Set(accepted.map((a) => a.capture)).size).toBeGreaterThan(0);
-    for (const a of accepted) expect(captures.some((c) => c.name === a.capture), `${a.capture}: no such capture`).toBe(true);
+    for (const a of accepted)
+      expect(
+        captures.some((c) => c.name === a.capture),
+        `${a.capture}: no such capture`,
+      ).toBe(true);
   });
 
   for (const c of captures) {
@@ -79,8 +112,13 @@ describe("flowrecon vs Wireshark's TCP analysis", () => {
 
   afterAll(() => {
     if (totals.captures === 0) return;
-    const lines = [`flowrecon vs tshark: ${totals.captures} captures, ${totals.connections} connections, ${totals.sides} connection sides per family`];
-    for (const f of FAMILIES) lines.push(`  ${f.name.padEnd(20)} agree on ${totals.agree[f.name]}/${totals.sides} (${f.wireshark.join(" | ")})`);
+    const lines = [
+      `flowrecon vs tshark: ${totals.captures} captures, ${totals.connections} connections, ${totals.sides} connection sides per family`,
+    ];
+    for (const f of FAMILIES)
+      lines.push(
+        `  ${f.name.padEnd(20)} agree on ${totals.agree[f.name]}/${totals.sides} (${f.wireshark.join(" | ")})`,
+      );
     lines.push(`  accepted differences: ${totals.accepted} (test/anomalies/WIRESHARK_DIFFERENCES.md)`);
     console.log(lines.join("\n"));
   });

@@ -21,8 +21,15 @@ export interface Family {
 }
 
 export const FAMILIES: readonly Family[] = [
-  { name: "retransmission", ours: ["retransmission"],
-    wireshark: ["tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission"] },
+  {
+    name: "retransmission",
+    ours: ["retransmission"],
+    wireshark: [
+      "tcp.analysis.retransmission",
+      "tcp.analysis.fast_retransmission",
+      "tcp.analysis.spurious_retransmission",
+    ],
+  },
   { name: "out_of_order", ours: ["out_of_order"], wireshark: ["tcp.analysis.out_of_order"] },
   { name: "duplicate_ack", ours: ["duplicate_ack"], wireshark: ["tcp.analysis.duplicate_ack"] },
   { name: "zero_window", ours: ["zero_window"], wireshark: ["tcp.analysis.zero_window"] },
@@ -57,7 +64,8 @@ export function flowreconView(file: string): View {
   if (rec.error) throw new Error(`${file}: ${rec.error.message}`);
   const view: View = new Map();
   for (const f of flows) {
-    const o = ep(f["id.orig_h"], f["id.orig_p"]), r = ep(f["id.resp_h"], f["id.resp_p"]);
+    const o = ep(f["id.orig_h"], f["id.orig_p"]),
+      r = ep(f["id.resp_h"], f["id.resp_p"]);
     const conn = connKey(o, r);
     if (f.orig_pkts > 0) mark(view, conn, o, undefined);
     if (f.resp_pkts > 0) mark(view, conn, r, undefined);
@@ -73,14 +81,39 @@ const FLAG_FIELDS = [...new Set(FAMILIES.flatMap((f) => f.wireshark))];
 
 /** The tshark command line for one capture (also printed in the test's summary). */
 export function tsharkArgs(file: string): string[] {
-  const fields = ["frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", ...FLAG_FIELDS];
-  return ["-r", file, "-n", "-o", "tcp.check_checksum:FALSE", "-Y", "tcp && !icmp && !icmpv6", "-T", "fields", "-E", "separator=/t",
-    ...fields.flatMap((f) => ["-e", f])];
+  const fields = [
+    "frame.protocols",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    ...FLAG_FIELDS,
+  ];
+  return [
+    "-r",
+    file,
+    "-n",
+    "-o",
+    "tcp.check_checksum:FALSE",
+    "-Y",
+    "tcp && !icmp && !icmpv6",
+    "-T",
+    "fields",
+    "-E",
+    "separator=/t",
+    ...fields.flatMap((f) => ["-e", f]),
+  ];
 }
 
 /** Wireshark's view of a capture: tcp.analysis flags per segment, collected per connection and side. */
 export function wiresharkView(file: string): View {
-  const out = execFileSync("tshark", tsharkArgs(file), { encoding: "utf8", maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "ignore"] });
+  const out = execFileSync("tshark", tsharkArgs(file), {
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const view: View = new Map();
   for (const line of out.split("\n")) {
     if (line === "") continue;
@@ -92,11 +125,17 @@ export function wiresharkView(file: string): View {
     const last = (s: string) => s.split(",").pop() ?? "";
     const [src, dst] = inner === "ipv6" ? [last(ip6s), last(ip6d)] : [last(ip4s), last(ip4d)];
     if (src === "" || sport === "") continue;
-    const s = ep(src, last(sport)), d = ep(dst, last(dport));
+    const s = ep(src, last(sport)),
+      d = ep(dst, last(dport));
     const conn = connKey(s, d);
     mark(view, conn, s, undefined);
     for (const fam of FAMILIES) {
-      if (fam.wireshark.some((f) => { const v = cols[7 + FLAG_FIELDS.indexOf(f)]; return v !== undefined && v !== "" && v !== "0" && v !== "False"; })) {
+      if (
+        fam.wireshark.some((f) => {
+          const v = cols[7 + FLAG_FIELDS.indexOf(f)];
+          return v !== undefined && v !== "" && v !== "0" && v !== "False";
+        })
+      ) {
         mark(view, conn, s, fam.name);
       }
     }
@@ -130,12 +169,15 @@ export function compare(capture: string, ours: View, theirs: View): Comparison {
   const differences: Difference[] = [];
   let sides = 0;
   for (const conn of [...conns].sort()) {
-    const a = ours.get(conn) ?? new Map(), b = theirs.get(conn) ?? new Map();
+    const a = ours.get(conn) ?? new Map(),
+      b = theirs.get(conn) ?? new Map();
     for (const side of [...new Set([...a.keys(), ...b.keys()])].sort()) {
       sides++;
-      const fa: Set<string> = a.get(side) ?? new Set(), fb: Set<string> = b.get(side) ?? new Set();
+      const fa: Set<string> = a.get(side) ?? new Set(),
+        fb: Set<string> = b.get(side) ?? new Set();
       for (const fam of FAMILIES) {
-        const x = fa.has(fam.name), y = fb.has(fam.name);
+        const x = fa.has(fam.name),
+          y = fb.has(fam.name);
         if (x === y) agree[fam.name]++;
         else differences.push({ capture, connection: conn, side, family: fam.name, wireshark: y, flowrecon: x });
       }

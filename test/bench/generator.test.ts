@@ -312,7 +312,11 @@ describe("bench traffic generator", () => {
 
 /** Address text as the truth writes it -> the hex of its bytes, as decode() keys endpoints. */
 function addrHex(a: string): string {
-  if (a.includes(".")) return a.split(".").map((x) => Number(x).toString(16).padStart(2, "0")).join("");
+  if (a.includes("."))
+    return a
+      .split(".")
+      .map((x) => Number(x).toString(16).padStart(2, "0"))
+      .join("");
   const [head, tail] = a.split("::");
   const h = head ? head.split(":") : [];
   const t = tail ? tail.split(":") : [];
@@ -339,7 +343,12 @@ describe("bench traffic generator: injected anomalies and the ground truth", () 
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "flowrecon-gen-anom-"));
-    side = generateCapture({ ...opts, out: join(dir, "a1.pcap"), truth: join(dir, "a1.truth.ndjson"), onTruth: (e: TruthEntry) => truth.push(e) });
+    side = generateCapture({
+      ...opts,
+      out: join(dir, "a1.pcap"),
+      truth: join(dir, "a1.truth.ndjson"),
+      onTruth: (e: TruthEntry) => truth.push(e),
+    });
     generateCapture({ ...opts, out: join(dir, "a2.pcap"), truth: join(dir, "a2.truth.ndjson") });
   });
 
@@ -411,18 +420,28 @@ describe("bench traffic generator: injected anomalies and the ground truth", () 
       switch (e.kind) {
         case "syn_unanswered":
           check(pk.length >= 2 && pk.length <= 3, `${where}: ${pk.length} SYNs`);
-          check(pk.every((p) => p.side === 0 && p.flags === 0x02 && p.seq === isn), `${where}: not the same SYN again`);
-          for (let i = 1; i < pk.length; i++) check(pk[i].tsUs - pk[i - 1].tsUs >= 1e6 * 2 ** (i - 1), `${where}: retransmission ${i} too early`);
+          check(
+            pk.every((p) => p.side === 0 && p.flags === 0x02 && p.seq === isn),
+            `${where}: not the same SYN again`,
+          );
+          for (let i = 1; i < pk.length; i++)
+            check(pk[i].tsUs - pk[i - 1].tsUs >= 1e6 * 2 ** (i - 1), `${where}: retransmission ${i} too early`);
           check(pk[pk.length - 1].tsUs - pk[0].tsUs < 5e6, `${where}: retransmissions outside the 5 s attempt window`);
           break;
         case "refused":
           check(pk.length === 2 && pk[1].side === 1 && pk[1].flags === 0x14, `${where}: SYN not answered by RST+ACK`);
-          check(pk[1].seq === 0 && pk[1].ack === ((isn + 1) >>> 0) && pk[1].win === 0, `${where}: RST fields`);
+          check(pk[1].seq === 0 && pk[1].ack === (isn + 1) >>> 0 && pk[1].win === 0, `${where}: RST fields`);
           break;
         case "handshake_incomplete":
           check(pk.length >= 3 && pk.length <= 4, `${where}: ${pk.length} packets`);
-          check(pk.slice(1).every((p) => p.side === 1 && p.flags === 0x12 && p.seq === pk[1].seq && p.ack === ((isn + 1) >>> 0)), `${where}: not the same SYN-ACK again`);
-          for (let i = 2; i < pk.length; i++) check(pk[i].tsUs - pk[i - 1].tsUs >= 1e6, `${where}: SYN-ACK retransmission too early`);
+          check(
+            pk
+              .slice(1)
+              .every((p) => p.side === 1 && p.flags === 0x12 && p.seq === pk[1].seq && p.ack === (isn + 1) >>> 0),
+            `${where}: not the same SYN-ACK again`,
+          );
+          for (let i = 2; i < pk.length; i++)
+            check(pk[i].tsUs - pk[i - 1].tsUs >= 1e6, `${where}: SYN-ACK retransmission too early`);
           break;
         case "peer_vanished": {
           // The connection ends with one new segment from X sent 4-6 times (3-5 retransmissions
@@ -433,46 +452,93 @@ describe("bench traffic generator: injected anomalies and the ground truth", () 
           while (i > 0 && pk[i - 1].side === x && pk[i - 1].seq === last.seq && pk[i - 1].payLen > 0) i--;
           const copies = pk.slice(i);
           check(copies.length >= 4 && copies.length <= 6, `${where}: ${copies.length} copies of the last segment`);
-          check(copies.every((p) => p.payLen === last.payLen && p.payLen >= 2 && p.payload.equals(last.payload)), `${where}: the copies differ`);
-          for (let j = 1; j < copies.length; j++) check(copies[j].tsUs - copies[j - 1].tsUs >= 2e5 * 2 ** (j - 1), `${where}: retransmission ${j} too early`);
-          check(pk.slice(0, i).some((p) => p.side !== x), `${where}: the peer never spoke`);
+          check(
+            copies.every((p) => p.payLen === last.payLen && p.payLen >= 2 && p.payload.equals(last.payload)),
+            `${where}: the copies differ`,
+          );
+          for (let j = 1; j < copies.length; j++)
+            check(copies[j].tsUs - copies[j - 1].tsUs >= 2e5 * 2 ** (j - 1), `${where}: retransmission ${j} too early`);
+          check(
+            pk.slice(0, i).some((p) => p.side !== x),
+            `${where}: the peer never spoke`,
+          );
           break;
         }
         case "fin_wait_2": {
           check(rsts.length === 0 && fins.length === 1, `${where}: ${fins.length} FINs, ${rsts.length} RSTs`);
           const [fin, ack] = pk.slice(-2);
           check(fin.side === x && fin.flags === 0x11, `${where}: the FIN is not the second last packet`);
-          check(ack.side !== x && ack.flags === 0x10 && ack.ack === ((fin.seq + 1) >>> 0), `${where}: the FIN is not acknowledged`);
+          check(
+            ack.side !== x && ack.flags === 0x10 && ack.ack === (fin.seq + 1) >>> 0,
+            `${where}: the FIN is not acknowledged`,
+          );
           break;
         }
         case "retransmission": {
           const data = pk.filter((p) => p.payLen > 0);
-          const rx = data.findIndex((p, j) => data.slice(0, j).some((q) => q.side === p.side && q.seq === p.seq && q.payLen === p.payLen && q.payload.equals(p.payload) && p.tsUs - q.tsUs >= 2e5));
-          check(rx >= 0 && data[rx].side === x && data[rx].payLen >= 2, `${where}: no data segment repeated one RTO later`);
+          const rx = data.findIndex((p, j) =>
+            data
+              .slice(0, j)
+              .some(
+                (q) =>
+                  q.side === p.side &&
+                  q.seq === p.seq &&
+                  q.payLen === p.payLen &&
+                  q.payload.equals(p.payload) &&
+                  p.tsUs - q.tsUs >= 2e5,
+              ),
+          );
+          check(
+            rx >= 0 && data[rx].side === x && data[rx].payLen >= 2,
+            `${where}: no data segment repeated one RTO later`,
+          );
           break;
         }
         case "zero_window": {
           const zi = pk.findIndex((p) => p.win === 0 && p.flags === 0x10 && p.payLen === 0);
           check(zi > 0 && pk[zi].side !== x, `${where}: no zero-window ACK from the receiver`);
-          const probes = pk.slice(zi + 1).filter((p) => p.side === x && p.flags === 0x10 && p.payLen === 0 && p.seq === ((pk[zi].ack - 1) >>> 0));
+          const probes = pk
+            .slice(zi + 1)
+            .filter((p) => p.side === x && p.flags === 0x10 && p.payLen === 0 && p.seq === (pk[zi].ack - 1) >>> 0);
           check(probes.length >= 1 && probes.length <= 3, `${where}: ${probes.length} probes`);
           const reopen = pk[zi + 1 + probes.length];
-          check(reopen.side !== x && reopen.win > 0 && reopen.ack === pk[zi].ack, `${where}: the window does not reopen after the probes`);
+          check(
+            reopen.side !== x && reopen.win > 0 && reopen.ack === pk[zi].ack,
+            `${where}: the window does not reopen after the probes`,
+          );
           break;
         }
         default:
           check(e.kind === "regular", `${where}: unknown kind`);
       }
       if (e.teardown?.startsWith("fin")) {
-        check(pk.slice(-4).map((p) => p.flags).join() === "17,16,17,16", `${where}: does not end in FIN, ACK, FIN, ACK`);
+        check(
+          pk
+            .slice(-4)
+            .map((p) => p.flags)
+            .join() === "17,16,17,16",
+          `${where}: does not end in FIN, ACK, FIN, ACK`,
+        );
         check(pk[pk.length - 4].side === (e.teardown === "fin_orig" ? 0 : 1), `${where}: the wrong side closes first`);
       } else if (e.teardown?.startsWith("rst")) {
         const last = pk[pk.length - 1];
-        check(rsts.length === 1 && last.flags === 0x14 && last.side === (e.teardown === "rst_orig" ? 0 : 1), `${where}: not one RST+ACK at the end`);
+        check(
+          rsts.length === 1 && last.flags === 0x14 && last.side === (e.teardown === "rst_orig" ? 0 : 1),
+          `${where}: not one RST+ACK at the end`,
+        );
       }
       checked[e.kind] = (checked[e.kind] ?? 0) + 1;
     }
-    for (const kind of ["regular", "syn_unanswered", "refused", "handshake_incomplete", "peer_vanished", "fin_wait_2", "retransmission", "zero_window"]) {
+    for (const kind of [
+      "regular",
+      "syn_unanswered",
+      "refused",
+      "handshake_incomplete",
+      "peer_vanished",
+      "fin_wait_2",
+      "retransmission",
+      "zero_window",
+    ]) {
       expect(checked[kind] ?? 0, kind).toBeGreaterThan(50);
     }
   });
@@ -488,7 +554,12 @@ describe("bench traffic generator: SYN flood", () => {
     try {
       const n = 30_000;
       const truth: TruthEntry[] = [];
-      const side = generateCapture({ out: join(dir, "f.pcap"), mode: "synflood", segments: n, onTruth: (e: TruthEntry) => truth.push(e) });
+      const side = generateCapture({
+        out: join(dir, "f.pcap"),
+        mode: "synflood",
+        segments: n,
+        onTruth: (e: TruthEntry) => truth.push(e),
+      });
       expect(side.totals.connections).toBe(n);
       expect(side.expectedConnState).toEqual({ S0: n });
       expect(side.expectedAnomalies).toEqual({ syn_unanswered: n });

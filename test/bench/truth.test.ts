@@ -55,10 +55,21 @@ describe("flowrecon against the generator's ground truth", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "flowrecon-truth-"));
     headers = runCase(dir, "headers", {
-      seed: 11, segments: 1_300_000, concurrent: 10_000, connSegments: 10, snaplen: 96, anomalyShare: 0.2,
+      seed: 11,
+      segments: 1_300_000,
+      concurrent: 10_000,
+      connSegments: 10,
+      snaplen: 96,
+      anomalyShare: 0.2,
     });
     full = runCase(dir, "full", {
-      seed: 12, segments: 200_000, concurrent: 2_000, connSegments: 10, snaplen: 65535, anomalyShare: 0.3, format: "pcapng",
+      seed: 12,
+      segments: 200_000,
+      concurrent: 2_000,
+      connSegments: 10,
+      snaplen: 65535,
+      anomalyShare: 0.3,
+      format: "pcapng",
     });
   });
 
@@ -87,7 +98,8 @@ describe("flowrecon against the generator's ground truth", () => {
       const { report, side } = name === "headers" ? headers : full;
       expect(report.connStateOk, formatTruthReport(report)).toBe(true);
       // Every conn_state the generator can produce is present, so none is checked vacuously.
-      for (const s of ["SF", "RSTO", "RSTR", "S0", "REJ", "S1", "S2", "S3"]) expect(side.expectedConnState[s], s).toBeGreaterThan(0);
+      for (const s of ["SF", "RSTO", "RSTR", "S0", "REJ", "S1", "S2", "S3"])
+        expect(side.expectedConnState[s], s).toBeGreaterThan(0);
     });
 
     it(`${name}: every injected anomaly is found and nothing else is reported`, () => {

@@ -6,12 +6,19 @@
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
-export function u16(v: number): Uint8Array { return Uint8Array.of((v >> 8) & 0xff, v & 0xff); }
-export function u32(v: number): Uint8Array { return Uint8Array.of((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff); }
+export function u16(v: number): Uint8Array {
+  return Uint8Array.of((v >> 8) & 0xff, v & 0xff);
+}
+export function u32(v: number): Uint8Array {
+  return Uint8Array.of((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+}
 
 /** RFC 1071 one's-complement sum of 16-bit big-endian words, folded (not complemented). */
 export function onesSum(data: Uint8Array, init = 0): number {
@@ -22,7 +29,9 @@ export function onesSum(data: Uint8Array, init = 0): number {
   return s;
 }
 
-export function ipv4Addr(s: string): Uint8Array { return Uint8Array.from(s.split(".").map(Number)); }
+export function ipv4Addr(s: string): Uint8Array {
+  return Uint8Array.from(s.split(".").map(Number));
+}
 
 export function ipv6Addr(s: string): Uint8Array {
   const [head, tail] = s.includes("::") ? s.split("::") : [s, ""];
@@ -52,13 +61,21 @@ export function tcp(spec: TcpSpec, src: Uint8Array, dst: Uint8Array): Uint8Array
   const hl = 20 + opts.length;
   const payload = spec.payload ?? new Uint8Array(0);
   const seg = concat(
-    u16(spec.sport ?? 40000), u16(spec.dport ?? 80), u32(spec.seq ?? 1000), u32(spec.ack ?? 0),
-    Uint8Array.of((hl / 4) << 4, spec.flags ?? 0x02), u16(spec.win ?? 8192), u16(0), u16(0),
-    opts, payload,
+    u16(spec.sport ?? 40000),
+    u16(spec.dport ?? 80),
+    u32(spec.seq ?? 1000),
+    u32(spec.ack ?? 0),
+    Uint8Array.of((hl / 4) << 4, spec.flags ?? 0x02),
+    u16(spec.win ?? 8192),
+    u16(0),
+    u16(0),
+    opts,
+    payload,
   );
-  const pseudo = src.length === 4
-    ? concat(src, dst, Uint8Array.of(0, 6), u16(seg.length))
-    : concat(src, dst, u32(seg.length), Uint8Array.of(0, 0, 0, 6));
+  const pseudo =
+    src.length === 4
+      ? concat(src, dst, Uint8Array.of(0, 6), u16(seg.length))
+      : concat(src, dst, u32(seg.length), Uint8Array.of(0, 0, 0, 6));
   let c = 0xffff - onesSum(seg, onesSum(pseudo));
   if (spec.badChecksum) c = (c + 1) & 0xffff;
   seg.set(u16(c), 16);
@@ -66,12 +83,18 @@ export function tcp(spec: TcpSpec, src: Uint8Array, dst: Uint8Array): Uint8Array
 }
 
 /** UDP header + payload; checksum 0 (none) unless `checksum` is given for IPv4/IPv6 pseudo-header computation. */
-export function udp(sport: number, dport: number, payload: Uint8Array, addrs?: { src: Uint8Array; dst: Uint8Array; corrupt?: boolean }): Uint8Array {
+export function udp(
+  sport: number,
+  dport: number,
+  payload: Uint8Array,
+  addrs?: { src: Uint8Array; dst: Uint8Array; corrupt?: boolean },
+): Uint8Array {
   const d = concat(u16(sport), u16(dport), u16(8 + payload.length), u16(0), payload);
   if (addrs) {
-    const pseudo = addrs.src.length === 4
-      ? concat(addrs.src, addrs.dst, Uint8Array.of(0, 17), u16(d.length))
-      : concat(addrs.src, addrs.dst, u32(d.length), Uint8Array.of(0, 0, 0, 17));
+    const pseudo =
+      addrs.src.length === 4
+        ? concat(addrs.src, addrs.dst, Uint8Array.of(0, 17), u16(d.length))
+        : concat(addrs.src, addrs.dst, u32(d.length), Uint8Array.of(0, 0, 0, 17));
     let c = 0xffff - onesSum(d, onesSum(pseudo));
     if (c === 0) c = 0xffff;
     if (addrs.corrupt) c = (c + 1) & 0xffff;
@@ -99,9 +122,15 @@ export function ipv4(spec: Ipv4Spec, payload: Uint8Array): Uint8Array {
   const opts = spec.options ?? new Uint8Array(0);
   const hl = 20 + opts.length;
   const h = concat(
-    Uint8Array.of(0x40 | (hl / 4), 0), u16(spec.totalLength ?? hl + payload.length), u16(spec.id ?? 1),
-    u16((spec.mf ? 0x2000 : 0) | ((spec.fragOffset ?? 0) >> 3)), Uint8Array.of(spec.ttl ?? 64, spec.proto ?? 6), u16(0),
-    ipv4Addr(spec.src ?? "10.0.0.1"), ipv4Addr(spec.dst ?? "10.0.0.2"), opts,
+    Uint8Array.of(0x40 | (hl / 4), 0),
+    u16(spec.totalLength ?? hl + payload.length),
+    u16(spec.id ?? 1),
+    u16((spec.mf ? 0x2000 : 0) | ((spec.fragOffset ?? 0) >> 3)),
+    Uint8Array.of(spec.ttl ?? 64, spec.proto ?? 6),
+    u16(0),
+    ipv4Addr(spec.src ?? "10.0.0.1"),
+    ipv4Addr(spec.dst ?? "10.0.0.2"),
+    opts,
   );
   let c = 0xffff - onesSum(h);
   if (spec.badChecksum) c = (c + 1) & 0xffff;
@@ -109,10 +138,17 @@ export function ipv4(spec: Ipv4Spec, payload: Uint8Array): Uint8Array {
   return concat(h, payload);
 }
 
-export function ipv6(spec: { src?: string; dst?: string; nh?: number; payloadLength?: number }, payload: Uint8Array): Uint8Array {
+export function ipv6(
+  spec: { src?: string; dst?: string; nh?: number; payloadLength?: number },
+  payload: Uint8Array,
+): Uint8Array {
   return concat(
-    Uint8Array.of(0x60, 0, 0, 0), u16(spec.payloadLength ?? payload.length), Uint8Array.of(spec.nh ?? 6, 64),
-    ipv6Addr(spec.src ?? "2001:db8::1"), ipv6Addr(spec.dst ?? "2001:db8::2"), payload,
+    Uint8Array.of(0x60, 0, 0, 0),
+    u16(spec.payloadLength ?? payload.length),
+    Uint8Array.of(spec.nh ?? 6, 64),
+    ipv6Addr(spec.src ?? "2001:db8::1"),
+    ipv6Addr(spec.dst ?? "2001:db8::2"),
+    payload,
   );
 }
 

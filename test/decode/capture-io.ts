@@ -23,8 +23,10 @@ export function parsePcap(bytes: Uint8Array): PcapFile {
   const magicLE = dv.getUint32(0, true);
   let le: boolean;
   let nanos: boolean;
-  if (magicLE === 0xa1b2c3d4 || magicLE === 0xa1b23c4d) { le = true; nanos = magicLE === 0xa1b23c4d; }
-  else {
+  if (magicLE === 0xa1b2c3d4 || magicLE === 0xa1b23c4d) {
+    le = true;
+    nanos = magicLE === 0xa1b23c4d;
+  } else {
     const magicBE = dv.getUint32(0, false);
     if (magicBE !== 0xa1b2c3d4 && magicBE !== 0xa1b23c4d) throw new Error("not a pcap file");
     le = false;
@@ -47,7 +49,13 @@ export function parsePcap(bytes: Uint8Array): PcapFile {
   return { linktype, snaplen, nanos, bigEndian: !le, records };
 }
 
-export function writePcap(f: { linktype: number; snaplen?: number; nanos?: boolean; bigEndian?: boolean; records: PcapRecord[] }): Uint8Array {
+export function writePcap(f: {
+  linktype: number;
+  snaplen?: number;
+  nanos?: boolean;
+  bigEndian?: boolean;
+  records: PcapRecord[];
+}): Uint8Array {
   const le = !f.bigEndian;
   const size = 24 + f.records.reduce((s, r) => s + 16 + r.data.length, 0);
   const out = new Uint8Array(size);
@@ -113,13 +121,18 @@ class Writer {
     dv.setUint32(total - 4, total, this.le);
     this.chunks.push(b);
   }
-  bytes(): Uint8Array[] { return this.chunks; }
+  bytes(): Uint8Array[] {
+    return this.chunks;
+  }
 }
 
 function cat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 

@@ -11,7 +11,15 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CORPUS, Engine, type FeedResult, LAYOUT } from "./wasm-harness.js";
-import { type NgBlock, type NgSection, type PcapRecord, parsePcap, recordTsUs, writePcap, writePcapng } from "./capture-io.js";
+import {
+  type NgBlock,
+  type NgSection,
+  type PcapRecord,
+  parsePcap,
+  recordTsUs,
+  writePcap,
+  writePcapng,
+} from "./capture-io.js";
 import { concat, ether, ipv4Tcp, u32 } from "./builders.js";
 
 const engine = new Engine();
@@ -19,7 +27,14 @@ const engine = new Engine();
 /** A mixed Ethernet capture from corpus cases: VLAN/MPLS, QinQ+PPPoE, FabricPath, Teredo, GTP with outer fragments, AYIYA. */
 const MIXED: Array<{ tsUs: bigint; data: Uint8Array; wirelen: number }> = (() => {
   const out: Array<{ tsUs: bigint; data: Uint8Array; wirelen: number }> = [];
-  for (const c of ["vlan-mpls", "pppoe-qinq-rxmit", "cisco-fabricpath-syn-retx", "teredo-ipv6", "gtp-outer-ip-frag", "ayiya-ipv6"]) {
+  for (const c of [
+    "vlan-mpls",
+    "pppoe-qinq-rxmit",
+    "cisco-fabricpath-syn-retx",
+    "teredo-ipv6",
+    "gtp-outer-ip-frag",
+    "ayiya-ipv6",
+  ]) {
     const f = parsePcap(new Uint8Array(readFileSync(join(CORPUS, `${c}.pcap`))));
     for (const r of f.records) out.push({ tsUs: recordTsUs(f, r), data: r.data, wirelen: r.wirelen });
   }
@@ -43,14 +58,20 @@ function ticksFor(us: bigint, resol: number, offsetS: bigint): { ticks: bigint; 
   const n = BigInt(resol & 0x7f);
   if (resol & 0x80) {
     const ticks = ((base << n) + 999_999n) / 1_000_000n; // round up so truncating back is exact
-    return { ticks, us: (ticks * 1_000_000n >> n) + offsetS * 1_000_000n };
+    return { ticks, us: ((ticks * 1_000_000n) >> n) + offsetS * 1_000_000n };
   }
   const ticks = n >= 6n ? base * 10n ** (n - 6n) + (n > 6n ? 10n ** (n - 6n) - 1n : 0n) : base / 10n ** (6n - n);
   const back = n >= 6n ? ticks / 10n ** (n - 6n) : ticks * 10n ** (6n - n);
   return { ticks, us: back + offsetS * 1_000_000n };
 }
 
-interface SectionPlan { bigEndian: boolean; resol?: number; offsetS?: bigint; from: number; to: number }
+interface SectionPlan {
+  bigEndian: boolean;
+  resol?: number;
+  offsetS?: bigint;
+  from: number;
+  to: number;
+}
 
 /** pcapng with the MIXED records split into sections; returns the file and each record's expected µs. */
 function pcapngVariant(plan: SectionPlan[]): { bytes: Uint8Array; expectedUs: bigint[] } {
@@ -107,8 +128,18 @@ describe("pcap and pcapng variants of one capture decode identically", () => {
     expect(reference.stats.Fragments).toBeGreaterThan(0);
     // Every record is explained by exactly one outcome.
     const s = reference.stats;
-    expect(s.Segments + s.UnsupportedLink + s.NonIp + s.NonTcp + s.Fragments + s.Truncated + s.Malformed +
-      s.BadIpChecksum + s.TunnelDepth + s.BadTunnelChecksum).toBe(s.Records);
+    expect(
+      s.Segments +
+        s.UnsupportedLink +
+        s.NonIp +
+        s.NonTcp +
+        s.Fragments +
+        s.Truncated +
+        s.Malformed +
+        s.BadIpChecksum +
+        s.TunnelDepth +
+        s.BadTunnelChecksum,
+    ).toBe(s.Records);
   });
 
   const variants: Array<[string, () => { bytes: Uint8Array; expectedUs: bigint[] }]> = [
@@ -118,17 +149,20 @@ describe("pcap and pcapng variants of one capture decode identically", () => {
     ["pcap big-endian ns", () => ({ bytes: pcapVariant(true, true), expectedUs: MIXED.map((r) => r.tsUs) })],
     ["pcapng little-endian", () => pcapngVariant([{ bigEndian: false, from: 0, to: MIXED.length }])],
     ["pcapng big-endian", () => pcapngVariant([{ bigEndian: true, from: 0, to: MIXED.length }])],
-    ["pcapng sections: LE µs, BE ns, LE 2^-20 with offset, BE ms, BE 2^-30", () => {
-      const n = MIXED.length;
-      const cut = (k: number) => Math.floor((n * k) / 5);
-      return pcapngVariant([
-        { bigEndian: false, from: 0, to: cut(1) },
-        { bigEndian: true, resol: 9, from: cut(1), to: cut(2) },
-        { bigEndian: false, resol: 0x80 | 20, offsetS: 1_000_000_000n, from: cut(2), to: cut(3) },
-        { bigEndian: true, resol: 3, from: cut(3), to: cut(4) },
-        { bigEndian: true, resol: 0x80 | 30, offsetS: -5n, from: cut(4), to: n }, // 2^-30 s ticks since 1970 still fit in 64 bits
-      ]);
-    }],
+    [
+      "pcapng sections: LE µs, BE ns, LE 2^-20 with offset, BE ms, BE 2^-30",
+      () => {
+        const n = MIXED.length;
+        const cut = (k: number) => Math.floor((n * k) / 5);
+        return pcapngVariant([
+          { bigEndian: false, from: 0, to: cut(1) },
+          { bigEndian: true, resol: 9, from: cut(1), to: cut(2) },
+          { bigEndian: false, resol: 0x80 | 20, offsetS: 1_000_000_000n, from: cut(2), to: cut(3) },
+          { bigEndian: true, resol: 3, from: cut(3), to: cut(4) },
+          { bigEndian: true, resol: 0x80 | 30, offsetS: -5n, from: cut(4), to: n }, // 2^-30 s ticks since 1970 still fit in 64 bits
+        ]);
+      },
+    ],
   ];
 
   for (const [name, make] of variants) {
@@ -148,7 +182,11 @@ describe("pcap and pcapng variants of one capture decode identically", () => {
         const r = feed(bytes, chunk);
         expect(r.stats, `chunk ${chunk}`).toEqual(whole.stats);
         // The payload pointer is where the record sat in the input window, which depends on the chunking.
-        const withoutPayloadPtr = (b: Uint8Array) => { const c = [...b]; c.fill(0, LAYOUT.P_PAYPTR, LAYOUT.P_PAYPTR + 4); return c; };
+        const withoutPayloadPtr = (b: Uint8Array) => {
+          const c = [...b];
+          c.fill(0, LAYOUT.P_PAYPTR, LAYOUT.P_PAYPTR + 4);
+          return c;
+        };
         expect(withoutPayloadPtr(r.lastPkt), `chunk ${chunk}`).toEqual(withoutPayloadPtr(whole.lastPkt));
         if (chunk === 1) {
           // One record per call: every segment's timestamp is observable.
@@ -167,13 +205,15 @@ describe("pcapng blocks", () => {
   const frame = ether(0x0800, ipv4Tcp({ sport: 1 }));
 
   it("Simple Packet Blocks use interface 0, caplen = min(block body, original length), the previous timestamp", () => {
-    const bytes = writePcapng([{
-      interfaces: [{ linktype: 1 }],
-      blocks: [
-        { kind: "epb", iface: 0, ticks: 1_500_000_000_123_456n, data: frame },
-        { kind: "spb", data: concat(frame, Uint8Array.of(0xee, 0xee, 0xee)), wirelen: frame.length },
-      ],
-    }]);
+    const bytes = writePcapng([
+      {
+        interfaces: [{ linktype: 1 }],
+        blocks: [
+          { kind: "epb", iface: 0, ticks: 1_500_000_000_123_456n, data: frame },
+          { kind: "spb", data: concat(frame, Uint8Array.of(0xee, 0xee, 0xee)), wirelen: frame.length },
+        ],
+      },
+    ]);
     engine.reset();
     const r = engine.feedAll(bytes, 1);
     expect(r.err.code).toBe(0);
@@ -184,14 +224,16 @@ describe("pcapng blocks", () => {
   });
 
   it("obsolete Packet Blocks are decoded; unknown blocks are skipped and counted", () => {
-    const bytes = writePcapng([{
-      interfaces: [{ linktype: 1 }],
-      blocks: [
-        { kind: "raw", type: 5, body: new Uint8Array(20) },            // interface statistics
-        { kind: "raw", type: 0x40000bad, body: concat(u32(32473), Uint8Array.of(1, 2, 3)) }, // custom
-        { kind: "pb", iface: 0, ticks: 42n, data: frame },
-      ],
-    }]);
+    const bytes = writePcapng([
+      {
+        interfaces: [{ linktype: 1 }],
+        blocks: [
+          { kind: "raw", type: 5, body: new Uint8Array(20) }, // interface statistics
+          { kind: "raw", type: 0x40000bad, body: concat(u32(32473), Uint8Array.of(1, 2, 3)) }, // custom
+          { kind: "pb", iface: 0, ticks: 42n, data: frame },
+        ],
+      },
+    ]);
     engine.reset();
     const r = engine.feedAll(bytes, 3);
     expect(r.err.code).toBe(0);
@@ -212,10 +254,12 @@ describe("pcapng blocks", () => {
   });
 
   it("garbage IDB options stop option parsing but keep the interface", () => {
-    const bytes = writePcapng([{
-      interfaces: [{ linktype: 1, tsresol: 9, rawOptions: Uint8Array.of(0x0e, 0x00, 0xff, 0x7f) }],
-      blocks: [{ kind: "epb", iface: 0, ticks: 5_000_999n, data: frame }],
-    }]);
+    const bytes = writePcapng([
+      {
+        interfaces: [{ linktype: 1, tsresol: 9, rawOptions: Uint8Array.of(0x0e, 0x00, 0xff, 0x7f) }],
+        blocks: [{ kind: "epb", iface: 0, ticks: 5_000_999n, data: frame }],
+      },
+    ]);
     engine.reset();
     const r = engine.feedAll(bytes);
     expect(r.err.code).toBe(0);

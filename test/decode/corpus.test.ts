@@ -30,7 +30,10 @@ function zeekPackets(tsv: string): number | undefined {
   for (const line of tsv.split("\n")) {
     if (!line) continue;
     const cols = line.split("\t");
-    if (cols[0] === "#fields") { fields = cols.slice(1); continue; }
+    if (cols[0] === "#fields") {
+      fields = cols.slice(1);
+      continue;
+    }
     if (line.startsWith("#")) continue;
     if (!fields?.includes("orig_pkts")) return undefined;
     sum = (sum ?? 0) + Number(cols[fields.indexOf("orig_pkts")]) + Number(cols[fields.indexOf("resp_pkts")]);
@@ -91,7 +94,7 @@ describe("corpus: segments handed to the tracker match Zeek's packet counts", ()
       expect(r.err.code, "no container error").toBe(0);
       expect(r.stats.Bytes).toBe(bytes.length);
       expect(r.stats.Segments).toBe(zeek! + drops);
-      expect(r.stats.BadChecksum).toBe(ignore ? 0 : BAD_CHECKSUM_EXCEPTIONS[c.case] ?? drops);
+      expect(r.stats.BadChecksum).toBe(ignore ? 0 : (BAD_CHECKSUM_EXCEPTIONS[c.case] ?? drops));
     });
   }
 });

@@ -24,7 +24,11 @@ function feedBoth(bytes: Uint8Array): FeedResult {
 }
 
 function expectError(r: FeedResult, name: string, offset: number, record: number): void {
-  expect({ err: errName(r.err.code), offset: r.err.offset, record: r.err.record }).toEqual({ err: name, offset, record });
+  expect({ err: errName(r.err.code), offset: r.err.offset, record: r.err.record }).toEqual({
+    err: name,
+    offset,
+    record,
+  });
 }
 
 describe("stream start", () => {
@@ -74,7 +78,9 @@ describe("classic pcap", () => {
 
   it("a caplen above 262144 is fine when the file's snaplen allows it, not past the 8 MiB window", () => {
     const big = concat(frame, new Uint8Array(300_000 - frame.length));
-    const ok = feedBoth(writePcap({ linktype: 1, snaplen: 1 << 20, records: [{ ...rec(0), data: big, wirelen: big.length }] }));
+    const ok = feedBoth(
+      writePcap({ linktype: 1, snaplen: 1 << 20, records: [{ ...rec(0), data: big, wirelen: big.length }] }),
+    );
     expect(ok.err.code).toBe(0);
     expect(ok.stats.Segments).toBe(1);
     const b = writePcap({ linktype: 1, snaplen: 0xffffffff, records: [rec(0), rec(1)] });
@@ -129,7 +135,11 @@ describe("pcapng", () => {
     expect(r.stats.Segments).toBe(3);
   });
 
-  for (const [name, len] of [["shorter than 12", 8], ["not a multiple of 4", epbLen + 2], ["larger than the 8 MiB window", (8 << 20) + 4]] as const) {
+  for (const [name, len] of [
+    ["shorter than 12", 8],
+    ["not a multiple of 4", epbLen + 2],
+    ["larger than the 8 MiB window", (8 << 20) + 4],
+  ] as const) {
     it(`block total length ${name}: BadBlockLength at the block (block 5: SHB, IDB, EPB, EPB, EPB)`, () => {
       const b = good.slice();
       setLen(b, thirdEpb, len, false);
@@ -176,7 +186,12 @@ describe("pcapng", () => {
   });
 
   it("a packet of an undeclared interface: UnknownInterface", () => {
-    const b = writePcapng([{ interfaces: [{ linktype: 1 }], blocks: [...blocks.slice(0, 2), { kind: "epb", iface: 1, ticks: 0n, data: frame }] }]);
+    const b = writePcapng([
+      {
+        interfaces: [{ linktype: 1 }],
+        blocks: [...blocks.slice(0, 2), { kind: "epb", iface: 1, ticks: 0n, data: frame }],
+      },
+    ]);
     const r = feedBoth(b);
     expectError(r, "UnknownInterface", thirdEpb, 5);
     expect(r.stats.Segments).toBe(2);

@@ -3,7 +3,18 @@
 
 import { hex } from "./wasm-harness.js";
 
-export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW12: 12, RAW14: 14, RAW: 101, LOOP: 108, SLL: 113, IPV4: 228, IPV6: 229, SLL2: 276 } as const;
+export const LINKTYPE = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW12: 12,
+  RAW14: 14,
+  RAW: 101,
+  LOOP: 108,
+  SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  SLL2: 276,
+} as const;
 
 /** ssh-basic.pcap frame 1: Ethernet, IPv4, TCP SYN with MSS, NOP, WS, NOP, NOP, TS, SACK-permitted. */
 export const ETH_IPV4_SYN = hex(`

@@ -17,7 +17,12 @@ const MSS_WS = Uint8Array.of(2, 4, 5, 0xb4, 1, 3, 3, 7); // 28-byte TCP header
 function run(frames: { data: Uint8Array; caplen?: number }[]): { flows: Flow[]; stats: Record<string, number> } {
   const pcap = writePcap({
     linktype: 1,
-    records: frames.map((f, i) => ({ tsSec: 1700000000, tsFrac: i * 1000, wirelen: f.data.length, data: f.data.subarray(0, f.caplen ?? f.data.length) })),
+    records: frames.map((f, i) => ({
+      tsSec: 1700000000,
+      tsFrac: i * 1000,
+      wirelen: f.data.length,
+      data: f.data.subarray(0, f.caplen ?? f.data.length),
+    })),
   });
   const rec = new Reconstructor({});
   const flows = [...rec.push(pcap), ...rec.finish()];
@@ -32,11 +37,23 @@ describe("TCP header cut short (Zeek: connection created, nothing counted)", () 
     expect(flows).toHaveLength(1);
     const f = flows[0];
     expect({
-      orig: `${f["id.orig_h"]}:${f["id.orig_p"]}`, resp: `${f["id.resp_h"]}:${f["id.resp_p"]}`, conn_state: f.conn_state,
-      history: f.history, orig_pkts: f.orig_pkts, resp_pkts: f.resp_pkts, orig_ip_bytes: f.orig_ip_bytes, resp_ip_bytes: f.resp_ip_bytes,
+      orig: `${f["id.orig_h"]}:${f["id.orig_p"]}`,
+      resp: `${f["id.resp_h"]}:${f["id.resp_p"]}`,
+      conn_state: f.conn_state,
+      history: f.history,
+      orig_pkts: f.orig_pkts,
+      resp_pkts: f.resp_pkts,
+      orig_ip_bytes: f.orig_ip_bytes,
+      resp_ip_bytes: f.resp_ip_bytes,
     }).toEqual({
-      orig: "10.0.0.1:40000", resp: "10.0.0.2:80", conn_state: "OTH",
-      history: undefined, orig_pkts: 0, resp_pkts: 0, orig_ip_bytes: 0, resp_ip_bytes: 0,
+      orig: "10.0.0.1:40000",
+      resp: "10.0.0.2:80",
+      conn_state: "OTH",
+      history: undefined,
+      orig_pkts: 0,
+      resp_pkts: 0,
+      orig_ip_bytes: 0,
+      resp_ip_bytes: 0,
     });
     expect({ segments: stats.segments, truncated: stats.truncated }).toEqual({ segments: 0, truncated: 1 });
   });
@@ -56,7 +73,13 @@ describe("TCP header cut short (Zeek: connection created, nothing counted)", () 
   });
 
   it("inside a connection, a cut segment adds no packet, byte or letter", () => {
-    const synAck = ether(0x0800, ipv4Tcp({ sport: 80, dport: 40000, flags: 0x12, seq: 500, ack: 101, options: MSS_WS }, { src: "10.0.0.2", dst: "10.0.0.1" }));
+    const synAck = ether(
+      0x0800,
+      ipv4Tcp(
+        { sport: 80, dport: 40000, flags: 0x12, seq: 500, ack: 101, options: MSS_WS },
+        { src: "10.0.0.2", dst: "10.0.0.1" },
+      ),
+    );
     const ack = ether(0x0800, ipv4Tcp({ sport: 40000, dport: 80, flags: 0x10, seq: 101, ack: 501 }));
     const whole = run([{ data: SYN }, { data: synAck }, { data: ack }]).flows[0];
     const cut = run([{ data: SYN }, { data: synAck, caplen: 14 + 20 + 21 }, { data: ack }]).flows[0];

@@ -53,12 +53,34 @@ const FIXTURES: Record<string, Design> = {
 };
 
 const FIELDS = [
-  "frame.number", "frame.protocols", "ip.src", "ip.len", "ipv6.src", "ipv6.plen", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.len",
-  "vlan.id", "ieee8021ad.id",
+  "frame.number",
+  "frame.protocols",
+  "ip.src",
+  "ip.len",
+  "ipv6.src",
+  "ipv6.plen",
+  "tcp.srcport",
+  "tcp.dstport",
+  "tcp.flags",
+  "tcp.len",
+  "vlan.id",
+  "ieee8021ad.id",
 ] as const;
 
-interface Segment { src: string; sport: number; dport: number; flags: number; ipBytes: number; payload: number }
-interface Frame { protocols: string; segments: Segment[]; vlans: number[]; qinq: number[] }
+interface Segment {
+  src: string;
+  sport: number;
+  dport: number;
+  flags: number;
+  ipBytes: number;
+  payload: number;
+}
+interface Frame {
+  protocols: string;
+  segments: Segment[];
+  vlans: number[];
+  qinq: number[];
+}
 
 /** Records in a classic little-endian pcap (the fixtures' format), walked by their lengths. */
 function pcapRecords(file: string): number {
@@ -70,7 +92,20 @@ function pcapRecords(file: string): number {
 
 /** tshark's view: one entry per frame (by frame number), its TCP segments paired with the innermost IP headers. */
 async function tsharkFrames(file: string): Promise<Map<number, Frame>> {
-  const args = ["-r", file, "-Y", "tcp", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"];
+  const args = [
+    "-r",
+    file,
+    "-Y",
+    "tcp",
+    "-T",
+    "fields",
+    "-E",
+    "occurrence=a",
+    "-E",
+    "aggregator=|",
+    "-E",
+    "separator=\t",
+  ];
   for (const f of FIELDS) args.push("-e", f);
   const { stdout } = await promisify(execFile)("tshark", args, { encoding: "utf8" });
   const frames = new Map<number, Frame>();
@@ -91,16 +126,24 @@ async function tsharkFrames(file: string): Promise<Map<number, Frame>> {
       ipBytes: Number(lens[lens.length - n + i]),
       payload: Number(col["tcp.len"][i]),
     }));
-    frames.set(Number(col["frame.number"][0]), { protocols: col["frame.protocols"][0], segments, vlans: col["vlan.id"].map(Number), qinq: col["ieee8021ad.id"].map(Number) });
+    frames.set(Number(col["frame.number"][0]), {
+      protocols: col["frame.protocols"][0],
+      segments,
+      vlans: col["vlan.id"].map(Number),
+      qinq: col["ieee8021ad.id"].map(Number),
+    });
   }
   return frames;
 }
 
-const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04;
+const SYN = 0x02,
+  ACK = 0x10,
+  FIN = 0x01,
+  RST = 0x04;
 
 /** What a Zeek conn record of this one connection must say, from tshark's segments. */
 function expectedFlow(segs: Segment[]) {
-  const first = segs.find((s) => (s.flags & SYN) && !(s.flags & ACK)) ?? segs[0];
+  const first = segs.find((s) => s.flags & SYN && !(s.flags & ACK)) ?? segs[0];
   const side = (s: Segment) => (s.src === first.src && s.sport === first.sport ? "orig" : "resp");
   const acc = {
     orig: { pkts: 0, ip: 0, bytes: 0, flags: 0 },
@@ -113,7 +156,12 @@ function expectedFlow(segs: Segment[]) {
     a.bytes += s.payload;
     a.flags |= s.flags;
   }
-  return { origPort: first.sport, respPort: first.dport, acc, synAckFromResp: segs.some((s) => side(s) === "resp" && (s.flags & SYN) && (s.flags & ACK)) };
+  return {
+    origPort: first.sport,
+    respPort: first.dport,
+    acc,
+    synAckFromResp: segs.some((s) => side(s) === "resp" && s.flags & SYN && s.flags & ACK),
+  };
 }
 
 /** History letters the flags imply (Zeek: S h F f R r, D d for payload); the order is not checked. */
@@ -152,19 +200,27 @@ describe("layer fixtures: flowrecon's flow equals tshark's decoding of the same 
   }, 120_000);
 
   it("every fixture file has a design entry (and the reverse)", () => {
-    expect(readdirSync(DIR).filter((f) => f.endsWith(".pcap")).sort()).toEqual(Object.keys(FIXTURES).sort());
+    expect(
+      readdirSync(DIR)
+        .filter((f) => f.endsWith(".pcap"))
+        .sort(),
+    ).toEqual(Object.keys(FIXTURES).sort());
   });
 
   for (const [file, design] of Object.entries(FIXTURES)) {
     it(file, async () => {
       const path = join(DIR, file);
       const frames = tshark.get(file)!;
-      expect(frames.some((f) => f.protocols.endsWith(design.layers)), `tshark sees ${design.layers}`).toBe(true);
+      expect(
+        frames.some((f) => f.protocols.endsWith(design.layers)),
+        `tshark sees ${design.layers}`,
+      ).toBe(true);
       if (design.vlan !== undefined) {
         const outer = frames[0].qinq.length ? frames[0].qinq[0] : frames[0].vlans[0];
         expect(outer, "tshark's outer VLAN id").toBe(design.vlan);
       }
-      if (design.inner_vlan !== undefined) expect(frames[0].vlans.at(-1), "tshark's inner VLAN id").toBe(design.inner_vlan);
+      if (design.inner_vlan !== undefined)
+        expect(frames[0].vlans.at(-1), "tshark's inner VLAN id").toBe(design.inner_vlan);
       const segs = frames.flatMap((f) => f.segments);
       expect(Math.max(...frames.map((f) => f.segments.length))).toBe(design.segments ?? 1);
       const want = expectedFlow(segs);
@@ -175,19 +231,31 @@ describe("layer fixtures: flowrecon's flow equals tshark's decoding of the same 
       expect(flows).toHaveLength(1);
       const f = flows[0];
       expect({
-        orig_p: f["id.orig_p"], resp_p: f["id.resp_p"],
-        orig_pkts: f.orig_pkts, resp_pkts: f.resp_pkts,
-        orig_ip_bytes: f.orig_ip_bytes, resp_ip_bytes: f.resp_ip_bytes,
-        orig_bytes: f.orig_bytes, resp_bytes: f.resp_bytes,
+        orig_p: f["id.orig_p"],
+        resp_p: f["id.resp_p"],
+        orig_pkts: f.orig_pkts,
+        resp_pkts: f.resp_pkts,
+        orig_ip_bytes: f.orig_ip_bytes,
+        resp_ip_bytes: f.resp_ip_bytes,
+        orig_bytes: f.orig_bytes,
+        resp_bytes: f.resp_bytes,
         conn_state: f.conn_state,
-        tunnel: f.tunnel, vlan: f.vlan, inner_vlan: f.inner_vlan,
+        tunnel: f.tunnel,
+        vlan: f.vlan,
+        inner_vlan: f.inner_vlan,
       }).toEqual({
-        orig_p: want.origPort, resp_p: want.respPort,
-        orig_pkts: want.acc.orig.pkts, resp_pkts: want.acc.resp.pkts,
-        orig_ip_bytes: want.acc.orig.ip, resp_ip_bytes: want.acc.resp.ip,
-        orig_bytes: want.acc.orig.bytes, resp_bytes: want.acc.resp.bytes,
+        orig_p: want.origPort,
+        resp_p: want.respPort,
+        orig_pkts: want.acc.orig.pkts,
+        resp_pkts: want.acc.resp.pkts,
+        orig_ip_bytes: want.acc.orig.ip,
+        resp_ip_bytes: want.acc.resp.ip,
+        orig_bytes: want.acc.orig.bytes,
+        resp_bytes: want.acc.resp.bytes,
         conn_state: "SF",
-        tunnel: design.tunnel, vlan: design.vlan, inner_vlan: design.inner_vlan,
+        tunnel: design.tunnel,
+        vlan: design.vlan,
+        inner_vlan: design.inner_vlan,
       });
       const letters = [...new Set((f.history ?? "").replace(/[^ShDdFfRr]/g, ""))].sort();
       expect(letters, `history ${f.history}`).toEqual(impliedLetters(want));

@@ -22,10 +22,20 @@ const HEADER_CUT = engine.enumValue("Csum.HeaderCut");
 
 /** tunnel: a cut may hide what makes the carrier a tunnel (NonTcp). records: a record may end where
  *  a complete one could (NFLOG between TLVs: no packet in it, NonIp). */
-interface Case { name: string; linktype: number; frame: Uint8Array; tunnel?: boolean; records?: boolean }
+interface Case {
+  name: string;
+  linktype: number;
+  frame: Uint8Array;
+  tunnel?: boolean;
+  records?: boolean;
+}
 
 const ipv6Chain = (() => {
-  const seg = tcp({ sport: 7, dport: 8, payload: Uint8Array.of(1, 2, 3, 4, 5) }, ipv6Addr("2001:db8::1"), ipv6Addr("2001:db8::2"));
+  const seg = tcp(
+    { sport: 7, dport: 8, payload: Uint8Array.of(1, 2, 3, 4, 5) },
+    ipv6Addr("2001:db8::1"),
+    ipv6Addr("2001:db8::2"),
+  );
   return ipv6({ nh: 0 }, concat(ext6(60, new Uint8Array(4)), ext6(44, new Uint8Array(12)), frag6(6, 0, false, 1), seg));
 })();
 
@@ -40,13 +50,32 @@ function layerFixture(file: string, index: number): { linktype: number; frame: U
 /** The client's first data segment (record 3) of each layer fixture (make-fixtures.py). A-MSDU is
  *  left out: Zeek drops a subframe whose body is cut (truncated_802_11_amsdu_packet), see layers.test.ts. */
 const LAYER_FIXTURES: Case[] = [
-  ["geneve.pcap", true], ["geneve-ip.pcap", true], ["gre-in-udp.pcap", true], ["gre-teb.pcap", true],
-  ["erspan-i.pcap", true], ["erspan-ii.pcap", true], ["erspan-iii.pcap", true], ["gre-aruba.pcap", true],
-  ["ipip.pcap", true], ["6in4.pcap", true], ["pbb.pcap", false], ["vntag.pcap", false], ["llc-snap.pcap", false],
-  ["vlan-llc-snap.pcap", false], ["wlan.pcap", false], ["wlan-qos-4addr.pcap", false], ["radiotap.pcap", false],
-  ["nflog.pcap", false], ["ppp-serial.pcap", false], ["ppp.pcap", false], ["fddi.pcap", false],
+  ["geneve.pcap", true],
+  ["geneve-ip.pcap", true],
+  ["gre-in-udp.pcap", true],
+  ["gre-teb.pcap", true],
+  ["erspan-i.pcap", true],
+  ["erspan-ii.pcap", true],
+  ["erspan-iii.pcap", true],
+  ["gre-aruba.pcap", true],
+  ["ipip.pcap", true],
+  ["6in4.pcap", true],
+  ["pbb.pcap", false],
+  ["vntag.pcap", false],
+  ["llc-snap.pcap", false],
+  ["vlan-llc-snap.pcap", false],
+  ["wlan.pcap", false],
+  ["wlan-qos-4addr.pcap", false],
+  ["radiotap.pcap", false],
+  ["nflog.pcap", false],
+  ["ppp-serial.pcap", false],
+  ["ppp.pcap", false],
+  ["fddi.pcap", false],
 ].map(([file, tunnel]) => ({
-  name: `fixture ${file}`, tunnel: tunnel as boolean, records: file === "nflog.pcap", ...layerFixture(file as string, 3),
+  name: `fixture ${file}`,
+  tunnel: tunnel as boolean,
+  records: file === "nflog.pcap",
+  ...layerFixture(file as string, 3),
 }));
 
 const CASES: Case[] = [
@@ -62,15 +91,34 @@ const CASES: Case[] = [
   { name: "null ipv6", linktype: LINKTYPE.NULL, frame: F.NULL_IPV6_SYN },
   { name: "ethernet ipv6", linktype: LINKTYPE.ETHERNET, frame: F.ETH_IPV6_SYN },
   { name: "raw ipv6 ext headers", linktype: LINKTYPE.RAW, frame: ipv6Chain },
-  { name: "raw ipv4 options", linktype: LINKTYPE.RAW, frame: ipv4Tcp({ payload: new Uint8Array(9) }, { options: Uint8Array.of(1, 1, 1, 0) }) },
-  { name: "sll2", linktype: LINKTYPE.SLL2, frame: concat(u16(0x86dd), u16(0), u32(1), u16(1), Uint8Array.of(0, 6), new Uint8Array(8), ipv6Tcp()) },
+  {
+    name: "raw ipv4 options",
+    linktype: LINKTYPE.RAW,
+    frame: ipv4Tcp({ payload: new Uint8Array(9) }, { options: Uint8Array.of(1, 1, 1, 0) }),
+  },
+  {
+    name: "sll2",
+    linktype: LINKTYPE.SLL2,
+    frame: concat(u16(0x86dd), u16(0), u32(1), u16(1), Uint8Array.of(0, 6), new Uint8Array(8), ipv6Tcp()),
+  },
   { name: "teredo", linktype: LINKTYPE.ETHERNET, frame: F.TEREDO_SYN, tunnel: true },
   { name: "gtp", linktype: LINKTYPE.ETHERNET, frame: F.GTP_SYN, tunnel: true },
   { name: "ayiya", linktype: LINKTYPE.ETHERNET, frame: F.AYIYA_SYN, tunnel: true },
-  { name: "vxlan", linktype: LINKTYPE.RAW, tunnel: true,
-    frame: ipv4({ proto: 17 }, udp(1, 4789, concat(Uint8Array.of(8, 0, 0, 0, 0, 0, 1, 0), ether(0x0800, ipv4Tcp())))) },
-  { name: "gre pptp", linktype: LINKTYPE.RAW, tunnel: true,
-    frame: ipv4({ proto: 47 }, concat(u16(0x3001), u16(0x880b), u16(40), u16(1), u32(5), Uint8Array.of(0xff, 3), u16(0x0021), ipv4Tcp())) },
+  {
+    name: "vxlan",
+    linktype: LINKTYPE.RAW,
+    tunnel: true,
+    frame: ipv4({ proto: 17 }, udp(1, 4789, concat(Uint8Array.of(8, 0, 0, 0, 0, 0, 1, 0), ether(0x0800, ipv4Tcp())))),
+  },
+  {
+    name: "gre pptp",
+    linktype: LINKTYPE.RAW,
+    tunnel: true,
+    frame: ipv4(
+      { proto: 47 },
+      concat(u16(0x3001), u16(0x880b), u16(40), u16(1), u32(5), Uint8Array.of(0xff, 3), u16(0x0021), ipv4Tcp()),
+    ),
+  },
   { name: "ip in ip", linktype: LINKTYPE.RAW, tunnel: true, frame: ipv4({ proto: 41 }, ipv6Tcp()) },
   ...LAYER_FIXTURES,
 ];
@@ -88,8 +136,8 @@ describe("truncate everywhere (snaplen cut: wire length stays the full length)",
       const full = engine.decodeFrame(c.linktype, c.frame);
       expect(engine.codeName(full.code)).toBe("Decoded");
       const ref = engine.pkt();
-      const tcpEnd = ref.payptr - full.ptr;            // first payload byte = end of the TCP header
-      const fixedEnd = tcpEnd - ref.thlen + 20;         // end of the fixed TCP header (ports, flags ...)
+      const tcpEnd = ref.payptr - full.ptr; // first payload byte = end of the TCP header
+      const fixedEnd = tcpEnd - ref.thlen + 20; // end of the fixed TCP header (ports, flags ...)
       const ipEnd = tcpEnd + ref.paylen;
       for (let n = 0; n <= c.frame.length; n++) {
         const r = engine.decodeFrame(c.linktype, c.frame.subarray(0, n), { wirelen: c.frame.length });
@@ -101,14 +149,35 @@ describe("truncate everywhere (snaplen cut: wire length stays the full length)",
         if (n < tcpEnd) {
           expect(name, `prefix ${n}`).toBe("Decoded");
           const p = engine.pkt();
-          expect({ csum: p.csum, sport: p.sport, dport: p.dport, seq: p.seq, flags: p.flags, thlen: p.thlen, paylen: p.paylen }, `prefix ${n}`)
-            .toEqual({ csum: HEADER_CUT, sport: ref.sport, dport: ref.dport, seq: ref.seq, flags: ref.flags, thlen: 0, paylen: 0 });
+          expect(
+            {
+              csum: p.csum,
+              sport: p.sport,
+              dport: p.dport,
+              seq: p.seq,
+              flags: p.flags,
+              thlen: p.thlen,
+              paylen: p.paylen,
+            },
+            `prefix ${n}`,
+          ).toEqual({
+            csum: HEADER_CUT,
+            sport: ref.sport,
+            dport: ref.dport,
+            seq: ref.seq,
+            flags: ref.flags,
+            thlen: 0,
+            paylen: 0,
+          });
           continue;
         }
         expect(name, `prefix ${n}`).toBe("Decoded");
         const p = engine.pkt();
         // payptr is relative to where the frame sat; compare offsets instead.
-        expect({ ...headerFields(p), payptr: p.payptr - r.ptr }, `prefix ${n}`).toEqual({ ...headerFields(ref), payptr: ref.payptr - full.ptr });
+        expect({ ...headerFields(p), payptr: p.payptr - r.ptr }, `prefix ${n}`).toEqual({
+          ...headerFields(ref),
+          payptr: ref.payptr - full.ptr,
+        });
         expect(p.paycap, `prefix ${n}`).toBe(Math.min(n, ipEnd) - tcpEnd);
         if (n < ipEnd) expect(p.csum, `prefix ${n}`).toBe(UNVERIFIABLE);
         else expect(p.csum, `prefix ${n}`).toBe(ref.csum);
@@ -147,7 +216,10 @@ describe("truncate everywhere: an A-MSDU frame (Zeek drops a subframe cut short,
     expect(end2).toBe(frame.length);
     for (let n = 0; n <= frame.length; n++) {
       engine.reset({ ignoreChecksums: false });
-      const pcap = writePcap({ linktype, records: [{ tsSec: 1, tsFrac: 0, wirelen: frame.length, data: frame.subarray(0, n) }] });
+      const pcap = writePcap({
+        linktype,
+        records: [{ tsSec: 1, tsFrac: 0, wirelen: frame.length, data: frame.subarray(0, n) }],
+      });
       const stats = engine.feedAll(pcap).stats;
       const want = (n >= end1 ? 1 : 0) + (n >= end2 ? 1 : 0);
       expect(stats.Segments, `prefix ${n}`).toBe(want);

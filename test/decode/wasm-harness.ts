@@ -84,7 +84,9 @@ export class Engine {
     const inst = new WebAssembly.Instance(wasmModule(), {
       env: {
         abort(msg: number, file: number, line: number, col: number): never {
-          throw new Error(`wasm abort ${readAsString(ex.memory, msg)} at ${readAsString(ex.memory, file)}:${line}:${col}`);
+          throw new Error(
+            `wasm abort ${readAsString(ex.memory, msg)} at ${readAsString(ex.memory, file)}:${line}:${col}`,
+          );
         },
       },
     });
@@ -144,7 +146,8 @@ export class Engine {
     const ipver = b[L.P_IPVER];
     const sackn = b[L.P_SACKN];
     const sack: Array<[number, number]> = [];
-    for (let i = 0; i < sackn; i++) sack.push([dv.getUint32(L.P_SACK + i * 8, true), dv.getUint32(L.P_SACK + i * 8 + 4, true)]);
+    for (let i = 0; i < sackn; i++)
+      sack.push([dv.getUint32(L.P_SACK + i * 8, true), dv.getUint32(L.P_SACK + i * 8 + 4, true)]);
     return {
       ts: dv.getBigInt64(L.P_TS, true),
       src: formatAddr(b.subarray(L.P_SRC, L.P_SRC + 16), ipver),
@@ -179,7 +182,11 @@ export class Engine {
    * linear memory, so a read past its captured bytes traps (and fails the test) instead of reading
    * neighbouring data.
    */
-  decodeFrame(linktype: number, frame: Uint8Array, opts: { wirelen?: number; ts?: bigint } = {}): { code: number; ptr: number } {
+  decodeFrame(
+    linktype: number,
+    frame: Uint8Array,
+    opts: { wirelen?: number; ts?: bigint } = {},
+  ): { code: number; ptr: number } {
     const mem = this.mem();
     const ptr = mem.length - frame.length;
     mem.set(frame, ptr);
@@ -232,7 +239,13 @@ export class Engine {
       if (consumed === 0 && n === 0) throw new Error(`feed made no progress: ${tail} bytes kept, eof=${eof}`);
     }
     while (ex.finish() !== 0) ex.outClear();
-    return { stats: this.stats(), err: this.err(), lastPkt: this.pktBytes(this.ex.lastPacketPtr()), singleSegmentTs, calls };
+    return {
+      stats: this.stats(),
+      err: this.err(),
+      lastPkt: this.pktBytes(this.ex.lastPacketPtr()),
+      singleSegmentTs,
+      calls,
+    };
   }
 }
 

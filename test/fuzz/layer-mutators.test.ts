@@ -18,7 +18,8 @@ import { Rng } from "../../fuzz/mutate.mjs";
 import { runInProcess } from "../../fuzz/oracles.mjs";
 import { synthesisedSeeds } from "../../fuzz/seeds.mjs";
 
-const fixture = (name: string) => new Uint8Array(readFileSync(join(repoRoot, "test", "fixtures", "layers", `${name}.pcap`)));
+const fixture = (name: string) =>
+  new Uint8Array(readFileSync(join(repoRoot, "test", "fixtures", "layers", `${name}.pcap`)));
 
 /** Each layer fixture and the layers of issue 12 its packets carry. */
 const FIXTURE_LAYERS: Record<string, string[]> = {

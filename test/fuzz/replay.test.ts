@@ -42,12 +42,16 @@ describe("fuzzing regressions (test/fixtures/fuzz)", () => {
     it(`${name} (was ${note.signature})`, () => {
       const bytes = inputOf(name);
       const options = note.options ?? {};
-      const { findings, reference } = checkInProcess(bytes, options, { equivalent: (b: Uint8Array) => equivalentForm(b, new Rng(1)) });
+      const { findings, reference } = checkInProcess(bytes, options, {
+        equivalent: (b: Uint8Array) => equivalentForm(b, new Rng(1)),
+      });
       const open = findings.filter((f: { oracle: string }) => knownAs(f) === null);
       expect(open.map((f: { detail: string }) => f.detail)).toEqual([]);
       expect(reference).not.toBeNull();
       for (const format of note.format ? [note.format] : (["ndjson", "zeek"] as const)) {
-        const cli = checkCli(bytes, format, options, reference, note.stdin ?? false).filter((f: { oracle: string }) => knownAs(f) === null);
+        const cli = checkCli(bytes, format, options, reference, note.stdin ?? false).filter(
+          (f: { oracle: string }) => knownAs(f) === null,
+        );
         expect(cli.map((f: { detail: string }) => f.detail)).toEqual([]);
       }
     });

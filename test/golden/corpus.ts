@@ -84,7 +84,8 @@ export function caseConfig(options: string): CaseConfig {
     const loaded = options.match(/\(([^)]*)\)/)?.[1] ?? "";
     const ports = new Set<number>();
     for (const [script, list] of Object.entries(SCRIPT_PORTS)) {
-      if (new RegExp(`\\b${script}\\b`).test(loaded) || new RegExp(`protocols/${script}\\b`).test(options)) for (const p of list) ports.add(p);
+      if (new RegExp(`\\b${script}\\b`).test(loaded) || new RegExp(`protocols/${script}\\b`).test(options))
+        for (const p of list) ports.add(p);
     }
     cfg.serverPorts = [...ports].sort((a, b) => a - b);
   }

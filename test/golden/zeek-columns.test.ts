@@ -34,13 +34,26 @@ function runCase(capture: string, options: string): FlowRow[] {
 const connection = (r: FlowRow | Row) => `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
 const zeekBool = (v: unknown) => (v === undefined ? "-" : v ? "T" : "F");
 
-interface ServiceDifference { case: string; connection: string; ts: string; zeek: string; ours: string }
+interface ServiceDifference {
+  case: string;
+  connection: string;
+  ts: string;
+  zeek: string;
+  ours: string;
+}
 
 function readListed(): ServiceDifference[] {
   const text = readFileSync(new URL("./SERVICE_DIFFERENCES.md", import.meta.url), "utf8");
   const unq = (s: string) => s.replace(/^`|`$/g, "");
-  return tableRows(text, ["case", "connection", "ts", "zeek", "flowrecon", "reason"], "SERVICE_DIFFERENCES.md").map((r) => ({
-    case: r.case, connection: r.connection, ts: r.ts, zeek: unq(r.zeek), ours: unq(r.flowrecon) }));
+  return tableRows(text, ["case", "connection", "ts", "zeek", "flowrecon", "reason"], "SERVICE_DIFFERENCES.md").map(
+    (r) => ({
+      case: r.case,
+      connection: r.connection,
+      ts: r.ts,
+      zeek: unq(r.zeek),
+      ours: unq(r.flowrecon),
+    }),
+  );
 }
 
 describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, tunnel_parents, ip_proto)", () => {
@@ -49,7 +62,8 @@ describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, t
     return rows.length > 0 && ("service" in rows[0] || "local_orig" in rows[0] || "tunnel_parents" in rows[0]);
   });
   const found: ServiceDifference[] = [];
-  let serviceRows = 0, serviceAgree = 0;
+  let serviceRows = 0,
+    serviceAgree = 0;
 
   for (const c of cases) {
     it(`${c.case}: columns agree with Zeek's`, () => {
@@ -67,12 +81,18 @@ describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, t
         }
         // The LDAP tests removed these columns from their baselines (the corpus keeps the header as "None").
         if ("local_orig" in row && row.local_orig !== "None") {
-          expect([zeekBool(f.local_orig), zeekBool(f.local_resp)], `${conn} local_orig/local_resp`).toEqual([row.local_orig, row.local_resp]);
+          expect([zeekBool(f.local_orig), zeekBool(f.local_resp)], `${conn} local_orig/local_resp`).toEqual([
+            row.local_orig,
+            row.local_resp,
+          ]);
         }
         if ("tunnel_parents" in row && row.tunnel_parents !== "None") {
-          expect(f.tunnel_parents === undefined ? "-" : "set", `${conn} tunnel_parents`).toBe(row.tunnel_parents === "-" ? "-" : "set");
+          expect(f.tunnel_parents === undefined ? "-" : "set", `${conn} tunnel_parents`).toBe(
+            row.tunnel_parents === "-" ? "-" : "set",
+          );
         }
-        if ("ip_proto" in row && row.ip_proto !== "None") expect(String(f.ip_proto), `${conn} ip_proto`).toBe(row.ip_proto);
+        if ("ip_proto" in row && row.ip_proto !== "None")
+          expect(String(f.ip_proto), `${conn} ip_proto`).toBe(row.ip_proto);
       }
     });
   }
@@ -81,8 +101,16 @@ describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, t
     const key = (d: ServiceDifference) => [d.case, d.connection, d.ts, d.zeek, d.ours].join(" | ");
     const listed = new Set(readListed().map(key));
     const seen = new Set(found.map(key));
-    expect([...seen].filter((k) => !listed.has(k)), "unlisted service differences").toEqual([]);
-    expect([...listed].filter((k) => !seen.has(k)), "listed service differences that no longer occur").toEqual([]);
-    console.log(`service: ${serviceAgree} of ${serviceRows} corpus rows agree with Zeek (${((100 * serviceAgree) / serviceRows).toFixed(1)}%)`);
+    expect(
+      [...seen].filter((k) => !listed.has(k)),
+      "unlisted service differences",
+    ).toEqual([]);
+    expect(
+      [...listed].filter((k) => !seen.has(k)),
+      "listed service differences that no longer occur",
+    ).toEqual([]);
+    console.log(
+      `service: ${serviceAgree} of ${serviceRows} corpus rows agree with Zeek (${((100 * serviceAgree) / serviceRows).toFixed(1)}%)`,
+    );
   });
 });

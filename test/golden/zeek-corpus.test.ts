@@ -11,10 +11,26 @@ import { Reconstructor } from "../../src/index.js";
 import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
 import { tableRows } from "../markdown-tables.js";
 
-const COUNTERS = ["orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "orig_bytes", "resp_bytes", "missed_bytes", "duration"];
+const COUNTERS = [
+  "orig_pkts",
+  "resp_pkts",
+  "orig_ip_bytes",
+  "resp_ip_bytes",
+  "orig_bytes",
+  "resp_bytes",
+  "missed_bytes",
+  "duration",
+];
 const STATE = ["conn_state", "history"];
 
-interface Difference { case: string; connection: string; ts: string; field: string; zeek: string; ours: string }
+interface Difference {
+  case: string;
+  connection: string;
+  ts: string;
+  field: string;
+  zeek: string;
+  ours: string;
+}
 
 function runCase(capture: string, options: string): Record<string, unknown>[] {
   const cfg = caseConfig(options);
@@ -30,13 +46,15 @@ function runCase(capture: string, options: string): Record<string, unknown>[] {
   return flows;
 }
 
-const connection = (r: Record<string, unknown>) => `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
+const connection = (r: Record<string, unknown>) =>
+  `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
 
 /** Our value of a column in Zeek's ASCII form: "-" for unset, 6 decimals for intervals. */
 function ours(flow: Record<string, unknown>, field: string, zeekRow: Row): string {
   let v = flow[field];
   // Script-printed sizes (kind "print") exist even when conn.log would hide them at duration 0.
-  if (v === undefined && (field === "orig_bytes" || field === "resp_bytes") && zeekRow[field] !== "-") v = flow[`${field.slice(0, 4)}_size`];
+  if (v === undefined && (field === "orig_bytes" || field === "resp_bytes") && zeekRow[field] !== "-")
+    v = flow[`${field.slice(0, 4)}_size`];
   if (v === undefined || v === null) return "-";
   if (field === "duration") return (v as number).toFixed(6);
   return String(v);
@@ -45,8 +63,18 @@ function ours(flow: Record<string, unknown>, field: string, zeekRow: Row): strin
 function readKnown(): Difference[] {
   const text = readFileSync(new URL("../KNOWN_DIFFERENCES.md", import.meta.url), "utf8");
   const unq = (s: string) => s.replace(/^`|`$/g, "");
-  return tableRows(text, ["case", "connection", "ts", "field", "zeek", "flowrecon", "reason"], "KNOWN_DIFFERENCES.md").map((r) => ({
-    case: r.case, connection: r.connection, ts: r.ts, field: r.field, zeek: unq(r.zeek), ours: unq(r.flowrecon) }));
+  return tableRows(
+    text,
+    ["case", "connection", "ts", "field", "zeek", "flowrecon", "reason"],
+    "KNOWN_DIFFERENCES.md",
+  ).map((r) => ({
+    case: r.case,
+    connection: r.connection,
+    ts: r.ts,
+    field: r.field,
+    zeek: unq(r.zeek),
+    ours: unq(r.flowrecon),
+  }));
 }
 
 const key = (d: Difference) => [d.case, d.connection, d.ts, d.field, d.zeek, d.ours].join(" | ");
@@ -54,7 +82,10 @@ const key = (d: Difference) => [d.case, d.connection, d.ts, d.field, d.zeek, d.o
 describe("Zeek conn.log corpus", () => {
   const cases = loadManifest();
   const known = readKnown();
-  let rows = 0, stateExact = 0, counterExact = 0, casesRun = 0;
+  let rows = 0,
+    stateExact = 0,
+    counterExact = 0,
+    casesRun = 0;
 
   for (const c of cases) {
     it(`${c.case}: every TCP row is reproduced, or its difference is listed in test/KNOWN_DIFFERENCES.md`, () => {
@@ -65,16 +96,25 @@ describe("Zeek conn.log corpus", () => {
         const conn = connection(row);
         const match = flows.find((f) => connection(f) === conn && (f.ts as number).toFixed(6) === row.ts);
         if (!match) {
-          differences.push({ case: c.case, connection: conn, ts: row.ts, field: "row", zeek: "present", ours: "missing" });
+          differences.push({
+            case: c.case,
+            connection: conn,
+            ts: row.ts,
+            field: "row",
+            zeek: "present",
+            ours: "missing",
+          });
           continue;
         }
-        let stateOk = true, countersOk = true;
+        let stateOk = true,
+          countersOk = true;
         for (const field of [...STATE, ...COUNTERS]) {
           if (!(field in row)) continue;
           const mine = ours(match, field, row);
           if (mine === row[field]) continue;
           differences.push({ case: c.case, connection: conn, ts: row.ts, field, zeek: row[field], ours: mine });
-          if (STATE.includes(field)) stateOk = false; else countersOk = false;
+          if (STATE.includes(field)) stateOk = false;
+          else countersOk = false;
         }
         if (stateOk) stateExact++;
         if (countersOk) counterExact++;
@@ -83,8 +123,14 @@ describe("Zeek conn.log corpus", () => {
       // This case's own differences against this case's entries of the list, both ways.
       const listed = new Set(known.filter((d) => d.case === c.case).map(key));
       const found = new Set(differences.map(key));
-      expect([...found].filter((k) => !listed.has(k)), "differences not listed in test/KNOWN_DIFFERENCES.md").toEqual([]);
-      expect([...listed].filter((k) => !found.has(k)), "listed differences that no longer occur").toEqual([]);
+      expect(
+        [...found].filter((k) => !listed.has(k)),
+        "differences not listed in test/KNOWN_DIFFERENCES.md",
+      ).toEqual([]);
+      expect(
+        [...listed].filter((k) => !found.has(k)),
+        "listed differences that no longer occur",
+      ).toEqual([]);
     });
   }
 
@@ -100,6 +146,8 @@ describe("Zeek conn.log corpus", () => {
     expect(rows).toBeGreaterThanOrEqual(190);
     expect(stateExact / rows).toBeGreaterThanOrEqual(0.95);
     expect(counterExact / rows).toBeGreaterThanOrEqual(0.98);
-    console.log(`corpus rows ${rows}: conn_state+history exact ${stateExact} (${((100 * stateExact) / rows).toFixed(1)}%), counters exact ${counterExact} (${((100 * counterExact) / rows).toFixed(1)}%)`);
+    console.log(
+      `corpus rows ${rows}: conn_state+history exact ${stateExact} (${((100 * stateExact) / rows).toFixed(1)}%), counters exact ${counterExact} (${((100 * counterExact) / rows).toFixed(1)}%)`,
+    );
   });
 });

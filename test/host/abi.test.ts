@@ -19,7 +19,8 @@ describe("layout", () => {
     expect(c.FR_HISTORY + c.HIST_CAP).toBeLessThanOrEqual(c.FR_ORIG);
     // Aligned multi-byte fields: the decoder reads them through typed arrays.
     for (const name of ["FR_TS_START", "FR_TS_LAST", "FR_HS_RTT"] as const) expect(c[name] % 8, name).toBe(0);
-    for (const name of ["EP_IP_BYTES", "EP_MISSED", "EP_BYTES", "FR_ORIG", "FR_RESP"] as const) expect(c[name] % 8, name).toBe(0);
+    for (const name of ["EP_IP_BYTES", "EP_MISSED", "EP_BYTES", "FR_ORIG", "FR_RESP"] as const)
+      expect(c[name] % 8, name).toBe(0);
     expect(c.EP_PKTS % 4).toBe(0);
     expect(c.FR_VLAN % 4).toBe(0);
   });
@@ -78,10 +79,21 @@ describe("error messages", () => {
 describe("options", () => {
   it("maps every Reconstructor option to an engine option", () => {
     const rec = new Reconstructor({
-      ignoreChecksums: true, vlanInKey: false, flowCap: 100, attemptTimeout: 1, closeTimeout: 1,
-      inactivityTimeout: 1, interactiveInactivityTimeout: 1, likelyServerPorts: [80, 8080], reportGapsForPartial: true,
-      handshakeInactivityTimeout: 30, maxAboveHoleWithoutAcks: 0, excessiveDataWithoutAcks: 0, hashKey: "000102030405060708090a0b0c0d0e0f",
-      windowBytes: 1 << 20, communityIdSeed: 1,
+      ignoreChecksums: true,
+      vlanInKey: false,
+      flowCap: 100,
+      attemptTimeout: 1,
+      closeTimeout: 1,
+      inactivityTimeout: 1,
+      interactiveInactivityTimeout: 1,
+      likelyServerPorts: [80, 8080],
+      reportGapsForPartial: true,
+      handshakeInactivityTimeout: 30,
+      maxAboveHoleWithoutAcks: 0,
+      excessiveDataWithoutAcks: 0,
+      hashKey: "000102030405060708090a0b0c0d0e0f",
+      windowBytes: 1 << 20,
+      communityIdSeed: 1,
     });
     expect(rec.windowBytes).toBe(1 << 20);
   });

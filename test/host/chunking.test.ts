@@ -53,7 +53,12 @@ describe("output does not depend on chunk boundaries", () => {
 
   it("issue-11: a flow that ends by a timer or port reuse mid-input (kernel combined.pcap, short timeouts)", () => {
     const bytes = readFileSync(resolve(repoRoot, "test/fixtures/kernel/combined.pcap"));
-    expectChunkFree(bytes, { attemptTimeout: 0.5, closeTimeout: 0.2, inactivityTimeout: 1, handshakeInactivityTimeout: 1 });
+    expectChunkFree(bytes, {
+      attemptTimeout: 0.5,
+      closeTimeout: 0.2,
+      inactivityTimeout: 1,
+      handshakeInactivityTimeout: 1,
+    });
   });
 
   describe("Zeek corpus", () => {

@@ -16,7 +16,10 @@ import { corpus, repoRoot } from "./helpers.js";
 const BIN = resolve(repoRoot, "bin", "flowrecon.js");
 const COMBINED = resolve(repoRoot, "test/fixtures/kernel/combined.pcap");
 
-function run(args: string[], env: Record<string, string | undefined> = {}): { code: number | null; stdout: string; stderr: string } {
+function run(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: repoRoot,
     encoding: "utf8",
@@ -45,8 +48,16 @@ describe("engine options on the command line", () => {
     [["--close-timeout", "0.001"], { closeTimeout: 0.001 }, COMBINED],
     [["--inactivity-timeout", "0.2"], { inactivityTimeout: 0.2 }, COMBINED],
     [["--handshake-inactivity-timeout", "0.001"], { handshakeInactivityTimeout: 0.001 }, COMBINED],
-    [["--interactive-inactivity-timeout", "0.01", "-C"], { interactiveInactivityTimeout: 0.01, ignoreChecksums: true }, corpus("ftp-limit-x.pcap")],
-    [["--excessive-data-without-acks", "1", "-C"], { excessiveDataWithoutAcks: 1, ignoreChecksums: true }, corpus("tcp-ssh-dups.pcap")],
+    [
+      ["--interactive-inactivity-timeout", "0.01", "-C"],
+      { interactiveInactivityTimeout: 0.01, ignoreChecksums: true },
+      corpus("ftp-limit-x.pcap"),
+    ],
+    [
+      ["--excessive-data-without-acks", "1", "-C"],
+      { excessiveDataWithoutAcks: 1, ignoreChecksums: true },
+      corpus("tcp-ssh-dups.pcap"),
+    ],
     [["--community-id-seed", "7"], { communityIdSeed: 7 }, COMBINED],
     [["--flow-cap", "2"], { flowCap: 2 }, COMBINED],
   ];
@@ -83,15 +94,22 @@ describe("engine options on the command line", () => {
 
   it("--hash-key and FLOWRECON_HASH_KEY change nothing in the output", () => {
     const plain = run(["analyze", COMBINED, "--flow-cap", "2"]).stdout;
-    expect(run(["analyze", COMBINED, "--flow-cap", "2", "--hash-key", "0123456789abcdef0123456789abcdef"]).stdout).toBe(plain);
-    expect(run(["analyze", COMBINED, "--flow-cap", "2"], { FLOWRECON_HASH_KEY: "ffffffffffffffff0000000000000000" }).stdout).toBe(plain);
+    expect(run(["analyze", COMBINED, "--flow-cap", "2", "--hash-key", "0123456789abcdef0123456789abcdef"]).stdout).toBe(
+      plain,
+    );
+    expect(
+      run(["analyze", COMBINED, "--flow-cap", "2"], { FLOWRECON_HASH_KEY: "ffffffffffffffff0000000000000000" }).stdout,
+    ).toBe(plain);
   });
 
   it.each([
     [["--attempt-timeout", "soon"], /--attempt-timeout needs a number of seconds >= 0, got 'soon'/],
     [["--close-timeout=-1"], /--close-timeout needs a number of seconds >= 0, got '-1'/],
     [["--inactivity-timeout", ""], /--inactivity-timeout needs a number of seconds >= 0, got ''/],
-    [["--max-above-hole-without-acks", "1.5"], /--max-above-hole-without-acks needs a whole number of bytes, got '1.5'/],
+    [
+      ["--max-above-hole-without-acks", "1.5"],
+      /--max-above-hole-without-acks needs a whole number of bytes, got '1.5'/,
+    ],
     [["--community-id-seed", "65536"], /--community-id-seed needs a whole number in \[0, 65535\], got '65536'/],
     [["--hash-key", "abc"], /--hash-key must be 32 hex digits \(128 bits\), got 'abc'/],
   ])("%j is a usage error", (flags, message) => {
@@ -116,14 +134,32 @@ describe("flowrecon --help", () => {
   });
 
   it("lists the environment variables of analyze and serve", () => {
-    for (const name of ["FLOWRECON_HASH_KEY", "FLOWRECON_FORMAT_THREADS", "FLOWRECON_DEBUG", "HOST", "PORT", "FLOWRECON_TOKEN", ...ENV.map(([n]) => n)]) {
+    for (const name of [
+      "FLOWRECON_HASH_KEY",
+      "FLOWRECON_FORMAT_THREADS",
+      "FLOWRECON_DEBUG",
+      "HOST",
+      "PORT",
+      "FLOWRECON_TOKEN",
+      ...ENV.map(([n]) => n),
+    ]) {
       expect(help).toMatch(new RegExp(`\\b${name}\\b`));
     }
   });
 
   it("lists every engine option", () => {
-    for (const flag of ["--flow-cap", "--attempt-timeout", "--close-timeout", "--inactivity-timeout", "--interactive-inactivity-timeout",
-      "--handshake-inactivity-timeout", "--max-above-hole-without-acks", "--excessive-data-without-acks", "--community-id-seed", "--hash-key"]) {
+    for (const flag of [
+      "--flow-cap",
+      "--attempt-timeout",
+      "--close-timeout",
+      "--inactivity-timeout",
+      "--interactive-inactivity-timeout",
+      "--handshake-inactivity-timeout",
+      "--max-above-hole-without-acks",
+      "--excessive-data-without-acks",
+      "--community-id-seed",
+      "--hash-key",
+    ]) {
       expect(help).toContain(flag);
     }
   });
@@ -155,7 +191,8 @@ describe("flowrecon serve", () => {
       expect(health.status).toBe(200);
       // FLOWRECON_MAX_SESSIONS reached the server: the fourth session is refused.
       const codes: number[] = [];
-      for (let i = 0; i < 4; i++) codes.push((await fetch(`http://127.0.0.1:${port}/v1/sessions`, { method: "POST" })).status);
+      for (let i = 0; i < 4; i++)
+        codes.push((await fetch(`http://127.0.0.1:${port}/v1/sessions`, { method: "POST" })).status);
       expect(codes).toEqual([201, 201, 201, 429]);
     } finally {
       child.kill("SIGTERM");

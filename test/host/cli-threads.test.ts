@@ -66,7 +66,15 @@ function libraryNdjson(path: string): { text: string; flows: number; error: stri
 
 beforeAll(() => {
   // pps 2000: the capture spans ~100 s, so most flows end (close, time out) while it is read.
-  generateCapture({ out: capture, sidecar: false, segments: 200_000, concurrent: 300, snaplen: 96, seed: 3, pps: 2000 });
+  generateCapture({
+    out: capture,
+    sidecar: false,
+    segments: 200_000,
+    concurrent: 300,
+    snaplen: 96,
+    seed: 3,
+    pps: 2000,
+  });
   // Break the header of the record that starts after 60% of the file: a capture length larger
   // than the snapshot length, which stops decoding there.
   const bytes = Buffer.from(readFileSync(capture));
@@ -207,7 +215,12 @@ describe("record batches", () => {
     const seen: [number, number][] = [];
     const clock = { endUs: 0 };
     forEachRecord(batch, size, clock, (w, p) => seen.push([w.u32[p >>> 2], clock.endUs]));
-    expect(seen).toEqual([[0, 5], [1, 5], [2, 7], [3, 7]]);
+    expect(seen).toEqual([
+      [0, 5],
+      [1, 5],
+      [2, 7],
+      [3, 7],
+    ]);
     expect(b.take()).toBeNull();
   });
 

@@ -122,7 +122,10 @@ describe("unreadable input exits 1", () => {
     const offset = Number(/at byte (\d+)/.exec(r.stderr)![1]);
     expect(offset).toBeGreaterThan(24);
     expect(offset).toBeLessThan(cut.length);
-    const flows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const flows = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(flows.length).toBeGreaterThan(0);
   });
 });
@@ -170,7 +173,10 @@ describe("analyze", () => {
   });
 
   it("exits quietly when the reader of stdout goes away (EPIPE)", async () => {
-    const child = spawn(process.execPath, [BIN, "analyze", ssh, "--format", "json"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "analyze", ssh, "--format", "json"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout.destroy();
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -180,7 +186,9 @@ describe("analyze", () => {
   });
 
   it("stops early and quietly under | head -n 1", () => {
-    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" analyze "${ssh}" | head -n 1`], { encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" analyze "${ssh}" | head -n 1`], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n")).toHaveLength(2);
@@ -202,8 +210,22 @@ function parseZeekLog(text: string): Record<string, string>[] {
 }
 
 const COMPARED = [
-  "ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes", "resp_bytes",
-  "conn_state", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes",
+  "ts",
+  "id.orig_h",
+  "id.orig_p",
+  "id.resp_h",
+  "id.resp_p",
+  "proto",
+  "duration",
+  "orig_bytes",
+  "resp_bytes",
+  "conn_state",
+  "missed_bytes",
+  "history",
+  "orig_pkts",
+  "orig_ip_bytes",
+  "resp_pkts",
+  "resp_ip_bytes",
 ];
 
 describe("zeek output matches Zeek's conn.log (corpus)", () => {
@@ -224,7 +246,9 @@ describe("zeek output matches Zeek's conn.log (corpus)", () => {
       expect(r.code).toBe(0);
       const key = (row: Record<string, string>) => COMPARED.map((f) => row[f]).join(" ");
       const ours = parseZeekLog(r.stdout).map(key).sort();
-      const zeek = parseZeekLog(readFileSync(corpus(`${name}.conn.tsv`), "utf8")).map(key).sort();
+      const zeek = parseZeekLog(readFileSync(corpus(`${name}.conn.tsv`), "utf8"))
+        .map(key)
+        .sort();
       expect(ours).toEqual(zeek);
     });
   }

@@ -21,8 +21,15 @@ const TEREDO = resolve(repoRoot, "test", "fixtures", "pcap", "teredo-mixed.pcap"
 // biome-ignore lint/suspicious/noExplicitAny: parsed NDJSON lines, read field by field in assertions
 type Json = Record<string, any>;
 
-function analyze(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, "analyze", ...args], { cwd: repoRoot, encoding: "utf8", env: { ...process.env, ...env } });
+function analyze(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, "analyze", ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -30,7 +37,10 @@ function flows(args: string[], env: Record<string, string> = {}): Json[] {
   const r = analyze(args, env);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
-  return r.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+  return r.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l));
 }
 
 describe("connection key", () => {
@@ -38,14 +48,25 @@ describe("connection key", () => {
     const [flow, ...rest] = flows([ROUTER_ON_A_STICK]);
     expect(rest).toEqual([]);
     expect(flow).toMatchObject({
-      "id.orig_h": "10.0.10.5", "id.resp_h": "10.0.20.7", conn_state: "SF", history: "ShADadfF",
-      orig_pkts: 5, resp_pkts: 5, vlan: 10, service: "http",
+      "id.orig_h": "10.0.10.5",
+      "id.resp_h": "10.0.20.7",
+      conn_state: "SF",
+      history: "ShADadfF",
+      orig_pkts: 5,
+      resp_pkts: 5,
+      vlan: 10,
+      service: "http",
     });
   });
 
   it("router on a stick: two connections with --vlan-key (Zeek's vlan_fivetuple), each half-seen", () => {
     const both = flows([ROUTER_ON_A_STICK, "--vlan-key"]);
-    expect(both.map((f) => [f.vlan, f.orig_pkts, f.resp_pkts])).toEqual(expect.arrayContaining([[10, 5, 0], [20, 0, 5]]));
+    expect(both.map((f) => [f.vlan, f.orig_pkts, f.resp_pkts])).toEqual(
+      expect.arrayContaining([
+        [10, 5, 0],
+        [20, 0, 5],
+      ]),
+    );
     expect(both).toHaveLength(2);
   });
 
@@ -100,7 +121,13 @@ describe("local_orig / local_resp (Site::local_nets)", () => {
   it("matches prefixes bit by bit, IPv4 as v4-mapped", () => {
     const nets = new LocalNets("-,172.16.0.0/12,2001:db8:8000::/33");
     const has = (a: string) => nets.contains(parseAddress(a)!, 0);
-    expect([has("172.31.255.255"), has("172.32.0.0"), has("2001:db8:8000::1"), has("2001:db8:7fff::1"), has("::ffff:172.16.0.1")]).toEqual([true, false, true, false, true]);
+    expect([
+      has("172.31.255.255"),
+      has("172.32.0.0"),
+      has("2001:db8:8000::1"),
+      has("2001:db8:7fff::1"),
+      has("::ffff:172.16.0.1"),
+    ]).toEqual([true, false, true, false, true]);
   });
 });
 
@@ -130,7 +157,10 @@ describe("--json-style zeek", () => {
     expect(zeek).toHaveLength(nested.length);
     for (const [i, z] of zeek.entries()) {
       const keys = Object.keys(z);
-      expect(keys.every((k) => ZEEK_FIELDS.includes(k)), keys.join(" ")).toBe(true);
+      expect(
+        keys.every((k) => ZEEK_FIELDS.includes(k)),
+        keys.join(" "),
+      ).toBe(true);
       expect(keys).toEqual(ZEEK_FIELDS.filter((k) => k in z)); // Zeek's column order
       const n = nested[i];
       expect(z["orig_tcp_options.sack_permitted"]).toBe(n.orig_tcp_options.sack_permitted);
@@ -138,7 +168,9 @@ describe("--json-style zeek", () => {
       expect(z.anomalies).toEqual([...new Set(n.anomalies.map((a: Json) => a.type))]);
       expect(z.uid).toBe(n.uid);
     }
-    expect(zeek.find((f) => f.tunnel === "teredo")!.tunnel_parents).toEqual(nested.find((f) => f.tunnel === "teredo")!.tunnel_parents);
+    expect(zeek.find((f) => f.tunnel === "teredo")!.tunnel_parents).toEqual(
+      nested.find((f) => f.tunnel === "teredo")!.tunnel_parents,
+    );
   });
 
   it("an unknown style is a usage error", () => {
@@ -154,7 +186,10 @@ describe("--likely-server-ports", () => {
   const capture = corpus("wikipedia-bare.pcap");
 
   it("decides the orientation of a connection seen without its SYN", () => {
-    const lone = (args: string[]) => flows([capture, "-C", ...args]).filter((f) => /^(H|\^h)$/.test(f.history ?? "")).map((f) => `${f["id.orig_p"]} ${f.history}`);
+    const lone = (args: string[]) =>
+      flows([capture, "-C", ...args])
+        .filter((f) => /^(H|\^h)$/.test(f.history ?? ""))
+        .map((f) => `${f["id.orig_p"]} ${f.history}`);
     expect(lone(["-b"])).toEqual(["80 H"]);
     expect(lone(["-b", "--likely-server-ports", "80"])).toEqual(["6705 ^h"]);
     expect(lone(["--likely-server-ports", "none"])).toEqual(["80 H"]);
@@ -164,7 +199,9 @@ describe("--likely-server-ports", () => {
   it("a bad list is a usage error", () => {
     const r = analyze([capture, "--likely-server-ports", "80,http"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^flowrecon: --likely-server-ports needs default, none or a comma-separated list of ports, got '80,http'/);
+    expect(r.stderr).toMatch(
+      /^flowrecon: --likely-server-ports needs default, none or a comma-separated list of ports, got '80,http'/,
+    );
   });
 });
 

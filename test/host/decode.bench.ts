@@ -31,11 +31,32 @@ const v: MemoryViews = (() => {
       history: "ShADadFf",
       connState: "SF",
       endReason: "Closed",
-      o: { pkts: 10 + (rnd() % 100), ipBytes: rnd() % 1e6, bytes: rnd() % 1e6, mss: 1460, wscale: 7, opts: c.OPT_SACK_PERM | c.OPT_TS },
-      r: { pkts: 10 + (rnd() % 100), ipBytes: rnd() % 1e6, bytes: rnd() % 1e6, mss: 1460, wscale: 7, opts: c.OPT_SACK_PERM | c.OPT_TS },
+      o: {
+        pkts: 10 + (rnd() % 100),
+        ipBytes: rnd() % 1e6,
+        bytes: rnd() % 1e6,
+        mss: 1460,
+        wscale: 7,
+        opts: c.OPT_SACK_PERM | c.OPT_TS,
+      },
+      r: {
+        pkts: 10 + (rnd() % 100),
+        ipBytes: rnd() % 1e6,
+        bytes: rnd() % 1e6,
+        mss: 1460,
+        wscale: 7,
+        opts: c.OPT_SACK_PERM | c.OPT_TS,
+      },
     });
   }
-  return { buffer, u8: new Uint8Array(buffer), u16: new Uint16Array(buffer), u32: new Uint32Array(buffer), i32: new Int32Array(buffer), f64: new Float64Array(buffer) };
+  return {
+    buffer,
+    u8: new Uint8Array(buffer),
+    u16: new Uint16Array(buffer),
+    u32: new Uint32Array(buffer),
+    i32: new Int32Array(buffer),
+    f64: new Float64Array(buffer),
+  };
 })();
 
 let _sink = 0;

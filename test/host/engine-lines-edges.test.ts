@@ -13,7 +13,11 @@ import type { JsonStyle } from "../../src/format/index.js";
 import { parseAddress } from "../../src/net/address.js";
 import { writeRecord, type RecordSpec } from "./helpers.js";
 
-const SHAPES: readonly [EngineLineFormat, JsonStyle][] = [["ndjson", "nested"], ["ndjson", "zeek"], ["zeek", "nested"]];
+const SHAPES: readonly [EngineLineFormat, JsonStyle][] = [
+  ["ndjson", "nested"],
+  ["ndjson", "zeek"],
+  ["zeek", "nested"],
+];
 
 type Extra = (u8: Uint8Array, dv: DataView, p: number, c: Reconstructor["layout"]["constants"]) => void;
 
@@ -38,7 +42,16 @@ function expectSame(spec: RecordSpec, extra?: Extra, marks: readonly string[] = 
 }
 
 /** An anomaly slot: type code, side, count, first µs after the start. */
-function slot(dv: DataView, p: number, c: Reconstructor["layout"]["constants"], i: number, code: number, side: number, count: number, after: number): void {
+function slot(
+  dv: DataView,
+  p: number,
+  c: Reconstructor["layout"]["constants"],
+  i: number,
+  code: number,
+  side: number,
+  count: number,
+  after: number,
+): void {
   const s = p + c.FR_EXT + c.X_ANOM + 8 * i;
   dv.setUint8(s, code);
   dv.setUint8(s + 1, side);
@@ -48,74 +61,136 @@ function slot(dv: DataView, p: number, c: Reconstructor["layout"]["constants"], 
 
 describe("the engine's formatter on hand-made records", () => {
   it("eight anomaly slots, lost kinds, times that tie (sorted by name), reset details", () => {
-    expectSame({ history: "ShADdaFfR", connState: "RSTO", o: { pkts: 5 }, r: { pkts: 4 } }, (u8, dv, p, c) => {
-      const codes = [11, 8, 13, 14, 20, 17, 12, 9];
-      for (const [i, code] of codes.entries()) slot(dv, p, c, i, code, i % 2, 3 + i, i < 4 ? 500 : 1000);
-      dv.setUint32(p + c.FR_EXT + c.X_ANOM_LOST, (1 << 18) | (1 << 19) | (1 << 22) | (1 << 11) | (1 << 30), true);
-      // the originator's ISN was acknowledged past 1: "after data had flowed"
-      dv.setUint32(p + c.FR_RESP + c.EP_ACK_SEQ, 100, true);
-      u8[p + c.FR_ORIG + c.EP_FLAGS] |= c.EF_RST_SEEN;
-    }, ["slot table full", '"detail":"after data had flowed"', '"type":"simultaneous_open"']);
+    expectSame(
+      { history: "ShADdaFfR", connState: "RSTO", o: { pkts: 5 }, r: { pkts: 4 } },
+      (u8, dv, p, c) => {
+        const codes = [11, 8, 13, 14, 20, 17, 12, 9];
+        for (const [i, code] of codes.entries()) slot(dv, p, c, i, code, i % 2, 3 + i, i < 4 ? 500 : 1000);
+        dv.setUint32(p + c.FR_EXT + c.X_ANOM_LOST, (1 << 18) | (1 << 19) | (1 << 22) | (1 << 11) | (1 << 30), true);
+        // the originator's ISN was acknowledged past 1: "after data had flowed"
+        dv.setUint32(p + c.FR_RESP + c.EP_ACK_SEQ, 100, true);
+        u8[p + c.FR_ORIG + c.EP_FLAGS] |= c.EF_RST_SEEN;
+      },
+      ["slot table full", '"detail":"after data had flowed"', '"type":"simultaneous_open"'],
+    );
   });
 
   it("HTTP: every method, both versions, status codes out of order and repeated, classes", () => {
-    expectSame({ history: "ShADadFf", connState: "SF", lastUs: 1_324_071_333_993_287, o: { pkts: 9, bytes: 900 }, r: { pkts: 7, bytes: 7000 } }, (_u8, dv, p, c) => {
-      const x = p + c.FR_EXT;
-      dv.setUint16(x + c.X_HTTP_REQ, 11, true);
-      dv.setUint16(x + c.X_HTTP_RESP, 9, true);
-      for (let m = 0; m < 9; m++) dv.setUint16(x + c.X_HTTP_METHODS + 2 * m, m % 3 === 0 ? 0 : m + 1, true);
-      dv.setUint8(x + c.X_HTTP_VERSIONS, 3);
-      for (let k = 0; k < 5; k++) dv.setUint16(x + c.X_HTTP_CLASSES + 2 * k, k === 2 ? 0 : 10 + k, true);
-      [[404, 2], [200, 5], [404, 7], [301, 1]].forEach(([code, n], i) => {
-        dv.setUint16(x + c.X_HTTP_CODES + 4 * i, code, true);
-        dv.setUint16(x + c.X_HTTP_CODES + 4 * i + 2, n, true);
-      });
-    }, ['"status_codes":{"200":5,"301":1,"404":7}', '"versions":["HTTP/1.0","HTTP/1.1"]']);
+    expectSame(
+      {
+        history: "ShADadFf",
+        connState: "SF",
+        lastUs: 1_324_071_333_993_287,
+        o: { pkts: 9, bytes: 900 },
+        r: { pkts: 7, bytes: 7000 },
+      },
+      (_u8, dv, p, c) => {
+        const x = p + c.FR_EXT;
+        dv.setUint16(x + c.X_HTTP_REQ, 11, true);
+        dv.setUint16(x + c.X_HTTP_RESP, 9, true);
+        for (let m = 0; m < 9; m++) dv.setUint16(x + c.X_HTTP_METHODS + 2 * m, m % 3 === 0 ? 0 : m + 1, true);
+        dv.setUint8(x + c.X_HTTP_VERSIONS, 3);
+        for (let k = 0; k < 5; k++) dv.setUint16(x + c.X_HTTP_CLASSES + 2 * k, k === 2 ? 0 : 10 + k, true);
+        [
+          [404, 2],
+          [200, 5],
+          [404, 7],
+          [301, 1],
+        ].forEach(([code, n], i) => {
+          dv.setUint16(x + c.X_HTTP_CODES + 4 * i, code, true);
+          dv.setUint16(x + c.X_HTTP_CODES + 4 * i + 2, n, true);
+        });
+      },
+      ['"status_codes":{"200":5,"301":1,"404":7}', '"versions":["HTTP/1.0","HTTP/1.1"]'],
+    );
   });
 
   it("unknown enum values, unprintable history bytes, a tunnel with its outer connection", () => {
-    expectSame({ orig: "2001:db8::1", resp: "::ffff:0:1", history: "S\u0001a\u00ff^", connState: "SF", o: { pkts: 1 }, r: { pkts: 1 } }, (u8, dv, p, c) => {
-      u8[p + c.FR_CONN_STATE] = 200;
-      u8[p + c.FR_END_REASON] = 99;
-      u8[p + c.FR_SERVICE] = 250;
-      u8[p + c.FR_TUNNEL] = 4;
-      u8[p + c.FR_HIST_LEN] = 40; // beyond HIST_CAP: capped
-      const x = p + c.FR_EXT;
-      u8.set(parseAddress("fe80::1:0:0:0:1"), x + c.X_OUTER_SRC);
-      u8.set(parseAddress("192.0.2.9"), x + c.X_OUTER_DST);
-      dv.setUint16(x + c.X_OUTER_SPORT, 4789, true);
-      dv.setUint16(x + c.X_OUTER_DPORT, 51000, true);
-      u8[x + c.X_OUTER_PROTO] = 17;
-    }, ['"conn_state":"unknown_200"', '"history":"S?a?^???????????????????????????"', '"tunnel_parents":["C', '"tunnel":"vxlan"']);
+    expectSame(
+      {
+        orig: "2001:db8::1",
+        resp: "::ffff:0:1",
+        history: "S\u0001a\u00ff^",
+        connState: "SF",
+        o: { pkts: 1 },
+        r: { pkts: 1 },
+      },
+      (u8, dv, p, c) => {
+        u8[p + c.FR_CONN_STATE] = 200;
+        u8[p + c.FR_END_REASON] = 99;
+        u8[p + c.FR_SERVICE] = 250;
+        u8[p + c.FR_TUNNEL] = 4;
+        u8[p + c.FR_HIST_LEN] = 40; // beyond HIST_CAP: capped
+        const x = p + c.FR_EXT;
+        u8.set(parseAddress("fe80::1:0:0:0:1"), x + c.X_OUTER_SRC);
+        u8.set(parseAddress("192.0.2.9"), x + c.X_OUTER_DST);
+        dv.setUint16(x + c.X_OUTER_SPORT, 4789, true);
+        dv.setUint16(x + c.X_OUTER_DPORT, 51000, true);
+        u8[x + c.X_OUTER_PROTO] = 17;
+      },
+      [
+        '"conn_state":"unknown_200"',
+        '"history":"S?a?^???????????????????????????"',
+        '"tunnel_parents":["C',
+        '"tunnel":"vxlan"',
+      ],
+    );
   });
 
   it("IPv6 zero runs (first longest, single groups kept), VLANs, options", () => {
-    for (const [orig, resp] of [["1:0:0:2:0:0:0:3", "0:0:1::"], ["::", "1:2:3:4:5:6:7:8"], ["1:0:2:0:3:0:4:0", "abcd:ef01::ff00:0:0"]]) {
-      expectSame({ orig, resp, vlan: 5 | (7 << 12), rttUs: 1500, o: { pkts: 2, mss: 1460, wscale: 7, opts: 4 | 16 }, r: { pkts: 0, wscale: 0, opts: 16 } });
+    for (const [orig, resp] of [
+      ["1:0:0:2:0:0:0:3", "0:0:1::"],
+      ["::", "1:2:3:4:5:6:7:8"],
+      ["1:0:2:0:3:0:4:0", "abcd:ef01::ff00:0:0"],
+    ]) {
+      expectSame({
+        orig,
+        resp,
+        vlan: 5 | (7 << 12),
+        rttUs: 1500,
+        o: { pkts: 2, mss: 1460, wscale: 7, opts: 4 | 16 },
+        r: { pkts: 0, wscale: 0, opts: 16 },
+      });
     }
   });
 
   it("64-bit times and counts: ts past 2^53 µs, negative, byte counts past 2^32", () => {
-    expectSame({ tsUs: 2 ** 62 + 12345, lastUs: 2 ** 62 + 99_999_999, o: { pkts: 1, ipBytes: 2 ** 40 + 3, bytes: 2 ** 35, missed: 2 ** 33 }, r: { pkts: 1 } }, (_u8, dv, p, c) => {
-      slot(dv, p, c, 0, 22, 0, 1, 0);
-    });
+    expectSame(
+      {
+        tsUs: 2 ** 62 + 12345,
+        lastUs: 2 ** 62 + 99_999_999,
+        o: { pkts: 1, ipBytes: 2 ** 40 + 3, bytes: 2 ** 35, missed: 2 ** 33 },
+        r: { pkts: 1 },
+      },
+      (_u8, dv, p, c) => {
+        slot(dv, p, c, 0, 22, 0, 1, 0);
+      },
+    );
     expectSame({ tsUs: -5_000_001, lastUs: -1, o: { pkts: 3 }, r: { pkts: 2 } }, (_u8, dv, p, c) => {
       slot(dv, p, c, 0, 11, 1, 2, 7);
     });
   });
 
   it("a peer that vanished while the other side retransmitted, and a lone SYN", () => {
-    expectSame({ history: "ShADadT", connState: "S1", lastUs: 1_324_071_343_493_287, o: { pkts: 12 }, r: { pkts: 3 } }, (u8, dv, p, c) => {
-      dv.setUint16(p + c.FR_ORIG + c.EP_RTX_QUIET, 5, true);
-      dv.setUint32(p + c.FR_ORIG + c.EP_SEEN, 10_000_000, true);
-      dv.setUint32(p + c.FR_RESP + c.EP_SEEN, 1_250_000, true);
-      dv.setBigInt64(p + c.FR_TS_ACTIVE, BigInt(1_324_071_343_493_287), true);
-      u8[p + c.FR_ORIG + c.EP_FLAGS] |= c.EF_SYN_SEEN;
-      u8[p + c.FR_RESP + c.EP_FLAGS] |= c.EF_SYN_SEEN;
-    }, ["responder silent for"]);
-    expectSame({ history: "S", connState: "S0", o: { pkts: 1 } }, (u8, dv, p, c) => {
-      u8[p + c.FR_ORIG + c.EP_FLAGS] |= c.EF_SYN_SEEN;
-      dv.setUint16(p + c.FR_ORIG + c.EP_SYNS, 1, true);
-    }, ['"detail":"1 SYN"']);
+    expectSame(
+      { history: "ShADadT", connState: "S1", lastUs: 1_324_071_343_493_287, o: { pkts: 12 }, r: { pkts: 3 } },
+      (u8, dv, p, c) => {
+        dv.setUint16(p + c.FR_ORIG + c.EP_RTX_QUIET, 5, true);
+        dv.setUint32(p + c.FR_ORIG + c.EP_SEEN, 10_000_000, true);
+        dv.setUint32(p + c.FR_RESP + c.EP_SEEN, 1_250_000, true);
+        dv.setBigInt64(p + c.FR_TS_ACTIVE, BigInt(1_324_071_343_493_287), true);
+        u8[p + c.FR_ORIG + c.EP_FLAGS] |= c.EF_SYN_SEEN;
+        u8[p + c.FR_RESP + c.EP_FLAGS] |= c.EF_SYN_SEEN;
+      },
+      ["responder silent for"],
+    );
+    expectSame(
+      { history: "S", connState: "S0", o: { pkts: 1 } },
+      (u8, dv, p, c) => {
+        u8[p + c.FR_ORIG + c.EP_FLAGS] |= c.EF_SYN_SEEN;
+        dv.setUint16(p + c.FR_ORIG + c.EP_SYNS, 1, true);
+      },
+      ['"detail":"1 SYN"'],
+    );
   });
 });

@@ -48,12 +48,22 @@ function expectSameLines(name: string, bytes: Uint8Array, variant: Variant = {})
   for (const shape of SHAPES) {
     const rec = new Reconstructor(options);
     if (variant.thresholds !== undefined) rec.insight.thresholds = variant.thresholds;
-    const js = createPrinter({
-      format: shape.format, layout: rec.layout, jsonStyle: shape.jsonStyle, localNets: options.localNets,
-      communityIdSeed: options.communityIdSeed, anomalyFilter: variant.anomalyFilter,
-    }, rec.insight);
+    const js = createPrinter(
+      {
+        format: shape.format,
+        layout: rec.layout,
+        jsonStyle: shape.jsonStyle,
+        localNets: options.localNets,
+        communityIdSeed: options.communityIdSeed,
+        anomalyFilter: variant.anomalyFilter,
+      },
+      rec.insight,
+    );
     const engine = rec.engineLines({
-      format: shape.format, jsonStyle: shape.jsonStyle, localNets: options.localNets, communityIdSeed: options.communityIdSeed,
+      format: shape.format,
+      jsonStyle: shape.jsonStyle,
+      localNets: options.localNets,
+      communityIdSeed: options.communityIdSeed,
       anomalyFilter: variant.anomalyFilter,
     });
     const out = new AsciiWriter(1 << 16);
@@ -65,7 +75,8 @@ function expectSameLines(name: string, bytes: Uint8Array, variant: Variant = {})
       engine.record(p);
       const want = out.text();
       const got = engine.take();
-      if (got !== want && mismatch === null) mismatch = `${name} (${shape.format}/${shape.jsonStyle}) record ${index}:\n got ${got}\nwant ${want}`;
+      if (got !== want && mismatch === null)
+        mismatch = `${name} (${shape.format}/${shape.jsonStyle}) record ${index}:\n got ${got}\nwant ${want}`;
       index++;
     };
     for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), sink);
@@ -78,7 +89,10 @@ function expectSameLines(name: string, bytes: Uint8Array, variant: Variant = {})
 const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
 const fixtureDirs = ["pcap", "anomalies", "fuzz", "layers"].map((d) => join(repoRoot, "test", "fixtures", d));
 const wiresharkDir = join(corpusDir(), "..", "wireshark");
-const captures = (dir: string) => readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+const captures = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .sort();
 
 describe("the engine writes the JavaScript formatter's bytes", () => {
   let dir: string;
@@ -101,44 +115,78 @@ describe("the engine writes the JavaScript formatter's bytes", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("Zeek corpus, with each case's Zeek options", () => {
-    for (const c of loadManifest()) {
-      const cfg = caseConfig(c.options);
-      expectSameLines(c.case, readFileSync(join(corpusDir(), c.capture)), {
-        options: {
-          ignoreChecksums: cfg.ignoreChecksums,
-          likelyServerPorts: cfg.serverPorts ?? true,
-          reportGapsForPartial: cfg.reportGapsForPartial,
-          excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-        },
-      });
-    }
-  }, SLOW);
+  it(
+    "Zeek corpus, with each case's Zeek options",
+    () => {
+      for (const c of loadManifest()) {
+        const cfg = caseConfig(c.options);
+        expectSameLines(c.case, readFileSync(join(corpusDir(), c.capture)), {
+          options: {
+            ignoreChecksums: cfg.ignoreChecksums,
+            likelyServerPorts: cfg.serverPorts ?? true,
+            reportGapsForPartial: cfg.reportGapsForPartial,
+            excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
+          },
+        });
+      }
+    },
+    SLOW,
+  );
 
-  it("kernel fixtures, test fixtures and the Wireshark corpus", () => {
-    for (const f of captures(kernelDir)) expectSameLines(`kernel/${f}`, readFileSync(join(kernelDir, f)));
-    for (const d of fixtureDirs) for (const f of captures(d)) expectSameLines(`${d}/${f}`, readFileSync(join(d, f)), { options: { ignoreChecksums: true } });
-    for (const f of captures(wiresharkDir)) expectSameLines(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { options: { ignoreChecksums: true } });
-  }, SLOW);
+  it(
+    "kernel fixtures, test fixtures and the Wireshark corpus",
+    () => {
+      for (const f of captures(kernelDir)) expectSameLines(`kernel/${f}`, readFileSync(join(kernelDir, f)));
+      for (const d of fixtureDirs)
+        for (const f of captures(d))
+          expectSameLines(`${d}/${f}`, readFileSync(join(d, f)), { options: { ignoreChecksums: true } });
+      for (const f of captures(wiresharkDir))
+        expectSameLines(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { options: { ignoreChecksums: true } });
+    },
+    SLOW,
+  );
 
-  it("the generator's anomaly captures (header-only and whole)", () => {
-    for (const [name, bytes] of Object.entries(generated)) expectSameLines(`generated/${name}`, bytes);
-  }, SLOW);
+  it(
+    "the generator's anomaly captures (header-only and whole)",
+    () => {
+      for (const [name, bytes] of Object.entries(generated)) expectSameLines(`generated/${name}`, bytes);
+    },
+    SLOW,
+  );
 
-  it("options that change output: seed, local_nets, thresholds, VLAN key, anomaly filter", () => {
-    const sources: [string, Uint8Array][] = [
-      ["generated/whole", generated.whole],
-      ...captures(kernelDir).slice(0, 6).map((f) => [`kernel/${f}`, readFileSync(join(kernelDir, f))] as [string, Uint8Array]),
-    ];
-    const variants: [string, Variant][] = [
-      ["seed 7, local_nets 10.0.0.0/8 and an IPv6 /48", { options: { communityIdSeed: 7, localNets: "-,10.0.0.0/8,2001:db8:1::/48,192.168.1.7" } }],
-      ["empty local_nets", { options: { localNets: "-" } }],
-      ["short thresholds, VLAN key", { options: { vlanInKey: true }, thresholds: { synTimeout: 1, synAckTimeout: 0.5, finWait2Timeout: 2, timeWait: 0.25, vanishedAfter: 0.1 } }],
-      ["anomalies only", { anomalyFilter: { any: true, names: [] } }],
-      ["anomalies named reset, zero_window, stuck_fin_wait_2", { anomalyFilter: { any: false, names: ["reset", "zero_window", "stuck_fin_wait_2"] } }],
-    ];
-    for (const [name, bytes] of sources) for (const [what, v] of variants) expectSameLines(`${name} (${what})`, bytes, v);
-  }, SLOW);
+  it(
+    "options that change output: seed, local_nets, thresholds, VLAN key, anomaly filter",
+    () => {
+      const sources: [string, Uint8Array][] = [
+        ["generated/whole", generated.whole],
+        ...captures(kernelDir)
+          .slice(0, 6)
+          .map((f) => [`kernel/${f}`, readFileSync(join(kernelDir, f))] as [string, Uint8Array]),
+      ];
+      const variants: [string, Variant][] = [
+        [
+          "seed 7, local_nets 10.0.0.0/8 and an IPv6 /48",
+          { options: { communityIdSeed: 7, localNets: "-,10.0.0.0/8,2001:db8:1::/48,192.168.1.7" } },
+        ],
+        ["empty local_nets", { options: { localNets: "-" } }],
+        [
+          "short thresholds, VLAN key",
+          {
+            options: { vlanInKey: true },
+            thresholds: { synTimeout: 1, synAckTimeout: 0.5, finWait2Timeout: 2, timeWait: 0.25, vanishedAfter: 0.1 },
+          },
+        ],
+        ["anomalies only", { anomalyFilter: { any: true, names: [] } }],
+        [
+          "anomalies named reset, zero_window, stuck_fin_wait_2",
+          { anomalyFilter: { any: false, names: ["reset", "zero_window", "stuck_fin_wait_2"] } },
+        ],
+      ];
+      for (const [name, bytes] of sources)
+        for (const [what, v] of variants) expectSameLines(`${name} (${what})`, bytes, v);
+    },
+    SLOW,
+  );
 
   it("compared a real number of records", () => {
     expect(recordsCompared).toBeGreaterThan(20_000);

@@ -32,10 +32,14 @@ function skipConstExpr(bytes: Uint8Array, at: { pos: number }): void {
   for (;;) {
     const op = bytes[at.pos++];
     if (op === 0x0b) return; // end
-    if (op === 0x41 || op === 0x42) skipSleb(bytes, at); // i32.const, i64.const
-    else if (op === 0x43) at.pos += 4; // f32.const
-    else if (op === 0x44) at.pos += 8; // f64.const
-    else if (op === 0x23) uleb(bytes, at); // global.get
+    if (op === 0x41 || op === 0x42)
+      skipSleb(bytes, at); // i32.const, i64.const
+    else if (op === 0x43)
+      at.pos += 4; // f32.const
+    else if (op === 0x44)
+      at.pos += 8; // f64.const
+    else if (op === 0x23)
+      uleb(bytes, at); // global.get
     else throw new Error(`opcode 0x${op.toString(16)} in a global initializer`);
   }
 }
@@ -55,9 +59,19 @@ function mutableGlobals(wasm: Uint8Array): { imported: number; defined: number[]
         at.pos += uleb(wasm, at); // field name
         const kind = wasm[at.pos++];
         if (kind === 0) uleb(wasm, at);
-        else if (kind === 1) { at.pos++; const flags = wasm[at.pos++]; uleb(wasm, at); if (flags & 1) uleb(wasm, at); }
-        else if (kind === 2) { const flags = wasm[at.pos++]; uleb(wasm, at); if (flags & 1) uleb(wasm, at); }
-        else if (kind === 3) { at.pos++; if (wasm[at.pos++] === 1) imported++; }
+        else if (kind === 1) {
+          at.pos++;
+          const flags = wasm[at.pos++];
+          uleb(wasm, at);
+          if (flags & 1) uleb(wasm, at);
+        } else if (kind === 2) {
+          const flags = wasm[at.pos++];
+          uleb(wasm, at);
+          if (flags & 1) uleb(wasm, at);
+        } else if (kind === 3) {
+          at.pos++;
+          if (wasm[at.pos++] === 1) imported++;
+        }
       }
     } else if (id === SECTION_GLOBAL) {
       for (let n = uleb(wasm, at), i = 0; i < n; i++) {
@@ -144,7 +158,9 @@ describe("snapshot, restore and emitLive over the corpus", () => {
     // A restored snapshot continues exactly as the original did.
     const restored = new Reconstructor({ hashKey: HASH_KEY });
     restored.restore(snapshot);
-    expect(flowsOf([...before, ...restored.push(bytes.subarray(half)), ...restored.finish()]), "restored").toEqual(whole);
+    expect(flowsOf([...before, ...restored.push(bytes.subarray(half)), ...restored.finish()]), "restored").toEqual(
+      whole,
+    );
   });
 
   it("restore refuses bytes that cannot be engine memory", () => {

@@ -44,7 +44,9 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
   let outCount = 0;
   let consumedTotal = 0;
   let records = 0;
-  let errCode = 0, errOffset = 0, errRecord = 0;
+  let errCode = 0,
+    errOffset = 0,
+    errRecord = 0;
   const live: number[] = [];
   const state: FakeState = { feedCalls: [], finishCalls: 0 };
 
@@ -54,7 +56,9 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
   };
   const setError = (code: number, offset: number, record: number) => {
     if (errCode !== 0) return;
-    errCode = code; errOffset = offset; errRecord = record;
+    errCode = code;
+    errOffset = offset;
+    errRecord = record;
   };
   const emit = (id: number) => {
     writeRecord(memory.buffer, outBase + outCount * recordSize, layout, {
@@ -140,7 +144,9 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
   };
   // The real module's globals (layout and enums) plus the fake functions and memory.
   const globals = Object.fromEntries(
-    Object.entries(real.exports as unknown as Record<string, unknown>).filter(([, v]) => v instanceof WebAssembly.Global),
+    Object.entries(real.exports as unknown as Record<string, unknown>).filter(
+      ([, v]) => v instanceof WebAssembly.Global,
+    ),
   );
   return { engine: new Engine({ ...globals, ...exports } as EngineExports & WebAssembly.Exports), state };
 }

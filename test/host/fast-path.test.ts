@@ -60,8 +60,12 @@ function expectSameBothWays(name: string, bytes: Uint8Array, options: Reconstruc
   expect(on.records.length, `${name}: flows`).toBe(off.records.length);
   for (let i = 0; i < on.records.length; i++) {
     // The decoded flow names the field; the raw bytes catch what no field shows.
-    if (on.ndjson[i] !== off.ndjson[i]) expect(JSON.parse(on.ndjson[i]), `${name}: flow ${i}`).toEqual(JSON.parse(off.ndjson[i]));
-    expect(on.records[i].equals(off.records[i]), `${name}: record bytes of flow ${i} (${off.ndjson[i].slice(0, 160)})`).toBe(true);
+    if (on.ndjson[i] !== off.ndjson[i])
+      expect(JSON.parse(on.ndjson[i]), `${name}: flow ${i}`).toEqual(JSON.parse(off.ndjson[i]));
+    expect(
+      on.records[i].equals(off.records[i]),
+      `${name}: record bytes of flow ${i} (${off.ndjson[i].slice(0, 160)})`,
+    ).toBe(true);
   }
 }
 
@@ -100,7 +104,8 @@ function tcpOffset(b: Uint8Array, frame: number, caplen: number): number {
 function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
   const next = rng(seed);
   const dv = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
-  if (dv.getUint32(0, true) !== 0xa1b2c3d4 || dv.getUint32(20, true) !== 1) throw new Error("mutate: LE Ethernet pcap only");
+  if (dv.getUint32(0, true) !== 0xa1b2c3d4 || dv.getUint32(20, true) !== 1)
+    throw new Error("mutate: LE Ethernet pcap only");
   const records: Uint8Array[] = [];
   for (let off = 24; off + 16 <= pcap.length; ) {
     const caplen = dv.getUint32(off + 8, true);
@@ -110,20 +115,33 @@ function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
   const out: Uint8Array[] = [pcap.subarray(0, 24)];
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    if (next() >= rate) { out.push(r); continue; }
+    if (next() >= rate) {
+      out.push(r);
+      continue;
+    }
     const caplen = r.length - 16;
     const t = tcpOffset(r, 16, caplen);
     const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
     const k = Math.floor(next() * 9);
-    if (t < 0 || k === 7) { out.push(r, r); continue; }                                   // repeated record
-    if (k === 8 && i + 1 < records.length) { out.push(records[i + 1], r); i++; continue; } // reordered pair
-    if (k === 0) r[t + 13] ^= 1 << Math.floor(next() * 8);                                  // one flag bit
+    if (t < 0 || k === 7) {
+      out.push(r, r);
+      continue;
+    } // repeated record
+    if (k === 8 && i + 1 < records.length) {
+      out.push(records[i + 1], r);
+      i++;
+      continue;
+    } // reordered pair
+    if (k === 0)
+      r[t + 13] ^= 1 << Math.floor(next() * 8); // one flag bit
     else if (k === 1) v.setUint32(t + 4, v.getUint32(t + 4) + [1, -1, 1000, -1000, 0x80000000][Math.floor(next() * 5)]);
     else if (k === 2) v.setUint32(t + 8, v.getUint32(t + 8) + [1, -1, 1460, -1460, 0x7fffffff][Math.floor(next() * 5)]);
-    else if (k === 3) v.setUint16(t + 14, 0);                                               // zero window
-    else if (k === 4) v.setUint16(t + 14, v.getUint16(t + 14) ^ 1);                          // window changed by one
+    else if (k === 3)
+      v.setUint16(t + 14, 0); // zero window
+    else if (k === 4)
+      v.setUint16(t + 14, v.getUint16(t + 14) ^ 1); // window changed by one
     else if (k === 5) r[t + 13] = [0x10, 0x18, 0x11, 0x14, 0x12, 0x19, 0x30, 0x50][Math.floor(next() * 8)];
-    else v.setUint32(t + 8, 0);                                                             // ack 0
+    else v.setUint32(t + 8, 0); // ack 0
     out.push(r);
   }
   return Buffer.concat(out);
@@ -133,7 +151,10 @@ const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
 const pcapDir = join(repoRoot, "test", "fixtures", "pcap");
 const anomaliesDir = join(repoRoot, "test", "fixtures", "anomalies");
 const wiresharkDir = join(corpusDir(), "..", "wireshark");
-const captures = (dir: string) => readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+const captures = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .sort();
 
 describe("the steady-state fast path changes no output", () => {
   let dir: string;
@@ -145,7 +166,15 @@ describe("the steady-state fast path changes no output", () => {
       // Header-only (the snaplen cuts the payload: gaps on every ack), then whole segments.
       headers: { seed: 31, segments: 100_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 },
       whole: { seed: 32, segments: 60_000, concurrent: 500, snaplen: 65535, anomalyShare: 0.3, payload: 300 },
-      wraps: { seed: 33, segments: 60_000, concurrent: 50, connSegments: 400, snaplen: 65535, anomalyShare: 0.2, payload: 1200 },
+      wraps: {
+        seed: 33,
+        segments: 60_000,
+        concurrent: 50,
+        connSegments: 400,
+        snaplen: 65535,
+        anomalyShare: 0.2,
+        payload: 1200,
+      },
     };
     for (const [name, o] of Object.entries(shapes)) {
       const out = join(dir, `${name}.pcap`);
@@ -158,49 +187,79 @@ describe("the steady-state fast path changes no output", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("Zeek corpus, with each case's Zeek options", () => {
-    for (const c of loadManifest()) {
-      const cfg = caseConfig(c.options);
-      expectSameBothWays(c.case, readFileSync(join(corpusDir(), c.capture)), {
-        ignoreChecksums: cfg.ignoreChecksums,
-        vlanInKey: false,
-        likelyServerPorts: cfg.serverPorts ?? true,
-        reportGapsForPartial: cfg.reportGapsForPartial,
-        excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-      });
-    }
-  }, SLOW);
-
-  it("kernel fixtures, test/fixtures/pcap and anomalies, and the Wireshark corpus", () => {
-    for (const f of captures(kernelDir)) expectSameBothWays(`kernel/${f}`, readFileSync(join(kernelDir, f)));
-    for (const f of captures(pcapDir)) expectSameBothWays(`pcap/${f}`, readFileSync(join(pcapDir, f)));
-    for (const f of captures(anomaliesDir)) expectSameBothWays(`anomalies/${f}`, readFileSync(join(anomaliesDir, f)));
-    for (const f of captures(wiresharkDir)) expectSameBothWays(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { ignoreChecksums: true });
-  }, SLOW);
-
-  it("the generator's anomaly captures (header-only, whole, long connections)", () => {
-    for (const [name, bytes] of Object.entries(generated)) expectSameBothWays(`generated/${name}`, bytes);
-    // Zeek's gap reporting for partial connections and tiny reassembly limits change the rules the fast path mirrors.
-    expectSameBothWays("generated/whole, partial gaps, small limits", generated.whole, {
-      reportGapsForPartial: true, maxAboveHoleWithoutAcks: 3000, excessiveDataWithoutAcks: 20_000,
-    });
-  }, SLOW);
-
-  it("mutated captures: flags, sequence and ack numbers, windows, repeats and reordering", () => {
-    const sources: [string, Uint8Array][] = [
-      ...Object.entries(generated).map(([n, b]) => [`generated/${n}`, b.subarray(0, 1_500_000)] as [string, Uint8Array]),
-      ...[kernelDir, anomaliesDir].flatMap((d) => captures(d).filter((f) => f.endsWith(".pcap")).map((f) => [`${d === kernelDir ? "kernel" : "anomalies"}/${f}`, readFileSync(join(d, f))] as [string, Uint8Array])),
-    ];
-    let n = 0;
-    for (const [name, bytes] of sources) {
-      // Whole records only: the generator prefix may end inside one.
-      const cut = wholeRecords(bytes);
-      for (const rate of [0.02, 0.2]) {
-        const seed = SEED + n++;
-        expectSameBothWays(`${name} mutated (rate ${rate}, FASTPATH_SEED=${SEED})`, mutate(cut, seed, rate), { ignoreChecksums: true });
+  it(
+    "Zeek corpus, with each case's Zeek options",
+    () => {
+      for (const c of loadManifest()) {
+        const cfg = caseConfig(c.options);
+        expectSameBothWays(c.case, readFileSync(join(corpusDir(), c.capture)), {
+          ignoreChecksums: cfg.ignoreChecksums,
+          vlanInKey: false,
+          likelyServerPorts: cfg.serverPorts ?? true,
+          reportGapsForPartial: cfg.reportGapsForPartial,
+          excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
+        });
       }
-    }
-  }, SLOW);
+    },
+    SLOW,
+  );
+
+  it(
+    "kernel fixtures, test/fixtures/pcap and anomalies, and the Wireshark corpus",
+    () => {
+      for (const f of captures(kernelDir)) expectSameBothWays(`kernel/${f}`, readFileSync(join(kernelDir, f)));
+      for (const f of captures(pcapDir)) expectSameBothWays(`pcap/${f}`, readFileSync(join(pcapDir, f)));
+      for (const f of captures(anomaliesDir)) expectSameBothWays(`anomalies/${f}`, readFileSync(join(anomaliesDir, f)));
+      for (const f of captures(wiresharkDir))
+        expectSameBothWays(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { ignoreChecksums: true });
+    },
+    SLOW,
+  );
+
+  it(
+    "the generator's anomaly captures (header-only, whole, long connections)",
+    () => {
+      for (const [name, bytes] of Object.entries(generated)) expectSameBothWays(`generated/${name}`, bytes);
+      // Zeek's gap reporting for partial connections and tiny reassembly limits change the rules the fast path mirrors.
+      expectSameBothWays("generated/whole, partial gaps, small limits", generated.whole, {
+        reportGapsForPartial: true,
+        maxAboveHoleWithoutAcks: 3000,
+        excessiveDataWithoutAcks: 20_000,
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    "mutated captures: flags, sequence and ack numbers, windows, repeats and reordering",
+    () => {
+      const sources: [string, Uint8Array][] = [
+        ...Object.entries(generated).map(
+          ([n, b]) => [`generated/${n}`, b.subarray(0, 1_500_000)] as [string, Uint8Array],
+        ),
+        ...[kernelDir, anomaliesDir].flatMap((d) =>
+          captures(d)
+            .filter((f) => f.endsWith(".pcap"))
+            .map(
+              (f) =>
+                [`${d === kernelDir ? "kernel" : "anomalies"}/${f}`, readFileSync(join(d, f))] as [string, Uint8Array],
+            ),
+        ),
+      ];
+      let n = 0;
+      for (const [name, bytes] of sources) {
+        // Whole records only: the generator prefix may end inside one.
+        const cut = wholeRecords(bytes);
+        for (const rate of [0.02, 0.2]) {
+          const seed = SEED + n++;
+          expectSameBothWays(`${name} mutated (rate ${rate}, FASTPATH_SEED=${SEED})`, mutate(cut, seed, rate), {
+            ignoreChecksums: true,
+          });
+        }
+      }
+    },
+    SLOW,
+  );
 
   it("the fast path was taken for a good share of the segments", () => {
     expect(segmentsTotal).toBeGreaterThan(300_000);
@@ -212,6 +271,7 @@ describe("the steady-state fast path changes no output", () => {
 function wholeRecords(b: Uint8Array): Uint8Array {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let off = 24;
-  while (off + 16 <= b.length && off + 16 + dv.getUint32(off + 8, true) <= b.length) off += 16 + dv.getUint32(off + 8, true);
+  while (off + 16 <= b.length && off + 16 + dv.getUint32(off + 8, true) <= b.length)
+    off += 16 + dv.getUint32(off + 8, true);
   return b.subarray(0, off);
 }

@@ -38,7 +38,15 @@ const FULL: RecordSpec = {
   history: "ShAdDaFf",
   connState: "SF",
   endReason: "Closed",
-  o: { pkts: 25, ipBytes: 3981, bytes: 2669, missed: 10, mss: 1460, wscale: 7, opts: c.OPT_SACK_PERM | c.OPT_TS | c.OPT_MSS | c.OPT_WSCALE },
+  o: {
+    pkts: 25,
+    ipBytes: 3981,
+    bytes: 2669,
+    missed: 10,
+    mss: 1460,
+    wscale: 7,
+    opts: c.OPT_SACK_PERM | c.OPT_TS | c.OPT_MSS | c.OPT_WSCALE,
+  },
   r: { pkts: 20, ipBytes: 3549, bytes: 2501, missed: 5, mss: 1380, opts: c.OPT_MSS },
 };
 
@@ -78,10 +86,34 @@ describe("FlowDecoder", () => {
       anomalies: [],
     });
     expect(Object.keys(flow)).toEqual([
-      "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes",
-      "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts",
-      "resp_ip_bytes", "ip_proto", "community_id", "handshake_rtt", "orig_tcp_options", "resp_tcp_options", "end_reason",
-      "orig_state", "resp_state", "anomalies",
+      "ts",
+      "uid",
+      "id.orig_h",
+      "id.orig_p",
+      "id.resp_h",
+      "id.resp_p",
+      "proto",
+      "duration",
+      "orig_bytes",
+      "resp_bytes",
+      "conn_state",
+      "local_orig",
+      "local_resp",
+      "missed_bytes",
+      "history",
+      "orig_pkts",
+      "orig_ip_bytes",
+      "resp_pkts",
+      "resp_ip_bytes",
+      "ip_proto",
+      "community_id",
+      "handshake_rtt",
+      "orig_tcp_options",
+      "resp_tcp_options",
+      "end_reason",
+      "orig_state",
+      "resp_state",
+      "anomalies",
     ]);
     expect(flow.uid).toMatch(/^C[0-9A-Za-z]{17}$/);
   });
@@ -103,7 +135,10 @@ describe("FlowDecoder", () => {
   });
 
   it("keeps 64-bit counters exact past 2^32", () => {
-    const flow = decode({ ...FULL, r: { bytes: 5_416_666_670, ipBytes: 5_600_000_123, missed: 4_294_967_297, pkts: 4_000_000_000 } });
+    const flow = decode({
+      ...FULL,
+      r: { bytes: 5_416_666_670, ipBytes: 5_600_000_123, missed: 4_294_967_297, pkts: 4_000_000_000 },
+    });
     expect(flow.resp_bytes).toBe(5_416_666_670);
     expect(flow.resp_ip_bytes).toBe(5_600_000_123);
     expect(flow.missed_bytes).toBe(4_294_967_297 + 10);
@@ -128,7 +163,8 @@ describe("FlowDecoder", () => {
     expect(decode({ ...FULL, tunnel: "Teredo" }).tunnel).toBe("teredo");
     expect(decode({ ...FULL, tunnel: "IpInIp" }).tunnel).toBe("ip_in_ip");
     expect(decode(FULL)).not.toHaveProperty("tunnel");
-    for (const name of Object.keys(layout.connState.values)) expect(decode({ ...FULL, connState: name }).conn_state).toBe(name);
+    for (const name of Object.keys(layout.connState.values))
+      expect(decode({ ...FULL, connState: name }).conn_state).toBe(name);
     expect(decode({ ...FULL, endReason: "AttemptTimeout" }).end_reason).toBe("attempt_timeout");
     expect(decode({ ...FULL, endReason: "EndOfInput" }).end_reason).toBe("end_of_input");
   });

@@ -4,7 +4,14 @@
 import { describe, expect, it } from "vitest";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
 import type { MemoryViews } from "../../src/wasm/engine.js";
-import { AsciiWriter, createFormatter, flowJson, zeekRow, ZEEK_FIELDS, type FormatName } from "../../src/format/index.js";
+import {
+  AsciiWriter,
+  createFormatter,
+  flowJson,
+  zeekRow,
+  ZEEK_FIELDS,
+  type FormatName,
+} from "../../src/format/index.js";
 import { fixed6 } from "../../src/format/formatter.js";
 import { zeekLogTime } from "../../src/format/zeek.js";
 import { SAMPLE_ROWS } from "../../src/format/table.js";
@@ -19,21 +26,47 @@ const c = layout.constants;
 
 const SPECS: RecordSpec[] = [
   {
-    orig: "192.168.1.79", resp: "131.159.21.1", origPort: 51880, respPort: 22,
-    tsUs: 1_324_071_333_493_287, lastUs: 1_324_071_339_652_613, rttUs: 52_000,
-    history: "ShAdDaFf", connState: "SF", endReason: "Closed",
+    orig: "192.168.1.79",
+    resp: "131.159.21.1",
+    origPort: 51880,
+    respPort: 22,
+    tsUs: 1_324_071_333_493_287,
+    lastUs: 1_324_071_339_652_613,
+    rttUs: 52_000,
+    history: "ShAdDaFf",
+    connState: "SF",
+    endReason: "Closed",
     o: { pkts: 25, ipBytes: 3981, bytes: 2669, mss: 1460, wscale: 7, opts: c.OPT_SACK_PERM | c.OPT_TS },
     r: { pkts: 20, ipBytes: 3549, bytes: 2501, mss: 1380, missed: 7 },
   },
   {
-    orig: "2001:db8::1", resp: "2001:db8::2", origPort: 1, respPort: 443, tsUs: 1_000_000_000_000_100,
-    history: "S", connState: "S0", endReason: "AttemptTimeout", vlan: 5 | (7 << 12), tunnel: "Vxlan", o: { pkts: 1, ipBytes: 80 },
+    orig: "2001:db8::1",
+    resp: "2001:db8::2",
+    origPort: 1,
+    respPort: 443,
+    tsUs: 1_000_000_000_000_100,
+    history: "S",
+    connState: "S0",
+    endReason: "AttemptTimeout",
+    vlan: 5 | (7 << 12),
+    tunnel: "Vxlan",
+    o: { pkts: 1, ipBytes: 80 },
   },
   { connState: "OTH", history: "", tsUs: 1_700_000_000_500_000, lastUs: 1_700_000_300_500_000 },
   {
-    orig: "10.0.0.1", resp: "10.0.0.2", origPort: 65535, respPort: 0, tsUs: 1_234_567_890_000_000, lastUs: 1_234_567_890_000_001,
-    rttUs: 0, history: "ShADadtTtTtFf", connState: "RSTRH", endReason: "Evicted", vlan: 4095,
-    o: { pkts: 4_000_000_000, ipBytes: 9_007_199_254_740_991, bytes: 5_416_666_670 }, r: { wscale: 14, mss: 65535, opts: c.OPT_TS },
+    orig: "10.0.0.1",
+    resp: "10.0.0.2",
+    origPort: 65535,
+    respPort: 0,
+    tsUs: 1_234_567_890_000_000,
+    lastUs: 1_234_567_890_000_001,
+    rttUs: 0,
+    history: "ShADadtTtTtFf",
+    connState: "RSTRH",
+    endReason: "Evicted",
+    vlan: 4095,
+    o: { pkts: 4_000_000_000, ipBytes: 9_007_199_254_740_991, bytes: 5_416_666_670 },
+    r: { wscale: 14, mss: 65535, opts: c.OPT_TS },
   },
 ];
 
@@ -43,13 +76,24 @@ const v: MemoryViews = (() => {
   SPECS.forEach((spec, i) => {
     writeRecord(buffer, i * c.FR_SIZE, layout, spec);
   });
-  return { buffer, u8: new Uint8Array(buffer), u16: new Uint16Array(buffer), u32: new Uint32Array(buffer), i32: new Int32Array(buffer), f64: new Float64Array(buffer) };
+  return {
+    buffer,
+    u8: new Uint8Array(buffer),
+    u16: new Uint16Array(buffer),
+    u32: new Uint32Array(buffer),
+    i32: new Int32Array(buffer),
+    f64: new Float64Array(buffer),
+  };
 })();
 const PTRS = SPECS.map((_, i) => i * c.FR_SIZE);
 const FLOWS: Flow[] = PTRS.map((p) => new FlowDecoder(layout).decode(v, p));
 const STATS = { records: 3, bytes: 300 } as Stats;
 
-function render(name: FormatName, error: { code: string; message: string; offset: number; record: number } | null = null, ptrs = PTRS): string {
+function render(
+  name: FormatName,
+  error: { code: string; message: string; offset: number; record: number } | null = null,
+  ptrs = PTRS,
+): string {
   const f = createFormatter(name, layout, { now: () => new Date(2024, 0, 2, 3, 4, 5) });
   const out = new AsciiWriter(64);
   f.begin(out);
@@ -121,7 +165,9 @@ describe("ndjson", () => {
   });
 
   it("keeps Zeek's keys and omissions", () => {
-    const [sf, single] = render("ndjson").split("\n").map((l) => (l ? JSON.parse(l) : null));
+    const [sf, single] = render("ndjson")
+      .split("\n")
+      .map((l) => (l ? JSON.parse(l) : null));
     expect(sf).toMatchObject({ "id.orig_h": "192.168.1.79", duration: 6.159326, orig_bytes: 2669, missed_bytes: 7 });
     expect(single).not.toHaveProperty("duration");
     expect(single).toMatchObject({ vlan: 5, inner_vlan: 7, tunnel: "vxlan", "id.orig_h": "2001:db8::1" });
@@ -130,8 +176,17 @@ describe("ndjson", () => {
 
 describe("json", () => {
   it("is one document with flows and stats, and the error when there is one", () => {
-    const error = { code: "truncated_input", message: "capture is truncated at byte 9 (record 1): x", offset: 9, record: 1 };
-    expect(JSON.parse(render("json", error))).toEqual({ flows: JSON.parse(JSON.stringify(FLOWS)), stats: STATS, error });
+    const error = {
+      code: "truncated_input",
+      message: "capture is truncated at byte 9 (record 1): x",
+      offset: 9,
+      record: 1,
+    };
+    expect(JSON.parse(render("json", error))).toEqual({
+      flows: JSON.parse(JSON.stringify(FLOWS)),
+      stats: STATS,
+      error,
+    });
     expect(JSON.parse(render("json"))).not.toHaveProperty("error");
   });
 
@@ -158,9 +213,28 @@ describe("zeek", () => {
     const zeekFields = zeek.find((l) => l.startsWith("#fields\t"))!.split("\t");
     const zeekTypes = zeek.find((l) => l.startsWith("#types\t"))!.split("\t");
     expect(zeekFields.slice(1)).toEqual([
-      "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration", "orig_bytes",
-      "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes",
-      "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto",
+      "ts",
+      "uid",
+      "id.orig_h",
+      "id.orig_p",
+      "id.resp_h",
+      "id.resp_p",
+      "proto",
+      "service",
+      "duration",
+      "orig_bytes",
+      "resp_bytes",
+      "conn_state",
+      "local_orig",
+      "local_resp",
+      "missed_bytes",
+      "history",
+      "orig_pkts",
+      "orig_ip_bytes",
+      "resp_pkts",
+      "resp_ip_bytes",
+      "tunnel_parents",
+      "ip_proto",
     ]);
     expect(lines[6].split("\t").slice(0, zeekFields.length)).toEqual(zeekFields);
     expect(lines[7].split("\t").slice(0, zeekTypes.length)).toEqual(zeekTypes);
@@ -180,8 +254,28 @@ describe("zeek", () => {
     const col = (row: string[], name: string) => row[ZEEK_FIELDS.indexOf(name)];
     const [sf, single, nohist, edge] = rows;
     expect(sf.slice(0, 22)).toEqual([
-      "1324071333.493287", FLOWS[0].uid, "192.168.1.79", "51880", "131.159.21.1", "22", "tcp", "-", "6.159326", "2669", "2501",
-      "SF", "T", "F", "7", "ShAdDaFf", "25", "3981", "20", "3549", "-", "6",
+      "1324071333.493287",
+      FLOWS[0].uid,
+      "192.168.1.79",
+      "51880",
+      "131.159.21.1",
+      "22",
+      "tcp",
+      "-",
+      "6.159326",
+      "2669",
+      "2501",
+      "SF",
+      "T",
+      "F",
+      "7",
+      "ShAdDaFf",
+      "25",
+      "3981",
+      "20",
+      "3549",
+      "-",
+      "6",
     ]);
     expect(col(sf, "community_id")).toBe(FLOWS[0].community_id);
     expect(col(sf, "handshake_rtt")).toBe("0.052000");
@@ -193,7 +287,8 @@ describe("zeek", () => {
     expect(col(sf, "vlan")).toBe("-");
     expect(col(sf, "end_reason")).toBe("closed");
     expect(col(single, "ts")).toBe("1000000000.000100");
-    for (const name of ["duration", "orig_bytes", "resp_bytes", "handshake_rtt"]) expect(col(single, name), name).toBe("-");
+    for (const name of ["duration", "orig_bytes", "resp_bytes", "handshake_rtt"])
+      expect(col(single, name), name).toBe("-");
     expect(col(single, "id.orig_h")).toBe("2001:db8::1");
     expect(col(single, "vlan")).toBe("5");
     expect(col(single, "inner_vlan")).toBe("7");

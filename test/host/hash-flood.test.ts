@@ -40,7 +40,10 @@ function inverse(c: bigint): bigint {
 // (XORed with the constant seed 0x2545F491 the host never changed) multiplied by odd constants,
 // XORed, then x ^= x >> 32; x *= C4; x ^= x >> 29, truncated to 32 bits. Every step inverts.
 const OLD_SEED = 0x2545f491n;
-const C1 = 0x9e3779b97f4a7c15n, C2 = 0xc2b2ae3d27d4eb4fn, C3 = 0x165667b19e3779f9n, C4 = 0xd6e8feb86659fd93n;
+const C1 = 0x9e3779b97f4a7c15n,
+  C2 = 0xc2b2ae3d27d4eb4fn,
+  C3 = 0x165667b19e3779f9n,
+  C4 = 0xd6e8feb86659fd93n;
 
 /**
  * Interface ids for N clients of the /64 whose endpoint hashes under the old hash are all equal:
@@ -49,7 +52,8 @@ const C1 = 0x9e3779b97f4a7c15n, C2 = 0xc2b2ae3d27d4eb4fn, C3 = 0x165667b19e3779f
  */
 function craftedInterfaceIds(n: number): Uint8Array[] {
   const a = ((leU64(PREFIX) * C1) & M64) ^ (((BigInt(CLIENT_PORT) ^ OLD_SEED) * C3) & M64);
-  const invC2 = inverse(C2), invC4 = inverse(C4);
+  const invC2 = inverse(C2),
+    invC4 = inverse(C4);
   const ids: Uint8Array[] = [];
   for (let j = 1; j <= n; j++) {
     const y = (BigInt(j) << 32n) | 0x5eed1e55n;
@@ -66,7 +70,9 @@ function randomInterfaceIds(n: number): Uint8Array[] {
   let s = 0x9e3779b97f4a7c15n;
   const ids: Uint8Array[] = [];
   for (let j = 0; j < n; j++) {
-    s ^= (s << 13n) & M64; s ^= s >> 7n; s ^= (s << 17n) & M64;
+    s ^= (s << 13n) & M64;
+    s ^= s >> 7n;
+    s ^= (s << 17n) & M64;
     ids.push(leBytes(s));
   }
   return ids;
@@ -79,7 +85,12 @@ function synCapture(ids: Uint8Array[]): Uint8Array {
     const seg = tcp({ sport: CLIENT_PORT, dport: 443, seq: 1000 + i, flags: 0x02 }, src, SERVER);
     const ip = concat(Uint8Array.of(0x60, 0, 0, 0), u16(seg.length), Uint8Array.of(6, 64), src, SERVER, seg);
     const frame = ether(0x86dd, ip);
-    return { tsSec: 1_700_000_000 + Math.floor(i / 100_000), tsFrac: (i % 100_000) * 10, wirelen: frame.length, data: frame };
+    return {
+      tsSec: 1_700_000_000 + Math.floor(i / 100_000),
+      tsFrac: (i % 100_000) * 10,
+      wirelen: frame.length,
+      data: frame,
+    };
   });
   return writePcap({ linktype: 1, records });
 }
@@ -89,7 +100,9 @@ function runMs(bytes: Uint8Array): { ms: number; flows: number } {
   const rec = new Reconstructor({ windowBytes: 1 << 20 });
   const t0 = performance.now();
   let flows = 0;
-  const sink = (): void => { flows++; };
+  const sink = (): void => {
+    flows++;
+  };
   rec.pushRecords(bytes, sink);
   rec.finishRecords(sink);
   return { ms: performance.now() - t0, flows };
@@ -101,13 +114,17 @@ describe("issue-11: hash flooding", () => {
     const random = synCapture(randomInterfaceIds(N));
     expect(runMs(crafted).flows).toBe(N); // warm-up, and every crafted tuple is a connection of its own
     expect(runMs(random).flows).toBe(N);
-    let bestCrafted = Infinity, bestRandom = Infinity;
+    let bestCrafted = Infinity,
+      bestRandom = Infinity;
     for (let round = 0; round < 5; round++) {
       bestRandom = Math.min(bestRandom, runMs(random).ms);
       bestCrafted = Math.min(bestCrafted, runMs(crafted).ms);
       // Three rounds settle a pass; a crafted run several times slower than the random one fails now.
       if ((round >= 2 && bestCrafted < 1.5 * bestRandom) || bestCrafted > 4 * bestRandom) break;
     }
-    expect(bestCrafted / bestRandom, `crafted ${bestCrafted.toFixed(1)} ms, random ${bestRandom.toFixed(1)} ms`).toBeLessThan(1.5);
+    expect(
+      bestCrafted / bestRandom,
+      `crafted ${bestCrafted.toFixed(1)} ms, random ${bestRandom.toFixed(1)} ms`,
+    ).toBeLessThan(1.5);
   });
 });

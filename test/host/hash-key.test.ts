@@ -38,7 +38,15 @@ describe("no output depends on the hash key", () => {
     const dir = mkdtempSync(join(tmpdir(), "flowrecon-hashkey-"));
     try {
       const out = join(dir, "t.pcap");
-      generateCapture({ out, seed: 11, segments: 20_000, concurrent: 2_000, snaplen: 96, ipv6Share: 0.5, vlanShare: 0.2 });
+      generateCapture({
+        out,
+        seed: 11,
+        segments: 20_000,
+        concurrent: 2_000,
+        snaplen: 96,
+        ipv6Share: 0.5,
+        vlanShare: 0.2,
+      });
       const bytes = readFileSync(out);
       expectKeyFree(bytes, { flowCap: 500 });
       expectKeyFree(bytes);
@@ -52,28 +60,43 @@ describe("no output depends on the hash key", () => {
   });
 
   it("the five largest Zeek corpus captures", () => {
-    const sized = loadManifest().map((c) => readFileSync(join(corpusDir(), c.capture))).sort((a, b) => b.length - a.length);
+    const sized = loadManifest()
+      .map((c) => readFileSync(join(corpusDir(), c.capture)))
+      .sort((a, b) => b.length - a.length);
     for (const bytes of sized.slice(0, 5)) expectKeyFree(bytes, { ignoreChecksums: true });
   });
 });
 
 describe("setting the key", () => {
   it("takes 32 hex digits, as two u64 halves", () => {
-    expect(parseHashKey("0123456789abcdefFEDCBA9876543210", "k")).toEqual({ key0: 0x0123456789abcdefn, key1: 0xfedcba9876543210n });
+    expect(parseHashKey("0123456789abcdefFEDCBA9876543210", "k")).toEqual({
+      key0: 0x0123456789abcdefn,
+      key1: 0xfedcba9876543210n,
+    });
   });
 
-  it.each(["", "0123", "0123456789abcdef0123456789abcdef0", "g123456789abcdef0123456789abcdef", "0x23456789abcdef0123456789abcdef"])(
-    "rejects %j, naming where it came from",
-    (text) => {
-      expect(() => parseHashKey(text, "--hash-key")).toThrow(/^--hash-key must be 32 hex digits/);
-      expect(() => new Reconstructor({ hashKey: text })).toThrow(/option hashKey must be 32 hex digits/);
-    },
-  );
+  it.each([
+    "",
+    "0123",
+    "0123456789abcdef0123456789abcdef0",
+    "g123456789abcdef0123456789abcdef",
+    "0x23456789abcdef0123456789abcdef",
+  ])("rejects %j, naming where it came from", (text) => {
+    expect(() => parseHashKey(text, "--hash-key")).toThrow(/^--hash-key must be 32 hex digits/);
+    expect(() => new Reconstructor({ hashKey: text })).toThrow(/option hashKey must be 32 hex digits/);
+  });
 
   // The process key is drawn once per process, so each case runs in a process of its own.
-  function processKey(env: Record<string, string | undefined>): { status: number | null; stdout: string; stderr: string } {
+  function processKey(env: Record<string, string | undefined>): {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+  } {
     const script = `import("${resolve(repoRoot, "dist/hash-key.js")}").then((m) => { const k = m.processHashKey(); console.log(k.key0.toString(16), k.key1.toString(16)); })`;
-    const r = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, [HASH_KEY_ENV]: undefined, ...env }, encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["-e", script], {
+      env: { ...process.env, [HASH_KEY_ENV]: undefined, ...env },
+      encoding: "utf8",
+    });
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
   }
 
@@ -82,7 +105,8 @@ describe("setting the key", () => {
   });
 
   it("without it, every process draws its own", () => {
-    const a = processKey({}).stdout, b = processKey({}).stdout;
+    const a = processKey({}).stdout,
+      b = processKey({}).stdout;
     expect(a).toMatch(/^[0-9a-f]+ [0-9a-f]+$/);
     expect(a).not.toBe(b);
   });

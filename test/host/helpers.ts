@@ -85,7 +85,10 @@ export function writeRecord(buffer: ArrayBuffer, ptr: number, layout: Layout, sp
   u8[ptr + c.FR_CONN_STATE] = layout.connState.values[spec.connState ?? "OTH"];
   u8[ptr + c.FR_END_REASON] = layout.endReason.values[spec.endReason ?? "EndOfInput"];
   u8[ptr + c.FR_TUNNEL] = layout.tunnel.values[spec.tunnel ?? "None"];
-  for (const [base, ep] of [[c.FR_ORIG, spec.o ?? {}], [c.FR_RESP, spec.r ?? {}]] as const) {
+  for (const [base, ep] of [
+    [c.FR_ORIG, spec.o ?? {}],
+    [c.FR_RESP, spec.r ?? {}],
+  ] as const) {
     const p = ptr + base;
     dv.setUint32(p + c.EP_PKTS, ep.pkts ?? 0, true);
     setU64(dv, p + c.EP_IP_BYTES, ep.ipBytes ?? 0);

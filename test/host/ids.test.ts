@@ -7,10 +7,26 @@ import { parseAddress } from "../../src/net/address.js";
 describe("community_id (Community ID v1)", () => {
   // github.com/corelight/community-id-spec baseline/baseline_deflt.json (seed 0) and
   // baseline_seed1.json, also zeek testing/btest/bifs/community_id/*.zeek.
-  const vectors: [proto: number, saddr: string, sport: number, daddr: string, dport: number, seed: number, id: string][] = [
+  const vectors: [
+    proto: number,
+    saddr: string,
+    sport: number,
+    daddr: string,
+    dport: number,
+    seed: number,
+    id: string,
+  ][] = [
     [6, "1.2.3.4", 1122, "5.6.7.8", 3344, 0, "1:wCb3OG7yAFWelaUydu0D+125CLM="],
     [6, "128.232.110.120", 34855, "66.35.250.204", 80, 0, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="],
-    [6, "2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25, 0, "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="],
+    [
+      6,
+      "2001:470:e5bf:dead:4957:2174:e82c:4887",
+      63943,
+      "2607:f8b0:400c:c03::1a",
+      25,
+      0,
+      "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=",
+    ],
     [17, "1.2.3.4", 1122, "5.6.7.8", 3344, 0, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="],
     [17, "192.168.1.52", 54585, "8.8.8.8", 53, 0, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="],
     [132, "192.168.170.8", 7, "192.168.170.56", 7, 0, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs="],

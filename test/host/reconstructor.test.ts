@@ -77,7 +77,9 @@ describe("chunk feeding (fake engine)", () => {
 
   it("takes a chunk larger than the window in window-sized pieces", () => {
     const n = 200_000; // 7 bytes each: 1.4 MB, more than the 1 MiB window
-    const big = fakeCaptureOf(Array.from({ length: n }, (_, i) => (i % 1000 === 0 ? (["F", i / 1000] as [string, number]) : "n")));
+    const big = fakeCaptureOf(
+      Array.from({ length: n }, (_, i) => (i % 1000 === 0 ? (["F", i / 1000] as [string, number]) : "n")),
+    );
     const { engine, state } = fakeEngine({ outCap: 64 });
     const rec = new Reconstructor({ windowBytes: MIN_WINDOW_BYTES }, engine);
     const flows = [...rec.push(big), ...rec.finish()];
@@ -208,12 +210,26 @@ describe("options", () => {
       init(w);
     };
     new Reconstructor(
-      { ignoreChecksums: true, vlanInKey: false, flowCap: 1000, attemptTimeout: 2.5, inactivityTimeout: 60, likelyServerPorts: false, reportGapsForPartial: true },
+      {
+        ignoreChecksums: true,
+        vlanInKey: false,
+        flowCap: 1000,
+        attemptTimeout: 2.5,
+        inactivityTimeout: 60,
+        likelyServerPorts: false,
+        reportGapsForPartial: true,
+      },
       engine,
     );
     expect(calls).toEqual([
-      "IgnoreChecksums=1", "VlanInKey=0", "FlowCap=1000", "AttemptDelayUs=2500000", "InactivityUs=60000000",
-      "ReportGapsForPartial=1", "LikelyServerPorts=0", `init(${8 << 20})`,
+      "IgnoreChecksums=1",
+      "VlanInKey=0",
+      "FlowCap=1000",
+      "AttemptDelayUs=2500000",
+      "InactivityUs=60000000",
+      "ReportGapsForPartial=1",
+      "LikelyServerPorts=0",
+      `init(${8 << 20})`,
     ]);
   });
 

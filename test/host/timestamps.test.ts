@@ -36,7 +36,10 @@ function viaDateText(text: string): string {
   const iso = new Date((whole - cycles * CYCLE_S) * 1000).toISOString(); // "+YYYYYY-" or "YYYY-"
   const m = /^([+-]?\d+)-(\d\d-\d\dT\d\d:\d\d:\d\d)/.exec(iso)!;
   const year = Number(m[1]) + cycles * 400;
-  const yearText = year >= 0 && year <= 9999 ? String(year).padStart(4, "0") : (year < 0 ? "-" : "+") + String(Math.abs(year)).padStart(6, "0");
+  const yearText =
+    year >= 0 && year <= 9999
+      ? String(year).padStart(4, "0")
+      : (year < 0 ? "-" : "+") + String(Math.abs(year)).padStart(6, "0");
   return `${yearText}-${m[2].replace("T", " ")}.${String(micros).padStart(6, "0")}`;
 }
 
@@ -44,7 +47,18 @@ describe("utcDateTime", () => {
   it("agrees with Date inside Date's range", () => {
     // biome-ignore lint/correctness/noPrecisionLoss: a capture time as a double, as the formats get it
     const lastOf9999 = 253_402_300_799.999999;
-    for (const s of [0, 1.5, -1.5, -0.000001, 951_782_400, 1_323_979_533.493287, -62_167_219_200, lastOf9999, 8.64e12, -8.64e12]) {
+    for (const s of [
+      0,
+      1.5,
+      -1.5,
+      -0.000001,
+      951_782_400,
+      1_323_979_533.493287,
+      -62_167_219_200,
+      lastOf9999,
+      8.64e12,
+      -8.64e12,
+    ]) {
       expect(utcDateTime(s), String(s)).toBe(viaDate(s));
     }
     let x = 12345;
@@ -65,14 +79,19 @@ describe("utcDateTime", () => {
 /** A SYN and its SYN-ACK on one interface, at `ticks` and `ticks + 1000`. */
 function capture(ticks: bigint, tsoffset?: bigint): Uint8Array {
   const syn = ether(0x0800, ipv4Tcp({ flags: 0x02, seq: 100 }));
-  const synAck = ether(0x0800, ipv4Tcp({ flags: 0x12, seq: 500, ack: 101, sport: 80, dport: 40000 }, { src: "10.0.0.2", dst: "10.0.0.1" }));
-  return writePcapng([{
-    interfaces: [{ linktype: 1, tsoffset }],
-    blocks: [
-      { kind: "epb", iface: 0, ticks, data: syn },
-      { kind: "epb", iface: 0, ticks: ticks + 1000n, data: synAck },
-    ],
-  }]);
+  const synAck = ether(
+    0x0800,
+    ipv4Tcp({ flags: 0x12, seq: 500, ack: 101, sport: 80, dport: 40000 }, { src: "10.0.0.2", dst: "10.0.0.1" }),
+  );
+  return writePcapng([
+    {
+      interfaces: [{ linktype: 1, tsoffset }],
+      blocks: [
+        { kind: "epb", iface: 0, ticks, data: syn },
+        { kind: "epb", iface: 0, ticks: ticks + 1000n, data: synAck },
+      ],
+    },
+  ]);
 }
 
 const CASES: [name: string, bytes: Uint8Array][] = [
@@ -85,7 +104,11 @@ const CASES: [name: string, bytes: Uint8Array][] = [
 
 function print(bytes: Uint8Array): Record<string, string> {
   const rec = new Reconstructor();
-  const fs: [string, Formatter, AsciiWriter][] = FORMAT_NAMES.map((n) => [n, createFormatter(n, rec.layout, { insight: rec.insight }), new AsciiWriter(4096)]);
+  const fs: [string, Formatter, AsciiWriter][] = FORMAT_NAMES.map((n) => [
+    n,
+    createFormatter(n, rec.layout, { insight: rec.insight }),
+    new AsciiWriter(4096),
+  ]);
   for (const [, f, out] of fs) f.begin(out);
   const sink = (v: Parameters<Formatter["record"]>[0], p: number): void => {
     for (const [, f, out] of fs) f.record(v, p, out);
@@ -120,7 +143,11 @@ describe("issue-11: every format prints far-future and far-past timestamps", () 
     for (const [name, bytes] of CASES) {
       const file = join(dir, "t.pcapng");
       writeFileSync(file, bytes);
-      const r = spawnSync(process.execPath, [resolve(repoRoot, "bin/flowrecon.js"), "analyze", file, "--format", "table", "-C"], { encoding: "utf8" });
+      const r = spawnSync(
+        process.execPath,
+        [resolve(repoRoot, "bin/flowrecon.js"), "analyze", file, "--format", "table", "-C"],
+        { encoding: "utf8" },
+      );
       expect(r.stderr, name).toBe("");
       expect(r.status, name).toBe(0);
     }

@@ -14,21 +14,58 @@ import { FlowDecoder, type Flow } from "../../src/flow.js";
 import { repoRoot } from "./helpers.js";
 
 // Descriptor offsets and option bits, read by name from the module's exports.
-const exportsOf = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))), {
-  env: { abort() { throw new Error("abort"); } },
-}).exports as Record<string, unknown>;
+const exportsOf = new WebAssembly.Instance(
+  new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))),
+  {
+    env: {
+      abort() {
+        throw new Error("abort");
+      },
+    },
+  },
+).exports as Record<string, unknown>;
 function constant(name: string): number {
   const g = exportsOf[name];
   if (!(g instanceof WebAssembly.Global)) throw new Error(`${name} is not exported by the engine`);
   return Number(g.value);
 }
 const P = Object.fromEntries(
-  ["P_TS", "P_SRC", "P_DST", "P_SPORT", "P_DPORT", "P_VLAN", "P_IPVER", "P_FLAGS", "P_CSUM", "P_THLEN", "P_SEQ",
-    "P_ACK", "P_WIN", "P_OPTS", "P_WSCALE", "P_MSS", "P_TUNNEL", "P_IPLEN", "P_PAYLEN", "P_PAYPTR", "P_PAYCAP", "P_SACKN", "P_WHOLE"]
-    .map((n) => [n, constant(n)]),
+  [
+    "P_TS",
+    "P_SRC",
+    "P_DST",
+    "P_SPORT",
+    "P_DPORT",
+    "P_VLAN",
+    "P_IPVER",
+    "P_FLAGS",
+    "P_CSUM",
+    "P_THLEN",
+    "P_SEQ",
+    "P_ACK",
+    "P_WIN",
+    "P_OPTS",
+    "P_WSCALE",
+    "P_MSS",
+    "P_TUNNEL",
+    "P_IPLEN",
+    "P_PAYLEN",
+    "P_PAYPTR",
+    "P_PAYCAP",
+    "P_SACKN",
+    "P_WHOLE",
+  ].map((n) => [n, constant(n)]),
 );
-const OPT = { MSS: constant("OPT_MSS"), WSCALE: constant("OPT_WSCALE"), SACK_PERM: constant("OPT_SACK_PERM"), TS: constant("OPT_TS") };
-const SYN = 0x02, ACK = 0x10, FIN = 0x01, PSH = 0x08;
+const OPT = {
+  MSS: constant("OPT_MSS"),
+  WSCALE: constant("OPT_WSCALE"),
+  SACK_PERM: constant("OPT_SACK_PERM"),
+  TS: constant("OPT_TS"),
+};
+const SYN = 0x02,
+  ACK = 0x10,
+  FIN = 0x01,
+  PSH = 0x08;
 
 interface Segment {
   t: number; // µs after T0
@@ -43,7 +80,8 @@ interface Segment {
 }
 
 const T0 = 1_700_000_000_123_456;
-const CLIENT = "10.1.2.3", SERVER = "2001:db8::80";
+const CLIENT = "10.1.2.3",
+  SERVER = "2001:db8::80";
 
 function run(
   segments: Segment[],
@@ -109,7 +147,16 @@ function run(
 //                         <--       FIN seq=5201 ack=1102
 //   ACK ack=5202          -->
 const HANDSHAKE_AND_CLOSE: Segment[] = [
-  { t: 0, from: "c", flags: SYN, seq: 1000, ack: 0, opts: OPT.MSS | OPT.WSCALE | OPT.SACK_PERM | OPT.TS, mss: 1460, wscale: 7 },
+  {
+    t: 0,
+    from: "c",
+    flags: SYN,
+    seq: 1000,
+    ack: 0,
+    opts: OPT.MSS | OPT.WSCALE | OPT.SACK_PERM | OPT.TS,
+    mss: 1460,
+    wscale: 7,
+  },
   { t: 1000, from: "s", flags: SYN | ACK, seq: 5000, ack: 1001, opts: OPT.MSS, mss: 1380 },
   { t: 2500, from: "c", flags: ACK, seq: 1001, ack: 5001 },
   { t: 3000, from: "c", flags: PSH | ACK, seq: 1001, ack: 5001, len: 100 },
@@ -199,8 +246,14 @@ describe("compact live records expand to the same flow", () => {
       segs.push({ t: 5001 + i * 2, from: "s", flags: PSH | ACK, seq: 5001, ack: 1101, len: 200 });
     }
     const t = 5000 + n * 2;
-    segs.push({ t, from: "c", flags: FIN | ACK, seq: 1101, ack: 5201 }, { t: t + 1, from: "s", flags: FIN | ACK, seq: 5201, ack: 1102 });
-    segs.push({ t: t + 2, from: "c", flags: 0x04 | ACK, seq: 1102, ack: 5202 }, { t: t + 3, from: "s", flags: 0x04, seq: 5202, ack: 0 });
+    segs.push(
+      { t, from: "c", flags: FIN | ACK, seq: 1101, ack: 5201 },
+      { t: t + 1, from: "s", flags: FIN | ACK, seq: 5201, ack: 1102 },
+    );
+    segs.push(
+      { t: t + 2, from: "c", flags: 0x04 | ACK, seq: 1102, ack: 5202 },
+      { t: t + 3, from: "s", flags: 0x04, seq: 5202, ack: 0 },
+    );
     return segs;
   }
 

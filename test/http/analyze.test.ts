@@ -6,7 +6,24 @@ import { join } from "node:path";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
-import { capture, chunked, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, PCAPNG, post, RXMIT, streamInit, testApp, type Json, type RequestBody } from "./helpers.js";
+import {
+  capture,
+  chunked,
+  json,
+  JSON_TYPE,
+  msgpack,
+  MSGPACK,
+  NDJSON,
+  ndjson,
+  PCAP,
+  PCAPNG,
+  post,
+  RXMIT,
+  streamInit,
+  testApp,
+  type Json,
+  type RequestBody,
+} from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
@@ -52,7 +69,10 @@ describe("content types", () => {
 
   it("application/octet-stream is recognised by its magic; anything else there is a 415", async () => {
     expect((await json(await post(api, "/v1/analyze", cap, "application/octet-stream"))).flows).toHaveLength(3);
-    expect((await json(await post(api, "/v1/analyze", capture("ldap-krbtgt-rstr.pcapng"), "application/octet-stream"))).flows.length).toBeGreaterThan(0);
+    expect(
+      (await json(await post(api, "/v1/analyze", capture("ldap-krbtgt-rstr.pcapng"), "application/octet-stream"))).flows
+        .length,
+    ).toBeGreaterThan(0);
     const res = await post(api, "/v1/analyze", Buffer.from("PK\x03\x04 not a capture"), "application/octet-stream");
     expect(res.status).toBe(415);
     const body = await json(res);
@@ -72,7 +92,20 @@ describe("content types", () => {
     const bodies: [RequestBody, string][] = [
       [JSON.stringify(SEGMENTS), JSON_TYPE],
       [JSON.stringify({ segments: SEGMENTS }), "application/json; charset=utf-8"],
-      [JSON.stringify({ ts: [1, 1.01], src: ["10.0.0.1", "10.0.0.2"], sport: [1234, 80], dst: ["10.0.0.2", "10.0.0.1"], dport: [80, 1234], flags: ["S", "SA"], seq: [100, 500], ack: [0, 101], win: [1000, 100] }), JSON_TYPE],
+      [
+        JSON.stringify({
+          ts: [1, 1.01],
+          src: ["10.0.0.1", "10.0.0.2"],
+          sport: [1234, 80],
+          dst: ["10.0.0.2", "10.0.0.1"],
+          dport: [80, 1234],
+          flags: ["S", "SA"],
+          seq: [100, 500],
+          ack: [0, 101],
+          win: [1000, 100],
+        }),
+        JSON_TYPE,
+      ],
       [pack(SEGMENTS), MSGPACK],
       [pack(SEGMENTS), "application/x-msgpack"],
       [pack({ segments: SEGMENTS }), "application/vnd.msgpack"],
@@ -109,7 +142,8 @@ describe("response formats (Accept)", () => {
   });
 
   it("q-values and wildcards; 406 when nothing offered is served", async () => {
-    const type = async (accept: string) => (await post(api, "/v1/analyze", cap, PCAP, { accept })).headers.get("content-type");
+    const type = async (accept: string) =>
+      (await post(api, "/v1/analyze", cap, PCAP, { accept })).headers.get("content-type");
     expect(await type("*/*")).toMatch(/json/);
     expect(await type("text/html, application/*;q=0.1")).toMatch(/application\/json/);
     expect(await type("application/msgpack;q=0.5, application/x-ndjson")).toMatch(/ndjson/);
@@ -132,7 +166,10 @@ describe("response formats (Accept)", () => {
     controller.close();
     let text = new TextDecoder().decode(first.value);
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
-    const lines = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+    const lines = text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => "uid" in l)).toHaveLength(connections);
     expect(lines.at(-1)).toHaveProperty("stats");
   });
@@ -154,7 +191,9 @@ describe("options and filters", () => {
     expect(rej.flows.length).toBeLessThan(all.length);
     expect(rej.flows.every((f: { conn_state: string }) => f.conn_state === "REJ")).toBe(true);
     const two = await json(await post(api, "/v1/analyze?conn_state=rej,sf", capture("pop3-rej-and-sf.pcap"), PCAP));
-    expect(two.flows).toHaveLength(all.filter((f: { conn_state: string }) => ["REJ", "SF"].includes(f.conn_state)).length);
+    expect(two.flows).toHaveLength(
+      all.filter((f: { conn_state: string }) => ["REJ", "SF"].includes(f.conn_state)).length,
+    );
   });
 
   it("anomaly filters keep exactly the flows with that anomaly (any, or by name)", async () => {
@@ -190,8 +229,12 @@ describe("options and filters", () => {
 
   it("engine options reach the engine (likely_server_ports=none flips like zeek -b)", async () => {
     const wiki = capture("wikipedia-bare.pcap");
-    const def = (await json(await post(api, "/v1/analyze", wiki, PCAP))).flows.map((f: { history?: string }) => f.history);
-    const bare = (await json(await post(api, "/v1/analyze?likely_server_ports=none", wiki, PCAP))).flows.map((f: { history?: string }) => f.history);
+    const def = (await json(await post(api, "/v1/analyze", wiki, PCAP))).flows.map(
+      (f: { history?: string }) => f.history,
+    );
+    const bare = (await json(await post(api, "/v1/analyze?likely_server_ports=none", wiki, PCAP))).flows.map(
+      (f: { history?: string }) => f.history,
+    );
     expect(bare).not.toEqual(def);
   });
 });
@@ -209,7 +252,12 @@ describe("errors", () => {
   });
 
   it("400 for a segment out of range, naming the segment and field", async () => {
-    const res = await post(api, "/v1/analyze", JSON.stringify([SEGMENTS[0], { ...SEGMENTS[1], dport: 99999 }]), JSON_TYPE);
+    const res = await post(
+      api,
+      "/v1/analyze",
+      JSON.stringify([SEGMENTS[0], { ...SEGMENTS[1], dport: 99999 }]),
+      JSON_TYPE,
+    );
     expect(res.status).toBe(400);
     const body = await json(res);
     expectError(body, "invalid_segment");
@@ -323,10 +371,12 @@ describe("long engine work does not freeze the app", () => {
   it("a health check answers while a large capture is being analysed", async () => {
     const big = Buffer.concat([generated, ...Array.from({ length: 3 }, () => generated.subarray(24))]);
     let analysed = false;
-    const analysis = Promise.resolve(api.app.request("/v1/analyze", streamInit(chunked(big, 1 << 20), PCAP))).then(async (r) => {
-      analysed = true;
-      return r;
-    });
+    const analysis = Promise.resolve(api.app.request("/v1/analyze", streamInit(chunked(big, 1 << 20), PCAP))).then(
+      async (r) => {
+        analysed = true;
+        return r;
+      },
+    );
     // Let the upload start, then ask for health.
     await new Promise((r) => setTimeout(r, 20));
     const health = await api.app.request("/healthz");

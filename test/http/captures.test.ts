@@ -58,7 +58,11 @@ describe("a stored capture", async () => {
     const byDuration = [...expected].sort((a, b) => (b.duration ?? -1) - (a.duration ?? -1)).map((x) => x.uid);
     expect((await get("sort=-duration")).flows.map((x: Flow) => x.uid)).toEqual(byDuration);
     const page2 = await get("sort=ts&offset=1&limit=1");
-    expect([page2.total, page2.flows.length, page2.flows[0].uid]).toEqual([expected.length, 1, [...expected].sort((a, b) => a.ts - b.ts)[1].uid]);
+    expect([page2.total, page2.flows.length, page2.flows[0].uid]).toEqual([
+      expected.length,
+      1,
+      [...expected].sort((a, b) => a.ts - b.ts)[1].uid,
+    ]);
   });
 
   it("400 for an unknown filter or a bad value, naming it", async () => {
@@ -85,7 +89,9 @@ describe("a stored capture", async () => {
     writeFileSync(path, bytes);
     const back: Flow[] = [];
     await analyzeFile(path, {}, (x) => void back.push(x));
-    expect(back.map((x) => [x.uid, x.history, x.orig_pkts, x.resp_pkts])).toEqual([[f.uid, f.history, f.orig_pkts, f.resp_pkts]]);
+    expect(back.map((x) => [x.uid, x.history, x.orig_pkts, x.resp_pkts])).toEqual([
+      [f.uid, f.history, f.orig_pkts, f.resp_pkts],
+    ]);
   });
 
   it("404 for an unknown capture or flow", async () => {
@@ -122,8 +128,11 @@ describe("tenants", () => {
       const { id } = await json(up);
       const get = (path: string, token: string) => api.app.request(path, { headers: as(token) });
       expect((await get(`/v1/captures/${id}`, "token1")).status).toBe(200);
-      for (const path of [`/v1/captures/${id}`, `/v1/captures/${id}/flows`]) expect((await get(path, "token2")).status, path).toBe(404);
-      expect((await api.app.request(`/v1/captures/${id}`, { method: "DELETE", headers: as("token2") })).status).toBe(404);
+      for (const path of [`/v1/captures/${id}`, `/v1/captures/${id}/flows`])
+        expect((await get(path, "token2")).status, path).toBe(404);
+      expect((await api.app.request(`/v1/captures/${id}`, { method: "DELETE", headers: as("token2") })).status).toBe(
+        404,
+      );
       expect((await json(await get("/v1/captures", "token2"))).captures).toEqual([]);
       expect((await json(await get("/v1/captures", "token1"))).captures.map((m: { id: string }) => m.id)).toEqual([id]);
     } finally {

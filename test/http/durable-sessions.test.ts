@@ -29,7 +29,14 @@ afterEach(() => {
 function startChild(dataDir: string): Promise<Child> {
   const child = spawn(process.execPath, [SERVER], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", FLOWRECON_DATA_DIR: dataDir, FLOWRECON_TOKENS: TOKENS, FLOWRECON_LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      FLOWRECON_DATA_DIR: dataDir,
+      FLOWRECON_TOKENS: TOKENS,
+      FLOWRECON_LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
@@ -59,7 +66,11 @@ function kill(child: Child): Promise<void> {
 async function call(child: Child, path: string, token: string, body?: Uint8Array, type = PCAP): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers["content-type"] = type;
-  return fetch(child.base + path, { method: body === undefined && !path.endsWith("/finish") && path !== "/v1/sessions" ? "GET" : "POST", headers, body: body as BodyInit | undefined });
+  return fetch(child.base + path, {
+    method: body === undefined && !path.endsWith("/finish") && path !== "/v1/sessions" ? "GET" : "POST",
+    headers,
+    body: body as BodyInit | undefined,
+  });
 }
 
 async function batch(child: Child, id: string, bytes: Uint8Array, token = "token-a"): Promise<Json> {

@@ -32,7 +32,11 @@ function expectedNdjson(bytes: Uint8Array): { text: string; flows: number; recor
   const rec = new Reconstructor();
   const flows = [...rec.push(bytes), ...rec.finish()];
   const text = flows.map((f) => flowJson(f) + "\n").join("");
-  return { text: text + JSON.stringify({ stats: rec.stats }) + "\n", flows: flows.length, recordSize: rec.layout.constants.FR_SIZE };
+  return {
+    text: text + JSON.stringify({ stats: rec.stats }) + "\n",
+    flows: flows.length,
+    recordSize: rec.layout.constants.FR_SIZE,
+  };
 }
 
 async function body(res: Response): Promise<Buffer> {
@@ -71,7 +75,9 @@ describe("bodies printed on format threads", () => {
     try {
       // All at once, uploaded in small chunks so that their batches interleave on the threads.
       const answers = await Promise.all(
-        cases.map(([bytes, accept, query]) => shared.app.request(`/v1/analyze${query}`, streamInit(chunked(bytes, 1 << 14), PCAP, { accept }))),
+        cases.map(([bytes, accept, query]) =>
+          shared.app.request(`/v1/analyze${query}`, streamInit(chunked(bytes, 1 << 14), PCAP, { accept })),
+        ),
       );
       for (let i = 0; i < cases.length; i++) {
         expect(answers[i].status).toBe(200);

@@ -12,7 +12,10 @@ import { capture, RXMIT } from "./helpers.js";
 // One engine for every trial: init() resets all engine state, and these trials set no options.
 const engine = createEngine();
 
-function engineError(bytes: Uint8Array, chunk: (i: number) => number): { code: string; offset: number; record: number } | null {
+function engineError(
+  bytes: Uint8Array,
+  chunk: (i: number) => number,
+): { code: string; offset: number; record: number } | null {
   const rec = new Reconstructor({}, engine);
   for (let off = 0, i = 0; off < bytes.length && rec.error === null; i++) {
     const n = Math.max(1, chunk(i));
@@ -29,7 +32,11 @@ type Found = { code: string; offset: number; record: number } | null;
  * Pushes bytes[0, cut), then checks the rest (in random chunks) and pushes it: the check's error and
  * the error decoding reports after it.
  */
-function checkThenPush(bytes: Uint8Array, cut: number, chunk: () => number): { checked: Found | "prefix failed"; decoded: Found } {
+function checkThenPush(
+  bytes: Uint8Array,
+  cut: number,
+  chunk: () => number,
+): { checked: Found | "prefix failed"; decoded: Found } {
   const rec = new Reconstructor({}, engine);
   rec.push(bytes.subarray(0, cut));
   if (rec.error !== null) return { checked: "prefix failed", decoded: found(rec.error) };
@@ -66,7 +73,8 @@ function headerPositions(bytes: Uint8Array): number[] {
   if (captureFormat(bytes) === "pcap") {
     const le = dv.getUint32(0, true) === 0xa1b2c3d4 || dv.getUint32(0, true) === 0xa1b23c4d;
     for (let i = 0; i < 24; i++) out.push(i);
-    for (let off = 24; off + 16 <= bytes.length; off += 16 + dv.getUint32(off + 8, le)) for (let i = 0; i < 16; i++) out.push(off + i);
+    for (let off = 24; off + 16 <= bytes.length; off += 16 + dv.getUint32(off + 8, le))
+      for (let i = 0; i < 16; i++) out.push(off + i);
     return out;
   }
   let le = true;
@@ -88,15 +96,24 @@ const ng = (bigEndian: boolean): NgSection => ({
   bigEndian,
   interfaces: [{ linktype: rxmit.linktype }, { linktype: rxmit.linktype, tsresol: 9 }],
   blocks: packets.map((r, i) =>
-    i % 4 === 1 ? { kind: "spb", data: r.data } :
-    i % 4 === 2 ? { kind: "pb", iface: 1, ticks: BigInt(r.tsSec) * 1_000_000_000n, data: r.data } :
-    i % 4 === 3 ? { kind: "raw", type: 0x40000bad, body: r.data.subarray(0, 9) } :
-    { kind: "epb", iface: 0, ticks: BigInt(r.tsSec) * 1_000_000n + BigInt(r.tsFrac), data: r.data }),
+    i % 4 === 1
+      ? { kind: "spb", data: r.data }
+      : i % 4 === 2
+        ? { kind: "pb", iface: 1, ticks: BigInt(r.tsSec) * 1_000_000_000n, data: r.data }
+        : i % 4 === 3
+          ? { kind: "raw", type: 0x40000bad, body: r.data.subarray(0, 9) }
+          : { kind: "epb", iface: 0, ticks: BigInt(r.tsSec) * 1_000_000n + BigInt(r.tsFrac), data: r.data },
+  ),
 });
 
 const CAPTURES: Record<string, Uint8Array> = {
   "pcap LE (corpus)": copy(capture(RXMIT)),
-  "pcap BE nanoseconds": writePcap({ ...rxmit, bigEndian: true, nanos: true, records: rxmit.records.map((r) => ({ ...r, tsFrac: r.tsFrac * 1000 })) }),
+  "pcap BE nanoseconds": writePcap({
+    ...rxmit,
+    bigEndian: true,
+    nanos: true,
+    records: rxmit.records.map((r) => ({ ...r, tsFrac: r.tsFrac * 1000 })),
+  }),
   "pcap small snaplen": writePcap({ ...rxmit, snaplen: 96, records: packets }),
   "pcapng (corpus)": copy(capture("ldap-krbtgt-rstr.pcapng")),
   "pcapng two sections LE+BE, EPB/SPB/PB/unknown blocks": writePcapng([ng(false), ng(true)]),
@@ -107,7 +124,10 @@ describe("the engine's framing check", () => {
     it(`${name}: valid, checked after every 97th prefix: no error`, () => {
       expect(engineError(original, () => original.length)).toBeNull();
       for (let cut = 0; cut < original.length; cut += 97) {
-        expect(checkThenPush(original, cut, () => 64), `cut ${cut}`).toEqual({ checked: null, decoded: null });
+        expect(
+          checkThenPush(original, cut, () => 64),
+          `cut ${cut}`,
+        ).toEqual({ checked: null, decoded: null });
       }
     });
 
@@ -118,11 +138,16 @@ describe("the engine's framing check", () => {
       for (let trial = 0; trial < 150; trial++) {
         const bytes = original.slice();
         for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
-          const at = random() < 0.85 ? positions[Math.floor(random() * positions.length)] : Math.floor(random() * bytes.length);
+          const at =
+            random() < 0.85 ? positions[Math.floor(random() * positions.length)] : Math.floor(random() * bytes.length);
           bytes[at] = random() < 0.5 ? bytes[at] ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
         }
         const whole = engineError(bytes, () => bytes.length);
-        const { checked, decoded } = checkThenPush(bytes, Math.floor(random() * bytes.length), () => 1 + Math.floor(random() * 700));
+        const { checked, decoded } = checkThenPush(
+          bytes,
+          Math.floor(random() * bytes.length),
+          () => 1 + Math.floor(random() * 700),
+        );
         // The prefix may have met the damage already; otherwise the check finds what decoding finds.
         expect(decoded, `trial ${trial}: decoding after the check`).toEqual(whole);
         if (checked !== "prefix failed") expect(checked, `trial ${trial}: the check`).toEqual(whole);

@@ -39,7 +39,10 @@ export function testApp(config: Partial<ApiConfig> = {}, logger?: Logger): Api {
 /** A logger at info that keeps its lines, parsed, in `lines`. */
 export function logLines(): { logger: Logger; lines: Json[] } {
   const lines: Json[] = [];
-  return { lines, logger: createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line) as Json) }) };
+  return {
+    lines,
+    logger: createLogger("info", { write: (line: string) => void lines.push(JSON.parse(line) as Json) }),
+  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON bodies, read field by field in assertions
@@ -52,8 +55,18 @@ export type Json = Record<string, any>;
  */
 export type RequestBody = BodyInit | Uint8Array | null;
 
-export async function post(api: Api, path: string, body: RequestBody, type?: string, headers: Record<string, string> = {}): Promise<Response> {
-  return api.app.request(path, { method: "POST", body: body as BodyInit | null, headers: { ...(type ? { "content-type": type } : {}), ...headers } });
+export async function post(
+  api: Api,
+  path: string,
+  body: RequestBody,
+  type?: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return api.app.request(path, {
+    method: "POST",
+    body: body as BodyInit | null,
+    headers: { ...(type ? { "content-type": type } : {}), ...headers },
+  });
 }
 
 export async function json(res: Response): Promise<Json> {
@@ -67,7 +80,10 @@ export async function msgpack(res: Response): Promise<Json> {
 
 /** NDJSON lines parsed: flows (with uid) and the trailer objects. */
 export async function ndjson(res: Response): Promise<{ flows: Json[]; trailers: Json[] }> {
-  const lines = (await res.text()).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Json);
+  const lines = (await res.text())
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Json);
   return { flows: lines.filter((l) => "uid" in l), trailers: lines.filter((l) => !("uid" in l)) };
 }
 
@@ -84,7 +100,11 @@ export function chunked(bytes: Uint8Array, size: number): ReadableStream<Uint8Ar
 }
 
 /** Request init for a streamed body (fetch needs duplex: "half"). */
-export function streamInit(body: ReadableStream<Uint8Array>, type: string, headers: Record<string, string> = {}): RequestInit {
+export function streamInit(
+  body: ReadableStream<Uint8Array>,
+  type: string,
+  headers: Record<string, string> = {},
+): RequestInit {
   return { method: "POST", body, headers: { "content-type": type, ...headers }, duplex: "half" } as RequestInit;
 }
 
@@ -147,7 +167,8 @@ export function captureToSegments(bytes: Uint8Array): Json[] {
       ...(opts !== 0 ? { options } : {}),
       // Not part of the schema (ignored by the API): IP + TCP header bytes beyond the 40 that
       // segment records assume, so a test can account for *_ip_bytes.
-      extra_header_bytes: m.getUint32(p("P_IPLEN"), true) - (u8[p("P_IPVER")] === 4 ? 40 : 60) - m.getUint32(p("P_PAYLEN"), true),
+      extra_header_bytes:
+        m.getUint32(p("P_IPLEN"), true) - (u8[p("P_IPVER")] === 4 ? 40 : 60) - m.getUint32(p("P_PAYLEN"), true),
     });
   }
   return rows;

@@ -56,8 +56,17 @@ describe("access log", () => {
 describe("server log", () => {
   it("startup and shutdown lines", async () => {
     const log = logLines();
-    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), token: "x" }, { logger: log.logger });
-    expect(log.lines[0]).toMatchObject({ level: "info", msg: "listening", host: "127.0.0.1", port: s.port, auth: true });
+    const s = await startServer(
+      { port: 0, host: "127.0.0.1", dataDir: tempDataDir(), token: "x" },
+      { logger: log.logger },
+    );
+    expect(log.lines[0]).toMatchObject({
+      level: "info",
+      msg: "listening",
+      host: "127.0.0.1",
+      port: s.port,
+      auth: true,
+    });
     await s.close(1000, "SIGTERM");
     expect(log.lines.slice(1)).toMatchObject([
       { level: "info", msg: "draining", reason: "SIGTERM", in_flight: 0, grace_s: 1 },

@@ -50,7 +50,9 @@ describe("GET /metrics", () => {
       // Every sample line is "name{labels} value" (the exposition format; a runtime gauge with no
       // sample yet is NaN, which Prometheus parses case-insensitively).
       for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
-        expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+|NaN|Nan)$/);
+        expect(line).toMatch(
+          /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+|NaN|Nan)$/,
+        );
       }
     } finally {
       a.close();
@@ -59,10 +61,23 @@ describe("GET /metrics", () => {
 
   it("issue-11: standard process and Node.js runtime metrics and flowrecon_build_info beside the API's", async () => {
     const text = await (await api.app.request("/metrics")).text();
-    for (const family of ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes", "nodejs_gc_duration_seconds"]) {
+    for (const family of [
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "process_open_fds",
+      "process_start_time_seconds",
+      "nodejs_eventloop_lag_seconds",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_gc_duration_seconds",
+    ]) {
       expect(text).toMatch(new RegExp(`^# TYPE ${family} `, "m"));
     }
-    expect(text).toMatch(new RegExp(`^flowrecon_build_info\\{version="${VERSION.replace(/\./g, "\\.")}",nodejs="${process.versions.node.replace(/\./g, "\\.")}"\\} 1$`, "m"));
+    expect(text).toMatch(
+      new RegExp(
+        `^flowrecon_build_info\\{version="${VERSION.replace(/\./g, "\\.")}",nodejs="${process.versions.node.replace(/\./g, "\\.")}"\\} 1$`,
+        "m",
+      ),
+    );
     expect(text).toMatch(/^# TYPE flowrecon_http_requests_total counter$/m);
   });
 
@@ -89,10 +104,13 @@ describe("GET /openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     const documented = new Set<string>();
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
-      for (const method of Object.keys(item)) if (method !== "parameters") documented.add(`${method.toUpperCase()} ${path}`);
+      for (const method of Object.keys(item))
+        if (method !== "parameters") documented.add(`${method.toUpperCase()} ${path}`);
     }
     const routes = new Set(
-      api.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`),
+      api.app.routes
+        .filter((r) => r.method !== "ALL")
+        .map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, "{$1}")}`),
     );
     expect([...documented].sort()).toEqual([...routes].sort());
   });
@@ -111,8 +129,18 @@ describe("GET /openapi.json", () => {
 
   it("names every query parameter the handlers accept", async () => {
     const doc = await json(await api.app.request("/openapi.json"));
-    const analyzeParams = (doc.paths["/v1/analyze"].post.parameters as { $ref: string }[]).map((p) => p.$ref.split("/").pop());
-    for (const name of ["ignore_checksums", "flow_cap", "inactivity_timeout", "likely_server_ports", "conn_state", "anomaly", "partial"]) {
+    const analyzeParams = (doc.paths["/v1/analyze"].post.parameters as { $ref: string }[]).map((p) =>
+      p.$ref.split("/").pop(),
+    );
+    for (const name of [
+      "ignore_checksums",
+      "flow_cap",
+      "inactivity_timeout",
+      "likely_server_ports",
+      "conn_state",
+      "anomaly",
+      "partial",
+    ]) {
       expect(analyzeParams).toContain(name);
       expect(doc.components.parameters[name]).toBeDefined();
     }
@@ -176,13 +204,28 @@ describe("500s", () => {
       });
       const fault = await app.request("/fault");
       expect(fault.status).toBe(500);
-      expect((await json(fault)).error).toMatchObject({ code: "engine_fault", message: expect.stringMatching(/unreachable/) });
+      expect((await json(fault)).error).toMatchObject({
+        code: "engine_fault",
+        message: expect.stringMatching(/unreachable/),
+      });
       const bug = await app.request("/bug");
       expect(bug.status).toBe(500);
       expect((await json(bug)).error.code).toBe("internal_error");
       expect(log.lines).toHaveLength(2);
-      expect(log.lines[0]).toMatchObject({ level: "error", msg: "engine fault", code: "engine_fault", path: "/fault", err: { type: "EngineFault", message: "engine trap: unreachable" } });
-      expect(log.lines[1]).toMatchObject({ level: "error", msg: "internal error", code: "internal_error", path: "/bug", err: { type: "TypeError", stack: expect.stringMatching(/x is undefined/) } });
+      expect(log.lines[0]).toMatchObject({
+        level: "error",
+        msg: "engine fault",
+        code: "engine_fault",
+        path: "/fault",
+        err: { type: "EngineFault", message: "engine trap: unreachable" },
+      });
+      expect(log.lines[1]).toMatchObject({
+        level: "error",
+        msg: "internal error",
+        code: "internal_error",
+        path: "/bug",
+        err: { type: "TypeError", stack: expect.stringMatching(/x is undefined/) },
+      });
     }
   });
 });

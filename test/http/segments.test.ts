@@ -9,13 +9,85 @@ import type { Flow } from "../../src/flow.js";
 const rec0 = new Reconstructor({});
 const layout = rec0.segmentLayout;
 
-const SYN = { ts: 1700000000.000001, src: "10.0.0.1", sport: 40000, dst: "10.0.0.2", dport: 80, flags: "S", seq: 1000, win: 64240, options: { mss: 1460, wscale: 7, sack_permitted: true, timestamps: true } };
-const SYNACK = { ts: 1700000000.0101, src: "10.0.0.2", sport: 80, dst: "10.0.0.1", dport: 40000, flags: "SA", seq: 5000, ack: 1001, win: 65160, options: { mss: 1400, wscale: 9 } };
-const ACK = { ts: 1700000000.0202, src: "10.0.0.1", sport: 40000, dst: "10.0.0.2", dport: 80, flags: ".", seq: 1001, ack: 5001, win: 502 };
-const DATA = { ts: 1700000000.03, src: "10.0.0.1", sport: 40000, dst: "10.0.0.2", dport: 80, flags: "PA", seq: 1001, ack: 5001, win: 502, len: 100 };
-const FIN = { ts: 1700000000.04, src: "10.0.0.1", sport: 40000, dst: "10.0.0.2", dport: 80, flags: "FA", seq: 1101, ack: 5001, win: 502 };
-const FINACK = { ts: 1700000000.05, src: "10.0.0.2", sport: 80, dst: "10.0.0.1", dport: 40000, flags: "FA", seq: 5001, ack: 1102, win: 510 };
-const LASTACK = { ts: 1700000000.06, src: "10.0.0.1", sport: 40000, dst: "10.0.0.2", dport: 80, flags: "A", seq: 1102, ack: 5002, win: 502 };
+const SYN = {
+  ts: 1700000000.000001,
+  src: "10.0.0.1",
+  sport: 40000,
+  dst: "10.0.0.2",
+  dport: 80,
+  flags: "S",
+  seq: 1000,
+  win: 64240,
+  options: { mss: 1460, wscale: 7, sack_permitted: true, timestamps: true },
+};
+const SYNACK = {
+  ts: 1700000000.0101,
+  src: "10.0.0.2",
+  sport: 80,
+  dst: "10.0.0.1",
+  dport: 40000,
+  flags: "SA",
+  seq: 5000,
+  ack: 1001,
+  win: 65160,
+  options: { mss: 1400, wscale: 9 },
+};
+const ACK = {
+  ts: 1700000000.0202,
+  src: "10.0.0.1",
+  sport: 40000,
+  dst: "10.0.0.2",
+  dport: 80,
+  flags: ".",
+  seq: 1001,
+  ack: 5001,
+  win: 502,
+};
+const DATA = {
+  ts: 1700000000.03,
+  src: "10.0.0.1",
+  sport: 40000,
+  dst: "10.0.0.2",
+  dport: 80,
+  flags: "PA",
+  seq: 1001,
+  ack: 5001,
+  win: 502,
+  len: 100,
+};
+const FIN = {
+  ts: 1700000000.04,
+  src: "10.0.0.1",
+  sport: 40000,
+  dst: "10.0.0.2",
+  dport: 80,
+  flags: "FA",
+  seq: 1101,
+  ack: 5001,
+  win: 502,
+};
+const FINACK = {
+  ts: 1700000000.05,
+  src: "10.0.0.2",
+  sport: 80,
+  dst: "10.0.0.1",
+  dport: 40000,
+  flags: "FA",
+  seq: 5001,
+  ack: 1102,
+  win: 510,
+};
+const LASTACK = {
+  ts: 1700000000.06,
+  src: "10.0.0.1",
+  sport: 40000,
+  dst: "10.0.0.2",
+  dport: 80,
+  flags: "A",
+  seq: 1102,
+  ack: 5002,
+  win: 502,
+};
 const CONNECTION = [SYN, SYNACK, ACK, DATA, FIN, FINACK, LASTACK];
 
 function flowsOf(values: unknown[]): Flow[] {
@@ -31,7 +103,9 @@ describe("encodeSegments", () => {
     expect(bytes.length).toBe(layout.size);
     const dv = new DataView(bytes.buffer, bytes.byteOffset);
     expect(dv.getBigInt64(layout.ts, true)).toBe(1700000000000001n);
-    expect(Array.from(bytes.subarray(layout.src, layout.src + 16))).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 0, 0, 1]);
+    expect(Array.from(bytes.subarray(layout.src, layout.src + 16))).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 0, 0, 1,
+    ]);
     expect(bytes[layout.ipver]).toBe(4);
     expect(bytes[layout.flags]).toBe(0x02);
     expect(dv.getUint16(layout.mss, true)).toBe(1460);
@@ -58,7 +132,9 @@ describe("encodeSegments", () => {
     const { bytes } = encodeSegments([[{ ...ACK, src: "2001:db8::1", dst: "2001:db8::2" }]], layout);
     expect(bytes[layout.ipver]).toBe(6);
     expect(bytes[layout.src]).toBe(0x20);
-    expect(() => encodeSegments([[{ ...ACK, dst: "2001:db8::2" }]], layout)).toThrow(/dst is not of the same IP version/);
+    expect(() => encodeSegments([[{ ...ACK, dst: "2001:db8::2" }]], layout)).toThrow(
+      /dst is not of the same IP version/,
+    );
   });
 
   it("columnar batches equal row batches, with string or binary address columns", () => {
@@ -66,16 +142,47 @@ describe("encodeSegments", () => {
     const col = (k: string, d: unknown = 0) => CONNECTION.map((r) => (r as Record<string, unknown>)[k] ?? d);
     const opts = CONNECTION.map((r) => ("options" in r ? encodeSegments([[r]], layout).bytes[layout.opts] : 0));
     const columns = {
-      ts: col("ts"), src: col("src"), sport: col("sport"), dst: col("dst"), dport: col("dport"), flags: col("flags"),
-      seq: col("seq"), ack: col("ack"), win: col("win"), len: col("len"), opts,
-      mss: CONNECTION.map((r) => ("options" in r ? r.options.mss : 0)), wscale: CONNECTION.map((r) => ("options" in r ? r.options.wscale : 0)),
+      ts: col("ts"),
+      src: col("src"),
+      sport: col("sport"),
+      dst: col("dst"),
+      dport: col("dport"),
+      flags: col("flags"),
+      seq: col("seq"),
+      ack: col("ack"),
+      win: col("win"),
+      len: col("len"),
+      opts,
+      mss: CONNECTION.map((r) => ("options" in r ? r.options.mss : 0)),
+      wscale: CONNECTION.map((r) => ("options" in r ? r.options.wscale : 0)),
     };
     expect(encodeSegments([columns], layout).bytes).toEqual(rows);
-    const binary = (k: "src" | "dst") => Buffer.concat(CONNECTION.map((r) => Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, ...r[k].split(".").map(Number)])));
+    const binary = (k: "src" | "dst") =>
+      Buffer.concat(
+        CONNECTION.map((r) => Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, ...r[k].split(".").map(Number)])),
+      );
     expect(encodeSegments([{ ...columns, src: binary("src"), dst: binary("dst") }], layout).bytes).toEqual(rows);
     expect(encodeSegments([{ segments: CONNECTION }], layout).bytes).toEqual(rows);
     // Through msgpack: typed and plain columns, several values in one body.
-    const body = Buffer.concat([pack(CONNECTION.slice(0, 3)), pack({ ...columns, ts: columns.ts.slice(3), src: columns.src.slice(3), sport: columns.sport.slice(3), dst: columns.dst.slice(3), dport: columns.dport.slice(3), flags: columns.flags.slice(3), seq: columns.seq.slice(3), ack: columns.ack.slice(3), win: columns.win.slice(3), len: columns.len.slice(3), opts: columns.opts.slice(3), mss: columns.mss.slice(3), wscale: columns.wscale.slice(3) })]);
+    const body = Buffer.concat([
+      pack(CONNECTION.slice(0, 3)),
+      pack({
+        ...columns,
+        ts: columns.ts.slice(3),
+        src: columns.src.slice(3),
+        sport: columns.sport.slice(3),
+        dst: columns.dst.slice(3),
+        dport: columns.dport.slice(3),
+        flags: columns.flags.slice(3),
+        seq: columns.seq.slice(3),
+        ack: columns.ack.slice(3),
+        win: columns.win.slice(3),
+        len: columns.len.slice(3),
+        opts: columns.opts.slice(3),
+        mss: columns.mss.slice(3),
+        wscale: columns.wscale.slice(3),
+      }),
+    ]);
     expect(encodeSegments(parseSegmentBody(body, "msgpack"), layout).bytes).toEqual(rows);
   });
 
@@ -95,10 +202,27 @@ describe("encodeSegments", () => {
       [[{ ...ACK, options: { timestamps: "yes" } }], /options.timestamps must be true or false/],
       [[42], /segment 0: segment must be an object/],
       [{ nope: 1 }, /batch must be an array of segments/],
-      [{ ts: [1, 2], src: ["10.0.0.1"], sport: [1, 2], dst: ["10.0.0.2", "10.0.0.2"], dport: [1, 2], flags: [2, 2], seq: [1, 2] }, /src column has 1 values, ts has 2/],
+      [
+        {
+          ts: [1, 2],
+          src: ["10.0.0.1"],
+          sport: [1, 2],
+          dst: ["10.0.0.2", "10.0.0.2"],
+          dport: [1, 2],
+          flags: [2, 2],
+          seq: [1, 2],
+        },
+        /src column has 1 values, ts has 2/,
+      ],
       [{ ts: [1], src: ["10.0.0.1"], sport: [1], dst: ["10.0.0.2"], dport: [1], flags: [2] }, /seq column is missing/],
-      [{ ts: [1], src: ["10.0.0.1"], sport: [1], dst: ["10.0.0.2"], dport: [1], flags: [2], seq: [1], opts: [1] }, /mss column is missing but opts has the MSS bit/],
-      [{ ts: [1], src: ["10.0.0.1"], sport: [1], dst: ["10.0.0.2"], dport: [1], flags: [2], seq: [1], opts: [64] }, /opts has unknown bits/],
+      [
+        { ts: [1], src: ["10.0.0.1"], sport: [1], dst: ["10.0.0.2"], dport: [1], flags: [2], seq: [1], opts: [1] },
+        /mss column is missing but opts has the MSS bit/,
+      ],
+      [
+        { ts: [1], src: ["10.0.0.1"], sport: [1], dst: ["10.0.0.2"], dport: [1], flags: [2], seq: [1], opts: [64] },
+        /opts has unknown bits/,
+      ],
     ];
     for (const [value, message] of cases) {
       let error: unknown;
@@ -174,7 +298,11 @@ describe("Reconstructor.pushSegments", () => {
 
   it("many flows cross the output ring, and finishSome emits them a ring at a time", () => {
     const rec = new Reconstructor({});
-    const rows = Array.from({ length: 10_000 }, (_, i) => ({ ...SYN, sport: 1024 + (i % 60000), src: `10.1.${i >> 8}.${i & 255}` }));
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({
+      ...SYN,
+      sport: 1024 + (i % 60000),
+      src: `10.1.${i >> 8}.${i & 255}`,
+    }));
     rec.pushSegments(encodeSegments([rows], rec.segmentLayout).bytes, () => {});
     let steps = 0;
     let flows = 0;

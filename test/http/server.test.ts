@@ -19,7 +19,8 @@ beforeAll(async () => {
   server = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir() }, { logger: log.logger });
   const out = join(mkdtempSync(join(tmpdir(), "flowrecon-srv-")), "gen.pcap");
   // Clean traffic only: every connection ends SF, RSTO or RSTR (the conn_state filter below keeps them all).
-  connections = generateCapture({ out, segments: 100_000, concurrent: 1000, snaplen: 96, seed: 5, anomalyShare: 0 }).totals.connections;
+  connections = generateCapture({ out, segments: 100_000, concurrent: 1000, snaplen: 96, seed: 5, anomalyShare: 0 })
+    .totals.connections;
   generated = readFileSync(out);
 });
 afterAll(() => server.close(1000));
@@ -34,7 +35,13 @@ interface Reply {
  * POSTs `bytes` in `chunk`-byte pieces with chunked transfer encoding (no Content-Length), each
  * piece a separate write; `pace` is awaited between pieces.
  */
-function upload(port: number, path: string, bytes: Uint8Array, chunk: number, pace?: (i: number) => Promise<void>): Promise<Reply> {
+function upload(
+  port: number,
+  path: string,
+  bytes: Uint8Array,
+  chunk: number,
+  pace?: (i: number) => Promise<void>,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": PCAP } }, (res) => {
       const parts: Buffer[] = [];
@@ -59,7 +66,13 @@ function getJson(port: number, path: string): Promise<{ status: number; body: un
     request({ host: "127.0.0.1", port, path }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (d: Buffer) => parts.push(d));
-      res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(parts).toString()), ms: performance.now() - start }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode!,
+          body: JSON.parse(Buffer.concat(parts).toString()),
+          ms: performance.now() - start,
+        }),
+      );
     })
       .on("error", reject)
       .end();
@@ -108,7 +121,12 @@ describe("a real server on 127.0.0.1", () => {
         .end();
     });
     for (let off = 0; off < generated.length; off += 1 << 20) {
-      const r = await upload(server.port, `/v1/sessions/${created.id}/batches`, generated.subarray(off, off + (1 << 20)), 16384);
+      const r = await upload(
+        server.port,
+        `/v1/sessions/${created.id}/batches`,
+        generated.subarray(off, off + (1 << 20)),
+        16384,
+      );
       expect(r.status, r.body.toString()).toBe(200);
     }
     const finished = await upload(server.port, `/v1/sessions/${created.id}/finish`, new Uint8Array(0), 1);
@@ -117,7 +135,13 @@ describe("a real server on 127.0.0.1", () => {
   });
 
   it("413 on a chunked upload over the limit, and the server keeps serving", async () => {
-    const small = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), maxBodyBytes: 100_000, logLevel: "silent" });
+    const small = await startServer({
+      port: 0,
+      host: "127.0.0.1",
+      dataDir: tempDataDir(),
+      maxBodyBytes: 100_000,
+      logLevel: "silent",
+    });
     try {
       const reply = await upload(small.port, "/v1/analyze", generated.subarray(0, 1_000_000), 8192);
       expect(reply.status).toBe(413);
@@ -134,7 +158,13 @@ describe("clients that go away", () => {
     const seen = log.lines.length;
     {
       await new Promise<void>((resolve) => {
-        const req = request({ host: "127.0.0.1", port: server.port, path: "/v1/analyze", method: "POST", headers: { "content-type": PCAP } });
+        const req = request({
+          host: "127.0.0.1",
+          port: server.port,
+          path: "/v1/analyze",
+          method: "POST",
+          headers: { "content-type": PCAP },
+        });
         req.on("error", () => resolve());
         req.write(generated.subarray(0, 4_000_000));
         setTimeout(() => {
@@ -143,7 +173,13 @@ describe("clients that go away", () => {
         }, 200);
       });
       await new Promise<void>((resolve) => {
-        const req = request({ host: "127.0.0.1", port: server.port, path: "/v1/analyze?close_timeout=0", method: "POST", headers: { "content-type": PCAP, accept: "application/x-ndjson" } });
+        const req = request({
+          host: "127.0.0.1",
+          port: server.port,
+          path: "/v1/analyze?close_timeout=0",
+          method: "POST",
+          headers: { "content-type": PCAP, accept: "application/x-ndjson" },
+        });
         req.on("error", () => resolve());
         req.on("response", (res) =>
           res.once("data", () => {

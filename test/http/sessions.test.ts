@@ -7,14 +7,33 @@ import type { Api } from "../../src/http/app.js";
 import { configFromEnv } from "../../src/http/config.js";
 import { ether, ipv4Tcp } from "../decode/builders.js";
 import { writePcap } from "../decode/capture-io.js";
-import { capture, json, JSON_TYPE, msgpack, MSGPACK, NDJSON, ndjson, PCAP, post, RXMIT, testApp, type Json, type RequestBody } from "./helpers.js";
+import {
+  capture,
+  json,
+  JSON_TYPE,
+  msgpack,
+  MSGPACK,
+  NDJSON,
+  ndjson,
+  PCAP,
+  post,
+  RXMIT,
+  testApp,
+  type Json,
+  type RequestBody,
+} from "./helpers.js";
 
 const api = testApp();
 afterAll(() => api.close());
 const cap = capture(RXMIT);
 
 async function create(a: Api = api, query = "", body?: unknown): Promise<Json> {
-  const res = await post(a, `/v1/sessions${query}`, body === undefined ? null : JSON.stringify(body), body === undefined ? undefined : JSON_TYPE);
+  const res = await post(
+    a,
+    `/v1/sessions${query}`,
+    body === undefined ? null : JSON.stringify(body),
+    body === undefined ? undefined : JSON_TYPE,
+  );
   expect(res.status, await res.clone().text()).toBe(201);
   return json(res);
 }
@@ -67,8 +86,18 @@ describe("create, describe, delete", () => {
     expect(described.stats).toHaveProperty("segments", 0);
     const del = await api.app.request(`/v1/sessions/${id}`, { method: "DELETE" });
     expect(del.status).toBe(204);
-    for (const [method, path] of [["GET", ""], ["DELETE", ""], ["POST", "/batches"], ["GET", "/flows"], ["POST", "/finish"]] as const) {
-      const res = await api.app.request(`/v1/sessions/${id}${path}`, { method, body: method === "POST" ? new Uint8Array(cap) : undefined, headers: { "content-type": PCAP } });
+    for (const [method, path] of [
+      ["GET", ""],
+      ["DELETE", ""],
+      ["POST", "/batches"],
+      ["GET", "/flows"],
+      ["POST", "/finish"],
+    ] as const) {
+      const res = await api.app.request(`/v1/sessions/${id}${path}`, {
+        method,
+        body: method === "POST" ? new Uint8Array(cap) : undefined,
+        headers: { "content-type": PCAP },
+      });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect((await json(res)).error.code).toBe("session_not_found");
     }
@@ -79,7 +108,16 @@ describe("batches and finish", () => {
   it("a capture split inside records, headers and the file header decodes like the whole", async () => {
     const whole = await json(await post(api, "/v1/analyze", cap, PCAP));
     const { id } = await create();
-    const cuts = [3, 24, 30, ...recordOffsets(cap).slice(5, 9).map((o) => o + 7), 20_000, cap.length];
+    const cuts = [
+      3,
+      24,
+      30,
+      ...recordOffsets(cap)
+        .slice(5, 9)
+        .map((o) => o + 7),
+      20_000,
+      cap.length,
+    ];
     let from = 0;
     for (const [i, to] of cuts.entries()) {
       const res = await batch(id, cap.subarray(from, to), i === 0 ? PCAP : "application/octet-stream");
@@ -131,7 +169,13 @@ describe("batches and finish", () => {
     const seg = { ts: 1, src: "10.0.0.1", sport: 1234, dst: "10.0.0.2", dport: 80, flags: "S", seq: 100, win: 1000 };
     const first = await batch(id, JSON.stringify([seg]), JSON_TYPE);
     expect(await json(first)).toMatchObject({ batch: 1, input: "segments", segments: 1, flows_live: 1 });
-    const second = await batch(id, pack([{ ...seg, ts: 1.5, src: "10.0.0.2", sport: 80, dst: "10.0.0.1", dport: 1234, flags: "SA", seq: 9, ack: 101 }]), MSGPACK);
+    const second = await batch(
+      id,
+      pack([
+        { ...seg, ts: 1.5, src: "10.0.0.2", sport: 80, dst: "10.0.0.1", dport: 1234, flags: "SA", seq: 9, ack: 101 },
+      ]),
+      MSGPACK,
+    );
     expect(second.status).toBe(200);
     const conflict = await batch(id, cap, PCAP);
     expect(conflict.status).toBe(409);
@@ -217,7 +261,12 @@ describe("a batch that fails validation is rejected whole", () => {
     const res = await batch(id, bad, "application/octet-stream");
     expect(res.status).toBe(422);
     const body = await json(res);
-    expect(body.error).toMatchObject({ code: "absurd_caplen", offset: records[21], record: 22, batch_offset: records[21] - cut });
+    expect(body.error).toMatchObject({
+      code: "absurd_caplen",
+      offset: records[21],
+      record: 22,
+      batch_offset: records[21] - cut,
+    });
     expect(body.error.message).toMatch(/session is unchanged/);
     expect(await snapshot(id)).toEqual(before);
 
@@ -239,7 +288,15 @@ describe("a batch that fails validation is rejected whole", () => {
     const ok = { ts: 1, src: "10.0.0.1", sport: 1, dst: "10.0.0.2", dport: 2, flags: "S", seq: 1 };
     expect((await batch(id, JSON.stringify([ok]), JSON_TYPE)).status).toBe(200);
     const before = await snapshot(id);
-    const bad = await batch(id, JSON.stringify([{ ...ok, sport: 3 }, { ...ok, sport: 4 }, { ...ok, seq: "x" }]), JSON_TYPE);
+    const bad = await batch(
+      id,
+      JSON.stringify([
+        { ...ok, sport: 3 },
+        { ...ok, sport: 4 },
+        { ...ok, seq: "x" },
+      ]),
+      JSON_TYPE,
+    );
     expect(bad.status).toBe(400);
     expect((await json(bad)).error).toMatchObject({ code: "invalid_segment", index: 2, field: "seq" });
     const syntax = await batch(id, "[{", JSON_TYPE);
@@ -299,11 +356,23 @@ describe("limits and expiry", () => {
       writePcap({
         linktype: 1,
         records: Array.from({ length: n }, (_, i) => {
-          const frame = ether(0x0800, ipv4Tcp({ sport: 10_000 + i, dport: 80, seq: 1000 + i, flags: 0x02 }, { src: "10.0.0.1", dst: "10.0.0.2" }));
+          const frame = ether(
+            0x0800,
+            ipv4Tcp({ sport: 10_000 + i, dport: 80, seq: 1000 + i, flags: 0x02 }, { src: "10.0.0.1", dst: "10.0.0.2" }),
+          );
           return { tsSec: 1_700_000_000, tsFrac: i, wirelen: frame.length, data: frame };
         }),
       });
-    const synRows = (n: number): Json[] => Array.from({ length: n }, (_, i) => ({ ts: 1_700_000_000 + i / 1e6, src: "10.0.0.1", sport: 10_000 + i, dst: "10.0.0.2", dport: 80, flags: "S", seq: 1000 + i }));
+    const synRows = (n: number): Json[] =>
+      Array.from({ length: n }, (_, i) => ({
+        ts: 1_700_000_000 + i / 1e6,
+        src: "10.0.0.1",
+        sport: 10_000 + i,
+        dst: "10.0.0.2",
+        dport: 80,
+        flags: "S",
+        seq: 1000 + i,
+      }));
 
     async function rejected(a: Api, id: string, body: RequestBody, type: string): Promise<void> {
       const before = await json(await get(`/v1/sessions/${id}`, {}, a));
@@ -416,14 +485,19 @@ describe("issue-11 defect 7: sessions belong to the tenant whose token created t
       const own = await json(await a.app.request(`/v1/sessions/${id}`, { headers: as("token1") }));
       expect(own).toMatchObject({ id, batches: 1, flows_live: 3 });
       const legacy = await post(a, "/v1/sessions", null, undefined, as("legacy"));
-      expect((await a.app.request(`/v1/sessions/${(await json(legacy)).id}`, { headers: as("legacy") })).status).toBe(200);
+      expect((await a.app.request(`/v1/sessions/${(await json(legacy)).id}`, { headers: as("legacy") })).status).toBe(
+        200,
+      );
     } finally {
       a.close();
     }
   });
 
   it("FLOWRECON_TOKENS is read as tenant:token pairs; a malformed list stops the server with a clear message", () => {
-    expect(configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1, tenantB:token2" }).tenants).toEqual({ tenantA: "token1", tenantB: "token2" });
+    expect(configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1, tenantB:token2" }).tenants).toEqual({
+      tenantA: "token1",
+      tenantB: "token2",
+    });
     expect(configFromEnv({ FLOWRECON_TOKEN: "t" })).toMatchObject({ token: "t", tenants: {} });
     expect(() => configFromEnv({ FLOWRECON_TOKENS: "tenantA:token1,token2" })).toThrow(/entry 2 must be tenant:token/);
     expect(() => configFromEnv({ FLOWRECON_TOKENS: "a:x,a:y" })).toThrow(/names tenant 'a' twice/);

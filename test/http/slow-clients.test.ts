@@ -67,10 +67,14 @@ function client(port: number, head: string): Promise<Client> {
 }
 
 const uploadHead = (path = "/v1/analyze", length?: number): string =>
-  `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: ${PCAP}\r\n` + (length === undefined ? "transfer-encoding: chunked\r\n" : `content-length: ${length}\r\n`) + "\r\n";
+  `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: ${PCAP}\r\n` +
+  (length === undefined ? "transfer-encoding: chunked\r\n" : `content-length: ${length}\r\n`) +
+  "\r\n";
 
-const status = (reply: string | null): number | undefined => (reply === null ? undefined : Number(/^HTTP\/1\.1 (\d+)/.exec(reply)?.[1]));
-const errorCode = (reply: string | null): string | undefined => (reply === null ? undefined : /"code":"([a-z_]+)"/.exec(reply)?.[1]);
+const status = (reply: string | null): number | undefined =>
+  reply === null ? undefined : Number(/^HTTP\/1\.1 (\d+)/.exec(reply)?.[1]);
+const errorCode = (reply: string | null): string | undefined =>
+  reply === null ? undefined : /"code":"([a-z_]+)"/.exec(reply)?.[1];
 
 describe("issue-11 defect 2: slow request bodies", () => {
   it("a body trickled at one byte per 100 ms gets 408 body_timeout once a rate window is below the minimum", async () => {
@@ -113,7 +117,8 @@ describe("issue-11 defect 2: slow request bodies", () => {
     const c = await client(s.port, uploadHead("/v1/analyze", bytes.length));
     c.socket.write(bytes.subarray(0, 200));
     const deadline = performance.now() + 3000;
-    while (s.api.context.budget.used() < 200 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (s.api.context.budget.used() < 200 && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
     expect(s.api.context.budget.used()).toBe(200);
     // The rest arrives: the answer is the usual one.
@@ -127,12 +132,15 @@ describe("issue-11 defect 2: slow request bodies", () => {
     const s = await server({ maxUploadsPerClient: 2, minBodyRate: 0 });
     const bytes = capture(RXMIT);
     const a = await client(s.port, uploadHead("/v1/analyze", bytes.length));
-    const session = (await (await fetch(`http://127.0.0.1:${s.port}/v1/sessions`, { method: "POST" })).json()) as { id: string };
+    const session = (await (await fetch(`http://127.0.0.1:${s.port}/v1/sessions`, { method: "POST" })).json()) as {
+      id: string;
+    };
     const b = await client(s.port, uploadHead(`/v1/sessions/${session.id}/batches`, bytes.length));
     a.socket.write(bytes.subarray(0, 10));
     b.socket.write(bytes.subarray(0, 10));
     const deadline = performance.now() + 3000;
-    while (s.api.context.budget.used() < 10 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (s.api.context.budget.used() < 10 && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const third = await client(s.port, uploadHead("/v1/analyze", bytes.length));
     third.socket.write(bytes);
     const refused = await third.reply(5000);
@@ -150,7 +158,14 @@ describe("issue-11 defect 2: slow request bodies", () => {
 describe("slow-client settings", () => {
   it("have defaults that bound a trickle, and are read from the environment in seconds and bytes", () => {
     const defaults = configFromEnv({});
-    expect(defaults).toMatchObject({ headersTimeoutMs: 20_000, bodyIdleTimeoutMs: 30_000, minBodyRate: 16_384, bodyRateWindowMs: 10_000, maxUploadsPerClient: 8, logLevel: "info" });
+    expect(defaults).toMatchObject({
+      headersTimeoutMs: 20_000,
+      bodyIdleTimeoutMs: 30_000,
+      minBodyRate: 16_384,
+      bodyRateWindowMs: 10_000,
+      maxUploadsPerClient: 8,
+      logLevel: "info",
+    });
     const env = {
       FLOWRECON_HEADERS_TIMEOUT: "5",
       FLOWRECON_BODY_IDLE_TIMEOUT: "7",
@@ -159,8 +174,19 @@ describe("slow-client settings", () => {
       FLOWRECON_MAX_UPLOADS_PER_CLIENT: "3",
       FLOWRECON_LOG_LEVEL: "warn",
     };
-    expect(configFromEnv(env)).toMatchObject({ headersTimeoutMs: 5000, bodyIdleTimeoutMs: 7000, minBodyRate: 1000, bodyRateWindowMs: 2500, maxUploadsPerClient: 3, logLevel: "warn" });
-    expect(() => configFromEnv({ FLOWRECON_MIN_BODY_RATE: "fast" })).toThrow(/FLOWRECON_MIN_BODY_RATE must be a number >= 0/);
-    expect(() => configFromEnv({ FLOWRECON_LOG_LEVEL: "loud" })).toThrow(/FLOWRECON_LOG_LEVEL must be one of trace, debug, info/);
+    expect(configFromEnv(env)).toMatchObject({
+      headersTimeoutMs: 5000,
+      bodyIdleTimeoutMs: 7000,
+      minBodyRate: 1000,
+      bodyRateWindowMs: 2500,
+      maxUploadsPerClient: 3,
+      logLevel: "warn",
+    });
+    expect(() => configFromEnv({ FLOWRECON_MIN_BODY_RATE: "fast" })).toThrow(
+      /FLOWRECON_MIN_BODY_RATE must be a number >= 0/,
+    );
+    expect(() => configFromEnv({ FLOWRECON_LOG_LEVEL: "loud" })).toThrow(
+      /FLOWRECON_LOG_LEVEL must be one of trace, debug, info/,
+    );
   });
 });

@@ -20,7 +20,8 @@ const tmp = mkdtempSync(join(tmpdir(), "flowrecon-extract-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function run(...argv: string[]): Promise<{ code: number; err: string }> {
-  const stdout = new PassThrough(), stderr = new PassThrough();
+  const stdout = new PassThrough(),
+    stderr = new PassThrough();
   let err = "";
   stderr.on("data", (d) => (err += d));
   stdout.resume();
@@ -36,20 +37,87 @@ async function flowsOf(path: string, options: ReconstructorOptions = {}): Promis
 
 /** tshark's view of some frames: time (ns), endpoints, raw numbers, flags, lengths. */
 function packets(path: string, frames?: number[]): string[] {
-  const out = execFileSync("tshark", [
-    "-r", path, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields", "-E", "occurrence=l",
-    "-e", "frame.number", "-e", "frame.time_epoch", "-e", "frame.len", "-e", "frame.cap_len", "-e", "ip.src", "-e", "ipv6.src",
-    "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.seq_raw", "-e", "tcp.ack_raw", "-e", "tcp.flags", "-e", "tcp.len", "-e", "tcp.window_size_value",
-  ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  const rows = out.split("\n").filter((l) => l !== "").map((l) => l.split("\t"));
+  const out = execFileSync(
+    "tshark",
+    [
+      "-r",
+      path,
+      "-n",
+      "-o",
+      "tcp.relative_sequence_numbers:FALSE",
+      "-T",
+      "fields",
+      "-E",
+      "occurrence=l",
+      "-e",
+      "frame.number",
+      "-e",
+      "frame.time_epoch",
+      "-e",
+      "frame.len",
+      "-e",
+      "frame.cap_len",
+      "-e",
+      "ip.src",
+      "-e",
+      "ipv6.src",
+      "-e",
+      "tcp.srcport",
+      "-e",
+      "tcp.dstport",
+      "-e",
+      "tcp.seq_raw",
+      "-e",
+      "tcp.ack_raw",
+      "-e",
+      "tcp.flags",
+      "-e",
+      "tcp.len",
+      "-e",
+      "tcp.window_size_value",
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+  );
+  const rows = out
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split("\t"));
   const wanted = frames === undefined ? rows : rows.filter((r) => frames.includes(Number(r[0])));
   return wanted.map((r) => r.slice(1).join(" "));
 }
 
 /** The fields of a flow that do not depend on what else the capture holds. */
 function own(f: Flow): Partial<Flow> {
-  const { ts, uid, conn_state, history, orig_pkts, resp_pkts, orig_ip_bytes, resp_ip_bytes, orig_bytes, resp_bytes, duration, community_id, missed_bytes } = f;
-  return { ts, uid, conn_state, history, orig_pkts, resp_pkts, orig_ip_bytes, resp_ip_bytes, orig_bytes, resp_bytes, duration, community_id, missed_bytes };
+  const {
+    ts,
+    uid,
+    conn_state,
+    history,
+    orig_pkts,
+    resp_pkts,
+    orig_ip_bytes,
+    resp_ip_bytes,
+    orig_bytes,
+    resp_bytes,
+    duration,
+    community_id,
+    missed_bytes,
+  } = f;
+  return {
+    ts,
+    uid,
+    conn_state,
+    history,
+    orig_pkts,
+    resp_pkts,
+    orig_ip_bytes,
+    resp_ip_bytes,
+    orig_bytes,
+    resp_bytes,
+    duration,
+    community_id,
+    missed_bytes,
+  };
 }
 
 describe("flowrecon extract --uid", () => {
@@ -80,7 +148,11 @@ describe("flowrecon extract --uid", () => {
     const out = join(tmp, "fw2.pcap");
     expect((await run("extract", path, "--uid", flow.uid, "-w", out)).code).toBe(0);
     const [back] = await flowsOf(out);
-    expect([back.orig_state, back.resp_state, back.anomalies.map((a) => a.type)]).toEqual([flow.orig_state, flow.resp_state, flow.anomalies.map((a) => a.type)]);
+    expect([back.orig_state, back.resp_state, back.anomalies.map((a) => a.type)]).toEqual([
+      flow.orig_state,
+      flow.resp_state,
+      flow.anomalies.map((a) => a.type),
+    ]);
   });
 
   it("keeps the pcap time precision of the input (microseconds) byte for byte", async () => {
@@ -109,7 +181,14 @@ describe("flowrecon extract --anomaly", () => {
   });
 
   it("no connection with it is an input error", async () => {
-    const { code, err } = await run("extract", join(KERNEL, "normal-close-client-first.pcap"), "--anomaly", "reset", "-w", join(tmp, "none.pcap"));
+    const { code, err } = await run(
+      "extract",
+      join(KERNEL, "normal-close-client-first.pcap"),
+      "--anomaly",
+      "reset",
+      "-w",
+      join(tmp, "none.pcap"),
+    );
     expect(code).toBe(1);
     expect(err).toContain("no connection in");
   });

@@ -15,8 +15,10 @@ const tmp = mkdtempSync(join(tmpdir(), "flowrecon-ladder-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough(), stderr = new PassThrough();
-  let out = "", err = "";
+  const stdout = new PassThrough(),
+    stderr = new PassThrough();
+  let out = "",
+    err = "";
   stdout.on("data", (d) => (out += d));
   stderr.on("data", (d) => (err += d));
   const code = await main(argv, stdout, stderr);
@@ -40,9 +42,18 @@ describe("flowrecon ladder on an ordinary close", async () => {
     expect(out).toContain("[SYN] seq=0 win=64240 mss=1460");
     expect(out).toContain("[SYN, ACK] seq=0 ack=1");
     expect(out).toContain("[ACK] seq=1 ack=1");
-    const states = [...out.matchAll(/<text class="state[^"]*" x="(\d+)"[^>]*>([^<]+)</g)].map((m) => [Number(m[1]) < 400 ? "client" : "server", m[2]]);
-    const client = states.filter(([s]) => s === "client").map(([, t]) => t).join(" → ");
-    const server = states.filter(([s]) => s === "server").map(([, t]) => t).join(" → ");
+    const states = [...out.matchAll(/<text class="state[^"]*" x="(\d+)"[^>]*>([^<]+)</g)].map((m) => [
+      Number(m[1]) < 400 ? "client" : "server",
+      m[2],
+    ]);
+    const client = states
+      .filter(([s]) => s === "client")
+      .map(([, t]) => t)
+      .join(" → ");
+    const server = states
+      .filter(([s]) => s === "server")
+      .map(([, t]) => t)
+      .join(" → ");
     expect(client).toBe("CLOSED → SYN_SENT → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT → end: TIME_WAIT");
     expect(server).toBe("LISTEN → SYN_RECEIVED → ESTABLISHED → CLOSE_WAIT → LAST_ACK → CLOSED → end: CLOSED");
   });
@@ -56,12 +67,26 @@ describe("flowrecon ladder on an ordinary close", async () => {
   });
 
   it("json: every event, and the end states of the flow", async () => {
-    const { code, out } = await run("ladder", path, "--flow", `${flow["id.orig_h"]}:${flow["id.orig_p"]} > ${flow["id.resp_h"]}:${flow["id.resp_p"]}`, "--format", "json");
+    const { code, out } = await run(
+      "ladder",
+      path,
+      "--flow",
+      `${flow["id.orig_h"]}:${flow["id.orig_p"]} > ${flow["id.resp_h"]}:${flow["id.resp_p"]}`,
+      "--format",
+      "json",
+    );
     expect(code).toBe(0);
     const doc = JSON.parse(out);
     expect(doc.flow.uid).toBe(flow.uid);
     expect(doc.events.length).toBe(flow.orig_pkts + flow.resp_pkts);
-    expect(doc.events[0]).toMatchObject({ frame: 1, dir: "orig", flag_names: ["SYN"], seq: 0, orig_state: "SYN_SENT", resp_state: "LISTEN" });
+    expect(doc.events[0]).toMatchObject({
+      frame: 1,
+      dir: "orig",
+      flag_names: ["SYN"],
+      seq: 0,
+      orig_state: "SYN_SENT",
+      resp_state: "LISTEN",
+    });
     expect(doc.end).toEqual({ orig_state: flow.orig_state, resp_state: flow.resp_state });
   });
 
@@ -90,7 +115,9 @@ describe("anomalies and gaps", () => {
     const path = join(KERNEL, "refused.pcap");
     const [flow] = await flowsOf(path);
     const { out } = await run("ladder", path, "--uid", flow.uid);
-    expect(out).toMatch(/<text class="label"[^>]*fill="#c62828"[^>]*>\[RST, ACK\] seq=1 ack=1<\/text><text class="anomaly"[^>]*>⚠ refused</);
+    expect(out).toMatch(
+      /<text class="label"[^>]*fill="#c62828"[^>]*>\[RST, ACK\] seq=1 ack=1<\/text><text class="anomaly"[^>]*>⚠ refused</,
+    );
   });
 
   it("a pause of seconds is compressed into a labelled gap", async () => {
@@ -119,7 +146,12 @@ describe("usage errors name what is wrong", () => {
   it("two connections on one 5-tuple: the error lists them and asks for --start or --uid", async () => {
     const flows = await flowsOf(path);
     const f = flows[0];
-    const { code, err } = await run("ladder", path, "--flow", `${f["id.orig_h"]}:${f["id.orig_p"]} > ${f["id.resp_h"]}:${f["id.resp_p"]}`);
+    const { code, err } = await run(
+      "ladder",
+      path,
+      "--flow",
+      `${f["id.orig_h"]}:${f["id.orig_p"]} > ${f["id.resp_h"]}:${f["id.resp_p"]}`,
+    );
     expect(code).toBe(2);
     expect(err).toContain(`2 connections match`);
     for (const x of flows) expect(err).toContain(x.uid);

@@ -24,10 +24,20 @@ describe("the npm package", () => {
 
   it("ships the built engine, the host and the command, and no sources or tests", () => {
     // --ignore-scripts: pack what the test run built (global-setup) instead of building again.
-    const [report] = JSON.parse(execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" })) as
-      [{ files: { path: string }[] }];
+    const [report] = JSON.parse(
+      execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" }),
+    ) as [{ files: { path: string }[] }];
     const files = report.files.map((f) => f.path);
-    for (const f of ["build/flowrecon.wasm", "bin/flowrecon.js", "dist/index.js", "dist/cli.js", "dist/server.js", "dist/output/format-worker.js", "package.json", "README.md"]) {
+    for (const f of [
+      "build/flowrecon.wasm",
+      "bin/flowrecon.js",
+      "dist/index.js",
+      "dist/cli.js",
+      "dist/server.js",
+      "dist/output/format-worker.js",
+      "package.json",
+      "README.md",
+    ]) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|assembly|bench)\//.test(f))).toEqual([]);
@@ -43,24 +53,49 @@ describe("the npm package", () => {
       mkdirSync(app);
       writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
       // Dependencies come from the npm cache `npm ci` filled (CI: registry access otherwise).
-      execFileSync(npm, ["install", join(dir, `flowrecon-${pkg.version}.tgz`),
-        "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: app, stdio: "ignore" });
+      execFileSync(
+        npm,
+        [
+          "install",
+          join(dir, `flowrecon-${pkg.version}.tgz`),
+          "--omit=dev",
+          "--prefer-offline",
+          "--no-audit",
+          "--no-fund",
+          "--ignore-scripts",
+        ],
+        { cwd: app, stdio: "ignore" },
+      );
       expect(existsSync(join(app, "node_modules", "flowrecon", "build", "flowrecon.wasm"))).toBe(true);
       expect(existsSync(join(app, "node_modules", "assemblyscript"))).toBe(false);
       expect(existsSync(join(app, "node_modules", "binaryen"))).toBe(false);
 
       const capture = resolve(repoRoot, "test/fixtures/kernel/combined.pcap");
-      const installed = spawnSync(join(app, "node_modules", ".bin", "flowrecon"), ["analyze", capture, "--format", "zeek"], { encoding: "utf8" });
-      const here = spawnSync(process.execPath, [resolve(repoRoot, "bin/flowrecon.js"), "analyze", capture, "--format", "zeek"], { encoding: "utf8" });
+      const installed = spawnSync(
+        join(app, "node_modules", ".bin", "flowrecon"),
+        ["analyze", capture, "--format", "zeek"],
+        { encoding: "utf8" },
+      );
+      const here = spawnSync(
+        process.execPath,
+        [resolve(repoRoot, "bin/flowrecon.js"), "analyze", capture, "--format", "zeek"],
+        { encoding: "utf8" },
+      );
       expect(installed.stderr).toBe("");
       expect(installed.status).toBe(0);
       const rows = (s: string) => s.split("\n").filter((l) => !l.startsWith("#open") && !l.startsWith("#close"));
       expect(rows(installed.stdout)).toEqual(rows(here.stdout));
 
-      const lib = spawnSync(process.execPath, ["--input-type=module", "-e",
-        `import { Reconstructor } from "flowrecon"; import { readFileSync } from "node:fs";
-         const r = new Reconstructor(); const f = r.push(readFileSync(${JSON.stringify(capture)})); f.push(...r.finish()); console.log(f.length);`],
-      { cwd: app, encoding: "utf8" });
+      const lib = spawnSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `import { Reconstructor } from "flowrecon"; import { readFileSync } from "node:fs";
+         const r = new Reconstructor(); const f = r.push(readFileSync(${JSON.stringify(capture)})); f.push(...r.finish()); console.log(f.length);`,
+        ],
+        { cwd: app, encoding: "utf8" },
+      );
       expect(lib.stderr).toBe("");
       expect(Number(lib.stdout.trim())).toBeGreaterThan(0);
     }, 240_000);

@@ -74,7 +74,13 @@ function sharded(bytes: Uint8Array, n: number, chunk: number, options: Reconstru
   return { flows: sorted(flows), stats, error: reader.error?.message ?? null };
 }
 
-function expectSame(name: string, bytes: Uint8Array, options: ReconstructorOptions, chunk: number, counts: number[]): void {
+function expectSame(
+  name: string,
+  bytes: Uint8Array,
+  options: ReconstructorOptions,
+  chunk: number,
+  counts: number[],
+): void {
   const one = oneEngine(bytes, chunk, options);
   for (const n of counts) {
     const many = sharded(bytes, n, chunk, options);
@@ -128,7 +134,17 @@ describe("shards: the same flows, counters and error as one engine", () => {
   it("a generated capture with every anomaly kind, timeouts and port reuse, pcap and pcapng", () => {
     for (const format of ["pcap", "pcapng"] as const) {
       const out = join(dir, `anomalies.${format}`);
-      generateCapture({ out, sidecar: false, format, segments: 40_000, concurrent: 400, snaplen: 96, seed: 11, pps: 500, anomalyShare: 0.3 });
+      generateCapture({
+        out,
+        sidecar: false,
+        format,
+        segments: 40_000,
+        concurrent: 400,
+        snaplen: 96,
+        seed: 11,
+        pps: 500,
+        anomalyShare: 0.3,
+      });
       const bytes = readFileSync(out);
       expectSame(format, bytes, { inactivityTimeout: 2, handshakeInactivityTimeout: 1 }, 0, [2, 3, 4]);
     }
@@ -137,7 +153,8 @@ describe("shards: the same flows, counters and error as one engine", () => {
   it("damaged and truncated captures: the same error offset, counters and flows before it", () => {
     const bytes = readFileSync(resolve(repoRoot, "test/fixtures/kernel/combined.pcap"));
     // Cut anywhere: inside the file header, record headers and frames.
-    for (const cut of [3, 24, 31, 40, 1000, 7777, bytes.length - 1]) expectSame(`cut at ${cut}`, bytes.subarray(0, cut), {}, 0, [2, 3]);
+    for (const cut of [3, 24, 31, 40, 1000, 7777, bytes.length - 1])
+      expectSame(`cut at ${cut}`, bytes.subarray(0, cut), {}, 0, [2, 3]);
     // An absurd caplen in the 40th record header: every shard stops before it.
     let off = 24;
     for (let i = 0; i < 39; i++) off += 16 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(off + 8, true);

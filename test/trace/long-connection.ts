@@ -6,15 +6,19 @@
 import { closeSync, openSync } from "node:fs";
 import { CaptureWriter } from "../../bench/lib/pcap-writer.mjs";
 
-const CLIENT = [10, 1, 0, 1], SERVER = [10, 1, 0, 2];
-const CPORT = 52528, SPORT = 80;
-const ISN_C = 1000, ISN_S = 5000;
+const CLIENT = [10, 1, 0, 1],
+  SERVER = [10, 1, 0, 2];
+const CPORT = 52528,
+  SPORT = 80;
+const ISN_C = 1000,
+  ISN_S = 5000;
 
 export function writeLongConnection(path: string, segments: number, payload = 100, rtxAt = -1): { frames: number } {
   const fd = openSync(path, "w");
   const w = new CaptureWriter(fd, { format: "pcap", chunkBytes: 8 << 20 });
   let t = 1_700_000_000_000_000;
-  let cseq = ISN_C, sseq = ISN_S;
+  let cseq = ISN_C,
+    sseq = ISN_S;
   const frame = (fromClient: boolean, flags: number, seq: number, ack: number, len: number, syn = false) => {
     const hl = syn ? 24 : 20;
     const total = 14 + 20 + hl + len;
@@ -38,14 +42,17 @@ export function writeLongConnection(path: string, segments: number, payload = 10
     b[tcp + 13] = flags;
     b.writeUInt16BE(64240, tcp + 14);
     if (syn) {
-      b[tcp + 20] = 2; b[tcp + 21] = 4; b.writeUInt16BE(1460, tcp + 22); // MSS
+      b[tcp + 20] = 2;
+      b[tcp + 21] = 4;
+      b.writeUInt16BE(1460, tcp + 22); // MSS
     }
     w.end(total);
     t += 10;
   };
   frame(true, 0x02, cseq, 0, 0, true);
   frame(false, 0x12, sseq, cseq + 1, 0, true);
-  cseq++; sseq++;
+  cseq++;
+  sseq++;
   frame(true, 0x10, cseq, sseq, 0);
   for (let i = 0; i < segments; i++) {
     if (i === rtxAt) frame(true, 0x18, cseq - payload, sseq, payload); // the previous segment again

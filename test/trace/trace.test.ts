@@ -107,7 +107,8 @@ describe("selection", () => {
     const spec = parseFlowSpec(`${a["id.orig_h"]}:${a["id.orig_p"]} > ${a["id.resp_h"]}:${a["id.resp_p"]}`);
     expect(findFlows(path, spec).map((f) => f.uid)).toEqual([a.uid, b.uid]);
     expect(findFlows(path, { ...spec, start: b.ts }).map((f) => f.uid)).toEqual([b.uid]);
-    const ta = trace(path, a).events, tb = trace(path, b).events;
+    const ta = trace(path, a).events,
+      tb = trace(path, b).events;
     expect(ta.length).toBe(a.orig_pkts + a.resp_pkts);
     expect(tb.length).toBe(b.orig_pkts + b.resp_pkts);
     expect(Math.max(...ta.map((e) => e.frame))).toBeLessThan(Math.min(...tb.map((e) => e.frame)));

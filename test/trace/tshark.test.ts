@@ -20,16 +20,47 @@ import type { TraceEvent } from "../../src/trace/events.js";
 import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
 
 const FIELDS = [
-  "frame.number", "tcp.stream", "tcp.seq", "tcp.ack", "tcp.len", "tcp.flags", "tcp.window_size", "tcp.seq_raw",
-  "tcp.ack_raw", "tcp.window_size_value", "pppoe.payload_length", "ip.len", "ip.hdr_len", "ipv6.plen", "tcp.hdr_len",
+  "frame.number",
+  "tcp.stream",
+  "tcp.seq",
+  "tcp.ack",
+  "tcp.len",
+  "tcp.flags",
+  "tcp.window_size",
+  "tcp.seq_raw",
+  "tcp.ack_raw",
+  "tcp.window_size_value",
+  "pppoe.payload_length",
+  "ip.len",
+  "ip.hdr_len",
+  "ipv6.plen",
+  "tcp.hdr_len",
 ] as const;
 type Packet = Record<(typeof FIELDS)[number], number | undefined>;
 
 /** tshark's per-packet TCP fields, by frame number (the innermost TCP header of tunnelled packets; Teredo on any port, as Zeek). */
 function tshark(path: string): Map<number, Packet> {
-  const args = ["-r", path, "-n", "--enable-heuristic", "teredo_udp", "-o", "tcp.relative_sequence_numbers:TRUE", "-T", "fields", "-E", "occurrence=l", "-Y", "tcp"];
+  const args = [
+    "-r",
+    path,
+    "-n",
+    "--enable-heuristic",
+    "teredo_udp",
+    "-o",
+    "tcp.relative_sequence_numbers:TRUE",
+    "-T",
+    "fields",
+    "-E",
+    "occurrence=l",
+    "-Y",
+    "tcp",
+  ];
   for (const f of FIELDS) args.push("-e", f);
-  const out = execFileSync("tshark", args, { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
+  const out = execFileSync("tshark", args, {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const rows = new Map<number, Packet>();
   for (const line of out.split("\n")) {
     if (line === "") continue;
@@ -49,13 +80,22 @@ function tshark(path: string): Map<number, Packet> {
  * past the captured frame (cisco-fabricpath-syn-retx).
  */
 function expectedLen(p: Packet): number | undefined {
-  const fromIp = p["ip.len"] !== undefined ? p["ip.len"] - p["ip.hdr_len"]! - p["tcp.hdr_len"]!
-    : p["ipv6.plen"] !== undefined ? p["ipv6.plen"] - p["tcp.hdr_len"]! : undefined;
+  const fromIp =
+    p["ip.len"] !== undefined
+      ? p["ip.len"] - p["ip.hdr_len"]! - p["tcp.hdr_len"]!
+      : p["ipv6.plen"] !== undefined
+        ? p["ipv6.plen"] - p["tcp.hdr_len"]!
+        : undefined;
   if (p["pppoe.payload_length"] !== undefined || p["tcp.len"] === undefined) return fromIp;
   return p["tcp.len"];
 }
 
-interface Mismatch { uid: string; frame: number; ours: unknown; tshark: unknown }
+interface Mismatch {
+  uid: string;
+  frame: number;
+  ours: unknown;
+  tshark: unknown;
+}
 
 function compare(flow: Flow, events: TraceEvent[], rows: Map<number, Packet>, out: Mismatch[]): "full" | "raw" {
   const streams = new Set(events.map((e) => rows.get(e.frame)?.["tcp.stream"]));
@@ -73,14 +113,31 @@ function compare(flow: Flow, events: TraceEvent[], rows: Map<number, Packet>, ou
       ? { seq: e.seq, ack: hasAck ? e.ack : undefined, len: e.len, flags: e.flags, win: e.win }
       : { seq: e.raw_seq, ack: hasAck ? e.raw_ack : undefined, len: e.len, flags: e.flags, win: e.raw_win };
     const theirs = full
-      ? { seq: p["tcp.seq"], ack: hasAck ? p["tcp.ack"] : undefined, len: expectedLen(p), flags: p["tcp.flags"]! & 0xff, win: p["tcp.window_size"] }
-      : { seq: p["tcp.seq_raw"], ack: hasAck ? p["tcp.ack_raw"] : undefined, len: expectedLen(p), flags: p["tcp.flags"]! & 0xff, win: p["tcp.window_size_value"] };
-    if (JSON.stringify(ours) !== JSON.stringify(theirs)) out.push({ uid: flow.uid, frame: e.frame, ours, tshark: theirs });
+      ? {
+          seq: p["tcp.seq"],
+          ack: hasAck ? p["tcp.ack"] : undefined,
+          len: expectedLen(p),
+          flags: p["tcp.flags"]! & 0xff,
+          win: p["tcp.window_size"],
+        }
+      : {
+          seq: p["tcp.seq_raw"],
+          ack: hasAck ? p["tcp.ack_raw"] : undefined,
+          len: expectedLen(p),
+          flags: p["tcp.flags"]! & 0xff,
+          win: p["tcp.window_size_value"],
+        };
+    if (JSON.stringify(ours) !== JSON.stringify(theirs))
+      out.push({ uid: flow.uid, frame: e.frame, ours, tshark: theirs });
   }
   return full ? "full" : "raw";
 }
 
-interface Capture { name: string; path: string; options: ReconstructorOptions }
+interface Capture {
+  name: string;
+  path: string;
+  options: ReconstructorOptions;
+}
 
 const captures: Capture[] = [
   ...loadManifest().map((c) => {
@@ -98,8 +155,14 @@ const captures: Capture[] = [
       } satisfies ReconstructorOptions,
     };
   }),
-  ...readdirSync(resolve(import.meta.dirname, "../fixtures/kernel")).filter((f) => f.endsWith(".pcap")).sort()
-    .map((f) => ({ name: `kernel/${f}`, path: resolve(import.meta.dirname, "../fixtures/kernel", f), options: { windowBytes: 1 << 20 } })),
+  ...readdirSync(resolve(import.meta.dirname, "../fixtures/kernel"))
+    .filter((f) => f.endsWith(".pcap"))
+    .sort()
+    .map((f) => ({
+      name: `kernel/${f}`,
+      path: resolve(import.meta.dirname, "../fixtures/kernel", f),
+      options: { windowBytes: 1 << 20 },
+    })),
 ];
 
 const tally = { flows: 0, full: 0, raw: 0, segments: 0 };
@@ -110,14 +173,20 @@ describe("trace events agree with tshark, end states with the flow", () => {
     const mismatches: Mismatch[] = [];
     const states: unknown[] = [];
     let flows = 0;
-    const error = traceEveryFlow(path, (flow, events, end) => {
-      flows++;
-      if (events.length < flow.orig_pkts + flow.resp_pkts) states.push({ uid: flow.uid, events: events.length, pkts: flow.orig_pkts + flow.resp_pkts });
-      if (end.orig_state !== flow.orig_state || end.resp_state !== flow.resp_state) states.push({ uid: flow.uid, end, flow: [flow.orig_state, flow.resp_state] });
-      tally[compare(flow, events, rows, mismatches)]++;
-      tally.flows++;
-      tally.segments += events.length;
-    }, options);
+    const error = traceEveryFlow(
+      path,
+      (flow, events, end) => {
+        flows++;
+        if (events.length < flow.orig_pkts + flow.resp_pkts)
+          states.push({ uid: flow.uid, events: events.length, pkts: flow.orig_pkts + flow.resp_pkts });
+        if (end.orig_state !== flow.orig_state || end.resp_state !== flow.resp_state)
+          states.push({ uid: flow.uid, end, flow: [flow.orig_state, flow.resp_state] });
+        tally[compare(flow, events, rows, mismatches)]++;
+        tally.flows++;
+        tally.segments += events.length;
+      },
+      options,
+    );
     expect(error).toBeNull();
     expect(flows).toBeGreaterThan(0);
     expect(states, "one event per counted segment; end states as the flow's").toEqual([]);
@@ -126,7 +195,9 @@ describe("trace events agree with tshark, end states with the flow", () => {
 
   it("compares most connections on Wireshark's relative numbers", () => {
     // Printed for the report; the bar keeps the raw fallback from becoming the rule.
-    console.log(`tshark differential: ${tally.flows} connections, ${tally.segments} segments, ${tally.full} on relative numbers, ${tally.raw} on raw numbers`);
+    console.log(
+      `tshark differential: ${tally.flows} connections, ${tally.segments} segments, ${tally.full} on relative numbers, ${tally.raw} on raw numbers`,
+    );
     expect(tally.full).toBeGreaterThan(0.75 * tally.flows);
   });
 });

@@ -15,7 +15,8 @@ import { analyzeFile } from "../../src/analyze.js";
 import type { Flow } from "../../src/flow.js";
 import { corpusDir } from "../golden/corpus.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+const CHROMIUM =
+  process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const OUTPUT = resolve(import.meta.dirname, "../output");
 /** A Zeek corpus capture with refused and completed connections. */
 const CAPTURE = join(corpusDir(), "pop3-rej-and-sf.pcap");
@@ -25,14 +26,19 @@ describe("the page at /", () => {
   const flows: Flow[] = [];
 
   beforeAll(async () => {
-    if (CHROMIUM === undefined) throw new Error("chromium not found: apt-get install chromium (.ci/run installs it), or set CHROMIUM_PATH");
+    if (CHROMIUM === undefined)
+      throw new Error("chromium not found: apt-get install chromium (.ci/run installs it), or set CHROMIUM_PATH");
     await analyzeFile(CAPTURE, {}, (f) => void flows.push(f));
     dataDir = mkdtempSync(join(tmpdir(), "flowrecon-page-"));
     api = createApp({ dataDir });
     server = serve({ fetch: api.app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise<void>((r) => server.once("listening", () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1800 });
   }, 120_000);
@@ -54,7 +60,11 @@ describe("the page at /", () => {
     await input!.uploadFile(CAPTURE);
     await page.waitForSelector("#row-count", { timeout: 30_000 });
     expect(await text("#flow-count")).toBe(String(flows.length));
-    await page.waitForFunction((n) => document.querySelectorAll("#flows tbody tr").length === n, { timeout: 10_000 }, flows.length);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("#flows tbody tr").length === n,
+      { timeout: 10_000 },
+      flows.length,
+    );
     expect(await text("#row-count")).toBe(String(flows.length));
     expect(await text("#captures")).toContain("pop3-rej-and-sf.pcap");
     expect(errors).toEqual([]);
@@ -64,7 +74,11 @@ describe("the page at /", () => {
     const refused = flows.filter((f) => f.anomalies.some((a) => a.type === "refused"));
     expect(refused.length).toBeGreaterThan(0);
     await page.select("#filter-anomaly", "refused");
-    await page.waitForFunction((n) => document.querySelector("#row-count")?.textContent === String(n), { timeout: 10_000 }, refused.length);
+    await page.waitForFunction(
+      (n) => document.querySelector("#row-count")?.textContent === String(n),
+      { timeout: 10_000 },
+      refused.length,
+    );
     const uids = await page.$$eval("#flows tbody tr", (rows) => rows.map((r) => r.getAttribute("data-uid")));
     expect(uids.sort()).toEqual(refused.map((f) => f.uid).sort());
   }, 30_000);

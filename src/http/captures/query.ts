@@ -11,11 +11,33 @@ import { DEFAULT_PAGE, MAX_PAGE, parseFilter, type FlowFilter } from "../params.
 
 /** Fields a flow list can be sorted by. */
 export const SORT_FIELDS = [
-  "ts", "duration", "orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes",
-  "conn_state", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "missed_bytes",
+  "ts",
+  "duration",
+  "orig_bytes",
+  "resp_bytes",
+  "orig_pkts",
+  "resp_pkts",
+  "orig_ip_bytes",
+  "resp_ip_bytes",
+  "conn_state",
+  "id.orig_h",
+  "id.orig_p",
+  "id.resp_h",
+  "id.resp_p",
+  "missed_bytes",
 ] as const;
 
-export const FLOW_QUERY_PARAMS = ["conn_state", "anomaly", "host", "port", "from", "to", "sort", "offset", "limit"] as const;
+export const FLOW_QUERY_PARAMS = [
+  "conn_state",
+  "anomaly",
+  "host",
+  "port",
+  "from",
+  "to",
+  "sort",
+  "offset",
+  "limit",
+] as const;
 
 export interface FlowQuery {
   filter: FlowFilter;
@@ -29,7 +51,9 @@ export interface FlowQuery {
 }
 
 function bad(name: string, expected: string, text: string): ApiError {
-  return new ApiError(400, "invalid_parameter", `query parameter ${name} must be ${expected}, got '${text}'`, { details: { parameter: name } });
+  return new ApiError(400, "invalid_parameter", `query parameter ${name} must be ${expected}, got '${text}'`, {
+    details: { parameter: name },
+  });
 }
 
 function int(text: string, name: string, min: number, max: number): number {
@@ -47,7 +71,12 @@ function seconds(text: string, name: string): number {
 export function flowQuery(query: Record<string, string>): FlowQuery {
   for (const name of Object.keys(query)) {
     if (!(FLOW_QUERY_PARAMS as readonly string[]).includes(name)) {
-      throw new ApiError(400, "unknown_parameter", `unknown query parameter '${name}' (known: ${FLOW_QUERY_PARAMS.join(", ")})`, { details: { parameter: name } });
+      throw new ApiError(
+        400,
+        "unknown_parameter",
+        `unknown query parameter '${name}' (known: ${FLOW_QUERY_PARAMS.join(", ")})`,
+        { details: { parameter: name } },
+      );
     }
   }
   const q: FlowQuery = {
@@ -66,7 +95,8 @@ export function flowQuery(query: Record<string, string>): FlowQuery {
   if (query.sort !== undefined) {
     const desc = query.sort.startsWith("-");
     const field = desc ? query.sort.slice(1) : query.sort;
-    if (!(SORT_FIELDS as readonly string[]).includes(field)) throw bad("sort", `one of ${SORT_FIELDS.join(", ")}, with - for descending`, query.sort);
+    if (!(SORT_FIELDS as readonly string[]).includes(field))
+      throw bad("sort", `one of ${SORT_FIELDS.join(", ")}, with - for descending`, query.sort);
     q.sort = { field: field as FlowQuery["sort"]["field"], desc };
   }
   return q;
@@ -76,7 +106,11 @@ export function flowQuery(query: Record<string, string>): FlowQuery {
 export function matches(f: Flow, q: FlowQuery): boolean {
   const { connStates, anomalies } = q.filter;
   if (connStates !== null && !connStates.has(f.conn_state)) return false;
-  if (anomalies !== null && !(anomalies.has("any") ? f.anomalies.length > 0 : f.anomalies.some((a) => anomalies.has(a.type)))) return false;
+  if (
+    anomalies !== null &&
+    !(anomalies.has("any") ? f.anomalies.length > 0 : f.anomalies.some((a) => anomalies.has(a.type)))
+  )
+    return false;
   if (q.host !== undefined && f["id.orig_h"] !== q.host && f["id.resp_h"] !== q.host) return false;
   if (q.port !== undefined && f["id.orig_p"] !== q.port && f["id.resp_p"] !== q.port) return false;
   if (q.from !== undefined && f.ts + (f.duration ?? 0) < q.from) return false;
@@ -89,7 +123,8 @@ export function sortFlows(flows: Flow[], q: FlowQuery): Flow[] {
   const { field, desc } = q.sort;
   const sign = desc ? -1 : 1;
   return flows.sort((a, b) => {
-    const x = (a as unknown as Record<string, number | string | undefined>)[field], y = (b as unknown as Record<string, number | string | undefined>)[field];
+    const x = (a as unknown as Record<string, number | string | undefined>)[field],
+      y = (b as unknown as Record<string, number | string | undefined>)[field];
     if (x === y) return a.ts - b.ts;
     if (x === undefined) return -sign;
     if (y === undefined) return sign;

@@ -40,7 +40,8 @@ export interface CaptureMeta {
 
 /** The summary counts of a capture's flows. */
 export function summarize(flows: readonly Flow[]): CaptureMeta["summary"] {
-  const conn_state: Record<string, number> = {}, anomalies: Record<string, number> = {};
+  const conn_state: Record<string, number> = {},
+    anomalies: Record<string, number> = {};
   for (const f of flows) {
     conn_state[f.conn_state] = (conn_state[f.conn_state] ?? 0) + 1;
     for (const t of new Set(f.anomalies.map((a) => a.type))) anomalies[t] = (anomalies[t] ?? 0) + 1;

@@ -12,7 +12,10 @@ import type { Logger } from "../log.js";
 import { routeOf } from "./request-metrics.js";
 
 /** Passes `body` through unchanged, counting its bytes; `done` runs once when it ends or is cancelled. */
-function counted(body: ReadableStream<Uint8Array>, done: (bytes: number, outcome: "complete" | "aborted") => void): ReadableStream<Uint8Array> {
+function counted(
+  body: ReadableStream<Uint8Array>,
+  done: (bytes: number, outcome: "complete" | "aborted") => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let bytes = 0;
   return new ReadableStream<Uint8Array>(

@@ -34,9 +34,17 @@ export function bearerAuth(tenants: Readonly<Record<string, string>>): Middlewar
       for (const e of expected) if (timingSafeEqual(presented, e.hash) && tenant === undefined) tenant = e.tenant;
     }
     if (tenant === undefined) {
-      throw new ApiError(401, "unauthorized", match === null ? "this server needs Authorization: Bearer <token>" : "the bearer token is not valid", {
-        headers: { "www-authenticate": match === null ? 'Bearer realm="flowrecon"' : 'Bearer realm="flowrecon", error="invalid_token"' },
-      });
+      throw new ApiError(
+        401,
+        "unauthorized",
+        match === null ? "this server needs Authorization: Bearer <token>" : "the bearer token is not valid",
+        {
+          headers: {
+            "www-authenticate":
+              match === null ? 'Bearer realm="flowrecon"' : 'Bearer realm="flowrecon", error="invalid_token"',
+          },
+        },
+      );
     }
     c.set("tenant", tenant);
     return next();

@@ -19,10 +19,15 @@ export function uploadsPerClient(max: number, onReject: () => void): MiddlewareH
     const n = running.get(address) ?? 0;
     if (n >= max) {
       onReject();
-      throw new ApiError(429, "too_many_uploads", `${n} uploads from ${address} are running, the limit is ${max} per client: wait for one to finish`, {
-        details: { limit: max },
-        headers: { "retry-after": "1", connection: "close" },
-      });
+      throw new ApiError(
+        429,
+        "too_many_uploads",
+        `${n} uploads from ${address} are running, the limit is ${max} per client: wait for one to finish`,
+        {
+          details: { limit: max },
+          headers: { "retry-after": "1", connection: "close" },
+        },
+      );
     }
     running.set(address, n + 1);
     // An upload runs until its body is read or dropped (a streamed answer may start before).

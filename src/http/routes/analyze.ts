@@ -58,7 +58,12 @@ function windowFor(contentLength: string | number | undefined): number {
   return w;
 }
 
-export function captureErrorBody(error: CaptureError): { code: string; message: string; offset: number; record: number } {
+export function captureErrorBody(error: CaptureError): {
+  code: string;
+  message: string;
+  offset: number;
+  record: number;
+} {
   return { code: error.code, message: error.message, offset: error.offset, record: error.record };
 }
 
@@ -71,7 +76,12 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     const format = outputFormat(c.req.header("accept"));
     let kind = bodyKind(c.req.header("content-type"));
     const streamed = kind === "capture" || kind === "sniff";
-    const body = bodyChunks(c, streamed ? config.maxBodyBytes : config.maxBatchBytes, streamed ? "capture" : "segment body", config);
+    const body = bodyChunks(
+      c,
+      streamed ? config.maxBodyBytes : config.maxBatchBytes,
+      streamed ? "capture" : "segment body",
+      config,
+    );
     const opening = await gather(body, ENGINE_START_BYTES, budget.reservation("the start of an upload"));
     const chunks = opening.chunks;
     if (kind === "sniff") {
@@ -79,7 +89,11 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       if (head.length === 4 && captureFormat(head) === null) {
         await opening.drop();
         const found = Array.from(head, (b) => b.toString(16).padStart(2, "0")).join(" ");
-        throw new ApiError(415, "unsupported_media_type", `the application/octet-stream body is not a pcap or pcapng capture (it starts ${found}); send segment records as application/json or application/msgpack`);
+        throw new ApiError(
+          415,
+          "unsupported_media_type",
+          `the application/octet-stream body is not a pcap or pcapng capture (it starts ${found}); send segment records as application/json or application/msgpack`,
+        );
       }
       kind = "capture";
     }
@@ -91,14 +105,24 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       throw e;
     }
     // A body that ended within the first bytes has its exact size; else the declared one, if any.
-    const rec = new Reconstructor({ ...params.options, windowBytes: windowFor(opening.ended ? opening.bytes : c.req.header("content-length")) });
+    const rec = new Reconstructor({
+      ...params.options,
+      windowBytes: windowFor(opening.ended ? opening.bytes : c.req.header("content-length")),
+    });
     // The printed body comes back from the format thread in pieces, in record order.
     const held: Buffer[] = [];
     let heldBytes = 0;
     const job = ctx.formatThreads().open(
       {
-        kind: "flows", format, layout: rec.layout, communityIdSeed: params.options.communityIdSeed, localNets: params.options.localNets,
-        jsonStyle: params.jsonStyle, filter: params.filter, count: true, insight: rec.insight,
+        kind: "flows",
+        format,
+        layout: rec.layout,
+        communityIdSeed: params.options.communityIdSeed,
+        localNets: params.options.localNets,
+        jsonStyle: params.jsonStyle,
+        filter: params.filter,
+        count: true,
+        insight: rec.insight,
       },
       {
         clock: rec.insight,
@@ -147,7 +171,12 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
         } else {
           const reservation = budget.reservation("a segment batch");
           try {
-            const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", rec.segmentLayout, reservation);
+            const records = await readSegmentBody(
+              chunks,
+              kind === "json" ? "json" : "msgpack",
+              rec.segmentLayout,
+              reservation,
+            );
             await feedSegments(rec, records.bytes, sink, options);
           } finally {
             reservation.release();
@@ -233,8 +262,12 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       .catch((e: unknown) => {
         // The status is sent: the failure becomes the last line.
         job.drop();
-        const body = e instanceof ApiError ? e.body : { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" };
-        if (!(e instanceof ApiError) && !stream.cancelled) ctx.log.error({ code: "internal_error", err: e }, "analyze failed after the response started");
+        const body =
+          e instanceof ApiError
+            ? e.body
+            : { code: "internal_error", message: "internal error (a flowrecon bug); see the server log" };
+        if (!(e instanceof ApiError) && !stream.cancelled)
+          ctx.log.error({ code: "internal_error", err: e }, "analyze failed after the response started");
         stream.write([Buffer.from(JSON.stringify({ error: body }) + "\n")]);
         stream.close();
       });

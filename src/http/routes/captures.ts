@@ -66,16 +66,28 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv
     delete query.name;
     const options = sessionOptions(query, undefined);
     // The magic first (held and reserved as it arrives, src/http/body.ts), then the rest streams to disk.
-    const peeked = await gather(bodyChunks(c, ctx.config.maxBodyBytes, "capture", ctx.config), 4, ctx.budget.reservation("the start of a stored capture"));
+    const peeked = await gather(
+      bodyChunks(c, ctx.config.maxBodyBytes, "capture", ctx.config),
+      4,
+      ctx.budget.reservation("the start of a stored capture"),
+    );
     const head = Buffer.concat(peeked.held).subarray(0, 4);
     if (head.length < 4 || captureFormat(head) === null) {
       await peeked.drop();
       const found = Array.from(head, (b: number) => b.toString(16).padStart(2, "0")).join(" ");
-      throw new ApiError(415, "unsupported_media_type", `the body is not a pcap or pcapng capture (it starts '${found}')`);
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        `the body is not a pcap or pcapng capture (it starts '${found}')`,
+      );
     }
     const declared = Number(c.req.header("content-length"));
     if (Number.isFinite(declared) && declared > store.maxBytes) {
-      throw new ApiError(507, "insufficient_storage", `the capture (${declared} bytes) is larger than the store's ${store.maxBytes}-byte cap`);
+      throw new ApiError(
+        507,
+        "insufficient_storage",
+        `the capture (${declared} bytes) is larger than the store's ${store.maxBytes}-byte cap`,
+      );
     }
     ctx.budget.admit(ENGINE_ESTIMATE_BYTES, "a stored capture's analysis");
     const id = store.begin();
@@ -86,7 +98,12 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv
       try {
         for await (const chunk of peeked.chunks) {
           size += chunk.length;
-          if (size > store.maxBytes) throw new ApiError(507, "insufficient_storage", `the capture is larger than the store's ${store.maxBytes}-byte cap`);
+          if (size > store.maxBytes)
+            throw new ApiError(
+              507,
+              "insufficient_storage",
+              `the capture is larger than the store's ${store.maxBytes}-byte cap`,
+            );
           writeSync(fd, chunk);
         }
       } finally {
@@ -95,9 +112,23 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv
       const flows: Flow[] = [];
       const { stats, error } = await analyzeFile(path, options, (f) => void flows.push(f));
       if (error !== null) {
-        throw new ApiError(422, error.code, error.message, { offset: error.offset, details: { record: error.record }, extra: { stats } });
+        throw new ApiError(422, error.code, error.message, {
+          offset: error.offset,
+          details: { record: error.record },
+          extra: { stats },
+        });
       }
-      const m: CaptureMeta = { id, tenant: c.get("tenant"), name, created: new Date().toISOString(), size, flows: flows.length, stats, options, summary: summarize(flows) };
+      const m: CaptureMeta = {
+        id,
+        tenant: c.get("tenant"),
+        name,
+        created: new Date().toISOString(),
+        size,
+        flows: flows.length,
+        stats,
+        options,
+        summary: summarize(flows),
+      };
       store.commit(m, flows);
       return c.json(m, 201, { location: `/v1/captures/${id}` });
     } catch (e) {
@@ -129,7 +160,12 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv
     meta(id, c.get("tenant"));
     const selected = store.flows(id).filter((f) => matches(f, q));
     sortFlows(selected, q);
-    return c.json({ total: selected.length, offset: q.offset, limit: q.limit, flows: selected.slice(q.offset, q.offset + q.limit) });
+    return c.json({
+      total: selected.length,
+      offset: q.offset,
+      limit: q.limit,
+      flows: selected.slice(q.offset, q.offset + q.limit),
+    });
   });
 
   app.get("/v1/captures/:id/flows/:uid", function getFlow(c) {
@@ -142,7 +178,9 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv
     const all = c.req.query("all");
     const builder = new LadderBuilder({ all: all === "" || all === "true" || all === "1" });
     const result = traceFlow(store.capturePath(id), flow, (e) => builder.add(e), m.options);
-    return c.body(ladderSvg(builder.finish(result.flow, result.end)), 200, { "content-type": "image/svg+xml; charset=utf-8" });
+    return c.body(ladderSvg(builder.finish(result.flow, result.end)), 200, {
+      "content-type": "image/svg+xml; charset=utf-8",
+    });
   });
 
   app.get("/v1/captures/:id/flows/:uid/ladder.json", function ladderJsonRoute(c) {
@@ -174,4 +212,3 @@ export function captureRoutes(ctx: AppContext, store: CaptureStore): Hono<ApiEnv
 
   return app;
 }
-

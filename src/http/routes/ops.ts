@@ -14,7 +14,12 @@ export function opsRoutes(ctx: AppContext): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.get("/healthz", function healthz(c) {
-    const body = { status: ctx.draining ? "draining" : "ok", version: VERSION, sessions: ctx.sessions.size, memory_bytes: ctx.budget.used() };
+    const body = {
+      status: ctx.draining ? "draining" : "ok",
+      version: VERSION,
+      sessions: ctx.sessions.size,
+      memory_bytes: ctx.budget.used(),
+    };
     return c.json(body, ctx.draining ? 503 : 200);
   });
 

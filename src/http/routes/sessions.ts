@@ -47,7 +47,12 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
     const contentType = c.req.header("content-type");
     if (contentType !== undefined || Number(c.req.header("content-length") ?? 0) > 0) {
       const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-      if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "session options are a JSON object (application/json), or query parameters");
+      if (type !== "application/json")
+        throw new ApiError(
+          415,
+          "unsupported_media_type",
+          "session options are a JSON object (application/json), or query parameters",
+        );
       const raw = Buffer.concat(await readChunks(bodyChunks(c, 64 * 1024, "session options", config)));
       if (raw.length > 0) {
         try {
@@ -96,7 +101,12 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
         });
         return c.json(summary);
       }
-      const records = await readSegmentBody(chunks, kind === "json" ? "json" : "msgpack", session.segmentLayout, reservation);
+      const records = await readSegmentBody(
+        chunks,
+        kind === "json" ? "json" : "msgpack",
+        session.segmentLayout,
+        reservation,
+      );
       const summary = await session.exclusive(async () => {
         session.checkBatch(input);
         const summary = await session.appendSegments(records.bytes, records.count, work);
@@ -118,15 +128,23 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
     // anomalies then wait for their thresholds). The writer and the filter read it per flow.
     const insight = { ...session.insight };
     const seed = session.options.communityIdSeed;
-    const writer = new FlowWriter(format, session.layout, { communityIdSeed: seed, localNets: session.options.localNets, jsonStyle: params.jsonStyle, filter: NO_FILTER, insight });
+    const writer = new FlowWriter(format, session.layout, {
+      communityIdSeed: seed,
+      localNets: session.options.localNets,
+      jsonStyle: params.jsonStyle,
+      filter: NO_FILTER,
+      insight,
+    });
     const filter = new RecordFilter(params.filter, session.layout, insight);
     const end = params.offset + params.limit;
     let index = 0;
-    const visit = (state: "finished" | "live") => (v: Parameters<FlowWriter["add"]>[0], p: number): void => {
-      if (filter.active && !filter.matches(v, p)) return;
-      if (index >= params.offset && index < end) writer.add(v, p, state);
-      index++;
-    };
+    const visit =
+      (state: "finished" | "live") =>
+      (v: Parameters<FlowWriter["add"]>[0], p: number): void => {
+        if (filter.active && !filter.matches(v, p)) return;
+        if (index >= params.offset && index < end) writer.add(v, p, state);
+        index++;
+      };
     await session.exclusive(async () => {
       if (session.closed) throw new ApiError(404, "session_not_found", `session ${session.id} was finished or deleted`);
       if (params.states.has("finished")) session.finished.forEach(visit("finished"));
@@ -152,7 +170,12 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
       } finally {
         sessions.delete(session.id);
       }
-      const w = new FlowWriter(format, session.layout, { communityIdSeed: session.options.communityIdSeed, localNets: session.options.localNets, filter, insight: session.insight });
+      const w = new FlowWriter(format, session.layout, {
+        communityIdSeed: session.options.communityIdSeed,
+        localNets: session.options.localNets,
+        filter,
+        insight: session.insight,
+      });
       session.finished.forEach((v, p) => {
         w.add(v, p);
       });

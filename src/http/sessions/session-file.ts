@@ -154,9 +154,11 @@ export function readSessionFile(path: string, recordSize: number): LoadedSession
   const fail = (what: string): never => {
     throw new SessionFileError(`${path}: ${what}`);
   };
-  if (bytes.length < MAGIC.length + 4 + HASH_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) fail("not a flowrecon session file (no magic)");
+  if (bytes.length < MAGIC.length + 4 + HASH_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    fail("not a flowrecon session file (no magic)");
   const body = bytes.subarray(0, bytes.length - HASH_BYTES);
-  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(body.length))) fail("checksum mismatch (a damaged or partly written file)");
+  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(body.length)))
+    fail("checksum mismatch (a damaged or partly written file)");
   const jsonLength = bytes.readUInt32LE(MAGIC.length);
   const jsonEnd = MAGIC.length + 4 + jsonLength;
   if (jsonEnd > body.length) fail(`header length ${jsonLength} runs past the end of the file`);
@@ -166,24 +168,39 @@ export function readSessionFile(path: string, recordSize: number): LoadedSession
   } catch (e) {
     return fail(`malformed header: ${(e as Error).message}`);
   }
-  if (typeof header !== "object" || header === null || typeof header.id !== "string" || !ID.test(header.id)) fail("the header names no session id");
-  if (header.engine !== engineFingerprint()) fail(`written by another engine build (${String(header.engine).slice(0, 12)}…, this one is ${engineFingerprint().slice(0, 12)}…)`);
-  if (header.recordSize !== recordSize) fail(`flow records of ${header.recordSize} bytes, this engine's are ${recordSize}`);
+  if (typeof header !== "object" || header === null || typeof header.id !== "string" || !ID.test(header.id))
+    fail("the header names no session id");
+  if (header.engine !== engineFingerprint())
+    fail(
+      `written by another engine build (${String(header.engine).slice(0, 12)}…, this one is ${engineFingerprint().slice(0, 12)}…)`,
+    );
+  if (header.recordSize !== recordSize)
+    fail(`flow records of ${header.recordSize} bytes, this engine's are ${recordSize}`);
   const totalPages = header.engineBytes / PAGE;
-  if (!Number.isSafeInteger(totalPages) || totalPages <= 0) fail(`engine memory of ${header.engineBytes} bytes is not whole 64 KiB pages`);
+  if (!Number.isSafeInteger(totalPages) || totalPages <= 0)
+    fail(`engine memory of ${header.engineBytes} bytes is not whole 64 KiB pages`);
   if (!Array.isArray(header.pages)) fail("the header lists no engine pages");
   let present = 0;
   let next = 0;
   for (const run of header.pages) {
     const [first, count] = Array.isArray(run) ? run : [Number.NaN, Number.NaN];
-    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < next || count <= 0 || first + count > totalPages) fail(`bad page run ${JSON.stringify(run)}`);
+    if (
+      !Number.isSafeInteger(first) ||
+      !Number.isSafeInteger(count) ||
+      first < next ||
+      count <= 0 ||
+      first + count > totalPages
+    )
+      fail(`bad page run ${JSON.stringify(run)}`);
     present += count * PAGE;
     next = first + count;
   }
   const engineEnd = jsonEnd + present;
   const finishedBytes = header.finishedRecords * recordSize;
   if (!Number.isSafeInteger(finishedBytes) || finishedBytes < 0 || engineEnd + finishedBytes !== body.length) {
-    fail(`sizes do not add up (${present} engine bytes, ${header.finishedRecords} records, ${body.length - jsonEnd} bytes present)`);
+    fail(
+      `sizes do not add up (${present} engine bytes, ${header.finishedRecords} records, ${body.length - jsonEnd} bytes present)`,
+    );
   }
   const engine = new Uint8Array(header.engineBytes);
   for (let at = jsonEnd, i = 0; i < header.pages.length; i++) {

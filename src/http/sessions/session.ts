@@ -22,12 +22,24 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { Reconstructor, type ReconstructorOptions, type ReconstructorSnapshot, type RecordSink } from "../../reconstructor.js";
+import {
+  Reconstructor,
+  type ReconstructorOptions,
+  type ReconstructorSnapshot,
+  type RecordSink,
+} from "../../reconstructor.js";
 import { captureError } from "../../wasm/errors.js";
 import { EngineFault } from "../../wasm/engine.js";
 import { ApiError } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
-import { countInput, feedCapture, feedSegments, finishEngine, YIELD_AFTER_MS, type WorkOptions } from "../engine-work.js";
+import {
+  countInput,
+  feedCapture,
+  feedSegments,
+  finishEngine,
+  YIELD_AFTER_MS,
+  type WorkOptions,
+} from "../engine-work.js";
 import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { addFlowCounts, FlowCounter } from "../flow-counts.js";
 import { RecordStore } from "./record-store.js";
@@ -91,7 +103,13 @@ export class Session {
    * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
    * @param saved    the state to continue from (a session reloaded at start), else a new session.
    */
-  constructor(options: ReconstructorOptions, metrics: ApiMetrics, maxFlows: number, readonly tenant: string | undefined = undefined, saved?: SavedSession) {
+  constructor(
+    options: ReconstructorOptions,
+    metrics: ApiMetrics,
+    maxFlows: number,
+    readonly tenant: string | undefined = undefined,
+    saved?: SavedSession,
+  ) {
     this.id = saved?.id ?? randomUUID();
     this.createdAt = saved?.createdAt ?? Date.now();
     this.options = options;
@@ -120,7 +138,11 @@ export class Session {
    * The state a session file stores (call inside {@link exclusive}, between batches): the engine's
    * memory and the finished records as views, no copy.
    */
-  saved(): Omit<SavedSession, "snapshot" | "finished"> & { host: ReturnType<Reconstructor["saveHostState"]>; engine: Uint8Array; finished: Iterable<Uint8Array> } {
+  saved(): Omit<SavedSession, "snapshot" | "finished"> & {
+    host: ReturnType<Reconstructor["saveHostState"]>;
+    engine: Uint8Array;
+    finished: Iterable<Uint8Array>;
+  } {
     this.#rec.clearSpareWindow();
     return {
       id: this.id,
@@ -196,13 +218,22 @@ export class Session {
   checkBatch(kind: InputKind): void {
     const maxFlows = this.#maxFlows;
     if (this.closed) throw new ApiError(404, "session_not_found", `session ${this.id} was finished or deleted`);
-    if (this.failed !== null) throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
+    if (this.failed !== null)
+      throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
     if (this.input !== null && this.input !== kind) {
-      throw new ApiError(409, "input_kind_conflict", `session ${this.id} is fed ${this.input === "capture" ? "a capture" : "segment records"}; a session takes one kind of input`);
+      throw new ApiError(
+        409,
+        "input_kind_conflict",
+        `session ${this.id} is fed ${this.input === "capture" ? "a capture" : "segment records"}; a session takes one kind of input`,
+      );
     }
     const flows = this.finished.count + this.liveFlows;
     if (flows >= maxFlows) {
-      throw new ApiError(429, "session_flow_limit", `session ${this.id} holds ${flows} flows, the limit is ${maxFlows}: finish or delete it`);
+      throw new ApiError(
+        429,
+        "session_flow_limit",
+        `session ${this.id} holds ${flows} flows, the limit is ${maxFlows}: finish or delete it`,
+      );
     }
   }
 
@@ -244,7 +275,10 @@ export class Session {
     if (error !== null) {
       this.failed = `the engine found damage the validation missed (${error.code} at byte ${error.offset})`;
       this.#metrics.captureErrors.inc({ code: error.code });
-      throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, { offset: error.offset, details: { record: error.record } });
+      throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, {
+        offset: error.offset,
+        details: { record: error.record },
+      });
     }
     return this.#accepted("capture", { bytes }, finishedBefore);
   }
@@ -284,9 +318,14 @@ export class Session {
     const check = (): void => {
       if (over()) {
         crossed = true;
-        throw new ApiError(429, "session_flow_limit", `this batch takes session ${this.id} past its limit of ${this.#maxFlows} flows (it holds ${before}); the batch was rejected and the session is unchanged`, {
-          details: { limit: this.#maxFlows, flows: before },
-        });
+        throw new ApiError(
+          429,
+          "session_flow_limit",
+          `this batch takes session ${this.id} past its limit of ${this.#maxFlows} flows (it holds ${before}); the batch was rejected and the session is unchanged`,
+          {
+            details: { limit: this.#maxFlows, flows: before },
+          },
+        );
       }
     };
     try {
@@ -312,7 +351,13 @@ export class Session {
     if (counts !== null) addFlowCounts(this.#metrics, counts);
     this.input = kind;
     this.batches++;
-    return { batch: this.batches, input: kind, ...size, flows_finished: this.finished.count - finishedBefore, flows_live: this.liveFlows };
+    return {
+      batch: this.batches,
+      input: kind,
+      ...size,
+      flows_finished: this.finished.count - finishedBefore,
+      flows_live: this.liveFlows,
+    };
   }
 
   /** The capture clock: the latest packet time seen, µs. */

@@ -57,9 +57,14 @@ export class SessionStore {
   create(options: ReconstructorOptions, tenant: string | undefined): Session {
     if (this.#sessions.size >= this.#config.maxSessions) {
       this.#metrics.rejected.inc({ reason: "sessions" });
-      throw new ApiError(429, "too_many_sessions", `${this.#sessions.size} sessions are open, the limit is ${this.#config.maxSessions}: finish or delete one, or retry later`, {
-        headers: { "retry-after": "10" },
-      });
+      throw new ApiError(
+        429,
+        "too_many_sessions",
+        `${this.#sessions.size} sessions are open, the limit is ${this.#config.maxSessions}: finish or delete one, or retry later`,
+        {
+          headers: { "retry-after": "10" },
+        },
+      );
     }
     this.#budget.admit(ENGINE_ESTIMATE_BYTES, "a new session");
     const flowCap = Math.min(options.flowCap ?? this.#config.maxFlowsPerSession, this.#config.maxFlowsPerSession);
@@ -78,7 +83,12 @@ export class SessionStore {
   /** The session `id` of `tenant`; another tenant's session is as unknown as a missing one (404). */
   get(id: string, tenant: string | undefined): Session {
     const session = this.#sessions.get(id);
-    if (session === undefined || session.tenant !== tenant) throw new ApiError(404, "session_not_found", `no session ${id} (it may have expired after ${this.#config.sessionTtlMs / 1000} s idle)`);
+    if (session === undefined || session.tenant !== tenant)
+      throw new ApiError(
+        404,
+        "session_not_found",
+        `no session ${id} (it may have expired after ${this.#config.sessionTtlMs / 1000} s idle)`,
+      );
     return session;
   }
 
@@ -118,7 +128,10 @@ export class SessionStore {
     try {
       names = readdirSync(this.dir);
     } catch (e) {
-      this.#log?.warn({ dir: this.dir, err: (e as Error).message }, "session directory not readable; no session reloaded");
+      this.#log?.warn(
+        { dir: this.dir, err: (e as Error).message },
+        "session directory not readable; no session reloaded",
+      );
       return;
     }
     for (const name of names) {
@@ -136,7 +149,8 @@ export class SessionStore {
           this.#metrics.sessionsExpired.inc();
           continue;
         }
-        if (this.#sessions.size >= this.#config.maxSessions) throw new Error(`the session limit (${this.#config.maxSessions}) is reached`);
+        if (this.#sessions.size >= this.#config.maxSessions)
+          throw new Error(`the session limit (${this.#config.maxSessions}) is reached`);
         this.#budget.admit(saved.snapshot.engine.length + saved.finished.length, "a saved session");
         const session = new Session(saved.options, this.#metrics, this.#config.maxFlowsPerSession, saved.tenant, saved);
         this.#sessions.set(session.id, session);
