@@ -12,7 +12,6 @@
  */
 
 import { closeSync, fstatSync, openSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
@@ -39,6 +38,7 @@ import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
 import { runConnectionCommand } from "./connection-commands.js";
 import { availableThreads, MAX_THREADS, ShardedRun } from "./shards/sharded-run.js";
 import { SortedRecords } from "./output/sorted-records.js";
+import { anomalyNames, parseCommandLineArgs, SHARED_OPTIONS, sharedEngineOptions, UsageError } from "./cli-args.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -139,8 +139,6 @@ function wrapList(words: readonly string[], indent: string, width: number): stri
   return lines.join("\n");
 }
 
-class UsageError extends Error {}
-
 interface AnalyzeArgs {
   capture: string;
   format: FormatName;
@@ -207,47 +205,30 @@ const VALUE_OPTIONS: readonly [flag: string, option: keyof ReconstructorOptions,
 ];
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
-  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the assignment below (parseArgs infers it from the options)
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: "string", short: "f" },
-        "ignore-checksums": { type: "boolean", short: "C" },
-        bare: { type: "boolean", short: "b" },
-        "json-style": { type: "string" },
-        "vlan-key": { type: "boolean" },
-        "likely-server-ports": { type: "string" },
-        "local-nets": { type: "string" },
-        "flow-cap": { type: "string" },
-        "attempt-timeout": { type: "string" },
-        "close-timeout": { type: "string" },
-        "inactivity-timeout": { type: "string" },
-        "interactive-inactivity-timeout": { type: "string" },
-        "handshake-inactivity-timeout": { type: "string" },
-        "max-above-hole-without-acks": { type: "string" },
-        "excessive-data-without-acks": { type: "string" },
-        "report-gaps-for-partial": { type: "boolean" },
-        "community-id-seed": { type: "string" },
-        "hash-key": { type: "string" },
-        "anomalies-only": { type: "boolean" },
-        anomaly: { type: "string", multiple: true },
-        stats: { type: "boolean" },
-        threads: { type: "string", short: "j" },
-        sort: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
-  } catch (e) {
-    const message = (e as Error).message;
-    const unknown = /Unknown option '([^']+)'/.exec(message);
-    throw new UsageError(unknown ? `unknown option '${unknown[1]}'` : message.replace(/^Option /, "option "));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLineArgs(argv, {
+    ...SHARED_OPTIONS,
+    format: { type: "string", short: "f" },
+    "json-style": { type: "string" },
+    "vlan-key": { type: "boolean" },
+    "likely-server-ports": { type: "string" },
+    "local-nets": { type: "string" },
+    "flow-cap": { type: "string" },
+    "attempt-timeout": { type: "string" },
+    "close-timeout": { type: "string" },
+    "inactivity-timeout": { type: "string" },
+    "interactive-inactivity-timeout": { type: "string" },
+    "handshake-inactivity-timeout": { type: "string" },
+    "max-above-hole-without-acks": { type: "string" },
+    "excessive-data-without-acks": { type: "string" },
+    "report-gaps-for-partial": { type: "boolean" },
+    "community-id-seed": { type: "string" },
+    "hash-key": { type: "string" },
+    "anomalies-only": { type: "boolean" },
+    stats: { type: "boolean" },
+    threads: { type: "string", short: "j" },
+    sort: { type: "string" },
+    version: { type: "boolean", short: "V" },
+  });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const [command, ...rest] = positionals;
@@ -268,9 +249,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
 
   const format = values.format ?? "ndjson";
   if (!isFormatName(format)) throw new UsageError(`unknown format '${format}' (choose ${FORMAT_NAMES.join(", ")})`);
-  const options: ReconstructorOptions = {};
-  if (values["ignore-checksums"]) options.ignoreChecksums = true;
-  if (values.bare) options.likelyServerPorts = false;
+  const options = sharedEngineOptions(values);
   if (values["vlan-key"]) options.vlanInKey = true;
   if (values["likely-server-ports"] !== undefined) {
     const ports = parseServerPorts(values["likely-server-ports"]);
@@ -304,11 +283,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const envKey = process.env[HASH_KEY_ENV];
   if (options.hashKey === undefined && envKey !== undefined && envKey !== "") hashKey(envKey, HASH_KEY_ENV);
   const args: AnalyzeArgs = { capture: rest[0], format, jsonStyle, stats: values.stats ?? false, options };
-  const wanted = values.anomaly ?? [];
-  for (const name of wanted) {
-    if (!ANOMALY_NAMES.has(name))
-      throw new UsageError(`unknown anomaly '${name}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
-  }
+  const wanted = anomalyNames(values);
   if (values["anomalies-only"] || wanted.length > 0) args.anomalyFilter = { any: wanted.length === 0, names: wanted };
   if (values.threads !== undefined)
     args.threads = wholeNumber(

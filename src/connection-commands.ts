@@ -11,17 +11,17 @@
  */
 
 import { createWriteStream, fstatSync, openSync, closeSync } from "node:fs";
-import { parseArgs } from "node:util";
 import type { Writable } from "node:stream";
 import { MIN_WINDOW_BYTES, type ReconstructorOptions } from "./reconstructor.js";
 import type { Flow } from "./flow.js";
-import { ANOMALY_NAMES, passesAnomalyFilter } from "./anomalies/index.js";
+import { passesAnomalyFilter } from "./anomalies/index.js";
 import { findFlows, parseFlowSpec, traceFlow, traceFlowPaced, type Selector } from "./trace/trace.js";
 import { LadderBuilder } from "./ladder/model.js";
 import { ladderSvg } from "./ladder/svg.js";
 import { ladderText } from "./ladder/text.js";
 import { extractFrames, ExtractError } from "./extract/frames.js";
 import { analyzeFile } from "./analyze.js";
+import { anomalyNames, parseCommandLineArgs, SHARED_OPTIONS, sharedEngineOptions, UsageError } from "./cli-args.js";
 
 const EXIT_OK = 0,
   EXIT_INPUT = 1,
@@ -57,7 +57,6 @@ Options:
   -h, --help                  show this help
 `;
 
-class UsageError extends Error {}
 class InputError extends Error {}
 
 /** Most connections `extract --anomaly` traces (each is one pass over the file). */
@@ -76,44 +75,24 @@ interface Parsed {
 }
 
 function parse(argv: readonly string[]): Parsed | "help" {
-  // biome-ignore lint/suspicious/noImplicitAnyLet: parseArgs infers its result type from the options literal below
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        uid: { type: "string" },
-        "community-id": { type: "string" },
-        flow: { type: "string" },
-        start: { type: "string" },
-        format: { type: "string", short: "f" },
-        all: { type: "boolean" },
-        output: { type: "string", short: "o" },
-        write: { type: "string", short: "w" },
-        anomaly: { type: "string", multiple: true },
-        "ignore-checksums": { type: "boolean", short: "C" },
-        bare: { type: "boolean", short: "b" },
-        "no-vlan-key": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    const unknown = /Unknown option '([^']+)'/.exec((e as Error).message);
-    throw new UsageError(
-      unknown ? `unknown option '${unknown[1]}'` : (e as Error).message.replace(/^Option /, "option "),
-    );
-  }
-  const { values: v, positionals } = parsed;
+  const { values: v, positionals } = parseCommandLineArgs(argv, {
+    ...SHARED_OPTIONS,
+    uid: { type: "string" },
+    "community-id": { type: "string" },
+    flow: { type: "string" },
+    start: { type: "string" },
+    format: { type: "string", short: "f" },
+    all: { type: "boolean" },
+    output: { type: "string", short: "o" },
+    write: { type: "string", short: "w" },
+    "no-vlan-key": { type: "boolean" },
+  });
   if (v.help) return "help";
   const [command, ...rest] = positionals;
   if (command !== "ladder" && command !== "extract") throw new UsageError(`unknown command '${command}'`);
   if (rest.length !== 1) throw new UsageError(`${command} takes one capture file, got ${rest.length}`);
   const named = [v.uid, v["community-id"], v.flow].filter((x) => x !== undefined).length;
-  const anomalies = v.anomaly ?? [];
-  for (const a of anomalies)
-    if (!ANOMALY_NAMES.has(a)) throw new UsageError(`unknown anomaly '${a}' (known: ${[...ANOMALY_NAMES].join(", ")})`);
+  const anomalies = anomalyNames(v);
   if (command === "ladder" && anomalies.length > 0)
     throw new UsageError("--anomaly is an extract option; ladder draws one connection");
   if (named > 1) throw new UsageError("name the connection one way: --uid, --community-id or --flow");
@@ -142,9 +121,7 @@ function parse(argv: readonly string[]): Parsed | "help" {
   if (format !== "svg" && format !== "text" && format !== "json")
     throw new UsageError(`unknown ladder format '${format}' (choose svg, text, json)`);
   if (command === "extract" && v.write === undefined) throw new UsageError("extract needs -w <out.pcap>");
-  const options: ReconstructorOptions = {};
-  if (v["ignore-checksums"]) options.ignoreChecksums = true;
-  if (v.bare) options.likelyServerPorts = false;
+  const options = sharedEngineOptions(v);
   if (v["no-vlan-key"]) options.vlanInKey = false;
   return {
     command,
