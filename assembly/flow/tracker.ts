@@ -102,7 +102,11 @@ export function trackerInit(): void {
 /** Recomputes and caches when the record would be removed (FR_DEADLINE). */
 @inline function refreshDeadline(rec: usize): void { store<i64>(rec + FR_DEADLINE, removalTime(rec)); }
 
-function emit(id: u32, reason: EndReason): void {
+/**
+ * Writes the finished output record of live record `id` ending for `reason` into the ring (the live
+ * record itself is only read): emit() then removes it, emitLiveAll() leaves it live.
+ */
+function writeFinished(id: u32, reason: EndReason): void {
   const r = recPtr(id);
   const ext = extPtr(id);
   const service = serviceOf(r, ext);
@@ -117,6 +121,21 @@ function emit(id: u32, reason: EndReason): void {
   store<u32>(out + O.FR_FLAGS, load<u32>(out + O.FR_FLAGS) | FF_ENDED);
   finalizeRecord(out, r);
   store<u8>(out + O.FR_SERVICE, <u8>service);
+}
+
+/**
+ * How the end of the input ends live record `r`: by its timer when that has passed (as the sweep
+ * would have ended it: the sweep's progress, one slot per packet, must not decide the end reason),
+ * else as end of input.
+ */
+function endOfInputReason(r: usize): EndReason {
+  if (load<i64>(r + FR_DEADLINE) > TRACKER.clock) return EndReason.EndOfInput;
+  removalTime(r);
+  return TIMERS.removalReason;
+}
+
+function emit(id: u32, reason: EndReason): void {
+  writeFinished(id, reason);
   remove(id);
   statInc(Stat.FlowsEmitted);
 }
@@ -163,18 +182,15 @@ export function flushAll(): bool {
     const id = TRACKER.flushCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    // A record whose timer has passed ends by its timer, as the sweep would have ended it: the
-    // sweep's progress (one slot per packet) must not decide a record's end reason.
-    if (load<i64>(r + FR_DEADLINE) <= TRACKER.clock) { removalTime(r); emit(id, TIMERS.removalReason); }
-    else emit(id, EndReason.EndOfInput);
+    emit(id, endOfInputReason(r));
   }
   TRACKER.flushCursor = 0;
   return true;
 }
 
 /**
- * Copies every live record into the output ring as emit() would report it at the end of the input
- * (EndOfInput, ended at the capture clock, conn_state and service derived), without ending it: the
+ * Copies every live record into the output ring as flushAll() would report it at the end of the
+ * input (endOfInputReason, conn_state and service derived), without ending it: the
  * copy in the ring is finalized, the record itself and the table stay as they were. Returns false
  * when the ring must be drained first (call again), true once every live record was copied.
  */
@@ -185,15 +201,7 @@ export function emitLiveAll(): bool {
     const id = TRACKER.liveCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    // As emit() does, on the output copy only: the live record stays as it is.
-    const ext = extPtr(id);
-    const service = serviceOf(r, ext);
-    const out = outPush(r, ext);
-    store<u8>(out + O.FR_END_REASON, <u8>EndReason.EndOfInput);
-    store<i64>(out + O.FR_TS_END, TRACKER.clock);
-    store<u32>(out + O.FR_FLAGS, load<u32>(out + O.FR_FLAGS) | FF_ENDED);
-    finalizeRecord(out, r);
-    store<u8>(out + O.FR_SERVICE, <u8>service);
+    writeFinished(id, endOfInputReason(r));
   }
   TRACKER.liveCursor = 0;
   return true;
