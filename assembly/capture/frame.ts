@@ -15,7 +15,7 @@ import { PACKET, READER, ROUTE } from "../state";
 import { noteRecordTime, recordClockNow } from "../flow/tracker";
 import { routeFrame } from "../shard/route";
 
-export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
+@inline export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   if (READER.checkOnly) return; // a framing check (capture/check.ts) walks records only
   statInc(Stat.Records);
   // The record's number (counted here) travels with its segments: traces and extract name frames
@@ -35,18 +35,20 @@ export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen
     if (code != DECODED) {
       statInc(<Stat>code);
     } else {
-      // SAFETY: PKT is the static descriptor; fixed offsets.
-      const csum = load<u8>(PACKET.PKT + P_CSUM);
+      // SAFETY: PKT is the descriptor slot just filled; fixed offsets. (Held in a local: a store
+      // through it could alias the state block, so every PACKET.PKT would be loaded again.)
+      const pkt = PACKET.PKT;
+      const csum = load<u8>(pkt + P_CSUM);
       if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
         // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
         // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
         statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
       } else {
         if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-        if (load<u8>(PACKET.PKT + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+        if (load<u8>(pkt + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
       }
-      store<f64>(PACKET.PKT + P_FRAME, frame);
-      store<i64>(PACKET.PKT + P_CLOCK, recordClockNow());
+      store<f64>(pkt + P_FRAME, frame);
+      store<i64>(pkt + P_CLOCK, recordClockNow());
       trackPacket();
     }
     if (!subframeHasMore()) return;

@@ -54,7 +54,7 @@ const PPP_PROTO_LEN: i32 = 2;
 const PPP_IPV4: u32 = 0x0021;
 const PPP_IPV6: u32 = 0x0057;
 
-export function decodeEthernet(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+@inline export function decodeEthernet(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   if (cap < ETH_HDR) return Stat.Truncated;
   // SAFETY: cap >= 14 covers the EtherType.
   let type = be16(p + ETH_TYPE);

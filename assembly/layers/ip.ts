@@ -28,7 +28,7 @@ export const IPPROTO_UDP: u32 = 17;
 export const IPPROTO_IPV6: u32 = 41;
 export const IPPROTO_GRE: u32 = 47;
 
-export function decodeIp(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+@inline export function decodeIp(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   if (cap < 1) return Stat.Truncated;
   // SAFETY: cap >= 1.
   const version = <u32>load<u8>(p) >> 4;
@@ -37,7 +37,7 @@ export function decodeIp(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   return Stat.Malformed;   // Zeek: unknown_ip_version
 }
 
-export function decodeTransport(proto: u32, p: usize, cap: i32, len: i32, wire: i32, pseudo: u64, ctx: u32, v6: bool): i32 {
+@inline export function decodeTransport(proto: u32, p: usize, cap: i32, len: i32, wire: i32, pseudo: u64, ctx: u32, v6: bool): i32 {
   // SAFETY: PKT is a static descriptor; P_IPPROTO a fixed offset inside it (read by enterTunnel).
   store<u8>(PACKET.PKT + P_IPPROTO, <u8>proto);
   if (proto == IPPROTO_TCP) return decodeTcp(p, cap, len, pseudo, ctx);

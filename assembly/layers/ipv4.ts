@@ -39,6 +39,7 @@ const V4MAPPED_HI: u64 = 0;
 const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 = 00 00 ff ff, read little-endian
 
 export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (ROUTE.routing) return routeIp(p, cap, false);   // shard/route.ts: the outermost IP header keys the shard
   if (cap < V4_MIN_HDR) return Stat.Truncated;
   // SAFETY: cap >= 20 covers every fixed field read below.
@@ -81,15 +82,15 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     payWire = WIRE_UNKNOWN;
   }
 
-  store<u8>(PACKET.PKT + P_IPVER, 4);
-  store<u16>(PACKET.PKT + P_IPID, <u16>be16(p + V4_ID));
-  store<u64>(PACKET.PKT + P_SRC, V4MAPPED_HI);
-  store<u32>(PACKET.PKT + P_SRC + 8, V4MAPPED_MID);
-  store<u32>(PACKET.PKT + P_SRC + 12, load<u32>(p + V4_SRC));
-  store<u64>(PACKET.PKT + P_DST, V4MAPPED_HI);
-  store<u32>(PACKET.PKT + P_DST + 8, V4MAPPED_MID);
-  store<u32>(PACKET.PKT + P_DST + 12, load<u32>(p + V4_DST));
-  store<u32>(PACKET.PKT + P_IPLEN, <u32>totalField);
+  store<u8>(pkt + P_IPVER, 4);
+  store<u16>(pkt + P_IPID, <u16>be16(p + V4_ID));
+  store<u64>(pkt + P_SRC, V4MAPPED_HI);
+  store<u32>(pkt + P_SRC + 8, V4MAPPED_MID);
+  store<u32>(pkt + P_SRC + 12, load<u32>(p + V4_SRC));
+  store<u64>(pkt + P_DST, V4MAPPED_HI);
+  store<u32>(pkt + P_DST + 8, V4MAPPED_MID);
+  store<u32>(pkt + P_DST + 12, load<u32>(p + V4_DST));
+  store<u32>(pkt + P_IPLEN, <u32>totalField);
 
   const pseudo = <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
   const payCap = min(cap, total) - hl;

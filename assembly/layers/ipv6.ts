@@ -57,6 +57,7 @@ const NH_DSTOPTS: u32 = 60;
 const NH_MOBILITY: u32 = 135;
 
 export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (ROUTE.routing) return routeIp(p, cap, true);   // shard/route.ts: the outermost IP header keys the shard
   if (cap < V6_HDR) return Stat.Truncated;
   // SAFETY: cap >= 40 covers the fixed header.
@@ -125,12 +126,12 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     return fragment(key, 0, total - fragHdrOff - FRAG_HDR, fragMore, Stat.NonTcp, false, fragHdrOff, 0);
   }
 
-  store<u8>(PACKET.PKT + P_IPVER, 6);
-  store<u16>(PACKET.PKT + P_IPID, 0); // IPv6 has no identification outside fragments
+  store<u8>(pkt + P_IPVER, 6);
+  store<u16>(pkt + P_IPID, 0); // IPv6 has no identification outside fragments
   // SAFETY: the IPv6 header (40 bytes) was length-checked, so both 16-byte addresses are in bounds.
-  copy16(PACKET.PKT + P_SRC, p + V6_SRC);
-  copy16(PACKET.PKT + P_DST, dst);
-  store<u32>(PACKET.PKT + P_IPLEN, <u32>total);
+  copy16(pkt + P_SRC, p + V6_SRC);
+  copy16(pkt + P_DST, dst);
+  store<u32>(pkt + P_IPLEN, <u32>total);
 
   const pseudo = sum16(p + V6_SRC) + sum16(dst);
   const payWire = (c & CTX_FRAG) != 0 ? WIRE_UNKNOWN : total - off;

@@ -14,14 +14,13 @@
 // subframeHasMore() says whether the caller should decode the frame again at subframeNext().
 // A wire length smaller than the captured length (damaged record) is treated as the captured length.
 
-import { PKT_SIZE, P_TS } from "../packet";
+import { clearPkt, P_TS } from "../packet";
 import { Stat } from "../stats";
 import { be16, le32 } from "../mem";
 import { decodeEthernet, decodeEtherType } from "./ethernet";
 import { decodeIp } from "./ip";
 import { decodeIpv4 } from "./ipv4";
 import { decodeIpv6 } from "./ipv6";
-import { zeroBlock } from "../mem";
 import { subframeStart } from "./context";
 import { decodePpp, decodePppSerial } from "./ppp";
 import { decodeFddi } from "./fddi";
@@ -63,7 +62,7 @@ const AF_INET6_FREEBSD: u32 = 28;
 const AF_INET6_DARWIN: u32 = 30;
 
 export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, subframe: i32 = 0): i32 {
-  zeroBlock(PACKET.PKT, PKT_SIZE);
+  clearPkt();
   subframeStart(subframe);
   store<i64>(PACKET.PKT + P_TS, tsUs);
   const cap = max(caplen, 0);

@@ -56,33 +56,34 @@ const MAX_SACK_BLOCKS: u32 = 4;
 const IPPROTO_TCP_WORD: u64 = 6 << 8;   // pseudo-header [zero, protocol 6] as a little-endian word
 
 export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
   if (cap < TCP_MIN_HDR) return Stat.Truncated;
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
   const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
 
-  store<u16>(PACKET.PKT + P_SPORT, <u16>be16(p + TCP_SPORT));
-  store<u16>(PACKET.PKT + P_DPORT, <u16>be16(p + TCP_DPORT));
-  store<u32>(PACKET.PKT + P_SEQ, be32(p + TCP_SEQ));
-  store<u32>(PACKET.PKT + P_ACK, be32(p + TCP_ACK));
-  store<u8>(PACKET.PKT + P_FLAGS, load<u8>(p + TCP_FLAGS));
-  store<u16>(PACKET.PKT + P_WIN, <u16>be16(p + TCP_WIN));
+  store<u16>(pkt + P_SPORT, <u16>be16(p + TCP_SPORT));
+  store<u16>(pkt + P_DPORT, <u16>be16(p + TCP_DPORT));
+  store<u32>(pkt + P_SEQ, be32(p + TCP_SEQ));
+  store<u32>(pkt + P_ACK, be32(p + TCP_ACK));
+  store<u8>(pkt + P_FLAGS, load<u8>(p + TCP_FLAGS));
+  store<u16>(pkt + P_WIN, <u16>be16(p + TCP_WIN));
   // The connection exists from here on (Zeek's InitConnKey needs only the ports); the rest of the
   // descriptor stays zero for an unusable header.
   if (thlen < TCP_MIN_HDR || thlen > len) {          // bad_TCP_header_len; truncated_header (IP length)
-    store<u8>(PACKET.PKT + P_CSUM, <u8>Csum.HeaderBad);
+    store<u8>(pkt + P_CSUM, <u8>Csum.HeaderBad);
     return DECODED;
   }
   if (thlen > cap) {                                 // truncated_header: options cut by the snaplen
-    store<u8>(PACKET.PKT + P_CSUM, <u8>Csum.HeaderCut);
+    store<u8>(pkt + P_CSUM, <u8>Csum.HeaderCut);
     return DECODED;
   }
-  store<u8>(PACKET.PKT + P_THLEN, <u8>thlen);
-  store<u32>(PACKET.PKT + P_PAYLEN, <u32>(len - thlen));
-  store<u32>(PACKET.PKT + P_PAYPTR, <u32>(p + <usize>thlen));
+  store<u8>(pkt + P_THLEN, <u8>thlen);
+  store<u32>(pkt + P_PAYLEN, <u32>(len - thlen));
+  store<u32>(pkt + P_PAYPTR, <u32>(p + <usize>thlen));
   // cap <= len (the IP layer bounded it), so this is <= P_PAYLEN.
-  store<u32>(PACKET.PKT + P_PAYCAP, <u32>(cap - thlen));
-  store<u8>(PACKET.PKT + P_WHOLE, cap >= len ? 1 : 0);
+  store<u32>(pkt + P_PAYCAP, <u32>(cap - thlen));
+  store<u8>(pkt + P_WHOLE, cap >= len ? 1 : 0);
 
   if (thlen > TCP_MIN_HDR) parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
 
@@ -96,12 +97,13 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
     // SAFETY: cap >= len here, so [p, p+len) is captured.
     csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + swap16(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
   }
-  store<u8>(PACKET.PKT + P_CSUM, csum);
+  store<u8>(pkt + P_CSUM, csum);
   return DECODED;
 }
 
 /** Parses options in [o, end) (end <= p + thlen <= captured end) into P_OPTS and the option fields. */
 function parseOptions(o: usize, end: usize): void {
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   let bits: u8 = 0;
   while (o < end) {
     // SAFETY: o < end, and end is inside the captured header.
@@ -116,14 +118,14 @@ function parseOptions(o: usize, end: usize): void {
       case OPT_KIND_MSS: {
         if (olen == OPT_LEN_MSS) {
           bits |= OPT_MSS;
-          store<u16>(PACKET.PKT + P_MSS, <u16>be16(o + 2));
+          store<u16>(pkt + P_MSS, <u16>be16(o + 2));
         }
         break;
       }
       case OPT_KIND_WSCALE: {
         if (olen >= OPT_MINLEN_WSCALE) {
           bits |= OPT_WSCALE;
-          store<u8>(PACKET.PKT + P_WSCALE, load<u8>(o + 2));
+          store<u8>(pkt + P_WSCALE, load<u8>(o + 2));
         }
         break;
       }
@@ -136,12 +138,12 @@ function parseOptions(o: usize, end: usize): void {
         if (body >= SACK_BLOCK && body % SACK_BLOCK == 0) {
           const n = min(body / SACK_BLOCK, MAX_SACK_BLOCKS);
           bits |= OPT_SACK;
-          store<u8>(PACKET.PKT + P_SACKN, <u8>n);
+          store<u8>(pkt + P_SACKN, <u8>n);
           for (let i: u32 = 0; i < n; i++) {
             const b = o + 2 + <usize>(i * SACK_BLOCK);
             // SAFETY: 2 + (i+1)*8 <= olen, so both words are inside the option.
-            store<u32>(PACKET.PKT + P_SACK + <usize>(i * SACK_BLOCK), be32(b));
-            store<u32>(PACKET.PKT + P_SACK + <usize>(i * SACK_BLOCK) + 4, be32(b + 4));
+            store<u32>(pkt + P_SACK + <usize>(i * SACK_BLOCK), be32(b));
+            store<u32>(pkt + P_SACK + <usize>(i * SACK_BLOCK) + 4, be32(b + 4));
           }
         }
         break;
@@ -149,8 +151,8 @@ function parseOptions(o: usize, end: usize): void {
       case OPT_KIND_TS: {
         if (olen == OPT_LEN_TS) {
           bits |= OPT_TS;
-          store<u32>(PACKET.PKT + P_TSVAL, be32(o + 2));
-          store<u32>(PACKET.PKT + P_TSECR, be32(o + 6));
+          store<u32>(pkt + P_TSVAL, be32(o + 2));
+          store<u32>(pkt + P_TSECR, be32(o + 6));
         }
         break;
       }
@@ -162,5 +164,5 @@ function parseOptions(o: usize, end: usize): void {
     }
     o += <usize>olen;
   }
-  store<u8>(PACKET.PKT + P_OPTS, bits);
+  store<u8>(pkt + P_OPTS, bits);
 }
