@@ -13,7 +13,6 @@ import { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
 import { ShardEngine } from "./shard-engine.js";
 import { createPrinter } from "../output/printer.js";
-import { isEngineLineFormat } from "../format/engine-lines.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingReader } from "./ring.js";
 import { takeCredit, type ShardData, type FromShard } from "./protocol.js";
 
@@ -34,35 +33,9 @@ function run(): void {
   const rec = shard.rec;
   const ring = new RingReader({ buffer: data.ring });
   let flush: () => void;
-  if (data.print !== null && isEngineLineFormat(data.print.format)) {
-    // ndjson and zeek, whose records print on their own: written here by the engine's formatter
-    // (assembly/format/, as the one-engine CLI prints them; the JavaScript printer cost about 4 us
-    // a flow, most of a shard thread's time); the reading thread prints header and footer.
-    const print = data.print;
-    const lines = rec.engineLines({
-      format: data.print.format,
-      jsonStyle: print.jsonStyle,
-      communityIdSeed: print.communityIdSeed,
-      localNets: print.localNets,
-      anomalyFilter: print.anomalyFilter,
-    });
-    const limit = lines.flushBytes;
-    const writer = new AsciiWriter(OUT_BYTES + (64 << 10));
-    flush = () => {
-      lines.moveTo(writer);
-      if (writer.length === 0) return;
-      takeCredit(credits);
-      const bytes = Uint8Array.from(writer.take());
-      post({ kind: "out", bytes, endUs: rec.insight.endUs }, [bytes.buffer]);
-    };
-    sink = (_v, p) => {
-      if (lines.record(p) < limit) return;
-      lines.moveTo(writer);
-      if (writer.length >= OUT_BYTES) flush();
-    };
-  } else if (data.print !== null) {
-    // Any other format whose records print on their own: the JavaScript printer; the reading
-    // thread prints header and footer.
+  if (data.print !== null) {
+    // The formats whose records print on their own (ndjson, zeek): printed here; the reading thread
+    // prints header and footer.
     const printer = createPrinter({ ...data.print, layout: rec.layout }, rec.insight);
     printer.begin(new AsciiWriter(1 << 16));
     const writer = new AsciiWriter(OUT_BYTES + (64 << 10));
