@@ -17,7 +17,7 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
 import { zeroBlock, eq16, allocZeroed } from "../mem";
 import { OPTIONS, TABLE } from "../state";
 
@@ -255,6 +255,16 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
     i = (i + 1) & TABLE.indexMask;
   }
   return 0;
+}
+
+/**
+ * Loads the two words of pool slot `id` that the sweep (tracker.ts) reads, its flags and cached
+ * deadline (a cache hint: the sweep walks the pool one slot per segment, a miss per segment when
+ * the pool is larger than the cache). `id` must be below the high-water mark.
+ */
+@inline export function touchSweepSlot(id: u32): u32 {
+  const r = recPtr(id);
+  return load<u32>(r + FR_FLAGS) ^ load<u32>(r + FR_DEADLINE);
 }
 
 /** The record the next insert() will take from the free list, or NO_RECORD. */

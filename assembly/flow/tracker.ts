@@ -21,7 +21,7 @@ import {
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
 } from "./live";
 import * as O from "./record";
-import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
+import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -624,6 +624,15 @@ export function flushBatch(): void {
     const t = touchRecord(load<u32>(BATCH_HASH + (<usize>i << 2)));
     if (t == 0 && !isNoRecord(free)) free = touchFreeRecord(free);
     s ^= t;
+  }
+  // trackOne() sweeps one pool slot per segment, from the sweep cursor on: touch those slots too.
+  const hw = tableHighWater();
+  if (hw != 0) {
+    let c = TRACKER.sweepCursor;
+    for (let i = 0; i < n; i++) {
+      if (c >= hw) c = 0;
+      s ^= touchSweepSlot(c++);
+    }
   }
   TRACKER.sink ^= s;
   for (let i = 0; i < n; i++) {
