@@ -12,6 +12,7 @@
 
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
+  X_CNT_T, X_CNT_W,
 } from "./live";
 import { extPtr, extAttach } from "./table";
 import { ANOMALY } from "../state";
@@ -53,7 +54,7 @@ export function currentExt(): usize { return extAttach(ANOMALY.curId); }
 
 /**
  * Address of the current record's per-side extension field at `x` (originator's first, then the
- * responder's, `width` bytes each: X_BLOCKS, X_CNT_C, X_HIST_RST) for the side whose block is at ep.
+ * responder's, `width` bytes each: X_BLOCKS, X_CNT_C, X_HIST_RST, X_CNT_T, X_CNT_W) for the side whose block is at ep.
  * Allocates the extension block.
  */
 export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
@@ -105,6 +106,8 @@ export function flipExtensionSides(): void {
   // Each counter pair is (originator, responder): swap the halves of the u64.
   store<u64>(ext + X_CNT_C, rotl<u64>(load<u64>(ext + X_CNT_C), 32));
   store<u64>(ext + X_HIST_RST, rotl<u64>(load<u64>(ext + X_HIST_RST), 32));
+  store<u64>(ext + X_CNT_T, rotl<u64>(load<u64>(ext + X_CNT_T), 32));
+  store<u64>(ext + X_CNT_W, rotl<u64>(load<u64>(ext + X_CNT_W), 32));
   // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));

@@ -17,7 +17,8 @@
 //     (seq.ts), so the 64-bit field of the output record is its zero extension (4 bytes a side);
 //   - the extension reference that table.ts kept in a u32 array beside the records is a field;
 //   - the first HIST_INLINE history letters are in the record, the rest (rare: a history past 16
-//     letters) in a live-only tail of the extension block (X_HIST_MORE).
+//     letters) in a live-only tail of the extension block (X_HIST_MORE);
+//   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W).
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -61,7 +62,7 @@ export const FR_TUNNEL: i32 = 125;      // u8
 export const FR_HISTORY: i32 = 128;
 export const HIST_INLINE: i32 = 16;
 export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
-export const FR_RESP: i32 = FR_ORIG + 108;
+export const FR_RESP: i32 = FR_ORIG + 100; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -90,13 +91,11 @@ export const EP_DUPACKS: i32 = 69;      // u8
 export const EP_SYNS: i32 = 70;         // u16
 export const EP_FIN_SEQ: i32 = 72;      // u64
 export const EP_MISSED: i32 = 80;       // u64
-export const EP_CNT_T: i32 = 88;        // u32
-export const EP_CNT_W: i32 = 92;        // u32
-export const EP_CNT_G: i32 = 96;        // u32
-export const EP_HIST_SYN: i32 = 100;    // u32
-export const EP_HIST_FIN: i32 = 104;    // u32
+export const EP_CNT_G: i32 = 88;        // u32
+export const EP_HIST_SYN: i32 = 92;     // u32
+export const EP_HIST_FIN: i32 = 96;     // u32
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 108;
+export const EP_SIZE: i32 = 100;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
 export const REC_LIVE: i32 = FR_RESP + EP_SIZE;
@@ -106,5 +105,12 @@ export const REC_LIVE: i32 = FR_RESP + EP_SIZE;
 // as they are) followed by fields only a live record needs.
 /** HIST_CAP - HIST_INLINE bytes: history letters past the first HIST_INLINE. */
 export const X_HIST_MORE: i32 = EXT_SIZE;
+/**
+ * The T and W letters' counters (the output record's EP_CNT_T and EP_CNT_W), a u32 pair each
+ * (originator, responder): a retransmission or a zero window is rare, and records an anomaly, so
+ * the extension block is there already; the live record does not carry them (8 bytes a side).
+ */
+export const X_CNT_T: i32 = X_HIST_MORE + HIST_CAP - HIST_INLINE;
+export const X_CNT_W: i32 = X_CNT_T + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = X_HIST_MORE + HIST_CAP - HIST_INLINE;
+export const EXT_LIVE: i32 = X_CNT_W + 8;

@@ -30,13 +30,17 @@ export function outClear(): void { OUTPUT.outCount = 0; }
 /** True when the engine must return to let the host drain the ring (or the trace ring, trace.ts). */
 @inline export function outNearlyFull(): bool { return OUTPUT.outCount >= OUT_CAP - OUT_MARGIN || traceNearlyFull(); }
 
-/** One endpoint block, live layout (live.ts) at `src` to output layout (record.ts) at `dst`. */
-@inline function expandEndpoint(dst: usize, src: usize): void {
+/**
+ * One endpoint block, live layout (live.ts) at `src` to output layout (record.ts) at `dst`; `ext`
+ * is the live extension block (0 when none) and `side` 0 for the originator, 4 for the responder
+ * (its half of the extension block's u32 pairs).
+ */
+@inline function expandEndpoint(dst: usize, src: usize, ext: usize, side: usize): void {
   // The first 8 bytes (EP_STATE .. EP_MSS) keep their offsets.
   store<u64>(dst + O.EP_STATE, load<u64>(src + L.EP_STATE));
   store<u32>(dst + O.EP_PKTS, load<u32>(src + L.EP_PKTS));
-  store<u32>(dst + O.EP_CNT_T, load<u32>(src + L.EP_CNT_T));
-  store<u32>(dst + O.EP_CNT_W, load<u32>(src + L.EP_CNT_W));
+  store<u32>(dst + O.EP_CNT_T, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_T + side) : 0);
+  store<u32>(dst + O.EP_CNT_W, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_W + side) : 0);
   store<u32>(dst + O.EP_CNT_G, load<u32>(src + L.EP_CNT_G));
   store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
   store<u16>(dst + O.EP_RTX_QUIET, load<u16>(src + L.EP_RTX_QUIET));
@@ -89,8 +93,8 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
   else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
   store<i64>(dst + O.FR_DEADLINE, load<i64>(rec + L.FR_DEADLINE));
-  expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG);
-  expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP);
+  expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG, ext, 0);
+  expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP, ext, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   else zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
 }

@@ -17,7 +17,7 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
 import { zeroBlock, eq16, allocZeroed } from "../mem";
 import { OPTIONS, TABLE } from "../state";
 
@@ -139,41 +139,54 @@ function extRelease(id: u32): void {
 // same, since nothing the host sees depends on the hash (records are found by full key compare,
 // and ids, sweep and output order follow the record pool).
 
-/**
- * The words each of the nine rounds takes in: five key words (32 address bytes, then ports and
- * VLAN), the length word, then three zero words for the finalisation rounds.
- */
-const SIP_WORDS: usize = memory.data(9 * 8, 16);
 const SIP_LEN_WORD: u64 = <u64>40 << 56;
-/** Finalisation starts with v2 ^= 0xFF after the last compression round (round 5); zero elsewhere. */
-const SIP_FINAL: usize = memory.data<u64>([0, 0, 0, 0, 0, 0xFF, 0, 0, 0], 16);
 
 /** Symmetric keyed hash of a connection key (see above). */
 export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
   // Any total order will do, as long as both directions of a connection pick the same first endpoint.
   const swap = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sport > dport)));
-  store<u64>(SIP_WORDS, select<u64>(d0, s0, swap));
-  store<u64>(SIP_WORDS, select<u64>(d1, s1, swap), 8);
-  store<u64>(SIP_WORDS, select<u64>(s0, d0, swap), 16);
-  store<u64>(SIP_WORDS, select<u64>(s1, d1, swap), 24);
+  // The message: five key words (32 address bytes, then ports and VLAN), then the length word.
+  const m0 = select<u64>(d0, s0, swap), m1 = select<u64>(d1, s1, swap);
+  const m2 = select<u64>(s0, d0, swap), m3 = select<u64>(s1, d1, swap);
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
-  store<u64>(SIP_WORDS, (<u64>ports << 32) | <u64>vlan, 32);
-  store<u64>(SIP_WORDS, SIP_LEN_WORD, 40);
+  const m4 = (<u64>ports << 32) | <u64>vlan;
   let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
   let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
-  for (let i: usize = 0; i < 9; i++) {
-    // SAFETY: i < 9, inside SIP_WORDS and SIP_FINAL.
-    const m = load<u64>(SIP_WORDS + (i << 3));
-    v3 ^= m;
-    // SipRound (the paper's figure 2).
-    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-    v0 ^= m;
-    v2 ^= load<u64>(SIP_FINAL + (i << 3));
-  }
+  // Written out round by round (SipRound, the paper's figure 2), so the state stays in registers:
+  // one compression round per message word (v3 ^= m before, v0 ^= m after), then v2 ^= 0xFF and
+  // three finalisation rounds.
+  v3 ^= m0;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m0;
+  v3 ^= m1;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m1;
+  v3 ^= m2;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m2;
+  v3 ^= m3;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m3;
+  v3 ^= m4;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m4;
+  v3 ^= SIP_LEN_WORD;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= SIP_LEN_WORD;
+  v2 ^= 0xFF;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   return <u32>(v0 ^ v1 ^ v2 ^ v3);
 }
 
@@ -255,6 +268,16 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
     i = (i + 1) & TABLE.indexMask;
   }
   return 0;
+}
+
+/**
+ * Loads the two words of pool slot `id` that the sweep (tracker.ts) reads, its flags and cached
+ * deadline (a cache hint: the sweep walks the pool one slot per segment, a miss per segment when
+ * the pool is larger than the cache). `id` must be below the high-water mark.
+ */
+@inline export function touchSweepSlot(id: u32): u32 {
+  const r = recPtr(id);
+  return load<u32>(r + FR_FLAGS) ^ load<u32>(r + FR_DEADLINE);
 }
 
 /** The record the next insert() will take from the free list, or NO_RECORD. */

@@ -14,14 +14,14 @@ import {
 import {
   FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FR_DEADLINE, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
-  EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, EP_CNT_T, X_CNT_C, EP_CNT_W,
+  EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
 } from "./live";
 import * as O from "./record";
-import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord } from "./table";
+import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -29,7 +29,7 @@ import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
   updateAckSeq, relativeSeq,
 } from "./seq";
-import { addHistory, checkHistory, scaledHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
+import { addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
 import {
@@ -380,7 +380,7 @@ function updateLast(ep: usize, seqEnd: u32, flags: u32, len: u32): i32 {
   } else if (delta > 0) {
     updateLastSeq(ep, seqEnd);
   } else if (len > 0) {
-    scaledHistory(FLOW_STATE.curRec, ep, EP_CNT_T, 0x54); // 'T': nothing new in this segment
+    scaledHistoryAt(FLOW_STATE.curRec, ep, extSide(FLOW_STATE.curRec, ep, X_CNT_T), 0x54); // 'T': nothing new in this segment
   }
   return delta;
 }
@@ -446,7 +446,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const win = <u32>load<u16>(TRACKER.pk + P_WIN);
   store<u16>(FLOW_STATE.curEp + EP_WIN, <u16>win);
   if (win == 0 && !rst && stateOf(FLOW_STATE.curPeer) != <u8>Half.Closed && stateOf(FLOW_STATE.curEp) != <u8>Half.Reset) {
-    scaledHistory(rec, FLOW_STATE.curEp, EP_CNT_W, 0x57);
+    scaledHistoryAt(rec, FLOW_STATE.curEp, extSide(rec, FLOW_STATE.curEp, X_CNT_W), 0x57);
   }
 
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
@@ -624,6 +624,15 @@ export function flushBatch(): void {
     const t = touchRecord(load<u32>(BATCH_HASH + (<usize>i << 2)));
     if (t == 0 && !isNoRecord(free)) free = touchFreeRecord(free);
     s ^= t;
+  }
+  // trackOne() sweeps one pool slot per segment, from the sweep cursor on: touch those slots too.
+  const hw = tableHighWater();
+  if (hw != 0) {
+    let c = TRACKER.sweepCursor;
+    for (let i = 0; i < n; i++) {
+      if (c >= hw) c = 0;
+      s ^= touchSweepSlot(c++);
+    }
   }
   TRACKER.sink ^= s;
   for (let i = 0; i < n; i++) {
