@@ -2,17 +2,13 @@
 // and the Zeek configuration each case was produced with, translated into Reconstructor options.
 
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { sharedPath } from "../../bench/lib/shared.mjs";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** CI has ../shared beside the clone; a developer worktree may sit elsewhere under /work. */
+/** ../shared/corpus/zeek beside the repository (bench/lib/shared.mjs), where CI lays it out. */
 export function corpusDir(): string {
-  for (const base of [resolve(repoRoot, "..", "shared"), "/work/shared"]) {
-    const dir = join(base, "corpus", "zeek");
-    if (existsSync(join(dir, "manifest.json"))) return dir;
-  }
+  const dir = sharedPath("corpus", "zeek");
+  if (existsSync(join(dir, "manifest.json"))) return dir;
   throw new Error("Zeek corpus not found: expected ../shared/corpus/zeek beside the repository");
 }
 

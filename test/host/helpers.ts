@@ -1,19 +1,16 @@
 // Shared test fixtures: paths, the real engine's layout, and a writer for synthetic flow records
 // (the records the engine's output ring carries; layout from assembly/flow/record.ts, read by name).
-import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sharedPath } from "../../bench/lib/shared.mjs";
 import { createEngine, type Engine } from "../../src/wasm/engine.js";
 import { parseAddress } from "../../src/net/address.js";
 import type { Layout } from "../../src/wasm/layout.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** The Zeek corpus: `../shared/corpus/zeek` beside the clone (CI), else the shared checkout. */
-export const corpusDir = ((): string => {
-  const beside = resolve(repoRoot, "..", "shared", "corpus", "zeek");
-  return existsSync(beside) ? beside : "/work/shared/corpus/zeek";
-})();
+/** The Zeek corpus: `../shared/corpus/zeek` beside the repository (bench/lib/shared.mjs). */
+export const corpusDir = sharedPath("corpus", "zeek");
 
 export function corpus(name: string): string {
   return resolve(corpusDir, name);

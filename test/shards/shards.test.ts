@@ -16,7 +16,7 @@ import { ShardEngine } from "../../src/shards/shard-engine.js";
 import { shardOptions } from "../../src/shards/sharded-run.js";
 import type { Stats } from "../../src/stats.js";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
-import { repoRoot } from "../host/helpers.js";
+import { corpusDir, repoRoot } from "../host/helpers.js";
 
 interface Outcome {
   flows: string[];
@@ -90,7 +90,6 @@ function expectSame(
   }
 }
 
-const corpusDir = resolve(repoRoot, "..", "shared", "corpus", "zeek");
 const captures = (dir: string) =>
   readdirSync(dir)
     .filter((f) => /\.pcap(ng)?$/.test(f))
