@@ -165,6 +165,37 @@ describe("flowrecon extract --uid", () => {
   });
 });
 
+// The connection key and Zeek's timers decide which connection a segment belongs to: extract takes
+// them as analyze does, and writes the packets of the connection analyze printed with them.
+describe("extract takes analyze's connection key and timers", () => {
+  it.each([
+    [
+      "--close-timeout 0: the first connection without the ACK after its close",
+      join(KERNEL, "port-reuse.pcap"),
+      ["--close-timeout", "0"],
+      { closeTimeout: 0 },
+    ],
+    [
+      "--vlan-key: one VLAN's half of a router-on-a-stick connection",
+      resolve(import.meta.dirname, "../fixtures/pcap/router-on-a-stick.pcap"),
+      ["--vlan-key"],
+      { vlanInKey: true },
+    ],
+  ] as const)("%s", async (_name, path, argv, options) => {
+    const plain = await flowsOf(path);
+    const flow = (await flowsOf(path, options))[0];
+    const other = plain.find((f) => f.uid === flow.uid);
+    // The option makes a different connection: fewer packets, or a uid the plain run does not have.
+    if (other !== undefined) expect(other.orig_pkts + other.resp_pkts).toBeGreaterThan(flow.orig_pkts + flow.resp_pkts);
+    const out = join(tmp, `option-${flow.uid}.pcap`);
+    const { code, err } = await run("extract", path, "--uid", flow.uid, ...argv, "-w", out);
+    expect(code, err).toBe(0);
+    expect(err).toContain(`wrote ${flow.orig_pkts + flow.resp_pkts} packets`);
+    const back = await flowsOf(out, options);
+    expect(back.map(own)).toEqual([own(flow)]);
+  });
+});
+
 describe("flowrecon extract --anomaly", () => {
   it("writes the packets of every connection with the anomaly, and only those", async () => {
     const path = join(KERNEL, "combined.pcap");
