@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sharedPath } from "../../bench/lib/shared.mjs";
+import type { ReconstructorOptions } from "../../src/reconstructor.js";
 
 /** ../shared/corpus/zeek beside the repository (bench/lib/shared.mjs), where CI lays it out. */
 export function corpusDir(): string {
@@ -86,4 +87,15 @@ export function caseConfig(options: string): CaseConfig {
     cfg.serverPorts = [...ports].sort((a, b) => a - b);
   }
   return cfg;
+}
+
+/** The Reconstructor options a manifest `options` string sets (caseConfig; without ports, Zeek's default likely_server_ports). */
+export function caseOptions(options: string): ReconstructorOptions {
+  const cfg = caseConfig(options);
+  return {
+    ignoreChecksums: cfg.ignoreChecksums,
+    likelyServerPorts: cfg.serverPorts ?? true,
+    reportGapsForPartial: cfg.reportGapsForPartial,
+    excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
+  };
 }

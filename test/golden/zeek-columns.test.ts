@@ -13,19 +13,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
-import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
+import { caseOptions, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
 import { tableRows } from "../markdown-tables.js";
 
 type FlowRow = Record<string, unknown>;
 
 function runCase(capture: string, options: string): FlowRow[] {
-  const cfg = caseConfig(options);
-  const rec = new Reconstructor({
-    ignoreChecksums: cfg.ignoreChecksums,
-    likelyServerPorts: cfg.serverPorts ?? true,
-    reportGapsForPartial: cfg.reportGapsForPartial,
-    excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-  });
+  const rec = new Reconstructor(caseOptions(options));
   const flows = [...rec.push(readFileSync(join(corpusDir(), capture))), ...rec.finish()] as unknown as FlowRow[];
   expect(rec.error, `decoding ${capture}`).toBeNull();
   return flows;

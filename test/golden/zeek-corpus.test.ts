@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
-import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
+import { caseOptions, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
 import { tableRows } from "../markdown-tables.js";
 
 const COUNTERS = [
@@ -33,13 +33,7 @@ interface Difference {
 }
 
 function runCase(capture: string, options: string): Record<string, unknown>[] {
-  const cfg = caseConfig(options);
-  const rec = new Reconstructor({
-    ignoreChecksums: cfg.ignoreChecksums,
-    likelyServerPorts: cfg.serverPorts ?? true,
-    reportGapsForPartial: cfg.reportGapsForPartial,
-    excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-  });
+  const rec = new Reconstructor(caseOptions(options));
   const bytes = readFileSync(join(corpusDir(), capture));
   const flows = [...rec.push(bytes), ...rec.finish()] as unknown as Record<string, unknown>[];
   expect(rec.error, `decoding ${capture}`).toBeNull();

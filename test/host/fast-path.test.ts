@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
-import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
+import { caseOptions, corpusDir, loadManifest } from "../golden/corpus.js";
 import { repoRoot } from "./helpers.js";
 
 const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
@@ -191,13 +191,9 @@ describe("the steady-state fast path changes no output", () => {
     "Zeek corpus, with each case's Zeek options",
     () => {
       for (const c of loadManifest()) {
-        const cfg = caseConfig(c.options);
         expectSameBothWays(c.case, readFileSync(join(corpusDir(), c.capture)), {
-          ignoreChecksums: cfg.ignoreChecksums,
+          ...caseOptions(c.options),
           vlanInKey: false,
-          likelyServerPorts: cfg.serverPorts ?? true,
-          reportGapsForPartial: cfg.reportGapsForPartial,
-          excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
         });
       }
     },
