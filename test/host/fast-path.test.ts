@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../../bench/lib/prng.mjs";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
 import { caseOptions, corpusDir, loadManifest } from "../golden/corpus.js";
@@ -69,18 +70,6 @@ function expectSameBothWays(name: string, bytes: Uint8Array, options: Reconstruc
   }
 }
 
-/** mulberry32: small and seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Offset of the TCP header in an Ethernet frame (optional 802.1Q tags, IPv4 or IPv6 without extension headers), or -1. */
 function tcpOffset(b: Uint8Array, frame: number, caplen: number): number {
   let off = frame + 12;
@@ -102,7 +91,7 @@ function tcpOffset(b: Uint8Array, frame: number, caplen: number): number {
  * records. Checksums then fail, so it is run with checksums ignored.
  */
 function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const dv = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
   if (dv.getUint32(0, true) !== 0xa1b2c3d4 || dv.getUint32(20, true) !== 1)
     throw new Error("mutate: LE Ethernet pcap only");
