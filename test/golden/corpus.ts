@@ -4,6 +4,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sharedPath } from "../../bench/lib/shared.mjs";
+import { expect } from "vitest";
+import { Reconstructor } from "../../src/index.js";
 import type { ReconstructorOptions } from "../../src/reconstructor.js";
 
 /** ../shared/corpus/zeek beside the repository (bench/lib/shared.mjs), where CI lays it out. */
@@ -98,4 +100,39 @@ export function caseOptions(options: string): ReconstructorOptions {
     reportGapsForPartial: cfg.reportGapsForPartial,
     excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
   };
+}
+
+/** A flow as the corpus tests read it: its fields by conn.log name. */
+export type FlowRow = Record<string, unknown>;
+
+/** A case's flows, run with the options its Zeek configuration sets; its capture must decode. */
+export function caseFlows(c: CorpusCase): FlowRow[] {
+  const rec = new Reconstructor(caseOptions(c.options));
+  const flows = [...rec.push(readFileSync(join(corpusDir(), c.capture))), ...rec.finish()] as unknown as FlowRow[];
+  expect(rec.error, `decoding ${c.capture}`).toBeNull();
+  return flows;
+}
+
+/** A row's or flow's connection as the difference lists name it: "orig_h:orig_p > resp_h:resp_p". */
+export const connection = (r: FlowRow | Row): string =>
+  `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
+
+/** The flow a Zeek row stands for: the same connection starting at the same ts (MANIFEST.md "How to compare": never by order or uid). */
+export function flowOfRow(flows: readonly FlowRow[], row: Row): FlowRow | undefined {
+  const conn = connection(row);
+  return flows.find((f) => connection(f) === conn && (f.ts as number).toFixed(6) === row.ts);
+}
+
+/** A list of known differences holds both ways: each one found is listed in `list`, each listed one still occurs. */
+export function expectListed(found: Iterable<string>, listed: Iterable<string>, list: string): void {
+  const seen = new Set(found);
+  const known = new Set(listed);
+  expect(
+    [...seen].filter((k) => !known.has(k)),
+    `differences not listed in ${list}`,
+  ).toEqual([]);
+  expect(
+    [...known].filter((k) => !seen.has(k)),
+    `differences listed in ${list} that no longer occur`,
+  ).toEqual([]);
 }
