@@ -87,37 +87,24 @@ function packets(path: string, frames?: number[]): string[] {
 }
 
 /** The fields of a flow that do not depend on what else the capture holds. */
+const OWN = [
+  "ts",
+  "uid",
+  "conn_state",
+  "history",
+  "orig_pkts",
+  "resp_pkts",
+  "orig_ip_bytes",
+  "resp_ip_bytes",
+  "orig_bytes",
+  "resp_bytes",
+  "duration",
+  "community_id",
+  "missed_bytes",
+] as const satisfies readonly (keyof Flow)[];
+
 function own(f: Flow): Partial<Flow> {
-  const {
-    ts,
-    uid,
-    conn_state,
-    history,
-    orig_pkts,
-    resp_pkts,
-    orig_ip_bytes,
-    resp_ip_bytes,
-    orig_bytes,
-    resp_bytes,
-    duration,
-    community_id,
-    missed_bytes,
-  } = f;
-  return {
-    ts,
-    uid,
-    conn_state,
-    history,
-    orig_pkts,
-    resp_pkts,
-    orig_ip_bytes,
-    resp_ip_bytes,
-    orig_bytes,
-    resp_bytes,
-    duration,
-    community_id,
-    missed_bytes,
-  };
+  return Object.fromEntries(OWN.map((k) => [k, f[k]]));
 }
 
 describe("flowrecon extract --uid", () => {
