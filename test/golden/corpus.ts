@@ -102,6 +102,11 @@ export function caseOptions(options: string): ReconstructorOptions {
   };
 }
 
+/** Each case of the corpus as [its name, its capture's bytes, the options its Zeek configuration sets], read one at a time. */
+export function* corpusCaptures(): Generator<[name: string, bytes: Uint8Array, options: ReconstructorOptions]> {
+  for (const c of loadManifest()) yield [c.case, readFileSync(join(corpusDir(), c.capture)), caseOptions(c.options)];
+}
+
 /** A flow as the corpus tests read it: its fields by conn.log name. */
 export type FlowRow = Record<string, unknown>;
 
