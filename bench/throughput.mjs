@@ -30,6 +30,7 @@ import { loadavg } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
+import { sharedPath } from "./lib/shared.mjs";
 import { summarize } from "./lib/stats.mjs";
 import { barChart, si } from "./lib/svg.mjs";
 import {
@@ -176,10 +177,9 @@ async function runHttp(file, rss) {
 let cFloorBuild = null;
 function cFloor() {
   if (cFloorBuild) return cFloorBuild;
-  const script = [join(ROOT, "..", "shared", "perf", "build-floor.sh"), "/work/shared/perf/build-floor.sh"].find((p) =>
-    existsSync(p),
-  );
-  if (!script) return (cFloorBuild = { reason: "../shared/perf/build-floor.sh not found beside the repository" });
+  const script = sharedPath("perf", "build-floor.sh");
+  if (!existsSync(script))
+    return (cFloorBuild = { reason: "../shared/perf/build-floor.sh not found beside the repository" });
   try {
     const path = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
       .trim()

@@ -42,6 +42,7 @@ import {
   wrap,
 } from "./frames.mjs";
 import { hasNewLayer, mutateLayer } from "./layer-mutators.mjs";
+import { mulberry32 } from "../bench/lib/prng.mjs";
 
 const U32_EDGES = [
   0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 19, 20, 24, 28, 31, 32, 0x3f, 0x40, 0x7f, 0x80, 0xff, 0x100, 0x3ff, 0xfff,
@@ -59,14 +60,8 @@ const ALL_LINKTYPES = [...Object.values(LINKTYPES), 105, 147];
 
 export class Rng {
   constructor(seed) {
-    this.s = seed >>> 0 || 1;
-  }
-  /** mulberry32: [0, 1) */
-  next() {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    /** mulberry32: [0, 1) */
+    this.next = mulberry32(seed >>> 0 || 1);
   }
   int(n) {
     return Math.floor(this.next() * n);

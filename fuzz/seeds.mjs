@@ -11,9 +11,10 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, serialise, sniff } from "./capture-model.mjs";
 import { ipLength, wrap } from "./frames.mjs";
+import { sharedPath } from "../bench/lib/shared.mjs";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const SEED_DIRS = [join(ROOT, "test", "fixtures"), join(ROOT, "..", "shared", "corpus")];
+export const SEED_DIRS = [join(ROOT, "test", "fixtures"), sharedPath("corpus")];
 /** A seed keeps its first records up to about this many bytes. */
 const SEED_BYTES = 24 << 10;
 

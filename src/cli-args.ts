@@ -12,13 +12,35 @@ import type { ReconstructorOptions } from "./reconstructor.js";
 /** A command line that cannot run: the command prints it with a hint to --help and exits 2. */
 export class UsageError extends Error {}
 
-/** Options every command that reads a capture takes, with the same meaning (spread into its own). */
+/**
+ * Options every command that reads a capture takes, with the same meaning (spread into its own).
+ * The connection key and Zeek's timers are among them because they decide where one connection
+ * ends and the next on the same 5-tuple begins: a uid `analyze --close-timeout 0` printed is found
+ * again by `ladder`/`extract` only with the same options.
+ */
 export const SHARED_OPTIONS = {
   "ignore-checksums": { type: "boolean", short: "C" },
   bare: { type: "boolean", short: "b" },
+  "vlan-key": { type: "boolean" },
+  "attempt-timeout": { type: "string" },
+  "close-timeout": { type: "string" },
+  "inactivity-timeout": { type: "string" },
+  "interactive-inactivity-timeout": { type: "string" },
+  "handshake-inactivity-timeout": { type: "string" },
   anomaly: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** The timer options: flag and the Reconstructor option (seconds) it sets. */
+const TIMEOUTS = [
+  ["attempt-timeout", "attemptTimeout"],
+  ["close-timeout", "closeTimeout"],
+  ["inactivity-timeout", "inactivityTimeout"],
+  ["interactive-inactivity-timeout", "interactiveInactivityTimeout"],
+  ["handshake-inactivity-timeout", "handshakeInactivityTimeout"],
+] as const satisfies readonly (readonly [keyof typeof SHARED_OPTIONS, keyof ReconstructorOptions])[];
+
+type TimeoutFlag = (typeof TIMEOUTS)[number][0];
 
 type OptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 
@@ -41,11 +63,22 @@ export function parseCommandLineArgs<const O extends OptionsConfig>(
   }
 }
 
-/** The engine options -C (as zeek -C) and -b (as zeek -b) set. */
-export function sharedEngineOptions(values: { "ignore-checksums"?: boolean; bare?: boolean }): ReconstructorOptions {
+/** The engine options -C (as zeek -C), -b (as zeek -b), --vlan-key and the timers set. */
+export function sharedEngineOptions(
+  values: { "ignore-checksums"?: boolean; bare?: boolean; "vlan-key"?: boolean } & { [F in TimeoutFlag]?: string },
+): ReconstructorOptions {
   const options: ReconstructorOptions = {};
   if (values["ignore-checksums"]) options.ignoreChecksums = true;
   if (values.bare) options.likelyServerPorts = false;
+  if (values["vlan-key"]) options.vlanInKey = true;
+  for (const [flag, key] of TIMEOUTS) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || n < 0)
+      throw new UsageError(`--${flag} needs a number of seconds >= 0, got '${text}'`);
+    options[key] = n;
+  }
   return options;
 }
 

@@ -53,7 +53,12 @@ Options:
       --anomaly <type>        extract: every connection with this anomaly (repeatable)
   -C, --ignore-checksums      as flowrecon analyze
   -b, --bare                  as flowrecon analyze
-      --no-vlan-key           as flowrecon analyze
+      --vlan-key              as flowrecon analyze
+      --attempt-timeout <s>, --close-timeout <s>, --inactivity-timeout <s>,
+      --interactive-inactivity-timeout <s>, --handshake-inactivity-timeout <s>
+                              as flowrecon analyze: they decide where a connection
+                              ends and the next on the same ports begins, so give
+                              the ones analyze was given for the uid you name
   -h, --help                  show this help
 `;
 
@@ -85,7 +90,6 @@ function parse(argv: readonly string[]): Parsed | "help" {
     all: { type: "boolean" },
     output: { type: "string", short: "o" },
     write: { type: "string", short: "w" },
-    "no-vlan-key": { type: "boolean" },
   });
   if (v.help) return "help";
   const [command, ...rest] = positionals;
@@ -122,7 +126,6 @@ function parse(argv: readonly string[]): Parsed | "help" {
     throw new UsageError(`unknown ladder format '${format}' (choose svg, text, json)`);
   if (command === "extract" && v.write === undefined) throw new UsageError("extract needs -w <out.pcap>");
   const options = sharedEngineOptions(v);
-  if (v["no-vlan-key"]) options.vlanInKey = false;
   return {
     command,
     capture: rest[0],

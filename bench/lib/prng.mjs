@@ -65,3 +65,21 @@ export class Xoshiro128 {
     return Math.floor(this.float() * n);
   }
 }
+
+/**
+ * mulberry32 (Tommy Ettinger): a tiny seeded generator of uniform floats in [0, 1), for the tests
+ * and fuzz mutations that need replayable choices (a seed in the failure message replays them),
+ * not the traffic generator's statistical quality. Integer-only arithmetic, like Xoshiro128.
+ * @param {number} seed any integer; only its low 32 bits are used
+ * @returns {() => number}
+ */
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

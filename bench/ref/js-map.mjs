@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { pathToFileURL } from "node:url";
 import { walkCapture } from "../lib/pcap-reader.mjs";
+import { newSummary, runAsScript } from "./summary.mjs";
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -117,21 +117,7 @@ export function analyzeMap(path) {
     f.last = ts;
   });
 
-  const s = {
-    impl: "js-map",
-    format: info.format,
-    flows: flows.size,
-    packets: info.packets,
-    tcpSegments: 0,
-    skipped,
-    ipBytes: 0,
-    payloadBytes: 0,
-    synSegments: 0,
-    finSegments: 0,
-    rstSegments: 0,
-    finClosedFlows: 0,
-    rstFlows: 0,
-  };
+  const s = newSummary("js-map", info, flows.size, skipped);
   for (const f of flows.values()) {
     s.tcpSegments += f.packets;
     s.ipBytes += f.ipBytes;
@@ -145,14 +131,4 @@ export function analyzeMap(path) {
   return s;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const path = process.argv[2];
-  if (!path) {
-    console.error("usage: node bench/ref/js-map.mjs <capture.pcap|.pcapng>");
-    process.exit(2);
-  }
-  const t0 = process.hrtime.bigint();
-  const s = analyzeMap(path);
-  s.elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(JSON.stringify(s));
-}
+runAsScript(import.meta.url, "bench/ref/js-map.mjs", analyzeMap);

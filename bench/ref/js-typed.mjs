@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { pathToFileURL } from "node:url";
 import { walkCapture } from "../lib/pcap-reader.mjs";
+import { newSummary, runAsScript } from "./summary.mjs";
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -239,21 +239,7 @@ export function analyzeTyped(path) {
     table.addBytes(r, R_PAY_BYTES, payload);
   });
 
-  const s = {
-    impl: "js-typed",
-    format: info.format,
-    flows: table.size,
-    packets: info.packets,
-    tcpSegments: 0,
-    skipped,
-    ipBytes: 0,
-    payloadBytes: 0,
-    synSegments: 0,
-    finSegments: 0,
-    rstSegments: 0,
-    finClosedFlows: 0,
-    rstFlows: 0,
-  };
+  const s = newSummary("js-typed", info, table.size, skipped);
   const rows = table.rows;
   for (let r = 0; r < rows.length; r += ROW) {
     if (rows[r + R_PACKETS] === 0) continue;
@@ -269,14 +255,4 @@ export function analyzeTyped(path) {
   return s;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const path = process.argv[2];
-  if (!path) {
-    console.error("usage: node bench/ref/js-typed.mjs <capture.pcap|.pcapng>");
-    process.exit(2);
-  }
-  const t0 = process.hrtime.bigint();
-  const s = analyzeTyped(path);
-  s.elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(JSON.stringify(s));
-}
+runAsScript(import.meta.url, "bench/ref/js-typed.mjs", analyzeTyped);

@@ -14,3 +14,12 @@ export interface RefSummary {
   finClosedFlows: number;
   rstFlows: number;
 }
+
+export function newSummary(
+  impl: RefSummary["impl"],
+  info: { format: RefSummary["format"]; packets: number },
+  flows: number,
+  skipped: number,
+): RefSummary;
+
+export function runAsScript(moduleUrl: string, script: string, analyze: (path: string) => object): void;

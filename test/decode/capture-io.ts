@@ -2,6 +2,8 @@
 // into other byte orders, timestamp precisions and pcapng layouts, so every container path is tested
 // against the same packets. Spec: draft-ietf-opsawg-pcap §4-5, draft-ietf-opsawg-pcapng §3-4.
 
+import { concat } from "./builders.js";
+
 export interface PcapRecord {
   tsSec: number;
   /** Microseconds, or nanoseconds when the file is nanosecond-precision. */
@@ -126,16 +128,6 @@ class Writer {
   }
 }
 
-function cat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function option(code: number, value: Uint8Array, le: boolean): Uint8Array {
   const b = new Uint8Array(4 + ((value.length + 3) & ~3));
   const dv = new DataView(b.buffer);
@@ -171,7 +163,7 @@ export function writePcapng(sections: NgSection[]): Uint8Array {
       const fdv = new DataView(fixed.buffer);
       fdv.setUint16(0, i.linktype, le);
       fdv.setUint32(4, i.snaplen ?? 0, le);
-      w.block(1, cat([fixed, ...opts]));
+      w.block(1, concat(fixed, ...opts));
     }
     for (const b of s.blocks) {
       if (b.kind === "epb" || b.kind === "pb") {
@@ -183,18 +175,18 @@ export function writePcapng(sections: NgSection[]): Uint8Array {
         dv.setUint32(8, Number(b.ticks & 0xffffffffn), le);
         dv.setUint32(12, b.data.length, le);
         dv.setUint32(16, b.wirelen ?? b.data.length, le);
-        w.block(b.kind === "epb" ? 6 : 2, cat([fixed, b.data]));
+        w.block(b.kind === "epb" ? 6 : 2, concat(fixed, b.data));
       } else if (b.kind === "spb") {
         const fixed = new Uint8Array(4);
         new DataView(fixed.buffer).setUint32(0, b.wirelen ?? b.data.length, le);
-        w.block(3, cat([fixed, b.data]));
+        w.block(3, concat(fixed, b.data));
       } else {
         w.block(b.type, b.body);
       }
     }
     parts.push(...w.bytes());
   }
-  return cat(parts);
+  return concat(...parts);
 }
 
 /** Microseconds for `us` expressed in if_tsresol units (exact for the resolutions the tests use). */

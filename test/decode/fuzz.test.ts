@@ -11,21 +11,10 @@ import { CORPUS, Engine } from "./wasm-harness.js";
 import { parsePcap } from "./capture-io.js";
 import * as F from "./fixtures.js";
 import { LINKTYPE } from "./fixtures.js";
+import { mulberry32 } from "../../bench/lib/prng.mjs";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 10_000);
-
-/** mulberry32: small, seedable, good enough for mutation choices. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CAPTURES = [
   "vlan-mpls.pcap",
@@ -127,7 +116,7 @@ describe(`fuzz smoke (FUZZ_SEED=${SEED})`, () => {
   it(
     "mutated captures in random chunks: no trap, no stall, no memory growth",
     () => {
-      const r = rng(SEED);
+      const r = mulberry32(SEED);
       const engine = new Engine();
       // The flow table grows with live flows up to its cap; with a small cap, one warm-up run
       // allocates all the tracker will ever need, and after that memory must stay flat.
@@ -163,7 +152,7 @@ describe(`fuzz smoke (FUZZ_SEED=${SEED})`, () => {
   it(
     "mutated single frames through decodeFrame at the end of memory: no trap",
     () => {
-      const r = rng(SEED ^ 0x5a5a5a5a);
+      const r = mulberry32(SEED ^ 0x5a5a5a5a);
       const engine = new Engine();
       const memBefore = engine.ex.memory.buffer.byteLength;
       const frames: Array<[number, Uint8Array]> = [

@@ -7,10 +7,11 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { sharedPath } from "../../bench/lib/shared.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** The Zeek corpus: ../shared beside the clone, as CI lays it out (test/golden/corpus.ts). */
-export const CORPUS = join(ROOT, "..", "shared", "corpus", "zeek");
+/** The Zeek corpus: ../shared beside the clone, as CI lays it out (bench/lib/shared.mjs). */
+export const CORPUS = sharedPath("corpus", "zeek");
 
 let cachedModule: WebAssembly.Module | undefined;
 function wasmModule(): WebAssembly.Module {

@@ -2,17 +2,16 @@
 // and the Zeek configuration each case was produced with, translated into Reconstructor options.
 
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { sharedPath } from "../../bench/lib/shared.mjs";
+import { expect } from "vitest";
+import { Reconstructor } from "../../src/index.js";
+import type { ReconstructorOptions } from "../../src/reconstructor.js";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** CI has ../shared beside the clone; a developer worktree may sit elsewhere under /work. */
+/** ../shared/corpus/zeek beside the repository (bench/lib/shared.mjs), where CI lays it out. */
 export function corpusDir(): string {
-  for (const base of [resolve(repoRoot, "..", "shared"), "/work/shared"]) {
-    const dir = join(base, "corpus", "zeek");
-    if (existsSync(join(dir, "manifest.json"))) return dir;
-  }
+  const dir = sharedPath("corpus", "zeek");
+  if (existsSync(join(dir, "manifest.json"))) return dir;
   throw new Error("Zeek corpus not found: expected ../shared/corpus/zeek beside the repository");
 }
 
@@ -90,4 +89,55 @@ export function caseConfig(options: string): CaseConfig {
     cfg.serverPorts = [...ports].sort((a, b) => a - b);
   }
   return cfg;
+}
+
+/** The Reconstructor options a manifest `options` string sets (caseConfig; without ports, Zeek's default likely_server_ports). */
+export function caseOptions(options: string): ReconstructorOptions {
+  const cfg = caseConfig(options);
+  return {
+    ignoreChecksums: cfg.ignoreChecksums,
+    likelyServerPorts: cfg.serverPorts ?? true,
+    reportGapsForPartial: cfg.reportGapsForPartial,
+    excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
+  };
+}
+
+/** Each case of the corpus as [its name, its capture's bytes, the options its Zeek configuration sets], read one at a time. */
+export function* corpusCaptures(): Generator<[name: string, bytes: Uint8Array, options: ReconstructorOptions]> {
+  for (const c of loadManifest()) yield [c.case, readFileSync(join(corpusDir(), c.capture)), caseOptions(c.options)];
+}
+
+/** A flow as the corpus tests read it: its fields by conn.log name. */
+export type FlowRow = Record<string, unknown>;
+
+/** A case's flows, run with the options its Zeek configuration sets; its capture must decode. */
+export function caseFlows(c: CorpusCase): FlowRow[] {
+  const rec = new Reconstructor(caseOptions(c.options));
+  const flows = [...rec.push(readFileSync(join(corpusDir(), c.capture))), ...rec.finish()] as unknown as FlowRow[];
+  expect(rec.error, `decoding ${c.capture}`).toBeNull();
+  return flows;
+}
+
+/** A row's or flow's connection as the difference lists name it: "orig_h:orig_p > resp_h:resp_p". */
+export const connection = (r: FlowRow | Row): string =>
+  `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
+
+/** The flow a Zeek row stands for: the same connection starting at the same ts (MANIFEST.md "How to compare": never by order or uid). */
+export function flowOfRow(flows: readonly FlowRow[], row: Row): FlowRow | undefined {
+  const conn = connection(row);
+  return flows.find((f) => connection(f) === conn && (f.ts as number).toFixed(6) === row.ts);
+}
+
+/** A list of known differences holds both ways: each one found is listed in `list`, each listed one still occurs. */
+export function expectListed(found: Iterable<string>, listed: Iterable<string>, list: string): void {
+  const seen = new Set(found);
+  const known = new Set(listed);
+  expect(
+    [...seen].filter((k) => !known.has(k)),
+    `differences not listed in ${list}`,
+  ).toEqual([]);
+  expect(
+    [...known].filter((k) => !seen.has(k)),
+    `differences listed in ${list} that no longer occur`,
+  ).toEqual([]);
 }

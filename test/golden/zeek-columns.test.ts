@@ -10,28 +10,10 @@
 // for presence; its value is checked in test/host/columns.test.ts.
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Reconstructor } from "../../src/index.js";
-import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
+import { caseFlows, connection, expectListed, flowOfRow, loadManifest, readRows } from "./corpus.js";
 import { tableRows } from "../markdown-tables.js";
 
-type FlowRow = Record<string, unknown>;
-
-function runCase(capture: string, options: string): FlowRow[] {
-  const cfg = caseConfig(options);
-  const rec = new Reconstructor({
-    ignoreChecksums: cfg.ignoreChecksums,
-    likelyServerPorts: cfg.serverPorts ?? true,
-    reportGapsForPartial: cfg.reportGapsForPartial,
-    excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-  });
-  const flows = [...rec.push(readFileSync(join(corpusDir(), capture))), ...rec.finish()] as unknown as FlowRow[];
-  expect(rec.error, `decoding ${capture}`).toBeNull();
-  return flows;
-}
-
-const connection = (r: FlowRow | Row) => `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
 const zeekBool = (v: unknown) => (v === undefined ? "-" : v ? "T" : "F");
 
 interface ServiceDifference {
@@ -67,10 +49,10 @@ describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, t
 
   for (const c of cases) {
     it(`${c.case}: columns agree with Zeek's`, () => {
-      const flows = runCase(c.capture, c.options);
+      const flows = caseFlows(c);
       for (const row of readRows(c.conn_file)) {
         const conn = connection(row);
-        const f = flows.find((x) => connection(x) === conn && (x.ts as number).toFixed(6) === row.ts);
+        const f = flowOfRow(flows, row);
         expect(f, `${conn} at ${row.ts}`).toBeDefined();
         if (f === undefined) continue;
         if ("service" in row) {
@@ -99,16 +81,7 @@ describe("Zeek conn.log columns from Zeek's scripts (service, local_orig/resp, t
 
   it("every service difference is listed in SERVICE_DIFFERENCES.md, and every listed one still occurs", () => {
     const key = (d: ServiceDifference) => [d.case, d.connection, d.ts, d.zeek, d.ours].join(" | ");
-    const listed = new Set(readListed().map(key));
-    const seen = new Set(found.map(key));
-    expect(
-      [...seen].filter((k) => !listed.has(k)),
-      "unlisted service differences",
-    ).toEqual([]);
-    expect(
-      [...listed].filter((k) => !seen.has(k)),
-      "listed service differences that no longer occur",
-    ).toEqual([]);
+    expectListed(found.map(key), readListed().map(key), "test/golden/SERVICE_DIFFERENCES.md");
     console.log(
       `service: ${serviceAgree} of ${serviceRows} corpus rows agree with Zeek (${((100 * serviceAgree) / serviceRows).toFixed(1)}%)`,
     );

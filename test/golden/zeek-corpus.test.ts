@@ -5,10 +5,8 @@
 // stays true; each case checks its own rows both ways and fails on its own. The issue's bars: >= 95% of rows exact on conn_state and history, >= 98% on counters.
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Reconstructor } from "../../src/index.js";
-import { caseConfig, corpusDir, loadManifest, readRows, type Row } from "./corpus.js";
+import { caseFlows, connection, expectListed, flowOfRow, loadManifest, readRows, type Row } from "./corpus.js";
 import { tableRows } from "../markdown-tables.js";
 
 const COUNTERS = [
@@ -31,23 +29,6 @@ interface Difference {
   zeek: string;
   ours: string;
 }
-
-function runCase(capture: string, options: string): Record<string, unknown>[] {
-  const cfg = caseConfig(options);
-  const rec = new Reconstructor({
-    ignoreChecksums: cfg.ignoreChecksums,
-    likelyServerPorts: cfg.serverPorts ?? true,
-    reportGapsForPartial: cfg.reportGapsForPartial,
-    excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-  });
-  const bytes = readFileSync(join(corpusDir(), capture));
-  const flows = [...rec.push(bytes), ...rec.finish()] as unknown as Record<string, unknown>[];
-  expect(rec.error, `decoding ${capture}`).toBeNull();
-  return flows;
-}
-
-const connection = (r: Record<string, unknown>) =>
-  `${r["id.orig_h"]}:${r["id.orig_p"]} > ${r["id.resp_h"]}:${r["id.resp_p"]}`;
 
 /** Our value of a column in Zeek's ASCII form: "-" for unset, 6 decimals for intervals. */
 function ours(flow: Record<string, unknown>, field: string, zeekRow: Row): string {
@@ -89,12 +70,12 @@ describe("Zeek conn.log corpus", () => {
 
   for (const c of cases) {
     it(`${c.case}: every TCP row is reproduced, or its difference is listed in test/KNOWN_DIFFERENCES.md`, () => {
-      const flows = runCase(c.capture, c.options);
+      const flows = caseFlows(c);
       const differences: Difference[] = [];
       for (const row of readRows(c.conn_file)) {
         rows++;
         const conn = connection(row);
-        const match = flows.find((f) => connection(f) === conn && (f.ts as number).toFixed(6) === row.ts);
+        const match = flowOfRow(flows, row);
         if (!match) {
           differences.push({
             case: c.case,
@@ -121,16 +102,7 @@ describe("Zeek conn.log corpus", () => {
       }
       casesRun++;
       // This case's own differences against this case's entries of the list, both ways.
-      const listed = new Set(known.filter((d) => d.case === c.case).map(key));
-      const found = new Set(differences.map(key));
-      expect(
-        [...found].filter((k) => !listed.has(k)),
-        "differences not listed in test/KNOWN_DIFFERENCES.md",
-      ).toEqual([]);
-      expect(
-        [...listed].filter((k) => !found.has(k)),
-        "listed differences that no longer occur",
-      ).toEqual([]);
+      expectListed(differences.map(key), known.filter((d) => d.case === c.case).map(key), "test/KNOWN_DIFFERENCES.md");
     });
   }
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructor.js";
 import { AsciiWriter, createFormatter, FORMAT_NAMES, type Formatter } from "../../src/format/index.js";
-import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
+import { caseOptions, corpusDir, loadManifest } from "../golden/corpus.js";
 import { repoRoot } from "./helpers.js";
 
 const CHUNKS = [1, 7, 64 << 10];
@@ -67,14 +67,7 @@ describe("output does not depend on chunk boundaries", () => {
         const bytes = readFileSync(join(corpusDir(), c.capture));
         // 1-byte chunks cost one engine call per byte: only on the smaller captures.
         const chunks = bytes.length <= 256 << 10 ? CHUNKS : CHUNKS.slice(1);
-        const cfg = caseConfig(c.options);
-        const options: ReconstructorOptions = {
-          ignoreChecksums: cfg.ignoreChecksums,
-          likelyServerPorts: cfg.serverPorts ?? true,
-          reportGapsForPartial: cfg.reportGapsForPartial,
-          excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-        };
-        expectChunkFree(bytes, options, chunks);
+        expectChunkFree(bytes, caseOptions(c.options), chunks);
       });
     }
   });

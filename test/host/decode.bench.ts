@@ -5,8 +5,8 @@ import { bench, describe } from "vitest";
 import { FlowDecoder } from "../../src/flow.js";
 import { AsciiWriter, createFormatter, flowJson, type FormatName } from "../../src/format/index.js";
 import { communityId } from "../../src/ids/community-id.js";
-import type { MemoryViews } from "../../src/wasm/engine.js";
-import { realLayout, writeRecord } from "./helpers.js";
+import { makeViews, type MemoryViews } from "../../src/wasm/engine.js";
+import { type EndpointSpec, realLayout, writeRecord } from "./helpers.js";
 
 const layout = realLayout();
 const c = layout.constants;
@@ -17,6 +17,15 @@ const v: MemoryViews = (() => {
   let seed = 1;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
   const octet = () => rnd() % 256;
+  // Both sides alike: a full handshake with MSS, window scale, SACK and timestamps.
+  const endpoint = (): EndpointSpec => ({
+    pkts: 10 + (rnd() % 100),
+    ipBytes: rnd() % 1e6,
+    bytes: rnd() % 1e6,
+    mss: 1460,
+    wscale: 7,
+    opts: c.OPT_SACK_PERM | c.OPT_TS,
+  });
   for (let i = 0; i < FLOWS; i++) {
     const ts = 1_700_000_000_000_000 + i * 1017;
     const v6 = i % 10 === 0;
@@ -31,32 +40,11 @@ const v: MemoryViews = (() => {
       history: "ShADadFf",
       connState: "SF",
       endReason: "Closed",
-      o: {
-        pkts: 10 + (rnd() % 100),
-        ipBytes: rnd() % 1e6,
-        bytes: rnd() % 1e6,
-        mss: 1460,
-        wscale: 7,
-        opts: c.OPT_SACK_PERM | c.OPT_TS,
-      },
-      r: {
-        pkts: 10 + (rnd() % 100),
-        ipBytes: rnd() % 1e6,
-        bytes: rnd() % 1e6,
-        mss: 1460,
-        wscale: 7,
-        opts: c.OPT_SACK_PERM | c.OPT_TS,
-      },
+      o: endpoint(),
+      r: endpoint(),
     });
   }
-  return {
-    buffer,
-    u8: new Uint8Array(buffer),
-    u16: new Uint16Array(buffer),
-    u32: new Uint32Array(buffer),
-    i32: new Int32Array(buffer),
-    f64: new Float64Array(buffer),
-  };
+  return makeViews(buffer);
 })();
 
 let _sink = 0;

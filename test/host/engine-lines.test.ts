@@ -6,19 +6,18 @@
 // (header-only and whole). Options that change output (Community ID seed, Site::local_nets,
 // endpoint-state thresholds, the anomaly filter) are varied on top.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateCapture } from "../../bench/lib/traffic.mjs";
+import { describe, expect, it } from "vitest";
+import { sharedPath } from "../../bench/lib/shared.mjs";
 import { Reconstructor, type ReconstructorOptions } from "../../src/index.js";
 import { AsciiWriter } from "../../src/format/ascii.js";
 import { createPrinter, type AnomalyFilter } from "../../src/output/printer.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
 import type { StateThresholds } from "../../src/anomalies/index.js";
-import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
-import { repoRoot } from "./helpers.js";
+import { corpusCaptures } from "../golden/corpus.js";
+import { captureFiles, folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
 
 /** Every capture runs three times (one per shape); minutes on a loaded 2-vCPU machine. */
 const SLOW = 600_000;
@@ -88,47 +87,18 @@ function expectSameLines(name: string, bytes: Uint8Array, variant: Variant = {})
 
 const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
 const fixtureDirs = ["pcap", "anomalies", "fuzz", "layers"].map((d) => join(repoRoot, "test", "fixtures", d));
-const wiresharkDir = join(corpusDir(), "..", "wireshark");
-const captures = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => /\.pcap(ng)?$/.test(f))
-    .sort();
+const wiresharkDir = sharedPath("corpus", "wireshark");
 
 describe("the engine writes the JavaScript formatter's bytes", () => {
-  let dir: string;
-  const generated: Record<string, Uint8Array> = {};
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "flowrecon-lines-"));
-    const shapes = {
-      headers: { seed: 41, segments: 60_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 },
-      whole: { seed: 42, segments: 40_000, concurrent: 500, snaplen: 65535, anomalyShare: 0.3, payload: 300 },
-    };
-    for (const [name, o] of Object.entries(shapes)) {
-      const out = join(dir, `${name}.pcap`);
-      generateCapture({ out, sidecar: false, ...o });
-      generated[name] = readFileSync(out);
-    }
-  });
-
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+  const generated = generatedCaptures("flowrecon-lines-", {
+    headers: { seed: 41, segments: 60_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 },
+    whole: { seed: 42, segments: 40_000, concurrent: 500, snaplen: 65535, anomalyShare: 0.3, payload: 300 },
   });
 
   it(
     "Zeek corpus, with each case's Zeek options",
     () => {
-      for (const c of loadManifest()) {
-        const cfg = caseConfig(c.options);
-        expectSameLines(c.case, readFileSync(join(corpusDir(), c.capture)), {
-          options: {
-            ignoreChecksums: cfg.ignoreChecksums,
-            likelyServerPorts: cfg.serverPorts ?? true,
-            reportGapsForPartial: cfg.reportGapsForPartial,
-            excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-          },
-        });
-      }
+      for (const [name, bytes, options] of corpusCaptures()) expectSameLines(name, bytes, { options });
     },
     SLOW,
   );
@@ -136,12 +106,12 @@ describe("the engine writes the JavaScript formatter's bytes", () => {
   it(
     "kernel fixtures, test fixtures and the Wireshark corpus",
     () => {
-      for (const f of captures(kernelDir)) expectSameLines(`kernel/${f}`, readFileSync(join(kernelDir, f)));
+      for (const [name, bytes] of folderCaptures(kernelDir)) expectSameLines(name, bytes);
       for (const d of fixtureDirs)
-        for (const f of captures(d))
-          expectSameLines(`${d}/${f}`, readFileSync(join(d, f)), { options: { ignoreChecksums: true } });
-      for (const f of captures(wiresharkDir))
-        expectSameLines(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { options: { ignoreChecksums: true } });
+        for (const [name, bytes] of folderCaptures(d))
+          expectSameLines(name, bytes, { options: { ignoreChecksums: true } });
+      for (const [name, bytes] of folderCaptures(wiresharkDir))
+        expectSameLines(name, bytes, { options: { ignoreChecksums: true } });
     },
     SLOW,
   );
@@ -159,7 +129,7 @@ describe("the engine writes the JavaScript formatter's bytes", () => {
     () => {
       const sources: [string, Uint8Array][] = [
         ["generated/whole", generated.whole],
-        ...captures(kernelDir)
+        ...captureFiles(kernelDir)
           .slice(0, 6)
           .map((f) => [`kernel/${f}`, readFileSync(join(kernelDir, f))] as [string, Uint8Array]),
       ];

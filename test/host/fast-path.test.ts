@@ -6,14 +6,13 @@
 // (but the fast path's own counter) and the capture error must be identical. The fast path must
 // also be taken (otherwise the comparison proves nothing). FASTPATH_SEED replays the mutations.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateCapture } from "../../bench/lib/traffic.mjs";
+import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../bench/lib/prng.mjs";
+import { sharedPath } from "../../bench/lib/shared.mjs";
 import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
-import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
-import { repoRoot } from "./helpers.js";
+import { corpusCaptures } from "../golden/corpus.js";
+import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
 
 const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
 /** Each case runs every capture twice; on a loaded 2-vCPU machine that takes minutes, not the default 60 s. */
@@ -69,18 +68,6 @@ function expectSameBothWays(name: string, bytes: Uint8Array, options: Reconstruc
   }
 }
 
-/** mulberry32: small and seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Offset of the TCP header in an Ethernet frame (optional 802.1Q tags, IPv4 or IPv6 without extension headers), or -1. */
 function tcpOffset(b: Uint8Array, frame: number, caplen: number): number {
   let off = frame + 12;
@@ -102,7 +89,7 @@ function tcpOffset(b: Uint8Array, frame: number, caplen: number): number {
  * records. Checksums then fail, so it is run with checksums ignored.
  */
 function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const dv = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
   if (dv.getUint32(0, true) !== 0xa1b2c3d4 || dv.getUint32(20, true) !== 1)
     throw new Error("mutate: LE Ethernet pcap only");
@@ -150,56 +137,29 @@ function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
 const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
 const pcapDir = join(repoRoot, "test", "fixtures", "pcap");
 const anomaliesDir = join(repoRoot, "test", "fixtures", "anomalies");
-const wiresharkDir = join(corpusDir(), "..", "wireshark");
-const captures = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => /\.pcap(ng)?$/.test(f))
-    .sort();
+const wiresharkDir = sharedPath("corpus", "wireshark");
 
 describe("the steady-state fast path changes no output", () => {
-  let dir: string;
-  const generated: Record<string, Uint8Array> = {};
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "flowrecon-fastpath-"));
-    const shapes = {
-      // Header-only (the snaplen cuts the payload: gaps on every ack), then whole segments.
-      headers: { seed: 31, segments: 100_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 },
-      whole: { seed: 32, segments: 60_000, concurrent: 500, snaplen: 65535, anomalyShare: 0.3, payload: 300 },
-      wraps: {
-        seed: 33,
-        segments: 60_000,
-        concurrent: 50,
-        connSegments: 400,
-        snaplen: 65535,
-        anomalyShare: 0.2,
-        payload: 1200,
-      },
-    };
-    for (const [name, o] of Object.entries(shapes)) {
-      const out = join(dir, `${name}.pcap`);
-      generateCapture({ out, sidecar: false, ...o });
-      generated[name] = readFileSync(out);
-    }
-  });
-
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+  const generated = generatedCaptures("flowrecon-fastpath-", {
+    // Header-only (the snaplen cuts the payload: gaps on every ack), then whole segments.
+    headers: { seed: 31, segments: 100_000, concurrent: 2_000, snaplen: 96, anomalyShare: 0.3, rstShare: 0.2 },
+    whole: { seed: 32, segments: 60_000, concurrent: 500, snaplen: 65535, anomalyShare: 0.3, payload: 300 },
+    wraps: {
+      seed: 33,
+      segments: 60_000,
+      concurrent: 50,
+      connSegments: 400,
+      snaplen: 65535,
+      anomalyShare: 0.2,
+      payload: 1200,
+    },
   });
 
   it(
     "Zeek corpus, with each case's Zeek options",
     () => {
-      for (const c of loadManifest()) {
-        const cfg = caseConfig(c.options);
-        expectSameBothWays(c.case, readFileSync(join(corpusDir(), c.capture)), {
-          ignoreChecksums: cfg.ignoreChecksums,
-          vlanInKey: false,
-          likelyServerPorts: cfg.serverPorts ?? true,
-          reportGapsForPartial: cfg.reportGapsForPartial,
-          excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
-        });
-      }
+      for (const [name, bytes, options] of corpusCaptures())
+        expectSameBothWays(name, bytes, { ...options, vlanInKey: false });
     },
     SLOW,
   );
@@ -207,11 +167,10 @@ describe("the steady-state fast path changes no output", () => {
   it(
     "kernel fixtures, test/fixtures/pcap and anomalies, and the Wireshark corpus",
     () => {
-      for (const f of captures(kernelDir)) expectSameBothWays(`kernel/${f}`, readFileSync(join(kernelDir, f)));
-      for (const f of captures(pcapDir)) expectSameBothWays(`pcap/${f}`, readFileSync(join(pcapDir, f)));
-      for (const f of captures(anomaliesDir)) expectSameBothWays(`anomalies/${f}`, readFileSync(join(anomaliesDir, f)));
-      for (const f of captures(wiresharkDir))
-        expectSameBothWays(`wireshark/${f}`, readFileSync(join(wiresharkDir, f)), { ignoreChecksums: true });
+      for (const d of [kernelDir, pcapDir, anomaliesDir])
+        for (const [name, bytes] of folderCaptures(d)) expectSameBothWays(name, bytes);
+      for (const [name, bytes] of folderCaptures(wiresharkDir))
+        expectSameBothWays(name, bytes, { ignoreChecksums: true });
     },
     SLOW,
   );
@@ -237,14 +196,7 @@ describe("the steady-state fast path changes no output", () => {
         ...Object.entries(generated).map(
           ([n, b]) => [`generated/${n}`, b.subarray(0, 1_500_000)] as [string, Uint8Array],
         ),
-        ...[kernelDir, anomaliesDir].flatMap((d) =>
-          captures(d)
-            .filter((f) => f.endsWith(".pcap"))
-            .map(
-              (f) =>
-                [`${d === kernelDir ? "kernel" : "anomalies"}/${f}`, readFileSync(join(d, f))] as [string, Uint8Array],
-            ),
-        ),
+        ...[...folderCaptures(kernelDir), ...folderCaptures(anomaliesDir)].filter(([name]) => name.endsWith(".pcap")),
       ];
       let n = 0;
       for (const [name, bytes] of sources) {

@@ -2,29 +2,18 @@
 // Zeek rule that duration/orig_bytes/resp_bytes exist only when the duration is positive.
 import { describe, expect, it } from "vitest";
 import { FlowDecoder } from "../../src/flow.js";
-import type { MemoryViews } from "../../src/wasm/engine.js";
+import { makeViews } from "../../src/wasm/engine.js";
 import { communityIdOf } from "../../src/ids/community-id.js";
 import { realLayout, writeRecord, type RecordSpec } from "./helpers.js";
 
 const layout = realLayout();
 const c = layout.constants;
 
-function views(buffer: ArrayBuffer): MemoryViews {
-  return {
-    buffer,
-    u8: new Uint8Array(buffer),
-    u16: new Uint16Array(buffer),
-    u32: new Uint32Array(buffer),
-    i32: new Int32Array(buffer),
-    f64: new Float64Array(buffer),
-  };
-}
-
 function decode(spec: RecordSpec, ptr = 2 * c.FR_SIZE) {
   const buffer = new ArrayBuffer(4 * c.FR_SIZE);
   new Uint8Array(buffer).fill(0xa5); // neighbours full of junk: the decoder must stay inside its record
   writeRecord(buffer, ptr, layout, spec);
-  return new FlowDecoder(layout).decode(views(buffer), ptr);
+  return new FlowDecoder(layout).decode(makeViews(buffer), ptr);
 }
 
 const FULL: RecordSpec = {

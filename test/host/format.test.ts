@@ -3,7 +3,7 @@
 // the Zeek TSV header that zeek-cut expects and the six-decimal times.
 import { describe, expect, it } from "vitest";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
-import type { MemoryViews } from "../../src/wasm/engine.js";
+import { makeViews, type MemoryViews } from "../../src/wasm/engine.js";
 import {
   AsciiWriter,
   createFormatter,
@@ -76,14 +76,7 @@ const v: MemoryViews = (() => {
   SPECS.forEach((spec, i) => {
     writeRecord(buffer, i * c.FR_SIZE, layout, spec);
   });
-  return {
-    buffer,
-    u8: new Uint8Array(buffer),
-    u16: new Uint16Array(buffer),
-    u32: new Uint32Array(buffer),
-    i32: new Int32Array(buffer),
-    f64: new Float64Array(buffer),
-  };
+  return makeViews(buffer);
 })();
 const PTRS = SPECS.map((_, i) => i * c.FR_SIZE);
 const FLOWS: Flow[] = PTRS.map((p) => new FlowDecoder(layout).decode(v, p));

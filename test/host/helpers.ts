@@ -1,22 +1,60 @@
 // Shared test fixtures: paths, the real engine's layout, and a writer for synthetic flow records
 // (the records the engine's output ring carries; layout from assembly/flow/record.ts, read by name).
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
+import { sharedPath } from "../../bench/lib/shared.mjs";
+import { generateCapture, type GeneratorOptions } from "../../bench/lib/traffic.mjs";
 import { createEngine, type Engine } from "../../src/wasm/engine.js";
 import { parseAddress } from "../../src/net/address.js";
 import type { Layout } from "../../src/wasm/layout.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** The Zeek corpus: `../shared/corpus/zeek` beside the clone (CI), else the shared checkout. */
-export const corpusDir = ((): string => {
-  const beside = resolve(repoRoot, "..", "shared", "corpus", "zeek");
-  return existsSync(beside) ? beside : "/work/shared/corpus/zeek";
-})();
+/** The Zeek corpus: `../shared/corpus/zeek` beside the repository (bench/lib/shared.mjs). */
+export const corpusDir = sharedPath("corpus", "zeek");
 
 export function corpus(name: string): string {
   return resolve(corpusDir, name);
+}
+
+/** The capture files (.pcap, .pcapng) of a folder, sorted by name. */
+export function captureFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .sort();
+}
+
+/** Each capture of a folder as [`label/file`, its bytes], read one at a time (label: the folder's name). */
+export function* folderCaptures(dir: string, label = basename(dir)): Generator<[name: string, bytes: Uint8Array]> {
+  for (const f of captureFiles(dir)) yield [`${label}/${f}`, readFileSync(join(dir, f))];
+}
+
+/**
+ * Captures of the traffic generator (bench/lib/traffic.mjs) for one describe block: written to a
+ * temporary folder before its tests and read back, under their shape's name, into the record
+ * returned here (empty until then); the folder is removed after the block.
+ */
+export function generatedCaptures(
+  prefix: string,
+  shapes: Record<string, Omit<GeneratorOptions, "out" | "sidecar">>,
+): Record<string, Uint8Array> {
+  const generated: Record<string, Uint8Array> = {};
+  let dir: string | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    for (const [name, o] of Object.entries(shapes)) {
+      const out = join(dir, `${name}.pcap`);
+      generateCapture({ out, sidecar: false, ...o });
+      generated[name] = readFileSync(out);
+    }
+  });
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+  return generated;
 }
 
 let shared: Engine | undefined;

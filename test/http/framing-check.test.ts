@@ -8,6 +8,7 @@ import { createEngine } from "../../src/wasm/engine.js";
 import { captureFormat } from "../../src/ingest/capture-format.js";
 import { parsePcap, writePcap, writePcapng, type NgSection } from "../decode/capture-io.js";
 import { capture, RXMIT } from "./helpers.js";
+import { mulberry32 } from "../../bench/lib/prng.mjs";
 
 // One engine for every trial: init() resets all engine state, and these trials set no options.
 const engine = createEngine();
@@ -53,17 +54,6 @@ function checkThenPush(
 
 function found(e: { code: string; offset: number; record: number } | null): Found {
   return e === null ? null : { code: e.code, offset: e.offset, record: e.record };
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Byte positions of every file header, record header, block head and block trailer. */
@@ -132,7 +122,7 @@ describe("the engine's framing check", () => {
     });
 
     it(`${name}: 150 captures with damaged headers, a random prefix pushed first: the check reports decoding's error`, () => {
-      const random = rng(name.length * 7919);
+      const random = mulberry32(name.length * 7919);
       const positions = headerPositions(original);
       const seen = new Set<string>();
       for (let trial = 0; trial < 150; trial++) {

@@ -87,37 +87,24 @@ function packets(path: string, frames?: number[]): string[] {
 }
 
 /** The fields of a flow that do not depend on what else the capture holds. */
+const OWN = [
+  "ts",
+  "uid",
+  "conn_state",
+  "history",
+  "orig_pkts",
+  "resp_pkts",
+  "orig_ip_bytes",
+  "resp_ip_bytes",
+  "orig_bytes",
+  "resp_bytes",
+  "duration",
+  "community_id",
+  "missed_bytes",
+] as const satisfies readonly (keyof Flow)[];
+
 function own(f: Flow): Partial<Flow> {
-  const {
-    ts,
-    uid,
-    conn_state,
-    history,
-    orig_pkts,
-    resp_pkts,
-    orig_ip_bytes,
-    resp_ip_bytes,
-    orig_bytes,
-    resp_bytes,
-    duration,
-    community_id,
-    missed_bytes,
-  } = f;
-  return {
-    ts,
-    uid,
-    conn_state,
-    history,
-    orig_pkts,
-    resp_pkts,
-    orig_ip_bytes,
-    resp_ip_bytes,
-    orig_bytes,
-    resp_bytes,
-    duration,
-    community_id,
-    missed_bytes,
-  };
+  return Object.fromEntries(OWN.map((k) => [k, f[k]]));
 }
 
 describe("flowrecon extract --uid", () => {
@@ -162,6 +149,37 @@ describe("flowrecon extract --uid", () => {
     expect((await run("extract", path, "--uid", flow.uid, "-w", out)).code).toBe(0);
     // The whole capture is this one connection: the extract is the same records.
     expect(readFileSync(out).subarray(24)).toEqual(readFileSync(path).subarray(24));
+  });
+});
+
+// The connection key and Zeek's timers decide which connection a segment belongs to: extract takes
+// them as analyze does, and writes the packets of the connection analyze printed with them.
+describe("extract takes analyze's connection key and timers", () => {
+  it.each([
+    [
+      "--close-timeout 0: the first connection without the ACK after its close",
+      join(KERNEL, "port-reuse.pcap"),
+      ["--close-timeout", "0"],
+      { closeTimeout: 0 },
+    ],
+    [
+      "--vlan-key: one VLAN's half of a router-on-a-stick connection",
+      resolve(import.meta.dirname, "../fixtures/pcap/router-on-a-stick.pcap"),
+      ["--vlan-key"],
+      { vlanInKey: true },
+    ],
+  ] as const)("%s", async (_name, path, argv, options) => {
+    const plain = await flowsOf(path);
+    const flow = (await flowsOf(path, options))[0];
+    const other = plain.find((f) => f.uid === flow.uid);
+    // The option makes a different connection: fewer packets, or a uid the plain run does not have.
+    if (other !== undefined) expect(other.orig_pkts + other.resp_pkts).toBeGreaterThan(flow.orig_pkts + flow.resp_pkts);
+    const out = join(tmp, `option-${flow.uid}.pcap`);
+    const { code, err } = await run("extract", path, "--uid", flow.uid, ...argv, "-w", out);
+    expect(code, err).toBe(0);
+    expect(err).toContain(`wrote ${flow.orig_pkts + flow.resp_pkts} packets`);
+    const back = await flowsOf(out, options);
+    expect(back.map(own)).toEqual([own(flow)]);
   });
 });
 

@@ -129,6 +129,42 @@ describe("anomalies and gaps", () => {
   });
 });
 
+// The connection key and Zeek's timers decide which connection a segment belongs to: ladder takes
+// them as analyze does, so a uid analyze printed with them is drawn with the same segments.
+describe("ladder takes analyze's connection key and timers", () => {
+  const segments = async (...argv: string[]): Promise<number> => {
+    const { code, out, err } = await run("ladder", ...argv, "-f", "json");
+    expect(code, err).toBe(0);
+    return JSON.parse(out).segments;
+  };
+  const pkts = (f: Flow): number => f.orig_pkts + f.resp_pkts;
+
+  it("--close-timeout 0: the last ACK after the close is a connection of its own, not the first one's", async () => {
+    const path = join(KERNEL, "port-reuse.pcap");
+    const lingering = await flowsOf(path);
+    const closed = await flowsOf(path, { closeTimeout: 0 });
+    const first = closed.find((f) => f.uid === lingering[0].uid)!;
+    expect(pkts(first)).toBeLessThan(pkts(lingering[0]));
+    expect(await segments(path, "--uid", first.uid)).toBe(pkts(lingering[0]));
+    expect(await segments(path, "--uid", first.uid, "--close-timeout", "0")).toBe(pkts(first));
+    const ack = closed.find((f) => !lingering.some((g) => g.uid === f.uid))!;
+    expect(await segments(path, "--uid", ack.uid, "--close-timeout", "0")).toBe(pkts(ack));
+    expect((await run("ladder", path, "--uid", ack.uid)).code).toBe(1);
+  });
+
+  it("--vlan-key: each VLAN's half of a router-on-a-stick connection is a connection", async () => {
+    const path = resolve(import.meta.dirname, "../fixtures/pcap/router-on-a-stick.pcap");
+    const [whole] = await flowsOf(path);
+    const halves = await flowsOf(path, { vlanInKey: true });
+    expect(halves.length).toBe(2);
+    for (const half of halves) {
+      expect(await segments(path, "--uid", half.uid, "--vlan-key")).toBe(pkts(half));
+      expect((await run("ladder", path, "--uid", half.uid)).code).toBe(1);
+    }
+    expect(await segments(path, "--uid", whole.uid)).toBe(pkts(whole));
+  });
+});
+
 describe("usage errors name what is wrong", () => {
   const path = join(KERNEL, "port-reuse.pcap");
   it.each([
@@ -137,6 +173,10 @@ describe("usage errors name what is wrong", () => {
     [["ladder", path, "--flow", "1.2.3.4 > 5.6.7.8:2"], /not an endpoint/],
     [["ladder", path, "--uid", "x", "--format", "png"], /unknown ladder format 'png'/],
     [["extract", path, "--uid", "x"], /-w <out.pcap>/],
+    [
+      ["ladder", path, "--uid", "x", "--close-timeout", "soon"],
+      /--close-timeout needs a number of seconds >= 0, got 'soon'/,
+    ],
   ])("%j", async (argv, message) => {
     const { code, err } = await run(...(argv as string[]));
     expect(code).toBe(2);

@@ -5,7 +5,7 @@
 // They would fail if a connection, a fragment or a tunnel's packets were split across shards, if a
 // shard's clock differed from one engine's (timeouts, end reasons, idle times), if counters did not
 // add up, or if a damaged record stopped the shards at another place.
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { ShardEngine } from "../../src/shards/shard-engine.js";
 import { shardOptions } from "../../src/shards/sharded-run.js";
 import type { Stats } from "../../src/stats.js";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
-import { repoRoot } from "../host/helpers.js";
+import { captureFiles, corpusDir, repoRoot } from "../host/helpers.js";
 
 interface Outcome {
   flows: string[];
@@ -90,12 +90,7 @@ function expectSame(
   }
 }
 
-const corpusDir = resolve(repoRoot, "..", "shared", "corpus", "zeek");
-const captures = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => /\.pcap(ng)?$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
+const captures = (dir: string) => captureFiles(dir).map((f) => join(dir, f));
 const corpus = captures(corpusDir);
 const fixtures = [
   ...captures(resolve(repoRoot, "test/fixtures/kernel")),

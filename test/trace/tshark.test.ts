@@ -17,7 +17,7 @@ import type { ReconstructorOptions } from "../../src/reconstructor.js";
 import type { Flow } from "../../src/flow.js";
 import { traceEveryFlow } from "../../src/trace/trace.js";
 import type { TraceEvent } from "../../src/trace/events.js";
-import { caseConfig, corpusDir, loadManifest } from "../golden/corpus.js";
+import { caseOptions, corpusDir, loadManifest } from "../golden/corpus.js";
 
 const FIELDS = [
   "frame.number",
@@ -141,16 +141,12 @@ interface Capture {
 
 const captures: Capture[] = [
   ...loadManifest().map((c) => {
-    const cfg = caseConfig(c.options);
     return {
       name: c.case,
       path: join(corpusDir(), c.capture),
       options: {
-        ignoreChecksums: cfg.ignoreChecksums,
+        ...caseOptions(c.options),
         vlanInKey: false,
-        likelyServerPorts: cfg.serverPorts ?? true,
-        reportGapsForPartial: cfg.reportGapsForPartial,
-        excessiveDataWithoutAcks: cfg.excessiveDataWithoutAcks,
         windowBytes: 1 << 20, // small captures: a smaller window makes each of the many passes cheaper
       } satisfies ReconstructorOptions,
     };
