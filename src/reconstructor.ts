@@ -602,11 +602,13 @@ export class Reconstructor {
   }
 
   /**
-   * @internal Route mode (src/shards/): this engine frames the capture and hands each frame, as a
-   * frame record, to `sink` with its shard among `shards` instead of tracking it. Call before the
-   * first push. Flows, then, come from the shards' engines; this one counts only the container.
+   * @internal Route mode (src/shards/): this engine frames the capture, tracks the frames of shard 0
+   * itself (`ownShare` of the connections, by hash; default 1/shards) and hands every other frame,
+   * as a frame record, to `sink` with its shard among 1..shards-1. Call before the first push.
+   * Flows finish here (shard 0's) and in the other shards' engines; this one's counters are the
+   * container's and shard 0's.
    */
-  routeTo(shards: number, sink: RouteSink): void {
+  routeTo(shards: number, sink: RouteSink, ownShare = 1 / shards): void {
     const ex = this.#engine.exports;
     if (
       ex.routeInit === undefined ||
@@ -617,7 +619,7 @@ export class Reconstructor {
       throw new AbiMismatchError("routeInit()");
     }
     if (this.#input !== null) throw new Error("routeTo() must come before the first input");
-    ex.routeInit(shards);
+    ex.routeInit(shards, ownShare);
     this.#route = { shards, sink };
   }
 

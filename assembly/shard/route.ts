@@ -1,5 +1,8 @@
 // Route mode: the reading thread's engine frames the capture and assigns each frame to one of N
-// shards instead of tracking it (src/shards/ runs one engine per shard on a worker thread).
+// shards (src/shards/). Shard 0 is the reading engine itself: it decodes and tracks its share inline,
+// as one engine would, with no copy; shards 1..N-1 are engines on worker threads, fed frame records.
+// So N threads run N engines, and on a machine with N cores no thread waits for a core while the
+// reading thread only routes (its routing costs one outer-header decode and hash per frame).
 //
 // The shard key: the symmetric pair of the frame's OUTERMOST IP addresses. Everything one engine
 // groups together must land in one shard:
@@ -25,11 +28,15 @@
 // The decoders are the engine's own (layers/link.ts and every link layer under it): in route mode
 // decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp().
 // The hash is the flow table's keyed SipHash (flow/table.ts), under this process's key: a capture
-// cannot be crafted to put every connection in one shard. Shard = high bits of hash * N (mulhi), so
-// the shard engines' own table indexes (a different hash, with ports) see their whole index space.
+// cannot be crafted to put every connection in one shard. The shard is taken from the hash's range,
+// not its low bits, so the shard engines' own table indexes (a different hash, with ports) see their
+// whole index space: hashes below ROUTE.ownBelow stay here (shard 0: the reading engine's share,
+// which the host makes smaller than 1/N because this engine also routes every frame), the rest split
+// evenly over shards 1..N-1.
 //
-// Contract: routeInit(n) allocates n staging areas (once per engine) and turns route mode on; each
-// frame delivered is appended as a frame record (shard/frames.ts) to its shard's area. Once an area
+// Contract: routeInit(n) allocates staging areas for shards 1..n-1 (once per engine) and turns route
+// mode on; each frame of shard 0 is decoded and tracked here (capture/frame.ts deliverRoutedFrame),
+// each other frame is appended as a frame record (shard/frames.ts) to its shard's area. Once an area
 // holds ROUTE_FLUSH bytes routeFull() is true and the reader stops before the next record, so any
 // record (at most MAX_RECORD_BYTES) still fits; the host copies the areas out and routeClear()s.
 
@@ -38,6 +45,7 @@ import { keyHash } from "../flow/table";
 import { MAX_RECORD_BYTES } from "../capture/pcap";
 import { alloc } from "../mem";
 import { writeFrameRecord } from "./frames";
+import { deliverRoutedFrame } from "../capture/frame";
 import { ROUTE } from "../state";
 
 export const MAX_SHARDS: i32 = 256;
@@ -49,6 +57,7 @@ const AREA_BYTES: usize = ROUTE_FLUSH + <usize>MAX_RECORD_BYTES + 64;
 /** On in the reading thread's engine: frames are routed, not tracked. */
 ROUTE.routing = false;
 ROUTE.shards = 1;
+ROUTE.ownBelow = 0;
 ROUTE.full = false;
 const AREAS: usize = memory.data(MAX_SHARDS * 4, 16);   // u32 base of each area
 const FILLS: usize = memory.data(MAX_SHARDS * 4, 16);   // u32 bytes used in each area
@@ -68,9 +77,14 @@ const IPV6_DST: usize = 24;
 const IPV6_HDR: i32 = 40;
 const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 of ::ffff:a.b.c.d, read little-endian
 
-export function routeInit(n: i32): void {
+/** `ownShare`: the share of the hash range (so of the connections) this engine tracks itself, in [0, 1]. */
+export function routeInit(n: i32, ownShare: f64): void {
   const count = <u32>max(1, min(n, MAX_SHARDS));
-  for (let i: u32 = 0; i < count; i++) {
+  // With one shard, or a share of 1, every hash (< 2^32) is below: all frames stay here.
+  const share = count == 1 ? 1.0 : min(max(ownShare, 0.0), 1.0);
+  ROUTE.ownBelow = <u64>Math.floor(share * 4294967296.0);
+  // Shard 0 is tracked inline: it has no area (routeAreaLen(0) stays 0).
+  for (let i: u32 = 1; i < count; i++) {
     const slot = AREAS + (<usize>i << 2);
     if (load<u32>(slot) == 0) store<u32>(slot, <u32>alloc(AREA_BYTES));
   }
@@ -114,13 +128,24 @@ function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, 
   ROUTE.sawIp = false;
   decodeLink(linktype, p, caplen, wirelen, tsUs);
   if (!ROUTE.sawIp) return <u32>(frame % <f64>ROUTE.shards);
-  const h = keyHash(ADDR_A, 0, ADDR_B, 0, 0);
-  return <u32>((<u64>h * <u64>ROUTE.shards) >> 32);
+  const h = <u64>keyHash(ADDR_A, 0, ADDR_B, 0, 0);
+  const below = ROUTE.ownBelow;
+  if (h < below) return 0;
+  // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1.
+  return 1 + <u32>(((h - below) * <u64>(ROUTE.shards - 1)) / ((<u64>1 << 32) - below));
 }
 
-/** Appends the frame to its shard's area (route mode's deliverFrame). */
+/** Tracks the frame here (shard 0) or appends it to its shard's area (route mode's deliverFrame). */
 export function routeFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64, clock: i64): void {
   const s = shardOf(linktype, p, caplen, wirelen, tsUs, frame);
+  if (s == 0) {
+    // This engine's own share: decoded whole (route mode off, so the IP decoders go on past the
+    // outermost header) and tracked, under this engine's clock, as one engine would.
+    ROUTE.routing = false;
+    deliverRoutedFrame(linktype, p, caplen, wirelen, tsUs, frame);
+    ROUTE.routing = true;
+    return;
+  }
   const fillSlot = FILLS + (<usize>s << 2);
   const fill = <usize>load<u32>(fillSlot);
   // SAFETY: fill < ROUTE_FLUSH (the reader stops once an area reaches it) and caplen <= MAX_RECORD_BYTES,
