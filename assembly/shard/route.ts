@@ -27,8 +27,8 @@
 //
 // The decoders are the engine's own (layers/link.ts and every link layer under it): in route mode
 // decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp().
-// The hash is the flow table's keyed SipHash (flow/table.ts), under this process's key: a capture
-// cannot be crafted to put every connection in one shard. The shard is taken from the hash's range,
+// The hash is a keyed SipHash under the flow table's key (flow/table.ts), so this process's key: a
+// capture cannot be crafted to put every connection in one shard (pairHash below). The shard is taken from the hash's range,
 // not its low bits, so the shard engines' own table indexes (a different hash, with ports) see their
 // whole index space: hashes below ROUTE.ownBelow stay here (shard 0: the reading engine's share,
 // which the host makes smaller than 1/N because this engine also routes every frame), the rest split
@@ -41,12 +41,11 @@
 // record (at most MAX_RECORD_BYTES) still fits; the host copies the areas out and routeClear()s.
 
 import { decodeLink } from "../layers/link";
-import { keyHash } from "../flow/table";
 import { MAX_RECORD_BYTES } from "../capture/pcap";
 import { alloc } from "../mem";
 import { writeFrameRecord } from "./frames";
 import { deliverRoutedFrame } from "../capture/frame";
-import { ROUTE } from "../state";
+import { ROUTE, TABLE } from "../state";
 
 export const MAX_SHARDS: i32 = 256;
 /** An area is handed to the host once it holds this many bytes. */
@@ -123,12 +122,55 @@ export function routeIp(p: usize, cap: i32, v6: bool): i32 {
   return ROUTED;
 }
 
+const PAIR_WORDS: usize = memory.data(32, 16);
+
+/**
+ * The symmetric keyed hash of the address pair at ADDR_A, ADDR_B: SipHash-1-2 (one round per word,
+ * two to finish; the round is the paper's figure 2, Aumasson and Bernstein 2012) under the flow
+ * table's key. Fewer rounds than the table's keyHash, which every frame of the reading thread also
+ * pays when it routes: the shard only needs a spread that a capture's author cannot steer without
+ * the key. An IPv4 pair (both v4-mapped) is one word, a v6 pair four.
+ */
+function pairHash(): u32 {
+  let a0 = load<u64>(ADDR_A), a1 = load<u64>(ADDR_A, 8), b0 = load<u64>(ADDR_B), b1 = load<u64>(ADDR_B, 8);
+  // Any total order will do, as long as both directions pick the same first address.
+  if (a0 > b0 || (a0 == b0 && a1 > b1)) {
+    const t0 = a0, t1 = a1;
+    a0 = b0; a1 = b1; b0 = t0; b1 = t1;
+  }
+  let words: usize = 4;
+  if ((a0 | b0) == 0 && <u32>a1 == V4MAPPED_MID && <u32>b1 == V4MAPPED_MID) {
+    // Both addresses sit in the high halves (bytes 12..15).
+    store<u64>(PAIR_WORDS, (a1 >> 32) | (b1 & 0xFFFFFFFF00000000));
+    words = 1;
+  } else {
+    store<u64>(PAIR_WORDS, a0);
+    store<u64>(PAIR_WORDS, a1, 8);
+    store<u64>(PAIR_WORDS, b0, 16);
+    store<u64>(PAIR_WORDS, b1, 24);
+  }
+  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
+  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
+  for (let i: usize = 0; i < words + 2; i++) {
+    // SAFETY: i < words, inside PAIR_WORDS; the finishing rounds take no word.
+    const m = i < words ? load<u64>(PAIR_WORDS + (i << 3)) : 0;
+    if (i == words) v2 ^= 0xFF;
+    v3 ^= m;
+    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+    v0 ^= m;
+  }
+  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+}
+
 /** The shard of a frame: see the header. */
 function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): u32 {
   ROUTE.sawIp = false;
   decodeLink(linktype, p, caplen, wirelen, tsUs);
   if (!ROUTE.sawIp) return <u32>(frame % <f64>ROUTE.shards);
-  const h = <u64>keyHash(ADDR_A, 0, ADDR_B, 0, 0);
+  const h = <u64>pairHash();
   const below = ROUTE.ownBelow;
   if (h < below) return 0;
   // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1.

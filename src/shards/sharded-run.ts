@@ -51,11 +51,12 @@ const ENGINE_FLOW_CAP = 2_000_000;
 /** The engine's smallest flow cap (assembly/options.ts setOption). */
 const ENGINE_MIN_FLOW_CAP = 16;
 /**
- * What routing a frame costs the reading thread (framing, the outer-header decode and hash, the copy
- * into a ring), as a share of what tracking and formatting it costs a shard: measured on the
- * header-only benchmark captures (bench/), where it is the largest.
+ * What routing a frame costs the reading thread (reading, framing, the outer-header decode and hash,
+ * the copies into a ring), as a share of what tracking and formatting it costs a shard. Measured on
+ * the header-only cap2m (bench/), where it is the largest: perf samples per thread with 2 engines,
+ * FLOWRECON_READER_SHARE=0 (the reader only routes): reader 0.3-0.4 of the worker that tracks all.
  */
-const ROUTE_COST = 0.2;
+const ROUTE_COST = 0.3;
 /** For measurements: FLOWRECON_READER_SHARE=x makes the reading thread track share x of the connections. */
 const READER_SHARE_ENV = "FLOWRECON_READER_SHARE";
 

@@ -28,7 +28,7 @@ export interface EngineExports {
   init(windowBytes: number): void;
   inputPtr(): number;
   inputSize(): number;
-  feed(len: number, eof: number): number;
+  feed(len: number, eof: number, at?: number): number;
   finish(): number;
   /** Framing check (assembly/capture/check.ts): feed() walks records without delivering frames until checkEnd(). */
   checkBegin(): void;
