@@ -189,6 +189,9 @@ export class ShardedRun {
         const clock = reader.clockUs;
         s.ring.send(MSG_FRAMES, clock, v.u8.subarray(ptr, ptr + len));
         s.clockSent = clock;
+        // The workers' output moves on (and their credits come back) with every batch, not once
+        // per read: a read routes many batches while this engine also tracks its own share.
+        this.pump();
       },
       readerShare(n),
     );
