@@ -54,13 +54,17 @@ export function inputPtr(): usize { return INDEX.inputBase; }
 export function inputSize(): i32 { return INDEX.inputCap; }
 
 /**
- * Decodes capture bytes [inputPtr(), inputPtr()+len). Returns the bytes consumed: only whole
+ * Decodes capture bytes [inputPtr()+at, inputPtr()+at+len). Returns the bytes consumed: only whole
  * records are consumed, so the host keeps the tail and prepends it to the next chunk. Returns
- * early when the output ring needs draining, or on a fatal error (errCode() != 0).
- * eof = 1 tells the decoder no more bytes follow (a partial record is then an error).
+ * early when the output ring needs draining (or, routing, a staging area: shard/route.ts), or on a
+ * fatal error (errCode() != 0); the host calls again at `at` + consumed rather than moving the
+ * tail after every call. eof = 1 tells the decoder no more bytes follow (a partial record is then
+ * an error). A host that passes no `at` (JS: undefined) reads from the window start.
  */
-export function feed(len: i32, eof: i32): i32 {
-  const consumed = feedCapture(INDEX.inputBase, len, eof != 0);
+export function feed(len: i32, eof: i32, at: i32): i32 {
+  // Kept inside the window whatever the host passes.
+  const start = min(max(at, 0), INDEX.inputCap);
+  const consumed = feedCapture(INDEX.inputBase + <usize>start, min(len, INDEX.inputCap - start), eof != 0);
   flushBatch(); // every consumed record is tracked before the host drains or reads errors
   return consumed;
 }

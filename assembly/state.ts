@@ -191,6 +191,7 @@ import { EndReason } from "./flow/record";
 
 // ---- assembly/shard/route.ts
 @unmanaged export class RouteState {
+  ownBelow: u64;
   routing: bool;
   shards: u32;
   full: bool;

@@ -28,8 +28,9 @@ import {
 } from "./format/index.js";
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
-import { createPrinter, recordsIndependent, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
+import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
 import { isEngineLineFormat } from "./format/engine-lines.js";
+import { EnginePrinter } from "./output/engine-print.js";
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
@@ -527,36 +528,24 @@ function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutp
  * format thread: formatting costs less than copying records out to one.
  */
 function printInEngine(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
-  const format = spec.format;
-  if (!isEngineLineFormat(format)) throw new Error(`the engine does not write --format ${format}`);
-  const lines = rec.engineLines({
-    format,
-    jsonStyle: spec.jsonStyle,
-    communityIdSeed: spec.communityIdSeed,
-    localNets: spec.localNets,
-    anomalyFilter: spec.anomalyFilter,
-  });
   const writer = out.writer;
+  const printer = new EnginePrinter(rec, spec, writer, () => out.writeIfFull());
+  const lines = printer.lines;
   const text = (t: string): void => {
     writer.reserve(t.length);
     writer.ascii(t);
   };
-  if (format === "zeek") text(lines.zeekHeader(new Date()));
-  const limit = lines.flushBytes;
+  if (lines.format === "zeek") text(lines.zeekHeader(new Date()));
   return {
-    sink: (_v, p) => {
-      if (lines.record(p) < limit) return;
-      lines.moveTo(writer);
-      out.writeIfFull();
-    },
+    sink: printer.sink,
     flush: () => {
-      lines.moveTo(writer);
+      printer.move();
       return out.flush();
     },
     widen: () => {},
     end: async () => {
-      lines.moveTo(writer);
-      if (format === "zeek") text(lines.zeekFooter(new Date()));
+      printer.move();
+      if (lines.format === "zeek") text(lines.zeekFooter(new Date()));
       await out.flush();
     },
   };
@@ -713,7 +702,7 @@ async function analyzeSharded(
   stderr: Writable,
   tty: boolean,
 ): Promise<number> {
-  const shardPrint = recordsIndependent(args.format) && !args.sortTs;
+  const shardPrint = isEngineLineFormat(args.format) && !args.sortTs;
   const print = {
     format: args.format,
     anomalyFilter: args.anomalyFilter,

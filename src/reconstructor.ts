@@ -602,11 +602,13 @@ export class Reconstructor {
   }
 
   /**
-   * @internal Route mode (src/shards/): this engine frames the capture and hands each frame, as a
-   * frame record, to `sink` with its shard among `shards` instead of tracking it. Call before the
-   * first push. Flows, then, come from the shards' engines; this one counts only the container.
+   * @internal Route mode (src/shards/): this engine frames the capture, tracks the frames of shard 0
+   * itself (`ownShare` of the connections, by hash; default 1/shards) and hands every other frame,
+   * as a frame record, to `sink` with its shard among 1..shards-1. Call before the first push.
+   * Flows finish here (shard 0's) and in the other shards' engines; this one's counters are the
+   * container's and shard 0's.
    */
-  routeTo(shards: number, sink: RouteSink): void {
+  routeTo(shards: number, sink: RouteSink, ownShare = 1 / shards): void {
     const ex = this.#engine.exports;
     if (
       ex.routeInit === undefined ||
@@ -617,7 +619,7 @@ export class Reconstructor {
       throw new AbiMismatchError("routeInit()");
     }
     if (this.#input !== null) throw new Error("routeTo() must come before the first input");
-    ex.routeInit(shards);
+    ex.routeInit(shards, ownShare);
     this.#route = { shards, sink };
   }
 
@@ -763,27 +765,33 @@ export class Reconstructor {
   }
 
   /**
-   * Calls feed() until the window holds only a partial record: after each call, move the
-   * unconsumed tail to the window start and drain the output ring. feed() also returns early when
-   * the ring is nearly full, so "no bytes consumed and no flow emitted" is the only stop condition.
-   * The tail moves before the sink runs, so a throwing sink cannot make bytes decode twice.
+   * Calls feed() until the window holds only a partial record, draining the output ring after each
+   * call. feed() also returns early when the ring is nearly full (or, routing, a staging area), so
+   * "no bytes consumed and no flow emitted" is the only stop condition. Each call starts where the
+   * last one stopped; the unconsumed tail moves to the window start once, when the pump stops (a
+   * routing engine stops many times per window). #fill drops before the sink runs, so a throwing
+   * sink cannot make bytes decode twice.
    */
   #pump(eof: boolean, sink: RecordSink): void {
     const ex = this.#engine.exports;
-    for (;;) {
-      const consumed = ex.feed(this.#fill, eof ? 1 : 0);
-      if (!(consumed >= 0 && consumed <= this.#fill)) {
-        throw new EngineFault(`feed(${this.#fill}) returned ${consumed}`);
-      }
-      if (consumed > 0) {
-        const u8 = this.#engine.views().u8;
-        u8.copyWithin(this.#base, this.#base + consumed, this.#base + this.#fill);
+    let at = 0;
+    try {
+      for (;;) {
+        const consumed = ex.feed(this.#fill, eof ? 1 : 0, at);
+        if (!(consumed >= 0 && consumed <= this.#fill)) {
+          throw new EngineFault(`feed(${this.#fill}) returned ${consumed}`);
+        }
+        at += consumed;
         this.#fill -= consumed;
+        const drained = this.#drain(sink);
+        if (ex.errCode() !== 0) break;
+        if (this.#fill === 0 || (consumed === 0 && drained === 0)) break;
       }
-      const drained = this.#drain(sink);
-      if (this.#checkError()) return;
-      if (this.#fill === 0 || (consumed === 0 && drained === 0)) return;
+    } finally {
+      if (at > 0 && this.#fill > 0)
+        this.#engine.views().u8.copyWithin(this.#base, this.#base + at, this.#base + at + this.#fill);
     }
+    this.#checkError();
   }
 
   /** Hands every record in the output ring to the sink and clears the ring; returns the count (trace events included). */

@@ -1,5 +1,8 @@
 // Route mode: the reading thread's engine frames the capture and assigns each frame to one of N
-// shards instead of tracking it (src/shards/ runs one engine per shard on a worker thread).
+// shards (src/shards/). Shard 0 is the reading engine itself: it decodes and tracks its share inline,
+// as one engine would, with no copy; shards 1..N-1 are engines on worker threads, fed frame records.
+// So N threads run N engines, and on a machine with N cores no thread waits for a core while the
+// reading thread only routes (its routing costs one outer-header decode and hash per frame).
 //
 // The shard key: the symmetric pair of the frame's OUTERMOST IP addresses. Everything one engine
 // groups together must land in one shard:
@@ -24,21 +27,25 @@
 //
 // The decoders are the engine's own (layers/link.ts and every link layer under it): in route mode
 // decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp().
-// The hash is the flow table's keyed SipHash (flow/table.ts), under this process's key: a capture
-// cannot be crafted to put every connection in one shard. Shard = high bits of hash * N (mulhi), so
-// the shard engines' own table indexes (a different hash, with ports) see their whole index space.
+// The hash is a keyed SipHash under the flow table's key (flow/table.ts), so this process's key: a
+// capture cannot be crafted to put every connection in one shard (pairHash below). The shard is taken from the hash's range,
+// not its low bits, so the shard engines' own table indexes (a different hash, with ports) see their
+// whole index space: hashes below ROUTE.ownBelow stay here (shard 0: the reading engine's share,
+// which the host makes smaller than 1/N because this engine also routes every frame), the rest split
+// evenly over shards 1..N-1.
 //
-// Contract: routeInit(n) allocates n staging areas (once per engine) and turns route mode on; each
-// frame delivered is appended as a frame record (shard/frames.ts) to its shard's area. Once an area
+// Contract: routeInit(n) allocates staging areas for shards 1..n-1 (once per engine) and turns route
+// mode on; each frame of shard 0 is decoded and tracked here (capture/frame.ts deliverRoutedFrame),
+// each other frame is appended as a frame record (shard/frames.ts) to its shard's area. Once an area
 // holds ROUTE_FLUSH bytes routeFull() is true and the reader stops before the next record, so any
 // record (at most MAX_RECORD_BYTES) still fits; the host copies the areas out and routeClear()s.
 
 import { decodeLink } from "../layers/link";
-import { keyHash } from "../flow/table";
 import { MAX_RECORD_BYTES } from "../capture/pcap";
 import { alloc } from "../mem";
 import { writeFrameRecord } from "./frames";
-import { ROUTE } from "../state";
+import { deliverRoutedFrame } from "../capture/frame";
+import { ROUTE, TABLE } from "../state";
 
 export const MAX_SHARDS: i32 = 256;
 /** An area is handed to the host once it holds this many bytes. */
@@ -49,6 +56,7 @@ const AREA_BYTES: usize = ROUTE_FLUSH + <usize>MAX_RECORD_BYTES + 64;
 /** On in the reading thread's engine: frames are routed, not tracked. */
 ROUTE.routing = false;
 ROUTE.shards = 1;
+ROUTE.ownBelow = 0;
 ROUTE.full = false;
 const AREAS: usize = memory.data(MAX_SHARDS * 4, 16);   // u32 base of each area
 const FILLS: usize = memory.data(MAX_SHARDS * 4, 16);   // u32 bytes used in each area
@@ -68,9 +76,14 @@ const IPV6_DST: usize = 24;
 const IPV6_HDR: i32 = 40;
 const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 of ::ffff:a.b.c.d, read little-endian
 
-export function routeInit(n: i32): void {
+/** `ownShare`: the share of the hash range (so of the connections) this engine tracks itself, in [0, 1]. */
+export function routeInit(n: i32, ownShare: f64): void {
   const count = <u32>max(1, min(n, MAX_SHARDS));
-  for (let i: u32 = 0; i < count; i++) {
+  // With one shard, or a share of 1, every hash (< 2^32) is below: all frames stay here.
+  const share = count == 1 ? 1.0 : min(max(ownShare, 0.0), 1.0);
+  ROUTE.ownBelow = <u64>Math.floor(share * 4294967296.0);
+  // Shard 0 is tracked inline: it has no area (routeAreaLen(0) stays 0).
+  for (let i: u32 = 1; i < count; i++) {
     const slot = AREAS + (<usize>i << 2);
     if (load<u32>(slot) == 0) store<u32>(slot, <u32>alloc(AREA_BYTES));
   }
@@ -109,18 +122,72 @@ export function routeIp(p: usize, cap: i32, v6: bool): i32 {
   return ROUTED;
 }
 
+const PAIR_WORDS: usize = memory.data(32, 16);
+
+/**
+ * The symmetric keyed hash of the address pair at ADDR_A, ADDR_B: SipHash-1-2 (one round per word,
+ * two to finish; the round is the paper's figure 2, Aumasson and Bernstein 2012) under the flow
+ * table's key. Fewer rounds than the table's keyHash, which every frame of the reading thread also
+ * pays when it routes: the shard only needs a spread that a capture's author cannot steer without
+ * the key. An IPv4 pair (both v4-mapped) is one word, a v6 pair four.
+ */
+function pairHash(): u32 {
+  let a0 = load<u64>(ADDR_A), a1 = load<u64>(ADDR_A, 8), b0 = load<u64>(ADDR_B), b1 = load<u64>(ADDR_B, 8);
+  // Any total order will do, as long as both directions pick the same first address.
+  if (a0 > b0 || (a0 == b0 && a1 > b1)) {
+    const t0 = a0, t1 = a1;
+    a0 = b0; a1 = b1; b0 = t0; b1 = t1;
+  }
+  let words: usize = 4;
+  if ((a0 | b0) == 0 && <u32>a1 == V4MAPPED_MID && <u32>b1 == V4MAPPED_MID) {
+    // Both addresses sit in the high halves (bytes 12..15).
+    store<u64>(PAIR_WORDS, (a1 >> 32) | (b1 & 0xFFFFFFFF00000000));
+    words = 1;
+  } else {
+    store<u64>(PAIR_WORDS, a0);
+    store<u64>(PAIR_WORDS, a1, 8);
+    store<u64>(PAIR_WORDS, b0, 16);
+    store<u64>(PAIR_WORDS, b1, 24);
+  }
+  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
+  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
+  for (let i: usize = 0; i < words + 2; i++) {
+    // SAFETY: i < words, inside PAIR_WORDS; the finishing rounds take no word.
+    const m = i < words ? load<u64>(PAIR_WORDS + (i << 3)) : 0;
+    if (i == words) v2 ^= 0xFF;
+    v3 ^= m;
+    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+    v0 ^= m;
+  }
+  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+}
+
 /** The shard of a frame: see the header. */
 function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): u32 {
   ROUTE.sawIp = false;
   decodeLink(linktype, p, caplen, wirelen, tsUs);
   if (!ROUTE.sawIp) return <u32>(frame % <f64>ROUTE.shards);
-  const h = keyHash(ADDR_A, 0, ADDR_B, 0, 0);
-  return <u32>((<u64>h * <u64>ROUTE.shards) >> 32);
+  const h = <u64>pairHash();
+  const below = ROUTE.ownBelow;
+  if (h < below) return 0;
+  // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1.
+  return 1 + <u32>(((h - below) * <u64>(ROUTE.shards - 1)) / ((<u64>1 << 32) - below));
 }
 
-/** Appends the frame to its shard's area (route mode's deliverFrame). */
+/** Tracks the frame here (shard 0) or appends it to its shard's area (route mode's deliverFrame). */
 export function routeFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64, clock: i64): void {
   const s = shardOf(linktype, p, caplen, wirelen, tsUs, frame);
+  if (s == 0) {
+    // This engine's own share: decoded whole (route mode off, so the IP decoders go on past the
+    // outermost header) and tracked, under this engine's clock, as one engine would.
+    ROUTE.routing = false;
+    deliverRoutedFrame(linktype, p, caplen, wirelen, tsUs, frame);
+    ROUTE.routing = true;
+    return;
+  }
   const fillSlot = FILLS + (<usize>s << 2);
   const fill = <usize>load<u32>(fillSlot);
   // SAFETY: fill < ROUTE_FLUSH (the reader stops once an area reaches it) and caplen <= MAX_RECORD_BYTES,

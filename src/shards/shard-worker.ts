@@ -12,7 +12,7 @@ import { workerData } from "node:worker_threads";
 import { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
 import { ShardEngine } from "./shard-engine.js";
-import { createPrinter } from "../output/printer.js";
+import { EnginePrinter } from "../output/engine-print.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingReader } from "./ring.js";
 import { takeCredit, type ShardData, type FromShard } from "./protocol.js";
 
@@ -34,21 +34,27 @@ function run(): void {
   const ring = new RingReader({ buffer: data.ring });
   let flush: () => void;
   if (data.print !== null) {
-    // The formats whose records print on their own (ndjson, zeek): printed here; the reading thread
-    // prints header and footer.
-    const printer = createPrinter({ ...data.print, layout: rec.layout }, rec.insight);
-    printer.begin(new AsciiWriter(1 << 16));
+    // NDJSON and Zeek TSV: the engine formats each record (src/output/engine-print.ts); the
+    // reading thread prints header and footer.
     const writer = new AsciiWriter(OUT_BYTES + (64 << 10));
+    const printer = new EnginePrinter(rec, data.print, writer, () => {
+      if (writer.length >= OUT_BYTES) flush();
+    });
     flush = () => {
+      printer.move();
       if (writer.length === 0) return;
       takeCredit(credits);
-      const bytes = Uint8Array.from(writer.take());
-      post({ kind: "out", bytes, endUs: rec.insight.endUs }, [bytes.buffer]);
+      // A full piece moves to the reading thread in the writer's buffer (no copy; the writer starts
+      // a new one); a small one (a batch's few flows) is copied out, which costs less than a new buffer.
+      let bytes: Uint8Array;
+      if (writer.length >= OUT_BYTES >> 2) bytes = writer.take();
+      else {
+        bytes = writer.buf.slice(0, writer.length);
+        writer.pos = 0;
+      }
+      post({ kind: "out", bytes, endUs: rec.insight.endUs }, [bytes.buffer as ArrayBuffer]);
     };
-    sink = (v, p) => {
-      printer.record(v, p, writer);
-      if (writer.length >= OUT_BYTES) flush();
-    };
+    sink = printer.sink;
   } else {
     // Raw records, for the reading thread to print (json, table, or sorted output).
     const size = rec.layout.constants.FR_SIZE;

@@ -1,22 +1,27 @@
 /**
  * @module
- * Connections sharded across worker threads (issue 13): the reading thread frames the capture and
- * routes each frame to one of N shard threads; each shard runs its own engine over its share of
- * the connections and formats its finished flows; the reading thread writes the output.
+ * Connections sharded across N engines on N threads (issue 13): the reading thread frames the
+ * capture and routes each frame to one of N shards. Shard 0 is the reading thread's own engine,
+ * which tracks its share inline; shards 1..N-1 are worker threads, each with its own engine. Every
+ * engine formats its finished flows; the reading thread writes the output. N threads are N engines
+ * (not a reader plus N): on a machine with N cores no engine waits for a core behind the reader.
  *
  * - Routing is the engine's own (assembly/shard/route.ts): the reading thread's engine walks the
- *   container in route mode and appends each frame, as a frame record, to its shard's staging area,
- *   keyed by a keyed symmetric hash of the outermost IP address pair (why that key: route.ts).
- * - Batches travel through one SharedArrayBuffer ring per shard (ring.ts), a staging area (~1 MiB)
+ *   container in route mode, tracks the frames of shard 0 and appends every other frame, as a frame
+ *   record, to its shard's staging area, keyed by a keyed symmetric hash of the outermost IP address
+ *   pair (why that key: route.ts).
+ * - Batches travel through one SharedArrayBuffer ring per worker (ring.ts), a staging area (~1 MiB)
  *   per message; a full ring blocks the reading thread (backpressure) while it keeps handing on the
- *   shards' output, so neither side waits on the other for ever.
+ *   workers' output, so neither side waits on the other for ever.
  * - One capture clock: every frame record carries the clock as of its record, and every message the
  *   reading thread's clock, so each shard's timers fire as one engine's would; at the end each shard
  *   is told the whole capture's clock before it ends its live flows.
- * - Counters add up: the reading thread's engine counts the container (records, bytes, blocks), the
- *   shards count what they decode and track; their sum is one engine's counters.
+ * - Counters add up: the reading thread's engine counts the container (records, bytes, blocks) and
+ *   what it decodes and tracks of shard 0, the workers what they decode and track; their sum is one
+ *   engine's counters.
  * - A damaged record stops the reading thread's engine at its byte offset: every frame before it
- *   has been routed, so every shard ends its flows and the run reports the same error as one engine.
+ *   has been routed or tracked, so every shard ends its flows and the run reports the same error as
+ *   one engine.
  * - The flow cap holds for the process: each shard gets cap / N (at least the engine's minimum, 16).
  * - Output order differs from one engine's; the flow set does not (`--sort ts` gives one order).
  */
@@ -30,15 +35,45 @@ import type { CaptureError } from "../wasm/errors.js";
 import type { Stats } from "../stats.js";
 import type { PrintSpec } from "../output/printer.js";
 import type { InsightContext } from "../anomalies/index.js";
+import { AsciiWriter } from "../format/ascii.js";
+import { EnginePrinter } from "../output/engine-print.js";
 import { createRing, MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
 import { giveCredit, type FromShard, type ShardData } from "./protocol.js";
 
 /** Ring bytes per shard: four staging areas' worth in flight. */
 const RING_BYTES = 4 << 20;
+/** The reading thread's own output is handed on in pieces of about this size. */
+const OUT_BYTES = 1 << 20;
+/** Sweep steps of the reading thread's engine per read, as a shard's per message (shard-engine.ts). */
+const SWEEP_PER_READ = 64;
 /** The engine's default flow cap (assembly/options.ts flowCap), split when no cap is given. */
 const ENGINE_FLOW_CAP = 2_000_000;
 /** The engine's smallest flow cap (assembly/options.ts setOption). */
 const ENGINE_MIN_FLOW_CAP = 16;
+/**
+ * What routing a frame costs the reading thread (reading, framing, the outer-header decode and hash,
+ * the copies into a ring), as a share of what tracking and formatting it costs a shard. Measured on
+ * the header-only cap2m (bench/), where it is the largest: perf samples per thread with 2 engines,
+ * FLOWRECON_READER_SHARE=0 (the reader only routes): reader 0.3-0.4 of the worker that tracks all.
+ */
+const ROUTE_COST = 0.3;
+/** For measurements: FLOWRECON_READER_SHARE=x makes the reading thread track share x of the connections. */
+const READER_SHARE_ENV = "FLOWRECON_READER_SHARE";
+
+/**
+ * The share of the connections the reading thread's engine tracks itself among `engines`: every
+ * engine should be as busy, and the reading thread also routes every frame, so it takes less than
+ * 1/N, none once the routing alone is as much work as one shard's share.
+ */
+export function readerShare(engines: number): number {
+  const env = process.env[READER_SHARE_ENV];
+  if (env !== undefined && env !== "") {
+    const x = Number(env);
+    if (Number.isFinite(x) && x >= 0 && x <= 1) return x;
+  }
+  return Math.max(0, (1 - ROUTE_COST * (engines - 1)) / engines);
+}
+
 /** Most shard threads one run starts. */
 export const MAX_THREADS = 64;
 
@@ -70,15 +105,15 @@ export function shardOptions(options: ReconstructorOptions, shards: number): Rec
 }
 
 export interface ShardedRunOptions {
-  /** Shard threads (>= 2; one engine needs no shards). */
+  /** Engines, the reading thread's included (>= 2; one engine needs no shards). */
   threads: number;
   options: ReconstructorOptions;
   /**
-   * Formats whose records print on their own (ndjson, zeek) are printed by the shards: the spec
+   * The formats the engine writes (ndjson, zeek) are printed by every shard's engine: the spec
    * without its layout. null: the shards send raw records to {@link onRecord}.
    */
   print: Omit<PrintSpec, "layout"> | null;
-  /** Bytes printed by a shard; `done` once the stream no longer needs them. */
+  /** Bytes printed by a shard (whole lines); `done` once the stream no longer needs them. */
   onBytes(bytes: Uint8Array, done: () => void): void;
   /** A raw flow record (when `print` is null), judged against `insight` (its endUs is set per batch). */
   onRecord: RecordSink;
@@ -95,17 +130,23 @@ interface Shard {
 }
 
 export class ShardedRun {
-  /** The reading thread's engine (route mode): its counters are the container's. */
+  /** The reading thread's engine (route mode, shard 0): its counters are the container's and its share's. */
   readonly reader: Reconstructor;
+  /** Shards 1..N-1 (worker i is shard i + 1). */
   readonly #shards: Shard[] = [];
   readonly #opts: ShardedRunOptions;
+  /** Where the reading thread's engine puts its finished flows. */
+  readonly #own: RecordSink;
+  /** Print mode: the reading thread's engine formats its flows here, handed on by {@link #handOwn}. */
+  readonly #ownPrinter: EnginePrinter | null = null;
+  readonly #ownWriter = new AsciiWriter(OUT_BYTES + (64 << 10));
   #failure: Error | null = null;
 
   constructor(opts: ShardedRunOptions) {
     const n = Math.max(2, Math.min(MAX_THREADS, Math.floor(opts.threads)));
     this.#opts = opts;
     const options = shardOptions(opts.options, n);
-    for (let i = 0; i < n; i++) {
+    for (let i = 1; i < n; i++) {
       const ring = createRing(RING_BYTES);
       const credits = new SharedArrayBuffer(4);
       const { port1, port2 } = new MessageChannel();
@@ -125,28 +166,51 @@ export class ShardedRun {
         stats: null,
       });
     }
-    this.reader = new Reconstructor({ ...opts.options, hashKey: options.hashKey });
-    this.reader.routeTo(n, (v, shard, ptr, len) => {
-      const s = this.#shards[shard]!;
-      const clock = this.reader.clockUs;
-      s.ring.send(MSG_FRAMES, clock, v.u8.subarray(ptr, ptr + len));
-      s.clockSent = clock;
-    });
+    const reader = new Reconstructor(options);
+    this.reader = reader;
+    if (opts.print !== null) {
+      const writer = this.#ownWriter;
+      const printer = new EnginePrinter(reader, opts.print, writer, () => {
+        if (writer.length >= OUT_BYTES) this.#handOwn();
+      });
+      this.#ownPrinter = printer;
+      this.#own = printer.sink;
+    } else {
+      // The reading thread's records are judged against its own clock, as a shard's against its batch's.
+      this.#own = (v, p) => {
+        opts.insight.endUs = reader.insight.endUs;
+        opts.onRecord(v, p);
+      };
+    }
+    reader.routeTo(
+      n,
+      (v, shard, ptr, len) => {
+        const s = this.#shards[shard - 1]!;
+        const clock = reader.clockUs;
+        s.ring.send(MSG_FRAMES, clock, v.u8.subarray(ptr, ptr + len));
+        s.clockSent = clock;
+        // The workers' output moves on (and their credits come back) with every batch, not once
+        // per read: a read routes many batches while this engine also tracks its own share.
+        this.pump();
+      },
+      readerShare(n),
+    );
   }
 
+  /** Engines, the reading thread's included. */
   get threads(): number {
-    return this.#shards.length;
+    return this.#shards.length + 1;
   }
 
   /** Takes the next piece of the capture (any boundary). */
   push(chunk: Uint8Array): void {
-    this.reader.pushRecords(chunk, noFlows);
+    this.reader.pushRecords(chunk, this.#own);
     this.#afterInput();
   }
 
   /** Reads the next piece from `fd`; false at end of file or once an error stopped decoding. */
   readFrom(fd: number): boolean {
-    const more = this.reader.readRecordsFrom(fd, noFlows);
+    const more = this.reader.readRecordsFrom(fd, this.#own);
     this.#afterInput();
     return more;
   }
@@ -154,12 +218,23 @@ export class ShardedRun {
   /** Every shard hears the clock, also one that got no frame this time. */
   #afterInput(): void {
     const clock = this.reader.clockUs;
+    if (this.reader.error === null) this.reader.advanceClock(clock, SWEEP_PER_READ, this.#own);
     for (const s of this.#shards) {
       if (s.clockSent === clock) continue;
       s.ring.send(MSG_CLOCK, clock);
       s.clockSent = clock;
     }
+    this.#handOwn();
     this.pump();
+  }
+
+  /** Hands on what the reading thread's engine printed so far. */
+  #handOwn(): void {
+    if (this.#ownPrinter === null) return;
+    this.#ownPrinter.move();
+    const w = this.#ownWriter;
+    if (w.length === 0) return;
+    this.#opts.onBytes(w.take(), () => {});
   }
 
   /** Hands on what the shards sent so far; returns the pieces handled. Throws a shard's failure. */
@@ -198,13 +273,22 @@ export class ShardedRun {
 
   /**
    * Ends the input: the reading thread decodes its tail (or reports the truncation), then every
-   * shard ends its live flows at the capture's clock. `between` runs while waiting (output
-   * backpressure). Resolves with the summed counters and the capture error, if any.
+   * shard ends its live flows at the capture's clock, the reading thread's own while the workers
+   * end theirs. `between` runs while waiting (output backpressure). Resolves with the summed
+   * counters and the capture error, if any.
    */
   async finish(between: () => Promise<void>): Promise<{ stats: Stats; error: CaptureError | null }> {
-    this.reader.finishRecords(noFlows);
+    // The first step decodes the tail (routing its frames) and so fixes the capture's clock.
+    let done = this.reader.finishSome(this.#own);
     const clock = this.reader.clockUs;
     for (const s of this.#shards) s.ring.send(MSG_END, clock);
+    for (;;) {
+      this.#handOwn();
+      this.pump();
+      await between();
+      if (done) break;
+      done = this.reader.finishSome(this.#own);
+    }
     while (this.#shards.some((s) => s.stats === null)) {
       if (this.pump() === 0) await new Promise((resolve) => setTimeout(resolve, 1));
       await between();
@@ -221,7 +305,3 @@ export class ShardedRun {
     await Promise.all(this.#shards.map((s) => s.worker.terminate()));
   }
 }
-
-const noFlows: RecordSink = () => {
-  throw new Error("a route-mode engine finished a flow");
-};

@@ -28,7 +28,7 @@ export interface EngineExports {
   init(windowBytes: number): void;
   inputPtr(): number;
   inputSize(): number;
-  feed(len: number, eof: number): number;
+  feed(len: number, eof: number, at?: number): number;
   finish(): number;
   /** Framing check (assembly/capture/check.ts): feed() walks records without delivering frames until checkEnd(). */
   checkBegin(): void;
@@ -55,7 +55,7 @@ export interface EngineExports {
   /** Tracks n pre-parsed segment records (SEG_* layout) at inputPtr(); returns how many it consumed. */
   feedSegments?(n: number, firstIndex: number): number;
   /** Shards (assembly/shard/): route mode of the reading thread's engine, frame records of a shard's. */
-  routeInit?(n: number): void;
+  routeInit?(n: number, ownShare: number): void;
   routeAreaPtr?(i: number): number;
   routeAreaLen?(i: number): number;
   routeClear?(): void;

@@ -85,14 +85,14 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
     },
     inputPtr: () => inputBase,
     inputSize: () => windowBytes,
-    feed(len: number, eof: number): number {
+    feed(len: number, eof: number, at = 0): number {
       state.feedCalls.push({ len, eof });
       let u8 = new Uint8Array(memory.buffer);
       let off = 0;
       for (;;) {
         if (nearlyFull()) break;
         if (len - off < 2) break;
-        const p = inputBase + off;
+        const p = inputBase + at + off;
         const body = u8[p] | (u8[p + 1] << 8);
         if (len - off - 2 < body) break;
         const kind = String.fromCharCode(u8[p + 2]);
