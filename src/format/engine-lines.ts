@@ -202,8 +202,13 @@ export class EngineLines {
 }
 
 /** The formatter-only engine instance of this thread, and the {@link RecordLines} it is configured for. */
-let shared: { engine: Engine; lines: EngineLines; ex: FormatterExports; slot: number; owner: RecordLines } | null =
-  null;
+let shared: {
+  engine: Engine;
+  lines: EngineLines;
+  ex: FormatterExports;
+  slot: number;
+  owner: RecordLines | null;
+} | null = null;
 
 /**
  * The engine's formatter for records held outside the engine that finished them: a format thread's
@@ -213,7 +218,7 @@ let shared: { engine: Engine; lines: EngineLines; ex: FormatterExports; slot: nu
  * against the capture clock the caller passes, as InsightReader judges it.
  */
 export class RecordLines {
-  readonly #options: EngineLineOptions;
+  #options: EngineLineOptions;
   readonly #size: number;
   readonly #clock: InsightContext | undefined;
 
@@ -232,6 +237,12 @@ export class RecordLines {
    * Returns the bytes written (0: the anomaly filter dropped it).
    */
   write(v: MemoryViews, p: number, out: AsciiWriter): number {
+    const t = this.#clock?.thresholds;
+    if (t !== undefined && t !== this.#options.thresholds) {
+      // The caller replaced its thresholds (as InsightReader reads them per record).
+      this.#options = { ...this.#options, thresholds: t };
+      if (shared?.owner === this) shared.owner = null;
+    }
     const s = this.#take();
     const { ex, slot } = s;
     const clock = this.#clock;
@@ -240,6 +251,11 @@ export class RecordLines {
     const n = ex.fmtRecord(slot);
     if (n > 0) s.lines.moveTo(out);
     return n;
+  }
+
+  /** The Zeek log header (`#separator` ... `#types`) of this writer's columns, opened at `now`. */
+  zeekHeader(now: Date): string {
+    return this.#take().lines.zeekHeader(now);
   }
 
   #take(): NonNullable<typeof shared> {
@@ -257,4 +273,26 @@ export class RecordLines {
     }
     return s;
   }
+}
+
+/** The options of a formatter over records held anywhere (src/format/index.ts FormatterOptions). */
+export interface RecordLineOptions {
+  communityIdSeed?: number;
+  localNets?: LocalNets;
+  /** The clock each record is judged against (read per record); none: each record stands alone. */
+  insight?: InsightContext;
+}
+
+/** {@link RecordLines} for `format` and `style`, with the formatters' options. */
+export function recordLines(
+  format: EngineLineFormat,
+  style: JsonStyle,
+  recordSize: number,
+  options: RecordLineOptions,
+): RecordLines {
+  return new RecordLines(
+    { format, jsonStyle: style, communityIdSeed: options.communityIdSeed, localNets: options.localNets?.spec },
+    recordSize,
+    options.insight,
+  );
 }
