@@ -15,7 +15,7 @@ import type { Flow } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
-import { COLUMNS, viewColumns, ZEEK_VIEW, ZEEK_FIELDS, type Column } from "./columns.js";
+import { COLUMNS, viewColumns, ZEEK_VIEW, type Column } from "./columns.js";
 import type { RecordWriterOptions } from "./record-writers.js";
 import { recordLines, type RecordLines } from "./engine-lines.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
