@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Format cost per flow: the JavaScript formatter (src/format/record-writers.ts, through the CLI's
- * printer) against the engine's (assembly/format/, src/format/engine-lines.ts), on the same
+ * Format cost per flow: the JavaScript formatter (src/format/record-writers.ts, which the formats
+ * used before they read the engine's column table) against the engine's (assembly/format/, src/format/engine-lines.ts), on the same
  * finished records, in one process, so the ratio holds however busy the machine is.
  *
  * The capture (a path, or the generator's anomaly-rich one when none is given) runs through the
@@ -35,7 +35,7 @@ async function main() {
   const { Reconstructor } = await import(join(ROOT, "dist", "index.js"));
   const { createEngine } = await import(join(ROOT, "dist", "wasm", "engine.js"));
   const { AsciiWriter } = await import(join(ROOT, "dist", "format", "ascii.js"));
-  const { createPrinter } = await import(join(ROOT, "dist", "output", "printer.js"));
+  const { JsonRecordWriter, TsvRecordWriter } = await import(join(ROOT, "dist", "format", "record-writers.js"));
 
   let bytes;
   if (positionals[0] !== undefined) bytes = readFileSync(positionals[0]);
@@ -74,7 +74,17 @@ async function main() {
   const n = kept.length;
 
   for (const format of formats) {
-    const js = createPrinter({ format, layout: rec.layout }, rec.insight);
+    const options = { insight: rec.insight };
+    const writer =
+      format === "zeek"
+        ? new TsvRecordWriter(rec.layout, options)
+        : new JsonRecordWriter(rec.layout, "nested", options);
+    const js = {
+      record(v, p, out) {
+        writer.write(v, p, out);
+        out.byte(0x0a);
+      },
+    };
     const lines = rec.engineLines({ format });
     const jsOut = new AsciiWriter(4 << 20);
     const engineOut = new AsciiWriter(4 << 20);

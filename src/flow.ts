@@ -7,13 +7,15 @@
  * order, so `jq` filters written for Zeek logs work unchanged. As in Zeek's JSON writer, unset
  * fields are absent rather than null: `duration`, `orig_bytes` and `resp_bytes` exist only when the
  * duration is positive (zeek-semantics.md §5), and `history` only when it is not empty. Which field
- * is set when, and its value, is written once, in src/format/columns.ts.
+ * is set when, and its value, is written once, in the engine's column table
+ * (assembly/format/fields.ts): a Flow is the engine's nested NDJSON line, parsed.
  */
 
 import type { MemoryViews } from "./wasm/engine.js";
 import type { Layout } from "./wasm/layout.js";
 import type { LocalNets } from "./net/local-nets.js";
-import { FlowObjectWriter } from "./format/record-writers.js";
+import { AsciiWriter } from "./format/ascii.js";
+import { RecordLines } from "./format/engine-lines.js";
 import type { AnomalyEntry, HttpInsight, InsightContext, TcpStateName } from "./anomalies/index.js";
 
 /** Zeek's conn_state codes (scripts/base/protocols/conn/main.zeek). */
@@ -117,18 +119,48 @@ export interface FlowDecoderOptions {
   localNets?: LocalNets;
 }
 
-/** Reads flow records into {@link Flow} objects: the nested view of the column table (src/format/columns.ts). */
+/** Seconds past which a capture time in µs is not exact as a double. */
+const MAX_EXACT_S = 2 ** 53 / 1e6;
+
+/**
+ * Reads flow records into {@link Flow} objects: the engine writes the record's nested NDJSON line
+ * (src/format/engine-lines.ts RecordLines) and the object is that line parsed, so its keys, their
+ * order, presence and values are the column table's (assembly/format/fields.ts), as in every format.
+ */
 export class FlowDecoder {
   readonly recordSize: number;
-  readonly #objects: FlowObjectWriter;
+  readonly #lines: RecordLines;
+  readonly #out = new AsciiWriter(1 << 12);
+  readonly #tsStart: number;
 
   constructor(layout: Layout, options: FlowDecoderOptions = {}) {
     this.recordSize = layout.constants.FR_SIZE;
-    this.#objects = new FlowObjectWriter(layout, options);
+    this.#tsStart = layout.constants.FR_TS_START;
+    this.#lines = new RecordLines(
+      {
+        format: "ndjson",
+        jsonStyle: "nested",
+        communityIdSeed: options.communityIdSeed,
+        localNets: options.localNets?.spec,
+      },
+      this.recordSize,
+      options.insight,
+    );
   }
 
   /** Decodes the record at byte offset `p` (8-byte aligned) of the views' memory. */
   decode(v: MemoryViews, p: number): Flow {
-    return this.#objects.read(v, p);
+    const out = this.#out;
+    out.pos = 0;
+    this.#lines.write(v, p, out);
+    const flow = JSON.parse(out.text()) as Flow;
+    // Past 2^53 µs (after the year 2255) a double cannot hold every µs: the line's ts, parsed, is
+    // the double nearest its text, which need not give back the µs the text was printed from
+    // (the table prints ts again); µs / 1e6 does.
+    if (flow.ts >= MAX_EXACT_S || flow.ts <= -MAX_EXACT_S) {
+      const w = (p + this.#tsStart) >>> 2;
+      flow.ts = (v.i32[w + 1] * 2 ** 32 + v.u32[w]) / 1e6;
+    }
+    return flow;
   }
 }

@@ -3,16 +3,19 @@
 // ring (src/format/engine-lines.ts):
 //   fmtInit(mode, seed, final, alone), fmtNameSlot()* (names), fmtLocalNets(), fmtThresholds(),
 //   fmtFilter() -> [fmtRecord(rec)* -> copy fmtPtr()[0..fmtLen()) out, fmtClear()]*
+// Records finished by another engine (copies) go through fmtRecordSlot(), after fmtClock(endUs, final).
 // fmtRecord reads the record and the capture clock and writes only the formatter's own buffer,
 // so it may run inside a record sink (between engine calls, before outClear()).
 
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
-  S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH } from "./state";
+  S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
+  S_CLOCK, S_NETS_CAP, S_SCRATCH, ClockFrom } from "./state";
 import { layoutColumns, writeRecord, writeFieldList } from "./fields";
 import { alloc } from "../mem";
+import { FR_SIZE } from "../flow/record";
 
 export { FmtMode } from "./fields";
-export { NameKind, FMT_FLUSH, FMT_RECORD_ROOM, NAME_SLOT } from "./state";
+export { NameKind, ClockFrom, FMT_FLUSH, FMT_RECORD_ROOM, NAME_SLOT } from "./state";
 export { TcpState } from "./insight";
 
 /**
@@ -25,9 +28,31 @@ export function fmtInit(mode: i32, seed: i32, final: i32, alone: i32): void {
   const s = fmtState();
   store<u32>(s + S_SEED, <u32>seed);
   store<u8>(s + S_FINAL, final != 0 ? 1 : 0);
-  store<u8>(s + S_ALONE, alone != 0 ? 1 : 0);
+  store<u8>(s + S_ALONE, alone != 0 ? <u8>ClockFrom.Record : <u8>ClockFrom.Engine);
   store<u32>(s + S_LEN, 0);
   layoutColumns(mode);
+}
+
+/**
+ * The end of the input for the records that follow, when they were finished by another engine
+ * (a format thread's copies, a session's stored records): `endUs` on the capture clock, and
+ * whether that input is finished (src/anomalies/derive.ts InsightContext).
+ */
+export function fmtClock(endUs: f64, final: i32): void {
+  const s = fmtState();
+  store<f64>(s + S_CLOCK, endUs);
+  store<u8>(s + S_ALONE, <u8>ClockFrom.Host);
+  store<u8>(s + S_FINAL, final != 0 ? 1 : 0);
+}
+
+/**
+ * A record-sized slot (FR_SIZE bytes) where the host copies a record held outside this instance's
+ * memory before fmtRecord(fmtRecordSlot()).
+ */
+export function fmtRecordSlot(): usize {
+  const s = fmtState();
+  if (load<u32>(s + S_SCRATCH) == 0) store<u32>(s + S_SCRATCH, <u32>alloc(<usize>FR_SIZE));
+  return <usize>load<u32>(s + S_SCRATCH);
 }
 
 /** Where the host writes the name of `value` in table `kind` (NameKind): a length byte, then up to NAME_SLOT - 1 bytes. */
@@ -40,7 +65,13 @@ export function fmtNameSlot(kind: i32, value: i32): usize { return nameSlot(fmtS
  */
 export function fmtLocalNets(v4: i32, v6: i32, empty: i32): usize {
   const s = fmtState();
-  const p = alloc(<usize>(v4 * 8 + v6 * 32 + 8));
+  // Reconfiguring an instance reuses the networks' room when it fits (allocations are never freed).
+  const bytes = <u32>(v4 * 8 + v6 * 32 + 8);
+  let p = <usize>load<u32>(s + S_NETS);
+  if (p == 0 || bytes > load<u32>(s + S_NETS_CAP)) {
+    p = alloc(<usize>bytes);
+    store<u32>(s + S_NETS_CAP, bytes);
+  }
   store<u32>(s + S_NETS, <u32>p);
   store<u32>(s + S_NETS_V4, <u32>v4);
   store<u32>(s + S_NETS_V6, <u32>v6);

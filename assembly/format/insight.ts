@@ -18,7 +18,7 @@ import { Anomaly } from "../flow/anomaly";
 import { captureClock } from "../flow/tracker";
 import { i64f, u64f } from "./text";
 import {
-  fmtState, nameSlot, NameKind, S_INSIGHT, S_FINAL, S_ALONE, S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED,
+  fmtState, nameSlot, NameKind, S_INSIGHT, S_FINAL, S_ALONE, S_CLOCK, ClockFrom, S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED,
 } from "./state";
 
 /** RFC 9293 state names a flow reports (src/anomalies/endpoint-state.ts TCP_STATES, same order). */
@@ -182,7 +182,8 @@ export function deriveInsight(rec: usize): usize {
     const deadline = i64f(rec + <usize>FR_DEADLINE);
     if (deadline > 0 && deadline < NEVER_HALF) removedUs = deadline;
   }
-  const inputEndUs = load<u8>(s + S_ALONE) != 0 ? flowLastUs : <f64>captureClock();
+  const from = <i32>load<u8>(s + S_ALONE);
+  const inputEndUs = from == ClockFrom.Record ? flowLastUs : from == ClockFrom.Host ? load<f64>(s + S_CLOCK) : <f64>captureClock();
   const final = load<u8>(s + S_FINAL) != 0;
   const endUs = !isNaN(removedUs) && removedUs < inputEndUs ? removedUs : inputEndUs;
   const idle = (endUs - flowLastUs) / 1e6;

@@ -15,7 +15,7 @@ export const S_LEN: usize = 4;        // u32 bytes written to it
 export const S_MODE: usize = 8;       // i32 FmtMode
 export const S_SEED: usize = 12;      // u32 Community ID seed
 export const S_FINAL: usize = 16;     // u8 1 = every record is finished (end anomalies reported at once)
-export const S_ALONE: usize = 17;     // u8 1 = no capture clock: a record's input ended with its last packet
+export const S_ALONE: usize = 17;     // u8 ClockFrom: what the end of a record's input is
 export const S_LOCAL_EMPTY: usize = 18; // u8 1 = Site::local_nets is empty (local_orig/local_resp unset)
 export const S_FILTER: usize = 19;    // u8 1 = only flows whose anomalies pass the filter
 export const S_FILTER_ANY: usize = 20; // u8 1 = any anomaly passes
@@ -35,7 +35,20 @@ export const S_SHA1: usize = 92;      // u32 address of SHA-1 scratch (64-byte b
 export const S_NSLOTS: usize = 96;    // i32 columns of the configured view
 export const S_SLOTS: usize = 100;    // i32 per column slot: column id | SLOT_OPEN | SLOT_CLOSE (MAX_SLOTS)
 export const MAX_SLOTS: usize = 64;
-export const S_SIZE: usize = S_SLOTS + MAX_SLOTS * 4;
+export const S_CLOCK: usize = S_SLOTS + MAX_SLOTS * 4 + 4; // f64 the host's capture clock, µs (ClockFrom.Host)
+export const S_NETS_CAP: usize = S_CLOCK + 8; // u32 bytes allocated at S_NETS (reused by the next fmtLocalNets that fits)
+export const S_SCRATCH: usize = S_NETS_CAP + 4; // u32 address of a record-sized slot for records held outside this instance
+export const S_SIZE: usize = S_SCRATCH + 4;
+
+/** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
+export enum ClockFrom {
+  /** This engine's capture clock (the records it finishes itself). */
+  Engine = 0,
+  /** The record stands alone: its input ended with its own last packet. */
+  Record = 1,
+  /** The host's clock at S_CLOCK (records finished by another engine, fmtClock). */
+  Host = 2,
+}
 
 /** The column opens a nested group (`,"orig_tcp_options":{` before its key). */
 export const SLOT_OPEN: i32 = 0x100;

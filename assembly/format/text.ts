@@ -40,18 +40,23 @@ const TWO32: f64 = 4294967296.0;
 /** A little-endian i64 at `at`, as the host reads it: hi (signed) * 2^32 + lo in doubles. */
 @inline export function i64f(at: usize): f64 { return <f64>load<i32>(at, 4) * TWO32 + <f64>load<u32>(at); }
 
+/** "00" to "99": two digits per division (the counts and ports of a line are mostly 2-5 digits). */
+const DIGIT_PAIRS: usize = memory.data<u8>([48,48,48,49,48,50,48,51,48,52,48,53,48,54,48,55,48,56,48,57,49,48,49,49,49,50,49,51,49,52,49,53,49,54,49,55,49,56,49,57,50,48,50,49,50,50,50,51,50,52,50,53,50,54,50,55,50,56,50,57,51,48,51,49,51,50,51,51,51,52,51,53,51,54,51,55,51,56,51,57,52,48,52,49,52,50,52,51,52,52,52,53,52,54,52,55,52,56,52,57,53,48,53,49,53,50,53,51,53,52,53,53,53,54,53,55,53,56,53,57,54,48,54,49,54,50,54,51,54,52,54,53,54,54,54,55,54,56,54,57,55,48,55,49,55,50,55,51,55,52,55,53,55,54,55,55,55,56,55,57,56,48,56,49,56,50,56,51,56,52,56,53,56,54,56,55,56,56,56,57,57,48,57,49,57,50,57,51,57,52,57,53,57,54,57,55,57,56,57,57]);
+
 /** A u32 in decimal. */
 @inline function uint32(p: usize, x: u32): usize {
   const digits: usize = x < 100000
     ? (x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : 5)
     : (x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10);
   let q = p + digits;
-  while (x >= 10) {
-    const d = x / 10;
-    store<u8>(--q, 48 + (x - d * 10));
+  while (x >= 100) {
+    const d = x / 100;
+    q -= 2;
+    store<u16>(q, load<u16>(DIGIT_PAIRS + (<usize>(x - d * 100) << 1)));
     x = d;
   }
-  store<u8>(--q, 48 + x);
+  if (x >= 10) store<u16>(q - 2, load<u16>(DIGIT_PAIRS + (<usize>x << 1)));
+  else store<u8>(q - 1, 48 + x);
   return p + digits;
 }
 
@@ -91,6 +96,15 @@ export function fixed6(p: usize, us: f64): usize {
   let frac = us - whole * 1e6;
   p = uint(p, whole);
   store<u8>(p, 0x2e);
+  if (us < 9007199254740992.0) {
+    // Below 2^53 the fraction is an exact integer below 10^6: three digit pairs.
+    const f = <u32>frac;
+    const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
+    store<u16>(p + 1, load<u16>(DIGIT_PAIRS + (<usize>hi << 1)));
+    store<u16>(p + 3, load<u16>(DIGIT_PAIRS + (<usize>mid << 1)));
+    store<u16>(p + 5, load<u16>(DIGIT_PAIRS + (<usize>(rest - mid * 100) << 1)));
+    return p + 7;
+  }
   for (let i: usize = 6; i >= 1; i--) {
     const q = <f64><i32>(frac / 10);
     store<u8>(p + i, <u8><i32>(48 + (frac - q * 10)));
@@ -112,20 +126,17 @@ export function seconds(p: usize, us: f64): usize {
   if (us < 9007199254740992.0) {
     // Below 2^53 every step is exact, so integer digits print the same (without a float modulo).
     p = uint(p, whole);
-    let f = <u32>(us - whole * 1e6);
+    const f = <u32>(us - whole * 1e6);
     if (f == 0) return p;
-    let digits: usize = 6;
-    while (f % 10 == 0) {
-      f /= 10;
-      digits--;
-    }
+    // Six digits in three pairs, then the trailing zeros dropped (f > 0: one digit is not zero).
+    const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
     store<u8>(p, 0x2e);
-    for (let i = digits; i >= 1; i--) {
-      const q = f / 10;
-      store<u8>(p + i, 48 + (f - q * 10));
-      f = q;
-    }
-    return p + digits + 1;
+    store<u16>(p + 1, load<u16>(DIGIT_PAIRS + (<usize>hi << 1)));
+    store<u16>(p + 3, load<u16>(DIGIT_PAIRS + (<usize>mid << 1)));
+    store<u16>(p + 5, load<u16>(DIGIT_PAIRS + (<usize>(rest - mid * 100) << 1)));
+    let end = p + 7;
+    while (load<u8>(end - 1) == 48) end--;
+    return end;
   }
   let frac = us - whole * 1e6;
   p = uint(p, whole);

@@ -13,7 +13,8 @@
  * JavaScript one (record-writers.ts) and demands identical bytes.
  */
 
-import type { Engine } from "../wasm/engine.js";
+import { createEngine, type Engine, type MemoryViews } from "../wasm/engine.js";
+import type { InsightContext } from "../anomalies/derive.js";
 import { AbiMismatchError, readEnum, snakeCase } from "../wasm/layout.js";
 import { ANOMALY_BY_CODE } from "../anomalies/catalogue.js";
 import { LINUX_THRESHOLDS, TCP_STATES, type StateThresholds } from "../anomalies/endpoint-state.js";
@@ -41,6 +42,8 @@ export interface EngineLineOptions {
   thresholds?: StateThresholds;
   /** Every record is finished: end anomalies are reported without waiting for a threshold (default true). */
   final?: boolean;
+  /** Each record's input ended with its own last packet, not at the engine's capture clock (default false). */
+  alone?: boolean;
   /** Only flows with an anomaly (`any`), or with one of `names`. */
   anomalyFilter?: { any: boolean; names: readonly string[] };
 }
@@ -57,6 +60,8 @@ interface FormatterExports {
   fmtLen(): number;
   fmtClear(): void;
   fmtFieldList(what: number): number;
+  fmtClock(endUs: number, final: number): void;
+  fmtRecordSlot(): number;
 }
 
 function exportedNumber(ex: WebAssembly.Exports, name: string): number {
@@ -66,24 +71,35 @@ function exportedNumber(ex: WebAssembly.Exports, name: string): number {
 }
 
 export class EngineLines {
-  readonly format: EngineLineFormat;
   /** Once a record leaves this many bytes buffered, move them out before the next one ({@link moveTo}). */
   readonly flushBytes: number;
   readonly #engine: Engine;
   readonly #ex: FormatterExports;
+  #format: EngineLineFormat = "ndjson";
 
   constructor(engine: Engine, options: EngineLineOptions) {
-    this.format = options.format;
     this.#engine = engine;
     const raw = engine.exports as unknown as WebAssembly.Exports;
     if (typeof raw.fmtRecord !== "function") throw new AbiMismatchError("fmtRecord()");
-    const ex = (this.#ex = raw as unknown as FormatterExports);
+    this.#ex = raw as unknown as FormatterExports;
     this.flushBytes = exportedNumber(raw, "FMT_FLUSH");
+    this.#installNames(raw);
+    this.configure(options);
+  }
+
+  get format(): EngineLineFormat {
+    return this.#format;
+  }
+
+  /** (Re)configures the formatter: shape, seed, local_nets, thresholds, filter. Empties the buffer. */
+  configure(options: EngineLineOptions): void {
+    const ex = this.#ex;
+    const raw = this.#engine.exports as unknown as WebAssembly.Exports;
+    this.#format = options.format;
     const mode = readEnum(raw, "FmtMode").values;
     const shape =
       options.format === "zeek" ? mode.ZeekTsv : options.jsonStyle === "zeek" ? mode.ZeekJson : mode.NestedJson;
-    ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, 0);
-    this.#installNames(raw);
+    ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, options.alone ? 1 : 0);
     const nets = new LocalNets(options.localNets);
     const { v4, v6 } = nets.tables;
     const at = ex.fmtLocalNets(v4.length / 2, v6.length / 8, nets.empty ? 1 : 0);
@@ -183,4 +199,100 @@ export class EngineLines {
   zeekFooter(now: Date): string {
     return `#close\t${zeekLogTime(now)}\n`;
   }
+}
+
+/** The formatter-only engine instance of this thread, and the {@link RecordLines} it is configured for. */
+let shared: {
+  engine: Engine;
+  lines: EngineLines;
+  ex: FormatterExports;
+  slot: number;
+  owner: RecordLines | null;
+} | null = null;
+
+/**
+ * The engine's formatter for records held outside the engine that finished them: a format thread's
+ * copies, a session's stored records (the HTTP API's json and ndjson answers). Each record is
+ * copied into one formatter-only engine instance per thread (an instance costs ~9 ms and 16 MiB
+ * to start, so they share it: it is reconfigured when another writer takes a turn) and judged
+ * against the capture clock the caller passes, as InsightReader judges it.
+ */
+export class RecordLines {
+  #options: EngineLineOptions;
+  readonly #size: number;
+  readonly #clock: InsightContext | undefined;
+
+  /**
+   * `clock` is read at each record: the end of its input (the caller moves it on); without one
+   * each record stands alone (finished, its input ended with its own last packet).
+   */
+  constructor(options: EngineLineOptions, recordSize: number, clock?: InsightContext) {
+    this.#options = { ...options, alone: clock === undefined, thresholds: clock?.thresholds ?? options.thresholds };
+    this.#size = recordSize;
+    this.#clock = clock;
+  }
+
+  /**
+   * Writes the record at `p` of `v` (FR_SIZE bytes) into `out` as one line, newline included.
+   * Returns the bytes written (0: the anomaly filter dropped it).
+   */
+  write(v: MemoryViews, p: number, out: AsciiWriter): number {
+    const t = this.#clock?.thresholds;
+    if (t !== undefined && t !== this.#options.thresholds) {
+      // The caller replaced its thresholds (as InsightReader reads them per record).
+      this.#options = { ...this.#options, thresholds: t };
+      if (shared?.owner === this) shared.owner = null;
+    }
+    const s = this.#take();
+    const { ex, slot } = s;
+    const clock = this.#clock;
+    if (clock !== undefined) ex.fmtClock(clock.endUs, clock.final ? 1 : 0);
+    s.engine.views().u8.set(v.u8.subarray(p, p + this.#size), slot);
+    const n = ex.fmtRecord(slot);
+    if (n > 0) s.lines.moveTo(out);
+    return n;
+  }
+
+  /** The Zeek log header (`#separator` ... `#types`) of this writer's columns, opened at `now`. */
+  zeekHeader(now: Date): string {
+    return this.#take().lines.zeekHeader(now);
+  }
+
+  #take(): NonNullable<typeof shared> {
+    let s = shared;
+    if (s === null) {
+      const engine = createEngine();
+      const lines = new EngineLines(engine, this.#options);
+      const ex = engine.exports as unknown as FormatterExports;
+      s = shared = { engine, lines, ex, slot: ex.fmtRecordSlot(), owner: this };
+      return s;
+    }
+    if (s.owner !== this) {
+      s.lines.configure(this.#options);
+      s.owner = this;
+    }
+    return s;
+  }
+}
+
+/** The options of a formatter over records held anywhere (src/format/index.ts FormatterOptions). */
+export interface RecordLineOptions {
+  communityIdSeed?: number;
+  localNets?: LocalNets;
+  /** The clock each record is judged against (read per record); none: each record stands alone. */
+  insight?: InsightContext;
+}
+
+/** {@link RecordLines} for `format` and `style`, with the formatters' options. */
+export function recordLines(
+  format: EngineLineFormat,
+  style: JsonStyle,
+  recordSize: number,
+  options: RecordLineOptions,
+): RecordLines {
+  return new RecordLines(
+    { format, jsonStyle: style, communityIdSeed: options.communityIdSeed, localNets: options.localNets?.spec },
+    recordSize,
+    options.insight,
+  );
 }

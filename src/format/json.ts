@@ -2,21 +2,23 @@
  * @module
  * One JSON document: `{"flows": [...], "stats": {...}}`, plus `"error"` when the capture was
  * damaged. Flows are still written as they finish (one per line inside the array), so memory stays
- * bounded; the document is complete only after the last line.
+ * bounded; the document is complete only after the last line. Each flow is the engine's NDJSON
+ * line (src/format/engine-lines.ts) without its newline.
  */
 
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
-import { JsonRecordWriter, type JsonStyle, type RecordWriterOptions } from "./record-writers.js";
+import type { JsonStyle, RecordWriterOptions } from "./record-writers.js";
+import { recordLines, type RecordLines } from "./engine-lines.js";
 
 export class JsonFormatter implements Formatter {
-  readonly #json: JsonRecordWriter;
+  readonly #lines: RecordLines;
   #first = true;
 
   constructor(layout: Layout, style: JsonStyle = "nested", options: RecordWriterOptions = {}) {
-    this.#json = new JsonRecordWriter(layout, style, options);
+    this.#lines = recordLines("ndjson", style, layout.constants.FR_SIZE, options);
   }
 
   begin(out: AsciiWriter): void {
@@ -29,7 +31,8 @@ export class JsonFormatter implements Formatter {
     if (!this.#first) out.byte(0x2c);
     out.byte(0x0a);
     this.#first = false;
-    this.#json.write(v, p, out);
+    this.#lines.write(v, p, out);
+    out.pos--; // the line's newline
   }
 
   end({ stats, error }: RunSummary, out: AsciiWriter): void {

@@ -1,20 +1,19 @@
 /**
  * @module
- * The three ways a flow record is written, all driven by the column table (columns.ts):
+ * The two ways the JavaScript column table (columns.ts) writes a flow record. The outputs now
+ * read the engine's column table (assembly/format/fields.ts, src/format/engine-lines.ts); these
+ * writers remain the oracle of the differential tests (test/host/engine-lines*.test.ts) and the
+ * baseline of bench/format.mjs:
  * - {@link JsonRecordWriter}: one JSON object per record, `nested` (flowrecon's shape: TCP options
  *   and insight as objects, the NDJSON/JSON/API output) or `zeek` (Zeek's JSON log shape: flat
  *   dotted keys, sets as arrays of strings, the columns of the Zeek TSV);
- * - {@link TsvRecordWriter}: one Zeek ASCII row (the columns of the Zeek view);
- * - {@link FlowObjectWriter}: a {@link Flow} object, key for key what the nested JSON says, so
- *   `JSON.stringify(flow)` equals the nested JSON line.
- * Unset columns are absent in JSON and objects (as in Zeek's JSON logs) and `-` in TSV.
+ * - {@link TsvRecordWriter}: one Zeek ASCII row (the columns of the Zeek view).
+ * Unset columns are absent in JSON (as in Zeek's JSON logs) and `-` in TSV.
  */
 
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { InsightContext } from "../anomalies/index.js";
-import type { Flow } from "../flow.js";
-import { formatAddress } from "../net/address.js";
 import { Literal, ascii, type AsciiWriter } from "./ascii.js";
 import { MAX_FLOW_BYTES } from "./formatter.js";
 import {
@@ -233,64 +232,5 @@ export class TsvRecordWriter implements ValueSink {
   }
   json(): void {
     throw new Error("a nested-view column in the Zeek view (columns.ts)");
-  }
-}
-
-/** Builds {@link Flow} objects from records: the nested view as JS values. */
-export class FlowObjectWriter implements ValueSink {
-  readonly #slots: { column: Column; group: string; key: string }[];
-  readonly #cursor: RecordCursor;
-  readonly #ctx: ColumnContext;
-  #target: Record<string, unknown> = {};
-  #key = "";
-
-  constructor(layout: Layout, options: RecordWriterOptions = {}) {
-    this.#ctx = new ColumnContext(layout, options);
-    this.#slots = viewColumns(COLUMNS, NESTED_VIEW).map((column) => {
-      const group = groupOf(column.name);
-      return { column, group, key: group === "" ? column.name : column.name.slice(group.length + 1) };
-    });
-    this.#cursor = new RecordCursor(layout, options.insight);
-  }
-
-  read(v: MemoryViews, p: number): Flow {
-    const k = this.#cursor.at(v, p);
-    const flow: Record<string, unknown> = {};
-    let group = "";
-    for (const slot of this.#slots) {
-      if (slot.group !== group) {
-        group = slot.group;
-        if (group !== "") flow[group] = {};
-      }
-      this.#target = group === "" ? flow : (flow[group] as Record<string, unknown>);
-      this.#key = slot.key;
-      slot.column.write(k, this, this.#ctx);
-    }
-    return flow as unknown as Flow;
-  }
-
-  uint(n: number): void {
-    this.#target[this.#key] = n;
-  }
-  seconds(us: number): void {
-    this.#target[this.#key] = us / 1e6;
-  }
-  bool(b: boolean): void {
-    this.#target[this.#key] = b;
-  }
-  name(_bytes: Uint8Array, text: string): void {
-    this.#target[this.#key] = text;
-  }
-  chars(buf: Uint8Array, len: number): void {
-    this.#target[this.#key] = String.fromCharCode.apply(null, buf.subarray(0, len) as unknown as number[]);
-  }
-  address(u8: Uint8Array, off: number): void {
-    this.#target[this.#key] = formatAddress(u8, off);
-  }
-  set(items: readonly string[]): void {
-    this.#target[this.#key] = [...items];
-  }
-  json(value: unknown): void {
-    this.#target[this.#key] = value;
   }
 }

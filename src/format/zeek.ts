@@ -4,7 +4,7 @@
  * take it as a conn.log: `#separator \x09`, `#set_separator`, `#empty_field`, `#unset_field`,
  * `#path conn`, `#open`, `#fields`, `#types`, one row per flow, `#close`.
  *
- * Columns: the Zeek view of the column table (columns.ts): conn.log's columns in Zeek's order
+ * Columns: the Zeek view of the engine's column table (assembly/format/fields.ts): conn.log's columns in Zeek's order
  * (`ts uid id.* proto service duration orig_bytes resp_bytes conn_state local_orig local_resp
  * missed_bytes history orig_pkts orig_ip_bytes resp_pkts resp_ip_bytes tunnel_parents ip_proto`),
  * then flowrecon's own. Nested records are flattened with dots, as Zeek flattens `id`. Unset values
@@ -15,8 +15,9 @@ import type { Flow } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
-import { COLUMNS, viewColumns, ZEEK_VIEW, ZEEK_FIELDS, type Column } from "./columns.js";
-import { TsvRecordWriter, type RecordWriterOptions } from "./record-writers.js";
+import { COLUMNS, viewColumns, ZEEK_VIEW, type Column } from "./columns.js";
+import type { RecordWriterOptions } from "./record-writers.js";
+import { recordLines, type RecordLines } from "./engine-lines.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 
 export { ZEEK_FIELDS } from "./columns.js";
@@ -77,28 +78,24 @@ export function zeekRow(f: Flow): string {
 
 export class ZeekFormatter implements Formatter {
   readonly #now: () => Date;
-  readonly #tsv: TsvRecordWriter;
+  readonly #lines: RecordLines;
 
   /** @param now clock for #open/#close (tests pass a fixed one). */
   constructor(layout: Layout, now: () => Date = () => new Date(), options: RecordWriterOptions = {}) {
     this.#now = now;
-    this.#tsv = new TsvRecordWriter(layout, options);
+    this.#lines = recordLines("zeek", "nested", layout.constants.FR_SIZE, options);
   }
 
+  /** The header's `#fields` and `#types` are the engine's column table's (src/format/engine-lines.ts). */
   begin(out: AsciiWriter): void {
-    const header = zeekHeaderText(
-      ZEEK_FIELDS,
-      ZEEK_COLUMNS.map((c) => c.type),
-      this.#now(),
-    );
+    const header = this.#lines.zeekHeader(this.#now());
     out.reserve(header.length);
     out.ascii(header);
   }
 
-  /** One row, byte-identical to `zeekRow(decode(record)) + "\n"`. */
+  /** One row written by the engine, byte-identical to `zeekRow(decode(record)) + "\n"`. */
   record(v: MemoryViews, p: number, out: AsciiWriter): void {
-    this.#tsv.write(v, p, out);
-    out.byte(0x0a);
+    this.#lines.write(v, p, out);
   }
 
   end(_summary: RunSummary, out: AsciiWriter): void {

@@ -3,7 +3,8 @@
  * Response bodies of flows, in the three formats the API speaks, written straight from flow
  * records (engine memory or a session's stored records):
  * - `json`:    `{"flows": [...], "stats": {...}, ...}`: each flow byte-identical to the CLI's NDJSON
- *              line (the same JsonRecordWriter), one per line inside the array;
+ *              line (written by the engine's formatter, src/format/engine-lines.ts RecordLines), one
+ *              per line inside the array;
  * - `ndjson`:  one flow per line as flows finish, then one trailer line without `uid`
  *              (`{"stats": {...}}`, plus `"error"` when the input was damaged);
  * - `msgpack`: a map `{flows: [...], stats: {...}, ...}` of plain msgpack maps (no msgpackr
@@ -15,7 +16,8 @@
 
 import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
-import { JsonRecordWriter, type JsonStyle } from "../format/record-writers.js";
+import type { JsonStyle } from "../format/record-writers.js";
+import { RecordLines } from "../format/engine-lines.js";
 import { LocalNets } from "../net/local-nets.js";
 import { FlowDecoder, type Flow } from "../flow.js";
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
@@ -91,7 +93,7 @@ export class FlowWriter {
   #pieceBytes = 0;
   // Built once per response, and only what the format and the filter need (each reader builds
   // name tables: measurable on small uploads).
-  readonly #json: JsonRecordWriter | null;
+  readonly #lines: RecordLines | null;
   readonly #decoder: FlowDecoder | null;
   readonly #filter: RecordFilter | null;
   #first = true;
@@ -100,13 +102,21 @@ export class FlowWriter {
   constructor(format: OutputFormat, layout: Layout, options: FlowWriterOptions) {
     this.format = format;
     const filtering = options.filter.connStates !== null || options.filter.anomalies !== null;
-    const columns = {
+    const lineOptions = {
+      format: "ndjson" as const,
+      jsonStyle: options.jsonStyle ?? "nested",
       communityIdSeed: options.communityIdSeed,
-      insight: options.insight,
-      localNets: new LocalNets(options.localNets),
+      localNets: options.localNets,
     };
-    this.#json = format === "msgpack" ? null : new JsonRecordWriter(layout, options.jsonStyle ?? "nested", columns);
-    this.#decoder = format === "msgpack" ? new FlowDecoder(layout, columns) : null;
+    this.#lines = format === "msgpack" ? null : new RecordLines(lineOptions, layout.constants.FR_SIZE, options.insight);
+    this.#decoder =
+      format === "msgpack"
+        ? new FlowDecoder(layout, {
+            communityIdSeed: options.communityIdSeed,
+            insight: options.insight,
+            localNets: new LocalNets(options.localNets),
+          })
+        : null;
     this.#filter = filtering ? new RecordFilter(options.filter, layout, options.insight) : null;
     if (format === "json") this.#out.ascii('{"flows":[');
   }
@@ -138,7 +148,8 @@ export class FlowWriter {
       out.byte(0x0a);
       this.#first = false;
     }
-    this.#json!.write(v, p, out);
+    this.#lines!.write(v, p, out);
+    out.pos--; // the line's "\n"
     if (state !== undefined) {
       out.reserve(STATE_TAIL_BYTES);
       out.pos--; // reopen the object: drop its "}"

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
 import { createEngine } from "../../src/wasm/engine.js";
 import { AsciiWriter } from "../../src/format/ascii.js";
-import { createPrinter } from "../../src/output/printer.js";
+import { jsPrinter } from "./js-formatter.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
 import { parseAddress } from "../../src/net/address.js";
@@ -31,7 +31,7 @@ function expectSame(spec: RecordSpec, extra?: Extra, marks: readonly string[] = 
   writeRecord(buffer, at, rec.layout, spec);
   extra?.(new Uint8Array(buffer), new DataView(buffer), at, c);
   for (const [format, jsonStyle] of SHAPES) {
-    const js = createPrinter({ format, jsonStyle, layout: rec.layout }, rec.insight);
+    const js = jsPrinter({ format, jsonStyle, layout: rec.layout }, rec.insight);
     const out = new AsciiWriter(1 << 12);
     js.record(engine.views(), at, out);
     const lines = rec.engineLines({ format, jsonStyle });

@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { Reconstructor, type ReconstructorOptions } from "../../src/index.js";
 import { AsciiWriter } from "../../src/format/ascii.js";
-import { createPrinter, type AnomalyFilter } from "../../src/output/printer.js";
+import type { AnomalyFilter } from "../../src/output/printer.js";
+import { jsPrinter } from "./js-formatter.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
 import type { StateThresholds } from "../../src/anomalies/index.js";
@@ -47,7 +48,7 @@ function expectSameLines(name: string, bytes: Uint8Array, variant: Variant = {})
   for (const shape of SHAPES) {
     const rec = new Reconstructor(options);
     if (variant.thresholds !== undefined) rec.insight.thresholds = variant.thresholds;
-    const js = createPrinter(
+    const js = jsPrinter(
       {
         format: shape.format,
         layout: rec.layout,
