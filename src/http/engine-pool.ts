@@ -49,7 +49,15 @@ export interface RunState {
 }
 
 export type ToEngineThread =
-  | { op: "open"; options: ReconstructorOptions; windowBytes: number; spec: PoolJobSpec; sliceBytes: number }
+  /** `run`: a number the thread echoes in its answers, so those of a dropped run are told apart. */
+  | {
+      op: "open";
+      run: number;
+      options: ReconstructorOptions;
+      windowBytes: number;
+      spec: PoolJobSpec;
+      sliceBytes: number;
+    }
   | { op: "capture"; seq: number; bytes: ArrayBuffer }
   /** `step`: bytes of records per engine call. */
   | { op: "segments"; seq: number; bytes: ArrayBuffer; step: number }
@@ -71,6 +79,7 @@ export type FromEngineThread =
   | { kind: "ready"; segmentLayout: SegmentLayout }
   | {
       kind: "step";
+      run: number;
       seq: number;
       bytes: ArrayBuffer | null;
       counts: FlowCounts | null;
@@ -78,7 +87,7 @@ export type FromEngineThread =
       /** `finish`: the input is ended and every flow printed. */
       done: boolean;
     }
-  | { kind: "failed"; seq: number; error: ThreadError };
+  | { kind: "failed"; run: number; seq: number; error: ThreadError };
 
 /**
  * The built worker: beside this file in dist/; run from the sources (vitest), the built one in
@@ -128,6 +137,7 @@ export class EnginePool {
   readonly #onReject: (() => void) | undefined;
   #segmentLayout: SegmentLayout | null = null;
   #closing = false;
+  #nextRun = 1;
 
   constructor(options: PoolOptions) {
     this.size = Math.max(1, Math.floor(options.threads));
@@ -214,7 +224,7 @@ export class EnginePool {
       const i = this.#slots.indexOf(slot);
       slot = this.#slots[i] = this.#start(i);
     }
-    const run = new EngineRun(this, slot.worker);
+    const run = new EngineRun(this, slot.worker, this.#nextRun++);
     slot.run = run;
     try {
       await slot.started;
@@ -246,8 +256,9 @@ export class EnginePool {
         slot.ready = true;
         this.#segmentLayout ??= m.segmentLayout;
         started();
-      } else {
-        slot.run?.receive(m);
+      } else if (slot.run !== null && slot.run.id === m.run) {
+        // Answers to the steps a dropped run left in flight come after it; they are not the next run's.
+        slot.run.receive(m);
       }
     });
     let cause = "";
@@ -305,8 +316,11 @@ export class EngineRun {
   /** Receives the flow tallies of each step. */
   onCounts: (counts: FlowCounts) => void = () => {};
 
+  readonly id: number;
+
   /** @internal use {@link EnginePool.acquire} */
-  constructor(pool: EnginePool, worker: Worker) {
+  constructor(pool: EnginePool, worker: Worker, id: number) {
+    this.id = id;
     this.#pool = pool;
     this.#worker = worker;
     this.failed = new Promise<never>((_, reject) => (this.#reject = reject));
@@ -338,7 +352,7 @@ export class EngineRun {
   }
 
   open(options: ReconstructorOptions, windowBytes: number, spec: PoolJobSpec, sliceBytes: number): void {
-    this.#post({ op: "open", options, windowBytes, spec, sliceBytes });
+    this.#post({ op: "open", run: this.id, options, windowBytes, spec, sliceBytes });
   }
 
   /** Sends a batch of capture bytes (copied into one transferable buffer); waits while the thread is behind. */

@@ -22,6 +22,7 @@ import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.j
 const STEP_OUTPUT_BYTES = 1 << 20;
 
 interface Run {
+  id: number;
   rec: Reconstructor;
   job: FlowsJob;
   out: AsciiWriter;
@@ -30,6 +31,8 @@ interface Run {
 }
 
 let run: Run | null = null;
+/** The run the messages being handled belong to (kept after a failure, to answer its later steps). */
+let runId = 0;
 
 function post(m: FromEngineThread, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(m, transfer);
@@ -56,11 +59,15 @@ function takeOutput(out: AsciiWriter): ArrayBuffer | null {
 
 function answer(seq: number, r: Run, out: AsciiWriter, done: boolean): void {
   const bytes = takeOutput(out);
-  post({ kind: "step", seq, bytes, counts: r.job.counts(), state: state(r), done }, bytes === null ? [] : [bytes]);
+  post(
+    { kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done },
+    bytes === null ? [] : [bytes],
+  );
 }
 
 function handle(m: ToEngineThread): void {
   if (m.op === "open") {
+    runId = m.run;
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes });
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
     const job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
@@ -70,7 +77,7 @@ function handle(m: ToEngineThread): void {
       job.clock.endUs = rec.insight.endUs;
       job.record(v, p);
     };
-    run = { rec, job, out, sink, sliceBytes: m.sliceBytes };
+    run = { id: m.run, rec, job, out, sink, sliceBytes: m.sliceBytes };
     return;
   }
   if (m.op === "close") {
@@ -110,6 +117,7 @@ parentPort!.on("message", (m: ToEngineThread) => {
     const err = e as Error;
     post({
       kind: "failed",
+      run: runId,
       seq: "seq" in m ? m.seq : -1,
       error: {
         name: err?.name ?? "Error",
