@@ -183,7 +183,9 @@ async function main() {
     const once = opt.mode === "session" ? sessionOnce : analyzeOnce;
     // Warm-up: JIT tiers, first engines; its answer is the reference flow count.
     const expected = await once(port, bytes);
-    for (let i = 0; i < CLIENTS; i++) await once(port, bytes);
+    // Then CLIENTS at once, twice: every engine thread (FLOWRECON_THREADS) gets work to warm up on,
+    // not only the first free one.
+    for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: CLIENTS }, () => once(port, bytes)));
     const before = rssOf(child.pid);
 
     const latencies = [];
