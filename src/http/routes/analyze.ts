@@ -9,9 +9,11 @@
  * start with the first finished flow and end with a trailer line (`{"stats": ...}`, plus `"error"`
  * when the capture turned out damaged after the response had started).
  *
- * The engine runs on this thread; the finished records go in batches to the app's format threads
- * (src/output/format-threads.ts, one job per request), which print the body and tally the flow
- * metrics, and send both back in record order.
+ * The engine runs on a thread of the app's engine pool (src/http/engine-pool.ts, FLOWRECON_THREADS),
+ * which also prints the body and tallies the flow metrics and sends both back in record order; a
+ * request waits for a free thread, or gets 503 when the queue is full. With no pool (threads 0) the
+ * engine runs on this thread and the finished records go in batches to the app's format threads
+ * (src/output/format-threads.ts, one job per request), which print the body the same way.
  *
  * @example
  * ```sh
@@ -339,7 +341,8 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     const work = async (pause?: () => Promise<void>): Promise<void> => {
       // Between slices: the flow table may have grown (a capture with millions of connections),
       // so the budget is checked again; the records so far go to the format thread (waiting while
-      // it is behind); then the response's own pause (backpressure) runs.
+      // it is behind; an engine thread prints its own); then the response's own pause
+      // (backpressure) runs.
       const guard = async (): Promise<void> => {
         budget.admit(0, "this analysis (its flow table grew past the memory limit)");
         await analysis.step();
