@@ -307,10 +307,8 @@ export class EngineRun {
   #over = false;
   #done = false;
   #released = false;
-  /** Rejects when the run fails: raced against waits that are not the thread's (the client's body). */
-  readonly failed: Promise<never>;
-  #reject!: (e: Error) => void;
   #waiters: (() => void)[] = [];
+  readonly #failListeners = new Set<(e: Error) => void>();
   /** Receives the printed bytes of each step, in order. */
   onOutput: (bytes: Buffer) => void = () => {};
   /** Receives the flow tallies of each step. */
@@ -323,8 +321,6 @@ export class EngineRun {
     this.id = id;
     this.#pool = pool;
     this.#worker = worker;
-    this.failed = new Promise<never>((_, reject) => (this.#reject = reject));
-    this.failed.catch(() => {});
   }
 
   /** The run's state after the last answered step (before the first: nothing fed, no error). */
@@ -382,6 +378,26 @@ export class EngineRun {
     return this.#done;
   }
 
+  /**
+   * `wait`, or its rejection with the run's failure once the run fails first (the client's body,
+   * read while the thread works). Each call listens only while it waits: racing every read
+   * against one long-lived promise would keep a reaction, and the chunk it resolved with, per read.
+   */
+  async unlessFailed<T>(wait: Promise<T>): Promise<T> {
+    this.#check();
+    let stop!: () => void;
+    const failed = new Promise<never>((_, reject) => {
+      const listener = (e: Error): void => reject(e);
+      this.#failListeners.add(listener);
+      stop = () => this.#failListeners.delete(listener);
+    });
+    try {
+      return await Promise.race([wait, failed]);
+    } finally {
+      stop();
+    }
+  }
+
   /** Resolves once every step sent was answered (its output handed on). */
   async settle(): Promise<void> {
     await this.#wait(() => this.#answered === this.#nextSeq);
@@ -421,7 +437,7 @@ export class EngineRun {
   /** @internal The run failed (its thread reported an error, or died). */
   fail(e: Error): void {
     this.#failure ??= e;
-    this.#reject(this.#failure);
+    for (const listener of this.#failListeners) listener(this.#failure);
     if (!this.#faulted) this.#over = true;
     this.#wake();
   }

@@ -221,7 +221,7 @@ async function pooledAnalysis(
               // A thread that dies while the client is still sending fails the request at once.
               const next = it.next();
               reading = true;
-              const r = await Promise.race([next, run.failed]);
+              const r = await run.unlessFailed(next);
               reading = false;
               if (r.done) break;
               batch.push(r.value);
