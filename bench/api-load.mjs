@@ -11,7 +11,8 @@
  * - `--mode gb`: one chunked upload of `--gb` GiB (the capture's records repeated, streamed as
  *   generated, never held whole by client or server) with an NDJSON answer, to show the server's
  *   memory stays bounded.
- * Reports uploads/s, MB/s, latency percentiles, and the server's RSS (after a warm-up, at the end,
+ * Reports uploads/s, MB/s, latency percentiles, /healthz latency under the load (analyze and
+ * session modes: one probe every 20 ms), and the server's RSS (after a warm-up, at the end,
  * and its peak, from /proc/<pid>/status) as a table and one JSON line.
  *
  * Usage:
@@ -182,7 +183,9 @@ async function main() {
     const once = opt.mode === "session" ? sessionOnce : analyzeOnce;
     // Warm-up: JIT tiers, first engines; its answer is the reference flow count.
     const expected = await once(port, bytes);
-    for (let i = 0; i < CLIENTS; i++) await once(port, bytes);
+    // Then CLIENTS at once, twice: every engine thread (FLOWRECON_THREADS) gets work to warm up on,
+    // not only the first free one.
+    for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: CLIENTS }, () => once(port, bytes)));
     const before = rssOf(child.pid);
 
     const latencies = [];
@@ -192,6 +195,17 @@ async function main() {
     let lost = 0;
     const start = performance.now();
     const deadline = start + SECONDS * 1000;
+    // The server's responsiveness under the load: a GET /healthz every 20 ms (engine work on the
+    // main thread, FLOWRECON_THREADS=0, shows here; on engine threads it should not).
+    const probes = [];
+    const probing = (async () => {
+      while (performance.now() < deadline && started < MAX_UPLOADS) {
+        const t = performance.now();
+        const r = await exchange(port, "GET", "/healthz");
+        if (r.status === 200) probes.push(performance.now() - t);
+        await new Promise((wake) => setTimeout(wake, 20));
+      }
+    })();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         while (performance.now() < deadline && started < MAX_UPLOADS) {
@@ -210,8 +224,10 @@ async function main() {
       }),
     );
     const wall = (performance.now() - start) / 1000;
+    await probing;
     const after = rssOf(child.pid);
     latencies.sort((a, b) => a - b);
+    probes.sort((a, b) => a - b);
     const result = {
       mode: opt.mode,
       clients: CLIENTS,
@@ -229,6 +245,11 @@ async function main() {
         p99: +percentile(latencies, 99).toFixed(1),
         max: +latencies.at(-1).toFixed(1),
       },
+      healthz_ms: {
+        p50: +percentile(probes, 50).toFixed(1),
+        p99: +percentile(probes, 99).toFixed(1),
+        max: +(probes.at(-1) ?? NaN).toFixed(1),
+      },
       server_rss_mb: {
         after_warmup: +(before.rss / 1e6).toFixed(1),
         end: +(after.rss / 1e6).toFixed(1),
@@ -243,6 +264,9 @@ async function main() {
     );
     console.log(
       `latency ms    p50 ${result.latency_ms.p50}  p90 ${result.latency_ms.p90}  p99 ${result.latency_ms.p99}  max ${result.latency_ms.max}`,
+    );
+    console.log(
+      `/healthz ms   p50 ${result.healthz_ms.p50}  p99 ${result.healthz_ms.p99}  max ${result.healthz_ms.max} (${probes.length} probes)`,
     );
     console.log(`errors        ${failures} failed, ${lost} with a different flow count`);
     console.log(

@@ -33,11 +33,12 @@ import { captureRoutes } from "./routes/captures.js";
 import { CaptureStore } from "./captures/store.js";
 import { webRoutes } from "./routes/web.js";
 import { FormatThreads } from "../output/format-threads.js";
+import { EnginePool } from "./engine-pool.js";
 
 export interface Api {
   readonly app: Hono<ApiEnv>;
   readonly context: AppContext;
-  /** Stops the session sweep, drops every session and stops the format threads. */
+  /** Stops the session sweep, drops every session and stops the format and engine threads. */
   close(): void;
 }
 
@@ -58,12 +59,31 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
     }
     return threads;
   };
-  const context: AppContext = { config, metrics, budget, sessions, log, formatThreads, draining: false };
+  const enginePool =
+    config.threads >= 1
+      ? new EnginePool({
+          threads: config.threads,
+          queue: config.engineQueue,
+          log,
+          onReject: () => metrics.rejected.inc({ reason: "engines_busy" }),
+        })
+      : null;
+  const context: AppContext = { config, metrics, budget, sessions, log, formatThreads, enginePool, draining: false };
   metrics.gauge("flowrecon_sessions", "Open sessions.", () => sessions.size);
   metrics.gauge(
     "flowrecon_memory_bytes",
     "Memory the API holds (engines, batches, stored flows, buffered responses).",
     () => budget.used(),
+  );
+  metrics.gauge(
+    "flowrecon_engine_threads_busy",
+    "Engine threads running an analysis (of FLOWRECON_THREADS).",
+    () => enginePool?.busy ?? 0,
+  );
+  metrics.gauge(
+    "flowrecon_engine_queue_length",
+    "Analyses waiting for an engine thread (at most FLOWRECON_ENGINE_QUEUE).",
+    () => enginePool?.queued ?? 0,
   );
   metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);
 
@@ -96,6 +116,7 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
     sessions.close();
     void threads?.close();
     threads = null;
+    void enginePool?.close();
   };
   return { app, context, close };
 }

@@ -5,7 +5,7 @@
  */
 
 import { LOG_LEVELS, type LogLevel } from "./log.js";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface ApiConfig {
@@ -51,6 +51,13 @@ export interface ApiConfig {
    * default `<os tmpdir>/flowrecon-data`.
    */
   dataDir: string;
+  /**
+   * Engine threads for `/v1/analyze` (src/http/engine-pool.ts): each runs one request's engine at a
+   * time; default the cores available. 0 runs every engine on the main thread (as before the pool).
+   */
+  threads: number;
+  /** Analyses that may wait for a busy engine thread; more get 503 `engines_busy`. */
+  engineQueue: number;
   /** Stored captures together (bytes on disk); the oldest are removed to make room. */
   maxStoredBytes: number;
   /** A stored capture is removed this long after its upload. */
@@ -84,6 +91,8 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   maxUploadsPerClient: 8,
   logLevel: "info",
   dataDir: join(tmpdir(), "flowrecon-data"),
+  threads: availableParallelism(),
+  engineQueue: 64,
   maxStoredBytes: 4096 * MiB,
   storedTtlMs: 7 * 24 * 3600_000,
 };
@@ -109,6 +118,8 @@ export const ENV: readonly [
   ["PORT", "port", 1],
   ["FLOWRECON_MAX_STORED_BYTES", "maxStoredBytes", 1],
   ["FLOWRECON_STORED_TTL", "storedTtlMs", 1000],
+  ["FLOWRECON_THREADS", "threads", 1],
+  ["FLOWRECON_ENGINE_QUEUE", "engineQueue", 1],
 ];
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */

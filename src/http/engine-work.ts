@@ -81,7 +81,7 @@ export async function finishEngine(rec: Reconstructor, sink: RecordSink, options
 /** Adds the engine's counter deltas (since `before`) to the metrics. */
 export function countInput(
   metrics: ApiMetrics,
-  rec: Reconstructor,
+  rec: Pick<Reconstructor, "stats" | "segmentsIn">,
   before: { segments: number; bytes: number; records: number },
 ): { segments: number; bytes: number; records: number } {
   const stats = rec.stats;

@@ -9,9 +9,11 @@
  * start with the first finished flow and end with a trailer line (`{"stats": ...}`, plus `"error"`
  * when the capture turned out damaged after the response had started).
  *
- * The engine runs on this thread; the finished records go in batches to the app's format threads
- * (src/output/format-threads.ts, one job per request), which print the body and tally the flow
- * metrics, and send both back in record order.
+ * The engine runs on a thread of the app's engine pool (src/http/engine-pool.ts, FLOWRECON_THREADS),
+ * which also prints the body and tallies the flow metrics and sends both back in record order; a
+ * request waits for a free thread, or gets 503 when the queue is full. With no pool (threads 0) the
+ * engine runs on this thread and the finished records go in batches to the app's format threads
+ * (src/output/format-threads.ts, one job per request), which print the body the same way.
  *
  * @example
  * ```sh
@@ -35,6 +37,11 @@ import { readSegmentBody } from "../segment-body.js";
 import { piecesBody, ResponseStream } from "../response-stream.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
+import { INPUT_BATCH_BYTES, type EnginePool } from "../engine-pool.js";
+import type { AnalyzeParams } from "../params.js";
+import type { OutputFormat } from "../negotiate.js";
+import type { SegmentEncoding } from "../../ingest/segments.js";
+import type { Stats } from "../../stats.js";
 
 /** JSON/msgpack answers check the memory budget each time they grow by this much. */
 const BUDGET_CHECK_BYTES = 4 << 20;
@@ -56,6 +63,212 @@ function windowFor(contentLength: string | number | undefined): number {
   let w = MIN_WINDOW_BYTES;
   while (w < n) w *= 2;
   return w;
+}
+
+/**
+ * One analysis as the handler drives it, wherever its engine runs: on this thread (the engine here,
+ * its records printed on the app's format threads) or on a thread of the engine pool.
+ */
+interface Analysis {
+  /** The input statistics (after {@link work}). */
+  readonly stats: Stats;
+  readonly error: CaptureError | null;
+  /** Engine memory and input in flight (memory budget). */
+  engineBytes(): number;
+  /** Printed output not yet handed to `onOutput` (memory budget, response size). */
+  outputBytes(): number;
+  /** Feeds the body and ends the input, awaiting `guard` between slices. */
+  work(chunks: AsyncIterable<Uint8Array>, kind: "capture" | SegmentEncoding, guard: () => Promise<void>): Promise<void>;
+  /** Between slices, before the guard's checks (hands on the output so far). */
+  step(): Promise<void>;
+  /** Resolves once the output of the input fed so far was handed on. */
+  settle(): Promise<void>;
+  /** Prints the closing members; resolves once the last output was handed on. */
+  end(meta: Record<string, unknown>): Promise<void>;
+  /** Abandons the analysis (an error, a client that left). */
+  drop(): void;
+}
+
+/** The engine on this thread (`threads` 0), its records printed on the format threads. */
+function localAnalysis(
+  ctx: AppContext,
+  params: AnalyzeParams,
+  format: OutputFormat,
+  windowBytes: number,
+  onOutput: (bytes: Buffer) => void,
+): Analysis {
+  const { config, metrics, budget } = ctx;
+  const rec = new Reconstructor({ ...params.options, windowBytes });
+  const job = ctx.formatThreads().open(
+    {
+      kind: "flows",
+      format,
+      layout: rec.layout,
+      communityIdSeed: params.options.communityIdSeed,
+      localNets: params.options.localNets,
+      jsonStyle: params.jsonStyle,
+      filter: params.filter,
+      count: true,
+      insight: rec.insight,
+    },
+    { clock: rec.insight, blocking: false, onOutput, onCounts: (counts) => addFlowCounts(metrics, counts) },
+  );
+  let widened = false;
+  return {
+    get stats() {
+      return rec.stats;
+    },
+    get error() {
+      return rec.error;
+    },
+    engineBytes: () => rec.memoryBytes,
+    outputBytes: () => job.bufferedBytes,
+    async work(chunks, kind, guard) {
+      const counted = { segments: 0, bytes: 0, records: 0 };
+      const options = { sliceBytes: config.sliceBytes, pause: guard };
+      const sink = job.sink;
+      try {
+        if (kind === "capture") {
+          await feedCapture(rec, chunks, sink, options);
+        } else {
+          const reservation = budget.reservation("a segment batch");
+          try {
+            const records = await readSegmentBody(chunks, kind, rec.segmentLayout, reservation);
+            await feedSegments(rec, records.bytes, sink, options);
+          } finally {
+            reservation.release();
+          }
+        }
+        await finishEngine(rec, sink, options);
+      } finally {
+        countInput(metrics, rec, counted);
+      }
+    },
+    async step() {
+      if (!widened) {
+        const { flows_created, flows_emitted } = rec.stats;
+        if (flows_created - flows_emitted >= LONG_TAIL_FLOWS) {
+          job.widen();
+          widened = true;
+        }
+      }
+      await job.flush();
+    },
+    settle: () => job.settle(),
+    end: (meta) => job.end(meta),
+    drop: () => job.drop(),
+  };
+}
+
+/**
+ * The engine on a pool thread, which also prints the records (the same FlowsJob): the body goes to
+ * it in batches of about {@link INPUT_BATCH_BYTES} as it arrives. Waits for a thread (503 when the
+ * queue is full).
+ */
+async function pooledAnalysis(
+  ctx: AppContext,
+  pool: EnginePool,
+  params: AnalyzeParams,
+  format: OutputFormat,
+  windowBytes: number,
+  onOutput: (bytes: Buffer) => void,
+): Promise<Analysis> {
+  const { config, metrics, budget } = ctx;
+  const run = await pool.acquire();
+  run.onOutput = onOutput;
+  run.onCounts = (counts) => addFlowCounts(metrics, counts);
+  try {
+    run.open(
+      params.options,
+      windowBytes,
+      {
+        format,
+        communityIdSeed: params.options.communityIdSeed,
+        localNets: params.options.localNets,
+        jsonStyle: params.jsonStyle,
+        filter: params.filter,
+        count: true,
+      },
+      config.sliceBytes,
+    );
+  } catch (e) {
+    run.drop();
+    throw e;
+  }
+  const counted = { segments: 0, bytes: 0, records: 0 };
+  const count = (): void => {
+    const state = run.state;
+    if (state !== null) countInput(metrics, state, counted);
+  };
+  return {
+    get stats() {
+      return run.state!.stats;
+    },
+    get error() {
+      return run.error;
+    },
+    engineBytes: () => run.engineBytes,
+    outputBytes: () => run.heldBytes,
+    async work(chunks, kind, guard) {
+      try {
+        if (kind === "capture") {
+          let batch: Uint8Array[] = [];
+          let bytes = 0;
+          const it = chunks[Symbol.asyncIterator]();
+          let reading = false;
+          try {
+            for (;;) {
+              // A thread that dies while the client is still sending fails the request at once.
+              const next = it.next();
+              reading = true;
+              const r = await run.unlessFailed(next);
+              reading = false;
+              if (r.done) break;
+              batch.push(r.value);
+              bytes += r.value.length;
+              if (bytes < INPUT_BATCH_BYTES) continue;
+              await run.capture(batch, bytes);
+              batch = [];
+              bytes = 0;
+              await guard();
+              if (run.error !== null) break;
+            }
+          } finally {
+            // As a for-await loop leaves its iterator (the body reader is released); a read still
+            // pending (the run failed meanwhile) is left to end with the connection.
+            if (!reading) await it.return?.();
+          }
+          if (bytes > 0 && run.error === null) {
+            await run.capture(batch, bytes);
+            await guard();
+          }
+        } else {
+          const reservation = budget.reservation("a segment batch");
+          try {
+            const layout = await pool.segmentLayout();
+            const records = await readSegmentBody(chunks, kind, layout, reservation);
+            // Engine calls of the size feedSegments makes on this thread, in batches of about INPUT_BATCH_BYTES.
+            const step = Math.max(1, Math.floor(config.sliceBytes / 16 / layout.size)) * layout.size;
+            const batchBytes = Math.max(1, Math.floor(INPUT_BATCH_BYTES / step)) * step;
+            for (let off = 0; off < records.bytes.length && run.error === null; off += batchBytes) {
+              await run.segments(records.bytes.subarray(off, off + batchBytes), step);
+              await guard();
+            }
+          } finally {
+            reservation.release();
+          }
+        }
+        while (!(await run.finishSome())) await guard();
+        await guard();
+      } finally {
+        count();
+      }
+    },
+    step: async () => {},
+    settle: () => run.settle(),
+    end: (meta) => run.end(meta),
+    drop: () => run.drop(),
+  };
 }
 
 export function captureErrorBody(error: CaptureError): {
@@ -98,113 +311,67 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       kind = "capture";
     }
 
-    try {
-      budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
-    } catch (e) {
-      await opening.drop();
-      throw e;
-    }
-    // A body that ended within the first bytes has its exact size; else the declared one, if any.
-    const rec = new Reconstructor({
-      ...params.options,
-      windowBytes: windowFor(opening.ended ? opening.bytes : c.req.header("content-length")),
-    });
-    // The printed body comes back from the format thread in pieces, in record order.
+    // The printed body comes back (from a format thread or the engine thread) in pieces, in record order.
     const held: Buffer[] = [];
     let heldBytes = 0;
-    const job = ctx.formatThreads().open(
-      {
-        kind: "flows",
-        format,
-        layout: rec.layout,
-        communityIdSeed: params.options.communityIdSeed,
-        localNets: params.options.localNets,
-        jsonStyle: params.jsonStyle,
-        filter: params.filter,
-        count: true,
-        insight: rec.insight,
-      },
-      {
-        clock: rec.insight,
-        blocking: false,
-        onOutput: (bytes) => {
-          held.push(bytes);
-          heldBytes += bytes.length;
-        },
-        onCounts: (counts) => addFlowCounts(metrics, counts),
-      },
-    );
+    const onOutput = (bytes: Buffer): void => {
+      held.push(bytes);
+      heldBytes += bytes.length;
+    };
     const take = (): Buffer[] => {
       heldBytes = 0;
       return held.splice(0);
     };
-    const unhold = budget.hold(() => rec.memoryBytes + heldBytes + job.bufferedBytes);
+    let analysis: Analysis;
+    try {
+      budget.admit(ENGINE_ESTIMATE_BYTES, "a new analysis");
+      // A body that ended within the first bytes has its exact size; else the declared one, if any.
+      const windowBytes = windowFor(opening.ended ? opening.bytes : c.req.header("content-length"));
+      analysis =
+        ctx.enginePool === null
+          ? localAnalysis(ctx, params, format, windowBytes, onOutput)
+          : await pooledAnalysis(ctx, ctx.enginePool, params, format, windowBytes, onOutput);
+    } catch (e) {
+      await opening.drop();
+      throw e;
+    }
+    const unhold = budget.hold(() => analysis.engineBytes() + heldBytes + analysis.outputBytes());
     let nextCheck = BUDGET_CHECK_BYTES;
-    let widened = false;
-    const counted = { segments: 0, bytes: 0, records: 0 };
 
     const work = async (pause?: () => Promise<void>): Promise<void> => {
       // Between slices: the flow table may have grown (a capture with millions of connections),
       // so the budget is checked again; the records so far go to the format thread (waiting while
-      // it is behind); then the response's own pause (backpressure) runs.
+      // it is behind; an engine thread prints its own); then the response's own pause
+      // (backpressure) runs.
       const guard = async (): Promise<void> => {
         budget.admit(0, "this analysis (its flow table grew past the memory limit)");
-        if (!widened) {
-          const { flows_created, flows_emitted } = rec.stats;
-          if (flows_created - flows_emitted >= LONG_TAIL_FLOWS) {
-            job.widen();
-            widened = true;
-          }
-        }
-        await job.flush();
-        if (format !== "ndjson" && heldBytes + job.bufferedBytes > nextCheck) {
-          nextCheck = heldBytes + job.bufferedBytes + BUDGET_CHECK_BYTES;
+        await analysis.step();
+        if (format !== "ndjson" && heldBytes + analysis.outputBytes() > nextCheck) {
+          nextCheck = heldBytes + analysis.outputBytes() + BUDGET_CHECK_BYTES;
           budget.admit(0, "this response (ask for application/x-ndjson to stream it)");
         }
         await pause?.();
       };
-      const options = { sliceBytes: config.sliceBytes, pause: guard };
-      const sink = job.sink;
-      try {
-        if (kind === "capture") {
-          await feedCapture(rec, chunks, sink, options);
-        } else {
-          const reservation = budget.reservation("a segment batch");
-          try {
-            const records = await readSegmentBody(
-              chunks,
-              kind === "json" ? "json" : "msgpack",
-              rec.segmentLayout,
-              reservation,
-            );
-            await feedSegments(rec, records.bytes, sink, options);
-          } finally {
-            reservation.release();
-          }
-        }
-        await finishEngine(rec, sink, options);
-      } finally {
-        countInput(metrics, rec, counted);
-      }
+      await analysis.work(chunks, kind === "capture" ? "capture" : kind === "json" ? "json" : "msgpack", guard);
     };
 
     const meta = (): Record<string, unknown> => {
-      const m: Record<string, unknown> = { stats: rec.stats };
-      if (rec.error !== null) m.error = captureErrorBody(rec.error);
+      const m: Record<string, unknown> = { stats: analysis.stats };
+      if (analysis.error !== null) m.error = captureErrorBody(analysis.error);
       return m;
     };
     const damaged = (): ApiError => {
-      const error = rec.error!;
+      const error = analysis.error!;
       metrics.captureErrors.inc({ code: error.code });
       return new ApiError(422, error.code, error.message, { offset: error.offset, details: { record: error.record } });
     };
     const respond = async (status: 200 | 422): Promise<Response> => {
-      await job.end(meta());
+      await analysis.end(meta());
       return new Response(piecesBody(take()), { status, headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
     };
     /** The whole answer at once: 200, 422 with the flows (partial=true), or a 422 error. */
     const answer = async (): Promise<Response> => {
-      if (rec.error === null) return respond(200);
+      if (analysis.error === null) return respond(200);
       if (params.partial) {
         damaged();
         return respond(422);
@@ -219,7 +386,7 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
         return await answer();
       } catch (e) {
         unhold();
-        job.drop();
+        analysis.drop();
         throw e;
       }
     }
@@ -230,10 +397,10 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     const start = new Promise<"started">((resolve) => (started = () => resolve("started")));
     const pause = async (): Promise<void> => {
       // Once the damage is known and nothing was sent yet, hold the rest back: it gets its 422.
-      if (rec.error !== null && stream.written === 0) return;
+      if (analysis.error !== null && stream.written === 0) return;
       // Until the response starts, the flows of the slices so far are waited for, so that the
       // status is decided on the same flows as when they were printed on this thread.
-      if (stream.written === 0) await job.settle();
+      if (stream.written === 0) await analysis.settle();
       const pieces = take();
       if (pieces.length > 0) {
         stream.write(pieces);
@@ -249,19 +416,19 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       first = await Promise.race([start, done]);
       if (first === "done") return await answer();
     } catch (e) {
-      job.drop();
+      analysis.drop();
       throw e;
     }
     running
       .then(async () => {
-        if (rec.error !== null) damaged();
-        await job.end(meta());
+        if (analysis.error !== null) damaged();
+        await analysis.end(meta());
         stream.write(take());
         stream.close();
       })
       .catch((e: unknown) => {
         // The status is sent: the failure becomes the last line.
-        job.drop();
+        analysis.drop();
         const body =
           e instanceof ApiError
             ? e.body

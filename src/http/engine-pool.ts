@@ -1,0 +1,487 @@
+/**
+ * @module
+ * The API's engine threads (issue 13: `/v1/analyze` uses a bounded pool, `FLOWRECON_THREADS`): a
+ * fixed number of worker threads (src/http/engine-worker.ts), each running one request's engine at
+ * a time, so a long upload's analysis takes a thread, not the server's event loop. A request that
+ * finds every thread busy waits in a queue of at most `FLOWRECON_ENGINE_QUEUE` requests; beyond it
+ * it gets 503 `engines_busy` with Retry-After, as the other limits report overload (errors.ts).
+ *
+ * Protocol: the main thread posts `open` (the engine options and the response's {@link FlowsJobSpec}
+ * less what the thread fills in), then steps: `capture` (a batch of body bytes, transferred: one
+ * message per {@link INPUT_BATCH_BYTES} or so, never one per packet), `segments` (encoded segment
+ * records), `finish` (part of the end of the input) and `end` (the response's closing members).
+ * The thread answers every step with one `step` message (the bytes printed by it, the flow tallies
+ * and the run's {@link RunState}) or `failed`. At most {@link MAX_IN_FLIGHT} steps are in flight, so
+ * a run holds a bounded amount of input and output whatever the body's size.
+ *
+ * A thread that dies (exit, uncaught error, out of memory) fails its request with 500
+ * `engine_thread_failed` naming the cause and is replaced; one whose engine faulted (a trap) is
+ * replaced too, after its request got its 500 `engine_fault`.
+ */
+
+import { Worker } from "node:worker_threads";
+import { EngineFault } from "../wasm/engine.js";
+import type { CaptureError } from "../wasm/errors.js";
+import type { ReconstructorOptions } from "../reconstructor.js";
+import type { SegmentLayout } from "../ingest/segment-layout.js";
+import type { Stats } from "../stats.js";
+import { ApiError, type ErrorBody } from "./errors.js";
+import type { FlowCounts } from "./flow-counts.js";
+import type { FlowsJobSpec } from "./flow-job.js";
+import type { Logger } from "./log.js";
+
+/** Body bytes collected into one `capture` step. */
+export const INPUT_BATCH_BYTES = 1 << 20;
+/** Steps of one run sent and not yet answered. */
+export const MAX_IN_FLIGHT = 2;
+
+/** What the response prints, as the main thread knows it (the thread adds its engine's layout and clock). */
+export type PoolJobSpec = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
+
+/** A run's state after a step: what the main thread reads instead of the Reconstructor's getters. */
+export interface RunState {
+  stats: Stats;
+  error: CaptureError | null;
+  memoryBytes: number;
+  segmentsIn: number;
+  /** Output printed and kept on the thread until the end (a msgpack body). */
+  held: number;
+}
+
+export type ToEngineThread =
+  /** `run`: a number the thread echoes in its answers, so those of a dropped run are told apart. */
+  | {
+      op: "open";
+      run: number;
+      options: ReconstructorOptions;
+      windowBytes: number;
+      spec: PoolJobSpec;
+      sliceBytes: number;
+    }
+  | { op: "capture"; seq: number; bytes: ArrayBuffer }
+  /** `step`: bytes of records per engine call. */
+  | { op: "segments"; seq: number; bytes: ArrayBuffer; step: number }
+  | { op: "finish"; seq: number }
+  | { op: "end"; seq: number; meta: Record<string, unknown> }
+  | { op: "close" };
+
+export interface ThreadError {
+  name: string;
+  message: string;
+  stack?: string;
+  /** An ApiError's status, body and headers. */
+  status?: number;
+  body?: ErrorBody;
+  headers?: Record<string, string>;
+}
+
+export type FromEngineThread =
+  | { kind: "ready"; segmentLayout: SegmentLayout }
+  | {
+      kind: "step";
+      run: number;
+      seq: number;
+      bytes: ArrayBuffer | null;
+      counts: FlowCounts | null;
+      state: RunState;
+      /** `finish`: the input is ended and every flow printed. */
+      done: boolean;
+    }
+  | { kind: "failed"; run: number; seq: number; error: ThreadError };
+
+/**
+ * The built worker: beside this file in dist/; run from the sources (vitest), the built one in
+ * dist/ (the test setup builds it), as src/output/format-threads.ts does.
+ */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith(".ts") ? new URL("../../dist/http/engine-worker.js", here) : new URL("./engine-worker.js", here);
+}
+
+/** The error a request gets for an error its thread reported. */
+function threadError(e: ThreadError): Error {
+  if (e.status !== undefined && e.body !== undefined) {
+    const { code, message, offset, ...details } = e.body;
+    return new ApiError(e.status as 400, code, message, { offset, details, headers: e.headers });
+  }
+  const err = e.name === "EngineFault" ? new EngineFault(e.message) : new Error(`engine thread: ${e.message}`);
+  if (e.stack !== undefined) err.stack = e.stack;
+  return err;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  /** Resolves when the thread listens; rejects when it died before. */
+  started: Promise<void>;
+  run: EngineRun | null;
+  /** It exited before it listened: started again when a request takes it. */
+  dead: boolean;
+}
+
+export interface PoolOptions {
+  threads: number;
+  /** Requests that may wait for a thread; more get 503. */
+  queue: number;
+  log: Logger;
+  /** Called for each request refused with 503 (metrics). */
+  onReject?: () => void;
+}
+
+export class EnginePool {
+  readonly size: number;
+  readonly queueLimit: number;
+  readonly #slots: Slot[] = [];
+  readonly #waiting: { resolve: (run: EngineRun) => void; reject: (e: Error) => void }[] = [];
+  readonly #log: Logger;
+  readonly #onReject: (() => void) | undefined;
+  #segmentLayout: SegmentLayout | null = null;
+  #closing = false;
+  #nextRun = 1;
+
+  constructor(options: PoolOptions) {
+    this.size = Math.max(1, Math.floor(options.threads));
+    this.queueLimit = Math.max(0, Math.floor(options.queue));
+    this.#log = options.log;
+    this.#onReject = options.onReject;
+    for (let i = 0; i < this.size; i++) this.#slots.push(this.#start(i));
+  }
+
+  /** Threads running a request now. */
+  get busy(): number {
+    return this.#slots.filter((s) => s.run !== null).length;
+  }
+
+  /** Requests waiting for a thread. */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** @internal The threads running a request (tests end one to check that it fails only its request). */
+  busyWorkers(): Worker[] {
+    return this.#slots.filter((s) => s.run !== null).map((s) => s.worker);
+  }
+
+  /** Resolves once every thread listens. */
+  async ready(): Promise<void> {
+    await Promise.all(this.#slots.map((s) => s.started));
+  }
+
+  /**
+   * A thread for one request: a free one now, else after the requests queued before it; 503
+   * `engines_busy` when the queue is full. The run must be ended or dropped.
+   */
+  async acquire(): Promise<EngineRun> {
+    if (this.#closing) throw new ApiError(503, "shutting_down", "the server is shutting down");
+    const free = this.#slots.find((s) => s.run === null);
+    if (free !== undefined) return this.#lease(free);
+    if (this.#waiting.length >= this.queueLimit) {
+      this.#onReject?.();
+      throw new ApiError(
+        503,
+        "engines_busy",
+        `all ${this.size} engine threads are busy and ${this.#waiting.length} requests wait for one (FLOWRECON_THREADS, FLOWRECON_ENGINE_QUEUE); retry later`,
+        { details: { threads: this.size, queue: this.queueLimit }, headers: { "retry-after": "1" } },
+      );
+    }
+    return new Promise<EngineRun>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  /** Stops the threads; requests still running or waiting fail. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const w of this.#waiting.splice(0))
+      w.reject(new ApiError(503, "shutting_down", "the server is shutting down"));
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+  }
+
+  /** @internal The segment-record layout (read by a thread from its engine), once a thread listens. */
+  async segmentLayout(): Promise<SegmentLayout> {
+    if (this.#segmentLayout === null) await Promise.any(this.#slots.map((s) => s.started));
+    return this.#segmentLayout!;
+  }
+
+  /** @internal A run is over: its thread takes the next waiting request, or is replaced first. */
+  release(run: EngineRun, replace: boolean): void {
+    const i = this.#slots.findIndex((s) => s.run === run);
+    if (i < 0) return;
+    let slot = this.#slots[i];
+    if (replace) {
+      slot.run = null;
+      void slot.worker.terminate();
+      if (this.#closing) return;
+      slot = this.#slots[i] = this.#start(i);
+    } else {
+      slot.worker.postMessage({ op: "close" } satisfies ToEngineThread);
+      slot.run = null;
+    }
+    const next = this.#waiting.shift();
+    if (next !== undefined) this.#lease(slot).then(next.resolve, next.reject);
+  }
+
+  async #lease(slot: Slot): Promise<EngineRun> {
+    if (slot.dead) {
+      const i = this.#slots.indexOf(slot);
+      slot = this.#slots[i] = this.#start(i);
+    }
+    const run = new EngineRun(this, slot.worker, this.#nextRun++);
+    slot.run = run;
+    try {
+      await slot.started;
+    } catch (e) {
+      slot.run = null;
+      throw e;
+    }
+    return run;
+  }
+
+  #start(i: number): Slot {
+    const worker = new Worker(workerUrl());
+    worker.unref();
+    let started!: () => void;
+    let failed!: (e: Error) => void;
+    const slot: Slot = {
+      worker,
+      ready: false,
+      started: new Promise<void>((resolve, reject) => {
+        started = resolve;
+        failed = reject;
+      }),
+      run: null,
+      dead: false,
+    };
+    slot.started.catch(() => {});
+    worker.on("message", (m: FromEngineThread) => {
+      if (m.kind === "ready") {
+        slot.ready = true;
+        this.#segmentLayout ??= m.segmentLayout;
+        started();
+      } else if (slot.run !== null && slot.run.id === m.run) {
+        // Answers to the steps a dropped run left in flight come after it; they are not the next run's.
+        slot.run.receive(m);
+      }
+    });
+    let cause = "";
+    worker.on("error", (e) => {
+      cause = `${e.name}: ${e.message}`;
+    });
+    worker.on("exit", (code) => {
+      if (this.#slots[i] !== slot || this.#closing) return;
+      const why = cause !== "" ? cause : `exit code ${code}`;
+      if (!slot.ready) {
+        // It never started (a missing build, no memory): the request given to it fails, and the
+        // next request that takes this slot starts a new thread (no restart loop).
+        this.#log.error({ code: "engine_thread_failed", cause: why }, "engine thread could not start");
+        slot.dead = true;
+        failed(new ApiError(500, "engine_thread_failed", `an engine thread could not start (${why})`));
+        return;
+      }
+      this.#log.error({ code: "engine_thread_failed", cause: why }, "engine thread stopped; replaced");
+      const run = slot.run;
+      slot.run = null;
+      this.#slots[i] = this.#start(i);
+      run?.fail(
+        new ApiError(
+          500,
+          "engine_thread_failed",
+          `the engine thread running this request stopped (${why}); it was replaced, the request can be retried`,
+        ),
+      );
+      const next = this.#waiting.shift();
+      if (next !== undefined) this.#lease(this.#slots[i]).then(next.resolve, next.reject);
+    });
+    return slot;
+  }
+}
+
+/** One request's engine on a pool thread. */
+export class EngineRun {
+  readonly #pool: EnginePool;
+  readonly #worker: Worker;
+  #state: RunState | null = null;
+  #nextSeq = 0;
+  #answered = 0;
+  #inFlightBytes = 0;
+  #failure: Error | null = null;
+  #faulted = false;
+  #over = false;
+  #done = false;
+  #released = false;
+  #waiters: (() => void)[] = [];
+  readonly #failListeners = new Set<(e: Error) => void>();
+  /** Receives the printed bytes of each step, in order. */
+  onOutput: (bytes: Buffer) => void = () => {};
+  /** Receives the flow tallies of each step. */
+  onCounts: (counts: FlowCounts) => void = () => {};
+
+  readonly id: number;
+
+  /** @internal use {@link EnginePool.acquire} */
+  constructor(pool: EnginePool, worker: Worker, id: number) {
+    this.id = id;
+    this.#pool = pool;
+    this.#worker = worker;
+  }
+
+  /** The run's state after the last answered step (before the first: nothing fed, no error). */
+  get state(): RunState | null {
+    return this.#state;
+  }
+
+  get error(): CaptureError | null {
+    return this.#state?.error ?? null;
+  }
+
+  /** Engine memory and input in flight (for the memory budget). */
+  get engineBytes(): number {
+    return (this.#state?.memoryBytes ?? 0) + this.#inFlightBytes;
+  }
+
+  /** Output kept on the thread until the end. */
+  get heldBytes(): number {
+    return this.#state?.held ?? 0;
+  }
+
+  /** Whether `finish` printed the last flow. */
+  get finished(): boolean {
+    return this.#done;
+  }
+
+  open(options: ReconstructorOptions, windowBytes: number, spec: PoolJobSpec, sliceBytes: number): void {
+    this.#post({ op: "open", run: this.id, options, windowBytes, spec, sliceBytes });
+  }
+
+  /** Sends a batch of capture bytes (copied into one transferable buffer); waits while the thread is behind. */
+  async capture(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
+    await this.#room();
+    const buf = new Uint8Array(bytes);
+    let off = 0;
+    for (const c of chunks) {
+      buf.set(c, off);
+      off += c.length;
+    }
+    this.#step({ op: "capture", seq: this.#nextSeq, bytes: buf.buffer }, bytes);
+  }
+
+  /** Sends encoded segment records, `step` bytes per engine call. */
+  async segments(records: Uint8Array, step: number): Promise<void> {
+    await this.#room();
+    const copy = records.slice();
+    this.#step({ op: "segments", seq: this.#nextSeq, bytes: copy.buffer, step }, copy.length);
+  }
+
+  /** Ends the input in part; resolves with true once every flow was printed. */
+  async finishSome(): Promise<boolean> {
+    await this.settle();
+    this.#step({ op: "finish", seq: this.#nextSeq }, 0);
+    await this.settle();
+    return this.#done;
+  }
+
+  /**
+   * `wait`, or its rejection with the run's failure once the run fails first (the client's body,
+   * read while the thread works). Each call listens only while it waits: racing every read
+   * against one long-lived promise would keep a reaction, and the chunk it resolved with, per read.
+   */
+  async unlessFailed<T>(wait: Promise<T>): Promise<T> {
+    this.#check();
+    let stop!: () => void;
+    const failed = new Promise<never>((_, reject) => {
+      const listener = (e: Error): void => reject(e);
+      this.#failListeners.add(listener);
+      stop = () => this.#failListeners.delete(listener);
+    });
+    try {
+      return await Promise.race([wait, failed]);
+    } finally {
+      stop();
+    }
+  }
+
+  /** Resolves once every step sent was answered (its output handed on). */
+  async settle(): Promise<void> {
+    await this.#wait(() => this.#answered === this.#nextSeq);
+  }
+
+  /** Prints the closing members, hands on the last output and gives the thread back. */
+  async end(meta: Record<string, unknown>): Promise<void> {
+    await this.settle();
+    this.#step({ op: "end", seq: this.#nextSeq, meta }, 0);
+    await this.settle();
+    this.#release();
+  }
+
+  /** Abandons the run (an error, a client that left); the thread takes the next request. */
+  drop(): void {
+    this.#release();
+  }
+
+  /** @internal An answer from the thread. */
+  receive(m: FromEngineThread): void {
+    if (m.kind === "ready") return;
+    if (m.seq >= 0) this.#answered++; // -1: a failed open
+    if (m.kind === "failed") {
+      this.#faulted = true;
+      this.fail(threadError(m.error));
+      return;
+    }
+    if (this.#over) return;
+    this.#inFlightBytes = 0;
+    this.#state = m.state;
+    this.#done ||= m.done;
+    if (m.counts !== null) this.onCounts(m.counts);
+    if (m.bytes !== null) this.onOutput(Buffer.from(m.bytes));
+    this.#wake();
+  }
+
+  /** @internal The run failed (its thread reported an error, or died). */
+  fail(e: Error): void {
+    this.#failure ??= e;
+    for (const listener of this.#failListeners) listener(this.#failure);
+    if (!this.#faulted) this.#over = true;
+    this.#wake();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#over = true;
+    this.#pool.release(this, this.#faulted);
+    this.#wake();
+  }
+
+  #step(m: Exclude<ToEngineThread, { op: "open" | "close" }>, bytes: number): void {
+    this.#check();
+    this.#nextSeq++;
+    this.#inFlightBytes += bytes;
+    this.#post(m, "bytes" in m ? [m.bytes] : []);
+  }
+
+  #post(m: ToEngineThread, transfer: ArrayBuffer[] = []): void {
+    this.#check();
+    this.#worker.postMessage(m, transfer);
+  }
+
+  async #room(): Promise<void> {
+    await this.#wait(() => this.#nextSeq - this.#answered < MAX_IN_FLIGHT);
+  }
+
+  async #wait(done: () => boolean): Promise<void> {
+    for (;;) {
+      this.#check();
+      if (done()) return;
+      await new Promise<void>((wake) => this.#waiters.push(wake));
+    }
+  }
+
+  #check(): void {
+    if (this.#failure !== null) throw this.#failure;
+    if (this.#released) throw new Error("engine run used after it was ended or dropped");
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * @module
+ * An engine thread of the API's pool (src/http/engine-pool.ts): runs one request's engine at a time
+ * and prints its finished flows with the same {@link FlowsJob} (and so the same FlowWriter) as the
+ * format threads, sending the bytes back after each step. The message protocol is defined in
+ * engine-pool.ts.
+ *
+ * A step is one batch of input (capture bytes or encoded segment records, fed in `sliceBytes`
+ * slices as on the main thread), or one part of the end of the input: `finish` runs
+ * `finishSome` until about {@link STEP_OUTPUT_BYTES} were printed, so the main thread can check
+ * the memory budget and the response's backpressure between parts.
+ */
+
+import { parentPort } from "node:worker_threads";
+import { AsciiWriter } from "../format/ascii.js";
+import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstructor.js";
+import { FlowsJob } from "./flow-job.js";
+import { ApiError } from "./errors.js";
+import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
+
+/** Output printed in one `finish` step before the main thread gets it. */
+const STEP_OUTPUT_BYTES = 1 << 20;
+
+interface Run {
+  id: number;
+  rec: Reconstructor;
+  job: FlowsJob;
+  out: AsciiWriter;
+  sink: RecordSink;
+  sliceBytes: number;
+}
+
+let run: Run | null = null;
+/** The run the messages being handled belong to (kept after a failure, to answer its later steps). */
+let runId = 0;
+
+function post(m: FromEngineThread, transfer: ArrayBuffer[] = []): void {
+  parentPort!.postMessage(m, transfer);
+}
+
+function state(r: Run): RunState {
+  const stats = r.rec.stats;
+  return {
+    stats,
+    error: r.rec.error === null ? null : { ...r.rec.error },
+    memoryBytes: r.rec.memoryBytes,
+    segmentsIn: r.rec.segmentsIn,
+    held: r.job.held(),
+  };
+}
+
+/** The bytes printed since the last answer, moved out of the writer into a buffer of their own. */
+function takeOutput(out: AsciiWriter): ArrayBuffer | null {
+  if (out.length === 0) return null;
+  const bytes = out.buf.slice(0, out.length).buffer as ArrayBuffer;
+  out.pos = 0;
+  return bytes;
+}
+
+function answer(seq: number, r: Run, out: AsciiWriter, done: boolean): void {
+  const bytes = takeOutput(out);
+  post(
+    { kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done },
+    bytes === null ? [] : [bytes],
+  );
+}
+
+function handle(m: ToEngineThread): void {
+  if (m.op === "open") {
+    runId = m.run;
+    const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes });
+    const out = new AsciiWriter(STEP_OUTPUT_BYTES);
+    const job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
+    // Each record is judged against the capture clock of the moment it finished, as the format
+    // threads judge a batch's records (RecordBatcher keeps the clock with each one).
+    const sink: RecordSink = (v, p) => {
+      job.clock.endUs = rec.insight.endUs;
+      job.record(v, p);
+    };
+    run = { id: m.run, rec, job, out, sink, sliceBytes: m.sliceBytes };
+    return;
+  }
+  if (m.op === "close") {
+    run = null;
+    return;
+  }
+  const r = run;
+  if (r === null) throw new Error(`engine thread: '${m.op}' without an open run`);
+  const { rec, sink } = r;
+  if (m.op === "capture" || m.op === "segments") {
+    const bytes = new Uint8Array(m.bytes);
+    const step = m.op === "capture" ? r.sliceBytes : m.step;
+    for (let off = 0; off < bytes.length && rec.error === null; off += step) {
+      const slice = bytes.subarray(off, off + step);
+      if (m.op === "capture") rec.pushRecords(slice, sink);
+      else rec.pushSegments(slice, sink);
+    }
+    answer(m.seq, r, r.job.output(), false);
+  } else if (m.op === "finish") {
+    // At least one output ring per step (a msgpack body keeps everything until the end).
+    let done = rec.finishSome(sink);
+    while (!done && r.job.held() < STEP_OUTPUT_BYTES) done = rec.finishSome(sink);
+    answer(m.seq, r, r.job.output(), done);
+  } else {
+    const out = r.job.end(m.meta);
+    answer(m.seq, r, out, true);
+    run = null;
+  }
+}
+
+parentPort!.on("message", (m: ToEngineThread) => {
+  try {
+    handle(m);
+  } catch (e) {
+    // The run is over (an engine fault, a bug); the pool replaces this thread.
+    run = null;
+    const err = e as Error;
+    post({
+      kind: "failed",
+      run: runId,
+      seq: "seq" in m ? m.seq : -1,
+      error: {
+        name: err?.name ?? "Error",
+        message: err?.message ?? String(e),
+        stack: err?.stack,
+        ...(e instanceof ApiError ? { status: e.status, body: e.body, headers: e.headers } : {}),
+      },
+    });
+  }
+});
+// The segment-record layout is the engine's (read by name): the main thread parses segment bodies with it.
+post({ kind: "ready", segmentLayout: new Reconstructor({ windowBytes: MIN_WINDOW_BYTES }).segmentLayout });
