@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /**
- * Format cost per flow: the JavaScript formatter (src/format/record-writers.ts, which the formats
- * used before they read the engine's column table) against the engine's (assembly/format/, src/format/engine-lines.ts), on the same
- * finished records, in one process, so the ratio holds however busy the machine is.
+ * Format cost per flow of the engine's formatter (assembly/format/, src/format/engine-lines.ts) on
+ * finished records. The JavaScript formatter it replaced is no longer a baseline here: it left src/
+ * and lives on only as the differential tests' oracle (test/host/js-record-writers.ts, TypeScript
+ * that node does not run by itself); README's figures from before say what it cost.
  *
  * The capture (a path, or the generator's anomaly-rich one when none is given) runs through the
  * engine once; up to a window's worth of its finished records are copied into the engine's input
- * window, where both formatters read them as they read the output ring. Each formatter then writes
- * every record `--reps` times (after one warm-up pass), the engine's bytes moved out of its buffer
- * as the CLI moves them; the best pass of each counts, in CPU time (user + system) of the process.
- * Both outputs are checked equal first.
+ * window, where the formatter reads them as it reads the output ring. It then writes every record
+ * `--reps` times (after one warm-up pass), its bytes moved out of its buffer as the CLI moves them;
+ * the best pass counts, in CPU time (user + system) of the process.
  *
  *   node bench/format.mjs [capture.pcap] [--reps 20] [--format ndjson|zeek|all]
- *     -> one JSON line per format: {format, records, jsNsPerFlow, engineNsPerFlow, speedup, loadavg}
+ *     -> one JSON line per format: {format, records, bytesPerFlow, engineNsPerFlow, loadavg}
  *
  * Needs `npm run build`.
  * @module
@@ -35,7 +35,6 @@ async function main() {
   const { Reconstructor } = await import(join(ROOT, "dist", "index.js"));
   const { createEngine } = await import(join(ROOT, "dist", "wasm", "engine.js"));
   const { AsciiWriter } = await import(join(ROOT, "dist", "format", "ascii.js"));
-  const { JsonRecordWriter, TsvRecordWriter } = await import(join(ROOT, "dist", "format", "record-writers.js"));
 
   let bytes;
   if (positionals[0] !== undefined) bytes = readFileSync(positionals[0]);
@@ -74,28 +73,8 @@ async function main() {
   const n = kept.length;
 
   for (const format of formats) {
-    const options = { insight: rec.insight };
-    const writer =
-      format === "zeek"
-        ? new TsvRecordWriter(rec.layout, options)
-        : new JsonRecordWriter(rec.layout, "nested", options);
-    const js = {
-      record(v, p, out) {
-        writer.write(v, p, out);
-        out.byte(0x0a);
-      },
-    };
     const lines = rec.engineLines({ format });
-    const jsOut = new AsciiWriter(4 << 20);
     const engineOut = new AsciiWriter(4 << 20);
-    const jsPass = () => {
-      const v = engine.views();
-      jsOut.pos = 0;
-      for (let i = 0; i < n; i++) {
-        js.record(v, window + i * size, jsOut);
-        if (jsOut.pos > 2 << 20) jsOut.pos = 0;
-      }
-    };
     const enginePass = () => {
       engineOut.pos = 0;
       for (let i = 0; i < n; i++) {
@@ -105,17 +84,12 @@ async function main() {
       }
       lines.moveTo(engineOut);
     };
-    // Same bytes first (the differential test proves it on every capture; this guards the bench).
-    const a = new AsciiWriter(64 << 20);
-    const v = engine.views();
-    for (let i = 0; i < n; i++) js.record(v, window + i * size, a);
+    // The bytes of one pass (bytesPerFlow).
     const b = new AsciiWriter(64 << 20);
     for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) lines.moveTo(b);
     lines.moveTo(b);
-    if (a.text() !== b.text()) throw new Error(`${format}: the two formatters disagree`);
-    // Interleaved passes, best of each, in CPU time of this process (user + system): other jobs on
-    // a busy machine stretch the wall clock, not the CPU time a pass takes.
-    let jsBest = Infinity;
+    // Best pass in CPU time of this process (user + system): other jobs on a busy machine stretch
+    // the wall clock, not the CPU time a pass takes.
     let engineBest = Infinity;
     const cpuNs = (pass) => {
       const t = process.cpuUsage();
@@ -123,22 +97,15 @@ async function main() {
       const d = process.cpuUsage(t);
       return (d.user + d.system) * 1000;
     };
-    jsPass();
     enginePass();
-    for (let r = 0; r < reps; r++) {
-      jsBest = Math.min(jsBest, cpuNs(jsPass));
-      engineBest = Math.min(engineBest, cpuNs(enginePass));
-    }
-    const jsNs = jsBest / n;
+    for (let r = 0; r < reps; r++) engineBest = Math.min(engineBest, cpuNs(enginePass));
     const engineNs = engineBest / n;
     console.log(
       JSON.stringify({
         format,
         records: n,
-        bytesPerFlow: Math.round(a.length / n),
-        jsNsPerFlow: Math.round(jsNs),
+        bytesPerFlow: Math.round(b.length / n),
         engineNsPerFlow: Math.round(engineNs),
-        speedup: Number((jsNs / engineNs).toFixed(2)),
         loadavg: loadavg().map((x) => Number(x.toFixed(2))),
       }),
     );

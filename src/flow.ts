@@ -108,8 +108,6 @@ export interface Flow {
   http?: HttpInsight;
 }
 
-export { HISTORY_BYTE } from "./format/columns.js";
-
 export interface FlowDecoderOptions {
   /** Community ID seed (default 0, the spec's default). */
   communityIdSeed?: number;

@@ -9,8 +9,11 @@
  * names (snake_case as src/wasm/record.ts spells them), the anomaly catalogue
  * (src/anomalies/catalogue.ts) and the RFC 9293 state names (src/anomalies/endpoint-state.ts).
  *
- * test/host/engine-lines.test.ts runs every capture of the suite through this formatter and the
- * JavaScript one (record-writers.ts) and demands identical bytes.
+ * The column table is also the host's only list of fields: {@link zeekFieldTable} reads the Zeek
+ * view's names and types from it once (ZEEK_FIELDS, zeekRow, the `#fields`/`#types` lines).
+ *
+ * test/host/engine-lines.test.ts runs every capture of the suite through this formatter and an
+ * independent JavaScript one (test/host/js-record-writers.ts) and demands identical bytes.
  */
 
 import { createEngine, type Engine, type MemoryViews } from "../wasm/engine.js";
@@ -20,8 +23,14 @@ import { ANOMALY_BY_CODE } from "../anomalies/catalogue.js";
 import { LINUX_THRESHOLDS, TCP_STATES, type StateThresholds } from "../anomalies/endpoint-state.js";
 import { LocalNets } from "../net/local-nets.js";
 import type { AsciiWriter } from "./ascii.js";
-import type { JsonStyle } from "./record-writers.js";
-import { zeekHeaderText, zeekLogTime } from "./zeek.js";
+
+/** JSON shapes: flowrecon's nested objects, or Zeek's JSON logs (flat dotted keys). */
+export const JSON_STYLES = ["nested", "zeek"] as const;
+export type JsonStyle = (typeof JSON_STYLES)[number];
+
+export function isJsonStyle(s: string): s is JsonStyle {
+  return (JSON_STYLES as readonly string[]).includes(s);
+}
 
 /** The formats the engine writes. */
 export type EngineLineFormat = "ndjson" | "zeek";
@@ -180,7 +189,7 @@ export class EngineLines {
     return text;
   }
 
-  /** The Zeek view's column names (`#fields`) or types (`#types`), from the engine's column table. */
+  /** The Zeek view's column names (`#fields`) or Zeek types (`#types`), from the engine's column table. */
   zeekColumns(what: "fields" | "types"): string[] {
     const ex = this.#ex;
     const n = ex.fmtFieldList(what === "fields" ? 0 : 1);
@@ -209,6 +218,17 @@ let shared: {
   slot: number;
   owner: RecordLines | null;
 } | null = null;
+
+/** The shared formatter-only instance, started on first use (configured by its first writer). */
+function sharedInstance(): NonNullable<typeof shared> {
+  if (shared === null) {
+    const engine = createEngine();
+    const lines = new EngineLines(engine, { format: "ndjson" });
+    const ex = engine.exports as unknown as FormatterExports;
+    shared = { engine, lines, ex, slot: ex.fmtRecordSlot(), owner: null };
+  }
+  return shared;
+}
 
 /**
  * The engine's formatter for records held outside the engine that finished them: a format thread's
@@ -259,20 +279,56 @@ export class RecordLines {
   }
 
   #take(): NonNullable<typeof shared> {
-    let s = shared;
-    if (s === null) {
-      const engine = createEngine();
-      const lines = new EngineLines(engine, this.#options);
-      const ex = engine.exports as unknown as FormatterExports;
-      s = shared = { engine, lines, ex, slot: ex.fmtRecordSlot(), owner: this };
-      return s;
-    }
+    const s = sharedInstance();
     if (s.owner !== this) {
       s.lines.configure(this.#options);
       s.owner = this;
     }
     return s;
   }
+}
+
+/** Zeek's log timestamp format for #open/#close: local time, `%Y-%m-%d-%H-%M-%S`. */
+export function zeekLogTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}-${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
+}
+
+/** Zeek's log header up to the column lines: `#separator` ... `#open`, `#fields`, `#types`. */
+export function zeekHeaderText(fields: readonly string[], types: readonly string[], open: Date): string {
+  return (
+    "#separator \\x09\n" +
+    "#set_separator\t,\n" +
+    "#empty_field\t(empty)\n" +
+    "#unset_field\t-\n" +
+    "#path\tconn\n" +
+    `#open\t${zeekLogTime(open)}\n` +
+    `#fields\t${fields.join("\t")}\n` +
+    `#types\t${types.join("\t")}\n`
+  );
+}
+
+/** The Zeek view of the engine's column table: names (`#fields`) and Zeek types (`#types`), in order. */
+export interface ZeekFieldTable {
+  readonly names: readonly string[];
+  readonly types: readonly string[];
+}
+
+let fieldTable: ZeekFieldTable | null = null;
+
+/**
+ * The Zeek view's names and types, read once per thread from the engine's column table
+ * (assembly/format/fields.ts) through the shared formatter-only instance.
+ */
+export function zeekFieldTable(): ZeekFieldTable {
+  if (fieldTable === null) {
+    const lines = sharedInstance().lines;
+    fieldTable = {
+      names: Object.freeze(lines.zeekColumns("fields")),
+      types: Object.freeze(lines.zeekColumns("types")),
+    };
+  }
+  return fieldTable;
 }
 
 /** The options of a formatter over records held anywhere (src/format/index.ts FormatterOptions). */

@@ -12,13 +12,13 @@ import { TableFormatter } from "./table.js";
 import type { Layout } from "../wasm/layout.js";
 import type { InsightContext } from "../anomalies/index.js";
 import type { LocalNets } from "../net/local-nets.js";
-import type { JsonStyle } from "./record-writers.js";
+import type { JsonStyle } from "./engine-lines.js";
 
 export type { Formatter, RunSummary } from "./formatter.js";
 export { AsciiWriter } from "./ascii.js";
 export { flowJson } from "./ndjson.js";
 export { zeekRow, ZEEK_FIELDS } from "./zeek.js";
-export { JSON_STYLES, isJsonStyle, type JsonStyle } from "./record-writers.js";
+export { JSON_STYLES, isJsonStyle, type JsonStyle } from "./engine-lines.js";
 
 export const FORMAT_NAMES = ["ndjson", "json", "zeek", "table"] as const;
 export type FormatName = (typeof FORMAT_NAMES)[number];

@@ -10,14 +10,13 @@ import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
-import type { JsonStyle, RecordWriterOptions } from "./record-writers.js";
-import { recordLines, type RecordLines } from "./engine-lines.js";
+import { recordLines, type JsonStyle, type RecordLineOptions, type RecordLines } from "./engine-lines.js";
 
 export class JsonFormatter implements Formatter {
   readonly #lines: RecordLines;
   #first = true;
 
-  constructor(layout: Layout, style: JsonStyle = "nested", options: RecordWriterOptions = {}) {
+  constructor(layout: Layout, style: JsonStyle = "nested", options: RecordLineOptions = {}) {
     this.#lines = recordLines("ndjson", style, layout.constants.FR_SIZE, options);
   }
 

@@ -14,10 +14,7 @@ import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
-import type { JsonStyle, RecordWriterOptions } from "./record-writers.js";
-import { recordLines, type RecordLines } from "./engine-lines.js";
-
-export { JsonRecordWriter } from "./record-writers.js";
+import { recordLines, type JsonStyle, type RecordLineOptions, type RecordLines } from "./engine-lines.js";
 
 /**
  * The flow as one JSON object (no newline): the nested style's line for a decoded flow, whose keys
@@ -30,7 +27,7 @@ export function flowJson(f: Flow): string {
 export class NdjsonFormatter implements Formatter {
   readonly #lines: RecordLines;
 
-  constructor(layout: Layout, style: JsonStyle = "nested", options: RecordWriterOptions = {}) {
+  constructor(layout: Layout, style: JsonStyle = "nested", options: RecordLineOptions = {}) {
     this.#lines = recordLines("ndjson", style, layout.constants.FR_SIZE, options);
   }
   begin(_out: AsciiWriter): void {}

@@ -6,10 +6,9 @@
  * Times are UTC; IPv6 endpoints are bracketed (`[2001:db8::1]:443`, RFC 5952 §6).
  */
 
-import { FlowDecoder, type Flow } from "../flow.js";
+import { FlowDecoder, type Flow, type FlowDecoderOptions } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
-import type { RecordWriterOptions } from "./record-writers.js";
 import type { AsciiWriter } from "./ascii.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 import { utcDateTime } from "./utc.js";
@@ -68,7 +67,7 @@ export class TableFormatter implements Formatter {
   #pending: string[][] | null = [];
   #widths: number[] = COLUMNS.map((c) => c.title.length);
 
-  constructor(layout: Layout, options: RecordWriterOptions = {}) {
+  constructor(layout: Layout, options: FlowDecoderOptions = {}) {
     this.#decoder = new FlowDecoder(layout, options);
   }
 

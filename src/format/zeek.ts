@@ -4,10 +4,9 @@
  * take it as a conn.log: `#separator \x09`, `#set_separator`, `#empty_field`, `#unset_field`,
  * `#path conn`, `#open`, `#fields`, `#types`, one row per flow, `#close`.
  *
- * Columns: the Zeek view of the engine's column table (assembly/format/fields.ts): conn.log's columns in Zeek's order
- * (`ts uid id.* proto service duration orig_bytes resp_bytes conn_state local_orig local_resp
- * missed_bytes history orig_pkts orig_ip_bytes resp_pkts resp_ip_bytes tunnel_parents ip_proto`),
- * then flowrecon's own. Nested records are flattened with dots, as Zeek flattens `id`. Unset values
+ * Columns: the Zeek view of the engine's column table (assembly/format/fields.ts), read from the
+ * engine (src/format/engine-lines.ts zeekFieldTable): conn.log's columns in Zeek's order, then
+ * flowrecon's own. Nested records are flattened with dots, as Zeek flattens `id`. Unset values
  * are `-`, empty sets `(empty)`; times and intervals have six decimals (zeek-semantics.md §8.13).
  */
 
@@ -15,50 +14,42 @@ import type { Flow } from "../flow.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
-import { COLUMNS, viewColumns, ZEEK_VIEW, type Column } from "./columns.js";
-import type { RecordWriterOptions } from "./record-writers.js";
-import { recordLines, type RecordLines } from "./engine-lines.js";
+import { recordLines, zeekFieldTable, zeekLogTime, type RecordLineOptions, type RecordLines } from "./engine-lines.js";
 import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 
-export { ZEEK_FIELDS } from "./columns.js";
+export { zeekLogTime, zeekHeaderText } from "./engine-lines.js";
 
-const ZEEK_COLUMNS: readonly Column[] = viewColumns(COLUMNS, ZEEK_VIEW);
+/** The Zeek view's names, in order (the TSV `#fields` line), as the engine's column table has them. */
+export const ZEEK_FIELDS: readonly string[] = zeekFieldTable().names;
+
 const UNSET = "-";
 
-/** Zeek's log timestamp format for #open/#close: local time, `%Y-%m-%d-%H-%M-%S`. */
-export function zeekLogTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}-${p(d.getHours())}-${p(d.getMinutes())}-${p(d.getSeconds())}`;
-}
+/**
+ * The Zeek-view columns that are not at their own path in a nested {@link Flow}: the engine writes
+ * them from the same record facts as the nested view's `anomalies` objects and `http` object
+ * (assembly/format/fields.ts Col.AnomalyNames, Col.HttpRequests, Col.HttpResponses).
+ */
+const FROM_NESTED: Readonly<Record<string, (f: Flow) => unknown>> = {
+  anomalies: (f) => (f.anomalies.length === 0 ? [] : [...new Set(f.anomalies.map((a) => a.type))]),
+  http_requests: (f) => f.http?.requests,
+  http_responses: (f) => f.http?.responses,
+};
 
-/** Zeek's log header up to the column lines: `#separator` ... `#open`, `#fields`, `#types`. */
-export function zeekHeaderText(fields: readonly string[], types: readonly string[], open: Date): string {
-  return (
-    "#separator \\x09\n" +
-    "#set_separator\t,\n" +
-    "#empty_field\t(empty)\n" +
-    "#unset_field\t-\n" +
-    "#path\tconn\n" +
-    `#open\t${zeekLogTime(open)}\n` +
-    `#fields\t${fields.join("\t")}\n` +
-    `#types\t${types.join("\t")}\n`
-  );
-}
-
-/** The value of a column in a decoded flow: at its name, or inside the object its dotted name names. */
-function flowValue(f: Flow, c: Column): unknown {
-  if (c.fromFlow !== undefined) return c.fromFlow(f);
+/** The value of a Zeek-view column in a decoded flow: at its name, or inside the object its dotted name names. */
+function flowValue(f: Flow, name: string): unknown {
+  const derived = FROM_NESTED[name];
+  if (derived !== undefined) return derived(f);
   const o = f as unknown as Record<string, unknown>;
-  if (c.name in o) return o[c.name];
-  const dot = c.name.indexOf(".");
-  const group = dot < 0 ? undefined : (o[c.name.slice(0, dot)] as Record<string, unknown> | undefined);
-  return group?.[c.name.slice(dot + 1)];
+  if (name in o) return o[name];
+  const dot = name.indexOf(".");
+  const group = dot < 0 ? undefined : (o[name.slice(0, dot)] as Record<string, unknown> | undefined);
+  return group?.[name.slice(dot + 1)];
 }
 
-/** A value in Zeek's ASCII form for its column type. */
-function zeekText(c: Column, v: unknown): string {
+/** A value in Zeek's ASCII form for its Zeek type. */
+function zeekText(type: string, v: unknown): string {
   if (v === undefined || v === null) return UNSET;
-  switch (c.type) {
+  switch (type) {
     case "time":
     case "interval":
       return fixed6(v as number);
@@ -71,9 +62,10 @@ function zeekText(c: Column, v: unknown): string {
   }
 }
 
-/** One TSV row of a decoded flow (no newline): the row TsvRecordWriter writes from its record. */
+/** One TSV row of a decoded flow (no newline): the row the engine writes from its record. */
 export function zeekRow(f: Flow): string {
-  return ZEEK_COLUMNS.map((c) => zeekText(c, flowValue(f, c))).join("\t");
+  const { names, types } = zeekFieldTable();
+  return names.map((name, i) => zeekText(types[i], flowValue(f, name))).join("\t");
 }
 
 export class ZeekFormatter implements Formatter {
@@ -81,7 +73,7 @@ export class ZeekFormatter implements Formatter {
   readonly #lines: RecordLines;
 
   /** @param now clock for #open/#close (tests pass a fixed one). */
-  constructor(layout: Layout, now: () => Date = () => new Date(), options: RecordWriterOptions = {}) {
+  constructor(layout: Layout, now: () => Date = () => new Date(), options: RecordLineOptions = {}) {
     this.#now = now;
     this.#lines = recordLines("zeek", "nested", layout.constants.FR_SIZE, options);
   }

@@ -13,7 +13,7 @@ import { FlowCounter, type FlowCounts } from "./flow-counts.js";
 import { FlowWriter } from "./flow-writer.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
-import type { JsonStyle } from "../format/record-writers.js";
+import type { JsonStyle } from "../format/engine-lines.js";
 
 /** What a response prints: plain data, cloned to the thread. */
 export interface FlowsJobSpec {

@@ -16,7 +16,7 @@
 
 import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
-import type { JsonStyle } from "../format/record-writers.js";
+import type { JsonStyle } from "../format/engine-lines.js";
 import { RecordLines } from "../format/engine-lines.js";
 import { LocalNets } from "../net/local-nets.js";
 import { FlowDecoder, type Flow } from "../flow.js";

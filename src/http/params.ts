@@ -9,7 +9,7 @@ import { ApiError } from "./errors.js";
 import { ANOMALY_NAMES } from "../anomalies/index.js";
 import { parseServerPorts } from "../net/server-ports.js";
 import { LocalNets, LocalNetsError } from "../net/local-nets.js";
-import { isJsonStyle, JSON_STYLES, type JsonStyle } from "../format/record-writers.js";
+import { isJsonStyle, JSON_STYLES, type JsonStyle } from "../format/engine-lines.js";
 
 type Parser = (text: string, name: string) => unknown;
 
@@ -211,7 +211,7 @@ const ANALYZE_PARAMS = new Set([...OPTION_NAMES, "conn_state", "anomaly", "parti
 const SESSION_PARAMS = new Set(OPTION_NAMES);
 const LIST_PARAMS = new Set(["state", "conn_state", "anomaly", "offset", "limit", "json_style"]);
 
-/** `json_style`: the JSON shape of json/ndjson answers (record-writers.ts). */
+/** `json_style`: the JSON shape of json/ndjson answers (src/format/engine-lines.ts). */
 function jsonStyle(query: Record<string, string>): JsonStyle {
   const text = query.json_style ?? "nested";
   if (!isJsonStyle(text)) throw bad("json_style", JSON_STYLES.join(" or "), text);

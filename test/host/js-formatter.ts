@@ -1,8 +1,9 @@
-// The JavaScript formatter the engine's replaced (src/format/record-writers.ts over
-// src/format/columns.ts), kept as the oracle of the differential tests (engine-lines*.test.ts)
-// while the formats read the engine's column table: the CLI's printer as it was, filter included.
+// The JavaScript formatter the engine's replaced (js-record-writers.ts over js-columns.ts, once
+// src/format/record-writers.ts over src/format/columns.ts), kept as the oracle of the differential
+// tests (engine-lines*.test.ts) while the formats read the engine's column table: the CLI's
+// printer as it was, filter included.
 
-import { JsonRecordWriter, TsvRecordWriter } from "../../src/format/record-writers.js";
+import { JsonRecordWriter, TsvRecordWriter } from "./js-record-writers.js";
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../../src/anomalies/index.js";
 import { LocalNets } from "../../src/net/local-nets.js";
 import type { AsciiWriter } from "../../src/format/ascii.js";

@@ -1,7 +1,10 @@
 /**
  * @module
- * The flow's columns, in order: the one place where a field's name, Zeek type, condition (when it
- * is unset) and value are written down. Every output reads this table:
+ * The test oracle's column table: an independent JavaScript statement of the flow's columns, in
+ * order (name, Zeek type, condition, value), which the product no longer reads (its one column
+ * table is the engine's, assembly/format/fields.ts). The differential tests
+ * (test/host/engine-lines*.test.ts) demand that the engine's lines equal what the JavaScript
+ * writers (js-record-writers.ts) write from this table. Its views, as the engine's:
  * - the Zeek TSV writer and the Zeek-style JSON writer (`--json-style zeek`): the columns of the
  *   Zeek view, flat dotted names, Zeek's column order (conn.log's own columns first, as
  *   scripts/base/protocols/conn/main.zeek declares them, then flowrecon's);
@@ -17,15 +20,14 @@
  * `:`, `_`), so no output needs escaping.
  */
 
-import type { MemoryViews } from "../wasm/engine.js";
-import { snakeCase, type Layout } from "../wasm/layout.js";
-import { RecordReader } from "../wasm/record.js";
-import { writeFlowUid, writeTunnelUid, UID_LENGTH } from "../ids/uid.js";
-import { writeCommunityId, PROTO_TCP } from "../ids/community-id.js";
-import { InsightReader, type FlowInsight, type InsightContext } from "../anomalies/index.js";
-import { LocalNets } from "../net/local-nets.js";
-import { ascii } from "./ascii.js";
-import type { Flow } from "../flow.js";
+import type { MemoryViews } from "../../src/wasm/engine.js";
+import { snakeCase, type Layout } from "../../src/wasm/layout.js";
+import { RecordReader } from "../../src/wasm/record.js";
+import { writeFlowUid, writeTunnelUid, UID_LENGTH } from "../../src/ids/uid.js";
+import { writeCommunityId, PROTO_TCP } from "../../src/ids/community-id.js";
+import { InsightReader, type FlowInsight, type InsightContext } from "../../src/anomalies/index.js";
+import { LocalNets } from "../../src/net/local-nets.js";
+import { ascii } from "../../src/format/ascii.js";
 
 /** Zeek log types of the columns (the TSV `#types` line). */
 export type ZeekType =
@@ -106,8 +108,6 @@ export interface Column {
   readonly views: number;
   /** Writes the value into `s`, or nothing when the column is unset. */
   write(k: RecordCursor, s: ValueSink, x: ColumnContext): void;
-  /** The Zeek-view value of a decoded flow, where it is not the value at the column's path (zeekRow). */
-  readonly fromFlow?: (f: Flow) => unknown;
 }
 
 export interface ColumnOptions {
@@ -307,48 +307,24 @@ export const COLUMNS: readonly Column[] = [
   col("orig_state", "string", BOTH, (k, s) => s.name(stateBytes(k.insight.orig_state), k.insight.orig_state)),
   col("resp_state", "string", BOTH, (k, s) => s.name(stateBytes(k.insight.resp_state), k.insight.resp_state)),
   // Zeek view: the set of anomaly names; nested view: one object per anomaly.
-  col(
-    "anomalies",
-    "set[string]",
-    ZEEK_VIEW,
-    (k, s) => s.set(anomalyNames(k.insight.anomalies)),
-    (f) => anomalyNames(f.anomalies),
-  ),
+  col("anomalies", "set[string]", ZEEK_VIEW, (k, s) => s.set(anomalyNames(k.insight.anomalies))),
   col("anomalies", "set[string]", NESTED_VIEW, (k, s) => s.json(k.insight.anomalies)),
   col("http", "string", NESTED_VIEW, (k, s) => {
     const http = k.insight.http;
     if (http !== undefined) s.json(http);
   }),
-  col(
-    "http_requests",
-    "count",
-    ZEEK_VIEW,
-    (k, s) => {
-      const http = k.insight.http;
-      if (http !== undefined) s.uint(http.requests);
-    },
-    (f) => f.http?.requests,
-  ),
-  col(
-    "http_responses",
-    "count",
-    ZEEK_VIEW,
-    (k, s) => {
-      const http = k.insight.http;
-      if (http !== undefined) s.uint(http.responses);
-    },
-    (f) => f.http?.responses,
-  ),
+  col("http_requests", "count", ZEEK_VIEW, (k, s) => {
+    const http = k.insight.http;
+    if (http !== undefined) s.uint(http.requests);
+  }),
+  col("http_responses", "count", ZEEK_VIEW, (k, s) => {
+    const http = k.insight.http;
+    if (http !== undefined) s.uint(http.responses);
+  }),
 ];
 
-function col(
-  name: string,
-  type: ZeekType,
-  views: number,
-  write: Column["write"],
-  fromFlow?: Column["fromFlow"],
-): Column {
-  return fromFlow === undefined ? { name, type, views, write } : { name, type, views, write, fromFlow };
+function col(name: string, type: ZeekType, views: number, write: Column["write"]): Column {
+  return { name, type, views, write };
 }
 
 function anomalyNames(list: readonly { type: string }[]): string[] {

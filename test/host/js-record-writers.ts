@@ -1,9 +1,9 @@
 /**
  * @module
- * The two ways the JavaScript column table (columns.ts) writes a flow record. The outputs now
- * read the engine's column table (assembly/format/fields.ts, src/format/engine-lines.ts); these
- * writers remain the oracle of the differential tests (test/host/engine-lines*.test.ts) and the
- * baseline of bench/format.mjs:
+ * The two ways the test oracle's JavaScript column table (js-columns.ts) writes a flow record.
+ * The outputs read the engine's column table (assembly/format/fields.ts,
+ * src/format/engine-lines.ts); these writers are the oracle of the differential tests
+ * (test/host/engine-lines*.test.ts):
  * - {@link JsonRecordWriter}: one JSON object per record, `nested` (flowrecon's shape: TCP options
  *   and insight as objects, the NDJSON/JSON/API output) or `zeek` (Zeek's JSON log shape: flat
  *   dotted keys, sets as arrays of strings, the columns of the Zeek TSV);
@@ -11,11 +11,12 @@
  * Unset columns are absent in JSON (as in Zeek's JSON logs) and `-` in TSV.
  */
 
-import type { MemoryViews } from "../wasm/engine.js";
-import type { Layout } from "../wasm/layout.js";
-import type { InsightContext } from "../anomalies/index.js";
-import { Literal, ascii, type AsciiWriter } from "./ascii.js";
-import { MAX_FLOW_BYTES } from "./formatter.js";
+import type { MemoryViews } from "../../src/wasm/engine.js";
+import type { Layout } from "../../src/wasm/layout.js";
+import type { InsightContext } from "../../src/anomalies/index.js";
+import { Literal, ascii, type AsciiWriter } from "../../src/format/ascii.js";
+import { MAX_FLOW_BYTES } from "../../src/format/formatter.js";
+import type { JsonStyle } from "../../src/format/engine-lines.js";
 import {
   COLUMNS,
   viewColumns,
@@ -26,15 +27,7 @@ import {
   type Column,
   type ColumnOptions,
   type ValueSink,
-} from "./columns.js";
-
-/** JSON shapes: flowrecon's nested objects, or Zeek's JSON logs (flat dotted keys). */
-export const JSON_STYLES = ["nested", "zeek"] as const;
-export type JsonStyle = (typeof JSON_STYLES)[number];
-
-export function isJsonStyle(s: string): s is JsonStyle {
-  return (JSON_STYLES as readonly string[]).includes(s);
-}
+} from "./js-columns.js";
 
 export interface RecordWriterOptions extends ColumnOptions {
   /** The capture clock endpoint states and idle times are judged against (`reconstructor.insight`). */
@@ -231,6 +224,6 @@ export class TsvRecordWriter implements ValueSink {
     out.ascii(text);
   }
   json(): void {
-    throw new Error("a nested-view column in the Zeek view (columns.ts)");
+    throw new Error("a nested-view column in the Zeek view (js-columns.ts)");
   }
 }
