@@ -167,13 +167,6 @@ function wholeNumber(min: number, max: number, what: string): ValueParser {
   };
 }
 
-const seconds: ValueParser = (text, flag) => {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new UsageError(`${flag} needs a number of seconds >= 0, got '${text}'`);
-  return n;
-};
-
 const hashKey: ValueParser = (text, flag) => {
   try {
     parseHashKey(text, flag);
@@ -183,14 +176,12 @@ const hashKey: ValueParser = (text, flag) => {
   return text;
 };
 
-/** Options that take a value: flag, Reconstructor option, parser. One option per line. */
+/**
+ * Options of analyze alone that take a value: flag, Reconstructor option, parser. One option per
+ * line. The timers are shared with every command (src/cli-args.ts SHARED_OPTIONS).
+ */
 const VALUE_OPTIONS: readonly [flag: string, option: keyof ReconstructorOptions, parse: ValueParser][] = [
   ["flow-cap", "flowCap", wholeNumber(1, Number.MAX_SAFE_INTEGER, "a positive whole number")],
-  ["attempt-timeout", "attemptTimeout", seconds],
-  ["close-timeout", "closeTimeout", seconds],
-  ["inactivity-timeout", "inactivityTimeout", seconds],
-  ["interactive-inactivity-timeout", "interactiveInactivityTimeout", seconds],
-  ["handshake-inactivity-timeout", "handshakeInactivityTimeout", seconds],
   [
     "max-above-hole-without-acks",
     "maxAboveHoleWithoutAcks",
@@ -210,15 +201,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     ...SHARED_OPTIONS,
     format: { type: "string", short: "f" },
     "json-style": { type: "string" },
-    "vlan-key": { type: "boolean" },
     "likely-server-ports": { type: "string" },
     "local-nets": { type: "string" },
     "flow-cap": { type: "string" },
-    "attempt-timeout": { type: "string" },
-    "close-timeout": { type: "string" },
-    "inactivity-timeout": { type: "string" },
-    "interactive-inactivity-timeout": { type: "string" },
-    "handshake-inactivity-timeout": { type: "string" },
     "max-above-hole-without-acks": { type: "string" },
     "excessive-data-without-acks": { type: "string" },
     "report-gaps-for-partial": { type: "boolean" },
@@ -251,7 +236,6 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const format = values.format ?? "ndjson";
   if (!isFormatName(format)) throw new UsageError(`unknown format '${format}' (choose ${FORMAT_NAMES.join(", ")})`);
   const options = sharedEngineOptions(values);
-  if (values["vlan-key"]) options.vlanInKey = true;
   if (values["likely-server-ports"] !== undefined) {
     const ports = parseServerPorts(values["likely-server-ports"]);
     if (ports === null)
