@@ -12,6 +12,8 @@
  * ```
  */
 
+import { zeekFieldTable } from "./format/engine-lines.js";
+
 export {
   Reconstructor,
   DEFAULT_WINDOW_BYTES,
@@ -30,13 +32,19 @@ export {
   AsciiWriter,
   flowJson,
   zeekRow,
-  ZEEK_FIELDS,
   FORMAT_NAMES,
   type FormatName,
   type Formatter,
   type RunSummary,
 } from "./format/index.js";
 export { FlowDecoder } from "./flow.js";
+
+/**
+ * The Zeek view's names, in order (the TSV `#fields` line): the engine's column table's
+ * (assembly/format/fields.ts), read once at import. Only the library's entry point reads it this
+ * early (the CLI and the format threads read the table when they write a Zeek header).
+ */
+export const ZEEK_FIELDS: readonly string[] = zeekFieldTable().names;
 export { RecordReader } from "./wasm/record.js";
 export type { MemoryViews } from "./wasm/engine.js";
 export type { Layout } from "./wasm/layout.js";

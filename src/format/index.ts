@@ -17,7 +17,7 @@ import type { JsonStyle } from "./engine-lines.js";
 export type { Formatter, RunSummary } from "./formatter.js";
 export { AsciiWriter } from "./ascii.js";
 export { flowJson } from "./ndjson.js";
-export { zeekRow, ZEEK_FIELDS } from "./zeek.js";
+export { zeekRow } from "./zeek.js";
 export { JSON_STYLES, isJsonStyle, type JsonStyle } from "./engine-lines.js";
 
 export const FORMAT_NAMES = ["ndjson", "json", "zeek", "table"] as const;

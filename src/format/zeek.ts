@@ -19,9 +19,6 @@ import { fixed6, type Formatter, type RunSummary } from "./formatter.js";
 
 export { zeekLogTime, zeekHeaderText } from "./engine-lines.js";
 
-/** The Zeek view's names, in order (the TSV `#fields` line), as the engine's column table has them. */
-export const ZEEK_FIELDS: readonly string[] = zeekFieldTable().names;
-
 const UNSET = "-";
 
 /**

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
-import { ZEEK_FIELDS } from "../../src/format/index.js";
+import { ZEEK_FIELDS } from "../../src/index.js";
 import { LocalNets, LocalNetsError, parseAddress } from "../../src/net/local-nets.js";
 import { writeTunnelUid, UID_LENGTH } from "../../src/ids/uid.js";
 import { corpus, repoRoot } from "./helpers.js";

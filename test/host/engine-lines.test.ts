@@ -173,7 +173,7 @@ describe("the Zeek header comes from the engine's column table", () => {
   });
 
   it("ZEEK_FIELDS and zeekFieldTable are that table", async () => {
-    const { ZEEK_FIELDS } = await import("../../src/format/index.js");
+    const { ZEEK_FIELDS } = await import("../../src/index.js");
     const { zeekFieldTable } = await import("../../src/format/engine-lines.js");
     const lines = new Reconstructor().engineLines({ format: "zeek" });
     expect(ZEEK_FIELDS).toEqual(lines.zeekColumns("fields"));

@@ -4,14 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
 import { makeViews, type MemoryViews } from "../../src/wasm/engine.js";
-import {
-  AsciiWriter,
-  createFormatter,
-  flowJson,
-  zeekRow,
-  ZEEK_FIELDS,
-  type FormatName,
-} from "../../src/format/index.js";
+import { AsciiWriter, createFormatter, flowJson, zeekRow, type FormatName } from "../../src/format/index.js";
+import { ZEEK_FIELDS } from "../../src/index.js";
 import { fixed6 } from "../../src/format/formatter.js";
 import { zeekLogTime } from "../../src/format/zeek.js";
 import { SAMPLE_ROWS } from "../../src/format/table.js";
