@@ -24,18 +24,22 @@ const UNSET = "-";
 /**
  * The Zeek-view columns that are not at their own path in a nested {@link Flow}: the engine writes
  * them from the same record facts as the nested view's `anomalies` objects and `http` object
- * (assembly/format/fields.ts Col.AnomalyNames, Col.HttpRequests, Col.HttpResponses).
+ * (assembly/format/fields.ts Col.AnomalyNames, Col.HttpRequests, Col.HttpResponses). `nested` is
+ * the Flow key that holds them.
  */
-const FROM_NESTED: Readonly<Record<string, (f: Flow) => unknown>> = {
-  anomalies: (f) => (f.anomalies.length === 0 ? [] : [...new Set(f.anomalies.map((a) => a.type))]),
-  http_requests: (f) => f.http?.requests,
-  http_responses: (f) => f.http?.responses,
+export const ZEEK_FROM_NESTED: Readonly<Record<string, { nested: keyof Flow; value: (f: Flow) => unknown }>> = {
+  anomalies: {
+    nested: "anomalies",
+    value: (f) => (f.anomalies.length === 0 ? [] : [...new Set(f.anomalies.map((a) => a.type))]),
+  },
+  http_requests: { nested: "http", value: (f) => f.http?.requests },
+  http_responses: { nested: "http", value: (f) => f.http?.responses },
 };
 
 /** The value of a Zeek-view column in a decoded flow: at its name, or inside the object its dotted name names. */
 function flowValue(f: Flow, name: string): unknown {
-  const derived = FROM_NESTED[name];
-  if (derived !== undefined) return derived(f);
+  const derived = ZEEK_FROM_NESTED[name];
+  if (derived !== undefined) return derived.value(f);
   const o = f as unknown as Record<string, unknown>;
   if (name in o) return o[name];
   const dot = name.indexOf(".");

@@ -1,8 +1,9 @@
 /**
  * @module
  * The OpenAPI 3.1 description served at `/openapi.json`. Parameters come from the same tables the
- * handlers parse with (src/http/params.ts, src/http/negotiate.ts), and test/http/ops.test.ts
- * checks that its paths and methods are exactly the app's routes.
+ * handlers parse with (src/http/params.ts, src/http/negotiate.ts), the Flow's properties from the
+ * engine's column table (assembly/format/fields.ts, through zeekFieldTable), and
+ * test/http/ops.test.ts checks that its paths and methods are exactly the app's routes.
  */
 
 import type { ApiConfig } from "./config.js";
@@ -11,6 +12,8 @@ import { CONN_STATES, DEFAULT_PAGE, MAX_PAGE, OPTION_PARAMETERS } from "./params
 import { VERSION } from "../version.js";
 import { ANOMALIES, TCP_STATES } from "../anomalies/index.js";
 import { CAPTURE_SCHEMAS, capturePaths } from "./captures/openapi.js";
+import { zeekFieldTable } from "../format/engine-lines.js";
+import { ZEEK_FROM_NESTED } from "../format/zeek.js";
 
 type Json = Record<string, unknown>;
 
@@ -24,6 +27,42 @@ function optionSchema(name: string): Json {
   if (name === "local_nets") return { type: "string", examples: ["10.1.0.0/16,2001:db8::/32", "-"] };
   if (name.endsWith("_timeout")) return { type: "number", minimum: 0 };
   return { type: "integer", minimum: 0 };
+}
+
+/** The JSON value of each Zeek log type in flowrecon's JSON (times and intervals in seconds). */
+const ZEEK_TYPE_SCHEMA: Readonly<Record<string, Json>> = {
+  time: { type: "number" },
+  interval: { type: "number" },
+  count: { type: "integer" },
+  int: { type: "integer" },
+  port: { type: "integer" },
+  bool: { type: "boolean" },
+  addr: { type: "string" },
+  string: { type: "string" },
+  enum: { type: "string" },
+  "set[string]": { type: "array", items: { type: "string" } },
+};
+
+/**
+ * The Flow's properties in column order, and the members of its nested groups
+ * (`orig_tcp_options`), from the Zeek view of the engine's column table: dotted names other than
+ * `id.*` are members of the group they name, as the nested JSON writes them, and the Zeek-only
+ * columns stand for the nested key that holds them (src/format/zeek.ts). `refine` replaces or
+ * completes a property's schema with what the table does not say (enums, descriptions, objects).
+ */
+function flowProperties(refine: Readonly<Record<string, Json>>): { flow: Json; groups: Record<string, Json> } {
+  const { names, types } = zeekFieldTable();
+  const flow: Json = {};
+  const groups: Record<string, Json> = {};
+  names.forEach((name, i) => {
+    const schema = ZEEK_TYPE_SCHEMA[types[i]];
+    if (schema === undefined) throw new Error(`no JSON schema for the Zeek type ${types[i]} of ${name}`);
+    const dot = name.indexOf(".");
+    const key = ZEEK_FROM_NESTED[name]?.nested ?? (dot < 0 || name.startsWith("id.") ? name : name.slice(0, dot));
+    if (key !== name && dot > 0 && !name.startsWith("id.")) (groups[key] ??= {})[name.slice(dot + 1)] = schema;
+    flow[key] = refine[key] ?? (key === name ? schema : { type: "object" });
+  });
+  return { flow, groups };
 }
 
 const flowsContent = (schema: Json): Json => ({
@@ -62,6 +101,54 @@ const bodyContent = (): Json => {
 };
 
 export function openApiDocument(config: ApiConfig): Json {
+  const flowSchemas = flowProperties({
+    proto: { const: "tcp" },
+    service: {
+      type: "string",
+      description: "Protocol found by Zeek's dynamic protocol detection signatures in the first payload bytes.",
+    },
+    conn_state: { enum: [...CONN_STATES] },
+    tunnel_parents: {
+      type: "array",
+      items: { type: "string" },
+      description: "uid of the tunnel's encapsulating connection.",
+    },
+    orig_tcp_options: ref("TcpOptions"),
+    resp_tcp_options: ref("TcpOptions"),
+    orig_state: {
+      enum: [...TCP_STATES],
+      description: "RFC 9293 state of the originator as the wire shows it at the end.",
+    },
+    resp_state: { enum: [...TCP_STATES] },
+    anomalies: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["type", "side", "ts", "count"],
+        properties: {
+          type: { enum: ANOMALIES.map((a) => a.name) },
+          side: { enum: ["orig", "resp"] },
+          ts: { type: "number" },
+          count: { type: "integer" },
+          idle_s: { type: "number" },
+          detail: { type: "string" },
+        },
+      },
+    },
+    http: {
+      type: "object",
+      description: "HTTP/1.x request and status lines seen, when the payload is HTTP.",
+      properties: {
+        requests: { type: "integer" },
+        responses: { type: "integer" },
+        methods: { type: "object", additionalProperties: { type: "integer" } },
+        versions: { type: "array", items: { type: "string" } },
+        status_codes: { type: "object", additionalProperties: { type: "integer" } },
+        status_classes: { type: "object", additionalProperties: { type: "integer" } },
+        keep_alive: { type: "boolean" },
+      },
+    },
+  });
   const secured =
     config.token !== undefined || Object.keys(config.tenants).length > 0 ? { security: [{ bearer: [] }] } : {};
   const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((s) => [String(s), response("Error")]));
@@ -351,76 +438,7 @@ export function openApiDocument(config: ApiConfig): Json {
             "anomalies",
           ],
           properties: {
-            ts: { type: "number" },
-            uid: { type: "string" },
-            "id.orig_h": { type: "string" },
-            "id.orig_p": { type: "integer" },
-            "id.resp_h": { type: "string" },
-            "id.resp_p": { type: "integer" },
-            proto: { const: "tcp" },
-            service: {
-              type: "string",
-              description: "Protocol found by Zeek's dynamic protocol detection signatures in the first payload bytes.",
-            },
-            duration: { type: "number" },
-            orig_bytes: { type: "integer" },
-            resp_bytes: { type: "integer" },
-            conn_state: { enum: [...CONN_STATES] },
-            local_orig: { type: "boolean" },
-            local_resp: { type: "boolean" },
-            missed_bytes: { type: "integer" },
-            history: { type: "string" },
-            orig_pkts: { type: "integer" },
-            orig_ip_bytes: { type: "integer" },
-            resp_pkts: { type: "integer" },
-            resp_ip_bytes: { type: "integer" },
-            tunnel_parents: {
-              type: "array",
-              items: { type: "string" },
-              description: "uid of the tunnel's encapsulating connection.",
-            },
-            ip_proto: { type: "integer" },
-            community_id: { type: "string" },
-            handshake_rtt: { type: "number" },
-            orig_tcp_options: ref("TcpOptions"),
-            resp_tcp_options: ref("TcpOptions"),
-            vlan: { type: "integer" },
-            inner_vlan: { type: "integer" },
-            tunnel: { type: "string" },
-            end_reason: { type: "string" },
-            orig_state: {
-              enum: [...TCP_STATES],
-              description: "RFC 9293 state of the originator as the wire shows it at the end.",
-            },
-            resp_state: { enum: [...TCP_STATES] },
-            anomalies: {
-              type: "array",
-              items: {
-                type: "object",
-                required: ["type", "side", "ts", "count"],
-                properties: {
-                  type: { enum: ANOMALIES.map((a) => a.name) },
-                  side: { enum: ["orig", "resp"] },
-                  ts: { type: "number" },
-                  count: { type: "integer" },
-                  idle_s: { type: "number" },
-                  detail: { type: "string" },
-                },
-              },
-            },
-            http: {
-              type: "object",
-              description: "HTTP/1.x request and status lines seen, when the payload is HTTP.",
-              properties: {
-                requests: { type: "integer" },
-                responses: { type: "integer" },
-                methods: { type: "object", additionalProperties: { type: "integer" } },
-                versions: { type: "array", items: { type: "string" } },
-                status_codes: { type: "object", additionalProperties: { type: "integer" } },
-                status_classes: { type: "object", additionalProperties: { type: "integer" } },
-                keep_alive: { type: "boolean" },
-              },
-            },
+            ...flowSchemas.flow,
             state: { enum: ["finished", "live"], description: "Only in session listings." },
           },
         },
@@ -434,15 +452,7 @@ export function openApiDocument(config: ApiConfig): Json {
             memory_bytes: { type: "integer" },
           },
         },
-        TcpOptions: {
-          type: "object",
-          properties: {
-            mss: { type: "integer" },
-            wscale: { type: "integer" },
-            sack_permitted: { type: "boolean" },
-            timestamps: { type: "boolean" },
-          },
-        },
+        TcpOptions: { type: "object", properties: flowSchemas.groups.orig_tcp_options },
         Stats: {
           type: "object",
           description:
