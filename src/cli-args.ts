@@ -2,15 +2,50 @@
  * @module
  * The command-line parsing every flowrecon command shares (`analyze` in src/cli.ts, `ladder` and
  * `extract` in src/connection-commands.ts): node:util parseArgs with its errors worded as
- * flowrecon's usage errors, the options that mean the same in every command, and what they set.
+ * flowrecon's usage errors, the options that mean the same in every command, and what they set;
+ * the exit statuses and how a failure is reported.
  */
 
+import type { Writable } from "node:stream";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ANOMALY_NAMES } from "./anomalies/index.js";
 import type { ReconstructorOptions } from "./reconstructor.js";
 
+export const EXIT_OK = 0;
+export const EXIT_INPUT = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
 /** A command line that cannot run: the command prints it with a hint to --help and exits 2. */
 export class UsageError extends Error {}
+
+/** A capture (or a selection in it) that cannot be read or used: the command prints it and exits 1. */
+export class InputError extends Error {}
+
+/**
+ * Reports the failure `e` of a command on `stderr` and returns its exit status: a usage error with
+ * the hint to `help` (2), an InputError or what `isInput` accepts as it is (1), anything else as
+ * an internal error, with its stack when FLOWRECON_DEBUG is set (3).
+ */
+export function failureStatus(
+  e: unknown,
+  stderr: Writable,
+  help: string,
+  isInput: (e: unknown) => boolean = () => false,
+): number {
+  if (e instanceof UsageError) {
+    stderr.write(`flowrecon: ${e.message}\nTry '${help}' for more information.\n`);
+    return EXIT_USAGE;
+  }
+  if (e instanceof InputError || isInput(e)) {
+    stderr.write(`flowrecon: ${(e as Error).message}\n`);
+    return EXIT_INPUT;
+  }
+  const err = e as Error;
+  stderr.write(`flowrecon: internal error: ${err.message ?? String(e)} (please report it)\n`);
+  if (process.env.FLOWRECON_DEBUG) stderr.write(`${err.stack ?? ""}\n`);
+  return EXIT_INTERNAL;
+}
 
 /**
  * Options every command that reads a capture takes, with the same meaning (spread into its own).

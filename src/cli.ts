@@ -40,11 +40,9 @@ import { runConnectionCommand } from "./connection-commands.js";
 import { availableThreads, MAX_THREADS, ShardedRun } from "./shards/sharded-run.js";
 import { SortedRecords } from "./output/sorted-records.js";
 import { anomalyNames, parseCommandLineArgs, SHARED_OPTIONS, sharedEngineOptions, UsageError } from "./cli-args.js";
+import { EXIT_INPUT, EXIT_OK, failureStatus, InputError } from "./cli-args.js";
 
-export const EXIT_OK = 0;
-export const EXIT_INPUT = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERNAL = 3;
+export { EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL } from "./cli-args.js";
 
 /** The API's settings from the environment (src/http/config.ts), for the help text; PORT is named apart. */
 const SERVER_ENV_NAMES = SERVER_ENV.map(([name]) => name).filter((name) => name !== "PORT");
@@ -426,8 +424,6 @@ function openCapture(capture: string): { fd: number; size: number; isFile: boole
   return { fd, size: st.size, isFile: st.isFile(), owned: true };
 }
 
-class InputError extends Error {}
-
 function describeErrno(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   switch (code) {
@@ -616,30 +612,15 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
     const sorted = args.sortTs ? new SortedRecords(rec.layout) : null;
     const sink = sorted?.add ?? output.sink;
     const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
-    const progress = input.isFile && input.owned && tty ? new Progress(stderr, input.size) : null;
-    try {
-      if (input.isFile) {
-        while (!out.closed && rec.readRecordsFrom(input.fd, sink)) {
-          widenIfLong();
-          await output.flush();
-          progress?.update(rec.bytesIn);
-          await yieldToEventLoop(); // lets an EPIPE from the reader arrive
-        }
-      } else {
-        for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
-          rec.pushRecords(chunk, sink);
-          widenIfLong();
-          await output.flush();
-          if (out.closed || rec.error !== null) break;
-        }
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
-      const what = args.capture === "-" ? "standard input" : `capture '${args.capture}'`;
-      throw new InputError(`cannot read ${what}: ${describeErrno(e)}`);
-    } finally {
-      progress?.clear();
-    }
+    await readInput(input, args.capture, out, tty ? stderr : null, {
+      readFrom: (fd) => rec.readRecordsFrom(fd, sink),
+      push: (chunk) => rec.pushRecords(chunk, sink),
+      reader: rec,
+      after: async () => {
+        widenIfLong();
+        await output.flush();
+      },
+    });
     if (out.closed) return out.failure ? reportWriteFailure(out.failure, stderr) : EXIT_OK;
     widenIfLong();
     // One output ring at a time, so the flows still live stream out as they are printed.
@@ -649,6 +630,53 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): P
   } finally {
     if (input.owned) closeSync(input.fd);
     await threads?.close();
+  }
+}
+
+/** How {@link readInput} feeds a run: one read from the file, one chunk of standard input, then `after`. */
+interface InputFeed {
+  /** Reads and processes the next piece of the file; false at its end. */
+  readFrom(fd: number): boolean;
+  push(chunk: Uint8Array): void;
+  /** The reading engine: bytes read so far, and whether the capture turned out damaged. */
+  reader: { readonly bytesIn: number; readonly error: unknown };
+  /** After each piece: print what finished, wait while the output is full. */
+  after(): Promise<void>;
+}
+
+/**
+ * Feeds the whole capture (file or standard input) through `feed` until it ends, the output
+ * closes, or (standard input) the capture turns out damaged; a read failure is an InputError
+ * naming the capture. With `progressTo`, a file's progress is shown there.
+ */
+async function readInput(
+  input: ReturnType<typeof openCapture>,
+  capture: string,
+  out: Output,
+  progressTo: Writable | null,
+  feed: InputFeed,
+): Promise<void> {
+  const progress = input.isFile && input.owned && progressTo !== null ? new Progress(progressTo, input.size) : null;
+  try {
+    if (input.isFile) {
+      while (!out.closed && feed.readFrom(input.fd)) {
+        await feed.after();
+        progress?.update(feed.reader.bytesIn);
+        await yieldToEventLoop(); // lets an EPIPE from the reader arrive
+      }
+    } else {
+      for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+        feed.push(chunk);
+        await feed.after();
+        if (out.closed || feed.reader.error !== null) break;
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
+    const what = capture === "-" ? "standard input" : `capture '${capture}'`;
+    throw new InputError(`cannot read ${what}: ${describeErrno(e)}`);
+  } finally {
+    progress?.clear();
   }
 }
 
@@ -724,28 +752,12 @@ async function analyzeSharded(
     };
     printer.begin(out.writer);
     if (args.sortTs) sorted = new SortedRecords(rec.layout);
-    const progress = input.isFile && input.owned && tty ? new Progress(stderr, input.size) : null;
-    try {
-      if (input.isFile) {
-        while (!out.closed && run.readFrom(input.fd)) {
-          await output.flush();
-          progress?.update(rec.bytesIn);
-          await yieldToEventLoop();
-        }
-      } else {
-        for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
-          run.push(chunk);
-          await output.flush();
-          if (out.closed || rec.error !== null) break;
-        }
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).syscall !== "read") throw e;
-      const what = args.capture === "-" ? "standard input" : `capture '${args.capture}'`;
-      throw new InputError(`cannot read ${what}: ${describeErrno(e)}`);
-    } finally {
-      progress?.clear();
-    }
+    await readInput(input, args.capture, out, tty ? stderr : null, {
+      readFrom: (fd) => run.readFrom(fd),
+      push: (chunk) => run.push(chunk),
+      reader: rec,
+      after: output.flush,
+    });
     if (out.closed) return out.failure ? reportWriteFailure(out.failure, stderr) : EXIT_OK;
     const { stats, error } = await run.finish(() => out.flush());
     if (sorted !== null) {
@@ -792,17 +804,6 @@ export async function main(
     }
     return await analyze(parsed.args, stdout, stderr);
   } catch (e) {
-    if (e instanceof UsageError) {
-      stderr.write(`flowrecon: ${e.message}\nTry 'flowrecon --help' for more information.\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof InputError) {
-      stderr.write(`flowrecon: ${e.message}\n`);
-      return EXIT_INPUT;
-    }
-    const err = e as Error;
-    stderr.write(`flowrecon: internal error: ${err.message ?? String(e)} (please report it)\n`);
-    if (process.env.FLOWRECON_DEBUG) stderr.write(`${err.stack ?? ""}\n`);
-    return EXIT_INTERNAL;
+    return failureStatus(e, stderr, "flowrecon --help");
   }
 }

@@ -22,11 +22,7 @@ import { ladderText } from "./ladder/text.js";
 import { extractFrames, ExtractError } from "./extract/frames.js";
 import { analyzeFile } from "./analyze.js";
 import { anomalyNames, parseCommandLineArgs, SHARED_OPTIONS, sharedEngineOptions, UsageError } from "./cli-args.js";
-
-const EXIT_OK = 0,
-  EXIT_INPUT = 1,
-  EXIT_USAGE = 2,
-  EXIT_INTERNAL = 3;
+import { EXIT_OK, failureStatus, InputError } from "./cli-args.js";
 
 export const CONNECTION_HELP = `Usage: flowrecon ladder  <capture> <connection> [--format svg|text|json] [--all] [-o file]
        flowrecon extract <capture> (<connection> | --anomaly <type>...) -w <out.pcap>
@@ -61,8 +57,6 @@ Options:
                               the ones analyze was given for the uid you name
   -h, --help                  show this help
 `;
-
-class InputError extends Error {}
 
 /** Most connections `extract --anomaly` traces (each is one pass over the file). */
 export const EXTRACT_MAX_FLOWS = 1000;
@@ -270,17 +264,6 @@ export async function runConnectionCommand(
     checkCapture(p.capture);
     return p.command === "ladder" ? await ladder(p, stdout) : await extract(p, stderr);
   } catch (e) {
-    if (e instanceof UsageError) {
-      stderr.write(`flowrecon: ${e.message}\nTry 'flowrecon ladder --help' for more information.\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof InputError || e instanceof ExtractError) {
-      stderr.write(`flowrecon: ${e.message}\n`);
-      return EXIT_INPUT;
-    }
-    const err = e as Error;
-    stderr.write(`flowrecon: internal error: ${err.message ?? String(e)} (please report it)\n`);
-    if (process.env.FLOWRECON_DEBUG) stderr.write(`${err.stack ?? ""}\n`);
-    return EXIT_INTERNAL;
+    return failureStatus(e, stderr, "flowrecon ladder --help", (x) => x instanceof ExtractError);
   }
 }
