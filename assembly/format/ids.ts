@@ -17,7 +17,11 @@ const SEED_A: u32 = 0x5a3c6e21;
 const SEED_B: u32 = 0x1b873593;
 const SEED_C: u32 = 0x7feb352d;
 const SEED_D: u32 = 0x2c1b3c6d;
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** Base62 digits, one byte each. */
+const BASE62: usize = memory.data<u8>([
+  48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88,
+  89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,
+]);
 /** RFC 4648 §4 alphabet, one byte per character. */
 const BASE64: usize = memory.data<u8>([
   65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,
@@ -25,14 +29,10 @@ const BASE64: usize = memory.data<u8>([
   48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 43, 47,
 ]);
 
-@inline function mix(h: u32, k: u32): u32 {
-  k *= 0xcc9e2d51;
-  k = rotl<u32>(k, 15);
-  k *= 0x1b873593;
-  h ^= k;
-  h = rotl<u32>(h, 13);
-  return h * 5 + 0xe6546b64;
-}
+/** MurmurHash3's scramble of a block (the same for every lane, so done once per word). */
+@inline function scramble(k: u32): u32 { return rotl<u32>(k * 0xcc9e2d51, 15) * 0x1b873593; }
+
+@inline function mix(h: u32, k: u32): u32 { return rotl<u32>(h ^ k, 13) * 5 + 0xe6546b64; }
 
 @inline function finalize(h: u32): u32 {
   h ^= 48; // input length in bytes
@@ -43,61 +43,65 @@ const BASE64: usize = memory.data<u8>([
   return h ^ (h >>> 16);
 }
 
+/** 62^5: five base62 digits fit a u32 and a remainder shifted by 32 bits still fits a u64. */
+const B62_5: u64 = 916132832;
+
+/** The five base62 digits of `r` (< 62^5) ending at `end` (the last one at end - 1). */
+@inline function digits5(end: usize, r: u32): void {
+  const t = BASE62;
+  for (let i: usize = 1; i <= 5; i++) {
+    const q = r / 62;
+    store<u8>(end - i, load<u8>(t + <usize>(r - q * 62)));
+    r = q;
+  }
+}
+
 /** The uid over (orig address, resp address, ports, VLAN word, ts in µs as the host's double). */
 export function writeUid(p: usize, orig: usize, resp: usize, origPort: u32, respPort: u32, vlan: u32, tsUs: f64): usize {
-  // The host stores ts % 2^32 and floor(ts / 2^32) into an Int32Array (ToInt32 of each).
-  const lo = <u32><i64>(tsUs % 4294967296.0);
-  const hi = <u32><i64>Math.floor(tsUs / 4294967296.0);
+  // The host stores ts % 2^32 and floor(ts / 2^32) into an Int32Array (ToInt32 of each). ts is an
+  // integer below 2^63 in magnitude, so both are exact, and ts - floor(ts / 2^32) * 2^32 (exact,
+  // in [0, 2^32)) equals ts % 2^32 modulo 2^32 without a floating-point remainder (a libm call).
+  const hf = Math.floor(tsUs * (1.0 / 4294967296.0));
+  const lo = <u32><i64>(tsUs - hf * 4294967296.0);
+  const hi = <u32><i64>hf;
   let a = SEED_A, b = SEED_B, c = SEED_C, d = SEED_D;
-  for (let i: usize = 0; i < 12; i++) {
-    let k: u32;
-    if (i < 4) k = load<u32>(orig + (i << 2));
-    else if (i < 8) k = load<u32>(resp + ((i - 4) << 2));
-    else if (i == 8) k = (origPort << 16) | respPort;
-    else if (i == 9) k = vlan;
-    else if (i == 10) k = lo;
-    else k = hi;
+  for (let i: usize = 0; i < 8; i++) {
+    const k = scramble(load<u32>((i < 4 ? orig : resp) + ((i & 3) << 2)));
     a = mix(a, k);
     b = mix(b, k);
     c = mix(c, k);
     d = mix(d, k);
   }
-  // The 128-bit value l3:l2:l1:l0 in base 62, least significant digit last, by long division in
-  // 16-bit steps: dividing by 62^2 = 3844 gives two digits a pass (eight passes), then one pass by
-  // 62 gives the first. Every step divides a u32 below 2^28 by a constant, which the JIT turns
-  // into a multiplication (a 64-bit division costs tens of cycles, and one digit at a time needs 68).
-  let l3 = finalize(a), l2 = finalize(b), l1 = finalize(c), l0 = finalize(d);
-  const b62 = changetype<usize>(BASE62);
+  let k = scramble((origPort << 16) | respPort);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(vlan);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(lo);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(hi);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  // The 128-bit value finalize(a):finalize(b):finalize(c):finalize(d) modulo 62^17 in base 62,
+  // least significant digit last: three long divisions by 62^5 (a u64 dividend per 32 bits, each
+  // a division by a constant, which the JIT turns into a multiplication) give three groups of
+  // five digits, and what is left (below 2^128 / 62^15 < 2^39) gives the first two.
+  let vh = (<u64>finalize(a) << 32) | <u64>finalize(b);
+  let vl = (<u64>finalize(c) << 32) | <u64>finalize(d);
   store<u8>(p, 0x43); // "C"
-  for (let i: usize = 17; i >= 3; i -= 2) {
-    let hi = l3 >>> 16;
-    let qh = hi / 3844;
-    let lo = ((hi - qh * 3844) << 16) | (l3 & 0xffff);
-    let ql = lo / 3844;
-    l3 = (qh << 16) | ql;
-    hi = ((lo - ql * 3844) << 16) | (l2 >>> 16);
-    qh = hi / 3844;
-    lo = ((hi - qh * 3844) << 16) | (l2 & 0xffff);
-    ql = lo / 3844;
-    l2 = (qh << 16) | ql;
-    hi = ((lo - ql * 3844) << 16) | (l1 >>> 16);
-    qh = hi / 3844;
-    lo = ((hi - qh * 3844) << 16) | (l1 & 0xffff);
-    ql = lo / 3844;
-    l1 = (qh << 16) | ql;
-    hi = ((lo - ql * 3844) << 16) | (l0 >>> 16);
-    qh = hi / 3844;
-    lo = ((hi - qh * 3844) << 16) | (l0 & 0xffff);
-    ql = lo / 3844;
-    l0 = (qh << 16) | ql;
-    const r = lo - ql * 3844; // two digits: r / 62 then r % 62
-    const r1 = r / 62;
-    store<u8>(p + i, load<u16>(b62 + (<usize>(r - r1 * 62) << 1)));
-    store<u8>(p + i - 1, load<u16>(b62 + (<usize>r1 << 1)));
+  for (let end: usize = 18; end > 3; end -= 5) {
+    const qh = vh / B62_5;
+    let x = ((vh - qh * B62_5) << 32) | (vl >>> 32);
+    const qm = x / B62_5;
+    x = ((x - qm * B62_5) << 32) | (vl & 0xffffffff);
+    const ql = x / B62_5;
+    digits5(p + end, <u32>(x - ql * B62_5));
+    vh = qh;
+    vl = (qm << 32) | ql;
   }
-  // What is left is below 2^128 / 62^16 < 2^33: its remainder by 62 is the first digit.
-  const rest = (<u64>l1 << 32) | <u64>l0; // l3 and l2 are 0 by now
-  store<u8>(p + 1, load<u16>(b62 + (<usize>(rest % 62) << 1)));
+  // vh is 0 by now; the first two digits are vl's remainder by 62^2.
+  const r = <u32>(vl % 3844);
+  const r1 = r / 62;
+  store<u8>(p + 2, load<u8>(BASE62 + <usize>(r - r1 * 62)));
+  store<u8>(p + 1, load<u8>(BASE62 + <usize>r1));
   return p + UID_LENGTH;
 }
 

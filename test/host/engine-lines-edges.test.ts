@@ -235,7 +235,10 @@ describe("the engine's identifiers and addresses over random endpoints", () => {
             tsUs: pick([0, 1, -1, 2 ** 53 + 2, -(2 ** 40) - 3, (next() % 2 ** 21) * 2 ** 31 + next()]),
           };
           writeRecord(engine.views().buffer, at, rec.layout, spec);
-          if (next() & 1) new DataView(engine.views().buffer).setUint32(at + c.FR_FLAGS, c.FF_VLAN_KEY, true);
+          const dv = new DataView(engine.views().buffer);
+          if (next() & 1) dv.setUint32(at + c.FR_FLAGS, c.FF_VLAN_KEY, true);
+          // i64 extremes: the host reads 2^63 - 1 as the double 2^63
+          if (i % 100 === 0) dv.setBigInt64(at + c.FR_TS_START, i % 200 === 0 ? 2n ** 63n - 1n : -(2n ** 63n), true);
           const out = new AsciiWriter(1 << 12);
           js.record(engine.views(), at, out);
           lines.record(at);
