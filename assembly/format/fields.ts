@@ -25,7 +25,7 @@ import {
 } from "../flow/record";
 import { OPT_SACK_PERM, OPT_TS, Tunnel } from "../packet";
 import { HttpMethod } from "../flow/http";
-import { byte, str, copy, uint, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
+import { byte, str, copy, uint, uint32, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
 import { writeUid, writeTunnelUid, writeCommunityId } from "./ids";
 import {
   deriveInsight, Detail, I_ORIG_STATE, I_RESP_STATE, I_COUNT, I_ENTRIES, E_SIZE, E_TYPE, E_SIDE, E_DETAIL, E_HAS_IDLE,
@@ -206,9 +206,9 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
   const responses = load<u16>(ext + <usize>X_HTTP_RESP);
   if (requests == 0 && responses == 0) return p;
   p = str(p, "{\"requests\":");
-  p = uint(p, <f64>requests);
+  p = uint32(p, requests);
   p = str(p, ",\"responses\":");
-  p = uint(p, <f64>responses);
+  p = uint32(p, responses);
   p = str(p, ",\"methods\":{");
   let k = 0;
   for (let m = 0; m < HttpMethod.Count; m++) {
@@ -218,7 +218,7 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
     if (k++ > 0) p = byte(p, COMMA);
     p = name(p, slot, false);
     p = byte(p, 0x3a);
-    p = uint(p, <f64>n);
+    p = uint32(p, n);
   }
   p = str(p, "},\"versions\":[");
   const vb = load<u8>(ext + <usize>X_HTTP_VERSIONS);
@@ -241,9 +241,9 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
     if (next == 0x10000) break;
     if (k++ > 0) p = byte(p, COMMA);
     p = byte(p, QUOTE);
-    p = uint(p, <f64>next);
+    p = uint32(p, next);
     p = str(p, "\":");
-    p = uint(p, <f64>count);
+    p = uint32(p, count);
     last = next;
   }
   p = str(p, "},\"status_classes\":{");
@@ -255,7 +255,7 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
     p = byte(p, QUOTE);
     p = byte(p, 0x31 + c);
     p = str(p, "xx\":");
-    p = uint(p, <f64>n);
+    p = uint32(p, n);
   }
   p = str(p, "},\"keep_alive\":");
   p = str(p, requests > 1 ? "true}" : "false}");
@@ -274,9 +274,9 @@ function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s
       return quote(p, tsv);
     }
     case Col.OrigH: return quote(address(quote(p, tsv), rec + <usize>FR_ORIG_ADDR), tsv);
-    case Col.OrigP: return uint(p, <f64>port(rec, FR_ORIG_PORT));
+    case Col.OrigP: return uint32(p, port(rec, FR_ORIG_PORT));
     case Col.RespH: return quote(address(quote(p, tsv), rec + <usize>FR_RESP_ADDR), tsv);
-    case Col.RespP: return uint(p, <f64>port(rec, FR_RESP_PORT));
+    case Col.RespP: return uint32(p, port(rec, FR_RESP_PORT));
     case Col.Proto: return tsv ? str(p, "tcp") : str(p, "\"tcp\"");
     // Zeek's dynamic protocol detection (flow/service.ts); unset when nothing matched.
     case Col.Service: return name(p, nameSlot(s, NameKind.Service, load<u8>(rec + <usize>FR_SERVICE)), tsv);
@@ -299,9 +299,9 @@ function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s
       for (let i: usize = 0; i < n; i++) store<u8>(p + i, historyByte(load<u8>(rec + <usize>FR_HISTORY + i)));
       return quote(p + n, tsv);
     }
-    case Col.OrigPkts: return uint(p, <f64>load<u32>(o + <usize>EP_PKTS));
+    case Col.OrigPkts: return uint32(p, load<u32>(o + <usize>EP_PKTS));
     case Col.OrigIpBytes: return uint(p, u64f(o + <usize>EP_IP_BYTES));
-    case Col.RespPkts: return uint(p, <f64>load<u32>(r + <usize>EP_PKTS));
+    case Col.RespPkts: return uint32(p, load<u32>(r + <usize>EP_PKTS));
     case Col.RespIpBytes: return uint(p, u64f(r + <usize>EP_IP_BYTES));
     // The uid of the encapsulating connection of the tunnel the first segment came out of.
     case Col.TunnelParents: {
@@ -313,7 +313,7 @@ function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s
       p = writeTunnelUid(p, e + <usize>X_OUTER_SRC, e + <usize>X_OUTER_DST, ports & 0xffff, ports >>> 16, load<u8>(e + <usize>X_OUTER_PROTO), vlan);
       return tsv ? p : str(p, "\"]");
     }
-    case Col.IpProto: return uint(p, <f64>IP_PROTO_TCP);
+    case Col.IpProto: return uint32(p, IP_PROTO_TCP);
     case Col.CommunityId: {
       p = quote(p, tsv);
       p = writeCommunityId(p, rec + <usize>FR_ORIG_ADDR, port(rec, FR_ORIG_PORT), rec + <usize>FR_RESP_ADDR, port(rec, FR_RESP_PORT), IP_PROTO_TCP, load<u32>(s + S_SEED));
@@ -326,12 +326,12 @@ function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s
     case Col.OrigMss:
     case Col.RespMss: {
       const mss = load<u16>((c == Col.OrigMss ? o : r) + <usize>EP_MSS);
-      return mss != 0 ? uint(p, <f64>mss) : p;
+      return mss != 0 ? uint32(p, mss) : p;
     }
     case Col.OrigWscale:
     case Col.RespWscale: {
       const w = load<u8>((c == Col.OrigWscale ? o : r) + <usize>EP_WSCALE);
-      return w != 0xff ? uint(p, <f64>w) : p;
+      return w != 0xff ? uint32(p, w) : p;
     }
     case Col.OrigSack:
     case Col.RespSack: return bool_(p, (load<u8>((c == Col.OrigSack ? o : r) + <usize>EP_OPTS) & OPT_SACK_PERM) != 0, tsv);
@@ -339,11 +339,11 @@ function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s
     case Col.RespTimestamps: return bool_(p, (load<u8>((c == Col.OrigTimestamps ? o : r) + <usize>EP_OPTS) & OPT_TS) != 0, tsv);
     case Col.Vlan: {
       const v = load<u32>(rec + <usize>FR_VLAN) & 0xfff;
-      return v != 0 ? uint(p, <f64>v) : p;
+      return v != 0 ? uint32(p, v) : p;
     }
     case Col.InnerVlan: {
       const v = (load<u32>(rec + <usize>FR_VLAN) >>> 12) & 0xfff;
-      return v != 0 ? uint(p, <f64>v) : p;
+      return v != 0 ? uint32(p, v) : p;
     }
     case Col.Tunnel: return name(p, nameSlot(s, NameKind.Tunnel, load<u8>(rec + <usize>FR_TUNNEL)), tsv);
     case Col.EndReason: return name(p, nameSlot(s, NameKind.EndReason, load<u8>(rec + <usize>FR_END_REASON)), tsv);
@@ -358,7 +358,7 @@ function value(c: i32, rec: usize, p: usize, tsv: bool, tsUs: f64, ins: usize, s
       const ext = rec + <usize>FR_EXT;
       const requests = load<u16>(ext + <usize>X_HTTP_REQ), responses = load<u16>(ext + <usize>X_HTTP_RESP);
       if (requests == 0 && responses == 0) return p;
-      return uint(p, <f64>(c == Col.HttpRequests ? requests : responses));
+      return uint32(p, c == Col.HttpRequests ? requests : responses);
     }
   }
   return p;
