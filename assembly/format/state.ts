@@ -38,7 +38,9 @@ export const MAX_SLOTS: usize = 64;
 export const S_CLOCK: usize = S_SLOTS + MAX_SLOTS * 4 + 4; // f64 the host's capture clock, µs (ClockFrom.Host)
 export const S_NETS_CAP: usize = S_CLOCK + 8; // u32 bytes allocated at S_NETS (reused by the next fmtLocalNets that fits)
 export const S_SCRATCH: usize = S_NETS_CAP + 4; // u32 address of a record-sized slot for records held outside this instance
-export const S_SIZE: usize = S_SCRATCH + 4;
+export const S_STRAIGHT: usize = S_SCRATCH + 4; // u8 1 = the configured shape uses its straight-line row (fields.ts)
+export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line rows (fmtStraight(0): the tests' reference)
+export const S_SIZE: usize = S_SCRATCH + 8;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
 export enum ClockFrom {
