@@ -9,7 +9,7 @@
 
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
-  S_CLOCK, S_NETS_CAP, S_SCRATCH, ClockFrom } from "./state";
+  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, ClockFrom } from "./state";
 import { layoutColumns, writeRecord, writeFieldList } from "./fields";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
@@ -110,6 +110,18 @@ export function fmtRecord(rec: usize): i32 {
   const end = writeRecord(rec, buf + <usize>len);
   store<u32>(s + S_LEN, <u32>(end - buf));
   return <i32>(end - buf);
+}
+
+/**
+ * Whether rows may take the straight-line path of their shape (on by default; off, every column
+ * goes through the slot loop, the reference that test/host/engine-straight.test.ts compares
+ * against). Lays out the current shape again; returns 1 when its straight-line row is in use.
+ */
+export function fmtStraight(on: i32): i32 {
+  const s = fmtState();
+  store<u8>(s + S_GENERIC, on != 0 ? 0 : 1);
+  layoutColumns(load<i32>(s + S_MODE));
+  return <i32>load<u8>(s + S_STRAIGHT);
 }
 
 export function fmtPtr(): usize { return <usize>load<u32>(fmtState() + S_BUF); }

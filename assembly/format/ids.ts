@@ -8,8 +8,7 @@
 // daddr, proto:u8, 0:u8, sport:u16be, dport:u16be)), the smaller (address, port) first, IPv4 as
 // 4 bytes. SHA-1 is FIPS 180-4 §6.1.2 on one block (inputs are at most 40 bytes, §5.1.1 padding).
 
-import { byte, isV4Mapped } from "./text";
-import { fmtState, S_SHA1 } from "./state";
+import { isV4Mapped } from "./text";
 
 /** Length of a uid. */
 export const UID_LENGTH: usize = 18;
@@ -18,17 +17,22 @@ const SEED_A: u32 = 0x5a3c6e21;
 const SEED_B: u32 = 0x1b873593;
 const SEED_C: u32 = 0x7feb352d;
 const SEED_D: u32 = 0x2c1b3c6d;
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** Base62 digits, one byte each. */
+const BASE62: usize = memory.data<u8>([
+  48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88,
+  89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,
+]);
+/** RFC 4648 §4 alphabet, one byte per character. */
+const BASE64: usize = memory.data<u8>([
+  65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,
+  97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,
+  48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 43, 47,
+]);
 
-@inline function mix(h: u32, k: u32): u32 {
-  k *= 0xcc9e2d51;
-  k = rotl<u32>(k, 15);
-  k *= 0x1b873593;
-  h ^= k;
-  h = rotl<u32>(h, 13);
-  return h * 5 + 0xe6546b64;
-}
+/** MurmurHash3's scramble of a block (the same for every lane, so done once per word). */
+@inline function scramble(k: u32): u32 { return rotl<u32>(k * 0xcc9e2d51, 15) * 0x1b873593; }
+
+@inline function mix(h: u32, k: u32): u32 { return rotl<u32>(h ^ k, 13) * 5 + 0xe6546b64; }
 
 @inline function finalize(h: u32): u32 {
   h ^= 48; // input length in bytes
@@ -39,61 +43,65 @@ const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
   return h ^ (h >>> 16);
 }
 
+/** 62^5: five base62 digits fit a u32 and a remainder shifted by 32 bits still fits a u64. */
+const B62_5: u64 = 916132832;
+
+/** The five base62 digits of `r` (< 62^5) ending at `end` (the last one at end - 1). */
+@inline function digits5(end: usize, r: u32): void {
+  const t = BASE62;
+  for (let i: usize = 1; i <= 5; i++) {
+    const q = r / 62;
+    store<u8>(end - i, load<u8>(t + <usize>(r - q * 62)));
+    r = q;
+  }
+}
+
 /** The uid over (orig address, resp address, ports, VLAN word, ts in µs as the host's double). */
 export function writeUid(p: usize, orig: usize, resp: usize, origPort: u32, respPort: u32, vlan: u32, tsUs: f64): usize {
-  // The host stores ts % 2^32 and floor(ts / 2^32) into an Int32Array (ToInt32 of each).
-  const lo = <u32><i64>(tsUs % 4294967296.0);
-  const hi = <u32><i64>Math.floor(tsUs / 4294967296.0);
+  // The host stores ts % 2^32 and floor(ts / 2^32) into an Int32Array (ToInt32 of each). ts is an
+  // integer below 2^63 in magnitude, so both are exact, and ts - floor(ts / 2^32) * 2^32 (exact,
+  // in [0, 2^32)) equals ts % 2^32 modulo 2^32 without a floating-point remainder (a libm call).
+  const hf = Math.floor(tsUs * (1.0 / 4294967296.0));
+  const lo = <u32><i64>(tsUs - hf * 4294967296.0);
+  const hi = <u32><i64>hf;
   let a = SEED_A, b = SEED_B, c = SEED_C, d = SEED_D;
-  for (let i: usize = 0; i < 12; i++) {
-    let k: u32;
-    if (i < 4) k = load<u32>(orig + (i << 2));
-    else if (i < 8) k = load<u32>(resp + ((i - 4) << 2));
-    else if (i == 8) k = (origPort << 16) | respPort;
-    else if (i == 9) k = vlan;
-    else if (i == 10) k = lo;
-    else k = hi;
+  for (let i: usize = 0; i < 8; i++) {
+    const k = scramble(load<u32>((i < 4 ? orig : resp) + ((i & 3) << 2)));
     a = mix(a, k);
     b = mix(b, k);
     c = mix(c, k);
     d = mix(d, k);
   }
-  // The 128-bit value l3:l2:l1:l0 in base 62, least significant digit last, by long division in
-  // 16-bit steps: dividing by 62^2 = 3844 gives two digits a pass (eight passes), then one pass by
-  // 62 gives the first. Every step divides a u32 below 2^28 by a constant, which the JIT turns
-  // into a multiplication (a 64-bit division costs tens of cycles, and one digit at a time needs 68).
-  let l3 = finalize(a), l2 = finalize(b), l1 = finalize(c), l0 = finalize(d);
-  const b62 = changetype<usize>(BASE62);
+  let k = scramble((origPort << 16) | respPort);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(vlan);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(lo);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(hi);
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  // The 128-bit value finalize(a):finalize(b):finalize(c):finalize(d) modulo 62^17 in base 62,
+  // least significant digit last: three long divisions by 62^5 (a u64 dividend per 32 bits, each
+  // a division by a constant, which the JIT turns into a multiplication) give three groups of
+  // five digits, and what is left (below 2^128 / 62^15 < 2^39) gives the first two.
+  let vh = (<u64>finalize(a) << 32) | <u64>finalize(b);
+  let vl = (<u64>finalize(c) << 32) | <u64>finalize(d);
   store<u8>(p, 0x43); // "C"
-  for (let i: usize = 17; i >= 3; i -= 2) {
-    let hi = l3 >>> 16;
-    let qh = hi / 3844;
-    let lo = ((hi - qh * 3844) << 16) | (l3 & 0xffff);
-    let ql = lo / 3844;
-    l3 = (qh << 16) | ql;
-    hi = ((lo - ql * 3844) << 16) | (l2 >>> 16);
-    qh = hi / 3844;
-    lo = ((hi - qh * 3844) << 16) | (l2 & 0xffff);
-    ql = lo / 3844;
-    l2 = (qh << 16) | ql;
-    hi = ((lo - ql * 3844) << 16) | (l1 >>> 16);
-    qh = hi / 3844;
-    lo = ((hi - qh * 3844) << 16) | (l1 & 0xffff);
-    ql = lo / 3844;
-    l1 = (qh << 16) | ql;
-    hi = ((lo - ql * 3844) << 16) | (l0 >>> 16);
-    qh = hi / 3844;
-    lo = ((hi - qh * 3844) << 16) | (l0 & 0xffff);
-    ql = lo / 3844;
-    l0 = (qh << 16) | ql;
-    const r = lo - ql * 3844; // two digits: r / 62 then r % 62
-    const r1 = r / 62;
-    store<u8>(p + i, load<u16>(b62 + (<usize>(r - r1 * 62) << 1)));
-    store<u8>(p + i - 1, load<u16>(b62 + (<usize>r1 << 1)));
+  for (let end: usize = 18; end > 3; end -= 5) {
+    const qh = vh / B62_5;
+    let x = ((vh - qh * B62_5) << 32) | (vl >>> 32);
+    const qm = x / B62_5;
+    x = ((x - qm * B62_5) << 32) | (vl & 0xffffffff);
+    const ql = x / B62_5;
+    digits5(p + end, <u32>(x - ql * B62_5));
+    vh = qh;
+    vl = (qm << 32) | ql;
   }
-  // What is left is below 2^128 / 62^16 < 2^33: its remainder by 62 is the first digit.
-  const rest = (<u64>l1 << 32) | <u64>l0; // l3 and l2 are 0 by now
-  store<u8>(p + 1, load<u16>(b62 + (<usize>(rest % 62) << 1)));
+  // vh is 0 by now; the first two digits are vl's remainder by 62^2.
+  const r = <u32>(vl % 3844);
+  const r1 = r / 62;
+  store<u8>(p + 2, load<u8>(BASE62 + <usize>(r - r1 * 62)));
+  store<u8>(p + 1, load<u8>(BASE62 + <usize>r1));
   return p + UID_LENGTH;
 }
 
@@ -116,76 +124,218 @@ export function writeTunnelUid(p: usize, src: usize, dst: usize, sport: u32, dpo
   return swap ? writeUid(p, dst, src, dport, sport, vlanWord, 0) : writeUid(p, src, dst, sport, dport, vlanWord, 0);
 }
 
-@inline function w(W: usize, i: usize): u32 { return load<u32>(W + (i << 2)); }
+/** A big-endian u32 at `at` (network order, as SHA-1 reads its message words). */
+@inline function be32(at: usize): u32 { return bswap<u32>(load<u32>(at)); }
+
+/** Base64 of the 24 bits `g`, four characters stored at once. */
+@inline function b64x4(p: usize, t: usize, g: u32): void {
+  store<u32>(
+    p,
+    <u32>load<u8>(t + <usize>(g >>> 18)) |
+      (<u32>load<u8>(t + <usize>((g >>> 12) & 63)) << 8) |
+      (<u32>load<u8>(t + <usize>((g >>> 6) & 63)) << 16) |
+      (<u32>load<u8>(t + <usize>(g & 63)) << 24),
+  );
+}
+
+/**
+ * SHA-1 (FIPS 180-4 §6.1.2) of one padded block given as its sixteen big-endian words, written as
+ * `1:` and the base64 of the digest (RFC 4648 §4: 20 bytes, 27 characters and one `=`). The rounds
+ * are unrolled with the message schedule in a rolling window of sixteen locals (§6.1.3) and the
+ * working variables renamed each round instead of moved, so nothing goes through memory; inlined
+ * at each call site, the constant padding words of the IPv4 input fold away.
+ */
+@inline function sha1Base64(
+  p: usize, w0: u32, w1: u32, w2: u32, w3: u32, w4: u32, w5: u32, w6: u32, w7: u32,
+  w8: u32, w9: u32, w10: u32, w11: u32, w12: u32, w13: u32, w14: u32, w15: u32,
+): usize {
+  let a: u32 = 0x67452301, b: u32 = 0xefcdab89, c: u32 = 0x98badcfe, d: u32 = 0x10325476, e: u32 = 0xc3d2e1f0;
+  // Round i: T = ROTL5(a) + f(b, c, d) + e + K + W[i]; e = d; d = c; c = ROTL30(b); b = a; a = T (§6.1.2 step 3),
+  // with the names rotated so that T lands in the variable that held e.
+  e += rotl<u32>(a, 5) + (d ^ (b & (c ^ d))) + 0x5a827999 + w0; b = rotl<u32>(b, 30);
+  d += rotl<u32>(e, 5) + (c ^ (a & (b ^ c))) + 0x5a827999 + w1; a = rotl<u32>(a, 30);
+  c += rotl<u32>(d, 5) + (b ^ (e & (a ^ b))) + 0x5a827999 + w2; e = rotl<u32>(e, 30);
+  b += rotl<u32>(c, 5) + (a ^ (d & (e ^ a))) + 0x5a827999 + w3; d = rotl<u32>(d, 30);
+  a += rotl<u32>(b, 5) + (e ^ (c & (d ^ e))) + 0x5a827999 + w4; c = rotl<u32>(c, 30);
+  e += rotl<u32>(a, 5) + (d ^ (b & (c ^ d))) + 0x5a827999 + w5; b = rotl<u32>(b, 30);
+  d += rotl<u32>(e, 5) + (c ^ (a & (b ^ c))) + 0x5a827999 + w6; a = rotl<u32>(a, 30);
+  c += rotl<u32>(d, 5) + (b ^ (e & (a ^ b))) + 0x5a827999 + w7; e = rotl<u32>(e, 30);
+  b += rotl<u32>(c, 5) + (a ^ (d & (e ^ a))) + 0x5a827999 + w8; d = rotl<u32>(d, 30);
+  a += rotl<u32>(b, 5) + (e ^ (c & (d ^ e))) + 0x5a827999 + w9; c = rotl<u32>(c, 30);
+  e += rotl<u32>(a, 5) + (d ^ (b & (c ^ d))) + 0x5a827999 + w10; b = rotl<u32>(b, 30);
+  d += rotl<u32>(e, 5) + (c ^ (a & (b ^ c))) + 0x5a827999 + w11; a = rotl<u32>(a, 30);
+  c += rotl<u32>(d, 5) + (b ^ (e & (a ^ b))) + 0x5a827999 + w12; e = rotl<u32>(e, 30);
+  b += rotl<u32>(c, 5) + (a ^ (d & (e ^ a))) + 0x5a827999 + w13; d = rotl<u32>(d, 30);
+  a += rotl<u32>(b, 5) + (e ^ (c & (d ^ e))) + 0x5a827999 + w14; c = rotl<u32>(c, 30);
+  e += rotl<u32>(a, 5) + (d ^ (b & (c ^ d))) + 0x5a827999 + w15; b = rotl<u32>(b, 30);
+  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1);
+  d += rotl<u32>(e, 5) + (c ^ (a & (b ^ c))) + 0x5a827999 + w0; a = rotl<u32>(a, 30);
+  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1);
+  c += rotl<u32>(d, 5) + (b ^ (e & (a ^ b))) + 0x5a827999 + w1; e = rotl<u32>(e, 30);
+  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1);
+  b += rotl<u32>(c, 5) + (a ^ (d & (e ^ a))) + 0x5a827999 + w2; d = rotl<u32>(d, 30);
+  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1);
+  a += rotl<u32>(b, 5) + (e ^ (c & (d ^ e))) + 0x5a827999 + w3; c = rotl<u32>(c, 30);
+  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0x6ed9eba1 + w4; b = rotl<u32>(b, 30);
+  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0x6ed9eba1 + w5; a = rotl<u32>(a, 30);
+  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0x6ed9eba1 + w6; e = rotl<u32>(e, 30);
+  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0x6ed9eba1 + w7; d = rotl<u32>(d, 30);
+  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0x6ed9eba1 + w8; c = rotl<u32>(c, 30);
+  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0x6ed9eba1 + w9; b = rotl<u32>(b, 30);
+  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0x6ed9eba1 + w10; a = rotl<u32>(a, 30);
+  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0x6ed9eba1 + w11; e = rotl<u32>(e, 30);
+  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0x6ed9eba1 + w12; d = rotl<u32>(d, 30);
+  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0x6ed9eba1 + w13; c = rotl<u32>(c, 30);
+  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0x6ed9eba1 + w14; b = rotl<u32>(b, 30);
+  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0x6ed9eba1 + w15; a = rotl<u32>(a, 30);
+  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0x6ed9eba1 + w0; e = rotl<u32>(e, 30);
+  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0x6ed9eba1 + w1; d = rotl<u32>(d, 30);
+  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0x6ed9eba1 + w2; c = rotl<u32>(c, 30);
+  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0x6ed9eba1 + w3; b = rotl<u32>(b, 30);
+  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0x6ed9eba1 + w4; a = rotl<u32>(a, 30);
+  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0x6ed9eba1 + w5; e = rotl<u32>(e, 30);
+  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0x6ed9eba1 + w6; d = rotl<u32>(d, 30);
+  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0x6ed9eba1 + w7; c = rotl<u32>(c, 30);
+  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1);
+  e += rotl<u32>(a, 5) + ((b & c) | (d & (b | c))) + 0x8f1bbcdc + w8; b = rotl<u32>(b, 30);
+  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1);
+  d += rotl<u32>(e, 5) + ((a & b) | (c & (a | b))) + 0x8f1bbcdc + w9; a = rotl<u32>(a, 30);
+  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1);
+  c += rotl<u32>(d, 5) + ((e & a) | (b & (e | a))) + 0x8f1bbcdc + w10; e = rotl<u32>(e, 30);
+  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1);
+  b += rotl<u32>(c, 5) + ((d & e) | (a & (d | e))) + 0x8f1bbcdc + w11; d = rotl<u32>(d, 30);
+  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1);
+  a += rotl<u32>(b, 5) + ((c & d) | (e & (c | d))) + 0x8f1bbcdc + w12; c = rotl<u32>(c, 30);
+  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1);
+  e += rotl<u32>(a, 5) + ((b & c) | (d & (b | c))) + 0x8f1bbcdc + w13; b = rotl<u32>(b, 30);
+  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1);
+  d += rotl<u32>(e, 5) + ((a & b) | (c & (a | b))) + 0x8f1bbcdc + w14; a = rotl<u32>(a, 30);
+  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1);
+  c += rotl<u32>(d, 5) + ((e & a) | (b & (e | a))) + 0x8f1bbcdc + w15; e = rotl<u32>(e, 30);
+  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1);
+  b += rotl<u32>(c, 5) + ((d & e) | (a & (d | e))) + 0x8f1bbcdc + w0; d = rotl<u32>(d, 30);
+  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1);
+  a += rotl<u32>(b, 5) + ((c & d) | (e & (c | d))) + 0x8f1bbcdc + w1; c = rotl<u32>(c, 30);
+  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1);
+  e += rotl<u32>(a, 5) + ((b & c) | (d & (b | c))) + 0x8f1bbcdc + w2; b = rotl<u32>(b, 30);
+  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1);
+  d += rotl<u32>(e, 5) + ((a & b) | (c & (a | b))) + 0x8f1bbcdc + w3; a = rotl<u32>(a, 30);
+  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1);
+  c += rotl<u32>(d, 5) + ((e & a) | (b & (e | a))) + 0x8f1bbcdc + w4; e = rotl<u32>(e, 30);
+  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1);
+  b += rotl<u32>(c, 5) + ((d & e) | (a & (d | e))) + 0x8f1bbcdc + w5; d = rotl<u32>(d, 30);
+  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1);
+  a += rotl<u32>(b, 5) + ((c & d) | (e & (c | d))) + 0x8f1bbcdc + w6; c = rotl<u32>(c, 30);
+  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1);
+  e += rotl<u32>(a, 5) + ((b & c) | (d & (b | c))) + 0x8f1bbcdc + w7; b = rotl<u32>(b, 30);
+  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1);
+  d += rotl<u32>(e, 5) + ((a & b) | (c & (a | b))) + 0x8f1bbcdc + w8; a = rotl<u32>(a, 30);
+  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1);
+  c += rotl<u32>(d, 5) + ((e & a) | (b & (e | a))) + 0x8f1bbcdc + w9; e = rotl<u32>(e, 30);
+  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1);
+  b += rotl<u32>(c, 5) + ((d & e) | (a & (d | e))) + 0x8f1bbcdc + w10; d = rotl<u32>(d, 30);
+  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1);
+  a += rotl<u32>(b, 5) + ((c & d) | (e & (c | d))) + 0x8f1bbcdc + w11; c = rotl<u32>(c, 30);
+  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0xca62c1d6 + w12; b = rotl<u32>(b, 30);
+  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0xca62c1d6 + w13; a = rotl<u32>(a, 30);
+  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0xca62c1d6 + w14; e = rotl<u32>(e, 30);
+  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0xca62c1d6 + w15; d = rotl<u32>(d, 30);
+  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0xca62c1d6 + w0; c = rotl<u32>(c, 30);
+  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0xca62c1d6 + w1; b = rotl<u32>(b, 30);
+  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0xca62c1d6 + w2; a = rotl<u32>(a, 30);
+  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0xca62c1d6 + w3; e = rotl<u32>(e, 30);
+  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0xca62c1d6 + w4; d = rotl<u32>(d, 30);
+  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0xca62c1d6 + w5; c = rotl<u32>(c, 30);
+  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0xca62c1d6 + w6; b = rotl<u32>(b, 30);
+  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0xca62c1d6 + w7; a = rotl<u32>(a, 30);
+  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0xca62c1d6 + w8; e = rotl<u32>(e, 30);
+  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0xca62c1d6 + w9; d = rotl<u32>(d, 30);
+  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0xca62c1d6 + w10; c = rotl<u32>(c, 30);
+  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1);
+  e += rotl<u32>(a, 5) + (b ^ c ^ d) + 0xca62c1d6 + w11; b = rotl<u32>(b, 30);
+  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1);
+  d += rotl<u32>(e, 5) + (a ^ b ^ c) + 0xca62c1d6 + w12; a = rotl<u32>(a, 30);
+  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1);
+  c += rotl<u32>(d, 5) + (e ^ a ^ b) + 0xca62c1d6 + w13; e = rotl<u32>(e, 30);
+  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1);
+  b += rotl<u32>(c, 5) + (d ^ e ^ a) + 0xca62c1d6 + w14; d = rotl<u32>(d, 30);
+  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1);
+  a += rotl<u32>(b, 5) + (c ^ d ^ e) + 0xca62c1d6 + w15; c = rotl<u32>(c, 30);
+  a += 0x67452301; b += 0xefcdab89; c += 0x98badcfe; d += 0x10325476; e += 0xc3d2e1f0;
+  // The digest a:b:c:d:e as six 24-bit groups and the last 16 bits (three characters and "=").
+  const t = BASE64;
+  store<u16>(p, 0x3a31); // "1:"
+  b64x4(p + 2, t, a >>> 8);
+  b64x4(p + 6, t, ((a & 0xff) << 16) | (b >>> 16));
+  b64x4(p + 10, t, ((b & 0xffff) << 8) | (c >>> 24));
+  b64x4(p + 14, t, c & 0xffffff);
+  b64x4(p + 18, t, d >>> 8);
+  b64x4(p + 22, t, ((d & 0xff) << 16) | (e >>> 16));
+  b64x4(p + 26, t, (e & 0xffff) << 8);
+  store<u8>(p + 29, 0x3d); // "="
+  return p + 30;
+}
 
 /** Community ID v1 of the endpoints at `a`/`b` (16-byte engine addresses) for IP protocol `proto`. */
 export function writeCommunityId(p: usize, a: usize, aPort: u32, b: usize, bPort: u32, proto: u32, seed: u32): usize {
   const v4 = isV4Mapped(a) && isV4Mapped(b);
-  const skip: usize = v4 ? 12 : 0;
+  // The smaller (address, port) first: addresses compare as big-endian words, as bytes would.
   let cmp = 0;
-  for (let i = skip; i < 16 && cmp == 0; i++) cmp = <i32>load<u8>(a + i) - <i32>load<u8>(b + i);
+  for (let i: usize = v4 ? 12 : 0; i < 16 && cmp == 0; i += 4) {
+    const x = be32(a + i), y = be32(b + i);
+    cmp = x < y ? -1 : x > y ? 1 : 0;
+  }
   if (cmp == 0) cmp = <i32>aPort - <i32>bPort;
   let s = a, d = b, sp = aPort, dp = bPort;
   if (cmp > 0) {
     s = b; d = a; sp = bPort; dp = aPort;
   }
-  // One SHA-1 block and its message schedule, in the formatter's state block (state.ts).
-  const BLOCK = <usize>load<u32>(fmtState() + S_SHA1);
-  const W = BLOCK + 64;
-  let q = BLOCK;
-  q = byte(q, (seed >>> 8) & 0xff);
-  q = byte(q, seed & 0xff);
-  for (let i = skip; i < 16; i++) q = byte(q, load<u8>(s + i));
-  for (let i = skip; i < 16; i++) q = byte(q, load<u8>(d + i));
-  q = byte(q, proto);
-  q = byte(q, 0);
-  q = byte(q, sp >>> 8);
-  q = byte(q, sp & 0xff);
-  q = byte(q, dp >>> 8);
-  q = byte(q, dp & 0xff);
-  const len = q - BLOCK;
-  // Padding (FIPS 180-4 §5.1.1): 0x80, zeros, the length in bits as a big-endian u64.
-  q = byte(q, 0x80);
-  while (q < BLOCK + 60) q = byte(q, 0);
-  store<u32>(BLOCK + 60, bswap<u32>(<u32>(len * 8)));
-  for (let i: usize = 0; i < 16; i++) store<u32>(W + (i << 2), bswap<u32>(load<u32>(BLOCK + (i << 2))));
-  for (let i: usize = 16; i < 80; i++) store<u32>(W + (i << 2), rotl<u32>(w(W, i - 3) ^ w(W, i - 8) ^ w(W, i - 14) ^ w(W, i - 16), 1));
-  let h0: u32 = 0x67452301, h1: u32 = 0xefcdab89, h2: u32 = 0x98badcfe, h3: u32 = 0x10325476, h4: u32 = 0xc3d2e1f0;
-  let va = h0, vb = h1, vc = h2, vd = h3, ve = h4;
-  // The four round functions in four loops, so no round tests which one applies.
-  for (let i: usize = 0; i < 20; i++) {
-    const t = rotl<u32>(va, 5) + ((vb & vc) | (~vb & vd)) + ve + 0x5a827999 + w(W, i);
-    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
+  // The message: seed:u16, saddr, daddr, proto:u8, 0:u8, sport:u16, dport:u16 (16 bytes for IPv4,
+  // 40 for IPv6), then the padding of FIPS 180-4 §5.1.1: 0x80, zeros, the length in bits as a u64.
+  const hi = (seed & 0xffff) << 16, ports = ((sp & 0xffff) << 16) | (dp & 0xffff), pr = (proto & 0xff) << 8;
+  if (v4) {
+    const x = be32(s + 12), y = be32(d + 12);
+    return sha1Base64(p, hi | (x >>> 16), (x << 16) | (y >>> 16), (y << 16) | pr, ports, 0x80000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16 * 8);
   }
-  for (let i: usize = 20; i < 40; i++) {
-    const t = rotl<u32>(va, 5) + (vb ^ vc ^ vd) + ve + 0x6ed9eba1 + w(W, i);
-    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
-  }
-  for (let i: usize = 40; i < 60; i++) {
-    const t = rotl<u32>(va, 5) + ((vb & vc) | (vb & vd) | (vc & vd)) + ve + 0x8f1bbcdc + w(W, i);
-    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
-  }
-  for (let i: usize = 60; i < 80; i++) {
-    const t = rotl<u32>(va, 5) + (vb ^ vc ^ vd) + ve + 0xca62c1d6 + w(W, i);
-    ve = vd; vd = vc; vc = rotl<u32>(vb, 30); vb = va; va = t;
-  }
-  h0 += va; h1 += vb; h2 += vc; h3 += vd; h4 += ve;
-  // The digest's 20 bytes, big-endian, into BLOCK (free again), then base64 with one "=".
-  store<u32>(BLOCK, bswap<u32>(h0));
-  store<u32>(BLOCK + 4, bswap<u32>(h1));
-  store<u32>(BLOCK + 8, bswap<u32>(h2));
-  store<u32>(BLOCK + 12, bswap<u32>(h3));
-  store<u32>(BLOCK + 16, bswap<u32>(h4));
-  store<u8>(BLOCK + 20, 0);
-  const b64 = changetype<usize>(BASE64);
-  p = byte(p, 0x31); // "1"
-  p = byte(p, 0x3a); // ":"
-  for (let i: usize = 0; i < 21; i += 3) {
-    const n = (<u32>load<u8>(BLOCK + i) << 16) | (<u32>load<u8>(BLOCK + i + 1) << 8) | <u32>load<u8>(BLOCK + i + 2);
-    p = byte(p, load<u16>(b64 + (<usize>(n >>> 18) << 1)));
-    p = byte(p, load<u16>(b64 + (<usize>((n >>> 12) & 63) << 1)));
-    p = byte(p, load<u16>(b64 + (<usize>((n >>> 6) & 63) << 1)));
-    if (i < 18) p = byte(p, load<u16>(b64 + (<usize>(n & 63) << 1)));
-  }
-  return byte(p, 0x3d); // 20 = 6 * 3 + 2: the last two bytes make three characters and one "="
+  const s0 = be32(s), s1 = be32(s + 4), s2 = be32(s + 8), s3 = be32(s + 12);
+  const d0 = be32(d), d1 = be32(d + 4), d2 = be32(d + 8), d3 = be32(d + 12);
+  return sha1Base64(
+    p, hi | (s0 >>> 16), (s0 << 16) | (s1 >>> 16), (s1 << 16) | (s2 >>> 16), (s2 << 16) | (s3 >>> 16), (s3 << 16) | (d0 >>> 16),
+    (d0 << 16) | (d1 >>> 16), (d1 << 16) | (d2 >>> 16), (d2 << 16) | (d3 >>> 16), (d3 << 16) | pr, ports, 0x80000000, 0, 0, 0, 0, 40 * 8,
+  );
 }

@@ -31,14 +31,16 @@ export const S_T_VANISHED: usize = 72;
 export const S_NAMES: usize = 80;     // u32 address of the name tables (NAME_KINDS x 256 slots of NAME_SLOT bytes)
 export const S_KEYS: usize = 84;      // u32 address of the key table (a slot of KEY_SLOT bytes per column slot)
 export const S_INSIGHT: usize = 88;   // u32 address of the insight of the record being written (insight.ts I_*)
-export const S_SHA1: usize = 92;      // u32 address of SHA-1 scratch (64-byte block + 320-byte schedule)
+// 92: free (was SHA-1 scratch; ids.ts keeps the block and schedule in locals)
 export const S_NSLOTS: usize = 96;    // i32 columns of the configured view
 export const S_SLOTS: usize = 100;    // i32 per column slot: column id | SLOT_OPEN | SLOT_CLOSE (MAX_SLOTS)
 export const MAX_SLOTS: usize = 64;
 export const S_CLOCK: usize = S_SLOTS + MAX_SLOTS * 4 + 4; // f64 the host's capture clock, µs (ClockFrom.Host)
 export const S_NETS_CAP: usize = S_CLOCK + 8; // u32 bytes allocated at S_NETS (reused by the next fmtLocalNets that fits)
 export const S_SCRATCH: usize = S_NETS_CAP + 4; // u32 address of a record-sized slot for records held outside this instance
-export const S_SIZE: usize = S_SCRATCH + 4;
+export const S_STRAIGHT: usize = S_SCRATCH + 4; // u8 1 = the configured shape uses its straight-line row (fields.ts)
+export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line rows (fmtStraight(0): the tests' reference)
+export const S_SIZE: usize = S_SCRATCH + 8;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
 export enum ClockFrom {
@@ -85,7 +87,6 @@ export function fmtState(): usize {
     store<u32>(block + S_BUF, <u32>alloc(<usize>(FMT_FLUSH + FMT_RECORD_ROOM)));
     store<u32>(block + S_NAMES, <u32>allocZeroed(<usize>NameKind.Count * 256 * NAME_SLOT));
     store<u32>(block + S_KEYS, <u32>allocZeroed(MAX_SLOTS * KEY_SLOT));
-    store<u32>(block + S_SHA1, <u32>allocZeroed(384));
     store<u32>(block + S_INSIGHT, <u32>allocZeroed(INSIGHT_ROOM));
   }
   return FORMAT.block;

@@ -194,3 +194,57 @@ describe("the engine's formatter on hand-made records", () => {
     );
   });
 });
+
+describe("the engine's identifiers and addresses over random endpoints", () => {
+  /** xorshift32: the same endpoints on every run. */
+  function prng(seed: number): () => number {
+    let x = seed >>> 0 || 1;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>>= 0);
+    };
+  }
+
+  it("uid, Community ID (IPv4, IPv6, mixed, equal addresses, every seed width) and address text", () => {
+    const next = prng(20261203);
+    const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length] as T;
+    const v4 = () => (next() & 1 ? `10.0.${next() & 3}.${next() & 3}` : [0, 0, 0, 0].map(() => next() & 255).join("."));
+    const group = () => (next() % 3 === 0 ? "0" : (next() & 0xffff).toString(16));
+    const v6 = () => Array.from({ length: 8 }, group).join(":");
+    const engine = createEngine();
+    const rec = new Reconstructor({}, engine);
+    const at = engine.exports.inputPtr();
+    const c = rec.layout.constants;
+    for (const seed of [0, 1, 7, 0x1234, 0xffff]) {
+      for (const [format, jsonStyle] of SHAPES) {
+        const js = jsPrinter({ format, jsonStyle, layout: rec.layout, communityIdSeed: seed }, rec.insight);
+        const lines = rec.engineLines({ format, jsonStyle, communityIdSeed: seed });
+        for (let i = 0; i < 400; i++) {
+          const kind = next() % 4;
+          const orig = kind === 1 ? v6() : v4();
+          const resp = kind === 0 ? v4() : kind === 1 ? v6() : kind === 2 ? v6() : orig;
+          const port = () => pick([0, 1, 80, 443, 65535, next() & 0xffff]);
+          const spec: RecordSpec = {
+            orig,
+            resp,
+            origPort: port(),
+            respPort: port(),
+            vlan: next() & 0xffffff,
+            tsUs: pick([0, 1, -1, 2 ** 53 + 2, -(2 ** 40) - 3, (next() % 2 ** 21) * 2 ** 31 + next()]),
+          };
+          writeRecord(engine.views().buffer, at, rec.layout, spec);
+          const dv = new DataView(engine.views().buffer);
+          if (next() & 1) dv.setUint32(at + c.FR_FLAGS, c.FF_VLAN_KEY, true);
+          // i64 extremes: the host reads 2^63 - 1 as the double 2^63
+          if (i % 100 === 0) dv.setBigInt64(at + c.FR_TS_START, i % 200 === 0 ? 2n ** 63n - 1n : -(2n ** 63n), true);
+          const out = new AsciiWriter(1 << 12);
+          js.record(engine.views(), at, out);
+          lines.record(at);
+          expect(lines.take(), `${format}/${jsonStyle} seed ${seed} ${JSON.stringify(spec)}`).toBe(out.text());
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * Engine format cost, build A against build B, in one process: each build's dist/ and
+ * build/flowrecon.wasm (a copy of the repository's, e.g. made with `git archive REV assembly` and
+ * `asc`) is loaded side by side, the capture runs through each once, and up to a window's worth of
+ * finished records are formatted by each in alternating passes (after checking both write the same
+ * bytes). Per format: the best pass of each in CPU time per flow, and the ratio A / B (best, and
+ * the quartiles of the per-pass ratios), so the figure holds however busy the machine is.
+ *
+ *   node bench/format-ab.mjs ROOT_A ROOT_B [capture.pcap] [--reps 30]
+ *     -> one JSON line per format: {format, records, aNsPerFlow, bNsPerFlow, bestRatio, q25, median, q75, loadavg}
+ *
+ * A root needs dist/ (its own copy: Node resolves a symlinked dist/ to its target, whose ../../build
+ * is then the wasm loaded), build/flowrecon.wasm, package.json and node_modules.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { reps: { type: "string" } } });
+const [rootA, rootB, file] = positionals;
+if (rootA === undefined || rootB === undefined || file === undefined) {
+  console.error("usage: node bench/format-ab.mjs ROOT_A ROOT_B capture.pcap [--reps 30]");
+  process.exit(2);
+}
+const reps = Number(values.reps ?? 30);
+const bytes = readFileSync(file);
+
+/** Loads one build, runs the capture and keeps its first finished records in the engine's window. */
+async function setup(root) {
+  const dir = resolve(root);
+  const { Reconstructor } = await import(join(dir, "dist", "index.js"));
+  const { createEngine } = await import(join(dir, "dist", "wasm", "engine.js"));
+  const { AsciiWriter } = await import(join(dir, "dist", "format", "ascii.js"));
+  const engine = createEngine();
+  const rec = new Reconstructor({}, engine);
+  const size = rec.layout.constants.FR_SIZE;
+  const window = engine.exports.inputPtr();
+  const capacity = Math.floor(engine.exports.inputSize() / size);
+  const kept = [];
+  const keep = (v, p) => {
+    if (kept.length < capacity) kept.push(Buffer.from(v.u8.subarray(p, p + size)));
+  };
+  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), keep);
+  rec.finishRecords(keep);
+  const u8 = engine.views().u8;
+  for (let i = 0; i < kept.length; i++) u8.set(kept[i], window + i * size);
+  const n = kept.length;
+  return (format) => {
+    const lines = rec.engineLines({ format });
+    const out = new AsciiWriter(4 << 20);
+    return {
+      n,
+      pass() {
+        out.pos = 0;
+        for (let i = 0; i < n; i++) {
+          if (lines.record(window + i * size) < lines.flushBytes) continue;
+          lines.moveTo(out);
+          out.pos = 0;
+        }
+        lines.moveTo(out);
+      },
+      text() {
+        const all = new AsciiWriter(64 << 20);
+        for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) lines.moveTo(all);
+        lines.moveTo(all);
+        return all.text();
+      },
+    };
+  };
+}
+
+const makeA = await setup(rootA);
+const makeB = await setup(rootB);
+const cpuNs = (pass) => {
+  const t = process.cpuUsage();
+  pass();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) * 1000;
+};
+for (const format of ["ndjson", "zeek"]) {
+  const a = makeA(format);
+  const b = makeB(format);
+  if (a.text() !== b.text()) throw new Error(`${format}: the two builds disagree`);
+  a.pass();
+  b.pass();
+  let bestA = Infinity;
+  let bestB = Infinity;
+  const ratios = [];
+  for (let r = 0; r < reps; r++) {
+    const ta = cpuNs(a.pass);
+    const tb = cpuNs(b.pass);
+    bestA = Math.min(bestA, ta);
+    bestB = Math.min(bestB, tb);
+    ratios.push(ta / tb);
+  }
+  ratios.sort((x, y) => x - y);
+  const q = (f) => Number(ratios[Math.floor(f * (ratios.length - 1))].toFixed(2));
+  console.log(
+    JSON.stringify({
+      format,
+      records: a.n,
+      aNsPerFlow: Math.round(bestA / a.n),
+      bNsPerFlow: Math.round(bestB / b.n),
+      bestRatio: Number((bestA / bestB).toFixed(2)),
+      q25: q(0.25),
+      median: q(0.5),
+      q75: q(0.75),
+      loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+    }),
+  );
+}
