@@ -243,11 +243,10 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 
 /**
  * Loads a word 64, 128 ... bytes into the record at r and its last word: one in every cache line it
- * spans after the one holding r (REC_LIVE is under six lines; r need not start a line).
+ * spans after the one holding r (REC_LIVE is 4 to 5 lines; r need not start a line).
  */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, 320) ^
-    load<u32>(r, <usize>REC_LIVE - 4);
+  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
 }
 
 /**

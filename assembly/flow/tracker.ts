@@ -18,8 +18,9 @@ import {
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
-  X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
+  X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
+import { timeAt, setTimeAt, durationAt, setDurationAt, addWide } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
@@ -165,7 +166,7 @@ function evictOne(): void {
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
     seen++;
-    const a = load<i64>(r + FR_TS_ACTIVE);
+    const a = timeAt(r, FR_TS_ACTIVE);
     if (a < oldest) { oldest = a; victim = id; }
   }
   if (victim != 0xFFFFFFFF) {
@@ -251,9 +252,9 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   store<u32>(r + FR_VLAN, load<u32>(TRACKER.pk + P_VLAN));
   if (OPTIONS.vlanInKey) setFlag(r, FF_VLAN_KEY);
   store<i64>(r + FR_TS_START, now);
-  store<i64>(r + FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
-  store<i64>(r + FR_TS_ACTIVE, now);
-  store<i64>(r + FR_HS_RTT, -1);
+  setTimeAt(r, FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
+  setTimeAt(r, FR_TS_ACTIVE, now);
+  setDurationAt(r, FR_HS_RTT, -1);
   const tunnel = load<u8>(TRACKER.pk + P_TUNNEL);
   store<u8>(r + FR_TUNNEL, tunnel);
   if (tunnel != 0) {
@@ -403,12 +404,12 @@ function noteOptions(ep: usize, flags: u32): void {
 function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i64): void {
   if (isOrigNow) {
     if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) store<i64>(rec + FR_TS_SYN, now);
-    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && load<i64>(rec + FR_HS_RTT) < 0 &&
-               load<i64>(rec + FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
+      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setTimeAt(rec, FR_TS_SYN, now);
+    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && durationAt(rec, FR_HS_RTT) < 0 &&
+               timeAt(rec, FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
                ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      const rtt = now - load<i64>(rec + FR_TS_SYN);
-      store<i64>(rec + FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
+      const rtt = now - timeAt(rec, FR_TS_SYN);
+      setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
     }
   }
 }
@@ -450,7 +451,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
 
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
-  if (!epHas(o, EF_DID_CLOSE) || !epHas(r, EF_DID_CLOSE)) store<i64>(rec + FR_TS_LAST, now);
+  if (!epHas(o, EF_DID_CLOSE) || !epHas(r, EF_DID_CLOSE)) setTimeAt(rec, FR_TS_LAST, now);
 
   noteOptions(FLOW_STATE.curEp, flags);
   if (fin) {
@@ -517,7 +518,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   // ConnSize: packets and IP bytes, in the final orientation of this packet's sender.
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
-  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(TRACKER.pk + P_IPLEN));
+  addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(TRACKER.pk + P_IPLEN));
   noteHandshake(rec, flags, ep == o, ack, now);
 }
 
@@ -551,7 +552,7 @@ function trackOne(h: u32): void {
   }
   const rec = recPtr(id);
   setCurrentFlow(id, now);
-  store<i64>(rec + FR_TS_ACTIVE, now);
+  setTimeAt(rec, FR_TS_ACTIVE, now);
 
   const csum = load<u8>(TRACKER.pk + P_CSUM);
   if (csum == <u8>Csum.Bad) {
