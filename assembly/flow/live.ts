@@ -21,6 +21,8 @@
 //   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W);
 //   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
 //     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each;
+//   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a block of their own
+//     (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
 //     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
@@ -42,34 +44,42 @@ export {
 import { HIST_CAP, EXT_SIZE } from "./record";
 
 // ---- flow-level fields (meaning and units as in record.ts) ---------------------------------------
-export const FR_ORIG_ADDR: i32 = 0;     // 16 B
-export const FR_RESP_ADDR: i32 = 16;    // 16 B
-export const FR_ORIG_PORT: i32 = 32;    // u16
-export const FR_RESP_PORT: i32 = 34;    // u16
-export const FR_VLAN: i32 = 36;         // u32
-export const FR_FLAGS: i32 = 40;        // u32 FF_* bits
-export const FR_HIST_SEEN: i32 = 44;    // u32
-export const FR_TS_START: i32 = 48;     // i64 µs: the base of the narrow times below
-export const FR_DEADLINE: i32 = 56;     // i64 µs
+/**
+ * The addresses: an IPv4 connection (both addresses v4-mapped, packet.ts) keeps the last 4 bytes of
+ * each (a u32 each); an IPv6 one (FR_V6 set) keeps both 16-byte addresses in the table's IPv6 key
+ * block of the record (table.ts), whose record id is then the u32 at FR_ORIG_ADDR. Read and written
+ * only through table.ts (keyAddr, addrMatches, setKeyAddrs, swapKeyAddrs).
+ */
+export const FR_ORIG_ADDR: i32 = 0;
+export const FR_RESP_ADDR: i32 = 4;
+export const FR_ORIG_PORT: i32 = 8;     // u16
+export const FR_RESP_PORT: i32 = 10;    // u16
+export const FR_VLAN: i32 = 12;         // u32
+export const FR_FLAGS: i32 = 16;        // u32 FF_* bits
+export const FR_HIST_SEEN: i32 = 20;    // u32
+export const FR_HIST_LEN: i32 = 24;     // u8
+export const FR_TUNNEL: i32 = 25;       // u8
+/** u8: 1 when the addresses are in the IPv6 key block (FR_ORIG_ADDR above). */
+export const FR_V6: i32 = 26;
+/** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
+export const FR_EXT_REF: i32 = 28;
+export const FR_TS_START: i32 = 32;     // i64 µs: the base of the narrow times below
+export const FR_DEADLINE: i32 = 40;     // i64 µs
 // The narrow times: an i32 each, read and written only through timeAt()/setTimeAt() (narrow.ts),
 // which hold the encoding. A time is kept as its offset from FR_TS_START in µs (±35 minutes);
 // one out of that range is kept whole (i64) in the extension block's X_TIMES slot of its field.
 // FR_HS_RTT is a duration (-1 = not seen), kept as is while it fits an i32, else in X_TIMES too.
-export const FR_TS_LAST: i32 = 64;
-export const FR_TS_ACTIVE: i32 = 68;
-export const FR_TS_SYN: i32 = 72;
-export const FR_TS_ATTEMPT: i32 = 76;
-export const FR_CLOSE_AT: i32 = 80;
-export const FR_EXPIRE2: i32 = 84;
-export const FR_HS_RTT: i32 = 88;
+export const FR_TS_LAST: i32 = 48;
+export const FR_TS_ACTIVE: i32 = 52;
+export const FR_TS_SYN: i32 = 56;
+export const FR_TS_ATTEMPT: i32 = 60;
+export const FR_CLOSE_AT: i32 = 64;
+export const FR_EXPIRE2: i32 = 68;
+export const FR_HS_RTT: i32 = 72;
 /** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
 export const FR_TIMES: i32 = FR_TS_LAST;
-/** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
-export const FR_EXT_REF: i32 = 92;
-export const FR_HIST_LEN: i32 = 96;     // u8
-export const FR_TUNNEL: i32 = 97;       // u8
 /** The first HIST_INLINE history letters; letter HIST_INLINE + i is at X_HIST_MORE + i of the extension block. */
-export const FR_HISTORY: i32 = 100;
+export const FR_HISTORY: i32 = 76;
 export const HIST_INLINE: i32 = 16;
 export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
 export const FR_RESP: i32 = FR_ORIG + 92; // + EP_SIZE

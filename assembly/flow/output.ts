@@ -5,10 +5,10 @@
 import * as O from "./record";
 import * as L from "./live";
 import { FR_SIZE, FR_EXT, EXT_SIZE } from "./record";
-import { copyBlock, zeroBlock, alloc } from "../mem";
+import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
-import { recordHash } from "./table";
+import { recordHash, keyAddr } from "./table";
 import { timeAt, durationAt, wideAt } from "./narrow";
 
 export const OUT_CAP: i32 = 4096;
@@ -71,8 +71,8 @@ export function outClear(): void { OUTPUT.outCount = 0; }
  * reason and conn_state, which emission fills in.
  */
 export function expandRecord(dst: usize, rec: usize, ext: usize): void {
-  // Addresses, ports and VLAN keep their offsets (0..40).
-  copyBlock(dst + O.FR_ORIG_ADDR, rec + L.FR_ORIG_ADDR, 32);
+  copy16(dst + O.FR_ORIG_ADDR, keyAddr(rec, false));
+  copy16(dst + O.FR_RESP_ADDR, keyAddr(rec, true));
   store<u64>(dst + O.FR_ORIG_PORT, load<u64>(rec + L.FR_ORIG_PORT));
   store<u32>(dst + O.FR_HASH, recordHash(rec));
   store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS));

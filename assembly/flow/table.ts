@@ -17,8 +17,8 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
-import { zeroBlock, eq16, allocZeroed } from "../mem";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_V6 } from "./live";
+import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE } from "../state";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
@@ -31,6 +31,16 @@ const EXT_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
 const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_LIVE;
 const EXT_CHUNK_PAGES: i32 = <i32>((EXT_CHUNK_BYTES + 0xFFFF) >> 16);
 TABLE.nExtChunks = 0;
+/**
+ * IPv6 key blocks (live.ts FR_ORIG_ADDR): 32 bytes (originator's address, then the responder's) per
+ * record id, in chunks of as many blocks as a record chunk has records, allocated the first time a
+ * record of that record chunk is an IPv6 connection (0 = none yet). A capture without IPv6 has none.
+ */
+const V6_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const V6_BLOCK: usize = 32;
+const V6_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * V6_BLOCK;
+const V6_CHUNK_PAGES: i32 = <i32>((V6_CHUNK_BYTES + 0xFFFF) >> 16);
+TABLE.nV6Chunks = 0;
 TABLE.extHighWater = 0;
 TABLE.extFreeHead = NO_RECORD;
 
@@ -131,6 +141,74 @@ function extRelease(id: u32): void {
   store<u32>(ref, 0);
 }
 
+// ---- addresses ---------------------------------------------------------------------------------------
+// A connection's addresses are the 16-byte forms of packet.ts (IPv4 v4-mapped); the live record keeps
+// them as live.ts FR_ORIG_ADDR says. These functions are the only readers and writers of that form.
+
+/** Two 16-byte address forms for keyAddr() to write an IPv4 connection's addresses into. */
+const ADDR_SCRATCH: usize = memory.data(32, 16);
+
+/** Whether the 16-byte address at p is v4-mapped (::ffff:a.b.c.d). */
+@inline function isV4Mapped(p: usize): bool { return load<u64>(p) == 0 && load<u32>(p, 8) == 0xFFFF0000; }
+
+/** The IPv6 key block of record `id`. */
+// SAFETY: setKeyAddrs() allocated the block's chunk before FR_V6 was set on a record of that chunk.
+@inline function v6Block(id: u32): usize {
+  return load<usize>(V6_CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>(id & (CHUNK_RECORDS - 1)) * V6_BLOCK;
+}
+
+/**
+ * Address of the 16-byte form of the live record r's originator (resp false) or responder address:
+ * in its IPv6 key block, or written into a scratch form that stays valid until the next call for
+ * the same side.
+ */
+export function keyAddr(r: usize, resp: bool): usize {
+  if (load<u8>(r + FR_V6) != 0) return v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0);
+  const p = ADDR_SCRATCH + (resp ? 16 : 0);
+  store<u64>(p, 0);
+  store<u32>(p, 0xFFFF0000, 8);
+  store<u32>(p, load<u32>(r + (resp ? FR_RESP_ADDR : FR_ORIG_ADDR)), 12);
+  return p;
+}
+
+/** Whether the 16-byte address at p is the live record r's originator (resp false) or responder address. */
+export function addrMatches(r: usize, resp: bool, p: usize): bool {
+  if (load<u8>(r + FR_V6) != 0) return eq16(v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0), p);
+  return isV4Mapped(p) && load<u32>(r + (resp ? FR_RESP_ADDR : FR_ORIG_ADDR)) == load<u32>(p, 12);
+}
+
+/** Sets the addresses of the live record r (id `id`) to the 16-byte forms at src (originator) and dst. */
+export function setKeyAddrs(r: usize, id: u32, src: usize, dst: usize): void {
+  if (isV4Mapped(src) && isV4Mapped(dst)) {
+    store<u32>(r + FR_ORIG_ADDR, load<u32>(src, 12));
+    store<u32>(r + FR_RESP_ADDR, load<u32>(dst, 12));
+    store<u8>(r + FR_V6, 0);
+    return;
+  }
+  const c = V6_CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2);
+  if (load<usize>(c) == 0) {
+    // tableCanGrow() kept room for an IPv6 key chunk per record chunk, so this allocation fits.
+    store<usize>(c, chunkAlloc(V6_CHUNK_BYTES));
+    TABLE.nV6Chunks++;
+  }
+  store<u32>(r + FR_ORIG_ADDR, id);
+  store<u32>(r + FR_RESP_ADDR, 0);
+  store<u8>(r + FR_V6, 1);
+  const b = v6Block(id);
+  copy16(b, src);
+  copy16(b + 16, dst);
+}
+
+/** Exchanges the live record r's originator and responder addresses (a role flip). */
+export function swapKeyAddrs(r: usize): void {
+  if (load<u8>(r + FR_V6) != 0) {
+    const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
+    swapBlock(b, b + 16, 16);
+  } else {
+    swapBlock(r + FR_ORIG_ADDR, r + FR_RESP_ADDR, 4);
+  }
+}
+
 // ---- hashing -------------------------------------------------------------------------------------
 // SipHash-1-3 (Aumasson & Bernstein, "SipHash: a fast short-input PRF"; one compression and three
 // finalisation rounds, the variant Rust's HashMap and CPython use against hash flooding) of the
@@ -196,7 +274,7 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
  */
 export function recordHash(r: usize): u32 {
   const vlan = (load<u32>(r + FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(r + FR_VLAN) : 0;
-  return keyHash(r + FR_ORIG_ADDR, <u32>load<u16>(r + FR_ORIG_PORT), r + FR_RESP_ADDR, <u32>load<u16>(r + FR_RESP_PORT), vlan);
+  return keyHash(keyAddr(r, false), <u32>load<u16>(r + FR_ORIG_PORT), keyAddr(r, true), <u32>load<u16>(r + FR_RESP_PORT), vlan);
 }
 
 
@@ -207,6 +285,9 @@ TABLE.lookupIsOrig = false;
 
 /** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
 export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
+  const v6: u8 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : 1;
+  const s4 = load<u32>(src, 12), d4 = load<u32>(dst, 12);
   let i = h & TABLE.indexMask;
   while (true) {
     // SAFETY: i <= indexMask, inside the index.
@@ -216,15 +297,28 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
       const id = <u32>e - 1;
       const r = recPtr(id);
       // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
-      if (!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) {
+      if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && load<u8>(r + FR_V6) == v6) {
         const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
-        if (op == sport && rp == dport && eq16(r + FR_ORIG_ADDR, src) && eq16(r + FR_RESP_ADDR, dst)) {
-          TABLE.lookupIsOrig = true;
-          return id;
-        }
-        if (op == dport && rp == sport && eq16(r + FR_ORIG_ADDR, dst) && eq16(r + FR_RESP_ADDR, src)) {
-          TABLE.lookupIsOrig = false;
-          return id;
+        if (v6 == 0) {
+          const oa = load<u32>(r + FR_ORIG_ADDR), ra = load<u32>(r + FR_RESP_ADDR);
+          if (op == sport && rp == dport && oa == s4 && ra == d4) {
+            TABLE.lookupIsOrig = true;
+            return id;
+          }
+          if (op == dport && rp == sport && oa == d4 && ra == s4) {
+            TABLE.lookupIsOrig = false;
+            return id;
+          }
+        } else {
+          const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
+          if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) {
+            TABLE.lookupIsOrig = true;
+            return id;
+          }
+          if (op == dport && rp == sport && eq16(b, dst) && eq16(b + 16, src)) {
+            TABLE.lookupIsOrig = false;
+            return id;
+          }
         }
       }
     }
@@ -375,7 +469,9 @@ export function tableCanGrow(): bool {
   // (extension blocks are allocated later, during processing, where there is no evicting first).
   const indexPages = <i32>((<usize>(TABLE.indexMask + 1) << 4) >> 16) + 1;
   const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES;
-  return memory.size() + CHUNK_PAGES + indexPages + extPages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;
+  // Likewise an IPv6 key chunk for every record chunk (allocated when its first IPv6 record is created).
+  const v6Pages = <i32>(TABLE.nChunks + 1 - TABLE.nV6Chunks) * V6_CHUNK_PAGES;
+  return memory.size() + CHUNK_PAGES + indexPages + extPages + v6Pages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;
 }
 
 /** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */

@@ -12,7 +12,7 @@ import {
   P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
-  FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
+  FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FR_DEADLINE, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
@@ -22,7 +22,7 @@ import {
 } from "./live";
 import { timeAt, setTimeAt, durationAt, setDurationAt, addWide } from "./narrow";
 import * as O from "./record";
-import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot } from "./table";
+import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -44,7 +44,7 @@ import { traceSegment } from "./trace";
 import { statInc, statAdd, Stat } from "../stats";
 import { isLikelyServerPort } from "../options";
 import { steadySegment } from "./steady";
-import { copy16, copyBlock, eq16 } from "../mem";
+import { copy16, copyBlock } from "../mem";
 import { OPTIONS, PACKET, SEQ, TABLE, TRACKER, FLOW_STATE, TRACE, TIMERS } from "../state";
 
 /** The descriptor being processed: a slot of the batch (see enqueue/flushBatch). */
@@ -243,8 +243,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   const id = insert(h);
   const r = recPtr(id);
   setCurrentFlow(id, now);
-  copy16(r + FR_ORIG_ADDR, TRACKER.pk + P_SRC);
-  copy16(r + FR_RESP_ADDR, TRACKER.pk + P_DST);
+  setKeyAddrs(r, id, TRACKER.pk + P_SRC, TRACKER.pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
   store<u16>(r + FR_RESP_PORT, <u16>dport);
   // The first packet's VLAN ids are logged (Zeek's vlan-logging takes them from the packet that
@@ -547,7 +546,7 @@ function trackOne(h: u32): void {
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, now);
-    isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && eq16(recPtr(id) + FR_ORIG_ADDR, src);
+    isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && addrMatches(recPtr(id), false, src);
     if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }
   const rec = recPtr(id);
