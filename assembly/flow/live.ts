@@ -20,7 +20,8 @@
 //     letters) in a live-only tail of the extension block (X_HIST_MORE);
 //   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W);
 //   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
-//     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each;
+//     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each; the cached deadline
+//     is a lower bound in 1024 µs units (4 bytes);
 //   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a block of their own
 //     (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
@@ -64,22 +65,27 @@ export const FR_V6: i32 = 26;
 /** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
 export const FR_EXT_REF: i32 = 28;
 export const FR_TS_START: i32 = 32;     // i64 µs: the base of the narrow times below
-export const FR_DEADLINE: i32 = 40;     // i64 µs
+/**
+ * i32: a lower bound of when the record would be removed (timers.ts removalTime), in 1024 µs units
+ * from FR_TS_START (narrow.ts deadlineFloor): the per-packet and sweep checks compute the exact time
+ * only once it may have passed, and the output record's deadline is computed exactly.
+ */
+export const FR_DEADLINE: i32 = 40;
 // The narrow times: an i32 each, read and written only through timeAt()/setTimeAt() (narrow.ts),
 // which hold the encoding. A time is kept as its offset from FR_TS_START in µs (±35 minutes);
 // one out of that range is kept whole (i64) in the extension block's X_TIMES slot of its field.
 // FR_HS_RTT is a duration (-1 = not seen), kept as is while it fits an i32, else in X_TIMES too.
-export const FR_TS_LAST: i32 = 48;
-export const FR_TS_ACTIVE: i32 = 52;
-export const FR_TS_SYN: i32 = 56;
-export const FR_TS_ATTEMPT: i32 = 60;
-export const FR_CLOSE_AT: i32 = 64;
-export const FR_EXPIRE2: i32 = 68;
-export const FR_HS_RTT: i32 = 72;
+export const FR_TS_LAST: i32 = 44;
+export const FR_TS_ACTIVE: i32 = 48;
+export const FR_TS_SYN: i32 = 52;
+export const FR_TS_ATTEMPT: i32 = 56;
+export const FR_CLOSE_AT: i32 = 60;
+export const FR_EXPIRE2: i32 = 64;
+export const FR_HS_RTT: i32 = 68;
 /** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
 export const FR_TIMES: i32 = FR_TS_LAST;
 /** The first HIST_INLINE history letters; letter HIST_INLINE + i is at X_HIST_MORE + i of the extension block. */
-export const FR_HISTORY: i32 = 76;
+export const FR_HISTORY: i32 = 72;
 export const HIST_INLINE: i32 = 16;
 export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
 export const FR_RESP: i32 = FR_ORIG + 92; // + EP_SIZE

@@ -3,7 +3,7 @@
 // that does not fit is kept whole in the extension block (allocated then), so what the record
 // reads back is always the exact value the wide field held, never a wrapped one.
 
-import { FR_TS_START, FR_TIMES, FR_ORIG, X_TIMES } from "./live";
+import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES } from "./live";
 import { extOf, extAttachOf } from "./table";
 
 /** A narrow time field holding this keeps its value in its X_TIMES slot. */
@@ -52,6 +52,22 @@ export function setDurationAt(r: usize, f: i32, v: i64): void {
     d = IN_EXT;
   }
   store<i32>(r + <usize>f, d);
+}
+
+/**
+ * Caches in FR_DEADLINE a lower bound of time t (µs): floor((t - FR_TS_START) / 1024), or i32.MAX
+ * when that is larger (t is then at least 25 days after the start, or NEVER), or i32.MIN when it is
+ * smaller (read back as no bound at all).
+ */
+@inline export function setDeadlineFloor(r: usize, t: i64): void {
+  const d = (t - load<i64>(r + FR_TS_START)) >> 10;
+  store<i32>(r + FR_DEADLINE, d > <i64>i32.MAX_VALUE ? i32.MAX_VALUE : d <= <i64>i32.MIN_VALUE ? i32.MIN_VALUE : <i32>d);
+}
+
+/** The lower bound setDeadlineFloor() cached: the record is not removed before this time (µs). */
+@inline export function deadlineFloor(r: usize): i64 {
+  const d = load<i32>(r + FR_DEADLINE);
+  return d == i32.MIN_VALUE ? i64.MIN_VALUE : load<i64>(r + FR_TS_START) + (<i64>d << 10);
 }
 
 /**

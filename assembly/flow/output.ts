@@ -10,6 +10,7 @@ import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
 import { timeAt, durationAt, wideAt } from "./narrow";
+import { removalTime } from "./timers";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -93,7 +94,7 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   copyBlock(dst + O.FR_HISTORY, rec + L.FR_HISTORY, <usize>L.HIST_INLINE);
   if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
   else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
-  store<i64>(dst + O.FR_DEADLINE, load<i64>(rec + L.FR_DEADLINE));
+  store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
   expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG, ext, 0);
   expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP, ext, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);

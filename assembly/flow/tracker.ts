@@ -13,14 +13,14 @@ import {
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FR_DEADLINE, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_TS_SYN, FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
-import { timeAt, setTimeAt, durationAt, setDurationAt, addWide } from "./narrow";
+import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
@@ -100,8 +100,14 @@ export function trackerInit(): void {
 
 // ---- emission ------------------------------------------------------------------------------------
 
-/** Recomputes and caches when the record would be removed (FR_DEADLINE). */
-@inline function refreshDeadline(rec: usize): void { store<i64>(rec + FR_DEADLINE, removalTime(rec)); }
+/** Recomputes and caches (a lower bound of) when the record would be removed (FR_DEADLINE, live.ts). */
+@inline function refreshDeadline(rec: usize): void { setDeadlineFloor(rec, removalTime(rec)); }
+
+/**
+ * Whether the record's removal time is at or before t; then TIMERS.removalReason says why. The exact
+ * time (removalTime, a pure function of the record) is computed only when the cached bound is reached.
+ */
+@inline function removedBy(rec: usize, t: i64): bool { return deadlineFloor(rec) <= t && removalTime(rec) <= t; }
 
 /**
  * Writes the finished output record of live record `id` ending for `reason` into the ring (the live
@@ -130,8 +136,7 @@ function writeFinished(id: u32, reason: EndReason): void {
  * else as end of input.
  */
 function endOfInputReason(r: usize): EndReason {
-  if (load<i64>(r + FR_DEADLINE) > TRACKER.clock) return EndReason.EndOfInput;
-  removalTime(r);
+  if (!removedBy(r, TRACKER.clock)) return EndReason.EndOfInput;
   return TIMERS.removalReason;
 }
 
@@ -150,7 +155,7 @@ function sweep(n: i32): void {
     const id = TRACKER.sweepCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    if (load<i64>(r + FR_DEADLINE) <= TRACKER.clock) { removalTime(r); emit(id, TIMERS.removalReason); }
+    if (removedBy(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
   }
 }
 
@@ -541,7 +546,7 @@ function trackOne(h: u32): void {
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
-    if (load<i64>(rec + FR_DEADLINE) <= now) { removalTime(rec); emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
+    if (removedBy(rec, now)) { emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
     else if (isReuse(rec, flags, load<u32>(TRACKER.pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
