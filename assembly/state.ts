@@ -113,6 +113,8 @@ import { EndReason } from "./flow/record";
 @unmanaged export class TableState {
   nExtChunks: u32;
   nV6Chunks: u32;
+  v6HighWater: u32;
+  v6FreeHead: u32;
   extHighWater: u32;
   extFreeHead: u32;
   nChunks: u32;

@@ -22,8 +22,8 @@
 //   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
 //     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each; the cached deadline
 //     is a lower bound in 1024 µs units (4 bytes);
-//   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a block of their own
-//     (table.ts): 24 bytes;
+//   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a 32-byte block from a
+//     pool of their own (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
 //     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
@@ -47,8 +47,8 @@ import { HIST_CAP, EXT_SIZE } from "./record";
 // ---- flow-level fields (meaning and units as in record.ts) ---------------------------------------
 /**
  * The addresses: an IPv4 connection (both addresses v4-mapped, packet.ts) keeps the last 4 bytes of
- * each (a u32 each); an IPv6 one (FR_V6 set) keeps both 16-byte addresses in the table's IPv6 key
- * block of the record (table.ts), whose record id is then the u32 at FR_ORIG_ADDR. Read and written
+ * each (a u32 each); an IPv6 one (FR_V6 set) keeps both 16-byte addresses in an IPv6 key block of
+ * the table's pool (table.ts), whose id is then the u32 at FR_ORIG_ADDR. Read and written
  * only through table.ts (keyAddr, addrMatches, setKeyAddrs, swapKeyAddrs).
  */
 export const FR_ORIG_ADDR: i32 = 0;

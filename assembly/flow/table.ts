@@ -32,15 +32,17 @@ const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_LIVE;
 const EXT_CHUNK_PAGES: i32 = <i32>((EXT_CHUNK_BYTES + 0xFFFF) >> 16);
 TABLE.nExtChunks = 0;
 /**
- * IPv6 key blocks (live.ts FR_ORIG_ADDR): 32 bytes (originator's address, then the responder's) per
- * record id, in chunks of as many blocks as a record chunk has records, allocated the first time a
- * record of that record chunk is an IPv6 connection (0 = none yet). A capture without IPv6 has none.
+ * IPv6 key blocks (live.ts FR_ORIG_ADDR): 32 bytes (originator's address, then the responder's) for
+ * each live IPv6 connection, from a pool of their own (a free list threaded through the blocks' first
+ * u32), in chunks of as many blocks as a record chunk has records. A capture without IPv6 has none.
  */
 const V6_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
 const V6_BLOCK: usize = 32;
 const V6_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * V6_BLOCK;
 const V6_CHUNK_PAGES: i32 = <i32>((V6_CHUNK_BYTES + 0xFFFF) >> 16);
 TABLE.nV6Chunks = 0;
+TABLE.v6HighWater = 0;
+TABLE.v6FreeHead = NO_RECORD;
 TABLE.extHighWater = 0;
 TABLE.extFreeHead = NO_RECORD;
 
@@ -72,6 +74,8 @@ export function tableInit(key0: u64, key1: u64): void {
   TABLE.liveCount = 0;
   TABLE.extHighWater = 0;
   TABLE.extFreeHead = NO_RECORD;
+  TABLE.v6HighWater = 0;
+  TABLE.v6FreeHead = NO_RECORD;
 }
 
 export function tableLive(): i32 { return TABLE.liveCount; }
@@ -151,10 +155,10 @@ const ADDR_SCRATCH: usize = memory.data(32, 16);
 /** Whether the 16-byte address at p is v4-mapped (::ffff:a.b.c.d). */
 @inline function isV4Mapped(p: usize): bool { return load<u64>(p) == 0 && load<u32>(p, 8) == 0xFFFF0000; }
 
-/** The IPv6 key block of record `id`. */
-// SAFETY: setKeyAddrs() allocated the block's chunk before FR_V6 was set on a record of that chunk.
-@inline function v6Block(id: u32): usize {
-  return load<usize>(V6_CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2)) + <usize>(id & (CHUNK_RECORDS - 1)) * V6_BLOCK;
+/** IPv6 key block `x`. */
+// SAFETY: x < v6HighWater <= nV6Chunks * CHUNK_RECORDS (x comes from a record with FR_V6 set).
+@inline function v6Block(x: u32): usize {
+  return load<usize>(V6_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * V6_BLOCK;
 }
 
 /**
@@ -177,24 +181,33 @@ export function addrMatches(r: usize, resp: bool, p: usize): bool {
   return isV4Mapped(p) && load<u32>(r + (resp ? FR_RESP_ADDR : FR_ORIG_ADDR)) == load<u32>(p, 12);
 }
 
-/** Sets the addresses of the live record r (id `id`) to the 16-byte forms at src (originator) and dst. */
-export function setKeyAddrs(r: usize, id: u32, src: usize, dst: usize): void {
+/**
+ * Sets the addresses of the new live record r to the 16-byte forms at src (originator) and dst
+ * (taking an IPv6 key block for an IPv6 connection; remove() gives it back).
+ */
+export function setKeyAddrs(r: usize, src: usize, dst: usize): void {
   if (isV4Mapped(src) && isV4Mapped(dst)) {
     store<u32>(r + FR_ORIG_ADDR, load<u32>(src, 12));
     store<u32>(r + FR_RESP_ADDR, load<u32>(dst, 12));
     store<u8>(r + FR_V6, 0);
     return;
   }
-  const c = V6_CHUNKS + (<usize>(id >> CHUNK_SHIFT) << 2);
-  if (load<usize>(c) == 0) {
-    // tableCanGrow() kept room for an IPv6 key chunk per record chunk, so this allocation fits.
-    store<usize>(c, chunkAlloc(V6_CHUNK_BYTES));
-    TABLE.nV6Chunks++;
+  let x: u32;
+  if (TABLE.v6FreeHead != NO_RECORD) {
+    x = TABLE.v6FreeHead;
+    TABLE.v6FreeHead = load<u32>(v6Block(x));
+  } else {
+    if (TABLE.v6HighWater == TABLE.nV6Chunks * CHUNK_RECORDS) {
+      // tableCanGrow() kept room for an IPv6 key chunk per record chunk, so this allocation fits.
+      store<usize>(V6_CHUNKS + (<usize>TABLE.nV6Chunks << 2), chunkAlloc(V6_CHUNK_BYTES));
+      TABLE.nV6Chunks++;
+    }
+    x = TABLE.v6HighWater++;
   }
-  store<u32>(r + FR_ORIG_ADDR, id);
+  store<u32>(r + FR_ORIG_ADDR, x);
   store<u32>(r + FR_RESP_ADDR, 0);
   store<u8>(r + FR_V6, 1);
-  const b = v6Block(id);
+  const b = v6Block(x);
   copy16(b, src);
   copy16(b + 16, dst);
 }
@@ -511,6 +524,12 @@ export function remove(id: u32): void {
   }
   store<u64>(TABLE.indexBase + (<usize>i << 3), 0);
   extRelease(id);
+  if (load<u8>(r + FR_V6) != 0) {
+    const x = load<u32>(r + FR_ORIG_ADDR);
+    store<u32>(v6Block(x), TABLE.v6FreeHead);
+    TABLE.v6FreeHead = x;
+    store<u8>(r + FR_V6, 0);
+  }
   store<u32>(r + FR_FLAGS, 0);
   store<u32>(r + FR_EXT_REF, TABLE.freeHead);
   TABLE.freeHead = id;

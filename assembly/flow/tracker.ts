@@ -248,7 +248,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   const id = insert(h);
   const r = recPtr(id);
   setCurrentFlow(id, now);
-  setKeyAddrs(r, id, TRACKER.pk + P_SRC, TRACKER.pk + P_DST);
+  setKeyAddrs(r, TRACKER.pk + P_SRC, TRACKER.pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
   store<u16>(r + FR_RESP_PORT, <u16>dport);
   // The first packet's VLAN ids are logged (Zeek's vlan-logging takes them from the packet that

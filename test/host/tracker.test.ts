@@ -325,6 +325,24 @@ describe("compact live records expand to the same flow", () => {
     expect(flows[0].duration).toBe((3000 + 45 * 240_000_123 + 1) / 1e6);
   });
 
+  it("reuse a closed IPv6 connection's key block for the next connection on the tuple", () => {
+    // The second SYN (a new ISN after the close) ends the first record (port reuse) and creates
+    // one that takes the IPv6 key block the first gave back (table.ts).
+    const again = HANDSHAKE_AND_CLOSE.map((s) => ({
+      ...s,
+      t: s.t + 10_000_000,
+      seq: s.seq + 77,
+      ack: s.ack && s.ack + 77,
+    }));
+    for (const client of ["2001:db8::1", CLIENT]) {
+      const { flows } = run([...HANDSHAKE_AND_CLOSE, ...again], client, SERVER);
+      expect(flows.map((f) => [f["id.orig_h"], f["id.resp_h"], f.history, f.orig_bytes, f.resp_bytes])).toEqual([
+        [client, SERVER, "ShADdFf", 100, 200],
+        [client, SERVER, "ShADdFf", 100, 200],
+      ]);
+    }
+  });
+
   it("count IP bytes past 2^32 on one side (the live record keeps their low 32 bits)", () => {
     const n = 70_000,
       len = 65_000;
