@@ -24,10 +24,16 @@ const IN_EXT: i32 = i32.MIN_VALUE;
 }
 
 /** Sets narrow time field `f` of the live record r to time t (µs); FR_TS_START must be set first. */
-export function setTimeAt(r: usize, f: i32, t: i64): void {
+@inline export function setTimeAt(r: usize, f: i32, t: i64): void {
+  const off = t - load<i64>(r + FR_TS_START);
+  // The common case (per packet): t at or up to 35.8 minutes after the start.
+  if (t != 0 && off >= 0 && off < <i64>i32.MAX_VALUE) store<i32>(r + <usize>f, <i32>off + 1);
+  else setTimeSlow(r, f, t, off);
+}
+
+function setTimeSlow(r: usize, f: i32, t: i64, off: i64): void {
   let d: i32 = 0;
   if (t != 0) {
-    const off = t - load<i64>(r + FR_TS_START);
     if (off >= 0 && off < <i64>i32.MAX_VALUE) d = <i32>off + 1;
     else if (off < 0 && off > <i64>IN_EXT) d = <i32>off;
     else {
