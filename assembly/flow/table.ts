@@ -369,7 +369,9 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
     if (<u32>(e >>> 32) == h) {
       // SAFETY: a non-zero entry names a live record id < highWater.
       const r = recPtr(<u32>e - 1);
-      return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r);
+      // lookup() compares an IPv6 connection's addresses in its key block: touch that line too.
+      const v6 = load<u8>(r + FR_V6) != 0 ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
+      return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r) ^ v6;
     }
     i = (i + 1) & TABLE.indexMask;
   }
