@@ -112,6 +112,9 @@ import { EndReason } from "./flow/record";
 // ---- assembly/flow/table.ts
 @unmanaged export class TableState {
   nExtChunks: u32;
+  nV6Chunks: u32;
+  v6HighWater: u32;
+  v6FreeHead: u32;
   extHighWater: u32;
   extFreeHead: u32;
   nChunks: u32;

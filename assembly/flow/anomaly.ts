@@ -12,7 +12,7 @@
 
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
-  X_CNT_T, X_CNT_W,
+  X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI,
 } from "./live";
 import { extPtr, extAttach } from "./table";
 import { ANOMALY } from "../state";
@@ -108,6 +108,8 @@ export function flipExtensionSides(): void {
   store<u64>(ext + X_HIST_RST, rotl<u64>(load<u64>(ext + X_HIST_RST), 32));
   store<u64>(ext + X_CNT_T, rotl<u64>(load<u64>(ext + X_CNT_T), 32));
   store<u64>(ext + X_CNT_W, rotl<u64>(load<u64>(ext + X_CNT_W), 32));
+  store<u64>(ext + X_IP_BYTES_HI, rotl<u64>(load<u64>(ext + X_IP_BYTES_HI), 32));
+  store<u64>(ext + X_MISSED_HI, rotl<u64>(load<u64>(ext + X_MISSED_HI), 32));
   // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));

@@ -8,10 +8,10 @@
 
 import {
   FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
-  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
+  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
 } from "./live";
 import { swapBlock } from "../mem";
-import { extOf, extAttachOf } from "./table";
+import { extOf, extAttachOf, swapKeyAddrs } from "./table";
 import { flipExtensionSides } from "./anomaly";
 
 
@@ -75,7 +75,7 @@ export function scaledHistoryAt(rec: usize, ep: usize, p: usize, upper: u32): vo
  * Callers holding endpoint pointers must swap them: the block formerly at FR_ORIG is now at FR_RESP.
  */
 export function flipRoles(rec: usize): void {
-  swapBlock(rec + FR_ORIG_ADDR, rec + FR_RESP_ADDR, 16);
+  swapKeyAddrs(rec);
   const op = load<u16>(rec + FR_ORIG_PORT);
   store<u16>(rec + FR_ORIG_PORT, load<u16>(rec + FR_RESP_PORT));
   store<u16>(rec + FR_RESP_PORT, op);

@@ -18,7 +18,14 @@
 //   - the extension reference that table.ts kept in a u32 array beside the records is a field;
 //   - the first HIST_INLINE history letters are in the record, the rest (rare: a history past 16
 //     letters) in a live-only tail of the extension block (X_HIST_MORE);
-//   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W).
+//   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W);
+//   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
+//     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each; the cached deadline
+//     is a lower bound in 1024 µs units (4 bytes);
+//   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a 32-byte block from a
+//     pool of their own (table.ts): 24 bytes;
+//   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
+//     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -38,31 +45,50 @@ export {
 import { HIST_CAP, EXT_SIZE } from "./record";
 
 // ---- flow-level fields (meaning and units as in record.ts) ---------------------------------------
-export const FR_ORIG_ADDR: i32 = 0;     // 16 B
-export const FR_RESP_ADDR: i32 = 16;    // 16 B
-export const FR_ORIG_PORT: i32 = 32;    // u16
-export const FR_RESP_PORT: i32 = 34;    // u16
-export const FR_VLAN: i32 = 36;         // u32
-export const FR_FLAGS: i32 = 40;        // u32 FF_* bits
-export const FR_HIST_SEEN: i32 = 44;    // u32
-export const FR_TS_START: i32 = 48;     // i64 µs
-export const FR_TS_LAST: i32 = 56;      // i64 µs
-export const FR_TS_ACTIVE: i32 = 64;    // i64 µs
-export const FR_DEADLINE: i32 = 72;     // i64 µs
-export const FR_HS_RTT: i32 = 80;       // i64 µs
-export const FR_TS_SYN: i32 = 88;       // i64 µs
-export const FR_TS_ATTEMPT: i32 = 96;   // i64 µs
-export const FR_CLOSE_AT: i32 = 104;    // i64 µs
-export const FR_EXPIRE2: i32 = 112;     // i64 µs
+/**
+ * The addresses: an IPv4 connection (both addresses v4-mapped, packet.ts) keeps the last 4 bytes of
+ * each (a u32 each); an IPv6 one (FR_V6 set) keeps both 16-byte addresses in an IPv6 key block of
+ * the table's pool (table.ts), whose id is then the u32 at FR_ORIG_ADDR. Read and written
+ * only through table.ts (keyAddr, addrMatches, setKeyAddrs, swapKeyAddrs).
+ */
+export const FR_ORIG_ADDR: i32 = 0;
+export const FR_RESP_ADDR: i32 = 4;
+export const FR_ORIG_PORT: i32 = 8;     // u16
+export const FR_RESP_PORT: i32 = 10;    // u16
+export const FR_VLAN: i32 = 12;         // u32
+export const FR_FLAGS: i32 = 16;        // u32 FF_* bits
+export const FR_HIST_SEEN: i32 = 20;    // u32
+export const FR_HIST_LEN: i32 = 24;     // u8
+export const FR_TUNNEL: i32 = 25;       // u8
+/** u8: 1 when the addresses are in the IPv6 key block (FR_ORIG_ADDR above). */
+export const FR_V6: i32 = 26;
 /** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
-export const FR_EXT_REF: i32 = 120;
-export const FR_HIST_LEN: i32 = 124;    // u8
-export const FR_TUNNEL: i32 = 125;      // u8
+export const FR_EXT_REF: i32 = 28;
+export const FR_TS_START: i32 = 32;     // i64 µs: the base of the narrow times below
+/**
+ * i32: a lower bound of when the record would be removed (timers.ts removalTime), in 1024 µs units
+ * from FR_TS_START (narrow.ts deadlineFloor): the per-packet and sweep checks compute the exact time
+ * only once it may have passed, and the output record's deadline is computed exactly.
+ */
+export const FR_DEADLINE: i32 = 40;
+// The narrow times: an i32 each, read and written only through timeAt()/setTimeAt() (narrow.ts),
+// which hold the encoding. A time is kept as its offset from FR_TS_START in µs (±35 minutes);
+// one out of that range is kept whole (i64) in the extension block's X_TIMES slot of its field.
+// FR_HS_RTT is a duration (-1 = not seen), kept as is while it fits an i32, else in X_TIMES too.
+export const FR_TS_LAST: i32 = 44;
+export const FR_TS_ACTIVE: i32 = 48;
+export const FR_TS_SYN: i32 = 52;
+export const FR_TS_ATTEMPT: i32 = 56;
+export const FR_CLOSE_AT: i32 = 60;
+export const FR_EXPIRE2: i32 = 64;
+export const FR_HS_RTT: i32 = 68;
+/** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
+export const FR_TIMES: i32 = FR_TS_LAST;
 /** The first HIST_INLINE history letters; letter HIST_INLINE + i is at X_HIST_MORE + i of the extension block. */
-export const FR_HISTORY: i32 = 128;
+export const FR_HISTORY: i32 = 72;
 export const HIST_INLINE: i32 = 16;
 export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
-export const FR_RESP: i32 = FR_ORIG + 100; // + EP_SIZE
+export const FR_RESP: i32 = FR_ORIG + 92; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -79,26 +105,28 @@ export const EP_ACK_SEQ: i32 = 20;      // u32
 export const EP_ACK_WRAPS: i32 = 24;    // u32
 /** u32 start_seq (the output record's EP_START is its zero extension to 64 bits). */
 export const EP_START: i32 = 28;
-export const EP_IP_BYTES: i32 = 32;     // u64
+/** u32: the low half of the u64 count; the high half is at X_IP_BYTES_HI (narrow.ts addWide). */
+export const EP_IP_BYTES: i32 = 32;
+export const EP_WIN: i32 = 36;          // u16
+export const EP_RTX_QUIET: i32 = 38;    // u16
 export const EP_REASM: i32 = 40;        // u64
 export const EP_TRIM: i32 = 48;         // u64
-export const EP_WIN: i32 = 56;          // u16
-export const EP_RTX_QUIET: i32 = 58;    // u16
-export const EP_SEEN: i32 = 60;         // u32
-export const EP_LAST_ACKVAL: i32 = 64;  // u32
-export const EP_FLAGS2: i32 = 68;       // u8
-export const EP_DUPACKS: i32 = 69;      // u8
-export const EP_SYNS: i32 = 70;         // u16
+export const EP_SEEN: i32 = 56;         // u32
+export const EP_LAST_ACKVAL: i32 = 60;  // u32
+export const EP_FLAGS2: i32 = 64;       // u8
+export const EP_DUPACKS: i32 = 65;      // u8
+export const EP_SYNS: i32 = 66;         // u16
+/** u32: the low half of the u64 count; the high half is at X_MISSED_HI (narrow.ts addWide). */
+export const EP_MISSED: i32 = 68;
 export const EP_FIN_SEQ: i32 = 72;      // u64
-export const EP_MISSED: i32 = 80;       // u64
-export const EP_CNT_G: i32 = 88;        // u32
-export const EP_HIST_SYN: i32 = 92;     // u32
-export const EP_HIST_FIN: i32 = 96;     // u32
+export const EP_CNT_G: i32 = 80;        // u32
+export const EP_HIST_SYN: i32 = 84;     // u32
+export const EP_HIST_FIN: i32 = 88;     // u32
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 100;
+export const EP_SIZE: i32 = 92;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
-export const REC_LIVE: i32 = FR_RESP + EP_SIZE;
+export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
 
 // ---- extension block ----------------------------------------------------------------------------
 // A live extension block is the output record's (EXT_SIZE bytes, X_* offsets of record.ts, copied
@@ -112,5 +140,13 @@ export const X_HIST_MORE: i32 = EXT_SIZE;
  */
 export const X_CNT_T: i32 = X_HIST_MORE + HIST_CAP - HIST_INLINE;
 export const X_CNT_W: i32 = X_CNT_T + 8;
+/** The narrow times that did not fit their i32 (FR_TS_LAST ... FR_HS_RTT, narrow.ts): an i64 each. */
+export const X_TIMES: i32 = X_CNT_W + 8;
+/**
+ * The high halves of the endpoint counters the live record keeps 32 bits of (EP_IP_BYTES,
+ * EP_MISSED), a u32 pair each (originator, responder): a side past 4 GiB carries into them.
+ */
+export const X_IP_BYTES_HI: i32 = X_TIMES + 8 * ((FR_HS_RTT - FR_TIMES) / 4 + 1);
+export const X_MISSED_HI: i32 = X_IP_BYTES_HI + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = X_CNT_W + 8;
+export const EXT_LIVE: i32 = (X_MISSED_HI + 8 + 15) & ~15;

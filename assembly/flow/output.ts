@@ -5,10 +5,12 @@
 import * as O from "./record";
 import * as L from "./live";
 import { FR_SIZE, FR_EXT, EXT_SIZE } from "./record";
-import { copyBlock, zeroBlock, alloc } from "../mem";
+import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
-import { recordHash } from "./table";
+import { recordHash, keyAddr } from "./table";
+import { timeAt, durationAt, wideAt } from "./narrow";
+import { removalTime } from "./timers";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -45,7 +47,7 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
   store<u16>(dst + O.EP_RTX_QUIET, load<u16>(src + L.EP_RTX_QUIET));
   store<u32>(dst + O.EP_SEEN, load<u32>(src + L.EP_SEEN));
-  store<u64>(dst + O.EP_IP_BYTES, load<u64>(src + L.EP_IP_BYTES));
+  store<u64>(dst + O.EP_IP_BYTES, wideAt(src, L.EP_IP_BYTES, ext, L.X_IP_BYTES_HI, side));
   store<u64>(dst + O.EP_START, <u64>load<u32>(src + L.EP_START)); // zero extension (live.ts)
   store<u32>(dst + O.EP_LAST_SEQ, load<u32>(src + L.EP_LAST_SEQ));
   store<u32>(dst + O.EP_SEQ_WRAPS, load<u32>(src + L.EP_SEQ_WRAPS));
@@ -60,7 +62,7 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
   store<u64>(dst + O.EP_REASM, load<u64>(src + L.EP_REASM));
   store<u64>(dst + O.EP_TRIM, load<u64>(src + L.EP_TRIM));
-  store<u64>(dst + O.EP_MISSED, load<u64>(src + L.EP_MISSED));
+  store<u64>(dst + O.EP_MISSED, wideAt(src, L.EP_MISSED, ext, L.X_MISSED_HI, side));
 }
 
 /**
@@ -70,19 +72,19 @@ export function outClear(): void { OUTPUT.outCount = 0; }
  * reason and conn_state, which emission fills in.
  */
 export function expandRecord(dst: usize, rec: usize, ext: usize): void {
-  // Addresses, ports and VLAN keep their offsets (0..40).
-  copyBlock(dst + O.FR_ORIG_ADDR, rec + L.FR_ORIG_ADDR, 32);
+  copy16(dst + O.FR_ORIG_ADDR, keyAddr(rec, false));
+  copy16(dst + O.FR_RESP_ADDR, keyAddr(rec, true));
   store<u64>(dst + O.FR_ORIG_PORT, load<u64>(rec + L.FR_ORIG_PORT));
   store<u32>(dst + O.FR_HASH, recordHash(rec));
   store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS));
   store<i64>(dst + O.FR_TS_START, load<i64>(rec + L.FR_TS_START));
-  store<i64>(dst + O.FR_TS_LAST, load<i64>(rec + L.FR_TS_LAST));
-  store<i64>(dst + O.FR_TS_ACTIVE, load<i64>(rec + L.FR_TS_ACTIVE));
-  store<i64>(dst + O.FR_TS_ATTEMPT, load<i64>(rec + L.FR_TS_ATTEMPT));
-  store<i64>(dst + O.FR_TS_SYN, load<i64>(rec + L.FR_TS_SYN));
-  store<i64>(dst + O.FR_HS_RTT, load<i64>(rec + L.FR_HS_RTT));
-  store<i64>(dst + O.FR_CLOSE_AT, load<i64>(rec + L.FR_CLOSE_AT));
-  store<i64>(dst + O.FR_EXPIRE2, load<i64>(rec + L.FR_EXPIRE2));
+  store<i64>(dst + O.FR_TS_LAST, timeAt(rec, L.FR_TS_LAST));
+  store<i64>(dst + O.FR_TS_ACTIVE, timeAt(rec, L.FR_TS_ACTIVE));
+  store<i64>(dst + O.FR_TS_ATTEMPT, timeAt(rec, L.FR_TS_ATTEMPT));
+  store<i64>(dst + O.FR_TS_SYN, timeAt(rec, L.FR_TS_SYN));
+  store<i64>(dst + O.FR_HS_RTT, durationAt(rec, L.FR_HS_RTT));
+  store<i64>(dst + O.FR_CLOSE_AT, timeAt(rec, L.FR_CLOSE_AT));
+  store<i64>(dst + O.FR_EXPIRE2, timeAt(rec, L.FR_EXPIRE2));
   store<u32>(dst + O.FR_HIST_SEEN, load<u32>(rec + L.FR_HIST_SEEN));
   store<u8>(dst + O.FR_HIST_LEN, load<u8>(rec + L.FR_HIST_LEN));
   store<u8>(dst + O.FR_END_REASON, 0);
@@ -92,7 +94,7 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   copyBlock(dst + O.FR_HISTORY, rec + L.FR_HISTORY, <usize>L.HIST_INLINE);
   if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
   else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
-  store<i64>(dst + O.FR_DEADLINE, load<i64>(rec + L.FR_DEADLINE));
+  store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
   expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG, ext, 0);
   expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP, ext, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);

@@ -10,13 +10,14 @@
 // reported: an undercount).
 
 import {
-  EP_REASM, EP_TRIM, X_BLOCKS, X_BLOCKS_SIDE, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED,
+  EP_REASM, EP_TRIM, X_BLOCKS, X_BLOCKS_SIDE, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED, X_MISSED_HI,
   EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half, EP_FLAGS2, EF2_TRUNCATED,
 } from "./live";
 import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
 import { noteAnomaly, Anomaly, extSide } from "./anomaly";
 import { OPTIONS, ANOMALY } from "../state";
+import { addWide } from "./narrow";
 
 /**
  * Where endpoint `ep` of record `rec` (the record being processed) keeps its ranges: `b` below.
@@ -45,7 +46,7 @@ function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
   const clean = isClean(ep) && isClean(peer);
   if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
   if (!clean && !OPTIONS.reportGapsForPartial) return;
-  store<u64>(ep + EP_MISSED, load<u64>(ep + EP_MISSED) + len);
+  addWide(rec, ep, EP_MISSED, X_MISSED_HI, len);
   // The anomaly says what missed_bytes counts (so a partial connection's gaps, which Zeek leaves
   // out unless report_gaps_for_partial, are not reported either). Zeek counts bytes a snaplen cut
   // off as missing too (it cannot reassemble them); as an anomaly only a side whose payload was

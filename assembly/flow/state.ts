@@ -19,6 +19,7 @@ import { flipRoles } from "./history";
 import { dataPending } from "./reassembly";
 import { SESSION_TIMER_US } from "../options";
 import { FLOW_STATE, OPTIONS } from "../state";
+import { timeAt, setTimeAt } from "./narrow";
 
 /** The record being processed and its two endpoint blocks (sender, other side). */
 FLOW_STATE.curRec = 0;
@@ -74,7 +75,7 @@ function updateInactive(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u
       // An originator SYN (SYN-ACK: weird connection_originator_SYN_ack) arms the attempt timer.
       setState(rec, FLOW_STATE.curEp, (flags & TH_ACK) != 0 ? Half.SynAckSent : Half.SynSent);
       if (OPTIONS.attemptDelayUs != 0) {
-        store<i64>(rec + FR_TS_ATTEMPT, now);
+        setTimeAt(rec, FR_TS_ATTEMPT, now);
         setFlag(rec, FF_ATTEMPT);
       }
     } else {
@@ -199,9 +200,9 @@ export function connectionClosed(rec: usize, ep: usize, peer: usize, gen: bool):
     }
     setFlag(rec, FF_TIMERS_OFF);
     clearFlag(rec, FF_ATTEMPT);
-    store<i64>(rec + FR_CLOSE_AT, load<i64>(rec + FR_TS_LAST) + OPTIONS.closeDelayUs);
+    setTimeAt(rec, FR_CLOSE_AT, timeAt(rec, FR_TS_LAST) + OPTIONS.closeDelayUs);
   } else if (load<u8>(ep + EP_PREV_STATE) != <u8>Half.Inactive) {
-    store<i64>(rec + FR_EXPIRE2, load<i64>(rec + FR_TS_LAST) + SESSION_TIMER_US);
+    setTimeAt(rec, FR_EXPIRE2, timeAt(rec, FR_TS_LAST) + SESSION_TIMER_US);
   }
 }
 

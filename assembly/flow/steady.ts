@@ -37,8 +37,10 @@ import {
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
   EP_LAST_ACKVAL, EP_DUPACKS, EP_SEEN, EP_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
-  EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT,
+  EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
+  X_IP_BYTES_HI,
 } from "./live";
+import { setTimeAt, durationAt, addWide } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
 import { scaledHistory } from "./history";
 import { setCurrent } from "./state";
@@ -80,7 +82,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
   const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
   if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
-  if (isOrig && load<i64>(rec + FR_HS_RTT) < 0 && load<i64>(rec + FR_TS_SYN) != 0) return false;
+  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && load<i32>(rec + FR_TS_SYN) != 0) return false; // narrow.ts: 0 is unset
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
   const relSeq = relativeSeq(ep, seq, seq, load<u32>(ep + EP_SEQ_WRAPS));
@@ -105,7 +107,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   // ---- qualifies: the writes of process(), in its order ----
   setCurrent(rec, ep, peer);
   store<u16>(ep + EP_WIN, <u16>win);
-  store<i64>(rec + FR_TS_LAST, now);
+  setTimeAt(rec, FR_TS_LAST, now);
   store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS));
   const d = seqDelta(ack, peerAck);
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(peer, ack);
@@ -134,7 +136,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
       // (both sides established, so G/g and missed_bytes), then reassembly moves to the ack.
       if (!peerSkips) {
         scaledHistory(rec, peer, EP_CNT_G, 0x47); // 'G'
-        store<u64>(peer + EP_MISSED, load<u64>(peer + EP_MISSED) + (relAck - reasm));
+        addWide(rec, peer, EP_MISSED, X_MISSED_HI, relAck - reasm);
       }
       store<u8>(peer + EP_NBLOCKS, 0);
       store<u64>(peer + EP_REASM, relAck);
@@ -149,6 +151,6 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
     } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
   }
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
-  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(pk + P_IPLEN));
+  addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
   return true;
 }

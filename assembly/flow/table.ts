@@ -17,8 +17,8 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN } from "./live";
-import { zeroBlock, eq16, allocZeroed } from "../mem";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_V6 } from "./live";
+import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE } from "../state";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
@@ -31,6 +31,18 @@ const EXT_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
 const EXT_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>EXT_LIVE;
 const EXT_CHUNK_PAGES: i32 = <i32>((EXT_CHUNK_BYTES + 0xFFFF) >> 16);
 TABLE.nExtChunks = 0;
+/**
+ * IPv6 key blocks (live.ts FR_ORIG_ADDR): 32 bytes (originator's address, then the responder's) for
+ * each live IPv6 connection, from a pool of their own (a free list threaded through the blocks' first
+ * u32), in chunks of as many blocks as a record chunk has records. A capture without IPv6 has none.
+ */
+const V6_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const V6_BLOCK: usize = 32;
+const V6_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * V6_BLOCK;
+const V6_CHUNK_PAGES: i32 = <i32>((V6_CHUNK_BYTES + 0xFFFF) >> 16);
+TABLE.nV6Chunks = 0;
+TABLE.v6HighWater = 0;
+TABLE.v6FreeHead = NO_RECORD;
 TABLE.extHighWater = 0;
 TABLE.extFreeHead = NO_RECORD;
 
@@ -62,6 +74,8 @@ export function tableInit(key0: u64, key1: u64): void {
   TABLE.liveCount = 0;
   TABLE.extHighWater = 0;
   TABLE.extFreeHead = NO_RECORD;
+  TABLE.v6HighWater = 0;
+  TABLE.v6FreeHead = NO_RECORD;
 }
 
 export function tableLive(): i32 { return TABLE.liveCount; }
@@ -131,6 +145,83 @@ function extRelease(id: u32): void {
   store<u32>(ref, 0);
 }
 
+// ---- addresses ---------------------------------------------------------------------------------------
+// A connection's addresses are the 16-byte forms of packet.ts (IPv4 v4-mapped); the live record keeps
+// them as live.ts FR_ORIG_ADDR says. These functions are the only readers and writers of that form.
+
+/** Two 16-byte address forms for keyAddr() to write an IPv4 connection's addresses into. */
+const ADDR_SCRATCH: usize = memory.data(32, 16);
+
+/** Whether the 16-byte address at p is v4-mapped (::ffff:a.b.c.d). */
+@inline function isV4Mapped(p: usize): bool { return load<u64>(p) == 0 && load<u32>(p, 8) == 0xFFFF0000; }
+
+/** IPv6 key block `x`. */
+// SAFETY: x < v6HighWater <= nV6Chunks * CHUNK_RECORDS (x comes from a record with FR_V6 set).
+@inline function v6Block(x: u32): usize {
+  return load<usize>(V6_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * V6_BLOCK;
+}
+
+/**
+ * Address of the 16-byte form of the live record r's originator (resp false) or responder address:
+ * in its IPv6 key block, or written into a scratch form that stays valid until the next call for
+ * the same side.
+ */
+export function keyAddr(r: usize, resp: bool): usize {
+  if (load<u8>(r + FR_V6) != 0) return v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0);
+  const p = ADDR_SCRATCH + (resp ? 16 : 0);
+  store<u64>(p, 0);
+  store<u32>(p, 0xFFFF0000, 8);
+  store<u32>(p, load<u32>(r + (resp ? FR_RESP_ADDR : FR_ORIG_ADDR)), 12);
+  return p;
+}
+
+/** Whether the 16-byte address at p is the live record r's originator (resp false) or responder address. */
+export function addrMatches(r: usize, resp: bool, p: usize): bool {
+  if (load<u8>(r + FR_V6) != 0) return eq16(v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0), p);
+  return isV4Mapped(p) && load<u32>(r + (resp ? FR_RESP_ADDR : FR_ORIG_ADDR)) == load<u32>(p, 12);
+}
+
+/**
+ * Sets the addresses of the new live record r to the 16-byte forms at src (originator) and dst
+ * (taking an IPv6 key block for an IPv6 connection; remove() gives it back).
+ */
+export function setKeyAddrs(r: usize, src: usize, dst: usize): void {
+  if (isV4Mapped(src) && isV4Mapped(dst)) {
+    store<u32>(r + FR_ORIG_ADDR, load<u32>(src, 12));
+    store<u32>(r + FR_RESP_ADDR, load<u32>(dst, 12));
+    store<u8>(r + FR_V6, 0);
+    return;
+  }
+  let x: u32;
+  if (TABLE.v6FreeHead != NO_RECORD) {
+    x = TABLE.v6FreeHead;
+    TABLE.v6FreeHead = load<u32>(v6Block(x));
+  } else {
+    if (TABLE.v6HighWater == TABLE.nV6Chunks * CHUNK_RECORDS) {
+      // tableCanGrow() kept room for an IPv6 key chunk per record chunk, so this allocation fits.
+      store<usize>(V6_CHUNKS + (<usize>TABLE.nV6Chunks << 2), chunkAlloc(V6_CHUNK_BYTES));
+      TABLE.nV6Chunks++;
+    }
+    x = TABLE.v6HighWater++;
+  }
+  store<u32>(r + FR_ORIG_ADDR, x);
+  store<u32>(r + FR_RESP_ADDR, 0);
+  store<u8>(r + FR_V6, 1);
+  const b = v6Block(x);
+  copy16(b, src);
+  copy16(b + 16, dst);
+}
+
+/** Exchanges the live record r's originator and responder addresses (a role flip). */
+export function swapKeyAddrs(r: usize): void {
+  if (load<u8>(r + FR_V6) != 0) {
+    const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
+    swapBlock(b, b + 16, 16);
+  } else {
+    swapBlock(r + FR_ORIG_ADDR, r + FR_RESP_ADDR, 4);
+  }
+}
+
 // ---- hashing -------------------------------------------------------------------------------------
 // SipHash-1-3 (Aumasson & Bernstein, "SipHash: a fast short-input PRF"; one compression and three
 // finalisation rounds, the variant Rust's HashMap and CPython use against hash flooding) of the
@@ -196,7 +287,7 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
  */
 export function recordHash(r: usize): u32 {
   const vlan = (load<u32>(r + FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(r + FR_VLAN) : 0;
-  return keyHash(r + FR_ORIG_ADDR, <u32>load<u16>(r + FR_ORIG_PORT), r + FR_RESP_ADDR, <u32>load<u16>(r + FR_RESP_PORT), vlan);
+  return keyHash(keyAddr(r, false), <u32>load<u16>(r + FR_ORIG_PORT), keyAddr(r, true), <u32>load<u16>(r + FR_RESP_PORT), vlan);
 }
 
 
@@ -207,6 +298,9 @@ TABLE.lookupIsOrig = false;
 
 /** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
 export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
+  const v6: u8 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : 1;
+  const s4 = load<u32>(src, 12), d4 = load<u32>(dst, 12);
   let i = h & TABLE.indexMask;
   while (true) {
     // SAFETY: i <= indexMask, inside the index.
@@ -216,15 +310,28 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
       const id = <u32>e - 1;
       const r = recPtr(id);
       // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
-      if (!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) {
+      if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && load<u8>(r + FR_V6) == v6) {
         const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
-        if (op == sport && rp == dport && eq16(r + FR_ORIG_ADDR, src) && eq16(r + FR_RESP_ADDR, dst)) {
-          TABLE.lookupIsOrig = true;
-          return id;
-        }
-        if (op == dport && rp == sport && eq16(r + FR_ORIG_ADDR, dst) && eq16(r + FR_RESP_ADDR, src)) {
-          TABLE.lookupIsOrig = false;
-          return id;
+        if (v6 == 0) {
+          const oa = load<u32>(r + FR_ORIG_ADDR), ra = load<u32>(r + FR_RESP_ADDR);
+          if (op == sport && rp == dport && oa == s4 && ra == d4) {
+            TABLE.lookupIsOrig = true;
+            return id;
+          }
+          if (op == dport && rp == sport && oa == d4 && ra == s4) {
+            TABLE.lookupIsOrig = false;
+            return id;
+          }
+        } else {
+          const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
+          if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) {
+            TABLE.lookupIsOrig = true;
+            return id;
+          }
+          if (op == dport && rp == sport && eq16(b, dst) && eq16(b + 16, src)) {
+            TABLE.lookupIsOrig = false;
+            return id;
+          }
         }
       }
     }
@@ -243,11 +350,10 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 
 /**
  * Loads a word 64, 128 ... bytes into the record at r and its last word: one in every cache line it
- * spans after the one holding r (REC_LIVE is under six lines; r need not start a line).
+ * spans after the one holding r (REC_LIVE is 4 to 5 lines; r need not start a line).
  */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, 320) ^
-    load<u32>(r, <usize>REC_LIVE - 4);
+  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
 }
 
 /**
@@ -263,7 +369,9 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
     if (<u32>(e >>> 32) == h) {
       // SAFETY: a non-zero entry names a live record id < highWater.
       const r = recPtr(<u32>e - 1);
-      return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r);
+      // lookup() compares an IPv6 connection's addresses in its key block: touch that line too.
+      const v6 = load<u8>(r + FR_V6) != 0 ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
+      return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r) ^ v6;
     }
     i = (i + 1) & TABLE.indexMask;
   }
@@ -376,7 +484,9 @@ export function tableCanGrow(): bool {
   // (extension blocks are allocated later, during processing, where there is no evicting first).
   const indexPages = <i32>((<usize>(TABLE.indexMask + 1) << 4) >> 16) + 1;
   const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES;
-  return memory.size() + CHUNK_PAGES + indexPages + extPages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;
+  // Likewise an IPv6 key chunk for every record chunk (allocated when its first IPv6 record is created).
+  const v6Pages = <i32>(TABLE.nChunks + 1 - TABLE.nV6Chunks) * V6_CHUNK_PAGES;
+  return memory.size() + CHUNK_PAGES + indexPages + extPages + v6Pages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;
 }
 
 /** Allocates a zeroed live record for hash h and indexes it; the caller fills the key. */
@@ -416,6 +526,12 @@ export function remove(id: u32): void {
   }
   store<u64>(TABLE.indexBase + (<usize>i << 3), 0);
   extRelease(id);
+  if (load<u8>(r + FR_V6) != 0) {
+    const x = load<u32>(r + FR_ORIG_ADDR);
+    store<u32>(v6Block(x), TABLE.v6FreeHead);
+    TABLE.v6FreeHead = x;
+    store<u8>(r + FR_V6, 0);
+  }
   store<u32>(r + FR_FLAGS, 0);
   store<u32>(r + FR_EXT_REF, TABLE.freeHead);
   TABLE.freeHead = id;

@@ -22,6 +22,7 @@ import {
   CONNECTION_LINGER_US,
 } from "../options";
 import { OPTIONS, TIMERS } from "../state";
+import { timeAt } from "./narrow";
 
 export const NEVER: i64 = i64.MAX_VALUE;
 
@@ -37,8 +38,8 @@ TIMERS.removalReason = EndReason.EndOfInput;
 /** The time at which Zeek would remove this record if no further packet arrives, or NEVER. */
 export function removalTime(rec: usize): i64 {
   const f = load<u32>(rec + FR_FLAGS);
-  const last = load<i64>(rec + FR_TS_LAST);
-  const closeAt = load<i64>(rec + FR_CLOSE_AT);
+  const last = timeAt(rec, FR_TS_LAST);
+  const closeAt = timeAt(rec, FR_CLOSE_AT);
   let best = NEVER;
   TIMERS.removalReason = EndReason.Inactivity;
   if (closeAt != 0) { best = closeAt; TIMERS.removalReason = EndReason.Closed; }
@@ -47,7 +48,7 @@ export function removalTime(rec: usize): i64 {
   const analyzerTimers = (f & (FF_TIMERS_OFF | FF_NOT_ACTIVE)) == 0;
 
   if (analyzerTimers && (f & FF_ATTEMPT) != 0 && (os == <u8>Half.SynSent || os == <u8>Half.SynAckSent) && rs == <u8>Half.Inactive) {
-    const t = load<i64>(rec + FR_TS_ATTEMPT) + OPTIONS.attemptDelayUs;
+    const t = timeAt(rec, FR_TS_ATTEMPT) + OPTIONS.attemptDelayUs;
     if (t < best) { best = t; TIMERS.removalReason = EndReason.AttemptTimeout; }
   }
 
@@ -60,7 +61,7 @@ export function removalTime(rec: usize): i64 {
     if (closedEnough || silent) {
       const idleAfter = last + CONNECTION_LINGER_US; // a tick must come strictly later
       let t = nextTickAfter(load<i64>(rec + FR_TS_START) + SYN_TIMEOUT_US, SESSION_TIMER_US, idleAfter);
-      const e2 = load<i64>(rec + FR_EXPIRE2);
+      const e2 = timeAt(rec, FR_EXPIRE2);
       if (e2 != 0) {
         const t2 = nextTickAfter(e2, SESSION_TIMER_US, idleAfter);
         if (t2 < t) t = t2;

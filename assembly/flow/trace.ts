@@ -17,11 +17,11 @@
 // nearly full (outNearlyFull), the host drains it with traceClear() after every call.
 
 import { PKT_SIZE, PKT_RING_SLOTS } from "../packet";
-import { FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_TS_START } from "./live";
+import { FR_ORIG_PORT, FR_RESP_PORT, FR_TS_START } from "./live";
 import { FR_SIZE } from "./record";
-import { recPtr, extPtr } from "./table";
+import { recPtr, extPtr, addrMatches } from "./table";
 import { expandRecord } from "./output";
-import { copyBlock, eq16, alloc } from "../mem";
+import { copyBlock, alloc } from "../mem";
 import { TRACE } from "../state";
 
 /** Bytes of one trace event: the descriptor, then the record. */
@@ -79,8 +79,8 @@ function selected(rec: usize): bool {
   if (TRACE.everyRecord) return true;
   if (load<i64>(rec + FR_TS_START) != TRACE.startUs) return false;
   const op = <u32>load<u16>(rec + FR_ORIG_PORT), rp = <u32>load<u16>(rec + FR_RESP_PORT);
-  if (op == TRACE.portA && rp == TRACE.portB && eq16(rec + FR_ORIG_ADDR, KEY_A) && eq16(rec + FR_RESP_ADDR, KEY_B)) return true;
-  return op == TRACE.portB && rp == TRACE.portA && eq16(rec + FR_ORIG_ADDR, KEY_B) && eq16(rec + FR_RESP_ADDR, KEY_A);
+  if (op == TRACE.portA && rp == TRACE.portB && addrMatches(rec, false, KEY_A) && addrMatches(rec, true, KEY_B)) return true;
+  return op == TRACE.portB && rp == TRACE.portA && addrMatches(rec, false, KEY_B) && addrMatches(rec, true, KEY_A);
 }
 
 /**

@@ -12,16 +12,17 @@ import {
   P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
 } from "../packet";
 import {
-  FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FR_DEADLINE, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
+  FR_TS_SYN, FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
-  X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
+  X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
+import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor } from "./narrow";
 import * as O from "./record";
-import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot } from "./table";
+import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -43,7 +44,7 @@ import { traceSegment } from "./trace";
 import { statInc, statAdd, Stat } from "../stats";
 import { isLikelyServerPort } from "../options";
 import { steadySegment } from "./steady";
-import { copy16, copyBlock, eq16 } from "../mem";
+import { copy16, copyBlock } from "../mem";
 import { OPTIONS, PACKET, SEQ, TABLE, TRACKER, FLOW_STATE, TRACE, TIMERS } from "../state";
 
 /** The descriptor being processed: a slot of the batch (see enqueue/flushBatch). */
@@ -99,8 +100,14 @@ export function trackerInit(): void {
 
 // ---- emission ------------------------------------------------------------------------------------
 
-/** Recomputes and caches when the record would be removed (FR_DEADLINE). */
-@inline function refreshDeadline(rec: usize): void { store<i64>(rec + FR_DEADLINE, removalTime(rec)); }
+/** Recomputes and caches (a lower bound of) when the record would be removed (FR_DEADLINE, live.ts). */
+@inline function refreshDeadline(rec: usize): void { setDeadlineFloor(rec, removalTime(rec)); }
+
+/**
+ * Whether the record's removal time is at or before t; then TIMERS.removalReason says why. The exact
+ * time (removalTime, a pure function of the record) is computed only when the cached bound is reached.
+ */
+@inline function removedBy(rec: usize, t: i64): bool { return deadlineFloor(rec) <= t && removalTime(rec) <= t; }
 
 /**
  * Writes the finished output record of live record `id` ending for `reason` into the ring (the live
@@ -129,8 +136,7 @@ function writeFinished(id: u32, reason: EndReason): void {
  * else as end of input.
  */
 function endOfInputReason(r: usize): EndReason {
-  if (load<i64>(r + FR_DEADLINE) > TRACKER.clock) return EndReason.EndOfInput;
-  removalTime(r);
+  if (!removedBy(r, TRACKER.clock)) return EndReason.EndOfInput;
   return TIMERS.removalReason;
 }
 
@@ -149,7 +155,7 @@ function sweep(n: i32): void {
     const id = TRACKER.sweepCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    if (load<i64>(r + FR_DEADLINE) <= TRACKER.clock) { removalTime(r); emit(id, TIMERS.removalReason); }
+    if (removedBy(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
   }
 }
 
@@ -165,7 +171,7 @@ function evictOne(): void {
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
     seen++;
-    const a = load<i64>(r + FR_TS_ACTIVE);
+    const a = timeAt(r, FR_TS_ACTIVE);
     if (a < oldest) { oldest = a; victim = id; }
   }
   if (victim != 0xFFFFFFFF) {
@@ -242,8 +248,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   const id = insert(h);
   const r = recPtr(id);
   setCurrentFlow(id, now);
-  copy16(r + FR_ORIG_ADDR, TRACKER.pk + P_SRC);
-  copy16(r + FR_RESP_ADDR, TRACKER.pk + P_DST);
+  setKeyAddrs(r, TRACKER.pk + P_SRC, TRACKER.pk + P_DST);
   store<u16>(r + FR_ORIG_PORT, <u16>sport);
   store<u16>(r + FR_RESP_PORT, <u16>dport);
   // The first packet's VLAN ids are logged (Zeek's vlan-logging takes them from the packet that
@@ -251,9 +256,9 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   store<u32>(r + FR_VLAN, load<u32>(TRACKER.pk + P_VLAN));
   if (OPTIONS.vlanInKey) setFlag(r, FF_VLAN_KEY);
   store<i64>(r + FR_TS_START, now);
-  store<i64>(r + FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
-  store<i64>(r + FR_TS_ACTIVE, now);
-  store<i64>(r + FR_HS_RTT, -1);
+  setTimeAt(r, FR_TS_LAST, now);   // Zeek's Connection starts with last_time = start_time
+  setTimeAt(r, FR_TS_ACTIVE, now);
+  setDurationAt(r, FR_HS_RTT, -1);
   const tunnel = load<u8>(TRACKER.pk + P_TUNNEL);
   store<u8>(r + FR_TUNNEL, tunnel);
   if (tunnel != 0) {
@@ -403,12 +408,12 @@ function noteOptions(ep: usize, flags: u32): void {
 function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i64): void {
   if (isOrigNow) {
     if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) store<i64>(rec + FR_TS_SYN, now);
-    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && load<i64>(rec + FR_HS_RTT) < 0 &&
-               load<i64>(rec + FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
+      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setTimeAt(rec, FR_TS_SYN, now);
+    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && durationAt(rec, FR_HS_RTT) < 0 &&
+               timeAt(rec, FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
                ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      const rtt = now - load<i64>(rec + FR_TS_SYN);
-      store<i64>(rec + FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
+      const rtt = now - timeAt(rec, FR_TS_SYN);
+      setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
     }
   }
 }
@@ -450,7 +455,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
 
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
-  if (!epHas(o, EF_DID_CLOSE) || !epHas(r, EF_DID_CLOSE)) store<i64>(rec + FR_TS_LAST, now);
+  if (!epHas(o, EF_DID_CLOSE) || !epHas(r, EF_DID_CLOSE)) setTimeAt(rec, FR_TS_LAST, now);
 
   noteOptions(FLOW_STATE.curEp, flags);
   if (fin) {
@@ -517,7 +522,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   // ConnSize: packets and IP bytes, in the final orientation of this packet's sender.
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
-  store<u64>(ep + EP_IP_BYTES, load<u64>(ep + EP_IP_BYTES) + <u64>load<u32>(TRACKER.pk + P_IPLEN));
+  addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(TRACKER.pk + P_IPLEN));
   noteHandshake(rec, flags, ep == o, ack, now);
 }
 
@@ -541,17 +546,17 @@ function trackOne(h: u32): void {
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
-    if (load<i64>(rec + FR_DEADLINE) <= now) { removalTime(rec); emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
+    if (removedBy(rec, now)) { emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
     else if (isReuse(rec, flags, load<u32>(TRACKER.pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, now);
-    isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && eq16(recPtr(id) + FR_ORIG_ADDR, src);
+    isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && addrMatches(recPtr(id), false, src);
     if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }
   const rec = recPtr(id);
   setCurrentFlow(id, now);
-  store<i64>(rec + FR_TS_ACTIVE, now);
+  setTimeAt(rec, FR_TS_ACTIVE, now);
 
   const csum = load<u8>(TRACKER.pk + P_CSUM);
   if (csum == <u8>Csum.Bad) {

@@ -31,6 +31,7 @@ import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./se
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler } from "./reassembly";
 import { WIRE_ANOMALIES } from "../state";
+import { durationAt } from "./narrow";
 
 /** Data filling a hole within this long of the sender's latest segment is reordering (µs). */
 const REORDER_WINDOW_US: i64 = 3000;
@@ -234,6 +235,6 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
   }
   if (!senderIsOrig) {
     if (!syn) setFlag(rec, FF_RESP_NONSYN);
-    else if (hasAck && load<i64>(rec + FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
+    else if (hasAck && durationAt(rec, FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
   }
 }

@@ -77,6 +77,7 @@ interface Segment {
   opts?: number;
   mss?: number;
   wscale?: number;
+  cut?: boolean; // payload cut by the snaplen: not captured whole
 }
 
 const T0 = 1_700_000_000_123_456;
@@ -120,8 +121,8 @@ function run(
     dv.setUint32(base + P.P_PAYLEN, s.len ?? 0, true);
     // The payload is "captured" (a snaplen cut would be a content gap): point at the input window.
     dv.setUint32(base + P.P_PAYPTR, engine.exports.inputPtr(), true);
-    dv.setUint32(base + P.P_PAYCAP, s.len ?? 0, true);
-    dv.setUint8(base + P.P_WHOLE, 1);
+    dv.setUint32(base + P.P_PAYCAP, s.cut ? 0 : (s.len ?? 0), true);
+    dv.setUint8(base + P.P_WHOLE, s.cut ? 0 : 1);
     ex.feedPacket();
   }
   const flows: Flow[] = [];
@@ -291,5 +292,64 @@ describe("compact live records expand to the same flow", () => {
       { t: 2000, from: "c", flags: ACK, seq: 50, ack: 7070 },
     ]);
     expect(flows[0]).toMatchObject({ orig_bytes: 50, resp_bytes: 70 });
+  });
+
+  /**
+   * The handshake, then `n` segments of `len` bytes from the client (cut by the snaplen when `cut`),
+   * each acknowledged by the server, every `gap` µs, then FINs: 60 + len IP bytes a segment.
+   */
+  function bulk(n: number, len: number, gap: number, cut: boolean): Segment[] {
+    const segs: Segment[] = HANDSHAKE_AND_CLOSE.slice(0, 3);
+    for (let i = 0; i < n; i++) {
+      const seq = (1001 + i * len) >>> 0;
+      const t = 3000 + i * gap;
+      segs.push({ t, from: "c", flags: PSH | ACK, seq, ack: 5001, len, cut });
+      segs.push({ t: t + 1, from: "s", flags: ACK, seq: 5001, ack: (seq + len) >>> 0 });
+    }
+    const end = (1001 + n * len) >>> 0;
+    const t = 3000 + n * gap;
+    segs.push(
+      { t, from: "c", flags: FIN | ACK, seq: end, ack: 5001 },
+      { t: t + 1, from: "s", flags: FIN | ACK, seq: 5001, ack: (end + 1) >>> 0 },
+      { t: t + 2, from: "c", flags: ACK, seq: (end + 1) >>> 0, ack: 5002 },
+    );
+    return segs;
+  }
+
+  it("keep times more than 2^31 µs after the start (the live record keeps offsets from it in 32 bits)", () => {
+    // A packet every 4 minutes (under the 5-minute inactivity timeout) for 3 hours, then the close:
+    // last_time, the close timer and the activity time lie beyond ±35.8 minutes of the start.
+    const { flows } = run(bulk(45, 10, 240_000_123, false));
+    expect(flows).toHaveLength(1);
+    expect(flows[0]).toMatchObject({ conn_state: "SF", history: "ShADaFf", orig_bytes: 450, handshake_rtt: 0.0025 });
+    expect(flows[0].duration).toBe((3000 + 45 * 240_000_123 + 1) / 1e6);
+  });
+
+  it("reuse a closed IPv6 connection's key block for the next connection on the tuple", () => {
+    // The second SYN (a new ISN after the close) ends the first record (port reuse) and creates
+    // one that takes the IPv6 key block the first gave back (table.ts).
+    const again = HANDSHAKE_AND_CLOSE.map((s) => ({
+      ...s,
+      t: s.t + 10_000_000,
+      seq: s.seq + 77,
+      ack: s.ack && s.ack + 77,
+    }));
+    for (const client of ["2001:db8::1", CLIENT]) {
+      const { flows } = run([...HANDSHAKE_AND_CLOSE, ...again], client, SERVER);
+      expect(flows.map((f) => [f["id.orig_h"], f["id.resp_h"], f.history, f.orig_bytes, f.resp_bytes])).toEqual([
+        [client, SERVER, "ShADdFf", 100, 200],
+        [client, SERVER, "ShADdFf", 100, 200],
+      ]);
+    }
+  });
+
+  it("count IP bytes past 2^32 on one side (the live record keeps their low 32 bits)", () => {
+    const n = 70_000,
+      len = 65_000;
+    const { flows } = run(bulk(n, len, 10, false));
+    expect(flows).toHaveLength(1);
+    expect(flows[0]).toMatchObject({ conn_state: "SF", orig_bytes: n * len, missed_bytes: 0 });
+    expect(flows[0].orig_ip_bytes).toBe(4 * 60 + n * (60 + len));
+    expect(flows[0].resp_ip_bytes).toBe(2 * 60 + n * 60);
   });
 });

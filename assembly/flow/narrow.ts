@@ -1,0 +1,98 @@
+// The live record's narrow fields (live.ts): times kept as i32 offsets from the record's start
+// time, and u64 endpoint counters kept as their low 32 bits. Every value keeps its full range: one
+// that does not fit is kept whole in the extension block (allocated then), so what the record
+// reads back is always the exact value the wide field held, never a wrapped one.
+
+import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES } from "./live";
+import { extOf, extAttachOf } from "./table";
+
+/** A narrow time field holding this keeps its value in its X_TIMES slot. */
+const IN_EXT: i32 = i32.MIN_VALUE;
+
+/** Address of the X_TIMES slot of narrow time field `f` in extension block x. */
+@inline function timeSlot(x: usize, f: i32): usize { return x + <usize>X_TIMES + (<usize>(f - FR_TIMES) << 1); }
+
+/**
+ * The time (µs) in narrow time field `f` of the live record r. Encoding: 0 is the time 0 (a field
+ * never set), d > 0 is FR_TS_START + d - 1, d < 0 (but not IN_EXT) is FR_TS_START + d.
+ */
+@inline export function timeAt(r: usize, f: i32): i64 {
+  const d = load<i32>(r + <usize>f);
+  if (d == 0) return 0;
+  if (d == IN_EXT) return load<i64>(timeSlot(extOf(r), f));
+  return load<i64>(r + FR_TS_START) + <i64>(d > 0 ? d - 1 : d);
+}
+
+/** Sets narrow time field `f` of the live record r to time t (µs); FR_TS_START must be set first. */
+@inline export function setTimeAt(r: usize, f: i32, t: i64): void {
+  const off = t - load<i64>(r + FR_TS_START);
+  // The common case (per packet): t at or up to 35.8 minutes after the start.
+  if (t != 0 && off >= 0 && off < <i64>i32.MAX_VALUE) store<i32>(r + <usize>f, <i32>off + 1);
+  else setTimeSlow(r, f, t, off);
+}
+
+function setTimeSlow(r: usize, f: i32, t: i64, off: i64): void {
+  let d: i32 = 0;
+  if (t != 0) {
+    if (off >= 0 && off < <i64>i32.MAX_VALUE) d = <i32>off + 1;
+    else if (off < 0 && off > <i64>IN_EXT) d = <i32>off;
+    else {
+      store<i64>(timeSlot(extAttachOf(r), f), t);
+      d = IN_EXT;
+    }
+  }
+  store<i32>(r + <usize>f, d);
+}
+
+/** The duration (µs) in narrow field `f` of the live record r (FR_HS_RTT): kept as is when it fits. */
+@inline export function durationAt(r: usize, f: i32): i64 {
+  const d = load<i32>(r + <usize>f);
+  return d == IN_EXT ? load<i64>(timeSlot(extOf(r), f)) : <i64>d;
+}
+
+/** Sets narrow duration field `f` of the live record r to v (µs). */
+export function setDurationAt(r: usize, f: i32, v: i64): void {
+  let d: i32 = <i32>v;
+  if (v <= <i64>IN_EXT || v > <i64>i32.MAX_VALUE) {
+    store<i64>(timeSlot(extAttachOf(r), f), v);
+    d = IN_EXT;
+  }
+  store<i32>(r + <usize>f, d);
+}
+
+/**
+ * Caches in FR_DEADLINE a lower bound of time t (µs): floor((t - FR_TS_START) / 1024), or i32.MAX
+ * when that is larger (t is then at least 25 days after the start, or NEVER), or i32.MIN when it is
+ * smaller (read back as no bound at all).
+ */
+@inline export function setDeadlineFloor(r: usize, t: i64): void {
+  const d = (t - load<i64>(r + FR_TS_START)) >> 10;
+  store<i32>(r + FR_DEADLINE, d > <i64>i32.MAX_VALUE ? i32.MAX_VALUE : d <= <i64>i32.MIN_VALUE ? i32.MIN_VALUE : <i32>d);
+}
+
+/** The lower bound setDeadlineFloor() cached: the record is not removed before this time (µs). */
+@inline export function deadlineFloor(r: usize): i64 {
+  const d = load<i32>(r + FR_DEADLINE);
+  return d == i32.MIN_VALUE ? i64.MIN_VALUE : load<i64>(r + FR_TS_START) + (<i64>d << 10);
+}
+
+/**
+ * Adds n to the u64 endpoint counter whose low 32 bits are at ep + `lo` of the live record r and
+ * whose high 32 bits are the side's half of the extension block's u32 pair at `hi` (live.ts).
+ */
+@inline export function addWide(r: usize, ep: usize, lo: i32, hi: i32, n: u64): void {
+  const s = <u64>load<u32>(ep + <usize>lo) + n;
+  store<u32>(ep + <usize>lo, <u32>s);
+  if (s > 0xFFFFFFFF) carryWide(r, ep, hi, <u32>(s >> 32));
+}
+
+function carryWide(r: usize, ep: usize, hi: i32, c: u32): void {
+  const p = extAttachOf(r) + <usize>hi + (ep == r + <usize>FR_ORIG ? 0 : 4);
+  store<u32>(p, load<u32>(p) + c);
+}
+
+/** The u64 value of the counter addWide() keeps (`side` 0 for the originator, 4 for the responder). */
+@inline export function wideAt(ep: usize, lo: i32, ext: usize, hi: i32, side: usize): u64 {
+  const h: u64 = ext != 0 ? <u64>load<u32>(ext + <usize>hi + side) : 0;
+  return (h << 32) | <u64>load<u32>(ep + <usize>lo);
+}
