@@ -341,6 +341,11 @@ export class EnginePool {
     return !this.#closing && slot.worker === home.worker && !slot.dead;
   }
 
+  /** @internal The thread in slot `index` now (tests end one to check what becomes of its sessions). */
+  threadOf(index: number): Worker {
+    return this.#slots[index].worker;
+  }
+
   /** @internal Sessions homed on each thread (tests). */
   sessionHomes(): readonly number[] {
     return this.#homes;
