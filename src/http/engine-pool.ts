@@ -353,12 +353,14 @@ export class EnginePool {
 
   /**
    * Sends a call to a session on its thread; resolves with the answer. 503 `engines_busy` when the
-   * call would wait and the queue is full; 500 `engine_thread_failed` when the thread stops first.
+   * call would wait and the queue is full (`bounded`; false for the sessions reloaded at start, which
+   * are no request); 500 `engine_thread_failed` when the thread stops first.
    */
   async sessionCall(
     home: SessionHome,
     m: SessionOp & { sid: string },
     transfer: ArrayBuffer[] = [],
+    bounded = true,
   ): Promise<FromSessionHost> {
     if (this.#closing) throw new ApiError(503, "shutting_down", "the server is shutting down");
     if (!this.sessionAlive(home))
@@ -366,7 +368,7 @@ export class EnginePool {
     const slot = this.#slots[home.index];
     let pending = this.#calls.get(home.worker);
     if (pending === undefined) this.#calls.set(home.worker, (pending = new Map()));
-    if ((pending.size > 0 || slot.run !== null) && this.queued >= this.queueLimit) {
+    if (bounded && (pending.size > 0 || slot.run !== null) && this.queued >= this.queueLimit) {
       this.#onReject?.();
       throw new ApiError(
         503,

@@ -9,7 +9,18 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { Api } from "../../src/http/app.js";
 import { sessionPath } from "../../src/http/sessions/session-file.js";
 import { Reconstructor } from "../../src/reconstructor.js";
-import { capture, captureToSegments, json, JSON_TYPE, PCAP, post, RXMIT, testApp, type Json } from "./helpers.js";
+import {
+  capture,
+  captureToSegments,
+  json,
+  JSON_TYPE,
+  PCAP,
+  post,
+  RXMIT,
+  tempDataDir,
+  testApp,
+  type Json,
+} from "./helpers.js";
 
 const apps: Api[] = [];
 afterAll(() => {
@@ -157,6 +168,28 @@ describe("the pool's bound", () => {
     expect(await finish(a, id)).toEqual(await json(await post(app(0), "/v1/analyze", cap, PCAP)));
     const metrics = await (await a.app.request("/metrics")).text();
     expect(metrics).toMatch(/^flowrecon_rejected_total\{reason="engines_busy"\} 1$/m);
+  });
+});
+
+describe("sessions reloaded at start", () => {
+  it("all go to the threads whatever the queue bound (no request waits for them), and go on as they were", async () => {
+    const dataDir = tempDataDir();
+    const first = app(1, { dataDir, engineQueue: 0 });
+    const ids = [await create(first), await create(first), await create(first)];
+    for (const id of ids) await feed(first, id, batches.slice(0, 2));
+    const before: string[] = [];
+    for (const id of ids) before.push(await listed(first, id)); // one at a time: the queue is 0
+    first.close();
+    const second = app(1, { dataDir, engineQueue: 0 });
+    expect(second.context.enginePool!.sessionHomes()).toEqual([3]);
+    // Their engines open on the thread at once, none refused; a request then finds the thread idle.
+    for (const id of ids) await second.context.sessions.get(id, undefined).opened;
+    for (const [i, id] of ids.entries()) expect(await listed(second, id)).toBe(before[i]);
+    const whole = await json(await post(app(0), "/v1/analyze", cap, PCAP));
+    for (const id of ids) {
+      await feed(second, id, batches.slice(2));
+      expect(await finish(second, id)).toEqual(whole);
+    }
   });
 });
 

@@ -44,8 +44,11 @@ type Answer = FromSessionHost & { rawError?: unknown };
 
 /** Where a session's engine runs. */
 export interface SessionLink {
-  /** Sends a call; rejects only when the thread stopped (or the pool refused it: 503). */
-  call(m: Call & { sid: string }, transfer: ArrayBuffer[]): Promise<Answer>;
+  /**
+   * Sends a call; rejects only when the thread stopped, or when the pool refused it (503; only
+   * `bounded` calls, the requests', wait in the pool's queue bound).
+   */
+  call(m: Call & { sid: string }, transfer: ArrayBuffer[], bounded?: boolean): Promise<Answer>;
   /** Whether the engine is still where it was put (false: its thread stopped). */
   alive(): boolean;
   /** Moves the session to a live thread (after {@link alive} turned false). */
@@ -68,9 +71,9 @@ export class PoolLink implements SessionLink {
     this.#home = pool.sessionHome();
   }
 
-  call(m: Call & { sid: string }, transfer: ArrayBuffer[]): Promise<Answer> {
+  call(m: Call & { sid: string }, transfer: ArrayBuffer[], bounded = true): Promise<Answer> {
     this.#sid = m.sid;
-    return this.#pool.sessionCall(this.#home, m, transfer);
+    return this.#pool.sessionCall(this.#home, m, transfer, bounded);
   }
 
   alive(): boolean {
@@ -141,6 +144,8 @@ export class Session {
   readonly #estimate: number;
   /** Set when the session cannot go on (its engine could not be opened again). */
   #broken: string | null = null;
+  /** Its engine must be opened again: its thread stopped, or the reload was refused (503). */
+  #reopen = false;
   /** The engine's opening: the first call waits for it. */
   #opened: Promise<void>;
   /** Bytes of the rollback snapshot a batch in flight may take (session-core.ts #transaction). */
@@ -185,6 +190,7 @@ export class Session {
     this.#opened = this.#send(
       { sop: "open", identity, dir: settings.dir, lastUsed: this.lastUsed, ...(saved ? { saved } : {}) },
       transfer,
+      saved === undefined,
     ).then(() => {});
     this.#opened.catch(() => {});
   }
@@ -380,8 +386,8 @@ export class Session {
     return this.#send(m, transfer);
   }
 
-  async #send(m: Call, transfer: ArrayBuffer[]): Promise<unknown> {
-    const answer = await this.#link.call({ ...m, sid: this.id } as Call & { sid: string }, transfer);
+  async #send(m: Call, transfer: ArrayBuffer[], bounded = true): Promise<unknown> {
+    const answer = await this.#link.call({ ...m, sid: this.id } as Call & { sid: string }, transfer, bounded);
     if (answer.view !== null) this.#view = answer.view;
     const delta = answer.delta;
     if (delta !== null) {
@@ -408,13 +414,14 @@ export class Session {
     try {
       await this.#opened;
     } catch (e) {
-      if (this.#link.alive() && this.#broken === null)
+      if (this.#link.alive() && !this.#reopen && this.#broken === null)
         this.#broken = `its engine could not be opened (${(e as Error).message}); delete it`;
     }
     if (this.#broken !== null)
       throw new ApiError(409, "session_failed", `session ${this.id} takes no more requests: ${this.#broken}`);
-    if (this.#link.alive()) return;
-    this.#link.rehome();
+    if (this.#link.alive() && !this.#reopen) return;
+    if (!this.#link.alive()) this.#link.rehome();
+    this.#reopen = false;
     this.#opened = this.#send({ sop: "reload", dir: this.#settings.dir, maxFlows: this.#settings.maxFlows }, []).then(
       () => {},
     );
@@ -426,7 +433,11 @@ export class Session {
       );
     } catch (e) {
       this.#opened.catch(() => {});
-      if (!this.#link.alive()) throw e; // the new thread stopped too: the next request tries again
+      // The new thread stopped too, or the pool is full: the next request tries again.
+      if (!this.#link.alive() || (e instanceof ApiError && e.status === 503)) {
+        this.#reopen = true;
+        throw e;
+      }
       this.#broken = `its engine thread stopped and its saved state could not be reloaded (${(e as Error).message}); delete it`;
       this.#settings.log?.error({ session: this.id, err: (e as Error).message }, "session failed: not reloaded");
       throw new ApiError(409, "session_failed", `session ${this.id} takes no more requests: ${this.#broken}`);
