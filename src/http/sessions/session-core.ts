@@ -133,6 +133,8 @@ export class SessionCore {
   #faulted = false;
   /** Bytes of the rollback snapshot held while a batch runs as a transaction. */
   #snapshotBytes = 0;
+  /** When a request last used the session (the main thread's clock, written to its file). */
+  #lastUsed = Date.now();
 
   /**
    * @param dir        where session files are written (`<dataDir>/sessions`).
@@ -252,8 +254,6 @@ export class SessionCore {
       finished: this.finished.byteChunks(),
     };
   }
-
-  #lastUsed = Date.now();
 
   /**
    * Writes the session's file (atomically). A session whose state cannot be written is marked
