@@ -48,7 +48,6 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
   const log = options.logger ?? createLogger(config.logLevel);
   const metrics = new ApiMetrics();
   const budget = new MemoryBudget(config.maxMemoryBytes, () => metrics.rejected.inc({ reason: "memory" }));
-  const sessions = new SessionStore(config, metrics, budget, log);
   // Shared by all requests, each its own job; unref'd, so an idle pool never keeps the process up.
   // A pool whose thread died is replaced (its jobs have failed with it).
   let threads: FormatThreads | null = null;
@@ -68,6 +67,8 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
           onReject: () => metrics.rejected.inc({ reason: "engines_busy" }),
         })
       : null;
+  // Sessions' engines live on the same threads (one thread per session, many sessions per thread).
+  const sessions = new SessionStore(config, metrics, budget, log, enginePool);
   const context: AppContext = { config, metrics, budget, sessions, log, formatThreads, enginePool, draining: false };
   metrics.gauge("flowrecon_sessions", "Open sessions.", () => sessions.size);
   metrics.gauge(
@@ -77,12 +78,12 @@ export function createApp(settings: Partial<ApiConfig> = {}, options: { logger?:
   );
   metrics.gauge(
     "flowrecon_engine_threads_busy",
-    "Engine threads running an analysis (of FLOWRECON_THREADS).",
+    "Engine threads running an analysis or a session call (of FLOWRECON_THREADS).",
     () => enginePool?.busy ?? 0,
   );
   metrics.gauge(
     "flowrecon_engine_queue_length",
-    "Analyses waiting for an engine thread (at most FLOWRECON_ENGINE_QUEUE).",
+    "Analyses and session calls waiting for an engine thread (at most FLOWRECON_ENGINE_QUEUE).",
     () => enginePool?.queued ?? 0,
   );
   metrics.gauge("flowrecon_memory_limit_bytes", "The memory limit (FLOWRECON_MAX_MEMORY_BYTES).", () => budget.limit);

@@ -29,6 +29,7 @@ import { ApiError, type ErrorBody } from "./errors.js";
 import type { FlowCounts } from "./flow-counts.js";
 import type { FlowsJobSpec } from "./flow-job.js";
 import type { Logger } from "./log.js";
+import type { FromSessionHost, SessionOp, ToSessionHost } from "./sessions/session-host.js";
 
 /** Body bytes collected into one `capture` step. */
 export const INPUT_BATCH_BYTES = 1 << 20;
@@ -99,7 +100,7 @@ function workerUrl(): URL {
 }
 
 /** The error a request gets for an error its thread reported. */
-function threadError(e: ThreadError): Error {
+export function threadError(e: ThreadError): Error {
   if (e.status !== undefined && e.body !== undefined) {
     const { code, message, offset, ...details } = e.body;
     return new ApiError(e.status as 400, code, message, { offset, details, headers: e.headers });
@@ -128,6 +129,12 @@ export interface PoolOptions {
   onReject?: () => void;
 }
 
+/** The thread a session lives on: a slot, and the thread in it when the session got there. */
+export interface SessionHome {
+  readonly index: number;
+  readonly worker: Worker;
+}
+
 export class EnginePool {
   readonly size: number;
   readonly queueLimit: number;
@@ -147,14 +154,14 @@ export class EnginePool {
     for (let i = 0; i < this.size; i++) this.#slots.push(this.#start(i));
   }
 
-  /** Threads running a request now. */
+  /** Threads running a request now (an analysis, or a call to a session they hold). */
   get busy(): number {
-    return this.#slots.filter((s) => s.run !== null).length;
+    return this.#slots.filter((s) => s.run !== null || (this.#calls.get(s.worker)?.size ?? 0) > 0).length;
   }
 
-  /** Requests waiting for a thread. */
+  /** Requests waiting for a thread (analyses, and session calls behind other work on their thread). */
   get queued(): number {
-    return this.#waiting.length;
+    return this.#waiting.length + this.#sessionsWaiting();
   }
 
   /** @internal The threads running a request (tests end one to check that it fails only its request). */
@@ -175,7 +182,7 @@ export class EnginePool {
     if (this.#closing) throw new ApiError(503, "shutting_down", "the server is shutting down");
     const free = this.#slots.find((s) => s.run === null);
     if (free !== undefined) return this.#lease(free);
-    if (this.#waiting.length >= this.queueLimit) {
+    if (this.queued >= this.queueLimit) {
       this.#onReject?.();
       throw new ApiError(
         503,
@@ -238,6 +245,7 @@ export class EnginePool {
   #start(i: number): Slot {
     const worker = new Worker(workerUrl());
     worker.unref();
+    this.#sessionListen(worker);
     let started!: () => void;
     let failed!: (e: Error) => void;
     const slot: Slot = {
@@ -291,6 +299,136 @@ export class EnginePool {
       if (next !== undefined) this.#lease(this.#slots[i]).then(next.resolve, next.reject);
     });
     return slot;
+  }
+
+  // Sessions (issue 13: sessions use the bounded pool too). A session's engine lives on one thread
+  // from its creation to its end (its state stays there between batches; a thread holds many
+  // sessions); the main thread calls it there (src/http/sessions/session-host.ts). Calls do not
+  // lease the thread: the thread takes them between the steps of the analysis it may run (a step is
+  // at most INPUT_BATCH_BYTES), so a long upload never blocks the sessions beside it. A call is
+  // counted as waiting while its thread has an analysis or earlier session calls, in the same queue
+  // bound as analyses (503 engines_busy). A thread that stops fails its calls with 500
+  // engine_thread_failed; its sessions notice (sessionAlive) and are reloaded from their files.
+
+  /** Session calls sent to each thread and not answered yet. */
+  readonly #calls = new Map<
+    Worker,
+    Map<number, { resolve: (m: FromSessionHost) => void; reject: (e: Error) => void }>
+  >();
+  /** Sessions homed on each slot. */
+  #homes: number[] = [];
+  #nextCall = 1;
+
+  /** A thread for a new (or reloaded) session: the one holding the fewest sessions. */
+  sessionHome(): SessionHome {
+    if (this.#closing) throw new ApiError(503, "shutting_down", "the server is shutting down");
+    if (this.#homes.length !== this.size) this.#homes = this.#slots.map(() => 0);
+    let index = 0;
+    for (let i = 1; i < this.size; i++) if (this.#homes[i] < this.#homes[index]) index = i;
+    this.#homes[index]++;
+    return { index, worker: this.#sessionSlot(index).worker };
+  }
+
+  /** The session left its thread (ended, or its thread stopped): the thread forgets it. */
+  sessionLeft(home: SessionHome, sid: string): void {
+    if (this.#homes[home.index] > 0) this.#homes[home.index]--;
+    if (this.sessionAlive(home)) home.worker.postMessage({ sop: "close", call: 0, sid } satisfies ToSessionHost);
+  }
+
+  /** Whether the thread the session lives on still runs (false: the session is gone with it). */
+  sessionAlive(home: SessionHome): boolean {
+    const slot = this.#slots[home.index];
+    return !this.#closing && slot.worker === home.worker && !slot.dead;
+  }
+
+  /** @internal The thread in slot `index` now (tests end one to check what becomes of its sessions). */
+  threadOf(index: number): Worker {
+    return this.#slots[index].worker;
+  }
+
+  /** @internal Sessions homed on each thread (tests). */
+  sessionHomes(): readonly number[] {
+    return this.#homes;
+  }
+
+  /**
+   * Sends a call to a session on its thread; resolves with the answer. 503 `engines_busy` when the
+   * call would wait and the queue is full (`bounded`; false for the sessions reloaded at start, which
+   * are no request); 500 `engine_thread_failed` when the thread stops first.
+   */
+  async sessionCall(
+    home: SessionHome,
+    m: SessionOp & { sid: string },
+    transfer: ArrayBuffer[] = [],
+    bounded = true,
+  ): Promise<FromSessionHost> {
+    if (this.#closing) throw new ApiError(503, "shutting_down", "the server is shutting down");
+    if (!this.sessionAlive(home))
+      throw new ApiError(500, "engine_thread_failed", "the engine thread holding this session stopped");
+    const slot = this.#slots[home.index];
+    let pending = this.#calls.get(home.worker);
+    if (pending === undefined) this.#calls.set(home.worker, (pending = new Map()));
+    if (bounded && (pending.size > 0 || slot.run !== null) && this.queued >= this.queueLimit) {
+      this.#onReject?.();
+      throw new ApiError(
+        503,
+        "engines_busy",
+        `the engine thread holding this session is busy and ${this.queued} requests wait for a thread (FLOWRECON_THREADS, FLOWRECON_ENGINE_QUEUE); retry later`,
+        { details: { threads: this.size, queue: this.queueLimit }, headers: { "retry-after": "1" } },
+      );
+    }
+    const call = this.#nextCall++;
+    const answer = new Promise<FromSessionHost>((resolve, reject) => pending.set(call, { resolve, reject }));
+    home.worker.postMessage({ ...m, call } as ToSessionHost, transfer);
+    return answer;
+  }
+
+  /** Session calls waiting behind other work on their thread. */
+  #sessionsWaiting(): number {
+    let waiting = 0;
+    for (const slot of this.#slots) {
+      const n = this.#calls.get(slot.worker)?.size ?? 0;
+      waiting += Math.max(0, n - (slot.run === null ? 1 : 0));
+    }
+    return waiting;
+  }
+
+  /** Slot `i`, started again first when its thread never started (as a request taking it would). */
+  #sessionSlot(i: number): Slot {
+    if (this.#slots[i].dead) this.#slots[i] = this.#start(i);
+    return this.#slots[i];
+  }
+
+  /** Session answers of a thread, and the failure of its open calls when it stops (any way: death, replacement, close). */
+  #sessionListen(worker: Worker): void {
+    let cause = "";
+    worker.on("message", (m: FromSessionHost) => {
+      if (m.kind !== "session") return;
+      const pending = this.#calls.get(worker);
+      const call = pending?.get(m.call);
+      if (call === undefined) return;
+      pending!.delete(m.call);
+      call.resolve(m);
+    });
+    worker.on("error", (e) => {
+      cause = `${e.name}: ${e.message}`;
+    });
+    worker.on("exit", (code) => {
+      const pending = this.#calls.get(worker);
+      this.#calls.delete(worker);
+      if (pending === undefined) return;
+      const why = cause !== "" ? cause : `exit code ${code}`;
+      for (const call of pending.values())
+        call.reject(
+          this.#closing
+            ? new ApiError(503, "shutting_down", "the server is shutting down")
+            : new ApiError(
+                500,
+                "engine_thread_failed",
+                `the engine thread holding this session stopped (${why}); the session goes on from its last acknowledged batch, this request can be retried`,
+              ),
+        );
+    });
   }
 }
 

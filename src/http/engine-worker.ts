@@ -17,6 +17,7 @@ import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstruct
 import { FlowsJob } from "./flow-job.js";
 import { ApiError } from "./errors.js";
 import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
+import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
 
 /** Output printed in one `finish` step before the main thread gets it. */
 const STEP_OUTPUT_BYTES = 1 << 20;
@@ -34,7 +35,7 @@ let run: Run | null = null;
 /** The run the messages being handled belong to (kept after a failure, to answer its later steps). */
 let runId = 0;
 
-function post(m: FromEngineThread, transfer: ArrayBuffer[] = []): void {
+function post(m: FromEngineThread | FromSessionHost, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(m, transfer);
 }
 
@@ -108,7 +109,17 @@ function handle(m: ToEngineThread): void {
   }
 }
 
-parentPort!.on("message", (m: ToEngineThread) => {
+/** The sessions this thread holds (src/http/sessions/session-host.ts). */
+const sessions = new SessionHost();
+
+parentPort!.on("message", (m: ToEngineThread | ToSessionHost) => {
+  if ("sop" in m) {
+    void sessions.handle(m).then((answer) => {
+      const body = (answer.result as BodyResult | undefined)?.body;
+      post(answer, body instanceof Uint8Array ? [body.buffer as ArrayBuffer] : []);
+    });
+    return;
+  }
   try {
     handle(m);
   } catch (e) {

@@ -31,9 +31,18 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), "flowrecon-test-"));
 }
 
+/**
+ * Engine threads of test apps: `FLOWRECON_THREADS` when set (run a suite with `FLOWRECON_THREADS=0`
+ * to check it on the main thread too), else the default; a test's own `threads` wins.
+ */
+const THREADS = process.env.FLOWRECON_THREADS ? { threads: Number(process.env.FLOWRECON_THREADS) } : {};
+
 /** An app for one test file, with a data directory of its own; its log is silent unless a logger is given (see {@link logLines}). */
 export function testApp(config: Partial<ApiConfig> = {}, logger?: Logger): Api {
-  return createApp({ sessionTtlMs: 60_000, logLevel: "silent", dataDir: tempDataDir(), ...config }, { logger });
+  return createApp(
+    { sessionTtlMs: 60_000, logLevel: "silent", dataDir: tempDataDir(), ...THREADS, ...config },
+    { logger },
+  );
 }
 
 /** A logger at info that keeps its lines, parsed, in `lines`. */

@@ -22,11 +22,9 @@ import { Hono } from "hono";
 import { ApiError } from "../errors.js";
 import { bodyChunks, readChunks, type ApiContext, type ApiEnv } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
-import { finishParams, listParams, NO_FILTER, sessionOptions, OPTION_PARAMETERS } from "../params.js";
-import { FlowWriter, RecordFilter } from "../flow-writer.js";
+import { finishParams, listParams, sessionOptions, OPTION_PARAMETERS } from "../params.js";
 import { readSegmentBody } from "../segment-body.js";
 import { piecesBody } from "../response-stream.js";
-import { captureErrorBody } from "./analyze.js";
 import type { ReconstructorOptions } from "../../reconstructor.js";
 import type { AppContext } from "../context.js";
 
@@ -63,7 +61,7 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
       }
     }
     const options = sessionOptions(c.req.query(), body);
-    const session = sessions.create(options, c.get("tenant"));
+    const session = await sessions.create(options, c.get("tenant"));
     c.header("location", `/v1/sessions/${session.id}`);
     return c.json(
       {
@@ -78,6 +76,7 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
   app.get("/v1/sessions/:id", async function describeSession(c: ApiContext) {
     const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     session.touch();
+    await session.ready();
     return c.json({ ...session.describe(config.sessionTtlMs), options: optionNames(session.options) });
   });
 
@@ -95,23 +94,20 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
         const held = await readChunks(chunks, reservation);
         const summary = await session.exclusive(async () => {
           session.checkBatch(input);
-          const summary = await session.appendCapture(held, work);
-          sessions.save(session);
-          return summary;
+          // Resolves once the batch is durable (its session file written on the engine's thread).
+          return session.appendCapture(held, work);
         });
         return c.json(summary);
       }
       const records = await readSegmentBody(
         chunks,
         kind === "json" ? "json" : "msgpack",
-        session.segmentLayout,
+        await sessions.segmentLayout(),
         reservation,
       );
       const summary = await session.exclusive(async () => {
         session.checkBatch(input);
-        const summary = await session.appendSegments(records.bytes, records.count, work);
-        sessions.save(session);
-        return summary;
+        return session.appendSegments(records.bytes, records.count, work);
       });
       return c.json(summary);
     } finally {
@@ -123,69 +119,28 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
     const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     const params = listParams(c.req.query());
     const format = outputFormat(c.req.header("accept"));
-    // Finished flows are judged against the session's clock as the CLI judges them; before the live
-    // ones are listed, the context moves to the engine's clock and stops being final (the end-of-input
-    // anomalies then wait for their thresholds). The writer and the filter read it per flow.
-    const insight = { ...session.insight };
-    const seed = session.options.communityIdSeed;
-    const writer = new FlowWriter(format, session.layout, {
-      communityIdSeed: seed,
-      localNets: session.options.localNets,
-      jsonStyle: params.jsonStyle,
-      filter: NO_FILTER,
-      insight,
-    });
-    const filter = new RecordFilter(params.filter, session.layout, insight);
-    const end = params.offset + params.limit;
-    let index = 0;
-    const visit =
-      (state: "finished" | "live") =>
-      (v: Parameters<FlowWriter["add"]>[0], p: number): void => {
-        if (filter.active && !filter.matches(v, p)) return;
-        if (index >= params.offset && index < end) writer.add(v, p, state);
-        index++;
-      };
-    await session.exclusive(async () => {
+    // Printed on the session's engine thread (session-core.ts list): finished flows, then live ones
+    // as finish would report them now, with the page's members at the end.
+    const body = await session.exclusive(async () => {
       if (session.closed) throw new ApiError(404, "session_not_found", `session ${session.id} was finished or deleted`);
-      if (params.states.has("finished")) session.finished.forEach(visit("finished"));
-      if (!params.states.has("live") || session.input === null) return;
-      insight.endUs = session.clockUs;
-      insight.final = false;
-      await session.listLive(visit("live"));
+      return session.list(params, format);
     });
-    const page: Record<string, unknown> = { total: index, offset: params.offset, limit: params.limit };
-    if (end < index) page.next_offset = end;
-    writer.end(page);
-    return new Response(piecesBody(writer.take(true)), { headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
+    return new Response(piecesBody([body]), { headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
   });
 
   app.post("/v1/sessions/:id/finish", async function finishSession(c: ApiContext) {
     const session = sessions.get(c.req.param("id")!, c.get("tenant"));
     const filter = finishParams(c.req.query());
     const format = outputFormat(c.req.header("accept"));
-    const writer = await session.exclusive(async () => {
+    const { body, error } = await session.exclusive(async () => {
       if (session.closed) throw new ApiError(404, "session_not_found", `session ${session.id} was finished or deleted`);
       try {
-        await session.finish(work);
+        return await session.finish(filter, format, work);
       } finally {
         sessions.delete(session.id);
       }
-      const w = new FlowWriter(format, session.layout, {
-        communityIdSeed: session.options.communityIdSeed,
-        localNets: session.options.localNets,
-        filter,
-        insight: session.insight,
-      });
-      session.finished.forEach((v, p) => {
-        w.add(v, p);
-      });
-      return w;
     });
-    const meta: Record<string, unknown> = { stats: session.stats };
-    const error = session.error;
-    if (error !== null) meta.error = captureErrorBody(error);
-    writer.end(meta);
-    return new Response(piecesBody(writer.take(true)), {
+    return new Response(piecesBody([body]), {
       status: error === null ? 200 : 422,
       headers: { "content-type": OUTPUT_CONTENT_TYPES[format] },
     });

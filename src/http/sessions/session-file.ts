@@ -26,7 +26,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ReconstructorOptions } from "../../reconstructor.js";
 import { engineFingerprint } from "../../wasm/engine.js";
-import type { InputKind, SavedSession, Session } from "./session.js";
+import type { InputKind, SavedSession, SessionCore } from "./session-core.js";
 
 const MAGIC = Buffer.from("FLOWRECON-SESSION-1\n", "latin1");
 const HASH_BYTES = 32;
@@ -58,7 +58,7 @@ export class SessionFileError extends Error {
   }
 }
 
-/** What a session file holds, ready for `new Session(...)`. */
+/** What a session file holds, ready for a session's engine (session-core.ts). */
 export interface LoadedSession extends SavedSession {
   readonly tenant: string | undefined;
   readonly options: ReconstructorOptions;
@@ -93,7 +93,7 @@ function writeAll(fd: number, bytes: Uint8Array, hash: ReturnType<typeof createH
  * Writes the session's file atomically (call between batches, inside the session's lock). Returns
  * the bytes written. The engine memory and the records are written from where they are, no copy.
  */
-export function writeSessionFile(dir: string, session: Session, recordSize: number): number {
+export function writeSessionFile(dir: string, session: SessionCore, recordSize: number): number {
   const state = session.saved();
   const chunks = [...state.finished];
   const finishedBytes = chunks.reduce((n, c) => n + c.length, 0);

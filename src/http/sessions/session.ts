@@ -1,191 +1,249 @@
 /**
  * @module
- * One session: an engine of its own fed batch after batch (capture chunks split at any byte, or
- * segment records), its finished flows, and a FIFO lock so batches, listings and the finish never
- * interleave.
+ * One session as the request handlers see it: a FIFO lock so batches, listings and the finish never
+ * interleave, the limits checked before a body is read, the TTL clock, and a {@link SessionView} of
+ * its engine's state. The engine itself (Reconstructor, finished flows, session file: every rule
+ * of a batch, session-core.ts) lives on one of the API's engine threads (issue 13: sessions use
+ * the bounded pool, `FLOWRECON_THREADS`), or on this thread when there are none (threads 0); the
+ * two speak the messages of session-host.ts either way.
  *
- * "A batch that fails validation is rejected whole and leaves the session exactly as it was":
- * - segment records are parsed and validated in JS before the engine sees any of them;
- * - a capture batch's container framing is checked first by the engine itself, on a copy of its
- *   reader state, delivering no frame (Reconstructor.checkCapture); only a batch that passes is fed.
- * The body is held until it is complete (at most `maxBatchBytes`), so a batch that breaks off or
- * runs over the limit is also rejected whole. If the engine nevertheless reports damage the check
- * missed (a flowrecon bug), the session is marked failed and refuses further batches.
- *
- * The flow limit (`maxFlowsPerSession`, finished plus live flows) can only be known by decoding, so
- * a batch that could cross it runs as a transaction: a snapshot of the Reconstructor (its engine's
- * memory and the host state, Reconstructor.snapshot) is taken first, the count is checked after every slice, and a batch that crosses the
- * limit is stopped there and rolled back (the snapshot restored into a fresh engine, finished flows,
- * flow metrics). A batch too small
- * to cross it (at most one new flow per capture record of >= 16 bytes, or per segment record) runs
- * without the copy.
+ * A thread that stops (a crash, out of memory, or replaced after an analysis's engine fault) takes
+ * the engines of its sessions with it. The call in flight gets 500 `engine_thread_failed`; the
+ * session itself is not lost: its next request reloads it on a live thread from its session file,
+ * which holds every batch that was acknowledged (a batch that failed with the thread may be in it
+ * too if the thread died after the file was written: `batches` says). A session whose file cannot
+ * be loaded then is marked failed (409 `session_failed`, the reason in its description).
  */
 
 import { randomUUID } from "node:crypto";
-import {
-  Reconstructor,
-  type ReconstructorOptions,
-  type ReconstructorSnapshot,
-  type RecordSink,
-} from "../../reconstructor.js";
-import { captureError } from "../../wasm/errors.js";
-import { EngineFault } from "../../wasm/engine.js";
+import type { ReconstructorOptions } from "../../reconstructor.js";
+import type { Stats } from "../../stats.js";
+import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
 import type { ApiMetrics } from "../metrics.js";
+import { type EnginePool, type SessionHome, threadError } from "../engine-pool.js";
+import type { WorkOptions } from "../engine-work.js";
+import { addFlowCounts } from "../flow-counts.js";
+import type { Logger } from "../log.js";
+import type { OutputFormat } from "../negotiate.js";
+import type { FlowFilter, ListParams } from "../params.js";
 import {
-  countInput,
-  feedCapture,
-  feedSegments,
-  finishEngine,
-  YIELD_AFTER_MS,
-  type WorkOptions,
-} from "../engine-work.js";
-import { setImmediate as nextMacrotask } from "node:timers/promises";
-import { addFlowCounts, FlowCounter } from "../flow-counts.js";
-import { RecordStore } from "./record-store.js";
+  type BatchSummary,
+  type InputKind,
+  MIN_RECORD_BYTES,
+  type SavedSession,
+  type SessionIdentity,
+  type SessionView,
+} from "./session-core.js";
+import type { BodyResult, FromSessionHost, SessionHost, SessionOp, ToSessionHost } from "./session-host.js";
 
-export type InputKind = "capture" | "segments";
+export type { BatchSummary, InputKind, SavedSession } from "./session-core.js";
 
-/**
- * The smallest capture record: a pcap record header, or a pcapng Simple Packet Block (16 bytes
- * each). A record is one packet, and one packet creates at most one flow.
- */
-const MIN_RECORD_BYTES = 16;
+type Call = SessionOp;
+type Answer = FromSessionHost & { rawError?: unknown };
 
-export interface BatchSummary {
-  batch: number;
-  input: InputKind;
-  /** Capture bytes or segment records in this batch. */
-  bytes?: number;
-  segments?: number;
-  flows_finished: number;
-  flows_live: number;
+/** Where a session's engine runs. */
+export interface SessionLink {
+  /**
+   * Sends a call; rejects only when the thread stopped, or when the pool refused it (503; only
+   * `bounded` calls, the requests', wait in the pool's queue bound).
+   */
+  call(m: Call & { sid: string }, transfer: ArrayBuffer[], bounded?: boolean): Promise<Answer>;
+  /** Whether the engine is still where it was put (false: its thread stopped). */
+  alive(): boolean;
+  /** Moves the session to a live thread (after {@link alive} turned false). */
+  rehome(): void;
+  /** The session ended: its engine is dropped. */
+  leave(sid: string): void;
+  /** Calls cross threads: their buffers are copied into transferable ones. */
+  readonly transfers: boolean;
 }
 
-/** What a session file holds besides the options (src/http/sessions/session-file.ts). */
-export interface SavedSession {
-  readonly id: string;
-  readonly createdAt: number;
-  readonly lastUsed: number;
-  readonly input: InputKind | null;
-  readonly batches: number;
-  readonly snapshot: ReconstructorSnapshot;
-  /** The finished flows' records, FR_SIZE bytes each. */
-  readonly finished: Uint8Array;
+/** A session on a thread of the engine pool (session affinity: one thread until it ends). */
+export class PoolLink implements SessionLink {
+  readonly transfers = true;
+  readonly #pool: EnginePool;
+  #home: SessionHome;
+  #sid = "";
+
+  constructor(pool: EnginePool) {
+    this.#pool = pool;
+    this.#home = pool.sessionHome();
+  }
+
+  call(m: Call & { sid: string }, transfer: ArrayBuffer[], bounded = true): Promise<Answer> {
+    this.#sid = m.sid;
+    return this.#pool.sessionCall(this.#home, m, transfer, bounded);
+  }
+
+  alive(): boolean {
+    return this.#pool.sessionAlive(this.#home);
+  }
+
+  rehome(): void {
+    this.#pool.sessionLeft(this.#home, this.#sid);
+    this.#home = this.#pool.sessionHome();
+  }
+
+  leave(sid: string): void {
+    this.#pool.sessionLeft(this.#home, sid);
+  }
+
+  /** @internal The thread it lives on (tests). */
+  get home(): SessionHome {
+    return this.#home;
+  }
 }
+
+/** A session on this thread (`FLOWRECON_THREADS=0`): the same host, called directly. */
+export class LocalLink implements SessionLink {
+  readonly transfers = false;
+  readonly #host: SessionHost;
+
+  constructor(host: SessionHost) {
+    this.#host = host;
+  }
+
+  call(m: Call & { sid: string }): Promise<Answer> {
+    return this.#host.handle({ ...m, call: 0 } as ToSessionHost, true);
+  }
+
+  alive(): boolean {
+    return true;
+  }
+
+  rehome(): void {}
+
+  leave(sid: string): void {
+    void this.#host.handle({ sop: "close", call: 0, sid });
+  }
+}
+
+export interface SessionSettings {
+  /** Finished plus live flows a session may hold (maxFlowsPerSession). */
+  maxFlows: number;
+  /** Where session files live (`<dataDir>/sessions`). */
+  dir: string;
+  metrics: ApiMetrics;
+  log?: Logger;
+}
+
+/** What a session is assumed to hold before its engine first answered. */
+const FRESH_ENGINE_BYTES = 24 << 20;
 
 export class Session {
   readonly id: string;
   readonly options: ReconstructorOptions;
   readonly createdAt: number;
   lastUsed = Date.now();
-  input: InputKind | null = null;
-  batches = 0;
   closed = false;
-  /** Set when the engine reported damage the validation did not predict; the session takes no more batches. */
-  failed: string | null = null;
-  readonly finished: RecordStore;
-  readonly #rec: Reconstructor;
-  readonly #sink: RecordSink;
-  readonly #metrics: ApiMetrics;
-  readonly #maxFlows: number;
-  /** Flow metrics of the batch in progress, added once it is accepted. */
-  readonly #counter: FlowCounter;
-  #counted = { segments: 0, bytes: 0, records: 0 };
-  #tail: Promise<void> = Promise.resolve();
-  #faulted = false;
-  /** Bytes of the rollback snapshot held while a batch runs as a transaction. */
+  readonly #settings: SessionSettings;
+  readonly #link: SessionLink;
+  #view: SessionView | null = null;
+  /** Memory assumed until the engine answers (a fresh engine, or the size of the file reloaded). */
+  readonly #estimate: number;
+  /** Set when the session cannot go on (its engine could not be opened again). */
+  #broken: string | null = null;
+  /** Its engine must be opened again: its thread stopped, or the reload was refused (503). */
+  #reopen = false;
+  /** The engine's opening: the first call waits for it. */
+  #opened: Promise<void>;
+  /** Bytes of the rollback snapshot a batch in flight may take (session-core.ts #transaction). */
   #snapshotBytes = 0;
+  #tail: Promise<void> = Promise.resolve();
   #busy = 0;
+  #left = false;
 
   /**
-   * @param maxFlows finished plus live flows this session may hold (maxFlowsPerSession).
-   * @param tenant   the tenant that created it, the only one that sees it (undefined: no tokens).
-   * @param saved    the state to continue from (a session reloaded at start), else a new session.
+   * @param tenant the tenant that created it, the only one that sees it (undefined: no tokens).
+   * @param saved  the state to continue from (a session reloaded at start), else a new session
+   *               (its file is written before {@link opened} resolves).
    */
   constructor(
     options: ReconstructorOptions,
-    metrics: ApiMetrics,
-    maxFlows: number,
+    link: SessionLink,
+    settings: SessionSettings,
     readonly tenant: string | undefined = undefined,
     saved?: SavedSession,
   ) {
     this.id = saved?.id ?? randomUUID();
     this.createdAt = saved?.createdAt ?? Date.now();
     this.options = options;
-    this.#metrics = metrics;
-    this.#maxFlows = maxFlows;
-    this.#rec = new Reconstructor(options);
-    this.finished = new RecordStore(this.#rec.layout.constants.FR_SIZE);
-    this.#counter = new FlowCounter(this.#rec.layout);
-    this.#sink = (v, p) => {
-      this.finished.append(v, p);
-      this.#counter.count(v, p, this.#rec.insight);
-    };
-    if (saved !== undefined) {
-      this.#rec.restore(saved.snapshot);
-      this.finished.appendBytes(saved.finished);
-      this.lastUsed = saved.lastUsed;
-      this.input = saved.input;
-      this.batches = saved.batches;
-      // The input metrics counted this work before the restart.
-      const stats = this.#rec.stats;
-      this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
-    }
-  }
-
-  /**
-   * The state a session file stores (call inside {@link exclusive}, between batches): the engine's
-   * memory and the finished records as views, no copy.
-   */
-  saved(): Omit<SavedSession, "snapshot" | "finished"> & {
-    host: ReturnType<Reconstructor["saveHostState"]>;
-    engine: Uint8Array;
-    finished: Iterable<Uint8Array>;
-  } {
-    this.#rec.clearSpareWindow();
-    return {
+    this.#settings = settings;
+    this.#link = link;
+    this.#estimate =
+      saved === undefined ? FRESH_ENGINE_BYTES : saved.snapshot.engine.byteLength + saved.finished.byteLength;
+    if (saved !== undefined) this.lastUsed = saved.lastUsed;
+    const identity: SessionIdentity = {
       id: this.id,
+      tenant,
+      options,
       createdAt: this.createdAt,
-      lastUsed: this.lastUsed,
-      input: this.input,
-      batches: this.batches,
-      host: this.#rec.saveHostState(),
-      engine: this.#rec.engineMemory,
-      finished: this.finished.byteChunks(),
+      maxFlows: settings.maxFlows,
     };
+    let transfer: ArrayBuffer[] = [];
+    if (saved !== undefined && link.transfers) {
+      const finished = saved.finished.slice();
+      saved = { ...saved, finished };
+      transfer = [saved.snapshot.engine.buffer, finished.buffer as ArrayBuffer];
+    }
+    this.#opened = this.#send(
+      { sop: "open", identity, dir: settings.dir, lastUsed: this.lastUsed, ...(saved ? { saved } : {}) },
+      transfer,
+      saved === undefined,
+    ).then(() => {});
+    this.#opened.catch(() => {});
   }
 
-  get layout(): Reconstructor["layout"] {
-    return this.#rec.layout;
+  /** Resolves once the engine is open (a new session: its file written); rejects when it could not be. */
+  get opened(): Promise<void> {
+    return this.#opened;
   }
 
-  get segmentLayout(): Reconstructor["segmentLayout"] {
-    return this.#rec.segmentLayout;
+  /** Resolves once the session's state is known (its engine opened or not). */
+  async ready(): Promise<void> {
+    await this.#opened.catch(() => {});
   }
 
-  /** The capture clock its flows are judged against (see {@link Reconstructor.insight}). */
-  get insight(): Reconstructor["insight"] {
-    return this.#rec.insight;
+  get input(): InputKind | null {
+    return this.#view?.input ?? null;
   }
 
-  get stats(): Reconstructor["stats"] {
-    return this.#rec.stats;
+  get batches(): number {
+    return this.#view?.batches ?? 0;
   }
 
-  get error(): Reconstructor["error"] {
-    return this.#rec.error;
+  /** Why the session takes no more batches (damage the validation missed, an engine fault, a file not saved or reloaded), else null. */
+  get failed(): string | null {
+    return this.#broken ?? this.#view?.failed ?? null;
   }
 
-  /** Engine memory plus stored flows (plus the snapshot a batch in progress may roll back to): what this session holds. */
-  get memoryBytes(): number {
-    return this.#rec.memoryBytes + this.finished.bytes + this.#snapshotBytes;
+  get stats(): Stats | null {
+    return this.#view?.stats ?? null;
+  }
+
+  get error(): CaptureError | null {
+    return this.#view?.error ?? null;
   }
 
   /** Flows still in the engine's table (created and not yet reported). */
   get liveFlows(): number {
-    const s = this.#rec.stats;
-    return Math.max(0, s.flows_created - s.flows_emitted);
+    return this.#view?.liveFlows ?? 0;
+  }
+
+  /** Finished flows stored. */
+  get finishedFlows(): number {
+    return this.#view?.finishedCount ?? 0;
+  }
+
+  /** Finished plus live flows. */
+  get flows(): number {
+    return this.finishedFlows + this.liveFlows;
+  }
+
+  /** Engine memory plus stored flows (plus the snapshot a batch in progress may roll back to): what this session holds. */
+  get memoryBytes(): number {
+    return (this.#view?.memoryBytes ?? this.#estimate) + this.#snapshotBytes;
   }
 
   /** True while a request holds or waits for the lock (the TTL sweep leaves it alone). */
@@ -216,7 +274,7 @@ export class Session {
 
   /** Throws unless the session can take a batch of this kind (call inside {@link exclusive}). */
   checkBatch(kind: InputKind): void {
-    const maxFlows = this.#maxFlows;
+    const maxFlows = this.#settings.maxFlows;
     if (this.closed) throw new ApiError(404, "session_not_found", `session ${this.id} was finished or deleted`);
     if (this.failed !== null)
       throw new ApiError(409, "session_failed", `session ${this.id} takes no more batches: ${this.failed}`);
@@ -227,7 +285,7 @@ export class Session {
         `session ${this.id} is fed ${this.input === "capture" ? "a capture" : "segment records"}; a session takes one kind of input`,
       );
     }
-    const flows = this.finished.count + this.liveFlows;
+    const flows = this.flows;
     if (flows >= maxFlows) {
       throw new ApiError(
         429,
@@ -238,157 +296,73 @@ export class Session {
   }
 
   /**
-   * Runs engine work; an engine fault (a trap: a flowrecon bug) leaves the engine half-updated, so
-   * the session is marked failed for good (house style: drop the instance) and the fault rethrown.
+   * Validates the framing of a capture chunk, feeds it and saves the session, on its engine's
+   * thread (call inside {@link exclusive}); resolves once the batch is durable.
    */
-  async #engineWork(run: () => Promise<void>): Promise<void> {
-    try {
-      await run();
-    } catch (e) {
-      if (e instanceof EngineFault) {
-        this.#faulted = true;
-        this.failed = `the engine failed (${e.message}); delete this session`;
-      }
-      throw e;
-    } finally {
-      this.#counted = countInput(this.#metrics, this.#rec, this.#counted);
-    }
-  }
-
-  /** Validates the framing of a capture chunk, then feeds it (call inside {@link exclusive}). */
   async appendCapture(chunks: readonly Uint8Array[], work: WorkOptions): Promise<BatchSummary> {
     let bytes = 0;
     for (const chunk of chunks) bytes += chunk.length;
-    const damage = this.#rec.checkCapture(chunks);
-    if (damage !== null) {
-      const error = captureError(damage.code, damage.offset, damage.record);
-      this.#metrics.captureErrors.inc({ code: error.code });
-      throw new ApiError(422, error.code, `${error.message}; the batch was rejected and the session is unchanged`, {
-        offset: error.offset,
-        details: { record: error.record, batch_offset: error.offset - this.#rec.saveHostState().bytesIn },
-      });
+    const bound = Math.floor(((this.#view?.fill ?? 0) + bytes) / MIN_RECORD_BYTES);
+    let batch: Uint8Array[] = [...chunks];
+    let transfer: ArrayBuffer[] = [];
+    if (this.#link.transfers) {
+      const one = new Uint8Array(bytes);
+      let off = 0;
+      for (const c of chunks) {
+        one.set(c, off);
+        off += c.length;
+      }
+      batch = [one];
+      transfer = [one.buffer];
     }
-    const finishedBefore = this.finished.count;
-    const bound = Math.floor((this.#rec.saveHostState().fill + bytes) / MIN_RECORD_BYTES);
-    await this.#transaction(bound, work, (options) => feedCapture(this.#rec, chunks, this.#sink, options));
-    const error = this.#rec.error;
-    if (error !== null) {
-      this.failed = `the engine found damage the validation missed (${error.code} at byte ${error.offset})`;
-      this.#metrics.captureErrors.inc({ code: error.code });
-      throw new ApiError(422, error.code, `${error.message}; the session takes no more batches`, {
-        offset: error.offset,
-        details: { record: error.record },
-      });
-    }
-    return this.#accepted("capture", { bytes }, finishedBefore);
+    return this.#batch(bound, { sop: "capture", chunks: batch, work, lastUsed: this.lastUsed }, transfer);
   }
 
-  /** Feeds validated segment records (call inside {@link exclusive}). */
+  /** Feeds validated segment records and saves the session (call inside {@link exclusive}). */
   async appendSegments(records: Uint8Array, count: number, work: WorkOptions): Promise<BatchSummary> {
-    const finishedBefore = this.finished.count;
-    await this.#transaction(count, work, (options) => feedSegments(this.#rec, records, this.#sink, options));
-    const error = this.#rec.error;
-    if (error !== null) {
-      this.failed = `the engine rejected a segment record the validation accepted (${error.message})`;
-      throw new ApiError(422, error.code, error.message, { details: { record: error.record } });
-    }
-    return this.#accepted("segments", { segments: count }, finishedBefore);
+    const bytes = this.#link.transfers ? records.slice() : records;
+    const transfer = this.#link.transfers ? [bytes.buffer as ArrayBuffer] : [];
+    return this.#batch(count, { sop: "segments", bytes, count, work, lastUsed: this.lastUsed }, transfer);
   }
 
-  /** Finished plus live flows. */
-  get flows(): number {
-    return this.finished.count + this.liveFlows;
-  }
-
-  /**
-   * Runs a batch that creates at most `bound` flows. When that could cross the flow limit, the
-   * state is copied first and the batch is stopped and rolled back as soon as it crosses (429).
-   */
-  async #transaction(bound: number, work: WorkOptions, run: (options: WorkOptions) => Promise<void>): Promise<void> {
-    const before = this.flows;
-    if (before + bound <= this.#maxFlows) {
-      await this.#engineWork(() => run(work));
-      return;
-    }
-    const snapshot = this.#rec.snapshot();
-    this.#snapshotBytes = snapshot.engine.byteLength;
-    const finished = this.finished.count;
-    const over = (): boolean => this.flows > this.#maxFlows;
-    let crossed = false;
-    const check = (): void => {
-      if (over()) {
-        crossed = true;
-        throw new ApiError(
-          429,
-          "session_flow_limit",
-          `this batch takes session ${this.id} past its limit of ${this.#maxFlows} flows (it holds ${before}); the batch was rejected and the session is unchanged`,
-          {
-            details: { limit: this.#maxFlows, flows: before },
-          },
-        );
-      }
-    };
+  /** A batch that creates at most `bound` flows: the memory of its possible rollback snapshot is counted while it runs. */
+  async #batch(bound: number, m: Call, transfer: ArrayBuffer[]): Promise<BatchSummary> {
+    if (this.flows + bound > this.#settings.maxFlows) this.#snapshotBytes = this.#view?.engineBytes ?? 0;
     try {
-      await this.#engineWork(() => run({ ...work, pause: check }));
-      check();
-    } catch (e) {
-      if (crossed) {
-        this.#rec.restore(snapshot);
-        this.finished.truncate(finished);
-        this.#counter.take();
-        // The input metrics keep the work done (it was decoded); the engine's counters went back.
-        const stats = this.#rec.stats;
-        this.#counted = { segments: stats.segments, bytes: stats.bytes, records: this.#rec.segmentsIn };
-      }
-      throw e;
+      return (await this.#call(m, transfer)) as BatchSummary;
     } finally {
       this.#snapshotBytes = 0;
     }
   }
 
-  #accepted(kind: InputKind, size: { bytes?: number; segments?: number }, finishedBefore: number): BatchSummary {
-    const counts = this.#counter.take();
-    if (counts !== null) addFlowCounts(this.#metrics, counts);
-    this.input = kind;
-    this.batches++;
-    return {
-      batch: this.batches,
-      input: kind,
-      ...size,
-      flows_finished: this.finished.count - finishedBefore,
-      flows_live: this.liveFlows,
-    };
-  }
-
-  /** The capture clock: the latest packet time seen, µs. */
-  get clockUs(): number {
-    return this.#rec.clockUs;
+  /**
+   * One page of finished and live flows (live ones as finish would report them now, none ended),
+   * printed on the engine's thread (call inside {@link exclusive}).
+   */
+  async list(params: ListParams, format: OutputFormat): Promise<Buffer> {
+    const { body } = (await this.#call({ sop: "list", params, format })) as BodyResult;
+    return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   }
 
   /**
-   * Hands every live flow to `sink` as finish would report it now, without ending any (the engine's
-   * emitLive); yields to the event loop between output rings (call inside {@link exclusive}).
+   * Ends the input and prints every flow with the stats (and the capture error, if any) at the end
+   * (call inside {@link exclusive}); the session is closed.
    */
-  async listLive(sink: RecordSink): Promise<void> {
-    if (this.#faulted) throw new ApiError(409, "session_failed", `session ${this.id}: ${this.failed}`);
-    let last = performance.now();
-    while (!this.#rec.liveSome(sink)) {
-      if (performance.now() - last > YIELD_AFTER_MS) {
-        await nextMacrotask();
-        last = performance.now();
-      }
-    }
+  async finish(
+    filter: FlowFilter,
+    format: OutputFormat,
+    work: WorkOptions,
+  ): Promise<{ body: Buffer; error: CaptureError | null }> {
+    this.closed = true;
+    const { body, error } = (await this.#call({ sop: "finish", filter, format, work })) as BodyResult;
+    return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), error: error ?? null };
   }
 
-  /** Ends the input and moves every live flow to {@link finished} (call inside {@link exclusive}). */
-  async finish(work: WorkOptions): Promise<void> {
-    this.closed = true;
-    // A session that never got a batch has no capture to end (the engine would call it empty).
-    if (this.input === null) return;
-    await this.#engineWork(() => finishEngine(this.#rec, this.#sink, work));
-    const counts = this.#counter.take();
-    if (counts !== null) addFlowCounts(this.#metrics, counts);
-    if (this.#rec.error !== null) this.#metrics.captureErrors.inc({ code: this.#rec.error.code });
+  /** The session ended (finish, delete, expiry): its engine is dropped from its thread. */
+  leave(): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.#link.leave(this.id);
   }
 
   /** What a client sees of the session. */
@@ -397,12 +371,76 @@ export class Session {
       id: this.id,
       input: this.input,
       batches: this.batches,
-      flows_finished: this.finished.count,
+      flows_finished: this.finishedFlows,
       flows_live: this.liveFlows,
       created_at: new Date(this.createdAt).toISOString(),
       expires_at: new Date(this.lastUsed + ttlMs).toISOString(),
       ...(this.failed !== null ? { failed: this.failed } : {}),
       stats: this.stats,
     };
+  }
+
+  /** A call on the session's engine, reloading it first if its thread stopped. */
+  async #call(m: Call, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    await this.#ensure();
+    return this.#send(m, transfer);
+  }
+
+  async #send(m: Call, transfer: ArrayBuffer[], bounded = true): Promise<unknown> {
+    const answer = await this.#link.call({ ...m, sid: this.id } as Call & { sid: string }, transfer, bounded);
+    if (answer.view !== null) this.#view = answer.view;
+    const delta = answer.delta;
+    if (delta !== null) {
+      const metrics = this.#settings.metrics;
+      metrics.segments.inc({}, delta.segments);
+      metrics.bytes.inc({}, delta.bytes);
+      metrics.records.inc({}, delta.records);
+      if (delta.counts !== null) addFlowCounts(metrics, delta.counts);
+      for (const code of delta.captureErrors) metrics.captureErrors.inc({ code });
+    }
+    if (answer.error !== undefined) {
+      if (answer.error.body?.code === "session_not_saved")
+        this.#settings.log?.error(
+          { session: this.id, dir: this.#settings.dir, err: answer.error.message },
+          "session not saved",
+        );
+      throw answer.rawError ?? threadError(answer.error);
+    }
+    return answer.result;
+  }
+
+  /** The engine is open and usable: waits for its opening, reloads it from its file when its thread stopped. */
+  async #ensure(): Promise<void> {
+    try {
+      await this.#opened;
+    } catch (e) {
+      if (this.#link.alive() && !this.#reopen && this.#broken === null)
+        this.#broken = `its engine could not be opened (${(e as Error).message}); delete it`;
+    }
+    if (this.#broken !== null)
+      throw new ApiError(409, "session_failed", `session ${this.id} takes no more requests: ${this.#broken}`);
+    if (this.#link.alive() && !this.#reopen) return;
+    if (!this.#link.alive()) this.#link.rehome();
+    this.#reopen = false;
+    this.#opened = this.#send({ sop: "reload", dir: this.#settings.dir, maxFlows: this.#settings.maxFlows }, []).then(
+      () => {},
+    );
+    try {
+      await this.#opened;
+      this.#settings.log?.warn(
+        { session: this.id, batches: this.batches },
+        "session reloaded from its file after its engine thread stopped",
+      );
+    } catch (e) {
+      this.#opened.catch(() => {});
+      // The new thread stopped too, or the pool is full: the next request tries again.
+      if (!this.#link.alive() || (e instanceof ApiError && e.status === 503)) {
+        this.#reopen = true;
+        throw e;
+      }
+      this.#broken = `its engine thread stopped and its saved state could not be reloaded (${(e as Error).message}); delete it`;
+      this.#settings.log?.error({ session: this.id, err: (e as Error).message }, "session failed: not reloaded");
+      throw new ApiError(409, "session_failed", `session ${this.id} takes no more requests: ${this.#broken}`);
+    }
   }
 }

@@ -5,6 +5,9 @@
  * `<dataDir>/sessions` is written at creation and after every accepted batch, removed when the
  * session ends (finish, delete, expiry), and every file is reloaded when the store starts, under the
  * same limits (session count, memory budget). A file that cannot be loaded is logged and skipped.
+ *
+ * Each session's engine lives on a thread of the API's engine pool (the one holding the fewest
+ * sessions when it is created or reloaded; session.ts), or on this thread without a pool (threads 0).
  */
 
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -16,8 +19,12 @@ import type { ApiConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import { ENGINE_ESTIMATE_BYTES, type MemoryBudget } from "../memory.js";
 import type { ApiMetrics } from "../metrics.js";
-import { Session } from "./session.js";
-import { readSessionFile, SESSION_FILE_SUFFIX, sessionPath, writeSessionFile } from "./session-file.js";
+import type { EnginePool } from "../engine-pool.js";
+import type { SegmentLayout } from "../../ingest/segment-layout.js";
+import { MIN_WINDOW_BYTES, Reconstructor } from "../../reconstructor.js";
+import { LocalLink, PoolLink, Session, type SessionLink, type SessionSettings } from "./session.js";
+import { SessionHost } from "./session-host.js";
+import { readSessionFile, SESSION_FILE_SUFFIX, sessionPath } from "./session-file.js";
 
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
@@ -30,13 +37,26 @@ export class SessionStore {
   readonly dir: string;
   #recordSize = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The engine threads sessions live on, or null: on this thread, in {@link #host}. */
+  readonly #pool: EnginePool | null;
+  #host: SessionHost | null = null;
+  #segmentLayout: SegmentLayout | null = null;
+  readonly #settings: SessionSettings;
 
-  constructor(config: ApiConfig, metrics: ApiMetrics, budget: MemoryBudget, log?: Logger) {
+  constructor(
+    config: ApiConfig,
+    metrics: ApiMetrics,
+    budget: MemoryBudget,
+    log?: Logger,
+    pool: EnginePool | null = null,
+  ) {
     this.#config = config;
+    this.#pool = pool;
     this.#metrics = metrics;
     this.#budget = budget;
     this.#log = log;
     this.dir = join(config.dataDir, "sessions");
+    this.#settings = { maxFlows: config.maxFlowsPerSession, dir: this.dir, metrics, log };
     this.#release = budget.hold(() => {
       let total = 0;
       for (const s of this.#sessions.values()) total += s.memoryBytes;
@@ -53,8 +73,25 @@ export class SessionStore {
     return this.#sessions.size;
   }
 
-  /** A new session of `tenant` (undefined when the server has no tokens). */
-  create(options: ReconstructorOptions, tenant: string | undefined): Session {
+  /** Where a new (or reloaded) session's engine goes. */
+  #link(): SessionLink {
+    if (this.#pool !== null) return new PoolLink(this.#pool);
+    this.#host ??= new SessionHost();
+    return new LocalLink(this.#host);
+  }
+
+  /** The segment-record layout (batches of segment records are parsed on this thread with it). */
+  async segmentLayout(): Promise<SegmentLayout> {
+    if (this.#segmentLayout !== null) return this.#segmentLayout;
+    this.#segmentLayout =
+      this.#pool !== null
+        ? await this.#pool.segmentLayout()
+        : new Reconstructor({ windowBytes: MIN_WINDOW_BYTES }).segmentLayout;
+    return this.#segmentLayout;
+  }
+
+  /** A new session of `tenant` (undefined when the server has no tokens); resolves once its file is written. */
+  async create(options: ReconstructorOptions, tenant: string | undefined): Promise<Session> {
     if (this.#sessions.size >= this.#config.maxSessions) {
       this.#metrics.rejected.inc({ reason: "sessions" });
       throw new ApiError(
@@ -68,10 +105,10 @@ export class SessionStore {
     }
     this.#budget.admit(ENGINE_ESTIMATE_BYTES, "a new session");
     const flowCap = Math.min(options.flowCap ?? this.#config.maxFlowsPerSession, this.#config.maxFlowsPerSession);
-    const session = new Session({ ...options, flowCap }, this.#metrics, this.#config.maxFlowsPerSession, tenant);
+    const session = new Session({ ...options, flowCap }, this.#link(), this.#settings, tenant);
     this.#sessions.set(session.id, session);
     try {
-      this.save(session);
+      await session.opened;
     } catch (e) {
       this.delete(session.id);
       throw e;
@@ -97,6 +134,7 @@ export class SessionStore {
     const session = this.#sessions.get(id);
     if (session === undefined) return false;
     session.closed = true;
+    session.leave();
     rmSync(sessionPath(this.dir, id), { force: true });
     return this.#sessions.delete(id);
   }
@@ -105,21 +143,6 @@ export class SessionStore {
   #records(): number {
     if (this.#recordSize === 0) this.#recordSize = createEngine().layout.constants.FR_SIZE;
     return this.#recordSize;
-  }
-
-  /**
-   * Writes the session's file (atomically) after a batch it accepted, inside its lock. A session
-   * whose state cannot be written is marked failed: its acknowledged state would not survive a
-   * restart, so it takes no more batches (503 now, 409 after).
-   */
-  save(session: Session): void {
-    try {
-      writeSessionFile(this.dir, session, this.#records());
-    } catch (e) {
-      session.failed = `its state could not be saved to ${this.dir} (${(e as Error).message}); delete it`;
-      this.#log?.error({ session: session.id, dir: this.dir, err: (e as Error).message }, "session not saved");
-      throw new ApiError(503, "session_not_saved", `session ${session.id} could not be saved: ${(e as Error).message}`);
-    }
   }
 
   /** Loads every session file of the data directory (at start), within the session and memory limits. */
@@ -152,9 +175,13 @@ export class SessionStore {
         if (this.#sessions.size >= this.#config.maxSessions)
           throw new Error(`the session limit (${this.#config.maxSessions}) is reached`);
         this.#budget.admit(saved.snapshot.engine.length + saved.finished.length, "a saved session");
-        const session = new Session(saved.options, this.#metrics, this.#config.maxFlowsPerSession, saved.tenant, saved);
+        const session = new Session(saved.options, this.#link(), this.#settings, saved.tenant, saved);
         this.#sessions.set(session.id, session);
-        this.#log?.info({ session: session.id, batches: session.batches, flows: session.flows }, "session reloaded");
+        // Its engine opens on its thread meanwhile; the file says what it holds.
+        this.#log?.info(
+          { session: session.id, batches: saved.batches, flows_finished: saved.finished.length / this.#records() },
+          "session reloaded",
+        );
       } catch (e) {
         this.#log?.warn({ file, err: (e as Error).message }, "session file skipped: it cannot be loaded");
       }
@@ -178,7 +205,10 @@ export class SessionStore {
   close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const session of this.#sessions.values()) session.closed = true;
+    for (const session of this.#sessions.values()) {
+      session.closed = true;
+      session.leave();
+    }
     this.#sessions.clear();
     this.#release();
   }
