@@ -370,11 +370,14 @@ export class EngineRun {
     this.#step({ op: "segments", seq: this.#nextSeq, bytes: copy.buffer, step }, copy.length);
   }
 
-  /** Ends the input in part; resolves with true once every flow was printed. */
+  /**
+   * Ends the input in part; resolves with true once every flow was printed. Up to
+   * {@link MAX_IN_FLIGHT} parts are in flight, so the thread prints the next part while the
+   * caller hands on the last one's output (a part sent after the last is answered empty).
+   */
   async finishSome(): Promise<boolean> {
-    await this.settle();
-    this.#step({ op: "finish", seq: this.#nextSeq }, 0);
-    await this.settle();
+    await this.#wait(() => this.#done || this.#nextSeq - this.#answered < MAX_IN_FLIGHT);
+    if (!this.#done) this.#step({ op: "finish", seq: this.#nextSeq }, 0);
     return this.#done;
   }
 
