@@ -14,7 +14,7 @@
 import { parentPort } from "node:worker_threads";
 import { AsciiWriter } from "../format/ascii.js";
 import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstructor.js";
-import { FlowsJob } from "./flow-job.js";
+import { EngineFlowsJob, FlowsJob, type EngineThreadJob } from "./flow-job.js";
 import { ApiError } from "./errors.js";
 import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
 
@@ -24,7 +24,7 @@ const STEP_OUTPUT_BYTES = 1 << 20;
 interface Run {
   id: number;
   rec: Reconstructor;
-  job: FlowsJob;
+  job: EngineThreadJob;
   out: AsciiWriter;
   sink: RecordSink;
   sliceBytes: number;
@@ -70,7 +70,9 @@ function handle(m: ToEngineThread): void {
     runId = m.run;
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes });
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
-    const job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
+    const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
+    // NDJSON is printed by this engine itself, as the CLI prints it; the other formats by FlowWriter.
+    const job = EngineFlowsJob.fits(spec) ? new EngineFlowsJob(rec, spec, out) : new FlowsJob(spec, out);
     // Each record is judged against the capture clock of the moment it finished, as the format
     // threads judge a batch's records (RecordBatcher keeps the clock with each one).
     const sink: RecordSink = (v, p) => {
