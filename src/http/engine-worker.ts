@@ -57,12 +57,12 @@ function takeOutput(out: AsciiWriter): ArrayBuffer | null {
   return bytes;
 }
 
-function answer(seq: number, r: Run, out: AsciiWriter, done: boolean): void {
+/** `input`: the capture buffer of the step, given back. */
+function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: ArrayBuffer): void {
   const bytes = takeOutput(out);
-  post(
-    { kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done },
-    bytes === null ? [] : [bytes],
-  );
+  const transfer = bytes === null ? [] : [bytes];
+  if (input !== undefined) transfer.push(input);
+  post({ kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done, input }, transfer);
 }
 
 function handle(m: ToEngineThread): void {
@@ -90,14 +90,18 @@ function handle(m: ToEngineThread): void {
   if (r === null) throw new Error(`engine thread: '${m.op}' without an open run`);
   const { rec, sink } = r;
   if (m.op === "capture" || m.op === "segments") {
-    const bytes = new Uint8Array(m.bytes);
+    const bytes = new Uint8Array(
+      m.bytes,
+      0,
+      m.op === "capture" ? (m.length ?? m.bytes.byteLength) : m.bytes.byteLength,
+    );
     const step = m.op === "capture" ? r.sliceBytes : m.step;
     for (let off = 0; off < bytes.length && rec.error === null; off += step) {
       const slice = bytes.subarray(off, off + step);
       if (m.op === "capture") rec.pushRecords(slice, sink);
       else rec.pushSegments(slice, sink);
     }
-    answer(m.seq, r, r.job.output(), false);
+    answer(m.seq, r, r.job.output(), false, m.op === "capture" ? m.bytes : undefined);
   } else if (m.op === "finish") {
     // At least one output ring per step (a msgpack body keeps everything until the end).
     let done = rec.finishSome(sink);
