@@ -1,9 +1,10 @@
 /**
  * @module
  * An engine thread of the API's pool (src/http/engine-pool.ts): runs one request's engine at a time
- * and prints its finished flows with the same {@link FlowsJob} (and so the same FlowWriter) as the
- * format threads, sending the bytes back after each step. The message protocol is defined in
- * engine-pool.ts.
+ * and prints its finished flows, sending the bytes back after each step: NDJSON with this engine's
+ * own formatter ({@link EngineFlowsJob}, as the CLI prints), JSON and msgpack with the same
+ * {@link FlowsJob} (and so the same FlowWriter) as the format threads. The message protocol is
+ * defined in engine-pool.ts.
  *
  * A step is one batch of input (capture bytes or encoded segment records, fed in `sliceBytes`
  * slices as on the main thread), or one part of the end of the input: `finish` runs

@@ -167,7 +167,7 @@ function localAnalysis(
 }
 
 /**
- * The engine on a pool thread, which also prints the records (the same FlowsJob): the body goes to
+ * The engine on a pool thread, which also prints the records (engine-worker.ts): the body goes to
  * it in batches of about {@link INPUT_BATCH_BYTES} as it arrives. Waits for a thread (503 when the
  * queue is full).
  */
