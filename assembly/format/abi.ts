@@ -9,7 +9,7 @@
 
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
-  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, ClockFrom } from "./state";
+  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, ClockFrom } from "./state";
 import { layoutColumns, writeRecord, writeFieldList } from "./fields";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
@@ -17,6 +17,7 @@ import { FR_SIZE } from "../flow/record";
 export { FmtMode } from "./fields";
 export { NameKind, ClockFrom, FMT_FLUSH, FMT_RECORD_ROOM, NAME_SLOT } from "./state";
 export { TcpState } from "./insight";
+export { I_COUNT as FMT_INSIGHT_COUNT, I_ENTRIES as FMT_INSIGHT_ENTRIES, E_SIZE as FMT_INSIGHT_ENTRY, E_TYPE as FMT_INSIGHT_TYPE } from "./insight";
 
 /**
  * Chooses the output shape (FmtMode), the Community ID seed, whether every record counts as
@@ -123,6 +124,15 @@ export function fmtStraight(on: i32): i32 {
   layoutColumns(load<i32>(s + S_MODE));
   return <i32>load<u8>(s + S_STRAIGHT);
 }
+
+/**
+ * The insight of the record fmtRecord() read last, whether the filter kept it or not: a u32 entry
+ * count at FMT_INSIGHT_COUNT, then that many FMT_INSIGHT_ENTRY-byte entries from
+ * FMT_INSIGHT_ENTRIES, each naming its Anomaly (u8 at FMT_INSIGHT_TYPE). Valid until the next
+ * fmtRecord: a host that tallies anomalies per flow (the API's metrics) reads them there instead
+ * of deriving them again.
+ */
+export function fmtInsight(): usize { return <usize>load<u32>(fmtState() + S_INSIGHT); }
 
 export function fmtPtr(): usize { return <usize>load<u32>(fmtState() + S_BUF); }
 export function fmtLen(): i32 { return <i32>load<u32>(fmtState() + S_LEN); }

@@ -2,7 +2,7 @@
 // it is unset, what it writes), and the record writer that turns a finished flow record into one
 // NDJSON line or one Zeek TSV row from them.
 //
-// Three shapes of one table (FmtMode), as src/format/record-writers.ts writes them in JavaScript:
+// Three shapes of one table (FmtMode), as test/host/js-record-writers.ts writes them in JavaScript:
 // - NestedJson: flowrecon's JSON (NDJSON/JSON/API): the nested view; `orig_tcp_options.mss` is
 //   `mss` inside an `orig_tcp_options` object, anomalies are objects, `http` an object;
 // - ZeekJson: Zeek's JSON logs (`--json-style zeek`): the Zeek view, flat dotted keys, sets as

@@ -71,6 +71,7 @@ interface FormatterExports {
   fmtFieldList(what: number): number;
   fmtClock(endUs: number, final: number): void;
   fmtRecordSlot(): number;
+  fmtInsight(): number;
 }
 
 function exportedNumber(ex: WebAssembly.Exports, name: string): number {
@@ -85,6 +86,8 @@ export class EngineLines {
   readonly #engine: Engine;
   readonly #ex: FormatterExports;
   #format: EngineLineFormat = "ndjson";
+  /** The insight area's layout (fmtInsight), read once it is needed. */
+  #insight: { count: number; entries: number; size: number; type: number } | null = null;
 
   constructor(engine: Engine, options: EngineLineOptions) {
     this.#engine = engine;
@@ -166,6 +169,27 @@ export class EngineLines {
    */
   record(p: number): number {
     return this.#ex.fmtRecord(p);
+  }
+
+  /**
+   * Calls `fn` with the Anomaly code of each anomaly of the record {@link record} read last (kept
+   * by the anomaly filter or not), as its line lists them: what the engine derived for the line,
+   * read instead of deriving it again (the API's anomaly metrics).
+   */
+  lastAnomalies(fn: (code: number) => void): void {
+    const raw = this.#engine.exports as unknown as WebAssembly.Exports;
+    const at = this.#ex.fmtInsight();
+    const u8 = this.#engine.views().u8;
+    const u32 = this.#engine.views().u32;
+    this.#insight ??= {
+      count: exportedNumber(raw, "FMT_INSIGHT_COUNT"),
+      entries: exportedNumber(raw, "FMT_INSIGHT_ENTRIES"),
+      size: exportedNumber(raw, "FMT_INSIGHT_ENTRY"),
+      type: exportedNumber(raw, "FMT_INSIGHT_TYPE"),
+    };
+    const { count, entries, size, type } = this.#insight;
+    const n = u32[(at + count) >>> 2];
+    for (let i = 0; i < n; i++) fn(u8[at + entries + i * size + type]);
   }
 
   /** Moves the buffered lines into `out`. */

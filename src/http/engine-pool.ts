@@ -35,6 +35,8 @@ import type { FromSessionHost, SessionOp, ToSessionHost } from "./sessions/sessi
 export const INPUT_BATCH_BYTES = 1 << 20;
 /** Steps of one run sent and not yet answered. */
 export const MAX_IN_FLIGHT = 2;
+/** A capture buffer's size: a batch is INPUT_BATCH_BYTES and at most one body chunk (64 KiB) more. */
+const SPARE_BYTES = INPUT_BATCH_BYTES + (256 << 10);
 
 /** What the response prints, as the main thread knows it (the thread adds its engine's layout and clock). */
 export type PoolJobSpec = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
@@ -59,7 +61,8 @@ export type ToEngineThread =
       spec: PoolJobSpec;
       sliceBytes: number;
     }
-  | { op: "capture"; seq: number; bytes: ArrayBuffer }
+  /** `length`: the batch's bytes at the start of `bytes` (a reused buffer may be larger); all of it when absent. */
+  | { op: "capture"; seq: number; bytes: ArrayBuffer; length?: number }
   /** `step`: bytes of records per engine call. */
   | { op: "segments"; seq: number; bytes: ArrayBuffer; step: number }
   | { op: "finish"; seq: number }
@@ -87,6 +90,8 @@ export type FromEngineThread =
       state: RunState;
       /** `finish`: the input is ended and every flow printed. */
       done: boolean;
+      /** A `capture` step's buffer, given back to carry a later batch (no fresh memory per MiB). */
+      input?: ArrayBuffer;
     }
   | { kind: "failed"; run: number; seq: number; error: ThreadError };
 
@@ -446,6 +451,8 @@ export class EngineRun {
   #done = false;
   #released = false;
   #waiters: (() => void)[] = [];
+  /** Capture buffers the thread gave back, for the next batches. */
+  readonly #spare: ArrayBuffer[] = [];
   readonly #failListeners = new Set<(e: Error) => void>();
   /** Receives the printed bytes of each step, in order. */
   onOutput: (bytes: Buffer) => void = () => {};
@@ -492,13 +499,15 @@ export class EngineRun {
   /** Sends a batch of capture bytes (copied into one transferable buffer); waits while the thread is behind. */
   async capture(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
     await this.#room();
-    const buf = new Uint8Array(bytes);
+    let spare = this.#spare.pop();
+    if (spare === undefined || spare.byteLength < bytes) spare = new ArrayBuffer(Math.max(bytes, SPARE_BYTES));
+    const buf = new Uint8Array(spare, 0, bytes);
     let off = 0;
     for (const c of chunks) {
       buf.set(c, off);
       off += c.length;
     }
-    this.#step({ op: "capture", seq: this.#nextSeq, bytes: buf.buffer }, bytes);
+    this.#step({ op: "capture", seq: this.#nextSeq, bytes: spare, length: bytes }, bytes);
   }
 
   /** Sends encoded segment records, `step` bytes per engine call. */
@@ -508,11 +517,14 @@ export class EngineRun {
     this.#step({ op: "segments", seq: this.#nextSeq, bytes: copy.buffer, step }, copy.length);
   }
 
-  /** Ends the input in part; resolves with true once every flow was printed. */
+  /**
+   * Ends the input in part; resolves with true once every flow was printed. Up to
+   * {@link MAX_IN_FLIGHT} parts are in flight, so the thread prints the next part while the
+   * caller hands on the last one's output (a part sent after the last is answered empty).
+   */
   async finishSome(): Promise<boolean> {
-    await this.settle();
-    this.#step({ op: "finish", seq: this.#nextSeq }, 0);
-    await this.settle();
+    await this.#wait(() => this.#done || this.#nextSeq - this.#answered < MAX_IN_FLIGHT);
+    if (!this.#done) this.#step({ op: "finish", seq: this.#nextSeq }, 0);
     return this.#done;
   }
 
@@ -563,6 +575,7 @@ export class EngineRun {
       this.fail(threadError(m.error));
       return;
     }
+    if (m.input !== undefined && this.#spare.length < MAX_IN_FLIGHT) this.#spare.push(m.input);
     if (this.#over) return;
     this.#inFlightBytes = 0;
     this.#state = m.state;

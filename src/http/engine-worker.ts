@@ -1,9 +1,10 @@
 /**
  * @module
  * An engine thread of the API's pool (src/http/engine-pool.ts): runs one request's engine at a time
- * and prints its finished flows with the same {@link FlowsJob} (and so the same FlowWriter) as the
- * format threads, sending the bytes back after each step. The message protocol is defined in
- * engine-pool.ts.
+ * and prints its finished flows, sending the bytes back after each step: NDJSON with this engine's
+ * own formatter ({@link EngineFlowsJob}, as the CLI prints), JSON and msgpack with the same
+ * {@link FlowsJob} (and so the same FlowWriter) as the format threads. The message protocol is
+ * defined in engine-pool.ts.
  *
  * A step is one batch of input (capture bytes or encoded segment records, fed in `sliceBytes`
  * slices as on the main thread), or one part of the end of the input: `finish` runs
@@ -14,7 +15,7 @@
 import { parentPort } from "node:worker_threads";
 import { AsciiWriter } from "../format/ascii.js";
 import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstructor.js";
-import { FlowsJob } from "./flow-job.js";
+import { EngineFlowsJob, FlowsJob, type EngineThreadJob } from "./flow-job.js";
 import { ApiError } from "./errors.js";
 import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
@@ -25,7 +26,7 @@ const STEP_OUTPUT_BYTES = 1 << 20;
 interface Run {
   id: number;
   rec: Reconstructor;
-  job: FlowsJob;
+  job: EngineThreadJob;
   out: AsciiWriter;
   sink: RecordSink;
   sliceBytes: number;
@@ -58,12 +59,12 @@ function takeOutput(out: AsciiWriter): ArrayBuffer | null {
   return bytes;
 }
 
-function answer(seq: number, r: Run, out: AsciiWriter, done: boolean): void {
+/** `input`: the capture buffer of the step, given back. */
+function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: ArrayBuffer): void {
   const bytes = takeOutput(out);
-  post(
-    { kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done },
-    bytes === null ? [] : [bytes],
-  );
+  const transfer = bytes === null ? [] : [bytes];
+  if (input !== undefined) transfer.push(input);
+  post({ kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done, input }, transfer);
 }
 
 function handle(m: ToEngineThread): void {
@@ -71,7 +72,9 @@ function handle(m: ToEngineThread): void {
     runId = m.run;
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes });
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
-    const job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
+    const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
+    // NDJSON is printed by this engine itself, as the CLI prints it; the other formats by FlowWriter.
+    const job = EngineFlowsJob.fits(spec) ? new EngineFlowsJob(rec, spec, out) : new FlowsJob(spec, out);
     // Each record is judged against the capture clock of the moment it finished, as the format
     // threads judge a batch's records (RecordBatcher keeps the clock with each one).
     const sink: RecordSink = (v, p) => {
@@ -89,14 +92,18 @@ function handle(m: ToEngineThread): void {
   if (r === null) throw new Error(`engine thread: '${m.op}' without an open run`);
   const { rec, sink } = r;
   if (m.op === "capture" || m.op === "segments") {
-    const bytes = new Uint8Array(m.bytes);
+    const bytes = new Uint8Array(
+      m.bytes,
+      0,
+      m.op === "capture" ? (m.length ?? m.bytes.byteLength) : m.bytes.byteLength,
+    );
     const step = m.op === "capture" ? r.sliceBytes : m.step;
     for (let off = 0; off < bytes.length && rec.error === null; off += step) {
       const slice = bytes.subarray(off, off + step);
       if (m.op === "capture") rec.pushRecords(slice, sink);
       else rec.pushSegments(slice, sink);
     }
-    answer(m.seq, r, r.job.output(), false);
+    answer(m.seq, r, r.job.output(), false, m.op === "capture" ? m.bytes : undefined);
   } else if (m.op === "finish") {
     // At least one output ring per step (a msgpack body keeps everything until the end).
     let done = rec.finishSome(sink);

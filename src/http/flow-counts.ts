@@ -10,6 +10,8 @@ import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import { RecordReader } from "../wasm/record.js";
 import type { ApiMetrics } from "./metrics.js";
+import type { EngineLines } from "../format/engine-lines.js";
+import { ANOMALY_BY_CODE } from "../anomalies/catalogue.js";
 
 /** Flows by conn_state and anomalies by type, in order of first appearance. */
 export interface FlowCounts {
@@ -34,6 +36,21 @@ export class FlowCounter {
     const state = this.#reader.connStateNames[this.#reader.connState(v, p)];
     connStates[state] = (connStates[state] ?? 0) + 1;
     for (const a of this.#insight.read(v, p, insight).anomalies) anomalies[a.type] = (anomalies[a.type] ?? 0) + 1;
+    this.#empty = false;
+  }
+
+  /**
+   * Counts the record at `p` whose anomalies the engine's formatter derived as it printed it
+   * (EngineLines.lastAnomalies): the same tallies as {@link count}, without deriving them again.
+   */
+  countPrinted(v: MemoryViews, p: number, lines: EngineLines): void {
+    const { connStates, anomalies } = this.#counts;
+    const state = this.#reader.connStateNames[this.#reader.connState(v, p)];
+    connStates[state] = (connStates[state] ?? 0) + 1;
+    lines.lastAnomalies((code) => {
+      const type = ANOMALY_BY_CODE[code]!.name;
+      anomalies[type] = (anomalies[type] ?? 0) + 1;
+    });
     this.#empty = false;
   }
 

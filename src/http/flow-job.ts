@@ -10,10 +10,12 @@ import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { ThreadJob } from "../output/format-threads.js";
 import { FlowCounter, type FlowCounts } from "./flow-counts.js";
-import { FlowWriter } from "./flow-writer.js";
+import { FlowWriter, RecordFilter } from "./flow-writer.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
 import type { JsonStyle } from "../format/engine-lines.js";
+import type { Reconstructor } from "../reconstructor.js";
+import { EnginePrinter } from "../output/engine-print.js";
 
 /** What a response prints: plain data, cloned to the thread. */
 export interface FlowsJobSpec {
@@ -90,5 +92,88 @@ export class FlowsJob implements ThreadJob {
       out.buf.set(piece, out.pos);
       out.pos += piece.length;
     }
+  }
+}
+
+/** What an engine thread (src/http/engine-worker.ts) drives: {@link FlowsJob} or {@link EngineFlowsJob}. */
+export type EngineThreadJob = Pick<FlowsJob, "clock" | "record" | "output" | "end" | "counts" | "held">;
+
+/**
+ * An NDJSON body printed by the engine that tracked the flows, as the CLI prints (EnginePrinter):
+ * each finished record is formatted where it lies, into the engine's buffer, and moved out a
+ * buffer at a time, instead of being copied record by record into a formatter-only instance
+ * (RecordLines) and moved out line by line. The anomaly filter runs in the engine's formatter
+ * (the CLI's `--anomaly`); the conn_state filter here, before it. Same bytes as {@link FlowsJob}:
+ * both are the engine's formatter judged against the engine's own capture clock.
+ */
+export class EngineFlowsJob implements EngineThreadJob {
+  readonly clock: InsightContext;
+  readonly #printer: EnginePrinter;
+  readonly #counter: FlowCounter | null;
+  readonly #states: RecordFilter | null;
+  readonly #out: AsciiWriter;
+
+  constructor(rec: Reconstructor, spec: Omit<FlowsJobSpec, "layout" | "insight">, out: AsciiWriter) {
+    this.clock = { ...rec.insight };
+    const names = spec.filter.anomalies === null ? null : [...spec.filter.anomalies].filter((n) => n !== "any");
+    this.#printer = new EnginePrinter(
+      rec,
+      {
+        format: "ndjson",
+        jsonStyle: spec.jsonStyle ?? "nested",
+        communityIdSeed: spec.communityIdSeed,
+        localNets: spec.localNets,
+        anomalyFilter:
+          spec.filter.anomalies === null ? undefined : { any: spec.filter.anomalies.has("any"), names: names! },
+      },
+      out,
+      () => {},
+    );
+    this.#counter = spec.count ? new FlowCounter(rec.layout) : null;
+    this.#states =
+      spec.filter.connStates === null
+        ? null
+        : new RecordFilter({ connStates: spec.filter.connStates, anomalies: null }, rec.layout);
+    this.#out = out;
+  }
+
+  /** Whether this job prints `spec` (NDJSON; the other formats take {@link FlowsJob}). */
+  static fits(spec: Pick<FlowsJobSpec, "format">): boolean {
+    return spec.format === "ndjson";
+  }
+
+  record(v: MemoryViews, p: number): void {
+    if (this.#states !== null && !this.#states.matches(v, p)) {
+      // Not printed: its anomalies are derived here for the tallies.
+      this.#counter?.count(v, p, this.clock);
+      return;
+    }
+    this.#printer.sink(v, p);
+    this.#counter?.countPrinted(v, p, this.#printer.lines);
+  }
+
+  output(): AsciiWriter {
+    this.#printer.move();
+    return this.#out;
+  }
+
+  end(meta: unknown): AsciiWriter {
+    this.#printer.move();
+    // The trailer line, as FlowWriter writes it.
+    if (Object.keys(meta as Record<string, unknown>).length > 0) {
+      const line = JSON.stringify(meta) + "\n";
+      this.#out.reserve(line.length);
+      this.#out.ascii(line);
+    }
+    return this.#out;
+  }
+
+  counts(): FlowCounts | null {
+    return this.#counter?.take() ?? null;
+  }
+
+  /** Printed bytes not yet taken (the finish step's measure; an NDJSON body keeps nothing to the end). */
+  held(): number {
+    return this.#out.length;
   }
 }

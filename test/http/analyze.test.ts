@@ -211,6 +211,29 @@ describe("options and filters", () => {
     expectError(await json(bad), "invalid_parameter");
   });
 
+  it("NDJSON (printed by the engine thread's own engine) keeps the same flows as JSON (FlowWriter) under every filter and style", async () => {
+    for (const name of ["pop3-rej-and-sf.pcap", "cisco-fabricpath-syn-retx.pcap", "ssh-half-duplex-client.pcap"]) {
+      const bytes = capture(name);
+      for (const query of [
+        "",
+        "?conn_state=REJ",
+        "?conn_state=rej,sf",
+        "?anomaly=any",
+        "?anomaly=retransmission",
+        "?anomaly=syn_unanswered,refused",
+        "?anomaly=any&conn_state=S0",
+        "?json_style=zeek",
+        "?json_style=zeek&anomaly=any",
+        "?local_nets=10.0.0.0/8",
+      ]) {
+        const want = (await json(await post(api, `/v1/analyze${query}`, bytes, PCAP))).flows as Json[];
+        const got = await ndjson(await post(api, `/v1/analyze${query}`, bytes, PCAP, { accept: NDJSON }));
+        expect({ name, query, flows: got.flows }).toEqual({ name, query, flows: want });
+        expect(got.trailers).toHaveLength(1);
+      }
+    }
+  });
+
   it("400 for an unknown parameter or a bad value", async () => {
     const cases: [string, string][] = [
       ["/v1/analyze?ignore_checksum=1", "unknown_parameter"],

@@ -59,6 +59,45 @@ describe("GET /metrics", () => {
     }
   });
 
+  it("the flow and anomaly tallies are the same whether the engine printed the flows (NDJSON) or FlowWriter did (JSON)", async () => {
+    // NDJSON answers tally the anomalies the engine derived for each line; JSON answers derive
+    // them again in JavaScript (FlowCounter.count). A conn_state filter leaves the tallies whole.
+    const tallies = (text: string): string[] =>
+      text
+        .split("\n")
+        .filter((l) => /^flowrecon_(flows|anomalies)_total\{/.test(l))
+        .sort();
+    for (const name of [
+      "cisco-fabricpath-syn-retx.pcap",
+      "ssh-basic.pcap",
+      "teredo-ipv6.pcap",
+      "ssh-half-duplex-client.pcap",
+      "pop3-rej-and-sf.pcap",
+      "m57-gaps-rxmit.pcap",
+      "ftp-cwd-gaps-s1.pcap",
+    ]) {
+      for (const query of ["", "?conn_state=SF"]) {
+        const printed = testApp();
+        const derived = testApp();
+        try {
+          const bytes = capture(name);
+          const a = await post(printed, `/v1/analyze${query}`, bytes, PCAP, { accept: "application/x-ndjson" });
+          const b = await post(derived, `/v1/analyze${query}`, bytes, PCAP, { accept: "application/json" });
+          expect([a.status, b.status]).toEqual([200, 200]);
+          await a.arrayBuffer();
+          await b.arrayBuffer();
+          const got = tallies(await (await printed.app.request("/metrics")).text());
+          const want = tallies(await (await derived.app.request("/metrics")).text());
+          expect(want.some((l) => l.startsWith("flowrecon_anomalies_total"))).toBe(true);
+          expect({ name, query, got }).toEqual({ name, query, got: want });
+        } finally {
+          printed.close();
+          derived.close();
+        }
+      }
+    }
+  });
+
   it("issue-11: standard process and Node.js runtime metrics and flowrecon_build_info beside the API's", async () => {
     const text = await (await api.app.request("/metrics")).text();
     for (const family of [

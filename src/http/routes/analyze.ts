@@ -83,6 +83,11 @@ interface Analysis {
   step(): Promise<void>;
   /** Resolves once the output of the input fed so far was handed on. */
   settle(): Promise<void>;
+  /**
+   * Whether the output handed on so far always goes with the {@link error} as of it (an engine
+   * thread answers each step with both), so the status can be decided without {@link settle}.
+   */
+  readonly outputWithState: boolean;
   /** Prints the closing members; resolves once the last output was handed on. */
   end(meta: Record<string, unknown>): Promise<void>;
   /** Abandons the analysis (an error, a client that left). */
@@ -155,13 +160,14 @@ function localAnalysis(
       await job.flush();
     },
     settle: () => job.settle(),
+    outputWithState: false,
     end: (meta) => job.end(meta),
     drop: () => job.drop(),
   };
 }
 
 /**
- * The engine on a pool thread, which also prints the records (the same FlowsJob): the body goes to
+ * The engine on a pool thread, which also prints the records (engine-worker.ts): the body goes to
  * it in batches of about {@link INPUT_BATCH_BYTES} as it arrives. Waits for a thread (503 when the
  * queue is full).
  */
@@ -259,6 +265,8 @@ async function pooledAnalysis(
           }
         }
         while (!(await run.finishSome())) await guard();
+        // A part sent after the last one is answered before the analysis counts as worked.
+        await run.settle();
         await guard();
       } finally {
         count();
@@ -266,6 +274,7 @@ async function pooledAnalysis(
     },
     step: async () => {},
     settle: () => run.settle(),
+    outputWithState: true,
     end: (meta) => run.end(meta),
     drop: () => run.drop(),
   };
@@ -314,9 +323,12 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     // The printed body comes back (from a format thread or the engine thread) in pieces, in record order.
     const held: Buffer[] = [];
     let heldBytes = 0;
+    /** A streaming answer's writer of output as it comes back (an engine thread's, see below). */
+    let eager: (() => void) | null = null;
     const onOutput = (bytes: Buffer): void => {
       held.push(bytes);
       heldBytes += bytes.length;
+      eager?.();
     };
     const take = (): Buffer[] => {
       heldBytes = 0;
@@ -399,8 +411,11 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       // Once the damage is known and nothing was sent yet, hold the rest back: it gets its 422.
       if (analysis.error !== null && stream.written === 0) return;
       // Until the response starts, the flows of the slices so far are waited for, so that the
-      // status is decided on the same flows as when they were printed on this thread.
-      if (stream.written === 0) await analysis.settle();
+      // status is decided on the same flows as when they were printed on this thread. An engine
+      // thread's answers carry the output and the error together: the steps answered so far decide
+      // it, and the thread works on the next batch meanwhile (waiting here would make each batch a
+      // round trip while the thread idles).
+      if (stream.written === 0 && !analysis.outputWithState) await analysis.settle();
       const pieces = take();
       if (pieces.length > 0) {
         stream.write(pieces);
@@ -408,13 +423,30 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       }
       await stream.ready();
     };
+    if (analysis.outputWithState) {
+      // The output of each step is written as it comes back, not only between batches: while the
+      // body read waits for the client (who may wait for these flows), the flows still go out.
+      // Backpressure stays with `pause`, which sends the next step only once the stream has room.
+      eager = () => {
+        if (analysis.error !== null && stream.written === 0) return;
+        const pieces = take();
+        if (pieces.length > 0) {
+          stream.write(pieces);
+          started();
+        }
+      };
+    }
     const running = work(pause).finally(unhold);
     const done = running.then(() => "done" as const);
     done.catch(() => {}); // handled below, whichever comes first
     let first: "started" | "done";
     try {
       first = await Promise.race([start, done]);
-      if (first === "done") return await answer();
+      if (first === "done") {
+        // Nothing was written: the whole answer goes out at once, the closing members included.
+        eager = null;
+        return await answer();
+      }
     } catch (e) {
       analysis.drop();
       throw e;
