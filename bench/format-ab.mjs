@@ -16,8 +16,9 @@
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { recordsInWindow } from "./lib/format-records.mjs";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { reps: { type: "string" } } });
 const [rootA, rootB, file] = positionals;
@@ -31,23 +32,7 @@ const bytes = readFileSync(file);
 /** Loads one build, runs the capture and keeps its first finished records in the engine's window. */
 async function setup(root) {
   const dir = resolve(root);
-  const { Reconstructor } = await import(join(dir, "dist", "index.js"));
-  const { createEngine } = await import(join(dir, "dist", "wasm", "engine.js"));
-  const { AsciiWriter } = await import(join(dir, "dist", "format", "ascii.js"));
-  const engine = createEngine();
-  const rec = new Reconstructor({}, engine);
-  const size = rec.layout.constants.FR_SIZE;
-  const window = engine.exports.inputPtr();
-  const capacity = Math.floor(engine.exports.inputSize() / size);
-  const kept = [];
-  const keep = (v, p) => {
-    if (kept.length < capacity) kept.push(Buffer.from(v.u8.subarray(p, p + size)));
-  };
-  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), keep);
-  rec.finishRecords(keep);
-  const u8 = engine.views().u8;
-  for (let i = 0; i < kept.length; i++) u8.set(kept[i], window + i * size);
-  const n = kept.length;
+  const { rec, AsciiWriter, window, size, n } = await recordsInWindow(dir, bytes);
   return (format) => {
     const lines = rec.engineLines({ format });
     const out = new AsciiWriter(4 << 20);

@@ -22,6 +22,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { recordsInWindow } from "./lib/format-records.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -32,9 +33,6 @@ async function main() {
   });
   const reps = Number(values.reps ?? 20);
   const formats = values.format === undefined || values.format === "all" ? ["ndjson", "zeek"] : [values.format];
-  const { Reconstructor } = await import(join(ROOT, "dist", "index.js"));
-  const { createEngine } = await import(join(ROOT, "dist", "wasm", "engine.js"));
-  const { AsciiWriter } = await import(join(ROOT, "dist", "format", "ascii.js"));
 
   let bytes;
   if (positionals[0] !== undefined) bytes = readFileSync(positionals[0]);
@@ -56,21 +54,7 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const engine = createEngine();
-  const rec = new Reconstructor({}, engine);
-  const size = rec.layout.constants.FR_SIZE;
-  const window = engine.exports.inputPtr();
-  const capacity = Math.floor(engine.exports.inputSize() / size);
-  const kept = [];
-  const keep = (v, p) => {
-    if (kept.length < capacity) kept.push(Buffer.from(v.u8.subarray(p, p + size)));
-  };
-  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), keep);
-  rec.finishRecords(keep);
-  // The window is free once the input is finished: the records go there, in engine memory.
-  const u8 = engine.views().u8;
-  for (let i = 0; i < kept.length; i++) u8.set(kept[i], window + i * size);
-  const n = kept.length;
+  const { rec, AsciiWriter, window, size, n } = await recordsInWindow(ROOT, bytes);
 
   for (const format of formats) {
     const lines = rec.engineLines({ format });

@@ -1,0 +1,31 @@
+/**
+ * The format benches' set-up (format.mjs, format-ab.mjs): one build's engine runs a capture once,
+ * then up to a window's worth of its finished records are copied into the engine's input window,
+ * free once the input is finished, where the formatter reads them as it reads the output ring.
+ * @module
+ */
+import { join } from "node:path";
+
+/**
+ * @param {string} root a repository root with dist/ and build/flowrecon.wasm
+ * @param {Uint8Array} bytes the capture
+ */
+export async function recordsInWindow(root, bytes) {
+  const { Reconstructor } = await import(join(root, "dist", "index.js"));
+  const { createEngine } = await import(join(root, "dist", "wasm", "engine.js"));
+  const { AsciiWriter } = await import(join(root, "dist", "format", "ascii.js"));
+  const engine = createEngine();
+  const rec = new Reconstructor({}, engine);
+  const size = rec.layout.constants.FR_SIZE;
+  const window = engine.exports.inputPtr();
+  const capacity = Math.floor(engine.exports.inputSize() / size);
+  const kept = [];
+  const keep = (v, p) => {
+    if (kept.length < capacity) kept.push(Buffer.from(v.u8.subarray(p, p + size)));
+  };
+  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), keep);
+  rec.finishRecords(keep);
+  const u8 = engine.views().u8;
+  for (let i = 0; i < kept.length; i++) u8.set(kept[i], window + i * size);
+  return { rec, AsciiWriter, window, size, n: kept.length };
+}
