@@ -3,8 +3,9 @@
 // runs the API as `npm start` does. Each option is checked against the library with the same option
 // (a differential test), on a capture where the option changes the output.
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructor.js";
 import { AsciiWriter, createFormatter } from "../../src/format/index.js";
@@ -167,9 +168,19 @@ describe("flowrecon --help", () => {
 
 describe("flowrecon serve", () => {
   it("serves the API with the settings of npm start and stops on SIGTERM", async () => {
+    // A data directory of its own: sessions are durable, and ones left in the default directory by
+    // an earlier server would be reloaded and count against FLOWRECON_MAX_SESSIONS.
+    const dataDir = mkdtempSync(join(tmpdir(), "flowrecon-serve-"));
     const child = spawn(process.execPath, [BIN, "serve"], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", FLOWRECON_TOKEN: "", FLOWRECON_MAX_SESSIONS: "3" },
+      env: {
+        ...process.env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        FLOWRECON_TOKEN: "",
+        FLOWRECON_MAX_SESSIONS: "3",
+        FLOWRECON_DATA_DIR: dataDir,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -198,6 +209,7 @@ describe("flowrecon serve", () => {
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("takes no options", () => {
