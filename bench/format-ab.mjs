@@ -18,7 +18,7 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { recordsInWindow } from "./lib/format-records.mjs";
+import { cpuNs, recordsInWindow } from "./lib/format-records.mjs";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { reps: { type: "string" } } });
 const [rootA, rootB, file] = positionals;
@@ -30,45 +30,17 @@ const reps = Number(values.reps ?? 30);
 const bytes = readFileSync(file);
 
 /** Loads one build, runs the capture and keeps its first finished records in the engine's window. */
-async function setup(root) {
-  const dir = resolve(root);
-  const { rec, AsciiWriter, window, size, n } = await recordsInWindow(dir, bytes);
-  return (format) => {
-    const lines = rec.engineLines({ format });
-    const out = new AsciiWriter(4 << 20);
-    return {
-      n,
-      pass() {
-        out.pos = 0;
-        for (let i = 0; i < n; i++) {
-          if (lines.record(window + i * size) < lines.flushBytes) continue;
-          lines.moveTo(out);
-          out.pos = 0;
-        }
-        lines.moveTo(out);
-      },
-      text() {
-        const all = new AsciiWriter(64 << 20);
-        for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) lines.moveTo(all);
-        lines.moveTo(all);
-        return all.text();
-      },
-    };
-  };
-}
+const setup = async (root) => {
+  const records = await recordsInWindow(resolve(root), bytes);
+  return (format) => records.format(format);
+};
 
 const makeA = await setup(rootA);
 const makeB = await setup(rootB);
-const cpuNs = (pass) => {
-  const t = process.cpuUsage();
-  pass();
-  const d = process.cpuUsage(t);
-  return (d.user + d.system) * 1000;
-};
 for (const format of ["ndjson", "zeek"]) {
   const a = makeA(format);
   const b = makeB(format);
-  if (a.text() !== b.text()) throw new Error(`${format}: the two builds disagree`);
+  if (a.all().text() !== b.all().text()) throw new Error(`${format}: the two builds disagree`);
   a.pass();
   b.pass();
   let bestA = Infinity;

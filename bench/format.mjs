@@ -22,7 +22,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { recordsInWindow } from "./lib/format-records.mjs";
+import { cpuNs, recordsInWindow } from "./lib/format-records.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -54,35 +54,17 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const { rec, AsciiWriter, window, size, n } = await recordsInWindow(ROOT, bytes);
+  const records = await recordsInWindow(ROOT, bytes);
+  const n = records.n;
 
   for (const format of formats) {
-    const lines = rec.engineLines({ format });
-    const engineOut = new AsciiWriter(4 << 20);
-    const enginePass = () => {
-      engineOut.pos = 0;
-      for (let i = 0; i < n; i++) {
-        if (lines.record(window + i * size) < lines.flushBytes) continue;
-        lines.moveTo(engineOut);
-        engineOut.pos = 0;
-      }
-      lines.moveTo(engineOut);
-    };
+    const run = records.format(format);
     // The bytes of one pass (bytesPerFlow).
-    const b = new AsciiWriter(64 << 20);
-    for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) lines.moveTo(b);
-    lines.moveTo(b);
-    // Best pass in CPU time of this process (user + system): other jobs on a busy machine stretch
-    // the wall clock, not the CPU time a pass takes.
+    const b = run.all();
+    // Best pass in CPU time of this process.
     let engineBest = Infinity;
-    const cpuNs = (pass) => {
-      const t = process.cpuUsage();
-      pass();
-      const d = process.cpuUsage(t);
-      return (d.user + d.system) * 1000;
-    };
-    enginePass();
-    for (let r = 0; r < reps; r++) engineBest = Math.min(engineBest, cpuNs(enginePass));
+    run.pass();
+    for (let r = 0; r < reps; r++) engineBest = Math.min(engineBest, cpuNs(run.pass));
     const engineNs = engineBest / n;
     console.log(
       JSON.stringify({

@@ -27,5 +27,42 @@ export async function recordsInWindow(root, bytes) {
   rec.finishRecords(keep);
   const u8 = engine.views().u8;
   for (let i = 0; i < kept.length; i++) u8.set(kept[i], window + i * size);
-  return { rec, AsciiWriter, window, size, n: kept.length };
+  const n = kept.length;
+  return {
+    n,
+    /** The records in one format: `pass()` writes them all, its bytes moved out as the CLI moves them; `all()` keeps them. */
+    format(format) {
+      const lines = rec.engineLines({ format });
+      const out = new AsciiWriter(4 << 20);
+      return {
+        n,
+        pass() {
+          out.pos = 0;
+          for (let i = 0; i < n; i++) {
+            if (lines.record(window + i * size) < lines.flushBytes) continue;
+            lines.moveTo(out);
+            out.pos = 0;
+          }
+          lines.moveTo(out);
+        },
+        all() {
+          const all = new AsciiWriter(64 << 20);
+          for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) lines.moveTo(all);
+          lines.moveTo(all);
+          return all;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * CPU time (user + system) of one pass in ns: other jobs on a busy machine stretch the wall clock,
+ * not the CPU time a pass takes.
+ */
+export function cpuNs(pass) {
+  const t = process.cpuUsage();
+  pass();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) * 1000;
 }
