@@ -161,7 +161,8 @@ async function runHttp(file, rss) {
       clientRssKb: r.maxRssKb,
       outBytes: c.responseBytes,
       outLines: c.lines,
-      flows: c.lines,
+      // The NDJSON answer ends with one trailer line ({"stats": ...}, src/http/flow-writer.ts).
+      flows: c.lines - 1,
     };
   } finally {
     server.kill("SIGTERM");
@@ -544,7 +545,7 @@ function evaluateTargets(suites) {
   if (engine) {
     const v = engine.summary.segmentsPerS;
     targets.push({
-      target: "engine alone ≥ 10 M segments/s (goal 20 M), header-only capture",
+      target: "engine alone ≥ 10 M segments/s, header-only capture",
       value: `${(v.median / 1e6).toFixed(2)} M/s (${(v.min / 1e6).toFixed(2)}–${(v.max / 1e6).toFixed(2)})`,
       met: v.median >= 10e6,
     });
@@ -583,11 +584,12 @@ function evaluateTargets(suites) {
     const n = suites.find((s) => s.suite === suite)?.capture.segments;
     return n ? `${si(n)} segments` : "suite not run";
   };
-  ratioTarget("tshark", "tshark", 50, `CLI ≥ 50 × tshark -q -z conv,tcp (${size("tshark")}; target stated on 2M)`);
-  ratioTarget("main", "tcptrace", 5, `CLI ≥ 5 × tcptrace -n (${size("main")}; target stated on 10M)`);
-  ratioTarget("main", "argus", 5, `CLI ≥ 5 × argus (${size("main")})`);
-  ratioTarget("main", "js-map", 5, `CLI ≥ 5 × JavaScript Map loop (${size("main")})`);
-  ratioTarget("main", "js-typed", 1, `CLI ≥ 1 × JavaScript typed-array loop, i.e. no slower (${size("main")})`);
+  // Issue 10's ratios (CLI end to end, output written).
+  ratioTarget("tshark", "tshark", 60, `CLI ≥ 60 × tshark -q -z conv,tcp (${size("tshark")}; target stated on 2M)`);
+  ratioTarget("main", "tcptrace", 20, `CLI ≥ 20 × tcptrace -n (${size("main")}; target stated on 10M)`);
+  ratioTarget("main", "argus", 10, `CLI ≥ 10 × argus (${size("main")})`);
+  ratioTarget("main", "js-map", 10, `CLI ≥ 10 × JavaScript Map loop (${size("main")})`);
+  ratioTarget("main", "js-typed", 1.5, `CLI ≥ 1.5 × JavaScript typed-array loop (${size("main")})`);
   const http = get("main", "http");
   if (http) {
     const v = http.summary.mbPerS;
