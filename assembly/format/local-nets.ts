@@ -36,7 +36,15 @@ export function containsLocal(s: usize, a: usize): bool {
   const n6 = <usize>load<u32>(s + S_NETS_V6);
   if (isV4Mapped(a)) {
     const w = be32(a + 12);
-    for (let i: usize = 0; i < n4; i++) {
+    // Four (net, mask) pairs at a time: the nets in one vector, the masks in another.
+    const ws = i32x4.splat(w);
+    let i: usize = 0;
+    for (; i + 4 <= n4; i += 4) {
+      const x = v128.load(nets + (i << 3)), y = v128.load(nets + (i << 3), 16);
+      const net = i32x4.shuffle(x, y, 0, 2, 4, 6), mask = i32x4.shuffle(x, y, 1, 3, 5, 7);
+      if (v128.any_true(i32x4.eq(v128.and(ws, mask), net))) return true;
+    }
+    for (; i < n4; i++) {
       const e = nets + (i << 3);
       if ((w & load<u32>(e, 4)) == load<u32>(e)) return true;
     }

@@ -60,7 +60,7 @@ const POW10: usize = memory.data<u32>([1, 10, 100, 1000, 10000, 100000, 1000000,
  * comparison with a power of ten): the lengths of a line's counts vary from flow to flow, and a
  * mispredicted branch per number cost more than the digits.
  */
-export function uint32(p: usize, x: u32): usize {
+@inline export function uint32(p: usize, x: u32): usize {
   const t = ((32 - clz<u32>(x | 1)) * 1233) >>> 12; // floor(log10(2^bits)), bits the bit length
   const digits = <usize>(t + 1 - <u32>((x | 1) < load<u32>(POW10 + (<usize>t << 2))));
   let q = p + digits;
