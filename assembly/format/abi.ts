@@ -9,7 +9,8 @@
 
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
-  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, ClockFrom } from "./state";
+  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, ClockFrom } from "./state";
+import { MAPPED_UNKNOWN } from "./local-nets";
 import { layoutColumns, writeRecord, writeFieldList } from "./fields";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
@@ -77,6 +78,7 @@ export function fmtLocalNets(v4: i32, v6: i32, empty: i32): usize {
   store<u32>(s + S_NETS_V4, <u32>v4);
   store<u32>(s + S_NETS_V6, <u32>v6);
   store<u8>(s + S_LOCAL_EMPTY, empty != 0 ? 1 : 0);
+  store<u8>(s + S_NETS_MAPPED, MAPPED_UNKNOWN);
   return p;
 }
 

@@ -25,7 +25,7 @@ import {
 } from "../flow/record";
 import { OPT_SACK_PERM, OPT_TS, Tunnel } from "../packet";
 import { HttpMethod } from "../flow/http";
-import { byte, str, copy, uint, uint32, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
+import { byte, str, copy, lit, count64, uint, uint32, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
 import { writeUid, writeTunnelUid, writeCommunityId } from "./ids";
 import {
   deriveInsight, Detail, I_ORIG_STATE, I_RESP_STATE, I_COUNT, I_ENTRIES, E_SIZE, E_TYPE, E_SIDE, E_DETAIL, E_HAS_IDLE,
@@ -99,20 +99,29 @@ const COMMA: u32 = 0x2c;
 @inline function secs(p: usize, us: f64, tsv: bool): usize { return tsv ? fixed6(p, us) : seconds(p, us); }
 @inline function bool_(p: usize, b: bool, tsv: bool): usize {
   if (tsv) return byte(p, b ? 0x54 : 0x46); // T / F
-  return b ? str(p, "true") : str(p, "false");
+  return b ? lit(p, 0x65757274, 4) : lit(p, 0x65736c6166, 5); // true / false
 }
 /** An installed name (quoted in JSON); an empty name is unset. */
 function name(p: usize, slot: usize, tsv: bool): usize {
   const n = <usize>load<u8>(slot);
   if (n == 0) return p;
   p = quote(p, tsv);
-  p = copy(p, slot + 1, n);
+  // Names up to 16 bytes (most) with one store; it may write past, as copy() does.
+  if (n <= 16) {
+    v128.store(p, v128.load(slot + 1));
+    p += n;
+  } else p = copy(p, slot + 1, n);
   return quote(p, tsv);
 }
 
-/** Printable history letters (A-Z, a-z, ^); anything else (an engine bug) shows as "?". */
-@inline function historyByte(b: u32): u32 {
-  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5e ? b : 0x3f;
+/**
+ * Sixteen history bytes with the unprintable ones as "?": letters (A-Z, a-z) and ^ stay; anything
+ * else (an engine bug) would break the line's syntax. A letter is one whose lowercase (b | 0x20)
+ * lies in a-z.
+ */
+@inline function historyBytes(v: v128): v128 {
+  const letter = i8x16.lt_u(i8x16.sub(v128.or(v, i8x16.splat(0x20)), i8x16.splat(0x61)), i8x16.splat(26));
+  return v128.bitselect(v, i8x16.splat(0x3f), v128.or(letter, i8x16.eq(v, i8x16.splat(0x5e))));
 }
 
 @inline function durationUs(rec: usize, tsUs: f64): f64 { return i64f(rec + <usize>FR_TS_LAST) - tsUs; }
@@ -121,7 +130,7 @@ function name(p: usize, slot: usize, tsv: bool): usize {
 /** The anomaly names, each once, in entry order: a JSON array of strings or a TSV set. */
 function anomalyNames(p: usize, ins: usize, s: usize, tsv: bool): usize {
   const n = <usize>load<u32>(ins + I_COUNT);
-  if (n == 0) return tsv ? str(p, "(empty)") : str(p, "[]");
+  if (n == 0) return tsv ? lit(p, 0x297974706d6528, 7) : lit(p, 0x5d5b, 2); // (empty) / []
   if (!tsv) p = byte(p, 0x5b);
   let written = 0;
   for (let i: usize = 0; i < n; i++) {
@@ -277,7 +286,7 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
     case Col.OrigP: return uint32(p, port(rec, FR_ORIG_PORT));
     case Col.RespH: return quote(address(quote(p, tsv), rec + <usize>FR_RESP_ADDR), tsv);
     case Col.RespP: return uint32(p, port(rec, FR_RESP_PORT));
-    case Col.Proto: return tsv ? str(p, "tcp") : str(p, "\"tcp\"");
+    case Col.Proto: return tsv ? lit(p, 0x706374, 3) : lit(p, 0x2270637422, 5); // tcp / "tcp"
     // Zeek's dynamic protocol detection (flow/service.ts); unset when nothing matched.
     case Col.Service: return name(p, nameSlot(s, NameKind.Service, load<u8>(rec + <usize>FR_SERVICE)), tsv);
     // duration, orig_bytes and resp_bytes exist only when the duration is positive (zeek-semantics.md §5).
@@ -285,8 +294,8 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
       const d = durationUs(rec, tsUs);
       return d > 0 ? secs(p, d, tsv) : p;
     }
-    case Col.OrigBytes: return durationUs(rec, tsUs) > 0 ? uint(p, u64f(o + <usize>EP_BYTES)) : p;
-    case Col.RespBytes: return durationUs(rec, tsUs) > 0 ? uint(p, u64f(r + <usize>EP_BYTES)) : p;
+    case Col.OrigBytes: return durationUs(rec, tsUs) > 0 ? count64(p, o + <usize>EP_BYTES) : p;
+    case Col.RespBytes: return durationUs(rec, tsUs) > 0 ? count64(p, r + <usize>EP_BYTES) : p;
     case Col.ConnState: return name(p, nameSlot(s, NameKind.ConnState, load<u8>(rec + <usize>FR_CONN_STATE)), tsv);
     // Site::is_local_addr, only when Site::local_nets is not empty (conn/main.zeek set_conn).
     case Col.LocalOrig: return load<u8>(s + S_LOCAL_EMPTY) != 0 ? p : bool_(p, containsLocal(s, rec + <usize>FR_ORIG_ADDR), tsv);
@@ -296,13 +305,16 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
       const n = <usize>min<u32>(load<u8>(rec + <usize>FR_HIST_LEN), <u32>HIST_CAP);
       if (n == 0) return p;
       p = quote(p, tsv);
-      for (let i: usize = 0; i < n; i++) store<u8>(p + i, historyByte(load<u8>(rec + <usize>FR_HISTORY + i)));
+      // All HIST_CAP bytes, sixteen at a time; those past n are overwritten by what follows.
+      for (let i: usize = 0; i < <usize>HIST_CAP; i += 16) {
+        v128.store(p + i, historyBytes(v128.load(rec + <usize>FR_HISTORY + i)));
+      }
       return quote(p + n, tsv);
     }
     case Col.OrigPkts: return uint32(p, load<u32>(o + <usize>EP_PKTS));
-    case Col.OrigIpBytes: return uint(p, u64f(o + <usize>EP_IP_BYTES));
+    case Col.OrigIpBytes: return count64(p, o + <usize>EP_IP_BYTES);
     case Col.RespPkts: return uint32(p, load<u32>(r + <usize>EP_PKTS));
-    case Col.RespIpBytes: return uint(p, u64f(r + <usize>EP_IP_BYTES));
+    case Col.RespIpBytes: return count64(p, r + <usize>EP_IP_BYTES);
     // The uid of the encapsulating connection of the tunnel the first segment came out of.
     case Col.TunnelParents: {
       if (<i32>load<u8>(rec + <usize>FR_TUNNEL) == Tunnel.None) return p;

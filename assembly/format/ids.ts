@@ -65,14 +65,24 @@ export function writeUid(p: usize, orig: usize, resp: usize, origPort: u32, resp
   const lo = <u32><i64>(tsUs - hf * 4294967296.0);
   const hi = <u32><i64>hf;
   let a = SEED_A, b = SEED_B, c = SEED_C, d = SEED_D;
-  for (let i: usize = 0; i < 8; i++) {
-    const k = scramble(load<u32>((i < 4 ? orig : resp) + ((i & 3) << 2)));
-    a = mix(a, k);
-    b = mix(b, k);
-    c = mix(c, k);
-    d = mix(d, k);
-  }
-  let k = scramble((origPort << 16) | respPort);
+  // The twelve words written out (no loop counter, no address select per word).
+  let k = scramble(load<u32>(orig));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(orig, 4));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(orig, 8));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(orig, 12));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(resp));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(resp, 4));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(resp, 8));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble(load<u32>(resp, 12));
+  a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
+  k = scramble((origPort << 16) | respPort);
   a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);
   k = scramble(vlan);
   a = mix(a, k); b = mix(b, k); c = mix(c, k); d = mix(d, k);

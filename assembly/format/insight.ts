@@ -77,7 +77,7 @@ const NEVER_HALF: f64 = 4611686018427387904.0; // 2^63 / 2, FactsReader's "armed
  * The state of `me` facing `peer` (src/anomalies/endpoint-state.ts endpointState), `idle` seconds
  * after the flow's last packet.
  */
-function endpointState(rec: usize, me: usize, peer: usize, meIsOrig: bool, idle: f64, s: usize): i32 {
+@inline function endpointState(rec: usize, me: usize, peer: usize, meIsOrig: bool, idle: f64, s: usize): i32 {
   if (rst(me) || rst(peer)) return TcpState.CLOSED;
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
   if (pkts(me) == 0) {

@@ -5,9 +5,29 @@
 // address bytes, as LocalNets keeps them.
 
 import { isV4Mapped } from "./text";
-import { S_NETS, S_NETS_V4, S_NETS_V6 } from "./state";
+import { S_NETS, S_NETS_V4, S_NETS_V6, S_NETS_MAPPED } from "./state";
 
 @inline function be32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
+
+/** S_NETS_MAPPED: not worked out since fmtLocalNets (the host writes the networks after it returns). */
+export const MAPPED_UNKNOWN: u8 = 0;
+const MAPPED_NONE: u8 = 1;
+const MAPPED_SOME: u8 = 2;
+
+/**
+ * Whether one of the non-IPv4 networks can hold a v4-mapped address (`::ffff:a.b.c.d`: words 0,
+ * 0, 0x0000ffff, then the IPv4 address): one whose first three words, masked, are those. Zeek's
+ * default list has none, so an IPv4 address is then looked up among the IPv4 networks only.
+ */
+function mappedNets(s: usize): u8 {
+  const n6 = <usize>load<u32>(s + S_NETS_V6);
+  const v6 = <usize>load<u32>(s + S_NETS) + (<usize>load<u32>(s + S_NETS_V4) << 3);
+  for (let i: usize = 0; i < n6; i++) {
+    const e = v6 + (i << 5);
+    if (load<u32>(e) == 0 && load<u32>(e, 4) == 0 && (0x0000ffff & load<u32>(e, 24)) == load<u32>(e, 8)) return MAPPED_SOME;
+  }
+  return MAPPED_NONE;
+}
 
 /** Whether the 16-byte address at `a` is in one of the networks. */
 export function containsLocal(s: usize, a: usize): bool {
@@ -16,10 +36,24 @@ export function containsLocal(s: usize, a: usize): bool {
   const n6 = <usize>load<u32>(s + S_NETS_V6);
   if (isV4Mapped(a)) {
     const w = be32(a + 12);
-    for (let i: usize = 0; i < n4; i++) {
+    // Four (net, mask) pairs at a time: the nets in one vector, the masks in another.
+    const ws = i32x4.splat(w);
+    let i: usize = 0;
+    for (; i + 4 <= n4; i += 4) {
+      const x = v128.load(nets + (i << 3)), y = v128.load(nets + (i << 3), 16);
+      const net = i32x4.shuffle(x, y, 0, 2, 4, 6), mask = i32x4.shuffle(x, y, 1, 3, 5, 7);
+      if (v128.any_true(i32x4.eq(v128.and(ws, mask), net))) return true;
+    }
+    for (; i < n4; i++) {
       const e = nets + (i << 3);
       if ((w & load<u32>(e, 4)) == load<u32>(e)) return true;
     }
+    let mapped = load<u8>(s + S_NETS_MAPPED);
+    if (mapped == MAPPED_UNKNOWN) {
+      mapped = mappedNets(s);
+      store<u8>(s + S_NETS_MAPPED, mapped);
+    }
+    if (mapped == MAPPED_NONE) return false;
   }
   if (n6 == 0) return false;
   const w0 = be32(a), w1 = be32(a + 4), w2 = be32(a + 8), w3 = be32(a + 12);

@@ -40,6 +40,7 @@ export const S_NETS_CAP: usize = S_CLOCK + 8; // u32 bytes allocated at S_NETS (
 export const S_SCRATCH: usize = S_NETS_CAP + 4; // u32 address of a record-sized slot for records held outside this instance
 export const S_STRAIGHT: usize = S_SCRATCH + 4; // u8 1 = the configured shape uses its straight-line row (fields.ts)
 export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line rows (fmtStraight(0): the tests' reference)
+export const S_NETS_MAPPED: usize = S_SCRATCH + 6; // u8 whether a non-IPv4 network can hold a v4-mapped address (local-nets.ts)
 export const S_SIZE: usize = S_SCRATCH + 8;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */

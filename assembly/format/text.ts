@@ -33,6 +33,15 @@ export function str(p: usize, s: string): usize {
   return p + n;
 }
 
+/**
+ * Writes a short literal (up to 8 bytes) given as its bytes in little-endian order, with one
+ * store: it may write up to 8 - n bytes past p + n, which the next write overwrites.
+ */
+@inline export function lit(p: usize, bytes: u64, n: usize): usize {
+  store<u64>(p, bytes);
+  return p + n;
+}
+
 const TWO32: f64 = 4294967296.0;
 
 /** A little-endian u64 at `at`, as the host reads it: hi * 2^32 + lo in doubles (src/wasm/record.ts). */
@@ -51,7 +60,7 @@ const POW10: usize = memory.data<u32>([1, 10, 100, 1000, 10000, 100000, 1000000,
  * comparison with a power of ten): the lengths of a line's counts vary from flow to flow, and a
  * mispredicted branch per number cost more than the digits.
  */
-export function uint32(p: usize, x: u32): usize {
+@inline export function uint32(p: usize, x: u32): usize {
   const t = ((32 - clz<u32>(x | 1)) * 1233) >>> 12; // floor(log10(2^bits)), bits the bit length
   const digits = <usize>(t + 1 - <u32>((x | 1) < load<u32>(POW10 + (<usize>t << 2))));
   let q = p + digits;
@@ -64,6 +73,11 @@ export function uint32(p: usize, x: u32): usize {
   if (x >= 10) store<u16>(q - 2, load<u16>(DIGIT_PAIRS + (<usize>x << 1)));
   else store<u8>(q - 1, 48 + x);
   return p + digits;
+}
+
+/** The little-endian u64 count at `at` in decimal: uint(u64f(at)), the high word tested first. */
+@inline export function count64(p: usize, at: usize): usize {
+  return load<u32>(at, 4) == 0 ? uint32(p, load<u32>(at)) : uint(p, u64f(at));
 }
 
 /** A non-negative integer (below 2^64) in decimal: AsciiWriter.uint's digit loop. */
@@ -92,25 +106,40 @@ export function uint(p: usize, n: f64): usize {
   return p + digits;
 }
 
+/**
+ * The whole seconds of `t` µs (0 <= t < 2^53): integer division by 10^6 gives the digits the
+ * double path gives (floor(us / 1e6) is exact there).
+ */
+@inline function wholeSeconds(p: usize, whole: u64): usize {
+  return whole < 4294967296 ? uint32(p, <u32>whole) : uint(p, <f64>whole);
+}
+
+/** The six digits of `f` (< 10^6) after a point at p, in three pairs. */
+@inline function sixDigits(p: usize, f: u32): void {
+  const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
+  store<u8>(p, 0x2e);
+  store<u16>(p + 1, load<u16>(DIGIT_PAIRS + (<usize>hi << 1)));
+  store<u16>(p + 3, load<u16>(DIGIT_PAIRS + (<usize>mid << 1)));
+  store<u16>(p + 5, load<u16>(DIGIT_PAIRS + (<usize>(rest - mid * 100) << 1)));
+}
+
 /** Integer µs as seconds with exactly six decimals (Zeek TSV `time`/`interval`): AsciiWriter.fixed6. */
 export function fixed6(p: usize, us: f64): usize {
   if (us < 0) {
     p = byte(p, 0x2d);
     us = -us;
   }
+  if (us < 9007199254740992.0) {
+    // Below 2^53 whole µs convert exactly: integer digits, no double division.
+    const t = <u64><i64>us, whole = t / 1000000;
+    p = wholeSeconds(p, whole);
+    sixDigits(p, <u32>(t - whole * 1000000));
+    return p + 7;
+  }
   const whole = Math.floor(us / 1e6);
   let frac = us - whole * 1e6;
   p = uint(p, whole);
   store<u8>(p, 0x2e);
-  if (us < 9007199254740992.0) {
-    // Below 2^53 the fraction is an exact integer below 10^6: three digit pairs.
-    const f = <u32>frac;
-    const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
-    store<u16>(p + 1, load<u16>(DIGIT_PAIRS + (<usize>hi << 1)));
-    store<u16>(p + 3, load<u16>(DIGIT_PAIRS + (<usize>mid << 1)));
-    store<u16>(p + 5, load<u16>(DIGIT_PAIRS + (<usize>(rest - mid * 100) << 1)));
-    return p + 7;
-  }
   for (let i: usize = 6; i >= 1; i--) {
     const q = <f64><i32>(frac / 10);
     store<u8>(p + i, <u8><i32>(48 + (frac - q * 10)));
@@ -128,22 +157,19 @@ export function seconds(p: usize, us: f64): usize {
     p = byte(p, 0x2d);
     us = -us;
   }
-  const whole = Math.floor(us / 1e6);
   if (us < 9007199254740992.0) {
-    // Below 2^53 every step is exact, so integer digits print the same (without a float modulo).
-    p = uint(p, whole);
-    const f = <u32>(us - whole * 1e6);
+    // Below 2^53 whole µs convert exactly: integer digits, no double division.
+    const t = <u64><i64>us, whole = t / 1000000;
+    p = wholeSeconds(p, whole);
+    const f = <u32>(t - whole * 1000000);
     if (f == 0) return p;
-    // Six digits in three pairs, then the trailing zeros dropped (f > 0: one digit is not zero).
-    const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
-    store<u8>(p, 0x2e);
-    store<u16>(p + 1, load<u16>(DIGIT_PAIRS + (<usize>hi << 1)));
-    store<u16>(p + 3, load<u16>(DIGIT_PAIRS + (<usize>mid << 1)));
-    store<u16>(p + 5, load<u16>(DIGIT_PAIRS + (<usize>(rest - mid * 100) << 1)));
+    // Six digits, then the trailing zeros dropped (f > 0: one digit is not zero).
+    sixDigits(p, f);
     let end = p + 7;
     while (load<u8>(end - 1) == 48) end--;
     return end;
   }
+  const whole = Math.floor(us / 1e6);
   let frac = us - whole * 1e6;
   p = uint(p, whole);
   if (frac == 0) return p;

@@ -140,6 +140,8 @@ describe("the engine writes the JavaScript formatter's bytes", () => {
           { options: { communityIdSeed: 7, localNets: "-,10.0.0.0/8,2001:db8:1::/48,192.168.1.7" } },
         ],
         ["empty local_nets", { options: { localNets: "-" } }],
+        // An IPv6 network shorter than /96 that holds every v4-mapped address: IPv4 addresses are local.
+        ["local_nets ::ffff:0:0/95 (holds IPv4)", { options: { localNets: "-,::ffff:0:0/95" } }],
         [
           "short thresholds, VLAN key",
           {
