@@ -13,15 +13,16 @@
  *
  * A large upload may be sharded (issue 10, src/shards/): the run's `open` brings links to shards on
  * other pool threads, lent for it; this thread's engine routes the frames and tracks its own share
- * ({@link ShardedRun}), the shards send their finished records here, and every format is printed
- * here by {@link FlowsJob}. A lent thread runs its shard between its session calls (`shard`:
+ * ({@link ShardedRun}). NDJSON is printed by every engine of the run (as one engine prints it) and
+ * gathered here; JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
+ * records. A lent thread runs its shard between its session calls (`shard`:
  * serveShard) and says `shard-done` when its shard ended, so the pool can lend it again.
  */
 
 import { parentPort } from "node:worker_threads";
 import { AsciiWriter } from "../format/ascii.js";
 import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstructor.js";
-import { EngineFlowsJob, FlowsJob, type EngineThreadJob } from "./flow-job.js";
+import { EngineFlowsJob, FlowsJob, GatheredLines, type EngineThreadJob } from "./flow-job.js";
 import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
@@ -82,6 +83,23 @@ function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: Ar
 /** Opens a run whose connections are sharded over the threads at the other end of `links`. */
 function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLink[]): Run {
   const out = new AsciiWriter(STEP_OUTPUT_BYTES);
+  if (EngineFlowsJob.fits(m.spec)) {
+    // NDJSON: every engine prints its own flows, as one engine prints them (EngineFlowsJob).
+    const lines = new GatheredLines(out);
+    const sharded = new ShardedRun({
+      threads: links.length + 1,
+      links,
+      options: { ...m.options, windowBytes: m.windowBytes },
+      print: null,
+      answer: m.spec,
+      insight: lines.clock,
+      onBytes: (bytes) => lines.add(bytes),
+      onCounts: (counts) => lines.addCounts(counts),
+      onRecord: () => lines.record(),
+    });
+    return { id: m.run, rec: sharded.reader, job: lines, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded };
+  }
+  // JSON and msgpack are one document: the shards send their records, printed here.
   let job!: FlowsJob;
   // ShardedRun sets the clock of each batch of records here; the job judges them against it.
   const batchClock: InsightContext = { endUs: 0, final: true };

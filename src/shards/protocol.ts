@@ -23,6 +23,8 @@ import { closeRing, createRing, RingClosedError } from "./ring.js";
 import type { ReconstructorOptions } from "../reconstructor.js";
 import type { PrintSpec } from "../output/printer.js";
 import type { Stats } from "../stats.js";
+import type { FlowsJobSpec } from "../http/flow-job.js";
+import type { FlowCounts } from "../http/flow-counts.js";
 
 export const MAX_OUT_PENDING = 8;
 /** Ring bytes per shard: four staging areas' worth in flight. */
@@ -76,18 +78,23 @@ export function shardMemory(credits: Int32Array): number {
 }
 
 /** What the reading thread sends first on a {@link ShardLink}: the rest of the shard's {@link ShardData}. */
-export type ShardStart = Pick<ShardData, "options" | "print">;
+export type ShardStart = Pick<ShardData, "options" | "print" | "answer">;
+
+/** An API answer printed by every engine of the run: NDJSON, with its filter and flow tallies (EngineFlowsJob). */
+export type ShardAnswer = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
 
 export interface ShardData extends ShardLink {
   /** Engine options of this shard (its share of the flow cap, the process's hash key). */
   options: ReconstructorOptions;
   /** Print here (formats whose records print on their own), or null: send raw records. */
   print: Omit<PrintSpec, "layout"> | null;
+  /** Instead of `print`: print an API answer's lines, and tally its flows (`counts` of `out`). */
+  answer?: ShardAnswer;
 }
 
 export type FromShard =
   /** Printed bytes, or (records) whole flow records finished under capture clock endUs. */
-  | { kind: "out"; bytes: Uint8Array; endUs: number; records?: boolean }
+  | { kind: "out"; bytes: Uint8Array; endUs: number; records?: boolean; counts?: FlowCounts }
   | { kind: "done"; stats: Stats }
   | { kind: "failed"; message: string; stack?: string };
 

@@ -17,8 +17,8 @@ import { setImmediate as nextMacrotask, setTimeout as delay } from "node:timers/
 import { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
 import { ShardEngine } from "./shard-engine.js";
-import { EnginePrinter } from "../output/engine-print.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingClosedError, RingReader, type RingMessage } from "./ring.js";
+import { shardPrinter } from "./shard-print.js";
 import {
   setShardMemory,
   takeCredit,
@@ -54,16 +54,17 @@ class ShardLoop {
     const rec = shard.rec;
     this.ring = new RingReader({ buffer: data.ring });
     let flush: () => void;
-    if (data.print !== null) {
+    if (data.print !== null || data.answer !== undefined) {
       // NDJSON and Zeek TSV: the engine formats each record (src/output/engine-print.ts); the
-      // reading thread prints header and footer.
+      // reading thread prints header and footer. An API answer's tallies go with its lines.
       const writer = new AsciiWriter(OUT_BYTES + (64 << 10));
-      const printer = new EnginePrinter(rec, data.print, writer, () => {
+      const printer = shardPrinter(rec, data, writer, () => {
         if (writer.length >= OUT_BYTES) flush();
       });
       flush = () => {
         printer.move();
-        if (writer.length === 0) return;
+        const counts = printer.counts();
+        if (writer.length === 0 && counts === null) return;
         takeCredit(credits);
         // A full piece moves to the reading thread in the writer's buffer (no copy; the writer starts
         // a new one); a small one (a batch's few flows) is copied out, which costs less than a new buffer.
@@ -73,7 +74,9 @@ class ShardLoop {
           bytes = writer.buf.slice(0, writer.length);
           writer.pos = 0;
         }
-        post({ kind: "out", bytes, endUs: rec.insight.endUs }, [bytes.buffer as ArrayBuffer]);
+        post({ kind: "out", bytes, endUs: rec.insight.endUs, ...(counts !== null ? { counts } : {}) }, [
+          bytes.buffer as ArrayBuffer,
+        ]);
       };
       sink = printer.sink;
     } else {

@@ -37,15 +37,17 @@ import type { CaptureError } from "../wasm/errors.js";
 import type { Stats } from "../stats.js";
 import type { PrintSpec } from "../output/printer.js";
 import type { InsightContext } from "../anomalies/index.js";
+import type { FlowCounts } from "../http/flow-counts.js";
 import { AsciiWriter } from "../format/ascii.js";
-import { EnginePrinter } from "../output/engine-print.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
+import { shardPrinter, type ShardPrinter } from "./shard-print.js";
 import {
   abandonLink,
   createLink,
   giveCredit,
   shardMemory,
   type FromShard,
+  type ShardAnswer,
   type ShardData,
   type ShardLink,
   type ShardStart,
@@ -126,6 +128,10 @@ export interface ShardedRunOptions {
    * without its layout. null: the shards send raw records to {@link onRecord}.
    */
   print: Omit<PrintSpec, "layout"> | null;
+  /** Instead of `print`: every engine prints an API answer's lines and tallies its flows (protocol.ts). */
+  answer?: ShardAnswer;
+  /** The flow tallies of an {@link answer}, as each engine sends them. */
+  onCounts?(counts: FlowCounts): void;
   /** Bytes printed by a shard (whole lines); `done` once the stream no longer needs them. */
   onBytes(bytes: Uint8Array, done: () => void): void;
   /** A raw flow record (when `print` is null), judged against `insight` (its endUs is set per batch). */
@@ -153,7 +159,7 @@ export class ShardedRun {
   /** Where the reading thread's engine puts its finished flows. */
   readonly #own: RecordSink;
   /** Print mode: the reading thread's engine formats its flows here, handed on by {@link #handOwn}. */
-  readonly #ownPrinter: EnginePrinter | null = null;
+  readonly #ownPrinter: ShardPrinter | null = null;
   readonly #ownWriter = new AsciiWriter(OUT_BYTES + (64 << 10));
   #failure: Error | null = null;
   /** {@link finishSome}: the reading thread's engine began / ended its end of the input. */
@@ -172,11 +178,11 @@ export class ShardedRun {
       let worker: Worker | null = null;
       if (opts.links !== undefined) {
         link = opts.links[i - 1]!;
-        link.port.postMessage({ options, print: opts.print } satisfies ShardStart);
+        link.port.postMessage({ options, print: opts.print, answer: opts.answer } satisfies ShardStart);
       } else {
         const ends = createLink();
         link = ends.reader;
-        const data: ShardData = { ...ends.shard, options, print: opts.print };
+        const data: ShardData = { ...ends.shard, options, print: opts.print, answer: opts.answer };
         worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port] });
         worker.on("error", (e) => {
           this.#failure ??= new Error(`shard thread ${i} failed: ${e.message}`, { cause: e });
@@ -196,9 +202,9 @@ export class ShardedRun {
     }
     const reader = new Reconstructor(options);
     this.reader = reader;
-    if (opts.print !== null) {
+    if (opts.print !== null || opts.answer !== undefined) {
       const writer = this.#ownWriter;
-      const printer = new EnginePrinter(reader, opts.print, writer, () => {
+      const printer = shardPrinter(reader, opts, writer, () => {
         if (writer.length >= OUT_BYTES) this.#handOwn();
       });
       this.#ownPrinter = printer;
@@ -277,6 +283,8 @@ export class ShardedRun {
   #handOwn(): void {
     if (this.#ownPrinter === null) return;
     this.#ownPrinter.move();
+    const counts = this.#ownPrinter.counts();
+    if (counts !== null) this.#opts.onCounts?.(counts);
     const w = this.#ownWriter;
     if (w.length === 0) return;
     this.#opts.onBytes(w.take(), () => {});
@@ -305,7 +313,8 @@ export class ShardedRun {
         for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
           this.#opts.onRecord(views, p);
       } else {
-        this.#opts.onBytes(m.bytes, () => {});
+        if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
+        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => {});
       }
       giveCredit(s.credits);
     } else if (m.kind === "done") {
