@@ -215,6 +215,47 @@ describe("the pool's bounds hold with lent threads", () => {
     }
   });
 
+  it("the sessions on both threads answer while an upload holds them (a lent thread serves calls between frames)", async () => {
+    const api = testApp({ threads: 2, uploadShards: 2, uploadShardMinBytes: 0 });
+    try {
+      const pool = api.context.enginePool!;
+      await pool.ready();
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const created = await post(api, "/v1/sessions", null);
+        expect(created.status).toBe(201);
+        ids.push((await json(created)).id as string);
+      }
+      expect([...pool.sessionHomes()], "one session on each thread").toEqual([1, 1]);
+      let more!: () => void;
+      const gate = new Promise<void>((resolve) => (more = resolve));
+      let step = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          step++;
+          if (step === 1) controller.enqueue(generated.subarray(0, 2 << 20));
+          else if (step === 2) {
+            await gate;
+            controller.enqueue(generated.subarray(2 << 20));
+          } else controller.close();
+        },
+      });
+      const upload = api.app.request("/v1/analyze", streamInit(body, PCAP, { accept: NDJSON }));
+      for (let i = 0; i < 500 && pool.busy < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(pool.busy, "the upload's thread and its lent one").toBe(2);
+      for (const id of ids) {
+        const res = await post(api, `/v1/sessions/${id}/batches`, small, PCAP);
+        expect(res.status, await res.clone().text()).toBe(200);
+      }
+      more();
+      const res = await upload;
+      expect(await outcome(res, NDJSON)).toEqual(await analyze(one, generated, PCAP, NDJSON));
+      expect(await lent(api)).toBe(1);
+    } finally {
+      api.close();
+    }
+  });
+
   it("an upload that finds the other threads busy runs on its own thread", async () => {
     const api = testApp({ threads: 1, uploadShards: 4, uploadShardMinBytes: 0 });
     try {
