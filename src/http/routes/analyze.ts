@@ -42,6 +42,7 @@ import { piecesBody, ResponseStream } from "../response-stream.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 import { INPUT_BATCH_BYTES, type EnginePool } from "../engine-pool.js";
+import { MAX_THREADS } from "../../shards/sharded-run.js";
 import type { AnalyzeParams } from "../params.js";
 import type { OutputFormat } from "../negotiate.js";
 import type { SegmentEncoding } from "../../ingest/segments.js";
@@ -71,7 +72,8 @@ function windowFor(contentLength: string | number | undefined): number {
 
 /**
  * How many engines a body should run on: a capture whose size (the whole body once read, else its
- * Content-Length; unknown counts as large) reaches the sharding threshold gets up to the setting.
+ * Content-Length; unknown counts as large) reaches the sharding threshold gets up to the setting
+ * (and the most one sharded run takes, as the CLI's --threads).
  */
 function uploadEngines(
   config: Pick<AppContext["config"], "uploadShards" | "uploadShardMinBytes">,
@@ -80,7 +82,7 @@ function uploadEngines(
 ): number {
   const declared = contentLength === undefined || contentLength === "" ? Number.NaN : Number(contentLength);
   const size = opening.ended ? opening.bytes : Number.isFinite(declared) ? declared : Number.POSITIVE_INFINITY;
-  return size >= config.uploadShardMinBytes ? Math.max(1, Math.floor(config.uploadShards)) : 1;
+  return size >= config.uploadShardMinBytes ? Math.max(1, Math.min(MAX_THREADS, Math.floor(config.uploadShards))) : 1;
 }
 
 /**
