@@ -58,6 +58,13 @@ export interface ApiConfig {
   threads: number;
   /** Analyses that may wait for a busy engine thread; more get 503 `engines_busy`. */
   engineQueue: number;
+  /**
+   * Most engine threads one capture upload runs on (issue 10): its connections are sharded over
+   * its own thread and up to this many - 1 threads free at its start (src/shards/); 1 = one thread.
+   */
+  uploadShards: number;
+  /** A capture upload is sharded from this size on (its Content-Length, or the whole body once read). */
+  uploadShardMinBytes: number;
   /** Stored captures together (bytes on disk); the oldest are removed to make room. */
   maxStoredBytes: number;
   /** A stored capture is removed this long after its upload. */
@@ -93,6 +100,8 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   dataDir: join(tmpdir(), "flowrecon-data"),
   threads: availableParallelism(),
   engineQueue: 64,
+  uploadShards: availableParallelism(),
+  uploadShardMinBytes: 16 * MiB,
   maxStoredBytes: 4096 * MiB,
   storedTtlMs: 7 * 24 * 3600_000,
 };
@@ -120,6 +129,8 @@ export const ENV: readonly [
   ["FLOWRECON_STORED_TTL", "storedTtlMs", 1000],
   ["FLOWRECON_THREADS", "threads", 1],
   ["FLOWRECON_ENGINE_QUEUE", "engineQueue", 1],
+  ["FLOWRECON_UPLOAD_SHARDS", "uploadShards", 1],
+  ["FLOWRECON_UPLOAD_SHARD_MIN_BYTES", "uploadShardMinBytes", 1],
 ];
 
 /** Settings from the environment over the defaults; throws on a value that is not a number >= 0. */

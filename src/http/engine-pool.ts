@@ -17,9 +17,14 @@
  * A thread that dies (exit, uncaught error, out of memory) fails its request with 500
  * `engine_thread_failed` naming the cause and is replaced; one whose engine faulted (a trap) is
  * replaced too, after its request got its 500 `engine_fault`.
+ *
+ * A large upload is sharded over the threads free at its start (issue 10, src/shards/,
+ * {@link EnginePool.lendShards}): its own thread routes the frames and tracks a share, each lent
+ * thread runs one shard (`shard`, answered `shard-done` once it ended) and counts as busy, taking no
+ * other request, until then. A lent thread that dies fails the upload as its own thread would.
  */
 
-import { Worker } from "node:worker_threads";
+import { Worker, type Transferable } from "node:worker_threads";
 import { EngineFault } from "../wasm/engine.js";
 import type { CaptureError } from "../wasm/errors.js";
 import type { ReconstructorOptions } from "../reconstructor.js";
@@ -30,6 +35,7 @@ import type { FlowCounts } from "./flow-counts.js";
 import type { FlowsJobSpec } from "./flow-job.js";
 import type { Logger } from "./log.js";
 import type { FromSessionHost, SessionOp, ToSessionHost } from "./sessions/session-host.js";
+import { abandonLink, createLink, type ShardLink } from "../shards/protocol.js";
 
 /** Body bytes collected into one `capture` step. */
 export const INPUT_BATCH_BYTES = 1 << 20;
@@ -60,7 +66,11 @@ export type ToEngineThread =
       windowBytes: number;
       spec: PoolJobSpec;
       sliceBytes: number;
+      /** Links to the shards lent to this run (its engine then routes; capture input only). */
+      shards?: ShardLink[];
     }
+  /** Run a shard of another thread's run (`run`: this lent thread's own run number). */
+  | { op: "shard"; run: number; link: ShardLink }
   /** `length`: the batch's bytes at the start of `bytes` (a reused buffer may be larger); all of it when absent. */
   | { op: "capture"; seq: number; bytes: ArrayBuffer; length?: number }
   /** `step`: bytes of records per engine call. */
@@ -93,7 +103,9 @@ export type FromEngineThread =
       /** A `capture` step's buffer, given back to carry a later batch (no fresh memory per MiB). */
       input?: ArrayBuffer;
     }
-  | { kind: "failed"; run: number; seq: number; error: ThreadError };
+  | { kind: "failed"; run: number; seq: number; error: ThreadError }
+  /** The shard of a lent thread ended (finished, failed or abandoned): the thread is free. */
+  | { kind: "shard-done"; run: number };
 
 /**
  * The built worker: beside this file in dist/; run from the sources (vitest), the built one in
@@ -197,6 +209,27 @@ export class EnginePool {
       );
     }
     return new Promise<EngineRun>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  /**
+   * Up to `max` threads free now, lent to `primary`'s upload as its shards: each counts as busy,
+   * and takes no other request, until its shard ended. Nothing waits: an upload gets the threads
+   * nobody needs at its start (none when requests queue), and a thread with session calls pending
+   * is left to them. Returns the links for `primary`'s open.
+   */
+  lendShards(primary: EngineRun, max: number): ShardLink[] {
+    const links: ShardLink[] = [];
+    if (this.#closing) return links;
+    for (const slot of this.#slots) {
+      if (links.length >= max) break;
+      if (slot.run !== null || !slot.ready || slot.dead || (this.#calls.get(slot.worker)?.size ?? 0) > 0) continue;
+      const lent = new EngineRun(this, slot.worker, this.#nextRun++);
+      slot.run = lent;
+      const { reader, shard } = createLink();
+      lent.serveShard(shard, primary);
+      links.push(reader);
+    }
+    return links;
   }
 
   /** Stops the threads; requests still running or waiting fail. */
@@ -453,6 +486,10 @@ export class EngineRun {
   #waiters: (() => void)[] = [];
   /** Capture buffers the thread gave back, for the next batches. */
   readonly #spare: ArrayBuffer[] = [];
+  /** The links to the shards lent to this run (abandoned when it ends or fails). */
+  #links: ShardLink[] = [];
+  /** A lent thread's run: the upload its shard belongs to (which fails with it). */
+  #partOf: EngineRun | null = null;
   readonly #failListeners = new Set<(e: Error) => void>();
   /** Receives the printed bytes of each step, in order. */
   onOutput: (bytes: Buffer) => void = () => {};
@@ -492,8 +529,25 @@ export class EngineRun {
     return this.#done;
   }
 
-  open(options: ReconstructorOptions, windowBytes: number, spec: PoolJobSpec, sliceBytes: number): void {
-    this.#post({ op: "open", run: this.id, options, windowBytes, spec, sliceBytes });
+  /** `shards`: links from {@link EnginePool.lendShards} (a capture upload sharded over them). */
+  open(
+    options: ReconstructorOptions,
+    windowBytes: number,
+    spec: PoolJobSpec,
+    sliceBytes: number,
+    shards: ShardLink[] = [],
+  ): void {
+    this.#links = shards;
+    this.#post(
+      { op: "open", run: this.id, options, windowBytes, spec, sliceBytes, ...(shards.length > 0 ? { shards } : {}) },
+      shards.map((l) => l.port),
+    );
+  }
+
+  /** @internal This lent thread runs a shard of `primary`'s upload. */
+  serveShard(link: ShardLink, primary: EngineRun): void {
+    this.#partOf = primary;
+    this.#post({ op: "shard", run: this.id, link }, [link.port]);
   }
 
   /** Sends a batch of capture bytes (copied into one transferable buffer); waits while the thread is behind. */
@@ -569,6 +623,10 @@ export class EngineRun {
   /** @internal An answer from the thread. */
   receive(m: FromEngineThread): void {
     if (m.kind === "ready") return;
+    if (m.kind === "shard-done") {
+      this.#release();
+      return;
+    }
     if (m.seq >= 0) this.#answered++; // -1: a failed open
     if (m.kind === "failed") {
       this.#faulted = true;
@@ -588,6 +646,8 @@ export class EngineRun {
   /** @internal The run failed (its thread reported an error, or died). */
   fail(e: Error): void {
     this.#failure ??= e;
+    this.#abandonShards();
+    this.#partOf?.fail(e);
     for (const listener of this.#failListeners) listener(this.#failure);
     if (!this.#faulted) this.#over = true;
     this.#wake();
@@ -597,18 +657,24 @@ export class EngineRun {
     if (this.#released) return;
     this.#released = true;
     this.#over = true;
+    this.#abandonShards();
     this.#pool.release(this, this.#faulted);
     this.#wake();
   }
 
-  #step(m: Exclude<ToEngineThread, { op: "open" | "close" }>, bytes: number): void {
+  /** Its lent threads stop their shards, if they have not ended yet, and are free again. */
+  #abandonShards(): void {
+    for (const link of this.#links) abandonLink(link);
+  }
+
+  #step(m: Exclude<ToEngineThread, { op: "open" | "close" | "shard" }>, bytes: number): void {
     this.#check();
     this.#nextSeq++;
     this.#inFlightBytes += bytes;
     this.#post(m, "bytes" in m ? [m.bytes] : []);
   }
 
-  #post(m: ToEngineThread, transfer: ArrayBuffer[] = []): void {
+  #post(m: ToEngineThread, transfer: Transferable[] = []): void {
     this.#check();
     this.#worker.postMessage(m, transfer);
   }

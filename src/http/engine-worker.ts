@@ -10,14 +10,25 @@
  * slices as on the main thread), or one part of the end of the input: `finish` runs
  * `finishSome` until about {@link STEP_OUTPUT_BYTES} were printed, so the main thread can check
  * the memory budget and the response's backpressure between parts.
+ *
+ * A large upload may be sharded (issue 10, src/shards/): the run's `open` brings links to shards on
+ * other pool threads, lent for it; this thread's engine routes the frames and tracks its own share
+ * ({@link ShardedRun}). NDJSON is printed by every engine of the run (as one engine prints it) and
+ * gathered here; JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
+ * records. A lent thread runs its shard between its session calls (`shard`:
+ * serveShard) and says `shard-done` when its shard ended, so the pool can lend it again.
  */
 
 import { parentPort } from "node:worker_threads";
 import { AsciiWriter } from "../format/ascii.js";
 import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstructor.js";
-import { EngineFlowsJob, FlowsJob, type EngineThreadJob } from "./flow-job.js";
+import { EngineFlowsJob, FlowsJob, GatheredLines, type EngineThreadJob } from "./flow-job.js";
 import { ApiError } from "./errors.js";
+import { ShardedRun } from "../shards/sharded-run.js";
+import { serveShard } from "../shards/shard-loop.js";
 import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
+import type { ShardLink } from "../shards/protocol.js";
+import type { InsightContext } from "../anomalies/index.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
 
 /** Output printed in one `finish` step before the main thread gets it. */
@@ -30,6 +41,8 @@ interface Run {
   out: AsciiWriter;
   sink: RecordSink;
   sliceBytes: number;
+  /** The connections sharded over lent threads; `rec` is then its reading engine. */
+  sharded: ShardedRun | null;
 }
 
 let run: Run | null = null;
@@ -41,11 +54,11 @@ function post(m: FromEngineThread | FromSessionHost, transfer: ArrayBuffer[] = [
 }
 
 function state(r: Run): RunState {
-  const stats = r.rec.stats;
+  const stats = r.sharded?.stats ?? r.rec.stats;
   return {
     stats,
     error: r.rec.error === null ? null : { ...r.rec.error },
-    memoryBytes: r.rec.memoryBytes,
+    memoryBytes: r.sharded?.memoryBytes ?? r.rec.memoryBytes,
     segmentsIn: r.rec.segmentsIn,
     held: r.job.held(),
   };
@@ -67,9 +80,64 @@ function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: Ar
   post({ kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done, input }, transfer);
 }
 
+/** Opens a run whose connections are sharded over the threads at the other end of `links`. */
+function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLink[]): Run {
+  const out = new AsciiWriter(STEP_OUTPUT_BYTES);
+  if (EngineFlowsJob.fits(m.spec)) {
+    // NDJSON: every engine prints its own flows, as one engine prints them (EngineFlowsJob).
+    const lines = new GatheredLines(out);
+    const sharded = new ShardedRun({
+      threads: links.length + 1,
+      links,
+      options: { ...m.options, windowBytes: m.windowBytes },
+      print: null,
+      answer: m.spec,
+      insight: lines.clock,
+      onBytes: (bytes) => lines.add(bytes),
+      onCounts: (counts) => lines.addCounts(counts),
+      onRecord: () => lines.record(),
+    });
+    return { id: m.run, rec: sharded.reader, job: lines, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded };
+  }
+  // JSON and msgpack are one document: the shards send their records, printed here.
+  let job!: FlowsJob;
+  // ShardedRun sets the clock of each batch of records here; the job judges them against it.
+  const batchClock: InsightContext = { endUs: 0, final: true };
+  const sharded = new ShardedRun({
+    threads: links.length + 1,
+    links,
+    options: { ...m.options, windowBytes: m.windowBytes },
+    print: null,
+    insight: batchClock,
+    onBytes: () => {},
+    onRecord: (v, p) => {
+      job.clock.endUs = batchClock.endUs;
+      job.record(v, p);
+    },
+  });
+  const rec = sharded.reader;
+  job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
+  return { id: m.run, rec, job, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded };
+}
+
+/** Ends the run on this thread (its sharded run's lent threads are freed). */
+function closeRun(): void {
+  if (run?.sharded) void run.sharded.close();
+  run = null;
+}
+
 function handle(m: ToEngineThread): void {
+  if (m.op === "shard") {
+    const id = m.run;
+    void serveShard(m.link).then(() => post({ kind: "shard-done", run: id }));
+    return;
+  }
   if (m.op === "open") {
     runId = m.run;
+    if (m.shards !== undefined && m.shards.length > 0) {
+      run = openSharded(m, m.shards);
+      return;
+    }
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes });
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
     const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
@@ -81,16 +149,16 @@ function handle(m: ToEngineThread): void {
       job.clock.endUs = rec.insight.endUs;
       job.record(v, p);
     };
-    run = { id: m.run, rec, job, out, sink, sliceBytes: m.sliceBytes };
+    run = { id: m.run, rec, job, out, sink, sliceBytes: m.sliceBytes, sharded: null };
     return;
   }
   if (m.op === "close") {
-    run = null;
+    closeRun();
     return;
   }
   const r = run;
   if (r === null) throw new Error(`engine thread: '${m.op}' without an open run`);
-  const { rec, sink } = r;
+  const { rec, sink, sharded } = r;
   if (m.op === "capture" || m.op === "segments") {
     const bytes = new Uint8Array(
       m.bytes,
@@ -100,19 +168,21 @@ function handle(m: ToEngineThread): void {
     const step = m.op === "capture" ? r.sliceBytes : m.step;
     for (let off = 0; off < bytes.length && rec.error === null; off += step) {
       const slice = bytes.subarray(off, off + step);
-      if (m.op === "capture") rec.pushRecords(slice, sink);
-      else rec.pushSegments(slice, sink);
+      if (m.op === "segments") rec.pushSegments(slice, sink);
+      else if (sharded !== null) sharded.push(slice);
+      else rec.pushRecords(slice, sink);
     }
     answer(m.seq, r, r.job.output(), false, m.op === "capture" ? m.bytes : undefined);
   } else if (m.op === "finish") {
     // At least one output ring per step (a msgpack body keeps everything until the end).
-    let done = rec.finishSome(sink);
-    while (!done && r.job.held() < STEP_OUTPUT_BYTES) done = rec.finishSome(sink);
+    const finishSome = sharded !== null ? () => sharded.finishSome() : () => rec.finishSome(sink);
+    let done = finishSome();
+    while (!done && r.job.held() < STEP_OUTPUT_BYTES) done = finishSome();
     answer(m.seq, r, r.job.output(), done);
   } else {
     const out = r.job.end(m.meta);
     answer(m.seq, r, out, true);
-    run = null;
+    closeRun();
   }
 }
 
@@ -131,7 +201,7 @@ parentPort!.on("message", (m: ToEngineThread | ToSessionHost) => {
     handle(m);
   } catch (e) {
     // The run is over (an engine fault, a bug); the pool replaces this thread.
-    run = null;
+    closeRun();
     const err = e as Error;
     post({
       kind: "failed",

@@ -64,6 +64,14 @@ export class FlowCounter {
   }
 }
 
+/** `from` added into `into` (null: nothing yet); returns the sum. */
+export function mergeFlowCounts(into: FlowCounts | null, from: FlowCounts): FlowCounts {
+  if (into === null) return from;
+  for (const [state, n] of Object.entries(from.connStates)) into.connStates[state] = (into.connStates[state] ?? 0) + n;
+  for (const [type, n] of Object.entries(from.anomalies)) into.anomalies[type] = (into.anomalies[type] ?? 0) + n;
+  return into;
+}
+
 export function addFlowCounts(metrics: ApiMetrics, counts: FlowCounts): void {
   for (const [conn_state, n] of Object.entries(counts.connStates)) metrics.flows.inc({ conn_state }, n);
   for (const [type, n] of Object.entries(counts.anomalies)) metrics.anomalies.inc({ type }, n);

@@ -9,7 +9,7 @@ import type { InsightContext } from "../anomalies/index.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { ThreadJob } from "../output/format-threads.js";
-import { FlowCounter, type FlowCounts } from "./flow-counts.js";
+import { FlowCounter, mergeFlowCounts, type FlowCounts } from "./flow-counts.js";
 import { FlowWriter, RecordFilter } from "./flow-writer.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
@@ -113,7 +113,13 @@ export class EngineFlowsJob implements EngineThreadJob {
   readonly #states: RecordFilter | null;
   readonly #out: AsciiWriter;
 
-  constructor(rec: Reconstructor, spec: Omit<FlowsJobSpec, "layout" | "insight">, out: AsciiWriter) {
+  /** `onMoved`: runs after a piece of lines moved into `out` (as EnginePrinter's). */
+  constructor(
+    rec: Reconstructor,
+    spec: Omit<FlowsJobSpec, "kind" | "layout" | "insight">,
+    out: AsciiWriter,
+    onMoved: () => void = () => {},
+  ) {
     this.clock = { ...rec.insight };
     const names = spec.filter.anomalies === null ? null : [...spec.filter.anomalies].filter((n) => n !== "any");
     this.#printer = new EnginePrinter(
@@ -127,7 +133,7 @@ export class EngineFlowsJob implements EngineThreadJob {
           spec.filter.anomalies === null ? undefined : { any: spec.filter.anomalies.has("any"), names: names! },
       },
       out,
-      () => {},
+      onMoved,
     );
     this.#counter = spec.count ? new FlowCounter(rec.layout) : null;
     this.#states =
@@ -159,12 +165,7 @@ export class EngineFlowsJob implements EngineThreadJob {
 
   end(meta: unknown): AsciiWriter {
     this.#printer.move();
-    // The trailer line, as FlowWriter writes it.
-    if (Object.keys(meta as Record<string, unknown>).length > 0) {
-      const line = JSON.stringify(meta) + "\n";
-      this.#out.reserve(line.length);
-      this.#out.ascii(line);
-    }
+    trailer(this.#out, meta);
     return this.#out;
   }
 
@@ -173,6 +174,65 @@ export class EngineFlowsJob implements EngineThreadJob {
   }
 
   /** Printed bytes not yet taken (the finish step's measure; an NDJSON body keeps nothing to the end). */
+  held(): number {
+    return this.#out.length;
+  }
+}
+
+/** An NDJSON answer's trailer line, as FlowWriter writes it (none for empty `meta`). */
+function trailer(out: AsciiWriter, meta: unknown): void {
+  if (Object.keys(meta as Record<string, unknown>).length > 0) {
+    const line = JSON.stringify(meta) + "\n";
+    out.reserve(line.length);
+    out.ascii(line);
+  }
+}
+
+/**
+ * A sharded upload's NDJSON answer (engine-worker.ts, src/shards/): every engine of the run prints
+ * its own flows with an {@link EngineFlowsJob}, as one engine would print them; their lines and
+ * flow tallies are gathered here, then the trailer.
+ */
+export class GatheredLines implements EngineThreadJob {
+  readonly clock: InsightContext = { endUs: 0, final: true };
+  readonly #out: AsciiWriter;
+  #counts: FlowCounts | null = null;
+
+  constructor(out: AsciiWriter) {
+    this.#out = out;
+  }
+
+  /** Whole lines printed by one of the run's engines. */
+  add(bytes: Uint8Array): void {
+    const out = this.#out;
+    out.reserve(bytes.length);
+    out.buf.set(bytes, out.pos);
+    out.pos += bytes.length;
+  }
+
+  addCounts(counts: FlowCounts): void {
+    this.#counts = mergeFlowCounts(this.#counts, counts);
+  }
+
+  record(): void {
+    throw new Error("a sharded NDJSON answer's records are printed by the engines that tracked them");
+  }
+
+  output(): AsciiWriter {
+    return this.#out;
+  }
+
+  end(meta: unknown): AsciiWriter {
+    trailer(this.#out, meta);
+    return this.#out;
+  }
+
+  counts(): FlowCounts | null {
+    const counts = this.#counts;
+    this.#counts = null;
+    return counts;
+  }
+
   held(): number {
     return this.#out.length;
   }

@@ -59,6 +59,10 @@ export class ApiMetrics {
   );
   readonly bytes = this.#counter("flowrecon_input_bytes_total", "Capture bytes decoded.");
   readonly records = this.#counter("flowrecon_segment_records_total", "Pre-parsed segment records accepted.");
+  readonly uploadShards = this.#counter(
+    "flowrecon_upload_shards_total",
+    "Engine threads lent to capture uploads as shards, beyond each upload's own (FLOWRECON_UPLOAD_SHARDS).",
+  );
   readonly flows = this.#counter("flowrecon_flows_total", "Flows reported, by conn_state.", ["conn_state"]);
   readonly anomalies = this.#counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type.", ["type"]);
   readonly captureErrors = this.#counter("flowrecon_capture_errors_total", "Damaged captures, by error code.", [

@@ -11,6 +11,10 @@
  * Counters: two Int32 cells hold the bytes ever written and ever read, wrapping at 2^32; their
  * difference is the fill (the capacity is a power of two below 2^31, so the difference is exact).
  * The producer publishes bytes with Atomics.store then notify; the consumer likewise releases room.
+ *
+ * A third cell marks the ring closed ({@link closeRing}: the run was abandoned): a side that would
+ * wait on it throws {@link RingClosedError} instead, so neither thread waits for ever on a peer
+ * that is gone.
  */
 
 /** Message kinds. */
@@ -24,7 +28,25 @@ export const MSG_HEADER = 16;
 
 const WRITTEN = 0;
 const READ = 1;
+const CLOSED = 2;
 const CONTROL_BYTES = 64;
+/** A waiting side looks at the closed cell this often (ms), should a close land just before its wait. */
+const CLOSED_POLL_MS = 50;
+
+/** Atomics.waitAsync (Node 16+; in TypeScript's ES2024 lib, past this project's ES2022 target). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: unknown };
+  }
+).waitAsync;
+
+/** The ring was closed while a side waited on it. */
+export class RingClosedError extends Error {
+  constructor() {
+    super("shard ring closed (the run was abandoned)");
+    this.name = "RingClosedError";
+  }
+}
 
 /** Shared state of one ring: pass `buffer` to the consumer thread. */
 export interface RingBuffer {
@@ -38,15 +60,28 @@ export function createRing(capacity: number): RingBuffer {
   return { buffer: new SharedArrayBuffer(CONTROL_BYTES + capacity) };
 }
 
+/** Marks the ring closed and wakes both sides (either thread, or a third one that abandons the run). */
+export function closeRing(ring: RingBuffer): void {
+  const ctl = new Int32Array(ring.buffer, 0, 3);
+  Atomics.store(ctl, CLOSED, 1);
+  Atomics.notify(ctl, WRITTEN);
+  Atomics.notify(ctl, READ);
+}
+
 class RingSide {
   protected readonly ctl: Int32Array;
   protected readonly data: Uint8Array;
   protected readonly mask: number;
 
   constructor(ring: RingBuffer) {
-    this.ctl = new Int32Array(ring.buffer, 0, 2);
+    this.ctl = new Int32Array(ring.buffer, 0, 3);
     this.data = new Uint8Array(ring.buffer, CONTROL_BYTES);
     this.mask = this.data.length - 1;
+  }
+
+  /** Whether the ring was closed ({@link closeRing}). */
+  get closed(): boolean {
+    return Atomics.load(this.ctl, CLOSED) !== 0;
   }
 }
 
@@ -78,6 +113,7 @@ export class RingWriter extends RingSide {
       const written = Atomics.load(this.ctl, WRITTEN);
       const free = this.data.length - ((written - read) >>> 0);
       if (free === 0) {
+        if (this.closed) throw new RingClosedError();
         this.onFull();
         Atomics.wait(this.ctl, READ, read, 5);
         continue;
@@ -104,6 +140,24 @@ export class RingReader extends RingSide {
   readonly #header = new Uint8Array(MSG_HEADER);
   #payload = new Uint8Array(1 << 20);
 
+  /** Whether no byte waits to be read (a thread with other work awaits {@link arrival} first). */
+  get empty(): boolean {
+    return Atomics.load(this.ctl, WRITTEN) === Atomics.load(this.ctl, READ);
+  }
+
+  /**
+   * Resolves once bytes arrived or the ring was closed, without blocking the thread's event loop
+   * meanwhile (a pool thread serves its sessions' calls while its shard waits for frames).
+   */
+  async arrival(): Promise<void> {
+    for (;;) {
+      const written = Atomics.load(this.ctl, WRITTEN);
+      if (written !== Atomics.load(this.ctl, READ) || this.closed) return;
+      const w = waitAsync(this.ctl, WRITTEN, written, CLOSED_POLL_MS);
+      if (w.async) await w.value;
+    }
+  }
+
   /** The next message; blocks until it has arrived whole. */
   next(): RingMessage {
     this.#read(this.#header, MSG_HEADER);
@@ -123,7 +177,8 @@ export class RingReader extends RingSide {
       const read = Atomics.load(this.ctl, READ);
       const avail = (written - read) >>> 0;
       if (avail === 0) {
-        Atomics.wait(this.ctl, WRITTEN, written);
+        if (this.closed) throw new RingClosedError();
+        Atomics.wait(this.ctl, WRITTEN, written, CLOSED_POLL_MS);
         continue;
       }
       const at = read & this.mask;

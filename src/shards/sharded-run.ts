@@ -24,9 +24,11 @@
  *   one engine.
  * - The flow cap holds for the process: each shard gets cap / N (at least the engine's minimum, 16).
  * - Output order differs from one engine's; the flow set does not (`--sort ts` gives one order).
+ * - The shard threads are started here (the CLI), or lent by the caller and joined by links
+ *   (protocol.ts: the API's engine pool lends its free threads to one large upload).
  */
 
-import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../reconstructor.js";
 import { makeViews } from "../wasm/engine.js";
@@ -35,13 +37,21 @@ import type { CaptureError } from "../wasm/errors.js";
 import type { Stats } from "../stats.js";
 import type { PrintSpec } from "../output/printer.js";
 import type { InsightContext } from "../anomalies/index.js";
+import type { FlowCounts } from "../http/flow-counts.js";
 import { AsciiWriter } from "../format/ascii.js";
-import { EnginePrinter } from "../output/engine-print.js";
-import { createRing, MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
-import { giveCredit, type FromShard, type ShardData } from "./protocol.js";
-
-/** Ring bytes per shard: four staging areas' worth in flight. */
-const RING_BYTES = 4 << 20;
+import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
+import { shardPrinter, type ShardPrinter } from "./shard-print.js";
+import {
+  abandonLink,
+  createLink,
+  giveCredit,
+  shardMemory,
+  type FromShard,
+  type ShardAnswer,
+  type ShardData,
+  type ShardLink,
+  type ShardStart,
+} from "./protocol.js";
 /** The reading thread's own output is handed on in pieces of about this size. */
 const OUT_BYTES = 1 << 20;
 /** Sweep steps of the reading thread's engine per read, as a shard's per message (shard-engine.ts). */
@@ -107,12 +117,21 @@ export function shardOptions(options: ReconstructorOptions, shards: number): Rec
 export interface ShardedRunOptions {
   /** Engines, the reading thread's included (>= 2; one engine needs no shards). */
   threads: number;
+  /**
+   * Shards on threads the caller lends, one link each (protocol.ts; the shard's end runs
+   * serveShard): then `threads` is their count + 1 and no thread is started here.
+   */
+  links?: ShardLink[];
   options: ReconstructorOptions;
   /**
    * The formats the engine writes (ndjson, zeek) are printed by every shard's engine: the spec
    * without its layout. null: the shards send raw records to {@link onRecord}.
    */
   print: Omit<PrintSpec, "layout"> | null;
+  /** Instead of `print`: every engine prints an API answer's lines and tallies its flows (protocol.ts). */
+  answer?: ShardAnswer;
+  /** The flow tallies of an {@link answer}, as each engine sends them. */
+  onCounts?(counts: FlowCounts): void;
   /** Bytes printed by a shard (whole lines); `done` once the stream no longer needs them. */
   onBytes(bytes: Uint8Array, done: () => void): void;
   /** A raw flow record (when `print` is null), judged against `insight` (its endUs is set per batch). */
@@ -121,7 +140,9 @@ export interface ShardedRunOptions {
 }
 
 interface Shard {
-  worker: Worker;
+  /** The thread started for it, or null on a lent thread. */
+  worker: Worker | null;
+  link: ShardLink;
   port: MessagePort;
   ring: RingWriter;
   credits: Int32Array;
@@ -138,39 +159,52 @@ export class ShardedRun {
   /** Where the reading thread's engine puts its finished flows. */
   readonly #own: RecordSink;
   /** Print mode: the reading thread's engine formats its flows here, handed on by {@link #handOwn}. */
-  readonly #ownPrinter: EnginePrinter | null = null;
+  readonly #ownPrinter: ShardPrinter | null = null;
   readonly #ownWriter = new AsciiWriter(OUT_BYTES + (64 << 10));
   #failure: Error | null = null;
+  /** {@link finishSome}: the reading thread's engine began / ended its end of the input. */
+  #ending = false;
+  #readerDone = false;
+  /** Something to sleep on while waiting for the shards' last output. */
+  readonly #nap = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(opts: ShardedRunOptions) {
-    const n = Math.max(2, Math.min(MAX_THREADS, Math.floor(opts.threads)));
+    const n =
+      opts.links !== undefined ? opts.links.length + 1 : Math.max(2, Math.min(MAX_THREADS, Math.floor(opts.threads)));
     this.#opts = opts;
     const options = shardOptions(opts.options, n);
     for (let i = 1; i < n; i++) {
-      const ring = createRing(RING_BYTES);
-      const credits = new SharedArrayBuffer(4);
-      const { port1, port2 } = new MessageChannel();
-      const data: ShardData = { port: port2, ring: ring.buffer, credits, options, print: opts.print };
-      const worker = new Worker(workerUrl(), { workerData: data, transferList: [port2] });
-      worker.on("error", (e) => {
-        this.#failure ??= new Error(`shard thread ${i} failed: ${e.message}`, { cause: e });
-      });
-      const writer = new RingWriter(ring);
+      let link: ShardLink;
+      let worker: Worker | null = null;
+      if (opts.links !== undefined) {
+        link = opts.links[i - 1]!;
+        link.port.postMessage({ options, print: opts.print, answer: opts.answer } satisfies ShardStart);
+      } else {
+        const ends = createLink();
+        link = ends.reader;
+        const data: ShardData = { ...ends.shard, options, print: opts.print, answer: opts.answer };
+        worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port] });
+        worker.on("error", (e) => {
+          this.#failure ??= new Error(`shard thread ${i} failed: ${e.message}`, { cause: e });
+        });
+      }
+      const writer = new RingWriter({ buffer: link.ring });
       writer.onFull = () => this.pump();
       this.#shards.push({
         worker,
-        port: port1,
+        link,
+        port: link.port,
         ring: writer,
-        credits: new Int32Array(credits),
+        credits: new Int32Array(link.credits),
         clockSent: 0,
         stats: null,
       });
     }
     const reader = new Reconstructor(options);
     this.reader = reader;
-    if (opts.print !== null) {
+    if (opts.print !== null || opts.answer !== undefined) {
       const writer = this.#ownWriter;
-      const printer = new EnginePrinter(reader, opts.print, writer, () => {
+      const printer = shardPrinter(reader, opts, writer, () => {
         if (writer.length >= OUT_BYTES) this.#handOwn();
       });
       this.#ownPrinter = printer;
@@ -200,6 +234,23 @@ export class ShardedRun {
   /** Engines, the reading thread's included. */
   get threads(): number {
     return this.#shards.length + 1;
+  }
+
+  /** Every engine's memory: the reading thread's, and each shard's as it last published it. */
+  get memoryBytes(): number {
+    let bytes = this.reader.memoryBytes;
+    for (const s of this.#shards) bytes += shardMemory(s.credits);
+    return bytes;
+  }
+
+  /** The counters so far: the reading thread's, plus each shard's once it ended (then one engine's). */
+  get stats(): Stats {
+    const stats = { ...this.reader.stats };
+    for (const s of this.#shards) {
+      if (s.stats === null) continue;
+      for (const [key, value] of Object.entries(s.stats)) stats[key] = (stats[key] ?? 0) + value;
+    }
+    return stats;
   }
 
   /** Takes the next piece of the capture (any boundary). */
@@ -232,6 +283,8 @@ export class ShardedRun {
   #handOwn(): void {
     if (this.#ownPrinter === null) return;
     this.#ownPrinter.move();
+    const counts = this.#ownPrinter.counts();
+    if (counts !== null) this.#opts.onCounts?.(counts);
     const w = this.#ownWriter;
     if (w.length === 0) return;
     this.#opts.onBytes(w.take(), () => {});
@@ -241,6 +294,7 @@ export class ShardedRun {
   pump(): number {
     let handled = 0;
     for (const s of this.#shards) {
+      if (s.ring.closed) this.#failure ??= new Error("the sharded run was abandoned");
       for (let m = receiveMessageOnPort(s.port); m !== undefined; m = receiveMessageOnPort(s.port)) {
         this.#receive(s, m.message as FromShard);
         handled++;
@@ -259,7 +313,8 @@ export class ShardedRun {
         for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
           this.#opts.onRecord(views, p);
       } else {
-        this.#opts.onBytes(m.bytes, () => {});
+        if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
+        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => {});
       }
       giveCredit(s.credits);
     } else if (m.kind === "done") {
@@ -272,36 +327,51 @@ export class ShardedRun {
   }
 
   /**
-   * Ends the input: the reading thread decodes its tail (or reports the truncation), then every
-   * shard ends its live flows at the capture's clock, the reading thread's own while the workers
-   * end theirs. `between` runs while waiting (output backpressure). Resolves with the summed
-   * counters and the capture error, if any.
+   * Ends the input a part at a time: the reading thread decodes its tail (or reports the
+   * truncation), then every shard ends its live flows at the capture's clock, the reading thread's
+   * own (an output ring of them per call) while the workers end theirs; then waits (a ms at most per
+   * call) for the shards' last output and counters. True once every engine ended; then
+   * {@link stats} are one engine's.
    */
-  async finish(between: () => Promise<void>): Promise<{ stats: Stats; error: CaptureError | null }> {
-    // The first step decodes the tail (routing its frames) and so fixes the capture's clock.
-    let done = this.reader.finishSome(this.#own);
-    const clock = this.reader.clockUs;
-    for (const s of this.#shards) s.ring.send(MSG_END, clock);
-    for (;;) {
-      this.#handOwn();
-      this.pump();
-      await between();
-      if (done) break;
-      done = this.reader.finishSome(this.#own);
+  finishSome(): boolean {
+    if (!this.#ending) {
+      // The first step decodes the tail (routing its frames) and so fixes the capture's clock.
+      this.#ending = true;
+      this.#readerDone = this.reader.finishSome(this.#own);
+      const clock = this.reader.clockUs;
+      for (const s of this.#shards) s.ring.send(MSG_END, clock);
+    } else if (!this.#readerDone) {
+      this.#readerDone = this.reader.finishSome(this.#own);
+    } else if (this.pump() === 0 && this.#shards.some((s) => s.stats === null)) {
+      Atomics.wait(this.#nap, 0, 0, 1);
     }
-    while (this.#shards.some((s) => s.stats === null)) {
-      if (this.pump() === 0) await new Promise((resolve) => setTimeout(resolve, 1));
-      await between();
-    }
-    const stats = { ...this.reader.stats };
-    for (const s of this.#shards) {
-      for (const [key, value] of Object.entries(s.stats!)) stats[key] = (stats[key] ?? 0) + value;
-    }
-    return { stats, error: this.reader.error };
+    this.#handOwn();
+    this.pump();
+    return this.#readerDone && this.#shards.every((s) => s.stats !== null);
   }
 
-  /** Stops the threads (after finish, or to abandon the run). */
+  /**
+   * Ends the input ({@link finishSome} until done); `between` runs between the parts (output
+   * backpressure). Resolves with the summed counters and the capture error, if any.
+   */
+  async finish(between: () => Promise<void>): Promise<{ stats: Stats; error: CaptureError | null }> {
+    for (;;) {
+      const done = this.finishSome();
+      await between();
+      if (done) break;
+    }
+    return { stats: this.stats, error: this.reader.error };
+  }
+
+  /**
+   * Stops the threads started here (after finish, or to abandon the run); a lent thread's shard
+   * ends (abandonLink) unless it had already, and its thread is the lender's again.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.#shards.map((s) => s.worker.terminate()));
+    for (const s of this.#shards) {
+      abandonLink(s.link);
+      s.port.close();
+    }
+    await Promise.all(this.#shards.map((s) => s.worker?.terminate()));
   }
 }

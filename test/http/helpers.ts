@@ -37,10 +37,15 @@ export function tempDataDir(): string {
  */
 const THREADS = process.env.FLOWRECON_THREADS ? { threads: Number(process.env.FLOWRECON_THREADS) } : {};
 
-/** An app for one test file, with a data directory of its own; its log is silent unless a logger is given (see {@link logLines}). */
+/**
+ * An app for one test file, with a data directory of its own; its log is silent unless a logger is
+ * given (see {@link logLines}). One engine thread per upload unless the test asks for more
+ * (`uploadShards`): many tests compare answers byte for byte, in the order one engine finishes its
+ * flows, and a request made here has no Content-Length, so any body over 1 MiB would be sharded.
+ */
 export function testApp(config: Partial<ApiConfig> = {}, logger?: Logger): Api {
   return createApp(
-    { sessionTtlMs: 60_000, logLevel: "silent", dataDir: tempDataDir(), ...THREADS, ...config },
+    { sessionTtlMs: 60_000, logLevel: "silent", dataDir: tempDataDir(), uploadShards: 1, ...THREADS, ...config },
     { logger },
   );
 }

@@ -15,6 +15,10 @@
  * engine runs on this thread and the finished records go in batches to the app's format threads
  * (src/output/format-threads.ts, one job per request), which print the body the same way.
  *
+ * A capture of `FLOWRECON_UPLOAD_SHARD_MIN_BYTES` or more is sharded (issue 10): its thread routes
+ * the frames over itself and up to `FLOWRECON_UPLOAD_SHARDS` - 1 more pool threads free at its
+ * start (src/shards/, as the CLI's `--threads`), with the same flows, counters and errors.
+ *
  * @example
  * ```sh
  * curl --data-binary @trace.pcap -H 'content-type: application/vnd.tcpdump.pcap' \
@@ -38,6 +42,7 @@ import { piecesBody, ResponseStream } from "../response-stream.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 import { INPUT_BATCH_BYTES, type EnginePool } from "../engine-pool.js";
+import { MAX_THREADS } from "../../shards/sharded-run.js";
 import type { AnalyzeParams } from "../params.js";
 import type { OutputFormat } from "../negotiate.js";
 import type { SegmentEncoding } from "../../ingest/segments.js";
@@ -63,6 +68,21 @@ function windowFor(contentLength: string | number | undefined): number {
   let w = MIN_WINDOW_BYTES;
   while (w < n) w *= 2;
   return w;
+}
+
+/**
+ * How many engines a body should run on: a capture whose size (the whole body once read, else its
+ * Content-Length; unknown counts as large) reaches the sharding threshold gets up to the setting
+ * (and the most one sharded run takes, as the CLI's --threads).
+ */
+function uploadEngines(
+  config: Pick<AppContext["config"], "uploadShards" | "uploadShardMinBytes">,
+  opening: { ended: boolean; bytes: number },
+  contentLength: string | undefined,
+): number {
+  const declared = contentLength === undefined || contentLength === "" ? Number.NaN : Number(contentLength);
+  const size = opening.ended ? opening.bytes : Number.isFinite(declared) ? declared : Number.POSITIVE_INFINITY;
+  return size >= config.uploadShardMinBytes ? Math.max(1, Math.min(MAX_THREADS, Math.floor(config.uploadShards))) : 1;
 }
 
 /**
@@ -178,12 +198,15 @@ async function pooledAnalysis(
   format: OutputFormat,
   windowBytes: number,
   onOutput: (bytes: Buffer) => void,
+  engines: number,
 ): Promise<Analysis> {
   const { config, metrics, budget } = ctx;
   const run = await pool.acquire();
   run.onOutput = onOutput;
   run.onCounts = (counts) => addFlowCounts(metrics, counts);
   try {
+    const shards = engines > 1 ? pool.lendShards(run, engines - 1) : [];
+    metrics.uploadShards.inc({}, shards.length);
     run.open(
       params.options,
       windowBytes,
@@ -196,6 +219,7 @@ async function pooledAnalysis(
         count: true,
       },
       config.sliceBytes,
+      shards,
     );
   } catch (e) {
     run.drop();
@@ -342,7 +366,15 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       analysis =
         ctx.enginePool === null
           ? localAnalysis(ctx, params, format, windowBytes, onOutput)
-          : await pooledAnalysis(ctx, ctx.enginePool, params, format, windowBytes, onOutput);
+          : await pooledAnalysis(
+              ctx,
+              ctx.enginePool,
+              params,
+              format,
+              windowBytes,
+              onOutput,
+              kind === "capture" ? uploadEngines(config, opening, c.req.header("content-length")) : 1,
+            );
     } catch (e) {
       await opening.drop();
       throw e;

@@ -1,0 +1,178 @@
+/**
+ * @module
+ * What a shard's thread runs (protocol: src/shards/sharded-run.ts): one engine that tracks the
+ * connections routed to it and turns its finished flows into output.
+ * - in: messages on a {@link RingReader} (frame records, clock moves, the end);
+ * - out: `out` messages on the port (printed bytes, or raw flow records when the reading thread
+ *   prints), each taking one credit of the shared counter, then one `done` with the counters.
+ *
+ * Two ways to run it: {@link runShard} on a thread of its own (the CLI's shard-worker.ts), which
+ * blocks while the ring is empty; {@link serveShard} on a thread lent by the API's engine pool,
+ * which awaits frames and yields every few ms, so the session calls that thread also serves are
+ * answered while the upload runs.
+ */
+
+import { once } from "node:events";
+import { setImmediate as nextMacrotask, setTimeout as delay } from "node:timers/promises";
+import { AsciiWriter } from "../format/ascii.js";
+import type { RecordSink } from "../reconstructor.js";
+import { ShardEngine } from "./shard-engine.js";
+import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingClosedError, RingReader, type RingMessage } from "./ring.js";
+import { shardPrinter } from "./shard-print.js";
+import {
+  setShardMemory,
+  takeCredit,
+  type FromShard,
+  type ShardData,
+  type ShardLink,
+  type ShardStart,
+} from "./protocol.js";
+
+/** Output is handed on in pieces of about this size. */
+const OUT_BYTES = 1 << 20;
+/** A lent thread's longest run of shard work between two yields to its event loop. */
+const YIELD_AFTER_MS = 4;
+/** A lent thread waiting for its start looks whether the run was abandoned this often (ms). */
+const CLOSED_POLL_MS = 50;
+
+class ShardLoop {
+  readonly ring: RingReader;
+  readonly #shard: ShardEngine;
+  readonly #flush: () => void;
+  readonly #post: (m: FromShard, transfer?: ArrayBuffer[]) => void;
+  readonly #credits: Int32Array;
+
+  constructor(data: ShardData) {
+    const port = data.port;
+    const credits = new Int32Array(data.credits);
+    this.#credits = credits;
+    const post = (m: FromShard, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+    this.#post = post;
+    let sink: RecordSink = () => {};
+    const shard = new ShardEngine(data.options, (v, p) => sink(v, p));
+    this.#shard = shard;
+    const rec = shard.rec;
+    this.ring = new RingReader({ buffer: data.ring });
+    let flush: () => void;
+    if (data.print !== null || data.answer !== undefined) {
+      // NDJSON and Zeek TSV: the engine formats each record (src/output/engine-print.ts); the
+      // reading thread prints header and footer. An API answer's tallies go with its lines.
+      const writer = new AsciiWriter(OUT_BYTES + (64 << 10));
+      const printer = shardPrinter(rec, data, writer, () => {
+        if (writer.length >= OUT_BYTES) flush();
+      });
+      flush = () => {
+        printer.move();
+        const counts = printer.counts();
+        if (writer.length === 0 && counts === null) return;
+        takeCredit(credits);
+        // A full piece moves to the reading thread in the writer's buffer (no copy; the writer starts
+        // a new one); a small one (a batch's few flows) is copied out, which costs less than a new buffer.
+        let bytes: Uint8Array;
+        if (writer.length >= OUT_BYTES >> 2) bytes = writer.take();
+        else {
+          bytes = writer.buf.slice(0, writer.length);
+          writer.pos = 0;
+        }
+        post({ kind: "out", bytes, endUs: rec.insight.endUs, ...(counts !== null ? { counts } : {}) }, [
+          bytes.buffer as ArrayBuffer,
+        ]);
+      };
+      sink = printer.sink;
+    } else {
+      // Raw records, for the reading thread to print (json, table, or sorted output).
+      const size = rec.layout.constants.FR_SIZE;
+      const cap = Math.max(1, Math.floor(OUT_BYTES / size));
+      let buf = new Uint8Array(cap * size);
+      let n = 0;
+      let endUs = 0;
+      flush = () => {
+        if (n === 0) return;
+        takeCredit(credits);
+        const bytes = buf.subarray(0, n * size);
+        post({ kind: "out", bytes, endUs, records: true }, [buf.buffer]);
+        buf = new Uint8Array(cap * size);
+        n = 0;
+      };
+      sink = (v, p) => {
+        // One batch shares one clock (the flows' insight is judged against it).
+        if (n > 0 && rec.insight.endUs !== endUs) flush();
+        endUs = rec.insight.endUs;
+        buf.set(v.u8.subarray(p, p + size), n * size);
+        if (++n === cap) flush();
+      };
+    }
+    this.#flush = flush;
+  }
+
+  /** Handles one message; true at the end (the counters were sent). */
+  handle(m: RingMessage): boolean {
+    const shard = this.#shard;
+    if (m.kind === MSG_FRAMES) {
+      shard.frames(m.payload, m.clockUs);
+    } else if (m.kind === MSG_CLOCK) {
+      shard.clock(m.clockUs);
+    } else if (m.kind === MSG_END) {
+      const stats = shard.end(m.clockUs);
+      this.#flush();
+      this.#post({ kind: "done", stats });
+      return true;
+    } else {
+      throw new Error(`shard ring: unknown message kind ${m.kind}`);
+    }
+    this.#flush();
+    setShardMemory(this.#credits, shard.rec.memoryBytes);
+    return false;
+  }
+}
+
+/** The failure of a shard, as the reading thread gets it. */
+export function shardFailed(data: Pick<ShardData, "port">, e: unknown): void {
+  const err = e as Error;
+  data.port.postMessage({ kind: "failed", message: err?.message ?? String(e), stack: err?.stack } satisfies FromShard);
+}
+
+/** Runs a shard on a thread of its own until the end of its input (blocks while the ring is empty). */
+export function runShard(data: ShardData): void {
+  const loop = new ShardLoop(data);
+  while (!loop.handle(loop.ring.next()));
+}
+
+/**
+ * Runs a shard on a lent thread: waits for the reading thread's {@link ShardStart} on the link, then
+ * runs until the end of its input, awaiting frames and yielding to the event loop every
+ * {@link YIELD_AFTER_MS}. Ends early, without an error, once the run is abandoned (abandonLink);
+ * a failure goes to the reading thread. Never throws. The reading thread closes the link once it
+ * has the shard's last message (a port closed here might drop the messages still on their way).
+ */
+export async function serveShard(link: ShardLink): Promise<void> {
+  try {
+    // The start, unless the run is abandoned first (its reading thread never got to start it).
+    let start: ShardStart | null = null;
+    const got = once(link.port, "message").then(([m]) => {
+      start = m as ShardStart;
+    });
+    const ring = new RingReader({ buffer: link.ring });
+    while (start === null) {
+      if (ring.closed) {
+        link.port.close();
+        return;
+      }
+      await Promise.race([got, delay(CLOSED_POLL_MS)]);
+    }
+    const loop = new ShardLoop({ ...link, ...(start as ShardStart) });
+    let last = performance.now();
+    for (;;) {
+      if (loop.ring.empty) {
+        await loop.ring.arrival();
+        last = performance.now();
+      } else if (performance.now() - last >= YIELD_AFTER_MS) {
+        await nextMacrotask();
+        last = performance.now();
+      }
+      if (loop.handle(loop.ring.next())) return;
+    }
+  } catch (e) {
+    if (!(e instanceof RingClosedError)) shardFailed(link, e);
+  }
+}

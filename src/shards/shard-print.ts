@@ -1,0 +1,45 @@
+/**
+ * @module
+ * How an engine of a sharded run (src/shards/) prints its own flows: with the print spec's
+ * EnginePrinter (the CLI), or with an API answer's EngineFlowsJob (src/http/flow-job.ts: NDJSON with
+ * the request's filter, and the flow tallies for the metrics). The reading thread's engine and each
+ * shard's print the same way.
+ */
+
+import type { Reconstructor, RecordSink } from "../reconstructor.js";
+import type { AsciiWriter } from "../format/ascii.js";
+import { EngineFlowsJob } from "../http/flow-job.js";
+import type { FlowCounts } from "../http/flow-counts.js";
+import { EnginePrinter } from "../output/engine-print.js";
+import type { ShardData } from "./protocol.js";
+
+export interface ShardPrinter {
+  readonly sink: RecordSink;
+  /** Moves the lines printed so far into the writer. */
+  move(): void;
+  /** The flow tallies since the last call (an API answer), or null. */
+  counts(): FlowCounts | null;
+}
+
+/** The printer of `rec` for `spec` (print mode: `spec.print` or `spec.answer` set); `onMoved` as EnginePrinter's. */
+export function shardPrinter(
+  rec: Reconstructor,
+  spec: Pick<ShardData, "print" | "answer">,
+  writer: AsciiWriter,
+  onMoved: () => void,
+): ShardPrinter {
+  if (spec.answer !== undefined) {
+    const job = new EngineFlowsJob(rec, spec.answer, writer, onMoved);
+    return {
+      // Each record is judged against the capture clock of the moment it finished (engine-worker.ts).
+      sink: (v, p) => {
+        job.clock.endUs = rec.insight.endUs;
+        job.record(v, p);
+      },
+      move: () => void job.output(),
+      counts: () => job.counts(),
+    };
+  }
+  const printer = new EnginePrinter(rec, spec.print!, writer, onMoved);
+  return { sink: printer.sink, move: () => printer.move(), counts: () => null };
+}

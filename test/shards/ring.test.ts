@@ -1,0 +1,52 @@
+// The shard ring and credits (src/shards/ring.ts, protocol.ts): an abandoned run (abandonLink, from
+// any thread) stops each side where it would otherwise wait for ever: a reader on an empty ring, a
+// writer on a full one, a shard waiting for an output credit. A lent API thread's shard relies on
+// it to end when its upload is dropped.
+import { describe, expect, it } from "vitest";
+import { abandonLink, createLink, MAX_OUT_PENDING, takeCredit } from "../../src/shards/protocol.js";
+import { MSG_END, MSG_FRAMES, RingClosedError, RingReader, RingWriter } from "../../src/shards/ring.js";
+
+describe("an abandoned link", () => {
+  it("messages sent before the close are still read; then the empty, closed ring throws", async () => {
+    const { reader: ends, shard } = createLink();
+    const writer = new RingWriter({ buffer: ends.ring });
+    const reader = new RingReader({ buffer: shard.ring });
+    expect(reader.empty).toBe(true);
+    writer.send(MSG_FRAMES, 7, Uint8Array.of(1, 2, 3));
+    writer.send(MSG_END, 8);
+    abandonLink(ends);
+    expect(reader.closed).toBe(true);
+    await reader.arrival(); // bytes are there: resolves at once
+    const m = reader.next();
+    expect([m.kind, m.clockUs, [...m.payload]]).toEqual([MSG_FRAMES, 7, [1, 2, 3]]);
+    expect(reader.next().kind).toBe(MSG_END);
+    expect(reader.empty).toBe(true);
+    await reader.arrival(); // closed: resolves without bytes
+    expect(() => reader.next()).toThrow(RingClosedError);
+    ends.port.close();
+  });
+
+  it("a writer on a full ring throws once the ring is closed", () => {
+    const { reader: ends } = createLink();
+    const writer = new RingWriter({ buffer: ends.ring });
+    let fulls = 0;
+    writer.onFull = () => {
+      if (++fulls === 3) abandonLink(ends);
+    };
+    const big = new Uint8Array(1 << 20);
+    expect(() => {
+      for (let i = 0; i < 16; i++) writer.send(MSG_FRAMES, i, big);
+    }).toThrow(RingClosedError);
+    expect(fulls).toBe(3);
+    ends.port.close();
+  });
+
+  it("a shard waiting for an output credit throws once the link is abandoned", () => {
+    const { reader: ends, shard } = createLink();
+    const credits = new Int32Array(shard.credits);
+    for (let i = 0; i < MAX_OUT_PENDING; i++) takeCredit(credits);
+    abandonLink(ends);
+    expect(() => takeCredit(credits)).toThrow(RingClosedError);
+    ends.port.close();
+  });
+});
