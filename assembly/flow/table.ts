@@ -349,11 +349,19 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 }
 
 /**
- * Loads a word 64, 128 ... bytes into the record at r and its last word: one in every cache line it
- * spans after the one holding r (REC_LIVE is 4 to 5 lines; r need not start a line).
+ * Loads the first word of the record at r, a word every 64 bytes after it and its last word: one
+ * in every cache line it spans (r need not start a line: records are REC_LIVE bytes apart, so the
+ * first line can hold only the key, which lookup() reads first). The offsets are constants; records
+ * of up to 384 bytes.
  */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
+  let s = load<u32>(r) ^ load<u32>(r + <usize>REC_LIVE - 4);
+  if (REC_LIVE > 64) s ^= load<u32>(r, 64);
+  if (REC_LIVE > 128) s ^= load<u32>(r, 128);
+  if (REC_LIVE > 192) s ^= load<u32>(r, 192);
+  if (REC_LIVE > 256) s ^= load<u32>(r, 256);
+  if (REC_LIVE > 320) s ^= load<u32>(r, 320);
+  return s;
 }
 
 /**
