@@ -231,10 +231,14 @@ export function swapKeyAddrs(r: usize): void {
 // and ids, sweep and output order follow the record pool).
 
 const SIP_LEN_WORD: u64 = <u64>40 << 56;
+/** The length word of an IPv4 key's message (16 bytes: keyHashV4). */
+const SIP_LEN_WORD_V4: u64 = <u64>16 << 56;
 
 /** Symmetric keyed hash of a connection key (see above). */
 export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
+  // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15).
+  if ((s0 | d0) == 0 && <u32>s1 == 0xFFFF0000 && <u32>d1 == 0xFFFF0000) return keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
   // Any total order will do, as long as both directions of a connection pick the same first endpoint.
   const swap = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sport > dport)));
   // The message: five key words (32 address bytes, then ports and VLAN), then the length word.
@@ -271,6 +275,39 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
   v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   v0 ^= SIP_LEN_WORD;
+  return sipFinish(v0, v1, v2, v3);
+}
+
+/**
+ * keyHash of an IPv4 key (`sa`, `da` the 4-byte addresses): the same canonical key as a 16-byte
+ * message, the two addresses then the ports and VLAN: three compression rounds (the length word's
+ * included) where the 40-byte form takes six. The length word keeps the two forms apart; either is
+ * SipHash-1-3 of an injective encoding of the key under the secret key.
+ */
+@inline function keyHashV4(sa: u64, sport: u32, da: u64, dport: u32, vlan: u32): u32 {
+  const swap = sa > da || (sa == da && sport > dport);
+  const m0 = swap ? (da << 32) | sa : (sa << 32) | da;
+  const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
+  const m1 = (<u64>ports << 32) | <u64>vlan;
+  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
+  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
+  v3 ^= m0;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m0;
+  v3 ^= m1;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m1;
+  v3 ^= SIP_LEN_WORD_V4;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= SIP_LEN_WORD_V4;
+  return sipFinish(v0, v1, v2, v3);
+}
+
+/** SipHash's finalisation: v2 ^= 0xFF, three rounds, the state folded to 32 bits. */
+@inline function sipFinish(v0: u64, v1: u64, v2: u64, v3: u64): u32 {
   v2 ^= 0xFF;
   v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
@@ -287,6 +324,11 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
  */
 export function recordHash(r: usize): u32 {
   const vlan = (load<u32>(r + FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(r + FR_VLAN) : 0;
+  if (load<u8>(r + FR_V6) == 0) {
+    // An IPv4 record: its 4-byte addresses are what keyHash() takes from the v4-mapped ones.
+    return keyHashV4(<u64>load<u32>(r + FR_ORIG_ADDR), <u32>load<u16>(r + FR_ORIG_PORT), <u64>load<u32>(r + FR_RESP_ADDR),
+      <u32>load<u16>(r + FR_RESP_PORT), vlan);
+  }
   return keyHash(keyAddr(r, false), <u32>load<u16>(r + FR_ORIG_PORT), keyAddr(r, true), <u32>load<u16>(r + FR_RESP_PORT), vlan);
 }
 
@@ -349,11 +391,19 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 }
 
 /**
- * Loads a word 64, 128 ... bytes into the record at r and its last word: one in every cache line it
- * spans after the one holding r (REC_LIVE is 4 to 5 lines; r need not start a line).
+ * Loads the first word of the record at r, a word every 64 bytes after it and its last word: one
+ * in every cache line it spans (r need not start a line: records are REC_LIVE bytes apart, so the
+ * first line can hold only the key, which lookup() reads first). The offsets are constants; records
+ * of up to 384 bytes.
  */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
+  let s = load<u32>(r) ^ load<u32>(r + <usize>REC_LIVE - 4);
+  if (REC_LIVE > 64) s ^= load<u32>(r, 64);
+  if (REC_LIVE > 128) s ^= load<u32>(r, 128);
+  if (REC_LIVE > 192) s ^= load<u32>(r, 192);
+  if (REC_LIVE > 256) s ^= load<u32>(r, 256);
+  if (REC_LIVE > 320) s ^= load<u32>(r, 320);
+  return s;
 }
 
 /**
