@@ -12,7 +12,7 @@
 
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
-  X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI,
+  X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI, X_REASM, X_TRIM, X_FIN_SEQ,
 } from "./live";
 import { extPtr, extAttach } from "./table";
 import { ANOMALY } from "../state";
@@ -93,6 +93,13 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
   store<u32>(ext + X_ANOM_LOST, load<u32>(ext + X_ANOM_LOST) | (<u32>1 << <u32>a));
 }
 
+/** Exchanges the two u64 at p (a per-side u64 pair). */
+@inline function swapU64(p: usize): void {
+  const t = load<u64>(p);
+  store<u64>(p, load<u64>(p, 8));
+  store<u64>(p, t, 8);
+}
+
 /** A role flip of the current record: the recorded sides and the out-of-order ranges follow the endpoints. */
 export function flipExtensionSides(): void {
   const ext = extPtr(ANOMALY.curId);
@@ -110,6 +117,10 @@ export function flipExtensionSides(): void {
   store<u64>(ext + X_CNT_W, rotl<u64>(load<u64>(ext + X_CNT_W), 32));
   store<u64>(ext + X_IP_BYTES_HI, rotl<u64>(load<u64>(ext + X_IP_BYTES_HI), 32));
   store<u64>(ext + X_MISSED_HI, rotl<u64>(load<u64>(ext + X_MISSED_HI), 32));
+  // The whole relative sequence numbers: a u64 pair each.
+  swapU64(ext + X_REASM);
+  swapU64(ext + X_TRIM);
+  swapU64(ext + X_FIN_SEQ);
   // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));

@@ -25,7 +25,9 @@
 //   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a 32-byte block from a
 //     pool of their own (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
-//     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side.
+//     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side;
+//   - the reassembler's points and the FIN's sequence (u64 relative sequence numbers) take 32 bits
+//     while they fit, else they are kept whole in the tail (X_REASM ..., narrow.ts relAt): 12 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -88,7 +90,7 @@ export const FR_TIMES: i32 = FR_TS_LAST;
 export const FR_HISTORY: i32 = 72;
 export const HIST_INLINE: i32 = 16;
 export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
-export const FR_RESP: i32 = FR_ORIG + 92; // + EP_SIZE
+export const FR_RESP: i32 = FR_ORIG + 80; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -109,21 +111,23 @@ export const EP_START: i32 = 28;
 export const EP_IP_BYTES: i32 = 32;
 export const EP_WIN: i32 = 36;          // u16
 export const EP_RTX_QUIET: i32 = 38;    // u16
-export const EP_REASM: i32 = 40;        // u64
-export const EP_TRIM: i32 = 48;         // u64
-export const EP_SEEN: i32 = 56;         // u32
-export const EP_LAST_ACKVAL: i32 = 60;  // u32
-export const EP_FLAGS2: i32 = 64;       // u8
-export const EP_DUPACKS: i32 = 65;      // u8
-export const EP_SYNS: i32 = 66;         // u16
+// The reassembler's points and the FIN's sequence are u64 relative sequence numbers, kept in 32 bits
+// while they fit (narrow.ts relAt/setRelAt: a side past 4 GiB keeps them whole in X_REASM ...).
+export const EP_REASM: i32 = 40;        // u32 (u64, narrow.ts)
+export const EP_TRIM: i32 = 44;         // u32 (u64, narrow.ts)
+export const EP_SEEN: i32 = 48;         // u32
+export const EP_LAST_ACKVAL: i32 = 52;  // u32
+export const EP_FLAGS2: i32 = 56;       // u8
+export const EP_DUPACKS: i32 = 57;      // u8
+export const EP_SYNS: i32 = 58;         // u16
 /** u32: the low half of the u64 count; the high half is at X_MISSED_HI (narrow.ts addWide). */
-export const EP_MISSED: i32 = 68;
-export const EP_FIN_SEQ: i32 = 72;      // u64
-export const EP_CNT_G: i32 = 80;        // u32
-export const EP_HIST_SYN: i32 = 84;     // u32
-export const EP_HIST_FIN: i32 = 88;     // u32
+export const EP_MISSED: i32 = 60;
+export const EP_FIN_SEQ: i32 = 64;      // u32 (u64, narrow.ts)
+export const EP_CNT_G: i32 = 68;        // u32
+export const EP_HIST_SYN: i32 = 72;     // u32
+export const EP_HIST_FIN: i32 = 76;     // u32
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 92;
+export const EP_SIZE: i32 = 80;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
 export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
@@ -148,5 +152,13 @@ export const X_TIMES: i32 = X_CNT_W + 8;
  */
 export const X_IP_BYTES_HI: i32 = X_TIMES + 8 * ((FR_HS_RTT - FR_TIMES) / 4 + 1);
 export const X_MISSED_HI: i32 = X_IP_BYTES_HI + 8;
+/**
+ * The u64 relative sequence numbers the live record keeps in 32 bits (EP_REASM, EP_TRIM,
+ * EP_FIN_SEQ), a u64 pair each (originator, responder): a value past 2^32 - 2 is kept whole here
+ * (narrow.ts setRelAt). Only a side that moves more than 4 GiB needs them.
+ */
+export const X_REASM: i32 = X_MISSED_HI + 8;
+export const X_TRIM: i32 = X_REASM + 16;
+export const X_FIN_SEQ: i32 = X_TRIM + 16;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_MISSED_HI + 8 + 15) & ~15;
+export const EXT_LIVE: i32 = (X_FIN_SEQ + 16 + 15) & ~15;

@@ -1,9 +1,10 @@
 // The live record's narrow fields (live.ts): times kept as i32 offsets from the record's start
-// time, and u64 endpoint counters kept as their low 32 bits. Every value keeps its full range: one
+// time, u64 endpoint counters kept as their low 32 bits, and u64 relative sequence numbers kept in
+// 32 bits while they fit. Every value keeps its full range: one
 // that does not fit is kept whole in the extension block (allocated then), so what the record
 // reads back is always the exact value the wide field held, never a wrapped one.
 
-import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES } from "./live";
+import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ } from "./live";
 import { extOf, extAttachOf } from "./table";
 
 /** A narrow time field holding this keeps its value in its X_TIMES slot. */
@@ -95,4 +96,35 @@ function carryWide(r: usize, ep: usize, hi: i32, c: u32): void {
 @inline export function wideAt(ep: usize, lo: i32, ext: usize, hi: i32, side: usize): u64 {
   const h: u64 = ext != 0 ? <u64>load<u32>(ext + <usize>hi + side) : 0;
   return (h << 32) | <u64>load<u32>(ep + <usize>lo);
+}
+
+/** A narrow relative sequence field holding this keeps its value in its extension slot. */
+const REL_IN_EXT: u32 = 0xFFFFFFFF;
+
+/** Address of the extension slot (X_REASM, X_TRIM, X_FIN_SEQ: a u64 pair) of field `f` of endpoint ep in block x. */
+@inline function relSlot(x: usize, r: usize, ep: usize, f: i32): usize {
+  const pair = f == EP_REASM ? X_REASM : f == EP_TRIM ? X_TRIM : X_FIN_SEQ;
+  return x + <usize>pair + (ep == r + <usize>FR_ORIG ? 0 : 8);
+}
+
+/**
+ * The u64 relative sequence number in narrow field `f` (EP_REASM, EP_TRIM, EP_FIN_SEQ) of endpoint
+ * ep of the live record r. Encoding: a u32 below REL_IN_EXT is the value, REL_IN_EXT says it is in
+ * its extension slot (a side that moved more than 4 GiB).
+ */
+@inline export function relAt(r: usize, ep: usize, f: i32): u64 {
+  const v = load<u32>(ep + <usize>f);
+  if (v != REL_IN_EXT) return <u64>v;
+  return load<u64>(relSlot(extOf(r), r, ep, f));
+}
+
+/** Sets narrow relative sequence field `f` of endpoint ep of the live record r to v. */
+@inline export function setRelAt(r: usize, ep: usize, f: i32, v: u64): void {
+  if (v < <u64>REL_IN_EXT) store<u32>(ep + <usize>f, <u32>v);
+  else setRelSlow(r, ep, f, v);
+}
+
+function setRelSlow(r: usize, ep: usize, f: i32, v: u64): void {
+  store<u64>(relSlot(extAttachOf(r), r, ep, f), v);
+  store<u32>(ep + <usize>f, REL_IN_EXT);
 }

@@ -9,7 +9,7 @@ import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
-import { timeAt, durationAt, wideAt } from "./narrow";
+import { timeAt, durationAt, wideAt, relAt } from "./narrow";
 import { removalTime } from "./timers";
 
 export const OUT_CAP: i32 = 4096;
@@ -33,11 +33,11 @@ export function outClear(): void { OUTPUT.outCount = 0; }
 @inline export function outNearlyFull(): bool { return OUTPUT.outCount >= OUT_CAP - OUT_MARGIN || traceNearlyFull(); }
 
 /**
- * One endpoint block, live layout (live.ts) at `src` to output layout (record.ts) at `dst`; `ext`
- * is the live extension block (0 when none) and `side` 0 for the originator, 4 for the responder
- * (its half of the extension block's u32 pairs).
+ * One endpoint block, live layout (live.ts) at `src` (in the live record `rec`) to output layout
+ * (record.ts) at `dst`; `ext` is the live extension block (0 when none) and `side` 0 for the
+ * originator, 4 for the responder (its half of the extension block's u32 pairs).
  */
-@inline function expandEndpoint(dst: usize, src: usize, ext: usize, side: usize): void {
+@inline function expandEndpoint(dst: usize, rec: usize, src: usize, ext: usize, side: usize): void {
   // The first 8 bytes (EP_STATE .. EP_MSS) keep their offsets.
   store<u64>(dst + O.EP_STATE, load<u64>(src + L.EP_STATE));
   store<u32>(dst + O.EP_PKTS, load<u32>(src + L.EP_PKTS));
@@ -53,15 +53,15 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u32>(dst + O.EP_SEQ_WRAPS, load<u32>(src + L.EP_SEQ_WRAPS));
   store<u32>(dst + O.EP_ACK_SEQ, load<u32>(src + L.EP_ACK_SEQ));
   store<u32>(dst + O.EP_ACK_WRAPS, load<u32>(src + L.EP_ACK_WRAPS));
-  store<u64>(dst + O.EP_FIN_SEQ, load<u64>(src + L.EP_FIN_SEQ));
+  store<u64>(dst + O.EP_FIN_SEQ, relAt(rec, src, L.EP_FIN_SEQ));
   store<u32>(dst + O.EP_HIST_SYN, load<u32>(src + L.EP_HIST_SYN));
   store<u32>(dst + O.EP_HIST_FIN, load<u32>(src + L.EP_HIST_FIN));
   store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
   store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2));
   store<u8>(dst + O.EP_DUPACKS, load<u8>(src + L.EP_DUPACKS));
   store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
-  store<u64>(dst + O.EP_REASM, load<u64>(src + L.EP_REASM));
-  store<u64>(dst + O.EP_TRIM, load<u64>(src + L.EP_TRIM));
+  store<u64>(dst + O.EP_REASM, relAt(rec, src, L.EP_REASM));
+  store<u64>(dst + O.EP_TRIM, relAt(rec, src, L.EP_TRIM));
   store<u64>(dst + O.EP_MISSED, wideAt(src, L.EP_MISSED, ext, L.X_MISSED_HI, side));
 }
 
@@ -95,8 +95,8 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
   else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
   store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
-  expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG, ext, 0);
-  expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP, ext, 4);
+  expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, ext, 0);
+  expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, ext, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   else zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
 }

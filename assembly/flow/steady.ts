@@ -40,7 +40,7 @@ import {
   EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
-import { setTimeAt, durationAt, addWide } from "./narrow";
+import { setTimeAt, durationAt, addWide, relAt, setRelAt } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
 import { scaledHistory } from "./history";
 import { setCurrent } from "./state";
@@ -96,7 +96,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   if (relAck > toRelative(peer, load<u32>(peer + EP_LAST_SEQ), load<u32>(peer + EP_SEQ_WRAPS))) return false;
 
   // AckReceived on the peer's stream (reassembly.ts): what it will do, decided before any write.
-  const trim = load<u64>(peer + EP_TRIM), reasm = load<u64>(peer + EP_REASM);
+  const trim = relAt(rec, peer, EP_TRIM), reasm = relAt(rec, peer, EP_REASM);
   const advances = relAck > trim && relAck > reasm;
   const peerSkips = (load<u8>(peer + EP_FLAGS) & EF_SKIP) != 0;
   if (advances) {
@@ -139,9 +139,9 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
         addWide(rec, peer, EP_MISSED, X_MISSED_HI, relAck - reasm);
       }
       store<u8>(peer + EP_NBLOCKS, 0);
-      store<u64>(peer + EP_REASM, relAck);
+      setRelAt(rec, peer, EP_REASM, relAck);
     }
-    store<u64>(peer + EP_TRIM, relAck);
+    setRelAt(rec, peer, EP_TRIM, relAck);
   }
   if (len != 0 && !dataUnderflow) {
     if (load<u8>(pk + P_WHOLE) != 0) {

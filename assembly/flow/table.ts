@@ -350,10 +350,14 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 
 /**
  * Loads a word 64, 128 ... bytes into the record at r and its last word: one in every cache line it
- * spans after the one holding r (REC_LIVE is 4 to 5 lines; r need not start a line).
+ * spans after the one holding r (r need not start a line). The loads past REC_LIVE fold away.
  */
 @inline function touchLines(r: usize): u32 {
-  return load<u32>(r, 64) ^ load<u32>(r, 128) ^ load<u32>(r, 192) ^ load<u32>(r, 256) ^ load<u32>(r, <usize>REC_LIVE - 4);
+  let s = load<u32>(r, 64) ^ load<u32>(r, <usize>REC_LIVE - 4);
+  if (REC_LIVE > 128) s ^= load<u32>(r, 128);
+  if (REC_LIVE > 192) s ^= load<u32>(r, 192);
+  if (REC_LIVE > 256) s ^= load<u32>(r, 256);
+  return s;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
-import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor } from "./narrow";
+import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
@@ -274,8 +274,8 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   store<u8>(o + EP_WSCALE, 0xFF);
   store<u8>(s + EP_WSCALE, 0xFF);
   // The reassemblers start at relative sequence 1 (Zeek Reassembler(1, ...)).
-  store<u64>(o + EP_REASM, 1); store<u64>(o + EP_TRIM, 1);
-  store<u64>(s + EP_REASM, 1); store<u64>(s + EP_TRIM, 1);
+  setRelAt(r, o, EP_REASM, 1); setRelAt(r, o, EP_TRIM, 1);
+  setRelAt(r, s, EP_REASM, 1); setRelAt(r, s, EP_TRIM, 1);
   statInc(Stat.FlowsCreated);
   // A first packet that is not a pure SYN makes a partial connection; guess the server by port
   // (TCPAnalyzer::WantConnection): flip when the source is a likely server port and the
@@ -441,7 +441,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (rst) segLen -= len;
   const seqEnd = seq + segLen;
-  noteSequenceBefore(FLOW_STATE.curEp, initEndpoint(FLOW_STATE.curEp, flags, seq, seqEnd));
+  noteSequenceBefore(rec, FLOW_STATE.curEp, initEndpoint(FLOW_STATE.curEp, flags, seq, seqEnd));
   const relSeq = relativeSeq(FLOW_STATE.curEp, seq, lastSeq(FLOW_STATE.curEp), load<u32>(FLOW_STATE.curEp + EP_SEQ_WRAPS));
   const underflow = SEQ.seqUnderflow;
 
@@ -462,9 +462,9 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     // A passive close: this side's first FIN already acknowledges the peer's FIN (RFC 9293 figure 12).
     // FINs that cross (simultaneous close, figure 13) do not.
     if (!epHas(FLOW_STATE.curEp, EF_FIN_SEEN) && epHas(FLOW_STATE.curPeer, EF_FIN_SEEN) && hasAck &&
-        seqDelta(ack, startSeq(FLOW_STATE.curPeer) + <u32>load<u64>(FLOW_STATE.curPeer + EP_FIN_SEQ)) >= 0) epSet(FLOW_STATE.curEp, EF_FIN_AFTER_PEER);
+        seqDelta(ack, startSeq(FLOW_STATE.curPeer) + <u32>relAt(rec, FLOW_STATE.curPeer, EP_FIN_SEQ)) >= 0) epSet(FLOW_STATE.curEp, EF_FIN_AFTER_PEER);
     epSet(FLOW_STATE.curEp, EF_FIN_SEEN);
-    store<u64>(FLOW_STATE.curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
+    setRelAt(rec, FLOW_STATE.curEp, EP_FIN_SEQ, relSeq + <u64>segLen);
   }
   if (rst) epSet(FLOW_STATE.curEp, EF_RST_SEEN);
 

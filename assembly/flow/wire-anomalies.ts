@@ -31,7 +31,7 @@ import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./se
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler } from "./reassembly";
 import { WIRE_ANOMALIES } from "../state";
-import { durationAt } from "./narrow";
+import { durationAt, relAt } from "./narrow";
 
 /** Data filling a hole within this long of the sender's latest segment is reordering (µs). */
 const REORDER_WINDOW_US: i64 = 3000;
@@ -72,7 +72,7 @@ export function noteBefore(rec: usize, ep: usize, peer: usize): void {
   WIRE_ANOMALIES.respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
   WIRE_ANOMALIES.finBefore = epHas(ep, EF_FIN_SEEN);
   WIRE_ANOMALIES.synBefore = epHas(ep, EF_SYN_SEEN);
-  WIRE_ANOMALIES.finSeqBefore = load<u64>(ep + EP_FIN_SEQ);
+  WIRE_ANOMALIES.finSeqBefore = relAt(rec, ep, EP_FIN_SEQ);
   WIRE_ANOMALIES.prevWin = <u32>load<u16>(ep + EP_WIN);
   WIRE_ANOMALIES.peerWin = <u32>load<u16>(peer + EP_WIN);
   WIRE_ANOMALIES.peerFin = epHas(peer, EF_FIN_SEEN);
@@ -80,9 +80,9 @@ export function noteBefore(rec: usize, ep: usize, peer: usize): void {
 }
 
 /** The rest of the snapshot, after Zeek's init_endpoint; `fresh`: it set the sender's sequence base from this segment. */
-export function noteSequenceBefore(ep: usize, fresh: bool): void {
+export function noteSequenceBefore(rec: usize, ep: usize, fresh: bool): void {
   WIRE_ANOMALIES.lastBefore = lastSeq(ep);
-  WIRE_ANOMALIES.reasmBefore = load<u64>(ep + EP_REASM);
+  WIRE_ANOMALIES.reasmBefore = relAt(rec, ep, EP_REASM);
   WIRE_ANOMALIES.freshBase = fresh;
 }
 
@@ -159,7 +159,7 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
   if (syn && !hasAck && !senderIsOrig && !WIRE_ANOMALIES.senderWasActive && WIRE_ANOMALIES.origSynSentBefore) {
     noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
   }
-  if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < load<u64>(peer + EP_FIN_SEQ))) {
+  if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < relAt(rec, peer, EP_FIN_SEQ))) {
     noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
   }
   if (len > 0 && !rst && WIRE_ANOMALIES.finBefore && relSeq + <u64>len > WIRE_ANOMALIES.finSeqBefore - 1) {
