@@ -27,7 +27,12 @@
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
 //     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side;
 //   - the reassembler's points and the FIN's sequence (u64 relative sequence numbers) take 32 bits
-//     while they fit, else they are kept whole in the tail (X_REASM ..., narrow.ts relAt): 12 bytes a side.
+//     while they fit, else they are kept whole in the tail (X_REASM ..., narrow.ts relAt): 12 bytes a side;
+//   - the last SYN's relative sequence, the retransmissions since the peer last sent and the
+//     duplicate-ACK run are in the tail (X_HIST_SYN, X_RTX_QUIET, X_DUPACKS): zero but after an
+//     anomaly, or a SYN away from the start of the sequence space: 7 bytes a side;
+//   - the wrap counters of last_seq and ack_seq take a byte each, a count past 254 (1 TiB) in the
+//     tail (X_SEQ_WRAPS, X_ACK_WRAPS, narrow.ts wrapsAt): 6 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -90,7 +95,7 @@ export const FR_TIMES: i32 = FR_TS_LAST;
 export const FR_HISTORY: i32 = 72;
 export const HIST_INLINE: i32 = 16;
 export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
-export const FR_RESP: i32 = FR_ORIG + 80; // + EP_SIZE
+export const FR_RESP: i32 = FR_ORIG + 68; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -102,32 +107,33 @@ export const EP_NBLOCKS: i32 = 5;       // u8
 export const EP_MSS: i32 = 6;           // u16
 export const EP_PKTS: i32 = 8;          // u32
 export const EP_LAST_SEQ: i32 = 12;     // u32
-export const EP_SEQ_WRAPS: i32 = 16;    // u32
-export const EP_ACK_SEQ: i32 = 20;      // u32
-export const EP_ACK_WRAPS: i32 = 24;    // u32
+export const EP_ACK_SEQ: i32 = 16;      // u32
 /** u32 start_seq (the output record's EP_START is its zero extension to 64 bits). */
-export const EP_START: i32 = 28;
+export const EP_START: i32 = 20;
 /** u32: the low half of the u64 count; the high half is at X_IP_BYTES_HI (narrow.ts addWide). */
-export const EP_IP_BYTES: i32 = 32;
-export const EP_WIN: i32 = 36;          // u16
-export const EP_RTX_QUIET: i32 = 38;    // u16
+export const EP_IP_BYTES: i32 = 24;
+export const EP_WIN: i32 = 28;          // u16
+export const EP_SYNS: i32 = 30;         // u16
 // The reassembler's points and the FIN's sequence are u64 relative sequence numbers, kept in 32 bits
 // while they fit (narrow.ts relAt/setRelAt: a side past 4 GiB keeps them whole in X_REASM ...).
-export const EP_REASM: i32 = 40;        // u32 (u64, narrow.ts)
-export const EP_TRIM: i32 = 44;         // u32 (u64, narrow.ts)
-export const EP_SEEN: i32 = 48;         // u32
-export const EP_LAST_ACKVAL: i32 = 52;  // u32
-export const EP_FLAGS2: i32 = 56;       // u8
-export const EP_DUPACKS: i32 = 57;      // u8
-export const EP_SYNS: i32 = 58;         // u16
+export const EP_REASM: i32 = 32;        // u32 (u64, narrow.ts)
+export const EP_TRIM: i32 = 36;         // u32 (u64, narrow.ts)
+export const EP_SEEN: i32 = 40;         // u32
+export const EP_LAST_ACKVAL: i32 = 44;  // u32
 /** u32: the low half of the u64 count; the high half is at X_MISSED_HI (narrow.ts addWide). */
-export const EP_MISSED: i32 = 60;
-export const EP_FIN_SEQ: i32 = 64;      // u32 (u64, narrow.ts)
-export const EP_CNT_G: i32 = 68;        // u32
-export const EP_HIST_SYN: i32 = 72;     // u32
-export const EP_HIST_FIN: i32 = 76;     // u32
+export const EP_MISSED: i32 = 48;
+export const EP_FIN_SEQ: i32 = 52;      // u32 (u64, narrow.ts)
+export const EP_CNT_G: i32 = 56;        // u32
+export const EP_HIST_FIN: i32 = 60;     // u32
+export const EP_FLAGS2: i32 = 64;       // u8
+/**
+ * u8 wrap counters of last_seq and ack_seq (a wrap per 4 GiB): read and written only through
+ * narrow.ts wrapsAt/bumpWraps, which keep a count past 254 in X_SEQ_WRAPS / X_ACK_WRAPS.
+ */
+export const EP_SEQ_WRAPS: i32 = 65;
+export const EP_ACK_WRAPS: i32 = 66;
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 80;
+export const EP_SIZE: i32 = 68;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
 export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
@@ -160,5 +166,19 @@ export const X_MISSED_HI: i32 = X_IP_BYTES_HI + 8;
 export const X_REASM: i32 = X_MISSED_HI + 8;
 export const X_TRIM: i32 = X_REASM + 16;
 export const X_FIN_SEQ: i32 = X_TRIM + 16;
+/**
+ * Endpoint fields that stay zero unless something the extension block records happens, a pair each
+ * (originator, responder), read as zero while there is no block: the relative sequence of the last
+ * SYN seen (u32, the S/H repeat rule: a SYN's own relative sequence is 0, so only a SYN elsewhere
+ * writes it), the retransmissions since the peer last sent (u16, counted with a retransmission
+ * anomaly) and the duplicate ACKs in a row (u8, counted with a duplicate_ack anomaly). The output
+ * record's EP_HIST_SYN, EP_RTX_QUIET and EP_DUPACKS.
+ */
+export const X_HIST_SYN: i32 = X_FIN_SEQ + 16;
+export const X_RTX_QUIET: i32 = X_HIST_SYN + 8;
+export const X_DUPACKS: i32 = X_RTX_QUIET + 4;
+/** The wrap counters past 254 (EP_SEQ_WRAPS, EP_ACK_WRAPS; narrow.ts bumpWraps), a u32 pair each: a side past 1 TiB. */
+export const X_SEQ_WRAPS: i32 = X_DUPACKS + 4;
+export const X_ACK_WRAPS: i32 = X_SEQ_WRAPS + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_FIN_SEQ + 16 + 15) & ~15;
+export const EXT_LIVE: i32 = (X_ACK_WRAPS + 8 + 15) & ~15;

@@ -4,7 +4,7 @@
 // that does not fit is kept whole in the extension block (allocated then), so what the record
 // reads back is always the exact value the wide field held, never a wrapped one.
 
-import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ } from "./live";
+import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ, EP_SEQ_WRAPS, X_SEQ_WRAPS, X_ACK_WRAPS } from "./live";
 import { extOf, extAttachOf } from "./table";
 
 /** A narrow time field holding this keeps its value in its X_TIMES slot. */
@@ -127,4 +127,32 @@ const REL_IN_EXT: u32 = 0xFFFFFFFF;
 function setRelSlow(r: usize, ep: usize, f: i32, v: u64): void {
   store<u64>(relSlot(extAttachOf(r), r, ep, f), v);
   store<u32>(ep + <usize>f, REL_IN_EXT);
+}
+
+/** A wrap counter byte holding this keeps the count in its extension slot. */
+const WRAPS_IN_EXT: u32 = 0xFF;
+
+/** Address of the extension slot (X_SEQ_WRAPS, X_ACK_WRAPS: a u32 pair) of wrap counter `f` of endpoint ep in block x. */
+@inline function wrapsSlot(x: usize, r: usize, ep: usize, f: i32): usize {
+  return x + <usize>(f == EP_SEQ_WRAPS ? X_SEQ_WRAPS : X_ACK_WRAPS) + (ep == r + <usize>FR_ORIG ? 0 : 4);
+}
+
+/** The wrap count in byte `f` (EP_SEQ_WRAPS, EP_ACK_WRAPS) of endpoint ep of the live record r. */
+@inline export function wrapsAt(r: usize, ep: usize, f: i32): u32 {
+  const w = <u32>load<u8>(ep + <usize>f);
+  return w != WRAPS_IN_EXT ? w : load<u32>(wrapsSlot(extOf(r), r, ep, f));
+}
+
+/** Adds one to wrap counter `f` of endpoint ep of the live record r. */
+@inline export function bumpWraps(r: usize, ep: usize, f: i32): void {
+  const w = <u32>load<u8>(ep + <usize>f);
+  if (w < WRAPS_IN_EXT - 1) store<u8>(ep + <usize>f, <u8>(w + 1));
+  else bumpWrapsSlow(r, ep, f);
+}
+
+function bumpWrapsSlow(r: usize, ep: usize, f: i32): void {
+  const p = wrapsSlot(extAttachOf(r), r, ep, f);
+  const w = <u32>load<u8>(ep + <usize>f);
+  store<u32>(p, (w == WRAPS_IN_EXT ? load<u32>(p) : w) + 1);
+  store<u8>(ep + <usize>f, <u8>WRAPS_IN_EXT);
 }

@@ -9,7 +9,7 @@ import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
-import { timeAt, durationAt, wideAt, relAt } from "./narrow";
+import { timeAt, durationAt, wideAt, relAt, wrapsAt } from "./narrow";
 import { removalTime } from "./timers";
 
 export const OUT_CAP: i32 = 4096;
@@ -45,20 +45,20 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u32>(dst + O.EP_CNT_W, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_W + side) : 0);
   store<u32>(dst + O.EP_CNT_G, load<u32>(src + L.EP_CNT_G));
   store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
-  store<u16>(dst + O.EP_RTX_QUIET, load<u16>(src + L.EP_RTX_QUIET));
+  store<u16>(dst + O.EP_RTX_QUIET, ext != 0 ? load<u16>(ext + <usize>L.X_RTX_QUIET + (side >> 1)) : 0);
   store<u32>(dst + O.EP_SEEN, load<u32>(src + L.EP_SEEN));
   store<u64>(dst + O.EP_IP_BYTES, wideAt(src, L.EP_IP_BYTES, ext, L.X_IP_BYTES_HI, side));
   store<u64>(dst + O.EP_START, <u64>load<u32>(src + L.EP_START)); // zero extension (live.ts)
   store<u32>(dst + O.EP_LAST_SEQ, load<u32>(src + L.EP_LAST_SEQ));
-  store<u32>(dst + O.EP_SEQ_WRAPS, load<u32>(src + L.EP_SEQ_WRAPS));
+  store<u32>(dst + O.EP_SEQ_WRAPS, wrapsAt(rec, src, L.EP_SEQ_WRAPS));
   store<u32>(dst + O.EP_ACK_SEQ, load<u32>(src + L.EP_ACK_SEQ));
-  store<u32>(dst + O.EP_ACK_WRAPS, load<u32>(src + L.EP_ACK_WRAPS));
+  store<u32>(dst + O.EP_ACK_WRAPS, wrapsAt(rec, src, L.EP_ACK_WRAPS));
   store<u64>(dst + O.EP_FIN_SEQ, relAt(rec, src, L.EP_FIN_SEQ));
-  store<u32>(dst + O.EP_HIST_SYN, load<u32>(src + L.EP_HIST_SYN));
+  store<u32>(dst + O.EP_HIST_SYN, ext != 0 ? load<u32>(ext + <usize>L.X_HIST_SYN + side) : 0);
   store<u32>(dst + O.EP_HIST_FIN, load<u32>(src + L.EP_HIST_FIN));
   store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
   store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2));
-  store<u8>(dst + O.EP_DUPACKS, load<u8>(src + L.EP_DUPACKS));
+  store<u8>(dst + O.EP_DUPACKS, ext != 0 ? load<u8>(ext + <usize>L.X_DUPACKS + (side >> 2)) : 0);
   store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
   store<u64>(dst + O.EP_REASM, relAt(rec, src, L.EP_REASM));
   store<u64>(dst + O.EP_TRIM, relAt(rec, src, L.EP_TRIM));

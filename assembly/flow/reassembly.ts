@@ -123,7 +123,7 @@ function skipDeliveries(ep: usize): void {
 export function dataSent(rec: usize, ep: usize, seq: u64, len: u64): void {
   if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return;
   let upper = seq + len;
-  const ack = relAckOf(ep);
+  const ack = relAckOf(rec, ep);
   if (seq < ack) {
     if (upper <= ack) return;            // already delivered and acknowledged
     seq = ack;
@@ -144,7 +144,7 @@ export function dataSent(rec: usize, ep: usize, seq: u64, len: u64): void {
   const b = n > 0 ? blocksOf(rec, ep) : 0;
   if (n > 0) {
     const undelivered = <u64>blkEnd(b, n - 1);
-    if (OPTIONS.maxAboveHoleWithoutAcks > 0 && noDataAcked(ep) && undelivered > <u64>OPTIONS.maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
+    if (OPTIONS.maxAboveHoleWithoutAcks > 0 && noDataAcked(rec, ep) && undelivered > <u64>OPTIONS.maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
   }
   if (OPTIONS.excessiveDataWithoutAcks > 0) {
     let size = relAt(rec, ep, EP_REASM) - relAt(rec, ep, EP_TRIM);

@@ -183,7 +183,7 @@ export function updateStateMachine(now: i64, baseSeq: u32, len: u32, isOrig: boo
  * close arms another expire-timer chain.
  */
 export function connectionClosed(rec: usize, ep: usize, peer: usize, gen: bool): void {
-  if (dataPending(rec, ep, peer, lastFull(ep), startSeq64(ep))) {
+  if (dataPending(rec, ep, peer, lastFull(rec, ep), startSeq64(ep))) {
     // Data still to deliver: Zeek defers the close until this side's EOF.
     if ((flagsOf(rec) & FF_DEFERRED_GEN) == 0 && gen) setFlag(rec, FF_DEFERRED_GEN);
     setFlag(rec, FF_CLOSE_DEFERRED);
@@ -212,7 +212,7 @@ export function checkEOF(rec: usize, ep: usize): void {
   const s = stateOf(ep);
   if (!epHas(ep, EF_FIN_SEEN) && s != <u8>Half.Closed && s != <u8>Half.Reset) return;
   const peer = otherEp(rec, ep);
-  if (dataPending(rec, ep, peer, lastFull(ep), startSeq64(ep))) return;
+  if (dataPending(rec, ep, peer, lastFull(rec, ep), startSeq64(ep))) return;
   epSet(ep, EF_DID_EOF);
   if ((flagsOf(rec) & FF_CLOSE_DEFERRED) != 0) {
     connectionClosed(rec, ep, peer, (flagsOf(rec) & FF_DEFERRED_GEN) != 0);
