@@ -16,8 +16,9 @@
 //   - start_seq is the 32-bit wire value: Zeek's InitStartSeq(int64) is only ever given a uint32
 //     (seq.ts), so the 64-bit field of the output record is its zero extension (4 bytes a side);
 //   - the extension reference that table.ts kept in a u32 array beside the records is a field;
-//   - the first HIST_INLINE history letters are in the record, the rest (rare: a history past 16
-//     letters) in a live-only tail of the extension block (X_HIST_MORE);
+//   - the first HIST_INLINE (12) history letters are in the record, 5 bits each in a u64, the rest
+//     (rare: header-only captures' histories such as "ShADdGgFaf" take 10) in a live-only tail of
+//     the extension block (X_HIST_MORE): 8 bytes;
 //   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W);
 //   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
 //     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each; the cached deadline
@@ -91,10 +92,14 @@ export const FR_EXPIRE2: i32 = 64;
 export const FR_HS_RTT: i32 = 68;
 /** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
 export const FR_TIMES: i32 = FR_TS_LAST;
-/** The first HIST_INLINE history letters; letter HIST_INLINE + i is at X_HIST_MORE + i of the extension block. */
+/**
+ * u64: the first HIST_INLINE history letters, 5 bits each (letter i in bits 5i to 5i + 4, a code of
+ * history.ts HIST_LETTERS, 0 = none); letter HIST_INLINE + i is at X_HIST_MORE + i of the
+ * extension block (ASCII). Read and written only through history.ts.
+ */
 export const FR_HISTORY: i32 = 72;
-export const HIST_INLINE: i32 = 16;
-export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
+export const HIST_INLINE: i32 = 12;
+export const FR_ORIG: i32 = FR_HISTORY + 8;
 export const FR_RESP: i32 = FR_ORIG + 68; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
@@ -148,7 +153,7 @@ export const X_HIST_MORE: i32 = EXT_SIZE;
  * (originator, responder): a retransmission or a zero window is rare, and records an anomaly, so
  * the extension block is there already; the live record does not carry them (8 bytes a side).
  */
-export const X_CNT_T: i32 = X_HIST_MORE + HIST_CAP - HIST_INLINE;
+export const X_CNT_T: i32 = X_HIST_MORE + ((HIST_CAP - HIST_INLINE + 7) & ~7);
 export const X_CNT_W: i32 = X_CNT_T + 8;
 /** The narrow times that did not fit their i32 (FR_TS_LAST ... FR_HS_RTT, narrow.ts): an i64 each. */
 export const X_TIMES: i32 = X_CNT_W + 8;

@@ -11,6 +11,7 @@ import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
 import { timeAt, durationAt, wideAt, relAt, wrapsAt } from "./narrow";
 import { removalTime } from "./timers";
+import { inlineLetter } from "./history";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -91,9 +92,10 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   store<u8>(dst + O.FR_TUNNEL, load<u8>(rec + L.FR_TUNNEL));
   store<u8>(dst + O.FR_CONN_STATE, 0);
   // History: the letters in the record, then those in the extension block's live tail (live.ts).
-  copyBlock(dst + O.FR_HISTORY, rec + L.FR_HISTORY, <usize>L.HIST_INLINE);
-  if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
-  else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
+  const h = load<u64>(rec + L.FR_HISTORY);
+  for (let i = 0; i < L.HIST_INLINE; i++) store<u8>(dst + O.FR_HISTORY + <usize>i, <u8>inlineLetter(h, i));
+  const more = dst + O.FR_HISTORY + <usize>L.HIST_INLINE;
+  for (let i: usize = 0; i < <usize>(O.HIST_CAP - L.HIST_INLINE); i += 4) store<u32>(more + i, ext != 0 ? load<u32>(ext + L.X_HIST_MORE + i) : 0);
   store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
   expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, ext, 0);
   expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, ext, 4);

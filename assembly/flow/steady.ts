@@ -33,7 +33,7 @@ import {
   P_FLAGS, P_PAYLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_IPLEN, P_PAYPTR, P_PAYCAP, P_WHOLE, TH_ACK, TH_PSH,
 } from "../packet";
 import {
-  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_TS_SYN, FR_HS_RTT, FR_HIST_SEEN, FR_HIST_LEN, FR_HISTORY,
+  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_TS_SYN, FR_HS_RTT, FR_HIST_SEEN,
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
   EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
@@ -42,7 +42,7 @@ import {
 } from "./live";
 import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
-import { scaledHistory } from "./history";
+import { scaledHistory, historyIsLoneH } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
 import { noteHoleClocks } from "./wire-anomalies";
@@ -69,7 +69,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   if ((rf & (isOrig ? FF_FPS_ORIG : FF_FPS_RESP)) == 0) return false;
   const letter = len != 0 ? HIST_DATA_PKT : HIST_ACK_PKT;
   if ((load<u32>(rec + FR_HIST_SEEN) & (isOrig ? letter : letter << 16)) == 0) return false;
-  if (load<u8>(rec + FR_HIST_LEN) == 1 && load<u8>(rec + FR_HISTORY) == 0x48) return false; // lone 'H'
+  if (historyIsLoneH(rec)) return false; // lone 'H'
 
   const win = <u32>load<u16>(pk + P_WIN);
   if (win == 0) return false;
