@@ -9,10 +9,12 @@
 import {
   FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
+  EP_FLAGS2, EF2_HIST_FIN_AT_FIN, EP_FIN_SEQ, X_HIST_FIN,
 } from "./live";
 import { swapBlock } from "../mem";
 import { extOf, extAttachOf, swapKeyAddrs } from "./table";
-import { flipExtensionSides } from "./anomaly";
+import { flipExtensionSides, extSide, extSideIfAny } from "./anomaly";
+import { relAt } from "./narrow";
 
 
 /**
@@ -38,6 +40,28 @@ function letterCode(letter: u32): u64 {
 
 /** The history letter (ASCII, 0 = none) in the 5-bit slot i of the packed letters h. */
 @inline export function inlineLetter(h: u64, i: i32): u32 { return <u32>load<u8>(HIST_LETTERS + <usize>((h >> (<u64>i * 5)) & 31)); }
+
+/** Zeek's hist_last_FIN of endpoint ep of the live record rec (live.ts EF2_HIST_FIN_AT_FIN). */
+export function histLastFin(rec: usize, ep: usize): u32 {
+  if ((load<u8>(ep + EP_FLAGS2) & EF2_HIST_FIN_AT_FIN) != 0) return <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1);
+  const x = extSideIfAny(rec, ep, X_HIST_FIN);
+  return x != 0 ? load<u32>(x) : 0;
+}
+
+/**
+ * A lone FIN set hist_last_FIN to the relative sequence after its payload; process() sets
+ * EP_FIN_SEQ one past it for the same FIN, which then holds both.
+ */
+export function setHistLastFinAtFin(ep: usize): void {
+  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_HIST_FIN_AT_FIN);
+}
+
+/** Before a FIN with SYN or RST moves EP_FIN_SEQ (and not hist_last_FIN): keeps hist_last_FIN apart. */
+export function keepHistLastFin(rec: usize, ep: usize): void {
+  if ((load<u8>(ep + EP_FLAGS2) & EF2_HIST_FIN_AT_FIN) == 0) return;
+  store<u32>(extSide(rec, ep, X_HIST_FIN), <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1));
+  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) & ~EF2_HIST_FIN_AT_FIN);
+}
 
 /** True when `ep` is the record's originator endpoint block. */
 @inline export function isOrigEp(rec: usize, ep: usize): bool { return ep == rec + <usize>FR_ORIG; }

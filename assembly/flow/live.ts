@@ -33,7 +33,9 @@
 //     duplicate-ACK run are in the tail (X_HIST_SYN, X_RTX_QUIET, X_DUPACKS): zero but after an
 //     anomaly, or a SYN away from the start of the sequence space: 7 bytes a side;
 //   - the wrap counters of last_seq and ack_seq take a byte each, a count past 254 (1 TiB) in the
-//     tail (X_SEQ_WRAPS, X_ACK_WRAPS, narrow.ts wrapsAt): 6 bytes a side.
+//     tail (X_SEQ_WRAPS, X_ACK_WRAPS, narrow.ts wrapsAt): 6 bytes a side;
+//   - hist_last_FIN is EP_FIN_SEQ - 1 but after a FIN with SYN or RST (EF2_HIST_FIN_AT_FIN,
+//     X_HIST_FIN): 4 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -100,7 +102,7 @@ export const FR_TIMES: i32 = FR_TS_LAST;
 export const FR_HISTORY: i32 = 72;
 export const HIST_INLINE: i32 = 12;
 export const FR_ORIG: i32 = FR_HISTORY + 8;
-export const FR_RESP: i32 = FR_ORIG + 68; // + EP_SIZE
+export const FR_RESP: i32 = FR_ORIG + 64; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -129,16 +131,23 @@ export const EP_LAST_ACKVAL: i32 = 44;  // u32
 export const EP_MISSED: i32 = 48;
 export const EP_FIN_SEQ: i32 = 52;      // u32 (u64, narrow.ts)
 export const EP_CNT_G: i32 = 56;        // u32
-export const EP_HIST_FIN: i32 = 60;     // u32
-export const EP_FLAGS2: i32 = 64;       // u8
+export const EP_FLAGS2: i32 = 60;       // u8 (EF2_* bits, and the live-only EF2_HIST_FIN_AT_FIN)
 /**
  * u8 wrap counters of last_seq and ack_seq (a wrap per 4 GiB): read and written only through
  * narrow.ts wrapsAt/bumpWraps, which keep a count past 254 in X_SEQ_WRAPS / X_ACK_WRAPS.
  */
-export const EP_SEQ_WRAPS: i32 = 65;
-export const EP_ACK_WRAPS: i32 = 66;
+export const EP_SEQ_WRAPS: i32 = 61;
+export const EP_ACK_WRAPS: i32 = 62;
+/**
+ * EP_FLAGS2 bit of the live record only: the relative sequence after the last lone FIN (Zeek's
+ * hist_last_FIN, the F repeat rule; the output record's EP_HIST_FIN) is EP_FIN_SEQ - 1, as that
+ * FIN set both. Clear, it is in the extension block's X_HIST_FIN (0 without one): a FIN that
+ * moved EP_FIN_SEQ and not hist_last_FIN came with SYN or RST, so with an anomaly
+ * (history.ts histLastFin, keepHistLastFin). A clean close needs no extension block for it.
+ */
+export const EF2_HIST_FIN_AT_FIN: u8 = 32;
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 68;
+export const EP_SIZE: i32 = 64;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
 export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
@@ -185,5 +194,7 @@ export const X_DUPACKS: i32 = X_RTX_QUIET + 4;
 /** The wrap counters past 254 (EP_SEQ_WRAPS, EP_ACK_WRAPS; narrow.ts bumpWraps), a u32 pair each: a side past 1 TiB. */
 export const X_SEQ_WRAPS: i32 = X_DUPACKS + 4;
 export const X_ACK_WRAPS: i32 = X_SEQ_WRAPS + 8;
+/** hist_last_FIN when it is not EP_FIN_SEQ - 1 (EF2_HIST_FIN_AT_FIN), a u32 pair. */
+export const X_HIST_FIN: i32 = X_ACK_WRAPS + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_ACK_WRAPS + 8 + 15) & ~15;
+export const EXT_LIVE: i32 = (X_HIST_FIN + 8 + 15) & ~15;

@@ -11,7 +11,7 @@ import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
 import { timeAt, durationAt, wideAt, relAt, wrapsAt } from "./narrow";
 import { removalTime } from "./timers";
-import { inlineLetter } from "./history";
+import { inlineLetter, histLastFin } from "./history";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -56,9 +56,9 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u32>(dst + O.EP_ACK_WRAPS, wrapsAt(rec, src, L.EP_ACK_WRAPS));
   store<u64>(dst + O.EP_FIN_SEQ, relAt(rec, src, L.EP_FIN_SEQ));
   store<u32>(dst + O.EP_HIST_SYN, ext != 0 ? load<u32>(ext + <usize>L.X_HIST_SYN + side) : 0);
-  store<u32>(dst + O.EP_HIST_FIN, load<u32>(src + L.EP_HIST_FIN));
+  store<u32>(dst + O.EP_HIST_FIN, histLastFin(rec, src));
   store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
-  store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2));
+  store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2) & ~L.EF2_HIST_FIN_AT_FIN);
   store<u8>(dst + O.EP_DUPACKS, ext != 0 ? load<u8>(ext + <usize>L.X_DUPACKS + (side >> 2)) : 0);
   store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
   store<u64>(dst + O.EP_REASM, relAt(rec, src, L.EP_REASM));

@@ -15,7 +15,7 @@ import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_TS_SYN, FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
-  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, X_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, X_HIST_SYN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
@@ -30,7 +30,10 @@ import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
   updateAckSeq, relativeSeq,
 } from "./seq";
-import { addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
+import {
+  addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles, histLastFin, setHistLastFinAtFin,
+  keepHistLastFin,
+} from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
 import {
@@ -316,10 +319,10 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
     if (fin) {
       // A FIN's sequence is taken after its payload.
       const end = <u32>(relSeq + <u64>len);
-      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_FIN_PKT, 0x46) && end != load<u32>(FLOW_STATE.curEp + EP_HIST_FIN)) {
+      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_FIN_PKT, 0x46) && end != histLastFin(FLOW_STATE.curRec, FLOW_STATE.curEp)) {
         addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, 0x46));
       }
-      store<u32>(FLOW_STATE.curEp + EP_HIST_FIN, end);
+      setHistLastFinAtFin(FLOW_STATE.curEp); // hist_last_FIN = end: process() sets EP_FIN_SEQ to end + 1
     }
     if (rst) {
       const last = extSide(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_RST);
@@ -467,6 +470,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     if (!epHas(FLOW_STATE.curEp, EF_FIN_SEEN) && epHas(FLOW_STATE.curPeer, EF_FIN_SEEN) && hasAck &&
         seqDelta(ack, startSeq(FLOW_STATE.curPeer) + <u32>relAt(rec, FLOW_STATE.curPeer, EP_FIN_SEQ)) >= 0) epSet(FLOW_STATE.curEp, EF_FIN_AFTER_PEER);
     epSet(FLOW_STATE.curEp, EF_FIN_SEEN);
+    if (syn || rst) keepHistLastFin(rec, FLOW_STATE.curEp); // this FIN leaves hist_last_FIN as it was (history.ts)
     setRelAt(rec, FLOW_STATE.curEp, EP_FIN_SEQ, relSeq + <u64>segLen);
   }
   if (rst) epSet(FLOW_STATE.curEp, EF_RST_SEEN);

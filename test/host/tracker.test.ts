@@ -385,6 +385,20 @@ describe("compact live records expand to the same flow", () => {
     expect(flows[0]).toMatchObject({ conn_state: "SF", orig_bytes: n * len, missed_bytes: 33_038 * len });
   });
 
+  it("keep the last FIN's sequence apart when a FIN with RST moves FIN_seq (the F repeat rule)", () => {
+    // A FIN ends at relative 101; a FIN+RST at 105 (I) moves FIN_seq but not hist_last_FIN, so the
+    // FIN sent again at 101 repeats it: no second F (Zeek update_history). The live record keeps
+    // hist_last_FIN as FIN_seq - 1 until such a FIN (live.ts EF2_HIST_FIN_AT_FIN).
+    const RST = 0x04;
+    const { flows } = run([
+      ...HANDSHAKE_AND_CLOSE.slice(0, 4),
+      { t: 5000, from: "c", flags: FIN | ACK, seq: 1101, ack: 5001 },
+      { t: 5500, from: "c", flags: FIN | RST | ACK, seq: 1105, ack: 5001 },
+      { t: 6000, from: "c", flags: FIN | ACK, seq: 1101, ack: 5001 },
+    ]);
+    expect(flows[0].history).toBe("ShADFI");
+  });
+
   it("count sequence wraps past 254 (the live record keeps a wrap counter in a byte)", () => {
     // The client jumps 2^31 - 1 ahead with every 1-byte segment (each a forward move), and the server
     // acks each: 300 wraps of last_seq and ack_seq, the count past 254 kept in the extension block.
