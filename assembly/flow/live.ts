@@ -23,6 +23,8 @@
 //   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
 //     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each; the cached deadline
 //     is a lower bound in 1024 µs units (4 bytes);
+//   - the first and the latest originator SYN's times are the record's start (a flag each) or in
+//     the tail (X_TS_ATTEMPT, X_TS_SYN): 8 bytes;
 //   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a 32-byte block from a
 //     pool of their own (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
@@ -72,6 +74,12 @@ export const FR_HIST_LEN: i32 = 24;     // u8
 export const FR_TUNNEL: i32 = 25;       // u8
 /** u8: 1 when the addresses are in the IPv6 key block (FR_ORIG_ADDR above). */
 export const FR_V6: i32 = 26;
+// FR_FLAGS bits of the live record only (cleared in the output record, output.ts): FR_TS_ATTEMPT and
+// FR_TS_SYN are the record's start (narrow.ts attemptTime, synTime), and FR_TS_SYN is set (non-zero).
+export const FF_ATTEMPT_AT_START: u32 = 1 << 17;
+export const FF_SYN_AT_START: u32 = 1 << 18;
+export const FF_SYN_SET: u32 = 1 << 19;
+export const FF_LIVE_ONLY: u32 = FF_ATTEMPT_AT_START | FF_SYN_AT_START | FF_SYN_SET;
 /** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
 export const FR_EXT_REF: i32 = 28;
 export const FR_TS_START: i32 = 32;     // i64 µs: the base of the narrow times below
@@ -87,11 +95,9 @@ export const FR_DEADLINE: i32 = 40;
 // FR_HS_RTT is a duration (-1 = not seen), kept as is while it fits an i32, else in X_TIMES too.
 export const FR_TS_LAST: i32 = 44;
 export const FR_TS_ACTIVE: i32 = 48;
-export const FR_TS_SYN: i32 = 52;
-export const FR_TS_ATTEMPT: i32 = 56;
-export const FR_CLOSE_AT: i32 = 60;
-export const FR_EXPIRE2: i32 = 64;
-export const FR_HS_RTT: i32 = 68;
+export const FR_CLOSE_AT: i32 = 52;
+export const FR_EXPIRE2: i32 = 56;
+export const FR_HS_RTT: i32 = 60;
 /** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
 export const FR_TIMES: i32 = FR_TS_LAST;
 /**
@@ -99,7 +105,7 @@ export const FR_TIMES: i32 = FR_TS_LAST;
  * history.ts HIST_LETTERS, 0 = none); letter HIST_INLINE + i is at X_HIST_MORE + i of the
  * extension block (ASCII). Read and written only through history.ts.
  */
-export const FR_HISTORY: i32 = 72;
+export const FR_HISTORY: i32 = 64;
 export const HIST_INLINE: i32 = 12;
 export const FR_ORIG: i32 = FR_HISTORY + 8;
 export const FR_RESP: i32 = FR_ORIG + 64; // + EP_SIZE
@@ -196,5 +202,14 @@ export const X_SEQ_WRAPS: i32 = X_DUPACKS + 4;
 export const X_ACK_WRAPS: i32 = X_SEQ_WRAPS + 8;
 /** hist_last_FIN when it is not EP_FIN_SEQ - 1 (EF2_HIST_FIN_AT_FIN), a u32 pair. */
 export const X_HIST_FIN: i32 = X_ACK_WRAPS + 8;
+/**
+ * The first originator SYN's time (the attempt timer's base, the output record's FR_TS_ATTEMPT) and
+ * the latest originator SYN's before the SYN-ACK (FR_TS_SYN), an i64 each, when not the record's
+ * start (FF_ATTEMPT_AT_START, FF_SYN_AT_START; narrow.ts attemptTime, synTime): the SYN that
+ * creates a record sets both to its start; a later one comes with an anomaly (a retransmitted SYN,
+ * a SYN after a midstream start).
+ */
+export const X_TS_ATTEMPT: i32 = X_HIST_FIN + 8;
+export const X_TS_SYN: i32 = X_TS_ATTEMPT + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_HIST_FIN + 8 + 15) & ~15;
+export const EXT_LIVE: i32 = (X_TS_SYN + 8 + 15) & ~15;

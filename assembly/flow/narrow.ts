@@ -4,7 +4,7 @@
 // that does not fit is kept whole in the extension block (allocated then), so what the record
 // reads back is always the exact value the wide field held, never a wrapped one.
 
-import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ, EP_SEQ_WRAPS, X_SEQ_WRAPS, X_ACK_WRAPS } from "./live";
+import { FR_FLAGS, FF_ATTEMPT_AT_START, FF_SYN_AT_START, FF_SYN_SET, X_TS_ATTEMPT, X_TS_SYN, FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ, EP_SEQ_WRAPS, X_SEQ_WRAPS, X_ACK_WRAPS } from "./live";
 import { extOf, extAttachOf } from "./table";
 
 /** A narrow time field holding this keeps its value in its X_TIMES slot. */
@@ -156,3 +156,36 @@ function bumpWrapsSlow(r: usize, ep: usize, f: i32): void {
   store<u32>(p, (w == WRAPS_IN_EXT ? load<u32>(p) : w) + 1);
   store<u8>(ep + <usize>f, <u8>WRAPS_IN_EXT);
 }
+
+// ---- the originator SYN times (live.ts X_TS_ATTEMPT, X_TS_SYN) ---------------------------------------
+// Each is the record's start (its flag set), else whole in its extension slot (0 without a block).
+
+@inline function startOrExtTime(r: usize, atStart: u32, x: i32): i64 {
+  if ((load<u32>(r + FR_FLAGS) & atStart) != 0) return load<i64>(r + FR_TS_START);
+  const e = extOf(r);
+  return e != 0 ? load<i64>(e + <usize>x) : 0;
+}
+
+function setStartOrExtTime(r: usize, atStart: u32, x: i32, t: i64): void {
+  const f = load<u32>(r + FR_FLAGS);
+  if (t == load<i64>(r + FR_TS_START)) {
+    store<u32>(r + FR_FLAGS, f | atStart);
+  } else {
+    store<i64>(extAttachOf(r) + <usize>x, t);
+    store<u32>(r + FR_FLAGS, f & ~atStart);
+  }
+}
+
+/** The first originator SYN's time (µs; 0 = none): the attempt timer's base (the output record's FR_TS_ATTEMPT). */
+export function attemptTime(r: usize): i64 { return startOrExtTime(r, FF_ATTEMPT_AT_START, X_TS_ATTEMPT); }
+export function setAttemptTime(r: usize, t: i64): void { setStartOrExtTime(r, FF_ATTEMPT_AT_START, X_TS_ATTEMPT, t); }
+
+/** The latest originator SYN's time before the SYN-ACK (µs; 0 = none): the handshake RTT's base (FR_TS_SYN). */
+export function synTime(r: usize): i64 { return startOrExtTime(r, FF_SYN_AT_START, X_TS_SYN); }
+export function setSynTime(r: usize, t: i64): void {
+  setStartOrExtTime(r, FF_SYN_AT_START, X_TS_SYN, t);
+  const f = load<u32>(r + FR_FLAGS);
+  store<u32>(r + FR_FLAGS, t != 0 ? f | FF_SYN_SET : f & ~FF_SYN_SET);
+}
+/** Whether synTime(r) is not 0 (a flag: the steady path asks it). */
+@inline export function hasSynTime(r: usize): bool { return (load<u32>(r + FR_FLAGS) & FF_SYN_SET) != 0; }

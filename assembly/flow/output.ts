@@ -9,7 +9,7 @@ import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
-import { timeAt, durationAt, wideAt, relAt, wrapsAt } from "./narrow";
+import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime } from "./narrow";
 import { removalTime } from "./timers";
 import { inlineLetter, histLastFin } from "./history";
 
@@ -77,12 +77,12 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   copy16(dst + O.FR_RESP_ADDR, keyAddr(rec, true));
   store<u64>(dst + O.FR_ORIG_PORT, load<u64>(rec + L.FR_ORIG_PORT));
   store<u32>(dst + O.FR_HASH, recordHash(rec));
-  store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS));
+  store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS) & ~L.FF_LIVE_ONLY);
   store<i64>(dst + O.FR_TS_START, load<i64>(rec + L.FR_TS_START));
   store<i64>(dst + O.FR_TS_LAST, timeAt(rec, L.FR_TS_LAST));
   store<i64>(dst + O.FR_TS_ACTIVE, timeAt(rec, L.FR_TS_ACTIVE));
-  store<i64>(dst + O.FR_TS_ATTEMPT, timeAt(rec, L.FR_TS_ATTEMPT));
-  store<i64>(dst + O.FR_TS_SYN, timeAt(rec, L.FR_TS_SYN));
+  store<i64>(dst + O.FR_TS_ATTEMPT, attemptTime(rec));
+  store<i64>(dst + O.FR_TS_SYN, synTime(rec));
   store<i64>(dst + O.FR_HS_RTT, durationAt(rec, L.FR_HS_RTT));
   store<i64>(dst + O.FR_CLOSE_AT, timeAt(rec, L.FR_CLOSE_AT));
   store<i64>(dst + O.FR_EXPIRE2, timeAt(rec, L.FR_EXPIRE2));

@@ -33,14 +33,14 @@ import {
   P_FLAGS, P_PAYLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_IPLEN, P_PAYPTR, P_PAYCAP, P_WHOLE, TH_ACK, TH_PSH,
 } from "../packet";
 import {
-  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_TS_SYN, FR_HS_RTT, FR_HIST_SEEN,
+  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_HS_RTT, FR_HIST_SEEN,
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
   EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
   EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
-import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt } from "./narrow";
+import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
 import { scaledHistory, historyIsLoneH } from "./history";
 import { setCurrent } from "./state";
@@ -83,7 +83,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
   const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
   if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
-  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && load<i32>(rec + FR_TS_SYN) != 0) return false; // narrow.ts: 0 is unset
+  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec)) return false;
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
   const relSeq = relativeSeq(ep, seq, seq, wrapsAt(rec, ep, EP_SEQ_WRAPS));

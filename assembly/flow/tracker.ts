@@ -13,14 +13,14 @@ import {
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, X_HIST_SYN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
-import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt } from "./narrow";
+import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, synTime, setSynTime } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
@@ -414,11 +414,11 @@ function noteOptions(ep: usize, flags: u32): void {
 function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i64): void {
   if (isOrigNow) {
     if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setTimeAt(rec, FR_TS_SYN, now);
+      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setSynTime(rec, now);
     } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && durationAt(rec, FR_HS_RTT) < 0 &&
-               timeAt(rec, FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
+               synTime(rec) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
                ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      const rtt = now - timeAt(rec, FR_TS_SYN);
+      const rtt = now - synTime(rec);
       setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
     }
   }

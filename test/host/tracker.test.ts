@@ -399,6 +399,14 @@ describe("compact live records expand to the same flow", () => {
     expect(flows[0].history).toBe("ShADFI");
   });
 
+  it("time the handshake from a retransmitted SYN (the live record keeps a SYN time after the start apart)", () => {
+    // The first SYN starts the record; the second (the same ISN) is the latest before the SYN-ACK:
+    // Wireshark's initial RTT runs from it. Its time is kept in the extension block (live.ts X_TS_SYN).
+    const [syn, synAck, ack] = HANDSHAKE_AND_CLOSE;
+    const { flows } = run([syn, { ...syn, t: 1000 }, { ...synAck, t: 2000 }, { ...ack, t: 3500 }]);
+    expect(flows[0]).toMatchObject({ history: "ShA", handshake_rtt: 0.0025 });
+  });
+
   it("count sequence wraps past 254 (the live record keeps a wrap counter in a byte)", () => {
     // The client jumps 2^31 - 1 ahead with every 1-byte segment (each a forward move), and the server
     // acks each: 300 wraps of last_seq and ack_seq, the count past 254 kept in the extension block.
