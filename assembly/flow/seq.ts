@@ -26,11 +26,11 @@ export const TOO_LARGE_SEQ_DELTA: i32 = 1048576;
 @inline export function initAckSeq(ep: usize, s: u32): void { store<u32>(ep + EP_ACK_SEQ, s); }
 
 /** UpdateLastSeq: a numerically smaller value after a forward move means the space wrapped. */
-export function updateLastSeq(rec: usize, ep: usize, s: u32): void {
+@inline export function updateLastSeq(rec: usize, ep: usize, s: u32): void {
   if (s < lastSeq(ep)) bumpWraps(rec, ep, EP_SEQ_WRAPS);
   store<u32>(ep + EP_LAST_SEQ, s);
 }
-export function updateAckSeq(rec: usize, ep: usize, s: u32): void {
+@inline export function updateAckSeq(rec: usize, ep: usize, s: u32): void {
   if (s < ackSeq(ep)) bumpWraps(rec, ep, EP_ACK_WRAPS);
   store<u32>(ep + EP_ACK_SEQ, s);
 }
