@@ -111,12 +111,13 @@ import { EndReason } from "./flow/record";
 
 // ---- assembly/flow/table.ts
 @unmanaged export class TableState {
+  // Each block pool's chunk count, high-water mark and free-list head, in this order (table.ts poolTake).
   nExtChunks: u32;
+  extHighWater: u32;
+  extFreeHead: u32;
   nV6Chunks: u32;
   v6HighWater: u32;
   v6FreeHead: u32;
-  extHighWater: u32;
-  extFreeHead: u32;
   nChunks: u32;
   highWater: u32;
   freeHead: u32;

@@ -12,9 +12,10 @@
 
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
-  X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI,
+  X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI, X_REASM, X_TRIM, X_FIN_SEQ, X_HIST_SYN, X_RTX_QUIET, X_DUPACKS, X_SEQ_WRAPS,
+  X_ACK_WRAPS, X_HIST_FIN,
 } from "./live";
-import { extPtr, extAttach } from "./table";
+import { extPtr, extAttach, extOf } from "./table";
 import { ANOMALY } from "../state";
 
 export enum Anomaly {
@@ -61,6 +62,15 @@ export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
   return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
 
+/**
+ * Like extSide(), for a field that reads as zero without an extension block: its address, or 0
+ * when the record has no block (nothing is allocated).
+ */
+export function extSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  const ext = extOf(rec);
+  return ext == 0 ? 0 : ext + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+}
+
 /** Records one occurrence of `a` by the originator (origSide) or the responder, at time `now`. */
 export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): void {
   const ext = currentExt();
@@ -93,6 +103,13 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
   store<u32>(ext + X_ANOM_LOST, load<u32>(ext + X_ANOM_LOST) | (<u32>1 << <u32>a));
 }
 
+/** Exchanges the two u64 at p (a per-side u64 pair). */
+@inline function swapU64(p: usize): void {
+  const t = load<u64>(p);
+  store<u64>(p, load<u64>(p, 8));
+  store<u64>(p, t, 8);
+}
+
 /** A role flip of the current record: the recorded sides and the out-of-order ranges follow the endpoints. */
 export function flipExtensionSides(): void {
   const ext = extPtr(ANOMALY.curId);
@@ -110,6 +127,16 @@ export function flipExtensionSides(): void {
   store<u64>(ext + X_CNT_W, rotl<u64>(load<u64>(ext + X_CNT_W), 32));
   store<u64>(ext + X_IP_BYTES_HI, rotl<u64>(load<u64>(ext + X_IP_BYTES_HI), 32));
   store<u64>(ext + X_MISSED_HI, rotl<u64>(load<u64>(ext + X_MISSED_HI), 32));
+  // The whole relative sequence numbers: a u64 pair each.
+  swapU64(ext + X_REASM);
+  swapU64(ext + X_TRIM);
+  swapU64(ext + X_FIN_SEQ);
+  store<u64>(ext + X_HIST_SYN, rotl<u64>(load<u64>(ext + X_HIST_SYN), 32));
+  store<u32>(ext + X_RTX_QUIET, rotl<u32>(load<u32>(ext + X_RTX_QUIET), 16));
+  store<u16>(ext + X_DUPACKS, rotl<u16>(load<u16>(ext + X_DUPACKS), 8));
+  store<u64>(ext + X_SEQ_WRAPS, rotl<u64>(load<u64>(ext + X_SEQ_WRAPS), 32));
+  store<u64>(ext + X_ACK_WRAPS, rotl<u64>(load<u64>(ext + X_ACK_WRAPS), 32));
+  store<u64>(ext + X_HIST_FIN, rotl<u64>(load<u64>(ext + X_HIST_FIN), 32));
   // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));

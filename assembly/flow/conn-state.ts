@@ -28,7 +28,7 @@ function historyIsRstos0(rec: usize): bool {
 export function finalizeRecord(out: usize, rec: usize): void {
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
   const os = load<u8>(o + EP_STATE), rs = load<u8>(r + EP_STATE);
-  const ob = endpointSize(o, rs), rb = endpointSize(r, os);
+  const ob = endpointSize(rec, o, rs), rb = endpointSize(rec, r, os);
   store<u64>(out + O.FR_ORIG + O.EP_BYTES, ob);
   store<u64>(out + O.FR_RESP + O.EP_BYTES, rb);
   let cs: ConnState;

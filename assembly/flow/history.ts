@@ -9,11 +9,59 @@
 import {
   FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
+  EP_FLAGS2, EF2_HIST_FIN_AT_FIN, EP_FIN_SEQ, X_HIST_FIN,
 } from "./live";
 import { swapBlock } from "../mem";
 import { extOf, extAttachOf, swapKeyAddrs } from "./table";
-import { flipExtensionSides } from "./anomaly";
+import { flipExtensionSides, extSide, extSideIfAny } from "./anomaly";
+import { relAt } from "./narrow";
 
+
+/**
+ * The letters a history holds (Zeek's, zeek-semantics.md §4: upper case the originator's, lower
+ * case the responder's, and the flip mark '^'), by their 5-bit code in the live record's FR_HISTORY
+ * (live.ts); code 0 is no letter.
+ */
+const HIST_LETTERS: usize = memory.data<u8>([
+  0, 0x53, 0x73, 0x48, 0x68, 0x41, 0x61, 0x44, 0x64, 0x46, 0x66, 0x52, 0x72, 0x43, 0x63, 0x47, 0x67, 0x54, 0x74, 0x57, 0x77,
+  0x49, 0x69, 0x51, 0x71, 0x5E,
+]);
+const HIST_CODES: u32 = 26;
+const CODE_H: u64 = 3;
+const CODE_LOWER_H: u64 = 4;
+const CODE_CARET: u64 = 25;
+
+/** The 5-bit code of a history letter (every letter the tracker records is in HIST_LETTERS). */
+function letterCode(letter: u32): u64 {
+  for (let c: u32 = 1; c < HIST_CODES; c++) if (<u32>load<u8>(HIST_LETTERS + <usize>c) == letter) return <u64>c;
+  unreachable(); // a letter outside Zeek's alphabet: a tracker bug
+  return 0;
+}
+
+/** The history letter (ASCII, 0 = none) in the 5-bit slot i of the packed letters h. */
+@inline export function inlineLetter(h: u64, i: i32): u32 { return <u32>load<u8>(HIST_LETTERS + <usize>((h >> (<u64>i * 5)) & 31)); }
+
+/** Zeek's hist_last_FIN of endpoint ep of the live record rec (live.ts EF2_HIST_FIN_AT_FIN). */
+export function histLastFin(rec: usize, ep: usize): u32 {
+  if ((load<u8>(ep + EP_FLAGS2) & EF2_HIST_FIN_AT_FIN) != 0) return <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1);
+  const x = extSideIfAny(rec, ep, X_HIST_FIN);
+  return x != 0 ? load<u32>(x) : 0;
+}
+
+/**
+ * A lone FIN set hist_last_FIN to the relative sequence after its payload; process() sets
+ * EP_FIN_SEQ one past it for the same FIN, which then holds both.
+ */
+export function setHistLastFinAtFin(ep: usize): void {
+  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_HIST_FIN_AT_FIN);
+}
+
+/** Before a FIN with SYN or RST moves EP_FIN_SEQ (and not hist_last_FIN): keeps hist_last_FIN apart. */
+export function keepHistLastFin(rec: usize, ep: usize): void {
+  if ((load<u8>(ep + EP_FLAGS2) & EF2_HIST_FIN_AT_FIN) == 0) return;
+  store<u32>(extSide(rec, ep, X_HIST_FIN), <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1));
+  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) & ~EF2_HIST_FIN_AT_FIN);
+}
 
 /** True when `ep` is the record's originator endpoint block. */
 @inline export function isOrigEp(rec: usize, ep: usize): bool { return ep == rec + <usize>FR_ORIG; }
@@ -25,14 +73,14 @@ export function addHistory(rec: usize, letter: u32): void {
     return;
   }
   // The first HIST_INLINE letters are in the record, the rest in its extension block (live.ts).
-  if (n < HIST_INLINE) store<u8>(rec + FR_HISTORY + <usize>n, <u8>letter);
+  if (n < HIST_INLINE) store<u64>(rec + FR_HISTORY, load<u64>(rec + FR_HISTORY) | (letterCode(letter) << (<u64>n * 5)));
   else store<u8>(extAttachOf(rec) + <usize>X_HIST_MORE + <usize>(n - HIST_INLINE), <u8>letter);
   store<u8>(rec + FR_HIST_LEN, <u8>(n + 1));
 }
 
 /** History letter i (i < FR_HIST_LEN) of the live record at rec. */
 export function historyLetter(rec: usize, i: i32): u32 {
-  if (i < HIST_INLINE) return <u32>load<u8>(rec + FR_HISTORY + <usize>i);
+  if (i < HIST_INLINE) return inlineLetter(load<u64>(rec + FR_HISTORY), i);
   // SAFETY: letter i >= HIST_INLINE was written by addHistory(), which attached the extension block.
   return <u32>load<u8>(extOf(rec) + <usize>X_HIST_MORE + <usize>(i - HIST_INLINE));
 }
@@ -90,12 +138,11 @@ export function flipRoles(rec: usize): void {
 
 /** True while the whole history is exactly "H" (a SYN-ACK created the record and was not flipped). */
 @inline export function historyIsLoneH(rec: usize): bool {
-  return load<u8>(rec + FR_HIST_LEN) == 1 && load<u8>(rec + FR_HISTORY) == 0x48;
+  return load<u8>(rec + FR_HIST_LEN) == 1 && load<u64>(rec + FR_HISTORY) == CODE_H;
 }
 
 /** Rewrites the history to "^h": the late flip of zeek-semantics.md §3.4 drops the original H. */
 export function rewriteHistoryCaretH(rec: usize): void {
-  store<u8>(rec + FR_HISTORY, 0x5E);
-  store<u8>(rec + FR_HISTORY + 1, 0x68);
+  store<u64>(rec + FR_HISTORY, CODE_CARET | (CODE_LOWER_H << 5));
   store<u8>(rec + FR_HIST_LEN, 2);
 }

@@ -16,16 +16,28 @@
 //   - start_seq is the 32-bit wire value: Zeek's InitStartSeq(int64) is only ever given a uint32
 //     (seq.ts), so the 64-bit field of the output record is its zero extension (4 bytes a side);
 //   - the extension reference that table.ts kept in a u32 array beside the records is a field;
-//   - the first HIST_INLINE history letters are in the record, the rest (rare: a history past 16
-//     letters) in a live-only tail of the extension block (X_HIST_MORE);
+//   - the first HIST_INLINE (12) history letters are in the record, 5 bits each in a u64, the rest
+//     (rare: header-only captures' histories such as "ShADdGgFaf" take 10) in a live-only tail of
+//     the extension block (X_HIST_MORE): 8 bytes;
 //   - the T and W counters (EP_CNT_T, EP_CNT_W) are in that tail too (X_CNT_T, X_CNT_W);
 //   - the times but the start and the deadline are i32 offsets from the start (narrow.ts), a time
 //     out of their ±35.8 minutes whole in the tail (X_TIMES): 4 bytes each; the cached deadline
 //     is a lower bound in 1024 µs units (4 bytes);
+//   - the first and the latest originator SYN's times are the record's start (a flag each) or in
+//     the tail (X_TS_ATTEMPT, X_TS_SYN): 8 bytes;
 //   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a 32-byte block from a
 //     pool of their own (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
-//     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side.
+//     (X_IP_BYTES_HI, X_MISSED_HI, narrow.ts addWide): 8 bytes a side;
+//   - the reassembler's points and the FIN's sequence (u64 relative sequence numbers) take 32 bits
+//     while they fit, else they are kept whole in the tail (X_REASM ..., narrow.ts relAt): 12 bytes a side;
+//   - the last SYN's relative sequence, the retransmissions since the peer last sent and the
+//     duplicate-ACK run are in the tail (X_HIST_SYN, X_RTX_QUIET, X_DUPACKS): zero but after an
+//     anomaly, or a SYN away from the start of the sequence space: 7 bytes a side;
+//   - the wrap counters of last_seq and ack_seq take a byte each, a count past 254 (1 TiB) in the
+//     tail (X_SEQ_WRAPS, X_ACK_WRAPS, narrow.ts wrapsAt): 6 bytes a side;
+//   - hist_last_FIN is EP_FIN_SEQ - 1 but after a FIN with SYN or RST (EF2_HIST_FIN_AT_FIN,
+//     X_HIST_FIN): 4 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -62,6 +74,12 @@ export const FR_HIST_LEN: i32 = 24;     // u8
 export const FR_TUNNEL: i32 = 25;       // u8
 /** u8: 1 when the addresses are in the IPv6 key block (FR_ORIG_ADDR above). */
 export const FR_V6: i32 = 26;
+// FR_FLAGS bits of the live record only (cleared in the output record, output.ts): FR_TS_ATTEMPT and
+// FR_TS_SYN are the record's start (narrow.ts attemptTime, synTime), and FR_TS_SYN is set (non-zero).
+export const FF_ATTEMPT_AT_START: u32 = 1 << 17;
+export const FF_SYN_AT_START: u32 = 1 << 18;
+export const FF_SYN_SET: u32 = 1 << 19;
+export const FF_LIVE_ONLY: u32 = FF_ATTEMPT_AT_START | FF_SYN_AT_START | FF_SYN_SET;
 /** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
 export const FR_EXT_REF: i32 = 28;
 export const FR_TS_START: i32 = 32;     // i64 µs: the base of the narrow times below
@@ -77,18 +95,20 @@ export const FR_DEADLINE: i32 = 40;
 // FR_HS_RTT is a duration (-1 = not seen), kept as is while it fits an i32, else in X_TIMES too.
 export const FR_TS_LAST: i32 = 44;
 export const FR_TS_ACTIVE: i32 = 48;
-export const FR_TS_SYN: i32 = 52;
-export const FR_TS_ATTEMPT: i32 = 56;
-export const FR_CLOSE_AT: i32 = 60;
-export const FR_EXPIRE2: i32 = 64;
-export const FR_HS_RTT: i32 = 68;
+export const FR_CLOSE_AT: i32 = 52;
+export const FR_EXPIRE2: i32 = 56;
+export const FR_HS_RTT: i32 = 60;
 /** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
 export const FR_TIMES: i32 = FR_TS_LAST;
-/** The first HIST_INLINE history letters; letter HIST_INLINE + i is at X_HIST_MORE + i of the extension block. */
-export const FR_HISTORY: i32 = 72;
-export const HIST_INLINE: i32 = 16;
-export const FR_ORIG: i32 = FR_HISTORY + HIST_INLINE;
-export const FR_RESP: i32 = FR_ORIG + 92; // + EP_SIZE
+/**
+ * u64: the first HIST_INLINE history letters, 5 bits each (letter i in bits 5i to 5i + 4, a code of
+ * history.ts HIST_LETTERS, 0 = none); letter HIST_INLINE + i is at X_HIST_MORE + i of the
+ * extension block (ASCII). Read and written only through history.ts.
+ */
+export const FR_HISTORY: i32 = 64;
+export const HIST_INLINE: i32 = 12;
+export const FR_ORIG: i32 = FR_HISTORY + 8;
+export const FR_RESP: i32 = FR_ORIG + 64; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -100,30 +120,40 @@ export const EP_NBLOCKS: i32 = 5;       // u8
 export const EP_MSS: i32 = 6;           // u16
 export const EP_PKTS: i32 = 8;          // u32
 export const EP_LAST_SEQ: i32 = 12;     // u32
-export const EP_SEQ_WRAPS: i32 = 16;    // u32
-export const EP_ACK_SEQ: i32 = 20;      // u32
-export const EP_ACK_WRAPS: i32 = 24;    // u32
+export const EP_ACK_SEQ: i32 = 16;      // u32
 /** u32 start_seq (the output record's EP_START is its zero extension to 64 bits). */
-export const EP_START: i32 = 28;
+export const EP_START: i32 = 20;
 /** u32: the low half of the u64 count; the high half is at X_IP_BYTES_HI (narrow.ts addWide). */
-export const EP_IP_BYTES: i32 = 32;
-export const EP_WIN: i32 = 36;          // u16
-export const EP_RTX_QUIET: i32 = 38;    // u16
-export const EP_REASM: i32 = 40;        // u64
-export const EP_TRIM: i32 = 48;         // u64
-export const EP_SEEN: i32 = 56;         // u32
-export const EP_LAST_ACKVAL: i32 = 60;  // u32
-export const EP_FLAGS2: i32 = 64;       // u8
-export const EP_DUPACKS: i32 = 65;      // u8
-export const EP_SYNS: i32 = 66;         // u16
+export const EP_IP_BYTES: i32 = 24;
+export const EP_WIN: i32 = 28;          // u16
+export const EP_SYNS: i32 = 30;         // u16
+// The reassembler's points and the FIN's sequence are u64 relative sequence numbers, kept in 32 bits
+// while they fit (narrow.ts relAt/setRelAt: a side past 4 GiB keeps them whole in X_REASM ...).
+export const EP_REASM: i32 = 32;        // u32 (u64, narrow.ts)
+export const EP_TRIM: i32 = 36;         // u32 (u64, narrow.ts)
+export const EP_SEEN: i32 = 40;         // u32
+export const EP_LAST_ACKVAL: i32 = 44;  // u32
 /** u32: the low half of the u64 count; the high half is at X_MISSED_HI (narrow.ts addWide). */
-export const EP_MISSED: i32 = 68;
-export const EP_FIN_SEQ: i32 = 72;      // u64
-export const EP_CNT_G: i32 = 80;        // u32
-export const EP_HIST_SYN: i32 = 84;     // u32
-export const EP_HIST_FIN: i32 = 88;     // u32
+export const EP_MISSED: i32 = 48;
+export const EP_FIN_SEQ: i32 = 52;      // u32 (u64, narrow.ts)
+export const EP_CNT_G: i32 = 56;        // u32
+export const EP_FLAGS2: i32 = 60;       // u8 (EF2_* bits, and the live-only EF2_HIST_FIN_AT_FIN)
+/**
+ * u8 wrap counters of last_seq and ack_seq (a wrap per 4 GiB): read and written only through
+ * narrow.ts wrapsAt/bumpWraps, which keep a count past 254 in X_SEQ_WRAPS / X_ACK_WRAPS.
+ */
+export const EP_SEQ_WRAPS: i32 = 61;
+export const EP_ACK_WRAPS: i32 = 62;
+/**
+ * EP_FLAGS2 bit of the live record only: the relative sequence after the last lone FIN (Zeek's
+ * hist_last_FIN, the F repeat rule; the output record's EP_HIST_FIN) is EP_FIN_SEQ - 1, as that
+ * FIN set both. Clear, it is in the extension block's X_HIST_FIN (0 without one): a FIN that
+ * moved EP_FIN_SEQ and not hist_last_FIN came with SYN or RST, so with an anomaly
+ * (history.ts histLastFin, keepHistLastFin). A clean close needs no extension block for it.
+ */
+export const EF2_HIST_FIN_AT_FIN: u8 = 32;
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 92;
+export const EP_SIZE: i32 = 64;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
 export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
@@ -138,7 +168,7 @@ export const X_HIST_MORE: i32 = EXT_SIZE;
  * (originator, responder): a retransmission or a zero window is rare, and records an anomaly, so
  * the extension block is there already; the live record does not carry them (8 bytes a side).
  */
-export const X_CNT_T: i32 = X_HIST_MORE + HIST_CAP - HIST_INLINE;
+export const X_CNT_T: i32 = X_HIST_MORE + ((HIST_CAP - HIST_INLINE + 7) & ~7);
 export const X_CNT_W: i32 = X_CNT_T + 8;
 /** The narrow times that did not fit their i32 (FR_TS_LAST ... FR_HS_RTT, narrow.ts): an i64 each. */
 export const X_TIMES: i32 = X_CNT_W + 8;
@@ -148,5 +178,38 @@ export const X_TIMES: i32 = X_CNT_W + 8;
  */
 export const X_IP_BYTES_HI: i32 = X_TIMES + 8 * ((FR_HS_RTT - FR_TIMES) / 4 + 1);
 export const X_MISSED_HI: i32 = X_IP_BYTES_HI + 8;
+/**
+ * The u64 relative sequence numbers the live record keeps in 32 bits (EP_REASM, EP_TRIM,
+ * EP_FIN_SEQ), a u64 pair each (originator, responder): a value past 2^32 - 2 is kept whole here
+ * (narrow.ts setRelAt). Only a side that moves more than 4 GiB needs them.
+ */
+export const X_REASM: i32 = X_MISSED_HI + 8;
+export const X_TRIM: i32 = X_REASM + 16;
+export const X_FIN_SEQ: i32 = X_TRIM + 16;
+/**
+ * Endpoint fields that stay zero unless something the extension block records happens, a pair each
+ * (originator, responder), read as zero while there is no block: the relative sequence of the last
+ * SYN seen (u32, the S/H repeat rule: a SYN's own relative sequence is 0, so only a SYN elsewhere
+ * writes it), the retransmissions since the peer last sent (u16, counted with a retransmission
+ * anomaly) and the duplicate ACKs in a row (u8, counted with a duplicate_ack anomaly). The output
+ * record's EP_HIST_SYN, EP_RTX_QUIET and EP_DUPACKS.
+ */
+export const X_HIST_SYN: i32 = X_FIN_SEQ + 16;
+export const X_RTX_QUIET: i32 = X_HIST_SYN + 8;
+export const X_DUPACKS: i32 = X_RTX_QUIET + 4;
+/** The wrap counters past 254 (EP_SEQ_WRAPS, EP_ACK_WRAPS; narrow.ts bumpWraps), a u32 pair each: a side past 1 TiB. */
+export const X_SEQ_WRAPS: i32 = X_DUPACKS + 4;
+export const X_ACK_WRAPS: i32 = X_SEQ_WRAPS + 8;
+/** hist_last_FIN when it is not EP_FIN_SEQ - 1 (EF2_HIST_FIN_AT_FIN), a u32 pair. */
+export const X_HIST_FIN: i32 = X_ACK_WRAPS + 8;
+/**
+ * The first originator SYN's time (the attempt timer's base, the output record's FR_TS_ATTEMPT) and
+ * the latest originator SYN's before the SYN-ACK (FR_TS_SYN), an i64 each, when not the record's
+ * start (FF_ATTEMPT_AT_START, FF_SYN_AT_START; narrow.ts attemptTime, synTime): the SYN that
+ * creates a record sets both to its start; a later one comes with an anomaly (a retransmitted SYN,
+ * a SYN after a midstream start).
+ */
+export const X_TS_ATTEMPT: i32 = X_HIST_FIN + 8;
+export const X_TS_SYN: i32 = X_TS_ATTEMPT + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_MISSED_HI + 8 + 15) & ~15;
+export const EXT_LIVE: i32 = (X_TS_SYN + 8 + 15) & ~15;

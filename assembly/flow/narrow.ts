@@ -1,9 +1,10 @@
 // The live record's narrow fields (live.ts): times kept as i32 offsets from the record's start
-// time, and u64 endpoint counters kept as their low 32 bits. Every value keeps its full range: one
+// time, u64 endpoint counters kept as their low 32 bits, and u64 relative sequence numbers kept in
+// 32 bits while they fit. Every value keeps its full range: one
 // that does not fit is kept whole in the extension block (allocated then), so what the record
 // reads back is always the exact value the wide field held, never a wrapped one.
 
-import { FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES } from "./live";
+import { FR_FLAGS, FF_ATTEMPT_AT_START, FF_SYN_AT_START, FF_SYN_SET, X_TS_ATTEMPT, X_TS_SYN, FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ, EP_SEQ_WRAPS, X_SEQ_WRAPS, X_ACK_WRAPS } from "./live";
 import { extOf, extAttachOf } from "./table";
 
 /** A narrow time field holding this keeps its value in its X_TIMES slot. */
@@ -96,3 +97,95 @@ function carryWide(r: usize, ep: usize, hi: i32, c: u32): void {
   const h: u64 = ext != 0 ? <u64>load<u32>(ext + <usize>hi + side) : 0;
   return (h << 32) | <u64>load<u32>(ep + <usize>lo);
 }
+
+/** A narrow relative sequence field holding this keeps its value in its extension slot. */
+const REL_IN_EXT: u32 = 0xFFFFFFFF;
+
+/** Address of the extension slot (X_REASM, X_TRIM, X_FIN_SEQ: a u64 pair) of field `f` of endpoint ep in block x. */
+@inline function relSlot(x: usize, r: usize, ep: usize, f: i32): usize {
+  const pair = f == EP_REASM ? X_REASM : f == EP_TRIM ? X_TRIM : X_FIN_SEQ;
+  return x + <usize>pair + (ep == r + <usize>FR_ORIG ? 0 : 8);
+}
+
+/**
+ * The u64 relative sequence number in narrow field `f` (EP_REASM, EP_TRIM, EP_FIN_SEQ) of endpoint
+ * ep of the live record r. Encoding: a u32 below REL_IN_EXT is the value, REL_IN_EXT says it is in
+ * its extension slot (a side that moved more than 4 GiB).
+ */
+@inline export function relAt(r: usize, ep: usize, f: i32): u64 {
+  const v = load<u32>(ep + <usize>f);
+  if (v != REL_IN_EXT) return <u64>v;
+  return load<u64>(relSlot(extOf(r), r, ep, f));
+}
+
+/** Sets narrow relative sequence field `f` of endpoint ep of the live record r to v. */
+@inline export function setRelAt(r: usize, ep: usize, f: i32, v: u64): void {
+  if (v < <u64>REL_IN_EXT) store<u32>(ep + <usize>f, <u32>v);
+  else setRelSlow(r, ep, f, v);
+}
+
+function setRelSlow(r: usize, ep: usize, f: i32, v: u64): void {
+  store<u64>(relSlot(extAttachOf(r), r, ep, f), v);
+  store<u32>(ep + <usize>f, REL_IN_EXT);
+}
+
+/** A wrap counter byte holding this keeps the count in its extension slot. */
+const WRAPS_IN_EXT: u32 = 0xFF;
+
+/** Address of the extension slot (X_SEQ_WRAPS, X_ACK_WRAPS: a u32 pair) of wrap counter `f` of endpoint ep in block x. */
+@inline function wrapsSlot(x: usize, r: usize, ep: usize, f: i32): usize {
+  return x + <usize>(f == EP_SEQ_WRAPS ? X_SEQ_WRAPS : X_ACK_WRAPS) + (ep == r + <usize>FR_ORIG ? 0 : 4);
+}
+
+/** The wrap count in byte `f` (EP_SEQ_WRAPS, EP_ACK_WRAPS) of endpoint ep of the live record r. */
+@inline export function wrapsAt(r: usize, ep: usize, f: i32): u32 {
+  const w = <u32>load<u8>(ep + <usize>f);
+  return w != WRAPS_IN_EXT ? w : load<u32>(wrapsSlot(extOf(r), r, ep, f));
+}
+
+/** Adds one to wrap counter `f` of endpoint ep of the live record r. */
+@inline export function bumpWraps(r: usize, ep: usize, f: i32): void {
+  const w = <u32>load<u8>(ep + <usize>f);
+  if (w < WRAPS_IN_EXT - 1) store<u8>(ep + <usize>f, <u8>(w + 1));
+  else bumpWrapsSlow(r, ep, f);
+}
+
+function bumpWrapsSlow(r: usize, ep: usize, f: i32): void {
+  const p = wrapsSlot(extAttachOf(r), r, ep, f);
+  const w = <u32>load<u8>(ep + <usize>f);
+  store<u32>(p, (w == WRAPS_IN_EXT ? load<u32>(p) : w) + 1);
+  store<u8>(ep + <usize>f, <u8>WRAPS_IN_EXT);
+}
+
+// ---- the originator SYN times (live.ts X_TS_ATTEMPT, X_TS_SYN) ---------------------------------------
+// Each is the record's start (its flag set), else whole in its extension slot (0 without a block).
+
+@inline function startOrExtTime(r: usize, atStart: u32, x: i32): i64 {
+  if ((load<u32>(r + FR_FLAGS) & atStart) != 0) return load<i64>(r + FR_TS_START);
+  const e = extOf(r);
+  return e != 0 ? load<i64>(e + <usize>x) : 0;
+}
+
+function setStartOrExtTime(r: usize, atStart: u32, x: i32, t: i64): void {
+  const f = load<u32>(r + FR_FLAGS);
+  if (t == load<i64>(r + FR_TS_START)) {
+    store<u32>(r + FR_FLAGS, f | atStart);
+  } else {
+    store<i64>(extAttachOf(r) + <usize>x, t);
+    store<u32>(r + FR_FLAGS, f & ~atStart);
+  }
+}
+
+/** The first originator SYN's time (µs; 0 = none): the attempt timer's base (the output record's FR_TS_ATTEMPT). */
+export function attemptTime(r: usize): i64 { return startOrExtTime(r, FF_ATTEMPT_AT_START, X_TS_ATTEMPT); }
+export function setAttemptTime(r: usize, t: i64): void { setStartOrExtTime(r, FF_ATTEMPT_AT_START, X_TS_ATTEMPT, t); }
+
+/** The latest originator SYN's time before the SYN-ACK (µs; 0 = none): the handshake RTT's base (FR_TS_SYN). */
+export function synTime(r: usize): i64 { return startOrExtTime(r, FF_SYN_AT_START, X_TS_SYN); }
+export function setSynTime(r: usize, t: i64): void {
+  setStartOrExtTime(r, FF_SYN_AT_START, X_TS_SYN, t);
+  const f = load<u32>(r + FR_FLAGS);
+  store<u32>(r + FR_FLAGS, t != 0 ? f | FF_SYN_SET : f & ~FF_SYN_SET);
+}
+/** Whether synTime(r) is not 0 (a flag: the steady path asks it). */
+@inline export function hasSynTime(r: usize): bool { return (load<u32>(r + FR_FLAGS) & FF_SYN_SET) != 0; }

@@ -9,8 +9,9 @@ import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
-import { timeAt, durationAt, wideAt } from "./narrow";
+import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime } from "./narrow";
 import { removalTime } from "./timers";
+import { inlineLetter, histLastFin } from "./history";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -33,11 +34,11 @@ export function outClear(): void { OUTPUT.outCount = 0; }
 @inline export function outNearlyFull(): bool { return OUTPUT.outCount >= OUT_CAP - OUT_MARGIN || traceNearlyFull(); }
 
 /**
- * One endpoint block, live layout (live.ts) at `src` to output layout (record.ts) at `dst`; `ext`
- * is the live extension block (0 when none) and `side` 0 for the originator, 4 for the responder
- * (its half of the extension block's u32 pairs).
+ * One endpoint block, live layout (live.ts) at `src` (in the live record `rec`) to output layout
+ * (record.ts) at `dst`; `ext` is the live extension block (0 when none) and `side` 0 for the
+ * originator, 4 for the responder (its half of the extension block's u32 pairs).
  */
-@inline function expandEndpoint(dst: usize, src: usize, ext: usize, side: usize): void {
+@inline function expandEndpoint(dst: usize, rec: usize, src: usize, ext: usize, side: usize): void {
   // The first 8 bytes (EP_STATE .. EP_MSS) keep their offsets.
   store<u64>(dst + O.EP_STATE, load<u64>(src + L.EP_STATE));
   store<u32>(dst + O.EP_PKTS, load<u32>(src + L.EP_PKTS));
@@ -45,23 +46,23 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u32>(dst + O.EP_CNT_W, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_W + side) : 0);
   store<u32>(dst + O.EP_CNT_G, load<u32>(src + L.EP_CNT_G));
   store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
-  store<u16>(dst + O.EP_RTX_QUIET, load<u16>(src + L.EP_RTX_QUIET));
+  store<u16>(dst + O.EP_RTX_QUIET, ext != 0 ? load<u16>(ext + <usize>L.X_RTX_QUIET + (side >> 1)) : 0);
   store<u32>(dst + O.EP_SEEN, load<u32>(src + L.EP_SEEN));
   store<u64>(dst + O.EP_IP_BYTES, wideAt(src, L.EP_IP_BYTES, ext, L.X_IP_BYTES_HI, side));
   store<u64>(dst + O.EP_START, <u64>load<u32>(src + L.EP_START)); // zero extension (live.ts)
   store<u32>(dst + O.EP_LAST_SEQ, load<u32>(src + L.EP_LAST_SEQ));
-  store<u32>(dst + O.EP_SEQ_WRAPS, load<u32>(src + L.EP_SEQ_WRAPS));
+  store<u32>(dst + O.EP_SEQ_WRAPS, wrapsAt(rec, src, L.EP_SEQ_WRAPS));
   store<u32>(dst + O.EP_ACK_SEQ, load<u32>(src + L.EP_ACK_SEQ));
-  store<u32>(dst + O.EP_ACK_WRAPS, load<u32>(src + L.EP_ACK_WRAPS));
-  store<u64>(dst + O.EP_FIN_SEQ, load<u64>(src + L.EP_FIN_SEQ));
-  store<u32>(dst + O.EP_HIST_SYN, load<u32>(src + L.EP_HIST_SYN));
-  store<u32>(dst + O.EP_HIST_FIN, load<u32>(src + L.EP_HIST_FIN));
+  store<u32>(dst + O.EP_ACK_WRAPS, wrapsAt(rec, src, L.EP_ACK_WRAPS));
+  store<u64>(dst + O.EP_FIN_SEQ, relAt(rec, src, L.EP_FIN_SEQ));
+  store<u32>(dst + O.EP_HIST_SYN, ext != 0 ? load<u32>(ext + <usize>L.X_HIST_SYN + side) : 0);
+  store<u32>(dst + O.EP_HIST_FIN, histLastFin(rec, src));
   store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
-  store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2));
-  store<u8>(dst + O.EP_DUPACKS, load<u8>(src + L.EP_DUPACKS));
+  store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2) & ~L.EF2_HIST_FIN_AT_FIN);
+  store<u8>(dst + O.EP_DUPACKS, ext != 0 ? load<u8>(ext + <usize>L.X_DUPACKS + (side >> 2)) : 0);
   store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
-  store<u64>(dst + O.EP_REASM, load<u64>(src + L.EP_REASM));
-  store<u64>(dst + O.EP_TRIM, load<u64>(src + L.EP_TRIM));
+  store<u64>(dst + O.EP_REASM, relAt(rec, src, L.EP_REASM));
+  store<u64>(dst + O.EP_TRIM, relAt(rec, src, L.EP_TRIM));
   store<u64>(dst + O.EP_MISSED, wideAt(src, L.EP_MISSED, ext, L.X_MISSED_HI, side));
 }
 
@@ -76,12 +77,12 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   copy16(dst + O.FR_RESP_ADDR, keyAddr(rec, true));
   store<u64>(dst + O.FR_ORIG_PORT, load<u64>(rec + L.FR_ORIG_PORT));
   store<u32>(dst + O.FR_HASH, recordHash(rec));
-  store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS));
+  store<u32>(dst + O.FR_FLAGS, load<u32>(rec + L.FR_FLAGS) & ~L.FF_LIVE_ONLY);
   store<i64>(dst + O.FR_TS_START, load<i64>(rec + L.FR_TS_START));
   store<i64>(dst + O.FR_TS_LAST, timeAt(rec, L.FR_TS_LAST));
   store<i64>(dst + O.FR_TS_ACTIVE, timeAt(rec, L.FR_TS_ACTIVE));
-  store<i64>(dst + O.FR_TS_ATTEMPT, timeAt(rec, L.FR_TS_ATTEMPT));
-  store<i64>(dst + O.FR_TS_SYN, timeAt(rec, L.FR_TS_SYN));
+  store<i64>(dst + O.FR_TS_ATTEMPT, attemptTime(rec));
+  store<i64>(dst + O.FR_TS_SYN, synTime(rec));
   store<i64>(dst + O.FR_HS_RTT, durationAt(rec, L.FR_HS_RTT));
   store<i64>(dst + O.FR_CLOSE_AT, timeAt(rec, L.FR_CLOSE_AT));
   store<i64>(dst + O.FR_EXPIRE2, timeAt(rec, L.FR_EXPIRE2));
@@ -91,12 +92,13 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   store<u8>(dst + O.FR_TUNNEL, load<u8>(rec + L.FR_TUNNEL));
   store<u8>(dst + O.FR_CONN_STATE, 0);
   // History: the letters in the record, then those in the extension block's live tail (live.ts).
-  copyBlock(dst + O.FR_HISTORY, rec + L.FR_HISTORY, <usize>L.HIST_INLINE);
-  if (ext != 0) copyBlock(dst + O.FR_HISTORY + L.HIST_INLINE, ext + L.X_HIST_MORE, <usize>(O.HIST_CAP - L.HIST_INLINE));
-  else zeroBlock(dst + O.FR_HISTORY + L.HIST_INLINE, <usize>(O.HIST_CAP - L.HIST_INLINE));
+  const h = load<u64>(rec + L.FR_HISTORY);
+  for (let i = 0; i < L.HIST_INLINE; i++) store<u8>(dst + O.FR_HISTORY + <usize>i, <u8>inlineLetter(h, i));
+  const more = dst + O.FR_HISTORY + <usize>L.HIST_INLINE;
+  for (let i: usize = 0; i < <usize>(O.HIST_CAP - L.HIST_INLINE); i += 4) store<u32>(more + i, ext != 0 ? load<u32>(ext + L.X_HIST_MORE + i) : 0);
   store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
-  expandEndpoint(dst + O.FR_ORIG, rec + L.FR_ORIG, ext, 0);
-  expandEndpoint(dst + O.FR_RESP, rec + L.FR_RESP, ext, 4);
+  expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, ext, 0);
+  expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, ext, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   else zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
 }

@@ -17,7 +17,7 @@ import { relAckOf, noDataAcked } from "./seq";
 import { scaledHistory, isOrigEp } from "./history";
 import { noteAnomaly, Anomaly, extSide } from "./anomaly";
 import { OPTIONS, ANOMALY } from "../state";
-import { addWide } from "./narrow";
+import { addWide, relAt, setRelAt } from "./narrow";
 
 /**
  * Where endpoint `ep` of record `rec` (the record being processed) keeps its ranges: `b` below.
@@ -57,7 +57,7 @@ function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
 /** Moves EP_REASM forward by `adv` and absorbs the blocks that now touch it; rebases the rest. */
 function advance(rec: usize, ep: usize, adv: u64): void {
   let n = nBlocks(ep);
-  if (n == 0) { store<u64>(ep + EP_REASM, load<u64>(ep + EP_REASM) + adv); return; }
+  if (n == 0) { setRelAt(rec, ep, EP_REASM, relAt(rec, ep, EP_REASM) + adv); return; }
   const b = blocksOf(rec, ep);
   let reach = adv;
   // Blocks are sorted and disjoint: absorb from the front while they start at or below the new point.
@@ -67,7 +67,7 @@ function advance(rec: usize, ep: usize, adv: u64): void {
     if (e > reach) reach = e;
     k++;
   }
-  store<u64>(ep + EP_REASM, load<u64>(ep + EP_REASM) + reach);
+  setRelAt(rec, ep, EP_REASM, relAt(rec, ep, EP_REASM) + reach);
   let w = 0;
   for (let i = k; i < n; i++) {
     setBlk(b, w, <u32>(<u64>blkStart(b, i) - reach), <u32>(<u64>blkEnd(b, i) - reach));
@@ -123,15 +123,15 @@ function skipDeliveries(ep: usize): void {
 export function dataSent(rec: usize, ep: usize, seq: u64, len: u64): void {
   if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return;
   let upper = seq + len;
-  const ack = relAckOf(ep);
+  const ack = relAckOf(rec, ep);
   if (seq < ack) {
     if (upper <= ack) return;            // already delivered and acknowledged
     seq = ack;
   }
-  const trim = load<u64>(ep + EP_TRIM);
+  const trim = relAt(rec, ep, EP_TRIM);
   if (upper <= trim) return;             // old data
   if (seq < trim) seq = trim;
-  const r = load<u64>(ep + EP_REASM);
+  const r = relAt(rec, ep, EP_REASM);
   if (seq <= r) {
     if (upper > r) advance(rec, ep, upper - r);
   } else {
@@ -144,10 +144,10 @@ export function dataSent(rec: usize, ep: usize, seq: u64, len: u64): void {
   const b = n > 0 ? blocksOf(rec, ep) : 0;
   if (n > 0) {
     const undelivered = <u64>blkEnd(b, n - 1);
-    if (OPTIONS.maxAboveHoleWithoutAcks > 0 && noDataAcked(ep) && undelivered > <u64>OPTIONS.maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
+    if (OPTIONS.maxAboveHoleWithoutAcks > 0 && noDataAcked(rec, ep) && undelivered > <u64>OPTIONS.maxAboveHoleWithoutAcks) { skipDeliveries(ep); return; }
   }
   if (OPTIONS.excessiveDataWithoutAcks > 0) {
-    let size = load<u64>(ep + EP_REASM) - load<u64>(ep + EP_TRIM);
+    let size = relAt(rec, ep, EP_REASM) - relAt(rec, ep, EP_TRIM);
     for (let i = 0; i < n; i++) size += <u64>(blkEnd(b, i) - blkStart(b, i));
     if (size > <u64>OPTIONS.excessiveDataWithoutAcks) skipDeliveries(ep);
   }
@@ -159,16 +159,16 @@ function undelivered(rec: usize, ep: usize, peer: usize, upTo: u64): void {
   if (upTo <= 2 && (load<u32>(rec + FR_FLAGS) & FF_PARTIAL) != 0) return;
   if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) == 0) {
     while (nBlocks(ep) > 0) {
-      const r = load<u64>(ep + EP_REASM);
+      const r = relAt(rec, ep, EP_REASM);
       const s = <u64>blkStart(blocksOf(rec, ep), 0);
       if (r + s >= upTo) break;
       gap(rec, ep, peer, s);
       advance(rec, ep, s);               // delivers the block and whatever now touches it
     }
-    const r = load<u64>(ep + EP_REASM);
+    const r = relAt(rec, ep, EP_REASM);
     if (upTo > r) gap(rec, ep, peer, upTo - r);
   }
-  const r = load<u64>(ep + EP_REASM);
+  const r = relAt(rec, ep, EP_REASM);
   if (upTo > r) {
     // Skip to upTo: blocks below it are gone, the rest are rebased.
     const adv = upTo - r;
@@ -183,7 +183,7 @@ function undelivered(rec: usize, ep: usize, peer: usize, upTo: u64): void {
       w++;
     }
     setNBlocks(ep, w);
-    store<u64>(ep + EP_REASM, upTo);
+    setRelAt(rec, ep, EP_REASM, upTo);
     if (w > 0 && blkStart(b, 0) == 0) advance(rec, ep, 0);
   }
 }
@@ -194,12 +194,12 @@ function undelivered(rec: usize, ep: usize, peer: usize, upTo: u64): void {
  */
 export function ackReceived(rec: usize, ep: usize, peer: usize, relAck: u64): void {
   if ((load<u8>(ep + EP_FLAGS) & EF_FIN_SEEN) != 0) {
-    const fin = load<u64>(ep + EP_FIN_SEQ);
+    const fin = relAt(rec, ep, EP_FIN_SEQ);
     if (relAck >= fin) relAck = fin - 1;
   }
-  if (relAck <= load<u64>(ep + EP_TRIM)) return;
-  if (relAck > load<u64>(ep + EP_REASM)) undelivered(rec, ep, peer, relAck);
-  store<u64>(ep + EP_TRIM, relAck);
+  if (relAck <= relAt(rec, ep, EP_TRIM)) return;
+  if (relAck > relAt(rec, ep, EP_REASM)) undelivered(rec, ep, peer, relAck);
+  setRelAt(rec, ep, EP_TRIM, relAck);
 }
 
 /**
@@ -208,7 +208,7 @@ export function ackReceived(rec: usize, ep: usize, peer: usize, relAck: u64): vo
  * range. After skip_deliveries nothing is known and every octet counts as held.
  */
 export function seenByReassembler(rec: usize, ep: usize, seq: u64): bool {
-  const r = load<u64>(ep + EP_REASM);
+  const r = relAt(rec, ep, EP_REASM);
   if (seq < r || (load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return true;
   const n = nBlocks(ep);
   if (n == 0) return false;
@@ -224,9 +224,9 @@ export function seenByReassembler(rec: usize, ep: usize, seq: u64): bool {
 @inline export function hasUndelivered(ep: usize): bool { return nBlocks(ep) > 0; }
 
 /** Zeek TCP_Reassembler::DataPending: the endpoint sent data that was not yet delivered in order. */
-export function dataPending(ep: usize, peer: usize, lastSeqFull: u64, start: i64): bool {
+export function dataPending(rec: usize, ep: usize, peer: usize, lastSeqFull: u64, start: i64): bool {
   if ((load<u8>(ep + EP_FLAGS) & EF_SKIP) != 0) return false;
-  const delivered = <u64>start + load<u64>(ep + EP_REASM);
+  const delivered = <u64>start + relAt(rec, ep, EP_REASM);
   if (lastSeqFull < delivered) return false;
   // Everything is delivered when we are at the last sequence (RST) or just before it (FIN octet).
   if (delivered != lastSeqFull - 1 && delivered != lastSeqFull) return true;

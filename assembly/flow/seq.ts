@@ -7,6 +7,7 @@
 
 import { EP_START, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_STATE, EP_PREV_STATE, EP_FLAGS, EF_FIN_SEEN, Half } from "./live";
 import { SEQ } from "../state";
+import { wrapsAt, bumpWraps } from "./narrow";
 
 /** Zeek TOO_LARGE_SEQ_DELTA: SYN/RST sequence jumps beyond 1 MiB are not trusted. */
 export const TOO_LARGE_SEQ_DELTA: i32 = 1048576;
@@ -25,21 +26,22 @@ export const TOO_LARGE_SEQ_DELTA: i32 = 1048576;
 @inline export function initAckSeq(ep: usize, s: u32): void { store<u32>(ep + EP_ACK_SEQ, s); }
 
 /** UpdateLastSeq: a numerically smaller value after a forward move means the space wrapped. */
-export function updateLastSeq(ep: usize, s: u32): void {
-  if (s < lastSeq(ep)) store<u32>(ep + EP_SEQ_WRAPS, load<u32>(ep + EP_SEQ_WRAPS) + 1);
+@inline export function updateLastSeq(rec: usize, ep: usize, s: u32): void {
+  if (s < lastSeq(ep)) bumpWraps(rec, ep, EP_SEQ_WRAPS);
   store<u32>(ep + EP_LAST_SEQ, s);
 }
-export function updateAckSeq(ep: usize, s: u32): void {
-  if (s < ackSeq(ep)) store<u32>(ep + EP_ACK_WRAPS, load<u32>(ep + EP_ACK_WRAPS) + 1);
+@inline export function updateAckSeq(rec: usize, ep: usize, s: u32): void {
+  if (s < ackSeq(ep)) bumpWraps(rec, ep, EP_ACK_WRAPS);
   store<u32>(ep + EP_ACK_SEQ, s);
 }
 
 @inline export function fullSeq(s: u32, wraps: u32): u64 { return (<u64>wraps << 32) | <u64>s; }
 @inline export function toRelative(ep: usize, s: u32, wraps: u32): u64 { return fullSeq(s, wraps) - <u64>startSeq64(ep); }
-@inline export function lastFull(ep: usize): u64 { return fullSeq(lastSeq(ep), load<u32>(ep + EP_SEQ_WRAPS)); }
-@inline export function ackFull(ep: usize): u64 { return fullSeq(ackSeq(ep), load<u32>(ep + EP_ACK_WRAPS)); }
+// The functions below take the live record `rec` of the endpoint block `ep` (a wrap count past 254 is in its extension block).
+@inline export function lastFull(rec: usize, ep: usize): u64 { return fullSeq(lastSeq(ep), wrapsAt(rec, ep, EP_SEQ_WRAPS)); }
+@inline export function ackFull(rec: usize, ep: usize): u64 { return fullSeq(ackSeq(ep), wrapsAt(rec, ep, EP_ACK_WRAPS)); }
 /** The endpoint's acknowledged point in relative sequence space. */
-@inline export function relAckOf(ep: usize): u64 { return toRelative(ep, ackSeq(ep), load<u32>(ep + EP_ACK_WRAPS)); }
+@inline export function relAckOf(rec: usize, ep: usize): u64 { return toRelative(ep, ackSeq(ep), wrapsAt(rec, ep, EP_ACK_WRAPS)); }
 
 /** Set by relativeSeq() when the value lies before start_seq (Zeek's seq/ack underflow weirds). */
 SEQ.seqUnderflow = false;
@@ -66,8 +68,8 @@ export function relativeSeq(ep: usize, cur: u32, last: u32, wraps: u32): u64 {
 }
 
 /** Zeek NoDataAcked: the peer has acknowledged nothing beyond the SYN. */
-export function noDataAcked(ep: usize): bool {
-  const a = ackFull(ep), s = <u64>startSeq64(ep);
+export function noDataAcked(rec: usize, ep: usize): bool {
+  const a = ackFull(rec, ep), s = <u64>startSeq64(ep);
   return a == s || a == s + 1;
 }
 
@@ -75,11 +77,11 @@ export function noDataAcked(ep: usize): bool {
  * Zeek TCP_Endpoint::Size: the sequence-space extent of what this side sent (or was acknowledged
  * for), minus the SYN and FIN octets. peerState is the other endpoint's state.
  */
-export function endpointSize(ep: usize, peerState: u8): u64 {
+export function endpointSize(rec: usize, ep: usize, peerState: u8): u64 {
   // A half-open connection discovered and aborted: the sequence numbers say nothing about data.
   if (load<u8>(ep + EP_PREV_STATE) == <u8>Half.SynSent && load<u8>(ep + EP_STATE) == <u8>Half.Reset &&
-      peerState == <u8>Half.Inactive && !noDataAcked(ep)) return 0;
-  const last = lastFull(ep), ack = ackFull(ep);
+      peerState == <u8>Half.Inactive && !noDataAcked(rec, ep)) return 0;
+  const last = lastFull(rec, ep), ack = ackFull(rec, ep);
   let size: u64 = (last > ack ? last : ack) - <u64>startSeq64(ep);
   if (size != 0) size--;                                              // SYN octet
   if ((load<u8>(ep + EP_FLAGS) & EF_FIN_SEEN) != 0 && size != 0) size--; // FIN octet

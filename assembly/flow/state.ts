@@ -10,7 +10,7 @@
 import {
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EF_DID_CLOSE, EF_FIN_SEEN, EF_DID_EOF, Half,
   FR_FLAGS, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP, FF_ATTEMPT, FF_TIMERS_OFF, FF_INACT_TCP, FF_INACT_LONG,
-  FF_NOT_ACTIVE, FF_CLOSE_DEFERRED, FF_DEFERRED_GEN, FR_TS_ATTEMPT, FR_TS_LAST, FR_CLOSE_AT, FR_EXPIRE2,
+  FF_NOT_ACTIVE, FF_CLOSE_DEFERRED, FF_DEFERRED_GEN, FR_TS_LAST, FR_CLOSE_AT, FR_EXPIRE2,
   FR_ORIG, FR_RESP, FR_RESP_PORT,
 } from "./live";
 import { TH_SYN, TH_ACK, TH_FIN, TH_RST } from "../packet";
@@ -19,7 +19,7 @@ import { flipRoles } from "./history";
 import { dataPending } from "./reassembly";
 import { SESSION_TIMER_US } from "../options";
 import { FLOW_STATE, OPTIONS } from "../state";
-import { timeAt, setTimeAt } from "./narrow";
+import { timeAt, setTimeAt, setAttemptTime } from "./narrow";
 
 /** The record being processed and its two endpoint blocks (sender, other side). */
 FLOW_STATE.curRec = 0;
@@ -75,7 +75,7 @@ function updateInactive(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u
       // An originator SYN (SYN-ACK: weird connection_originator_SYN_ack) arms the attempt timer.
       setState(rec, FLOW_STATE.curEp, (flags & TH_ACK) != 0 ? Half.SynAckSent : Half.SynSent);
       if (OPTIONS.attemptDelayUs != 0) {
-        setTimeAt(rec, FR_TS_ATTEMPT, now);
+        setAttemptTime(rec, now);
         setFlag(rec, FF_ATTEMPT);
       }
     } else {
@@ -183,7 +183,7 @@ export function updateStateMachine(now: i64, baseSeq: u32, len: u32, isOrig: boo
  * close arms another expire-timer chain.
  */
 export function connectionClosed(rec: usize, ep: usize, peer: usize, gen: bool): void {
-  if (dataPending(ep, peer, lastFull(ep), startSeq64(ep))) {
+  if (dataPending(rec, ep, peer, lastFull(rec, ep), startSeq64(ep))) {
     // Data still to deliver: Zeek defers the close until this side's EOF.
     if ((flagsOf(rec) & FF_DEFERRED_GEN) == 0 && gen) setFlag(rec, FF_DEFERRED_GEN);
     setFlag(rec, FF_CLOSE_DEFERRED);
@@ -212,7 +212,7 @@ export function checkEOF(rec: usize, ep: usize): void {
   const s = stateOf(ep);
   if (!epHas(ep, EF_FIN_SEEN) && s != <u8>Half.Closed && s != <u8>Half.Reset) return;
   const peer = otherEp(rec, ep);
-  if (dataPending(ep, peer, lastFull(ep), startSeq64(ep))) return;
+  if (dataPending(rec, ep, peer, lastFull(rec, ep), startSeq64(ep))) return;
   epSet(ep, EF_DID_EOF);
   if ((flagsOf(rec) & FF_CLOSE_DEFERRED) != 0) {
     connectionClosed(rec, ep, peer, (flagsOf(rec) & FF_DEFERRED_GEN) != 0);

@@ -33,19 +33,20 @@ import {
   P_FLAGS, P_PAYLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_IPLEN, P_PAYPTR, P_PAYCAP, P_WHOLE, TH_ACK, TH_PSH,
 } from "../packet";
 import {
-  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_TS_SYN, FR_HS_RTT, FR_HIST_SEEN, FR_HIST_LEN, FR_HISTORY,
+  FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_HS_RTT, FR_HIST_SEEN,
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
-  EP_LAST_ACKVAL, EP_DUPACKS, EP_SEEN, EP_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
+  EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
   EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
-import { setTimeAt, durationAt, addWide } from "./narrow";
+import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
-import { scaledHistory } from "./history";
+import { scaledHistory, historyIsLoneH } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
 import { noteHoleClocks } from "./wire-anomalies";
+import { extSideIfAny } from "./anomaly";
 import { scanHttp } from "./http";
 import { SEQ } from "../state";
 
@@ -68,7 +69,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   if ((rf & (isOrig ? FF_FPS_ORIG : FF_FPS_RESP)) == 0) return false;
   const letter = len != 0 ? HIST_DATA_PKT : HIST_ACK_PKT;
   if ((load<u32>(rec + FR_HIST_SEEN) & (isOrig ? letter : letter << 16)) == 0) return false;
-  if (load<u8>(rec + FR_HIST_LEN) == 1 && load<u8>(rec + FR_HISTORY) == 0x48) return false; // lone 'H'
+  if (historyIsLoneH(rec)) return false; // lone 'H'
 
   const win = <u32>load<u16>(pk + P_WIN);
   if (win == 0) return false;
@@ -82,21 +83,21 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
   const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
   if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
-  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && load<i32>(rec + FR_TS_SYN) != 0) return false; // narrow.ts: 0 is unset
+  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec)) return false;
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
-  const relSeq = relativeSeq(ep, seq, seq, load<u32>(ep + EP_SEQ_WRAPS));
+  const relSeq = relativeSeq(ep, seq, seq, wrapsAt(rec, ep, EP_SEQ_WRAPS));
   const dataUnderflow = SEQ.seqUnderflow;
   const peerAck = load<u32>(peer + EP_ACK_SEQ);
-  const relAck = relativeSeq(peer, ack, peerAck, load<u32>(peer + EP_ACK_WRAPS));
+  const relAck = relativeSeq(peer, ack, peerAck, wrapsAt(rec, peer, EP_ACK_WRAPS));
   if (SEQ.seqUnderflow) return false;
   // The segment that starts a side's stream (relative sequence 1) goes to the service scan
   // (service.ts) on the full path.
   if (len != 0 && relSeq == 1) return false;
-  if (relAck > toRelative(peer, load<u32>(peer + EP_LAST_SEQ), load<u32>(peer + EP_SEQ_WRAPS))) return false;
+  if (relAck > toRelative(peer, load<u32>(peer + EP_LAST_SEQ), wrapsAt(rec, peer, EP_SEQ_WRAPS))) return false;
 
   // AckReceived on the peer's stream (reassembly.ts): what it will do, decided before any write.
-  const trim = load<u64>(peer + EP_TRIM), reasm = load<u64>(peer + EP_REASM);
+  const trim = relAt(rec, peer, EP_TRIM), reasm = relAt(rec, peer, EP_REASM);
   const advances = relAck > trim && relAck > reasm;
   const peerSkips = (load<u8>(peer + EP_FLAGS) & EF_SKIP) != 0;
   if (advances) {
@@ -110,17 +111,19 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   setTimeAt(rec, FR_TS_LAST, now);
   store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS));
   const d = seqDelta(ack, peerAck);
-  if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(peer, ack);
-  if (len != 0) updateLastSeq(ep, seq + len);
+  if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
+  if (len != 0) updateLastSeq(rec, ep, seq + len);
   // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
   let f2 = load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN;
   if (!ackSent || seqDelta(ack, greatestAck) > 0) {
     store<u32>(ep + EP_LAST_ACKVAL, ack);
-    store<u8>(ep + EP_DUPACKS, 0);
+    const dup = extSideIfAny(rec, ep, X_DUPACKS, 1); // zero without an extension block (live.ts)
+    if (dup != 0) store<u8>(dup, 0);
     f2 |= EF2_ACK_SENT;
   }
   store<u8>(ep + EP_FLAGS2, f2);
-  store<u16>(peer + EP_RTX_QUIET, 0);
+  const quiet = extSideIfAny(rec, peer, X_RTX_QUIET, 2);
+  if (quiet != 0) store<u16>(quiet, 0);
   const sinceStart = now - load<i64>(rec + FR_TS_START);
   const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
   if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
@@ -139,9 +142,9 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
         addWide(rec, peer, EP_MISSED, X_MISSED_HI, relAck - reasm);
       }
       store<u8>(peer + EP_NBLOCKS, 0);
-      store<u64>(peer + EP_REASM, relAck);
+      setRelAt(rec, peer, EP_REASM, relAck);
     }
-    store<u64>(peer + EP_TRIM, relAck);
+    setRelAt(rec, peer, EP_TRIM, relAck);
   }
   if (len != 0 && !dataUnderflow) {
     if (load<u8>(pk + P_WHOLE) != 0) {

@@ -19,7 +19,7 @@
 
 import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_V6 } from "./live";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
-import { OPTIONS, TABLE } from "../state";
+import { OPTIONS, TABLE, TableState } from "../state";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
 const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
@@ -45,6 +45,45 @@ TABLE.v6HighWater = 0;
 TABLE.v6FreeHead = NO_RECORD;
 TABLE.extHighWater = 0;
 TABLE.extFreeHead = NO_RECORD;
+
+// ---- block pools ---------------------------------------------------------------------------------
+// Extension blocks and IPv6 key blocks come from pools of the same shape: fixed-size blocks in
+// chunks of CHUNK_RECORDS, chunk pointers in an array of MAX_CHUNKS, freed blocks on a free list
+// threaded through their first u32. A pool's state is three consecutive u32 of TableState: chunk
+// count, high-water mark (ids below it were handed out) and free-list head.
+// (Functions, not constants: like TABLE's field accesses they fold to constant addresses, where a
+// constant computed from TABLE could become a wasm global, which the engine state must not have.)
+@inline function extPool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nExtChunks"); }
+@inline function v6Pool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nV6Chunks"); }
+
+/** Block x of the pool whose chunk array is `chunks` and whose blocks are `size` bytes. */
+// SAFETY: x < the pool's high-water mark <= its chunk count * CHUNK_RECORDS.
+@inline function poolBlock(chunks: usize, size: usize, x: u32): usize {
+  return load<usize>(chunks + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * size;
+}
+
+/** Takes a block id from a pool (state at `pool`): the free list first, else the next id, adding a chunk when needed. */
+@inline function poolTake(pool: usize, chunks: usize, size: usize): u32 {
+  const free = load<u32>(pool, 8);
+  if (free != NO_RECORD) {
+    store<u32>(pool, load<u32>(poolBlock(chunks, size, free)), 8);
+    return free;
+  }
+  const n = load<u32>(pool), x = load<u32>(pool, 4);
+  if (x == n * CHUNK_RECORDS) {
+    // tableCanGrow() kept room for a chunk of each pool per record chunk, so this allocation fits.
+    store<usize>(chunks + (<usize>n << 2), chunkAlloc(<usize>CHUNK_RECORDS * size));
+    store<u32>(pool, n + 1);
+  }
+  store<u32>(pool, x + 1, 4);
+  return x;
+}
+
+/** Puts block x back on the pool's free list. */
+@inline function poolGive(pool: usize, chunks: usize, size: usize, x: u32): void {
+  store<u32>(poolBlock(chunks, size, x), load<u32>(pool, 8));
+  store<u32>(pool, x, 8);
+}
 
 TABLE.nChunks = 0;
 TABLE.highWater = 0;      // records ever handed out (ids < highWater are allocated)
@@ -96,9 +135,7 @@ const CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>REC_LIVE;
 
 /** Address of extension block `x`. */
 // SAFETY: x < extHighWater <= nExtChunks * CHUNK_RECORDS.
-@inline function extBlockPtr(x: u32): usize {
-  return load<usize>(EXT_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * <usize>EXT_LIVE;
-}
+@inline function extBlockPtr(x: u32): usize { return poolBlock(EXT_CHUNKS, <usize>EXT_LIVE, x); }
 
 /** Address of the extension block of record `id`, or 0 when it has none yet (all its fields read as zero). */
 export function extPtr(id: u32): usize { return extOf(recPtr(id)); }
@@ -117,18 +154,7 @@ export function extAttachOf(r: usize): usize {
   const ref = r + <usize>FR_EXT_REF;
   const cur = load<u32>(ref);
   if (cur != 0) return extBlockPtr(cur - 1);
-  let x: u32;
-  if (TABLE.extFreeHead != NO_RECORD) {
-    x = TABLE.extFreeHead;
-    TABLE.extFreeHead = load<u32>(extBlockPtr(x));
-  } else {
-    if (TABLE.extHighWater == TABLE.nExtChunks * CHUNK_RECORDS) {
-      // tableCanGrow() kept room for an extension block per record, so this allocation fits.
-      store<usize>(EXT_CHUNKS + (<usize>TABLE.nExtChunks << 2), chunkAlloc(EXT_CHUNK_BYTES));
-      TABLE.nExtChunks++;
-    }
-    x = TABLE.extHighWater++;
-  }
+  const x = poolTake(extPool(), EXT_CHUNKS, <usize>EXT_LIVE);
   const p = extBlockPtr(x);
   zeroBlock(p, <usize>EXT_LIVE);
   store<u32>(ref, x + 1);
@@ -140,8 +166,7 @@ function extRelease(id: u32): void {
   const ref = extRef(id);
   const cur = load<u32>(ref);
   if (cur == 0) return;
-  store<u32>(extBlockPtr(cur - 1), TABLE.extFreeHead);
-  TABLE.extFreeHead = cur - 1;
+  poolGive(extPool(), EXT_CHUNKS, <usize>EXT_LIVE, cur - 1);
   store<u32>(ref, 0);
 }
 
@@ -157,9 +182,7 @@ const ADDR_SCRATCH: usize = memory.data(32, 16);
 
 /** IPv6 key block `x`. */
 // SAFETY: x < v6HighWater <= nV6Chunks * CHUNK_RECORDS (x comes from a record with FR_V6 set).
-@inline function v6Block(x: u32): usize {
-  return load<usize>(V6_CHUNKS + (<usize>(x >> CHUNK_SHIFT) << 2)) + <usize>(x & (CHUNK_RECORDS - 1)) * V6_BLOCK;
-}
+@inline function v6Block(x: u32): usize { return poolBlock(V6_CHUNKS, V6_BLOCK, x); }
 
 /**
  * Address of the 16-byte form of the live record r's originator (resp false) or responder address:
@@ -192,18 +215,7 @@ export function setKeyAddrs(r: usize, src: usize, dst: usize): void {
     store<u8>(r + FR_V6, 0);
     return;
   }
-  let x: u32;
-  if (TABLE.v6FreeHead != NO_RECORD) {
-    x = TABLE.v6FreeHead;
-    TABLE.v6FreeHead = load<u32>(v6Block(x));
-  } else {
-    if (TABLE.v6HighWater == TABLE.nV6Chunks * CHUNK_RECORDS) {
-      // tableCanGrow() kept room for an IPv6 key chunk per record chunk, so this allocation fits.
-      store<usize>(V6_CHUNKS + (<usize>TABLE.nV6Chunks << 2), chunkAlloc(V6_CHUNK_BYTES));
-      TABLE.nV6Chunks++;
-    }
-    x = TABLE.v6HighWater++;
-  }
+  const x = poolTake(v6Pool(), V6_CHUNKS, V6_BLOCK);
   store<u32>(r + FR_ORIG_ADDR, x);
   store<u32>(r + FR_RESP_ADDR, 0);
   store<u8>(r + FR_V6, 1);
@@ -577,9 +589,7 @@ export function remove(id: u32): void {
   store<u64>(TABLE.indexBase + (<usize>i << 3), 0);
   extRelease(id);
   if (load<u8>(r + FR_V6) != 0) {
-    const x = load<u32>(r + FR_ORIG_ADDR);
-    store<u32>(v6Block(x), TABLE.v6FreeHead);
-    TABLE.v6FreeHead = x;
+    poolGive(v6Pool(), V6_CHUNKS, V6_BLOCK, load<u32>(r + FR_ORIG_ADDR));
     store<u8>(r + FR_V6, 0);
   }
   store<u32>(r + FR_FLAGS, 0);

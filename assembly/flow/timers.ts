@@ -14,7 +14,7 @@
 //     1 h for interactive ports).
 
 import {
-  FR_FLAGS, FF_ATTEMPT, FF_TIMERS_OFF, FF_NOT_ACTIVE, FF_INACT_TCP, FF_INACT_LONG, FR_TS_ATTEMPT, FR_TS_LAST,
+  FR_FLAGS, FF_ATTEMPT, FF_TIMERS_OFF, FF_NOT_ACTIVE, FF_INACT_TCP, FF_INACT_LONG, FR_TS_LAST,
   FR_TS_START, FR_CLOSE_AT, FR_EXPIRE2, FR_ORIG, FR_RESP, EP_STATE, EP_FLAGS, EF_DID_CLOSE, Half, EndReason,
 } from "./live";
 import {
@@ -22,7 +22,7 @@ import {
   CONNECTION_LINGER_US,
 } from "../options";
 import { OPTIONS, TIMERS } from "../state";
-import { timeAt } from "./narrow";
+import { timeAt, attemptTime } from "./narrow";
 
 export const NEVER: i64 = i64.MAX_VALUE;
 
@@ -48,7 +48,7 @@ export function removalTime(rec: usize): i64 {
   const analyzerTimers = (f & (FF_TIMERS_OFF | FF_NOT_ACTIVE)) == 0;
 
   if (analyzerTimers && (f & FF_ATTEMPT) != 0 && (os == <u8>Half.SynSent || os == <u8>Half.SynAckSent) && rs == <u8>Half.Inactive) {
-    const t = timeAt(rec, FR_TS_ATTEMPT) + OPTIONS.attemptDelayUs;
+    const t = attemptTime(rec) + OPTIONS.attemptDelayUs;
     if (t < best) { best = t; TIMERS.removalReason = EndReason.AttemptTimeout; }
   }
 

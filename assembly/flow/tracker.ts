@@ -13,24 +13,27 @@ import {
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_TS_SYN, FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
-  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, EP_HIST_SYN, EP_HIST_FIN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, X_HIST_SYN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
-import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor } from "./narrow";
+import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, synTime, setSynTime } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
-import { Anomaly, noteAnomaly, setCurrentFlow, extSide, currentExt } from "./anomaly";
+import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
   updateAckSeq, relativeSeq,
 } from "./seq";
-import { addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles } from "./history";
+import {
+  addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles, histLastFin, setHistLastFinAtFin,
+  keepHistLastFin,
+} from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
 import {
@@ -274,8 +277,8 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   store<u8>(o + EP_WSCALE, 0xFF);
   store<u8>(s + EP_WSCALE, 0xFF);
   // The reassemblers start at relative sequence 1 (Zeek Reassembler(1, ...)).
-  store<u64>(o + EP_REASM, 1); store<u64>(o + EP_TRIM, 1);
-  store<u64>(s + EP_REASM, 1); store<u64>(s + EP_TRIM, 1);
+  setRelAt(r, o, EP_REASM, 1); setRelAt(r, o, EP_TRIM, 1);
+  setRelAt(r, s, EP_REASM, 1); setRelAt(r, s, EP_TRIM, 1);
   statInc(Stat.FlowsCreated);
   // A first packet that is not a pure SYN makes a partial connection; guess the server by port
   // (TCPAnalyzer::WantConnection): flip when the source is a likely server port and the
@@ -305,18 +308,21 @@ function updateHistory(flags: u32, relSeq: u64, len: u32): void {
   if (bits == 1) {
     if (syn) {
       const code: u32 = (flags & TH_ACK) != 0 ? 0x48 : 0x53;              // 'H' / 'S'
-      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_SYN_PKT, code) && <u32>relSeq != load<u32>(FLOW_STATE.curEp + EP_HIST_SYN)) {
+      // The last SYN's relative sequence is in the extension block, zero without one (live.ts).
+      const at = extSideIfAny(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_SYN);
+      const last = at != 0 ? load<u32>(at) : 0;
+      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_SYN_PKT, code) && <u32>relSeq != last) {
         addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, code));
       }
-      store<u32>(FLOW_STATE.curEp + EP_HIST_SYN, <u32>relSeq);
+      if (<u32>relSeq != last) store<u32>(extSide(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_SYN), <u32>relSeq);
     }
     if (fin) {
       // A FIN's sequence is taken after its payload.
       const end = <u32>(relSeq + <u64>len);
-      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_FIN_PKT, 0x46) && end != load<u32>(FLOW_STATE.curEp + EP_HIST_FIN)) {
+      if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_FIN_PKT, 0x46) && end != histLastFin(FLOW_STATE.curRec, FLOW_STATE.curEp)) {
         addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, 0x46));
       }
-      store<u32>(FLOW_STATE.curEp + EP_HIST_FIN, end);
+      setHistLastFinAtFin(FLOW_STATE.curEp); // hist_last_FIN = end: process() sets EP_FIN_SEQ to end + 1
     }
     if (rst) {
       const last = extSide(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_RST);
@@ -379,11 +385,11 @@ function updateLast(ep: usize, seqEnd: u32, flags: u32, len: u32): i32 {
   if ((flags & (TH_SYN | TH_RST)) != 0 && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
     // Large SYN/RST jumps are not trusted (protects against injected RSTs).
   } else if ((flags & TH_FIN) != 0 && lastSeq(ep) == startSeq(ep) + 1) {
-    updateLastSeq(ep, seqEnd);          // only SYN and FIN seen: trust the FIN (flows over 2 GiB)
+    updateLastSeq(FLOW_STATE.curRec, ep, seqEnd);          // only SYN and FIN seen: trust the FIN (flows over 2 GiB)
   } else if (stateOf(ep) == <u8>Half.Reset) {
     // after a RST no sequence number is trusted
   } else if (delta > 0) {
-    updateLastSeq(ep, seqEnd);
+    updateLastSeq(FLOW_STATE.curRec, ep, seqEnd);
   } else if (len > 0) {
     scaledHistoryAt(FLOW_STATE.curRec, ep, extSide(FLOW_STATE.curRec, ep, X_CNT_T), 0x54); // 'T': nothing new in this segment
   }
@@ -408,11 +414,11 @@ function noteOptions(ep: usize, flags: u32): void {
 function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i64): void {
   if (isOrigNow) {
     if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setTimeAt(rec, FR_TS_SYN, now);
+      if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setSynTime(rec, now);
     } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && durationAt(rec, FR_HS_RTT) < 0 &&
-               timeAt(rec, FR_TS_SYN) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
+               synTime(rec) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
                ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      const rtt = now - timeAt(rec, FR_TS_SYN);
+      const rtt = now - synTime(rec);
       setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
     }
   }
@@ -441,8 +447,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
   if (rst) segLen -= len;
   const seqEnd = seq + segLen;
-  noteSequenceBefore(FLOW_STATE.curEp, initEndpoint(FLOW_STATE.curEp, flags, seq, seqEnd));
-  const relSeq = relativeSeq(FLOW_STATE.curEp, seq, lastSeq(FLOW_STATE.curEp), load<u32>(FLOW_STATE.curEp + EP_SEQ_WRAPS));
+  noteSequenceBefore(rec, FLOW_STATE.curEp, initEndpoint(FLOW_STATE.curEp, flags, seq, seqEnd));
+  const relSeq = relativeSeq(FLOW_STATE.curEp, seq, lastSeq(FLOW_STATE.curEp), wrapsAt(rec, FLOW_STATE.curEp, EP_SEQ_WRAPS));
   const underflow = SEQ.seqUnderflow;
 
   updateHistory(flags, relSeq, len); // may flip roles: cur* pointers follow
@@ -462,9 +468,10 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     // A passive close: this side's first FIN already acknowledges the peer's FIN (RFC 9293 figure 12).
     // FINs that cross (simultaneous close, figure 13) do not.
     if (!epHas(FLOW_STATE.curEp, EF_FIN_SEEN) && epHas(FLOW_STATE.curPeer, EF_FIN_SEEN) && hasAck &&
-        seqDelta(ack, startSeq(FLOW_STATE.curPeer) + <u32>load<u64>(FLOW_STATE.curPeer + EP_FIN_SEQ)) >= 0) epSet(FLOW_STATE.curEp, EF_FIN_AFTER_PEER);
+        seqDelta(ack, startSeq(FLOW_STATE.curPeer) + <u32>relAt(rec, FLOW_STATE.curPeer, EP_FIN_SEQ)) >= 0) epSet(FLOW_STATE.curEp, EF_FIN_AFTER_PEER);
     epSet(FLOW_STATE.curEp, EF_FIN_SEEN);
-    store<u64>(FLOW_STATE.curEp + EP_FIN_SEQ, relSeq + <u64>segLen);
+    if (syn || rst) keepHistLastFin(rec, FLOW_STATE.curEp); // this FIN leaves hist_last_FIN as it was (history.ts)
+    setRelAt(rec, FLOW_STATE.curEp, EP_FIN_SEQ, relSeq + <u64>segLen);
   }
   if (rst) epSet(FLOW_STATE.curEp, EF_RST_SEEN);
 
@@ -475,12 +482,12 @@ function process(rec: usize, isOrig: bool, now: i64): void {
       relAck = 1;
       initStartSeq(FLOW_STATE.curPeer, ack - 1); initAckSeq(FLOW_STATE.curPeer, ack - 1); initLastSeq(FLOW_STATE.curPeer, ack - 1);
     } else {
-      relAck = relativeSeq(FLOW_STATE.curPeer, ack, ackSeq(FLOW_STATE.curPeer), load<u32>(FLOW_STATE.curPeer + EP_ACK_WRAPS));
+      relAck = relativeSeq(FLOW_STATE.curPeer, ack, ackSeq(FLOW_STATE.curPeer), wrapsAt(rec, FLOW_STATE.curPeer, EP_ACK_WRAPS));
       if (SEQ.seqUnderflow) relAck = 0;
       else if (!rst) {
         // Acks in RSTs are not trusted; an ack of exactly 0 far ahead is more likely broken than a wrap.
         const d = seqDelta(ack, ackSeq(FLOW_STATE.curPeer));
-        if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(FLOW_STATE.curPeer, ack);
+        if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, FLOW_STATE.curPeer, ack);
       }
     }
   }

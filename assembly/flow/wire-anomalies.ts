@@ -19,19 +19,19 @@
 
 import {
   FR_ORIG, FR_RESP, FR_TS_START, FR_HS_RTT, FF_RESP_NONSYN, FF_SYNACK_AFTER_ACK, EP_WIN, EP_SEEN, EP_PKTS, EP_FIN_SEQ,
-  EP_RTX_QUIET, EP_LAST_ACKVAL, EP_DUPACKS, EP_SYNS, EP_FLAGS2, EP_REASM, EP_SEQ_WRAPS, EF_FIN_SEEN, EF_SYN_SEEN,
+  X_RTX_QUIET, EP_LAST_ACKVAL, X_DUPACKS, EP_SYNS, EP_FLAGS2, EP_REASM, EP_SEQ_WRAPS, EF_FIN_SEEN, EF_SYN_SEEN,
   EF_FIN_RETX, EF2_ACK_SENT, EF2_BEYOND_SYN, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, HOLE_TSVAL, HOLE_IPID, Half,
 } from "./live";
 import {
   P_FLAGS, P_SEQ, P_ACK, P_WIN, P_PAYLEN, P_WHOLE, P_OPTS, P_TSVAL, P_IPID, OPT_TS,
   TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK, TH_URG,
 } from "../packet";
-import { Anomaly, noteAnomaly, extSide } from "./anomaly";
+import { Anomaly, noteAnomaly, extSide, extSideIfAny } from "./anomaly";
 import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./seq";
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler } from "./reassembly";
 import { WIRE_ANOMALIES } from "../state";
-import { durationAt } from "./narrow";
+import { durationAt, relAt, wrapsAt } from "./narrow";
 
 /** Data filling a hole within this long of the sender's latest segment is reordering (µs). */
 const REORDER_WINDOW_US: i64 = 3000;
@@ -72,7 +72,7 @@ export function noteBefore(rec: usize, ep: usize, peer: usize): void {
   WIRE_ANOMALIES.respInactiveBefore = stateOf(rec + <usize>FR_RESP) == <u8>Half.Inactive;
   WIRE_ANOMALIES.finBefore = epHas(ep, EF_FIN_SEEN);
   WIRE_ANOMALIES.synBefore = epHas(ep, EF_SYN_SEEN);
-  WIRE_ANOMALIES.finSeqBefore = load<u64>(ep + EP_FIN_SEQ);
+  WIRE_ANOMALIES.finSeqBefore = relAt(rec, ep, EP_FIN_SEQ);
   WIRE_ANOMALIES.prevWin = <u32>load<u16>(ep + EP_WIN);
   WIRE_ANOMALIES.peerWin = <u32>load<u16>(peer + EP_WIN);
   WIRE_ANOMALIES.peerFin = epHas(peer, EF_FIN_SEEN);
@@ -80,9 +80,9 @@ export function noteBefore(rec: usize, ep: usize, peer: usize): void {
 }
 
 /** The rest of the snapshot, after Zeek's init_endpoint; `fresh`: it set the sender's sequence base from this segment. */
-export function noteSequenceBefore(ep: usize, fresh: bool): void {
+export function noteSequenceBefore(rec: usize, ep: usize, fresh: bool): void {
   WIRE_ANOMALIES.lastBefore = lastSeq(ep);
-  WIRE_ANOMALIES.reasmBefore = load<u64>(ep + EP_REASM);
+  WIRE_ANOMALIES.reasmBefore = relAt(rec, ep, EP_REASM);
   WIRE_ANOMALIES.freshBase = fresh;
 }
 
@@ -123,7 +123,8 @@ export function noteHoleClocks(pk: usize, rec: usize, ep: usize, opened: bool): 
  * or, without timestamps, a newer IPv4 identification.
  */
 function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataSeqRaw: u32): bool {
-  if (load<u8>(peer + EP_DUPACKS) >= FAST_RETRANSMIT_DUPACKS && load<u32>(peer + EP_LAST_ACKVAL) == dataSeqRaw) return true;
+  const dup = extSideIfAny(rec, peer, X_DUPACKS, 1); // zero without an extension block (live.ts)
+  if (dup != 0 && load<u8>(dup) >= FAST_RETRANSMIT_DUPACKS && load<u32>(peer + EP_LAST_ACKVAL) == dataSeqRaw) return true;
   const valid = load<u8>(extSide(rec, ep, X_HOLE_CLOCKS, 1));
   const ts = load<u32>(pk + P_TSVAL);
   if ((load<u8>(pk + P_OPTS) & OPT_TS) != 0 && ts != 0) {
@@ -159,7 +160,7 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
   if (syn && !hasAck && !senderIsOrig && !WIRE_ANOMALIES.senderWasActive && WIRE_ANOMALIES.origSynSentBefore) {
     noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
   }
-  if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < load<u64>(peer + EP_FIN_SEQ))) {
+  if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < relAt(rec, peer, EP_FIN_SEQ))) {
     noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
   }
   if (len > 0 && !rst && WIRE_ANOMALIES.finBefore && relSeq + <u64>len > WIRE_ANOMALIES.finSeqBefore - 1) {
@@ -198,8 +199,9 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
     if (fillsHole && quick && !looksRetransmitted(pk, rec, ep, peer, dataSeqRaw)) noteAnomaly(rec, Anomaly.OutOfOrder, senderIsOrig, now);
     else {
       noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now);
-      const q = load<u16>(ep + EP_RTX_QUIET);
-      if (q != 0xFFFF) store<u16>(ep + EP_RTX_QUIET, q + 1);
+      const p = extSide(rec, ep, X_RTX_QUIET, 2); // the anomaly above attached the block
+      const q = load<u16>(p);
+      if (q != 0xFFFF) store<u16>(p, q + 1);
     }
   }
   if (hasAck && !rst) {
@@ -207,24 +209,27 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
     // window as its previous segment, while the peer has data outstanding.
     const sent = (flags2Of(ep) & EF2_ACK_SENT) != 0;
     const greatest = load<u32>(ep + EP_LAST_ACKVAL);
-    const peerUnacked = lastFull(peer) > ackFull(peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
+    const peerUnacked = lastFull(rec, peer) > ackFull(rec, peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
     if (control == 0 && len == 0 && sent && ack == greatest && win == WIRE_ANOMALIES.prevWin && peerUnacked && WIRE_ANOMALIES.peerWasActive) {
       noteAnomaly(rec, Anomaly.DuplicateAck, senderIsOrig, now);
-      const n = load<u8>(ep + EP_DUPACKS);
-      if (n != 0xFF) store<u8>(ep + EP_DUPACKS, n + 1);
+      const p = extSide(rec, ep, X_DUPACKS, 1); // the anomaly above attached the block
+      const n = load<u8>(p);
+      if (n != 0xFF) store<u8>(p, n + 1);
     }
     if (!sent || seqDelta(ack, greatest) > 0) {
       store<u32>(ep + EP_LAST_ACKVAL, ack);
-      store<u8>(ep + EP_DUPACKS, 0);
+      const dup = extSideIfAny(rec, ep, X_DUPACKS, 1);
+      if (dup != 0) store<u8>(dup, 0);
       setFlags2(ep, EF2_ACK_SENT);
     }
   }
-  if (hasAck && !rst && WIRE_ANOMALIES.peerWasActive && relAck > toRelative(peer, lastSeq(peer), load<u32>(peer + EP_SEQ_WRAPS))) {
+  if (hasAck && !rst && WIRE_ANOMALIES.peerWasActive && relAck > toRelative(peer, lastSeq(peer), wrapsAt(rec, peer, EP_SEQ_WRAPS))) {
     noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
   }
 
   // Evidence for the end-of-input rules (syn_unanswered, peer_vanished, handshake_incomplete, states).
-  store<u16>(peer + EP_RTX_QUIET, 0);
+  const quiet = extSideIfAny(rec, peer, X_RTX_QUIET, 2);
+  if (quiet != 0) store<u16>(quiet, 0);
   const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
   if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen); // the latest, whatever the order
   if (syn) {

@@ -258,15 +258,15 @@ describe("compact live records expand to the same flow", () => {
     return segs;
   }
 
-  it("keep history letters past the 16 the live record holds inline (they live in the extension block)", () => {
-    // 18 letters: the 17th and 18th come from the extension block's live tail.
+  it("keep history letters past the 12 the live record holds inline (they live in the extension block)", () => {
+    // 18 letters: the 13th to 18th come from the extension block's live tail.
     const { flows } = run(retransmitting(1000));
     expect(flows[0].history).toBe("ShADdaTtTtTtTtFfRr");
   });
 
-  it("keep a history of exactly 16 letters, all inline", () => {
-    const { flows } = run(retransmitting(100));
-    expect(flows[0].history).toBe("ShADdaTtTtTtFfRr");
+  it("keep a history of exactly 12 letters, all inline", () => {
+    const { flows } = run(retransmitting(1));
+    expect(flows[0].history).toBe("ShADdaTtFfRr");
   });
 
   it("count bytes from a start_seq of 2^32 - 1 (the live record keeps it in 32 bits)", () => {
@@ -296,17 +296,24 @@ describe("compact live records expand to the same flow", () => {
 
   /**
    * The handshake, then `n` segments of `len` bytes from the client (cut by the snaplen when `cut`),
-   * each acknowledged by the server, every `gap` µs, then FINs: 60 + len IP bytes a segment.
+   * each acknowledged by the server, every `gap` µs, then FINs: 60 + len IP bytes a segment. The
+   * client's ISN is 1000, or `isn`.
    */
-  function bulk(n: number, len: number, gap: number, cut: boolean): Segment[] {
-    const segs: Segment[] = HANDSHAKE_AND_CLOSE.slice(0, 3);
+  function bulk(n: number, len: number, gap: number, cut: boolean, isn = 1000): Segment[] {
+    const shift = (s: number) => (s + isn - 1000) >>> 0;
+    const [syn, synAck, ack] = HANDSHAKE_AND_CLOSE;
+    const segs: Segment[] = [
+      { ...syn, seq: shift(syn.seq) },
+      { ...synAck, ack: shift(synAck.ack) },
+      { ...ack, seq: shift(ack.seq) },
+    ];
     for (let i = 0; i < n; i++) {
-      const seq = (1001 + i * len) >>> 0;
+      const seq = shift(1001 + i * len);
       const t = 3000 + i * gap;
       segs.push({ t, from: "c", flags: PSH | ACK, seq, ack: 5001, len, cut });
       segs.push({ t: t + 1, from: "s", flags: ACK, seq: 5001, ack: (seq + len) >>> 0 });
     }
-    const end = (1001 + n * len) >>> 0;
+    const end = shift(1001 + n * len);
     const t = 3000 + n * gap;
     segs.push(
       { t, from: "c", flags: FIN | ACK, seq: end, ack: 5001 },
@@ -351,5 +358,72 @@ describe("compact live records expand to the same flow", () => {
     expect(flows[0]).toMatchObject({ conn_state: "SF", orig_bytes: n * len, missed_bytes: 0 });
     expect(flows[0].orig_ip_bytes).toBe(4 * 60 + n * (60 + len));
     expect(flows[0].resp_ip_bytes).toBe(2 * 60 + n * 60);
+  });
+
+  it("count missed bytes past 2^32 on one side (reassembly points and missed_bytes past 32 bits)", () => {
+    // An ISN above 2^31: the relative sequence passes 2^31 only after the 32-bit wrap, so every ack
+    // is taken (see the next case) and every cut segment is a gap; the reassembly point, the
+    // acknowledged point and the FIN's sequence pass 2^32 (narrow.ts relAt) and missed_bytes its
+    // low 32 bits (addWide).
+    const n = 70_000,
+      len = 65_000;
+    for (const fastPath of [true, false]) {
+      const { flows } = run(bulk(n, len, 10, true, 0xf000_0000), CLIENT, SERVER, 0, { fastPath });
+      expect(flows).toHaveLength(1);
+      expect(flows[0]).toMatchObject({ conn_state: "SF", orig_bytes: n * len, missed_bytes: n * len });
+    }
+  });
+
+  it("stop counting missed bytes where Zeek does: an ack 2^31 past a low ISN before the wrap", () => {
+    // Zeek's get_relative_seq (TCPSessionAdapter.cc) reads a sequence number 2^31 or more past
+    // start_seq as an underflow while its wrap count is 0 (ISN 1000: until the 32-bit wrap at 4 GiB):
+    // from there the ack is not taken (TCP_ack_underflow_or_misorder, ack_seq stays) and no later
+    // gap is reported. missed_bytes stops at the last ack below 2^31: 33,038 segments of 65,000.
+    const n = 70_000,
+      len = 65_000;
+    const { flows } = run(bulk(n, len, 10, true));
+    expect(flows[0]).toMatchObject({ conn_state: "SF", orig_bytes: n * len, missed_bytes: 33_038 * len });
+  });
+
+  it("keep the last FIN's sequence apart when a FIN with RST moves FIN_seq (the F repeat rule)", () => {
+    // A FIN ends at relative 101; a FIN+RST at 105 (I) moves FIN_seq but not hist_last_FIN, so the
+    // FIN sent again at 101 repeats it: no second F (Zeek update_history). The live record keeps
+    // hist_last_FIN as FIN_seq - 1 until such a FIN (live.ts EF2_HIST_FIN_AT_FIN).
+    const RST = 0x04;
+    const { flows } = run([
+      ...HANDSHAKE_AND_CLOSE.slice(0, 4),
+      { t: 5000, from: "c", flags: FIN | ACK, seq: 1101, ack: 5001 },
+      { t: 5500, from: "c", flags: FIN | RST | ACK, seq: 1105, ack: 5001 },
+      { t: 6000, from: "c", flags: FIN | ACK, seq: 1101, ack: 5001 },
+    ]);
+    expect(flows[0].history).toBe("ShADFI");
+  });
+
+  it("time the handshake from a retransmitted SYN (the live record keeps a SYN time after the start apart)", () => {
+    // The first SYN starts the record; the second (the same ISN) is the latest before the SYN-ACK:
+    // Wireshark's initial RTT runs from it. Its time is kept in the extension block (live.ts X_TS_SYN).
+    const [syn, synAck, ack] = HANDSHAKE_AND_CLOSE;
+    const { flows } = run([syn, { ...syn, t: 1000 }, { ...synAck, t: 2000 }, { ...ack, t: 3500 }]);
+    expect(flows[0]).toMatchObject({ history: "ShA", handshake_rtt: 0.0025 });
+  });
+
+  it("count sequence wraps past 254 (the live record keeps a wrap counter in a byte)", () => {
+    // The client jumps 2^31 - 1 ahead with every 1-byte segment (each a forward move), and the server
+    // acks each: 300 wraps of last_seq and ack_seq, the count past 254 kept in the extension block.
+    // (An ISN above 2^31, so that Zeek takes every ack: see the case above.)
+    const D = 2 ** 31 - 1,
+      n = 600;
+    const segs = bulk(0, 1, 10, false, 0xf000_0000).slice(0, 3);
+    for (let i = 0; i < n; i++) {
+      const seq = (0xf000_0001 + i * D) >>> 0;
+      segs.push({ t: 3000 + 10 * i, from: "c", flags: PSH | ACK, seq, ack: 5001, len: 1 });
+      segs.push({ t: 3001 + 10 * i, from: "s", flags: ACK, seq: 5001, ack: (seq + 1) >>> 0 });
+    }
+    for (const fastPath of [true, false]) {
+      const { flows } = run(segs, CLIENT, SERVER, 0, { fastPath });
+      expect(flows).toHaveLength(1);
+      // size = last_seq - start_seq - 1 (the SYN) in 64 bits: 1 + (n - 1) * D
+      expect(flows[0]).toMatchObject({ conn_state: "S1", orig_bytes: 1 + (n - 1) * D });
+    }
   });
 });
