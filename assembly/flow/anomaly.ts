@@ -13,7 +13,7 @@
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
   X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI, X_REASM, X_TRIM, X_FIN_SEQ, X_HIST_SYN, X_RTX_QUIET, X_DUPACKS, X_SEQ_WRAPS,
-  X_ACK_WRAPS, X_HIST_FIN,
+  X_ACK_WRAPS, X_HIST_FIN, X_CNT_G, X_SYNS,
 } from "./live";
 import { extPtr, extAttach, extOf } from "./table";
 import { ANOMALY } from "../state";
@@ -137,6 +137,8 @@ export function flipExtensionSides(): void {
   store<u64>(ext + X_SEQ_WRAPS, rotl<u64>(load<u64>(ext + X_SEQ_WRAPS), 32));
   store<u64>(ext + X_ACK_WRAPS, rotl<u64>(load<u64>(ext + X_ACK_WRAPS), 32));
   store<u64>(ext + X_HIST_FIN, rotl<u64>(load<u64>(ext + X_HIST_FIN), 32));
+  store<u64>(ext + X_CNT_G, rotl<u64>(load<u64>(ext + X_CNT_G), 32));
+  store<u32>(ext + X_SYNS, rotl<u32>(load<u32>(ext + X_SYNS), 16));
   // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));

@@ -14,7 +14,7 @@ import {
 import { swapBlock } from "../mem";
 import { extOf, extAttachOf, swapKeyAddrs } from "./table";
 import { flipExtensionSides, extSide, extSideIfAny } from "./anomaly";
-import { relAt } from "./narrow";
+import { relAt, bumpGaps } from "./narrow";
 
 
 /**
@@ -103,15 +103,20 @@ export function checkHistory(rec: usize, ep: usize, mask: u32, upper: u32): bool
   return true;
 }
 
-/** Zeek ScaledHistoryEntry with base 10 for the endpoint counter at `counterOff` (EP_CNT_*). */
-export function scaledHistory(rec: usize, ep: usize, counterOff: i32, upper: u32): void {
-  scaledHistoryAt(rec, ep, ep + <usize>counterOff, upper);
-}
-
 /** Zeek ScaledHistoryEntry with base 10: bumps the u32 counter at p and records the letter at 1, 10, 100 ... */
 export function scaledHistoryAt(rec: usize, ep: usize, p: usize, upper: u32): void {
   const c = load<u32>(p) + 1;
   store<u32>(p, c);
+  scaledLetter(rec, ep, c, upper);
+}
+
+/** The G letter (Zeek's content gap): bumps the side's gap counter (narrow.ts bumpGaps), recorded as scaledHistoryAt() does. */
+export function gapHistory(rec: usize, ep: usize): void {
+  scaledLetter(rec, ep, bumpGaps(rec, ep), 0x47); // 'G'
+}
+
+/** Records the letter `upper` (its case for ep) when counter value c is 1, 10, 100 ... (Zeek ScaledHistoryEntry, base 10). */
+@inline function scaledLetter(rec: usize, ep: usize, c: u32, upper: u32): void {
   if (c == 1 || c == 10 || c == 100 || c == 1000 || c == 10000 || c == 100000 || c == 1000000 || c == 10000000 ||
       c == 100000000 || c == 1000000000) addHistory(rec, caseFor(rec, ep, upper));
 }

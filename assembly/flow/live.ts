@@ -37,7 +37,9 @@
 //   - the wrap counters of last_seq and ack_seq take a byte each, a count past 254 (1 TiB) in the
 //     tail (X_SEQ_WRAPS, X_ACK_WRAPS, narrow.ts wrapsAt): 6 bytes a side;
 //   - hist_last_FIN is EP_FIN_SEQ - 1 but after a FIN with SYN or RST (EF2_HIST_FIN_AT_FIN,
-//     X_HIST_FIN): 4 bytes a side.
+//     X_HIST_FIN): 4 bytes a side;
+//   - the G counter takes 16 bits, a count past 65534 in the tail (X_CNT_G, narrow.ts bumpGaps),
+//     and the SYN count a byte, a count past 254 in the tail (X_SYNS, narrow.ts bumpSyns): 3 bytes a side.
 // Field order: the key and the flow-level fields the fast path (steady.ts) and every packet
 // (lookup, timers) touch come first; each endpoint block starts with its per-segment fields.
 
@@ -108,7 +110,7 @@ export const FR_TIMES: i32 = FR_TS_LAST;
 export const FR_HISTORY: i32 = 64;
 export const HIST_INLINE: i32 = 12;
 export const FR_ORIG: i32 = FR_HISTORY + 8;
-export const FR_RESP: i32 = FR_ORIG + 64; // + EP_SIZE
+export const FR_RESP: i32 = FR_ORIG + 60; // + EP_SIZE
 
 // ---- per-endpoint fields (offsets inside FR_ORIG / FR_RESP) --------------------------------------
 export const EP_STATE: i32 = 0;         // u8
@@ -126,7 +128,11 @@ export const EP_START: i32 = 20;
 /** u32: the low half of the u64 count; the high half is at X_IP_BYTES_HI (narrow.ts addWide). */
 export const EP_IP_BYTES: i32 = 24;
 export const EP_WIN: i32 = 28;          // u16
-export const EP_SYNS: i32 = 30;         // u16
+/**
+ * u16: the G letter's counter (the output record's u32 EP_CNT_G), read and written only through
+ * narrow.ts gapsAt/bumpGaps, which keep a count past 65534 in X_CNT_G.
+ */
+export const EP_CNT_G: i32 = 30;
 // The reassembler's points and the FIN's sequence are u64 relative sequence numbers, kept in 32 bits
 // while they fit (narrow.ts relAt/setRelAt: a side past 4 GiB keeps them whole in X_REASM ...).
 export const EP_REASM: i32 = 32;        // u32 (u64, narrow.ts)
@@ -136,14 +142,18 @@ export const EP_LAST_ACKVAL: i32 = 44;  // u32
 /** u32: the low half of the u64 count; the high half is at X_MISSED_HI (narrow.ts addWide). */
 export const EP_MISSED: i32 = 48;
 export const EP_FIN_SEQ: i32 = 52;      // u32 (u64, narrow.ts)
-export const EP_CNT_G: i32 = 56;        // u32
-export const EP_FLAGS2: i32 = 60;       // u8 (EF2_* bits, and the live-only EF2_HIST_FIN_AT_FIN)
+export const EP_FLAGS2: i32 = 56;       // u8 (EF2_* bits, and the live-only EF2_HIST_FIN_AT_FIN)
 /**
  * u8 wrap counters of last_seq and ack_seq (a wrap per 4 GiB): read and written only through
  * narrow.ts wrapsAt/bumpWraps, which keep a count past 254 in X_SEQ_WRAPS / X_ACK_WRAPS.
  */
-export const EP_SEQ_WRAPS: i32 = 61;
-export const EP_ACK_WRAPS: i32 = 62;
+export const EP_SEQ_WRAPS: i32 = 57;
+export const EP_ACK_WRAPS: i32 = 58;
+/**
+ * u8: the SYNs this side sent (the output record's u16 EP_SYNS, which stops at 65535), read and
+ * written only through narrow.ts synsAt/bumpSyns, which keep a count past 254 in X_SYNS.
+ */
+export const EP_SYNS: i32 = 59;
 /**
  * EP_FLAGS2 bit of the live record only: the relative sequence after the last lone FIN (Zeek's
  * hist_last_FIN, the F repeat rule; the output record's EP_HIST_FIN) is EP_FIN_SEQ - 1, as that
@@ -153,7 +163,7 @@ export const EP_ACK_WRAPS: i32 = 62;
  */
 export const EF2_HIST_FIN_AT_FIN: u8 = 32;
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
-export const EP_SIZE: i32 = 64;
+export const EP_SIZE: i32 = 60;
 
 /** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
 export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
@@ -211,5 +221,11 @@ export const X_HIST_FIN: i32 = X_ACK_WRAPS + 8;
  */
 export const X_TS_ATTEMPT: i32 = X_HIST_FIN + 8;
 export const X_TS_SYN: i32 = X_TS_ATTEMPT + 8;
+/**
+ * The G letter's counter past 65534 gaps (EP_CNT_G; narrow.ts bumpGaps), a u32 pair, and the SYN
+ * count past 254 (EP_SYNS; narrow.ts bumpSyns), a u16 pair (originator, responder).
+ */
+export const X_CNT_G: i32 = X_TS_SYN + 8;
+export const X_SYNS: i32 = X_CNT_G + 8;
 /** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_TS_SYN + 8 + 15) & ~15;
+export const EXT_LIVE: i32 = (X_SYNS + 4 + 15) & ~15;

@@ -4,7 +4,7 @@
 // that does not fit is kept whole in the extension block (allocated then), so what the record
 // reads back is always the exact value the wide field held, never a wrapped one.
 
-import { FR_FLAGS, FF_ATTEMPT_AT_START, FF_SYN_AT_START, FF_SYN_SET, X_TS_ATTEMPT, X_TS_SYN, FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ, EP_SEQ_WRAPS, X_SEQ_WRAPS, X_ACK_WRAPS } from "./live";
+import { FR_FLAGS, FF_ATTEMPT_AT_START, FF_SYN_AT_START, FF_SYN_SET, X_TS_ATTEMPT, X_TS_SYN, FR_TS_START, FR_TIMES, FR_ORIG, FR_DEADLINE, X_TIMES, EP_REASM, EP_TRIM, X_REASM, X_TRIM, X_FIN_SEQ, EP_SEQ_WRAPS, X_SEQ_WRAPS, X_ACK_WRAPS, EP_CNT_G, X_CNT_G, EP_SYNS, X_SYNS } from "./live";
 import { extOf, extAttachOf } from "./table";
 
 /** A narrow time field holding this keeps its value in its X_TIMES slot. */
@@ -155,6 +155,71 @@ function bumpWrapsSlow(r: usize, ep: usize, f: i32): void {
   const w = <u32>load<u8>(ep + <usize>f);
   store<u32>(p, (w == WRAPS_IN_EXT ? load<u32>(p) : w) + 1);
   store<u8>(ep + <usize>f, <u8>WRAPS_IN_EXT);
+}
+
+// ---- the G counter and the SYN count (live.ts EP_CNT_G, EP_SYNS) --------------------------------------
+// Kept in 16 bits and 8 bits while they fit; the largest value says the count is in its extension slot.
+
+/** An EP_CNT_G holding this keeps the count in its X_CNT_G slot. */
+const GAPS_IN_EXT: u32 = 0xFFFF;
+
+/** Address of the X_CNT_G slot (a u32 pair) of endpoint ep in block x. */
+@inline function gapsSlot(x: usize, r: usize, ep: usize): usize {
+  return x + <usize>X_CNT_G + (ep == r + <usize>FR_ORIG ? 0 : 4);
+}
+
+/** The G letter's counter (the output record's EP_CNT_G) of endpoint ep of the live record r. */
+@inline export function gapsAt(r: usize, ep: usize): u32 {
+  const g = <u32>load<u16>(ep + EP_CNT_G);
+  return g != GAPS_IN_EXT ? g : load<u32>(gapsSlot(extOf(r), r, ep));
+}
+
+/** Adds one to the G letter's counter of endpoint ep of the live record r (a u32: wraps as the output record's would); returns the new count. */
+@inline export function bumpGaps(r: usize, ep: usize): u32 {
+  const g = <u32>load<u16>(ep + EP_CNT_G) + 1;
+  if (g < GAPS_IN_EXT) {
+    store<u16>(ep + EP_CNT_G, <u16>g);
+    return g;
+  }
+  return bumpGapsSlow(r, ep);
+}
+
+function bumpGapsSlow(r: usize, ep: usize): u32 {
+  const p = gapsSlot(extAttachOf(r), r, ep);
+  const g = <u32>load<u16>(ep + EP_CNT_G);
+  const c = (g == GAPS_IN_EXT ? load<u32>(p) : g) + 1;
+  store<u32>(p, c);
+  store<u16>(ep + EP_CNT_G, <u16>GAPS_IN_EXT);
+  return c;
+}
+
+/** An EP_SYNS holding this keeps the count in its X_SYNS slot. */
+const SYNS_IN_EXT: u32 = 0xFF;
+
+/** Address of the X_SYNS slot (a u16 pair) of endpoint ep in block x. */
+@inline function synsSlot(x: usize, r: usize, ep: usize): usize {
+  return x + <usize>X_SYNS + (ep == r + <usize>FR_ORIG ? 0 : 2);
+}
+
+/** The SYNs endpoint ep of the live record r sent (the output record's u16 EP_SYNS: it stops at 65535). */
+@inline export function synsAt(r: usize, ep: usize): u32 {
+  const n = <u32>load<u8>(ep + EP_SYNS);
+  return n != SYNS_IN_EXT ? n : <u32>load<u16>(synsSlot(extOf(r), r, ep));
+}
+
+/** Adds one SYN to endpoint ep of the live record r (the count stops at 65535). */
+@inline export function bumpSyns(r: usize, ep: usize): void {
+  const n = <u32>load<u8>(ep + EP_SYNS) + 1;
+  if (n < SYNS_IN_EXT) store<u8>(ep + EP_SYNS, <u8>n);
+  else bumpSynsSlow(r, ep);
+}
+
+function bumpSynsSlow(r: usize, ep: usize): void {
+  const p = synsSlot(extAttachOf(r), r, ep);
+  const n = <u32>load<u8>(ep + EP_SYNS);
+  const c = n == SYNS_IN_EXT ? <u32>load<u16>(p) : n;
+  if (c != 0xFFFF) store<u16>(p, <u16>(c + 1));
+  store<u8>(ep + EP_SYNS, <u8>SYNS_IN_EXT);
 }
 
 // ---- the originator SYN times (live.ts X_TS_ATTEMPT, X_TS_SYN) ---------------------------------------

@@ -9,7 +9,7 @@ import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
-import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime } from "./narrow";
+import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime, gapsAt, synsAt } from "./narrow";
 import { removalTime } from "./timers";
 import { inlineLetter, histLastFin } from "./history";
 
@@ -44,7 +44,7 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u32>(dst + O.EP_PKTS, load<u32>(src + L.EP_PKTS));
   store<u32>(dst + O.EP_CNT_T, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_T + side) : 0);
   store<u32>(dst + O.EP_CNT_W, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_W + side) : 0);
-  store<u32>(dst + O.EP_CNT_G, load<u32>(src + L.EP_CNT_G));
+  store<u32>(dst + O.EP_CNT_G, gapsAt(rec, src));
   store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
   store<u16>(dst + O.EP_RTX_QUIET, ext != 0 ? load<u16>(ext + <usize>L.X_RTX_QUIET + (side >> 1)) : 0);
   store<u32>(dst + O.EP_SEEN, load<u32>(src + L.EP_SEEN));
@@ -60,7 +60,7 @@ export function outClear(): void { OUTPUT.outCount = 0; }
   store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
   store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2) & ~L.EF2_HIST_FIN_AT_FIN);
   store<u8>(dst + O.EP_DUPACKS, ext != 0 ? load<u8>(ext + <usize>L.X_DUPACKS + (side >> 2)) : 0);
-  store<u16>(dst + O.EP_SYNS, load<u16>(src + L.EP_SYNS));
+  store<u16>(dst + O.EP_SYNS, <u16>synsAt(rec, src));
   store<u64>(dst + O.EP_REASM, relAt(rec, src, L.EP_REASM));
   store<u64>(dst + O.EP_TRIM, relAt(rec, src, L.EP_TRIM));
   store<u64>(dst + O.EP_MISSED, wideAt(src, L.EP_MISSED, ext, L.X_MISSED_HI, side));

@@ -11,10 +11,10 @@
 
 import {
   EP_REASM, EP_TRIM, X_BLOCKS, X_BLOCKS_SIDE, EP_NBLOCKS, MAX_BLOCKS, EP_FLAGS, EF_SKIP, EF_FIN_SEEN, EP_FIN_SEQ, EP_MISSED, X_MISSED_HI,
-  EP_STATE, EP_PREV_STATE, EP_CNT_G, FR_FLAGS, FF_PARTIAL, Half, EP_FLAGS2, EF2_TRUNCATED,
+  EP_STATE, EP_PREV_STATE, FR_FLAGS, FF_PARTIAL, Half, EP_FLAGS2, EF2_TRUNCATED,
 } from "./live";
 import { relAckOf, noDataAcked } from "./seq";
-import { scaledHistory, isOrigEp } from "./history";
+import { gapHistory, isOrigEp } from "./history";
 import { noteAnomaly, Anomaly, extSide } from "./anomaly";
 import { OPTIONS, ANOMALY } from "../state";
 import { addWide, relAt, setRelAt } from "./narrow";
@@ -44,7 +44,7 @@ import { addWide, relAt, setRelAt } from "./narrow";
 /** Zeek TCP_Reassembler::Gap: G/g only for cleanly established connections; missed_bytes also when reporting partial gaps. */
 function gap(rec: usize, ep: usize, peer: usize, len: u64): void {
   const clean = isClean(ep) && isClean(peer);
-  if (clean) scaledHistory(rec, ep, EP_CNT_G, 0x47); // 'G'
+  if (clean) gapHistory(rec, ep);
   if (!clean && !OPTIONS.reportGapsForPartial) return;
   addWide(rec, ep, EP_MISSED, X_MISSED_HI, len);
   // The anomaly says what missed_bytes counts (so a partial connection's gaps, which Zeek leaves

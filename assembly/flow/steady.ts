@@ -37,12 +37,12 @@ import {
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
   EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
-  EP_MISSED, EP_NBLOCKS, EP_CNT_G, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
+  EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
 import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
-import { scaledHistory, historyIsLoneH } from "./history";
+import { gapHistory, historyIsLoneH } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
 import { noteHoleClocks } from "./wire-anomalies";
@@ -138,7 +138,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
       // Zeek TCP_Reassembler::Undelivered with no buffered ranges: the hole up to the ack is a gap
       // (both sides established, so G/g and missed_bytes), then reassembly moves to the ack.
       if (!peerSkips) {
-        scaledHistory(rec, peer, EP_CNT_G, 0x47); // 'G'
+        gapHistory(rec, peer);
         addWide(rec, peer, EP_MISSED, X_MISSED_HI, relAck - reasm);
       }
       store<u8>(peer + EP_NBLOCKS, 0);

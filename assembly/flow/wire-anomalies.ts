@@ -19,7 +19,7 @@
 
 import {
   FR_ORIG, FR_RESP, FR_TS_START, FR_HS_RTT, FF_RESP_NONSYN, FF_SYNACK_AFTER_ACK, EP_WIN, EP_SEEN, EP_PKTS, EP_FIN_SEQ,
-  X_RTX_QUIET, EP_LAST_ACKVAL, X_DUPACKS, EP_SYNS, EP_FLAGS2, EP_REASM, EP_SEQ_WRAPS, EF_FIN_SEEN, EF_SYN_SEEN,
+  X_RTX_QUIET, EP_LAST_ACKVAL, X_DUPACKS, EP_FLAGS2, EP_REASM, EP_SEQ_WRAPS, EF_FIN_SEEN, EF_SYN_SEEN,
   EF_FIN_RETX, EF2_ACK_SENT, EF2_BEYOND_SYN, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, HOLE_TSVAL, HOLE_IPID, Half,
 } from "./live";
 import {
@@ -31,7 +31,7 @@ import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./se
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler } from "./reassembly";
 import { WIRE_ANOMALIES } from "../state";
-import { durationAt, relAt, wrapsAt } from "./narrow";
+import { durationAt, relAt, wrapsAt, bumpSyns } from "./narrow";
 
 /** Data filling a hole within this long of the sender's latest segment is reordering (µs). */
 const REORDER_WINDOW_US: i64 = 3000;
@@ -233,8 +233,7 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
   const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
   if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen); // the latest, whatever the order
   if (syn) {
-    const n = load<u16>(ep + EP_SYNS);
-    if (n != 0xFFFF) store<u16>(ep + EP_SYNS, n + 1);
+    bumpSyns(rec, ep);
   } else if (!rst) {
     setFlags2(ep, EF2_BEYOND_SYN); // a side that sends anything but SYNs (and RSTs) has left SYN_SENT
   }

@@ -11,6 +11,7 @@ import { AsciiWriter, createFormatter, flowJson } from "../../src/format/index.j
 import { communityIdOf } from "../../src/ids/community-id.js";
 import { parseAddress } from "../../src/net/address.js";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
+import { FactsReader, type FlowFacts } from "../../src/anomalies/facts.js";
 import { repoRoot } from "./helpers.js";
 
 // Descriptor offsets and option bits, read by name from the module's exports.
@@ -90,7 +91,7 @@ function run(
   server = SERVER,
   vlan = 0,
   options: ReconstructorOptions = {},
-): { flows: Flow[]; ndjson: string } {
+): { flows: Flow[]; ndjson: string; facts: FlowFacts[] } {
   const engine = createEngine();
   const rec = new Reconstructor({ ignoreChecksums: true, ...options }, engine);
   const ex = engine.exports as Required<typeof engine.exports>;
@@ -129,12 +130,15 @@ function run(
   const out = new AsciiWriter(1024);
   const ndjson = createFormatter("ndjson", rec.layout);
   const decoder = new FlowDecoder(rec.layout);
+  const factsReader = new FactsReader(rec.layout);
+  const facts: FlowFacts[] = [];
   // finish() drains the tracker; the capture-level "empty input" error is expected here.
   rec.finishRecords((views, p) => {
     ndjson.record(views, p, out);
     flows.push(decoder.decode(views, p));
+    facts.push(factsReader.read(views, p));
   });
-  return { flows, ndjson: out.text() };
+  return { flows, ndjson: out.text(), facts };
 }
 
 // RFC 9293 figure 6 (basic three-way handshake), one request and response, then a normal close:
@@ -424,6 +428,41 @@ describe("compact live records expand to the same flow", () => {
       expect(flows).toHaveLength(1);
       // size = last_seq - start_seq - 1 (the SYN) in 64 bits: 1 + (n - 1) * D
       expect(flows[0]).toMatchObject({ conn_state: "S1", orig_bytes: 1 + (n - 1) * D });
+    }
+  });
+
+  it("count SYNs past 254 (the live record keeps the SYN count in a byte), stopping at 65535", () => {
+    // Unanswered SYNs of one ISN: the count goes into the extension block past 254 and comes back
+    // exact; the output record's u16 stops at 65535, as it did before the live record narrowed it.
+    const [syn] = HANDSHAKE_AND_CLOSE;
+    for (const [n, want] of [
+      [254, 254],
+      [255, 255],
+      [300, 300],
+      [70_000, 65_535],
+    ]) {
+      const { flows, facts } = run(Array.from({ length: n }, (_, i) => ({ ...syn, t: i * 10 })));
+      expect(flows).toHaveLength(1);
+      expect([n, facts[0].orig.syns, facts[0].resp.syns]).toEqual([n, want, 0]);
+    }
+  });
+
+  it("count content gaps past 65534 (the live record keeps the G counter in 16 bits)", () => {
+    // Each server ACK acknowledges one client byte more than was seen: a 1-byte content gap each. Zeek records G at the 1st, 10th, 100th ... gap, so the 100000th adds a sixth
+    // G only if the count past 65534, kept in the extension block, is exact.
+    const [syn, synAck, ack] = HANDSHAKE_AND_CLOSE;
+    for (const [n, gs] of [
+      [99_999, 5],
+      [100_000, 6],
+    ]) {
+      const segs: Segment[] = [syn, synAck, ack];
+      for (let i = 0; i < n; i++) segs.push({ t: 3000 + 10 * i, from: "s", flags: ACK, seq: 5001, ack: 1002 + i });
+      for (const fastPath of [true, false]) {
+        const { flows } = run(segs, CLIENT, SERVER, 0, { fastPath });
+        expect(flows).toHaveLength(1);
+        expect([n, fastPath, flows[0].history?.replace(/[^G]/g, "").length]).toEqual([n, fastPath, gs]);
+        expect(flows[0]).toMatchObject({ missed_bytes: n });
+      }
     }
   });
 });
