@@ -43,12 +43,13 @@ import { MEM } from "./state";
   }
 }
 
-/** Zeroes n bytes, n a multiple of 8 (a constant n leaves no tail test at run time). */
+/** Zeroes n bytes, n a multiple of 4 (a constant n leaves no tail test at run time). */
 @inline export function zeroBlock(dst: usize, n: usize): void {
   const z = i64x2.splat(0);
   let i: usize = 0;
   for (; i + 16 <= n; i += 16) v128.store(dst + i, z);
-  if (i < n) store<u64>(dst + i, 0);
+  if ((n & 8) != 0) { store<u64>(dst + i, 0); i += 8; }
+  if ((n & 4) != 0) store<u32>(dst + i, 0);
 }
 
 /** 16-byte equality (addresses). */

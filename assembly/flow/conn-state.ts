@@ -3,16 +3,16 @@
 // conn.log shows. Computed once, when a record is emitted, from the live record (live.ts layout)
 // into its output record (record.ts layout).
 
-import { FR_ORIG, FR_RESP, EP_STATE, FR_HIST_LEN, Half, ConnState } from "./live";
+import { FR_ORIG, FR_RESP, EP_STATE, Half, ConnState } from "./live";
 import * as O from "./record";
-import { historyLetter } from "./history";
+import { historyLetter, histLen } from "./history";
 import { endpointSize } from "./seq";
 
 @inline function inactiveOrPartial(s: u8): bool { return s == <u8>Half.Inactive || s == <u8>Half.Partial; }
 
 /** The history matches /^\^?S[^HAFGIQ]*R.*$/ (Zeek's RSTOS0 test). */
 function historyIsRstos0(rec: usize): bool {
-  const n = <i32>load<u8>(rec + FR_HIST_LEN);
+  const n = histLen(rec);
   let i = 0;
   if (i < n && historyLetter(rec, i) == 0x5E) i++;       // optional '^'
   if (i >= n || historyLetter(rec, i) != 0x53) return false; // 'S'

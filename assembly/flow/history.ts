@@ -7,7 +7,7 @@
 // NOT swap. Logarithmic letters (C, T, W, G) are recorded at the 1st, 10th, 100th ... event.
 
 import {
-  FR_HIST_LEN, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FF_HIST_LEN, FF_HIST_LEN_SHIFT, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
   EP_FLAGS2, EF2_HIST_FIN_AT_FIN, EP_FIN_SEQ, X_HIST_FIN,
 } from "./live";
@@ -66,8 +66,14 @@ export function keepHistLastFin(rec: usize, ep: usize): void {
 /** True when `ep` is the record's originator endpoint block. */
 @inline export function isOrigEp(rec: usize, ep: usize): bool { return ep == rec + <usize>FR_ORIG; }
 
+/** The number of history letters of the live record at rec (the output record's FR_HIST_LEN; live.ts FF_HIST_LEN). */
+@inline export function histLen(rec: usize): i32 { return <i32>((load<u32>(rec + FR_FLAGS) & FF_HIST_LEN) >> FF_HIST_LEN_SHIFT); }
+@inline function setHistLen(rec: usize, n: i32): void {
+  store<u32>(rec + FR_FLAGS, (load<u32>(rec + FR_FLAGS) & ~FF_HIST_LEN) | (<u32>n << FF_HIST_LEN_SHIFT));
+}
+
 export function addHistory(rec: usize, letter: u32): void {
-  const n = <i32>load<u8>(rec + FR_HIST_LEN);
+  const n = histLen(rec);
   if (n >= HIST_CAP) {
     store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_HIST_FULL);
     return;
@@ -75,10 +81,10 @@ export function addHistory(rec: usize, letter: u32): void {
   // The first HIST_INLINE letters are in the record, the rest in its extension block (live.ts).
   if (n < HIST_INLINE) store<u64>(rec + FR_HISTORY, load<u64>(rec + FR_HISTORY) | (letterCode(letter) << (<u64>n * 5)));
   else store<u8>(extAttachOf(rec) + <usize>X_HIST_MORE + <usize>(n - HIST_INLINE), <u8>letter);
-  store<u8>(rec + FR_HIST_LEN, <u8>(n + 1));
+  setHistLen(rec, n + 1);
 }
 
-/** History letter i (i < FR_HIST_LEN) of the live record at rec. */
+/** History letter i (i < histLen(rec)) of the live record at rec. */
 export function historyLetter(rec: usize, i: i32): u32 {
   if (i < HIST_INLINE) return inlineLetter(load<u64>(rec + FR_HISTORY), i);
   // SAFETY: letter i >= HIST_INLINE was written by addHistory(), which attached the extension block.
@@ -143,11 +149,11 @@ export function flipRoles(rec: usize): void {
 
 /** True while the whole history is exactly "H" (a SYN-ACK created the record and was not flipped). */
 @inline export function historyIsLoneH(rec: usize): bool {
-  return load<u8>(rec + FR_HIST_LEN) == 1 && load<u64>(rec + FR_HISTORY) == CODE_H;
+  return histLen(rec) == 1 && load<u64>(rec + FR_HISTORY) == CODE_H;
 }
 
 /** Rewrites the history to "^h": the late flip of zeek-semantics.md §3.4 drops the original H. */
 export function rewriteHistoryCaretH(rec: usize): void {
   store<u64>(rec + FR_HISTORY, CODE_CARET | (CODE_LOWER_H << 5));
-  store<u8>(rec + FR_HIST_LEN, 2);
+  setHistLen(rec, 2);
 }

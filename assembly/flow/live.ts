@@ -13,6 +13,7 @@
 //   - no key hash: table.ts recomputes it from the key when the record leaves the table, and
 //     expandRecord() writes it into the output record (4 bytes);
 //   - no end reason or conn_state: they are written into the output record at emission (2 bytes);
+//   - the history length, the tunnel and whether the addresses are IPv6 are FR_FLAGS bits (3 bytes);
 //   - start_seq is the 32-bit wire value: Zeek's InitStartSeq(int64) is only ever given a uint32
 //     (seq.ts), so the 64-bit field of the output record is its zero extension (4 bytes a side);
 //   - the extension reference that table.ts kept in a u32 array beside the records is a field;
@@ -61,7 +62,7 @@ import { HIST_CAP, EXT_SIZE } from "./record";
 // ---- flow-level fields (meaning and units as in record.ts) ---------------------------------------
 /**
  * The addresses: an IPv4 connection (both addresses v4-mapped, packet.ts) keeps the last 4 bytes of
- * each (a u32 each); an IPv6 one (FR_V6 set) keeps both 16-byte addresses in an IPv6 key block of
+ * each (a u32 each); an IPv6 one (FF_V6 set) keeps both 16-byte addresses in an IPv6 key block of
  * the table's pool (table.ts), whose id is then the u32 at FR_ORIG_ADDR. Read and written
  * only through table.ts (keyAddr, addrMatches, setKeyAddrs, swapKeyAddrs).
  */
@@ -70,36 +71,41 @@ export const FR_RESP_ADDR: i32 = 4;
 export const FR_ORIG_PORT: i32 = 8;     // u16
 export const FR_RESP_PORT: i32 = 10;    // u16
 export const FR_VLAN: i32 = 12;         // u32
-export const FR_FLAGS: i32 = 16;        // u32 FF_* bits
+export const FR_FLAGS: i32 = 16;        // u32 FF_* bits, and the live-only fields below
 export const FR_HIST_SEEN: i32 = 20;    // u32
-export const FR_HIST_LEN: i32 = 24;     // u8
-export const FR_TUNNEL: i32 = 25;       // u8
-/** u8: 1 when the addresses are in the IPv6 key block (FR_ORIG_ADDR above). */
-export const FR_V6: i32 = 26;
 // FR_FLAGS bits of the live record only (cleared in the output record, output.ts): FR_TS_ATTEMPT and
 // FR_TS_SYN are the record's start (narrow.ts attemptTime, synTime), and FR_TS_SYN is set (non-zero).
 export const FF_ATTEMPT_AT_START: u32 = 1 << 17;
 export const FF_SYN_AT_START: u32 = 1 << 18;
 export const FF_SYN_SET: u32 = 1 << 19;
-export const FF_LIVE_ONLY: u32 = FF_ATTEMPT_AT_START | FF_SYN_AT_START | FF_SYN_SET;
+/** FR_FLAGS bit of the live record only: the addresses are in the IPv6 key block (FR_ORIG_ADDR above). */
+export const FF_V6: u32 = 1 << 20;
+/** FR_FLAGS bits 21-23 of the live record only: the output record's FR_TUNNEL (packet.ts Tunnel, 0-7). */
+export const FF_TUNNEL_SHIFT: u32 = 21;
+export const FF_TUNNEL: u32 = 7 << FF_TUNNEL_SHIFT;
+/** FR_FLAGS bits 24-29 of the live record only: the output record's FR_HIST_LEN (0-HIST_CAP; history.ts histLen). */
+export const FF_HIST_LEN_SHIFT: u32 = 24;
+export const FF_HIST_LEN: u32 = 63 << FF_HIST_LEN_SHIFT;
+export const FF_LIVE_ONLY: u32 = FF_ATTEMPT_AT_START | FF_SYN_AT_START | FF_SYN_SET | FF_V6 | FF_TUNNEL | FF_HIST_LEN;
 /** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
-export const FR_EXT_REF: i32 = 28;
-export const FR_TS_START: i32 = 32;     // i64 µs: the base of the narrow times below
+export const FR_EXT_REF: i32 = 24;
+/** i64 µs: the base of the narrow times below (records are 4-byte aligned: REC_LIVE). */
+export const FR_TS_START: i32 = 28;
 /**
  * i32: a lower bound of when the record would be removed (timers.ts removalTime), in 1024 µs units
  * from FR_TS_START (narrow.ts deadlineFloor): the per-packet and sweep checks compute the exact time
  * only once it may have passed, and the output record's deadline is computed exactly.
  */
-export const FR_DEADLINE: i32 = 40;
+export const FR_DEADLINE: i32 = 36;
 // The narrow times: an i32 each, read and written only through timeAt()/setTimeAt() (narrow.ts),
 // which hold the encoding. A time is kept as its offset from FR_TS_START in µs (±35 minutes);
 // one out of that range is kept whole (i64) in the extension block's X_TIMES slot of its field.
 // FR_HS_RTT is a duration (-1 = not seen), kept as is while it fits an i32, else in X_TIMES too.
-export const FR_TS_LAST: i32 = 44;
-export const FR_TS_ACTIVE: i32 = 48;
-export const FR_CLOSE_AT: i32 = 52;
-export const FR_EXPIRE2: i32 = 56;
-export const FR_HS_RTT: i32 = 60;
+export const FR_TS_LAST: i32 = 40;
+export const FR_TS_ACTIVE: i32 = 44;
+export const FR_CLOSE_AT: i32 = 48;
+export const FR_EXPIRE2: i32 = 52;
+export const FR_HS_RTT: i32 = 56;
 /** The first narrow time field; field f's X_TIMES slot is X_TIMES + (f - FR_TIMES) * 2. */
 export const FR_TIMES: i32 = FR_TS_LAST;
 /**
@@ -107,7 +113,7 @@ export const FR_TIMES: i32 = FR_TS_LAST;
  * history.ts HIST_LETTERS, 0 = none); letter HIST_INLINE + i is at X_HIST_MORE + i of the
  * extension block (ASCII). Read and written only through history.ts.
  */
-export const FR_HISTORY: i32 = 64;
+export const FR_HISTORY: i32 = 60;
 export const HIST_INLINE: i32 = 12;
 export const FR_ORIG: i32 = FR_HISTORY + 8;
 export const FR_RESP: i32 = FR_ORIG + 60; // + EP_SIZE
@@ -165,8 +171,12 @@ export const EF2_HIST_FIN_AT_FIN: u8 = 32;
 /** A multiple of 4 (a role flip swaps the blocks 4 bytes at a time past the last 8, mem.ts swapBlock). */
 export const EP_SIZE: i32 = 60;
 
-/** Bytes of a live record: a multiple of 8 (records are zeroed 16 bytes at a time plus an 8-byte tail, mem.ts). */
-export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 7) & ~7;
+/**
+ * Bytes of a live record: a multiple of 4 (records are zeroed 16 bytes at a time plus an 8- and a
+ * 4-byte tail, mem.ts zeroBlock). A record's i64 and u64 fields are then 8-byte aligned in every
+ * other record only: wasm loads and stores need no alignment.
+ */
+export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 3) & ~3;
 
 // ---- extension block ----------------------------------------------------------------------------
 // A live extension block is the output record's (EXT_SIZE bytes, X_* offsets of record.ts, copied

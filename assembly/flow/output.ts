@@ -11,7 +11,7 @@ import { OUTPUT } from "../state";
 import { recordHash, keyAddr } from "./table";
 import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime, gapsAt, synsAt } from "./narrow";
 import { removalTime } from "./timers";
-import { inlineLetter, histLastFin } from "./history";
+import { inlineLetter, histLastFin, histLen } from "./history";
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -87,9 +87,9 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   store<i64>(dst + O.FR_CLOSE_AT, timeAt(rec, L.FR_CLOSE_AT));
   store<i64>(dst + O.FR_EXPIRE2, timeAt(rec, L.FR_EXPIRE2));
   store<u32>(dst + O.FR_HIST_SEEN, load<u32>(rec + L.FR_HIST_SEEN));
-  store<u8>(dst + O.FR_HIST_LEN, load<u8>(rec + L.FR_HIST_LEN));
+  store<u8>(dst + O.FR_HIST_LEN, <u8>histLen(rec));
   store<u8>(dst + O.FR_END_REASON, 0);
-  store<u8>(dst + O.FR_TUNNEL, load<u8>(rec + L.FR_TUNNEL));
+  store<u8>(dst + O.FR_TUNNEL, <u8>((load<u32>(rec + L.FR_FLAGS) & L.FF_TUNNEL) >> L.FF_TUNNEL_SHIFT));
   store<u8>(dst + O.FR_CONN_STATE, 0);
   // History: the letters in the record, then those in the extension block's live tail (live.ts).
   const h = load<u64>(rec + L.FR_HISTORY);

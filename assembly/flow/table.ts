@@ -17,7 +17,7 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_V6 } from "./live";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6 } from "./live";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE, TableState } from "../state";
 
@@ -177,11 +177,14 @@ function extRelease(id: u32): void {
 /** Two 16-byte address forms for keyAddr() to write an IPv4 connection's addresses into. */
 const ADDR_SCRATCH: usize = memory.data(32, 16);
 
+/** Whether the live record r's addresses are in an IPv6 key block (live.ts FF_V6). */
+@inline function isV6(r: usize): bool { return (load<u32>(r + FR_FLAGS) & FF_V6) != 0; }
+
 /** Whether the 16-byte address at p is v4-mapped (::ffff:a.b.c.d). */
 @inline function isV4Mapped(p: usize): bool { return load<u64>(p) == 0 && load<u32>(p, 8) == 0xFFFF0000; }
 
 /** IPv6 key block `x`. */
-// SAFETY: x < v6HighWater <= nV6Chunks * CHUNK_RECORDS (x comes from a record with FR_V6 set).
+// SAFETY: x < v6HighWater <= nV6Chunks * CHUNK_RECORDS (x comes from a record with FF_V6 set).
 @inline function v6Block(x: u32): usize { return poolBlock(V6_CHUNKS, V6_BLOCK, x); }
 
 /**
@@ -190,7 +193,7 @@ const ADDR_SCRATCH: usize = memory.data(32, 16);
  * the same side.
  */
 export function keyAddr(r: usize, resp: bool): usize {
-  if (load<u8>(r + FR_V6) != 0) return v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0);
+  if (isV6(r)) return v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0);
   const p = ADDR_SCRATCH + (resp ? 16 : 0);
   store<u64>(p, 0);
   store<u32>(p, 0xFFFF0000, 8);
@@ -200,7 +203,7 @@ export function keyAddr(r: usize, resp: bool): usize {
 
 /** Whether the 16-byte address at p is the live record r's originator (resp false) or responder address. */
 export function addrMatches(r: usize, resp: bool, p: usize): bool {
-  if (load<u8>(r + FR_V6) != 0) return eq16(v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0), p);
+  if (isV6(r)) return eq16(v6Block(load<u32>(r + FR_ORIG_ADDR)) + (resp ? 16 : 0), p);
   return isV4Mapped(p) && load<u32>(r + (resp ? FR_RESP_ADDR : FR_ORIG_ADDR)) == load<u32>(p, 12);
 }
 
@@ -212,13 +215,13 @@ export function setKeyAddrs(r: usize, src: usize, dst: usize): void {
   if (isV4Mapped(src) && isV4Mapped(dst)) {
     store<u32>(r + FR_ORIG_ADDR, load<u32>(src, 12));
     store<u32>(r + FR_RESP_ADDR, load<u32>(dst, 12));
-    store<u8>(r + FR_V6, 0);
+    store<u32>(r + FR_FLAGS, load<u32>(r + FR_FLAGS) & ~FF_V6);
     return;
   }
   const x = poolTake(v6Pool(), V6_CHUNKS, V6_BLOCK);
   store<u32>(r + FR_ORIG_ADDR, x);
   store<u32>(r + FR_RESP_ADDR, 0);
-  store<u8>(r + FR_V6, 1);
+  store<u32>(r + FR_FLAGS, load<u32>(r + FR_FLAGS) | FF_V6);
   const b = v6Block(x);
   copy16(b, src);
   copy16(b + 16, dst);
@@ -226,7 +229,7 @@ export function setKeyAddrs(r: usize, src: usize, dst: usize): void {
 
 /** Exchanges the live record r's originator and responder addresses (a role flip). */
 export function swapKeyAddrs(r: usize): void {
-  if (load<u8>(r + FR_V6) != 0) {
+  if (isV6(r)) {
     const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
     swapBlock(b, b + 16, 16);
   } else {
@@ -336,7 +339,7 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
  */
 export function recordHash(r: usize): u32 {
   const vlan = (load<u32>(r + FR_FLAGS) & FF_VLAN_KEY) != 0 ? load<u32>(r + FR_VLAN) : 0;
-  if (load<u8>(r + FR_V6) == 0) {
+  if (!isV6(r)) {
     // An IPv4 record: its 4-byte addresses are what keyHash() takes from the v4-mapped ones.
     return keyHashV4(<u64>load<u32>(r + FR_ORIG_ADDR), <u32>load<u16>(r + FR_ORIG_PORT), <u64>load<u32>(r + FR_RESP_ADDR),
       <u32>load<u16>(r + FR_RESP_PORT), vlan);
@@ -353,7 +356,7 @@ TABLE.lookupIsOrig = false;
 /** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
 export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
-  const v6: u8 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : 1;
+  const v6: u32 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : FF_V6;
   const s4 = load<u32>(src, 12), d4 = load<u32>(dst, 12);
   let i = h & TABLE.indexMask;
   while (true) {
@@ -364,7 +367,7 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
       const id = <u32>e - 1;
       const r = recPtr(id);
       // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
-      if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && load<u8>(r + FR_V6) == v6) {
+      if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && (load<u32>(r + FR_FLAGS) & FF_V6) == v6) {
         const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
         if (v6 == 0) {
           const oa = load<u32>(r + FR_ORIG_ADDR), ra = load<u32>(r + FR_RESP_ADDR);
@@ -432,7 +435,7 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
       // SAFETY: a non-zero entry names a live record id < highWater.
       const r = recPtr(<u32>e - 1);
       // lookup() compares an IPv6 connection's addresses in its key block: touch that line too.
-      const v6 = load<u8>(r + FR_V6) != 0 ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
+      const v6 = isV6(r) ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
       return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r) ^ v6;
     }
     i = (i + 1) & TABLE.indexMask;
@@ -588,10 +591,7 @@ export function remove(id: u32): void {
   }
   store<u64>(TABLE.indexBase + (<usize>i << 3), 0);
   extRelease(id);
-  if (load<u8>(r + FR_V6) != 0) {
-    poolGive(v6Pool(), V6_CHUNKS, V6_BLOCK, load<u32>(r + FR_ORIG_ADDR));
-    store<u8>(r + FR_V6, 0);
-  }
+  if (isV6(r)) poolGive(v6Pool(), V6_CHUNKS, V6_BLOCK, load<u32>(r + FR_ORIG_ADDR));
   store<u32>(r + FR_FLAGS, 0);
   store<u32>(r + FR_EXT_REF, TABLE.freeHead);
   TABLE.freeHead = id;

@@ -13,7 +13,7 @@ import {
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
-  FR_HS_RTT, FF_ENDED, FR_TUNNEL, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
+  FR_HS_RTT, FF_ENDED, FF_TUNNEL_SHIFT, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
   EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, X_HIST_SYN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
@@ -263,7 +263,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
   setTimeAt(r, FR_TS_ACTIVE, now);
   setDurationAt(r, FR_HS_RTT, -1);
   const tunnel = load<u8>(TRACKER.pk + P_TUNNEL);
-  store<u8>(r + FR_TUNNEL, tunnel);
+  setFlag(r, <u32>tunnel << FF_TUNNEL_SHIFT); // packet.ts Tunnel: 3 bits (live.ts FF_TUNNEL)
   if (tunnel != 0) {
     // The encapsulating connection, for tunnel_parents (Zeek logs the first one in new_connection).
     const x = currentExt();
