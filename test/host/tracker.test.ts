@@ -447,6 +447,19 @@ describe("compact live records expand to the same flow", () => {
     }
   });
 
+  it("keep a history of HIST_CAP letters beside the other flags (the live record keeps its length in FR_FLAGS bits)", () => {
+    // Each client FIN at a new sequence number repeats F (Zeek's hist_last_FIN rule): 40 of them
+    // fill the 32-letter history. The length shares FR_FLAGS with the IPv6 mark and the tunnel.
+    const [syn, synAck, ack] = HANDSHAKE_AND_CLOSE;
+    const segs: Segment[] = [syn, synAck, ack];
+    for (let i = 0; i < 40; i++) segs.push({ t: 3000 + 10 * i, from: "c", flags: FIN | ACK, seq: 1001 + i, ack: 5001 });
+    for (const client of [CLIENT, "2001:db8::1"]) {
+      const { flows } = run(segs, client, SERVER);
+      expect(flows).toHaveLength(1);
+      expect([client, flows[0].history]).toEqual([client, `ShA${"F".repeat(29)}`]);
+    }
+  });
+
   it("count content gaps past 65534 (the live record keeps the G counter in 16 bits)", () => {
     // Each server ACK acknowledges one client byte more than was seen: a 1-byte content gap each. Zeek records G at the 1st, 10th, 100th ... gap, so the 100000th adds a sixth
     // G only if the count past 65534, kept in the extension block, is exact.
