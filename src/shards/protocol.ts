@@ -27,6 +27,8 @@ import type { FlowsJobSpec } from "../http/flow-job.js";
 import type { FlowCounts } from "../http/flow-counts.js";
 
 export const MAX_OUT_PENDING = 8;
+/** Printed output is handed on in pieces of about this size (by the shards and the reading thread). */
+export const OUT_BYTES = 1 << 20;
 /** Ring bytes per shard: four staging areas' worth in flight. */
 export const RING_BYTES = 4 << 20;
 

@@ -20,6 +20,7 @@ import { ShardEngine } from "./shard-engine.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingClosedError, RingReader, type RingMessage } from "./ring.js";
 import { shardPrinter } from "./shard-print.js";
 import {
+  OUT_BYTES,
   setShardMemory,
   takeCredit,
   type FromShard,
@@ -28,8 +29,6 @@ import {
   type ShardStart,
 } from "./protocol.js";
 
-/** Output is handed on in pieces of about this size. */
-const OUT_BYTES = 1 << 20;
 /** A lent thread's longest run of shard work between two yields to its event loop. */
 const YIELD_AFTER_MS = 4;
 /** A lent thread waiting for its start looks whether the run was abandoned this often (ms). */

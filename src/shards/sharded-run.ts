@@ -42,6 +42,7 @@ import { AsciiWriter } from "../format/ascii.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
 import { shardPrinter, type ShardPrinter } from "./shard-print.js";
 import {
+  OUT_BYTES,
   abandonLink,
   createLink,
   giveCredit,
@@ -52,8 +53,6 @@ import {
   type ShardLink,
   type ShardStart,
 } from "./protocol.js";
-/** The reading thread's own output is handed on in pieces of about this size. */
-const OUT_BYTES = 1 << 20;
 /** Sweep steps of the reading thread's engine per read, as a shard's per message (shard-engine.ts). */
 const SWEEP_PER_READ = 64;
 /** The engine's default flow cap (assembly/options.ts flowCap), split when no cap is given. */

@@ -57,6 +57,31 @@ async function lent(api: Api): Promise<number> {
   return (await api.context.metrics.uploadShards.get()).values[0]?.value ?? 0;
 }
 
+/**
+ * Starts a sharded upload of the generated capture on a 2-thread `api` whose body stays open after
+ * its first 2 MiB, so the upload holds its own thread and its lent one; `more()` sends the rest.
+ */
+async function heldUpload(api: Api, accept: string): Promise<{ upload: Promise<Response>; more: () => void }> {
+  let more!: () => void;
+  const gate = new Promise<void>((resolve) => (more = resolve));
+  let step = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      step++;
+      if (step === 1) controller.enqueue(generated.subarray(0, 2 << 20));
+      else if (step === 2) {
+        await gate;
+        controller.enqueue(generated.subarray(2 << 20));
+      } else controller.close();
+    },
+  });
+  const upload = Promise.resolve(api.app.request("/v1/analyze", streamInit(body, PCAP, { accept })));
+  const pool = api.context.enginePool!;
+  for (let i = 0; i < 500 && pool.busy < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(pool.busy, "the upload's thread and its lent one").toBe(2);
+  return { upload, more };
+}
+
 /** A small whole capture. */
 const small = readFileSync(join(corpusDir, "http-range-rxmit.pcap"));
 
@@ -181,23 +206,7 @@ describe("the pool's bounds hold with lent threads", () => {
     try {
       const pool = api.context.enginePool!;
       await pool.ready();
-      // A body that stays open: the upload holds its threads while it waits for the rest.
-      let more!: () => void;
-      const gate = new Promise<void>((resolve) => (more = resolve));
-      let step = 0;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          step++;
-          if (step === 1) controller.enqueue(generated.subarray(0, 2 << 20));
-          else if (step === 2) {
-            await gate;
-            controller.enqueue(generated.subarray(2 << 20));
-          } else controller.close();
-        },
-      });
-      const upload = api.app.request("/v1/analyze", streamInit(body, PCAP, { accept: JSON_TYPE }));
-      for (let i = 0; i < 500 && pool.busy < 2; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(pool.busy, "the upload's thread and its lent one").toBe(2);
+      const { upload, more } = await heldUpload(api, JSON_TYPE);
       // No thread is free and the queue holds none: refused, as with two uploads.
       const refused = await post(api, "/v1/analyze", small, PCAP);
       expect(refused.status).toBe(503);
@@ -227,22 +236,7 @@ describe("the pool's bounds hold with lent threads", () => {
         ids.push((await json(created)).id as string);
       }
       expect([...pool.sessionHomes()], "one session on each thread").toEqual([1, 1]);
-      let more!: () => void;
-      const gate = new Promise<void>((resolve) => (more = resolve));
-      let step = 0;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          step++;
-          if (step === 1) controller.enqueue(generated.subarray(0, 2 << 20));
-          else if (step === 2) {
-            await gate;
-            controller.enqueue(generated.subarray(2 << 20));
-          } else controller.close();
-        },
-      });
-      const upload = api.app.request("/v1/analyze", streamInit(body, PCAP, { accept: NDJSON }));
-      for (let i = 0; i < 500 && pool.busy < 2; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(pool.busy, "the upload's thread and its lent one").toBe(2);
+      const { upload, more } = await heldUpload(api, NDJSON);
       for (const id of ids) {
         const res = await post(api, `/v1/sessions/${id}/batches`, small, PCAP);
         expect(res.status, await res.clone().text()).toBe(200);
