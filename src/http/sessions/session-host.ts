@@ -73,6 +73,10 @@ export function toThreadError(e: unknown): ThreadError {
   };
 }
 
+/**
+ * The pieces copied into one fresh ArrayBuffer of their own: it is transferred to the main thread,
+ * so not Buffer.concat, whose small results share Node's pooled slab with other buffers.
+ */
 function oneBuffer(pieces: readonly Uint8Array[]): Uint8Array {
   let total = 0;
   for (const p of pieces) total += p.length;
