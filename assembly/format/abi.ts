@@ -141,7 +141,8 @@ export function fmtLen(): i32 { return <i32>load<u32>(fmtState() + S_LEN); }
 export function fmtClear(): void { store<u32>(fmtState() + S_LEN, 0); }
 
 /**
- * Writes the Zeek view's column names (what 0) or types (what 1), tab-separated, after the bytes
+ * Writes the Zeek view's column names (what 0), types (what 1) or whether each is always set (what
+ * 2: T or F, fields.ts ALWAYS), tab-separated, after the bytes
  * in the buffer (at fmtPtr() + fmtLen(), which it does not advance); returns their length.
  */
 export function fmtFieldList(what: i32): i32 {

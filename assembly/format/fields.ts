@@ -81,9 +81,22 @@ const VIEWS: StaticArray<i32> = [
   ZEEK_VIEW, NESTED_VIEW, NESTED_VIEW, ZEEK_VIEW, ZEEK_VIEW,
 ];
 
+/**
+ * Whether the column is written for every flow, by Col: its value rule below never leaves it unset
+ * (the TSV `-`, a key absent from JSON). The OpenAPI document's Flow lists these as required
+ * (src/http/openapi.ts), and test/http/flow-schema.test.ts checks the API's answers on the Zeek
+ * corpus both ways. local_orig/local_resp are unset when Site::local_nets is empty.
+ */
+const ALWAYS: StaticArray<bool> = [
+  true, true, true, true, true, true, true, false, false, false, false, true, false, false, true, false, true, true, true, true,
+  false, true, true, false, false, false, true, true, false, false, true, true, false, false, false, true, true, true,
+  true, true, false, false, false,
+];
+
 export function columnName(c: i32): string { return unchecked(NAME[c]); }
 export function columnType(c: i32): string { return unchecked(TYPE[c]); }
 export function columnViews(c: i32): i32 { return unchecked(VIEWS[c]); }
+export function columnAlways(c: i32): bool { return unchecked(ALWAYS[c]); }
 
 /** Zeek's protocol number of the connection (`ip_proto`): flowrecon reconstructs TCP only. */
 const IP_PROTO_TCP: u32 = 6;
@@ -577,13 +590,14 @@ export function layoutColumns(mode: i32): void {
   store<u8>(s + S_STRAIGHT, use ? 1 : 0);
 }
 
-/** The Zeek view's names (what 0) or types (what 1), tab-separated: the TSV `#fields`/`#types` values. */
+/** The Zeek view's names (what 0), types (what 1) or always-set flags (what 2: T/F), tab-separated: the TSV `#fields`/`#types` values. */
 export function writeFieldList(p: usize, what: i32): usize {
   let k = 0;
   for (let c = 0; c < Col.Count; c++) {
     if ((columnViews(c) & ZEEK_VIEW) == 0) continue;
     if (k++ > 0) p = byte(p, TAB);
-    p = str(p, what == 0 ? columnName(c) : columnType(c));
+    if (what == 2) p = byte(p, columnAlways(c) ? 0x54 : 0x46); // T / F
+    else p = str(p, what == 0 ? columnName(c) : columnType(c));
   }
   return p;
 }

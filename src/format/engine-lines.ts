@@ -213,10 +213,13 @@ export class EngineLines {
     return text;
   }
 
-  /** The Zeek view's column names (`#fields`) or Zeek types (`#types`), from the engine's column table. */
-  zeekColumns(what: "fields" | "types"): string[] {
+  /**
+   * The Zeek view's column names (`#fields`), Zeek types (`#types`) or whether each is written for
+   * every flow ("T"/"F"), from the engine's column table.
+   */
+  zeekColumns(what: "fields" | "types" | "always"): string[] {
     const ex = this.#ex;
-    const n = ex.fmtFieldList(what === "fields" ? 0 : 1);
+    const n = ex.fmtFieldList(what === "fields" ? 0 : what === "types" ? 1 : 2);
     const at = ex.fmtPtr() + ex.fmtLen();
     return Buffer.from(this.#engine.views().u8.subarray(at, at + n))
       .toString("latin1")
@@ -332,16 +335,20 @@ export function zeekHeaderText(fields: readonly string[], types: readonly string
   );
 }
 
-/** The Zeek view of the engine's column table: names (`#fields`) and Zeek types (`#types`), in order. */
+/**
+ * The Zeek view of the engine's column table, in order: names (`#fields`), Zeek types (`#types`),
+ * and whether the column is written for every flow (never unset: the OpenAPI Flow's `required`).
+ */
 export interface ZeekFieldTable {
   readonly names: readonly string[];
   readonly types: readonly string[];
+  readonly always: readonly boolean[];
 }
 
 let fieldTable: ZeekFieldTable | null = null;
 
 /**
- * The Zeek view's names and types, read once per thread from the engine's column table
+ * The Zeek view's names, types and always-set flags, read once per thread from the engine's column table
  * (assembly/format/fields.ts) through the shared formatter-only instance.
  */
 export function zeekFieldTable(): ZeekFieldTable {
@@ -350,6 +357,7 @@ export function zeekFieldTable(): ZeekFieldTable {
     fieldTable = {
       names: Object.freeze(lines.zeekColumns("fields")),
       types: Object.freeze(lines.zeekColumns("types")),
+      always: Object.freeze(lines.zeekColumns("always").map((t) => t === "T")),
     };
   }
   return fieldTable;

@@ -44,25 +44,38 @@ const ZEEK_TYPE_SCHEMA: Readonly<Record<string, Json>> = {
 };
 
 /**
- * The Flow's properties in column order, and the members of its nested groups
- * (`orig_tcp_options`), from the Zeek view of the engine's column table: dotted names other than
- * `id.*` are members of the group they name, as the nested JSON writes them, and the Zeek-only
- * columns stand for the nested key that holds them (src/format/zeek.ts). `refine` replaces or
- * completes a property's schema with what the table does not say (enums, descriptions, objects).
+ * The Flow's properties in column order, the members of its nested groups (`orig_tcp_options`),
+ * and which of both are required, from the Zeek view of the engine's column table: dotted names
+ * other than `id.*` are members of the group they name, as the nested JSON writes them, and the
+ * Zeek-only columns stand for the nested key that holds them (src/format/zeek.ts). A column the
+ * table says is written for every flow is required, and so is the key that holds it.
+ * `refine` replaces or completes a property's schema with what the table does not say (enums,
+ * descriptions, objects).
  */
-function flowProperties(refine: Readonly<Record<string, Json>>): { flow: Json; groups: Record<string, Json> } {
-  const { names, types } = zeekFieldTable();
+function flowProperties(refine: Readonly<Record<string, Json>>): {
+  flow: Json;
+  required: string[];
+  groups: Record<string, Json>;
+  groupRequired: Record<string, string[]>;
+} {
+  const { names, types, always } = zeekFieldTable();
   const flow: Json = {};
+  const required = new Set<string>();
   const groups: Record<string, Json> = {};
+  const groupRequired: Record<string, string[]> = {};
   names.forEach((name, i) => {
     const schema = ZEEK_TYPE_SCHEMA[types[i]];
     if (schema === undefined) throw new Error(`no JSON schema for the Zeek type ${types[i]} of ${name}`);
     const dot = name.indexOf(".");
     const key = ZEEK_FROM_NESTED[name]?.nested ?? (dot < 0 || name.startsWith("id.") ? name : name.slice(0, dot));
-    if (key !== name && dot > 0 && !name.startsWith("id.")) (groups[key] ??= {})[name.slice(dot + 1)] = schema;
+    if (key !== name && dot > 0 && !name.startsWith("id.")) {
+      (groups[key] ??= {})[name.slice(dot + 1)] = schema;
+      if (always[i]) (groupRequired[key] ??= []).push(name.slice(dot + 1));
+    }
     flow[key] = refine[key] ?? (key === name ? schema : { type: "object" });
+    if (always[i]) required.add(key);
   });
-  return { flow, groups };
+  return { flow, required: [...required], groups, groupRequired };
 }
 
 const flowsContent = (schema: Json): Json => ({
@@ -414,29 +427,7 @@ export function openApiDocument(config: ApiConfig): Json {
           type: "object",
           description:
             "One connection, keys as in Zeek's JSON conn.log plus flowrecon's own (README, Output fields). Exactly the CLI's NDJSON line.",
-          required: [
-            "ts",
-            "uid",
-            "id.orig_h",
-            "id.orig_p",
-            "id.resp_h",
-            "id.resp_p",
-            "proto",
-            "conn_state",
-            "missed_bytes",
-            "orig_pkts",
-            "orig_ip_bytes",
-            "resp_pkts",
-            "resp_ip_bytes",
-            "ip_proto",
-            "community_id",
-            "orig_tcp_options",
-            "resp_tcp_options",
-            "end_reason",
-            "orig_state",
-            "resp_state",
-            "anomalies",
-          ],
+          required: flowSchemas.required,
           properties: {
             ...flowSchemas.flow,
             state: { enum: ["finished", "live"], description: "Only in session listings." },
@@ -452,7 +443,11 @@ export function openApiDocument(config: ApiConfig): Json {
             memory_bytes: { type: "integer" },
           },
         },
-        TcpOptions: { type: "object", properties: flowSchemas.groups.orig_tcp_options },
+        TcpOptions: {
+          type: "object",
+          required: flowSchemas.groupRequired.orig_tcp_options,
+          properties: flowSchemas.groups.orig_tcp_options,
+        },
         Stats: {
           type: "object",
           description:

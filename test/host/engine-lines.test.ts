@@ -179,6 +179,10 @@ describe("the Zeek header comes from the engine's column table", () => {
     const { zeekFieldTable } = await import("../../src/format/engine-lines.js");
     const lines = new Reconstructor().engineLines({ format: "zeek" });
     expect(ZEEK_FIELDS).toEqual(lines.zeekColumns("fields"));
-    expect(zeekFieldTable()).toEqual({ names: lines.zeekColumns("fields"), types: lines.zeekColumns("types") });
+    expect(zeekFieldTable()).toEqual({
+      names: lines.zeekColumns("fields"),
+      types: lines.zeekColumns("types"),
+      always: lines.zeekColumns("always").map((t) => t === "T"),
+    });
   });
 });
