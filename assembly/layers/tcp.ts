@@ -56,6 +56,11 @@ const MAX_SACK_BLOCKS: u32 = 4;
 const IPPROTO_TCP_WORD: u64 = 6 << 8;   // pseudo-header [zero, protocol 6] as a little-endian word
 
 export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
+  return decodeTcpInline(p, cap, len, pseudo, ctx);
+}
+
+/** decodeTcp's body, inlined into the straight path (straight.ts), which has no call to spare. */
+@inline export function decodeTcpInline(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
   const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
   if (cap < TCP_MIN_HDR) return Stat.Truncated;
