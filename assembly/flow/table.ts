@@ -261,7 +261,7 @@ const SIP_LEN: u64 = 39;
 const SIP_LEN_V4: u64 = 15;
 
 /** Symmetric keyed hash of a connection key (see above). */
-export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+@inline export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
   // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15).
   if ((s0 | d0) == 0 && <u32>s1 == 0xFFFF0000 && <u32>d1 == 0xFFFF0000) return keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
