@@ -11,7 +11,7 @@ import { trackerInit, trackPacket, flushAll, flushBatch, emitLiveAll, captureClo
 import { walkFrames } from "./shard/frames";
 import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./capture/segments";
 import { SERVER_PORTS } from "./options";
-import { readerReset, feedCapture, decodeFrame as decodeFrameImpl } from "./capture/reader";
+import { readerReset, feedCapture, decodeFrame as decodeFrameImpl, decodeFrameGeneral as decodeFrameGeneralImpl } from "./capture/reader";
 import { alloc } from "./mem";
 import { checkBegin as checkBeginImpl, checkEnd as checkEndImpl } from "./capture/check";
 import { INDEX, PACKET } from "./state";
@@ -123,6 +123,11 @@ export function errRecord(): f64 { return getErrRecord(); }
  */
 export function decodeFrame(linktype: i32, ptr: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
   return decodeFrameImpl(linktype, ptr, caplen, wirelen, tsUs);
+}
+
+/** Test hook: decodeFrame through the general decoders only (no straight path, layers/straight.ts). */
+export function decodeFrameGeneral(linktype: i32, ptr: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
+  return decodeFrameGeneralImpl(linktype, ptr, caplen, wirelen, tsUs);
 }
 
 /** likely_server_ports bitmap (8 KiB, bit p = port p), for hosts that configure their own set. */

@@ -10,7 +10,7 @@ import { PACKET } from "./state";
 
 /** Descriptors are written into a ring of PKT_RING_SLOTS slots: the tracker processes them in batches. */
 export const PKT_RING_SLOTS: i32 = 32;
-export const PKT_SIZE: usize = 192; // a multiple of 64 (clearPkt)
+export const PKT_SIZE: usize = 192; // clearPkt writes 12 x 16 bytes
 export const PKT_RING: usize = memory.data(<i32>PKT_SIZE * PKT_RING_SLOTS, 16);
 /** The descriptor being filled: the decoders write here; trackPacket() queues it and moves on to the next slot. */
 PACKET.PKT = PKT_RING;
@@ -18,18 +18,25 @@ PACKET.PKT = PKT_RING;
 @inline export function usePktSlot(i: i32): void { PACKET.PKT = PKT_RING + <usize>i * PKT_SIZE; }
 /**
  * Zeroes the descriptor at PKT before a frame is decoded into it (every field a decoder leaves
- * alone reads as 0). Four 16-byte stores per pass, PKT_SIZE a multiple of 64: three passes, where a
- * loop of one store each (binaryen does not unroll) paid a compare and branch per 16 bytes.
+ * alone reads as 0): twelve 16-byte stores written out, since binaryen does not unroll and every
+ * pass of a wasm loop pays a compare, a branch and V8's interrupt check.
  */
 @inline export function clearPkt(): void {
+  if (PKT_SIZE != 192) ERROR("clearPkt writes 192 bytes: write it again for the new PKT_SIZE");
   const p = PACKET.PKT;
   const z = i64x2.splat(0);
-  for (let i: usize = 0; i < PKT_SIZE; i += 64) {
-    v128.store(p + i, z);
-    v128.store(p + i, z, 16);
-    v128.store(p + i, z, 32);
-    v128.store(p + i, z, 48);
-  }
+  v128.store(p, z);
+  v128.store(p, z, 16);
+  v128.store(p, z, 32);
+  v128.store(p, z, 48);
+  v128.store(p, z, 64);
+  v128.store(p, z, 80);
+  v128.store(p, z, 96);
+  v128.store(p, z, 112);
+  v128.store(p, z, 128);
+  v128.store(p, z, 144);
+  v128.store(p, z, 160);
+  v128.store(p, z, 176);
 }
 
 export const P_TS: usize = 0;        // i64  capture time, microseconds since the epoch (Zeek truncates to µs)

@@ -20,7 +20,7 @@
 import { setError, getErrCode, Err } from "../errors";
 import { statAdd, Stat } from "../stats";
 import { outNearlyFull } from "../flow/output";
-import { decodeLink } from "../layers/link";
+import { decodeLink, decodeLinkWith } from "../layers/link";
 import { routeFull } from "../shard/route";
 import { fragmentsReset } from "../layers/fragments";
 import { pcapReset, pcapStep, pcapNextRecord, isPcapMagic, PCAP_MAGIC_US, PCAP_MAGIC_NS } from "./pcap";
@@ -87,6 +87,11 @@ export function feedCapture(ptr: usize, len: i32, eof: bool): i32 {
 
 export function decodeFrame(linktype: i32, ptr: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
   return decodeLink(linktype, ptr, caplen, wirelen, tsUs);
+}
+
+/** decodeFrame without the straight path (layers/straight.ts): the general decoders alone. */
+export function decodeFrameGeneral(linktype: i32, ptr: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
+  return decodeLinkWith(linktype, ptr, caplen, wirelen, tsUs, 0, false);
 }
 
 /** True when the `len` (< 4) bytes at p begin some pcap or pcapng magic, so more bytes could have made a file. */

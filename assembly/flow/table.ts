@@ -244,27 +244,38 @@ export function swapKeyAddrs(r: usize): void {
 // VLAN id. Without the key nobody can tell which tuples share a slot; with it the output is the
 // same, since nothing the host sees depends on the hash (records are found by full key compare,
 // and ids, sweep and output order follow the record pool).
+//
+// The message is the two addresses (32 bytes, or 8 for an IPv4 key), the VLAN ids (3 bytes: two
+// 12-bit ids, P_VLAN) and the two ports (4 bytes): 39 or 15 bytes, so the ids and ports share
+// SipHash's last block with the length byte (the paper's §2: b = len << 56 | the last len mod 8
+// bytes) and no block holds the length alone.
 
-const SIP_LEN_WORD: u64 = <u64>40 << 56;
-/** The length word of an IPv4 key's message (16 bytes: keyHashV4). */
-const SIP_LEN_WORD_V4: u64 = <u64>16 << 56;
+/** The last message block: VLAN ids (bytes 0..2), ports (3..6), the message length (7). */
+@inline function sipLastBlock(ports: u32, vlan: u32, len: u64): u64 {
+  return (len << 56) | (<u64>ports << 24) | <u64>(vlan & VLAN_KEY_MASK);
+}
+/** P_VLAN's 24 bits: outer id | inner id << 12 (packet.ts). */
+const VLAN_KEY_MASK: u32 = 0xFFFFFF;
+const SIP_LEN: u64 = 39;
+/** An IPv4 key's message length (keyHashV4). */
+const SIP_LEN_V4: u64 = 15;
 
 /** Symmetric keyed hash of a connection key (see above). */
-export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+@inline export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
   // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15).
   if ((s0 | d0) == 0 && <u32>s1 == 0xFFFF0000 && <u32>d1 == 0xFFFF0000) return keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
   // Any total order will do, as long as both directions of a connection pick the same first endpoint.
   const swap = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sport > dport)));
-  // The message: five key words (32 address bytes, then ports and VLAN), then the length word.
+  // The message: four address words, then the last block (VLAN ids, ports, length).
   const m0 = select<u64>(d0, s0, swap), m1 = select<u64>(d1, s1, swap);
   const m2 = select<u64>(s0, d0, swap), m3 = select<u64>(s1, d1, swap);
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
-  const m4 = (<u64>ports << 32) | <u64>vlan;
+  const m4 = sipLastBlock(ports, vlan, SIP_LEN);
   let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
   let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
   // Written out round by round (SipRound, the paper's figure 2), so the state stays in registers:
-  // one compression round per message word (v3 ^= m before, v0 ^= m after), then v2 ^= 0xFF and
+  // one compression round per message block (v3 ^= m before, v0 ^= m after), then v2 ^= 0xFF and
   // three finalisation rounds.
   v3 ^= m0;
   v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
@@ -286,24 +297,20 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
   v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   v0 ^= m4;
-  v3 ^= SIP_LEN_WORD;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= SIP_LEN_WORD;
   return sipFinish(v0, v1, v2, v3);
 }
 
 /**
- * keyHash of an IPv4 key (`sa`, `da` the 4-byte addresses): the same canonical key as a 16-byte
- * message, the two addresses then the ports and VLAN: three compression rounds (the length word's
- * included) where the 40-byte form takes six. The length word keeps the two forms apart; either is
- * SipHash-1-3 of an injective encoding of the key under the secret key.
+ * keyHash of an IPv4 key (`sa`, `da` the 4-byte addresses): the same canonical key as a 15-byte
+ * message, the two addresses then the VLAN ids and ports: two compression rounds where the 39-byte
+ * form takes five. The length byte keeps the two forms apart; either is SipHash-1-3 of an
+ * injective encoding of the key under the secret key.
  */
 @inline function keyHashV4(sa: u64, sport: u32, da: u64, dport: u32, vlan: u32): u32 {
   const swap = sa > da || (sa == da && sport > dport);
   const m0 = swap ? (da << 32) | sa : (sa << 32) | da;
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
-  const m1 = (<u64>ports << 32) | <u64>vlan;
+  const m1 = sipLastBlock(ports, vlan, SIP_LEN_V4);
   let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
   let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
   v3 ^= m0;
@@ -314,10 +321,6 @@ export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u3
   v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   v0 ^= m1;
-  v3 ^= SIP_LEN_WORD_V4;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= SIP_LEN_WORD_V4;
   return sipFinish(v0, v1, v2, v3);
 }
 

@@ -38,6 +38,24 @@ const V4_OFFSET_MASK: u32 = 0x1FFF;
 const V4MAPPED_HI: u64 = 0;
 const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 = 00 00 ff ff, read little-endian
 
+/**
+ * Writes the descriptor's IP fields of the IPv4 header at p (version, identification, the two
+ * addresses v4-mapped, P_IPLEN = the total length field) and returns the pseudo-header address sum
+ * (csumAdd domain). Shared by decodeIpv4 and the straight path (straight.ts). [p, p+20) is captured.
+ */
+@inline export function storeIpv4Fields(pkt: usize, p: usize, totalField: i32): u64 {
+  store<u8>(pkt + P_IPVER, 4);
+  store<u16>(pkt + P_IPID, <u16>be16(p + V4_ID));
+  store<u64>(pkt + P_SRC, V4MAPPED_HI);
+  store<u32>(pkt + P_SRC + 8, V4MAPPED_MID);
+  store<u32>(pkt + P_SRC + 12, load<u32>(p + V4_SRC));
+  store<u64>(pkt + P_DST, V4MAPPED_HI);
+  store<u32>(pkt + P_DST + 8, V4MAPPED_MID);
+  store<u32>(pkt + P_DST + 12, load<u32>(p + V4_DST));
+  store<u32>(pkt + P_IPLEN, <u32>totalField);
+  return <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
+}
+
 export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (ROUTE.routing) return routeIp(p, cap, false);   // shard/route.ts: the outermost IP header keys the shard
@@ -82,17 +100,7 @@ export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     payWire = WIRE_UNKNOWN;
   }
 
-  store<u8>(pkt + P_IPVER, 4);
-  store<u16>(pkt + P_IPID, <u16>be16(p + V4_ID));
-  store<u64>(pkt + P_SRC, V4MAPPED_HI);
-  store<u32>(pkt + P_SRC + 8, V4MAPPED_MID);
-  store<u32>(pkt + P_SRC + 12, load<u32>(p + V4_SRC));
-  store<u64>(pkt + P_DST, V4MAPPED_HI);
-  store<u32>(pkt + P_DST + 8, V4MAPPED_MID);
-  store<u32>(pkt + P_DST + 12, load<u32>(p + V4_DST));
-  store<u32>(pkt + P_IPLEN, <u32>totalField);
-
-  const pseudo = <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
+  const pseudo = storeIpv4Fields(pkt, p, totalField);
   const payCap = min(cap, total) - hl;
   const code = decodeTransport(proto, p + <usize>hl, payCap, total - hl, payWire, pseudo, c, false);
   if (key == 0) return code;

@@ -56,6 +56,20 @@ const NH_NONE: u32 = 59;
 const NH_DSTOPTS: u32 = 60;
 const NH_MOBILITY: u32 = 135;
 
+/**
+ * Writes the descriptor's IP fields of the IPv6 header at p (version, no identification, source,
+ * destination `dst`, P_IPLEN = `total`) and returns the pseudo-header address sum (csumAdd domain).
+ * Shared by decodeIpv6 and the straight path (straight.ts). [p, p+40) and [dst, dst+16) are captured.
+ */
+@inline export function storeIpv6Fields(pkt: usize, p: usize, dst: usize, total: i32): u64 {
+  store<u8>(pkt + P_IPVER, 6);
+  store<u16>(pkt + P_IPID, 0); // IPv6 has no identification outside fragments
+  copy16(pkt + P_SRC, p + V6_SRC);
+  copy16(pkt + P_DST, dst);
+  store<u32>(pkt + P_IPLEN, <u32>total);
+  return sum16(p + V6_SRC) + sum16(dst);
+}
+
 export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
   const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (ROUTE.routing) return routeIp(p, cap, true);   // shard/route.ts: the outermost IP header keys the shard
@@ -126,14 +140,8 @@ export function decodeIpv6(p: usize, cap: i32, wire: i32, ctx: u32): i32 {
     return fragment(key, 0, total - fragHdrOff - FRAG_HDR, fragMore, Stat.NonTcp, false, fragHdrOff, 0);
   }
 
-  store<u8>(pkt + P_IPVER, 6);
-  store<u16>(pkt + P_IPID, 0); // IPv6 has no identification outside fragments
   // SAFETY: the IPv6 header (40 bytes) was length-checked, so both 16-byte addresses are in bounds.
-  copy16(pkt + P_SRC, p + V6_SRC);
-  copy16(pkt + P_DST, dst);
-  store<u32>(pkt + P_IPLEN, <u32>total);
-
-  const pseudo = sum16(p + V6_SRC) + sum16(dst);
+  const pseudo = storeIpv6Fields(pkt, p, dst, total);
   const payWire = (c & CTX_FRAG) != 0 ? WIRE_UNKNOWN : total - off;
   const code = decodeTransport(nh, p + <usize>off, avail - off, total - off, payWire, pseudo, c, true);
   if (key == 0) return code;

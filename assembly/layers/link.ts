@@ -27,7 +27,8 @@ import { decodeFddi } from "./fddi";
 import { decodeIeee80211 } from "./ieee802_11";
 import { decodeRadiotap } from "./radiotap";
 import { decodeNflog } from "./nflog";
-import { PACKET } from "../state";
+import { decodeEthStraight, STRAIGHT_MISS } from "./straight";
+import { PACKET, ROUTE } from "../state";
 
 
 export const LINKTYPE_NULL: i32 = 0;
@@ -62,11 +63,23 @@ const AF_INET6_FREEBSD: u32 = 28;
 const AF_INET6_DARWIN: u32 = 30;
 
 export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, subframe: i32 = 0): i32 {
+  return decodeLinkWith(linktype, p, caplen, wirelen, tsUs, subframe, true);
+}
+
+/**
+ * decodeLink, with the straight path for common Ethernet frames (straight.ts) when `straight` (and
+ * not routing), without it otherwise: the test hook decodeFrameGeneral compares the two.
+ */
+@inline export function decodeLinkWith(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, subframe: i32, straight: bool): i32 {
   clearPkt();
   subframeStart(subframe);
   store<i64>(PACKET.PKT + P_TS, tsUs);
   const cap = max(caplen, 0);
   const wire = max(wirelen, cap);
+  if (straight && linktype == LINKTYPE_ETHERNET && !ROUTE.routing) {
+    const code = decodeEthStraight(p, cap, wire);
+    if (code != STRAIGHT_MISS) return code;
+  }
   switch (linktype) {
     case LINKTYPE_ETHERNET: return decodeEthernet(p, cap, wire, 0);
     case LINKTYPE_LINUX_SLL: {

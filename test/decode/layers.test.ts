@@ -304,6 +304,19 @@ describe("TCP options", () => {
     expect(decodeOpts(concat(Uint8Array.of(8, 8), new Uint8Array(6))).opts).toBe(0);
   });
 
+  it("NOP, NOP, timestamps (tcp.ts reads that layout without the option loop) as the loop reads TS, NOP, NOP", () => {
+    const ts = concat(Uint8Array.of(8, 10), u32(0x01020304), u32(0xfffffffe));
+    const shortcut = decodeOpts(concat(Uint8Array.of(1, 1), ts));
+    expect(shortcut).toMatchObject({ thlen: 32, opts: OPT.TS, tsval: 0x01020304, tsecr: 0xfffffffe });
+    const loop = decodeOpts(concat(ts, Uint8Array.of(1, 1)));
+    expect(shortcut).toEqual(loop);
+    // One byte off the layout and the loop decides: a length of 11 runs past the options.
+    expect(decodeOpts(concat(Uint8Array.of(1, 1, 8, 11), new Uint8Array(8))).opts).toBe(0);
+    // The same 12 bytes followed by more options: the loop reads them all.
+    const more = decodeOpts(concat(Uint8Array.of(1, 1), ts, Uint8Array.of(4, 2, 1, 1)));
+    expect(more).toMatchObject({ opts: OPT.TS | OPT.SACK_PERM, tsval: 0x01020304 });
+  });
+
   it("window scale with a longer length is accepted, like Zeek's SYN option parser", () => {
     expect(decodeOpts(Uint8Array.of(3, 4, 9, 0))).toMatchObject({ opts: OPT.WSCALE, wscale: 9 });
   });

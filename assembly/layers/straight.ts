@@ -1,0 +1,91 @@
+// The straight path for the common frame: Ethernet II (IEEE 802.3 §3.2.6), at most one 802.1Q tag
+// (IEEE 802.1Q §9.6), then IPv4 without options or fragmentation (RFC 791 §3.1) or IPv6 with TCP as
+// its first next header (RFC 8200 §3), then TCP. It writes the descriptor exactly as the general
+// decoders (ethernet.ts, ip.ts, ipv4.ts, ipv6.ts, tcp.ts) would, in one call where they take six,
+// checking the captured length once for all layers (the IP and fixed TCP headers) and the IP length
+// once against the wire.
+//
+// Contract: decodeEthStraight(p, cap, wire) with p at the destination MAC, cap >= 0 and wire >= cap
+// (decodeLink's). It returns STRAIGHT_MISS, having written nothing, for every frame outside that
+// shape (or one the general decoders would refuse): the caller then decodes it with them. Otherwise
+// it returns what they return: DECODED with PKT filled (the TCP fields by tcp.ts itself), or
+// Stat.BadIpChecksum. Never used while routing (the IP decoders then call routeIp).
+// test/decode/straight.test.ts decodes mutated frames both ways and demands the same bytes.
+
+import { P_VLAN, P_IPPROTO } from "../packet";
+import { Stat } from "../stats";
+import { be16 } from "../mem";
+import { csumValid } from "./checksum";
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ethernet";
+import { IPPROTO_TCP } from "./ip";
+import { storeIpv4Fields } from "./ipv4";
+import { storeIpv6Fields } from "./ipv6";
+import { decodeTcpInline } from "./tcp";
+import { OPTIONS, PACKET } from "../state";
+
+/** Not the common frame: decode it with the general decoders. */
+export const STRAIGHT_MISS: i32 = -1;
+
+const ETH_HDR: i32 = 14;
+const ETH_TYPE: usize = 12;
+const ETHERTYPE_VLAN: u32 = 0x8100;
+const VLAN_TAG: i32 = 4;
+const VLAN_ID_MASK: u32 = 0x0FFF;
+
+const V4_VER_IHL_PLAIN: u32 = 0x45;   // version 4, IHL 5: no options
+const V4_TOTAL_LEN: usize = 2;
+const V4_FRAG: usize = 6;
+const V4_FRAG_MASK: u32 = 0x3FFF;    // MF and the fragment offset (DF may be set)
+const V4_PROTO: usize = 9;
+const V4_HDR: i32 = 20;
+
+const V6_PAYLOAD_LEN: usize = 4;
+const V6_NEXT_HDR: usize = 6;
+const V6_DST: usize = 24;
+const V6_HDR: i32 = 40;
+
+const TCP_MIN_HDR: i32 = 20;
+
+@inline export function decodeEthStraight(p: usize, cap: i32, wire: i32): i32 {
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
+  if (cap < ETH_HDR + V4_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
+  // SAFETY: cap >= 54 covers the Ethernet header and one VLAN tag.
+  let type = be16(p + ETH_TYPE);
+  let off = ETH_HDR;
+  let vlan: u32 = 0;
+  if (type == ETHERTYPE_VLAN) {
+    vlan = be16(p + <usize>ETH_HDR) & VLAN_ID_MASK;
+    type = be16(p + <usize>(ETH_HDR + 2));
+    off = ETH_HDR + VLAN_TAG;
+  }
+  const q = p + <usize>off;
+  const c = cap - off;
+  const w = wire - off;
+  if (type == ETHERTYPE_IPV4) {
+    if (c < V4_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
+    // SAFETY: c >= 40: the IPv4 header and the fixed TCP header are captured.
+    if (<u32>load<u8>(q) != V4_VER_IHL_PLAIN) return STRAIGHT_MISS;
+    const total = <i32>be16(q + V4_TOTAL_LEN);
+    // A total length under 40 (no room for TCP, or 0 for TSO) is left to the general decoders.
+    if (total < V4_HDR + TCP_MIN_HDR || w < total) return STRAIGHT_MISS;
+    if ((be16(q + V4_FRAG) & V4_FRAG_MASK) != 0 || <u32>load<u8>(q + V4_PROTO) != IPPROTO_TCP) return STRAIGHT_MISS;
+    // The tag is stored first: the general decoders have stored it when they find the bad checksum.
+    store<u32>(pkt + P_VLAN, vlan);
+    if (!OPTIONS.ignoreChecksums && !csumValid(q, <usize>V4_HDR, 0)) return Stat.BadIpChecksum;
+    store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
+    const pseudo = storeIpv4Fields(pkt, q, total);
+    return decodeTcpInline(q + <usize>V4_HDR, min(c, total) - V4_HDR, total - V4_HDR, pseudo, 0);
+  }
+  if (type == ETHERTYPE_IPV6) {
+    if (c < V6_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
+    // SAFETY: c >= 60: the IPv6 header and the fixed TCP header are captured.
+    if ((<u32>load<u8>(q) >> 4) != 6 || <u32>load<u8>(q + V6_NEXT_HDR) != IPPROTO_TCP) return STRAIGHT_MISS;
+    const total = <i32>be16(q + V6_PAYLOAD_LEN) + V6_HDR;
+    if (total < V6_HDR + TCP_MIN_HDR || w < total) return STRAIGHT_MISS;
+    store<u32>(pkt + P_VLAN, vlan);
+    store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
+    const pseudo = storeIpv6Fields(pkt, q, q + V6_DST, total);
+    return decodeTcpInline(q + <usize>V6_HDR, min(c, total) - V6_HDR, total - V6_HDR, pseudo, 0);
+  }
+  return STRAIGHT_MISS;
+}
