@@ -34,7 +34,6 @@ import { EnginePrinter } from "./output/engine-print.js";
 import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
-import { ENV as SERVER_ENV } from "./http/config.js";
 import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
 import { runConnectionCommand } from "./connection-commands.js";
 import { availableThreads, MAX_THREADS, ShardedRun } from "./shards/sharded-run.js";
@@ -44,10 +43,14 @@ import { EXIT_INPUT, EXIT_OK, failureStatus, InputError } from "./cli-args.js";
 
 export { EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL } from "./cli-args.js";
 
-/** The API's settings from the environment (src/http/config.ts), for the help text; PORT is named apart. */
-const SERVER_ENV_NAMES = SERVER_ENV.map(([name]) => name).filter((name) => name !== "PORT");
-
-const HELP = `Usage: flowrecon analyze <capture|-> [options]
+/**
+ * The help text, with the API's settings from the environment (src/http/config.ts; PORT is named
+ * apart). Loaded only for the help: analyze loads no API module (config.ts pulls in pino).
+ */
+async function helpText(): Promise<string> {
+  const { ENV: SERVER_ENV } = await import("./http/config.js");
+  const SERVER_ENV_NAMES = SERVER_ENV.map(([name]) => name).filter((name) => name !== "PORT");
+  return `Usage: flowrecon analyze <capture|-> [options]
        flowrecon serve
        flowrecon ladder|extract <capture> ...   (one connection: flowrecon ladder --help)
 
@@ -121,6 +124,7 @@ ${wrapList(SERVER_ENV_NAMES, "                              ", 78)}
 Exit status: 0 success, 1 unreadable or damaged capture (the connections decoded
 before the damage are still printed), 2 usage error, 3 internal error.
 `;
+}
 
 /** Words joined by ", " on lines of at most `width` columns, each line starting with `indent`. */
 function wrapList(words: readonly string[], indent: string, width: number): string {
@@ -789,7 +793,7 @@ export async function main(
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {
-      stdout.write(HELP);
+      stdout.write(await helpText());
       return EXIT_OK;
     }
     if (parsed.kind === "version") {

@@ -26,6 +26,7 @@ import { EngineFlowsJob, FlowsJob, GatheredLines, type EngineThreadJob } from ".
 import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
+import { useAnswerPrinter } from "../shards/shard-print.js";
 import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
 import type { ShardLink } from "../shards/protocol.js";
 import type { InsightContext } from "../anomalies/index.js";
@@ -33,6 +34,8 @@ import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost 
 
 /** Output printed in one `finish` step before the main thread gets it. */
 const STEP_OUTPUT_BYTES = 1 << 20;
+// NDJSON answers sharded over pool threads are printed by every engine, this thread's included.
+useAnswerPrinter(EngineFlowsJob);
 
 interface Run {
   id: number;

@@ -128,7 +128,10 @@ export class RingWriter extends RingSide {
   }
 }
 
-/** One message as the consumer reads it; `payload` is valid until the next {@link RingReader.next}. */
+/**
+ * One message as the consumer reads it; `payload` is valid until the next {@link RingReader.next}
+ * (empty when the payload went to an `onPayload` of next).
+ */
 export interface RingMessage {
   kind: number;
   clockUs: number;
@@ -158,19 +161,28 @@ export class RingReader extends RingSide {
     }
   }
 
-  /** The next message; blocks until it has arrived whole. */
-  next(): RingMessage {
+  /**
+   * The next message; blocks until it has arrived whole. With `onPayload`, its payload is not
+   * copied out: it goes to `onPayload` in one or more pieces straight from the ring, in order, as
+   * they arrive (a piece is valid during the call only; its room is released after it).
+   */
+  next(onPayload?: (piece: Uint8Array, kind: number) => void): RingMessage {
     this.#read(this.#header, MSG_HEADER);
     const h = new DataView(this.#header.buffer);
     const kind = h.getUint32(0, true);
     const len = h.getUint32(4, true);
     const clockUs = h.getFloat64(8, true);
+    if (onPayload !== undefined) {
+      this.#read(null, len, (piece) => onPayload(piece, kind));
+      return { kind, clockUs, payload: this.#payload.subarray(0, 0) };
+    }
     if (len > this.#payload.length) this.#payload = new Uint8Array(Math.max(len, this.#payload.length * 2));
     this.#read(this.#payload, len);
     return { kind, clockUs, payload: this.#payload.subarray(0, len) };
   }
 
-  #read(dst: Uint8Array, len: number): void {
+  /** Reads `len` bytes into `dst`, or hands them to `each` in pieces of the ring. */
+  #read(dst: Uint8Array | null, len: number, each?: (piece: Uint8Array) => void): void {
     let off = 0;
     while (off < len) {
       const written = Atomics.load(this.ctl, WRITTEN);
@@ -183,7 +195,8 @@ export class RingReader extends RingSide {
       }
       const at = read & this.mask;
       const n = Math.min(avail, len - off, this.data.length - at);
-      dst.set(this.data.subarray(at, at + n), off);
+      if (dst !== null) dst.set(this.data.subarray(at, at + n), off);
+      else each!(this.data.subarray(at, at + n));
       off += n;
       Atomics.store(this.ctl, READ, (read + n) | 0);
       Atomics.notify(this.ctl, READ);

@@ -23,13 +23,15 @@ export class ShardEngine {
     this.#sink = sink;
   }
 
-  /** A batch of frame records, sent when the reading thread's clock was `clockUs`. */
-  frames(records: Uint8Array, clockUs: number): void {
+  /**
+   * Frame records of a batch, in pieces as they leave the ring (any boundary: a record may straddle
+   * two); then {@link clock} with the reading thread's clock as it sent the batch.
+   */
+  framesPiece(records: Uint8Array): void {
     this.rec.pushFrames(records, this.#sink);
-    this.rec.advanceClock(clockUs, SWEEP_PER_MESSAGE, this.#sink);
   }
 
-  /** The clock moved on (frames went to other shards). */
+  /** The clock moved on: a batch of frames ended, or frames went to other shards. */
   clock(clockUs: number): void {
     this.rec.advanceClock(clockUs, SWEEP_PER_MESSAGE, this.#sink);
   }

@@ -40,6 +40,8 @@ class ShardLoop {
   readonly #flush: () => void;
   readonly #post: (m: FromShard, transfer?: ArrayBuffer[]) => void;
   readonly #credits: Int32Array;
+  /** A batch's frame records go to the engine straight from the ring, in its pieces (no copy out). */
+  readonly #onFrames: (piece: Uint8Array, kind: number) => void;
 
   constructor(data: ShardData) {
     const port = data.port;
@@ -50,6 +52,10 @@ class ShardLoop {
     let sink: RecordSink = () => {};
     const shard = new ShardEngine(data.options, (v, p) => sink(v, p));
     this.#shard = shard;
+    this.#onFrames = (piece, kind) => {
+      if (kind !== MSG_FRAMES) throw new Error(`shard ring: a payload on message kind ${kind}`);
+      shard.framesPiece(piece);
+    };
     const rec = shard.rec;
     this.ring = new RingReader({ buffer: data.ring });
     let flush: () => void;
@@ -104,12 +110,15 @@ class ShardLoop {
     this.#flush = flush;
   }
 
-  /** Handles one message; true at the end (the counters were sent). */
-  handle(m: RingMessage): boolean {
+  /** Reads and handles the next message (blocks until it is there); true at the end (the counters were sent). */
+  step(): boolean {
+    return this.#handle(this.ring.next(this.#onFrames));
+  }
+
+  /** A message whose payload (frame records) already went to the engine. */
+  #handle(m: RingMessage): boolean {
     const shard = this.#shard;
-    if (m.kind === MSG_FRAMES) {
-      shard.frames(m.payload, m.clockUs);
-    } else if (m.kind === MSG_CLOCK) {
+    if (m.kind === MSG_FRAMES || m.kind === MSG_CLOCK) {
       shard.clock(m.clockUs);
     } else if (m.kind === MSG_END) {
       const stats = shard.end(m.clockUs);
@@ -134,7 +143,7 @@ export function shardFailed(data: Pick<ShardData, "port">, e: unknown): void {
 /** Runs a shard on a thread of its own until the end of its input (blocks while the ring is empty). */
 export function runShard(data: ShardData): void {
   const loop = new ShardLoop(data);
-  while (!loop.handle(loop.ring.next()));
+  while (!loop.step());
 }
 
 /**
@@ -169,7 +178,7 @@ export async function serveShard(link: ShardLink): Promise<void> {
         await nextMacrotask();
         last = performance.now();
       }
-      if (loop.handle(loop.ring.next())) return;
+      if (loop.step()) return;
     }
   } catch (e) {
     if (!(e instanceof RingClosedError)) shardFailed(link, e);

@@ -8,7 +8,7 @@
 
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
 import type { AsciiWriter } from "../format/ascii.js";
-import { EngineFlowsJob } from "../http/flow-job.js";
+import type { EngineFlowsJob } from "../http/flow-job.js";
 import type { FlowCounts } from "../http/flow-counts.js";
 import { EnginePrinter } from "../output/engine-print.js";
 import type { ShardData } from "./protocol.js";
@@ -21,6 +21,19 @@ export interface ShardPrinter {
   counts(): FlowCounts | null;
 }
 
+/**
+ * The API answer's printer (src/http/flow-job.ts), given by the thread that prints answers
+ * (src/http/engine-worker.ts) with {@link useAnswerPrinter}: the CLI never prints one, so neither its
+ * reading thread nor its shard threads load the API's modules (flow-job.ts pulls in msgpackr, tens
+ * of ms of start-up on each thread).
+ */
+let answerPrinter: typeof EngineFlowsJob | null = null;
+
+/** Lets this thread's sharded runs print API answers (`answer` set) with `job`. */
+export function useAnswerPrinter(job: typeof EngineFlowsJob): void {
+  answerPrinter = job;
+}
+
 /** The printer of `rec` for `spec` (print mode: `spec.print` or `spec.answer` set); `onMoved` as EnginePrinter's. */
 export function shardPrinter(
   rec: Reconstructor,
@@ -29,7 +42,8 @@ export function shardPrinter(
   onMoved: () => void,
 ): ShardPrinter {
   if (spec.answer !== undefined) {
-    const job = new EngineFlowsJob(rec, spec.answer, writer, onMoved);
+    if (answerPrinter === null) throw new Error("a sharded API answer needs useAnswerPrinter() on this thread first");
+    const job = new answerPrinter(rec, spec.answer, writer, onMoved);
     return {
       // Each record is judged against the capture clock of the moment it finished (engine-worker.ts).
       sink: (v, p) => {

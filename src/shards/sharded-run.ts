@@ -64,8 +64,12 @@ const ENGINE_MIN_FLOW_CAP = 16;
  * the copies into a ring), as a share of what tracking and formatting it costs a shard. Measured on
  * the header-only cap2m (bench/), where it is the largest: perf samples per thread with 2 engines,
  * FLOWRECON_READER_SHARE=0 (the reader only routes): reader 0.3-0.4 of the worker that tracks all.
+ * Set below that: the shard thread also starts later (its own Node and module start-up) and ends its
+ * flows after the reading thread; with 2 engines the CPU time of each thread (/proc task stat, both
+ * captures of the main bench suites) came closest at a reader share of 0.37-0.39, and the reading
+ * thread waited on a full ring at 0.35 (the 0.3 here).
  */
-const ROUTE_COST = 0.3;
+const ROUTE_COST = 0.25;
 /** For measurements: FLOWRECON_READER_SHARE=x makes the reading thread track share x of the connections. */
 const READER_SHARE_ENV = "FLOWRECON_READER_SHARE";
 

@@ -6,6 +6,31 @@ import { describe, expect, it } from "vitest";
 import { abandonLink, createLink, MAX_OUT_PENDING, takeCredit } from "../../src/shards/protocol.js";
 import { MSG_END, MSG_FRAMES, RingClosedError, RingReader, RingWriter } from "../../src/shards/ring.js";
 
+describe("a message read in pieces", () => {
+  it("hands the payload on straight from the ring: the same bytes in order, across the wrap", () => {
+    const { reader: ends, shard } = createLink();
+    const writer = new RingWriter({ buffer: ends.ring });
+    const reader = new RingReader({ buffer: shard.ring });
+    const capacity = new Uint8Array(shard.ring).length - 64;
+    // The first message moves the ring's offset off zero, so the second (nearly the whole ring) wraps.
+    const sizes = [1000, capacity - 100];
+    sizes.forEach((n, i) => {
+      const payload = Uint8Array.from({ length: n }, (_, j) => (j * 7 + i) & 0xff);
+      writer.send(MSG_FRAMES, i, payload);
+      const pieces: Uint8Array[] = [];
+      const m = reader.next((piece, kind) => {
+        expect(kind).toBe(MSG_FRAMES);
+        pieces.push(piece.slice());
+      });
+      expect([m.kind, m.clockUs, m.payload.length]).toEqual([MSG_FRAMES, i, 0]);
+      expect(pieces.length, `message ${i}: pieces`).toBe(i === 0 ? 1 : 2);
+      expect(Buffer.concat(pieces).equals(Buffer.from(payload)), `message ${i}: bytes`).toBe(true);
+    });
+    expect(reader.empty).toBe(true);
+    ends.port.close();
+  });
+});
+
 describe("an abandoned link", () => {
   it("messages sent before the close are still read; then the empty, closed ring throws", async () => {
     const { reader: ends, shard } = createLink();

@@ -71,7 +71,10 @@ function sharded(
     n,
     (v, i, ptr, len) => {
       expect(i, "a frame record for the reading engine's own shard").toBeGreaterThan(0);
-      shards[i - 1]!.shard.frames(v.u8.slice(ptr, ptr + len), reader.clockUs);
+      // As a shard thread takes a batch from its ring: in pieces (here the input's chunk sizes).
+      const shard = shards[i - 1]!.shard;
+      for (const piece of chunks(v.u8.slice(ptr, ptr + len), chunk)) shard.framesPiece(piece);
+      shard.clock(reader.clockUs);
       shards[i - 1]!.clockSent = reader.clockUs;
     },
     ownShare,
