@@ -1,8 +1,9 @@
-// The Zeek TSV row's straight-line path (assembly/format/fields.ts rowZeekTsv) must agree with the
-// column table and write exactly what the slot loop writes. layoutColumns uses the row only when
-// its column list equals the slots it laid out from the table; the first test fails when they
-// diverge (a column added, removed or moved in one and not the other). The others run every
-// capture through both paths and demand the same bytes, so a value rule that the straight-line
+// The straight-line rows of the Zeek TSV row and the nested JSON object (assembly/format/fields.ts
+// rowZeekTsv, rowNestedJson) must agree with the column table and write exactly what the slot loop
+// writes. layoutColumns uses a row only when its column list (with the nested groups' openings and
+// closings) equals the slots it laid out from the table; the first test fails when they diverge (a
+// column added, removed or moved in one and not the other). The others run every capture through
+// both paths in both shapes and demand the same bytes, so a value rule that the straight-line
 // inlining changed shows up.
 
 import { join } from "node:path";
@@ -20,11 +21,15 @@ interface StraightExports {
   fmtStraight(on: number): number;
 }
 
-/** Every Zeek row of the capture, with the straight-line row on or off. */
-function zeekRows(bytes: Uint8Array, options: ReconstructorOptions, straight: boolean): string[] {
+/** The shapes with a straight-line row. */
+const SHAPES = ["zeek", "ndjson"] as const;
+type Shape = (typeof SHAPES)[number];
+
+/** Every row (Zeek TSV) or line (nested JSON) of the capture, with the straight-line row on or off. */
+function lineTexts(bytes: Uint8Array, options: ReconstructorOptions, format: Shape, straight: boolean): string[] {
   const engine = createEngine();
   const rec = new Reconstructor(options, engine);
-  const lines = rec.engineLines({ format: "zeek", localNets: options.localNets });
+  const lines = rec.engineLines({ format, localNets: options.localNets });
   const active = (engine.exports as unknown as StraightExports).fmtStraight(straight ? 1 : 0);
   expect(active, "the straight-line row is in use exactly when it is on").toBe(straight ? 1 : 0);
   const rows: string[] = [];
@@ -38,23 +43,30 @@ function zeekRows(bytes: Uint8Array, options: ReconstructorOptions, straight: bo
 }
 
 function expectSameRows(name: string, bytes: Uint8Array, options: ReconstructorOptions = {}): void {
-  const fast = zeekRows(bytes, options, true);
-  const loop = zeekRows(bytes, options, false);
-  expect(fast.length, name).toBe(loop.length);
-  const i = fast.findIndex((row, k) => row !== loop[k]);
-  expect(i < 0 ? null : `${name} row ${i}:\n got ${fast[i]}\nwant ${loop[i]}`, name).toBeNull();
+  for (const format of SHAPES) {
+    const fast = lineTexts(bytes, options, format, true);
+    const loop = lineTexts(bytes, options, format, false);
+    expect(fast.length, `${name} ${format}`).toBe(loop.length);
+    const i = fast.findIndex((row, k) => row !== loop[k]);
+    expect(
+      i < 0 ? null : `${name} ${format} row ${i}:\n got ${fast[i]}\nwant ${loop[i]}`,
+      `${name} ${format}`,
+    ).toBeNull();
+  }
 }
 
-describe("the Zeek TSV straight-line row", () => {
-  it("lists the table's Zeek view, so it is used (and only when on)", () => {
+describe("the straight-line rows (Zeek TSV, nested JSON)", () => {
+  it("list the table's views, so they are used (and only when on)", () => {
     const engine = createEngine();
     const rec = new Reconstructor({}, engine);
     const ex = engine.exports as unknown as StraightExports;
-    rec.engineLines({ format: "zeek" });
-    expect(ex.fmtStraight(1)).toBe(1);
-    expect(ex.fmtStraight(0)).toBe(0);
-    // The JSON shapes keep the slot loop.
-    rec.engineLines({ format: "ndjson" });
+    for (const format of SHAPES) {
+      rec.engineLines({ format });
+      expect(ex.fmtStraight(1), format).toBe(1);
+      expect(ex.fmtStraight(0), format).toBe(0);
+    }
+    // Zeek's JSON shape keeps the slot loop.
+    rec.engineLines({ format: "ndjson", jsonStyle: "zeek" });
     expect(ex.fmtStraight(1)).toBe(0);
   });
 
