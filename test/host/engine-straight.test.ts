@@ -1,15 +1,16 @@
-// The straight-line rows of the Zeek TSV row and the nested JSON object (assembly/format/fields.ts
-// rowZeekTsv, rowNestedJson) must agree with the column table and write exactly what the slot loop
-// writes. layoutColumns uses a row only when its column list (with the nested groups' openings and
-// closings) equals the slots it laid out from the table; the first test fails when they diverge (a
-// column added, removed or moved in one and not the other). The others run every capture through
-// both paths in both shapes and demand the same bytes, so a value rule that the straight-line
-// inlining changed shows up.
+// The straight-line rows of the Zeek view (TSV row, Zeek JSON) and of the nested JSON object
+// (assembly/format/fields.ts rowZeekTsv, rowZeekJson, rowNestedJson) must agree with the column
+// table and write exactly what the slot loop writes. layoutColumns uses a row only when its column
+// list (with the nested groups' openings and closings) equals the slots it laid out from the
+// table; the first test fails when they diverge (a column added, removed or moved in one and not
+// the other). The others run every capture through both paths in every shape and demand the same
+// bytes, so a value rule that the straight-line inlining changed shows up.
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { Reconstructor, type ReconstructorOptions } from "../../src/index.js";
+import type { EngineLineOptions } from "../../src/format/engine-lines.js";
 import { createEngine } from "../../src/wasm/engine.js";
 import { corpusCaptures } from "../golden/corpus.js";
 import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
@@ -21,15 +22,23 @@ interface StraightExports {
   fmtStraight(on: number): number;
 }
 
-/** The shapes with a straight-line row. */
-const SHAPES = ["zeek", "ndjson"] as const;
-type Shape = (typeof SHAPES)[number];
+/** The output shapes, each with a straight-line row. */
+const SHAPES: { name: string; options: EngineLineOptions }[] = [
+  { name: "zeek", options: { format: "zeek" } },
+  { name: "ndjson", options: { format: "ndjson" } },
+  { name: "ndjson zeek-style", options: { format: "ndjson", jsonStyle: "zeek" } },
+];
 
-/** Every row (Zeek TSV) or line (nested JSON) of the capture, with the straight-line row on or off. */
-function lineTexts(bytes: Uint8Array, options: ReconstructorOptions, format: Shape, straight: boolean): string[] {
+/** Every row or line of the capture in one shape, with the straight-line row on or off. */
+function lineTexts(
+  bytes: Uint8Array,
+  options: ReconstructorOptions,
+  shape: EngineLineOptions,
+  straight: boolean,
+): string[] {
   const engine = createEngine();
   const rec = new Reconstructor(options, engine);
-  const lines = rec.engineLines({ format, localNets: options.localNets });
+  const lines = rec.engineLines({ ...shape, localNets: options.localNets });
   const active = (engine.exports as unknown as StraightExports).fmtStraight(straight ? 1 : 0);
   expect(active, "the straight-line row is in use exactly when it is on").toBe(straight ? 1 : 0);
   const rows: string[] = [];
@@ -43,9 +52,9 @@ function lineTexts(bytes: Uint8Array, options: ReconstructorOptions, format: Sha
 }
 
 function expectSameRows(name: string, bytes: Uint8Array, options: ReconstructorOptions = {}): void {
-  for (const format of SHAPES) {
-    const fast = lineTexts(bytes, options, format, true);
-    const loop = lineTexts(bytes, options, format, false);
+  for (const { name: format, options: shape } of SHAPES) {
+    const fast = lineTexts(bytes, options, shape, true);
+    const loop = lineTexts(bytes, options, shape, false);
     expect(fast.length, `${name} ${format}`).toBe(loop.length);
     const i = fast.findIndex((row, k) => row !== loop[k]);
     expect(
@@ -55,19 +64,16 @@ function expectSameRows(name: string, bytes: Uint8Array, options: ReconstructorO
   }
 }
 
-describe("the straight-line rows (Zeek TSV, nested JSON)", () => {
+describe("the straight-line rows (Zeek TSV, Zeek JSON, nested JSON)", () => {
   it("list the table's views, so they are used (and only when on)", () => {
     const engine = createEngine();
     const rec = new Reconstructor({}, engine);
     const ex = engine.exports as unknown as StraightExports;
-    for (const format of SHAPES) {
-      rec.engineLines({ format });
-      expect(ex.fmtStraight(1), format).toBe(1);
-      expect(ex.fmtStraight(0), format).toBe(0);
+    for (const { name, options } of SHAPES) {
+      rec.engineLines(options);
+      expect(ex.fmtStraight(1), name).toBe(1);
+      expect(ex.fmtStraight(0), name).toBe(0);
     }
-    // Zeek's JSON shape keeps the slot loop.
-    rec.engineLines({ format: "ndjson", jsonStyle: "zeek" });
-    expect(ex.fmtStraight(1)).toBe(0);
   });
 
   it(
