@@ -25,7 +25,7 @@ import {
 } from "../flow/record";
 import { OPT_SACK_PERM, OPT_TS, Tunnel } from "../packet";
 import { HttpMethod } from "../flow/http";
-import { byte, str, copy, lit, count64, uint, uint32, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
+import { byte, str, copy, copy32, lit, count64, uint, uint32, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
 import { writeUid, writeTunnelUid, writeCommunityId } from "./ids";
 import {
   deriveInsight, Detail, I_ORIG_STATE, I_RESP_STATE, I_COUNT, I_ENTRIES, E_SIZE, E_TYPE, E_SIDE, E_DETAIL, E_HAS_IDLE,
@@ -413,13 +413,13 @@ function passes(ins: usize, s: usize): bool {
  * nothing when unset. A comma goes before it unless the object so far ends in `{`: no value ends
  * in `{`, so that is exactly "nothing written in this object yet".
  */
-@inline function jsonColumn(p: usize, i: usize, c: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
-  const slot = load<i32>(s + S_SLOTS + (i << 2));
+@inline function jsonColumn(p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+  const c = slot & 0xff;
   const k = <usize>load<u32>(s + S_KEYS) + i * KEY_SLOT;
-  if ((slot & SLOT_OPEN) != 0) p = copy(p, k + KEY_OPEN, <usize>load<u8>(k, 1));
+  if ((slot & SLOT_OPEN) != 0) p = copy32(p, k + KEY_OPEN, <usize>load<u8>(k, 1));
   const save = p;
   if (load<u8>(p - 1) != 0x7b) p = byte(p, COMMA);
-  p = copy(p, k + KEY_TEXT, <usize>load<u8>(k));
+  p = copy32(p, k + KEY_TEXT, <usize>load<u8>(k));
   const at = p;
   p = value(c, rec, p, false, tsUs, ins, s);
   if (p == at) p = save;
@@ -428,74 +428,148 @@ function passes(ins: usize, s: usize): bool {
 }
 
 // ---- straight-line rows ------------------------------------------------------------------------
-// The Zeek TSV row's column list written out, so that each column's value rule is inlined with its
-// column known and no column costs a dispatch (bench/format.mjs: 1.12x the slot loop for Zeek
-// rows; the same for the two JSON shapes measured 0.96x, the key copies dominate there, so they
-// keep the loop). It is compiled twice from the same text: as rowZeekTsv<u32> it writes; as
-// rowZeekTsv<u8> it only stores the column of each slot, which layoutColumns compares with the
-// slots it laid out from the table (NAME/VIEWS): a row that disagrees with the table is never
-// used, and test/host/engine-straight.test.ts fails.
+// The column lists of the Zeek view (a TSV row or Zeek's JSON object) and the nested JSON object
+// written out, so that each column's value rule is inlined with its column known and no column
+// costs a dispatch (bench/format.mjs: 1.12x the slot loop for Zeek rows; bench/format-ab.mjs:
+// 1.10x for nested JSON once the keys were copied without a loop, copy32, and 1.06x for Zeek's
+// JSON). The JSON keys still come from the key table that layoutColumns builds from NAME. Each row is
+// compiled twice from the same text: as row*<u32> it writes; as row*<u8> it only stores the slot
+// word of each slot (the column and, in JSON, its group's opening or closing), which
+// layoutColumns compares with the slots it laid out from the table (NAME/VIEWS): a row that
+// disagrees with the table is never used, and test/host/engine-straight.test.ts fails.
 
 /** Whether this instantiation only records its columns (see above). */
 @inline function listing<V>(): bool { return sizeof<V>() == 1; }
 
-@inline function tsvCol<V>(p: usize, i: usize, c: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+/** Whether this expansion of the Zeek view writes Zeek's JSON members (W = u64) rather than a TSV row (W = u32). */
+@inline function zeekJson<W>(): bool { return sizeof<W>() == 8; }
+
+@inline function zeekCol<V, W>(p: usize, i: usize, c: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
   if (listing<V>()) {
-    store<u8>(p + i, <u8>c);
+    store<u16>(p + (i << 1), <u16>c);
     return p;
   }
-  return tsvColumn(p, i, c, rec, tsUs, ins, s);
+  return zeekJson<W>() ? jsonColumn(p, i, c, rec, tsUs, ins, s) : tsvColumn(p, i, c, rec, tsUs, ins, s);
 }
 
-/** Ends a listing: the slot count's position holds 0xff. */
+/** A JSON member of the straight-line row: `slot` is the column with its group marks (SLOT_OPEN, SLOT_CLOSE). */
+@inline function jsonCol<V>(p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+  if (listing<V>()) {
+    store<u16>(p + (i << 1), <u16>slot);
+    return p;
+  }
+  return jsonColumn(p, i, slot, rec, tsUs, ins, s);
+}
+
+/** Ends a listing: the u16 after the last slot word holds 0xffff. */
 @inline function endRow<V>(p: usize, n: usize): void {
-  if (listing<V>()) store<u8>(p + n, 0xff);
+  if (listing<V>()) store<u16>(p + (n << 1), 0xffff);
+}
+
+/**
+ * The Zeek view's columns, expanded where it is called: a TSV row (W = u32) or Zeek's JSON members
+ * (W = u64). Each shape has its own function (rowZeekTsv, rowZeekJson): one generic function with
+ * both instantiations called from writeRecord was inlined into it, and the TSV row ran slower.
+ */
+@inline function zeekView<V, W>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+  p = zeekCol<V, W>(p, 0, Col.Ts, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 1, Col.Uid, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 2, Col.OrigH, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 3, Col.OrigP, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 4, Col.RespH, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 5, Col.RespP, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 6, Col.Proto, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 7, Col.Service, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 8, Col.Duration, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 9, Col.OrigBytes, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 10, Col.RespBytes, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 11, Col.ConnState, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 12, Col.LocalOrig, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 13, Col.LocalResp, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 14, Col.MissedBytes, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 15, Col.History, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 16, Col.OrigPkts, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 17, Col.OrigIpBytes, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 18, Col.RespPkts, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 19, Col.RespIpBytes, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 20, Col.TunnelParents, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 21, Col.IpProto, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 22, Col.CommunityId, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 23, Col.HandshakeRtt, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 24, Col.OrigMss, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 25, Col.OrigWscale, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 26, Col.OrigSack, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 27, Col.OrigTimestamps, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 28, Col.RespMss, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 29, Col.RespWscale, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 30, Col.RespSack, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 31, Col.RespTimestamps, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 32, Col.Vlan, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 33, Col.InnerVlan, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 34, Col.Tunnel, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 35, Col.EndReason, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 36, Col.OrigState, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 37, Col.RespState, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 38, Col.AnomalyNames, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 39, Col.HttpRequests, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 40, Col.HttpResponses, rec, tsUs, ins, s);
+  endRow<V>(p, 41);
+  return p;
 }
 
 /** The Zeek view as a TSV row (FmtMode.ZeekTsv). */
 function rowZeekTsv<V>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
-  p = tsvCol<V>(p, 0, Col.Ts, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 1, Col.Uid, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 2, Col.OrigH, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 3, Col.OrigP, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 4, Col.RespH, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 5, Col.RespP, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 6, Col.Proto, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 7, Col.Service, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 8, Col.Duration, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 9, Col.OrigBytes, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 10, Col.RespBytes, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 11, Col.ConnState, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 12, Col.LocalOrig, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 13, Col.LocalResp, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 14, Col.MissedBytes, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 15, Col.History, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 16, Col.OrigPkts, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 17, Col.OrigIpBytes, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 18, Col.RespPkts, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 19, Col.RespIpBytes, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 20, Col.TunnelParents, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 21, Col.IpProto, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 22, Col.CommunityId, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 23, Col.HandshakeRtt, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 24, Col.OrigMss, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 25, Col.OrigWscale, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 26, Col.OrigSack, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 27, Col.OrigTimestamps, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 28, Col.RespMss, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 29, Col.RespWscale, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 30, Col.RespSack, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 31, Col.RespTimestamps, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 32, Col.Vlan, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 33, Col.InnerVlan, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 34, Col.Tunnel, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 35, Col.EndReason, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 36, Col.OrigState, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 37, Col.RespState, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 38, Col.AnomalyNames, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 39, Col.HttpRequests, rec, tsUs, ins, s);
-  p = tsvCol<V>(p, 40, Col.HttpResponses, rec, tsUs, ins, s);
-  endRow<V>(p, 41);
+  return zeekView<V, u32>(p, rec, tsUs, ins, s);
+}
+
+/** The Zeek view as a Zeek JSON object's members, between its braces (FmtMode.ZeekJson). */
+function rowZeekJson<V>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+  return zeekView<V, u64>(p, rec, tsUs, ins, s);
+}
+
+/** The nested view as a JSON object's members, between its braces (FmtMode.NestedJson). */
+function rowNestedJson<V>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+  p = jsonCol<V>(p, 0, Col.Ts, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 1, Col.Uid, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 2, Col.OrigH, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 3, Col.OrigP, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 4, Col.RespH, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 5, Col.RespP, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 6, Col.Proto, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 7, Col.Service, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 8, Col.Duration, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 9, Col.OrigBytes, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 10, Col.RespBytes, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 11, Col.ConnState, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 12, Col.LocalOrig, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 13, Col.LocalResp, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 14, Col.MissedBytes, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 15, Col.History, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 16, Col.OrigPkts, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 17, Col.OrigIpBytes, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 18, Col.RespPkts, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 19, Col.RespIpBytes, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 20, Col.TunnelParents, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 21, Col.IpProto, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 22, Col.CommunityId, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 23, Col.HandshakeRtt, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 24, Col.OrigMss | SLOT_OPEN, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 25, Col.OrigWscale, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 26, Col.OrigSack, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 27, Col.OrigTimestamps | SLOT_CLOSE, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 28, Col.RespMss | SLOT_OPEN, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 29, Col.RespWscale, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 30, Col.RespSack, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 31, Col.RespTimestamps | SLOT_CLOSE, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 32, Col.Vlan, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 33, Col.InnerVlan, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 34, Col.Tunnel, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 35, Col.EndReason, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 36, Col.OrigState, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 37, Col.RespState, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 38, Col.Anomalies, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 39, Col.Http, rec, tsUs, ins, s);
+  endRow<V>(p, 40);
   return p;
 }
 
@@ -515,21 +589,26 @@ export function writeRecord(rec: usize, p: usize): usize {
     return byte(p, 0x0a);
   }
   p = byte(p, 0x7b);
-  const n = <usize>load<i32>(s + S_NSLOTS);
-  for (let i: usize = 0; i < n; i++) p = jsonColumn(p, i, load<i32>(s + S_SLOTS + (i << 2)) & 0xff, rec, tsUs, ins, s);
+  if (load<u8>(s + S_STRAIGHT) != 0) {
+    p = mode == FmtMode.NestedJson ? rowNestedJson<u32>(p, rec, tsUs, ins, s) : rowZeekJson<u32>(p, rec, tsUs, ins, s);
+  } else {
+    const n = <usize>load<i32>(s + S_NSLOTS);
+    for (let i: usize = 0; i < n; i++) p = jsonColumn(p, i, load<i32>(s + S_SLOTS + (i << 2)), rec, tsUs, ins, s);
+  }
   p = byte(p, 0x7d);
   return byte(p, 0x0a);
 }
 
 /**
  * Whether the straight-line row of `mode` lists exactly the `n` slots laid out at `s` (written
- * out at `scratch`, which it overwrites). Only Zeek TSV has one.
+ * out at `scratch`, which it overwrites). Every shape has one.
  */
 function straightMatches(mode: i32, s: usize, n: usize, scratch: usize): bool {
-  if (mode != FmtMode.ZeekTsv) return false;
-  rowZeekTsv<u8>(scratch, 0, 0, 0, s);
-  for (let i: usize = 0; i < n; i++) if (<i32>load<u8>(scratch + i) != (load<i32>(s + S_SLOTS + (i << 2)) & 0xff)) return false;
-  return load<u8>(scratch + n) == 0xff;
+  if (mode == FmtMode.ZeekTsv) rowZeekTsv<u8>(scratch, 0, 0, 0, s);
+  else if (mode == FmtMode.NestedJson) rowNestedJson<u8>(scratch, 0, 0, 0, s);
+  else rowZeekTsv<u8>(scratch, 0, 0, 0, s); // Zeek JSON lists the same view
+  for (let i: usize = 0; i < n; i++) if (<i32>load<u16>(scratch + (i << 1)) != load<i32>(s + S_SLOTS + (i << 2))) return false;
+  return load<u16>(scratch + (n << 1)) == 0xffff;
 }
 
 /** Length of the group prefix of a nested-view name (`orig_tcp_options` of `orig_tcp_options.mss`), 0 for none (`id.*` stays flat, as in Zeek). */

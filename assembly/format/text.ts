@@ -34,6 +34,18 @@ export function str(p: usize, s: string): usize {
 }
 
 /**
+ * Copies n bytes (n <= 64) from a table whose 32 bytes at src may be read: up to 32 with two
+ * 16-byte stores and no loop (it may write up to 32 - n bytes past p + n, as copy() does), the
+ * rest with copy().
+ */
+@inline export function copy32(p: usize, src: usize, n: usize): usize {
+  v128.store(p, v128.load(src));
+  v128.store(p, v128.load(src, 16), 16);
+  if (n > 32) copy(p + 32, src + 32, n - 32);
+  return p + n;
+}
+
+/**
  * Writes a short literal (up to 8 bytes) given as its bytes in little-endian order, with one
  * store: it may write up to 8 - n bytes past p + n, which the next write overwrites.
  */

@@ -1,14 +1,16 @@
-// The Zeek TSV row's straight-line path (assembly/format/fields.ts rowZeekTsv) must agree with the
-// column table and write exactly what the slot loop writes. layoutColumns uses the row only when
-// its column list equals the slots it laid out from the table; the first test fails when they
-// diverge (a column added, removed or moved in one and not the other). The others run every
-// capture through both paths and demand the same bytes, so a value rule that the straight-line
-// inlining changed shows up.
+// The straight-line rows of the Zeek view (TSV row, Zeek JSON) and of the nested JSON object
+// (assembly/format/fields.ts rowZeekTsv, rowZeekJson, rowNestedJson) must agree with the column
+// table and write exactly what the slot loop writes. layoutColumns uses a row only when its column
+// list (with the nested groups' openings and closings) equals the slots it laid out from the
+// table; the first test fails when they diverge (a column added, removed or moved in one and not
+// the other). The others run every capture through both paths in every shape and demand the same
+// bytes, so a value rule that the straight-line inlining changed shows up.
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { Reconstructor, type ReconstructorOptions } from "../../src/index.js";
+import type { EngineLineOptions } from "../../src/format/engine-lines.js";
 import { createEngine } from "../../src/wasm/engine.js";
 import { corpusCaptures } from "../golden/corpus.js";
 import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
@@ -20,11 +22,23 @@ interface StraightExports {
   fmtStraight(on: number): number;
 }
 
-/** Every Zeek row of the capture, with the straight-line row on or off. */
-function zeekRows(bytes: Uint8Array, options: ReconstructorOptions, straight: boolean): string[] {
+/** The output shapes, each with a straight-line row. */
+const SHAPES: { name: string; options: EngineLineOptions }[] = [
+  { name: "zeek", options: { format: "zeek" } },
+  { name: "ndjson", options: { format: "ndjson" } },
+  { name: "ndjson zeek-style", options: { format: "ndjson", jsonStyle: "zeek" } },
+];
+
+/** Every row or line of the capture in one shape, with the straight-line row on or off. */
+function lineTexts(
+  bytes: Uint8Array,
+  options: ReconstructorOptions,
+  shape: EngineLineOptions,
+  straight: boolean,
+): string[] {
   const engine = createEngine();
   const rec = new Reconstructor(options, engine);
-  const lines = rec.engineLines({ format: "zeek", localNets: options.localNets });
+  const lines = rec.engineLines({ ...shape, localNets: options.localNets });
   const active = (engine.exports as unknown as StraightExports).fmtStraight(straight ? 1 : 0);
   expect(active, "the straight-line row is in use exactly when it is on").toBe(straight ? 1 : 0);
   const rows: string[] = [];
@@ -38,24 +52,28 @@ function zeekRows(bytes: Uint8Array, options: ReconstructorOptions, straight: bo
 }
 
 function expectSameRows(name: string, bytes: Uint8Array, options: ReconstructorOptions = {}): void {
-  const fast = zeekRows(bytes, options, true);
-  const loop = zeekRows(bytes, options, false);
-  expect(fast.length, name).toBe(loop.length);
-  const i = fast.findIndex((row, k) => row !== loop[k]);
-  expect(i < 0 ? null : `${name} row ${i}:\n got ${fast[i]}\nwant ${loop[i]}`, name).toBeNull();
+  for (const { name: format, options: shape } of SHAPES) {
+    const fast = lineTexts(bytes, options, shape, true);
+    const loop = lineTexts(bytes, options, shape, false);
+    expect(fast.length, `${name} ${format}`).toBe(loop.length);
+    const i = fast.findIndex((row, k) => row !== loop[k]);
+    expect(
+      i < 0 ? null : `${name} ${format} row ${i}:\n got ${fast[i]}\nwant ${loop[i]}`,
+      `${name} ${format}`,
+    ).toBeNull();
+  }
 }
 
-describe("the Zeek TSV straight-line row", () => {
-  it("lists the table's Zeek view, so it is used (and only when on)", () => {
+describe("the straight-line rows (Zeek TSV, Zeek JSON, nested JSON)", () => {
+  it("list the table's views, so they are used (and only when on)", () => {
     const engine = createEngine();
     const rec = new Reconstructor({}, engine);
     const ex = engine.exports as unknown as StraightExports;
-    rec.engineLines({ format: "zeek" });
-    expect(ex.fmtStraight(1)).toBe(1);
-    expect(ex.fmtStraight(0)).toBe(0);
-    // The JSON shapes keep the slot loop.
-    rec.engineLines({ format: "ndjson" });
-    expect(ex.fmtStraight(1)).toBe(0);
+    for (const { name, options } of SHAPES) {
+      rec.engineLines(options);
+      expect(ex.fmtStraight(1), name).toBe(1);
+      expect(ex.fmtStraight(0), name).toBe(0);
+    }
   });
 
   it(
