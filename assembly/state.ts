@@ -128,7 +128,6 @@ import { EndReason } from "./flow/record";
   k1: u64;
   lookupIsOrig: bool;
   nSpare: i32;
-  inserts: u32;
 }
 
 // ---- assembly/flow/wire-anomalies.ts
@@ -160,7 +159,6 @@ import { EndReason } from "./flow/record";
   queued: i32;
   steadyCount: i32;
   sink: u32;
-  candStamp: u32;
 }
 
 // ---- assembly/flow/output.ts

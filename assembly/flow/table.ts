@@ -94,7 +94,6 @@ TABLE.indexBase = 0;
 TABLE.indexMask = 0;      // capacity - 1
 TABLE.k0 = 0;
 TABLE.k1 = 0;
-TABLE.inserts = 0;
 
 /** Empties the table; `key0`/`key1` are the hash key for the records to come. */
 export function tableInit(key0: u64, key1: u64): void {
@@ -354,38 +353,6 @@ export function recordHash(r: usize): u32 {
 /** Set by lookup(): whether the packet's source is the record's originator. */
 TABLE.lookupIsOrig = false;
 
-/**
- * Whether live record `id` (at r) has the packet's key, in either direction (lookup's compare; v6
- * is FF_V6 for an IPv6 packet, s4/d4 an IPv4 packet's addresses); sets TABLE.lookupIsOrig when it has.
- */
-@inline function keyMatches(r: usize, v6: u32, s4: u32, d4: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): bool {
-  // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
-  if ((OPTIONS.vlanInKey && load<u32>(r + FR_VLAN) != vlan) || (load<u32>(r + FR_FLAGS) & FF_V6) != v6) return false;
-  const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
-  if (v6 == 0) {
-    const oa = load<u32>(r + FR_ORIG_ADDR), ra = load<u32>(r + FR_RESP_ADDR);
-    if (op == sport && rp == dport && oa == s4 && ra == d4) {
-      TABLE.lookupIsOrig = true;
-      return true;
-    }
-    if (op == dport && rp == sport && oa == d4 && ra == s4) {
-      TABLE.lookupIsOrig = false;
-      return true;
-    }
-  } else {
-    const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
-    if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) {
-      TABLE.lookupIsOrig = true;
-      return true;
-    }
-    if (op == dport && rp == sport && eq16(b, dst) && eq16(b + 16, src)) {
-      TABLE.lookupIsOrig = false;
-      return true;
-    }
-  }
-  return false;
-}
-
 /** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
 export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
@@ -398,44 +365,36 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
     if (e == 0) return NO_RECORD;
     if (<u32>(e >>> 32) == h) {
       const id = <u32>e - 1;
-      if (keyMatches(recPtr(id), v6, s4, d4, src, sport, dst, dport, vlan)) return id;
+      const r = recPtr(id);
+      // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
+      if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && (load<u32>(r + FR_FLAGS) & FF_V6) == v6) {
+        const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
+        if (v6 == 0) {
+          const oa = load<u32>(r + FR_ORIG_ADDR), ra = load<u32>(r + FR_RESP_ADDR);
+          if (op == sport && rp == dport && oa == s4 && ra == d4) {
+            TABLE.lookupIsOrig = true;
+            return id;
+          }
+          if (op == dport && rp == sport && oa == d4 && ra == s4) {
+            TABLE.lookupIsOrig = false;
+            return id;
+          }
+        } else {
+          const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
+          if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) {
+            TABLE.lookupIsOrig = true;
+            return id;
+          }
+          if (op == dport && rp == sport && eq16(b, dst) && eq16(b + 16, src)) {
+            TABLE.lookupIsOrig = false;
+            return id;
+          }
+        }
+      }
     }
     i = (i + 1) & TABLE.indexMask;
   }
   return NO_RECORD;
-}
-
-// ---- candidates ------------------------------------------------------------------------------------
-// flushBatch (tracker.ts) walks each segment's probe chain once before the batch is tracked, to
-// touch the record (touchRecord); what that walk found is kept as the segment's candidate, so that
-// trackOne's lookupCandidate() needs no second walk of the index:
-//   - a record id: the first record on the chain whose hash matched. Records never move and a key has
-//     at most one live record, so if that record is still live (FF_LIVE: remove() clears it) and has
-//     the key, it is the record lookup() would find, whatever the table did since;
-//   - NO_RECORD: the chain ended (an empty slot) before any hash match. Only an insert can put a
-//     record with this hash on the chain (remove() and growIndex() only move entries), so the key is
-//     still absent while TABLE.inserts is what it was at the walk (candidateStamp());
-//   - CAND_UNKNOWN: neither within the slots the walk looks at.
-// In every other case lookupCandidate() falls back to lookup().
-
-/** A candidate: the touch walk found neither a hash match nor the end of the chain. */
-const CAND_UNKNOWN: u32 = 0xFFFFFFFE;
-
-/** TABLE.inserts when the current batch's candidates were taken. */
-export function candidateStamp(): u32 { return TABLE.inserts; }
-
-/** lookup() of the key, given the segment's candidate `cand` taken when TABLE.inserts was `stamp`. */
-export function lookupCandidate(cand: u32, stamp: u32, h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
-  if (cand == NO_RECORD) {
-    if (stamp == TABLE.inserts) return NO_RECORD;
-  } else if (cand != CAND_UNKNOWN) {
-    const r = recPtr(cand);
-    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) != 0) {
-      const v6: u32 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : FF_V6;
-      if (keyMatches(r, v6, load<u32>(src, 12), load<u32>(dst, 12), src, sport, dst, dport, vlan)) return cand;
-    }
-  }
-  return lookup(h, src, sport, dst, dport, vlan);
 }
 
 export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
@@ -464,31 +423,23 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 
 /**
  * Loads every cache line of the record whose index entry carries hash h, if any (a cache hint:
- * processing reads both endpoint blocks). Follows the probe chain a few slots, as lookup() will,
- * and stores at `cand` what it found (a candidate for lookupCandidate(), above). Returns the loaded
- * words folded (for a sink), 0 when no record was touched.
+ * processing reads both endpoint blocks). Follows the probe chain a few slots, as lookup() will.
  */
-@inline export function touchRecord(h: u32, cand: usize): u32 {
+@inline export function touchRecord(h: u32): u32 {
   let i = h & TABLE.indexMask;
   for (let k = 0; k < 4; k++) {
     // SAFETY: i <= indexMask, inside the index.
     const e = load<u64>(TABLE.indexBase + (<usize>i << 3));
-    if (e == 0) {
-      store<u32>(cand, NO_RECORD);
-      return 0;
-    }
+    if (e == 0) return 0;
     if (<u32>(e >>> 32) == h) {
       // SAFETY: a non-zero entry names a live record id < highWater.
-      const id = <u32>e - 1;
-      store<u32>(cand, id);
-      const r = recPtr(id);
+      const r = recPtr(<u32>e - 1);
       // lookup() compares an IPv6 connection's addresses in its key block: touch that line too.
       const v6 = isV6(r) ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
       return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r) ^ v6;
     }
     i = (i + 1) & TABLE.indexMask;
   }
-  store<u32>(cand, CAND_UNKNOWN);
   return 0;
 }
 
@@ -614,7 +565,6 @@ export function insert(h: u32): u32 {
   while (load<u64>(TABLE.indexBase + (<usize>i << 3)) != 0) i = (i + 1) & TABLE.indexMask;
   store<u64>(TABLE.indexBase + (<usize>i << 3), (<u64>h << 32) | <u64>(id + 1));
   TABLE.liveCount++;
-  TABLE.inserts++; // lookupCandidate(): a key found absent before may be present now
   return id;
 }
 

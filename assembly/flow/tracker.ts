@@ -22,7 +22,7 @@ import {
 } from "./live";
 import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, synTime, setSynTime } from "./narrow";
 import * as O from "./record";
-import { tableInit, keyHash, lookupCandidate, candidateStamp, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
+import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -536,8 +536,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
 @inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
 
-/** Processes one descriptor (a batch slot) whose key hash is h and lookup candidate cand (flushBatch). */
-function trackOne(h: u32, cand: u32): void {
+/** Processes one descriptor (a batch slot) whose key hash is h. */
+function trackOne(h: u32): void {
   const now = load<i64>(TRACKER.pk + P_TS);
   if (now > TRACKER.clock) TRACKER.clock = now;
   const recordTime = load<i64>(TRACKER.pk + P_CLOCK);
@@ -547,7 +547,7 @@ function trackOne(h: u32, cand: u32): void {
   const src = TRACKER.pk + P_SRC, dst = TRACKER.pk + P_DST;
   const flags = <u32>load<u8>(TRACKER.pk + P_FLAGS);
 
-  let id = lookupCandidate(cand, TRACKER.candStamp, h, src, sport, dst, dport, vlan);
+  let id = lookup(h, src, sport, dst, dport, vlan);
   let isOrig = TABLE.lookupIsOrig;
   let reused = false;
   if (!isNoRecord(id)) {
@@ -591,14 +591,10 @@ function trackOne(h: u32, cand: u32): void {
 // and then the records of all its segments are touched in two tight loops, so their cache and TLB
 // misses overlap instead of being paid one after the other (wasm has no prefetch instruction; a
 // load whose value is unused still brings the line in). Processing order and semantics are
-// unchanged: the real lookup happens in order, the touches are only hints (the record the touch
-// found is where the lookup looks first: table.ts lookupCandidate).
+// unchanged: the real lookup happens in order, the touches are only hints.
 
 export const BATCH: i32 = PKT_RING_SLOTS;
 const BATCH_HASH: usize = memory.data(BATCH * 4, 16);
-/** Each queued segment's lookup candidate (table.ts touchRecord), taken when TABLE.inserts was TRACKER.candStamp. */
-const BATCH_CAND: usize = memory.data(BATCH * 4, 16);
-TRACKER.candStamp = 0;
 TRACKER.queued = 0;
 /** Segments of the current batch that took the fast path (added to Stat.SteadySegments per batch). */
 TRACKER.steadyCount = 0;
@@ -636,9 +632,8 @@ export function flushBatch(): void {
   for (let i = 0; i < n; i++) s ^= touchIndex(load<u32>(BATCH_HASH + (<usize>i << 2)));
   // Segments whose key has no record yet will take records off the free list: touch those too.
   let free = freeListHead();
-  TRACKER.candStamp = candidateStamp();
   for (let i = 0; i < n; i++) {
-    const t = touchRecord(load<u32>(BATCH_HASH + (<usize>i << 2)), BATCH_CAND + (<usize>i << 2));
+    const t = touchRecord(load<u32>(BATCH_HASH + (<usize>i << 2)));
     if (t == 0 && !isNoRecord(free)) free = touchFreeRecord(free);
     s ^= t;
   }
@@ -654,7 +649,7 @@ export function flushBatch(): void {
   TRACKER.sink ^= s;
   for (let i = 0; i < n; i++) {
     TRACKER.pk = PKT_RING + <usize>i * PKT_SIZE;
-    trackOne(load<u32>(BATCH_HASH + (<usize>i << 2)), load<u32>(BATCH_CAND + (<usize>i << 2)));
+    trackOne(load<u32>(BATCH_HASH + (<usize>i << 2)));
   }
   copyBlock(LAST_PKT, PKT_RING + <usize>(n - 1) * PKT_SIZE, PKT_SIZE);
   statAdd(Stat.SteadySegments, <f64>TRACKER.steadyCount);
