@@ -113,6 +113,18 @@ export function trackerInit(): void {
 @inline function removedBy(rec: usize, t: i64): bool { return deadlineFloor(rec) <= t && removalTime(rec) <= t; }
 
 /**
+ * removedBy() for the sweep and the per-packet check: a cached bound that was reached too early (the
+ * fast path leaves it behind, see trackOne) is raised to the exact time, so it is computed once.
+ */
+@inline function removedByRefreshing(rec: usize, t: i64): bool {
+  if (deadlineFloor(rec) > t) return false;
+  const at = removalTime(rec);
+  if (at <= t) return true;
+  setDeadlineFloor(rec, at);
+  return false;
+}
+
+/**
  * Writes the finished output record of live record `id` ending for `reason` into the ring (the live
  * record itself is only read): emit() then removes it, emitLiveAll() leaves it live.
  */
@@ -158,7 +170,7 @@ function sweep(n: i32): void {
     const id = TRACKER.sweepCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    if (removedBy(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
+    if (removedByRefreshing(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
   }
 }
 
@@ -553,7 +565,7 @@ function trackOne(h: u32): void {
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
-    if (removedBy(rec, now)) { emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
+    if (removedByRefreshing(rec, now)) { emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
     else if (isReuse(rec, flags, load<u32>(TRACKER.pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
   }
   if (isNoRecord(id)) {
@@ -566,6 +578,7 @@ function trackOne(h: u32): void {
   setTimeAt(rec, FR_TS_ACTIVE, now);
 
   const csum = load<u8>(TRACKER.pk + P_CSUM);
+  let steady = false;
   if (csum == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
     const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
@@ -575,10 +588,14 @@ function trackOne(h: u32): void {
     // the header (bad_TCP_header_len / truncated_header): nothing is counted, no history letter.
   } else if (OPTIONS.fastPath && steadySegment(TRACKER.pk, rec, isOrig, now)) {
     TRACKER.steadyCount++;
+    steady = true;
   } else {
     process(rec, isOrig, now);
   }
-  refreshDeadline(rec);
+  // A steady segment (steady.ts) changes none of the states, flags and close times removalTime()
+  // reads, only FR_TS_LAST, to `now`: at the latest time seen (now == clock) that cannot move the
+  // removal time earlier, so the cached bound stays a bound (removedByRefreshing raises it when reached).
+  if (!steady || now < TRACKER.clock) refreshDeadline(rec);
   // Trace hook (trace.ts): the segment's event, after the record took it. Every path that tracks a
   // segment must pass here, a fast path for steady-state segments included: a traced connection's
   // segments must not skip it (gate such a path on !traceArmed). Untraced work pays this one branch.
