@@ -22,13 +22,13 @@ import { vnTagNext, isVnTagInner, VNTAG_HDR } from "./vntag";
 import { decode8023 } from "./llc";
 import { PACKET } from "../state";
 
-const ETH_HDR: i32 = 14;
-const ETH_TYPE: usize = 12;
+export const ETH_HDR: i32 = 14;
+export const ETH_TYPE: usize = 12;
 const FABRICPATH_HDR: i32 = 16;     // outer DA/SA (12), EtherType 0x8903 (2), FTag/TTL (2)
 
 export const ETHERTYPE_IPV4: u32 = 0x0800;
 export const ETHERTYPE_IPV6: u32 = 0x86DD;
-const ETHERTYPE_VLAN: u32 = 0x8100;
+export const ETHERTYPE_VLAN: u32 = 0x8100;
 const ETHERTYPE_QINQ: u32 = 0x88A8;
 const ETHERTYPE_QINQ_OLD: u32 = 0x9100;
 const ETHERTYPE_MPLS_UC: u32 = 0x8847;
@@ -39,10 +39,10 @@ const ETHERTYPE_PBB: u32 = 0x88E7;
 const ETHERTYPE_VNTAG: u32 = 0x8926;
 const IEEE8023_MAX_LENGTH: u32 = 1500;
 
-const VLAN_TAG: i32 = 4;
+export const VLAN_TAG: i32 = 4;
 const VLAN_TCI: usize = 0;
 const VLAN_TYPE: usize = 2;
-const VLAN_ID_MASK: u32 = 0x0FFF;
+export const VLAN_ID_MASK: u32 = 0x0FFF;
 const VLAN_INNER_SHIFT: u32 = 12;
 
 const MPLS_LABEL: i32 = 4;

@@ -23,16 +23,16 @@ import { fragKeyV4, fragment } from "./fragments";
 import { OPTIONS, PACKET, ROUTE } from "../state";
 
 const V4_VER_IHL: usize = 0;
-const V4_TOTAL_LEN: usize = 2;
+export const V4_TOTAL_LEN: usize = 2;
 const V4_ID: usize = 4;
-const V4_FRAG: usize = 6;        // flags (3 bits) + fragment offset (13 bits, 8-byte units)
-const V4_PROTO: usize = 9;
+export const V4_FRAG: usize = 6;        // flags (3 bits) + fragment offset (13 bits, 8-byte units)
+export const V4_PROTO: usize = 9;
 const V4_SRC: usize = 12;
 const V4_DST: usize = 16;
-const V4_MIN_HDR: i32 = 20;
+export const V4_MIN_HDR: i32 = 20;
 
-const V4_FLAG_MF: u32 = 0x2000;
-const V4_OFFSET_MASK: u32 = 0x1FFF;
+export const V4_FLAG_MF: u32 = 0x2000;
+export const V4_OFFSET_MASK: u32 = 0x1FFF;
 
 /** The 12 bytes before an IPv4 address in its v4-mapped IPv6 form ::ffff:a.b.c.d, as two stores. */
 const V4MAPPED_HI: u64 = 0;

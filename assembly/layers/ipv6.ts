@@ -24,12 +24,12 @@ import { fragKeyV6, fragment } from "./fragments";
 import { copy16 } from "../mem";
 import { PACKET, ROUTE } from "../state";
 
-const V6_HDR: i32 = 40;
+export const V6_HDR: i32 = 40;
 const V6_VER: usize = 0;
-const V6_PAYLOAD_LEN: usize = 4;
-const V6_NEXT_HDR: usize = 6;
+export const V6_PAYLOAD_LEN: usize = 4;
+export const V6_NEXT_HDR: usize = 6;
 const V6_SRC: usize = 8;
-const V6_DST: usize = 24;
+export const V6_DST: usize = 24;
 const V6_ADDR: usize = 16;
 
 // Extension header fields (RFC 8200 §4.3-4.6): next header, then length.

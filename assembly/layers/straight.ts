@@ -16,35 +16,21 @@ import { P_VLAN, P_IPPROTO } from "../packet";
 import { Stat } from "../stats";
 import { be16 } from "../mem";
 import { csumValid } from "./checksum";
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ethernet";
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_HDR, ETH_TYPE, ETHERTYPE_VLAN, VLAN_TAG, VLAN_ID_MASK } from "./ethernet";
 import { IPPROTO_TCP } from "./ip";
-import { storeIpv4Fields } from "./ipv4";
-import { storeIpv6Fields } from "./ipv6";
-import { decodeTcpInline } from "./tcp";
+import { storeIpv4Fields, V4_TOTAL_LEN, V4_FRAG, V4_PROTO, V4_MIN_HDR, V4_FLAG_MF, V4_OFFSET_MASK } from "./ipv4";
+import { storeIpv6Fields, V6_HDR, V6_PAYLOAD_LEN, V6_NEXT_HDR, V6_DST } from "./ipv6";
+import { decodeTcpInline, TCP_MIN_HDR } from "./tcp";
 import { OPTIONS, PACKET } from "../state";
 
 /** Not the common frame: decode it with the general decoders. */
 export const STRAIGHT_MISS: i32 = -1;
 
-const ETH_HDR: i32 = 14;
-const ETH_TYPE: usize = 12;
-const ETHERTYPE_VLAN: u32 = 0x8100;
-const VLAN_TAG: i32 = 4;
-const VLAN_ID_MASK: u32 = 0x0FFF;
-
+// The header layouts are their decoders' (ethernet.ts, ipv4.ts, ipv6.ts, tcp.ts); only the shape
+// this path takes is its own.
 const V4_VER_IHL_PLAIN: u32 = 0x45;   // version 4, IHL 5: no options
-const V4_TOTAL_LEN: usize = 2;
-const V4_FRAG: usize = 6;
-const V4_FRAG_MASK: u32 = 0x3FFF;    // MF and the fragment offset (DF may be set)
-const V4_PROTO: usize = 9;
-const V4_HDR: i32 = 20;
-
-const V6_PAYLOAD_LEN: usize = 4;
-const V6_NEXT_HDR: usize = 6;
-const V6_DST: usize = 24;
-const V6_HDR: i32 = 40;
-
-const TCP_MIN_HDR: i32 = 20;
+const V4_HDR: i32 = V4_MIN_HDR;
+const V4_FRAG_MASK: u32 = V4_FLAG_MF | V4_OFFSET_MASK;    // a fragment (DF may be set)
 
 @inline export function decodeEthStraight(p: usize, cap: i32, wire: i32): i32 {
   const pkt = PACKET.PKT; // a local: stores through it could alias the state block

@@ -35,7 +35,7 @@ const TCP_ACK: usize = 8;
 const TCP_DATA_OFF: usize = 12;   // high nibble: header length in 32-bit words
 const TCP_FLAGS: usize = 13;
 const TCP_WIN: usize = 14;
-const TCP_MIN_HDR: i32 = 20;
+export const TCP_MIN_HDR: i32 = 20;
 
 // ---- option kinds (IANA tcp-parameters) ----
 const OPT_KIND_EOL: u32 = 0;
