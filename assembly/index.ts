@@ -137,7 +137,7 @@ export function serverPortsPtr(): usize { return SERVER_PORTS; }
 export * from "./format/abi";
 
 // ---- shards (src/shards/): the reading thread routes frames, each shard's engine tracks its own ----
-export { routeInit, routeAreaPtr, routeAreaLen, routeClear, MAX_SHARDS } from "./shard/route";
+export { routeInit, routeAreaPtr, routeAreaLen, routeClear, routeKey, MAX_SHARDS } from "./shard/route";
 
 /**
  * Shard side: decodes and tracks the frame records (shard/frames.ts) the host copied to

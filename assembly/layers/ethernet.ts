@@ -41,7 +41,7 @@ const IEEE8023_MAX_LENGTH: u32 = 1500;
 
 export const VLAN_TAG: i32 = 4;
 const VLAN_TCI: usize = 0;
-const VLAN_TYPE: usize = 2;
+export const VLAN_TYPE: usize = 2;
 export const VLAN_ID_MASK: u32 = 0x0FFF;
 const VLAN_INNER_SHIFT: u32 = 12;
 

@@ -19,8 +19,8 @@ import { decodeGre } from "./gre";
 import { enterTunnel } from "./context";
 import { PACKET } from "../state";
 
-const IP_VERSION_4: u32 = 4;
-const IP_VERSION_6: u32 = 6;
+export const IP_VERSION_4: u32 = 4;
+export const IP_VERSION_6: u32 = 6;
 
 export const IPPROTO_IPIP: u32 = 4;
 export const IPPROTO_TCP: u32 = 6;

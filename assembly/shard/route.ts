@@ -26,7 +26,10 @@
 // record number (their counters still add up).
 //
 // The decoders are the engine's own (layers/link.ts and every link layer under it): in route mode
-// decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp().
+// decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp(). The common
+// Ethernet frame (one 802.1Q tag at most, then IP) takes a straight path to routeIp() instead
+// (routeEthStraight), as the tracker's decode has one (layers/straight.ts): the generic walk through
+// decodeLink cost the reading thread more than the hash.
 // The hash is a keyed SipHash under the flow table's key (flow/table.ts), so this process's key: a
 // capture cannot be crafted to put every connection in one shard (pairHash below). The shard is taken from the hash's range,
 // not its low bits, so the shard engines' own table indexes (a different hash, with ports) see their
@@ -40,9 +43,11 @@
 // holds ROUTE_FLUSH bytes routeFull() is true and the reader stops before the next record, so any
 // record (at most MAX_RECORD_BYTES) still fits; the host copies the areas out and routeClear()s.
 
-import { decodeLink } from "../layers/link";
+import { decodeLink, LINKTYPE_ETHERNET } from "../layers/link";
+import { ETH_HDR, ETH_TYPE, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, VLAN_TAG, VLAN_TYPE } from "../layers/ethernet";
+import { IP_VERSION_4, IP_VERSION_6 } from "../layers/ip";
 import { MAX_RECORD_BYTES } from "../capture/pcap";
-import { alloc } from "../mem";
+import { alloc, be16 } from "../mem";
 import { writeFrameRecord } from "./frames";
 import { deliverRoutedFrame } from "../capture/frame";
 import { ROUTE, TABLE } from "../state";
@@ -131,7 +136,7 @@ const PAIR_WORDS: usize = memory.data(32, 16);
  * pays when it routes: the shard only needs a spread that a capture's author cannot steer without
  * the key. An IPv4 pair (both v4-mapped) is one word, a v6 pair four.
  */
-function pairHash(): u32 {
+@inline function pairHash(): u32 {
   let a0 = load<u64>(ADDR_A), a1 = load<u64>(ADDR_A, 8), b0 = load<u64>(ADDR_B), b1 = load<u64>(ADDR_B, 8);
   // Any total order will do, as long as both directions pick the same first address.
   if (a0 > b0 || (a0 == b0 && a1 > b1)) {
@@ -165,10 +170,55 @@ function pairHash(): u32 {
   return <u32>(v0 ^ v1 ^ v2 ^ v3);
 }
 
+/**
+ * The common Ethernet frame's outermost IP header (at most one 802.1Q tag, then the IPv4 or IPv6
+ * EtherType), found as decodeEthernet, decodeEthPayload and decodeIp find it (ethernet.ts, ip.ts:
+ * the version nibble, not the EtherType, picks the decoder), without their calls and the descriptor
+ * writes routing has no use for: routeIp() on it, or nothing where they stop before an IP header
+ * (a cut tag, no version byte, an unknown version). False for every other frame, untouched: the
+ * caller routes it through decodeLink. test/shards/route-straight.test.ts compares the two.
+ */
+@inline function routeEthStraight(p: usize, cap: i32): bool {
+  if (cap < ETH_HDR) return false;
+  // SAFETY: cap >= 14 covers the EtherType.
+  let type = be16(p + ETH_TYPE);
+  let off = ETH_HDR;
+  if (type == ETHERTYPE_VLAN) {
+    if (cap < ETH_HDR + VLAN_TAG) return false;
+    // SAFETY: cap >= 18 covers the tag's EtherType.
+    type = be16(p + <usize>ETH_HDR + VLAN_TYPE);
+    off = ETH_HDR + VLAN_TAG;
+  }
+  if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6) return false;
+  const c = cap - off;
+  if (c < 1) return true;
+  // SAFETY: c >= 1 covers the version byte; routeIp checks the addresses' length.
+  const version = <u32>load<u8>(p + <usize>off) >> 4;
+  if (version == IP_VERSION_4) routeIp(p + <usize>off, c, false);
+  else if (version == IP_VERSION_6) routeIp(p + <usize>off, c, true);
+  return true;
+}
+
+/** Sets ROUTE.sawIp and the address pair for the frame, through the straight path when `straight`. */
+@inline function routeDecode(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, straight: bool): void {
+  ROUTE.sawIp = false;
+  if (straight && linktype == LINKTYPE_ETHERNET && routeEthStraight(p, max(caplen, 0))) return;
+  decodeLink(linktype, p, caplen, wirelen, tsUs);
+}
+
+/**
+ * Test hook: the frame's route key, through the straight path (`straight` 1) or decodeLink alone
+ * (0): pairHash() of its outermost address pair, or -1 where it has none (spread by record
+ * number). Route mode must be on (routeInit).
+ */
+export function routeKey(linktype: i32, p: usize, caplen: i32, wirelen: i32, straight: i32): i64 {
+  routeDecode(linktype, p, caplen, wirelen, 0, straight != 0);
+  return ROUTE.sawIp ? <i64>pairHash() : -1;
+}
+
 /** The shard of a frame: see the header. */
 function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): u32 {
-  ROUTE.sawIp = false;
-  decodeLink(linktype, p, caplen, wirelen, tsUs);
+  routeDecode(linktype, p, caplen, wirelen, tsUs, true);
   if (!ROUTE.sawIp) return <u32>(frame % <f64>ROUTE.shards);
   const h = <u64>pairHash();
   const below = ROUTE.ownBelow;
