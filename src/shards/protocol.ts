@@ -50,9 +50,12 @@ export interface ShardLink {
   credits: SharedArrayBuffer;
 }
 
-/** A new link: `reader` for the reading thread (ShardedRun), `shard` for the shard's thread. */
-export function createLink(): { reader: ShardLink; shard: ShardLink } {
-  const ring = createRing(RING_BYTES).buffer;
+/**
+ * A new link: `reader` for the reading thread (ShardedRun), `shard` for the shard's thread, with a
+ * frame ring of `ringBytes` (a power of two).
+ */
+export function createLink(ringBytes = RING_BYTES): { reader: ShardLink; shard: ShardLink } {
+  const ring = createRing(ringBytes).buffer;
   const credits = new SharedArrayBuffer(4 * CREDIT_CELLS);
   const { port1, port2 } = new MessageChannel();
   return { reader: { port: port1, ring, credits }, shard: { port: port2, ring, credits } };

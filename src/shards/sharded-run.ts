@@ -70,6 +70,14 @@ const ENGINE_MIN_FLOW_CAP = 16;
  * thread waited on a full ring at 0.35 (the 0.3 here).
  */
 const ROUTE_COST = 0.25;
+/**
+ * The frame ring of a shard thread started here (protocol.ts RING_BYTES is a lent thread's): the
+ * thread takes its first frame ~190 ms after the run starts (its Node, modules and engine), while
+ * the reading thread routes ~125 MB/s of frame records on the header-only cap2m: with 4 MiB it
+ * found the ring full at 123 ms, before the shard thread had begun. 16 MiB holds the start-up's
+ * worth; its pages are touched once the ring wraps.
+ */
+const OWN_RING_BYTES = 16 << 20;
 /** For measurements: FLOWRECON_READER_SHARE=x makes the reading thread track share x of the connections. */
 const READER_SHARE_ENV = "FLOWRECON_READER_SHARE";
 
@@ -183,7 +191,7 @@ export class ShardedRun {
         link = opts.links[i - 1]!;
         link.port.postMessage({ options, print: opts.print, answer: opts.answer } satisfies ShardStart);
       } else {
-        const ends = createLink();
+        const ends = createLink(OWN_RING_BYTES);
         link = ends.reader;
         const data: ShardData = { ...ends.shard, options, print: opts.print, answer: opts.answer };
         worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port] });
