@@ -616,23 +616,17 @@ export class EngineRun {
   }
 
   /**
-   * `wait`, or its rejection with the run's failure once the run fails first (the client's body,
-   * read while the thread works). Each call listens only while it waits: racing every read
-   * against one long-lived promise would keep a reaction, and the chunk it resolved with, per read.
+   * Calls `listener` with the run's failure, at once when it failed already, else when it fails
+   * (the client's body, read while the thread works, is interrupted by it). Returns the call that
+   * stops listening.
    */
-  async unlessFailed<T>(wait: Promise<T>): Promise<T> {
-    this.#check();
-    let stop!: () => void;
-    const failed = new Promise<never>((_, reject) => {
-      const listener = (e: Error): void => reject(e);
-      this.#failListeners.add(listener);
-      stop = () => this.#failListeners.delete(listener);
-    });
-    try {
-      return await Promise.race([wait, failed]);
-    } finally {
-      stop();
+  onFailure(listener: (e: Error) => void): () => void {
+    if (this.#failure !== null) {
+      listener(this.#failure);
+      return () => {};
     }
+    this.#failListeners.add(listener);
+    return () => this.#failListeners.delete(listener);
   }
 
   /** Resolves once every step sent was answered (its output handed on). */
