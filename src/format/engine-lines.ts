@@ -65,6 +65,7 @@ interface FormatterExports {
   fmtThresholds(syn: number, synAck: number, finWait2: number, timeWait: number, vanished: number): void;
   fmtFilter(on: number, any: number, mask: number): void;
   fmtRecord(rec: number): number;
+  fmtRecords(first: number, n: number): number;
   fmtPtr(): number;
   fmtLen(): number;
   fmtClear(): void;
@@ -169,6 +170,16 @@ export class EngineLines {
    */
   record(p: number): number {
     return this.#ex.fmtRecord(p);
+  }
+
+  /**
+   * Formats the `n` finished records from byte offset `p` of engine memory, one record size apart
+   * (the output ring a drain hands out, four at a time: their Community IDs are hashed side by
+   * side); the same bytes as {@link record} on each. Returns how many it formatted: fewer than `n`
+   * once the buffered bytes reach {@link flushBytes}; then call {@link moveTo} and go on with the rest.
+   */
+  records(p: number, n: number): number {
+    return this.#ex.fmtRecords(p, n);
   }
 
   /**
