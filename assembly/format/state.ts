@@ -60,8 +60,12 @@ export const SLOT_OPEN: i32 = 0x100;
 /** The column closes its nested group (`}` after its value). */
 export const SLOT_CLOSE: i32 = 0x200;
 
-/** Bytes the host may leave in the buffer before it must copy them out (fmtRecord returns the total). */
-export const FMT_FLUSH: i32 = 1 << 20;
+/**
+ * Bytes the host may leave in the buffer before it must copy them out (fmtRecord returns the total).
+ * 256 KiB: the buffer and the host's copy of it stay in a core's L2 cache while the records stream
+ * past (1 MiB made the copy out a tenth of the formatter's time, bench/format.mjs under perf).
+ */
+export const FMT_FLUSH: i32 = 1 << 18;
 /** Room kept past FMT_FLUSH: more than one flow can take (36 anomalies with details are about 6 KiB). */
 export const FMT_RECORD_ROOM: i32 = 64 << 10;
 
