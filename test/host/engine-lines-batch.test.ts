@@ -4,7 +4,9 @@
 // mixed, equal addresses, ports 0/1/65535, every seed width), each ID must be node:crypto's SHA-1
 // of the Community ID v1 message, lane by lane, and each whole line must be what one call per
 // record (the scalar hash) writes. Batches of every length 1..9 put each record in every lane and
-// leave lanes unused.
+// leave lanes unused. The CLI's record sink (one call per record of the output ring, the scalar
+// hash) is held to node:crypto the same way, on a generated capture whose ring slots are refilled
+// drain after drain, IPv4 and IPv6 flows, two seeds.
 
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -13,7 +15,7 @@ import { createEngine } from "../../src/wasm/engine.js";
 import { parseAddress, isV4Mapped } from "../../src/net/address.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
-import { writeRecord, type RecordSpec } from "./helpers.js";
+import { generatedCaptures, writeRecord, type RecordSpec } from "./helpers.js";
 
 /** xorshift32: the same endpoints on every run. */
 function prng(seed: number): () => number {
@@ -147,5 +149,51 @@ describe("the formatter's batch entry point (four Community IDs hashed side by s
     expect(text.endsWith(single[0]!)).toBe(true);
     expect(lines.records(at + done * size, N - done)).toBe(N - done);
     expect(lines.take()).toBe(single.slice(1).join(""));
+  });
+
+  describe("one call per record of the output ring", () => {
+    const generated = generatedCaptures("flowrecon-batch-", {
+      headers: {
+        seed: 43,
+        segments: 40_000,
+        concurrent: 200,
+        snaplen: 96,
+        anomalyShare: 0.3,
+        ipv6Share: 0.3,
+        pps: 1_000,
+      },
+    });
+
+    it("each record's Community ID is node:crypto's, drain after drain", () => {
+      for (const seed of [0, 0xfffe]) {
+        const rec = new Reconstructor({ communityIdSeed: seed });
+        const lines = rec.engineLines({ format: "ndjson", jsonStyle: "zeek", communityIdSeed: seed });
+        const wrong: string[] = [];
+        let n = 0;
+        let v6 = 0;
+        let drains = 0;
+        let last = -1;
+        const sink = (_v: unknown, p: number) => {
+          if (p <= last) drains++;
+          last = p;
+          lines.record(p);
+          const line = JSON.parse(lines.take()) as Record<string, string | number>;
+          const [oh, op, rh, rp] = [line["id.orig_h"], line["id.orig_p"], line["id.resp_h"], line["id.resp_p"]];
+          const want = communityId(String(oh), Number(op), String(rh), Number(rp), seed);
+          if (line.community_id !== want)
+            wrong.push(`seed ${seed} record ${n} at ${p}: ${line.community_id} != ${want}`);
+          if (String(oh).includes(":")) v6++;
+          n++;
+        };
+        const bytes = generated.headers!;
+        for (let off = 0; off < bytes.length; off += 1 << 16)
+          rec.pushRecords(bytes.subarray(off, off + (1 << 16)), sink);
+        rec.finishRecords(sink);
+        expect(wrong).toEqual([]);
+        expect(n).toBeGreaterThan(1000);
+        expect(v6, "IPv6 flows").toBeGreaterThan(100);
+        expect(drains, "drains that refilled the ring").toBeGreaterThan(5);
+      }
+    });
   });
 });
