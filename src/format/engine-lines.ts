@@ -183,6 +183,22 @@ export class EngineLines {
   }
 
   /**
+   * {@link records} over a whole drain: formats the `n` records from `p`, `size` bytes apart, moving
+   * the buffered lines into `out` (then calling `onMoved`) whenever they reach {@link flushBytes},
+   * as a record sink calling {@link record} and {@link moveTo} per record would. What stays buffered
+   * is below the mark, so {@link record} or {@link records} may follow.
+   */
+  recordsInto(p: number, n: number, size: number, out: AsciiWriter, onMoved?: () => void): void {
+    const ex = this.#ex;
+    for (let i = 0; i < n; ) {
+      i += ex.fmtRecords(p + i * size, n - i);
+      if (ex.fmtLen() < this.flushBytes) continue;
+      this.moveTo(out);
+      onMoved?.();
+    }
+  }
+
+  /**
    * Calls `fn` with the Anomaly code of each anomaly of the record {@link record} read last (kept
    * by the anomaly filter or not), as its line lists them: what the engine derived for the line,
    * read instead of deriving it again (the API's anomaly metrics).

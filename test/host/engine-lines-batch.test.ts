@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
 import { createEngine } from "../../src/wasm/engine.js";
+import { AsciiWriter } from "../../src/format/ascii.js";
 import { parseAddress, isV4Mapped } from "../../src/net/address.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
@@ -149,6 +150,40 @@ describe("the formatter's batch entry point (four Community IDs hashed side by s
     expect(text.endsWith(single[0]!)).toBe(true);
     expect(lines.records(at + done * size, N - done)).toBe(N - done);
     expect(lines.take()).toBe(single.slice(1).join(""));
+  });
+
+  it("recordsInto: a whole drain, moved out at the flush mark as one call per record would", () => {
+    const engine = createEngine();
+    const rec = new Reconstructor({}, engine);
+    const at = engine.exports.inputPtr();
+    const size = rec.layout.constants.FR_SIZE;
+    const N = 50;
+    for (let i = 0; i < N; i++)
+      writeRecord(engine.views().buffer, at + i * size, rec.layout, {
+        orig: `2001:db8::${i.toString(16)}`,
+        resp: "192.0.2.1",
+        origPort: 40000 + i,
+        respPort: 80,
+        o: { pkts: 1 },
+      });
+    const lines = rec.engineLines({ format: "zeek" });
+    const single: string[] = [];
+    for (let i = 0; i < N; i++) {
+      lines.record(at + i * size);
+      single.push(lines.take());
+    }
+    // Start just below the mark: the drain's first record crosses it.
+    let filled = 0;
+    while (filled + single[0]!.length < lines.flushBytes) filled = lines.record(at);
+    const out = new AsciiWriter(4 << 20);
+    let moves = 0;
+    lines.recordsInto(at, N, size, out, () => moves++);
+    expect(moves).toBe(1);
+    expect(out.text().endsWith(single[0]!)).toBe(true);
+    expect(out.pos).toBe(filled + single[0]!.length);
+    // The rest stayed buffered, below the mark; one call per record may follow.
+    lines.record(at);
+    expect(lines.take()).toBe(single.slice(1).join("") + single[0]);
   });
 
   describe("one call per record of the output ring", () => {
