@@ -7,8 +7,11 @@
  * bytes). Per format: the best pass of each in CPU time per flow, and the ratio A / B (best, and
  * the quartiles of the per-pass ratios), so the figure holds however busy the machine is.
  *
- *   node bench/format-ab.mjs ROOT_A ROOT_B [capture.pcap] [--reps 30]
+ *   node bench/format-ab.mjs ROOT_A ROOT_B [capture.pcap] [--reps 30] [--single]
  *     -> one JSON line per format: {format, records, aNsPerFlow, bNsPerFlow, bestRatio, q25, median, q75, loadavg}
+ *
+ * Each build formats the records as many at a call as it can (EngineLines.records, four Community IDs
+ * hashed side by side), or one per call where it lacks that; `--single`: one per call in both.
  *
  * A root needs dist/ (its own copy: Node resolves a symlinked dist/ to its target, whose ../../build
  * is then the wasm loaded), build/flowrecon.wasm, package.json and node_modules.
@@ -20,10 +23,13 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { cpuNs, recordsInWindow } from "./lib/format-records.mjs";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { reps: { type: "string" } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { reps: { type: "string" }, single: { type: "boolean" } },
+});
 const [rootA, rootB, file] = positionals;
 if (rootA === undefined || rootB === undefined || file === undefined) {
-  console.error("usage: node bench/format-ab.mjs ROOT_A ROOT_B capture.pcap [--reps 30]");
+  console.error("usage: node bench/format-ab.mjs ROOT_A ROOT_B capture.pcap [--reps 30] [--single]");
   process.exit(2);
 }
 const reps = Number(values.reps ?? 30);
@@ -32,7 +38,7 @@ const bytes = readFileSync(file);
 /** Loads one build, runs the capture and keeps its first finished records in the engine's window. */
 const setup = async (root) => {
   const records = await recordsInWindow(resolve(root), bytes);
-  return (format) => records.format(format);
+  return (format) => records.format(format, values.single === true);
 };
 
 const makeA = await setup(rootA);

@@ -9,9 +9,10 @@
  * engine once; up to a window's worth of its finished records are copied into the engine's input
  * window, where the formatter reads them as it reads the output ring. It then writes every record
  * `--reps` times (after one warm-up pass), its bytes moved out of its buffer as the CLI moves them;
- * the best pass counts, in CPU time (user + system) of the process.
+ * the best pass counts, in CPU time (user + system) of the process. Records go to the formatter as
+ * many at a call as it takes (EngineLines.records), or one per call with `--single` (EngineLines.record).
  *
- *   node bench/format.mjs [capture.pcap] [--reps 20] [--format ndjson|zeek|all]
+ *   node bench/format.mjs [capture.pcap] [--reps 20] [--format ndjson|zeek|all] [--single]
  *     -> one JSON line per format: {format, records, bytesPerFlow, engineNsPerFlow, loadavg}
  *
  * Needs `npm run build`.
@@ -29,7 +30,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { reps: { type: "string" }, format: { type: "string" } },
+    options: { reps: { type: "string" }, format: { type: "string" }, single: { type: "boolean" } },
   });
   const reps = Number(values.reps ?? 20);
   const formats = values.format === undefined || values.format === "all" ? ["ndjson", "zeek"] : [values.format];
@@ -58,7 +59,7 @@ async function main() {
   const n = records.n;
 
   for (const format of formats) {
-    const run = records.format(format);
+    const run = records.format(format, values.single === true);
     // The bytes of one pass (bytesPerFlow).
     const b = run.all();
     // Best pass in CPU time of this process.

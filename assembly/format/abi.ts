@@ -2,16 +2,16 @@
 // per engine instance, then formats each finished record of the output ring while it drains the
 // ring (src/format/engine-lines.ts):
 //   fmtInit(mode, seed, final, alone), fmtNameSlot()* (names), fmtLocalNets(), fmtThresholds(),
-//   fmtFilter() -> [fmtRecord(rec)* -> copy fmtPtr()[0..fmtLen()) out, fmtClear()]*
+//   fmtFilter() -> [fmtRecord(rec)* or fmtRecords(first, n) -> copy fmtPtr()[0..fmtLen()) out, fmtClear()]*
 // Records finished by another engine (copies) go through fmtRecordSlot(), after fmtClock(endUs, final).
 // fmtRecord reads the record and the capture clock and writes only the formatter's own buffer,
 // so it may run inside a record sink (between engine calls, before outClear()).
 
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
-  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, ClockFrom } from "./state";
+  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, S_CID, LANES_SLOT, ClockFrom } from "./state";
 import { MAPPED_UNKNOWN } from "./local-nets";
-import { layoutColumns, writeRecord, writeFieldList } from "./fields";
+import { layoutColumns, writeRecord, writeFieldList, hashAhead } from "./fields";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
 
@@ -110,9 +110,38 @@ export function fmtRecord(rec: usize): i32 {
   const buf = <usize>load<u32>(s + S_BUF);
   const len = load<u32>(s + S_LEN);
   if (len > <u32>FMT_FLUSH) unreachable(); // the host did not copy the buffer out: a host bug
+  store<u32>(s + S_CID, 0); // hashed now, not ahead
   const end = writeRecord(rec, buf + <usize>len);
   store<u32>(s + S_LEN, <u32>(end - buf));
   return <i32>(end - buf);
+}
+
+/**
+ * Appends the `n` finished records from `first` (FR_SIZE bytes apart: the output ring's records of
+ * one drain) as fmtRecord appends each, four at a time so that their Community IDs are hashed side
+ * by side (fields.ts hashAhead). Stops after the record that brings the buffer to FMT_FLUSH bytes;
+ * returns how many records it wrote (the host copies the buffer out, fmtClear(), and calls again
+ * with the rest).
+ */
+export function fmtRecords(first: usize, n: i32): i32 {
+  const s = fmtState();
+  const buf = <usize>load<u32>(s + S_BUF);
+  let len = load<u32>(s + S_LEN);
+  if (len > <u32>FMT_FLUSH) unreachable(); // the host did not copy the buffer out: a host bug
+  let i = 0;
+  while (i < n && len < <u32>FMT_FLUSH) {
+    const rec = first + <usize>i * <usize>FR_SIZE;
+    const k = min(n - i, 4);
+    const texts = hashAhead(rec, k);
+    for (let l = 0; l < k && len < <u32>FMT_FLUSH; l++) {
+      store<u32>(s + S_CID, <u32>(texts + <usize>l * LANES_SLOT));
+      len = <u32>(writeRecord(rec + <usize>l * <usize>FR_SIZE, buf + <usize>len) - buf);
+      i++;
+    }
+  }
+  store<u32>(s + S_CID, 0);
+  store<u32>(s + S_LEN, len);
+  return i;
 }
 
 /**

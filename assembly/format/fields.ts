@@ -21,12 +21,12 @@ import {
   FR_SERVICE, FR_HIST_LEN, FR_END_REASON, FR_TUNNEL, FR_CONN_STATE, FR_HISTORY, HIST_CAP, FR_ORIG, FR_RESP, FR_EXT,
   FF_VLAN_KEY, EP_BYTES, EP_PKTS, EP_IP_BYTES, EP_MISSED, EP_MSS, EP_WSCALE, EP_OPTS,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO,
-  X_HTTP_REQ, X_HTTP_RESP, X_HTTP_METHODS, X_HTTP_VERSIONS, X_HTTP_CLASSES, X_HTTP_CODES, HTTP_CODE_SLOTS,
+  X_HTTP_REQ, X_HTTP_RESP, X_HTTP_METHODS, X_HTTP_VERSIONS, X_HTTP_CLASSES, X_HTTP_CODES, HTTP_CODE_SLOTS, FR_SIZE,
 } from "../flow/record";
 import { OPT_SACK_PERM, OPT_TS, Tunnel } from "../packet";
 import { HttpMethod } from "../flow/http";
 import { byte, str, copy, copy32, lit, count64, uint, uint32, fixed6, seconds, roundedSeconds, address, i64f, u64f } from "./text";
-import { writeUid, writeTunnelUid, writeCommunityId } from "./ids";
+import { writeUid, writeTunnelUid, writeCommunityId, communityIdLane, sha1x4Base64 } from "./ids";
 import {
   deriveInsight, Detail, I_ORIG_STATE, I_RESP_STATE, I_COUNT, I_ENTRIES, E_SIZE, E_TYPE, E_SIDE, E_DETAIL, E_HAS_IDLE,
   E_COUNT, E_TS, E_IDLE, E_ARG,
@@ -35,6 +35,7 @@ import { containsLocal } from "./local-nets";
 import {
   fmtState, nameSlot, NameKind, S_MODE, S_SEED, S_LOCAL_EMPTY, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, S_NSLOTS, S_SLOTS,
   S_KEYS, SLOT_OPEN, SLOT_CLOSE, KEY_SLOT, KEY_OPEN, KEY_TEXT, MAX_SLOTS, S_BUF, S_LEN, S_STRAIGHT, S_GENERIC,
+  S_LANES, S_CID, LANES_TEXT,
 } from "./state";
 
 /** Output shapes. */
@@ -341,7 +342,10 @@ function httpObject(p: usize, rec: usize, s: usize): usize {
     case Col.IpProto: return uint32(p, IP_PROTO_TCP);
     case Col.CommunityId: {
       p = quote(p, tsv);
-      p = writeCommunityId(p, rec + <usize>FR_ORIG_ADDR, port(rec, FR_ORIG_PORT), rec + <usize>FR_RESP_ADDR, port(rec, FR_RESP_PORT), IP_PROTO_TCP, load<u32>(s + S_SEED));
+      // Hashed ahead with three other records (hashAhead), or now.
+      const ahead = <usize>load<u32>(s + S_CID);
+      if (ahead != 0) p = copy32(p, ahead, 30);
+      else p = writeCommunityId(p, rec + <usize>FR_ORIG_ADDR, port(rec, FR_ORIG_PORT), rec + <usize>FR_RESP_ADDR, port(rec, FR_RESP_PORT), IP_PROTO_TCP, load<u32>(s + S_SEED));
       return quote(p, tsv);
     }
     case Col.HandshakeRtt: {
@@ -571,6 +575,24 @@ function rowNestedJson<V>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize)
   p = jsonCol<V>(p, 39, Col.Http, rec, tsUs, ins, s);
   endRow<V>(p, 40);
   return p;
+}
+
+/**
+ * The Community IDs of the `k` (1 to 4) records from `first` (FR_SIZE bytes apart), hashed side by
+ * side (ids.ts sha1x4Base64); returns where the first one's text is, the next ones LANES_SLOT
+ * bytes apart. Store that at S_CID before writeRecord reads it (the CommunityId column copies it).
+ */
+export function hashAhead(first: usize, k: i32): usize {
+  const s = fmtState();
+  const m = <usize>load<u32>(s + S_LANES);
+  const seed = load<u32>(s + S_SEED);
+  for (let l = 0; l < k; l++) {
+    const rec = first + <usize>l * <usize>FR_SIZE;
+    communityIdLane(m + (<usize>l << 2), rec + <usize>FR_ORIG_ADDR, port(rec, FR_ORIG_PORT), rec + <usize>FR_RESP_ADDR, port(rec, FR_RESP_PORT), IP_PROTO_TCP, seed);
+  }
+  // Lanes past k hash whatever their block holds; their texts are not read.
+  sha1x4Base64(m, m + LANES_TEXT);
+  return m + LANES_TEXT;
 }
 
 /** Writes the record at `rec` as one line (newline included) at `p`; returns the end (p when filtered out). */

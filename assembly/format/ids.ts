@@ -9,6 +9,7 @@
 // 4 bytes. SHA-1 is FIPS 180-4 §6.1.2 on one block (inputs are at most 40 bytes, §5.1.1 padding).
 
 import { isV4Mapped } from "./text";
+import { LANES_SLOT } from "./state";
 
 /** Length of a uid. */
 export const UID_LENGTH: usize = 18;
@@ -311,7 +312,12 @@ export function writeTunnelUid(p: usize, src: usize, dst: usize, sport: u32, dpo
   w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1);
   a = a + w15 + 0xca62c1d6 + (c ^ d ^ e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
   a += 0x67452301; b += 0xefcdab89; c += 0x98badcfe; d += 0x10325476; e += 0xc3d2e1f0;
-  // The digest a:b:c:d:e as six 24-bit groups and the last 16 bits (three characters and "=").
+  return digestBase64(p, a, b, c, d, e);
+}
+
+/** `1:` and the base64 of the digest a:b:c:d:e (RFC 4648 §4: 20 bytes, 27 characters and one `=`). */
+@inline function digestBase64(p: usize, a: u32, b: u32, c: u32, d: u32, e: u32): usize {
+  // The digest as six 24-bit groups and the last 16 bits (three characters and "=").
   const t = BASE64;
   store<u16>(p, 0x3a31); // "1:"
   b64x4(p + 2, t, a >>> 8);
@@ -325,8 +331,25 @@ export function writeTunnelUid(p: usize, src: usize, dst: usize, sport: u32, dpo
   return p + 30;
 }
 
-/** Community ID v1 of the endpoints at `a`/`b` (16-byte engine addresses) for IP protocol `proto`. */
-export function writeCommunityId(p: usize, a: usize, aPort: u32, b: usize, bPort: u32, proto: u32, seed: u32): usize {
+/**
+ * Where a Community ID's SHA-1 block goes, chosen when compiled: Out = u32 hashes it at once and
+ * writes the ID at `p` (sha1Base64, the words in locals, so the constant ones fold away); Out = u8
+ * stores its sixteen words 16 bytes apart from `p`, one lane of four interleaved blocks (sha1x4Base64).
+ */
+@inline function emitBlock<Out>(
+  p: usize, w0: u32, w1: u32, w2: u32, w3: u32, w4: u32, w5: u32, w6: u32, w7: u32,
+  w8: u32, w9: u32, w10: u32, w11: u32, w12: u32, w13: u32, w14: u32, w15: u32,
+): usize {
+  if (sizeof<Out>() == 4) return sha1Base64(p, w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15);
+  store<u32>(p, w0); store<u32>(p, w1, 16); store<u32>(p, w2, 32); store<u32>(p, w3, 48);
+  store<u32>(p, w4, 64); store<u32>(p, w5, 80); store<u32>(p, w6, 96); store<u32>(p, w7, 112);
+  store<u32>(p, w8, 128); store<u32>(p, w9, 144); store<u32>(p, w10, 160); store<u32>(p, w11, 176);
+  store<u32>(p, w12, 192); store<u32>(p, w13, 208); store<u32>(p, w14, 224); store<u32>(p, w15, 240);
+  return p;
+}
+
+/** Community ID v1's SHA-1 block for the endpoints at `a`/`b` (16-byte engine addresses) and IP protocol `proto`, to emitBlock<Out>. */
+@inline function communityIdBlock<Out>(p: usize, a: usize, aPort: u32, b: usize, bPort: u32, proto: u32, seed: u32): usize {
   const v4 = isV4Mapped(a) && isV4Mapped(b);
   // The smaller (address, port) first: addresses compare as big-endian words, as bytes would.
   let cmp = 0;
@@ -344,12 +367,218 @@ export function writeCommunityId(p: usize, a: usize, aPort: u32, b: usize, bPort
   const hi = (seed & 0xffff) << 16, ports = ((sp & 0xffff) << 16) | (dp & 0xffff), pr = (proto & 0xff) << 8;
   if (v4) {
     const x = be32(s + 12), y = be32(d + 12);
-    return sha1Base64(p, hi | (x >>> 16), (x << 16) | (y >>> 16), (y << 16) | pr, ports, 0x80000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16 * 8);
+    return emitBlock<Out>(p, hi | (x >>> 16), (x << 16) | (y >>> 16), (y << 16) | pr, ports, 0x80000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16 * 8);
   }
   const s0 = be32(s), s1 = be32(s + 4), s2 = be32(s + 8), s3 = be32(s + 12);
   const d0 = be32(d), d1 = be32(d + 4), d2 = be32(d + 8), d3 = be32(d + 12);
-  return sha1Base64(
+  return emitBlock<Out>(
     p, hi | (s0 >>> 16), (s0 << 16) | (s1 >>> 16), (s1 << 16) | (s2 >>> 16), (s2 << 16) | (s3 >>> 16), (s3 << 16) | (d0 >>> 16),
     (d0 << 16) | (d1 >>> 16), (d1 << 16) | (d2 >>> 16), (d2 << 16) | (d3 >>> 16), (d3 << 16) | pr, ports, 0x80000000, 0, 0, 0, 0, 40 * 8,
   );
+}
+
+/** Community ID v1 of the endpoints at `a`/`b` (16-byte engine addresses) for IP protocol `proto`. */
+export function writeCommunityId(p: usize, a: usize, aPort: u32, b: usize, bPort: u32, proto: u32, seed: u32): usize {
+  return communityIdBlock<u32>(p, a, aPort, b, bPort, proto, seed);
+}
+
+/** Community ID v1's block for the endpoints at `a`/`b` as lane `m` of four interleaved blocks (sha1x4Base64 hashes them). */
+@inline export function communityIdLane(m: usize, a: usize, aPort: u32, b: usize, bPort: u32, proto: u32, seed: u32): void {
+  communityIdBlock<u8>(m, a, aPort, b, bPort, proto, seed);
+}
+
+// ---- four messages at once ----------------------------------------------------------------------
+// SHA-1 of four one-block messages side by side, one per 32-bit lane of a v128 (wasm SIMD i32x4):
+// the same operations as sha1Base64, so four Community IDs cost about what one costs. The lanes
+// never mix; test/host/engine-lines-batch.test.ts checks every lane against node:crypto's SHA-1.
+
+
+/** rotl<u32>(x, n) in each lane. */
+@inline function rotlv(x: v128, n: i32): v128 { return v128.or(i32x4.shl(x, n), i32x4.shr_u(x, 32 - n)); }
+
+/** Ch(x, y, z) = (x & y) ^ (~x & z): y where x has a one, z elsewhere (§4.1.1). */
+@inline function ch(x: v128, y: v128, z: v128): v128 { return v128.bitselect(y, z, x); }
+/** Parity(x, y, z) = x ^ y ^ z. */
+@inline function parity(x: v128, y: v128, z: v128): v128 { return v128.xor(v128.xor(x, y), z); }
+/** Maj(x, y, z) = (x & y) ^ (x & z) ^ (y & z): y where x and z differ, else x (= z). */
+@inline function maj(x: v128, y: v128, z: v128): v128 { return v128.bitselect(y, x, v128.xor(x, z)); }
+
+/** T = ROTL5(a) + f + e + K + W: the new working variable of a round. */
+@inline function t(a: v128, f: v128, e: v128, k: v128, w: v128): v128 {
+  return i32x4.add(i32x4.add(e, rotlv(a, 5)), i32x4.add(f, i32x4.add(k, w)));
+}
+
+/**
+ * SHA-1 of the four interleaved blocks at `m` (256 bytes: word j of lane l at m + 16 j + 4 l, as
+ * communityIdLane(m + 4 l, ...) stores it; the digests overwrite them), each digest written as
+ * sha1Base64 writes it (`1:` and 28 base64 characters) at out + LANES_SLOT l.
+ */
+export function sha1x4Base64(m: usize, out: usize): void {
+  let a = i32x4.splat(0x67452301), b = i32x4.splat(<i32>0xefcdab89), c = i32x4.splat(<i32>0x98badcfe);
+  let d = i32x4.splat(0x10325476), e = i32x4.splat(<i32>0xc3d2e1f0);
+  // The eighty rounds written out, the names rotated as in sha1Base64 (T lands in the variable that
+  // held e), the message schedule in a rolling window of sixteen locals (§6.1.3).
+  let w0 = v128.load(m), w1 = v128.load(m, 16), w2 = v128.load(m, 32), w3 = v128.load(m, 48);
+  let w4 = v128.load(m, 64), w5 = v128.load(m, 80), w6 = v128.load(m, 96), w7 = v128.load(m, 112);
+  let w8 = v128.load(m, 128), w9 = v128.load(m, 144), w10 = v128.load(m, 160), w11 = v128.load(m, 176);
+  let w12 = v128.load(m, 192), w13 = v128.load(m, 208), w14 = v128.load(m, 224), w15 = v128.load(m, 240);
+  let k: v128;
+  k = i32x4.splat(0x5a827999);
+  e = t(a, ch(b, c, d), e, k, w0); b = rotlv(b, 30);
+  d = t(e, ch(a, b, c), d, k, w1); a = rotlv(a, 30);
+  c = t(d, ch(e, a, b), c, k, w2); e = rotlv(e, 30);
+  b = t(c, ch(d, e, a), b, k, w3); d = rotlv(d, 30);
+  a = t(b, ch(c, d, e), a, k, w4); c = rotlv(c, 30);
+  e = t(a, ch(b, c, d), e, k, w5); b = rotlv(b, 30);
+  d = t(e, ch(a, b, c), d, k, w6); a = rotlv(a, 30);
+  c = t(d, ch(e, a, b), c, k, w7); e = rotlv(e, 30);
+  b = t(c, ch(d, e, a), b, k, w8); d = rotlv(d, 30);
+  a = t(b, ch(c, d, e), a, k, w9); c = rotlv(c, 30);
+  e = t(a, ch(b, c, d), e, k, w10); b = rotlv(b, 30);
+  d = t(e, ch(a, b, c), d, k, w11); a = rotlv(a, 30);
+  c = t(d, ch(e, a, b), c, k, w12); e = rotlv(e, 30);
+  b = t(c, ch(d, e, a), b, k, w13); d = rotlv(d, 30);
+  a = t(b, ch(c, d, e), a, k, w14); c = rotlv(c, 30);
+  e = t(a, ch(b, c, d), e, k, w15); b = rotlv(b, 30);
+  w0 = rotlv(v128.xor(v128.xor(w13, w8), v128.xor(w2, w0)), 1);
+  d = t(e, ch(a, b, c), d, k, w0); a = rotlv(a, 30);
+  w1 = rotlv(v128.xor(v128.xor(w14, w9), v128.xor(w3, w1)), 1);
+  c = t(d, ch(e, a, b), c, k, w1); e = rotlv(e, 30);
+  w2 = rotlv(v128.xor(v128.xor(w15, w10), v128.xor(w4, w2)), 1);
+  b = t(c, ch(d, e, a), b, k, w2); d = rotlv(d, 30);
+  w3 = rotlv(v128.xor(v128.xor(w0, w11), v128.xor(w5, w3)), 1);
+  a = t(b, ch(c, d, e), a, k, w3); c = rotlv(c, 30);
+  k = i32x4.splat(0x6ed9eba1);
+  w4 = rotlv(v128.xor(v128.xor(w1, w12), v128.xor(w6, w4)), 1);
+  e = t(a, parity(b, c, d), e, k, w4); b = rotlv(b, 30);
+  w5 = rotlv(v128.xor(v128.xor(w2, w13), v128.xor(w7, w5)), 1);
+  d = t(e, parity(a, b, c), d, k, w5); a = rotlv(a, 30);
+  w6 = rotlv(v128.xor(v128.xor(w3, w14), v128.xor(w8, w6)), 1);
+  c = t(d, parity(e, a, b), c, k, w6); e = rotlv(e, 30);
+  w7 = rotlv(v128.xor(v128.xor(w4, w15), v128.xor(w9, w7)), 1);
+  b = t(c, parity(d, e, a), b, k, w7); d = rotlv(d, 30);
+  w8 = rotlv(v128.xor(v128.xor(w5, w0), v128.xor(w10, w8)), 1);
+  a = t(b, parity(c, d, e), a, k, w8); c = rotlv(c, 30);
+  w9 = rotlv(v128.xor(v128.xor(w6, w1), v128.xor(w11, w9)), 1);
+  e = t(a, parity(b, c, d), e, k, w9); b = rotlv(b, 30);
+  w10 = rotlv(v128.xor(v128.xor(w7, w2), v128.xor(w12, w10)), 1);
+  d = t(e, parity(a, b, c), d, k, w10); a = rotlv(a, 30);
+  w11 = rotlv(v128.xor(v128.xor(w8, w3), v128.xor(w13, w11)), 1);
+  c = t(d, parity(e, a, b), c, k, w11); e = rotlv(e, 30);
+  w12 = rotlv(v128.xor(v128.xor(w9, w4), v128.xor(w14, w12)), 1);
+  b = t(c, parity(d, e, a), b, k, w12); d = rotlv(d, 30);
+  w13 = rotlv(v128.xor(v128.xor(w10, w5), v128.xor(w15, w13)), 1);
+  a = t(b, parity(c, d, e), a, k, w13); c = rotlv(c, 30);
+  w14 = rotlv(v128.xor(v128.xor(w11, w6), v128.xor(w0, w14)), 1);
+  e = t(a, parity(b, c, d), e, k, w14); b = rotlv(b, 30);
+  w15 = rotlv(v128.xor(v128.xor(w12, w7), v128.xor(w1, w15)), 1);
+  d = t(e, parity(a, b, c), d, k, w15); a = rotlv(a, 30);
+  w0 = rotlv(v128.xor(v128.xor(w13, w8), v128.xor(w2, w0)), 1);
+  c = t(d, parity(e, a, b), c, k, w0); e = rotlv(e, 30);
+  w1 = rotlv(v128.xor(v128.xor(w14, w9), v128.xor(w3, w1)), 1);
+  b = t(c, parity(d, e, a), b, k, w1); d = rotlv(d, 30);
+  w2 = rotlv(v128.xor(v128.xor(w15, w10), v128.xor(w4, w2)), 1);
+  a = t(b, parity(c, d, e), a, k, w2); c = rotlv(c, 30);
+  w3 = rotlv(v128.xor(v128.xor(w0, w11), v128.xor(w5, w3)), 1);
+  e = t(a, parity(b, c, d), e, k, w3); b = rotlv(b, 30);
+  w4 = rotlv(v128.xor(v128.xor(w1, w12), v128.xor(w6, w4)), 1);
+  d = t(e, parity(a, b, c), d, k, w4); a = rotlv(a, 30);
+  w5 = rotlv(v128.xor(v128.xor(w2, w13), v128.xor(w7, w5)), 1);
+  c = t(d, parity(e, a, b), c, k, w5); e = rotlv(e, 30);
+  w6 = rotlv(v128.xor(v128.xor(w3, w14), v128.xor(w8, w6)), 1);
+  b = t(c, parity(d, e, a), b, k, w6); d = rotlv(d, 30);
+  w7 = rotlv(v128.xor(v128.xor(w4, w15), v128.xor(w9, w7)), 1);
+  a = t(b, parity(c, d, e), a, k, w7); c = rotlv(c, 30);
+  k = i32x4.splat(<i32>0x8f1bbcdc);
+  w8 = rotlv(v128.xor(v128.xor(w5, w0), v128.xor(w10, w8)), 1);
+  e = t(a, maj(b, c, d), e, k, w8); b = rotlv(b, 30);
+  w9 = rotlv(v128.xor(v128.xor(w6, w1), v128.xor(w11, w9)), 1);
+  d = t(e, maj(a, b, c), d, k, w9); a = rotlv(a, 30);
+  w10 = rotlv(v128.xor(v128.xor(w7, w2), v128.xor(w12, w10)), 1);
+  c = t(d, maj(e, a, b), c, k, w10); e = rotlv(e, 30);
+  w11 = rotlv(v128.xor(v128.xor(w8, w3), v128.xor(w13, w11)), 1);
+  b = t(c, maj(d, e, a), b, k, w11); d = rotlv(d, 30);
+  w12 = rotlv(v128.xor(v128.xor(w9, w4), v128.xor(w14, w12)), 1);
+  a = t(b, maj(c, d, e), a, k, w12); c = rotlv(c, 30);
+  w13 = rotlv(v128.xor(v128.xor(w10, w5), v128.xor(w15, w13)), 1);
+  e = t(a, maj(b, c, d), e, k, w13); b = rotlv(b, 30);
+  w14 = rotlv(v128.xor(v128.xor(w11, w6), v128.xor(w0, w14)), 1);
+  d = t(e, maj(a, b, c), d, k, w14); a = rotlv(a, 30);
+  w15 = rotlv(v128.xor(v128.xor(w12, w7), v128.xor(w1, w15)), 1);
+  c = t(d, maj(e, a, b), c, k, w15); e = rotlv(e, 30);
+  w0 = rotlv(v128.xor(v128.xor(w13, w8), v128.xor(w2, w0)), 1);
+  b = t(c, maj(d, e, a), b, k, w0); d = rotlv(d, 30);
+  w1 = rotlv(v128.xor(v128.xor(w14, w9), v128.xor(w3, w1)), 1);
+  a = t(b, maj(c, d, e), a, k, w1); c = rotlv(c, 30);
+  w2 = rotlv(v128.xor(v128.xor(w15, w10), v128.xor(w4, w2)), 1);
+  e = t(a, maj(b, c, d), e, k, w2); b = rotlv(b, 30);
+  w3 = rotlv(v128.xor(v128.xor(w0, w11), v128.xor(w5, w3)), 1);
+  d = t(e, maj(a, b, c), d, k, w3); a = rotlv(a, 30);
+  w4 = rotlv(v128.xor(v128.xor(w1, w12), v128.xor(w6, w4)), 1);
+  c = t(d, maj(e, a, b), c, k, w4); e = rotlv(e, 30);
+  w5 = rotlv(v128.xor(v128.xor(w2, w13), v128.xor(w7, w5)), 1);
+  b = t(c, maj(d, e, a), b, k, w5); d = rotlv(d, 30);
+  w6 = rotlv(v128.xor(v128.xor(w3, w14), v128.xor(w8, w6)), 1);
+  a = t(b, maj(c, d, e), a, k, w6); c = rotlv(c, 30);
+  w7 = rotlv(v128.xor(v128.xor(w4, w15), v128.xor(w9, w7)), 1);
+  e = t(a, maj(b, c, d), e, k, w7); b = rotlv(b, 30);
+  w8 = rotlv(v128.xor(v128.xor(w5, w0), v128.xor(w10, w8)), 1);
+  d = t(e, maj(a, b, c), d, k, w8); a = rotlv(a, 30);
+  w9 = rotlv(v128.xor(v128.xor(w6, w1), v128.xor(w11, w9)), 1);
+  c = t(d, maj(e, a, b), c, k, w9); e = rotlv(e, 30);
+  w10 = rotlv(v128.xor(v128.xor(w7, w2), v128.xor(w12, w10)), 1);
+  b = t(c, maj(d, e, a), b, k, w10); d = rotlv(d, 30);
+  w11 = rotlv(v128.xor(v128.xor(w8, w3), v128.xor(w13, w11)), 1);
+  a = t(b, maj(c, d, e), a, k, w11); c = rotlv(c, 30);
+  k = i32x4.splat(<i32>0xca62c1d6);
+  w12 = rotlv(v128.xor(v128.xor(w9, w4), v128.xor(w14, w12)), 1);
+  e = t(a, parity(b, c, d), e, k, w12); b = rotlv(b, 30);
+  w13 = rotlv(v128.xor(v128.xor(w10, w5), v128.xor(w15, w13)), 1);
+  d = t(e, parity(a, b, c), d, k, w13); a = rotlv(a, 30);
+  w14 = rotlv(v128.xor(v128.xor(w11, w6), v128.xor(w0, w14)), 1);
+  c = t(d, parity(e, a, b), c, k, w14); e = rotlv(e, 30);
+  w15 = rotlv(v128.xor(v128.xor(w12, w7), v128.xor(w1, w15)), 1);
+  b = t(c, parity(d, e, a), b, k, w15); d = rotlv(d, 30);
+  w0 = rotlv(v128.xor(v128.xor(w13, w8), v128.xor(w2, w0)), 1);
+  a = t(b, parity(c, d, e), a, k, w0); c = rotlv(c, 30);
+  w1 = rotlv(v128.xor(v128.xor(w14, w9), v128.xor(w3, w1)), 1);
+  e = t(a, parity(b, c, d), e, k, w1); b = rotlv(b, 30);
+  w2 = rotlv(v128.xor(v128.xor(w15, w10), v128.xor(w4, w2)), 1);
+  d = t(e, parity(a, b, c), d, k, w2); a = rotlv(a, 30);
+  w3 = rotlv(v128.xor(v128.xor(w0, w11), v128.xor(w5, w3)), 1);
+  c = t(d, parity(e, a, b), c, k, w3); e = rotlv(e, 30);
+  w4 = rotlv(v128.xor(v128.xor(w1, w12), v128.xor(w6, w4)), 1);
+  b = t(c, parity(d, e, a), b, k, w4); d = rotlv(d, 30);
+  w5 = rotlv(v128.xor(v128.xor(w2, w13), v128.xor(w7, w5)), 1);
+  a = t(b, parity(c, d, e), a, k, w5); c = rotlv(c, 30);
+  w6 = rotlv(v128.xor(v128.xor(w3, w14), v128.xor(w8, w6)), 1);
+  e = t(a, parity(b, c, d), e, k, w6); b = rotlv(b, 30);
+  w7 = rotlv(v128.xor(v128.xor(w4, w15), v128.xor(w9, w7)), 1);
+  d = t(e, parity(a, b, c), d, k, w7); a = rotlv(a, 30);
+  w8 = rotlv(v128.xor(v128.xor(w5, w0), v128.xor(w10, w8)), 1);
+  c = t(d, parity(e, a, b), c, k, w8); e = rotlv(e, 30);
+  w9 = rotlv(v128.xor(v128.xor(w6, w1), v128.xor(w11, w9)), 1);
+  b = t(c, parity(d, e, a), b, k, w9); d = rotlv(d, 30);
+  w10 = rotlv(v128.xor(v128.xor(w7, w2), v128.xor(w12, w10)), 1);
+  a = t(b, parity(c, d, e), a, k, w10); c = rotlv(c, 30);
+  w11 = rotlv(v128.xor(v128.xor(w8, w3), v128.xor(w13, w11)), 1);
+  e = t(a, parity(b, c, d), e, k, w11); b = rotlv(b, 30);
+  w12 = rotlv(v128.xor(v128.xor(w9, w4), v128.xor(w14, w12)), 1);
+  d = t(e, parity(a, b, c), d, k, w12); a = rotlv(a, 30);
+  w13 = rotlv(v128.xor(v128.xor(w10, w5), v128.xor(w15, w13)), 1);
+  c = t(d, parity(e, a, b), c, k, w13); e = rotlv(e, 30);
+  w14 = rotlv(v128.xor(v128.xor(w11, w6), v128.xor(w0, w14)), 1);
+  b = t(c, parity(d, e, a), b, k, w14); d = rotlv(d, 30);
+  w15 = rotlv(v128.xor(v128.xor(w12, w7), v128.xor(w1, w15)), 1);
+  a = t(b, parity(c, d, e), a, k, w15); c = rotlv(c, 30);
+  // The digests, lane by lane (the blocks' room is free again).
+  v128.store(m, i32x4.add(a, i32x4.splat(0x67452301)));
+  v128.store(m, i32x4.add(b, i32x4.splat(<i32>0xefcdab89)), 16);
+  v128.store(m, i32x4.add(c, i32x4.splat(<i32>0x98badcfe)), 32);
+  v128.store(m, i32x4.add(d, i32x4.splat(0x10325476)), 48);
+  v128.store(m, i32x4.add(e, i32x4.splat(<i32>0xc3d2e1f0)), 64);
+  for (let l: usize = 0; l < 4; l++) {
+    const at = m + (l << 2);
+    digestBase64(out + l * LANES_SLOT, load<u32>(at), load<u32>(at, 16), load<u32>(at, 32), load<u32>(at, 48), load<u32>(at, 64));
+  }
 }

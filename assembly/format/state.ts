@@ -41,7 +41,9 @@ export const S_SCRATCH: usize = S_NETS_CAP + 4; // u32 address of a record-sized
 export const S_STRAIGHT: usize = S_SCRATCH + 4; // u8 1 = the configured shape uses its straight-line row (fields.ts)
 export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line rows (fmtStraight(0): the tests' reference)
 export const S_NETS_MAPPED: usize = S_SCRATCH + 6; // u8 whether a non-IPv4 network can hold a v4-mapped address (local-nets.ts)
-export const S_SIZE: usize = S_SCRATCH + 8;
+export const S_LANES: usize = S_SCRATCH + 8; // u32 address of the Community ID area (LANES_*)
+export const S_CID: usize = S_SCRATCH + 12; // u32 address of the current record's Community ID text when hashed ahead (fmtRecords), else 0
+export const S_SIZE: usize = S_SCRATCH + 16;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
 export enum ClockFrom {
@@ -58,8 +60,12 @@ export const SLOT_OPEN: i32 = 0x100;
 /** The column closes its nested group (`}` after its value). */
 export const SLOT_CLOSE: i32 = 0x200;
 
-/** Bytes the host may leave in the buffer before it must copy them out (fmtRecord returns the total). */
-export const FMT_FLUSH: i32 = 1 << 20;
+/**
+ * Bytes the host may leave in the buffer before it must copy them out (fmtRecord returns the total).
+ * 256 KiB: the buffer and the host's copy of it stay in a core's L2 cache while the records stream
+ * past (1 MiB made the copy out a tenth of the formatter's time, bench/format.mjs under perf).
+ */
+export const FMT_FLUSH: i32 = 1 << 18;
 /** Room kept past FMT_FLUSH: more than one flow can take (36 anomalies with details are about 6 KiB). */
 export const FMT_RECORD_ROOM: i32 = 64 << 10;
 
@@ -75,6 +81,14 @@ export const KEY_SLOT: usize = 96;
 export const KEY_OPEN: usize = 8;
 export const KEY_TEXT: usize = 32;
 
+/**
+ * The Community ID area of fmtRecords: four interleaved SHA-1 blocks (ids.ts communityIdLane,
+ * sha1x4Base64), then a LANES_SLOT-byte slot for each one's text (30 bytes).
+ */
+export const LANES_TEXT: usize = 256;
+export const LANES_SLOT: usize = 32;
+export const LANES_SIZE: usize = LANES_TEXT + 4 * LANES_SLOT;
+
 /** Bytes of the insight area (insight.ts INSIGHT_BYTES fits). */
 export const INSIGHT_ROOM: usize = 4096;
 
@@ -89,6 +103,7 @@ export function fmtState(): usize {
     store<u32>(block + S_NAMES, <u32>allocZeroed(<usize>NameKind.Count * 256 * NAME_SLOT));
     store<u32>(block + S_KEYS, <u32>allocZeroed(MAX_SLOTS * KEY_SLOT));
     store<u32>(block + S_INSIGHT, <u32>allocZeroed(INSIGHT_ROOM));
+    store<u32>(block + S_LANES, <u32>allocZeroed(LANES_SIZE));
   }
   return FORMAT.block;
 }

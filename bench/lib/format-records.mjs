@@ -30,25 +30,40 @@ export async function recordsInWindow(root, bytes) {
   const n = kept.length;
   return {
     n,
-    /** The records in one format: `pass()` writes them all, its bytes moved out as the CLI moves them; `all()` keeps them. */
-    format(format) {
+    /**
+     * The records in one format: `pass()` writes them all, its bytes moved out as the CLI moves them; `all()` keeps them.
+     * `single`: one call per record (`lines.record`) even where the build has the batch entry point (`lines.records`,
+     * which a build before it lacks: it then takes one call per record anyway).
+     */
+    format(format, single = false) {
       const lines = rec.engineLines({ format });
       const out = new AsciiWriter(4 << 20);
+      /** Writes every record, handing the buffered bytes to `move` whenever they reach the flush mark, and at the end. */
+      const write =
+        single || typeof lines.records !== "function"
+          ? (move) => {
+              for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) move();
+              move();
+            }
+          : (move) => {
+              for (let i = 0; i < n; ) {
+                i += lines.records(window + i * size, n - i);
+                if (i < n) move();
+              }
+              move();
+            };
       return {
         n,
         pass() {
           out.pos = 0;
-          for (let i = 0; i < n; i++) {
-            if (lines.record(window + i * size) < lines.flushBytes) continue;
+          write(() => {
             lines.moveTo(out);
             out.pos = 0;
-          }
-          lines.moveTo(out);
+          });
         },
         all() {
           const all = new AsciiWriter(64 << 20);
-          for (let i = 0; i < n; i++) if (lines.record(window + i * size) >= lines.flushBytes) lines.moveTo(all);
-          lines.moveTo(all);
+          write(() => lines.moveTo(all));
           return all;
         },
       };

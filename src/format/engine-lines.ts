@@ -65,6 +65,7 @@ interface FormatterExports {
   fmtThresholds(syn: number, synAck: number, finWait2: number, timeWait: number, vanished: number): void;
   fmtFilter(on: number, any: number, mask: number): void;
   fmtRecord(rec: number): number;
+  fmtRecords(first: number, n: number): number;
   fmtPtr(): number;
   fmtLen(): number;
   fmtClear(): void;
@@ -169,6 +170,32 @@ export class EngineLines {
    */
   record(p: number): number {
     return this.#ex.fmtRecord(p);
+  }
+
+  /**
+   * Formats the `n` finished records from byte offset `p` of engine memory, one record size apart
+   * (the output ring a drain hands out, four at a time: their Community IDs are hashed side by
+   * side); the same bytes as {@link record} on each. Returns how many it formatted: fewer than `n`
+   * once the buffered bytes reach {@link flushBytes}; then call {@link moveTo} and go on with the rest.
+   */
+  records(p: number, n: number): number {
+    return this.#ex.fmtRecords(p, n);
+  }
+
+  /**
+   * {@link records} over a whole drain: formats the `n` records from `p`, `size` bytes apart, moving
+   * the buffered lines into `out` (then calling `onMoved`) whenever they reach {@link flushBytes},
+   * as a record sink calling {@link record} and {@link moveTo} per record would. What stays buffered
+   * is below the mark, so {@link record} or {@link records} may follow.
+   */
+  recordsInto(p: number, n: number, size: number, out: AsciiWriter, onMoved?: () => void): void {
+    const ex = this.#ex;
+    for (let i = 0; i < n; ) {
+      i += ex.fmtRecords(p + i * size, n - i);
+      if (ex.fmtLen() < this.flushBytes) continue;
+      this.moveTo(out);
+      onMoved?.();
+    }
   }
 
   /**
