@@ -132,7 +132,14 @@ export interface TraceRequest {
  * call. A sink must not call into the engine. Read it with RecordReader (src/wasm/record.ts),
  * FlowDecoder, or a Formatter.
  */
-export type RecordSink = (views: MemoryViews, p: number) => void;
+export type RecordSink = ((views: MemoryViews, p: number) => void) & {
+  /**
+   * Optional whole-drain form: receives the `n` records from `p`, `size` bytes apart, in one call,
+   * where the per-record form would be called for each (the engine's formatter then hashes several
+   * Community IDs side by side, src/format/engine-lines.ts recordsInto). Same contract otherwise.
+   */
+  readonly batch?: (views: MemoryViews, p: number, n: number, size: number) => void;
+};
 
 export const DEFAULT_WINDOW_BYTES = 8 << 20;
 export const MIN_WINDOW_BYTES = 1 << 20;
@@ -806,7 +813,8 @@ export class Reconstructor {
     const size = this.#decoder.recordSize;
     let p = ex.outPtr();
     try {
-      for (let i = 0; i < n; i++, p += size) sink(views, p);
+      if (sink.batch !== undefined) sink.batch(views, p, n, size);
+      else for (let i = 0; i < n; i++, p += size) sink(views, p);
     } finally {
       ex.outClear();
     }
