@@ -15,7 +15,6 @@
 
 import type { Context } from "hono";
 import type { IncomingMessage } from "node:http";
-import { finished } from "node:stream";
 import { ApiError } from "./errors.js";
 import type { Reservation } from "./memory.js";
 import type { ApiConfig } from "./config.js";
@@ -47,291 +46,66 @@ function tooSlow(message: string, details: Record<string, unknown>): ApiError {
 }
 
 /**
- * Where a body's bytes come from: the Node request, read in paused mode as its own async iterator
- * reads it, or a web stream (in-process requests).
+ * Waits for the client's chunks under {@link BodyTimeouts}: `next()` is raced against the idle
+ * deadline and the end of the current rate window. On a timeout `abandon` is called (the pending
+ * read is left to fail when the connection closes) and 408 thrown.
  */
-interface BodySource {
-  /** The bytes buffered now, or null when none are. */
-  read(): Uint8Array | null;
-  /** Whether `read` has something, or the body ended or failed. */
-  ready(): boolean;
-  /** The body was read to its end. */
-  readonly ended: boolean;
-  /** The stream's failure (the client left mid-body), once there is one. */
-  readonly error: unknown;
-  /** Calls `wake` (once) when bytes, the end or a failure may have come. */
-  watch(wake: () => void): void;
-  /** Stops reading and leaves the stream open (the adapter drains the rest). */
-  release(): void;
-  /** Gives up on a body that is too slow (a web stream is cancelled). */
-  abandon(): void;
-}
-
-/** The Node request, as `incoming.iterator({ destroyOnReturn: false })` reads it, less a promise per chunk. */
-class IncomingSource implements BodySource {
-  ended = false;
-  error: unknown = undefined;
-  #wake: (() => void) | null = null;
-  /**
-   * 'readable' came since `read` last found nothing: bytes, or the end, which the stream emits
-   * ('end', then `ended`) only once `read` has found nothing after it.
-   */
-  #signalled = false;
-  readonly #incoming: IncomingMessage;
-  readonly #cleanup: () => void;
-  readonly #onReadable = (): void => {
-    this.#signalled = true;
-    this.#notify();
-  };
-  readonly #notify = (): void => {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  };
-
-  constructor(incoming: IncomingMessage) {
-    this.#incoming = incoming;
-    incoming.on("readable", this.#onReadable);
-    this.#cleanup = finished(incoming, { writable: false }, (err) => {
-      if (err) this.error = err;
-      else this.ended = true;
-      this.#notify();
-    });
-  }
-
-  read(): Uint8Array | null {
-    const chunk = this.#incoming.destroyed ? null : (this.#incoming.read() as Uint8Array | null);
-    if (chunk === null) this.#signalled = false;
-    return chunk;
-  }
-
-  ready(): boolean {
-    return this.#signalled || this.#incoming.readableLength > 0 || this.ended || this.error !== undefined;
-  }
-
-  watch(wake: () => void): void {
-    this.#wake = wake;
-  }
-
-  release(): void {
-    this.#wake = null;
-    this.#incoming.off("readable", this.#onReadable);
-    this.#cleanup();
-  }
-
-  abandon(): void {
-    // A timed-out client gets its 408, then the adapter's drain closes the connection.
-  }
-}
-
-/** A web stream's reader, read one chunk ahead when waited on. */
-class WebSource implements BodySource {
-  ended = false;
-  error: unknown = undefined;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #queue: Uint8Array[] = [];
-  #pending = false;
-  #abandoned = false;
-  #wake: (() => void) | null = null;
-
-  constructor(body: ReadableStream<Uint8Array>) {
-    this.#reader = body.getReader();
-  }
-
-  read(): Uint8Array | null {
-    return this.#queue.shift() ?? null;
-  }
-
-  ready(): boolean {
-    return this.#queue.length > 0 || this.ended || this.error !== undefined;
-  }
-
-  watch(wake: () => void): void {
-    this.#wake = wake;
-    if (this.#pending || this.ready()) return;
-    this.#pending = true;
-    this.#reader.read().then(
-      (r) => {
-        this.#pending = false;
-        if (r.done) this.ended = true;
-        else this.#queue.push(r.value);
-        this.#notify();
-      },
-      (e: unknown) => {
-        this.#pending = false;
-        this.error = e;
-        this.#notify();
-      },
-    );
-  }
-
-  release(): void {
-    this.#wake = null;
-    if (this.#abandoned) return;
-    try {
-      this.#reader.releaseLock();
-    } catch {
-      // A read still pending: it ends with the connection.
-    }
-  }
-
-  abandon(): void {
-    this.#abandoned = true;
-    this.#reader.cancel().catch(() => {});
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
-}
-
-/**
- * A request body as it arrives, at most `limit` bytes in all (413 beyond), under the slow-body
- * timeouts (408): `take` gives the bytes buffered now without waiting, `wait` waits for more under
- * the idle deadline and the end of the current rate window; or chunk by chunk as an async
- * iterator. On a timeout the source is abandoned and 408 thrown. `return` (a `break`, an error)
- * leaves the Node stream open, so the response can still be written; the rest of the body is then
- * drained by the server adapter (which gives up after 500 ms and closes the connection).
- *
- * An upload's main thread reads a body of many MB this way (issue 10): per chunk, no promise when
- * bytes are buffered and one when it waits for them, and one timer for the whole body. A deadline
- * only moves later from one wait to the next (the idle one starts again, the window's waiting time
- * only grows), so a timer armed for an earlier wait fires early, never late: the waiting one then
- * checks both deadlines again and re-arms it for what is left.
- */
-export class BodyReader implements AsyncIterableIterator<Uint8Array> {
-  #total = 0;
+class PacedReader {
   #windowWaitMs = 0;
   #windowBytes = 0;
-  /** Waiting time of the last wait not yet charged to a rate window (charged with the bytes it brought). */
-  #waitedMs = 0;
-  #timer: NodeJS.Timeout | undefined;
-  /** When the armed timer fires (performance.now() ms). */
-  #deadline = Number.POSITIVE_INFINITY;
-  /** Wakes the wait under way, if any, when the timer fires or the reader is interrupted. */
-  #ring: (() => void) | null = null;
-  #released = false;
-  /** Why the consumer gave up waiting ({@link interrupt}). */
-  #interrupted: Error | null = null;
-
   constructor(
-    readonly c: ApiContext,
-    readonly limit: number,
-    readonly what: string,
+    readonly read: () => Promise<IteratorResult<Uint8Array>>,
     readonly limits: BodyTimeouts,
-    readonly source: BodySource | null,
+    readonly abandon: () => void,
   ) {}
 
-  /** The bytes buffered now, checked and counted: [] when none are (then {@link wait}), null at the end. */
-  take(): Uint8Array[] | null {
-    const out: Uint8Array[] = [];
-    for (let chunk = this.#chunk(); chunk !== null; chunk = this.#chunk()) out.push(chunk);
-    if (out.length === 0 && this.#over()) return null;
-    return out;
-  }
-
-  /** Resolves once {@link take} has something (bytes, the end); throws 408 when the client is too slow meanwhile. */
-  async wait(): Promise<void> {
-    const source = this.source;
-    if (source === null || this.#released || source.ready()) return;
+  async next(): Promise<IteratorResult<Uint8Array>> {
     const { bodyIdleTimeoutMs: idleMs, minBodyRate, bodyRateWindowMs: windowMs } = this.limits;
     const start = performance.now();
-    // Waiting time of this wait already charged to a rate window.
+    // Waiting time of this read already charged to a rate window.
     let charged = 0;
+    const charge = (bytes: number): void => {
+      const waited = performance.now() - start;
+      this.#account(bytes, waited - charged);
+      charged = waited;
+    };
+    const pending = this.read();
+    const fired = Symbol("timer");
+    let timer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
-        if (this.#interrupted !== null) throw this.#interrupted;
         const waited = performance.now() - start;
-        if (source.ready()) {
-          // Charged with the bytes it brought (#chunk), as a read that got them.
-          this.#waitedMs = waited - charged;
-          return;
-        }
         const idleLeft = idleMs > 0 ? idleMs - waited : Infinity;
         const windowLeft =
           minBodyRate > 0 && windowMs > 0 ? windowMs - this.#windowWaitMs - (waited - charged) : Infinity;
-        if (idleLeft <= 0 && idleLeft <= windowLeft) {
+        const delay = Math.min(idleLeft, windowLeft);
+        const r =
+          delay === Infinity
+            ? await pending
+            : await Promise.race([
+                pending,
+                new Promise<typeof fired>((resolve) => (timer = setTimeout(() => resolve(fired), Math.max(0, delay)))),
+              ]);
+        clearTimeout(timer);
+        if (r !== fired) {
+          if (!r.done) charge(r.value.length);
+          return r;
+        }
+        if (idleLeft <= windowLeft) {
           throw this.#fail(
             tooSlow(`no request body bytes for ${idleMs / 1000} s; the body must keep arriving`, {
               idle_timeout_s: idleMs / 1000,
             }),
           );
         }
-        if (windowLeft <= 0) {
-          // The rate window filled while waiting: judged on what it brought (throws when too little).
-          this.#account(0, waited - charged);
-          charged = waited;
-          continue;
-        }
-        const delay = Math.min(idleLeft, windowLeft);
-        if (delay !== Infinity) this.#arm(delay);
-        await new Promise<void>((wake) => {
-          this.#ring = wake;
-          source.watch(wake);
-        });
-        this.#ring = null;
+        // The rate window filled while waiting: judged on what it brought (throws when too little).
+        charge(0);
       }
     } catch (e) {
-      this.#stopTimer();
+      clearTimeout(timer);
+      pending.catch(() => {});
       throw e;
     }
-  }
-
-  /**
-   * Makes the wait under way, and every later one, throw `e` (the work the body feeds failed):
-   * without it a wait would last until the client sent more, or its deadline.
-   */
-  interrupt(e: Error): void {
-    this.#interrupted ??= e;
-    this.#ring?.();
-  }
-
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    for (;;) {
-      const chunk = this.#chunk();
-      if (chunk !== null) return { done: false, value: chunk };
-      if (this.#over()) return { done: true, value: undefined };
-      await this.wait();
-    }
-  }
-
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    this.#release();
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** One chunk buffered now, checked and counted, or null. */
-  #chunk(): Uint8Array | null {
-    const chunk = this.#released ? null : (this.source?.read() ?? null);
-    if (chunk === null) return null;
-    this.#total += chunk.length;
-    this.c.set("bytesIn", (this.c.get("bytesIn") ?? 0) + chunk.length);
-    if (this.#total > this.limit) {
-      this.#release();
-      throw tooLarge(this.limit, this.what);
-    }
-    this.#account(chunk.length, this.#waitedMs);
-    this.#waitedMs = 0;
-    return chunk;
-  }
-
-  /** Nothing more comes: the end (the reader is released), or the stream's failure (thrown). */
-  #over(): boolean {
-    const source = this.source;
-    if (source === null || this.#released) return true;
-    if (source.error !== undefined) {
-      this.#release();
-      throw source.error;
-    }
-    if (!source.ended) return false;
-    this.#release();
-    return true;
   }
 
   /** Adds `bytes` that arrived after `waitedMs` of waiting; closes the window once it is full. */
@@ -354,40 +128,8 @@ export class BodyReader implements AsyncIterableIterator<Uint8Array> {
   }
 
   #fail(e: ApiError): ApiError {
-    this.source?.abandon();
-    this.#release();
+    this.abandon();
     return e;
-  }
-
-  /** Arms the timer to fire in `delay` ms, unless it fires before that already. */
-  #arm(delay: number): void {
-    const at = performance.now() + Math.max(0, delay);
-    if (this.#timer !== undefined && this.#deadline <= at) return;
-    clearTimeout(this.#timer);
-    this.#deadline = at;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#deadline = Number.POSITIVE_INFINITY;
-        this.#ring?.();
-      },
-      Math.max(0, delay),
-    );
-    this.#timer.unref();
-  }
-
-  #stopTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#deadline = Number.POSITIVE_INFINITY;
-    this.#ring = null;
-  }
-
-  #release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#stopTimer();
-    this.source?.release();
   }
 }
 
@@ -399,18 +141,60 @@ export function checkDeclaredLength(c: ApiContext, limit: number, what: string):
 
 /**
  * The body's chunks as they arrive, at most `limit` bytes in all (413 beyond), under the slow-body
- * timeouts (408): see {@link BodyReader}.
+ * timeouts (408). Stopping early (a `break`, an error) leaves the Node stream open, so the response
+ * can still be written; the rest of the body is then drained by the server adapter (which gives up
+ * after 500 ms and closes the connection).
  */
-export function bodyChunks(c: ApiContext, limit: number, what: string, timeouts: BodyTimeouts): BodyReader {
+export async function* bodyChunks(
+  c: ApiContext,
+  limit: number,
+  what: string,
+  timeouts: BodyTimeouts,
+): AsyncGenerator<Uint8Array> {
   checkDeclaredLength(c, limit, what);
+  let total = 0;
   const incoming = c.env?.incoming;
-  let source: BodySource | null;
-  if (incoming !== undefined && typeof incoming.read === "function") source = new IncomingSource(incoming);
-  else {
+  let reader: PacedReader;
+  let release = (): void => {};
+  if (incoming !== undefined && typeof incoming.iterator === "function") {
+    const it = (incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    // A timed-out client gets its 408, then the adapter's drain closes the connection.
+    reader = new PacedReader(
+      () => it.next(),
+      timeouts,
+      () => {},
+    );
+    // Detaches the iterator (after a pending read, if any) and leaves the stream open.
+    release = () => void it.return?.()?.catch(() => {});
+  } else {
     const body = c.req.raw.body;
-    source = body === null ? null : new WebSource(body);
+    if (body === null) return;
+    const webReader = body.getReader();
+    let abandoned = false;
+    reader = new PacedReader(
+      () => webReader.read() as Promise<IteratorResult<Uint8Array>>,
+      timeouts,
+      () => {
+        abandoned = true;
+        webReader.cancel().catch(() => {});
+      },
+    );
+    release = () => {
+      if (!abandoned) webReader.releaseLock();
+    };
   }
-  return new BodyReader(c, limit, what, timeouts, source);
+  try {
+    for (;;) {
+      const { done, value } = await reader.next();
+      if (done) return;
+      total += value.length;
+      c.set("bytesIn", (c.get("bytesIn") ?? 0) + value.length);
+      if (total > limit) throw tooLarge(limit, what);
+      yield value;
+    }
+  } finally {
+    release();
+  }
 }
 
 /**
@@ -421,22 +205,23 @@ export function bodyChunks(c: ApiContext, limit: number, what: string, timeouts:
  * accounts for what it keeps), or by `drop()` when the body is not wanted after all.
  */
 export async function gather(
-  source: BodyReader,
+  source: AsyncIterable<Uint8Array>,
   n: number,
   reservation: Reservation,
 ): Promise<{
   held: readonly Uint8Array[];
   bytes: number;
   ended: boolean;
-  chunks: ChunkSource;
+  chunks: AsyncIterable<Uint8Array>;
   drop(): Promise<void>;
 }> {
+  const it = source[Symbol.asyncIterator]();
   const held: Uint8Array[] = [];
   let bytes = 0;
   let ended = false;
   try {
     while (bytes < n) {
-      const r = await source.next();
+      const r = await it.next();
       if (r.done) {
         ended = true;
         break;
@@ -447,70 +232,21 @@ export async function gather(
     }
   } catch (e) {
     reservation.release();
-    await source.return();
+    await it.return?.();
     throw e;
+  }
+  async function* all(): AsyncGenerator<Uint8Array> {
+    reservation.release();
+    yield* held.splice(0);
+    if (ended) return;
+    yield* { [Symbol.asyncIterator]: () => it };
   }
   const drop = async (): Promise<void> => {
     reservation.release();
     held.length = 0;
-    await source.return();
+    await it.return?.();
   };
-  return { held, bytes, ended, chunks: new Replay(held, ended, source, reservation), drop };
-}
-
-/** A body's chunks that can also be taken as they are buffered (see {@link BodyReader.take}). */
-export interface ChunkSource extends AsyncIterableIterator<Uint8Array> {
-  take(): Uint8Array[] | null;
-  wait(): Promise<void>;
-  interrupt(e: Error): void;
-  return(): Promise<IteratorResult<Uint8Array>>;
-}
-
-/** {@link gather}'s held chunks, then the rest of the body; the reservation is given back when the replay starts. */
-class Replay implements ChunkSource {
-  #started = false;
-  constructor(
-    readonly held: Uint8Array[],
-    readonly ended: boolean,
-    readonly rest: BodyReader,
-    readonly reservation: Reservation,
-  ) {}
-
-  take(): Uint8Array[] | null {
-    this.#start();
-    if (this.held.length > 0) return this.held.splice(0);
-    return this.ended ? null : this.rest.take();
-  }
-
-  async wait(): Promise<void> {
-    if (this.held.length === 0 && !this.ended) await this.rest.wait();
-  }
-
-  interrupt(e: Error): void {
-    this.rest.interrupt(e);
-  }
-
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    this.#start();
-    const chunk = this.held.shift();
-    if (chunk !== undefined) return { done: false, value: chunk };
-    return this.ended ? { done: true, value: undefined } : this.rest.next();
-  }
-
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    this.held.length = 0;
-    return this.rest.return();
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.reservation.release();
-  }
+  return { held, bytes, ended, chunks: all(), drop };
 }
 
 /**

@@ -7,8 +7,8 @@
  * it gets 503 `engines_busy` with Retry-After, as the other limits report overload (errors.ts).
  *
  * Protocol: the main thread posts `open` (the engine options and the response's {@link FlowsJobSpec}
- * less what the thread fills in), then steps: `capture` (a batch of body bytes in a slot of a
- * shared buffer: one message per {@link INPUT_BATCH_BYTES} or so, never one per packet), `segments` (encoded segment
+ * less what the thread fills in), then steps: `capture` (a batch of body bytes, transferred: one
+ * message per {@link INPUT_BATCH_BYTES} or so, never one per packet), `segments` (encoded segment
  * records), `finish` (part of the end of the input) and `end` (the response's closing members).
  * The thread answers every step with one `step` message (the bytes printed by it, the flow tallies
  * and the run's {@link RunState}) or `failed`. At most {@link MAX_IN_FLIGHT} steps are in flight, so
@@ -41,14 +41,8 @@ import { abandonLink, createLink, type ShardLink } from "../shards/protocol.js";
 export const INPUT_BATCH_BYTES = 1 << 20;
 /** Steps of one run sent and not yet answered. */
 export const MAX_IN_FLIGHT = 2;
-/** An input slot's size: a batch is INPUT_BATCH_BYTES and at most one body chunk (64 KiB) more. */
-const INPUT_SLOT_BYTES = INPUT_BATCH_BYTES + (256 << 10);
-/**
- * An output slot's size: the bytes printed by one step (a finish step stops past STEP_OUTPUT_BYTES,
- * 1 MiB, and a sharded step gathers the shards' pieces of about 1 MiB each); larger outputs go in
- * an ArrayBuffer of their own.
- */
-export const OUTPUT_SLOT_BYTES = 4 << 20;
+/** A capture buffer's size: a batch is INPUT_BATCH_BYTES and at most one body chunk (64 KiB) more. */
+const SPARE_BYTES = INPUT_BATCH_BYTES + (256 << 10);
 
 /** What the response prints, as the main thread knows it (the thread adds its engine's layout and clock). */
 export type PoolJobSpec = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
@@ -77,12 +71,8 @@ export type ToEngineThread =
     }
   /** Run a shard of another thread's run (`run`: this lent thread's own run number). */
   | { op: "shard"; run: number; link: ShardLink }
-  /**
-   * `bytes`: the run's input buffer, shared, the batch at `offset` (one slot per step in flight,
-   * reused: see {@link EngineRun.capture}), or a batch too large for a slot in a buffer of its own
-   * (transferred, `offset` 0). `length`: the batch's bytes; all of `bytes` when absent.
-   */
-  | { op: "capture"; seq: number; bytes: SharedArrayBuffer | ArrayBuffer; offset?: number; length?: number }
+  /** `length`: the batch's bytes at the start of `bytes` (a reused buffer may be larger); all of it when absent. */
+  | { op: "capture"; seq: number; bytes: ArrayBuffer; length?: number }
   /** `step`: bytes of records per engine call. */
   | { op: "segments"; seq: number; bytes: ArrayBuffer; step: number }
   | { op: "finish"; seq: number }
@@ -105,18 +95,13 @@ export type FromEngineThread =
       kind: "step";
       run: number;
       seq: number;
-      /**
-       * The bytes printed by the step: in the run's output buffer, shared, at `offset` (slot
-       * `seq` % MAX_IN_FLIGHT, read by the main thread before it sends the step that reuses the
-       * slot), or in a buffer of their own (transferred) when larger than a slot.
-       */
-      bytes: SharedArrayBuffer | ArrayBuffer | null;
-      offset?: number;
-      length?: number;
+      bytes: ArrayBuffer | null;
       counts: FlowCounts | null;
       state: RunState;
       /** `finish`: the input is ended and every flow printed. */
       done: boolean;
+      /** A `capture` step's buffer, given back to carry a later batch (no fresh memory per MiB). */
+      input?: ArrayBuffer;
     }
   | { kind: "failed"; run: number; seq: number; error: ThreadError }
   /** The shard of a lent thread ended (finished, failed or abandoned): the thread is free. */
@@ -499,15 +484,8 @@ export class EngineRun {
   #done = false;
   #released = false;
   #waiters: (() => void)[] = [];
-  /**
-   * The batches of body bytes on their way to the thread, in slots used in turn (made at the
-   * first batch). Shared, not transferred: an ArrayBuffer that arrives by transfer counts as
-   * external memory of the isolate that gets it until a full GC (V8 starts one every few tens of
-   * MB of them), where a shared buffer sent again is no new memory; the same for the output the
-   * thread sends back (engine-worker.ts), which is copied out of its shared slot on arrival.
-   */
-  #input: SharedArrayBuffer | null = null;
-  #batches = 0;
+  /** Capture buffers the thread gave back, for the next batches. */
+  readonly #spare: ArrayBuffer[] = [];
   /** The links to the shards lent to this run (abandoned when it ends or fails). */
   #links: ShardLink[] = [];
   /** A lent thread's run: the upload its shard belongs to (which fails with it). */
@@ -572,29 +550,18 @@ export class EngineRun {
     this.#post({ op: "shard", run: this.id, link }, [link.port]);
   }
 
-  /**
-   * Sends a batch of capture bytes (copied into the next input slot); waits while the thread is
-   * behind. A slot is free again once its step was answered: when a batch is written, at most one
-   * step is unanswered ({@link MAX_IN_FLIGHT}), the last one sent, and a capture step before it
-   * used the other slot.
-   */
+  /** Sends a batch of capture bytes (copied into one transferable buffer); waits while the thread is behind. */
   async capture(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
     await this.#room();
-    let buffer: SharedArrayBuffer | ArrayBuffer;
-    let offset = 0;
-    if (bytes <= INPUT_SLOT_BYTES) {
-      buffer = this.#input ??= new SharedArrayBuffer(INPUT_SLOT_BYTES * MAX_IN_FLIGHT);
-      offset = (this.#batches++ % MAX_IN_FLIGHT) * INPUT_SLOT_BYTES;
-    } else {
-      buffer = new ArrayBuffer(bytes);
-    }
-    const buf = new Uint8Array(buffer, offset, bytes);
+    let spare = this.#spare.pop();
+    if (spare === undefined || spare.byteLength < bytes) spare = new ArrayBuffer(Math.max(bytes, SPARE_BYTES));
+    const buf = new Uint8Array(spare, 0, bytes);
     let off = 0;
     for (const c of chunks) {
       buf.set(c, off);
       off += c.length;
     }
-    this.#step({ op: "capture", seq: this.#nextSeq, bytes: buffer, offset, length: bytes }, bytes);
+    this.#step({ op: "capture", seq: this.#nextSeq, bytes: spare, length: bytes }, bytes);
   }
 
   /** Sends encoded segment records, `step` bytes per engine call. */
@@ -616,17 +583,23 @@ export class EngineRun {
   }
 
   /**
-   * Calls `listener` with the run's failure, at once when it failed already, else when it fails
-   * (the client's body, read while the thread works, is interrupted by it). Returns the call that
-   * stops listening.
+   * `wait`, or its rejection with the run's failure once the run fails first (the client's body,
+   * read while the thread works). Each call listens only while it waits: racing every read
+   * against one long-lived promise would keep a reaction, and the chunk it resolved with, per read.
    */
-  onFailure(listener: (e: Error) => void): () => void {
-    if (this.#failure !== null) {
-      listener(this.#failure);
-      return () => {};
+  async unlessFailed<T>(wait: Promise<T>): Promise<T> {
+    this.#check();
+    let stop!: () => void;
+    const failed = new Promise<never>((_, reject) => {
+      const listener = (e: Error): void => reject(e);
+      this.#failListeners.add(listener);
+      stop = () => this.#failListeners.delete(listener);
+    });
+    try {
+      return await Promise.race([wait, failed]);
+    } finally {
+      stop();
     }
-    this.#failListeners.add(listener);
-    return () => this.#failListeners.delete(listener);
   }
 
   /** Resolves once every step sent was answered (its output handed on). */
@@ -660,18 +633,13 @@ export class EngineRun {
       this.fail(threadError(m.error));
       return;
     }
+    if (m.input !== undefined && this.#spare.length < MAX_IN_FLIGHT) this.#spare.push(m.input);
     if (this.#over) return;
     this.#inFlightBytes = 0;
     this.#state = m.state;
     this.#done ||= m.done;
     if (m.counts !== null) this.onCounts(m.counts);
-    if (m.bytes instanceof SharedArrayBuffer) {
-      // Copied out now: the thread reuses the slot for the step after next.
-      const length = m.length ?? 0;
-      const bytes = Buffer.allocUnsafe(length);
-      bytes.set(new Uint8Array(m.bytes, m.offset ?? 0, length));
-      this.onOutput(bytes);
-    } else if (m.bytes !== null) this.onOutput(Buffer.from(m.bytes));
+    if (m.bytes !== null) this.onOutput(Buffer.from(m.bytes));
     this.#wake();
   }
 
@@ -703,7 +671,7 @@ export class EngineRun {
     this.#check();
     this.#nextSeq++;
     this.#inFlightBytes += bytes;
-    this.#post(m, "bytes" in m && !(m.bytes instanceof SharedArrayBuffer) ? [m.bytes] : []);
+    this.#post(m, "bytes" in m ? [m.bytes] : []);
   }
 
   #post(m: ToEngineThread, transfer: Transferable[] = []): void {

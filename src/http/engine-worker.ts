@@ -27,13 +27,7 @@ import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
 import { useAnswerPrinter } from "../shards/shard-print.js";
-import {
-  MAX_IN_FLIGHT,
-  OUTPUT_SLOT_BYTES,
-  type FromEngineThread,
-  type RunState,
-  type ToEngineThread,
-} from "./engine-pool.js";
+import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
 import type { ShardLink } from "../shards/protocol.js";
 import type { InsightContext } from "../anomalies/index.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
@@ -52,8 +46,6 @@ interface Run {
   sliceBytes: number;
   /** The connections sharded over lent threads; `rec` is then its reading engine. */
   sharded: ShardedRun | null;
-  /** The output slots shared with the main thread (takeOutput), made at the first output. */
-  output?: SharedArrayBuffer;
 }
 
 let run: Run | null = null;
@@ -75,30 +67,20 @@ function state(r: Run): RunState {
   };
 }
 
-/**
- * The bytes printed since the last answer, moved out of the writer: into the run's output slot of
- * step `seq` (engine-pool.ts: the main thread has read the step before last, the slot's last user,
- * before it sent this one), or into a buffer of their own when larger than a slot.
- */
-function takeOutput(
-  r: Run,
-  out: AsciiWriter,
-  seq: number,
-): { bytes: SharedArrayBuffer | ArrayBuffer | null; offset?: number; length?: number } {
-  const length = out.length;
-  if (length === 0) return { bytes: null };
+/** The bytes printed since the last answer, moved out of the writer into a buffer of their own. */
+function takeOutput(out: AsciiWriter): ArrayBuffer | null {
+  if (out.length === 0) return null;
+  const bytes = out.buf.slice(0, out.length).buffer as ArrayBuffer;
   out.pos = 0;
-  if (length > OUTPUT_SLOT_BYTES) return { bytes: out.buf.slice(0, length).buffer as ArrayBuffer };
-  r.output ??= new SharedArrayBuffer(OUTPUT_SLOT_BYTES * MAX_IN_FLIGHT);
-  const offset = (seq % MAX_IN_FLIGHT) * OUTPUT_SLOT_BYTES;
-  new Uint8Array(r.output, offset, length).set(out.buf.subarray(0, length));
-  return { bytes: r.output, offset, length };
+  return bytes;
 }
 
-function answer(seq: number, r: Run, out: AsciiWriter, done: boolean): void {
-  const taken = takeOutput(r, out, seq);
-  const transfer = taken.bytes instanceof ArrayBuffer ? [taken.bytes] : [];
-  post({ kind: "step", run: r.id, seq, ...taken, counts: r.job.counts(), state: state(r), done }, transfer);
+/** `input`: the capture buffer of the step, given back. */
+function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: ArrayBuffer): void {
+  const bytes = takeOutput(out);
+  const transfer = bytes === null ? [] : [bytes];
+  if (input !== undefined) transfer.push(input);
+  post({ kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done, input }, transfer);
 }
 
 /** Opens a run whose connections are sharded over the threads at the other end of `links`. */
@@ -181,10 +163,11 @@ function handle(m: ToEngineThread): void {
   if (r === null) throw new Error(`engine thread: '${m.op}' without an open run`);
   const { rec, sink, sharded } = r;
   if (m.op === "capture" || m.op === "segments") {
-    const bytes =
-      m.op === "capture"
-        ? new Uint8Array(m.bytes, m.offset ?? 0, m.length ?? m.bytes.byteLength)
-        : new Uint8Array(m.bytes);
+    const bytes = new Uint8Array(
+      m.bytes,
+      0,
+      m.op === "capture" ? (m.length ?? m.bytes.byteLength) : m.bytes.byteLength,
+    );
     const step = m.op === "capture" ? r.sliceBytes : m.step;
     for (let off = 0; off < bytes.length && rec.error === null; off += step) {
       const slice = bytes.subarray(off, off + step);
@@ -192,7 +175,7 @@ function handle(m: ToEngineThread): void {
       else if (sharded !== null) sharded.push(slice);
       else rec.pushRecords(slice, sink);
     }
-    answer(m.seq, r, r.job.output(), false);
+    answer(m.seq, r, r.job.output(), false, m.op === "capture" ? m.bytes : undefined);
   } else if (m.op === "finish") {
     // At least one output ring per step (a msgpack body keeps everything until the end).
     const finishSome = sharded !== null ? () => sharded.finishSome() : () => rec.finishSome(sink);

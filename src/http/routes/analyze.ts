@@ -31,7 +31,7 @@ import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor } from "../../rec
 import { captureFormat } from "../../ingest/capture-format.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
-import { bodyChunks, gather, type ApiContext, type ApiEnv, type ChunkSource } from "../body.js";
+import { bodyChunks, gather, type ApiContext, type ApiEnv } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { analyzeParams } from "../params.js";
 import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
@@ -98,7 +98,7 @@ interface Analysis {
   /** Printed output not yet handed to `onOutput` (memory budget, response size). */
   outputBytes(): number;
   /** Feeds the body and ends the input, awaiting `guard` between slices. */
-  work(chunks: ChunkSource, kind: "capture" | SegmentEncoding, guard: () => Promise<void>): Promise<void>;
+  work(chunks: AsyncIterable<Uint8Array>, kind: "capture" | SegmentEncoding, guard: () => Promise<void>): Promise<void>;
   /** Between slices, before the guard's checks (hands on the output so far). */
   step(): Promise<void>;
   /** Resolves once the output of the input fed so far was handed on. */
@@ -244,33 +244,29 @@ async function pooledAnalysis(
         if (kind === "capture") {
           let batch: Uint8Array[] = [];
           let bytes = 0;
-          // A thread that dies while the client is still sending fails the request at once.
-          const unlisten = run.onFailure((e) => chunks.interrupt(e));
+          const it = chunks[Symbol.asyncIterator]();
+          let reading = false;
           try {
-            // The chunks buffered at each turn are taken together: a promise per wait for the
-            // client, not per chunk (issue 10: the main thread's time per upload).
-            read: for (;;) {
-              const taken = chunks.take();
-              if (taken === null) break;
-              if (taken.length === 0) {
-                await chunks.wait();
-                continue;
-              }
-              for (const chunk of taken) {
-                batch.push(chunk);
-                bytes += chunk.length;
-                if (bytes < INPUT_BATCH_BYTES) continue;
-                await run.capture(batch, bytes);
-                batch = [];
-                bytes = 0;
-                await guard();
-                if (run.error !== null) break read;
-              }
+            for (;;) {
+              // A thread that dies while the client is still sending fails the request at once.
+              const next = it.next();
+              reading = true;
+              const r = await run.unlessFailed(next);
+              reading = false;
+              if (r.done) break;
+              batch.push(r.value);
+              bytes += r.value.length;
+              if (bytes < INPUT_BATCH_BYTES) continue;
+              await run.capture(batch, bytes);
+              batch = [];
+              bytes = 0;
+              await guard();
+              if (run.error !== null) break;
             }
           } finally {
-            unlisten();
-            // As a for-await loop leaves its iterator: the body reader is released.
-            await chunks.return();
+            // As a for-await loop leaves its iterator (the body reader is released); a read still
+            // pending (the run failed meanwhile) is left to end with the connection.
+            if (!reading) await it.return?.();
           }
           if (bytes > 0 && run.error === null) {
             await run.capture(batch, bytes);
