@@ -16,18 +16,7 @@ import { AsciiWriter } from "../../src/format/ascii.js";
 import { parseAddress, isV4Mapped } from "../../src/net/address.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
-import { generatedCaptures, writeRecord, type RecordSpec } from "./helpers.js";
-
-/** xorshift32: the same endpoints on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
+import { generatedCaptures, writeRecord, prng, endpointPicker, type RecordSpec } from "./helpers.js";
 
 /** Community ID v1 (github.com/corelight/community-id-spec) of TCP endpoints, hashed by node:crypto. */
 function communityId(a: string, aPort: number, b: string, bPort: number, seed: number): string {
@@ -62,10 +51,7 @@ const SHAPES: readonly [EngineLineFormat, JsonStyle][] = [
 describe("the formatter's batch entry point (four Community IDs hashed side by side)", () => {
   it("every lane: node:crypto's Community ID, and the line one call per record writes", () => {
     const next = prng(20261203);
-    const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length] as T;
-    const v4 = () => (next() & 1 ? `10.0.${next() & 3}.${next() & 3}` : [0, 0, 0, 0].map(() => next() & 255).join("."));
-    const group = () => (next() % 3 === 0 ? "0" : (next() & 0xffff).toString(16));
-    const v6 = () => Array.from({ length: 8 }, group).join(":");
+    const { pick, v4, v6 } = endpointPicker(next);
     const engine = createEngine();
     const rec = new Reconstructor({}, engine);
     const at = engine.exports.inputPtr();

@@ -11,7 +11,7 @@ import { jsPrinter } from "./js-formatter.js";
 import type { EngineLineFormat } from "../../src/format/engine-lines.js";
 import type { JsonStyle } from "../../src/format/index.js";
 import { parseAddress } from "../../src/net/address.js";
-import { writeRecord, type RecordSpec } from "./helpers.js";
+import { writeRecord, prng, endpointPicker, type RecordSpec } from "./helpers.js";
 
 const SHAPES: readonly [EngineLineFormat, JsonStyle][] = [
   ["ndjson", "nested"],
@@ -197,22 +197,9 @@ describe("the engine's formatter on hand-made records", () => {
 
 describe("the engine's identifiers and addresses over random endpoints", () => {
   /** xorshift32: the same endpoints on every run. */
-  function prng(seed: number): () => number {
-    let x = seed >>> 0 || 1;
-    return () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>>= 0);
-    };
-  }
-
   it("uid, Community ID (IPv4, IPv6, mixed, equal addresses, every seed width) and address text", () => {
     const next = prng(20261203);
-    const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length] as T;
-    const v4 = () => (next() & 1 ? `10.0.${next() & 3}.${next() & 3}` : [0, 0, 0, 0].map(() => next() & 255).join("."));
-    const group = () => (next() % 3 === 0 ? "0" : (next() & 0xffff).toString(16));
-    const v6 = () => Array.from({ length: 8 }, group).join(":");
+    const { pick, v4, v6 } = endpointPicker(next);
     const engine = createEngine();
     const rec = new Reconstructor({}, engine);
     const at = engine.exports.inputPtr();

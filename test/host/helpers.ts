@@ -137,3 +137,30 @@ export function writeRecord(buffer: ArrayBuffer, ptr: number, layout: Layout, sp
     u8[p + c.EP_OPTS] = ep.opts ?? 0;
   }
 }
+
+/** xorshift32: the same sequence on every run for one seed. */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+}
+
+/**
+ * Random endpoint parts drawn from `next`: `pick` one of a list, `v4` an IPv4 address (half of
+ * them in 10.0.0.0/22, so that addresses repeat), `v6` an IPv6 one with runs of zero groups.
+ */
+export function endpointPicker(next: () => number): {
+  pick: <T>(xs: readonly T[]) => T;
+  v4: () => string;
+  v6: () => string;
+} {
+  const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length] as T;
+  const v4 = () => (next() & 1 ? `10.0.${next() & 3}.${next() & 3}` : [0, 0, 0, 0].map(() => next() & 255).join("."));
+  const group = () => (next() % 3 === 0 ? "0" : (next() & 0xffff).toString(16));
+  const v6 = () => Array.from({ length: 8 }, group).join(":");
+  return { pick, v4, v6 };
+}
