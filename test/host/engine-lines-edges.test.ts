@@ -196,7 +196,6 @@ describe("the engine's formatter on hand-made records", () => {
 });
 
 describe("the engine's identifiers and addresses over random endpoints", () => {
-  /** xorshift32: the same endpoints on every run. */
   it("uid, Community ID (IPv4, IPv6, mixed, equal addresses, every seed width) and address text", () => {
     const next = prng(20261203);
     const { pick, v4, v6 } = endpointPicker(next);
