@@ -84,6 +84,8 @@ function exportedNumber(ex: WebAssembly.Exports, name: string): number {
 export class EngineLines {
   /** Once a record leaves this many bytes buffered, move them out before the next one ({@link moveTo}). */
   readonly flushBytes: number;
+  /** Bytes between two records of the output ring (FR_SIZE): the stride fmtRecords walks. */
+  readonly #recordBytes: number;
   readonly #engine: Engine;
   readonly #ex: FormatterExports;
   #format: EngineLineFormat = "ndjson";
@@ -96,6 +98,7 @@ export class EngineLines {
     if (typeof raw.fmtRecord !== "function") throw new AbiMismatchError("fmtRecord()");
     this.#ex = raw as unknown as FormatterExports;
     this.flushBytes = exportedNumber(raw, "FMT_FLUSH");
+    this.#recordBytes = exportedNumber(raw, "FR_SIZE");
     this.#installNames(raw);
     this.configure(options);
   }
@@ -183,15 +186,15 @@ export class EngineLines {
   }
 
   /**
-   * {@link records} over a whole drain: formats the `n` records from `p`, `size` bytes apart, moving
+   * {@link records} over a whole drain: formats the `n` records from `p` (the output ring's), moving
    * the buffered lines into `out` (then calling `onMoved`) whenever they reach {@link flushBytes},
    * as a record sink calling {@link record} and {@link moveTo} per record would. What stays buffered
    * is below the mark, so {@link record} or {@link records} may follow.
    */
-  recordsInto(p: number, n: number, size: number, out: AsciiWriter, onMoved?: () => void): void {
+  recordsInto(p: number, n: number, out: AsciiWriter, onMoved?: () => void): void {
     const ex = this.#ex;
     for (let i = 0; i < n; ) {
-      i += ex.fmtRecords(p + i * size, n - i);
+      i += ex.fmtRecords(p + i * this.#recordBytes, n - i);
       if (ex.fmtLen() < this.flushBytes) continue;
       this.moveTo(out);
       onMoved?.();

@@ -42,7 +42,7 @@ export class EnginePrinter {
     };
     // A whole drain at once: the same lines moved at the same points, Community IDs hashed four at a time.
     this.sink = Object.assign(one, {
-      batch: (_v: unknown, p: number, n: number, size: number) => lines.recordsInto(p, n, size, writer, onMoved),
+      batch: (_v: unknown, p: number, n: number) => lines.recordsInto(p, n, writer, onMoved),
     });
   }
 

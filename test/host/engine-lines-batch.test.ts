@@ -163,7 +163,7 @@ describe("the formatter's batch entry point (four Community IDs hashed side by s
     while (filled + single[0]!.length < lines.flushBytes) filled = lines.record(at);
     const out = new AsciiWriter(4 << 20);
     let moves = 0;
-    lines.recordsInto(at, N, size, out, () => moves++);
+    lines.recordsInto(at, N, out, () => moves++);
     expect(moves).toBe(1);
     expect(out.text().endsWith(single[0]!)).toBe(true);
     expect(out.pos).toBe(filled + single[0]!.length);
