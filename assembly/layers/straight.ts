@@ -16,7 +16,7 @@ import { P_VLAN, P_IPPROTO } from "../packet";
 import { Stat } from "../stats";
 import { be16 } from "../mem";
 import { csumValid } from "./checksum";
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_HDR, ETH_TYPE, ETHERTYPE_VLAN, VLAN_TAG, VLAN_ID_MASK } from "./ethernet";
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_HDR, ETH_TYPE, ETHERTYPE_VLAN, VLAN_TAG, VLAN_TYPE, VLAN_ID_MASK } from "./ethernet";
 import { IPPROTO_TCP } from "./ip";
 import { storeIpv4Fields, V4_TOTAL_LEN, V4_FRAG, V4_PROTO, V4_MIN_HDR, V4_FLAG_MF, V4_OFFSET_MASK } from "./ipv4";
 import { storeIpv6Fields, V6_HDR, V6_PAYLOAD_LEN, V6_NEXT_HDR, V6_DST } from "./ipv6";
@@ -41,7 +41,7 @@ const V4_FRAG_MASK: u32 = V4_FLAG_MF | V4_OFFSET_MASK;    // a fragment (DF may 
   let vlan: u32 = 0;
   if (type == ETHERTYPE_VLAN) {
     vlan = be16(p + <usize>ETH_HDR) & VLAN_ID_MASK;
-    type = be16(p + <usize>(ETH_HDR + 2));
+    type = be16(p + <usize>(ETH_HDR + VLAN_TYPE));
     off = ETH_HDR + VLAN_TAG;
   }
   const q = p + <usize>off;
