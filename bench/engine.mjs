@@ -61,6 +61,7 @@ async function main() {
 
   // Warm-up: a separate instance over a prefix of the capture, finished so the flush path runs too.
   const tw = performance.now();
+  let warmupSegments = 0;
   if (warmupBytes > 0) {
     const warm = new Reconstructor(options);
     const fd = openSync(file, "r");
@@ -68,6 +69,7 @@ async function main() {
     while (warm.bytesIn < warmupBytes && warm.readRecordsFrom(fd, sink));
     warm.finishRecords(sink);
     closeSync(fd);
+    warmupSegments = warm.stats.segments;
   }
   const warmupMs = performance.now() - tw;
 
@@ -138,6 +140,7 @@ async function main() {
     cpuMs: (cpu.user + cpu.system) / 1000,
     warmupMs,
     warmupBytes,
+    warmupSegments,
     wasmMemoryBytes: engine.exports.memory.buffer.byteLength,
     maxRssKb: process.resourceUsage().maxRSS,
   };
