@@ -32,7 +32,7 @@ import {
 } from "./seq";
 import {
   addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles, histLastFin, setHistLastFinAtFin,
-  keepHistLastFin,
+  keepHistLastFin, historyInit,
 } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
@@ -91,6 +91,7 @@ export function advanceClock(t: i64, sweepSlots: i32): void {
 
 export function trackerInit(): void {
   tableInit(OPTIONS.hashKey0, OPTIONS.hashKey1);
+  historyInit();
   TRACKER.queued = 0;
   usePktSlot(0);
   TRACKER.pk = PKT_RING;
@@ -126,9 +127,9 @@ export function trackerInit(): void {
 
 /**
  * Writes the finished output record of live record `id` ending for `reason` into the ring (the live
- * record itself is only read): emit() then removes it, emitLiveAll() leaves it live.
+ * record itself is only read) and returns where: emit() then removes it, emitLiveAll() leaves it live.
  */
-function writeFinished(id: u32, reason: EndReason): void {
+function writeFinished(id: u32, reason: EndReason): usize {
   const r = recPtr(id);
   const ext = extPtr(id);
   const service = serviceOf(r, ext);
@@ -143,6 +144,7 @@ function writeFinished(id: u32, reason: EndReason): void {
   store<u32>(out + O.FR_FLAGS, load<u32>(out + O.FR_FLAGS) | FF_ENDED);
   finalizeRecord(out, r);
   store<u8>(out + O.FR_SERVICE, <u8>service);
+  return out;
 }
 
 /**
@@ -156,8 +158,9 @@ function endOfInputReason(r: usize): EndReason {
 }
 
 function emit(id: u32, reason: EndReason): void {
-  writeFinished(id, reason);
-  remove(id);
+  // The output record carries the key hash (output.ts): the index entry is found without hashing again.
+  const out = writeFinished(id, reason);
+  remove(id, load<u32>(out + O.FR_HASH));
   statInc(Stat.FlowsEmitted);
 }
 
