@@ -21,7 +21,8 @@
 //   - its ack lies in the peer's sequence space (no underflow), not beyond what the peer sent
 //     (ack_of_unseen_data), and, without payload, does not repeat the greatest ack this side sent
 //     with its previous window (the RFC 5681 duplicate-ACK rule decides those on the full path);
-//   - an originator ACK while the handshake RTT is still open goes the full path (noteHandshake);
+//   - an originator ACK while the handshake RTT is still open takes it as process() does
+//     (noteHandshakeAck);
 //   - an ack that moves past the peer's reassembly point is taken only where Zeek reports the
 //     hole as a gap and nothing else: no out-of-order ranges, and the peer's payload was cut by the
 //     snaplen (G/g scaled letter and missed_bytes, but no content_gap anomaly); or reassembly
@@ -39,11 +40,11 @@ import {
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
   EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
-  EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
+  EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, EF_SYN_SEEN, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
-import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime } from "./narrow";
-import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
+import { setTimeAt, durationAt, setDurationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime, synTime } from "./narrow";
+import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
 import { gapHistory, historyIsLoneH, checkHistory } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
@@ -86,7 +87,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
   const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
   if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
-  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec)) return false;
+  const rttOpen = isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec);
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
   const relSeq = relativeSeq(ep, seq, seq, wrapsAt(rec, ep, EP_SEQ_WRAPS));
@@ -159,5 +160,20 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   }
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  if (rttOpen) noteHandshakeAck(rec, ack, now);
   return true;
+}
+
+/**
+ * The end of the handshake RTT, as Wireshark's tcp.analysis.initial_rtt (tracker.ts noteHandshake):
+ * an originator segment with ACK and neither SYN nor RST that acknowledges the responder's SYN
+ * while the RTT is open takes the time since the originator SYN that was answered.
+ */
+export function noteHandshakeAck(rec: usize, ack: u32, now: i64): void {
+  const resp = rec + <usize>FR_RESP;
+  if (durationAt(rec, FR_HS_RTT) < 0 && synTime(rec) != 0 && (load<u8>(resp + EP_FLAGS) & EF_SYN_SEEN) != 0 &&
+      ack == startSeq(resp) + 1) {
+    const rtt = now - synTime(rec);
+    setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
+  }
 }
