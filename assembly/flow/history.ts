@@ -31,11 +31,22 @@ const CODE_H: u64 = 3;
 const CODE_LOWER_H: u64 = 4;
 const CODE_CARET: u64 = 25;
 
+/**
+ * HIST_LETTERS inverted: the 5-bit code of each ASCII letter (0 = not a history letter), filled
+ * from HIST_LETTERS by historyInit(), so addHistory() finds a code in one load, not a search.
+ */
+const HIST_CODE_OF: usize = memory.data(128, 16);
+
+/** Fills HIST_CODE_OF (tracker.ts trackerInit). */
+export function historyInit(): void {
+  for (let c: u32 = 1; c < HIST_CODES; c++) store<u8>(HIST_CODE_OF + <usize>load<u8>(HIST_LETTERS + <usize>c), <u8>c);
+}
+
 /** The 5-bit code of a history letter (every letter the tracker records is in HIST_LETTERS). */
-function letterCode(letter: u32): u64 {
-  for (let c: u32 = 1; c < HIST_CODES; c++) if (<u32>load<u8>(HIST_LETTERS + <usize>c) == letter) return <u64>c;
-  unreachable(); // a letter outside Zeek's alphabet: a tracker bug
-  return 0;
+@inline function letterCode(letter: u32): u64 {
+  const c = letter < 128 ? <u32>load<u8>(HIST_CODE_OF + <usize>letter) : 0;
+  if (c == 0) unreachable(); // a letter outside Zeek's alphabet: a tracker bug
+  return <u64>c;
 }
 
 /** The history letter (ASCII, 0 = none) in the 5-bit slot i of the packed letters h. */

@@ -9,17 +9,20 @@
 //   - both endpoints are ESTABLISHED and neither has sent a FIN or closed (update*State does
 //     nothing, data_after_fin cannot fire, FR_TS_LAST moves, checkEOF returns at once, the FIN
 //     octet plays no part in acks, removal timers stay those of an open connection);
-//   - the side's first packet was seen (SetPartialStatus does nothing) and the history already
-//     holds its D (payload) or A (no payload) letter, and is not the lone "H" of a late flip
-//     (update_history writes nothing, no role flip);
+//   - the side's first packet was seen (SetPartialStatus does nothing) and the history is not the
+//     lone "H" of a late flip (no role flip): update_history then writes at most the side's D
+//     (payload) or A (no payload) letter the first time (CheckHistory), which is written here too;
 //   - its window and, for a 1-byte segment, the peer's last window are non-zero (W/w,
 //     zero_window, zero_window_probe);
 //   - it starts exactly at the side's last_seq (in order: no T/t, retransmission, out_of_order,
 //     keep-alive shape), so payload is new data and reaches the HTTP scan as in process();
+//   - the segment that starts a side's stream (relative sequence 1) goes to the service scan
+//     (service.ts) as in process();
 //   - its ack lies in the peer's sequence space (no underflow), not beyond what the peer sent
 //     (ack_of_unseen_data), and, without payload, does not repeat the greatest ack this side sent
 //     with its previous window (the RFC 5681 duplicate-ACK rule decides those on the full path);
-//   - an originator ACK while the handshake RTT is still open goes the full path (noteHandshake);
+//   - an originator ACK while the handshake RTT is still open takes it as process() does
+//     (noteHandshakeAck);
 //   - an ack that moves past the peer's reassembly point is taken only where Zeek reports the
 //     hole as a gap and nothing else: no out-of-order ranges, and the peer's payload was cut by the
 //     snaplen (G/g scaled letter and missed_bytes, but no content_gap anomaly); or reassembly
@@ -37,17 +40,18 @@ import {
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
   EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
-  EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
+  EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, EF_SYN_SEEN, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
-import { setTimeAt, durationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime } from "./narrow";
-import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative } from "./seq";
-import { gapHistory, historyIsLoneH } from "./history";
+import { setTimeAt, durationAt, setDurationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime, synTime } from "./narrow";
+import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
+import { gapHistory, historyIsLoneH, checkHistory } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
 import { noteHoleClocks } from "./wire-anomalies";
 import { extSideIfAny } from "./anomaly";
 import { scanHttp } from "./http";
+import { scanService } from "./service";
 import { SEQ } from "../state";
 
 /** Endpoint flags that rule the fast path out on either side. */
@@ -68,7 +72,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const rf = load<u32>(rec + FR_FLAGS);
   if ((rf & (isOrig ? FF_FPS_ORIG : FF_FPS_RESP)) == 0) return false;
   const letter = len != 0 ? HIST_DATA_PKT : HIST_ACK_PKT;
-  if ((load<u32>(rec + FR_HIST_SEEN) & (isOrig ? letter : letter << 16)) == 0) return false;
+  const newLetter = (load<u32>(rec + FR_HIST_SEEN) & (isOrig ? letter : letter << 16)) == 0;
   if (historyIsLoneH(rec)) return false; // lone 'H'
 
   const win = <u32>load<u16>(pk + P_WIN);
@@ -83,7 +87,7 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
   const greatestAck = load<u32>(ep + EP_LAST_ACKVAL);
   if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
-  if (isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec)) return false;
+  const rttOpen = isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec);
 
   // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
   const relSeq = relativeSeq(ep, seq, seq, wrapsAt(rec, ep, EP_SEQ_WRAPS));
@@ -91,9 +95,6 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const peerAck = load<u32>(peer + EP_ACK_SEQ);
   const relAck = relativeSeq(peer, ack, peerAck, wrapsAt(rec, peer, EP_ACK_WRAPS));
   if (SEQ.seqUnderflow) return false;
-  // The segment that starts a side's stream (relative sequence 1) goes to the service scan
-  // (service.ts) on the full path.
-  if (len != 0 && relSeq == 1) return false;
   if (relAck > toRelative(peer, load<u32>(peer + EP_LAST_SEQ), wrapsAt(rec, peer, EP_SEQ_WRAPS))) return false;
 
   // AckReceived on the peer's stream (reassembly.ts): what it will do, decided before any write.
@@ -107,6 +108,8 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
 
   // ---- qualifies: the writes of process(), in its order ----
   setCurrent(rec, ep, peer);
+  // update_history: the side's first D or A (its case: no flip here, isOrig is the side).
+  if (newLetter) checkHistory(rec, ep, letter, len != 0 ? 0x44 : 0x41); // 'D' / 'A'
   store<u16>(ep + EP_WIN, <u16>win);
   setTimeAt(rec, FR_TS_LAST, now);
   store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS));
@@ -132,6 +135,8 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   if (len != 0 && !dataUnderflow) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
     if (pp != 0 && pc != 0) scanHttp(pp, pc);
+    // Protocol detection reads the segment that starts this side's stream (process()).
+    if (relSeq == 1) scanService(ep, isOrig ? 0 : 1, pp, pc, len);
   }
   if (relAck > trim) {
     if (advances) {
@@ -155,5 +160,20 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   }
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  if (rttOpen) noteHandshakeAck(rec, ack, now);
   return true;
+}
+
+/**
+ * The end of the handshake RTT, as Wireshark's tcp.analysis.initial_rtt (tracker.ts noteHandshake):
+ * an originator segment with ACK and neither SYN nor RST that acknowledges the responder's SYN
+ * while the RTT is open takes the time since the originator SYN that was answered.
+ */
+export function noteHandshakeAck(rec: usize, ack: u32, now: i64): void {
+  const resp = rec + <usize>FR_RESP;
+  if (durationAt(rec, FR_HS_RTT) < 0 && synTime(rec) != 0 && (load<u8>(resp + EP_FLAGS) & EF_SYN_SEEN) != 0 &&
+      ack == startSeq(resp) + 1) {
+    const rtt = now - synTime(rec);
+    setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
+  }
 }

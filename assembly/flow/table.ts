@@ -571,10 +571,12 @@ export function insert(h: u32): u32 {
   return id;
 }
 
-/** Unindexes and frees record `id` (backward-shift deletion keeps probe chains intact). */
-export function remove(id: u32): void {
+/**
+ * Unindexes and frees record `id`, whose key hash is h (recordHash; backward-shift deletion keeps
+ * probe chains intact).
+ */
+export function remove(id: u32, h: u32): void {
   const r = recPtr(id);
-  const h = recordHash(r);
   const want = (<u64>h << 32) | <u64>(id + 1);
   let i = h & TABLE.indexMask;
   while (load<u64>(TABLE.indexBase + (<usize>i << 3)) != want) i = (i + 1) & TABLE.indexMask;

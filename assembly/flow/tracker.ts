@@ -20,7 +20,7 @@ import {
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
 } from "./live";
-import { timeAt, setTimeAt, durationAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, synTime, setSynTime } from "./narrow";
+import { timeAt, setTimeAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
@@ -32,7 +32,7 @@ import {
 } from "./seq";
 import {
   addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles, histLastFin, setHistLastFinAtFin,
-  keepHistLastFin,
+  keepHistLastFin, historyInit,
 } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
@@ -46,7 +46,7 @@ import { outPush, outNearlyFull } from "./output";
 import { traceSegment } from "./trace";
 import { statInc, statAdd, Stat } from "../stats";
 import { isLikelyServerPort } from "../options";
-import { steadySegment } from "./steady";
+import { steadySegment, noteHandshakeAck } from "./steady";
 import { copy16, copyBlock } from "../mem";
 import { OPTIONS, PACKET, SEQ, TABLE, TRACKER, FLOW_STATE, TRACE, TIMERS } from "../state";
 
@@ -91,6 +91,7 @@ export function advanceClock(t: i64, sweepSlots: i32): void {
 
 export function trackerInit(): void {
   tableInit(OPTIONS.hashKey0, OPTIONS.hashKey1);
+  historyInit();
   TRACKER.queued = 0;
   usePktSlot(0);
   TRACKER.pk = PKT_RING;
@@ -126,9 +127,9 @@ export function trackerInit(): void {
 
 /**
  * Writes the finished output record of live record `id` ending for `reason` into the ring (the live
- * record itself is only read): emit() then removes it, emitLiveAll() leaves it live.
+ * record itself is only read) and returns where: emit() then removes it, emitLiveAll() leaves it live.
  */
-function writeFinished(id: u32, reason: EndReason): void {
+function writeFinished(id: u32, reason: EndReason): usize {
   const r = recPtr(id);
   const ext = extPtr(id);
   const service = serviceOf(r, ext);
@@ -143,6 +144,7 @@ function writeFinished(id: u32, reason: EndReason): void {
   store<u32>(out + O.FR_FLAGS, load<u32>(out + O.FR_FLAGS) | FF_ENDED);
   finalizeRecord(out, r);
   store<u8>(out + O.FR_SERVICE, <u8>service);
+  return out;
 }
 
 /**
@@ -156,22 +158,25 @@ function endOfInputReason(r: usize): EndReason {
 }
 
 function emit(id: u32, reason: EndReason): void {
-  writeFinished(id, reason);
-  remove(id);
+  // The output record carries the key hash (output.ts): the index entry is found without hashing again.
+  const out = writeFinished(id, reason);
+  remove(id, load<u32>(out + O.FR_HASH));
   statInc(Stat.FlowsEmitted);
+}
+
+/** Looks at the next pool slot (of `hw`, not 0) and emits its record if its removal time has passed. */
+@inline function sweepNext(hw: u32): void {
+  if (TRACKER.sweepCursor >= hw) TRACKER.sweepCursor = 0;
+  const id = TRACKER.sweepCursor++;
+  const r = recPtr(id);
+  if ((load<u32>(r + FR_FLAGS) & FF_LIVE) != 0 && removedByRefreshing(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
 }
 
 /** Looks at the next `n` pool slots and emits the records whose removal time has passed. */
 function sweep(n: i32): void {
   const hw = tableHighWater();
   if (hw == 0) return;
-  for (let k = 0; k < n; k++) {
-    if (TRACKER.sweepCursor >= hw) TRACKER.sweepCursor = 0;
-    const id = TRACKER.sweepCursor++;
-    const r = recPtr(id);
-    if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    if (removedByRefreshing(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
-  }
+  for (let k = 0; k < n; k++) sweepNext(hw);
 }
 
 /** Makes room under the flow cap: evicts the least recently active of the next few live records. */
@@ -427,11 +432,8 @@ function noteHandshake(rec: usize, flags: u32, isOrigNow: bool, ack: u32, now: i
   if (isOrigNow) {
     if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
       if (!epHas(rec + <usize>FR_RESP, EF_SYN_SEEN)) setSynTime(rec, now);
-    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK && durationAt(rec, FR_HS_RTT) < 0 &&
-               synTime(rec) != 0 && epHas(rec + <usize>FR_RESP, EF_SYN_SEEN) &&
-               ack == startSeq(rec + <usize>FR_RESP) + 1) {
-      const rtt = now - synTime(rec);
-      setDurationAt(rec, FR_HS_RTT, rtt < 0 ? 0 : rtt); // a capture out of time order must not read as "not seen" (-1)
+    } else if ((flags & (TH_SYN | TH_ACK | TH_RST)) == TH_ACK) {
+      noteHandshakeAck(rec, ack, now);
     }
   }
 }
@@ -600,7 +602,7 @@ function trackOne(h: u32): void {
   // segment must pass here, a fast path for steady-state segments included: a traced connection's
   // segments must not skip it (gate such a path on !traceArmed). Untraced work pays this one branch.
   if (TRACE.traceArmed) traceSegment(id, TRACKER.pk);
-  sweep(1);
+  sweepNext(tableHighWater()); // one pool slot a segment (the table holds this segment's record)
 }
 
 // ---- batching ------------------------------------------------------------------------------------
