@@ -122,4 +122,13 @@ describe("npm start's V8 heap flags", () => {
     expect(plain.mc, "main-thread mark-compacts of node dist/server.js").toBeGreaterThan(started.mc);
     expect(started.mc, `main-thread mark-compacts of ${start}`).toBeLessThanOrEqual(2);
   }, 120_000);
+
+  it("the container starts the server with the same flags", () => {
+    const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+    expect(cmd, "the Dockerfile's CMD line").not.toBeNull();
+    const [node, ...args] = JSON.parse(cmd![1]) as string[];
+    expect(node).toBe("node");
+    expect(args.slice(0, args.indexOf("bin/flowrecon.js"))).toEqual(startArgs().slice(0, -1));
+  });
 });
