@@ -6,7 +6,9 @@
 // ~11 MB of body (--trace-gc-nvp: each an incremental and concurrent marking of that heap and an
 // ArrayBuffer sweep). `--initial-old-space-size` is the embedder's floor for that limit (V8
 // heap.cc: "allow V8 to skip full GCs below that threshold"); under it the same chunks are freed
-// by scavenges (52 per upload) with no more peak memory.
+// by scavenges (51-52 per upload, where the mark-compacts left 11-52). The floor must clear the
+// live heap plus the body that arrives between two scavenges: 16 MB left 77-78 mark-compacts on
+// that upload, 32 MB 50-58, 64 MB 1-2.
 //
 // Differential: the same upload to `node dist/server.js` and to the start command, each with
 // `--trace-gc`, counting the mark-compacts of the main thread's isolate.
