@@ -27,4 +27,5 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "bin/flowrecon.js", "serve"]
+# The V8 flags of package.json "start" (test/http/server-gc.test.ts checks they are the same).
+CMD ["node", "--initial-old-space-size=64", "bin/flowrecon.js", "serve"]

@@ -128,15 +128,26 @@ function vmHwmKb(pid) {
 }
 
 /**
- * One HTTP API run: a fresh `node dist/server.js` on 127.0.0.1 with an ephemeral PORT, one
- * streamed upload by bench/http-upload.mjs, the response read to its last byte. Time: the client's
+ * `npm start`'s node arguments in this tree (package.json "start": `node [flags] dist/server.js`),
+ * so the API runs with the V8 flags it is started with; `dist/server.js` alone where the script
+ * is not of that form.
+ */
+function serverArgs() {
+  const start = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts?.start ?? "";
+  const [node, ...args] = start.trim().split(/\s+/);
+  return node === "node" && args.at(-1) === "dist/server.js" ? args : ["dist/server.js"];
+}
+
+/**
+ * One HTTP API run: a fresh server as `npm start` runs it (serverArgs) on 127.0.0.1 with an
+ * ephemeral PORT, one streamed upload by bench/http-upload.mjs, the response read to its last byte. Time: the client's
  * (request opened to last byte). Peak RSS: the server's VmHWM read while it is still running, after
  * the response (exact for the server process; workers it may spawn are not included).
  */
 async function runHttp(file, rss) {
   const port = await freePort();
   let stderr = "";
-  const server = spawn(process.execPath, [join(ROOT, "dist", "server.js")], {
+  const server = spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "ignore", "pipe"],
@@ -490,7 +501,7 @@ async function runSuite(suiteName, capture, table, opts) {
       kind: c.kind,
       time: c.time,
       argv: c.http
-        ? ["node", "dist/server.js", "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"]
+        ? ["node", ...serverArgs(), "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"]
         : displayArgv(c.argv("{file}")),
       version: c.version ? toolVersion(c.version) : null,
       summary: c.summary,
