@@ -88,6 +88,17 @@ export function csumAdd(p: usize, n: usize, acc: u64): u64 {
   return csumFold(n < SIMD_MIN ? csumAddSmall(p, n, acc) : csumAdd(p, n, acc)) == 0xFFFF;
 }
 
+/**
+ * csumValid(p, 20, 0) written out for the option-less IPv4 header (RFC 791 §3.1): two 8-byte loads
+ * and a 4-byte one, with no loop or length tests (the header of nearly every packet).
+ */
+@inline export function csumValid20(p: usize): bool {
+  const x = load<u64>(p);
+  const y = load<u64>(p, 8);
+  const z = <u64>load<u32>(p, 16);
+  return csumFold((x & 0xFFFFFFFF) + (x >> 32) + (y & 0xFFFFFFFF) + (y >> 32) + z) == 0xFFFF;
+}
+
 /** A 16-bit number in network order, moved into the little-endian word domain of csumAdd. */
 @inline export function swap16(x: u32): u64 {
   return <u64>(((x & 0xFF) << 8) | ((x >> 8) & 0xFF));
