@@ -45,9 +45,27 @@ function methodOf(p: usize, n: u32): i32 {
   return minor == 0x30 ? 1 : minor == 0x31 ? 2 : 0;
 }
 
-/** Looks at the first bytes of a new data segment of the current record (its extension block is allocated on a match). */
-export function scanHttp(p: usize, n: u32): void {
+/**
+ * The first letters a request or status line can start with, as bits of (letter - 0x40): C(ONNECT),
+ * D(ELETE), G(ET), H(EAD, TTP/), O(PTIONS), P(OST, UT, ATCH), T(RACE). Any other first octet matches
+ * neither methodOf() nor versionAt(), so most payloads are turned away by one test.
+ */
+const FIRST_LETTERS: u32 = (1 << 0x03) | (1 << 0x04) | (1 << 0x07) | (1 << 0x08) | (1 << 0x0F) | (1 << 0x10) | (1 << 0x14);
+
+/**
+ * Looks at the first bytes of a new data segment of the current record (its extension block is
+ * allocated on a match). Inlined where the tracker calls it: the first-octet test turns most
+ * payloads away without a call.
+ */
+@inline export function scanHttp(p: usize, n: u32): void {
   if (n < 12) return;
+  // SAFETY: n >= 12.
+  const first = b(p, 0) - 0x40;
+  if (first < 32 && ((FIRST_LETTERS >> first) & 1) != 0) scanHttpLine(p, n);
+}
+
+/** scanHttp past its first-octet test. */
+function scanHttpLine(p: usize, n: u32): void {
   const m = methodOf(p, n);
   if (m >= 0) {
     // Find " HTTP/1.x" before the end of the first line.

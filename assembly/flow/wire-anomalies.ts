@@ -134,6 +134,11 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
   return id != 0 && (valid & HOLE_IPID) != 0 && ipidAhead(id, <u32>load<u16>(extSide(rec, ep, X_HOLE_IPID, 2)));
 }
 
+/** The peer has sent data (or a FIN) that it has not seen acknowledged. */
+@inline function peerUnacked(rec: usize, peer: usize): bool {
+  return lastFull(rec, peer) > ackFull(rec, peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
+}
+
 /**
  * Checks the segment at `pk` sent by `ep` (after Zeek's bookkeeping; roles as they are now).
  * relSeq/relAck: its sequence and ack in relative space; segLen: the sequence space it takes;
@@ -148,20 +153,24 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
   const senderIsOrig = ep == rec + <usize>FR_ORIG;
   const sinceStart = now - load<i64>(rec + FR_TS_START);
 
-  if ((syn && (fin || rst)) || (flags & TH_CLASSIC) == 0 || (fin && (flags & (TH_PSH | TH_URG)) == (TH_PSH | TH_URG))) {
-    // SYN+FIN, SYN+RST, no flags at all, or FIN+PSH+URG ("Xmas"): no conforming stack sends these.
-    noteAnomaly(rec, Anomaly.InvalidFlags, senderIsOrig, now);
-  }
-  if (rst) {
-    // A SYN answered by RST is a refusal; any other RST is a reset (the host adds whether data flowed).
-    if (!senderIsOrig && WIRE_ANOMALIES.origSynSentBefore && WIRE_ANOMALIES.respInactiveBefore) noteAnomaly(rec, Anomaly.Refused, false, now);
-    else noteAnomaly(rec, Anomaly.Reset, senderIsOrig, now);
-  }
-  if (syn && !hasAck && !senderIsOrig && !WIRE_ANOMALIES.senderWasActive && WIRE_ANOMALIES.origSynSentBefore) {
-    noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
-  }
-  if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < relAt(rec, peer, EP_FIN_SEQ))) {
-    noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
+  // The rules up to SimultaneousClose need a SYN, FIN or RST, or no classic flag at all: one test
+  // passes the common segment by (the rules keep their order, which is the order anomalies are listed in).
+  if (control != 0 || (flags & TH_CLASSIC) == 0) {
+    if ((syn && (fin || rst)) || (flags & TH_CLASSIC) == 0 || (fin && (flags & (TH_PSH | TH_URG)) == (TH_PSH | TH_URG))) {
+      // SYN+FIN, SYN+RST, no flags at all, or FIN+PSH+URG ("Xmas"): no conforming stack sends these.
+      noteAnomaly(rec, Anomaly.InvalidFlags, senderIsOrig, now);
+    }
+    if (rst) {
+      // A SYN answered by RST is a refusal; any other RST is a reset (the host adds whether data flowed).
+      if (!senderIsOrig && WIRE_ANOMALIES.origSynSentBefore && WIRE_ANOMALIES.respInactiveBefore) noteAnomaly(rec, Anomaly.Refused, false, now);
+      else noteAnomaly(rec, Anomaly.Reset, senderIsOrig, now);
+    }
+    if (syn && !hasAck && !senderIsOrig && !WIRE_ANOMALIES.senderWasActive && WIRE_ANOMALIES.origSynSentBefore) {
+      noteAnomaly(rec, Anomaly.SimultaneousOpen, false, now); // both sides sent a SYN (RFC 9293 §3.5, figure 7)
+    }
+    if (fin && WIRE_ANOMALIES.peerFin && (!hasAck || relAck < relAt(rec, peer, EP_FIN_SEQ))) {
+      noteAnomaly(rec, Anomaly.SimultaneousClose, senderIsOrig, now); // FIN sent before the peer's FIN was acknowledged
+    }
   }
   if (len > 0 && !rst && WIRE_ANOMALIES.finBefore && relSeq + <u64>len > WIRE_ANOMALIES.finSeqBefore - 1) {
     noteAnomaly(rec, Anomaly.DataAfterFin, senderIsOrig, now);
@@ -181,11 +190,13 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
       else probe = false;
     }
   }
-  if (syn && WIRE_ANOMALIES.synBefore && seq == startSeq(ep) && len == 0) {
-    noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same SYN (same ISN) again
-  } else if (fin && WIRE_ANOMALIES.finBefore && len == 0 && relSeq + <u64>segLen == WIRE_ANOMALIES.finSeqBefore) {
-    noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same FIN again
-    epSet(ep, EF_FIN_RETX);
+  if (control != 0) {
+    if (syn && WIRE_ANOMALIES.synBefore && seq == startSeq(ep) && len == 0) {
+      noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same SYN (same ISN) again
+    } else if (fin && WIRE_ANOMALIES.finBefore && len == 0 && relSeq + <u64>segLen == WIRE_ANOMALIES.finSeqBefore) {
+      noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now); // the same FIN again
+      epSet(ep, EF_FIN_RETX);
+    }
   }
   // A SYN that set the sender's sequence base brings its data too (Zeek still records 'T' for it).
   if (len > 0 && !rst && !probe && deltaLast <= 0 && !WIRE_ANOMALIES.freshBase) {
@@ -209,8 +220,8 @@ export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize
     // window as its previous segment, while the peer has data outstanding.
     const sent = (flags2Of(ep) & EF2_ACK_SENT) != 0;
     const greatest = load<u32>(ep + EP_LAST_ACKVAL);
-    const peerUnacked = lastFull(rec, peer) > ackFull(rec, peer) + ((epHas(peer, EF_FIN_SEEN) ? 1 : 0) as u64);
-    if (control == 0 && len == 0 && sent && ack == greatest && win == WIRE_ANOMALIES.prevWin && peerUnacked && WIRE_ANOMALIES.peerWasActive) {
+    // The cheap tests first: a segment with data or a new ack never reads the peer's sequence state.
+    if (control == 0 && len == 0 && sent && ack == greatest && win == WIRE_ANOMALIES.prevWin && peerUnacked(rec, peer) && WIRE_ANOMALIES.peerWasActive) {
       noteAnomaly(rec, Anomaly.DuplicateAck, senderIsOrig, now);
       const p = extSide(rec, ep, X_DUPACKS, 1); // the anomaly above attached the block
       const n = load<u8>(p);

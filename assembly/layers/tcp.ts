@@ -57,6 +57,14 @@ const MAX_SACK_BLOCKS: u32 = 4;
 const NOP_NOP_TS: u32 = 0x0A080101;
 const NOP_NOP_TS_LEN: i32 = 12;
 
+// The SYN layouts synOptions() reads, as little-endian words of their fixed bytes.
+const MSS_LEAD: u32 = 0x0402;                 // MSS kind, length 4 (the value follows)
+const NOP_WS_LEAD: u32 = 0x030301;            // NOP, window scale kind, length 3 (the shift follows)
+const NOP_NOP_SACKPERM: u32 = 0x02040101;     // NOP, NOP, SACK-permitted kind, length 2
+const SACKPERM_TS_LEAD: u32 = 0x0A080204;     // SACK-permitted kind, length 2, timestamps kind, length 10
+const SYN_OPTS_WIN_LEN: i32 = 12;
+const SYN_OPTS_LINUX_LEN: i32 = 20;
+
 const IPPROTO_TCP_WORD: u64 = 6 << 8;   // pseudo-header [zero, protocol 6] as a little-endian word
 
 export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
@@ -101,7 +109,7 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
     store<u8>(pkt + P_OPTS, OPT_TS);
     store<u32>(pkt + P_TSVAL, be32(p + <usize>(TCP_MIN_HDR + 4)));
     store<u32>(pkt + P_TSECR, be32(p + <usize>(TCP_MIN_HDR + 8)));
-  } else if (thlen > TCP_MIN_HDR) {
+  } else if (thlen > TCP_MIN_HDR && !synOptions(pkt, p + <usize>TCP_MIN_HDR, thlen - TCP_MIN_HDR)) {
     parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
   }
 
@@ -117,6 +125,34 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   }
   store<u8>(pkt + P_CSUM, csum);
   return DECODED;
+}
+
+/**
+ * The two option layouts nearly every SYN and SYN-ACK carries, read without the loop when the `n`
+ * option bytes at o are exactly one of them (values aside): Windows' MSS, NOP, window scale, NOP,
+ * NOP, SACK-permitted (12 bytes) and Linux's MSS, SACK-permitted, timestamps, NOP, window scale
+ * (20 bytes). It stores what parseOptions makes of them and returns true, or stores nothing and
+ * returns false. [o, o+n) is captured (n = thlen - 20 <= cap - 20).
+ */
+@inline function synOptions(pkt: usize, o: usize, n: i32): bool {
+  if ((load<u32>(o) & 0xFFFF) != MSS_LEAD) return false;    // kind 2, length 4
+  if (n == SYN_OPTS_WIN_LEN) {
+    if ((load<u32>(o, 4) & 0xFFFFFF) != NOP_WS_LEAD || load<u32>(o, 8) != NOP_NOP_SACKPERM) return false;
+    store<u8>(pkt + P_OPTS, OPT_MSS | OPT_WSCALE | OPT_SACK_PERM);
+    store<u16>(pkt + P_MSS, <u16>be16(o + 2));
+    store<u8>(pkt + P_WSCALE, load<u8>(o, 7));
+    return true;
+  }
+  if (n == SYN_OPTS_LINUX_LEN) {
+    if (load<u32>(o, 4) != SACKPERM_TS_LEAD || (load<u32>(o, 16) & 0xFFFFFF) != NOP_WS_LEAD) return false;
+    store<u8>(pkt + P_OPTS, OPT_MSS | OPT_SACK_PERM | OPT_TS | OPT_WSCALE);
+    store<u16>(pkt + P_MSS, <u16>be16(o + 2));
+    store<u32>(pkt + P_TSVAL, be32(o + 8));
+    store<u32>(pkt + P_TSECR, be32(o + 12));
+    store<u8>(pkt + P_WSCALE, load<u8>(o, 19));
+    return true;
+  }
+  return false;
 }
 
 /** Parses options in [o, end) (end <= p + thlen <= captured end) into P_OPTS and the option fields. */

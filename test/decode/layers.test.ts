@@ -317,6 +317,40 @@ describe("TCP options", () => {
     expect(more).toMatchObject({ opts: OPT.TS | OPT.SACK_PERM, tsval: 0x01020304 });
   });
 
+  it("the Windows and Linux SYN layouts (tcp.ts reads them without the option loop) as the loop reads them reordered", () => {
+    const mss = Uint8Array.of(2, 4, 0x05, 0xb4),
+      ws = Uint8Array.of(3, 3, 8),
+      sackPerm = Uint8Array.of(4, 2),
+      ts = concat(Uint8Array.of(8, 10), u32(0x01020304), u32(0xfffffffe));
+    const nop = Uint8Array.of(1);
+    const windows = decodeOpts(concat(mss, nop, ws, nop, nop, sackPerm));
+    expect(windows).toMatchObject({ thlen: 32, opts: OPT.MSS | OPT.WSCALE | OPT.SACK_PERM, mss: 1460, wscale: 8 });
+    expect(windows).toEqual(decodeOpts(concat(nop, ws, mss, sackPerm, nop, nop)));
+    const linux = decodeOpts(concat(mss, sackPerm, ts, nop, ws));
+    expect(linux).toMatchObject({
+      thlen: 40,
+      opts: OPT.MSS | OPT.SACK_PERM | OPT.TS | OPT.WSCALE,
+      mss: 1460,
+      wscale: 8,
+    });
+    expect(linux).toMatchObject({ tsval: 0x01020304, tsecr: 0xfffffffe });
+    expect(linux).toEqual(decodeOpts(concat(sackPerm, mss, ts, ws, nop)));
+    // One byte off a layout and the loop decides: SACK-permitted with length 3 runs past the options,
+    // a window scale of length 2 stops the parse, a timestamp of length 11 is no timestamp.
+    expect(decodeOpts(concat(mss, nop, ws, nop, nop, Uint8Array.of(4, 3)))).toMatchObject({
+      opts: OPT.MSS | OPT.WSCALE,
+      wscale: 8,
+    });
+    expect(decodeOpts(concat(mss, nop, Uint8Array.of(3, 2, 8), nop, nop, sackPerm))).toMatchObject({
+      opts: OPT.MSS,
+      wscale: 0,
+    });
+    expect(decodeOpts(concat(mss, sackPerm, Uint8Array.of(8, 11), ts.subarray(2), nop, ws))).toMatchObject({
+      opts: OPT.MSS | OPT.SACK_PERM | OPT.WSCALE,
+      tsval: 0,
+    });
+  });
+
   it("window scale with a longer length is accepted, like Zeek's SYN option parser", () => {
     expect(decodeOpts(Uint8Array.of(3, 4, 9, 0))).toMatchObject({ opts: OPT.WSCALE, wscale: 9 });
   });
