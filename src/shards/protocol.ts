@@ -11,6 +11,13 @@
  * The credits buffer also carries the shard's engine memory (for a server's memory budget) and a
  * closed mark: once its run is abandoned ({@link abandonLink}), a shard waiting for a credit throws.
  *
+ * Output buffers go round: the reading thread gives a shard's output buffer back ({@link ToShard})
+ * once it is done with it (its stream wrote it), and the shard prints its next piece into it. A
+ * buffer the reading thread keeps (an API answer's) is not given back; the shard then takes a new one.
+ * Handed over fresh each piece, the 1 MiB buffers stayed allocated until a GC of the reading thread
+ * freed them, which its long synchronous stretches put off: at the CLI's peak RSS on the 1.2M-open
+ * capture (README) the shard thread's malloc arena held 64 MiB of them (smaps).
+ *
  * Where a shard thread comes from: {@link ShardedRun} starts one per shard (the CLI), or a shard runs
  * on a thread that already exists (an API engine-pool thread, src/http/engine-pool.ts), joined by a
  * {@link ShardLink}: whoever lends the thread makes the link ({@link createLink}), gives one end to the
@@ -102,6 +109,9 @@ export type FromShard =
   | { kind: "out"; bytes: Uint8Array; endUs: number; records?: boolean; counts?: FlowCounts }
   | { kind: "done"; stats: Stats }
   | { kind: "failed"; message: string; stack?: string };
+
+/** What the reading thread sends a shard after its {@link ShardStart}: an output buffer it is done with. */
+export type ToShard = { kind: "spare"; buffer: ArrayBuffer };
 
 /** Shard side: waits for a free credit and takes it; throws once the run was abandoned. */
 export function takeCredit(credits: Int32Array): void {

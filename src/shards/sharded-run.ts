@@ -52,6 +52,7 @@ import {
   type ShardData,
   type ShardLink,
   type ShardStart,
+  type ToShard,
 } from "./protocol.js";
 /** Sweep steps of the reading thread's engine per read, as a shard's per message (shard-engine.ts). */
 const SWEEP_PER_READ = 64;
@@ -172,10 +173,14 @@ export class ShardedRun {
   /** Print mode: the reading thread's engine formats its flows here, handed on by {@link #handOwn}. */
   readonly #ownPrinter: ShardPrinter | null = null;
   readonly #ownWriter = new AsciiWriter(OUT_BYTES + (64 << 10));
+  /** A buffer of {@link #ownWriter} the output is done with: the writer's next one. */
+  #ownSpare: Uint8Array | null = null;
   #failure: Error | null = null;
   /** {@link finishSome}: the reading thread's engine began / ended its end of the input. */
   #ending = false;
   #readerDone = false;
+  /** {@link close} ran: no buffer goes back to a shard. */
+  #closed = false;
   /** Something to sleep on while waiting for the shards' last output. */
   readonly #nap = new Int32Array(new SharedArrayBuffer(4));
 
@@ -298,7 +303,12 @@ export class ShardedRun {
     if (counts !== null) this.#opts.onCounts?.(counts);
     const w = this.#ownWriter;
     if (w.length === 0) return;
-    this.#opts.onBytes(w.take(), () => {});
+    // The writer goes on in a buffer the output is done with, as a shard's does (protocol.ts).
+    const bytes = w.take(this.#ownSpare ?? undefined);
+    this.#ownSpare = null;
+    this.#opts.onBytes(bytes, () => {
+      this.#ownSpare = new Uint8Array(bytes.buffer);
+    });
   }
 
   /** Hands on what the shards sent so far; returns the pieces handled. Throws a shard's failure. */
@@ -323,9 +333,10 @@ export class ShardedRun {
         this.#opts.insight.endUs = m.endUs;
         for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
           this.#opts.onRecord(views, p);
+        this.#giveBack(s, m.bytes);
       } else {
         if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
-        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => {});
+        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => this.#giveBack(s, m.bytes));
       }
       giveCredit(s.credits);
     } else if (m.kind === "done") {
@@ -335,6 +346,16 @@ export class ShardedRun {
         `shard thread failed: ${m.message}${process.env.FLOWRECON_DEBUG ? `\n${m.stack ?? ""}` : ""}`,
       );
     }
+  }
+
+  /**
+   * Gives a shard's output buffer back to it for its next piece (protocol.ts), unless it is a small
+   * piece's copy (a spare must hold a piece) or the run is closed.
+   */
+  #giveBack(s: Shard, bytes: Uint8Array): void {
+    const buffer = bytes.buffer as ArrayBuffer;
+    if (this.#closed || buffer.byteLength < OUT_BYTES >> 1) return;
+    s.port.postMessage({ kind: "spare", buffer } satisfies ToShard, [buffer]);
   }
 
   /**
@@ -379,6 +400,7 @@ export class ShardedRun {
    * ends (abandonLink) unless it had already, and its thread is the lender's again.
    */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const s of this.#shards) {
       abandonLink(s.link);
       s.port.close();
