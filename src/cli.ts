@@ -371,11 +371,20 @@ class Output {
     // A piece stdout wrote through (writableLength 0: a file always, a pipe or terminal that keeps
     // up; process.stdout then holds nothing) leaves its buffer for the next piece. A new buffer a
     // piece stayed resident until a GC, which the read loop's long synchronous stretches put off.
-    const stdout = this.#stream === process.stdout;
-    const bytes = this.writer.take(stdout ? (this.#spare ?? undefined) : undefined);
+    // Else it comes back on write's callback, which holds the bytes only while they are queued.
+    if (this.#stream !== process.stdout) {
+      this.#wrote(this.#stream.write(this.writer.take()));
+      return;
+    }
+    let bytes: Uint8Array | null = this.writer.take(this.#spare ?? undefined);
     this.#spare = null;
-    const accepted = this.#stream.write(bytes);
-    if (stdout && this.#stream.writableLength === 0) this.#spare = new Uint8Array(bytes.buffer);
+    const accepted = this.#stream.write(bytes, () => {
+      if (bytes !== null) this.#spare ??= new Uint8Array(bytes.buffer);
+    });
+    if (this.#stream.writableLength === 0) {
+      this.#spare = new Uint8Array(bytes.buffer);
+      bytes = null;
+    }
     this.#wrote(accepted);
   }
 

@@ -21,7 +21,6 @@ import { ShardEngine } from "./shard-engine.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingClosedError, RingReader, type RingMessage } from "./ring.js";
 import { shardPrinter } from "./shard-print.js";
 import {
-  MAX_OUT_PENDING,
   OUT_BYTES,
   setShardMemory,
   takeCredit,
@@ -52,12 +51,12 @@ class ShardLoop {
     this.#credits = credits;
     const post = (m: FromShard, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
     this.#post = post;
-    // Output buffers the reading thread gave back (protocol.ts): a spare that fits (`fits`), or none.
+    // Output buffers the reading thread gave back (protocol.ts; it lends at most MAX_LENT_SPARES).
     const spares: ArrayBuffer[] = [];
-    const spare = (fits: (b: ArrayBuffer) => boolean): ArrayBuffer | undefined => {
+    const spare = (): ArrayBuffer | undefined => {
       for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
         const back = m.message as ToShard;
-        if (back.kind === "spare" && fits(back.buffer) && spares.length < MAX_OUT_PENDING) spares.push(back.buffer);
+        if (back.kind === "spare") spares.push(back.buffer);
       }
       return spares.pop();
     };
@@ -86,7 +85,7 @@ class ShardLoop {
         // The piece moves to the reading thread in the writer's buffer (no copy), the writer going on in
         // a buffer given back; without one, a full piece still moves (the writer starts a new buffer)
         // and a small one (a batch's few flows) is copied out, which costs less than a new buffer.
-        const next = spare((b) => b.byteLength >= OUT_BYTES);
+        const next = spare();
         let bytes: Uint8Array;
         if (next !== undefined) bytes = writer.take(new Uint8Array(next));
         else if (writer.length >= OUT_BYTES >> 2) bytes = writer.take();
@@ -94,7 +93,8 @@ class ShardLoop {
           bytes = writer.buf.slice(0, writer.length);
           writer.pos = 0;
         }
-        post({ kind: "out", bytes, endUs: rec.insight.endUs, ...(counts !== null ? { counts } : {}) }, [
+        const endUs = rec.insight.endUs;
+        post({ kind: "out", bytes, endUs, spare: next !== undefined, ...(counts !== null ? { counts } : {}) }, [
           bytes.buffer as ArrayBuffer,
         ]);
       };
@@ -110,9 +110,9 @@ class ShardLoop {
         if (n === 0) return;
         takeCredit(credits);
         const bytes = buf.subarray(0, n * size);
-        post({ kind: "out", bytes, endUs, records: true }, [buf.buffer]);
-        const next = spare((b) => b.byteLength === cap * size);
-        buf = next !== undefined ? new Uint8Array(next) : new Uint8Array(cap * size);
+        const next = spare();
+        post({ kind: "out", bytes, endUs, records: true, spare: next !== undefined }, [buf.buffer]);
+        buf = next !== undefined && next.byteLength >= cap * size ? new Uint8Array(next) : new Uint8Array(cap * size);
         n = 0;
       };
       sink = (v, p) => {

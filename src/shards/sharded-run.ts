@@ -42,6 +42,7 @@ import { AsciiWriter } from "../format/ascii.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
 import { shardPrinter, type ShardPrinter } from "./shard-print.js";
 import {
+  MAX_LENT_SPARES,
   OUT_BYTES,
   abandonLink,
   createLink,
@@ -160,6 +161,8 @@ interface Shard {
   credits: Int32Array;
   clockSent: number;
   stats: Stats | null;
+  /** Output buffers given back to the shard and not yet printed into again (protocol.ts). */
+  lent: number;
 }
 
 export class ShardedRun {
@@ -214,6 +217,7 @@ export class ShardedRun {
         credits: new Int32Array(link.credits),
         clockSent: 0,
         stats: null,
+        lent: 0,
       });
     }
     const reader = new Reconstructor(options);
@@ -327,6 +331,7 @@ export class ShardedRun {
 
   #receive(s: Shard, m: FromShard): void {
     if (m.kind === "out") {
+      if (m.spare === true) s.lent--;
       if (m.records) {
         const views = makeViews(m.bytes.buffer as ArrayBuffer);
         const size = this.reader.layout.constants.FR_SIZE;
@@ -350,12 +355,14 @@ export class ShardedRun {
 
   /**
    * Gives a shard's output buffer back to it for its next piece (protocol.ts), unless it is a small
-   * piece's copy (a spare must hold a piece) or the run is closed.
+   * piece's copy (a spare must hold a piece), the shard holds its share of spares, it ended, or the
+   * run is closed: then the buffer is left to the GC.
    */
   #giveBack(s: Shard, bytes: Uint8Array): void {
     const buffer = bytes.buffer as ArrayBuffer;
-    if (this.#closed || buffer.byteLength < OUT_BYTES >> 1) return;
+    if (this.#closed || s.stats !== null || s.lent >= MAX_LENT_SPARES || buffer.byteLength < OUT_BYTES >> 1) return;
     s.port.postMessage({ kind: "spare", buffer } satisfies ToShard, [buffer]);
+    s.lent++;
   }
 
   /**
