@@ -305,6 +305,8 @@ class Output {
    */
   #drained: Promise<void> | null = null;
   #failure: Error | null = null;
+  /** The buffer of the last piece, once stdout wrote it through: the writer's next buffer. */
+  #spare: Uint8Array | null = null;
 
   constructor(stream: Writable) {
     this.#stream = stream;
@@ -333,7 +335,20 @@ class Output {
   write(bytes: Uint8Array, done: () => void): void {
     this.#write();
     if (this.closed) return;
-    this.#wrote(this.#stream === process.stdout ? this.#stream.write(bytes, () => done()) : this.#stream.write(bytes));
+    if (this.#stream !== process.stdout) {
+      this.#wrote(this.#stream.write(bytes));
+      return;
+    }
+    // Done at once when the write went through (see #write), else on write's callback. The callback
+    // must not hold the bytes: it runs on a later tick, and the read loop (awaiting promises that
+    // are already settled) may not give up the tick until the input ends.
+    let pending: (() => void) | null = done;
+    const accepted = this.#stream.write(bytes, () => pending?.());
+    if (this.#stream.writableLength === 0) {
+      pending = null;
+      done();
+    }
+    this.#wrote(accepted);
   }
 
   /** Writes what was formatted if it reached the piece size (called from the record sink). */
@@ -353,7 +368,24 @@ class Output {
       this.writer.pos = 0;
       return;
     }
-    this.#wrote(this.#stream.write(this.writer.take()));
+    // A piece stdout wrote through (writableLength 0: a file always, a pipe or terminal that keeps
+    // up; process.stdout then holds nothing) leaves its buffer for the next piece. A new buffer a
+    // piece stayed resident until a GC, which the read loop's long synchronous stretches put off.
+    // Else it comes back on write's callback, which holds the bytes only while they are queued.
+    if (this.#stream !== process.stdout) {
+      this.#wrote(this.#stream.write(this.writer.take()));
+      return;
+    }
+    let bytes: Uint8Array | null = this.writer.take(this.#spare ?? undefined);
+    this.#spare = null;
+    const accepted = this.#stream.write(bytes, () => {
+      if (bytes !== null) this.#spare ??= new Uint8Array(bytes.buffer);
+    });
+    if (this.#stream.writableLength === 0) {
+      this.#spare = new Uint8Array(bytes.buffer);
+      bytes = null;
+    }
+    this.#wrote(accepted);
   }
 
   #wrote(accepted: boolean): void {

@@ -11,6 +11,16 @@
  * The credits buffer also carries the shard's engine memory (for a server's memory budget) and a
  * closed mark: once its run is abandoned ({@link abandonLink}), a shard waiting for a credit throws.
  *
+ * Output buffers go round: the reading thread gives a shard's output buffer back ({@link ToShard})
+ * once it is done with it (its stream wrote it), and the shard prints its next piece into it (and
+ * says so: `spare` of `out`). The reading thread lends a shard at most {@link MAX_LENT_SPARES} at a
+ * time and none once it ended, so a shard never holds more than those (a stream slower than the
+ * shards would otherwise leave the shard every buffer it ever filled). A buffer the reading thread
+ * keeps (an API answer's) is not given back; the shard then takes a new one.
+ * Handed over fresh each piece, the 1 MiB buffers stayed allocated until a GC of the reading thread
+ * freed them, which its long synchronous stretches put off: at the CLI's peak RSS on the 1.2M-open
+ * capture (README) the shard thread's malloc arena held 64 MiB of them (smaps).
+ *
  * Where a shard thread comes from: {@link ShardedRun} starts one per shard (the CLI), or a shard runs
  * on a thread that already exists (an API engine-pool thread, src/http/engine-pool.ts), joined by a
  * {@link ShardLink}: whoever lends the thread makes the link ({@link createLink}), gives one end to the
@@ -27,6 +37,8 @@ import type { FlowsJobSpec } from "../http/flow-job.js";
 import type { FlowCounts } from "../http/flow-counts.js";
 
 export const MAX_OUT_PENDING = 8;
+/** Output buffers a shard may hold, given back and not yet printed into again: one per credit. */
+export const MAX_LENT_SPARES = MAX_OUT_PENDING;
 /** Printed output is handed on in pieces of about this size (by the shards and the reading thread). */
 export const OUT_BYTES = 1 << 20;
 /** Ring bytes per shard: four staging areas' worth in flight. */
@@ -98,10 +110,16 @@ export interface ShardData extends ShardLink {
 }
 
 export type FromShard =
-  /** Printed bytes, or (records) whole flow records finished under capture clock endUs. */
-  | { kind: "out"; bytes: Uint8Array; endUs: number; records?: boolean; counts?: FlowCounts }
+  /**
+   * Printed bytes, or (records) whole flow records finished under capture clock endUs; `spare`: the
+   * shard went on in a buffer given back (one fewer lent).
+   */
+  | { kind: "out"; bytes: Uint8Array; endUs: number; records?: boolean; counts?: FlowCounts; spare?: boolean }
   | { kind: "done"; stats: Stats }
   | { kind: "failed"; message: string; stack?: string };
+
+/** What the reading thread sends a shard after its {@link ShardStart}: an output buffer it is done with. */
+export type ToShard = { kind: "spare"; buffer: ArrayBuffer };
 
 /** Shard side: waits for a free credit and takes it; throws once the run was abandoned. */
 export function takeCredit(credits: Int32Array): void {

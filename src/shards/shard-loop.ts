@@ -13,6 +13,7 @@
  */
 
 import { once } from "node:events";
+import { receiveMessageOnPort } from "node:worker_threads";
 import { setImmediate as nextMacrotask, setTimeout as delay } from "node:timers/promises";
 import { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
@@ -27,6 +28,7 @@ import {
   type ShardData,
   type ShardLink,
   type ShardStart,
+  type ToShard,
 } from "./protocol.js";
 
 /** A lent thread's longest run of shard work between two yields to its event loop. */
@@ -49,6 +51,15 @@ class ShardLoop {
     this.#credits = credits;
     const post = (m: FromShard, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
     this.#post = post;
+    // Output buffers the reading thread gave back (protocol.ts; it lends at most MAX_LENT_SPARES).
+    const spares: ArrayBuffer[] = [];
+    const spare = (): ArrayBuffer | undefined => {
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+        const back = m.message as ToShard;
+        if (back.kind === "spare") spares.push(back.buffer);
+      }
+      return spares.pop();
+    };
     let sink: RecordSink = () => {};
     const shard = new ShardEngine(data.options, (v, p) => sink(v, p));
     this.#shard = shard;
@@ -71,15 +82,19 @@ class ShardLoop {
         const counts = printer.counts();
         if (writer.length === 0 && counts === null) return;
         takeCredit(credits);
-        // A full piece moves to the reading thread in the writer's buffer (no copy; the writer starts
-        // a new one); a small one (a batch's few flows) is copied out, which costs less than a new buffer.
+        // The piece moves to the reading thread in the writer's buffer (no copy), the writer going on in
+        // a buffer given back; without one, a full piece still moves (the writer starts a new buffer)
+        // and a small one (a batch's few flows) is copied out, which costs less than a new buffer.
+        const next = spare();
         let bytes: Uint8Array;
-        if (writer.length >= OUT_BYTES >> 2) bytes = writer.take();
+        if (next !== undefined) bytes = writer.take(new Uint8Array(next));
+        else if (writer.length >= OUT_BYTES >> 2) bytes = writer.take();
         else {
           bytes = writer.buf.slice(0, writer.length);
           writer.pos = 0;
         }
-        post({ kind: "out", bytes, endUs: rec.insight.endUs, ...(counts !== null ? { counts } : {}) }, [
+        const endUs = rec.insight.endUs;
+        post({ kind: "out", bytes, endUs, spare: next !== undefined, ...(counts !== null ? { counts } : {}) }, [
           bytes.buffer as ArrayBuffer,
         ]);
       };
@@ -95,8 +110,9 @@ class ShardLoop {
         if (n === 0) return;
         takeCredit(credits);
         const bytes = buf.subarray(0, n * size);
-        post({ kind: "out", bytes, endUs, records: true }, [buf.buffer]);
-        buf = new Uint8Array(cap * size);
+        const next = spare();
+        post({ kind: "out", bytes, endUs, records: true, spare: next !== undefined }, [buf.buffer]);
+        buf = next !== undefined && next.byteLength >= cap * size ? new Uint8Array(next) : new Uint8Array(cap * size);
         n = 0;
       };
       sink = (v, p) => {

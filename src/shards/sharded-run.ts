@@ -42,6 +42,7 @@ import { AsciiWriter } from "../format/ascii.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
 import { shardPrinter, type ShardPrinter } from "./shard-print.js";
 import {
+  MAX_LENT_SPARES,
   OUT_BYTES,
   abandonLink,
   createLink,
@@ -52,6 +53,7 @@ import {
   type ShardData,
   type ShardLink,
   type ShardStart,
+  type ToShard,
 } from "./protocol.js";
 /** Sweep steps of the reading thread's engine per read, as a shard's per message (shard-engine.ts). */
 const SWEEP_PER_READ = 64;
@@ -159,6 +161,8 @@ interface Shard {
   credits: Int32Array;
   clockSent: number;
   stats: Stats | null;
+  /** Output buffers given back to the shard and not yet printed into again (protocol.ts). */
+  lent: number;
 }
 
 export class ShardedRun {
@@ -172,10 +176,14 @@ export class ShardedRun {
   /** Print mode: the reading thread's engine formats its flows here, handed on by {@link #handOwn}. */
   readonly #ownPrinter: ShardPrinter | null = null;
   readonly #ownWriter = new AsciiWriter(OUT_BYTES + (64 << 10));
+  /** A buffer of {@link #ownWriter} the output is done with: the writer's next one. */
+  #ownSpare: Uint8Array | null = null;
   #failure: Error | null = null;
   /** {@link finishSome}: the reading thread's engine began / ended its end of the input. */
   #ending = false;
   #readerDone = false;
+  /** {@link close} ran: no buffer goes back to a shard. */
+  #closed = false;
   /** Something to sleep on while waiting for the shards' last output. */
   readonly #nap = new Int32Array(new SharedArrayBuffer(4));
 
@@ -209,6 +217,7 @@ export class ShardedRun {
         credits: new Int32Array(link.credits),
         clockSent: 0,
         stats: null,
+        lent: 0,
       });
     }
     const reader = new Reconstructor(options);
@@ -298,7 +307,12 @@ export class ShardedRun {
     if (counts !== null) this.#opts.onCounts?.(counts);
     const w = this.#ownWriter;
     if (w.length === 0) return;
-    this.#opts.onBytes(w.take(), () => {});
+    // The writer goes on in a buffer the output is done with, as a shard's does (protocol.ts).
+    const bytes = w.take(this.#ownSpare ?? undefined);
+    this.#ownSpare = null;
+    this.#opts.onBytes(bytes, () => {
+      this.#ownSpare = new Uint8Array(bytes.buffer);
+    });
   }
 
   /** Hands on what the shards sent so far; returns the pieces handled. Throws a shard's failure. */
@@ -317,15 +331,17 @@ export class ShardedRun {
 
   #receive(s: Shard, m: FromShard): void {
     if (m.kind === "out") {
+      if (m.spare === true) s.lent--;
       if (m.records) {
         const views = makeViews(m.bytes.buffer as ArrayBuffer);
         const size = this.reader.layout.constants.FR_SIZE;
         this.#opts.insight.endUs = m.endUs;
         for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
           this.#opts.onRecord(views, p);
+        this.#giveBack(s, m.bytes);
       } else {
         if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
-        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => {});
+        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => this.#giveBack(s, m.bytes));
       }
       giveCredit(s.credits);
     } else if (m.kind === "done") {
@@ -335,6 +351,18 @@ export class ShardedRun {
         `shard thread failed: ${m.message}${process.env.FLOWRECON_DEBUG ? `\n${m.stack ?? ""}` : ""}`,
       );
     }
+  }
+
+  /**
+   * Gives a shard's output buffer back to it for its next piece (protocol.ts), unless it is a small
+   * piece's copy (a spare must hold a piece), the shard holds its share of spares, it ended, or the
+   * run is closed: then the buffer is left to the GC.
+   */
+  #giveBack(s: Shard, bytes: Uint8Array): void {
+    const buffer = bytes.buffer as ArrayBuffer;
+    if (this.#closed || s.stats !== null || s.lent >= MAX_LENT_SPARES || buffer.byteLength < OUT_BYTES >> 1) return;
+    s.port.postMessage({ kind: "spare", buffer } satisfies ToShard, [buffer]);
+    s.lent++;
   }
 
   /**
@@ -379,6 +407,7 @@ export class ShardedRun {
    * ends (abandonLink) unless it had already, and its thread is the lender's again.
    */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const s of this.#shards) {
       abandonLink(s.link);
       s.port.close();

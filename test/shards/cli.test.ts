@@ -3,12 +3,14 @@
 // if the rings lost, reordered within a shard or duplicated a batch, if a shard's printed output or
 // records were dropped at the end, if counters were not summed, or if the exit status and error line
 // of a damaged capture differed. test/shards/shards.test.ts covers every capture in one thread.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
+import { main } from "../../src/cli.js";
 import { repoRoot } from "../host/helpers.js";
 
 const BIN = resolve(repoRoot, "bin", "flowrecon.js");
@@ -79,6 +81,50 @@ describe("--threads through shard threads", () => {
     // Header first and footer last, as from one engine.
     expect(two.stdout.split("\n").slice(0, 4)).toEqual(one.stdout.split("\n").slice(0, 4));
     expect(two.stdout.trimEnd().split("\n").at(-1)).toMatch(/^#close/);
+  });
+
+  it("stdout to a file, output buffers reused once written: the lines a stream that keeps its chunks gets", async () => {
+    // Written to a file, stdout is done with each piece as its write returns, so the shards' and the
+    // reading thread's output buffers go round (src/shards/protocol.ts, src/cli.ts Output); a stream
+    // that keeps its chunks (main() in process) gets fresh ones. ~15k flows, many MiB of NDJSON, most
+    // of it printed at the end of the input in full pieces: a buffer filled again before it was
+    // written, or given back twice, would garble or repeat lines.
+    const path = join(dir, "many.pcap");
+    generateCapture({
+      out: path,
+      sidecar: false,
+      segments: 300_000,
+      concurrent: 30_000,
+      snaplen: 96,
+      seed: 7,
+      pps: 100_000,
+    });
+    const chunks: Buffer[] = [];
+    const err: Buffer[] = [];
+    const collect = (into: Buffer[]) =>
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          into.push(chunk);
+          done();
+        },
+      });
+    expect(await main(["analyze", path, "--threads", "1"], collect(chunks), collect(err))).toBe(0);
+    const expected = Buffer.concat(chunks).toString("utf8");
+    expect(expected.length).toBeGreaterThan(8 << 20);
+    for (const threads of ["1", "2"]) {
+      const file = join(dir, `many-${threads}.ndjson`);
+      const fd = openSync(file, "w");
+      const r = spawnSync(process.execPath, [BIN, "analyze", path, "--threads", threads], {
+        cwd: repoRoot,
+        stdio: ["ignore", fd, "pipe"],
+        encoding: "utf8",
+      });
+      closeSync(fd);
+      expect({ threads, code: r.status, stderr: r.stderr }).toEqual({ threads, code: 0, stderr: "" });
+      const got = readFileSync(file, "utf8");
+      if (threads === "1") expect(got === expected, "one engine: the same bytes").toBe(true);
+      else expect(lines(got)).toEqual(lines(expected));
+    }
   });
 
   it("a damaged record: exit 1, the same error line, and every flow before it", async () => {
