@@ -356,11 +356,18 @@ export function recordHash(r: usize): u32 {
 /** Set by lookup(): whether the packet's source is the record's originator. */
 TABLE.lookupIsOrig = false;
 
+// lookup() reads an IPv4 record's two addresses as one u64 and its two ports as one u32.
+if (FR_RESP_ADDR != FR_ORIG_ADDR + 4 || FR_RESP_PORT != FR_ORIG_PORT + 2) ERROR("lookup() needs FR_RESP_ADDR right after FR_ORIG_ADDR, FR_RESP_PORT right after FR_ORIG_PORT");
+
 /** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
 export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
   const v6: u32 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : FF_V6;
-  const s4 = load<u32>(src, 12), d4 = load<u32>(dst, 12);
+  // An IPv4 record's key as the packet would have it from its originator: addresses (live.ts
+  // FR_ORIG_ADDR then FR_RESP_ADDR) as one u64, ports (FR_ORIG_PORT then FR_RESP_PORT) as one u32,
+  // little-endian; from the responder both halves swap. One compare each instead of two.
+  const addrs = (<u64>load<u32>(dst, 12) << 32) | <u64>load<u32>(src, 12);
+  const ports = (dport << 16) | sport;
   let i = h & TABLE.indexMask;
   while (true) {
     // SAFETY: i <= indexMask, inside the index.
@@ -371,18 +378,19 @@ export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, v
       const r = recPtr(id);
       // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
       if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && (load<u32>(r + FR_FLAGS) & FF_V6) == v6) {
-        const op = <u32>load<u16>(r + FR_ORIG_PORT), rp = <u32>load<u16>(r + FR_RESP_PORT);
+        const rports = load<u32>(r + FR_ORIG_PORT);
         if (v6 == 0) {
-          const oa = load<u32>(r + FR_ORIG_ADDR), ra = load<u32>(r + FR_RESP_ADDR);
-          if (op == sport && rp == dport && oa == s4 && ra == d4) {
+          const raddrs = load<u64>(r + FR_ORIG_ADDR);
+          if (rports == ports && raddrs == addrs) {
             TABLE.lookupIsOrig = true;
             return id;
           }
-          if (op == dport && rp == sport && oa == d4 && ra == s4) {
+          if (rports == rotl<u32>(ports, 16) && raddrs == rotl<u64>(addrs, 32)) {
             TABLE.lookupIsOrig = false;
             return id;
           }
         } else {
+          const op = rports & 0xFFFF, rp = rports >>> 16;
           const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
           if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) {
             TABLE.lookupIsOrig = true;
