@@ -94,11 +94,13 @@ TABLE.indexBase = 0;
 TABLE.indexMask = 0;      // capacity - 1
 TABLE.k0 = 0;
 TABLE.k1 = 0;
+sipKeyState();
 
 /** Empties the table; `key0`/`key1` are the hash key for the records to come. */
 export function tableInit(key0: u64, key1: u64): void {
   TABLE.k0 = key0;
   TABLE.k1 = key1;
+  sipKeyState();
   if (TABLE.indexBase == 0) {
     TABLE.indexMask = (1 << 16) - 1;
     TABLE.indexBase = allocZeroed(<usize>(TABLE.indexMask + 1) << 3);
@@ -260,6 +262,21 @@ const SIP_LEN: u64 = 39;
 /** An IPv4 key's message length (keyHashV4). */
 const SIP_LEN_V4: u64 = 15;
 
+/**
+ * SipHash's initial state under the key (the paper's §2.1: v0..v3 = k0, k1, k0, k1 xor the
+ * constants), with v0 and v1 already through the first half of the first SipRound, which reads
+ * neither v2 nor v3 and so no message word: keyHash() starts each hash from here instead of
+ * redoing that key-only work per segment. Same hash values.
+ */
+function sipKeyState(): void {
+  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+  TABLE.sip0 = v0;
+  TABLE.sip1 = v1;
+  TABLE.sip2 = TABLE.k0 ^ 0x6C7967656E657261;
+  TABLE.sip3 = TABLE.k1 ^ 0x7465646279746573;
+}
+
 /** Symmetric keyed hash of a connection key (see above). */
 @inline export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
@@ -272,13 +289,12 @@ const SIP_LEN_V4: u64 = 15;
   const m2 = select<u64>(s0, d0, swap), m3 = select<u64>(s1, d1, swap);
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
   const m4 = sipLastBlock(ports, vlan, SIP_LEN);
-  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
-  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
   // Written out round by round (SipRound, the paper's figure 2), so the state stays in registers:
   // one compression round per message block (v3 ^= m before, v0 ^= m after), then v2 ^= 0xFF and
-  // three finalisation rounds.
+  // three finalisation rounds. The first round's v0/v1 half depends on the key alone: sipKeyState.
+  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
   v3 ^= m0;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   v0 ^= m0;
   v3 ^= m1;
@@ -311,10 +327,9 @@ const SIP_LEN_V4: u64 = 15;
   const m0 = swap ? (da << 32) | sa : (sa << 32) | da;
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
   const m1 = sipLastBlock(ports, vlan, SIP_LEN_V4);
-  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
-  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
+  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3; // keyHash: sipKeyState
   v3 ^= m0;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   v0 ^= m0;
   v3 ^= m1;
