@@ -82,14 +82,16 @@ export function csumAdd(p: usize, n: usize, acc: u64): u64 {
   return csumAddSmall(p + i, n - i, sum);
 }
 
-/** Folds a 64-bit sum to 16 bits with end-around carry. */
+/**
+ * Folds a 64-bit sum to 16 bits with end-around carry (RFC 1071 §4.1), in four steps: the first
+ * leaves at most 2^33 - 2, the second at most 2^32 - 1 (a carry out of it means its low word was
+ * at most 2^32 - 2), so the rest is 32-bit; then at most 0x1FFFE, then at most 0xFFFF.
+ */
 @inline export function csumFold(sum: u64): u32 {
-  let s = (sum & 0xFFFFFFFF) + (sum >> 32);
-  s = (s & 0xFFFFFFFF) + (s >> 32);
-  s = (s & 0xFFFF) + (s >> 16);
-  s = (s & 0xFFFF) + (s >> 16);
-  s = (s & 0xFFFF) + (s >> 16);
-  return <u32>s;
+  const s = (sum & 0xFFFFFFFF) + (sum >> 32);
+  const w = <u32>((s & 0xFFFFFFFF) + (s >> 32));
+  const h = (w & 0xFFFF) + (w >> 16);
+  return (h & 0xFFFF) + (h >> 16);
 }
 
 /** True when the data, including its checksum field, sums to 0xFFFF. */

@@ -79,8 +79,10 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
   const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
 
-  store<u16>(pkt + P_SPORT, <u16>be16(p + TCP_SPORT));
-  store<u16>(pkt + P_DPORT, <u16>be16(p + TCP_DPORT));
+  // Both ports in one load and one store, each 16-bit half byte-swapped on its own.
+  if (TCP_DPORT != TCP_SPORT + 2 || P_DPORT != P_SPORT + 2) ERROR("the two ports are adjacent");
+  const ports = load<u32>(p + TCP_SPORT);
+  store<u32>(pkt + P_SPORT, ((ports & 0x00FF00FF) << 8) | ((ports >> 8) & 0x00FF00FF));
   store<u32>(pkt + P_SEQ, be32(p + TCP_SEQ));
   store<u32>(pkt + P_ACK, be32(p + TCP_ACK));
   store<u8>(pkt + P_FLAGS, load<u8>(p + TCP_FLAGS));
