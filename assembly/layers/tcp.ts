@@ -23,7 +23,7 @@ import {
 } from "../packet";
 import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
-import { csumValid, swap16 } from "./checksum";
+import { csumValid, pseudoLen } from "./checksum";
 import { CTX_FRAG, DECODED } from "./context";
 import { OPTIONS, PACKET } from "../state";
 
@@ -123,7 +123,7 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
     csum = <u8>Csum.Unverifiable;
   } else {
     // SAFETY: cap >= len here, so [p, p+len) is captured.
-    csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + swap16(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
+    csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + pseudoLen(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
   }
   store<u8>(pkt + P_CSUM, csum);
   return DECODED;
