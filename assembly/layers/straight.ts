@@ -71,7 +71,7 @@ const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
     if (!OPTIONS.ignoreChecksums && !csumValid20(q)) return Stat.BadIpChecksum;
     store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
     const pseudo = storeIpv4Fields(pkt, q, total);
-    return decodeTcpInline(q + <usize>V4_HDR, min(c, total) - V4_HDR, total - V4_HDR, pseudo, 0);
+    return decodeTcpInline(pkt, q + <usize>V4_HDR, min(c, total) - V4_HDR, total - V4_HDR, pseudo, 0);
   }
   if (type == ETHERTYPE_IPV6_RAW) {
     if (c < V6_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
@@ -82,7 +82,7 @@ const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
     store<u32>(pkt + P_VLAN, vlan);
     store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
     const pseudo = storeIpv6Fields(pkt, q, q + V6_DST, total);
-    return decodeTcpInline(q + <usize>V6_HDR, min(c, total) - V6_HDR, total - V6_HDR, pseudo, 0);
+    return decodeTcpInline(pkt, q + <usize>V6_HDR, min(c, total) - V6_HDR, total - V6_HDR, pseudo, 0);
   }
   return STRAIGHT_MISS;
 }

@@ -68,12 +68,15 @@ const SYN_OPTS_LINUX_LEN: i32 = 20;
 const IPPROTO_TCP_WORD: u64 = 6 << 8;   // pseudo-header [zero, protocol 6] as a little-endian word
 
 export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
-  return decodeTcpInline(p, cap, len, pseudo, ctx);
+  return decodeTcpInline(PACKET.PKT, p, cap, len, pseudo, ctx);
 }
 
-/** decodeTcp's body, inlined into the straight path (straight.ts), which has no call to spare. */
-@inline export function decodeTcpInline(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
-  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
+/**
+ * decodeTcp's body, inlined into the straight path (straight.ts), which has no call to spare. `pkt`
+ * is PACKET.PKT, passed in a local: stores through it could alias the state block, so a load here
+ * would be made again after the IP layer's stores.
+ */
+@inline export function decodeTcpInline(pkt: usize, p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
   if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
   if (cap < TCP_MIN_HDR) return Stat.Truncated;
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
