@@ -6,7 +6,8 @@
 // once against the wire.
 //
 // Contract: decodeEthStraight(p, cap, wire) with p at the destination MAC, cap >= 0 and wire >= cap
-// (decodeLink's). It returns STRAIGHT_MISS, having written nothing, for every frame outside that
+// (decodeLink's), and PKT as clearPkt left it (its zero fields are not stored again). It returns
+// STRAIGHT_MISS, having written nothing, for every frame outside that
 // shape (or one the general decoders would refuse): the caller then decodes it with them. Otherwise
 // it returns what they return: DECODED with PKT filled (the TCP fields by tcp.ts itself), or
 // Stat.BadIpChecksum. Never used while routing (the IP decoders then call routeIp).
@@ -70,7 +71,7 @@ const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
     if (V4_HDR != 20) ERROR("csumValid20 sums a 20-byte header");
     if (!OPTIONS.ignoreChecksums && !csumValid20(q)) return Stat.BadIpChecksum;
     store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
-    const pseudo = storeIpv4Fields(pkt, q, total);
+    const pseudo = storeIpv4Fields(pkt, q, total, true);
     return decodeTcpInline(pkt, q + <usize>V4_HDR, min(c, total) - V4_HDR, total - V4_HDR, pseudo, 0);
   }
   if (type == ETHERTYPE_IPV6_RAW) {
@@ -81,7 +82,7 @@ const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
     if (total < V6_HDR + TCP_MIN_HDR || w < total) return STRAIGHT_MISS;
     store<u32>(pkt + P_VLAN, vlan);
     store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
-    const pseudo = storeIpv6Fields(pkt, q, q + V6_DST, total);
+    const pseudo = storeIpv6Fields(pkt, q, q + V6_DST, total, true);
     return decodeTcpInline(pkt, q + <usize>V6_HDR, min(c, total) - V6_HDR, total - V6_HDR, pseudo, 0);
   }
   return STRAIGHT_MISS;
