@@ -9,7 +9,8 @@
 import { statInc, Stat, STATS } from "../stats";
 import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum } from "../packet";
 import { trackPacket } from "../flow/tracker";
-import { decodeLinkWith } from "../layers/link";
+import { decodeLinkWith, decodeLinkStraight, LINKTYPE_ETHERNET } from "../layers/link";
+import { STRAIGHT_MISS } from "../layers/straight";
 import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
 import { PACKET, READER, ROUTE } from "../state";
 import { noteRecordTime, recordClockNow } from "../flow/tracker";
@@ -29,29 +30,42 @@ import { routeFrame } from "../shard/route";
 
 /** Decodes and tracks one frame, record `frame` of the capture (counted and clocked by the caller). */
 export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): void {
+  // The straight path first (layers/straight.ts): an Ethernet frame is one pass, with no A-MSDU
+  // cursor to set up or ask. A frame it does not take is decoded again from the start below.
+  if (linktype == LINKTYPE_ETHERNET && !ROUTE.routing) {
+    const code = decodeLinkStraight(p, caplen, wirelen, tsUs);
+    if (code != STRAIGHT_MISS) {
+      deliverDecoded(code, frame);
+      return;
+    }
+  }
   // Each subframe pass moves the offset past at least one 14-byte A-MSDU subframe header, so the loop ends.
   for (let subframe = 0; ; subframe = subframeNext()) {
     // decodeLink's body, inlined: the call a segment cost more than its straight path saves.
-    const code = decodeLinkWith(linktype, p, caplen, wirelen, tsUs, subframe, true);
-    if (code != DECODED) {
-      statInc(<Stat>code);
-    } else {
-      // SAFETY: PKT is the descriptor slot just filled; fixed offsets. (Held in a local: a store
-      // through it could alias the state block, so every PACKET.PKT would be loaded again.)
-      const pkt = PACKET.PKT;
-      const csum = load<u8>(pkt + P_CSUM);
-      if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
-        // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
-        // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
-        statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
-      } else {
-        if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-        if (load<u8>(pkt + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
-      }
-      store<f64>(pkt + P_FRAME, frame);
-      store<i64>(pkt + P_CLOCK, recordClockNow());
-      trackPacket();
-    }
+    deliverDecoded(decodeLinkWith(linktype, p, caplen, wirelen, tsUs, subframe, false), frame);
     if (!subframeHasMore()) return;
+  }
+}
+
+/** Counts a decode's outcome `code` (layers/link.ts) and hands a decoded segment to the tracker. */
+@inline function deliverDecoded(code: i32, frame: f64): void {
+  if (code != DECODED) {
+    statInc(<Stat>code);
+  } else {
+    // SAFETY: PKT is the descriptor slot just filled; fixed offsets. (Held in a local: a store
+    // through it could alias the state block, so every PACKET.PKT would be loaded again.)
+    const pkt = PACKET.PKT;
+    const csum = load<u8>(pkt + P_CSUM);
+    if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
+      // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
+      // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
+      statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
+    } else {
+      if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
+      if (load<u8>(pkt + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+    }
+    store<f64>(pkt + P_FRAME, frame);
+    store<i64>(pkt + P_CLOCK, recordClockNow());
+    trackPacket();
   }
 }

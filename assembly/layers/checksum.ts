@@ -6,7 +6,8 @@
 //
 // Byte order: wasm loads are little-endian. The one's-complement sum is byte-order independent
 // (RFC 1071 §2(B)), so we add the raw little-endian 16-bit words and never swap the data. Only the
-// pseudo-header words we build from numbers (protocol, length) are swapped into that domain (swap16).
+// pseudo-header words we build from numbers (protocol, length) are moved into that domain
+// (the protocol as a constant, the length by pseudoLen).
 // A folded sum of 0xFFFF means "valid", in either byte order.
 //
 // Speed: this runs over every byte of full-packet captures, so it uses SIMD: 16 bytes per step,
@@ -82,14 +83,16 @@ export function csumAdd(p: usize, n: usize, acc: u64): u64 {
   return csumAddSmall(p + i, n - i, sum);
 }
 
-/** Folds a 64-bit sum to 16 bits with end-around carry. */
+/**
+ * Folds a 64-bit sum to 16 bits with end-around carry (RFC 1071 §4.1), in four steps: the first
+ * leaves at most 2^33 - 2, the second at most 2^32 - 1 (a carry out of it means its low word was
+ * at most 2^32 - 2), so the rest is 32-bit; then at most 0x1FFFE, then at most 0xFFFF.
+ */
 @inline export function csumFold(sum: u64): u32 {
-  let s = (sum & 0xFFFFFFFF) + (sum >> 32);
-  s = (s & 0xFFFFFFFF) + (s >> 32);
-  s = (s & 0xFFFF) + (s >> 16);
-  s = (s & 0xFFFF) + (s >> 16);
-  s = (s & 0xFFFF) + (s >> 16);
-  return <u32>s;
+  const s = (sum & 0xFFFFFFFF) + (sum >> 32);
+  const w = <u32>((s & 0xFFFFFFFF) + (s >> 32));
+  const h = (w & 0xFFFF) + (w >> 16);
+  return (h & 0xFFFF) + (h >> 16);
 }
 
 /** True when the data, including its checksum field, sums to 0xFFFF. */
@@ -108,7 +111,12 @@ export function csumAdd(p: usize, n: usize, acc: u64): u64 {
   return csumFold((x & 0xFFFFFFFF) + (x >> 32) + (y & 0xFFFFFFFF) + (y >> 32) + z) == 0xFFFF;
 }
 
-/** A 16-bit number in network order, moved into the little-endian word domain of csumAdd. */
-@inline export function swap16(x: u32): u64 {
-  return <u64>(((x & 0xFF) << 8) | ((x >> 8) & 0xFF));
+/**
+ * A 16-bit length for the pseudo-header, as a term of a sum that is only tested for validity
+ * (csumValid): x << 8 is congruent modulo 0xFFFF to the byte-swapped word (hi * 2^16 = hi mod
+ * 0xFFFF), every fold step keeps the sum modulo 0xFFFF, and a sum holding the nonzero protocol
+ * word never folds to 0, so the verdict is the one the byte-swapped word gives, for one shift.
+ */
+@inline export function pseudoLen(x: u32): u64 {
+  return <u64>x << 8;
 }

@@ -42,18 +42,23 @@ const V4MAPPED_MID: u32 = 0xFFFF0000;   // bytes 8..11 = 00 00 ff ff, read littl
  * Writes the descriptor's IP fields of the IPv4 header at p (version, identification, the two
  * addresses v4-mapped, P_IPLEN = the total length field) and returns the pseudo-header address sum
  * (csumAdd domain). Shared by decodeIpv4 and the straight path (straight.ts). [p, p+20) is captured.
+ * `cleared`: the descriptor is as clearPkt left it (the outermost IP header of the straight path),
+ * so the zero words need no store; an inner header of a tunnel overwrites the outer's address.
  */
-@inline export function storeIpv4Fields(pkt: usize, p: usize, totalField: i32): u64 {
+@inline export function storeIpv4Fields(pkt: usize, p: usize, totalField: i32, cleared: bool = false): u64 {
+  // Each address is loaded once: a store through pkt could alias p, so a second load would stay.
+  const src = load<u32>(p + V4_SRC);
+  const dst = load<u32>(p + V4_DST);
   store<u8>(pkt + P_IPVER, 4);
   store<u16>(pkt + P_IPID, <u16>be16(p + V4_ID));
-  store<u64>(pkt + P_SRC, V4MAPPED_HI);
+  if (!cleared) store<u64>(pkt + P_SRC, V4MAPPED_HI);
   store<u32>(pkt + P_SRC + 8, V4MAPPED_MID);
-  store<u32>(pkt + P_SRC + 12, load<u32>(p + V4_SRC));
-  store<u64>(pkt + P_DST, V4MAPPED_HI);
+  store<u32>(pkt + P_SRC + 12, src);
+  if (!cleared) store<u64>(pkt + P_DST, V4MAPPED_HI);
   store<u32>(pkt + P_DST + 8, V4MAPPED_MID);
-  store<u32>(pkt + P_DST + 12, load<u32>(p + V4_DST));
+  store<u32>(pkt + P_DST + 12, dst);
   store<u32>(pkt + P_IPLEN, <u32>totalField);
-  return <u64>load<u32>(p + V4_SRC) + <u64>load<u32>(p + V4_DST);
+  return <u64>src + <u64>dst;
 }
 
 export function decodeIpv4(p: usize, cap: i32, wire: i32, ctx: u32): i32 {

@@ -60,10 +60,11 @@ const NH_MOBILITY: u32 = 135;
  * Writes the descriptor's IP fields of the IPv6 header at p (version, no identification, source,
  * destination `dst`, P_IPLEN = `total`) and returns the pseudo-header address sum (csumAdd domain).
  * Shared by decodeIpv6 and the straight path (straight.ts). [p, p+40) and [dst, dst+16) are captured.
+ * `cleared`: the descriptor is as clearPkt left it (see storeIpv4Fields), so P_IPID needs no store.
  */
-@inline export function storeIpv6Fields(pkt: usize, p: usize, dst: usize, total: i32): u64 {
+@inline export function storeIpv6Fields(pkt: usize, p: usize, dst: usize, total: i32, cleared: bool = false): u64 {
   store<u8>(pkt + P_IPVER, 6);
-  store<u16>(pkt + P_IPID, 0); // IPv6 has no identification outside fragments
+  if (!cleared) store<u16>(pkt + P_IPID, 0); // IPv6 has no identification outside fragments
   copy16(pkt + P_SRC, p + V6_SRC);
   copy16(pkt + P_DST, dst);
   store<u32>(pkt + P_IPLEN, <u32>total);

@@ -80,6 +80,24 @@ export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, t
     const code = decodeEthStraight(p, cap, wire);
     if (code != STRAIGHT_MISS) return code;
   }
+  return decodeLinkGeneral(linktype, p, cap, wire);
+}
+
+/**
+ * decodeLink's straight path alone, for an Ethernet record while not routing (the caller checks
+ * both): PKT cleared and stamped, then decodeEthStraight's answer, STRAIGHT_MISS included. It
+ * leaves the A-MSDU cursor (context.ts) alone: an Ethernet frame has no subframes, so a caller
+ * that takes its answer decodes the frame once and asks subframeHasMore() nothing.
+ */
+@inline export function decodeLinkStraight(p: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
+  clearPkt();
+  store<i64>(PACKET.PKT + P_TS, tsUs);
+  const cap = max(caplen, 0);
+  return decodeEthStraight(p, cap, max(wirelen, cap));
+}
+
+/** The link-type switch of decodeLinkWith, after the descriptor is cleared and the lengths clamped. */
+@inline function decodeLinkGeneral(linktype: i32, p: usize, cap: i32, wire: i32): i32 {
   switch (linktype) {
     case LINKTYPE_ETHERNET: return decodeEthernet(p, cap, wire, 0);
     case LINKTYPE_LINUX_SLL: {

@@ -6,7 +6,8 @@
 // once against the wire.
 //
 // Contract: decodeEthStraight(p, cap, wire) with p at the destination MAC, cap >= 0 and wire >= cap
-// (decodeLink's). It returns STRAIGHT_MISS, having written nothing, for every frame outside that
+// (decodeLink's), and PKT as clearPkt left it (its zero fields are not stored again). It returns
+// STRAIGHT_MISS, having written nothing, for every frame outside that
 // shape (or one the general decoders would refuse): the caller then decodes it with them. Otherwise
 // it returns what they return: DECODED with PKT filled (the TCP fields by tcp.ts itself), or
 // Stat.BadIpChecksum. Never used while routing (the IP decoders then call routeIp).
@@ -32,38 +33,48 @@ const V4_VER_IHL_PLAIN: u32 = 0x45;   // version 4, IHL 5: no options
 const V4_HDR: i32 = V4_MIN_HDR;
 const V4_FRAG_MASK: u32 = V4_FLAG_MF | V4_OFFSET_MASK;    // a fragment (DF may be set)
 
+// The 16-bit fields this path only compares are read as they lie (a little-endian load of the
+// big-endian field), against constants byte-swapped once here: no swap a frame.
+const ETHERTYPE_VLAN_RAW: u32 = 0x0081;
+const ETHERTYPE_IPV4_RAW: u32 = 0x0008;
+const ETHERTYPE_IPV6_RAW: u32 = 0xDD86;
+const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
+
 @inline export function decodeEthStraight(p: usize, cap: i32, wire: i32): i32 {
+  if (ETHERTYPE_VLAN != 0x8100 || ETHERTYPE_IPV4 != 0x0800 || ETHERTYPE_IPV6 != 0x86DD || V4_FRAG_MASK != 0x3FFF) {
+    ERROR("straight.ts: swap the raw constants again");
+  }
   const pkt = PACKET.PKT; // a local: stores through it could alias the state block
   if (cap < ETH_HDR + V4_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
   // SAFETY: cap >= 54 covers the Ethernet header and one VLAN tag.
-  let type = be16(p + ETH_TYPE);
+  let type = <u32>load<u16>(p + ETH_TYPE);
   let off = ETH_HDR;
   let vlan: u32 = 0;
-  if (type == ETHERTYPE_VLAN) {
+  if (type == ETHERTYPE_VLAN_RAW) {
     vlan = be16(p + <usize>ETH_HDR) & VLAN_ID_MASK;
-    type = be16(p + <usize>(ETH_HDR + VLAN_TYPE));
+    type = <u32>load<u16>(p + <usize>(ETH_HDR + VLAN_TYPE));
     off = ETH_HDR + VLAN_TAG;
   }
   const q = p + <usize>off;
   const c = cap - off;
   const w = wire - off;
-  if (type == ETHERTYPE_IPV4) {
+  if (type == ETHERTYPE_IPV4_RAW) {
     if (c < V4_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
     // SAFETY: c >= 40: the IPv4 header and the fixed TCP header are captured.
     if (<u32>load<u8>(q) != V4_VER_IHL_PLAIN) return STRAIGHT_MISS;
     const total = <i32>be16(q + V4_TOTAL_LEN);
     // A total length under 40 (no room for TCP, or 0 for TSO) is left to the general decoders.
     if (total < V4_HDR + TCP_MIN_HDR || w < total) return STRAIGHT_MISS;
-    if ((be16(q + V4_FRAG) & V4_FRAG_MASK) != 0 || <u32>load<u8>(q + V4_PROTO) != IPPROTO_TCP) return STRAIGHT_MISS;
+    if ((<u32>load<u16>(q + V4_FRAG) & V4_FRAG_MASK_RAW) != 0 || <u32>load<u8>(q + V4_PROTO) != IPPROTO_TCP) return STRAIGHT_MISS;
     // The tag is stored first: the general decoders have stored it when they find the bad checksum.
     store<u32>(pkt + P_VLAN, vlan);
     if (V4_HDR != 20) ERROR("csumValid20 sums a 20-byte header");
     if (!OPTIONS.ignoreChecksums && !csumValid20(q)) return Stat.BadIpChecksum;
     store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
-    const pseudo = storeIpv4Fields(pkt, q, total);
-    return decodeTcpInline(q + <usize>V4_HDR, min(c, total) - V4_HDR, total - V4_HDR, pseudo, 0);
+    const pseudo = storeIpv4Fields(pkt, q, total, true);
+    return decodeTcpInline(pkt, q + <usize>V4_HDR, min(c, total) - V4_HDR, total - V4_HDR, pseudo, 0);
   }
-  if (type == ETHERTYPE_IPV6) {
+  if (type == ETHERTYPE_IPV6_RAW) {
     if (c < V6_HDR + TCP_MIN_HDR) return STRAIGHT_MISS;
     // SAFETY: c >= 60: the IPv6 header and the fixed TCP header are captured.
     if ((<u32>load<u8>(q) >> 4) != 6 || <u32>load<u8>(q + V6_NEXT_HDR) != IPPROTO_TCP) return STRAIGHT_MISS;
@@ -71,8 +82,8 @@ const V4_FRAG_MASK: u32 = V4_FLAG_MF | V4_OFFSET_MASK;    // a fragment (DF may 
     if (total < V6_HDR + TCP_MIN_HDR || w < total) return STRAIGHT_MISS;
     store<u32>(pkt + P_VLAN, vlan);
     store<u8>(pkt + P_IPPROTO, <u8>IPPROTO_TCP);
-    const pseudo = storeIpv6Fields(pkt, q, q + V6_DST, total);
-    return decodeTcpInline(q + <usize>V6_HDR, min(c, total) - V6_HDR, total - V6_HDR, pseudo, 0);
+    const pseudo = storeIpv6Fields(pkt, q, q + V6_DST, total, true);
+    return decodeTcpInline(pkt, q + <usize>V6_HDR, min(c, total) - V6_HDR, total - V6_HDR, pseudo, 0);
   }
   return STRAIGHT_MISS;
 }

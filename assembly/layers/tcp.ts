@@ -23,7 +23,7 @@ import {
 } from "../packet";
 import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
-import { csumValid, swap16 } from "./checksum";
+import { csumValid, pseudoLen } from "./checksum";
 import { CTX_FRAG, DECODED } from "./context";
 import { OPTIONS, PACKET } from "../state";
 
@@ -68,19 +68,24 @@ const SYN_OPTS_LINUX_LEN: i32 = 20;
 const IPPROTO_TCP_WORD: u64 = 6 << 8;   // pseudo-header [zero, protocol 6] as a little-endian word
 
 export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
-  return decodeTcpInline(p, cap, len, pseudo, ctx);
+  return decodeTcpInline(PACKET.PKT, p, cap, len, pseudo, ctx);
 }
 
-/** decodeTcp's body, inlined into the straight path (straight.ts), which has no call to spare. */
-@inline export function decodeTcpInline(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
-  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
+/**
+ * decodeTcp's body, inlined into the straight path (straight.ts), which has no call to spare. `pkt`
+ * is PACKET.PKT, passed in a local: stores through it could alias the state block, so a load here
+ * would be made again after the IP layer's stores.
+ */
+@inline export function decodeTcpInline(pkt: usize, p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
   if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
   if (cap < TCP_MIN_HDR) return Stat.Truncated;
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
   const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
 
-  store<u16>(pkt + P_SPORT, <u16>be16(p + TCP_SPORT));
-  store<u16>(pkt + P_DPORT, <u16>be16(p + TCP_DPORT));
+  // Both ports in one load and one store, each 16-bit half byte-swapped on its own.
+  if (TCP_DPORT != TCP_SPORT + 2 || P_DPORT != P_SPORT + 2) ERROR("the two ports are adjacent");
+  const ports = load<u32>(p + TCP_SPORT);
+  store<u32>(pkt + P_SPORT, ((ports & 0x00FF00FF) << 8) | ((ports >> 8) & 0x00FF00FF));
   store<u32>(pkt + P_SEQ, be32(p + TCP_SEQ));
   store<u32>(pkt + P_ACK, be32(p + TCP_ACK));
   store<u8>(pkt + P_FLAGS, load<u8>(p + TCP_FLAGS));
@@ -121,7 +126,7 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
     csum = <u8>Csum.Unverifiable;
   } else {
     // SAFETY: cap >= len here, so [p, p+len) is captured.
-    csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + swap16(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
+    csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + pseudoLen(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
   }
   store<u8>(pkt + P_CSUM, csum);
   return DECODED;

@@ -16,7 +16,7 @@
 import { Stat } from "../stats";
 import { P_SPORT, P_DPORT } from "../packet";
 import { be16, be32 } from "../mem";
-import { csumValid, swap16 } from "./checksum";
+import { csumValid, pseudoLen } from "./checksum";
 import { CTX_FRAG } from "./context";
 import { decodeTeredo, decodeGtpU, decodeAyiya, decodeVxlan } from "./tunnel";
 import { decodeGeneve } from "./geneve";
@@ -67,7 +67,7 @@ export function decodeUdp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, v
     const csum = load<u16>(p + UDP_CSUM);
     const optional = csum == 0 && (!v6 || dport == PORT_VXLAN);
     // SAFETY: cap >= len, so [p, p+len) is captured.
-    if (!optional && !csumValid(p, <usize>len, pseudo + IPPROTO_UDP_WORD + swap16(<u32>len))) {
+    if (!optional && !csumValid(p, <usize>len, pseudo + IPPROTO_UDP_WORD + pseudoLen(<u32>len))) {
       return Stat.BadTunnelChecksum;
     }
   }
