@@ -6,9 +6,10 @@
 // A segment qualifies when (every condition names the rule of process() it keeps from firing):
 //   - its flags are ACK or ACK+PSH: no SYN/FIN/RST (history S/H/F/R/I/Q, state changes, close,
 //     reset, simultaneous open/close, SYN/FIN retransmission, invalid flags), no URG/ECE/CWR;
-//   - both endpoints are ESTABLISHED and neither has sent a FIN or closed (update*State does
-//     nothing, data_after_fin cannot fire, FR_TS_LAST moves, checkEOF returns at once, the FIN
-//     octet plays no part in acks, removal timers stay those of an open connection);
+//   - both endpoints are ESTABLISHED or PARTIAL (a connection seen from its middle) and neither
+//     has sent a FIN or closed (UpdateEstablishedState does nothing without SYN/FIN/RST,
+//     data_after_fin cannot fire, FR_TS_LAST moves, checkEOF returns at once, the FIN octet plays
+//     no part in acks, removal timers stay those of an open connection);
 //   - the side's first packet was seen (SetPartialStatus does nothing) and the history is not the
 //     lone "H" of a late flip (no role flip): update_history then writes at most the side's D
 //     (payload) or A (no payload) letter the first time (CheckHistory), which is written here too;
@@ -25,8 +26,9 @@
 //     (noteHandshakeAck);
 //   - an ack that moves past the peer's reassembly point is taken only where Zeek reports the
 //     hole as a gap and nothing else: no out-of-order ranges, and the peer's payload was cut by the
-//     snaplen (G/g scaled letter and missed_bytes, but no content_gap anomaly); or reassembly
-//     was given up (no gap at all).
+//     snaplen (G/g scaled letter and missed_bytes, but no content_gap anomaly), or a side is
+//     PARTIAL (no G/g; missed_bytes and content_gap only with report_gaps_for_partial, then the
+//     payload must have been cut too); or reassembly was given up (no gap at all).
 // Payload handed to the reassembler (dataSent) goes through the same function as on the full path.
 //
 // The switch: Option.FastPath (engine option `fastPath: false`) sends every segment the full path;
@@ -52,7 +54,7 @@ import { noteHoleClocks } from "./wire-anomalies";
 import { extSideIfAny } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService } from "./service";
-import { SEQ } from "../state";
+import { OPTIONS, SEQ } from "../state";
 
 /** Endpoint flags that rule the fast path out on either side. */
 const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
@@ -65,7 +67,9 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const flags = <u32>load<u8>(pk + P_FLAGS);
   if ((flags & ~TH_PSH) != TH_ACK) return false;
   const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP), peer = rec + <usize>(isOrig ? FR_RESP : FR_ORIG);
-  if (load<u8>(ep + EP_STATE) != <u8>Half.Established || load<u8>(peer + EP_STATE) != <u8>Half.Established) return false;
+  // ESTABLISHED or PARTIAL (adjacent in Half), each side: both take UpdateEstablishedState.
+  const es = <u32>load<u8>(ep + EP_STATE), ps = <u32>load<u8>(peer + EP_STATE);
+  if (((es - <u32>Half.Partial) | (ps - <u32>Half.Partial)) > 1) return false;
   if (((load<u8>(ep + EP_FLAGS) | load<u8>(peer + EP_FLAGS)) & EF_NOT_STEADY) != 0) return false;
 
   const len = load<u32>(pk + P_PAYLEN);
@@ -101,9 +105,13 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   const trim = relAt(rec, peer, EP_TRIM), reasm = relAt(rec, peer, EP_REASM);
   const advances = relAck > trim && relAck > reasm;
   const peerSkips = (load<u8>(peer + EP_FLAGS) & EF_SKIP) != 0;
+  // Zeek's Gap(): G/g only between two ESTABLISHED sides (is_clean), missed_bytes then or with
+  // report_gaps_for_partial, and the content_gap anomaly with missed_bytes where no payload was cut.
+  const clean = (es & ps) == <u32>Half.Established;
+  const missed = clean || OPTIONS.reportGapsForPartial;
   if (advances) {
     if (relAck <= 2 && (rf & FF_PARTIAL) != 0) return false; // a partial connection's faked ISN
-    if (!peerSkips && (load<u8>(peer + EP_NBLOCKS) != 0 || (load<u8>(peer + EP_FLAGS2) & EF2_TRUNCATED) == 0)) return false;
+    if (!peerSkips && (load<u8>(peer + EP_NBLOCKS) != 0 || (missed && (load<u8>(peer + EP_FLAGS2) & EF2_TRUNCATED) == 0))) return false;
   }
 
   // ---- qualifies: the writes of process(), in its order ----
@@ -141,10 +149,10 @@ export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bo
   if (relAck > trim) {
     if (advances) {
       // Zeek TCP_Reassembler::Undelivered with no buffered ranges: the hole up to the ack is a gap
-      // (both sides established, so G/g and missed_bytes), then reassembly moves to the ack.
+      // (Gap(): G/g when both sides are established, missed_bytes as above), then reassembly moves to the ack.
       if (!peerSkips) {
-        gapHistory(rec, peer);
-        addWide(rec, peer, EP_MISSED, X_MISSED_HI, relAck - reasm);
+        if (clean) gapHistory(rec, peer);
+        if (missed) addWide(rec, peer, EP_MISSED, X_MISSED_HI, relAck - reasm);
       }
       store<u8>(peer + EP_NBLOCKS, 0);
       setRelAt(rec, peer, EP_REASM, relAck);

@@ -134,6 +134,27 @@ function mutate(pcap: Uint8Array, seed: number, rate: number): Uint8Array {
   return Buffer.concat(out);
 }
 
+/**
+ * The capture as seen from the middle of every connection: records whose TCP segment carries a SYN
+ * are dropped (both sides then start PARTIAL), and a share `loss` of the others too (holes in the
+ * streams, which PARTIAL sides do not report as gaps unless report_gaps_for_partial).
+ */
+function midstream(pcap: Uint8Array, seed: number, loss: number): Uint8Array {
+  const next = mulberry32(seed);
+  const dv = new DataView(pcap.buffer, pcap.byteOffset, pcap.byteLength);
+  if (dv.getUint32(0, true) !== 0xa1b2c3d4 || dv.getUint32(20, true) !== 1)
+    throw new Error("midstream: LE Ethernet pcap only");
+  const out: Uint8Array[] = [pcap.subarray(0, 24)];
+  for (let off = 24; off + 16 <= pcap.length; ) {
+    const caplen = dv.getUint32(off + 8, true);
+    const t = tcpOffset(pcap, off + 16, caplen);
+    const syn = t >= 0 && (pcap[t + 13] & 0x02) !== 0;
+    if (!syn && next() >= loss) out.push(pcap.subarray(off, off + 16 + caplen));
+    off += 16 + caplen;
+  }
+  return Buffer.concat(out);
+}
+
 const kernelDir = join(repoRoot, "test", "fixtures", "kernel");
 const pcapDir = join(repoRoot, "test", "fixtures", "pcap");
 const anomaliesDir = join(repoRoot, "test", "fixtures", "anomalies");
@@ -185,6 +206,28 @@ describe("the steady-state fast path changes no output", () => {
         maxAboveHoleWithoutAcks: 3000,
         excessiveDataWithoutAcks: 20_000,
       });
+    },
+    SLOW,
+  );
+
+  it(
+    "connections seen from their middle (PARTIAL sides), with and without report_gaps_for_partial",
+    () => {
+      let n = 0;
+      for (const [name, bytes] of Object.entries(generated)) {
+        for (const loss of [0, 0.03]) {
+          const cut = midstream(wholeRecords(bytes), SEED + 100 + n++, loss);
+          const steady0 = steadyTotal;
+          const segments0 = segmentsTotal;
+          expectSameBothWays(`generated/${name} midstream (loss ${loss})`, cut);
+          const share = (steadyTotal - steady0) / (segmentsTotal - segments0);
+          // Most segments of a connection seen from its middle are steady: they must take the fast path.
+          expect(share, `generated/${name} midstream (loss ${loss}): share on the fast path`).toBeGreaterThan(0.2);
+          expectSameBothWays(`generated/${name} midstream (loss ${loss}), partial gaps`, cut, {
+            reportGapsForPartial: true,
+          });
+        }
+      }
     },
     SLOW,
   );
