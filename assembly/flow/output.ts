@@ -13,6 +13,9 @@ import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime, gapsA
 import { removalTime } from "./timers";
 import { inlineLetter, histLastFin, histLen } from "./history";
 
+// expandRecord() writes the history bytes as 12 (u64 + u32) for the inline letters, 20 (v128 + u32) for the rest.
+if (L.HIST_INLINE != 12 || O.HIST_CAP - L.HIST_INLINE != 20) ERROR("expandRecord() writes 12 inline and 20 more history bytes");
+
 export const OUT_CAP: i32 = 4096;
 /**
  * Room kept free for the segments still queued in the tracker's batch (32): each can emit a
@@ -92,10 +95,21 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   store<u8>(dst + O.FR_TUNNEL, <u8>((load<u32>(rec + L.FR_FLAGS) & L.FF_TUNNEL) >> L.FF_TUNNEL_SHIFT));
   store<u8>(dst + O.FR_CONN_STATE, 0);
   // History: the letters in the record, then those in the extension block's live tail (live.ts).
-  const h = load<u64>(rec + L.FR_HISTORY);
-  for (let i = 0; i < L.HIST_INLINE; i++) store<u8>(dst + O.FR_HISTORY + <usize>i, <u8>inlineLetter(h, i));
-  const more = dst + O.FR_HISTORY + <usize>L.HIST_INLINE;
-  for (let i: usize = 0; i < <usize>(O.HIST_CAP - L.HIST_INLINE); i += 4) store<u32>(more + i, ext != 0 ? load<u32>(ext + L.X_HIST_MORE + i) : 0);
+  // Code 0 is no letter and reads as byte 0: the bytes are zeroed, then written up to the last
+  // letter the packed word holds (a flow's history is mostly shorter than HIST_INLINE).
+  const hist = dst + O.FR_HISTORY;
+  store<u64>(hist, 0);
+  store<u32>(hist + 8, 0);
+  let h = load<u64>(rec + L.FR_HISTORY);
+  for (let i = 0; i < L.HIST_INLINE && h != 0; i++, h >>= 5) store<u8>(hist + <usize>i, <u8>inlineLetter(h, 0));
+  const more = hist + <usize>L.HIST_INLINE;
+  if (ext != 0) {
+    copy16(more, ext + L.X_HIST_MORE);
+    store<u32>(more + 16, load<u32>(ext + L.X_HIST_MORE + 16));
+  } else {
+    v128.store(more, i64x2.splat(0));
+    store<u32>(more + 16, 0);
+  }
   store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
   expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, ext, 0);
   expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, ext, 4);

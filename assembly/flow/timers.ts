@@ -35,9 +35,26 @@ TIMERS.removalReason = EndReason.EndOfInput;
   return base + ((x - base) / period + 1) * period;
 }
 
+/** The inactivity timeout that applies to a record with flags f (µs; 0: none). */
+@inline function inactivityTimeout(f: u32): i64 {
+  return (f & FF_INACT_LONG) != 0 ? OPTIONS.inactivityInteractiveUs : (f & FF_INACT_TCP) != 0 ? OPTIONS.inactivityUs : OPTIONS.handshakeInactivityUs;
+}
+
 /** The time at which Zeek would remove this record if no further packet arrives, or NEVER. */
 export function removalTime(rec: usize): i64 {
   const f = load<u32>(rec + FR_FLAGS);
+  // The common case, an open connection: no close time, neither side closed, the responder not
+  // INACTIVE (no attempt timer, not silent). Only the inactivity timer can remove it, as below.
+  if (load<i32>(rec + FR_CLOSE_AT) == 0 && load<u8>(rec + FR_RESP + EP_STATE) != <u8>Half.Inactive &&
+      ((load<u8>(rec + FR_ORIG + EP_FLAGS) | load<u8>(rec + FR_RESP + EP_FLAGS)) & EF_DID_CLOSE) == 0) {
+    TIMERS.removalReason = EndReason.Inactivity;
+    const timeout = inactivityTimeout(f);
+    if (timeout > 0) {
+      const t = timeAt(rec, FR_TS_LAST) + timeout;
+      if (t < NEVER) return t;
+    }
+    return NEVER;
+  }
   const last = timeAt(rec, FR_TS_LAST);
   const closeAt = timeAt(rec, FR_CLOSE_AT);
   let best = NEVER;
@@ -70,7 +87,7 @@ export function removalTime(rec: usize): i64 {
     }
   }
 
-  const timeout = (f & FF_INACT_LONG) != 0 ? OPTIONS.inactivityInteractiveUs : (f & FF_INACT_TCP) != 0 ? OPTIONS.inactivityUs : OPTIONS.handshakeInactivityUs;
+  const timeout = inactivityTimeout(f);
   if (timeout > 0) {
     const t = last + timeout;
     if (t < best) { best = t; TIMERS.removalReason = EndReason.Inactivity; }
