@@ -50,7 +50,7 @@ export function flipCurrent(): void {
  * TCP_Endpoint::SetState. Leaving the handshake (both sides were in INACTIVE/SYN_SENT/SYN_ACK_SENT)
  * switches the inactivity timeout from udp_inactivity_timeout to tcp_inactivity_timeout.
  */
-export function setState(rec: usize, ep: usize, s: Half): void {
+@inline export function setState(rec: usize, ep: usize, s: Half): void {
   const old = stateOf(ep);
   if (<u8>s == old) return;
   if (!isHandshake(<u8>s) && isHandshake(old) && isHandshake(stateOf(otherEp(rec, ep)))) setFlag(rec, FF_INACT_TCP);
