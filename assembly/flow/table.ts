@@ -374,8 +374,8 @@ TABLE.lookupIsOrig = false;
 // lookup() reads an IPv4 record's two addresses as one u64 and its two ports as one u32.
 if (FR_RESP_ADDR != FR_ORIG_ADDR + 4 || FR_RESP_PORT != FR_ORIG_PORT + 2) ERROR("lookup() needs FR_RESP_ADDR right after FR_ORIG_ADDR, FR_RESP_PORT right after FR_ORIG_PORT");
 
-/** Finds the live record for the key in either direction; returns its id or NO_RECORD. */
-export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+/** Finds the live record for the key in either direction; returns its id or NO_RECORD (inlined into tracker.ts trackOne, its one caller, once a segment). */
+@inline export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
   const v6: u32 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : FF_V6;
   // An IPv4 record's key as the packet would have it from its originator: addresses (live.ts

@@ -314,7 +314,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
 // ---- per-packet processing (TCPSessionAdapter::Process) ------------------------------------------------
 
 /** Zeek update_history, plus the late flip of a lone SYN-ACK (zeek-semantics.md §3.4). */
-function updateHistory(flags: u32, relSeq: u64, len: u32): void {
+@inline function updateHistory(flags: u32, relSeq: u64, len: u32): void {
   const syn = (flags & TH_SYN) != 0, fin = (flags & TH_FIN) != 0, rst = (flags & TH_RST) != 0;
   const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
   if (bits > 1) {

@@ -144,7 +144,7 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
  * relSeq/relAck: its sequence and ack in relative space; segLen: the sequence space it takes;
  * deltaLast: how far it moved the sender's highest sequence (Zeek update_last_seq).
  */
-export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize, relSeq: u64, relAck: u64, segLen: u32, deltaLast: i32, now: i64): void {
+@inline export function checkWireAnomalies(pk: usize, rec: usize, ep: usize, peer: usize, relSeq: u64, relAck: u64, segLen: u32, deltaLast: i32, now: i64): void {
   const flags = <u32>load<u8>(pk + P_FLAGS);
   const len = load<u32>(pk + P_PAYLEN);
   const seq = load<u32>(pk + P_SEQ), ack = load<u32>(pk + P_ACK), win = <u32>load<u16>(pk + P_WIN);
