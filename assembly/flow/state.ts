@@ -206,11 +206,19 @@ export function connectionClosed(rec: usize, ep: usize, peer: usize, gen: bool):
   }
 }
 
-/** TCP_Reassembler::CheckEOF + TCPSessionAdapter::EndpointEOF: a deferred close happens once the data is in. */
-export function checkEOF(rec: usize, ep: usize): void {
+/**
+ * TCP_Reassembler::CheckEOF + TCPSessionAdapter::EndpointEOF: a deferred close happens once the data is in.
+ * The tests that end it for an open side inline (process() asks twice a segment), the rest out of line.
+ */
+@inline export function checkEOF(rec: usize, ep: usize): void {
   if (epHas(ep, EF_DID_EOF)) return;
   const s = stateOf(ep);
   if (!epHas(ep, EF_FIN_SEEN) && s != <u8>Half.Closed && s != <u8>Half.Reset) return;
+  checkEOFClosing(rec, ep);
+}
+
+/** checkEOF() for a side that sent a FIN, closed or reset. */
+function checkEOFClosing(rec: usize, ep: usize): void {
   const peer = otherEp(rec, ep);
   if (dataPending(rec, ep, peer, lastFull(rec, ep), startSeq64(ep))) return;
   epSet(ep, EF_DID_EOF);

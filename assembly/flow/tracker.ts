@@ -550,8 +550,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
 @inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
 
-/** Processes one descriptor (a batch slot) whose key hash is h. */
-function trackOne(h: u32): void {
+/** Processes one descriptor (a batch slot) whose key hash is h (inlined into flushBatch's loop, its one caller). */
+@inline function trackOne(h: u32): void {
   const now = load<i64>(TRACKER.pk + P_TS);
   if (now > TRACKER.clock) TRACKER.clock = now;
   const recordTime = load<i64>(TRACKER.pk + P_CLOCK);
@@ -619,8 +619,8 @@ TRACKER.queued = 0;
 TRACKER.steadyCount = 0;
 TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
-/** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot. */
-export function trackPacket(): void {
+/** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot (inlined: once a segment). */
+@inline export function trackPacket(): void {
   TRACKER.queued++;
   if (TRACKER.queued == BATCH) flushBatch();
   else usePktSlot(TRACKER.queued);
