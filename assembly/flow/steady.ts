@@ -178,7 +178,7 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
  * an originator segment with ACK and neither SYN nor RST that acknowledges the responder's SYN
  * while the RTT is open takes the time since the originator SYN that was answered.
  */
-export function noteHandshakeAck(rec: usize, ack: u32, now: i64): void {
+@inline export function noteHandshakeAck(rec: usize, ack: u32, now: i64): void {
   const resp = rec + <usize>FR_RESP;
   if (durationAt(rec, FR_HS_RTT) < 0 && synTime(rec) != 0 && (load<u8>(resp + EP_FLAGS) & EF_SYN_SEEN) != 0 &&
       ack == startSeq(resp) + 1) {
