@@ -127,14 +127,14 @@ export function routeIp(p: usize, cap: i32, v6: bool): i32 {
   return ROUTED;
 }
 
-const PAIR_WORDS: usize = memory.data(32, 16);
-
 /**
  * The symmetric keyed hash of the address pair at ADDR_A, ADDR_B: SipHash-1-2 (one round per word,
  * two to finish; the round is the paper's figure 2, Aumasson and Bernstein 2012) under the flow
- * table's key. Fewer rounds than the table's keyHash, which every frame of the reading thread also
- * pays when it routes: the shard only needs a spread that a capture's author cannot steer without
- * the key. An IPv4 pair (both v4-mapped) is one word, a v6 pair four.
+ * table's key, started from the keyed state the table computes once per key (flow/table.ts
+ * sipKeyState: v0..v3 with v0 and v1 one half-round on, so the first round skips that half). Fewer
+ * rounds than the table's keyHash, which every frame of the reading thread also pays when it
+ * routes: the shard only needs a spread that a capture's author cannot steer without the key. An
+ * IPv4 pair (both v4-mapped) is one word, a v6 pair four.
  */
 @inline function pairHash(): u32 {
   let a0 = load<u64>(ADDR_A), a1 = load<u64>(ADDR_A, 8), b0 = load<u64>(ADDR_B), b1 = load<u64>(ADDR_B, 8);
@@ -143,22 +143,26 @@ const PAIR_WORDS: usize = memory.data(32, 16);
     const t0 = a0, t1 = a1;
     a0 = b0; a1 = b1; b0 = t0; b1 = t1;
   }
-  let words: usize = 4;
+  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
+  // The message words, the first apart: its round starts half done.
+  let m: u64, words: i32;
   if ((a0 | b0) == 0 && <u32>a1 == V4MAPPED_MID && <u32>b1 == V4MAPPED_MID) {
     // Both addresses sit in the high halves (bytes 12..15).
-    store<u64>(PAIR_WORDS, (a1 >> 32) | (b1 & 0xFFFFFFFF00000000));
+    m = (a1 >> 32) | (b1 & 0xFFFFFFFF00000000);
     words = 1;
   } else {
-    store<u64>(PAIR_WORDS, a0);
-    store<u64>(PAIR_WORDS, a1, 8);
-    store<u64>(PAIR_WORDS, b0, 16);
-    store<u64>(PAIR_WORDS, b1, 24);
+    m = a0;
+    words = 4;
   }
-  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
-  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
-  for (let i: usize = 0; i < words + 2; i++) {
-    // SAFETY: i < words, inside PAIR_WORDS; the finishing rounds take no word.
-    const m = i < words ? load<u64>(PAIR_WORDS + (i << 3)) : 0;
+  v3 ^= m;
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m;
+  // The other words (v6: a1, b0, b1), then two finishing rounds after v2 ^= 0xFF, which take no word.
+  for (let i = 1; i < words + 2; i++) {
+    m = i == 1 ? a1 : i == 2 ? b0 : i == 3 ? b1 : 0;
+    if (i >= words) m = 0;
     if (i == words) v2 ^= 0xFF;
     v3 ^= m;
     v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
@@ -223,7 +227,9 @@ function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, 
   const h = <u64>pairHash();
   const below = ROUTE.ownBelow;
   if (h < below) return 0;
-  // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1.
+  // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1: 0 with two
+  // shards, the common case (one core besides the reading thread's), without the 64-bit division.
+  if (ROUTE.shards == 2) return 1;
   return 1 + <u32>(((h - below) * <u64>(ROUTE.shards - 1)) / ((<u64>1 << 32) - below));
 }
 
