@@ -69,6 +69,14 @@ export function isPcapMagic(m: u32): bool {
   return m == PCAP_MAGIC_US || m == PCAP_MAGIC_NS || m == bswap<u32>(PCAP_MAGIC_US) || m == bswap<u32>(PCAP_MAGIC_NS);
 }
 
+/** A record's largest captured length: the file's snaplen or MAX_SNAPLEN, and what the window holds. */
+@inline function caplenLimit(): u32 { return min(max(PCAP.snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE); }
+
+/** A record's time in µs since the epoch from its seconds and fraction (ns truncated, as libpcap gives Zeek µs). */
+@inline function recordTime(sec: u32, frac: u32, nanos: bool): i64 {
+  return <i64>sec * US_PER_S + <i64>(nanos ? frac / NS_PER_US : frac);
+}
+
 /** Inlined into feedCapture's loop (its one caller): a call a record, with its f64 argument, cost more than the step. */
 @inline export function pcapStep(p: usize, avail: i32, pos: f64): i32 {
   if (!PCAP.headerDone) {
@@ -90,17 +98,14 @@ export function isPcapMagic(m: u32): bool {
   if (avail < RH_SIZE) return 0;
   // SAFETY: avail >= 16 covers the record header.
   const incl = rd32(p + RH_INCL_LEN, PCAP.swap);
-  const limit = min(max(PCAP.snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE);
-  if (incl > limit) {
+  if (incl > caplenLimit()) {
     setError(Err.AbsurdCaplen, pos, PCAP.records + 1);
     return -1;
   }
   const total = RH_SIZE + <i32>incl;   // <= 8 MiB, no overflow
   if (avail < total) return 0;
 
-  const sec = <i64>rd32(p + RH_TS_SEC, PCAP.swap);
-  const frac = rd32(p + RH_TS_FRAC, PCAP.swap);
-  const ts = sec * US_PER_S + <i64>(PCAP.nanos ? frac / NS_PER_US : frac);
+  const ts = recordTime(rd32(p + RH_TS_SEC, PCAP.swap), rd32(p + RH_TS_FRAC, PCAP.swap), PCAP.nanos);
   const orig = min(rd32(p + RH_ORIG_LEN, PCAP.swap), WIRELEN_CLAMP);
   PCAP.records += 1;
   // SAFETY: avail >= 16 + incl, so the frame [p+16, p+16+incl) is inside the window.
@@ -118,7 +123,7 @@ export function isPcapMagic(m: u32): bool {
  * stopped this loop and answers for it as it always has.
  */
 export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
-  const limit = min(max(PCAP.snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE);
+  const limit = caplenLimit();
   const linktype = PCAP.linktype;
   const nanos = PCAP.nanos;
   let off: i32 = 0;
@@ -133,8 +138,7 @@ export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
     }
     const total = RH_SIZE + <i32>incl;   // <= 8 MiB, no overflow
     if (avail - off < total) break;
-    const frac = load<u32>(r + RH_TS_FRAC);
-    const ts = <i64>load<u32>(r + RH_TS_SEC) * US_PER_S + <i64>(nanos ? frac / NS_PER_US : frac);
+    const ts = recordTime(load<u32>(r + RH_TS_SEC), load<u32>(r + RH_TS_FRAC), nanos);
     const orig = min(load<u32>(r + RH_ORIG_LEN), WIRELEN_CLAMP);
     PCAP.records += 1;
     // SAFETY: avail - off >= 16 + incl, so the frame [r+16, r+16+incl) is inside the window.
