@@ -18,6 +18,11 @@ import { routeFrame } from "../shard/route";
 
 @inline export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   if (READER.checkOnly) return; // a framing check (capture/check.ts) walks records only
+  deliverRecord(linktype, p, caplen, wirelen, tsUs);
+}
+
+/** deliverFrame outside a framing check (pcap.ts pcapRun, which runs only then). */
+@inline export function deliverRecord(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   statInc(Stat.Records);
   // The record's number (counted here) travels with its segments: traces and extract name frames
   // by it (tshark's frame.number).

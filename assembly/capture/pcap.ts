@@ -18,7 +18,9 @@
 
 import { setError, Err } from "../errors";
 import { rd16, rd32 } from "../mem";
-import { deliverFrame } from "./frame";
+import { deliverFrame, deliverRecord } from "./frame";
+import { outNearlyFull } from "../flow/output";
+import { routeFull } from "../shard/route";
 import { PCAP } from "../state";
 
 export const PCAP_MAGIC_US: u32 = 0xA1B2C3D4;
@@ -67,6 +69,14 @@ export function isPcapMagic(m: u32): bool {
   return m == PCAP_MAGIC_US || m == PCAP_MAGIC_NS || m == bswap<u32>(PCAP_MAGIC_US) || m == bswap<u32>(PCAP_MAGIC_NS);
 }
 
+/** A record's largest captured length: the file's snaplen or MAX_SNAPLEN, and what the window holds. */
+@inline function caplenLimit(): u32 { return min(max(PCAP.snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE); }
+
+/** A record's time in µs since the epoch from its seconds and fraction (ns truncated, as libpcap gives Zeek µs). */
+@inline function recordTime(sec: u32, frac: u32, nanos: bool): i64 {
+  return <i64>sec * US_PER_S + <i64>(nanos ? frac / NS_PER_US : frac);
+}
+
 /** Inlined into feedCapture's loop (its one caller): a call a record, with its f64 argument, cost more than the step. */
 @inline export function pcapStep(p: usize, avail: i32, pos: f64): i32 {
   if (!PCAP.headerDone) {
@@ -88,22 +98,54 @@ export function isPcapMagic(m: u32): bool {
   if (avail < RH_SIZE) return 0;
   // SAFETY: avail >= 16 covers the record header.
   const incl = rd32(p + RH_INCL_LEN, PCAP.swap);
-  const limit = min(max(PCAP.snaplen, MAX_SNAPLEN), MAX_RECORD_BYTES - <u32>RH_SIZE);
-  if (incl > limit) {
+  if (incl > caplenLimit()) {
     setError(Err.AbsurdCaplen, pos, PCAP.records + 1);
     return -1;
   }
   const total = RH_SIZE + <i32>incl;   // <= 8 MiB, no overflow
   if (avail < total) return 0;
 
-  const sec = <i64>rd32(p + RH_TS_SEC, PCAP.swap);
-  const frac = rd32(p + RH_TS_FRAC, PCAP.swap);
-  const ts = sec * US_PER_S + <i64>(PCAP.nanos ? frac / NS_PER_US : frac);
+  const ts = recordTime(rd32(p + RH_TS_SEC, PCAP.swap), rd32(p + RH_TS_FRAC, PCAP.swap), PCAP.nanos);
   const orig = min(rd32(p + RH_ORIG_LEN, PCAP.swap), WIRELEN_CLAMP);
   PCAP.records += 1;
   // SAFETY: avail >= 16 + incl, so the frame [p+16, p+16+incl) is inside the window.
   deliverFrame(PCAP.linktype, p + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
   return total;
+}
+
+/**
+ * pcapStep's records in a loop, for the common file: little-endian (no swap), header read, no framing
+ * check (READER.checkOnly; the caller tests these). The per-file fields (the caplen limit, the link
+ * type, the precision) are read once a call, not once a record. Decodes whole records from
+ * [p, p+avail) (stream offset `pos`) until one is not whole, or the output ring (or, routing, a
+ * staging area) needs draining first, or one is damaged (setError as pcapStep: the record is not
+ * consumed). Returns the bytes consumed; the caller goes on with pcapStep, which then finds what
+ * stopped this loop and answers for it as it always has.
+ */
+export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
+  const limit = caplenLimit();
+  const linktype = PCAP.linktype;
+  const nanos = PCAP.nanos;
+  let off: i32 = 0;
+  while (avail - off >= RH_SIZE) {
+    if (outNearlyFull() || routeFull()) break;
+    const r = p + <usize>off;
+    // SAFETY: avail - off >= 16 covers the record header.
+    const incl = load<u32>(r + RH_INCL_LEN);
+    if (incl > limit) {
+      setError(Err.AbsurdCaplen, pos + <f64>off, PCAP.records + 1);
+      break;
+    }
+    const total = RH_SIZE + <i32>incl;   // <= 8 MiB, no overflow
+    if (avail - off < total) break;
+    const ts = recordTime(load<u32>(r + RH_TS_SEC), load<u32>(r + RH_TS_FRAC), nanos);
+    const orig = min(load<u32>(r + RH_ORIG_LEN), WIRELEN_CLAMP);
+    PCAP.records += 1;
+    // SAFETY: avail - off >= 16 + incl, so the frame [r+16, r+16+incl) is inside the window.
+    deliverRecord(linktype, r + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
+    off += total;
+  }
+  return off;
 }
 
 /** Number of the unit the next pcapStep() reads, for error reports: 0 = file header, then records from 1. */

@@ -23,9 +23,9 @@ import { outNearlyFull } from "../flow/output";
 import { decodeLink, decodeLinkWith } from "../layers/link";
 import { routeFull } from "../shard/route";
 import { fragmentsReset } from "../layers/fragments";
-import { pcapReset, pcapStep, pcapNextRecord, isPcapMagic, PCAP_MAGIC_US, PCAP_MAGIC_NS } from "./pcap";
+import { pcapReset, pcapStep, pcapRun, pcapNextRecord, isPcapMagic, PCAP_MAGIC_US, PCAP_MAGIC_NS } from "./pcap";
 import { pcapngReset, pcapngStep, pcapngNextBlock, BT_SHB } from "./pcapng";
-import { READER } from "../state";
+import { PCAP, READER } from "../state";
 
 const FMT_UNKNOWN: i32 = 0;
 const FMT_PCAP: i32 = 1;
@@ -66,6 +66,12 @@ export function feedCapture(ptr: usize, len: i32, eof: bool): i32 {
   }
 
   let off: i32 = 0;
+  // The common pcap file's records go through pcapRun's loop; what stops it (a partial or damaged
+  // record, a full ring) is then found and answered by pcapStep below, as for any other file.
+  if (READER.format == FMT_PCAP && PCAP.headerDone && !PCAP.swap && !READER.checkOnly) {
+    off = pcapRun(ptr, len, READER.streamPos);
+    if (getErrCode() != 0) len = off;
+  }
   while (off < len) {
     if (outNearlyFull() || routeFull()) break;
     const pos = READER.streamPos + <f64>off;

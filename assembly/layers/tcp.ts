@@ -82,14 +82,19 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
   const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
 
-  // Both ports in one load and one store, each 16-bit half byte-swapped on its own.
-  if (TCP_DPORT != TCP_SPORT + 2 || P_DPORT != P_SPORT + 2) ERROR("the two ports are adjacent");
-  const ports = load<u32>(p + TCP_SPORT);
-  store<u32>(pkt + P_SPORT, ((ports & 0x00FF00FF) << 8) | ((ports >> 8) & 0x00FF00FF));
-  store<u32>(pkt + P_SEQ, be32(p + TCP_SEQ));
-  store<u32>(pkt + P_ACK, be32(p + TCP_ACK));
+  // The ports, sequence and acknowledgment numbers and the window, byte-swapped by one shuffle of
+  // the first 16 header bytes (wasm has no byte swap; written out it took some 30 instructions):
+  // bytes 0..7 of `h` are the sequence then the acknowledgment number, 8..11 the two ports, 12..13
+  // the window, each as the descriptor holds it (host order); stored in three lane stores.
+  if (TCP_SPORT != 0 || TCP_DPORT != 2 || TCP_SEQ != 4 || TCP_ACK != 8 || TCP_WIN != 14) ERROR("shuffle lanes: the TCP header");
+  if (P_DPORT != P_SPORT + 2 || P_ACK != P_SEQ + 4) ERROR("shuffle lanes: the descriptor");
+  // SAFETY: cap >= 20 covers the 16 bytes.
+  const raw = v128.load(p);
+  const h = i8x16.shuffle(raw, raw, 7, 6, 5, 4, 11, 10, 9, 8, 1, 0, 3, 2, 15, 14, 0, 0);
+  v128.store64_lane(pkt + P_SEQ, h, 0);
+  v128.store32_lane(pkt + P_SPORT, h, 2);
+  v128.store16_lane(pkt + P_WIN, h, 6);
   store<u8>(pkt + P_FLAGS, load<u8>(p + TCP_FLAGS));
-  store<u16>(pkt + P_WIN, <u16>be16(p + TCP_WIN));
   // The connection exists from here on (Zeek's InitConnKey needs only the ports); the rest of the
   // descriptor stays zero for an unusable header.
   if (thlen < TCP_MIN_HDR || thlen > len) {          // bad_TCP_header_len; truncated_header (IP length)
@@ -112,8 +117,10 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
     // NOP, NOP, timestamps (RFC 7323 Appendix A's layout, what most segments of a Linux or BSD
     // connection carry): exactly what parseOptions makes of it, without the loop.
     store<u8>(pkt + P_OPTS, OPT_TS);
-    store<u32>(pkt + P_TSVAL, be32(p + <usize>(TCP_MIN_HDR + 4)));
-    store<u32>(pkt + P_TSECR, be32(p + <usize>(TCP_MIN_HDR + 8)));
+    // Both values byte-swapped by one shuffle of header bytes 16..31 (the last 16 of the 32), as above.
+    if (P_TSECR != P_TSVAL + 4 || TCP_MIN_HDR + NOP_NOP_TS_LEN != 32) ERROR("shuffle lanes: the timestamps");
+    const ts = v128.load(p, 16);
+    v128.store64_lane(pkt + P_TSVAL, i8x16.shuffle(ts, ts, 11, 10, 9, 8, 15, 14, 13, 12, 0, 0, 0, 0, 0, 0, 0, 0), 0);
   } else if (thlen > TCP_MIN_HDR && !synOptions(pkt, p + <usize>TCP_MIN_HDR, thlen - TCP_MIN_HDR)) {
     parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
   }

@@ -27,7 +27,7 @@
 //
 // The decoders are the engine's own (layers/link.ts and every link layer under it): in route mode
 // decodeIpv4/decodeIpv6 stop at their first call, the outermost IP header, via routeIp(). The common
-// Ethernet frame (one 802.1Q tag at most, then IP) takes a straight path to routeIp() instead
+// Ethernet frame (one 802.1Q tag at most, then IP) takes a straight path to its address pair instead
 // (routeEthStraight), as the tracker's decode has one (layers/straight.ts): the generic walk through
 // decodeLink cost the reading thread more than the hash.
 // The hash is a keyed SipHash under the flow table's key (flow/table.ts), so this process's key: a
@@ -127,39 +127,37 @@ export function routeIp(p: usize, cap: i32, v6: bool): i32 {
   return ROUTED;
 }
 
-const PAIR_WORDS: usize = memory.data(32, 16);
-
 /**
- * The symmetric keyed hash of the address pair at ADDR_A, ADDR_B: SipHash-1-2 (one round per word,
- * two to finish; the round is the paper's figure 2, Aumasson and Bernstein 2012) under the flow
- * table's key. Fewer rounds than the table's keyHash, which every frame of the reading thread also
- * pays when it routes: the shard only needs a spread that a capture's author cannot steer without
- * the key. An IPv4 pair (both v4-mapped) is one word, a v6 pair four.
+ * The symmetric keyed hash of an address pair (a0 a1, b0 b1: each address as two little-endian
+ * u64, v4-mapped for IPv4): SipHash-1-2 (one round per word, two to finish; the round is the
+ * paper's figure 2, Aumasson and Bernstein 2012) under the flow table's key, started from the keyed
+ * state the table computes once per key (flow/table.ts sipKeyState: v0..v3 with v0 and v1 one
+ * half-round on, so the first round skips that half). Fewer rounds than the table's keyHash, which
+ * every frame of the reading thread also pays when it routes: the shard only needs a spread that a
+ * capture's author cannot steer without the key. An IPv4 pair (both v4-mapped) is one word
+ * (pairHashV4), a v6 pair four. test/shards/route-hash.test.ts checks it against a reference.
  */
-@inline function pairHash(): u32 {
-  let a0 = load<u64>(ADDR_A), a1 = load<u64>(ADDR_A, 8), b0 = load<u64>(ADDR_B), b1 = load<u64>(ADDR_B, 8);
+@inline function pairHashOf(a0: u64, a1: u64, b0: u64, b1: u64): u32 {
+  if ((a0 | b0) == 0 && <u32>a1 == V4MAPPED_MID && <u32>b1 == V4MAPPED_MID) {
+    // Both addresses sit in the high halves (bytes 12..15).
+    return pairHashV4(<u32>(a1 >> 32), <u32>(b1 >> 32));
+  }
   // Any total order will do, as long as both directions pick the same first address.
   if (a0 > b0 || (a0 == b0 && a1 > b1)) {
     const t0 = a0, t1 = a1;
     a0 = b0; a1 = b1; b0 = t0; b1 = t1;
   }
-  let words: usize = 4;
-  if ((a0 | b0) == 0 && <u32>a1 == V4MAPPED_MID && <u32>b1 == V4MAPPED_MID) {
-    // Both addresses sit in the high halves (bytes 12..15).
-    store<u64>(PAIR_WORDS, (a1 >> 32) | (b1 & 0xFFFFFFFF00000000));
-    words = 1;
-  } else {
-    store<u64>(PAIR_WORDS, a0);
-    store<u64>(PAIR_WORDS, a1, 8);
-    store<u64>(PAIR_WORDS, b0, 16);
-    store<u64>(PAIR_WORDS, b1, 24);
-  }
-  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
-  let v2 = TABLE.k0 ^ 0x6C7967656E657261, v3 = TABLE.k1 ^ 0x7465646279746573;
-  for (let i: usize = 0; i < words + 2; i++) {
-    // SAFETY: i < words, inside PAIR_WORDS; the finishing rounds take no word.
-    const m = i < words ? load<u64>(PAIR_WORDS + (i << 3)) : 0;
-    if (i == words) v2 ^= 0xFF;
+  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
+  // The first word's round starts half done.
+  v3 ^= a0;
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= a0;
+  // The other three words, then two finishing rounds after v2 ^= 0xFF, which take no word.
+  for (let i = 1; i < 6; i++) {
+    const m = i == 1 ? a1 : i == 2 ? b0 : i == 3 ? b1 : 0;
+    if (i == 4) v2 ^= 0xFF;
     v3 ^= m;
     v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
     v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
@@ -171,39 +169,90 @@ const PAIR_WORDS: usize = memory.data(32, 16);
 }
 
 /**
+ * pairHashOf of two IPv4 addresses (`sa`, `da` as loaded little-endian from the header): the
+ * v4-mapped pair's order is that of these words, and its one message word the first in the low
+ * half, the other in the high. Written out: one (half-done) round and the two finishing rounds.
+ */
+@inline function pairHashV4(sa: u32, da: u32): u32 {
+  const m = sa <= da ? <u64>sa | (<u64>da << 32) : <u64>da | (<u64>sa << 32);
+  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
+  v3 ^= m;
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= m;
+  v2 ^= 0xFF;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+}
+
+/** pairHashOf of the pair routeIp() left at ADDR_A, ADDR_B. */
+@inline function pairHash(): u32 {
+  return pairHashOf(load<u64>(ADDR_A), load<u64>(ADDR_A, 8), load<u64>(ADDR_B), load<u64>(ADDR_B, 8));
+}
+
+/** routeDecodeKey's answer for a frame with no IP header: spread by record number. */
+const NO_KEY: i64 = -1;
+/** routeEthStraight's answer for a frame it does not take (decodeLink routes it). */
+const NOT_STRAIGHT: i64 = -2;
+
+/**
  * The common Ethernet frame's outermost IP header (at most one 802.1Q tag, then the IPv4 or IPv6
  * EtherType), found as decodeEthernet, decodeEthPayload and decodeIp find it (ethernet.ts, ip.ts:
  * the version nibble, not the EtherType, picks the decoder), without their calls and the descriptor
- * writes routing has no use for: routeIp() on it, or nothing where they stop before an IP header
- * (a cut tag, no version byte, an unknown version). False for every other frame, untouched: the
- * caller routes it through decodeLink. test/shards/route-straight.test.ts compares the two.
+ * writes routing has no use for: the key of its address pair read where routeIp() would read it
+ * (pairHashOf, straight from the header), or NO_KEY where they stop before an IP header or routeIp
+ * before the addresses (a cut tag or header, no version byte, an unknown version). NOT_STRAIGHT for
+ * every other frame: the caller routes it through decodeLink. test/shards/route-straight.test.ts
+ * compares the two.
  */
-@inline function routeEthStraight(p: usize, cap: i32): bool {
-  if (cap < ETH_HDR) return false;
+@inline function routeEthStraight(p: usize, cap: i32): i64 {
+  if (cap < ETH_HDR) return NOT_STRAIGHT;
   // SAFETY: cap >= 14 covers the EtherType.
   let type = be16(p + ETH_TYPE);
   let off = ETH_HDR;
   if (type == ETHERTYPE_VLAN) {
-    if (cap < ETH_HDR + VLAN_TAG) return false;
+    if (cap < ETH_HDR + VLAN_TAG) return NOT_STRAIGHT;
     // SAFETY: cap >= 18 covers the tag's EtherType.
     type = be16(p + <usize>ETH_HDR + VLAN_TYPE);
     off = ETH_HDR + VLAN_TAG;
   }
-  if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6) return false;
+  if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6) return NOT_STRAIGHT;
   const c = cap - off;
-  if (c < 1) return true;
-  // SAFETY: c >= 1 covers the version byte; routeIp checks the addresses' length.
-  const version = <u32>load<u8>(p + <usize>off) >> 4;
-  if (version == IP_VERSION_4) routeIp(p + <usize>off, c, false);
-  else if (version == IP_VERSION_6) routeIp(p + <usize>off, c, true);
-  return true;
+  if (c < 1) return NO_KEY;
+  const q = p + <usize>off;
+  // SAFETY: c >= 1 covers the version byte.
+  const version = <u32>load<u8>(q) >> 4;
+  if (version == IP_VERSION_4) {
+    if (c < IPV4_HDR) return NO_KEY;
+    // SAFETY: c >= 20 covers both addresses.
+    return <i64>pairHashV4(load<u32>(q + IPV4_SRC), load<u32>(q + IPV4_DST));
+  }
+  if (version == IP_VERSION_6) {
+    if (c < IPV6_HDR) return NO_KEY;
+    // SAFETY: c >= 40 covers both addresses.
+    return <i64>pairHashOf(load<u64>(q + IPV6_SRC), load<u64>(q + IPV6_SRC, 8), load<u64>(q + IPV6_DST),
+      load<u64>(q + IPV6_DST, 8));
+  }
+  return NO_KEY;
 }
 
-/** Sets ROUTE.sawIp and the address pair for the frame, through the straight path when `straight`. */
-@inline function routeDecode(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, straight: bool): void {
+/** The frame's route key (its outermost address pair's pairHash, or NO_KEY), through the straight path when `straight`. */
+@inline function routeDecodeKey(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, straight: bool): i64 {
+  if (straight && linktype == LINKTYPE_ETHERNET) {
+    const key = routeEthStraight(p, max(caplen, 0));
+    if (key != NOT_STRAIGHT) return key;
+  }
   ROUTE.sawIp = false;
-  if (straight && linktype == LINKTYPE_ETHERNET && routeEthStraight(p, max(caplen, 0))) return;
   decodeLink(linktype, p, caplen, wirelen, tsUs);
+  return ROUTE.sawIp ? <i64>pairHash() : NO_KEY;
 }
 
 /**
@@ -212,18 +261,19 @@ const PAIR_WORDS: usize = memory.data(32, 16);
  * number). Route mode must be on (routeInit).
  */
 export function routeKey(linktype: i32, p: usize, caplen: i32, wirelen: i32, straight: i32): i64 {
-  routeDecode(linktype, p, caplen, wirelen, 0, straight != 0);
-  return ROUTE.sawIp ? <i64>pairHash() : -1;
+  return routeDecodeKey(linktype, p, caplen, wirelen, 0, straight != 0);
 }
 
-/** The shard of a frame: see the header. */
-function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): u32 {
-  routeDecode(linktype, p, caplen, wirelen, tsUs, true);
-  if (!ROUTE.sawIp) return <u32>(frame % <f64>ROUTE.shards);
-  const h = <u64>pairHash();
+/** The shard of a frame: see the header. Inlined into routeFrame, its one caller: a call a frame saved. */
+@inline function shardOf(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): u32 {
+  const key = routeDecodeKey(linktype, p, caplen, wirelen, tsUs, true);
+  if (key == NO_KEY) return <u32>(frame % <f64>ROUTE.shards);
+  const h = <u64>key;
   const below = ROUTE.ownBelow;
   if (h < below) return 0;
-  // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1.
+  // below <= h < 2^32, so the range is not empty and the quotient is < shards - 1: 0 with two
+  // shards, the common case (one core besides the reading thread's), without the 64-bit division.
+  if (ROUTE.shards == 2) return 1;
   return 1 + <u32>(((h - below) * <u64>(ROUTE.shards - 1)) / ((<u64>1 << 32) - below));
 }
 
