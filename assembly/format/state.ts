@@ -43,7 +43,8 @@ export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line
 export const S_NETS_MAPPED: usize = S_SCRATCH + 6; // u8 whether a non-IPv4 network can hold a v4-mapped address (local-nets.ts)
 export const S_LANES: usize = S_SCRATCH + 8; // u32 address of the Community ID area (LANES_*)
 export const S_CID: usize = S_SCRATCH + 12; // u32 address of the current record's Community ID text when hashed ahead (fmtRecords), else 0
-export const S_SIZE: usize = S_SCRATCH + 16;
+export const S_NETS_OCTET: usize = S_SCRATCH + 16; // u32 address of the first-octet table of the IPv4 networks (local-nets.ts OCTET_*)
+export const S_SIZE: usize = S_SCRATCH + 20;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
 export enum ClockFrom {
