@@ -76,7 +76,8 @@ export enum NameKind { ConnState = 0, EndReason, Tunnel, Service, HttpMethod, An
 export const NAME_SLOT: usize = 32;
 /**
  * One column slot's JSON texts: the key's length (u8 at 0) and the group opening's (u8 at 1), the
- * opening (`,"orig_tcp_options":{`, up to 24 bytes at 8) and the key (`"mss":`, up to 64 bytes at 32).
+ * opening (`,"orig_tcp_options":{`, up to 24 bytes at 8) and the key with the comma that goes before
+ * it (`,"mss":`, up to 64 bytes at 32; fields.ts jsonColumn copies it with or without the comma).
  */
 export const KEY_SLOT: usize = 96;
 export const KEY_OPEN: usize = 8;
