@@ -96,8 +96,14 @@ export const INSIGHT_ROOM: usize = 4096;
 
 FORMAT.block = 0;
 
-/** The state block, allocated (zeroed) on first use. */
-export function fmtState(): usize {
+/** The state block, allocated (zeroed) on first use: one load where it is called, once allocated. */
+@inline export function fmtState(): usize {
+  const block = FORMAT.block;
+  return block != 0 ? block : fmtStateFirst();
+}
+
+/** Allocates the state block (fmtState's first call). */
+function fmtStateFirst(): usize {
   if (FORMAT.block == 0) {
     const block = allocZeroed(S_SIZE);
     FORMAT.block = block;
