@@ -412,18 +412,31 @@ function passes(ins: usize, s: usize): bool {
   return p == at ? byte(p, DASH) : p;
 }
 
+/** How a JSON member knows whether a comma goes before it (the straight-line rows know it per slot). */
+const COMMA_CHECK: i32 = 0; // from the object so far: a comma unless it ends in `{`
+const COMMA_NEVER: i32 = 1; // the first member of its object (slot 0, or the one that opens a group)
+const COMMA_ALWAYS: i32 = 2; // a member after one of its object's always-written members (ALWAYS)
+/** Where a listing (below) keeps each slot's comma rule, above the slot word. */
+const COMMA_SHIFT: i32 = 12;
+
 /**
  * One JSON member in slot `i` (`"key":value`, after its group's opening and before its closing);
- * nothing when unset. A comma goes before it unless the object so far ends in `{`: no value ends
- * in `{`, so that is exactly "nothing written in this object yet".
+ * nothing when unset. The key text starts with its comma (`,"key":`, layoutColumns), copied with
+ * or without it as `comma` says; COMMA_CHECK leaves it out where the object so far ends in `{`: no
+ * value ends in `{`, so that is exactly "nothing written in this object yet".
  */
-@inline function jsonColumn(p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+@inline function jsonColumn(p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize, comma: i32 = COMMA_CHECK): usize {
   const c = slot & 0xff;
   const k = <usize>load<u32>(s + S_KEYS) + i * KEY_SLOT;
   if ((slot & SLOT_OPEN) != 0) p = copy32(p, k + KEY_OPEN, <usize>load<u8>(k, 1));
   const save = p;
-  if (load<u8>(p - 1) != 0x7b) p = byte(p, COMMA);
-  p = copy32(p, k + KEY_TEXT, <usize>load<u8>(k));
+  const n = <usize>load<u8>(k);
+  if (comma == COMMA_ALWAYS) p = copy32(p, k + KEY_TEXT, n);
+  else if (comma == COMMA_NEVER) p = copy32(p, k + KEY_TEXT + 1, n - 1);
+  else {
+    const skip = <usize>(load<u8>(p - 1) == 0x7b);
+    p = copy32(p, k + KEY_TEXT + skip, n - skip);
+  }
   const at = p;
   p = value(c, rec, p, false, tsUs, ins, s);
   if (p == at) p = save;
@@ -448,21 +461,24 @@ function passes(ins: usize, s: usize): bool {
 /** Whether this expansion of the Zeek view writes Zeek's JSON members (W = u64) rather than a TSV row (W = u32). */
 @inline function zeekJson<W>(): bool { return sizeof<W>() == 8; }
 
-@inline function zeekCol<V, W>(p: usize, i: usize, c: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+@inline function zeekCol<V, W>(p: usize, i: usize, c: i32, comma: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
   if (listing<V>()) {
-    store<u16>(p + (i << 1), <u16>c);
+    store<u16>(p + (i << 1), <u16>(c | (comma << COMMA_SHIFT)));
     return p;
   }
-  return zeekJson<W>() ? jsonColumn(p, i, c, rec, tsUs, ins, s) : tsvColumn(p, i, c, rec, tsUs, ins, s);
+  return zeekJson<W>() ? jsonColumn(p, i, c, rec, tsUs, ins, s, comma) : tsvColumn(p, i, c, rec, tsUs, ins, s);
 }
 
-/** A JSON member of the straight-line row: `slot` is the column with its group marks (SLOT_OPEN, SLOT_CLOSE). */
-@inline function jsonCol<V>(p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
+/**
+ * A JSON member of the straight-line row: `slot` is the column with its group marks (SLOT_OPEN,
+ * SLOT_CLOSE), `comma` its comma rule (COMMA_*).
+ */
+@inline function jsonCol<V>(p: usize, i: usize, slot: i32, comma: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
   if (listing<V>()) {
-    store<u16>(p + (i << 1), <u16>slot);
+    store<u16>(p + (i << 1), <u16>(slot | (comma << COMMA_SHIFT)));
     return p;
   }
-  return jsonColumn(p, i, slot, rec, tsUs, ins, s);
+  return jsonColumn(p, i, slot, rec, tsUs, ins, s, comma);
 }
 
 /** Ends a listing: the u16 after the last slot word holds 0xffff. */
@@ -476,47 +492,47 @@ function passes(ins: usize, s: usize): bool {
  * both instantiations called from writeRecord was inlined into it, and the TSV row ran slower.
  */
 @inline function zeekView<V, W>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
-  p = zeekCol<V, W>(p, 0, Col.Ts, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 1, Col.Uid, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 2, Col.OrigH, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 3, Col.OrigP, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 4, Col.RespH, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 5, Col.RespP, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 6, Col.Proto, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 7, Col.Service, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 8, Col.Duration, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 9, Col.OrigBytes, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 10, Col.RespBytes, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 11, Col.ConnState, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 12, Col.LocalOrig, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 13, Col.LocalResp, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 14, Col.MissedBytes, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 15, Col.History, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 16, Col.OrigPkts, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 17, Col.OrigIpBytes, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 18, Col.RespPkts, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 19, Col.RespIpBytes, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 20, Col.TunnelParents, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 21, Col.IpProto, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 22, Col.CommunityId, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 23, Col.HandshakeRtt, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 24, Col.OrigMss, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 25, Col.OrigWscale, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 26, Col.OrigSack, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 27, Col.OrigTimestamps, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 28, Col.RespMss, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 29, Col.RespWscale, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 30, Col.RespSack, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 31, Col.RespTimestamps, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 32, Col.Vlan, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 33, Col.InnerVlan, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 34, Col.Tunnel, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 35, Col.EndReason, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 36, Col.OrigState, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 37, Col.RespState, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 38, Col.AnomalyNames, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 39, Col.HttpRequests, rec, tsUs, ins, s);
-  p = zeekCol<V, W>(p, 40, Col.HttpResponses, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 0, Col.Ts, COMMA_NEVER, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 1, Col.Uid, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 2, Col.OrigH, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 3, Col.OrigP, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 4, Col.RespH, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 5, Col.RespP, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 6, Col.Proto, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 7, Col.Service, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 8, Col.Duration, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 9, Col.OrigBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 10, Col.RespBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 11, Col.ConnState, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 12, Col.LocalOrig, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 13, Col.LocalResp, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 14, Col.MissedBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 15, Col.History, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 16, Col.OrigPkts, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 17, Col.OrigIpBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 18, Col.RespPkts, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 19, Col.RespIpBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 20, Col.TunnelParents, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 21, Col.IpProto, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 22, Col.CommunityId, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 23, Col.HandshakeRtt, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 24, Col.OrigMss, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 25, Col.OrigWscale, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 26, Col.OrigSack, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 27, Col.OrigTimestamps, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 28, Col.RespMss, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 29, Col.RespWscale, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 30, Col.RespSack, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 31, Col.RespTimestamps, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 32, Col.Vlan, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 33, Col.InnerVlan, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 34, Col.Tunnel, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 35, Col.EndReason, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 36, Col.OrigState, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 37, Col.RespState, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 38, Col.AnomalyNames, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 39, Col.HttpRequests, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = zeekCol<V, W>(p, 40, Col.HttpResponses, COMMA_ALWAYS, rec, tsUs, ins, s);
   endRow<V>(p, 41);
   return p;
 }
@@ -533,46 +549,46 @@ function rowZeekJson<V>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): 
 
 /** The nested view as a JSON object's members, between its braces (FmtMode.NestedJson). */
 function rowNestedJson<V>(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
-  p = jsonCol<V>(p, 0, Col.Ts, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 1, Col.Uid, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 2, Col.OrigH, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 3, Col.OrigP, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 4, Col.RespH, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 5, Col.RespP, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 6, Col.Proto, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 7, Col.Service, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 8, Col.Duration, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 9, Col.OrigBytes, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 10, Col.RespBytes, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 11, Col.ConnState, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 12, Col.LocalOrig, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 13, Col.LocalResp, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 14, Col.MissedBytes, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 15, Col.History, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 16, Col.OrigPkts, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 17, Col.OrigIpBytes, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 18, Col.RespPkts, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 19, Col.RespIpBytes, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 20, Col.TunnelParents, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 21, Col.IpProto, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 22, Col.CommunityId, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 23, Col.HandshakeRtt, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 24, Col.OrigMss | SLOT_OPEN, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 25, Col.OrigWscale, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 26, Col.OrigSack, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 27, Col.OrigTimestamps | SLOT_CLOSE, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 28, Col.RespMss | SLOT_OPEN, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 29, Col.RespWscale, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 30, Col.RespSack, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 31, Col.RespTimestamps | SLOT_CLOSE, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 32, Col.Vlan, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 33, Col.InnerVlan, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 34, Col.Tunnel, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 35, Col.EndReason, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 36, Col.OrigState, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 37, Col.RespState, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 38, Col.Anomalies, rec, tsUs, ins, s);
-  p = jsonCol<V>(p, 39, Col.Http, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 0, Col.Ts, COMMA_NEVER, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 1, Col.Uid, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 2, Col.OrigH, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 3, Col.OrigP, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 4, Col.RespH, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 5, Col.RespP, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 6, Col.Proto, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 7, Col.Service, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 8, Col.Duration, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 9, Col.OrigBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 10, Col.RespBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 11, Col.ConnState, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 12, Col.LocalOrig, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 13, Col.LocalResp, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 14, Col.MissedBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 15, Col.History, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 16, Col.OrigPkts, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 17, Col.OrigIpBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 18, Col.RespPkts, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 19, Col.RespIpBytes, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 20, Col.TunnelParents, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 21, Col.IpProto, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 22, Col.CommunityId, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 23, Col.HandshakeRtt, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 24, Col.OrigMss | SLOT_OPEN, COMMA_NEVER, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 25, Col.OrigWscale, COMMA_CHECK, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 26, Col.OrigSack, COMMA_CHECK, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 27, Col.OrigTimestamps | SLOT_CLOSE, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 28, Col.RespMss | SLOT_OPEN, COMMA_NEVER, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 29, Col.RespWscale, COMMA_CHECK, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 30, Col.RespSack, COMMA_CHECK, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 31, Col.RespTimestamps | SLOT_CLOSE, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 32, Col.Vlan, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 33, Col.InnerVlan, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 34, Col.Tunnel, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 35, Col.EndReason, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 36, Col.OrigState, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 37, Col.RespState, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 38, Col.Anomalies, COMMA_ALWAYS, rec, tsUs, ins, s);
+  p = jsonCol<V>(p, 39, Col.Http, COMMA_ALWAYS, rec, tsUs, ins, s);
   endRow<V>(p, 40);
   return p;
 }
@@ -623,14 +639,40 @@ export function writeRecord(rec: usize, p: usize): usize {
 
 /**
  * Whether the straight-line row of `mode` lists exactly the `n` slots laid out at `s` (written
- * out at `scratch`, which it overwrites). Every shape has one.
+ * out at `scratch`, which it overwrites), each with a comma rule that holds for it (commaRule).
+ * Every shape has one.
  */
 function straightMatches(mode: i32, s: usize, n: usize, scratch: usize): bool {
   if (mode == FmtMode.ZeekTsv) rowZeekTsv<u8>(scratch, 0, 0, 0, s);
   else if (mode == FmtMode.NestedJson) rowNestedJson<u8>(scratch, 0, 0, 0, s);
   else rowZeekTsv<u8>(scratch, 0, 0, 0, s); // Zeek JSON lists the same view
-  for (let i: usize = 0; i < n; i++) if (<i32>load<u16>(scratch + (i << 1)) != load<i32>(s + S_SLOTS + (i << 2))) return false;
+  for (let i: usize = 0; i < n; i++) {
+    const word = <i32>load<u16>(scratch + (i << 1));
+    if ((word & ((1 << COMMA_SHIFT) - 1)) != load<i32>(s + S_SLOTS + (i << 2))) return false;
+    const comma = word >> COMMA_SHIFT;
+    if (comma != COMMA_CHECK && comma != commaRule(s, i, mode == FmtMode.NestedJson)) return false;
+  }
   return load<u16>(scratch + (n << 1)) == 0xffff;
+}
+
+/**
+ * The comma rule that slot `i` may take instead of COMMA_CHECK: COMMA_NEVER for the first member
+ * of its object (slot 0, or a group's opening), COMMA_ALWAYS after a member of the same object
+ * whose value rule always writes it (ALWAYS), else none (COMMA_CHECK).
+ */
+function commaRule(s: usize, i: usize, nested: bool): i32 {
+  const slot = load<i32>(s + S_SLOTS + (i << 2));
+  if (i == 0 || (slot & SLOT_OPEN) != 0) return COMMA_NEVER;
+  const c = slot & 0xff;
+  const inGroup = nested && groupLength(c) > 0;
+  for (let j = i; j-- > 0; ) {
+    const other = load<i32>(s + S_SLOTS + (j << 2));
+    const d = other & 0xff;
+    const same = inGroup ? groupLength(d) > 0 && sameGroup(c, d) : !(nested && groupLength(d) > 0);
+    if (same && columnAlways(d)) return COMMA_ALWAYS;
+    if (inGroup && (other & SLOT_OPEN) != 0) break; // the group's first member: none before it in the group
+  }
+  return COMMA_CHECK;
 }
 
 /** Length of the group prefix of a nested-view name (`orig_tcp_options` of `orig_tcp_options.mss`), 0 for none (`id.*` stays flat, as in Zeek). */
@@ -668,8 +710,9 @@ export function layoutColumns(mode: i32): void {
     store<i32>(s + S_SLOTS + (i << 2), slot);
     const k = keys + i * KEY_SLOT;
     const nm = columnName(c);
-    // The key: `"name":` (the part after the group in the nested view).
+    // The key with its comma: `,"name":` (the part after the group in the nested view).
     let q = k + KEY_TEXT;
+    q = byte(q, COMMA);
     q = byte(q, QUOTE);
     for (let j = g > 0 ? g + 1 : 0; j < nm.length; j++) q = byte(q, nm.charCodeAt(j));
     q = byte(q, QUOTE);

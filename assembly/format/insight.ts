@@ -192,9 +192,16 @@ export function deriveInsight(rec: usize): usize {
   store<u8>(ins + I_ORIG_STATE, os);
   store<u8>(ins + I_RESP_STATE, rs);
 
-  // Wire anomalies: the record's slots.
+  // Wire anomalies: the record's slots. Most records have none: with eight slots, their type
+  // bytes (bytes 0 and 8 of each 16) are tested at once.
   const ext = rec + <usize>FR_EXT;
-  for (let i: usize = 0; i < <usize>ANOM_SLOTS; i++) {
+  const slots = ext + <usize>X_ANOM;
+  const types = v128.and(
+    v128.or(v128.or(v128.load(slots), v128.load(slots, 16)), v128.or(v128.load(slots, 32), v128.load(slots, 48))),
+    i64x2.splat(0xff),
+  );
+  const used = ANOM_SLOTS != 8 || v128.any_true(types);
+  for (let i: usize = 0; used && i < <usize>ANOM_SLOTS; i++) {
     const slot = ext + <usize>X_ANOM + i * 8;
     const code = <i32>load<u8>(slot);
     if (code == 0 || load<u8>(nameSlot(s, NameKind.Anomaly, <u32>code)) == 0) continue;

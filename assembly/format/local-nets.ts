@@ -5,7 +5,7 @@
 // address bytes, as LocalNets keeps them.
 
 import { isV4Mapped } from "./text";
-import { S_NETS, S_NETS_V4, S_NETS_V6, S_NETS_MAPPED } from "./state";
+import { S_NETS, S_NETS_V4, S_NETS_V6, S_NETS_MAPPED, S_NETS_OCTET } from "./state";
 
 @inline function be32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
 
@@ -13,6 +13,21 @@ import { S_NETS, S_NETS_V4, S_NETS_V6, S_NETS_MAPPED } from "./state";
 export const MAPPED_UNKNOWN: u8 = 0;
 const MAPPED_NONE: u8 = 1;
 const MAPPED_SOME: u8 = 2;
+
+/**
+ * The first-octet table at S_NETS_OCTET: what the IPv4 networks say of an IPv4 address from its
+ * first octet alone, one byte per octet. Most addresses are settled there (Zeek's default list
+ * has 10.0.0.0/8 and 127.0.0.0/8, and no other network shares the first octet of 8.8.8.8), the
+ * rest are compared with the networks that can hold them: one (172.16.0.0/12 for 172.x) or all.
+ */
+export const OCTET_TABLE: usize = 256;
+/** No IPv4 network holds an address with this first octet. */
+const OCTET_NONE: u8 = 0;
+/** A network of prefix length 8 or less holds every address with this first octet. */
+const OCTET_ALL: u8 = 0xff;
+/** Several networks may hold one: compare with every one. */
+const OCTET_SCAN: u8 = 0xfe;
+// 1 to 0xfd: only the network of that index + 1 may hold one.
 
 /**
  * Whether one of the non-IPv4 networks can hold a v4-mapped address (`::ffff:a.b.c.d`: words 0,
@@ -29,33 +44,65 @@ function mappedNets(s: usize): u8 {
   return MAPPED_NONE;
 }
 
+/** Fills the first-octet table from the IPv4 networks and works out S_NETS_MAPPED; returns the latter. */
+function prepare(s: usize): u8 {
+  const nets = <usize>load<u32>(s + S_NETS);
+  const n4 = <usize>load<u32>(s + S_NETS_V4);
+  const table = <usize>load<u32>(s + S_NETS_OCTET);
+  for (let o: u32 = 0; o < 256; o++) {
+    let entry = OCTET_NONE;
+    for (let i: usize = 0; i < n4 && entry != OCTET_ALL; i++) {
+      const net = load<u32>(nets + (i << 3)), mask = load<u32>(nets + (i << 3), 4);
+      if ((net & ~mask) != 0 || (o & (mask >>> 24)) != net >>> 24) continue; // holds no address with first octet o
+      if ((mask & 0x00ffffff) == 0) entry = OCTET_ALL;
+      else entry = entry == OCTET_NONE && i + 1 < <usize>OCTET_SCAN ? <u8>(i + 1) : OCTET_SCAN;
+    }
+    store<u8>(table + o, entry);
+  }
+  const mapped = mappedNets(s);
+  store<u8>(s + S_NETS_MAPPED, mapped);
+  return mapped;
+}
+
+/** Whether the IPv4 address `w` (host order) is in one of the first `n4` IPv4 networks at `nets`. */
+function scanV4(nets: usize, n4: usize, w: u32): bool {
+  // Four (net, mask) pairs at a time: the nets in one vector, the masks in another.
+  const ws = i32x4.splat(w);
+  let i: usize = 0;
+  for (; i + 4 <= n4; i += 4) {
+    const x = v128.load(nets + (i << 3)), y = v128.load(nets + (i << 3), 16);
+    const net = i32x4.shuffle(x, y, 0, 2, 4, 6), mask = i32x4.shuffle(x, y, 1, 3, 5, 7);
+    if (v128.any_true(i32x4.eq(v128.and(ws, mask), net))) return true;
+  }
+  for (; i < n4; i++) {
+    const e = nets + (i << 3);
+    if ((w & load<u32>(e, 4)) == load<u32>(e)) return true;
+  }
+  return false;
+}
+
 /** Whether the 16-byte address at `a` is in one of the networks. */
 export function containsLocal(s: usize, a: usize): bool {
   const nets = <usize>load<u32>(s + S_NETS);
-  const n4 = <usize>load<u32>(s + S_NETS_V4);
-  const n6 = <usize>load<u32>(s + S_NETS_V6);
   if (isV4Mapped(a)) {
-    const w = be32(a + 12);
-    // Four (net, mask) pairs at a time: the nets in one vector, the masks in another.
-    const ws = i32x4.splat(w);
-    let i: usize = 0;
-    for (; i + 4 <= n4; i += 4) {
-      const x = v128.load(nets + (i << 3)), y = v128.load(nets + (i << 3), 16);
-      const net = i32x4.shuffle(x, y, 0, 2, 4, 6), mask = i32x4.shuffle(x, y, 1, 3, 5, 7);
-      if (v128.any_true(i32x4.eq(v128.and(ws, mask), net))) return true;
-    }
-    for (; i < n4; i++) {
-      const e = nets + (i << 3);
-      if ((w & load<u32>(e, 4)) == load<u32>(e)) return true;
-    }
     let mapped = load<u8>(s + S_NETS_MAPPED);
-    if (mapped == MAPPED_UNKNOWN) {
-      mapped = mappedNets(s);
-      store<u8>(s + S_NETS_MAPPED, mapped);
+    if (mapped == MAPPED_UNKNOWN) mapped = prepare(s);
+    const entry = load<u8>(<usize>load<u32>(s + S_NETS_OCTET) + <usize>load<u8>(a, 12));
+    if (entry == OCTET_ALL) return true;
+    if (entry != OCTET_NONE) {
+      const w = be32(a + 12);
+      if (entry == OCTET_SCAN) {
+        if (scanV4(nets, <usize>load<u32>(s + S_NETS_V4), w)) return true;
+      } else {
+        const e = nets + ((<usize>entry - 1) << 3);
+        if ((w & load<u32>(e, 4)) == load<u32>(e)) return true;
+      }
     }
     if (mapped == MAPPED_NONE) return false;
   }
+  const n6 = <usize>load<u32>(s + S_NETS_V6);
   if (n6 == 0) return false;
+  const n4 = <usize>load<u32>(s + S_NETS_V4);
   const w0 = be32(a), w1 = be32(a + 4), w2 = be32(a + 8), w3 = be32(a + 12);
   const v6 = nets + (n4 << 3);
   for (let i: usize = 0; i < n6; i++) {

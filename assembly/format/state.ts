@@ -43,7 +43,8 @@ export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line
 export const S_NETS_MAPPED: usize = S_SCRATCH + 6; // u8 whether a non-IPv4 network can hold a v4-mapped address (local-nets.ts)
 export const S_LANES: usize = S_SCRATCH + 8; // u32 address of the Community ID area (LANES_*)
 export const S_CID: usize = S_SCRATCH + 12; // u32 address of the current record's Community ID text when hashed ahead (fmtRecords), else 0
-export const S_SIZE: usize = S_SCRATCH + 16;
+export const S_NETS_OCTET: usize = S_SCRATCH + 16; // u32 address of the first-octet table of the IPv4 networks (local-nets.ts OCTET_*)
+export const S_SIZE: usize = S_SCRATCH + 20;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
 export enum ClockFrom {
@@ -75,7 +76,8 @@ export enum NameKind { ConnState = 0, EndReason, Tunnel, Service, HttpMethod, An
 export const NAME_SLOT: usize = 32;
 /**
  * One column slot's JSON texts: the key's length (u8 at 0) and the group opening's (u8 at 1), the
- * opening (`,"orig_tcp_options":{`, up to 24 bytes at 8) and the key (`"mss":`, up to 64 bytes at 32).
+ * opening (`,"orig_tcp_options":{`, up to 24 bytes at 8) and the key with the comma that goes before
+ * it (`,"mss":`, up to 64 bytes at 32; fields.ts jsonColumn copies it with or without the comma).
  */
 export const KEY_SLOT: usize = 96;
 export const KEY_OPEN: usize = 8;
@@ -94,8 +96,14 @@ export const INSIGHT_ROOM: usize = 4096;
 
 FORMAT.block = 0;
 
-/** The state block, allocated (zeroed) on first use. */
-export function fmtState(): usize {
+/** The state block, allocated (zeroed) on first use: one load where it is called, once allocated. */
+@inline export function fmtState(): usize {
+  const block = FORMAT.block;
+  return block != 0 ? block : fmtStateFirst();
+}
+
+/** Allocates the state block (fmtState's first call). */
+function fmtStateFirst(): usize {
   if (FORMAT.block == 0) {
     const block = allocZeroed(S_SIZE);
     FORMAT.block = block;
