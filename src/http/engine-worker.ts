@@ -67,12 +67,16 @@ function state(r: Run): RunState {
   };
 }
 
-/** The bytes printed since the last answer, moved out of the writer into a buffer of their own. */
+/**
+ * The bytes printed since the last answer, moved out of the writer into a buffer of their own (not
+ * zeroed first, as `slice` zeroes it: every byte is written; never a pooled one: it is transferred).
+ */
 function takeOutput(out: AsciiWriter): ArrayBuffer | null {
   if (out.length === 0) return null;
-  const bytes = out.buf.slice(0, out.length).buffer as ArrayBuffer;
+  const bytes = Buffer.allocUnsafeSlow(out.length);
+  bytes.set(out.buf.subarray(0, out.length));
   out.pos = 0;
-  return bytes;
+  return bytes.buffer as ArrayBuffer;
 }
 
 /** `input`: the capture buffer of the step, given back. */
@@ -96,7 +100,12 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       print: null,
       answer: m.spec,
       insight: lines.clock,
-      onBytes: (bytes) => lines.add(bytes),
+      // Copied, then given back at once: the shard (or this engine's printer) goes on in that
+      // buffer instead of a new one, zeroed, per piece.
+      onBytes: (bytes, done) => {
+        lines.add(bytes);
+        done();
+      },
       onCounts: (counts) => lines.addCounts(counts),
       onRecord: () => lines.record(),
     });
