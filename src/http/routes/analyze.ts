@@ -15,6 +15,10 @@
  * engine runs on this thread and the finished records go in batches to the app's format threads
  * (src/output/format-threads.ts, one job per request), which print the body the same way.
  *
+ * Under Node's server a capture for a pool thread is read past its first MiB straight from the
+ * request stream into the batches the thread is sent (body.ts NodeBodyReader, {@link feedDirect}):
+ * one copy and no promise per body chunk.
+ *
  * A capture of `FLOWRECON_UPLOAD_SHARD_MIN_BYTES` or more is sharded (issue 10): its thread routes
  * the frames over itself and up to `FLOWRECON_UPLOAD_SHARDS` - 1 more pool threads free at its
  * start (src/shards/, as the CLI's `--threads`), with the same flows, counters and errors.
