@@ -67,16 +67,12 @@ function state(r: Run): RunState {
   };
 }
 
-/**
- * The bytes printed since the last answer, moved out of the writer into a buffer of their own (not
- * zeroed first, as `slice` zeroes it: every byte is written; never a pooled one: it is transferred).
- */
+/** The bytes printed since the last answer, moved out of the writer into a buffer of their own. */
 function takeOutput(out: AsciiWriter): ArrayBuffer | null {
   if (out.length === 0) return null;
-  const bytes = Buffer.allocUnsafeSlow(out.length);
-  bytes.set(out.buf.subarray(0, out.length));
+  const bytes = out.buf.slice(0, out.length).buffer as ArrayBuffer;
   out.pos = 0;
-  return bytes.buffer as ArrayBuffer;
+  return bytes;
 }
 
 /** `input`: the capture buffer of the step, given back. */
@@ -100,12 +96,7 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       print: null,
       answer: m.spec,
       insight: lines.clock,
-      // Copied, then given back at once: the shard (or this engine's printer) goes on in that
-      // buffer instead of a new one, zeroed, per piece.
-      onBytes: (bytes, done) => {
-        lines.add(bytes);
-        done();
-      },
+      onBytes: (bytes) => lines.add(bytes),
       onCounts: (counts) => lines.addCounts(counts),
       onRecord: () => lines.record(),
     });
