@@ -1,62 +1,212 @@
 #!/usr/bin/env node
 /**
  * Client half of the "http" contender: uploads one capture to flowrecon's HTTP API with a streamed
- * body and reads the response to its last byte.
+ * body and reads the response to its last byte. With `--ab`, an alternated A/B comparison of two
+ * built trees' servers on the same upload.
  *
  *   node bench/http-upload.mjs --port 8123 capture.pcap [--host 127.0.0.1] [--path /v1/analyze]
  *     -> one JSON line: {status, elapsedMs, ttfbMs, uploadBytes, responseBytes, lines}
+ *
+ *   node bench/http-upload.mjs --ab A_ROOT B_ROOT capture.pcap [--pairs 4]
+ *     -> per upload and per pair: the client's time, the server's CPU (main thread, other threads,
+ *        all) and the load; then the medians and spreads of the B/A ratios.
  *
  * elapsedMs runs from just before the request is opened to the response's last byte: upload,
  * analysis and download, on loopback. The body is a file stream (64 KiB reads), sent chunked, with
  * `Accept: application/x-ndjson`, so the server can answer flow by flow while the upload is still
  * coming in. The response is counted (bytes, lines) and dropped.
  *
+ * In `--ab` mode each upload goes to a fresh server of its tree, started as `npm start` starts it
+ * (bench/lib/harness.mjs serverStartArgs) on a free port; the pairs alternate which tree goes
+ * first. The server's CPU is read per thread from /proc/PID/task/TID/stat just before the upload
+ * and after its last byte (the main thread is the one whose id is the process's; the others are
+ * the engine threads and V8's helpers). The two answers must have the same size and line count.
+ *
  * @module
  */
-import { createReadStream, statSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
+import { connect, createServer } from "node:net";
+import { loadavg } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { serverStartArgs } from "./lib/harness.mjs";
+import { summarize } from "./lib/stats.mjs";
+
+const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze]
+       node bench/http-upload.mjs --ab A_ROOT B_ROOT capture [--pairs 4]`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { port: { type: "string" }, host: { type: "string" }, path: { type: "string" } },
+  options: {
+    port: { type: "string" },
+    host: { type: "string" },
+    path: { type: "string" },
+    ab: { type: "boolean" },
+    pairs: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
 });
-const file = positionals[0];
-if (!file || !values.port) {
-  console.error("usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze]");
-  process.exit(2);
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (values.ab) {
+  if (positionals.length !== 3) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  await compare(positionals[0], positionals[1], positionals[2], Number(values.pairs ?? 4));
+} else {
+  const file = positionals[0];
+  if (!file || !values.port) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  upload(file, Number(values.port), values.host ?? "127.0.0.1", values.path ?? "/v1/analyze");
 }
 
-const size = statSync(file).size;
-const t0 = performance.now();
-let ttfbMs = null;
-let responseBytes = 0;
-let lines = 0;
-const req = request(
-  {
-    host: values.host ?? "127.0.0.1",
-    port: Number(values.port),
-    path: values.path ?? "/v1/analyze",
-    method: "POST",
-    headers: { "Content-Type": "application/vnd.tcpdump.pcap", Accept: "application/x-ndjson" },
-  },
-  (res) => {
-    res.on("data", (chunk) => {
-      if (ttfbMs === null) ttfbMs = performance.now() - t0;
-      responseBytes += chunk.length;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+function upload(file, port, host, path) {
+  const size = statSync(file).size;
+  const t0 = performance.now();
+  let ttfbMs = null;
+  let responseBytes = 0;
+  let lines = 0;
+  const req = request(
+    {
+      host,
+      port,
+      path,
+      method: "POST",
+      headers: { "Content-Type": "application/vnd.tcpdump.pcap", Accept: "application/x-ndjson" },
+    },
+    (res) => {
+      res.on("data", (chunk) => {
+        if (ttfbMs === null) ttfbMs = performance.now() - t0;
+        responseBytes += chunk.length;
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      });
+      res.on("end", () => {
+        const elapsedMs = performance.now() - t0;
+        console.log(
+          JSON.stringify({ status: res.statusCode, elapsedMs, ttfbMs, uploadBytes: size, responseBytes, lines }),
+        );
+        process.exitCode = res.statusCode === 200 ? 0 : 1;
+      });
+    },
+  );
+  req.on("error", (e) => {
+    console.error(`http-upload: ${e.message}`);
+    process.exitCode = 1;
+  });
+  createReadStream(file, { highWaterMark: 1 << 16 }).pipe(req);
+}
+
+/** CPU seconds per thread of a live process (utime + stime), by thread id. */
+function threadCpu(pid) {
+  const tick = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / tick);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+async function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = /** @type {import("node:net").AddressInfo} */ (s.address());
+      s.close(() => res(port));
     });
-    res.on("end", () => {
-      const elapsedMs = performance.now() - t0;
-      console.log(
-        JSON.stringify({ status: res.statusCode, elapsedMs, ttfbMs, uploadBytes: size, responseBytes, lines }),
-      );
-      process.exitCode = res.statusCode === 200 ? 0 : 1;
+  });
+}
+
+async function waitForPort(port, child) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before listening`);
+    const ok = await new Promise((res) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        res(true);
+      });
+      s.once("error", () => res(false));
     });
-  },
-);
-req.on("error", (e) => {
-  console.error(`http-upload: ${e.message}`);
-  process.exitCode = 1;
-});
-createReadStream(file, { highWaterMark: 1 << 16 }).pipe(req);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after 15 s`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** One upload to a fresh server of the tree at `root`: the client's figures and the server's CPU. */
+async function measure(root, file) {
+  const port = await freePort();
+  const server = spawn(process.execPath, serverStartArgs(root), {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise((res) => server.once("exit", res));
+  try {
+    await waitForPort(port, server);
+    await new Promise((res) => setTimeout(res, 500)); // the engine threads start
+    const before = threadCpu(server.pid);
+    const load = loadavg()[0];
+    const out = await new Promise((res, rej) => {
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--port", String(port), file], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let text = "";
+      child.stdout.on("data", (c) => (text += c));
+      child.once("exit", (code) => (code === 0 ? res(JSON.parse(text)) : rej(new Error(`upload failed: ${text}`))));
+    });
+    const after = threadCpu(server.pid);
+    let main = 0;
+    let others = 0;
+    for (const [tid, s] of after) {
+      const used = s - (before.get(tid) ?? 0);
+      if (tid === server.pid) main += used;
+      else others += used;
+    }
+    return { wallS: out.elapsedMs / 1000, mainS: main, othersS: others, cpuS: main + others, load, out };
+  } finally {
+    server.kill("SIGTERM");
+    await exited;
+  }
+}
+
+async function compare(a, b, file, pairs) {
+  const roots = { A: resolve(a), B: resolve(b) };
+  const keys = ["wallS", "mainS", "othersS", "cpuS"];
+  /** @type {Record<string, number[]>} */
+  const ratios = Object.fromEntries(keys.map((k) => [k, []]));
+  const fmt = (r) => keys.map((k) => `${k} ${r[k].toFixed(2)}`).join(", ");
+  console.log(`A ${roots.A}\nB ${roots.B}\ncapture ${file}, ${pairs} pairs`);
+  for (let i = 0; i < pairs; i++) {
+    const order = i % 2 === 0 ? ["A", "B"] : ["B", "A"];
+    const r = {};
+    for (const side of order) {
+      r[side] = await measure(roots[side], file);
+      console.log(`pair ${i + 1} ${side}: ${fmt(r[side])}, load ${r[side].load.toFixed(1)}`);
+    }
+    if (r.A.out.responseBytes !== r.B.out.responseBytes || r.A.out.lines !== r.B.out.lines)
+      throw new Error(`the answers differ: A ${JSON.stringify(r.A.out)}, B ${JSON.stringify(r.B.out)}`);
+    for (const k of keys) ratios[k].push(r.B[k] / r.A[k]);
+    console.log(`pair ${i + 1} B/A: ${keys.map((k) => `${k} ${(r.B[k] / r.A[k]).toFixed(2)}`).join(", ")}`);
+  }
+  for (const k of keys) {
+    const s = summarize(ratios[k]);
+    console.log(`B/A ${k}: median ${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)}, n ${s.n})`);
+  }
+}

@@ -42,6 +42,7 @@ import {
   fmtMs,
   gitInfo,
   machineInfo,
+  serverStartArgs,
   toolVersion,
   which,
 } from "./lib/harness.mjs";
@@ -128,18 +129,7 @@ function vmHwmKb(pid) {
 }
 
 /**
- * `npm start`'s node arguments in this tree (package.json "start": `node [flags] dist/server.js`),
- * so the API runs with the V8 flags it is started with; `dist/server.js` alone where the script
- * is not of that form.
- */
-function serverArgs() {
-  const start = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts?.start ?? "";
-  const [node, ...args] = start.trim().split(/\s+/);
-  return node === "node" && args.at(-1) === "dist/server.js" ? args : ["dist/server.js"];
-}
-
-/**
- * One HTTP API run: a fresh server as `npm start` runs it (serverArgs) on 127.0.0.1 with an
+ * One HTTP API run: a fresh server as `npm start` runs it (serverStartArgs) on 127.0.0.1 with an
  * ephemeral PORT, one streamed upload by bench/http-upload.mjs, the response read to its last byte. Time: the client's
  * (request opened to last byte). Peak RSS: the server's VmHWM read while it is still running, after
  * the response (exact for the server process; workers it may spawn are not included).
@@ -147,7 +137,7 @@ function serverArgs() {
 async function runHttp(file, rss) {
   const port = await freePort();
   let stderr = "";
-  const server = spawn(process.execPath, serverArgs(), {
+  const server = spawn(process.execPath, serverStartArgs(), {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "ignore", "pipe"],
@@ -501,7 +491,7 @@ async function runSuite(suiteName, capture, table, opts) {
       kind: c.kind,
       time: c.time,
       argv: c.http
-        ? ["node", ...serverArgs(), "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"]
+        ? ["node", ...serverStartArgs(), "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"]
         : displayArgv(c.argv("{file}")),
       version: c.version ? toolVersion(c.version) : null,
       summary: c.summary,

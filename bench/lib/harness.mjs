@@ -1,6 +1,7 @@
 /**
- * Helpers shared by the benchmark scripts (throughput.mjs, scaling.mjs): cached generated
- * captures, machine and git facts, formatting.
+ * Helpers shared by the benchmark scripts (throughput.mjs, scaling.mjs, http-upload.mjs) and the
+ * tests that start the server: cached generated captures, machine and git facts, the server's
+ * start command, formatting.
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -54,6 +55,21 @@ export function toolVersion(argv) {
         ?.trim() ?? null
     );
   }
+}
+
+/**
+ * `npm start`'s node arguments in the tree at `root` (package.json "start", which must read
+ * `node [flags...] dist/server.js`): the flags, then the script. Throws when the start command has
+ * another shape, so a benchmark or test never starts the server otherwise than `npm start` does.
+ */
+export function serverStartArgs(root = ROOT) {
+  const start = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts?.start ?? "";
+  const [node, ...args] = start.trim().split(/\s+/);
+  if (node !== "node" || args.at(-1) !== "dist/server.js")
+    throw new Error(
+      `${join(root, "package.json")}: the start script is not "node [flags...] dist/server.js": ${start}`,
+    );
+  return args;
 }
 
 /** Reuse bench/out/<name> when its sidecar says it was generated with the same version and params. */

@@ -553,8 +553,7 @@ export class EngineRun {
   /** Sends a batch of capture bytes (copied into one transferable buffer); waits while the thread is behind. */
   async capture(chunks: readonly Uint8Array[], bytes: number): Promise<void> {
     await this.#room();
-    let spare = this.#spare.pop();
-    if (spare === undefined || spare.byteLength < bytes) spare = new ArrayBuffer(Math.max(bytes, SPARE_BYTES));
+    const spare = this.batchBuffer(bytes);
     const buf = new Uint8Array(spare, 0, bytes);
     let off = 0;
     for (const c of chunks) {
@@ -562,6 +561,21 @@ export class EngineRun {
       off += c.length;
     }
     this.#step({ op: "capture", seq: this.#nextSeq, bytes: spare, length: bytes }, bytes);
+  }
+
+  /**
+   * A buffer of at least `bytes` (and at least a batch and a body chunk) for a capture batch to be
+   * filled in place and {@link send}: one the thread gave back, else a new one.
+   */
+  batchBuffer(bytes = SPARE_BYTES): ArrayBuffer {
+    const spare = this.#spare.pop();
+    return spare !== undefined && spare.byteLength >= bytes ? spare : new ArrayBuffer(Math.max(bytes, SPARE_BYTES));
+  }
+
+  /** Sends the first `bytes` of `buffer` (a {@link batchBuffer}, filled) as a capture batch; waits while the thread is behind. */
+  async send(buffer: ArrayBuffer, bytes: number): Promise<void> {
+    await this.#room();
+    this.#step({ op: "capture", seq: this.#nextSeq, bytes: buffer, length: bytes }, bytes);
   }
 
   /** Sends encoded segment records, `step` bytes per engine call. */

@@ -17,18 +17,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
+import { serverStartArgs } from "../../bench/lib/harness.mjs";
 import { chunked, PCAP, repoRoot, streamInit } from "./helpers.js";
 
-const start = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { scripts: { start: string } })
-  .scripts.start;
-
 /** `npm start`'s node arguments: the flags, then the script (dist/server.js). */
-function startArgs(): string[] {
-  const [node, ...args] = start.split(/\s+/);
-  expect(node).toBe("node");
-  expect(args.at(-1)).toBe("dist/server.js");
-  return args;
-}
+const startArgs = (): string[] => serverStartArgs(repoRoot);
+const start = ["node", ...startArgs()].join(" ");
 
 /**
  * A header-only pcap of `bytes` or a little more (snap length 54, as the benchmark captures): data

@@ -15,6 +15,10 @@
  * engine runs on this thread and the finished records go in batches to the app's format threads
  * (src/output/format-threads.ts, one job per request), which print the body the same way.
  *
+ * Under Node's server a capture for a pool thread is read past its first MiB straight from the
+ * request stream into the batches the thread is sent (body.ts NodeBodyReader, {@link feedDirect}):
+ * one copy and no promise per body chunk.
+ *
  * A capture of `FLOWRECON_UPLOAD_SHARD_MIN_BYTES` or more is sharded (issue 10): its thread routes
  * the frames over itself and up to `FLOWRECON_UPLOAD_SHARDS` - 1 more pool threads free at its
  * start (src/shards/, as the CLI's `--threads`), with the same flows, counters and errors.
@@ -31,7 +35,7 @@ import { DEFAULT_WINDOW_BYTES, MIN_WINDOW_BYTES, Reconstructor } from "../../rec
 import { captureFormat } from "../../ingest/capture-format.js";
 import type { CaptureError } from "../../wasm/errors.js";
 import { ApiError } from "../errors.js";
-import { bodyChunks, gather, type ApiContext, type ApiEnv } from "../body.js";
+import { bodyChunks, gather, NodeBodyReader, type ApiContext, type ApiEnv } from "../body.js";
 import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { analyzeParams } from "../params.js";
 import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
@@ -41,7 +45,7 @@ import { readSegmentBody } from "../segment-body.js";
 import { piecesBody, ResponseStream } from "../response-stream.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
-import { INPUT_BATCH_BYTES, type EnginePool } from "../engine-pool.js";
+import { INPUT_BATCH_BYTES, type EnginePool, type EngineRun } from "../engine-pool.js";
 import { MAX_THREADS } from "../../shards/sharded-run.js";
 import type { AnalyzeParams } from "../params.js";
 import type { OutputFormat } from "../negotiate.js";
@@ -97,8 +101,16 @@ interface Analysis {
   engineBytes(): number;
   /** Printed output not yet handed to `onOutput` (memory budget, response size). */
   outputBytes(): number;
-  /** Feeds the body and ends the input, awaiting `guard` between slices. */
-  work(chunks: AsyncIterable<Uint8Array>, kind: "capture" | SegmentEncoding, guard: () => Promise<void>): Promise<void>;
+  /**
+   * Feeds the body and ends the input, awaiting `guard` between slices; a capture for an engine
+   * thread comes as `direct` instead of `chunks` when the request is Node's.
+   */
+  work(
+    chunks: AsyncIterable<Uint8Array>,
+    kind: "capture" | SegmentEncoding,
+    guard: () => Promise<void>,
+    direct?: DirectBody,
+  ): Promise<void>;
   /** Between slices, before the guard's checks (hands on the output so far). */
   step(): Promise<void>;
   /** Resolves once the output of the input fed so far was handed on. */
@@ -112,6 +124,38 @@ interface Analysis {
   end(meta: Record<string, unknown>): Promise<void>;
   /** Abandons the analysis (an error, a client that left). */
   drop(): void;
+}
+
+/** A capture read straight from Node's request stream: the chunks {@link gather} held, then the reader. */
+interface DirectBody {
+  held: readonly Uint8Array[];
+  bytes: number;
+  reader: NodeBodyReader;
+}
+
+/**
+ * Sends a {@link DirectBody} to the engine thread: the rest of the body is filled by the reader
+ * straight into the batch buffers the thread is sent (a body chunk costs one copy, no promise);
+ * each batch is one message and one `guard`.
+ */
+async function feedDirect(run: EngineRun, body: DirectBody, guard: () => Promise<void>): Promise<void> {
+  const { reader } = body;
+  try {
+    if (body.bytes > 0) {
+      await run.capture(body.held, body.bytes);
+      await guard();
+    }
+    while (run.error === null && !reader.ended) {
+      const buffer = run.batchBuffer();
+      // A thread that dies while the client is still sending fails the request at once.
+      const n = await run.unlessFailed(reader.fill(new Uint8Array(buffer), INPUT_BATCH_BYTES));
+      if (n === 0) break;
+      await run.send(buffer, n);
+      await guard();
+    }
+  } finally {
+    reader.release();
+  }
 }
 
 /** The engine on this thread (`threads` 0), its records printed on the format threads. */
@@ -239,9 +283,11 @@ async function pooledAnalysis(
     },
     engineBytes: () => run.engineBytes,
     outputBytes: () => run.heldBytes,
-    async work(chunks, kind, guard) {
+    async work(chunks, kind, guard, direct) {
       try {
-        if (kind === "capture") {
+        if (kind === "capture" && direct !== undefined) {
+          await feedDirect(run, direct, guard);
+        } else if (kind === "capture") {
           let batch: Uint8Array[] = [];
           let bytes = 0;
           const it = chunks[Symbol.asyncIterator]();
@@ -379,6 +425,16 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
       await opening.drop();
       throw e;
     }
+    // A capture for an engine thread is read from Node's request stream straight into the batches
+    // it is sent in (NodeBodyReader); in-process requests (no Node stream) and the other paths take
+    // the body's chunks one by one.
+    let direct: DirectBody | undefined;
+    const incoming = c.env?.incoming;
+    if (ctx.enginePool !== null && kind === "capture" && !opening.ended && incoming !== undefined) {
+      const held = await opening.detach();
+      const reader = new NodeBodyReader(incoming, c, config.maxBodyBytes, "capture", config, opening.bytes);
+      direct = { held, bytes: opening.bytes, reader };
+    }
     const unhold = budget.hold(() => analysis.engineBytes() + heldBytes + analysis.outputBytes());
     let nextCheck = BUDGET_CHECK_BYTES;
 
@@ -396,7 +452,7 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
         }
         await pause?.();
       };
-      await analysis.work(chunks, kind === "capture" ? "capture" : kind === "json" ? "json" : "msgpack", guard);
+      await analysis.work(chunks, kind === "capture" ? "capture" : kind === "json" ? "json" : "msgpack", guard, direct);
     };
 
     const meta = (): Record<string, unknown> => {
