@@ -27,12 +27,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { serverStartArgs } from "./lib/harness.mjs";
+import { freePort, serverStartArgs, waitForPort } from "./lib/harness.mjs";
 import { summarize } from "./lib/stats.mjs";
 
 const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze]
@@ -120,35 +119,6 @@ function threadCpu(pid) {
   return out;
 }
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = /** @type {import("node:net").AddressInfo} */ (s.address());
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitForPort(port, child) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before listening`);
-    const ok = await new Promise((res) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        res(true);
-      });
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after 15 s`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
 /** One upload to a fresh server of the tree at `root`: the client's figures and the server's CPU. */
 async function measure(root, file) {
   const port = await freePort();
@@ -159,7 +129,7 @@ async function measure(root, file) {
   });
   const exited = new Promise((res) => server.once("exit", res));
   try {
-    await waitForPort(port, server);
+    await waitForPort(port, 15_000, server);
     await new Promise((res) => setTimeout(res, 500)); // the engine threads start
     const before = threadCpu(server.pid);
     const load = loadavg()[0];

@@ -25,7 +25,6 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
 import { loadavg } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -38,12 +37,14 @@ import {
   ROOT,
   displayArgv,
   ensureCapture,
+  freePort,
   fmtMiB,
   fmtMs,
   gitInfo,
   machineInfo,
   serverStartArgs,
   toolVersion,
+  waitForPort,
   which,
 } from "./lib/harness.mjs";
 
@@ -85,37 +86,6 @@ function intArg(v, name, dflt) {
 function fmtRatio(x) {
   if (!Number.isFinite(x)) return "-";
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-
-/** A free TCP port on the loopback interface (bound and released; the server binds it next). */
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Resolves once something accepts TCP connections on the port; rejects after timeoutMs. */
-async function waitForPort(port, timeoutMs, child) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before listening`);
-    const ok = await new Promise((res) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        res(true);
-      });
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
 }
 
 /** VmHWM (peak resident set, KiB) of a live process, from /proc. */

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { cpus, platform, release, totalmem } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -151,4 +152,35 @@ export function fmtMiB(kb) {
 /** An argv for the results: this Node as "node", paths inside the repository relative to it. */
 export function displayArgv(argv) {
   return argv.map((a) => (a === process.execPath ? "node" : a.startsWith(ROOT + "/") ? relative(ROOT, a) : a));
+}
+
+/** A free TCP port on the loopback interface (bound and released; the server binds it next). */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port; rejects after timeoutMs. */
+export async function waitForPort(port, timeoutMs, child) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before listening`);
+    const ok = await new Promise((res) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        res(true);
+      });
+      s.once("error", () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
 }
