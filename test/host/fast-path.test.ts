@@ -12,6 +12,7 @@ import { mulberry32 } from "../../bench/lib/prng.mjs";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
 import { corpusCaptures } from "../golden/corpus.js";
+import { ACK, FIN, SYN, type Seg, capture, handshake } from "../anomalies/conversation.js";
 import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
 
 const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
@@ -251,6 +252,37 @@ describe("the steady-state fast path changes no output", () => {
             ignoreChecksums: true,
           });
         }
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "the handshake's SYN-ACK answering the SYN takes the fast path, and only that one",
+    () => {
+      const hs = handshake();
+      const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
+      const [syn, synAck, ack3] = hs;
+      // Segments on the fast path: the third ACK (1) where it is steady, plus the SYN-ACK (1) where it answers the SYN.
+      const variants: [string, Seg[], number][] = [
+        ["plain", hs, 2],
+        ["SYN-ACK acking beyond the SYN", [syn, { ...synAck, ack: 5 }, ack3], 1],
+        ["SYN-ACK acking before the SYN", [syn, { ...synAck, ack: 0 }, ack3], 1],
+        ["SYN-ACK with zero window", [syn, { ...synAck, win: 0 }, ack3], 1],
+        ["SYN-ACK with payload", [syn, { ...synAck, len: 10 }, ack3], 1],
+        ["SYN-ACK twice", [syn, synAck, { ...synAck, t: 0.015 }, ack3], 2],
+        ["SYN twice", [syn, { ...syn, t: 0.005 }, synAck, ack3], 2],
+        [
+          "the responder ACKs the SYN first",
+          [syn, { from: "s", flags: ACK, seq: 0, ack: 1, t: 0.005 }, synAck, ack3],
+          1,
+        ],
+        ["SYN-ACK before the SYN", [synAck, syn, ack3], 0],
+        ["SYN-ACK with FIN", [syn, { ...synAck, flags: SYN | ACK | FIN }, ack3], 0],
+      ];
+      for (const [name, segs, steady] of variants) {
+        expectSameBothWays(`handshake: ${name}`, capture(segs));
+        expect(steadyOf(segs), `handshake: ${name}: segments on the fast path`).toBe(steady);
       }
     },
     SLOW,
