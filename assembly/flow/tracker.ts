@@ -605,6 +605,40 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   return true;
 }
 
+/**
+ * The fast path of the handshake's first segment: the originator's SYN without payload that just
+ * created its record (createFlow: no flip, the originator is the sender). process() would set its
+ * sequence base (relative sequence 0), record 'S', take its options, make it SYN_SENT with the
+ * attempt timer (UpdateInactiveState) and start the handshake RTT; no anomaly rule fires for it.
+ * This makes those writes, in process()'s order, and returns true; false, having written nothing,
+ * for any other segment.
+ */
+@inline function synOpen(rec: usize, now: i64): bool {
+  const pk = TRACKER.pk;
+  // SYN alone among the six classic flags (ECE and CWR play no part in process()), and a window (no W).
+  if ((load<u8>(pk + P_FLAGS) & 0x3F) != <u8>TH_SYN || load<u32>(pk + P_PAYLEN) != 0 || load<u16>(pk + P_WIN) == 0) return false;
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  const lastSyn = extSideIfAny(rec, o, X_HIST_SYN);
+  if (lastSyn != 0 && load<u32>(lastSyn) != 0) return false;
+
+  setCurrent(rec, o, r);
+  clearFlag(rec, FF_PARTIAL); // SetPartialStatus: a pure SYN first
+  const seq = load<u32>(pk + P_SEQ);
+  initAckSeq(o, seq); initStartSeq(o, seq); initLastSeq(o, seq + 1); // init_endpoint: the SYN takes one octet
+  checkHistory(rec, o, HIST_SYN_PKT, 0x53); // 'S'
+  store<u16>(o + EP_WIN, load<u16>(pk + P_WIN));
+  // FR_TS_LAST is `now` already (createFlow).
+  noteOptions(o, TH_SYN);
+  updateStateMachine(now, seq, 0, true, TH_SYN);
+  noteSenderSeen(rec, o, r, now - load<i64>(rec + FR_TS_START)); // checkWireAnomalies
+  bumpSyns(rec, o);
+  setFlag(rec, FF_FPS_ORIG);
+  store<u32>(o + EP_PKTS, load<u32>(o + EP_PKTS) + 1);
+  addWide(rec, o, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  if (!epHas(r, EF_SYN_SEEN)) setSynTime(rec, now); // noteHandshake
+  return true;
+}
+
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
 @inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
 
@@ -621,7 +655,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   let id = lookup(h, src, sport, dst, dport, vlan);
   let isOrig = TABLE.lookupIsOrig;
-  let reused = false;
+  let reused = false, created = false;
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
@@ -630,6 +664,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, now);
+    created = true;
     isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && addrMatches(recPtr(id), false, src);
     if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }
@@ -649,7 +684,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   } else if (OPTIONS.fastPath && steadySegment(TRACKER.pk, rec, isOrig, now)) {
     TRACKER.steadyCount++;
     steady = true;
-  } else if (OPTIONS.fastPath && synAckAnswer(rec, isOrig, now)) {
+  } else if (OPTIONS.fastPath && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now))) {
     TRACKER.steadyCount++; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
   } else {
     process(rec, isOrig, now);
