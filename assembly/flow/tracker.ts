@@ -38,7 +38,7 @@ import {
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
 import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSenderSeen } from "./wire-anomalies";
 import {
-  setCurrent, flipCurrent, updateStateMachine, connectionClosed, checkEOF,
+  setCurrent, flipCurrent, updateStateMachine, updateInactive, connectionClosed, checkEOF,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
 } from "./state";
 import { removalTime } from "./timers";
@@ -587,7 +587,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   noteOptions(r, TH_SYN | TH_ACK);
   updateAckSeq(rec, o, ack);
   SEQ.seqUnderflow = false;
-  updateStateMachine(now, seq, 0, false, TH_SYN | TH_ACK);
+  updateInactive(now, seq, 0, false, TH_SYN | TH_ACK); // the responder is INACTIVE (updateStateMachine)
   // checkWireAnomalies: the greatest ack this side sent (its first), the evidence, the SYN count.
   store<u32>(r + EP_LAST_ACKVAL, ack);
   store<u8>(r + EP_FLAGS2, load<u8>(r + EP_FLAGS2) | EF2_ACK_SENT);
@@ -629,7 +629,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   store<u16>(o + EP_WIN, load<u16>(pk + P_WIN));
   // FR_TS_LAST is `now` already (createFlow).
   noteOptions(o, TH_SYN);
-  updateStateMachine(now, seq, 0, true, TH_SYN);
+  updateInactive(now, seq, 0, true, TH_SYN); // the originator is INACTIVE (updateStateMachine)
   noteSenderSeen(rec, o, r, now - load<i64>(rec + FR_TS_START)); // checkWireAnomalies
   bumpSyns(rec, o);
   setFlag(rec, FF_FPS_ORIG);
