@@ -67,8 +67,12 @@ function connectionEstablished(rec: usize): void {
   if (p == 21 || p == 22 || p == 23 || p == 513) setFlag(rec, FF_INACT_LONG);
 }
 
-/** UpdateInactiveState: the first packet from this side that changes its state. */
-function updateInactive(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u32): void {
+/**
+ * UpdateInactiveState: the first packet from this side that changes its state (the handshake's
+ * fast paths, tracker.ts synOpen/synAckAnswer, call it directly: updateStateMachine stays inlined
+ * into process()).
+ */
+export function updateInactive(now: i64, baseSeq: u32, len: u32, isOrig: bool, flags: u32): void {
   const rec = FLOW_STATE.curRec;
   if ((flags & TH_SYN) != 0) {
     if (isOrig) {

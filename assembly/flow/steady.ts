@@ -41,7 +41,7 @@ import {
   FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_HS_RTT, FR_HIST_SEEN,
   FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
   EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
-  EP_LAST_ACKVAL, X_DUPACKS, EP_SEEN, X_RTX_QUIET, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
+  EP_LAST_ACKVAL, X_DUPACKS, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
   EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, EF_SYN_SEEN, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
@@ -50,7 +50,7 @@ import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq
 import { gapHistory, historyIsLoneH, checkHistory } from "./history";
 import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
-import { noteHoleClocks } from "./wire-anomalies";
+import { noteHoleClocks, noteSenderSeen } from "./wire-anomalies";
 import { extSideIfAny } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService } from "./service";
@@ -134,11 +134,7 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
     f2 |= EF2_ACK_SENT;
   }
   store<u8>(ep + EP_FLAGS2, f2);
-  const quiet = extSideIfAny(rec, peer, X_RTX_QUIET, 2);
-  if (quiet != 0) store<u16>(quiet, 0);
-  const sinceStart = now - load<i64>(rec + FR_TS_START);
-  const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
-  if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
+  noteSenderSeen(rec, ep, peer, now - load<i64>(rec + FR_TS_START));
   if (!isOrig) store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_RESP_NONSYN);
   // In order, so its first octet is new (startsUnseen): the HTTP scan sees it.
   if (len != 0 && !dataUnderflow) {

@@ -19,8 +19,9 @@ import {
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
+  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, X_DUPACKS, FF_SYNACK_AFTER_ACK,
 } from "./live";
-import { timeAt, setTimeAt, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime } from "./narrow";
+import { timeAt, setTimeAt, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
@@ -35,9 +36,9 @@ import {
   keepHistLastFin, historyInit,
 } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
-import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks } from "./wire-anomalies";
+import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSenderSeen } from "./wire-anomalies";
 import {
-  setCurrent, flipCurrent, updateStateMachine, connectionClosed, checkEOF,
+  setCurrent, flipCurrent, updateStateMachine, updateInactive, connectionClosed, checkEOF,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
 } from "./state";
 import { removalTime } from "./timers";
@@ -547,6 +548,97 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   noteHandshake(rec, flags, ep == o, ack, now);
 }
 
+/**
+ * The fast path of the handshake (steady.ts's counterpart for its second segment): the responder's
+ * first segment, a SYN-ACK without payload that acknowledges exactly what the originator sent while
+ * the originator is SYN_SENT. process() would set the responder's sequence base from it (all of it
+ * new, relative sequence 0), record its 'h', take its options, move the originator's ack_seq to the
+ * ack and make both sides ESTABLISHED (UpdateInactiveState); no anomaly rule fires for it. This makes
+ * those writes, in process()'s order, and returns true; it returns false, having written nothing,
+ * for any other segment.
+ */
+@inline function synAckAnswer(rec: usize, isOrig: bool, now: i64): bool {
+  const pk = TRACKER.pk;
+  if (isOrig || load<u8>(pk + P_FLAGS) != <u8>(TH_SYN | TH_ACK) || load<u32>(pk + P_PAYLEN) != 0) return false;
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  if (stateOf(o) != <u8>Half.SynSent || stateOf(r) != <u8>Half.Inactive) return false;
+  // The responder's first packet and SYN (no partial status to set, no SYN retransmission, no wraps),
+  // its 'h' not yet recorded and no earlier SYN sequence to compare with (updateHistory), a window
+  // (no W), an originator that neither closed nor reset.
+  if ((flagsOf(rec) & FF_FPS_RESP) != 0 || load<u8>(r + EP_FLAGS) != 0 || (load<u8>(o + EP_FLAGS) & ~EF_SYN_SEEN) != 0) return false;
+  if (load<u16>(r + EP_SEQ_WRAPS) != 0 || (load<u32>(rec + FR_HIST_SEEN) & (HIST_SYN_PKT << 16)) != 0) return false;
+  const lastSyn = extSideIfAny(rec, r, X_HIST_SYN);
+  if ((lastSyn != 0 && load<u32>(lastSyn) != 0) || load<u16>(TRACKER.pk + P_WIN) == 0) return false;
+  // The ack is the originator's last_seq, ahead of its ack_seq in the first lap and not before its
+  // start: relativeSeq() gives last - start without underflow, so no ack_of_unseen_data, and it moves ack_seq.
+  const ack = load<u32>(pk + P_ACK);
+  const oStart = startSeq(o);
+  if (ack != lastSeq(o) || ack <= ackSeq(o) || seqDelta(ack, ackSeq(o)) <= 0 || ack < oStart || seqDelta(ack, oStart) < 0 ||
+      load<u16>(o + EP_SEQ_WRAPS) != 0) return false;
+  const relAck = <u64>(ack - oStart);
+
+  // ---- qualifies: the writes of process(), in its order ----
+  setCurrent(rec, r, o);
+  const seq = load<u32>(pk + P_SEQ);
+  initAckSeq(r, seq); initStartSeq(r, seq); initLastSeq(r, seq + 1); // init_endpoint: the SYN takes one octet
+  checkHistory(rec, r, HIST_SYN_PKT, 0x48); // 'h'
+  store<u16>(r + EP_WIN, load<u16>(pk + P_WIN));
+  setTimeAt(rec, FR_TS_LAST, now);
+  noteOptions(r, TH_SYN | TH_ACK);
+  updateAckSeq(rec, o, ack);
+  SEQ.seqUnderflow = false;
+  updateInactive(now, seq, 0, false, TH_SYN | TH_ACK); // the responder is INACTIVE (updateStateMachine)
+  // checkWireAnomalies: the greatest ack this side sent (its first), the evidence, the SYN count.
+  store<u32>(r + EP_LAST_ACKVAL, ack);
+  store<u8>(r + EP_FLAGS2, load<u8>(r + EP_FLAGS2) | EF2_ACK_SENT);
+  const dup = extSideIfAny(rec, r, X_DUPACKS, 1);
+  if (dup != 0) store<u8>(dup, 0);
+  noteSenderSeen(rec, r, o, now - load<i64>(rec + FR_TS_START));
+  bumpSyns(rec, r);
+  if (durationAt(rec, FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
+  ackReceived(rec, o, r, relAck);
+  checkEOF(rec, o);
+  checkEOF(rec, r);
+  setFlag(rec, FF_FPS_RESP);
+  store<u32>(r + EP_PKTS, load<u32>(r + EP_PKTS) + 1);
+  addWide(rec, r, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  return true;
+}
+
+/**
+ * The fast path of the handshake's first segment: the originator's SYN without payload that just
+ * created its record (createFlow: no flip, the originator is the sender). process() would set its
+ * sequence base (relative sequence 0), record 'S', take its options, make it SYN_SENT with the
+ * attempt timer (UpdateInactiveState) and start the handshake RTT; no anomaly rule fires for it.
+ * This makes those writes, in process()'s order, and returns true; false, having written nothing,
+ * for any other segment.
+ */
+@inline function synOpen(rec: usize, now: i64): bool {
+  const pk = TRACKER.pk;
+  // SYN alone among the six classic flags (ECE and CWR play no part in process()), and a window (no W).
+  if ((load<u8>(pk + P_FLAGS) & 0x3F) != <u8>TH_SYN || load<u32>(pk + P_PAYLEN) != 0 || load<u16>(pk + P_WIN) == 0) return false;
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  const lastSyn = extSideIfAny(rec, o, X_HIST_SYN);
+  if (lastSyn != 0 && load<u32>(lastSyn) != 0) return false;
+
+  setCurrent(rec, o, r);
+  clearFlag(rec, FF_PARTIAL); // SetPartialStatus: a pure SYN first
+  const seq = load<u32>(pk + P_SEQ);
+  initAckSeq(o, seq); initStartSeq(o, seq); initLastSeq(o, seq + 1); // init_endpoint: the SYN takes one octet
+  checkHistory(rec, o, HIST_SYN_PKT, 0x53); // 'S'
+  store<u16>(o + EP_WIN, load<u16>(pk + P_WIN));
+  // FR_TS_LAST is `now` already (createFlow).
+  noteOptions(o, TH_SYN);
+  updateInactive(now, seq, 0, true, TH_SYN); // the originator is INACTIVE (updateStateMachine)
+  noteSenderSeen(rec, o, r, now - load<i64>(rec + FR_TS_START)); // checkWireAnomalies
+  bumpSyns(rec, o);
+  setFlag(rec, FF_FPS_ORIG);
+  store<u32>(o + EP_PKTS, load<u32>(o + EP_PKTS) + 1);
+  addWide(rec, o, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  if (!epHas(r, EF_SYN_SEEN)) setSynTime(rec, now); // noteHandshake
+  return true;
+}
+
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
 @inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
 
@@ -563,7 +655,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
   let id = lookup(h, src, sport, dst, dport, vlan);
   let isOrig = TABLE.lookupIsOrig;
-  let reused = false;
+  let reused = false, created = false;
   if (!isNoRecord(id)) {
     const rec = recPtr(id);
     // Timers fire before the packet that reaches their time (Zeek advances timers first).
@@ -572,6 +664,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   if (isNoRecord(id)) {
     id = createFlow(h, flags, sport, dport, now);
+    created = true;
     isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && addrMatches(recPtr(id), false, src);
     if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
   }
@@ -591,6 +684,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   } else if (OPTIONS.fastPath && steadySegment(TRACKER.pk, rec, isOrig, now)) {
     TRACKER.steadyCount++;
     steady = true;
+  } else if (OPTIONS.fastPath && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now))) {
+    TRACKER.steadyCount++; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
   } else {
     process(rec, isOrig, now);
   }

@@ -140,6 +140,18 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
 }
 
 /**
+ * Evidence for the end-of-input rules (syn_unanswered, peer_vanished, handshake_incomplete, states)
+ * that every segment `ep` sends leaves, `sinceStart` µs after the record's start: the peer's
+ * retransmissions since it last heard from us restart, and the sender's latest time, whatever the order.
+ */
+@inline export function noteSenderSeen(rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
+  const quiet = extSideIfAny(rec, peer, X_RTX_QUIET, 2);
+  if (quiet != 0) store<u16>(quiet, 0);
+  const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
+  if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
+}
+
+/**
  * Checks the segment at `pk` sent by `ep` (after Zeek's bookkeeping; roles as they are now).
  * relSeq/relAck: its sequence and ack in relative space; segLen: the sequence space it takes;
  * deltaLast: how far it moved the sender's highest sequence (Zeek update_last_seq).
@@ -238,11 +250,7 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
     noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
   }
 
-  // Evidence for the end-of-input rules (syn_unanswered, peer_vanished, handshake_incomplete, states).
-  const quiet = extSideIfAny(rec, peer, X_RTX_QUIET, 2);
-  if (quiet != 0) store<u16>(quiet, 0);
-  const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
-  if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen); // the latest, whatever the order
+  noteSenderSeen(rec, ep, peer, sinceStart);
   if (syn) {
     bumpSyns(rec, ep);
   } else if (!rst) {
