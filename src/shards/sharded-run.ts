@@ -24,8 +24,9 @@
  *   one engine.
  * - The flow cap holds for the process: each shard gets cap / N (at least the engine's minimum, 16).
  * - Output order differs from one engine's; the flow set does not (`--sort ts` gives one order).
- * - The shard threads are started here (the CLI), or lent by the caller and joined by links
- *   (protocol.ts: the API's engine pool lends its free threads to one large upload).
+ * - The shard threads are the process's own (the CLI's: shard-threads.ts, started as the process
+ *   starts or here), or lent by the caller and joined by links (protocol.ts: the API's engine pool
+ *   lends its free threads to one large upload); either way each gets its ShardStart on its link.
  */
 
 import { receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
