@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 // The flowrecon command; the implementation is src/cli.ts (built to dist/cli.js).
-import { main } from "../dist/cli.js";
+// The shard threads a large capture will want start first, while the CLI loads its modules
+// (src/shards/shard-threads.ts); the rest of the CLI is imported after that.
+import { startShardThreadsFor } from "../dist/shards/shard-threads.js";
 
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const started = startShardThreadsFor(argv);
+const { main } = await import("../dist/cli.js");
+process.exitCode = await main(argv, undefined, undefined, started);

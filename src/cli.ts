@@ -36,7 +36,14 @@ import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
 import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
 import { runConnectionCommand } from "./connection-commands.js";
-import { availableThreads, MAX_THREADS, ShardedRun } from "./shards/sharded-run.js";
+import { ShardedRun } from "./shards/sharded-run.js";
+import {
+  endShardThreads,
+  engineThreads,
+  MAX_THREADS,
+  THREAD_MIN_BYTES,
+  type ShardThread,
+} from "./shards/shard-threads.js";
 import { SortedRecords } from "./output/sorted-records.js";
 import { anomalyNames, parseCommandLineArgs, SHARED_OPTIONS, sharedEngineOptions, UsageError } from "./cli-args.js";
 import { EXIT_INPUT, EXIT_OK, failureStatus, InputError } from "./cli-args.js";
@@ -501,14 +508,6 @@ interface RecordOutput {
 }
 
 /**
- * Below this size a capture file is formatted on the main thread: a format thread starts in
- * ~40 ms and runs its first records slowly while V8 compiles for it, which costs more than it
- * saves on small inputs (measured: 18 MB and 94 MB captures ran 5-20% slower on a thread, a
- * 470 MB one 20% faster).
- */
-const THREAD_MIN_BYTES = 64 << 20;
-
-/**
  * How many format threads: 0 = format on the main thread. FLOWRECON_FORMAT_THREADS=0 forces the
  * main thread, =N forces N threads from the start (for tests and measurements); unset, the input
  * decides: small files on the main thread, everything else on one thread, which becomes two when a
@@ -590,25 +589,15 @@ function printOnThreads(threads: FormatThreads, spec: PrintSpec, rec: Reconstruc
   };
 }
 
-/**
- * How many engines (shard threads): `--threads`, else the cores available for a capture file of
- * THREAD_MIN_BYTES or more. A smaller file does not repay starting threads (as for format threads),
- * and standard input keeps one engine unless asked: a live pipeline stage then prints its flows in
- * the order they finish, as before.
- */
-function engineThreads(args: AnalyzeArgs, input: { isFile: boolean; size: number }): number {
-  if (args.threads !== undefined) return args.threads;
-  return input.isFile && input.size >= THREAD_MIN_BYTES ? availableThreads() : 1;
-}
-
-async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable): Promise<number> {
+async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable, started: ShardThread[]): Promise<number> {
   const input = openCapture(args.capture);
   const out = new Output(stdout);
-  const engines = engineThreads(args, input);
-  if (engines > 1) {
+  const engines = engineThreads(args.threads, input);
+  if (engines <= 1) endShardThreads(started);
+  else {
     try {
       const tty = Boolean((stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY);
-      return await analyzeSharded(args, engines, input, out, stderr, tty);
+      return await analyzeSharded(args, engines, input, out, stderr, tty, started);
     } finally {
       if (input.owned) closeSync(input.fd);
     }
@@ -749,6 +738,7 @@ async function analyzeSharded(
   out: Output,
   stderr: Writable,
   tty: boolean,
+  started: ShardThread[],
 ): Promise<number> {
   const shardPrint = isEngineLineFormat(args.format) && !args.sortTs;
   const print = {
@@ -763,6 +753,7 @@ async function analyzeSharded(
   const insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...args.options.stateThresholds } };
   const run = new ShardedRun({
     threads: engines,
+    started,
     options: args.options,
     print: shardPrint ? print : null,
     insight,
@@ -813,12 +804,28 @@ function reportWriteFailure(e: Error, stderr: Writable): number {
 
 /**
  * Runs the command line and resolves with the exit status (the caller sets process.exitCode, so
- * buffered output is flushed before the process ends).
+ * buffered output is flushed before the process ends). `started`: shard threads started ahead for
+ * this command line (bin/flowrecon.js, shard-threads.ts startShardThreadsFor); a run takes what it
+ * needs, the rest are ended.
  */
 export async function main(
   argv: readonly string[],
   stdout: Writable = process.stdout,
   stderr: Writable = process.stderr,
+  started: ShardThread[] = [],
+): Promise<number> {
+  try {
+    return await command(argv, stdout, stderr, started);
+  } finally {
+    endShardThreads(started);
+  }
+}
+
+async function command(
+  argv: readonly string[],
+  stdout: Writable,
+  stderr: Writable,
+  started: ShardThread[],
 ): Promise<number> {
   // ladder and extract look at single connections (src/connection-commands.ts).
   if (argv[0] === "ladder" || argv[0] === "extract") return runConnectionCommand(argv, stdout, stderr);
@@ -838,7 +845,7 @@ export async function main(
       await serve();
       return EXIT_OK;
     }
-    return await analyze(parsed.args, stdout, stderr);
+    return await analyze(parsed.args, stdout, stderr, started);
   } catch (e) {
     return failureStatus(e, stderr, "flowrecon --help");
   }

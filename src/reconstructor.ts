@@ -302,8 +302,8 @@ export class Reconstructor {
     if (options.trace !== undefined) this.#armTrace(options.trace);
     this.#base = exports.inputPtr();
     this.#window = exports.inputSize();
-    // Touch the window now, so its page faults are paid once here and not inside the first feeds.
-    this.#engine.views().u8.fill(0, this.#base, this.#base + this.#window);
+    // The window is not touched here: its pages fault in as reads first fill them, so a small
+    // capture (or a shard, whose pieces fill ~1 MiB of its window) pays only for what it uses.
     this.#feedLimit = Math.min(FIRST_FEED_BYTES, this.#window);
   }
 

@@ -24,12 +24,12 @@
  *   one engine.
  * - The flow cap holds for the process: each shard gets cap / N (at least the engine's minimum, 16).
  * - Output order differs from one engine's; the flow set does not (`--sort ts` gives one order).
- * - The shard threads are started here (the CLI), or lent by the caller and joined by links
- *   (protocol.ts: the API's engine pool lends its free threads to one large upload).
+ * - The shard threads are the process's own (the CLI's: shard-threads.ts, started as the process
+ *   starts or here), or lent by the caller and joined by links (protocol.ts: the API's engine pool
+ *   lends its free threads to one large upload); either way each gets its ShardStart on its link.
  */
 
-import { receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import { availableParallelism } from "node:os";
+import { receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../reconstructor.js";
 import { makeViews } from "../wasm/engine.js";
 import { processHashKey } from "../hash-key.js";
@@ -41,16 +41,15 @@ import type { FlowCounts } from "../http/flow-counts.js";
 import { AsciiWriter } from "../format/ascii.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
 import { shardPrinter, type ShardPrinter } from "./shard-print.js";
+import { MAX_THREADS, startShardThread, type ShardThread } from "./shard-threads.js";
 import {
   MAX_LENT_SPARES,
   OUT_BYTES,
   abandonLink,
-  createLink,
   giveCredit,
   shardMemory,
   type FromShard,
   type ShardAnswer,
-  type ShardData,
   type ShardLink,
   type ShardStart,
   type ToShard,
@@ -72,14 +71,6 @@ const ENGINE_MIN_FLOW_CAP = 16;
  * thread waited on a full ring at 0.35 (the 0.3 here).
  */
 const ROUTE_COST = 0.25;
-/**
- * The frame ring of a shard thread started here (protocol.ts RING_BYTES is a lent thread's): the
- * thread takes its first frame ~190 ms after the run starts (its Node, modules and engine), while
- * the reading thread routes ~125 MB/s of frame records on the header-only cap2m: with 4 MiB it
- * found the ring full at 123 ms, before the shard thread had begun. 16 MiB holds the start-up's
- * worth; its pages are touched once the ring wraps.
- */
-const OWN_RING_BYTES = 16 << 20;
 /** For measurements: FLOWRECON_READER_SHARE=x makes the reading thread track share x of the connections. */
 const READER_SHARE_ENV = "FLOWRECON_READER_SHARE";
 
@@ -95,19 +86,6 @@ export function readerShare(engines: number): number {
     if (Number.isFinite(x) && x >= 0 && x <= 1) return x;
   }
   return Math.max(0, (1 - ROUTE_COST * (engines - 1)) / engines);
-}
-
-/** Most shard threads one run starts. */
-export const MAX_THREADS = 64;
-
-/** The default thread count: the cores this process may use. */
-export function availableThreads(): number {
-  return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
-}
-
-function workerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../../dist/shards/shard-worker.js", here) : new URL("./shard-worker.js", here);
 }
 
 function hex(n: bigint): string {
@@ -135,6 +113,8 @@ export interface ShardedRunOptions {
    * serveShard): then `threads` is their count + 1 and no thread is started here.
    */
   links?: ShardLink[];
+  /** Shard threads of this process started ahead (shard-threads.ts), taken before any is started here. */
+  started?: ShardThread[];
   options: ReconstructorOptions;
   /**
    * The formats the engine writes (ndjson, zeek) are printed by every shard's engine: the spec
@@ -192,21 +172,22 @@ export class ShardedRun {
       opts.links !== undefined ? opts.links.length + 1 : Math.max(2, Math.min(MAX_THREADS, Math.floor(opts.threads)));
     this.#opts = opts;
     const options = shardOptions(opts.options, n);
+    const started = opts.started ?? [];
     for (let i = 1; i < n; i++) {
       let link: ShardLink;
       let worker: Worker | null = null;
-      if (opts.links !== undefined) {
-        link = opts.links[i - 1]!;
-        link.port.postMessage({ options, print: opts.print, answer: opts.answer } satisfies ShardStart);
-      } else {
-        const ends = createLink(OWN_RING_BYTES);
-        link = ends.reader;
-        const data: ShardData = { ...ends.shard, options, print: opts.print, answer: opts.answer };
-        worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port] });
-        worker.on("error", (e) => {
+      if (opts.links !== undefined) link = opts.links[i - 1]!;
+      else {
+        const thread = started.shift() ?? startShardThread();
+        ({ link, worker } = thread);
+        worker.ref();
+        const failed = (e: Error): void => {
           this.#failure ??= new Error(`shard thread ${i} failed: ${e.message}`, { cause: e });
-        });
+        };
+        if (thread.failure !== null) failed(thread.failure);
+        worker.on("error", failed);
       }
+      link.port.postMessage({ options, print: opts.print, answer: opts.answer } satisfies ShardStart);
       const writer = new RingWriter({ buffer: link.ring });
       writer.onFull = () => this.pump();
       this.#shards.push({

@@ -94,6 +94,14 @@ const WASM_URL = new URL("../../build/flowrecon.wasm", import.meta.url);
 let compiled: WebAssembly.Module | undefined;
 let fingerprint: string | undefined;
 
+function engineBytes(): Uint8Array<ArrayBuffer> {
+  try {
+    return readFileSync(WASM_URL) as Uint8Array<ArrayBuffer>;
+  } catch (cause) {
+    throw new Error(`cannot read the engine at ${fileURLToPath(WASM_URL)}: run "npm run build" first`, { cause });
+  }
+}
+
 /**
  * The compiled module, shared by every engine in this process (and postMessage-able to workers).
  * Compilation is synchronous: Node has no size limit on synchronous compiles, and the CLI needs the
@@ -101,16 +109,19 @@ let fingerprint: string | undefined;
  */
 export function engineModule(): WebAssembly.Module {
   if (compiled === undefined) {
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = readFileSync(WASM_URL) as Uint8Array<ArrayBuffer>;
-    } catch (cause) {
-      throw new Error(`cannot read the engine at ${fileURLToPath(WASM_URL)}: run "npm run build" first`, { cause });
-    }
+    const bytes = engineBytes();
     compiled = new WebAssembly.Module(bytes);
     fingerprint = createHash("sha256").update(bytes).digest("hex");
   }
   return compiled;
+}
+
+/**
+ * A worker thread takes the module its parent compiled (posted to it) instead of compiling its own:
+ * V8 shares the compiled code between the threads, functions the parent already optimised included.
+ */
+export function adoptEngineModule(module: WebAssembly.Module): void {
+  compiled ??= module;
 }
 
 /**
@@ -119,7 +130,9 @@ export function engineModule(): WebAssembly.Module {
  */
 export function engineFingerprint(): string {
   engineModule();
-  return fingerprint!;
+  // An adopted module: the parent compiled the same file.
+  fingerprint ??= createHash("sha256").update(engineBytes()).digest("hex");
+  return fingerprint;
 }
 
 /** Decodes an AssemblyScript string: UTF-16LE code units, byte length in the u32 at ptr - 4. */

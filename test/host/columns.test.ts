@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor } from "../../src/index.js";
 import { ZEEK_FIELDS } from "../../src/index.js";
-import { LocalNets, LocalNetsError, parseAddress } from "../../src/net/local-nets.js";
+import { LocalNets, LocalNetsError, PRIVATE_ADDRESS_SPACE, parseAddress } from "../../src/net/local-nets.js";
 import { writeTunnelUid, UID_LENGTH } from "../../src/ids/uid.js";
 import { corpus, repoRoot } from "./helpers.js";
 
@@ -128,6 +128,12 @@ describe("local_orig / local_resp (Site::local_nets)", () => {
       has("2001:db8:7fff::1"),
       has("::ffff:172.16.0.1"),
     ]).toEqual([true, false, true, false, true]);
+  });
+
+  it("the default private address space, parsed without the address check, is the checked parse of its list", () => {
+    const checked = new LocalNets(["-", ...PRIVATE_ADDRESS_SPACE].join(","));
+    expect(new LocalNets().tables).toEqual(checked.tables);
+    expect(checked.tables.v4.length + checked.tables.v6.length).toBeGreaterThan(0);
   });
 });
 

@@ -46,7 +46,7 @@ import { piecesBody, ResponseStream } from "../response-stream.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 import { INPUT_BATCH_BYTES, type EnginePool, type EngineRun } from "../engine-pool.js";
-import { MAX_THREADS } from "../../shards/sharded-run.js";
+import { MAX_THREADS } from "../../shards/shard-threads.js";
 import type { AnalyzeParams } from "../params.js";
 import type { OutputFormat } from "../negotiate.js";
 import type { SegmentEncoding } from "../../ingest/segments.js";

@@ -1,0 +1,75 @@
+// Shard threads started before the CLI knows its run (src/shards/shard-threads.ts, bin/flowrecon.js):
+// the guess from argv, and a run that takes them (or ends the ones it does not need).
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { generateCapture } from "../../bench/lib/traffic.mjs";
+import { main } from "../../src/cli.js";
+import { endShardThreads, startShardThreadsFor, THREAD_MIN_BYTES } from "../../src/shards/shard-threads.js";
+
+const dir = mkdtempSync(join(tmpdir(), "flowrecon-shard-threads-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const capture = join(dir, "small.pcap");
+generateCapture({
+  out: capture,
+  sidecar: false,
+  segments: 20_000,
+  concurrent: 2_000,
+  snaplen: 96,
+  seed: 3,
+  pps: 50_000,
+});
+
+/** A stream that keeps what it is given, in `into`. */
+function collect(into: Buffer[]): PassThrough {
+  return new PassThrough().on("data", (chunk: Buffer) => into.push(chunk));
+}
+
+async function analyze(argv: string[], started = startShardThreadsFor(argv)): Promise<string> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  expect(await main(argv, collect(out), collect(err), started)).toBe(0);
+  await new Promise(setImmediate); // the streams hand on their last chunks
+  expect(Buffer.concat(err).toString("utf8")).toBe("");
+  return Buffer.concat(out).toString("utf8");
+}
+
+describe("shard threads started ahead", () => {
+  it("are guessed from argv: --threads/-j, else a capture of THREAD_MIN_BYTES or more; only for analyze", () => {
+    const count = (argv: string[]): number => {
+      const threads = startShardThreadsFor(argv);
+      const n = threads.length;
+      endShardThreads(threads);
+      expect(threads).toEqual([]);
+      return n;
+    };
+    expect(THREAD_MIN_BYTES).toBeGreaterThan(20_000 * 200);
+    expect([
+      count(["analyze", capture]),
+      count(["analyze", capture, "--format", "zeek"]),
+      count(["analyze", "-j", "3", capture]),
+      count(["analyze", "-j3", capture]),
+      count(["analyze", capture, "--threads=2"]),
+      count(["analyze", capture, "--threads", "1"]),
+      count(["analyze", capture, "--threads", "0"]),
+      count(["ladder", capture, "-j", "3"]),
+      count(["analyze", "-", "-j", "2"]),
+    ]).toEqual([0, 0, 2, 2, 1, 0, 0, 0, 1]);
+  });
+
+  it("a run takes them and prints what it prints without them; the ones it does not need end", async () => {
+    const argv = ["analyze", capture, "--threads", "2", "--sort", "ts"];
+    const expected = await analyze(argv, []);
+    expect(expected.split("\n").length).toBeGreaterThan(100);
+    const started = startShardThreadsFor(["analyze", capture, "-j", "3"]);
+    const workers = started.map((t) => t.worker);
+    expect(workers.length).toBe(2);
+    const exits = workers.map((w) => once(w, "exit"));
+    expect(await analyze(argv, started)).toBe(expected);
+    expect(started).toEqual([]);
+    await Promise.all(exits);
+  });
+});
