@@ -126,7 +126,7 @@ import { EndReason } from "./flow/record";
   indexMask: u32;
   k0: u64;
   k1: u64;
-  // SipHash's state as keyed, v0 and v1 one half-round on (table.ts sipKeyState).
+  // SipHash's state as keyed, v0 and v1 one half-round on (hash/siphash.ts sipKeyState).
   sip0: u64;
   sip1: u64;
   sip2: u64;
