@@ -293,6 +293,15 @@ const SIP_LEN_V4: u64 = 15;
 }
 
 /**
+ * Test hook: keyHash of the key (src, sport, dst, dport, vlan), addresses at src and dst as the
+ * descriptor holds them (16 bytes, v4-mapped for IPv4). test/host/table-hash.test.ts checks it
+ * against a reference SipHash-1-3.
+ */
+export function keyHashOf(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  return keyHash(src, sport, dst, dport, vlan);
+}
+
+/**
  * The key hash of the live record at r, as lookup() and insert() had it from the packet (the live
  * record does not keep it: it is needed only when the record leaves the table).
  */
