@@ -7,7 +7,7 @@
 // own as in Zeek (layers/context.ts): one record, several segments or skips.
 
 import { statInc, Stat, STATS } from "../stats";
-import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum } from "../packet";
+import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum, isHeaderOnly } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLinkWith, decodeLinkStraight, LINKTYPE_ETHERNET } from "../layers/link";
 import { STRAIGHT_MISS } from "../layers/straight";
@@ -61,7 +61,7 @@ export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen
     // through it could alias the state block, so every PACKET.PKT would be loaded again.)
     const pkt = PACKET.PKT;
     const csum = load<u8>(pkt + P_CSUM);
-    if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
+    if (isHeaderOnly(csum)) {
       // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
       // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
       statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);

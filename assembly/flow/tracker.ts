@@ -9,7 +9,7 @@
 
 import {
   PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum, isHeaderOnly,
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
@@ -548,7 +548,6 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 }
 
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
-@inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
 
 /** Processes one descriptor (a batch slot) whose key hash is h (inlined into flushBatch's loop, its one caller). */
 @inline function trackOne(h: u32): void {
@@ -621,9 +620,11 @@ TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
 /** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot (inlined: once a segment). */
 @inline export function trackPacket(): void {
-  TRACKER.queued++;
-  if (TRACKER.queued == BATCH) flushBatch();
-  else usePktSlot(TRACKER.queued);
+  // The count in a local: V8 loads it again after a store to linear memory.
+  const queued = TRACKER.queued + 1;
+  TRACKER.queued = queued;
+  if (queued == BATCH) flushBatch();
+  else usePktSlot(queued);
 }
 
 /**
