@@ -162,6 +162,8 @@ import { EndReason } from "./flow/record";
   liveCursor: u32;
   recordClock: i64;
   queued: i32;
+  // flushBatch calls so far (capture/pcap.ts pcapRun asks outNearlyFull() again after one).
+  flushes: u32;
   steadyCount: i32;
   sink: u32;
 }

@@ -614,6 +614,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 export const BATCH: i32 = PKT_RING_SLOTS;
 const BATCH_HASH: usize = memory.data(BATCH * 4, 16);
 TRACKER.queued = 0;
+TRACKER.flushes = 0;
 /** Segments of the current batch that took the fast path (added to Stat.SteadySegments per batch). */
 TRACKER.steadyCount = 0;
 TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
@@ -634,6 +635,7 @@ TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
  * two packets' decoding would be paid alone.
  */
 export function flushBatch(): void {
+  TRACKER.flushes++;
   const n = TRACKER.queued;
   if (n == 0) {
     if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;
