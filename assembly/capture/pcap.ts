@@ -149,7 +149,7 @@ export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
     const orig = min(load<u32>(r + RH_ORIG_LEN), WIRELEN_CLAMP);
     PCAP.records += 1;
     // SAFETY: avail - off >= 16 + incl, so the frame [r+16, r+16+incl) is inside the window.
-    deliverRecord(linktype, r + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
+    deliverRecord(linktype, r + <usize>RH_SIZE, <i32>incl, <i32>orig, ts, true);
     off += total;
   }
   return off;
