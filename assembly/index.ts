@@ -138,6 +138,8 @@ export * from "./format/abi";
 
 // ---- shards (src/shards/): the reading thread routes frames, each shard's engine tracks its own ----
 export { routeInit, routeAreaPtr, routeAreaLen, routeClear, routeKey, MAX_SHARDS } from "./shard/route";
+// Test hook: the flow table's key hash (test/host/table-hash.test.ts).
+export { keyHashOf } from "./flow/table";
 
 /**
  * Shard side: decodes and tracks the frame records (shard/frames.ts) the host copied to

@@ -109,4 +109,13 @@ export enum Csum {
   HeaderCut = 5,
 }
 
+/**
+ * True for Csum.HeaderBad and Csum.HeaderCut: a segment whose TCP header is unusable, of which the
+ * tracker counts nothing. They are the two largest codes, so this is one compare.
+ */
+@inline export function isHeaderOnly(csum: u8): bool {
+  if (Csum.HeaderBad != 4 || Csum.HeaderCut != 5) ERROR("isHeaderOnly: HeaderBad and HeaderCut must stay the largest codes");
+  return csum >= <u8>Csum.HeaderBad;
+}
+
 export enum Tunnel { None = 0, Teredo = 1, Gtpu = 2, Ayiya = 3, Vxlan = 4, Gre = 5, IpInIp = 6, Geneve = 7 }

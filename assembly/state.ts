@@ -126,7 +126,7 @@ import { EndReason } from "./flow/record";
   indexMask: u32;
   k0: u64;
   k1: u64;
-  // SipHash's state as keyed, v0 and v1 one half-round on (table.ts sipKeyState).
+  // SipHash's state as keyed, v0 and v1 one half-round on (hash/siphash.ts sipKeyState).
   sip0: u64;
   sip1: u64;
   sip2: u64;
@@ -162,6 +162,8 @@ import { EndReason } from "./flow/record";
   liveCursor: u32;
   recordClock: i64;
   queued: i32;
+  // flushBatch calls so far (capture/pcap.ts pcapRun asks outNearlyFull() again after one).
+  flushes: u32;
   steadyCount: i32;
   sink: u32;
 }

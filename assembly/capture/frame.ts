@@ -7,7 +7,7 @@
 // own as in Zeek (layers/context.ts): one record, several segments or skips.
 
 import { statInc, Stat, STATS } from "../stats";
-import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum } from "../packet";
+import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum, isHeaderOnly } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLinkWith, decodeLinkStraight, LINKTYPE_ETHERNET } from "../layers/link";
 import { STRAIGHT_MISS } from "../layers/straight";
@@ -21,8 +21,12 @@ import { routeFrame } from "../shard/route";
   deliverRecord(linktype, p, caplen, wirelen, tsUs);
 }
 
-/** deliverFrame outside a framing check (pcap.ts pcapRun, which runs only then). */
-@inline export function deliverRecord(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
+/**
+ * deliverFrame outside a framing check (pcap.ts pcapRun, which runs only then). `inlined` (a
+ * constant): deliverRoutedFrame's body is inlined here (pcapRun's loop, the common file's records),
+ * which saves the call a record and the argument moves and reloads around it.
+ */
+@inline export function deliverRecord(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, inlined: bool = false): void {
   statInc(Stat.Records);
   // The record's number (counted here) travels with its segments: traces and extract name frames
   // by it (tshark's frame.number).
@@ -30,13 +34,20 @@ import { routeFrame } from "../shard/route";
   // Every record moves the capture clock (flow/tracker.ts noteRecordTime).
   noteRecordTime(tsUs);
   if (ROUTE.routing) routeFrame(linktype, p, caplen, wirelen, tsUs, frame, recordClockNow());
+  else if (inlined) deliverTracked(linktype, p, caplen, wirelen, tsUs, frame);
   else deliverRoutedFrame(linktype, p, caplen, wirelen, tsUs, frame);
 }
 
 /** Decodes and tracks one frame, record `frame` of the capture (counted and clocked by the caller). */
 export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): void {
+  deliverTracked(linktype, p, caplen, wirelen, tsUs, frame);
+}
+
+/** deliverRoutedFrame's body. */
+@inline function deliverTracked(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): void {
   // The straight path first (layers/straight.ts): an Ethernet frame is one pass, with no A-MSDU
-  // cursor to set up or ask. A frame it does not take is decoded again from the start below.
+  // cursor to set up or ask. A frame it does not take is decoded again from the start by
+  // deliverGeneral.
   if (linktype == LINKTYPE_ETHERNET && !ROUTE.routing) {
     const code = decodeLinkStraight(p, caplen, wirelen, tsUs);
     if (code != STRAIGHT_MISS) {
@@ -44,6 +55,16 @@ export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen
       return;
     }
   }
+  deliverGeneral(linktype, p, caplen, wirelen, tsUs, frame);
+}
+
+/**
+ * deliverRoutedFrame through the general decoders, subframe by subframe. A function of its own (not
+ * inlined: Binaryen leaves functions with loops alone): in deliverRoutedFrame its loop and calls
+ * kept the arguments and a zero vector on the stack, some 20 spills and reloads a frame that the
+ * straight path paid too.
+ */
+function deliverGeneral(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64, frame: f64): void {
   // Each subframe pass moves the offset past at least one 14-byte A-MSDU subframe header, so the loop ends.
   for (let subframe = 0; ; subframe = subframeNext()) {
     // decodeLink's body, inlined: the call a segment cost more than its straight path saves.
@@ -61,7 +82,7 @@ export function deliverRoutedFrame(linktype: i32, p: usize, caplen: i32, wirelen
     // through it could alias the state block, so every PACKET.PKT would be loaded again.)
     const pkt = PACKET.PKT;
     const csum = load<u8>(pkt + P_CSUM);
-    if (csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut) {
+    if (isHeaderOnly(csum)) {
       // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
       // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
       statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);

@@ -21,7 +21,7 @@ import { rd16, rd32 } from "../mem";
 import { deliverFrame, deliverRecord } from "./frame";
 import { outNearlyFull } from "../flow/output";
 import { routeFull } from "../shard/route";
-import { PCAP } from "../state";
+import { PCAP, ROUTE, TRACKER } from "../state";
 
 export const PCAP_MAGIC_US: u32 = 0xA1B2C3D4;
 export const PCAP_MAGIC_NS: u32 = 0xA1B23C4D;
@@ -127,8 +127,15 @@ export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
   const linktype = PCAP.linktype;
   const nanos = PCAP.nanos;
   let off: i32 = 0;
+  // The output and trace rings fill only in flushBatch (tracker.ts, once a batch of segments), so
+  // outNearlyFull() is asked again only after one ran; a staging area fills a record at a time, so
+  // routeFull() is asked every record while routing. The first record asks both.
+  let flushes = TRACKER.flushes - 1;
   while (avail - off >= RH_SIZE) {
-    if (outNearlyFull() || routeFull()) break;
+    if (flushes != TRACKER.flushes || ROUTE.routing) {
+      flushes = TRACKER.flushes;
+      if (outNearlyFull() || routeFull()) break;
+    }
     const r = p + <usize>off;
     // SAFETY: avail - off >= 16 covers the record header.
     const incl = load<u32>(r + RH_INCL_LEN);
@@ -142,7 +149,7 @@ export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
     const orig = min(load<u32>(r + RH_ORIG_LEN), WIRELEN_CLAMP);
     PCAP.records += 1;
     // SAFETY: avail - off >= 16 + incl, so the frame [r+16, r+16+incl) is inside the window.
-    deliverRecord(linktype, r + <usize>RH_SIZE, <i32>incl, <i32>orig, ts);
+    deliverRecord(linktype, r + <usize>RH_SIZE, <i32>incl, <i32>orig, ts, true);
     off += total;
   }
   return off;

@@ -20,6 +20,7 @@
 import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6 } from "./live";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE, TableState } from "../state";
+import { sipHash, sipKeyState } from "../hash/siphash";
 
 const CHUNK_SHIFT: u32 = 14;                 // 16384 records per chunk
 const CHUNK_RECORDS: u32 = 1 << CHUNK_SHIFT;
@@ -262,21 +263,6 @@ const SIP_LEN: u64 = 39;
 /** An IPv4 key's message length (keyHashV4). */
 const SIP_LEN_V4: u64 = 15;
 
-/**
- * SipHash's initial state under the key (the paper's §2.1: v0..v3 = k0, k1, k0, k1 xor the
- * constants), with v0 and v1 already through the first half of the first SipRound, which reads
- * neither v2 nor v3 and so no message word: keyHash() starts each hash from here instead of
- * redoing that key-only work per segment. Same hash values.
- */
-function sipKeyState(): void {
-  let v0 = TABLE.k0 ^ 0x736F6D6570736575, v1 = TABLE.k1 ^ 0x646F72616E646F6D;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  TABLE.sip0 = v0;
-  TABLE.sip1 = v1;
-  TABLE.sip2 = TABLE.k0 ^ 0x6C7967656E657261;
-  TABLE.sip3 = TABLE.k1 ^ 0x7465646279746573;
-}
-
 /** Symmetric keyed hash of a connection key (see above). */
 @inline export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
@@ -289,31 +275,7 @@ function sipKeyState(): void {
   const m2 = select<u64>(s0, d0, swap), m3 = select<u64>(s1, d1, swap);
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
   const m4 = sipLastBlock(ports, vlan, SIP_LEN);
-  // Written out round by round (SipRound, the paper's figure 2), so the state stays in registers:
-  // one compression round per message block (v3 ^= m before, v0 ^= m after), then v2 ^= 0xFF and
-  // three finalisation rounds. The first round's v0/v1 half depends on the key alone: sipKeyState.
-  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
-  v3 ^= m0;
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m0;
-  v3 ^= m1;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m1;
-  v3 ^= m2;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m2;
-  v3 ^= m3;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m3;
-  v3 ^= m4;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m4;
-  return sipFinish(v0, v1, v2, v3);
+  return sipHash(5, 3, m0, m1, m2, m3, m4);
 }
 
 /**
@@ -327,28 +289,16 @@ function sipKeyState(): void {
   const m0 = swap ? (da << 32) | sa : (sa << 32) | da;
   const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
   const m1 = sipLastBlock(ports, vlan, SIP_LEN_V4);
-  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3; // keyHash: sipKeyState
-  v3 ^= m0;
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m0;
-  v3 ^= m1;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m1;
-  return sipFinish(v0, v1, v2, v3);
+  return sipHash(2, 3, m0, m1, 0, 0, 0);
 }
 
-/** SipHash's finalisation: v2 ^= 0xFF, three rounds, the state folded to 32 bits. */
-@inline function sipFinish(v0: u64, v1: u64, v2: u64, v3: u64): u32 {
-  v2 ^= 0xFF;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0; v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+/**
+ * Test hook: keyHash of the key (src, sport, dst, dport, vlan), addresses at src and dst as the
+ * descriptor holds them (16 bytes, v4-mapped for IPv4). test/host/table-hash.test.ts checks it
+ * against a reference SipHash-1-3.
+ */
+export function keyHashOf(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  return keyHash(src, sport, dst, dport, vlan);
 }
 
 /**

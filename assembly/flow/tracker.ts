@@ -9,7 +9,7 @@
 
 import {
   PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum, isHeaderOnly,
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
@@ -640,7 +640,6 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 }
 
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
-@inline function isHeaderOnly(csum: u8): bool { return csum == <u8>Csum.HeaderBad || csum == <u8>Csum.HeaderCut; }
 
 /** Processes one descriptor (a batch slot) whose key hash is h (inlined into flushBatch's loop, its one caller). */
 @inline function trackOne(h: u32): void {
@@ -710,15 +709,18 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 export const BATCH: i32 = PKT_RING_SLOTS;
 const BATCH_HASH: usize = memory.data(BATCH * 4, 16);
 TRACKER.queued = 0;
+TRACKER.flushes = 0;
 /** Segments of the current batch that took the fast path (added to Stat.SteadySegments per batch). */
 TRACKER.steadyCount = 0;
 TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
 /** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot (inlined: once a segment). */
 @inline export function trackPacket(): void {
-  TRACKER.queued++;
-  if (TRACKER.queued == BATCH) flushBatch();
-  else usePktSlot(TRACKER.queued);
+  // The count in a local: V8 loads it again after a store to linear memory.
+  const queued = TRACKER.queued + 1;
+  TRACKER.queued = queued;
+  if (queued == BATCH) flushBatch();
+  else usePktSlot(queued);
 }
 
 /**
@@ -728,6 +730,7 @@ TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
  * two packets' decoding would be paid alone.
  */
 export function flushBatch(): void {
+  TRACKER.flushes++;
   const n = TRACKER.queued;
   if (n == 0) {
     if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;

@@ -39,6 +39,10 @@ const ETHERTYPE_VLAN_RAW: u32 = 0x0081;
 const ETHERTYPE_IPV4_RAW: u32 = 0x0008;
 const ETHERTYPE_IPV6_RAW: u32 = 0xDD86;
 const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
+/** Bytes 6..9 of the IPv4 header as a little-endian word: flags and offset less DF, TTL out, the protocol. */
+const V4_FRAG_PROTO_MASK_RAW: u32 = 0xFF000000 | V4_FRAG_MASK_RAW;
+/** ... of an unfragmented TCP packet. */
+const V4_TCP_WHOLE_RAW: u32 = IPPROTO_TCP << 24;
 
 @inline export function decodeEthStraight(p: usize, cap: i32, wire: i32): i32 {
   if (ETHERTYPE_VLAN != 0x8100 || ETHERTYPE_IPV4 != 0x0800 || ETHERTYPE_IPV6 != 0x86DD || V4_FRAG_MASK != 0x3FFF) {
@@ -65,7 +69,10 @@ const V4_FRAG_MASK_RAW: u32 = 0xFF3F;
     const total = <i32>be16(q + V4_TOTAL_LEN);
     // A total length under 40 (no room for TCP, or 0 for TSO) is left to the general decoders.
     if (total < V4_HDR + TCP_MIN_HDR || w < total) return STRAIGHT_MISS;
-    if ((<u32>load<u16>(q + V4_FRAG) & V4_FRAG_MASK_RAW) != 0 || <u32>load<u8>(q + V4_PROTO) != IPPROTO_TCP) return STRAIGHT_MISS;
+    // Not a fragment and TCP: the flags and offset (bytes 6..7) and the protocol (byte 9) in one
+    // load, the TTL (byte 8) masked out.
+    if (V4_PROTO != V4_FRAG + 3) ERROR("straight.ts: the fragment and protocol fields moved");
+    if ((load<u32>(q + V4_FRAG) & V4_FRAG_PROTO_MASK_RAW) != V4_TCP_WHOLE_RAW) return STRAIGHT_MISS;
     // The tag is stored first: the general decoders have stored it when they find the bad checksum.
     store<u32>(pkt + P_VLAN, vlan);
     if (V4_HDR != 20) ERROR("csumValid20 sums a 20-byte header");

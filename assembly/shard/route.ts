@@ -50,7 +50,8 @@ import { MAX_RECORD_BYTES } from "../capture/pcap";
 import { alloc, be16 } from "../mem";
 import { writeFrameRecord } from "./frames";
 import { deliverRoutedFrame } from "../capture/frame";
-import { ROUTE, TABLE } from "../state";
+import { ROUTE } from "../state";
+import { sipHash } from "../hash/siphash";
 
 export const MAX_SHARDS: i32 = 256;
 /** An area is handed to the host once it holds this many bytes. */
@@ -129,10 +130,8 @@ export function routeIp(p: usize, cap: i32, v6: bool): i32 {
 
 /**
  * The symmetric keyed hash of an address pair (a0 a1, b0 b1: each address as two little-endian
- * u64, v4-mapped for IPv4): SipHash-1-2 (one round per word, two to finish; the round is the
- * paper's figure 2, Aumasson and Bernstein 2012) under the flow table's key, started from the keyed
- * state the table computes once per key (flow/table.ts sipKeyState: v0..v3 with v0 and v1 one
- * half-round on, so the first round skips that half). Fewer rounds than the table's keyHash, which
+ * u64, v4-mapped for IPv4): SipHash-1-2 (one round per word, two to finish: hash/siphash.ts) under
+ * the flow table's key. Fewer rounds than the table's keyHash, which
  * every frame of the reading thread also pays when it routes: the shard only needs a spread that a
  * capture's author cannot steer without the key. An IPv4 pair (both v4-mapped) is one word
  * (pairHashV4), a v6 pair four. test/shards/route-hash.test.ts checks it against a reference.
@@ -147,50 +146,17 @@ export function routeIp(p: usize, cap: i32, v6: bool): i32 {
     const t0 = a0, t1 = a1;
     a0 = b0; a1 = b1; b0 = t0; b1 = t1;
   }
-  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
-  // The first word's round starts half done.
-  v3 ^= a0;
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= a0;
-  // The other three words, then two finishing rounds after v2 ^= 0xFF, which take no word.
-  for (let i = 1; i < 6; i++) {
-    const m = i == 1 ? a1 : i == 2 ? b0 : i == 3 ? b1 : 0;
-    if (i == 4) v2 ^= 0xFF;
-    v3 ^= m;
-    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-    v0 ^= m;
-  }
-  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+  return sipHash(4, 2, a0, a1, b0, b1, 0);
 }
 
 /**
  * pairHashOf of two IPv4 addresses (`sa`, `da` as loaded little-endian from the header): the
  * v4-mapped pair's order is that of these words, and its one message word the first in the low
- * half, the other in the high. Written out: one (half-done) round and the two finishing rounds.
+ * half, the other in the high.
  */
 @inline function pairHashV4(sa: u32, da: u32): u32 {
   const m = sa <= da ? <u64>sa | (<u64>da << 32) : <u64>da | (<u64>sa << 32);
-  let v0 = TABLE.sip0, v1 = TABLE.sip1, v2 = TABLE.sip2, v3 = TABLE.sip3;
-  v3 ^= m;
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= m;
-  v2 ^= 0xFF;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+  return sipHash(1, 2, m, 0, 0, 0, 0);
 }
 
 /** pairHashOf of the pair routeIp() left at ADDR_A, ADDR_B. */

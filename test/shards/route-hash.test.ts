@@ -2,7 +2,7 @@
 // SipHash-1-2 (one round per message word, v2 ^= 0xFF, two rounds; the round is figure 2 of
 // Aumasson and Bernstein 2012) under the flow table's key, over the frame's outermost address pair
 // in a fixed order: one word for two IPv4 addresses, four for IPv6. routeKey starts from the state
-// the flow table keys once (flow/table.ts sipKeyState); this test fails if that state, the message
+// the flow table keys once (hash/siphash.ts sipKeyState); this test fails if that state, the message
 // or the rounds drift, for any key (so the routing of a given key stays what it was).
 
 import { describe, expect, it } from "vitest";
