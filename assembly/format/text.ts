@@ -118,41 +118,21 @@ export function uint(p: usize, n: f64): usize {
   return p + digits;
 }
 
-/** Two ASCII digits of `x` (< 100) as a little-endian u16. */
-@inline function pair(x: u32): u32 { return <u32>load<u16>(DIGIT_PAIRS + (<usize>x << 1)); }
-
-/**
- * A u32 of ten digits (x >= 10^9: a timestamp's whole seconds from 2001 to 2106) without the digit
- * loop: the first two digits and four pairs from divisions that do not wait on each other's
- * quotients down a chain of five.
- */
-@inline function tenDigits(p: usize, x: u32): usize {
-  const hi = x / 100000000, lo = x - hi * 100000000; // hi in 10..42
-  const a = lo / 10000, b = lo - a * 10000;
-  const a1 = a / 100, b1 = b / 100;
-  store<u16>(p, pair(hi));
-  store<u64>(p + 2, <u64>pair(a1) | (<u64>pair(a - a1 * 100) << 16) | (<u64>pair(b1) << 32) | (<u64>pair(b - b1 * 100) << 48));
-  return p + 10;
-}
-
 /**
  * The whole seconds of `t` µs (0 <= t < 2^53): integer division by 10^6 gives the digits the
  * double path gives (floor(us / 1e6) is exact there).
  */
 @inline function wholeSeconds(p: usize, whole: u64): usize {
-  if (whole - 1000000000 < 4294967296 - 1000000000) return tenDigits(p, <u32>whole);
   return whole < 4294967296 ? uint32(p, <u32>whole) : uint(p, <f64>whole);
 }
 
-/** The six digits of `f` (< 10^6) as the low six bytes of a u64, the first digit lowest. */
-@inline function sixDigitText(f: u32): u64 {
-  const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
-  return <u64>pair(hi) | (<u64>pair(mid) << 16) | (<u64>pair(rest - mid * 100) << 32);
-}
-
-/** A point and the six digits of `f` (< 10^6) at p, one store (it writes one byte past them). */
+/** The six digits of `f` (< 10^6) after a point at p, in three pairs. */
 @inline function sixDigits(p: usize, f: u32): void {
-  store<u64>(p, 0x2e | (sixDigitText(f) << 8));
+  const hi = f / 10000, rest = f - hi * 10000, mid = rest / 100;
+  store<u8>(p, 0x2e);
+  store<u16>(p + 1, load<u16>(DIGIT_PAIRS + (<usize>hi << 1)));
+  store<u16>(p + 3, load<u16>(DIGIT_PAIRS + (<usize>mid << 1)));
+  store<u16>(p + 5, load<u16>(DIGIT_PAIRS + (<usize>(rest - mid * 100) << 1)));
 }
 
 /** Integer µs as seconds with exactly six decimals (Zeek TSV `time`/`interval`): AsciiWriter.fixed6. */
@@ -195,11 +175,11 @@ export function seconds(p: usize, us: f64): usize {
     p = wholeSeconds(p, whole);
     const f = <u32>(t - whole * 1000000);
     if (f == 0) return p;
-    // Six digits, then the trailing zeros dropped (f > 0: one digit is not zero). They are the
-    // top bytes of the digits' u64 that equal "0": its leading zero bytes once "0"s are xored away.
-    const digits = sixDigitText(f);
-    store<u64>(p, 0x2e | (digits << 8));
-    return p + 7 - (<usize>(clz<u64>(digits ^ 0x303030303030) - 16) >>> 3);
+    // Six digits, then the trailing zeros dropped (f > 0: one digit is not zero).
+    sixDigits(p, f);
+    let end = p + 7;
+    while (load<u8>(end - 1) == 48) end--;
+    return end;
   }
   const whole = Math.floor(us / 1e6);
   let frac = us - whole * 1e6;
