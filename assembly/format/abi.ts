@@ -10,7 +10,7 @@
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
   S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, S_CID, LANES_SLOT, ClockFrom, S_NETS_OCTET } from "./state";
-import { MAPPED_UNKNOWN, OCTET_TABLE } from "./local-nets";
+import { MAPPED_UNKNOWN, OCTET_TABLE, firstWordsBytes } from "./local-nets";
 import { layoutColumns, writeRecord, writeFieldList, hashAhead } from "./fields";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
@@ -68,8 +68,9 @@ export function fmtNameSlot(kind: i32, value: i32): usize { return nameSlot(fmtS
 export function fmtLocalNets(v4: i32, v6: i32, empty: i32): usize {
   const s = fmtState();
   // Reconfiguring an instance reuses the networks' room when it fits (allocations are never freed).
-  // Past the networks: 8 bytes, then the first-octet table (local-nets.ts), filled at first use.
-  const bytes = <u32>(v4 * 8 + v6 * 32 + 8 + <i32>OCTET_TABLE);
+  // Past the networks: 8 bytes, then the first-octet table and the first-word table
+  // (local-nets.ts), filled at first use.
+  const bytes = <u32>(v4 * 8 + v6 * 32 + 8 + <i32>OCTET_TABLE) + firstWordsBytes(<u32>v6);
   let p = <usize>load<u32>(s + S_NETS);
   if (p == 0 || bytes > load<u32>(s + S_NETS_CAP)) {
     p = alloc(<usize>bytes);

@@ -423,19 +423,22 @@ const COMMA_SHIFT: i32 = 12;
  * One JSON member in slot `i` (`"key":value`, after its group's opening and before its closing);
  * nothing when unset. The key text starts with its comma (`,"key":`, layoutColumns), copied with
  * or without it as `comma` says; COMMA_CHECK leaves it out where the object so far ends in `{`: no
- * value ends in `{`, so that is exactly "nothing written in this object yet".
+ * value ends in `{`, so that is exactly "nothing written in this object yet". `short`: every key
+ * and group opening of the layout is 32 bytes or less (keysShort).
  */
-@inline function jsonColumn(p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize, comma: i32 = COMMA_CHECK): usize {
+@inline function jsonColumn(
+  p: usize, i: usize, slot: i32, rec: usize, tsUs: f64, ins: usize, s: usize, comma: i32 = COMMA_CHECK, short: bool = false,
+): usize {
   const c = slot & 0xff;
   const k = <usize>load<u32>(s + S_KEYS) + i * KEY_SLOT;
-  if ((slot & SLOT_OPEN) != 0) p = copy32(p, k + KEY_OPEN, <usize>load<u8>(k, 1));
+  if ((slot & SLOT_OPEN) != 0) p = copy32(p, k + KEY_OPEN, <usize>load<u8>(k, 1), short);
   const save = p;
   const n = <usize>load<u8>(k);
-  if (comma == COMMA_ALWAYS) p = copy32(p, k + KEY_TEXT, n);
-  else if (comma == COMMA_NEVER) p = copy32(p, k + KEY_TEXT + 1, n - 1);
+  if (comma == COMMA_ALWAYS) p = copy32(p, k + KEY_TEXT, n, short);
+  else if (comma == COMMA_NEVER) p = copy32(p, k + KEY_TEXT + 1, n - 1, short);
   else {
     const skip = <usize>(load<u8>(p - 1) == 0x7b);
-    p = copy32(p, k + KEY_TEXT + skip, n - skip);
+    p = copy32(p, k + KEY_TEXT + skip, n - skip, short);
   }
   const at = p;
   p = value(c, rec, p, false, tsUs, ins, s);
@@ -470,15 +473,17 @@ const COMMA_SHIFT: i32 = 12;
 }
 
 /**
- * A JSON member of the straight-line row: `slot` is the column with its group marks (SLOT_OPEN,
- * SLOT_CLOSE), `comma` its comma rule (COMMA_*).
+ * A JSON member of the nested straight-line row: `slot` is the column with its group marks
+ * (SLOT_OPEN, SLOT_CLOSE), `comma` its comma rule (COMMA_*). Its keys and group openings are 32
+ * bytes or less (layoutColumns uses the row only then: keysShort), so each is copied with two
+ * 16-byte stores and no test of its length.
  */
 @inline function jsonCol<V>(p: usize, i: usize, slot: i32, comma: i32, rec: usize, tsUs: f64, ins: usize, s: usize): usize {
   if (listing<V>()) {
     store<u16>(p + (i << 1), <u16>(slot | (comma << COMMA_SHIFT)));
     return p;
   }
-  return jsonColumn(p, i, slot, rec, tsUs, ins, s, comma);
+  return jsonColumn(p, i, slot, rec, tsUs, ins, s, comma, true);
 }
 
 /** Ends a listing: the u16 after the last slot word holds 0xffff. */
@@ -730,8 +735,15 @@ export function layoutColumns(mode: i32): void {
   // The straight-line row, when it is on and agrees with the table; the listing goes past the
   // buffer's bytes (fmtInit has just emptied it, and it is rewritten before it is read).
   const scratch = <usize>load<u32>(s + S_BUF) + <usize>load<u32>(s + S_LEN);
-  const use = load<u8>(s + S_GENERIC) == 0 && straightMatches(mode, s, n, scratch);
+  const use = load<u8>(s + S_GENERIC) == 0 && straightMatches(mode, s, n, scratch) && (!nested || keysShort(s, n));
   store<u8>(s + S_STRAIGHT, use ? 1 : 0);
+}
+
+/** Whether every key text and group opening of the `n` slots at `s` is 32 bytes or less (jsonCol copies them as such). */
+function keysShort(s: usize, n: usize): bool {
+  const keys = <usize>load<u32>(s + S_KEYS);
+  for (let i: usize = 0; i < n; i++) if (load<u8>(keys + i * KEY_SLOT) > 32 || load<u8>(keys + i * KEY_SLOT, 1) > 32) return false;
+  return true;
 }
 
 /** The Zeek view's names (what 0), types (what 1) or always-set flags (what 2: T/F), tab-separated: the TSV `#fields`/`#types` values. */

@@ -59,10 +59,31 @@ function prepare(s: usize): u8 {
     }
     store<u8>(table + o, entry);
   }
+  firstWords(s, table + OCTET_TABLE);
   const mapped = mappedNets(s);
   store<u8>(s + S_NETS_MAPPED, mapped);
   return mapped;
 }
+
+/**
+ * The first-word table past the first-octet table: the non-IPv4 networks' first address words and
+ * first mask words, in groups of four networks (four nets, then their four masks; the last group
+ * padded with a net no address matches), so that an address's first word is compared with four
+ * networks at once and only those that hold it are compared word by word. Zeek's default list has
+ * 26 of them, and 2001:db8:: matches the first word of one.
+ */
+function firstWords(s: usize, words: usize): void {
+  const n6 = <usize>load<u32>(s + S_NETS_V6);
+  const v6 = <usize>load<u32>(s + S_NETS) + (<usize>load<u32>(s + S_NETS_V4) << 3);
+  for (let i: usize = 0; i < ((n6 + 3) & ~3); i++) {
+    const g = words + ((i >>> 2) << 5) + ((i & 3) << 2);
+    store<u32>(g, i < n6 ? load<u32>(v6 + (i << 5)) : 1, 0); // (w & 0) == 1 never holds
+    store<u32>(g, i < n6 ? load<u32>(v6 + (i << 5), 16) : 0, 16);
+  }
+}
+
+/** Bytes of the first-word table for `n6` networks (abi.ts fmtLocalNets makes room for it). */
+export function firstWordsBytes(n6: u32): u32 { return ((n6 + 3) & ~3) << 3; }
 
 /** Whether the IPv4 address `w` (host order) is in one of the first `n4` IPv4 networks at `nets`. */
 function scanV4(nets: usize, n4: usize, w: u32): bool {
@@ -84,9 +105,9 @@ function scanV4(nets: usize, n4: usize, w: u32): bool {
 /** Whether the 16-byte address at `a` is in one of the networks. */
 export function containsLocal(s: usize, a: usize): bool {
   const nets = <usize>load<u32>(s + S_NETS);
+  let mapped = load<u8>(s + S_NETS_MAPPED);
+  if (mapped == MAPPED_UNKNOWN) mapped = prepare(s);
   if (isV4Mapped(a)) {
-    let mapped = load<u8>(s + S_NETS_MAPPED);
-    if (mapped == MAPPED_UNKNOWN) mapped = prepare(s);
     const entry = load<u8>(<usize>load<u32>(s + S_NETS_OCTET) + <usize>load<u8>(a, 12));
     if (entry == OCTET_ALL) return true;
     if (entry != OCTET_NONE) {
@@ -102,13 +123,20 @@ export function containsLocal(s: usize, a: usize): bool {
   }
   const n6 = <usize>load<u32>(s + S_NETS_V6);
   if (n6 == 0) return false;
-  const n4 = <usize>load<u32>(s + S_NETS_V4);
-  const w0 = be32(a), w1 = be32(a + 4), w2 = be32(a + 8), w3 = be32(a + 12);
-  const v6 = nets + (n4 << 3);
-  for (let i: usize = 0; i < n6; i++) {
-    const e = v6 + (i << 5);
-    if ((w0 & load<u32>(e, 16)) == load<u32>(e) && (w1 & load<u32>(e, 20)) == load<u32>(e, 4) &&
-      (w2 & load<u32>(e, 24)) == load<u32>(e, 8) && (w3 & load<u32>(e, 28)) == load<u32>(e, 12)) return true;
+  const v6 = nets + (<usize>load<u32>(s + S_NETS_V4) << 3);
+  const words = <usize>load<u32>(s + S_NETS_OCTET) + OCTET_TABLE;
+  const w0 = be32(a);
+  const ws = i32x4.splat(w0);
+  for (let i: usize = 0; i < n6; i += 4) {
+    // The first words of four networks at once; the rest compared for those that hold w0.
+    const g = words + (i << 3);
+    let hit = i32x4.bitmask(i32x4.eq(v128.and(ws, v128.load(g, 16)), v128.load(g)));
+    while (hit != 0) {
+      const e = v6 + ((i + <usize>ctz(hit)) << 5);
+      if ((be32(a + 4) & load<u32>(e, 20)) == load<u32>(e, 4) && (be32(a + 8) & load<u32>(e, 24)) == load<u32>(e, 8) &&
+        (be32(a + 12) & load<u32>(e, 28)) == load<u32>(e, 12)) return true;
+      hit &= hit - 1;
+    }
   }
   return false;
 }

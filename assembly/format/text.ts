@@ -36,12 +36,12 @@ export function str(p: usize, s: string): usize {
 /**
  * Copies n bytes (n <= 64) from a table whose 32 bytes at src may be read: up to 32 with two
  * 16-byte stores and no loop (it may write up to 32 - n bytes past p + n, as copy() does), the
- * rest with copy().
+ * rest with copy(). `short`: the caller knows n <= 32 (no test of n).
  */
-@inline export function copy32(p: usize, src: usize, n: usize): usize {
+@inline export function copy32(p: usize, src: usize, n: usize, short: bool = false): usize {
   v128.store(p, v128.load(src));
   v128.store(p, v128.load(src, 16), 16);
-  if (n > 32) copy(p + 32, src + 32, n - 32);
+  if (!short && n > 32) copy(p + 32, src + 32, n - 32);
   return p + n;
 }
 

@@ -171,6 +171,19 @@ describe("the engine's formatter on hand-made records", () => {
     });
   });
 
+  it("seconds: ten-digit whole parts and their ends, every count of trailing zeros in the fraction", () => {
+    // Whole seconds of ten digits (10^9 to 2^32 - 1) have their own digit path, and the fraction's
+    // trailing zeros are counted from its digits at once (assembly/format/text.ts).
+    const wholes = [0, 7, 999_999_999, 1_000_000_000, 1_324_071_333, 2_147_483_648, 4_294_967_295, 4_294_967_296];
+    const fractions = [0, 1, 10, 100, 1000, 10_000, 100_000, 120_000, 123_000, 123_400, 123_450, 123_456, 999_999];
+    for (const whole of wholes) {
+      for (const frac of fractions) {
+        const tsUs = whole * 1e6 + frac;
+        expectSame({ tsUs, lastUs: tsUs + frac * 11 + whole, rttUs: frac, o: { pkts: 1 } });
+      }
+    }
+  });
+
   it("a peer that vanished while the other side retransmitted, and a lone SYN", () => {
     expectSame(
       { history: "ShADadT", connState: "S1", lastUs: 1_324_071_343_493_287, o: { pkts: 12 }, r: { pkts: 3 } },

@@ -62,9 +62,9 @@ function engineAnswers(spec: string | undefined, addrs: readonly string[]): (boo
   return answers.slice(0, addrs.length);
 }
 
-function expectContains(spec: string | undefined): void {
+function expectContains(spec: string | undefined, v6First = false): void {
   const nets = new LocalNets(spec);
-  const addrs = [...v4Addresses(), ...V6];
+  const addrs = v6First ? [...V6, ...v4Addresses()] : [...v4Addresses(), ...V6];
   const got = engineAnswers(spec, addrs);
   const wrong = addrs.filter((a, i) => got[i] !== nets.contains(parseAddress(a), 0));
   expect(wrong).toEqual([]);
@@ -79,11 +79,27 @@ describe("engine local_orig/local_resp = LocalNets.contains", () => {
     ["everything", "-,0.0.0.0/0"],
     ["IPv4 held by an IPv6 network", "-,::ffff:0:0/95,10.0.0.0/8"],
     ["IPv6 only", "-,2001:db8::/32,fe80::/10"],
+    // The IPv6 networks' first words are compared four networks at a time: a last group of one,
+    // prefixes that end inside the first word, at it and past it, and networks that share it.
+    ["five IPv6 networks", "-,fc00::/7,2001:db8:1::/48,2001:db8:2::/64,::/96,2002::/16"],
+    [
+      "nine IPv6 networks",
+      `-,${Array.from({ length: 8 }, (_, i) => `2001:db8:${i}::/48`).join(",")},fe80::/10,10.0.0.0/8`,
+    ],
+    ["every IPv6 address", "-,::/0"],
     [
       "more IPv4 networks than the table indexes",
       `-,${Array.from({ length: 300 }, (_, i) => `${(i * 37) & 255}.${i & 255}.0.0/16`).join(",")}`,
     ],
   ])("%s", (_name, spec) => {
     expectContains(spec);
+  });
+
+  // The tables are filled at the first address looked up, whichever its family.
+  it.each([
+    ["Zeek's private address space", undefined],
+    ["IPv6 only", "-,2001:db8::/32,fe80::/10"],
+  ])("%s, an IPv6 address first", (_name, spec) => {
+    expectContains(spec, true);
   });
 });
