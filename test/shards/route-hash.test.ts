@@ -10,40 +10,10 @@ import { Engine } from "../decode/wasm-harness.js";
 import * as F from "../decode/fixtures.js";
 import { LINKTYPE } from "../decode/fixtures.js";
 import { mulberry32 } from "../../bench/lib/prng.mjs";
-
-const M64 = (1n << 64n) - 1n;
-const rotl = (x: bigint, b: bigint): bigint => ((x << b) | (x >> (64n - b))) & M64;
+import { le64, sipHashRef } from "../siphash-reference.js";
 
 /** SipHash-1-2 of the 64-bit words `m` under (k0, k1), no length block, folded to 32 bits. */
-function sip12(k0: bigint, k1: bigint, m: bigint[]): bigint {
-  let v0 = k0 ^ 0x736f6d6570736575n;
-  let v1 = k1 ^ 0x646f72616e646f6dn;
-  let v2 = k0 ^ 0x6c7967656e657261n;
-  let v3 = k1 ^ 0x7465646279746573n;
-  const round = (): void => {
-    v0 = (v0 + v1) & M64;
-    v1 = rotl(v1, 13n) ^ v0;
-    v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & M64;
-    v3 = rotl(v3, 16n) ^ v2;
-    v0 = (v0 + v3) & M64;
-    v3 = rotl(v3, 21n) ^ v0;
-    v2 = (v2 + v1) & M64;
-    v1 = rotl(v1, 17n) ^ v2;
-    v2 = rotl(v2, 32n);
-  };
-  for (const w of m) {
-    v3 ^= w;
-    round();
-    v0 ^= w;
-  }
-  v2 ^= 0xffn;
-  round();
-  round();
-  return (v0 ^ v1 ^ v2 ^ v3) & 0xffffffffn;
-}
-
-const le64 = (b: Uint8Array, at: number): bigint => new DataView(b.buffer, b.byteOffset + at).getBigUint64(0, true);
+const sip12 = (k0: bigint, k1: bigint, m: bigint[]): bigint => sipHashRef(1, 2, k0, k1, m) & 0xffffffffn;
 
 /** The reference key of a pair of addresses (4 bytes each: IPv4; 16: IPv6). */
 function refKey(k0: bigint, k1: bigint, a: Uint8Array, b: Uint8Array): bigint {
