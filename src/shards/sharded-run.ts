@@ -68,9 +68,15 @@ const ENGINE_MIN_FLOW_CAP = 16;
  * Set below that: the shard thread also starts later (its own Node and module start-up) and ends its
  * flows after the reading thread; with 2 engines the CPU time of each thread (/proc task stat, both
  * captures of the main bench suites) came closest at a reader share of 0.37-0.39, and the reading
- * thread waited on a full ring at 0.35 (the 0.3 here).
+ * thread waited on a full ring at 0.35 (the 0.3 here). Re-measured once the routing pass had become
+ * 0.76x cheaper (its hash from the flow table's SipHash state, the pair hashed from the header) and
+ * the shard threads started with the process (shard-threads.ts): reader shares 0.30 / 0.375 / 0.42
+ * / 0.46 (FLOWRECON_READER_SHARE) took 2.91 / 2.62 / 2.49 / 2.59 s on the 10M capture (medians of
+ * 6 interleaved CLI runs, AMD EPYC 2 vCPU, load 1.5-1.9), and 8 alternated pairs 0.42 against
+ * 0.375 gave time ratios 0.986 (quartiles 0.94-1.00) on it and 1.000 (0.98-1.01) on cap2m: 0.42
+ * with 2 engines, which this cost gives. Only 2 engines were measured.
  */
-const ROUTE_COST = 0.25;
+const ROUTE_COST = 0.16;
 /** For measurements: FLOWRECON_READER_SHARE=x makes the reading thread track share x of the connections. */
 const READER_SHARE_ENV = "FLOWRECON_READER_SHARE";
 
