@@ -17,7 +17,8 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6 } from "./live";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6, FF_MIDSTREAM, FF_MIDSTREAM_RESP } from "./live";
+import { storeMidstream } from "./anomaly";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE, TableState } from "../state";
 import { sipHash, sipKeyState } from "../hash/siphash";
@@ -161,6 +162,12 @@ export function extAttachOf(r: usize): usize {
   const p = extBlockPtr(x);
   zeroBlock(p, <usize>EXT_LIVE);
   store<u32>(ref, x + 1);
+  // The midstream anomaly the record kept in its flags (live.ts FF_MIDSTREAM) moves into the block.
+  const f = load<u32>(r + FR_FLAGS);
+  if ((f & FF_MIDSTREAM) != 0) {
+    storeMidstream(p, (f & FF_MIDSTREAM_RESP) != 0);
+    store<u32>(r + FR_FLAGS, f & ~(FF_MIDSTREAM | FF_MIDSTREAM_RESP));
+  }
   return p;
 }
 

@@ -24,7 +24,7 @@ import {
 import { timeAt, setTimeAt, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
 import * as O from "./record";
 import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
-import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
+import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
 import {
@@ -308,7 +308,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
     }
   }
   // No handshake seen: the capture starts in the middle of this connection.
-  if ((flags & TH_SYN) == 0) noteAnomaly(r, Anomaly.Midstream, true, now);
+  if ((flags & TH_SYN) == 0) noteMidstream(r, now);
   return id;
 }
 
