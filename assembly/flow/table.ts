@@ -121,6 +121,25 @@ export function tableInit(key0: u64, key1: u64): void {
   TABLE.v6FreeHead = NO_RECORD;
 }
 
+/**
+ * Empties the table once the end of the input emitted every live record (tracker.ts flushAll),
+ * which then need not be unindexed and freed one by one (remove): the index is zeroed, and record
+ * ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists, as after
+ * tableInit(). Their chunks stay allocated and are not zeroed: insert() zeroes a record,
+ * extAttachOf() an extension block and setKeyAddrs() writes a key block before use, and nothing
+ * reads a record, block or free-list link at or above a high-water mark.
+ */
+export function tableClear(): void {
+  memory.fill(TABLE.indexBase, 0, <usize>(TABLE.indexMask + 1) << 3);
+  TABLE.highWater = 0;
+  TABLE.freeHead = NO_RECORD;
+  TABLE.liveCount = 0;
+  TABLE.extHighWater = 0;
+  TABLE.extFreeHead = NO_RECORD;
+  TABLE.v6HighWater = 0;
+  TABLE.v6FreeHead = NO_RECORD;
+}
+
 export function tableLive(): i32 { return TABLE.liveCount; }
 export function tableHighWater(): u32 { return TABLE.highWater; }
 

@@ -23,7 +23,7 @@ import {
 } from "./live";
 import { timeAt, setTimeAt, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
 import * as O from "./record";
-import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
+import { tableInit, tableClear, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -201,7 +201,12 @@ function evictOne(): void {
   }
 }
 
-/** Emits every live record (end of input). Returns true when all are out, false when the ring must drain first. */
+/**
+ * Emits every live record (end of input). Returns true when all are out, false when the ring must
+ * drain first. A record is not removed from the table as emit() removes it: each is only marked
+ * not live (so emitLiveAll() and the sweep skip it until the flush ends), and once all are out the
+ * table is emptied at once (table.ts tableClear), its index zeroed instead of unindexing each.
+ */
 export function flushAll(): bool {
   const hw = tableHighWater();
   while (TRACKER.flushCursor < hw) {
@@ -209,9 +214,12 @@ export function flushAll(): bool {
     const id = TRACKER.flushCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    emit(id, endOfInputReason(r));
+    writeFinished(id, endOfInputReason(r));
+    store<u32>(r + FR_FLAGS, load<u32>(r + FR_FLAGS) & ~FF_LIVE);
+    statInc(Stat.FlowsEmitted);
   }
   TRACKER.flushCursor = 0;
+  tableClear();
   return true;
 }
 
