@@ -13,7 +13,7 @@
 import {
   FR_ORIG, X_ANOM, ANOM_SLOTS, X_ANOM_MASK, X_ANOM_LOST, X_BLOCKS, X_BLOCKS_SIDE, X_CNT_C, X_HIST_RST, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, X_SIGS, X_SIGS2, FR_TS_START,
   X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI, X_REASM, X_TRIM, X_FIN_SEQ, X_HIST_SYN, X_RTX_QUIET, X_DUPACKS, X_SEQ_WRAPS,
-  X_ACK_WRAPS, X_HIST_FIN, X_CNT_G, X_SYNS,
+  X_ACK_WRAPS, X_HIST_FIN, X_CNT_G, X_SYNS, FR_FLAGS, FF_MIDSTREAM,
 } from "./live";
 import { extPtr, extAttach, extOf } from "./table";
 import { ANOMALY } from "../state";
@@ -101,6 +101,30 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
     }
   }
   store<u32>(ext + X_ANOM_LOST, load<u32>(ext + X_ANOM_LOST) | (<u32>1 << <u32>a));
+}
+
+/**
+ * Records the midstream anomaly of the record just created (tracker.ts createFlow; ANOMALY.curId),
+ * whose first packet had no SYN: in the FR_FLAGS bits live.ts FF_MIDSTREAM while the record has no
+ * extension block, so a connection picked up midstream takes one only for what else it records.
+ */
+export function noteMidstream(rec: usize, now: i64): void {
+  if (extOf(rec) != 0) noteAnomaly(rec, Anomaly.Midstream, true, now); // a tunnelled one's block holds its outer key
+  else store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_MIDSTREAM);
+}
+
+/**
+ * Writes into the zeroed extension block x (live or output layout: the anomaly fields are the same)
+ * what noteAnomaly() would have written for a new record's midstream anomaly by the originator
+ * (resp false) or, after a flip, the responder: the first slot, one occurrence at the record's start.
+ */
+export function storeMidstream(x: usize, resp: bool): void {
+  const side: u32 = resp ? 1 : 0;
+  store<u8>(x + X_ANOM, <u8>Anomaly.Midstream);
+  store<u8>(x + X_ANOM, <u8>side, 1);
+  store<u16>(x + X_ANOM, 1, 2);
+  store<u32>(x + X_ANOM, 0, 4);
+  store<u64>(x + X_ANOM_MASK, <u64>1 << <u64>(<u32>Anomaly.Midstream * 2 + side));
 }
 
 /** Exchanges the two u64 at p (a per-side u64 pair). */

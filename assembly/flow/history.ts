@@ -8,7 +8,7 @@
 
 import {
   FF_HIST_LEN, FF_HIST_LEN_SHIFT, FR_HISTORY, HIST_CAP, FR_FLAGS, FF_HIST_FULL, FF_FLIPPED, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
-  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE,
+  FR_HIST_SEEN, FR_ORIG, FR_RESP, FR_ORIG_PORT, FR_RESP_PORT, EP_SIZE, HIST_INLINE, X_HIST_MORE, FF_MIDSTREAM, FF_MIDSTREAM_RESP,
   EP_FLAGS2, EF2_HIST_FIN_AT_FIN, EP_FIN_SEQ, X_HIST_FIN,
 } from "./live";
 import { swapBlock } from "../mem";
@@ -155,6 +155,10 @@ export function flipRoles(rec: usize): void {
   f = (f & ~(FF_FPS_ORIG | FF_FPS_RESP | FF_PARTIAL)) | fps | FF_FLIPPED;
   store<u32>(rec + FR_FLAGS, f);
   addHistory(rec, 0x5E); // '^'
+  // A midstream anomaly in the flags (live.ts FF_MIDSTREAM: the record has no extension block, even
+  // after the '^', which may have attached one) changes side as the block's would.
+  const g = load<u32>(rec + FR_FLAGS);
+  if ((g & FF_MIDSTREAM) != 0) store<u32>(rec + FR_FLAGS, g ^ FF_MIDSTREAM_RESP);
   flipExtensionSides();
 }
 

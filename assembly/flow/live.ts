@@ -26,6 +26,10 @@
 //     is a lower bound in 1024 µs units (4 bytes);
 //   - the first and the latest originator SYN's times are the record's start (a flag each) or in
 //     the tail (X_TS_ATTEMPT, X_TS_SYN): 8 bytes;
+//   - the midstream anomaly of a connection picked up without a SYN (Zeek is_partial, every
+//     connection of a capture cut from a longer one) is two FR_FLAGS bits (FF_MIDSTREAM) while the
+//     record has no extension block, so such a connection takes one only for what else it records:
+//     the EXT_LIVE bytes of a block and its cache lines;
 //   - an IPv4 connection's addresses take 4 bytes each, an IPv6 one's are in a 32-byte block from a
 //     pool of their own (table.ts): 24 bytes;
 //   - ip_bytes and missed_bytes keep their low 32 bits, a side past 4 GiB carrying into the tail
@@ -86,7 +90,19 @@ export const FF_TUNNEL: u32 = 7 << FF_TUNNEL_SHIFT;
 /** FR_FLAGS bits 24-29 of the live record only: the output record's FR_HIST_LEN (0-HIST_CAP; history.ts histLen). */
 export const FF_HIST_LEN_SHIFT: u32 = 24;
 export const FF_HIST_LEN: u32 = 63 << FF_HIST_LEN_SHIFT;
-export const FF_LIVE_ONLY: u32 = FF_ATTEMPT_AT_START | FF_SYN_AT_START | FF_SYN_SET | FF_V6 | FF_TUNNEL | FF_HIST_LEN;
+/**
+ * FR_FLAGS bits 30-31 of the live record only: the midstream anomaly (anomaly.ts Anomaly.Midstream,
+ * recorded when a record's first packet has no SYN) of a record without an extension block. It is
+ * the block's first anomaly, counted once at the record's start, by the originator, or by the
+ * responder (FF_MIDSTREAM_RESP) after a role flip (history.ts flipRoles). Set only while the record
+ * has no block: extAttachOf() (table.ts) writes it into the block it attaches and clears both bits,
+ * and expandRecord() (output.ts) writes it into the output record of a record that never had one
+ * (anomaly.ts storeMidstream).
+ */
+export const FF_MIDSTREAM: u32 = 1 << 30;
+export const FF_MIDSTREAM_RESP: u32 = 1 << 31;
+export const FF_LIVE_ONLY: u32 =
+  FF_ATTEMPT_AT_START | FF_SYN_AT_START | FF_SYN_SET | FF_V6 | FF_TUNNEL | FF_HIST_LEN | FF_MIDSTREAM | FF_MIDSTREAM_RESP;
 /** u32 extension block id + 1 (0 = none, table.ts); the free-list link while the record is not live. */
 export const FR_EXT_REF: i32 = 24;
 /** i64 µs: the base of the narrow times below (records are 4-byte aligned: REC_LIVE). */

@@ -12,6 +12,7 @@ import { recordHash, keyAddr } from "./table";
 import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime, gapsAt, synsAt } from "./narrow";
 import { removalTime } from "./timers";
 import { inlineLetter, histLastFin, histLen } from "./history";
+import { storeMidstream } from "./anomaly";
 
 // expandRecord() writes the history bytes as 12 (u64 + u32) for the inline letters, 20 (v128 + u32) for the rest.
 if (L.HIST_INLINE != 12 || O.HIST_CAP - L.HIST_INLINE != 20) ERROR("expandRecord() writes 12 inline and 20 more history bytes");
@@ -114,7 +115,12 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, ext, 0);
   expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, ext, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);
-  else zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
+  else {
+    zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
+    // A midstream anomaly the record kept in its flags (live.ts FF_MIDSTREAM).
+    const f = load<u32>(rec + L.FR_FLAGS);
+    if ((f & L.FF_MIDSTREAM) != 0) storeMidstream(dst + <usize>FR_EXT, (f & L.FF_MIDSTREAM_RESP) != 0);
+  }
 }
 
 /**

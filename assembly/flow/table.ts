@@ -17,7 +17,8 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6 } from "./live";
+import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6, FF_MIDSTREAM, FF_MIDSTREAM_RESP } from "./live";
+import { storeMidstream } from "./anomaly";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE, TableState } from "../state";
 import { sipHash, sipKeyState } from "../hash/siphash";
@@ -120,6 +121,25 @@ export function tableInit(key0: u64, key1: u64): void {
   TABLE.v6FreeHead = NO_RECORD;
 }
 
+/**
+ * Empties the table once the end of the input emitted every live record (tracker.ts flushAll),
+ * which then need not be unindexed and freed one by one (remove): the index is zeroed, and record
+ * ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists, as after
+ * tableInit(). Their chunks stay allocated and are not zeroed: insert() zeroes a record,
+ * extAttachOf() an extension block and setKeyAddrs() writes a key block before use, and nothing
+ * reads a record, block or free-list link at or above a high-water mark.
+ */
+export function tableClear(): void {
+  memory.fill(TABLE.indexBase, 0, <usize>(TABLE.indexMask + 1) << 3);
+  TABLE.highWater = 0;
+  TABLE.freeHead = NO_RECORD;
+  TABLE.liveCount = 0;
+  TABLE.extHighWater = 0;
+  TABLE.extFreeHead = NO_RECORD;
+  TABLE.v6HighWater = 0;
+  TABLE.v6FreeHead = NO_RECORD;
+}
+
 export function tableLive(): i32 { return TABLE.liveCount; }
 export function tableHighWater(): u32 { return TABLE.highWater; }
 
@@ -161,6 +181,12 @@ export function extAttachOf(r: usize): usize {
   const p = extBlockPtr(x);
   zeroBlock(p, <usize>EXT_LIVE);
   store<u32>(ref, x + 1);
+  // The midstream anomaly the record kept in its flags (live.ts FF_MIDSTREAM) moves into the block.
+  const f = load<u32>(r + FR_FLAGS);
+  if ((f & FF_MIDSTREAM) != 0) {
+    storeMidstream(p, (f & FF_MIDSTREAM_RESP) != 0);
+    store<u32>(r + FR_FLAGS, f & ~(FF_MIDSTREAM | FF_MIDSTREAM_RESP));
+  }
   return p;
 }
 

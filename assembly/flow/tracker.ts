@@ -23,8 +23,8 @@ import {
 } from "./live";
 import { timeAt, setTimeAt, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
 import * as O from "./record";
-import { tableInit, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
-import { Anomaly, noteAnomaly, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
+import { tableInit, tableClear, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
+import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
 import {
@@ -201,7 +201,12 @@ function evictOne(): void {
   }
 }
 
-/** Emits every live record (end of input). Returns true when all are out, false when the ring must drain first. */
+/**
+ * Emits every live record (end of input). Returns true when all are out, false when the ring must
+ * drain first. A record is not removed from the table as emit() removes it: each is only marked
+ * not live (so emitLiveAll() and the sweep skip it until the flush ends), and once all are out the
+ * table is emptied at once (table.ts tableClear), its index zeroed instead of unindexing each.
+ */
 export function flushAll(): bool {
   const hw = tableHighWater();
   while (TRACKER.flushCursor < hw) {
@@ -209,9 +214,12 @@ export function flushAll(): bool {
     const id = TRACKER.flushCursor++;
     const r = recPtr(id);
     if ((load<u32>(r + FR_FLAGS) & FF_LIVE) == 0) continue;
-    emit(id, endOfInputReason(r));
+    writeFinished(id, endOfInputReason(r));
+    store<u32>(r + FR_FLAGS, load<u32>(r + FR_FLAGS) & ~FF_LIVE);
+    statInc(Stat.FlowsEmitted);
   }
   TRACKER.flushCursor = 0;
+  tableClear();
   return true;
 }
 
@@ -308,7 +316,7 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
     }
   }
   // No handshake seen: the capture starts in the middle of this connection.
-  if ((flags & TH_SYN) == 0) noteAnomaly(r, Anomaly.Midstream, true, now);
+  if ((flags & TH_SYN) == 0) noteMidstream(r, now);
   return id;
 }
 

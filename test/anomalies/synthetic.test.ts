@@ -3,6 +3,7 @@
 // Each test also checks the same script without the anomaly stays silent.
 
 import { describe, expect, it } from "vitest";
+import type { Flow } from "../../src/flow.js";
 import { ACK, FIN, PSH, RST, SYN, URG, handshake, run, types, type Seg } from "./conversation.js";
 
 const close = (cSeq: number, sSeq: number, t: number): Seg[] => [
@@ -178,5 +179,42 @@ describe("synthetic anomalies", () => {
     ]);
     expect([f.orig_state, f.resp_state]).toEqual(["FIN_WAIT_2", "CLOSE_WAIT"]);
     expect(f.anomalies.find((a) => a.type === "stuck_fin_wait_2")).toMatchObject({ side: "orig", idle_s: 0 });
+  });
+});
+
+// A connection picked up without its SYN records the midstream anomaly when it is created. The live
+// record keeps it in two flag bits while it has no extension block (live.ts FF_MIDSTREAM): it must
+// come out as the block's first anomaly would, whether the record never takes a block, or takes one
+// later for something else (the anomaly then moves into it), and on the side the record ends up on.
+describe("midstream kept in the live record's flags (live.ts FF_MIDSTREAM)", () => {
+  const midstream = (f: Flow) => ({ type: "midstream", side: "orig", ts: f.ts, count: 1 });
+
+  it("a connection with nothing else to record reports it once, by the originator, at its start", () => {
+    const [f] = run([
+      { from: "c", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0 },
+      { from: "s", flags: ACK, seq: 1, ack: 101, t: 0.01 },
+    ]);
+    expect(f.history).toBe("Da");
+    expect(f.anomalies).toEqual([midstream(f)]);
+  });
+
+  it("a first packet from the server port makes the client the originator, which the anomaly names", () => {
+    const [f] = run([
+      { from: "s", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0 },
+      { from: "c", flags: ACK, seq: 1, ack: 101, t: 0.01 },
+    ]);
+    expect(f["id.orig_h"]).toBe("10.0.0.1");
+    expect(f.history).toBe("^dA");
+    expect(f.anomalies).toEqual([midstream(f)]);
+  });
+
+  it("an extension block attached later for another anomaly takes it first, with its count and time", () => {
+    const [f] = run([
+      { from: "c", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0 },
+      { from: "s", flags: ACK, seq: 1, ack: 101, t: 0.01 },
+      { from: "c", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0.5 },
+      { from: "c", flags: PSH | ACK, seq: 1, ack: 1, len: 100, t: 0.9 },
+    ]);
+    expect(f.anomalies).toEqual([midstream(f), { type: "retransmission", side: "orig", ts: f.ts + 0.5, count: 2 }]);
   });
 });
