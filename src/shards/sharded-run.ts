@@ -44,6 +44,7 @@ import { shardPrinter, type ShardPrinter } from "./shard-print.js";
 import { MAX_THREADS, startShardThread, type ShardThread } from "./shard-threads.js";
 import {
   MAX_LENT_SPARES,
+  MAX_OUT_PENDING,
   OUT_BYTES,
   abandonLink,
   giveCredit,
@@ -302,12 +303,24 @@ export class ShardedRun {
     });
   }
 
-  /** Hands on what the shards sent so far; returns the pieces handled. Throws a shard's failure. */
+  /**
+   * Hands on what the shards sent so far, at most {@link MAX_OUT_PENDING} messages of each shard
+   * per call; returns the messages handled. Throws a shard's failure.
+   *
+   * The bound is the output's backpressure: each piece handed on gives its shard a credit back, so
+   * a shard ending its flows sends the next piece while this loop still drains its port, and an
+   * unbounded loop kept taking pieces for as long as the shards printed them, into memory here
+   * (an API answer's gathered lines) while the response waited for the client. Bounded, the caller
+   * gets control back between rounds and checks its output against the stream (engine-worker.ts
+   * ends a `finish` step once a step's worth is printed).
+   */
   pump(): number {
     let handled = 0;
     for (const s of this.#shards) {
       if (s.ring.closed) this.#failure ??= new Error("the sharded run was abandoned");
-      for (let m = receiveMessageOnPort(s.port); m !== undefined; m = receiveMessageOnPort(s.port)) {
+      for (let n = 0; n < MAX_OUT_PENDING; n++) {
+        const m = receiveMessageOnPort(s.port);
+        if (m === undefined) break;
         this.#receive(s, m.message as FromShard);
         handled++;
       }
