@@ -27,7 +27,7 @@ import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
 import { useAnswerPrinter } from "../shards/shard-print.js";
-import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
+import { OUTPUT_SPARE_MIN_BYTES, type FromEngineThread, type RunState, type ToEngineThread } from "./engine-pool.js";
 import type { ShardLink } from "../shards/protocol.js";
 import type { InsightContext } from "../anomalies/index.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
@@ -67,20 +67,51 @@ function state(r: Run): RunState {
   };
 }
 
-/** The bytes printed since the last answer, moved out of the writer into a buffer of their own. */
-function takeOutput(out: AsciiWriter): ArrayBuffer | null {
-  if (out.length === 0) return null;
-  const bytes = out.buf.slice(0, out.length).buffer as ArrayBuffer;
+/**
+ * Output buffers the main thread gave back once it wrote them (op `spare`): the writer goes on in
+ * one when a step's output moves out, instead of a new buffer per step. At most MAX_SPARES are kept
+ * (two steps in flight, each with one in the stream).
+ */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 4;
+
+/**
+ * The bytes printed since the last answer, moved out of the writer: the writer's buffer itself
+ * when a spare takes its place or a large part of it is printed (the main thread gives it back),
+ * else (a few lines) a copy, which costs less than a new buffer.
+ */
+function takeOutput(out: AsciiWriter): { bytes: ArrayBuffer; length: number; reused: boolean } | null {
+  const length = out.length;
+  if (length === 0) return null;
+  const spare = spares.pop();
+  if (spare !== undefined)
+    return { bytes: out.take(new Uint8Array(spare)).buffer as ArrayBuffer, length, reused: true };
+  if (length >= OUTPUT_SPARE_MIN_BYTES) return { bytes: out.take().buffer as ArrayBuffer, length, reused: false };
+  const bytes = out.buf.slice(0, length).buffer as ArrayBuffer;
   out.pos = 0;
-  return bytes;
+  return { bytes, length, reused: false };
 }
 
 /** `input`: the capture buffer of the step, given back. */
 function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: ArrayBuffer): void {
-  const bytes = takeOutput(out);
-  const transfer = bytes === null ? [] : [bytes];
+  const taken = takeOutput(out);
+  const transfer = taken === null ? [] : [taken.bytes];
   if (input !== undefined) transfer.push(input);
-  post({ kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done, input }, transfer);
+  post(
+    {
+      kind: "step",
+      run: r.id,
+      seq,
+      bytes: taken?.bytes ?? null,
+      ...(taken !== null && taken.length !== taken.bytes.byteLength ? { length: taken.length } : {}),
+      ...(taken?.reused === true ? { reused: true } : {}),
+      counts: r.job.counts(),
+      state: state(r),
+      done,
+      input,
+    },
+    transfer,
+  );
 }
 
 /** Opens a run whose connections are sharded over the threads at the other end of `links`. */
@@ -130,6 +161,10 @@ function closeRun(): void {
 }
 
 function handle(m: ToEngineThread): void {
+  if (m.op === "spare") {
+    if (spares.length < MAX_SPARES) spares.push(m.buffer);
+    return;
+  }
   if (m.op === "shard") {
     const id = m.run;
     void serveShard(m.link).then(() => post({ kind: "shard-done", run: id }));
