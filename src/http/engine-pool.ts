@@ -87,7 +87,20 @@ export type ToEngineThread =
    * An output buffer of a `step` answer, given back once the main thread wrote its bytes to the
    * socket: the thread takes a later step's output in it instead of a new buffer (any run's).
    */
-  | { op: "spare"; buffer: ArrayBuffer };
+  | {
+      op: "spare";
+      buffer: ArrayBuffer;
+      /** A {@link MovedPiece}'s id: the buffer goes back to the engine that printed it. */
+      piece?: number;
+    };
+
+/** Lines of a sharded answer moved to the main thread in the buffer an engine printed them in. */
+export interface MovedPiece {
+  id: number;
+  bytes: ArrayBuffer;
+  offset: number;
+  length: number;
+}
 
 export interface ThreadError {
   name: string;
@@ -114,6 +127,8 @@ export type FromEngineThread =
       done: boolean;
       /** `bytes` is a buffer the main thread gave back (op `spare`), printed into again. */
       reused?: boolean;
+      /** More output after `bytes`, each in its engine's buffer, given back with its id once written. */
+      pieces?: MovedPiece[];
       /** A `capture` step's buffer, given back to carry a later batch (no fresh memory per MiB). */
       input?: ArrayBuffer;
     }
@@ -679,6 +694,8 @@ export class EngineRun {
       const bytes = Buffer.from(buffer, 0, m.length ?? buffer.byteLength);
       this.onOutput(bytes, buffer.byteLength >= OUTPUT_SPARE_MIN_BYTES ? () => this.#giveBack(buffer) : undefined);
     }
+    for (const p of m.pieces ?? [])
+      this.onOutput(Buffer.from(p.bytes, p.offset, p.length), () => this.#giveBack(p.bytes, p.id));
     this.#wake();
   }
 
@@ -705,9 +722,12 @@ export class EngineRun {
    * An output buffer goes back to the thread that printed it, also after the run ended (the
    * thread keeps a few for its next runs); not to a thread that stopped.
    */
-  #giveBack(buffer: ArrayBuffer): void {
+  #giveBack(buffer: ArrayBuffer, piece?: number): void {
     if (this.#faulted) return;
-    this.#worker.postMessage({ op: "spare", buffer } satisfies ToEngineThread, [buffer]);
+    this.#worker.postMessage(
+      { op: "spare", buffer, ...(piece !== undefined ? { piece } : {}) } satisfies ToEngineThread,
+      [buffer],
+    );
   }
 
   /** Its lent threads stop their shards, if they have not ended yet, and are free again. */

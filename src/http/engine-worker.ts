@@ -27,8 +27,14 @@ import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
 import { useAnswerPrinter } from "../shards/shard-print.js";
-import { OUTPUT_SPARE_MIN_BYTES, type FromEngineThread, type RunState, type ToEngineThread } from "./engine-pool.js";
-import type { ShardLink } from "../shards/protocol.js";
+import {
+  OUTPUT_SPARE_MIN_BYTES,
+  type FromEngineThread,
+  type MovedPiece,
+  type RunState,
+  type ToEngineThread,
+} from "./engine-pool.js";
+import { OUT_BYTES, type ShardLink } from "../shards/protocol.js";
 import type { InsightContext } from "../anomalies/index.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
 
@@ -74,6 +80,16 @@ function state(r: Run): RunState {
  */
 const spares: ArrayBuffer[] = [];
 const MAX_SPARES = 4;
+/**
+ * A sharded answer's pieces of at least this size go to the main thread in the buffer their engine
+ * printed them in (GatheredLines.move), which comes back to that engine once written; smaller ones
+ * are copied into the step's output (one piece, not many small writes) and their buffer goes back
+ * at once.
+ */
+const MOVE_MIN_BYTES = OUT_BYTES >> 2;
+/** Pieces moved to the main thread and not given back yet, by id (op `spare` with `piece`). */
+const movedPieces = new Map<number, (back: ArrayBuffer) => void>();
+let nextPiece = 1;
 
 /**
  * The bytes printed since the last answer, moved out of the writer: the writer's buffer itself
@@ -96,6 +112,16 @@ function takeOutput(out: AsciiWriter): { bytes: ArrayBuffer; length: number; reu
 function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: ArrayBuffer): void {
   const taken = takeOutput(out);
   const transfer = taken === null ? [] : [taken.bytes];
+  let pieces: MovedPiece[] | undefined;
+  if (r.job instanceof GatheredLines) {
+    for (const { bytes, done: back } of r.job.moved()) {
+      const id = nextPiece++;
+      movedPieces.set(id, back);
+      const buffer = bytes.buffer as ArrayBuffer;
+      (pieces ??= []).push({ id, bytes: buffer, offset: bytes.byteOffset, length: bytes.length });
+      transfer.push(buffer);
+    }
+  }
   if (input !== undefined) transfer.push(input);
   post(
     {
@@ -105,6 +131,7 @@ function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: Ar
       bytes: taken?.bytes ?? null,
       ...(taken !== null && taken.length !== taken.bytes.byteLength ? { length: taken.length } : {}),
       ...(taken?.reused === true ? { reused: true } : {}),
+      ...(pieces !== undefined ? { pieces } : {}),
       counts: r.job.counts(),
       state: state(r),
       done,
@@ -127,7 +154,13 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       print: null,
       answer: m.spec,
       insight: lines.clock,
-      onBytes: (bytes) => lines.add(bytes),
+      onBytes: (bytes, done) => {
+        if (bytes.length >= MOVE_MIN_BYTES) lines.move({ bytes, done });
+        else {
+          lines.add(bytes);
+          done();
+        }
+      },
       onCounts: (counts) => lines.addCounts(counts),
       onRecord: () => lines.record(),
     });
@@ -157,12 +190,18 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
 /** Ends the run on this thread (its sharded run's lent threads are freed). */
 function closeRun(): void {
   if (run?.sharded) void run.sharded.close();
+  // Pieces given back after this are plain spares (the shard that printed them has ended).
+  movedPieces.clear();
   run = null;
 }
 
 function handle(m: ToEngineThread): void {
   if (m.op === "spare") {
-    if (spares.length < MAX_SPARES) spares.push(m.buffer);
+    const back = m.piece === undefined ? undefined : movedPieces.get(m.piece);
+    if (back !== undefined) {
+      movedPieces.delete(m.piece!);
+      back(m.buffer);
+    } else if (spares.length < MAX_SPARES) spares.push(m.buffer);
     return;
   }
   if (m.op === "shard") {

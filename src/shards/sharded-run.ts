@@ -132,8 +132,11 @@ export interface ShardedRunOptions {
   answer?: ShardAnswer;
   /** The flow tallies of an {@link answer}, as each engine sends them. */
   onCounts?(counts: FlowCounts): void;
-  /** Bytes printed by a shard (whole lines); `done` once the stream no longer needs them. */
-  onBytes(bytes: Uint8Array, done: () => void): void;
+  /**
+   * Bytes printed by a shard (whole lines); `done` once the stream no longer needs them, with the
+   * buffer when it was moved to another thread and came back (`bytes` is then detached).
+   */
+  onBytes(bytes: Uint8Array, done: (back?: ArrayBuffer) => void): void;
   /** A raw flow record (when `print` is null), judged against `insight` (its endUs is set per batch). */
   onRecord: RecordSink;
   insight: InsightContext;
@@ -298,8 +301,8 @@ export class ShardedRun {
     // The writer goes on in a buffer the output is done with, as a shard's does (protocol.ts).
     const bytes = w.take(this.#ownSpare ?? undefined);
     this.#ownSpare = null;
-    this.#opts.onBytes(bytes, () => {
-      this.#ownSpare = new Uint8Array(bytes.buffer);
+    this.#opts.onBytes(bytes, (back) => {
+      this.#ownSpare = new Uint8Array(back ?? bytes.buffer);
     });
   }
 
@@ -338,10 +341,11 @@ export class ShardedRun {
         this.#opts.insight.endUs = m.endUs;
         for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
           this.#opts.onRecord(views, p);
-        this.#giveBack(s, m.bytes);
+        this.#giveBack(s, m.bytes.buffer as ArrayBuffer);
       } else {
         if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
-        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => this.#giveBack(s, m.bytes));
+        if (m.bytes.length > 0)
+          this.#opts.onBytes(m.bytes, (back) => this.#giveBack(s, back ?? (m.bytes.buffer as ArrayBuffer)));
       }
       giveCredit(s.credits);
     } else if (m.kind === "done") {
@@ -358,8 +362,7 @@ export class ShardedRun {
    * piece's copy (a spare must hold a piece), the shard holds its share of spares, it ended, or the
    * run is closed: then the buffer is left to the GC.
    */
-  #giveBack(s: Shard, bytes: Uint8Array): void {
-    const buffer = bytes.buffer as ArrayBuffer;
+  #giveBack(s: Shard, buffer: ArrayBuffer): void {
     if (this.#closed || s.stats !== null || s.lent >= MAX_LENT_SPARES || buffer.byteLength < OUT_BYTES >> 1) return;
     s.port.postMessage({ kind: "spare", buffer } satisfies ToShard, [buffer]);
     s.lent++;

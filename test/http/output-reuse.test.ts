@@ -41,14 +41,35 @@ describe("writtenPieces", () => {
   });
 });
 
+let generated: Buffer;
+beforeAll(() => {
+  const out = join(mkdtempSync(join(tmpdir(), "flowrecon-reuse-")), "gen.pcap");
+  // 5000 connections ending at the end: a finish printed in steps of a MiB or more.
+  generateCapture({ out, segments: 60_000, concurrent: 5000, snaplen: 96, seed: 13 });
+  generated = readFileSync(out);
+});
+
+async function upload(port: number): Promise<Buffer> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/analyze`, {
+    method: "POST",
+    headers: { "content-type": PCAP, accept: NDJSON },
+    body: new Uint8Array(generated),
+  });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  expect(res.status, bytes.subarray(0, 300).toString()).toBe(200);
+  return bytes;
+}
+
+/** The answer's lines in one order, the trailer (last) kept last. */
+function sortedLines(answer: Buffer): string[] {
+  const lines = answer.toString().split("\n");
+  const trailer = lines.splice(-2);
+  return [...lines.sort(), ...trailer];
+}
+
 describe("a real server with one engine thread", () => {
   let server: RunningServer;
-  let generated: Buffer;
   beforeAll(async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "flowrecon-reuse-")), "gen.pcap");
-    // 5000 connections ending at the end: a finish printed in steps of a MiB or more.
-    generateCapture({ out, segments: 60_000, concurrent: 5000, snaplen: 96, seed: 13 });
-    generated = readFileSync(out);
     server = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent", threads: 1 });
     await server.api.context.enginePool!.ready();
   });
@@ -62,17 +83,40 @@ describe("a real server with one engine thread", () => {
     local.close();
     expect(expected.length).toBeGreaterThan(2 << 20);
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`http://127.0.0.1:${server.port}/v1/analyze`, {
-        method: "POST",
-        headers: { "content-type": PCAP, accept: NDJSON },
-        body: new Uint8Array(generated),
-      });
-      const bytes = Buffer.from(await res.arrayBuffer());
-      expect(res.status).toBe(200);
+      const bytes = await upload(server.port);
       expect(bytes.equals(expected), `answer ${i}: ${bytes.length} bytes, expected ${expected.length}`).toBe(true);
     }
     const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
     const reused = Number(/^flowrecon_output_buffers_reused_total (\d+)$/m.exec(metrics)?.[1] ?? 0);
     expect(reused).toBeGreaterThan(0);
+  });
+});
+
+describe("a real server whose uploads are sharded over 3 engine threads", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      port: 0,
+      host: "127.0.0.1",
+      dataDir: tempDataDir(),
+      logLevel: "silent",
+      threads: 3,
+      uploadShards: 3,
+      uploadShardMinBytes: 0,
+    });
+    await server.api.context.enginePool!.ready();
+  });
+  afterAll(() => server.close(1000));
+
+  it("the shards' pieces, moved to the main thread and back, make one engine's answer (lines in another order)", async () => {
+    const local = testApp({ threads: 1 });
+    const one = Buffer.from(
+      await (await post(local, "/v1/analyze", generated, PCAP, { accept: NDJSON })).arrayBuffer(),
+    );
+    local.close();
+    const expected = sortedLines(one);
+    for (let i = 0; i < 3; i++) expect(sortedLines(await upload(server.port)), `answer ${i}`).toEqual(expected);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(metrics).toMatch(/^flowrecon_upload_shards_total 6$/m);
   });
 });
