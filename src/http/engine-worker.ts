@@ -14,7 +14,7 @@
  * A large upload may be sharded (issue 10, src/shards/): the run's `open` brings links to shards on
  * other pool threads, lent for it; this thread's engine routes the frames and tracks its own share
  * ({@link ShardedRun}). NDJSON is printed by every engine of the run (as one engine prints it) and
- * gathered here; JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
+ * gathered here (a large piece moves on in its engine's buffer, which comes back once written); JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
  * records. A lent thread runs its shard between its session calls (`shard`:
  * serveShard) and says `shard-done` when its shard ended, so the pool can lend it again.
  */
