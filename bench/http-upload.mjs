@@ -9,7 +9,7 @@
  *
  *   node bench/http-upload.mjs --ab A_ROOT B_ROOT capture.pcap [--pairs 4]
  *     -> per upload and per pair: the client's time, the server's CPU (main thread, other threads,
- *        all) and the load; then the medians and spreads of the B/A ratios.
+ *        all), its peak RSS and the load; then the medians and spreads of the B/A ratios.
  *
  * elapsedMs runs from just before the request is opened to the response's last byte: upload,
  * analysis and download, on loopback. The body is a file stream (64 KiB reads), sent chunked, with
@@ -20,7 +20,8 @@
  * (bench/lib/harness.mjs serverStartArgs) on a free port; the pairs alternate which tree goes
  * first. The server's CPU is read per thread from /proc/PID/task/TID/stat just before the upload
  * and after its last byte (the main thread is the one whose id is the process's; the others are
- * the engine threads and V8's helpers). The two answers must have the same size and line count.
+ * the engine threads and V8's helpers); its peak RSS is VmHWM of /proc/PID/status after the last
+ * byte (a fresh server: its whole life). The two answers must have the same size and line count.
  *
  * @module
  */
@@ -119,6 +120,12 @@ function threadCpu(pid) {
   return out;
 }
 
+/** A live process's peak resident set (VmHWM), in MB. */
+function peakRssMB(pid) {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m === null ? Number.NaN : Number(m[1]) / 1024;
+}
+
 /** One upload to a fresh server of the tree at `root`: the client's figures and the server's CPU. */
 async function measure(root, file) {
   const port = await freePort();
@@ -142,6 +149,7 @@ async function measure(root, file) {
       child.once("exit", (code) => (code === 0 ? res(JSON.parse(text)) : rej(new Error(`upload failed: ${text}`))));
     });
     const after = threadCpu(server.pid);
+    const rssMB = peakRssMB(server.pid);
     let main = 0;
     let others = 0;
     for (const [tid, s] of after) {
@@ -149,7 +157,7 @@ async function measure(root, file) {
       if (tid === server.pid) main += used;
       else others += used;
     }
-    return { wallS: out.elapsedMs / 1000, mainS: main, othersS: others, cpuS: main + others, load, out };
+    return { wallS: out.elapsedMs / 1000, mainS: main, othersS: others, cpuS: main + others, rssMB, load, out };
   } finally {
     server.kill("SIGTERM");
     await exited;
@@ -158,7 +166,7 @@ async function measure(root, file) {
 
 async function compare(a, b, file, pairs) {
   const roots = { A: resolve(a), B: resolve(b) };
-  const keys = ["wallS", "mainS", "othersS", "cpuS"];
+  const keys = ["wallS", "mainS", "othersS", "cpuS", "rssMB"];
   /** @type {Record<string, number[]>} */
   const ratios = Object.fromEntries(keys.map((k) => [k, []]));
   const fmt = (r) => keys.map((k) => `${k} ${r[k].toFixed(2)}`).join(", ");

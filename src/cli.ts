@@ -757,7 +757,7 @@ async function analyzeSharded(
     options: args.options,
     print: shardPrint ? print : null,
     insight,
-    onBytes: (bytes, done) => out.write(bytes, done),
+    onBytes: (bytes, done) => out.write(bytes, () => done()),
     onRecord: (v, p) => (sorted !== null ? sorted.add(v, p) : output!.sink(v, p)),
   });
   try {

@@ -18,12 +18,13 @@
  */
 
 import type { Context } from "hono";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "./errors.js";
 import type { Reservation } from "./memory.js";
 import type { ApiConfig } from "./config.js";
 
-export type Bindings = { incoming?: IncomingMessage };
+/** Node's request and response (@hono/node-server); absent for in-process requests (app.request). */
+export type Bindings = { incoming?: IncomingMessage; outgoing?: ServerResponse };
 /** Per-request values: the tenant the bearer token named (undefined when the server has no tokens). */
 export type Variables = {
   tenant: string | undefined;

@@ -41,6 +41,11 @@ import { abandonLink, createLink, type ShardLink } from "../shards/protocol.js";
 export const INPUT_BATCH_BYTES = 1 << 20;
 /** Steps of one run sent and not yet answered. */
 export const MAX_IN_FLIGHT = 2;
+/**
+ * Output buffers of at least this size go back to their thread once written (op `spare`); a
+ * smaller one is a copy of a step's few lines (engine-worker.ts takeOutput), left to the GC.
+ */
+export const OUTPUT_SPARE_MIN_BYTES = 256 << 10;
 /** A capture buffer's size: a batch is INPUT_BATCH_BYTES and at most one body chunk (64 KiB) more. */
 const SPARE_BYTES = INPUT_BATCH_BYTES + (256 << 10);
 
@@ -77,7 +82,25 @@ export type ToEngineThread =
   | { op: "segments"; seq: number; bytes: ArrayBuffer; step: number }
   | { op: "finish"; seq: number }
   | { op: "end"; seq: number; meta: Record<string, unknown> }
-  | { op: "close" };
+  | { op: "close" }
+  /**
+   * An output buffer of a `step` answer, given back once the main thread wrote its bytes to the
+   * socket: the thread takes a later step's output in it instead of a new buffer (any run's).
+   */
+  | {
+      op: "spare";
+      buffer: ArrayBuffer;
+      /** A {@link MovedPiece}'s id: the buffer goes back to the engine that printed it. */
+      piece?: number;
+    };
+
+/** Lines of a sharded answer moved to the main thread in the buffer an engine printed them in. */
+export interface MovedPiece {
+  id: number;
+  bytes: ArrayBuffer;
+  offset: number;
+  length: number;
+}
 
 export interface ThreadError {
   name: string;
@@ -96,10 +119,16 @@ export type FromEngineThread =
       run: number;
       seq: number;
       bytes: ArrayBuffer | null;
+      /** The printed bytes at the start of `bytes` (the writer's whole buffer moves); all of it when absent. */
+      length?: number;
       counts: FlowCounts | null;
       state: RunState;
       /** `finish`: the input is ended and every flow printed. */
       done: boolean;
+      /** `bytes` is a buffer the main thread gave back (op `spare`), printed into again. */
+      reused?: boolean;
+      /** More output after `bytes`, each in its engine's buffer, given back with its id once written. */
+      pieces?: MovedPiece[];
       /** A `capture` step's buffer, given back to carry a later batch (no fresh memory per MiB). */
       input?: ArrayBuffer;
     }
@@ -491,8 +520,14 @@ export class EngineRun {
   /** A lent thread's run: the upload its shard belongs to (which fails with it). */
   #partOf: EngineRun | null = null;
   readonly #failListeners = new Set<(e: Error) => void>();
-  /** Receives the printed bytes of each step, in order. */
-  onOutput: (bytes: Buffer) => void = () => {};
+  /**
+   * Receives the printed bytes of each step, in order; `written`, when given, hands the buffer back
+   * to the thread for a later step's output: call it once the bytes are written out and nothing
+   * reads them any more (the buffer is moved: `bytes` is empty after).
+   */
+  onOutput: (bytes: Buffer, written?: () => void) => void = () => {};
+  /** Called for each step whose output came in a buffer given back (op `spare`). */
+  onReused: () => void = () => {};
   /** Receives the flow tallies of each step. */
   onCounts: (counts: FlowCounts) => void = () => {};
 
@@ -653,7 +688,14 @@ export class EngineRun {
     this.#state = m.state;
     this.#done ||= m.done;
     if (m.counts !== null) this.onCounts(m.counts);
-    if (m.bytes !== null) this.onOutput(Buffer.from(m.bytes));
+    if (m.reused === true) this.onReused();
+    if (m.bytes !== null) {
+      const buffer = m.bytes;
+      const bytes = Buffer.from(buffer, 0, m.length ?? buffer.byteLength);
+      this.onOutput(bytes, buffer.byteLength >= OUTPUT_SPARE_MIN_BYTES ? () => this.#giveBack(buffer) : undefined);
+    }
+    for (const p of m.pieces ?? [])
+      this.onOutput(Buffer.from(p.bytes, p.offset, p.length), () => this.#giveBack(p.bytes, p.id));
     this.#wake();
   }
 
@@ -674,6 +716,18 @@ export class EngineRun {
     this.#abandonShards();
     this.#pool.release(this, this.#faulted);
     this.#wake();
+  }
+
+  /**
+   * An output buffer goes back to the thread that printed it, also after the run ended (the
+   * thread keeps a few for its next runs); not to a thread that stopped.
+   */
+  #giveBack(buffer: ArrayBuffer, piece?: number): void {
+    if (this.#faulted) return;
+    this.#worker.postMessage(
+      { op: "spare", buffer, ...(piece !== undefined ? { piece } : {}) } satisfies ToEngineThread,
+      [buffer],
+    );
   }
 
   /** Its lent threads stop their shards, if they have not ended yet, and are free again. */

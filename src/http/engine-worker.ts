@@ -14,7 +14,7 @@
  * A large upload may be sharded (issue 10, src/shards/): the run's `open` brings links to shards on
  * other pool threads, lent for it; this thread's engine routes the frames and tracks its own share
  * ({@link ShardedRun}). NDJSON is printed by every engine of the run (as one engine prints it) and
- * gathered here; JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
+ * gathered here (a large piece moves on in its engine's buffer, which comes back once written); JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
  * records. A lent thread runs its shard between its session calls (`shard`:
  * serveShard) and says `shard-done` when its shard ended, so the pool can lend it again.
  */
@@ -27,8 +27,14 @@ import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
 import { useAnswerPrinter } from "../shards/shard-print.js";
-import type { FromEngineThread, RunState, ToEngineThread } from "./engine-pool.js";
-import type { ShardLink } from "../shards/protocol.js";
+import {
+  OUTPUT_SPARE_MIN_BYTES,
+  type FromEngineThread,
+  type MovedPiece,
+  type RunState,
+  type ToEngineThread,
+} from "./engine-pool.js";
+import { OUT_BYTES, type ShardLink } from "../shards/protocol.js";
 import type { InsightContext } from "../anomalies/index.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
 
@@ -67,20 +73,72 @@ function state(r: Run): RunState {
   };
 }
 
-/** The bytes printed since the last answer, moved out of the writer into a buffer of their own. */
-function takeOutput(out: AsciiWriter): ArrayBuffer | null {
-  if (out.length === 0) return null;
-  const bytes = out.buf.slice(0, out.length).buffer as ArrayBuffer;
+/**
+ * Output buffers the main thread gave back once it wrote them (op `spare`): the writer goes on in
+ * one when a step's output moves out, instead of a new buffer per step. At most MAX_SPARES are kept
+ * (two steps in flight, each with one in the stream).
+ */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 4;
+/**
+ * A sharded answer's pieces of at least this size go to the main thread in the buffer their engine
+ * printed them in (GatheredLines.move), which comes back to that engine once written; smaller ones
+ * are copied into the step's output (one piece, not many small writes) and their buffer goes back
+ * at once.
+ */
+const MOVE_MIN_BYTES = OUT_BYTES >> 2;
+/** Pieces moved to the main thread and not given back yet, by id (op `spare` with `piece`). */
+const movedPieces = new Map<number, (back: ArrayBuffer) => void>();
+let nextPiece = 1;
+
+/**
+ * The bytes printed since the last answer, moved out of the writer: the writer's buffer itself
+ * when a spare takes its place or a large part of it is printed (the main thread gives it back),
+ * else (a few lines) a copy, which costs less than a new buffer.
+ */
+function takeOutput(out: AsciiWriter): { bytes: ArrayBuffer; length: number; reused: boolean } | null {
+  const length = out.length;
+  if (length === 0) return null;
+  const spare = spares.pop();
+  if (spare !== undefined)
+    return { bytes: out.take(new Uint8Array(spare)).buffer as ArrayBuffer, length, reused: true };
+  if (length >= OUTPUT_SPARE_MIN_BYTES) return { bytes: out.take().buffer as ArrayBuffer, length, reused: false };
+  const bytes = out.buf.slice(0, length).buffer as ArrayBuffer;
   out.pos = 0;
-  return bytes;
+  return { bytes, length, reused: false };
 }
 
 /** `input`: the capture buffer of the step, given back. */
 function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: ArrayBuffer): void {
-  const bytes = takeOutput(out);
-  const transfer = bytes === null ? [] : [bytes];
+  const taken = takeOutput(out);
+  const transfer = taken === null ? [] : [taken.bytes];
+  let pieces: MovedPiece[] | undefined;
+  if (r.job instanceof GatheredLines) {
+    for (const { bytes, done: back } of r.job.moved()) {
+      const id = nextPiece++;
+      movedPieces.set(id, back);
+      const buffer = bytes.buffer as ArrayBuffer;
+      (pieces ??= []).push({ id, bytes: buffer, offset: bytes.byteOffset, length: bytes.length });
+      transfer.push(buffer);
+    }
+  }
   if (input !== undefined) transfer.push(input);
-  post({ kind: "step", run: r.id, seq, bytes, counts: r.job.counts(), state: state(r), done, input }, transfer);
+  post(
+    {
+      kind: "step",
+      run: r.id,
+      seq,
+      bytes: taken?.bytes ?? null,
+      ...(taken !== null && taken.length !== taken.bytes.byteLength ? { length: taken.length } : {}),
+      ...(taken?.reused === true ? { reused: true } : {}),
+      ...(pieces !== undefined ? { pieces } : {}),
+      counts: r.job.counts(),
+      state: state(r),
+      done,
+      input,
+    },
+    transfer,
+  );
 }
 
 /** Opens a run whose connections are sharded over the threads at the other end of `links`. */
@@ -96,7 +154,13 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       print: null,
       answer: m.spec,
       insight: lines.clock,
-      onBytes: (bytes) => lines.add(bytes),
+      onBytes: (bytes, done) => {
+        if (bytes.length >= MOVE_MIN_BYTES) lines.move({ bytes, done });
+        else {
+          lines.add(bytes);
+          done();
+        }
+      },
       onCounts: (counts) => lines.addCounts(counts),
       onRecord: () => lines.record(),
     });
@@ -126,10 +190,20 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
 /** Ends the run on this thread (its sharded run's lent threads are freed). */
 function closeRun(): void {
   if (run?.sharded) void run.sharded.close();
+  // Pieces given back after this are plain spares (the shard that printed them has ended).
+  movedPieces.clear();
   run = null;
 }
 
 function handle(m: ToEngineThread): void {
+  if (m.op === "spare") {
+    const back = m.piece === undefined ? undefined : movedPieces.get(m.piece);
+    if (back !== undefined) {
+      movedPieces.delete(m.piece!);
+      back(m.buffer);
+    } else if (spares.length < MAX_SPARES) spares.push(m.buffer);
+    return;
+  }
   if (m.op === "shard") {
     const id = m.run;
     void serveShard(m.link).then(() => post({ kind: "shard-done", run: id }));

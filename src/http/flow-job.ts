@@ -188,26 +188,49 @@ function trailer(out: AsciiWriter, meta: unknown): void {
   }
 }
 
+/** Lines an engine printed, handed on in its own buffer; `done` takes the buffer back once written. */
+export interface MovedLines {
+  bytes: Uint8Array;
+  done: (back?: ArrayBuffer) => void;
+}
+
 /**
  * A sharded upload's NDJSON answer (engine-worker.ts, src/shards/): every engine of the run prints
  * its own flows with an {@link EngineFlowsJob}, as one engine would print them; their lines and
- * flow tallies are gathered here, then the trailer.
+ * flow tallies are gathered here, then the trailer. A large piece is not copied: it goes on in its
+ * engine's buffer ({@link moved}), which comes back to that engine once written.
  */
 export class GatheredLines implements EngineThreadJob {
   readonly clock: InsightContext = { endUs: 0, final: true };
   readonly #out: AsciiWriter;
   #counts: FlowCounts | null = null;
+  #moved: MovedLines[] = [];
+  #movedBytes = 0;
 
   constructor(out: AsciiWriter) {
     this.#out = out;
   }
 
-  /** Whole lines printed by one of the run's engines. */
+  /** Whole lines printed by one of the run's engines, copied. */
   add(bytes: Uint8Array): void {
     const out = this.#out;
     out.reserve(bytes.length);
     out.buf.set(bytes, out.pos);
     out.pos += bytes.length;
+  }
+
+  /** Whole lines printed by one of the run's engines, handed on in their buffer (after the copied ones). */
+  move(lines: MovedLines): void {
+    this.#moved.push(lines);
+    this.#movedBytes += lines.bytes.length;
+  }
+
+  /** The pieces handed on in their buffers since the last call. */
+  moved(): MovedLines[] {
+    const moved = this.#moved;
+    this.#moved = [];
+    this.#movedBytes = 0;
+    return moved;
   }
 
   addCounts(counts: FlowCounts): void {
@@ -223,6 +246,11 @@ export class GatheredLines implements EngineThreadJob {
   }
 
   end(meta: unknown): AsciiWriter {
+    // The trailer is the last line: lines still to be handed on go before it.
+    for (const lines of this.moved()) {
+      this.add(lines.bytes);
+      lines.done();
+    }
     trailer(this.#out, meta);
     return this.#out;
   }
@@ -234,6 +262,6 @@ export class GatheredLines implements EngineThreadJob {
   }
 
   held(): number {
-    return this.#out.length;
+    return this.#out.length + this.#movedBytes;
   }
 }

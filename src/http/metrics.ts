@@ -63,6 +63,10 @@ export class ApiMetrics {
     "flowrecon_upload_shards_total",
     "Engine threads lent to capture uploads as shards, beyond each upload's own (FLOWRECON_UPLOAD_SHARDS).",
   );
+  readonly outputReused = this.#counter(
+    "flowrecon_output_buffers_reused_total",
+    "Engine-thread output buffers written to a client and printed into again (instead of a new buffer).",
+  );
   readonly flows = this.#counter("flowrecon_flows_total", "Flows reported, by conn_state.", ["conn_state"]);
   readonly anomalies = this.#counter("flowrecon_anomalies_total", "Anomalies on reported flows, by type.", ["type"]);
   readonly captureErrors = this.#counter("flowrecon_capture_errors_total", "Damaged captures, by error code.", [

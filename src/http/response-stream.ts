@@ -75,6 +75,35 @@ export class ResponseStream {
   }
 }
 
+/** What {@link writtenPieces} watches: Node's ServerResponse (`c.env.outgoing`). */
+export interface PieceSink {
+  write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean;
+}
+
+/**
+ * Tells when pieces of a response body were written out: `watch(piece, written)` calls `written`
+ * once `outgoing` wrote that piece (the same object, as the body's stream hands it on) to the
+ * socket, by its write callback (after the socket's write completed, so nothing reads the piece
+ * any more); never when the write failed or the piece was not written by `write`. The response's
+ * own `write` is wrapped: the body's stream is written by the server adapter (@hono/node-server),
+ * which gives no callback, and which reads up to three pieces ahead of writing its first.
+ */
+export function writtenPieces(outgoing: PieceSink): (piece: Uint8Array, written: () => void) => void {
+  const waiting = new WeakMap<object, () => void>();
+  const write = outgoing.write;
+  outgoing.write = function (this: PieceSink, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    const written = typeof chunk === "object" && chunk !== null ? waiting.get(chunk) : undefined;
+    if (written === undefined) return write.call(this, chunk, encoding, callback);
+    waiting.delete(chunk as object);
+    const cb = (typeof encoding === "function" ? encoding : callback) as ((e?: Error | null) => void) | undefined;
+    return write.call(this, chunk, typeof encoding === "function" ? undefined : encoding, (e?: Error | null) => {
+      if (e === undefined || e === null) written();
+      cb?.(e);
+    });
+  };
+  return (piece, written) => waiting.set(piece, written);
+}
+
 /**
  * A response body from buffered pieces: one buffer when small, else the pieces one by one (no
  * second copy of a large answer).

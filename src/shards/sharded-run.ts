@@ -44,6 +44,7 @@ import { shardPrinter, type ShardPrinter } from "./shard-print.js";
 import { MAX_THREADS, startShardThread, type ShardThread } from "./shard-threads.js";
 import {
   MAX_LENT_SPARES,
+  MAX_OUT_PENDING,
   OUT_BYTES,
   abandonLink,
   giveCredit,
@@ -131,8 +132,11 @@ export interface ShardedRunOptions {
   answer?: ShardAnswer;
   /** The flow tallies of an {@link answer}, as each engine sends them. */
   onCounts?(counts: FlowCounts): void;
-  /** Bytes printed by a shard (whole lines); `done` once the stream no longer needs them. */
-  onBytes(bytes: Uint8Array, done: () => void): void;
+  /**
+   * Bytes printed by a shard (whole lines); `done` once the stream no longer needs them, with the
+   * buffer when it was moved to another thread and came back (`bytes` is then detached).
+   */
+  onBytes(bytes: Uint8Array, done: (back?: ArrayBuffer) => void): void;
   /** A raw flow record (when `print` is null), judged against `insight` (its endUs is set per batch). */
   onRecord: RecordSink;
   insight: InsightContext;
@@ -297,17 +301,29 @@ export class ShardedRun {
     // The writer goes on in a buffer the output is done with, as a shard's does (protocol.ts).
     const bytes = w.take(this.#ownSpare ?? undefined);
     this.#ownSpare = null;
-    this.#opts.onBytes(bytes, () => {
-      this.#ownSpare = new Uint8Array(bytes.buffer);
+    this.#opts.onBytes(bytes, (back) => {
+      this.#ownSpare = new Uint8Array(back ?? bytes.buffer);
     });
   }
 
-  /** Hands on what the shards sent so far; returns the pieces handled. Throws a shard's failure. */
+  /**
+   * Hands on what the shards sent so far, at most {@link MAX_OUT_PENDING} messages of each shard
+   * per call; returns the messages handled. Throws a shard's failure.
+   *
+   * The bound is the output's backpressure: each piece handed on gives its shard a credit back, so
+   * a shard ending its flows sends the next piece while this loop still drains its port, and an
+   * unbounded loop kept taking pieces for as long as the shards printed them, into memory here
+   * (an API answer's gathered lines) while the response waited for the client. Bounded, the caller
+   * gets control back between rounds and checks its output against the stream (engine-worker.ts
+   * ends a `finish` step once a step's worth is printed).
+   */
   pump(): number {
     let handled = 0;
     for (const s of this.#shards) {
       if (s.ring.closed) this.#failure ??= new Error("the sharded run was abandoned");
-      for (let m = receiveMessageOnPort(s.port); m !== undefined; m = receiveMessageOnPort(s.port)) {
+      for (let n = 0; n < MAX_OUT_PENDING; n++) {
+        const m = receiveMessageOnPort(s.port);
+        if (m === undefined) break;
         this.#receive(s, m.message as FromShard);
         handled++;
       }
@@ -325,10 +341,11 @@ export class ShardedRun {
         this.#opts.insight.endUs = m.endUs;
         for (let p = m.bytes.byteOffset; p < m.bytes.byteOffset + m.bytes.length; p += size)
           this.#opts.onRecord(views, p);
-        this.#giveBack(s, m.bytes);
+        this.#giveBack(s, m.bytes.buffer as ArrayBuffer);
       } else {
         if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
-        if (m.bytes.length > 0) this.#opts.onBytes(m.bytes, () => this.#giveBack(s, m.bytes));
+        if (m.bytes.length > 0)
+          this.#opts.onBytes(m.bytes, (back) => this.#giveBack(s, back ?? (m.bytes.buffer as ArrayBuffer)));
       }
       giveCredit(s.credits);
     } else if (m.kind === "done") {
@@ -345,8 +362,7 @@ export class ShardedRun {
    * piece's copy (a spare must hold a piece), the shard holds its share of spares, it ended, or the
    * run is closed: then the buffer is left to the GC.
    */
-  #giveBack(s: Shard, bytes: Uint8Array): void {
-    const buffer = bytes.buffer as ArrayBuffer;
+  #giveBack(s: Shard, buffer: ArrayBuffer): void {
     if (this.#closed || s.stats !== null || s.lent >= MAX_LENT_SPARES || buffer.byteLength < OUT_BYTES >> 1) return;
     s.port.postMessage({ kind: "spare", buffer } satisfies ToShard, [buffer]);
     s.lent++;

@@ -42,7 +42,7 @@ import { ENGINE_ESTIMATE_BYTES } from "../memory.js";
 import { addFlowCounts } from "../flow-counts.js";
 import { countInput, feedCapture, feedSegments, finishEngine } from "../engine-work.js";
 import { readSegmentBody } from "../segment-body.js";
-import { piecesBody, ResponseStream } from "../response-stream.js";
+import { piecesBody, ResponseStream, writtenPieces } from "../response-stream.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 import { INPUT_BATCH_BYTES, type EnginePool, type EngineRun } from "../engine-pool.js";
@@ -241,13 +241,14 @@ async function pooledAnalysis(
   params: AnalyzeParams,
   format: OutputFormat,
   windowBytes: number,
-  onOutput: (bytes: Buffer) => void,
+  onOutput: (bytes: Buffer, written?: () => void) => void,
   engines: number,
 ): Promise<Analysis> {
   const { config, metrics, budget } = ctx;
   const run = await pool.acquire();
   run.onOutput = onOutput;
   run.onCounts = (counts) => addFlowCounts(metrics, counts);
+  run.onReused = () => metrics.outputReused.inc();
   try {
     const shards = engines > 1 ? pool.lendShards(run, engines - 1) : [];
     metrics.uploadShards.inc({}, shards.length);
@@ -395,7 +396,11 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     let heldBytes = 0;
     /** A streaming answer's writer of output as it comes back (an engine thread's, see below). */
     let eager: (() => void) | null = null;
-    const onOutput = (bytes: Buffer): void => {
+    // An engine thread's output buffer goes back to it once written to the socket (Node only).
+    const outgoing = c.env?.outgoing;
+    const watch = outgoing !== undefined && ctx.enginePool !== null ? writtenPieces(outgoing) : null;
+    const onOutput = (bytes: Buffer, written?: () => void): void => {
+      if (written !== undefined && watch !== null) watch(bytes, written);
       held.push(bytes);
       heldBytes += bytes.length;
       eager?.();
