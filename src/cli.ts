@@ -110,7 +110,7 @@ Options:
       --anomaly <type>        print only connections with this anomaly (repeatable)
       --stats                 print input statistics as one JSON line on stderr at the end
   -j, --threads <n>           engines, one per thread, each tracking its share of the connections
-                              (default: the cores available for capture files of 64 MB or more,
+                              (default: the cores available for capture files of 256 MiB or more,
                               else 1 = one engine on this thread, as for standard input)
       --sort ts               print the connections ordered by start time (then key): the same
                               order for any thread count, for diffing; holds every flow until the end
