@@ -21,9 +21,10 @@ export const MAX_THREADS = 64;
  * Below this size a capture file gets one engine (and, in other formats, is formatted on the main
  * thread): a thread costs its start-up, and runs its first records slowly while V8 compiles for it,
  * which costs more than it saves on small inputs (measured for format threads: 18 MB and 94 MB
- * captures ran 5-20% slower on a thread, a 470 MB one 20% faster).
+ * captures ran 5-20% slower on a thread, a 470 MB one 20% faster). 256 MiB, was 64: on 2 cores
+ * the 188 MB cap2m (bench/) ran faster with one engine and no threads than with two engines.
  */
-export const THREAD_MIN_BYTES = 64 << 20;
+export const THREAD_MIN_BYTES = 256 << 20;
 
 /**
  * The frame ring of a shard thread started here (protocol.ts RING_BYTES is a lent thread's): the

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { corpus, repoRoot } from "./helpers.js";
 
@@ -183,6 +184,33 @@ describe("analyze", () => {
     const code = await new Promise((done) => child.on("close", done));
     expect(stderr).toBe("");
     expect(code).toBe(0);
+  });
+
+  it("loads no ladder or extract module (src/connection-commands.ts is imported only for those)", () => {
+    // A module hook that refuses connection-commands.js: analyze still runs, ladder cannot.
+    const hooks = tmpFile(
+      "refuse-hooks.mjs",
+      `export async function resolve(spec, ctx, next) {
+        if (spec.includes("connection-commands")) throw new Error("connection-commands refused");
+        return next(spec, ctx);
+      }`,
+    );
+    const register = tmpFile(
+      "refuse-register.mjs",
+      `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const withHook = (args: string[]) =>
+      spawnSync(process.execPath, ["--import", pathToFileURL(register).href, BIN, ...args], {
+        cwd: repoRoot,
+        encoding: "utf8",
+      });
+    const analyzed = withHook(["analyze", ssh]);
+    expect(analyzed.stderr).toBe("");
+    expect(analyzed.status).toBe(0);
+    expect(analyzed.stdout).toBe(run(["analyze", ssh]).stdout);
+    const ladder = withHook(["ladder", "--help"]);
+    expect(ladder.status).not.toBe(0);
+    expect(ladder.stderr).toContain("connection-commands refused");
   });
 
   it("stops early and quietly under | head -n 1", () => {

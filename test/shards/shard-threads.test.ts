@@ -8,7 +8,13 @@ import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { main } from "../../src/cli.js";
-import { endShardThreads, startShardThreadsFor, THREAD_MIN_BYTES } from "../../src/shards/shard-threads.js";
+import {
+  availableThreads,
+  endShardThreads,
+  engineThreads,
+  startShardThreadsFor,
+  THREAD_MIN_BYTES,
+} from "../../src/shards/shard-threads.js";
 
 const dir = mkdtempSync(join(tmpdir(), "flowrecon-shard-threads-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,6 +64,15 @@ describe("shard threads started ahead", () => {
       count(["ladder", capture, "-j", "3"]),
       count(["analyze", "-", "-j", "2"]),
     ]).toEqual([0, 0, 2, 2, 1, 0, 0, 0, 1]);
+  });
+
+  it("by default one engine for a capture file under 256 MiB (the 188 MB cap2m ran faster so on 2 cores)", () => {
+    expect(THREAD_MIN_BYTES).toBe(256 << 20);
+    expect(engineThreads(undefined, { isFile: true, size: 188_573_447 })).toBe(1);
+    expect(engineThreads(undefined, { isFile: true, size: (256 << 20) - 1 })).toBe(1);
+    expect(engineThreads(undefined, { isFile: true, size: 256 << 20 })).toBe(availableThreads());
+    expect(engineThreads(undefined, { isFile: false, size: 0 })).toBe(1);
+    expect(engineThreads(3, { isFile: true, size: 100 })).toBe(3);
   });
 
   it("a run takes them and prints what it prints without them; the ones it does not need end", async () => {
