@@ -112,13 +112,7 @@ export function tableInit(key0: u64, key1: u64): void {
   for (let c: u32 = 0; c < TABLE.nChunks; c++) {
     memory.fill(load<usize>(CHUNKS + (<usize>c << 2)), 0, CHUNK_BYTES);
   }
-  TABLE.highWater = 0;
-  TABLE.freeHead = NO_RECORD;
-  TABLE.liveCount = 0;
-  TABLE.extHighWater = 0;
-  TABLE.extFreeHead = NO_RECORD;
-  TABLE.v6HighWater = 0;
-  TABLE.v6FreeHead = NO_RECORD;
+  restartIds();
 }
 
 /**
@@ -131,6 +125,11 @@ export function tableInit(key0: u64, key1: u64): void {
  */
 export function tableClear(): void {
   memory.fill(TABLE.indexBase, 0, <usize>(TABLE.indexMask + 1) << 3);
+  restartIds();
+}
+
+/** Record ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists; none is live. */
+function restartIds(): void {
   TABLE.highWater = 0;
   TABLE.freeHead = NO_RECORD;
   TABLE.liveCount = 0;

@@ -13,6 +13,31 @@ import type { Layout } from "../../src/wasm/layout.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+/**
+ * A constant the engine exports as a WebAssembly global (descriptor offsets P_*, option bits OPT_*,
+ * record sizes), read by name from a module instance of its own, so a test states no offset twice.
+ */
+export function engineConstant(name: string): number {
+  const g = engineGlobals()[name];
+  if (!(g instanceof WebAssembly.Global)) throw new Error(`${name} is not exported by the engine`);
+  return Number(g.value);
+}
+
+let globalsCache: Record<string, unknown> | undefined;
+function engineGlobals(): Record<string, unknown> {
+  globalsCache ??= new WebAssembly.Instance(
+    new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))),
+    {
+      env: {
+        abort() {
+          throw new Error("abort");
+        },
+      },
+    },
+  ).exports as Record<string, unknown>;
+  return globalsCache;
+}
+
 /** The Zeek corpus: `../shared/corpus/zeek` beside the repository (bench/lib/shared.mjs). */
 export const corpusDir = sharedPath("corpus", "zeek");
 

@@ -2,22 +2,11 @@
 // tracker.ts flushAll once every live record was emitted) instead of unindexing and freeing each
 // record: the engine must then be as a fresh one, its index, record ids, extension blocks, IPv6 key
 // blocks and live count all reset, so input fed after finish() comes out as a fresh engine's would.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../../src/wasm/engine.js";
 import { parseAddress } from "../../src/net/address.js";
-import { repoRoot } from "./helpers.js";
+import { engineConstant } from "./helpers.js";
 
-const exportsOf = new WebAssembly.Instance(
-  new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))),
-  { env: { abort: () => undefined } },
-).exports as Record<string, unknown>;
-function constant(name: string): number {
-  const g = exportsOf[name];
-  if (!(g instanceof WebAssembly.Global)) throw new Error(`${name} is not exported by the engine`);
-  return Number(g.value);
-}
 const P = Object.fromEntries(
   [
     "P_TS",
@@ -37,9 +26,9 @@ const P = Object.fromEntries(
     "P_PAYPTR",
     "P_PAYCAP",
     "P_WHOLE",
-  ].map((n) => [n, constant(n)]),
+  ].map((n) => [n, engineConstant(n)]),
 );
-const FR_SIZE = constant("FR_SIZE");
+const FR_SIZE = engineConstant("FR_SIZE");
 const FLOW_CAP = 16;
 const SYN = 0x02,
   ACK = 0x10,
@@ -129,12 +118,12 @@ function finish(engine: Engine): Uint8Array[] {
 }
 
 function stat(engine: Engine, name: string): number {
-  return new Float64Array(engine.exports.memory.buffer, engine.exports.statsPtr(), 64)[constant(`Stat.${name}`)];
+  return new Float64Array(engine.exports.memory.buffer, engine.exports.statsPtr(), 64)[engineConstant(`Stat.${name}`)];
 }
 
 function newEngine(): Engine {
   const engine = createEngine();
-  engine.exports.setOption(constant("Option.FlowCap"), FLOW_CAP);
+  engine.exports.setOption(engineConstant("Option.FlowCap"), FLOW_CAP);
   engine.exports.init(1 << 16);
   return engine;
 }

@@ -2,8 +2,6 @@
 // pktPtr() and feedPacket() (the ABI's segment path), flows come out through the Reconstructor's
 // drain. This checks that the host reads what the tracker writes, independently of the capture
 // decoders. Descriptor offsets (P_*) are not exported, so they are read from assembly/packet.ts.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructor.js";
 import { createEngine } from "../../src/wasm/engine.js";
@@ -12,24 +10,9 @@ import { communityIdOf } from "../../src/ids/community-id.js";
 import { parseAddress } from "../../src/net/address.js";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
 import { FactsReader, type FlowFacts } from "../../src/anomalies/facts.js";
-import { repoRoot } from "./helpers.js";
+import { engineConstant } from "./helpers.js";
 
-// Descriptor offsets and option bits, read by name from the module's exports.
-const exportsOf = new WebAssembly.Instance(
-  new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))),
-  {
-    env: {
-      abort() {
-        throw new Error("abort");
-      },
-    },
-  },
-).exports as Record<string, unknown>;
-function constant(name: string): number {
-  const g = exportsOf[name];
-  if (!(g instanceof WebAssembly.Global)) throw new Error(`${name} is not exported by the engine`);
-  return Number(g.value);
-}
+// Descriptor offsets and option bits, read by name from the module's exports (helpers.ts).
 const P = Object.fromEntries(
   [
     "P_TS",
@@ -55,13 +38,13 @@ const P = Object.fromEntries(
     "P_PAYCAP",
     "P_SACKN",
     "P_WHOLE",
-  ].map((n) => [n, constant(n)]),
+  ].map((n) => [n, engineConstant(n)]),
 );
 const OPT = {
-  MSS: constant("OPT_MSS"),
-  WSCALE: constant("OPT_WSCALE"),
-  SACK_PERM: constant("OPT_SACK_PERM"),
-  TS: constant("OPT_TS"),
+  MSS: engineConstant("OPT_MSS"),
+  WSCALE: engineConstant("OPT_WSCALE"),
+  SACK_PERM: engineConstant("OPT_SACK_PERM"),
+  TS: engineConstant("OPT_TS"),
 };
 const SYN = 0x02,
   ACK = 0x10,
