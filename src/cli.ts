@@ -845,8 +845,8 @@ async function command(
     if (parsed.kind === "serve") {
       // The API server (`npm start`); loaded only here, so analyze never loads Hono.
       const { main: serve } = await import("./server.js");
-      await serve();
-      return EXIT_OK;
+      // Its status: 0 once listening (the server then holds the process), 2 for a wrong setting.
+      return await serve();
     }
     return await analyze(parsed.args, stdout, stderr, started);
   } catch (e) {

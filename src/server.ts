@@ -111,16 +111,19 @@ export function startServer(
   });
 }
 
-/** `npm start` and `flowrecon serve`: settings from the environment, listen, shut down on SIGTERM/SIGINT. */
-export async function main(): Promise<void> {
+/**
+ * `npm start` and `flowrecon serve`: settings from the environment, listen, shut down on
+ * SIGTERM/SIGINT. Resolves with the exit status once listening (0), or 2 when a setting is wrong
+ * (the caller ends with it: `flowrecon serve` returns it from the CLI's main).
+ */
+export async function main(): Promise<number> {
   let config: ServerConfig;
   try {
     config = configFromEnv();
     processHashKey(); // a malformed FLOWRECON_HASH_KEY stops the start, not every request
   } catch (e) {
     console.error(`flowrecon: ${(e as Error).message}`);
-    process.exitCode = 2;
-    return;
+    return 2;
   }
   const running = await startServer(config);
   const shutdown = (signal: string): void => {
@@ -128,7 +131,11 @@ export async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+  return 0;
 }
 
 const invoked = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invoked) void main();
+if (invoked)
+  void main().then((code) => {
+    process.exitCode = code;
+  });

@@ -212,6 +212,12 @@ describe("flowrecon serve", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it("exits 2 naming the setting when one is wrong (the CLI returned 0 over the server's 2)", () => {
+    const r = run(["serve"], { FLOWRECON_HASH_KEY: "zz" });
+    expect(r.stderr).toMatch(/FLOWRECON_HASH_KEY must be 32 hex digits/);
+    expect(r.code).toBe(2);
+  });
+
   it("takes no options", () => {
     const r = run(["serve", "--flow-cap", "3"]);
     expect(r.code).toBe(2);
