@@ -6,5 +6,6 @@ import { startShardThreadsFor } from "../dist/shards/shard-threads.js";
 
 const argv = process.argv.slice(2);
 const started = startShardThreadsFor(argv);
-const { main } = await import("../dist/cli.js");
-process.exitCode = await main(argv, undefined, undefined, started);
+const { runCommandLine } = await import("../dist/cli.js");
+// Exits as soon as stdout and stderr have written everything (not once the threads end).
+await runCommandLine(argv, started);

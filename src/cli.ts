@@ -802,10 +802,10 @@ function reportWriteFailure(e: Error, stderr: Writable): number {
 }
 
 /**
- * Runs the command line and resolves with the exit status (the caller sets process.exitCode, so
- * buffered output is flushed before the process ends). `started`: shard threads started ahead for
- * this command line (bin/flowrecon.js, shard-threads.ts startShardThreadsFor); a run takes what it
- * needs, the rest are ended.
+ * Runs the command line and resolves with the exit status (runCommandLine ends the process with it
+ * once the output is written). `started`: shard threads started ahead for this command line
+ * (bin/flowrecon.js, shard-threads.ts startShardThreadsFor); a run takes what it needs, the rest
+ * are ended.
  */
 export async function main(
   argv: readonly string[],
@@ -819,6 +819,37 @@ export async function main(
     endShardThreads(started);
   }
 }
+
+/**
+ * bin/flowrecon.js: runs the command line on process.stdout/stderr and ends the process once both
+ * have written all they were given, rather than once the event loop drains (shard and format
+ * threads ending, their handles). On Linux process.stdout and stderr write files, pipes and TTYs
+ * synchronously (Node's "A note on process I/O"), so nothing is queued by then; where a stream
+ * writes asynchronously (pipes on Windows) process.exit() would drop what it still holds, so the
+ * exit waits for it. `serve` keeps running once it listens: its server holds the process.
+ */
+export async function runCommandLine(argv: readonly string[], started: ShardThread[]): Promise<void> {
+  const code = await main(argv, process.stdout, process.stderr, started);
+  if (serving) {
+    process.exitCode = code;
+    return;
+  }
+  await Promise.all([written(process.stdout), written(process.stderr)]);
+  process.exit(code);
+}
+
+/** Resolves once `stream` has handed the system everything written to it, or failed (EPIPE). */
+function written(stream: Writable): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once("error", () => resolve());
+    // Written in order: its callback comes once every earlier chunk went through.
+    stream.write("", () => resolve());
+  });
+}
+
+/** Set once `serve` is starting its server (which then holds the process). */
+let serving = false;
 
 async function command(
   argv: readonly string[],
@@ -845,6 +876,7 @@ async function command(
     if (parsed.kind === "serve") {
       // The API server (`npm start`); loaded only here, so analyze never loads Hono.
       const { main: serve } = await import("./server.js");
+      serving = true;
       // Its status: 0 once listening (the server then holds the process), 2 for a wrong setting.
       return await serve();
     }

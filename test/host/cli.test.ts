@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { corpus, repoRoot } from "./helpers.js";
 
 const BIN = resolve(repoRoot, "bin", "flowrecon.js");
@@ -184,6 +185,32 @@ describe("analyze", () => {
     const code = await new Promise((done) => child.on("close", done));
     expect(stderr).toBe("");
     expect(code).toBe(0);
+  });
+
+  describe("writes every byte to a reader that starts late (it ends the process once stdout is written)", () => {
+    // About 1.6 MB of NDJSON, far more than a pipe holds, so most of it is still queued in the
+    // process when the run ends; exiting before the queue drained would cut it short.
+    const capture = join(tmp, "late-reader.pcap");
+    generateCapture({ out: capture, sidecar: false, segments: 30_000, concurrent: 500, snaplen: 96, seed: 7 });
+
+    for (const threads of ["1", "2"]) {
+      it(`--threads ${threads}`, async () => {
+        const args = [BIN, "analyze", capture, "--format", "ndjson", "--threads", threads];
+        const eager = spawnSync(process.execPath, args, { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 << 20 });
+        const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+        child.stdout.pause();
+        await new Promise((r) => setTimeout(r, 300));
+        const chunks: Buffer[] = [];
+        child.stdout.on("data", (d: Buffer) => chunks.push(d));
+        child.stdout.resume();
+        const code = await new Promise((done) => child.on("close", done));
+        const late = Buffer.concat(chunks).toString("utf8");
+        expect(code).toBe(0);
+        expect(eager.stdout.length).toBeGreaterThan(1 << 20);
+        // Two engines print in their own order; the lines are the same.
+        expect(late.split("\n").sort()).toEqual(eager.stdout.split("\n").sort());
+      });
+    }
   });
 
   it("loads no ladder or extract module (src/connection-commands.ts is imported only for those)", () => {
