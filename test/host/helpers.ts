@@ -38,6 +38,88 @@ function engineGlobals(): Record<string, unknown> {
   return globalsCache;
 }
 
+/** One TCP segment for the engine's packet descriptor (assembly/packet.ts P_*), as feedPacket() takes it. */
+export interface SegmentDescriptor {
+  ts: bigint; // µs
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags: number;
+  seq: number;
+  ack: number;
+  len?: number; // payload bytes
+  vlan?: number;
+  opts?: number; // OPT_* bits
+  wscale?: number;
+  mss?: number;
+  cut?: boolean; // payload cut by the snaplen: not captured whole
+}
+
+let descriptorOffsets: Record<string, number> | undefined;
+/**
+ * Writes `s` into the engine's packet descriptor and feeds it (the ABI's segment path): checksums
+ * not checked, a 20-byte TCP header, window 65535, the payload "captured" from the input window
+ * unless `cut`.
+ */
+export function feedSegment(engine: Engine, s: SegmentDescriptor): void {
+  descriptorOffsets ??= Object.fromEntries(
+    [
+      "P_TS",
+      "P_SRC",
+      "P_DST",
+      "P_SPORT",
+      "P_DPORT",
+      "P_VLAN",
+      "P_IPVER",
+      "P_FLAGS",
+      "P_CSUM",
+      "P_THLEN",
+      "P_SEQ",
+      "P_ACK",
+      "P_WIN",
+      "P_OPTS",
+      "P_WSCALE",
+      "P_MSS",
+      "P_IPLEN",
+      "P_PAYLEN",
+      "P_PAYPTR",
+      "P_PAYCAP",
+      "P_WHOLE",
+    ].map((n) => [n, engineConstant(n)]),
+  );
+  const P = descriptorOffsets;
+  const ex = engine.exports as Required<Engine["exports"]>;
+  const v6 = s.src.includes(":") || s.dst.includes(":");
+  const len = s.len ?? 0;
+  const base = ex.pktPtr();
+  const { u8 } = engine.views();
+  const dv = new DataView(u8.buffer);
+  u8.fill(0, base, base + 128);
+  dv.setBigInt64(base + P.P_TS, s.ts, true);
+  u8.set(parseAddress(s.src), base + P.P_SRC);
+  u8.set(parseAddress(s.dst), base + P.P_DST);
+  dv.setUint16(base + P.P_SPORT, s.sport, true);
+  dv.setUint16(base + P.P_DPORT, s.dport, true);
+  dv.setUint32(base + P.P_VLAN, s.vlan ?? 0, true);
+  u8[base + P.P_IPVER] = v6 ? 6 : 4;
+  u8[base + P.P_FLAGS] = s.flags;
+  u8[base + P.P_CSUM] = 3; // Csum.NotChecked
+  u8[base + P.P_THLEN] = 20;
+  dv.setUint32(base + P.P_SEQ, s.seq, true);
+  dv.setUint32(base + P.P_ACK, s.ack, true);
+  dv.setUint16(base + P.P_WIN, 65535, true);
+  u8[base + P.P_OPTS] = s.opts ?? 0;
+  u8[base + P.P_WSCALE] = s.wscale ?? 0;
+  dv.setUint16(base + P.P_MSS, s.mss ?? 0, true);
+  dv.setUint32(base + P.P_IPLEN, (v6 ? 40 : 20) + 20 + len, true);
+  dv.setUint32(base + P.P_PAYLEN, len, true);
+  dv.setUint32(base + P.P_PAYPTR, ex.inputPtr(), true);
+  dv.setUint32(base + P.P_PAYCAP, s.cut ? 0 : len, true);
+  dv.setUint8(base + P.P_WHOLE, s.cut ? 0 : 1);
+  ex.feedPacket();
+}
+
 /** The Zeek corpus: `../shared/corpus/zeek` beside the repository (bench/lib/shared.mjs). */
 export const corpusDir = sharedPath("corpus", "zeek");
 

@@ -4,30 +4,8 @@
 // blocks and live count all reset, so input fed after finish() comes out as a fresh engine's would.
 import { describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../../src/wasm/engine.js";
-import { parseAddress } from "../../src/net/address.js";
-import { engineConstant } from "./helpers.js";
+import { engineConstant, feedSegment } from "./helpers.js";
 
-const P = Object.fromEntries(
-  [
-    "P_TS",
-    "P_SRC",
-    "P_DST",
-    "P_SPORT",
-    "P_DPORT",
-    "P_IPVER",
-    "P_FLAGS",
-    "P_CSUM",
-    "P_THLEN",
-    "P_SEQ",
-    "P_ACK",
-    "P_WIN",
-    "P_IPLEN",
-    "P_PAYLEN",
-    "P_PAYPTR",
-    "P_PAYCAP",
-    "P_WHOLE",
-  ].map((n) => [n, engineConstant(n)]),
-);
 const FR_SIZE = engineConstant("FR_SIZE");
 const FLOW_CAP = 16;
 const SYN = 0x02,
@@ -68,7 +46,6 @@ function conversation(): Seg[] {
 const T0 = 1_700_000_000_000_000;
 
 function feed(engine: Engine, segs: Seg[], start: number): void {
-  const ex = engine.exports as Required<Engine["exports"]>;
   for (const s of segs) {
     const v6 = s.conn % 2 === 1;
     const client = v6 ? `2001:db8::${s.conn + 1}` : `10.0.0.${s.conn + 1}`;
@@ -76,28 +53,7 @@ function feed(engine: Engine, segs: Seg[], start: number): void {
     const [src, dst, sport, dport] = s.fromClient
       ? [client, server, 40000 + s.conn, 80]
       : [server, client, 80, 40000 + s.conn];
-    const base = ex.pktPtr();
-    const { u8 } = engine.views();
-    const dv = new DataView(u8.buffer);
-    u8.fill(0, base, base + 128);
-    dv.setBigInt64(base + P.P_TS, BigInt(T0 + start + s.t), true);
-    u8.set(parseAddress(src), base + P.P_SRC);
-    u8.set(parseAddress(dst), base + P.P_DST);
-    dv.setUint16(base + P.P_SPORT, sport, true);
-    dv.setUint16(base + P.P_DPORT, dport, true);
-    u8[base + P.P_IPVER] = v6 ? 6 : 4;
-    u8[base + P.P_FLAGS] = s.flags;
-    u8[base + P.P_CSUM] = 3; // Csum.NotChecked
-    u8[base + P.P_THLEN] = 20;
-    dv.setUint32(base + P.P_SEQ, s.seq, true);
-    dv.setUint32(base + P.P_ACK, s.ack, true);
-    dv.setUint16(base + P.P_WIN, 65535, true);
-    dv.setUint32(base + P.P_IPLEN, (v6 ? 40 : 20) + 20 + (s.len ?? 0), true);
-    dv.setUint32(base + P.P_PAYLEN, s.len ?? 0, true);
-    dv.setUint32(base + P.P_PAYPTR, ex.inputPtr(), true);
-    dv.setUint32(base + P.P_PAYCAP, s.len ?? 0, true);
-    dv.setUint8(base + P.P_WHOLE, 1);
-    ex.feedPacket();
+    feedSegment(engine, { ...s, ts: BigInt(T0 + start + s.t), src, dst, sport, dport });
   }
 }
 

@@ -7,39 +7,11 @@ import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructo
 import { createEngine } from "../../src/wasm/engine.js";
 import { AsciiWriter, createFormatter, flowJson } from "../../src/format/index.js";
 import { communityIdOf } from "../../src/ids/community-id.js";
-import { parseAddress } from "../../src/net/address.js";
 import { FlowDecoder, type Flow } from "../../src/flow.js";
 import { FactsReader, type FlowFacts } from "../../src/anomalies/facts.js";
-import { engineConstant } from "./helpers.js";
+import { engineConstant, feedSegment } from "./helpers.js";
 
 // Descriptor offsets and option bits, read by name from the module's exports (helpers.ts).
-const P = Object.fromEntries(
-  [
-    "P_TS",
-    "P_SRC",
-    "P_DST",
-    "P_SPORT",
-    "P_DPORT",
-    "P_VLAN",
-    "P_IPVER",
-    "P_FLAGS",
-    "P_CSUM",
-    "P_THLEN",
-    "P_SEQ",
-    "P_ACK",
-    "P_WIN",
-    "P_OPTS",
-    "P_WSCALE",
-    "P_MSS",
-    "P_TUNNEL",
-    "P_IPLEN",
-    "P_PAYLEN",
-    "P_PAYPTR",
-    "P_PAYCAP",
-    "P_SACKN",
-    "P_WHOLE",
-  ].map((n) => [n, engineConstant(n)]),
-);
 const OPT = {
   MSS: engineConstant("OPT_MSS"),
   WSCALE: engineConstant("OPT_WSCALE"),
@@ -77,37 +49,9 @@ function run(
 ): { flows: Flow[]; ndjson: string; facts: FlowFacts[] } {
   const engine = createEngine();
   const rec = new Reconstructor({ ignoreChecksums: true, ...options }, engine);
-  const ex = engine.exports as Required<typeof engine.exports>;
-  const v6 = client.includes(":") || server.includes(":");
   for (const s of segments) {
-    const base = ex.pktPtr();
-    const { u8 } = engine.views();
-    const dv = new DataView(u8.buffer);
-    u8.fill(0, base, base + 128);
     const [src, dst, sport, dport] = s.from === "c" ? [client, server, 40000, 443] : [server, client, 443, 40000];
-    dv.setBigInt64(base + P.P_TS, BigInt(T0 + s.t), true);
-    u8.set(parseAddress(src), base + P.P_SRC);
-    u8.set(parseAddress(dst), base + P.P_DST);
-    dv.setUint16(base + P.P_SPORT, sport, true);
-    dv.setUint16(base + P.P_DPORT, dport, true);
-    dv.setUint32(base + P.P_VLAN, vlan, true);
-    u8[base + P.P_IPVER] = v6 ? 6 : 4;
-    u8[base + P.P_FLAGS] = s.flags;
-    u8[base + P.P_CSUM] = 3; // Csum.NotChecked
-    u8[base + P.P_THLEN] = 20;
-    dv.setUint32(base + P.P_SEQ, s.seq, true);
-    dv.setUint32(base + P.P_ACK, s.ack, true);
-    dv.setUint16(base + P.P_WIN, 65535, true);
-    u8[base + P.P_OPTS] = s.opts ?? 0;
-    u8[base + P.P_WSCALE] = s.wscale ?? 0;
-    dv.setUint16(base + P.P_MSS, s.mss ?? 0, true);
-    dv.setUint32(base + P.P_IPLEN, (v6 ? 40 : 20) + 20 + (s.len ?? 0), true);
-    dv.setUint32(base + P.P_PAYLEN, s.len ?? 0, true);
-    // The payload is "captured" (a snaplen cut would be a content gap): point at the input window.
-    dv.setUint32(base + P.P_PAYPTR, engine.exports.inputPtr(), true);
-    dv.setUint32(base + P.P_PAYCAP, s.cut ? 0 : (s.len ?? 0), true);
-    dv.setUint8(base + P.P_WHOLE, s.cut ? 0 : 1);
-    ex.feedPacket();
+    feedSegment(engine, { ...s, ts: BigInt(T0 + s.t), src, dst, sport, dport, vlan });
   }
   const flows: Flow[] = [];
   const out = new AsciiWriter(1024);
