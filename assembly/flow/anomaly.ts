@@ -75,7 +75,7 @@ export function extSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usi
 export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): void {
   const ext = currentExt();
   const side: u32 = origSide ? 0 : 1;
-  const bit: u64 = <u64>1 << <u64>(<u32>a * 2 + side);
+  const bit = anomalyBit(a, side);
   const mask = load<u64>(ext + X_ANOM_MASK);
   if ((mask & bit) != 0) {
     for (let i = 0; i < ANOM_SLOTS; i++) {
@@ -91,11 +91,8 @@ export function noteAnomaly(rec: usize, a: Anomaly, origSide: bool, now: i64): v
   for (let i = 0; i < ANOM_SLOTS; i++) {
     const s = ext + X_ANOM + (<usize>i << 3);
     if (load<u8>(s) == 0) {
-      store<u8>(s, <u8>a);
-      store<u8>(s, <u8>side, 1);
-      store<u16>(s, 1, 2);
       const d = now - load<i64>(rec + FR_TS_START);
-      store<u32>(s, d < 0 ? 0 : d > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>d, 4);
+      fillSlot(s, a, side, d < 0 ? 0 : d > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>d);
       store<u64>(ext + X_ANOM_MASK, mask | bit);
       return;
     }
@@ -120,11 +117,21 @@ export function noteMidstream(rec: usize, now: i64): void {
  */
 export function storeMidstream(x: usize, resp: bool): void {
   const side: u32 = resp ? 1 : 0;
-  store<u8>(x + X_ANOM, <u8>Anomaly.Midstream);
-  store<u8>(x + X_ANOM, <u8>side, 1);
-  store<u16>(x + X_ANOM, 1, 2);
-  store<u32>(x + X_ANOM, 0, 4);
-  store<u64>(x + X_ANOM_MASK, <u64>1 << <u64>(<u32>Anomaly.Midstream * 2 + side));
+  fillSlot(x + X_ANOM, Anomaly.Midstream, side, 0);
+  store<u64>(x + X_ANOM_MASK, anomalyBit(Anomaly.Midstream, side));
+}
+
+/** The X_ANOM_MASK bit of anomaly `a` by `side` (0 originator, 1 responder). */
+@inline function anomalyBit(a: Anomaly, side: u32): u64 {
+  return <u64>1 << <u64>(<u32>a * 2 + side);
+}
+
+/** Fills the free X_ANOM slot at s: anomaly, side, one occurrence, µs from the record's start. */
+@inline function fillSlot(s: usize, a: Anomaly, side: u32, offsetUs: u32): void {
+  store<u8>(s, <u8>a);
+  store<u8>(s, <u8>side, 1);
+  store<u16>(s, 1, 2);
+  store<u32>(s, offsetUs, 4);
 }
 
 /** Exchanges the two u64 at p (a per-side u64 pair). */
