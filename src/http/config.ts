@@ -41,6 +41,19 @@ export interface ApiConfig {
    */
   minBodyRate: number;
   bodyRateWindowMs: number;
+  /**
+   * A streamed response (NDJSON) whose client takes no byte of it for this long, while the server
+   * waits to write more, is given up: the analysis stops, its engines are freed and the
+   * connection is closed (0: no limit). Only time spent waiting for the client counts.
+   */
+  responseIdleTimeoutMs: number;
+  /**
+   * Slowest accepted reader of a streamed response, bytes per second, judged over each
+   * {@link responseRateWindowMs} spent waiting for the client to take more; slower is given up
+   * as above (0: no limit).
+   */
+  minResponseRate: number;
+  responseRateWindowMs: number;
   /** Uploads (`POST /v1/analyze`, session batches) one client address may run at once; 429 beyond. */
   maxUploadsPerClient: number;
   /** The least severe log lines written (JSON on stdout): trace, debug, info, warn, error, fatal or silent. */
@@ -95,6 +108,9 @@ export const DEFAULT_CONFIG: Readonly<ApiConfig> = {
   bodyIdleTimeoutMs: 30_000,
   minBodyRate: 16 * 1024,
   bodyRateWindowMs: 10_000,
+  responseIdleTimeoutMs: 30_000,
+  minResponseRate: 16 * 1024,
+  responseRateWindowMs: 10_000,
   maxUploadsPerClient: 8,
   logLevel: "info",
   dataDir: join(tmpdir(), "flowrecon-data"),
@@ -123,6 +139,9 @@ export const ENV: readonly [
   ["FLOWRECON_BODY_IDLE_TIMEOUT", "bodyIdleTimeoutMs", 1000],
   ["FLOWRECON_MIN_BODY_RATE", "minBodyRate", 1],
   ["FLOWRECON_BODY_RATE_WINDOW", "bodyRateWindowMs", 1000],
+  ["FLOWRECON_RESPONSE_IDLE_TIMEOUT", "responseIdleTimeoutMs", 1000],
+  ["FLOWRECON_MIN_RESPONSE_RATE", "minResponseRate", 1],
+  ["FLOWRECON_RESPONSE_RATE_WINDOW", "responseRateWindowMs", 1000],
   ["FLOWRECON_MAX_UPLOADS_PER_CLIENT", "maxUploadsPerClient", 1],
   ["PORT", "port", 1],
   ["FLOWRECON_MAX_STORED_BYTES", "maxStoredBytes", 1],

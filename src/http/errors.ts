@@ -86,7 +86,13 @@ const STATUS_CODES: Partial<Record<number, string>> = {
 /** The request body broke off because the client went away (Node: "aborted", ECONNRESET). */
 function clientGone(err: Error, c: Context): boolean {
   const code = (err as NodeJS.ErrnoException).code;
-  if (err.name === "ClientGoneError" || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") return true;
+  if (
+    err.name === "ClientGoneError" ||
+    err.name === "ResponseStalledError" ||
+    code === "ECONNRESET" ||
+    code === "ERR_STREAM_PREMATURE_CLOSE"
+  )
+    return true;
   const incoming = (c.env as { incoming?: { destroyed?: boolean; readableAborted?: boolean } } | undefined)?.incoming;
   return (
     err.message === "aborted" &&

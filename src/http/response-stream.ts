@@ -3,13 +3,56 @@
  * A streamed response body with backpressure: the producer `write()`s pieces and awaits
  * {@link ResponseStream.ready} between slices of work, which waits while more than `highWater`
  * bytes are queued (the client reads slowly) and throws once the client has gone away.
+ *
+ * A client that stops reading, or reads too slowly, would hold the analysis (its engine threads
+ * and memory) for as long as it likes: one such client took both engine threads of a 2-core
+ * server for good. So the wait is bounded as a request body's is (body.ts): after
+ * `responseIdleTimeoutMs` in which the client took no byte, or when a window of
+ * `responseRateWindowMs` spent waiting for it took less than `minResponseRate` bytes a second,
+ * the stream gives up ({@link ResponseStalledError}: the analysis is dropped, `onStall` closes
+ * the connection). A watchdog judges it, not the producer's wait for room: the producer can be
+ * held elsewhere by the same client (an engine thread waits for its output buffers, which come
+ * back only once written to the socket). Only waiting time counts: while every byte written was
+ * taken, the server is the slow one, never the client.
  */
+
+import type { ApiConfig } from "./config.js";
 
 export class ClientGoneError extends Error {
   constructor() {
     super("the client closed the connection");
     this.name = "ClientGoneError";
   }
+}
+
+/** The client stopped taking the response, or takes it below the minimum rate. */
+export class ResponseStalledError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, number>,
+  ) {
+    super(message);
+    this.name = "ResponseStalledError";
+  }
+}
+
+/** The settings that bound how slowly a client may take a streamed response. */
+export type ResponseTimeouts = Pick<ApiConfig, "responseIdleTimeoutMs" | "minResponseRate" | "responseRateWindowMs">;
+
+const NO_TIMEOUTS: ResponseTimeouts = { responseIdleTimeoutMs: 0, minResponseRate: 0, responseRateWindowMs: 0 };
+
+export interface ResponseStreamOptions {
+  /** Bytes queued before {@link ResponseStream.ready} waits (default 1 MiB). */
+  highWater?: number;
+  timeouts?: ResponseTimeouts;
+  /**
+   * The response the stream is written to (Node's ServerResponse, `c.env.outgoing`): a byte
+   * counts as taken by the client once the socket's write of it completed. Without one (an
+   * in-process request), once it left the stream's queue.
+   */
+  sink?: PieceSink;
+  /** Called once when the stream gives up on a slow client (close the connection there). */
+  onStall?: (e: ResponseStalledError) => void;
 }
 
 export class ResponseStream {
@@ -19,8 +62,26 @@ export class ResponseStream {
   #cancelled = false;
   #closed = false;
   #written = 0;
+  readonly #highWater: number;
+  readonly #timeouts: ResponseTimeouts;
+  readonly #onStall: ((e: ResponseStalledError) => void) | undefined;
+  #stalled: ResponseStalledError | null = null;
+  /** Bytes whose socket write completed (with a sink), else null: taken = left the queue. */
+  #completed: number | null = null;
+  #watchdog: NodeJS.Timeout | undefined;
+  // What the watchdog saw last: bytes taken, the time of its last look and of the client's last progress.
+  #counted = 0;
+  #mark = 0;
+  #progress = 0;
+  // The rate window: time spent waiting for the client, and the bytes it took meanwhile.
+  #windowWaitMs = 0;
+  #windowBytes = 0;
 
-  constructor(highWater = 1 << 20) {
+  constructor(options: ResponseStreamOptions = {}) {
+    this.#highWater = options.highWater ?? 1 << 20;
+    this.#timeouts = options.timeouts ?? NO_TIMEOUTS;
+    this.#onStall = options.onStall;
+    if (options.sink !== undefined) this.#countCompleted(options.sink);
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -29,10 +90,11 @@ export class ResponseStream {
         pull: () => this.#resume(),
         cancel: () => {
           this.#cancelled = true;
+          this.#stopWatchdog();
           this.#resume();
         },
       },
-      { highWaterMark: highWater, size: (chunk) => chunk.byteLength },
+      { highWaterMark: this.#highWater, size: (chunk) => chunk.byteLength },
     );
   }
 
@@ -52,20 +114,120 @@ export class ResponseStream {
       this.#controller.enqueue(chunk);
       this.#written += chunk.length;
     }
+    if (this.#written > 0) this.#startWatchdog();
   }
 
-  /** Resolves when the queue has room; throws {@link ClientGoneError} once the client went away. */
+  /**
+   * Resolves when the queue has room; throws {@link ClientGoneError} once the client went away,
+   * {@link ResponseStalledError} once it took too little for too long (the stream is then ended).
+   */
   async ready(): Promise<void> {
     while (!this.#cancelled && (this.#controller.desiredSize ?? 1) <= 0) {
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
+    if (this.#stalled !== null) throw this.#stalled;
     if (this.#cancelled) throw new ClientGoneError();
   }
 
+  /** Ends the body; the watchdog stays until the client took the rest (or is cut off). */
   close(): void {
     if (this.#cancelled || this.#closed) return;
     this.#closed = true;
     this.#controller.close();
+  }
+
+  /** Bytes the client has taken so far. */
+  #taken(): number {
+    if (this.#completed !== null) return this.#completed;
+    return this.#written - (this.#highWater - (this.#controller.desiredSize ?? this.#highWater));
+  }
+
+  /** Counts the bytes of every write of `sink` that completed (a wrapper around its `write`). */
+  #countCompleted(sink: PieceSink): void {
+    this.#completed = 0;
+    const write = sink.write;
+    const self = this;
+    sink.write = function (this: PieceSink, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+      const n =
+        chunk instanceof Uint8Array
+          ? chunk.byteLength
+          : typeof chunk === "string"
+            ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+            : 0;
+      const cb = (typeof encoding === "function" ? encoding : callback) as ((e?: Error | null) => void) | undefined;
+      return write.call(this, chunk, typeof encoding === "function" ? undefined : encoding, (e?: Error | null) => {
+        if ((e === undefined || e === null) && self.#completed !== null) self.#completed += n;
+        cb?.(e);
+      });
+    };
+  }
+
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined || this.#stalled !== null) return;
+    const { responseIdleTimeoutMs: idleMs, minResponseRate: minRate, responseRateWindowMs: windowMs } = this.#timeouts;
+    const limits = [idleMs, minRate > 0 ? windowMs : 0].filter((ms) => ms > 0);
+    if (limits.length === 0) return;
+    this.#mark = this.#progress = performance.now();
+    // Looks four times per shortest limit: a deadline is passed by at most a quarter of it.
+    this.#watchdog = setInterval(() => this.#look(), Math.max(10, Math.min(...limits) / 4));
+    this.#watchdog.unref();
+  }
+
+  #stopWatchdog(): void {
+    clearInterval(this.#watchdog);
+  }
+
+  /**
+   * The watchdog's look: while bytes written are not yet taken the server waits for the client;
+   * that time counts toward the idle timeout (reset by every byte taken) and the rate window.
+   */
+  #look(): void {
+    const now = performance.now();
+    const taken = this.#taken();
+    const bytes = taken - this.#counted;
+    this.#counted = taken;
+    this.#windowBytes += bytes;
+    if (taken >= this.#written) {
+      // Nothing waits for the client: the server is the slow one, or the body is done.
+      this.#mark = this.#progress = now;
+      if (this.#closed || this.#cancelled) this.#stopWatchdog();
+      return;
+    }
+    if (bytes > 0) this.#progress = now;
+    this.#windowWaitMs += now - this.#mark;
+    this.#mark = now;
+    const { responseIdleTimeoutMs: idleMs, minResponseRate: minRate, responseRateWindowMs: windowMs } = this.#timeouts;
+    if (idleMs > 0 && now - this.#progress >= idleMs) {
+      return this.#stall(
+        new ResponseStalledError(`the client took no response byte for ${idleMs / 1000} s`, {
+          idle_timeout_s: idleMs / 1000,
+        }),
+      );
+    }
+    if (minRate > 0 && windowMs > 0 && this.#windowWaitMs >= windowMs) {
+      const rate = Math.round((this.#windowBytes * 1000) / this.#windowWaitMs);
+      if (rate < minRate) {
+        return this.#stall(
+          new ResponseStalledError(
+            `the client takes the response at ${rate} bytes/s, below the minimum of ${minRate} bytes/s`,
+            { min_rate: minRate, rate },
+          ),
+        );
+      }
+      this.#windowWaitMs = 0;
+      this.#windowBytes = 0;
+    }
+  }
+
+  #stall(e: ResponseStalledError): void {
+    this.#stopWatchdog();
+    this.#stalled = e;
+    this.#completed = null;
+    const wasOpen = !this.#cancelled && !this.#closed;
+    this.#cancelled = true;
+    if (wasOpen) this.#controller.error(e);
+    this.#onStall?.(e);
+    this.#resume();
   }
 
   #resume(): void {

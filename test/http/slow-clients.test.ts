@@ -163,6 +163,9 @@ describe("slow-client settings", () => {
       bodyIdleTimeoutMs: 30_000,
       minBodyRate: 16_384,
       bodyRateWindowMs: 10_000,
+      responseIdleTimeoutMs: 30_000,
+      minResponseRate: 16_384,
+      responseRateWindowMs: 10_000,
       maxUploadsPerClient: 8,
       logLevel: "info",
     });
@@ -171,6 +174,9 @@ describe("slow-client settings", () => {
       FLOWRECON_BODY_IDLE_TIMEOUT: "7",
       FLOWRECON_MIN_BODY_RATE: "1000",
       FLOWRECON_BODY_RATE_WINDOW: "2.5",
+      FLOWRECON_RESPONSE_IDLE_TIMEOUT: "9",
+      FLOWRECON_MIN_RESPONSE_RATE: "2000",
+      FLOWRECON_RESPONSE_RATE_WINDOW: "1.5",
       FLOWRECON_MAX_UPLOADS_PER_CLIENT: "3",
       FLOWRECON_LOG_LEVEL: "warn",
     };
@@ -179,6 +185,9 @@ describe("slow-client settings", () => {
       bodyIdleTimeoutMs: 7000,
       minBodyRate: 1000,
       bodyRateWindowMs: 2500,
+      responseIdleTimeoutMs: 9000,
+      minResponseRate: 2000,
+      responseRateWindowMs: 1500,
       maxUploadsPerClient: 3,
       logLevel: "warn",
     });

@@ -497,7 +497,21 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     }
 
     // NDJSON: the response starts with the first flow; until then an error still gets its status.
-    const stream = new ResponseStream();
+    // A client that stops taking the response must not hold the analysis (response-stream.ts):
+    // given up, its engines go back and the connection is closed.
+    const stream = new ResponseStream({
+      timeouts: config,
+      sink: c.env?.outgoing,
+      onStall: (e) => {
+        metrics.rejected.inc({ reason: "response_timeout" });
+        ctx.log.warn({ code: "response_timeout", ...e.details, bytes_out: stream.written }, e.message);
+        // A reset, not a close: the bytes the client left unread are dropped, not kept by the
+        // kernel for a peer that takes none of them.
+        const socket = c.env?.outgoing?.socket;
+        if (socket) socket.resetAndDestroy();
+        else c.env?.outgoing?.destroy();
+      },
+    });
     let started!: () => void;
     const start = new Promise<"started">((resolve) => (started = () => resolve("started")));
     const pause = async (): Promise<void> => {
