@@ -27,6 +27,8 @@ export class ClientGoneError extends Error {
 
 /** The client stopped taking the response, or takes it below the minimum rate. */
 export class ResponseStalledError extends Error {
+  /** Bytes of the answer the server had written when it gave up. */
+  bytesOut = 0;
   constructor(
     message: string,
     readonly details: Record<string, number>,
@@ -222,6 +224,7 @@ export class ResponseStream {
   #stall(e: ResponseStalledError): void {
     this.#stopWatchdog();
     this.#stalled = e;
+    e.bytesOut = this.#written;
     this.#completed = null;
     const wasOpen = !this.#cancelled && !this.#closed;
     this.#cancelled = true;
@@ -268,13 +271,20 @@ export function writtenPieces(outgoing: PieceSink): (piece: Uint8Array, written:
 
 /**
  * A response body from buffered pieces: one buffer when small, else the pieces one by one (no
- * second copy of a large answer).
+ * second copy of a large answer), paced by `guard` when given (slow-readers.ts): a client that
+ * stops taking a large answer is cut off as one that stops taking a streamed one.
  */
-export function piecesBody(pieces: Buffer[]): BodyInit {
+export function piecesBody(pieces: Buffer[], guard?: ResponseStreamOptions): BodyInit {
   let total = 0;
   for (const p of pieces) total += p.length;
   if (total <= 1 << 20)
     return (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, total)) as Uint8Array<ArrayBuffer>;
+  if (guard !== undefined) {
+    const stream = new ResponseStream(guard);
+    stream.write(pieces);
+    stream.close();
+    return stream.readable;
+  }
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { ResponseStalledError, ResponseStream } from "../../src/http/response-stream.js";
 import { startServer, type RunningServer } from "../../src/server.js";
-import { NDJSON, PCAP, logLines, tempDataDir } from "./helpers.js";
+import { JSON_TYPE, NDJSON, PCAP, logLines, tempDataDir } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,7 +116,32 @@ describe("a client that never reads the answer of its upload", () => {
     await server?.close(500);
   });
 
-  it("is cut off after the response idle timeout; its engine threads and memory are freed", async () => {
+  /** A raw client that uploads the capture asking for `accept` and never reads a byte of the answer. */
+  async function neverReads(port: number, accept: string, metric: (line: string) => Promise<number>, before: number) {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    const closed = new Promise<number>((resolve) => socket.on("close", () => resolve(performance.now())));
+    const t0 = performance.now();
+    socket.write(
+      `POST /v1/analyze HTTP/1.1\r\nhost: x\r\ncontent-type: ${PCAP}\r\naccept: ${accept}\r\n` +
+        `content-length: ${generated.length}\r\n\r\n`,
+    );
+    socket.write(generated);
+    socket.pause();
+    let gaveUp = before;
+    for (let i = 0; i < 300 && gaveUp === before; i++) {
+      await sleep(100);
+      gaveUp = await metric('flowrecon_rejected_total{reason="response_timeout"}');
+    }
+    expect(gaveUp, "the server never gave up on the client").toBe(before + 1);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    // The connection is gone: reading now finds its end (or its reset) within a moment.
+    socket.resume();
+    const at = await Promise.race([closed, sleep(10_000).then(() => null)]);
+    expect(at, "the server did not close the connection").not.toBeNull();
+  }
+
+  it("is cut off after the response idle timeout, streamed or buffered; its engine threads and memory are freed", async () => {
     const log = logLines();
     server = await startServer(
       {
@@ -134,27 +159,7 @@ describe("a client that never reads the answer of its upload", () => {
       const found = text.split("\n").find((l) => l.startsWith(line));
       return found === undefined ? 0 : Number(found.slice(line.length).trim());
     };
-    const socket = connect(port, "127.0.0.1");
-    socket.on("error", () => {});
-    const closed = new Promise<number>((resolve) => socket.on("close", () => resolve(performance.now())));
-    const t0 = performance.now();
-    socket.write(
-      `POST /v1/analyze HTTP/1.1\r\nhost: x\r\ncontent-type: ${PCAP}\r\naccept: ${NDJSON}\r\n` +
-        `content-length: ${generated.length}\r\n\r\n`,
-    );
-    socket.write(generated);
-    socket.pause(); // never reads a byte of the answer
-    let gaveUp = 0;
-    for (let i = 0; i < 300 && gaveUp === 0; i++) {
-      await sleep(100);
-      gaveUp = await metric('flowrecon_rejected_total{reason="response_timeout"}');
-    }
-    expect(gaveUp, "the server never gave up on the client").toBe(1);
-    expect(performance.now() - t0).toBeLessThan(30_000);
-    // The connection is gone: reading now finds its end (or its reset) within a moment.
-    socket.resume();
-    const at = await Promise.race([closed, sleep(10_000).then(() => null)]);
-    expect(at, "the server did not close the connection").not.toBeNull();
+    await neverReads(port, NDJSON, metric, 0);
     // The analysis was dropped: no engine thread stays busy, no memory stays held.
     let busy = -1;
     for (let i = 0; i < 50 && busy !== 0; i++) {
@@ -163,7 +168,10 @@ describe("a client that never reads the answer of its upload", () => {
     }
     expect(busy).toBe(0);
     expect(await metric("flowrecon_memory_bytes")).toBe(0);
+    // A buffered answer (JSON, ~14 MB) that the client never takes is cut off the same way.
+    await neverReads(port, JSON_TYPE, metric, 1);
     expect(log.lines.filter((l) => l.code === "response_timeout")).toMatchObject([
+      { level: "warn", idle_timeout_s: 1, msg: "the client took no response byte for 1 s" },
       { level: "warn", idle_timeout_s: 1, msg: "the client took no response byte for 1 s" },
     ]);
     // The server still answers others, and a client that reads gets the whole answer under the
@@ -178,6 +186,12 @@ describe("a client that never reads the answer of its upload", () => {
     const last = JSON.parse(lines.at(-1)!) as { stats?: { flows_emitted: number } };
     expect(last.stats?.flows_emitted).toBeGreaterThan(10_000);
     expect(lines.length).toBe(last.stats!.flows_emitted + 1);
-    expect(await metric('flowrecon_rejected_total{reason="response_timeout"}')).toBe(1);
-  }, 60_000);
+    const json = await fetch(`http://127.0.0.1:${port}/v1/analyze`, {
+      method: "POST",
+      headers: { "content-type": PCAP, accept: JSON_TYPE },
+      body: new Uint8Array(generated),
+    });
+    expect(((await json.json()) as { flows: unknown[] }).flows).toHaveLength(last.stats!.flows_emitted);
+    expect(await metric('flowrecon_rejected_total{reason="response_timeout"}')).toBe(2);
+  }, 90_000);
 });

@@ -43,6 +43,7 @@ import { addFlowCounts } from "../flow-counts.js";
 import { countInput, feedCapture, feedSegments, finishEngine } from "../engine-work.js";
 import { readSegmentBody } from "../segment-body.js";
 import { piecesBody, ResponseStream, writtenPieces } from "../response-stream.js";
+import { slowReaderGuard } from "../slow-readers.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 import { INPUT_BATCH_BYTES, type EnginePool, type EngineRun } from "../engine-pool.js";
@@ -472,7 +473,10 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     };
     const respond = async (status: 200 | 422): Promise<Response> => {
       await analysis.end(meta());
-      return new Response(piecesBody(take()), { status, headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
+      return new Response(piecesBody(take(), slowReaderGuard(ctx, c)), {
+        status,
+        headers: { "content-type": OUTPUT_CONTENT_TYPES[format] },
+      });
     };
     /** The whole answer at once: 200, 422 with the flows (partial=true), or a 422 error. */
     const answer = async (): Promise<Response> => {
@@ -497,21 +501,8 @@ export function analyzeRoutes(ctx: AppContext): Hono<ApiEnv> {
     }
 
     // NDJSON: the response starts with the first flow; until then an error still gets its status.
-    // A client that stops taking the response must not hold the analysis (response-stream.ts):
-    // given up, its engines go back and the connection is closed.
-    const stream = new ResponseStream({
-      timeouts: config,
-      sink: c.env?.outgoing,
-      onStall: (e) => {
-        metrics.rejected.inc({ reason: "response_timeout" });
-        ctx.log.warn({ code: "response_timeout", ...e.details, bytes_out: stream.written }, e.message);
-        // A reset, not a close: the bytes the client left unread are dropped, not kept by the
-        // kernel for a peer that takes none of them.
-        const socket = c.env?.outgoing?.socket;
-        if (socket) socket.resetAndDestroy();
-        else c.env?.outgoing?.destroy();
-      },
-    });
+    // A client that stops taking the response must not hold the analysis (slow-readers.ts).
+    const stream = new ResponseStream(slowReaderGuard(ctx, c));
     let started!: () => void;
     const start = new Promise<"started">((resolve) => (started = () => resolve("started")));
     const pause = async (): Promise<void> => {

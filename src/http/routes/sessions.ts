@@ -25,6 +25,7 @@ import { bodyKind, outputFormat, OUTPUT_CONTENT_TYPES } from "../negotiate.js";
 import { finishParams, listParams, sessionOptions, OPTION_PARAMETERS } from "../params.js";
 import { readSegmentBody } from "../segment-body.js";
 import { piecesBody } from "../response-stream.js";
+import { slowReaderGuard } from "../slow-readers.js";
 import type { ReconstructorOptions } from "../../reconstructor.js";
 import type { AppContext } from "../context.js";
 
@@ -125,7 +126,9 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
       if (session.closed) throw new ApiError(404, "session_not_found", `session ${session.id} was finished or deleted`);
       return session.list(params, format);
     });
-    return new Response(piecesBody([body]), { headers: { "content-type": OUTPUT_CONTENT_TYPES[format] } });
+    return new Response(piecesBody([body], slowReaderGuard(ctx, c)), {
+      headers: { "content-type": OUTPUT_CONTENT_TYPES[format] },
+    });
   });
 
   app.post("/v1/sessions/:id/finish", async function finishSession(c: ApiContext) {
@@ -140,7 +143,7 @@ export function sessionRoutes(ctx: AppContext): Hono<ApiEnv> {
         sessions.delete(session.id);
       }
     });
-    return new Response(piecesBody([body]), {
+    return new Response(piecesBody([body], slowReaderGuard(ctx, c)), {
       status: error === null ? 200 : 422,
       headers: { "content-type": OUTPUT_CONTENT_TYPES[format] },
     });
