@@ -20,10 +20,10 @@
  *   the record sizes the engine exports (REC_LIVE, plus EXT_SIZE for the flows that record an anomaly
  *   or HTTP, plus the index).
  * - threads: the CLI with --threads 1, 2, 4, ... up to --max-threads (default: the cores
- *   available) on the 10M-segment header-only capture (100k concurrent), output written to a pipe
+ *   available) on the 10M-segment header-only capture (100k concurrent), output written to a file
  *   and counted; the speed-up is each count's time over the 1-thread time of the same round.
  * Contenders per point: the engine alone (bench/engine.mjs: in process, after warm-up) and the CLI
- * end to end (`analyze --format ndjson`, output counted and dropped), each a fresh process, peak RSS
+ * end to end (`analyze --format ndjson`, stdout written to a file, counted and removed), each a fresh process, peak RSS
  * from GNU time. A run that fails (a crash, an engine fault) is recorded with its message, never
  * dropped or retried.
  *
@@ -56,9 +56,18 @@ const cliArgv = (file, extra = []) => [
   ...extra,
 ];
 
+/**
+ * Where a CLI run's NDJSON goes: a file, as in `flowrecon analyze ... > FILE` (counted after exit,
+ * then removed), the way the throughput harness measures the CLI; a pipe read by this process
+ * while the CLI runs would take a core's share from it on a small machine.
+ */
+const CLI_STDOUT = join(BENCH_DIR, "out", `.scaling-stdout-${process.pid}.tmp`);
+
 /** One measured run of a contender; engine runs report their own pass time and flow counts. */
 async function measure(kind, argv, rss) {
-  const r = await runMeasured(argv, { rss, cwd: ROOT, ...(kind === "engine" ? { keepStdout: 1 << 16 } : {}) });
+  if (kind !== "engine") mkdirSync(join(BENCH_DIR, "out"), { recursive: true });
+  const out = kind === "engine" ? { keepStdout: 1 << 16 } : { stdoutFile: CLI_STDOUT };
+  const r = await runMeasured(argv, { rss, cwd: ROOT, ...out });
   /** @type {Record<string, any>} a run: the measurements, then what the contender reported */
   const run = { wallMs: r.wallMs, maxRssKb: r.maxRssKb, exitCode: r.exitCode };
   if (r.exitCode !== 0) {
@@ -481,7 +490,7 @@ async function main() {
         runs: p.runs,
       })),
     };
-    md.push(`### Threads (CLI, ${n0(segments)} header-only segments, 100k concurrent, ndjson written to a pipe)`, "");
+    md.push(`### Threads (CLI, ${n0(segments)} header-only segments, 100k concurrent, ndjson written to a file)`, "");
     md.push(
       "| --threads | M seg/s median (min–max) | speed-up over 1 thread, same round (each round) | flows out | peak RSS |",
       "|---:|---:|---|---:|---:|",
@@ -502,7 +511,7 @@ async function main() {
     `Machine: ${machine.cpus} vCPU ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB RAM, ${machine.os ?? machine.platform}, Node ${machine.node}. ` +
       `Command: \`npm run bench:scaling${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ${runs} measured runs per point, fresh process each; ` +
       `load average ${load0.map((x) => x.toFixed(2)).join(" ")} before, ${result.loadavg.after.map((x) => x.toFixed(2)).join(" ")} after. ` +
-      "Engine: in process after a warm-up pass (bench/engine.mjs), time of the measured pass; CLI: spawn to exit, `analyze --format ndjson`, output counted and dropped.",
+      "Engine: in process after a warm-up pass (bench/engine.mjs), time of the measured pass; CLI: spawn to exit, `analyze --format ndjson`, stdout written to a file (counted, then removed).",
     "",
   ];
   const text = [...head, ...md].join("\n");
