@@ -48,11 +48,12 @@ export interface ResponseStreamOptions {
   highWater?: number;
   timeouts?: ResponseTimeouts;
   /**
-   * The response the stream is written to (Node's ServerResponse, `c.env.outgoing`): a byte
-   * counts as taken by the client once the socket's write of it completed. Without one (an
-   * in-process request), once it left the stream's queue.
+   * The connection the answer goes out on (`c.env.outgoing.socket`): a byte counts as taken by
+   * the client once the kernel accepted it, and the server waits for the client while the socket
+   * holds bytes the kernel has not (see {@link socketPace}). Without one (an in-process request),
+   * a byte is taken once it left the stream's queue.
    */
-  sink?: PieceSink;
+  socket?: PacedSocket | null;
   /** Called once when the stream gives up on a slow client (close the connection there). */
   onStall?: (e: ResponseStalledError) => void;
 }
@@ -68,8 +69,7 @@ export class ResponseStream {
   readonly #timeouts: ResponseTimeouts;
   readonly #onStall: ((e: ResponseStalledError) => void) | undefined;
   #stalled: ResponseStalledError | null = null;
-  /** Bytes whose socket write completed (with a sink), else null: taken = left the queue. */
-  #completed: number | null = null;
+  readonly #socket: PacedSocket | null;
   #watchdog: NodeJS.Timeout | undefined;
   // What the watchdog saw last: bytes taken, the time of its last look and of the client's last progress.
   #counted = 0;
@@ -83,7 +83,7 @@ export class ResponseStream {
     this.#highWater = options.highWater ?? 1 << 20;
     this.#timeouts = options.timeouts ?? NO_TIMEOUTS;
     this.#onStall = options.onStall;
-    if (options.sink !== undefined) this.#countCompleted(options.sink);
+    this.#socket = options.socket ?? null;
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -138,30 +138,16 @@ export class ResponseStream {
     this.#controller.close();
   }
 
-  /** Bytes the client has taken so far. */
+  /** Bytes the client has taken so far (a count that only grows; with a socket, of its bytes). */
   #taken(): number {
-    if (this.#completed !== null) return this.#completed;
+    if (this.#socket !== null) return socketPace(this.#socket).accepted;
     return this.#written - (this.#highWater - (this.#controller.desiredSize ?? this.#highWater));
   }
 
-  /** Counts the bytes of every write of `sink` that completed (a wrapper around its `write`). */
-  #countCompleted(sink: PieceSink): void {
-    this.#completed = 0;
-    const write = sink.write;
-    const self = this;
-    sink.write = function (this: PieceSink, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-      const n =
-        chunk instanceof Uint8Array
-          ? chunk.byteLength
-          : typeof chunk === "string"
-            ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
-            : 0;
-      const cb = (typeof encoding === "function" ? encoding : callback) as ((e?: Error | null) => void) | undefined;
-      return write.call(this, chunk, typeof encoding === "function" ? undefined : encoding, (e?: Error | null) => {
-        if ((e === undefined || e === null) && self.#completed !== null) self.#completed += n;
-        cb?.(e);
-      });
-    };
+  /** Whether the server waits for the client: it holds bytes the client has not taken. */
+  #waiting(taken: number): boolean {
+    if (this.#socket !== null) return socketPace(this.#socket).pending;
+    return taken < this.#written;
   }
 
   #startWatchdog(): void {
@@ -189,7 +175,7 @@ export class ResponseStream {
     const bytes = taken - this.#counted;
     this.#counted = taken;
     this.#windowBytes += bytes;
-    if (taken >= this.#written) {
+    if (!this.#waiting(taken)) {
       // Nothing waits for the client: the server is the slow one, or the body is done.
       this.#mark = this.#progress = now;
       if (this.#closed || this.#cancelled) this.#stopWatchdog();
@@ -225,7 +211,6 @@ export class ResponseStream {
     this.#stopWatchdog();
     this.#stalled = e;
     e.bytesOut = this.#written;
-    this.#completed = null;
     const wasOpen = !this.#cancelled && !this.#closed;
     this.#cancelled = true;
     if (wasOpen) this.#controller.error(e);
@@ -238,6 +223,27 @@ export class ResponseStream {
     this.#wake = null;
     wake?.();
   }
+}
+
+/** The parts of a net.Socket the pace of a client is read from (Node 20). */
+export interface PacedSocket {
+  readonly writableLength: number;
+  /** Bytes handed to the socket's handle so far (net.Socket's own count, behind `bytesWritten`). */
+  readonly _bytesDispatched?: number;
+  /** libuv's stream: `writeQueueSize` = bytes handed to it that the kernel has not accepted yet. */
+  readonly _handle?: { readonly writeQueueSize?: number } | null;
+}
+
+/**
+ * How far the kernel has taken a socket's bytes: `accepted` (bytes handed to libuv less those it
+ * still queues) moves as the peer's TCP window opens, even within one large write, whose callback
+ * comes only once all of it is in: an 8 MiB piece to a client reading a few hundred KiB a second
+ * would otherwise look like no progress for many seconds. `pending`: bytes wait in the socket's
+ * buffer or libuv's queue. Node's own socket timeout reads the same queue (net.js _onTimeout).
+ */
+export function socketPace(socket: PacedSocket): { accepted: number; pending: boolean } {
+  const queued = socket._handle?.writeQueueSize ?? 0;
+  return { accepted: (socket._bytesDispatched ?? 0) - queued, pending: queued > 0 || socket.writableLength > 0 };
 }
 
 /** What {@link writtenPieces} watches: Node's ServerResponse (`c.env.outgoing`). */

@@ -17,7 +17,7 @@ export function slowReaderGuard(
   const outgoing = c.env?.outgoing;
   return {
     timeouts: ctx.config,
-    sink: outgoing,
+    socket: outgoing?.socket,
     onStall: (e) => {
       ctx.metrics.rejected.inc({ reason: "response_timeout" });
       ctx.log.warn({ code: "response_timeout", ...e.details, bytes_out: e.bytesOut }, e.message);

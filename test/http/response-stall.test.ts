@@ -2,13 +2,13 @@
 // analysis: before, one client that uploaded a capture and never read the answer held both
 // engine threads of a 2-core server and 128 MiB for good. The stream's wait for room is bounded
 // as a request body's is (response-stream.ts): idle timeout and minimum rate over waiting time.
-import { connect } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
-import { ResponseStalledError, ResponseStream } from "../../src/http/response-stream.js";
+import { ResponseStalledError, ResponseStream, socketPace } from "../../src/http/response-stream.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import { JSON_TYPE, NDJSON, PCAP, logLines, tempDataDir } from "./helpers.js";
 
@@ -100,6 +100,43 @@ describe("ResponseStream's wait for a slow client", () => {
     setTimeout(() => void reader.read(), 150);
     await s.ready();
     expect(s.cancelled).toBe(false);
+  });
+});
+
+describe("socketPace", () => {
+  it("sees a large write taken while it is still in flight, and nothing taken while the peer reads nothing", async () => {
+    let sender!: Socket;
+    const server = createServer((s) => (sender = s));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const peer = connect(port, "127.0.0.1");
+    peer.pause();
+    try {
+      while (sender === undefined) await sleep(5);
+      let done = false;
+      sender.write(Buffer.alloc(32 << 20), () => (done = true)); // one write, far more than the socket buffers
+      await sleep(200);
+      const stuck = socketPace(sender);
+      expect(stuck.pending).toBe(true);
+      expect(stuck.accepted).toBeLessThan(32 << 20);
+      await sleep(200);
+      expect(socketPace(sender).accepted).toBe(stuck.accepted); // the peer reads nothing: no progress
+      // The peer reads a little: the count moves although the write is not done.
+      let read = 0;
+      peer.on("data", (d: Buffer) => {
+        read += d.length;
+        if (read > 8 << 20) peer.pause();
+      });
+      peer.resume();
+      for (let i = 0; i < 100 && socketPace(sender).accepted <= stuck.accepted; i++) await sleep(20);
+      expect(socketPace(sender).accepted).toBeGreaterThan(stuck.accepted);
+      expect(done).toBe(false);
+      expect(socketPace(sender).pending).toBe(true);
+    } finally {
+      peer.destroy();
+      sender?.destroy();
+      server.close();
+    }
   });
 });
 
