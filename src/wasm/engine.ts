@@ -17,7 +17,6 @@
  *   instance with the copy written over its memory.
  */
 
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { readLayout, type Layout } from "./layout.js";
@@ -92,7 +91,8 @@ export class EngineFault extends Error {
 const WASM_URL = new URL("../../build/flowrecon.wasm", import.meta.url);
 
 let compiled: WebAssembly.Module | undefined;
-let fingerprint: string | undefined;
+/** The bytes compiled into {@link compiled} (none for a module adopted from the parent thread). */
+let compiledBytes: Uint8Array | undefined;
 
 function engineBytes(): Uint8Array<ArrayBuffer> {
   try {
@@ -111,7 +111,7 @@ export function engineModule(): WebAssembly.Module {
   if (compiled === undefined) {
     const bytes = engineBytes();
     compiled = new WebAssembly.Module(bytes);
-    fingerprint = createHash("sha256").update(bytes).digest("hex");
+    compiledBytes = bytes;
   }
   return compiled;
 }
@@ -125,14 +125,14 @@ export function adoptEngineModule(module: WebAssembly.Module): void {
 }
 
 /**
- * SHA-256 of the engine binary (hex): a snapshot restores only into the module that took it (its
- * memory layout is that module's static data and state block).
+ * The engine binary this process runs: the bytes compiled here, or the file's for a module adopted
+ * from the parent thread (which compiled the same file). Its SHA-256 is a session file's engine
+ * fingerprint (src/http/sessions/session-file.ts), hashed there: this module does not load
+ * node:crypto, which every engine thread of the CLI would otherwise load at its start.
  */
-export function engineFingerprint(): string {
+export function engineBinary(): Uint8Array {
   engineModule();
-  // An adopted module: the parent compiled the same file.
-  fingerprint ??= createHash("sha256").update(engineBytes()).digest("hex");
-  return fingerprint;
+  return compiledBytes ?? engineBytes();
 }
 
 /** Decodes an AssemblyScript string: UTF-16LE code units, byte length in the u32 at ptr - 4. */

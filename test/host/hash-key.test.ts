@@ -111,6 +111,31 @@ describe("setting the key", () => {
     expect(a).not.toBe(b);
   });
 
+  // node:crypto cost each engine thread of the CLI ~8M instructions at its start; it needs none of it.
+  it("the CLI's modules draw the key and compile the engine without loading node:crypto", () => {
+    const dist = (m: string): string => JSON.stringify(resolve(repoRoot, "dist", m));
+    const script = `(async () => {
+      await import(${dist("shards/shard-threads.js")});
+      await import(${dist("cli.js")});
+      await import(${dist("shards/shard-loop.js")});
+      const { Reconstructor } = await import(${dist("reconstructor.js")});
+      new Reconstructor();
+      const { processHashKey } = await import(${dist("hash-key.js")});
+      const { key0, key1 } = processHashKey();
+      if (key0 === 0n && key1 === 0n) throw new Error("a zero key");
+      const { engineBinary } = await import(${dist("wasm/engine.js")});
+      if (engineBinary().length === 0) throw new Error("no engine binary");
+      console.log(process.moduleLoadList.filter((m) => /crypto/.test(m)).join(" ") || "none");
+    })();`;
+    // A module script: `node -e` with a CommonJS script loads node:crypto by itself.
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, [HASH_KEY_ENV]: undefined },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("none");
+  });
+
   it(`a malformed ${HASH_KEY_ENV} is an error naming the variable`, () => {
     const r = processKey({ [HASH_KEY_ENV]: "secret" });
     expect(r.status).not.toBe(0);

@@ -25,8 +25,19 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ReconstructorOptions } from "../../reconstructor.js";
-import { engineFingerprint } from "../../wasm/engine.js";
+import { engineBinary } from "../../wasm/engine.js";
 import type { InputKind, SavedSession, SessionCore } from "./session-core.js";
+
+let fingerprint: string | undefined;
+
+/**
+ * SHA-256 of the engine binary (hex): a snapshot restores only into the module that took it (its
+ * memory layout is that module's static data and state block).
+ */
+function engineFingerprint(): string {
+  fingerprint ??= createHash("sha256").update(engineBinary()).digest("hex");
+  return fingerprint;
+}
 
 const MAGIC = Buffer.from("FLOWRECON-SESSION-1\n", "latin1");
 const HASH_BYTES = 32;
