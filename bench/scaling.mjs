@@ -509,6 +509,7 @@ async function main() {
     `# Scaling, ${result.date.slice(0, 10)}`,
     "",
     `Machine: ${machine.cpus} vCPU ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB RAM, ${machine.os ?? machine.platform}, Node ${machine.node}. ` +
+      `${machine.envDropped.length ? `Contenders run without ${machine.envDropped.join(", ")} (bench/lib/run-child.mjs DROPPED_ENV). ` : ""}` +
       `Command: \`npm run bench:scaling${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\`. ${runs} measured runs per point, fresh process each; ` +
       `load average ${load0.map((x) => x.toFixed(2)).join(" ")} before, ${result.loadavg.after.map((x) => x.toFixed(2)).join(" ")} after. ` +
       "Engine: in process after a warm-up pass (bench/engine.mjs), time of the measured pass; CLI: spawn to exit, `analyze --format ndjson`, stdout written to a file (counted, then removed).",

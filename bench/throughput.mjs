@@ -756,6 +756,7 @@ async function main() {
     `# Throughput, ${date.slice(0, 10)}`,
     "",
     `Machine: ${machine.cpus} vCPU ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB RAM, ${machine.os ?? machine.platform} (${machine.release}), Node ${machine.node}. ` +
+      `${machine.envDropped.length ? `Contenders run without ${machine.envDropped.join(", ")} (bench/lib/run-child.mjs DROPPED_ENV). ` : ""}` +
       `Command: \`${command}\`. Commit: ${gitInfo()?.commit?.slice(0, 12) ?? "?"}${gitInfo()?.dirty ? " (dirty tree)" : ""}.`,
     "",
     ...suites.flatMap((s) => [suiteTable(s), ""]),

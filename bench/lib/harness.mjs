@@ -11,6 +11,7 @@ import { cpus, platform, release, totalmem } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GENERATOR_VERSION, generateCapture } from "./traffic.mjs";
+import { DROPPED_ENV } from "./run-child.mjs";
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const ROOT = resolve(BENCH_DIR, "..");
@@ -138,6 +139,8 @@ export function machineInfo() {
     release: release(),
     os,
     node: process.version,
+    /** Variables of this machine's environment its contenders run without (run-child.mjs DROPPED_ENV). */
+    envDropped: DROPPED_ENV.filter((name) => process.env[name] !== undefined),
   };
 }
 

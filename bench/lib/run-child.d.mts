@@ -2,6 +2,9 @@
 
 export const GNU_TIME: string;
 
+/** Environment variables of this machine removed from every measured child (NODE_EXTRA_CA_CERTS). */
+export const DROPPED_ENV: readonly string[];
+
 /** The best peak-RSS method available on this machine. */
 export function defaultRssMethod(): "time" | "node-hook";
 

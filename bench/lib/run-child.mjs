@@ -130,6 +130,15 @@ function countFile(path, counter) {
 }
 
 /**
+ * Dropped from every measured child's environment: settings of this machine, not of a contender.
+ * NODE_EXTRA_CA_CERTS (this sandbox points it at the system CA bundle for its npm proxy) has every
+ * Node process parse that bundle as it starts, ~416M instructions under callgrind (about 0.05-0.1 s),
+ * a cost each Node contender (the CLI, the JavaScript loops) paid per run and no native one did;
+ * no contender makes a TLS connection. An `opts.env` that names one sets it again.
+ */
+export const DROPPED_ENV = ["NODE_EXTRA_CA_CERTS"];
+
+/**
  * @param {string[]} argv command and arguments
  * @param {{rss?: "time"|"node-hook", env?: object, keepStdout?: number, discardStdout?: boolean, stdoutFile?: string, cwd?: string, countNeedle?: string}} [opts]
  *   keepStdout: keep up to this many bytes of stdout as text (for commands that print a summary);
@@ -148,7 +157,9 @@ export async function runMeasured(argv, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), "flowrecon-bench-"));
   const reportFile = join(dir, "rss");
   let cmd = argv;
-  const env = { ...process.env, ...(opts.env ?? {}) };
+  const env = { ...process.env };
+  for (const name of DROPPED_ENV) delete env[name];
+  Object.assign(env, opts.env ?? {});
   if (rss === "time") {
     cmd = [GNU_TIME, "-f", "%M %U %S", "-o", reportFile, ...argv];
   } else {

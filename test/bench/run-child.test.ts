@@ -99,3 +99,20 @@ describe("splitCommand", () => {
     ]);
   });
 });
+
+describe("runMeasured, the child's environment", () => {
+  it("drops NODE_EXTRA_CA_CERTS (a machine setting every Node contender would pay for at start), unless opts.env sets it", async () => {
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = "/nonexistent/ca.pem";
+    try {
+      const argv = [process.execPath, "-e", "process.stdout.write(String(process.env.NODE_EXTRA_CA_CERTS))"];
+      const plain = await runMeasured(argv, { keepStdout: 100 });
+      expect(plain.stdout).toBe("undefined");
+      const given = await runMeasured(argv, { keepStdout: 100, env: { NODE_EXTRA_CA_CERTS: "/x.pem" } });
+      expect(given.stdout).toBe("/x.pem");
+    } finally {
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved;
+    }
+  });
+});
