@@ -6,7 +6,9 @@
 import { MEM } from "./state";
 
 // SAFETY: every caller has checked that [p, p+2) lies inside the current record.
-@inline export function be16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
+// The bytes swapped by a multiply: x * 0x10001 is x twice, 16 bits apart, and bits 8..23 of it are
+// the low byte then the high byte (three instructions where bswap<u16>'s shifts and or took five).
+@inline export function be16(p: usize): u32 { return ((<u32>load<u16>(p) * 0x10001) >> 8) & 0xFFFF; }
 // SAFETY: every caller has checked that [p, p+4) lies inside the current record.
 @inline export function be32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
 @inline export function le16(p: usize): u32 { return <u32>load<u16>(p); }

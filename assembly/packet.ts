@@ -21,9 +21,11 @@ PACKET.PKT = PKT_RING;
  * alone reads as 0): twelve 16-byte stores written out, since binaryen does not unroll and every
  * pass of a wasm loop pays a compare, a branch and V8's interrupt check.
  */
-@inline export function clearPkt(): void {
+@inline export function clearPkt(): void { clearPktAt(PACKET.PKT); }
+
+/** clearPkt for the descriptor at p (PACKET.PKT, held in the caller's local). */
+@inline export function clearPktAt(p: usize): void {
   if (PKT_SIZE != 192) ERROR("clearPkt writes 192 bytes: write it again for the new PKT_SIZE");
-  const p = PACKET.PKT;
   const z = i64x2.splat(0);
   v128.store(p, z);
   v128.store(p, z, 16);

@@ -7,14 +7,17 @@
 // own as in Zeek (layers/context.ts): one record, several segments or skips.
 
 import { statInc, Stat, STATS } from "../stats";
-import { P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum, isHeaderOnly } from "../packet";
+import { P_TS, P_CSUM, P_TUNNEL, P_FRAME, P_CLOCK, Csum, isHeaderOnly, clearPktAt } from "../packet";
 import { trackPacket } from "../flow/tracker";
 import { decodeLinkWith, decodeLinkStraight, LINKTYPE_ETHERNET } from "../layers/link";
-import { STRAIGHT_MISS } from "../layers/straight";
+import { STRAIGHT_MISS, decodeEthStraight } from "../layers/straight";
 import { DECODED, subframeHasMore, subframeNext } from "../layers/context";
 import { PACKET, READER, ROUTE } from "../state";
 import { noteRecordTime, recordClockNow } from "../flow/tracker";
 import { routeFrame } from "../shard/route";
+
+/** Wire lengths are i32 in the decoders: a larger one (from a pcap record header) is taken as this. */
+export const WIRELEN_CLAMP: u32 = 0x7FFFFFFF;
 
 @inline export function deliverFrame(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs: i64): void {
   if (READER.checkOnly) return; // a framing check (capture/check.ts) walks records only
@@ -70,6 +73,38 @@ function deliverGeneral(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs
     // decodeLink's body, inlined: the call a segment cost more than its straight path saves.
     deliverDecoded(decodeLinkWith(linktype, p, caplen, wirelen, tsUs, subframe, false), frame);
     if (!subframeHasMore()) return;
+  }
+}
+
+/**
+ * deliverRecord for an Ethernet record while not routing (pcap.ts pcapRunEthernet's loop, the
+ * common file's records): its caller has counted the record (`frame`, its number) and moved the
+ * capture clock (`clock`, recordClockNow() after it). `caplen` >= 0 (a pcap caplen, bounded).
+ * The straight path first, as deliverTracked; a frame it does not take goes to deliverGeneral.
+ * A segment it decodes has no tunnel (P_TUNNEL 0: the straight path takes no encapsulation), so
+ * Stat.Tunnelled is not asked for. `origLen` is the record's wire length as the file has it
+ * (clamped to WIRELEN_CLAMP for the general decoders only).
+ */
+@inline export function deliverEthernet(p: usize, caplen: i32, origLen: u32, tsUs: i64, frame: f64, clock: i64): void {
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
+  clearPktAt(pkt);
+  store<i64>(pkt + P_TS, tsUs);
+  // The straight path compares the wire length unsigned only, so it takes it unclamped.
+  const code = decodeEthStraight(pkt, p, caplen, <i32>max(origLen, <u32>caplen));
+  if (code == DECODED) {
+    const csum = load<u8>(pkt + P_CSUM);
+    if (isHeaderOnly(csum)) {
+      statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
+    } else if (csum == <u8>Csum.Bad) {
+      statInc(Stat.BadChecksum);
+    }
+    store<f64>(pkt + P_FRAME, frame);
+    store<i64>(pkt + P_CLOCK, clock);
+    trackPacket();
+  } else if (code == STRAIGHT_MISS) {
+    deliverGeneral(LINKTYPE_ETHERNET, p, caplen, <i32>min(origLen, WIRELEN_CLAMP), tsUs, frame);
+  } else {
+    statInc(<Stat>code);
   }
 }
 

@@ -18,9 +18,11 @@
 
 import { setError, Err } from "../errors";
 import { rd16, rd32 } from "../mem";
-import { deliverFrame, deliverRecord } from "./frame";
+import { deliverFrame, deliverRecord, deliverEthernet, WIRELEN_CLAMP } from "./frame";
 import { outNearlyFull } from "../flow/output";
 import { routeFull } from "../shard/route";
+import { LINKTYPE_ETHERNET } from "../layers/link";
+import { Stat, STATS } from "../stats";
 import { PCAP, ROUTE, TRACKER } from "../state";
 
 export const PCAP_MAGIC_US: u32 = 0xA1B2C3D4;
@@ -46,7 +48,6 @@ export const MAX_RECORD_BYTES: u32 = 8 << 20;
 
 const US_PER_S: i64 = 1_000_000;
 const NS_PER_US: u32 = 1000;
-const WIRELEN_CLAMP: u32 = 0x7FFFFFFF;
 
 PCAP.swap = false;
 PCAP.nanos = false;
@@ -123,6 +124,7 @@ export function isPcapMagic(m: u32): bool {
  * stopped this loop and answers for it as it always has.
  */
 export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
+  if (PCAP.linktype == LINKTYPE_ETHERNET && !ROUTE.routing) return pcapRunEthernet(p, avail, pos);
   const limit = caplenLimit();
   const linktype = PCAP.linktype;
   const nanos = PCAP.nanos;
@@ -153,6 +155,67 @@ export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
     off += total;
   }
   return off;
+}
+
+/**
+ * pcapRunEthernet's caplenLimit(), for its loop: a global, not a slot of static data, which would
+ * move the heap's base (and every table's alignment with it) by 16 bytes.
+ */
+let runLimit: u32 = 0;
+/** Where Stat.Records is kept (statInc's slot). */
+const STAT_RECORDS: usize = STATS + (<usize>Stat.Records << 3);
+
+/**
+ * pcapRun for an Ethernet file while not routing (the common file; ROUTE.routing only changes
+ * between calls, routeFrame restoring it), each record to deliverEthernet: no link type or route
+ * mode to ask a record, and no count of flushBatch calls to carry (see the loop). Loop-carried
+ * state is kept in locals and written where it is read: the record counts (Stat.Records and
+ * PCAP.records, read by nothing the loop calls) once at the end, the capture clock
+ * (TRACKER.recordClock, which flushBatch reads) when it moves. The caplen limit is read from
+ * runLimit, written once a call: held in a local, V8 worked its selects out again every record.
+ * Errors and stops as pcapRun's.
+ */
+function pcapRunEthernet(p: usize, avail: i32, pos: f64): i32 {
+  runLimit = caplenLimit();
+  const nanos = PCAP.nanos;
+  const end = p + <usize>avail;
+  // Counts below 2^53: exact as i64 and f64 alike.
+  const rec0 = <i64>load<f64>(STAT_RECORDS);
+  let rec = rec0;
+  let clock = TRACKER.recordClock;
+  let r = p;
+  while (end - r >= <usize>RH_SIZE) {
+    // The output and trace rings fill only in flushBatch, which leaves the segment queue empty: the
+    // rings are asked while it is (after a batch, or before the first segment of one), which is
+    // every time they can have changed, and a test of the queue otherwise.
+    if (TRACKER.queued == 0) {
+      if (outNearlyFull()) break;
+    }
+    // SAFETY: end - r >= 16 covers the record header.
+    const incl = load<u32>(r + RH_INCL_LEN);
+    if (incl > runLimit) {
+      setError(Err.AbsurdCaplen, pos + <f64>(r - p), PCAP.records + <f64>(rec - rec0) + 1);
+      break;
+    }
+    // incl <= 8 MiB: no overflow.
+    if (end - r - <usize>RH_SIZE < <usize>incl) break;
+    const ts = recordTime(load<u32>(r + RH_TS_SEC), load<u32>(r + RH_TS_FRAC), nanos);
+    const orig = load<u32>(r + RH_ORIG_LEN);
+    rec++;
+    // noteRecordTime, with the clock in a local: ts >= 0 > i64.MIN_VALUE, so after it the clock is
+    // what recordClockNow() answers.
+    if (ts > clock) {
+      clock = ts;
+      TRACKER.recordClock = ts;
+    }
+    const f = r + <usize>RH_SIZE;
+    r = f + <usize>incl;
+    // SAFETY: end - r >= 16 + incl before the move, so the frame [f, f+incl) is inside the window.
+    deliverEthernet(f, <i32>incl, orig, ts, <f64>rec, clock);
+  }
+  PCAP.records += <f64>(rec - rec0);
+  store<f64>(STAT_RECORDS, <f64>rec);
+  return <i32>(r - p);
 }
 
 /** Number of the unit the next pcapStep() reads, for error reports: 0 = file header, then records from 1. */

@@ -18,55 +18,68 @@
 const SIMD_STEP: usize = 16;
 const LANE_FLUSH_STEPS: usize = 16384;
 /**
- * Below this many bytes the sum is taken with scalar 8-byte loads: a 20-byte IPv4 header or the
- * 20-60 byte TCP header of a pure ACK is two or three loads, and the SIMD loop's set-up and lane
+ * Below this many bytes the sum is taken with scalar 4-byte loads: a 20-byte IPv4 header or the
+ * 20-60 byte TCP header of a pure ACK is five to fifteen loads, and the SIMD loop's set-up and lane
  * extraction would cost more than the sum itself.
  */
 const SIMD_MIN: usize = 128;
 
 /**
- * Adds [p, p+n) to `acc` with 8-byte loads: each u64 is added as its two 32-bit halves (a 32-bit
- * little-endian word is congruent to the sum of its two 16-bit words modulo 0xFFFF, so the folded
- * result is the same as adding 16-bit words). Inlined where the length is small (headers): n < 128,
- * so there are at most 15 whole words, entered by their count through one jump table (a switch
- * whose cases fall through, last word first), then the 4, 2 and 1 bytes the bits of n say are
- * left; no loop runs (each pass of a wasm loop also pays V8's interrupt check) and no test is made
- * a word block (a test a block of 64, 32, 16 and 8 bytes cost a 32-byte TCP header six of them).
+ * Adds [p, p+n) to `acc` with 4-byte loads: each u32 is added whole (a 32-bit little-endian word
+ * is congruent to the sum of its two 16-bit words modulo 0xFFFF, so the folded result is the same
+ * as adding 16-bit words). Inlined where the length is small (headers): n < 128, so there are at
+ * most 31 whole words, entered by their count through one jump table (a switch whose cases fall
+ * through, last word first), then the 2 and 1 bytes the bits of n say are left; no loop runs (each
+ * pass of a wasm loop also pays V8's interrupt check) and no test is made a word block. A u32 word
+ * is one zero-extending load and one add (an 8-byte word split in its halves took six
+ * instructions for two of them).
  */
 @inline export function csumAddSmall(p: usize, n: usize, acc: u64): u64 {
   if (SIMD_MIN > 128) ERROR("csumAddSmall takes n < 128");
   let sum = acc;
-  // SAFETY: word k (from 0) is read only when n >= 8 * (k + 1), so every load stays below p + n.
-  switch (<u32>(n >> 3)) {
-    case 15: sum += halves(load<u64>(p, 112));
-    case 14: sum += halves(load<u64>(p, 104));
-    case 13: sum += halves(load<u64>(p, 96));
-    case 12: sum += halves(load<u64>(p, 88));
-    case 11: sum += halves(load<u64>(p, 80));
-    case 10: sum += halves(load<u64>(p, 72));
-    case 9: sum += halves(load<u64>(p, 64));
-    case 8: sum += halves(load<u64>(p, 56));
-    case 7: sum += halves(load<u64>(p, 48));
-    case 6: sum += halves(load<u64>(p, 40));
-    case 5: sum += halves(load<u64>(p, 32));
-    case 4: sum += halves(load<u64>(p, 24));
-    case 3: sum += halves(load<u64>(p, 16));
-    case 2: sum += halves(load<u64>(p, 8));
-    case 1: sum += halves(load<u64>(p, 0));
+  // SAFETY: word k (from 0) is read only when n >= 4 * (k + 1), so every load stays below p + n.
+  switch (<u32>(n >> 2)) {
+    case 31: sum += <u64>load<u32>(p, 120);
+    case 30: sum += <u64>load<u32>(p, 116);
+    case 29: sum += <u64>load<u32>(p, 112);
+    case 28: sum += <u64>load<u32>(p, 108);
+    case 27: sum += <u64>load<u32>(p, 104);
+    case 26: sum += <u64>load<u32>(p, 100);
+    case 25: sum += <u64>load<u32>(p, 96);
+    case 24: sum += <u64>load<u32>(p, 92);
+    case 23: sum += <u64>load<u32>(p, 88);
+    case 22: sum += <u64>load<u32>(p, 84);
+    case 21: sum += <u64>load<u32>(p, 80);
+    case 20: sum += <u64>load<u32>(p, 76);
+    case 19: sum += <u64>load<u32>(p, 72);
+    case 18: sum += <u64>load<u32>(p, 68);
+    case 17: sum += <u64>load<u32>(p, 64);
+    case 16: sum += <u64>load<u32>(p, 60);
+    case 15: sum += <u64>load<u32>(p, 56);
+    case 14: sum += <u64>load<u32>(p, 52);
+    case 13: sum += <u64>load<u32>(p, 48);
+    case 12: sum += <u64>load<u32>(p, 44);
+    case 11: sum += <u64>load<u32>(p, 40);
+    case 10: sum += <u64>load<u32>(p, 36);
+    case 9: sum += <u64>load<u32>(p, 32);
+    case 8: sum += <u64>load<u32>(p, 28);
+    case 7: sum += <u64>load<u32>(p, 24);
+    case 6: sum += <u64>load<u32>(p, 20);
+    case 5: sum += <u64>load<u32>(p, 16);
+    case 4: sum += <u64>load<u32>(p, 12);
+    case 3: sum += <u64>load<u32>(p, 8);
+    case 2: sum += <u64>load<u32>(p, 4);
+    case 1: sum += <u64>load<u32>(p, 0);
     default:
   }
-  // SAFETY: the tail blocks follow the words (i = n rounded down to 8), each read when its bit of n is set.
-  let i = n & ~7;
-  if ((n & 4) != 0) { sum += <u64>load<u32>(p + i); i += 4; }
+  // SAFETY: the tail blocks follow the words (i = n rounded down to 4), each read when its bit of n is set.
+  let i = n & ~3;
   if ((n & 2) != 0) { sum += <u64>load<u16>(p + i); i += 2; }
   // An odd last byte is padded with a zero byte after it (RFC 1071 §4.1): as a little-endian
   // word that is just the byte itself.
   if ((n & 1) != 0) sum += <u64>load<u8>(p + i);
   return sum;
 }
-
-/** The two 32-bit halves of x, added. */
-@inline function halves(x: u64): u64 { return (x & 0xFFFFFFFF) + (x >> 32); }
 
 /** Adds the bytes [p, p+n) to the running little-endian-word sum `acc` (unfolded, 64-bit). */
 export function csumAdd(p: usize, n: usize, acc: u64): u64 {
@@ -100,6 +113,8 @@ export function csumAdd(p: usize, n: usize, acc: u64): u64 {
 @inline export function csumFoldsValid(sum: u64): bool {
   return sum * CSUM_DIVISOR_INVERSE - 1 < CSUM_MULTIPLES;
 }
+/** A sum csumFoldsValid() accepts. */
+export const CSUM_VALID: u64 = 0xFFFF;
 /** 0xFFFF^-1 modulo 2^64 (0xFFFF * this = 1 mod 2^64). */
 const CSUM_DIVISOR_INVERSE: u64 = 0xFFFEFFFEFFFEFFFF;
 /** (2^64 - 1) / 0xFFFF: the largest quotient of a multiple of 0xFFFF. */
@@ -111,14 +126,16 @@ const CSUM_MULTIPLES: u64 = 0x0001000100010001;
 }
 
 /**
- * csumValid(p, 20, 0) written out for the option-less IPv4 header (RFC 791 §3.1): two 8-byte loads
- * and a 4-byte one, with no loop or length tests (the header of nearly every packet).
+ * csumValid(p, 20, 0) written out for the option-less IPv4 header (RFC 791 §3.1): five 4-byte
+ * loads, with no loop or length tests (the header of nearly every packet).
  */
 @inline export function csumValid20(p: usize): bool {
-  const x = load<u64>(p);
-  const y = load<u64>(p, 8);
-  const z = <u64>load<u32>(p, 16);
-  return csumFoldsValid((x & 0xFFFFFFFF) + (x >> 32) + (y & 0xFFFFFFFF) + (y >> 32) + z);
+  return csumFoldsValid(csumSum20(p));
+}
+
+/** csumAddSmall(p, 20, 0): the five 32-bit words of a 20-byte header (an IPv4 or a TCP header), added. */
+@inline export function csumSum20(p: usize): u64 {
+  return <u64>load<u32>(p) + <u64>load<u32>(p, 4) + <u64>load<u32>(p, 8) + <u64>load<u32>(p, 12) + <u64>load<u32>(p, 16);
 }
 
 /**

@@ -14,7 +14,7 @@
 // subframeHasMore() says whether the caller should decode the frame again at subframeNext().
 // A wire length smaller than the captured length (damaged record) is treated as the captured length.
 
-import { clearPkt, P_TS } from "../packet";
+import { clearPkt, clearPktAt, P_TS } from "../packet";
 import { Stat } from "../stats";
 import { be16, le32 } from "../mem";
 import { decodeEthernet, decodeEtherType } from "./ethernet";
@@ -77,7 +77,7 @@ export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, t
   const cap = max(caplen, 0);
   const wire = max(wirelen, cap);
   if (straight && linktype == LINKTYPE_ETHERNET && !ROUTE.routing) {
-    const code = decodeEthStraight(p, cap, wire);
+    const code = decodeEthStraight(PACKET.PKT, p, cap, wire);
     if (code != STRAIGHT_MISS) return code;
   }
   return decodeLinkGeneral(linktype, p, cap, wire);
@@ -90,10 +90,11 @@ export function decodeLink(linktype: i32, p: usize, caplen: i32, wirelen: i32, t
  * that takes its answer decodes the frame once and asks subframeHasMore() nothing.
  */
 @inline export function decodeLinkStraight(p: usize, caplen: i32, wirelen: i32, tsUs: i64): i32 {
-  clearPkt();
-  store<i64>(PACKET.PKT + P_TS, tsUs);
+  const pkt = PACKET.PKT; // a local: stores through it could alias the state block
+  clearPktAt(pkt);
+  store<i64>(pkt + P_TS, tsUs);
   const cap = max(caplen, 0);
-  return decodeEthStraight(p, cap, max(wirelen, cap));
+  return decodeEthStraight(pkt, p, cap, max(wirelen, cap));
 }
 
 /** The link-type switch of decodeLinkWith, after the descriptor is cleared and the lengths clamped. */

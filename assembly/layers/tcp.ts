@@ -23,7 +23,7 @@ import {
 } from "../packet";
 import { Stat } from "../stats";
 import { be16, be32 } from "../mem";
-import { csumValid, pseudoLen } from "./checksum";
+import { csumValid, csumFoldsValid, csumSum20, pseudoLen } from "./checksum";
 import { CTX_FRAG, DECODED } from "./context";
 import { OPTIONS, PACKET } from "../state";
 
@@ -76,9 +76,12 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
  * is PACKET.PKT, passed in a local: stores through it could alias the state block, so a load here
  * would be made again after the IP layer's stores.
  */
-@inline export function decodeTcpInline(pkt: usize, p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): i32 {
-  if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
-  if (cap < TCP_MIN_HDR) return Stat.Truncated;
+@inline export function decodeTcpInline(pkt: usize, p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32, fixedIn: bool = false): i32 {
+  // `fixedIn` (a constant): the caller (the straight path) has checked both already.
+  if (!fixedIn) {
+    if (len < TCP_MIN_HDR) return Stat.Malformed;      // the IP length leaves no room for a TCP header
+    if (cap < TCP_MIN_HDR) return Stat.Truncated;
+  }
   // SAFETY: cap >= 20, so every fixed header field below is inside the captured bytes.
   const thlen = <i32>(load<u8>(p + TCP_DATA_OFF) >> 4) << 2;
 
@@ -97,7 +100,9 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   store<u8>(pkt + P_FLAGS, load<u8>(p + TCP_FLAGS));
   // The connection exists from here on (Zeek's InitConnKey needs only the ports); the rest of the
   // descriptor stays zero for an unusable header.
-  if (thlen < TCP_MIN_HDR || thlen > len) {          // bad_TCP_header_len; truncated_header (IP length)
+  // thlen < 20 || thlen > len (bad_TCP_header_len; truncated_header: the IP length) as one
+  // unsigned compare: len >= 20 here.
+  if (<u32>(thlen - TCP_MIN_HDR) > <u32>(len - TCP_MIN_HDR)) {
     store<u8>(pkt + P_CSUM, <u8>Csum.HeaderBad);
     return DECODED;
   }
@@ -112,17 +117,20 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
   store<u32>(pkt + P_PAYCAP, <u32>(cap - thlen));
   store<u8>(pkt + P_WHOLE, cap >= len ? 1 : 0);
 
-  if (thlen == TCP_MIN_HDR + NOP_NOP_TS_LEN && load<u32>(p + <usize>TCP_MIN_HDR) == NOP_NOP_TS) {
-    // SAFETY: thlen <= cap, so the 12 option bytes are captured.
-    // NOP, NOP, timestamps (RFC 7323 Appendix A's layout, what most segments of a Linux or BSD
-    // connection carry): exactly what parseOptions makes of it, without the loop.
-    store<u8>(pkt + P_OPTS, OPT_TS);
-    // Both values byte-swapped by one shuffle of header bytes 16..31 (the last 16 of the 32), as above.
-    if (P_TSECR != P_TSVAL + 4 || TCP_MIN_HDR + NOP_NOP_TS_LEN != 32) ERROR("shuffle lanes: the timestamps");
-    const ts = v128.load(p, 16);
-    v128.store64_lane(pkt + P_TSVAL, i8x16.shuffle(ts, ts, 11, 10, 9, 8, 15, 14, 13, 12, 0, 0, 0, 0, 0, 0, 0, 0), 0);
-  } else if (thlen > TCP_MIN_HDR && !synOptions(pkt, p + <usize>TCP_MIN_HDR, thlen - TCP_MIN_HDR)) {
-    parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
+  // A header without options (most segments) asks nothing more.
+  if (thlen != TCP_MIN_HDR) {
+    if (thlen == TCP_MIN_HDR + NOP_NOP_TS_LEN && load<u32>(p + <usize>TCP_MIN_HDR) == NOP_NOP_TS) {
+      // SAFETY: thlen <= cap, so the 12 option bytes are captured.
+      // NOP, NOP, timestamps (RFC 7323 Appendix A's layout, what most segments of a Linux or BSD
+      // connection carry): exactly what parseOptions makes of it, without the loop.
+      store<u8>(pkt + P_OPTS, OPT_TS);
+      // Both values byte-swapped by one shuffle of header bytes 16..31 (the last 16 of the 32), as above.
+      if (P_TSECR != P_TSVAL + 4 || TCP_MIN_HDR + NOP_NOP_TS_LEN != 32) ERROR("shuffle lanes: the timestamps");
+      const ts = v128.load(p, 16);
+      v128.store64_lane(pkt + P_TSVAL, i8x16.shuffle(ts, ts, 11, 10, 9, 8, 15, 14, 13, 12, 0, 0, 0, 0, 0, 0, 0, 0), 0);
+    } else if (!synOptions(pkt, p + <usize>TCP_MIN_HDR, thlen - TCP_MIN_HDR)) {
+      parseOptions(p + <usize>TCP_MIN_HDR, p + <usize>thlen);
+    }
   }
 
   let csum: u8;
@@ -132,8 +140,11 @@ export function decodeTcp(p: usize, cap: i32, len: i32, pseudo: u64, ctx: u32): 
     // Cut by the snaplen or by IP fragmentation: Zeek only verifies when caplen >= len.
     csum = <u8>Csum.Unverifiable;
   } else {
-    // SAFETY: cap >= len here, so [p, p+len) is captured.
-    csum = csumValid(p, <usize>len, pseudo + IPPROTO_TCP_WORD + pseudoLen(<u32>len)) ? <u8>Csum.Ok : <u8>Csum.Bad;
+    // SAFETY: cap >= len here, so [p, p+len) is captured. A bare 20-byte header (a pure ACK, the
+    // most common segment checked) is summed without csumAddSmall's jump table and tail tests.
+    const acc = pseudo + IPPROTO_TCP_WORD + pseudoLen(<u32>len);
+    const ok = len == TCP_MIN_HDR ? csumFoldsValid(csumSum20(p) + acc) : csumValid(p, <usize>len, acc);
+    csum = ok ? <u8>Csum.Ok : <u8>Csum.Bad;
   }
   store<u8>(pkt + P_CSUM, csum);
   return DECODED;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { Engine, type FeedResult } from "./wasm-harness.js";
 import { writePcap, writePcapng, type NgBlock } from "./capture-io.js";
-import { concat, ether, ipv4Tcp } from "./builders.js";
+import { concat, ether, ipv4Tcp, ipv6Tcp } from "./builders.js";
 
 const engine = new Engine();
 const errName = (code: number) => engine.enumNames("Err")[code];
@@ -104,6 +104,28 @@ describe("classic pcap", () => {
     const r = feedBoth(writePcap({ linktype: 1, records: [{ ...rec(0), wirelen: 10 }] }));
     expect(r.err.code).toBe(0);
     expect(r.stats.Segments).toBe(1);
+  });
+
+  it("a wire length of 2^31 or more is taken as 2^31 - 1, on the straight path and off it", () => {
+    // The Ethernet record loop hands the straight path the wire length unclamped (compared
+    // unsigned), and a frame it does not take (IPv4 options, IPv6) to the general decoders clamped:
+    // as a negative i32 they would find the frame shorter than its IP packet (Truncated).
+    const nop4 = Uint8Array.of(1, 1, 1, 1);
+    const frames = [
+      frame,
+      ether(0x0800, ipv4Tcp({ sport: 6 }, { options: nop4 })),
+      ether(0x86dd, ipv6Tcp({ sport: 7 })),
+    ];
+    for (const wirelen of [0x7fffffff, 0x80000000, 0xffffffff]) {
+      const records = frames.map((data, i) => ({ ...rec(i), data, wirelen }));
+      const r = feedBoth(writePcap({ linktype: 1, records }));
+      expect(r.err.code).toBe(0);
+      expect({ wirelen, segments: r.stats.Segments, truncated: r.stats.Truncated }).toEqual({
+        wirelen,
+        segments: 3,
+        truncated: 0,
+      });
+    }
   });
 
   it("after an error nothing more is consumed", () => {
