@@ -299,8 +299,8 @@ const SIP_LEN_V4: u64 = 15;
  */
 @inline export function keyHashFamily(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u64 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
-  // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15).
-  if ((s0 | d0) == 0 && <u32>s1 == 0xFFFF0000 && <u32>d1 == 0xFFFF0000) return <u64>keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
+  // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15), in one test.
+  if ((s0 | d0 | <u64>((<u32>s1 ^ 0xFFFF0000) | (<u32>d1 ^ 0xFFFF0000))) == 0) return <u64>keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
   return (<u64>FF_V6 << 32) | <u64>keyHashV6(s0, s1, d0, d1, sport, dport, vlan);
 }
 
@@ -323,9 +323,11 @@ const SIP_LEN_V4: u64 = 15;
  * injective encoding of the key under the secret key.
  */
 @inline function keyHashV4(sa: u64, sport: u32, da: u64, dport: u32, vlan: u32): u32 {
-  const swap = sa > da || (sa == da && sport > dport);
+  // The endpoint that sorts first (address, then port) leads: one compare of the 48-bit address:port forms.
+  const swap = ((sa << 16) | <u64>sport) > ((da << 16) | <u64>dport);
   const m0 = swap ? (da << 32) | sa : (sa << 32) | da;
-  const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
+  const p = (sport << 16) | dport;
+  const ports = swap ? rotl<u32>(p, 16) : p;
   const m1 = sipLastBlock(ports, vlan, SIP_LEN_V4);
   return sipHash(2, 3, m0, m1, 0, 0, 0);
 }

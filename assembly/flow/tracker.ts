@@ -653,7 +653,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 /**
  * Processes the descriptor at `pk` (a batch slot, TRACKER.pk), whose key hash and family are `hf`
  * (table.ts keyHashFamily); `fast` and `vlanKey` are OPTIONS.fastPath and OPTIONS.vlanInKey, read
- * once a batch. Returns 1 when the segment took a fast path (Stat.SteadySegments), else 0. Inlined
+ * once a batch. Returns FAST, HEADER_ONLY or 0, for the batch's counters. Inlined
  * into flushBatch's loop, its one caller: the packet's fields, the record's address and start and
  * the clock stay in locals (V8 loads linear memory again after any store to it).
  */
@@ -700,7 +700,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   setTimeSince(rec, FR_TS_ACTIVE, now, sinceStart);
 
   const csum = load<u8>(pk + P_CSUM);
-  let steady = false, fastCount: u32 = 0;
+  let steady = false, counts: u32 = 0;
   if (csum == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
     const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
@@ -708,11 +708,12 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   } else if (isHeaderOnly(csum)) {
     // Zeek: the connection was created (or found) on the ports, then ExtractTCP_Header refused
     // the header (bad_TCP_header_len / truncated_header): nothing is counted, no history letter.
+    counts = HEADER_ONLY;
   } else if (fast && steadySegment(pk, rec, isOrig, now, sinceStart)) {
-    fastCount = 1;
+    counts = FAST;
     steady = true;
   } else if (fast && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now))) {
-    fastCount = 1; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
+    counts = FAST; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
   } else {
     process(rec, isOrig, now);
   }
@@ -725,8 +726,13 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // segments must not skip it (gate such a path on !traceArmed). Untraced work pays this one branch.
   if (TRACE.traceArmed) traceSegment(id, pk);
   sweepNext(tableHighWater(), clock); // one pool slot a segment (the table holds this segment's record)
-  return fastCount;
+  return counts;
 }
+
+/** trackOne()'s answer: the segment took a fast path (Stat.SteadySegments). */
+const FAST: u32 = 1;
+/** trackOne()'s answer: the segment's TCP header was unusable (not in Stat.Segments); a batch holds fewer than 2^16. */
+const HEADER_ONLY: u32 = 1 << 16;
 
 // ---- batching ------------------------------------------------------------------------------------
 // Segments are queued in batches of BATCH. Before a batch is processed in order, the index slots
@@ -771,15 +777,12 @@ export function flushBatch(): void {
   }
   // The options, read once a batch (the loops below store to linear memory, after which V8 loads again).
   const fast = OPTIONS.fastPath, vlanKey = OPTIONS.vlanInKey;
-  let segments = n;
+  const vlanMask: u32 = vlanKey ? 0xFFFFFFFF : 0; // the VLAN ids are part of the key only with vlan_fivetuple
   for (let i = 0; i < n; i++) {
     const slot = PKT_RING + <usize>i * PKT_SIZE;
-    if (isHeaderOnly(load<u8>(slot + P_CSUM))) segments--;
-    const vlan = vlanKey ? load<u32>(slot + P_VLAN) : 0;
-    store<u64>(BATCH_HASH + (<usize>i << 3),
-      keyHashFamily(slot + P_SRC, <u32>load<u16>(slot + P_SPORT), slot + P_DST, <u32>load<u16>(slot + P_DPORT), vlan));
+    store<u64>(BATCH_HASH + (<usize>i << 3), keyHashFamily(slot + P_SRC, <u32>load<u16>(slot + P_SPORT), slot + P_DST,
+      <u32>load<u16>(slot + P_DPORT), load<u32>(slot + P_VLAN) & vlanMask));
   }
-  statAdd(Stat.Segments, <f64>segments);
   let s: u32 = 0;
   for (let i = 0; i < n; i++) s ^= touchIndex(batchHash(i));
   // Segments whose key has no record yet will take records off the free list: touch those too.
@@ -799,14 +802,15 @@ export function flushBatch(): void {
     }
   }
   TRACKER.sink ^= s;
-  let fastSegments: u32 = 0;
+  let counts: u32 = 0;
   for (let i = 0; i < n; i++) {
     const pk = PKT_RING + <usize>i * PKT_SIZE;
     TRACKER.pk = pk;
-    fastSegments += trackOne(pk, load<u64>(BATCH_HASH + (<usize>i << 3)), fast, vlanKey);
+    counts += trackOne(pk, load<u64>(BATCH_HASH + (<usize>i << 3)), fast, vlanKey);
   }
   copyBlock(LAST_PKT, PKT_RING + <usize>(n - 1) * PKT_SIZE, PKT_SIZE);
-  statAdd(Stat.SteadySegments, <f64>fastSegments);
+  statAdd(Stat.Segments, <f64>(n - <i32>(counts >>> 16)));
+  statAdd(Stat.SteadySegments, <f64>(counts & 0xFFFF));
   TRACKER.queued = 0;
   usePktSlot(0);
   if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;
