@@ -68,7 +68,9 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
 @inline export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64, sinceStart: i64): bool {
   const flags = <u32>load<u8>(pk + P_FLAGS);
   if ((flags & ~TH_PSH) != TH_ACK) return false;
-  const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP), peer = rec + <usize>(isOrig ? FR_RESP : FR_ORIG);
+  // The sender's block and the other one: one select (the responder's block follows the originator's).
+  const respSide: usize = isOrig ? 0 : <usize>(FR_RESP - FR_ORIG);
+  const ep = rec + <usize>FR_ORIG + respSide, peer = rec + <usize>FR_RESP - respSide;
   // ESTABLISHED or PARTIAL (adjacent in Half), each side: both take UpdateEstablishedState.
   const es = <u32>load<u8>(ep + EP_STATE), ps = <u32>load<u8>(peer + EP_STATE);
   if (((es - <u32>Half.Partial) | (ps - <u32>Half.Partial)) > 1) return false;
