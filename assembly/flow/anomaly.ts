@@ -67,7 +67,11 @@ export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
  * when the record has no block (nothing is allocated).
  */
 export function extSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
-  const ext = extOf(rec);
+  return extSideIn(extOf(rec), rec, ep, x, width);
+}
+
+/** extSideIfAny() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand. */
+@inline export function extSideIn(ext: usize, rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
   return ext == 0 ? 0 : ext + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
 

@@ -25,8 +25,10 @@ const IN_EXT: i32 = i32.MIN_VALUE;
 }
 
 /** Sets narrow time field `f` of the live record r to time t (µs); FR_TS_START must be set first. */
-@inline export function setTimeAt(r: usize, f: i32, t: i64): void {
-  const off = t - load<i64>(r + FR_TS_START);
+@inline export function setTimeAt(r: usize, f: i32, t: i64): void { setTimeSince(r, f, t, t - load<i64>(r + FR_TS_START)); }
+
+/** setTimeAt() for a caller that has `off`, t - FR_TS_START (wrapping as an i64 subtraction does), at hand. */
+@inline export function setTimeSince(r: usize, f: i32, t: i64, off: i64): void {
   // The common case (per packet): t at or up to 35.8 minutes after the start.
   if (t != 0 && off >= 0 && off < <i64>i32.MAX_VALUE) store<i32>(r + <usize>f, <i32>off + 1);
   else setTimeSlow(r, f, t, off);
@@ -72,9 +74,12 @@ export function setDurationAt(r: usize, f: i32, v: i64): void {
 }
 
 /** The lower bound setDeadlineFloor() cached: the record is not removed before this time (µs). */
-@inline export function deadlineFloor(r: usize): i64 {
+@inline export function deadlineFloor(r: usize): i64 { return deadlineFloorAt(r, load<i64>(r + FR_TS_START)); }
+
+/** deadlineFloor() for a caller that has loaded the record's FR_TS_START (`start`). */
+@inline export function deadlineFloorAt(r: usize, start: i64): i64 {
   const d = load<i32>(r + FR_DEADLINE);
-  return d == i32.MIN_VALUE ? i64.MIN_VALUE : load<i64>(r + FR_TS_START) + (<i64>d << 10);
+  return d == i32.MIN_VALUE ? i64.MIN_VALUE : start + (<i64>d << 10);
 }
 
 /**

@@ -45,16 +45,16 @@ import {
   EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, EF_SYN_SEEN, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
-import { setTimeAt, durationAt, setDurationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime, synTime } from "./narrow";
-import { TOO_LARGE_SEQ_DELTA, seqDelta, relativeSeq, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
+import { setTimeSince, durationAt, setDurationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime, synTime } from "./narrow";
+import { TOO_LARGE_SEQ_DELTA, seqDelta, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
 import { gapHistory, historyIsLoneH, checkHistory } from "./history";
-import { setCurrent } from "./state";
 import { dataSent, hasUndelivered } from "./reassembly";
-import { noteHoleClocks, noteSenderSeen } from "./wire-anomalies";
-import { extSideIfAny } from "./anomaly";
+import { noteHoleClocks, noteSenderSeenIn } from "./wire-anomalies";
+import { extSideIn } from "./anomaly";
+import { extOf } from "./table";
 import { scanHttp } from "./http";
 import { scanService } from "./service";
-import { OPTIONS, SEQ } from "../state";
+import { OPTIONS } from "../state";
 
 /** Endpoint flags that rule the fast path out on either side. */
 const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
@@ -62,12 +62,15 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
 /**
  * Applies the segment described at `pk` to record `rec` if it is a steady-state segment (header
  * comment); returns false, having written nothing, when it must take the full path. Inlined into
- * its one caller (tracker.ts trackOne), which most segments of a capture reach.
+ * its one caller (tracker.ts trackOne), which most segments of a capture reach. `sinceStart` is
+ * now - FR_TS_START, which the caller has at hand.
  */
-@inline export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64): bool {
+@inline export function steadySegment(pk: usize, rec: usize, isOrig: bool, now: i64, sinceStart: i64): bool {
   const flags = <u32>load<u8>(pk + P_FLAGS);
   if ((flags & ~TH_PSH) != TH_ACK) return false;
-  const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP), peer = rec + <usize>(isOrig ? FR_RESP : FR_ORIG);
+  // The sender's block and the other one: one select (the responder's block follows the originator's).
+  const respSide: usize = isOrig ? 0 : <usize>(FR_RESP - FR_ORIG);
+  const ep = rec + <usize>FR_ORIG + respSide, peer = rec + <usize>FR_RESP - respSide;
   // ESTABLISHED or PARTIAL (adjacent in Half), each side: both take UpdateEstablishedState.
   const es = <u32>load<u8>(ep + EP_STATE), ps = <u32>load<u8>(peer + EP_STATE);
   if (((es - <u32>Half.Partial) | (ps - <u32>Half.Partial)) > 1) return false;
@@ -94,12 +97,30 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
   if (len == 0 && ackSent && ack == greatestAck && win == <u32>load<u16>(ep + EP_WIN)) return false;
   const rttOpen = isOrig && durationAt(rec, FR_HS_RTT) < 0 && hasSynTime(rec);
 
-  // The sequence of the payload first, then the ack: process() leaves seqUnderflow as the ack's.
-  const relSeq = relativeSeq(ep, seq, seq, wrapsAt(rec, ep, EP_SEQ_WRAPS));
-  const dataUnderflow = SEQ.seqUnderflow;
+  // seq.ts relativeSeq() of the payload's sequence (its `last` is seq itself: no lap to adjust)
+  // and of the ack, each with its underflow in a local (SEQ.seqUnderflow is read only right after
+  // a relativeSeq() call of process(), so this path need not write it).
+  const seqWraps = wrapsAt(rec, ep, EP_SEQ_WRAPS);
+  let relSeq: u64, dataUnderflow = false;
+  if (seqWraps == 0) {
+    const d = seqDelta(seq, startSeq(ep));
+    dataUnderflow = d < 0;
+    relSeq = <u64><i64>d;
+  } else relSeq = toRelative(ep, seq, seqWraps);
   const peerAck = load<u32>(peer + EP_ACK_SEQ);
-  const relAck = relativeSeq(peer, ack, peerAck, wrapsAt(rec, peer, EP_ACK_WRAPS));
-  if (SEQ.seqUnderflow) return false;
+  let ackWraps = wrapsAt(rec, peer, EP_ACK_WRAPS);
+  const ackDelta = seqDelta(ack, peerAck);
+  if (ackDelta < 0) {
+    if (ackWraps != 0 && ack > peerAck) ackWraps--; // part of the previous 32-bit lap
+  } else if (ackDelta > 0) {
+    if (ack < peerAck) ackWraps++;                  // the space wrapped around
+  }
+  let relAck: u64;
+  if (ackWraps == 0) {
+    const d = seqDelta(ack, startSeq(peer));
+    if (d < 0) return false; // an ack before the peer's start (underflow)
+    relAck = <u64><i64>d;
+  } else relAck = toRelative(peer, ack, ackWraps);
   if (relAck > toRelative(peer, load<u32>(peer + EP_LAST_SEQ), wrapsAt(rec, peer, EP_SEQ_WRAPS))) return false;
 
   // AckReceived on the peer's stream (reassembly.ts): what it will do, decided before any write.
@@ -116,25 +137,27 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
   }
 
   // ---- qualifies: the writes of process(), in its order ----
-  setCurrent(rec, ep, peer);
+  // (FLOW_STATE's current record and sides are not set: state.ts, their only reader, is not called.)
   // update_history: the side's first D or A (its case: no flip here, isOrig is the side).
   if (newLetter) checkHistory(rec, ep, letter, len != 0 ? 0x44 : 0x41); // 'D' / 'A'
   store<u16>(ep + EP_WIN, <u16>win);
-  setTimeAt(rec, FR_TS_LAST, now);
+  setTimeSince(rec, FR_TS_LAST, now, sinceStart);
   store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS));
   const d = seqDelta(ack, peerAck);
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
   if (len != 0) updateLastSeq(rec, ep, seq + len);
-  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
+  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT". The
+  // extension block (read once: nothing from here to noteSenderSeenIn() attaches one).
+  const ext = extOf(rec);
   let f2 = load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN;
   if (!ackSent || seqDelta(ack, greatestAck) > 0) {
     store<u32>(ep + EP_LAST_ACKVAL, ack);
-    const dup = extSideIfAny(rec, ep, X_DUPACKS, 1); // zero without an extension block (live.ts)
+    const dup = extSideIn(ext, rec, ep, X_DUPACKS, 1); // zero without an extension block (live.ts)
     if (dup != 0) store<u8>(dup, 0);
     f2 |= EF2_ACK_SENT;
   }
   store<u8>(ep + EP_FLAGS2, f2);
-  noteSenderSeen(rec, ep, peer, now - load<i64>(rec + FR_TS_START));
+  noteSenderSeenIn(ext, rec, ep, peer, sinceStart);
   if (!isOrig) store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_RESP_NONSYN);
   // In order, so its first octet is new (startsUnseen): the HTTP scan sees it.
   if (len != 0 && !dataUnderflow) {

@@ -290,9 +290,22 @@ const SIP_LEN_V4: u64 = 15;
 
 /** Symmetric keyed hash of a connection key (see above). */
 @inline export function keyHash(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
+  return <u32>keyHashFamily(src, sport, dst, dport, vlan);
+}
+
+/**
+ * keyHash() in the low half, and in the high half the key's family as the record's flags say it
+ * (FF_V6 for an IPv6 key, else 0): what lookup() takes, found by the test keyHash() makes anyway.
+ */
+@inline export function keyHashFamily(src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u64 {
   const s0 = load<u64>(src), s1 = load<u64>(src, 8), d0 = load<u64>(dst), d1 = load<u64>(dst, 8);
-  // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15).
-  if ((s0 | d0) == 0 && <u32>s1 == 0xFFFF0000 && <u32>d1 == 0xFFFF0000) return keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
+  // Both addresses v4-mapped (packet.ts: bytes 0..9 zero, 10..11 0xFF, the IPv4 address in 12..15), in one test.
+  if ((s0 | d0 | <u64>((<u32>s1 ^ 0xFFFF0000) | (<u32>d1 ^ 0xFFFF0000))) == 0) return <u64>keyHashV4(s1 >>> 32, sport, d1 >>> 32, dport, vlan);
+  return (<u64>FF_V6 << 32) | <u64>keyHashV6(s0, s1, d0, d1, sport, dport, vlan);
+}
+
+/** keyHash of an IPv6 key: addresses as the descriptor holds them (s0, s1 the source's two words, d0, d1 the destination's). */
+@inline function keyHashV6(s0: u64, s1: u64, d0: u64, d1: u64, sport: u32, dport: u32, vlan: u32): u32 {
   // Any total order will do, as long as both directions of a connection pick the same first endpoint.
   const swap = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sport > dport)));
   // The message: four address words, then the last block (VLAN ids, ports, length).
@@ -310,9 +323,11 @@ const SIP_LEN_V4: u64 = 15;
  * injective encoding of the key under the secret key.
  */
 @inline function keyHashV4(sa: u64, sport: u32, da: u64, dport: u32, vlan: u32): u32 {
-  const swap = sa > da || (sa == da && sport > dport);
+  // The endpoint that sorts first (address, then port) leads: one compare of the 48-bit address:port forms.
+  const swap = ((sa << 16) | <u64>sport) > ((da << 16) | <u64>dport);
   const m0 = swap ? (da << 32) | sa : (sa << 32) | da;
-  const ports = swap ? (dport << 16) | sport : (sport << 16) | dport;
+  const p = (sport << 16) | dport;
+  const ports = swap ? rotl<u32>(p, 16) : p;
   const m1 = sipLastBlock(ports, vlan, SIP_LEN_V4);
   return sipHash(2, 3, m0, m1, 0, 0, 0);
 }
@@ -343,60 +358,63 @@ export function recordHash(r: usize): u32 {
 
 // ---- lookup ----------------------------------------------------------------------------------------
 
-/** Set by lookup(): whether the packet's source is the record's originator. */
-TABLE.lookupIsOrig = false;
-
 // lookup() reads an IPv4 record's two addresses as one u64 and its two ports as one u32.
 if (FR_RESP_ADDR != FR_ORIG_ADDR + 4 || FR_RESP_PORT != FR_ORIG_PORT + 2) ERROR("lookup() needs FR_RESP_ADDR right after FR_ORIG_ADDR, FR_RESP_PORT right after FR_ORIG_PORT");
+// lookup() returns the record's address with the direction in its low bit.
+if ((REC_LIVE & 3) != 0 || (CHUNK_ALIGN & 3) != 0) ERROR("lookup() needs records on a 4-byte boundary");
 
-/** Finds the live record for the key in either direction; returns its id or NO_RECORD (inlined into tracker.ts trackOne, its one caller, once a segment). */
-@inline export function lookup(h: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32): u32 {
-  // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
-  const v6: u32 = isV4Mapped(src) && isV4Mapped(dst) ? 0 : FF_V6;
+/**
+ * Finds the live record for the key in either direction (inlined into tracker.ts trackOne, its one
+ * caller, once a segment). `v6` is keyFamily()'s answer for the packet, `vlanKey` OPTIONS.vlanInKey.
+ * Returns 0 when there is none, else found(): the record's id, its address, and whether the
+ * packet's source is its originator, in one value (wasm has no out-parameters; a field of the
+ * table's state would be a store and a load a segment).
+ */
+@inline export function lookup(h: u32, v6: u32, src: usize, sport: u32, dst: usize, dport: u32, vlan: u32, vlanKey: bool): u64 {
   // An IPv4 record's key as the packet would have it from its originator: addresses (live.ts
   // FR_ORIG_ADDR then FR_RESP_ADDR) as one u64, ports (FR_ORIG_PORT then FR_RESP_PORT) as one u32,
   // little-endian; from the responder both halves swap. One compare each instead of two.
   const addrs = (<u64>load<u32>(dst, 12) << 32) | <u64>load<u32>(src, 12);
   const ports = (dport << 16) | sport;
-  let i = h & TABLE.indexMask;
+  // Nothing is stored while probing: the index's base and mask stay in locals.
+  const base = TABLE.indexBase, mask = TABLE.indexMask;
+  let i = h & mask;
   while (true) {
     // SAFETY: i <= indexMask, inside the index.
-    const e = load<u64>(TABLE.indexBase + (<usize>i << 3));
-    if (e == 0) return NO_RECORD;
+    const e = load<u64>(base + (<usize>i << 3));
+    if (e == 0) return 0;
     if (<u32>(e >>> 32) == h) {
       const id = <u32>e - 1;
       const r = recPtr(id);
       // Zeek's default key is the plain 5-tuple; the VLAN ids count only with vlan_fivetuple.
-      if ((!OPTIONS.vlanInKey || load<u32>(r + FR_VLAN) == vlan) && (load<u32>(r + FR_FLAGS) & FF_V6) == v6) {
+      // An IPv4 packet (both addresses v4-mapped) can only be an IPv4 record's, and the other way round.
+      if ((!vlanKey || load<u32>(r + FR_VLAN) == vlan) && (load<u32>(r + FR_FLAGS) & FF_V6) == v6) {
         const rports = load<u32>(r + FR_ORIG_PORT);
         if (v6 == 0) {
           const raddrs = load<u64>(r + FR_ORIG_ADDR);
-          if (rports == ports && raddrs == addrs) {
-            TABLE.lookupIsOrig = true;
-            return id;
-          }
-          if (rports == rotl<u32>(ports, 16) && raddrs == rotl<u64>(addrs, 32)) {
-            TABLE.lookupIsOrig = false;
-            return id;
-          }
+          if (rports == ports && raddrs == addrs) return found(id, r, true);
+          if (rports == rotl<u32>(ports, 16) && raddrs == rotl<u64>(addrs, 32)) return found(id, r, false);
         } else {
           const op = rports & 0xFFFF, rp = rports >>> 16;
           const b = v6Block(load<u32>(r + FR_ORIG_ADDR));
-          if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) {
-            TABLE.lookupIsOrig = true;
-            return id;
-          }
-          if (op == dport && rp == sport && eq16(b, dst) && eq16(b + 16, src)) {
-            TABLE.lookupIsOrig = false;
-            return id;
-          }
+          if (op == sport && rp == dport && eq16(b, src) && eq16(b + 16, dst)) return found(id, r, true);
+          if (op == dport && rp == sport && eq16(b, dst) && eq16(b + 16, src)) return found(id, r, false);
         }
       }
     }
-    i = (i + 1) & TABLE.indexMask;
+    i = (i + 1) & mask;
   }
-  return NO_RECORD;
+  return 0;
 }
+
+/** lookup()'s answer for record `id` at r: the id in the high half, the address with the direction in bit 0 below. */
+@inline function found(id: u32, r: usize, isOrig: bool): u64 { return (<u64>id << 32) | <u64>(r | <usize>isOrig); }
+/** The record lookup() found (its answer not 0). */
+@inline export function foundRec(f: u64): usize { return <usize>(<u32>f & ~3); }
+/** The id of the record lookup() found. */
+@inline export function foundId(f: u64): u32 { return <u32>(f >>> 32); }
+/** Whether the packet's source is the originator of the record lookup() found. */
+@inline export function foundIsOrig(f: u64): bool { return (<u32>f & 1) != 0; }
 
 export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 

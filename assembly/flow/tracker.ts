@@ -21,9 +21,9 @@ import {
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
   FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, X_DUPACKS, FF_SYNACK_AFTER_ACK,
 } from "./live";
-import { timeAt, setTimeAt, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
+import { timeAt, setTimeAt, setTimeSince, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
 import * as O from "./record";
-import { tableInit, tableClear, keyHash, lookup, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
+import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
 import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -166,18 +166,19 @@ function emit(id: u32, reason: EndReason): void {
 }
 
 /** Looks at the next pool slot (of `hw`, not 0) and emits its record if its removal time has passed. */
-@inline function sweepNext(hw: u32): void {
-  if (TRACKER.sweepCursor >= hw) TRACKER.sweepCursor = 0;
-  const id = TRACKER.sweepCursor++;
+@inline function sweepNext(hw: u32, clock: i64): void {
+  let id = TRACKER.sweepCursor;
+  if (id >= hw) id = 0;
+  TRACKER.sweepCursor = id + 1;
   const r = recPtr(id);
-  if ((load<u32>(r + FR_FLAGS) & FF_LIVE) != 0 && removedByRefreshing(r, TRACKER.clock)) emit(id, TIMERS.removalReason);
+  if ((load<u32>(r + FR_FLAGS) & FF_LIVE) != 0 && removedByRefreshing(r, clock)) emit(id, TIMERS.removalReason);
 }
 
 /** Looks at the next `n` pool slots and emits the records whose removal time has passed. */
 function sweep(n: i32): void {
   const hw = tableHighWater();
   if (hw == 0) return;
-  for (let k = 0; k < n; k++) sweepNext(hw);
+  for (let k = 0; k < n; k++) sweepNext(hw, TRACKER.clock);
 }
 
 /** Makes room under the flow cap: evicts the least recently active of the next few live records. */
@@ -649,38 +650,57 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
 
-/** Processes one descriptor (a batch slot) whose key hash is h (inlined into flushBatch's loop, its one caller). */
-@inline function trackOne(h: u32): void {
-  const now = load<i64>(TRACKER.pk + P_TS);
-  if (now > TRACKER.clock) TRACKER.clock = now;
-  const recordTime = load<i64>(TRACKER.pk + P_CLOCK);
-  if (recordTime > TRACKER.clock) TRACKER.clock = recordTime;
-  const sport = <u32>load<u16>(TRACKER.pk + P_SPORT), dport = <u32>load<u16>(TRACKER.pk + P_DPORT);
-  const vlan = OPTIONS.vlanInKey ? load<u32>(TRACKER.pk + P_VLAN) : 0;
-  const src = TRACKER.pk + P_SRC, dst = TRACKER.pk + P_DST;
-  const flags = <u32>load<u8>(TRACKER.pk + P_FLAGS);
+/**
+ * Processes the descriptor at `pk` (a batch slot, TRACKER.pk), whose key hash and family are `hf`
+ * (table.ts keyHashFamily); `fast` and `vlanKey` are OPTIONS.fastPath and OPTIONS.vlanInKey, read
+ * once a batch. Returns FAST, HEADER_ONLY or 0, for the batch's counters. Inlined
+ * into flushBatch's loop, its one caller: the packet's fields, the record's address and start and
+ * the clock stay in locals (V8 loads linear memory again after any store to it).
+ */
+@inline function trackOne(pk: usize, hf: u64, fast: bool, vlanKey: bool): u32 {
+  let clock = TRACKER.clock;
+  const now = load<i64>(pk + P_TS);
+  if (now > clock) clock = now;
+  const recordTime = load<i64>(pk + P_CLOCK);
+  if (recordTime > clock) clock = recordTime;
+  TRACKER.clock = clock;
+  const h = <u32>hf;
+  const sport = <u32>load<u16>(pk + P_SPORT), dport = <u32>load<u16>(pk + P_DPORT);
+  const vlan = vlanKey ? load<u32>(pk + P_VLAN) : 0;
+  const src = pk + P_SRC, dst = pk + P_DST;
+  const flags = <u32>load<u8>(pk + P_FLAGS);
 
-  let id = lookup(h, src, sport, dst, dport, vlan);
-  let isOrig = TABLE.lookupIsOrig;
+  const f = lookup(h, <u32>(hf >>> 32), src, sport, dst, dport, vlan, vlanKey);
+  let id: u32 = 0, rec: usize = 0, isOrig = false, sinceStart: i64 = 0;
   let reused = false, created = false;
-  if (!isNoRecord(id)) {
-    const rec = recPtr(id);
-    // Timers fire before the packet that reaches their time (Zeek advances timers first).
-    if (removedByRefreshing(rec, now)) { emit(id, TIMERS.removalReason); id = 0xFFFFFFFF; }
-    else if (isReuse(rec, flags, load<u32>(TRACKER.pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); id = 0xFFFFFFFF; reused = true; }
+  if (f != 0) {
+    id = foundId(f);
+    rec = foundRec(f);
+    isOrig = foundIsOrig(f);
+    const start = load<i64>(rec + FR_TS_START);
+    sinceStart = now - start;
+    // Timers fire before the packet that reaches their time (Zeek advances timers first):
+    // removedByRefreshing(rec, now), with the record's start at hand.
+    if (deadlineFloorAt(rec, start) <= now) {
+      const at = removalTime(rec);
+      if (at <= now) { emit(id, TIMERS.removalReason); rec = 0; }
+      else setDeadlineFloor(rec, at);
+    }
+    if (rec != 0 && isReuse(rec, flags, load<u32>(pk + P_SEQ), isOrig)) { emit(id, EndReason.Reused); rec = 0; reused = true; }
   }
-  if (isNoRecord(id)) {
+  if (rec == 0) {
     id = createFlow(h, flags, sport, dport, now);
     created = true;
-    isOrig = <u32>load<u16>(recPtr(id) + FR_ORIG_PORT) == sport && addrMatches(recPtr(id), false, src);
-    if (reused) noteAnomaly(recPtr(id), Anomaly.PortReuse, isOrig, now);
+    rec = recPtr(id);
+    sinceStart = 0; // FR_TS_START is now
+    isOrig = <u32>load<u16>(rec + FR_ORIG_PORT) == sport && addrMatches(rec, false, src);
+    if (reused) noteAnomaly(rec, Anomaly.PortReuse, isOrig, now);
   }
-  const rec = recPtr(id);
   setCurrentFlow(id, now);
-  setTimeAt(rec, FR_TS_ACTIVE, now);
+  setTimeSince(rec, FR_TS_ACTIVE, now, sinceStart);
 
-  const csum = load<u8>(TRACKER.pk + P_CSUM);
-  let steady = false;
+  const csum = load<u8>(pk + P_CSUM);
+  let steady = false, counts: u32 = 0;
   if (csum == <u8>Csum.Bad) {
     // Zeek: bad checksum -> C/c (logarithmic), and the segment is otherwise ignored.
     const ep = rec + <usize>(isOrig ? FR_ORIG : FR_RESP);
@@ -688,24 +708,31 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   } else if (isHeaderOnly(csum)) {
     // Zeek: the connection was created (or found) on the ports, then ExtractTCP_Header refused
     // the header (bad_TCP_header_len / truncated_header): nothing is counted, no history letter.
-  } else if (OPTIONS.fastPath && steadySegment(TRACKER.pk, rec, isOrig, now)) {
-    TRACKER.steadyCount++;
+    counts = HEADER_ONLY;
+  } else if (fast && steadySegment(pk, rec, isOrig, now, sinceStart)) {
+    counts = FAST;
     steady = true;
-  } else if (OPTIONS.fastPath && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now))) {
-    TRACKER.steadyCount++; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
+  } else if (fast && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now))) {
+    counts = FAST; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
   } else {
     process(rec, isOrig, now);
   }
   // A steady segment (steady.ts) changes none of the states, flags and close times removalTime()
   // reads, only FR_TS_LAST, to `now`: at the latest time seen (now == clock) that cannot move the
   // removal time earlier, so the cached bound stays a bound (removedByRefreshing raises it when reached).
-  if (!steady || now < TRACKER.clock) refreshDeadline(rec);
+  if (!steady || now < clock) refreshDeadline(rec);
   // Trace hook (trace.ts): the segment's event, after the record took it. Every path that tracks a
   // segment must pass here, a fast path for steady-state segments included: a traced connection's
   // segments must not skip it (gate such a path on !traceArmed). Untraced work pays this one branch.
-  if (TRACE.traceArmed) traceSegment(id, TRACKER.pk);
-  sweepNext(tableHighWater()); // one pool slot a segment (the table holds this segment's record)
+  if (TRACE.traceArmed) traceSegment(id, pk);
+  sweepNext(tableHighWater(), clock); // one pool slot a segment (the table holds this segment's record)
+  return counts;
 }
+
+/** trackOne()'s answer: the segment took a fast path (Stat.SteadySegments). */
+const FAST: u32 = 1;
+/** trackOne()'s answer: the segment's TCP header was unusable (not in Stat.Segments); a batch holds fewer than 2^16. */
+const HEADER_ONLY: u32 = 1 << 16;
 
 // ---- batching ------------------------------------------------------------------------------------
 // Segments are queued in batches of BATCH. Before a batch is processed in order, the index slots
@@ -715,10 +742,11 @@ function process(rec: usize, isOrig: bool, now: i64): void {
 // unchanged: the real lookup happens in order, the touches are only hints.
 
 export const BATCH: i32 = PKT_RING_SLOTS;
-const BATCH_HASH: usize = memory.data(BATCH * 4, 16);
+/** Each queued segment's keyHashFamily (table.ts): the key hash, then the family lookup() takes. */
+const BATCH_HASH: usize = memory.data(BATCH * 8, 16);
 TRACKER.queued = 0;
 TRACKER.flushes = 0;
-/** Segments of the current batch that took the fast path (added to Stat.SteadySegments per batch). */
+/** Unused: the fast path's segments are counted in a local of flushBatch (Stat.SteadySegments once a batch). */
 TRACKER.steadyCount = 0;
 TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
@@ -730,6 +758,9 @@ TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
   if (queued == BATCH) flushBatch();
   else usePktSlot(queued);
 }
+
+/** The key hash of queued segment i (BATCH_HASH). */
+@inline function batchHash(i: i32): u32 { return load<u32>(BATCH_HASH + (<usize>i << 3)); }
 
 /**
  * Tracks every queued segment, in order. Called when the batch is full and before any return to the host.
@@ -744,21 +775,20 @@ export function flushBatch(): void {
     if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;
     return;
   }
-  let segments = n;
+  // The options, read once a batch (the loops below store to linear memory, after which V8 loads again).
+  const fast = OPTIONS.fastPath, vlanKey = OPTIONS.vlanInKey;
+  const vlanMask: u32 = vlanKey ? 0xFFFFFFFF : 0; // the VLAN ids are part of the key only with vlan_fivetuple
   for (let i = 0; i < n; i++) {
     const slot = PKT_RING + <usize>i * PKT_SIZE;
-    if (isHeaderOnly(load<u8>(slot + P_CSUM))) segments--;
-    const vlan = OPTIONS.vlanInKey ? load<u32>(slot + P_VLAN) : 0;
-    store<u32>(BATCH_HASH + (<usize>i << 2),
-      keyHash(slot + P_SRC, <u32>load<u16>(slot + P_SPORT), slot + P_DST, <u32>load<u16>(slot + P_DPORT), vlan));
+    store<u64>(BATCH_HASH + (<usize>i << 3), keyHashFamily(slot + P_SRC, <u32>load<u16>(slot + P_SPORT), slot + P_DST,
+      <u32>load<u16>(slot + P_DPORT), load<u32>(slot + P_VLAN) & vlanMask));
   }
-  statAdd(Stat.Segments, <f64>segments);
   let s: u32 = 0;
-  for (let i = 0; i < n; i++) s ^= touchIndex(load<u32>(BATCH_HASH + (<usize>i << 2)));
+  for (let i = 0; i < n; i++) s ^= touchIndex(batchHash(i));
   // Segments whose key has no record yet will take records off the free list: touch those too.
   let free = freeListHead();
   for (let i = 0; i < n; i++) {
-    const t = touchRecord(load<u32>(BATCH_HASH + (<usize>i << 2)));
+    const t = touchRecord(batchHash(i));
     if (t == 0 && !isNoRecord(free)) free = touchFreeRecord(free);
     s ^= t;
   }
@@ -772,13 +802,15 @@ export function flushBatch(): void {
     }
   }
   TRACKER.sink ^= s;
+  let counts: u32 = 0;
   for (let i = 0; i < n; i++) {
-    TRACKER.pk = PKT_RING + <usize>i * PKT_SIZE;
-    trackOne(load<u32>(BATCH_HASH + (<usize>i << 2)));
+    const pk = PKT_RING + <usize>i * PKT_SIZE;
+    TRACKER.pk = pk;
+    counts += trackOne(pk, load<u64>(BATCH_HASH + (<usize>i << 3)), fast, vlanKey);
   }
   copyBlock(LAST_PKT, PKT_RING + <usize>(n - 1) * PKT_SIZE, PKT_SIZE);
-  statAdd(Stat.SteadySegments, <f64>TRACKER.steadyCount);
-  TRACKER.steadyCount = 0;
+  statAdd(Stat.Segments, <f64>(n - <i32>(counts >>> 16)));
+  statAdd(Stat.SteadySegments, <f64>(counts & 0xFFFF));
   TRACKER.queued = 0;
   usePktSlot(0);
   if (TRACKER.recordClock > TRACKER.clock) TRACKER.clock = TRACKER.recordClock;

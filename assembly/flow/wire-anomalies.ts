@@ -26,7 +26,8 @@ import {
   P_FLAGS, P_SEQ, P_ACK, P_WIN, P_PAYLEN, P_WHOLE, P_OPTS, P_TSVAL, P_IPID, OPT_TS,
   TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK, TH_URG,
 } from "../packet";
-import { Anomaly, noteAnomaly, extSide, extSideIfAny } from "./anomaly";
+import { Anomaly, noteAnomaly, extSide, extSideIfAny, extSideIn } from "./anomaly";
+import { extOf } from "./table";
 import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./seq";
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler } from "./reassembly";
@@ -145,7 +146,12 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
  * retransmissions since it last heard from us restart, and the sender's latest time, whatever the order.
  */
 @inline export function noteSenderSeen(rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
-  const quiet = extSideIfAny(rec, peer, X_RTX_QUIET, 2);
+  noteSenderSeenIn(extOf(rec), rec, ep, peer, sinceStart);
+}
+
+/** noteSenderSeen() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand. */
+@inline export function noteSenderSeenIn(ext: usize, rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
+  const quiet = extSideIn(ext, rec, peer, X_RTX_QUIET, 2);
   if (quiet != 0) store<u16>(quiet, 0);
   const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
   if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
