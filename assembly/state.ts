@@ -131,7 +131,6 @@ import { EndReason } from "./flow/record";
   sip1: u64;
   sip2: u64;
   sip3: u64;
-  lookupIsOrig: bool;
   nSpare: i32;
 }
 
@@ -164,7 +163,6 @@ import { EndReason } from "./flow/record";
   queued: i32;
   // flushBatch calls so far (capture/pcap.ts pcapRun asks outNearlyFull() again after one).
   flushes: u32;
-  steadyCount: i32;
   sink: u32;
 }
 

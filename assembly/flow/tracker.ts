@@ -746,8 +746,6 @@ export const BATCH: i32 = PKT_RING_SLOTS;
 const BATCH_HASH: usize = memory.data(BATCH * 8, 16);
 TRACKER.queued = 0;
 TRACKER.flushes = 0;
-/** Unused: the fast path's segments are counted in a local of flushBatch (Stat.SteadySegments once a batch). */
-TRACKER.steadyCount = 0;
 TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
 /** Queues the segment the decoders described at PKT (a ring slot) and moves PKT to the next slot (inlined: once a segment). */
