@@ -22,6 +22,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "./errors.js";
 import type { Reservation } from "./memory.js";
 import type { ApiConfig } from "./config.js";
+import { MinRateWindow } from "./min-rate.js";
 
 /** Node's request and response (@hono/node-server); absent for in-process requests (app.request). */
 export type Bindings = { incoming?: IncomingMessage; outgoing?: ServerResponse };
@@ -56,19 +57,16 @@ function idleTimeout(idleMs: number): ApiError {
   });
 }
 
-/**
- * The minimum-rate rule (mod_reqtimeout's MinRate): the bytes that came in each `bodyRateWindowMs`
- * spent waiting for the client must be at least `minBodyRate` a second. Only waiting time counts.
- */
+/** The minimum-rate rule (min-rate.ts) over a body's `bodyRateWindowMs`: its verdict as the 408 to throw. */
 class RateWindow {
-  #waitMs = 0;
-  #bytes = 0;
-  constructor(readonly limits: BodyTimeouts) {}
+  readonly #window: MinRateWindow;
+  constructor(readonly limits: BodyTimeouts) {
+    this.#window = new MinRateWindow(limits.minBodyRate, limits.bodyRateWindowMs);
+  }
 
   /** Waiting time left in the current window (Infinity when there is no minimum rate). */
   leftMs(): number {
-    const { minBodyRate, bodyRateWindowMs: windowMs } = this.limits;
-    return minBodyRate > 0 && windowMs > 0 ? windowMs - this.#waitMs : Infinity;
+    return this.#window.leftMs();
   }
 
   /**
@@ -76,20 +74,14 @@ class RateWindow {
    * Returns the 408 to throw when the full window brought too little, else null.
    */
   add(bytes: number, waitedMs: number): ApiError | null {
-    this.#bytes += bytes;
-    this.#waitMs += waitedMs;
-    const { minBodyRate, bodyRateWindowMs: windowMs } = this.limits;
-    if (minBodyRate <= 0 || windowMs <= 0 || this.#waitMs < windowMs) return null;
-    if ((this.#bytes * 1000) / this.#waitMs < minBodyRate) {
-      const rate = Math.round((this.#bytes * 1000) / Math.max(1, this.#waitMs));
-      return tooSlow(`the request body arrives at ${rate} bytes/s, below the minimum of ${minBodyRate} bytes/s`, {
-        min_rate: minBodyRate,
-        rate,
-      });
-    }
-    this.#waitMs = 0;
-    this.#bytes = 0;
-    return null;
+    const slow = this.#window.add(bytes, waitedMs);
+    if (slow === null) return null;
+    const { minBodyRate } = this.limits;
+    const rate = Math.round(slow);
+    return tooSlow(`the request body arrives at ${rate} bytes/s, below the minimum of ${minBodyRate} bytes/s`, {
+      min_rate: minBodyRate,
+      rate,
+    });
   }
 }
 

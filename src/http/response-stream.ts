@@ -17,6 +17,7 @@
  */
 
 import type { ApiConfig } from "./config.js";
+import { MinRateWindow } from "./min-rate.js";
 
 export class ClientGoneError extends Error {
   constructor() {
@@ -75,15 +76,15 @@ export class ResponseStream {
   #counted = 0;
   #mark = 0;
   #progress = 0;
-  // The rate window: time spent waiting for the client, and the bytes it took meanwhile.
-  #windowWaitMs = 0;
-  #windowBytes = 0;
+  /** The minimum-rate rule over the time spent waiting for the client (min-rate.ts). */
+  readonly #rate: MinRateWindow;
 
   constructor(options: ResponseStreamOptions = {}) {
     this.#highWater = options.highWater ?? 1 << 20;
     this.#timeouts = options.timeouts ?? NO_TIMEOUTS;
     this.#onStall = options.onStall;
     this.#socket = options.socket ?? null;
+    this.#rate = new MinRateWindow(this.#timeouts.minResponseRate, this.#timeouts.responseRateWindowMs);
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -174,17 +175,18 @@ export class ResponseStream {
     const taken = this.#taken();
     const bytes = taken - this.#counted;
     this.#counted = taken;
-    this.#windowBytes += bytes;
     if (!this.#waiting(taken)) {
-      // Nothing waits for the client: the server is the slow one, or the body is done.
+      // Nothing waits for the client: the server is the slow one, or the body is done. Bytes
+      // taken meanwhile count for the rate, with no waiting time.
+      this.#rate.add(bytes, 0);
       this.#mark = this.#progress = now;
       if (this.#closed || this.#cancelled) this.#stopWatchdog();
       return;
     }
     if (bytes > 0) this.#progress = now;
-    this.#windowWaitMs += now - this.#mark;
+    const slow = this.#rate.add(bytes, now - this.#mark);
     this.#mark = now;
-    const { responseIdleTimeoutMs: idleMs, minResponseRate: minRate, responseRateWindowMs: windowMs } = this.#timeouts;
+    const idleMs = this.#timeouts.responseIdleTimeoutMs;
     if (idleMs > 0 && now - this.#progress >= idleMs) {
       return this.#stall(
         new ResponseStalledError(`the client took no response byte for ${idleMs / 1000} s`, {
@@ -192,18 +194,15 @@ export class ResponseStream {
         }),
       );
     }
-    if (minRate > 0 && windowMs > 0 && this.#windowWaitMs >= windowMs) {
-      const rate = Math.round((this.#windowBytes * 1000) / this.#windowWaitMs);
-      if (rate < minRate) {
-        return this.#stall(
-          new ResponseStalledError(
-            `the client takes the response at ${rate} bytes/s, below the minimum of ${minRate} bytes/s`,
-            { min_rate: minRate, rate },
-          ),
-        );
-      }
-      this.#windowWaitMs = 0;
-      this.#windowBytes = 0;
+    if (slow !== null) {
+      const rate = Math.round(slow);
+      const minRate = this.#timeouts.minResponseRate;
+      return this.#stall(
+        new ResponseStalledError(
+          `the client takes the response at ${rate} bytes/s, below the minimum of ${minRate} bytes/s`,
+          { min_rate: minRate, rate },
+        ),
+      );
     }
   }
 
