@@ -74,6 +74,8 @@ import { EndReason } from "./flow/record";
   headerDone: bool;
   linktype: i32;
   snaplen: u32;
+  // pcapRunEthernet's caplen limit, written once a call (in the padding before `records`).
+  runLimit: u32;
   records: f64;
 }
 

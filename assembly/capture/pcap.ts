@@ -54,6 +54,7 @@ PCAP.nanos = false;
 PCAP.headerDone = false;
 PCAP.linktype = 0;
 PCAP.snaplen = 0;
+PCAP.runLimit = 0;
 PCAP.records = 0;
 
 export function pcapReset(): void {
@@ -62,6 +63,7 @@ export function pcapReset(): void {
   PCAP.headerDone = false;
   PCAP.linktype = 0;
   PCAP.snaplen = 0;
+  PCAP.runLimit = 0;
   PCAP.records = 0;
 }
 
@@ -157,11 +159,6 @@ export function pcapRun(p: usize, avail: i32, pos: f64): i32 {
   return off;
 }
 
-/**
- * pcapRunEthernet's caplenLimit(), for its loop: a global, not a slot of static data, which would
- * move the heap's base (and every table's alignment with it) by 16 bytes.
- */
-let runLimit: u32 = 0;
 /** Where Stat.Records is kept (statInc's slot). */
 const STAT_RECORDS: usize = STATS + (<usize>Stat.Records << 3);
 
@@ -172,11 +169,13 @@ const STAT_RECORDS: usize = STATS + (<usize>Stat.Records << 3);
  * state is kept in locals and written where it is read: the record counts (Stat.Records and
  * PCAP.records, read by nothing the loop calls) once at the end, the capture clock
  * (TRACKER.recordClock, which flushBatch reads) when it moves. The caplen limit is read from
- * runLimit, written once a call: held in a local, V8 worked its selects out again every record.
+ * PCAP.runLimit, written once a call: held in a local, V8 worked its selects out again every
+ * record. (A field of the state block, in PcapState's padding: a wasm global would be engine
+ * state outside linear memory, which snapshots do not carry; test/host/engine-state.test.ts.)
  * Errors and stops as pcapRun's.
  */
 function pcapRunEthernet(p: usize, avail: i32, pos: f64): i32 {
-  runLimit = caplenLimit();
+  PCAP.runLimit = caplenLimit();
   const nanos = PCAP.nanos;
   const end = p + <usize>avail;
   // Counts below 2^53: exact as i64 and f64 alike.
@@ -193,7 +192,7 @@ function pcapRunEthernet(p: usize, avail: i32, pos: f64): i32 {
     }
     // SAFETY: end - r >= 16 covers the record header.
     const incl = load<u32>(r + RH_INCL_LEN);
-    if (incl > runLimit) {
+    if (incl > PCAP.runLimit) {
       setError(Err.AbsurdCaplen, pos + <f64>(r - p), PCAP.records + <f64>(rec - rec0) + 1);
       break;
     }
