@@ -19,7 +19,7 @@ import {
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
-  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, X_DUPACKS, FF_SYNACK_AFTER_ACK,
+  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, X_DUPACKS, FF_SYNACK_AFTER_ACK, EF_DID_EOF, EF2_BEYOND_SYN, FF_RESP_NONSYN,
 } from "./live";
 import { timeAt, setTimeAt, setTimeSince, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
 import * as O from "./record";
@@ -29,7 +29,7 @@ import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
 import {
   TOO_LARGE_SEQ_DELTA, seqDelta, startSeq, lastSeq, ackSeq, initStartSeq, initLastSeq, initAckSeq, updateLastSeq,
-  updateAckSeq, relativeSeq,
+  updateAckSeq, relativeSeq, toRelative,
 } from "./seq";
 import {
   addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles, histLastFin, setHistLastFinAtFin,
@@ -648,6 +648,79 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   return true;
 }
 
+/**
+ * The fast path of the close's pure ACKs: an ACK without payload or other flags, in order (at the
+ * sender's last_seq), from an ESTABLISHED, PARTIAL or CLOSED side whose EOF is done (if it closed),
+ * to a CLOSED peer that sent its FIN and whose EOF is done: the ACK of a FIN, and the last ACK of a
+ * close. process() would record the side's 'A' the first time, take its window and options, move
+ * the peer's ack_seq, find no anomaly (no duplicate ACK: that shape is left to it; no
+ * ack_of_unseen_data: the ack is within what the peer sent), move the peer's trim point up to
+ * (never past) its reassembly point, and nothing in the state machine, EOF or close. This makes
+ * those writes, in process()'s order, and returns true; false, having written nothing, for any
+ * other segment. The states and flags do not change, but FR_TS_LAST does: the caller refreshes the deadline.
+ */
+@inline function closeAck(rec: usize, isOrig: bool, now: i64): bool {
+  const pk = TRACKER.pk;
+  if (load<u8>(pk + P_FLAGS) != <u8>TH_ACK || load<u32>(pk + P_PAYLEN) != 0) return false;
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  const ep = isOrig ? o : r, peer = isOrig ? r : o;
+  // The peer: CLOSED by its FIN, EOF done (checkEOF(rec, peer) returns at once).
+  const pf = load<u8>(peer + EP_FLAGS);
+  if (stateOf(peer) != <u8>Half.Closed || (pf & (EF_FIN_SEEN | EF_DID_EOF)) != (EF_FIN_SEEN | EF_DID_EOF)) return false;
+  // The sender: ESTABLISHED/PARTIAL (UpdateEstablishedState) or CLOSED (UpdateClosedState) do nothing
+  // for a plain ACK; checkEOF(rec, ep) returns at once (no FIN, or EOF done).
+  const es = stateOf(ep), ef = load<u8>(ep + EP_FLAGS);
+  if (es != <u8>Half.Established && es != <u8>Half.Partial && es != <u8>Half.Closed) return false;
+  if ((es == <u8>Half.Closed || (ef & EF_FIN_SEEN) != 0) && (ef & EF_DID_EOF) == 0) return false;
+  // SetPartialStatus does nothing, no late flip of a lone 'H', a window (no W, no zero_window).
+  if ((flagsOf(rec) & (isOrig ? FF_FPS_ORIG : FF_FPS_RESP)) == 0 || historyIsLoneH(rec)) return false;
+  const win = <u32>load<u16>(pk + P_WIN);
+  if (win == 0) return false;
+  // In order: update_last_seq does nothing, no keep-alive shape.
+  const seq = load<u32>(pk + P_SEQ);
+  if (seq != lastSeq(ep)) return false;
+  // Not the RFC 5681 duplicate-ACK shape (left to process()).
+  const ack = load<u32>(pk + P_ACK);
+  const ackSent = (load<u8>(ep + EP_FLAGS2) & EF2_ACK_SENT) != 0;
+  const greatest = load<u32>(ep + EP_LAST_ACKVAL);
+  if (ackSent && ack == greatest && win == <u32>load<u16>(ep + EP_WIN)) return false;
+  // The ack in the peer's space (no underflow), not beyond what it sent (no ack_of_unseen_data).
+  const peerAck = ackSeq(peer);
+  let relAck = relativeSeq(peer, ack, peerAck, wrapsAt(rec, peer, EP_ACK_WRAPS));
+  if (SEQ.seqUnderflow) return false;
+  if (relAck > toRelative(peer, lastSeq(peer), wrapsAt(rec, peer, EP_SEQ_WRAPS))) return false;
+  // ackReceived: the FIN octet is not data; no hole to report (the trim point stays at or below reassembly).
+  const fin = relAt(rec, peer, EP_FIN_SEQ);
+  if (relAck >= fin) relAck = fin - 1;
+  const moveTrim = relAck > relAt(rec, peer, EP_TRIM);
+  if (moveTrim && relAck > relAt(rec, peer, EP_REASM)) return false;
+
+  // ---- qualifies: the writes of process(), in its order ----
+  setCurrent(rec, ep, peer);
+  if ((load<u32>(rec + FR_HIST_SEEN) & (isOrig ? HIST_ACK_PKT : HIST_ACK_PKT << 16)) == 0) checkHistory(rec, ep, HIST_ACK_PKT, 0x41); // 'A', the first time
+  store<u16>(ep + EP_WIN, <u16>win);
+  if ((ef & EF_DID_CLOSE) == 0 || (pf & EF_DID_CLOSE) == 0) setTimeAt(rec, FR_TS_LAST, now);
+  store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS)); // noteOptions
+  const d = seqDelta(ack, peerAck);
+  if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
+  FLOW_STATE.doClose = false; FLOW_STATE.genEvent = false; // updateStateMachine
+  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
+  if (!ackSent || seqDelta(ack, greatest) > 0) {
+    store<u32>(ep + EP_LAST_ACKVAL, ack);
+    const dup = extSideIfAny(rec, ep, X_DUPACKS, 1);
+    if (dup != 0) store<u8>(dup, 0);
+    store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_ACK_SENT);
+  }
+  noteSenderSeen(rec, ep, peer, now - load<i64>(rec + FR_TS_START));
+  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN);
+  if (!isOrig) setFlag(rec, FF_RESP_NONSYN);
+  if (moveTrim) setRelAt(rec, peer, EP_TRIM, relAck); // ackReceived
+  store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
+  addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  if (isOrig) noteHandshakeAck(rec, ack, now); // noteHandshake
+  return true;
+}
+
 /** A descriptor whose TCP header was unusable past its ports (layers/tcp.ts): it only keys a connection. */
 
 /**
@@ -712,7 +785,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   } else if (fast && steadySegment(pk, rec, isOrig, now, sinceStart)) {
     counts = FAST;
     steady = true;
-  } else if (fast && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now))) {
+  } else if (fast && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now) || closeAck(rec, isOrig, now))) {
     counts = FAST; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
   } else {
     process(rec, isOrig, now);

@@ -290,11 +290,96 @@ describe("the steady-state fast path changes no output", () => {
           2,
         ],
         ["SYN-ACK before the SYN", [synAck, syn, ack3], 0],
-        ["SYN-ACK with FIN", [syn, { ...synAck, flags: SYN | ACK | FIN }, ack3], 1],
+        // The third ACK then acknowledges a closed peer: the close's fast path (tracker.ts closeAck) takes it.
+        ["SYN-ACK with FIN", [syn, { ...synAck, flags: SYN | ACK | FIN }, ack3], 2],
       ];
       for (const [name, segs, steady] of variants) {
         expectSameBothWays(`handshake: ${name}`, capture(segs));
         expect(steadyOf(segs), `handshake: ${name}: segments on the fast path`).toBe(steady);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "the close's pure ACKs (the ACK of a FIN, the last ACK) take the fast path, and only those",
+    () => {
+      const [syn, synAck, ack3] = handshake();
+      const data: Seg[] = [
+        { from: "c", flags: ACK, seq: 1, ack: 1, len: 10, t: 0.03 },
+        { from: "s", flags: ACK, seq: 1, ack: 11, t: 0.04 },
+      ];
+      const finC: Seg = { from: "c", flags: FIN | ACK, seq: 11, ack: 1, t: 0.05 };
+      const ackFinC: Seg = { from: "s", flags: ACK, seq: 1, ack: 12, t: 0.06 };
+      const finS: Seg = { from: "s", flags: FIN | ACK, seq: 1, ack: 12, t: 0.07 };
+      const lastAck: Seg = { from: "c", flags: ACK, seq: 12, ack: 2, t: 0.08 };
+      const open = [syn, synAck, ack3, ...data]; // 5 on the fast path
+      const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
+      const variants: [string, Seg[], number | null][] = [
+        ["plain", [...open, finC, ackFinC, finS, lastAck], 7],
+        // The connection ends on the ACK of the FIN: its time is the connection's last (duration, removal).
+        ["half close", [...open, finC, ackFinC], 6],
+        ["half close, the open side's ACKs after it", [...open, finC, ackFinC, { ...ackFinC, t: 0.5, win: 100 }], 7],
+        [
+          "the server closes first",
+          [
+            ...open,
+            { ...finS, ack: 11 },
+            { ...lastAck, seq: 11 },
+            { ...finC, ack: 2 },
+            { ...ackFinC, ack: 12, seq: 2 },
+          ],
+          7,
+        ],
+        [
+          "ACK of the FIN repeating the last ack (duplicate-ACK shape)",
+          [...open, finC, { ...ackFinC, ack: 11 }, finS, lastAck],
+          6,
+        ],
+        ["ACK of the FIN with a zero window", [...open, finC, { ...ackFinC, win: 0 }, finS, lastAck], 6],
+        ["ACK of the FIN with PSH", [...open, finC, { ...ackFinC, flags: ACK | 0x08 }, finS, lastAck], 6],
+        ["ACK of the FIN ahead of the sender's last_seq", [...open, finC, { ...ackFinC, seq: 3 }, finS, lastAck], null],
+        ["ACK of the FIN before the sender's last_seq", [...open, finC, { ...ackFinC, seq: 0 }, finS, lastAck], null],
+        ["last ACK beyond the FIN (ack of unseen data)", [...open, finC, ackFinC, finS, { ...lastAck, ack: 5 }], 6],
+        ["last ACK before the peer's start", [...open, finC, ackFinC, finS, { ...lastAck, ack: -5 }], null],
+        ["last ACK twice", [...open, finC, ackFinC, finS, lastAck, { ...lastAck, t: 0.09 }], null],
+        ["last ACK after the close delay", [...open, finC, ackFinC, finS, { ...lastAck, t: 10 }], null],
+        [
+          "ACK after the FIN, then data from the open side",
+          [
+            ...open,
+            finC,
+            ackFinC,
+            { from: "s", flags: ACK, seq: 1, ack: 12, len: 7, t: 0.065 },
+            { from: "c", flags: ACK, seq: 12, ack: 8, t: 0.066 },
+            { ...finS, seq: 8 },
+            { ...lastAck, ack: 9 },
+          ],
+          null,
+        ],
+        [
+          "the FIN over a hole (EOF pending)",
+          [
+            ...open,
+            { from: "c", flags: ACK, seq: 21, ack: 1, len: 10, t: 0.045 },
+            { ...finC, seq: 31 },
+            { ...ackFinC, ack: 32 },
+            finS,
+            { ...lastAck, seq: 32 },
+          ],
+          null,
+        ],
+        [
+          "simultaneous close",
+          [...open, finC, { ...finS, ack: 11 }, { ...lastAck, ack: 2 }, { ...ackFinC, seq: 2 }],
+          null,
+        ],
+        ["reset after the FIN", [...open, finC, ackFinC, { from: "s", flags: 0x04, seq: 1, t: 0.07 }, lastAck], null],
+        ["the last ACK seen alone", [{ ...lastAck, t: 0 }], 0],
+      ];
+      for (const [name, segs, steady] of variants) {
+        expectSameBothWays(`close: ${name}`, capture(segs));
+        if (steady !== null) expect(steadyOf(segs), `close: ${name}: segments on the fast path`).toBe(steady);
       }
     },
     SLOW,
