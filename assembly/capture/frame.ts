@@ -81,8 +81,8 @@ function deliverGeneral(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs
  * common file's records): its caller has counted the record (`frame`, its number) and moved the
  * capture clock (`clock`, recordClockNow() after it). `caplen` >= 0 (a pcap caplen, bounded).
  * The straight path first, as deliverTracked; a frame it does not take goes to deliverGeneral.
- * A segment it decodes has no tunnel (P_TUNNEL 0: the straight path takes no encapsulation), so
- * Stat.Tunnelled is not asked for. `origLen` is the record's wire length as the file has it
+ * A segment it decodes has no tunnel (the straight path takes no encapsulation: handOver does not
+ * ask). `origLen` is the record's wire length as the file has it
  * (clamped to WIRELEN_CLAMP for the general decoders only).
  */
 @inline export function deliverEthernet(p: usize, caplen: i32, origLen: u32, tsUs: i64, frame: f64, clock: i64): void {
@@ -92,15 +92,7 @@ function deliverGeneral(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs
   // The straight path compares the wire length unsigned only, so it takes it unclamped.
   const code = decodeEthStraight(pkt, p, caplen, <i32>max(origLen, <u32>caplen));
   if (code == DECODED) {
-    const csum = load<u8>(pkt + P_CSUM);
-    if (isHeaderOnly(csum)) {
-      statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
-    } else if (csum == <u8>Csum.Bad) {
-      statInc(Stat.BadChecksum);
-    }
-    store<f64>(pkt + P_FRAME, frame);
-    store<i64>(pkt + P_CLOCK, clock);
-    trackPacket();
+    handOver(pkt, frame, clock, false);
   } else if (code == STRAIGHT_MISS) {
     deliverGeneral(LINKTYPE_ETHERNET, p, caplen, <i32>min(origLen, WIRELEN_CLAMP), tsUs, frame);
   } else {
@@ -115,18 +107,26 @@ function deliverGeneral(linktype: i32, p: usize, caplen: i32, wirelen: i32, tsUs
   } else {
     // SAFETY: PKT is the descriptor slot just filled; fixed offsets. (Held in a local: a store
     // through it could alias the state block, so every PACKET.PKT would be loaded again.)
-    const pkt = PACKET.PKT;
-    const csum = load<u8>(pkt + P_CSUM);
-    if (isHeaderOnly(csum)) {
-      // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
-      // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
-      statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
-    } else {
-      if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
-      if (load<u8>(pkt + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
-    }
-    store<f64>(pkt + P_FRAME, frame);
-    store<i64>(pkt + P_CLOCK, recordClockNow());
-    trackPacket();
+    handOver(PACKET.PKT, frame, recordClockNow(), true);
   }
+}
+
+/**
+ * A decoded segment's counters, then the tracker: its record number and clock go with it.
+ * `tunnels` (a constant): whether the decode that filled `pkt` can have left the segment inside a
+ * tunnel (the straight path takes no encapsulation, so it passes false).
+ */
+@inline function handOver(pkt: usize, frame: f64, clock: i64, tunnels: bool): void {
+  const csum = load<u8>(pkt + P_CSUM);
+  if (isHeaderOnly(csum)) {
+    // An unusable TCP header still creates the connection (Zeek), but is no segment: it is
+    // counted as the skip it is, and the tracker leaves it out of Stat.Segments.
+    statInc(csum == <u8>Csum.HeaderBad ? Stat.Malformed : Stat.Truncated);
+  } else {
+    if (csum == <u8>Csum.Bad) statInc(Stat.BadChecksum);
+    if (tunnels && load<u8>(pkt + P_TUNNEL) != 0) statInc(Stat.Tunnelled);
+  }
+  store<f64>(pkt + P_FRAME, frame);
+  store<i64>(pkt + P_CLOCK, clock);
+  trackPacket();
 }
