@@ -19,11 +19,11 @@ import {
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
-  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, X_DUPACKS, FF_SYNACK_AFTER_ACK, EF_DID_EOF, EF2_BEYOND_SYN, FF_RESP_NONSYN,
+  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, EF_DID_EOF,
 } from "./live";
-import { timeAt, setTimeAt, setTimeSince, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
+import { timeAt, setTimeAt, setTimeSince, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime } from "./narrow";
 import * as O from "./record";
-import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
+import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches, extOf } from "./table";
 import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -36,7 +36,7 @@ import {
   keepHistLastFin, historyInit,
 } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
-import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSenderSeen } from "./wire-anomalies";
+import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSegmentSent } from "./wire-anomalies";
 import {
   setCurrent, flipCurrent, updateStateMachine, updateInactive, connectionClosed, checkEOF,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
@@ -597,14 +597,9 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   updateAckSeq(rec, o, ack);
   SEQ.seqUnderflow = false;
   updateInactive(now, seq, 0, false, TH_SYN | TH_ACK); // the responder is INACTIVE (updateStateMachine)
-  // checkWireAnomalies: the greatest ack this side sent (its first), the evidence, the SYN count.
-  store<u32>(r + EP_LAST_ACKVAL, ack);
-  store<u8>(r + EP_FLAGS2, load<u8>(r + EP_FLAGS2) | EF2_ACK_SENT);
-  const dup = extSideIfAny(rec, r, X_DUPACKS, 1);
-  if (dup != 0) store<u8>(dup, 0);
-  noteSenderSeen(rec, r, o, now - load<i64>(rec + FR_TS_START));
-  bumpSyns(rec, r);
-  if (durationAt(rec, FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack this side sent (its first),
+  // liveness, the SYN count, a SYN-ACK after the handshake's ACK.
+  noteSegmentSent(extOf(rec), rec, r, o, ack, true, false, true, false, now - load<i64>(rec + FR_TS_START));
   ackReceived(rec, o, r, relAck);
   checkEOF(rec, o);
   checkEOF(rec, r);
@@ -639,8 +634,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // FR_TS_LAST is `now` already (createFlow).
   noteOptions(o, TH_SYN);
   updateInactive(now, seq, 0, true, TH_SYN); // the originator is INACTIVE (updateStateMachine)
-  noteSenderSeen(rec, o, r, now - load<i64>(rec + FR_TS_START)); // checkWireAnomalies
-  bumpSyns(rec, o);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): liveness, the SYN count.
+  noteSegmentSent(extOf(rec), rec, o, r, 0, true, false, false, true, now - load<i64>(rec + FR_TS_START));
   setFlag(rec, FF_FPS_ORIG);
   store<u32>(o + EP_PKTS, load<u32>(o + EP_PKTS) + 1);
   addWide(rec, o, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
@@ -704,16 +699,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const d = seqDelta(ack, peerAck);
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
   FLOW_STATE.doClose = false; FLOW_STATE.genEvent = false; // updateStateMachine
-  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
-  if (!ackSent || seqDelta(ack, greatest) > 0) {
-    store<u32>(ep + EP_LAST_ACKVAL, ack);
-    const dup = extSideIfAny(rec, ep, X_DUPACKS, 1);
-    if (dup != 0) store<u8>(dup, 0);
-    store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_ACK_SENT);
-  }
-  noteSenderSeen(rec, ep, peer, now - load<i64>(rec + FR_TS_START));
-  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN);
-  if (!isOrig) setFlag(rec, FF_RESP_NONSYN);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
+  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
   if (moveTrim) setRelAt(rec, peer, EP_TRIM, relAck); // ackReceived
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
