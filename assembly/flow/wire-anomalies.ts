@@ -252,7 +252,7 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
 /**
  * The bookkeeping that every segment leaves, whatever anomaly it shows: the last part of
  * checkWireAnomalies() above, and the one copy of it. The tracker's fast paths (steady.ts
- * steadySegment; tracker.ts synOpen, synAckAnswer, closeAck) call it for the segments they
+ * steadySegment; tracker.ts synOpen, synAckAnswer, closeAck, finAck) call it for the segments they
  * take, with constant flags that fold its branches away; a rule of this bookkeeping changes here
  * for both paths. `ep` sent the segment (flags syn/rst/hasAck, acknowledgement `ack`) to `peer`,
  * `sinceStart` µs after the record's start; `ext` is the record's extOf() (0 without a block),
