@@ -39,9 +39,9 @@ import {
 } from "../packet";
 import {
   FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_HS_RTT, FR_HIST_SEEN,
-  FF_FPS_ORIG, FF_FPS_RESP, FF_RESP_NONSYN, FF_PARTIAL,
-  EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EF2_BEYOND_SYN, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
-  EP_LAST_ACKVAL, X_DUPACKS, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
+  FF_FPS_ORIG, FF_FPS_RESP, FF_PARTIAL,
+  EP_STATE, EP_FLAGS, EP_FLAGS2, EF2_TRUNCATED, EF2_ACK_SENT, EP_OPTS, EP_WIN, EP_PKTS, EP_IP_BYTES,
+  EP_LAST_ACKVAL, EP_LAST_SEQ, EP_SEQ_WRAPS, EP_ACK_SEQ, EP_ACK_WRAPS, EP_REASM, EP_TRIM,
   EP_MISSED, EP_NBLOCKS, EF_DID_CLOSE, EF_FIN_SEEN, EF_SKIP, EF_SYN_SEEN, Half, HIST_DATA_PKT, HIST_ACK_PKT, X_MISSED_HI,
   X_IP_BYTES_HI,
 } from "./live";
@@ -49,8 +49,7 @@ import { setTimeSince, durationAt, setDurationAt, addWide, relAt, setRelAt, wrap
 import { TOO_LARGE_SEQ_DELTA, seqDelta, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
 import { gapHistory, historyIsLoneH, checkHistory } from "./history";
 import { dataSent, hasUndelivered } from "./reassembly";
-import { noteHoleClocks, noteSenderSeenIn } from "./wire-anomalies";
-import { extSideIn } from "./anomaly";
+import { noteHoleClocks, noteSegmentSent } from "./wire-anomalies";
 import { extOf } from "./table";
 import { scanHttp } from "./http";
 import { scanService } from "./service";
@@ -146,19 +145,8 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
   const d = seqDelta(ack, peerAck);
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
   if (len != 0) updateLastSeq(rec, ep, seq + len);
-  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT". The
-  // extension block (read once: nothing from here to noteSenderSeenIn() attaches one).
-  const ext = extOf(rec);
-  let f2 = load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN;
-  if (!ackSent || seqDelta(ack, greatestAck) > 0) {
-    store<u32>(ep + EP_LAST_ACKVAL, ack);
-    const dup = extSideIn(ext, rec, ep, X_DUPACKS, 1); // zero without an extension block (live.ts)
-    if (dup != 0) store<u8>(dup, 0);
-    f2 |= EF2_ACK_SENT;
-  }
-  store<u8>(ep + EP_FLAGS2, f2);
-  noteSenderSeenIn(ext, rec, ep, peer, sinceStart);
-  if (!isOrig) store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_RESP_NONSYN);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
+  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, sinceStart);
   // In order, so its first octet is new (startsUnseen): the HTTP scan sees it.
   if (len != 0 && !dataUnderflow) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);

@@ -9,7 +9,7 @@
 
 import {
   PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, OPT_MSS, OPT_WSCALE, Csum, isHeaderOnly,
+  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, TH_PSH, OPT_MSS, OPT_WSCALE, Csum, isHeaderOnly,
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
@@ -19,11 +19,11 @@ import {
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
-  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, X_DUPACKS, FF_SYNACK_AFTER_ACK, EF_DID_EOF, EF2_BEYOND_SYN, FF_RESP_NONSYN,
+  FR_HIST_SEEN, EP_LAST_ACKVAL, EF2_ACK_SENT, EF_DID_EOF,
 } from "./live";
-import { timeAt, setTimeAt, setTimeSince, setDurationAt, durationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime, bumpSyns } from "./narrow";
+import { timeAt, setTimeAt, setTimeSince, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime } from "./narrow";
 import * as O from "./record";
-import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches } from "./table";
+import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches, extOf } from "./table";
 import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -36,9 +36,9 @@ import {
   keepHistLastFin, historyInit,
 } from "./history";
 import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
-import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSenderSeen } from "./wire-anomalies";
+import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSegmentSent } from "./wire-anomalies";
 import {
-  setCurrent, flipCurrent, updateStateMachine, updateInactive, connectionClosed, checkEOF,
+  setCurrent, flipCurrent, updateStateMachine, updateInactive, connectionClosed, checkEOF, setState,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
 } from "./state";
 import { removalTime } from "./timers";
@@ -597,14 +597,9 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   updateAckSeq(rec, o, ack);
   SEQ.seqUnderflow = false;
   updateInactive(now, seq, 0, false, TH_SYN | TH_ACK); // the responder is INACTIVE (updateStateMachine)
-  // checkWireAnomalies: the greatest ack this side sent (its first), the evidence, the SYN count.
-  store<u32>(r + EP_LAST_ACKVAL, ack);
-  store<u8>(r + EP_FLAGS2, load<u8>(r + EP_FLAGS2) | EF2_ACK_SENT);
-  const dup = extSideIfAny(rec, r, X_DUPACKS, 1);
-  if (dup != 0) store<u8>(dup, 0);
-  noteSenderSeen(rec, r, o, now - load<i64>(rec + FR_TS_START));
-  bumpSyns(rec, r);
-  if (durationAt(rec, FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack this side sent (its first),
+  // liveness, the SYN count, a SYN-ACK after the handshake's ACK.
+  noteSegmentSent(extOf(rec), rec, r, o, ack, true, false, true, false, now - load<i64>(rec + FR_TS_START));
   ackReceived(rec, o, r, relAck);
   checkEOF(rec, o);
   checkEOF(rec, r);
@@ -639,8 +634,8 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // FR_TS_LAST is `now` already (createFlow).
   noteOptions(o, TH_SYN);
   updateInactive(now, seq, 0, true, TH_SYN); // the originator is INACTIVE (updateStateMachine)
-  noteSenderSeen(rec, o, r, now - load<i64>(rec + FR_TS_START)); // checkWireAnomalies
-  bumpSyns(rec, o);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): liveness, the SYN count.
+  noteSegmentSent(extOf(rec), rec, o, r, 0, true, false, false, true, now - load<i64>(rec + FR_TS_START));
   setFlag(rec, FF_FPS_ORIG);
   store<u32>(o + EP_PKTS, load<u32>(o + EP_PKTS) + 1);
   addWide(rec, o, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
@@ -704,17 +699,97 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const d = seqDelta(ack, peerAck);
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
   FLOW_STATE.doClose = false; FLOW_STATE.genEvent = false; // updateStateMachine
-  // checkWireAnomalies' bookkeeping: the greatest ack sent, liveness, "left SYN_SENT".
-  if (!ackSent || seqDelta(ack, greatest) > 0) {
-    store<u32>(ep + EP_LAST_ACKVAL, ack);
-    const dup = extSideIfAny(rec, ep, X_DUPACKS, 1);
-    if (dup != 0) store<u8>(dup, 0);
-    store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_ACK_SENT);
-  }
-  noteSenderSeen(rec, ep, peer, now - load<i64>(rec + FR_TS_START));
-  store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_BEYOND_SYN);
-  if (!isOrig) setFlag(rec, FF_RESP_NONSYN);
+  // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
+  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
   if (moveTrim) setRelAt(rec, peer, EP_TRIM, relAck); // ackReceived
+  store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
+  addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
+  if (isOrig) noteHandshakeAck(rec, ack, now); // noteHandshake
+  return true;
+}
+
+/**
+ * The fast path of a close's FIN: a FIN+ACK (PSH or not: no SYN, RST, URG, ECE, CWR) in order (at
+ * the sender's last_seq), with or without payload, from an ESTABLISHED or PARTIAL side that sent no
+ * FIN and no RST before (no FIN retransmission, data_after_fin, close or EOF yet), to a peer that
+ * is open (ESTABLISHED or PARTIAL, no FIN) or CLOSED by its own FIN, which this one acknowledges (a
+ * passive close; a FIN that does not is a simultaneous_close, left to process()), and that sent no
+ * RST. process() would record the side's first 'F' (its case) and hist_last_FIN, take the window and
+ * options, set the FIN's sequence mark (and, for a passive close, "FIN after the peer's"), move the
+ * peer's ack_seq and the side's last_seq, make the side CLOSED (UpdateEstablishedState, do_close),
+ * find no anomaly (no SimultaneousClose, no ack_of_unseen_data; the other rules do not fire on an
+ * in-order FIN with a window), scan the payload, then acknowledge, deliver, check both EOFs and close
+ * (ConnectionClosed), through the same functions as process(). This makes those writes, in
+ * process()'s order, and returns true; false, having written nothing, for any other segment.
+ */
+@inline function finAck(rec: usize, isOrig: bool, now: i64): bool {
+  const pk = TRACKER.pk;
+  if ((<u32>load<u8>(pk + P_FLAGS) & ~TH_PSH) != (TH_FIN | TH_ACK)) return false;
+  const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
+  const ep = isOrig ? o : r, peer = isOrig ? r : o;
+  // The sender: ESTABLISHED or PARTIAL, nothing of a close yet.
+  const es = stateOf(ep);
+  if ((es != <u8>Half.Established && es != <u8>Half.Partial) ||
+      (load<u8>(ep + EP_FLAGS) & (EF_FIN_SEEN | EF_RST_SEEN | EF_DID_CLOSE | EF_DID_EOF)) != 0) return false;
+  // The peer: open, or CLOSED by its FIN; no RST (UpdateEstablishedState's FIN-then-RST rule), not INACTIVE (init_peer).
+  const ps = stateOf(peer), pf = load<u8>(peer + EP_FLAGS);
+  const peerFin = (pf & EF_FIN_SEEN) != 0;
+  if ((pf & EF_RST_SEEN) != 0) return false;
+  if (peerFin ? ps != <u8>Half.Closed : (ps != <u8>Half.Established && ps != <u8>Half.Partial)) return false;
+  // SetPartialStatus does nothing, no lone 'H'; the side's first 'F' (hist_seen is not swapped by a
+  // flip: a bit already set takes process()'s hist_last_FIN comparison); a window (no W).
+  if ((flagsOf(rec) & (isOrig ? FF_FPS_ORIG : FF_FPS_RESP)) == 0 || historyIsLoneH(rec)) return false;
+  if ((load<u32>(rec + FR_HIST_SEEN) & (isOrig ? HIST_FIN_PKT : HIST_FIN_PKT << 16)) != 0) return false;
+  const win = <u32>load<u16>(pk + P_WIN);
+  if (win == 0) return false;
+  // In order: update_last_seq moves last_seq past the FIN, nothing is retransmitted, the payload is new.
+  const seq = load<u32>(pk + P_SEQ);
+  if (seq != lastSeq(ep)) return false;
+  const relSeq = relativeSeq(ep, seq, seq, wrapsAt(rec, ep, EP_SEQ_WRAPS));
+  if (SEQ.seqUnderflow) return false;
+  // The ack in the peer's space (no underflow), not beyond what it sent (no ack_of_unseen_data), at
+  // or past the peer's FIN if it sent one (no simultaneous_close).
+  const ack = load<u32>(pk + P_ACK);
+  const peerAck = ackSeq(peer);
+  const relAck = relativeSeq(peer, ack, peerAck, wrapsAt(rec, peer, EP_ACK_WRAPS));
+  if (SEQ.seqUnderflow) return false;
+  if (relAck > toRelative(peer, lastSeq(peer), wrapsAt(rec, peer, EP_SEQ_WRAPS))) return false;
+  if (peerFin && relAck < relAt(rec, peer, EP_FIN_SEQ)) return false;
+
+  // ---- qualifies: the writes of process(), in its order ----
+  setCurrent(rec, ep, peer);
+  const len = load<u32>(pk + P_PAYLEN);
+  checkHistory(rec, ep, HIST_FIN_PKT, 0x46); // updateHistory: 'F', the first time (checked above)
+  setHistLastFinAtFin(ep);
+  store<u16>(ep + EP_WIN, <u16>win);
+  setTimeAt(rec, FR_TS_LAST, now); // the sender did not close
+  store<u8>(ep + EP_OPTS, load<u8>(ep + EP_OPTS) | load<u8>(pk + P_OPTS)); // noteOptions
+  if (peerFin && seqDelta(ack, startSeq(peer) + <u32>relAt(rec, peer, EP_FIN_SEQ)) >= 0) epSet(ep, EF_FIN_AFTER_PEER);
+  epSet(ep, EF_FIN_SEEN);
+  setRelAt(rec, ep, EP_FIN_SEQ, relSeq + <u64>len + 1);
+  const d = seqDelta(ack, peerAck);
+  if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
+  updateLastSeq(rec, ep, seq + len + 1); // updateLast
+  setState(rec, ep, Half.Closed); // updateStateMachine: UpdateEstablishedState
+  FLOW_STATE.doClose = true; FLOW_STATE.genEvent = true;
+  // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
+  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
+  const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
+  if (len != 0) {
+    if (pp != 0 && pc != 0) scanHttp(pp, pc); // in order: startsUnseen
+    if (relSeq == 1) scanService(ep, isOrig ? 0 : 1, pp, pc, len);
+  }
+  ackReceived(rec, peer, ep, relAck);
+  checkEOF(rec, peer);
+  if (len != 0) {
+    if (load<u8>(pk + P_WHOLE) != 0) {
+      const hadHole = hasUndelivered(ep);
+      dataSent(rec, ep, relSeq, <u64>len);
+      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
+  }
+  checkEOF(rec, ep);
+  connectionClosed(rec, ep, peer, true);
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
   if (isOrig) noteHandshakeAck(rec, ack, now); // noteHandshake
@@ -785,7 +860,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   } else if (fast && steadySegment(pk, rec, isOrig, now, sinceStart)) {
     counts = FAST;
     steady = true;
-  } else if (fast && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now) || closeAck(rec, isOrig, now))) {
+  } else if (fast && (created ? isOrig && synOpen(rec, now) : synAckAnswer(rec, isOrig, now) || closeAck(rec, isOrig, now) || finAck(rec, isOrig, now))) {
     counts = FAST; // the fast path's counter (Stat.SteadySegments); the states changed: the deadline is refreshed
   } else {
     process(rec, isOrig, now);

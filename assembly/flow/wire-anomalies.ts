@@ -88,7 +88,6 @@ export function noteSequenceBefore(rec: usize, ep: usize, fresh: bool): void {
 }
 
 @inline function flags2Of(ep: usize): u8 { return load<u8>(ep + EP_FLAGS2); }
-@inline function setFlags2(ep: usize, f: u8): void { store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | f); }
 
 /**
  * Whether the first payload octet (relative sequence `dataSeq`, wire sequence `dataSeqRaw`) is
@@ -144,12 +143,8 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
  * Evidence for the end-of-input rules (syn_unanswered, peer_vanished, handshake_incomplete, states)
  * that every segment `ep` sends leaves, `sinceStart` µs after the record's start: the peer's
  * retransmissions since it last heard from us restart, and the sender's latest time, whatever the order.
+ * `ext` is the record's extOf() (0 without a block).
  */
-@inline export function noteSenderSeen(rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
-  noteSenderSeenIn(extOf(rec), rec, ep, peer, sinceStart);
-}
-
-/** noteSenderSeen() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand. */
 @inline export function noteSenderSeenIn(ext: usize, rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
   const quiet = extSideIn(ext, rec, peer, X_RTX_QUIET, 2);
   if (quiet != 0) store<u16>(quiet, 0);
@@ -245,23 +240,41 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
       const n = load<u8>(p);
       if (n != 0xFF) store<u8>(p, n + 1);
     }
-    if (!sent || seqDelta(ack, greatest) > 0) {
-      store<u32>(ep + EP_LAST_ACKVAL, ack);
-      const dup = extSideIfAny(rec, ep, X_DUPACKS, 1);
-      if (dup != 0) store<u8>(dup, 0);
-      setFlags2(ep, EF2_ACK_SENT);
-    }
   }
   if (hasAck && !rst && WIRE_ANOMALIES.peerWasActive && relAck > toRelative(peer, lastSeq(peer), wrapsAt(rec, peer, EP_SEQ_WRAPS))) {
     noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
   }
+  // The bookkeeping comes after the last rule: ack_of_unseen_data reads neither the greatest ack nor
+  // its flag, and an extension block it attaches holds the zero duplicate-ACK count this would store.
+  noteSegmentSent(extOf(rec), rec, ep, peer, ack, syn, rst, hasAck, senderIsOrig, sinceStart);
+}
 
-  noteSenderSeen(rec, ep, peer, sinceStart);
-  if (syn) {
-    bumpSyns(rec, ep);
-  } else if (!rst) {
-    setFlags2(ep, EF2_BEYOND_SYN); // a side that sends anything but SYNs (and RSTs) has left SYN_SENT
+/**
+ * The bookkeeping that every segment leaves, whatever anomaly it shows: the last part of
+ * checkWireAnomalies() above, and the one copy of it. The tracker's fast paths (steady.ts
+ * steadySegment; tracker.ts synOpen, synAckAnswer, closeAck, finAck) call it for the segments they
+ * take, with constant flags that fold its branches away; a rule of this bookkeeping changes here
+ * for both paths. `ep` sent the segment (flags syn/rst/hasAck, acknowledgement `ack`) to `peer`,
+ * `sinceStart` µs after the record's start; `ext` is the record's extOf() (0 without a block),
+ * read after any anomaly of this segment attached one. In order:
+ *   - an ack-bearing segment other than RST that moves the side's greatest ack (or is its first)
+ *     makes it the greatest ack sent and ends the side's run of duplicate ACKs (RFC 5681 §2);
+ *   - the sender's liveness (noteSenderSeenIn: the peer's quiet retransmissions, its latest time);
+ *   - a SYN counts in the side's SYNs; anything else but an RST says it left SYN_SENT;
+ *   - the responder sent something other than a SYN, or a SYN-ACK after the handshake's ACK.
+ */
+@inline export function noteSegmentSent(ext: usize, rec: usize, ep: usize, peer: usize, ack: u32, syn: bool, rst: bool, hasAck: bool, senderIsOrig: bool, sinceStart: i64): void {
+  let f2 = flags2Of(ep);
+  if (hasAck && !rst && ((f2 & EF2_ACK_SENT) == 0 || seqDelta(ack, load<u32>(ep + EP_LAST_ACKVAL)) > 0)) {
+    store<u32>(ep + EP_LAST_ACKVAL, ack);
+    const dup = extSideIn(ext, rec, ep, X_DUPACKS, 1); // zero without an extension block (live.ts)
+    if (dup != 0) store<u8>(dup, 0);
+    f2 |= EF2_ACK_SENT;
   }
+  noteSenderSeenIn(ext, rec, ep, peer, sinceStart);
+  if (syn) bumpSyns(rec, ep); // (EP_SYNS, and the extension block past 254: not EP_FLAGS2)
+  else if (!rst) f2 |= EF2_BEYOND_SYN;
+  store<u8>(ep + EP_FLAGS2, f2);
   if (!senderIsOrig) {
     if (!syn) setFlag(rec, FF_RESP_NONSYN);
     else if (hasAck && durationAt(rec, FR_HS_RTT) >= 0) setFlag(rec, FF_SYNACK_AFTER_ACK);

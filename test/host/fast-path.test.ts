@@ -12,7 +12,7 @@ import { mulberry32 } from "../../bench/lib/prng.mjs";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
 import { corpusCaptures } from "../golden/corpus.js";
-import { ACK, FIN, SYN, type Seg, capture, handshake } from "../anomalies/conversation.js";
+import { ACK, FIN, PSH, RST, SYN, URG, type Seg, capture, handshake } from "../anomalies/conversation.js";
 import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
 
 const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
@@ -315,11 +315,12 @@ describe("the steady-state fast path changes no output", () => {
       const lastAck: Seg = { from: "c", flags: ACK, seq: 12, ack: 2, t: 0.08 };
       const open = [syn, synAck, ack3, ...data]; // 5 on the fast path
       const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
+      // Counted: the 5 of `open`, each FIN of a normal close (tracker.ts finAck, the next case) and each pure ACK taken.
       const variants: [string, Seg[], number | null][] = [
-        ["plain", [...open, finC, ackFinC, finS, lastAck], 7],
+        ["plain", [...open, finC, ackFinC, finS, lastAck], 9],
         // The connection ends on the ACK of the FIN: its time is the connection's last (duration, removal).
-        ["half close", [...open, finC, ackFinC], 6],
-        ["half close, the open side's ACKs after it", [...open, finC, ackFinC, { ...ackFinC, t: 0.5, win: 100 }], 7],
+        ["half close", [...open, finC, ackFinC], 7],
+        ["half close, the open side's ACKs after it", [...open, finC, ackFinC, { ...ackFinC, t: 0.5, win: 100 }], 8],
         [
           "the server closes first",
           [
@@ -329,18 +330,18 @@ describe("the steady-state fast path changes no output", () => {
             { ...finC, ack: 2 },
             { ...ackFinC, ack: 12, seq: 2 },
           ],
-          7,
+          9,
         ],
         [
           "ACK of the FIN repeating the last ack (duplicate-ACK shape)",
           [...open, finC, { ...ackFinC, ack: 11 }, finS, lastAck],
-          6,
+          8,
         ],
-        ["ACK of the FIN with a zero window", [...open, finC, { ...ackFinC, win: 0 }, finS, lastAck], 6],
-        ["ACK of the FIN with PSH", [...open, finC, { ...ackFinC, flags: ACK | 0x08 }, finS, lastAck], 6],
+        ["ACK of the FIN with a zero window", [...open, finC, { ...ackFinC, win: 0 }, finS, lastAck], 8],
+        ["ACK of the FIN with PSH", [...open, finC, { ...ackFinC, flags: ACK | 0x08 }, finS, lastAck], 8],
         ["ACK of the FIN ahead of the sender's last_seq", [...open, finC, { ...ackFinC, seq: 3 }, finS, lastAck], null],
         ["ACK of the FIN before the sender's last_seq", [...open, finC, { ...ackFinC, seq: 0 }, finS, lastAck], null],
-        ["last ACK beyond the FIN (ack of unseen data)", [...open, finC, ackFinC, finS, { ...lastAck, ack: 5 }], 6],
+        ["last ACK beyond the FIN (ack of unseen data)", [...open, finC, ackFinC, finS, { ...lastAck, ack: 5 }], 8],
         ["last ACK before the peer's start", [...open, finC, ackFinC, finS, { ...lastAck, ack: -5 }], null],
         ["last ACK twice", [...open, finC, ackFinC, finS, lastAck, { ...lastAck, t: 0.09 }], null],
         ["last ACK after the close delay", [...open, finC, ackFinC, finS, { ...lastAck, t: 10 }], null],
@@ -380,6 +381,104 @@ describe("the steady-state fast path changes no output", () => {
       for (const [name, segs, steady] of variants) {
         expectSameBothWays(`close: ${name}`, capture(segs));
         if (steady !== null) expect(steadyOf(segs), `close: ${name}: segments on the fast path`).toBe(steady);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "the close's FINs (an active close, a passive one, with data) take the fast path, and only those",
+    () => {
+      const [syn, synAck, ack3] = handshake();
+      const data: Seg[] = [
+        { from: "c", flags: ACK, seq: 1, ack: 1, len: 10, t: 0.03 },
+        { from: "s", flags: ACK, seq: 1, ack: 11, t: 0.04 },
+      ];
+      const finC: Seg = { from: "c", flags: FIN | ACK, seq: 11, ack: 1, t: 0.05 };
+      const ackFinC: Seg = { from: "s", flags: ACK, seq: 1, ack: 12, t: 0.06 };
+      const finS: Seg = { from: "s", flags: FIN | ACK, seq: 1, ack: 12, t: 0.07 };
+      const lastAck: Seg = { from: "c", flags: ACK, seq: 12, ack: 2, t: 0.08 };
+      const open = [syn, synAck, ack3, ...data]; // 5 on the fast path
+      const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
+      // Segments on the fast path: the 5 of `open`, each FIN of a normal close (tracker.ts finAck), each pure ACK of the close (closeAck).
+      const variants: [string, Seg[], number][] = [
+        ["the client closes first", [...open, finC, ackFinC, finS, lastAck], 9],
+        ["the FIN and the FIN of the answer, no ACK between", [...open, finC, finS, lastAck], 8],
+        [
+          "the server closes first",
+          [
+            ...open,
+            { ...finS, ack: 11 },
+            { ...lastAck, seq: 11 },
+            { ...finC, ack: 2 },
+            { ...ackFinC, ack: 12, seq: 2 },
+          ],
+          9,
+        ],
+        ["a half close only", [...open, finC, ackFinC], 7],
+        ["FIN with PSH", [...open, { ...finC, flags: FIN | PSH | ACK }, ackFinC, finS, lastAck], 9],
+        [
+          "FIN with data (the client's 10 more bytes)",
+          [
+            ...open,
+            { ...finC, flags: FIN | PSH | ACK, len: 10 },
+            { ...ackFinC, ack: 22 },
+            { ...finS, ack: 22 },
+            { ...lastAck, seq: 22 },
+          ],
+          9,
+        ],
+        [
+          "FIN with the side's first data (the service scan's segment)",
+          [
+            syn,
+            synAck,
+            ack3,
+            { ...finC, seq: 1, flags: FIN | PSH | ACK, len: 10 },
+            { ...ackFinC, ack: 12 },
+            finS,
+            lastAck,
+          ],
+          7,
+        ],
+        [
+          "FIN over a hole in the sender's stream (the close waits for the data)",
+          [
+            ...open,
+            { from: "c", flags: ACK, seq: 21, ack: 1, len: 10, t: 0.045 },
+            { ...finC, seq: 31 },
+            { ...ackFinC, ack: 32 },
+            finS,
+            { ...lastAck, seq: 32 },
+          ],
+          7, // the FINs; the ACKs face a side whose EOF waits for the hole
+        ],
+        [
+          "simultaneous close (the FINs cross)",
+          [...open, finC, { ...finS, ack: 11 }, { ...lastAck, ack: 2 }, { ...ackFinC, seq: 2 }],
+          8, // the second FIN (simultaneous_close) takes process()
+        ],
+        ["FIN retransmitted", [...open, finC, { ...finC, t: 0.3 }, ackFinC, finS, lastAck], 9],
+        ["FIN with a zero window", [...open, { ...finC, win: 0 }, ackFinC, finS, lastAck], 8],
+        ["FIN with URG", [...open, { ...finC, flags: FIN | URG | ACK }, ackFinC, finS, lastAck], 8],
+        ["FIN without ACK", [...open, { from: "c", flags: FIN, seq: 11, t: 0.05 }, ackFinC, finS, lastAck], 8],
+        [
+          "FIN ahead of the sender's last_seq (a gap)",
+          [...open, { ...finC, seq: 15 }, { ...ackFinC, ack: 16 }, finS],
+          5,
+        ],
+        ["FIN before the sender's last_seq", [...open, { ...finC, seq: 5 }, ackFinC, finS, lastAck], 5],
+        ["FIN acknowledging data never seen", [...open, { ...finC, ack: 50 }, ackFinC, finS, lastAck], 8],
+        ["FIN acknowledging before the peer's start", [...open, { ...finC, ack: -5 }, ackFinC, finS, lastAck], 8],
+        ["FIN after the peer's RST", [...open, { from: "s", flags: RST, seq: 1, t: 0.045 }, finC], 5],
+        ["FIN after the sender's RST", [...open, { from: "c", flags: RST | ACK, seq: 11, ack: 1, t: 0.045 }, finC], 5],
+        ["FIN of a connection seen from its middle (PARTIAL sides)", [...data, finC, ackFinC, finS, lastAck], 4],
+        ["FIN of a connection seen from its FIN", [finC, ackFinC, finS, lastAck], 2],
+      ];
+      for (const [name, segs, steady] of variants) {
+        expectSameBothWays(`close FIN: ${name}`, capture(segs));
+        expectSameBothWays(`close FIN: ${name}, partial gaps`, capture(segs), { reportGapsForPartial: true });
+        expect(steadyOf(segs), `close FIN: ${name}: segments on the fast path`).toBe(steady);
       }
     },
     SLOW,
