@@ -243,6 +243,10 @@ export class NodeBodyReader {
   #target: Uint8Array | null = null;
   #pos = 0;
   #min = 0;
+  /** The fill's early end (see {@link fill}): at least this many bytes, once `#earlyAt` passed. */
+  #earlyBytes = Infinity;
+  #earlyAt = 0;
+  #earlyTimer: NodeJS.Timeout | undefined;
   /** What arrived past the end of the last fill's buffer, for the next fill. */
   #rest: Uint8Array | null = null;
   #ended = false;
@@ -288,9 +292,11 @@ export class NodeBodyReader {
 
   /**
    * Fills `into` from its start; resolves with the count once at least `min` bytes (or all of
-   * `into`) are in, or the body ended (0: nothing was left).
+   * `into`) are in, or the body ended (0: nothing was left). With `early`, also once
+   * `early.bytes` are in and the fill has waited `early.afterMs`: a large fill of a fast body
+   * (8 MiB at a time for a sharded upload) does not hold a slow one's bytes back for longer.
    */
-  fill(into: Uint8Array, min: number): Promise<number> {
+  fill(into: Uint8Array, min: number, early?: { bytes: number; afterMs: number }): Promise<number> {
     if (this.#failure !== null) return Promise.reject(this.#failure);
     if (this.#released) return Promise.reject(new Error("body reader used after release"));
     this.#target = into;
@@ -304,6 +310,11 @@ export class NodeBodyReader {
       this.#resolve = resolve;
       this.#reject = reject;
       this.#mark = this.#activity = performance.now();
+      if (early !== undefined) {
+        this.#earlyBytes = early.bytes;
+        this.#earlyAt = this.#mark + early.afterMs;
+        this.#earlyTimer = setTimeout(this.#onEarly, early.afterMs);
+      }
       this.#arm();
       this.#incoming.resume();
     });
@@ -314,6 +325,7 @@ export class NodeBodyReader {
     if (this.#released) return;
     this.#released = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#earlyTimer);
     this.#resolve = this.#reject = null;
     this.#target = null;
     const incoming = this.#incoming;
@@ -340,7 +352,13 @@ export class NodeBodyReader {
       return;
     }
     this.#copy(chunk);
-    if (this.#pos >= this.#min) this.#done();
+    if (this.#pos >= this.#min || (this.#pos >= this.#earlyBytes && now >= this.#earlyAt)) this.#done();
+  };
+
+  /** The early end's time came: the fill ends if it holds enough, else at its next bytes that make it. */
+  readonly #onEarly = (): void => {
+    this.#earlyTimer = undefined;
+    if (this.#resolve !== null && this.#failure === null && this.#pos >= this.#earlyBytes) this.#done();
   };
 
   readonly #onEnd = (): void => {
@@ -391,11 +409,13 @@ export class NodeBodyReader {
     const n = this.#pos;
     this.#target = null;
     this.#pos = 0;
+    this.#earlyBytes = Infinity;
     return n;
   }
 
   #done(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#earlyTimer);
     this.#incoming.pause();
     const resolve = this.#resolve!;
     this.#resolve = this.#reject = null;

@@ -27,7 +27,7 @@
 import { Worker, type Transferable } from "node:worker_threads";
 import { EngineFault } from "../wasm/engine.js";
 import type { CaptureError } from "../wasm/errors.js";
-import type { ReconstructorOptions } from "../reconstructor.js";
+import { DEFAULT_WINDOW_BYTES, type ReconstructorOptions } from "../reconstructor.js";
 import type { SegmentLayout } from "../ingest/segment-layout.js";
 import type { Stats } from "../stats.js";
 import { ApiError, type ErrorBody } from "./errors.js";
@@ -39,6 +39,12 @@ import { abandonLink, createLink, type ShardLink } from "../shards/protocol.js";
 
 /** Body bytes collected into one `capture` step. */
 export const INPUT_BATCH_BYTES = 1 << 20;
+/**
+ * Body bytes of one `capture` step of a sharded upload: its engine reads each batch in one go and
+ * hands every shard its frames and the clock once per batch (ShardedRun.push), so a batch is what
+ * the CLI's reading thread reads at a time (its engine's input window, DEFAULT_WINDOW_BYTES).
+ */
+export const SHARDED_BATCH_BYTES = DEFAULT_WINDOW_BYTES;
 /** Steps of one run sent and not yet answered. */
 export const MAX_IN_FLIGHT = 2;
 /**
@@ -46,8 +52,8 @@ export const MAX_IN_FLIGHT = 2;
  * smaller one is a copy of a step's few lines (engine-worker.ts takeOutput), left to the GC.
  */
 export const OUTPUT_SPARE_MIN_BYTES = 256 << 10;
-/** A capture buffer's size: a batch is INPUT_BATCH_BYTES and at most one body chunk (64 KiB) more. */
-const SPARE_BYTES = INPUT_BATCH_BYTES + (256 << 10);
+/** A capture buffer holds a batch and at most one body chunk (64 KiB) more. */
+const SPARE_EXTRA_BYTES = 256 << 10;
 
 /** What the response prints, as the main thread knows it (the thread adds its engine's layout and clock). */
 export type PoolJobSpec = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
@@ -564,6 +570,11 @@ export class EngineRun {
     return this.#done;
   }
 
+  /** Body bytes of one `capture` step: {@link SHARDED_BATCH_BYTES} once the run is sharded, else {@link INPUT_BATCH_BYTES}. */
+  get batchBytes(): number {
+    return this.#links.length > 0 ? SHARDED_BATCH_BYTES : INPUT_BATCH_BYTES;
+  }
+
   /** `shards`: links from {@link EnginePool.lendShards} (a capture upload sharded over them). */
   open(
     options: ReconstructorOptions,
@@ -602,9 +613,10 @@ export class EngineRun {
    * A buffer of at least `bytes` (and at least a batch and a body chunk) for a capture batch to be
    * filled in place and {@link send}: one the thread gave back, else a new one.
    */
-  batchBuffer(bytes = SPARE_BYTES): ArrayBuffer {
+  batchBuffer(bytes = this.batchBytes + SPARE_EXTRA_BYTES): ArrayBuffer {
     const spare = this.#spare.pop();
-    return spare !== undefined && spare.byteLength >= bytes ? spare : new ArrayBuffer(Math.max(bytes, SPARE_BYTES));
+    const size = Math.max(bytes, INPUT_BATCH_BYTES + SPARE_EXTRA_BYTES);
+    return spare !== undefined && spare.byteLength >= bytes ? spare : new ArrayBuffer(size);
   }
 
   /** Sends the first `bytes` of `buffer` (a {@link batchBuffer}, filled) as a capture batch; waits while the thread is behind. */

@@ -242,7 +242,11 @@ function handle(m: ToEngineThread): void {
       0,
       m.op === "capture" ? (m.length ?? m.bytes.byteLength) : m.bytes.byteLength,
     );
-    const step = m.op === "capture" ? r.sliceBytes : m.step;
+    // A sharded run takes the whole batch in one read, as the CLI's reading thread takes a read of
+    // its file: each read ends with its frames handed to the shards and a clock message to each
+    // (ShardedRun.push), so slices of it cost a ring message, a sweep and an output piece per shard
+    // each.
+    const step = m.op === "segments" ? m.step : sharded !== null ? bytes.length : r.sliceBytes;
     for (let off = 0; off < bytes.length && rec.error === null; off += step) {
       const slice = bytes.subarray(off, off + step);
       if (m.op === "segments") rec.pushSegments(slice, sink);

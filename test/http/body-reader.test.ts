@@ -116,6 +116,38 @@ describe("NodeBodyReader", () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
   });
 
+  it("a fill with an early end stops at its early bytes once its time passed, not at its minimum", async () => {
+    const stream = new Readable({ read() {} });
+    const reader = new NodeBodyReader(stream as IncomingMessage, context(), 1 << 20, "capture", NO_TIMEOUTS, 0);
+    const t0 = performance.now();
+    const early = reader.fill(new Uint8Array(1000), 1000, { bytes: 200, afterMs: 40 });
+    stream.push(Buffer.alloc(150, 1));
+    stream.push(Buffer.alloc(100, 2));
+    // 250 bytes, past the early bytes: the fill waits for the rest of its minimum until 40 ms.
+    const n = await early;
+    expect(n).toBe(250);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(39);
+    // Bytes that make the early bytes after the time passed end the fill at once.
+    const late = reader.fill(new Uint8Array(1000), 1000, { bytes: 200, afterMs: 10 });
+    await new Promise((r) => setTimeout(r, 30));
+    stream.push(Buffer.alloc(100, 3));
+    await new Promise((r) => setImmediate(r));
+    let settled = false;
+    void late.then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(settled, "100 bytes are below the early bytes").toBe(false);
+    stream.push(Buffer.alloc(120, 4));
+    expect(await late).toBe(220);
+    // Without an early end the fill waits for its minimum.
+    const plain = reader.fill(new Uint8Array(1000), 300);
+    stream.push(Buffer.alloc(250, 5));
+    const first = await Promise.race([plain, new Promise((r) => setTimeout(() => r("pending"), 60))]);
+    expect(first).toBe("pending");
+    stream.push(Buffer.alloc(50, 6));
+    expect(await plain).toBe(300);
+    reader.release();
+  });
+
   it("a stream that closes before its end fails the fill as a client that went away", async () => {
     const stream = new Readable({ read() {} });
     const reader = new NodeBodyReader(stream as IncomingMessage, context(), 1 << 20, "capture", NO_TIMEOUTS, 0);

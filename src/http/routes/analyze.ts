@@ -53,6 +53,14 @@ import type { OutputFormat } from "../negotiate.js";
 import type { SegmentEncoding } from "../../ingest/segments.js";
 import type { Stats } from "../../stats.js";
 
+/**
+ * A fill of a larger batch than {@link INPUT_BATCH_BYTES} (a sharded upload's, read straight from
+ * Node's stream) ends once it holds INPUT_BATCH_BYTES and waited this long: a body slower than
+ * INPUT_BATCH_BYTES per this time goes to the engine as it did in 1 MiB batches, a fast one in
+ * the larger ones.
+ */
+const BATCH_WAIT_MS = 50;
+
 /** JSON/msgpack answers check the memory budget each time they grow by this much. */
 const BUDGET_CHECK_BYTES = 4 << 20;
 
@@ -149,7 +157,9 @@ async function feedDirect(run: EngineRun, body: DirectBody, guard: () => Promise
     while (run.error === null && !reader.ended) {
       const buffer = run.batchBuffer();
       // A thread that dies while the client is still sending fails the request at once.
-      const n = await run.unlessFailed(reader.fill(new Uint8Array(buffer), INPUT_BATCH_BYTES));
+      const n = await run.unlessFailed(
+        reader.fill(new Uint8Array(buffer), run.batchBytes, { bytes: INPUT_BATCH_BYTES, afterMs: BATCH_WAIT_MS }),
+      );
       if (n === 0) break;
       await run.send(buffer, n);
       await guard();
