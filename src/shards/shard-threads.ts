@@ -13,6 +13,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { engineModule } from "../wasm/engine.js";
 import { createLink, type ShardLink } from "./protocol.js";
+import { forwardStdio, OWN_STDIO } from "../worker-stdio.js";
 
 /** Most shard threads one run starts. */
 export const MAX_THREADS = 64;
@@ -76,7 +77,8 @@ function workerUrl(): URL {
 export function startShardThread(): ShardThread {
   const ends = createLink(OWN_RING_BYTES);
   const data: ShardThreadData = { ...ends.shard, module: engineModule() };
-  const worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port] });
+  const worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port], ...OWN_STDIO });
+  forwardStdio(worker);
   const thread: ShardThread = { link: ends.reader, worker, failure: null };
   worker.on("error", (e) => {
     thread.failure ??= e;
