@@ -39,6 +39,7 @@ import type { FlowCounts } from "../http/flow-counts.js";
 import type { FlowsJobSpec } from "../http/flow-job.js";
 import { recordsIndependent, type PrintSpec } from "./printer.js";
 import { RecordBatcher, type RecordBatch } from "./record-batch.js";
+import { forwardStdio, OWN_STDIO } from "../worker-stdio.js";
 
 /** A CLI run: what it prints, and the insight context (final, thresholds) its records are judged in. */
 export interface PrintJobSpec {
@@ -296,7 +297,8 @@ export class FormatThreads {
     const i = this.#threads.length;
     const { port1, port2 } = new MessageChannel();
     const data: ThreadData = { port: port2, progress: this.#progress.buffer as SharedArrayBuffer };
-    const worker = new Worker(workerUrl(), { workerData: data, transferList: [port2] });
+    const worker = new Worker(workerUrl(), { workerData: data, transferList: [port2], ...OWN_STDIO });
+    forwardStdio(worker);
     this.#threads.push({ worker, port: port1, pending: 0, ready: false });
     port1.on("message", (m: FromThread) => this.#receive(i, m));
     worker.on("error", (e) => this.#fail(new Error(`format thread failed: ${e.message}`, { cause: e })));

@@ -13,6 +13,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { engineModule } from "../wasm/engine.js";
 import { createLink, type ShardLink } from "./protocol.js";
+import { forwardStdio, OWN_STDIO } from "../worker-stdio.js";
 
 /** Most shard threads one run starts. */
 export const MAX_THREADS = 64;
@@ -27,13 +28,27 @@ export const MAX_THREADS = 64;
 export const THREAD_MIN_BYTES = 256 << 20;
 
 /**
- * The frame ring of a shard thread started here (protocol.ts RING_BYTES is a lent thread's): the
- * thread took its first frame ~190 ms after the run started (its Node, modules and engine), while
- * the reading thread routes ~125 MB/s of frame records on the header-only cap2m: with 4 MiB it
- * found the ring full at 123 ms, before the shard thread had begun. 16 MiB holds the start-up's
- * worth; its pages are touched once the ring wraps.
+ * The frame rings of one run's shard threads started here, all together (protocol.ts RING_BYTES is a
+ * lent thread's ring): the thread took its first frame ~190 ms after the run started (its Node,
+ * modules and engine), while the reading thread routes ~125 MB/s of frame records on the
+ * header-only cap2m: with one 4 MiB ring it found the ring full at 123 ms, before the shard thread
+ * had begun. 16 MiB holds the start-up's worth; with N engines each ring takes 1/(N-1) of the
+ * routed frames, so 1/(N-1) of that. A ring's pages are touched (faulted in, by the reading thread)
+ * once it wraps: 16 MiB per ring had 16 engines touch 240 MiB of rings, which took the reading
+ * thread 1.82 s of CPU on cap2m against 1.0 s with 4 MiB rings and 0.82 s with 2 MiB ones
+ * (`--threads 16`, 2-core machine, medians of 3 and 2 runs, /proc task stat).
  */
-const OWN_RING_BYTES = 16 << 20;
+const OWN_RINGS_BYTES = 16 << 20;
+/** The smallest ring of a thread started here: a whole staging area (assembly/shard/route.ts ROUTE_FLUSH, 1 MiB) and its header. */
+const MIN_OWN_RING_BYTES = 2 << 20;
+
+/** The frame ring of each shard thread started for a run of `engines` engines: a power of two. */
+export function ownRingBytes(engines: number): number {
+  const share = OWN_RINGS_BYTES / Math.max(1, engines - 1);
+  let bytes = MIN_OWN_RING_BYTES;
+  while (bytes * 2 <= share) bytes *= 2;
+  return bytes;
+}
 
 /** The default thread count: the cores this process may use. */
 export function availableThreads(): number {
@@ -70,13 +85,15 @@ function workerUrl(): URL {
 }
 
 /**
- * Starts a shard thread; it loads its modules and waits for its ShardStart. It holds the process
- * open only once a run takes it (ShardedRun refs it); the run's close() ends it.
+ * Starts a shard thread of a run of `engines` engines (its ring: {@link ownRingBytes}); it loads
+ * its modules and waits for its ShardStart. It holds the process open only once a run takes it
+ * (ShardedRun refs it); the run's close() ends it.
  */
-export function startShardThread(): ShardThread {
-  const ends = createLink(OWN_RING_BYTES);
+export function startShardThread(engines: number): ShardThread {
+  const ends = createLink(ownRingBytes(engines));
   const data: ShardThreadData = { ...ends.shard, module: engineModule() };
-  const worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port] });
+  const worker = new Worker(workerUrl(), { workerData: data, transferList: [ends.shard.port], ...OWN_STDIO });
+  forwardStdio(worker);
   const thread: ShardThread = { link: ends.reader, worker, failure: null };
   worker.on("error", (e) => {
     thread.failure ??= e;
@@ -110,7 +127,8 @@ export function startShardThreadsFor(argv: readonly string[]): ShardThread[] {
   }
   const given = threads !== undefined && Number.isInteger(threads) && threads >= 1 ? threads : undefined;
   const n = engineThreads(given, { isFile: true, size });
-  return Array.from({ length: Math.min(MAX_THREADS, n) - 1 }, startShardThread);
+  const engines = Math.min(MAX_THREADS, n);
+  return Array.from({ length: engines - 1 }, () => startShardThread(engines));
 }
 
 /** Ends the shard threads no run took (and empties the list). */

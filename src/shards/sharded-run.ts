@@ -188,7 +188,7 @@ export class ShardedRun {
       let worker: Worker | null = null;
       if (opts.links !== undefined) link = opts.links[i - 1]!;
       else {
-        const thread = started.shift() ?? startShardThread();
+        const thread = started.shift() ?? startShardThread(n);
         ({ link, worker } = thread);
         worker.ref();
         const failed = (e: Error): void => {

@@ -127,6 +127,21 @@ describe("--threads through shard threads", () => {
     }
   });
 
+  it("--threads 12 into a file: nothing on stderr (no listener per thread on stdout)", () => {
+    // Node piped each shard thread's stdout into process.stdout, one 'error' listener each: with 12
+    // threads the CLI's own listener was the 12th and Node warned (MaxListenersExceededWarning).
+    const file = join(dir, "twelve.ndjson");
+    const fd = openSync(file, "w");
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "analyze", "test/fixtures/kernel/combined.pcap", "--threads", "12", "--format", "ndjson"],
+      { cwd: repoRoot, stdio: ["ignore", fd, "pipe"], encoding: "utf8" },
+    );
+    closeSync(fd);
+    expect({ code: r.status, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(readFileSync(file, "utf8").length).toBeGreaterThan(1000);
+  });
+
   it("a damaged record: exit 1, the same error line, and every flow before it", async () => {
     const bytes = readFileSync(resolve(repoRoot, "test/fixtures/kernel/combined.pcap"));
     const damaged = Uint8Array.from(bytes);

@@ -12,6 +12,7 @@ import {
   availableThreads,
   endShardThreads,
   engineThreads,
+  ownRingBytes,
   startShardThreadsFor,
   THREAD_MIN_BYTES,
 } from "../../src/shards/shard-threads.js";
@@ -73,6 +74,17 @@ describe("shard threads started ahead", () => {
     expect(engineThreads(undefined, { isFile: true, size: 256 << 20 })).toBe(availableThreads());
     expect(engineThreads(undefined, { isFile: false, size: 0 })).toBe(1);
     expect(engineThreads(3, { isFile: true, size: 100 })).toBe(3);
+  });
+
+  it("share 16 MiB of frame rings among a run's threads: more engines, smaller rings (each faulted in once)", () => {
+    expect([2, 3, 4, 5, 8, 9, 16, 64].map(ownRingBytes)).toEqual([16, 8, 4, 4, 2, 2, 2, 2].map((mib) => mib << 20));
+    for (const n of [2, 3, 16]) {
+      const threads = startShardThreadsFor(["analyze", capture, "-j", String(n)]);
+      const rings = threads.map((t) => t.link.ring.byteLength - 64); // less the control cells (ring.ts)
+      endShardThreads(threads);
+      expect({ n, rings }).toEqual({ n, rings: Array(n - 1).fill(ownRingBytes(n)) });
+      expect(rings.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(Math.max(16 << 20, (n - 1) * (2 << 20)));
+    }
   });
 
   it("a run takes them and prints what it prints without them; the ones it does not need end", async () => {
