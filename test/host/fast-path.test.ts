@@ -161,6 +161,35 @@ const pcapDir = join(repoRoot, "test", "fixtures", "pcap");
 const anomaliesDir = join(repoRoot, "test", "fixtures", "anomalies");
 const wiresharkDir = sharedPath("corpus", "wireshark");
 
+/** Segments of `segs` that took a fast path (the engine's steady_segments counter). */
+function steadyOf(segs: Seg[]): number {
+  return run(capture(segs), { fastPath: true }).stats.steady_segments;
+}
+
+/**
+ * One connection's handshake and a little data (`data`; `open` is both: 5 segments, all on the fast path), then the
+ * four segments of a normal close, the client's FIN first: FIN, its ACK, the server's FIN, the
+ * last ACK. The close tests vary them.
+ */
+function normalClose() {
+  const [syn, synAck, ack3] = handshake();
+  const data: Seg[] = [
+    { from: "c", flags: ACK, seq: 1, ack: 1, len: 10, t: 0.03 },
+    { from: "s", flags: ACK, seq: 1, ack: 11, t: 0.04 },
+  ];
+  return {
+    syn,
+    synAck,
+    ack3,
+    data,
+    open: [syn, synAck, ack3, ...data],
+    finC: { from: "c", flags: FIN | ACK, seq: 11, ack: 1, t: 0.05 } as Seg,
+    ackFinC: { from: "s", flags: ACK, seq: 1, ack: 12, t: 0.06 } as Seg,
+    finS: { from: "s", flags: FIN | ACK, seq: 1, ack: 12, t: 0.07 } as Seg,
+    lastAck: { from: "c", flags: ACK, seq: 12, ack: 2, t: 0.08 } as Seg,
+  };
+}
+
 describe("the steady-state fast path changes no output", () => {
   const generated = generatedCaptures("flowrecon-fastpath-", {
     // Header-only (the snaplen cuts the payload: gaps on every ack), then whole segments.
@@ -261,7 +290,6 @@ describe("the steady-state fast path changes no output", () => {
     "the handshake's SYN that creates the record and the SYN-ACK answering it take the fast path, and only those",
     () => {
       const [syn, synAck, ack3] = handshake();
-      const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
       // Segments on the fast path: the SYN where it creates the record, the SYN-ACK where it answers
       // that SYN, the third ACK where it is steady (1 each).
       const variants: [string, Seg[], number][] = [
@@ -304,17 +332,7 @@ describe("the steady-state fast path changes no output", () => {
   it(
     "the close's pure ACKs (the ACK of a FIN, the last ACK) take the fast path, and only those",
     () => {
-      const [syn, synAck, ack3] = handshake();
-      const data: Seg[] = [
-        { from: "c", flags: ACK, seq: 1, ack: 1, len: 10, t: 0.03 },
-        { from: "s", flags: ACK, seq: 1, ack: 11, t: 0.04 },
-      ];
-      const finC: Seg = { from: "c", flags: FIN | ACK, seq: 11, ack: 1, t: 0.05 };
-      const ackFinC: Seg = { from: "s", flags: ACK, seq: 1, ack: 12, t: 0.06 };
-      const finS: Seg = { from: "s", flags: FIN | ACK, seq: 1, ack: 12, t: 0.07 };
-      const lastAck: Seg = { from: "c", flags: ACK, seq: 12, ack: 2, t: 0.08 };
-      const open = [syn, synAck, ack3, ...data]; // 5 on the fast path
-      const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
+      const { open, finC, ackFinC, finS, lastAck } = normalClose();
       // Counted: the 5 of `open`, each FIN of a normal close (tracker.ts finAck, the next case) and each pure ACK taken.
       const variants: [string, Seg[], number | null][] = [
         ["plain", [...open, finC, ackFinC, finS, lastAck], 9],
@@ -389,17 +407,7 @@ describe("the steady-state fast path changes no output", () => {
   it(
     "the close's FINs (an active close, a passive one, with data) take the fast path, and only those",
     () => {
-      const [syn, synAck, ack3] = handshake();
-      const data: Seg[] = [
-        { from: "c", flags: ACK, seq: 1, ack: 1, len: 10, t: 0.03 },
-        { from: "s", flags: ACK, seq: 1, ack: 11, t: 0.04 },
-      ];
-      const finC: Seg = { from: "c", flags: FIN | ACK, seq: 11, ack: 1, t: 0.05 };
-      const ackFinC: Seg = { from: "s", flags: ACK, seq: 1, ack: 12, t: 0.06 };
-      const finS: Seg = { from: "s", flags: FIN | ACK, seq: 1, ack: 12, t: 0.07 };
-      const lastAck: Seg = { from: "c", flags: ACK, seq: 12, ack: 2, t: 0.08 };
-      const open = [syn, synAck, ack3, ...data]; // 5 on the fast path
-      const steadyOf = (segs: Seg[]) => run(capture(segs), { fastPath: true }).stats.steady_segments;
+      const { syn, synAck, ack3, data, open, finC, ackFinC, finS, lastAck } = normalClose();
       // Segments on the fast path: the 5 of `open`, each FIN of a normal close (tracker.ts finAck), each pure ACK of the close (closeAck).
       const variants: [string, Seg[], number][] = [
         ["the client closes first", [...open, finC, ackFinC, finS, lastAck], 9],
