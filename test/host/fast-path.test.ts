@@ -386,6 +386,7 @@ describe("the steady-state fast path changes no output", () => {
       ];
       for (const [name, segs, steady] of variants) {
         expectSameBothWays(`close: ${name}`, capture(segs));
+        expectSameBothWays(`close: ${name}, partial gaps`, capture(segs), { reportGapsForPartial: true });
         if (steady !== null) expect(steadyOf(segs), `close: ${name}: segments on the fast path`).toBe(steady);
       }
     },
