@@ -29,13 +29,13 @@
 //     snaplen (G/g scaled letter and missed_bytes, but no content_gap anomaly), or a side is
 //     PARTIAL (no G/g; missed_bytes and content_gap only with report_gaps_for_partial, then the
 //     payload must have been cut too); or reassembly was given up (no gap at all).
-// Payload handed to the reassembler (dataSent) goes through the same function as on the full path.
+// Payload handed to the reassembler goes through the same function as on the full path (deliverPayload).
 //
 // The switch: Option.FastPath (engine option `fastPath: false`) sends every segment the full path;
 // test/host/fast-path.test.ts runs every capture of the suite both ways and demands identical records.
 
 import {
-  P_FLAGS, P_PAYLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_IPLEN, P_PAYPTR, P_PAYCAP, P_WHOLE, TH_ACK, TH_PSH,
+  P_FLAGS, P_PAYLEN, P_SEQ, P_ACK, P_WIN, P_OPTS, P_IPLEN, P_PAYPTR, P_PAYCAP, TH_ACK, TH_PSH,
 } from "../packet";
 import {
   FR_ORIG, FR_RESP, FR_FLAGS, FR_TS_LAST, FR_TS_START, FR_HS_RTT, FR_HIST_SEEN,
@@ -48,8 +48,7 @@ import {
 import { setTimeSince, durationAt, setDurationAt, addWide, relAt, setRelAt, wrapsAt, hasSynTime, synTime } from "./narrow";
 import { TOO_LARGE_SEQ_DELTA, seqDelta, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
 import { gapHistory, historyIsLoneH, checkHistory } from "./history";
-import { dataSent, hasUndelivered } from "./reassembly";
-import { noteHoleClocks, noteSegmentSent } from "./wire-anomalies";
+import { noteSegmentSent, deliverPayload } from "./wire-anomalies";
 import { extOf } from "./table";
 import { scanHttp } from "./http";
 import { scanService } from "./service";
@@ -167,13 +166,7 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
     }
     setRelAt(rec, peer, EP_TRIM, relAck);
   }
-  if (len != 0 && !dataUnderflow) {
-    if (load<u8>(pk + P_WHOLE) != 0) {
-      const hadHole = hasUndelivered(ep);
-      dataSent(rec, ep, relSeq, <u64>len);
-      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
-    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
-  }
+  if (len != 0 && !dataUnderflow) deliverPayload(pk, rec, ep, relSeq, len);
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
   if (rttOpen) noteHandshakeAck(rec, ack, now);

@@ -9,13 +9,13 @@
 
 import {
   PKT_RING, PKT_SIZE, PKT_RING_SLOTS, usePktSlot, P_TS, P_SRC, P_DST, P_SPORT, P_DPORT, P_VLAN, P_FLAGS, P_CSUM, P_SEQ, P_ACK, P_WIN, P_OPTS, P_WSCALE, P_MSS,
-  P_IPLEN, P_PAYLEN, P_WHOLE, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, TH_PSH, OPT_MSS, OPT_WSCALE, Csum, isHeaderOnly,
+  P_IPLEN, P_PAYLEN, P_PAYPTR, P_PAYCAP, P_TUNNEL, P_CLOCK, P_OUTER_SRC, P_OUTER_DST, P_OUTER_SPORT, P_OUTER_VLAN, P_OUTER_PROTO, TH_SYN, TH_ACK, TH_FIN, TH_RST, TH_PSH, OPT_MSS, OPT_WSCALE, Csum, isHeaderOnly,
 } from "../packet";
 import {
   FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FR_FLAGS, FR_TS_START, FR_TS_LAST, FR_TS_ACTIVE,
   FR_HS_RTT, FF_ENDED, FF_TUNNEL_SHIFT, FR_ORIG, FR_RESP, FF_LIVE, FF_PARTIAL, FF_FPS_ORIG, FF_FPS_RESP,
   EP_STATE, EP_PREV_STATE, EP_FLAGS, EP_WSCALE, EP_OPTS, EP_MSS, EP_PKTS, EP_IP_BYTES, X_CNT_T, X_CNT_C, X_CNT_W,
-  EP_FIN_SEQ, EP_FLAGS2, EF2_TRUNCATED, FF_VLAN_KEY, X_HIST_SYN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
+  EP_FIN_SEQ, EP_FLAGS2, FF_VLAN_KEY, X_HIST_SYN, X_HIST_RST, EP_REASM, EP_TRIM, EP_WIN, EP_SEQ_WRAPS, EP_ACK_WRAPS,
   EF_DID_CLOSE, EF_FIN_AFTER_PEER, EF_FIN_RETX, EF_FIN_SEEN, EF_RST_SEEN, EF_SYN_SEEN, Half, EndReason,
   HIST_SYN_PKT, HIST_FIN_PKT, HIST_RST_PKT, HIST_FIN_RST_PKT, HIST_DATA_PKT, HIST_ACK_PKT, HIST_MULTI_FLAG_PKT,
   X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_VLAN, X_OUTER_PROTO, X_IP_BYTES_HI,
@@ -35,8 +35,8 @@ import {
   addHistory, checkHistory, scaledHistoryAt, historyIsLoneH, rewriteHistoryCaretH, caseFor, flipRoles, histLastFin, setHistLastFinAtFin,
   keepHistLastFin, historyInit,
 } from "./history";
-import { dataSent, ackReceived, hasUndelivered } from "./reassembly";
-import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteHoleClocks, noteSegmentSent } from "./wire-anomalies";
+import { ackReceived } from "./reassembly";
+import { noteBefore, noteSequenceBefore, checkWireAnomalies, startsUnseen, noteSegmentSent, deliverPayload } from "./wire-anomalies";
 import {
   setCurrent, flipCurrent, updateStateMachine, updateInactive, connectionClosed, checkEOF, setState,
   stateOf, flagsOf, setFlag, clearFlag, epHas, epSet,
@@ -538,13 +538,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
     checkEOF(rec, peer);
   }
   // Payload goes to the reassembler only when seen whole (Zeek skips snaplen-truncated payload).
-  if (len > 0 && !rst && !underflow) {
-    if (load<u8>(TRACKER.pk + P_WHOLE) != 0) {
-      const hadHole = hasUndelivered(ep);
-      dataSent(rec, ep, dataSeq, <u64>len);
-      if (hasUndelivered(ep)) noteHoleClocks(TRACKER.pk, rec, ep, !hadHole);
-    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
-  }
+  if (len > 0 && !rst && !underflow) deliverPayload(TRACKER.pk, rec, ep, dataSeq, len);
   checkEOF(rec, ep);
   if (FLOW_STATE.doClose) connectionClosed(rec, ep, peer, FLOW_STATE.genEvent);
 
@@ -781,13 +775,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   }
   ackReceived(rec, peer, ep, relAck);
   checkEOF(rec, peer);
-  if (len != 0) {
-    if (load<u8>(pk + P_WHOLE) != 0) {
-      const hadHole = hasUndelivered(ep);
-      dataSent(rec, ep, relSeq, <u64>len);
-      if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
-    } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
-  }
+  if (len != 0) deliverPayload(pk, rec, ep, relSeq, len);
   checkEOF(rec, ep);
   connectionClosed(rec, ep, peer, true);
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);

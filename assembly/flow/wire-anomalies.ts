@@ -20,7 +20,7 @@
 import {
   FR_ORIG, FR_RESP, FR_TS_START, FR_HS_RTT, FF_RESP_NONSYN, FF_SYNACK_AFTER_ACK, EP_WIN, EP_SEEN, EP_PKTS, EP_FIN_SEQ,
   X_RTX_QUIET, EP_LAST_ACKVAL, X_DUPACKS, EP_FLAGS2, EP_REASM, EP_SEQ_WRAPS, EF_FIN_SEEN, EF_SYN_SEEN,
-  EF_FIN_RETX, EF2_ACK_SENT, EF2_BEYOND_SYN, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, HOLE_TSVAL, HOLE_IPID, Half,
+  EF_FIN_RETX, EF2_ACK_SENT, EF2_BEYOND_SYN, EF2_TRUNCATED, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS, HOLE_TSVAL, HOLE_IPID, Half,
 } from "./live";
 import {
   P_FLAGS, P_SEQ, P_ACK, P_WIN, P_PAYLEN, P_WHOLE, P_OPTS, P_TSVAL, P_IPID, OPT_TS,
@@ -30,7 +30,7 @@ import { Anomaly, noteAnomaly, extSide, extSideIfAny, extSideIn } from "./anomal
 import { extOf } from "./table";
 import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./seq";
 import { stateOf, epHas, epSet, setFlag } from "./state";
-import { seenByReassembler } from "./reassembly";
+import { seenByReassembler, dataSent, hasUndelivered } from "./reassembly";
 import { WIRE_ANOMALIES } from "../state";
 import { durationAt, relAt, wrapsAt, bumpSyns } from "./narrow";
 
@@ -98,6 +98,20 @@ export function startsUnseen(rec: usize, ep: usize, dataSeq: u64, dataSeqRaw: u3
   if (WIRE_ANOMALIES.freshBase) return true;
   if (seqDelta(dataSeqRaw, WIRE_ANOMALIES.lastBefore) >= 0) return true;
   return !seenByReassembler(rec, ep, dataSeq);
+}
+
+/**
+ * Hands a segment's payload (`len` bytes from relative `dataSeq`) to the reassembler when the
+ * capture holds it whole (Zeek skips snaplen-truncated payload: the side is marked truncated
+ * instead), and keeps the hole clocks while the sender's stream has a hole (noteHoleClocks). The
+ * one hand-over for process() and the fast paths.
+ */
+@inline export function deliverPayload(pk: usize, rec: usize, ep: usize, dataSeq: u64, len: u32): void {
+  if (load<u8>(pk + P_WHOLE) != 0) {
+    const hadHole = hasUndelivered(ep);
+    dataSent(rec, ep, dataSeq, <u64>len);
+    if (hasUndelivered(ep)) noteHoleClocks(pk, rec, ep, !hadHole);
+  } else store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) | EF2_TRUNCATED);
 }
 
 /**
