@@ -1,8 +1,10 @@
 // The chunk-feeding protocol of Reconstructor (src/reconstructor.ts) against a fake engine with
 // the real ABI, and the real engine's option and error plumbing.
-import { readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Reconstructor, MIN_WINDOW_BYTES } from "../../src/reconstructor.js";
+import { Reconstructor, MIN_WINDOW_BYTES, READ_BYTES } from "../../src/reconstructor.js";
 import { analyzeFile, analyzeStream } from "../../src/analyze.js";
 import { EngineFault, type MemoryViews } from "../../src/wasm/engine.js";
 import type { Flow } from "../../src/flow.js";
@@ -145,6 +147,47 @@ describe("chunk feeding (fake engine)", () => {
     expect(rec.error).toMatchObject({ code: "bad_block_length", offset: 0 });
     expect(rec.error!.message).toContain("input window");
     expect(rec.bytesIn).toBe(MIN_WINDOW_BYTES);
+  });
+
+  it("reads a file at most READ_BYTES at a time into the default 8 MiB window, a longer record over several reads", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowrecon-read-"));
+    try {
+      const file = join(dir, "cap");
+      const capture = fakeCaptureOf(Array.from({ length: 500_000 }, (_, i) => (i % 1000 === 999 ? ["F", i] : "n")));
+      expect(capture.length).toBeGreaterThan(3 * READ_BYTES);
+      writeFileSync(file, capture);
+      const readAll = (rec: Reconstructor) => {
+        const fd = openSync(file, "r");
+        const reads: number[] = [];
+        const flows: Flow[] = [];
+        try {
+          for (let at = 0, got = rec.readFrom(fd); got !== null; got = rec.readFrom(fd)) {
+            flows.push(...got);
+            reads.push(rec.bytesIn - at);
+            at = rec.bytesIn;
+          }
+        } finally {
+          closeSync(fd);
+        }
+        return { reads, flows: [...flows, ...rec.finish()] };
+      };
+      const { reads, flows } = readAll(new Reconstructor({}, fakeEngine().engine));
+      expect(READ_BYTES).toBeLessThan(8 << 20);
+      expect(Math.max(...reads)).toBe(READ_BYTES);
+      expect(reads.reduce((a, b) => a + b, 0)).toBe(capture.length);
+      const pushed = new Reconstructor({}, fakeEngine().engine);
+      expect(ids(flows)).toEqual(ids([...pushed.push(capture), ...pushed.finish()]));
+      expect(flows.length).toBe(500);
+      // An engine that never consumes (one record longer than READ_BYTES): the reads fill the window.
+      const { engine } = fakeEngine();
+      (engine.exports as { feed: (l: number, e: number) => number }).feed = () => 0;
+      const stuck = new Reconstructor({ windowBytes: 2 * READ_BYTES + (64 << 10) }, engine);
+      readAll(stuck);
+      expect(stuck.error!.message).toContain("input window");
+      expect(stuck.bytesIn).toBe(2 * READ_BYTES + (64 << 10));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("treats a trap as a fault that poisons the instance", () => {
