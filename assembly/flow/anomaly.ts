@@ -15,7 +15,7 @@ import {
   X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI, X_REASM, X_TRIM, X_FIN_SEQ, X_HIST_SYN, X_RTX_QUIET, X_DUPACKS, X_SEQ_WRAPS,
   X_ACK_WRAPS, X_HIST_FIN, X_CNT_G, X_SYNS, FR_FLAGS, FF_MIDSTREAM,
 } from "./live";
-import { extPtr, extAttach, extOf } from "./table";
+import { extPtr, extAttach, extOf, extTailIn, extTailOf, extTailAttachOf, recPtr } from "./table";
 import { ANOMALY } from "../state";
 
 export enum Anomaly {
@@ -55,11 +55,19 @@ export function currentExt(): usize { return extAttach(ANOMALY.curId); }
 
 /**
  * Address of the current record's per-side extension field at `x` (originator's first, then the
- * responder's, `width` bytes each: X_BLOCKS, X_CNT_C, X_HIST_RST, X_CNT_T, X_CNT_W) for the side whose block is at ep.
- * Allocates the extension block.
+ * responder's, `width` bytes each: X_BLOCKS, X_CNT_C, X_HIST_RST, X_HOLE_*) for the side whose block is at ep.
+ * Allocates the extension block. A field of the live-only tail (live.ts X_TAIL) takes extTailSide().
  */
 export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
   return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+}
+
+/**
+ * extSide() for a per-side field of the extension block's live-only tail (live.ts X_TAIL: X_CNT_T,
+ * X_CNT_W, X_HIST_SYN, X_HIST_FIN, X_RTX_QUIET, X_DUPACKS). Allocates the block and its tail.
+ */
+export function extTailSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  return extTailAttachOf(recPtr(ANOMALY.curId)) + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
 
 /**
@@ -70,7 +78,15 @@ export function extSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usi
   return extSideIn(extOf(rec), rec, ep, x, width);
 }
 
-/** extSideIfAny() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand. */
+/** extSideIfAny() for a field of the live-only tail: 0 when the record has no block or the block no tail. */
+export function extTailSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  return extSideIn(extTailOf(rec), rec, ep, x, width);
+}
+
+/**
+ * extSideIfAny() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand, or,
+ * for a field of the live-only tail, its extTailOf() (0 without a tail).
+ */
 @inline export function extSideIn(ext: usize, rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
   return ext == 0 ? 0 : ext + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
@@ -158,22 +174,26 @@ export function flipExtensionSides(): void {
   // Each counter pair is (originator, responder): swap the halves of the u64.
   store<u64>(ext + X_CNT_C, rotl<u64>(load<u64>(ext + X_CNT_C), 32));
   store<u64>(ext + X_HIST_RST, rotl<u64>(load<u64>(ext + X_HIST_RST), 32));
-  store<u64>(ext + X_CNT_T, rotl<u64>(load<u64>(ext + X_CNT_T), 32));
-  store<u64>(ext + X_CNT_W, rotl<u64>(load<u64>(ext + X_CNT_W), 32));
-  store<u64>(ext + X_IP_BYTES_HI, rotl<u64>(load<u64>(ext + X_IP_BYTES_HI), 32));
-  store<u64>(ext + X_MISSED_HI, rotl<u64>(load<u64>(ext + X_MISSED_HI), 32));
-  // The whole relative sequence numbers: a u64 pair each.
-  swapU64(ext + X_REASM);
-  swapU64(ext + X_TRIM);
-  swapU64(ext + X_FIN_SEQ);
-  store<u64>(ext + X_HIST_SYN, rotl<u64>(load<u64>(ext + X_HIST_SYN), 32));
-  store<u32>(ext + X_RTX_QUIET, rotl<u32>(load<u32>(ext + X_RTX_QUIET), 16));
-  store<u16>(ext + X_DUPACKS, rotl<u16>(load<u16>(ext + X_DUPACKS), 8));
-  store<u64>(ext + X_SEQ_WRAPS, rotl<u64>(load<u64>(ext + X_SEQ_WRAPS), 32));
-  store<u64>(ext + X_ACK_WRAPS, rotl<u64>(load<u64>(ext + X_ACK_WRAPS), 32));
-  store<u64>(ext + X_HIST_FIN, rotl<u64>(load<u64>(ext + X_HIST_FIN), 32));
-  store<u64>(ext + X_CNT_G, rotl<u64>(load<u64>(ext + X_CNT_G), 32));
-  store<u32>(ext + X_SYNS, rotl<u32>(load<u32>(ext + X_SYNS), 16));
+  // The pairs of the live-only tail (live.ts X_TAIL), if the block has one.
+  const tail = extTailIn(ext);
+  if (tail != 0) {
+    store<u64>(tail + X_CNT_T, rotl<u64>(load<u64>(tail + X_CNT_T), 32));
+    store<u64>(tail + X_CNT_W, rotl<u64>(load<u64>(tail + X_CNT_W), 32));
+    store<u64>(tail + X_IP_BYTES_HI, rotl<u64>(load<u64>(tail + X_IP_BYTES_HI), 32));
+    store<u64>(tail + X_MISSED_HI, rotl<u64>(load<u64>(tail + X_MISSED_HI), 32));
+    // The whole relative sequence numbers: a u64 pair each.
+    swapU64(tail + X_REASM);
+    swapU64(tail + X_TRIM);
+    swapU64(tail + X_FIN_SEQ);
+    store<u64>(tail + X_HIST_SYN, rotl<u64>(load<u64>(tail + X_HIST_SYN), 32));
+    store<u32>(tail + X_RTX_QUIET, rotl<u32>(load<u32>(tail + X_RTX_QUIET), 16));
+    store<u16>(tail + X_DUPACKS, rotl<u16>(load<u16>(tail + X_DUPACKS), 8));
+    store<u64>(tail + X_SEQ_WRAPS, rotl<u64>(load<u64>(tail + X_SEQ_WRAPS), 32));
+    store<u64>(tail + X_ACK_WRAPS, rotl<u64>(load<u64>(tail + X_ACK_WRAPS), 32));
+    store<u64>(tail + X_HIST_FIN, rotl<u64>(load<u64>(tail + X_HIST_FIN), 32));
+    store<u64>(tail + X_CNT_G, rotl<u64>(load<u64>(tail + X_CNT_G), 32));
+    store<u32>(tail + X_SYNS, rotl<u32>(load<u32>(tail + X_SYNS), 16));
+  }
   // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
   store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
   store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));

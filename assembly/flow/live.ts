@@ -196,9 +196,20 @@ export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 3) & ~3;
 
 // ---- extension block ----------------------------------------------------------------------------
 // A live extension block is the output record's (EXT_SIZE bytes, X_* offsets of record.ts, copied
-// as they are) followed by fields only a live record needs.
+// as they are) followed by X_TAIL_REF; the fields only a live record needs (X_HIST_MORE to X_SYNS
+// below) are in a tail block of their own, attached to the extension block on first use (table.ts
+// extTailAttachOf). Most connections that take an extension block never need its tail (on the 10M
+// benchmark capture 7.3k of the 92k blocks live at the peak do: retransmissions, zero windows),
+// so the tail's 224 bytes are allocated, zeroed and faulted in only for them.
+/** u32: the tail block's id + 1 (0 = none). */
+export const X_TAIL_REF: i32 = EXT_SIZE;
+/**
+ * The offset of the first tail field. The tail fields keep the offsets below, from a tail base:
+ * the tail block's address - X_TAIL (table.ts extTailOf), never from the extension block's address.
+ */
+export const X_TAIL: i32 = EXT_SIZE;
 /** HIST_CAP - HIST_INLINE bytes: history letters past the first HIST_INLINE. */
-export const X_HIST_MORE: i32 = EXT_SIZE;
+export const X_HIST_MORE: i32 = X_TAIL;
 /**
  * The T and W letters' counters (the output record's EP_CNT_T and EP_CNT_W), a u32 pair each
  * (originator, responder): a retransmission or a zero window is rare, and records an anomaly, so
@@ -253,5 +264,7 @@ export const X_TS_SYN: i32 = X_TS_ATTEMPT + 8;
  */
 export const X_CNT_G: i32 = X_TS_SYN + 8;
 export const X_SYNS: i32 = X_CNT_G + 8;
-/** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_SYNS + 4 + 15) & ~15;
+/** Bytes of a live extension block (up to X_TAIL_REF): a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
+export const EXT_LIVE: i32 = (X_TAIL_REF + 4 + 15) & ~15;
+/** Bytes of a tail block (X_TAIL up to the last tail field): a multiple of 16, as EXT_LIVE. */
+export const TAIL_SIZE: i32 = (X_SYNS + 4 - X_TAIL + 15) & ~15;

@@ -4,7 +4,8 @@
 // adding a chunk without moving live records. Freed records form a free list threaded through
 // FR_EXT_REF. A record's extension block (anomalies, HTTP: EXT_SIZE bytes) is allocated from a pool
 // of its own on first use, since most connections never record one; FR_EXT_REF names it (block
-// id + 1, 0 = none).
+// id + 1, 0 = none). The extension block's live-only tail (live.ts X_TAIL) is a block of a third
+// pool, attached to the extension block on first use; its X_TAIL_REF names it.
 //
 // The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
 // high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
@@ -17,7 +18,7 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6, FF_MIDSTREAM, FF_MIDSTREAM_RESP } from "./live";
+import { REC_LIVE, EXT_LIVE, TAIL_SIZE, X_TAIL, X_TAIL_REF, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6, FF_MIDSTREAM, FF_MIDSTREAM_RESP } from "./live";
 import { storeMidstream } from "./anomaly";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE, TableState } from "../state";
@@ -47,6 +48,13 @@ TABLE.v6HighWater = 0;
 TABLE.v6FreeHead = NO_RECORD;
 TABLE.extHighWater = 0;
 TABLE.extFreeHead = NO_RECORD;
+/** Tail blocks (live.ts X_TAIL), in chunks of as many blocks as a record chunk has records. */
+const TAIL_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const TAIL_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>TAIL_SIZE;
+const TAIL_CHUNK_PAGES: i32 = <i32>((TAIL_CHUNK_BYTES + 0xFFFF) >> 16);
+TABLE.nTailChunks = 0;
+TABLE.tailHighWater = 0;
+TABLE.tailFreeHead = NO_RECORD;
 
 // ---- block pools ---------------------------------------------------------------------------------
 // Extension blocks and IPv6 key blocks come from pools of the same shape: fixed-size blocks in
@@ -57,6 +65,7 @@ TABLE.extFreeHead = NO_RECORD;
 // constant computed from TABLE could become a wasm global, which the engine state must not have.)
 @inline function extPool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nExtChunks"); }
 @inline function v6Pool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nV6Chunks"); }
+@inline function tailPool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nTailChunks"); }
 
 /** Block x of the pool whose chunk array is `chunks` and whose blocks are `size` bytes. */
 // SAFETY: x < the pool's high-water mark <= its chunk count * CHUNK_RECORDS.
@@ -118,23 +127,25 @@ export function tableInit(key0: u64, key1: u64): void {
 /**
  * Empties the table once the end of the input emitted every live record (tracker.ts flushAll),
  * which then need not be unindexed and freed one by one (remove): the index is zeroed, and record
- * ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists, as after
- * tableInit(). Their chunks stay allocated and are not zeroed: insert() zeroes a record,
- * extAttachOf() an extension block and setKeyAddrs() writes a key block before use, and nothing
- * reads a record, block or free-list link at or above a high-water mark.
+ * ids, extension blocks, their tail blocks and IPv6 key blocks restart at 0 with empty free lists,
+ * as after tableInit(). Their chunks stay allocated and are not zeroed: insert() zeroes a record,
+ * extAttachOf() an extension block, extTailAttachOf() a tail block and setKeyAddrs() writes a key
+ * block before use, and nothing reads a record, block or free-list link at or above a high-water mark.
  */
 export function tableClear(): void {
   memory.fill(TABLE.indexBase, 0, <usize>(TABLE.indexMask + 1) << 3);
   restartIds();
 }
 
-/** Record ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists; none is live. */
+/** Record ids, extension blocks, tail blocks and IPv6 key blocks restart at 0 with empty free lists; none is live. */
 function restartIds(): void {
   TABLE.highWater = 0;
   TABLE.freeHead = NO_RECORD;
   TABLE.liveCount = 0;
   TABLE.extHighWater = 0;
   TABLE.extFreeHead = NO_RECORD;
+  TABLE.tailHighWater = 0;
+  TABLE.tailFreeHead = NO_RECORD;
   TABLE.v6HighWater = 0;
   TABLE.v6FreeHead = NO_RECORD;
 }
@@ -189,11 +200,42 @@ export function extAttachOf(r: usize): usize {
   return p;
 }
 
-/** Returns record `id`'s extension block, if any, to the pool. */
+/** Address of tail block `t`. */
+// SAFETY: t < tailHighWater <= nTailChunks * CHUNK_RECORDS.
+@inline function tailBlockPtr(t: u32): usize { return poolBlock(TAIL_CHUNKS, <usize>TAIL_SIZE, t); }
+
+/**
+ * The tail base (live.ts X_TAIL: a tail field x is at the base + x) of the extension block at ext,
+ * or 0 when ext is 0 or has no tail yet (all tail fields read as zero).
+ */
+@inline export function extTailIn(ext: usize): usize {
+  if (ext == 0) return 0;
+  const t = load<u32>(ext + X_TAIL_REF);
+  return t == 0 ? 0 : tailBlockPtr(t - 1) - <usize>X_TAIL;
+}
+
+/** The tail base of the live record at r (extTailIn), or 0 when it has no tail yet. */
+export function extTailOf(r: usize): usize { return extTailIn(extOf(r)); }
+
+/** The tail base of the live record at r, its extension block and the block's tail allocated and zeroed on first use. */
+export function extTailAttachOf(r: usize): usize {
+  const ext = extAttachOf(r);
+  const cur = load<u32>(ext + X_TAIL_REF);
+  if (cur != 0) return tailBlockPtr(cur - 1) - <usize>X_TAIL;
+  const t = poolTake(tailPool(), TAIL_CHUNKS, <usize>TAIL_SIZE);
+  const p = tailBlockPtr(t);
+  zeroBlock(p, <usize>TAIL_SIZE);
+  store<u32>(ext + X_TAIL_REF, t + 1);
+  return p - <usize>X_TAIL;
+}
+
+/** Returns record `id`'s extension block, if any, and its tail, if any, to their pools. */
 function extRelease(id: u32): void {
   const ref = extRef(id);
   const cur = load<u32>(ref);
   if (cur == 0) return;
+  const t = load<u32>(extBlockPtr(cur - 1) + X_TAIL_REF);
+  if (t != 0) poolGive(tailPool(), TAIL_CHUNKS, <usize>TAIL_SIZE, t - 1);
   poolGive(extPool(), EXT_CHUNKS, <usize>EXT_LIVE, cur - 1);
   store<u32>(ref, 0);
 }
@@ -564,10 +606,11 @@ const MAX_PAGES: i32 = 61440;
 /** Whether another record can be had without growing memory past MAX_PAGES (else evict first). */
 export function tableCanGrow(): bool {
   if (TABLE.freeHead != NO_RECORD || TABLE.highWater < TABLE.nChunks * CHUNK_RECORDS) return true;
-  // A chunk, room for the index to double once, and room for an extension block for every record
-  // (extension blocks are allocated later, during processing, where there is no evicting first).
+  // A chunk, room for the index to double once, and room for an extension block and its tail for
+  // every record (they are allocated later, during processing, where there is no evicting first).
   const indexPages = <i32>((<usize>(TABLE.indexMask + 1) << 4) >> 16) + 1;
-  const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES;
+  const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES +
+    <i32>(TABLE.nChunks + 1 - TABLE.nTailChunks) * TAIL_CHUNK_PAGES;
   // Likewise an IPv6 key chunk for every record chunk (allocated when its first IPv6 record is created).
   const v6Pages = <i32>(TABLE.nChunks + 1 - TABLE.nV6Chunks) * V6_CHUNK_PAGES;
   return memory.size() + CHUNK_PAGES + indexPages + extPages + v6Pages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;
