@@ -8,7 +8,7 @@ import { FR_SIZE, FR_EXT, EXT_SIZE } from "./record";
 import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
-import { recordHash, keyAddr, extTailIn } from "./table";
+import { recordHash, keyAddr, extTailIn, extHoleOf } from "./table";
 import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime, gapsAt, synsAt } from "./narrow";
 import { removalTime } from "./timers";
 import { inlineLetter, histLastFin, histLen } from "./history";
@@ -16,6 +16,8 @@ import { storeMidstream } from "./anomaly";
 
 // expandRecord() writes the history bytes as 12 (u64 + u32) for the inline letters, 20 (v128 + u32) for the rest.
 if (L.HIST_INLINE != 12 || O.HIST_CAP - L.HIST_INLINE != 20) ERROR("expandRecord() writes 12 inline and 20 more history bytes");
+// expandRecord() copies a hole block's ranges (X_BLOCKS, both sides) and its 16 bytes from X_HOLE_TSVAL.
+if (L.X_BLOCKS != L.X_HOLE_AT || L.X_HOLE_TSVAL + 16 > L.X_HOLE_AT + L.HOLE_SIZE || ((2 * L.X_BLOCKS_SIDE) & 15) != 0) ERROR("expandRecord() copies the hole block as live.ts lays it out");
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -121,6 +123,12 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
     // A midstream anomaly the record kept in its flags (live.ts FF_MIDSTREAM).
     const f = load<u32>(rec + L.FR_FLAGS);
     if ((f & L.FF_MIDSTREAM) != 0) storeMidstream(dst + <usize>FR_EXT, (f & L.FF_MIDSTREAM_RESP) != 0);
+  }
+  // The out-of-order ranges and hole clocks, from the hole block (the extension block's bytes there are zero).
+  const hole = extHoleOf(rec);
+  if (hole != 0) {
+    copyBlock(dst + <usize>FR_EXT + <usize>L.X_BLOCKS, hole + <usize>L.X_BLOCKS, <usize>(2 * L.X_BLOCKS_SIDE));
+    copy16(dst + <usize>FR_EXT + <usize>L.X_HOLE_TSVAL, hole + <usize>L.X_HOLE_TSVAL);
   }
 }
 

@@ -26,7 +26,7 @@ import {
   P_FLAGS, P_SEQ, P_ACK, P_WIN, P_PAYLEN, P_WHOLE, P_OPTS, P_TSVAL, P_IPID, OPT_TS,
   TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK, TH_URG,
 } from "../packet";
-import { Anomaly, noteAnomaly, extSide, extTailSide, extTailSideIfAny, extSideIn } from "./anomaly";
+import { Anomaly, noteAnomaly, holeSide, extTailSide, extTailSideIfAny, extSideIn } from "./anomaly";
 import { extTailOf } from "./table";
 import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./seq";
 import { stateOf, epHas, epSet, setFlag } from "./state";
@@ -121,7 +121,7 @@ export function startsUnseen(rec: usize, ep: usize, dataSeq: u64, dataSeqRaw: u3
 export function noteHoleClocks(pk: usize, rec: usize, ep: usize, opened: bool): void {
   const ts = load<u32>(pk + P_TSVAL), id = <u32>load<u16>(pk + P_IPID);
   const hasTs = (load<u8>(pk + P_OPTS) & OPT_TS) != 0 && ts != 0;
-  const tsAt = extSide(rec, ep, X_HOLE_TSVAL), idAt = extSide(rec, ep, X_HOLE_IPID, 2), validAt = extSide(rec, ep, X_HOLE_CLOCKS, 1);
+  const tsAt = holeSide(rec, ep, X_HOLE_TSVAL), idAt = holeSide(rec, ep, X_HOLE_IPID, 2), validAt = holeSide(rec, ep, X_HOLE_CLOCKS, 1);
   let valid = opened ? <u8>0 : load<u8>(validAt);
   if (hasTs && ((valid & HOLE_TSVAL) == 0 || seqDelta(ts, load<u32>(tsAt)) > 0)) { store<u32>(tsAt, ts); valid |= HOLE_TSVAL; }
   if (id != 0 && ((valid & HOLE_IPID) == 0 || ipidAhead(id, <u32>load<u16>(idAt)))) { store<u16>(idAt, <u16>id); valid |= HOLE_IPID; }
@@ -139,13 +139,13 @@ export function noteHoleClocks(pk: usize, rec: usize, ep: usize, opened: bool): 
 function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataSeqRaw: u32): bool {
   const dup = extTailSideIfAny(rec, peer, X_DUPACKS, 1); // zero without an extension block's tail (live.ts)
   if (dup != 0 && load<u8>(dup) >= FAST_RETRANSMIT_DUPACKS && load<u32>(peer + EP_LAST_ACKVAL) == dataSeqRaw) return true;
-  const valid = load<u8>(extSide(rec, ep, X_HOLE_CLOCKS, 1));
+  const valid = load<u8>(holeSide(rec, ep, X_HOLE_CLOCKS, 1));
   const ts = load<u32>(pk + P_TSVAL);
   if ((load<u8>(pk + P_OPTS) & OPT_TS) != 0 && ts != 0) {
-    return (valid & HOLE_TSVAL) != 0 && seqDelta(ts, load<u32>(extSide(rec, ep, X_HOLE_TSVAL))) > 0;
+    return (valid & HOLE_TSVAL) != 0 && seqDelta(ts, load<u32>(holeSide(rec, ep, X_HOLE_TSVAL))) > 0;
   }
   const id = <u32>load<u16>(pk + P_IPID);
-  return id != 0 && (valid & HOLE_IPID) != 0 && ipidAhead(id, <u32>load<u16>(extSide(rec, ep, X_HOLE_IPID, 2)));
+  return id != 0 && (valid & HOLE_IPID) != 0 && ipidAhead(id, <u32>load<u16>(holeSide(rec, ep, X_HOLE_IPID, 2)));
 }
 
 /** The peer has sent data (or a FIN) that it has not seen acknowledged. */
