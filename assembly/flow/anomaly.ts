@@ -15,7 +15,7 @@ import {
   X_CNT_T, X_CNT_W, X_IP_BYTES_HI, X_MISSED_HI, X_REASM, X_TRIM, X_FIN_SEQ, X_HIST_SYN, X_RTX_QUIET, X_DUPACKS, X_SEQ_WRAPS,
   X_ACK_WRAPS, X_HIST_FIN, X_CNT_G, X_SYNS, FR_FLAGS, FF_MIDSTREAM,
 } from "./live";
-import { extPtr, extAttach, extOf } from "./table";
+import { extPtr, extAttach, extOf, extTailIn, extTailOf, extTailAttachOf, extHoleOf, extHoleAttachOf, recPtr } from "./table";
 import { ANOMALY } from "../state";
 
 export enum Anomaly {
@@ -55,11 +55,28 @@ export function currentExt(): usize { return extAttach(ANOMALY.curId); }
 
 /**
  * Address of the current record's per-side extension field at `x` (originator's first, then the
- * responder's, `width` bytes each: X_BLOCKS, X_CNT_C, X_HIST_RST, X_CNT_T, X_CNT_W) for the side whose block is at ep.
- * Allocates the extension block.
+ * responder's, `width` bytes each: X_CNT_C, X_HIST_RST) for the side whose block is at ep.
+ * Allocates the extension block. A field of the live-only tail (live.ts X_TAIL) takes extTailSide(),
+ * a hole field (live.ts X_HOLE_AT) holeSide().
  */
 export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
   return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+}
+
+/**
+ * extSide() for a per-side field of the extension block's live-only tail (live.ts X_TAIL: X_CNT_T,
+ * X_CNT_W, X_HIST_SYN, X_HIST_FIN, X_RTX_QUIET, X_DUPACKS). Allocates the block and its tail.
+ */
+export function extTailSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  return extTailAttachOf(recPtr(ANOMALY.curId)) + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+}
+
+/**
+ * extSide() for a per-side hole field (X_BLOCKS, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS; live.ts
+ * X_HOLE_REF). Allocates the hole block (not the extension block).
+ */
+export function holeSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  return extHoleAttachOf(recPtr(ANOMALY.curId)) + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
 
 /**
@@ -70,7 +87,15 @@ export function extSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usi
   return extSideIn(extOf(rec), rec, ep, x, width);
 }
 
-/** extSideIfAny() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand. */
+/** extSideIfAny() for a field of the live-only tail: 0 when the record has no block or the block no tail. */
+export function extTailSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
+  return extSideIn(extTailOf(rec), rec, ep, x, width);
+}
+
+/**
+ * extSideIfAny() for a caller that has the record's extOf() (`ext`, 0 without a block) at hand, or,
+ * for a field of the live-only tail, its extTailOf() (0 without a tail).
+ */
 @inline export function extSideIn(ext: usize, rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
   return ext == 0 ? 0 : ext + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
 }
@@ -147,37 +172,44 @@ export function storeMidstream(x: usize, resp: bool): void {
 
 /** A role flip of the current record: the recorded sides and the out-of-order ranges follow the endpoints. */
 export function flipExtensionSides(): void {
+  // The out-of-order ranges and the hole clocks (a u32 pair, a u16 pair and a u8 pair), in the hole block if any.
+  const hole = extHoleOf(recPtr(ANOMALY.curId));
+  if (hole != 0) {
+    const a = hole + <usize>X_BLOCKS, b = a + <usize>X_BLOCKS_SIDE;
+    for (let i: usize = 0; i < <usize>X_BLOCKS_SIDE; i += 4) {
+      const t = load<u32>(a + i);
+      store<u32>(a + i, load<u32>(b + i));
+      store<u32>(b + i, t);
+    }
+    store<u64>(hole + X_HOLE_TSVAL, rotl<u64>(load<u64>(hole + X_HOLE_TSVAL), 32));
+    store<u32>(hole + X_HOLE_IPID, rotl<u32>(load<u32>(hole + X_HOLE_IPID), 16));
+    store<u16>(hole + X_HOLE_CLOCKS, rotl<u16>(load<u16>(hole + X_HOLE_CLOCKS), 8));
+  }
   const ext = extPtr(ANOMALY.curId);
   if (ext == 0) return;
-  const a = ext + <usize>X_BLOCKS, b = a + <usize>X_BLOCKS_SIDE;
-  for (let i: usize = 0; i < <usize>X_BLOCKS_SIDE; i += 4) {
-    const t = load<u32>(a + i);
-    store<u32>(a + i, load<u32>(b + i));
-    store<u32>(b + i, t);
-  }
   // Each counter pair is (originator, responder): swap the halves of the u64.
   store<u64>(ext + X_CNT_C, rotl<u64>(load<u64>(ext + X_CNT_C), 32));
   store<u64>(ext + X_HIST_RST, rotl<u64>(load<u64>(ext + X_HIST_RST), 32));
-  store<u64>(ext + X_CNT_T, rotl<u64>(load<u64>(ext + X_CNT_T), 32));
-  store<u64>(ext + X_CNT_W, rotl<u64>(load<u64>(ext + X_CNT_W), 32));
-  store<u64>(ext + X_IP_BYTES_HI, rotl<u64>(load<u64>(ext + X_IP_BYTES_HI), 32));
-  store<u64>(ext + X_MISSED_HI, rotl<u64>(load<u64>(ext + X_MISSED_HI), 32));
-  // The whole relative sequence numbers: a u64 pair each.
-  swapU64(ext + X_REASM);
-  swapU64(ext + X_TRIM);
-  swapU64(ext + X_FIN_SEQ);
-  store<u64>(ext + X_HIST_SYN, rotl<u64>(load<u64>(ext + X_HIST_SYN), 32));
-  store<u32>(ext + X_RTX_QUIET, rotl<u32>(load<u32>(ext + X_RTX_QUIET), 16));
-  store<u16>(ext + X_DUPACKS, rotl<u16>(load<u16>(ext + X_DUPACKS), 8));
-  store<u64>(ext + X_SEQ_WRAPS, rotl<u64>(load<u64>(ext + X_SEQ_WRAPS), 32));
-  store<u64>(ext + X_ACK_WRAPS, rotl<u64>(load<u64>(ext + X_ACK_WRAPS), 32));
-  store<u64>(ext + X_HIST_FIN, rotl<u64>(load<u64>(ext + X_HIST_FIN), 32));
-  store<u64>(ext + X_CNT_G, rotl<u64>(load<u64>(ext + X_CNT_G), 32));
-  store<u32>(ext + X_SYNS, rotl<u32>(load<u32>(ext + X_SYNS), 16));
-  // The hole clocks: a u32 pair, a u16 pair and a u8 pair.
-  store<u64>(ext + X_HOLE_TSVAL, rotl<u64>(load<u64>(ext + X_HOLE_TSVAL), 32));
-  store<u32>(ext + X_HOLE_IPID, rotl<u32>(load<u32>(ext + X_HOLE_IPID), 16));
-  store<u16>(ext + X_HOLE_CLOCKS, rotl<u16>(load<u16>(ext + X_HOLE_CLOCKS), 8));
+  // The pairs of the live-only tail (live.ts X_TAIL), if the block has one.
+  const tail = extTailIn(ext);
+  if (tail != 0) {
+    store<u64>(tail + X_CNT_T, rotl<u64>(load<u64>(tail + X_CNT_T), 32));
+    store<u64>(tail + X_CNT_W, rotl<u64>(load<u64>(tail + X_CNT_W), 32));
+    store<u64>(tail + X_IP_BYTES_HI, rotl<u64>(load<u64>(tail + X_IP_BYTES_HI), 32));
+    store<u64>(tail + X_MISSED_HI, rotl<u64>(load<u64>(tail + X_MISSED_HI), 32));
+    // The whole relative sequence numbers: a u64 pair each.
+    swapU64(tail + X_REASM);
+    swapU64(tail + X_TRIM);
+    swapU64(tail + X_FIN_SEQ);
+    store<u64>(tail + X_HIST_SYN, rotl<u64>(load<u64>(tail + X_HIST_SYN), 32));
+    store<u32>(tail + X_RTX_QUIET, rotl<u32>(load<u32>(tail + X_RTX_QUIET), 16));
+    store<u16>(tail + X_DUPACKS, rotl<u16>(load<u16>(tail + X_DUPACKS), 8));
+    store<u64>(tail + X_SEQ_WRAPS, rotl<u64>(load<u64>(tail + X_SEQ_WRAPS), 32));
+    store<u64>(tail + X_ACK_WRAPS, rotl<u64>(load<u64>(tail + X_ACK_WRAPS), 32));
+    store<u64>(tail + X_HIST_FIN, rotl<u64>(load<u64>(tail + X_HIST_FIN), 32));
+    store<u64>(tail + X_CNT_G, rotl<u64>(load<u64>(tail + X_CNT_G), 32));
+    store<u32>(tail + X_SYNS, rotl<u32>(load<u32>(tail + X_SYNS), 16));
+  }
   // The service signatures: a u16 pair and a u8 pair.
   store<u32>(ext + X_SIGS, rotl<u32>(load<u32>(ext + X_SIGS), 16));
   store<u16>(ext + X_SIGS2, rotl<u16>(load<u16>(ext + X_SIGS2), 8));

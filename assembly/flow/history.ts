@@ -12,8 +12,8 @@ import {
   EP_FLAGS2, EF2_HIST_FIN_AT_FIN, EP_FIN_SEQ, X_HIST_FIN,
 } from "./live";
 import { swapBlock } from "../mem";
-import { extOf, extAttachOf, swapKeyAddrs } from "./table";
-import { flipExtensionSides, extSide, extSideIfAny } from "./anomaly";
+import { extTailOf, extTailAttachOf, swapKeyAddrs } from "./table";
+import { flipExtensionSides, extTailSide, extTailSideIfAny } from "./anomaly";
 import { relAt, bumpGaps } from "./narrow";
 
 
@@ -55,7 +55,7 @@ export function historyInit(): void {
 /** Zeek's hist_last_FIN of endpoint ep of the live record rec (live.ts EF2_HIST_FIN_AT_FIN). */
 export function histLastFin(rec: usize, ep: usize): u32 {
   if ((load<u8>(ep + EP_FLAGS2) & EF2_HIST_FIN_AT_FIN) != 0) return <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1);
-  const x = extSideIfAny(rec, ep, X_HIST_FIN);
+  const x = extTailSideIfAny(rec, ep, X_HIST_FIN);
   return x != 0 ? load<u32>(x) : 0;
 }
 
@@ -70,7 +70,7 @@ export function setHistLastFinAtFin(ep: usize): void {
 /** Before a FIN with SYN or RST moves EP_FIN_SEQ (and not hist_last_FIN): keeps hist_last_FIN apart. */
 export function keepHistLastFin(rec: usize, ep: usize): void {
   if ((load<u8>(ep + EP_FLAGS2) & EF2_HIST_FIN_AT_FIN) == 0) return;
-  store<u32>(extSide(rec, ep, X_HIST_FIN), <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1));
+  store<u32>(extTailSide(rec, ep, X_HIST_FIN), <u32>(relAt(rec, ep, EP_FIN_SEQ) - 1));
   store<u8>(ep + EP_FLAGS2, load<u8>(ep + EP_FLAGS2) & ~EF2_HIST_FIN_AT_FIN);
 }
 
@@ -89,17 +89,17 @@ export function addHistory(rec: usize, letter: u32): void {
     store<u32>(rec + FR_FLAGS, load<u32>(rec + FR_FLAGS) | FF_HIST_FULL);
     return;
   }
-  // The first HIST_INLINE letters are in the record, the rest in its extension block (live.ts).
+  // The first HIST_INLINE letters are in the record, the rest in its extension block's tail (live.ts).
   if (n < HIST_INLINE) store<u64>(rec + FR_HISTORY, load<u64>(rec + FR_HISTORY) | (letterCode(letter) << (<u64>n * 5)));
-  else store<u8>(extAttachOf(rec) + <usize>X_HIST_MORE + <usize>(n - HIST_INLINE), <u8>letter);
+  else store<u8>(extTailAttachOf(rec) + <usize>X_HIST_MORE + <usize>(n - HIST_INLINE), <u8>letter);
   setHistLen(rec, n + 1);
 }
 
 /** History letter i (i < histLen(rec)) of the live record at rec. */
 export function historyLetter(rec: usize, i: i32): u32 {
   if (i < HIST_INLINE) return inlineLetter(load<u64>(rec + FR_HISTORY), i);
-  // SAFETY: letter i >= HIST_INLINE was written by addHistory(), which attached the extension block.
-  return <u32>load<u8>(extOf(rec) + <usize>X_HIST_MORE + <usize>(i - HIST_INLINE));
+  // SAFETY: letter i >= HIST_INLINE was written by addHistory(), which attached the extension block's tail.
+  return <u32>load<u8>(extTailOf(rec) + <usize>X_HIST_MORE + <usize>(i - HIST_INLINE));
 }
 
 /** Letter in the endpoint's current orientation: lower case for the responder. */

@@ -61,7 +61,7 @@ export {
   X_HOLE_IPID, X_HOLE_CLOCKS, HOLE_TSVAL, HOLE_IPID, X_OUTER_SRC, X_OUTER_DST, X_OUTER_SPORT, X_OUTER_DPORT,
   X_OUTER_VLAN, X_OUTER_PROTO, X_SIGS2, X_SIGS, X_END, EXT_SIZE,
 } from "./record";
-import { HIST_CAP, EXT_SIZE } from "./record";
+import { HIST_CAP, EXT_SIZE, X_BLOCKS, X_HOLE_CLOCKS } from "./record";
 
 // ---- flow-level fields (meaning and units as in record.ts) ---------------------------------------
 /**
@@ -196,9 +196,36 @@ export const REC_LIVE: i32 = (FR_RESP + EP_SIZE + 3) & ~3;
 
 // ---- extension block ----------------------------------------------------------------------------
 // A live extension block is the output record's (EXT_SIZE bytes, X_* offsets of record.ts, copied
-// as they are) followed by fields only a live record needs.
+// as they are) followed by X_TAIL_REF; the fields only a live record needs (X_HIST_MORE to X_SYNS
+// below) are in a tail block of their own, attached to the extension block on first use (table.ts
+// extTailAttachOf). Most connections that take an extension block never need its tail (on the 10M
+// benchmark capture 7.3k of the 92k blocks live at the peak do: retransmissions, zero windows),
+// so the tail's 224 bytes are allocated, zeroed and faulted in only for them.
+/** u32: the tail block's id + 1 (0 = none). */
+export const X_TAIL_REF: i32 = EXT_SIZE;
+/**
+ * u32: the hole block's id + 1 (0 = none). A stream with a hole (out-of-order ranges) keeps its
+ * ranges and its hole clocks (X_BLOCKS, X_HOLE_TSVAL, X_HOLE_IPID, X_HOLE_CLOCKS) in a hole block of
+ * their own (table.ts extHoleAttachOf), never in the extension block, whose bytes there stay zero:
+ * on the 10M benchmark capture 34.7k of the 92k blocks live at the peak held nothing else (payload
+ * cut by the snaplen leaves the next whole segment above the reassembly point). A record that takes
+ * a hole block first names it in FR_EXT_REF (table.ts REF_HOLE), and here once it takes an extension block.
+ */
+export const X_HOLE_REF: i32 = X_TAIL_REF + 4;
+/**
+ * The offset of the first hole field: a hole block at h holds the field at offset x at h + x -
+ * X_HOLE_AT (a hole base, table.ts extHoleOf). HOLE_SIZE bytes, a multiple of 16; the bytes it spans
+ * that are not hole fields (X_CNT_C, X_HIST_RST) are the extension block's, unused in a hole block.
+ */
+export const X_HOLE_AT: i32 = X_BLOCKS;
+export const HOLE_SIZE: i32 = (X_HOLE_CLOCKS + 2 - X_HOLE_AT + 15) & ~15;
+/**
+ * The offset of the first tail field. The tail fields keep the offsets below, from a tail base:
+ * the tail block's address - X_TAIL (table.ts extTailOf), never from the extension block's address.
+ */
+export const X_TAIL: i32 = EXT_SIZE;
 /** HIST_CAP - HIST_INLINE bytes: history letters past the first HIST_INLINE. */
-export const X_HIST_MORE: i32 = EXT_SIZE;
+export const X_HIST_MORE: i32 = X_TAIL;
 /**
  * The T and W letters' counters (the output record's EP_CNT_T and EP_CNT_W), a u32 pair each
  * (originator, responder): a retransmission or a zero window is rare, and records an anomaly, so
@@ -253,5 +280,7 @@ export const X_TS_SYN: i32 = X_TS_ATTEMPT + 8;
  */
 export const X_CNT_G: i32 = X_TS_SYN + 8;
 export const X_SYNS: i32 = X_CNT_G + 8;
-/** Bytes of a live extension block: a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
-export const EXT_LIVE: i32 = (X_SYNS + 4 + 15) & ~15;
+/** Bytes of a live extension block (up to X_HOLE_REF): a multiple of 16 (blocks are zeroed 16 bytes at a time, mem.ts). */
+export const EXT_LIVE: i32 = (X_HOLE_REF + 4 + 15) & ~15;
+/** Bytes of a tail block (X_TAIL up to the last tail field): a multiple of 16, as EXT_LIVE. */
+export const TAIL_SIZE: i32 = (X_SYNS + 4 - X_TAIL + 15) & ~15;

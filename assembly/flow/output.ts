@@ -8,7 +8,7 @@ import { FR_SIZE, FR_EXT, EXT_SIZE } from "./record";
 import { copyBlock, copy16, zeroBlock, alloc } from "../mem";
 import { traceNearlyFull } from "./trace";
 import { OUTPUT } from "../state";
-import { recordHash, keyAddr } from "./table";
+import { recordHash, keyAddr, extTailIn, extHoleOf } from "./table";
 import { timeAt, durationAt, wideAt, relAt, wrapsAt, attemptTime, synTime, gapsAt, synsAt } from "./narrow";
 import { removalTime } from "./timers";
 import { inlineLetter, histLastFin, histLen } from "./history";
@@ -16,6 +16,8 @@ import { storeMidstream } from "./anomaly";
 
 // expandRecord() writes the history bytes as 12 (u64 + u32) for the inline letters, 20 (v128 + u32) for the rest.
 if (L.HIST_INLINE != 12 || O.HIST_CAP - L.HIST_INLINE != 20) ERROR("expandRecord() writes 12 inline and 20 more history bytes");
+// expandRecord() copies a hole block's ranges (X_BLOCKS, both sides) and its 16 bytes from X_HOLE_TSVAL.
+if (L.X_BLOCKS != L.X_HOLE_AT || L.X_HOLE_TSVAL + 16 > L.X_HOLE_AT + L.HOLE_SIZE || ((2 * L.X_BLOCKS_SIDE) & 15) != 0) ERROR("expandRecord() copies the hole block as live.ts lays it out");
 
 export const OUT_CAP: i32 = 4096;
 /**
@@ -39,35 +41,35 @@ export function outClear(): void { OUTPUT.outCount = 0; }
 
 /**
  * One endpoint block, live layout (live.ts) at `src` (in the live record `rec`) to output layout
- * (record.ts) at `dst`; `ext` is the live extension block (0 when none) and `side` 0 for the
- * originator, 4 for the responder (its half of the extension block's u32 pairs).
+ * (record.ts) at `dst`; `tail` is the tail base of the live extension block (table.ts extTailIn,
+ * 0 when none) and `side` 0 for the originator, 4 for the responder (its half of the tail's u32 pairs).
  */
-@inline function expandEndpoint(dst: usize, rec: usize, src: usize, ext: usize, side: usize): void {
+@inline function expandEndpoint(dst: usize, rec: usize, src: usize, tail: usize, side: usize): void {
   // The first 8 bytes (EP_STATE .. EP_MSS) keep their offsets.
   store<u64>(dst + O.EP_STATE, load<u64>(src + L.EP_STATE));
   store<u32>(dst + O.EP_PKTS, load<u32>(src + L.EP_PKTS));
-  store<u32>(dst + O.EP_CNT_T, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_T + side) : 0);
-  store<u32>(dst + O.EP_CNT_W, ext != 0 ? load<u32>(ext + <usize>L.X_CNT_W + side) : 0);
+  store<u32>(dst + O.EP_CNT_T, tail != 0 ? load<u32>(tail + <usize>L.X_CNT_T + side) : 0);
+  store<u32>(dst + O.EP_CNT_W, tail != 0 ? load<u32>(tail + <usize>L.X_CNT_W + side) : 0);
   store<u32>(dst + O.EP_CNT_G, gapsAt(rec, src));
   store<u16>(dst + O.EP_WIN, load<u16>(src + L.EP_WIN));
-  store<u16>(dst + O.EP_RTX_QUIET, ext != 0 ? load<u16>(ext + <usize>L.X_RTX_QUIET + (side >> 1)) : 0);
+  store<u16>(dst + O.EP_RTX_QUIET, tail != 0 ? load<u16>(tail + <usize>L.X_RTX_QUIET + (side >> 1)) : 0);
   store<u32>(dst + O.EP_SEEN, load<u32>(src + L.EP_SEEN));
-  store<u64>(dst + O.EP_IP_BYTES, wideAt(src, L.EP_IP_BYTES, ext, L.X_IP_BYTES_HI, side));
+  store<u64>(dst + O.EP_IP_BYTES, wideAt(src, L.EP_IP_BYTES, tail, L.X_IP_BYTES_HI, side));
   store<u64>(dst + O.EP_START, <u64>load<u32>(src + L.EP_START)); // zero extension (live.ts)
   store<u32>(dst + O.EP_LAST_SEQ, load<u32>(src + L.EP_LAST_SEQ));
   store<u32>(dst + O.EP_SEQ_WRAPS, wrapsAt(rec, src, L.EP_SEQ_WRAPS));
   store<u32>(dst + O.EP_ACK_SEQ, load<u32>(src + L.EP_ACK_SEQ));
   store<u32>(dst + O.EP_ACK_WRAPS, wrapsAt(rec, src, L.EP_ACK_WRAPS));
   store<u64>(dst + O.EP_FIN_SEQ, relAt(rec, src, L.EP_FIN_SEQ));
-  store<u32>(dst + O.EP_HIST_SYN, ext != 0 ? load<u32>(ext + <usize>L.X_HIST_SYN + side) : 0);
+  store<u32>(dst + O.EP_HIST_SYN, tail != 0 ? load<u32>(tail + <usize>L.X_HIST_SYN + side) : 0);
   store<u32>(dst + O.EP_HIST_FIN, histLastFin(rec, src));
   store<u32>(dst + O.EP_LAST_ACKVAL, load<u32>(src + L.EP_LAST_ACKVAL));
   store<u8>(dst + O.EP_FLAGS2, load<u8>(src + L.EP_FLAGS2) & ~L.EF2_HIST_FIN_AT_FIN);
-  store<u8>(dst + O.EP_DUPACKS, ext != 0 ? load<u8>(ext + <usize>L.X_DUPACKS + (side >> 2)) : 0);
+  store<u8>(dst + O.EP_DUPACKS, tail != 0 ? load<u8>(tail + <usize>L.X_DUPACKS + (side >> 2)) : 0);
   store<u16>(dst + O.EP_SYNS, <u16>synsAt(rec, src));
   store<u64>(dst + O.EP_REASM, relAt(rec, src, L.EP_REASM));
   store<u64>(dst + O.EP_TRIM, relAt(rec, src, L.EP_TRIM));
-  store<u64>(dst + O.EP_MISSED, wideAt(src, L.EP_MISSED, ext, L.X_MISSED_HI, side));
+  store<u64>(dst + O.EP_MISSED, wideAt(src, L.EP_MISSED, tail, L.X_MISSED_HI, side));
 }
 
 /**
@@ -104,22 +106,29 @@ export function expandRecord(dst: usize, rec: usize, ext: usize): void {
   let h = load<u64>(rec + L.FR_HISTORY);
   for (let i = 0; i < L.HIST_INLINE && h != 0; i++, h >>= 5) store<u8>(hist + <usize>i, <u8>inlineLetter(h, 0));
   const more = hist + <usize>L.HIST_INLINE;
-  if (ext != 0) {
-    copy16(more, ext + L.X_HIST_MORE);
-    store<u32>(more + 16, load<u32>(ext + L.X_HIST_MORE + 16));
+  const tail = extTailIn(ext);
+  if (tail != 0) {
+    copy16(more, tail + L.X_HIST_MORE);
+    store<u32>(more + 16, load<u32>(tail + L.X_HIST_MORE + 16));
   } else {
     v128.store(more, i64x2.splat(0));
     store<u32>(more + 16, 0);
   }
   store<i64>(dst + O.FR_DEADLINE, removalTime(rec)); // exact (live.ts FR_DEADLINE is a bound)
-  expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, ext, 0);
-  expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, ext, 4);
+  expandEndpoint(dst + O.FR_ORIG, rec, rec + L.FR_ORIG, tail, 0);
+  expandEndpoint(dst + O.FR_RESP, rec, rec + L.FR_RESP, tail, 4);
   if (ext != 0) copyBlock(dst + <usize>FR_EXT, ext, <usize>EXT_SIZE);
   else {
     zeroBlock(dst + <usize>FR_EXT, <usize>EXT_SIZE);
     // A midstream anomaly the record kept in its flags (live.ts FF_MIDSTREAM).
     const f = load<u32>(rec + L.FR_FLAGS);
     if ((f & L.FF_MIDSTREAM) != 0) storeMidstream(dst + <usize>FR_EXT, (f & L.FF_MIDSTREAM_RESP) != 0);
+  }
+  // The out-of-order ranges and hole clocks, from the hole block (the extension block's bytes there are zero).
+  const hole = extHoleOf(rec);
+  if (hole != 0) {
+    copyBlock(dst + <usize>FR_EXT + <usize>L.X_BLOCKS, hole + <usize>L.X_BLOCKS, <usize>(2 * L.X_BLOCKS_SIDE));
+    copy16(dst + <usize>FR_EXT + <usize>L.X_HOLE_TSVAL, hole + <usize>L.X_HOLE_TSVAL);
   }
 }
 

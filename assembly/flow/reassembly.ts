@@ -15,7 +15,7 @@ import {
 } from "./live";
 import { relAckOf, noDataAcked } from "./seq";
 import { gapHistory, isOrigEp } from "./history";
-import { noteAnomaly, Anomaly, extSide } from "./anomaly";
+import { noteAnomaly, Anomaly, holeSide } from "./anomaly";
 import { OPTIONS, ANOMALY } from "../state";
 import { addWide, relAt, setRelAt } from "./narrow";
 
@@ -24,7 +24,7 @@ import { addWide, relAt, setRelAt } from "./narrow";
  * Allocates the extension block, so callers ask only when there is a range to read or write.
  */
 @inline function blocksOf(rec: usize, ep: usize): usize {
-  return extSide(rec, ep, X_BLOCKS, X_BLOCKS_SIDE);
+  return holeSide(rec, ep, X_BLOCKS, X_BLOCKS_SIDE);
 }
 @inline function blkStart(b: usize, i: i32): u32 { return load<u32>(b + (<usize>i << 3)); }
 @inline function blkEnd(b: usize, i: i32): u32 { return load<u32>(b + (<usize>i << 3) + 4); }

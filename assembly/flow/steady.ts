@@ -49,7 +49,7 @@ import { setTimeSince, durationAt, setDurationAt, addWide, relAt, setRelAt, wrap
 import { TOO_LARGE_SEQ_DELTA, seqDelta, updateLastSeq, updateAckSeq, toRelative, startSeq } from "./seq";
 import { gapHistory, historyIsLoneH, checkHistory } from "./history";
 import { noteSegmentSent, deliverPayload } from "./wire-anomalies";
-import { extOf } from "./table";
+import { extTailOf } from "./table";
 import { scanHttp } from "./http";
 import { scanService } from "./service";
 import { OPTIONS } from "../state";
@@ -145,7 +145,7 @@ const EF_NOT_STEADY: u8 = EF_FIN_SEEN | EF_DID_CLOSE;
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
   if (len != 0) updateLastSeq(rec, ep, seq + len);
   // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
-  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, sinceStart);
+  noteSegmentSent(extTailOf(rec), rec, ep, peer, ack, false, false, true, isOrig, sinceStart);
   // In order, so its first octet is new (startsUnseen): the HTTP scan sees it.
   if (len != 0 && !dataUnderflow) {
     const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);

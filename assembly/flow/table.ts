@@ -4,7 +4,10 @@
 // adding a chunk without moving live records. Freed records form a free list threaded through
 // FR_EXT_REF. A record's extension block (anomalies, HTTP: EXT_SIZE bytes) is allocated from a pool
 // of its own on first use, since most connections never record one; FR_EXT_REF names it (block
-// id + 1, 0 = none).
+// id + 1, 0 = none). The extension block's live-only tail (live.ts X_TAIL) is a block of a third
+// pool, attached to the extension block on first use; its X_TAIL_REF names it. A stream's
+// out-of-order ranges and hole clocks are a hole block of a fourth pool (live.ts X_HOLE_REF), named
+// by FR_EXT_REF (with REF_HOLE set) while the record has no extension block, then by the block.
 //
 // The index is a power-of-two array of u64 entries (low 32 bits: record id + 1,
 // high 32 bits: key hash), probed linearly and deleted with backward shift, so lookups touch a
@@ -17,7 +20,7 @@
 // capture cannot be crafted to put many connections on one probe chain (HashDoS, issue 11: 40k
 // IPv6 clients of one /64 cost 17x as much as 40k random ones under the old fixed-seed hash).
 
-import { REC_LIVE, EXT_LIVE, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6, FF_MIDSTREAM, FF_MIDSTREAM_RESP } from "./live";
+import { REC_LIVE, EXT_LIVE, TAIL_SIZE, X_TAIL, X_TAIL_REF, HOLE_SIZE, X_HOLE_AT, X_HOLE_REF, FR_EXT_REF, FR_FLAGS, FR_DEADLINE, FF_LIVE, FF_VLAN_KEY, FR_ORIG_ADDR, FR_RESP_ADDR, FR_ORIG_PORT, FR_RESP_PORT, FR_VLAN, FF_V6, FF_MIDSTREAM, FF_MIDSTREAM_RESP } from "./live";
 import { storeMidstream } from "./anomaly";
 import { zeroBlock, eq16, allocZeroed, copy16, swapBlock } from "../mem";
 import { OPTIONS, TABLE, TableState } from "../state";
@@ -47,6 +50,22 @@ TABLE.v6HighWater = 0;
 TABLE.v6FreeHead = NO_RECORD;
 TABLE.extHighWater = 0;
 TABLE.extFreeHead = NO_RECORD;
+/** Tail blocks (live.ts X_TAIL), in chunks of as many blocks as a record chunk has records. */
+const TAIL_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const TAIL_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>TAIL_SIZE;
+const TAIL_CHUNK_PAGES: i32 = <i32>((TAIL_CHUNK_BYTES + 0xFFFF) >> 16);
+TABLE.nTailChunks = 0;
+TABLE.tailHighWater = 0;
+TABLE.tailFreeHead = NO_RECORD;
+/** Hole blocks (live.ts X_HOLE_REF), in chunks of as many blocks as a record chunk has records. */
+const HOLE_CHUNKS: usize = memory.data(<i32>MAX_CHUNKS * 4, 16);
+const HOLE_CHUNK_BYTES: usize = <usize>CHUNK_RECORDS * <usize>HOLE_SIZE;
+const HOLE_CHUNK_PAGES: i32 = <i32>((HOLE_CHUNK_BYTES + 0xFFFF) >> 16);
+TABLE.nHoleChunks = 0;
+TABLE.holeHighWater = 0;
+TABLE.holeFreeHead = NO_RECORD;
+/** FR_EXT_REF with this bit set names a hole block (its id + 1 in the bits below) and no extension block. */
+const REF_HOLE: u32 = 0x80000000;
 
 // ---- block pools ---------------------------------------------------------------------------------
 // Extension blocks and IPv6 key blocks come from pools of the same shape: fixed-size blocks in
@@ -57,6 +76,8 @@ TABLE.extFreeHead = NO_RECORD;
 // constant computed from TABLE could become a wasm global, which the engine state must not have.)
 @inline function extPool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nExtChunks"); }
 @inline function v6Pool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nV6Chunks"); }
+@inline function tailPool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nTailChunks"); }
+@inline function holePool(): usize { return changetype<usize>(TABLE) + offsetof<TableState>("nHoleChunks"); }
 
 /** Block x of the pool whose chunk array is `chunks` and whose blocks are `size` bytes. */
 // SAFETY: x < the pool's high-water mark <= its chunk count * CHUNK_RECORDS.
@@ -118,23 +139,27 @@ export function tableInit(key0: u64, key1: u64): void {
 /**
  * Empties the table once the end of the input emitted every live record (tracker.ts flushAll),
  * which then need not be unindexed and freed one by one (remove): the index is zeroed, and record
- * ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists, as after
- * tableInit(). Their chunks stay allocated and are not zeroed: insert() zeroes a record,
- * extAttachOf() an extension block and setKeyAddrs() writes a key block before use, and nothing
- * reads a record, block or free-list link at or above a high-water mark.
+ * ids, extension blocks, their tail blocks, hole blocks and IPv6 key blocks restart at 0 with empty free lists,
+ * as after tableInit(). Their chunks stay allocated and are not zeroed: insert() zeroes a record,
+ * extAttachOf() an extension block, extTailAttachOf() a tail block, extHoleAttachOf() a hole block and setKeyAddrs() writes a key
+ * block before use, and nothing reads a record, block or free-list link at or above a high-water mark.
  */
 export function tableClear(): void {
   memory.fill(TABLE.indexBase, 0, <usize>(TABLE.indexMask + 1) << 3);
   restartIds();
 }
 
-/** Record ids, extension blocks and IPv6 key blocks restart at 0 with empty free lists; none is live. */
+/** Record ids, extension blocks, tail blocks, hole blocks and IPv6 key blocks restart at 0 with empty free lists; none is live. */
 function restartIds(): void {
   TABLE.highWater = 0;
   TABLE.freeHead = NO_RECORD;
   TABLE.liveCount = 0;
   TABLE.extHighWater = 0;
   TABLE.extFreeHead = NO_RECORD;
+  TABLE.tailHighWater = 0;
+  TABLE.tailFreeHead = NO_RECORD;
+  TABLE.holeHighWater = 0;
+  TABLE.holeFreeHead = NO_RECORD;
   TABLE.v6HighWater = 0;
   TABLE.v6FreeHead = NO_RECORD;
 }
@@ -165,7 +190,8 @@ export function extPtr(id: u32): usize { return extOf(recPtr(id)); }
 /** Address of the extension block of the live record at r, or 0 when it has none yet. */
 export function extOf(r: usize): usize {
   const x = load<u32>(r + FR_EXT_REF);
-  return x == 0 ? 0 : extBlockPtr(x - 1);
+  // One test for none (0, which wraps) and a hole block alone (REF_HOLE set).
+  return x - 1 >= REF_HOLE - 1 ? 0 : extBlockPtr(x - 1);
 }
 
 /** The extension block of record `id`, allocated and zeroed on first use. */
@@ -175,10 +201,12 @@ export function extAttach(id: u32): usize { return extAttachOf(recPtr(id)); }
 export function extAttachOf(r: usize): usize {
   const ref = r + <usize>FR_EXT_REF;
   const cur = load<u32>(ref);
-  if (cur != 0) return extBlockPtr(cur - 1);
+  if (cur - 1 < REF_HOLE - 1) return extBlockPtr(cur - 1);
   const x = poolTake(extPool(), EXT_CHUNKS, <usize>EXT_LIVE);
   const p = extBlockPtr(x);
   zeroBlock(p, <usize>EXT_LIVE);
+  // A hole block the record took first stays where it is: the extension block names it now.
+  if (cur != 0) store<u32>(p + X_HOLE_REF, cur & ~REF_HOLE);
   store<u32>(ref, x + 1);
   // The midstream anomaly the record kept in its flags (live.ts FF_MIDSTREAM) moves into the block.
   const f = load<u32>(r + FR_FLAGS);
@@ -189,12 +217,78 @@ export function extAttachOf(r: usize): usize {
   return p;
 }
 
-/** Returns record `id`'s extension block, if any, to the pool. */
+/** Address of tail block `t`. */
+// SAFETY: t < tailHighWater <= nTailChunks * CHUNK_RECORDS.
+@inline function tailBlockPtr(t: u32): usize { return poolBlock(TAIL_CHUNKS, <usize>TAIL_SIZE, t); }
+
+/**
+ * The tail base (live.ts X_TAIL: a tail field x is at the base + x) of the extension block at ext,
+ * or 0 when ext is 0 or has no tail yet (all tail fields read as zero).
+ */
+@inline export function extTailIn(ext: usize): usize {
+  if (ext == 0) return 0;
+  const t = load<u32>(ext + X_TAIL_REF);
+  return t == 0 ? 0 : tailBlockPtr(t - 1) - <usize>X_TAIL;
+}
+
+/** The tail base of the live record at r (extTailIn), or 0 when it has no tail yet. */
+export function extTailOf(r: usize): usize { return extTailIn(extOf(r)); }
+
+/** The tail base of the live record at r, its extension block and the block's tail allocated and zeroed on first use. */
+export function extTailAttachOf(r: usize): usize {
+  const ext = extAttachOf(r);
+  const cur = load<u32>(ext + X_TAIL_REF);
+  if (cur != 0) return tailBlockPtr(cur - 1) - <usize>X_TAIL;
+  const t = poolTake(tailPool(), TAIL_CHUNKS, <usize>TAIL_SIZE);
+  const p = tailBlockPtr(t);
+  zeroBlock(p, <usize>TAIL_SIZE);
+  store<u32>(ext + X_TAIL_REF, t + 1);
+  return p - <usize>X_TAIL;
+}
+
+/** Address of hole block `h`. */
+// SAFETY: h < holeHighWater <= nHoleChunks * CHUNK_RECORDS.
+@inline function holeBlockPtr(h: u32): usize { return poolBlock(HOLE_CHUNKS, <usize>HOLE_SIZE, h); }
+
+/**
+ * The hole base (live.ts X_HOLE_AT: a hole field x, X_BLOCKS or X_HOLE_*, is at the base + x) of
+ * the live record at r, or 0 when it has no hole block yet (all hole fields read as zero).
+ */
+export function extHoleOf(r: usize): usize {
+  const x = load<u32>(r + FR_EXT_REF);
+  const h = x - 1 < REF_HOLE - 1 ? load<u32>(extBlockPtr(x - 1) + X_HOLE_REF) : x & ~REF_HOLE;
+  return h == 0 ? 0 : holeBlockPtr(h - 1) - <usize>X_HOLE_AT;
+}
+
+/** The hole base of the live record at r, its hole block allocated and zeroed on first use (the extension block is not). */
+export function extHoleAttachOf(r: usize): usize {
+  const b = extHoleOf(r);
+  if (b != 0) return b;
+  const h = poolTake(holePool(), HOLE_CHUNKS, <usize>HOLE_SIZE);
+  const p = holeBlockPtr(h);
+  zeroBlock(p, <usize>HOLE_SIZE);
+  const x = load<u32>(r + FR_EXT_REF);
+  // x is 0 or names an extension block: a record whose FR_EXT_REF names a hole block has one.
+  if (x == 0) store<u32>(r + FR_EXT_REF, REF_HOLE | (h + 1));
+  else store<u32>(extBlockPtr(x - 1) + X_HOLE_REF, h + 1);
+  return p - <usize>X_HOLE_AT;
+}
+
+/** Returns record `id`'s extension block, if any, its tail and its hole block, if any, to their pools. */
 function extRelease(id: u32): void {
   const ref = extRef(id);
   const cur = load<u32>(ref);
   if (cur == 0) return;
-  poolGive(extPool(), EXT_CHUNKS, <usize>EXT_LIVE, cur - 1);
+  if ((cur & REF_HOLE) != 0) {
+    poolGive(holePool(), HOLE_CHUNKS, <usize>HOLE_SIZE, (cur & ~REF_HOLE) - 1);
+  } else {
+    const e = extBlockPtr(cur - 1);
+    const t = load<u32>(e + X_TAIL_REF);
+    if (t != 0) poolGive(tailPool(), TAIL_CHUNKS, <usize>TAIL_SIZE, t - 1);
+    const h = load<u32>(e + X_HOLE_REF);
+    if (h != 0) poolGive(holePool(), HOLE_CHUNKS, <usize>HOLE_SIZE, h - 1);
+    poolGive(extPool(), EXT_CHUNKS, <usize>EXT_LIVE, cur - 1);
+  }
   store<u32>(ref, 0);
 }
 
@@ -564,10 +658,11 @@ const MAX_PAGES: i32 = 61440;
 /** Whether another record can be had without growing memory past MAX_PAGES (else evict first). */
 export function tableCanGrow(): bool {
   if (TABLE.freeHead != NO_RECORD || TABLE.highWater < TABLE.nChunks * CHUNK_RECORDS) return true;
-  // A chunk, room for the index to double once, and room for an extension block for every record
-  // (extension blocks are allocated later, during processing, where there is no evicting first).
+  // A chunk, room for the index to double once, and room for an extension block, its tail and a hole block for
+  // every record (they are allocated later, during processing, where there is no evicting first).
   const indexPages = <i32>((<usize>(TABLE.indexMask + 1) << 4) >> 16) + 1;
-  const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES;
+  const extPages = <i32>(TABLE.nChunks + 1 - TABLE.nExtChunks) * EXT_CHUNK_PAGES +
+    <i32>(TABLE.nChunks + 1 - TABLE.nTailChunks) * TAIL_CHUNK_PAGES + <i32>(TABLE.nChunks + 1 - TABLE.nHoleChunks) * HOLE_CHUNK_PAGES;
   // Likewise an IPv6 key chunk for every record chunk (allocated when its first IPv6 record is created).
   const v6Pages = <i32>(TABLE.nChunks + 1 - TABLE.nV6Chunks) * V6_CHUNK_PAGES;
   return memory.size() + CHUNK_PAGES + indexPages + extPages + v6Pages < MAX_PAGES && TABLE.nChunks < MAX_CHUNKS;

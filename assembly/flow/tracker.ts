@@ -23,8 +23,8 @@ import {
 } from "./live";
 import { timeAt, setTimeAt, setTimeSince, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime } from "./narrow";
 import * as O from "./record";
-import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches, extOf } from "./table";
-import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extSideIfAny, currentExt } from "./anomaly";
+import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, touchRecord, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches, extOf, extTailOf } from "./table";
+import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extTailSide, extTailSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
 import {
@@ -336,12 +336,12 @@ function createFlow(h: u32, flags: u32, sport: u32, dport: u32, now: i64): u32 {
     if (syn) {
       const code: u32 = (flags & TH_ACK) != 0 ? 0x48 : 0x53;              // 'H' / 'S'
       // The last SYN's relative sequence is in the extension block, zero without one (live.ts).
-      const at = extSideIfAny(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_SYN);
+      const at = extTailSideIfAny(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_SYN);
       const last = at != 0 ? load<u32>(at) : 0;
       if (checkHistory(FLOW_STATE.curRec, FLOW_STATE.curEp, HIST_SYN_PKT, code) && <u32>relSeq != last) {
         addHistory(FLOW_STATE.curRec, caseFor(FLOW_STATE.curRec, FLOW_STATE.curEp, code));
       }
-      if (<u32>relSeq != last) store<u32>(extSide(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_SYN), <u32>relSeq);
+      if (<u32>relSeq != last) store<u32>(extTailSide(FLOW_STATE.curRec, FLOW_STATE.curEp, X_HIST_SYN), <u32>relSeq);
     }
     if (fin) {
       // A FIN's sequence is taken after its payload.
@@ -418,7 +418,7 @@ function updateLast(ep: usize, seqEnd: u32, flags: u32, len: u32): i32 {
   } else if (delta > 0) {
     updateLastSeq(FLOW_STATE.curRec, ep, seqEnd);
   } else if (len > 0) {
-    scaledHistoryAt(FLOW_STATE.curRec, ep, extSide(FLOW_STATE.curRec, ep, X_CNT_T), 0x54); // 'T': nothing new in this segment
+    scaledHistoryAt(FLOW_STATE.curRec, ep, extTailSide(FLOW_STATE.curRec, ep, X_CNT_T), 0x54); // 'T': nothing new in this segment
   }
   return delta;
 }
@@ -481,7 +481,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   const win = <u32>load<u16>(TRACKER.pk + P_WIN);
   store<u16>(FLOW_STATE.curEp + EP_WIN, <u16>win);
   if (win == 0 && !rst && stateOf(FLOW_STATE.curPeer) != <u8>Half.Closed && stateOf(FLOW_STATE.curEp) != <u8>Half.Reset) {
-    scaledHistoryAt(rec, FLOW_STATE.curEp, extSide(rec, FLOW_STATE.curEp, X_CNT_W), 0x57);
+    scaledHistoryAt(rec, FLOW_STATE.curEp, extTailSide(rec, FLOW_STATE.curEp, X_CNT_W), 0x57);
   }
 
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
@@ -570,7 +570,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // (no W), an originator that neither closed nor reset.
   if ((flagsOf(rec) & FF_FPS_RESP) != 0 || load<u8>(r + EP_FLAGS) != 0 || (load<u8>(o + EP_FLAGS) & ~EF_SYN_SEEN) != 0) return false;
   if (load<u16>(r + EP_SEQ_WRAPS) != 0 || (load<u32>(rec + FR_HIST_SEEN) & (HIST_SYN_PKT << 16)) != 0) return false;
-  const lastSyn = extSideIfAny(rec, r, X_HIST_SYN);
+  const lastSyn = extTailSideIfAny(rec, r, X_HIST_SYN);
   if ((lastSyn != 0 && load<u32>(lastSyn) != 0) || load<u16>(TRACKER.pk + P_WIN) == 0) return false;
   // The ack is the originator's last_seq, ahead of its ack_seq in the first lap and not before its
   // start: relativeSeq() gives last - start without underflow, so no ack_of_unseen_data, and it moves ack_seq.
@@ -593,7 +593,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   updateInactive(now, seq, 0, false, TH_SYN | TH_ACK); // the responder is INACTIVE (updateStateMachine)
   // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack this side sent (its first),
   // liveness, the SYN count, a SYN-ACK after the handshake's ACK.
-  noteSegmentSent(extOf(rec), rec, r, o, ack, true, false, true, false, now - load<i64>(rec + FR_TS_START));
+  noteSegmentSent(extTailOf(rec), rec, r, o, ack, true, false, true, false, now - load<i64>(rec + FR_TS_START));
   ackReceived(rec, o, r, relAck);
   checkEOF(rec, o);
   checkEOF(rec, r);
@@ -616,7 +616,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   // SYN alone among the six classic flags (ECE and CWR play no part in process()), and a window (no W).
   if ((load<u8>(pk + P_FLAGS) & 0x3F) != <u8>TH_SYN || load<u32>(pk + P_PAYLEN) != 0 || load<u16>(pk + P_WIN) == 0) return false;
   const o = rec + <usize>FR_ORIG, r = rec + <usize>FR_RESP;
-  const lastSyn = extSideIfAny(rec, o, X_HIST_SYN);
+  const lastSyn = extTailSideIfAny(rec, o, X_HIST_SYN);
   if (lastSyn != 0 && load<u32>(lastSyn) != 0) return false;
 
   setCurrent(rec, o, r);
@@ -629,7 +629,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   noteOptions(o, TH_SYN);
   updateInactive(now, seq, 0, true, TH_SYN); // the originator is INACTIVE (updateStateMachine)
   // checkWireAnomalies' bookkeeping (no anomaly fires): liveness, the SYN count.
-  noteSegmentSent(extOf(rec), rec, o, r, 0, true, false, false, true, now - load<i64>(rec + FR_TS_START));
+  noteSegmentSent(extTailOf(rec), rec, o, r, 0, true, false, false, true, now - load<i64>(rec + FR_TS_START));
   setFlag(rec, FF_FPS_ORIG);
   store<u32>(o + EP_PKTS, load<u32>(o + EP_PKTS) + 1);
   addWide(rec, o, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
@@ -694,7 +694,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   if (!(ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0) updateAckSeq(rec, peer, ack);
   FLOW_STATE.doClose = false; FLOW_STATE.genEvent = false; // updateStateMachine
   // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
-  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
+  noteSegmentSent(extTailOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
   if (moveTrim) setRelAt(rec, peer, EP_TRIM, relAck); // ackReceived
   store<u32>(ep + EP_PKTS, load<u32>(ep + EP_PKTS) + 1);
   addWide(rec, ep, EP_IP_BYTES, X_IP_BYTES_HI, <u64>load<u32>(pk + P_IPLEN));
@@ -767,7 +767,7 @@ function process(rec: usize, isOrig: bool, now: i64): void {
   setState(rec, ep, Half.Closed); // updateStateMachine: UpdateEstablishedState
   FLOW_STATE.doClose = true; FLOW_STATE.genEvent = true;
   // checkWireAnomalies' bookkeeping (no anomaly fires): the greatest ack sent, liveness, "left SYN_SENT".
-  noteSegmentSent(extOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
+  noteSegmentSent(extTailOf(rec), rec, ep, peer, ack, false, false, true, isOrig, now - load<i64>(rec + FR_TS_START));
   const pp = <usize>load<u32>(pk + P_PAYPTR), pc = load<u32>(pk + P_PAYCAP);
   if (len != 0) {
     if (pp != 0 && pc != 0) scanHttp(pp, pc); // in order: startsUnseen

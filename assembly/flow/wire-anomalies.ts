@@ -26,8 +26,8 @@ import {
   P_FLAGS, P_SEQ, P_ACK, P_WIN, P_PAYLEN, P_WHOLE, P_OPTS, P_TSVAL, P_IPID, OPT_TS,
   TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK, TH_URG,
 } from "../packet";
-import { Anomaly, noteAnomaly, extSide, extSideIfAny, extSideIn } from "./anomaly";
-import { extOf } from "./table";
+import { Anomaly, noteAnomaly, holeSide, extTailSide, extTailSideIfAny, extSideIn } from "./anomaly";
+import { extTailOf } from "./table";
 import { seqDelta, startSeq, lastSeq, lastFull, ackFull, toRelative } from "./seq";
 import { stateOf, epHas, epSet, setFlag } from "./state";
 import { seenByReassembler, dataSent, hasUndelivered } from "./reassembly";
@@ -121,7 +121,7 @@ export function startsUnseen(rec: usize, ep: usize, dataSeq: u64, dataSeqRaw: u3
 export function noteHoleClocks(pk: usize, rec: usize, ep: usize, opened: bool): void {
   const ts = load<u32>(pk + P_TSVAL), id = <u32>load<u16>(pk + P_IPID);
   const hasTs = (load<u8>(pk + P_OPTS) & OPT_TS) != 0 && ts != 0;
-  const tsAt = extSide(rec, ep, X_HOLE_TSVAL), idAt = extSide(rec, ep, X_HOLE_IPID, 2), validAt = extSide(rec, ep, X_HOLE_CLOCKS, 1);
+  const tsAt = holeSide(rec, ep, X_HOLE_TSVAL), idAt = holeSide(rec, ep, X_HOLE_IPID, 2), validAt = holeSide(rec, ep, X_HOLE_CLOCKS, 1);
   let valid = opened ? <u8>0 : load<u8>(validAt);
   if (hasTs && ((valid & HOLE_TSVAL) == 0 || seqDelta(ts, load<u32>(tsAt)) > 0)) { store<u32>(tsAt, ts); valid |= HOLE_TSVAL; }
   if (id != 0 && ((valid & HOLE_IPID) == 0 || ipidAhead(id, <u32>load<u16>(idAt)))) { store<u16>(idAt, <u16>id); valid |= HOLE_IPID; }
@@ -137,15 +137,15 @@ export function noteHoleClocks(pk: usize, rec: usize, ep: usize, opened: bool): 
  * or, without timestamps, a newer IPv4 identification.
  */
 function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataSeqRaw: u32): bool {
-  const dup = extSideIfAny(rec, peer, X_DUPACKS, 1); // zero without an extension block (live.ts)
+  const dup = extTailSideIfAny(rec, peer, X_DUPACKS, 1); // zero without an extension block's tail (live.ts)
   if (dup != 0 && load<u8>(dup) >= FAST_RETRANSMIT_DUPACKS && load<u32>(peer + EP_LAST_ACKVAL) == dataSeqRaw) return true;
-  const valid = load<u8>(extSide(rec, ep, X_HOLE_CLOCKS, 1));
+  const valid = load<u8>(holeSide(rec, ep, X_HOLE_CLOCKS, 1));
   const ts = load<u32>(pk + P_TSVAL);
   if ((load<u8>(pk + P_OPTS) & OPT_TS) != 0 && ts != 0) {
-    return (valid & HOLE_TSVAL) != 0 && seqDelta(ts, load<u32>(extSide(rec, ep, X_HOLE_TSVAL))) > 0;
+    return (valid & HOLE_TSVAL) != 0 && seqDelta(ts, load<u32>(holeSide(rec, ep, X_HOLE_TSVAL))) > 0;
   }
   const id = <u32>load<u16>(pk + P_IPID);
-  return id != 0 && (valid & HOLE_IPID) != 0 && ipidAhead(id, <u32>load<u16>(extSide(rec, ep, X_HOLE_IPID, 2)));
+  return id != 0 && (valid & HOLE_IPID) != 0 && ipidAhead(id, <u32>load<u16>(holeSide(rec, ep, X_HOLE_IPID, 2)));
 }
 
 /** The peer has sent data (or a FIN) that it has not seen acknowledged. */
@@ -157,10 +157,10 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
  * Evidence for the end-of-input rules (syn_unanswered, peer_vanished, handshake_incomplete, states)
  * that every segment `ep` sends leaves, `sinceStart` µs after the record's start: the peer's
  * retransmissions since it last heard from us restart, and the sender's latest time, whatever the order.
- * `ext` is the record's extOf() (0 without a block).
+ * `tail` is the record's extTailOf() (0 without an extension block's tail, live.ts X_TAIL).
  */
-@inline export function noteSenderSeenIn(ext: usize, rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
-  const quiet = extSideIn(ext, rec, peer, X_RTX_QUIET, 2);
+@inline export function noteSenderSeenIn(tail: usize, rec: usize, ep: usize, peer: usize, sinceStart: i64): void {
+  const quiet = extSideIn(tail, rec, peer, X_RTX_QUIET, 2);
   if (quiet != 0) store<u16>(quiet, 0);
   const seen: u32 = sinceStart < 0 ? 0 : sinceStart > 0xFFFFFFFF ? 0xFFFFFFFF : <u32>sinceStart;
   if (load<u32>(ep + EP_PKTS) == 0 || seen > load<u32>(ep + EP_SEEN)) store<u32>(ep + EP_SEEN, seen);
@@ -237,7 +237,7 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
     if (fillsHole && quick && !looksRetransmitted(pk, rec, ep, peer, dataSeqRaw)) noteAnomaly(rec, Anomaly.OutOfOrder, senderIsOrig, now);
     else {
       noteAnomaly(rec, Anomaly.Retransmission, senderIsOrig, now);
-      const p = extSide(rec, ep, X_RTX_QUIET, 2); // the anomaly above attached the block
+      const p = extTailSide(rec, ep, X_RTX_QUIET, 2);
       const q = load<u16>(p);
       if (q != 0xFFFF) store<u16>(p, q + 1);
     }
@@ -250,7 +250,7 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
     // The cheap tests first: a segment with data or a new ack never reads the peer's sequence state.
     if (control == 0 && len == 0 && sent && ack == greatest && win == WIRE_ANOMALIES.prevWin && peerUnacked(rec, peer) && WIRE_ANOMALIES.peerWasActive) {
       noteAnomaly(rec, Anomaly.DuplicateAck, senderIsOrig, now);
-      const p = extSide(rec, ep, X_DUPACKS, 1); // the anomaly above attached the block
+      const p = extTailSide(rec, ep, X_DUPACKS, 1);
       const n = load<u8>(p);
       if (n != 0xFF) store<u8>(p, n + 1);
     }
@@ -259,8 +259,8 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
     noteAnomaly(rec, Anomaly.AckOfUnseenData, senderIsOrig, now); // acknowledges data we never saw the peer send
   }
   // The bookkeeping comes after the last rule: ack_of_unseen_data reads neither the greatest ack nor
-  // its flag, and an extension block it attaches holds the zero duplicate-ACK count this would store.
-  noteSegmentSent(extOf(rec), rec, ep, peer, ack, syn, rst, hasAck, senderIsOrig, sinceStart);
+  // its flag (and attaches no tail: without one the duplicate-ACK count reads as the zero this would store).
+  noteSegmentSent(extTailOf(rec), rec, ep, peer, ack, syn, rst, hasAck, senderIsOrig, sinceStart);
 }
 
 /**
@@ -269,23 +269,23 @@ function looksRetransmitted(pk: usize, rec: usize, ep: usize, peer: usize, dataS
  * steadySegment; tracker.ts synOpen, synAckAnswer, closeAck, finAck) call it for the segments they
  * take, with constant flags that fold its branches away; a rule of this bookkeeping changes here
  * for both paths. `ep` sent the segment (flags syn/rst/hasAck, acknowledgement `ack`) to `peer`,
- * `sinceStart` µs after the record's start; `ext` is the record's extOf() (0 without a block),
- * read after any anomaly of this segment attached one. In order:
+ * `sinceStart` µs after the record's start; `tail` is the record's extTailOf() (0 without an
+ * extension block's tail, live.ts X_TAIL), read after any anomaly of this segment attached one. In order:
  *   - an ack-bearing segment other than RST that moves the side's greatest ack (or is its first)
  *     makes it the greatest ack sent and ends the side's run of duplicate ACKs (RFC 5681 §2);
  *   - the sender's liveness (noteSenderSeenIn: the peer's quiet retransmissions, its latest time);
  *   - a SYN counts in the side's SYNs; anything else but an RST says it left SYN_SENT;
  *   - the responder sent something other than a SYN, or a SYN-ACK after the handshake's ACK.
  */
-@inline export function noteSegmentSent(ext: usize, rec: usize, ep: usize, peer: usize, ack: u32, syn: bool, rst: bool, hasAck: bool, senderIsOrig: bool, sinceStart: i64): void {
+@inline export function noteSegmentSent(tail: usize, rec: usize, ep: usize, peer: usize, ack: u32, syn: bool, rst: bool, hasAck: bool, senderIsOrig: bool, sinceStart: i64): void {
   let f2 = flags2Of(ep);
   if (hasAck && !rst && ((f2 & EF2_ACK_SENT) == 0 || seqDelta(ack, load<u32>(ep + EP_LAST_ACKVAL)) > 0)) {
     store<u32>(ep + EP_LAST_ACKVAL, ack);
-    const dup = extSideIn(ext, rec, ep, X_DUPACKS, 1); // zero without an extension block (live.ts)
+    const dup = extSideIn(tail, rec, ep, X_DUPACKS, 1); // zero without a tail (live.ts)
     if (dup != 0) store<u8>(dup, 0);
     f2 |= EF2_ACK_SENT;
   }
-  noteSenderSeenIn(ext, rec, ep, peer, sinceStart);
+  noteSenderSeenIn(tail, rec, ep, peer, sinceStart);
   if (syn) bumpSyns(rec, ep); // (EP_SYNS, and the extension block past 254: not EP_FLAGS2)
   else if (!rst) f2 |= EF2_BEYOND_SYN;
   store<u8>(ep + EP_FLAGS2, f2);
