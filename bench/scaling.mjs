@@ -434,7 +434,7 @@ async function main() {
       md.push(
         `Peak RSS grows by **${slope.toFixed(0)} bytes per live flow** (least-squares slope; ${fmtMiB((intercept ?? 0) / 1024)} at zero flows). ` +
           (rec
-            ? `The engine's live records are REC_LIVE ${rec.REC_LIVE} bytes per flow (assembly/flow/live.ts), plus an extension block (EXT_SIZE ${rec.EXT_SIZE} bytes and a live-only tail) only for flows that recorded an anomaly or HTTP or a history past 12 letters, and 8-byte index entries at load ≤ ¾ (11–21 bytes per flow).`
+            ? `The engine's live records are REC_LIVE ${rec.REC_LIVE} bytes per flow (assembly/flow/live.ts), plus blocks taken on first use (assembly/flow/table.ts): an extension block (EXT_SIZE ${rec.EXT_SIZE} bytes and two block references) for flows that recorded an anomaly or HTTP, its live-only tail for those with a wide value, a T or W counter or a history past 12 letters, a hole block for a stream with out-of-order ranges, and 8-byte index entries at load ≤ ¾ (11–21 bytes per flow).`
             : ""),
         "",
       );
