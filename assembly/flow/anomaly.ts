@@ -54,13 +54,22 @@ export function setCurrentFlow(id: u32, now: i64): void { ANOMALY.curId = id; AN
 export function currentExt(): usize { return extAttach(ANOMALY.curId); }
 
 /**
+ * The per-side layout of every block's paired fields (extension block, its tail, a hole block):
+ * the originator's `width` bytes at `x` from the block's base, then the responder's. The address
+ * of the one for the side whose endpoint block (live record, FR_ORIG or FR_RESP) is at ep.
+ */
+@inline function sideAt(base: usize, rec: usize, ep: usize, x: i32, width: i32): usize {
+  return base + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+}
+
+/**
  * Address of the current record's per-side extension field at `x` (originator's first, then the
  * responder's, `width` bytes each: X_CNT_C, X_HIST_RST) for the side whose block is at ep.
  * Allocates the extension block. A field of the live-only tail (live.ts X_TAIL) takes extTailSide(),
  * a hole field (live.ts X_HOLE_AT) holeSide().
  */
 export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
-  return currentExt() + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+  return sideAt(currentExt(), rec, ep, x, width);
 }
 
 /**
@@ -68,7 +77,7 @@ export function extSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
  * X_CNT_W, X_HIST_SYN, X_HIST_FIN, X_RTX_QUIET, X_DUPACKS). Allocates the block and its tail.
  */
 export function extTailSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
-  return extTailAttachOf(recPtr(ANOMALY.curId)) + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+  return sideAt(extTailAttachOf(recPtr(ANOMALY.curId)), rec, ep, x, width);
 }
 
 /**
@@ -76,7 +85,7 @@ export function extTailSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usiz
  * X_HOLE_REF). Allocates the hole block (not the extension block).
  */
 export function holeSide(rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
-  return extHoleAttachOf(recPtr(ANOMALY.curId)) + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+  return sideAt(extHoleAttachOf(recPtr(ANOMALY.curId)), rec, ep, x, width);
 }
 
 /**
@@ -97,7 +106,7 @@ export function extTailSideIfAny(rec: usize, ep: usize, x: i32, width: i32 = 4):
  * for a field of the live-only tail, its extTailOf() (0 without a tail).
  */
 @inline export function extSideIn(ext: usize, rec: usize, ep: usize, x: i32, width: i32 = 4): usize {
-  return ext == 0 ? 0 : ext + <usize>x + (ep == rec + <usize>FR_ORIG ? 0 : <usize>width);
+  return ext == 0 ? 0 : sideAt(ext, rec, ep, x, width);
 }
 
 /** Records one occurrence of `a` by the originator (origSide) or the responder, at time `now`. */
