@@ -27,11 +27,13 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { request, Agent } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./lib/cli-args.mjs";
 import { generateCapture } from "./lib/traffic.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const { values: opt } = parseArgs({
+const USAGE = `usage: node bench/api-load.mjs [--capture FILE] [--clients 4] [--seconds 5] [--uploads 400]
+         [--chunk 65536] [--mode analyze|session|gb] [--batch 1048576] [--gb 1]`;
+const { values: opt } = parseCommandLine(USAGE, {
   options: {
     capture: { type: "string" },
     clients: { type: "string", default: "4" },

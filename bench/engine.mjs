@@ -26,14 +26,16 @@
  * @module
  */
 import { closeSync, openSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const USAGE = `usage: node bench/engine.mjs capture.pcap [--warmup-mb 64] [--flow-cap N] [--probe-memory] [--census]
+         [--no-fast-path] [--close-timeout S]`;
 
 async function main() {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine(USAGE, {
     allowPositionals: true,
     options: {
       "warmup-mb": { type: "string" },
@@ -45,10 +47,7 @@ async function main() {
     },
   });
   const file = positionals[0];
-  if (!file) {
-    console.error("usage: node bench/engine.mjs capture [--warmup-mb 64] [--flow-cap N] [--probe-memory]");
-    process.exit(2);
-  }
+  if (!file) usageError(USAGE, "no capture given");
   const { Reconstructor, FlowDecoder, RecordReader } = await import(join(ROOT, "dist", "index.js"));
   const { createEngine } = await import(join(ROOT, "dist", "wasm", "engine.js"));
   const warmupBytes = Number(values["warmup-mb"] ?? 64) * 1e6;

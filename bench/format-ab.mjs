@@ -20,18 +20,17 @@
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 import { cpuNs, recordsInWindow } from "./lib/format-records.mjs";
 
-const { values, positionals } = parseArgs({
+const USAGE = "usage: node bench/format-ab.mjs ROOT_A ROOT_B capture.pcap [--reps 30] [--single]";
+const { values, positionals } = parseCommandLine(USAGE, {
   allowPositionals: true,
   options: { reps: { type: "string" }, single: { type: "boolean" } },
 });
 const [rootA, rootB, file] = positionals;
-if (rootA === undefined || rootB === undefined || file === undefined) {
-  console.error("usage: node bench/format-ab.mjs ROOT_A ROOT_B capture.pcap [--reps 30] [--single]");
-  process.exit(2);
-}
+if (rootA === undefined || rootB === undefined || file === undefined)
+  usageError(USAGE, "two roots and a capture are needed");
 const reps = Number(values.reps ?? 30);
 const bytes = readFileSync(file);
 

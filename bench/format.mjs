@@ -22,13 +22,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./lib/cli-args.mjs";
 import { cpuNs, recordsInWindow } from "./lib/format-records.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const USAGE = "usage: node bench/format.mjs [capture.pcap] [--reps 20] [--format ndjson|zeek|all] [--single]";
 
 async function main() {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine(USAGE, {
     allowPositionals: true,
     options: { reps: { type: "string" }, format: { type: "string" }, single: { type: "boolean" } },
   });

@@ -8,9 +8,9 @@
  * See bench/README.md for every option.
  * @module
  */
-import { parseArgs } from "node:util";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 import { ANOMALY_KINDS, DEFAULTS, generateCapture } from "./lib/traffic.mjs";
 
 const USAGE = `usage: node bench/gen.mjs --out FILE [options]
@@ -44,7 +44,7 @@ function main() {
   const argv = process.argv.slice(2);
   const ti = argv.indexOf("--truth");
   if (ti >= 0 && (ti + 1 >= argv.length || argv[ti + 1].startsWith("--"))) argv.splice(ti, 1, "--truth-default");
-  const { values } = parseArgs({
+  const { values } = parseCommandLine(USAGE, {
     args: argv,
     options: {
       out: { type: "string" },
@@ -66,13 +66,9 @@ function main() {
       truth: { type: "string" },
       "truth-default": { type: "boolean" },
       quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help || !values.out) {
-    console.error(USAGE);
-    process.exit(values.help ? 0 : 2);
-  }
+  if (!values.out) usageError(USAGE, "--out is needed");
   mkdirSync(dirname(values.out), { recursive: true });
   const t0 = process.hrtime.bigint();
   const side = generateCapture({

@@ -31,14 +31,14 @@ import { request } from "node:http";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 import { freePort, serverStartArgs, waitForPort } from "./lib/harness.mjs";
 import { summarize } from "./lib/stats.mjs";
 
 const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze]
        node bench/http-upload.mjs --ab A_ROOT B_ROOT capture [--pairs 4]`;
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseCommandLine(USAGE, {
   allowPositionals: true,
   options: {
     port: { type: "string" },
@@ -46,25 +46,14 @@ const { values, positionals } = parseArgs({
     path: { type: "string" },
     ab: { type: "boolean" },
     pairs: { type: "string" },
-    help: { type: "boolean", short: "h" },
   },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 if (values.ab) {
-  if (positionals.length !== 3) {
-    console.error(USAGE);
-    process.exit(2);
-  }
+  if (positionals.length !== 3) usageError(USAGE, "--ab takes two roots and a capture");
   await compare(positionals[0], positionals[1], positionals[2], Number(values.pairs ?? 4));
 } else {
   const file = positionals[0];
-  if (!file || !values.port) {
-    console.error(USAGE);
-    process.exit(2);
-  }
+  if (!file || !values.port) usageError(USAGE, "a capture and --port are needed");
   upload(file, Number(values.port), values.host ?? "127.0.0.1", values.path ?? "/v1/analyze");
 }
 

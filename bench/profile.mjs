@@ -31,10 +31,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 import { BENCH_DIR, ROOT } from "./lib/harness.mjs";
 
-const { values, positionals } = parseArgs({
+const USAGE = `usage: node bench/profile.mjs capture [--cli] [--top 25] [--v8] [--no-fast-path]
+         [--instructions] [--warmup-mb N]`;
+const { values, positionals } = parseCommandLine(USAGE, {
   allowPositionals: true,
   options: {
     cli: { type: "boolean" },
@@ -46,10 +48,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const file = positionals[0];
-if (!file) {
-  console.error("usage: node bench/profile.mjs capture [--cli] [--top 25] [--v8] [--no-fast-path]");
-  process.exit(2);
-}
+if (!file) usageError(USAGE, "no capture given");
 
 /** wasm function index -> name, from the release build's text file. */
 function wasmNames() {

@@ -32,7 +32,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./lib/cli-args.mjs";
 import { defaultRssMethod, runMeasured } from "./lib/run-child.mjs";
 import { summarize } from "./lib/stats.mjs";
 import { BENCH_DIR, ROOT, ensureCapture, fmtMiB, gitInfo, machineInfo } from "./lib/harness.mjs";
@@ -146,8 +146,13 @@ async function runPoints(points, runs, rss) {
   }
 }
 
+const USAGE =
+  "usage: node bench/scaling.mjs [--runs 3] [--only size,concurrency,flood,memory] [--seed 1] [--results-dir DIR] [--label TEXT]\n" +
+  "  --scale X   multiply every segment count, connection count and flow cap by X (a quick smoke run: --scale 0.01)\n" +
+  "  --max-threads N   the threads series goes 1, 2, 4, ... up to N (default: the cores available)";
+
 async function main() {
-  const { values: v } = parseArgs({
+  const { values: v } = parseCommandLine(USAGE, {
     options: {
       runs: { type: "string" },
       only: { type: "string" },
@@ -157,17 +162,8 @@ async function main() {
       seed: { type: "string" },
       scale: { type: "string" },
       "max-threads": { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (v.help) {
-    console.log(
-      "usage: node bench/scaling.mjs [--runs 3] [--only size,concurrency,flood,memory] [--seed 1] [--results-dir DIR] [--label TEXT]\n" +
-        "  --scale X   multiply every segment count, connection count and flow cap by X (a quick smoke run: --scale 0.01)\n" +
-        "  --max-threads N   the threads series goes 1, 2, 4, ... up to N (default: the cores available)",
-    );
-    return;
-  }
   const runs = Number(v.runs ?? 3);
   if (!Number.isInteger(runs) || runs < 1) fail("--runs must be a positive integer");
   const only = new Set((v.only ?? SERIES.join(",")).split(",").filter(Boolean));

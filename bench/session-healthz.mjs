@@ -4,22 +4,27 @@
 // uploads one batch of the first --mib MiB of the capture, while this process probes /healthz back
 // to back and records the main thread's event-loop delay (perf_hooks) until the batch is answered.
 //
-//   npm run build && node bench/session-healthz.mjs [capture] [--mib 48] [--rounds 2]
+//   npm run build && node bench/session-healthz.mjs capture [--mib 48] [--rounds 2]
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readSync, closeSync, writeFileSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { startServer } from "../dist/server.js";
+import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i < 0 ? fallback : Number(args[i + 1]);
-};
-const file = args.find((a) => a.startsWith("/")) ?? "/work/benchcap/cap2m.pcap";
-const mib = flag("--mib", 48);
-const rounds = flag("--rounds", 2);
+const USAGE = "usage: node bench/session-healthz.mjs capture [--mib 48] [--rounds 2]";
+const { values, positionals } = parseCommandLine(USAGE, {
+  allowPositionals: true,
+  options: { mib: { type: "string" }, rounds: { type: "string" } },
+});
+const file = positionals[0];
+if (file === undefined) usageError(USAGE, "no capture given");
+const mib = Number(values.mib ?? 48);
+const rounds = Number(values.rounds ?? 2);
+if (!(Number.isInteger(mib) && mib >= 1 && Number.isInteger(rounds) && rounds >= 1))
+  usageError(USAGE, "--mib and --rounds take positive integers");
+// Loaded once the command line is known: it starts nothing by itself, but takes a while to load.
+const { startServer } = await import("../dist/server.js");
 
 const dir = mkdtempSync(join(tmpdir(), "flowrecon-healthz-"));
 const batch = Buffer.alloc(mib << 20);

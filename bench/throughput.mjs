@@ -27,7 +27,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./lib/cli-args.mjs";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
 import { sharedPath } from "./lib/shared.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -667,7 +667,7 @@ function chart(suites, machine, date) {
 }
 
 async function main() {
-  const { values: v } = parseArgs({
+  const { values: v } = parseCommandLine(USAGE, {
     options: {
       suite: { type: "string" },
       runs: { type: "string" },
@@ -688,13 +688,8 @@ async function main() {
       label: { type: "string" },
       "with-refs": { type: "boolean" },
       "no-cli": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (v.help) {
-    console.log(USAGE);
-    return;
-  }
   const runs = intArg(v.runs, "runs", 3);
   const warmup = intArg(v.warmup, "warmup", 1);
   if (runs < 1) fail("--runs must be at least 1");
