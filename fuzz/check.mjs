@@ -12,9 +12,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { knownAs } from "./known.mjs";
 import { equivalentForm, Rng } from "./mutate.mjs";
 import { checkCli, checkInProcess, cleanupScratch } from "./oracles.mjs";
+import { parseCommandLine, usageError } from "../bench/lib/cli-args.mjs";
+
+const USAGE = "usage: node fuzz/check.mjs INPUT [INPUT...]";
+const { positionals: inputs } = parseCommandLine(USAGE, { allowPositionals: true, options: {} });
+if (inputs.length === 0) usageError(USAGE, "no input given");
+const missing = inputs.filter((p) => !existsSync(p));
+if (missing.length > 0) usageError(USAGE, `no such input: ${missing.join(", ")}`);
 
 let open = 0;
-for (const path of process.argv.slice(2)) {
+for (const path of inputs) {
   const notePath = path.replace(/\.[a-z]+$/, ".json");
   const note = existsSync(notePath) ? JSON.parse(readFileSync(notePath, "utf8")) : {};
   const options = note.options ?? {};

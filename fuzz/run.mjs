@@ -18,13 +18,16 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { parseCommandLine, usageError } from "../bench/lib/cli-args.mjs";
 import { NEW_LAYERS } from "./frames.mjs";
 import { WATCHDOG_MS } from "./oracles.mjs";
 import { saveFinding } from "./worker.mjs";
 
-const { values } = parseArgs({
+const USAGE =
+  "usage: node fuzz/run.mjs --minutes N [--seconds S] [--workers K] [--seed S] [--out DIR] [--cli-every N]\n" +
+  "         [--minimise-seconds S] [--quiet]      (npm run fuzz -- [options])";
+const { values } = parseCommandLine(USAGE, {
   options: {
     minutes: { type: "string" },
     seconds: { type: "string" },
@@ -39,10 +42,8 @@ const { values } = parseArgs({
 
 const seconds = values.seconds !== undefined ? Number(values.seconds) : Number(values.minutes ?? "1") * 60;
 const workers = Number(values.workers);
-if (!(seconds > 0) || !(workers >= 1)) {
-  console.error("usage: npm run fuzz -- --minutes N [--workers K] [--seed S] [--out DIR] [--cli-every N]");
-  process.exit(2);
-}
+if (!(seconds > 0) || !(workers >= 1))
+  usageError(USAGE, "--minutes (or --seconds) and --workers take positive numbers");
 const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
 const out = resolve(values.out ?? fileURLToPath(new URL("out", import.meta.url)));
 mkdirSync(out, { recursive: true });
