@@ -32,4 +32,11 @@ describe("compile shape", () => {
     expect(calls).toContain("slotTsvRow");
     expect(calls).toContain("slotJsonRow");
   });
+
+  it("the Zeek JSON row copies its 41 keys without a loop each (copy32)", () => {
+    // V8 unrolls every small loop it finds: with a copy loop per key the row had 67 loops and
+    // compiled in 17 ms, without 26 loops (the digit loops of its numbers) and 9 ms.
+    const loops = funcBody(wat, "rowZeekJson<u32>").filter((l) => l.trim().startsWith("loop"));
+    expect(loops.length).toBeLessThan(41);
+  });
 });
