@@ -35,13 +35,19 @@ export function str(p: usize, s: string): usize {
 
 /**
  * Copies n bytes (n <= 64) from a table whose 32 bytes at src may be read: up to 32 with two
- * 16-byte stores and no loop (it may write up to 32 - n bytes past p + n, as copy() does), the
- * rest with copy(). `short`: the caller knows n <= 32 (no test of n).
+ * 16-byte stores (it may write up to 32 - n bytes past p + n, as copy() does), more with two more
+ * that end at n. No loop: the row functions inline this for every key (fields.ts jsonColumn), and
+ * V8 unrolls each small loop it finds, so the Zeek JSON row (41 keys) compiled in 17 ms with a
+ * copy() loop per key against 9 ms with none. `short`: the caller knows n <= 32 (no test of n).
  */
 @inline export function copy32(p: usize, src: usize, n: usize, short: bool = false): usize {
   v128.store(p, v128.load(src));
   v128.store(p, v128.load(src, 16), 16);
-  if (!short && n > 32) copy(p + 32, src + 32, n - 32);
+  if (!short && n > 32) {
+    // SAFETY: 32 < n <= 64, so [n - 32, n) lies in [0, n) and the two cover [32, n).
+    v128.store(p + n - 32, v128.load(src + n - 32));
+    v128.store(p + n - 16, v128.load(src + n - 16));
+  }
   return p + n;
 }
 

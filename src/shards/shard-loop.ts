@@ -17,6 +17,7 @@ import { receiveMessageOnPort } from "node:worker_threads";
 import { setImmediate as nextMacrotask, setTimeout as delay } from "node:timers/promises";
 import { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
+import { lateSink } from "./late-sink.js";
 import { ShardEngine } from "./shard-engine.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingClosedError, RingReader, type RingMessage } from "./ring.js";
 import { shardPrinter } from "./shard-print.js";
@@ -61,7 +62,11 @@ class ShardLoop {
       return spares.pop();
     };
     let sink: RecordSink = () => {};
-    const shard = new ShardEngine(data.options, (v, p) => sink(v, p));
+    // The sink is chosen below, once the engine exists (lateSink keeps its whole-drain form).
+    const shard = new ShardEngine(
+      data.options,
+      lateSink(() => sink),
+    );
     this.#shard = shard;
     this.#onFrames = (piece, kind) => {
       if (kind !== MSG_FRAMES) throw new Error(`shard ring: a payload on message kind ${kind}`);
