@@ -19,6 +19,7 @@
 
 import type { Context } from "hono";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { ApiError } from "./errors.js";
 import type { Reservation } from "./memory.js";
 import type { ApiConfig } from "./config.js";
@@ -351,7 +352,7 @@ export class NodeBodyReader {
       this.#incoming.pause();
       return;
     }
-    this.#copy(chunk);
+    if (this.#copy(chunk) && this.#onlyReader()) freeChunk(chunk);
     if (this.#pos >= this.#min || (this.#pos >= this.#earlyBytes && now >= this.#earlyAt)) this.#done();
   };
 
@@ -396,12 +397,21 @@ export class NodeBodyReader {
     if (delay !== Infinity) this.#timer = setTimeout(this.#onTimer, Math.max(0, delay));
   }
 
-  #copy(chunk: Uint8Array): void {
+  /** Whether a chunk emitted now reaches no reader but this one (no other `data` listener, no `readable` one). */
+  #onlyReader(): boolean {
+    const incoming = this.#incoming;
+    return incoming.listenerCount("data") === 1 && incoming.listenerCount("readable") === 0;
+  }
+
+  /** Copies `chunk` into the fill's buffer, the rest of it (none: true) kept for the next fill. */
+  #copy(chunk: Uint8Array): boolean {
     const target = this.#target!;
     const n = Math.min(chunk.length, target.length - this.#pos);
     target.set(n === chunk.length ? chunk : chunk.subarray(0, n), this.#pos);
     this.#pos += n;
-    if (n < chunk.length) this.#rest = chunk.subarray(n);
+    if (n === chunk.length) return true;
+    this.#rest = chunk.subarray(n);
+    return false;
   }
 
   /** Ends the fill: the count, the stream paused until the next. */
@@ -428,6 +438,32 @@ export class NodeBodyReader {
     this.release();
     reject?.(this.#failure);
   }
+}
+
+/** A port closed at once: a buffer transferred on it is detached, and the message that took it dropped. */
+let dropPort: MessagePort | null = null;
+
+/**
+ * Frees the memory of a body chunk whose bytes were copied out, now rather than at the main
+ * thread's next GC. Node's HTTP parser copies each chunk of a body (up to 64 KiB, one socket read)
+ * into a Buffer of its own (node_http_parser.cc on_body, Buffer::Copy: malloc); copied into a batch
+ * at once, they are garbage, but a scavenge came only every ~30 MB of them, so the malloc heap grew
+ * by that much each time, was trimmed back after the GC and faulted in again: 15-20k of the main
+ * thread's page faults on a 943 MB upload (issue 10). A buffer transferred on a closed port is
+ * detached and its memory freed as the dropped message goes (the HTML rule Node keeps: "even if the
+ * backing MessagePort object has already been deleted, we still want to serialize the message to
+ * ensure spec-compliant behavior w.r.t. transfers", node_messaging.cc), so the next chunk takes the
+ * same memory. Only a chunk that is its whole ArrayBuffer, whose only reader was the caller (no
+ * other `data` listener, no part of it kept), may go.
+ */
+function freeChunk(chunk: Uint8Array): void {
+  const buffer = chunk.buffer;
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return;
+  if (dropPort === null) {
+    dropPort = new MessageChannel().port1;
+    dropPort.close();
+  }
+  dropPort.postMessage(null, [buffer]);
 }
 
 /** A body that stopped before its end without an error of its own (as Node's stream.finished says it). */

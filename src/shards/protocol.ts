@@ -15,9 +15,11 @@
  * once it is done with it (its stream wrote it), and the shard prints its next piece into it (and
  * says so: `spare` of `out`). The reading thread lends a shard at most {@link MAX_LENT_SPARES} at a
  * time and none once it ended, so a shard never holds more than those (a stream slower than the
- * shards would otherwise leave the shard every buffer it ever filled). An API answer's reading
- * thread copies a small piece and gives its buffer back at once; a large one goes on to the main
- * thread and comes back once written to the socket (src/http/engine-worker.ts).
+ * shards would otherwise leave the shard every buffer it ever filled); one coming back beyond
+ * those is kept by the reading thread (a few, sharded-run.ts #keep) for its own next pieces or a
+ * shard short of spares. An API answer's reading thread copies a small piece and gives its buffer
+ * back at once; a large one goes on to the main thread and comes back once written to the socket
+ * (src/http/engine-worker.ts).
  * Handed over fresh each piece, the 1 MiB buffers stayed allocated until a GC of the reading thread
  * freed them, which its long synchronous stretches put off: at the CLI's peak RSS on the 1.2M-open
  * capture (README) the shard thread's malloc arena held 64 MiB of them (smaps).

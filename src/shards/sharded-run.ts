@@ -55,6 +55,17 @@ import {
   type ShardStart,
   type ToShard,
 } from "./protocol.js";
+/**
+ * Output buffers the reading thread keeps for its own writer's next pieces and its shards' (see
+ * ShardedRun.#keep): at most this many wait there, ~17 MiB, counted in {@link ShardedRun.memoryBytes}.
+ * Sized by the pieces an API upload has in flight at once (issue 10, cap10m.pcap over 2 pool
+ * threads: up to ~11 of the reading thread's own and ~14 of its shard's, moved to the main thread
+ * and not yet written): with 8 the reading thread still started 48-63 new buffers, with 16 15-19,
+ * with 24 no fewer.
+ */
+const MAX_KEPT_SPARES = 16;
+/** A shard that used a lent buffer gets a kept one in its place while it holds fewer than this. */
+const TOP_UP_BELOW = MAX_LENT_SPARES >> 1;
 /** Sweep steps of the reading thread's engine per read, as a shard's per message (shard-engine.ts). */
 const SWEEP_PER_READ = 64;
 /** The engine's default flow cap (assembly/options.ts flowCap), split when no cap is given. */
@@ -166,8 +177,9 @@ export class ShardedRun {
   /** Print mode: the reading thread's engine formats its flows here, handed on by {@link #handOwn}. */
   readonly #ownPrinter: ShardPrinter | null = null;
   readonly #ownWriter = new AsciiWriter(OUT_BYTES + (64 << 10));
-  /** A buffer of {@link #ownWriter} the output is done with: the writer's next one. */
-  #ownSpare: Uint8Array | null = null;
+  /** Output buffers the output is done with, kept for the next pieces ({@link #keep}). */
+  readonly #kept: ArrayBuffer[] = [];
+  #keptBytes = 0;
   #failure: Error | null = null;
   /** {@link finishSome}: the reading thread's engine began / ended its end of the input. */
   #ending = false;
@@ -247,9 +259,9 @@ export class ShardedRun {
     return this.#shards.length + 1;
   }
 
-  /** Every engine's memory: the reading thread's, and each shard's as it last published it. */
+  /** Every engine's memory (the reading thread's, and each shard's as it last published it) and the kept output buffers. */
   get memoryBytes(): number {
-    let bytes = this.reader.memoryBytes;
+    let bytes = this.reader.memoryBytes + this.#keptBytes;
     for (const s of this.#shards) bytes += shardMemory(s.credits);
     return bytes;
   }
@@ -299,11 +311,9 @@ export class ShardedRun {
     const w = this.#ownWriter;
     if (w.length === 0) return;
     // The writer goes on in a buffer the output is done with, as a shard's does (protocol.ts).
-    const bytes = w.take(this.#ownSpare ?? undefined);
-    this.#ownSpare = null;
-    this.#opts.onBytes(bytes, (back) => {
-      this.#ownSpare = new Uint8Array(back ?? bytes.buffer);
-    });
+    const next = this.#takeKept();
+    const bytes = w.take(next === undefined ? undefined : new Uint8Array(next));
+    this.#opts.onBytes(bytes, (back) => this.#keep(back ?? (bytes.buffer as ArrayBuffer)));
   }
 
   /**
@@ -334,7 +344,11 @@ export class ShardedRun {
 
   #receive(s: Shard, m: FromShard): void {
     if (m.kind === "out") {
-      if (m.spare === true) s.lent--;
+      if (m.spare === true) {
+        s.lent--;
+        // A shard short of spares gets a kept one: it prints in bursts (the end of the input).
+        if (s.lent < TOP_UP_BELOW && this.#kept.length > 0) this.#giveBack(s, this.#takeKept()!);
+      }
       if (m.records) {
         const views = makeViews(m.bytes.buffer as ArrayBuffer);
         const size = this.reader.layout.constants.FR_SIZE;
@@ -359,13 +373,37 @@ export class ShardedRun {
 
   /**
    * Gives a shard's output buffer back to it for its next piece (protocol.ts), unless it is a small
-   * piece's copy (a spare must hold a piece), the shard holds its share of spares, it ended, or the
-   * run is closed: then the buffer is left to the GC.
+   * piece's copy (a spare must hold a piece) or the run is closed (then it is left to the GC); when
+   * the shard holds its share of spares, or ended, the buffer is kept here ({@link #keep}).
    */
   #giveBack(s: Shard, buffer: ArrayBuffer): void {
-    if (this.#closed || s.stats !== null || s.lent >= MAX_LENT_SPARES || buffer.byteLength < OUT_BYTES >> 1) return;
+    if (this.#closed || buffer.byteLength < OUT_BYTES >> 1) return;
+    if (s.stats !== null || s.lent >= MAX_LENT_SPARES) {
+      this.#keep(buffer);
+      return;
+    }
     s.port.postMessage({ kind: "spare", buffer } satisfies ToShard, [buffer]);
     s.lent++;
+  }
+
+  /**
+   * Keeps an output buffer the output is done with (at most {@link MAX_KEPT_SPARES}) for the next
+   * piece of the reading thread's writer or of a shard short of spares; a small piece's copy, one
+   * more, or any once the run is closed is left to the GC. An API upload's pieces are in flight
+   * (moved to the main thread, written to the socket, given back) for longer than a step, in
+   * bursts: dropped on their way back while the shards held their share, they were new buffers
+   * (and their page faults) later: 168 of them on a 943 MB upload, 22-30 kept (issue 10).
+   */
+  #keep(buffer: ArrayBuffer): void {
+    if (this.#closed || buffer.byteLength < OUT_BYTES >> 1 || this.#kept.length >= MAX_KEPT_SPARES) return;
+    this.#kept.push(buffer);
+    this.#keptBytes += buffer.byteLength;
+  }
+
+  #takeKept(): ArrayBuffer | undefined {
+    const buffer = this.#kept.pop();
+    if (buffer !== undefined) this.#keptBytes -= buffer.byteLength;
+    return buffer;
   }
 
   /**
@@ -411,6 +449,8 @@ export class ShardedRun {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#kept.length = 0;
+    this.#keptBytes = 0;
     for (const s of this.#shards) {
       abandonLink(s.link);
       s.port.close();

@@ -78,6 +78,32 @@ describe("NodeBodyReader", () => {
     });
   }
 
+  it("frees a chunk copied whole (its ArrayBuffer detached), not one split over two fills or read by another listener", async () => {
+    // Node's HTTP parser gives each body chunk a Buffer of its own; freed at once, the main
+    // thread's heap does not grow by the garbage chunks between two GCs (body.ts freeChunk).
+    const chunks = [1, 2, 3].map((v) => new Uint8Array(1000).fill(v));
+    const stream = new Readable({ read() {} });
+    const reader = new NodeBodyReader(stream as IncomingMessage, context(), 1 << 20, "capture", NO_TIMEOUTS, 0);
+    const first = new Uint8Array(1500);
+    const filled = reader.fill(first, first.length);
+    stream.push(chunks[0]);
+    stream.push(chunks[1]);
+    expect(await filled).toBe(1500);
+    expect(chunks[0].buffer.byteLength, "copied whole: freed").toBe(0);
+    expect(chunks[1].byteLength, "its second half goes in the next fill: kept").toBe(1000);
+    const seen: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => seen.push(chunk));
+    const second = new Uint8Array(1500);
+    const filledToo = reader.fill(second, second.length);
+    stream.push(chunks[2]);
+    expect(await filledToo).toBe(1500);
+    expect(chunks[2].byteLength, "another listener reads it: kept").toBe(1000);
+    expect(seen.map((c) => [c.length, c[0], c[999]])).toEqual([[1000, 3, 3]]);
+    expect(Buffer.from(first).equals(Buffer.concat([Buffer.alloc(1000, 1), Buffer.alloc(500, 2)]))).toBe(true);
+    expect(Buffer.from(second).equals(Buffer.concat([Buffer.alloc(500, 2), Buffer.alloc(1000, 3)]))).toBe(true);
+    reader.release();
+  });
+
   it("413 once more than the limit arrived (counting what was read before), for this fill and the next", async () => {
     const reader = new NodeBodyReader(
       source(body, [10_000]) as IncomingMessage,

@@ -120,3 +120,51 @@ describe("a real server whose uploads are sharded over 3 engine threads", () => 
     expect(metrics).toMatch(/^flowrecon_upload_shards_total 6$/m);
   });
 });
+
+describe("a real server whose uploads are sharded over 2 engine threads, with many pieces in flight", () => {
+  // 30000 connections ending at the end: each engine ends ~15000 flows (~10 MB) in 1 MiB pieces,
+  // faster than the client takes them, so buffers come back while others are in flight and the
+  // reading thread prints its own pieces into kept ones (sharded-run.ts #keep). One kept too
+  // early would be printed over while the socket still writes it.
+  let big: Buffer;
+  let server: RunningServer;
+  beforeAll(async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "flowrecon-reuse-")), "big.pcap");
+    generateCapture({ out, segments: 500_000, concurrent: 30_000, snaplen: 96, seed: 29 });
+    big = readFileSync(out);
+    server = await startServer({
+      port: 0,
+      host: "127.0.0.1",
+      dataDir: tempDataDir(),
+      logLevel: "silent",
+      threads: 2,
+      uploadShards: 2,
+      uploadShardMinBytes: 0,
+    });
+    await server.api.context.enginePool!.ready();
+  });
+  afterAll(() => server.close(1000));
+
+  it("every answer has one engine's lines", async () => {
+    const local = testApp({ threads: 1 });
+    const one = Buffer.from(await (await post(local, "/v1/analyze", big, PCAP, { accept: NDJSON })).arrayBuffer());
+    local.close();
+    expect(one.length).toBeGreaterThan(16 << 20);
+    const expected = sortedLines(one);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`http://127.0.0.1:${server.port}/v1/analyze`, {
+        method: "POST",
+        headers: { "content-type": PCAP, accept: NDJSON },
+        body: new Uint8Array(big),
+      });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(res.status).toBe(200);
+      const got = sortedLines(bytes);
+      expect(got.length, `answer ${i}`).toBe(expected.length);
+      expect(
+        got.every((line, j) => line === expected[j]),
+        `answer ${i}`,
+      ).toBe(true);
+    }
+  });
+});
