@@ -36,19 +36,24 @@ function spares(shard: ShardLink): number[] {
   return got;
 }
 
+/** A run of two engines (the shard at `link`) without a printer, its output pieces handed to `onBytes`. */
+function runOver(link: ReturnType<typeof createLink>, onBytes: ConstructorParameters<typeof ShardedRun>[0]["onBytes"]) {
+  return new ShardedRun({
+    threads: 2,
+    links: [link.reader],
+    options: {},
+    print: null,
+    insight: { endUs: 0, final: true },
+    onBytes,
+    onRecord: () => {},
+  });
+}
+
 describe("ShardedRun's output buffers", () => {
   it("go back to their shard up to its share, the rest are kept (counted as memory), never before their piece is done", async () => {
     const link = createLink();
     const pieces: { n: number; done: (back?: ArrayBuffer) => void }[] = [];
-    const run = new ShardedRun({
-      threads: 2,
-      links: [link.reader],
-      options: {},
-      print: null,
-      insight: { endUs: 0, final: true },
-      onBytes: (bytes, done) => pieces.push({ n: bytes[0], done }),
-      onRecord: () => {},
-    });
+    const run = runOver(link, (bytes, done) => pieces.push({ n: bytes[0], done }));
     const send = (n: number, spare = false): void => {
       const bytes = piece(n);
       link.shard.port.postMessage({ kind: "out", bytes, endUs: 0, spare } satisfies FromShard, [
@@ -92,15 +97,7 @@ describe("ShardedRun's output buffers", () => {
   it("keeps at most 16 (the rest are left to the GC), and small pieces' copies never", async () => {
     const link = createLink();
     const pieces: ((back?: ArrayBuffer) => void)[] = [];
-    const run = new ShardedRun({
-      threads: 2,
-      links: [link.reader],
-      options: {},
-      print: null,
-      insight: { endUs: 0, final: true },
-      onBytes: (_bytes, done) => pieces.push(done),
-      onRecord: () => {},
-    });
+    const run = runOver(link, (_bytes, done) => pieces.push(done));
     const memory = run.memoryBytes;
     const count = MAX_LENT_SPARES + 20;
     for (let n = 0; n < count; n++) {
