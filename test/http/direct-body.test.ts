@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { ServerConfig } from "../../src/http/config.js";
-import { chunked, logLines, NDJSON, PCAP, streamInit, tempDataDir, testApp, type Json } from "./helpers.js";
+import { chunked, logLines, NDJSON, PCAP, streamInit, tempDataDir, testApp, type Json, testServer } from "./helpers.js";
 
 let generated: Buffer;
 const started: RunningServer[] = [];
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function server(config: Partial<ServerConfig> = {}): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent", ...config });
+  const s = await testServer(config);
   started.push(s);
   return s;
 }

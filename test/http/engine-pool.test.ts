@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
-import { startServer, type RunningServer } from "../../src/server.js";
+import type { RunningServer } from "../../src/server.js";
 import type { Api } from "../../src/http/app.js";
 import { ENV } from "../../src/http/config.js";
 import { EnginePool, type EngineRun } from "../../src/http/engine-pool.js";
@@ -26,8 +26,8 @@ import {
   PCAPNG,
   post,
   RXMIT,
-  tempDataDir,
   testApp,
+  testServer,
 } from "./helpers.js";
 
 let generated: Buffer;
@@ -179,15 +179,7 @@ async function until(what: string, done: () => boolean, ms = 20_000): Promise<vo
 describe("a real server with a pool of 2 threads and a queue of 1", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer({
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: tempDataDir(),
-      logLevel: "silent",
-      threads: 2,
-      engineQueue: 1,
-    });
-    await server.api.context.enginePool!.ready();
+    server = await testServer({ threads: 2, engineQueue: 1 });
   });
   afterAll(() => server.close(1000));
 

@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Unpackr } from "msgpackr";
 import { createApp, type Api } from "../../src/http/app.js";
-import type { ApiConfig } from "../../src/http/config.js";
+import type { ApiConfig, ServerConfig } from "../../src/http/config.js";
 import { createLogger, type Logger } from "../../src/http/log.js";
+import { startServer, type RunningServer } from "../../src/server.js";
 import { createEngine } from "../../src/wasm/engine.js";
 import { formatAddress } from "../../src/net/address.js";
 import { corpus } from "../host/helpers.js";
@@ -48,6 +49,22 @@ export function testApp(config: Partial<ApiConfig> = {}, logger?: Logger): Api {
     { sessionTtlMs: 60_000, logLevel: "silent", dataDir: tempDataDir(), uploadShards: 1, ...THREADS, ...config },
     { logger },
   );
+}
+
+/**
+ * A real server on a free loopback port, with a data directory of its own and a silent log, once
+ * its engine threads (if any) are ready to take a request.
+ */
+export async function testServer(config: Partial<ServerConfig> = {}): Promise<RunningServer> {
+  const server = await startServer({
+    port: 0,
+    host: "127.0.0.1",
+    dataDir: tempDataDir(),
+    logLevel: "silent",
+    ...config,
+  });
+  await server.api.context.enginePool?.ready();
+  return server;
 }
 
 /** A logger at info that keeps its lines, parsed, in `lines`. */

@@ -11,8 +11,8 @@ import { setImmediate as tick } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { writtenPieces } from "../../src/http/response-stream.js";
-import { startServer, type RunningServer } from "../../src/server.js";
-import { NDJSON, PCAP, post, tempDataDir, testApp } from "./helpers.js";
+import type { RunningServer } from "../../src/server.js";
+import { NDJSON, PCAP, post, testApp, testServer } from "./helpers.js";
 
 describe("writtenPieces", () => {
   it("reports a watched piece once its write completed, keeps the caller's callback, and not after a failed write", async () => {
@@ -70,8 +70,7 @@ function sortedLines(answer: Buffer): string[] {
 describe("a real server with one engine thread", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent", threads: 1 });
-    await server.api.context.enginePool!.ready();
+    server = await testServer({ threads: 1 });
   });
   afterAll(() => server.close(1000));
 
@@ -95,16 +94,7 @@ describe("a real server with one engine thread", () => {
 describe("a real server whose uploads are sharded over 3 engine threads", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer({
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: tempDataDir(),
-      logLevel: "silent",
-      threads: 3,
-      uploadShards: 3,
-      uploadShardMinBytes: 0,
-    });
-    await server.api.context.enginePool!.ready();
+    server = await testServer({ threads: 3, uploadShards: 3, uploadShardMinBytes: 0 });
   });
   afterAll(() => server.close(1000));
 
@@ -132,16 +122,7 @@ describe("a real server whose uploads are sharded over 2 engine threads, with ma
     const out = join(mkdtempSync(join(tmpdir(), "flowrecon-reuse-")), "big.pcap");
     generateCapture({ out, segments: 500_000, concurrent: 30_000, snaplen: 96, seed: 29 });
     big = readFileSync(out);
-    server = await startServer({
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: tempDataDir(),
-      logLevel: "silent",
-      threads: 2,
-      uploadShards: 2,
-      uploadShardMinBytes: 0,
-    });
-    await server.api.context.enginePool!.ready();
+    server = await testServer({ threads: 2, uploadShards: 2, uploadShardMinBytes: 0 });
   });
   afterAll(() => server.close(1000));
 

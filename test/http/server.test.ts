@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { startServer, type RunningServer } from "../../src/server.js";
-import { capture, json, logLines, PCAP, post, RXMIT, testApp, tempDataDir } from "./helpers.js";
+import { capture, json, logLines, PCAP, post, RXMIT, testApp, tempDataDir, testServer } from "./helpers.js";
 
 let server: RunningServer;
 const log = logLines();
@@ -135,13 +135,7 @@ describe("a real server on 127.0.0.1", () => {
   });
 
   it("413 on a chunked upload over the limit, and the server keeps serving", async () => {
-    const small = await startServer({
-      port: 0,
-      host: "127.0.0.1",
-      dataDir: tempDataDir(),
-      maxBodyBytes: 100_000,
-      logLevel: "silent",
-    });
+    const small = await testServer({ maxBodyBytes: 100_000 });
     try {
       const reply = await upload(small.port, "/v1/analyze", generated.subarray(0, 1_000_000), 8192);
       expect(reply.status).toBe(413);
@@ -205,7 +199,7 @@ describe("clients that go away", () => {
 
 describe("graceful shutdown", () => {
   it("finishes the upload in flight, then refuses new connections", async () => {
-    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent" });
+    const s = await testServer();
     let closing: Promise<void> | undefined;
     const bytes = capture(RXMIT);
     const reply = upload(s.port, "/v1/analyze", bytes, 2048, async (i) => {
@@ -221,7 +215,7 @@ describe("graceful shutdown", () => {
   });
 
   it("issue-11 defect 6: while a request finishes, /healthz on a new connection answers 503 draining; then the port closes", async () => {
-    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent" });
+    const s = await testServer();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const reply = upload(s.port, "/v1/analyze", capture(RXMIT), 2048, async (i) => {

@@ -4,9 +4,9 @@
 // most maxUploadsPerClient uploads. Clients are raw sockets, so the pace is exactly the test's.
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/server.js";
+import type { RunningServer } from "../../src/server.js";
 import { configFromEnv, type ServerConfig } from "../../src/http/config.js";
-import { capture, PCAP, RXMIT, tempDataDir } from "./helpers.js";
+import { capture, PCAP, RXMIT, testServer } from "./helpers.js";
 
 const started: RunningServer[] = [];
 afterEach(async () => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function server(config: Partial<ServerConfig>): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent", ...config });
+  const s = await testServer(config);
   started.push(s);
   return s;
 }
