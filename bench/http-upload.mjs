@@ -4,17 +4,23 @@
  * body and reads the response to its last byte. With `--ab`, an alternated A/B comparison of two
  * built trees' servers on the same upload.
  *
- *   node bench/http-upload.mjs --port 8123 capture.pcap [--host 127.0.0.1] [--path /v1/analyze]
- *     -> one JSON line: {status, elapsedMs, ttfbMs, uploadBytes, responseBytes, lines}
+ *   node bench/http-upload.mjs --port 8123 capture.pcap [--host 127.0.0.1] [--path /v1/analyze] [--client curl|node]
+ *     -> one JSON line: {client, status, elapsedMs, ttfbMs, uploadBytes, responseBytes, lines}
  *
- *   node bench/http-upload.mjs --ab A_ROOT B_ROOT capture.pcap [--pairs 4]
+ *   node bench/http-upload.mjs --ab A_ROOT B_ROOT capture.pcap [--pairs 4] [--client curl|node]
  *     -> per upload and per pair: the client's time, the server's CPU (main thread, other threads,
  *        all), its peak RSS and the load; then the medians and spreads of the B/A ratios.
  *
  * elapsedMs runs from just before the request is opened to the response's last byte: upload,
- * analysis and download, on loopback. The body is a file stream (64 KiB reads), sent chunked, with
- * `Accept: application/x-ndjson`, so the server can answer flow by flow while the upload is still
- * coming in. The response is counted (bytes, lines) and dropped.
+ * analysis and download, on loopback, with `Accept: application/x-ndjson`, so the server can answer
+ * flow by flow while the upload is still coming in. Two clients (`--client`):
+ * - curl (the default where it is installed; the README's own example of an upload): `curl -T FILE
+ *   -X POST`, the body streamed from the file with its Content-Length, the answer written to a file
+ *   in bench/out/ and counted (bytes, lines) after curl exits, then deleted; elapsedMs is curl's
+ *   time_total, ttfbMs null (bench/lib/curl-upload.mjs). On a 2-vCPU host the
+ *   client shares the cores with the server: curl took 0.8-0.9 s of CPU for the 10M capture's upload;
+ * - node: this process, a file stream (64 KiB reads) sent chunked, the response counted (bytes,
+ *   lines) as it arrives and dropped; it took 2.2-3.0 s of CPU for the same upload (2026-12-05).
  *
  * In `--ab` mode each upload goes to a fresh server of its tree, started as `npm start` starts it
  * (bench/lib/harness.mjs serverStartArgs) on a free port; the pairs alternate which tree goes
@@ -35,11 +41,13 @@ import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
+import { defaultUploadClient, uploadWithCurl } from "./lib/curl-upload.mjs";
 import { freePort, serverStartArgs, waitForPort } from "./lib/harness.mjs";
 import { summarize } from "./lib/stats.mjs";
 
-const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze]
-       node bench/http-upload.mjs --ab A_ROOT B_ROOT capture [--pairs 4]`;
+const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze] [--client C]
+       node bench/http-upload.mjs --ab A_ROOT B_ROOT capture [--pairs 4] [--client C]
+  --client C   curl (default where installed) | node`;
 
 const { values, positionals } = parseCommandLine(USAGE, {
   allowPositionals: true,
@@ -49,15 +57,23 @@ const { values, positionals } = parseCommandLine(USAGE, {
     path: { type: "string" },
     ab: { type: "boolean" },
     pairs: { type: "string" },
+    client: { type: "string" },
   },
 });
+const client = values.client ?? defaultUploadClient();
+if (client !== "curl" && client !== "node") usageError(USAGE, `--client must be curl or node, not ${client}`);
 if (values.ab) {
   if (positionals.length !== 3) usageError(USAGE, "--ab takes two roots and a capture");
-  await compare(positionals[0], positionals[1], positionals[2], Number(values.pairs ?? 4));
+  await compare(positionals[0], positionals[1], positionals[2], Number(values.pairs ?? 4), client);
 } else {
   const file = positionals[0];
   if (!file || !values.port) usageError(USAGE, "a capture and --port are needed");
-  upload(file, Number(values.port), values.host ?? "127.0.0.1", values.path ?? "/v1/analyze");
+  const url = `http://${values.host ?? "127.0.0.1"}:${Number(values.port)}${values.path ?? "/v1/analyze"}`;
+  if (client === "curl") {
+    const r = await uploadWithCurl(file, url);
+    console.log(JSON.stringify({ client, ...r }));
+    process.exitCode = r.status === 200 ? 0 : 1;
+  } else upload(file, Number(values.port), values.host ?? "127.0.0.1", values.path ?? "/v1/analyze");
 }
 
 function upload(file, port, host, path) {
@@ -83,7 +99,20 @@ function upload(file, port, host, path) {
       res.on("end", () => {
         const elapsedMs = performance.now() - t0;
         console.log(
-          JSON.stringify({ status: res.statusCode, elapsedMs, ttfbMs, uploadBytes: size, responseBytes, lines }),
+          JSON.stringify({
+            client: "node",
+            status: res.statusCode,
+            elapsedMs,
+            ttfbMs,
+            uploadBytes: size,
+            responseBytes,
+            lines,
+            // this process's CPU, start-up included
+            clientCpuS: (() => {
+              const u = process.cpuUsage();
+              return (u.user + u.system) / 1e6;
+            })(),
+          }),
         );
         process.exitCode = res.statusCode === 200 ? 0 : 1;
       });
@@ -123,7 +152,7 @@ function peakRssMB(pid) {
 }
 
 /** One upload to a fresh server of the tree at `root`: the client's figures and the server's CPU. */
-async function measure(root, file) {
+async function measure(root, file, client) {
   const port = await freePort();
   const server = spawn(process.execPath, serverStartArgs(root), {
     cwd: root,
@@ -137,9 +166,13 @@ async function measure(root, file) {
     const before = threadCpu(server.pid);
     const load = loadavg()[0];
     const out = await new Promise((res, rej) => {
-      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--port", String(port), file], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(import.meta.url), "--port", String(port), "--client", client, file],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       let text = "";
       child.stdout.on("data", (c) => (text += c));
       child.once("exit", (code) => (code === 0 ? res(JSON.parse(text)) : rej(new Error(`upload failed: ${text}`))));
@@ -182,18 +215,18 @@ async function measure(root, file) {
   }
 }
 
-async function compare(a, b, file, pairs) {
+async function compare(a, b, file, pairs, client) {
   const roots = { A: resolve(a), B: resolve(b) };
   const keys = ["wallS", "mainS", "othersS", "cpuS", "sysS", "mainKflt", "othersKflt", "rssMB"];
   /** @type {Record<string, number[]>} */
   const ratios = Object.fromEntries(keys.map((k) => [k, []]));
   const fmt = (r) => keys.map((k) => `${k} ${r[k].toFixed(2)}`).join(", ");
-  console.log(`A ${roots.A}\nB ${roots.B}\ncapture ${file}, ${pairs} pairs`);
+  console.log(`A ${roots.A}\nB ${roots.B}\ncapture ${file}, ${pairs} pairs, client ${client}`);
   for (let i = 0; i < pairs; i++) {
     const order = i % 2 === 0 ? ["A", "B"] : ["B", "A"];
     const r = {};
     for (const side of order) {
-      r[side] = await measure(roots[side], file);
+      r[side] = await measure(roots[side], file, client);
       console.log(`pair ${i + 1} ${side}: ${fmt(r[side])}, load ${r[side].load.toFixed(1)}`);
     }
     if (r.A.out.responseBytes !== r.B.out.responseBytes || r.A.out.lines !== r.B.out.lines)

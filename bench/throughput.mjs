@@ -28,6 +28,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { loadavg } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { parseCommandLine } from "./lib/cli-args.mjs";
+import { defaultUploadClient } from "./lib/curl-upload.mjs";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
 import { sharedPath } from "./lib/shared.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -70,6 +71,7 @@ const USAGE = `usage: node bench/throughput.mjs [options]      (npm run bench --
   --results-dir DIR    where the JSON, markdown and SVG go (default bench/results)
   --label TEXT         free text stored with the results
   --no-cli             leave out both CLI contenders (cli, cli-pipe)
+  --http-client C      the HTTP API contender's client: curl (default where installed) | node
 contenders: io-floor c-floor engine engine-no-fast-path cli cli-pipe http js-typed js-map tcptrace argus ndpi tshark`;
 
 function fail(msg) {
@@ -99,13 +101,35 @@ function vmHwmKb(pid) {
   }
 }
 
+/** CPU seconds (user + system) of every thread of a live process so far, or null once it is gone. */
+function processCpuS(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
 /**
  * One HTTP API run: a fresh server as `npm start` runs it (serverStartArgs) on 127.0.0.1 with an
- * ephemeral PORT, one streamed upload by bench/http-upload.mjs, the response read to its last byte. Time: the client's
- * (request opened to last byte). Peak RSS: the server's VmHWM read while it is still running, after
- * the response (exact for the server process; workers it may spawn are not included).
+ * ephemeral PORT, one streamed upload by bench/http-upload.mjs with the client `client` (curl or
+ * node: bench/lib/curl-upload.mjs says why curl), the response read to its last byte. Time: the
+ * client's (request opened to last byte). Peak RSS: the server's VmHWM read while it is still
+ * running, after the response (exact for the server process; workers it may spawn are not
+ * included). CPU: the server's (all its threads, /proc/PID/stat, from just before the upload to
+ * after its last byte) and the client's as bench/http-upload.mjs reports it (curl's, or the Node
+ * client's own).
  */
-async function runHttp(file, rss) {
+async function runHttp(file, rss, client) {
   const port = await freePort();
   let stderr = "";
   const server = spawn(process.execPath, serverStartArgs(), {
@@ -117,11 +141,12 @@ async function runHttp(file, rss) {
   const exited = new Promise((res) => server.once("exit", res));
   try {
     await waitForPort(port, 15_000, server);
-    const r = await runMeasured([process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), file], {
-      rss,
-      cwd: ROOT,
-      keepStdout: 4096,
-    });
+    const serverCpu0 = processCpuS(server.pid);
+    const r = await runMeasured(
+      [process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), "--client", client, file],
+      { rss, cwd: ROOT, keepStdout: 4096 },
+    );
+    const serverCpu1 = processCpuS(server.pid);
     const serverRssKb = vmHwmKb(server.pid);
     if (r.exitCode !== 0) return { exitCode: r.exitCode, stderrTail: `${r.stderrTail}\nserver: ${stderr}` };
     const c = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
@@ -131,6 +156,8 @@ async function runHttp(file, rss) {
       innerMs: c.elapsedMs,
       maxRssKb: serverRssKb,
       clientRssKb: r.maxRssKb,
+      clientCpuS: c.clientCpuS ?? null,
+      serverCpuS: serverCpu0 === null || serverCpu1 === null ? null : serverCpu1 - serverCpu0,
       outBytes: c.responseBytes,
       outLines: c.lines,
       // The NDJSON answer ends with one trailer line ({"stats": ...}, src/http/flow-writer.ts).
@@ -177,7 +204,7 @@ function cFloor() {
  * (the contender's own timing of its work: the engine's measured pass, the HTTP client's upload to
  * last byte).
  */
-function contenderTable(cliLine) {
+function contenderTable(cliLine, httpClient) {
   const node = process.execPath;
   const cliArgv = (f) => {
     let argv = splitCommand(cliLine);
@@ -261,7 +288,8 @@ function contenderTable(cliLine) {
     },
     {
       key: "http",
-      name: "flowrecon HTTP API: POST /v1/analyze (loopback)",
+      name: `flowrecon HTTP API: POST /v1/analyze (loopback, ${httpClient === "curl" ? "curl -T" : "Node client"})`,
+      httpClient,
       kind: "flowrecon",
       time: "inner",
       http: true,
@@ -391,7 +419,7 @@ async function runSuite(suiteName, capture, table, opts) {
       /** @type {any} a run of the CLI (runMeasured) or of the API client (runHttp) */
       let r;
       if (c.http) {
-        r = await runHttp(capture.file, opts.rss);
+        r = await runHttp(capture.file, opts.rss, c.httpClient);
       } else {
         r = await runMeasured(c.argv(capture.file), { rss: opts.rss, cwd: ROOT, ...c.out });
       }
@@ -405,7 +433,14 @@ async function runSuite(suiteName, capture, table, opts) {
         outBytes: c.out?.discardStdout ? null : r.outBytes,
         outLines: c.out?.discardStdout ? null : r.outLines,
       };
-      if (c.http) Object.assign(run, { innerMs: r.innerMs, flows: r.flows, clientRssKb: r.clientRssKb });
+      if (c.http)
+        Object.assign(run, {
+          innerMs: r.innerMs,
+          flows: r.flows,
+          clientRssKb: r.clientRssKb,
+          clientCpuS: r.clientCpuS,
+          serverCpuS: r.serverCpuS,
+        });
       if (c.parse) Object.assign(run, c.parse(r.stdout));
       if (c.flowsFromLines) run.flows = r.outLines;
       if (c.flowsFromNeedle) run.flows = r.needleCount;
@@ -461,6 +496,14 @@ async function runSuite(suiteName, capture, table, opts) {
       flows: flows.length === 0 ? null : flows.length === 1 ? flows[0] : flows,
       outBytes: c.runs[0]?.outBytes ?? null,
     };
+    if (c.http) {
+      const cpu = (k) => {
+        const xs = c.runs.map((r) => r[k]).filter((x) => typeof x === "number");
+        return xs.length ? summarize(xs) : null;
+      };
+      c.summary.clientCpuS = cpu("clientCpuS");
+      c.summary.serverCpuS = cpu("serverCpuS");
+    }
   }
   return {
     suite: suiteName,
@@ -480,8 +523,20 @@ async function runSuite(suiteName, capture, table, opts) {
       name: c.name,
       kind: c.kind,
       time: c.time,
+      ...(c.http ? { httpClient: c.httpClient } : {}),
       argv: c.http
-        ? ["node", ...serverStartArgs(), "+", "node", "bench/http-upload.mjs", "--port", "{port}", "{file}"]
+        ? [
+            "node",
+            ...serverStartArgs(),
+            "+",
+            "node",
+            "bench/http-upload.mjs",
+            "--port",
+            "{port}",
+            "--client",
+            c.httpClient,
+            "{file}",
+          ]
         : displayArgv(c.argv("{file}")),
       version: c.version ? toolVersion(c.version) : null,
       summary: c.summary,
@@ -525,6 +580,15 @@ export function suiteTable(s) {
     );
   }
   for (const k of s.skipped) lines.push(`| ${k.name} | skipped: ${k.reason} | | | | | |`);
+  const http = s.contenders.find((c) => c.key === "http");
+  const cpu = (x) => (x ? `${x.median.toFixed(2)} s (${x.min.toFixed(2)}–${x.max.toFixed(2)})` : "not measured");
+  if (http)
+    lines.push(
+      "",
+      `HTTP API upload: client ${http.httpClient === "curl" ? "curl -T (bench/lib/curl-upload.mjs)" : "Node (bench/http-upload.mjs)"}, ` +
+        `its CPU ${cpu(http.summary.clientCpuS)}; the server's CPU (all threads, upload to last byte) ${cpu(http.summary.serverCpuS)}. ` +
+        "Both share the host's cores.",
+    );
   return lines.join("\n");
 }
 
@@ -688,8 +752,11 @@ async function main() {
       label: { type: "string" },
       "with-refs": { type: "boolean" },
       "no-cli": { type: "boolean" },
+      "http-client": { type: "string" },
     },
   });
+  const httpClient = v["http-client"] ?? defaultUploadClient();
+  if (httpClient !== "curl" && httpClient !== "node") fail(`--http-client must be curl or node, got ${httpClient}`);
   const runs = intArg(v.runs, "runs", 3);
   const warmup = intArg(v.warmup, "warmup", 1);
   if (runs < 1) fail("--runs must be at least 1");
@@ -703,7 +770,7 @@ async function main() {
     skip.add("cli");
     skip.add("cli-pipe");
   }
-  const table = contenderTable(v.cmd ?? DEFAULT_CMD);
+  const table = contenderTable(v.cmd ?? DEFAULT_CMD, httpClient);
   const known = new Set(table.map((c) => c.key));
   for (const k of [...(only ?? []), ...skip])
     if (!known.has(k)) fail(`unknown contender ${k}; known: ${[...known].join(", ")}`);
