@@ -819,8 +819,8 @@ function reportWriteFailure(e: Error, stderr: Writable): number {
 /**
  * Runs the command line and resolves with the exit status (runCommandLine ends the process with it
  * once the output is written). `started`: shard threads started ahead for this command line
- * (bin/flowrecon.js, shard-threads.ts startShardThreadsFor); a run takes what it needs, the rest
- * are ended.
+ * (bin/flowrecon.js: thread-plan.ts enginesGuessed, shard-threads.ts startShardThreads); a run
+ * takes what it needs, the rest are ended.
  */
 export async function main(
   argv: readonly string[],

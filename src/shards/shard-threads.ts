@@ -13,16 +13,6 @@ import { Worker } from "node:worker_threads";
 import { engineModule } from "../wasm/engine.js";
 import { createLink, type ShardLink } from "./protocol.js";
 import { forwardStdio, OWN_STDIO } from "../worker-stdio.js";
-import { enginesGuessed } from "./thread-plan.js";
-
-export {
-  availableThreads,
-  endShardThreads,
-  engineThreads,
-  enginesGuessed,
-  MAX_THREADS,
-  THREAD_MIN_BYTES,
-} from "./thread-plan.js";
 
 /**
  * The frame rings of one run's shard threads started here, all together (protocol.ts RING_BYTES is a
@@ -84,15 +74,11 @@ export function startShardThread(engines: number): ShardThread {
 }
 
 /**
- * The shard threads `flowrecon analyze` will want, started as the process starts, before the CLI
- * has parsed its arguments (thread-plan.ts enginesGuessed). The CLI decides (engineThreads) once it
- * parsed them; it takes these threads, starts any more it needs, and ends the ones it does not.
+ * The shard threads of a run of `engines` engines but this thread's: `engines - 1` of them. bin/
+ * flowrecon.js starts them as the process starts, for the engines thread-plan.ts enginesGuessed
+ * from argv; the CLI decides (engineThreads) once it parsed its arguments, takes these threads,
+ * starts any more it needs, and ends the ones it does not.
  */
-export function startShardThreadsFor(argv: readonly string[]): ShardThread[] {
-  return startShardThreads(enginesGuessed(argv));
-}
-
-/** The shard threads of a run of `engines` engines but this thread's: `engines - 1` of them. */
 export function startShardThreads(engines: number): ShardThread[] {
   return Array.from({ length: engines - 1 }, () => startShardThread(engines));
 }

@@ -41,7 +41,8 @@ import type { FlowCounts } from "../http/flow-counts.js";
 import { AsciiWriter } from "../format/ascii.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingWriter } from "./ring.js";
 import { shardPrinter, type ShardPrinter } from "./shard-print.js";
-import { MAX_THREADS, startShardThread, type ShardThread } from "./shard-threads.js";
+import { startShardThread, type ShardThread } from "./shard-threads.js";
+import { MAX_THREADS } from "./thread-plan.js";
 import {
   MAX_LENT_SPARES,
   MAX_OUT_PENDING,

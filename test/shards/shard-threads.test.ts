@@ -8,14 +8,19 @@ import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import { main } from "../../src/cli.js";
+import { ownRingBytes, startShardThreads, type ShardThread } from "../../src/shards/shard-threads.js";
 import {
   availableThreads,
   endShardThreads,
   engineThreads,
-  ownRingBytes,
-  startShardThreadsFor,
+  enginesGuessed,
   THREAD_MIN_BYTES,
-} from "../../src/shards/shard-threads.js";
+} from "../../src/shards/thread-plan.js";
+
+/** What bin/flowrecon.js starts for a command line. */
+function startShardThreadsFor(argv: string[]): ShardThread[] {
+  return startShardThreads(enginesGuessed(argv));
+}
 
 const dir = mkdtempSync(join(tmpdir(), "flowrecon-shard-threads-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -47,7 +47,7 @@ import { slowReaderGuard } from "../slow-readers.js";
 import { LONG_TAIL_FLOWS } from "../../output/format-threads.js";
 import type { AppContext } from "../context.js";
 import { INPUT_BATCH_BYTES, type EnginePool, type EngineRun } from "../engine-pool.js";
-import { MAX_THREADS } from "../../shards/shard-threads.js";
+import { MAX_THREADS } from "../../shards/thread-plan.js";
 import type { AnalyzeParams } from "../params.js";
 import type { OutputFormat } from "../negotiate.js";
 import type { SegmentEncoding } from "../../ingest/segments.js";
