@@ -34,8 +34,8 @@
  *
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
-import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
@@ -43,6 +43,7 @@ import { fileURLToPath } from "node:url";
 import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
 import { defaultUploadClient, uploadWithCurl } from "./lib/curl-upload.mjs";
 import { freePort, serverStartArgs, waitForPort } from "./lib/harness.mjs";
+import { threadCpu } from "./lib/proc-stat.mjs";
 import { summarize } from "./lib/stats.mjs";
 
 const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze] [--client C]
@@ -123,26 +124,6 @@ function upload(file, port, host, path) {
     process.exitCode = 1;
   });
   createReadStream(file, { highWaterMark: 1 << 16 }).pipe(req);
-}
-
-/** CPU seconds (utime + stime, and stime alone) and minor page faults per thread of a live process, by thread id. */
-function threadCpu(pid) {
-  const tick = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  const out = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(Number(tid), {
-        cpu: (Number(f[11]) + Number(f[12])) / tick,
-        sys: Number(f[12]) / tick,
-        minflt: Number(f[7]),
-      });
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
 }
 
 /** A live process's peak resident set (VmHWM), in MB. */

@@ -29,6 +29,7 @@ import { loadavg } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { parseCommandLine } from "./lib/cli-args.mjs";
 import { defaultUploadClient } from "./lib/curl-upload.mjs";
+import { processCpuS } from "./lib/proc-stat.mjs";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
 import { sharedPath } from "./lib/shared.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -100,24 +101,6 @@ function vmHwmKb(pid) {
     return null;
   }
 }
-
-/** CPU seconds (user + system) of every thread of a live process so far, or null once it is gone. */
-function processCpuS(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /**
  * One HTTP API run: a fresh server as `npm start` runs it (serverStartArgs) on 127.0.0.1 with an
