@@ -13,6 +13,7 @@ import { feedSegments as feedSegmentsImpl, SEG_SIZE as SEG_SIZE_CONST } from "./
 import { SERVER_PORTS } from "./options";
 import { readerReset, feedCapture, decodeFrame as decodeFrameImpl, decodeFrameGeneral as decodeFrameGeneralImpl } from "./capture/reader";
 import { alloc } from "./mem";
+export { heapEnd } from "./mem";
 import { checkBegin as checkBeginImpl, checkEnd as checkEndImpl } from "./capture/check";
 import { INDEX, PACKET } from "./state";
 

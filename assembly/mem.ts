@@ -106,6 +106,13 @@ export function allocZeroed(n: usize): usize {
   return p;
 }
 
+/**
+ * The end of every byte the allocator has handed out (or rounded up to): memory from here on was
+ * never written since the instance started, so it still reads as zero. A host that reuses the
+ * memory for a new instance (src/wasm/spare-memory.ts) zeroes below this mark only.
+ */
+export function heapEnd(): usize { return max(MEM.heapTop, MEM.handedOut); }
+
 /** Takes back the block p of n bytes if it is the last one handed out (else it stays, unused). */
 export function free(p: usize, n: usize): void {
   if (p + blockSize(n) == MEM.heapTop) MEM.heapTop = p;

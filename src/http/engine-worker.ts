@@ -26,6 +26,8 @@ import { EngineFlowsJob, FlowsJob, GatheredLines, type EngineThreadJob } from ".
 import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
+import type { Engine } from "../wasm/engine.js";
+import { engineOnSpareMemory, keepSpareMemory } from "../wasm/spare-memory.js";
 import { useAnswerPrinter } from "../shards/shard-print.js";
 import {
   OUTPUT_SPARE_MIN_BYTES,
@@ -52,6 +54,8 @@ interface Run {
   sliceBytes: number;
   /** The connections sharded over lent threads; `rec` is then its reading engine. */
   sharded: ShardedRun | null;
+  /** The engine `rec` runs on: its memory becomes this thread's spare once the run has ended (spare-memory.ts). */
+  engine: Engine;
 }
 
 let run: Run | null = null;
@@ -143,6 +147,7 @@ function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: Ar
 
 /** Opens a run whose connections are sharded over the threads at the other end of `links`. */
 function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLink[]): Run {
+  const engine = engineOnSpareMemory();
   const out = new AsciiWriter(STEP_OUTPUT_BYTES);
   if (EngineFlowsJob.fits(m.spec)) {
     // NDJSON: every engine prints its own flows, as one engine prints them (EngineFlowsJob).
@@ -151,6 +156,7 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       threads: links.length + 1,
       links,
       options: { ...m.options, windowBytes: m.windowBytes },
+      engine,
       print: null,
       answer: m.spec,
       insight: lines.clock,
@@ -164,7 +170,16 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       onCounts: (counts) => lines.addCounts(counts),
       onRecord: () => lines.record(),
     });
-    return { id: m.run, rec: sharded.reader, job: lines, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded };
+    return {
+      id: m.run,
+      rec: sharded.reader,
+      job: lines,
+      out,
+      sink: () => {},
+      sliceBytes: m.sliceBytes,
+      sharded,
+      engine,
+    };
   }
   // JSON and msgpack are one document: the shards send their records, printed here.
   let job!: FlowsJob;
@@ -174,6 +189,7 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
     threads: links.length + 1,
     links,
     options: { ...m.options, windowBytes: m.windowBytes },
+    engine,
     print: null,
     insight: batchClock,
     onBytes: () => {},
@@ -184,12 +200,16 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
   });
   const rec = sharded.reader;
   job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
-  return { id: m.run, rec, job, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded };
+  return { id: m.run, rec, job, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded, engine };
 }
 
-/** Ends the run on this thread (its sharded run's lent threads are freed). */
-function closeRun(): void {
+/**
+ * Ends the run on this thread (its sharded run's lent threads are freed). `ended`: the run reached
+ * its end (not dropped, not failed), so its engine's memory is kept for the next run here.
+ */
+function closeRun(ended = false): void {
   if (run?.sharded) void run.sharded.close();
+  if (ended && run !== null) keepSpareMemory(run.engine);
   // Pieces given back after this are plain spares (the shard that printed them has ended).
   movedPieces.clear();
   run = null;
@@ -215,7 +235,8 @@ function handle(m: ToEngineThread): void {
       run = openSharded(m, m.shards);
       return;
     }
-    const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes });
+    const engine = engineOnSpareMemory();
+    const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes }, engine);
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
     const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
     // NDJSON is printed by this engine itself, as the CLI prints it; the other formats by FlowWriter.
@@ -226,7 +247,7 @@ function handle(m: ToEngineThread): void {
       job.clock.endUs = rec.insight.endUs;
       job.record(v, p);
     };
-    run = { id: m.run, rec, job, out, sink, sliceBytes: m.sliceBytes, sharded: null };
+    run = { id: m.run, rec, job, out, sink, sliceBytes: m.sliceBytes, sharded: null, engine };
     return;
   }
   if (m.op === "close") {
@@ -263,7 +284,7 @@ function handle(m: ToEngineThread): void {
   } else {
     const out = r.job.end(m.meta);
     answer(m.seq, r, out, true);
-    closeRun();
+    closeRun(true);
   }
 }
 

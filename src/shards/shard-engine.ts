@@ -7,6 +7,7 @@
 
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../reconstructor.js";
 import type { Stats } from "../stats.js";
+import type { Engine } from "../wasm/engine.js";
 
 /** Sweep steps per message: a shard's idle connections expire as time passes elsewhere. */
 const SWEEP_PER_MESSAGE = 64;
@@ -17,9 +18,12 @@ export class ShardEngine {
   readonly rec: Reconstructor;
   readonly #sink: RecordSink;
 
-  /** `options` as the reading thread's, with this shard's flow cap and the process's hash key. */
-  constructor(options: ReconstructorOptions, sink: RecordSink) {
-    this.rec = new Reconstructor({ ...options, windowBytes: SHARD_WINDOW });
+  /**
+   * `options` as the reading thread's, with this shard's flow cap and the process's hash key;
+   * `engine` the one to run on (default: a new one).
+   */
+  constructor(options: ReconstructorOptions, sink: RecordSink, engine?: Engine) {
+    this.rec = new Reconstructor({ ...options, windowBytes: SHARD_WINDOW }, engine);
     this.#sink = sink;
   }
 

@@ -19,6 +19,8 @@ import { AsciiWriter } from "../format/ascii.js";
 import type { RecordSink } from "../reconstructor.js";
 import { lateSink } from "./late-sink.js";
 import { ShardEngine } from "./shard-engine.js";
+import type { Engine } from "../wasm/engine.js";
+import { engineOnSpareMemory, keepSpareMemory } from "../wasm/spare-memory.js";
 import { MSG_CLOCK, MSG_END, MSG_FRAMES, RingClosedError, RingReader, type RingMessage } from "./ring.js";
 import { shardPrinter } from "./shard-print.js";
 import {
@@ -46,7 +48,8 @@ class ShardLoop {
   /** A batch's frame records go to the engine straight from the ring, in its pieces (no copy out). */
   readonly #onFrames: (piece: Uint8Array, kind: number) => void;
 
-  constructor(data: ShardData) {
+  /** `engine`: the one the shard runs on (default: a new one). */
+  constructor(data: ShardData, engine?: Engine) {
     const port = data.port;
     const credits = new Int32Array(data.credits);
     this.#credits = credits;
@@ -66,6 +69,7 @@ class ShardLoop {
     const shard = new ShardEngine(
       data.options,
       lateSink(() => sink),
+      engine,
     );
     this.#shard = shard;
     this.#onFrames = (piece, kind) => {
@@ -189,7 +193,9 @@ export async function serveShard(link: ShardLink): Promise<void> {
       }
       await Promise.race([got, delay(CLOSED_POLL_MS)]);
     }
-    const loop = new ShardLoop({ ...link, ...(start as ShardStart) });
+    // Lent threads run one engine after another: each starts on the memory of the last (spare-memory.ts).
+    const engine = engineOnSpareMemory();
+    const loop = new ShardLoop({ ...link, ...(start as ShardStart) }, engine);
     let last = performance.now();
     for (;;) {
       if (loop.ring.empty) {
@@ -199,7 +205,10 @@ export async function serveShard(link: ShardLink): Promise<void> {
         await nextMacrotask();
         last = performance.now();
       }
-      if (loop.step()) return;
+      if (loop.step()) {
+        keepSpareMemory(engine);
+        return;
+      }
     }
   } catch (e) {
     if (!(e instanceof RingClosedError)) shardFailed(link, e);

@@ -31,7 +31,7 @@
 
 import { receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import { Reconstructor, type ReconstructorOptions, type RecordSink } from "../reconstructor.js";
-import { makeViews } from "../wasm/engine.js";
+import { makeViews, type Engine } from "../wasm/engine.js";
 import { processHashKey } from "../hash-key.js";
 import type { CaptureError } from "../wasm/errors.js";
 import type { Stats } from "../stats.js";
@@ -135,6 +135,8 @@ export interface ShardedRunOptions {
   /** Shard threads of this process started ahead (shard-threads.ts), taken before any is started here. */
   started?: ShardThread[];
   options: ReconstructorOptions;
+  /** The reading thread's engine (default: a new one; the API's threads pass one on their spare memory). */
+  engine?: Engine;
   /**
    * The formats the engine writes (ndjson, zeek) are printed by every shard's engine: the spec
    * without its layout. null: the shards send raw records to {@link onRecord}.
@@ -224,7 +226,7 @@ export class ShardedRun {
         lent: 0,
       });
     }
-    const reader = new Reconstructor(options);
+    const reader = new Reconstructor(options, opts.engine);
     this.reader = reader;
     if (opts.print !== null || opts.answer !== undefined) {
       const writer = this.#ownWriter;

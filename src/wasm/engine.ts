@@ -54,6 +54,8 @@ export interface EngineExports {
   /** Tracks n pre-parsed segment records (SEG_* layout) at inputPtr(); returns how many it consumed. */
   feedSegments?(n: number, firstIndex: number): number;
   /** Shards (assembly/shard/): route mode of the reading thread's engine, frame records of a shard's. */
+  /** The end of the memory the engine's allocator has handed out (assembly/mem.ts heapEnd). */
+  heapEnd(): number;
   routeInit?(n: number, ownShare: number): void;
   routeAreaPtr?(i: number): number;
   routeAreaLen?(i: number): number;
@@ -178,22 +180,98 @@ export function makeViews(buffer: ArrayBuffer): MemoryViews {
   };
 }
 
-/** Instantiates a fresh engine from the shared compiled module. */
-export function createEngine(): Engine {
-  let memory: WebAssembly.Memory | undefined;
+/** The limits of the linear memory the module imports (asconfig.json initialMemory / maximumMemory), in 64 KiB pages. */
+export interface MemoryLimits {
+  initial: number;
+  maximum: number | undefined;
+}
+
+let memoryLimits: MemoryLimits | undefined;
+
+/** The module's memory limits, read from its import of `env.memory` (the binary is their one source). */
+export function engineMemoryLimits(): MemoryLimits {
+  memoryLimits ??= importedMemoryLimits(engineBinary());
+  return memoryLimits;
+}
+
+/**
+ * A new linear memory for an engine: what the module imports (asconfig.json `importMemory`), so a
+ * host may hand an instance a memory another instance used (src/wasm/spare-memory.ts).
+ */
+export function newEngineMemory(): WebAssembly.Memory {
+  const { initial, maximum } = engineMemoryLimits();
+  return new WebAssembly.Memory(maximum === undefined ? { initial } : { initial, maximum });
+}
+
+/**
+ * Instantiates an engine from the shared compiled module over `memory`: a new one by default. A
+ * memory another instance used must read as zero (spare-memory.ts zeroes what that instance wrote):
+ * an instance takes its memory as fresh (its allocator zeroes only blocks it handed out before).
+ */
+export function createEngine(memory: WebAssembly.Memory = newEngineMemory()): Engine {
   const imports = {
     env: {
+      memory,
       abort(msgPtr: number, filePtr: number, line: number, column: number): never {
-        const msg = memory ? readAsString(memory, msgPtr) : `message at ${msgPtr}`;
-        const file = memory ? readAsString(memory, filePtr) : `file at ${filePtr}`;
+        const msg = readAsString(memory, msgPtr);
+        const file = readAsString(memory, filePtr);
         throw new EngineFault(`engine abort: ${msg} at ${file}:${line}:${column}`);
       },
     },
   };
   const instance = new WebAssembly.Instance(engineModule(), imports);
-  const exports = instance.exports as EngineExports & WebAssembly.Exports;
-  memory = exports.memory;
-  return new Engine(exports);
+  return new Engine(instance.exports as EngineExports & WebAssembly.Exports);
+}
+
+/** Reads an unsigned LEB128 at `at`: [value, next offset]. */
+function leb(b: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = b[at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return [value, at];
+    shift += 7;
+  }
+}
+
+/**
+ * The limits of the memory a module binary imports (WebAssembly core spec 5.5.10, the import
+ * section: module name, field name, kind 2 = memory, then the limits: flag 0 = min only, 1 = min and max).
+ */
+export function importedMemoryLimits(b: Uint8Array): MemoryLimits {
+  let at = 8; // magic and version
+  while (at < b.length) {
+    const id = b[at]!;
+    const [size, body] = leb(b, at + 1);
+    if (id === 2) {
+      let [count, p] = leb(b, body);
+      for (; count > 0; count--) {
+        let n: number;
+        [n, p] = leb(b, p);
+        p += n; // module name
+        [n, p] = leb(b, p);
+        p += n; // field name
+        const kind = b[p++]!;
+        if (kind === 0)
+          [, p] = leb(b, p); // function: type index
+        else if (kind === 1) {
+          p++; // table: element type, then limits
+          const flag = b[p++]!;
+          [, p] = leb(b, p);
+          if (flag & 1) [, p] = leb(b, p);
+        } else if (kind === 2) {
+          const flag = b[p++]!;
+          const [initial, q] = leb(b, p);
+          return { initial, maximum: flag & 1 ? leb(b, q)[0] : undefined };
+        } else if (kind === 3)
+          p += 2; // global: value type, mutability
+        else break;
+      }
+    }
+    at = body + size;
+  }
+  throw new Error("the engine binary imports no memory: build it with asconfig.json's importMemory");
 }
 
 /** An engine's complete state: a copy of its linear memory (whole 64 KiB pages). */

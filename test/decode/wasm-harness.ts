@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { sharedPath } from "../../bench/lib/shared.mjs";
+import { newEngineMemory } from "../../src/wasm/engine.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The Zeek corpus: ../shared beside the clone, as CI lays it out (bench/lib/shared.mjs). */
@@ -84,6 +85,7 @@ export class Engine {
     let ex!: Exports;
     const inst = new WebAssembly.Instance(wasmModule(), {
       env: {
+        memory: newEngineMemory(),
         abort(msg: number, file: number, line: number, col: number): never {
           throw new Error(
             `wasm abort ${readAsString(ex.memory, msg)} at ${readAsString(ex.memory, file)}:${line}:${col}`,

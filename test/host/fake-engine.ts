@@ -85,6 +85,7 @@ export function fakeEngine(config: FakeConfig = {}): { engine: Engine; state: Fa
     },
     inputPtr: () => inputBase,
     inputSize: () => windowBytes,
+    heapEnd: () => outBase + outCap * recordSize,
     feed(len: number, eof: number, at = 0): number {
       state.feedCalls.push({ len, eof });
       let u8 = new Uint8Array(memory.buffer);

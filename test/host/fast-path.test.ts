@@ -10,46 +10,22 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../bench/lib/prng.mjs";
 import { sharedPath } from "../../bench/lib/shared.mjs";
-import { FlowDecoder, Reconstructor, type ReconstructorOptions } from "../../src/index.js";
+import type { ReconstructorOptions } from "../../src/index.js";
 import { corpusCaptures } from "../golden/corpus.js";
 import { ACK, FIN, PSH, RST, SYN, URG, type Seg, capture, handshake } from "../anomalies/conversation.js";
-import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
+import { folderCaptures, generatedCaptures, repoRoot, runRecords } from "./helpers.js";
 
 const SEED = Number(process.env.FASTPATH_SEED ?? 20261202);
 /** Each case runs every capture twice; on a loaded 2-vCPU machine that takes minutes, not the default 60 s. */
 const SLOW = 300_000;
-
-interface Run {
-  records: Buffer[];
-  ndjson: string[];
-  stats: Record<string, number>;
-  error: string | null;
-}
-
-/** Pushes the capture in uneven chunks (window boundaries fall anywhere) and keeps every finished record. */
-function run(bytes: Uint8Array, options: ReconstructorOptions): Run {
-  const rec = new Reconstructor(options);
-  const size = rec.layout.constants.FR_SIZE;
-  const decoder = new FlowDecoder(rec.layout);
-  const records: Buffer[] = [];
-  const ndjson: string[] = [];
-  const sink = (v: { u8: Uint8Array }, p: number) => {
-    records.push(Buffer.from(v.u8.subarray(p, p + size)));
-    ndjson.push(JSON.stringify(decoder.decode(v as never, p)));
-  };
-  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), sink);
-  rec.finishRecords(sink);
-  const stats = { ...rec.stats } as Record<string, number>;
-  return { records, ndjson, stats, error: rec.error === null ? null : JSON.stringify(rec.error) };
-}
 
 let steadyTotal = 0;
 let segmentsTotal = 0;
 
 /** Runs both ways and asserts one output; returns how many segments took the fast path. */
 function expectSameBothWays(name: string, bytes: Uint8Array, options: ReconstructorOptions = {}): void {
-  const on = run(bytes, { ...options, fastPath: true });
-  const off = run(bytes, { ...options, fastPath: false });
+  const on = runRecords(bytes, { ...options, fastPath: true });
+  const off = runRecords(bytes, { ...options, fastPath: false });
   expect(off.stats.steady_segments, `${name}: the switch turns the fast path off`).toBe(0);
   steadyTotal += on.stats.steady_segments;
   segmentsTotal += on.stats.segments;
@@ -163,7 +139,7 @@ const wiresharkDir = sharedPath("corpus", "wireshark");
 
 /** Segments of `segs` that took a fast path (the engine's steady_segments counter). */
 function steadyOf(segs: Seg[]): number {
-  return run(capture(segs), { fastPath: true }).stats.steady_segments;
+  return runRecords(capture(segs), { fastPath: true }).stats.steady_segments;
 }
 
 /**

@@ -7,9 +7,11 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { generateCapture, type GeneratorOptions } from "../../bench/lib/traffic.mjs";
-import { createEngine, type Engine } from "../../src/wasm/engine.js";
+import { createEngine, newEngineMemory, type Engine } from "../../src/wasm/engine.js";
 import { parseAddress } from "../../src/net/address.js";
 import type { Layout } from "../../src/wasm/layout.js";
+import { FlowDecoder } from "../../src/flow.js";
+import { Reconstructor, type ReconstructorOptions } from "../../src/reconstructor.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -29,6 +31,7 @@ function engineGlobals(): Record<string, unknown> {
     new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))),
     {
       env: {
+        memory: newEngineMemory(),
         abort() {
           throw new Error("abort");
         },
@@ -166,6 +169,34 @@ export function generatedCaptures(
 
 let shared: Engine | undefined;
 /** One real engine for reading the layout (do not feed it). */
+/** What a run of a capture leaves: every finished record's bytes, its flow as NDJSON, the counters and the error. */
+export interface RecordsRun {
+  records: Buffer[];
+  ndjson: string[];
+  stats: Record<string, number>;
+  error: string | null;
+}
+
+/**
+ * Pushes the capture in 1 MiB chunks (window boundaries fall anywhere) on `engine` (default: a new
+ * one) and keeps every finished record: for differential tests of two ways to run one capture.
+ */
+export function runRecords(bytes: Uint8Array, options: ReconstructorOptions, engine?: Engine): RecordsRun {
+  const rec = new Reconstructor(options, engine);
+  const size = rec.layout.constants.FR_SIZE;
+  const decoder = new FlowDecoder(rec.layout);
+  const records: Buffer[] = [];
+  const ndjson: string[] = [];
+  const sink = (v: { u8: Uint8Array }, p: number) => {
+    records.push(Buffer.from(v.u8.subarray(p, p + size)));
+    ndjson.push(JSON.stringify(decoder.decode(v as never, p)));
+  };
+  for (let off = 0; off < bytes.length; off += 1 << 20) rec.pushRecords(bytes.subarray(off, off + (1 << 20)), sink);
+  rec.finishRecords(sink);
+  const stats = { ...rec.stats } as Record<string, number>;
+  return { records, ndjson, stats, error: rec.error === null ? null : JSON.stringify(rec.error) };
+}
+
 export function layoutEngine(): Engine {
   return (shared ??= createEngine());
 }
