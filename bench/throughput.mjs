@@ -9,7 +9,8 @@
  *
  * Suites (each on its own generated header-only capture, snaplen 96):
  * - main (10M segments, 100k concurrent): the I/O floor, flowrecon's engine alone (in process),
- *   the CLI end to end (output written to a file, and into a pipe), the HTTP API end to end, the JavaScript references (typed-array table,
+ *   the CLI end to end (output written to a file, and into a pipe), the HTTP API end to end (a fresh
+ *   server's first upload, and a running server's second), the JavaScript references (typed-array table,
  *   Map) and the peers tcptrace -n, argus and ndpiReader;
  * - tshark (2M segments): the I/O floor, the engine, the CLI (file and pipe) and `tshark -q -z conv,tcp` (tshark
  *   needs ~14 µs a segment here, so it gets the smaller capture the target is stated on).
@@ -73,7 +74,7 @@ const USAGE = `usage: node bench/throughput.mjs [options]      (npm run bench --
   --label TEXT         free text stored with the results
   --no-cli             leave out both CLI contenders (cli, cli-pipe)
   --http-client C      the HTTP API contender's client: curl (default where installed) | node
-contenders: io-floor c-floor engine engine-no-fast-path cli cli-pipe http js-typed js-map tcptrace argus ndpi tshark`;
+contenders: io-floor c-floor engine engine-no-fast-path cli cli-pipe http http-warm js-typed js-map tcptrace argus ndpi tshark`;
 
 function fail(msg) {
   console.error(`throughput: ${msg}`);
@@ -110,9 +111,11 @@ function vmHwmKb(pid) {
  * running, after the response (exact for the server process; workers it may spawn are not
  * included). CPU: the server's (all its threads, /proc/PID/stat, from just before the upload to
  * after its last byte) and the client's as bench/http-upload.mjs reports it (curl's, or the Node
- * client's own).
+ * client's own). `before`: uploads of the same file to the same server first, not measured (the
+ * running server's figure: its engine threads start on the memory of the last upload's engines,
+ * src/wasm/spare-memory.ts, and V8 has compiled the hot wasm).
  */
-async function runHttp(file, rss, client) {
+async function runHttp(file, rss, client, before = 0) {
   const port = await freePort();
   let stderr = "";
   const server = spawn(process.execPath, serverStartArgs(), {
@@ -124,11 +127,21 @@ async function runHttp(file, rss, client) {
   const exited = new Promise((res) => server.once("exit", res));
   try {
     await waitForPort(port, 15_000, server);
+    const upload = [
+      process.execPath,
+      join(BENCH_DIR, "http-upload.mjs"),
+      "--port",
+      String(port),
+      "--client",
+      client,
+      file,
+    ];
+    for (let i = 0; i < before; i++) {
+      const w = await runMeasured(upload, { cwd: ROOT, keepStdout: 4096 });
+      if (w.exitCode !== 0) return { exitCode: w.exitCode, stderrTail: `${w.stderrTail}\nserver: ${stderr}` };
+    }
     const serverCpu0 = processCpuS(server.pid);
-    const r = await runMeasured(
-      [process.execPath, join(BENCH_DIR, "http-upload.mjs"), "--port", String(port), "--client", client, file],
-      { rss, cwd: ROOT, keepStdout: 4096 },
-    );
+    const r = await runMeasured(upload, { rss, cwd: ROOT, keepStdout: 4096 });
     const serverCpu1 = processCpuS(server.pid);
     const serverRssKb = vmHwmKb(server.pid);
     if (r.exitCode !== 0) return { exitCode: r.exitCode, stderrTail: `${r.stderrTail}\nserver: ${stderr}` };
@@ -282,6 +295,19 @@ function contenderTable(cliLine, httpClient) {
           : "dist/server.js does not exist in this tree (the HTTP API is not built)",
     },
     {
+      key: "http-warm",
+      name: `flowrecon HTTP API, the second upload to a running server (${httpClient === "curl" ? "curl -T" : "Node client"})`,
+      httpClient,
+      kind: "flowrecon",
+      time: "inner",
+      http: true,
+      uploadsBefore: 1,
+      missing: () =>
+        existsSync(join(ROOT, "dist", "server.js"))
+          ? notBuilt
+          : "dist/server.js does not exist in this tree (the HTTP API is not built)",
+    },
+    {
       key: "js-typed",
       name: "JavaScript, typed-array flow table",
       kind: "ref",
@@ -360,6 +386,7 @@ const SUITES = {
       "cli",
       "cli-pipe",
       "http",
+      "http-warm",
       "js-typed",
       "js-map",
       "tcptrace",
@@ -402,7 +429,7 @@ async function runSuite(suiteName, capture, table, opts) {
       /** @type {any} a run of the CLI (runMeasured) or of the API client (runHttp) */
       let r;
       if (c.http) {
-        r = await runHttp(capture.file, opts.rss, c.httpClient);
+        r = await runHttp(capture.file, opts.rss, c.httpClient, c.uploadsBefore ?? 0);
       } else {
         r = await runMeasured(c.argv(capture.file), { rss: opts.rss, cwd: ROOT, ...c.out });
       }
@@ -564,13 +591,15 @@ export function suiteTable(s) {
   }
   for (const k of s.skipped) lines.push(`| ${k.name} | skipped: ${k.reason} | | | | | |`);
   const http = s.contenders.find((c) => c.key === "http");
+  const warm = s.contenders.find((c) => c.key === "http-warm");
   const cpu = (x) => (x ? `${x.median.toFixed(2)} s (${x.min.toFixed(2)}–${x.max.toFixed(2)})` : "not measured");
   if (http)
     lines.push(
       "",
       `HTTP API upload: client ${http.httpClient === "curl" ? "curl -T (bench/lib/curl-upload.mjs)" : "Node (bench/http-upload.mjs)"}, ` +
         `its CPU ${cpu(http.summary.clientCpuS)}; the server's CPU (all threads, upload to last byte) ${cpu(http.summary.serverCpuS)}. ` +
-        "Both share the host's cores.",
+        "Both share the host's cores." +
+        (warm ? ` The second upload to a running server: the server's CPU ${cpu(warm.summary.serverCpuS)}.` : ""),
     );
   return lines.join("\n");
 }
@@ -652,9 +681,13 @@ function evaluateTargets(suites) {
   const http = get("main", "http");
   if (http) {
     const v = http.summary.mbPerS;
+    // Judged on a fresh server's first upload; a running server's second is shown beside it.
+    const w = get("main", "http-warm")?.summary.mbPerS;
     targets.push({
       target: "HTTP API, one upload ≥ 300 MB/s",
-      value: `${v.median.toFixed(0)} MB/s (${v.min.toFixed(0)}–${v.max.toFixed(0)})`,
+      value:
+        `${v.median.toFixed(0)} MB/s (${v.min.toFixed(0)}–${v.max.toFixed(0)}), a fresh server's first upload` +
+        (w ? `; a running server's second: ${w.median.toFixed(0)} MB/s (${w.min.toFixed(0)}–${w.max.toFixed(0)})` : ""),
       met: v.median >= 300,
     });
   } else {
