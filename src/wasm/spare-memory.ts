@@ -34,10 +34,13 @@ export const SPARE_MAX_BYTES = 256 << 20;
 export const SPARE_IDLE_MS = 30_000;
 
 let spare: WebAssembly.Memory | null = null;
+/** The end of what the spare's last engine wrote and is not zeroed yet (0: the spare reads as fresh). */
+let dirtyEnd = 0;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** An engine over this thread's spare memory, or over a new one when there is none. */
 export function engineOnSpareMemory(): Engine {
+  zeroSpare();
   const memory = spare;
   spare = null;
   clearTimeout(idleTimer);
@@ -45,23 +48,33 @@ export function engineOnSpareMemory(): Engine {
 }
 
 /**
- * Keeps the memory of `engine`, which has ended and is never called again, as this thread's spare:
- * zeroed below its heapEnd(). Does nothing when a spare is held already or the memory is larger
- * than {@link SPARE_MAX_BYTES}.
+ * Keeps the memory of `engine`, which has ended and is never called again, as this thread's spare.
+ * It is zeroed below the engine's heapEnd() once the thread's event loop comes round (the end of a
+ * run is answered first: the pool counts a thread busy until then), or at the latest when
+ * {@link engineOnSpareMemory} takes it. Does nothing when a spare is held already or the memory is
+ * larger than {@link SPARE_MAX_BYTES}.
  */
 export function keepSpareMemory(engine: Engine): void {
   const memory = engine.exports.memory;
   if (spare !== null || memory.buffer.byteLength > SPARE_MAX_BYTES) return;
-  const end = Math.min(engine.exports.heapEnd(), memory.buffer.byteLength);
-  new Uint8Array(memory.buffer, 0, end).fill(0);
   spare = memory;
+  dirtyEnd = Math.min(engine.exports.heapEnd(), memory.buffer.byteLength);
+  setImmediate(zeroSpare);
   idleTimer = setTimeout(dropSpareMemory, SPARE_IDLE_MS);
   idleTimer.unref();
+}
+
+/** Zeroes what the spare's last engine wrote, if that is still to do. */
+function zeroSpare(): void {
+  if (spare === null || dirtyEnd === 0) return;
+  new Uint8Array(spare.buffer, 0, dirtyEnd).fill(0);
+  dirtyEnd = 0;
 }
 
 /** Lets the spare go (the idle timer; tests). */
 export function dropSpareMemory(): void {
   spare = null;
+  dirtyEnd = 0;
   clearTimeout(idleTimer);
 }
 
