@@ -31,14 +31,42 @@ export interface RunningServer {
   close(graceMs?: number, reason?: string): Promise<void>;
 }
 
-/** @param options.logger where the log goes (default: JSON lines on stdout at `logLevel`). */
-export function startServer(
+/**
+ * The longest the server waits for its engine threads before it listens anyway (a thread that
+ * cannot start fails its requests, engine-pool.ts).
+ */
+const ENGINE_START_WAIT_MS = 10_000;
+
+/**
+ * Listens once the engine threads have started (at most {@link ENGINE_START_WAIT_MS}): a request
+ * that came in before would find them still starting, and a large upload, sharded over the threads
+ * free at its start, would run on fewer (a fresh server, 5 uploads of a 35 MB capture right after
+ * its port opened: 3 ran on one thread of two).
+ * @param options.logger where the log goes (default: JSON lines on stdout at `logLevel`).
+ */
+export async function startServer(
   config: Partial<ServerConfig> = {},
   options: { logger?: Logger } = {},
 ): Promise<RunningServer> {
   const settings = { ...configFromEnv({}), ...config };
   const api = createApp(settings, options);
   const log = api.context.log;
+  const pool = api.context.enginePool;
+  if (pool !== null) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = await Promise.race([
+      pool.ready().then(
+        () => "started",
+        () => "failed",
+      ),
+      new Promise<string>((done) => {
+        timer = setTimeout(() => done("timed out"), ENGINE_START_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (waited === "timed out")
+      log.warn({ wait_s: ENGINE_START_WAIT_MS / 1000 }, "engine threads still starting; listening");
+  }
   return new Promise((resolve, reject) => {
     // Slow clients (issue 11): the request line and headers within headersTimeoutMs (checked every
     // second, not Node's 30 s); bodies are timed by the API itself (src/http/body.ts), so Node's

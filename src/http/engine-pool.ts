@@ -221,6 +221,11 @@ export class EnginePool {
     return this.#slots.filter((s) => s.run !== null).map((s) => s.worker);
   }
 
+  /** Threads that have started and take requests. */
+  get startedThreads(): number {
+    return this.#slots.filter((s) => s.ready && !s.dead).length;
+  }
+
   /** Resolves once every thread listens. */
   async ready(): Promise<void> {
     await Promise.all(this.#slots.map((s) => s.started));

@@ -79,6 +79,17 @@ function getJson(port: number, path: string): Promise<{ status: number; body: un
   });
 }
 
+describe("start-up", () => {
+  it("listens once its engine threads have started (a first upload is sharded over all of them)", async () => {
+    const s = await startServer({ port: 0, host: "127.0.0.1", dataDir: tempDataDir(), logLevel: "silent", threads: 2 });
+    try {
+      expect(s.api.context.enginePool!.startedThreads).toBe(2);
+    } finally {
+      await s.close(1000);
+    }
+  });
+});
+
 describe("a real server on 127.0.0.1", () => {
   it("analyses a capture uploaded in 500-byte chunks like the same capture in-process", async () => {
     const api = testApp();
