@@ -221,7 +221,7 @@ export class EnginePool {
     return this.#slots.filter((s) => s.run !== null).map((s) => s.worker);
   }
 
-  /** Threads that have started and take requests. */
+  /** Threads that have started and take requests (server.ts listens once all have; tests). */
   get startedThreads(): number {
     return this.#slots.filter((s) => s.ready && !s.dead).length;
   }

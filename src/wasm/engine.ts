@@ -53,9 +53,9 @@ export interface EngineExports {
   feedPacket?(): void;
   /** Tracks n pre-parsed segment records (SEG_* layout) at inputPtr(); returns how many it consumed. */
   feedSegments?(n: number, firstIndex: number): number;
-  /** Shards (assembly/shard/): route mode of the reading thread's engine, frame records of a shard's. */
   /** The end of the memory the engine's allocator has handed out (assembly/mem.ts heapEnd). */
   heapEnd(): number;
+  /** Shards (assembly/shard/): route mode of the reading thread's engine, frame records of a shard's. */
   routeInit?(n: number, ownShare: number): void;
   routeAreaPtr?(i: number): number;
   routeAreaLen?(i: number): number;
