@@ -212,6 +212,20 @@ function contenderTable(cliLine, httpClient) {
   const cliMissing = () => (existsSync(join(ROOT, "bin", "flowrecon.js")) ? notBuilt : "bin/flowrecon.js is missing");
   const built = existsSync(join(ROOT, "dist", "index.js")) && existsSync(join(ROOT, "build", "flowrecon.wasm"));
   const notBuilt = built ? null : "dist/ or build/flowrecon.wasm missing: run npm run build";
+  /** An HTTP API contender: a fresh server, `uploadsBefore` unmeasured uploads, then the measured one (runHttp). */
+  const httpContender = (key, name, uploadsBefore) => ({
+    key,
+    name,
+    httpClient,
+    kind: "flowrecon",
+    time: "inner",
+    http: true,
+    uploadsBefore,
+    missing: () =>
+      existsSync(join(ROOT, "dist", "server.js"))
+        ? notBuilt
+        : "dist/server.js does not exist in this tree (the HTTP API is not built)",
+  });
   const peer = (bin, key) => (which(bin) ? null : `${bin} is not installed (apt-get install ${key})`);
   return [
     {
@@ -282,31 +296,16 @@ function contenderTable(cliLine, httpClient) {
       flowsFromLines: true,
       missing: cliMissing,
     },
-    {
-      key: "http",
-      name: `flowrecon HTTP API: POST /v1/analyze (loopback, ${httpClient === "curl" ? "curl -T" : "Node client"})`,
-      httpClient,
-      kind: "flowrecon",
-      time: "inner",
-      http: true,
-      missing: () =>
-        existsSync(join(ROOT, "dist", "server.js"))
-          ? notBuilt
-          : "dist/server.js does not exist in this tree (the HTTP API is not built)",
-    },
-    {
-      key: "http-warm",
-      name: `flowrecon HTTP API, the second upload to a running server (${httpClient === "curl" ? "curl -T" : "Node client"})`,
-      httpClient,
-      kind: "flowrecon",
-      time: "inner",
-      http: true,
-      uploadsBefore: 1,
-      missing: () =>
-        existsSync(join(ROOT, "dist", "server.js"))
-          ? notBuilt
-          : "dist/server.js does not exist in this tree (the HTTP API is not built)",
-    },
+    httpContender(
+      "http",
+      `flowrecon HTTP API: POST /v1/analyze (loopback, ${httpClient === "curl" ? "curl -T" : "Node client"})`,
+      0,
+    ),
+    httpContender(
+      "http-warm",
+      `flowrecon HTTP API, the second upload to a running server (${httpClient === "curl" ? "curl -T" : "Node client"})`,
+      1,
+    ),
     {
       key: "js-typed",
       name: "JavaScript, typed-array flow table",
@@ -429,7 +428,7 @@ async function runSuite(suiteName, capture, table, opts) {
       /** @type {any} a run of the CLI (runMeasured) or of the API client (runHttp) */
       let r;
       if (c.http) {
-        r = await runHttp(capture.file, opts.rss, c.httpClient, c.uploadsBefore ?? 0);
+        r = await runHttp(capture.file, opts.rss, c.httpClient, c.uploadsBefore);
       } else {
         r = await runMeasured(c.argv(capture.file), { rss: opts.rss, cwd: ROOT, ...c.out });
       }

@@ -6,18 +6,10 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { ANOMALIES } from "../../src/anomalies/index.js";
 import { snakeCase } from "../../src/wasm/layout.js";
-import { newEngineMemory } from "../../src/wasm/engine.js";
+import { createEngine } from "../../src/wasm/engine.js";
 import { tableRows } from "../markdown-tables.js";
 
-const wasm = readFileSync(resolve(import.meta.dirname, "../../build/flowrecon.wasm"));
-const exportsOf = new WebAssembly.Instance(new WebAssembly.Module(wasm), {
-  env: {
-    memory: newEngineMemory(),
-    abort() {
-      throw new Error("abort");
-    },
-  },
-}).exports as Record<string, unknown>;
+const exportsOf = createEngine().exports as unknown as Record<string, unknown>;
 
 describe("anomaly catalogue", () => {
   const engine = Object.entries(exportsOf)

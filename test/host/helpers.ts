@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { generateCapture, type GeneratorOptions } from "../../bench/lib/traffic.mjs";
-import { createEngine, newEngineMemory, type Engine } from "../../src/wasm/engine.js";
+import { createEngine, type Engine } from "../../src/wasm/engine.js";
 import { parseAddress } from "../../src/net/address.js";
 import type { Layout } from "../../src/wasm/layout.js";
 import { FlowDecoder } from "../../src/flow.js";
@@ -27,17 +27,7 @@ export function engineConstant(name: string): number {
 
 let globalsCache: Record<string, unknown> | undefined;
 function engineGlobals(): Record<string, unknown> {
-  globalsCache ??= new WebAssembly.Instance(
-    new WebAssembly.Module(readFileSync(resolve(repoRoot, "build/flowrecon.wasm"))),
-    {
-      env: {
-        memory: newEngineMemory(),
-        abort() {
-          throw new Error("abort");
-        },
-      },
-    },
-  ).exports as Record<string, unknown>;
+  globalsCache ??= createEngine().exports as unknown as Record<string, unknown>;
   return globalsCache;
 }
 
@@ -167,8 +157,6 @@ export function generatedCaptures(
   return generated;
 }
 
-let shared: Engine | undefined;
-/** One real engine for reading the layout (do not feed it). */
 /** What a run of a capture leaves: every finished record's bytes, its flow as NDJSON, the counters and the error. */
 export interface RecordsRun {
   records: Buffer[];
@@ -197,6 +185,8 @@ export function runRecords(bytes: Uint8Array, options: ReconstructorOptions, eng
   return { records, ndjson, stats, error: rec.error === null ? null : JSON.stringify(rec.error) };
 }
 
+let shared: Engine | undefined;
+/** One real engine for reading the layout (do not feed it). */
 export function layoutEngine(): Engine {
   return (shared ??= createEngine());
 }
