@@ -4,7 +4,7 @@
 // it to end when its upload is dropped.
 import { describe, expect, it } from "vitest";
 import { abandonLink, createLink, MAX_OUT_PENDING, takeCredit } from "../../src/shards/protocol.js";
-import { MSG_END, MSG_FRAMES, RingClosedError, RingReader, RingWriter } from "../../src/shards/ring.js";
+import { MSG_ALIGN, MSG_END, MSG_FRAMES, RingClosedError, RingReader, RingWriter } from "../../src/shards/ring.js";
 
 describe("a message read in pieces", () => {
   it("hands the payload on straight from the ring: the same bytes in order, across the wrap", () => {
@@ -26,6 +26,32 @@ describe("a message read in pieces", () => {
       expect(pieces.length, `message ${i}: pieces`).toBe(i === 0 ? 1 : 2);
       expect(Buffer.concat(pieces).equals(Buffer.from(payload)), `message ${i}: bytes`).toBe(true);
     });
+    expect(reader.empty).toBe(true);
+    ends.port.close();
+  });
+});
+
+describe("message alignment", () => {
+  it("every message starts at a multiple of MSG_ALIGN: payloads of any length are padded, the padding skipped", () => {
+    const { reader: ends, shard } = createLink();
+    const writer = new RingWriter({ buffer: ends.ring });
+    const reader = new RingReader({ buffer: shard.ring });
+    // The ring's first cell counts the bytes ever written (ring.ts): where the next message starts.
+    const written = new Int32Array(ends.ring, 0, 1);
+    for (let n = 1; n <= 2 * MSG_ALIGN + 1; n++) {
+      const payload = Uint8Array.from({ length: n }, (_, j) => (n * 31 + j) & 0xff);
+      writer.send(MSG_FRAMES, n, payload);
+      expect(Atomics.load(written, 0) % MSG_ALIGN, `after a ${n}-byte payload`).toBe(0);
+      // Read both ways: copied out, and in pieces straight from the ring.
+      const m = n % 2 === 0 ? reader.next() : null;
+      const pieces: Uint8Array[] = [];
+      if (m === null) reader.next((piece) => pieces.push(piece.slice()));
+      const got = m !== null ? Buffer.from(m.payload) : Buffer.concat(pieces);
+      expect(got.equals(Buffer.from(payload)), `a ${n}-byte payload's bytes`).toBe(true);
+    }
+    writer.send(MSG_END, 99);
+    const end = reader.next();
+    expect([end.kind, end.clockUs, end.payload.length]).toEqual([MSG_END, 99, 0]);
     expect(reader.empty).toBe(true);
     ends.port.close();
   });
