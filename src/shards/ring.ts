@@ -39,6 +39,11 @@ export const MSG_ALIGN = 8;
 /** What pads a payload to {@link MSG_ALIGN} (its content is never read). */
 const PADDING = new Uint8Array(MSG_ALIGN);
 
+/** The padding bytes that follow a payload of `len` bytes in the ring. */
+function paddingAfter(len: number): number {
+  return -len & (MSG_ALIGN - 1);
+}
+
 const WRITTEN = 0;
 const READ = 1;
 const CLOSED = 2;
@@ -116,7 +121,7 @@ export class RingWriter extends RingSide {
     this.#write(new Uint8Array(h.buffer));
     if (payload === undefined || payload.length === 0) return;
     this.#write(payload);
-    const pad = -payload.length & (MSG_ALIGN - 1);
+    const pad = paddingAfter(payload.length);
     if (pad > 0) this.#write(PADDING.subarray(0, pad));
   }
 
@@ -190,7 +195,7 @@ export class RingReader extends RingSide {
     const kind = h.getUint32(0, true);
     const len = h.getUint32(4, true);
     const clockUs = h.getFloat64(8, true);
-    const pad = -len & (MSG_ALIGN - 1);
+    const pad = paddingAfter(len);
     if (onPayload !== undefined) {
       this.#read(null, len, (piece) => onPayload(piece, kind));
       if (pad > 0) this.#read(this.#padding, pad);
