@@ -1,7 +1,7 @@
 // The output formatter's exports (re-exported by assembly/index.ts). The host configures it once
 // per engine instance, then formats each finished record of the output ring while it drains the
 // ring (src/format/engine-lines.ts):
-//   fmtInit(mode, seed, final, alone), fmtNameSlot()* (names), fmtLocalNets(), fmtThresholds(),
+//   fmtInit(mode, seed, final, alone), fmtFrame(), fmtNameSlot()* (names), fmtLocalNets(), fmtThresholds(),
 //   fmtFilter() -> [fmtRecord(rec)* or fmtRecords(first, n) -> copy fmtPtr()[0..fmtLen()) out, fmtClear()]*
 // Records finished by another engine (copies) go through fmtRecordSlot(), after fmtClock(endUs, final).
 // fmtRecord reads the record and the capture clock and writes only the formatter's own buffer,
@@ -9,14 +9,15 @@
 
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
-  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, S_CID, LANES_SLOT, ClockFrom, S_NETS_OCTET } from "./state";
+  S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, S_CID, LANES_SLOT, ClockFrom, S_NETS_OCTET,
+  S_FRAME, LineFrame } from "./state";
 import { MAPPED_UNKNOWN, OCTET_TABLE, firstWordsBytes } from "./local-nets";
 import { layoutColumns, writeRecord, writeFieldList, hashAhead } from "./fields";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
 
 export { FmtMode } from "./fields";
-export { NameKind, ClockFrom, FMT_FLUSH, FMT_RECORD_ROOM, NAME_SLOT } from "./state";
+export { NameKind, ClockFrom, LineFrame, FMT_FLUSH, FMT_RECORD_ROOM, NAME_SLOT } from "./state";
 export { TcpState } from "./insight";
 export { I_COUNT as FMT_INSIGHT_COUNT, I_ENTRIES as FMT_INSIGHT_ENTRIES, E_SIZE as FMT_INSIGHT_ENTRY, E_TYPE as FMT_INSIGHT_TYPE } from "./insight";
 
@@ -32,7 +33,13 @@ export function fmtInit(mode: i32, seed: i32, final: i32, alone: i32): void {
   store<u8>(s + S_FINAL, final != 0 ? 1 : 0);
   store<u8>(s + S_ALONE, alone != 0 ? <u8>ClockFrom.Record : <u8>ClockFrom.Engine);
   store<u32>(s + S_LEN, 0);
+  store<u8>(s + S_FRAME, <u8>LineFrame.Line);
   layoutColumns(mode);
+}
+
+/** How the JSON flows that follow are framed (LineFrame; fmtInit sets Line). */
+export function fmtFrame(frame: i32): void {
+  store<u8>(fmtState() + S_FRAME, frame == <i32>LineFrame.ArrayItem ? <u8>LineFrame.ArrayItem : <u8>LineFrame.Line);
 }
 
 /**

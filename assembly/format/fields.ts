@@ -35,7 +35,7 @@ import { containsLocal } from "./local-nets";
 import {
   fmtState, nameSlot, NameKind, S_MODE, S_SEED, S_LOCAL_EMPTY, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, S_NSLOTS, S_SLOTS,
   S_KEYS, SLOT_OPEN, SLOT_CLOSE, KEY_SLOT, KEY_OPEN, KEY_TEXT, MAX_SLOTS, S_BUF, S_LEN, S_STRAIGHT, S_GENERIC,
-  S_LANES, S_CID, LANES_TEXT,
+  S_LANES, S_CID, LANES_TEXT, S_FRAME, LineFrame,
 } from "./state";
 
 /** Output shapes. */
@@ -650,12 +650,14 @@ export function writeRecord(rec: usize, p: usize): usize {
     p = straight ? rowZeekTsv<u32>(p, rec, tsUs, ins, s) : slotTsvRow(p, rec, tsUs, ins, s);
     return byte(p, 0x0a);
   }
+  const item = load<u8>(s + S_FRAME) == <u8>LineFrame.ArrayItem;
+  if (item) p = byte(byte(p, 0x2c), 0x0a);
   p = byte(p, 0x7b);
   if (!straight) p = slotJsonRow(p, rec, tsUs, ins, s);
   else if (mode == FmtMode.NestedJson) p = rowNestedJson<u32>(p, rec, tsUs, ins, s);
   else p = rowZeekJson<u32>(p, rec, tsUs, ins, s);
   p = byte(p, 0x7d);
-  return byte(p, 0x0a);
+  return item ? p : byte(p, 0x0a);
 }
 
 /**

@@ -41,6 +41,7 @@ export const S_SCRATCH: usize = S_NETS_CAP + 4; // u32 address of a record-sized
 export const S_STRAIGHT: usize = S_SCRATCH + 4; // u8 1 = the configured shape uses its straight-line row (fields.ts)
 export const S_GENERIC: usize = S_SCRATCH + 5; // u8 1 = never the straight-line rows (fmtStraight(0): the tests' reference)
 export const S_NETS_MAPPED: usize = S_SCRATCH + 6; // u8 whether a non-IPv4 network can hold a v4-mapped address (local-nets.ts)
+export const S_FRAME: usize = S_SCRATCH + 7; // u8 LineFrame: how a JSON line is framed
 export const S_LANES: usize = S_SCRATCH + 8; // u32 address of the Community ID area (LANES_*)
 export const S_CID: usize = S_SCRATCH + 12; // u32 address of the current record's Community ID text when hashed ahead (fmtRecords), else 0
 export const S_NETS_OCTET: usize = S_SCRATCH + 16; // u32 address of the first-octet table of the IPv4 networks (local-nets.ts OCTET_*)
@@ -55,6 +56,14 @@ export enum ClockFrom {
   /** The host's clock at S_CLOCK (records finished by another engine, fmtClock). */
   Host = 2,
 }
+
+/**
+ * How a JSON flow is framed in the buffer. Line: NDJSON, the object then "\n". ArrayItem: a member
+ * of a JSON document's `flows` array, ",\n" then the object (the API's `application/json` answer,
+ * src/http/flow-job.ts): the host drops the comma of the array's first member, whichever engine
+ * printed it. Zeek TSV rows are always lines.
+ */
+export enum LineFrame { Line = 0, ArrayItem = 1 }
 
 /** The column opens a nested group (`,"orig_tcp_options":{` before its key). */
 export const SLOT_OPEN: i32 = 0x100;

@@ -55,11 +55,17 @@ export interface EngineLineOptions {
   alone?: boolean;
   /** Only flows with an anomaly (`any`), or with one of `names`. */
   anomalyFilter?: { any: boolean; names: readonly string[] };
+  /**
+   * ndjson only: each flow as a member of a JSON document's array (`,\n` then the object, no
+   * newline after it) instead of a line; see {@link EngineLines.openArray}.
+   */
+  arrayItems?: boolean;
 }
 
 /** The formatter's exports (assembly/format/abi.ts). */
 interface FormatterExports {
   fmtInit(mode: number, seed: number, final: number, alone: number): void;
+  fmtFrame(frame: number): void;
   fmtNameSlot(kind: number, value: number): number;
   fmtLocalNets(v4: number, v6: number, empty: number): number;
   fmtThresholds(syn: number, synAck: number, finWait2: number, timeWait: number, vanished: number): void;
@@ -99,6 +105,8 @@ export class EngineLines {
   #format: EngineLineFormat = "ndjson";
   /** The insight area's layout (fmtInsight), read once it is needed. */
   #insight: { count: number; entries: number; size: number; type: number } | null = null;
+  /** The next bytes moved out open a JSON array: their first member's separating comma is dropped. */
+  #arrayOpen = false;
 
   constructor(engine: Engine, options: EngineLineOptions) {
     this.#engine = engine;
@@ -124,6 +132,9 @@ export class EngineLines {
     const shape =
       options.format === "zeek" ? mode.ZeekTsv : options.jsonStyle === "zeek" ? mode.ZeekJson : mode.NestedJson;
     ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, options.alone ? 1 : 0);
+    const frame = readEnum(raw, "LineFrame").values;
+    ex.fmtFrame(options.arrayItems === true && options.format === "ndjson" ? frame.ArrayItem : frame.Line);
+    this.#arrayOpen = false;
     const nets = new LocalNets(options.localNets);
     const { v4, v6 } = nets.tables;
     const at = ex.fmtLocalNets(v4.length / 2, v6.length / 8, nets.empty ? 1 : 0);
@@ -234,12 +245,33 @@ export class EngineLines {
     for (let i = 0; i < n; i++) fn(u8[at + entries + i * size + type]);
   }
 
+  /**
+   * With `arrayItems`: the next flow moved out is the first member of the array (its writer wrote
+   * the opening bracket), so its separating comma is dropped. An array printed by several engines
+   * (a sharded answer) opens it where their lines are gathered instead.
+   */
+  openArray(): void {
+    this.#arrayOpen = true;
+  }
+
+  /** Whether no flow was moved out since {@link openArray} (the array is still empty). */
+  get arrayEmpty(): boolean {
+    return this.#arrayOpen;
+  }
+
   /** Moves the buffered lines into `out`. */
   moveTo(out: AsciiWriter): void {
     const ex = this.#ex;
-    const n = ex.fmtLen();
+    let n = ex.fmtLen();
     if (n === 0) return;
-    const at = ex.fmtPtr();
+    let at = ex.fmtPtr();
+    if (this.#arrayOpen) {
+      if (this.#engine.views().u8[at] !== 0x2c)
+        throw new Error("openArray(): the formatter does not write array members");
+      at++;
+      n--;
+      this.#arrayOpen = false;
+    }
     out.reserve(n);
     out.buf.set(this.#engine.views().u8.subarray(at, at + n), out.pos);
     out.pos += n;

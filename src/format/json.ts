@@ -12,6 +12,21 @@ import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
 import { recordLines, type JsonStyle, type RecordLineOptions, type RecordLines } from "./engine-lines.js";
 
+/**
+ * How the document opens: its flows follow, each as `,\n` and the flow's NDJSON line without its
+ * newline, the first without the comma (the layout of the CLI's and the API's JSON answers).
+ */
+export const JSON_DOCUMENT_OPEN = '{"flows":[';
+
+/**
+ * How the document closes after its flows (`empty`: there were none): the array's end, then
+ * `meta`'s members (`stats`, `error`, ...) after `flows`, and a newline.
+ */
+export function jsonDocumentClose(meta: Record<string, unknown>, empty: boolean): string {
+  const rest = JSON.stringify(meta);
+  return (empty ? "]" : "\n]") + (rest === "{}" ? "}" : "," + rest.slice(1)) + "\n";
+}
+
 export class JsonFormatter implements Formatter {
   readonly #lines: RecordLines;
   #first = true;
@@ -21,8 +36,8 @@ export class JsonFormatter implements Formatter {
   }
 
   begin(out: AsciiWriter): void {
-    out.reserve(16);
-    out.ascii('{"flows":[');
+    out.reserve(JSON_DOCUMENT_OPEN.length);
+    out.ascii(JSON_DOCUMENT_OPEN);
   }
 
   record(v: MemoryViews, p: number, out: AsciiWriter): void {
@@ -35,10 +50,7 @@ export class JsonFormatter implements Formatter {
   }
 
   end({ stats, error }: RunSummary, out: AsciiWriter): void {
-    let s = (this.#first ? "" : "\n") + '],"stats":' + JSON.stringify(stats);
-    if (error !== null) s += ',"error":' + JSON.stringify(error);
-    s += "}\n";
-    const bytes = Buffer.from(s, "utf8");
+    const bytes = Buffer.from(jsonDocumentClose(error === null ? { stats } : { stats, error }, this.#first), "utf8");
     out.reserve(bytes.length);
     out.bytes(bytes);
   }

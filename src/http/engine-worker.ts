@@ -1,8 +1,8 @@
 /**
  * @module
  * An engine thread of the API's pool (src/http/engine-pool.ts): runs one request's engine at a time
- * and prints its finished flows, sending the bytes back after each step: NDJSON with this engine's
- * own formatter ({@link EngineFlowsJob}, as the CLI prints), JSON and msgpack with the same
+ * and prints its finished flows, sending the bytes back after each step: NDJSON and JSON with this
+ * engine's own formatter ({@link EngineFlowsJob}, as the CLI prints), msgpack with the same
  * {@link FlowsJob} (and so the same FlowWriter) as the format threads. The message protocol is
  * defined in engine-pool.ts.
  *
@@ -13,9 +13,9 @@
  *
  * A large upload may be sharded (issue 10, src/shards/): the run's `open` brings links to shards on
  * other pool threads, lent for it; this thread's engine routes the frames and tracks its own share
- * ({@link ShardedRun}). NDJSON is printed by every engine of the run (as one engine prints it) and
- * gathered here (a large piece moves on in its engine's buffer, which comes back once written); JSON and msgpack documents are printed here by {@link FlowsJob} from the shards'
- * records. A lent thread runs its shard between its session calls (`shard`:
+ * ({@link ShardedRun}). NDJSON and JSON are printed by every engine of the run (as one engine prints
+ * them) and gathered here (a large piece moves on in its engine's buffer, which comes back once
+ * written); a msgpack document is printed here by {@link FlowsJob} from the shards' records. A lent thread runs its shard between its session calls (`shard`:
  * serveShard) and says `shard-done` when its shard ended, so the pool can lend it again.
  */
 
@@ -150,8 +150,8 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
   const engine = engineOnSpareMemory();
   const out = new AsciiWriter(STEP_OUTPUT_BYTES);
   if (EngineFlowsJob.fits(m.spec)) {
-    // NDJSON: every engine prints its own flows, as one engine prints them (EngineFlowsJob).
-    const lines = new GatheredLines(out);
+    // NDJSON and JSON: every engine prints its own flows, as one engine prints them (EngineFlowsJob).
+    const lines = new GatheredLines(out, m.spec.format as "ndjson" | "json");
     const sharded = new ShardedRun({
       threads: links.length + 1,
       links,
@@ -181,7 +181,7 @@ function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLin
       engine,
     };
   }
-  // JSON and msgpack are one document: the shards send their records, printed here.
+  // A msgpack document counts its flows in front of them: the shards send their records, printed here.
   let job!: FlowsJob;
   // ShardedRun sets the clock of each batch of records here; the job judges them against it.
   const batchClock: InsightContext = { endUs: 0, final: true };
@@ -239,7 +239,7 @@ function handle(m: ToEngineThread): void {
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes }, engine);
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
     const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
-    // NDJSON is printed by this engine itself, as the CLI prints it; the other formats by FlowWriter.
+    // NDJSON and JSON are printed by this engine itself, as the CLI prints NDJSON; msgpack by FlowWriter.
     const job = EngineFlowsJob.fits(spec) ? new EngineFlowsJob(rec, spec, out) : new FlowsJob(spec, out);
     // Each record is judged against the capture clock of the moment it finished, as the format
     // threads judge a batch's records (RecordBatcher keeps the clock with each one).

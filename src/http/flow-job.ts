@@ -11,6 +11,7 @@ import type { Layout } from "../wasm/layout.js";
 import type { ThreadJob } from "../output/format-threads.js";
 import { FlowCounter, mergeFlowCounts, type FlowCounts } from "./flow-counts.js";
 import { FlowWriter, RecordFilter } from "./flow-writer.js";
+import { JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
 import type { JsonStyle } from "../format/engine-lines.js";
@@ -99,12 +100,13 @@ export class FlowsJob implements ThreadJob {
 export type EngineThreadJob = Pick<FlowsJob, "clock" | "record" | "output" | "end" | "counts" | "held">;
 
 /**
- * An NDJSON body printed by the engine that tracked the flows, as the CLI prints (EnginePrinter):
- * each finished record is formatted where it lies, into the engine's buffer, and moved out a
- * buffer at a time, instead of being copied record by record into a formatter-only instance
- * (RecordLines) and moved out line by line. The anomaly filter runs in the engine's formatter
- * (the CLI's `--anomaly`); the conn_state filter here, before it. Same bytes as {@link FlowsJob}:
- * both are the engine's formatter judged against the engine's own capture clock.
+ * An NDJSON or JSON body printed by the engine that tracked the flows, as the CLI prints
+ * (EnginePrinter): each finished record is formatted where it lies, into the engine's buffer, and
+ * moved out a buffer at a time, instead of being copied record by record into a formatter-only
+ * instance (RecordLines) and moved out line by line. The anomaly filter runs in the engine's
+ * formatter (the CLI's `--anomaly`); the conn_state filter here, before it. Same bytes as
+ * {@link FlowsJob}: both are the engine's formatter judged against the engine's own capture clock.
+ * A JSON body's flows are its NDJSON lines framed as array members (EngineLines `arrayItems`).
  */
 export class EngineFlowsJob implements EngineThreadJob {
   readonly clock: InsightContext;
@@ -112,20 +114,28 @@ export class EngineFlowsJob implements EngineThreadJob {
   readonly #counter: FlowCounter | null;
   readonly #states: RecordFilter | null;
   readonly #out: AsciiWriter;
+  readonly #json: boolean;
+  readonly #whole: boolean;
 
-  /** `onMoved`: runs after a piece of lines moved into `out` (as EnginePrinter's). */
+  /**
+   * `onMoved`: runs after a piece of lines moved into `out` (as EnginePrinter's). `whole`: this job
+   * prints the whole body (a JSON body's opening and closing, an NDJSON body's trailer); else only
+   * its flows, which {@link GatheredLines} gathers with the other engines' of a sharded run.
+   */
   constructor(
     rec: Reconstructor,
     spec: Omit<FlowsJobSpec, "kind" | "layout" | "insight">,
     out: AsciiWriter,
     onMoved: () => void = () => {},
+    whole = true,
   ) {
+    if (!EngineFlowsJob.fits(spec)) throw new Error(`an engine does not print a ${spec.format} body`);
     this.clock = { ...rec.insight };
     const names = spec.filter.anomalies === null ? null : [...spec.filter.anomalies].filter((n) => n !== "any");
     this.#printer = new EnginePrinter(
       rec,
       {
-        format: "ndjson",
+        format: spec.format as "ndjson" | "json",
         jsonStyle: spec.jsonStyle ?? "nested",
         communityIdSeed: spec.communityIdSeed,
         localNets: spec.localNets,
@@ -141,11 +151,18 @@ export class EngineFlowsJob implements EngineThreadJob {
         ? null
         : new RecordFilter({ connStates: spec.filter.connStates, anomalies: null }, rec.layout);
     this.#out = out;
+    this.#json = spec.format === "json";
+    this.#whole = whole;
+    if (this.#json && whole) {
+      out.reserve(JSON_DOCUMENT_OPEN.length);
+      out.ascii(JSON_DOCUMENT_OPEN);
+      this.#printer.lines.openArray();
+    }
   }
 
-  /** Whether this job prints `spec` (NDJSON; the other formats take {@link FlowsJob}). */
+  /** Whether this job prints `spec` (NDJSON and JSON; msgpack takes {@link FlowsJob}). */
   static fits(spec: Pick<FlowsJobSpec, "format">): boolean {
-    return spec.format === "ndjson";
+    return spec.format === "ndjson" || spec.format === "json";
   }
 
   record(v: MemoryViews, p: number): void {
@@ -165,7 +182,7 @@ export class EngineFlowsJob implements EngineThreadJob {
 
   end(meta: unknown): AsciiWriter {
     this.#printer.move();
-    trailer(this.#out, meta);
+    if (this.#whole) close(this.#out, this.#json, meta, this.#printer.lines.arrayEmpty);
     return this.#out;
   }
 
@@ -173,19 +190,25 @@ export class EngineFlowsJob implements EngineThreadJob {
     return this.#counter?.take() ?? null;
   }
 
-  /** Printed bytes not yet taken (the finish step's measure; an NDJSON body keeps nothing to the end). */
+  /** Printed bytes not yet taken (the finish step's measure; these bodies keep nothing to the end). */
   held(): number {
     return this.#out.length;
   }
 }
 
-/** An NDJSON answer's trailer line, as FlowWriter writes it (none for empty `meta`). */
-function trailer(out: AsciiWriter, meta: unknown): void {
-  if (Object.keys(meta as Record<string, unknown>).length > 0) {
-    const line = JSON.stringify(meta) + "\n";
-    out.reserve(line.length);
-    out.ascii(line);
-  }
+/**
+ * The end of an NDJSON or JSON body, as FlowWriter writes it: NDJSON's trailer line (none for empty
+ * `meta`), or the JSON document's close (`empty`: it has no flows).
+ */
+function close(out: AsciiWriter, json: boolean, meta: unknown, empty: boolean): void {
+  const members = meta as Record<string, unknown>;
+  const text = json
+    ? jsonDocumentClose(members, empty)
+    : Object.keys(members).length > 0
+      ? JSON.stringify(meta) + "\n"
+      : "";
+  out.reserve(text.length);
+  out.ascii(text);
 }
 
 /** Lines an engine printed, handed on in its own buffer; `done` takes the buffer back once written. */
@@ -195,24 +218,40 @@ export interface MovedLines {
 }
 
 /**
- * A sharded upload's NDJSON answer (engine-worker.ts, src/shards/): every engine of the run prints
- * its own flows with an {@link EngineFlowsJob}, as one engine would print them; their lines and
- * flow tallies are gathered here, then the trailer. A large piece is not copied: it goes on in its
- * engine's buffer ({@link moved}), which comes back to that engine once written.
+ * A sharded upload's NDJSON or JSON answer (engine-worker.ts, src/shards/): every engine of the run
+ * prints its own flows with an {@link EngineFlowsJob} (lines only), as one engine would print them;
+ * their lines and flow tallies are gathered here, inside a JSON document's opening and closing or
+ * before an NDJSON body's trailer. A large piece is not copied: it goes on in its engine's buffer
+ * ({@link moved}), which comes back to that engine once written.
  */
 export class GatheredLines implements EngineThreadJob {
   readonly clock: InsightContext = { endUs: 0, final: true };
   readonly #out: AsciiWriter;
+  readonly #json: boolean;
+  /** JSON: no flow gathered yet (the first one's separating comma is dropped). */
+  #empty = true;
   #counts: FlowCounts | null = null;
   #moved: MovedLines[] = [];
   #movedBytes = 0;
 
-  constructor(out: AsciiWriter) {
+  constructor(out: AsciiWriter, format: "ndjson" | "json") {
     this.#out = out;
+    this.#json = format === "json";
+    if (this.#json) {
+      out.reserve(JSON_DOCUMENT_OPEN.length);
+      out.ascii(JSON_DOCUMENT_OPEN);
+    }
   }
 
   /** Whole lines printed by one of the run's engines, copied. */
   add(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    if (this.#json && this.#empty) {
+      // The array's first member: its comma goes (the pieces moved before it follow it in the body).
+      if (bytes[0] !== 0x2c) throw new Error("a JSON answer's engine printed a flow that is not an array member");
+      bytes = bytes.subarray(1);
+      this.#empty = false;
+    }
     const out = this.#out;
     out.reserve(bytes.length);
     out.buf.set(bytes, out.pos);
@@ -221,6 +260,12 @@ export class GatheredLines implements EngineThreadJob {
 
   /** Whole lines printed by one of the run's engines, handed on in their buffer (after the copied ones). */
   move(lines: MovedLines): void {
+    if (this.#json && this.#empty) {
+      // Copied, so that the first member is the first in the body, whatever is added after it.
+      this.add(lines.bytes);
+      lines.done();
+      return;
+    }
     this.#moved.push(lines);
     this.#movedBytes += lines.bytes.length;
   }
@@ -238,7 +283,7 @@ export class GatheredLines implements EngineThreadJob {
   }
 
   record(): void {
-    throw new Error("a sharded NDJSON answer's records are printed by the engines that tracked them");
+    throw new Error("a sharded answer's records are printed by the engines that tracked them");
   }
 
   output(): AsciiWriter {
@@ -246,12 +291,12 @@ export class GatheredLines implements EngineThreadJob {
   }
 
   end(meta: unknown): AsciiWriter {
-    // The trailer is the last line: lines still to be handed on go before it.
+    // The trailer (the document's close) comes last: lines still to be handed on go before it.
     for (const lines of this.moved()) {
       this.add(lines.bytes);
       lines.done();
     }
-    trailer(this.#out, meta);
+    close(this.#out, this.#json, meta, this.#empty);
     return this.#out;
   }
 

@@ -4,7 +4,7 @@
  * records (engine memory or a session's stored records):
  * - `json`:    `{"flows": [...], "stats": {...}, ...}`: each flow byte-identical to the CLI's NDJSON
  *              line (written by the engine's formatter, src/format/engine-lines.ts RecordLines), one
- *              per line inside the array;
+ *              per line inside the array ({@link JSON_DOCUMENT_OPEN}, {@link jsonDocumentClose});
  * - `ndjson`:  one flow per line as flows finish, then one trailer line without `uid`
  *              (`{"stats": {...}}`, plus `"error"` when the input was damaged);
  * - `msgpack`: a map `{flows: [...], stats: {...}, ...}` of plain msgpack maps (no msgpackr
@@ -18,6 +18,7 @@ import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
 import type { JsonStyle } from "../format/engine-lines.js";
 import { RecordLines } from "../format/engine-lines.js";
+import { JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json.js";
 import { LocalNets } from "../net/local-nets.js";
 import { FlowDecoder, type Flow } from "../flow.js";
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
@@ -118,7 +119,7 @@ export class FlowWriter {
           })
         : null;
     this.#filter = filtering ? new RecordFilter(options.filter, layout, options.insight) : null;
-    if (format === "json") this.#out.ascii('{"flows":[');
+    if (format === "json") this.#out.ascii(JSON_DOCUMENT_OPEN);
   }
 
   /** Flows written so far. */
@@ -167,8 +168,7 @@ export class FlowWriter {
   end(meta: Record<string, unknown>): void {
     const out = this.#out;
     if (this.format === "json") {
-      const rest = JSON.stringify(meta);
-      out.ascii((this.#first ? "]" : "\n]") + (rest === "{}" ? "}" : "," + rest.slice(1)) + "\n");
+      out.ascii(jsonDocumentClose(meta, this.#first));
     } else if (this.format === "ndjson") {
       if (Object.keys(meta).length > 0) out.ascii(JSON.stringify(meta) + "\n");
     } else {

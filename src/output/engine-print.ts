@@ -1,7 +1,7 @@
 /**
  * @module
- * NDJSON lines and Zeek TSV rows written by an engine's own formatter (src/format/engine-lines.ts)
- * for a print spec, moved into an {@link AsciiWriter} a piece at a time. One place for the spec's
+ * NDJSON lines, a JSON document's flows and Zeek TSV rows written by an engine's own formatter
+ * (src/format/engine-lines.ts) for a print spec, moved into an {@link AsciiWriter} a piece at a time. One place for the spec's
  * formatter options and for when a piece moves out, shared by the three engines that print this
  * way: the single engine of the CLI, and in a sharded run (src/shards/) the reading thread's engine
  * and each shard thread's.
@@ -23,10 +23,13 @@ export class EnginePrinter {
    * writer's bytes on). The header and footer are the caller's.
    */
   constructor(rec: Reconstructor, spec: Omit<PrintSpec, "layout">, writer: AsciiWriter, onMoved: () => void) {
-    const format = spec.format;
+    // A JSON document's flows are its NDJSON lines, framed as members of the `flows` array.
+    const json = spec.format === "json";
+    const format = json ? "ndjson" : spec.format;
     if (!isEngineLineFormat(format)) throw new Error(`the engine does not write --format ${format}`);
     const lines = rec.engineLines({
       format,
+      arrayItems: json,
       jsonStyle: spec.jsonStyle,
       communityIdSeed: spec.communityIdSeed,
       localNets: spec.localNets,

@@ -100,7 +100,7 @@ export function shardMemory(credits: Int32Array): number {
 /** What the reading thread sends first on a {@link ShardLink}: the rest of the shard's {@link ShardData}. */
 export type ShardStart = Pick<ShardData, "options" | "print" | "answer">;
 
-/** An API answer printed by every engine of the run: NDJSON, with its filter and flow tallies (EngineFlowsJob). */
+/** An API answer printed by every engine of the run: NDJSON or a JSON document's flows, with its filter and flow tallies (EngineFlowsJob). */
 export type ShardAnswer = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
 
 export interface ShardData extends ShardLink {

@@ -1,8 +1,8 @@
 /**
  * @module
  * How an engine of a sharded run (src/shards/) prints its own flows: with the print spec's
- * EnginePrinter (the CLI), or with an API answer's EngineFlowsJob (src/http/flow-job.ts: NDJSON with
- * the request's filter, and the flow tallies for the metrics). The reading thread's engine and each
+ * EnginePrinter (the CLI), or with an API answer's EngineFlowsJob (src/http/flow-job.ts: NDJSON or a
+ * JSON document's flows with the request's filter, and the flow tallies for the metrics). The reading thread's engine and each
  * shard's print the same way.
  */
 
@@ -43,7 +43,8 @@ export function shardPrinter(
 ): ShardPrinter {
   if (spec.answer !== undefined) {
     if (answerPrinter === null) throw new Error("a sharded API answer needs useAnswerPrinter() on this thread first");
-    const job = new answerPrinter(rec, spec.answer, writer, onMoved);
+    // Lines only: the answer's opening and closing are where every engine's lines are gathered.
+    const job = new answerPrinter(rec, spec.answer, writer, onMoved, false);
     return {
       // Each record is judged against the capture clock of the moment it finished (engine-worker.ts).
       sink: (v, p) => {

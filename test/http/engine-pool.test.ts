@@ -97,6 +97,19 @@ describe("the same answer on the main thread and on 1 or 3 engine threads", () =
     expectSame(await answer(app(3), path, Buffer.from(segments), JSON_TYPE, NDJSON), main);
   });
 
+  it("a JSON answer without flows: the same document (an empty capture, a filter that keeps none)", async () => {
+    const header = generated.subarray(0, 24);
+    for (const [path, body] of [
+      ["/v1/analyze", header],
+      ["/v1/analyze?conn_state=SH", generated],
+    ] as const) {
+      const main = await answer(app(0), path, body, PCAP, JSON_TYPE);
+      expect(main.toString()).toMatch(/^\{"flows":\[\],"stats":/);
+      expectSame(await answer(app(1), path, body, PCAP, JSON_TYPE), main);
+      expectSame(await answer(app(3), path, body, PCAP, JSON_TYPE), main);
+    }
+  });
+
   it("a damaged capture: the same 422 (and the same partial flows)", async () => {
     const cut = generated.subarray(0, generated.length - 7);
     for (const query of ["", "?partial=true"]) {

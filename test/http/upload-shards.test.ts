@@ -156,6 +156,37 @@ describe("a sharded upload answers as one engine", () => {
     expect(typeOf("x.pcapng")).toBe(PCAPNG);
   });
 
+  it("a JSON answer is laid out as one engine's: a flow a line, commas between; none: the same bytes", async () => {
+    const text = async (api: Api, query: string) => {
+      const res = await post(api, `/v1/analyze${query}`, generated, PCAP, { accept: JSON_TYPE });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    // Every engine prints its flows as array members; the first one in the body loses its comma.
+    const layout = (body: string) => {
+      const lines = body.split("\n");
+      expect(lines[0]).toBe('{"flows":[');
+      const flows = lines.slice(1, -2);
+      expect(flows.slice(0, -1).every((l) => l.startsWith('{"ts":') && l.endsWith("},"))).toBe(true);
+      expect(flows.at(-1)).toMatch(/^\{"ts":.*\}$/);
+      expect(lines.at(-2)).toMatch(/^\],"stats":\{.*\}\}$/);
+      expect(lines.at(-1)).toBe("");
+      return flows.map((l) => l.replace(/,$/, "")).sort();
+    };
+    const ref = layout(await text(one, ""));
+    expect(ref.length).toBeGreaterThan(1000);
+    await idle(many);
+    const before = await lent(many);
+    expect(layout(await text(many, ""))).toEqual(ref);
+    expect(await lent(many)).toBe(before + THREADS - 1);
+    // A filter that keeps no flow: an empty array, byte for byte.
+    const none = "?conn_state=SH";
+    const empty = await text(one, none);
+    expect(empty).toMatch(/^\{"flows":\[\],"stats":/);
+    await idle(many);
+    expect(await text(many, none)).toBe(empty);
+  });
+
   it("a body in 7-byte chunks without a length gives the whole body's answer", async () => {
     const bytes = generated.subarray(0, 600_000);
     const whole = await analyze(one, bytes, PCAP, NDJSON);
