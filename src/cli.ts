@@ -19,7 +19,8 @@ import { ANOMALY_NAMES } from "./anomalies/catalogue.js";
 import { LINUX_THRESHOLDS } from "./anomalies/endpoint-state.js";
 import { AsciiWriter } from "./format/ascii.js";
 import { FORMAT_NAMES, isFormatName, type FormatName } from "./format/names.js";
-import { isEngineLineFormat, isJsonStyle, JSON_STYLES, type JsonStyle } from "./format/engine-lines.js";
+import { isJsonStyle, JSON_STYLES, type JsonStyle } from "./format/engine-lines.js";
+import { GatheredArray, JSON_DOCUMENT_OPEN, jsonDocumentClose, summaryMembers } from "./format/json-document.js";
 import type { RunSummary } from "./format/formatter.js";
 import { parseServerPorts } from "./net/server-ports.js";
 import { LocalNets, LocalNetsError } from "./net/local-nets.js";
@@ -27,7 +28,7 @@ import { LocalNets, LocalNetsError } from "./net/local-nets.js";
 // the JSON, Zeek and table formatters, format threads, sharded runs and sorted output cost an
 // `analyze --format ndjson` of a small capture ~10 ms of its start to load, and it uses none.
 import type { AnomalyFilter, PrintSpec } from "./output/printer.js";
-import { EnginePrinter } from "./output/engine-print.js";
+import { EnginePrinter, enginePrints } from "./output/engine-print.js";
 import type { FormatThreads } from "./output/format-threads.js";
 import type { Stats } from "./stats.js";
 import { VERSION } from "./version.js";
@@ -545,7 +546,7 @@ async function printHere(spec: PrintSpec, rec: Reconstructor, out: Output): Prom
 }
 
 /**
- * NDJSON and Zeek TSV: the engine writes each line from the record (src/format/engine-lines.ts)
+ * NDJSON, Zeek TSV and JSON: the engine writes each flow from the record (src/format/engine-lines.ts)
  * into its own buffer, inside the drain; the bytes move to the output a piece at a time. No
  * format thread: formatting costs less than copying records out to one.
  */
@@ -553,11 +554,16 @@ function printInEngine(spec: PrintSpec, rec: Reconstructor, out: Output): Record
   const writer = out.writer;
   const printer = new EnginePrinter(rec, spec, writer, () => out.writeIfFull());
   const lines = printer.lines;
+  const json = spec.format === "json";
   const text = (t: string): void => {
     writer.reserve(t.length);
     writer.ascii(t);
   };
   if (lines.format === "zeek") text(lines.zeekHeader(new Date()));
+  if (json) {
+    text(JSON_DOCUMENT_OPEN);
+    lines.openArray();
+  }
   return {
     sink: printer.sink,
     flush: () => {
@@ -565,9 +571,10 @@ function printInEngine(spec: PrintSpec, rec: Reconstructor, out: Output): Record
       return out.flush();
     },
     widen: () => {},
-    end: async () => {
+    end: async (summary) => {
       printer.move();
       if (lines.format === "zeek") text(lines.zeekFooter(new Date()));
+      if (json) text(jsonDocumentClose(summaryMembers(summary), lines.arrayEmpty));
       await out.flush();
     },
   };
@@ -610,7 +617,7 @@ async function analyze(args: AnalyzeArgs, stdout: Writable, stderr: Writable, st
     }
   }
   // The engine formats records in its own output ring; sorted output holds copies outside it.
-  const inEngine = isEngineLineFormat(args.format) && !args.sortTs;
+  const inEngine = enginePrints(args.format) && !args.sortTs;
   const plan = inEngine ? { threads: 0, forced: true } : await formatThreads(input);
   // Started first: the thread loads while the engine is set up.
   const threaded = plan.threads > 0 ? await loadFormatThreads() : null;
@@ -749,7 +756,9 @@ async function analyzeSharded(
   tty: boolean,
   started: ShardThread[],
 ): Promise<number> {
-  const shardPrint = isEngineLineFormat(args.format) && !args.sortTs;
+  const shardPrint = enginePrints(args.format) && !args.sortTs;
+  // A JSON document's flows, printed by every engine: the first to arrive loses its comma.
+  const array = shardPrint && args.format === "json" ? new GatheredArray() : null;
   const print = {
     format: args.format,
     anomalyFilter: args.anomalyFilter,
@@ -771,7 +780,7 @@ async function analyzeSharded(
     options: args.options,
     print: shardPrint ? print : null,
     insight,
-    onBytes: (bytes, done) => out.write(bytes, () => done()),
+    onBytes: (bytes, done) => out.write(array?.piece(bytes) ?? bytes, () => done()),
     onRecord: (v, p) => (sorted !== null ? sorted.add(v, p) : output!.sink(v, p)),
   });
   try {
@@ -787,7 +796,12 @@ async function analyzeSharded(
       flush: () => out.flush(),
       widen: () => {},
       end: async (summary) => {
-        printer.end(summary, out.writer);
+        if (array === null) printer.end(summary, out.writer);
+        else {
+          const close = jsonDocumentClose(summaryMembers(summary), array.empty);
+          out.writer.reserve(close.length);
+          out.writer.ascii(close);
+        }
         await out.flush();
       },
     };

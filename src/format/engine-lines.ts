@@ -23,6 +23,7 @@ import { ANOMALY_BY_CODE } from "../anomalies/catalogue.js";
 import { LINUX_THRESHOLDS, TCP_STATES, type StateThresholds } from "../anomalies/endpoint-state.js";
 import { LocalNets } from "../net/local-nets.js";
 import type { AsciiWriter } from "./ascii.js";
+import { GatheredArray } from "./json-document.js";
 
 /** JSON shapes: flowrecon's nested objects, or Zeek's JSON logs (flat dotted keys). */
 export const JSON_STYLES = ["nested", "zeek"] as const;
@@ -105,8 +106,8 @@ export class EngineLines {
   #format: EngineLineFormat = "ndjson";
   /** The insight area's layout (fmtInsight), read once it is needed. */
   #insight: { count: number; entries: number; size: number; type: number } | null = null;
-  /** The next bytes moved out open a JSON array: their first member's separating comma is dropped. */
-  #arrayOpen = false;
+  /** A JSON document's flows, when this engine prints all of them ({@link openArray}). */
+  #array: GatheredArray | null = null;
 
   constructor(engine: Engine, options: EngineLineOptions) {
     this.#engine = engine;
@@ -134,7 +135,7 @@ export class EngineLines {
     ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, options.alone ? 1 : 0);
     const frame = readEnum(raw, "LineFrame").values;
     ex.fmtFrame(options.arrayItems === true && options.format === "ndjson" ? frame.ArrayItem : frame.Line);
-    this.#arrayOpen = false;
+    this.#array = null;
     const nets = new LocalNets(options.localNets);
     const { v4, v6 } = nets.tables;
     const at = ex.fmtLocalNets(v4.length / 2, v6.length / 8, nets.empty ? 1 : 0);
@@ -246,35 +247,30 @@ export class EngineLines {
   }
 
   /**
-   * With `arrayItems`: the next flow moved out is the first member of the array (its writer wrote
-   * the opening bracket), so its separating comma is dropped. An array printed by several engines
-   * (a sharded answer) opens it where their lines are gathered instead.
+   * With `arrayItems`, when this engine prints every flow of the document (whose writer wrote its
+   * opening): the first flow moved out after this loses its separating comma. The flows of a
+   * document printed by several engines (a sharded answer) are gathered where their pieces meet.
    */
   openArray(): void {
-    this.#arrayOpen = true;
+    this.#array = new GatheredArray();
   }
 
   /** Whether no flow was moved out since {@link openArray} (the array is still empty). */
   get arrayEmpty(): boolean {
-    return this.#arrayOpen;
+    return this.#array?.empty ?? true;
   }
 
   /** Moves the buffered lines into `out`. */
   moveTo(out: AsciiWriter): void {
     const ex = this.#ex;
-    let n = ex.fmtLen();
+    const n = ex.fmtLen();
     if (n === 0) return;
-    let at = ex.fmtPtr();
-    if (this.#arrayOpen) {
-      if (this.#engine.views().u8[at] !== 0x2c)
-        throw new Error("openArray(): the formatter does not write array members");
-      at++;
-      n--;
-      this.#arrayOpen = false;
-    }
-    out.reserve(n);
-    out.buf.set(this.#engine.views().u8.subarray(at, at + n), out.pos);
-    out.pos += n;
+    const at = ex.fmtPtr();
+    const lines = this.#engine.views().u8.subarray(at, at + n);
+    const piece = this.#array?.piece(lines) ?? lines;
+    out.reserve(piece.length);
+    out.buf.set(piece, out.pos);
+    out.pos += piece.length;
     ex.fmtClear();
   }
 

@@ -11,21 +11,7 @@ import type { Layout } from "../wasm/layout.js";
 import type { AsciiWriter } from "./ascii.js";
 import type { Formatter, RunSummary } from "./formatter.js";
 import { recordLines, type JsonStyle, type RecordLineOptions, type RecordLines } from "./engine-lines.js";
-
-/**
- * How the document opens: its flows follow, each as `,\n` and the flow's NDJSON line without its
- * newline, the first without the comma (the layout of the CLI's and the API's JSON answers).
- */
-export const JSON_DOCUMENT_OPEN = '{"flows":[';
-
-/**
- * How the document closes after its flows (`empty`: there were none): the array's end, then
- * `meta`'s members (`stats`, `error`, ...) after `flows`, and a newline.
- */
-export function jsonDocumentClose(meta: Record<string, unknown>, empty: boolean): string {
-  const rest = JSON.stringify(meta);
-  return (empty ? "]" : "\n]") + (rest === "{}" ? "}" : "," + rest.slice(1)) + "\n";
-}
+import { JSON_DOCUMENT_OPEN, jsonDocumentClose, summaryMembers } from "./json-document.js";
 
 export class JsonFormatter implements Formatter {
   readonly #lines: RecordLines;
@@ -49,8 +35,8 @@ export class JsonFormatter implements Formatter {
     out.pos--; // the line's newline
   }
 
-  end({ stats, error }: RunSummary, out: AsciiWriter): void {
-    const bytes = Buffer.from(jsonDocumentClose(error === null ? { stats } : { stats, error }, this.#first), "utf8");
+  end(summary: RunSummary, out: AsciiWriter): void {
+    const bytes = Buffer.from(jsonDocumentClose(summaryMembers(summary), this.#first), "utf8");
     out.reserve(bytes.length);
     out.bytes(bytes);
   }

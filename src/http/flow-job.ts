@@ -11,7 +11,7 @@ import type { Layout } from "../wasm/layout.js";
 import type { ThreadJob } from "../output/format-threads.js";
 import { FlowCounter, mergeFlowCounts, type FlowCounts } from "./flow-counts.js";
 import { FlowWriter, RecordFilter } from "./flow-writer.js";
-import { JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json.js";
+import { GatheredArray, JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json-document.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
 import type { JsonStyle } from "../format/engine-lines.js";
@@ -227,17 +227,16 @@ export interface MovedLines {
 export class GatheredLines implements EngineThreadJob {
   readonly clock: InsightContext = { endUs: 0, final: true };
   readonly #out: AsciiWriter;
-  readonly #json: boolean;
-  /** JSON: no flow gathered yet (the first one's separating comma is dropped). */
-  #empty = true;
+  /** A JSON document's flows (null: NDJSON lines). */
+  readonly #array: GatheredArray | null;
   #counts: FlowCounts | null = null;
   #moved: MovedLines[] = [];
   #movedBytes = 0;
 
   constructor(out: AsciiWriter, format: "ndjson" | "json") {
     this.#out = out;
-    this.#json = format === "json";
-    if (this.#json) {
+    this.#array = format === "json" ? new GatheredArray() : null;
+    if (this.#array !== null) {
       out.reserve(JSON_DOCUMENT_OPEN.length);
       out.ascii(JSON_DOCUMENT_OPEN);
     }
@@ -245,13 +244,7 @@ export class GatheredLines implements EngineThreadJob {
 
   /** Whole lines printed by one of the run's engines, copied. */
   add(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    if (this.#json && this.#empty) {
-      // The array's first member: its comma goes (the pieces moved before it follow it in the body).
-      if (bytes[0] !== 0x2c) throw new Error("a JSON answer's engine printed a flow that is not an array member");
-      bytes = bytes.subarray(1);
-      this.#empty = false;
-    }
+    if (this.#array !== null) bytes = this.#array.piece(bytes);
     const out = this.#out;
     out.reserve(bytes.length);
     out.buf.set(bytes, out.pos);
@@ -260,7 +253,7 @@ export class GatheredLines implements EngineThreadJob {
 
   /** Whole lines printed by one of the run's engines, handed on in their buffer (after the copied ones). */
   move(lines: MovedLines): void {
-    if (this.#json && this.#empty) {
+    if (this.#array?.empty) {
       // Copied, so that the first member is the first in the body, whatever is added after it.
       this.add(lines.bytes);
       lines.done();
@@ -296,7 +289,7 @@ export class GatheredLines implements EngineThreadJob {
       this.add(lines.bytes);
       lines.done();
     }
-    close(this.#out, this.#json, meta, this.#empty);
+    close(this.#out, this.#array !== null, meta, this.#array?.empty ?? true);
     return this.#out;
   }
 

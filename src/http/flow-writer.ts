@@ -18,7 +18,7 @@ import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
 import type { JsonStyle } from "../format/engine-lines.js";
 import { RecordLines } from "../format/engine-lines.js";
-import { JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json.js";
+import { JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json-document.js";
 import { LocalNets } from "../net/local-nets.js";
 import { FlowDecoder, type Flow } from "../flow.js";
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";

@@ -12,6 +12,11 @@ import { isEngineLineFormat, type EngineLines } from "../format/engine-lines.js"
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
 import type { PrintSpec } from "./printer.js";
 
+/** Whether an engine prints `format` itself (NDJSON, Zeek TSV, a JSON document's flows): see {@link EnginePrinter}. */
+export function enginePrints(format: string): boolean {
+  return format === "json" || isEngineLineFormat(format);
+}
+
 export class EnginePrinter {
   readonly lines: EngineLines;
   /** The engine's record sink: formats each finished record inside the engine. */

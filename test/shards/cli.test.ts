@@ -160,6 +160,43 @@ describe("--threads through shard threads", () => {
     expect(lines(one.stdout).length).toBeGreaterThan(5);
   });
 
+  it("a JSON document printed by the engines: the NDJSON lines, one a line, commas between", async () => {
+    const path = join(dir, "gen-json.pcap");
+    generateCapture({ out: path, sidecar: false, segments: 20_000, concurrent: 500, snaplen: 96, seed: 6, pps: 2000 });
+    const empty = join(dir, "header-only.pcap");
+    writeFileSync(empty, readFileSync(path).subarray(0, 24));
+    /** The document's flow lines (their commas dropped), sorted; its layout checked on the way. */
+    const flows = (text: string): string[] => {
+      const all = text.split("\n");
+      expect(all.at(-1)).toBe("");
+      if (all[0].startsWith('{"flows":[]')) {
+        expect(all).toHaveLength(2);
+        return [];
+      }
+      expect(all[0]).toBe('{"flows":[');
+      expect(all.at(-2)).toMatch(/^\],"stats":\{.*\}\}$/);
+      const members = all.slice(1, -2);
+      expect(members.slice(0, -1).every((l) => l.endsWith("},"))).toBe(true);
+      expect(members.at(-1)).toMatch(/^\{"ts":.*\}$/);
+      return members.map((l) => l.replace(/,$/, "")).sort();
+    };
+    for (const extra of [[], ["--anomaly", "reset"]] as string[][]) {
+      for (const threads of ["1", "2"]) {
+        const args = [path, "--threads", threads, ...extra];
+        const nd = await run([...args, "--format", "ndjson"]);
+        const doc = await run([...args, "--format", "json"]);
+        expect({ args, code: doc.code, stderr: doc.stderr }).toEqual({ args, code: 0, stderr: "" });
+        expect(flows(doc.stdout)).toEqual(lines(nd.stdout));
+        expect(lines(nd.stdout).length, args.join(" ")).toBeGreaterThan(extra.length > 0 ? 10 : 1000);
+      }
+    }
+    for (const threads of ["1", "2"]) {
+      const doc = await run([empty, "--threads", threads, "--format", "json"]);
+      expect(doc.stdout).toMatch(/^\{"flows":\[\],"stats":\{"records":0,/);
+      expect(flows(doc.stdout)).toEqual([]);
+    }
+  });
+
   it("json and table (printed by the reading thread) match one engine", async () => {
     const path = resolve(repoRoot, "test/fixtures/kernel/combined.pcap");
     for (const format of ["json", "table"]) {
