@@ -10,9 +10,10 @@
 import { fmtState, nameSlot, S_BUF, S_LEN, S_SEED, S_FINAL, S_ALONE, S_LOCAL_EMPTY, S_NETS, S_NETS_V4, S_NETS_V6,
   S_T_SYN, S_T_SYNACK, S_T_FIN_WAIT2, S_T_TIME_WAIT, S_T_VANISHED, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, FMT_FLUSH,
   S_CLOCK, S_NETS_CAP, S_SCRATCH, S_MODE, S_STRAIGHT, S_GENERIC, S_INSIGHT, S_NETS_MAPPED, S_CID, LANES_SLOT, ClockFrom, S_NETS_OCTET,
-  S_FRAME, LineFrame } from "./state";
+  S_FRAME, LineFrame, S_MSGPACK, S_FALLBACK, FMT_RECORD_ROOM } from "./state";
 import { MAPPED_UNKNOWN, OCTET_TABLE, firstWordsBytes } from "./local-nets";
 import { layoutColumns, writeRecord, writeFieldList, hashAhead } from "./fields";
+import { jsonToMsgpack } from "./msgpack";
 import { alloc } from "../mem";
 import { FR_SIZE } from "../flow/record";
 
@@ -37,9 +38,27 @@ export function fmtInit(mode: i32, seed: i32, final: i32, alone: i32): void {
   layoutColumns(mode);
 }
 
-/** How the JSON flows that follow are framed (LineFrame; fmtInit sets Line). */
+/**
+ * How the JSON flows that follow are framed (LineFrame; fmtInit sets Line). Msgpack takes the
+ * nested shape (fmtInit's mode NestedJson).
+ */
 export function fmtFrame(frame: i32): void {
-  store<u8>(fmtState() + S_FRAME, frame == <i32>LineFrame.ArrayItem ? <u8>LineFrame.ArrayItem : <u8>LineFrame.Line);
+  const s = fmtState();
+  if (frame == <i32>LineFrame.Msgpack && load<u32>(s + S_MSGPACK) == 0)
+    store<u32>(s + S_MSGPACK, <u32>alloc(<usize>FMT_RECORD_ROOM));
+  const known = frame == <i32>LineFrame.ArrayItem || frame == <i32>LineFrame.Msgpack;
+  store<u8>(s + S_FRAME, known ? <u8>frame : <u8>LineFrame.Line);
+}
+
+/**
+ * Whether a record was left to the host since the last call (LineFrame.Msgpack: a number the
+ * transcoder cannot convert exactly; nothing was written for it), and clears the flag.
+ */
+export function fmtFallback(): i32 {
+  const s = fmtState();
+  const raised = <i32>load<u8>(s + S_FALLBACK);
+  store<u8>(s + S_FALLBACK, 0);
+  return raised;
 }
 
 /**
@@ -189,3 +208,10 @@ export function fmtFieldList(what: i32): i32 {
   const at = <usize>load<u32>(s + S_BUF) + <usize>load<u32>(s + S_LEN);
   return <i32>(writeFieldList(at, what) - at);
 }
+
+/**
+ * Test hook: the msgpack transcode (msgpack.ts) of the JSON value at [from, to) into `out`; returns
+ * the end of what it wrote, or 0 where it leaves the value to the host. test/host/engine-msgpack.test.ts
+ * compares it with msgpackr on hand-picked values.
+ */
+export function fmtTranscode(from: usize, to: usize, out: usize): usize { return jsonToMsgpack(from, to, out); }

@@ -35,8 +35,9 @@ import { containsLocal } from "./local-nets";
 import {
   fmtState, nameSlot, NameKind, S_MODE, S_SEED, S_LOCAL_EMPTY, S_FILTER, S_FILTER_ANY, S_FILTER_MASK, S_NSLOTS, S_SLOTS,
   S_KEYS, SLOT_OPEN, SLOT_CLOSE, KEY_SLOT, KEY_OPEN, KEY_TEXT, MAX_SLOTS, S_BUF, S_LEN, S_STRAIGHT, S_GENERIC,
-  S_LANES, S_CID, LANES_TEXT, S_FRAME, LineFrame,
+  S_LANES, S_CID, LANES_TEXT, S_FRAME, LineFrame, S_MSGPACK, S_FALLBACK, FMT_RECORD_ROOM,
 } from "./state";
+import { jsonToMsgpack } from "./msgpack";
 
 /** Output shapes. */
 export enum FmtMode { NestedJson = 0, ZeekJson = 1, ZeekTsv = 2 }
@@ -650,7 +651,9 @@ export function writeRecord(rec: usize, p: usize): usize {
     p = straight ? rowZeekTsv<u32>(p, rec, tsUs, ins, s) : slotTsvRow(p, rec, tsUs, ins, s);
     return byte(p, 0x0a);
   }
-  const item = load<u8>(s + S_FRAME) == <u8>LineFrame.ArrayItem;
+  const frame = load<u8>(s + S_FRAME);
+  if (frame == <u8>LineFrame.Msgpack) return msgpackRecord(p, rec, tsUs, ins, s, straight);
+  const item = frame == <u8>LineFrame.ArrayItem;
   if (item) p = byte(byte(p, 0x2c), 0x0a);
   p = byte(p, 0x7b);
   if (!straight) p = slotJsonRow(p, rec, tsUs, ins, s);
@@ -658,6 +661,23 @@ export function writeRecord(rec: usize, p: usize): usize {
   else p = rowZeekJson<u32>(p, rec, tsUs, ins, s);
   p = byte(p, 0x7d);
   return item ? p : byte(p, 0x0a);
+}
+
+/**
+ * The record as msgpack (LineFrame.Msgpack): its nested JSON object written to the frame's scratch
+ * area, then transcoded to `p` (msgpack.ts). A flow the transcoder leaves (a number it cannot
+ * convert exactly) writes nothing and raises the fallback flag (fmtFallback).
+ */
+function msgpackRecord(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize, straight: bool): usize {
+  const scratch = <usize>load<u32>(s + S_MSGPACK);
+  let q = byte(scratch, 0x7b);
+  q = straight ? rowNestedJson<u32>(q, rec, tsUs, ins, s) : slotJsonRow(q, rec, tsUs, ins, s);
+  q = byte(q, 0x7d);
+  // The output keeps FMT_RECORD_ROOM bytes past the flush mark; msgpack takes at most 3 bytes a JSON byte.
+  const end = (q - scratch) * 3 <= <usize>FMT_RECORD_ROOM ? jsonToMsgpack(scratch, q, p) : 0;
+  if (end != 0) return end;
+  store<u8>(s + S_FALLBACK, 1);
+  return p;
 }
 
 /**

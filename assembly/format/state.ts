@@ -45,7 +45,9 @@ export const S_FRAME: usize = S_SCRATCH + 7; // u8 LineFrame: how a JSON line is
 export const S_LANES: usize = S_SCRATCH + 8; // u32 address of the Community ID area (LANES_*)
 export const S_CID: usize = S_SCRATCH + 12; // u32 address of the current record's Community ID text when hashed ahead (fmtRecords), else 0
 export const S_NETS_OCTET: usize = S_SCRATCH + 16; // u32 address of the first-octet table of the IPv4 networks (local-nets.ts OCTET_*)
-export const S_SIZE: usize = S_SCRATCH + 20;
+export const S_MSGPACK: usize = S_SCRATCH + 20; // u32 address of the JSON scratch of LineFrame.Msgpack (FMT_RECORD_ROOM bytes)
+export const S_FALLBACK: usize = S_SCRATCH + 24; // u8 1 = a record was left to the host since fmtFallback() (msgpack.ts)
+export const S_SIZE: usize = S_SCRATCH + 28;
 
 /** Where the end of a record's input comes from (src/anomalies/derive.ts InsightContext.endUs). */
 export enum ClockFrom {
@@ -61,9 +63,10 @@ export enum ClockFrom {
  * How a JSON flow is framed in the buffer. Line: NDJSON, the object then "\n". ArrayItem: a member
  * of a JSON document's `flows` array, ",\n" then the object (the API's `application/json` answer,
  * src/http/flow-job.ts): the host drops the comma of the array's first member, whichever engine
- * printed it. Zeek TSV rows are always lines.
+ * printed it. Msgpack: the nested object as one msgpack map (msgpack.ts; the host frames the
+ * document). Zeek TSV rows are always lines.
  */
-export enum LineFrame { Line = 0, ArrayItem = 1 }
+export enum LineFrame { Line = 0, ArrayItem = 1, Msgpack = 2 }
 
 /** The column opens a nested group (`,"orig_tcp_options":{` before its key). */
 export const SLOT_OPEN: i32 = 0x100;

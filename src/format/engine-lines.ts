@@ -61,12 +61,18 @@ export interface EngineLineOptions {
    * newline after it) instead of a line; see {@link EngineLines.openArray}.
    */
   arrayItems?: boolean;
+  /**
+   * ndjson (nested) only: each flow as one msgpack map (assembly/format/msgpack.ts), the bytes
+   * msgpackr packs from its parsed line; see {@link RecordLines.write} for the flows it leaves.
+   */
+  msgpack?: boolean;
 }
 
 /** The formatter's exports (assembly/format/abi.ts). */
 interface FormatterExports {
   fmtInit(mode: number, seed: number, final: number, alone: number): void;
   fmtFrame(frame: number): void;
+  fmtFallback(): number;
   fmtNameSlot(kind: number, value: number): number;
   fmtLocalNets(v4: number, v6: number, empty: number): number;
   fmtThresholds(syn: number, synAck: number, finWait2: number, timeWait: number, vanished: number): void;
@@ -134,7 +140,9 @@ export class EngineLines {
       options.format === "zeek" ? mode.ZeekTsv : options.jsonStyle === "zeek" ? mode.ZeekJson : mode.NestedJson;
     ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, options.alone ? 1 : 0);
     const frame = readEnum(raw, "LineFrame").values;
-    ex.fmtFrame(options.arrayItems === true && options.format === "ndjson" ? frame.ArrayItem : frame.Line);
+    const json = options.format === "ndjson";
+    if (json && options.msgpack === true) ex.fmtFrame(frame.Msgpack);
+    else ex.fmtFrame(json && options.arrayItems === true ? frame.ArrayItem : frame.Line);
     this.#array = null;
     const nets = new LocalNets(options.localNets);
     const { v4, v6 } = nets.tables;
@@ -350,8 +358,9 @@ export class RecordLines {
   }
 
   /**
-   * Writes the record at `p` of `v` (FR_SIZE bytes) into `out` as one line, newline included.
-   * Returns the bytes written (0: the anomaly filter dropped it).
+   * Writes the record at `p` of `v` (FR_SIZE bytes) into `out` as one line, newline included (with
+   * `msgpack`, one map). Returns the bytes written: 0 when the anomaly filter dropped it, -1 when
+   * the engine left a msgpack flow to the host (a number it cannot convert exactly, fmtFallback).
    */
   write(v: MemoryViews, p: number, out: AsciiWriter): number {
     const t = this.#clock?.thresholds;
@@ -367,6 +376,7 @@ export class RecordLines {
     s.engine.views().u8.set(v.u8.subarray(p, p + this.#size), slot);
     const n = ex.fmtRecord(slot);
     if (n > 0) s.lines.moveTo(out);
+    else if (ex.fmtFallback() !== 0) return -1;
     return n;
   }
 

@@ -8,7 +8,9 @@
  * - `ndjson`:  one flow per line as flows finish, then one trailer line without `uid`
  *              (`{"stats": {...}}`, plus `"error"` when the input was damaged);
  * - `msgpack`: a map `{flows: [...], stats: {...}, ...}` of plain msgpack maps (no msgpackr
- *              extensions), the flows decoded as {@link Flow} objects with the same keys.
+ *              extensions), each flow the bytes msgpackr packs from the decoded {@link Flow}: the
+ *              engine transcodes the flow's nested line (assembly/format/msgpack.ts); a flow with a
+ *              `state` member, or one the engine leaves (fmtFallback), is decoded and packed here.
  *
  * Flows also pass the request's filter here (conn_state, anomaly): the anomaly filter reads the
  * record's derived anomalies (`any` keeps a flow with at least one).
@@ -95,6 +97,8 @@ export class FlowWriter {
   // Built once per response, and only what the format and the filter need (each reader builds
   // name tables: measurable on small uploads).
   readonly #lines: RecordLines | null;
+  /** msgpack: the engine's flows as maps (assembly/format/msgpack.ts), and the host's encoder for the rest. */
+  readonly #maps: RecordLines | null;
   readonly #decoder: FlowDecoder | null;
   readonly #filter: RecordFilter | null;
   #first = true;
@@ -110,6 +114,14 @@ export class FlowWriter {
       localNets: options.localNets,
     };
     this.#lines = format === "msgpack" ? null : new RecordLines(lineOptions, layout.constants.FR_SIZE, options.insight);
+    this.#maps =
+      format === "msgpack"
+        ? new RecordLines(
+            { ...lineOptions, jsonStyle: "nested", msgpack: true },
+            layout.constants.FR_SIZE,
+            options.insight,
+          )
+        : null;
     this.#decoder =
       format === "msgpack"
         ? new FlowDecoder(layout, {
@@ -138,6 +150,12 @@ export class FlowWriter {
     const out = this.#out;
     this.#count++;
     if (this.format === "msgpack") {
+      // The engine writes the map; a flow with a state member, or one it leaves, is packed here.
+      if (state === undefined && this.#maps!.write(v, p, out) > 0) {
+        if (out.length >= PIECE_BYTES) this.#piece(out.take());
+        return true;
+      }
+      if (out.length > 0) this.#piece(out.take());
       const flow = this.#decoder!.decode(v, p) as Flow & { state?: FlowState };
       if (state !== undefined) flow.state = state;
       this.#piece(packr.pack(flow));
@@ -172,6 +190,7 @@ export class FlowWriter {
     } else if (this.format === "ndjson") {
       if (Object.keys(meta).length > 0) out.ascii(JSON.stringify(meta) + "\n");
     } else {
+      if (out.length > 0) this.#piece(out.take());
       // A map header, "flows" and an array32 header go in front of the flows packed so far.
       const entries = Object.entries(meta).filter(([, v]) => v !== undefined);
       const head = Buffer.alloc(1 + 6 + 5);
