@@ -652,29 +652,28 @@ export function writeRecord(rec: usize, p: usize): usize {
     return byte(p, 0x0a);
   }
   const frame = load<u8>(s + S_FRAME);
-  if (frame == <u8>LineFrame.Msgpack) return msgpackRecord(p, rec, tsUs, ins, s, straight);
   const item = frame == <u8>LineFrame.ArrayItem;
-  if (item) p = byte(byte(p, 0x2c), 0x0a);
-  p = byte(p, 0x7b);
-  if (!straight) p = slotJsonRow(p, rec, tsUs, ins, s);
-  else if (mode == FmtMode.NestedJson) p = rowNestedJson<u32>(p, rec, tsUs, ins, s);
-  else p = rowZeekJson<u32>(p, rec, tsUs, ins, s);
-  p = byte(p, 0x7d);
-  return item ? p : byte(p, 0x0a);
+  // Msgpack: the object goes to the scratch area, to be transcoded to p.
+  const packed = frame == <u8>LineFrame.Msgpack;
+  const at = packed ? <usize>load<u32>(s + S_MSGPACK) : p;
+  let q = item ? byte(byte(at, 0x2c), 0x0a) : at;
+  q = byte(q, 0x7b);
+  if (!straight) q = slotJsonRow(q, rec, tsUs, ins, s);
+  else if (mode == FmtMode.NestedJson) q = rowNestedJson<u32>(q, rec, tsUs, ins, s);
+  else q = rowZeekJson<u32>(q, rec, tsUs, ins, s);
+  q = byte(q, 0x7d);
+  if (packed) return packObject(at, q, p, s);
+  return item ? q : byte(q, 0x0a);
 }
 
 /**
- * The record as msgpack (LineFrame.Msgpack): its nested JSON object written to the frame's scratch
- * area, then transcoded to `p` (msgpack.ts). A flow the transcoder leaves (a number it cannot
- * convert exactly) writes nothing and raises the fallback flag (fmtFallback).
+ * The JSON object at [from, to) as msgpack at `p` (LineFrame.Msgpack, msgpack.ts). An object the
+ * transcoder leaves (a number it cannot convert exactly) writes nothing and raises the fallback
+ * flag (fmtFallback): the host encodes that flow.
  */
-function msgpackRecord(p: usize, rec: usize, tsUs: f64, ins: usize, s: usize, straight: bool): usize {
-  const scratch = <usize>load<u32>(s + S_MSGPACK);
-  let q = byte(scratch, 0x7b);
-  q = straight ? rowNestedJson<u32>(q, rec, tsUs, ins, s) : slotJsonRow(q, rec, tsUs, ins, s);
-  q = byte(q, 0x7d);
+function packObject(from: usize, to: usize, p: usize, s: usize): usize {
   // The output keeps FMT_RECORD_ROOM bytes past the flush mark; msgpack takes at most 3 bytes a JSON byte.
-  const end = (q - scratch) * 3 <= <usize>FMT_RECORD_ROOM ? jsonToMsgpack(scratch, q, p) : 0;
+  const end = (to - from) * 3 <= <usize>FMT_RECORD_ROOM ? jsonToMsgpack(from, to, p) : 0;
   if (end != 0) return end;
   store<u8>(s + S_FALLBACK, 1);
   return p;

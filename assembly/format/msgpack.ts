@@ -1,7 +1,8 @@
-// A flow as msgpack (the API's `application/msgpack` answer, src/http/flow-writer.ts): the nested
-// JSON object the column table wrote (fields.ts, FmtMode.NestedJson) transcoded token by token, so
-// the fields, their order, presence and values stay the table's. The bytes are those of msgpackr's
-// `pack(JSON.parse(line))` with `useRecords: false, variableMapSize: true` (the host's encoder):
+// A flow as msgpack (the API's `application/msgpack` answer, src/http/flow-writer.ts): the JSON
+// object the column table wrote (fields.ts; the API asks for the nested shape) transcoded token by
+// token, so the fields, their order, presence and values stay the table's. The bytes are those of
+// msgpackr's `pack(JSON.parse(line))` with `useRecords: false, variableMapSize: true` (the host's
+// encoder):
 //   - a map or array takes its smallest header (fixmap/fixarray below 16 entries, else 16-bit);
 //   - a string its smallest (fixstr below 32 bytes, str8, str16, str32): every text the table
 //     writes is ASCII from a safe alphabet (fields.ts), so no escape and no quote inside one;
@@ -27,13 +28,6 @@ const CURSORS: usize = memory.data(16, 8);
 @inline function setDst(p: usize): void { store<u32>(CURSORS, <u32>p, 8); }
 @inline function ok(): bool { return load<u8>(CURSORS, 12) != 0; }
 @inline function fail(): void { store<u8>(CURSORS, 0, 12); }
-
-/** Writes one byte at the write cursor. */
-@inline function put(b: u32): void {
-  const d = dst();
-  store<u8>(d, b);
-  setDst(d + 1);
-}
 
 const TWO32: u64 = 0x100000000;
 const TWO31: u64 = 0x80000000;
@@ -77,8 +71,11 @@ function value(): void {
   else number();
 }
 
+/** A literal (`length` bytes of JSON) as its one-byte code. */
 @inline function word(code: u32, length: usize): void {
-  put(code);
+  const d = dst();
+  store<u8>(d, code);
+  setDst(d + 1);
   setSrc(src() + length);
 }
 
