@@ -33,6 +33,12 @@ import type { FlowFilter, FlowState } from "./params.js";
 /** Buffered output is handed over in pieces of about this size. */
 const PIECE_BYTES = 256 * 1024;
 const OPEN_PIECE_BYTES = 16 * 1024;
+/**
+ * Room past PIECE_BYTES in the buffer a full piece is followed by: more than one flow takes, so
+ * the next piece fills it without growing (a piece grown from OPEN_PIECE_BYTES by doubling was
+ * copied four times and held a 512 KiB buffer for its ~260 KiB).
+ */
+const PIECE_ROOM = 64 * 1024;
 /** Longest `,"state":"finished"}` tail. */
 const STATE_TAIL_BYTES = 32;
 
@@ -152,7 +158,7 @@ export class FlowWriter {
     if (this.format === "msgpack") {
       // The engine writes the map; a flow with a state member, or one it leaves, is packed here.
       if (state === undefined && this.#maps!.write(v, p, out) > 0) {
-        if (out.length >= PIECE_BYTES) this.#piece(out.take());
+        if (out.length >= PIECE_BYTES) this.#fullPiece();
         return true;
       }
       if (out.length > 0) this.#piece(out.take());
@@ -175,7 +181,7 @@ export class FlowWriter {
       out.ascii(state === "live" ? ',"state":"live"}' : ',"state":"finished"}');
     }
     if (this.format === "ndjson") out.byte(0x0a);
-    if (out.length >= PIECE_BYTES) this.#piece(out.take());
+    if (out.length >= PIECE_BYTES) this.#fullPiece();
     return true;
   }
 
@@ -215,6 +221,11 @@ export class FlowWriter {
     const pieces = this.#pieces.splice(0);
     this.#pieceBytes = 0;
     return pieces;
+  }
+
+  /** Takes the open piece, full: the next one starts in a buffer it will not outgrow. */
+  #fullPiece(): void {
+    this.#piece(this.#out.take(new Uint8Array(PIECE_BYTES + PIECE_ROOM)));
   }
 
   #piece(b: Buffer): void {
