@@ -10,8 +10,8 @@ import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import type { ThreadJob } from "../output/format-threads.js";
 import { FlowCounter, mergeFlowCounts, type FlowCounts } from "./flow-counts.js";
-import { FlowWriter, RecordFilter } from "./flow-writer.js";
-import { GatheredArray, JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json-document.js";
+import { answerClose, FlowWriter, RecordFilter } from "./flow-writer.js";
+import { GatheredArray, JSON_DOCUMENT_OPEN } from "../format/json-document.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
 import type { JsonStyle } from "../format/engine-lines.js";
@@ -201,17 +201,9 @@ export class EngineFlowsJob implements EngineThreadJob {
   }
 }
 
-/**
- * The end of an NDJSON or JSON body, as FlowWriter writes it: NDJSON's trailer line (none for empty
- * `meta`), or the JSON document's close (`empty`: it has no flows).
- */
+/** Writes the end of an NDJSON or JSON body (answerClose, as FlowWriter ends one). */
 function close(out: AsciiWriter, json: boolean, meta: unknown, empty: boolean): void {
-  const members = meta as Record<string, unknown>;
-  const text = json
-    ? jsonDocumentClose(members, empty)
-    : Object.keys(members).length > 0
-      ? JSON.stringify(meta) + "\n"
-      : "";
+  const text = answerClose(json ? "json" : "ndjson", meta as Record<string, unknown>, empty);
   out.reserve(text.length);
   out.ascii(text);
 }

@@ -45,6 +45,16 @@ const STATE_TAIL_BYTES = 32;
 export const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 /**
+ * What closes a `json` or `ndjson` answer after its flows, `meta` (`stats`, `error`, ...) in it: the
+ * JSON document's close (`empty`: it has no flows), or NDJSON's trailer line (none for empty `meta`).
+ * FlowWriter and the engine-printed answers (flow-job.ts) both end with it.
+ */
+export function answerClose(format: "json" | "ndjson", meta: Record<string, unknown>, empty: boolean): string {
+  if (format === "json") return jsonDocumentClose(meta, empty);
+  return Object.keys(meta).length > 0 ? JSON.stringify(meta) + "\n" : "";
+}
+
+/**
  * Decides whether a flow record passes a filter. An anomaly filter reads only the record's
  * insight, judged against `insight` (read at each record) as the answer's flows are.
  */
@@ -191,11 +201,8 @@ export class FlowWriter {
    */
   end(meta: Record<string, unknown>): void {
     const out = this.#out;
-    if (this.format === "json") {
-      out.ascii(jsonDocumentClose(meta, this.#first));
-    } else if (this.format === "ndjson") {
-      if (Object.keys(meta).length > 0) out.ascii(JSON.stringify(meta) + "\n");
-    } else {
+    if (this.format !== "msgpack") out.ascii(answerClose(this.format, meta, this.#first));
+    else {
       if (out.length > 0) this.#piece(out.take());
       // A map header, "flows" and an array32 header go in front of the flows packed so far.
       const entries = Object.entries(meta).filter(([, v]) => v !== undefined);

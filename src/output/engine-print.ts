@@ -1,9 +1,9 @@
 /**
  * @module
  * NDJSON lines, a JSON document's flows and Zeek TSV rows written by an engine's own formatter
- * (src/format/engine-lines.ts) for a print spec, moved into an {@link AsciiWriter} a piece at a time. One place for the spec's
- * formatter options and for when a piece moves out, shared by the three engines that print this
- * way: the single engine of the CLI, and in a sharded run (src/shards/) the reading thread's engine
+ * (src/format/engine-lines.ts) for a print spec, moved into an {@link AsciiWriter} a piece at a
+ * time. One place for the spec's formatter options and for when a piece moves out, shared by the
+ * three engines that print this way: the single engine of the CLI, and in a sharded run (src/shards/) the reading thread's engine
  * and each shard thread's.
  */
 
