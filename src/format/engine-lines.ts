@@ -114,6 +114,8 @@ export class EngineLines {
   #insight: { count: number; entries: number; size: number; type: number } | null = null;
   /** A JSON document's flows, when this engine prints all of them ({@link openArray}). */
   #array: GatheredArray | null = null;
+  /** Flows as msgpack maps (`msgpack`): the engine may leave one to the host ({@link leftToHost}). */
+  #maps = false;
 
   constructor(engine: Engine, options: EngineLineOptions) {
     this.#engine = engine;
@@ -141,7 +143,8 @@ export class EngineLines {
     ex.fmtInit(shape, options.communityIdSeed ?? 0, options.final === false ? 0 : 1, options.alone ? 1 : 0);
     const frame = readEnum(raw, "LineFrame").values;
     const json = options.format === "ndjson";
-    if (json && options.msgpack === true) ex.fmtFrame(frame.Msgpack);
+    this.#maps = json && options.msgpack === true;
+    if (this.#maps) ex.fmtFrame(frame.Msgpack);
     else ex.fmtFrame(json && options.arrayItems === true ? frame.ArrayItem : frame.Line);
     this.#array = null;
     const nets = new LocalNets(options.localNets);
@@ -224,6 +227,8 @@ export class EngineLines {
    * is below the mark, so {@link record} or {@link records} may follow.
    */
   recordsInto(p: number, n: number, out: AsciiWriter, onMoved?: () => void): void {
+    // A map the engine leaves writes nothing, and a drain would go on past it: one record at a time.
+    if (this.#maps) throw new Error("msgpack maps are written one record at a time (EngineLines.record)");
     const ex = this.#ex;
     for (let i = 0; i < n; ) {
       i += ex.fmtRecords(p + i * this.#recordBytes, n - i);
@@ -231,6 +236,19 @@ export class EngineLines {
       this.moveTo(out);
       onMoved?.();
     }
+  }
+
+  /** Bytes buffered (formatted and not yet moved out). */
+  get buffered(): number {
+    return this.#ex.fmtLen();
+  }
+
+  /**
+   * With `msgpack`: whether the engine left the flow {@link record} read last to the host (a number
+   * it cannot convert exactly: nothing was written for it, and the host packs it).
+   */
+  leftToHost(): boolean {
+    return this.#ex.fmtFallback() !== 0;
   }
 
   /**

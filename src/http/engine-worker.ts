@@ -1,10 +1,9 @@
 /**
  * @module
  * An engine thread of the API's pool (src/http/engine-pool.ts): runs one request's engine at a time
- * and prints its finished flows, sending the bytes back after each step: NDJSON and JSON with this
- * engine's own formatter ({@link EngineFlowsJob}, as the CLI prints), msgpack with the same
- * {@link FlowsJob} (and so the same FlowWriter) as the format threads. The message protocol is
- * defined in engine-pool.ts.
+ * and prints its finished flows with this engine's own formatter ({@link EngineFlowsJob}, as the
+ * CLI prints), sending the bytes back after each step (a msgpack document's at its end: its head
+ * counts the flows). The message protocol is defined in engine-pool.ts.
  *
  * A step is one batch of input (capture bytes or encoded segment records, fed in `sliceBytes`
  * slices as on the main thread), or one part of the end of the input: `finish` runs
@@ -13,16 +12,16 @@
  *
  * A large upload may be sharded (issue 10, src/shards/): the run's `open` brings links to shards on
  * other pool threads, lent for it; this thread's engine routes the frames and tracks its own share
- * ({@link ShardedRun}). NDJSON and JSON are printed by every engine of the run (as one engine prints
- * them) and gathered here (a large piece moves on in its engine's buffer, which comes back once
- * written); a msgpack document is printed here by {@link FlowsJob} from the shards' records. A lent thread runs its shard between its session calls (`shard`:
+ * ({@link ShardedRun}). The answer is printed by every engine of the run (as one engine prints it)
+ * and gathered here ({@link GatheredLines}: a large piece moves on in its engine's buffer, which
+ * comes back once written). A lent thread runs its shard between its session calls (`shard`:
  * serveShard) and says `shard-done` when its shard ended, so the pool can lend it again.
  */
 
 import { parentPort } from "node:worker_threads";
 import { AsciiWriter } from "../format/ascii.js";
 import { MIN_WINDOW_BYTES, Reconstructor, type RecordSink } from "../reconstructor.js";
-import { EngineFlowsJob, FlowsJob, GatheredLines, type EngineThreadJob } from "./flow-job.js";
+import { EngineFlowsJob, GatheredLines, type EngineThreadJob } from "./flow-job.js";
 import { ApiError } from "./errors.js";
 import { ShardedRun } from "../shards/sharded-run.js";
 import { serveShard } from "../shards/shard-loop.js";
@@ -37,7 +36,6 @@ import {
   type ToEngineThread,
 } from "./engine-pool.js";
 import { OUT_BYTES, type ShardLink } from "../shards/protocol.js";
-import type { InsightContext } from "../anomalies/index.js";
 import { type BodyResult, type FromSessionHost, SessionHost, type ToSessionHost } from "./sessions/session-host.js";
 
 /** Output printed in one `finish` step before the main thread gets it. */
@@ -117,7 +115,7 @@ function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: Ar
   const taken = takeOutput(out);
   const transfer = taken === null ? [] : [taken.bytes];
   let pieces: MovedPiece[] | undefined;
-  if (r.job instanceof GatheredLines) {
+  if (r.job.moved !== undefined) {
     for (const { bytes, done: back } of r.job.moved()) {
       const id = nextPiece++;
       movedPieces.set(id, back);
@@ -149,58 +147,37 @@ function answer(seq: number, r: Run, out: AsciiWriter, done: boolean, input?: Ar
 function openSharded(m: Extract<ToEngineThread, { op: "open" }>, links: ShardLink[]): Run {
   const engine = engineOnSpareMemory();
   const out = new AsciiWriter(STEP_OUTPUT_BYTES);
-  if (EngineFlowsJob.fits(m.spec)) {
-    // NDJSON and JSON: every engine prints its own flows, as one engine prints them (EngineFlowsJob).
-    const lines = new GatheredLines(out, m.spec.format as "ndjson" | "json");
-    const sharded = new ShardedRun({
-      threads: links.length + 1,
-      links,
-      options: { ...m.options, windowBytes: m.windowBytes },
-      engine,
-      print: null,
-      answer: m.spec,
-      insight: lines.clock,
-      onBytes: (bytes, done) => {
-        if (bytes.length >= MOVE_MIN_BYTES) lines.move({ bytes, done });
-        else {
-          lines.add(bytes);
-          done();
-        }
-      },
-      onCounts: (counts) => lines.addCounts(counts),
-      onRecord: () => lines.record(),
-    });
-    return {
-      id: m.run,
-      rec: sharded.reader,
-      job: lines,
-      out,
-      sink: () => {},
-      sliceBytes: m.sliceBytes,
-      sharded,
-      engine,
-    };
-  }
-  // A msgpack document counts its flows in front of them: the shards send their records, printed here.
-  let job!: FlowsJob;
-  // ShardedRun sets the clock of each batch of records here; the job judges them against it.
-  const batchClock: InsightContext = { endUs: 0, final: true };
+  // Every engine prints its own flows, as one engine prints them (EngineFlowsJob), gathered here.
+  const lines = new GatheredLines(out, m.spec.format);
   const sharded = new ShardedRun({
     threads: links.length + 1,
     links,
     options: { ...m.options, windowBytes: m.windowBytes },
     engine,
     print: null,
-    insight: batchClock,
-    onBytes: () => {},
-    onRecord: (v, p) => {
-      job.clock.endUs = batchClock.endUs;
-      job.record(v, p);
+    answer: m.spec,
+    insight: lines.clock,
+    onBytes: (bytes, done) => {
+      if (bytes.length >= MOVE_MIN_BYTES) lines.move({ bytes, done });
+      else {
+        lines.add(bytes);
+        done();
+      }
     },
+    onCounts: (counts) => lines.addCounts(counts),
+    onPrinted: (flows) => lines.addPrinted(flows),
+    onRecord: () => lines.record(),
   });
-  const rec = sharded.reader;
-  job = new FlowsJob({ ...m.spec, kind: "flows", layout: rec.layout, insight: rec.insight }, out);
-  return { id: m.run, rec, job, out, sink: () => {}, sliceBytes: m.sliceBytes, sharded, engine };
+  return {
+    id: m.run,
+    rec: sharded.reader,
+    job: lines,
+    out,
+    sink: () => {},
+    sliceBytes: m.sliceBytes,
+    sharded,
+    engine,
+  };
 }
 
 /**
@@ -239,8 +216,8 @@ function handle(m: ToEngineThread): void {
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes }, engine);
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
     const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
-    // NDJSON and JSON are printed by this engine itself, as the CLI prints NDJSON; msgpack by FlowWriter.
-    const job = EngineFlowsJob.fits(spec) ? new EngineFlowsJob(rec, spec, out) : new FlowsJob(spec, out);
+    // Printed by this engine itself, as the CLI prints NDJSON.
+    const job = new EngineFlowsJob(rec, spec, out);
     // Each record is judged against the capture clock of the moment it finished, as the format
     // threads judge a batch's records (RecordBatcher keeps the clock with each one).
     const sink: RecordSink = (v, p) => {

@@ -4,7 +4,7 @@
  * {@link FlowWriter} (format, filter) and the flow metrics' tallies, run where the records are.
  */
 
-import type { AsciiWriter } from "../format/ascii.js";
+import { AsciiWriter } from "../format/ascii.js";
 import type { InsightContext } from "../anomalies/index.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
@@ -16,7 +16,10 @@ import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter } from "./params.js";
 import type { JsonStyle } from "../format/engine-lines.js";
 import type { Reconstructor } from "../reconstructor.js";
-import { EnginePrinter } from "../output/engine-print.js";
+import { EnginePrinter, type EngineMaps } from "../output/engine-print.js";
+import { HELD_PIECE_BYTES, HeldMaps, packr } from "./msgpack-document.js";
+import { FlowDecoder } from "../flow.js";
+import { LocalNets } from "../net/local-nets.js";
 
 /** What a response prints: plain data, cloned to the thread. */
 export interface FlowsJobSpec {
@@ -101,17 +104,29 @@ export class FlowsJob implements ThreadJob {
   }
 }
 
-/** What an engine thread (src/http/engine-worker.ts) drives: {@link FlowsJob} or {@link EngineFlowsJob}. */
-export type EngineThreadJob = Pick<FlowsJob, "clock" | "record" | "output" | "end" | "counts" | "held">;
+/**
+ * What an engine thread (src/http/engine-worker.ts) drives: {@link FlowsJob} or {@link EngineFlowsJob}.
+ * `moved`: pieces that go out after the step's output in their own buffers (GatheredLines, a
+ * msgpack document's held maps).
+ */
+export type EngineThreadJob = Pick<FlowsJob, "clock" | "record" | "output" | "end" | "counts" | "held"> & {
+  moved?(): MovedLines[];
+};
+
+/** Room past HELD_PIECE_BYTES in a whole msgpack body's writer: the maps after a full piece fit without growing it. */
+const HELD_PIECE_ROOM = 64 * 1024;
 
 /**
- * An NDJSON or JSON body printed by the engine that tracked the flows, as the CLI prints
- * (EnginePrinter): each finished record is formatted where it lies, into the engine's buffer, and
- * moved out a buffer at a time, instead of being copied record by record into a formatter-only
- * instance (RecordLines) and moved out line by line. The anomaly filter runs in the engine's
- * formatter (the CLI's `--anomaly`); the conn_state filter here, before it. Same bytes as
- * {@link FlowsJob}: both are the engine's formatter judged against the engine's own capture clock.
- * A JSON body's flows are its NDJSON lines framed as array members (EngineLines `arrayItems`).
+ * A body printed by the engine that tracked the flows, as the CLI prints (EnginePrinter): each
+ * finished record is formatted where it lies, into the engine's buffer, and moved out a buffer at a
+ * time, instead of being copied record by record into a formatter-only instance (RecordLines) and
+ * moved out line by line. The anomaly filter runs in the engine's formatter (the CLI's
+ * `--anomaly`); the conn_state filter here, before it. Same bytes as {@link FlowsJob}: both are the
+ * engine's formatter judged against the engine's own capture clock.
+ * - NDJSON: its lines; JSON: the same lines framed as array members (EngineLines `arrayItems`).
+ * - msgpack: each flow as a map (assembly/format/msgpack.ts); a flow the engine leaves is packed
+ *   here from its decoded Flow, as FlowWriter packs it. The document's array header counts the
+ *   flows, so a whole body is held ({@link HeldMaps}) until its end.
  */
 export class EngineFlowsJob implements EngineThreadJob {
   readonly clock: InsightContext;
@@ -119,13 +134,18 @@ export class EngineFlowsJob implements EngineThreadJob {
   readonly #counter: FlowCounter | null;
   readonly #states: RecordFilter | null;
   readonly #out: AsciiWriter;
-  readonly #json: boolean;
+  readonly #format: OutputFormat;
   readonly #whole: boolean;
+  /** A whole msgpack body: the maps printed so far, and the writer the printer fills (held in pieces). */
+  readonly #held: HeldMaps | null = null;
+  readonly #body: AsciiWriter | null = null;
+  #moved: MovedLines[] = [];
 
   /**
    * `onMoved`: runs after a piece of lines moved into `out` (as EnginePrinter's). `whole`: this job
-   * prints the whole body (a JSON body's opening and closing, an NDJSON body's trailer); else only
-   * its flows, which {@link GatheredLines} gathers with the other engines' of a sharded run.
+   * prints the whole body (a JSON or msgpack document's opening and closing, an NDJSON body's
+   * trailer); else only its flows, which {@link GatheredLines} gathers with the other engines' of a
+   * sharded run.
    */
   constructor(
     rec: Reconstructor,
@@ -136,19 +156,33 @@ export class EngineFlowsJob implements EngineThreadJob {
   ) {
     if (!EngineFlowsJob.fits(spec)) throw new Error(`an engine does not print a ${spec.format} body`);
     this.clock = { ...rec.insight };
+    this.#format = spec.format;
+    const msgpack = spec.format === "msgpack";
+    let writer = out;
+    if (msgpack && whole) {
+      const held = new HeldMaps();
+      const body = new AsciiWriter(HELD_PIECE_BYTES + HELD_PIECE_ROOM);
+      this.#held = held;
+      this.#body = body;
+      writer = body;
+      onMoved = () => {
+        if (body.length >= HELD_PIECE_BYTES) this.#holdBody();
+      };
+    }
     const names = spec.filter.anomalies === null ? null : [...spec.filter.anomalies].filter((n) => n !== "any");
     this.#printer = new EnginePrinter(
       rec,
       {
-        format: spec.format as "ndjson" | "json",
+        format: spec.format === "json" ? "json" : "ndjson",
         jsonStyle: spec.jsonStyle ?? "nested",
         communityIdSeed: spec.communityIdSeed,
         localNets: spec.localNets,
         anomalyFilter:
           spec.filter.anomalies === null ? undefined : { any: spec.filter.anomalies.has("any"), names: names! },
       },
-      out,
+      writer,
       onMoved,
+      msgpack ? mapsPackedHere(rec, spec, this.clock) : undefined,
     );
     this.#counter = spec.count ? new FlowCounter(rec.layout) : null;
     this.#states =
@@ -156,18 +190,17 @@ export class EngineFlowsJob implements EngineThreadJob {
         ? null
         : new RecordFilter({ connStates: spec.filter.connStates, anomalies: null }, rec.layout);
     this.#out = out;
-    this.#json = spec.format === "json";
     this.#whole = whole;
-    if (this.#json && whole) {
+    if (spec.format === "json" && whole) {
       out.reserve(JSON_DOCUMENT_OPEN.length);
       out.ascii(JSON_DOCUMENT_OPEN);
       this.#printer.lines.openArray();
     }
   }
 
-  /** Whether this job prints `spec` (NDJSON and JSON; msgpack takes {@link FlowsJob}). */
+  /** Whether this job prints `spec`: NDJSON, JSON and msgpack (a session's flows with a state take {@link FlowsJob}). */
   static fits(spec: Pick<FlowsJobSpec, "format">): boolean {
-    return spec.format === "ndjson" || spec.format === "json";
+    return spec.format === "ndjson" || spec.format === "json" || spec.format === "msgpack";
   }
 
   record(v: MemoryViews, p: number): void {
@@ -180,6 +213,7 @@ export class EngineFlowsJob implements EngineThreadJob {
     this.#counter?.countPrinted(v, p, this.#printer.lines);
   }
 
+  /** The bytes printed so far (a whole msgpack body's are held: none until the end). */
   output(): AsciiWriter {
     this.#printer.move();
     return this.#out;
@@ -187,18 +221,59 @@ export class EngineFlowsJob implements EngineThreadJob {
 
   end(meta: unknown): AsciiWriter {
     this.#printer.move();
-    if (this.#whole) close(this.#out, this.#json, meta, this.#printer.lines.arrayEmpty);
+    if (this.#held !== null) {
+      this.#holdBody();
+      this.#moved = this.#held.end(meta as Record<string, unknown>, this.#out);
+    } else if (this.#whole && this.#format !== "msgpack")
+      close(this.#out, this.#format === "json", meta, this.#printer.lines.arrayEmpty);
     return this.#out;
+  }
+
+  /** The flows printed since the last call (msgpack maps, which a gathered document counts). */
+  printed(): number {
+    return this.#printer.takePrinted();
+  }
+
+  /** A whole msgpack body's held maps, once it ended (they follow its head). */
+  moved(): MovedLines[] {
+    const moved = this.#moved;
+    this.#moved = [];
+    return moved;
   }
 
   counts(): FlowCounts | null {
     return this.#counter?.take() ?? null;
   }
 
-  /** Printed bytes not yet taken (the finish step's measure; these bodies keep nothing to the end). */
+  /** Printed bytes not yet taken (the finish step's measure), a whole msgpack body's held ones included. */
   held(): number {
-    return this.#out.length;
+    return this.#out.length + (this.#held?.bytes ?? 0) + (this.#body?.length ?? 0);
   }
+
+  /** Moves a whole msgpack body's printed maps into the held ones, counted. */
+  #holdBody(): void {
+    const body = this.#body!;
+    this.#held!.counted(this.#printer.takePrinted());
+    if (body.length === 0) return;
+    this.#held!.hold({ bytes: body.take(new Uint8Array(HELD_PIECE_BYTES + HELD_PIECE_ROOM)), done: () => {} });
+  }
+}
+
+/**
+ * How an engine's msgpack answer packs the flows the engine leaves (EnginePrinter `maps`): decoded
+ * and packed as FlowWriter packs them, judged against `clock`.
+ */
+function mapsPackedHere(
+  rec: Reconstructor,
+  spec: Pick<FlowsJobSpec, "communityIdSeed" | "localNets">,
+  clock: InsightContext,
+): EngineMaps {
+  const decoder = new FlowDecoder(rec.layout, {
+    communityIdSeed: spec.communityIdSeed,
+    insight: clock,
+    localNets: new LocalNets(spec.localNets),
+  });
+  return { pack: (v, p) => packr.pack(decoder.decode(v, p)) };
 }
 
 /** Writes the end of an NDJSON or JSON body (answerClose, as FlowWriter ends one). */
@@ -215,32 +290,40 @@ export interface MovedLines {
 }
 
 /**
- * A sharded upload's NDJSON or JSON answer (engine-worker.ts, src/shards/): every engine of the run
- * prints its own flows with an {@link EngineFlowsJob} (lines only), as one engine would print them;
- * their lines and flow tallies are gathered here, inside a JSON document's opening and closing or
- * before an NDJSON body's trailer. A large piece is not copied: it goes on in its engine's buffer
- * ({@link moved}), which comes back to that engine once written.
+ * A sharded upload's answer (engine-worker.ts, src/shards/): every engine of the run prints its own
+ * flows with an {@link EngineFlowsJob} (lines or maps only), as one engine would print them; their
+ * bytes and flow tallies are gathered here, inside a JSON document's opening and closing, before
+ * an NDJSON body's trailer, or after a msgpack document's head (held until the end, with the
+ * number of flows each engine printed). A large piece is not copied: it goes on in its engine's
+ * buffer ({@link moved}), which comes back to that engine once written.
  */
 export class GatheredLines implements EngineThreadJob {
   readonly clock: InsightContext = { endUs: 0, final: true };
   readonly #out: AsciiWriter;
-  /** A JSON document's flows (null: NDJSON lines). */
+  /** A JSON document's flows (null: NDJSON lines or msgpack maps). */
   readonly #array: GatheredArray | null;
+  /** A msgpack document's maps. */
+  readonly #maps: HeldMaps | null;
   #counts: FlowCounts | null = null;
   #moved: MovedLines[] = [];
   #movedBytes = 0;
 
-  constructor(out: AsciiWriter, format: "ndjson" | "json") {
+  constructor(out: AsciiWriter, format: OutputFormat) {
     this.#out = out;
     this.#array = format === "json" ? new GatheredArray() : null;
+    this.#maps = format === "msgpack" ? new HeldMaps() : null;
     if (this.#array !== null) {
       out.reserve(JSON_DOCUMENT_OPEN.length);
       out.ascii(JSON_DOCUMENT_OPEN);
     }
   }
 
-  /** Whole lines printed by one of the run's engines, copied. */
+  /** Whole lines (maps) printed by one of the run's engines, copied. */
   add(bytes: Uint8Array): void {
+    if (this.#maps !== null) {
+      this.#maps.add(bytes);
+      return;
+    }
     if (this.#array !== null) bytes = this.#array.piece(bytes);
     const out = this.#out;
     out.reserve(bytes.length);
@@ -248,8 +331,12 @@ export class GatheredLines implements EngineThreadJob {
     out.pos += bytes.length;
   }
 
-  /** Whole lines printed by one of the run's engines, handed on in their buffer (after the copied ones). */
+  /** Whole lines (maps) printed by one of the run's engines, handed on in their buffer (after the copied ones). */
   move(lines: MovedLines): void {
+    if (this.#maps !== null) {
+      this.#maps.hold(lines);
+      return;
+    }
     if (this.#array?.empty) {
       // Copied, so that the first member is the first in the body, whatever is added after it.
       this.add(lines.bytes);
@@ -258,6 +345,11 @@ export class GatheredLines implements EngineThreadJob {
     }
     this.#moved.push(lines);
     this.#movedBytes += lines.bytes.length;
+  }
+
+  /** The flows an engine printed (msgpack maps, in pieces added or moved before or after this). */
+  addPrinted(flows: number): void {
+    this.#maps?.counted(flows);
   }
 
   /** The pieces handed on in their buffers since the last call. */
@@ -281,6 +373,10 @@ export class GatheredLines implements EngineThreadJob {
   }
 
   end(meta: unknown): AsciiWriter {
+    if (this.#maps !== null) {
+      this.#moved = this.#maps.end(meta as Record<string, unknown>, this.#out);
+      return this.#out;
+    }
     // The trailer (the document's close) comes last: lines still to be handed on go before it.
     for (const lines of this.moved()) {
       this.add(lines.bytes);
@@ -297,6 +393,6 @@ export class GatheredLines implements EngineThreadJob {
   }
 
   held(): number {
-    return this.#out.length + this.#movedBytes;
+    return this.#out.length + this.#movedBytes + (this.#maps?.bytes ?? 0);
   }
 }

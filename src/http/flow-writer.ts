@@ -16,7 +16,6 @@
  * record's derived anomalies (`any` keeps a flow with at least one).
  */
 
-import { Packr } from "msgpackr";
 import { AsciiWriter } from "../format/ascii.js";
 import type { JsonStyle } from "../format/engine-lines.js";
 import { RecordLines } from "../format/engine-lines.js";
@@ -29,6 +28,9 @@ import type { Layout } from "../wasm/layout.js";
 import { RecordReader } from "../wasm/record.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter, FlowState } from "./params.js";
+import { msgpackDocumentHead, msgpackDocumentTail, packr } from "./msgpack-document.js";
+
+export { packr };
 
 /** Buffered output is handed over in pieces of about this size. */
 const PIECE_BYTES = 256 * 1024;
@@ -41,8 +43,6 @@ const OPEN_PIECE_BYTES = 16 * 1024;
 const PIECE_ROOM = 64 * 1024;
 /** Longest `,"state":"finished"}` tail. */
 const STATE_TAIL_BYTES = 32;
-
-export const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 /**
  * What closes a `json` or `ndjson` answer after its flows, `meta` (`stats`, `error`, ...) in it: the
@@ -204,20 +204,11 @@ export class FlowWriter {
     if (this.format !== "msgpack") out.ascii(answerClose(this.format, meta, this.#first));
     else {
       if (out.length > 0) this.#piece(out.take());
-      // A map header, "flows" and an array32 header go in front of the flows packed so far.
-      const entries = Object.entries(meta).filter(([, v]) => v !== undefined);
-      const head = Buffer.alloc(1 + 6 + 5);
-      head[0] = 0x80 | (entries.length + 1); // fixmap: at most 15 members
-      head[1] = 0xa5; // fixstr "flows"
-      head.write("flows", 2, "ascii");
-      head[7] = 0xdd; // array32
-      head.writeUInt32BE(this.#count, 8);
+      // The document's head goes in front of the flows packed so far, its tail after them.
+      const head = msgpackDocumentHead(this.#count, meta);
       this.#pieces.unshift(head);
       this.#pieceBytes += head.length;
-      for (const [key, value] of entries) {
-        this.#piece(packr.pack(key));
-        this.#piece(packr.pack(value));
-      }
+      for (const piece of msgpackDocumentTail(meta)) this.#piece(piece);
     }
     if (out.length > 0) this.#piece(out.take());
   }

@@ -100,7 +100,7 @@ export function shardMemory(credits: Int32Array): number {
 /** What the reading thread sends first on a {@link ShardLink}: the rest of the shard's {@link ShardData}. */
 export type ShardStart = Pick<ShardData, "options" | "print" | "answer">;
 
-/** An API answer printed by every engine of the run: NDJSON or a JSON document's flows, with its filter and flow tallies (EngineFlowsJob). */
+/** An API answer printed by every engine of the run: NDJSON, a JSON document's flows or msgpack maps, with its filter and flow tallies (EngineFlowsJob). */
 export type ShardAnswer = Omit<FlowsJobSpec, "kind" | "layout" | "insight">;
 
 export interface ShardData extends ShardLink {
@@ -115,9 +115,18 @@ export interface ShardData extends ShardLink {
 export type FromShard =
   /**
    * Printed bytes, or (records) whole flow records finished under capture clock endUs; `spare`: the
-   * shard went on in a buffer given back (one fewer lent).
+   * shard went on in a buffer given back (one fewer lent); `printed`: the flows in the bytes, where
+   * the answer counts them (msgpack maps).
    */
-  | { kind: "out"; bytes: Uint8Array; endUs: number; records?: boolean; counts?: FlowCounts; spare?: boolean }
+  | {
+      kind: "out";
+      bytes: Uint8Array;
+      endUs: number;
+      records?: boolean;
+      counts?: FlowCounts;
+      printed?: number;
+      spare?: boolean;
+    }
   | { kind: "done"; stats: Stats }
   | { kind: "failed"; message: string; stack?: string };
 

@@ -89,6 +89,7 @@ class ShardLoop {
       flush = () => {
         printer.move();
         const counts = printer.counts();
+        const printed = printer.printed();
         if (writer.length === 0 && counts === null) return;
         takeCredit(credits);
         // The piece moves to the reading thread in the writer's buffer (no copy), the writer going on in
@@ -103,9 +104,17 @@ class ShardLoop {
           writer.pos = 0;
         }
         const endUs = rec.insight.endUs;
-        post({ kind: "out", bytes, endUs, spare: next !== undefined, ...(counts !== null ? { counts } : {}) }, [
-          bytes.buffer as ArrayBuffer,
-        ]);
+        post(
+          {
+            kind: "out",
+            bytes,
+            endUs,
+            spare: next !== undefined,
+            ...(counts !== null ? { counts } : {}),
+            ...(printed > 0 ? { printed } : {}),
+          },
+          [bytes.buffer as ArrayBuffer],
+        );
       };
       sink = printer.sink;
     } else {

@@ -1,8 +1,9 @@
 /**
  * @module
  * How an engine of a sharded run (src/shards/) prints its own flows: with the print spec's
- * EnginePrinter (the CLI), or with an API answer's EngineFlowsJob (src/http/flow-job.ts: NDJSON or a
- * JSON document's flows with the request's filter, and the flow tallies for the metrics). The reading thread's engine and each
+ * EnginePrinter (the CLI), or with an API answer's EngineFlowsJob (src/http/flow-job.ts: NDJSON, a
+ * JSON document's flows or msgpack maps with the request's filter, and the flow tallies for the
+ * metrics). The reading thread's engine and each
  * shard's print the same way.
  */
 
@@ -19,6 +20,8 @@ export interface ShardPrinter {
   move(): void;
   /** The flow tallies since the last call (an API answer), or null. */
   counts(): FlowCounts | null;
+  /** The flows printed since the last call, where the answer counts them (msgpack maps); else 0. */
+  printed(): number;
 }
 
 /**
@@ -53,8 +56,9 @@ export function shardPrinter(
       },
       move: () => void job.output(),
       counts: () => job.counts(),
+      printed: () => job.printed(),
     };
   }
   const printer = new EnginePrinter(rec, spec.print!, writer, onMoved);
-  return { sink: printer.sink, move: () => printer.move(), counts: () => null };
+  return { sink: printer.sink, move: () => printer.move(), counts: () => null, printed: () => 0 };
 }

@@ -146,6 +146,8 @@ export interface ShardedRunOptions {
   answer?: ShardAnswer;
   /** The flow tallies of an {@link answer}, as each engine sends them. */
   onCounts?(counts: FlowCounts): void;
+  /** The flows an engine printed, where an {@link answer} counts them (msgpack maps: its array header). */
+  onPrinted?(flows: number): void;
   /**
    * Bytes printed by a shard (whole lines); `done` once the stream no longer needs them, with the
    * buffer when it was moved to another thread and came back (`bytes` is then detached).
@@ -311,6 +313,8 @@ export class ShardedRun {
     this.#ownPrinter.move();
     const counts = this.#ownPrinter.counts();
     if (counts !== null) this.#opts.onCounts?.(counts);
+    const printed = this.#ownPrinter.printed();
+    if (printed > 0) this.#opts.onPrinted?.(printed);
     const w = this.#ownWriter;
     if (w.length === 0) return;
     // The writer goes on in a buffer the output is done with, as a shard's does (protocol.ts).
@@ -361,6 +365,7 @@ export class ShardedRun {
         this.#giveBack(s, m.bytes.buffer as ArrayBuffer);
       } else {
         if (m.counts !== undefined) this.#opts.onCounts?.(m.counts);
+        if (m.printed !== undefined) this.#opts.onPrinted?.(m.printed);
         if (m.bytes.length > 0)
           this.#opts.onBytes(m.bytes, (back) => this.#giveBack(s, back ?? (m.bytes.buffer as ArrayBuffer)));
       }

@@ -196,3 +196,20 @@ export function usToTicks(us: bigint, tsresol: number | undefined): bigint {
   if (r & 0x80) return (us << n) / 1_000_000n;
   return n >= 6n ? us * 10n ** (n - 6n) : us / 10n ** (6n - n);
 }
+
+/**
+ * A classic pcap rewritten as pcapng moved past the year 2255 (if_tsoffset 9e9 s): every `ts` then
+ * has 16 digits and a fraction, which the engine's msgpack transcoder leaves to the host
+ * (assembly/format/msgpack.ts), so each flow of an msgpack answer is packed by the host in its place.
+ */
+export function pastYear2255(pcap: Uint8Array): Uint8Array {
+  const f = parsePcap(pcap);
+  const blocks = f.records.map((r) => ({
+    kind: "epb" as const,
+    iface: 0,
+    ticks: recordTsUs(f, r),
+    data: r.data,
+    wirelen: r.wirelen,
+  }));
+  return writePcapng([{ interfaces: [{ linktype: f.linktype, tsoffset: 9_000_000_000n }], blocks }]);
+}

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
+import { pastYear2255 } from "../decode/capture-io.js";
 import type { RunningServer } from "../../src/server.js";
 import type { Api } from "../../src/http/app.js";
 import { ENV } from "../../src/http/config.js";
@@ -78,6 +79,7 @@ describe("the same answer on the main thread and on 1 or 3 engine threads", () =
   const inputs: [name: string, body: () => Uint8Array, type: string][] = [
     ...CAPTURES.map(([name, type]): [string, () => Uint8Array, string] => [name, () => capture(name), type]),
     ["generated 60k segments", () => generated, PCAP],
+    [`${RXMIT} past the year 2255`, () => pastYear2255(capture(RXMIT)), PCAPNG],
   ];
   describe.each(inputs)("%s", (_name, body, type) => {
     it.each([JSON_TYPE, NDJSON, MSGPACK])("%s: byte for byte", async (accept) => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCapture } from "../../bench/lib/traffic.mjs";
 import type { Api } from "../../src/http/app.js";
 import { captureFiles } from "../host/helpers.js";
+import { pastYear2255 } from "../decode/capture-io.js";
 import {
   chunked,
   corpusDir,
@@ -146,6 +147,14 @@ describe("a sharded upload answers as one engine", () => {
     }
     await expectSame(generated, PCAP, NDJSON, "?json_style=zeek&anomaly=zero_window");
     await expectSame(generated, PCAP, JSON_TYPE, "?json_style=zeek&ignore_checksums=true");
+  });
+
+  it("msgpack where every flow is left to the host (times past the year 2255), filtered and not", async () => {
+    const far = pastYear2255(generated);
+    const ref = await expectSame(far, PCAPNG, MSGPACK);
+    expect(ref.flows.length).toBeGreaterThan(1000);
+    expect(JSON.parse(ref.flows[0]).ts).toBeGreaterThan(9e9);
+    await expectSame(far, PCAPNG, MSGPACK, "?anomaly=any");
   });
 
   it("a few corpus captures in JSON and msgpack, pcap and pcapng", async () => {
