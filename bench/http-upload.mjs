@@ -4,16 +4,17 @@
  * body and reads the response to its last byte. With `--ab`, an alternated A/B comparison of two
  * built trees' servers on the same upload.
  *
- *   node bench/http-upload.mjs --port 8123 capture.pcap [--host 127.0.0.1] [--path /v1/analyze] [--client curl|node]
+ *   node bench/http-upload.mjs --port 8123 capture.pcap [--host 127.0.0.1] [--path /v1/analyze] [--client curl|node] [--accept TYPE]
  *     -> one JSON line: {client, status, elapsedMs, ttfbMs, uploadBytes, responseBytes, lines}
  *
- *   node bench/http-upload.mjs --ab A_ROOT B_ROOT capture.pcap [--pairs 4] [--client curl|node]
+ *   node bench/http-upload.mjs --ab A_ROOT B_ROOT capture.pcap [--pairs 4] [--client curl|node] [--accept TYPE]
  *     -> per upload and per pair: the client's time, the server's CPU (main thread, other threads,
  *        all), its peak RSS and the load; then the medians and spreads of the B/A ratios.
  *
  * elapsedMs runs from just before the request is opened to the response's last byte: upload,
- * analysis and download, on loopback, with `Accept: application/x-ndjson`, so the server can answer
- * flow by flow while the upload is still coming in. Two clients (`--client`):
+ * analysis and download, on loopback, with `Accept: application/x-ndjson` (`--accept` asks for
+ * another answer: application/json, application/msgpack), so the server can answer flow by flow
+ * while the upload is still coming in. Two clients (`--client`):
  * - curl (the default where it is installed; the README's own example of an upload): `curl -T FILE
  *   -X POST`, the body streamed from the file with its Content-Length, the answer written to a file
  *   in bench/out/ and counted (bytes, lines) after curl exits, then deleted; elapsedMs is curl's
@@ -41,14 +42,15 @@ import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommandLine, usageError } from "./lib/cli-args.mjs";
-import { defaultUploadClient, uploadWithCurl } from "./lib/curl-upload.mjs";
+import { defaultUploadClient, NDJSON_TYPE, uploadWithCurl } from "./lib/curl-upload.mjs";
 import { freePort, serverStartArgs, waitForPort } from "./lib/harness.mjs";
 import { threadCpu } from "./lib/proc-stat.mjs";
 import { summarize } from "./lib/stats.mjs";
 
 const USAGE = `usage: node bench/http-upload.mjs --port N capture [--host 127.0.0.1] [--path /v1/analyze] [--client C]
        node bench/http-upload.mjs --ab A_ROOT B_ROOT capture [--pairs 4] [--client C]
-  --client C   curl (default where installed) | node`;
+  --client C   curl (default where installed) | node
+  --accept T   the answer's type (default application/x-ndjson)`;
 
 const { values, positionals } = parseCommandLine(USAGE, {
   allowPositionals: true,
@@ -59,25 +61,27 @@ const { values, positionals } = parseCommandLine(USAGE, {
     ab: { type: "boolean" },
     pairs: { type: "string" },
     client: { type: "string" },
+    accept: { type: "string" },
   },
 });
+const accept = values.accept ?? NDJSON_TYPE;
 const client = values.client ?? defaultUploadClient();
 if (client !== "curl" && client !== "node") usageError(USAGE, `--client must be curl or node, not ${client}`);
 if (values.ab) {
   if (positionals.length !== 3) usageError(USAGE, "--ab takes two roots and a capture");
-  await compare(positionals[0], positionals[1], positionals[2], Number(values.pairs ?? 4), client);
+  await compare(positionals[0], positionals[1], positionals[2], Number(values.pairs ?? 4), client, accept);
 } else {
   const file = positionals[0];
   if (!file || !values.port) usageError(USAGE, "a capture and --port are needed");
   const url = `http://${values.host ?? "127.0.0.1"}:${Number(values.port)}${values.path ?? "/v1/analyze"}`;
   if (client === "curl") {
-    const r = await uploadWithCurl(file, url);
+    const r = await uploadWithCurl(file, url, accept);
     console.log(JSON.stringify({ client, ...r }));
     process.exitCode = r.status === 200 ? 0 : 1;
-  } else upload(file, Number(values.port), values.host ?? "127.0.0.1", values.path ?? "/v1/analyze");
+  } else upload(file, Number(values.port), values.host ?? "127.0.0.1", values.path ?? "/v1/analyze", accept);
 }
 
-function upload(file, port, host, path) {
+function upload(file, port, host, path, accept) {
   const size = statSync(file).size;
   const t0 = performance.now();
   let ttfbMs = null;
@@ -89,7 +93,7 @@ function upload(file, port, host, path) {
       port,
       path,
       method: "POST",
-      headers: { "Content-Type": "application/vnd.tcpdump.pcap", Accept: "application/x-ndjson" },
+      headers: { "Content-Type": "application/vnd.tcpdump.pcap", Accept: accept },
     },
     (res) => {
       res.on("data", (chunk) => {
@@ -133,7 +137,7 @@ function peakRssMB(pid) {
 }
 
 /** One upload to a fresh server of the tree at `root`: the client's figures and the server's CPU. */
-async function measure(root, file, client) {
+async function measure(root, file, client, accept) {
   const port = await freePort();
   const server = spawn(process.execPath, serverStartArgs(root), {
     cwd: root,
@@ -149,7 +153,7 @@ async function measure(root, file, client) {
     const out = await new Promise((res, rej) => {
       const child = spawn(
         process.execPath,
-        [fileURLToPath(import.meta.url), "--port", String(port), "--client", client, file],
+        [fileURLToPath(import.meta.url), "--port", String(port), "--client", client, "--accept", accept, file],
         {
           stdio: ["ignore", "pipe", "inherit"],
         },
@@ -196,18 +200,18 @@ async function measure(root, file, client) {
   }
 }
 
-async function compare(a, b, file, pairs, client) {
+async function compare(a, b, file, pairs, client, accept) {
   const roots = { A: resolve(a), B: resolve(b) };
   const keys = ["wallS", "mainS", "othersS", "cpuS", "sysS", "mainKflt", "othersKflt", "rssMB"];
   /** @type {Record<string, number[]>} */
   const ratios = Object.fromEntries(keys.map((k) => [k, []]));
   const fmt = (r) => keys.map((k) => `${k} ${r[k].toFixed(2)}`).join(", ");
-  console.log(`A ${roots.A}\nB ${roots.B}\ncapture ${file}, ${pairs} pairs, client ${client}`);
+  console.log(`A ${roots.A}\nB ${roots.B}\ncapture ${file}, ${pairs} pairs, client ${client}, accept ${accept}`);
   for (let i = 0; i < pairs; i++) {
     const order = i % 2 === 0 ? ["A", "B"] : ["B", "A"];
     const r = {};
     for (const side of order) {
-      r[side] = await measure(roots[side], file, client);
+      r[side] = await measure(roots[side], file, client, accept);
       console.log(`pair ${i + 1} ${side}: ${fmt(r[side])}, load ${r[side].load.toFixed(1)}`);
     }
     if (r.A.out.responseBytes !== r.B.out.responseBytes || r.A.out.lines !== r.B.out.lines)

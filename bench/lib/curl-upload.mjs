@@ -44,11 +44,14 @@ function countLines(path) {
   return lines;
 }
 
+/** The answer the harness asks for: flow by flow, while the upload goes on. */
+export const NDJSON_TYPE = "application/x-ndjson";
+
 /**
- * Uploads `file` to `url` (POST) with curl.
+ * Uploads `file` to `url` (POST) with curl, asking for an `accept` answer.
  * @returns {Promise<{status: number, elapsedMs: number, ttfbMs: null, uploadBytes: number, responseBytes: number, lines: number, clientCpuS: number|null}>}
  */
-export async function uploadWithCurl(file, url) {
+export async function uploadWithCurl(file, url, accept = NDJSON_TYPE) {
   const outDir = join(BENCH_DIR, "out");
   mkdirSync(outDir, { recursive: true });
   const answer = join(outDir, `.http-answer-${process.pid}.tmp`);
@@ -64,7 +67,7 @@ export async function uploadWithCurl(file, url) {
     "--header",
     "Content-Type: application/vnd.tcpdump.pcap",
     "--header",
-    "Accept: application/x-ndjson",
+    `Accept: ${accept}`,
     "--header",
     "Expect:",
     "--output",
