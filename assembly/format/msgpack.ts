@@ -1,4 +1,4 @@
-// A flow as msgpack (the API's `application/msgpack` answer, src/http/flow-writer.ts): the JSON
+// A flow as msgpack (the API's `application/msgpack` answer, src/http/flow-job.ts and flow-writer.ts): the JSON
 // object the column table wrote (fields.ts; the API asks for the nested shape) transcoded token by
 // token, so the fields, their order, presence and values stay the table's. The bytes are those of
 // msgpackr's `pack(JSON.parse(line))` with `useRecords: false, variableMapSize: true` (the host's

@@ -89,11 +89,19 @@ export class AsciiWriter {
     this.buf[this.pos++] = c;
   }
 
+  /** A few bytes (a loop: cheaper than a copy call for short ones); the caller reserved room. */
   bytes(b: Uint8Array): void {
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < b.length; i++) buf[p++] = b[i];
     this.pos = p;
+  }
+
+  /** A piece of any length, copied in after making room for it. */
+  append(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   /** A pre-packed constant. */

@@ -293,10 +293,7 @@ export class EngineLines {
     if (n === 0) return;
     const at = ex.fmtPtr();
     const lines = this.#engine.views().u8.subarray(at, at + n);
-    const piece = this.#array?.piece(lines) ?? lines;
-    out.reserve(piece.length);
-    out.buf.set(piece, out.pos);
-    out.pos += piece.length;
+    out.append(this.#array?.piece(lines) ?? lines);
     ex.fmtClear();
   }
 

@@ -37,7 +37,6 @@ export class JsonFormatter implements Formatter {
 
   end(summary: RunSummary, out: AsciiWriter): void {
     const bytes = Buffer.from(jsonDocumentClose(summaryMembers(summary), this.#first), "utf8");
-    out.reserve(bytes.length);
-    out.bytes(bytes);
+    out.append(bytes);
   }
 }

@@ -215,9 +215,8 @@ function handle(m: ToEngineThread): void {
     const engine = engineOnSpareMemory();
     const rec = new Reconstructor({ ...m.options, windowBytes: m.windowBytes }, engine);
     const out = new AsciiWriter(STEP_OUTPUT_BYTES);
-    const spec = { ...m.spec, kind: "flows" as const, layout: rec.layout, insight: rec.insight };
     // Printed by this engine itself, as the CLI prints NDJSON.
-    const job = new EngineFlowsJob(rec, spec, out);
+    const job = new EngineFlowsJob(rec, m.spec, out);
     // Each record is judged against the capture clock of the moment it finished, as the format
     // threads judge a batch's records (RecordBatcher keeps the clock with each one).
     const sink: RecordSink = (v, p) => {

@@ -97,10 +97,7 @@ export class FlowsJob implements ThreadJob {
     let bytes = 0;
     for (const piece of pieces) bytes += piece.length;
     out.reserve(bytes);
-    for (const piece of pieces) {
-      out.buf.set(piece, out.pos);
-      out.pos += piece.length;
-    }
+    for (const piece of pieces) out.append(piece);
   }
 }
 
@@ -154,7 +151,6 @@ export class EngineFlowsJob implements EngineThreadJob {
     onMoved: () => void = () => {},
     whole = true,
   ) {
-    if (!EngineFlowsJob.fits(spec)) throw new Error(`an engine does not print a ${spec.format} body`);
     this.clock = { ...rec.insight };
     this.#format = spec.format;
     const msgpack = spec.format === "msgpack";
@@ -198,11 +194,6 @@ export class EngineFlowsJob implements EngineThreadJob {
     }
   }
 
-  /** Whether this job prints `spec`: NDJSON, JSON and msgpack (a session's flows with a state take {@link FlowsJob}). */
-  static fits(spec: Pick<FlowsJobSpec, "format">): boolean {
-    return spec.format === "ndjson" || spec.format === "json" || spec.format === "msgpack";
-  }
-
   record(v: MemoryViews, p: number): void {
     if (this.#states !== null && !this.#states.matches(v, p)) {
       // Not printed: its anomalies are derived here for the tallies.
@@ -224,8 +215,7 @@ export class EngineFlowsJob implements EngineThreadJob {
     if (this.#held !== null) {
       this.#holdBody();
       this.#moved = this.#held.end(meta as Record<string, unknown>, this.#out);
-    } else if (this.#whole && this.#format !== "msgpack")
-      close(this.#out, this.#format === "json", meta, this.#printer.lines.arrayEmpty);
+    } else if (this.#whole) close(this.#out, this.#format === "json", meta, this.#printer.lines.arrayEmpty);
     return this.#out;
   }
 
@@ -324,11 +314,7 @@ export class GatheredLines implements EngineThreadJob {
       this.#maps.add(bytes);
       return;
     }
-    if (this.#array !== null) bytes = this.#array.piece(bytes);
-    const out = this.#out;
-    out.reserve(bytes.length);
-    out.buf.set(bytes, out.pos);
-    out.pos += bytes.length;
+    this.#out.append(this.#array?.piece(bytes) ?? bytes);
   }
 
   /** Whole lines (maps) printed by one of the run's engines, handed on in their buffer (after the copied ones). */

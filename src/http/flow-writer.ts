@@ -30,8 +30,6 @@ import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter, FlowState } from "./params.js";
 import { msgpackDocumentHead, msgpackDocumentTail, packr } from "./msgpack-document.js";
 
-export { packr };
-
 /** Buffered output is handed over in pieces of about this size. */
 const PIECE_BYTES = 256 * 1024;
 const OPEN_PIECE_BYTES = 16 * 1024;

@@ -95,10 +95,7 @@ export class HeldMaps {
    * and the tail (`meta`'s members).
    */
   end(meta: Record<string, unknown>, out: AsciiWriter): MovedLines[] {
-    const head = msgpackDocumentHead(this.#count, meta);
-    out.reserve(head.length);
-    out.buf.set(head, out.pos);
-    out.pos += head.length;
+    out.append(msgpackDocumentHead(this.#count, meta));
     this.#close();
     const pieces = this.#pieces;
     this.#pieces = [];
@@ -108,9 +105,12 @@ export class HeldMaps {
     return pieces;
   }
 
+  /** Ends the piece being filled (a held piece goes after it); one that fills less than 3/4 of its buffer is trimmed. */
   #close(): void {
-    if (this.#open === null || this.#openLength === 0) return;
-    this.#pieces.push({ bytes: this.#open.subarray(0, this.#openLength), done: () => {} });
+    const open = this.#open;
+    if (open === null || this.#openLength === 0) return;
+    const n = this.#openLength;
+    this.#pieces.push({ bytes: n < open.length * 0.75 ? open.slice(0, n) : open.subarray(0, n), done: () => {} });
     this.#open = null;
     this.#openLength = 0;
   }

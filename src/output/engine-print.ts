@@ -74,10 +74,7 @@ export class EnginePrinter {
         if (n > before) this.#printed++;
         else if (lines.leftToHost()) {
           lines.moveTo(writer);
-          const packed = maps.pack(v, p);
-          writer.reserve(packed.length);
-          writer.buf.set(packed, writer.pos);
-          writer.pos += packed.length;
+          writer.append(maps.pack(v, p));
           this.#printed++;
           onMoved();
           return;

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { sharedPath } from "../../bench/lib/shared.mjs";
 import { Reconstructor, type ReconstructorOptions } from "../../src/index.js";
 import { createEngine, type Engine } from "../../src/wasm/engine.js";
-import { packr } from "../../src/http/flow-writer.js";
+import { packr } from "../../src/http/msgpack-document.js";
 import { corpusCaptures } from "../golden/corpus.js";
 import { folderCaptures, generatedCaptures, repoRoot } from "./helpers.js";
 
