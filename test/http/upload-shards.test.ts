@@ -220,6 +220,10 @@ describe("a sharded upload answers as one engine", () => {
     const partial = await expectSame(damaged, PCAP, JSON_TYPE, "?partial=true");
     expect(partial.status).toBe(422);
     expect(partial.flows.length).toBeGreaterThan(0);
+    // A msgpack document's head counts the flows every engine printed before the damage.
+    const packed = await expectSame(damaged, PCAP, MSGPACK, "?partial=true");
+    expect(packed.status).toBe(422);
+    expect(packed.flows.length).toBe(partial.flows.length);
     // NDJSON answers with its flows so far and the error in the trailer.
     await expectSame(damaged, PCAP, NDJSON);
     for (const cut of [31, 7777, bytes.length - 1]) await expectSame(bytes.subarray(0, cut), PCAP, JSON_TYPE);
