@@ -17,9 +17,7 @@ import type { FlowFilter } from "./params.js";
 import type { JsonStyle } from "../format/engine-lines.js";
 import type { Reconstructor } from "../reconstructor.js";
 import { EnginePrinter, type EngineMaps } from "../output/engine-print.js";
-import { HELD_PIECE_BYTES, HeldMaps, packr } from "./msgpack-document.js";
-import { FlowDecoder } from "../flow.js";
-import { LocalNets } from "../net/local-nets.js";
+import { HELD_PIECE_BYTES, HeldMaps, hostFlowDecoder, packr } from "./msgpack-document.js";
 
 /** What a response prints: plain data, cloned to the thread. */
 export interface FlowsJobSpec {
@@ -258,11 +256,7 @@ function mapsPackedHere(
   spec: Pick<FlowsJobSpec, "communityIdSeed" | "localNets">,
   clock: InsightContext,
 ): EngineMaps {
-  const decoder = new FlowDecoder(rec.layout, {
-    communityIdSeed: spec.communityIdSeed,
-    insight: clock,
-    localNets: new LocalNets(spec.localNets),
-  });
+  const decoder = hostFlowDecoder(rec.layout, spec, clock);
   return { pack: (v, p) => packr.pack(decoder.decode(v, p)) };
 }
 

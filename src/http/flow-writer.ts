@@ -20,15 +20,14 @@ import { AsciiWriter } from "../format/ascii.js";
 import type { JsonStyle } from "../format/engine-lines.js";
 import { RecordLines } from "../format/engine-lines.js";
 import { JSON_DOCUMENT_OPEN, jsonDocumentClose } from "../format/json-document.js";
-import { LocalNets } from "../net/local-nets.js";
-import { FlowDecoder, type Flow } from "../flow.js";
+import type { Flow, FlowDecoder } from "../flow.js";
 import { InsightReader, passesAnomalyFilter, type InsightContext } from "../anomalies/index.js";
 import type { MemoryViews } from "../wasm/engine.js";
 import type { Layout } from "../wasm/layout.js";
 import { RecordReader } from "../wasm/record.js";
 import type { OutputFormat } from "./negotiate.js";
 import type { FlowFilter, FlowState } from "./params.js";
-import { msgpackDocumentHead, msgpackDocumentTail, packr } from "./msgpack-document.js";
+import { hostFlowDecoder, msgpackDocumentHead, msgpackDocumentTail, packr } from "./msgpack-document.js";
 
 /** Buffered output is handed over in pieces of about this size. */
 const PIECE_BYTES = 256 * 1024;
@@ -136,14 +135,7 @@ export class FlowWriter {
             options.insight,
           )
         : null;
-    this.#decoder =
-      format === "msgpack"
-        ? new FlowDecoder(layout, {
-            communityIdSeed: options.communityIdSeed,
-            insight: options.insight,
-            localNets: new LocalNets(options.localNets),
-          })
-        : null;
+    this.#decoder = format === "msgpack" ? hostFlowDecoder(layout, options, options.insight) : null;
     this.#filter = filtering ? new RecordFilter(options.filter, layout, options.insight) : null;
     if (format === "json") this.#out.ascii(JSON_DOCUMENT_OPEN);
   }

@@ -10,10 +10,30 @@
 
 import { Packr } from "msgpackr";
 import type { AsciiWriter } from "../format/ascii.js";
+import type { InsightContext } from "../anomalies/index.js";
+import { FlowDecoder } from "../flow.js";
+import { LocalNets } from "../net/local-nets.js";
+import type { Layout } from "../wasm/layout.js";
 import type { MovedLines } from "./flow-job.js";
 
 /** msgpackr as the answer packs with it: plain maps, no record extension. */
 export const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+/**
+ * The decoder of the flows a msgpack answer packs on the host (one the engine leaves, a session's
+ * flow with its state): {@link Flow} objects with the answer's options, judged against `clock`.
+ */
+export function hostFlowDecoder(
+  layout: Layout,
+  options: { communityIdSeed?: number; localNets?: string },
+  clock: InsightContext | undefined,
+): FlowDecoder {
+  return new FlowDecoder(layout, {
+    communityIdSeed: options.communityIdSeed,
+    insight: clock,
+    localNets: new LocalNets(options.localNets),
+  });
+}
 
 /** `meta`'s members as the document holds them (an undefined one is left out). */
 function members(meta: Record<string, unknown>): [string, unknown][] {

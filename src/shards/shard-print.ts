@@ -3,8 +3,7 @@
  * How an engine of a sharded run (src/shards/) prints its own flows: with the print spec's
  * EnginePrinter (the CLI), or with an API answer's EngineFlowsJob (src/http/flow-job.ts: NDJSON, a
  * JSON document's flows or msgpack maps with the request's filter, and the flow tallies for the
- * metrics). The reading thread's engine and each
- * shard's print the same way.
+ * metrics). The reading thread's engine and each shard's print the same way.
  */
 
 import type { Reconstructor, RecordSink } from "../reconstructor.js";
