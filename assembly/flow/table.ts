@@ -535,25 +535,43 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
 }
 
 /**
- * Loads every cache line of the record whose index entry carries hash h, if any (a cache hint:
- * processing reads both endpoint blocks). Follows the probe chain a few slots, as lookup() will.
+ * Where recordHinted() points when no record carries the hash: a record-sized block of its own,
+ * whose lines stay in cache, so touching it as a record costs nothing.
  */
-@inline export function touchRecord(h: u32): u32 {
+export const NO_RECORD_LINE: usize = memory.data(REC_LIVE, 64);
+
+/**
+ * The record whose index entry carries hash h, else NO_RECORD_LINE (a cache hint: follows the
+ * probe chain a few slots, as lookup() will; the key is not compared).
+ */
+@inline export function recordHinted(h: u32): usize {
   let i = h & TABLE.indexMask;
   for (let k = 0; k < 4; k++) {
     // SAFETY: i <= indexMask, inside the index.
     const e = load<u64>(TABLE.indexBase + (<usize>i << 3));
-    if (e == 0) return 0;
-    if (<u32>(e >>> 32) == h) {
-      // SAFETY: a non-zero entry names a live record id < highWater.
-      const r = recPtr(<u32>e - 1);
-      // lookup() compares an IPv6 connection's addresses in its key block: touch that line too.
-      const v6 = isV6(r) ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
-      return 1 | load<u32>(r + FR_FLAGS) ^ touchLines(r) ^ v6;
-    }
+    if (e == 0) break;
+    // SAFETY: a non-zero entry names a live record id < highWater.
+    if (<u32>(e >>> 32) == h) return recPtr(<u32>e - 1);
     i = (i + 1) & TABLE.indexMask;
   }
-  return 0;
+  return NO_RECORD_LINE;
+}
+
+/**
+ * Loads every cache line of record r (recordHinted: a record, or NO_RECORD_LINE, whose lines are
+ * as harmless to load), with no branch on what it loads: a loop of these keeps the misses of
+ * many records in flight at once.
+ */
+@inline export function touchRecordLines(r: usize): u32 {
+  return load<u32>(r + FR_FLAGS) ^ touchLines(r);
+}
+
+/**
+ * Loads the line of an IPv6 record's key block, which lookup() compares (a cache hint: the
+ * record's own lines were touched before, so its flags are at hand).
+ */
+@inline export function touchKeyBlock(r: usize): u32 {
+  return isV6(r) ? load<u32>(v6Block(load<u32>(r + FR_ORIG_ADDR))) : 0;
 }
 
 /**
