@@ -538,10 +538,10 @@ export function isNoRecord(id: u32): bool { return id == NO_RECORD; }
  * Where recordHinted() points when no record carries the hash: a record-sized block of its own,
  * whose lines stay in cache, so touching it as a record costs nothing.
  */
-export const NO_RECORD_LINE: usize = memory.data(REC_LIVE, 64);
+export const NO_RECORD_BLOCK: usize = memory.data(REC_LIVE, 64);
 
 /**
- * The record whose index entry carries hash h, else NO_RECORD_LINE (a cache hint: follows the
+ * The record whose index entry carries hash h, else NO_RECORD_BLOCK (a cache hint: follows the
  * probe chain a few slots, as lookup() will; the key is not compared).
  */
 @inline export function recordHinted(h: u32): usize {
@@ -554,11 +554,11 @@ export const NO_RECORD_LINE: usize = memory.data(REC_LIVE, 64);
     if (<u32>(e >>> 32) == h) return recPtr(<u32>e - 1);
     i = (i + 1) & TABLE.indexMask;
   }
-  return NO_RECORD_LINE;
+  return NO_RECORD_BLOCK;
 }
 
 /**
- * Loads every cache line of record r (recordHinted: a record, or NO_RECORD_LINE, whose lines are
+ * Loads every cache line of record r (recordHinted: a record, or NO_RECORD_BLOCK, whose lines are
  * as harmless to load), with no branch on what it loads: a loop of these keeps the misses of
  * many records in flight at once.
  */

@@ -23,7 +23,7 @@ import {
 } from "./live";
 import { timeAt, setTimeAt, setTimeSince, setDurationAt, addWide, setDeadlineFloor, deadlineFloor, deadlineFloorAt, relAt, setRelAt, wrapsAt, setSynTime } from "./narrow";
 import * as O from "./record";
-import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, recordHinted, touchRecordLines, touchKeyBlock, NO_RECORD_LINE, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches, extOf, extTailOf } from "./table";
+import { tableInit, tableClear, keyHashFamily, lookup, foundId, foundRec, foundIsOrig, isNoRecord, insert, remove, recPtr, extPtr, tableHighWater, tableLive, tableCanGrow, touchIndex, recordHinted, touchRecordLines, touchKeyBlock, NO_RECORD_BLOCK, freeListHead, touchFreeRecord, touchSweepSlot, setKeyAddrs, addrMatches, extOf, extTailOf } from "./table";
 import { Anomaly, noteAnomaly, noteMidstream, setCurrentFlow, extSide, extTailSide, extTailSideIfAny, currentExt } from "./anomaly";
 import { scanHttp } from "./http";
 import { scanService, serviceOf } from "./service";
@@ -905,9 +905,10 @@ TRACKER.sink = 0; // keeps the touch loads observable to the optimizer
 
 /**
  * Tracks every queued segment, in order. Called when the batch is full and before any return to the host.
- * The hashes, then the index slots, then the records are touched in three tight loops: a loop body
- * of a few instructions lets the core keep many misses in flight at once, where a touch between
- * two packets' decoding would be paid alone.
+ * The keys are hashed, then the index slots, the records' lines, their key blocks and the sweep's
+ * pool slots are touched, each in a tight loop of its own: a loop body of a few instructions that
+ * branches on nothing it loads lets the core keep many misses in flight at once, where a touch
+ * between two packets' decoding would be paid alone.
  */
 export function flushBatch(): void {
   TRACKER.flushes++;
@@ -934,7 +935,7 @@ export function flushBatch(): void {
   let free = freeListHead();
   for (let i = 0; i < n; i++) {
     const r = batchRec(i);
-    if (r != NO_RECORD_LINE) s ^= touchKeyBlock(r);
+    if (r != NO_RECORD_BLOCK) s ^= touchKeyBlock(r);
     else if (!isNoRecord(free)) free = touchFreeRecord(free);
   }
   // trackOne() sweeps one pool slot per segment, from the sweep cursor on: touch those slots too.
