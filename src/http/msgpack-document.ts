@@ -42,12 +42,19 @@ function members(meta: Record<string, unknown>): [string, unknown][] {
 
 /** The bytes in front of the flows: the map header (`flows` and `meta`'s members), `flows`, the array header of `count`. */
 export function msgpackDocumentHead(count: number, meta: Record<string, unknown>): Buffer {
-  const head = Buffer.alloc(1 + 6 + 5);
-  head[0] = 0x80 | (members(meta).length + 1); // fixmap: at most 15 members
-  head[1] = 0xa5; // fixstr "flows"
-  head.write("flows", 2, "ascii");
-  head[7] = 0xdd; // array32
-  head.writeUInt32BE(count, 8);
+  const entries = members(meta).length + 1;
+  // The map header: fixmap up to 15 entries, else map16 (msgpack spec, "map format family").
+  const map = entries <= 15 ? 1 : 3;
+  const head = Buffer.alloc(map + 6 + 5);
+  if (map === 1) head[0] = 0x80 | entries;
+  else {
+    head[0] = 0xde;
+    head.writeUInt16BE(entries, 1);
+  }
+  head[map] = 0xa5; // fixstr "flows"
+  head.write("flows", map + 1, "ascii");
+  head[map + 6] = 0xdd; // array32
+  head.writeUInt32BE(count, map + 7);
   return head;
 }
 

@@ -4,7 +4,7 @@
 import { Unpackr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { AsciiWriter } from "../../src/format/ascii.js";
-import { HeldMaps, packr } from "../../src/http/msgpack-document.js";
+import { HeldMaps, msgpackDocumentHead, msgpackDocumentTail, packr } from "../../src/http/msgpack-document.js";
 import type { MovedLines } from "../../src/http/flow-job.js";
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -65,5 +65,15 @@ describe("HeldMaps", () => {
   it("no flows: an empty array, the count in its header", () => {
     const held = new HeldMaps();
     expect(document(held, { stats: { flows: 0 } })).toEqual({ flows: [], stats: { flows: 0 } });
+  });
+});
+
+describe("msgpackDocumentHead", () => {
+  it("a document with more members than a fixmap holds (15 entries) takes a map16 header", () => {
+    const meta: Record<string, unknown> = {};
+    for (let i = 0; i < 20; i++) meta[`m${i}`] = i;
+    const maps = piece([flow(0), flow(1)], 0);
+    const bytes = Buffer.concat([msgpackDocumentHead(2, meta), maps, ...msgpackDocumentTail(meta)]);
+    expect(unpackr.unpack(bytes)).toEqual({ flows: [flow(0), flow(1)], ...meta });
   });
 });
