@@ -31,6 +31,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { parseCommandLine } from "./lib/cli-args.mjs";
 import { defaultUploadClient } from "./lib/curl-upload.mjs";
 import { processCpuS } from "./lib/proc-stat.mjs";
+import { hostMemoryLine, latencyLine, transparentHugePages, vcpuLatency } from "./lib/host-memory.mjs";
 import { defaultRssMethod, runMeasured, splitCommand } from "./lib/run-child.mjs";
 import { sharedPath } from "./lib/shared.mjs";
 import { summarize } from "./lib/stats.mjs";
@@ -74,6 +75,7 @@ const USAGE = `usage: node bench/throughput.mjs [options]      (npm run bench --
   --label TEXT         free text stored with the results
   --no-cli             leave out both CLI contenders (cli, cli-pipe)
   --http-client C      the HTTP API contender's client: curl (default where installed) | node
+  --no-vcpu-probe      skip the memory latency of each vCPU before and after the rounds (~2 s a vCPU)
 contenders: io-floor c-floor engine engine-no-fast-path cli cli-pipe http http-warm js-typed js-map tcptrace argus ndpi tshark`;
 
 function fail(msg) {
@@ -768,6 +770,7 @@ async function main() {
       "with-refs": { type: "boolean" },
       "no-cli": { type: "boolean" },
       "http-client": { type: "string" },
+      "no-vcpu-probe": { type: "boolean" },
     },
   });
   const httpClient = v["http-client"] ?? defaultUploadClient();
@@ -800,10 +803,14 @@ async function main() {
       anomalyShare,
     });
 
-  const machine = machineInfo();
+  const machine = { ...machineInfo(), transparentHugePages: transparentHugePages() };
   console.log(
-    `machine: ${machine.cpus} × ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB, ${machine.os ?? machine.platform}, Node ${machine.node}; peak RSS via ${rss}`,
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB, ${machine.os ?? machine.platform}, Node ${machine.node}; peak RSS via ${rss}; transparent huge pages ${machine.transparentHugePages ?? "?"}`,
   );
+  // Each vCPU's memory latency, before and after the rounds (bench/lib/host-memory.mjs: why).
+  const probe = () => (v["no-vcpu-probe"] ? null : vcpuLatency());
+  const latencyBefore = probe();
+  if (latencyBefore !== null) console.log(`memory latency per vCPU: ${latencyLine(latencyBefore)}`);
   const suites = [];
   const opts = { runs, warmup, rss, only, skip };
   for (const name of suiteArg === "all" ? ["main", "tshark"] : [suiteArg]) {
@@ -825,6 +832,7 @@ async function main() {
     }
     suites.push(await runSuite(name, capture, table, opts));
   }
+  const latencyAfter = probe();
 
   const date = new Date().toISOString();
   const targets = evaluateTargets(suites);
@@ -835,6 +843,8 @@ async function main() {
     `Machine: ${machine.cpus} vCPU ${machine.cpuModel}, ${(machine.memBytes / 2 ** 30).toFixed(0)} GiB RAM, ${machine.os ?? machine.platform} (${machine.release}), Node ${machine.node}. ` +
       `${machine.envDropped.length ? `Contenders run without ${machine.envDropped.join(", ")} (bench/lib/run-child.mjs DROPPED_ENV). ` : ""}` +
       `Command: \`${command}\`. Commit: ${gitInfo()?.commit?.slice(0, 12) ?? "?"}${gitInfo()?.dirty ? " (dirty tree)" : ""}.`,
+    "",
+    hostMemoryLine(machine.transparentHugePages, latencyBefore, latencyAfter),
     "",
     ...suites.flatMap((s) => [suiteTable(s), ""]),
     "¹ in-process time of the work itself: the engine's measured pass after a warm-up pass (no process start-up), or the HTTP upload from request to the response's last byte. Every other time is spawn to exit of a fresh process.",
@@ -859,7 +869,7 @@ async function main() {
     label: v.label ?? null,
     command,
     git: gitInfo(),
-    machine: { ...machine, loadavg: loadavg() },
+    machine: { ...machine, loadavg: loadavg(), vcpuLatencyBefore: latencyBefore, vcpuLatencyAfter: latencyAfter },
     method: { runs, warmup, rss, freshProcessPerRun: true, interleaved: true },
     suites,
     targets,
