@@ -45,9 +45,33 @@ export function transparentHugePages() {
   }
 }
 
+/** The CPU numbers of a `Cpus_allowed_list` (/proc/PID/status): `0-3,8,10-11` → 0,1,2,3,8,10,11. */
+export function cpuList(text) {
+  const out = [];
+  for (const part of text.trim().split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) return null;
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+  }
+  return out;
+}
+
+/** The vCPUs this process may run on (its affinity, where Linux says it), else 0..cpus-1. */
+export function allowedVcpus() {
+  try {
+    const line = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    const list = line === undefined ? null : cpuList(line);
+    if (list !== null && list.length > 0) return list;
+  } catch {
+    // not Linux
+  }
+  return Array.from({ length: cpus().length }, (_, i) => i);
+}
+
 /**
  * Each vCPU's latency for a dependent load from memory, ns (pointer-chase.mjs pinned to it), for
- * the first {@link MAX_PROBED_VCPUS}; null without `taskset` (util-linux) or where pinning fails.
+ * the first {@link MAX_PROBED_VCPUS} this process may use ({@link allowedVcpus}); null without
+ * `taskset` (util-linux) or where pinning fails.
  * `slots` and `steps` as pointer-chase.mjs takes them (tests use a small chase).
  * @param {{ slots?: number, steps?: number }} [opts]
  * @returns {{ cpu: number, nsPerLoad: number }[] | null}
@@ -57,7 +81,7 @@ export function vcpuLatency(opts = {}) {
   if (taskset === null) return null;
   const args = [CHASE, String(opts.slots ?? 16 << 20), String(opts.steps ?? 3_000_000)];
   const out = [];
-  for (let cpu = 0; cpu < Math.min(cpus().length, MAX_PROBED_VCPUS); cpu++) {
+  for (const cpu of allowedVcpus().slice(0, MAX_PROBED_VCPUS)) {
     try {
       const line = execFileSync(taskset, ["-c", String(cpu), process.execPath, ...args], {
         encoding: "utf8",

@@ -1,9 +1,16 @@
 // bench/lib/host-memory.mjs: the facts about the host's memory each results table records. The
 // huge page mode is read in the kernel's own form, and the per-vCPU probe gives one positive
 // latency per vCPU it pinned (where taskset is installed; CI's Debian has util-linux).
-import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
-import { MAX_PROBED_VCPUS, hostMemoryLine, latencyLine, thpMode, vcpuLatency } from "../../bench/lib/host-memory.mjs";
+import {
+  MAX_PROBED_VCPUS,
+  allowedVcpus,
+  cpuList,
+  hostMemoryLine,
+  latencyLine,
+  thpMode,
+  vcpuLatency,
+} from "../../bench/lib/host-memory.mjs";
 import { which } from "../../bench/lib/harness.mjs";
 
 describe("transparent huge page mode", () => {
@@ -24,10 +31,15 @@ describe("memory latency per vCPU", () => {
     // A small chase (64 KiB): what is checked is the pinning and the report, not the figure.
     const probe = vcpuLatency({ slots: 1 << 14, steps: 20_000 });
     expect(probe).not.toBeNull();
-    expect(probe?.map((p) => p.cpu)).toEqual(
-      Array.from({ length: Math.min(availableParallelism(), MAX_PROBED_VCPUS) }, (_, i) => i),
-    );
+    expect(probe?.map((p) => p.cpu)).toEqual(allowedVcpus().slice(0, MAX_PROBED_VCPUS));
     for (const p of probe ?? []) expect(p.nsPerLoad).toBeGreaterThan(0);
+  });
+
+  it("takes the vCPUs of the process's affinity list", () => {
+    expect(cpuList("0-1\n")).toEqual([0, 1]);
+    expect(cpuList("0-3,8,10-11")).toEqual([0, 1, 2, 3, 8, 10, 11]);
+    expect(cpuList("0-1,x")).toBeNull();
+    expect(allowedVcpus().length).toBeGreaterThan(0);
   });
 
   it("says how far apart the vCPUs are", () => {
