@@ -14,9 +14,9 @@
  *   a while (the C floor 3.18–3.44 against 4.22–4.28 M segments/s, the Map loop 23.5 against 16.3 s,
  *   each pinned) with compute-only loops alike, and half an hour later both were alike again: a
  *   single-thread contender's time then depends on which vCPU it ran on, and a ratio to the CLI
- *   (which uses both) moves with it. The chase saw that episode as 1.1–1.2× apart (223–237 against
- *   254–275 ns; 1.0–1.1× once it was over): a weaker signal than the contenders', but one taken
- *   before and after every run of the harness.
+ *   (which uses both) moves with it. The chase over 128 MiB saw that episode as 1.1–1.2× apart
+ *   (223–237 against 254–275 ns), the 64 MiB one taken here 1.0–1.1× once it was over: a weaker
+ *   signal than the contenders', but one taken before and after every run of the harness.
  *
  * @module
  */
