@@ -30,6 +30,9 @@ const THP_ENABLED = "/sys/kernel/mm/transparent_hugepage/enabled";
 const CHASE = fileURLToPath(new URL("./pointer-chase.mjs", import.meta.url));
 /** The most vCPUs probed (each takes ~2 s): the first ones, on a large machine. */
 export const MAX_PROBED_VCPUS = 8;
+/** The chase each vCPU runs: 16 Mi int32 slots (64 MiB, past the caches), 3 M dependent loads. */
+export const CHASE_SLOTS = 16 << 20;
+export const CHASE_STEPS = 3_000_000;
 
 /** The selected mode in the kernel's `always [madvise] never` form, or null when it has none. */
 export function thpMode(text) {
@@ -71,15 +74,15 @@ export function allowedVcpus() {
 /**
  * Each vCPU's latency for a dependent load from memory, ns (pointer-chase.mjs pinned to it), for
  * the first {@link MAX_PROBED_VCPUS} this process may use ({@link allowedVcpus}); null without
- * `taskset` (util-linux) or where pinning fails.
- * `slots` and `steps` as pointer-chase.mjs takes them (tests use a small chase).
+ * `taskset` (util-linux) or where a vCPU cannot be pinned. `slots` and `steps`: a chase other than
+ * {@link CHASE_SLOTS} and {@link CHASE_STEPS} (tests use a small one).
  * @param {{ slots?: number, steps?: number }} [opts]
  * @returns {{ cpu: number, nsPerLoad: number }[] | null}
  */
 export function vcpuLatency(opts = {}) {
   const taskset = which("taskset");
   if (taskset === null) return null;
-  const args = [CHASE, String(opts.slots ?? 16 << 20), String(opts.steps ?? 3_000_000)];
+  const args = [CHASE, String(opts.slots ?? CHASE_SLOTS), String(opts.steps ?? CHASE_STEPS)];
   const out = [];
   for (const cpu of allowedVcpus().slice(0, MAX_PROBED_VCPUS)) {
     try {
@@ -98,7 +101,7 @@ export function vcpuLatency(opts = {}) {
 
 /** A probe in words: `vCPU 0 201 ns, vCPU 1 179 ns (1.12× apart)`. */
 export function latencyLine(probe) {
-  if (probe === null || probe.length === 0) return "not measured (no taskset)";
+  if (probe === null || probe.length === 0) return "not measured";
   const ns = probe.map((p) => p.nsPerLoad);
   const spread = Math.max(...ns) / Math.min(...ns);
   return `${probe.map((p) => `vCPU ${p.cpu} ${p.nsPerLoad.toFixed(0)} ns`).join(", ")} (${spread.toFixed(2)}× apart)`;
@@ -111,10 +114,10 @@ export function latencyLine(probe) {
 export function hostMemoryLine(thp, before, after) {
   const latency =
     before === null && after === null
-      ? "not measured (--no-vcpu-probe, or no taskset)"
+      ? "not measured (--no-vcpu-probe, no taskset, or a vCPU that could not be pinned)"
       : `before the rounds ${latencyLine(before)}; after ${latencyLine(after)}`;
   return (
-    `Host memory: transparent huge pages \`${thp ?? "unknown"}\`; a dependent load from memory (bench/lib/pointer-chase.mjs, 64 MiB, pinned to each vCPU): ${latency}. ` +
+    `Host memory: transparent huge pages \`${thp ?? "unknown"}\`; a dependent load from memory (bench/lib/pointer-chase.mjs, ${(CHASE_SLOTS * 4) >> 20} MiB, pinned to each vCPU): ${latency}. ` +
     "A single-thread contender's time moves with the vCPU it ran on where these differ."
   );
 }

@@ -5,13 +5,14 @@
  * no two loads overlap. Prints one JSON line, `{"nsPerLoad": …}`. bench/lib/host-memory.mjs runs it
  * pinned to each vCPU in turn (`taskset -c N`).
  *
- *   node bench/lib/pointer-chase.mjs [slots] [steps]     (default 16 Mi slots = 64 MiB, 3 M steps)
+ *   node bench/lib/pointer-chase.mjs [slots] [steps]     (default: host-memory.mjs CHASE_SLOTS, CHASE_STEPS)
  *
  * @module
  */
+import { CHASE_SLOTS, CHASE_STEPS } from "./host-memory.mjs";
 
-const slots = Number(process.argv[2] ?? 16 << 20);
-const steps = Number(process.argv[3] ?? 3_000_000);
+const slots = Number(process.argv[2] ?? CHASE_SLOTS);
+const steps = Number(process.argv[3] ?? CHASE_STEPS);
 if (!Number.isInteger(slots) || slots < 2 || slots > 1 << 28 || !Number.isInteger(steps) || steps < 1) {
   console.error("usage: node bench/lib/pointer-chase.mjs [slots 2..2^28] [steps >= 1]");
   process.exit(2);
